@@ -1,0 +1,4 @@
+module.exports = {
+  displayName: 'acceptor',
+  preset: '../../jest.preset.js',
+};

@@ -1,0 +1,4 @@
+module.exports = {
+  displayName: 'lmfdb-ingest',
+  preset: '../../jest.preset.js',
+};

@@ -1,0 +1,4 @@
+module.exports = {
+  displayName: 'proposer',
+  preset: '../../jest.preset.js',
+};

@@ -1,0 +1,21 @@
+// Shared jest settings: SWC transpiles TypeScript (no type-check in tests; `nx run-many -t typecheck`
+// does that), and Nx's resolver maps the `@paxos/*` aliases of tsconfig.base.json.
+const nxPreset = require('@nx/jest/preset').default;
+
+module.exports = {
+  ...nxPreset,
+  testEnvironment: 'node',
+  transform: {
+    '^.+\\.[tj]s$': [
+      '@swc/jest',
+      {
+        jsc: { parser: { syntax: 'typescript' }, target: 'es2022' },
+        module: { type: 'commonjs' },
+        sourceMaps: 'inline',
+      },
+    ],
+  },
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  coverageReporters: ['text-summary'],
+  reporters: ['default', require.resolve('./tools/scripts/jest-summary-reporter.js')],
+};

@@ -1,0 +1,4 @@
+module.exports = {
+  displayName: 'consensus-core',
+  preset: '../../jest.preset.js',
+};

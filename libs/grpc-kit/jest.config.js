@@ -1,0 +1,4 @@
+module.exports = {
+  displayName: 'grpc-kit',
+  preset: '../../jest.preset.js',
+};

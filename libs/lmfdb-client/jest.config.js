@@ -1,0 +1,4 @@
+module.exports = {
+  displayName: 'lmfdb-client',
+  preset: '../../jest.preset.js',
+};

@@ -1,0 +1,4 @@
+module.exports = {
+  displayName: 'proposal',
+  preset: '../../jest.preset.js',
+};

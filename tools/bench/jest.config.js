@@ -1,0 +1,4 @@
+module.exports = {
+  displayName: 'bench',
+  preset: '../../jest.preset.js',
+};

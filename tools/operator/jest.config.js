@@ -1,0 +1,4 @@
+module.exports = {
+  displayName: 'operator',
+  preset: '../../jest.preset.js',
+};
