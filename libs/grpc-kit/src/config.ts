@@ -1,0 +1,102 @@
+import { parseArgs } from 'node:util';
+
+export type OptionType = 'string' | 'integer' | 'boolean';
+
+export interface OptionSpec {
+  readonly type: OptionType;
+  readonly description: string;
+  /** Environment variable read when the flag is absent. */
+  readonly env?: string;
+  readonly default?: string | number | boolean;
+  readonly short?: string;
+  /** Shown in --help instead of the default (e.g. "7100 + id"). */
+  readonly defaultText?: string;
+}
+
+export interface CommandSpec<O extends Record<string, OptionSpec>> {
+  readonly program: string;
+  readonly summary: string;
+  readonly usage?: string;
+  readonly options: O;
+  readonly allowPositionals?: boolean;
+}
+
+type ValueOf<S extends OptionSpec> = S['type'] extends 'boolean' ? boolean : S['type'] extends 'integer' ? number : string;
+
+export type ParsedOptions<O extends Record<string, OptionSpec>> = { -readonly [K in keyof O]: ValueOf<O[K]> | undefined };
+
+/** A configuration the operator must fix; the message says what to change. Exit code 2. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export function helpText<O extends Record<string, OptionSpec>>(spec: CommandSpec<O>): string {
+  const lines = [`${spec.program}: ${spec.summary}`, '', `usage: ${spec.usage ?? `${spec.program} [options]`}`, '', 'options:'];
+  for (const [name, o] of Object.entries(spec.options)) {
+    const flag = `  ${o.short ? `-${o.short}, ` : ''}--${name}${o.type === 'boolean' ? '' : ` <${o.type === 'integer' ? 'n' : 'value'}>`}`;
+    const extra = [
+      o.env ? `env ${o.env}` : '',
+      o.defaultText ?? (o.default !== undefined ? `default ${String(o.default)}` : ''),
+    ].filter(Boolean);
+    lines.push(`${flag.padEnd(32)} ${o.description}${extra.length ? ` (${extra.join('; ')})` : ''}`);
+  }
+  lines.push(`  --help                           print this help`);
+  return lines.join('\n');
+}
+
+/**
+ * Parses flags, then environment variables, then defaults. `--help` yields `{ help: true }`.
+ * Unknown flags and malformed integers are ConfigErrors naming the flag.
+ */
+export function parseCommand<O extends Record<string, OptionSpec>>(
+  spec: CommandSpec<O>,
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): { help: true } | { help: false; options: ParsedOptions<O>; positionals: string[] } {
+  const parseSpec: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean' } };
+  for (const [name, o] of Object.entries(spec.options)) {
+    parseSpec[name] = { type: o.type === 'boolean' ? 'boolean' : 'string', ...(o.short ? { short: o.short } : {}) };
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], options: parseSpec, allowPositionals: spec.allowPositionals ?? false, strict: true });
+  } catch (e) {
+    throw new ConfigError(`${(e as Error).message}; see ${spec.program} --help`);
+  }
+  if (parsed.values['help']) return { help: true };
+  const options = {} as ParsedOptions<O>;
+  for (const [name, o] of Object.entries(spec.options) as [keyof O & string, OptionSpec][]) {
+    let raw: string | boolean | undefined = parsed.values[name] as string | boolean | undefined;
+    let from = `--${name}`;
+    if (raw === undefined && o.env && env[o.env] !== undefined && env[o.env] !== '') {
+      raw = o.type === 'boolean' ? ['1', 'true', 'yes'].includes(String(env[o.env]).toLowerCase()) : env[o.env];
+      from = o.env;
+    }
+    if (raw === undefined) {
+      options[name] = o.default as never;
+      continue;
+    }
+    if (o.type === 'integer') {
+      const text = String(raw).trim();
+      if (!/^-?\d+$/.test(text)) throw new ConfigError(`${from} must be an integer, got "${text}"`);
+      const n = Number(text);
+      if (!Number.isSafeInteger(n)) throw new ConfigError(`${from} is out of range: ${text}`);
+      options[name] = n as never;
+    } else {
+      options[name] = raw as never;
+    }
+  }
+  return { help: false, options, positionals: parsed.positionals };
+}
+
+/** Parses an "a,b,c" list of host:port addresses. */
+export function parseAddressList(text: string, what: string): string[] {
+  const list = text.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const a of list) {
+    if (!/^[^\s:]+:\d{1,5}$/.test(a) && !/^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(a)) {
+      throw new ConfigError(`${what}: "${a}" is not host:port`);
+    }
+  }
+  if (list.length === 0) throw new ConfigError(`${what} is empty`);
+  return list;
+}

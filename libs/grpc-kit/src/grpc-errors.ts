@@ -1,0 +1,31 @@
+import { Metadata, type ServiceError, status } from '@grpc/grpc-js';
+
+export { status as GrpcStatus };
+
+/** An error that a handler answers with a gRPC status code and a message a person can act on. */
+export class GrpcError extends Error {
+  constructor(
+    readonly code: status,
+    message: string,
+  ) {
+    super(message);
+    this.name = `GrpcError(${status[code]})`;
+  }
+}
+
+/** The error object grpc-js sends as the call's status. */
+export function toServiceError(err: unknown): Partial<ServiceError> {
+  if (err instanceof GrpcError) return { code: err.code, details: err.message, metadata: new Metadata() };
+  const message = err instanceof Error ? err.message : String(err);
+  return { code: status.INTERNAL, details: `internal error: ${message}`, metadata: new Metadata() };
+}
+
+export function isServiceError(err: unknown): err is ServiceError {
+  return typeof err === 'object' && err !== null && 'code' in err && 'details' in err;
+}
+
+/** "UNAVAILABLE: 11 of 23 acceptors answered, 12 needed" for logs and CLIs. */
+export function describeGrpcError(err: unknown): string {
+  if (isServiceError(err)) return `${status[err.code] ?? err.code}: ${err.details}`;
+  return err instanceof Error ? err.message : String(err);
+}

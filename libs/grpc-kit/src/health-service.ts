@@ -1,0 +1,82 @@
+import { type ServerUnaryCall, type ServerWritableStream, type sendUnaryData, status } from '@grpc/grpc-js';
+import {
+  type HealthCheckRequest,
+  HealthCheckResponse_ServingStatus as ServingStatus,
+  type HealthCheckResponse,
+  type HealthListRequest,
+  type HealthListResponse,
+  HealthService,
+  type HealthServer,
+} from '@paxos/proto';
+
+export { ServingStatus };
+
+/** Bound on concurrent Watch streams, so a misbehaving client cannot pile them up. */
+const WATCHERS_MAX = 1024;
+
+/**
+ * The standard grpc.health.v1 service. The empty service name "" stands for the whole server.
+ * Statuses are set by the node (e.g. NOT_SERVING while its storage fails).
+ */
+export class HealthRegistry {
+  private readonly statuses = new Map<string, ServingStatus>();
+  private readonly watchers = new Set<{ service: string; call: ServerWritableStream<HealthCheckRequest, HealthCheckResponse> }>();
+
+  constructor(services: readonly string[], initial: ServingStatus = ServingStatus.SERVING) {
+    this.statuses.set('', initial);
+    for (const s of services) this.statuses.set(s, initial);
+  }
+
+  setStatus(service: string, servingStatus: ServingStatus): void {
+    if (this.statuses.get(service) === servingStatus) return;
+    this.statuses.set(service, servingStatus);
+    for (const w of this.watchers) if (w.service === service) w.call.write({ status: servingStatus });
+  }
+
+  /** Sets every registered service (and the server as a whole) at once. */
+  setAll(servingStatus: ServingStatus): void {
+    for (const service of [...this.statuses.keys()]) this.setStatus(service, servingStatus);
+  }
+
+  status(service = ''): ServingStatus | undefined {
+    return this.statuses.get(service);
+  }
+
+  /** Ends every Watch stream (on shutdown). */
+  close(): void {
+    for (const w of this.watchers) w.call.end();
+    this.watchers.clear();
+  }
+
+  get service() {
+    return { definition: HealthService, implementation: this.implementation() };
+  }
+
+  private implementation(): HealthServer {
+    return {
+      check: (call: ServerUnaryCall<HealthCheckRequest, HealthCheckResponse>, callback: sendUnaryData<HealthCheckResponse>) => {
+        const s = this.statuses.get(call.request.service);
+        if (s === undefined) callback({ code: status.NOT_FOUND, details: `unknown service "${call.request.service}"` });
+        else callback(null, { status: s });
+      },
+      watch: (call: ServerWritableStream<HealthCheckRequest, HealthCheckResponse>) => {
+        if (this.watchers.size >= WATCHERS_MAX) {
+          call.destroy({ name: 'ResourceExhausted', message: 'too many health watchers', code: status.RESOURCE_EXHAUSTED } as Error);
+          return;
+        }
+        const watcher = { service: call.request.service, call };
+        this.watchers.add(watcher);
+        call.write({ status: this.statuses.get(call.request.service) ?? ServingStatus.SERVICE_UNKNOWN });
+        const drop = () => this.watchers.delete(watcher);
+        call.on('cancelled', drop);
+        call.on('close', drop);
+        call.on('error', drop);
+      },
+      list: (_call: ServerUnaryCall<HealthListRequest, HealthListResponse>, callback: sendUnaryData<HealthListResponse>) => {
+        const statuses: HealthListResponse['statuses'] = {};
+        for (const [name, s] of this.statuses) statuses[name] = { status: s };
+        callback(null, { statuses });
+      },
+    };
+  }
+}

@@ -1,0 +1,85 @@
+import { type ServerDuplexStream, status } from '@grpc/grpc-js';
+import { reflectionV1, reflectionV1alpha } from '@paxos/proto';
+import { DescriptorIndex } from './descriptor-index';
+
+type Request = reflectionV1.ServerReflectionRequest;
+type Response = reflectionV1.ServerReflectionResponse;
+
+/** Bound on requests answered per reflection stream (a client walks a few dozen files at most). */
+const REQUESTS_PER_STREAM_MAX = 10_000;
+
+/**
+ * Answers one reflection request from the real descriptors: list_services, file_by_filename and
+ * file_containing_symbol return files with their true names and dependencies, as grpcurl needs.
+ */
+export function answerReflection(index: DescriptorIndex, request: Request): Response {
+  const base = { validHost: request.host, originalRequest: request };
+  const error = (code: status, message: string): Response => ({
+    ...base,
+    messageResponse: { $case: 'errorResponse', value: { errorCode: code, errorMessage: message } },
+  });
+  const files = (name: string): Response => ({
+    ...base,
+    messageResponse: {
+      $case: 'fileDescriptorResponse',
+      value: { fileDescriptorProto: index.fileWithDependencies(name).map((b) => Buffer.from(b)) },
+    },
+  });
+  const req = request.messageRequest;
+  switch (req?.$case) {
+    case 'listServices':
+      return {
+        ...base,
+        messageResponse: {
+          $case: 'listServicesResponse',
+          value: { service: index.services.map((name) => ({ name })) },
+        },
+      };
+    case 'fileByFilename':
+      return index.hasFile(req.value) ? files(req.value) : error(status.NOT_FOUND, `no file named ${req.value}`);
+    case 'fileContainingSymbol': {
+      const file = index.fileOfSymbol(req.value);
+      return file ? files(file) : error(status.NOT_FOUND, `no symbol named ${req.value}`);
+    }
+    case 'fileContainingExtension':
+      return error(status.NOT_FOUND, `no extension ${req.value.extensionNumber} of ${req.value.containingType}`);
+    case 'allExtensionNumbersOfType':
+      return index.fileOfSymbol(req.value)
+        ? { ...base, messageResponse: { $case: 'allExtensionNumbersResponse', value: { baseTypeName: req.value, extensionNumber: [] } } }
+        : error(status.NOT_FOUND, `no type named ${req.value}`);
+    case undefined:
+      return error(status.INVALID_ARGUMENT, 'empty reflection request: set one of list_services, file_by_filename, file_containing_symbol');
+  }
+}
+
+function handler(index: DescriptorIndex) {
+  return (call: ServerDuplexStream<Request, Response>) => {
+    let answered = 0;
+    call.on('data', (request: Request) => {
+      answered += 1;
+      if (answered > REQUESTS_PER_STREAM_MAX) {
+        call.destroy(new Error('too many reflection requests on one stream'));
+        return;
+      }
+      call.write(answerReflection(index, request));
+    });
+    call.on('end', () => call.end());
+    call.on('error', () => undefined);
+  };
+}
+
+/** Both reflection services (v1 and v1alpha: grpcurl tries v1 first and falls back). */
+export function reflectionServices(index: DescriptorIndex) {
+  const handle = handler(index);
+  return [
+    {
+      definition: reflectionV1.ServerReflectionService,
+      implementation: { serverReflectionInfo: handle } satisfies reflectionV1.ServerReflectionServer,
+    },
+    {
+      definition: reflectionV1alpha.ServerReflectionService,
+      // v1alpha messages have the same fields and numbers as v1.
+      implementation: { serverReflectionInfo: handle } as unknown as reflectionV1alpha.ServerReflectionServer,
+    },
+  ];
+}

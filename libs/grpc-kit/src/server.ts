@@ -1,0 +1,90 @@
+import { type Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
+import { DescriptorIndex } from './descriptor-index';
+import { HealthRegistry, ServingStatus } from './health-service';
+import type { Logger } from './logger';
+import { reflectionServices } from './reflection-service';
+
+export interface ServiceEntry {
+  /** Fully-qualified name, e.g. "paxos.v1.AcceptorService" (health reports it). */
+  readonly name: string;
+  readonly definition: ServiceDefinition<UntypedServiceImplementation> | object;
+  readonly implementation: UntypedServiceImplementation | object;
+}
+
+export interface GrpcServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly services: readonly ServiceEntry[];
+  /** gRPC max receive message size in bytes, set explicitly (never the library's default). */
+  readonly maxReceiveBytes: number;
+  readonly maxSendBytes?: number;
+  readonly logger: Logger;
+}
+
+export interface RunningServer {
+  readonly server: Server;
+  readonly port: number;
+  readonly health: HealthRegistry;
+  /** Graceful: stop accepting, let calls finish for up to graceMs, then force. */
+  shutdown(graceMs: number): Promise<void>;
+}
+
+/** Starts a gRPC server with the given services plus grpc.health.v1 and server reflection (v1, v1alpha). */
+export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningServer> {
+  if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) {
+    throw new Error(`port ${opts.port} is outside 0..65535`);
+  }
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': opts.maxReceiveBytes,
+    'grpc.max_send_message_length': opts.maxSendBytes ?? 64 * 1024 * 1024,
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.http2.min_ping_interval_without_data_ms': 10_000,
+  });
+  const health = new HealthRegistry(opts.services.map((s) => s.name));
+  for (const s of opts.services) {
+    server.addService(s.definition as ServiceDefinition, s.implementation as UntypedServiceImplementation);
+  }
+  server.addService(health.service.definition, health.service.implementation);
+  for (const r of reflectionServices(DescriptorIndex.fromGenerated())) {
+    server.addService(r.definition, r.implementation as unknown as UntypedServiceImplementation);
+  }
+  const address = `${opts.host}:${opts.port}`;
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(address, ServerCredentials.createInsecure(), (err, bound) => {
+      if (err) {
+        const inUse = /EADDRINUSE|address already in use|No address added/i.test(err.message);
+        reject(
+          new Error(
+            inUse
+              ? `port ${opts.port} on ${opts.host} is already in use: stop the process holding it or choose another port with --port`
+              : `cannot listen on ${address}: ${err.message}`,
+          ),
+        );
+      } else resolve(bound);
+    });
+  });
+  opts.logger.info({ address: `${opts.host}:${port}`, services: opts.services.map((s) => s.name) }, 'gRPC server listening');
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    port,
+    health,
+    shutdown(graceMs: number) {
+      closing ??= new Promise<void>((resolve) => {
+        health.setAll(ServingStatus.NOT_SERVING);
+        health.close();
+        const force = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
+        force.unref();
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+      return closing;
+    },
+  };
+}
