@@ -1,0 +1,157 @@
+// The data dir: its files, its owner (node.json), its lock, and directory fsync.
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { DataDirError } from './errors';
+import { FORMAT_VERSION } from './framing';
+
+export const NODE_FILE = 'node.json';
+export const LOCK_FILE = 'LOCK';
+export const SNAPSHOT_FILE = 'snapshot.bin';
+export const SNAPSHOT_TMP_FILE = 'snapshot.bin.tmp';
+const SEGMENT_RE = /^log-(\d{16})\.wal$/;
+
+export const segmentName = (gen: bigint): string => `log-${gen.toString().padStart(16, '0')}.wal`;
+export function segmentGeneration(name: string): bigint | undefined {
+  const m = SEGMENT_RE.exec(name);
+  return m ? BigInt(m[1]) : undefined;
+}
+
+export interface NodeFile {
+  nodeId: number;
+  createdAt: string;
+  formatVersion: number;
+}
+
+const errText = (err: unknown): string => {
+  const e = err as NodeJS.ErrnoException;
+  return e.code ? `${e.code}: ${e.message}` : String(err);
+};
+
+/** fsync a directory, so that creations, renames and unlinks in it are durable. */
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await fsp.open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Writes `data` to `dir/name` atomically: temp file, fsync, rename, fsync dir. */
+export async function writeFileAtomic(dir: string, name: string, data: string | Buffer): Promise<void> {
+  const tmp = path.join(dir, `${name}.tmp`);
+  const fh = await fsp.open(tmp, 'w');
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await fsp.rename(tmp, path.join(dir, name));
+  await fsyncDir(dir);
+}
+
+/** Creates the data dir if needed and proves it writable; a clear DataDirError otherwise. */
+export async function prepareDataDir(dir: string): Promise<void> {
+  try {
+    await fsp.mkdir(dir, { recursive: true });
+  } catch (err) {
+    throw new DataDirError(
+      `cannot create the acceptor data dir ${dir} (${errText(err)}). Point the data dir at a writable directory ` +
+        '(its parent must exist as a directory or be creatable).',
+    );
+  }
+  const stat = await fsp.stat(dir);
+  if (!stat.isDirectory()) throw new DataDirError(`the acceptor data dir ${dir} is not a directory. Point the data dir at a directory.`);
+  const probe = path.join(dir, `.write-probe-${process.pid}`);
+  try {
+    const fh = await fsp.open(probe, 'w');
+    await fh.close();
+    await fsp.unlink(probe);
+  } catch (err) {
+    throw new DataDirError(
+      `the acceptor data dir ${dir} is not writable (${errText(err)}). Fix its permissions or point the data dir at a writable directory.`,
+    );
+  }
+}
+
+/** Reads node.json, or writes it on first start; refuses a dir that belongs to another node. */
+export async function claimDataDir(dir: string, nodeId: number, hasData: boolean): Promise<NodeFile> {
+  const file = path.join(dir, NODE_FILE);
+  let text: string | undefined;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new DataDirError(`cannot read ${file} (${errText(err)}).`);
+  }
+  if (text === undefined) {
+    if (hasData) {
+      throw new DataDirError(
+        `the data dir ${dir} holds acceptor log or snapshot files but no ${NODE_FILE}, so its owner is unknown. ` +
+          `Restore ${NODE_FILE} (it names the node id), or point node ${nodeId} at an empty data dir.`,
+      );
+    }
+    const created: NodeFile = { nodeId, createdAt: new Date().toISOString(), formatVersion: FORMAT_VERSION };
+    await writeFileAtomic(dir, NODE_FILE, `${JSON.stringify(created, null, 2)}\n`);
+    return created;
+  }
+  let parsed: Partial<NodeFile>;
+  try {
+    parsed = JSON.parse(text) as Partial<NodeFile>;
+  } catch (err) {
+    throw new DataDirError(`${file} is not valid JSON (${(err as Error).message}); restore it or point the node at another data dir.`);
+  }
+  if (typeof parsed.nodeId !== 'number' || typeof parsed.formatVersion !== 'number') {
+    throw new DataDirError(`${file} lacks a numeric nodeId and formatVersion; restore it or point the node at another data dir.`);
+  }
+  if (parsed.nodeId !== nodeId) {
+    throw new DataDirError(
+      `the data dir ${dir} belongs to node ${parsed.nodeId} (see ${file}), but this acceptor is node ${nodeId}. ` +
+        `Give node ${nodeId} a data dir of its own, or start this acceptor as node ${parsed.nodeId} if this dir is the one you meant.`,
+    );
+  }
+  if (parsed.formatVersion !== FORMAT_VERSION) {
+    throw new DataDirError(
+      `the data dir ${dir} has storage format version ${parsed.formatVersion}; this build reads version ${FORMAT_VERSION}. ` +
+        'Run a build that matches the data, or point the node at a new data dir.',
+    );
+  }
+  return { nodeId: parsed.nodeId, createdAt: String(parsed.createdAt), formatVersion: parsed.formatVersion };
+}
+
+const lockedInThisProcess = new Set<string>();
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Takes the data dir's lock (a pid file; a lock left by a dead process is taken over). */
+export async function lockDataDir(dir: string): Promise<() => Promise<void>> {
+  const key = await fsp.realpath(dir);
+  const file = path.join(dir, LOCK_FILE);
+  if (lockedInThisProcess.has(key)) {
+    throw new DataDirError(`the data dir ${dir} is already open in this process; close the other storage first.`);
+  }
+  let owner: number | undefined;
+  try {
+    owner = Number.parseInt(await fsp.readFile(file, 'utf8'), 10);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new DataDirError(`cannot read ${file} (${errText(err)}).`);
+  }
+  if (owner !== undefined && Number.isInteger(owner) && owner !== process.pid && processAlive(owner)) {
+    throw new DataDirError(
+      `the data dir ${dir} is in use by process ${owner} (see ${file}). Stop that process, or give this acceptor another data dir.`,
+    );
+  }
+  await writeFileAtomic(dir, LOCK_FILE, `${process.pid}\n`);
+  lockedInThisProcess.add(key);
+  return async () => {
+    lockedInThisProcess.delete(key);
+    await fsp.rm(file, { force: true });
+  };
+}

@@ -1,0 +1,138 @@
+// Framing shared by the log segments and the snapshot file:
+//   file  := header(32 bytes) frame*
+//   header:= magic(8) formatVersion(u32) nodeId(u32) generation(u64) reserved(u32 = 0) crc32(header[0..28))(u32)
+//   frame := length(u32) crc32(payload)(u32) payload(length bytes)          (little-endian)
+import { crc32 } from 'node:zlib';
+import { looksLikeRecordStart } from './record-codec';
+import { StorageCorruptionError } from './errors';
+
+export const FORMAT_VERSION = 1;
+export const HEADER_BYTES = 32;
+export const FRAME_HEADER_BYTES = 8;
+export const LOG_MAGIC = Buffer.from('PXACCLOG', 'latin1');
+export const SNAPSHOT_MAGIC = Buffer.from('PXACCSNP', 'latin1');
+/** The largest payload a record may have; larger records are refused on append. */
+export const MAX_RECORD_BYTES = 64 * 1024 * 1024;
+/** The largest single write the log writer issues: a batch stops growing at this size. */
+export const MAX_BATCH_BYTES = 8 * 1024 * 1024;
+/** A torn tail is the remains of one interrupted write, so it is never longer than this. */
+export const MAX_TORN_BYTES = Math.max(MAX_BATCH_BYTES, MAX_RECORD_BYTES + FRAME_HEADER_BYTES);
+/** A bound on the work spent proving that a bad tail holds no valid record after it. */
+const MAX_RESYNC_CRC_BYTES = 256 * 1024 * 1024;
+const MIN_PAYLOAD = 2;
+
+export interface FileHeader {
+  magic: Buffer;
+  formatVersion: number;
+  nodeId: number;
+  generation: bigint;
+}
+
+export function encodeHeader(h: FileHeader): Buffer {
+  const b = Buffer.alloc(HEADER_BYTES);
+  h.magic.copy(b, 0);
+  b.writeUInt32LE(h.formatVersion, 8);
+  b.writeUInt32LE(h.nodeId, 12);
+  b.writeBigUInt64LE(h.generation, 16);
+  b.writeUInt32LE(crc32(b.subarray(0, 28)), 28);
+  return b;
+}
+
+/** Validates a file header; throws StorageCorruptionError (offset 0) naming what is wrong. */
+export function decodeHeader(buf: Buffer, file: string, magic: Buffer, nodeId: number): FileHeader {
+  if (buf.length < HEADER_BYTES) throw new StorageCorruptionError(file, buf.length, `file shorter than its ${HEADER_BYTES}-byte header`);
+  if (!buf.subarray(0, 8).equals(magic)) {
+    throw new StorageCorruptionError(file, 0, `bad magic ${JSON.stringify(buf.subarray(0, 8).toString('latin1'))}, expected ${JSON.stringify(magic.toString('latin1'))}`);
+  }
+  if (buf.readUInt32LE(28) !== crc32(buf.subarray(0, 28))) throw new StorageCorruptionError(file, 28, 'header CRC mismatch');
+  const formatVersion = buf.readUInt32LE(8);
+  if (formatVersion !== FORMAT_VERSION) {
+    throw new StorageCorruptionError(file, 8, `format version ${formatVersion}; this build reads version ${FORMAT_VERSION} only`);
+  }
+  const fileNode = buf.readUInt32LE(12);
+  if (fileNode !== nodeId) throw new StorageCorruptionError(file, 12, `file belongs to node ${fileNode}, not node ${nodeId}`);
+  return { magic, formatVersion, nodeId: fileNode, generation: buf.readBigUInt64LE(16) };
+}
+
+export function encodeFrame(payload: Buffer): Buffer {
+  if (payload.length < MIN_PAYLOAD || payload.length > MAX_RECORD_BYTES) {
+    throw new RangeError(`record payload of ${payload.length} bytes is outside [${MIN_PAYLOAD}, ${MAX_RECORD_BYTES}]`);
+  }
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.length);
+  frame.writeUInt32LE(payload.length, 0);
+  frame.writeUInt32LE(crc32(payload), 4);
+  payload.copy(frame, FRAME_HEADER_BYTES);
+  return frame;
+}
+
+export interface Frame {
+  offset: number;
+  payload: Buffer;
+}
+export interface ScanResult {
+  frames: Frame[];
+  /** The end of the last good frame. */
+  goodEnd: number;
+  /** Set when the file ends in a torn tail (the remains of one interrupted write). */
+  torn?: { offset: number; bytes: number; reason: string };
+}
+
+/** The reason the frame at `offset` is not a good frame, or undefined when it is. */
+function badFrame(buf: Buffer, offset: number): string | undefined {
+  const left = buf.length - offset;
+  if (left < FRAME_HEADER_BYTES) return `partial frame header (${left} bytes)`;
+  const len = buf.readUInt32LE(offset);
+  if (len < MIN_PAYLOAD || len > MAX_RECORD_BYTES) return `invalid record length ${len}`;
+  if (len > left - FRAME_HEADER_BYTES) return `record of ${len} bytes cut short (${left - FRAME_HEADER_BYTES} bytes present)`;
+  const payload = buf.subarray(offset + FRAME_HEADER_BYTES, offset + FRAME_HEADER_BYTES + len);
+  if (crc32(payload) !== buf.readUInt32LE(offset + 4)) return 'CRC mismatch';
+  return undefined;
+}
+
+/** Whether any valid frame starts after `from` (then a bad frame at `from` is corruption, not a torn tail). */
+function validFrameAfter(buf: Buffer, from: number): { offset: number } | 'undecided' | undefined {
+  let crcBudget = MAX_RESYNC_CRC_BYTES;
+  for (let o = from + 1; o + FRAME_HEADER_BYTES + MIN_PAYLOAD <= buf.length; o++) {
+    const len = buf.readUInt32LE(o);
+    if (len < MIN_PAYLOAD || len > buf.length - o - FRAME_HEADER_BYTES) continue;
+    if (!looksLikeRecordStart(buf[o + FRAME_HEADER_BYTES], buf[o + FRAME_HEADER_BYTES + 1])) continue;
+    crcBudget -= len;
+    if (crcBudget < 0) return 'undecided';
+    if (crc32(buf.subarray(o + FRAME_HEADER_BYTES, o + FRAME_HEADER_BYTES + len)) === buf.readUInt32LE(o + 4)) return { offset: o };
+  }
+  return undefined;
+}
+
+/**
+ * Reads the frames of `buf` from `start`. A bad frame is a torn tail when it is within one write of
+ * the end of the file and no valid frame follows it; any other bad frame throws StorageCorruptionError.
+ * `allowTorn` false (a snapshot, or a log segment that is not the last) makes every bad frame corruption.
+ */
+export function scanFrames(buf: Buffer, start: number, file: string, allowTorn: boolean): ScanResult {
+  const frames: Frame[] = [];
+  let offset = start;
+  // Bounded: every iteration consumes at least FRAME_HEADER_BYTES + MIN_PAYLOAD bytes or returns.
+  while (offset < buf.length) {
+    const reason = badFrame(buf, offset);
+    if (reason === undefined) {
+      const len = buf.readUInt32LE(offset);
+      frames.push({ offset, payload: buf.subarray(offset + FRAME_HEADER_BYTES, offset + FRAME_HEADER_BYTES + len) });
+      offset += FRAME_HEADER_BYTES + len;
+      continue;
+    }
+    const tailBytes = buf.length - offset;
+    if (!allowTorn) throw new StorageCorruptionError(file, offset, `${reason} (this file must be complete)`);
+    if (tailBytes > MAX_TORN_BYTES) {
+      throw new StorageCorruptionError(file, offset, `${reason}, followed by ${tailBytes} bytes: more than one write, so not a torn tail`);
+    }
+    const after = validFrameAfter(buf, offset);
+    if (after === 'undecided') {
+      throw new StorageCorruptionError(file, offset, `${reason}; could not prove that no valid record follows, so not treated as a torn tail`);
+    }
+    if (after !== undefined) {
+      throw new StorageCorruptionError(file, offset, `${reason}, but a valid record follows at byte offset ${after.offset}`);
+    }
+    return { frames, goodEnd: offset, torn: { offset, bytes: tailBytes, reason } };
+  }
+  return { frames, goodEnd: offset };
+}

@@ -1,0 +1,270 @@
+// The log writer: one sequential loop that writes queued frames to the active segment and makes
+// them durable with one fdatasync per batch (group commit). Frames queued while a write+fdatasync
+// is in progress go out together in the next one. A failed write or fdatasync makes the writer
+// unhealthy: everything queued is rejected, and a repair (truncate back to the last durable byte,
+// fdatasync) is retried until it succeeds.
+import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import * as path from 'node:path';
+import type { Logger } from 'pino';
+import { fsyncDir, segmentName } from './data-dir';
+import { StorageOverloadedError, StorageUnavailableError } from './errors';
+import { FORMAT_VERSION, HEADER_BYTES, LOG_MAGIC, MAX_BATCH_BYTES, encodeHeader } from './framing';
+
+export interface LogWriterHooks {
+  /** Runs before each fdatasync of the log; a throw acts as a failed fdatasync (tests inject faults here). */
+  beforeLogSync?: () => void | Promise<void>;
+}
+
+export interface LogWriterOptions {
+  dir: string;
+  nodeId: number;
+  fsync: boolean;
+  maxPendingRecords: number;
+  maxPendingBytes: number;
+  repairIntervalMs: number;
+  logger?: Logger;
+  hooks?: LogWriterHooks;
+}
+
+type Item =
+  | { kind: 'record'; frame: Buffer; resolve: () => void; reject: (e: Error) => void }
+  | { kind: 'rotate'; resolve: (gen: bigint) => void; reject: (e: Error) => void };
+
+function describe(op: string, file: string, err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return `${op} of ${file} failed: ${e.code ? `${e.code} ` : ''}${e.message ?? String(err)}`;
+}
+
+export class LogWriter {
+  private queue: Item[] = [];
+  private head = 0;
+  private queuedBytes = 0;
+  private running: Promise<void> | null = null;
+  private repairTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private _healthy = true;
+  private _lastError: string | undefined;
+  /** Bytes and records of segments before the active one that are not deleted yet. */
+  retiredBytes = 0;
+  retiredRecords = 0;
+  activeRecords: number;
+  fsyncs = 0;
+
+  constructor(
+    private readonly opts: LogWriterOptions,
+    private fh: FileHandle,
+    private gen: bigint,
+    /** The durable end of the active segment: everything before it is written and synced. */
+    private size: number,
+    records: number,
+  ) {
+    this.activeRecords = records;
+  }
+
+  get healthy(): boolean {
+    return this._healthy;
+  }
+  get lastError(): string | undefined {
+    return this._lastError;
+  }
+  get generation(): bigint {
+    return this.gen;
+  }
+  get activeBytes(): number {
+    return this.size;
+  }
+  private get file(): string {
+    return path.join(this.opts.dir, segmentName(this.gen));
+  }
+  private get pending(): number {
+    return this.queue.length - this.head;
+  }
+
+  /** Resolves once `frame` is written and fdatasync'ed. */
+  append(frame: Buffer): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.enqueue({ kind: 'record', frame, resolve, reject }, frame.length);
+    });
+  }
+
+  /** Starts a new segment after everything queued before this call is durable in the current one. */
+  rotate(): Promise<bigint> {
+    return new Promise<bigint>((resolve, reject) => this.enqueue({ kind: 'rotate', resolve, reject }, 0));
+  }
+
+  private enqueue(item: Item, bytes: number): void {
+    if (this.closed) return item.reject(new StorageUnavailableError('storage is closed'));
+    if (!this._healthy) return item.reject(new StorageUnavailableError(`storage is unhealthy: ${this._lastError}`));
+    if (this.pending >= this.opts.maxPendingRecords || this.queuedBytes + bytes > this.opts.maxPendingBytes) {
+      return item.reject(
+        new StorageOverloadedError(
+          `storage write queue is full (${this.pending} records, ${this.queuedBytes} bytes pending; bounds ` +
+            `${this.opts.maxPendingRecords} records, ${this.opts.maxPendingBytes} bytes): the disk is slower than the load`,
+        ),
+      );
+    }
+    this.queue.push(item);
+    this.queuedBytes += bytes;
+    if (this.running === null) {
+      this.running = this.run().finally(() => {
+        this.running = null;
+      });
+    }
+  }
+
+  private shift(): Item {
+    const item = this.queue[this.head++];
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+
+  private rejectAll(err: Error): void {
+    while (this.pending > 0) this.shift().reject(err);
+    this.queuedBytes = 0;
+  }
+
+  // Bounded: each iteration removes at least one item from a bounded queue, or empties it.
+  private async run(): Promise<void> {
+    while (this.pending > 0) {
+      if (!this._healthy) {
+        this.rejectAll(new StorageUnavailableError(`storage is unhealthy: ${this._lastError}`));
+        return;
+      }
+      const first = this.queue[this.head];
+      if (first.kind === 'rotate') {
+        this.shift();
+        try {
+          first.resolve(await this.startNextSegment());
+        } catch (err) {
+          this.fail(describe('starting a new log segment', path.join(this.opts.dir, segmentName(this.gen + 1n)), err));
+          first.reject(new StorageUnavailableError(this._lastError ?? String(err)));
+        }
+        continue;
+      }
+      const batch: { frame: Buffer; resolve: () => void; reject: (e: Error) => void }[] = [];
+      let bytes = 0;
+      while (this.pending > 0) {
+        const next = this.queue[this.head];
+        if (next.kind !== 'record' || (batch.length > 0 && bytes + next.frame.length > MAX_BATCH_BYTES)) break;
+        this.shift();
+        batch.push(next);
+        bytes += next.frame.length;
+      }
+      this.queuedBytes -= bytes;
+      const data = batch.length === 1 ? batch[0].frame : Buffer.concat(batch.map((b) => b.frame), bytes);
+      let op = 'write';
+      try {
+        await this.writeAll(data, this.size);
+        op = 'fdatasync';
+        if (this.opts.fsync) {
+          await this.opts.hooks?.beforeLogSync?.();
+          await this.fh.datasync();
+        }
+        this.fsyncs++;
+      } catch (err) {
+        this.fail(describe(op, this.file, err));
+        const e = new StorageUnavailableError(`not durable: ${this._lastError}`);
+        for (const b of batch) b.reject(e);
+        continue;
+      }
+      this.size += bytes;
+      this.activeRecords += batch.length;
+      for (const b of batch) b.resolve();
+    }
+  }
+
+  private async writeAll(data: Buffer, position: number): Promise<void> {
+    let done = 0;
+    // Bounded: every iteration writes at least one byte or throws.
+    while (done < data.length) {
+      const { bytesWritten } = await this.fh.write(data, done, data.length - done, position + done);
+      if (bytesWritten <= 0) throw new Error(`write made no progress at byte ${position + done}`);
+      done += bytesWritten;
+    }
+  }
+
+  private async startNextSegment(): Promise<bigint> {
+    const gen = this.gen + 1n;
+    const file = path.join(this.opts.dir, segmentName(gen));
+    // Any file of this name is a leftover of an interrupted rotation (the active segment is the
+    // highest one), so it is overwritten.
+    const fh = await fsp.open(file, 'w');
+    try {
+      const header = encodeHeader({ magic: LOG_MAGIC, formatVersion: FORMAT_VERSION, nodeId: this.opts.nodeId, generation: gen });
+      const { bytesWritten } = await fh.write(header, 0, header.length, 0);
+      if (bytesWritten !== header.length) throw new Error(`short header write (${bytesWritten} bytes)`);
+      if (this.opts.fsync) {
+        await fh.datasync();
+        await fsyncDir(this.opts.dir);
+      }
+    } catch (err) {
+      await fh.close().catch(() => undefined);
+      await fsp.rm(file, { force: true }).catch(() => undefined);
+      throw err;
+    }
+    const old = this.fh;
+    this.retiredBytes += this.size;
+    this.retiredRecords += this.activeRecords;
+    this.fh = fh;
+    this.gen = gen;
+    this.size = HEADER_BYTES;
+    this.activeRecords = 0;
+    await old.close().catch((err: unknown) => this.opts.logger?.warn({ err }, 'closing a retired log segment failed'));
+    return gen;
+  }
+
+  /** Marks storage unhealthy (idempotent) and schedules repair attempts. */
+  fail(message: string): void {
+    if (this._healthy) this.opts.logger?.error({ storageError: message }, 'storage failed: this acceptor stops voting until it recovers');
+    this._healthy = false;
+    this._lastError = message;
+    this.scheduleRepair();
+  }
+
+  private scheduleRepair(): void {
+    if (this.closed || this.repairTimer !== undefined) return;
+    this.repairTimer = setTimeout(() => {
+      this.repairTimer = undefined;
+      void this.repair();
+    }, this.opts.repairIntervalMs);
+    this.repairTimer.unref();
+  }
+
+  /** Truncates the active segment back to its durable end and syncs it; healthy again on success. */
+  async repair(): Promise<boolean> {
+    if (this._healthy || this.closed) return this._healthy;
+    if (this.running !== null) {
+      this.scheduleRepair();
+      return false;
+    }
+    try {
+      await this.fh.close().catch(() => undefined);
+      this.fh = await fsp.open(this.file, 'r+');
+      await this.fh.truncate(this.size);
+      if (this.opts.fsync) await this.fh.datasync();
+    } catch (err) {
+      this._lastError = describe('repair (truncate to the last durable byte and fdatasync)', this.file, err);
+      this.scheduleRepair();
+      return false;
+    }
+    this._healthy = true;
+    this._lastError = undefined;
+    this.opts.logger?.warn({ file: this.file, size: this.size }, 'storage recovered: the log is writable again');
+    return true;
+  }
+
+  /** Waits for everything queued to be written and synced, then closes the active segment. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    // Bounded: appends after `closed` are refused, so the queue only shrinks.
+    while (this.running !== null) await this.running;
+    this.closed = true;
+    if (this.repairTimer !== undefined) clearTimeout(this.repairTimer);
+    this.repairTimer = undefined;
+    await this.fh.close();
+  }
+}

@@ -1,0 +1,179 @@
+// Recovery: snapshot + replay of the log segments from the snapshot's first segment on. Only the
+// last segment may end in a torn tail, which is truncated (with a warning); every other defect
+// refuses to start with a StorageCorruptionError naming the file and byte offset.
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import type { Logger } from 'pino';
+import type { AcceptorSnapshot, DurableChange } from './durable-types';
+import { SNAPSHOT_FILE, SNAPSHOT_TMP_FILE, fsyncDir, segmentGeneration, segmentName } from './data-dir';
+import { RecordDecodeError, StorageCorruptionError } from './errors';
+import { FORMAT_VERSION, HEADER_BYTES, LOG_MAGIC, decodeHeader, encodeHeader, scanFrames } from './framing';
+import { RecordType, decodeRecord } from './record-codec';
+import { readSnapshotFile } from './snapshot-file';
+
+export interface RecoveredLog {
+  snapshot: AcceptorSnapshot | null;
+  snapshotBytes: number;
+  changes: DurableChange[];
+  warnings: string[];
+  /** The segment that appends continue in, its durable size and record count. */
+  activeGeneration: bigint;
+  activeSize: number;
+  activeRecords: number;
+  /** Bytes and records of the live segments before the active one. */
+  olderBytes: number;
+  olderRecords: number;
+}
+
+export async function listSegments(dir: string): Promise<bigint[]> {
+  const gens: bigint[] = [];
+  for (const name of await fsp.readdir(dir)) {
+    const gen = segmentGeneration(name);
+    if (gen !== undefined) gens.push(gen);
+  }
+  return gens.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+export async function recover(dir: string, nodeId: number, fsync: boolean, logger?: Logger): Promise<RecoveredLog> {
+  const warnings: string[] = [];
+  const warn = (msg: string): void => {
+    warnings.push(msg);
+    logger?.warn(msg);
+  };
+  const tmp = path.join(dir, SNAPSHOT_TMP_FILE);
+  if (await fsp.stat(tmp).then(() => true, () => false)) {
+    await fsp.rm(tmp, { force: true });
+    warn(`removed ${tmp}: an unfinished snapshot from an interrupted checkpoint (the previous snapshot and the log are used)`);
+  }
+  const loaded = await readSnapshotFile(dir, nodeId);
+  const firstSegment = loaded?.firstSegment ?? 1n;
+  const all = await listSegments(dir);
+  const stale = all.filter((g) => g < firstSegment);
+  const live = all.filter((g) => g >= firstSegment);
+  for (const gen of stale) {
+    await fsp.rm(path.join(dir, segmentName(gen)));
+    logger?.info({ file: segmentName(gen) }, 'removed a log segment already folded into the snapshot (a checkpoint was interrupted)');
+  }
+  if (stale.length > 0 && fsync) await fsyncDir(dir);
+
+  if (live.length === 0) {
+    if (loaded !== null) {
+      throw new StorageCorruptionError(
+        path.join(dir, segmentName(firstSegment)),
+        0,
+        `log segment missing: ${SNAPSHOT_FILE} says replay starts at segment ${firstSegment}`,
+      );
+    }
+    const file = path.join(dir, segmentName(firstSegment));
+    await writeFreshSegment(file, nodeId, firstSegment, fsync);
+    if (fsync) await fsyncDir(dir);
+    return emptyResult(null, 0, warnings, firstSegment);
+  }
+  live.forEach((gen, i) => {
+    const expected = firstSegment + BigInt(i);
+    if (gen !== expected) {
+      throw new StorageCorruptionError(
+        path.join(dir, segmentName(expected)),
+        0,
+        loaded === null && i === 0
+          ? `log segment ${segmentName(expected)} is missing (the oldest is ${segmentName(gen)}, and there is no ${SNAPSHOT_FILE}); a snapshot or segment file was lost`
+          : `log segment missing between ${segmentName(expected - 1n)} and ${segmentName(gen)}`,
+      );
+    }
+  });
+
+  const changes: DurableChange[] = [];
+  let olderBytes = 0;
+  let olderRecords = 0;
+  let activeSize = HEADER_BYTES;
+  let activeRecords = 0;
+  for (let i = 0; i < live.length; i++) {
+    const gen = live[i];
+    const last = i === live.length - 1;
+    const file = path.join(dir, segmentName(gen));
+    const buf = await fsp.readFile(file);
+    if (last && buf.length <= HEADER_BYTES && !validHeader(buf, file, nodeId)) {
+      warn(`${file}: torn segment header (${buf.length} bytes, cut while the segment was being created) rewritten`);
+      await writeFreshSegment(file, nodeId, gen, fsync);
+      break;
+    }
+    const header = decodeHeader(buf, file, LOG_MAGIC, nodeId);
+    if (header.generation !== gen) throw new StorageCorruptionError(file, 16, `header says segment ${header.generation}, file name says ${gen}`);
+    const scan = scanFrames(buf, HEADER_BYTES, file, last);
+    for (const f of scan.frames) {
+      let rec;
+      try {
+        rec = decodeRecord(f.payload);
+      } catch (err) {
+        if (err instanceof RecordDecodeError) throw new StorageCorruptionError(file, f.offset, `record with a valid CRC does not decode: ${err.message}`);
+        throw err;
+      }
+      if (rec.type !== RecordType.Change) throw new StorageCorruptionError(file, f.offset, `record type ${rec.type} does not belong in a log`);
+      changes.push(rec.change);
+    }
+    if (scan.torn) {
+      const fh = await fsp.open(file, 'r+');
+      try {
+        await fh.truncate(scan.goodEnd);
+        if (fsync) await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+      warn(
+        `${file}: torn tail at byte offset ${scan.torn.offset} (${scan.torn.reason}; ${scan.torn.bytes} bytes, the remains of an ` +
+          `interrupted write that was never acknowledged) truncated; ${scan.frames.length} records before it kept`,
+      );
+    }
+    if (last) {
+      activeSize = scan.goodEnd;
+      activeRecords = scan.frames.length;
+    } else {
+      olderBytes += buf.length;
+      olderRecords += scan.frames.length;
+    }
+  }
+  return {
+    snapshot: loaded?.snapshot ?? null,
+    snapshotBytes: loaded?.bytes ?? 0,
+    changes,
+    warnings,
+    activeGeneration: live[live.length - 1],
+    activeSize,
+    activeRecords,
+    olderBytes,
+    olderRecords,
+  };
+}
+
+function validHeader(buf: Buffer, file: string, nodeId: number): boolean {
+  try {
+    decodeHeader(buf, file, LOG_MAGIC, nodeId);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function writeFreshSegment(file: string, nodeId: number, gen: bigint, fsync: boolean): Promise<void> {
+  const fh = await fsp.open(file, 'w');
+  try {
+    await fh.writeFile(encodeHeader({ magic: LOG_MAGIC, formatVersion: FORMAT_VERSION, nodeId, generation: gen }));
+    if (fsync) await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+}
+
+function emptyResult(snapshot: AcceptorSnapshot | null, snapshotBytes: number, warnings: string[], gen: bigint): RecoveredLog {
+  return {
+    snapshot,
+    snapshotBytes,
+    changes: [],
+    warnings,
+    activeGeneration: gen,
+    activeSize: HEADER_BYTES,
+    activeRecords: 0,
+    olderBytes: 0,
+    olderRecords: 0,
+  };
+}
