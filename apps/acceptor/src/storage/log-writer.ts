@@ -40,7 +40,9 @@ export class LogWriter {
   private queue: Item[] = [];
   private head = 0;
   private queuedBytes = 0;
-  private running: Promise<void> | null = null;
+  /** True while the write loop runs; set and cleared synchronously (see drainQueue). */
+  private looping = false;
+  private running: Promise<void> = Promise.resolve();
   private repairTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private _healthy = true;
@@ -106,10 +108,9 @@ export class LogWriter {
     }
     this.queue.push(item);
     this.queuedBytes += bytes;
-    if (this.running === null) {
-      this.running = this.run().finally(() => {
-        this.running = null;
-      });
+    if (!this.looping) {
+      this.looping = true;
+      this.running = this.drainQueue();
     }
   }
 
@@ -128,52 +129,58 @@ export class LogWriter {
   }
 
   // Bounded: each iteration removes at least one item from a bounded queue, or empties it.
-  private async run(): Promise<void> {
-    while (this.pending > 0) {
-      if (!this._healthy) {
-        this.rejectAll(new StorageUnavailableError(`storage is unhealthy: ${this._lastError}`));
-        return;
-      }
-      const first = this.queue[this.head];
-      if (first.kind === 'rotate') {
-        this.shift();
-        try {
-          first.resolve(await this.startNextSegment());
-        } catch (err) {
-          this.fail(describe('starting a new log segment', path.join(this.opts.dir, segmentName(this.gen + 1n)), err));
-          first.reject(new StorageUnavailableError(this._lastError ?? String(err)));
-        }
-        continue;
-      }
-      const batch: { frame: Buffer; resolve: () => void; reject: (e: Error) => void }[] = [];
-      let bytes = 0;
+  // `looping` is cleared in the same synchronous step that sees the queue empty: an append made in
+  // the continuation of a resolved append must start a new loop, not queue behind a finished one.
+  private async drainQueue(): Promise<void> {
+    try {
       while (this.pending > 0) {
-        const next = this.queue[this.head];
-        if (next.kind !== 'record' || (batch.length > 0 && bytes + next.frame.length > MAX_BATCH_BYTES)) break;
-        this.shift();
-        batch.push(next);
-        bytes += next.frame.length;
-      }
-      this.queuedBytes -= bytes;
-      const data = batch.length === 1 ? batch[0].frame : Buffer.concat(batch.map((b) => b.frame), bytes);
-      let op = 'write';
-      try {
-        await this.writeAll(data, this.size);
-        op = 'fdatasync';
-        if (this.opts.fsync) {
-          await this.opts.hooks?.beforeLogSync?.();
-          await this.fh.datasync();
+        if (!this._healthy) {
+          this.rejectAll(new StorageUnavailableError(`storage is unhealthy: ${this._lastError}`));
+          return;
         }
-        this.fsyncs++;
-      } catch (err) {
-        this.fail(describe(op, this.file, err));
-        const e = new StorageUnavailableError(`not durable: ${this._lastError}`);
-        for (const b of batch) b.reject(e);
-        continue;
+        const first = this.queue[this.head];
+        if (first.kind === 'rotate') {
+          this.shift();
+          try {
+            first.resolve(await this.startNextSegment());
+          } catch (err) {
+            this.fail(describe('starting a new log segment', path.join(this.opts.dir, segmentName(this.gen + 1n)), err));
+            first.reject(new StorageUnavailableError(this._lastError ?? String(err)));
+          }
+          continue;
+        }
+        const batch: { frame: Buffer; resolve: () => void; reject: (e: Error) => void }[] = [];
+        let bytes = 0;
+        while (this.pending > 0) {
+          const next = this.queue[this.head];
+          if (next.kind !== 'record' || (batch.length > 0 && bytes + next.frame.length > MAX_BATCH_BYTES)) break;
+          this.shift();
+          batch.push(next);
+          bytes += next.frame.length;
+        }
+        this.queuedBytes -= bytes;
+        const data = batch.length === 1 ? batch[0].frame : Buffer.concat(batch.map((b) => b.frame), bytes);
+        let op = 'write';
+        try {
+          await this.writeAll(data, this.size);
+          op = 'fdatasync';
+          if (this.opts.fsync) {
+            await this.opts.hooks?.beforeLogSync?.();
+            await this.fh.datasync();
+            this.fsyncs++;
+          }
+        } catch (err) {
+          this.fail(describe(op, this.file, err));
+          const e = new StorageUnavailableError(`not durable: ${this._lastError}`);
+          for (const b of batch) b.reject(e);
+          continue;
+        }
+        this.size += bytes;
+        this.activeRecords += batch.length;
+        for (const b of batch) b.resolve();
       }
-      this.size += bytes;
-      this.activeRecords += batch.length;
-      for (const b of batch) b.resolve();
+    } finally {
+      this.looping = false;
     }
   }
 
@@ -237,7 +244,7 @@ export class LogWriter {
   /** Truncates the active segment back to its durable end and syncs it; healthy again on success. */
   async repair(): Promise<boolean> {
     if (this._healthy || this.closed) return this._healthy;
-    if (this.running !== null) {
+    if (this.looping) {
       this.scheduleRepair();
       return false;
     }
@@ -261,7 +268,7 @@ export class LogWriter {
   async close(): Promise<void> {
     if (this.closed) return;
     // Bounded: appends after `closed` are refused, so the queue only shrinks.
-    while (this.running !== null) await this.running;
+    while (this.looping) await this.running;
     this.closed = true;
     if (this.repairTimer !== undefined) clearTimeout(this.repairTimer);
     this.repairTimer = undefined;

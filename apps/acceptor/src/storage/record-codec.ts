@@ -60,7 +60,7 @@ export function fromProtoSlotValue(value: ProtoSlotValue): SlotValue {
       clientRequestId: c.clientRequestId,
       contentType: c.value?.contentType ?? '',
       // Copy: the decoded bytes may alias a large file buffer that should not be kept alive.
-      data: Uint8Array.prototype.slice.call(c.value?.data ?? new Uint8Array(0)),
+      data: c.value ? new Uint8Array(c.value.data) : new Uint8Array(0),
     })),
   };
 }

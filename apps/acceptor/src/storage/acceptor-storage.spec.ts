@@ -1,0 +1,210 @@
+import { promises as fsp, readdirSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import { AcceptorStorage } from './acceptor-storage';
+import { segmentName } from './data-dir';
+import { StorageCorruptionError, StorageUnavailableError } from './errors';
+import { HEADER_BYTES } from './framing';
+import { change, snapshotOf, tempDir } from './storage-test-helpers';
+
+describe('AcceptorStorage', () => {
+  let dir: string;
+  let cleanup: () => void;
+  beforeEach(() => ({ dir, cleanup } = tempDir()));
+  afterEach(() => cleanup());
+
+  const open = (extra: Partial<Parameters<typeof AcceptorStorage.open>[0]> = {}) => AcceptorStorage.open({ dataDir: dir, nodeId: 5, ...extra });
+  const logFile = (gen = 1n) => path.join(dir, segmentName(gen));
+  /** Opens, takes the recovered state, closes. */
+  async function reopened() {
+    const { storage, recovered } = await open();
+    await storage.close();
+    return recovered;
+  }
+
+  async function writeChanges(n: number): Promise<void> {
+    const { storage } = await open();
+    for (let i = 0; i < n; i++) await storage.append(change(i));
+    await storage.close();
+  }
+
+  it('recovers exactly the appended changes after close and reopen', async () => {
+    const first = await open();
+    expect(first.recovered).toEqual({ snapshot: null, changes: [], warnings: [] });
+    const changes = Array.from({ length: 40 }, (_, i) => change(i));
+    for (const c of changes) await first.storage.append(c);
+    expect(first.storage.stats()).toMatchObject({ records: 40, fsyncs: 40, snapshotSlot: 0n, dataDir: dir });
+    await first.storage.close();
+
+    const second = await open();
+    expect(second.recovered.changes).toEqual(changes);
+    expect(second.recovered.warnings).toEqual([]);
+    expect(second.storage.stats().logBytes).toBe(statSync(logFile()).size);
+    await second.storage.append(change(40));
+    await second.storage.close();
+    expect((await reopened()).changes).toEqual([...changes, change(40)]);
+  });
+
+  it('shares fdatasyncs between concurrent appends (group commit)', async () => {
+    const { storage } = await open();
+    const n = 1000;
+    await Promise.all(Array.from({ length: n }, (_, i) => storage.append(change(i))));
+    const { fsyncs, records } = storage.stats();
+    expect(records).toBe(n);
+    expect(fsyncs).toBeLessThan(n / 10);
+    await storage.close();
+    const again = await open();
+    expect(again.recovered.changes).toHaveLength(n);
+    await again.storage.close();
+  });
+
+  it('truncates a torn tail with a warning and keeps the records before it', async () => {
+    await writeChanges(10);
+    const size = statSync(logFile()).size;
+    const goodSizes: number[] = [];
+    {
+      // Find the record boundaries by reopening logs of 9 records.
+      const { dir: d2, cleanup: c2 } = tempDir();
+      const s = (await AcceptorStorage.open({ dataDir: d2, nodeId: 5 })).storage;
+      for (let i = 0; i < 9; i++) await s.append(change(i));
+      goodSizes.push(s.stats().logBytes);
+      await s.close();
+      c2();
+    }
+    await fsp.truncate(logFile(), size - 3);
+    const { storage, recovered } = await open();
+    expect(recovered.changes).toEqual(Array.from({ length: 9 }, (_, i) => change(i)));
+    expect(recovered.warnings).toHaveLength(1);
+    expect(recovered.warnings[0]).toMatch(/torn tail at byte offset \d+/);
+    expect(statSync(logFile()).size).toBe(goodSizes[0]);
+    await storage.append(change(99));
+    await storage.close();
+    expect((await reopened()).changes).toHaveLength(10);
+  });
+
+  it('treats a last record whose CRC fails as a torn tail, and a partial frame header too', async () => {
+    await writeChanges(5);
+    const size = statSync(logFile()).size;
+    const fh = await fsp.open(logFile(), 'r+');
+    await fh.write(Buffer.from([0xee]), 0, 1, size - 2);
+    await fh.write(Buffer.from([1, 2, 3]), 0, 3, size); // a partial frame header after it
+    await fh.close();
+    const { storage, recovered } = await open();
+    expect(recovered.changes).toHaveLength(4);
+    expect(recovered.warnings[0]).toMatch(/CRC mismatch/);
+    await storage.close();
+  });
+
+  it('refuses to start when a record in the middle is corrupt, naming the file and offset', async () => {
+    await writeChanges(10);
+    const buf = await fsp.readFile(logFile());
+    // Find the start of the fifth record by walking the frames.
+    let offset = HEADER_BYTES;
+    for (let i = 0; i < 4; i++) offset += 8 + buf.readUInt32LE(offset);
+    for (const at of [offset + 12, offset + 5, offset + 1]) {
+      const damaged = Buffer.from(buf);
+      damaged[at] ^= 0x40; // payload byte, CRC byte, length byte
+      await fsp.writeFile(logFile(), damaged);
+      const err = await open().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(StorageCorruptionError);
+      expect(err).toMatchObject({ file: logFile(), offset });
+      expect((err as Error).message).toContain(`${logFile()} at byte offset ${offset}`);
+    }
+    // The file is left alone for the operator.
+    expect(statSync(logFile()).size).toBe(buf.length);
+  });
+
+  it('checkpoints: the log restarts small and reopening gives the same state', async () => {
+    const { storage } = await open({ checkpointEveryRecords: 20 });
+    for (let i = 0; i < 20; i++) await storage.append(change(i));
+    expect(storage.checkpointDue).toBe(true);
+    const bigLog = storage.stats().logBytes;
+    const snap = snapshotOf(20);
+    await storage.checkpoint(snap);
+    expect(storage.checkpointDue).toBe(false);
+    expect(storage.stats()).toMatchObject({ records: 0, logBytes: HEADER_BYTES, snapshotSlot: 20n });
+    expect(bigLog).toBeGreaterThan(HEADER_BYTES * 10);
+    await storage.append(change(21));
+    await storage.close();
+    expect(readdirSync(dir).sort()).toEqual(['node.json', 'snapshot.bin', segmentName(2n)].sort());
+
+    const again = await open();
+    expect(again.recovered).toEqual({ snapshot: snap, changes: [change(21)], warnings: [] });
+    expect(again.storage.stats().snapshotSlot).toBe(20n);
+    await again.storage.checkpoint(snapshotOf(22));
+    await again.storage.close();
+    expect(await reopened()).toEqual({ snapshot: snapshotOf(22), changes: [], warnings: [] });
+  });
+
+  it('recovers from a crash between the snapshot rename and the deletion of the old log', async () => {
+    const { storage } = await open({
+      testHooks: {
+        afterSnapshotRename: () => {
+          throw new Error('simulated crash');
+        },
+      },
+    });
+    const before = Array.from({ length: 8 }, (_, i) => change(i));
+    for (const c of before) await storage.append(c);
+    await expect(storage.checkpoint(snapshotOf(8))).rejects.toThrow('simulated crash');
+    await storage.append(change(8));
+    await storage.close();
+    expect(readdirSync(dir)).toContain(segmentName(1n)); // the old segment is still there
+
+    const again = await open();
+    expect(again.recovered).toEqual({ snapshot: snapshotOf(8), changes: [change(8)], warnings: [] });
+    expect(readdirSync(dir)).not.toContain(segmentName(1n));
+    await again.storage.close();
+  });
+
+  it('recovers from a crash before the snapshot rename (a leftover temp snapshot)', async () => {
+    await writeChanges(6);
+    // The crash left a new, empty segment and a half-written snapshot.
+    const { storage } = await open();
+    await storage.checkpoint(snapshotOf(3));
+    await storage.append(change(6));
+    await storage.close();
+    await fsp.copyFile(path.join(dir, 'snapshot.bin'), path.join(dir, 'snapshot.bin.tmp'));
+    await fsp.truncate(path.join(dir, 'snapshot.bin.tmp'), 50);
+    await fsp.writeFile(logFile(3n), Buffer.alloc(10)); // a torn header of a segment being created
+    const again = await open();
+    expect(again.recovered.snapshot).toEqual(snapshotOf(3));
+    expect(again.recovered.changes).toEqual([change(6)]);
+    expect(again.recovered.warnings).toHaveLength(2);
+    expect(readdirSync(dir)).not.toContain('snapshot.bin.tmp');
+    await again.storage.append(change(7));
+    await again.storage.close();
+    expect((await reopened()).changes).toEqual([change(6), change(7)]);
+  });
+
+  it('keeps appends made during a checkpoint in the new segment', async () => {
+    const { storage } = await open();
+    for (let i = 0; i < 5; i++) await storage.append(change(i));
+    const during = storage.checkpoint(snapshotOf(5));
+    const late = [storage.append(change(5)), storage.append(change(6))];
+    await Promise.all([during, ...late]);
+    await storage.close();
+    expect(await reopened()).toEqual({ snapshot: snapshotOf(5), changes: [change(5), change(6)], warnings: [] });
+  });
+
+  it('refuses a corrupt snapshot', async () => {
+    const { storage } = await open();
+    await storage.checkpoint(snapshotOf(4));
+    await storage.close();
+    const file = path.join(dir, 'snapshot.bin');
+    const buf = await fsp.readFile(file);
+    buf[buf.length - 3] ^= 1;
+    await fsp.writeFile(file, buf);
+    await expect(open()).rejects.toMatchObject({ name: 'StorageCorruptionError', file });
+  });
+
+  it('refuses appends after close and rejects an empty change', async () => {
+    const { storage } = await open();
+    await expect(storage.append({})).rejects.toThrow(/must carry/);
+    await storage.close();
+    await expect(storage.append(change(1))).rejects.toBeInstanceOf(StorageUnavailableError);
+    await storage.close(); // idempotent
+  });
+});
