@@ -1,0 +1,72 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildCacheFile, cacheFilePath, loadSource, loadSources, writeSourceCache } from './cache';
+import { CacheIntegrityError } from './errors';
+import { LosslessNumber } from './json';
+
+describe('the on-disk cache', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lmfdb-cache-'));
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  const rows = [
+    { lmfdb_label: '11.a1', ainvs: [0n, -1n, 1n, -7820n, -263580n], conductor: 11n, jinv: [-52893159101157376n, 11n], absD: 11n, signD: -1n },
+    {
+      lmfdb_label: '11.a2',
+      conductor: 11n,
+      big: 123456789012345678901234567890n,
+      faltings_height: { __RealLiteral__: 0n, data: '-0.30800984111840306468901426146', prec: 97n },
+      x: new LosslessNumber('1.50'),
+    },
+  ];
+
+  it('writes exact integers, round-trips bigints and verifies sha256', async () => {
+    const file = buildCacheFile(0, rows, { baseUrl: 'http://mirror', fetchedAt: '2026-01-01T00:00:00Z' });
+    const path = await writeSourceCache(dir, file);
+    expect(path).toBe(cacheFilePath(dir, 0));
+    const text = await readFile(path, 'utf8');
+    expect(text).toContain('"jinv":[-52893159101157376,11]');
+    expect(text).toContain('"big":123456789012345678901234567890');
+    expect(text).toContain('"x":1.50');
+    const c = await loadSource(dir, 0);
+    expect(c.sha256).toBe(file.sha256);
+    expect(c.get('11.a1')?.raw['jinv']).toEqual([-52893159101157376n, 11n]);
+    expect(c.get('11.a2')?.row['faltings_height']).toEqual({ kind: 'real', digits: '-0.30800984111840306468901426146', prec: 97 });
+    expect(c.status()).toEqual({
+      source: 0,
+      table: 'ec_curvedata',
+      loaded: true,
+      rowCount: 2n,
+      invalidCount: 0n,
+      snapshotSha256: file.sha256,
+      baseUrl: 'http://mirror',
+      fetchedAt: '2026-01-01T00:00:00Z',
+      error: '',
+    });
+  });
+
+  it('refuses a file whose records do not hash to its sha256', async () => {
+    const path = await writeSourceCache(dir, buildCacheFile(0, rows, { baseUrl: 'b', fetchedAt: 'f' }));
+    await writeFile(path, (await readFile(path, 'utf8')).replace('-263580', '-263581'));
+    await expect(loadSource(dir, 0)).rejects.toThrow(CacheIntegrityError);
+    await expect(loadSource(dir, 0)).rejects.toThrow(/sha256 is [0-9a-f]{64}, the records hash to [0-9a-f]{64}/);
+    const { caches, statuses } = await loadSources(dir, [0, 4]);
+    expect(caches.size).toBe(0);
+    expect(statuses.map((s) => [s.source, s.loaded, s.error.includes('sha256') || s.error.includes('missing')])).toEqual([
+      [0, false, true],
+      [4, false, true],
+    ]);
+  });
+
+  it('marks invalid rows and duplicate labels, keeping them', async () => {
+    const bad = { ...rows[0], absD: 12n };
+    await writeSourceCache(dir, buildCacheFile(0, [bad, rows[0]], { baseUrl: 'b', fetchedAt: 'f' }));
+    const c = await loadSource(dir, 0);
+    expect(c.records).toHaveLength(2);
+    expect(c.invalidCount).toBe(2);
+    expect(c.records[1].check.reasons).toEqual(['label 11.a1 appears more than once']);
+  });
+});

@@ -1,0 +1,214 @@
+// The on-disk cache: <cache-dir>/source_N.json per source.
+//
+// File format (one JSON object, integers written as exact JSON integers however large):
+//   { "source": N, "table": <primary table>, "tables": [...], "base_url": ..., "fetched_at": ISO,
+//     "count": <rows>, "sha256": <hex>, "records": [ <rows with the API's own names and values> ] }
+// sha256 = hex SHA-256 of the UTF-8 bytes of canonicalJson(records) (see json.ts: keys sorted,
+// no whitespace, exact integers, row order as stored). Loading recomputes it and refuses a
+// mismatch with CacheIntegrityError.
+import type { SourceStatus } from '@paxos/proto';
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { writeFileAtomic } from './atomic-file';
+import { checkRecord, type CheckResult } from './checks';
+import { CacheIntegrityError } from './errors';
+import { canonicalJson, parseLossless, sha256Hex, stringifyLossless } from './json';
+import { isSourceNumber, rowLabel, rowTable, SOURCE_COUNT, sourceSpec } from './sources';
+import { decodeRow, type DecodedRow, type RawRow } from './values';
+
+export interface SourceCacheFile {
+  source: number;
+  table: string;
+  tables: string[];
+  base_url: string;
+  fetched_at: string;
+  count: number;
+  sha256: string;
+  records: RawRow[];
+}
+
+export interface CachedRecord {
+  label: string;
+  table: string;
+  /** The row as the API gave it (bigint integers, wrappers kept). */
+  raw: RawRow;
+  /** The row decoded to exact types. */
+  row: DecodedRow;
+  check: CheckResult;
+}
+
+export interface SourceCache {
+  source: number;
+  table: string;
+  tables: string[];
+  baseUrl: string;
+  fetchedAt: string;
+  sha256: string;
+  records: CachedRecord[];
+  invalidCount: number;
+  /** O(1) lookup by label (the key column of the row's table). */
+  get(label: string): CachedRecord | undefined;
+  status(): SourceStatus;
+}
+
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env['LMFDB_CACHE_DIR'] || join(homedir(), '.lmfdb');
+}
+
+export function cacheFilePath(cacheDir: string, source: number): string {
+  return join(cacheDir, `source_${source}.json`);
+}
+
+export function recordsSha256(records: readonly RawRow[]): string {
+  return sha256Hex(canonicalJson(records));
+}
+
+export function buildCacheFile(source: number, records: RawRow[], meta: { baseUrl: string; fetchedAt: string }): SourceCacheFile {
+  const spec = sourceSpec(source);
+  return {
+    source,
+    table: spec.tables[0].table,
+    tables: spec.tables.map((t) => t.table),
+    base_url: meta.baseUrl,
+    fetched_at: meta.fetchedAt,
+    count: records.length,
+    sha256: recordsSha256(records),
+    records,
+  };
+}
+
+/** The file text: header fields, then one record per line (diff-friendly). */
+export function serializeCacheFile(file: SourceCacheFile): string {
+  const { records, ...head } = file;
+  const headText = stringifyLossless(head);
+  const rows = records.map((r) => stringifyLossless(r)).join(',\n');
+  return `${headText.slice(0, -1)},"records":[\n${rows}\n]}\n`;
+}
+
+export async function writeSourceCache(cacheDir: string, file: SourceCacheFile): Promise<string> {
+  const path = cacheFilePath(cacheDir, file.source);
+  await writeFileAtomic(path, serializeCacheFile(file));
+  return path;
+}
+
+/** Parses and verifies a cache file's text (throws CacheIntegrityError). */
+export function parseCacheFile(text: string, path: string): SourceCacheFile {
+  let v: unknown;
+  try {
+    v = parseLossless(text);
+  } catch (e) {
+    throw new CacheIntegrityError(path, `not JSON (${String(e)})`);
+  }
+  const o = v as Record<string, unknown>;
+  if (o === null || typeof o !== 'object' || !Array.isArray(o['records'])) throw new CacheIntegrityError(path, 'no records array');
+  const source = Number(o['source']);
+  if (!isSourceNumber(source)) throw new CacheIntegrityError(path, `source ${String(o['source'])} is not one of 0..9`);
+  const records = o['records'] as RawRow[];
+  const sha = recordsSha256(records);
+  if (sha !== o['sha256']) throw new CacheIntegrityError(path, `sha256 is ${String(o['sha256'])}, the records hash to ${sha}`);
+  if (o['count'] !== undefined && BigInt(o['count'] as bigint) !== BigInt(records.length)) {
+    throw new CacheIntegrityError(path, `count is ${String(o['count'])}, the file holds ${records.length} records`);
+  }
+  const spec = sourceSpec(source);
+  return {
+    source,
+    table: typeof o['table'] === 'string' ? o['table'] : spec.tables[0].table,
+    tables: Array.isArray(o['tables']) ? (o['tables'] as string[]) : spec.tables.map((t) => t.table),
+    base_url: String(o['base_url'] ?? ''),
+    fetched_at: String(o['fetched_at'] ?? ''),
+    count: records.length,
+    sha256: sha,
+    records,
+  };
+}
+
+export async function readCacheFile(path: string): Promise<SourceCacheFile> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new CacheIntegrityError(path, (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : String(e));
+  }
+  return parseCacheFile(text, path);
+}
+
+/** Decodes, checks and indexes the rows of a cache file. */
+export function sourceCacheFromFile(file: SourceCacheFile): SourceCache {
+  const spec = sourceSpec(file.source);
+  const index = new Map<string, CachedRecord>();
+  const records: CachedRecord[] = [];
+  let invalid = 0;
+  for (const raw of file.records) {
+    const table = rowTable(spec, raw).table;
+    const row = decodeRow(table, raw);
+    const label = rowLabel(spec, raw) ?? '';
+    const check = checkRecord(file.source, row);
+    const reasons = [...check.reasons];
+    if (label && index.has(label)) reasons.push(`label ${label} appears more than once`);
+    const rec: CachedRecord = { label, table, raw, row, check: { valid: reasons.length === 0, reasons } };
+    if (!rec.check.valid) invalid++;
+    if (label && !index.has(label)) index.set(label, rec);
+    records.push(rec);
+  }
+  return {
+    source: file.source,
+    table: file.table,
+    tables: file.tables,
+    baseUrl: file.base_url,
+    fetchedAt: file.fetched_at,
+    sha256: file.sha256,
+    records,
+    invalidCount: invalid,
+    get: (label) => index.get(label),
+    status: () => ({
+      source: file.source,
+      table: file.table,
+      loaded: true,
+      rowCount: BigInt(records.length),
+      invalidCount: BigInt(invalid),
+      snapshotSha256: file.sha256,
+      baseUrl: file.base_url,
+      fetchedAt: file.fetched_at,
+      error: '',
+    }),
+  };
+}
+
+export async function loadSource(cacheDir: string, source: number): Promise<SourceCache> {
+  return sourceCacheFromFile(await readCacheFile(cacheFilePath(cacheDir, source)));
+}
+
+/** The status of a source that could not be loaded. */
+export function unloadedStatus(source: number, error: string): SourceStatus {
+  return {
+    source,
+    table: sourceSpec(source).tables[0].table,
+    loaded: false,
+    rowCount: 0n,
+    invalidCount: 0n,
+    snapshotSha256: '',
+    baseUrl: '',
+    fetchedAt: '',
+    error,
+  };
+}
+
+/** Loads the given sources (default all ten); a source that fails is reported, not thrown. */
+export async function loadSources(
+  cacheDir: string,
+  sources: readonly number[] = Array.from({ length: SOURCE_COUNT }, (_, i) => i),
+): Promise<{ caches: Map<number, SourceCache>; statuses: SourceStatus[] }> {
+  const caches = new Map<number, SourceCache>();
+  const statuses: SourceStatus[] = [];
+  for (const n of sources) {
+    try {
+      const c = await loadSource(cacheDir, n);
+      caches.set(n, c);
+      statuses.push(c.status());
+    } catch (e) {
+      statuses.push(unloadedStatus(n, e instanceof Error ? e.message : String(e)));
+    }
+  }
+  return { caches, statuses };
+}

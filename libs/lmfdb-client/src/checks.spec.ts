@@ -1,0 +1,100 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { checkRecord, ellipticInvariants } from './checks';
+import { parseLossless } from './json';
+import { decodeRow, type RawRow } from './values';
+
+const RECORDS = join(__dirname, '../../../data/lmfdb-snapshot/records');
+const rows = (table: string) => parseLossless(readFileSync(join(RECORDS, `${table}.json`), 'utf8')) as RawRow[];
+const check = (source: number, table: string, raw: RawRow) => checkRecord(source, decodeRow(table, raw));
+
+describe('elliptic curves (source 0)', () => {
+  const curves = rows('ec_curvedata');
+
+  it('all 80 shared curves pass the exact checks', () => {
+    expect(curves).toHaveLength(80);
+    const failures = curves.map((r) => [r['lmfdb_label'], check(0, 'ec_curvedata', r).reasons]).filter(([, reasons]) => (reasons as string[]).length);
+    expect(failures).toEqual([]);
+  });
+
+  it('recomputes 11.a2 from its ainvs', () => {
+    const { disc, jinv } = ellipticInvariants([0n, -1n, 1n, -10n, -20n]);
+    expect(disc).toBe(-161051n);
+    expect(jinv).toEqual({ num: -122023936n, den: 161051n });
+  });
+
+  it('a corrupted row fails with the right reason', () => {
+    const good = curves.find((r) => r['lmfdb_label'] === '11.a2') as RawRow;
+    expect(check(0, 'ec_curvedata', { ...good, jinv: [1n, 1n] }).reasons).toEqual(['jinv is 1, ainvs give -122023936/161051']);
+    expect(check(0, 'ec_curvedata', { ...good, absD: 161050n }).reasons).toEqual(['absD is 161050, ainvs gives 161051']);
+    expect(check(0, 'ec_curvedata', { ...good, signD: 1n }).reasons).toEqual(['signD is 1, ainvs gives -1']);
+    expect(check(0, 'ec_curvedata', { ...good, torsion: 3n }).reasons).toEqual(['torsion is 3, the product of torsion_structure gives 5']);
+    expect(check(0, 'ec_curvedata', { ...good, conductor: 12n }).reasons).toEqual(['conductor is 12, the label 11.a2 gives 11']);
+    expect(check(0, 'ec_curvedata', { ...good, lmfdb_label: '11.b2' }).reasons).toEqual([
+      'lmfdb_iso is 11.a, the label 11.b2 gives 11.b',
+      'iso_nlabel is 0, the label 11.b2 gives 1',
+    ]);
+    expect(check(0, 'ec_curvedata', { ...good, ainvs: [0n, -1n, 1n, -10n] }).reasons).toEqual(['ainvs has 4 entries, not 5']);
+    const r = check(0, 'ec_curvedata', { ...good, ainvs: [0n, -1n, 1n, -10n, -21n] });
+    expect(r.valid).toBe(false);
+    expect(r.reasons[0]).toMatch(/^absD is 161051, ainvs gives /);
+  });
+
+  it('a missing column is not a failure (NULLs are omitted), a missing label is', () => {
+    const { jinv: _j, absD: _a, ...thin } = curves[1];
+    expect(check(0, 'ec_curvedata', thin).valid).toBe(true);
+    const { lmfdb_label: _l, ...nolabel } = curves[1];
+    expect(check(0, 'ec_curvedata', nolabel).reasons).toEqual(['lmfdb_label is missing']);
+  });
+});
+
+describe('number fields (source 3)', () => {
+  it('the shared fields pass', () => {
+    for (const r of rows('nf_fields')) expect([r['label'], check(3, 'nf_fields', r).reasons]).toEqual([r['label'], []]);
+  });
+  it('catches a wrong degree, r2, disc and coeffs', () => {
+    const f = rows('nf_fields')[0]; // 2.0.15.1
+    expect(check(3, 'nf_fields', { ...f, r2: 0n, disc_abs: 16n, coeffs: [1n, 2n] }).reasons).toEqual([
+      'r2 is 0, the label 2.0.15.1 gives 1',
+      'disc_abs is 16, the label 2.0.15.1 gives 15',
+      'coeffs has 2 entries, degree 2 needs 3',
+    ]);
+    expect(check(3, 'nf_fields', { ...f, disc_sign: 1n }).reasons).toEqual(['disc_sign is 1, (-1)^r2 from the label 2.0.15.1 gives -1']);
+    expect(check(3, 'nf_fields', { ...f, label: '2.1.15.1' }).reasons[0]).toMatch(/1 real places, impossible in degree 2/);
+  });
+});
+
+describe('the other sources', () => {
+  const cases: Array<[number, string]> = [
+    [1, 'mf_newspaces'],
+    [1, 'mf_gamma1'],
+    [1, 'mf_newforms'],
+    [2, 'lfunc_search'],
+    [4, 'artin_reps'],
+    [5, 'g2c_curves'],
+    [6, 'hgcwa_passports'],
+    [7, 'lat_lattices'],
+    [8, 'maass_rigor'],
+    [9, 'smf_families'],
+    [9, 'smf_samples'],
+  ];
+  it.each(cases)('source %d: every %s row passes', (source, table) => {
+    for (const r of rows(table)) expect(check(source, table, { _table: table, ...r }).reasons).toEqual([]);
+  });
+  it('labels that disagree with their columns fail', () => {
+    const g2 = rows('g2c_curves')[0];
+    expect(check(5, 'g2c_curves', { ...g2, cond: 361n }).reasons).toEqual(['cond is 361, the label 360.a.6480.1 gives 360']);
+    expect(check(5, 'g2c_curves', { ...g2, eqn: 'x^5' }).reasons).toEqual(['eqn does not hold a list: x^5']);
+    const lf = rows('lfunc_search')[1];
+    expect(check(2, 'lfunc_search', { ...lf, conductor: 28n }).reasons).toEqual(['conductor is 28, the label 2-3e3-1.1-c1-0-0 gives 27']);
+    const mf = rows('mf_newforms')[0];
+    expect(check(1, 'mf_newforms', { ...mf, weight: 2n }).reasons).toEqual(['weight is 2, the label 117.4.a.a gives 4']);
+    const hg = rows('hgcwa_passports')[0];
+    expect(check(6, 'hgcwa_passports', { ...hg, genus: 5n }).reasons).toEqual(['genus is 5, the label 4.12-5.0.6-6-6.2 gives 4']);
+    const lat = rows('lat_lattices')[0];
+    expect(check(7, 'lat_lattices', { ...lat, det: 9n }).reasons).toEqual(['det is 9, the label 9.8.16.1.1 gives 8']);
+    expect(check(8, 'maass_rigor', { maass_label: '19.0.1.205.1', level: 20n }).reasons).toEqual(['level is 20, the label 19.0.1.205.1 gives 19']);
+    expect(check(4, 'artin_reps', { Baselabel: '2.23.3t2.b', Conductor: 24n }).reasons).toEqual(['Conductor is 24, the label 2.23.3t2.b gives 23']);
+    expect(check(9, 'smf_families', { name: ' ' }).reasons).toEqual(['name is empty']);
+  });
+});

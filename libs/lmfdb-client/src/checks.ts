@@ -1,0 +1,296 @@
+// Record checks in exact arithmetic (bigint and Rational, no floating point). A failed check marks
+// the record invalid with its reasons; nothing is dropped.
+import { rational, ratEquals, formatRational } from './rational';
+import { rowTable, sourceSpec } from './sources';
+import type { DecodedRow, LmfdbValue } from './values';
+
+export interface CheckResult {
+  valid: boolean;
+  reasons: string[];
+}
+
+class Checker {
+  readonly reasons: string[] = [];
+  constructor(readonly row: DecodedRow) {}
+
+  fail(reason: string): void {
+    this.reasons.push(reason);
+  }
+  str(col: string, required = false): string | undefined {
+    const v = this.row[col];
+    if (v === undefined) {
+      if (required) this.fail(`${col} is missing`);
+      return undefined;
+    }
+    if (typeof v !== 'string') {
+      this.fail(`${col} is not text`);
+      return undefined;
+    }
+    return v;
+  }
+  int(col: string): bigint | undefined {
+    const v = this.row[col];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'bigint') {
+      this.fail(`${col} is not an integer`);
+      return undefined;
+    }
+    return v;
+  }
+  ints(col: string): bigint[] | undefined {
+    const v = this.row[col];
+    if (v === undefined) return undefined;
+    if (!Array.isArray(v) || !v.every((x) => typeof x === 'bigint')) {
+      this.fail(`${col} is not a list of integers`);
+      return undefined;
+    }
+    return v as bigint[];
+  }
+  /** Compares an integer column with the value the label (or a computation) gives. */
+  eqInt(col: string, expected: bigint, why: string): void {
+    const v = this.int(col);
+    if (v !== undefined && v !== expected) this.fail(`${col} is ${v}, ${why} gives ${expected}`);
+  }
+  eqStr(col: string, expected: string, why: string): void {
+    const v = this.str(col);
+    if (v !== undefined && v !== expected) this.fail(`${col} is ${v}, ${why} gives ${expected}`);
+  }
+  listColumn(col: string): void {
+    const v = this.row[col];
+    if (v !== undefined && !Array.isArray(v)) this.fail(`${col} does not hold a list: ${String(v)}`);
+  }
+}
+
+const DIGITS = /^\d+$/;
+
+function base26(letters: string): bigint {
+  let n = 0n;
+  for (const ch of letters) n = n * 26n + BigInt(ch.charCodeAt(0) - 97);
+  return n;
+}
+
+/** Discriminant and j-invariant of y^2 + a1 xy + a3 y = x^3 + a2 x^2 + a4 x + a6. */
+export function ellipticInvariants(ainvs: readonly bigint[]): { disc: bigint; c4: bigint; jinv?: { num: bigint; den: bigint } } {
+  const [a1, a2, a3, a4, a6] = ainvs;
+  const b2 = a1 * a1 + 4n * a2;
+  const b4 = 2n * a4 + a1 * a3;
+  const b6 = a3 * a3 + 4n * a6;
+  const b8 = a1 * a1 * a6 + 4n * a2 * a6 - a1 * a3 * a4 + a2 * a3 * a3 - a4 * a4;
+  const c4 = b2 * b2 - 24n * b4;
+  const disc = -b2 * b2 * b8 - 8n * b4 * b4 * b4 - 27n * b6 * b6 + 9n * b2 * b4 * b6;
+  return { disc, c4, jinv: disc === 0n ? undefined : rational(c4 * c4 * c4, disc) };
+}
+
+function checkEllipticCurve(c: Checker): void {
+  const label = c.str('lmfdb_label', true);
+  if (label !== undefined) {
+    const m = /^(\d+)\.([a-z]+)(\d+)$/.exec(label);
+    if (!m) c.fail(`lmfdb_label ${label} is not of the form N.cn`);
+    else {
+      const why = `the label ${label}`;
+      c.eqInt('conductor', BigInt(m[1]), why);
+      c.eqStr('lmfdb_iso', `${m[1]}.${m[2]}`, why);
+      c.eqInt('lmfdb_number', BigInt(m[3]), why);
+      c.eqInt('iso_nlabel', base26(m[2]), why);
+    }
+  }
+  const ainvs = c.ints('ainvs');
+  if (ainvs !== undefined) {
+    if (ainvs.length !== 5) c.fail(`ainvs has ${ainvs.length} entries, not 5`);
+    else {
+      const { disc, jinv } = ellipticInvariants(ainvs);
+      if (disc === 0n) c.fail('ainvs give a singular curve (discriminant 0)');
+      const why = 'ainvs';
+      c.eqInt('absD', disc < 0n ? -disc : disc, why);
+      c.eqInt('signD', disc < 0n ? -1n : disc > 0n ? 1n : 0n, why);
+      const j = c.ints('jinv');
+      if (j !== undefined && jinv !== undefined) {
+        if (j.length !== 2 || j[1] === 0n) c.fail(`jinv is not a pair [numerator, denominator]`);
+        else if (!ratEquals({ num: j[0], den: j[1] }, jinv) || j[1] < 0n) {
+          c.fail(`jinv is ${formatRational({ num: j[0], den: j[1] })}, ainvs give ${formatRational(jinv)}`);
+        }
+      }
+    }
+  }
+  const ts = c.ints('torsion_structure');
+  if (ts !== undefined) c.eqInt('torsion', ts.reduce((a, b) => a * b, 1n), 'the product of torsion_structure');
+}
+
+function checkNumberField(c: Checker): void {
+  const label = c.str('label', true);
+  if (label === undefined) return;
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(label);
+  if (!m) return c.fail(`label ${label} is not of the form d.r.D.i`);
+  const d = BigInt(m[1]);
+  const r = BigInt(m[2]);
+  const why = `the label ${label}`;
+  if (r > d || (d - r) % 2n !== 0n) c.fail(`label ${label} has ${r} real places, impossible in degree ${d}`);
+  else {
+    c.eqInt('r2', (d - r) / 2n, why);
+    c.eqInt('disc_sign', ((d - r) / 2n) % 2n === 0n ? 1n : -1n, `(-1)^r2 from ${why}`);
+  }
+  c.eqInt('degree', d, why);
+  c.eqInt('disc_abs', BigInt(m[3]), why);
+  const coeffs = c.ints('coeffs');
+  if (coeffs !== undefined && BigInt(coeffs.length) !== d + 1n) c.fail(`coeffs has ${coeffs.length} entries, degree ${d} needs ${d + 1n}`);
+}
+
+function checkMf(c: Checker, table: string): void {
+  const label = c.str('label', true);
+  if (label === undefined) return;
+  const parts = label.split('.');
+  const shapes: Record<string, number> = { mf_gamma1: 2, mf_newspaces: 3, mf_newforms: 4 };
+  const want = shapes[table] ?? parts.length;
+  if (parts.length !== want || !DIGITS.test(parts[0]) || !DIGITS.test(parts[1]) || (want >= 3 && !/^[a-z]+$/.test(parts[2]))) {
+    return c.fail(`label ${label} is not a ${table} label`);
+  }
+  const why = `the label ${label}`;
+  c.eqInt('level', BigInt(parts[0]), why);
+  c.eqInt('weight', BigInt(parts[1]), why);
+  if (want >= 3) c.eqStr('char_orbit_label', parts[2], why);
+  if (want === 4) c.eqStr('space_label', parts.slice(0, 3).join('.'), why);
+}
+
+/** "3e3" -> 27, "80e2" -> 6400, "379998" -> 379998; factors may be joined by '.'. */
+function parseLfuncConductor(text: string): bigint | undefined {
+  let n = 1n;
+  for (const f of text.split('.')) {
+    const m = /^(\d+)(?:e(\d+))?$/.exec(f);
+    if (!m) return undefined;
+    n *= BigInt(m[1]) ** BigInt(m[2] ?? '1');
+  }
+  return n;
+}
+
+function checkLfunc(c: Checker): void {
+  const label = c.str('label', true);
+  if (label === undefined) return;
+  const parts = label.split('-');
+  if (parts.length !== 6 || !DIGITS.test(parts[0])) return c.fail(`label ${label} is not of the form d-N-chi-mu-w-i`);
+  const why = `the label ${label}`;
+  c.eqInt('degree', BigInt(parts[0]), why);
+  const n = parseLfuncConductor(parts[1]);
+  if (n === undefined) c.fail(`label ${label} has no readable conductor`);
+  else c.eqInt('conductor', n, why);
+  c.eqStr('central_character', parts[2], why);
+  c.eqStr('prelabel', parts.slice(0, 5).join('-'), why);
+  if (DIGITS.test(parts[5])) c.eqInt('index', BigInt(parts[5]), why);
+}
+
+function checkArtin(c: Checker): void {
+  const label = c.str('Baselabel', true);
+  if (label === undefined) return;
+  const m = /^(\d+)\.(\d+)\.(\d+t\d+)\.([a-z]+)$/.exec(label);
+  if (!m) return c.fail(`Baselabel ${label} is not of the form Dim.Conductor.nTt.c`);
+  const why = `the label ${label}`;
+  c.eqInt('Dim', BigInt(m[1]), why);
+  c.eqInt('Conductor', BigInt(m[2]), why);
+}
+
+function checkGenus2(c: Checker): void {
+  for (const col of ['eqn', 'g2_inv', 'torsion_subgroup']) c.listColumn(col);
+  const label = c.str('label', true);
+  if (label === undefined) return;
+  const m = /^(\d+)\.([a-z]+)\.(\d+)\.(\d+)$/.exec(label);
+  if (!m) return c.fail(`label ${label} is not of the form N.s.D.n`);
+  const why = `the label ${label}`;
+  c.eqInt('cond', BigInt(m[1]), why);
+  c.eqInt('abs_disc', BigInt(m[3]), why);
+  c.eqStr('class', `${m[1]}.${m[2]}`, why);
+}
+
+function checkHgcwa(c: Checker): void {
+  for (const col of ['group', 'signature']) c.listColumn(col);
+  const label = c.str('passport_label', true);
+  if (label === undefined) return;
+  const m = /^(\d+)\.(\d+)-(\d+)\.(\d+)\.([\d-]+)\.(\d+)$/.exec(label);
+  if (!m) return c.fail(`passport_label ${label} is not of the form g.n-i.g0.sig.p`);
+  const why = `the label ${label}`;
+  c.eqInt('genus', BigInt(m[1]), why);
+  c.eqInt('g0', BigInt(m[4]), why);
+  c.eqStr('label', label.slice(0, label.lastIndexOf('.')), why);
+  const group = c.ints('group');
+  if (group !== undefined && (group.length !== 2 || group[0] !== BigInt(m[2]) || group[1] !== BigInt(m[3]))) {
+    c.fail(`group is [${group.join(',')}], the label ${label} gives [${m[2]},${m[3]}]`);
+  }
+  if (group !== undefined && group.length === 2) c.eqInt('group_order', group[0], 'group');
+  const sig = c.ints('signature');
+  const want = [BigInt(m[4]), ...m[5].split('-').map((x) => BigInt(x))];
+  if (sig !== undefined && sig.join(',') !== want.join(',')) {
+    c.fail(`signature is [${sig.join(',')}], the label ${label} gives [${want.join(',')}]`);
+  }
+}
+
+function checkLattice(c: Checker): void {
+  const label = c.str('label', true);
+  if (label === undefined) return;
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(label);
+  if (!m) return c.fail(`label ${label} is not of the form dim.det.level.class_number.n`);
+  const why = `the label ${label}`;
+  c.eqInt('dim', BigInt(m[1]), why);
+  c.eqInt('det', BigInt(m[2]), why);
+  c.eqInt('level', BigInt(m[3]), why);
+  c.eqInt('class_number', BigInt(m[4]), why);
+}
+
+function checkMaass(c: Checker): void {
+  const label = c.str('maass_label', true);
+  if (label === undefined) return;
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(label);
+  if (!m) return c.fail(`maass_label ${label} is not of the form N.k.a.m.d`);
+  const why = `the label ${label}`;
+  c.eqInt('level', BigInt(m[1]), why);
+  c.eqInt('weight', BigInt(m[2]), why);
+  c.eqInt('conrey_index', BigInt(m[3]), why);
+}
+
+function checkSiegel(c: Checker): void {
+  const name = c.str('name', true);
+  if (name !== undefined && name.trim() === '') c.fail('name is empty');
+}
+
+/** The table of a source-1 row: its `_table`, else the shape of its label. */
+function mfTable(spec: ReturnType<typeof sourceSpec>, row: DecodedRow): string {
+  if (typeof row['_table'] === 'string') return rowTable(spec, row as Record<string, LmfdbValue>).table;
+  const n = typeof row['label'] === 'string' ? row['label'].split('.').length : 3;
+  return n === 2 ? 'mf_gamma1' : n === 4 ? 'mf_newforms' : 'mf_newspaces';
+}
+
+/** Checks a decoded row of source `source` (0..9). */
+export function checkRecord(source: number, row: DecodedRow): CheckResult {
+  const spec = sourceSpec(source);
+  const c = new Checker(row);
+  switch (source) {
+    case 0:
+      checkEllipticCurve(c);
+      break;
+    case 1:
+      checkMf(c, mfTable(spec, row));
+      break;
+    case 2:
+      checkLfunc(c);
+      break;
+    case 3:
+      checkNumberField(c);
+      break;
+    case 4:
+      checkArtin(c);
+      break;
+    case 5:
+      checkGenus2(c);
+      break;
+    case 6:
+      checkHgcwa(c);
+      break;
+    case 7:
+      checkLattice(c);
+      break;
+    case 8:
+      checkMaass(c);
+      break;
+    case 9:
+      checkSiegel(c);
+      break;
+  }
+  return { valid: c.reasons.length === 0, reasons: c.reasons };
+}

@@ -1,0 +1,48 @@
+import { join } from 'node:path';
+import { loadSource, type SourceCache } from './cache';
+import { verifyClaim } from './claims';
+
+const SNAPSHOT = join(__dirname, '../../../data/lmfdb-snapshot');
+
+describe('claim verification', () => {
+  const caches: SourceCache[] = [];
+  beforeAll(async () => {
+    for (let n = 0; n < 10; n++) caches.push(await loadSource(SNAPSHOT, n));
+  });
+  const v = (source: number, label: string, field: string, claimedValue: string) => verifyClaim(caches[source], { source, label, field, claimedValue });
+
+  it('true claims', () => {
+    expect(v(0, '11.a2', 'jinv', '-122023936/161051')).toEqual({ verdict: 'true', actual: '-122023936/161051', reason: '11.a2: jinv is -122023936/161051' });
+    expect(v(0, '11.a2', 'jinv', '-244047872/322102').verdict).toBe('true');
+    expect(v(0, '11.a1', 'jinv', '-52893159101157376/11').verdict).toBe('true');
+    expect(v(0, '11.a2', 'ainvs', '[0, -1, 1, -10, -20]').verdict).toBe('true');
+    expect(v(0, '11.a2', 'conductor', '11').verdict).toBe('true');
+    expect(v(0, '11.a2', 'lmfdb_iso', '11.a').verdict).toBe('true');
+    expect(v(0, '11.a2', 'semistable', 'true').verdict).toBe('true');
+    expect(v(0, '11.a2', 'faltings_height', '-0.308009841118403064689014261460').verdict).toBe('true');
+    expect(v(3, '2.0.15.1', 'coeffs', '[4,-1,1]').verdict).toBe('true');
+    expect(v(5, '360.a.6480.1', 'eqn', '[[-5,0,7,0,-3],[0,1,0,1]]').verdict).toBe('true');
+    expect(v(5, '360.a.6480.1', 'g2_inv', "['28596971960000/81','1150492082200/81','6677950400/9']").verdict).toBe('true');
+    expect(v(1, '116.1', 'mf_dim', '78').verdict).toBe('true');
+    expect(v(9, 'Gamma0_2', 'dim_args_default', '{"j":"2","k":"4..24"}').verdict).toBe('true');
+  });
+
+  it('false claims say what the record holds', () => {
+    expect(v(0, '11.a2', 'jinv', '1/1')).toEqual({
+      verdict: 'false',
+      actual: '-122023936/161051',
+      reason: '11.a2: jinv is -122023936/161051, the claim says 1/1',
+    });
+    expect(v(0, '11.a2', 'torsion', '3').reason).toBe('11.a2: torsion is 5, the claim says 3');
+    expect(v(0, '11.a2', 'faltings_height', '-0.308').verdict).toBe('false');
+    expect(v(0, '11.a2', 'ainvs', '[0,-1,1,-10,-21]').verdict).toBe('false');
+    expect(v(0, '11.a2', 'jinv', 'banana').verdict).toBe('false');
+    expect(v(7, '9.8.16.1.1', 'aut', '11612161').verdict).toBe('false');
+  });
+
+  it('unknown: no record, no field, source not held', () => {
+    expect(v(0, '99.z9', 'jinv', '0')).toEqual({ verdict: 'unknown', reason: 'source 0 has no record 99.z9' });
+    expect(v(0, '11.a2', 'cm', '0')).toEqual({ verdict: 'unknown', reason: 'source 0 record 11.a2 has no field cm' });
+    expect(verifyClaim(undefined, { source: 4, label: 'x', field: 'y', claimedValue: '1' })).toEqual({ verdict: 'unknown', reason: 'source 4 is not loaded here' });
+  });
+});

@@ -1,0 +1,112 @@
+// Claims about LMFDB objects, verified exactly against the cached records.
+//
+// Notation of values (claimed and actual): integers as decimal digits; jinv and rationals as
+// "n/d" reduced ("n" when d = 1); lists as "[a,b,...]" (no spaces; strings inside double-quoted);
+// reals as normalised decimal strings; booleans "true"/"false"; text as is; other JSON objects as
+// canonical JSON.
+import type { SourceCache } from './cache';
+import { normalizeDecimal } from './decimal';
+import { canonicalJson, parseLossless } from './json';
+import { formatRational, parseRational, ratEquals, type Rational } from './rational';
+import { isDatetime, isRationalValue, isReal, parseListLiteral, type LmfdbValue } from './values';
+
+export type ClaimVerdict = 'true' | 'false' | 'unknown';
+
+export interface ClaimInput {
+  source: number;
+  label: string;
+  field: string;
+  claimedValue: string;
+}
+
+export interface ClaimResult {
+  verdict: ClaimVerdict;
+  /** The value the record holds, in the claim's notation (absent when unknown). */
+  actual?: string;
+  reason: string;
+}
+
+/** Columns stored as [numerator, denominator] pairs. */
+const RATIONAL_PAIR_FIELDS = new Set(['jinv']);
+
+function asRational(field: string, v: LmfdbValue): Rational | undefined {
+  if (isRationalValue(v)) return { num: v.num, den: v.den };
+  if (RATIONAL_PAIR_FIELDS.has(field) && Array.isArray(v) && v.length === 2 && typeof v[0] === 'bigint' && typeof v[1] === 'bigint' && v[1] !== 0n) {
+    return { num: v[0], den: v[1] };
+  }
+  return undefined;
+}
+
+/** A value in claim notation. */
+export function formatValue(v: LmfdbValue, field = ''): string {
+  const r = asRational(field, v);
+  if (r) return formatRational(r);
+  if (typeof v === 'bigint' || typeof v === 'boolean') return String(v);
+  if (typeof v === 'string') return v;
+  if (v === null) return 'null';
+  if (isReal(v)) return normalizeDecimal(v.digits) ?? v.digits;
+  if (isDatetime(v)) return v.iso;
+  if (Array.isArray(v)) return `[${v.map((x) => (typeof x === 'string' ? JSON.stringify(x) : formatValue(x))).join(',')}]`;
+  return canonicalJson(v);
+}
+
+/** Compares a claimed value with the actual one; undefined when the claim cannot be read. */
+function sameValue(field: string, actual: LmfdbValue, claimed: string): boolean {
+  const r = asRational(field, actual);
+  if (r) {
+    const c = parseRational(claimed);
+    return c !== undefined && ratEquals(r, c);
+  }
+  if (typeof actual === 'bigint') {
+    return /^\s*[+-]?\d+\s*$/.test(claimed) && BigInt(claimed.trim()) === actual;
+  }
+  if (typeof actual === 'boolean') return claimed.trim().toLowerCase() === String(actual);
+  if (typeof actual === 'string') return claimed === actual;
+  if (actual === null) return claimed.trim() === 'null';
+  if (isReal(actual)) {
+    const a = normalizeDecimal(actual.digits.trim());
+    return a !== undefined && a === normalizeDecimal(claimed.trim());
+  }
+  if (isDatetime(actual)) return claimed.trim() === actual.iso;
+  if (Array.isArray(actual)) {
+    const parsed = parseListLiteral(claimed);
+    if (parsed !== undefined) {
+      try {
+        if (canonicalJson(parsed) === canonicalJson(actual)) return true;
+      } catch {
+        // fall through to the textual comparison
+      }
+    }
+    return claimed.replace(/\s+/g, '') === formatValue(actual, field);
+  }
+  try {
+    return canonicalJson(parseLossless(claimed)) === canonicalJson(actual);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Verifies a claim against a source's cache: 'true' when the record holds exactly the claimed
+ * value, 'false' when it holds another, 'unknown' (not passed as true) when the source, record or
+ * field is not held here or the record failed its checks.
+ */
+export function verifyClaim(cache: SourceCache | undefined, claim: ClaimInput): ClaimResult {
+  const { source, label, field } = claim;
+  if (!cache) return { verdict: 'unknown', reason: `source ${source} is not loaded here` };
+  if (cache.source !== source) return { verdict: 'unknown', reason: `source ${source} is not loaded here (this cache holds source ${cache.source})` };
+  const rec = cache.get(label);
+  if (!rec) return { verdict: 'unknown', reason: `source ${source} has no record ${label}` };
+  if (!Object.prototype.hasOwnProperty.call(rec.row, field) || field.startsWith('_')) {
+    return { verdict: 'unknown', reason: `source ${source} record ${label} has no field ${field}` };
+  }
+  if (!rec.check.valid) {
+    return { verdict: 'unknown', reason: `source ${source} record ${label} is invalid: ${rec.check.reasons.join('; ')}` };
+  }
+  const actualValue = rec.row[field];
+  const actual = formatValue(actualValue, field);
+  if (sameValue(field, actualValue, claim.claimedValue)) {
+    return { verdict: 'true', actual, reason: `${label}: ${field} is ${actual}` };
+  }
+  return { verdict: 'false', actual, reason: `${label}: ${field} is ${actual}, the claim says ${claim.claimedValue}` };
+}

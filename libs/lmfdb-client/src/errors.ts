@@ -1,0 +1,62 @@
+// Typed errors of the LMFDB client and the cache.
+
+export class LmfdbError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** An HTML error page (404 unknown table/column/bad value/offset, 500 query time limit, ...). */
+export class LmfdbHttpError extends LmfdbError {
+  constructor(
+    readonly status: number,
+    readonly serverMessage: string,
+    readonly url: string,
+  ) {
+    super(`LMFDB answered ${status} for ${url}: ${serverMessage}`);
+  }
+}
+
+/** The bot wall (an HTML challenge with status 200) persisted after every allowed cool-down. */
+export class LmfdbBotWallError extends LmfdbError {
+  constructor(
+    readonly url: string,
+    readonly attempts: number,
+  ) {
+    super(`LMFDB bot wall still up after ${attempts} cool-downs for ${url}`);
+  }
+}
+
+/** A request that did not answer within the timeout, after all retries. */
+export class LmfdbTimeoutError extends LmfdbError {
+  constructor(
+    readonly url: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`LMFDB did not answer within ${timeoutMs} ms: ${url}`);
+  }
+}
+
+/** A body that is not the JSON envelope expected. */
+export class LmfdbParseError extends LmfdbError {
+  constructor(
+    readonly url: string,
+    detail: string,
+  ) {
+    super(`LMFDB answer for ${url} is not a JSON envelope: ${detail}`);
+  }
+}
+
+/** A query the API cannot answer as asked (e.g. more than 10100 rows share one split value). */
+export class LmfdbQueryError extends LmfdbError {}
+
+/** A cache file that is missing, unreadable or whose sha256 does not match its records. */
+export class CacheIntegrityError extends LmfdbError {
+  constructor(
+    readonly file: string,
+    detail: string,
+  ) {
+    super(`cache file ${file}: ${detail}`);
+  }
+}

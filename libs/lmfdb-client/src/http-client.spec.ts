@@ -1,0 +1,151 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LmfdbBotWallError, LmfdbHttpError, LmfdbTimeoutError } from './errors';
+import { startFakeLmfdbServer, type FakeFault, type FakeLmfdbServer } from './fake-lmfdb-server';
+import { extractHtmlMessage, LmfdbClient, type LmfdbClientOptions } from './http-client';
+import { parseLossless } from './json';
+import { buildApiPath, typed } from './query';
+import { SOURCES } from './sources';
+import type { RawRow } from './values';
+
+const real = parseLossless(readFileSync(join(__dirname, '../../../data/lmfdb-snapshot/records/ec_curvedata.json'), 'utf8')) as RawRow[];
+
+/** Real curves plus synthetic-but-valid copies with distinct labels and conductors 1000+k. */
+function curves(extra: number): RawRow[] {
+  const out = [...real];
+  for (let k = 0; k < extra; k++) {
+    const N = 1000 + Math.floor(k / 3);
+    const n = (k % 3) + 1;
+    const { Clabel: _c, Ciso: _i, Cnumber: _n, faltings_height: _f, ...base } = real[k % real.length];
+    out.push({ ...base, lmfdb_label: `${N}.a${n}`, lmfdb_iso: `${N}.a`, lmfdb_number: BigInt(n), iso_nlabel: 0n, conductor: BigInt(N) });
+  }
+  return out;
+}
+
+const ec = SOURCES[0].tables[0];
+const fast: LmfdbClientOptions = { minIntervalMs: 1, timeoutMs: 2000, backoffBaseMs: 1, backoffMaxMs: 5, botWallCooldownMs: 20, maxRetries: 2 };
+
+async function collect(client: LmfdbClient, filters?: Record<string, string>) {
+  const rows: RawRow[] = [];
+  let pages = 0;
+  for await (const step of client.scan(ec, { filters })) {
+    rows.push(...step.rows);
+    pages += step.pages;
+  }
+  return { rows, pages };
+}
+
+describe('LmfdbClient against a local API server', () => {
+  let server: FakeLmfdbServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+  const start = async (rows: RawRow[], fault?: (u: URL, n: number) => FakeFault | undefined, maxOffset?: number) => {
+    server = await startFakeLmfdbServer({ tables: { ec_curvedata: rows }, fault, maxOffset });
+    return server;
+  };
+
+  it('pages by 100, stops on a short page and returns exactly the rows served, big integers exact', async () => {
+    const rows = curves(170); // 250 rows: pages of 100, 100, 50
+    const s = await start(rows);
+    const got = await collect(new LmfdbClient({ ...fast, baseUrl: s.baseUrl }));
+    expect(got.pages).toBe(3);
+    expect(got.rows.map((r) => r['lmfdb_label']).sort()).toEqual(rows.map((r) => r['lmfdb_label']).sort());
+    const a1 = got.rows.find((r) => r['lmfdb_label'] === '11.a1') as RawRow;
+    expect(a1['jinv']).toEqual([-52893159101157376n, 11n]);
+    expect(got.rows.find((r) => r['lmfdb_label'] === '11.a2')?.['faltings_height']).toEqual({
+      __RealLiteral__: 0n,
+      data: '-0.30800984111840306468901426146',
+      prec: 97n,
+    });
+    expect(s.requests[0]).toBe('/api/ec_curvedata/?_sort=conductor%2Clmfdb_label&_format=json');
+  });
+
+  it('does not loop on `next` when the last page is empty (200 rows)', async () => {
+    const s = await start(curves(120));
+    const got = await collect(new LmfdbClient({ ...fast, baseUrl: s.baseUrl }));
+    expect(got.rows).toHaveLength(200);
+    expect(s.requests).toHaveLength(3);
+  });
+
+  it('splits a pull that would pass the offset limit by a conductor range', async () => {
+    const rows = curves(420); // 500 rows, server offset limit 200: at most 300 rows per query
+    const s = await start(rows, undefined, 200);
+    const client = new LmfdbClient({ ...fast, baseUrl: s.baseUrl, maxOffset: 200 });
+    const got = await collect(client, { rank: typed.i(0) });
+    const want = rows.filter((r) => r['rank'] === 0n).map((r) => String(r['lmfdb_label']));
+    expect(want.length).toBeGreaterThan(300);
+    expect(got.rows.map((r) => String(r['lmfdb_label'])).sort()).toEqual(want.sort());
+    expect(new Set(got.rows.map((r) => r['lmfdb_label'])).size).toBe(got.rows.length);
+    expect(s.requests.some((u) => decodeURIComponent(u).includes("conductor=py{'$gte':"))).toBe(true);
+    expect(s.requests.every((u) => !/_offset=(\d+)/.test(u) || Number(/_offset=(\d+)/.exec(u)?.[1]) <= 200)).toBe(true);
+  });
+
+  it('turns HTML 404 and 500 pages into LmfdbHttpError with the server message', async () => {
+    let s = await start(real);
+    const client = new LmfdbClient({ ...fast, baseUrl: s.baseUrl });
+    const e404 = await client.fetchPage('ec_curvedata', { filters: { nosuch: typed.i(1) } }).catch((e) => e);
+    expect(e404).toBeInstanceOf(LmfdbHttpError);
+    expect(e404.status).toBe(404);
+    expect(e404.serverMessage).toContain('No key nosuch in table ec_curvedata');
+    await s.close();
+    s = await start(real, () => ({ kind: 'html', status: 500, message: 'The query took too long' }));
+    const e500 = await new LmfdbClient({ ...fast, baseUrl: s.baseUrl }).fetchPage('ec_curvedata', {}).catch((e) => e);
+    expect(e500).toBeInstanceOf(LmfdbHttpError);
+    expect(e500.status).toBe(500);
+    expect(e500.serverMessage).toContain('The query took too long');
+  });
+
+  it('waits out the bot wall (HTML with status 200) and then takes the JSON', async () => {
+    const s = await start(real, (_u, n) => (n <= 2 ? { kind: 'botwall' } : undefined));
+    const t0 = Date.now();
+    const page = await new LmfdbClient({ ...fast, baseUrl: s.baseUrl }).fetchPage('ec_curvedata', {});
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(40);
+    expect(page.rows).toHaveLength(80);
+    expect(s.requests).toHaveLength(3);
+  });
+
+  it('gives up on a bot wall that stays, with a typed error', async () => {
+    const s = await start(real, () => ({ kind: 'botwall' }));
+    const client = new LmfdbClient({ ...fast, baseUrl: s.baseUrl, maxBotWallRetries: 2 });
+    await expect(client.fetchPage('ec_curvedata', {})).rejects.toBeInstanceOf(LmfdbBotWallError);
+  });
+
+  it('times out a slow answer, retries, and fails with LmfdbTimeoutError when it stays slow', async () => {
+    let s = await start(real, (_u, n) => (n === 1 ? { kind: 'delay', ms: 300 } : undefined));
+    const page = await new LmfdbClient({ ...fast, timeoutMs: 100, baseUrl: s.baseUrl }).fetchPage('ec_curvedata', {});
+    expect(page.rows).toHaveLength(80);
+    await s.close();
+    s = await start(real, () => ({ kind: 'delay', ms: 300 }));
+    await expect(new LmfdbClient({ ...fast, timeoutMs: 50, maxRetries: 1, baseUrl: s.baseUrl }).fetchPage('ec_curvedata', {})).rejects.toBeInstanceOf(
+      LmfdbTimeoutError,
+    );
+  });
+
+  it('keeps one request at a time, spaced by minIntervalMs', async () => {
+    const s = await start(real);
+    const client = new LmfdbClient({ ...fast, minIntervalMs: 30, baseUrl: s.baseUrl });
+    const t0 = Date.now();
+    await Promise.all([0, 1, 2].map(() => client.fetchPage('ec_curvedata', {})));
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(60);
+  });
+});
+
+describe('query building', () => {
+  it('prefixes every value and never emits ls or cf', () => {
+    expect(buildApiPath('ec_curvedata', { filters: { lmfdb_label: typed.s('11.a2') }, fields: ['ainvs'], sort: ['conductor'], offset: 200 })).toBe(
+      '/api/ec_curvedata/?lmfdb_label=s11.a2&_fields=ainvs&_sort=conductor&_format=json&_offset=200',
+    );
+    expect(typed.range(11, 50)).toBe("py{'$gte':11,'$lte':50}");
+    expect(typed.li([0, 1, 1n])).toBe('li0,1,1');
+    expect(() => buildApiPath('t', { filters: { a: 'ls1,2' } })).toThrow(/type prefix/);
+    expect(() => buildApiPath('t', { filters: { a: 'cf1' } })).toThrow(/type prefix/);
+    expect(() => buildApiPath('t', { filters: { a: '11' } })).toThrow(/type prefix/);
+  });
+  it('extracts the message of an HTML page', () => {
+    expect(extractHtmlMessage('<html><head><title>T</title></head><body><script>x()</script><h1>Error</h1><p>No key &quot;x&quot;</p></body></html>')).toBe(
+      'Error No key "x"',
+    );
+  });
+});

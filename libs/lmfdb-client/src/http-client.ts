@@ -1,0 +1,258 @@
+// The LMFDB API client: one request at a time, paced, with timeouts, capped exponential back-off,
+// HTML error pages turned into typed errors and the bot wall waited out.
+import { LmfdbBotWallError, LmfdbHttpError, LmfdbParseError, LmfdbQueryError, LmfdbTimeoutError } from './errors';
+import { parseLossless } from './json';
+import { buildApiPath, typed, type ApiQuery, type TypedValue } from './query';
+import type { TableSpec } from './sources';
+import type { RawRow } from './values';
+
+export const LMFDB_BASE_URL = 'https://www.lmfdb.org';
+export const PAGE_SIZE = 100;
+export const MAX_OFFSET = 10000;
+
+export interface ClientLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export interface LmfdbClientOptions {
+  baseUrl?: string;
+  /** Minimum time between the starts of two requests (default 2000 ms). */
+  minIntervalMs?: number;
+  /** Timeout of every request, body included (default 60000 ms). */
+  timeoutMs?: number;
+  /** Retries for timeouts, network errors, 429/502/503/504 (default 5). */
+  maxRetries?: number;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** Wait after the bot wall's HTML challenge (default 120000 ms). */
+  botWallCooldownMs?: number;
+  /** How many bot-wall cool-downs one request may wait out (default 5). */
+  maxBotWallRetries?: number;
+  /** Rows per page the server sends (100 on lmfdb.org); a shorter page ends a query. */
+  pageSize?: number;
+  /** Highest `_offset` the server accepts (10000 on lmfdb.org). */
+  maxOffset?: number;
+  userAgent?: string;
+  fetch?: typeof fetch;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+  logger?: ClientLogger;
+}
+
+export interface ApiPage {
+  table: string;
+  rows: RawRow[];
+  start: number;
+  url: string;
+  next?: string;
+}
+
+/** Where a scan of one table stands; enough to resume it. */
+export interface ScanCursor {
+  /** Lower bound (inclusive) on the split column, as integer text; undefined = no bound. */
+  lo?: string;
+  offset: number;
+  /** Keys already taken whose split value equals `lo` (skipped when served again). */
+  seenAtLo: string[];
+  /** The last split value seen and the keys seen with it (carried so a resume splits right). */
+  tail?: { value: string; keys: string[] };
+}
+
+export interface ScanStep {
+  rows: RawRow[];
+  /** Cursor to resume after this step; undefined when the scan is complete. */
+  cursor?: ScanCursor;
+  pages: number;
+}
+
+const RETRY_STATUS = new Set([429, 502, 503, 504]);
+const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** The message of an HTML error page: its text without tags, scripts and styles, shortened. */
+export function extractHtmlMessage(html: string): string {
+  const body = /<body[^>]*>([\s\S]*)<\/body>/i.exec(html)?.[1] ?? html;
+  const text = body
+    .replace(/<(script|style|head|nav|header|footer)[^>]*>[\s\S]*?<\/\1>/gi, ' ')
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, '&')
+    .replace(/\s+/g, ' ')
+    .trim();
+  const title = /<title[^>]*>([\s\S]*?)<\/title>/i.exec(html)?.[1]?.trim();
+  const msg = text || title || '(empty page)';
+  return msg.length > 300 ? `${msg.slice(0, 297)}...` : msg;
+}
+
+function isTimeout(e: unknown): boolean {
+  const name = (e as { name?: string })?.name;
+  return name === 'TimeoutError' || name === 'AbortError';
+}
+
+export class LmfdbClient {
+  readonly baseUrl: string;
+  private readonly o: Required<Omit<LmfdbClientOptions, 'logger' | 'baseUrl'>> & { logger?: ClientLogger };
+  private chain: Promise<unknown> = Promise.resolve();
+  private lastStart = -Infinity;
+  /** Requests sent (attempts included). */
+  requests = 0;
+
+  constructor(opts: LmfdbClientOptions = {}) {
+    this.baseUrl = (opts.baseUrl ?? LMFDB_BASE_URL).replace(/\/+$/, '');
+    this.o = {
+      minIntervalMs: opts.minIntervalMs ?? 2000,
+      timeoutMs: opts.timeoutMs ?? 60_000,
+      maxRetries: opts.maxRetries ?? 5,
+      backoffBaseMs: opts.backoffBaseMs ?? 2000,
+      backoffMaxMs: opts.backoffMaxMs ?? 120_000,
+      botWallCooldownMs: opts.botWallCooldownMs ?? 120_000,
+      maxBotWallRetries: opts.maxBotWallRetries ?? 5,
+      pageSize: opts.pageSize ?? PAGE_SIZE,
+      maxOffset: opts.maxOffset ?? MAX_OFFSET,
+      userAgent: opts.userAgent ?? 'paxos-lmfdb-ingest/0.1 (polite bulk client; 1 request at a time)',
+      fetch: opts.fetch ?? ((...a: Parameters<typeof fetch>) => fetch(...a)),
+      sleep: opts.sleep ?? realSleep,
+      now: opts.now ?? (() => Date.now()),
+      logger: opts.logger,
+    };
+  }
+
+  /** Fetches one page of `/api/<table>/`; requests are serialized across the whole client. */
+  fetchPage(table: string, q: ApiQuery): Promise<ApiPage> {
+    const run = this.chain.then(() => this.fetchPageNow(table, q));
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async pace(): Promise<void> {
+    const wait = this.lastStart + this.o.minIntervalMs - this.o.now();
+    if (wait > 0) await this.o.sleep(wait);
+    this.lastStart = this.o.now();
+  }
+
+  private backoff(attempt: number): number {
+    return Math.min(this.o.backoffMaxMs, this.o.backoffBaseMs * 2 ** attempt);
+  }
+
+  private async fetchPageNow(table: string, q: ApiQuery): Promise<ApiPage> {
+    const path = buildApiPath(table, q);
+    const url = `${this.baseUrl}${path}`;
+    let retries = 0;
+    let walls = 0;
+    for (;;) {
+      await this.pace();
+      this.requests++;
+      let status: number;
+      let contentType: string;
+      let body: string;
+      try {
+        const res = await this.o.fetch(url, {
+          signal: AbortSignal.timeout(this.o.timeoutMs),
+          headers: { accept: 'application/json', 'user-agent': this.o.userAgent },
+        });
+        status = res.status;
+        contentType = res.headers.get('content-type') ?? '';
+        body = await res.text();
+      } catch (e) {
+        if (retries < this.o.maxRetries) {
+          const ms = this.backoff(retries++);
+          this.o.logger?.warn({ url, err: String(e), retryInMs: ms }, isTimeout(e) ? 'LMFDB request timed out' : 'LMFDB request failed');
+          await this.o.sleep(ms);
+          continue;
+        }
+        if (isTimeout(e)) throw new LmfdbTimeoutError(url, this.o.timeoutMs);
+        throw e;
+      }
+      const isJson = /json/i.test(contentType) && body.trimStart().startsWith('{');
+      if (status !== 200) {
+        if (RETRY_STATUS.has(status) && retries < this.o.maxRetries) {
+          const ms = this.backoff(retries++);
+          this.o.logger?.warn({ url, status, retryInMs: ms }, 'LMFDB busy, backing off');
+          await this.o.sleep(ms);
+          continue;
+        }
+        throw new LmfdbHttpError(status, isJson ? body.slice(0, 300) : extractHtmlMessage(body), url);
+      }
+      if (!isJson) {
+        // Status 200 with HTML: the bot wall. Wait out its cool-down, then ask again.
+        if (walls >= this.o.maxBotWallRetries) throw new LmfdbBotWallError(url, walls);
+        walls++;
+        this.o.logger?.warn({ url, coolDownMs: this.o.botWallCooldownMs, attempt: walls }, 'LMFDB bot wall, cooling down');
+        await this.o.sleep(this.o.botWallCooldownMs);
+        continue;
+      }
+      let env: unknown;
+      try {
+        env = parseLossless(body);
+      } catch (e) {
+        throw new LmfdbParseError(url, String(e));
+      }
+      const data = (env as { data?: unknown })?.data;
+      if (!Array.isArray(data) || !data.every((r) => r !== null && typeof r === 'object' && !Array.isArray(r))) {
+        throw new LmfdbParseError(url, 'no "data" array of rows');
+      }
+      const e = env as { table?: unknown; start?: unknown; next?: unknown };
+      return {
+        table: typeof e.table === 'string' ? e.table : table,
+        rows: data as RawRow[],
+        start: typeof e.start === 'bigint' ? Number(e.start) : (q.offset ?? 0),
+        url,
+        next: typeof e.next === 'string' ? e.next : undefined,
+      };
+    }
+  }
+
+  /**
+   * Scans a whole table (or the rows matching `filters`), sorted by (split column, key), one page
+   * per step. Stops on a short page (never follows `next`). When the next offset would pass the
+   * server's limit, restarts from offset 0 with `splitColumn >= last value`, skipping keys it
+   * already has: any number of rows can be pulled. Resumable from any yielded cursor.
+   */
+  async *scan(spec: TableSpec, opts: { filters?: Record<string, TypedValue>; fields?: readonly string[]; from?: ScanCursor } = {}): AsyncGenerator<ScanStep> {
+    const sc = spec.splitColumn;
+    const fields = opts.fields?.length ? [...new Set([...opts.fields, spec.key, ...(sc ? [sc] : [])])] : undefined;
+    let cursor: ScanCursor = opts.from ? { ...opts.from, seenAtLo: [...opts.from.seenAtLo] } : { offset: 0, seenAtLo: [] };
+    // Keys of the rows seen so far whose split value equals the last split value seen.
+    let tailValue: bigint | undefined = cursor.tail ? BigInt(cursor.tail.value) : undefined;
+    let tailKeys = new Set(cursor.tail?.keys ?? []);
+    for (;;) {
+      const filters: Record<string, TypedValue> = { ...opts.filters };
+      if (sc && cursor.lo !== undefined) filters[sc] = typed.range(BigInt(cursor.lo));
+      const page = await this.fetchPage(spec.table, { filters, fields, sort: sc ? [sc, spec.key] : [spec.key], offset: cursor.offset });
+      const skip = new Set(cursor.seenAtLo);
+      const rows = page.rows.filter((r) => !skip.has(String(r[spec.key])));
+      if (sc) {
+        for (const r of page.rows) {
+          const v = r[sc];
+          if (typeof v !== 'bigint') continue;
+          if (tailValue === undefined || v !== tailValue) {
+            tailValue = v;
+            tailKeys = new Set();
+          }
+          tailKeys.add(String(r[spec.key]));
+        }
+      }
+      if (page.rows.length < this.o.pageSize) {
+        yield { rows, cursor: undefined, pages: 1 };
+        return;
+      }
+      const tail = tailValue === undefined ? undefined : { value: String(tailValue), keys: [...tailKeys] };
+      let next: ScanCursor = { ...cursor, offset: cursor.offset + page.rows.length, tail };
+      if (next.offset > this.o.maxOffset) {
+        if (!sc || tailValue === undefined) {
+          throw new LmfdbQueryError(`${spec.table}: more than ${this.o.maxOffset + this.o.pageSize} rows and no split column`);
+        }
+        if (cursor.lo !== undefined && BigInt(cursor.lo) === tailValue) {
+          throw new LmfdbQueryError(`${spec.table}: more than ${this.o.maxOffset + this.o.pageSize} rows have ${sc} = ${tailValue}`);
+        }
+        next = { lo: String(tailValue), offset: 0, seenAtLo: [...tailKeys], tail };
+        this.o.logger?.info({ table: spec.table, [sc]: next.lo }, 'offset limit reached, splitting by range');
+      }
+      cursor = next;
+      yield { rows, cursor, pages: 1 };
+    }
+  }
+}

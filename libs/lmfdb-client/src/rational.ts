@@ -1,0 +1,48 @@
+// Exact rationals over bigint, always reduced with a positive denominator.
+
+export interface Rational {
+  readonly num: bigint;
+  readonly den: bigint;
+}
+
+export function abs(a: bigint): bigint {
+  return a < 0n ? -a : a;
+}
+
+export function gcd(a: bigint, b: bigint): bigint {
+  a = abs(a);
+  b = abs(b);
+  while (b !== 0n) [a, b] = [b, a % b];
+  return a;
+}
+
+export function rational(num: bigint, den = 1n): Rational {
+  if (den === 0n) throw new RangeError('rational with denominator 0');
+  if (den < 0n) {
+    num = -num;
+    den = -den;
+  }
+  const g = gcd(num, den);
+  return g > 1n ? { num: num / g, den: den / g } : { num, den };
+}
+
+export function ratEquals(a: Rational, b: Rational): boolean {
+  const x = rational(a.num, a.den);
+  const y = rational(b.num, b.den);
+  return x.num === y.num && x.den === y.den;
+}
+
+/** "n/d", or "n" when d = 1. */
+export function formatRational(r: Rational): string {
+  const x = rational(r.num, r.den);
+  return x.den === 1n ? `${x.num}` : `${x.num}/${x.den}`;
+}
+
+/** Parses "n/d" or "n" (integers, optional sign on n); undefined when it is not that. */
+export function parseRational(text: string): Rational | undefined {
+  const m = /^\s*([+-]?\d+)\s*(?:\/\s*(\d+)\s*)?$/.exec(text);
+  if (!m) return undefined;
+  const den = m[2] === undefined ? 1n : BigInt(m[2]);
+  if (den === 0n) return undefined;
+  return rational(BigInt(m[1]), den);
+}

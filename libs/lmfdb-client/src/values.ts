@@ -1,0 +1,161 @@
+// Decoding of the API's values into exact types: bigint integers, wrapped reals, rationals and
+// datetimes, and the text columns that hold lists.
+import { isLosslessNumber } from './json';
+
+/** `{"__RealLiteral__": 0, "data": "<digits>", "prec": p}`: decimal digits and precision in bits. */
+export interface RealValue {
+  kind: 'real';
+  digits: string;
+  prec: number;
+}
+/** `{"__Rational__": 0, "data": [n, d]}`. */
+export interface RationalValue {
+  kind: 'rational';
+  num: bigint;
+  den: bigint;
+}
+/** `{"__datetime__": 0, "data": "..."}`. */
+export interface DatetimeValue {
+  kind: 'datetime';
+  iso: string;
+}
+
+export type LmfdbValue =
+  | bigint
+  | string
+  | boolean
+  | null
+  | RealValue
+  | RationalValue
+  | DatetimeValue
+  | LmfdbValue[]
+  | { [key: string]: LmfdbValue };
+
+/** A row as decoded: every column optional, unknown columns kept. */
+export type DecodedRow = Record<string, LmfdbValue>;
+/** A row as the API sent it, parsed losslessly (bigint integers, wrappers untouched). */
+export type RawRow = Record<string, unknown>;
+
+export function isReal(v: unknown): v is RealValue {
+  return typeof v === 'object' && v !== null && (v as RealValue).kind === 'real';
+}
+export function isRationalValue(v: unknown): v is RationalValue {
+  return typeof v === 'object' && v !== null && (v as RationalValue).kind === 'rational';
+}
+export function isDatetime(v: unknown): v is DatetimeValue {
+  return typeof v === 'object' && v !== null && (v as DatetimeValue).kind === 'datetime';
+}
+
+function toBigInt(v: unknown): bigint {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
+  if (typeof v === 'string' && /^-?\d+$/.test(v)) return BigInt(v);
+  throw new TypeError(`not an integer: ${String(v)}`);
+}
+
+/** Decodes one raw value (already parsed losslessly) into an exact LmfdbValue. */
+export function decodeValue(raw: unknown): LmfdbValue {
+  if (raw === null || typeof raw === 'string' || typeof raw === 'boolean' || typeof raw === 'bigint') return raw;
+  if (typeof raw === 'number') {
+    // Only reached for rows built in code; the lossless parser never yields numbers.
+    return Number.isInteger(raw) ? BigInt(raw) : String(raw);
+  }
+  if (isLosslessNumber(raw)) return raw.toString();
+  if (Array.isArray(raw)) return raw.map(decodeValue);
+  if (typeof raw === 'object') {
+    const o = raw as Record<string, unknown>;
+    if ('__RealLiteral__' in o) {
+      return { kind: 'real', digits: String(o['data']), prec: Number(o['prec'] ?? 0) };
+    }
+    if ('__Rational__' in o && Array.isArray(o['data']) && o['data'].length === 2) {
+      return { kind: 'rational', num: toBigInt(o['data'][0]), den: toBigInt(o['data'][1]) };
+    }
+    if ('__datetime__' in o) return { kind: 'datetime', iso: String(o['data']) };
+    const out: Record<string, LmfdbValue> = {};
+    for (const [k, v] of Object.entries(o)) out[k] = decodeValue(v);
+    return out;
+  }
+  return String(raw);
+}
+
+/** Text columns that hold lists and need a second parse, per table. */
+export const LIST_TEXT_COLUMNS: Readonly<Record<string, readonly string[]>> = {
+  g2c_curves: ['eqn', 'g2_inv', 'torsion_subgroup'],
+  hgcwa_passports: ['group', 'signature'],
+};
+
+/**
+ * Parses a Python/JSON list literal such as "[[-5,0,7],[0,1]]" or "['28596971960000/81','9']":
+ * lists, integers (bigint) and quoted strings. Returns undefined when the text is not one.
+ */
+export function parseListLiteral(text: string): LmfdbValue[] | undefined {
+  let i = 0;
+  const ws = () => {
+    while (i < text.length && /\s/.test(text[i])) i++;
+  };
+  const value = (): LmfdbValue => {
+    ws();
+    const c = text[i];
+    if (c === '[') {
+      i++;
+      const items: LmfdbValue[] = [];
+      ws();
+      if (text[i] === ']') {
+        i++;
+        return items;
+      }
+      for (;;) {
+        items.push(value());
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === ']') {
+          i++;
+          return items;
+        }
+        throw new SyntaxError(`unexpected ${text[i] ?? 'end'} at ${i}`);
+      }
+    }
+    if (c === "'" || c === '"') {
+      const end = text.indexOf(c, i + 1);
+      if (end < 0) throw new SyntaxError('unterminated string');
+      const s = text.slice(i + 1, end);
+      i = end + 1;
+      return s;
+    }
+    const m = /^[+-]?\d+/.exec(text.slice(i));
+    if (!m) throw new SyntaxError(`unexpected ${c ?? 'end'} at ${i}`);
+    i += m[0].length;
+    return BigInt(m[0]);
+  };
+  try {
+    ws();
+    if (text[i] !== '[') return undefined;
+    const v = value();
+    ws();
+    return i === text.length ? (v as LmfdbValue[]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Decodes a raw row of `table`: wrapped values to exact types, the list-holding text columns parsed
+ * a second time (left as text when they do not parse; the record check reports it), unknown
+ * columns kept as they came.
+ */
+export function decodeRow(table: string, raw: RawRow): DecodedRow {
+  const out: DecodedRow = {};
+  const listCols = LIST_TEXT_COLUMNS[table] ?? [];
+  for (const [k, v] of Object.entries(raw)) {
+    const d = decodeValue(v);
+    if (listCols.includes(k) && typeof d === 'string') {
+      out[k] = parseListLiteral(d) ?? d;
+    } else {
+      out[k] = d;
+    }
+  }
+  return out;
+}
