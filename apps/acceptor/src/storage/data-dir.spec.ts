@@ -1,0 +1,50 @@
+import { promises as fsp, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { AcceptorStorage } from './acceptor-storage';
+import { DataDirError } from './errors';
+import { change, tempDir } from './storage-test-helpers';
+
+describe('data dir ownership and writability', () => {
+  let dir: string;
+  let cleanup: () => void;
+  beforeEach(() => ({ dir, cleanup } = tempDir()));
+  afterEach(() => cleanup());
+
+  it('writes node.json on first start and refuses a dir of another node id, saying what to change', async () => {
+    const { storage } = await AcceptorStorage.open({ dataDir: dir, nodeId: 5 });
+    await storage.append(change(0));
+    await storage.close();
+    const nodeFile = JSON.parse(readFileSync(path.join(dir, 'node.json'), 'utf8'));
+    expect(nodeFile).toEqual({ nodeId: 5, createdAt: expect.any(String), formatVersion: 1 });
+
+    const err = await AcceptorStorage.open({ dataDir: dir, nodeId: 6 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DataDirError);
+    expect((err as Error).message).toMatch(/belongs to node 5 .* but this acceptor is node 6\. Give node 6 a data dir of its own/);
+  });
+
+  it('refuses a data dir that cannot be created or written', async () => {
+    const file = path.join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    const err = await AcceptorStorage.open({ dataDir: path.join(file, 'sub'), nodeId: 1 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DataDirError);
+    expect((err as Error).message).toMatch(/cannot create the acceptor data dir .*a-file\/sub .*writable directory/);
+    await expect(AcceptorStorage.open({ dataDir: file, nodeId: 1 })).rejects.toBeInstanceOf(DataDirError);
+  });
+
+  it('refuses log files without node.json, and a dir open twice', async () => {
+    const { storage } = await AcceptorStorage.open({ dataDir: dir, nodeId: 2 });
+    await expect(AcceptorStorage.open({ dataDir: dir, nodeId: 2 })).rejects.toThrow(/already open in this process/);
+    await storage.close();
+    await fsp.rm(path.join(dir, 'node.json'));
+    await expect(AcceptorStorage.open({ dataDir: dir, nodeId: 2 })).rejects.toThrow(/no node\.json/);
+  });
+
+  it('takes over a lock left by a dead process and refuses one held by a live one', async () => {
+    await AcceptorStorage.open({ dataDir: dir, nodeId: 3 }).then((o) => o.storage.close());
+    writeFileSync(path.join(dir, 'LOCK'), '2147483646\n'); // no such process
+    const { storage } = await AcceptorStorage.open({ dataDir: dir, nodeId: 3 });
+    await storage.close();
+    writeFileSync(path.join(dir, 'LOCK'), `${process.ppid}\n`); // alive: the jest parent
+    await expect(AcceptorStorage.open({ dataDir: dir, nodeId: 3 })).rejects.toThrow(/in use by process/);
+  });
+});

@@ -1,0 +1,59 @@
+import { AcceptorStorage } from './acceptor-storage';
+import { StorageOverloadedError, StorageUnavailableError } from './errors';
+import { change, tempDir } from './storage-test-helpers';
+
+describe('storage health', () => {
+  let dir: string;
+  let cleanup: () => void;
+  beforeEach(() => ({ dir, cleanup } = tempDir()));
+  afterEach(() => cleanup());
+
+  it('an fdatasync error makes storage unhealthy, refuses appends, then recovers', async () => {
+    let failures = 0;
+    const { storage } = await AcceptorStorage.open({
+      dataDir: dir,
+      nodeId: 4,
+      repairIntervalMs: 10,
+      testHooks: {
+        beforeLogSync: () => {
+          if (failures > 0) {
+            failures--;
+            throw Object.assign(new Error('input/output error'), { code: 'EIO' });
+          }
+        },
+      },
+    });
+    await storage.append(change(0));
+    failures = 1;
+    await expect(storage.append(change(1))).rejects.toBeInstanceOf(StorageUnavailableError);
+    expect(storage.healthy).toBe(false);
+    expect(storage.lastError).toMatch(/fdatasync of .*log-0000000000000001\.wal failed: EIO/);
+    await expect(storage.append(change(2))).rejects.toThrow(/storage is unhealthy: .*EIO/);
+    await expect(storage.checkpoint({ promised: { round: 1n, proposerId: 1 }, accepted: [], chosen: [], committedIndex: 0n })).rejects.toBeInstanceOf(
+      StorageUnavailableError,
+    );
+
+    // Bounded wait for the repair timer.
+    for (let i = 0; i < 100 && !storage.healthy; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(storage.healthy).toBe(true);
+    expect(storage.lastError).toBeUndefined();
+    await storage.append(change(3));
+    await storage.close();
+
+    const again = await AcceptorStorage.open({ dataDir: dir, nodeId: 4 });
+    // The record whose fdatasync failed was never acknowledged and was truncated away by the repair.
+    expect(again.recovered.changes).toEqual([change(0), change(3)]);
+    expect(again.recovered.warnings).toEqual([]);
+    await again.storage.close();
+  });
+
+  it('bounds the write queue', async () => {
+    const { storage } = await AcceptorStorage.open({ dataDir: dir, nodeId: 4, maxPendingRecords: 10 });
+    const results = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => storage.append(change(i))));
+    const refused = results.filter((r) => r.status === 'rejected');
+    expect(refused.length).toBeGreaterThan(0);
+    for (const r of refused) expect((r as PromiseRejectedResult).reason).toBeInstanceOf(StorageOverloadedError);
+    expect(storage.healthy).toBe(true);
+    await storage.close();
+  });
+});
