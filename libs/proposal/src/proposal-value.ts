@@ -1,0 +1,78 @@
+// Building, encoding, decoding and validating the Monster Harmonic proposal value.
+import { isSourceNumber } from '@paxos/lmfdb-client';
+import { type Claim, type LeaderboardEntry, MonsterHarmonicProposal } from '@paxos/proto';
+import { MONSTER_HARMONIC_CONTENT_TYPE } from './content-type';
+import { leaderboardSha256, ProposalFormatError } from './leaderboard';
+
+export interface ProposalInput {
+  proposalNumber: bigint;
+  proposerId: number;
+  leaderboard: LeaderboardEntry[];
+  claims?: Claim[];
+}
+
+/** The proposal with its leaderboard hash computed (throws ProposalFormatError on bad numbers). */
+export function buildProposal(input: ProposalInput): MonsterHarmonicProposal {
+  return {
+    proposalNumber: input.proposalNumber,
+    proposerId: input.proposerId,
+    leaderboard: input.leaderboard.map((e) => ({ ...e })),
+    leaderboardSha256: leaderboardSha256(input.leaderboard),
+    claims: (input.claims ?? []).map((c) => ({ ...c })),
+  };
+}
+
+export interface ProposalValue {
+  contentType: string;
+  data: Buffer;
+}
+
+export function encodeProposalValue(p: MonsterHarmonicProposal): ProposalValue {
+  return { contentType: MONSTER_HARMONIC_CONTENT_TYPE, data: Buffer.from(MonsterHarmonicProposal.encode(p).finish()) };
+}
+
+/** Decodes a value of the Monster Harmonic content type (throws ProposalFormatError otherwise). */
+export function decodeProposalValue(v: { contentType: string; data: Uint8Array }): MonsterHarmonicProposal {
+  if (v.contentType !== MONSTER_HARMONIC_CONTENT_TYPE) throw new ProposalFormatError(`content type ${JSON.stringify(v.contentType)} is not ${MONSTER_HARMONIC_CONTENT_TYPE}`);
+  try {
+    return MonsterHarmonicProposal.decode(v.data);
+  } catch (e) {
+    throw new ProposalFormatError(`malformed MonsterHarmonicProposal: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+export type ProposalValidation =
+  | { ok: true; proposal: MonsterHarmonicProposal }
+  | { ok: false; code: 'INVALID_ARGUMENT' | 'FAILED_PRECONDITION'; reason: string };
+
+/**
+ * Validates a proposal value: the content type, the protobuf, decimal numbers and well-formed
+ * claims (INVALID_ARGUMENT), then the leaderboard hash (FAILED_PRECONDITION).
+ */
+export function validateProposalValue(contentType: string, data: Uint8Array): ProposalValidation {
+  let proposal: MonsterHarmonicProposal;
+  try {
+    proposal = decodeProposalValue({ contentType, data });
+  } catch (e) {
+    return { ok: false, code: 'INVALID_ARGUMENT', reason: (e as Error).message };
+  }
+  let hash: string;
+  try {
+    hash = leaderboardSha256(proposal.leaderboard);
+  } catch (e) {
+    return { ok: false, code: 'INVALID_ARGUMENT', reason: (e as Error).message };
+  }
+  for (const [i, c] of proposal.claims.entries()) {
+    if (!isSourceNumber(c.source)) return { ok: false, code: 'INVALID_ARGUMENT', reason: `claims[${i}].source is ${c.source}, not one of 0..9` };
+    if (!c.label) return { ok: false, code: 'INVALID_ARGUMENT', reason: `claims[${i}].label is empty` };
+    if (!c.field) return { ok: false, code: 'INVALID_ARGUMENT', reason: `claims[${i}].field is empty` };
+  }
+  if (proposal.leaderboardSha256 !== hash) {
+    return {
+      ok: false,
+      code: 'FAILED_PRECONDITION',
+      reason: `leaderboard_sha256 is ${proposal.leaderboardSha256 || '(empty)'}, the leaderboard hashes to ${hash}`,
+    };
+  }
+  return { ok: true, proposal };
+}

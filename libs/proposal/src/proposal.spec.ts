@@ -1,0 +1,115 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { loadSource, type SourceCache } from '@paxos/lmfdb-client';
+import type { LeaderboardEntry } from '@paxos/proto';
+import {
+  buildProposal,
+  canonicalLeaderboardBytes,
+  checkProposalClaims,
+  decodeProposalValue,
+  encodeProposalValue,
+  leaderboardSha256,
+  MONSTER_HARMONIC_CONTENT_TYPE,
+  parseProposalJson,
+  validateProposalValue,
+} from './index';
+
+const entry = (o: Partial<LeaderboardEntry> = {}): LeaderboardEntry => ({ framework: 'Monster', score: '12.50', pricePerPoint: '0.10', bid: '1', ask: '2', ...o });
+
+describe('canonical leaderboard encoding', () => {
+  it('is the documented text, numbers normalised, order kept', () => {
+    const bytes = canonicalLeaderboardBytes([entry({ score: '+012.500', bid: '-0' }), entry({ framework: 'Baby "M"\n' })]);
+    expect(Buffer.from(bytes).toString('utf8')).toBe(
+      'harmonic.v1.leaderboard/1\n["Monster","12.5","0.1","0","2"]\n["Baby \\"M\\"\\n","12.5","0.1","1","2"]\n',
+    );
+    expect(leaderboardSha256([entry()])).toBe(createHash('sha256').update('harmonic.v1.leaderboard/1\n["Monster","12.5","0.1","1","2"]\n').digest('hex'));
+    expect(leaderboardSha256([entry({ score: '12.5' })])).toBe(leaderboardSha256([entry({ score: '0012.50000' })]));
+    expect(leaderboardSha256([entry(), entry({ framework: 'B' })])).not.toBe(leaderboardSha256([entry({ framework: 'B' }), entry()]));
+  });
+  it('rejects non-decimal text', () => {
+    for (const bad of ['1e3', '', ' 1', '1.', '.5', 'NaN', '0x10', '1,5']) {
+      expect(() => leaderboardSha256([entry({ ask: bad })])).toThrow(/leaderboard\[0\]\.ask is not a decimal number/);
+    }
+  });
+});
+
+describe('the proposal value', () => {
+  const p = buildProposal({
+    proposalNumber: (1n << 63n) + 5n,
+    proposerId: 3,
+    leaderboard: [entry()],
+    claims: [{ source: 0, label: '11.a2', field: 'jinv', claimedValue: '-122023936/161051' }],
+  });
+
+  it('round-trips through encode/decode and validates', () => {
+    const v = encodeProposalValue(p);
+    expect(v.contentType).toBe(MONSTER_HARMONIC_CONTENT_TYPE);
+    expect(decodeProposalValue(v)).toEqual(p);
+    expect(validateProposalValue(v.contentType, v.data)).toEqual({ ok: true, proposal: p });
+  });
+
+  it('refuses a hash mismatch with FAILED_PRECONDITION', () => {
+    const v = encodeProposalValue({ ...p, leaderboard: [entry({ score: '13' })] });
+    const r = validateProposalValue(v.contentType, v.data);
+    expect(r).toEqual({
+      ok: false,
+      code: 'FAILED_PRECONDITION',
+      reason: `leaderboard_sha256 is ${p.leaderboardSha256}, the leaderboard hashes to ${leaderboardSha256([entry({ score: '13' })])}`,
+    });
+  });
+
+  it('refuses malformed protobuf, non-decimal numbers and bad claims with INVALID_ARGUMENT', () => {
+    expect(validateProposalValue(MONSTER_HARMONIC_CONTENT_TYPE, Buffer.from([0x1a, 0xff, 0xff]))).toMatchObject({ ok: false, code: 'INVALID_ARGUMENT' });
+    expect(validateProposalValue('text/plain', encodeProposalValue(p).data)).toMatchObject({ ok: false, code: 'INVALID_ARGUMENT' });
+    const nd = encodeProposalValue({ ...p, leaderboard: [entry({ bid: '1e3' })] });
+    expect(validateProposalValue(nd.contentType, nd.data)).toEqual({ ok: false, code: 'INVALID_ARGUMENT', reason: 'leaderboard[0].bid is not a decimal number: "1e3"' });
+    const bc = encodeProposalValue({ ...p, claims: [{ source: 12, label: 'x', field: 'y', claimedValue: '1' }] });
+    expect(validateProposalValue(bc.contentType, bc.data)).toMatchObject({ ok: false, code: 'INVALID_ARGUMENT', reason: 'claims[0].source is 12, not one of 0..9' });
+  });
+});
+
+describe('claims of a proposal', () => {
+  const caches = new Map<number, SourceCache>();
+  beforeAll(async () => {
+    for (const n of [0, 3]) caches.set(n, await loadSource(join(__dirname, '../../../data/lmfdb-snapshot'), n));
+  });
+  const prop = (claims: Array<[number, string, string, string]>) =>
+    buildProposal({ proposalNumber: 1n, proposerId: 0, leaderboard: [], claims: claims.map(([source, label, field, claimedValue]) => ({ source, label, field, claimedValue })) });
+
+  it('the proposer (requireAll) refuses false and unverifiable claims', () => {
+    const lookup = (n: number) => caches.get(n);
+    expect(checkProposalClaims(prop([[0, '11.a2', 'jinv', '-122023936/161051'], [3, '2.0.15.1', 'disc_abs', '15']]), lookup, { requireAll: true })).toEqual({ ok: true, checked: 2, skipped: 0 });
+    const f = checkProposalClaims(prop([[0, '11.a2', 'jinv', '1/1']]), lookup, { requireAll: true });
+    expect(f.ok === false && f.reason).toBe('claims[0] (source 0, 11.a2, jinv) is false: 11.a2: jinv is -122023936/161051, the claim says 1/1');
+    const u = checkProposalClaims(prop([[5, '360.a.6480.1', 'cond', '360']]), lookup, { requireAll: true });
+    expect(u.ok === false && u.reason).toBe('claims[0] (source 5, 360.a.6480.1, cond) cannot be verified: source 5 is not loaded here');
+  });
+
+  it('an acceptor checks only its own source', () => {
+    const own = (n: number) => (n === 3 ? caches.get(3) : undefined);
+    const p = prop([[0, '11.a2', 'jinv', '1/1'], [3, '2.0.15.1', 'disc_abs', '15']]);
+    expect(checkProposalClaims(p, own, { requireAll: false })).toEqual({ ok: true, checked: 1, skipped: 1 });
+    expect(checkProposalClaims(p, (n) => (n === 0 ? null : undefined), { requireAll: false, onlySource: 0 }).ok).toBe(false);
+  });
+});
+
+describe('proposal.json', () => {
+  it('reads numbers losslessly, exactly as written', () => {
+    const p = parseProposalJson(
+      '{"proposal_number": 18446744073709551615, "proposer_id": 2, "leaderboard": [{"framework": "M", "score": 12.50, "price_per_point": "0.10", "bid": 100000000000000000001, "ask": 2}],' +
+        '"claims": [{"source": 0, "label": "11.a2", "field": "ainvs", "value": [0,-1,1,-10,-20]}, {"source": 0, "label": "11.a2", "field": "conductor", "value": 11}]}',
+    );
+    expect(p.proposalNumber).toBe(18446744073709551615n);
+    expect(p.leaderboard[0]).toEqual({ framework: 'M', score: '12.50', pricePerPoint: '0.10', bid: '100000000000000000001', ask: '2' });
+    expect(p.claims.map((c) => c.claimedValue)).toEqual(['[0,-1,1,-10,-20]', '11']);
+    expect(p.leaderboardSha256).toBe(leaderboardSha256(p.leaderboard));
+  });
+  it('rejects bad input with a reason', () => {
+    expect(() => parseProposalJson('{"proposal_number": 1, "leaderboard": [{"framework": "M", "score": 1e3, "price_per_point": 1, "bid": 1, "ask": 1}]}')).toThrow(
+      'leaderboard[0].score is not a decimal number: "1e3"',
+    );
+    expect(() => parseProposalJson('{"proposal_number": -1}')).toThrow(/proposal_number must be an integer/);
+    expect(() => parseProposalJson('{"proposal_number": 1, "leaderboard_sha256": "00"}')).toThrow(/leaderboard_sha256 is 00, the leaderboard hashes to/);
+    expect(() => parseProposalJson('[')).toThrow(/not JSON/);
+  });
+});
