@@ -179,8 +179,11 @@ export class AcceptorStorage {
       removed++;
     }
     if (removed > 0 && this.fsync) await fsyncDir(dir);
-    this.writer.retiredBytes = 0;
-    this.writer.retiredRecords = 0;
+    if (this.writer.generation === gen) {
+      // No later checkpoint rotated meanwhile: every segment before the active one is gone.
+      this.writer.retiredBytes = 0;
+      this.writer.retiredRecords = 0;
+    }
     this.opts.logger?.info({ snapshotSlot: snapshot.committedIndex, segment: gen.toString(), removed }, 'checkpoint written');
   }
 

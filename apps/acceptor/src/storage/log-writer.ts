@@ -272,6 +272,9 @@ export class LogWriter {
     this.closed = true;
     if (this.repairTimer !== undefined) clearTimeout(this.repairTimer);
     this.repairTimer = undefined;
-    await this.fh.close();
+    // An unhealthy writer's handle may already be closed by a failed repair.
+    await this.fh.close().catch((err: unknown) => {
+      if (this._healthy) throw err;
+    });
   }
 }
