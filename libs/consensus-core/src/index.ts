@@ -1,1 +1,51 @@
-export const x = 1;
+// Pure Paxos (DESIGN sections 3 and 4): no network, no disk, no clock, no randomness of its own.
+export { assert, AssertionError } from './assert';
+export {
+  type Ballot,
+  ZERO_BALLOT,
+  BALLOT_ROUND_MAX,
+  PROPOSER_ID_MAX,
+  compareBallots,
+  ballotGreater,
+  ballotEquals,
+  maxBallot,
+  nextBallotAbove,
+  formatBallot,
+  ballotProblem,
+} from './ballot';
+export {
+  type Command,
+  type SlotValue,
+  NOOP,
+  batchOf,
+  commandBytes,
+  commandKey,
+  slotValueBytes,
+  slotValueKey,
+  slotValuesEqual,
+} from './value';
+export { Quorum, QuorumTracker, DEFAULT_CLUSTER_SIZE, unsafeQuorumForTesting } from './quorum';
+export { type Limits, DEFAULT_LIMITS } from './limits';
+export type {
+  AcceptedEntry,
+  AcceptorRequest,
+  AcceptorReply,
+  DurableChange,
+  AcceptorStep,
+  AcceptorSnapshot,
+  ChosenRecord,
+} from './acceptor-types';
+export { AcceptorCore, type AcceptorOptions } from './acceptor';
+export { requestProblem, valueProblem } from './acceptor-validation';
+export type {
+  ProposerConfig,
+  ProposerMessage,
+  ProposerEvent,
+  ChosenEntry,
+  ProposerOutput,
+  FailedCommand,
+} from './proposer/proposer-types';
+export { PROPOSER_DEFAULTS } from './proposer/proposer-config';
+export { ProposerCore } from './proposer/proposer';
+export { Learner } from './learner';
+export { SeededRandom } from './rng';

@@ -1,0 +1,107 @@
+import { AcceptorCore } from './acceptor';
+import type { Ballot } from './ballot';
+import { DEFAULT_LIMITS } from './limits';
+import { NOOP, type SlotValue } from './value';
+
+const b = (round: bigint, proposerId = 1): Ballot => ({ round, proposerId });
+const v = (id: string): SlotValue => ({ kind: 'batch', commands: [{ clientRequestId: id, contentType: 't', data: new Uint8Array([7]) }] });
+
+describe('the acceptor (DESIGN section 4)', () => {
+  it('an acceptor promises a prepare whose ballot is above its promise, and makes it durable first', () => {
+    const a = new AcceptorCore({});
+    const step = a.handle({ type: 'prepare', ballot: b(1n), fromSlot: 0n });
+    expect(step.reply).toEqual({ type: 'promise', ballot: b(1n), accepted: [], truncated: false, committedIndex: 0n });
+    expect(step.persist).toEqual({ promised: b(1n) });
+    expect(a.promised).toEqual(b(1n));
+  });
+
+  it('an acceptor refuses a prepare whose ballot is not above its promise', () => {
+    const a = new AcceptorCore({});
+    a.handle({ type: 'prepare', ballot: b(2n, 2), fromSlot: 0n });
+    expect(a.handle({ type: 'prepare', ballot: b(2n, 1), fromSlot: 0n })).toEqual({ reply: { type: 'reject', promised: b(2n, 2) }, persist: null });
+    // a duplicate prepare with the same ballot: a reject carrying its own ballot
+    expect(a.handle({ type: 'prepare', ballot: b(2n, 2), fromSlot: 0n }).reply).toEqual({ type: 'reject', promised: b(2n, 2) });
+  });
+
+  it('an acceptor accepts at a ballot equal to its promise and raises its promise', () => {
+    const a = new AcceptorCore({});
+    a.handle({ type: 'prepare', ballot: b(3n), fromSlot: 0n });
+    const eq = a.handle({ type: 'accept', ballot: b(3n), slot: 0n, value: v('x') });
+    expect(eq.reply).toEqual({ type: 'accepted', ballot: b(3n), slot: 0n });
+    expect(eq.persist).toEqual({ accepted: { slot: 0n, ballot: b(3n), value: v('x') } });
+    const up = a.handle({ type: 'accept', ballot: b(5n), slot: 1n, value: v('y') });
+    expect(up.persist?.promised).toEqual(b(5n));
+    expect(a.promised).toEqual(b(5n));
+    expect(a.handle({ type: 'accept', ballot: b(4n), slot: 2n, value: v('z') }).reply).toEqual({ type: 'reject', promised: b(5n) });
+    expect(a.lastAccepted()?.slot).toBe(1n);
+  });
+
+  it('a promise reports accepted values from from_slot on, in slot order, truncated at the bound', () => {
+    const a = new AcceptorCore({ limits: { ...DEFAULT_LIMITS, entriesPerPromiseMax: 2 } });
+    for (const s of [4n, 1n, 3n, 0n]) a.handle({ type: 'accept', ballot: b(1n), slot: s, value: v(`s${s}`) });
+    const p = a.handle({ type: 'prepare', ballot: b(2n), fromSlot: 1n }).reply;
+    expect(p.type === 'promise' && p.accepted.map((e) => e.slot)).toEqual([1n, 3n]);
+    expect(p.type === 'promise' && p.truncated).toBe(true);
+    const q = a.handle({ type: 'prepare', ballot: b(3n), fromSlot: 4n }).reply;
+    expect(q.type === 'promise' && q.accepted.map((e) => e.slot)).toEqual([4n]);
+    expect(q.type === 'promise' && q.truncated).toBe(false);
+  });
+
+  it('a commit records the chosen slot and advances the contiguous committed prefix', () => {
+    const a = new AcceptorCore({});
+    a.handle({ type: 'accept', ballot: b(1n), slot: 0n, value: v('a') });
+    expect(a.handle({ type: 'commit', slot: 1n, ballot: b(1n), value: NOOP }).reply).toEqual({ type: 'committed', committedIndex: 0n });
+    const c = a.handle({ type: 'commit', slot: 0n, ballot: b(1n) });
+    expect(c.reply).toEqual({ type: 'committed', committedIndex: 2n });
+    expect(c.persist?.chosen?.value).toEqual(v('a'));
+    // without the value and without a matching vote, nothing is recorded
+    expect(a.handle({ type: 'commit', slot: 2n, ballot: b(9n) }).persist).toBeNull();
+    // a chosen slot is reported in promises like an accepted entry
+    const p = a.handle({ type: 'prepare', ballot: b(4n), fromSlot: 0n }).reply;
+    expect(p.type === 'promise' && p.accepted.map((e) => e.slot)).toEqual([0n, 1n]);
+    expect(p.type === 'promise' && p.committedIndex).toBe(2n);
+  });
+
+  it('invalid input changes nothing and persists nothing', () => {
+    const a = new AcceptorCore({ limits: { ...DEFAULT_LIMITS, valueBytesMax: 8, slotMax: 100n } });
+    const cases = [
+      a.handle({ type: 'prepare', ballot: b(0n), fromSlot: 0n }),
+      a.handle({ type: 'accept', ballot: b(0n), slot: 0n, value: NOOP }),
+      a.handle({ type: 'accept', ballot: b(1n), slot: 101n, value: NOOP }),
+      a.handle({ type: 'accept', ballot: b(1n), slot: -1n, value: NOOP }),
+      a.handle({ type: 'accept', ballot: b(1n), slot: 0n, value: { kind: 'batch', commands: [] } }),
+      a.handle({ type: 'accept', ballot: b(1n), slot: 0n, value: { kind: 'batch', commands: [{ clientRequestId: 'long-id', contentType: 'ct', data: new Uint8Array(4) }] } }),
+      a.handle({ type: 'accept', ballot: b(1n << 64n), slot: 0n, value: NOOP }),
+    ];
+    for (const step of cases) {
+      expect(step.reply.type).toBe('invalid');
+      expect(step.persist).toBeNull();
+    }
+    expect(a.snapshot()).toEqual({ promised: { round: 0n, proposerId: 0 }, accepted: [], chosen: [], committedIndex: 0n });
+  });
+
+  it('the acceptor\'s own check refuses a value with its reason and persists nothing', () => {
+    const a = new AcceptorCore({ validate: (x) => (x.kind === 'batch' ? 'claim does not check out' : undefined) });
+    expect(a.handle({ type: 'accept', ballot: b(1n), slot: 0n, value: v('bad') })).toEqual({ reply: { type: 'refused', reason: 'claim does not check out' }, persist: null });
+    expect(a.handle({ type: 'accept', ballot: b(1n), slot: 0n, value: NOOP }).reply.type).toBe('accepted');
+  });
+
+  it('a restart from durable changes (apply) or a snapshot restores the same state, idempotently', () => {
+    const a = new AcceptorCore({});
+    const changes = [
+      a.handle({ type: 'prepare', ballot: b(2n), fromSlot: 0n }).persist,
+      a.handle({ type: 'accept', ballot: b(2n), slot: 0n, value: v('a') }).persist,
+      a.handle({ type: 'accept', ballot: b(3n), slot: 1n, value: NOOP }).persist,
+      a.handle({ type: 'commit', slot: 0n, ballot: b(2n) }).persist,
+    ];
+    const replayed = new AcceptorCore({});
+    for (const c of [...changes, ...changes]) if (c !== null) replayed.apply(c);
+    expect(replayed.snapshot()).toEqual(a.snapshot());
+    const restored = new AcceptorCore({ restored: a.snapshot() });
+    expect(restored.snapshot()).toEqual(a.snapshot());
+    expect(restored.committedIndex).toBe(1n);
+    restored.foldChosenBelow(5n);
+    expect(restored.committedIndex).toBe(1n);
+    expect(restored.snapshot().accepted.map((e) => e.slot)).toEqual([1n]);
+  });
+});

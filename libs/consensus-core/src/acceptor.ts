@@ -1,0 +1,211 @@
+import { assert } from './assert';
+import { ballotEquals, ballotGreater, compareBallots, maxBallot, ZERO_BALLOT, type Ballot } from './ballot';
+import { DEFAULT_LIMITS, type Limits } from './limits';
+import { requestProblem } from './acceptor-validation';
+import type {
+  AcceptedEntry,
+  AcceptorReply,
+  AcceptorRequest,
+  AcceptorSnapshot,
+  AcceptorStep,
+  ChosenRecord,
+  DurableChange,
+} from './acceptor-types';
+import { slotValuesEqual, type SlotValue } from './value';
+
+export interface AcceptorOptions {
+  limits?: Limits;
+  /** The acceptor's own check of a value (e.g. its LMFDB claim check): a string is the refusal reason. */
+  validate?: (value: SlotValue) => string | undefined;
+  restored?: AcceptorSnapshot;
+}
+
+/**
+ * The Paxos acceptor as a pure state machine: one promised ballot for the whole log, per slot an
+ * accepted (ballot, value), and the chosen slots it has heard of. It never does I/O.
+ */
+export class AcceptorCore {
+  private promisedBallot: Ballot = ZERO_BALLOT;
+  private readonly acceptedBySlot = new Map<bigint, AcceptedEntry>();
+  private readonly chosenBySlot = new Map<bigint, ChosenRecord>();
+  private committed = 0n;
+  private highestAcceptedSlot = -1n;
+  private readonly limits: Limits;
+  private readonly validate: ((value: SlotValue) => string | undefined) | undefined;
+
+  constructor(opts: AcceptorOptions = {}) {
+    this.limits = opts.limits ?? DEFAULT_LIMITS;
+    this.validate = opts.validate;
+    const r = opts.restored;
+    if (r !== undefined) {
+      this.promisedBallot = r.promised;
+      for (const e of r.accepted) this.storeAccepted(e);
+      for (const c of r.chosen) this.chosenBySlot.set(c.slot, c);
+      this.committed = r.committedIndex;
+      this.advanceCommitted();
+    }
+  }
+
+  get promised(): Ballot {
+    return this.promisedBallot;
+  }
+
+  get committedIndex(): bigint {
+    return this.committed;
+  }
+
+  handle(req: AcceptorRequest): AcceptorStep {
+    const problem = requestProblem(req, this.limits);
+    if (problem !== undefined) return { reply: { type: 'invalid', reason: problem }, persist: null };
+    switch (req.type) {
+      case 'prepare':
+        return this.onPrepare(req.ballot, req.fromSlot);
+      case 'accept':
+        return this.onAccept(req.ballot, req.slot, req.value);
+      case 'commit':
+        return this.onCommit(req.slot, req.ballot, req.value);
+    }
+  }
+
+  private onPrepare(ballot: Ballot, fromSlot: bigint): AcceptorStep {
+    if (!ballotGreater(ballot, this.promisedBallot)) return this.reject();
+    this.promisedBallot = ballot;
+    const { entries, truncated } = this.entriesFrom(fromSlot);
+    const reply: AcceptorReply = { type: 'promise', ballot, accepted: entries, truncated, committedIndex: this.committed };
+    return { reply, persist: { promised: ballot } };
+  }
+
+  private onAccept(ballot: Ballot, slot: bigint, value: SlotValue): AcceptorStep {
+    if (compareBallots(ballot, this.promisedBallot) < 0) return this.reject();
+    if (this.validate !== undefined) {
+      const reason = this.validate(value);
+      if (reason !== undefined) return { reply: { type: 'refused', reason }, persist: null };
+    }
+    const raised = ballotGreater(ballot, this.promisedBallot);
+    this.promisedBallot = ballot;
+    const previous = this.acceptedBySlot.get(slot);
+    const entry: AcceptedEntry =
+      previous !== undefined && ballotEquals(previous.ballot, ballot) && slotValuesEqual(previous.value, value)
+        ? previous
+        : { slot, ballot, value };
+    this.storeAccepted(entry);
+    // A duplicate accept persists the same entry again, so its reply cannot overtake the first
+    // write's fsync even in a caller that only orders replies behind their own persist.
+    const persist: DurableChange = raised ? { promised: ballot, accepted: entry } : { accepted: entry };
+    return { reply: { type: 'accepted', ballot, slot }, persist };
+  }
+
+  private onCommit(slot: bigint, ballot: Ballot, value: SlotValue | undefined): AcceptorStep {
+    const known = this.chosenBySlot.get(slot);
+    const accepted = this.acceptedBySlot.get(slot);
+    let chosenValue: SlotValue | undefined;
+    if (accepted !== undefined && ballotEquals(accepted.ballot, ballot)) chosenValue = accepted.value;
+    else if (value !== undefined) chosenValue = value;
+    if (chosenValue === undefined || (slot < this.committed && known === undefined)) {
+      return { reply: { type: 'committed', committedIndex: this.committed }, persist: null };
+    }
+    if (known !== undefined) {
+      if (!slotValuesEqual(known.value, chosenValue)) {
+        return { reply: { type: 'invalid', reason: `slot ${slot} is already chosen with another value` }, persist: null };
+      }
+      return { reply: { type: 'committed', committedIndex: this.committed }, persist: null };
+    }
+    const record: ChosenRecord = { slot, ballot, value: chosenValue };
+    this.chosenBySlot.set(slot, record);
+    this.advanceCommitted();
+    return { reply: { type: 'committed', committedIndex: this.committed }, persist: { chosen: record } };
+  }
+
+  private reject(): AcceptorStep {
+    return { reply: { type: 'reject', promised: this.promisedBallot }, persist: null };
+  }
+
+  /** Accepted entries of slots >= fromSlot in slot order (a chosen slot reports its chosen value). */
+  private entriesFrom(fromSlot: bigint): { entries: AcceptedEntry[]; truncated: boolean } {
+    const slots: bigint[] = [];
+    for (const s of this.acceptedBySlot.keys()) if (s >= fromSlot) slots.push(s);
+    for (const s of this.chosenBySlot.keys()) if (s >= fromSlot && !this.acceptedBySlot.has(s)) slots.push(s);
+    slots.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const max = this.limits.entriesPerPromiseMax;
+    const truncated = slots.length > max;
+    const entries: AcceptedEntry[] = [];
+    for (let i = 0; i < slots.length && i < max; i++) entries.push(this.reportedEntry(slots[i]));
+    return { entries, truncated };
+  }
+
+  private reportedEntry(slot: bigint): AcceptedEntry {
+    const accepted = this.acceptedBySlot.get(slot);
+    const chosen = this.chosenBySlot.get(slot);
+    if (accepted === undefined) {
+      assert(chosen !== undefined, 'a reported slot is accepted or chosen');
+      return chosen;
+    }
+    if (chosen !== undefined && ballotGreater(chosen.ballot, accepted.ballot)) return chosen;
+    return accepted;
+  }
+
+  private storeAccepted(entry: AcceptedEntry): void {
+    const previous = this.acceptedBySlot.get(entry.slot);
+    if (previous !== undefined && ballotGreater(previous.ballot, entry.ballot)) return;
+    this.acceptedBySlot.set(entry.slot, entry);
+    if (entry.slot > this.highestAcceptedSlot) this.highestAcceptedSlot = entry.slot;
+  }
+
+  private advanceCommitted(): void {
+    for (let guard = 0; this.chosenBySlot.has(this.committed); guard++) {
+      assert(guard <= this.chosenBySlot.size, 'committed index loop is bounded by the chosen slots');
+      this.committed += 1n;
+    }
+  }
+
+  /** Replay one durable change (storage recovery). Idempotent. */
+  apply(change: DurableChange): void {
+    if (change.promised !== undefined) this.promisedBallot = maxBallot(this.promisedBallot, change.promised);
+    if (change.accepted !== undefined) {
+      this.promisedBallot = maxBallot(this.promisedBallot, change.accepted.ballot);
+      this.storeAccepted(change.accepted);
+    }
+    if (change.chosen !== undefined) {
+      const c = change.chosen;
+      if (!this.chosenBySlot.has(c.slot) && c.slot >= this.committed) this.chosenBySlot.set(c.slot, c);
+      this.advanceCommitted();
+    }
+  }
+
+  snapshot(): AcceptorSnapshot {
+    const bySlot = (a: { slot: bigint }, b: { slot: bigint }) => (a.slot < b.slot ? -1 : a.slot > b.slot ? 1 : 0);
+    return {
+      promised: this.promisedBallot,
+      accepted: [...this.acceptedBySlot.values()].sort(bySlot),
+      chosen: [...this.chosenBySlot.values()].sort(bySlot),
+      committedIndex: this.committed,
+    };
+  }
+
+  /** Drop entries of chosen slots below `slot` (and below the committed index); committedIndex stays. */
+  foldChosenBelow(slot: bigint): void {
+    const limit = slot < this.committed ? slot : this.committed;
+    for (const s of [...this.acceptedBySlot.keys()]) if (s < limit) this.acceptedBySlot.delete(s);
+    for (const s of [...this.chosenBySlot.keys()]) if (s < limit) this.chosenBySlot.delete(s);
+  }
+
+  /** The accepted entry of the highest slot, if any. */
+  lastAccepted(): AcceptedEntry | undefined {
+    if (this.highestAcceptedSlot < 0n) return undefined;
+    const e = this.acceptedBySlot.get(this.highestAcceptedSlot);
+    if (e !== undefined) return e;
+    let best: AcceptedEntry | undefined;
+    for (const x of this.acceptedBySlot.values()) if (best === undefined || x.slot > best.slot) best = x;
+    return best;
+  }
+
+  /** The accepted entry of one slot (tests, status pages). */
+  acceptedAt(slot: bigint): AcceptedEntry | undefined {
+    return this.acceptedBySlot.get(slot);
+  }
+
+  /** The chosen record of one slot, if this acceptor has heard of it. */
+  chosenAt(slot: bigint): ChosenRecord | undefined {
+    return this.chosenBySlot.get(slot);
+  }
+}

@@ -1,0 +1,56 @@
+import { assert } from './assert';
+
+/** A Paxos ballot: ordered by round, then by proposer id. Never reused by a proposer. */
+export interface Ballot {
+  readonly round: bigint;
+  readonly proposerId: number;
+}
+
+/** "Nothing promised": below every ballot a proposer may use (round 0 is invalid on the wire). */
+export const ZERO_BALLOT: Ballot = Object.freeze({ round: 0n, proposerId: 0 });
+
+export const BALLOT_ROUND_MAX = (1n << 64n) - 1n;
+export const PROPOSER_ID_MAX = 0xffff_ffff;
+
+export function compareBallots(a: Ballot, b: Ballot): -1 | 0 | 1 {
+  if (a.round !== b.round) return a.round < b.round ? -1 : 1;
+  if (a.proposerId !== b.proposerId) return a.proposerId < b.proposerId ? -1 : 1;
+  return 0;
+}
+
+export function ballotGreater(a: Ballot, b: Ballot): boolean {
+  return compareBallots(a, b) > 0;
+}
+
+export function ballotEquals(a: Ballot, b: Ballot): boolean {
+  return a.round === b.round && a.proposerId === b.proposerId;
+}
+
+export function maxBallot(a: Ballot, b: Ballot): Ballot {
+  return ballotGreater(b, a) ? b : a;
+}
+
+/** The smallest round r such that (r, proposerId) > seen. */
+export function nextBallotAbove(seen: Ballot, proposerId: number): Ballot {
+  assert(Number.isInteger(proposerId) && proposerId >= 0 && proposerId <= PROPOSER_ID_MAX, `proposer id ${proposerId} out of range`);
+  const round = proposerId > seen.proposerId ? seen.round : seen.round + 1n;
+  const result: Ballot = { round: round === 0n ? 1n : round, proposerId };
+  assert(ballotGreater(result, seen), 'nextBallotAbove must move above what was seen');
+  assert(result.round <= BALLOT_ROUND_MAX, 'ballot round overflows uint64');
+  return result;
+}
+
+/** "round.proposerId", e.g. "3.1". */
+export function formatBallot(b: Ballot): string {
+  return `${b.round}.${b.proposerId}`;
+}
+
+/** Why a ballot is not valid on the wire, or undefined when it is. */
+export function ballotProblem(b: Ballot): string | undefined {
+  if (typeof b.round !== 'bigint' || b.round <= 0n) return `ballot round must be >= 1 (got ${String(b.round)})`;
+  if (b.round > BALLOT_ROUND_MAX) return 'ballot round overflows uint64';
+  if (!Number.isInteger(b.proposerId) || b.proposerId < 0 || b.proposerId > PROPOSER_ID_MAX) {
+    return `ballot proposer id must be a uint32 (got ${String(b.proposerId)})`;
+  }
+  return undefined;
+}

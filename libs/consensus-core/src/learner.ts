@@ -1,0 +1,62 @@
+import { assert } from './assert';
+import type { ChosenEntry } from './proposer/proposer-types';
+import { slotValueKey } from './value';
+
+const BUFFERED_SLOTS_MAX_DEFAULT = 65_536;
+
+/** Delivers chosen values in slot order from `fromSlot`, with no gaps and no repeats. */
+export class Learner {
+  private next: bigint;
+  private readonly bufferedSlotsMax: number;
+  private readonly buffered = new Map<bigint, ChosenEntry>();
+  /** Keys of recently delivered slots, kept to check agreement on late duplicates (bounded). */
+  private readonly deliveredKeys = new Map<bigint, string>();
+
+  constructor(opts: { fromSlot?: bigint; bufferedSlotsMax?: number } = {}) {
+    this.next = opts.fromSlot ?? 0n;
+    this.bufferedSlotsMax = opts.bufferedSlotsMax ?? BUFFERED_SLOTS_MAX_DEFAULT;
+    assert(this.next >= 0n, 'fromSlot must be >= 0');
+    assert(Number.isInteger(this.bufferedSlotsMax) && this.bufferedSlotsMax >= 1, 'bufferedSlotsMax must be >= 1');
+  }
+
+  get nextSlot(): bigint {
+    return this.next;
+  }
+
+  /**
+   * Returns the entries that became deliverable, in order. Entries further ahead than
+   * bufferedSlotsMax are ignored (the caller must feed them again later).
+   */
+  learn(entry: ChosenEntry): ChosenEntry[] {
+    assert(entry.slot >= 0n, 'slot must be >= 0');
+    const key = slotValueKey(entry.value);
+    if (entry.slot < this.next) {
+      const seen = this.deliveredKeys.get(entry.slot);
+      assert(seen === undefined || seen === key, `agreement: slot ${entry.slot} learned with two different values`);
+      return [];
+    }
+    const held = this.buffered.get(entry.slot);
+    if (held !== undefined) {
+      assert(slotValueKey(held.value) === key, `agreement: slot ${entry.slot} learned with two different values`);
+      return [];
+    }
+    if (entry.slot - this.next >= BigInt(this.bufferedSlotsMax)) return [];
+    this.buffered.set(entry.slot, entry);
+    const out: ChosenEntry[] = [];
+    for (let e = this.buffered.get(this.next); e !== undefined; e = this.buffered.get(this.next)) {
+      this.buffered.delete(this.next);
+      this.remember(e);
+      out.push(e);
+      this.next += 1n;
+    }
+    return out;
+  }
+
+  private remember(e: ChosenEntry): void {
+    this.deliveredKeys.set(e.slot, slotValueKey(e.value));
+    if (this.deliveredKeys.size > this.bufferedSlotsMax) {
+      const oldest = this.deliveredKeys.keys().next().value;
+      if (oldest !== undefined) this.deliveredKeys.delete(oldest);
+    }
+  }
+}

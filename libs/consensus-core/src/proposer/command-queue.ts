@@ -1,0 +1,53 @@
+import { assert } from '../assert';
+import { commandBytes, type Command } from '../value';
+
+interface QueuedCommand {
+  readonly command: Command;
+  /** Proposed alone: it was in a batch the acceptors refused, and may be the culprit. */
+  readonly solo: boolean;
+}
+
+/** FIFO of client commands waiting for a slot. Bounded by the caller on submit. */
+export class CommandQueue {
+  private items: QueuedCommand[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(command: Command): void {
+    this.items.push({ command, solo: false });
+  }
+
+  /** Put commands back at the front, keeping their order (they were proposed before the rest). */
+  requeueFront(commands: readonly Command[], solo: boolean): void {
+    if (commands.length === 0) return;
+    const rest = this.items.slice(this.head);
+    this.items = [...commands.map((command) => ({ command, solo })), ...rest];
+    this.head = 0;
+  }
+
+  /** Take the next batch: up to batchCommandsMax commands and batchBytesMax bytes (at least one). */
+  takeBatch(batchCommandsMax: number, batchBytesMax: number): Command[] {
+    assert(this.length > 0, 'takeBatch on an empty queue');
+    const first = this.items[this.head++];
+    const batch: Command[] = [first.command];
+    if (!first.solo) {
+      let bytes = commandBytes(first.command);
+      while (this.length > 0 && batch.length < batchCommandsMax) {
+        const next = this.items[this.head];
+        const size = commandBytes(next.command);
+        if (next.solo || bytes + size > batchBytesMax) break;
+        this.head++;
+        bytes += size;
+        batch.push(next.command);
+      }
+    }
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return batch;
+  }
+}

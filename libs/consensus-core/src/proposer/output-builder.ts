@@ -1,0 +1,12 @@
+import type { ChosenEntry, FailedCommand, ProposerMessage, ProposerOutput } from './proposer-types';
+
+/** Collects what one call of the proposer asks its caller to do (etcd-raft's Ready). */
+export class OutputBuilder {
+  readonly messages: ProposerMessage[] = [];
+  readonly chosen: ChosenEntry[] = [];
+  readonly failed: FailedCommand[] = [];
+
+  build(): ProposerOutput {
+    return { messages: this.messages, chosen: this.chosen, failed: this.failed };
+  }
+}

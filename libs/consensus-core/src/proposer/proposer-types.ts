@@ -1,0 +1,69 @@
+import type { AcceptedEntry } from '../acceptor-types';
+import type { Ballot } from '../ballot';
+import type { Limits } from '../limits';
+import type { Quorum } from '../quorum';
+import type { SlotValue } from '../value';
+
+export interface ProposerConfig {
+  proposerId: number;
+  quorum: Quorum;
+  /** acceptorIds.length === quorum.n */
+  acceptorIds: readonly number[];
+  /** Never reuse a ballot across restarts: pass a round above any used before (default 1). */
+  initialRound?: bigint;
+  /** Bound on slots in flight (default 64). */
+  windowSlots?: number;
+  batchCommandsMax?: number;
+  batchBytesMax?: number;
+  /** Bound on queued client commands; submit beyond it is refused. */
+  pendingCommandsMax?: number;
+  /** Resend outstanding requests after this many ticks without a quorum. */
+  retransmitTicks?: number;
+  backoffTicksMin?: number;
+  backoffTicksMax?: number;
+  /** Seeded generator in [0, 1); never Math.random. */
+  random: () => number;
+  limits?: Limits;
+}
+
+/** Outgoing, addressed to one acceptor id. */
+export type ProposerMessage =
+  | { readonly type: 'prepare'; readonly to: number; readonly ballot: Ballot; readonly fromSlot: bigint }
+  | { readonly type: 'accept'; readonly to: number; readonly ballot: Ballot; readonly slot: bigint; readonly value: SlotValue }
+  | { readonly type: 'commit'; readonly to: number; readonly slot: bigint; readonly ballot: Ballot; readonly value?: SlotValue };
+
+export type ProposerEvent =
+  | {
+      readonly type: 'promise';
+      readonly from: number;
+      readonly ballot: Ballot;
+      readonly accepted: readonly AcceptedEntry[];
+      readonly truncated: boolean;
+      readonly committedIndex: bigint;
+    }
+  /** `ballot` is the ballot of the request that was rejected; `slot` is set for a rejected accept. */
+  | { readonly type: 'reject'; readonly from: number; readonly promised: Ballot; readonly ballot: Ballot; readonly slot?: bigint }
+  | { readonly type: 'accepted'; readonly from: number; readonly ballot: Ballot; readonly slot: bigint }
+  | { readonly type: 'refused'; readonly from: number; readonly ballot: Ballot; readonly slot: bigint; readonly reason: string }
+  | { readonly type: 'committed'; readonly from: number; readonly committedIndex: bigint }
+  /** The transport gave up on a request (no answer before its deadline). */
+  | { readonly type: 'unreachable'; readonly from: number; readonly ballot: Ballot; readonly slot?: bigint };
+
+export interface ChosenEntry {
+  readonly slot: bigint;
+  readonly ballot: Ballot;
+  readonly value: SlotValue;
+}
+
+export interface FailedCommand {
+  clientRequestId: string;
+  reason: string;
+}
+
+export interface ProposerOutput {
+  readonly messages: readonly ProposerMessage[];
+  /** Newly chosen slots, in any order (the Learner orders them). */
+  readonly chosen: readonly ChosenEntry[];
+  /** Commands given up (e.g. refused by the acceptors' check). */
+  readonly failed: readonly FailedCommand[];
+}

@@ -1,0 +1,253 @@
+import type { AcceptedEntry } from '../acceptor-types';
+import { AcceptorCore } from '../acceptor';
+import type { Ballot } from '../ballot';
+import { Quorum } from '../quorum';
+import { NOOP, type Command, type SlotValue } from '../value';
+import { ProposerCore } from './proposer';
+import type { ProposerConfig, ProposerMessage, ProposerOutput } from './proposer-types';
+
+const cmd = (id: string, size = 1): Command => ({ clientRequestId: id, contentType: 't', data: new Uint8Array(size) });
+const batch = (...ids: string[]): SlotValue => ({ kind: 'batch', commands: ids.map((id) => cmd(id)) });
+const b = (round: bigint, proposerId: number): Ballot => ({ round, proposerId });
+
+function proposer(n = 3, over: Partial<ProposerConfig> = {}): ProposerCore {
+  return new ProposerCore({
+    proposerId: 1,
+    quorum: new Quorum(n),
+    acceptorIds: Array.from({ length: n }, (_, i) => i),
+    random: () => 0.5,
+    ...over,
+  });
+}
+
+function out(o: ProposerOutput | { rejected: string }): ProposerOutput {
+  if ('rejected' in o) throw new Error(`rejected: ${o.rejected}`);
+  return o;
+}
+
+const accepts = (msgs: readonly ProposerMessage[]) =>
+  msgs.flatMap((m) => (m.type === 'accept' && m.to === 0 ? [{ slot: m.slot, value: m.value, ballot: m.ballot }] : []));
+
+function promise(p: ProposerCore, from: number, accepted: AcceptedEntry[] = [], extra: { truncated?: boolean; committedIndex?: bigint } = {}) {
+  return p.handle({ type: 'promise', from, ballot: p.ballot, accepted, truncated: extra.truncated ?? false, committedIndex: extra.committedIndex ?? 0n });
+}
+
+/** Make `p` leader with empty promises from acceptors 0..q-1. */
+function lead(p: ProposerCore, q: number, first: Command = cmd('c0')): ProposerOutput {
+  out(p.submit(first));
+  let last: ProposerOutput = { messages: [], chosen: [], failed: [] };
+  for (let i = 0; i < q; i++) last = promise(p, i);
+  expect(p.isLeader).toBe(true);
+  return last;
+}
+
+describe('the proposer (DESIGN section 4)', () => {
+  it('a proposer starts phase 1 at its initial round, preparing every acceptor', () => {
+    const p = proposer(3, { initialRound: 7n });
+    const o = out(p.submit(cmd('a')));
+    expect(o.messages).toEqual([0, 1, 2].map((to) => ({ type: 'prepare', to, ballot: b(7n, 1), fromSlot: 0n })));
+    expect(p.isLeader).toBe(false);
+  });
+
+  it('a proposer adopts the value with the highest accepted ballot (not its own)', () => {
+    const p = proposer(3);
+    out(p.submit(cmd('mine')));
+    promise(p, 0, [{ slot: 0n, ballot: b(1n, 2), value: batch('low') }]);
+    const o = promise(p, 1, [{ slot: 0n, ballot: b(1n, 3), value: batch('high') }]);
+    expect(accepts(o.messages)).toEqual([
+      { slot: 0n, value: batch('high'), ballot: p.ballot },
+      { slot: 1n, value: batch('mine'), ballot: p.ballot },
+    ]);
+  });
+
+  it('a proposer fills holes with no-ops', () => {
+    const p = proposer(3);
+    out(p.submit(cmd('mine')));
+    promise(p, 0);
+    const o = promise(p, 2, [{ slot: 2n, ballot: b(1n, 2), value: batch('x') }]);
+    expect(accepts(o.messages).map((a) => [a.slot, a.value])).toEqual([
+      [0n, NOOP],
+      [1n, NOOP],
+      [2n, batch('x')],
+      [3n, batch('mine')],
+    ]);
+  });
+
+  it('a value is chosen only on a quorum of accepted for the same ballot and slot', () => {
+    const p = proposer(5);
+    lead(p, 3);
+    const ballot = p.ballot;
+    expect(p.handle({ type: 'accepted', from: 0, ballot, slot: 0n }).chosen).toEqual([]);
+    expect(p.handle({ type: 'accepted', from: 0, ballot, slot: 0n }).chosen).toEqual([]);
+    expect(p.handle({ type: 'accepted', from: 1, ballot: b(ballot.round - 1n, 1), slot: 0n }).chosen).toEqual([]);
+    expect(p.handle({ type: 'accepted', from: 1, ballot, slot: 1n }).chosen).toEqual([]);
+    expect(p.handle({ type: 'accepted', from: 1, ballot, slot: 0n }).chosen).toEqual([]);
+    const o = p.handle({ type: 'accepted', from: 2, ballot, slot: 0n });
+    expect(o.chosen).toEqual([{ slot: 0n, ballot, value: batch('c0') }]);
+    // commit to all: voters without the value, the others with it
+    const commits = o.messages.filter((m) => m.type === 'commit');
+    expect(commits.map((m) => [m.to, m.type === 'commit' && m.value !== undefined])).toEqual([
+      [0, false],
+      [1, false],
+      [2, false],
+      [3, true],
+      [4, true],
+    ]);
+  });
+
+  it('a reject moves the ballot above the promised one, after a randomised back-off', () => {
+    const p = proposer(3, { backoffTicksMin: 3, backoffTicksMax: 3 });
+    lead(p, 2);
+    const ours = p.ballot;
+    p.handle({ type: 'reject', from: 1, promised: b(7n, 9), ballot: ours, slot: 0n });
+    expect(p.isLeader).toBe(false);
+    expect(p.tick().messages).toEqual([]);
+    expect(p.tick().messages).toEqual([]);
+    const o = p.tick();
+    expect(o.messages.filter((m) => m.type === 'prepare').map((m) => m.ballot)).toEqual([b(8n, 1), b(8n, 1), b(8n, 1)]);
+  });
+
+  it('a reject for an older ballot, or carrying its own ballot (a duplicate prepare), is ignored', () => {
+    const p = proposer(3);
+    lead(p, 2);
+    p.handle({ type: 'reject', from: 1, promised: p.ballot, ballot: p.ballot });
+    p.handle({ type: 'reject', from: 1, promised: b(99n, 2), ballot: b(0n, 1) });
+    expect(p.isLeader).toBe(true);
+  });
+
+  it('the stable leader skips phase 1 for new slots', () => {
+    const p = proposer(3);
+    lead(p, 2);
+    const o = out(p.submit(cmd('next')));
+    expect(o.messages.some((m) => m.type === 'prepare')).toBe(false);
+    expect(accepts(o.messages)).toEqual([{ slot: 1n, value: batch('next'), ballot: p.ballot }]);
+  });
+
+  it('batching puts several commands in one slot, bounded by count and bytes', () => {
+    const p = proposer(3, { batchCommandsMax: 3, batchBytesMax: 100 });
+    for (const id of ['a', 'b', 'c', 'd']) out(p.submit(cmd(id)));
+    promise(p, 0);
+    const o = promise(p, 1);
+    expect(accepts(o.messages).map((a) => a.value)).toEqual([batch('a', 'b', 'c'), batch('d')]);
+    const q = proposer(3, { batchBytesMax: 20 });
+    for (const id of ['a', 'b', 'c']) out(q.submit(cmd(id, 8)));
+    promise(q, 0);
+    expect(accepts(promise(q, 1).messages).map((a) => a.value.kind === 'batch' && a.value.commands.length)).toEqual([2, 1]);
+  });
+
+  it('the window bounds slots in flight', () => {
+    const p = proposer(3, { windowSlots: 2, batchCommandsMax: 1 });
+    lead(p, 2);
+    for (const id of ['a', 'b', 'c']) out(p.submit(cmd(id)));
+    expect(p.inFlightSlots).toBe(2);
+    expect(p.pendingCommands).toBe(2);
+    p.handle({ type: 'accepted', from: 0, ballot: p.ballot, slot: 0n });
+    const o = p.handle({ type: 'accepted', from: 1, ballot: p.ballot, slot: 0n });
+    expect(accepts(o.messages)).toEqual([{ slot: 2n, value: batch('b'), ballot: p.ballot }]);
+    expect(p.inFlightSlots).toBe(2);
+  });
+
+  it('a queue beyond pendingCommandsMax, or a command over the value bound, is refused', () => {
+    const p = proposer(3, { pendingCommandsMax: 2, batchBytesMax: 50 });
+    out(p.submit(cmd('a')));
+    out(p.submit(cmd('b')));
+    expect(p.submit(cmd('c'))).toEqual({ rejected: expect.stringMatching(/queue full/) });
+    expect(proposer(3, { batchBytesMax: 50 }).submit(cmd('big', 100))).toEqual({ rejected: expect.stringMatching(/batchBytesMax/) });
+  });
+
+  it('a command whose slot phase 1 reveals another value goes back to the queue', () => {
+    const p = proposer(3, { backoffTicksMin: 1, backoffTicksMax: 1 });
+    lead(p, 2, cmd('mine'));
+    p.handle({ type: 'reject', from: 0, promised: b(5n, 2), ballot: p.ballot, slot: 0n });
+    const o = p.tick();
+    expect(o.messages.some((m) => m.type === 'prepare')).toBe(true);
+    promise(p, 0, [{ slot: 0n, ballot: b(5n, 2), value: batch('theirs') }]);
+    const r = promise(p, 1);
+    expect(accepts(r.messages).map((a) => [a.slot, a.value])).toEqual([
+      [0n, batch('theirs')],
+      [1n, batch('mine')],
+    ]);
+  });
+
+  it('a truncated promise makes the proposer prepare again from the truncation point with a higher ballot', () => {
+    const p = proposer(3);
+    out(p.submit(cmd('mine')));
+    const first = p.ballot;
+    promise(p, 0, [{ slot: 0n, ballot: b(1n, 2), value: batch('x') }], { truncated: true });
+    const o = promise(p, 1);
+    // only slot 0 is known: the own command must wait for slots above it
+    expect(accepts(o.messages).map((a) => a.slot)).toEqual([0n]);
+    p.handle({ type: 'accepted', from: 0, ballot: first, slot: 0n });
+    const c = p.handle({ type: 'accepted', from: 1, ballot: first, slot: 0n });
+    const prepares = c.messages.filter((m) => m.type === 'prepare');
+    expect(prepares.length).toBe(3);
+    expect(prepares[0].type === 'prepare' && prepares[0].fromSlot).toBe(1n);
+    expect(p.ballot.round > first.round).toBe(true);
+  });
+
+  it('slots below an acceptor\'s committed prefix are never proposed again', () => {
+    const p = proposer(3);
+    out(p.submit(cmd('mine')));
+    promise(p, 0, [], { committedIndex: 4n });
+    const o = promise(p, 1, [{ slot: 2n, ballot: b(1n, 2), value: batch('old') }]);
+    expect(accepts(o.messages).map((a) => a.slot)).toEqual([4n]);
+  });
+
+  it('retransmits accepts after retransmitTicks, and retries phase 1 with a new ballot', () => {
+    const p = proposer(3, { retransmitTicks: 2 });
+    out(p.submit(cmd('a')));
+    const first = p.ballot;
+    p.tick();
+    const retry = p.tick();
+    expect(retry.messages.filter((m) => m.type === 'prepare').length).toBe(3);
+    expect(p.ballot.round).toBe(first.round + 1n);
+    promise(p, 0);
+    promise(p, 1);
+    p.handle({ type: 'accepted', from: 0, ballot: p.ballot, slot: 0n });
+    p.tick();
+    const resend = p.tick();
+    expect(resend.messages.map((m) => [m.type, m.to])).toEqual([
+      ['accept', 1],
+      ['accept', 2],
+    ]);
+  });
+
+  it('a value refused by a quorum of the acceptors\' checks fails its command', () => {
+    const p = proposer(3);
+    lead(p, 2, cmd('bad'));
+    p.handle({ type: 'refused', from: 0, ballot: p.ballot, slot: 0n, reason: 'false claim' });
+    const o = p.handle({ type: 'refused', from: 1, ballot: p.ballot, slot: 0n, reason: 'false claim' });
+    expect(o.failed).toEqual([{ clientRequestId: 'bad', reason: 'false claim' }]);
+    expect(o.messages.some((m) => m.type === 'prepare')).toBe(true);
+  });
+
+  it('a slot learned as chosen elsewhere requeues a command it displaced', () => {
+    const p = proposer(3);
+    lead(p, 2, cmd('mine'));
+    p.learnChosen({ slot: 0n, ballot: b(9n, 2), value: batch('theirs') });
+    expect(p.inFlightSlots).toBe(0);
+    expect(p.pendingCommands).toBe(1);
+  });
+
+  it('proposer and acceptors together choose every submitted command', () => {
+    const acceptors = [0, 1, 2].map(() => new AcceptorCore({}));
+    const p = proposer(3, { batchCommandsMax: 2 });
+    const chosen: string[] = [];
+    const queue: ProposerMessage[] = [];
+    const run = (o: ProposerOutput) => {
+      queue.push(...o.messages);
+      for (const e of o.chosen) if (e.value.kind === 'batch') chosen.push(...e.value.commands.map((c) => c.clientRequestId));
+    };
+    for (const id of ['a', 'b', 'c', 'd', 'e']) run(out(p.submit(cmd(id))));
+    for (let guard = 0; queue.length > 0 && guard < 1000; guard++) {
+      const m = queue.shift() as ProposerMessage;
+      const from = m.to;
+      if (m.type === 'commit') continue;
+      const step = acceptors[from].handle(m.type === 'prepare' ? { type: 'prepare', ballot: m.ballot, fromSlot: m.fromSlot } : { type: 'accept', ballot: m.ballot, slot: m.slot, value: m.value });
+      const r = step.reply;
+      if (r.type === 'promise') run(p.handle({ type: 'promise', from, ballot: r.ballot, accepted: r.accepted, truncated: r.truncated, committedIndex: r.committedIndex }));
+      if (r.type === 'accepted') run(p.handle({ type: 'accepted', from, ballot: r.ballot, slot: r.slot }));
+    }
+    expect(chosen.sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
+  });
+});

@@ -1,0 +1,286 @@
+import { assert } from '../assert';
+import { ballotEquals, ballotGreater, maxBallot, nextBallotAbove, ZERO_BALLOT, type Ballot } from '../ballot';
+import { batchOf, commandBytes, NOOP, slotValuesEqual, type Command } from '../value';
+import { valueProblem } from '../acceptor-validation';
+import { ChosenSlots } from './chosen-slots';
+import { CommandQueue } from './command-queue';
+import { OutputBuilder } from './output-builder';
+import { Phase1Round } from './phase1';
+import { ownCommands, SlotProposals, type SlotProposal } from './phase2';
+import { resolveProposerConfig, type ResolvedProposerConfig } from './proposer-config';
+import type { ChosenEntry, ProposerConfig, ProposerEvent, ProposerOutput } from './proposer-types';
+
+type Mode = 'idle' | 'preparing' | 'leading' | 'backoff';
+
+/**
+ * Multi-Paxos proposer as a pure state machine (DESIGN section 4). Every call returns what the
+ * caller must send; time arrives through tick(), randomness through config.random.
+ */
+export class ProposerCore {
+  private readonly cfg: ResolvedProposerConfig;
+  private currentBallot: Ballot = ZERO_BALLOT;
+  private highestSeen: Ballot = ZERO_BALLOT;
+  private mode: Mode = 'idle';
+  private backoffTicksLeft = 0;
+  private phase1: Phase1Round | null = null;
+  /** While leading after a truncated promise: only slots below this are known. */
+  private slotLimit: bigint | null = null;
+  private freeSlot = 0n;
+  private readonly queue = new CommandQueue();
+  private readonly proposals = new SlotProposals();
+  private readonly chosenSlots = new ChosenSlots();
+
+  constructor(config: ProposerConfig) {
+    this.cfg = resolveProposerConfig(config);
+  }
+
+  get ballot(): Ballot {
+    return this.currentBallot;
+  }
+  get isLeader(): boolean {
+    return this.mode === 'leading';
+  }
+  get nextSlot(): bigint {
+    return this.freeSlot;
+  }
+  get inFlightSlots(): number {
+    return this.proposals.inFlight;
+  }
+  get pendingCommands(): number {
+    return this.queue.length;
+  }
+  /** Highest round this proposer has used: persist it and restart with initialRound above it. */
+  get highestRoundUsed(): bigint {
+    return this.currentBallot.round;
+  }
+  /** Every slot below this is known decided. */
+  get chosenPrefix(): bigint {
+    return this.chosenSlots.prefixEnd;
+  }
+
+  submit(command: Command): ProposerOutput | { rejected: string } {
+    const problem = valueProblem(batchOf([command]), this.cfg.limits);
+    if (problem !== undefined) return { rejected: problem };
+    if (commandBytes(command) > this.cfg.batchBytesMax) return { rejected: `command of ${commandBytes(command)} bytes is above batchBytesMax ${this.cfg.batchBytesMax}` };
+    if (this.queue.length >= this.cfg.pendingCommandsMax) return { rejected: `queue full (${this.cfg.pendingCommandsMax} commands pending)` };
+    this.queue.push(command);
+    const out = new OutputBuilder();
+    this.drive(out);
+    return out.build();
+  }
+
+  handle(event: ProposerEvent): ProposerOutput {
+    const out = new OutputBuilder();
+    switch (event.type) {
+      case 'promise':
+        this.highestSeen = maxBallot(this.highestSeen, event.ballot);
+        if (this.mode === 'preparing' && this.phase1 !== null && ballotEquals(event.ballot, this.phase1.ballot)) {
+          this.phase1.record(event);
+          if (this.phase1.tracker.reached) this.completePhase1(out);
+        }
+        break;
+      case 'reject':
+        this.onReject(event.promised, event.ballot, out);
+        break;
+      case 'accepted':
+        this.onAccepted(event.from, event.ballot, event.slot, out);
+        break;
+      case 'refused':
+        this.onRefused(event.from, event.ballot, event.slot, event.reason, out);
+        break;
+      case 'unreachable':
+        this.onUnreachable(event.from, event.ballot, event.slot);
+        break;
+      case 'committed':
+        break;
+    }
+    return out.build();
+  }
+
+  tick(): ProposerOutput {
+    const out = new OutputBuilder();
+    if (this.mode === 'backoff') {
+      this.backoffTicksLeft--;
+      if (this.backoffTicksLeft <= 0) {
+        this.mode = 'idle';
+        this.drive(out);
+      }
+    } else if (this.mode === 'preparing') {
+      assert(this.phase1 !== null, 'preparing has a phase 1 round');
+      // A lost promise cannot be asked for again at the same ballot (the acceptor would reject
+      // a prepare that is not above its promise), so a retry uses a new ballot.
+      if (++this.phase1.ticksWaiting >= this.cfg.retransmitTicks) this.startPhase1(this.phase1.fromSlot, out);
+    } else if (this.mode === 'leading') {
+      for (const p of this.proposals.inFlightProposals()) {
+        if (++p.ticksWaiting < this.cfg.retransmitTicks) continue;
+        p.ticksWaiting = 0;
+        assert(p.tracker !== null && p.ballot !== null, 'an in-flight slot has a ballot and a tracker');
+        p.tracker.clearNo();
+        for (const to of this.cfg.acceptorIds) {
+          if (!p.tracker.hasYes(to)) out.messages.push({ type: 'accept', to, ballot: p.ballot, slot: p.slot, value: p.value });
+        }
+      }
+    }
+    return out.build();
+  }
+
+  learnChosen(entry: ChosenEntry): void {
+    const p = this.proposals.get(entry.slot);
+    if (p !== undefined) {
+      if (!slotValuesEqual(p.value, entry.value)) this.queue.requeueFront(ownCommands(p), false);
+      this.proposals.remove(entry.slot);
+    }
+    this.chosenSlots.mark(entry.slot);
+    if (this.freeSlot < this.chosenSlots.prefixEnd) this.freeSlot = this.chosenSlots.prefixEnd;
+  }
+
+  private hasWork(): boolean {
+    return this.queue.length > 0 || this.proposals.size > 0;
+  }
+
+  private drive(out: OutputBuilder): void {
+    if (this.mode === 'leading') this.fillWindow(out);
+    else if (this.mode === 'idle' && this.hasWork()) this.startPhase1(this.chosenSlots.prefixEnd, out);
+  }
+
+  private startPhase1(fromSlot: bigint, out: OutputBuilder): void {
+    const floor: Ballot = { round: this.cfg.initialRound - 1n, proposerId: this.cfg.proposerId };
+    this.currentBallot = nextBallotAbove(maxBallot(maxBallot(this.highestSeen, this.currentBallot), floor), this.cfg.proposerId);
+    this.mode = 'preparing';
+    this.slotLimit = null;
+    this.proposals.recallAll();
+    const from = fromSlot > this.chosenSlots.prefixEnd ? fromSlot : this.chosenSlots.prefixEnd;
+    this.phase1 = new Phase1Round(this.currentBallot, from, this.cfg.quorum);
+    for (const to of this.cfg.acceptorIds) out.messages.push({ type: 'prepare', to, ballot: this.currentBallot, fromSlot: from });
+  }
+
+  private completePhase1(out: OutputBuilder): void {
+    assert(this.phase1 !== null, 'completing a phase 1 round that exists');
+    const outcome = this.phase1.outcome();
+    const from = this.phase1.fromSlot;
+    this.phase1 = null;
+    // Slots under an acceptor's committed prefix are decided; their values come from elsewhere.
+    for (const p of this.proposals.all()) {
+      if (p.slot < outcome.decidedBelow) {
+        this.queue.requeueFront(ownCommands(p), false);
+        this.proposals.remove(p.slot);
+      }
+    }
+    this.chosenSlots.markBelow(outcome.decidedBelow);
+    const start = from > this.chosenSlots.prefixEnd ? from : this.chosenSlots.prefixEnd;
+    for (let s = start; s <= outcome.highestReportedSlot; s++) {
+      if (this.chosenSlots.has(s)) continue;
+      const adopted = outcome.adopted.get(s);
+      const mine = this.proposals.get(s);
+      if (adopted === undefined) {
+        // A hole: no value can have been chosen here, so any value is safe.
+        if (mine === undefined) this.proposals.plan(s, NOOP, false);
+      } else if (mine === undefined || !slotValuesEqual(mine.value, adopted)) {
+        if (mine !== undefined) this.queue.requeueFront(ownCommands(mine), false);
+        this.proposals.plan(s, adopted, false);
+      }
+    }
+    const afterReported = outcome.highestReportedSlot + 1n;
+    if (this.freeSlot < afterReported) this.freeSlot = afterReported;
+    if (this.freeSlot < this.chosenSlots.prefixEnd) this.freeSlot = this.chosenSlots.prefixEnd;
+    this.slotLimit = outcome.knownBelow;
+    this.mode = 'leading';
+    this.fillWindow(out);
+  }
+
+  private fillWindow(out: OutputBuilder): void {
+    assert(this.mode === 'leading', 'only the leader proposes');
+    const window = this.cfg.windowSlots;
+    for (const p of this.proposals.plannedBelow(this.slotLimit)) {
+      if (this.proposals.inFlight >= window) break;
+      this.sendAccept(p, out);
+    }
+    for (let guard = 0; this.proposals.inFlight < window && this.queue.length > 0; guard++) {
+      assert(guard <= window, 'window fill is bounded by the window');
+      if (this.slotLimit !== null && this.freeSlot >= this.slotLimit) break;
+      const slot = this.freeSlot;
+      this.freeSlot += 1n;
+      if (this.chosenSlots.has(slot) || this.proposals.has(slot)) continue;
+      assert(slot <= this.cfg.limits.slotMax, `slot ${slot} above slotMax`);
+      const commands = this.queue.takeBatch(this.cfg.batchCommandsMax, this.cfg.batchBytesMax);
+      this.sendAccept(this.proposals.plan(slot, batchOf(commands), true), out);
+    }
+    // After a truncated promise: once the known range is done, prepare again from its end.
+    if (this.slotLimit !== null && !this.proposals.anyBelow(this.slotLimit) && this.hasWork()) {
+      this.startPhase1(this.slotLimit, out);
+    }
+  }
+
+  private sendAccept(p: SlotProposal, out: OutputBuilder): void {
+    this.proposals.markSent(p, this.currentBallot, this.cfg.quorum);
+    for (const to of this.cfg.acceptorIds) out.messages.push({ type: 'accept', to, ballot: this.currentBallot, slot: p.slot, value: p.value });
+  }
+
+  private onAccepted(from: number, ballot: Ballot, slot: bigint, out: OutputBuilder): void {
+    const p = this.proposals.get(slot);
+    if (p === undefined || !p.inFlight || p.ballot === null || !ballotEquals(p.ballot, ballot)) return;
+    assert(p.tracker !== null, 'an in-flight slot has a tracker');
+    p.tracker.recordYes(from);
+    if (!p.tracker.reached) return;
+    const entry: ChosenEntry = { slot, ballot, value: p.value };
+    out.chosen.push(entry);
+    for (const to of this.cfg.acceptorIds) {
+      if (p.tracker.hasYes(to)) out.messages.push({ type: 'commit', to, slot, ballot });
+      else out.messages.push({ type: 'commit', to, slot, ballot, value: p.value });
+    }
+    this.proposals.remove(slot);
+    this.chosenSlots.mark(slot);
+    if (this.mode === 'leading') this.fillWindow(out);
+  }
+
+  private onReject(promised: Ballot, ballot: Ballot, out: OutputBuilder): void {
+    this.highestSeen = maxBallot(this.highestSeen, promised);
+    if (!ballotEquals(ballot, this.currentBallot) || !ballotGreater(promised, this.currentBallot)) return;
+    if (this.mode !== 'preparing' && this.mode !== 'leading') return;
+    this.loseLeadership(out, true);
+  }
+
+  private loseLeadership(out: OutputBuilder, backoff: boolean): void {
+    this.phase1 = null;
+    this.slotLimit = null;
+    this.proposals.recallAll();
+    if (!backoff) {
+      this.mode = 'idle';
+      this.drive(out);
+      return;
+    }
+    const span = this.cfg.backoffTicksMax - this.cfg.backoffTicksMin + 1;
+    this.backoffTicksLeft = this.cfg.backoffTicksMin + Math.min(span - 1, Math.floor(this.cfg.random() * span));
+    this.mode = 'backoff';
+    if (this.backoffTicksLeft <= 0) {
+      this.mode = 'idle';
+      this.drive(out);
+    }
+  }
+
+  private onRefused(from: number, ballot: Ballot, slot: bigint, reason: string, out: OutputBuilder): void {
+    const p = this.proposals.get(slot);
+    if (p === undefined || !p.inFlight || p.ballot === null || !ballotEquals(p.ballot, ballot)) return;
+    assert(p.tracker !== null, 'an in-flight slot has a tracker');
+    p.tracker.recordNo(from);
+    p.refusedBy.add(from);
+    p.refusalReason = reason;
+    if (p.refusedBy.size <= this.cfg.quorum.n - this.cfg.quorum.q) return;
+    // The value can no longer be chosen at this ballot. Its commands fail (alone) or are retried
+    // one by one (in a batch); the slot needs a new ballot before it may hold anything else.
+    const commands = ownCommands(p);
+    if (commands.length === 1) out.failed.push({ clientRequestId: commands[0].clientRequestId, reason: p.refusalReason });
+    else this.queue.requeueFront(commands, true);
+    this.proposals.plan(slot, NOOP, false);
+    if (this.mode === 'leading') this.loseLeadership(out, false);
+  }
+
+  private onUnreachable(from: number, ballot: Ballot, slot: bigint | undefined): void {
+    if (slot === undefined) {
+      if (this.phase1 !== null && ballotEquals(ballot, this.phase1.ballot)) this.phase1.tracker.recordNo(from);
+      return;
+    }
+    const p = this.proposals.get(slot);
+    if (p !== undefined && p.tracker !== null && p.ballot !== null && ballotEquals(p.ballot, ballot)) p.tracker.recordNo(from);
+  }
+}

@@ -1,0 +1,118 @@
+import type { AcceptedEntry, AcceptorSnapshot } from '../acceptor-types';
+import { ballotGreater, compareBallots, formatBallot, type Ballot } from '../ballot';
+import type { Quorum } from '../quorum';
+import { commandKey, slotValueKey, type Command, type SlotValue } from '../value';
+
+const VIOLATIONS_MAX = 20;
+
+interface ChosenFact {
+  readonly key: string;
+  ballot: Ballot;
+  readonly source: string;
+}
+
+/**
+ * Safety checker: agreement (one value per slot, across all observers and all time), validity
+ * (only submitted commands or no-ops), stability (a chosen value survives in the durable states),
+ * and that every reported choice rests on a durable quorum (the omniscient view).
+ */
+export class SafetyChecker {
+  readonly violations: string[] = [];
+  private readonly submitted = new Map<string, string>();
+  private readonly chosen = new Map<bigint, ChosenFact>();
+  private readonly votes = new Map<string, { key: string; voters: Set<number> }>();
+  private readonly reported: { slot: bigint; ballot: Ballot; key: string; source: string }[] = [];
+  durableChosenCount = 0;
+
+  constructor(private readonly quorum: Quorum) {}
+
+  violation(message: string): void {
+    if (this.violations.length < VIOLATIONS_MAX) this.violations.push(message);
+  }
+
+  recordSubmitted(c: Command): void {
+    this.submitted.set(c.clientRequestId, commandKey(c));
+  }
+
+  /** An acceptor made a vote durable: the omniscient ledger of (slot, ballot) -> voters. */
+  recordDurableVote(acceptor: number, e: AcceptedEntry): void {
+    const id = `${e.slot}|${formatBallot(e.ballot)}`;
+    const key = slotValueKey(e.value);
+    let v = this.votes.get(id);
+    if (v === undefined) {
+      v = { key, voters: new Set() };
+      this.votes.set(id, v);
+    } else if (v.key !== key) {
+      this.violation(`two values accepted in slot ${e.slot} at one ballot ${formatBallot(e.ballot)}`);
+      return;
+    }
+    v.voters.add(acceptor);
+    if (v.voters.size === this.quorum.q) {
+      this.durableChosenCount++;
+      this.observeChosen(e.slot, e.ballot, e.value, `a durable quorum at ballot ${formatBallot(e.ballot)}`);
+    }
+  }
+
+  /**
+   * A proposer reported a choice. By the end of the run it must rest on a durable quorum for that
+   * (ballot, slot): a vote that was replied and then lost in a crash breaks this.
+   */
+  recordReportedChosen(slot: bigint, ballot: Ballot, value: SlotValue, source: string): void {
+    this.reported.push({ slot, ballot, key: slotValueKey(value), source });
+    this.observeChosen(slot, ballot, value, source);
+  }
+
+  /** Every reported choice had (at some time) a durable quorum of votes behind it. */
+  checkReportedChoicesDurable(): void {
+    for (const r of this.reported) {
+      const v = this.votes.get(`${r.slot}|${formatBallot(r.ballot)}`);
+      if (v === undefined || v.voters.size < this.quorum.q || v.key !== r.key) {
+        this.violation(
+          `stability: ${r.source} saw slot ${r.slot} chosen at ballot ${formatBallot(r.ballot)}, but only ${v?.voters.size ?? 0} of the votes were ever durable (a crash lost replied votes)`,
+        );
+      }
+    }
+    this.reported.length = 0;
+  }
+
+  observeChosen(slot: bigint, ballot: Ballot, value: SlotValue, source: string): void {
+    const key = slotValueKey(value);
+    if (value.kind === 'batch') {
+      for (const c of value.commands) {
+        if (this.submitted.get(c.clientRequestId) !== commandKey(c)) {
+          this.violation(`validity: slot ${slot} holds command ${c.clientRequestId} that no client submitted`);
+        }
+      }
+    }
+    const fact = this.chosen.get(slot);
+    if (fact === undefined) {
+      this.chosen.set(slot, { key, ballot, source });
+    } else if (fact.key !== key) {
+      this.violation(`agreement: slot ${slot} chosen as ${fact.key.slice(0, 60)} (${fact.source}) and as ${key.slice(0, 60)} (${source})`);
+    } else if (ballotGreater(fact.ballot, ballot)) {
+      fact.ballot = ballot;
+    }
+  }
+
+  /** Stability at the end: every durable vote at or above a chosen ballot holds the chosen value. */
+  checkDurableStates(states: readonly AcceptorSnapshot[]): void {
+    states.forEach((s, acceptor) => {
+      for (const e of s.accepted) {
+        const fact = this.chosen.get(e.slot);
+        if (fact !== undefined && compareBallots(e.ballot, fact.ballot) >= 0 && slotValueKey(e.value) !== fact.key) {
+          this.violation(`stability: acceptor ${acceptor} durably accepted another value in chosen slot ${e.slot} at ballot ${formatBallot(e.ballot)}`);
+        }
+      }
+      for (const c of s.chosen) {
+        const fact = this.chosen.get(c.slot);
+        if (fact !== undefined && slotValueKey(c.value) !== fact.key) {
+          this.violation(`agreement: acceptor ${acceptor} committed another value in slot ${c.slot}`);
+        }
+      }
+    });
+  }
+
+  get chosenSlots(): number {
+    return this.chosen.size;
+  }
+}

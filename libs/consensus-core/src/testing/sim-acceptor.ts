@@ -1,0 +1,103 @@
+import { AcceptorCore } from '../acceptor';
+import type { AcceptorReply, AcceptorRequest, AcceptorSnapshot, DurableChange } from '../acceptor-types';
+import type { Limits } from '../limits';
+import type { SeededRandom } from '../rng';
+
+const DURABLE_LOG_COMPACT_ENTRIES = 256;
+
+interface PipelineEntry {
+  readonly change: DurableChange | null;
+  readonly send: (() => void) | null;
+}
+
+/**
+ * A simulated acceptor process with a durable store: a change is durable only once its (group)
+ * fsync completes a few ticks later, and the reply leaves only then. A crash loses the rest.
+ */
+export class SimAcceptor {
+  core: AcceptorCore | null;
+  private base: AcceptorSnapshot | undefined;
+  private log: DurableChange[] = [];
+  private pipeline: PipelineEntry[] = [];
+  private fsync: { count: number; doneTick: number } | null = null;
+  restartTick = -1;
+  crashes = 0;
+
+  constructor(
+    readonly index: number,
+    private readonly limits: Limits,
+    private readonly rng: SeededRandom,
+    private readonly fsyncTicksMin: number,
+    private readonly fsyncTicksMax: number,
+    private readonly unsafeReplies: boolean,
+    private readonly onDurable: (acceptor: number, change: DurableChange) => void,
+  ) {
+    this.core = new AcceptorCore({ limits });
+  }
+
+  get up(): boolean {
+    return this.core !== null;
+  }
+
+  receive(req: AcceptorRequest, send: (reply: AcceptorReply) => void): void {
+    if (this.core === null) return;
+    const step = this.core.handle(req);
+    if (this.unsafeReplies) {
+      send(step.reply);
+      if (step.persist !== null) this.pipeline.push({ change: step.persist, send: null });
+      return;
+    }
+    const reply = step.reply;
+    if (step.persist === null && this.pipeline.length === 0) send(reply);
+    else this.pipeline.push({ change: step.persist, send: () => send(reply) });
+  }
+
+  tick(now: number): void {
+    if (this.core === null) return;
+    if (this.fsync !== null && now >= this.fsync.doneTick) {
+      const done = this.pipeline.splice(0, this.fsync.count);
+      this.fsync = null;
+      for (const e of done) {
+        if (e.change !== null) {
+          this.log.push(e.change);
+          this.onDurable(this.index, e.change);
+        }
+      }
+      for (const e of done) if (e.send !== null) e.send();
+      if (this.log.length > DURABLE_LOG_COMPACT_ENTRIES) this.compact();
+    }
+    if (this.fsync === null && this.pipeline.length > 0) {
+      this.fsync = { count: this.pipeline.length, doneTick: now + this.rng.int(this.fsyncTicksMin, this.fsyncTicksMax + 1) };
+    }
+  }
+
+  crash(restartTick: number): void {
+    this.core = null;
+    this.pipeline = [];
+    this.fsync = null;
+    this.restartTick = restartTick;
+    this.crashes++;
+  }
+
+  /** Restart from the durable store: checkpoint, then replay of the durable changes via apply(). */
+  restart(): void {
+    this.core = this.recover();
+    this.restartTick = -1;
+  }
+
+  /** The durable state, as a restart would see it. */
+  durableState(): AcceptorSnapshot {
+    return this.recover().snapshot();
+  }
+
+  private recover(): AcceptorCore {
+    const core = new AcceptorCore({ limits: this.limits, restored: this.base });
+    for (const change of this.log) core.apply(change);
+    return core;
+  }
+
+  private compact(): void {
+    this.base = this.recover().snapshot();
+    this.log = [];
+  }
+}
