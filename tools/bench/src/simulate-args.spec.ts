@@ -1,0 +1,48 @@
+import { parseSimulateArgs, summaryLine } from './simulate-args';
+import { main } from './simulate';
+import { benchAcceptorSteps } from './acceptor-steps';
+
+describe('simulate command line', () => {
+  it('defaults to seeds 1..100 on 23 acceptors', () => {
+    const a = parseSimulateArgs([]);
+    expect(a.kind === 'run' && [a.fromSeed, a.seeds, a.base.acceptors, a.base.unsafeQuorum]).toEqual([1, 100, 23, false]);
+  });
+
+  it('replays one seed with --seed alone', () => {
+    const a = parseSimulateArgs(['--seed', '12345', '--acceptors', '5']);
+    expect(a.kind === 'run' && [a.fromSeed, a.seeds, a.base.acceptors]).toEqual([12345, 1, 5]);
+  });
+
+  it('an unsafe --quorum runs with a warning instead of failing the assertion', () => {
+    const a = parseSimulateArgs(['--seeds', '3', '--quorum', '6']);
+    expect(a.kind).toBe('run');
+    expect(a.kind === 'run' && a.base.unsafeQuorum).toBe(true);
+    expect(a.kind === 'run' && a.warnings[0]).toMatch(/UNSAFE/);
+  });
+
+  it('refuses bad input with a message', () => {
+    expect(parseSimulateArgs(['--seeds', 'x']).kind).toBe('error');
+    expect(parseSimulateArgs(['--quorum', '30']).kind).toBe('error');
+    expect(parseSimulateArgs(['--nope']).kind).toBe('error');
+    expect(parseSimulateArgs(['--help']).kind).toBe('help');
+  });
+
+  it('prints the summary line with one decimal', () => {
+    expect(summaryLine(10, 0, 1.234)).toBe('seeds=10 violations=0 seconds=1.2');
+  });
+
+  it('exits 0 on a clean sweep and 1 when the unsafe quorum is caught', () => {
+    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    expect(main(['--seeds', '2', '--acceptors', '5'])).toBe(0);
+    expect(log.mock.calls.at(-1)?.[0]).toMatch(/^seeds=2 violations=0 seconds=\d+\.\d$/);
+    expect(main(['--seeds', '2', '--seed', '2', '--quorum', '6'])).toBe(1);
+    expect(log.mock.calls.some((c) => /replay: npm run simulate -- --seed 2 --acceptors 23 --quorum 6/.test(String(c[0])))).toBe(true);
+    log.mockRestore();
+    warn.mockRestore();
+  });
+
+  it('the acceptor benchmark runs', () => {
+    expect(benchAcceptorSteps(3000).steps).toBe(3000);
+  });
+});

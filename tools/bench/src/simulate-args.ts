@@ -1,0 +1,97 @@
+import { parseArgs } from 'node:util';
+import type { SimOptions } from '@paxos/consensus-core/testing';
+
+export const SIMULATE_USAGE = `Usage: simulate [options]
+
+Runs the deterministic Paxos simulator over a range of seeds and checks safety and liveness.
+
+  --seeds N            how many seeds to run (default 1 with --seed, else 100)
+  --seed S             first seed (default 1); seeds S..S+N-1 are run
+  --acceptors N        acceptors (default 23)
+  --quorum Q           quorum size (default floor(N/2)+1); 2Q <= N is unsafe and only for controls
+  --proposers P        dueling proposers (default 3)
+  --commands C         client commands per run (default 24)
+  --promise-entries E  entries per promise before truncation (default 1024)
+  --unsafe-replies     negative control: acceptors reply before their vote is durable
+  --split-brain        negative control helper: one acceptor group per proposer
+  --bench              print seeds/s as well
+  --verbose            print every seed's stats
+  -h, --help           this text
+
+The last line is always: seeds=N violations=V seconds=T (exit code 1 when V > 0).`;
+
+export interface SimulateArgs {
+  readonly kind: 'run';
+  readonly fromSeed: number;
+  readonly seeds: number;
+  readonly base: Omit<SimOptions, 'seed'>;
+  readonly warnings: readonly string[];
+  readonly bench: boolean;
+  readonly verbose: boolean;
+}
+
+export type ParsedSimulateArgs = SimulateArgs | { readonly kind: 'help' } | { readonly kind: 'error'; readonly message: string };
+
+function integer(raw: string | undefined, name: string, min: number): number | undefined {
+  if (raw === undefined) return undefined;
+  if (!/^-?\d+$/.test(raw)) throw new Error(`--${name} must be an integer (got ${JSON.stringify(raw)})`);
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min} (got ${raw})`);
+  return n;
+}
+
+export function parseSimulateArgs(argv: readonly string[]): ParsedSimulateArgs {
+  try {
+    const { values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        seeds: { type: 'string' },
+        seed: { type: 'string' },
+        acceptors: { type: 'string' },
+        quorum: { type: 'string' },
+        proposers: { type: 'string' },
+        commands: { type: 'string' },
+        'promise-entries': { type: 'string' },
+        'unsafe-replies': { type: 'boolean' },
+        'split-brain': { type: 'boolean' },
+        bench: { type: 'boolean' },
+        verbose: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+    if (values.help) return { kind: 'help' };
+    const acceptors = integer(values.acceptors, 'acceptors', 1) ?? 23;
+    const quorum = integer(values.quorum, 'quorum', 1);
+    const warnings: string[] = [];
+    let unsafeQuorum = false;
+    if (quorum !== undefined) {
+      if (quorum > acceptors) throw new Error(`--quorum ${quorum} is larger than --acceptors ${acceptors}`);
+      if (2 * quorum <= acceptors) {
+        unsafeQuorum = true;
+        warnings.push(`warning: quorum ${quorum} of ${acceptors} is UNSAFE (2q <= n: two quorums need not intersect); expect violations`);
+      }
+    }
+    const seed = integer(values.seed, 'seed', 0);
+    const seeds = integer(values.seeds, 'seeds', 1) ?? (seed !== undefined ? 1 : 100);
+    const base: Omit<SimOptions, 'seed'> = {
+      acceptors,
+      quorum,
+      unsafeQuorum,
+      proposers: integer(values.proposers, 'proposers', 1),
+      commands: integer(values.commands, 'commands', 0),
+      entriesPerPromiseMax: integer(values['promise-entries'], 'promise-entries', 1),
+      unsafeReplies: values['unsafe-replies'] ?? false,
+      splitBrain: values['split-brain'] ?? false,
+    };
+    return { kind: 'run', fromSeed: seed ?? 1, seeds, base, warnings, bench: values.bench ?? false, verbose: values.verbose ?? false };
+  } catch (err) {
+    return { kind: 'error', message: (err as Error).message };
+  }
+}
+
+/** The summary line that ends every run (scripts parse it). */
+export function summaryLine(seeds: number, violations: number, seconds: number): string {
+  return `seeds=${seeds} violations=${violations} seconds=${seconds.toFixed(1)}`;
+}
