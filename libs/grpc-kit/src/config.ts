@@ -11,6 +11,8 @@ export interface OptionSpec {
   readonly short?: string;
   /** Shown in --help instead of the default (e.g. "7100 + id"). */
   readonly defaultText?: string;
+  /** A string flag that may be given several times (its value is then a string[]). */
+  readonly multiple?: boolean;
 }
 
 export interface CommandSpec<O extends Record<string, OptionSpec>> {
@@ -21,7 +23,13 @@ export interface CommandSpec<O extends Record<string, OptionSpec>> {
   readonly allowPositionals?: boolean;
 }
 
-type ValueOf<S extends OptionSpec> = S['type'] extends 'boolean' ? boolean : S['type'] extends 'integer' ? number : string;
+type ValueOf<S extends OptionSpec> = S['multiple'] extends true
+  ? string[]
+  : S['type'] extends 'boolean'
+    ? boolean
+    : S['type'] extends 'integer'
+      ? number
+      : string;
 
 export type ParsedOptions<O extends Record<string, OptionSpec>> = { -readonly [K in keyof O]: ValueOf<O[K]> | undefined };
 
@@ -53,9 +61,9 @@ export function parseCommand<O extends Record<string, OptionSpec>>(
   argv: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
 ): { help: true } | { help: false; options: ParsedOptions<O>; positionals: string[] } {
-  const parseSpec: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean' } };
+  const parseSpec: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = { help: { type: 'boolean' } };
   for (const [name, o] of Object.entries(spec.options)) {
-    parseSpec[name] = { type: o.type === 'boolean' ? 'boolean' : 'string', ...(o.short ? { short: o.short } : {}) };
+    parseSpec[name] = { type: o.type === 'boolean' ? 'boolean' : 'string', ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) };
   }
   let parsed;
   try {
@@ -66,6 +74,10 @@ export function parseCommand<O extends Record<string, OptionSpec>>(
   if (parsed.values['help']) return { help: true };
   const options = {} as ParsedOptions<O>;
   for (const [name, o] of Object.entries(spec.options) as [keyof O & string, OptionSpec][]) {
+    if (o.multiple) {
+      options[name] = ((parsed.values[name] as string[] | undefined) ?? []) as never;
+      continue;
+    }
     let raw: string | boolean | undefined = parsed.values[name] as string | boolean | undefined;
     let from = `--${name}`;
     if (raw === undefined && o.env && env[o.env] !== undefined && env[o.env] !== '') {
@@ -99,4 +111,19 @@ export function parseAddressList(text: string, what: string): string[] {
   }
   if (list.length === 0) throw new ConfigError(`${what} is empty`);
   return list;
+}
+
+/** "0-15" or "1,2,5" or "0-3,8". */
+export function parseIdSet(text: string, what: string): Set<number> {
+  const ids = new Set<number>();
+  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (!m) throw new ConfigError(`${what}: "${part}" is not an id or a range like 0-15`);
+    const lo = Number(m[1]);
+    const hi = m[2] === undefined ? lo : Number(m[2]);
+    if (hi < lo || hi - lo > 100_000) throw new ConfigError(`${what}: bad range "${part}"`);
+    for (let i = lo; i <= hi; i++) ids.add(i);
+  }
+  if (ids.size === 0) throw new ConfigError(`${what} is empty`);
+  return ids;
 }

@@ -113,7 +113,7 @@ describe('gRPC server kit', () => {
     const client = new HealthClient(address, grpc.credentials.createInsecure());
     const check = (service: string) =>
       new Promise<HealthCheckResponse_ServingStatus>((resolve, reject) =>
-        client.check({ service }, { deadline: Date.now() + 2000 }, (e, r) => (e ? reject(e) : resolve(r.status))),
+        client.check({ service }, new grpc.Metadata(), { deadline: Date.now() + 2000 }, (e, r) => (e ? reject(e) : resolve(r.status))),
       );
     expect(await check('')).toBe(HealthCheckResponse_ServingStatus.SERVING);
     expect(await check('paxos.v1.AcceptorService')).toBe(HealthCheckResponse_ServingStatus.SERVING);

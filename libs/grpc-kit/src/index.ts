@@ -7,3 +7,4 @@ export * from './reflection-client';
 export * from './reflection-service';
 export * from './server';
 export * from './signals';
+export * from './version';

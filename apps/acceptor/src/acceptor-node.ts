@@ -1,0 +1,176 @@
+import {
+  type AcceptorCore,
+  type AcceptorReply,
+  type AcceptorRequest,
+  type Ballot,
+  type Quorum,
+  formatBallot,
+} from '@paxos/consensus-core';
+import { GrpcError, GrpcStatus, type Logger } from '@paxos/grpc-kit';
+import type { AcceptorStorage } from './storage';
+
+export interface AcceptorCounters {
+  prepares: bigint;
+  promises: bigint;
+  accepts: bigint;
+  accepted: bigint;
+  rejects: bigint;
+  refusals: bigint;
+  commits: bigint;
+  invalidRequests: bigint;
+}
+
+export interface AcceptorNodeOptions {
+  readonly nodeId: number;
+  readonly quorum: Quorum;
+  readonly proposerIds: ReadonlySet<number>;
+  readonly checkpointEveryRecords: number;
+  readonly logger: Logger;
+  /** Told when storage fails (the node stops voting until restarted on healthy storage). */
+  readonly onStorageFailure: (error: string) => void;
+  /** Told when storage is healthy again after a failure (the node votes again). */
+  readonly onStorageRecovered: () => void;
+}
+
+/** How often a node whose storage failed asks whether it is healthy again. */
+const STORAGE_RECHECK_MS = 1000;
+
+/**
+ * One acceptor: the core's state machine in front of durable storage. Every reply leaves only
+ * after what it reports is on disk: a change is appended (group commit) and awaited; a reply that
+ * changes nothing waits for every append issued before it, so it never reveals undurable state.
+ */
+export class AcceptorNode {
+  readonly counters: AcceptorCounters = {
+    prepares: 0n,
+    promises: 0n,
+    accepts: 0n,
+    accepted: 0n,
+    rejects: 0n,
+    refusals: 0n,
+    commits: 0n,
+    invalidRequests: 0n,
+  };
+  private lastAppend: Promise<void> = Promise.resolve();
+  private recordsSinceCheckpoint = 0;
+  private checkpointing = false;
+  private storageError: string | undefined;
+
+  constructor(
+    readonly core: AcceptorCore,
+    readonly storage: AcceptorStorage,
+    private readonly opts: AcceptorNodeOptions,
+  ) {}
+
+  get nodeId(): number {
+    return this.opts.nodeId;
+  }
+
+  get quorum(): Quorum {
+    return this.opts.quorum;
+  }
+
+  get failure(): string | undefined {
+    return this.storageError;
+  }
+
+  /** Runs one request through the core, persists what it must, and returns the reply to send. */
+  async handle(request: AcceptorRequest): Promise<AcceptorReply> {
+    if (this.storageError !== undefined) {
+      throw new GrpcError(GrpcStatus.INTERNAL, `storage failed (${this.storageError}); this node does not vote until its storage is healthy again`);
+    }
+    this.count(request);
+    this.checkProposer(request);
+    const step = this.core.handle(request);
+    const reply = step.reply;
+    if (reply.type === 'invalid') {
+      this.counters.invalidRequests += 1n;
+      throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, reply.reason);
+    }
+    try {
+      if (step.persist) {
+        const appended = this.storage.append(step.persist);
+        this.lastAppend = appended;
+        await appended;
+        this.recordsSinceCheckpoint += 1;
+      } else {
+        await this.lastAppend;
+      }
+    } catch (err) {
+      this.failStorage(err);
+      throw new GrpcError(GrpcStatus.INTERNAL, `storage failed: ${(err as Error).message}; the vote was not cast`);
+    }
+    this.countReply(reply);
+    this.maybeCheckpoint();
+    return reply;
+  }
+
+  private checkProposer(request: AcceptorRequest): void {
+    const ballot: Ballot = request.ballot;
+    if (!this.opts.proposerIds.has(ballot.proposerId)) {
+      this.counters.invalidRequests += 1n;
+      throw new GrpcError(
+        GrpcStatus.INVALID_ARGUMENT,
+        `ballot ${formatBallot(ballot)}: proposer id ${ballot.proposerId} is not one of the configured proposers (--proposer-ids)`,
+      );
+    }
+  }
+
+  private count(request: AcceptorRequest): void {
+    if (request.type === 'prepare') this.counters.prepares += 1n;
+    else if (request.type === 'accept') this.counters.accepts += 1n;
+    else this.counters.commits += 1n;
+  }
+
+  private countReply(reply: AcceptorReply): void {
+    if (reply.type === 'promise') this.counters.promises += 1n;
+    else if (reply.type === 'accepted') this.counters.accepted += 1n;
+    else if (reply.type === 'reject') this.counters.rejects += 1n;
+    else if (reply.type === 'refused') this.counters.refusals += 1n;
+  }
+
+  /**
+   * Stops voting. Safe to resume once storage has repaired itself: a change whose write failed
+   * was never replied to, and every later reply persists its own change before it leaves.
+   */
+  private failStorage(err: unknown): void {
+    if (this.storageError !== undefined) return;
+    this.storageError = err instanceof Error ? err.message : String(err);
+    this.opts.logger.error({ err }, 'storage failed: this node stops voting');
+    this.opts.onStorageFailure(this.storageError);
+    const recheck = setInterval(() => {
+      if (!this.storage.healthy) return;
+      clearInterval(recheck);
+      this.storageError = undefined;
+      this.opts.logger.warn('storage is healthy again: this node votes again');
+      this.opts.onStorageRecovered();
+    }, STORAGE_RECHECK_MS);
+    recheck.unref();
+  }
+
+  /** Folds the state into a snapshot every checkpointEveryRecords records, so the log stays bounded. */
+  private maybeCheckpoint(): void {
+    if (this.checkpointing || this.recordsSinceCheckpoint < this.opts.checkpointEveryRecords) return;
+    this.checkpointing = true;
+    const started = this.recordsSinceCheckpoint;
+    // The snapshot is taken after every append issued so far is durable, so it holds only replied-to state or more.
+    const run = async () => {
+      await this.lastAppend;
+      const snapshot = this.core.snapshot();
+      await this.storage.checkpoint(snapshot);
+      this.core.foldChosenBelow(snapshot.committedIndex);
+      this.recordsSinceCheckpoint -= started;
+      this.opts.logger.info({ committedIndex: snapshot.committedIndex.toString(), folded: started }, 'checkpoint written');
+    };
+    const done = run().catch((err) => this.failStorage(err));
+    this.lastAppend = done.then(() => undefined);
+    void done.finally(() => {
+      this.checkpointing = false;
+    });
+  }
+
+  /** Waits for every append and checkpoint in flight (SIGTERM). */
+  async drain(): Promise<void> {
+    await this.lastAppend.catch(() => undefined);
+  }
+}

@@ -1,0 +1,67 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { type CommandSpec, ConfigError, type OptionSpec, parseCommand, parseIdSet } from '@paxos/grpc-kit';
+import { DEFAULT_CLUSTER_SIZE } from '@paxos/consensus-core';
+
+export const acceptorCommand = {
+  program: 'acceptor',
+  summary: 'one Paxos acceptor: a durable gRPC node (paxos.v1.AcceptorService, health, reflection)',
+  usage: 'npm run acceptor -- --id N [--port P] [--data-dir D] [--lmfdb-cache D] [--max-value-bytes B]',
+  options: {
+    id: { type: 'integer', env: 'ACCEPTOR_ID', description: 'node id, 0..cluster-size-1 (required)' },
+    port: { type: 'integer', env: 'ACCEPTOR_PORT', description: 'gRPC port', defaultText: 'default base-port + id' },
+    'base-port': { type: 'integer', env: 'ACCEPTOR_BASE_PORT', default: 7100, description: 'port of node 0' },
+    host: { type: 'string', env: 'ACCEPTOR_HOST', default: '127.0.0.1', description: 'address to listen on' },
+    'data-dir': { type: 'string', env: 'ACCEPTOR_DATA_DIR', description: 'durable state', defaultText: 'default ~/.paxos-lmfdb/acceptor-<id>' },
+    'lmfdb-cache': { type: 'string', env: 'LMFDB_CACHE_DIR', description: 'LMFDB cache to load the source from', defaultText: 'default ~/.lmfdb' },
+    source: { type: 'integer', env: 'ACCEPTOR_SOURCE', description: 'LMFDB source held (0..9)', defaultText: 'default id mod 10' },
+    'max-value-bytes': { type: 'integer', env: 'ACCEPTOR_MAX_VALUE_BYTES', default: 1024 * 1024, description: 'largest slot value accepted' },
+    'cluster-size': { type: 'integer', env: 'PAXOS_CLUSTER_SIZE', default: DEFAULT_CLUSTER_SIZE, description: 'number of acceptors (quorum is derived)' },
+    'proposer-ids': { type: 'string', env: 'PAXOS_PROPOSER_IDS', default: '1-16', description: 'proposer ids allowed in ballots ("1-16" or "1,2,5")' },
+    'checkpoint-every': { type: 'integer', env: 'ACCEPTOR_CHECKPOINT_EVERY', default: 10_000, description: 'log records between checkpoints' },
+  },
+} as const satisfies CommandSpec<Record<string, OptionSpec>>;
+
+export interface AcceptorConfig {
+  readonly id: number;
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly lmfdbCacheDir: string;
+  readonly source: number;
+  readonly maxValueBytes: number;
+  readonly clusterSize: number;
+  readonly proposerIds: ReadonlySet<number>;
+  readonly checkpointEveryRecords: number;
+}
+
+export function resolveAcceptorConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): AcceptorConfig | 'help' {
+  const parsed = parseCommand(acceptorCommand, argv, env);
+  if (parsed.help) return 'help';
+  const o = parsed.options;
+  const clusterSize = o['cluster-size'] as number;
+  if (clusterSize < 1 || clusterSize > 1000) throw new ConfigError(`--cluster-size must be 1..1000, got ${clusterSize}`);
+  if (o.id === undefined) throw new ConfigError('--id is required (0..' + (clusterSize - 1) + '), e.g. npm run acceptor -- --id 0');
+  const id = o.id;
+  if (id < 0 || id >= clusterSize) throw new ConfigError(`--id ${id} is outside 0..${clusterSize - 1}: pick a node id in that range`);
+  const port = o.port ?? (o['base-port'] as number) + id;
+  if (port < 1 || port > 65535) throw new ConfigError(`port ${port} is outside 1..65535: set --port or --base-port`);
+  const source = o.source ?? id % 10;
+  if (source < 0 || source > 9) throw new ConfigError(`--source ${source} is outside 0..9`);
+  const maxValueBytes = o['max-value-bytes'] as number;
+  if (maxValueBytes < 1024 || maxValueBytes > 64 * 1024 * 1024) throw new ConfigError(`--max-value-bytes must be 1024..67108864, got ${maxValueBytes}`);
+  const checkpointEveryRecords = o['checkpoint-every'] as number;
+  if (checkpointEveryRecords < 10) throw new ConfigError(`--checkpoint-every must be at least 10`);
+  return {
+    id,
+    host: o.host as string,
+    port,
+    dataDir: o['data-dir'] ?? join(homedir(), '.paxos-lmfdb', `acceptor-${id}`),
+    lmfdbCacheDir: o['lmfdb-cache'] ?? join(homedir(), '.lmfdb'),
+    source,
+    maxValueBytes,
+    clusterSize,
+    proposerIds: parseIdSet(o['proposer-ids'] as string, '--proposer-ids'),
+    checkpointEveryRecords,
+  };
+}

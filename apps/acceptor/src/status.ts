@@ -1,0 +1,39 @@
+import type { SourceStatus, StatusResponse } from '@paxos/proto';
+import { ballotToWire, slotValueDigest } from '@paxos/wire';
+import type { AcceptorNode } from './acceptor-node';
+
+export interface StatusContext {
+  readonly node: AcceptorNode;
+  readonly startedAtMs: number;
+  readonly version: string;
+  readonly dataSource: () => SourceStatus;
+}
+
+export function buildStatus(ctx: StatusContext): StatusResponse {
+  const { node } = ctx;
+  const last = node.core.lastAccepted();
+  const stats = node.storage.stats();
+  const failure = node.failure ?? (node.storage.healthy ? undefined : node.storage.lastError ?? 'unhealthy');
+  return {
+    nodeId: node.nodeId,
+    promised: ballotToWire(node.core.promised),
+    ...(last ? { lastAccepted: { slot: last.slot, ballot: ballotToWire(last.ballot), valueDigest: slotValueDigest(last.value) } } : {}),
+    committedIndex: node.core.committedIndex,
+    clusterSize: node.quorum.n,
+    quorumSize: node.quorum.q,
+    crashTolerance: node.quorum.crashTolerance,
+    byzantineTolerance: node.quorum.byzantineTolerance,
+    dataSource: ctx.dataSource(),
+    uptimeMs: BigInt(Math.max(0, Date.now() - ctx.startedAtMs)),
+    version: ctx.version,
+    counters: { ...node.counters },
+    storage: {
+      healthy: failure === undefined,
+      error: failure ?? '',
+      dataDir: stats.dataDir,
+      logBytes: BigInt(stats.logBytes),
+      snapshotSlot: stats.snapshotSlot,
+      fsyncs: BigInt(stats.fsyncs),
+    },
+  };
+}

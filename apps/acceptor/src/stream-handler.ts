@@ -1,0 +1,87 @@
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type { AcceptorReply, AcceptorRequest } from '@paxos/consensus-core';
+import { GrpcError, GrpcStatus, type Logger, toServiceError } from '@paxos/grpc-kit';
+import { WireError } from '@paxos/wire';
+import type { AcceptorNode } from './acceptor-node';
+
+/** Requests of one stream being handled at once; past it the stream is paused (HTTP/2 flow control pushes back). */
+export const STREAM_REQUESTS_IN_FLIGHT_MAX = 1024;
+
+export interface StreamCodec<Req, Res> {
+  readonly kind: 'prepare' | 'accept';
+  requestId(req: Req): bigint;
+  toCore(req: Req): AcceptorRequest;
+  toWire(requestId: bigint, reply: AcceptorReply): Res;
+}
+
+/**
+ * Serves one bidirectional Prepare or Accept stream: many requests, replies matched by request id
+ * and sent as each becomes durable. A malformed request ends this stream with INVALID_ARGUMENT;
+ * other streams are untouched.
+ */
+export function streamHandler<Req, Res>(node: AcceptorNode, codec: StreamCodec<Req, Res>, logger: Logger) {
+  return (call: ServerDuplexStream<Req, Res>) => {
+    let inFlight = 0;
+    let ended = false;
+    let inputDone = false;
+    let writeBlocked = false;
+    const peer = call.getPeer();
+    const updateFlow = () => {
+      if (ended) return;
+      if (inFlight >= STREAM_REQUESTS_IN_FLIGHT_MAX || writeBlocked) call.pause();
+      else call.resume();
+    };
+    const finish = (err?: GrpcError) => {
+      if (ended) return;
+      ended = true;
+      if (err) {
+        logger.warn({ peer, stream: codec.kind, code: GrpcStatus[err.code], reason: err.message }, 'ending stream');
+        call.emit('error', toServiceError(err));
+      } else call.end();
+    };
+    call.on('data', (req: Req) => {
+      if (ended) return;
+      let coreRequest: AcceptorRequest;
+      let requestId: bigint;
+      try {
+        requestId = codec.requestId(req);
+        coreRequest = codec.toCore(req);
+      } catch (e) {
+        node.counters.invalidRequests += 1n;
+        finish(new GrpcError(GrpcStatus.INVALID_ARGUMENT, e instanceof WireError ? e.message : `malformed request: ${(e as Error).message}`));
+        return;
+      }
+      inFlight += 1;
+      updateFlow();
+      node.handle(coreRequest).then(
+        (reply) => {
+          inFlight -= 1;
+          if (ended) return;
+          if (!call.write(codec.toWire(requestId, reply))) {
+            writeBlocked = true;
+            call.once('drain', () => {
+              writeBlocked = false;
+              updateFlow();
+            });
+          }
+          updateFlow();
+          if (inputDone && inFlight === 0) finish();
+        },
+        (err: unknown) => {
+          inFlight -= 1;
+          finish(err instanceof GrpcError ? err : new GrpcError(GrpcStatus.INTERNAL, (err as Error).message));
+        },
+      );
+    });
+    call.on('end', () => {
+      inputDone = true;
+      if (inFlight === 0) finish();
+    });
+    call.on('cancelled', () => {
+      ended = true;
+    });
+    call.on('error', () => {
+      ended = true;
+    });
+  };
+}

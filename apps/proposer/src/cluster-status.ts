@@ -1,0 +1,28 @@
+import type { Quorum } from '@paxos/consensus-core';
+import { describeGrpcError } from '@paxos/grpc-kit';
+import type { ClusterStatusResponse, NodeStatus } from '@paxos/proto';
+import type { AcceptorLink } from './acceptor-link';
+
+/** Asks every acceptor for its Status, each with its own deadline, and sums up. */
+export async function clusterStatus(links: readonly AcceptorLink[], quorum: Quorum, nodeDeadlineMs: number): Promise<ClusterStatusResponse> {
+  const nodes: NodeStatus[] = await Promise.all(
+    links.map(async (l) => {
+      try {
+        return { address: l.address, alive: true, error: '', status: await l.status(nodeDeadlineMs) };
+      } catch (e) {
+        return { address: l.address, alive: false, error: describeGrpcError(e) };
+      }
+    }),
+  );
+  const alive = nodes.filter((n) => n.alive);
+  const committedIndex = alive.reduce((m, n) => ((n.status?.committedIndex ?? 0n) > m ? (n.status?.committedIndex ?? 0n) : m), 0n);
+  return {
+    nodes,
+    alive: alive.length,
+    clusterSize: quorum.n,
+    quorumSize: quorum.q,
+    quorumAlive: quorum.isQuorum(alive.length),
+    holdingLatest: alive.filter((n) => n.status?.committedIndex === committedIndex).length,
+    committedIndex,
+  };
+}

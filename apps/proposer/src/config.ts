@@ -1,0 +1,73 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_CLUSTER_SIZE } from '@paxos/consensus-core';
+import { type CommandSpec, ConfigError, type OptionSpec, parseAddressList, parseCommand } from '@paxos/grpc-kit';
+
+export const proposerCommand = {
+  program: 'proposer',
+  summary: 'a Paxos proposer: fans out to the acceptors and serves paxos.v1.ProposerService to clients',
+  usage: 'npm run proposer -- [--id N] [--acceptors host:port,...] [--port 7200]',
+  options: {
+    id: { type: 'integer', env: 'PROPOSER_ID', default: 1, description: 'proposer id, 1 or more (part of every ballot; unique per proposer)' },
+    acceptors: {
+      type: 'string',
+      env: 'PROPOSER_ACCEPTORS',
+      description: 'acceptor addresses in node-id order',
+      defaultText: 'default the 23 local nodes 127.0.0.1:7100..7122',
+    },
+    host: { type: 'string', env: 'PROPOSER_HOST', default: '127.0.0.1', description: 'address to listen on' },
+    port: { type: 'integer', env: 'PROPOSER_PORT', default: 7200, description: 'client API port' },
+    'lmfdb-cache': { type: 'string', env: 'LMFDB_CACHE_DIR', description: 'LMFDB cache used to check claims', defaultText: 'default ~/.lmfdb' },
+    'max-value-bytes': { type: 'integer', env: 'PROPOSER_MAX_VALUE_BYTES', default: 1024 * 1024, description: 'largest client value accepted' },
+    'propose-timeout-ms': { type: 'integer', env: 'PROPOSER_TIMEOUT_MS', default: 10_000, description: 'deadline of Propose when the client sets none' },
+    'request-deadline-ms': { type: 'integer', env: 'PROPOSER_REQUEST_DEADLINE_MS', default: 2_000, description: 'deadline of each request to an acceptor' },
+    'in-flight-per-acceptor': { type: 'integer', env: 'PROPOSER_IN_FLIGHT', default: 4096, description: 'bound on requests awaiting one acceptor' },
+    'window-slots': { type: 'integer', env: 'PROPOSER_WINDOW', default: 64, description: 'bound on slots in flight' },
+    'batch-commands': { type: 'integer', env: 'PROPOSER_BATCH', default: 256, description: 'most client values chosen together in one slot' },
+    'tick-ms': { type: 'integer', env: 'PROPOSER_TICK_MS', default: 10, description: 'length of one core tick' },
+  },
+} as const satisfies CommandSpec<Record<string, OptionSpec>>;
+
+export interface ProposerConfig {
+  readonly id: number;
+  readonly acceptors: readonly string[];
+  readonly host: string;
+  readonly port: number;
+  readonly lmfdbCacheDir: string;
+  readonly maxValueBytes: number;
+  readonly proposeTimeoutMs: number;
+  readonly requestDeadlineMs: number;
+  readonly inFlightPerAcceptor: number;
+  readonly windowSlots: number;
+  readonly batchCommands: number;
+  readonly tickMs: number;
+}
+
+export function defaultAcceptors(n = DEFAULT_CLUSTER_SIZE, basePort = 7100, host = '127.0.0.1'): string[] {
+  return Array.from({ length: n }, (_, i) => `${host}:${basePort + i}`);
+}
+
+export function resolveProposerConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ProposerConfig | 'help' {
+  const parsed = parseCommand(proposerCommand, argv, env);
+  if (parsed.help) return 'help';
+  const o = parsed.options;
+  const positive = (name: keyof typeof o, min: number, max: number): number => {
+    const v = o[name] as number;
+    if (v < min || v > max) throw new ConfigError(`--${String(name)} must be ${min}..${max}, got ${v}`);
+    return v;
+  };
+  return {
+    id: positive('id', 1, 2 ** 31),
+    acceptors: o.acceptors ? parseAddressList(o.acceptors, '--acceptors') : defaultAcceptors(),
+    host: o.host as string,
+    port: positive('port', 0, 65535),
+    lmfdbCacheDir: o['lmfdb-cache'] ?? join(homedir(), '.lmfdb'),
+    maxValueBytes: positive('max-value-bytes', 1024, 64 * 1024 * 1024),
+    proposeTimeoutMs: positive('propose-timeout-ms', 10, 3_600_000),
+    requestDeadlineMs: positive('request-deadline-ms', 10, 600_000),
+    inFlightPerAcceptor: positive('in-flight-per-acceptor', 1, 1_000_000),
+    windowSlots: positive('window-slots', 1, 100_000),
+    batchCommands: positive('batch-commands', 1, 100_000),
+    tickMs: positive('tick-ms', 1, 10_000),
+  };
+}

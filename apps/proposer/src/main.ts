@@ -1,0 +1,95 @@
+import { ProposerCore, Quorum, SeededRandom } from '@paxos/consensus-core';
+import { ConfigError, createLogger, exitWithError, helpText, onShutdownSignal, startGrpcServer } from '@paxos/grpc-kit';
+import { loadSources } from '@paxos/lmfdb-client';
+import { ProposerServiceService } from '@paxos/proto';
+import { valueBytesDigest } from '@paxos/wire';
+import { AcceptorLink } from './acceptor-link';
+import { ChosenLog } from './chosen-log';
+import { type ProposerConfig, proposerCommand, resolveProposerConfig } from './config';
+import { ProposerNode } from './proposer-node';
+import { proposerService } from './proposer-service';
+import { ValueChecker } from './value-check';
+
+/** Bytes an accept may carry beyond its value (ballot, slot, batch framing). */
+const MESSAGE_OVERHEAD_BYTES = 64 * 1024;
+/** Largest promise the proposer reads from an acceptor. */
+const PROMISE_BYTES_MAX = 64 * 1024 * 1024;
+
+async function main(): Promise<void> {
+  let config: ProposerConfig | 'help';
+  try {
+    config = resolveProposerConfig(process.argv.slice(2));
+  } catch (e) {
+    exitWithError('proposer', e, e instanceof ConfigError ? 2 : 1);
+  }
+  if (config === 'help') {
+    process.stdout.write(helpText(proposerCommand) + '\n');
+    return;
+  }
+  const logger = createLogger('proposer', { proposer: config.id });
+  const quorum = Quorum.majority(config.acceptors.length);
+  const { caches, statuses } = await loadSources(config.lmfdbCacheDir);
+  for (const s of statuses) if (!s.loaded) logger.warn({ source: s.source, reason: s.error }, 'LMFDB source not loaded: claims on it will be refused as unverifiable');
+
+  // A promise may carry many accepted entries (the core bounds its bytes); an accept carries one value.
+  const maxMessageBytes = Math.max(PROMISE_BYTES_MAX, config.maxValueBytes + MESSAGE_OVERHEAD_BYTES);
+  const links = config.acceptors.map(
+    (address, nodeId) =>
+      new AcceptorLink(nodeId, address, {
+        requestDeadlineMs: config.requestDeadlineMs,
+        inFlightMax: config.inFlightPerAcceptor,
+        reconnectBackoffMsMin: 200,
+        reconnectBackoffMsMax: 2000,
+        maxMessageBytes,
+        logger,
+      }),
+  );
+  // A ballot is never reused across restarts: rounds start above the wall clock in ms.
+  const initialRound = BigInt(Date.now());
+  const core = new ProposerCore({
+    proposerId: config.id,
+    quorum,
+    acceptorIds: links.map((l) => l.nodeId),
+    initialRound,
+    windowSlots: config.windowSlots,
+    batchCommandsMax: config.batchCommands,
+    batchBytesMax: config.maxValueBytes,
+    retransmitTicks: Math.max(1, Math.ceil(config.requestDeadlineMs / config.tickMs)),
+    backoffTicksMin: Math.max(1, Math.ceil(20 / config.tickMs)),
+    backoffTicksMax: Math.max(2, Math.ceil(200 / config.tickMs)),
+    random: (() => {
+      const r = new SeededRandom(Date.now() ^ (config.id << 16));
+      return () => r.next();
+    })(),
+  });
+  const chosen = new ChosenLog({ retainedSlotsMax: 1_000_000, rememberedIdsMax: 1_000_000, digest: valueBytesDigest });
+  const node = new ProposerNode(core, links, quorum, chosen, { tickMs: config.tickMs, catchUpBatchSlots: 64, catchUpIntervalMs: 500, logger });
+  const checker = new ValueChecker(config.maxValueBytes, (n) => caches.get(n));
+
+  let server: Awaited<ReturnType<typeof startGrpcServer>>;
+  try {
+    server = await startGrpcServer({
+      host: config.host,
+      port: config.port,
+      maxReceiveBytes: config.maxValueBytes + MESSAGE_OVERHEAD_BYTES,
+      logger,
+      services: [
+        {
+          name: 'paxos.v1.ProposerService',
+          definition: ProposerServiceService,
+          implementation: proposerService({ node, links, checker, proposeTimeoutMs: config.proposeTimeoutMs, logger }),
+        },
+      ],
+    });
+  } catch (e) {
+    exitWithError('proposer', e, 2);
+  }
+  node.start();
+  onShutdownSignal(logger, async () => {
+    await server.shutdown(3000);
+    node.stop();
+  });
+  logger.info({ port: server.port, acceptors: config.acceptors.length, quorum: `${quorum.q} of ${quorum.n}`, initialRound: initialRound.toString() }, 'proposer ready');
+}
+
+void main().catch((e: unknown) => exitWithError('proposer', e));

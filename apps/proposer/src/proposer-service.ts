@@ -1,0 +1,182 @@
+import { type ServerDuplexStream, type ServerUnaryCall, type ServerWritableStream, type sendUnaryData, status } from '@grpc/grpc-js';
+import { GrpcError, type Logger, toServiceError } from '@paxos/grpc-kit';
+import type {
+  ClusterStatusRequest,
+  ClusterStatusResponse,
+  ProposeRequest,
+  ProposeResponse,
+  ProposerServiceServer,
+  ProposeStreamRequest,
+  ProposeStreamResponse,
+  WatchChosenRequest,
+  WatchChosenResponse,
+} from '@paxos/proto';
+import { ballotToWire, slotValueToWire } from '@paxos/wire';
+import type { AcceptorLink } from './acceptor-link';
+import { clusterStatus } from './cluster-status';
+import type { ProposerNode, ProposeOutcome } from './proposer-node';
+import type { ValueChecker } from './value-check';
+
+/** Proposals awaiting an answer on one ProposeStream; past it the stream is paused. */
+const STREAM_PROPOSALS_IN_FLIGHT_MAX = 4096;
+/** Default and largest per-node deadline of ClusterStatus. */
+const NODE_DEADLINE_MS_DEFAULT = 1000;
+const NODE_DEADLINE_MS_MAX = 30_000;
+
+export interface ProposerServiceDeps {
+  readonly node: ProposerNode;
+  readonly links: readonly AcceptorLink[];
+  readonly checker: ValueChecker;
+  readonly proposeTimeoutMs: number;
+  readonly logger: Logger;
+}
+
+function toResponse(o: ProposeOutcome): ProposeResponse {
+  return {
+    clientRequestId: o.clientRequestId,
+    slot: o.slot,
+    ballot: ballotToWire(o.ballot),
+    valueDigest: o.valueDigest,
+    duplicate: o.duplicate,
+    votes: [...o.votes],
+  };
+}
+
+/** Validates and proposes one value; settles within the deadline. */
+function proposeOnce(deps: ProposerServiceDeps, request: ProposeRequest, deadlineMs: number): Promise<ProposeResponse> {
+  let command;
+  try {
+    command = deps.checker.check(request.clientRequestId, request.value);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  return new Promise<ProposeResponse>((resolve, reject) => {
+    let settled = false;
+    const onChosen = (o: ProposeOutcome) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(toResponse(o));
+    };
+    const timer = setTimeout(() => {
+      if (settled) return;
+      settled = true;
+      deps.node.abandon(command.clientRequestId, onChosen);
+      reject(
+        new GrpcError(
+          status.DEADLINE_EXCEEDED,
+          `not chosen within ${deadlineMs} ms (${deps.node.reachable()} of ${deps.node.quorum.n} acceptors reachable, ${deps.node.quorum.q} needed); it may still be chosen: retry with the same client_request_id`,
+        ),
+      );
+    }, deadlineMs);
+    deps.node.propose(command).then(onChosen, (err: unknown) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+function deadlineOf(call: { getDeadline(): Date | number }, fallbackMs: number): number {
+  const d = call.getDeadline();
+  const at = d instanceof Date ? d.getTime() : d;
+  if (!Number.isFinite(at)) return fallbackMs;
+  return Math.max(1, Math.min(at - Date.now(), 3_600_000));
+}
+
+export function proposerService(deps: ProposerServiceDeps): ProposerServiceServer {
+  return {
+    propose(call: ServerUnaryCall<ProposeRequest, ProposeResponse>, callback: sendUnaryData<ProposeResponse>) {
+      proposeOnce(deps, call.request, deadlineOf(call, deps.proposeTimeoutMs)).then(
+        (r) => callback(null, r),
+        (e: unknown) => callback(toServiceError(e)),
+      );
+    },
+
+    proposeStream(call: ServerDuplexStream<ProposeStreamRequest, ProposeStreamResponse>) {
+      let inFlight = 0;
+      let inputDone = false;
+      const settle = () => {
+        inFlight -= 1;
+        if (inFlight < STREAM_PROPOSALS_IN_FLIGHT_MAX) call.resume();
+        if (inputDone && inFlight === 0) call.end();
+      };
+      call.on('data', (req: ProposeStreamRequest) => {
+        const proposal = req.proposal ?? { clientRequestId: '', value: undefined };
+        inFlight += 1;
+        if (inFlight >= STREAM_PROPOSALS_IN_FLIGHT_MAX) call.pause();
+        proposeOnce(deps, proposal, deps.proposeTimeoutMs).then(
+          (r) => {
+            call.write({ clientRequestId: proposal.clientRequestId, result: { $case: 'chosen', value: r } });
+            settle();
+          },
+          (e: unknown) => {
+            const se = toServiceError(e);
+            call.write({ clientRequestId: proposal.clientRequestId, result: { $case: 'failure', value: { code: se.code ?? status.INTERNAL, message: se.details ?? '' } } });
+            settle();
+          },
+        );
+      });
+      call.on('end', () => {
+        inputDone = true;
+        if (inFlight === 0) call.end();
+      });
+      call.on('error', () => undefined);
+    },
+
+    watchChosen(call: ServerWritableStream<WatchChosenRequest, WatchChosenResponse>) {
+      const log = deps.node.chosen;
+      let next = call.request.fromSlot;
+      if (next < log.oldestSlot) {
+        call.emit('error', toServiceError(new GrpcError(status.OUT_OF_RANGE, `slot ${next} is no longer kept here; the oldest kept is ${log.oldestSlot}`)));
+        return;
+      }
+      let waitingForDrain = false;
+      let done = false;
+      const pump = () => {
+        if (done || waitingForDrain) return;
+        if (next < log.oldestSlot) {
+          done = true;
+          sub.unsubscribe();
+          call.emit('error', toServiceError(new GrpcError(status.RESOURCE_EXHAUSTED, `watcher fell behind: slot ${next} was dropped; resume from slot ${log.oldestSlot}`)));
+          return;
+        }
+        while (next < log.nextSlot) {
+          const e = log.entry(next);
+          if (!e) break;
+          next += 1n;
+          if (!call.write({ slot: e.slot, ballot: ballotToWire(e.ballot), value: slotValueToWire(e.value) })) {
+            waitingForDrain = true;
+            call.once('drain', () => {
+              waitingForDrain = false;
+              pump();
+            });
+            return;
+          }
+        }
+      };
+      const sub = log.delivered$.subscribe(() => pump());
+      const stop = () => {
+        done = true;
+        sub.unsubscribe();
+      };
+      call.on('cancelled', stop);
+      call.on('close', stop);
+      call.on('error', stop);
+      pump();
+    },
+
+    clusterStatus(call: ServerUnaryCall<ClusterStatusRequest, ClusterStatusResponse>, callback: sendUnaryData<ClusterStatusResponse>) {
+      const asked = call.request.nodeDeadlineMs;
+      if (asked > NODE_DEADLINE_MS_MAX) {
+        callback(toServiceError(new GrpcError(status.INVALID_ARGUMENT, `node_deadline_ms ${asked} is above ${NODE_DEADLINE_MS_MAX}`)));
+        return;
+      }
+      clusterStatus(deps.links, deps.node.quorum, asked || NODE_DEADLINE_MS_DEFAULT).then(
+        (r) => callback(null, r),
+        (e: unknown) => callback(toServiceError(e)),
+      );
+    },
+  };
+}

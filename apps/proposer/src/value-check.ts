@@ -1,0 +1,42 @@
+import { status } from '@grpc/grpc-js';
+import type { Command } from '@paxos/consensus-core';
+import { GrpcError } from '@paxos/grpc-kit';
+import type { SourceCache } from '@paxos/lmfdb-client';
+import type { Value } from '@paxos/proto';
+import { checkProposalClaims, MONSTER_HARMONIC_CONTENT_TYPE, validateProposalValue } from '@paxos/proposal';
+
+/** Longest client request id accepted. */
+const CLIENT_REQUEST_ID_CHARS_MAX = 256;
+const CONTENT_TYPE_CHARS_MAX = 256;
+
+/**
+ * Refuses, before any acceptor sees it, a value that is malformed (INVALID_ARGUMENT) or that does
+ * not check out (FAILED_PRECONDITION): a Monster Harmonic proposal whose hash does not match its
+ * leaderboard, or whose LMFDB claim is false or cannot be verified here.
+ */
+export class ValueChecker {
+  constructor(
+    private readonly maxValueBytes: number,
+    private readonly source: (n: number) => SourceCache | undefined,
+  ) {}
+
+  check(clientRequestId: string, value: Value | undefined): Command {
+    if (!clientRequestId) throw new GrpcError(status.INVALID_ARGUMENT, 'client_request_id is empty: give every proposal an id, and reuse it only to retry');
+    if (clientRequestId.length > CLIENT_REQUEST_ID_CHARS_MAX) {
+      throw new GrpcError(status.INVALID_ARGUMENT, `client_request_id is ${clientRequestId.length} characters, the limit is ${CLIENT_REQUEST_ID_CHARS_MAX}`);
+    }
+    if (!value) throw new GrpcError(status.INVALID_ARGUMENT, 'value is missing');
+    if (!value.contentType) throw new GrpcError(status.INVALID_ARGUMENT, 'value.content_type is empty (e.g. "text/plain" or the Monster Harmonic type)');
+    if (value.contentType.length > CONTENT_TYPE_CHARS_MAX) throw new GrpcError(status.INVALID_ARGUMENT, `value.content_type is longer than ${CONTENT_TYPE_CHARS_MAX} characters`);
+    if (value.data.length > this.maxValueBytes) {
+      throw new GrpcError(status.INVALID_ARGUMENT, `value is ${value.data.length} bytes, the limit is ${this.maxValueBytes}`);
+    }
+    if (value.contentType === MONSTER_HARMONIC_CONTENT_TYPE) {
+      const checked = validateProposalValue(value.contentType, value.data);
+      if (!checked.ok) throw new GrpcError(checked.code === 'INVALID_ARGUMENT' ? status.INVALID_ARGUMENT : status.FAILED_PRECONDITION, checked.reason);
+      const claims = checkProposalClaims(checked.proposal, this.source, { requireAll: true });
+      if (!claims.ok) throw new GrpcError(status.FAILED_PRECONDITION, claims.reason);
+    }
+    return { clientRequestId, contentType: value.contentType, data: value.data };
+  }
+}

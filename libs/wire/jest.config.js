@@ -1,0 +1,4 @@
+module.exports = {
+  displayName: 'wire',
+  preset: '../../jest.preset.js',
+};

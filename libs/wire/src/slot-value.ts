@@ -1,0 +1,42 @@
+import { createHash } from 'node:crypto';
+import type { Command, SlotValue } from '@paxos/consensus-core';
+import { SlotValue as WireSlotValue } from '@paxos/proto';
+import { WireError } from './wire-error';
+
+export function slotValueToWire(v: SlotValue): WireSlotValue {
+  if (v.kind === 'noop') return { kind: { $case: 'noop', value: {} } };
+  return {
+    kind: {
+      $case: 'batch',
+      value: {
+        commands: v.commands.map((c) => ({ clientRequestId: c.clientRequestId, value: { contentType: c.contentType, data: Buffer.from(c.data) } })),
+      },
+    },
+  };
+}
+
+export function slotValueFromWire(v: WireSlotValue | undefined, field = 'value'): SlotValue {
+  switch (v?.kind?.$case) {
+    case 'noop':
+      return { kind: 'noop' };
+    case 'batch': {
+      const commands: Command[] = v.kind.value.commands.map((c, i) => {
+        if (!c.value) throw new WireError(`${field}.batch.commands[${i}].value is missing`);
+        return { clientRequestId: c.clientRequestId, contentType: c.value.contentType, data: c.value.data };
+      });
+      return { kind: 'batch', commands };
+    }
+    default:
+      throw new WireError(`${field} is missing: set noop or batch`);
+  }
+}
+
+/** Hex SHA-256 of the value's protobuf encoding: the digest Status and check show. */
+export function slotValueDigest(v: SlotValue): string {
+  return createHash('sha256').update(WireSlotValue.encode(slotValueToWire(v)).finish()).digest('hex');
+}
+
+/** Hex SHA-256 of a client's value bytes: the digest Propose answers with. */
+export function valueBytesDigest(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}

@@ -1,0 +1,150 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Quorum } from '@paxos/consensus-core';
+import { dataDir, logFile, type NetworkLayout, type NodeLayout, pidFile, workspaceRoot, writeLayout } from './network-dir';
+import { isServing } from './probe';
+import { isOurs, LAUNCH_MARKER_ENV, readPid, removePid, sleep, writePid } from './processes';
+
+export interface LaunchOptions {
+  readonly nodes: number;
+  readonly basePort: number;
+  readonly proposerPort: number;
+  readonly dir: string;
+  readonly lmfdbCacheDir: string;
+  /** Undefined: the shipped snapshot (offline). */
+  readonly baseUrl?: string;
+  readonly readyTimeoutMs: number;
+  readonly out: (line: string) => void;
+}
+
+export interface LaunchedNode extends NodeLayout {
+  readonly pid: number;
+  readonly readyAfterMs?: number;
+}
+
+export interface LaunchResult {
+  readonly layout: NetworkLayout;
+  readonly nodes: readonly LaunchedNode[];
+  readonly quorum: Quorum;
+  readonly healthy: number;
+  readonly quorumReadyMs?: number;
+  readonly allReadyMs?: number;
+}
+
+/** A network that is already running in dir: its live pids. Stale pid files are removed. */
+export function runningProcesses(dir: string): Array<{ name: string; pid: number }> {
+  if (!existsSync(dir)) return [];
+  const live: Array<{ name: string; pid: number }> = [];
+  for (const f of readdirSync(dir).filter((f) => f.endsWith('.pid'))) {
+    const path = join(dir, f);
+    const pid = readPid(path);
+    if (pid !== undefined && isOurs(pid, dir)) live.push({ name: f.slice(0, -4), pid });
+    else removePid(path);
+  }
+  return live;
+}
+
+function runNode(script: string, args: readonly string[], what: string): void {
+  const r = spawnSync(process.execPath, [script, ...args], { cwd: workspaceRoot(), stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) throw new Error(`${what} failed (exit ${r.status ?? r.signal})`);
+}
+
+/** Bundles the apps and fills the LMFDB cache (snapshot or live API). */
+export function prepare(opts: LaunchOptions): void {
+  runNode(join(workspaceRoot(), 'tools/scripts/bundle.mjs'), ['acceptor', 'proposer', 'lmfdb-ingest'], 'bundling the apps');
+  const missing = Array.from({ length: 10 }, (_, i) => i).filter((i) => !existsSync(join(opts.lmfdbCacheDir, `source_${i}.json`)));
+  if (missing.length === 0) {
+    opts.out(`LMFDB cache ${opts.lmfdbCacheDir} holds the ten sources`);
+    return;
+  }
+  opts.out(`LMFDB cache ${opts.lmfdbCacheDir} lacks sources ${missing.join(',')}: ${opts.baseUrl ? `ingesting from ${opts.baseUrl}` : 'loading the shipped snapshot'}`);
+  const ingest = join(workspaceRoot(), 'dist/apps/lmfdb-ingest/main.js');
+  const args = ['--sources', missing.join(','), '--cache-dir', opts.lmfdbCacheDir, ...(opts.baseUrl ? ['--base-url', opts.baseUrl] : ['--offline'])];
+  runNode(ingest, args, 'LMFDB ingest');
+}
+
+function startProcess(opts: LaunchOptions, node: NodeLayout, script: string, args: readonly string[]): number {
+  const log = openSync(logFile(opts.dir, node.name), 'a');
+  const child = spawn(process.execPath, [script, ...args], {
+    cwd: workspaceRoot(),
+    detached: true,
+    stdio: ['ignore', log, log],
+    env: { ...process.env, [LAUNCH_MARKER_ENV]: opts.dir },
+  });
+  closeSync(log);
+  if (child.pid === undefined) throw new Error(`could not start ${node.name}`);
+  child.unref();
+  writePid(pidFile(opts.dir, node.name), child.pid);
+  return child.pid;
+}
+
+/**
+ * Starts `nodes` acceptors and a proposer in the background, each with a pid file and a log
+ * file in dir, then waits until each answers health. Refuses when a network runs in dir.
+ */
+export async function launchNetwork(opts: LaunchOptions): Promise<LaunchResult> {
+  mkdirSync(opts.dir, { recursive: true });
+  const running = runningProcesses(opts.dir);
+  if (running.length > 0) {
+    throw new Error(
+      `a network is already running in ${opts.dir} (${running.map((r) => `${r.name} pid ${r.pid}`).slice(0, 3).join(', ')}${running.length > 3 ? ', ...' : ''}): stop it first with npm run stop${opts.dir ? ` -- --dir ${opts.dir}` : ''}`,
+    );
+  }
+  const quorum = Quorum.majority(opts.nodes);
+  prepare(opts);
+  const acceptorMain = join(workspaceRoot(), 'dist/apps/acceptor/main.js');
+  const proposerMain = join(workspaceRoot(), 'dist/apps/proposer/main.js');
+  const acceptors: NodeLayout[] = Array.from({ length: opts.nodes }, (_, i) => ({
+    name: `node_${i}`,
+    role: 'acceptor',
+    id: i,
+    address: `127.0.0.1:${opts.basePort + i}`,
+    source: i % 10,
+  }));
+  const proposer: NodeLayout = { name: 'proposer', role: 'proposer', id: 1, address: `127.0.0.1:${opts.proposerPort}` };
+  const layout: NetworkLayout = { createdAt: new Date().toISOString(), nodes: [...acceptors, proposer], proposer: proposer.address, lmfdbCacheDir: opts.lmfdbCacheDir };
+  writeLayout(opts.dir, layout);
+
+  const startedAt = Date.now();
+  const pids = new Map<string, number>();
+  for (const a of acceptors) {
+    pids.set(
+      a.name,
+      startProcess(opts, a, acceptorMain, [
+        '--id', String(a.id), '--port', String(opts.basePort + a.id), '--cluster-size', String(opts.nodes),
+        '--data-dir', dataDir(opts.dir, a.name), '--lmfdb-cache', opts.lmfdbCacheDir,
+      ]),
+    );
+  }
+  pids.set(
+    proposer.name,
+    startProcess(opts, proposer, proposerMain, ['--id', '1', '--port', String(opts.proposerPort), '--acceptors', acceptors.map((a) => a.address).join(','), '--lmfdb-cache', opts.lmfdbCacheDir]),
+  );
+
+  const ready = new Map<string, number>();
+  let quorumReadyMs: number | undefined;
+  const deadline = startedAt + opts.readyTimeoutMs;
+  while (ready.size < layout.nodes.length && Date.now() < deadline) {
+    await Promise.all(
+      layout.nodes
+        .filter((n) => !ready.has(n.name))
+        .map(async (n) => {
+          if (await isServing(n.address, 500)) ready.set(n.name, Date.now() - startedAt);
+        }),
+    );
+    const acceptorsReady = acceptors.filter((a) => ready.has(a.name)).length;
+    if (quorumReadyMs === undefined && quorum.isQuorum(acceptorsReady)) quorumReadyMs = Date.now() - startedAt;
+    if (ready.size < layout.nodes.length) await sleep(100);
+  }
+  const nodes: LaunchedNode[] = layout.nodes.map((n) => ({ ...n, pid: pids.get(n.name) as number, ...(ready.has(n.name) ? { readyAfterMs: ready.get(n.name) } : {}) }));
+  const healthy = acceptors.filter((a) => ready.has(a.name)).length;
+  return {
+    layout,
+    nodes,
+    quorum,
+    healthy,
+    ...(quorumReadyMs !== undefined ? { quorumReadyMs } : {}),
+    ...(ready.size === layout.nodes.length ? { allReadyMs: Math.max(...ready.values()) } : {}),
+  };
+}

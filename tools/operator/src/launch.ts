@@ -1,0 +1,64 @@
+import { ConfigError, exitWithError, helpText, parseCommand } from '@paxos/grpc-kit';
+import { defaultCacheDir } from '@paxos/lmfdb-client';
+import { launchNetwork, type LaunchResult } from './launch-network';
+import { defaultNetworkDir } from './network-dir';
+
+export const launchCommand = {
+  program: 'launch',
+  summary: 'start a local network: N acceptors and a proposer in the background, on the shipped LMFDB snapshot by default',
+  usage: 'npm run launch -- [--nodes 23] [--base-port 7100] [--dir D] [--offline|--base-url URL]',
+  options: {
+    nodes: { type: 'integer', default: 23, description: 'number of acceptors' },
+    'base-port': { type: 'integer', default: 7100, description: 'port of node 0 (node i listens on base + i)' },
+    'proposer-port': { type: 'integer', default: 7200, description: 'client API port of the proposer' },
+    dir: { type: 'string', env: 'PAXOS_NETWORK_DIR', description: 'pid files, logs, data', defaultText: 'default ~/.openclaw/consensus' },
+    'lmfdb-cache': { type: 'string', env: 'LMFDB_CACHE_DIR', description: 'LMFDB cache', defaultText: 'default ~/.lmfdb' },
+    offline: { type: 'boolean', description: 'fill a missing cache from the shipped snapshot (the default)' },
+    'base-url': { type: 'string', description: 'fill a missing cache from this LMFDB API instead (e.g. https://www.lmfdb.org)' },
+    'ready-timeout-ms': { type: 'integer', default: 60_000, description: 'how long to wait for every node to answer health' },
+  },
+} as const;
+
+export function printLaunch(r: LaunchResult, out: (line: string) => void): void {
+  for (const n of r.nodes) {
+    const what = n.role === 'acceptor' ? `source ${n.source}` : 'client API';
+    const ready = n.readyAfterMs !== undefined ? `ready after ${(n.readyAfterMs / 1000).toFixed(2)} s` : 'NOT READY';
+    out(`${n.name.padEnd(9)} pid ${String(n.pid).padEnd(7)} ${n.address.padEnd(16)} ${what.padEnd(10)} ${ready}`);
+  }
+  out(`launched ${r.healthy}/${r.quorum.n}, quorum ${r.quorum.q}, crash tolerance ${r.quorum.crashTolerance}, Byzantine tolerance ${r.quorum.byzantineTolerance}`);
+  out(r.quorumReadyMs !== undefined ? `quorum-ready after ${(r.quorumReadyMs / 1000).toFixed(2)} s` : 'a quorum never became ready: see the node logs');
+  if (r.allReadyMs !== undefined) out(`all ${r.nodes.length} processes ready after ${(r.allReadyMs / 1000).toFixed(2)} s`);
+}
+
+export async function runLaunch(argv: readonly string[], out: (line: string) => void): Promise<number> {
+  const parsed = parseCommand(launchCommand, argv);
+  if (parsed.help) {
+    out(helpText(launchCommand));
+    return 0;
+  }
+  const o = parsed.options;
+  if (o.offline && o['base-url']) throw new ConfigError('--offline and --base-url exclude each other');
+  const nodes = o.nodes as number;
+  if (nodes < 1 || nodes > 100) throw new ConfigError(`--nodes must be 1..100, got ${nodes}`);
+  const dir = o.dir ?? defaultNetworkDir();
+  const r = await launchNetwork({
+    nodes,
+    basePort: o['base-port'] as number,
+    proposerPort: o['proposer-port'] as number,
+    dir,
+    lmfdbCacheDir: o['lmfdb-cache'] ?? defaultCacheDir(),
+    ...(o['base-url'] ? { baseUrl: o['base-url'] } : {}),
+    readyTimeoutMs: o['ready-timeout-ms'] as number,
+    out,
+  });
+  printLaunch(r, out);
+  out(`logs and pid files: ${dir}; stop with: npm run stop${o.dir ? ` -- --dir ${dir}` : ''}`);
+  return r.healthy === nodes && r.allReadyMs !== undefined ? 0 : 1;
+}
+
+if (require.main === module) {
+  runLaunch(process.argv.slice(2), (l) => console.log(l)).then(
+    (code) => process.exit(code),
+    (e: unknown) => exitWithError('launch', e, e instanceof ConfigError ? 2 : 1),
+  );
+}

@@ -1,0 +1,153 @@
+import { status } from '@grpc/grpc-js';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { formatBallot, Quorum } from '@paxos/consensus-core';
+import { ConfigError, exitWithError, helpText, isServiceError, parseCommand } from '@paxos/grpc-kit';
+import { isSourceNumber, parseLossless, stringifyLossless } from '@paxos/lmfdb-client';
+import { type Claim, type LeaderboardEntry, type MonsterHarmonicProposal, type ProposeResponse, VoteOutcome, VotePhase } from '@paxos/proto';
+import { buildProposal, encodeProposalValue, parseProposalJson, ProposalFormatError } from '@paxos/proposal';
+import { defaultNetworkDir, readLayout } from './network-dir';
+import { propose } from './probe';
+
+export const submitCommand = {
+  program: 'submit',
+  summary: 'build a Monster Harmonic proposal and submit it through the proposer; print each node\'s promise and accept and the chosen slot',
+  usage: 'npm run submit -- <proposal-number> [--dir D] [--file proposal.json] [--entry "framework,score,price,bid,ask"]... [--claim "source:label:field=value"]...',
+  allowPositionals: true,
+  options: {
+    dir: { type: 'string', env: 'PAXOS_NETWORK_DIR', description: 'the network dir (finds the proposer)', defaultText: 'default ~/.openclaw/consensus' },
+    proposer: { type: 'string', env: 'PAXOS_PROPOSER', description: 'proposer address host:port (instead of --dir)' },
+    file: { type: 'string', description: 'proposal.json: proposal_number, proposer_id, leaderboard[], claims[], optional leaderboard_sha256' },
+    entry: { type: 'string', multiple: true, description: 'a leaderboard row "framework,score,price_per_point,bid,ask" (repeatable)' },
+    claim: { type: 'string', multiple: true, description: 'an LMFDB claim "source:label:field=value", e.g. "0:11.a2:jinv=-122023936/161051" (repeatable)' },
+    hash: { type: 'string', description: 'send this leaderboard_sha256 instead of the computed one (to see a wrong hash refused)' },
+    'proposer-id': { type: 'integer', default: 0, description: 'proposer id written into the proposal' },
+    'client-request-id': { type: 'string', description: 'id for exactly-once submission (reuse it to retry)', defaultText: 'default a fresh UUID' },
+    'deadline-ms': { type: 'integer', default: 10_000, description: 'deadline of the Propose call' },
+    json: { type: 'boolean', description: 'print the proposer\'s answer as JSON' },
+  },
+} as const;
+
+/** Exit codes: 0 chosen, 2 bad input, 3 refused (false claim or wrong hash), 4 no quorum or deadline, 1 other. */
+export const EXIT = { chosen: 0, other: 1, badInput: 2, refused: 3, unavailable: 4 } as const;
+
+const SAMPLE_LEADERBOARD: LeaderboardEntry[] = [
+  { framework: 'monster-harmonic/baseline', score: '98.50', pricePerPoint: '0.0125', bid: '1.20', ask: '1.25' },
+  { framework: 'monster-harmonic/moonshine', score: '97.25', pricePerPoint: '0.0130', bid: '1.18', ask: '1.27' },
+  { framework: 'monster-harmonic/griess', score: '95.00', pricePerPoint: '0.0110', bid: '1.02', ask: '1.10' },
+];
+
+export function parseEntry(text: string): LeaderboardEntry {
+  const parts = text.split(',').map((p) => p.trim());
+  if (parts.length !== 5 || parts.some((p) => p === '')) throw new ConfigError(`--entry "${text}" must be "framework,score,price_per_point,bid,ask"`);
+  const [framework, score, pricePerPoint, bid, ask] = parts as [string, string, string, string, string];
+  return { framework, score, pricePerPoint, bid, ask };
+}
+
+export function parseClaim(text: string): Claim {
+  const m = /^(\d+):([^:]+):([^=]+)=(.+)$/.exec(text.trim());
+  if (!m) throw new ConfigError(`--claim "${text}" must be "source:label:field=value", e.g. "0:11.a2:jinv=-122023936/161051"`);
+  const source = Number(m[1]);
+  if (!isSourceNumber(source)) throw new ConfigError(`--claim "${text}": source must be 0..9`);
+  return { source, label: m[2] as string, field: m[3] as string, claimedValue: m[4] as string };
+}
+
+/** proposal.json, with a leaderboard_sha256 it gives passed on as given (the proposer checks it). */
+function proposalFromFile(path: string): MonsterHarmonicProposal {
+  const doc = parseLossless(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  const given = doc['leaderboard_sha256'];
+  delete doc['leaderboard_sha256'];
+  const proposal = parseProposalJson(stringifyLossless(doc));
+  return typeof given === 'string' ? { ...proposal, leaderboardSha256: given } : proposal;
+}
+
+export function buildFromOptions(number: string, o: { file?: string; entry: string[]; claim: string[]; hash?: string; proposerId: number }): MonsterHarmonicProposal {
+  if (!/^\d+$/.test(number)) throw new ConfigError(`proposal number "${number}" must be a non-negative integer`);
+  let proposal: MonsterHarmonicProposal;
+  if (o.file) {
+    proposal = proposalFromFile(o.file);
+    if (o.entry.length || o.claim.length) proposal = buildProposal({ ...proposal, leaderboard: [...proposal.leaderboard, ...o.entry.map(parseEntry)], claims: [...proposal.claims, ...o.claim.map(parseClaim)] });
+    proposal = { ...proposal, proposalNumber: BigInt(number) };
+  } else {
+    proposal = buildProposal({
+      proposalNumber: BigInt(number),
+      proposerId: o.proposerId,
+      leaderboard: o.entry.length ? o.entry.map(parseEntry) : SAMPLE_LEADERBOARD,
+      claims: o.claim.map(parseClaim),
+    });
+  }
+  return o.hash ? { ...proposal, leaderboardSha256: o.hash } : proposal;
+}
+
+const ANSWER: Record<number, string> = {
+  [VoteOutcome.VOTE_OUTCOME_PROMISED]: 'promised',
+  [VoteOutcome.VOTE_OUTCOME_ACCEPTED]: 'accepted',
+  [VoteOutcome.VOTE_OUTCOME_REJECTED]: 'rejected',
+  [VoteOutcome.VOTE_OUTCOME_REFUSED]: 'refused',
+  [VoteOutcome.VOTE_OUTCOME_NO_ANSWER]: 'no answer',
+};
+
+export function formatChosen(r: ProposeResponse, clusterSize: number): string[] {
+  const quorum = Quorum.majority(clusterSize);
+  const lines: string[] = [];
+  const sorted = [...r.votes].sort((a, b) => a.phase - b.phase || a.nodeId - b.nodeId);
+  for (const v of sorted) {
+    const phase = v.phase === VotePhase.VOTE_PHASE_PREPARE ? 'prepare' : 'accept';
+    lines.push(`node ${String(v.nodeId).padStart(2)}  ${phase.padEnd(7)}  ${(ANSWER[v.outcome] ?? 'unknown').padEnd(9)}  ballot ${v.ballot ? formatBallot(v.ballot) : '-'}${v.detail ? `  ${v.detail}` : ''}`);
+  }
+  const promised = r.votes.filter((v) => v.outcome === VoteOutcome.VOTE_OUTCOME_PROMISED).length;
+  const accepted = r.votes.filter((v) => v.outcome === VoteOutcome.VOTE_OUTCOME_ACCEPTED).length;
+  const phase1 = r.votes.some((v) => v.phase === VotePhase.VOTE_PHASE_PREPARE)
+    ? `${promised} promised`
+    : 'phase 1 skipped (stable leader)';
+  lines.push(`quorum: ${quorum.q} of ${quorum.n} needed; ${phase1}, ${accepted} accepted before the quorum was reached`);
+  lines.push(
+    `consensus: ${r.duplicate ? 'already chosen' : 'chosen'} in slot ${r.slot} under ballot ${r.ballot ? formatBallot(r.ballot) : '-'} (value digest ${r.valueDigest.slice(0, 16)})`,
+  );
+  return lines;
+}
+
+export async function runSubmit(argv: readonly string[], out: (line: string) => void): Promise<number> {
+  const parsed = parseCommand(submitCommand, argv);
+  if (parsed.help) {
+    out(helpText(submitCommand));
+    return 0;
+  }
+  const o = parsed.options;
+  const [number, ...extra] = parsed.positionals;
+  if (number === undefined || extra.length > 0) throw new ConfigError(`give exactly one proposal number, e.g. npm run submit -- 7`);
+  let proposal: MonsterHarmonicProposal;
+  try {
+    proposal = buildFromOptions(number, { ...(o.file ? { file: o.file } : {}), entry: o.entry ?? [], claim: o.claim ?? [], ...(o.hash ? { hash: o.hash } : {}), proposerId: o['proposer-id'] as number });
+  } catch (e) {
+    if (e instanceof ProposalFormatError) throw new ConfigError(e.message);
+    throw e;
+  }
+  const layout = o.proposer ? undefined : readLayout(o.dir ?? defaultNetworkDir());
+  const address = o.proposer ?? (layout as NonNullable<typeof layout>).proposer;
+  const clusterSize = layout ? layout.nodes.filter((n) => n.role === 'acceptor').length : 23;
+  const value = encodeProposalValue(proposal);
+  out(
+    `proposal ${proposal.proposalNumber}: ${proposal.leaderboard.length} leaderboard entries, ${proposal.claims.length} claims, leaderboard sha256 ${proposal.leaderboardSha256.slice(0, 16)}...`,
+  );
+  try {
+    const r = await propose(address, { clientRequestId: o['client-request-id'] ?? randomUUID(), value }, o['deadline-ms'] as number);
+    if (o.json) out(JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2));
+    else for (const l of formatChosen(r, clusterSize)) out(l);
+    return EXIT.chosen;
+  } catch (e) {
+    if (!isServiceError(e)) throw e;
+    out(`refused: ${status[e.code]}: ${e.details}`);
+    if (e.code === status.FAILED_PRECONDITION) return EXIT.refused;
+    if (e.code === status.INVALID_ARGUMENT) return EXIT.badInput;
+    if (e.code === status.UNAVAILABLE || e.code === status.DEADLINE_EXCEEDED) return EXIT.unavailable;
+    return EXIT.other;
+  }
+}
+
+if (require.main === module) {
+  runSubmit(process.argv.slice(2), (l) => console.log(l)).then(
+    (code) => process.exit(code),
+    (e: unknown) => exitWithError('submit', e, e instanceof ConfigError ? 2 : 1),
+  );
+}

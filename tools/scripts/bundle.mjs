@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// Bundles the entry points of one project (or all) with esbuild: `node tools/scripts/bundle.mjs acceptor`.
+// Used by each app's Nx `build` target and by `npm run <tool>` (tools/scripts/run.mjs).
+import { build } from 'esbuild';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { entries } from './entries.mjs';
+
+export const workspaceRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+export function bundlePath(project, name) {
+  return join(workspaceRoot, 'dist', entries[project].root, `${name}.js`);
+}
+
+export async function bundle(project, only) {
+  const spec = entries[project];
+  if (!spec) throw new Error(`unknown project ${project}; known: ${Object.keys(entries).join(', ')}`);
+  const names = only ? [only] : Object.keys(spec.files);
+  const entryPoints = {};
+  for (const name of names) {
+    const src = join(workspaceRoot, spec.root, spec.files[name]);
+    if (!existsSync(src)) throw new Error(`${project}: entry ${spec.files[name]} does not exist yet`);
+    entryPoints[name] = src;
+  }
+  await build({
+    absWorkingDir: workspaceRoot,
+    entryPoints,
+    outdir: join(workspaceRoot, 'dist', spec.root),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    packages: 'external',
+    tsconfig: join(workspaceRoot, 'tsconfig.base.json'),
+    sourcemap: 'linked',
+    logLevel: 'warning',
+  });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const projects = process.argv.slice(2);
+  for (const p of projects.length ? projects : Object.keys(entries)) {
+    await bundle(p);
+    console.log(`bundled ${p} -> dist/${entries[p].root}`);
+  }
+}

@@ -1,0 +1,27 @@
+// Every runnable entry point of the workspace: project -> { output name: source file }.
+// Bundles land in dist/<project root>/<name>.js with workspace libraries inlined and npm
+// packages left external (they resolve from node_modules at run time).
+export const entries = {
+  acceptor: { root: 'apps/acceptor', files: { main: 'src/main.ts' } },
+  proposer: { root: 'apps/proposer', files: { main: 'src/main.ts' } },
+  'lmfdb-ingest': { root: 'apps/lmfdb-ingest', files: { main: 'src/main.ts' } },
+  operator: {
+    root: 'tools/operator',
+    files: { start: 'src/start.ts', launch: 'src/launch.ts', check: 'src/check.ts', submit: 'src/submit.ts', stop: 'src/stop.ts' },
+  },
+  bench: { root: 'tools/bench', files: { simulate: 'src/simulate.ts', bench: 'src/bench.ts' } },
+};
+
+// npm script name -> [project, entry]
+export const commands = {
+  acceptor: ['acceptor', 'main'],
+  proposer: ['proposer', 'main'],
+  ingest: ['lmfdb-ingest', 'main'],
+  start: ['operator', 'start'],
+  launch: ['operator', 'launch'],
+  check: ['operator', 'check'],
+  submit: ['operator', 'submit'],
+  stop: ['operator', 'stop'],
+  simulate: ['bench', 'simulate'],
+  bench: ['bench', 'bench'],
+};
