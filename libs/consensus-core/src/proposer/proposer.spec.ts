@@ -251,3 +251,14 @@ describe('the proposer (DESIGN section 4)', () => {
     expect(chosen.sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
   });
 });
+
+describe('the proposer bounds its planning', () => {
+  it('a report far above the free slots is reached in bounded rounds, holes and all', () => {
+    const p = proposer(3, { windowSlots: 4096 * 3 });
+    out(p.submit(cmd('mine')));
+    promise(p, 0, [{ slot: 5000n, ballot: b(1n, 2), value: batch('far') }]);
+    const o = promise(p, 1);
+    expect(accepts(o.messages).length).toBe(4096);
+    expect(p.nextSlot).toBe(4096n);
+  });
+});

@@ -10,6 +10,9 @@ import { ownCommands, SlotProposals, type SlotProposal } from './phase2';
 import { resolveProposerConfig, type ResolvedProposerConfig } from './proposer-config';
 import type { ChosenEntry, ProposerConfig, ProposerEvent, ProposerOutput } from './proposer-types';
 
+/** Bound on the slots one Phase 1 round may plan (holes included). */
+const PLANNED_SLOTS_PER_ROUND_MAX = 4096;
+
 type Mode = 'idle' | 'preparing' | 'leading' | 'backoff';
 
 /**
@@ -168,7 +171,12 @@ export class ProposerCore {
     }
     this.chosenSlots.markBelow(outcome.decidedBelow);
     const start = from > this.chosenSlots.prefixEnd ? from : this.chosenSlots.prefixEnd;
-    for (let s = start; s <= outcome.highestReportedSlot; s++) {
+    // Bound the slots planned per round: a far-away report is handled by later rounds.
+    let knownBelow = outcome.knownBelow;
+    const planEnd = start + BigInt(PLANNED_SLOTS_PER_ROUND_MAX);
+    if (outcome.highestReportedSlot >= planEnd && (knownBelow === null || knownBelow > planEnd)) knownBelow = planEnd;
+    const last = knownBelow !== null && outcome.highestReportedSlot >= knownBelow ? knownBelow - 1n : outcome.highestReportedSlot;
+    for (let s = start; s <= last; s++) {
       if (this.chosenSlots.has(s)) continue;
       const adopted = outcome.adopted.get(s);
       const mine = this.proposals.get(s);
@@ -180,10 +188,10 @@ export class ProposerCore {
         this.proposals.plan(s, adopted, false);
       }
     }
-    const afterReported = outcome.highestReportedSlot + 1n;
+    const afterReported = last + 1n;
     if (this.freeSlot < afterReported) this.freeSlot = afterReported;
     if (this.freeSlot < this.chosenSlots.prefixEnd) this.freeSlot = this.chosenSlots.prefixEnd;
-    this.slotLimit = outcome.knownBelow;
+    this.slotLimit = knownBelow;
     this.mode = 'leading';
     this.fillWindow(out);
   }
