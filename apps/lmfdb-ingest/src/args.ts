@@ -1,0 +1,109 @@
+// Command line and environment of lmfdb-ingest.
+import { parseArgs } from 'node:util';
+import { defaultCacheDir, LMFDB_BASE_URL, SOURCE_COUNT } from '@paxos/lmfdb-client';
+
+export interface IngestCliOptions {
+  command: 'ingest' | 'serve' | 'help';
+  sources: number[];
+  baseUrl: string;
+  cacheDir: string;
+  offline: boolean;
+  snapshotDir?: string;
+  limit?: number;
+  minIntervalMs: number;
+  timeoutMs: number;
+  serve: boolean;
+  port: number;
+  host: string;
+}
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export const HELP = `Usage: lmfdb-ingest [serve] [options]
+
+Pulls the ten LMFDB sources into the cache (<cache-dir>/source_N.json), or installs the shipped
+offline snapshot (--offline). An interrupted pull resumes where it stopped. 'serve' (or --serve
+after ingesting) answers lmfdb.v1.RecordService over gRPC from the cache.
+
+Options (environment variable in brackets):
+  --sources LIST         sources to pull: 0-9, 0,3,5 or 2 (default 0-9)      [LMFDB_SOURCES]
+  --base-url URL         API base URL (default ${LMFDB_BASE_URL}) [LMFDB_BASE_URL]
+  --cache-dir DIR        cache directory (default ~/.lmfdb)                  [LMFDB_CACHE_DIR]
+  --offline              install data/lmfdb-snapshot, no network             [LMFDB_OFFLINE=1]
+  --snapshot-dir DIR     where the snapshot is (default: found upwards)      [LMFDB_SNAPSHOT_DIR]
+  --limit N              at most N rows per source                           [LMFDB_LIMIT]
+  --min-interval-ms MS   time between requests (default 2000; keep it polite) [LMFDB_MIN_INTERVAL_MS]
+  --timeout-ms MS        timeout of each request (default 60000)             [LMFDB_TIMEOUT_MS]
+  --serve                after ingesting, serve RecordService
+  --port P               gRPC port for serve (default 50070)                 [LMFDB_PORT]
+  --host H               gRPC bind address (default 127.0.0.1)               [LMFDB_HOST]
+  --help                 this text
+`;
+
+/** "0-9", "0,3,5", "2", "0-2,7" -> sorted distinct source numbers. */
+export function parseSourceList(text: string): number[] {
+  const out = new Set<number>();
+  for (const part of text.split(',').map((s) => s.trim())) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (!m) throw new UsageError(`--sources: ${JSON.stringify(part)} is not a source number or range (e.g. 0-9, 0,3,5)`);
+    const a = Number(m[1]);
+    const b = m[2] === undefined ? a : Number(m[2]);
+    if (a > b || b >= SOURCE_COUNT) throw new UsageError(`--sources: ${part} is outside 0..${SOURCE_COUNT - 1}`);
+    for (let n = a; n <= b; n++) out.add(n);
+  }
+  return [...out].sort((x, y) => x - y);
+}
+
+function nonNegativeInt(name: string, text: string | undefined): number | undefined {
+  if (text === undefined || text === '') return undefined;
+  if (!/^\d+$/.test(text)) throw new UsageError(`${name}: ${JSON.stringify(text)} is not a non-negative integer`);
+  return Number(text);
+}
+
+export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): IngestCliOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        sources: { type: 'string' },
+        'base-url': { type: 'string' },
+        'cache-dir': { type: 'string' },
+        offline: { type: 'boolean' },
+        'snapshot-dir': { type: 'string' },
+        limit: { type: 'string' },
+        'min-interval-ms': { type: 'string' },
+        'timeout-ms': { type: 'string' },
+        serve: { type: 'boolean' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const { values: v, positionals } = parsed;
+  if (positionals.length > 1 || (positionals.length === 1 && positionals[0] !== 'serve')) {
+    throw new UsageError(`unexpected argument ${JSON.stringify(positionals.join(' '))} (the only subcommand is 'serve')`);
+  }
+  const port = nonNegativeInt('--port', v.port ?? env['LMFDB_PORT']) ?? 50070;
+  if (port > 65535) throw new UsageError(`--port: ${port} is not a TCP port`);
+  return {
+    command: v.help ? 'help' : positionals[0] === 'serve' ? 'serve' : 'ingest',
+    sources: parseSourceList(v.sources ?? env['LMFDB_SOURCES'] ?? `0-${SOURCE_COUNT - 1}`),
+    baseUrl: v['base-url'] ?? env['LMFDB_BASE_URL'] ?? LMFDB_BASE_URL,
+    cacheDir: v['cache-dir'] ?? defaultCacheDir(env),
+    offline: v.offline ?? env['LMFDB_OFFLINE'] === '1',
+    snapshotDir: v['snapshot-dir'] ?? env['LMFDB_SNAPSHOT_DIR'],
+    limit: nonNegativeInt('--limit', v.limit ?? env['LMFDB_LIMIT']),
+    minIntervalMs: nonNegativeInt('--min-interval-ms', v['min-interval-ms'] ?? env['LMFDB_MIN_INTERVAL_MS']) ?? 2000,
+    timeoutMs: nonNegativeInt('--timeout-ms', v['timeout-ms'] ?? env['LMFDB_TIMEOUT_MS']) ?? 60_000,
+    serve: v.serve ?? false,
+    port,
+    host: v.host ?? env['LMFDB_HOST'] ?? '127.0.0.1',
+  };
+}

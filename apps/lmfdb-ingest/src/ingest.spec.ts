@@ -1,0 +1,115 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cacheFilePath, LmfdbClient, loadSource, parseLossless, type RawRow, startFakeLmfdbServer } from '@paxos/lmfdb-client';
+import { parseCli, parseSourceList } from './args';
+import { ingestSources, partialPath, progressPath } from './ingest';
+import { createReporter, summaryTable } from './progress';
+
+const SNAPSHOT = join(__dirname, '../../../data/lmfdb-snapshot');
+
+describe('lmfdb-ingest', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lmfdb-ingest-'));
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it('--offline produces the ten cache files from the snapshot', async () => {
+    const summary = await ingestSources({ sources: parseSourceList('0-9'), cacheDir: dir, offline: true, snapshotDir: SNAPSHOT });
+    expect(summary.map((s) => [s.source, s.table, s.rows, s.invalid, s.status])).toEqual([
+      [0, 'ec_curvedata', 80, 0, 'offline'],
+      [1, 'mf_newspaces', 7, 0, 'offline'],
+      [2, 'lfunc_search', 6, 0, 'offline'],
+      [3, 'nf_fields', 5, 0, 'offline'],
+      [4, 'artin_reps', 3, 0, 'offline'],
+      [5, 'g2c_curves', 2, 0, 'offline'],
+      [6, 'hgcwa_passports', 6, 0, 'offline'],
+      [7, 'lat_lattices', 3, 0, 'offline'],
+      [8, 'maass_rigor', 1, 0, 'offline'],
+      [9, 'smf_families', 13, 0, 'offline'],
+    ]);
+    for (let n = 0; n < 10; n++) {
+      expect(await readFile(cacheFilePath(dir, n), 'utf8')).toBe(await readFile(cacheFilePath(SNAPSHOT, n), 'utf8'));
+    }
+    expect((await loadSource(dir, 0)).get('11.a2')?.row['jinv']).toEqual([-122023936n, 161051n]);
+    const table = summaryTable(summary);
+    expect(table.split('\n')[0]).toBe('source  table            rows  invalid  seconds  status');
+  });
+
+  it('pulls over the API, is interrupted, and resumes where it stopped', async () => {
+    const curves = parseLossless(await readFile(join(SNAPSHOT, 'records/ec_curvedata.json'), 'utf8')) as RawRow[];
+    const rows: RawRow[] = [...curves];
+    for (let k = 0; k < 170; k++) {
+      const N = 2000 + k;
+      const { Clabel: _c, Ciso: _i, Cnumber: _n, ...base } = curves[k % 80];
+      rows.push({ ...base, lmfdb_label: `${N}.a1`, lmfdb_iso: `${N}.a`, lmfdb_number: 1n, iso_nlabel: 0n, conductor: BigInt(N) });
+    }
+    let failing = true;
+    const server = await startFakeLmfdbServer({
+      tables: { ec_curvedata: rows },
+      fault: (url) => (failing && url.searchParams.get('_offset') === '200' ? { kind: 'html', status: 500, message: 'The query took too long' } : undefined),
+    });
+    try {
+      const client = () => new LmfdbClient({ baseUrl: server.baseUrl, minIntervalMs: 0, backoffBaseMs: 1, maxRetries: 0 });
+      const lines: string[] = [];
+      const reporter = createReporter({ write: (s: string) => lines.push(s) });
+      const first = await ingestSources({ sources: [0], cacheDir: dir, client: client(), reporter });
+      expect(first[0]).toMatchObject({ status: 'failed', rows: 200 });
+      expect(first[0].error).toContain('The query took too long');
+      expect(existsSync(progressPath(dir, 0))).toBe(true);
+      expect(existsSync(cacheFilePath(dir, 0))).toBe(false);
+
+      failing = false;
+      const before = server.requests.length;
+      const second = await ingestSources({ sources: [0], cacheDir: dir, client: client(), reporter });
+      expect(second[0]).toMatchObject({ status: 'resumed', rows: 250, invalid: 0 });
+      expect(server.requests.slice(before)).toHaveLength(1);
+      expect(server.requests[before]).toContain('_offset=200');
+      expect(existsSync(progressPath(dir, 0))).toBe(false);
+      expect(existsSync(partialPath(dir, 0))).toBe(false);
+      const cache = await loadSource(dir, 0);
+      expect(cache.records.map((r) => r.label).sort()).toEqual(rows.map((r) => String(r['lmfdb_label'])).sort());
+      expect(cache.baseUrl).toBe(server.baseUrl);
+      expect(lines.join('')).toContain('resuming after 200 rows');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('--limit caps the rows of a source; multi-table sources record each row table', async () => {
+    const server = await startFakeLmfdbServer({
+      tables: {
+        mf_newspaces: parseLossless(await readFile(join(SNAPSHOT, 'records/mf_newspaces.json'), 'utf8')) as RawRow[],
+        mf_gamma1: parseLossless(await readFile(join(SNAPSHOT, 'records/mf_gamma1.json'), 'utf8')) as RawRow[],
+        mf_newforms: parseLossless(await readFile(join(SNAPSHOT, 'records/mf_newforms.json'), 'utf8')) as RawRow[],
+      },
+    });
+    try {
+      const client = new LmfdbClient({ baseUrl: server.baseUrl, minIntervalMs: 0 });
+      const [s] = await ingestSources({ sources: [1], cacheDir: dir, client, limit: 4 });
+      expect(s).toMatchObject({ rows: 4, invalid: 0, status: 'ok' });
+      const c = await loadSource(dir, 1);
+      expect(c.records.map((r) => [r.label, r.table])).toEqual([
+        ['21.2.a', 'mf_newspaces'],
+        ['109.2.a', 'mf_newspaces'],
+        ['116.1', 'mf_gamma1'],
+        ['117.1', 'mf_gamma1'],
+      ]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('reads the command line and the environment', () => {
+    expect(parseSourceList('0,3,5')).toEqual([0, 3, 5]);
+    expect(parseSourceList('2')).toEqual([2]);
+    expect(parseSourceList('7-9,0')).toEqual([0, 7, 8, 9]);
+    expect(() => parseSourceList('3-10')).toThrow(/outside 0..9/);
+    const o = parseCli(['--sources', '0-2', '--offline', '--limit', '5'], { LMFDB_CACHE_DIR: '/c', LMFDB_BASE_URL: 'http://m' });
+    expect(o).toMatchObject({ command: 'ingest', sources: [0, 1, 2], offline: true, limit: 5, cacheDir: '/c', baseUrl: 'http://m', minIntervalMs: 2000 });
+    expect(parseCli(['serve', '--port', '0'], {})).toMatchObject({ command: 'serve', port: 0 });
+    expect(() => parseCli(['--bogus'], {})).toThrow();
+  });
+});

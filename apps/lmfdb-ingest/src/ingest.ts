@@ -1,0 +1,202 @@
+// Pulling the sources into the cache, resumably; or installing the offline snapshot.
+//
+// While source N is pulled, two files sit next to the cache:
+//   source_N.partial.ndjson  rows taken so far, one JSON row per line (appended and fsynced per page)
+//   source_N.progress.json   where the pull stands: table index, scan cursor, bytes of the ndjson
+//                            that are committed (written atomically after each page)
+// A new run with the same base URL truncates the ndjson to the committed length and continues from
+// the cursor; on success the cache file is written atomically and both files are removed.
+import { open, readFile, rm, truncate } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  buildCacheFile,
+  cacheFilePath,
+  findSnapshotDir,
+  LmfdbClient,
+  type LmfdbClientOptions,
+  parseLossless,
+  readCacheFile,
+  rowLabel,
+  type RawRow,
+  type ScanCursor,
+  sourceCacheFromFile,
+  sourceSpec,
+  stringifyLossless,
+  TABLE_FIELD,
+  writeFileAtomic,
+  writeSourceCache,
+} from '@paxos/lmfdb-client';
+import type { ProgressReporter, SourceSummary } from './progress';
+
+export interface IngestLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface IngestOptions {
+  sources: readonly number[];
+  cacheDir: string;
+  offline?: boolean;
+  snapshotDir?: string;
+  baseUrl?: string;
+  /** At most this many rows per source. */
+  limit?: number;
+  client?: LmfdbClient;
+  clientOptions?: LmfdbClientOptions;
+  logger?: IngestLogger;
+  reporter?: ProgressReporter;
+  /** Stops between pages (the progress stays on disk for a resume). */
+  signal?: AbortSignal;
+  now?: () => number;
+}
+
+interface Progress {
+  source: number;
+  base_url: string;
+  started_at: string;
+  table_index: number;
+  cursor?: ScanCursor;
+  rows: number;
+  pages: number;
+  bytes: number;
+}
+
+export const partialPath = (dir: string, n: number) => join(dir, `source_${n}.partial.ndjson`);
+export const progressPath = (dir: string, n: number) => join(dir, `source_${n}.progress.json`);
+
+const silent: IngestLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+async function readProgress(dir: string, n: number): Promise<Progress | undefined> {
+  try {
+    return JSON.parse(await readFile(progressPath(dir, n), 'utf8')) as Progress;
+  } catch {
+    return undefined;
+  }
+}
+
+async function appendRows(path: string, rows: readonly RawRow[]): Promise<number> {
+  const fh = await open(path, 'a');
+  try {
+    if (rows.length) {
+      await fh.writeFile(rows.map((r) => `${stringifyLossless(r)}\n`).join(''));
+      await fh.sync();
+    }
+    return (await fh.stat()).size;
+  } finally {
+    await fh.close();
+  }
+}
+
+class Interrupted extends Error {
+  override name = 'Interrupted';
+}
+
+async function ingestOne(n: number, o: IngestOptions, client: LmfdbClient, baseUrl: string): Promise<SourceSummary> {
+  const now = o.now ?? (() => Date.now());
+  const t0 = now();
+  const log = o.logger ?? silent;
+  const spec = sourceSpec(n);
+  const multi = spec.tables.length > 1;
+  const ndjson = partialPath(o.cacheDir, n);
+  let p = await readProgress(o.cacheDir, n);
+  let resumed = false;
+  if (p && p.source === n && p.base_url === baseUrl) {
+    try {
+      await truncate(ndjson, p.bytes);
+      resumed = true;
+    } catch {
+      p = undefined;
+    }
+  } else p = undefined;
+  if (!p) {
+    await rm(ndjson, { force: true });
+    await writeFileAtomic(ndjson, '');
+    p = { source: n, base_url: baseUrl, started_at: new Date(now()).toISOString(), table_index: 0, rows: 0, pages: 0, bytes: 0 };
+    await writeFileAtomic(progressPath(o.cacheDir, n), JSON.stringify(p));
+  } else {
+    log.info({ source: n, rows: p.rows, table: spec.tables[p.table_index]?.table, cursor: p.cursor }, 'resuming an interrupted pull');
+  }
+  const prog = p;
+  o.reporter?.start(n, spec.tables[0].table, prog.rows);
+  const full = () => o.limit !== undefined && prog.rows >= o.limit;
+  while (prog.table_index < spec.tables.length && !full()) {
+    const t = spec.tables[prog.table_index];
+    for await (const step of client.scan(t, { from: prog.cursor })) {
+      if (o.signal?.aborted) throw new Interrupted('interrupted');
+      let rows = multi ? step.rows.map((r) => ({ [TABLE_FIELD]: t.table, ...r })) : step.rows;
+      if (o.limit !== undefined) rows = rows.slice(0, Math.max(0, o.limit - prog.rows));
+      prog.bytes = await appendRows(ndjson, rows);
+      prog.rows += rows.length;
+      prog.pages += step.pages;
+      prog.cursor = step.cursor;
+      if (!step.cursor) prog.table_index++;
+      await writeFileAtomic(progressPath(o.cacheDir, n), JSON.stringify(prog));
+      o.reporter?.update({ source: n, table: t.table, rows: prog.rows, pages: prog.pages, total: o.limit });
+      if (full()) break;
+    }
+  }
+  // Assemble the cache file from the committed rows (a label served twice is kept once).
+  const text = await readFile(ndjson, 'utf8');
+  const seen = new Set<string>();
+  const records: RawRow[] = [];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    const row = parseLossless(line) as RawRow;
+    const label = rowLabel(spec, row);
+    if (label !== undefined) {
+      if (seen.has(label)) continue;
+      seen.add(label);
+    }
+    records.push(row);
+  }
+  const file = buildCacheFile(n, records, { baseUrl, fetchedAt: prog.started_at });
+  await writeSourceCache(o.cacheDir, file);
+  await rm(progressPath(o.cacheDir, n), { force: true });
+  await rm(ndjson, { force: true });
+  const invalid = sourceCacheFromFile(file).invalidCount;
+  log.info({ source: n, table: file.table, rows: records.length, invalid, sha256: file.sha256, pages: prog.pages }, 'source cached');
+  return { source: n, table: file.table, rows: records.length, invalid, seconds: (now() - t0) / 1000, status: resumed ? 'resumed' : 'ok' };
+}
+
+async function installOffline(n: number, o: IngestOptions, snapshotDir: string): Promise<SourceSummary> {
+  const now = o.now ?? (() => Date.now());
+  const t0 = now();
+  const file = await readCacheFile(cacheFilePath(snapshotDir, n)); // verifies sha256
+  const records = o.limit !== undefined ? file.records.slice(0, o.limit) : file.records;
+  const out = records === file.records ? file : buildCacheFile(n, records, { baseUrl: file.base_url, fetchedAt: file.fetched_at });
+  o.reporter?.start(n, out.table, 0);
+  await writeSourceCache(o.cacheDir, out);
+  const invalid = sourceCacheFromFile(out).invalidCount;
+  o.logger?.info({ source: n, table: out.table, rows: out.count, invalid, sha256: out.sha256 }, 'snapshot source installed');
+  return { source: n, table: out.table, rows: out.count, invalid, seconds: (now() - t0) / 1000, status: 'offline' };
+}
+
+/** Ingests the sources one after the other; a failed source is reported and the next one tried. */
+export async function ingestSources(o: IngestOptions): Promise<SourceSummary[]> {
+  const log = o.logger ?? silent;
+  const baseUrl = (o.client?.baseUrl ?? o.baseUrl ?? o.clientOptions?.baseUrl ?? 'https://www.lmfdb.org').replace(/\/+$/, '');
+  const client = o.offline ? undefined : (o.client ?? new LmfdbClient({ ...o.clientOptions, baseUrl, logger: o.clientOptions?.logger ?? log }));
+  const snapshotDir = o.offline ? (o.snapshotDir ?? findSnapshotDir()) : undefined;
+  if (o.offline && !snapshotDir) throw new Error('--offline: data/lmfdb-snapshot not found (give --snapshot-dir or LMFDB_SNAPSHOT_DIR)');
+  const out: SourceSummary[] = [];
+  for (const n of o.sources) {
+    const now = o.now ?? (() => Date.now());
+    const t0 = now();
+    try {
+      const s = snapshotDir ? await installOffline(n, o, snapshotDir) : await ingestOne(n, o, client as LmfdbClient, baseUrl);
+      out.push(s);
+      o.reporter?.finish(s);
+    } catch (e) {
+      const error = e instanceof Error ? e.message : String(e);
+      const s: SourceSummary = { source: n, table: sourceSpec(n).tables[0].table, rows: 0, invalid: 0, seconds: (now() - t0) / 1000, status: 'failed', error };
+      const p = snapshotDir ? undefined : await readProgress(o.cacheDir, n);
+      if (p) s.rows = p.rows;
+      log.error({ source: n, err: error, resumable: !!p }, 'source not cached');
+      out.push(s);
+      o.reporter?.finish(s);
+      if (e instanceof Interrupted) break;
+    }
+  }
+  return out;
+}

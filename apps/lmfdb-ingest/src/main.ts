@@ -1,0 +1,71 @@
+// lmfdb-ingest: pull the LMFDB sources into the cache (or install the offline snapshot), and/or
+// serve them over gRPC. See HELP in args.ts.
+import { loadSources } from '@paxos/lmfdb-client';
+import pino from 'pino';
+import { HELP, type IngestCliOptions, parseCli, UsageError } from './args';
+import { ingestSources } from './ingest';
+import { createReporter, summaryTable } from './progress';
+import { startRecordServer } from './serve';
+
+export async function run(opts: IngestCliOptions, logger: pino.Logger): Promise<number> {
+  if (opts.command === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (opts.command === 'ingest') {
+    const abort = new AbortController();
+    const onSigint = () => {
+      logger.warn({}, 'interrupted: stopping after the current page; run again to resume');
+      abort.abort();
+    };
+    process.once('SIGINT', onSigint);
+    const summary = await ingestSources({
+      sources: opts.sources,
+      cacheDir: opts.cacheDir,
+      offline: opts.offline,
+      snapshotDir: opts.snapshotDir,
+      baseUrl: opts.baseUrl,
+      limit: opts.limit,
+      clientOptions: { minIntervalMs: opts.minIntervalMs, timeoutMs: opts.timeoutMs, logger },
+      logger,
+      reporter: createReporter(process.stdout),
+      signal: abort.signal,
+    });
+    process.removeListener('SIGINT', onSigint);
+    process.stdout.write(`\n${summaryTable(summary)}`);
+    process.stdout.write(`cache: ${opts.cacheDir}\n`);
+    if (abort.signal.aborted) return 130;
+    if (summary.some((s) => s.status === 'failed')) return 1;
+    if (!opts.serve) return 0;
+  }
+  const { caches, statuses } = await loadSources(opts.cacheDir, opts.sources);
+  for (const s of statuses) if (!s.loaded) logger.warn({ source: s.source, reason: s.error }, 'source not loaded');
+  const running = await startRecordServer(caches, statuses, opts.host, opts.port);
+  logger.info({ host: opts.host, port: running.port, sources: [...caches.keys()] }, 'RecordService serving');
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await running.stop();
+  return 0;
+}
+
+async function main(): Promise<void> {
+  const logger = pino({ name: 'lmfdb-ingest', level: process.env['LOG_LEVEL'] ?? 'info' }, pino.destination(2));
+  let opts: IngestCliOptions;
+  try {
+    opts = parseCli(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`lmfdb-ingest: ${(e as Error).message}\n\n${HELP}`);
+    process.exit(e instanceof UsageError ? 2 : 1);
+  }
+  process.exitCode = await run(opts, logger);
+}
+
+if (require.main === module) {
+  main().catch((e) => {
+    process.stderr.write(`lmfdb-ingest: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,86 @@
+import { credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
+import { join } from 'node:path';
+import { loadSources } from '@paxos/lmfdb-client';
+import { RecordServiceClient, type RecordServiceServer, Verdict } from '@paxos/proto';
+import { createRecordServiceHandlers } from './record-service';
+import { startRecordServer } from './serve';
+
+const SNAPSHOT = join(__dirname, '../../../data/lmfdb-snapshot');
+
+type Handler = (call: { request: unknown; metadata: Metadata }, cb: (err: ServiceError | null, res?: unknown) => void) => void;
+function call(h: RecordServiceServer, method: 'getRecord' | 'listSources' | 'verifyClaim', request: unknown) {
+  return new Promise<{ err: ServiceError | null; res?: unknown }>((resolve) =>
+    (h[method] as unknown as Handler)({ request, metadata: new Metadata() }, (err, res) => resolve({ err, res })),
+  );
+}
+
+describe('RecordService handlers', () => {
+  let handlers: RecordServiceServer;
+  beforeAll(async () => {
+    const { caches, statuses } = await loadSources(SNAPSHOT, [0, 1, 3]);
+    handlers = createRecordServiceHandlers(caches, statuses);
+  });
+
+  it('GetRecord returns the row with exact integers', async () => {
+    const { err, res } = await call(handlers, 'getRecord', { source: 0, label: '11.a1' });
+    expect(err).toBeNull();
+    expect(res).toMatchObject({ source: 0, table: 'ec_curvedata', label: '11.a1', valid: true, invalidReasons: [] });
+    expect((res as { recordJson: string }).recordJson).toContain('"jinv":[-52893159101157376,11]');
+    const mf = await call(handlers, 'getRecord', { source: 1, label: '116.1' });
+    expect(mf.res).toMatchObject({ table: 'mf_gamma1' });
+    expect((mf.res as { recordJson: string }).recordJson).not.toContain('_table');
+  });
+
+  it('GetRecord: NOT_FOUND for an unknown label or a source not held, INVALID_ARGUMENT out of 0..9', async () => {
+    const a = await call(handlers, 'getRecord', { source: 0, label: '99.z9' });
+    expect([a.err?.code, a.err?.details]).toEqual([status.NOT_FOUND, 'source 0 has no record 99.z9']);
+    const b = await call(handlers, 'getRecord', { source: 5, label: 'x' });
+    expect(b.err?.code).toBe(status.NOT_FOUND);
+    const c = await call(handlers, 'getRecord', { source: 10, label: 'x' });
+    expect([c.err?.code, c.err?.details]).toEqual([status.INVALID_ARGUMENT, 'source 10 is not one of 0..9']);
+  });
+
+  it('ListSources reports all ten', async () => {
+    const { res } = await call(handlers, 'listSources', {});
+    const s = (res as { sources: Array<{ source: number; loaded: boolean; rowCount: bigint }> }).sources;
+    expect(s.map((x) => [x.source, x.loaded, x.rowCount])).toEqual([
+      [0, true, 80n],
+      [1, true, 7n],
+      [2, false, 0n],
+      [3, true, 5n],
+      [4, false, 0n],
+      [5, false, 0n],
+      [6, false, 0n],
+      [7, false, 0n],
+      [8, false, 0n],
+      [9, false, 0n],
+    ]);
+  });
+
+  it('VerifyClaim: true, false, unknown', async () => {
+    const v = (source: number, label: string, field: string, claimedValue: string) => call(handlers, 'verifyClaim', { claim: { source, label, field, claimedValue } });
+    expect((await v(0, '11.a2', 'jinv', '-122023936/161051')).res).toMatchObject({ verdict: Verdict.VERDICT_TRUE, actualValue: '-122023936/161051' });
+    expect((await v(0, '11.a2', 'jinv', '1/1')).res).toEqual({
+      verdict: Verdict.VERDICT_FALSE,
+      actualValue: '-122023936/161051',
+      reason: '11.a2: jinv is -122023936/161051, the claim says 1/1',
+    });
+    expect((await v(5, '360.a.6480.1', 'cond', '360')).res).toMatchObject({ verdict: Verdict.VERDICT_UNKNOWN, actualValue: '' });
+    expect((await v(11, 'x', 'y', '1')).err?.code).toBe(status.INVALID_ARGUMENT);
+  });
+
+  it('serves over a real gRPC server', async () => {
+    const { caches, statuses } = await loadSources(SNAPSHOT, [0]);
+    const running = await startRecordServer(caches, statuses, '127.0.0.1', 0);
+    const client = new RecordServiceClient(`127.0.0.1:${running.port}`, credentials.createInsecure());
+    try {
+      const res = await new Promise<{ label: string }>((resolve, reject) =>
+        client.getRecord({ source: 0, label: '37.a1' }, (err, r) => (err ? reject(err) : resolve(r))),
+      );
+      expect(res.label).toBe('37.a1');
+    } finally {
+      client.close();
+      await running.stop();
+    }
+  });
+});
