@@ -113,3 +113,21 @@ describe('lmfdb-ingest', () => {
     expect(() => parseCli(['--bogus'], {})).toThrow();
   });
 });
+
+describe('progress output', () => {
+  it('draws a bar on a TTY and plain lines otherwise', () => {
+    let t = 0;
+    const tty: string[] = [];
+    const r = createReporter({ write: (s: string) => tty.push(s), isTTY: true, columns: 120 }, () => t);
+    r.start(0, 'ec_curvedata', 0);
+    t = 2000;
+    r.update({ source: 0, table: 'ec_curvedata', rows: 100, pages: 1, total: 400 });
+    expect(tty.join('')).toContain('source 0 ec_curvedata [######------------------] 100/400 rows, 1 pages, 50.0 rows/s, ETA 6s');
+    const plain: string[] = [];
+    const p = createReporter({ write: (s: string) => plain.push(s) }, () => t);
+    p.start(3, 'nf_fields', 0);
+    t = 5000;
+    p.update({ source: 3, table: 'nf_fields', rows: 30, pages: 1 });
+    expect(plain).toEqual(['source 3 nf_fields: starting\n', 'source 3 nf_fields: 30 rows, 1 pages, 10.0 rows/s, ETA ?\n']);
+  });
+});

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LmfdbBotWallError, LmfdbHttpError, LmfdbTimeoutError } from './errors';
+import { LmfdbBotWallError, LmfdbHttpError, LmfdbParseError, LmfdbTimeoutError } from './errors';
 import { startFakeLmfdbServer, type FakeFault, type FakeLmfdbServer } from './fake-lmfdb-server';
 import { extractHtmlMessage, LmfdbClient, type LmfdbClientOptions } from './http-client';
 import { parseLossless } from './json';
@@ -104,6 +104,13 @@ describe('LmfdbClient against a local API server', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(40);
     expect(page.rows).toHaveLength(80);
     expect(s.requests).toHaveLength(3);
+  });
+
+  it('refuses a body that is not the JSON envelope', async () => {
+    const s = await start(real, (_u, n) => (n === 1 ? { kind: 'json', status: 200, body: '[1,2]' } : { kind: 'json', status: 200, body: '{"data": 5}' }));
+    const client = new LmfdbClient({ ...fast, baseUrl: s.baseUrl });
+    await expect(client.fetchPage('ec_curvedata', {})).rejects.toBeInstanceOf(LmfdbParseError);
+    await expect(client.fetchPage('ec_curvedata', {})).rejects.toThrow(/no "data" array/);
   });
 
   it('gives up on a bot wall that stays, with a typed error', async () => {

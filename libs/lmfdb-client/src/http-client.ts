@@ -176,6 +176,9 @@ export class LmfdbClient {
         }
         throw new LmfdbHttpError(status, isJson ? body.slice(0, 300) : extractHtmlMessage(body), url);
       }
+      if (!isJson && !/^\s*</.test(body)) {
+        throw new LmfdbParseError(url, `content-type ${JSON.stringify(contentType)}, body starts ${JSON.stringify(body.slice(0, 40))}`);
+      }
       if (!isJson) {
         // Status 200 with HTML: the bot wall. Wait out its cool-down, then ask again.
         if (walls >= this.o.maxBotWallRetries) throw new LmfdbBotWallError(url, walls);
