@@ -12,6 +12,7 @@ export interface IngestCliOptions {
   limit?: number;
   minIntervalMs: number;
   timeoutMs: number;
+  botWallCooldownMs: number;
   serve: boolean;
   port: number;
   host: string;
@@ -36,6 +37,7 @@ Options (environment variable in brackets):
   --limit N              at most N rows per source                           [LMFDB_LIMIT]
   --min-interval-ms MS   time between requests (default 2000; keep it polite) [LMFDB_MIN_INTERVAL_MS]
   --timeout-ms MS        timeout of each request (default 60000)             [LMFDB_TIMEOUT_MS]
+  --bot-wall-cooldown-ms MS  wait after the bot wall (default 120000)    [LMFDB_BOT_WALL_COOLDOWN_MS]
   --serve                after ingesting, serve RecordService
   --port P               gRPC port for serve (default 50070)                 [LMFDB_PORT]
   --host H               gRPC bind address (default 127.0.0.1)               [LMFDB_HOST]
@@ -77,6 +79,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
         limit: { type: 'string' },
         'min-interval-ms': { type: 'string' },
         'timeout-ms': { type: 'string' },
+        'bot-wall-cooldown-ms': { type: 'string' },
         serve: { type: 'boolean' },
         port: { type: 'string' },
         host: { type: 'string' },
@@ -102,6 +105,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     limit: nonNegativeInt('--limit', v.limit ?? env['LMFDB_LIMIT']),
     minIntervalMs: nonNegativeInt('--min-interval-ms', v['min-interval-ms'] ?? env['LMFDB_MIN_INTERVAL_MS']) ?? 2000,
     timeoutMs: nonNegativeInt('--timeout-ms', v['timeout-ms'] ?? env['LMFDB_TIMEOUT_MS']) ?? 60_000,
+    botWallCooldownMs: nonNegativeInt('--bot-wall-cooldown-ms', v['bot-wall-cooldown-ms'] ?? env['LMFDB_BOT_WALL_COOLDOWN_MS']) ?? 120_000,
     serve: v.serve ?? false,
     port,
     host: v.host ?? env['LMFDB_HOST'] ?? '127.0.0.1',

@@ -108,7 +108,7 @@ describe('lmfdb-ingest', () => {
     expect(parseSourceList('7-9,0')).toEqual([0, 7, 8, 9]);
     expect(() => parseSourceList('3-10')).toThrow(/outside 0..9/);
     const o = parseCli(['--sources', '0-2', '--offline', '--limit', '5'], { LMFDB_CACHE_DIR: '/c', LMFDB_BASE_URL: 'http://m' });
-    expect(o).toMatchObject({ command: 'ingest', sources: [0, 1, 2], offline: true, limit: 5, cacheDir: '/c', baseUrl: 'http://m', minIntervalMs: 2000 });
+    expect(o).toMatchObject({ command: 'ingest', sources: [0, 1, 2], offline: true, limit: 5, cacheDir: '/c', baseUrl: 'http://m', minIntervalMs: 2000, botWallCooldownMs: 120000 });
     expect(parseCli(['serve', '--port', '0'], {})).toMatchObject({ command: 'serve', port: 0 });
     expect(() => parseCli(['--bogus'], {})).toThrow();
   });
