@@ -42,7 +42,6 @@ async function main(): Promise<void> {
     exitWithError('acceptor', e, 2);
   }
   const { storage, recovered } = opened;
-  for (const warning of recovered.warnings) logger.warn({ dataDir: config.dataDir }, warning);
   const core = new AcceptorCore({
     limits: { ...DEFAULT_LIMITS, valueBytesMax: config.maxValueBytes },
     validate: source.validate,

@@ -1,0 +1,303 @@
+import { readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { status } from '@grpc/grpc-js';
+import { describeSymbol, resolveByReflection } from '@paxos/grpc-kit';
+import type { AcceptRequest, Ballot, PrepareRequest, SlotValue } from '@paxos/proto';
+import { freePorts, type NodeProcess, serving, spawnNode } from '@paxos/test-cluster';
+import { AcceptorWireClient } from './testing/wire-client';
+
+jest.setTimeout(60_000);
+
+const b = (round: number | bigint, proposerId = 1): Ballot => ({ round: BigInt(round), proposerId });
+const text = (t: string): SlotValue => ({
+  kind: { $case: 'batch', value: { commands: [{ clientRequestId: t, value: { contentType: 'text/plain', data: Buffer.from(t) } }] } },
+});
+
+interface Node {
+  proc: NodeProcess;
+  address: string;
+  dataDir: string;
+  port: number;
+}
+
+async function startAcceptor(dir: string, port: number, extra: string[] = [], id = 0): Promise<Node> {
+  const address = `127.0.0.1:${port}`;
+  const dataDir = join(dir, `node_${id}.data`);
+  const proc = spawnNode({
+    app: 'acceptor',
+    name: `acceptor ${id}`,
+    address,
+    args: ['--id', String(id), '--port', String(port), '--data-dir', dataDir, '--lmfdb-cache', join(dir, 'none'), ...extra],
+  });
+  await proc.waitServing();
+  return { proc, address, dataDir, port };
+}
+
+function logSegments(dataDir: string): string[] {
+  return readdirSync(dataDir)
+    .filter((f) => f.endsWith('.wal'))
+    .sort()
+    .map((f) => join(dataDir, f));
+}
+
+describe('acceptor over gRPC', () => {
+  let dir: string;
+  let ports: number[];
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'acceptor-e2e-'));
+    ports = await freePorts(6);
+  });
+
+  describe('Paxos rules through the wire', () => {
+    let node: Node;
+    let c: AcceptorWireClient;
+    beforeAll(async () => {
+      node = await startAcceptor(dir, ports[0] as number, [], 0);
+      c = new AcceptorWireClient(node.address);
+    });
+    afterAll(async () => {
+      c.close();
+      await node.proc.kill('SIGTERM');
+    });
+
+    it('promises a ballot above its promise and reports no accepted values yet', async () => {
+      const r = await c.prepare({ ballot: b(1), fromSlot: 0n });
+      expect(r.outcome).toEqual({ $case: 'promised', value: { ballot: b(1), accepted: [], truncated: false, committedIndex: 0n } });
+    });
+
+    it('rejects a prepare whose ballot is not above its promise, carrying the promise', async () => {
+      expect((await c.prepare({ ballot: b(1), fromSlot: 0n })).outcome).toEqual({ $case: 'rejected', value: { promised: b(1) } });
+      expect((await c.prepare({ ballot: b(2), fromSlot: 0n })).outcome?.$case).toBe('promised');
+    });
+
+    it('rejects an accept below its promise and accepts one at it', async () => {
+      const low = await c.accept({ $case: 'accept', value: { ballot: b(1), slot: 0n, value: text('low') } });
+      expect(low.outcome).toEqual({ $case: 'rejected', value: { promised: b(2) } });
+      const ok = await c.accept({ $case: 'accept', value: { ballot: b(2), slot: 0n, value: text('v0') } });
+      expect(ok.outcome).toEqual({ $case: 'accepted', value: { ballot: b(2), slot: 0n } });
+    });
+
+    it('accepts above its promise and raises the promise', async () => {
+      const ok = await c.accept({ $case: 'accept', value: { ballot: b(3, 2), slot: 1n, value: text('v1') } });
+      expect(ok.outcome?.$case).toBe('accepted');
+      expect((await c.prepare({ ballot: b(3, 1), fromSlot: 0n })).outcome).toEqual({ $case: 'rejected', value: { promised: b(3, 2) } });
+    });
+
+    it('reports accepted values from from_slot on in its promise', async () => {
+      const all = await c.prepare({ ballot: b(4), fromSlot: 0n });
+      expect(all.outcome?.$case).toBe('promised');
+      if (all.outcome?.$case !== 'promised') return;
+      expect(all.outcome.value.accepted.map((e) => [e.slot, e.ballot])).toEqual([
+        [0n, b(2)],
+        [1n, b(3, 2)],
+      ]);
+      expect(all.outcome.value.accepted[0]?.value).toEqual(text('v0'));
+      const later = await c.prepare({ ballot: b(5), fromSlot: 1n });
+      if (later.outcome?.$case !== 'promised') throw new Error('expected a promise');
+      expect(later.outcome.value.accepted.map((e) => e.slot)).toEqual([1n]);
+    });
+
+    it('advances the committed index on commit notices and shows it all in Status', async () => {
+      const r = await c.accept({ $case: 'commit', value: { slot: 0n, ballot: b(2) } });
+      expect(r.outcome).toEqual({ $case: 'committed', value: { committedIndex: 1n } });
+      const s = await c.status();
+      expect(s).toMatchObject({
+        nodeId: 0,
+        promised: b(5),
+        committedIndex: 1n,
+        clusterSize: 23,
+        quorumSize: 12,
+        crashTolerance: 11,
+        byzantineTolerance: 0,
+        lastAccepted: { slot: 1n, ballot: b(3, 2) },
+        storage: { healthy: true, error: '' },
+      });
+      expect(s.lastAccepted?.valueDigest).toMatch(/^[0-9a-f]{64}$/);
+      expect(s.counters).toMatchObject({ promises: 4n, rejects: 3n, accepted: 2n, commits: 1n });
+      expect(s.dataSource).toMatchObject({ source: 0, table: 'ec_curvedata', loaded: false });
+      expect(s.dataSource?.error).toMatch(/missing/);
+      expect(s.uptimeMs).toBeGreaterThan(0n);
+    });
+
+    it('serves reflection that a strict client resolves, and health', async () => {
+      const r = await resolveByReflection(node.address);
+      expect(r.services).toEqual(expect.arrayContaining(['paxos.v1.AcceptorService', 'grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection']));
+      expect(describeSymbol(r.registry, 'paxos.v1.AcceptorService')).toContain('rpc Accept ( stream .paxos.v1.AcceptRequest ) returns ( stream .paxos.v1.AcceptResponse );');
+      expect(describeSymbol(r.registry, 'paxos.v1.Promised')).toContain('truncated');
+      expect(await serving(node.address, 2000)).toBe(true);
+    });
+  });
+
+  describe('bad input', () => {
+    let node: Node;
+    beforeAll(async () => {
+      node = await startAcceptor(dir, ports[1] as number, ['--max-value-bytes', '2048'], 1);
+    });
+    afterAll(() => node.proc.kill('SIGTERM'));
+
+    const prepareCases: Array<[string, Omit<PrepareRequest, 'requestId'>, RegExp]> = [
+      ['a prepare without a ballot', { fromSlot: 0n } as Omit<PrepareRequest, 'requestId'>, /ballot is missing/],
+      ['a prepare with ballot round 0', { ballot: b(0), fromSlot: 0n }, /round/],
+      ['a prepare from a proposer outside the configured set', { ballot: b(1, 99), fromSlot: 0n }, /proposer id 99/],
+    ];
+    const acceptCases: Array<[string, AcceptRequest['kind'], RegExp]> = [
+      ['an empty accept request', undefined, /set accept or commit/],
+      ['an accept without a value', { $case: 'accept', value: { ballot: b(1), slot: 0n } }, /value is missing/],
+      ['an accept with ballot round 0', { $case: 'accept', value: { ballot: b(0), slot: 0n, value: text('x') } }, /round/],
+      ['an accept for a slot beyond the bound', { $case: 'accept', value: { ballot: b(1), slot: (1n << 63n) + 5n, value: text('x') } }, /slot/],
+      ['an accept of a value above the size limit', { $case: 'accept', value: { ballot: b(1), slot: 0n, value: text('x'.repeat(4096)) } }, /bytes|size|limit/],
+      ['an accept of a batch without commands', { $case: 'accept', value: { ballot: b(1), slot: 0n, value: { kind: { $case: 'batch', value: { commands: [] } } } } }, /empty|command/],
+      ['a commit without a ballot', { $case: 'commit', value: { slot: 0n } }, /ballot is missing/],
+    ];
+
+    it.each(prepareCases)('%s ends its stream with INVALID_ARGUMENT and persists nothing', async (_name, req, message) => {
+      const c = new AcceptorWireClient(node.address);
+      await expect(c.prepare(req)).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(message) });
+      c.close();
+    });
+
+    it.each(acceptCases)('%s ends its stream with INVALID_ARGUMENT and persists nothing', async (_name, kind, message) => {
+      const c = new AcceptorWireClient(node.address);
+      await expect(c.accept(kind)).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(message) });
+      c.close();
+    });
+
+    it('refuses a message above the gRPC receive limit with RESOURCE_EXHAUSTED', async () => {
+      const c = new AcceptorWireClient(node.address);
+      await expect(c.accept({ $case: 'accept', value: { ballot: b(1), slot: 0n, value: text('y'.repeat(200_000)) } })).rejects.toMatchObject({
+        code: status.RESOURCE_EXHAUSTED,
+      });
+      c.close();
+    });
+
+    it('stays healthy, with nothing persisted, and other streams keep working', async () => {
+      const c = new AcceptorWireClient(node.address);
+      const s = await c.status();
+      expect(s.promised).toEqual(b(0, 0));
+      expect(s.lastAccepted).toBeUndefined();
+      expect(s.counters?.invalidRequests).toBe(BigInt(prepareCases.length + acceptCases.length));
+      expect(await serving(node.address, 2000)).toBe(true);
+      expect((await c.prepare({ ballot: b(1), fromSlot: 0n })).outcome?.$case).toBe('promised');
+      c.close();
+    });
+  });
+
+  describe('durability', () => {
+    it('keeps every accepted reply the client received through kill -9 in the middle of a stream', async () => {
+      let node = await startAcceptor(dir, ports[2] as number, [], 2);
+      const c = new AcceptorWireClient(node.address);
+      expect((await c.prepare({ ballot: b(7), fromSlot: 0n })).outcome?.$case).toBe('promised');
+      const acknowledged: bigint[] = [];
+      const sends: Array<Promise<unknown>> = [];
+      let killed = false;
+      for (let slot = 0n; slot < 3000n; slot++) {
+        sends.push(
+          c.accept({ $case: 'accept', value: { ballot: b(7), slot, value: text(`value-${slot}`) } }).then(
+            (r) => {
+              if (r.outcome?.$case === 'accepted') acknowledged.push(r.outcome.value.slot);
+              if (acknowledged.length === 500 && !killed) {
+                killed = true;
+                node.proc.child.kill('SIGKILL');
+              }
+            },
+            () => undefined,
+          ),
+        );
+        if (slot % 100n === 99n) await new Promise((r) => setImmediate(r));
+      }
+      await Promise.all(sends);
+      c.close();
+      await node.proc.waitExit();
+      expect(acknowledged.length).toBeGreaterThanOrEqual(500);
+      expect(acknowledged.length).toBeLessThan(3000);
+
+      node = await startAcceptor(dir, ports[2] as number, [], 2);
+      const after = new AcceptorWireClient(node.address);
+      const promise = await after.prepare({ ballot: b(8), fromSlot: 0n });
+      if (promise.outcome?.$case !== 'promised') throw new Error('expected a promise after restart');
+      const held = new Set(promise.outcome.value.accepted.map((e) => e.slot));
+      const lost = acknowledged.filter((s) => !held.has(s));
+      expect(lost).toEqual([]);
+      after.close();
+      await node.proc.kill('SIGTERM');
+    });
+
+    it('recovers from a log truncated mid-record, and refuses a corrupted record in the middle naming file and offset', async () => {
+      let node = await startAcceptor(dir, ports[3] as number, [], 3);
+      const c = new AcceptorWireClient(node.address);
+      await c.prepare({ ballot: b(1), fromSlot: 0n });
+      for (let slot = 0n; slot < 5n; slot++) await c.accept({ $case: 'accept', value: { ballot: b(1), slot, value: text(`v${slot}`) } });
+      c.close();
+      await node.proc.kill('SIGTERM');
+      expect(node.proc.running).toBe(false);
+
+      const [segment] = logSegments(node.dataDir).slice(-1);
+      if (!segment) throw new Error('no log segment');
+      truncateSync(segment, statSync(segment).size - 7); // cut the last record in half
+      node = await startAcceptor(dir, ports[3] as number, [], 3);
+      expect(node.proc.stderrText).toMatch(/torn/i);
+      const again = new AcceptorWireClient(node.address);
+      const p = await again.prepare({ ballot: b(2), fromSlot: 0n });
+      if (p.outcome?.$case !== 'promised') throw new Error('expected a promise');
+      expect(p.outcome.value.accepted.map((e) => e.slot)).toEqual([0n, 1n, 2n, 3n]);
+      again.close();
+      await node.proc.kill('SIGTERM');
+
+      const bytes = readFileSync(segment);
+      const middle = 32 + 8 + 2; // file header, then the first frame's length and CRC, then its payload
+      bytes[middle] = (bytes[middle] as number) ^ 0xff;
+      writeFileSync(segment, bytes);
+      const refused = spawnNode({
+        app: 'acceptor',
+        name: 'acceptor 3 (corrupt)',
+        args: ['--id', '3', '--port', String(ports[3]), '--data-dir', node.dataDir, '--lmfdb-cache', join(dir, 'none')],
+      });
+      const exit = await refused.waitExit();
+      expect(exit.code).toBe(2);
+      expect(refused.stderrText).toContain(segment);
+      expect(refused.stderrText).toMatch(/offset \d+/);
+    });
+  });
+
+  describe('configuration', () => {
+    const run = async (args: string[]) => {
+      const p = spawnNode({ app: 'acceptor', name: 'acceptor (bad config)', args });
+      const exit = await p.waitExit();
+      return { code: exit.code, stderr: p.stderrText };
+    };
+
+    it('refuses an id outside 0..22', async () => {
+      const r = await run(['--id', '23', '--data-dir', join(dir, 'x')]);
+      expect(r).toMatchObject({ code: 2, stderr: expect.stringMatching(/--id 23 is outside 0\.\.22/) });
+    });
+
+    it('refuses a port that is taken', async () => {
+      const node = await startAcceptor(dir, ports[4] as number, [], 4);
+      const r = await run(['--id', '5', '--port', String(ports[4]), '--data-dir', join(dir, 'node_5.data'), '--lmfdb-cache', join(dir, 'none')]);
+      expect(r).toMatchObject({ code: 2, stderr: expect.stringMatching(/already in use/) });
+      await node.proc.kill('SIGTERM');
+    });
+
+    it('refuses a data dir that belongs to another node id', async () => {
+      const r = await run(['--id', '6', '--port', String(ports[5]), '--data-dir', join(dir, 'node_4.data'), '--lmfdb-cache', join(dir, 'none')]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/node 4|node id 4|belongs/);
+    });
+
+    it('refuses a data dir that cannot be written', async () => {
+      const file = join(dir, 'a-file');
+      writeFileSync(file, 'x');
+      const r = await run(['--id', '7', '--port', String(ports[5]), '--data-dir', join(file, 'sub'), '--lmfdb-cache', join(dir, 'none')]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/data/i);
+    });
+
+    it('exits 0 on SIGTERM', async () => {
+      const node = await startAcceptor(dir, ports[5] as number, [], 8);
+      node.proc.child.kill('SIGTERM');
+      expect((await node.proc.waitExit()).code).toBe(0);
+    });
+  });
+});

@@ -1,0 +1,71 @@
+import { type ClientDuplexStream, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import {
+  type AcceptRequest,
+  type AcceptResponse,
+  AcceptorServiceClient,
+  type PrepareRequest,
+  type PrepareResponse,
+  type StatusResponse,
+} from '@paxos/proto';
+
+/** A test client for one acceptor: requests on long-lived streams, replies awaited by request id. */
+export class AcceptorWireClient {
+  readonly client: InstanceType<typeof AcceptorServiceClient>;
+  private prepareCall: ClientDuplexStream<PrepareRequest, PrepareResponse> | undefined;
+  private acceptCall: ClientDuplexStream<AcceptRequest, AcceptResponse> | undefined;
+  private readonly waiting = new Map<bigint, { resolve: (r: never) => void; reject: (e: unknown) => void }>();
+  private nextId = 1n;
+  /** The status that ended a stream, if one ended. */
+  streamError: ServiceError | undefined;
+
+  constructor(address: string) {
+    this.client = new AcceptorServiceClient(address, credentials.createInsecure());
+  }
+
+  private open<Q, T extends { requestId: bigint }>(call: ClientDuplexStream<Q, T>): void {
+    call.on('data', (r: T) => {
+      const w = this.waiting.get(r.requestId);
+      this.waiting.delete(r.requestId);
+      w?.resolve(r as never);
+    });
+    call.on('error', (e: ServiceError) => {
+      this.streamError = e;
+      for (const w of this.waiting.values()) w.reject(e);
+      this.waiting.clear();
+    });
+  }
+
+  prepare(req: Omit<PrepareRequest, 'requestId'>): Promise<PrepareResponse> {
+    if (!this.prepareCall) {
+      this.prepareCall = this.client.prepare();
+      this.open(this.prepareCall);
+    }
+    const requestId = this.nextId++;
+    const p = new Promise<PrepareResponse>((resolve, reject) => this.waiting.set(requestId, { resolve: resolve as never, reject }));
+    this.prepareCall.write({ ...req, requestId });
+    return p;
+  }
+
+  accept(kind: AcceptRequest['kind']): Promise<AcceptResponse> {
+    if (!this.acceptCall) {
+      this.acceptCall = this.client.accept();
+      this.open(this.acceptCall);
+    }
+    const requestId = this.nextId++;
+    const p = new Promise<AcceptResponse>((resolve, reject) => this.waiting.set(requestId, { resolve: resolve as never, reject }));
+    this.acceptCall.write({ requestId, kind });
+    return p;
+  }
+
+  status(): Promise<StatusResponse> {
+    return new Promise((resolve, reject) =>
+      this.client.status({}, new Metadata(), { deadline: Date.now() + 5000 }, (e, r) => (e ? reject(e) : resolve(r))),
+    );
+  }
+
+  close(): void {
+    this.prepareCall?.end();
+    this.acceptCall?.end();
+    this.client.close();
+  }
+}

@@ -1,0 +1,4 @@
+module.exports = {
+  displayName: 'test-cluster',
+  preset: '../../jest.preset.js',
+};
