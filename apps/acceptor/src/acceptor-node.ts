@@ -158,7 +158,8 @@ export class AcceptorNode {
       await this.lastAppend;
       const snapshot = this.core.snapshot();
       await this.storage.checkpoint(snapshot);
-      this.core.foldChosenBelow(snapshot.committedIndex);
+      // Chosen values stay in memory (and in the next snapshot): proposers and learners read
+      // them through Learn and promises. Only the log file is folded.
       this.recordsSinceCheckpoint -= started;
       this.opts.logger.info({ committedIndex: snapshot.committedIndex.toString(), folded: started }, 'checkpoint written');
     };

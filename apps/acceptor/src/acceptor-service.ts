@@ -1,10 +1,23 @@
 import type { ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
-import type { AcceptRequest, AcceptResponse, AcceptorServiceServer, PrepareRequest, PrepareResponse, StatusRequest, StatusResponse } from '@paxos/proto';
+import type {
+  AcceptRequest,
+  AcceptResponse,
+  AcceptorServiceServer,
+  LearnRequest,
+  LearnResponse,
+  PrepareRequest,
+  PrepareResponse,
+  StatusRequest,
+  StatusResponse,
+} from '@paxos/proto';
 import type { Logger } from '@paxos/grpc-kit';
-import { acceptFromWire, acceptReplyToWire, prepareFromWire, prepareReplyToWire } from '@paxos/wire';
+import { acceptFromWire, acceptReplyToWire, ballotToWire, prepareFromWire, prepareReplyToWire, slotValueToWire } from '@paxos/wire';
 import type { AcceptorNode } from './acceptor-node';
 import { buildStatus, type StatusContext } from './status';
 import { streamHandler } from './stream-handler';
+
+/** Most chosen entries one Learn answer carries. */
+const LEARN_ENTRIES_MAX = 256;
 
 /** paxos.v1.AcceptorService over one AcceptorNode. */
 export function acceptorService(node: AcceptorNode, statusContext: StatusContext, logger: Logger): AcceptorServiceServer {
@@ -21,6 +34,14 @@ export function acceptorService(node: AcceptorNode, statusContext: StatusContext
     ),
     status(_call: ServerUnaryCall<StatusRequest, StatusResponse>, callback: sendUnaryData<StatusResponse>) {
       callback(null, buildStatus(statusContext));
+    },
+    learn(call: ServerUnaryCall<LearnRequest, LearnResponse>, callback: sendUnaryData<LearnResponse>) {
+      const max = Math.min(call.request.maxEntries || LEARN_ENTRIES_MAX, LEARN_ENTRIES_MAX);
+      const chosen = node.core.chosenFrom(call.request.fromSlot, max);
+      callback(null, {
+        chosen: chosen.map((c) => ({ slot: c.slot, ballot: ballotToWire(c.ballot), value: slotValueToWire(c.value) })),
+        committedIndex: node.core.committedIndex,
+      });
     },
   };
 }

@@ -4,6 +4,7 @@ import {
   type AcceptRequest,
   type AcceptResponse,
   AcceptorServiceClient,
+  type LearnResponse,
   type PrepareRequest,
   type PrepareResponse,
   type StatusResponse,
@@ -83,6 +84,12 @@ export class AcceptorLink {
   status(deadlineMs: number): Promise<StatusResponse> {
     return new Promise((resolve, reject) => {
       this.client.status({}, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res)));
+    });
+  }
+
+  learn(fromSlot: bigint, maxEntries: number, deadlineMs: number): Promise<LearnResponse> {
+    return new Promise((resolve, reject) => {
+      this.client.learn({ fromSlot, maxEntries }, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res)));
     });
   }
 

@@ -1,6 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import {
   type Ballot,
+  type ChosenEntry,
   type Command,
   type ProposerCore,
   type ProposerEvent,
@@ -12,7 +13,7 @@ import {
 } from '@paxos/consensus-core';
 import { GrpcError, type Logger } from '@paxos/grpc-kit';
 import { type AcceptResponse, type AcceptorVote, type PrepareResponse, VoteOutcome, VotePhase } from '@paxos/proto';
-import { acceptedEntryFromWire, ballotFromWire, ballotToWire, slotValueToWire } from '@paxos/wire';
+import { acceptedEntryFromWire, ballotFromWire, ballotToWire, slotValueFromWire, slotValueToWire } from '@paxos/wire';
 import type { AcceptorLink } from './acceptor-link';
 import type { ChosenLog, ChosenResult } from './chosen-log';
 import { type Answer, broadcast, QuorumDeniedError, QuorumUnreachableError, untilQuorum } from './fan-out';
@@ -35,6 +36,9 @@ export interface ProposerNodeOptions {
   readonly logger: Logger;
 }
 
+/** Chosen entries asked for in one Learn call. */
+const LEARN_BATCH_ENTRIES = 256;
+
 /** Bound on rounds whose votes are kept for answers (one per slot in flight, plus slack). */
 const ROUND_VOTES_MAX = 4096;
 
@@ -52,6 +56,8 @@ export class ProposerNode {
   private readonly slotClients = new Map<bigint, readonly string[]>();
   private readonly roundVotes = new Map<string, AcceptorVote[]>();
   private prepareVotes: AcceptorVote[] = [];
+  private learning = false;
+  private learnNext = 0;
   private readonly catchingUp = new Set<number>();
   /** The committed index each acceptor last reported. */
   private readonly acceptorCommitted = new Map<number, bigint>();
@@ -70,7 +76,10 @@ export class ProposerNode {
 
   start(): void {
     this.timer = setInterval(() => this.process(this.core.tick()), this.opts.tickMs);
-    this.catchUpTimer = setInterval(() => this.catchUpLaggards(), this.opts.catchUpIntervalMs);
+    this.catchUpTimer = setInterval(() => {
+      this.catchUpLaggards();
+      this.learnFromAcceptors();
+    }, this.opts.catchUpIntervalMs);
   }
 
   stop(): void {
@@ -126,6 +135,16 @@ export class ProposerNode {
   }
 
   private process(out: ProposerOutput): void {
+    if (out.messages.length || out.chosen.length || out.failed.length) {
+      this.opts.logger.debug(
+        {
+          messages: out.messages.map((m) => `${m.type}->${m.to}@${formatBallot(m.ballot)}${m.type === 'prepare' ? ` from ${m.fromSlot}` : ` slot ${m.slot}`}`).join(' '),
+          chosen: out.chosen.map((c) => c.slot.toString()),
+          failed: out.failed.length,
+        },
+        'core output',
+      );
+    }
     const rounds = new Map<string, ProposerMessage[]>();
     for (const m of out.messages) {
       if (m.type === 'commit') {
@@ -146,6 +165,35 @@ export class ProposerNode {
       this.inCore.delete(f.clientRequestId);
       this.rejectWaiters(f.clientRequestId, new GrpcError(status.FAILED_PRECONDITION, f.reason));
     }
+  }
+
+  /** Values known chosen from elsewhere (an acceptor's committed prefix): to the learner and the core. */
+  private learnCommitted(entries: readonly ChosenEntry[]): void {
+    if (entries.length === 0) return;
+    for (const e of entries) this.core.learnChosen(e);
+    this.deliver(this.chosen.learn(entries));
+  }
+
+  /**
+   * Fills a gap in the chosen log (slots another proposer chose) from the acceptors' committed
+   * prefixes, one acceptor per call, round robin: read-only, no round, no duel.
+   */
+  private learnFromAcceptors(): void {
+    if (this.learning) return;
+    const link = this.links[this.learnNext % this.links.length] as AcceptorLink;
+    this.learnNext += 1;
+    if (!link.up) return;
+    this.learning = true;
+    link.learn(this.chosen.nextSlot, LEARN_BATCH_ENTRIES, 1000).then(
+      (r) => {
+        this.learning = false;
+        this.learnCommitted(r.chosen.map((c) => ({ slot: c.slot, ballot: ballotFromWire(c.ballot), value: slotValueFromWire(c.value) })));
+        if (r.chosen.length === LEARN_BATCH_ENTRIES) this.learnFromAcceptors();
+      },
+      () => {
+        this.learning = false;
+      },
+    );
   }
 
   private deliver(results: readonly ChosenResult[]): void {

@@ -172,6 +172,18 @@ export class AcceptorCore {
     }
   }
 
+  /** Chosen slots from fromSlot on, in slot order, stopping at the first slot not known chosen. */
+  chosenFrom(fromSlot: bigint, max: number): ChosenRecord[] {
+    assert(max >= 0, 'chosenFrom: max must be >= 0');
+    const out: ChosenRecord[] = [];
+    for (let slot = fromSlot; out.length < max; slot++) {
+      const c = this.chosenBySlot.get(slot);
+      if (c === undefined) break;
+      out.push(c);
+    }
+    return out;
+  }
+
   snapshot(): AcceptorSnapshot {
     const bySlot = (a: { slot: bigint }, b: { slot: bigint }) => (a.slot < b.slot ? -1 : a.slot > b.slot ? 1 : 0);
     return {

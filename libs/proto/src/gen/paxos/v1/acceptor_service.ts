@@ -170,6 +170,26 @@ export interface StorageStatus {
   fsyncs: bigint;
 }
 
+export interface LearnRequest {
+  fromSlot: bigint;
+  /** At most this many entries (the acceptor caps it too). */
+  maxEntries: number;
+}
+
+export interface LearnResponse {
+  /** Chosen slots from from_slot on, in slot order, up to the first slot not known chosen. */
+  chosen: ChosenEntry[];
+  /** Slots [0, committed_index) are known chosen at this acceptor. */
+  committedIndex: bigint;
+}
+
+/** A slot known chosen, with the ballot it was chosen under and its value. */
+export interface ChosenEntry {
+  slot: bigint;
+  ballot?: Ballot | undefined;
+  value?: SlotValue | undefined;
+}
+
 function createBasePrepareRequest(): PrepareRequest {
   return { requestId: 0n, ballot: undefined, fromSlot: 0n };
 }
@@ -2342,6 +2362,304 @@ export const StorageStatus: MessageFns<StorageStatus> = {
   },
 };
 
+function createBaseLearnRequest(): LearnRequest {
+  return { fromSlot: 0n, maxEntries: 0 };
+}
+
+export const LearnRequest: MessageFns<LearnRequest> = {
+  encode(message: LearnRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.fromSlot !== 0n) {
+      if (BigInt.asUintN(64, message.fromSlot) !== message.fromSlot) {
+        throw new globalThis.Error("value provided for field message.fromSlot of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.fromSlot);
+    }
+    if (message.maxEntries !== 0) {
+      writer.uint32(16).uint32(message.maxEntries);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LearnRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLearnRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.fromSlot = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.maxEntries = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LearnRequest {
+    return {
+      fromSlot: isSet(object.fromSlot)
+        ? BigInt(object.fromSlot)
+        : isSet(object.from_slot)
+        ? BigInt(object.from_slot)
+        : 0n,
+      maxEntries: isSet(object.maxEntries)
+        ? globalThis.Number(object.maxEntries)
+        : isSet(object.max_entries)
+        ? globalThis.Number(object.max_entries)
+        : 0,
+    };
+  },
+
+  toJSON(message: LearnRequest): unknown {
+    const obj: any = {};
+    if (message.fromSlot !== 0n) {
+      obj.fromSlot = message.fromSlot.toString();
+    }
+    if (message.maxEntries !== 0) {
+      obj.maxEntries = Math.round(message.maxEntries);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LearnRequest>, I>>(base?: I): LearnRequest {
+    return LearnRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LearnRequest>, I>>(object: I): LearnRequest {
+    const message = createBaseLearnRequest();
+    message.fromSlot = (object.fromSlot !== undefined && object.fromSlot !== null) ? BigInt(object.fromSlot) : 0n;
+    message.maxEntries = object.maxEntries ?? 0;
+    return message;
+  },
+};
+
+function createBaseLearnResponse(): LearnResponse {
+  return { chosen: [], committedIndex: 0n };
+}
+
+export const LearnResponse: MessageFns<LearnResponse> = {
+  encode(message: LearnResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.chosen) {
+      ChosenEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.committedIndex !== 0n) {
+      if (BigInt.asUintN(64, message.committedIndex) !== message.committedIndex) {
+        throw new globalThis.Error("value provided for field message.committedIndex of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.committedIndex);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LearnResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLearnResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.chosen.push(ChosenEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.committedIndex = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LearnResponse {
+    return {
+      chosen: globalThis.Array.isArray(object?.chosen) ? object.chosen.map((e: any) => ChosenEntry.fromJSON(e)) : [],
+      committedIndex: isSet(object.committedIndex)
+        ? BigInt(object.committedIndex)
+        : isSet(object.committed_index)
+        ? BigInt(object.committed_index)
+        : 0n,
+    };
+  },
+
+  toJSON(message: LearnResponse): unknown {
+    const obj: any = {};
+    if (message.chosen?.length) {
+      obj.chosen = message.chosen.map((e) => ChosenEntry.toJSON(e));
+    }
+    if (message.committedIndex !== 0n) {
+      obj.committedIndex = message.committedIndex.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LearnResponse>, I>>(base?: I): LearnResponse {
+    return LearnResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LearnResponse>, I>>(object: I): LearnResponse {
+    const message = createBaseLearnResponse();
+    message.chosen = object.chosen?.map((e) => ChosenEntry.fromPartial(e)) || [];
+    message.committedIndex = (object.committedIndex !== undefined && object.committedIndex !== null)
+      ? BigInt(object.committedIndex)
+      : 0n;
+    return message;
+  },
+};
+
+function createBaseChosenEntry(): ChosenEntry {
+  return { slot: 0n, ballot: undefined, value: undefined };
+}
+
+export const ChosenEntry: MessageFns<ChosenEntry> = {
+  encode(message: ChosenEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.slot !== 0n) {
+      if (BigInt.asUintN(64, message.slot) !== message.slot) {
+        throw new globalThis.Error("value provided for field message.slot of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.slot);
+    }
+    if (message.ballot !== undefined) {
+      Ballot.encode(message.ballot, writer.uint32(18).fork()).join();
+    }
+    if (message.value !== undefined) {
+      SlotValue.encode(message.value, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ChosenEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseChosenEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.slot = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.ballot = Ballot.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.value = SlotValue.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ChosenEntry {
+    return {
+      slot: isSet(object.slot) ? BigInt(object.slot) : 0n,
+      ballot: isSet(object.ballot) ? Ballot.fromJSON(object.ballot) : undefined,
+      value: isSet(object.value) ? SlotValue.fromJSON(object.value) : undefined,
+    };
+  },
+
+  toJSON(message: ChosenEntry): unknown {
+    const obj: any = {};
+    if (message.slot !== 0n) {
+      obj.slot = message.slot.toString();
+    }
+    if (message.ballot !== undefined) {
+      obj.ballot = Ballot.toJSON(message.ballot);
+    }
+    if (message.value !== undefined) {
+      obj.value = SlotValue.toJSON(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ChosenEntry>, I>>(base?: I): ChosenEntry {
+    return ChosenEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ChosenEntry>, I>>(object: I): ChosenEntry {
+    const message = createBaseChosenEntry();
+    message.slot = (object.slot !== undefined && object.slot !== null) ? BigInt(object.slot) : 0n;
+    message.ballot = (object.ballot !== undefined && object.ballot !== null)
+      ? Ballot.fromPartial(object.ballot)
+      : undefined;
+    message.value = (object.value !== undefined && object.value !== null)
+      ? SlotValue.fromPartial(object.value)
+      : undefined;
+    return message;
+  },
+};
+
 /**
  * One Paxos acceptor. Prepare and Accept are long-lived bidirectional streams: a proposer sends
  * many requests on one stream and matches the replies by request_id. A malformed request ends its
@@ -2382,6 +2700,19 @@ export const AcceptorServiceService = {
     responseSerialize: (value: StatusResponse): Buffer => Buffer.from(StatusResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): StatusResponse => StatusResponse.decode(value),
   },
+  /**
+   * The chosen values this acceptor knows (from commit notices), from a slot on. Read-only: a
+   * proposer or learner that did not choose them learns them without running a round.
+   */
+  learn: {
+    path: "/paxos.v1.AcceptorService/Learn" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: LearnRequest): Buffer => Buffer.from(LearnRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): LearnRequest => LearnRequest.decode(value),
+    responseSerialize: (value: LearnResponse): Buffer => Buffer.from(LearnResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): LearnResponse => LearnResponse.decode(value),
+  },
 } as const;
 
 export interface AcceptorServiceServer extends UntypedServiceImplementation {
@@ -2394,6 +2725,11 @@ export interface AcceptorServiceServer extends UntypedServiceImplementation {
   accept: handleBidiStreamingCall<AcceptRequest, AcceptResponse>;
   /** The node's state, counters and the quorum figures of the cluster. */
   status: handleUnaryCall<StatusRequest, StatusResponse>;
+  /**
+   * The chosen values this acceptor knows (from commit notices), from a slot on. Read-only: a
+   * proposer or learner that did not choose them learns them without running a round.
+   */
+  learn: handleUnaryCall<LearnRequest, LearnResponse>;
 }
 
 export interface AcceptorServiceClient extends Client {
@@ -2423,6 +2759,25 @@ export interface AcceptorServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: StatusResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The chosen values this acceptor knows (from commit notices), from a slot on. Read-only: a
+   * proposer or learner that did not choose them learns them without running a round.
+   */
+  learn(
+    request: LearnRequest,
+    callback: (error: ServiceError | null, response: LearnResponse) => void,
+  ): ClientUnaryCall;
+  learn(
+    request: LearnRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: LearnResponse) => void,
+  ): ClientUnaryCall;
+  learn(
+    request: LearnRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: LearnResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -1,0 +1,134 @@
+import { credentials, Metadata, status } from '@grpc/grpc-js';
+import { ProposerServiceClient, type WatchChosenResponse } from '@paxos/proto';
+import { TestCluster, textValue } from '@paxos/test-cluster';
+
+jest.setTimeout(120_000);
+
+/** Reads `count` chosen slots from a proposer's WatchChosen stream, from slot 0. */
+function watch(address: string, count: number, timeoutMs = 15_000): Promise<WatchChosenResponse[]> {
+  const client = new ProposerServiceClient(address, credentials.createInsecure());
+  const call = client.watchChosen({ fromSlot: 0n }, new Metadata(), { deadline: Date.now() + timeoutMs });
+  const got: WatchChosenResponse[] = [];
+  return new Promise((resolve, reject) => {
+    call.on('data', (r: WatchChosenResponse) => {
+      got.push(r);
+      if (got.length === count) {
+        call.cancel();
+        client.close();
+        resolve(got);
+      }
+    });
+    call.on('error', (e: { code: number }) => {
+      client.close();
+      if (e.code !== status.CANCELLED) reject(e);
+    });
+  });
+}
+
+const commandText = (r: WatchChosenResponse): string[] =>
+  r.value?.kind?.$case === 'batch' ? r.value.kind.value.commands.map((c) => Buffer.from(c.value?.data ?? []).toString()) : ['<noop>'];
+
+describe('proposer with 5 acceptors (real processes)', () => {
+  let cluster: TestCluster;
+  beforeAll(async () => {
+    cluster = await TestCluster.start({ acceptors: 5 });
+    await cluster.startProposer(1);
+  });
+  afterAll(() => cluster.stop());
+
+  it('chooses values in distinct slots and delivers them in order without gaps', async () => {
+    const answers = [];
+    for (let i = 0; i < 5; i++) answers.push(await cluster.propose(1, `order-${i}`, textValue(`value ${i}`)));
+    const slots = answers.map((a) => a.slot);
+    expect(new Set(slots).size).toBe(5);
+    for (const a of answers) {
+      expect(a.valueDigest).toMatch(/^[0-9a-f]{64}$/);
+      expect(a.duplicate).toBe(false);
+    }
+    const log = await watch(cluster.proposerAddress(1), 5);
+    expect(log.map((e) => e.slot)).toEqual([0n, 1n, 2n, 3n, 4n]);
+    expect(log.flatMap(commandText)).toEqual(['value 0', 'value 1', 'value 2', 'value 3', 'value 4']);
+  });
+
+  it('chooses a retried client request id exactly once', async () => {
+    const first = await cluster.propose(1, 'retry-me', textValue('once'));
+    const again = await cluster.propose(1, 'retry-me', textValue('once'));
+    expect(again.slot).toBe(first.slot);
+    expect(again.duplicate).toBe(true);
+    const concurrent = await Promise.all([1, 2, 3].map(() => cluster.propose(1, 'retry-together', textValue('together'))));
+    expect(new Set(concurrent.map((a) => a.slot)).size).toBe(1);
+  });
+
+  it('refuses a malformed value before any acceptor sees it', async () => {
+    await expect(cluster.propose(1, '', textValue('x'))).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
+    await expect(cluster.propose(1, 'big', { contentType: 'text/plain', data: Buffer.alloc(2 * 1024 * 1024) })).rejects.toMatchObject({
+      code: expect.any(Number),
+    });
+    await expect(cluster.propose(1, 'no-type', { contentType: '', data: Buffer.from('x') })).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
+  });
+
+  it('keeps choosing with acceptors down below the quorum line, fails with UNAVAILABLE at it, and uses restarted acceptors again', async () => {
+    await cluster.killAcceptor(3);
+    await cluster.killAcceptor(4);
+    const below = await cluster.propose(1, 'two-down', textValue('two down'));
+    expect(below.slot).toBeGreaterThan(0n);
+
+    await cluster.killAcceptor(2);
+    const started = Date.now();
+    await expect(cluster.propose(1, 'three-down', textValue('three down'), 5000)).rejects.toMatchObject({
+      code: status.UNAVAILABLE,
+      details: expect.stringMatching(/2 of 5 acceptors answered, 3 needed/),
+    });
+    expect(Date.now() - started).toBeLessThan(5000);
+
+    await cluster.startAcceptor(2);
+    await cluster.startAcceptor(3);
+    await cluster.startAcceptor(4);
+    let back;
+    for (let attempt = 0; attempt < 50 && !back; attempt++) {
+      back = await cluster.propose(1, 'back-up', textValue('back up'), 3000).catch(() => new Promise((r) => setTimeout(r, 200)).then(() => undefined));
+    }
+    expect(back?.duplicate === false || back?.duplicate === true).toBe(true);
+  });
+});
+
+describe('several proposers (real processes)', () => {
+  let cluster: TestCluster;
+  beforeAll(async () => {
+    cluster = await TestCluster.start({ acceptors: 5 });
+    await Promise.all([cluster.startProposer(1), cluster.startProposer(2)]);
+  });
+  afterAll(() => cluster.stop());
+
+  it('two racing proposers never disagree on a slot', async () => {
+    const ids = Array.from({ length: 20 }, (_, i) => i);
+    const results = await Promise.allSettled(ids.map((i) => cluster.propose(i % 2 === 0 ? 1 : 2, `race-${i}`, textValue(`race ${i}`), 20_000)));
+    const chosen = results.filter((r) => r.status === 'fulfilled');
+    expect(chosen.length).toBeGreaterThan(0);
+    const slots = chosen.map((r) => (r as PromiseFulfilledResult<{ slot: bigint }>).value.slot);
+    const top = slots.reduce((m, s) => (s > m ? s : m), 0n);
+    const [a, b] = await Promise.all([watch(cluster.proposerAddress(1), Number(top) + 1, 30_000), watch(cluster.proposerAddress(2), Number(top) + 1, 30_000)]);
+    for (let i = 0; i <= Number(top); i++) expect(commandText(a[i] as WatchChosenResponse)).toEqual(commandText(b[i] as WatchChosenResponse));
+  });
+
+  it('a proposer killed mid-round is replaced by another that finishes its slots with the values it may have got chosen', async () => {
+    const before = await cluster.propose(1, 'before-kill', textValue('chosen before the kill'));
+    const proposer1 = cluster.proposers.get(1);
+    // Send a value to proposer 1 and kill it while the round is in flight.
+    const inFlight = cluster.propose(1, 'mid-round', textValue('maybe chosen'), 3000).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 2));
+    await proposer1?.kill('SIGKILL');
+    await inFlight;
+
+    await cluster.startProposer(3);
+    const after = await cluster.propose(3, 'after-kill', textValue('after the kill'), 20_000);
+    const log = await watch(cluster.proposerAddress(3), Number(after.slot) + 1, 30_000);
+    expect(commandText(log[Number(before.slot)] as WatchChosenResponse)).toEqual(['chosen before the kill']);
+    const texts = log.flatMap(commandText);
+    // Everything chosen is delivered once per slot; the in-flight value is either chosen once or not at all.
+    expect(texts.filter((t) => t === 'maybe chosen').length).toBeLessThanOrEqual(1);
+    expect(texts).toContain('after the kill');
+    const watchedByTwo = await watch(cluster.proposerAddress(2), Number(after.slot) + 1, 30_000);
+    expect(watchedByTwo.map(commandText)).toEqual(log.map(commandText));
+  });
+});
