@@ -1,13 +1,13 @@
 // lmfdb-ingest: pull the LMFDB sources into the cache (or install the offline snapshot), and/or
 // serve them over gRPC. See HELP in args.ts.
 import { loadSources } from '@paxos/lmfdb-client';
-import pino from 'pino';
+import { createLogger, type Logger } from '@paxos/grpc-kit';
 import { HELP, type IngestCliOptions, parseCli, UsageError } from './args';
 import { ingestSources } from './ingest';
 import { createReporter, summaryTable } from './progress';
 import { startRecordServer } from './serve';
 
-export async function run(opts: IngestCliOptions, logger: pino.Logger): Promise<number> {
+export async function run(opts: IngestCliOptions, logger: Logger): Promise<number> {
   if (opts.command === 'help') {
     process.stdout.write(HELP);
     return 0;
@@ -40,7 +40,7 @@ export async function run(opts: IngestCliOptions, logger: pino.Logger): Promise<
   }
   const { caches, statuses } = await loadSources(opts.cacheDir, opts.sources);
   for (const s of statuses) if (!s.loaded) logger.warn({ source: s.source, reason: s.error }, 'source not loaded');
-  const running = await startRecordServer(caches, statuses, opts.host, opts.port);
+  const running = await startRecordServer(caches, statuses, opts.host, opts.port, logger);
   logger.info({ host: opts.host, port: running.port, sources: [...caches.keys()] }, 'RecordService serving');
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
@@ -52,7 +52,7 @@ export async function run(opts: IngestCliOptions, logger: pino.Logger): Promise<
 }
 
 async function main(): Promise<void> {
-  const logger = pino({ name: 'lmfdb-ingest', level: process.env['LOG_LEVEL'] ?? 'info' }, pino.destination(2));
+  const logger = createLogger('lmfdb-ingest');
   let opts: IngestCliOptions;
   try {
     opts = parseCli(process.argv.slice(2));

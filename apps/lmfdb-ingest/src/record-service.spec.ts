@@ -1,5 +1,6 @@
 import { credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { join } from 'node:path';
+import { describeSymbol, resolveByReflection } from '@paxos/grpc-kit';
 import { loadSources } from '@paxos/lmfdb-client';
 import { RecordServiceClient, type RecordServiceServer, Verdict } from '@paxos/proto';
 import { createRecordServiceHandlers } from './record-service';
@@ -78,6 +79,9 @@ describe('RecordService handlers', () => {
         client.getRecord({ source: 0, label: '37.a1' }, (err, r) => (err ? reject(err) : resolve(r))),
       );
       expect(res.label).toBe('37.a1');
+      const reflected = await resolveByReflection(`127.0.0.1:${running.port}`);
+      expect(reflected.services).toEqual(expect.arrayContaining(['lmfdb.v1.RecordService', 'grpc.health.v1.Health']));
+      expect(describeSymbol(reflected.registry, 'lmfdb.v1.RecordService')).toContain('rpc VerifyClaim');
     } finally {
       client.close();
       await running.stop();

@@ -1,8 +1,12 @@
-// A plain gRPC server for RecordService (reflection/health come with the shared server bootstrap).
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+// The RecordService over gRPC, with health and server reflection (the shared bootstrap).
+import type { Server } from '@grpc/grpc-js';
+import { createLogger, type Logger, startGrpcServer } from '@paxos/grpc-kit';
 import type { SourceCache } from '@paxos/lmfdb-client';
 import { RecordServiceService, type SourceStatus } from '@paxos/proto';
 import { createRecordServiceHandlers } from './record-service';
+
+/** Requests to the RecordService are small (a source and a label, or a claim). */
+const MAX_RECEIVE_BYTES = 64 * 1024;
 
 export interface RunningRecordServer {
   server: Server;
@@ -15,15 +19,14 @@ export async function startRecordServer(
   statuses: readonly SourceStatus[],
   host: string,
   port: number,
+  logger: Logger = createLogger('lmfdb-ingest'),
 ): Promise<RunningRecordServer> {
-  const server = new Server();
-  server.addService(RecordServiceService, createRecordServiceHandlers(caches, statuses));
-  const bound = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-  );
-  return {
-    server,
-    port: bound,
-    stop: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
-  };
+  const running = await startGrpcServer({
+    host,
+    port,
+    maxReceiveBytes: MAX_RECEIVE_BYTES,
+    logger,
+    services: [{ name: 'lmfdb.v1.RecordService', definition: RecordServiceService, implementation: createRecordServiceHandlers(caches, statuses) }],
+  });
+  return { server: running.server, port: running.port, stop: () => running.shutdown(3000) };
 }
