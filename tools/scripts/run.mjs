@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The root npm scripts: `npm run <command> -- [args]`. Bundles the command's entry point (about a
-// second, no network) and runs it in this process with the arguments after `--`.
+// second, no network) and runs it with the arguments after `--`, passing on signals and the exit code.
 // `npm test` runs every project's tests through Nx and closes with one line "N passed, N failed".
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundle, bundlePath, workspaceRoot } from './bundle.mjs';
@@ -42,8 +42,9 @@ if (command === 'test') {
   const [project, name] = commands[command];
   await bundle(project, name);
   const file = bundlePath(project, name);
-  process.argv = [process.argv[0], file, ...args];
-  await import(file);
+  const child = spawn(process.execPath, ['--enable-source-maps', file, ...args], { stdio: 'inherit' });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + (signal === 'SIGINT' ? 2 : 15) : 1)));
 } else {
   console.error(`usage: node tools/scripts/run.mjs <${['test', ...Object.keys(commands)].join('|')}> [args]`);
   process.exit(2);

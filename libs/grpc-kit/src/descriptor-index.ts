@@ -1,12 +1,11 @@
-import { fromBinary, toBinary } from '@bufbuild/protobuf';
-import {
-  type DescriptorProto,
-  type EnumDescriptorProto,
-  type FileDescriptorProto,
-  FileDescriptorProtoSchema,
-  FileDescriptorSetSchema,
-} from '@bufbuild/protobuf/wkt';
+import type { DescriptorProto, EnumDescriptorProto, FileDescriptorProto } from '@bufbuild/protobuf/wkt';
 import { FILE_DESCRIPTOR_SET_BASE64 } from '@paxos/proto';
+
+// Loaded on first use: a node that is never asked for reflection does not pay for the library.
+ 
+const protobuf = () => require('@bufbuild/protobuf') as typeof import('@bufbuild/protobuf');
+const wkt = () => require('@bufbuild/protobuf/wkt') as typeof import('@bufbuild/protobuf/wkt');
+ 
 
 /**
  * The real FileDescriptorProtos of every served .proto (true file names, true dependency lists),
@@ -19,6 +18,8 @@ export class DescriptorIndex {
   private readonly serviceNames: string[] = [];
 
   constructor(fileDescriptorSet: Uint8Array) {
+    const { fromBinary, toBinary } = protobuf();
+    const { FileDescriptorSetSchema, FileDescriptorProtoSchema } = wkt();
     const set = fromBinary(FileDescriptorSetSchema, fileDescriptorSet);
     for (const file of set.file) {
       this.bytesByFile.set(file.name, toBinary(FileDescriptorProtoSchema, file));

@@ -1,5 +1,5 @@
-import { create, createFileRegistry, fromBinary, type FileRegistry } from '@bufbuild/protobuf';
-import { type FileDescriptorProto, FileDescriptorProtoSchema, FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt';
+import type { FileRegistry } from '@bufbuild/protobuf';
+import type { FileDescriptorProto } from '@bufbuild/protobuf/wkt';
 import { credentials, type ServiceError, status } from '@grpc/grpc-js';
 import { reflectionV1, reflectionV1alpha } from '@paxos/proto';
 
@@ -34,6 +34,10 @@ export async function resolveByReflection(address: string, deadlineMs = 5000): P
 }
 
 async function resolveWith(address: string, deadlineMs: number, version: 'v1' | 'v1alpha'): Promise<ResolvedReflection> {
+   
+  const { create, createFileRegistry, fromBinary } = require('@bufbuild/protobuf') as typeof import('@bufbuild/protobuf');
+  const { FileDescriptorProtoSchema, FileDescriptorSetSchema } = require('@bufbuild/protobuf/wkt') as typeof import('@bufbuild/protobuf/wkt');
+   
   const Client = (version === 'v1' ? reflectionV1.ServerReflectionClient : reflectionV1alpha.ServerReflectionClient) as typeof reflectionV1.ServerReflectionClient;
   const client = new Client(address, credentials.createInsecure());
   const call = client.serverReflectionInfo({ deadline: Date.now() + deadlineMs });

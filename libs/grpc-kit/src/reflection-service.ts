@@ -52,7 +52,7 @@ export function answerReflection(index: DescriptorIndex, request: Request): Resp
   }
 }
 
-function handler(index: DescriptorIndex) {
+function handler(index: () => DescriptorIndex) {
   return (call: ServerDuplexStream<Request, Response>) => {
     let answered = 0;
     call.on('data', (request: Request) => {
@@ -61,16 +61,20 @@ function handler(index: DescriptorIndex) {
         call.destroy(new Error('too many reflection requests on one stream'));
         return;
       }
-      call.write(answerReflection(index, request));
+      call.write(answerReflection(index(), request));
     });
     call.on('end', () => call.end());
     call.on('error', () => undefined);
   };
 }
 
-/** Both reflection services (v1 and v1alpha: grpcurl tries v1 first and falls back). */
-export function reflectionServices(index: DescriptorIndex) {
-  const handle = handler(index);
+/**
+ * Both reflection services (v1 and v1alpha: grpcurl tries v1 first and falls back). The index is
+ * built on the first reflection request, so an idle node does not hold it.
+ */
+export function reflectionServices(makeIndex: () => DescriptorIndex = DescriptorIndex.fromGenerated) {
+  let index: DescriptorIndex | undefined;
+  const handle = handler(() => (index ??= makeIndex()));
   return [
     {
       definition: reflectionV1.ServerReflectionService,

@@ -1,6 +1,5 @@
 import { type Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import * as grpc from '@grpc/grpc-js';
-import { DescriptorIndex } from './descriptor-index';
 import { HealthRegistry, ServingStatus } from './health-service';
 import type { Logger } from './logger';
 import { reflectionServices } from './reflection-service';
@@ -46,7 +45,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
     server.addService(s.definition as ServiceDefinition, s.implementation as UntypedServiceImplementation);
   }
   server.addService(health.service.definition, health.service.implementation);
-  for (const r of reflectionServices(DescriptorIndex.fromGenerated())) {
+  for (const r of reflectionServices()) {
     server.addService(r.definition, r.implementation as unknown as UntypedServiceImplementation);
   }
   const address = `${opts.host}:${opts.port}`;

@@ -90,10 +90,15 @@ const ANSWER: Record<number, string> = {
 export function formatChosen(r: ProposeResponse, clusterSize: number): string[] {
   const quorum = Quorum.majority(clusterSize);
   const lines: string[] = [];
-  const sorted = [...r.votes].sort((a, b) => a.phase - b.phase || a.nodeId - b.nodeId);
-  for (const v of sorted) {
-    const phase = v.phase === VotePhase.VOTE_PHASE_PREPARE ? 'prepare' : 'accept';
-    lines.push(`node ${String(v.nodeId).padStart(2)}  ${phase.padEnd(7)}  ${(ANSWER[v.outcome] ?? 'unknown').padEnd(9)}  ballot ${v.ballot ? formatBallot(v.ballot) : '-'}${v.detail ? `  ${v.detail}` : ''}`);
+  const phases = r.votes.some((v) => v.phase === VotePhase.VOTE_PHASE_PREPARE) ? [VotePhase.VOTE_PHASE_PREPARE, VotePhase.VOTE_PHASE_ACCEPT] : [VotePhase.VOTE_PHASE_ACCEPT];
+  for (const phase of phases) {
+    for (let node = 0; node < clusterSize; node++) {
+      const v = r.votes.find((x) => x.phase === phase && x.nodeId === node);
+      const name = phase === VotePhase.VOTE_PHASE_PREPARE ? 'prepare' : 'accept';
+      const answer = v ? (ANSWER[v.outcome] ?? 'unknown') : 'not awaited';
+      const detail = v ? (v.detail ? `  ${v.detail}` : '') : '  (the quorum was reached first)';
+      lines.push(`node ${String(node).padStart(2)}  ${name.padEnd(7)}  ${answer.padEnd(11)}  ballot ${v?.ballot ? formatBallot(v.ballot) : '-'}${detail}`);
+    }
   }
   const promised = r.votes.filter((v) => v.outcome === VoteOutcome.VOTE_OUTCOME_PROMISED).length;
   const accepted = r.votes.filter((v) => v.outcome === VoteOutcome.VOTE_OUTCOME_ACCEPTED).length;
