@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { ConfigError, exitWithError, helpText, parseCommand } from '@paxos/grpc-kit';
 import { checkNetwork, formatCheck } from './check-report';
 import { defaultNetworkDir, readLayout } from './network-dir';
@@ -19,7 +20,7 @@ export async function runCheck(argv: readonly string[], out: (line: string) => v
     out(helpText(checkCommand));
     return 0;
   }
-  const report = await checkNetwork(readLayout(parsed.options.dir ?? defaultNetworkDir()), parsed.options['deadline-ms'] as number);
+  const report = await checkNetwork(readLayout(resolve(parsed.options.dir ?? defaultNetworkDir())), parsed.options['deadline-ms'] as number);
   if (parsed.options.json) out(JSON.stringify(report, null, 2));
   else for (const l of formatCheck(report)) out(l);
   return report.quorumAlive ? 0 : 1;

@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Quorum } from '@paxos/consensus-core';
-import { dataDir, logFile, type NetworkLayout, type NodeLayout, pidFile, workspaceRoot, writeLayout } from './network-dir';
+import { dataDir, logFile, type NetworkLayout, type NodeLayout, pidFile, readLayout, workspaceRoot, writeLayout } from './network-dir';
 import { isServing } from './probe';
 import { isOurs, LAUNCH_MARKER_ENV, readPid, removePid, sleep, writePid } from './processes';
 
@@ -67,18 +67,18 @@ export function prepare(opts: LaunchOptions): void {
   runNode(ingest, args, 'LMFDB ingest');
 }
 
-function startProcess(opts: LaunchOptions, node: NodeLayout, script: string, args: readonly string[]): number {
-  const log = openSync(logFile(opts.dir, node.name), 'a');
+function startProcess(dir: string, node: NodeLayout, script: string, args: readonly string[]): number {
+  const log = openSync(logFile(dir, node.name), 'a');
   const child = spawn(process.execPath, [...NODE_FLAGS, script, ...args], {
     cwd: workspaceRoot(),
     detached: true,
     stdio: ['ignore', log, log],
-    env: { ...process.env, [LAUNCH_MARKER_ENV]: opts.dir },
+    env: { ...process.env, [LAUNCH_MARKER_ENV]: dir },
   });
   closeSync(log);
   if (child.pid === undefined) throw new Error(`could not start ${node.name}`);
   child.unref();
-  writePid(pidFile(opts.dir, node.name), child.pid);
+  writePid(pidFile(dir, node.name), child.pid);
   return child.pid;
 }
 
@@ -96,8 +96,6 @@ export async function launchNetwork(opts: LaunchOptions): Promise<LaunchResult> 
   }
   const quorum = Quorum.majority(opts.nodes);
   prepare(opts);
-  const acceptorMain = join(workspaceRoot(), 'dist/apps/acceptor/main.js');
-  const proposerMain = join(workspaceRoot(), 'dist/apps/proposer/main.js');
   const acceptors: NodeLayout[] = Array.from({ length: opts.nodes }, (_, i) => ({
     name: `node_${i}`,
     role: 'acceptor',
@@ -111,23 +109,47 @@ export async function launchNetwork(opts: LaunchOptions): Promise<LaunchResult> 
 
   const startedAt = Date.now();
   const pids = new Map<string, number>();
-  for (const a of acceptors) {
-    pids.set(
-      a.name,
-      startProcess(opts, a, acceptorMain, [
-        '--id', String(a.id), '--port', String(opts.basePort + a.id), '--cluster-size', String(opts.nodes),
-        '--data-dir', dataDir(opts.dir, a.name), '--lmfdb-cache', opts.lmfdbCacheDir,
-      ]),
-    );
-  }
-  pids.set(
-    proposer.name,
-    startProcess(opts, proposer, proposerMain, ['--id', '1', '--port', String(opts.proposerPort), '--acceptors', acceptors.map((a) => a.address).join(','), '--lmfdb-cache', opts.lmfdbCacheDir]),
-  );
+  for (const n of layout.nodes) pids.set(n.name, startNode(opts.dir, layout, n));
+  return waitReady(layout, pids, startedAt, opts.readyTimeoutMs, quorum);
+}
 
+/** Starts one node of the layout (data dir and log in dir); returns its pid. */
+function startNode(dir: string, layout: NetworkLayout, n: NodeLayout): number {
+  const acceptors = layout.nodes.filter((x) => x.role === 'acceptor');
+  const port = (address: string) => address.slice(address.lastIndexOf(':') + 1);
+  if (n.role === 'acceptor') {
+    return startProcess(dir, n, join(workspaceRoot(), 'dist/apps/acceptor/main.js'), [
+      '--id', String(n.id), '--port', port(n.address), '--cluster-size', String(acceptors.length),
+      '--data-dir', dataDir(dir, n.name), '--lmfdb-cache', layout.lmfdbCacheDir,
+    ]);
+  }
+  return startProcess(dir, n, join(workspaceRoot(), 'dist/apps/proposer/main.js'), [
+    '--id', String(n.id), '--port', port(n.address), '--acceptors', acceptors.map((a) => a.address).join(','), '--lmfdb-cache', layout.lmfdbCacheDir,
+  ]);
+}
+
+/**
+ * Restarts the nodes of the network in dir whose process is gone (killed or crashed), on their
+ * data dirs, and waits for them to answer health. The nodes still running are left alone.
+ */
+export async function restartMissing(dir: string, readyTimeoutMs: number): Promise<LaunchResult> {
+  const layout = readLayout(dir);
+  const live = new Set(runningProcesses(dir).map((r) => r.name));
+  const quorum = Quorum.majority(layout.nodes.filter((n) => n.role === 'acceptor').length);
+  const startedAt = Date.now();
+  const pids = new Map<string, number>();
+  for (const n of layout.nodes) {
+    const pid = live.has(n.name) ? readPid(pidFile(dir, n.name)) : startNode(dir, layout, n);
+    if (pid !== undefined) pids.set(n.name, pid);
+  }
+  return waitReady(layout, pids, startedAt, readyTimeoutMs, quorum);
+}
+
+async function waitReady(layout: NetworkLayout, pids: Map<string, number>, startedAt: number, readyTimeoutMs: number, quorum: Quorum): Promise<LaunchResult> {
+  const acceptors = layout.nodes.filter((n) => n.role === 'acceptor');
   const ready = new Map<string, number>();
   let quorumReadyMs: number | undefined;
-  const deadline = startedAt + opts.readyTimeoutMs;
+  const deadline = startedAt + readyTimeoutMs;
   while (ready.size < layout.nodes.length && Date.now() < deadline) {
     await Promise.all(
       layout.nodes

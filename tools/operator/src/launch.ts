@@ -1,12 +1,13 @@
+import { resolve } from 'node:path';
 import { ConfigError, exitWithError, helpText, parseCommand } from '@paxos/grpc-kit';
 import { defaultCacheDir } from '@paxos/lmfdb-client';
-import { launchNetwork, type LaunchResult } from './launch-network';
+import { launchNetwork, type LaunchResult, restartMissing } from './launch-network';
 import { defaultNetworkDir } from './network-dir';
 
 export const launchCommand = {
   program: 'launch',
   summary: 'start a local network: N acceptors and a proposer in the background, on the shipped LMFDB snapshot by default',
-  usage: 'npm run launch -- [--nodes 23] [--base-port 7100] [--dir D] [--offline|--base-url URL]',
+  usage: 'npm run launch -- [--nodes 23] [--base-port 7100] [--dir D] [--offline|--base-url URL] [--restart-missing]',
   options: {
     nodes: { type: 'integer', default: 23, description: 'number of acceptors' },
     'base-port': { type: 'integer', default: 7100, description: 'port of node 0 (node i listens on base + i)' },
@@ -16,6 +17,7 @@ export const launchCommand = {
     offline: { type: 'boolean', description: 'fill a missing cache from the shipped snapshot (the default)' },
     'base-url': { type: 'string', description: 'fill a missing cache from this LMFDB API instead (e.g. https://www.lmfdb.org)' },
     'ready-timeout-ms': { type: 'integer', default: 60_000, description: 'how long to wait for every node to answer health' },
+    'restart-missing': { type: 'boolean', description: 'restart only the nodes of the running network whose process is gone, on their data' },
   },
 } as const;
 
@@ -40,13 +42,18 @@ export async function runLaunch(argv: readonly string[], out: (line: string) => 
   if (o.offline && o['base-url']) throw new ConfigError('--offline and --base-url exclude each other');
   const nodes = o.nodes as number;
   if (nodes < 1 || nodes > 100) throw new ConfigError(`--nodes must be 1..100, got ${nodes}`);
-  const dir = o.dir ?? defaultNetworkDir();
+  const dir = resolve(o.dir ?? defaultNetworkDir());
+  if (o['restart-missing']) {
+    const r = await restartMissing(dir, o['ready-timeout-ms'] as number);
+    printLaunch(r, out);
+    return r.healthy === r.quorum.n && r.allReadyMs !== undefined ? 0 : 1;
+  }
   const r = await launchNetwork({
     nodes,
     basePort: o['base-port'] as number,
     proposerPort: o['proposer-port'] as number,
     dir,
-    lmfdbCacheDir: o['lmfdb-cache'] ?? defaultCacheDir(),
+    lmfdbCacheDir: resolve(o['lmfdb-cache'] ?? defaultCacheDir()),
     ...(o['base-url'] ? { baseUrl: o['base-url'] } : {}),
     readyTimeoutMs: o['ready-timeout-ms'] as number,
     out,

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ConfigError, exitWithError, helpText, parseCommand } from '@paxos/grpc-kit';
 import { runningProcesses } from './launch-network';
 import { defaultNetworkDir, pidFile } from './network-dir';
@@ -20,7 +20,7 @@ export async function runStop(argv: readonly string[], out: (line: string) => vo
     out(helpText(stopCommand));
     return 0;
   }
-  const dir = parsed.options.dir ?? defaultNetworkDir();
+  const dir = resolve(parsed.options.dir ?? defaultNetworkDir());
   const running = runningProcesses(dir);
   if (running.length === 0) {
     out(`no network is running in ${dir}`);

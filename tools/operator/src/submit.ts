@@ -1,6 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { formatBallot, Quorum } from '@paxos/consensus-core';
 import { ConfigError, exitWithError, helpText, isServiceError, parseCommand } from '@paxos/grpc-kit';
 import { isSourceNumber, parseLossless, stringifyLossless } from '@paxos/lmfdb-client';
@@ -128,7 +129,7 @@ export async function runSubmit(argv: readonly string[], out: (line: string) => 
     if (e instanceof ProposalFormatError) throw new ConfigError(e.message);
     throw e;
   }
-  const layout = o.proposer ? undefined : readLayout(o.dir ?? defaultNetworkDir());
+  const layout = o.proposer ? undefined : readLayout(resolve(o.dir ?? defaultNetworkDir()));
   const address = o.proposer ?? (layout as NonNullable<typeof layout>).proposer;
   const clusterSize = layout ? layout.nodes.filter((n) => n.role === 'acceptor').length : 23;
   const value = encodeProposalValue(proposal);

@@ -1,0 +1,110 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkNetwork } from './check-report';
+import { runLaunch } from './launch';
+import { runningProcesses } from './launch-network';
+import { pidFile, readLayout } from './network-dir';
+import { isAlive, readPid } from './processes';
+import { runStop } from './stop';
+import { EXIT, runSubmit } from './submit';
+
+jest.setTimeout(240_000);
+
+const NODES = 23;
+
+/** A base port with NODES + 1 free ports after it (acceptors, then the proposer). */
+async function freeRange(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const ok = await Promise.all(
+      Array.from({ length: count }, (_, i) =>
+        new Promise<boolean>((resolve) => {
+          const s = createServer();
+          s.once('error', () => resolve(false));
+          s.listen(base + i, '127.0.0.1', () => s.close(() => resolve(true)));
+        }),
+      ),
+    );
+    if (ok.every(Boolean)) return base;
+  }
+  throw new Error('no free port range');
+}
+
+describe('a 23-node network end to end (real processes)', () => {
+  let dir: string;
+  let cache: string;
+  let base: number;
+  const lines: string[] = [];
+  const out = (l: string) => lines.push(l);
+  const submit = async (n: number, extra: string[] = []) => {
+    lines.length = 0;
+    const code = await runSubmit([String(n), '--dir', dir, ...extra], out);
+    return { code, text: lines.join('\n') };
+  };
+  const acceptorPid = (i: number) => readPid(pidFile(dir, `node_${i}`)) as number;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'paxos-net-'));
+    cache = join(dir, 'lmfdb');
+    base = await freeRange(NODES + 1);
+  });
+
+  afterAll(async () => {
+    await runStop(['--dir', dir, '--grace-ms', '2000'], () => undefined);
+    if (!process.env['KEEP_TEST_CLUSTER']) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('launches 23 acceptors and a proposer on the shipped snapshot, and refuses to launch twice', async () => {
+    const code = await runLaunch(['--dir', dir, '--lmfdb-cache', cache, '--base-port', String(base), '--proposer-port', String(base + NODES)], out);
+    expect(code).toBe(0);
+    expect(lines.join('\n')).toContain('launched 23/23, quorum 12, crash tolerance 11, Byzantine tolerance 0');
+    expect(readdirSync(cache).filter((f) => /^source_\d\.json$/.test(f))).toHaveLength(10);
+    expect(runningProcesses(dir)).toHaveLength(NODES + 1);
+    await expect(runLaunch(['--dir', dir, '--lmfdb-cache', cache, '--base-port', String(base)], out)).rejects.toThrow(/already running/);
+  });
+
+  it('chooses a proposal with a true claim, and refuses a false claim and a wrong hash', async () => {
+    const ok = await submit(1, ['--claim', '0:11.a2:jinv=-122023936/161051']);
+    expect(ok.code).toBe(EXIT.chosen);
+    expect(ok.text).toMatch(/consensus: chosen in slot \d+/);
+    const wrongClaim = await submit(2, ['--claim', '0:11.a2:jinv=1/1']);
+    expect(wrongClaim).toMatchObject({ code: EXIT.refused, text: expect.stringContaining('11.a2: jinv is -122023936/161051, the claim says 1/1') });
+    const wrongHash = await submit(3, ['--hash', 'ab'.repeat(32)]);
+    expect(wrongHash).toMatchObject({ code: EXIT.refused, text: expect.stringMatching(/leaderboard_sha256 is a?b/) });
+  });
+
+  it('keeps choosing with 11 acceptors killed, and fails with UNAVAILABLE at 12', async () => {
+    for (let i = 0; i < 11; i++) process.kill(acceptorPid(i), 'SIGKILL');
+    const chosen = await submit(4);
+    expect(chosen.code).toBe(EXIT.chosen);
+    process.kill(acceptorPid(11), 'SIGKILL');
+    const refused = await submit(5, ['--deadline-ms', '8000']);
+    expect(refused.code).toBe(EXIT.unavailable);
+    expect(refused.text).toMatch(/UNAVAILABLE: 11 of 23 acceptors answered, 12 needed/);
+  });
+
+  it('brings the killed nodes back: all 23 alive and at the same committed index', async () => {
+    const code = await runLaunch(['--dir', dir, '--restart-missing'], out);
+    expect(code).toBe(0);
+    const layout = readLayout(dir);
+    let report = await checkNetwork(layout, 2000);
+    for (let attempt = 0; attempt < 60 && !(report.alive === NODES && report.holdingLatest === NODES); attempt++) {
+      await new Promise((r) => setTimeout(r, 500));
+      report = await checkNetwork(layout, 2000);
+    }
+    expect(report.alive).toBe(NODES);
+    expect(report.quorumAlive).toBe(true);
+    expect(report.holdingLatest).toBe(NODES);
+    expect(BigInt(report.committedIndex)).toBeGreaterThanOrEqual(2n);
+  });
+
+  it('stop leaves no process behind', async () => {
+    const pids = runningProcesses(dir).map((p) => p.pid);
+    expect(pids).toHaveLength(NODES + 1);
+    await runStop(['--dir', dir], out);
+    expect(pids.filter(isAlive)).toEqual([]);
+    expect(runningProcesses(dir)).toEqual([]);
+  });
+});
