@@ -87,6 +87,13 @@ export class AcceptorNode {
       this.counters.invalidRequests += 1n;
       throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, reply.reason);
     }
+    if (request.type === 'commit') {
+      // A commit notice is an optimisation, never a condition of safety: it is applied in memory
+      // and answered at once, without a write. What it taught is saved by the next checkpoint;
+      // an acceptor that restarts before that is brought up again by the proposer's catch-up.
+      this.countReply(reply);
+      return reply;
+    }
     try {
       if (step.persist) {
         const appended = this.storage.append(step.persist);

@@ -10,14 +10,16 @@ import type {
   StatusRequest,
   StatusResponse,
 } from '@paxos/proto';
+import { slotValueBytes } from '@paxos/consensus-core';
 import type { Logger } from '@paxos/grpc-kit';
 import { acceptFromWire, acceptReplyToWire, ballotToWire, prepareFromWire, prepareReplyToWire, slotValueToWire } from '@paxos/wire';
 import type { AcceptorNode } from './acceptor-node';
 import { buildStatus, type StatusContext } from './status';
 import { streamHandler } from './stream-handler';
 
-/** Most chosen entries one Learn answer carries. */
+/** Most chosen entries, and value bytes, one Learn answer carries. */
 const LEARN_ENTRIES_MAX = 256;
+const LEARN_BYTES_MAX = 4 * 1024 * 1024;
 
 /** paxos.v1.AcceptorService over one AcceptorNode. */
 export function acceptorService(node: AcceptorNode, statusContext: StatusContext, logger: Logger): AcceptorServiceServer {
@@ -38,8 +40,11 @@ export function acceptorService(node: AcceptorNode, statusContext: StatusContext
     learn(call: ServerUnaryCall<LearnRequest, LearnResponse>, callback: sendUnaryData<LearnResponse>) {
       const max = Math.min(call.request.maxEntries || LEARN_ENTRIES_MAX, LEARN_ENTRIES_MAX);
       const chosen = node.core.chosenFrom(call.request.fromSlot, max);
+      // At least one entry, then up to LEARN_BYTES_MAX of values.
+      let bytes = 0;
+      const sent = chosen.filter((c, i) => (bytes += slotValueBytes(c.value)) <= LEARN_BYTES_MAX || i === 0);
       callback(null, {
-        chosen: chosen.map((c) => ({ slot: c.slot, ballot: ballotToWire(c.ballot), value: slotValueToWire(c.value) })),
+        chosen: sent.map((c) => ({ slot: c.slot, ballot: ballotToWire(c.ballot), value: slotValueToWire(c.value) })),
         committedIndex: node.core.committedIndex,
       });
     },

@@ -10,7 +10,7 @@ export interface Answer<R> {
   readonly error?: unknown;
 }
 
-/** Fewer than a quorum of acceptors answered: the round cannot complete. Client-facing (UNAVAILABLE). */
+/** Fewer than a quorum of acceptors answered or can still answer: the round cannot complete. Client-facing (UNAVAILABLE). */
 export class QuorumUnreachableError extends GrpcError {
   constructor(
     readonly answered: number,
@@ -66,7 +66,8 @@ export function untilQuorum<R>(quorum: Quorum, isYes: (reply: R) => boolean): Op
             else tracker.recordNo(answer.from);
           }
           if (tracker.reached) subscriber.complete();
-          else if (quorum.n - failed.size < quorum.q) subscriber.error(new QuorumUnreachableError(answered.size, quorum.n, quorum.q));
+          // The live ones may not have answered yet: count every acceptor that has not failed.
+          else if (quorum.n - failed.size < quorum.q) subscriber.error(new QuorumUnreachableError(quorum.n - failed.size, quorum.n, quorum.q));
           else if (tracker.impossible) subscriber.error(new QuorumDeniedError(tracker.yes, tracker.no));
         },
         error(err) {

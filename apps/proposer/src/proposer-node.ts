@@ -59,8 +59,11 @@ export class ProposerNode {
   private learning = false;
   private learnNext = 0;
   private readonly catchingUp = new Set<number>();
-  /** The committed index each acceptor last reported. */
+  /** The committed index each acceptor last reported, and what it was at the previous catch-up pass. */
   private readonly acceptorCommitted = new Map<number, bigint>();
+  private readonly committedAtLastPass = new Map<number, bigint>();
+  /** Acceptors that did not move after value-less notices: the next pass sends values. */
+  private readonly valuesNeeded = new Set<number>();
   private timer: NodeJS.Timeout | undefined;
   private catchUpTimer: NodeJS.Timeout | undefined;
 
@@ -188,7 +191,7 @@ export class ProposerNode {
       (r) => {
         this.learning = false;
         this.learnCommitted(r.chosen.map((c) => ({ slot: c.slot, ballot: ballotFromWire(c.ballot), value: slotValueFromWire(c.value) })));
-        if (r.chosen.length === LEARN_BATCH_ENTRIES) this.learnFromAcceptors();
+        if (r.chosen.length > 0 && r.committedIndex > this.chosen.nextSlot) this.learnFromAcceptors();
       },
       () => {
         this.learning = false;
@@ -243,12 +246,16 @@ export class ProposerNode {
       this.link(t.nodeId).accept({ $case: 'accept', value: { ballot: ballotToWire(first.ballot), slot: first.slot, value: wireValue } }),
     );
     const decided = full ? answers.pipe(untilQuorum(this.quorum, (r: AcceptResponse) => r.outcome?.$case === 'accepted')) : answers;
+    const sentAt = process.hrtime.bigint();
     decided.subscribe({
       next: (a) => {
         votes.push(this.acceptVote(a, first.ballot));
         this.feedAccept(a, first.ballot, first.slot);
       },
       error: (err: unknown) => this.roundFailed(err, first.slot),
+      complete: () => {
+        if (full) this.opts.logger.debug({ slot: first.slot.toString(), commands: first.value.kind === 'batch' ? first.value.commands.length : 0, ms: Number(process.hrtime.bigint() - sentAt) / 1e6 }, 'accept round reached a quorum');
+      },
     });
   }
 
@@ -321,9 +328,14 @@ export class ProposerNode {
     return { nodeId: a.from, address: link.address, phase: VotePhase.VOTE_PHASE_ACCEPT, outcome, ballot: ballotToWire(ballot), detail };
   }
 
+  /**
+   * A commit notice without the value: on the Accept stream it follows this acceptor's own accept
+   * of the slot, if one was sent. An acceptor that lacks the value keeps its committed index and
+   * gets the value from catch-up, so a batch is not sent a second time to every straggler.
+   */
   private sendCommit(m: Extract<ProposerMessage, { type: 'commit' }>): void {
     this.link(m.to)
-      .accept({ $case: 'commit', value: { slot: m.slot, ballot: ballotToWire(m.ballot), ...(m.value ? { value: slotValueToWire(m.value) } : {}) } })
+      .accept({ $case: 'commit', value: { slot: m.slot, ballot: ballotToWire(m.ballot) } })
       .subscribe({
         next: (r) => this.noteCommitted(m.to, r),
         error: () => undefined, // a commit notice is an optimisation; the next one will do
@@ -339,23 +351,34 @@ export class ProposerNode {
   }
 
   /**
-   * Runs every catch-up interval: an acceptor whose committed index trails the delivered prefix
-   * (it was down, or restarted) gets commit notices with the values it lacks, a batch at a time;
-   * an acceptor whose index is unknown is asked with a notice of the latest delivered slot.
+   * Runs every catch-up interval. An acceptor whose committed index trails the delivered prefix
+   * and has not moved since the previous pass is brought up in two steps: first commit notices
+   * without values (enough when it holds the accepted values, as after a lost notice), and only
+   * if it still has not moved at the next pass, notices with the values it lacks (it was down or
+   * restarted). An acceptor whose index is unknown is asked with a notice of the latest slot.
+   * Under load every acceptor keeps moving, so catch-up sends nothing.
    */
   private catchUpLaggards(): void {
     const delivered = this.chosen.nextSlot;
     if (delivered === 0n) return;
+    const previous = new Map(this.committedAtLastPass);
+    this.committedAtLastPass.clear();
+    for (const [node, index] of this.acceptorCommitted) this.committedAtLastPass.set(node, index);
     for (const link of this.links) {
       if (this.catchingUp.has(link.nodeId) || !link.up) continue;
       const known = this.acceptorCommitted.get(link.nodeId);
-      if (known !== undefined && known >= delivered) continue;
+      if (known !== undefined && (known >= delivered || previous.get(link.nodeId) !== known)) {
+        this.valuesNeeded.delete(link.nodeId); // caught up, or still moving on its own
+        continue;
+      }
+      const withValues = known === undefined || this.valuesNeeded.has(link.nodeId);
+      if (known !== undefined) this.valuesNeeded.add(link.nodeId);
       const from = known === undefined ? delivered - 1n : known < this.chosen.oldestSlot ? this.chosen.oldestSlot : known;
       const sends = [];
       for (let slot = from; slot < delivered && sends.length < this.opts.catchUpBatchSlots; slot++) {
         const e = this.chosen.entry(slot);
         if (!e) break;
-        sends.push(link.accept({ $case: 'commit', value: { slot, ballot: ballotToWire(e.ballot), value: slotValueToWire(e.value) } }));
+        sends.push(link.accept({ $case: 'commit', value: { slot, ballot: ballotToWire(e.ballot), ...(withValues ? { value: slotValueToWire(e.value) } : {}) } }));
       }
       if (sends.length === 0) continue;
       this.catchingUp.add(link.nodeId);

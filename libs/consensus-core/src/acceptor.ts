@@ -11,7 +11,7 @@ import type {
   ChosenRecord,
   DurableChange,
 } from './acceptor-types';
-import { slotValuesEqual, type SlotValue } from './value';
+import { slotValueBytes, slotValuesEqual, type SlotValue } from './value';
 
 export interface AcceptorOptions {
   limits?: Limits;
@@ -127,10 +127,15 @@ export class AcceptorCore {
     for (const s of this.chosenBySlot.keys()) if (s >= fromSlot && !this.acceptedBySlot.has(s)) slots.push(s);
     slots.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     const max = this.limits.entriesPerPromiseMax;
-    const truncated = slots.length > max;
     const entries: AcceptedEntry[] = [];
-    for (let i = 0; i < slots.length && i < max; i++) entries.push(this.reportedEntry(slots[i]));
-    return { entries, truncated };
+    let bytes = 0;
+    for (let i = 0; i < slots.length && i < max; i++) {
+      const e = this.reportedEntry(slots[i]);
+      bytes += slotValueBytes(e.value);
+      if (entries.length > 0 && bytes > this.limits.promiseBytesMax) break;
+      entries.push(e);
+    }
+    return { entries, truncated: entries.length < slots.length };
   }
 
   private reportedEntry(slot: bigint): AcceptedEntry {

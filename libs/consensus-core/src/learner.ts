@@ -1,6 +1,6 @@
 import { assert } from './assert';
 import type { ChosenEntry } from './proposer/proposer-types';
-import { slotValueKey } from './value';
+import { type SlotValue, slotValuesEqual } from './value';
 
 const BUFFERED_SLOTS_MAX_DEFAULT = 65_536;
 
@@ -9,8 +9,8 @@ export class Learner {
   private next: bigint;
   private readonly bufferedSlotsMax: number;
   private readonly buffered = new Map<bigint, ChosenEntry>();
-  /** Keys of recently delivered slots, kept to check agreement on late duplicates (bounded). */
-  private readonly deliveredKeys = new Map<bigint, string>();
+  /** Values of recently delivered slots, kept to check agreement on late duplicates (bounded). */
+  private readonly delivered = new Map<bigint, SlotValue>();
 
   constructor(opts: { fromSlot?: bigint; bufferedSlotsMax?: number } = {}) {
     this.next = opts.fromSlot ?? 0n;
@@ -29,15 +29,15 @@ export class Learner {
    */
   learn(entry: ChosenEntry): ChosenEntry[] {
     assert(entry.slot >= 0n, 'slot must be >= 0');
-    const key = slotValueKey(entry.value);
+    // Values are compared byte by byte (no identity strings: a batch can be megabytes).
     if (entry.slot < this.next) {
-      const seen = this.deliveredKeys.get(entry.slot);
-      assert(seen === undefined || seen === key, `agreement: slot ${entry.slot} learned with two different values`);
+      const seen = this.delivered.get(entry.slot);
+      assert(seen === undefined || slotValuesEqual(seen, entry.value), `agreement: slot ${entry.slot} learned with two different values`);
       return [];
     }
     const held = this.buffered.get(entry.slot);
     if (held !== undefined) {
-      assert(slotValueKey(held.value) === key, `agreement: slot ${entry.slot} learned with two different values`);
+      assert(slotValuesEqual(held.value, entry.value), `agreement: slot ${entry.slot} learned with two different values`);
       return [];
     }
     if (entry.slot - this.next >= BigInt(this.bufferedSlotsMax)) return [];
@@ -53,10 +53,10 @@ export class Learner {
   }
 
   private remember(e: ChosenEntry): void {
-    this.deliveredKeys.set(e.slot, slotValueKey(e.value));
-    if (this.deliveredKeys.size > this.bufferedSlotsMax) {
-      const oldest = this.deliveredKeys.keys().next().value;
-      if (oldest !== undefined) this.deliveredKeys.delete(oldest);
+    this.delivered.set(e.slot, e.value);
+    if (this.delivered.size > this.bufferedSlotsMax) {
+      const oldest = this.delivered.keys().next().value;
+      if (oldest !== undefined) this.delivered.delete(oldest);
     }
   }
 }

@@ -3,6 +3,8 @@ export interface Limits {
   valueBytesMax: number;
   slotsPerMessageMax: number;
   entriesPerPromiseMax: number;
+  /** A promise stops adding entries past this many value bytes (it always carries at least one). */
+  promiseBytesMax: number;
   slotMax: bigint;
 }
 
@@ -10,5 +12,6 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   valueBytesMax: 1024 * 1024,
   slotsPerMessageMax: 64,
   entriesPerPromiseMax: 1024,
+  promiseBytesMax: 4 * 1024 * 1024,
   slotMax: 1n << 62n,
 });

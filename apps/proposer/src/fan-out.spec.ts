@@ -1,0 +1,42 @@
+import { Quorum } from '@paxos/consensus-core';
+import { firstValueFrom, lastValueFrom, Observable, of, Subject, throwError, toArray } from 'rxjs';
+import { type Answer, broadcast, QuorumDeniedError, QuorumUnreachableError, untilQuorum } from './fan-out';
+
+const quorum = new Quorum(5); // q = 3
+const targets = [0, 1, 2, 3, 4].map((nodeId) => ({ nodeId }));
+
+describe('the RxJS quorum fan-out', () => {
+  it('completes on the q-th matching reply and unsubscribes the stragglers', async () => {
+    const unsubscribed: number[] = [];
+    const subjects = targets.map(() => new Subject<string>());
+    const answers = broadcast(targets, (t) => new Observable<string>((s) => {
+      const sub = subjects[t.nodeId]?.subscribe(s);
+      return () => {
+        sub?.unsubscribe();
+        unsubscribed.push(t.nodeId);
+      };
+    }));
+    const done = lastValueFrom(answers.pipe(untilQuorum(quorum, (r: string) => r === 'yes'), toArray()));
+    subjects[0]?.next('yes');
+    subjects[1]?.next('no');
+    subjects[2]?.next('yes');
+    subjects[3]?.next('yes');
+    const got = await done;
+    expect(got.map((a) => a.from)).toEqual([0, 1, 2, 3]);
+    expect(unsubscribed).toEqual(expect.arrayContaining([4]));
+  });
+
+  it('fails with UNAVAILABLE as soon as n - failures < q, naming how many can still answer', async () => {
+    const answers = broadcast(targets, (t) => (t.nodeId < 3 ? throwError(() => new Error('down')) : new Observable<string>()));
+    await expect(firstValueFrom(answers.pipe(untilQuorum(quorum, () => true), toArray()))).rejects.toThrow(
+      new QuorumUnreachableError(2, 5, 3),
+    );
+    expect(new QuorumUnreachableError(11, 23, 12).message).toBe('11 of 23 acceptors answered, 12 needed');
+  });
+
+  it('fails with a denial when refusals alone make the quorum impossible', async () => {
+    const denials: Answer<string>[] = [{ from: 0, reply: 'no' }, { from: 1, reply: 'no' }, { from: 2, reply: 'no' }];
+    const answers = of(...denials);
+    await expect(lastValueFrom(answers.pipe(untilQuorum(quorum, (r: string) => r === 'yes')))).rejects.toBeInstanceOf(QuorumDeniedError);
+  });
+});
