@@ -9,7 +9,7 @@ export const entries = {
     root: 'tools/operator',
     files: { start: 'src/start.ts', launch: 'src/launch.ts', check: 'src/check.ts', submit: 'src/submit.ts', stop: 'src/stop.ts' },
   },
-  bench: { root: 'tools/bench', files: { simulate: 'src/simulate.ts', bench: 'src/bench.ts' } },
+  bench: { root: 'tools/bench', files: { simulate: 'src/simulate.ts', bench: 'src/bench.ts', 'acceptor-steps': 'src/acceptor-steps.ts' } },
 };
 
 // npm script name -> [project, entry]

@@ -1,0 +1,142 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ConfigError, exitWithError, helpText, parseCommand } from '@paxos/grpc-kit';
+import { freePorts, serving, TestCluster } from '@paxos/test-cluster';
+import { openClients, streamPropose, unaryPropose } from './clients';
+import { startEchoServer } from './echo-server';
+import { type LoadResult, runLoad } from './load';
+import { rssMb } from './rss';
+
+export const benchCommand = {
+  program: 'bench',
+  summary: 'load generator: Propose from C concurrent clients against N acceptors with fsync on, next to a bare grpc-js echo at the same C',
+  usage: 'npm run bench -- [--acceptors N] [--concurrency 1,16,64,256] [--duration S] [--dir D] [--stream]',
+  options: {
+    acceptors: { type: 'integer', default: 23, description: 'acceptors of the network the bench starts (ignored with --dir)' },
+    concurrency: { type: 'string', default: '1,16,64,256', description: 'concurrent clients, one run each' },
+    duration: { type: 'integer', default: 10, description: 'seconds per run' },
+    'value-bytes': { type: 'integer', default: 200, description: 'size of each proposed value' },
+    dir: { type: 'string', description: 'use the network launch started in this dir instead of starting one' },
+    stream: { type: 'boolean', description: 'also measure the bulk ProposeStream path' },
+    'echo-server': { type: 'boolean', description: '(internal) run the echo baseline server' },
+    port: { type: 'integer', description: '(internal) port of the echo server' },
+  },
+} as const;
+
+interface Target {
+  readonly acceptors: number;
+  readonly proposer: string;
+  readonly proposerPid: () => number | undefined;
+  readonly acceptorPids: () => Array<number | undefined>;
+  stop(): Promise<void>;
+}
+
+function fromDir(dir: string): Target {
+  const layout = JSON.parse(readFileSync(join(dir, 'network.json'), 'utf8')) as { nodes: Array<{ name: string; role: string }>; proposer: string };
+  const pid = (name: string) => {
+    const f = join(dir, `${name}.pid`);
+    return existsSync(f) ? Number(readFileSync(f, 'utf8').trim()) : undefined;
+  };
+  const acceptors = layout.nodes.filter((n) => n.role === 'acceptor');
+  return {
+    acceptors: acceptors.length,
+    proposer: layout.proposer,
+    proposerPid: () => pid('proposer'),
+    acceptorPids: () => acceptors.map((a) => pid(a.name)),
+    stop: async () => undefined,
+  };
+}
+
+async function ownNetwork(acceptors: number): Promise<Target> {
+  const cluster = await TestCluster.start({ acceptors });
+  const proposer = await cluster.startProposer(1);
+  return {
+    acceptors,
+    proposer: cluster.proposerAddress(1),
+    proposerPid: () => proposer.child.pid,
+    acceptorPids: () => cluster.acceptors.map((a) => a?.child.pid),
+    stop: () => cluster.stop(),
+  };
+}
+
+async function startEcho(): Promise<{ address: string; stop: () => void }> {
+  const [port] = await freePorts(1);
+  const child = spawn(process.execPath, [__filename, '--echo-server', '--port', String(port)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const address = `127.0.0.1:${port}`;
+  for (let i = 0; i < 100 && !(await serving(address, 200).catch(() => false)); i++) await new Promise((r) => setTimeout(r, 50));
+  return { address, stop: () => child.kill('SIGTERM') };
+}
+
+const round = (x: number, digits = 2) => Number(x.toFixed(digits));
+
+async function main(argv: readonly string[]): Promise<number> {
+  const parsed = parseCommand(benchCommand, argv);
+  if (parsed.help) {
+    console.log(helpText(benchCommand));
+    return 0;
+  }
+  const o = parsed.options;
+  if (o['echo-server']) {
+    await startEchoServer(o.port ?? 0);
+    return new Promise<number>(() => undefined); // serve until killed
+  }
+  const levels = (o.concurrency as string).split(',').map((c) => Number(c.trim()));
+  if (levels.some((c) => !Number.isInteger(c) || c < 1 || c > 10_000)) throw new ConfigError(`--concurrency must list integers 1..10000, got "${o.concurrency}"`);
+  const durationMs = (o.duration as number) * 1000;
+  const value = Buffer.alloc(o['value-bytes'] as number, 0x61);
+  const target = o.dir ? fromDir(resolve(o.dir)) : await ownNetwork(o.acceptors as number);
+  const echo = await startEcho();
+  const proposeClients = openClients(target.proposer);
+  const echoClients = openClients(echo.address);
+  const tag = `bench-${process.pid}-${Date.now()}`;
+  try {
+    await runLoad(unaryPropose(proposeClients, value, 10_000, `${tag}-warm`), 8, 1000);
+    await runLoad(unaryPropose(echoClients, value, 10_000, `${tag}-warm`), 8, 500);
+    for (const c of levels) {
+      const modes: Array<['propose' | 'propose-stream', (seq: number) => Promise<unknown>, () => void]> = [
+        ['propose', unaryPropose(proposeClients, value, 10_000, `${tag}-u${c}`), () => undefined],
+      ];
+      if (o.stream) {
+        const s = streamPropose(proposeClients, value, `${tag}-s${c}`);
+        modes.push(['propose-stream', s.call, s.close]);
+      }
+      const echoResult: LoadResult = await runLoad(unaryPropose(echoClients, value, 10_000, `${tag}-e${c}`), c, durationMs);
+      for (const [mode, call, close] of modes) {
+        const r = await runLoad(call, c, durationMs);
+        close();
+        console.log(
+          JSON.stringify({
+            mode,
+            acceptors: target.acceptors,
+            concurrency: c,
+            chosenPerSecond: round(r.perSecond, 1),
+            p50Ms: round(r.p50Ms),
+            p95Ms: round(r.p95Ms),
+            p99Ms: round(r.p99Ms),
+            errors: r.errors,
+            ...(r.firstError ? { firstError: r.firstError } : {}),
+            valueBytes: value.length,
+            echoCallsPerSecond: round(echoResult.perSecond, 1),
+            echoP50Ms: round(echoResult.p50Ms),
+            ratioToEcho: round(r.perSecond / echoResult.perSecond, 3),
+            rssProposerMb: round(rssMb(target.proposerPid()), 1),
+            rssAcceptorsMb: round(target.acceptorPids().reduce((s: number, p) => s + rssMb(p), 0), 1),
+          }),
+        );
+      }
+    }
+  } finally {
+    for (const c of [...proposeClients, ...echoClients]) c.close();
+    echo.stop();
+    await target.stop();
+  }
+  return 0;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => exitWithError('bench', e, e instanceof ConfigError ? 2 : 1),
+  );
+}

@@ -1,0 +1,54 @@
+import { type ClientDuplexStream, credentials, Metadata } from '@grpc/grpc-js';
+import { ProposerServiceClient, type ProposeStreamRequest, type ProposeStreamResponse } from '@paxos/proto';
+
+/** Channels the load generator spreads its calls over (HTTP/2 multiplexes the rest). */
+export const CHANNELS = 4;
+
+type Client = InstanceType<typeof ProposerServiceClient>;
+
+export function openClients(address: string, count = CHANNELS): Client[] {
+  return Array.from({ length: count }, (_, i) => new ProposerServiceClient(address, credentials.createInsecure(), { 'grpc.channel_id_salt': i } as object));
+}
+
+/** A unary Propose with a deadline. */
+export function unaryPropose(clients: readonly Client[], value: Buffer, deadlineMs: number, tag: string) {
+  return (seq: number) =>
+    new Promise<void>((resolve, reject) => {
+      const client = clients[seq % clients.length] as Client;
+      client.propose(
+        { clientRequestId: `${tag}-${seq}`, value: { contentType: 'application/octet-stream', data: value } },
+        new Metadata(),
+        { deadline: Date.now() + deadlineMs },
+        (err) => (err ? reject(err) : resolve()),
+      );
+    });
+}
+
+/** Proposals over long-lived ProposeStream streams (one per channel), answers matched by id. */
+export function streamPropose(clients: readonly Client[], value: Buffer, tag: string) {
+  const waiting = new Map<string, { resolve: () => void; reject: (e: Error) => void }>();
+  const streams: ClientDuplexStream<ProposeStreamRequest, ProposeStreamResponse>[] = clients.map((c) => {
+    const s = c.proposeStream();
+    s.on('data', (r: ProposeStreamResponse) => {
+      const w = waiting.get(r.clientRequestId);
+      waiting.delete(r.clientRequestId);
+      if (!w) return;
+      if (r.result?.$case === 'chosen') w.resolve();
+      else w.reject(new Error(r.result?.$case === 'failure' ? r.result.value.message : 'empty answer'));
+    });
+    s.on('error', (e: Error) => {
+      for (const w of waiting.values()) w.reject(e);
+      waiting.clear();
+    });
+    return s;
+  });
+  const call = (seq: number) =>
+    new Promise<void>((resolve, reject) => {
+      const id = `${tag}-${seq}`;
+      waiting.set(id, { resolve, reject });
+      (streams[seq % streams.length] as ClientDuplexStream<ProposeStreamRequest, ProposeStreamResponse>).write({
+        proposal: { clientRequestId: id, value: { contentType: 'application/octet-stream', data: value } },
+      });
+    });
+  return { call, close: () => streams.forEach((s) => s.end()) };
+}
