@@ -45,6 +45,8 @@ export class AcceptorLink {
   private closed = false;
   /** Last time this acceptor answered anything (ms), for operators. */
   lastAnswerAtMs = 0;
+  /** How many times a stream to this acceptor broke: a change means it may have restarted. */
+  breaks = 0;
 
   constructor(
     readonly nodeId: number,
@@ -156,6 +158,7 @@ export class AcceptorLink {
     });
     const broken = (err: ServiceError | undefined) => {
       if (this.streams[kind] !== call) return;
+      if (!this.closed) this.breaks += 1;
       const reason = err ? `${status[err.code] ?? err.code}: ${err.details}` : 'the acceptor ended the stream';
       if (!this.closed) this.opts.logger.debug({ node: this.nodeId, stream: kind, reason }, 'stream to acceptor broke');
       this.failStream(kind, new GrpcError(err?.code === status.INVALID_ARGUMENT ? status.INTERNAL : status.UNAVAILABLE, `node ${this.nodeId} (${this.address}): ${reason}`));

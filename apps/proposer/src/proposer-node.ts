@@ -33,6 +33,8 @@ export interface ProposerNodeOptions {
   /** Commit notices sent at once to bring one lagging acceptor up to the committed index. */
   readonly catchUpBatchSlots: number;
   readonly catchUpIntervalMs: number;
+  /** Slots in flight; an acceptor further behind than this gets values at once. */
+  readonly windowSlots: number;
   readonly logger: Logger;
 }
 
@@ -62,6 +64,10 @@ export class ProposerNode {
   /** The committed index each acceptor last reported, and what it was at the previous catch-up pass. */
   private readonly acceptorCommitted = new Map<number, bigint>();
   private readonly committedAtLastPass = new Map<number, bigint>();
+  /** Stream breaks of each link when last seen by catch-up. */
+  private readonly breaksSeen = new Map<number, number>();
+  /** The committed index each acceptor reported before its latest report. */
+  private readonly lastReported = new Map<number, bigint>();
   /** Acceptors that did not move after value-less notices: the next pass sends values. */
   private readonly valuesNeeded = new Set<number>();
   private timer: NodeJS.Timeout | undefined;
@@ -346,6 +352,8 @@ export class ProposerNode {
     if (r.outcome?.$case !== 'committed') return;
     const committedIndex = r.outcome.value.committedIndex;
     // Latest wins, not the highest: a restarted acceptor may report less than before.
+    const previous = this.acceptorCommitted.get(nodeId);
+    if (previous !== undefined) this.lastReported.set(nodeId, previous);
     this.acceptorCommitted.set(nodeId, committedIndex);
     this.process(this.core.handle({ type: 'committed', from: nodeId, committedIndex }));
   }
@@ -366,12 +374,24 @@ export class ProposerNode {
     for (const [node, index] of this.acceptorCommitted) this.committedAtLastPass.set(node, index);
     for (const link of this.links) {
       if (this.catchingUp.has(link.nodeId) || !link.up) continue;
+      if (this.breaksSeen.get(link.nodeId) !== link.breaks) {
+        // Its stream broke since we last looked: it may have restarted and forgotten commit
+        // notices (they are not durable), so what it reported before no longer holds.
+        this.breaksSeen.set(link.nodeId, link.breaks);
+        this.acceptorCommitted.delete(link.nodeId);
+        this.lastReported.delete(link.nodeId);
+        this.valuesNeeded.delete(link.nodeId);
+      }
       const known = this.acceptorCommitted.get(link.nodeId);
       if (known !== undefined && (known >= delivered || previous.get(link.nodeId) !== known)) {
         this.valuesNeeded.delete(link.nodeId); // caught up, or still moving on its own
         continue;
       }
-      const withValues = known === undefined || this.valuesNeeded.has(link.nodeId);
+      // Values at once for an acceptor that restarted (its index went down) or is far behind.
+      const before = this.lastReported.get(link.nodeId);
+      const restarted = known !== undefined && before !== undefined && known < before;
+      const farBehind = known !== undefined && delivered - known > BigInt(this.opts.windowSlots);
+      const withValues = known === undefined || restarted || farBehind || this.valuesNeeded.has(link.nodeId);
       if (known !== undefined) this.valuesNeeded.add(link.nodeId);
       const from = known === undefined ? delivered - 1n : known < this.chosen.oldestSlot ? this.chosen.oldestSlot : known;
       const sends = [];

@@ -1,5 +1,5 @@
 import { credentials, Metadata, status } from '@grpc/grpc-js';
-import { ProposerServiceClient, type WatchChosenResponse } from '@paxos/proto';
+import { AcceptorServiceClient, ProposerServiceClient, type WatchChosenResponse } from '@paxos/proto';
 import { TestCluster, textValue } from '@paxos/test-cluster';
 
 jest.setTimeout(120_000);
@@ -89,6 +89,56 @@ describe('proposer with 5 acceptors (real processes)', () => {
       back = await cluster.propose(1, 'back-up', textValue('back up'), 3000).catch(() => new Promise((r) => setTimeout(r, 200)).then(() => undefined));
     }
     expect(back?.duplicate === false || back?.duplicate === true).toBe(true);
+  });
+});
+
+describe('catch-up (real processes)', () => {
+  let cluster: TestCluster;
+  beforeAll(async () => {
+    cluster = await TestCluster.start({ acceptors: 5 });
+    await cluster.startProposer(1);
+  });
+  afterAll(() => cluster.stop());
+
+  const committedIndex = (address: string) =>
+    new Promise<bigint>((resolve, reject) => {
+      const client = new AcceptorServiceClient(address, credentials.createInsecure());
+      client.status({}, new Metadata(), { deadline: Date.now() + 2000 }, (e, r) => {
+        client.close();
+        if (e) reject(e);
+        else resolve(r.committedIndex);
+      });
+    });
+
+  it('brings a restarted acceptor up to the committed index with no new proposals', async () => {
+    await cluster.propose(1, 'c-0', textValue('before'));
+    await cluster.killAcceptor(4);
+    for (let i = 1; i <= 3; i++) await cluster.propose(1, `c-${i}`, textValue(`while 4 is down ${i}`));
+    await cluster.startAcceptor(4);
+    const target = await committedIndex(cluster.acceptorAddresses[0] as string);
+    expect(target).toBe(4n);
+    let index = await committedIndex(cluster.acceptorAddresses[4] as string);
+    for (let attempt = 0; attempt < 100 && index < target; attempt++) {
+      await new Promise((r) => setTimeout(r, 100));
+      index = await committedIndex(cluster.acceptorAddresses[4] as string);
+    }
+    expect(index).toBe(target);
+  });
+
+  it('brings back an acceptor that restarts after the last slot was chosen (commit notices are not durable)', async () => {
+    const target = await committedIndex(cluster.acceptorAddresses[0] as string);
+    for (let attempt = 0; attempt < 100 && (await committedIndex(cluster.acceptorAddresses[3] as string)) < target; attempt++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await committedIndex(cluster.acceptorAddresses[3] as string)).toBe(target);
+    await cluster.killAcceptor(3);
+    await cluster.startAcceptor(3);
+    let index = await committedIndex(cluster.acceptorAddresses[3] as string);
+    for (let attempt = 0; attempt < 100 && index < target; attempt++) {
+      await new Promise((r) => setTimeout(r, 100));
+      index = await committedIndex(cluster.acceptorAddresses[3] as string);
+    }
+    expect(index).toBe(target);
   });
 });
 

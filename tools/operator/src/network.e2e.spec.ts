@@ -90,7 +90,7 @@ describe('a 23-node network end to end (real processes)', () => {
     expect(code).toBe(0);
     const layout = readLayout(dir);
     let report = await checkNetwork(layout, 2000);
-    for (let attempt = 0; attempt < 60 && !(report.alive === NODES && report.holdingLatest === NODES); attempt++) {
+    for (let attempt = 0; attempt < 120 && !(report.alive === NODES && report.holdingLatest === NODES); attempt++) {
       await new Promise((r) => setTimeout(r, 500));
       report = await checkNetwork(layout, 2000);
     }
