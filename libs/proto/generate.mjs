@@ -5,7 +5,7 @@
 //   node libs/proto/generate.mjs           regenerate
 //   node libs/proto/generate.mjs --check   fail (exit 1) when the committed code is stale
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -108,6 +108,26 @@ if (check) {
     rmSync(fresh, { recursive: true, force: true });
   }
 } else {
-  generate(outDir);
-  console.log(`generated ${listFiles(outDir).length} files into ${relative(root, outDir)}`);
+  // Generate aside, then touch only what changed: tasks that read src/gen at the same time
+  // (lint, type-check, tests) never see it missing or half written.
+  const fresh = mkdtempSync(join(tmpdir(), 'paxos-proto-gen-'));
+  try {
+    generate(fresh);
+    const next = listFiles(fresh).map((p) => relative(fresh, p));
+    const current = existsSync(outDir) ? listFiles(outDir).map((p) => relative(outDir, p)) : [];
+    let changed = 0;
+    for (const f of next) {
+      const text = readFileSync(join(fresh, f), 'utf8');
+      const target = join(outDir, f);
+      if (existsSync(target) && readFileSync(target, 'utf8') === text) continue;
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(`${target}.tmp`, text);
+      renameSync(`${target}.tmp`, target);
+      changed += 1;
+    }
+    for (const f of current) if (!next.includes(f)) rmSync(join(outDir, f));
+    console.log(`generated ${next.length} files into ${relative(root, outDir)} (${changed} changed)`);
+  } finally {
+    rmSync(fresh, { recursive: true, force: true });
+  }
 }
