@@ -7,6 +7,7 @@ import {
   formatBallot,
 } from '@paxos/consensus-core';
 import { GrpcError, GrpcStatus, type Logger } from '@paxos/grpc-kit';
+import type { PiggybackedCommits } from '@paxos/wire';
 import type { AcceptorStorage } from './storage';
 
 export interface AcceptorCounters {
@@ -74,8 +75,11 @@ export class AcceptorNode {
     return this.storageError;
   }
 
-  /** Runs one request through the core, persists what it must, and returns the reply to send. */
-  async handle(request: AcceptorRequest): Promise<AcceptorReply> {
+  /**
+   * Runs one request through the core, persists what it must, and returns the reply to send.
+   * Commit notices riding on an accept are applied in memory, like any commit notice.
+   */
+  async handle(request: AcceptorRequest, commits?: PiggybackedCommits): Promise<AcceptorReply> {
     if (this.storageError !== undefined) {
       throw new GrpcError(GrpcStatus.INTERNAL, `storage failed (${this.storageError}); this node does not vote until its storage is healthy again`);
     }
@@ -83,6 +87,12 @@ export class AcceptorNode {
     this.checkProposer(request);
     const step = this.core.handle(request);
     const reply = step.reply;
+    if (commits && request.type === 'accept' && reply.type !== 'invalid') {
+      for (let slot = commits.from; slot < commits.to; slot++) {
+        this.counters.commits += 1n;
+        this.core.handle({ type: 'commit', slot, ballot: request.ballot });
+      }
+    }
     if (reply.type === 'invalid') {
       this.counters.invalidRequests += 1n;
       throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, reply.reason);

@@ -12,7 +12,7 @@ import type {
 } from '@paxos/proto';
 import { slotValueBytes } from '@paxos/consensus-core';
 import type { Logger } from '@paxos/grpc-kit';
-import { acceptFromWire, acceptReplyToWire, ballotToWire, prepareFromWire, prepareReplyToWire, slotValueToWire } from '@paxos/wire';
+import { acceptFromWire, acceptReplyToWire, ballotToWire, piggybackedCommitsFromWire, prepareFromWire, prepareReplyToWire, slotValueToWire } from '@paxos/wire';
 import type { AcceptorNode } from './acceptor-node';
 import { buildStatus, type StatusContext } from './status';
 import { streamHandler } from './stream-handler';
@@ -31,7 +31,13 @@ export function acceptorService(node: AcceptorNode, statusContext: StatusContext
     ),
     accept: streamHandler<AcceptRequest, AcceptResponse>(
       node,
-      { kind: 'accept', requestId: (r) => r.requestId, toCore: acceptFromWire, toWire: acceptReplyToWire },
+      {
+        kind: 'accept',
+        requestId: (r) => r.requestId,
+        toCore: acceptFromWire,
+        commits: piggybackedCommitsFromWire,
+        toWire: (id, reply) => acceptReplyToWire(id, reply, node.core.committedIndex),
+      },
       logger,
     ),
     status(_call: ServerUnaryCall<StatusRequest, StatusResponse>, callback: sendUnaryData<StatusResponse>) {

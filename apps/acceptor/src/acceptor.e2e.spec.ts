@@ -76,7 +76,7 @@ describe('acceptor over gRPC', () => {
       const low = await c.accept({ $case: 'accept', value: { ballot: b(1), slot: 0n, value: text('low') } });
       expect(low.outcome).toEqual({ $case: 'rejected', value: { promised: b(2) } });
       const ok = await c.accept({ $case: 'accept', value: { ballot: b(2), slot: 0n, value: text('v0') } });
-      expect(ok.outcome).toEqual({ $case: 'accepted', value: { ballot: b(2), slot: 0n } });
+      expect(ok.outcome).toEqual({ $case: 'accepted', value: { ballot: b(2), slot: 0n, committedIndex: 0n } });
     });
 
     it('accepts above its promise and raises the promise', async () => {
@@ -102,6 +102,11 @@ describe('acceptor over gRPC', () => {
     it('advances the committed index on commit notices and shows it all in Status', async () => {
       const r = await c.accept({ $case: 'commit', value: { slot: 0n, ballot: b(2) } });
       expect(r.outcome).toEqual({ $case: 'committed', value: { committedIndex: 1n } });
+      // A commit range riding on an accept: slot 1 was chosen under ballot 3.2.
+      const carried = await c.accept({ $case: 'accept', value: { ballot: b(5), slot: 2n, value: text('v2'), commit: { fromSlot: 1n, toSlot: 2n } } });
+      expect(carried.outcome).toEqual({ $case: 'accepted', value: { ballot: b(5), slot: 2n, committedIndex: 1n } });
+      const range = await c.accept({ $case: 'accept', value: { ballot: b(5), slot: 3n, value: text('v3'), commit: { fromSlot: 2n, toSlot: 3n } } });
+      expect(range.outcome).toEqual({ $case: 'accepted', value: { ballot: b(5), slot: 3n, committedIndex: 1n } });
       const s = await c.status();
       expect(s).toMatchObject({
         nodeId: 0,
@@ -111,11 +116,11 @@ describe('acceptor over gRPC', () => {
         quorumSize: 12,
         crashTolerance: 11,
         byzantineTolerance: 0,
-        lastAccepted: { slot: 1n, ballot: b(3, 2) },
+        lastAccepted: { slot: 3n, ballot: b(5) },
         storage: { healthy: true, error: '' },
       });
       expect(s.lastAccepted?.valueDigest).toMatch(/^[0-9a-f]{64}$/);
-      expect(s.counters).toMatchObject({ promises: 4n, rejects: 3n, accepted: 2n, commits: 1n });
+      expect(s.counters).toMatchObject({ promises: 4n, rejects: 3n, accepted: 4n, commits: 3n });
       expect(s.dataSource).toMatchObject({ source: 0, table: 'ec_curvedata', loaded: false });
       expect(s.dataSource?.error).toMatch(/missing/);
       expect(s.uptimeMs).toBeGreaterThan(0n);
@@ -215,9 +220,16 @@ describe('acceptor over gRPC', () => {
 
       node = await startAcceptor(dir, ports[2] as number, [], 2);
       const after = new AcceptorWireClient(node.address);
-      const promise = await after.prepare({ ballot: b(8), fromSlot: 0n });
-      if (promise.outcome?.$case !== 'promised') throw new Error('expected a promise after restart');
-      const held = new Set(promise.outcome.value.accepted.map((e) => e.slot));
+      // A promise stops at 1,024 entries (truncated): read on from past the last one, as a proposer does.
+      const held = new Set<bigint>();
+      for (let round = 8, fromSlot = 0n, more = true; more; round++) {
+        const promise = await after.prepare({ ballot: b(round), fromSlot });
+        if (promise.outcome?.$case !== 'promised') throw new Error('expected a promise after restart');
+        for (const e of promise.outcome.value.accepted) held.add(e.slot);
+        more = promise.outcome.value.truncated;
+        const last = promise.outcome.value.accepted.at(-1);
+        fromSlot = last ? last.slot + 1n : fromSlot;
+      }
       const lost = acknowledged.filter((s) => !held.has(s));
       expect(lost).toEqual([]);
       after.close();

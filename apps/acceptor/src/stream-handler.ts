@@ -1,7 +1,7 @@
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { AcceptorReply, AcceptorRequest } from '@paxos/consensus-core';
 import { GrpcError, GrpcStatus, type Logger, toServiceError } from '@paxos/grpc-kit';
-import { WireError } from '@paxos/wire';
+import { type PiggybackedCommits, WireError } from '@paxos/wire';
 import type { AcceptorNode } from './acceptor-node';
 
 /** Requests of one stream being handled at once; past it the stream is paused (HTTP/2 flow control pushes back). */
@@ -11,6 +11,8 @@ export interface StreamCodec<Req, Res> {
   readonly kind: 'prepare' | 'accept';
   requestId(req: Req): bigint;
   toCore(req: Req): AcceptorRequest;
+  /** Commit notices riding on the request, if the stream carries them. */
+  commits?(req: Req): PiggybackedCommits | undefined;
   toWire(requestId: bigint, reply: AcceptorReply): Res;
 }
 
@@ -43,9 +45,11 @@ export function streamHandler<Req, Res>(node: AcceptorNode, codec: StreamCodec<R
       if (ended) return;
       let coreRequest: AcceptorRequest;
       let requestId: bigint;
+      let commits: PiggybackedCommits | undefined;
       try {
         requestId = codec.requestId(req);
         coreRequest = codec.toCore(req);
+        commits = codec.commits?.(req);
       } catch (e) {
         node.counters.invalidRequests += 1n;
         finish(new GrpcError(GrpcStatus.INVALID_ARGUMENT, e instanceof WireError ? e.message : `malformed request: ${(e as Error).message}`));
@@ -53,7 +57,7 @@ export function streamHandler<Req, Res>(node: AcceptorNode, codec: StreamCodec<R
       }
       inFlight += 1;
       updateFlow();
-      node.handle(coreRequest).then(
+      node.handle(coreRequest, commits).then(
         (reply) => {
           inFlight -= 1;
           if (ended) return;

@@ -38,6 +38,12 @@ export interface ProposerNodeOptions {
   readonly logger: Logger;
 }
 
+/** How long a commit notice waits for an accept to ride on before it goes out alone. */
+const COMMIT_FLUSH_MS = 5;
+/** Bound on commit notices waiting per acceptor, and on one range. */
+const PENDING_COMMITS_MAX = 4096;
+const MAX_RANGE = 4096;
+
 /** Chosen entries asked for in one Learn call. */
 const LEARN_BATCH_ENTRIES = 256;
 
@@ -61,6 +67,9 @@ export class ProposerNode {
   private learning = false;
   private learnNext = 0;
   private readonly catchingUp = new Set<number>();
+  /** Commit notices waiting to ride on each acceptor's next accept. */
+  private readonly pendingCommits = new Map<number, Array<{ slot: bigint; ballot: Ballot }>>();
+  private commitFlushTimer: NodeJS.Timeout | undefined;
   /** The committed index each acceptor last reported, and what it was at the previous catch-up pass. */
   private readonly acceptorCommitted = new Map<number, bigint>();
   private readonly committedAtLastPass = new Map<number, bigint>();
@@ -94,6 +103,7 @@ export class ProposerNode {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     if (this.catchUpTimer) clearInterval(this.catchUpTimer);
+    if (this.commitFlushTimer) clearTimeout(this.commitFlushTimer);
     for (const [id, ws] of this.waiters) for (const w of ws) w.reject(new GrpcError(status.UNAVAILABLE, `proposer shutting down before ${id} was chosen`));
     this.waiters.clear();
     for (const l of this.links) l.close();
@@ -157,7 +167,7 @@ export class ProposerNode {
     const rounds = new Map<string, ProposerMessage[]>();
     for (const m of out.messages) {
       if (m.type === 'commit') {
-        this.sendCommit(m);
+        this.queueCommit(m);
         continue;
       }
       const key = m.type === 'prepare' ? `p:${formatBallot(m.ballot)}` : `a:${formatBallot(m.ballot)}:${m.slot}`;
@@ -248,9 +258,11 @@ export class ProposerNode {
       if (first.value.kind === 'batch') this.slotClients.set(first.slot, first.value.commands.map((c) => c.clientRequestId));
     }
     const wireValue = slotValueToWire(first.value);
-    const answers = broadcast(targets, (t) =>
-      this.link(t.nodeId).accept({ $case: 'accept', value: { ballot: ballotToWire(first.ballot), slot: first.slot, value: wireValue } }),
-    );
+    const wireBallot = ballotToWire(first.ballot);
+    const answers = broadcast(targets, (t) => {
+      const commit = this.takeCommitRange(t.nodeId, first.ballot);
+      return this.link(t.nodeId).accept({ $case: 'accept', value: { ballot: wireBallot, slot: first.slot, value: wireValue, ...(commit ? { commit } : {}) } });
+    });
     const decided = full ? answers.pipe(untilQuorum(this.quorum, (r: AcceptResponse) => r.outcome?.$case === 'accepted')) : answers;
     const sentAt = process.hrtime.bigint();
     decided.subscribe({
@@ -303,7 +315,10 @@ export class ProposerNode {
     const o = a.reply?.outcome;
     let event: ProposerEvent;
     if (a.error !== undefined || !o) event = { type: 'unreachable', from: a.from, ballot, slot };
-    else if (o.$case === 'accepted') event = { type: 'accepted', from: a.from, ballot: ballotFromWire(o.value.ballot), slot: o.value.slot };
+    else if (o.$case === 'accepted') {
+      this.noteCommittedIndex(a.from, o.value.committedIndex);
+      event = { type: 'accepted', from: a.from, ballot: ballotFromWire(o.value.ballot), slot: o.value.slot };
+    }
     else if (o.$case === 'rejected') event = { type: 'reject', from: a.from, promised: ballotFromWire(o.value.promised), ballot, slot };
     else if (o.$case === 'refused') event = { type: 'refused', from: a.from, ballot, slot, reason: o.value.reason };
     else return;
@@ -335,6 +350,43 @@ export class ProposerNode {
   }
 
   /**
+   * Holds a commit notice for the acceptor's next accept, which carries it as a slot range (one
+   * message per slot spared); what no accept picks up within COMMIT_FLUSH_MS goes out alone.
+   */
+  private queueCommit(m: Extract<ProposerMessage, { type: 'commit' }>): void {
+    const list = this.pendingCommits.get(m.to) ?? [];
+    list.push({ slot: m.slot, ballot: m.ballot });
+    this.pendingCommits.set(m.to, list);
+    if (list.length > PENDING_COMMITS_MAX) this.flushCommits(m.to);
+    this.commitFlushTimer ??= setTimeout(() => {
+      this.commitFlushTimer = undefined;
+      for (const to of [...this.pendingCommits.keys()]) this.flushCommits(to);
+    }, COMMIT_FLUSH_MS);
+  }
+
+  /** Takes the longest run of consecutive pending slots chosen under `ballot`, as a range. */
+  private takeCommitRange(to: number, ballot: Ballot): { fromSlot: bigint; toSlot: bigint } | undefined {
+    const list = this.pendingCommits.get(to);
+    if (!list || list.length === 0) return undefined;
+    list.sort((a, b) => (a.slot < b.slot ? -1 : a.slot > b.slot ? 1 : 0));
+    const start = list.findIndex((c) => ballotEquals(c.ballot, ballot));
+    if (start < 0) return undefined;
+    let end = start + 1;
+    while (end < list.length && end - start < MAX_RANGE && ballotEquals((list[end] as { ballot: Ballot }).ballot, ballot) && (list[end] as { slot: bigint }).slot === (list[end - 1] as { slot: bigint }).slot + 1n) end++;
+    const fromSlot = (list[start] as { slot: bigint }).slot;
+    const toSlot = (list[end - 1] as { slot: bigint }).slot + 1n;
+    list.splice(start, end - start);
+    if (list.length === 0) this.pendingCommits.delete(to);
+    return { fromSlot, toSlot };
+  }
+
+  private flushCommits(to: number): void {
+    const list = this.pendingCommits.get(to);
+    this.pendingCommits.delete(to);
+    for (const c of list ?? []) this.sendCommit({ type: 'commit', to, slot: c.slot, ballot: c.ballot });
+  }
+
+  /**
    * A commit notice without the value: on the Accept stream it follows this acceptor's own accept
    * of the slot, if one was sent. An acceptor that lacks the value keeps its committed index and
    * gets the value from catch-up, so a batch is not sent a second time to every straggler.
@@ -350,12 +402,14 @@ export class ProposerNode {
 
   private noteCommitted(nodeId: number, r: AcceptResponse): void {
     if (r.outcome?.$case !== 'committed') return;
-    const committedIndex = r.outcome.value.committedIndex;
+    this.noteCommittedIndex(nodeId, r.outcome.value.committedIndex);
+  }
+
+  private noteCommittedIndex(nodeId: number, committedIndex: bigint): void {
     // Latest wins, not the highest: a restarted acceptor may report less than before.
     const previous = this.acceptorCommitted.get(nodeId);
     if (previous !== undefined) this.lastReported.set(nodeId, previous);
     this.acceptorCommitted.set(nodeId, committedIndex);
-    this.process(this.core.handle({ type: 'committed', from: nodeId, committedIndex }));
   }
 
   /**

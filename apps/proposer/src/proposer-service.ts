@@ -31,14 +31,14 @@ export interface ProposerServiceDeps {
   readonly logger: Logger;
 }
 
-function toResponse(o: ProposeOutcome): ProposeResponse {
+function toResponse(o: ProposeOutcome, includeVotes: boolean): ProposeResponse {
   return {
     clientRequestId: o.clientRequestId,
     slot: o.slot,
     ballot: ballotToWire(o.ballot),
     valueDigest: o.valueDigest,
     duplicate: o.duplicate,
-    votes: [...o.votes],
+    votes: includeVotes ? [...o.votes] : [],
   };
 }
 
@@ -56,7 +56,7 @@ function proposeOnce(deps: ProposerServiceDeps, request: ProposeRequest, deadlin
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      resolve(toResponse(o));
+      resolve(toResponse(o, request.includeVotes));
     };
     const timer = setTimeout(() => {
       if (settled) return;
@@ -103,7 +103,7 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
         if (inputDone && inFlight === 0) call.end();
       };
       call.on('data', (req: ProposeStreamRequest) => {
-        const proposal = req.proposal ?? { clientRequestId: '', value: undefined };
+        const proposal = req.proposal ?? { clientRequestId: '', value: undefined, includeVotes: false };
         inFlight += 1;
         if (inFlight >= STREAM_PROPOSALS_IN_FLIGHT_MAX) call.pause();
         proposeOnce(deps, proposal, deps.proposeTimeoutMs).then(

@@ -78,7 +78,7 @@ describe('every message round-trips through the generated code', () => {
         storage: { healthy: true, error: '', dataDir: '/tmp/x', logBytes: big, snapshotSlot: 5n, fsyncs: 9n },
       },
     ],
-    ['ProposeRequest', ProposeRequest, { clientRequestId: 'r', value: { contentType: 'application/octet-stream', data: Buffer.from([0, 255]) } }],
+    ['ProposeRequest', ProposeRequest, { clientRequestId: 'r', value: { contentType: 'application/octet-stream', data: Buffer.from([0, 255]) }, includeVotes: true }],
     [
       'ProposeResponse',
       ProposeResponse,

@@ -93,7 +93,7 @@ export class TestCluster {
   propose(proposerId: number, clientRequestId: string, value: Value, deadlineMs = 10_000): Promise<ProposeResponse> {
     const client = new ProposerServiceClient(this.proposerAddress(proposerId), credentials.createInsecure());
     return new Promise<ProposeResponse>((resolve, reject) =>
-      client.propose({ clientRequestId, value }, new Metadata(), { deadline: Date.now() + deadlineMs }, (err: ServiceError | null, res) => {
+      client.propose({ clientRequestId, value, includeVotes: true }, new Metadata(), { deadline: Date.now() + deadlineMs }, (err: ServiceError | null, res) => {
         client.close();
         if (err) reject(err);
         else resolve(res);

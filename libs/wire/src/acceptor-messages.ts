@@ -62,10 +62,27 @@ export function prepareReplyToWire(requestId: bigint, reply: AcceptorReply): Pre
   }
 }
 
-export function acceptReplyToWire(requestId: bigint, reply: AcceptorReply): AcceptResponse {
+/** Commit notices riding on an accept: slots [from, to) chosen under the accept's ballot. */
+export interface PiggybackedCommits {
+  readonly from: bigint;
+  readonly to: bigint;
+}
+
+/** The longest commit range one accept may carry. */
+export const PIGGYBACKED_COMMITS_MAX = 4096n;
+
+export function piggybackedCommitsFromWire(req: AcceptRequest): PiggybackedCommits | undefined {
+  if (req.kind?.$case !== 'accept' || !req.kind.value.commit) return undefined;
+  const { fromSlot, toSlot } = req.kind.value.commit;
+  if (toSlot < fromSlot) throw new WireError(`accept.commit: to_slot ${toSlot} is below from_slot ${fromSlot}`);
+  if (toSlot - fromSlot > PIGGYBACKED_COMMITS_MAX) throw new WireError(`accept.commit spans ${toSlot - fromSlot} slots, the bound is ${PIGGYBACKED_COMMITS_MAX}`);
+  return toSlot > fromSlot ? { from: fromSlot, to: toSlot } : undefined;
+}
+
+export function acceptReplyToWire(requestId: bigint, reply: AcceptorReply, committedIndex = 0n): AcceptResponse {
   switch (reply.type) {
     case 'accepted':
-      return { requestId, outcome: { $case: 'accepted', value: { ballot: ballotToWire(reply.ballot), slot: reply.slot } } };
+      return { requestId, outcome: { $case: 'accepted', value: { ballot: ballotToWire(reply.ballot), slot: reply.slot, committedIndex } } };
     case 'reject':
       return { requestId, outcome: { $case: 'rejected', value: { promised: ballotToWire(reply.promised) } } };
     case 'refused':

@@ -16,7 +16,7 @@ export function unaryPropose(clients: readonly Client[], value: Buffer, deadline
     new Promise<void>((resolve, reject) => {
       const client = clients[seq % clients.length] as Client;
       client.propose(
-        { clientRequestId: `${tag}-${seq}`, value: { contentType: 'application/octet-stream', data: value } },
+        { clientRequestId: `${tag}-${seq}`, value: { contentType: 'application/octet-stream', data: value }, includeVotes: false },
         new Metadata(),
         { deadline: Date.now() + deadlineMs },
         (err) => (err ? reject(err) : resolve()),
@@ -47,7 +47,7 @@ export function streamPropose(clients: readonly Client[], value: Buffer, tag: st
       const id = `${tag}-${seq}`;
       waiting.set(id, { resolve, reject });
       (streams[seq % streams.length] as ClientDuplexStream<ProposeStreamRequest, ProposeStreamResponse>).write({
-        proposal: { clientRequestId: id, value: { contentType: 'application/octet-stream', data: value } },
+        proposal: { clientRequestId: id, value: { contentType: 'application/octet-stream', data: value }, includeVotes: false },
       });
     });
   return { call, close: () => streams.forEach((s) => s.end()) };

@@ -137,7 +137,7 @@ export async function runSubmit(argv: readonly string[], out: (line: string) => 
     `proposal ${proposal.proposalNumber}: ${proposal.leaderboard.length} leaderboard entries, ${proposal.claims.length} claims, leaderboard sha256 ${proposal.leaderboardSha256.slice(0, 16)}...`,
   );
   try {
-    const r = await propose(address, { clientRequestId: o['client-request-id'] ?? randomUUID(), value }, o['deadline-ms'] as number);
+    const r = await propose(address, { clientRequestId: o['client-request-id'] ?? randomUUID(), value, includeVotes: true }, o['deadline-ms'] as number);
     if (o.json) out(JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2));
     else for (const l of formatChosen(r, clusterSize)) out(l);
     return EXIT.chosen;

@@ -75,7 +75,20 @@ export interface AcceptRequest {
 export interface Accept {
   ballot?: Ballot | undefined;
   slot: bigint;
-  value?: SlotValue | undefined;
+  value?:
+    | SlotValue
+    | undefined;
+  /**
+   * Commit notices riding along (to spare a message per slot): the slots of this range were
+   * chosen under this same ballot.
+   */
+  commit?: SlotRange | undefined;
+}
+
+/** Slots [from_slot, to_slot). */
+export interface SlotRange {
+  fromSlot: bigint;
+  toSlot: bigint;
 }
 
 /**
@@ -102,6 +115,8 @@ export interface AcceptResponse {
 export interface Accepted {
   ballot?: Ballot | undefined;
   slot: bigint;
+  /** Slots [0, committed_index) are known chosen at this acceptor. */
+  committedIndex: bigint;
 }
 
 /** The value failed this acceptor's own check (for example a false LMFDB claim); no vote was cast. */
@@ -863,7 +878,7 @@ export const AcceptRequest: MessageFns<AcceptRequest> = {
 };
 
 function createBaseAccept(): Accept {
-  return { ballot: undefined, slot: 0n, value: undefined };
+  return { ballot: undefined, slot: 0n, value: undefined, commit: undefined };
 }
 
 export const Accept: MessageFns<Accept> = {
@@ -879,6 +894,9 @@ export const Accept: MessageFns<Accept> = {
     }
     if (message.value !== undefined) {
       SlotValue.encode(message.value, writer.uint32(26).fork()).join();
+    }
+    if (message.commit !== undefined) {
+      SlotRange.encode(message.commit, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -920,6 +938,14 @@ export const Accept: MessageFns<Accept> = {
             message.value = SlotValue.decode(reader, reader.uint32());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.commit = SlotRange.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -937,6 +963,7 @@ export const Accept: MessageFns<Accept> = {
       ballot: isSet(object.ballot) ? Ballot.fromJSON(object.ballot) : undefined,
       slot: isSet(object.slot) ? BigInt(object.slot) : 0n,
       value: isSet(object.value) ? SlotValue.fromJSON(object.value) : undefined,
+      commit: isSet(object.commit) ? SlotRange.fromJSON(object.commit) : undefined,
     };
   },
 
@@ -950,6 +977,9 @@ export const Accept: MessageFns<Accept> = {
     }
     if (message.value !== undefined) {
       obj.value = SlotValue.toJSON(message.value);
+    }
+    if (message.commit !== undefined) {
+      obj.commit = SlotRange.toJSON(message.commit);
     }
     return obj;
   },
@@ -966,6 +996,104 @@ export const Accept: MessageFns<Accept> = {
     message.value = (object.value !== undefined && object.value !== null)
       ? SlotValue.fromPartial(object.value)
       : undefined;
+    message.commit = (object.commit !== undefined && object.commit !== null)
+      ? SlotRange.fromPartial(object.commit)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSlotRange(): SlotRange {
+  return { fromSlot: 0n, toSlot: 0n };
+}
+
+export const SlotRange: MessageFns<SlotRange> = {
+  encode(message: SlotRange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.fromSlot !== 0n) {
+      if (BigInt.asUintN(64, message.fromSlot) !== message.fromSlot) {
+        throw new globalThis.Error("value provided for field message.fromSlot of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.fromSlot);
+    }
+    if (message.toSlot !== 0n) {
+      if (BigInt.asUintN(64, message.toSlot) !== message.toSlot) {
+        throw new globalThis.Error("value provided for field message.toSlot of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.toSlot);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SlotRange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSlotRange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.fromSlot = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.toSlot = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SlotRange {
+    return {
+      fromSlot: isSet(object.fromSlot)
+        ? BigInt(object.fromSlot)
+        : isSet(object.from_slot)
+        ? BigInt(object.from_slot)
+        : 0n,
+      toSlot: isSet(object.toSlot) ? BigInt(object.toSlot) : isSet(object.to_slot) ? BigInt(object.to_slot) : 0n,
+    };
+  },
+
+  toJSON(message: SlotRange): unknown {
+    const obj: any = {};
+    if (message.fromSlot !== 0n) {
+      obj.fromSlot = message.fromSlot.toString();
+    }
+    if (message.toSlot !== 0n) {
+      obj.toSlot = message.toSlot.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SlotRange>, I>>(base?: I): SlotRange {
+    return SlotRange.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SlotRange>, I>>(object: I): SlotRange {
+    const message = createBaseSlotRange();
+    message.fromSlot = (object.fromSlot !== undefined && object.fromSlot !== null) ? BigInt(object.fromSlot) : 0n;
+    message.toSlot = (object.toSlot !== undefined && object.toSlot !== null) ? BigInt(object.toSlot) : 0n;
     return message;
   },
 };
@@ -1245,7 +1373,7 @@ export const AcceptResponse: MessageFns<AcceptResponse> = {
 };
 
 function createBaseAccepted(): Accepted {
-  return { ballot: undefined, slot: 0n };
+  return { ballot: undefined, slot: 0n, committedIndex: 0n };
 }
 
 export const Accepted: MessageFns<Accepted> = {
@@ -1258,6 +1386,12 @@ export const Accepted: MessageFns<Accepted> = {
         throw new globalThis.Error("value provided for field message.slot of type uint64 too large");
       }
       writer.uint32(16).uint64(message.slot);
+    }
+    if (message.committedIndex !== 0n) {
+      if (BigInt.asUintN(64, message.committedIndex) !== message.committedIndex) {
+        throw new globalThis.Error("value provided for field message.committedIndex of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.committedIndex);
     }
     return writer;
   },
@@ -1291,6 +1425,14 @@ export const Accepted: MessageFns<Accepted> = {
             message.slot = reader.uint64() as bigint;
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.committedIndex = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1307,6 +1449,11 @@ export const Accepted: MessageFns<Accepted> = {
     return {
       ballot: isSet(object.ballot) ? Ballot.fromJSON(object.ballot) : undefined,
       slot: isSet(object.slot) ? BigInt(object.slot) : 0n,
+      committedIndex: isSet(object.committedIndex)
+        ? BigInt(object.committedIndex)
+        : isSet(object.committed_index)
+        ? BigInt(object.committed_index)
+        : 0n,
     };
   },
 
@@ -1317,6 +1464,9 @@ export const Accepted: MessageFns<Accepted> = {
     }
     if (message.slot !== 0n) {
       obj.slot = message.slot.toString();
+    }
+    if (message.committedIndex !== 0n) {
+      obj.committedIndex = message.committedIndex.toString();
     }
     return obj;
   },
@@ -1330,6 +1480,9 @@ export const Accepted: MessageFns<Accepted> = {
       ? Ballot.fromPartial(object.ballot)
       : undefined;
     message.slot = (object.slot !== undefined && object.slot !== null) ? BigInt(object.slot) : 0n;
+    message.committedIndex = (object.committedIndex !== undefined && object.committedIndex !== null)
+      ? BigInt(object.committedIndex)
+      : 0n;
     return message;
   },
 };

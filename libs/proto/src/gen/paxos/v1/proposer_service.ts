@@ -125,7 +125,11 @@ export function voteOutcomeToJSON(object: VoteOutcome): string {
 export interface ProposeRequest {
   /** Chosen by the client; a retry with the same id returns the first answer. */
   clientRequestId: string;
-  value?: Value | undefined;
+  value?:
+    | Value
+    | undefined;
+  /** Answer with every acceptor's promise and accept (for operators; costs a few KB per answer). */
+  includeVotes: boolean;
 }
 
 export interface ProposeResponse {
@@ -138,7 +142,7 @@ export interface ProposeResponse {
   valueDigest: string;
   /** True when the id had already been chosen and this is the first answer again. */
   duplicate: boolean;
-  /** What each acceptor answered in the rounds that chose the value. */
+  /** What each acceptor answered in the rounds that chose the value (when include_votes was set). */
   votes: AcceptorVote[];
 }
 
@@ -202,7 +206,7 @@ export interface NodeStatus {
 }
 
 function createBaseProposeRequest(): ProposeRequest {
-  return { clientRequestId: "", value: undefined };
+  return { clientRequestId: "", value: undefined, includeVotes: false };
 }
 
 export const ProposeRequest: MessageFns<ProposeRequest> = {
@@ -212,6 +216,9 @@ export const ProposeRequest: MessageFns<ProposeRequest> = {
     }
     if (message.value !== undefined) {
       Value.encode(message.value, writer.uint32(18).fork()).join();
+    }
+    if (message.includeVotes !== false) {
+      writer.uint32(24).bool(message.includeVotes);
     }
     return writer;
   },
@@ -245,6 +252,14 @@ export const ProposeRequest: MessageFns<ProposeRequest> = {
             message.value = Value.decode(reader, reader.uint32());
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.includeVotes = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -265,6 +280,11 @@ export const ProposeRequest: MessageFns<ProposeRequest> = {
         ? globalThis.String(object.client_request_id)
         : "",
       value: isSet(object.value) ? Value.fromJSON(object.value) : undefined,
+      includeVotes: isSet(object.includeVotes)
+        ? globalThis.Boolean(object.includeVotes)
+        : isSet(object.include_votes)
+        ? globalThis.Boolean(object.include_votes)
+        : false,
     };
   },
 
@@ -276,6 +296,9 @@ export const ProposeRequest: MessageFns<ProposeRequest> = {
     if (message.value !== undefined) {
       obj.value = Value.toJSON(message.value);
     }
+    if (message.includeVotes !== false) {
+      obj.includeVotes = message.includeVotes;
+    }
     return obj;
   },
 
@@ -286,6 +309,7 @@ export const ProposeRequest: MessageFns<ProposeRequest> = {
     const message = createBaseProposeRequest();
     message.clientRequestId = object.clientRequestId ?? "";
     message.value = (object.value !== undefined && object.value !== null) ? Value.fromPartial(object.value) : undefined;
+    message.includeVotes = object.includeVotes ?? false;
     return message;
   },
 };
