@@ -7,19 +7,10 @@ import {
   formatBallot,
 } from '@paxos/consensus-core';
 import { GrpcError, GrpcStatus, type Logger } from '@paxos/grpc-kit';
+import type { AcceptorCounters } from '@paxos/proto';
 import type { PiggybackedCommits } from '@paxos/wire';
 import type { AcceptorStorage } from './storage';
 
-export interface AcceptorCounters {
-  prepares: bigint;
-  promises: bigint;
-  accepts: bigint;
-  accepted: bigint;
-  rejects: bigint;
-  refusals: bigint;
-  commits: bigint;
-  invalidRequests: bigint;
-}
 
 export interface AcceptorNodeOptions {
   readonly nodeId: number;

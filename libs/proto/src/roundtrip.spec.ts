@@ -40,13 +40,13 @@ describe('every message round-trips through the generated code', () => {
       },
     ],
     ['PrepareResponse rejected', PrepareResponse, { requestId: 8n, outcome: { $case: 'rejected', value: { promised: ballot } } }],
-    ['AcceptRequest accept', AcceptRequest, { requestId: 9n, kind: { $case: 'accept', value: { ballot, slot: big, value } } }],
+    ['AcceptRequest accept', AcceptRequest, { requestId: 9n, kind: { $case: 'accept', value: { ballot, slot: big, value, commit: { fromSlot: big - 9n, toSlot: big - 1n } } } }],
     [
       'AcceptRequest commit',
       AcceptRequest,
       { requestId: 10n, kind: { $case: 'commit', value: { slot: 3n, ballot, value: { kind: { $case: 'noop', value: {} } } } } },
     ],
-    ['AcceptResponse accepted', AcceptResponse, { requestId: 11n, outcome: { $case: 'accepted', value: { ballot, slot: big } } }],
+    ['AcceptResponse accepted', AcceptResponse, { requestId: 11n, outcome: { $case: 'accepted', value: { ballot, slot: big, committedIndex: big - 5n } } }],
     ['AcceptResponse refused', AcceptResponse, { requestId: 12n, outcome: { $case: 'refused', value: { reason: 'no' } } }],
     ['AcceptResponse committed', AcceptResponse, { requestId: 13n, outcome: { $case: 'committed', value: { committedIndex: big } } }],
     [

@@ -3,13 +3,18 @@ import type { Command, SlotValue } from '@paxos/consensus-core';
 import { SlotValue as WireSlotValue } from '@paxos/proto';
 import { WireError } from './wire-error';
 
+/** A Buffer view of the bytes, without copying them. */
+function asBuffer(data: Uint8Array): Buffer {
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
 export function slotValueToWire(v: SlotValue): WireSlotValue {
   if (v.kind === 'noop') return { kind: { $case: 'noop', value: {} } };
   return {
     kind: {
       $case: 'batch',
       value: {
-        commands: v.commands.map((c) => ({ clientRequestId: c.clientRequestId, value: { contentType: c.contentType, data: Buffer.from(c.data) } })),
+        commands: v.commands.map((c) => ({ clientRequestId: c.clientRequestId, value: { contentType: c.contentType, data: asBuffer(c.data) } })),
       },
     },
   };

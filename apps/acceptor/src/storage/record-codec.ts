@@ -9,6 +9,7 @@
 // ballot := round(u64) proposerId(u32); entry := slot(u64) ballot valueLength(u32) value
 // value  := the protobuf encoding of paxos.v1.SlotValue. All integers little-endian.
 import { SlotValue as ProtoSlotValue } from '@paxos/proto';
+import { slotValueToWire } from '@paxos/wire';
 import type { AcceptedEntry, Ballot, DurableChange, SlotValue } from './durable-types';
 import { RecordDecodeError } from './errors';
 
@@ -27,27 +28,8 @@ const FLAG_CHOSEN = 4;
 const U64_MAX = (1n << 64n) - 1n;
 const BALLOT_BYTES = 12;
 
-/** The core's SlotValue as the wire's paxos.v1.SlotValue. */
-export function toProtoSlotValue(value: SlotValue): ProtoSlotValue {
-  switch (value.kind) {
-    case 'noop':
-      return { kind: { $case: 'noop', value: {} } };
-    case 'batch':
-      return {
-        kind: {
-          $case: 'batch',
-          value: {
-            commands: value.commands.map((c) => ({
-              clientRequestId: c.clientRequestId,
-              value: { contentType: c.contentType, data: Buffer.from(c.data.buffer, c.data.byteOffset, c.data.byteLength) },
-            })),
-          },
-        },
-      };
-    default:
-      throw new Error(`unknown SlotValue kind ${JSON.stringify((value as { kind: unknown }).kind)}`);
-  }
-}
+/** The core's SlotValue as the wire's paxos.v1.SlotValue (the one mapping, in libs/wire). */
+export const toProtoSlotValue = slotValueToWire;
 
 /** The wire's paxos.v1.SlotValue as the core's SlotValue (a value without a kind is an error). */
 export function fromProtoSlotValue(value: ProtoSlotValue): SlotValue {
