@@ -38,6 +38,11 @@ export interface ProposerNodeOptions {
   readonly logger: Logger;
 }
 
+/** Idle ticks (nothing queued, nothing in flight) before the ticker sleeps until new work. */
+const IDLE_TICKS_BEFORE_SLEEP = 100;
+/** When nothing suggests a gap, Learn runs on one catch-up pass in this many. */
+const QUIET_LEARN_EVERY_PASSES = 10;
+
 /** How long a commit notice waits for an accept to ride on before it goes out alone. */
 const COMMIT_FLUSH_MS = 5;
 /** Bound on commit notices waiting per acceptor, and on one range. */
@@ -66,6 +71,9 @@ export class ProposerNode {
   private prepareVotes: AcceptorVote[] = [];
   private learning = false;
   private learnNext = 0;
+  private quietLearnPasses = 0;
+  private idleTicks = 0;
+  private stopped = false;
   private readonly catchingUp = new Set<number>();
   /** Commit notices waiting to ride on each acceptor's next accept. */
   private readonly pendingCommits = new Map<number, Array<{ slot: bigint; ballot: Ballot }>>();
@@ -93,14 +101,44 @@ export class ProposerNode {
   }
 
   start(): void {
-    this.timer = setInterval(() => this.process(this.core.tick()), this.opts.tickMs);
+    this.ensureTicking();
     this.catchUpTimer = setInterval(() => {
       this.catchUpLaggards();
-      this.learnFromAcceptors();
+      this.maybeLearn();
+      this.ensureTicking();
     }, this.opts.catchUpIntervalMs);
   }
 
+  /**
+   * Time reaches the core as ticks only while it has work (commands queued, slots in flight, a
+   * round to retry): an idle proposer does not wake a hundred times a second.
+   */
+  private ensureTicking(): void {
+    if (this.timer || this.stopped) return;
+    this.timer = setInterval(() => {
+      this.process(this.core.tick());
+      if (this.core.pendingCommands === 0 && this.core.inFlightSlots === 0 && this.idleTicks++ > IDLE_TICKS_BEFORE_SLEEP) {
+        clearInterval(this.timer);
+        this.timer = undefined;
+      } else if (this.core.pendingCommands > 0 || this.core.inFlightSlots > 0) this.idleTicks = 0;
+    }, this.opts.tickMs);
+  }
+
+  /**
+   * Learns every pass while someone watches the chosen log or an acceptor is ahead of us;
+   * otherwise once in a while (another proposer may lead without our knowing: a deposed leader
+   * learns of it only when it next sends).
+   */
+  private maybeLearn(): void {
+    let ahead = false;
+    for (const index of this.acceptorCommitted.values()) if (index > this.chosen.nextSlot) ahead = true;
+    const watched = this.chosen.delivered$.observed;
+    if (!ahead && !watched && ++this.quietLearnPasses % QUIET_LEARN_EVERY_PASSES !== 0) return;
+    this.learnFromAcceptors();
+  }
+
   stop(): void {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     if (this.catchUpTimer) clearInterval(this.catchUpTimer);
     if (this.commitFlushTimer) clearTimeout(this.commitFlushTimer);
@@ -142,6 +180,8 @@ export class ProposerNode {
         return;
       }
       this.inCore.add(command.clientRequestId);
+      this.idleTicks = 0;
+      this.ensureTicking();
       this.process(out);
     });
   }
@@ -206,6 +246,7 @@ export class ProposerNode {
     link.learn(this.chosen.nextSlot, LEARN_BATCH_ENTRIES, 1000).then(
       (r) => {
         this.learning = false;
+        this.noteCommittedIndex(link.nodeId, r.committedIndex);
         this.learnCommitted(r.chosen.map((c) => ({ slot: c.slot, ballot: ballotFromWire(c.ballot), value: slotValueFromWire(c.value) })));
         if (r.chosen.length > 0 && r.committedIndex > this.chosen.nextSlot) this.learnFromAcceptors();
       },

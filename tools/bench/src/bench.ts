@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError, exitWithError, helpText, parseCommand } from '@paxos/grpc-kit';
 import { freePorts, serving, TestCluster } from '@paxos/test-cluster';
+import { benchAcceptorStream } from './acceptor-stream';
 import { openClients, streamPropose, unaryPropose } from './clients';
 import { startEchoServer } from './echo-server';
 import { type LoadResult, runLoad } from './load';
@@ -11,7 +12,7 @@ import { rssMb } from './rss';
 export const benchCommand = {
   program: 'bench',
   summary: 'load generator: Propose from C concurrent clients against N acceptors with fsync on, next to a bare grpc-js echo at the same C',
-  usage: 'npm run bench -- [--acceptors N] [--concurrency 1,16,64,256] [--duration S] [--dir D] [--stream]',
+  usage: 'npm run bench -- [--acceptors N] [--concurrency 1,16,64,256] [--duration S] [--dir D] [--stream] | --acceptor',
   options: {
     acceptors: { type: 'integer', default: 23, description: 'acceptors of the network the bench starts (ignored with --dir)' },
     concurrency: { type: 'string', default: '1,16,64,256', description: 'concurrent clients, one run each' },
@@ -19,6 +20,7 @@ export const benchCommand = {
     'value-bytes': { type: 'integer', default: 200, description: 'size of each proposed value' },
     dir: { type: 'string', description: 'use the network launch started in this dir instead of starting one' },
     stream: { type: 'boolean', description: 'also measure the bulk ProposeStream path' },
+    acceptor: { type: 'boolean', description: 'instead: accepts/s on one stream of one acceptor (fsync on) next to the bare write+fdatasync rate' },
     'echo-server': { type: 'boolean', description: '(internal) run the echo baseline server' },
     port: { type: 'integer', description: '(internal) port of the echo server' },
   },
@@ -80,6 +82,10 @@ async function main(argv: readonly string[]): Promise<number> {
   if (o['echo-server']) {
     await startEchoServer(o.port ?? 0);
     return new Promise<number>(() => undefined); // serve until killed
+  }
+  if (o.acceptor) {
+    await benchAcceptorStream(2000, o['value-bytes'] as number);
+    return 0;
   }
   const levels = (o.concurrency as string).split(',').map((c) => Number(c.trim()));
   if (levels.some((c) => !Number.isInteger(c) || c < 1 || c > 10_000)) throw new ConfigError(`--concurrency must list integers 1..10000, got "${o.concurrency}"`);
