@@ -7,7 +7,7 @@ export const entries = {
   'lmfdb-ingest': { root: 'apps/lmfdb-ingest', files: { main: 'src/main.ts' } },
   operator: {
     root: 'tools/operator',
-    files: { start: 'src/start.ts', launch: 'src/launch.ts', check: 'src/check.ts', submit: 'src/submit.ts', stop: 'src/stop.ts' },
+    files: { start: 'src/bin/start.ts', launch: 'src/bin/launch.ts', check: 'src/bin/check.ts', submit: 'src/bin/submit.ts', stop: 'src/bin/stop.ts' },
   },
   bench: { root: 'tools/bench', files: { simulate: 'src/simulate.ts', bench: 'src/bench.ts', 'acceptor-steps': 'src/acceptor-steps.ts' } },
 };

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { ConfigError, exitWithError, helpText, parseCommand } from '@paxos/grpc-kit';
+import { helpText, parseCommand } from '@paxos/grpc-kit';
 import { checkNetwork, formatCheck } from './check-report';
 import { defaultNetworkDir, readLayout } from './network-dir';
 
@@ -24,11 +24,4 @@ export async function runCheck(argv: readonly string[], out: (line: string) => v
   if (parsed.options.json) out(JSON.stringify(report, null, 2));
   else for (const l of formatCheck(report)) out(l);
   return report.quorumAlive ? 0 : 1;
-}
-
-if (require.main === module) {
-  runCheck(process.argv.slice(2), (l) => console.log(l)).then(
-    (code) => process.exit(code),
-    (e: unknown) => exitWithError('check', e, e instanceof ConfigError ? 2 : 1),
-  );
 }

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { ConfigError, exitWithError, helpText, parseCommand } from '@paxos/grpc-kit';
+import { ConfigError, helpText, parseCommand } from '@paxos/grpc-kit';
 import { defaultCacheDir } from '@paxos/lmfdb-client';
 import { launchNetwork, type LaunchResult, restartMissing } from './launch-network';
 import { defaultNetworkDir } from './network-dir';
@@ -61,11 +61,4 @@ export async function runLaunch(argv: readonly string[], out: (line: string) => 
   printLaunch(r, out);
   out(`logs and pid files: ${dir}; stop with: npm run stop${o.dir ? ` -- --dir ${dir}` : ''}`);
   return r.healthy === nodes && r.allReadyMs !== undefined ? 0 : 1;
-}
-
-if (require.main === module) {
-  runLaunch(process.argv.slice(2), (l) => console.log(l)).then(
-    (code) => process.exit(code),
-    (e: unknown) => exitWithError('launch', e, e instanceof ConfigError ? 2 : 1),
-  );
 }

@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import { ConfigError, exitWithError, helpText, parseCommand } from '@paxos/grpc-kit';
+import { helpText, parseCommand } from '@paxos/grpc-kit';
 import { runningProcesses } from './launch-network';
 import { defaultNetworkDir, pidFile } from './network-dir';
 import { removePid, stopProcess } from './processes';
@@ -36,11 +36,4 @@ export async function runStop(argv: readonly string[], out: (line: string) => vo
   for (const e of ended.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }))) out(`${e.name.padEnd(9)} pid ${e.pid}: ${e.how}`);
   out(`stopped ${ended.length} processes in ${join(dir)}`);
   return 0;
-}
-
-if (require.main === module) {
-  runStop(process.argv.slice(2), (l) => console.log(l)).then(
-    (code) => process.exit(code),
-    (e: unknown) => exitWithError('stop', e, e instanceof ConfigError ? 2 : 1),
-  );
 }

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { formatBallot, Quorum } from '@paxos/consensus-core';
-import { ConfigError, exitWithError, helpText, isServiceError, parseCommand } from '@paxos/grpc-kit';
+import { ConfigError, helpText, isServiceError, parseCommand } from '@paxos/grpc-kit';
 import { isSourceNumber, parseLossless, stringifyLossless } from '@paxos/lmfdb-client';
 import { type Claim, type LeaderboardEntry, type MonsterHarmonicProposal, type ProposeResponse, VoteOutcome, VotePhase } from '@paxos/proto';
 import { buildProposal, encodeProposalValue, parseProposalJson, ProposalFormatError } from '@paxos/proposal';
@@ -149,11 +149,4 @@ export async function runSubmit(argv: readonly string[], out: (line: string) => 
     if (e.code === status.UNAVAILABLE || e.code === status.DEADLINE_EXCEEDED) return EXIT.unavailable;
     return EXIT.other;
   }
-}
-
-if (require.main === module) {
-  runSubmit(process.argv.slice(2), (l) => console.log(l)).then(
-    (code) => process.exit(code),
-    (e: unknown) => exitWithError('submit', e, e instanceof ConfigError ? 2 : 1),
-  );
 }

@@ -1,9 +1,9 @@
 import { ConfigError, exitWithError } from '@paxos/grpc-kit';
-import { runCheck } from './check';
-import { runLaunch } from './launch';
-import { runningProcesses } from './launch-network';
-import { defaultNetworkDir } from './network-dir';
-import { runSubmit } from './submit';
+import { runCheck } from '../check';
+import { runLaunch } from '../launch';
+import { runningProcesses } from '../launch-network';
+import { defaultNetworkDir } from '../network-dir';
+import { runSubmit } from '../submit';
 
 /**
  * The main job: launch the 23-node network on the shipped snapshot (unless one already runs),
