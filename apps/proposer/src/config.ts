@@ -22,7 +22,7 @@ export const proposerCommand = {
     'propose-timeout-ms': { type: 'integer', env: 'PROPOSER_TIMEOUT_MS', default: 10_000, description: 'deadline of Propose when the client sets none' },
     'request-deadline-ms': { type: 'integer', env: 'PROPOSER_REQUEST_DEADLINE_MS', default: 2_000, description: 'deadline of each request to an acceptor' },
     'in-flight-per-acceptor': { type: 'integer', env: 'PROPOSER_IN_FLIGHT', default: 4096, description: 'bound on requests awaiting one acceptor' },
-    'window-slots': { type: 'integer', env: 'PROPOSER_WINDOW', default: 4, description: 'bound on slots in flight (few slots, bigger batches: each slot costs a write at every acceptor)' },
+    'window-slots': { type: 'integer', env: 'PROPOSER_WINDOW', default: 2, description: 'bound on slots in flight (few slots, bigger batches: each slot costs a write at every acceptor)' },
     'batch-commands': { type: 'integer', env: 'PROPOSER_BATCH', default: 256, description: 'most client values chosen together in one slot' },
     'tick-ms': { type: 'integer', env: 'PROPOSER_TICK_MS', default: 10, description: 'length of one core tick' },
   },
