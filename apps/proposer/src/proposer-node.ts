@@ -194,7 +194,7 @@ export class ProposerNode {
   }
 
   private process(out: ProposerOutput): void {
-    if (out.messages.length || out.chosen.length || out.failed.length) {
+    if ((out.messages.length || out.chosen.length || out.failed.length) && this.opts.logger.isLevelEnabled('debug')) {
       this.opts.logger.debug(
         {
           messages: out.messages.map((m) => `${m.type}->${m.to}@${formatBallot(m.ballot)}${m.type === 'prepare' ? ` from ${m.fromSlot}` : ` slot ${m.slot}`}`).join(' '),
@@ -313,7 +313,7 @@ export class ProposerNode {
       },
       error: (err: unknown) => this.roundFailed(err, first.slot),
       complete: () => {
-        if (full) this.opts.logger.debug({ slot: first.slot.toString(), commands: first.value.kind === 'batch' ? first.value.commands.length : 0, ms: Number(process.hrtime.bigint() - sentAt) / 1e6 }, 'accept round reached a quorum');
+        if (full && this.opts.logger.isLevelEnabled('debug')) this.opts.logger.debug({ slot: first.slot.toString(), commands: first.value.kind === 'batch' ? first.value.commands.length : 0, ms: Number(process.hrtime.bigint() - sentAt) / 1e6 }, 'accept round reached a quorum');
       },
     });
   }
