@@ -8,15 +8,17 @@ import {
   type ProposerMessage,
   type ProposerOutput,
   type Quorum,
-  ballotEquals,
   formatBallot,
 } from '@paxos/consensus-core';
 import { GrpcError, type Logger } from '@paxos/grpc-kit';
-import { type AcceptResponse, type AcceptorVote, type PrepareResponse, VoteOutcome, VotePhase } from '@paxos/proto';
+import type { AcceptResponse, AcceptorVote, PrepareResponse } from '@paxos/proto';
 import { acceptedEntryFromWire, ballotFromWire, ballotToWire, slotValueFromWire, slotValueToWire } from '@paxos/wire';
 import type { AcceptorLink } from './acceptor-link';
+import { AcceptorCatchUp } from './catch-up';
 import type { ChosenLog, ChosenResult } from './chosen-log';
+import { CommitNotices } from './commit-notices';
 import { type Answer, broadcast, QuorumDeniedError, QuorumUnreachableError, untilQuorum } from './fan-out';
+import { acceptVote, prepareVote } from './votes';
 
 export interface ProposeOutcome extends ChosenResult {
   readonly duplicate: boolean;
@@ -43,12 +45,6 @@ const IDLE_TICKS_BEFORE_SLEEP = 100;
 /** When nothing suggests a gap, Learn runs on one catch-up pass in this many. */
 const QUIET_LEARN_EVERY_PASSES = 10;
 
-/** How long a commit notice waits for an accept to ride on before it goes out alone. */
-const COMMIT_FLUSH_MS = 5;
-/** Bound on commit notices waiting per acceptor, and on one range. */
-const PENDING_COMMITS_MAX = 4096;
-const MAX_RANGE = 4096;
-
 /** Chosen entries asked for in one Learn call. */
 const LEARN_BATCH_ENTRIES = 256;
 
@@ -74,19 +70,8 @@ export class ProposerNode {
   private quietLearnPasses = 0;
   private idleTicks = 0;
   private stopped = false;
-  private readonly catchingUp = new Set<number>();
-  /** Commit notices waiting to ride on each acceptor's next accept. */
-  private readonly pendingCommits = new Map<number, Array<{ slot: bigint; ballot: Ballot }>>();
-  private commitFlushTimer: NodeJS.Timeout | undefined;
-  /** The committed index each acceptor last reported, and what it was at the previous catch-up pass. */
-  private readonly acceptorCommitted = new Map<number, bigint>();
-  private readonly committedAtLastPass = new Map<number, bigint>();
-  /** Stream breaks of each link when last seen by catch-up. */
-  private readonly breaksSeen = new Map<number, number>();
-  /** The committed index each acceptor reported before its latest report. */
-  private readonly lastReported = new Map<number, bigint>();
-  /** Acceptors that did not move after value-less notices: the next pass sends values. */
-  private readonly valuesNeeded = new Set<number>();
+  private readonly commits: CommitNotices;
+  private readonly catchUp: AcceptorCatchUp;
   private timer: NodeJS.Timeout | undefined;
   private catchUpTimer: NodeJS.Timeout | undefined;
 
@@ -98,12 +83,14 @@ export class ProposerNode {
     private readonly opts: ProposerNodeOptions,
   ) {
     if (links.length !== quorum.n) throw new Error(`assertion: ${links.length} links for a cluster of ${quorum.n}`);
+    this.commits = new CommitNotices((to, slot, ballot) => this.sendCommit(to, slot, ballot));
+    this.catchUp = new AcceptorCatchUp(links, chosen, { batchSlots: opts.catchUpBatchSlots, windowSlots: opts.windowSlots });
   }
 
   start(): void {
     this.ensureTicking();
     this.catchUpTimer = setInterval(() => {
-      this.catchUpLaggards();
+      this.catchUp.pass();
       this.maybeLearn();
       this.ensureTicking();
     }, this.opts.catchUpIntervalMs);
@@ -130,8 +117,7 @@ export class ProposerNode {
    * learns of it only when it next sends).
    */
   private maybeLearn(): void {
-    let ahead = false;
-    for (const index of this.acceptorCommitted.values()) if (index > this.chosen.nextSlot) ahead = true;
+    const ahead = this.catchUp.anyAhead();
     const watched = this.chosen.delivered$.observed;
     if (!ahead && !watched && ++this.quietLearnPasses % QUIET_LEARN_EVERY_PASSES !== 0) return;
     this.learnFromAcceptors();
@@ -141,7 +127,7 @@ export class ProposerNode {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     if (this.catchUpTimer) clearInterval(this.catchUpTimer);
-    if (this.commitFlushTimer) clearTimeout(this.commitFlushTimer);
+    this.commits.stop();
     for (const [id, ws] of this.waiters) for (const w of ws) w.reject(new GrpcError(status.UNAVAILABLE, `proposer shutting down before ${id} was chosen`));
     this.waiters.clear();
     for (const l of this.links) l.close();
@@ -207,7 +193,7 @@ export class ProposerNode {
     const rounds = new Map<string, ProposerMessage[]>();
     for (const m of out.messages) {
       if (m.type === 'commit') {
-        this.queueCommit(m);
+        this.commits.queue(m.to, m.slot, m.ballot);
         continue;
       }
       const key = m.type === 'prepare' ? `p:${formatBallot(m.ballot)}` : `a:${formatBallot(m.ballot)}:${m.slot}`;
@@ -246,7 +232,7 @@ export class ProposerNode {
     link.learn(this.chosen.nextSlot, LEARN_BATCH_ENTRIES, 1000).then(
       (r) => {
         this.learning = false;
-        this.noteCommittedIndex(link.nodeId, r.committedIndex);
+        this.catchUp.note(link.nodeId, r.committedIndex);
         this.learnCommitted(r.chosen.map((c) => ({ slot: c.slot, ballot: ballotFromWire(c.ballot), value: slotValueFromWire(c.value) })));
         if (r.chosen.length > 0 && r.committedIndex > this.chosen.nextSlot) this.learnFromAcceptors();
       },
@@ -286,7 +272,7 @@ export class ProposerNode {
       const decided = full ? answers.pipe(untilQuorum(this.quorum, (r: PrepareResponse) => r.outcome?.$case === 'promised')) : answers;
       decided.subscribe({
         next: (a) => {
-          votes.push(this.prepareVote(a, first.ballot));
+          votes.push(prepareVote(a, first.ballot, this.link(a.from).address));
           this.feedPrepare(a, first.ballot);
         },
         error: (err: unknown) => this.roundFailed(err, undefined),
@@ -301,14 +287,14 @@ export class ProposerNode {
     const wireValue = slotValueToWire(first.value);
     const wireBallot = ballotToWire(first.ballot);
     const answers = broadcast(targets, (t) => {
-      const commit = this.takeCommitRange(t.nodeId, first.ballot);
+      const commit = this.commits.takeRange(t.nodeId, first.ballot);
       return this.link(t.nodeId).accept({ $case: 'accept', value: { ballot: wireBallot, slot: first.slot, value: wireValue, ...(commit ? { commit } : {}) } });
     });
     const decided = full ? answers.pipe(untilQuorum(this.quorum, (r: AcceptResponse) => r.outcome?.$case === 'accepted')) : answers;
     const sentAt = process.hrtime.bigint();
     decided.subscribe({
       next: (a) => {
-        votes.push(this.acceptVote(a, first.ballot));
+        votes.push(acceptVote(a, first.ballot, this.link(a.from).address));
         this.feedAccept(a, first.ballot, first.slot);
       },
       error: (err: unknown) => this.roundFailed(err, first.slot),
@@ -357,7 +343,7 @@ export class ProposerNode {
     let event: ProposerEvent;
     if (a.error !== undefined || !o) event = { type: 'unreachable', from: a.from, ballot, slot };
     else if (o.$case === 'accepted') {
-      this.noteCommittedIndex(a.from, o.value.committedIndex);
+      this.catchUp.note(a.from, o.value.committedIndex);
       event = { type: 'accepted', from: a.from, ballot: ballotFromWire(o.value.ballot), slot: o.value.slot };
     }
     else if (o.$case === 'rejected') event = { type: 'reject', from: a.from, promised: ballotFromWire(o.value.promised), ballot, slot };
@@ -366,159 +352,23 @@ export class ProposerNode {
     this.process(this.core.handle(event));
   }
 
-  private prepareVote(a: Answer<PrepareResponse>, ballot: Ballot): AcceptorVote {
-    const link = this.link(a.from);
-    const o = a.reply?.outcome;
-    const outcome = !o ? VoteOutcome.VOTE_OUTCOME_NO_ANSWER : o.$case === 'promised' ? VoteOutcome.VOTE_OUTCOME_PROMISED : VoteOutcome.VOTE_OUTCOME_REJECTED;
-    const detail = !o ? String((a.error as Error)?.message ?? 'no answer') : o.$case === 'rejected' ? `promised ${formatBallot(ballotFromWire(o.value.promised))}` : '';
-    return { nodeId: a.from, address: link.address, phase: VotePhase.VOTE_PHASE_PREPARE, outcome, ballot: ballotToWire(ballot), detail };
-  }
-
-  private acceptVote(a: Answer<AcceptResponse>, ballot: Ballot): AcceptorVote {
-    const link = this.link(a.from);
-    const o = a.reply?.outcome;
-    let outcome = VoteOutcome.VOTE_OUTCOME_NO_ANSWER;
-    let detail = !o ? String((a.error as Error)?.message ?? 'no answer') : '';
-    if (o?.$case === 'accepted') outcome = VoteOutcome.VOTE_OUTCOME_ACCEPTED;
-    else if (o?.$case === 'rejected') {
-      outcome = VoteOutcome.VOTE_OUTCOME_REJECTED;
-      detail = `promised ${formatBallot(ballotFromWire(o.value.promised))}`;
-    } else if (o?.$case === 'refused') {
-      outcome = VoteOutcome.VOTE_OUTCOME_REFUSED;
-      detail = o.value.reason;
-    }
-    return { nodeId: a.from, address: link.address, phase: VotePhase.VOTE_PHASE_ACCEPT, outcome, ballot: ballotToWire(ballot), detail };
-  }
-
-  /**
-   * Holds a commit notice for the acceptor's next accept, which carries it as a slot range (one
-   * message per slot spared); what no accept picks up within COMMIT_FLUSH_MS goes out alone.
-   */
-  private queueCommit(m: Extract<ProposerMessage, { type: 'commit' }>): void {
-    const list = this.pendingCommits.get(m.to) ?? [];
-    list.push({ slot: m.slot, ballot: m.ballot });
-    this.pendingCommits.set(m.to, list);
-    if (list.length > PENDING_COMMITS_MAX) this.flushCommits(m.to);
-    this.commitFlushTimer ??= setTimeout(() => {
-      this.commitFlushTimer = undefined;
-      for (const to of [...this.pendingCommits.keys()]) this.flushCommits(to);
-    }, COMMIT_FLUSH_MS);
-  }
-
-  /** Takes the longest run of consecutive pending slots chosen under `ballot`, as a range. */
-  private takeCommitRange(to: number, ballot: Ballot): { fromSlot: bigint; toSlot: bigint } | undefined {
-    const list = this.pendingCommits.get(to);
-    if (!list || list.length === 0) return undefined;
-    list.sort((a, b) => (a.slot < b.slot ? -1 : a.slot > b.slot ? 1 : 0));
-    const start = list.findIndex((c) => ballotEquals(c.ballot, ballot));
-    if (start < 0) return undefined;
-    let end = start + 1;
-    while (end < list.length && end - start < MAX_RANGE && ballotEquals((list[end] as { ballot: Ballot }).ballot, ballot) && (list[end] as { slot: bigint }).slot === (list[end - 1] as { slot: bigint }).slot + 1n) end++;
-    const fromSlot = (list[start] as { slot: bigint }).slot;
-    const toSlot = (list[end - 1] as { slot: bigint }).slot + 1n;
-    list.splice(start, end - start);
-    if (list.length === 0) this.pendingCommits.delete(to);
-    return { fromSlot, toSlot };
-  }
-
-  private flushCommits(to: number): void {
-    const list = this.pendingCommits.get(to);
-    this.pendingCommits.delete(to);
-    for (const c of list ?? []) this.sendCommit({ type: 'commit', to, slot: c.slot, ballot: c.ballot });
-  }
-
   /**
    * A commit notice without the value: on the Accept stream it follows this acceptor's own accept
    * of the slot, if one was sent. An acceptor that lacks the value keeps its committed index and
    * gets the value from catch-up, so a batch is not sent a second time to every straggler.
    */
-  private sendCommit(m: Extract<ProposerMessage, { type: 'commit' }>): void {
-    this.link(m.to)
-      .accept({ $case: 'commit', value: { slot: m.slot, ballot: ballotToWire(m.ballot) } })
+  private sendCommit(to: number, slot: bigint, ballot: Ballot): void {
+    this.link(to)
+      .accept({ $case: 'commit', value: { slot, ballot: ballotToWire(ballot) } })
       .subscribe({
-        next: (r) => this.noteCommitted(m.to, r),
+        next: (r) => this.catchUp.noteReply(to, r),
         error: () => undefined, // a commit notice is an optimisation; the next one will do
       });
-  }
-
-  private noteCommitted(nodeId: number, r: AcceptResponse): void {
-    if (r.outcome?.$case !== 'committed') return;
-    this.noteCommittedIndex(nodeId, r.outcome.value.committedIndex);
-  }
-
-  private noteCommittedIndex(nodeId: number, committedIndex: bigint): void {
-    // Latest wins, not the highest: a restarted acceptor may report less than before.
-    const previous = this.acceptorCommitted.get(nodeId);
-    if (previous !== undefined) this.lastReported.set(nodeId, previous);
-    this.acceptorCommitted.set(nodeId, committedIndex);
-  }
-
-  /**
-   * Runs every catch-up interval. An acceptor whose committed index trails the delivered prefix
-   * and has not moved since the previous pass is brought up in two steps: first commit notices
-   * without values (enough when it holds the accepted values, as after a lost notice), and only
-   * if it still has not moved at the next pass, notices with the values it lacks (it was down or
-   * restarted). An acceptor whose index is unknown is asked with a notice of the latest slot.
-   * Under load every acceptor keeps moving, so catch-up sends nothing.
-   */
-  private catchUpLaggards(): void {
-    const delivered = this.chosen.nextSlot;
-    if (delivered === 0n) return;
-    const previous = new Map(this.committedAtLastPass);
-    this.committedAtLastPass.clear();
-    for (const [node, index] of this.acceptorCommitted) this.committedAtLastPass.set(node, index);
-    for (const link of this.links) {
-      if (this.catchingUp.has(link.nodeId) || !link.up) continue;
-      if (this.breaksSeen.get(link.nodeId) !== link.breaks) {
-        // Its stream broke since we last looked: it may have restarted and forgotten commit
-        // notices (they are not durable), so what it reported before no longer holds.
-        this.breaksSeen.set(link.nodeId, link.breaks);
-        this.acceptorCommitted.delete(link.nodeId);
-        this.lastReported.delete(link.nodeId);
-        this.valuesNeeded.delete(link.nodeId);
-      }
-      const known = this.acceptorCommitted.get(link.nodeId);
-      if (known !== undefined && (known >= delivered || previous.get(link.nodeId) !== known)) {
-        this.valuesNeeded.delete(link.nodeId); // caught up, or still moving on its own
-        continue;
-      }
-      // Values at once for an acceptor that restarted (its index went down) or is far behind.
-      const before = this.lastReported.get(link.nodeId);
-      const restarted = known !== undefined && before !== undefined && known < before;
-      const farBehind = known !== undefined && delivered - known > BigInt(this.opts.windowSlots);
-      const withValues = known === undefined || restarted || farBehind || this.valuesNeeded.has(link.nodeId);
-      if (known !== undefined) this.valuesNeeded.add(link.nodeId);
-      const from = known === undefined ? delivered - 1n : known < this.chosen.oldestSlot ? this.chosen.oldestSlot : known;
-      const sends = [];
-      for (let slot = from; slot < delivered && sends.length < this.opts.catchUpBatchSlots; slot++) {
-        const e = this.chosen.entry(slot);
-        if (!e) break;
-        sends.push(link.accept({ $case: 'commit', value: { slot, ballot: ballotToWire(e.ballot), ...(withValues ? { value: slotValueToWire(e.value) } : {}) } }));
-      }
-      if (sends.length === 0) continue;
-      this.catchingUp.add(link.nodeId);
-      let remaining = sends.length;
-      const settle = () => {
-        remaining -= 1;
-        if (remaining === 0) this.catchingUp.delete(link.nodeId);
-      };
-      for (const send of sends) send.subscribe({ next: (r) => this.noteCommitted(link.nodeId, r), error: settle, complete: settle });
-    }
   }
 
   private link(nodeId: number): AcceptorLink {
     const l = this.links[nodeId];
     if (!l) throw new Error(`assertion: no link to acceptor ${nodeId}`);
     return l;
-  }
-
-  /** For tests and status: the ballot in use, as text. */
-  describe(): string {
-    return `ballot ${formatBallot(this.core.ballot)}${this.core.isLeader ? ' (leader)' : ''}, next slot ${this.core.nextSlot}`;
-  }
-
-  /** True when the given ballot is the one this proposer uses now. */
-  owns(ballot: Ballot): boolean {
-    return ballotEquals(ballot, this.core.ballot);
   }
 }
