@@ -48,7 +48,7 @@ export function helpText<O extends Record<string, OptionSpec>>(spec: CommandSpec
     ].filter(Boolean);
     lines.push(`${flag.padEnd(32)} ${o.description}${extra.length ? ` (${extra.join('; ')})` : ''}`);
   }
-  lines.push(`  --help                           print this help`);
+  lines.push(`${'  --help'.padEnd(32)} print this help`);
   return lines.join('\n');
 }
 
