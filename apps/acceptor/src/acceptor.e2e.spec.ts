@@ -3,9 +3,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
-import { describeSymbol, resolveByReflection } from '@paxos/grpc-kit';
+import { describeSymbol, isServing, resolveByReflection } from '@paxos/grpc-kit';
 import type { AcceptRequest, Ballot, PrepareRequest, SlotValue } from '@paxos/proto';
-import { freePorts, type NodeProcess, serving, spawnNode } from '@paxos/test-cluster';
+import { freePorts, type NodeProcess, spawnNode } from '@paxos/test-cluster';
 import { AcceptorWireClient } from './testing/wire-client';
 
 jest.setTimeout(60_000);
@@ -131,7 +131,7 @@ describe('acceptor over gRPC', () => {
       expect(r.services).toEqual(expect.arrayContaining(['paxos.v1.AcceptorService', 'grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection']));
       expect(describeSymbol(r.registry, 'paxos.v1.AcceptorService')).toContain('rpc Accept ( stream .paxos.v1.AcceptRequest ) returns ( stream .paxos.v1.AcceptResponse );');
       expect(describeSymbol(r.registry, 'paxos.v1.Promised')).toContain('truncated');
-      expect(await serving(node.address, 2000)).toBe(true);
+      expect(await isServing(node.address, 2000)).toBe(true);
     });
   });
 
@@ -183,7 +183,7 @@ describe('acceptor over gRPC', () => {
       expect(s.promised).toEqual(b(0, 0));
       expect(s.lastAccepted).toBeUndefined();
       expect(s.counters?.invalidRequests).toBe(BigInt(prepareCases.length + acceptCases.length));
-      expect(await serving(node.address, 2000)).toBe(true);
+      expect(await isServing(node.address, 2000)).toBe(true);
       expect((await c.prepare({ ballot: b(1), fromSlot: 0n })).outcome?.$case).toBe('promised');
       c.close();
     });

@@ -1,6 +1,7 @@
 export * from './config';
 export * from './descriptor-index';
 export * from './grpc-errors';
+export * from './health-probe';
 export * from './health-service';
 export * from './logger';
 export * from './reflection-client';

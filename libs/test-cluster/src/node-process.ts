@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
-import { credentials, Metadata } from '@grpc/grpc-js';
-import { HealthCheckResponse_ServingStatus, HealthClient } from '@paxos/proto';
+import { isServing } from '@paxos/grpc-kit';
 import { bundleApp, WORKSPACE_ROOT } from './bundle';
 
 /** A node (acceptor, proposer, ingest) running as a real child process. */
@@ -50,21 +49,11 @@ export class NodeProcess {
     const until = Date.now() + timeoutMs;
     while (Date.now() < until) {
       if (!this.running) throw new Error(`${this.name} exited before serving:\n${this.stderrText.slice(-2000)}`);
-      if (await serving(this.address, 500)) return;
+      if (await isServing(this.address, 500)) return;
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error(`${this.name} not serving within ${timeoutMs} ms:\n${this.stderrText.slice(-2000)}`);
   }
-}
-
-export function serving(address: string, deadlineMs: number): Promise<boolean> {
-  const client = new HealthClient(address, credentials.createInsecure());
-  return new Promise((resolve) =>
-    client.check({ service: '' }, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => {
-      client.close();
-      resolve(!err && res.status === HealthCheckResponse_ServingStatus.SERVING);
-    }),
-  );
 }
 
 export interface SpawnOptions {

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ConfigError, exitWithError, helpText, parseCommand } from '@paxos/grpc-kit';
-import { freePorts, serving, TestCluster } from '@paxos/test-cluster';
+import { ConfigError, exitWithError, helpText, isServing, parseCommand } from '@paxos/grpc-kit';
+import { freePorts, TestCluster } from '@paxos/test-cluster';
 import { benchAcceptorStream } from './acceptor-stream';
 import { openClients, streamPropose, unaryPropose } from './clients';
 import { startEchoServer } from './echo-server';
@@ -66,7 +66,7 @@ async function startEcho(): Promise<{ address: string; stop: () => void }> {
   const [port] = await freePorts(1);
   const child = spawn(process.execPath, [__filename, '--echo-server', '--port', String(port)], { stdio: ['ignore', 'ignore', 'inherit'] });
   const address = `127.0.0.1:${port}`;
-  for (let i = 0; i < 100 && !(await serving(address, 200).catch(() => false)); i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 100 && !(await isServing(address, 200).catch(() => false)); i++) await new Promise((r) => setTimeout(r, 50));
   return { address, stop: () => child.kill('SIGTERM') };
 }
 

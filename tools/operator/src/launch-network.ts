@@ -2,8 +2,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Quorum } from '@paxos/consensus-core';
+import { isServing } from '@paxos/grpc-kit';
 import { dataDir, logFile, type NetworkLayout, type NodeLayout, pidFile, readLayout, workspaceRoot, writeLayout } from './network-dir';
-import { isServing } from './probe';
 import { isOurs, LAUNCH_MARKER_ENV, readPid, removePid, sleep, writePid } from './processes';
 
 export interface LaunchOptions {

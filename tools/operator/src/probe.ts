@@ -1,24 +1,11 @@
 import { credentials, Metadata } from '@grpc/grpc-js';
 import {
   AcceptorServiceClient,
-  HealthCheckResponse_ServingStatus,
-  HealthClient,
   ProposerServiceClient,
   type ProposeRequest,
   type ProposeResponse,
   type StatusResponse,
 } from '@paxos/proto';
-
-/** One Health/Check with a deadline; true only for SERVING. */
-export function isServing(address: string, deadlineMs: number): Promise<boolean> {
-  const client = new HealthClient(address, credentials.createInsecure());
-  return new Promise<boolean>((resolve) => {
-    client.check({ service: '' }, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => {
-      client.close();
-      resolve(!err && res.status === HealthCheckResponse_ServingStatus.SERVING);
-    });
-  });
-}
 
 export function acceptorStatus(address: string, deadlineMs: number): Promise<StatusResponse> {
   const client = new AcceptorServiceClient(address, credentials.createInsecure());
