@@ -1,41 +1,29 @@
-import { buildSync } from 'esbuild';
-import { existsSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 export const WORKSPACE_ROOT = resolve(__dirname, '../../..');
 
+/** The apps tests run, and where tools/scripts/bundle.mjs puts each one's entry point. */
 const APPS: Record<string, string> = {
-  acceptor: 'apps/acceptor/src/main.ts',
-  proposer: 'apps/proposer/src/main.ts',
-  'lmfdb-ingest': 'apps/lmfdb-ingest/src/main.ts',
+  acceptor: 'dist/apps/acceptor/main.js',
+  proposer: 'dist/apps/proposer/main.js',
+  'lmfdb-ingest': 'dist/apps/lmfdb-ingest/main.js',
 };
 
 const built = new Set<string>();
 
 /**
- * Bundles an app for tests into dist/test-bundles/<app>.js (once per test process), the same way
- * tools/scripts/bundle.mjs does for `npm run`, so tests run the real entry point as a process.
+ * Bundles an app (once per test process) with the same script `npm run` uses, so tests run the
+ * real entry point as a process; returns the bundle's path.
  */
 export function bundleApp(app: keyof typeof APPS | string): string {
-  const entry = APPS[app];
-  if (!entry) throw new Error(`unknown app ${app}`);
-  const outfile = join(WORKSPACE_ROOT, 'dist/test-bundles', `${app}.js`);
-  if (!built.has(app) || !existsSync(outfile)) {
-    buildSync({
-      absWorkingDir: WORKSPACE_ROOT,
-      entryPoints: [join(WORKSPACE_ROOT, entry)],
-      outfile,
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      format: 'cjs',
-      packages: 'external',
-      tsconfig: join(WORKSPACE_ROOT, 'tsconfig.base.json'),
-      sourcemap: 'inline',
-      logLevel: 'error',
-    });
+  const out = APPS[app];
+  if (!out) throw new Error(`unknown app ${app}`);
+  const path = join(WORKSPACE_ROOT, out);
+  if (!built.has(app) || !existsSync(path)) {
+    execFileSync(process.execPath, [join(WORKSPACE_ROOT, 'tools/scripts/bundle.mjs'), app], { cwd: WORKSPACE_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
     built.add(app);
   }
-  if (statSync(outfile).size === 0) throw new Error(`bundle ${outfile} is empty`);
-  return outfile;
+  return path;
 }
