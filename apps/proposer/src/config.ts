@@ -23,6 +23,12 @@ export const proposerCommand = {
     'request-deadline-ms': { type: 'integer', env: 'PROPOSER_REQUEST_DEADLINE_MS', default: 2_000, description: 'deadline of each request to an acceptor' },
     'in-flight-per-acceptor': { type: 'integer', env: 'PROPOSER_IN_FLIGHT', default: 4096, description: 'bound on requests awaiting one acceptor' },
     'window-slots': { type: 'integer', env: 'PROPOSER_WINDOW', default: 2, description: 'bound on slots in flight (few slots, bigger batches: each slot costs a write at every acceptor)' },
+    'partial-slots': {
+      type: 'integer',
+      env: 'PROPOSER_PARTIAL_SLOTS',
+      default: 1,
+      description: 'slots in flight a batch that is not full may join; past it, values gather into full batches while a slot is accepted',
+    },
     'batch-commands': { type: 'integer', env: 'PROPOSER_BATCH', default: 256, description: 'most client values chosen together in one slot' },
     'tick-ms': { type: 'integer', env: 'PROPOSER_TICK_MS', default: 10, description: 'length of one core tick' },
   },
@@ -40,6 +46,7 @@ export interface ProposerConfig {
   readonly inFlightPerAcceptor: number;
   readonly windowSlots: number;
   readonly batchCommands: number;
+  readonly partialSlots: number;
   readonly tickMs: number;
 }
 
@@ -68,6 +75,7 @@ export function resolveProposerConfig(argv: readonly string[], env: NodeJS.Proce
     inFlightPerAcceptor: positive('in-flight-per-acceptor', 1, 1_000_000),
     windowSlots: positive('window-slots', 1, 100_000),
     batchCommands: positive('batch-commands', 1, 100_000),
+    partialSlots: positive('partial-slots', 1, 100_000),
     tickMs: positive('tick-ms', 1, 10_000),
   };
 }

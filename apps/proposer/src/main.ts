@@ -53,6 +53,7 @@ async function main(): Promise<void> {
     initialRound,
     windowSlots: config.windowSlots,
     batchCommandsMax: config.batchCommands,
+    partialSlotsMax: config.partialSlots,
     batchBytesMax: config.maxValueBytes,
     retransmitTicks: Math.max(1, Math.ceil(config.requestDeadlineMs / config.tickMs)),
     backoffTicksMin: Math.max(1, Math.ceil(20 / config.tickMs)),

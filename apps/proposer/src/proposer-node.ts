@@ -65,6 +65,8 @@ export class ProposerNode {
   private readonly slotClients = new Map<bigint, readonly string[]>();
   private readonly roundVotes = new Map<string, AcceptorVote[]>();
   private prepareVotes: AcceptorVote[] = [];
+  /** Commands received in this turn of the event loop, handed to the core together. */
+  private arriving: Command[] = [];
   private learning = false;
   private learnNext = 0;
   private quietLearnPasses = 0;
@@ -159,17 +161,28 @@ export class ProposerNode {
       list.push({ resolve, reject });
       this.waiters.set(command.clientRequestId, list);
       if (this.inCore.has(command.clientRequestId)) return; // a retry of a command still in flight
-      const out = this.core.submit(command);
-      if ('rejected' in out) {
-        this.waiters.delete(command.clientRequestId);
-        reject(new GrpcError(status.RESOURCE_EXHAUSTED, out.rejected));
-        return;
-      }
       this.inCore.add(command.clientRequestId);
-      this.idleTicks = 0;
-      this.ensureTicking();
-      this.process(out);
+      this.arriving.push(command);
+      if (this.arriving.length === 1) setImmediate(() => this.submitArrivals());
     });
+  }
+
+  /**
+   * Hands the core every command that arrived in this turn of the event loop at once, so a burst
+   * (one read of a ProposeStream, many unary calls) shares a batch.
+   */
+  private submitArrivals(): void {
+    const commands = this.arriving;
+    this.arriving = [];
+    if (this.stopped || commands.length === 0) return;
+    const { output, rejected } = this.core.submitAll(commands);
+    for (const r of rejected) {
+      this.inCore.delete(r.command.clientRequestId);
+      this.rejectWaiters(r.command.clientRequestId, new GrpcError(status.RESOURCE_EXHAUSTED, r.reason));
+    }
+    this.idleTicks = 0;
+    this.ensureTicking();
+    this.process(output);
   }
 
   /** Stops waiting for a client (its deadline passed); the command stays in the core and may still be chosen. */

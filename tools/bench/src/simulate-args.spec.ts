@@ -1,3 +1,4 @@
+import { replayCommand } from '@paxos/consensus-core/testing';
 import { parseSimulateArgs, summaryLine } from './simulate-args';
 import { main } from './simulate';
 import { benchAcceptorSteps } from './acceptor-steps';
@@ -18,6 +19,12 @@ describe('simulate command line', () => {
     expect(a.kind).toBe('run');
     expect(a.kind === 'run' && a.base.unsafeQuorum).toBe(true);
     expect(a.kind === 'run' && a.warnings[0]).toMatch(/UNSAFE/);
+  });
+
+  it('--partial-slots reaches the proposers and the replay line', () => {
+    const a = parseSimulateArgs(['--seed', '7', '--acceptors', '5', '--partial-slots', '8']);
+    expect(a.kind === 'run' && a.base.partialSlotsMax).toBe(8);
+    expect(a.kind === 'run' && replayCommand({ ...a.base, seed: 7 })).toBe('npm run simulate -- --seed 7 --acceptors 5 --partial-slots 8');
   });
 
   it('refuses bad input with a message', () => {

@@ -12,6 +12,7 @@ Runs the deterministic Paxos simulator over a range of seeds and checks safety a
   --proposers P        dueling proposers (default 3)
   --commands C         client commands per run (default 24)
   --promise-entries E  entries per promise before truncation (default 1024)
+  --partial-slots K    slots in flight a partial batch may join (default 1; 8 = the window)
   --unsafe-replies     negative control: acceptors reply before their vote is durable
   --split-brain        negative control helper: one acceptor group per proposer
   --bench              print seeds/s as well
@@ -54,6 +55,7 @@ export function parseSimulateArgs(argv: readonly string[]): ParsedSimulateArgs {
         proposers: { type: 'string' },
         commands: { type: 'string' },
         'promise-entries': { type: 'string' },
+        'partial-slots': { type: 'string' },
         'unsafe-replies': { type: 'boolean' },
         'split-brain': { type: 'boolean' },
         bench: { type: 'boolean' },
@@ -82,6 +84,7 @@ export function parseSimulateArgs(argv: readonly string[]): ParsedSimulateArgs {
       proposers: integer(values.proposers, 'proposers', 1),
       commands: integer(values.commands, 'commands', 0),
       entriesPerPromiseMax: integer(values['promise-entries'], 'promise-entries', 1),
+      partialSlotsMax: integer(values['partial-slots'], 'partial-slots', 1),
       unsafeReplies: values['unsafe-replies'] ?? false,
       splitBrain: values['split-brain'] ?? false,
     };

@@ -11,6 +11,7 @@ interface QueuedCommand {
 export class CommandQueue {
   private items: QueuedCommand[] = [];
   private head = 0;
+  private queuedBytes = 0;
 
   get length(): number {
     return this.items.length - this.head;
@@ -18,6 +19,13 @@ export class CommandQueue {
 
   push(command: Command): void {
     this.items.push({ command, solo: false });
+    this.queuedBytes += commandBytes(command);
+  }
+
+  /** True when the next batch would be full: by count, by bytes, or a command that goes alone. */
+  hasFullBatch(batchCommandsMax: number, batchBytesMax: number): boolean {
+    if (this.length === 0) return false;
+    return this.length >= batchCommandsMax || this.queuedBytes >= batchBytesMax || (this.items[this.head] as QueuedCommand).solo;
   }
 
   /** Put commands back at the front, keeping their order (they were proposed before the rest). */
@@ -26,6 +34,7 @@ export class CommandQueue {
     const rest = this.items.slice(this.head);
     this.items = [...commands.map((command) => ({ command, solo })), ...rest];
     this.head = 0;
+    for (const c of commands) this.queuedBytes += commandBytes(c);
   }
 
   /** Take the next batch: up to batchCommandsMax commands and batchBytesMax bytes (at least one). */
@@ -44,6 +53,7 @@ export class CommandQueue {
         batch.push(next.command);
       }
     }
+    for (const c of batch) this.queuedBytes -= commandBytes(c);
     if (this.head > 1024 && this.head * 2 > this.items.length) {
       this.items = this.items.slice(this.head);
       this.head = 0;

@@ -20,6 +20,7 @@ export interface ResolvedProposerConfig {
   readonly windowSlots: number;
   readonly batchCommandsMax: number;
   readonly batchBytesMax: number;
+  readonly partialSlotsMax: number;
   readonly pendingCommandsMax: number;
   readonly retransmitTicks: number;
   readonly backoffTicksMin: number;
@@ -47,12 +48,14 @@ export function resolveProposerConfig(c: ProposerConfig): ResolvedProposerConfig
   assert(Number.isInteger(backoffTicksMax) && backoffTicksMax >= backoffTicksMin, 'backoffTicksMax must be >= backoffTicksMin');
   const batchBytesMax = c.batchBytesMax ?? limits.valueBytesMax;
   assert(batchBytesMax <= limits.valueBytesMax, 'batchBytesMax must not exceed limits.valueBytesMax');
+  const windowSlots = positiveInteger(c.windowSlots ?? PROPOSER_DEFAULTS.windowSlots, 'windowSlots');
   return {
     proposerId: c.proposerId,
     quorum: c.quorum,
     acceptorIds: [...c.acceptorIds],
     initialRound,
-    windowSlots: positiveInteger(c.windowSlots ?? PROPOSER_DEFAULTS.windowSlots, 'windowSlots'),
+    windowSlots,
+    partialSlotsMax: positiveInteger(c.partialSlotsMax ?? windowSlots, 'partialSlotsMax'),
     batchCommandsMax: positiveInteger(c.batchCommandsMax ?? PROPOSER_DEFAULTS.batchCommandsMax, 'batchCommandsMax'),
     batchBytesMax: positiveInteger(batchBytesMax, 'batchBytesMax'),
     pendingCommandsMax: positiveInteger(c.pendingCommandsMax ?? PROPOSER_DEFAULTS.pendingCommandsMax, 'pendingCommandsMax'),

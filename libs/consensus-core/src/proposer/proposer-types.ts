@@ -15,6 +15,12 @@ export interface ProposerConfig {
   windowSlots?: number;
   batchCommandsMax?: number;
   batchBytesMax?: number;
+  /**
+   * A slot whose batch is not full opens only while fewer than this many slots are in flight
+   * (default windowSlots: no holding back). With 1, under load commands gather into full batches
+   * while one slot is being accepted, instead of each slot carrying what arrived since the last.
+   */
+  partialSlotsMax?: number;
   /** Bound on queued client commands; submit beyond it is refused. */
   pendingCommandsMax?: number;
   /** Resend outstanding requests after this many ticks without a quorum. */

@@ -147,6 +147,36 @@ describe('the proposer (DESIGN section 4)', () => {
     expect(p.inFlightSlots).toBe(2);
   });
 
+  it('with partialSlotsMax 1 a partial batch waits while a slot is in flight; a full batch does not', () => {
+    const p = proposer(3, { windowSlots: 4, batchCommandsMax: 3, partialSlotsMax: 1 });
+    lead(p, 2);
+    expect(p.inFlightSlots).toBe(1);
+    expect(accepts(out(p.submit(cmd('a'))).messages)).toEqual([]);
+    expect(accepts(out(p.submit(cmd('b'))).messages)).toEqual([]);
+    expect(accepts(out(p.submit(cmd('c'))).messages)).toEqual([{ slot: 1n, value: batch('a', 'b', 'c'), ballot: p.ballot }]);
+    out(p.submit(cmd('d')));
+    expect(p.pendingCommands).toBe(1);
+    p.handle({ type: 'accepted', from: 0, ballot: p.ballot, slot: 0n });
+    expect(accepts(p.handle({ type: 'accepted', from: 1, ballot: p.ballot, slot: 0n }).messages)).toEqual([]);
+    p.handle({ type: 'accepted', from: 0, ballot: p.ballot, slot: 1n });
+    const o = p.handle({ type: 'accepted', from: 1, ballot: p.ballot, slot: 1n });
+    expect(accepts(o.messages)).toEqual([{ slot: 2n, value: batch('d'), ballot: p.ballot }]);
+  });
+
+  it('submitAll queues commands that arrive together into one batch and reports each refusal', () => {
+    const p = proposer(3, { windowSlots: 4, batchCommandsMax: 3, pendingCommandsMax: 3 });
+    lead(p, 2);
+    const r = p.submitAll([cmd('a'), cmd('b'), cmd('c'), cmd('d')]);
+    expect(accepts(r.output.messages)).toEqual([{ slot: 1n, value: batch('a', 'b', 'c'), ballot: p.ballot }]);
+    expect(r.rejected.map((x) => [x.command.clientRequestId, x.reason])).toEqual([['d', expect.stringMatching(/queue full/)]]);
+  });
+
+  it('by default (partialSlotsMax = window) every free slot takes what is queued', () => {
+    const p = proposer(3, { windowSlots: 4, batchCommandsMax: 3 });
+    lead(p, 2);
+    expect(accepts(out(p.submit(cmd('a'))).messages)).toEqual([{ slot: 1n, value: batch('a'), ballot: p.ballot }]);
+  });
+
   it('a queue beyond pendingCommandsMax, or a command over the value bound, is refused', () => {
     const p = proposer(3, { pendingCommandsMax: 2, batchBytesMax: 50 });
     out(p.submit(cmd('a')));

@@ -62,14 +62,36 @@ export class ProposerCore {
   }
 
   submit(command: Command): ProposerOutput | { rejected: string } {
-    const problem = valueProblem(batchOf([command]), this.cfg.limits);
+    const problem = this.enqueue(command);
     if (problem !== undefined) return { rejected: problem };
-    if (commandBytes(command) > this.cfg.batchBytesMax) return { rejected: `command of ${commandBytes(command)} bytes is above batchBytesMax ${this.cfg.batchBytesMax}` };
-    if (this.queue.length >= this.cfg.pendingCommandsMax) return { rejected: `queue full (${this.cfg.pendingCommandsMax} commands pending)` };
-    this.queue.push(command);
     const out = new OutputBuilder();
     this.drive(out);
     return out.build();
+  }
+
+  /**
+   * Queues several commands, then proposes once: commands that arrive together share a batch
+   * instead of the first one opening a slot alone. Each refused command comes back with its reason.
+   */
+  submitAll(commands: readonly Command[]): { output: ProposerOutput; rejected: Array<{ command: Command; reason: string }> } {
+    const rejected: Array<{ command: Command; reason: string }> = [];
+    for (const command of commands) {
+      const reason = this.enqueue(command);
+      if (reason !== undefined) rejected.push({ command, reason });
+    }
+    const out = new OutputBuilder();
+    this.drive(out);
+    return { output: out.build(), rejected };
+  }
+
+  /** Validates and queues one command; returns why it was refused, if it was. */
+  private enqueue(command: Command): string | undefined {
+    const problem = valueProblem(batchOf([command]), this.cfg.limits);
+    if (problem !== undefined) return problem;
+    if (commandBytes(command) > this.cfg.batchBytesMax) return `command of ${commandBytes(command)} bytes is above batchBytesMax ${this.cfg.batchBytesMax}`;
+    if (this.queue.length >= this.cfg.pendingCommandsMax) return `queue full (${this.cfg.pendingCommandsMax} commands pending)`;
+    this.queue.push(command);
+    return undefined;
   }
 
   handle(event: ProposerEvent): ProposerOutput {
@@ -206,6 +228,7 @@ export class ProposerCore {
     for (let guard = 0; this.proposals.inFlight < window && this.queue.length > 0; guard++) {
       assert(guard <= window, 'window fill is bounded by the window');
       if (this.slotLimit !== null && this.freeSlot >= this.slotLimit) break;
+      if (this.proposals.inFlight >= this.cfg.partialSlotsMax && !this.queue.hasFullBatch(this.cfg.batchCommandsMax, this.cfg.batchBytesMax)) break;
       const slot = this.freeSlot;
       this.freeSlot += 1n;
       if (this.chosenSlots.has(slot) || this.proposals.has(slot)) continue;

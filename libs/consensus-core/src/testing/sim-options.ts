@@ -27,6 +27,8 @@ export interface SimOptions {
   entriesPerPromiseMax?: number;
   windowSlots?: number;
   batchCommandsMax?: number;
+  /** Proposers' partialSlotsMax (default 1, as the proposer service runs). */
+  partialSlotsMax?: number;
 }
 
 const UNSAFE_REPLIES_PROFILE = Object.freeze({ fsyncTicksMax: 8, acceptorCrashProbability: 0.08 });
@@ -53,6 +55,7 @@ export const SIM_DEFAULTS = Object.freeze({
   entriesPerPromiseMax: 1024,
   windowSlots: 8,
   batchCommandsMax: 4,
+  partialSlotsMax: 1,
 });
 
 export function resolveSimOptions(o: SimOptions): ResolvedSimOptions {
@@ -82,5 +85,6 @@ export function replayCommand(options: SimOptions): string {
   if (o.unsafeReplies) parts.push('--unsafe-replies');
   if (o.splitBrain) parts.push('--split-brain');
   if (o.entriesPerPromiseMax !== SIM_DEFAULTS.entriesPerPromiseMax) parts.push(`--promise-entries ${o.entriesPerPromiseMax}`);
+  if (o.partialSlotsMax !== SIM_DEFAULTS.partialSlotsMax) parts.push(`--partial-slots ${o.partialSlotsMax}`);
   return parts.join(' ');
 }

@@ -21,6 +21,7 @@ export class SimProposer {
     private readonly limits: Limits,
     private readonly windowSlots: number,
     private readonly batchCommandsMax: number,
+    private readonly partialSlotsMax: number,
   ) {
     this.start();
   }
@@ -39,6 +40,7 @@ export class SimProposer {
       initialRound: this.roundOnDisk + 1n,
       windowSlots: this.windowSlots,
       batchCommandsMax: this.batchCommandsMax,
+      partialSlotsMax: this.partialSlotsMax,
       retransmitTicks: 20,
       backoffTicksMin: 2,
       backoffTicksMax: 25,
