@@ -17,6 +17,8 @@ export interface AcceptorNodeOptions {
   readonly quorum: Quorum;
   readonly proposerIds: ReadonlySet<number>;
   readonly checkpointEveryRecords: number;
+  /** Chosen slots kept below the committed index; memory and snapshots stay bounded. */
+  readonly retainChosenSlots: number;
   readonly logger: Logger;
   /** Told when storage fails (the node stops voting until restarted on healthy storage). */
   readonly onStorageFailure: (error: string) => void;
@@ -88,6 +90,7 @@ export class AcceptorNode {
       this.counters.invalidRequests += 1n;
       throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, reply.reason);
     }
+    this.maybeFold();
     if (request.type === 'commit') {
       // A commit notice is an optimisation, never a condition of safety: it is applied in memory
       // and answered at once, without a write. What it taught is saved by the next checkpoint;
@@ -154,6 +157,18 @@ export class AcceptorNode {
       this.opts.onStorageRecovered();
     }, STORAGE_RECHECK_MS);
     recheck.unref();
+  }
+
+  /**
+   * Forgets chosen values more than retainChosenSlots below the committed index, a quarter of
+   * the bound at a time (the fold walks the kept slots). Proposers that need older values are
+   * told where the kept range starts (Learn's oldest_kept_slot).
+   */
+  private maybeFold(): void {
+    const retain = BigInt(this.opts.retainChosenSlots);
+    const committed = this.core.committedIndex;
+    if (committed - this.core.oldestKeptSlot <= retain + retain / 4n) return;
+    this.core.foldChosenBelow(committed - retain);
   }
 
   /** Folds the state into a snapshot every checkpointEveryRecords records, so the log stays bounded. */

@@ -52,6 +52,7 @@ export function acceptorService(node: AcceptorNode, statusContext: StatusContext
       callback(null, {
         chosen: sent.map((c) => ({ slot: c.slot, ballot: ballotToWire(c.ballot), value: slotValueToWire(c.value) })),
         committedIndex: node.core.committedIndex,
+        oldestKeptSlot: node.core.oldestKeptSlot,
       });
     },
   };

@@ -19,6 +19,12 @@ export const acceptorCommand = {
     'cluster-size': { type: 'integer', env: 'PAXOS_CLUSTER_SIZE', default: DEFAULT_CLUSTER_SIZE, description: 'number of acceptors (quorum is derived)' },
     'proposer-ids': { type: 'string', env: 'PAXOS_PROPOSER_IDS', default: '1-16', description: 'proposer ids allowed in ballots ("1-16" or "1,2,5")' },
     'checkpoint-every': { type: 'integer', env: 'ACCEPTOR_CHECKPOINT_EVERY', default: 10_000, description: 'log records between checkpoints' },
+    'retain-chosen-slots': {
+      type: 'integer',
+      env: 'ACCEPTOR_RETAIN_CHOSEN',
+      default: 4096,
+      description: 'chosen values kept below the committed index for Learn and promises; older ones are folded away',
+    },
   },
 } as const satisfies CommandSpec<Record<string, OptionSpec>>;
 
@@ -33,6 +39,7 @@ export interface AcceptorConfig {
   readonly clusterSize: number;
   readonly proposerIds: ReadonlySet<number>;
   readonly checkpointEveryRecords: number;
+  readonly retainChosenSlots: number;
 }
 
 export function resolveAcceptorConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): AcceptorConfig | 'help' {
@@ -52,6 +59,8 @@ export function resolveAcceptorConfig(argv: readonly string[], env: NodeJS.Proce
   if (maxValueBytes < 1024 || maxValueBytes > 64 * 1024 * 1024) throw new ConfigError(`--max-value-bytes must be 1024..67108864, got ${maxValueBytes}`);
   const checkpointEveryRecords = o['checkpoint-every'] as number;
   if (checkpointEveryRecords < 10) throw new ConfigError(`--checkpoint-every must be at least 10`);
+  const retainChosenSlots = o['retain-chosen-slots'] as number;
+  if (retainChosenSlots < 16) throw new ConfigError(`--retain-chosen-slots must be at least 16, got ${retainChosenSlots}`);
   return {
     id,
     host: o.host as string,
@@ -63,5 +72,6 @@ export function resolveAcceptorConfig(argv: readonly string[], env: NodeJS.Proce
     clusterSize,
     proposerIds: parseIdSet(o['proposer-ids'] as string, '--proposer-ids'),
     checkpointEveryRecords,
+    retainChosenSlots,
   };
 }

@@ -56,6 +56,7 @@ async function main(): Promise<void> {
     quorum,
     proposerIds: config.proposerIds,
     checkpointEveryRecords: config.checkpointEveryRecords,
+    retainChosenSlots: config.retainChosenSlots,
     logger,
     onStorageFailure: (error) => onStorageFailure(error),
     onStorageRecovered: () => onStorageRecovered(),

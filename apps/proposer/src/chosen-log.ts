@@ -1,4 +1,4 @@
-import { type Ballot, type ChosenEntry, Learner } from '@paxos/consensus-core';
+import { type Ballot, type ChosenEntry, Learner, slotValueBytes } from '@paxos/consensus-core';
 import { Subject } from 'rxjs';
 
 export interface ChosenResult {
@@ -11,6 +11,8 @@ export interface ChosenResult {
 export interface ChosenLogOptions {
   /** Chosen slots kept for WatchChosen and catch-up; older ones are dropped. */
   readonly retainedSlotsMax: number;
+  /** Bytes of values those slots may hold together; past it the oldest are dropped (at least one slot stays). */
+  readonly retainedBytesMax: number;
   /** Client request ids remembered for exactly-once answers; the oldest are forgotten first. */
   readonly rememberedIdsMax: number;
   readonly digest: (data: Uint8Array) => string;
@@ -25,6 +27,7 @@ export class ChosenLog {
   private readonly learner = new Learner();
   private readonly retained = new Map<bigint, ChosenEntry>();
   private oldestRetained = 0n;
+  private retainedBytes = 0;
   private readonly results = new Map<string, ChosenResult>();
   /** Every delivered entry, in slot order. */
   readonly delivered$ = new Subject<ChosenEntry>();
@@ -68,9 +71,24 @@ export class ChosenLog {
     return fresh;
   }
 
+  /**
+   * Moves past slots whose values can no longer be learned (every acceptor asked has folded
+   * them): delivery resumes at `slot`, and watchers behind it are told to resume from there.
+   */
+  skipTo(slot: bigint): void {
+    if (slot <= this.learner.nextSlot) return;
+    this.learner.skipTo(slot);
+    this.retained.clear();
+    this.retainedBytes = 0;
+    this.oldestRetained = slot;
+  }
+
   private retain(e: ChosenEntry): void {
     this.retained.set(e.slot, e);
-    while (this.retained.size > this.opts.retainedSlotsMax) {
+    this.retainedBytes += slotValueBytes(e.value);
+    while (this.retained.size > this.opts.retainedSlotsMax || (this.retainedBytes > this.opts.retainedBytesMax && this.retained.size > 1)) {
+      const oldest = this.retained.get(this.oldestRetained);
+      if (oldest) this.retainedBytes -= slotValueBytes(oldest.value);
       this.retained.delete(this.oldestRetained);
       this.oldestRetained += 1n;
     }

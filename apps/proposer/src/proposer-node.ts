@@ -246,6 +246,16 @@ export class ProposerNode {
       (r) => {
         this.learning = false;
         this.catchUp.note(link.nodeId, r.committedIndex);
+        const next = this.chosen.nextSlot;
+        if (r.chosen.length === 0 && r.oldestKeptSlot > next && r.committedIndex > next) {
+          this.opts.logger.warn(
+            { from: next.toString(), to: r.oldestKeptSlot.toString(), acceptor: link.nodeId },
+            'chosen values below the acceptors\' kept range were folded away: delivery resumes above them (answers for those slots are lost)',
+          );
+          this.chosen.skipTo(r.oldestKeptSlot);
+          this.learnFromAcceptors();
+          return;
+        }
         this.learnCommitted(r.chosen.map((c) => ({ slot: c.slot, ballot: ballotFromWire(c.ballot), value: slotValueFromWire(c.value) })));
         if (r.chosen.length > 0 && r.committedIndex > this.chosen.nextSlot) this.learnFromAcceptors();
       },

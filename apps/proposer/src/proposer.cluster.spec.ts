@@ -182,3 +182,36 @@ describe('several proposers (real processes)', () => {
     expect(watchedByTwo.map(commandText)).toEqual(log.map(commandText));
   });
 });
+
+describe('bounded chosen history (real processes)', () => {
+  let cluster: TestCluster;
+  beforeAll(async () => {
+    cluster = await TestCluster.start({ acceptors: 3, extraAcceptorArgs: ['--retain-chosen-slots', '16'] });
+    await cluster.startProposer(1);
+  });
+  afterAll(() => cluster.stop());
+
+  it('acceptors fold old chosen values; a new proposer starts above them and still answers', async () => {
+    for (let i = 0; i < 50; i++) await cluster.propose(1, `fold-${i}`, textValue(`value ${i}`));
+    const acceptor = new AcceptorServiceClient(cluster.acceptorAddresses[0] as string, credentials.createInsecure());
+    const learned = await new Promise<{ chosen: unknown[]; committedIndex: bigint; oldestKeptSlot: bigint }>((resolve, reject) =>
+      acceptor.learn({ fromSlot: 0n, maxEntries: 10 }, new Metadata(), { deadline: Date.now() + 5000 }, (e, r) => (e || !r ? reject(e) : resolve(r))),
+    );
+    acceptor.close();
+    expect(learned.chosen).toEqual([]);
+    expect(learned.oldestKeptSlot).toBeGreaterThan(0n);
+    expect(learned.committedIndex - learned.oldestKeptSlot).toBeLessThanOrEqual(20n);
+
+    await cluster.startProposer(2);
+    const answer = await cluster.propose(2, 'after-fold', textValue('after the fold'), 20_000);
+    expect(answer.slot).toBeGreaterThanOrEqual(50n);
+    const client = new ProposerServiceClient(cluster.proposerAddress(2), credentials.createInsecure());
+    const code = await new Promise<number>((resolve) => {
+      const call = client.watchChosen({ fromSlot: 0n }, new Metadata(), { deadline: Date.now() + 5000 });
+      call.on('data', () => undefined);
+      call.on('error', (e: { code: number }) => resolve(e.code));
+    });
+    client.close();
+    expect(code).toBe(status.OUT_OF_RANGE);
+  });
+});

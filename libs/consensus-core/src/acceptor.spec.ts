@@ -100,8 +100,12 @@ describe('the acceptor (DESIGN section 4)', () => {
     const restored = new AcceptorCore({ restored: a.snapshot() });
     expect(restored.snapshot()).toEqual(a.snapshot());
     expect(restored.committedIndex).toBe(1n);
+    expect(restored.oldestKeptSlot).toBe(0n);
     restored.foldChosenBelow(5n);
     expect(restored.committedIndex).toBe(1n);
+    expect(restored.oldestKeptSlot).toBe(1n);
     expect(restored.snapshot().accepted.map((e) => e.slot)).toEqual([1n]);
+    expect(restored.chosenFrom(0n, 10)).toEqual([]);
+    expect(new AcceptorCore({ restored: restored.snapshot() }).oldestKeptSlot).toBe(1n);
   });
 });

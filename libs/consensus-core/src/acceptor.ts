@@ -29,6 +29,8 @@ export class AcceptorCore {
   private readonly acceptedBySlot = new Map<bigint, AcceptedEntry>();
   private readonly chosenBySlot = new Map<bigint, ChosenRecord>();
   private committed = 0n;
+  /** Chosen values of slots below this were folded away (see foldChosenBelow). */
+  private keptFrom = 0n;
   private highestAcceptedSlot = -1n;
   private readonly limits: Limits;
   private readonly validate: ((value: SlotValue) => string | undefined) | undefined;
@@ -42,8 +44,16 @@ export class AcceptorCore {
       for (const e of r.accepted) this.storeAccepted(e);
       for (const c of r.chosen) this.chosenBySlot.set(c.slot, c);
       this.committed = r.committedIndex;
+      let lowest: bigint | undefined;
+      for (const c of r.chosen) if (lowest === undefined || c.slot < lowest) lowest = c.slot;
+      this.keptFrom = lowest !== undefined && lowest < this.committed ? lowest : this.committed;
       this.advanceCommitted();
     }
+  }
+
+  /** The lowest slot whose chosen value this acceptor may still hold; values below it were folded. */
+  get oldestKeptSlot(): bigint {
+    return this.keptFrom;
   }
 
   get promised(): Ballot {
@@ -202,6 +212,7 @@ export class AcceptorCore {
   /** Drop entries of chosen slots below `slot` (and below the committed index); committedIndex stays. */
   foldChosenBelow(slot: bigint): void {
     const limit = slot < this.committed ? slot : this.committed;
+    if (limit > this.keptFrom) this.keptFrom = limit;
     for (const s of [...this.acceptedBySlot.keys()]) if (s < limit) this.acceptedBySlot.delete(s);
     for (const s of [...this.chosenBySlot.keys()]) if (s < limit) this.chosenBySlot.delete(s);
   }

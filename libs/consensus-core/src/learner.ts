@@ -3,18 +3,23 @@ import type { ChosenEntry } from './proposer/proposer-types';
 import { type SlotValue, slotValuesEqual } from './value';
 
 const BUFFERED_SLOTS_MAX_DEFAULT = 65_536;
+/** Delivered values kept to check late duplicates against: a window, not the history. */
+const RECENT_SLOTS_MAX_DEFAULT = 1024;
 
 /** Delivers chosen values in slot order from `fromSlot`, with no gaps and no repeats. */
 export class Learner {
   private next: bigint;
   private readonly bufferedSlotsMax: number;
+  private readonly recentSlotsMax: number;
   private readonly buffered = new Map<bigint, ChosenEntry>();
   /** Values of recently delivered slots, kept to check agreement on late duplicates (bounded). */
   private readonly delivered = new Map<bigint, SlotValue>();
 
-  constructor(opts: { fromSlot?: bigint; bufferedSlotsMax?: number } = {}) {
+  constructor(opts: { fromSlot?: bigint; bufferedSlotsMax?: number; recentSlotsMax?: number } = {}) {
     this.next = opts.fromSlot ?? 0n;
     this.bufferedSlotsMax = opts.bufferedSlotsMax ?? BUFFERED_SLOTS_MAX_DEFAULT;
+    this.recentSlotsMax = opts.recentSlotsMax ?? RECENT_SLOTS_MAX_DEFAULT;
+    assert(Number.isInteger(this.recentSlotsMax) && this.recentSlotsMax >= 1, 'recentSlotsMax must be >= 1');
     assert(this.next >= 0n, 'fromSlot must be >= 0');
     assert(Number.isInteger(this.bufferedSlotsMax) && this.bufferedSlotsMax >= 1, 'bufferedSlotsMax must be >= 1');
   }
@@ -52,9 +57,19 @@ export class Learner {
     return out;
   }
 
+  /**
+   * Moves delivery forward to `slot` without the values below it (they were folded away
+   * everywhere they could be learned from); nothing below it will be delivered.
+   */
+  skipTo(slot: bigint): void {
+    assert(slot > this.next, `skipTo(${slot}) must move past the next slot ${this.next}`);
+    for (const s of [...this.buffered.keys()]) if (s < slot) this.buffered.delete(s);
+    this.next = slot;
+  }
+
   private remember(e: ChosenEntry): void {
     this.delivered.set(e.slot, e.value);
-    if (this.delivered.size > this.bufferedSlotsMax) {
+    if (this.delivered.size > this.recentSlotsMax) {
       const oldest = this.delivered.keys().next().value;
       if (oldest !== undefined) this.delivered.delete(oldest);
     }

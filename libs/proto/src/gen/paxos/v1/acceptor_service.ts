@@ -196,6 +196,11 @@ export interface LearnResponse {
   chosen: ChosenEntry[];
   /** Slots [0, committed_index) are known chosen at this acceptor. */
   committedIndex: bigint;
+  /**
+   * The acceptor keeps chosen values from this slot on; older ones were folded away, and a
+   * learner that needs them must start from here instead.
+   */
+  oldestKeptSlot: bigint;
 }
 
 /** A slot known chosen, with the ballot it was chosen under and its value. */
@@ -2612,7 +2617,7 @@ export const LearnRequest: MessageFns<LearnRequest> = {
 };
 
 function createBaseLearnResponse(): LearnResponse {
-  return { chosen: [], committedIndex: 0n };
+  return { chosen: [], committedIndex: 0n, oldestKeptSlot: 0n };
 }
 
 export const LearnResponse: MessageFns<LearnResponse> = {
@@ -2625,6 +2630,12 @@ export const LearnResponse: MessageFns<LearnResponse> = {
         throw new globalThis.Error("value provided for field message.committedIndex of type uint64 too large");
       }
       writer.uint32(16).uint64(message.committedIndex);
+    }
+    if (message.oldestKeptSlot !== 0n) {
+      if (BigInt.asUintN(64, message.oldestKeptSlot) !== message.oldestKeptSlot) {
+        throw new globalThis.Error("value provided for field message.oldestKeptSlot of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.oldestKeptSlot);
     }
     return writer;
   },
@@ -2658,6 +2669,14 @@ export const LearnResponse: MessageFns<LearnResponse> = {
             message.committedIndex = reader.uint64() as bigint;
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.oldestKeptSlot = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2678,6 +2697,11 @@ export const LearnResponse: MessageFns<LearnResponse> = {
         : isSet(object.committed_index)
         ? BigInt(object.committed_index)
         : 0n,
+      oldestKeptSlot: isSet(object.oldestKeptSlot)
+        ? BigInt(object.oldestKeptSlot)
+        : isSet(object.oldest_kept_slot)
+        ? BigInt(object.oldest_kept_slot)
+        : 0n,
     };
   },
 
@@ -2688,6 +2712,9 @@ export const LearnResponse: MessageFns<LearnResponse> = {
     }
     if (message.committedIndex !== 0n) {
       obj.committedIndex = message.committedIndex.toString();
+    }
+    if (message.oldestKeptSlot !== 0n) {
+      obj.oldestKeptSlot = message.oldestKeptSlot.toString();
     }
     return obj;
   },
@@ -2700,6 +2727,9 @@ export const LearnResponse: MessageFns<LearnResponse> = {
     message.chosen = object.chosen?.map((e) => ChosenEntry.fromPartial(e)) || [];
     message.committedIndex = (object.committedIndex !== undefined && object.committedIndex !== null)
       ? BigInt(object.committedIndex)
+      : 0n;
+    message.oldestKeptSlot = (object.oldestKeptSlot !== undefined && object.oldestKeptSlot !== null)
+      ? BigInt(object.oldestKeptSlot)
       : 0n;
     return message;
   },
