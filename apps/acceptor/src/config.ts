@@ -22,7 +22,7 @@ export const acceptorCommand = {
     'retain-chosen-slots': {
       type: 'integer',
       env: 'ACCEPTOR_RETAIN_CHOSEN',
-      default: 4096,
+      default: 1024,
       description: 'chosen values kept below the committed index for Learn and promises; older ones are folded away',
     },
   },

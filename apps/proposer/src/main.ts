@@ -63,7 +63,7 @@ async function main(): Promise<void> {
       return () => r.next();
     })(),
   });
-  const chosen = new ChosenLog({ retainedSlotsMax: 1_000_000, retainedBytesMax: 256 * 1024 * 1024, rememberedIdsMax: 1_000_000, digest: valueBytesDigest });
+  const chosen = new ChosenLog({ retainedSlotsMax: 1_000_000, retainedBytesMax: 64 * 1024 * 1024, rememberedIdsMax: 200_000, digest: valueBytesDigest });
   const node = new ProposerNode(core, links, quorum, chosen, { tickMs: config.tickMs, catchUpBatchSlots: 64, catchUpIntervalMs: 500, windowSlots: config.windowSlots, logger });
   const checker = new ValueChecker(config.maxValueBytes, (n) => caches.get(n));
 
