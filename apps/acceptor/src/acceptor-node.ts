@@ -26,6 +26,13 @@ export interface AcceptorNodeOptions {
   readonly onStorageRecovered: () => void;
 }
 
+/** Accepted entries below the committed index are dropped once it has moved this far. */
+const ACCEPTED_FOLD_EVERY_SLOTS = 64n;
+
+function jittered(records: number): number {
+  return Math.max(1, Math.round(records * (0.75 + Math.random() * 0.5)));
+}
+
 /** How often a node whose storage failed asks whether it is healthy again. */
 const STORAGE_RECHECK_MS = 1000;
 
@@ -47,6 +54,9 @@ export class AcceptorNode {
   };
   private lastAppend: Promise<void> = Promise.resolve();
   private recordsSinceCheckpoint = 0;
+  /** Records before the next checkpoint: checkpointEveryRecords ± 25%, so acceptors fed the same accepts do not all checkpoint at once. */
+  private checkpointAfter: number;
+  private acceptedFoldedAt = 0n;
   private checkpointing = false;
   private storageError: string | undefined;
 
@@ -54,7 +64,9 @@ export class AcceptorNode {
     readonly core: AcceptorCore,
     readonly storage: AcceptorStorage,
     private readonly opts: AcceptorNodeOptions,
-  ) {}
+  ) {
+    this.checkpointAfter = jittered(opts.checkpointEveryRecords);
+  }
 
   get nodeId(): number {
     return this.opts.nodeId;
@@ -165,16 +177,21 @@ export class AcceptorNode {
    * told where the kept range starts (Learn's oldest_kept_slot).
    */
   private maybeFold(): void {
-    const retain = BigInt(this.opts.retainChosenSlots);
     const committed = this.core.committedIndex;
+    if (committed - this.acceptedFoldedAt >= ACCEPTED_FOLD_EVERY_SLOTS) {
+      this.acceptedFoldedAt = committed;
+      this.core.foldAcceptedBelowCommitted();
+    }
+    const retain = BigInt(this.opts.retainChosenSlots);
     if (committed - this.core.oldestKeptSlot <= retain + retain / 4n) return;
     this.core.foldChosenBelow(committed - retain);
   }
 
   /** Folds the state into a snapshot every checkpointEveryRecords records, so the log stays bounded. */
   private maybeCheckpoint(): void {
-    if (this.checkpointing || this.recordsSinceCheckpoint < this.opts.checkpointEveryRecords) return;
+    if (this.checkpointing || this.recordsSinceCheckpoint < this.checkpointAfter) return;
     this.checkpointing = true;
+    this.checkpointAfter = jittered(this.opts.checkpointEveryRecords);
     const started = this.recordsSinceCheckpoint;
     // The snapshot is taken after every append issued so far is durable, so it holds only replied-to state or more.
     const run = async () => {

@@ -69,7 +69,8 @@ export class ProposerNode {
   private arriving: Command[] = [];
   private learning = false;
   private learnNext = 0;
-  private quietLearnPasses = 0;
+  /** Starts so that the first pass learns: a restarted proposer catches up before its first answer. */
+  private quietLearnPasses = -1;
   private idleTicks = 0;
   private stopped = false;
   private readonly commits: CommitNotices;

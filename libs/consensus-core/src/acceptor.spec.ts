@@ -108,4 +108,19 @@ describe('the acceptor (DESIGN section 4)', () => {
     expect(restored.chosenFrom(0n, 10)).toEqual([]);
     expect(new AcceptorCore({ restored: restored.snapshot() }).oldestKeptSlot).toBe(1n);
   });
+
+  it('folds accepted entries below the committed index but keeps the highest for Status', () => {
+    const a = new AcceptorCore();
+    const ballot = { round: 1n, proposerId: 1 };
+    a.handle({ type: 'prepare', ballot, fromSlot: 0n });
+    for (const slot of [0n, 1n, 2n]) a.handle({ type: 'accept', ballot, slot, value: NOOP });
+    a.handle({ type: 'commit', slot: 0n, ballot });
+    a.handle({ type: 'commit', slot: 1n, ballot });
+    a.foldAcceptedBelowCommitted();
+    expect(a.snapshot().accepted.map((e) => e.slot)).toEqual([2n]);
+    expect(a.chosenFrom(0n, 5).map((c) => c.slot)).toEqual([0n, 1n]);
+    a.handle({ type: 'commit', slot: 2n, ballot });
+    a.foldAcceptedBelowCommitted();
+    expect(a.lastAccepted()?.slot).toBe(2n);
+  });
 });

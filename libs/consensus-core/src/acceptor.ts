@@ -217,6 +217,15 @@ export class AcceptorCore {
     for (const s of [...this.chosenBySlot.keys()]) if (s < limit) this.chosenBySlot.delete(s);
   }
 
+  /**
+   * Drops accepted entries below the committed index (their chosen records hold the same value,
+   * and promises never need them: a proposer treats slots below a reported committed index as
+   * decided). The highest accepted entry stays for Status. Keeps memory and snapshots to one copy.
+   */
+  foldAcceptedBelowCommitted(): void {
+    for (const s of [...this.acceptedBySlot.keys()]) if (s < this.committed && s !== this.highestAcceptedSlot) this.acceptedBySlot.delete(s);
+  }
+
   /** The accepted entry of the highest slot, if any. */
   lastAccepted(): AcceptedEntry | undefined {
     if (this.highestAcceptedSlot < 0n) return undefined;

@@ -12,7 +12,7 @@ import { rssMb } from './rss';
 export const benchCommand = {
   program: 'bench',
   summary: 'load generator: Propose from C concurrent clients against N acceptors with fsync on, next to a bare grpc-js echo at the same C',
-  usage: 'npm run bench -- [--acceptors N] [--concurrency 1,16,64,256] [--duration S] [--dir D] [--stream] | --acceptor',
+  usage: 'npm run bench -- [--acceptors N] [--concurrency 1,16,64,256] [--duration S] [--dir D] [--stream | --stream-only] | --acceptor',
   options: {
     acceptors: { type: 'integer', default: 23, description: 'acceptors of the network the bench starts (ignored with --dir)' },
     concurrency: { type: 'string', default: '1,16,64,256', description: 'concurrent clients, one run each' },
@@ -20,6 +20,7 @@ export const benchCommand = {
     'value-bytes': { type: 'integer', default: 200, description: 'size of each proposed value' },
     dir: { type: 'string', description: 'use the network launch started in this dir instead of starting one' },
     stream: { type: 'boolean', description: 'also measure the bulk ProposeStream path' },
+    'stream-only': { type: 'boolean', description: 'measure only the ProposeStream path' },
     acceptor: { type: 'boolean', description: 'instead: accepts/s on one stream of one acceptor (fsync on) next to the bare write+fdatasync rate' },
     'echo-server': { type: 'boolean', description: '(internal) run the echo baseline server' },
     port: { type: 'integer', description: '(internal) port of the echo server' },
@@ -100,10 +101,10 @@ async function main(argv: readonly string[]): Promise<number> {
     await runLoad(unaryPropose(proposeClients, value, 10_000, `${tag}-warm`), 8, 1000);
     await runLoad(unaryPropose(echoClients, value, 10_000, `${tag}-warm`), 8, 500);
     for (const c of levels) {
-      const modes: Array<['propose' | 'propose-stream', (seq: number) => Promise<unknown>, () => void]> = [
-        ['propose', unaryPropose(proposeClients, value, 10_000, `${tag}-u${c}`), () => undefined],
-      ];
-      if (o.stream) {
+      const modes: Array<['propose' | 'propose-stream', (seq: number) => Promise<unknown>, () => void]> = o['stream-only']
+        ? []
+        : [['propose', unaryPropose(proposeClients, value, 10_000, `${tag}-u${c}`), () => undefined]];
+      if (o.stream || o['stream-only']) {
         const s = streamPropose(proposeClients, value, `${tag}-s${c}`);
         modes.push(['propose-stream', s.call, s.close]);
       }

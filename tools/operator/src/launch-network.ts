@@ -32,8 +32,12 @@ export interface LaunchResult {
   readonly allReadyMs?: number;
 }
 
-/** V8 flags for every node: a 1 MiB young generation keeps an idle node's resident memory small. */
-const NODE_FLAGS = ['--max-semi-space-size=1'];
+/**
+ * V8 flags per role. A 1 MiB young generation keeps each of the 23 acceptors small; the proposer,
+ * one process every value passes through, keeps V8's default (measured: its scavenges cost ~8%
+ * of its throughput with 1 MiB).
+ */
+const NODE_FLAGS: Record<NodeLayout['role'], readonly string[]> = { acceptor: ['--max-semi-space-size=1'], proposer: [] };
 
 /** A network that is already running in dir: its live pids. Stale pid files are removed. */
 export function runningProcesses(dir: string): Array<{ name: string; pid: number }> {
@@ -69,7 +73,7 @@ export function prepare(opts: LaunchOptions): void {
 
 function startProcess(dir: string, node: NodeLayout, script: string, args: readonly string[]): number {
   const log = openSync(logFile(dir, node.name), 'a');
-  const child = spawn(process.execPath, [...NODE_FLAGS, script, ...args], {
+  const child = spawn(process.execPath, [...NODE_FLAGS[node.role], script, ...args], {
     cwd: workspaceRoot(),
     detached: true,
     stdio: ['ignore', log, log],
