@@ -10,11 +10,18 @@ import {
   workspaceVersion,
 } from '@paxos/grpc-kit';
 import { AcceptorServiceService } from '@paxos/proto';
+import { decodeAcceptRequest } from '@paxos/wire';
 import { AcceptorNode } from './acceptor-node';
 import { acceptorService } from './acceptor-service';
 import { acceptorCommand, type AcceptorConfig, resolveAcceptorConfig } from './config';
 import { loadSourceHolder } from './source-holder';
 import { AcceptorStorage } from './storage';
+
+/** The generated definition, with an Accept decoder that keeps each value's received bytes for storage. */
+const acceptorServiceDefinition = {
+  ...AcceptorServiceService,
+  accept: { ...AcceptorServiceService.accept, requestDeserialize: decodeAcceptRequest },
+} as const;
 
 /** Bytes a request may carry beyond its value (ballot, ids, framing). */
 const REQUEST_OVERHEAD_BYTES = 64 * 1024;
@@ -70,7 +77,7 @@ async function main(): Promise<void> {
       port: config.port,
       maxReceiveBytes: config.maxValueBytes + REQUEST_OVERHEAD_BYTES,
       logger,
-      services: [{ name: 'paxos.v1.AcceptorService', definition: AcceptorServiceService, implementation: acceptorService(node, statusContext, logger) }],
+      services: [{ name: 'paxos.v1.AcceptorService', definition: acceptorServiceDefinition, implementation: acceptorService(node, statusContext, logger) }],
     });
   } catch (e) {
     await storage.close();

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Command, SlotValue } from '@paxos/consensus-core';
 import { SlotValue as WireSlotValue } from '@paxos/proto';
+import { carryEncoding, encodedSlotValue } from './slot-value-encoding';
 import { WireError } from './wire-error';
 
 /** A Buffer view of the bytes, without copying them. */
@@ -29,7 +30,9 @@ export function slotValueFromWire(v: WireSlotValue | undefined, field = 'value')
         if (!c.value) throw new WireError(`${field}.batch.commands[${i}].value is missing`);
         return { clientRequestId: c.clientRequestId, contentType: c.value.contentType, data: c.value.data };
       });
-      return { kind: 'batch', commands };
+      const value: SlotValue = { kind: 'batch', commands };
+      carryEncoding(v, value);
+      return value;
     }
     default:
       throw new WireError(`${field} is missing: set noop or batch`);
@@ -38,7 +41,7 @@ export function slotValueFromWire(v: WireSlotValue | undefined, field = 'value')
 
 /** Hex SHA-256 of the value's protobuf encoding: the digest Status and check show. */
 export function slotValueDigest(v: SlotValue): string {
-  return createHash('sha256').update(WireSlotValue.encode(slotValueToWire(v)).finish()).digest('hex');
+  return createHash('sha256').update(encodedSlotValue(v)).digest('hex');
 }
 
 /** Hex SHA-256 of a client's value bytes: the digest Propose answers with. */

@@ -9,7 +9,7 @@
 // ballot := round(u64) proposerId(u32); entry := slot(u64) ballot valueLength(u32) value
 // value  := the protobuf encoding of paxos.v1.SlotValue. All integers little-endian.
 import { SlotValue as ProtoSlotValue } from '@paxos/proto';
-import { slotValueToWire } from '@paxos/wire';
+import { encodedSlotValue, slotValueToWire } from '@paxos/wire';
 import type { AcceptedEntry, Ballot, DurableChange, SlotValue } from './durable-types';
 import { RecordDecodeError } from './errors';
 
@@ -138,7 +138,7 @@ class In {
 function encodeValue(what: string, e: { slot: bigint; ballot: Ballot; value: SlotValue }): Uint8Array {
   checkU64(`${what}.slot`, e.slot);
   checkBallot(`${what}.ballot`, e.ballot);
-  return ProtoSlotValue.encode(toProtoSlotValue(e.value)).finish();
+  return encodedSlotValue(e.value);
 }
 const entrySize = (value: Uint8Array): number => 8 + BALLOT_BYTES + 4 + value.length;
 function putEntry(out: Out, e: { slot: bigint; ballot: Ballot }, value: Uint8Array): void {

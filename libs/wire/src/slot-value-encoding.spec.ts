@@ -1,0 +1,45 @@
+import type { SlotValue } from '@paxos/consensus-core';
+import { AcceptRequest, SlotValue as WireSlotValue } from '@paxos/proto';
+import { acceptFromWire } from './acceptor-messages';
+import { slotValueToWire } from './slot-value';
+import { decodeAcceptRequest, encodedSlotValue } from './slot-value-encoding';
+
+const ballot = { round: 3n, proposerId: 1 };
+const value: SlotValue = {
+  kind: 'batch',
+  commands: [
+    { clientRequestId: 'a', contentType: 'text/plain', data: new Uint8Array([1, 2, 3]) },
+    { clientRequestId: 'b', contentType: 'application/octet-stream', data: new Uint8Array(300).fill(7) },
+  ],
+};
+const fresh = (v: SlotValue) => Buffer.from(WireSlotValue.encode(slotValueToWire(v)).finish());
+
+function accepted(buf: Buffer): SlotValue {
+  const req = acceptFromWire(decodeAcceptRequest(buf));
+  if (req.type !== 'accept') throw new Error('not an accept');
+  return req.value;
+}
+
+describe('received value bytes', () => {
+  it('an accepted value is stored as the bytes it arrived in, equal to a fresh encoding', () => {
+    const buf = Buffer.from(AcceptRequest.encode({ requestId: 9n, kind: { $case: 'accept', value: { ballot, slot: 4n, value: slotValueToWire(value), commit: { fromSlot: 1n, toSlot: 4n } } } }).finish());
+    const v = accepted(buf);
+    const bytes = encodedSlotValue(v);
+    expect(Buffer.from(bytes)).toEqual(fresh(value));
+    expect(bytes.buffer).toBe(buf.buffer); // a view into the request: nothing encoded again
+  });
+
+  it('a value whose field appears twice is encoded afresh from what was decoded', () => {
+    const commands = value.kind === 'batch' ? value.commands : [];
+    const [first, second] = [slotValueToWire({ kind: 'batch', commands: commands.slice(0, 1) }), slotValueToWire({ kind: 'batch', commands: commands.slice(1) })];
+    const accept = (v: WireSlotValue) => Buffer.from(AcceptRequest.encode({ requestId: 1n, kind: { $case: 'accept', value: { ballot, slot: 4n, value: v } } }).finish());
+    // Two AcceptRequests concatenated are one message with the accept field twice: whatever the
+    // decoder made of it, the stored bytes must be those of the decoded value.
+    const v = accepted(Buffer.concat([accept(first), accept(second)]));
+    expect(Buffer.from(encodedSlotValue(v))).toEqual(fresh(v));
+  });
+
+  it('a value built here (not received) is encoded', () => {
+    expect(Buffer.from(encodedSlotValue(value))).toEqual(fresh(value));
+  });
+});
