@@ -21,6 +21,7 @@ export const benchCommand = {
     dir: { type: 'string', description: 'use the network launch started in this dir instead of starting one' },
     stream: { type: 'boolean', description: 'also measure the bulk ProposeStream path' },
     'stream-only': { type: 'boolean', description: 'measure only the ProposeStream path' },
+    'streams-per-channel': { type: 'integer', default: 4, description: 'ProposeStream streams on each of the 4 channels' },
     acceptor: { type: 'boolean', description: 'instead: accepts/s on one stream of one acceptor (fsync on) next to the bare write+fdatasync rate' },
     'echo-server': { type: 'boolean', description: '(internal) run the echo baseline server' },
     port: { type: 'integer', description: '(internal) port of the echo server' },
@@ -88,6 +89,7 @@ async function main(argv: readonly string[]): Promise<number> {
     await benchAcceptorStream(2000, o['value-bytes'] as number);
     return 0;
   }
+  if ((o['streams-per-channel'] as number) < 1 || (o['streams-per-channel'] as number) > 256) throw new ConfigError(`--streams-per-channel must be 1..256, got ${o['streams-per-channel']}`);
   const levels = (o.concurrency as string).split(',').map((c) => Number(c.trim()));
   if (levels.some((c) => !Number.isInteger(c) || c < 1 || c > 10_000)) throw new ConfigError(`--concurrency must list integers 1..10000, got "${o.concurrency}"`);
   const durationMs = (o.duration as number) * 1000;
@@ -105,7 +107,7 @@ async function main(argv: readonly string[]): Promise<number> {
         ? []
         : [['propose', unaryPropose(proposeClients, value, 10_000, `${tag}-u${c}`), () => undefined]];
       if (o.stream || o['stream-only']) {
-        const s = streamPropose(proposeClients, value, `${tag}-s${c}`);
+        const s = streamPropose(proposeClients, value, `${tag}-s${c}`, o['streams-per-channel'] as number);
         modes.push(['propose-stream', s.call, s.close]);
       }
       const echoResult: LoadResult = await runLoad(unaryPropose(echoClients, value, 10_000, `${tag}-e${c}`), c, durationMs);

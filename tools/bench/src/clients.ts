@@ -24,10 +24,15 @@ export function unaryPropose(clients: readonly Client[], value: Buffer, deadline
     });
 }
 
-/** Proposals over long-lived ProposeStream streams (one per channel), answers matched by id. */
-export function streamPropose(clients: readonly Client[], value: Buffer, tag: string) {
+/**
+ * Proposals over long-lived ProposeStream streams, `streamsPerChannel` on each channel, answers
+ * matched by id. A stream writes its messages one after another (each waits for the previous
+ * one's write), so a bulk client spreads its outstanding proposals over several streams.
+ */
+export function streamPropose(clients: readonly Client[], value: Buffer, tag: string, streamsPerChannel: number) {
   const waiting = new Map<string, { resolve: () => void; reject: (e: Error) => void }>();
-  const streams: ClientDuplexStream<ProposeStreamRequest, ProposeStreamResponse>[] = clients.map((c) => {
+  const perChannel = clients.flatMap((c) => Array.from({ length: streamsPerChannel }, () => c));
+  const streams: ClientDuplexStream<ProposeStreamRequest, ProposeStreamResponse>[] = perChannel.map((c) => {
     const s = c.proposeStream();
     s.on('data', (r: ProposeStreamResponse) => {
       const w = waiting.get(r.clientRequestId);
