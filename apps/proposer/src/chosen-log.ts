@@ -11,11 +11,17 @@ export interface ChosenResult {
 export interface ChosenLogOptions {
   /** Chosen slots kept for WatchChosen and catch-up; older ones are dropped. */
   readonly retainedSlotsMax: number;
-  /** Bytes of values those slots may hold together; past it the oldest are dropped (at least one slot stays). */
+  /** Memory those slots may hold together (value bytes plus a per-command allowance for its objects); past it the oldest are dropped (at least one slot stays). */
   readonly retainedBytesMax: number;
   /** Client request ids remembered for exactly-once answers; the oldest are forgotten first. */
   readonly rememberedIdsMax: number;
   readonly digest: (data: Uint8Array) => string;
+}
+
+/** What a retained entry costs in memory: its value bytes plus the objects around each command. */
+const COMMAND_OBJECT_BYTES = 256;
+function retainedCost(e: ChosenEntry): number {
+  return slotValueBytes(e.value) + (e.value.kind === 'batch' ? e.value.commands.length * COMMAND_OBJECT_BYTES : 0);
 }
 
 /**
@@ -85,10 +91,10 @@ export class ChosenLog {
 
   private retain(e: ChosenEntry): void {
     this.retained.set(e.slot, e);
-    this.retainedBytes += slotValueBytes(e.value);
+    this.retainedBytes += retainedCost(e);
     while (this.retained.size > this.opts.retainedSlotsMax || (this.retainedBytes > this.opts.retainedBytesMax && this.retained.size > 1)) {
       const oldest = this.retained.get(this.oldestRetained);
-      if (oldest) this.retainedBytes -= slotValueBytes(oldest.value);
+      if (oldest) this.retainedBytes -= retainedCost(oldest);
       this.retained.delete(this.oldestRetained);
       this.oldestRetained += 1n;
     }

@@ -1,0 +1,28 @@
+import type { ChosenEntry, SlotValue } from '@paxos/consensus-core';
+import { ChosenLog } from './chosen-log';
+
+const value = (...ids: string[]): SlotValue => ({ kind: 'batch', commands: ids.map((id) => ({ clientRequestId: id, contentType: 't', data: new Uint8Array(100) })) });
+const entry = (slot: bigint, v: SlotValue): ChosenEntry => ({ slot, ballot: { round: 1n, proposerId: 1 }, value: v });
+const log = (retainedBytesMax: number) => new ChosenLog({ retainedSlotsMax: 1000, retainedBytesMax, rememberedIdsMax: 100, digest: () => 'd' });
+
+describe('the chosen log', () => {
+  it('keeps values within its memory bound, counting each command object, and answers each id once', () => {
+    const l = log(1000); // one 2-command slot costs 2 * (100 + about 110 framing/ids) + 2 * 256
+    expect(l.learn([entry(0n, value('a', 'b')), entry(1n, value('c', 'd'))]).map((r) => r.clientRequestId)).toEqual(['a', 'b', 'c', 'd']);
+    expect(l.oldestSlot).toBe(1n);
+    expect(l.entry(0n)).toBeUndefined();
+    expect(l.entry(1n)).toBeDefined();
+    expect(l.learn([entry(2n, value('a'))])).toEqual([]); // 'a' was answered by slot 0
+    expect(l.result('a')?.slot).toBe(0n);
+  });
+
+  it('skipTo resumes delivery above slots that can no longer be learned', () => {
+    const l = log(1 << 20);
+    l.learn([entry(0n, value('a'))]);
+    l.skipTo(5n);
+    expect([l.nextSlot, l.oldestSlot]).toEqual([5n, 5n]);
+    expect(l.learn([entry(5n, value('b'))]).map((r) => r.slot)).toEqual([5n]);
+    l.skipTo(3n); // behind: nothing to do
+    expect(l.nextSlot).toBe(6n);
+  });
+});
