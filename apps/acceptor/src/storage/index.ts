@@ -1,6 +1,4 @@
 // The acceptor's durable storage engine (see acceptor-storage.ts for the contract).
 export { AcceptorStorage, type RecoveredState, type StorageOptions, type StorageStats, type StorageTestHooks } from './acceptor-storage';
 export { DataDirError, StorageCorruptionError, StorageOverloadedError, StorageUnavailableError } from './errors';
-export { fromProtoSlotValue, toProtoSlotValue } from './record-codec';
-export { measureStorage, type StorageMeasurement } from './bench';
 export type { AcceptedEntry, AcceptorSnapshot, Ballot, DurableChange, SlotValue } from './durable-types';
