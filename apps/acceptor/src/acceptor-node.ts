@@ -172,9 +172,10 @@ export class AcceptorNode {
   }
 
   /**
-   * Forgets chosen values more than retainChosenSlots below the committed index, a quarter of
-   * the bound at a time (the fold walks the kept slots). Proposers that need older values are
-   * told where the kept range starts (Learn's oldest_kept_slot).
+   * Drops accepted copies of chosen slots (every 64 committed slots), and chosen values more than
+   * retainChosenSlots below the committed index, a quarter of the bound at a time (each fold walks
+   * the kept slots). Proposers that need older values are told where the kept range starts
+   * (Learn's oldest_kept_slot).
    */
   private maybeFold(): void {
     const committed = this.core.committedIndex;

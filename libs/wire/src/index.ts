@@ -1,5 +1,5 @@
 export * from './acceptor-messages';
 export * from './ballot';
 export * from './slot-value';
-export { decodeAcceptRequest, encodedSlotValue } from './slot-value-encoding';
+export { decodeAcceptRequest } from './slot-value-encoding';
 export * from './wire-error';

@@ -1,8 +1,8 @@
 import type { SlotValue } from '@paxos/consensus-core';
 import { AcceptRequest, SlotValue as WireSlotValue } from '@paxos/proto';
 import { acceptFromWire } from './acceptor-messages';
-import { slotValueToWire } from './slot-value';
-import { decodeAcceptRequest, encodedSlotValue } from './slot-value-encoding';
+import { encodedSlotValue, slotValueToWire } from './slot-value';
+import { decodeAcceptRequest } from './slot-value-encoding';
 
 const ballot = { round: 3n, proposerId: 1 };
 const value: SlotValue = {

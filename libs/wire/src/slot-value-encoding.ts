@@ -1,7 +1,6 @@
 import type { SlotValue } from '@paxos/consensus-core';
-import { AcceptRequest, SlotValue as WireSlotValue } from '@paxos/proto';
+import { AcceptRequest, type SlotValue as WireSlotValue } from '@paxos/proto';
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
-import { slotValueToWire } from './slot-value';
 
 /** Field numbers of paxos.v1.AcceptRequest.accept and paxos.v1.Accept.value. */
 const ACCEPT_REQUEST_ACCEPT_FIELD = 2;
@@ -50,7 +49,7 @@ export function carryEncoding(from: WireSlotValue, to: SlotValue): void {
   if (bytes) knownEncodings.set(to, bytes);
 }
 
-/** The protobuf encoding (paxos.v1.SlotValue) of a value: the bytes it arrived in when known. */
-export function encodedSlotValue(value: SlotValue): Uint8Array {
-  return knownEncodings.get(value) ?? WireSlotValue.encode(slotValueToWire(value)).finish();
+/** The bytes a value arrived in, when it was decoded from a request. */
+export function receivedEncoding(value: SlotValue): Uint8Array | undefined {
+  return knownEncodings.get(value);
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Command, SlotValue } from '@paxos/consensus-core';
 import { SlotValue as WireSlotValue } from '@paxos/proto';
-import { carryEncoding, encodedSlotValue } from './slot-value-encoding';
+import { carryEncoding, receivedEncoding } from './slot-value-encoding';
 import { WireError } from './wire-error';
 
 /** A Buffer view of the bytes, without copying them. */
@@ -37,6 +37,11 @@ export function slotValueFromWire(v: WireSlotValue | undefined, field = 'value')
     default:
       throw new WireError(`${field} is missing: set noop or batch`);
   }
+}
+
+/** The protobuf encoding (paxos.v1.SlotValue) of a value: the bytes it arrived in when known. */
+export function encodedSlotValue(value: SlotValue): Uint8Array {
+  return receivedEncoding(value) ?? WireSlotValue.encode(slotValueToWire(value)).finish();
 }
 
 /** Hex SHA-256 of the value's protobuf encoding: the digest Status and check show. */
