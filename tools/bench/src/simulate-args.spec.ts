@@ -27,6 +27,14 @@ describe('simulate command line', () => {
     expect(a.kind === 'run' && replayCommand({ ...a.base, seed: 7 })).toBe('npm run simulate -- --seed 7 --acceptors 5 --partial-slots 8');
   });
 
+  it('--accept-fanout reaches the proposers and the replay line, and must lie between quorum and n', () => {
+    const a = parseSimulateArgs(['--seed', '7', '--acceptors', '5', '--accept-fanout', '3']);
+    expect(a.kind === 'run' && a.base.acceptFanout).toBe(3);
+    expect(a.kind === 'run' && replayCommand({ ...a.base, seed: 7 })).toBe('npm run simulate -- --seed 7 --acceptors 5 --accept-fanout 3');
+    expect(parseSimulateArgs(['--acceptors', '5', '--accept-fanout', '2']).kind).toBe('error');
+    expect(parseSimulateArgs(['--acceptors', '5', '--accept-fanout', '6']).kind).toBe('error');
+  });
+
   it('refuses bad input with a message', () => {
     expect(parseSimulateArgs(['--seeds', 'x']).kind).toBe('error');
     expect(parseSimulateArgs(['--quorum', '30']).kind).toBe('error');

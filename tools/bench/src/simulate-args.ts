@@ -13,6 +13,7 @@ Runs the deterministic Paxos simulator over a range of seeds and checks safety a
   --commands C         client commands per run (default 24)
   --promise-entries E  entries per promise before truncation (default 1024)
   --partial-slots K    slots in flight a partial batch may join (default 1; 8 = the window)
+  --accept-fanout K    thrifty proposers: accepts go to K acceptors first (quorum..n; default all)
   --unsafe-replies     negative control: acceptors reply before their vote is durable
   --split-brain        negative control helper: one acceptor group per proposer
   --bench              print seeds/s as well
@@ -56,6 +57,7 @@ export function parseSimulateArgs(argv: readonly string[]): ParsedSimulateArgs {
         commands: { type: 'string' },
         'promise-entries': { type: 'string' },
         'partial-slots': { type: 'string' },
+        'accept-fanout': { type: 'string' },
         'unsafe-replies': { type: 'boolean' },
         'split-brain': { type: 'boolean' },
         bench: { type: 'boolean' },
@@ -75,6 +77,11 @@ export function parseSimulateArgs(argv: readonly string[]): ParsedSimulateArgs {
         warnings.push(`warning: quorum ${quorum} of ${acceptors} is UNSAFE (2q <= n: two quorums need not intersect); expect violations`);
       }
     }
+    const acceptFanout = integer(values['accept-fanout'], 'accept-fanout', 1);
+    const q = quorum ?? Math.floor(acceptors / 2) + 1;
+    if (acceptFanout !== undefined && (acceptFanout < q || acceptFanout > acceptors)) {
+      throw new Error(`--accept-fanout ${acceptFanout} must be between the quorum ${q} and --acceptors ${acceptors}`);
+    }
     const seed = integer(values.seed, 'seed', 0);
     const seeds = integer(values.seeds, 'seeds', 1) ?? (seed !== undefined ? 1 : 100);
     const base: Omit<SimOptions, 'seed'> = {
@@ -85,6 +92,7 @@ export function parseSimulateArgs(argv: readonly string[]): ParsedSimulateArgs {
       commands: integer(values.commands, 'commands', 0),
       entriesPerPromiseMax: integer(values['promise-entries'], 'promise-entries', 1),
       partialSlotsMax: integer(values['partial-slots'], 'partial-slots', 1),
+      acceptFanout,
       unsafeReplies: values['unsafe-replies'] ?? false,
       splitBrain: values['split-brain'] ?? false,
     };

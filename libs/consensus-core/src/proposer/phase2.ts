@@ -13,6 +13,8 @@ export interface SlotProposal {
   inFlight: boolean;
   ballot: Ballot | null;
   tracker: QuorumTracker | null;
+  /** Acceptors sent the accept at `ballot` (a thrifty round starts with fewer than all). */
+  asked: Set<number>;
   refusedBy: Set<number>;
   refusalReason: string;
   ticksWaiting: number;
@@ -46,7 +48,7 @@ export class SlotProposals {
   /** Plan a value for a slot (not yet sent). Replaces any earlier plan for the slot. */
   plan(slot: bigint, value: SlotValue, own: boolean): SlotProposal {
     this.remove(slot);
-    const p: SlotProposal = { slot, value, own, inFlight: false, ballot: null, tracker: null, refusedBy: new Set(), refusalReason: '', ticksWaiting: 0 };
+    const p: SlotProposal = { slot, value, own, inFlight: false, ballot: null, tracker: null, asked: new Set(), refusedBy: new Set(), refusalReason: '', ticksWaiting: 0 };
     this.bySlot.set(slot, p);
     return p;
   }
@@ -65,6 +67,7 @@ export class SlotProposals {
     p.inFlight = true;
     p.ballot = ballot;
     p.tracker = new QuorumTracker(quorum);
+    p.asked = new Set();
     p.refusedBy = new Set();
     p.ticksWaiting = 0;
   }

@@ -21,6 +21,8 @@ export interface ResolvedProposerConfig {
   readonly batchCommandsMax: number;
   readonly batchBytesMax: number;
   readonly partialSlotsMax: number;
+  readonly acceptFanout: number;
+  readonly fanoutExpandTicks: number;
   readonly pendingCommandsMax: number;
   readonly retransmitTicks: number;
   readonly backoffTicksMin: number;
@@ -49,6 +51,9 @@ export function resolveProposerConfig(c: ProposerConfig): ResolvedProposerConfig
   const batchBytesMax = c.batchBytesMax ?? limits.valueBytesMax;
   assert(batchBytesMax <= limits.valueBytesMax, 'batchBytesMax must not exceed limits.valueBytesMax');
   const windowSlots = positiveInteger(c.windowSlots ?? PROPOSER_DEFAULTS.windowSlots, 'windowSlots');
+  const retransmitTicks = positiveInteger(c.retransmitTicks ?? PROPOSER_DEFAULTS.retransmitTicks, 'retransmitTicks');
+  const acceptFanout = positiveInteger(c.acceptFanout ?? c.quorum.n, 'acceptFanout');
+  assert(acceptFanout >= c.quorum.q && acceptFanout <= c.quorum.n, `acceptFanout must be ${c.quorum.q}..${c.quorum.n} (got ${acceptFanout})`);
   return {
     proposerId: c.proposerId,
     quorum: c.quorum,
@@ -59,7 +64,9 @@ export function resolveProposerConfig(c: ProposerConfig): ResolvedProposerConfig
     batchCommandsMax: positiveInteger(c.batchCommandsMax ?? PROPOSER_DEFAULTS.batchCommandsMax, 'batchCommandsMax'),
     batchBytesMax: positiveInteger(batchBytesMax, 'batchBytesMax'),
     pendingCommandsMax: positiveInteger(c.pendingCommandsMax ?? PROPOSER_DEFAULTS.pendingCommandsMax, 'pendingCommandsMax'),
-    retransmitTicks: positiveInteger(c.retransmitTicks ?? PROPOSER_DEFAULTS.retransmitTicks, 'retransmitTicks'),
+    acceptFanout,
+    fanoutExpandTicks: positiveInteger(c.fanoutExpandTicks ?? Math.max(1, Math.floor(retransmitTicks / 2)), 'fanoutExpandTicks'),
+    retransmitTicks,
     backoffTicksMin,
     backoffTicksMax,
     random: c.random,

@@ -21,6 +21,14 @@ export interface ProposerConfig {
    * while one slot is being accepted, instead of each slot carrying what arrived since the last.
    */
   partialSlotsMax?: number;
+  /**
+   * Acceptors an accept is sent to at first (default n: all). With fewer (at least the quorum),
+   * the others are spared the write and get the value with the commit notice; the slot asks one
+   * more for each that fails or refuses, and every acceptor after fanoutExpandTicks.
+   */
+  acceptFanout?: number;
+  /** Ticks a thrifty accept waits for its quorum before it is sent to every acceptor (default retransmitTicks / 2). */
+  fanoutExpandTicks?: number;
   /** Bound on queued client commands; submit beyond it is refused. */
   pendingCommandsMax?: number;
   /** Resend outstanding requests after this many ticks without a quorum. */
@@ -36,7 +44,8 @@ export interface ProposerConfig {
 export type ProposerMessage =
   | { readonly type: 'prepare'; readonly to: number; readonly ballot: Ballot; readonly fromSlot: bigint }
   | { readonly type: 'accept'; readonly to: number; readonly ballot: Ballot; readonly slot: bigint; readonly value: SlotValue }
-  | { readonly type: 'commit'; readonly to: number; readonly slot: bigint; readonly ballot: Ballot; readonly value?: SlotValue };
+  /** `asked` is false when this acceptor was never sent the slot's accept (a thrifty round spared it). */
+  | { readonly type: 'commit'; readonly to: number; readonly slot: bigint; readonly ballot: Ballot; readonly value?: SlotValue; readonly asked?: boolean };
 
 export type ProposerEvent =
   | {

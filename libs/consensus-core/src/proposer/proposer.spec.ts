@@ -291,4 +291,68 @@ describe('the proposer bounds its planning', () => {
     expect(accepts(o.messages).length).toBe(4096);
     expect(p.nextSlot).toBe(4096n);
   });
+  describe('thrifty phase 2 (acceptFanout below n)', () => {
+    const acceptTargets = (o: ProposerOutput) => o.messages.flatMap((m) => (m.type === 'accept' ? [m.to] : []));
+
+    it('sends an accept to a quorum first, one more for each failure or refusal, and every acceptor after fanoutExpandTicks', () => {
+      const p = proposer(5, { acceptFanout: 3, fanoutExpandTicks: 2, retransmitTicks: 10 });
+      const first = lead(p, 3);
+      expect(acceptTargets(first)).toEqual([0, 1, 2]);
+      const ballot = p.ballot;
+      expect(acceptTargets(p.handle({ type: 'unreachable', from: 1, ballot, slot: 0n }))).toEqual([3]);
+      expect(acceptTargets(p.handle({ type: 'refused', from: 2, ballot, slot: 0n, reason: 'false claim' }))).toEqual([4]);
+      expect(acceptTargets(p.tick())).toEqual([]);
+      expect(acceptTargets(p.tick())).toEqual([]); // everyone has been asked already
+    });
+
+    it('asks the rest after fanoutExpandTicks without a quorum; spared acceptors get the value with the commit', () => {
+      const p = proposer(5, { acceptFanout: 3, fanoutExpandTicks: 2, retransmitTicks: 10 });
+      lead(p, 3);
+      const ballot = p.ballot;
+      p.handle({ type: 'accepted', from: 0, ballot, slot: 0n });
+      expect(acceptTargets(p.tick())).toEqual([]);
+      expect(acceptTargets(p.tick())).toEqual([3, 4]);
+      p.handle({ type: 'accepted', from: 1, ballot, slot: 0n });
+      const chosen = p.handle({ type: 'accepted', from: 3, ballot, slot: 0n });
+      expect(chosen.chosen.map((c) => c.slot)).toEqual([0n]);
+      const commits = chosen.messages.filter((m) => m.type === 'commit');
+      expect(commits.map((m) => [m.to, m.type === 'commit' && m.value !== undefined, m.type === 'commit' && m.asked])).toEqual([
+        [0, false, undefined],
+        [1, false, undefined],
+        [2, true, true],
+        [3, false, undefined],
+        [4, true, true],
+      ]);
+    });
+
+    it('an acceptor that failed is asked last by the next slots, and the spared set moves every 64 slots', () => {
+      const p = proposer(5, { acceptFanout: 3, windowSlots: 1 });
+      lead(p, 3);
+      const ballot = p.ballot;
+      p.handle({ type: 'unreachable', from: 0, ballot, slot: 0n });
+      for (const from of [1, 2]) p.handle({ type: 'accepted', from, ballot, slot: 0n });
+      out(p.submit(cmd('c1')));
+      const next = p.handle({ type: 'accepted', from: 3, ballot, slot: 0n });
+      expect(acceptTargets(next)).toEqual([1, 2, 3]);
+      // Slot 64 starts the next run of slots: acceptors 3, 4, 0.
+      const far = proposer(5, { acceptFanout: 3, windowSlots: 1 });
+      out(far.submit(cmd('late')));
+      let o: ProposerOutput = { messages: [], chosen: [], failed: [] };
+      for (let i = 0; i < 3; i++) o = promise(far, i, [], { committedIndex: 64n });
+      expect(o.messages.flatMap((m) => (m.type === 'accept' ? [[m.slot, m.to]] : []))).toEqual([
+        [64n, 3],
+        [64n, 4],
+        [64n, 0],
+      ]);
+    });
+
+    it('with acceptFanout = n (the default) every acceptor is asked at once, in id order', () => {
+      const p = proposer(5);
+      expect(acceptTargets(lead(p, 3))).toEqual([0, 1, 2, 3, 4]);
+    });
+
+    it('refuses a fanout below the quorum', () => {
+      expect(() => proposer(5, { acceptFanout: 2 })).toThrow(/acceptFanout must be 3..5/);
+    });
+  });
 });

@@ -12,6 +12,8 @@ import type { ChosenEntry, ProposerConfig, ProposerEvent, ProposerOutput } from 
 
 /** Bound on the slots one Phase 1 round may plan (holes included). */
 const PLANNED_SLOTS_PER_ROUND_MAX = 4096;
+/** A thrifty accept goes to the same acceptors for this many consecutive slots, then the set moves on. */
+const FANOUT_EPOCH_SLOTS = 64n;
 
 type Mode = 'idle' | 'preparing' | 'leading' | 'backoff';
 
@@ -32,6 +34,8 @@ export class ProposerCore {
   private readonly queue = new CommandQueue();
   private readonly proposals = new SlotProposals();
   private readonly chosenSlots = new ChosenSlots();
+  /** Acceptors whose last answer was a failure: a thrifty accept asks them last. */
+  private readonly suspected = new Set<number>();
 
   constructor(config: ProposerConfig) {
     this.cfg = resolveProposerConfig(config);
@@ -98,6 +102,7 @@ export class ProposerCore {
     const out = new OutputBuilder();
     switch (event.type) {
       case 'promise':
+        this.suspected.delete(event.from);
         this.highestSeen = maxBallot(this.highestSeen, event.ballot);
         if (this.mode === 'preparing' && this.phase1 !== null && ballotEquals(event.ballot, this.phase1.ballot)) {
           this.phase1.record(event);
@@ -111,10 +116,12 @@ export class ProposerCore {
         this.onAccepted(event.from, event.ballot, event.slot, out);
         break;
       case 'refused':
+        this.suspected.delete(event.from);
         this.onRefused(event.from, event.ballot, event.slot, event.reason, out);
         break;
       case 'unreachable':
-        this.onUnreachable(event.from, event.ballot, event.slot);
+        this.suspected.add(event.from);
+        this.onUnreachable(event.from, event.ballot, event.slot, out);
         break;
       case 'committed':
         break;
@@ -137,12 +144,16 @@ export class ProposerCore {
       if (++this.phase1.ticksWaiting >= this.cfg.retransmitTicks) this.startPhase1(this.phase1.fromSlot, out);
     } else if (this.mode === 'leading') {
       for (const p of this.proposals.inFlightProposals()) {
-        if (++p.ticksWaiting < this.cfg.retransmitTicks) continue;
+        p.ticksWaiting += 1;
+        if (p.ticksWaiting === this.cfg.fanoutExpandTicks) this.askMore(p, this.cfg.quorum.n, out);
+        if (p.ticksWaiting < this.cfg.retransmitTicks) continue;
         p.ticksWaiting = 0;
         assert(p.tracker !== null && p.ballot !== null, 'an in-flight slot has a ballot and a tracker');
         p.tracker.clearNo();
         for (const to of this.cfg.acceptorIds) {
-          if (!p.tracker.hasYes(to)) out.messages.push({ type: 'accept', to, ballot: p.ballot, slot: p.slot, value: p.value });
+          if (p.tracker.hasYes(to)) continue;
+          p.asked.add(to);
+          out.messages.push({ type: 'accept', to, ballot: p.ballot, slot: p.slot, value: p.value });
         }
       }
     }
@@ -244,20 +255,43 @@ export class ProposerCore {
 
   private sendAccept(p: SlotProposal, out: OutputBuilder): void {
     this.proposals.markSent(p, this.currentBallot, this.cfg.quorum);
-    for (const to of this.cfg.acceptorIds) out.messages.push({ type: 'accept', to, ballot: this.currentBallot, slot: p.slot, value: p.value });
+    this.askMore(p, this.cfg.acceptFanout, out);
+  }
+
+  /**
+   * Sends the slot's accept to `count` acceptors not asked yet. All of them, in id order, when
+   * that many are left; otherwise the next ones of a rotation that moves every FANOUT_EPOCH_SLOTS
+   * slots (so the spared acceptors' catch-up comes in runs), the suspected ones last.
+   */
+  private askMore(p: SlotProposal, count: number, out: OutputBuilder): void {
+    assert(p.inFlight && p.ballot !== null, 'only an in-flight slot asks acceptors');
+    const ids = this.cfg.acceptorIds;
+    const n = ids.length;
+    const all = count >= n - p.asked.size;
+    const start = all ? 0 : Number(((p.slot / FANOUT_EPOCH_SLOTS) * BigInt(this.cfg.acceptFanout)) % BigInt(n));
+    for (const suspects of all ? [undefined] : [false, true]) {
+      for (let i = 0; i < n && count > 0; i++) {
+        const to = ids[(start + i) % n] as number;
+        if (p.asked.has(to) || (suspects !== undefined && this.suspected.has(to) !== suspects)) continue;
+        p.asked.add(to);
+        count -= 1;
+        out.messages.push({ type: 'accept', to, ballot: p.ballot, slot: p.slot, value: p.value });
+      }
+    }
   }
 
   private onAccepted(from: number, ballot: Ballot, slot: bigint, out: OutputBuilder): void {
     const p = this.proposals.get(slot);
     if (p === undefined || !p.inFlight || p.ballot === null || !ballotEquals(p.ballot, ballot)) return;
     assert(p.tracker !== null, 'an in-flight slot has a tracker');
+    this.suspected.delete(from);
     p.tracker.recordYes(from);
     if (!p.tracker.reached) return;
     const entry: ChosenEntry = { slot, ballot, value: p.value };
     out.chosen.push(entry);
     for (const to of this.cfg.acceptorIds) {
       if (p.tracker.hasYes(to)) out.messages.push({ type: 'commit', to, slot, ballot });
-      else out.messages.push({ type: 'commit', to, slot, ballot, value: p.value });
+      else out.messages.push({ type: 'commit', to, slot, ballot, value: p.value, asked: p.asked.has(to) });
     }
     this.proposals.remove(slot);
     this.chosenSlots.mark(slot);
@@ -296,7 +330,10 @@ export class ProposerCore {
     p.tracker.recordNo(from);
     p.refusedBy.add(from);
     p.refusalReason = reason;
-    if (p.refusedBy.size <= this.cfg.quorum.n - this.cfg.quorum.q) return;
+    if (p.refusedBy.size <= this.cfg.quorum.n - this.cfg.quorum.q) {
+      this.askMore(p, 1, out);
+      return;
+    }
     // The value can no longer be chosen at this ballot. Its commands fail (alone) or are retried
     // one by one (in a batch); the slot needs a new ballot before it may hold anything else.
     const commands = ownCommands(p);
@@ -306,12 +343,14 @@ export class ProposerCore {
     if (this.mode === 'leading') this.loseLeadership(out, false);
   }
 
-  private onUnreachable(from: number, ballot: Ballot, slot: bigint | undefined): void {
+  private onUnreachable(from: number, ballot: Ballot, slot: bigint | undefined, out: OutputBuilder): void {
     if (slot === undefined) {
       if (this.phase1 !== null && ballotEquals(ballot, this.phase1.ballot)) this.phase1.tracker.recordNo(from);
       return;
     }
     const p = this.proposals.get(slot);
-    if (p !== undefined && p.tracker !== null && p.ballot !== null && ballotEquals(p.ballot, ballot)) p.tracker.recordNo(from);
+    if (p === undefined || !p.inFlight || p.tracker === null || p.ballot === null || !ballotEquals(p.ballot, ballot)) return;
+    p.tracker.recordNo(from);
+    this.askMore(p, 1, out);
   }
 }

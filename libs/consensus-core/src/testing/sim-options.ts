@@ -29,6 +29,8 @@ export interface SimOptions {
   batchCommandsMax?: number;
   /** Proposers' partialSlotsMax (default 1, as the proposer service runs). */
   partialSlotsMax?: number;
+  /** Proposers' acceptFanout: acceptors an accept goes to first (0, the default: all). */
+  acceptFanout?: number;
 }
 
 const UNSAFE_REPLIES_PROFILE = Object.freeze({ fsyncTicksMax: 8, acceptorCrashProbability: 0.08 });
@@ -56,6 +58,7 @@ export const SIM_DEFAULTS = Object.freeze({
   windowSlots: 8,
   batchCommandsMax: 4,
   partialSlotsMax: 1,
+  acceptFanout: 0,
 });
 
 export function resolveSimOptions(o: SimOptions): ResolvedSimOptions {
@@ -86,5 +89,6 @@ export function replayCommand(options: SimOptions): string {
   if (o.splitBrain) parts.push('--split-brain');
   if (o.entriesPerPromiseMax !== SIM_DEFAULTS.entriesPerPromiseMax) parts.push(`--promise-entries ${o.entriesPerPromiseMax}`);
   if (o.partialSlotsMax !== SIM_DEFAULTS.partialSlotsMax) parts.push(`--partial-slots ${o.partialSlotsMax}`);
+  if (o.acceptFanout !== SIM_DEFAULTS.acceptFanout) parts.push(`--accept-fanout ${o.acceptFanout}`);
   return parts.join(' ');
 }

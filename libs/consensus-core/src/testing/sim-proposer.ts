@@ -22,6 +22,7 @@ export class SimProposer {
     private readonly windowSlots: number,
     private readonly batchCommandsMax: number,
     private readonly partialSlotsMax: number,
+    private readonly acceptFanout: number,
   ) {
     this.start();
   }
@@ -41,6 +42,7 @@ export class SimProposer {
       windowSlots: this.windowSlots,
       batchCommandsMax: this.batchCommandsMax,
       partialSlotsMax: this.partialSlotsMax,
+      ...(this.acceptFanout > 0 ? { acceptFanout: this.acceptFanout, fanoutExpandTicks: 6 } : {}),
       retransmitTicks: 20,
       backoffTicksMin: 2,
       backoffTicksMax: 25,

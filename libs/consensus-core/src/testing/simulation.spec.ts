@@ -28,6 +28,11 @@ describe('the simulator: safety under faults, liveness after healing', () => {
     expectNoViolations({ acceptors: 5, partialSlotsMax: 8 }, Math.max(8, SEEDS_LARGE), 40_000);
   });
 
+  it('thrifty proposers (accepts to a quorum first, more on failure or after a wait) stay safe and live', () => {
+    expectNoViolations({ acceptors: 5, acceptFanout: 3 }, Math.max(8, SEEDS_LARGE), 50_000);
+    expectNoViolations({ acceptors: 23, acceptFanout: 14 }, Math.max(8, SEEDS_LARGE), 60_000);
+  });
+
   it('truncated promises (2 entries per promise) stay safe and live', () => {
     expectNoViolations({ acceptors: 5, entriesPerPromiseMax: 2, commands: 30 }, Math.max(8, SEEDS_LARGE), 20_000);
   });

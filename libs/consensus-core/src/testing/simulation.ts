@@ -71,7 +71,7 @@ class Simulation {
     const proposerRng = this.rng.fork('proposers');
     this.proposers = Array.from(
       { length: o.proposers },
-      (_, p) => new SimProposer(p, p + 1, this.quorum, acceptorIds, proposerRng, limits, o.windowSlots, o.batchCommandsMax, o.partialSlotsMax),
+      (_, p) => new SimProposer(p, p + 1, this.quorum, acceptorIds, proposerRng, limits, o.windowSlots, o.batchCommandsMax, o.partialSlotsMax, o.acceptFanout),
     );
     this.network = new SimNetwork(this.rng.fork('network'), o.acceptors + o.proposers, o.lossProbability, o.duplicateProbability, o.delayTicksMax);
     this.clients = new SimClients(this.rng.fork('clients'), o.commands, o.proposers, Math.floor(o.safetyTicks * 0.8));
