@@ -128,6 +128,30 @@ export class AcceptorNode {
     return reply;
   }
 
+  /**
+   * Commit notices that came in one message (a CommitBatch): each applied in memory like a single
+   * notice, one answer for all. A malformed notice fails the whole message (INVALID_ARGUMENT)
+   * after the ones before it were applied, which is harmless: notices only teach chosen values.
+   */
+  async handleCommits(requests: readonly AcceptorRequest[]): Promise<AcceptorReply> {
+    if (this.storageError !== undefined) {
+      throw new GrpcError(GrpcStatus.INTERNAL, `storage failed (${this.storageError}); this node does not vote until its storage is healthy again`);
+    }
+    let reply: AcceptorReply = { type: 'committed', committedIndex: this.core.committedIndex };
+    for (const request of requests) {
+      if (request.type !== 'commit') throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, `a commit batch holds only commit notices, not ${request.type}`);
+      this.count(request);
+      this.checkProposer(request);
+      reply = this.core.handle(request).reply;
+      if (reply.type === 'invalid') {
+        this.counters.invalidRequests += 1n;
+        throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, reply.reason);
+      }
+    }
+    this.maybeFold();
+    return reply;
+  }
+
   private checkProposer(request: AcceptorRequest): void {
     const ballot: Ballot = request.ballot;
     if (!this.opts.proposerIds.has(ballot.proposerId)) {

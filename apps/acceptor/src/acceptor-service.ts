@@ -12,7 +12,7 @@ import type {
 } from '@paxos/proto';
 import { slotValueBytes } from '@paxos/consensus-core';
 import type { Logger } from '@paxos/grpc-kit';
-import { acceptFromWire, acceptReplyToWire, ballotToWire, piggybackedCommitsFromWire, prepareFromWire, prepareReplyToWire, slotValueToWire } from '@paxos/wire';
+import { acceptFromWire, acceptReplyToWire, ballotToWire, commitBatchFromWire, piggybackedCommitsFromWire, prepareFromWire, prepareReplyToWire, slotValueToWire } from '@paxos/wire';
 import type { AcceptorNode } from './acceptor-node';
 import { buildStatus, type StatusContext } from './status';
 import { streamHandler } from './stream-handler';
@@ -36,6 +36,7 @@ export function acceptorService(node: AcceptorNode, statusContext: StatusContext
         requestId: (r) => r.requestId,
         toCore: acceptFromWire,
         commits: piggybackedCommitsFromWire,
+        batch: commitBatchFromWire,
         toWire: (id, reply) => acceptReplyToWire(id, reply, node.core.committedIndex),
       },
       logger,

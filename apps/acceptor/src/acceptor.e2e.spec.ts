@@ -126,6 +126,22 @@ describe('acceptor over gRPC', () => {
       expect(s.uptimeMs).toBeGreaterThan(0n);
     });
 
+    it('applies a batch of commit notices with values in one message and answers once', async () => {
+      // Slots 1..3 chosen under 5.1; this acceptor holds 2 and 3 but was spared slot 1.
+      const r = await c.accept({
+        $case: 'commits',
+        value: {
+          commits: [
+            { slot: 1n, ballot: b(5), value: text('v1') },
+            { slot: 2n, ballot: b(5) },
+            { slot: 3n, ballot: b(5) },
+          ],
+        },
+      });
+      expect(r.outcome).toEqual({ $case: 'committed', value: { committedIndex: 4n } });
+      expect((await c.status()).counters).toMatchObject({ commits: 6n });
+    });
+
     it('serves reflection that a strict client resolves, and health', async () => {
       const r = await resolveByReflection(node.address);
       expect(r.services).toEqual(expect.arrayContaining(['paxos.v1.AcceptorService', 'grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection']));
@@ -148,7 +164,9 @@ describe('acceptor over gRPC', () => {
       ['a prepare from a proposer outside the configured set', { ballot: b(1, 99), fromSlot: 0n }, /proposer id 99/],
     ];
     const acceptCases: Array<[string, AcceptRequest['kind'], RegExp]> = [
-      ['an empty accept request', undefined, /set accept or commit/],
+      ['an empty accept request', undefined, /set accept, commit or commits/],
+      ['an empty commit batch', { $case: 'commits', value: { commits: [] } }, /commits is empty/],
+      ['a commit batch with a notice without a ballot', { $case: 'commits', value: { commits: [{ slot: 0n }] } }, /commits\[0\]\.ballot is missing/],
       ['an accept without a value', { $case: 'accept', value: { ballot: b(1), slot: 0n } }, /value is missing/],
       ['an accept with ballot round 0', { $case: 'accept', value: { ballot: b(0), slot: 0n, value: text('x') } }, /round/],
       ['an accept for a slot beyond the bound', { $case: 'accept', value: { ballot: b(1), slot: (1n << 63n) + 5n, value: text('x') } }, /slot/],

@@ -11,6 +11,8 @@ export interface StreamCodec<Req, Res> {
   readonly kind: 'prepare' | 'accept';
   requestId(req: Req): bigint;
   toCore(req: Req): AcceptorRequest;
+  /** The commit notices of a request that carries several (answered once), if the stream has such requests. */
+  batch?(req: Req): readonly AcceptorRequest[] | undefined;
   /** Commit notices riding on the request, if the stream carries them. */
   commits?(req: Req): PiggybackedCommits | undefined;
   toWire(requestId: bigint, reply: AcceptorReply): Res;
@@ -43,13 +45,17 @@ export function streamHandler<Req, Res>(node: AcceptorNode, codec: StreamCodec<R
     };
     call.on('data', (req: Req) => {
       if (ended) return;
-      let coreRequest: AcceptorRequest;
+      let handled: () => Promise<AcceptorReply>;
       let requestId: bigint;
-      let commits: PiggybackedCommits | undefined;
       try {
         requestId = codec.requestId(req);
-        coreRequest = codec.toCore(req);
-        commits = codec.commits?.(req);
+        const batch = codec.batch?.(req);
+        if (batch) handled = () => node.handleCommits(batch);
+        else {
+          const coreRequest = codec.toCore(req);
+          const commits = codec.commits?.(req);
+          handled = () => node.handle(coreRequest, commits);
+        }
       } catch (e) {
         node.counters.invalidRequests += 1n;
         finish(new GrpcError(GrpcStatus.INVALID_ARGUMENT, e instanceof WireError ? e.message : `malformed request: ${(e as Error).message}`));
@@ -57,7 +63,7 @@ export function streamHandler<Req, Res>(node: AcceptorNode, codec: StreamCodec<R
       }
       inFlight += 1;
       updateFlow();
-      node.handle(coreRequest, commits).then(
+      handled().then(
         (reply) => {
           inFlight -= 1;
           if (ended) return;

@@ -1,11 +1,32 @@
 import type { AcceptedEntry, AcceptorReply, AcceptorRequest } from '@paxos/consensus-core';
-import type { AcceptRequest, AcceptResponse, AcceptedEntry as WireAcceptedEntry, PrepareRequest, PrepareResponse } from '@paxos/proto';
+import type { AcceptRequest, AcceptResponse, AcceptedEntry as WireAcceptedEntry, Commit as WireCommit, PrepareRequest, PrepareResponse } from '@paxos/proto';
 import { ballotFromWire, ballotToWire } from './ballot';
 import { slotValueFromWire, slotValueToWire } from './slot-value';
 import { WireError } from './wire-error';
 
 export function prepareFromWire(req: PrepareRequest): AcceptorRequest {
   return { type: 'prepare', ballot: ballotFromWire(req.ballot), fromSlot: req.fromSlot };
+}
+
+/** The most commit notices one CommitBatch may carry. */
+export const COMMIT_BATCH_MAX = 4096;
+
+function commitFromWire(c: WireCommit, name: string): AcceptorRequest {
+  return {
+    type: 'commit',
+    slot: c.slot,
+    ballot: ballotFromWire(c.ballot, `${name}.ballot`),
+    ...(c.value ? { value: slotValueFromWire(c.value, `${name}.value`) } : {}),
+  };
+}
+
+/** The commit notices of a CommitBatch request, or undefined for any other request. */
+export function commitBatchFromWire(req: AcceptRequest): AcceptorRequest[] | undefined {
+  if (req.kind?.$case !== 'commits') return undefined;
+  const list = req.kind.value.commits;
+  if (list.length === 0) throw new WireError('commits is empty');
+  if (list.length > COMMIT_BATCH_MAX) throw new WireError(`commits carries ${list.length} notices, the bound is ${COMMIT_BATCH_MAX}`);
+  return list.map((c, i) => commitFromWire(c, `commits[${i}]`));
 }
 
 export function acceptFromWire(req: AcceptRequest): AcceptorRequest {
@@ -17,17 +38,12 @@ export function acceptFromWire(req: AcceptRequest): AcceptorRequest {
         slot: req.kind.value.slot,
         value: slotValueFromWire(req.kind.value.value, 'accept.value'),
       };
-    case 'commit': {
-      const c = req.kind.value;
-      return {
-        type: 'commit',
-        slot: c.slot,
-        ballot: ballotFromWire(c.ballot, 'commit.ballot'),
-        ...(c.value ? { value: slotValueFromWire(c.value, 'commit.value') } : {}),
-      };
-    }
+    case 'commit':
+      return commitFromWire(req.kind.value, 'commit');
+    case 'commits':
+      throw new WireError('a commit batch is not a single request');
     default:
-      throw new WireError('request is empty: set accept or commit');
+      throw new WireError('request is empty: set accept, commit or commits');
   }
 }
 

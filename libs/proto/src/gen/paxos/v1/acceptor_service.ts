@@ -68,7 +68,10 @@ export interface Rejected {
 
 export interface AcceptRequest {
   requestId: bigint;
-  kind?: { $case: "accept"; value: Accept } | { $case: "commit"; value: Commit } | undefined;
+  kind?: { $case: "accept"; value: Accept } | { $case: "commit"; value: Commit } | {
+    $case: "commits";
+    value: CommitBatch;
+  } | undefined;
 }
 
 /** Phase 2a: accept `value` in `slot` under `ballot`. */
@@ -99,6 +102,14 @@ export interface Commit {
   slot: bigint;
   ballot?: Ballot | undefined;
   value?: SlotValue | undefined;
+}
+
+/**
+ * Several commit notices in one message, answered with one Committed: the values of slots a
+ * thrifty round did not send this acceptor, or a lagging acceptor's catch-up.
+ */
+export interface CommitBatch {
+  commits: Commit[];
 }
 
 export interface AcceptResponse {
@@ -777,6 +788,9 @@ export const AcceptRequest: MessageFns<AcceptRequest> = {
       case "commit":
         Commit.encode(message.kind.value, writer.uint32(26).fork()).join();
         break;
+      case "commits":
+        CommitBatch.encode(message.kind.value, writer.uint32(34).fork()).join();
+        break;
     }
     return writer;
   },
@@ -818,6 +832,14 @@ export const AcceptRequest: MessageFns<AcceptRequest> = {
             message.kind = { $case: "commit", value: Commit.decode(reader, reader.uint32()) };
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.kind = { $case: "commits", value: CommitBatch.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -841,6 +863,8 @@ export const AcceptRequest: MessageFns<AcceptRequest> = {
         ? { $case: "accept", value: Accept.fromJSON(object.accept) }
         : isSet(object.commit)
         ? { $case: "commit", value: Commit.fromJSON(object.commit) }
+        : isSet(object.commits)
+        ? { $case: "commits", value: CommitBatch.fromJSON(object.commits) }
         : undefined,
     };
   },
@@ -854,6 +878,8 @@ export const AcceptRequest: MessageFns<AcceptRequest> = {
       obj.accept = Accept.toJSON(message.kind.value);
     } else if (message.kind?.$case === "commit") {
       obj.commit = Commit.toJSON(message.kind.value);
+    } else if (message.kind?.$case === "commits") {
+      obj.commits = CommitBatch.toJSON(message.kind.value);
     }
     return obj;
   },
@@ -874,6 +900,12 @@ export const AcceptRequest: MessageFns<AcceptRequest> = {
       case "commit": {
         if (object.kind?.value !== undefined && object.kind?.value !== null) {
           message.kind = { $case: "commit", value: Commit.fromPartial(object.kind.value) };
+        }
+        break;
+      }
+      case "commits": {
+        if (object.kind?.value !== undefined && object.kind?.value !== null) {
+          message.kind = { $case: "commits", value: CommitBatch.fromPartial(object.kind.value) };
         }
         break;
       }
@@ -1207,6 +1239,75 @@ export const Commit: MessageFns<Commit> = {
     message.value = (object.value !== undefined && object.value !== null)
       ? SlotValue.fromPartial(object.value)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseCommitBatch(): CommitBatch {
+  return { commits: [] };
+}
+
+export const CommitBatch: MessageFns<CommitBatch> = {
+  encode(message: CommitBatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.commits) {
+      Commit.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CommitBatch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCommitBatch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.commits.push(Commit.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CommitBatch {
+    return {
+      commits: globalThis.Array.isArray(object?.commits) ? object.commits.map((e: any) => Commit.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: CommitBatch): unknown {
+    const obj: any = {};
+    if (message.commits?.length) {
+      obj.commits = message.commits.map((e) => Commit.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CommitBatch>, I>>(base?: I): CommitBatch {
+    return CommitBatch.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CommitBatch>, I>>(object: I): CommitBatch {
+    const message = createBaseCommitBatch();
+    message.commits = object.commits?.map((e) => Commit.fromPartial(e)) || [];
     return message;
   },
 };
