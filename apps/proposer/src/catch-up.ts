@@ -1,7 +1,7 @@
 import type { AcceptResponse } from '@paxos/proto';
-import { ballotToWire, slotValueToWire } from '@paxos/wire';
 import type { AcceptorLink } from './acceptor-link';
 import type { ChosenLog } from './chosen-log';
+import { type ChosenValue, commitBatches } from './commit-batches';
 
 export interface CatchUpOptions {
   /** Commit notices sent at once to one lagging acceptor. */
@@ -85,13 +85,15 @@ export class AcceptorCatchUp {
     }
   }
 
+  /** Commit notices for slots [from, delivered), up to batchSlots of them, in CommitBatch messages. */
   private send(link: AcceptorLink, from: bigint, delivered: bigint, withValues: boolean): void {
-    const sends = [];
-    for (let slot = from; slot < delivered && sends.length < this.opts.batchSlots; slot++) {
+    const entries: ChosenValue[] = [];
+    for (let slot = from; slot < delivered && entries.length < this.opts.batchSlots; slot++) {
       const e = this.chosen.entry(slot);
       if (!e) break;
-      sends.push(link.accept({ $case: 'commit', value: { slot, ballot: ballotToWire(e.ballot), ...(withValues ? { value: slotValueToWire(e.value) } : {}) } }));
+      entries.push(e);
     }
+    const sends = commitBatches(entries, withValues).map((commits) => link.accept({ $case: 'commits', value: { commits } }));
     if (sends.length === 0) return;
     this.inProgress.add(link.nodeId);
     let remaining = sends.length;

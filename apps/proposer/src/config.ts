@@ -29,10 +29,25 @@ export const proposerCommand = {
       default: 1,
       description: 'slots in flight a batch that is not full may join; past it, values gather into full batches while a slot is accepted',
     },
+    'accept-fanout': {
+      type: 'integer',
+      env: 'PROPOSER_ACCEPT_FANOUT',
+      description: 'acceptors each accept goes to first (quorum..n); the others get the value later in batches, and are asked when one fails or refuses',
+      defaultText: 'default quorum + 2 (14 of 23)',
+    },
+    'fanout-expand-ms': {
+      type: 'integer',
+      env: 'PROPOSER_FANOUT_EXPAND_MS',
+      default: 200,
+      description: 'how long an accept sent to fewer than all acceptors waits for its quorum before it goes to every acceptor',
+    },
     'batch-commands': { type: 'integer', env: 'PROPOSER_BATCH', default: 256, description: 'most client values chosen together in one slot' },
     'tick-ms': { type: 'integer', env: 'PROPOSER_TICK_MS', default: 10, description: 'length of one core tick' },
   },
 } as const satisfies CommandSpec<Record<string, OptionSpec>>;
+
+/** Acceptors asked beyond the quorum by default: one slow or failed acceptor does not stall a round. */
+const ACCEPT_SPARES_DEFAULT = 2;
 
 export interface ProposerConfig {
   readonly id: number;
@@ -47,6 +62,9 @@ export interface ProposerConfig {
   readonly windowSlots: number;
   readonly batchCommands: number;
   readonly partialSlots: number;
+  /** Acceptors an accept goes to first (quorum..n). */
+  readonly acceptFanout: number;
+  readonly fanoutExpandMs: number;
   readonly tickMs: number;
 }
 
@@ -63,9 +81,15 @@ export function resolveProposerConfig(argv: readonly string[], env: NodeJS.Proce
     if (v < min || v > max) throw new ConfigError(`--${String(name)} must be ${min}..${max}, got ${v}`);
     return v;
   };
+  const acceptors = o.acceptors ? parseAddressList(o.acceptors, '--acceptors') : defaultAcceptors();
+  const quorumSize = Math.floor(acceptors.length / 2) + 1;
+  const acceptFanout = (o['accept-fanout'] as number | undefined) ?? Math.min(acceptors.length, quorumSize + ACCEPT_SPARES_DEFAULT);
+  if (acceptFanout < quorumSize || acceptFanout > acceptors.length) {
+    throw new ConfigError(`--accept-fanout must be ${quorumSize}..${acceptors.length} (the quorum to the number of acceptors), got ${acceptFanout}`);
+  }
   return {
     id: positive('id', 1, 2 ** 31),
-    acceptors: o.acceptors ? parseAddressList(o.acceptors, '--acceptors') : defaultAcceptors(),
+    acceptors,
     host: o.host as string,
     port: positive('port', 0, 65535),
     lmfdbCacheDir: o['lmfdb-cache'] ?? join(homedir(), '.lmfdb'),
@@ -76,6 +100,8 @@ export function resolveProposerConfig(argv: readonly string[], env: NodeJS.Proce
     windowSlots: positive('window-slots', 1, 100_000),
     batchCommands: positive('batch-commands', 1, 100_000),
     partialSlots: positive('partial-slots', 1, 100_000),
+    acceptFanout,
+    fanoutExpandMs: positive('fanout-expand-ms', 1, 600_000),
     tickMs: positive('tick-ms', 1, 10_000),
   };
 }

@@ -54,6 +54,8 @@ async function main(): Promise<void> {
     windowSlots: config.windowSlots,
     batchCommandsMax: config.batchCommands,
     partialSlotsMax: config.partialSlots,
+    acceptFanout: config.acceptFanout,
+    fanoutExpandTicks: Math.max(1, Math.ceil(config.fanoutExpandMs / config.tickMs)),
     batchBytesMax: config.maxValueBytes,
     retransmitTicks: Math.max(1, Math.ceil(config.requestDeadlineMs / config.tickMs)),
     backoffTicksMin: Math.max(1, Math.ceil(20 / config.tickMs)),

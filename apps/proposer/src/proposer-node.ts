@@ -8,13 +8,16 @@ import {
   type ProposerMessage,
   type ProposerOutput,
   type Quorum,
+  ballotEquals,
   formatBallot,
 } from '@paxos/consensus-core';
 import { GrpcError, type Logger } from '@paxos/grpc-kit';
-import type { AcceptResponse, AcceptorVote, PrepareResponse } from '@paxos/proto';
+import type { AcceptResponse, AcceptorVote, Commit, PrepareResponse } from '@paxos/proto';
 import { acceptedEntryFromWire, ballotFromWire, ballotToWire, slotValueFromWire, slotValueToWire } from '@paxos/wire';
 import type { AcceptorLink } from './acceptor-link';
+import { Subject, Subscription } from 'rxjs';
 import { AcceptorCatchUp } from './catch-up';
+import { SparedValues } from './commit-batches';
 import type { ChosenLog, ChosenResult } from './chosen-log';
 import { CommitNotices } from './commit-notices';
 import { type Answer, broadcast, QuorumDeniedError, QuorumUnreachableError, untilQuorum } from './fan-out';
@@ -23,6 +26,18 @@ import { acceptVote, prepareVote } from './votes';
 export interface ProposeOutcome extends ChosenResult {
   readonly duplicate: boolean;
   readonly votes: readonly AcceptorVote[];
+}
+
+/**
+ * One slot's accept round at one ballot. The core may send its accept in several groups (a thrifty
+ * start, one more acceptor per failure, the rest after a wait, retransmits); their answers meet
+ * here and are counted toward one quorum.
+ */
+interface AcceptRound {
+  readonly ballot: Ballot;
+  readonly answers: Subject<Answer<AcceptResponse>>;
+  /** The quorum count and every group's requests: unsubscribed when the round ends. */
+  readonly subscriptions: Subscription;
 }
 
 interface Waiter {
@@ -50,6 +65,8 @@ const LEARN_BATCH_ENTRIES = 256;
 
 /** Bound on rounds whose votes are kept for answers (one per slot in flight, plus slack). */
 const ROUND_VOTES_MAX = 4096;
+/** Bound on open accept rounds (one per slot in flight; the oldest is dropped past it). */
+const ACCEPT_ROUNDS_MAX = 4096;
 
 /**
  * Drives the core's proposer over real acceptor links. The core decides (phase 1, adoption,
@@ -64,6 +81,7 @@ export class ProposerNode {
   /** Client ids of the commands in each slot being accepted, to fail them if the round is unreachable. */
   private readonly slotClients = new Map<bigint, readonly string[]>();
   private readonly roundVotes = new Map<string, AcceptorVote[]>();
+  private readonly acceptRounds = new Map<bigint, AcceptRound>();
   private prepareVotes: AcceptorVote[] = [];
   /** Commands received in this turn of the event loop, handed to the core together. */
   private arriving: Command[] = [];
@@ -74,6 +92,7 @@ export class ProposerNode {
   private idleTicks = 0;
   private stopped = false;
   private readonly commits: CommitNotices;
+  private readonly spared: SparedValues;
   private readonly catchUp: AcceptorCatchUp;
   private timer: NodeJS.Timeout | undefined;
   private catchUpTimer: NodeJS.Timeout | undefined;
@@ -87,6 +106,7 @@ export class ProposerNode {
   ) {
     if (links.length !== quorum.n) throw new Error(`assertion: ${links.length} links for a cluster of ${quorum.n}`);
     this.commits = new CommitNotices((to, slot, ballot) => this.sendCommit(to, slot, ballot));
+    this.spared = new SparedValues((to, batch) => this.sendCommitBatch(to, batch));
     this.catchUp = new AcceptorCatchUp(links, chosen, { batchSlots: opts.catchUpBatchSlots, windowSlots: opts.windowSlots });
   }
 
@@ -131,6 +151,8 @@ export class ProposerNode {
     if (this.timer) clearInterval(this.timer);
     if (this.catchUpTimer) clearInterval(this.catchUpTimer);
     this.commits.stop();
+    this.spared.stop();
+    for (const slot of [...this.acceptRounds.keys()]) this.endRound(slot);
     for (const [id, ws] of this.waiters) for (const w of ws) w.reject(new GrpcError(status.UNAVAILABLE, `proposer shutting down before ${id} was chosen`));
     this.waiters.clear();
     for (const l of this.links) l.close();
@@ -207,7 +229,9 @@ export class ProposerNode {
     const rounds = new Map<string, ProposerMessage[]>();
     for (const m of out.messages) {
       if (m.type === 'commit') {
-        this.commits.queue(m.to, m.slot, m.ballot);
+        // An acceptor the thrifty round never asked lacks the value: it comes in a batch.
+        if (m.asked === false && m.value) this.spared.queue(m.to, { slot: m.slot, ballot: m.ballot, value: m.value });
+        else this.commits.queue(m.to, m.slot, m.ballot);
         continue;
       }
       const key = m.type === 'prepare' ? `p:${formatBallot(m.ballot)}` : `a:${formatBallot(m.ballot)}:${m.slot}`;
@@ -217,7 +241,10 @@ export class ProposerNode {
     }
     for (const [key, group] of rounds) this.sendRound(key, group);
     if (out.chosen.length > 0) {
-      for (const e of out.chosen) this.slotClients.delete(e.slot);
+      for (const e of out.chosen) {
+        this.slotClients.delete(e.slot);
+        this.endRound(e.slot);
+      }
       this.deliver(this.chosen.learn(out.chosen));
     }
     for (const f of out.failed) {
@@ -229,7 +256,10 @@ export class ProposerNode {
   /** Values known chosen from elsewhere (an acceptor's committed prefix): to the learner and the core. */
   private learnCommitted(entries: readonly ChosenEntry[]): void {
     if (entries.length === 0) return;
-    for (const e of entries) this.core.learnChosen(e);
+    for (const e of entries) {
+      this.core.learnChosen(e);
+      this.endRound(e.slot);
+    }
     this.deliver(this.chosen.learn(entries));
   }
 
@@ -287,10 +317,10 @@ export class ProposerNode {
 
   private sendRound(key: string, group: readonly ProposerMessage[]): void {
     const targets = group.map((m) => ({ nodeId: m.to, message: m }));
-    const full = targets.length === this.quorum.n;
     const first = group[0] as ProposerMessage;
-    const votes: AcceptorVote[] = [];
     if (first.type === 'prepare') {
+      const full = targets.length === this.quorum.n;
+      const votes: AcceptorVote[] = [];
       if (full) this.prepareVotes = votes;
       const answers = broadcast(targets, (t) => this.link(t.nodeId).prepare({ ballot: ballotToWire(first.ballot), fromSlot: first.fromSlot }));
       const decided = full ? answers.pipe(untilQuorum(this.quorum, (r: PrepareResponse) => r.outcome?.$case === 'promised')) : answers;
@@ -304,28 +334,63 @@ export class ProposerNode {
       return;
     }
     if (first.type !== 'accept') return;
-    if (full) {
-      this.remember(key, votes);
-      if (first.value.kind === 'batch') this.slotClients.set(first.slot, first.value.commands.map((c) => c.clientRequestId));
-    }
+    const round = this.acceptRound(key, first);
     const wireValue = slotValueToWire(first.value);
     const wireBallot = ballotToWire(first.ballot);
-    const answers = broadcast(targets, (t) => {
-      const commit = this.commits.takeRange(t.nodeId, first.ballot);
-      return this.link(t.nodeId).accept({ $case: 'accept', value: { ballot: wireBallot, slot: first.slot, value: wireValue, ...(commit ? { commit } : {}) } });
-    });
-    const decided = full ? answers.pipe(untilQuorum(this.quorum, (r: AcceptResponse) => r.outcome?.$case === 'accepted')) : answers;
+    round.subscriptions.add(
+      broadcast(targets, (t) => {
+        const commit = this.commits.takeRange(t.nodeId, first.ballot);
+        return this.link(t.nodeId).accept({ $case: 'accept', value: { ballot: wireBallot, slot: first.slot, value: wireValue, ...(commit ? { commit } : {}) } });
+      }).subscribe((a) => round.answers.next(a)),
+    );
+  }
+
+  /**
+   * The round of this slot at this ballot, opened on its first group of accepts: its answers
+   * complete it on a quorum of accepted (the stragglers' requests are dropped) and fail it as soon
+   * as too few acceptors can still answer.
+   */
+  private acceptRound(key: string, first: Extract<ProposerMessage, { type: 'accept' }>): AcceptRound {
+    const existing = this.acceptRounds.get(first.slot);
+    if (existing && ballotEquals(existing.ballot, first.ballot)) return existing;
+    this.endRound(first.slot);
+    const votes: AcceptorVote[] = [];
+    this.remember(key, votes);
+    if (first.value.kind === 'batch') this.slotClients.set(first.slot, first.value.commands.map((c) => c.clientRequestId));
+    const round: AcceptRound = { ballot: first.ballot, answers: new Subject(), subscriptions: new Subscription() };
+    this.acceptRounds.set(first.slot, round);
+    if (this.acceptRounds.size > ACCEPT_ROUNDS_MAX) this.endRound(this.acceptRounds.keys().next().value as bigint);
     const sentAt = process.hrtime.bigint();
-    decided.subscribe({
-      next: (a) => {
-        votes.push(acceptVote(a, first.ballot, this.link(a.from).address));
-        this.feedAccept(a, first.ballot, first.slot);
-      },
-      error: (err: unknown) => this.roundFailed(err, first.slot),
-      complete: () => {
-        if (full && this.opts.logger.isLevelEnabled('debug')) this.opts.logger.debug({ slot: first.slot.toString(), commands: first.value.kind === 'batch' ? first.value.commands.length : 0, ms: Number(process.hrtime.bigint() - sentAt) / 1e6 }, 'accept round reached a quorum');
-      },
-    });
+    round.subscriptions.add(
+      round.answers.pipe(untilQuorum(this.quorum, (r: AcceptResponse) => r.outcome?.$case === 'accepted')).subscribe({
+        next: (a) => {
+          votes.push(acceptVote(a, first.ballot, this.link(a.from).address));
+          this.feedAccept(a, first.ballot, first.slot);
+        },
+        error: (err: unknown) => {
+          this.endRound(first.slot, round);
+          this.roundFailed(err, first.slot);
+        },
+        complete: () => {
+          this.endRound(first.slot, round);
+          if (this.opts.logger.isLevelEnabled('debug')) {
+            this.opts.logger.debug(
+              { slot: first.slot.toString(), commands: first.value.kind === 'batch' ? first.value.commands.length : 0, ms: Number(process.hrtime.bigint() - sentAt) / 1e6 },
+              'accept round reached a quorum',
+            );
+          }
+        },
+      }),
+    );
+    return round;
+  }
+
+  /** Ends the slot's round (only `round`, when given): its outstanding requests are dropped. */
+  private endRound(slot: bigint, round?: AcceptRound): void {
+    const current = this.acceptRounds.get(slot);
+    if (!current || (round && current !== round)) return;
+    this.acceptRounds.delete(slot);
+    current.subscriptions.unsubscribe();
   }
 
   private remember(key: string, votes: AcceptorVote[]): void {
@@ -387,6 +452,16 @@ export class ProposerNode {
       .subscribe({
         next: (r) => this.catchUp.noteReply(to, r),
         error: () => undefined, // a commit notice is an optimisation; the next one will do
+      });
+  }
+
+  /** Chosen values for an acceptor that was not asked to accept them, in one message. */
+  private sendCommitBatch(to: number, commits: Commit[]): void {
+    this.link(to)
+      .accept({ $case: 'commits', value: { commits } })
+      .subscribe({
+        next: (r) => this.catchUp.noteReply(to, r),
+        error: () => undefined, // catch-up brings the values later
       });
   }
 

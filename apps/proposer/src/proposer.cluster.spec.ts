@@ -142,6 +142,53 @@ describe('catch-up (real processes)', () => {
   });
 });
 
+describe('thrifty accepts (real processes)', () => {
+  let cluster: TestCluster;
+  beforeAll(async () => {
+    cluster = await TestCluster.start({ acceptors: 5 });
+    // Accepts go to 3 of 5 first; the timer that asks everyone is out of reach, so only failures widen a round.
+    await cluster.startProposer(1, ['--accept-fanout', '3', '--fanout-expand-ms', '600000']);
+  });
+  afterAll(() => cluster.stop());
+
+  const committedIndex = (address: string) =>
+    new Promise<bigint>((resolve, reject) => {
+      const client = new AcceptorServiceClient(address, credentials.createInsecure());
+      client.status({}, new Metadata(), { deadline: Date.now() + 2000 }, (e, r) => {
+        client.close();
+        if (e) reject(e);
+        else resolve(r.committedIndex);
+      });
+    });
+
+  it('spared acceptors get the chosen values in batches and reach the committed index', async () => {
+    for (let i = 0; i < 6; i++) await cluster.propose(1, `thrifty-${i}`, textValue(`thrifty ${i}`));
+    for (const address of cluster.acceptorAddresses) {
+      let index = await committedIndex(address);
+      for (let attempt = 0; attempt < 100 && index < 6n; attempt++) {
+        await new Promise((r) => setTimeout(r, 50));
+        index = await committedIndex(address);
+      }
+      expect(index).toBe(6n);
+    }
+  });
+
+  it('a round whose first acceptors are down asks the others at once, and fails with UNAVAILABLE only at the quorum line', async () => {
+    // Slots below 64 go to acceptors 0, 1, 2 first.
+    await cluster.killAcceptor(0);
+    await cluster.killAcceptor(1);
+    const started = Date.now();
+    const chosen = await cluster.propose(1, 'first-ones-down', textValue('asked the others'), 5000);
+    expect(chosen.duplicate).toBe(false);
+    expect(Date.now() - started).toBeLessThan(5000);
+    await cluster.killAcceptor(2);
+    await expect(cluster.propose(1, 'three-down', textValue('three down'), 5000)).rejects.toMatchObject({
+      code: status.UNAVAILABLE,
+      details: expect.stringMatching(/2 of 5 acceptors answered, 3 needed/),
+    });
+  });
+});
+
 describe('several proposers (real processes)', () => {
   let cluster: TestCluster;
   beforeAll(async () => {

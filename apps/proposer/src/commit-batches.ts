@@ -1,0 +1,89 @@
+import { type Ballot, type SlotValue, slotValueBytes } from '@paxos/consensus-core';
+import type { Commit } from '@paxos/proto';
+import { ballotToWire, slotValueToWire } from '@paxos/wire';
+
+/** Value bytes one CommitBatch carries at most (a single larger value still goes, alone). */
+export const COMMIT_BATCH_BYTES_MAX = 256 * 1024;
+/** Commit notices one CommitBatch carries at most (the acceptor refuses more than 4096). */
+export const COMMIT_BATCH_SLOTS_MAX = 256;
+
+export interface ChosenValue {
+  readonly slot: bigint;
+  readonly ballot: Ballot;
+  readonly value: SlotValue;
+}
+
+/**
+ * Splits chosen values into CommitBatch messages bounded by slots and value bytes, in order;
+ * without the values (notices only) when `withValues` is false.
+ */
+export function commitBatches(values: readonly ChosenValue[], withValues = true): Commit[][] {
+  const batches: Commit[][] = [];
+  let current: Commit[] = [];
+  let bytes = 0;
+  for (const v of values) {
+    const size = withValues ? slotValueBytes(v.value) : 0;
+    if (current.length > 0 && (current.length >= COMMIT_BATCH_SLOTS_MAX || bytes + size > COMMIT_BATCH_BYTES_MAX)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push({ slot: v.slot, ballot: ballotToWire(v.ballot), ...(withValues ? { value: slotValueToWire(v.value) } : {}) });
+    bytes += size;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
+/** How long a spared acceptor's values wait for company before they go out. */
+const SPARED_FLUSH_MS = 50;
+/** Values held per acceptor; past it the oldest are dropped (catch-up brings them later). */
+const SPARED_PENDING_MAX = 1024;
+
+/**
+ * Chosen values owed to acceptors that a thrifty accept round did not ask: held briefly and sent
+ * together as CommitBatch messages, so a spared acceptor costs one message per flush instead of
+ * one per slot.
+ */
+export class SparedValues {
+  private readonly pending = new Map<number, ChosenValue[]>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly send: (to: number, batch: Commit[]) => void,
+    private readonly flushSlots = COMMIT_BATCH_SLOTS_MAX / 8,
+  ) {}
+
+  queue(to: number, value: ChosenValue): void {
+    const list = this.pending.get(to) ?? [];
+    list.push(value);
+    if (list.length > SPARED_PENDING_MAX) list.shift();
+    this.pending.set(to, list);
+    if (list.length >= this.flushSlots) this.flush(to);
+    else this.timer ??= setTimeout(() => this.flushAll(), SPARED_FLUSH_MS);
+  }
+
+  /** Values waiting, over every acceptor. */
+  get size(): number {
+    let n = 0;
+    for (const l of this.pending.values()) n += l.length;
+    return n;
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.pending.clear();
+  }
+
+  private flushAll(): void {
+    this.timer = undefined;
+    for (const to of [...this.pending.keys()]) this.flush(to);
+  }
+
+  private flush(to: number): void {
+    const list = this.pending.get(to);
+    this.pending.delete(to);
+    for (const batch of commitBatches(list ?? [])) this.send(to, batch);
+  }
+}
