@@ -25,6 +25,18 @@ function watch(address: string, count: number, timeoutMs = 15_000): Promise<Watc
   });
 }
 
+/** An acceptor's committed index, from its Status. */
+function committedIndex(address: string): Promise<bigint> {
+  return new Promise<bigint>((resolve, reject) => {
+    const client = new AcceptorServiceClient(address, credentials.createInsecure());
+    client.status({}, new Metadata(), { deadline: Date.now() + 2000 }, (e, r) => {
+      client.close();
+      if (e) reject(e);
+      else resolve(r.committedIndex);
+    });
+  });
+}
+
 const commandText = (r: WatchChosenResponse): string[] =>
   r.value?.kind?.$case === 'batch' ? r.value.kind.value.commands.map((c) => Buffer.from(c.value?.data ?? []).toString()) : ['<noop>'];
 
@@ -100,16 +112,6 @@ describe('catch-up (real processes)', () => {
   });
   afterAll(() => cluster.stop());
 
-  const committedIndex = (address: string) =>
-    new Promise<bigint>((resolve, reject) => {
-      const client = new AcceptorServiceClient(address, credentials.createInsecure());
-      client.status({}, new Metadata(), { deadline: Date.now() + 2000 }, (e, r) => {
-        client.close();
-        if (e) reject(e);
-        else resolve(r.committedIndex);
-      });
-    });
-
   it('brings a restarted acceptor up to the committed index with no new proposals', async () => {
     await cluster.propose(1, 'c-0', textValue('before'));
     await cluster.killAcceptor(4);
@@ -150,16 +152,6 @@ describe('thrifty accepts (real processes)', () => {
     await cluster.startProposer(1, ['--accept-fanout', '3', '--fanout-expand-ms', '600000']);
   });
   afterAll(() => cluster.stop());
-
-  const committedIndex = (address: string) =>
-    new Promise<bigint>((resolve, reject) => {
-      const client = new AcceptorServiceClient(address, credentials.createInsecure());
-      client.status({}, new Metadata(), { deadline: Date.now() + 2000 }, (e, r) => {
-        client.close();
-        if (e) reject(e);
-        else resolve(r.committedIndex);
-      });
-    });
 
   it('spared acceptors get the chosen values in batches and reach the committed index', async () => {
     for (let i = 0; i < 6; i++) await cluster.propose(1, `thrifty-${i}`, textValue(`thrifty ${i}`));

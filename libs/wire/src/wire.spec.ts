@@ -1,6 +1,6 @@
 import type { AcceptorReply, SlotValue } from '@paxos/consensus-core';
 import { AcceptRequest, PrepareRequest, SlotValue as WireSlotValue } from '@paxos/proto';
-import { acceptFromWire, acceptReplyToWire, prepareFromWire, prepareReplyToWire } from './acceptor-messages';
+import { acceptFromWire, acceptReplyToWire, COMMIT_BATCH_MAX, commitBatchFromWire, prepareFromWire, prepareReplyToWire } from './acceptor-messages';
 import { ballotFromWire } from './ballot';
 import { slotValueDigest, slotValueFromWire, slotValueToWire, valueBytesDigest } from './slot-value';
 import { WireError } from './wire-error';
@@ -29,7 +29,7 @@ describe('wire conversions', () => {
   it('names the missing field in its error', () => {
     expect(() => ballotFromWire(undefined, 'accept.ballot')).toThrow(new WireError('accept.ballot is missing'));
     expect(() => slotValueFromWire({ kind: undefined })).toThrow(/value is missing: set noop or batch/);
-    expect(() => acceptFromWire({ requestId: 1n, kind: undefined })).toThrow(/set accept or commit/);
+    expect(() => acceptFromWire({ requestId: 1n, kind: undefined })).toThrow(/set accept, commit or commits/);
     expect(() => slotValueFromWire({ kind: { $case: 'batch', value: { commands: [{ clientRequestId: 'x' }] } } })).toThrow(/commands\[0\]\.value is missing/);
   });
 
@@ -38,6 +38,21 @@ describe('wire conversions', () => {
     expect(p).toEqual({ type: 'prepare', ballot, fromSlot: 2n ** 62n });
     const a = acceptFromWire(AcceptRequest.decode(AcceptRequest.encode({ requestId: 2n, kind: { $case: 'commit', value: { slot: 9n, ballot } } }).finish()));
     expect(a).toEqual({ type: 'commit', slot: 9n, ballot });
+  });
+
+  it('maps a commit batch to commit notices, bounded, and only a commit batch', () => {
+    const req = AcceptRequest.decode(
+      AcceptRequest.encode({ requestId: 3n, kind: { $case: 'commits', value: { commits: [{ slot: 4n, ballot, value: slotValueToWire(batch) }, { slot: 5n, ballot }] } } }).finish(),
+    );
+    const notices = commitBatchFromWire(req);
+    expect(notices?.map((n) => [n.type, n.type === 'commit' && n.slot, n.type === 'commit' && n.value !== undefined])).toEqual([
+      ['commit', 4n, true],
+      ['commit', 5n, false],
+    ]);
+    expect(() => acceptFromWire(req)).toThrow(/not a single request/);
+    expect(commitBatchFromWire({ requestId: 1n, kind: { $case: 'commit', value: { slot: 1n, ballot } } })).toBeUndefined();
+    const tooMany = Array.from({ length: COMMIT_BATCH_MAX + 1 }, (_, i) => ({ slot: BigInt(i), ballot }));
+    expect(() => commitBatchFromWire({ requestId: 1n, kind: { $case: 'commits', value: { commits: tooMany } } })).toThrow(/bound is 4096/);
   });
 
   it('maps replies to the stream they belong to, and refuses the others loudly', () => {
