@@ -3,6 +3,8 @@ import { GrpcError, type Logger, toServiceError } from '@paxos/grpc-kit';
 import type {
   ClusterStatusRequest,
   ClusterStatusResponse,
+  ProposeBulkRequest,
+  ProposeBulkResponse,
   ProposeRequest,
   ProposeResponse,
   ProposerServiceServer,
@@ -17,8 +19,10 @@ import { clusterStatus } from './cluster-status';
 import type { ProposerNode, ProposeOutcome } from './proposer-node';
 import type { ValueChecker } from './value-check';
 
-/** Proposals awaiting an answer on one ProposeStream; past it the stream is paused. */
+/** Proposals awaiting an answer on one ProposeStream or ProposeBulk stream; past it the stream is paused. */
 const STREAM_PROPOSALS_IN_FLIGHT_MAX = 4096;
+/** Proposals one ProposeBulk message may carry, and answers one reply carries. */
+export const BULK_PROPOSALS_MAX = 1024;
 /** Default and largest per-node deadline of ClusterStatus. */
 const NODE_DEADLINE_MS_DEFAULT = 1000;
 const NODE_DEADLINE_MS_MAX = 30_000;
@@ -78,6 +82,19 @@ function proposeOnce(deps: ProposerServiceDeps, request: ProposeRequest, deadlin
   });
 }
 
+/** One proposal's outcome as a stream answer: chosen, or the failure's code and reason. */
+function answerOf(deps: ProposerServiceDeps, proposal: ProposeRequest): Promise<ProposeStreamResponse> {
+  return proposeOnce(deps, proposal, deps.proposeTimeoutMs).then(
+    (r): ProposeStreamResponse => ({ clientRequestId: proposal.clientRequestId, result: { $case: 'chosen', value: r } }),
+    (e: unknown): ProposeStreamResponse => {
+      const se = toServiceError(e);
+      return { clientRequestId: proposal.clientRequestId, result: { $case: 'failure', value: { code: se.code ?? status.INTERNAL, message: se.details ?? '' } } };
+    },
+  );
+}
+
+const EMPTY_PROPOSAL: ProposeRequest = { clientRequestId: '', value: undefined, includeVotes: false };
+
 function deadlineOf(call: { getDeadline(): Date | number }, fallbackMs: number): number {
   const d = call.getDeadline();
   const at = d instanceof Date ? d.getTime() : d;
@@ -103,26 +120,64 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
         if (inputDone && inFlight === 0) call.end();
       };
       call.on('data', (req: ProposeStreamRequest) => {
-        const proposal = req.proposal ?? { clientRequestId: '', value: undefined, includeVotes: false };
         inFlight += 1;
         if (inFlight >= STREAM_PROPOSALS_IN_FLIGHT_MAX) call.pause();
-        proposeOnce(deps, proposal, deps.proposeTimeoutMs).then(
-          (r) => {
-            call.write({ clientRequestId: proposal.clientRequestId, result: { $case: 'chosen', value: r } });
-            settle();
-          },
-          (e: unknown) => {
-            const se = toServiceError(e);
-            call.write({ clientRequestId: proposal.clientRequestId, result: { $case: 'failure', value: { code: se.code ?? status.INTERNAL, message: se.details ?? '' } } });
-            settle();
-          },
-        );
+        void answerOf(deps, req.proposal ?? EMPTY_PROPOSAL).then((answer) => {
+          call.write(answer);
+          settle();
+        });
       });
       call.on('end', () => {
         inputDone = true;
         if (inFlight === 0) call.end();
       });
       call.on('error', () => undefined);
+    },
+
+    proposeBulk(call: ServerDuplexStream<ProposeBulkRequest, ProposeBulkResponse>) {
+      let inFlight = 0;
+      let inputDone = false;
+      let ended = false;
+      let settled: ProposeStreamResponse[] = [];
+      // Answers settled in one turn of the event loop (a slot's values) leave in one message.
+      const flush = () => {
+        const answers = settled;
+        settled = [];
+        for (let i = 0; i < answers.length && !ended; i += BULK_PROPOSALS_MAX) call.write({ answers: answers.slice(i, i + BULK_PROPOSALS_MAX) });
+        if (inputDone && inFlight === 0 && !ended) {
+          ended = true;
+          call.end();
+        }
+      };
+      const settle = (answer: ProposeStreamResponse) => {
+        inFlight -= 1;
+        if (settled.push(answer) === 1) setImmediate(flush);
+        if (inFlight < STREAM_PROPOSALS_IN_FLIGHT_MAX) call.resume();
+      };
+      call.on('data', (req: ProposeBulkRequest) => {
+        if (ended) return;
+        if (req.proposals.length === 0 || req.proposals.length > BULK_PROPOSALS_MAX) {
+          ended = true;
+          call.emit('error', toServiceError(new GrpcError(status.INVALID_ARGUMENT, `a ProposeBulk message carries 1..${BULK_PROPOSALS_MAX} proposals, this one ${req.proposals.length}`)));
+          return;
+        }
+        inFlight += req.proposals.length;
+        if (inFlight >= STREAM_PROPOSALS_IN_FLIGHT_MAX) call.pause();
+        for (const proposal of req.proposals) void answerOf(deps, proposal).then(settle);
+      });
+      call.on('end', () => {
+        inputDone = true;
+        if (inFlight === 0 && settled.length === 0 && !ended) {
+          ended = true;
+          call.end();
+        }
+      });
+      call.on('error', () => {
+        ended = true;
+      });
+      call.on('cancelled', () => {
+        ended = true;
+      });
     },
 
     watchChosen(call: ServerWritableStream<WatchChosenRequest, WatchChosenResponse>) {

@@ -1,5 +1,5 @@
 import { credentials, Metadata, status } from '@grpc/grpc-js';
-import { AcceptorServiceClient, ProposerServiceClient, type WatchChosenResponse } from '@paxos/proto';
+import { AcceptorServiceClient, type ProposeBulkResponse, ProposerServiceClient, type WatchChosenResponse } from '@paxos/proto';
 import { TestCluster, textValue } from '@paxos/test-cluster';
 
 jest.setTimeout(120_000);
@@ -69,6 +69,45 @@ describe('proposer with 5 acceptors (real processes)', () => {
     expect(again.duplicate).toBe(true);
     const concurrent = await Promise.all([1, 2, 3].map(() => cluster.propose(1, 'retry-together', textValue('together'))));
     expect(new Set(concurrent.map((a) => a.slot)).size).toBe(1);
+  });
+
+  it('ProposeBulk chooses many proposals per message, answers them together, and refuses bad ones alone', async () => {
+    const client = new ProposerServiceClient(cluster.proposerAddress(1), credentials.createInsecure());
+    const call = client.proposeBulk(new Metadata(), { deadline: Date.now() + 20_000 });
+    const messages: ProposeBulkResponse[] = [];
+    const done = new Promise<void>((resolve, reject) => {
+      call.on('data', (m: ProposeBulkResponse) => messages.push(m));
+      call.on('end', resolve);
+      call.on('error', reject);
+    });
+    const proposals = Array.from({ length: 20 }, (_, i) => ({ clientRequestId: `bulk-${i}`, value: textValue(`bulk ${i}`), includeVotes: false }));
+    proposals.push({ clientRequestId: 'bulk-3', value: textValue('bulk 3'), includeVotes: false });
+    proposals.push({ clientRequestId: 'bulk-bad', value: { contentType: '', data: Buffer.from('x') }, includeVotes: false });
+    call.write({ proposals });
+    call.end();
+    await done;
+    client.close();
+    const answers = messages.flatMap((m) => m.answers);
+    expect(answers).toHaveLength(22);
+    expect(messages.length).toBeLessThan(22);
+    const chosen = answers.filter((a) => a.result?.$case === 'chosen');
+    expect(new Set(chosen.map((a) => a.clientRequestId)).size).toBe(20);
+    const slotsOf3 = chosen.filter((a) => a.clientRequestId === 'bulk-3').map((a) => (a.result?.$case === 'chosen' ? a.result.value.slot : -1n));
+    expect(new Set(slotsOf3).size).toBe(1);
+    const bad = answers.find((a) => a.clientRequestId === 'bulk-bad');
+    expect(bad?.result).toMatchObject({ $case: 'failure', value: { code: status.INVALID_ARGUMENT } });
+  });
+
+  it('ProposeBulk ends a stream whose message carries no proposals with INVALID_ARGUMENT', async () => {
+    const client = new ProposerServiceClient(cluster.proposerAddress(1), credentials.createInsecure());
+    const call = client.proposeBulk(new Metadata(), { deadline: Date.now() + 5000 });
+    const ended = new Promise<{ code: number; details: string }>((resolve) => {
+      call.on('data', () => undefined);
+      call.on('error', (e: { code: number; details: string }) => resolve(e));
+    });
+    call.write({ proposals: [] });
+    expect(await ended).toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(/1\.\.1024 proposals/) });
+    client.close();
   });
 
   it('refuses a malformed value before any acceptor sees it', async () => {

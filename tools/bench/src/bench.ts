@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { ConfigError, exitWithError, helpText, isServing, parseCommand } from '@paxos/grpc-kit';
 import { freePorts, TestCluster } from '@paxos/test-cluster';
 import { benchAcceptorStream } from './acceptor-stream';
-import { openClients, streamPropose, unaryPropose } from './clients';
+import { bulkPropose, openClients, streamPropose, unaryPropose } from './clients';
 import { startEchoServer } from './echo-server';
 import { type LoadResult, runLoad } from './load';
 import { rssMb } from './rss';
@@ -12,7 +12,7 @@ import { rssMb } from './rss';
 export const benchCommand = {
   program: 'bench',
   summary: 'load generator: Propose from C concurrent clients against N acceptors with fsync on, next to a bare grpc-js echo at the same C',
-  usage: 'npm run bench -- [--acceptors N] [--concurrency 1,16,64,256] [--duration S] [--dir D] [--stream | --stream-only] | --acceptor',
+  usage: 'npm run bench -- [--acceptors N] [--concurrency 1,16,64,256] [--duration S] [--dir D] [--stream | --stream-only] [--bulk | --bulk-only] | --acceptor',
   options: {
     acceptors: { type: 'integer', default: 23, description: 'acceptors of the network the bench starts (ignored with --dir)' },
     concurrency: { type: 'string', default: '1,16,64,256', description: 'concurrent clients, one run each' },
@@ -20,8 +20,11 @@ export const benchCommand = {
     'value-bytes': { type: 'integer', default: 200, description: 'size of each proposed value' },
     dir: { type: 'string', description: 'use the network launch started in this dir instead of starting one' },
     stream: { type: 'boolean', description: 'also measure the bulk ProposeStream path' },
-    'stream-only': { type: 'boolean', description: 'measure only the ProposeStream path' },
-    'streams-per-channel': { type: 'integer', default: 4, description: 'ProposeStream streams on each of the 4 channels' },
+    'stream-only': { type: 'boolean', description: 'measure only the streaming paths (ProposeStream, and ProposeBulk with --bulk)' },
+    'streams-per-channel': { type: 'integer', default: 4, description: 'ProposeStream (and ProposeBulk) streams on each of the 4 channels' },
+    bulk: { type: 'boolean', description: 'also measure ProposeBulk (many proposals per message)' },
+    'bulk-only': { type: 'boolean', description: 'measure only the ProposeBulk path' },
+    'bulk-size': { type: 'integer', default: 64, description: 'most proposals in one ProposeBulk message' },
     acceptor: { type: 'boolean', description: 'instead: accepts/s on one stream of one acceptor (fsync on) next to the bare write+fdatasync rate' },
     'echo-server': { type: 'boolean', description: '(internal) run the echo baseline server' },
     port: { type: 'integer', description: '(internal) port of the echo server' },
@@ -89,6 +92,7 @@ async function main(argv: readonly string[]): Promise<number> {
     await benchAcceptorStream(2000, o['value-bytes'] as number);
     return 0;
   }
+  if ((o['bulk-size'] as number) < 1 || (o['bulk-size'] as number) > 1024) throw new ConfigError(`--bulk-size must be 1..1024, got ${o['bulk-size']}`);
   if ((o['streams-per-channel'] as number) < 1 || (o['streams-per-channel'] as number) > 256) throw new ConfigError(`--streams-per-channel must be 1..256, got ${o['streams-per-channel']}`);
   const levels = (o.concurrency as string).split(',').map((c) => Number(c.trim()));
   if (levels.some((c) => !Number.isInteger(c) || c < 1 || c > 10_000)) throw new ConfigError(`--concurrency must list integers 1..10000, got "${o.concurrency}"`);
@@ -103,12 +107,17 @@ async function main(argv: readonly string[]): Promise<number> {
     await runLoad(unaryPropose(proposeClients, value, 10_000, `${tag}-warm`), 8, 1000);
     await runLoad(unaryPropose(echoClients, value, 10_000, `${tag}-warm`), 8, 500);
     for (const c of levels) {
-      const modes: Array<['propose' | 'propose-stream', (seq: number) => Promise<unknown>, () => void]> = o['stream-only']
+      const only = o['stream-only'] || o['bulk-only'];
+      const modes: Array<['propose' | 'propose-stream' | 'propose-bulk', (seq: number) => Promise<unknown>, () => void]> = only
         ? []
         : [['propose', unaryPropose(proposeClients, value, 10_000, `${tag}-u${c}`), () => undefined]];
-      if (o.stream || o['stream-only']) {
+      if ((o.stream && !o['bulk-only']) || o['stream-only']) {
         const s = streamPropose(proposeClients, value, `${tag}-s${c}`, o['streams-per-channel'] as number);
         modes.push(['propose-stream', s.call, s.close]);
+      }
+      if (o.bulk || o['bulk-only']) {
+        const s = bulkPropose(proposeClients, value, `${tag}-b${c}`, o['streams-per-channel'] as number, o['bulk-size'] as number);
+        modes.push(['propose-bulk', s.call, s.close]);
       }
       const echoResult: LoadResult = await runLoad(unaryPropose(echoClients, value, 10_000, `${tag}-e${c}`), c, durationMs);
       for (const [mode, call, close] of modes) {

@@ -1,5 +1,12 @@
 import { type ClientDuplexStream, credentials, Metadata } from '@grpc/grpc-js';
-import { ProposerServiceClient, type ProposeStreamRequest, type ProposeStreamResponse } from '@paxos/proto';
+import {
+  type ProposeBulkRequest,
+  type ProposeBulkResponse,
+  type ProposeRequest,
+  ProposerServiceClient,
+  type ProposeStreamRequest,
+  type ProposeStreamResponse,
+} from '@paxos/proto';
 
 /** Channels the load generator spreads its calls over (HTTP/2 multiplexes the rest). */
 export const CHANNELS = 4;
@@ -54,6 +61,48 @@ export function streamPropose(clients: readonly Client[], value: Buffer, tag: st
       (streams[seq % streams.length] as ClientDuplexStream<ProposeStreamRequest, ProposeStreamResponse>).write({
         proposal: { clientRequestId: id, value: { contentType: 'application/octet-stream', data: value }, includeVotes: false },
       });
+    });
+  return { call, close: () => streams.forEach((s) => s.end()) };
+}
+
+/**
+ * Proposals over long-lived ProposeBulk streams: the proposals made in one turn of the event loop
+ * go out together, at most `perMessage` to a message, spread over the streams.
+ */
+export function bulkPropose(clients: readonly Client[], value: Buffer, tag: string, streamsPerChannel: number, perMessage: number) {
+  const waiting = new Map<string, { resolve: () => void; reject: (e: Error) => void }>();
+  let queued: ProposeRequest[] = [];
+  let next = 0;
+  const perChannel = clients.flatMap((c) => Array.from({ length: streamsPerChannel }, () => c));
+  const streams: ClientDuplexStream<ProposeBulkRequest, ProposeBulkResponse>[] = perChannel.map((c) => {
+    const s = c.proposeBulk();
+    s.on('data', (r: ProposeBulkResponse) => {
+      for (const a of r.answers) {
+        const w = waiting.get(a.clientRequestId);
+        waiting.delete(a.clientRequestId);
+        if (!w) continue;
+        if (a.result?.$case === 'chosen') w.resolve();
+        else w.reject(new Error(a.result?.$case === 'failure' ? a.result.value.message : 'empty answer'));
+      }
+    });
+    s.on('error', (e: Error) => {
+      for (const w of waiting.values()) w.reject(e);
+      waiting.clear();
+    });
+    return s;
+  });
+  const flush = () => {
+    const proposals = queued;
+    queued = [];
+    for (let i = 0; i < proposals.length; i += perMessage) {
+      (streams[next++ % streams.length] as ClientDuplexStream<ProposeBulkRequest, ProposeBulkResponse>).write({ proposals: proposals.slice(i, i + perMessage) });
+    }
+  };
+  const call = (seq: number) =>
+    new Promise<void>((resolve, reject) => {
+      const id = `${tag}-${seq}`;
+      waiting.set(id, { resolve, reject });
+      if (queued.push({ clientRequestId: id, value: { contentType: 'application/octet-stream', data: value }, includeVotes: false }) === 1) setImmediate(flush);
     });
   return { call, close: () => streams.forEach((s) => s.end()) };
 }

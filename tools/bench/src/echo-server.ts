@@ -15,6 +15,7 @@ export async function startEchoServer(port: number): Promise<number> {
       cb(null, { clientRequestId: call.request.clientRequestId, slot: 0n, valueDigest: '', duplicate: false, votes: [] });
     },
     proposeStream: unimplemented,
+    proposeBulk: unimplemented,
     watchChosen: unimplemented,
     clusterStatus: unimplemented,
   };

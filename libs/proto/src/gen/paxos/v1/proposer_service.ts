@@ -165,6 +165,14 @@ export interface ProposeStreamResponse {
   result?: { $case: "chosen"; value: ProposeResponse } | { $case: "failure"; value: ProposeFailure } | undefined;
 }
 
+export interface ProposeBulkRequest {
+  proposals: ProposeRequest[];
+}
+
+export interface ProposeBulkResponse {
+  answers: ProposeStreamResponse[];
+}
+
 /** Why a proposal on the stream was not chosen; `code` is a gRPC status code. */
 export interface ProposeFailure {
   code: number;
@@ -817,6 +825,148 @@ export const ProposeStreamResponse: MessageFns<ProposeStreamResponse> = {
         break;
       }
     }
+    return message;
+  },
+};
+
+function createBaseProposeBulkRequest(): ProposeBulkRequest {
+  return { proposals: [] };
+}
+
+export const ProposeBulkRequest: MessageFns<ProposeBulkRequest> = {
+  encode(message: ProposeBulkRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.proposals) {
+      ProposeRequest.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProposeBulkRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProposeBulkRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.proposals.push(ProposeRequest.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProposeBulkRequest {
+    return {
+      proposals: globalThis.Array.isArray(object?.proposals)
+        ? object.proposals.map((e: any) => ProposeRequest.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ProposeBulkRequest): unknown {
+    const obj: any = {};
+    if (message.proposals?.length) {
+      obj.proposals = message.proposals.map((e) => ProposeRequest.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ProposeBulkRequest>, I>>(base?: I): ProposeBulkRequest {
+    return ProposeBulkRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ProposeBulkRequest>, I>>(object: I): ProposeBulkRequest {
+    const message = createBaseProposeBulkRequest();
+    message.proposals = object.proposals?.map((e) => ProposeRequest.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseProposeBulkResponse(): ProposeBulkResponse {
+  return { answers: [] };
+}
+
+export const ProposeBulkResponse: MessageFns<ProposeBulkResponse> = {
+  encode(message: ProposeBulkResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.answers) {
+      ProposeStreamResponse.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProposeBulkResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProposeBulkResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.answers.push(ProposeStreamResponse.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProposeBulkResponse {
+    return {
+      answers: globalThis.Array.isArray(object?.answers)
+        ? object.answers.map((e: any) => ProposeStreamResponse.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ProposeBulkResponse): unknown {
+    const obj: any = {};
+    if (message.answers?.length) {
+      obj.answers = message.answers.map((e) => ProposeStreamResponse.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ProposeBulkResponse>, I>>(base?: I): ProposeBulkResponse {
+    return ProposeBulkResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ProposeBulkResponse>, I>>(object: I): ProposeBulkResponse {
+    const message = createBaseProposeBulkResponse();
+    message.answers = object.answers?.map((e) => ProposeStreamResponse.fromPartial(e)) || [];
     return message;
   },
 };
@@ -1504,6 +1654,19 @@ export const ProposerServiceService = {
       Buffer.from(ProposeStreamResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ProposeStreamResponse => ProposeStreamResponse.decode(value),
   },
+  /**
+   * Many proposals per message, for bulk clients: each request carries a list (at most 1,024),
+   * each answer the outcomes settled together (values chosen in one slot come back together).
+   */
+  proposeBulk: {
+    path: "/paxos.v1.ProposerService/ProposeBulk" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: ProposeBulkRequest): Buffer => Buffer.from(ProposeBulkRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ProposeBulkRequest => ProposeBulkRequest.decode(value),
+    responseSerialize: (value: ProposeBulkResponse): Buffer => Buffer.from(ProposeBulkResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ProposeBulkResponse => ProposeBulkResponse.decode(value),
+  },
   /** The chosen log from a slot on, in slot order, without gaps; then new slots as they are chosen. */
   watchChosen: {
     path: "/paxos.v1.ProposerService/WatchChosen" as const,
@@ -1532,6 +1695,11 @@ export interface ProposerServiceServer extends UntypedServiceImplementation {
   propose: handleUnaryCall<ProposeRequest, ProposeResponse>;
   /** Many proposals on one stream, for bulk clients; answers may come out of order. */
   proposeStream: handleBidiStreamingCall<ProposeStreamRequest, ProposeStreamResponse>;
+  /**
+   * Many proposals per message, for bulk clients: each request carries a list (at most 1,024),
+   * each answer the outcomes settled together (values chosen in one slot come back together).
+   */
+  proposeBulk: handleBidiStreamingCall<ProposeBulkRequest, ProposeBulkResponse>;
   /** The chosen log from a slot on, in slot order, without gaps; then new slots as they are chosen. */
   watchChosen: handleServerStreamingCall<WatchChosenRequest, WatchChosenResponse>;
   /** Every acceptor's status (each with its own deadline), how many are alive, whether a quorum is. */
@@ -1562,6 +1730,16 @@ export interface ProposerServiceClient extends Client {
     metadata: Metadata,
     options?: Partial<CallOptions>,
   ): ClientDuplexStream<ProposeStreamRequest, ProposeStreamResponse>;
+  /**
+   * Many proposals per message, for bulk clients: each request carries a list (at most 1,024),
+   * each answer the outcomes settled together (values chosen in one slot come back together).
+   */
+  proposeBulk(): ClientDuplexStream<ProposeBulkRequest, ProposeBulkResponse>;
+  proposeBulk(options: Partial<CallOptions>): ClientDuplexStream<ProposeBulkRequest, ProposeBulkResponse>;
+  proposeBulk(
+    metadata: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientDuplexStream<ProposeBulkRequest, ProposeBulkResponse>;
   /** The chosen log from a slot on, in slot order, without gaps; then new slots as they are chosen. */
   watchChosen(request: WatchChosenRequest, options?: Partial<CallOptions>): ClientReadableStream<WatchChosenResponse>;
   watchChosen(
