@@ -5,6 +5,7 @@ import {
   type Ballot,
   type Quorum,
   formatBallot,
+  slotValueBytes,
 } from '@paxos/consensus-core';
 import { GrpcError, GrpcStatus, type Logger } from '@paxos/grpc-kit';
 import type { AcceptorCounters } from '@paxos/proto';
@@ -19,6 +20,8 @@ export interface AcceptorNodeOptions {
   readonly checkpointEveryRecords: number;
   /** Chosen slots kept below the committed index; memory and snapshots stay bounded. */
   readonly retainChosenSlots: number;
+  /** And at most this many bytes of their values (slotValueBytes). */
+  readonly retainChosenBytes: number;
   readonly logger: Logger;
   /** Told when storage fails (the node stops voting until restarted on healthy storage). */
   readonly onStorageFailure: (error: string) => void;
@@ -57,6 +60,10 @@ export class AcceptorNode {
   /** Records before the next checkpoint: checkpointEveryRecords ± 25%, so acceptors fed the same accepts do not all checkpoint at once. */
   private checkpointAfter: number;
   private acceptedFoldedAt = 0n;
+  /** Value bytes of each kept chosen slot, oldest first, counted up to keptCountedTo. */
+  private readonly keptBytes: Array<{ readonly slot: bigint; readonly bytes: number }> = [];
+  private keptBytesTotal = 0;
+  private keptCountedTo = 0n;
   private checkpointing = false;
   private storageError: string | undefined;
 
@@ -207,9 +214,42 @@ export class AcceptorNode {
       this.acceptedFoldedAt = committed;
       this.core.foldAcceptedBelowCommitted();
     }
+    this.countKeptBytes(committed);
+    // Fold in steps of a quarter of each bound: every fold walks the chosen values.
     const retain = BigInt(this.opts.retainChosenSlots);
-    if (committed - this.core.oldestKeptSlot <= retain + retain / 4n) return;
-    this.core.foldChosenBelow(committed - retain);
+    let foldBelow = committed - this.core.oldestKeptSlot > retain + retain / 4n ? committed - retain : 0n;
+    if (this.keptBytesTotal > this.opts.retainChosenBytes * 1.25) {
+      let remaining = this.keptBytesTotal;
+      for (const k of this.keptBytes) {
+        if (remaining <= this.opts.retainChosenBytes) break;
+        remaining -= k.bytes;
+        if (k.slot + 1n > foldBelow) foldBelow = k.slot + 1n;
+      }
+    }
+    if (foldBelow <= this.core.oldestKeptSlot) return;
+    this.core.foldChosenBelow(foldBelow);
+    this.dropKeptBelow(this.core.oldestKeptSlot);
+  }
+
+  /** Records the value bytes of chosen slots committed since the last call. */
+  private countKeptBytes(committed: bigint): void {
+    if (this.keptCountedTo < this.core.oldestKeptSlot) {
+      this.dropKeptBelow(this.core.oldestKeptSlot);
+      this.keptCountedTo = this.core.oldestKeptSlot;
+    }
+    if (committed <= this.keptCountedTo) return;
+    for (const c of this.core.chosenFrom(this.keptCountedTo, Number(committed - this.keptCountedTo))) {
+      const bytes = slotValueBytes(c.value);
+      this.keptBytes.push({ slot: c.slot, bytes });
+      this.keptBytesTotal += bytes;
+    }
+    this.keptCountedTo = committed;
+  }
+
+  private dropKeptBelow(slot: bigint): void {
+    let n = 0;
+    while (n < this.keptBytes.length && (this.keptBytes[n] as { slot: bigint }).slot < slot) this.keptBytesTotal -= (this.keptBytes[n++] as { bytes: number }).bytes;
+    this.keptBytes.splice(0, n);
   }
 
   /** Folds the state into a snapshot every checkpointEveryRecords records, so the log stays bounded. */

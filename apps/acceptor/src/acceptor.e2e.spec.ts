@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { status } from '@grpc/grpc-js';
+import { Metadata, status } from '@grpc/grpc-js';
 import { describeSymbol, isServing, resolveByReflection } from '@paxos/grpc-kit';
 import type { AcceptRequest, Ballot, PrepareRequest, SlotValue } from '@paxos/proto';
 import { freePorts, type NodeProcess, spawnNode } from '@paxos/test-cluster';
@@ -47,7 +47,7 @@ describe('acceptor over gRPC', () => {
   let ports: number[];
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'acceptor-e2e-'));
-    ports = await freePorts(6);
+    ports = await freePorts(7);
   });
 
   describe('Paxos rules through the wire', () => {
@@ -204,6 +204,29 @@ describe('acceptor over gRPC', () => {
       expect(await isServing(node.address, 2000)).toBe(true);
       expect((await c.prepare({ ballot: b(1), fromSlot: 0n })).outcome?.$case).toBe('promised');
       c.close();
+    });
+  });
+
+  describe('bounded chosen history', () => {
+    it('keeps at most --retain-chosen-bytes of chosen values below the committed index', async () => {
+      const node = await startAcceptor(dir, ports[6] as number, ['--retain-chosen-bytes', '65536'], 6);
+      const c = new AcceptorWireClient(node.address);
+      // 40 slots of 4,096 value bytes (plus a 2-byte id and a 10-byte content type): 160 KiB
+      // chosen; the bound of 64 KiB holds 15 of them.
+      const value = (i: number): SlotValue => ({
+        kind: { $case: 'batch', value: { commands: [{ clientRequestId: `${i}`.padStart(2, '0'), value: { contentType: 'text/plain', data: Buffer.alloc(4096, 46) } }] } },
+      });
+      const commits = Array.from({ length: 40 }, (_, i) => ({ slot: BigInt(i), ballot: b(1), value: value(i) }));
+      const r = await c.accept({ $case: 'commits', value: { commits } });
+      expect(r.outcome).toEqual({ $case: 'committed', value: { committedIndex: 40n } });
+      const learned = await new Promise<{ chosen: unknown[]; committedIndex: bigint; oldestKeptSlot: bigint }>((resolve, reject) =>
+        c.client.learn({ fromSlot: 0n, maxEntries: 100 }, new Metadata(), { deadline: Date.now() + 5000 }, (e, res) => (e || !res ? reject(e) : resolve(res))),
+      );
+      expect(learned.committedIndex).toBe(40n);
+      expect(learned.chosen).toEqual([]);
+      expect(learned.oldestKeptSlot).toBe(25n);
+      c.close();
+      await node.proc.kill('SIGTERM');
     });
   });
 

@@ -25,6 +25,12 @@ export const acceptorCommand = {
       default: 1024,
       description: 'chosen values kept below the committed index for Learn and promises; older ones are folded away',
     },
+    'retain-chosen-bytes': {
+      type: 'integer',
+      env: 'ACCEPTOR_RETAIN_CHOSEN_BYTES',
+      default: 4 * 1024 * 1024,
+      description: 'and at most this many bytes of those values (big batches reach it before the slot count)',
+    },
   },
 } as const satisfies CommandSpec<Record<string, OptionSpec>>;
 
@@ -40,6 +46,7 @@ export interface AcceptorConfig {
   readonly proposerIds: ReadonlySet<number>;
   readonly checkpointEveryRecords: number;
   readonly retainChosenSlots: number;
+  readonly retainChosenBytes: number;
 }
 
 export function resolveAcceptorConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): AcceptorConfig | 'help' {
@@ -61,6 +68,8 @@ export function resolveAcceptorConfig(argv: readonly string[], env: NodeJS.Proce
   if (checkpointEveryRecords < 10) throw new ConfigError(`--checkpoint-every must be at least 10`);
   const retainChosenSlots = o['retain-chosen-slots'] as number;
   if (retainChosenSlots < 16) throw new ConfigError(`--retain-chosen-slots must be at least 16, got ${retainChosenSlots}`);
+  const retainChosenBytes = o['retain-chosen-bytes'] as number;
+  if (retainChosenBytes < 64 * 1024) throw new ConfigError(`--retain-chosen-bytes must be at least 65536, got ${retainChosenBytes}`);
   return {
     id,
     host: o.host as string,
@@ -73,5 +82,6 @@ export function resolveAcceptorConfig(argv: readonly string[], env: NodeJS.Proce
     proposerIds: parseIdSet(o['proposer-ids'] as string, '--proposer-ids'),
     checkpointEveryRecords,
     retainChosenSlots,
+    retainChosenBytes,
   };
 }

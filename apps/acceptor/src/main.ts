@@ -64,6 +64,7 @@ async function main(): Promise<void> {
     proposerIds: config.proposerIds,
     checkpointEveryRecords: config.checkpointEveryRecords,
     retainChosenSlots: config.retainChosenSlots,
+    retainChosenBytes: config.retainChosenBytes,
     logger,
     onStorageFailure: (error) => onStorageFailure(error),
     onStorageRecovered: () => onStorageRecovered(),
