@@ -346,6 +346,13 @@ describe('the proposer bounds its planning', () => {
       ]);
     });
 
+    it('a retransmit on the tick that would widen the round sends each acceptor one accept', () => {
+      const p = proposer(5, { acceptFanout: 3, fanoutExpandTicks: 2, retransmitTicks: 2 });
+      lead(p, 3);
+      p.tick();
+      expect(acceptTargets(p.tick())).toEqual([0, 1, 2, 3, 4]);
+    });
+
     it('with acceptFanout = n (the default) every acceptor is asked at once, in id order', () => {
       const p = proposer(5);
       expect(acceptTargets(lead(p, 3))).toEqual([0, 1, 2, 3, 4]);

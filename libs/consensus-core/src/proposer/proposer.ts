@@ -145,8 +145,10 @@ export class ProposerCore {
     } else if (this.mode === 'leading') {
       for (const p of this.proposals.inFlightProposals()) {
         p.ticksWaiting += 1;
-        if (p.ticksWaiting === this.cfg.fanoutExpandTicks) this.askMore(p, this.cfg.quorum.n, out);
-        if (p.ticksWaiting < this.cfg.retransmitTicks) continue;
+        if (p.ticksWaiting < this.cfg.retransmitTicks) {
+          if (p.ticksWaiting === this.cfg.fanoutExpandTicks) this.askMore(p, this.cfg.quorum.n, out);
+          continue;
+        }
         p.ticksWaiting = 0;
         assert(p.tracker !== null && p.ballot !== null, 'an in-flight slot has a ballot and a tracker');
         p.tracker.clearNo();
