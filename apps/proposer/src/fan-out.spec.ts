@@ -39,4 +39,18 @@ describe('the RxJS quorum fan-out', () => {
     const answers = of(...denials);
     await expect(lastValueFrom(answers.pipe(untilQuorum(quorum, (r: string) => r === 'yes')))).rejects.toBeInstanceOf(QuorumDeniedError);
   });
+  it('forgets a failure once that acceptor answers, and ignores a failure after its yes (answers of several groups)', async () => {
+    const answers = new Subject<Answer<string>>();
+    const outcome = lastValueFrom(answers.pipe(untilQuorum(quorum, (r: string) => r === 'yes'), toArray()));
+    const down = new Error('down');
+    answers.next({ from: 0, error: down });
+    answers.next({ from: 0, reply: 'yes' }); // asked again, it answers
+    answers.next({ from: 1, error: down });
+    answers.next({ from: 0, error: down }); // a late failure of a request it already answered
+    answers.next({ from: 2, error: down });
+    // Failed now: 1 and 2 (not 0), so 3 of 5 can still answer: not unreachable yet.
+    answers.next({ from: 3, reply: 'yes' });
+    answers.next({ from: 4, reply: 'yes' });
+    expect((await outcome).length).toBe(7);
+  });
 });

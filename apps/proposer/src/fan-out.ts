@@ -58,9 +58,13 @@ export function untilQuorum<R>(quorum: Quorum, isYes: (reply: R) => boolean): Op
         next(answer) {
           subscriber.next(answer);
           if (answer.error !== undefined) {
-            failed.add(answer.from);
-            tracker.recordNo(answer.from);
+            // A round may ask an acceptor again (a retransmit): a failure after its yes does not count.
+            if (!tracker.hasYes(answer.from)) {
+              failed.add(answer.from);
+              tracker.recordNo(answer.from);
+            }
           } else {
+            failed.delete(answer.from);
             answered.add(answer.from);
             if (isYes(answer.reply as R)) tracker.recordYes(answer.from);
             else tracker.recordNo(answer.from);

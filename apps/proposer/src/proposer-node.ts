@@ -38,6 +38,8 @@ interface AcceptRound {
   readonly answers: Subject<Answer<AcceptResponse>>;
   /** The quorum count and every group's requests: unsubscribed when the round ends. */
   readonly subscriptions: Subscription;
+  readonly sentAt: bigint;
+  readonly commands: number;
 }
 
 interface Waiter {
@@ -65,8 +67,8 @@ const LEARN_BATCH_ENTRIES = 256;
 
 /** Bound on rounds whose votes are kept for answers (one per slot in flight, plus slack). */
 const ROUND_VOTES_MAX = 4096;
-/** Bound on open accept rounds (one per slot in flight; the oldest is dropped past it). */
-const ACCEPT_ROUNDS_MAX = 4096;
+/** Open accept rounds beyond the window's slots (rounds end when their slot is chosen or its ballot is left). */
+const ACCEPT_ROUNDS_SLACK = 64;
 
 /**
  * Drives the core's proposer over real acceptor links. The core decides (phase 1, adoption,
@@ -243,6 +245,10 @@ export class ProposerNode {
     if (out.chosen.length > 0) {
       for (const e of out.chosen) {
         this.slotClients.delete(e.slot);
+        const round = this.acceptRounds.get(e.slot);
+        if (round && this.opts.logger.isLevelEnabled('debug')) {
+          this.opts.logger.debug({ slot: e.slot.toString(), commands: round.commands, ms: Number(process.hrtime.bigint() - round.sentAt) / 1e6 }, 'accept round reached a quorum');
+        }
         this.endRound(e.slot);
       }
       this.deliver(this.chosen.learn(out.chosen));
@@ -322,6 +328,8 @@ export class ProposerNode {
       const full = targets.length === this.quorum.n;
       const votes: AcceptorVote[] = [];
       if (full) this.prepareVotes = votes;
+      // A new ballot: rounds of an older one cannot complete any more.
+      for (const [slot, round] of this.acceptRounds) if (!ballotEquals(round.ballot, first.ballot)) this.endRound(slot);
       const answers = broadcast(targets, (t) => this.link(t.nodeId).prepare({ ballot: ballotToWire(first.ballot), fromSlot: first.fromSlot }));
       const decided = full ? answers.pipe(untilQuorum(this.quorum, (r: PrepareResponse) => r.outcome?.$case === 'promised')) : answers;
       decided.subscribe({
@@ -357,29 +365,28 @@ export class ProposerNode {
     const votes: AcceptorVote[] = [];
     this.remember(key, votes);
     if (first.value.kind === 'batch') this.slotClients.set(first.slot, first.value.commands.map((c) => c.clientRequestId));
-    const round: AcceptRound = { ballot: first.ballot, answers: new Subject(), subscriptions: new Subscription() };
-    this.acceptRounds.set(first.slot, round);
-    if (this.acceptRounds.size > ACCEPT_ROUNDS_MAX) this.endRound(this.acceptRounds.keys().next().value as bigint);
-    const sentAt = process.hrtime.bigint();
+    // The closures below keep the slot and ballot, not the value.
+    const { slot, ballot } = first;
+    const round: AcceptRound = {
+      ballot,
+      answers: new Subject(),
+      subscriptions: new Subscription(),
+      sentAt: process.hrtime.bigint(),
+      commands: first.value.kind === 'batch' ? first.value.commands.length : 0,
+    };
+    this.acceptRounds.set(slot, round);
+    if (this.acceptRounds.size > this.opts.windowSlots + ACCEPT_ROUNDS_SLACK) this.endRound(this.acceptRounds.keys().next().value as bigint);
     round.subscriptions.add(
       round.answers.pipe(untilQuorum(this.quorum, (r: AcceptResponse) => r.outcome?.$case === 'accepted')).subscribe({
         next: (a) => {
-          votes.push(acceptVote(a, first.ballot, this.link(a.from).address));
-          this.feedAccept(a, first.ballot, first.slot);
+          votes.push(acceptVote(a, ballot, this.link(a.from).address));
+          this.feedAccept(a, ballot, slot);
         },
         error: (err: unknown) => {
-          this.endRound(first.slot, round);
-          this.roundFailed(err, first.slot);
+          this.endRound(slot, round);
+          this.roundFailed(err, slot);
         },
-        complete: () => {
-          this.endRound(first.slot, round);
-          if (this.opts.logger.isLevelEnabled('debug')) {
-            this.opts.logger.debug(
-              { slot: first.slot.toString(), commands: first.value.kind === 'batch' ? first.value.commands.length : 0, ms: Number(process.hrtime.bigint() - sentAt) / 1e6 },
-              'accept round reached a quorum',
-            );
-          }
-        },
+        complete: () => this.endRound(slot, round),
       }),
     );
     return round;
