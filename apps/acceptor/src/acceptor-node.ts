@@ -29,6 +29,9 @@ export interface AcceptorNodeOptions {
   readonly onStorageRecovered: () => void;
 }
 
+/** Chosen slots kept below the committed index whatever the bytes bound says. */
+const KEPT_SLOTS_MIN = 16;
+
 /** Accepted entries below the committed index are dropped once it has moved this far. */
 const ACCEPTED_FOLD_EVERY_SLOTS = 64n;
 
@@ -220,7 +223,10 @@ export class AcceptorNode {
     let foldBelow = committed - this.core.oldestKeptSlot > retain + retain / 4n ? committed - retain : 0n;
     if (this.keptBytesTotal > this.opts.retainChosenBytes * 1.25) {
       let remaining = this.keptBytesTotal;
-      for (const k of this.keptBytes) {
+      // The newest KEPT_SLOTS_MIN slots stay whatever their size: Learn can always serve them.
+      const last = this.keptBytes.length - KEPT_SLOTS_MIN;
+      for (let i = 0; i < last; i++) {
+        const k = this.keptBytes[i] as { slot: bigint; bytes: number };
         if (remaining <= this.opts.retainChosenBytes) break;
         remaining -= k.bytes;
         if (k.slot + 1n > foldBelow) foldBelow = k.slot + 1n;

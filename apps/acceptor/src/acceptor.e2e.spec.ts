@@ -211,20 +211,27 @@ describe('acceptor over gRPC', () => {
     it('keeps at most --retain-chosen-bytes of chosen values below the committed index', async () => {
       const node = await startAcceptor(dir, ports[6] as number, ['--retain-chosen-bytes', '65536'], 6);
       const c = new AcceptorWireClient(node.address);
-      // 40 slots of 4,096 value bytes (plus a 2-byte id and a 10-byte content type): 160 KiB
-      // chosen; the bound of 64 KiB holds 15 of them.
-      const value = (i: number): SlotValue => ({
-        kind: { $case: 'batch', value: { commands: [{ clientRequestId: `${i}`.padStart(2, '0'), value: { contentType: 'text/plain', data: Buffer.alloc(4096, 46) } }] } },
+      // 48 slots of 2,048 value bytes (plus a 2-byte id and a 10-byte content type): 97 KiB
+      // chosen; the bound of 64 KiB holds 31 of them.
+      const value = (i: number, size = 2048): SlotValue => ({
+        kind: { $case: 'batch', value: { commands: [{ clientRequestId: `${i}`.padStart(2, '0'), value: { contentType: 'text/plain', data: Buffer.alloc(size, 46) } }] } },
       });
-      const commits = Array.from({ length: 40 }, (_, i) => ({ slot: BigInt(i), ballot: b(1), value: value(i) }));
+      const commits = Array.from({ length: 48 }, (_, i) => ({ slot: BigInt(i), ballot: b(1), value: value(i) }));
       const r = await c.accept({ $case: 'commits', value: { commits } });
-      expect(r.outcome).toEqual({ $case: 'committed', value: { committedIndex: 40n } });
+      expect(r.outcome).toEqual({ $case: 'committed', value: { committedIndex: 48n } });
       const learned = await new Promise<{ chosen: unknown[]; committedIndex: bigint; oldestKeptSlot: bigint }>((resolve, reject) =>
         c.client.learn({ fromSlot: 0n, maxEntries: 100 }, new Metadata(), { deadline: Date.now() + 5000 }, (e, res) => (e || !res ? reject(e) : resolve(res))),
       );
-      expect(learned.committedIndex).toBe(40n);
+      expect(learned.committedIndex).toBe(48n);
       expect(learned.chosen).toEqual([]);
-      expect(learned.oldestKeptSlot).toBe(25n);
+      expect(learned.oldestKeptSlot).toBe(17n);
+      // Values bigger than the bound allows: the newest 16 slots stay all the same.
+      const big = Array.from({ length: 48 }, (_, i) => ({ slot: BigInt(48 + i), ballot: b(1), value: value(48 + i, 8192) }));
+      await c.accept({ $case: 'commits', value: { commits: big } });
+      const after = await new Promise<{ chosen: unknown[]; oldestKeptSlot: bigint }>((resolve, reject) =>
+        c.client.learn({ fromSlot: 0n, maxEntries: 100 }, new Metadata(), { deadline: Date.now() + 5000 }, (e, res) => (e || !res ? reject(e) : resolve(res))),
+      );
+      expect(after.oldestKeptSlot).toBe(80n);
       c.close();
       await node.proc.kill('SIGTERM');
     });
