@@ -12,6 +12,7 @@ import { ValueChecker } from './value-check';
 
 /** Bytes an accept may carry beyond its value (ballot, slot, batch framing). */
 const MESSAGE_OVERHEAD_BYTES = 64 * 1024;
+const BULK_MESSAGE_BYTES_MIN = 4 * 1024 * 1024;
 /** Largest promise the proposer reads from an acceptor. */
 const PROMISE_BYTES_MAX = 64 * 1024 * 1024;
 
@@ -74,7 +75,8 @@ async function main(): Promise<void> {
     server = await startGrpcServer({
       host: config.host,
       port: config.port,
-      maxReceiveBytes: config.maxValueBytes + MESSAGE_OVERHEAD_BYTES,
+      // A ProposeBulk message carries many values: at least 4 MiB.
+      maxReceiveBytes: Math.max(BULK_MESSAGE_BYTES_MIN, config.maxValueBytes + MESSAGE_OVERHEAD_BYTES),
       logger,
       services: [
         {

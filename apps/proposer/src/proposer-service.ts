@@ -23,6 +23,34 @@ import type { ValueChecker } from './value-check';
 const STREAM_PROPOSALS_IN_FLIGHT_MAX = 4096;
 /** Proposals one ProposeBulk message may carry, and answers one reply carries. */
 export const BULK_PROPOSALS_MAX = 1024;
+/** A ProposeBulk reply is cut before its answers reach about this many bytes (clients receive 4 MiB by default). */
+const BULK_REPLY_BYTES_MAX = 1024 * 1024;
+
+/** About how many bytes an answer takes on the wire (votes are the big part). */
+function answerBytes(a: ProposeStreamResponse): number {
+  const r = a.result;
+  if (r?.$case === 'failure') return 64 + a.clientRequestId.length + r.value.message.length;
+  return 160 + 2 * a.clientRequestId.length + (r?.$case === 'chosen' ? r.value.votes.reduce((s, v) => s + 96 + v.address.length + v.detail.length, 0) : 0);
+}
+
+/** Splits answers into replies bounded by count and bytes. */
+function bulkReplies(answers: readonly ProposeStreamResponse[]): ProposeStreamResponse[][] {
+  const out: ProposeStreamResponse[][] = [];
+  let current: ProposeStreamResponse[] = [];
+  let bytes = 0;
+  for (const a of answers) {
+    const size = answerBytes(a);
+    if (current.length > 0 && (current.length >= BULK_PROPOSALS_MAX || bytes + size > BULK_REPLY_BYTES_MAX)) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(a);
+    bytes += size;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
 /** Default and largest per-node deadline of ClusterStatus. */
 const NODE_DEADLINE_MS_DEFAULT = 1000;
 const NODE_DEADLINE_MS_MAX = 30_000;
@@ -138,12 +166,29 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
       let inFlight = 0;
       let inputDone = false;
       let ended = false;
+      let writeBlocked = false;
       let settled: ProposeStreamResponse[] = [];
+      // Reading pauses while too many proposals wait or the client does not read its answers.
+      const updateFlow = () => {
+        if (ended) return;
+        if (writeBlocked || inFlight >= STREAM_PROPOSALS_IN_FLIGHT_MAX) call.pause();
+        else call.resume();
+      };
       // Answers settled in one turn of the event loop (a slot's values) leave in one message.
       const flush = () => {
         const answers = settled;
         settled = [];
-        for (let i = 0; i < answers.length && !ended; i += BULK_PROPOSALS_MAX) call.write({ answers: answers.slice(i, i + BULK_PROPOSALS_MAX) });
+        for (const reply of bulkReplies(answers)) {
+          if (ended) return;
+          if (!call.write({ answers: reply }) && !writeBlocked) {
+            writeBlocked = true;
+            call.once('drain', () => {
+              writeBlocked = false;
+              updateFlow();
+            });
+          }
+        }
+        updateFlow();
         if (inputDone && inFlight === 0 && !ended) {
           ended = true;
           call.end();
@@ -152,7 +197,6 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
       const settle = (answer: ProposeStreamResponse) => {
         inFlight -= 1;
         if (settled.push(answer) === 1) setImmediate(flush);
-        if (inFlight < STREAM_PROPOSALS_IN_FLIGHT_MAX) call.resume();
       };
       call.on('data', (req: ProposeBulkRequest) => {
         if (ended) return;
@@ -162,7 +206,7 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
           return;
         }
         inFlight += req.proposals.length;
-        if (inFlight >= STREAM_PROPOSALS_IN_FLIGHT_MAX) call.pause();
+        updateFlow();
         for (const proposal of req.proposals) void answerOf(deps, proposal).then(settle);
       });
       call.on('end', () => {

@@ -1655,8 +1655,9 @@ export const ProposerServiceService = {
     responseDeserialize: (value: Buffer): ProposeStreamResponse => ProposeStreamResponse.decode(value),
   },
   /**
-   * Many proposals per message, for bulk clients: each request carries a list (at most 1,024),
-   * each answer the outcomes settled together (values chosen in one slot come back together).
+   * Many proposals per message, for bulk clients: each request carries a list (at most 1,024
+   * proposals and 4 MiB), each answer the outcomes settled together (values chosen in one slot
+   * come back together, about 1 MiB per message at most).
    */
   proposeBulk: {
     path: "/paxos.v1.ProposerService/ProposeBulk" as const,
@@ -1696,8 +1697,9 @@ export interface ProposerServiceServer extends UntypedServiceImplementation {
   /** Many proposals on one stream, for bulk clients; answers may come out of order. */
   proposeStream: handleBidiStreamingCall<ProposeStreamRequest, ProposeStreamResponse>;
   /**
-   * Many proposals per message, for bulk clients: each request carries a list (at most 1,024),
-   * each answer the outcomes settled together (values chosen in one slot come back together).
+   * Many proposals per message, for bulk clients: each request carries a list (at most 1,024
+   * proposals and 4 MiB), each answer the outcomes settled together (values chosen in one slot
+   * come back together, about 1 MiB per message at most).
    */
   proposeBulk: handleBidiStreamingCall<ProposeBulkRequest, ProposeBulkResponse>;
   /** The chosen log from a slot on, in slot order, without gaps; then new slots as they are chosen. */
@@ -1731,8 +1733,9 @@ export interface ProposerServiceClient extends Client {
     options?: Partial<CallOptions>,
   ): ClientDuplexStream<ProposeStreamRequest, ProposeStreamResponse>;
   /**
-   * Many proposals per message, for bulk clients: each request carries a list (at most 1,024),
-   * each answer the outcomes settled together (values chosen in one slot come back together).
+   * Many proposals per message, for bulk clients: each request carries a list (at most 1,024
+   * proposals and 4 MiB), each answer the outcomes settled together (values chosen in one slot
+   * come back together, about 1 MiB per message at most).
    */
   proposeBulk(): ClientDuplexStream<ProposeBulkRequest, ProposeBulkResponse>;
   proposeBulk(options: Partial<CallOptions>): ClientDuplexStream<ProposeBulkRequest, ProposeBulkResponse>;
