@@ -1,6 +1,7 @@
 import { type Ballot, type SlotValue, slotValueBytes } from '@paxos/consensus-core';
 import type { Commit } from '@paxos/proto';
 import { ballotToWire, slotValueToWire } from '@paxos/wire';
+import { chunksOf } from './chunks';
 
 /** Value bytes one CommitBatch carries at most (a single larger value still goes, alone). */
 export const COMMIT_BATCH_BYTES_MAX = 256 * 1024;
@@ -18,21 +19,9 @@ export interface ChosenValue {
  * without the values (notices only) when `withValues` is false.
  */
 export function commitBatches(values: readonly ChosenValue[], withValues = true): Commit[][] {
-  const batches: Commit[][] = [];
-  let current: Commit[] = [];
-  let bytes = 0;
-  for (const v of values) {
-    const size = withValues ? slotValueBytes(v.value) : 0;
-    if (current.length > 0 && (current.length >= COMMIT_BATCH_SLOTS_MAX || bytes + size > COMMIT_BATCH_BYTES_MAX)) {
-      batches.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push({ slot: v.slot, ballot: ballotToWire(v.ballot), ...(withValues ? { value: slotValueToWire(v.value) } : {}) });
-    bytes += size;
-  }
-  if (current.length > 0) batches.push(current);
-  return batches;
+  return chunksOf(values, COMMIT_BATCH_SLOTS_MAX, COMMIT_BATCH_BYTES_MAX, (v) => (withValues ? slotValueBytes(v.value) : 0)).map((chunk) =>
+    chunk.map((v) => ({ slot: v.slot, ballot: ballotToWire(v.ballot), ...(withValues ? { value: slotValueToWire(v.value) } : {}) })),
+  );
 }
 
 /** How long a spared acceptor's values wait for company before they go out. */

@@ -15,6 +15,7 @@ import type {
 } from '@paxos/proto';
 import { ballotToWire, slotValueToWire } from '@paxos/wire';
 import type { AcceptorLink } from './acceptor-link';
+import { chunksOf } from './chunks';
 import { clusterStatus } from './cluster-status';
 import type { ProposerNode, ProposeOutcome } from './proposer-node';
 import type { ValueChecker } from './value-check';
@@ -33,24 +34,6 @@ function answerBytes(a: ProposeStreamResponse): number {
   return 160 + 2 * a.clientRequestId.length + (r?.$case === 'chosen' ? r.value.votes.reduce((s, v) => s + 96 + v.address.length + v.detail.length, 0) : 0);
 }
 
-/** Splits answers into replies bounded by count and bytes. */
-function bulkReplies(answers: readonly ProposeStreamResponse[]): ProposeStreamResponse[][] {
-  const out: ProposeStreamResponse[][] = [];
-  let current: ProposeStreamResponse[] = [];
-  let bytes = 0;
-  for (const a of answers) {
-    const size = answerBytes(a);
-    if (current.length > 0 && (current.length >= BULK_PROPOSALS_MAX || bytes + size > BULK_REPLY_BYTES_MAX)) {
-      out.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(a);
-    bytes += size;
-  }
-  if (current.length > 0) out.push(current);
-  return out;
-}
 /** Default and largest per-node deadline of ClusterStatus. */
 const NODE_DEADLINE_MS_DEFAULT = 1000;
 const NODE_DEADLINE_MS_MAX = 30_000;
@@ -178,7 +161,7 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
       const flush = () => {
         const answers = settled;
         settled = [];
-        for (const reply of bulkReplies(answers)) {
+        for (const reply of chunksOf(answers, BULK_PROPOSALS_MAX, BULK_REPLY_BYTES_MAX, answerBytes)) {
           if (ended) return;
           if (!call.write({ answers: reply }) && !writeBlocked) {
             writeBlocked = true;
