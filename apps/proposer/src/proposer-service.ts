@@ -16,6 +16,7 @@ import type {
 import { ballotToWire, slotValueToWire } from '@paxos/wire';
 import type { AcceptorLink } from './acceptor-link';
 import { chunksOf } from './chunks';
+import { ProposalStreamFlow } from './proposal-stream-flow';
 import { clusterStatus } from './cluster-status';
 import type { ProposerNode, ProposeOutcome } from './proposer-node';
 import type { ValueChecker } from './value-check';
@@ -123,87 +124,34 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
     },
 
     proposeStream(call: ServerDuplexStream<ProposeStreamRequest, ProposeStreamResponse>) {
-      let inFlight = 0;
-      let inputDone = false;
-      const settle = () => {
-        inFlight -= 1;
-        if (inFlight < STREAM_PROPOSALS_IN_FLIGHT_MAX) call.resume();
-        if (inputDone && inFlight === 0) call.end();
-      };
+      const flow = new ProposalStreamFlow(call, STREAM_PROPOSALS_IN_FLIGHT_MAX);
       call.on('data', (req: ProposeStreamRequest) => {
-        inFlight += 1;
-        if (inFlight >= STREAM_PROPOSALS_IN_FLIGHT_MAX) call.pause();
-        void answerOf(deps, req.proposal ?? EMPTY_PROPOSAL).then((answer) => {
-          call.write(answer);
-          settle();
-        });
+        flow.started(1);
+        void answerOf(deps, req.proposal ?? EMPTY_PROPOSAL).then((answer) => flow.answer(answer, 1));
       });
-      call.on('end', () => {
-        inputDone = true;
-        if (inFlight === 0) call.end();
-      });
-      call.on('error', () => undefined);
     },
 
     proposeBulk(call: ServerDuplexStream<ProposeBulkRequest, ProposeBulkResponse>) {
-      let inFlight = 0;
-      let inputDone = false;
-      let ended = false;
-      let writeBlocked = false;
+      const flow = new ProposalStreamFlow(call, STREAM_PROPOSALS_IN_FLIGHT_MAX);
       let settled: ProposeStreamResponse[] = [];
-      // Reading pauses while too many proposals wait or the client does not read its answers.
-      const updateFlow = () => {
-        if (ended) return;
-        if (writeBlocked || inFlight >= STREAM_PROPOSALS_IN_FLIGHT_MAX) call.pause();
-        else call.resume();
-      };
       // Answers settled in one turn of the event loop (a slot's values) leave in one message.
       const flush = () => {
         const answers = settled;
         settled = [];
-        for (const reply of chunksOf(answers, BULK_PROPOSALS_MAX, BULK_REPLY_BYTES_MAX, answerBytes)) {
-          if (ended) return;
-          if (!call.write({ answers: reply }) && !writeBlocked) {
-            writeBlocked = true;
-            call.once('drain', () => {
-              writeBlocked = false;
-              updateFlow();
-            });
-          }
-        }
-        updateFlow();
-        if (inputDone && inFlight === 0 && !ended) {
-          ended = true;
-          call.end();
-        }
-      };
-      const settle = (answer: ProposeStreamResponse) => {
-        inFlight -= 1;
-        if (settled.push(answer) === 1) setImmediate(flush);
+        for (const reply of chunksOf(answers, BULK_PROPOSALS_MAX, BULK_REPLY_BYTES_MAX, answerBytes)) flow.answer({ answers: reply }, reply.length);
       };
       call.on('data', (req: ProposeBulkRequest) => {
-        if (ended) return;
+        if (flow.closed) return;
         if (req.proposals.length === 0 || req.proposals.length > BULK_PROPOSALS_MAX) {
-          ended = true;
-          call.emit('error', toServiceError(new GrpcError(status.INVALID_ARGUMENT, `a ProposeBulk message carries 1..${BULK_PROPOSALS_MAX} proposals, this one ${req.proposals.length}`)));
+          flow.fail(toServiceError(new GrpcError(status.INVALID_ARGUMENT, `a ProposeBulk message carries 1..${BULK_PROPOSALS_MAX} proposals, this one ${req.proposals.length}`)));
           return;
         }
-        inFlight += req.proposals.length;
-        updateFlow();
-        for (const proposal of req.proposals) void answerOf(deps, proposal).then(settle);
-      });
-      call.on('end', () => {
-        inputDone = true;
-        if (inFlight === 0 && settled.length === 0 && !ended) {
-          ended = true;
-          call.end();
+        flow.started(req.proposals.length);
+        for (const proposal of req.proposals) {
+          void answerOf(deps, proposal).then((answer) => {
+            if (settled.push(answer) === 1) setImmediate(flush);
+          });
         }
-      });
-      call.on('error', () => {
-        ended = true;
-      });
-      call.on('cancelled', () => {
-        ended = true;
       });
     },
 

@@ -1,0 +1,70 @@
+import { EventEmitter } from 'node:events';
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import { ProposalStreamFlow } from './proposal-stream-flow';
+
+/** A stand-in for a server stream: records pause/resume/end and lets the test decide whether writes fit. */
+class FakeCall extends EventEmitter {
+  paused = false;
+  endedCount = 0;
+  written: string[] = [];
+  writeFits = true;
+  pause() {
+    this.paused = true;
+  }
+  resume() {
+    this.paused = false;
+  }
+  write(m: string) {
+    this.written.push(m);
+    return this.writeFits;
+  }
+  end() {
+    this.endedCount += 1;
+  }
+}
+
+function flowOf(call: FakeCall, max = 2) {
+  return new ProposalStreamFlow<string, string>(call as unknown as ServerDuplexStream<string, string>, max);
+}
+
+describe('the flow control of a proposal stream', () => {
+  it('pauses reading while too many proposals wait, and resumes as answers leave', () => {
+    const call = new FakeCall();
+    const flow = flowOf(call);
+    flow.started(2);
+    expect(call.paused).toBe(true);
+    flow.answer('a', 1);
+    expect(call.paused).toBe(false);
+  });
+
+  it('pauses reading while the client does not read its answers, until drain', () => {
+    const call = new FakeCall();
+    const flow = flowOf(call, 100);
+    flow.started(1);
+    call.writeFits = false;
+    flow.answer('a', 1);
+    expect(call.paused).toBe(true);
+    call.writeFits = true;
+    call.emit('drain');
+    expect(call.paused).toBe(false);
+  });
+
+  it('ends once the input ended and every answer is written, exactly once; nothing is written after an error', () => {
+    const call = new FakeCall();
+    const flow = flowOf(call);
+    flow.started(2);
+    call.emit('end');
+    expect(call.endedCount).toBe(0);
+    flow.answer('a', 1);
+    flow.answer('b', 1);
+    expect(call.endedCount).toBe(1);
+    flow.answer('late', 0);
+    expect(call.written).toEqual(['a', 'b']);
+    const broken = new FakeCall();
+    const f2 = flowOf(broken);
+    f2.started(1);
+    broken.emit('error', new Error('gone'));
+    f2.answer('x', 1);
+    expect(broken.written).toEqual([]);
+  });
+});
