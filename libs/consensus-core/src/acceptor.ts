@@ -130,8 +130,14 @@ export class AcceptorCore {
     return { reply: { type: 'reject', promised: this.promisedBallot }, persist: null };
   }
 
-  /** Accepted entries of slots >= fromSlot in slot order (a chosen slot reports its chosen value). */
-  private entriesFrom(fromSlot: bigint): { entries: AcceptedEntry[]; truncated: boolean } {
+  /**
+   * Accepted entries of slots >= fromSlot in slot order (a chosen slot reports its chosen value).
+   * Slots below the committed index are left out: they are decided, the promise's committedIndex
+   * says so, and a proposer learns their values elsewhere (a restarted proposer's promises would
+   * otherwise carry every kept chosen value).
+   */
+  private entriesFrom(requestedFrom: bigint): { entries: AcceptedEntry[]; truncated: boolean } {
+    const fromSlot = requestedFrom > this.committed ? requestedFrom : this.committed;
     const slots: bigint[] = [];
     for (const s of this.acceptedBySlot.keys()) if (s >= fromSlot) slots.push(s);
     for (const s of this.chosenBySlot.keys()) if (s >= fromSlot && !this.acceptedBySlot.has(s)) slots.push(s);
