@@ -1,7 +1,8 @@
+import type { ChosenEntry } from '@paxos/consensus-core';
 import type { AcceptResponse } from '@paxos/proto';
 import type { AcceptorLink } from './acceptor-link';
 import type { ChosenLog } from './chosen-log';
-import { type ChosenValue, commitBatches } from './commit-batches';
+import { commitBatches } from './commit-batches';
 
 export interface CatchUpOptions {
   /** Commit notices sent at once to one lagging acceptor. */
@@ -87,7 +88,7 @@ export class AcceptorCatchUp {
 
   /** Commit notices for slots [from, delivered), up to batchSlots of them, in CommitBatch messages. */
   private send(link: AcceptorLink, from: bigint, delivered: bigint, withValues: boolean): void {
-    const entries: ChosenValue[] = [];
+    const entries: ChosenEntry[] = [];
     for (let slot = from; slot < delivered && entries.length < this.opts.batchSlots; slot++) {
       const e = this.chosen.entry(slot);
       if (!e) break;

@@ -1,31 +1,26 @@
-import { type Ballot, type SlotValue, slotValueBytes } from '@paxos/consensus-core';
+import { type ChosenEntry, slotValueBytes } from '@paxos/consensus-core';
 import type { Commit } from '@paxos/proto';
 import { ballotToWire, slotValueToWire } from '@paxos/wire';
 import { chunksOf } from './chunks';
 
 /** Value bytes one CommitBatch carries at most (a single larger value still goes, alone). */
-export const COMMIT_BATCH_BYTES_MAX = 256 * 1024;
+const COMMIT_BATCH_BYTES_MAX = 256 * 1024;
 /** Commit notices one CommitBatch carries at most (the acceptor refuses more than 4096). */
-export const COMMIT_BATCH_SLOTS_MAX = 256;
-
-export interface ChosenValue {
-  readonly slot: bigint;
-  readonly ballot: Ballot;
-  readonly value: SlotValue;
-}
+const COMMIT_BATCH_SLOTS_MAX = 256;
 
 /**
  * Splits chosen values into CommitBatch messages bounded by slots and value bytes, in order;
  * without the values (notices only) when `withValues` is false.
  */
-export function commitBatches(values: readonly ChosenValue[], withValues = true): Commit[][] {
+export function commitBatches(values: readonly ChosenEntry[], withValues = true): Commit[][] {
   return chunksOf(values, COMMIT_BATCH_SLOTS_MAX, COMMIT_BATCH_BYTES_MAX, (v) => (withValues ? slotValueBytes(v.value) : 0)).map((chunk) =>
     chunk.map((v) => ({ slot: v.slot, ballot: ballotToWire(v.ballot), ...(withValues ? { value: slotValueToWire(v.value) } : {}) })),
   );
 }
 
-/** How long a spared acceptor's values wait for company before they go out. */
+/** How long a spared acceptor's values wait for company before they go out, and how many go at once. */
 const SPARED_FLUSH_MS = 50;
+const SPARED_FLUSH_SLOTS = 32;
 /** Values held per acceptor; past it the oldest are dropped (catch-up brings them later). */
 const SPARED_PENDING_MAX = 1024;
 
@@ -35,28 +30,18 @@ const SPARED_PENDING_MAX = 1024;
  * one per slot.
  */
 export class SparedValues {
-  private readonly pending = new Map<number, ChosenValue[]>();
+  private readonly pending = new Map<number, ChosenEntry[]>();
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(
-    private readonly send: (to: number, batch: Commit[]) => void,
-    private readonly flushSlots = COMMIT_BATCH_SLOTS_MAX / 8,
-  ) {}
+  constructor(private readonly send: (to: number, batch: Commit[]) => void) {}
 
-  queue(to: number, value: ChosenValue): void {
+  queue(to: number, value: ChosenEntry): void {
     const list = this.pending.get(to) ?? [];
     list.push(value);
     if (list.length > SPARED_PENDING_MAX) list.shift();
     this.pending.set(to, list);
-    if (list.length >= this.flushSlots) this.flush(to);
+    if (list.length >= SPARED_FLUSH_SLOTS) this.flush(to);
     else this.timer ??= setTimeout(() => this.flushAll(), SPARED_FLUSH_MS);
-  }
-
-  /** Values waiting, over every acceptor. */
-  get size(): number {
-    let n = 0;
-    for (const l of this.pending.values()) n += l.length;
-    return n;
   }
 
   stop(): void {

@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_CLUSTER_SIZE } from '@paxos/consensus-core';
+import { DEFAULT_CLUSTER_SIZE, Quorum } from '@paxos/consensus-core';
 import { type CommandSpec, ConfigError, type OptionSpec, parseAddressList, parseCommand } from '@paxos/grpc-kit';
 
 export const proposerCommand = {
@@ -82,7 +82,7 @@ export function resolveProposerConfig(argv: readonly string[], env: NodeJS.Proce
     return v;
   };
   const acceptors = o.acceptors ? parseAddressList(o.acceptors, '--acceptors') : defaultAcceptors();
-  const quorumSize = Math.floor(acceptors.length / 2) + 1;
+  const quorumSize = new Quorum(acceptors.length).q;
   const acceptFanout = (o['accept-fanout'] as number | undefined) ?? Math.min(acceptors.length, quorumSize + ACCEPT_SPARES_DEFAULT);
   if (acceptFanout < quorumSize || acceptFanout > acceptors.length) {
     throw new ConfigError(`--accept-fanout must be ${quorumSize}..${acceptors.length} (the quorum to the number of acceptors), got ${acceptFanout}`);

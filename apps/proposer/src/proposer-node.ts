@@ -38,8 +38,9 @@ interface AcceptRound {
   readonly answers: Subject<Answer<AcceptResponse>>;
   /** The quorum count and every group's requests: unsubscribed when the round ends. */
   readonly subscriptions: Subscription;
+  /** Client ids of the slot's commands: told UNAVAILABLE if the round cannot reach a quorum. */
+  readonly clients: readonly string[];
   readonly sentAt: bigint;
-  readonly commands: number;
 }
 
 interface Waiter {
@@ -80,8 +81,6 @@ export class ProposerNode {
   private readonly waiters = new Map<string, Waiter[]>();
   /** Client ids the core still holds (queued or in a slot in flight). */
   private readonly inCore = new Set<string>();
-  /** Client ids of the commands in each slot being accepted, to fail them if the round is unreachable. */
-  private readonly slotClients = new Map<bigint, readonly string[]>();
   private readonly roundVotes = new Map<string, AcceptorVote[]>();
   private readonly acceptRounds = new Map<bigint, AcceptRound>();
   private prepareVotes: AcceptorVote[] = [];
@@ -244,10 +243,9 @@ export class ProposerNode {
     for (const [key, group] of rounds) this.sendRound(key, group);
     if (out.chosen.length > 0) {
       for (const e of out.chosen) {
-        this.slotClients.delete(e.slot);
         const round = this.acceptRounds.get(e.slot);
         if (round && this.opts.logger.isLevelEnabled('debug')) {
-          this.opts.logger.debug({ slot: e.slot.toString(), commands: round.commands, ms: Number(process.hrtime.bigint() - round.sentAt) / 1e6 }, 'accept round reached a quorum');
+          this.opts.logger.debug({ slot: e.slot.toString(), commands: round.clients.length, ms: Number(process.hrtime.bigint() - round.sentAt) / 1e6 }, 'accept round reached a quorum');
         }
         this.endRound(e.slot);
       }
@@ -337,7 +335,7 @@ export class ProposerNode {
           votes.push(prepareVote(a, first.ballot, this.link(a.from).address));
           this.feedPrepare(a, first.ballot);
         },
-        error: (err: unknown) => this.roundFailed(err, undefined),
+        error: (err: unknown) => this.roundFailed(err, undefined, [...this.waiters.keys()]),
       });
       return;
     }
@@ -364,15 +362,14 @@ export class ProposerNode {
     this.endRound(first.slot);
     const votes: AcceptorVote[] = [];
     this.remember(key, votes);
-    if (first.value.kind === 'batch') this.slotClients.set(first.slot, first.value.commands.map((c) => c.clientRequestId));
     // The closures below keep the slot and ballot, not the value.
     const { slot, ballot } = first;
     const round: AcceptRound = {
       ballot,
       answers: new Subject(),
       subscriptions: new Subscription(),
+      clients: first.value.kind === 'batch' ? first.value.commands.map((c) => c.clientRequestId) : [],
       sentAt: process.hrtime.bigint(),
-      commands: first.value.kind === 'batch' ? first.value.commands.length : 0,
     };
     this.acceptRounds.set(slot, round);
     if (this.acceptRounds.size > this.opts.windowSlots + ACCEPT_ROUNDS_SLACK) this.endRound(this.acceptRounds.keys().next().value as bigint);
@@ -384,7 +381,7 @@ export class ProposerNode {
         },
         error: (err: unknown) => {
           this.endRound(slot, round);
-          this.roundFailed(err, slot);
+          this.roundFailed(err, slot, round.clients);
         },
         complete: () => this.endRound(slot, round),
       }),
@@ -405,7 +402,8 @@ export class ProposerNode {
     if (this.roundVotes.size > ROUND_VOTES_MAX) this.roundVotes.delete(this.roundVotes.keys().next().value as string);
   }
 
-  private roundFailed(err: unknown, slot: bigint | undefined): void {
+  /** A round that cannot complete: its clients (`clients`) hear UNAVAILABLE; a denied round is the core's to retry. */
+  private roundFailed(err: unknown, slot: bigint | undefined, clients: readonly string[]): void {
     if (err instanceof QuorumDeniedError) return; // the core moves to a higher ballot and retries
     if (!(err instanceof QuorumUnreachableError)) {
       this.opts.logger.error({ err }, 'fan-out failed');
@@ -413,8 +411,7 @@ export class ProposerNode {
     }
     this.opts.logger.warn({ slot: slot?.toString(), reason: err.message }, slot === undefined ? 'prepare cannot reach a quorum' : 'accept cannot reach a quorum');
     // The commands stay in the core, which keeps retrying: a client may retry with the same id.
-    const ids = slot === undefined ? [...this.waiters.keys()] : this.slotClients.get(slot) ?? [];
-    for (const id of ids) this.rejectWaiters(id, new GrpcError(status.UNAVAILABLE, `${err.message}; not chosen yet: retry with the same client_request_id`));
+    for (const id of clients) this.rejectWaiters(id, new GrpcError(status.UNAVAILABLE, `${err.message}; not chosen yet: retry with the same client_request_id`));
   }
 
   private feedPrepare(a: Answer<PrepareResponse>, ballot: Ballot): void {

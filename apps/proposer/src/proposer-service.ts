@@ -24,7 +24,7 @@ import type { ValueChecker } from './value-check';
 /** Proposals awaiting an answer on one ProposeStream or ProposeBulk stream; past it the stream is paused. */
 const STREAM_PROPOSALS_IN_FLIGHT_MAX = 4096;
 /** Proposals one ProposeBulk message may carry, and answers one reply carries. */
-export const BULK_PROPOSALS_MAX = 1024;
+const BULK_PROPOSALS_MAX = 1024;
 /** A ProposeBulk reply is cut before its answers reach about this many bytes (clients receive 4 MiB by default). */
 const BULK_REPLY_BYTES_MAX = 1024 * 1024;
 
