@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { Quorum } from '@paxos/consensus-core';
 import type { SimOptions } from '@paxos/consensus-core/testing';
 
 export const SIMULATE_USAGE = `Usage: simulate [options]
@@ -78,7 +79,7 @@ export function parseSimulateArgs(argv: readonly string[]): ParsedSimulateArgs {
       }
     }
     const acceptFanout = integer(values['accept-fanout'], 'accept-fanout', 1);
-    const q = quorum ?? Math.floor(acceptors / 2) + 1;
+    const q = quorum ?? new Quorum(acceptors).q;
     if (acceptFanout !== undefined && (acceptFanout < q || acceptFanout > acceptors)) {
       throw new Error(`--accept-fanout ${acceptFanout} must be between the quorum ${q} and --acceptors ${acceptors}`);
     }

@@ -113,6 +113,7 @@ export class ProposerCore {
         this.onReject(event.promised, event.ballot, out);
         break;
       case 'accepted':
+        this.suspected.delete(event.from);
         this.onAccepted(event.from, event.ballot, event.slot, out);
         break;
       case 'refused':
@@ -152,11 +153,7 @@ export class ProposerCore {
         p.ticksWaiting = 0;
         assert(p.tracker !== null && p.ballot !== null, 'an in-flight slot has a ballot and a tracker');
         p.tracker.clearNo();
-        for (const to of this.cfg.acceptorIds) {
-          if (p.tracker.hasYes(to)) continue;
-          p.asked.add(to);
-          out.messages.push({ type: 'accept', to, ballot: p.ballot, slot: p.slot, value: p.value });
-        }
+        for (const to of this.cfg.acceptorIds) if (!p.tracker.hasYes(to)) this.ask(p, to, out);
       }
     }
     return out.build();
@@ -275,18 +272,22 @@ export class ProposerCore {
       for (let i = 0; i < n && count > 0; i++) {
         const to = ids[(start + i) % n] as number;
         if (p.asked.has(to) || (suspects !== undefined && this.suspected.has(to) !== suspects)) continue;
-        p.asked.add(to);
         count -= 1;
-        out.messages.push({ type: 'accept', to, ballot: p.ballot, slot: p.slot, value: p.value });
+        this.ask(p, to, out);
       }
     }
+  }
+
+  private ask(p: SlotProposal, to: number, out: OutputBuilder): void {
+    assert(p.ballot !== null, 'an accept is sent at a ballot');
+    p.asked.add(to);
+    out.messages.push({ type: 'accept', to, ballot: p.ballot, slot: p.slot, value: p.value });
   }
 
   private onAccepted(from: number, ballot: Ballot, slot: bigint, out: OutputBuilder): void {
     const p = this.proposals.get(slot);
     if (p === undefined || !p.inFlight || p.ballot === null || !ballotEquals(p.ballot, ballot)) return;
     assert(p.tracker !== null, 'an in-flight slot has a tracker');
-    this.suspected.delete(from);
     p.tracker.recordYes(from);
     if (!p.tracker.reached) return;
     const entry: ChosenEntry = { slot, ballot, value: p.value };
