@@ -2,6 +2,7 @@ import {
   type AcceptorCore,
   type AcceptorReply,
   type AcceptorRequest,
+  type AcceptorStep,
   type Ballot,
   type Quorum,
   formatBallot,
@@ -95,23 +96,9 @@ export class AcceptorNode {
    * Commit notices riding on an accept are applied in memory, like any commit notice.
    */
   async handle(request: AcceptorRequest, commits?: PiggybackedCommits): Promise<AcceptorReply> {
-    if (this.storageError !== undefined) {
-      throw new GrpcError(GrpcStatus.INTERNAL, `storage failed (${this.storageError}); this node does not vote until its storage is healthy again`);
-    }
-    this.count(request);
-    this.checkProposer(request);
-    const step = this.core.handle(request);
+    this.assertVoting();
+    const step = this.step(request, commits);
     const reply = step.reply;
-    if (commits && request.type === 'accept' && reply.type !== 'invalid') {
-      for (let slot = commits.from; slot < commits.to; slot++) {
-        this.counters.commits += 1n;
-        this.core.handle({ type: 'commit', slot, ballot: request.ballot });
-      }
-    }
-    if (reply.type === 'invalid') {
-      this.counters.invalidRequests += 1n;
-      throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, reply.reason);
-    }
     this.maybeFold();
     if (request.type === 'commit') {
       // A commit notice is an optimisation, never a condition of safety: it is applied in memory
@@ -144,22 +131,41 @@ export class AcceptorNode {
    * after the ones before it were applied, which is harmless: notices only teach chosen values.
    */
   async handleCommits(requests: readonly AcceptorRequest[]): Promise<AcceptorReply> {
-    if (this.storageError !== undefined) {
-      throw new GrpcError(GrpcStatus.INTERNAL, `storage failed (${this.storageError}); this node does not vote until its storage is healthy again`);
-    }
+    this.assertVoting();
     let reply: AcceptorReply = { type: 'committed', committedIndex: this.core.committedIndex };
     for (const request of requests) {
       if (request.type !== 'commit') throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, `a commit batch holds only commit notices, not ${request.type}`);
-      this.count(request);
-      this.checkProposer(request);
-      reply = this.core.handle(request).reply;
-      if (reply.type === 'invalid') {
-        this.counters.invalidRequests += 1n;
-        throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, reply.reason);
-      }
+      reply = this.step(request).reply;
     }
     this.maybeFold();
     return reply;
+  }
+
+  private assertVoting(): void {
+    if (this.storageError !== undefined) {
+      throw new GrpcError(GrpcStatus.INTERNAL, `storage failed (${this.storageError}); this node does not vote until its storage is healthy again`);
+    }
+  }
+
+  /**
+   * One request through the core, counted and checked, with the commit notices riding on it;
+   * an invalid one throws INVALID_ARGUMENT. Persisting is the caller's.
+   */
+  private step(request: AcceptorRequest, commits?: PiggybackedCommits): AcceptorStep {
+    this.count(request);
+    this.checkProposer(request);
+    const step = this.core.handle(request);
+    if (commits && request.type === 'accept' && step.reply.type !== 'invalid') {
+      for (let slot = commits.from; slot < commits.to; slot++) {
+        this.counters.commits += 1n;
+        this.core.handle({ type: 'commit', slot, ballot: request.ballot });
+      }
+    }
+    if (step.reply.type === 'invalid') {
+      this.counters.invalidRequests += 1n;
+      throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, step.reply.reason);
+    }
+    return step;
   }
 
   private checkProposer(request: AcceptorRequest): void {
