@@ -1,4 +1,4 @@
-import { CommitNotices } from './commit-notices';
+import { COMMIT_FLUSH_MS, CommitNotices } from './commit-notices';
 
 const b1 = { round: 1n, proposerId: 1 };
 const b2 = { round: 2n, proposerId: 1 };
@@ -17,13 +17,20 @@ describe('commit notices riding on accepts', () => {
     expect(alone).toEqual([]);
   });
 
-  it('sends alone what no accept picked up', async () => {
-    const alone: string[] = [];
-    const notices = new CommitNotices((to, slot, ballot) => alone.push(`${to}:${slot}@${ballot.round}`));
-    notices.queue(2, 9n, b2);
-    notices.queue(3, 1n, b1);
-    await new Promise((r) => setTimeout(r, 30));
-    expect(alone.sort()).toEqual(['2:9@2', '3:1@1']);
-    notices.stop();
+  it('sends alone what no accept picked up within the flush interval', () => {
+    jest.useFakeTimers();
+    try {
+      const alone: string[] = [];
+      const notices = new CommitNotices((to, slot, ballot) => alone.push(`${to}:${slot}@${ballot.round}`));
+      notices.queue(2, 9n, b2);
+      notices.queue(3, 1n, b1);
+      jest.advanceTimersByTime(COMMIT_FLUSH_MS - 1);
+      expect(alone).toEqual([]);
+      jest.advanceTimersByTime(1);
+      expect(alone.sort()).toEqual(['2:9@2', '3:1@1']);
+      notices.stop();
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });
