@@ -454,9 +454,15 @@ export class ProposerNode {
     this.link(to)
       .accept({ $case: 'commit', value: { slot, ballot: ballotToWire(ballot) } })
       .subscribe({
-        next: (r) => this.catchUp.noteReply(to, r),
+        next: (r) => this.noteCommitted(to, r),
         error: () => undefined, // a commit notice is an optimisation; the next one will do
       });
+  }
+
+  /** The answer to a commit notice or batch: for catch-up, and to the core (the acceptor is alive). */
+  private noteCommitted(from: number, r: AcceptResponse): void {
+    this.catchUp.noteReply(from, r);
+    if (r.outcome?.$case === 'committed') this.process(this.core.handle({ type: 'committed', from, committedIndex: r.outcome.value.committedIndex }));
   }
 
   /** Chosen values for an acceptor that was not asked to accept them, in one message. */
@@ -464,7 +470,7 @@ export class ProposerNode {
     this.link(to)
       .accept({ $case: 'commits', value: { commits } })
       .subscribe({
-        next: (r) => this.catchUp.noteReply(to, r),
+        next: (r) => this.noteCommitted(to, r),
         error: () => undefined, // catch-up brings the values later
       });
   }

@@ -325,7 +325,7 @@ describe('the proposer bounds its planning', () => {
       ]);
     });
 
-    it('an acceptor that failed is asked last by the next slots, and the spared set moves every 64 slots', () => {
+    it('an acceptor that failed is asked last by the next slots until it answers, and the spared set moves every 64 slots', () => {
       const p = proposer(5, { acceptFanout: 3, windowSlots: 1 });
       lead(p, 3);
       const ballot = p.ballot;
@@ -334,6 +334,11 @@ describe('the proposer bounds its planning', () => {
       out(p.submit(cmd('c1')));
       const next = p.handle({ type: 'accepted', from: 3, ballot, slot: 0n });
       expect(acceptTargets(next)).toEqual([1, 2, 3]);
+      // Answering a commit notice shows it is back: asked first again.
+      p.handle({ type: 'committed', from: 0, committedIndex: 1n });
+      out(p.submit(cmd('c2')));
+      for (const from of [1, 2]) p.handle({ type: 'accepted', from, ballot, slot: 1n });
+      expect(acceptTargets(p.handle({ type: 'accepted', from: 3, ballot, slot: 1n }))).toEqual([0, 1, 2]);
       // Slot 64 starts the next run of slots: acceptors 3, 4, 0.
       const far = proposer(5, { acceptFanout: 3, windowSlots: 1 });
       out(far.submit(cmd('late')));

@@ -125,6 +125,8 @@ export class ProposerCore {
         this.onUnreachable(event.from, event.ballot, event.slot, out);
         break;
       case 'committed':
+        // Any answer shows the acceptor is back: thrifty rounds ask it first again.
+        this.suspected.delete(event.from);
         break;
     }
     return out.build();
