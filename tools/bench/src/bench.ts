@@ -6,6 +6,7 @@ import { freePorts, TestCluster } from '@paxos/test-cluster';
 import { benchAcceptorStream } from './acceptor-stream';
 import { bulkPropose, openClients, streamPropose, unaryPropose } from './clients';
 import { startEchoServer } from './echo-server';
+import { startCpuMeter } from './cpu';
 import { type LoadResult, runLoad } from './load';
 import { rssMb } from './rss';
 
@@ -121,7 +122,9 @@ async function main(argv: readonly string[]): Promise<number> {
       }
       const echoResult: LoadResult = await runLoad(unaryPropose(echoClients, value, 10_000, `${tag}-e${c}`), c, durationMs);
       for (const [mode, call, close] of modes) {
+        const cpu = startCpuMeter(target.proposerPid, target.acceptorPids);
         const r = await runLoad(call, c, durationMs);
+        const cores = cpu();
         close();
         console.log(
           JSON.stringify({
@@ -140,6 +143,10 @@ async function main(argv: readonly string[]): Promise<number> {
             ratioToEcho: round(r.perSecond / echoResult.perSecond, 3),
             rssProposerMb: round(rssMb(target.proposerPid()), 1),
             rssAcceptorsMb: round(target.acceptorPids().reduce((s: number, p) => s + rssMb(p), 0), 1),
+            cpuProposerCores: round(cores.proposer),
+            cpuAcceptorsCores: round(cores.acceptors),
+            cpuLoadGeneratorCores: round(cores.loadGenerator),
+            cpuUsPerValue: round(((cores.proposer + cores.acceptors + cores.loadGenerator) * r.seconds * 1e6) / Math.max(1, r.completed), 1),
           }),
         );
       }
