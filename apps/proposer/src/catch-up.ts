@@ -9,6 +9,8 @@ export interface CatchUpOptions {
   readonly batchSlots: number;
   /** Slots in flight; an acceptor further behind than this gets values at once. */
   readonly windowSlots: number;
+  /** Told of every committed answer (catch-up's own included): the acceptor is alive. */
+  readonly onCommitted?: (nodeId: number, committedIndex: bigint) => void;
 }
 
 /**
@@ -38,7 +40,9 @@ export class AcceptorCatchUp {
   }
 
   noteReply(nodeId: number, r: AcceptResponse): void {
-    if (r.outcome?.$case === 'committed') this.note(nodeId, r.outcome.value.committedIndex);
+    if (r.outcome?.$case !== 'committed') return;
+    this.note(nodeId, r.outcome.value.committedIndex);
+    this.opts.onCommitted?.(nodeId, r.outcome.value.committedIndex);
   }
 
   /** True when some acceptor knows more chosen slots than we have delivered. */

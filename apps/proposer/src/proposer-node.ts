@@ -108,7 +108,12 @@ export class ProposerNode {
     if (links.length !== quorum.n) throw new Error(`assertion: ${links.length} links for a cluster of ${quorum.n}`);
     this.commits = new CommitNotices((to, slot, ballot) => this.sendCommit(to, slot, ballot));
     this.spared = new SparedValues((to, batch) => this.sendCommitBatch(to, batch));
-    this.catchUp = new AcceptorCatchUp(links, chosen, { batchSlots: opts.catchUpBatchSlots, windowSlots: opts.windowSlots });
+    this.catchUp = new AcceptorCatchUp(links, chosen, {
+      batchSlots: opts.catchUpBatchSlots,
+      windowSlots: opts.windowSlots,
+      // Any answer shows the acceptor is alive: the core stops asking it last.
+      onCommitted: (from, committedIndex) => this.process(this.core.handle({ type: 'committed', from, committedIndex })),
+    });
   }
 
   start(): void {
@@ -454,15 +459,9 @@ export class ProposerNode {
     this.link(to)
       .accept({ $case: 'commit', value: { slot, ballot: ballotToWire(ballot) } })
       .subscribe({
-        next: (r) => this.noteCommitted(to, r),
+        next: (r) => this.catchUp.noteReply(to, r),
         error: () => undefined, // a commit notice is an optimisation; the next one will do
       });
-  }
-
-  /** The answer to a commit notice or batch: for catch-up, and to the core (the acceptor is alive). */
-  private noteCommitted(from: number, r: AcceptResponse): void {
-    this.catchUp.noteReply(from, r);
-    if (r.outcome?.$case === 'committed') this.process(this.core.handle({ type: 'committed', from, committedIndex: r.outcome.value.committedIndex }));
   }
 
   /** Chosen values for an acceptor that was not asked to accept them, in one message. */
@@ -470,7 +469,7 @@ export class ProposerNode {
     this.link(to)
       .accept({ $case: 'commits', value: { commits } })
       .subscribe({
-        next: (r) => this.noteCommitted(to, r),
+        next: (r) => this.catchUp.noteReply(to, r),
         error: () => undefined, // catch-up brings the values later
       });
   }
