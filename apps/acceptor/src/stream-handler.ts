@@ -1,6 +1,6 @@
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { AcceptorReply, AcceptorRequest } from '@paxos/consensus-core';
-import { GrpcError, GrpcStatus, type Logger, toServiceError } from '@paxos/grpc-kit';
+import { GrpcError, GrpcStatus, type Logger, StreamFlow, toServiceError } from '@paxos/grpc-kit';
 import { type PiggybackedCommits, WireError } from '@paxos/wire';
 import type { AcceptorNode } from './acceptor-node';
 
@@ -25,26 +25,15 @@ export interface StreamCodec<Req, Res> {
  */
 export function streamHandler<Req, Res>(node: AcceptorNode, codec: StreamCodec<Req, Res>, logger: Logger) {
   return (call: ServerDuplexStream<Req, Res>) => {
-    let inFlight = 0;
-    let ended = false;
-    let inputDone = false;
-    let writeBlocked = false;
+    const flow = new StreamFlow(call, STREAM_REQUESTS_IN_FLIGHT_MAX);
     const peer = call.getPeer();
-    const updateFlow = () => {
-      if (ended) return;
-      if (inFlight >= STREAM_REQUESTS_IN_FLIGHT_MAX || writeBlocked) call.pause();
-      else call.resume();
-    };
-    const finish = (err?: GrpcError) => {
-      if (ended) return;
-      ended = true;
-      if (err) {
-        logger.warn({ peer, stream: codec.kind, code: GrpcStatus[err.code], reason: err.message }, 'ending stream');
-        call.emit('error', toServiceError(err));
-      } else call.end();
+    const fail = (err: GrpcError) => {
+      if (flow.closed) return;
+      logger.warn({ peer, stream: codec.kind, code: GrpcStatus[err.code], reason: err.message }, 'ending stream');
+      flow.fail(toServiceError(err));
     };
     call.on('data', (req: Req) => {
-      if (ended) return;
+      if (flow.closed) return;
       let handled: () => Promise<AcceptorReply>;
       let requestId: bigint;
       try {
@@ -58,40 +47,14 @@ export function streamHandler<Req, Res>(node: AcceptorNode, codec: StreamCodec<R
         }
       } catch (e) {
         node.counters.invalidRequests += 1n;
-        finish(new GrpcError(GrpcStatus.INVALID_ARGUMENT, e instanceof WireError ? e.message : `malformed request: ${(e as Error).message}`));
+        fail(new GrpcError(GrpcStatus.INVALID_ARGUMENT, e instanceof WireError ? e.message : `malformed request: ${(e as Error).message}`));
         return;
       }
-      inFlight += 1;
-      updateFlow();
+      flow.started(1);
       handled().then(
-        (reply) => {
-          inFlight -= 1;
-          if (ended) return;
-          if (!call.write(codec.toWire(requestId, reply))) {
-            writeBlocked = true;
-            call.once('drain', () => {
-              writeBlocked = false;
-              updateFlow();
-            });
-          }
-          updateFlow();
-          if (inputDone && inFlight === 0) finish();
-        },
-        (err: unknown) => {
-          inFlight -= 1;
-          finish(err instanceof GrpcError ? err : new GrpcError(GrpcStatus.INTERNAL, (err as Error).message));
-        },
+        (reply) => flow.answer(codec.toWire(requestId, reply), 1),
+        (err: unknown) => fail(err instanceof GrpcError ? err : new GrpcError(GrpcStatus.INTERNAL, (err as Error).message)),
       );
-    });
-    call.on('end', () => {
-      inputDone = true;
-      if (inFlight === 0) finish();
-    });
-    call.on('cancelled', () => {
-      ended = true;
-    });
-    call.on('error', () => {
-      ended = true;
     });
   };
 }

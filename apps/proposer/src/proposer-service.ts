@@ -1,5 +1,5 @@
 import { type ServerDuplexStream, type ServerUnaryCall, type ServerWritableStream, type sendUnaryData, status } from '@grpc/grpc-js';
-import { GrpcError, type Logger, toServiceError } from '@paxos/grpc-kit';
+import { GrpcError, type Logger, StreamFlow, toServiceError } from '@paxos/grpc-kit';
 import type {
   ClusterStatusRequest,
   ClusterStatusResponse,
@@ -16,7 +16,6 @@ import type {
 import { ballotToWire, slotValueToWire } from '@paxos/wire';
 import type { AcceptorLink } from './acceptor-link';
 import { chunksOf } from './chunks';
-import { ProposalStreamFlow } from './proposal-stream-flow';
 import { clusterStatus } from './cluster-status';
 import type { ProposerNode, ProposeOutcome } from './proposer-node';
 import type { ValueChecker } from './value-check';
@@ -124,7 +123,7 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
     },
 
     proposeStream(call: ServerDuplexStream<ProposeStreamRequest, ProposeStreamResponse>) {
-      const flow = new ProposalStreamFlow(call, STREAM_PROPOSALS_IN_FLIGHT_MAX);
+      const flow = new StreamFlow(call, STREAM_PROPOSALS_IN_FLIGHT_MAX);
       call.on('data', (req: ProposeStreamRequest) => {
         flow.started(1);
         void answerOf(deps, req.proposal ?? EMPTY_PROPOSAL).then((answer) => flow.answer(answer, 1));
@@ -132,7 +131,7 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
     },
 
     proposeBulk(call: ServerDuplexStream<ProposeBulkRequest, ProposeBulkResponse>) {
-      const flow = new ProposalStreamFlow(call, STREAM_PROPOSALS_IN_FLIGHT_MAX);
+      const flow = new StreamFlow(call, STREAM_PROPOSALS_IN_FLIGHT_MAX);
       let settled: ProposeStreamResponse[] = [];
       // Answers settled in one turn of the event loop (a slot's values) leave in one message.
       const flush = () => {

@@ -8,4 +8,5 @@ export * from './reflection-client';
 export * from './reflection-service';
 export * from './server';
 export * from './signals';
+export * from './stream-flow';
 export * from './version';

@@ -1,11 +1,12 @@
 import type { ServerDuplexStream, ServiceError } from '@grpc/grpc-js';
 
 /**
- * Flow control of one client stream of proposals (ProposeStream, ProposeBulk): reading pauses
- * while `inFlightMax` proposals await their answers or while the client does not read what was
- * written; the stream ends once the client's input ended and every answer has been written.
+ * Flow control of one bidirectional server stream whose requests are answered as they settle
+ * (an acceptor's Prepare and Accept streams, a proposer's ProposeStream and ProposeBulk): reading
+ * pauses while `inFlightMax` requests await their answers or while the client does not read what
+ * was written; the stream ends once the client's input ended and every answer has been written.
  */
-export class ProposalStreamFlow<Req, Res> {
+export class StreamFlow<Req, Res> {
   private inFlight = 0;
   private inputDone = false;
   private ended = false;
@@ -32,13 +33,13 @@ export class ProposalStreamFlow<Req, Res> {
     return this.ended;
   }
 
-  /** `count` proposals were read and await answers. */
+  /** `count` requests were read and await answers. */
   started(count: number): void {
     this.inFlight += count;
     this.update();
   }
 
-  /** Writes a message that answers `count` proposals. */
+  /** Writes a message that answers `count` requests. */
   answer(message: Res, count: number): void {
     this.inFlight -= count;
     if (this.ended) return;

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
-import { ProposalStreamFlow } from './proposal-stream-flow';
+import { StreamFlow } from './stream-flow';
 
 /** A stand-in for a server stream: records pause/resume/end and lets the test decide whether writes fit. */
 class FakeCall extends EventEmitter {
@@ -24,11 +24,11 @@ class FakeCall extends EventEmitter {
 }
 
 function flowOf(call: FakeCall, max = 2) {
-  return new ProposalStreamFlow<string, string>(call as unknown as ServerDuplexStream<string, string>, max);
+  return new StreamFlow<string, string>(call as unknown as ServerDuplexStream<string, string>, max);
 }
 
-describe('the flow control of a proposal stream', () => {
-  it('pauses reading while too many proposals wait, and resumes as answers leave', () => {
+describe('the flow control of a server stream', () => {
+  it('pauses reading while too many requests wait, and resumes as answers leave', () => {
     const call = new FakeCall();
     const flow = flowOf(call);
     flow.started(2);
