@@ -12,7 +12,7 @@ import {
   formatBallot,
 } from '@paxos/consensus-core';
 import { GrpcError, type Logger } from '@paxos/grpc-kit';
-import type { AcceptResponse, AcceptorVote, Commit, PrepareResponse } from '@paxos/proto';
+import type { AcceptRequest, AcceptResponse, AcceptorVote, Commit, PrepareResponse } from '@paxos/proto';
 import { acceptedEntryFromWire, ballotFromWire, ballotToWire, slotValueFromWire, slotValueToWire } from '@paxos/wire';
 import type { AcceptorLink } from './acceptor-link';
 import { Subject, Subscription } from 'rxjs';
@@ -456,22 +456,22 @@ export class ProposerNode {
    * gets the value from catch-up, so a batch is not sent a second time to every straggler.
    */
   private sendCommit(to: number, slot: bigint, ballot: Ballot): void {
-    this.link(to)
-      .accept({ $case: 'commit', value: { slot, ballot: ballotToWire(ballot) } })
-      .subscribe({
-        next: (r) => this.catchUp.noteReply(to, r),
-        error: () => undefined, // a commit notice is an optimisation; the next one will do
-      });
+    this.notify(to, { $case: 'commit', value: { slot, ballot: ballotToWire(ballot) } });
   }
 
   /** Chosen values for an acceptor that was not asked to accept them, in one message. */
   private sendCommitBatch(to: number, commits: Commit[]): void {
+    this.notify(to, { $case: 'commits', value: { commits } });
+  }
+
+  /**
+   * Sends commit notices; the answer goes to catch-up's bookkeeping. A lost one costs nothing:
+   * the next notice, or catch-up, brings the acceptor up.
+   */
+  private notify(to: number, request: NonNullable<AcceptRequest['kind']>): void {
     this.link(to)
-      .accept({ $case: 'commits', value: { commits } })
-      .subscribe({
-        next: (r) => this.catchUp.noteReply(to, r),
-        error: () => undefined, // catch-up brings the values later
-      });
+      .accept(request)
+      .subscribe({ next: (r) => this.catchUp.noteReply(to, r), error: () => undefined });
   }
 
   private link(nodeId: number): AcceptorLink {
