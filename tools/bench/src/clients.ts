@@ -51,14 +51,28 @@ function answerError(a: ProposeStreamResponse): string | undefined {
   return a.result?.$case === 'failure' ? a.result.value.message : 'empty answer';
 }
 
+/** What the load generator proposes: `value` as opaque bytes under the client request id `id`. */
+function proposalOf(id: string, value: Buffer): ProposeRequest {
+  return { clientRequestId: id, value: { contentType: 'application/octet-stream', data: value }, includeVotes: false };
+}
+
+/** `perChannel` streams on each channel, opened by `open`; a stream that breaks fails every caller still waiting. */
+function openStreams<S extends NodeJS.EventEmitter>(clients: readonly Client[], perChannel: number, waiters: AnswerWaiters, open: (client: Client) => S): S[] {
+  return clients.flatMap((c) =>
+    Array.from({ length: perChannel }, () => {
+      const s = open(c);
+      s.on('error', (e: Error) => waiters.failAll(e));
+      return s;
+    }),
+  );
+}
+
 /** A unary Propose with a deadline. */
 export function unaryPropose(clients: readonly Client[], value: Buffer, deadlineMs: number, tag: string) {
   return (seq: number) =>
     new Promise<void>((resolve, reject) => {
       const client = clients[seq % clients.length] as Client;
-      client.propose(
-        { clientRequestId: `${tag}-${seq}`, value: { contentType: 'application/octet-stream', data: value }, includeVotes: false },
-        new Metadata(),
+      client.propose(proposalOf(`${tag}-${seq}`, value), new Metadata(),
         { deadline: Date.now() + deadlineMs },
         (err) => (err ? reject(err) : resolve()),
       );
@@ -72,19 +86,13 @@ export function unaryPropose(clients: readonly Client[], value: Buffer, deadline
  */
 export function streamPropose(clients: readonly Client[], value: Buffer, tag: string, streamsPerChannel: number) {
   const waiters = new AnswerWaiters();
-  const perChannel = clients.flatMap((c) => Array.from({ length: streamsPerChannel }, () => c));
-  const streams: ClientDuplexStream<ProposeStreamRequest, ProposeStreamResponse>[] = perChannel.map((c) => {
-    const s = c.proposeStream();
-    s.on('data', (r: ProposeStreamResponse) => waiters.settle(r.clientRequestId, answerError(r)));
-    s.on('error', (e: Error) => waiters.failAll(e));
-    return s;
-  });
+  const streams = openStreams(clients, streamsPerChannel, waiters, (c) =>
+    c.proposeStream().on('data', (r: ProposeStreamResponse) => waiters.settle(r.clientRequestId, answerError(r))),
+  );
   const call = (seq: number) => {
     const id = `${tag}-${seq}`;
     const answered = waiters.wait(id);
-    (streams[seq % streams.length] as ClientDuplexStream<ProposeStreamRequest, ProposeStreamResponse>).write({
-      proposal: { clientRequestId: id, value: { contentType: 'application/octet-stream', data: value }, includeVotes: false },
-    });
+    (streams[seq % streams.length] as ClientDuplexStream<ProposeStreamRequest, ProposeStreamResponse>).write({ proposal: proposalOf(id, value) });
     return answered;
   };
   return { call, close: () => streams.forEach((s) => s.end()) };
@@ -98,15 +106,11 @@ export function bulkPropose(clients: readonly Client[], value: Buffer, tag: stri
   const waiters = new AnswerWaiters();
   let queued: ProposeRequest[] = [];
   let next = 0;
-  const perChannel = clients.flatMap((c) => Array.from({ length: streamsPerChannel }, () => c));
-  const streams: ClientDuplexStream<ProposeBulkRequest, ProposeBulkResponse>[] = perChannel.map((c) => {
-    const s = c.proposeBulk();
-    s.on('data', (r: ProposeBulkResponse) => {
+  const streams = openStreams(clients, streamsPerChannel, waiters, (c) =>
+    c.proposeBulk().on('data', (r: ProposeBulkResponse) => {
       for (const a of r.answers) waiters.settle(a.clientRequestId, answerError(a));
-    });
-    s.on('error', (e: Error) => waiters.failAll(e));
-    return s;
-  });
+    }),
+  );
   const flush = () => {
     const proposals = queued;
     queued = [];
@@ -117,7 +121,7 @@ export function bulkPropose(clients: readonly Client[], value: Buffer, tag: stri
   const call = (seq: number) => {
     const id = `${tag}-${seq}`;
     const answered = waiters.wait(id);
-    if (queued.push({ clientRequestId: id, value: { contentType: 'application/octet-stream', data: value }, includeVotes: false }) === 1) setImmediate(flush);
+    if (queued.push(proposalOf(id, value)) === 1) setImmediate(flush);
     return answered;
   };
   return { call, close: () => streams.forEach((s) => s.end()) };
