@@ -10,7 +10,7 @@ import {
 } from '@paxos/consensus-core';
 import { GrpcError, GrpcStatus, type Logger } from '@paxos/grpc-kit';
 import type { AcceptorCounters } from '@paxos/proto';
-import type { PiggybackedCommits } from '@paxos/wire';
+import type { CommitBatchRequest, PiggybackedCommits } from '@paxos/wire';
 import type { AcceptorStorage } from './storage';
 
 
@@ -129,11 +129,20 @@ export class AcceptorNode {
    * Commit notices that came in one message (a CommitBatch): each applied in memory like a single
    * notice, one answer for all. A malformed notice fails the whole message (INVALID_ARGUMENT)
    * after the ones before it were applied, which is harmless: notices only teach chosen values.
+   * Its chosen_below (a proposer that no longer keeps the values of older slots) first moves the
+   * committed index past slots this acceptor could otherwise never complete.
    */
-  async handleCommits(requests: readonly AcceptorRequest[]): Promise<AcceptorReply> {
+  async handleCommits(batch: CommitBatchRequest): Promise<AcceptorReply> {
     this.assertVoting();
+    const from = this.core.committedIndex;
+    if (batch.chosenBelow > 0n && this.core.learnChosenBelow(batch.chosenBelow)) {
+      this.opts.logger.info(
+        { from: from.toString(), to: this.core.committedIndex.toString() },
+        'committed index moved past chosen slots whose values the proposer no longer keeps',
+      );
+    }
     let reply: AcceptorReply = { type: 'committed', committedIndex: this.core.committedIndex };
-    for (const request of requests) {
+    for (const request of batch.notices) {
       if (request.type !== 'commit') throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, `a commit batch holds only commit notices, not ${request.type}`);
       reply = this.step(request).reply;
     }

@@ -47,7 +47,7 @@ describe('acceptor over gRPC', () => {
   let ports: number[];
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'acceptor-e2e-'));
-    ports = await freePorts(7);
+    ports = await freePorts(8);
   });
 
   describe('Paxos rules through the wire', () => {
@@ -136,6 +136,7 @@ describe('acceptor over gRPC', () => {
             { slot: 2n, ballot: b(5) },
             { slot: 3n, ballot: b(5) },
           ],
+          chosenBelow: 0n,
         },
       });
       expect(r.outcome).toEqual({ $case: 'committed', value: { committedIndex: 4n } });
@@ -165,8 +166,8 @@ describe('acceptor over gRPC', () => {
     ];
     const acceptCases: Array<[string, AcceptRequest['kind'], RegExp]> = [
       ['an empty accept request', undefined, /set accept, commit or commits/],
-      ['an empty commit batch', { $case: 'commits', value: { commits: [] } }, /commits is empty/],
-      ['a commit batch with a notice without a ballot', { $case: 'commits', value: { commits: [{ slot: 0n }] } }, /commits\[0\]\.ballot is missing/],
+      ['an empty commit batch', { $case: 'commits', value: { commits: [], chosenBelow: 0n } }, /commits is empty/],
+      ['a commit batch with a notice without a ballot', { $case: 'commits', value: { commits: [{ slot: 0n }], chosenBelow: 0n } }, /commits\[0\]\.ballot is missing/],
       ['an accept without a value', { $case: 'accept', value: { ballot: b(1), slot: 0n } }, /value is missing/],
       ['an accept with ballot round 0', { $case: 'accept', value: { ballot: b(0), slot: 0n, value: text('x') } }, /round/],
       ['an accept for a slot beyond the bound', { $case: 'accept', value: { ballot: b(1), slot: (1n << 63n) + 5n, value: text('x') } }, /slot/],
@@ -217,7 +218,7 @@ describe('acceptor over gRPC', () => {
         kind: { $case: 'batch', value: { commands: [{ clientRequestId: `${i}`.padStart(2, '0'), value: { contentType: 'text/plain', data: Buffer.alloc(size, 46) } }] } },
       });
       const commits = Array.from({ length: 48 }, (_, i) => ({ slot: BigInt(i), ballot: b(1), value: value(i) }));
-      const r = await c.accept({ $case: 'commits', value: { commits } });
+      const r = await c.accept({ $case: 'commits', value: { commits, chosenBelow: 0n } });
       expect(r.outcome).toEqual({ $case: 'committed', value: { committedIndex: 48n } });
       const learned = await new Promise<{ chosen: unknown[]; committedIndex: bigint; oldestKeptSlot: bigint }>((resolve, reject) =>
         c.client.learn({ fromSlot: 0n, maxEntries: 100 }, new Metadata(), { deadline: Date.now() + 5000 }, (e, res) => (e || !res ? reject(e) : resolve(res))),
@@ -227,11 +228,31 @@ describe('acceptor over gRPC', () => {
       expect(learned.oldestKeptSlot).toBe(17n);
       // Values bigger than the bound allows: the newest 16 slots stay all the same.
       const big = Array.from({ length: 48 }, (_, i) => ({ slot: BigInt(48 + i), ballot: b(1), value: value(48 + i, 8192) }));
-      await c.accept({ $case: 'commits', value: { commits: big } });
+      await c.accept({ $case: 'commits', value: { commits: big, chosenBelow: 0n } });
       const after = await new Promise<{ chosen: unknown[]; oldestKeptSlot: bigint }>((resolve, reject) =>
         c.client.learn({ fromSlot: 0n, maxEntries: 100 }, new Metadata(), { deadline: Date.now() + 5000 }, (e, res) => (e || !res ? reject(e) : resolve(res))),
       );
       expect(after.oldestKeptSlot).toBe(80n);
+      c.close();
+      await node.proc.kill('SIGTERM');
+    });
+
+    it('moves its committed index past slots a proposer no longer keeps (chosen_below), and Learn serves from there', async () => {
+      const node = await startAcceptor(dir, ports[7] as number, [], 7);
+      const c = new AcceptorWireClient(node.address);
+      const value = (i: number): SlotValue => ({ kind: { $case: 'batch', value: { commands: [{ clientRequestId: `k${i}`, value: { contentType: 'text/plain', data: Buffer.from(`v${i}`) } }] } } });
+      // The values of slots 0..9 are gone; the proposer keeps 10 and 11.
+      const commits = [10, 11].map((i) => ({ slot: BigInt(i), ballot: b(1), value: value(i) }));
+      const r = await c.accept({ $case: 'commits', value: { commits, chosenBelow: 10n } });
+      expect(r.outcome).toEqual({ $case: 'committed', value: { committedIndex: 12n } });
+      // Only forward: a lower chosen_below alone changes nothing.
+      const again = await c.accept({ $case: 'commits', value: { commits: [], chosenBelow: 4n } });
+      expect(again.outcome).toEqual({ $case: 'committed', value: { committedIndex: 12n } });
+      const learned = await new Promise<{ chosen: Array<{ slot: bigint }>; oldestKeptSlot: bigint }>((resolve, reject) =>
+        c.client.learn({ fromSlot: 0n, maxEntries: 100 }, new Metadata(), { deadline: Date.now() + 5000 }, (e, res) => (e || !res ? reject(e) : resolve(res))),
+      );
+      expect(learned.oldestKeptSlot).toBe(10n);
+      expect(learned.chosen).toEqual([]);
       c.close();
       await node.proc.kill('SIGTERM');
     });

@@ -1,7 +1,7 @@
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { AcceptorReply, AcceptorRequest } from '@paxos/consensus-core';
 import { GrpcError, GrpcStatus, type Logger, StreamFlow, toServiceError } from '@paxos/grpc-kit';
-import { type PiggybackedCommits, WireError } from '@paxos/wire';
+import { type CommitBatchRequest, type PiggybackedCommits, WireError } from '@paxos/wire';
 import type { AcceptorNode } from './acceptor-node';
 
 /** Requests of one stream being handled at once; past it the stream is paused (HTTP/2 flow control pushes back). */
@@ -12,7 +12,7 @@ export interface StreamCodec<Req, Res> {
   requestId(req: Req): bigint;
   toCore(req: Req): AcceptorRequest;
   /** The commit notices of a request that carries several (answered once), if the stream has such requests. */
-  batch?(req: Req): readonly AcceptorRequest[] | undefined;
+  batch?(req: Req): CommitBatchRequest | undefined;
   /** Commit notices riding on the request, if the stream carries them. */
   commits?(req: Req): PiggybackedCommits | undefined;
   toWire(requestId: bigint, reply: AcceptorReply): Res;

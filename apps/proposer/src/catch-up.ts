@@ -1,4 +1,4 @@
-import type { ChosenEntry } from '@paxos/consensus-core';
+import { type ChosenEntry, slotValueBytes } from '@paxos/consensus-core';
 import type { AcceptResponse } from '@paxos/proto';
 import type { AcceptorLink } from './acceptor-link';
 import type { ChosenLog } from './chosen-log';
@@ -9,6 +9,8 @@ export interface CatchUpOptions {
   readonly batchSlots: number;
   /** Slots in flight; an acceptor further behind than this gets values at once. */
   readonly windowSlots: number;
+  /** Value bytes one pass sends to all acceptors together (at least one slot's to one acceptor): a crowd of laggards costs bounded work per pass. */
+  readonly bytesPerPass: number;
   /** Told of every committed answer (catch-up's own included): the acceptor is alive. */
   readonly onCommitted?: (nodeId: number, committedIndex: bigint) => void;
 }
@@ -26,6 +28,8 @@ export class AcceptorCatchUp {
   /** Acceptors that did not move after value-less notices: the next pass sends values. */
   private readonly valuesNeeded = new Set<number>();
   private readonly inProgress = new Set<number>();
+  /** Where the next pass starts among the links (a pass that ran out of budget resumes after the last one it served). */
+  private passStart = 0;
 
   constructor(
     private readonly links: readonly AcceptorLink[],
@@ -57,8 +61,11 @@ export class AcceptorCatchUp {
    * (enough when it holds the accepted values, as after a lost notice), and if it still has not
    * moved at the next pass, notices with the values (it was down). One that restarted (its index
    * went down, or its stream broke) or is more than a window behind gets values at once; one
-   * whose index is unknown is asked with a notice of the latest slot. Under load every acceptor
-   * keeps moving, so a pass sends nothing.
+   * whose index is unknown is asked with a notice of the latest slot. One whose index is below
+   * the oldest slot we keep could never complete the slots in between: the first batch tells it
+   * that every slot below that oldest one is chosen (chosen_below), and it moves past them. Under
+   * load every acceptor keeps moving, so a pass sends nothing. Values go out up to bytesPerPass
+   * a pass, the laggards taken in turn from where the previous pass stopped.
    */
   pass(): void {
     const delivered = this.chosen.nextSlot;
@@ -66,7 +73,12 @@ export class AcceptorCatchUp {
     const previous = new Map(this.atLastPass);
     this.atLastPass.clear();
     for (const [node, index] of this.reported) this.atLastPass.set(node, index);
-    for (const link of this.links) {
+    let budget = this.opts.bytesPerPass;
+    const n = this.links.length;
+    let served = -1;
+    for (let k = 0; k < n && budget > 0; k++) {
+      const index = (this.passStart + k) % n;
+      const link = this.links[index] as AcceptorLink;
       if (this.inProgress.has(link.nodeId) || !link.up) continue;
       if (this.breaksSeen.get(link.nodeId) !== link.breaks) {
         // Its stream broke since we last looked: what it reported before may no longer hold.
@@ -80,32 +92,47 @@ export class AcceptorCatchUp {
         this.valuesNeeded.delete(link.nodeId); // caught up, or still moving on its own
         continue;
       }
+      const oldest = this.chosen.oldestSlot;
       const before = this.reportedBefore.get(link.nodeId);
       const restarted = known !== undefined && before !== undefined && known < before;
       const farBehind = known !== undefined && delivered - known > BigInt(this.opts.windowSlots);
       const withValues = known === undefined || restarted || farBehind || this.valuesNeeded.has(link.nodeId);
       if (known !== undefined) this.valuesNeeded.add(link.nodeId);
-      const from = known === undefined ? delivered - 1n : known < this.chosen.oldestSlot ? this.chosen.oldestSlot : known;
-      this.send(link, from, delivered, withValues);
+      const behindKept = known !== undefined && known < oldest;
+      const from = known === undefined ? delivered - 1n : behindKept ? oldest : known;
+      budget -= this.send(link, from, delivered, withValues, behindKept ? oldest : 0n, budget);
+      served = index;
     }
+    // The next pass starts after the last acceptor this one served.
+    if (served >= 0) this.passStart = (served + 1) % n;
   }
 
-  /** Commit notices for slots [from, delivered), up to batchSlots of them, in CommitBatch messages. */
-  private send(link: AcceptorLink, from: bigint, delivered: bigint, withValues: boolean): void {
+  /**
+   * Commit notices for slots [from, delivered), up to batchSlots of them and about `bytesMax` of
+   * values, in CommitBatch messages; the first carries `chosenBelow` when set. Returns the value
+   * bytes sent.
+   */
+  private send(link: AcceptorLink, from: bigint, delivered: bigint, withValues: boolean, chosenBelow: bigint, bytesMax: number): number {
     const entries: ChosenEntry[] = [];
+    let bytes = 0;
     for (let slot = from; slot < delivered && entries.length < this.opts.batchSlots; slot++) {
       const e = this.chosen.entry(slot);
       if (!e) break;
+      const size = withValues ? slotValueBytes(e.value) : 0;
+      if (entries.length > 0 && bytes + size > bytesMax) break;
       entries.push(e);
+      bytes += size;
     }
-    const sends = commitBatches(entries, withValues).map((commits) => link.accept({ $case: 'commits', value: { commits } }));
-    if (sends.length === 0) return;
+    const batches = commitBatches(entries, withValues);
+    if (chosenBelow > 0n) batches[0] = { commits: batches[0]?.commits ?? [], chosenBelow };
+    if (batches.length === 0) return 0;
     this.inProgress.add(link.nodeId);
-    let remaining = sends.length;
+    let remaining = batches.length;
     const settle = () => {
       remaining -= 1;
       if (remaining === 0) this.inProgress.delete(link.nodeId);
     };
-    for (const s of sends) s.subscribe({ next: (r) => this.noteReply(link.nodeId, r), error: settle, complete: settle });
+    for (const value of batches) link.accept({ $case: 'commits', value }).subscribe({ next: (r) => this.noteReply(link.nodeId, r), error: settle, complete: settle });
+    return bytes;
   }
 }

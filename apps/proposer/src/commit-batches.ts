@@ -1,5 +1,5 @@
 import { type ChosenEntry, slotValueBytes } from '@paxos/consensus-core';
-import type { Commit } from '@paxos/proto';
+import type { CommitBatch } from '@paxos/proto';
 import { ballotToWire, slotValueToWire } from '@paxos/wire';
 import { chunksOf } from './chunks';
 
@@ -12,10 +12,11 @@ const COMMIT_BATCH_SLOTS_MAX = 256;
  * Splits chosen values into CommitBatch messages bounded by slots and value bytes, in order;
  * without the values (notices only) when `withValues` is false.
  */
-export function commitBatches(values: readonly ChosenEntry[], withValues = true): Commit[][] {
-  return chunksOf(values, COMMIT_BATCH_SLOTS_MAX, COMMIT_BATCH_BYTES_MAX, (v) => (withValues ? slotValueBytes(v.value) : 0)).map((chunk) =>
-    chunk.map((v) => ({ slot: v.slot, ballot: ballotToWire(v.ballot), ...(withValues ? { value: slotValueToWire(v.value) } : {}) })),
-  );
+export function commitBatches(values: readonly ChosenEntry[], withValues = true): CommitBatch[] {
+  return chunksOf(values, COMMIT_BATCH_SLOTS_MAX, COMMIT_BATCH_BYTES_MAX, (v) => (withValues ? slotValueBytes(v.value) : 0)).map((chunk) => ({
+    commits: chunk.map((v) => ({ slot: v.slot, ballot: ballotToWire(v.ballot), ...(withValues ? { value: slotValueToWire(v.value) } : {}) })),
+    chosenBelow: 0n,
+  }));
 }
 
 /** How long a spared acceptor's values wait for company before they go out, and how many go at once. */
@@ -33,7 +34,7 @@ export class SparedValues {
   private readonly pending = new Map<number, ChosenEntry[]>();
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly send: (to: number, batch: Commit[]) => void) {}
+  constructor(private readonly send: (to: number, batch: CommitBatch) => void) {}
 
   queue(to: number, value: ChosenEntry): void {
     const list = this.pending.get(to) ?? [];

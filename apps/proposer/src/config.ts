@@ -43,6 +43,18 @@ export const proposerCommand = {
     },
     'batch-commands': { type: 'integer', env: 'PROPOSER_BATCH', default: 256, description: 'most client values chosen together in one slot' },
     'tick-ms': { type: 'integer', env: 'PROPOSER_TICK_MS', default: 10, description: 'length of one core tick' },
+    'retain-chosen-slots': {
+      type: 'integer',
+      env: 'PROPOSER_RETAIN_CHOSEN',
+      default: 1_000_000,
+      description: 'chosen values kept for WatchChosen and catch-up; older ones are dropped (lagging acceptors are moved past them)',
+    },
+    'retain-chosen-bytes': {
+      type: 'integer',
+      env: 'PROPOSER_RETAIN_CHOSEN_BYTES',
+      default: 64 * 1024 * 1024,
+      description: 'and at most about this much memory of them (value bytes plus 256 per client value)',
+    },
   },
 } as const satisfies CommandSpec<Record<string, OptionSpec>>;
 
@@ -66,6 +78,8 @@ export interface ProposerConfig {
   readonly acceptFanout: number;
   readonly fanoutExpandMs: number;
   readonly tickMs: number;
+  readonly retainChosenSlots: number;
+  readonly retainChosenBytes: number;
 }
 
 export function defaultAcceptors(n = DEFAULT_CLUSTER_SIZE, basePort = 7100, host = '127.0.0.1'): string[] {
@@ -103,5 +117,7 @@ export function resolveProposerConfig(argv: readonly string[], env: NodeJS.Proce
     acceptFanout,
     fanoutExpandMs: positive('fanout-expand-ms', 1, 600_000),
     tickMs: positive('tick-ms', 1, 10_000),
+    retainChosenSlots: positive('retain-chosen-slots', 1, 100_000_000),
+    retainChosenBytes: positive('retain-chosen-bytes', 64 * 1024, 64 * 1024 * 1024 * 1024),
   };
 }

@@ -13,6 +13,8 @@ import { ValueChecker } from './value-check';
 /** Bytes an accept may carry beyond its value (ballot, slot, batch framing). */
 const MESSAGE_OVERHEAD_BYTES = 64 * 1024;
 const BULK_MESSAGE_BYTES_MIN = 4 * 1024 * 1024;
+/** Value bytes one catch-up pass (every 500 ms) sends to all lagging acceptors together: after a restart of many acceptors, the proposer's own work stays bounded. */
+const CATCH_UP_BYTES_PER_PASS = 8 * 1024 * 1024;
 /** Largest promise the proposer reads from an acceptor. */
 const PROMISE_BYTES_MAX = 64 * 1024 * 1024;
 
@@ -66,8 +68,15 @@ async function main(): Promise<void> {
       return () => r.next();
     })(),
   });
-  const chosen = new ChosenLog({ retainedSlotsMax: 1_000_000, retainedBytesMax: 64 * 1024 * 1024, rememberedIdsMax: 200_000, digest: valueBytesDigest });
-  const node = new ProposerNode(core, links, quorum, chosen, { tickMs: config.tickMs, catchUpBatchSlots: 64, catchUpIntervalMs: 500, windowSlots: config.windowSlots, logger });
+  const chosen = new ChosenLog({ retainedSlotsMax: config.retainChosenSlots, retainedBytesMax: config.retainChosenBytes, rememberedIdsMax: 200_000, digest: valueBytesDigest });
+  const node = new ProposerNode(core, links, quorum, chosen, {
+    tickMs: config.tickMs,
+    catchUpBatchSlots: 64,
+    catchUpBytesPerPass: CATCH_UP_BYTES_PER_PASS,
+    catchUpIntervalMs: 500,
+    windowSlots: config.windowSlots,
+    logger,
+  });
   const checker = new ValueChecker(config.maxValueBytes, (n) => caches.get(n));
 
   let server: Awaited<ReturnType<typeof startGrpcServer>>;

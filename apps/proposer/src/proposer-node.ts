@@ -12,7 +12,7 @@ import {
   formatBallot,
 } from '@paxos/consensus-core';
 import { GrpcError, type Logger } from '@paxos/grpc-kit';
-import type { AcceptRequest, AcceptResponse, AcceptorVote, Commit, PrepareResponse } from '@paxos/proto';
+import type { AcceptRequest, AcceptResponse, AcceptorVote, CommitBatch, PrepareResponse } from '@paxos/proto';
 import { acceptedEntryFromWire, ballotFromWire, ballotToWire, slotValueFromWire, slotValueToWire } from '@paxos/wire';
 import type { AcceptorLink } from './acceptor-link';
 import { Subject, Subscription } from 'rxjs';
@@ -52,6 +52,8 @@ export interface ProposerNodeOptions {
   readonly tickMs: number;
   /** Commit notices sent at once to bring one lagging acceptor up to the committed index. */
   readonly catchUpBatchSlots: number;
+  /** Value bytes one catch-up pass sends to all lagging acceptors together. */
+  readonly catchUpBytesPerPass: number;
   readonly catchUpIntervalMs: number;
   /** Slots in flight; an acceptor further behind than this gets values at once. */
   readonly windowSlots: number;
@@ -111,6 +113,7 @@ export class ProposerNode {
     this.catchUp = new AcceptorCatchUp(links, chosen, {
       batchSlots: opts.catchUpBatchSlots,
       windowSlots: opts.windowSlots,
+      bytesPerPass: opts.catchUpBytesPerPass,
       // Any answer shows the acceptor is alive: the core stops asking it last.
       onCommitted: (from, committedIndex) => this.process(this.core.handle({ type: 'committed', from, committedIndex })),
     });
@@ -460,8 +463,8 @@ export class ProposerNode {
   }
 
   /** Chosen values for an acceptor that was not asked to accept them, in one message. */
-  private sendCommitBatch(to: number, commits: Commit[]): void {
-    this.notify(to, { $case: 'commits', value: { commits } });
+  private sendCommitBatch(to: number, batch: CommitBatch): void {
+    this.notify(to, { $case: 'commits', value: batch });
   }
 
   /**

@@ -183,6 +183,31 @@ describe('catch-up (real processes)', () => {
   });
 });
 
+describe('catch-up past the values the proposer keeps (real processes)', () => {
+  let cluster: TestCluster;
+  beforeAll(async () => {
+    cluster = await TestCluster.start({ acceptors: 5 });
+    await cluster.startProposer(1, ['--retain-chosen-slots', '4']);
+  });
+  afterAll(() => cluster.stop());
+
+  it('moves an acceptor that was down for longer than the kept values past them, up to the committed index', async () => {
+    await cluster.killAcceptor(4);
+    for (let i = 0; i < 10; i++) await cluster.propose(1, `long-${i}`, textValue(`while 4 is down ${i}`));
+    // The proposer keeps slots 6..9 only; acceptor 4 comes back knowing nothing.
+    await cluster.startAcceptor(4);
+    let index = await committedIndex(cluster.acceptorAddresses[4] as string);
+    for (let attempt = 0; attempt < 100 && index < 10n; attempt++) {
+      await new Promise((r) => setTimeout(r, 100));
+      index = await committedIndex(cluster.acceptorAddresses[4] as string);
+    }
+    expect(index).toBe(10n);
+    // And it votes on what comes next as before.
+    const next = await cluster.propose(1, 'long-after', textValue('after'));
+    expect(next.slot).toBe(10n);
+  });
+});
+
 describe('thrifty accepts (real processes)', () => {
   let cluster: TestCluster;
   beforeAll(async () => {

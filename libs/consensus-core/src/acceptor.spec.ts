@@ -125,4 +125,34 @@ describe('the acceptor (DESIGN section 4)', () => {
     a.foldAcceptedBelowCommitted();
     expect(a.lastAccepted()?.slot).toBe(2n);
   });
+
+  it('moves its committed index past slots whose values are folded everywhere (learnChosenBelow), and only forward', () => {
+    // A restarted acceptor: accepted values on disk, the chosen slots it learned in memory lost.
+    const a = new AcceptorCore();
+    const ballot = b(1n);
+    a.handle({ type: 'prepare', ballot, fromSlot: 0n });
+    for (const slot of [1n, 3n, 5n, 6n]) a.handle({ type: 'accept', ballot, slot, value: v(`s${slot}`) });
+    // Catch-up hands it the values of slots 4 and 6 (the proposer keeps 4.. only): a gap at 0 stays.
+    a.handle({ type: 'commit', slot: 4n, ballot, value: v('s4') });
+    a.handle({ type: 'commit', slot: 6n, ballot });
+    expect(a.committedIndex).toBe(0n);
+
+    expect(a.learnChosenBelow(4n)).toBe(true);
+    expect(a.committedIndex).toBe(5n); // 4 was held chosen; 5 is accepted only, not known chosen
+    expect(a.oldestKeptSlot).toBe(4n);
+    expect(a.chosenFrom(0n, 10)).toEqual([]);
+    expect(a.chosenFrom(4n, 10).map((c) => c.slot)).toEqual([4n]);
+    expect(a.snapshot().accepted.map((e) => e.slot)).toEqual([5n, 6n]);
+    // A promise reports nothing below the committed index.
+    const promise = a.handle({ type: 'prepare', ballot: b(2n), fromSlot: 0n }).reply;
+    expect(promise).toMatchObject({ type: 'promise', committedIndex: 5n });
+    expect(promise.type === 'promise' && promise.accepted.map((e) => e.slot)).toEqual([5n, 6n]);
+
+    expect(a.learnChosenBelow(3n)).toBe(false);
+    expect(a.committedIndex).toBe(5n);
+    a.handle({ type: 'commit', slot: 5n, ballot });
+    expect(a.committedIndex).toBe(7n);
+    const restored = new AcceptorCore({ restored: a.snapshot() });
+    expect([restored.committedIndex, restored.oldestKeptSlot]).toEqual([7n, 4n]);
+  });
 });

@@ -215,6 +215,23 @@ export class AcceptorCore {
     };
   }
 
+  /**
+   * A proposer's word that every slot below `slot` is chosen and that it no longer keeps the values
+   * this acceptor may lack there. The committed index moves to `slot` (and on through chosen slots
+   * held above it); what is held below is folded, as foldChosenBelow folds old chosen values, so
+   * the kept range starts there. Returns false (no change) when the index is already that far.
+   * Safe: a committed index only says which slots are decided, and these are.
+   */
+  learnChosenBelow(slot: bigint): boolean {
+    if (slot <= this.committed) return false;
+    this.committed = slot;
+    this.keptFrom = slot;
+    for (const s of [...this.chosenBySlot.keys()]) if (s < slot) this.chosenBySlot.delete(s);
+    this.advanceCommitted();
+    this.foldAcceptedBelowCommitted();
+    return true;
+  }
+
   /** Drop entries of chosen slots below `slot` (and below the committed index); committedIndex stays. */
   foldChosenBelow(slot: bigint): void {
     const limit = slot < this.committed ? slot : this.committed;

@@ -110,6 +110,13 @@ export interface Commit {
  */
 export interface CommitBatch {
   commits: Commit[];
+  /**
+   * When set (above 0): every slot below it is chosen, and the sender no longer keeps the values
+   * of those the commits do not carry. An acceptor whose committed index is lower moves it here
+   * and folds what it held below (as it folds its own old chosen values); Learn then serves from
+   * here. Only a proposer that delivered every slot below it sends it. The commits may be empty.
+   */
+  chosenBelow: bigint;
 }
 
 export interface AcceptResponse {
@@ -1244,13 +1251,19 @@ export const Commit: MessageFns<Commit> = {
 };
 
 function createBaseCommitBatch(): CommitBatch {
-  return { commits: [] };
+  return { commits: [], chosenBelow: 0n };
 }
 
 export const CommitBatch: MessageFns<CommitBatch> = {
   encode(message: CommitBatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.commits) {
       Commit.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.chosenBelow !== 0n) {
+      if (BigInt.asUintN(64, message.chosenBelow) !== message.chosenBelow) {
+        throw new globalThis.Error("value provided for field message.chosenBelow of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.chosenBelow);
     }
     return writer;
   },
@@ -1276,6 +1289,14 @@ export const CommitBatch: MessageFns<CommitBatch> = {
             message.commits.push(Commit.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.chosenBelow = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1291,6 +1312,11 @@ export const CommitBatch: MessageFns<CommitBatch> = {
   fromJSON(object: any): CommitBatch {
     return {
       commits: globalThis.Array.isArray(object?.commits) ? object.commits.map((e: any) => Commit.fromJSON(e)) : [],
+      chosenBelow: isSet(object.chosenBelow)
+        ? BigInt(object.chosenBelow)
+        : isSet(object.chosen_below)
+        ? BigInt(object.chosen_below)
+        : 0n,
     };
   },
 
@@ -1298,6 +1324,9 @@ export const CommitBatch: MessageFns<CommitBatch> = {
     const obj: any = {};
     if (message.commits?.length) {
       obj.commits = message.commits.map((e) => Commit.toJSON(e));
+    }
+    if (message.chosenBelow !== 0n) {
+      obj.chosenBelow = message.chosenBelow.toString();
     }
     return obj;
   },
@@ -1308,6 +1337,9 @@ export const CommitBatch: MessageFns<CommitBatch> = {
   fromPartial<I extends Exact<DeepPartial<CommitBatch>, I>>(object: I): CommitBatch {
     const message = createBaseCommitBatch();
     message.commits = object.commits?.map((e) => Commit.fromPartial(e)) || [];
+    message.chosenBelow = (object.chosenBelow !== undefined && object.chosenBelow !== null)
+      ? BigInt(object.chosenBelow)
+      : 0n;
     return message;
   },
 };
