@@ -28,6 +28,8 @@ export class AcceptorCatchUp {
   /** Acceptors that did not move after value-less notices: the next pass sends values. */
   private readonly valuesNeeded = new Set<number>();
   private readonly inProgress = new Set<number>();
+  /** Acceptors that answered a catch-up batch since the previous pass. */
+  private readonly answeredUs = new Set<number>();
   /** Where the next pass starts among the links (a pass that ran out of budget resumes after the last one it served). */
   private passStart = 0;
 
@@ -63,8 +65,9 @@ export class AcceptorCatchUp {
    * went down, or its stream broke) or is more than a window behind gets values at once; one
    * whose index is unknown is asked with a notice of the latest slot. One whose index is below
    * the oldest slot we keep could never complete the slots in between: the first batch tells it
-   * that every slot below that oldest one is chosen (chosen_below), and it moves past them. Under
-   * load every acceptor keeps moving, so a pass sends nothing. Values go out up to bytesPerPass
+   * that every slot below that oldest one is chosen (chosen_below), and it moves past them. One
+   * that moved because it answered our last batch gets the next at once. Under load every
+   * acceptor keeps moving on its own, so a pass sends nothing. Values go out up to bytesPerPass
    * a pass, the laggards taken in turn from where the previous pass stopped.
    */
   pass(): void {
@@ -88,10 +91,14 @@ export class AcceptorCatchUp {
         this.valuesNeeded.delete(link.nodeId);
       }
       const known = this.reported.get(link.nodeId);
-      if (known !== undefined && (known >= delivered || previous.get(link.nodeId) !== known)) {
+      // Moving because of our own last batch is not moving on its own: the next batch follows at once.
+      const movedByUs = this.answeredUs.delete(link.nodeId);
+      const moved = previous.get(link.nodeId) !== known;
+      if (known !== undefined && (known >= delivered || (moved && !movedByUs))) {
         this.valuesNeeded.delete(link.nodeId); // caught up, or still moving on its own
         continue;
       }
+      if (moved) this.valuesNeeded.delete(link.nodeId); // our last batch moved it: the same kind again
       const oldest = this.chosen.oldestSlot;
       const before = this.reportedBefore.get(link.nodeId);
       const restarted = known !== undefined && before !== undefined && known < before;
@@ -132,7 +139,11 @@ export class AcceptorCatchUp {
       remaining -= 1;
       if (remaining === 0) this.inProgress.delete(link.nodeId);
     };
-    for (const value of batches) link.accept({ $case: 'commits', value }).subscribe({ next: (r) => this.noteReply(link.nodeId, r), error: settle, complete: settle });
+    const answered = (r: AcceptResponse) => {
+      this.answeredUs.add(link.nodeId);
+      this.noteReply(link.nodeId, r);
+    };
+    for (const value of batches) link.accept({ $case: 'commits', value }).subscribe({ next: answered, error: settle, complete: settle });
     return bytes;
   }
 }
