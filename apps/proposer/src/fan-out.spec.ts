@@ -1,4 +1,6 @@
+import { status } from '@grpc/grpc-js';
 import { Quorum } from '@paxos/consensus-core';
+import { GrpcError } from '@paxos/grpc-kit';
 import { firstValueFrom, lastValueFrom, Observable, of, Subject, throwError, toArray } from 'rxjs';
 import { type Answer, broadcast, QuorumDeniedError, QuorumUnreachableError, untilQuorum } from './fan-out';
 
@@ -32,6 +34,18 @@ describe('the RxJS quorum fan-out', () => {
       new QuorumUnreachableError(2, 5, 3),
     );
     expect(new QuorumUnreachableError(11, 23, 12).message).toBe('11 of 23 acceptors answered, 12 needed');
+  });
+
+  it('says why the failed acceptors failed, grouped by reason, for the log', async () => {
+    const late = (n: number) => new GrpcError(status.DEADLINE_EXCEEDED, `node ${n} (127.0.0.1:710${n}) did not answer within 2000 ms`);
+    const errors = [late(0), new GrpcError(status.UNAVAILABLE, 'node 1 (127.0.0.1:7101): UNAVAILABLE: No connection established'), late(2)];
+    const answers = broadcast(targets, (t) => (t.nodeId < 3 ? throwError(() => errors[t.nodeId]) : new Observable<string>()));
+    const err = await firstValueFrom(answers.pipe(untilQuorum(quorum, () => true), toArray())).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(QuorumUnreachableError);
+    expect((err as QuorumUnreachableError).failureSummary()).toEqual([
+      'DEADLINE_EXCEEDED did not answer within 2000 ms: nodes 0, 2',
+      'UNAVAILABLE UNAVAILABLE: No connection established: node 1',
+    ]);
   });
 
   it('fails with a denial when refusals alone make the quorum impossible', async () => {

@@ -16,9 +16,26 @@ export class QuorumUnreachableError extends GrpcError {
     readonly answered: number,
     readonly n: number,
     readonly q: number,
+    /** Why each failed acceptor failed (node id to reason), for the proposer's log. */
+    readonly failures: ReadonlyMap<number, string> = new Map(),
   ) {
     super(status.UNAVAILABLE, `${answered} of ${n} acceptors answered, ${q} needed`);
   }
+
+  /** The failures grouped by reason, e.g. "DEADLINE_EXCEEDED: node 3 (...) did not answer ...: nodes 3, 7". */
+  failureSummary(): string[] {
+    const byReason = new Map<string, number[]>();
+    for (const [node, reason] of [...this.failures].sort((a, b) => a[0] - b[0])) byReason.set(reason, [...(byReason.get(reason) ?? []), node]);
+    return [...byReason].map(([reason, nodes]) => `${reason}: node${nodes.length > 1 ? 's' : ''} ${nodes.join(', ')}`);
+  }
+}
+
+/** A failure's reason without the node's own name, so that equal failures of several acceptors group together. */
+function failureReason(error: unknown): string {
+  const e = error as { code?: number; details?: string; message?: string };
+  const code = typeof e.code === 'number' ? (status[e.code] ?? String(e.code)) : 'ERROR';
+  const text = (e.details ?? e.message ?? String(error)).replace(/^node \d+ \([^)]*\):? ?/, '');
+  return `${code} ${text}`.trim();
 }
 
 /** Enough acceptors answered, but too many said no (a higher ballot): Paxos moves to a new ballot. */
@@ -52,7 +69,7 @@ export function untilQuorum<R>(quorum: Quorum, isYes: (reply: R) => boolean): Op
   return (source) =>
     new Observable<Answer<R>>((subscriber) => {
       const tracker = new QuorumTracker(quorum);
-      const failed = new Set<number>();
+      const failed = new Map<number, string>();
       const answered = new Set<number>();
       return source.subscribe({
         next(answer) {
@@ -60,7 +77,7 @@ export function untilQuorum<R>(quorum: Quorum, isYes: (reply: R) => boolean): Op
           if (answer.error !== undefined) {
             // A round may ask an acceptor again (a retransmit): a failure after its yes does not count.
             if (!tracker.hasYes(answer.from)) {
-              failed.add(answer.from);
+              failed.set(answer.from, failureReason(answer.error));
               tracker.recordNo(answer.from);
             }
           } else {
@@ -71,14 +88,14 @@ export function untilQuorum<R>(quorum: Quorum, isYes: (reply: R) => boolean): Op
           }
           if (tracker.reached) subscriber.complete();
           // The live ones may not have answered yet: count every acceptor that has not failed.
-          else if (quorum.n - failed.size < quorum.q) subscriber.error(new QuorumUnreachableError(quorum.n - failed.size, quorum.n, quorum.q));
+          else if (quorum.n - failed.size < quorum.q) subscriber.error(new QuorumUnreachableError(quorum.n - failed.size, quorum.n, quorum.q, failed));
           else if (tracker.impossible) subscriber.error(new QuorumDeniedError(tracker.yes, tracker.no));
         },
         error(err) {
           subscriber.error(err);
         },
         complete() {
-          if (!tracker.reached) subscriber.error(new QuorumUnreachableError(answered.size, quorum.n, quorum.q));
+          if (!tracker.reached) subscriber.error(new QuorumUnreachableError(answered.size, quorum.n, quorum.q, failed));
         },
       });
     });

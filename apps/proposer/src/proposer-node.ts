@@ -417,7 +417,10 @@ export class ProposerNode {
       this.opts.logger.error({ err }, 'fan-out failed');
       return;
     }
-    this.opts.logger.warn({ slot: slot?.toString(), reason: err.message }, slot === undefined ? 'prepare cannot reach a quorum' : 'accept cannot reach a quorum');
+    this.opts.logger.warn(
+      { slot: slot?.toString(), reason: err.message, failures: err.failureSummary() },
+      slot === undefined ? 'prepare cannot reach a quorum' : 'accept cannot reach a quorum',
+    );
     // The commands stay in the core, which keeps retrying: a client may retry with the same id.
     for (const id of clients) this.rejectWaiters(id, new GrpcError(status.UNAVAILABLE, `${err.message}; not chosen yet: retry with the same client_request_id`));
   }
