@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { type ClientDuplexStream, credentials, Metadata } from '@grpc/grpc-js';
 import { type AcceptRequest, type AcceptResponse, AcceptorServiceClient, type PrepareResponse } from '@paxos/proto';
 import { TestCluster } from '@paxos/test-cluster';
+import { cpuSeconds } from './cpu';
+import { percentile } from './load';
 import { rssMb } from './rss';
 
 /** The machine's bare rate: a write of `bytes` then fdatasync, back to back, on one file. */
@@ -61,6 +63,52 @@ async function acceptsPerSecond(address: string, count: number, inFlight: number
   return count / seconds;
 }
 
+/** How a lone client at C=1 meets each acceptor: one accept, then a pause (a round's worth). */
+export const PACED_GAP_MS = 15;
+
+/**
+ * Accepts one at a time with `gapMs` between them, as an acceptor sees a lone client's rounds:
+ * the server's CPU per accept (its /proc counters) and the round trip's median.
+ */
+export async function pacedAccepts(address: string, serverPid: number, count: number, gapMs: number, firstSlot: bigint): Promise<{ cpuMsPerAccept: number; p50Ms: number }> {
+  const client = new AcceptorServiceClient(address, credentials.createInsecure());
+  const ballot = { round: BigInt(Date.now()), proposerId: 1 };
+  const prepare = client.prepare();
+  await new Promise<PrepareResponse>((resolve, reject) => {
+    prepare.once('data', resolve);
+    prepare.once('error', reject);
+    prepare.write({ requestId: 0n, ballot, fromSlot: firstSlot });
+  });
+  prepare.end();
+  const stream: ClientDuplexStream<AcceptRequest, AcceptResponse> = client.accept();
+  let answered: ((r: AcceptResponse) => void) | undefined;
+  stream.on('data', (r: AcceptResponse) => answered?.(r));
+  stream.on('error', () => undefined);
+  const data = Buffer.alloc(200, 97);
+  const rtts: number[] = [];
+  let cpuStart = 0;
+  // The first tenth warms the path up and is not counted.
+  const warm = Math.ceil(count / 10);
+  for (let i = 0; i < warm + count; i++) {
+    if (i === warm) cpuStart = cpuSeconds(serverPid);
+    const slot = firstSlot + BigInt(i);
+    const started = process.hrtime.bigint();
+    await new Promise<void>((resolve, reject) => {
+      answered = (r) => (r.outcome?.$case === 'accepted' ? resolve() : reject(new Error(`unexpected answer ${r.outcome?.$case}`)));
+      stream.write({
+        requestId: BigInt(i),
+        kind: { $case: 'accept', value: { ballot, slot, value: { kind: { $case: 'batch', value: { commands: [{ clientRequestId: `p${slot}`, value: { contentType: 'a', data } }] } } } } },
+      });
+    });
+    if (i >= warm) rtts.push(Number(process.hrtime.bigint() - started) / 1e6);
+    await new Promise((r) => setTimeout(r, gapMs));
+  }
+  const cpuMsPerAccept = ((cpuSeconds(serverPid) - cpuStart) * 1000) / count;
+  stream.end();
+  client.close();
+  return { cpuMsPerAccept, p50Ms: percentile([...rtts].sort((a, b) => a - b), 0.5) };
+}
+
 function fsyncs(address: string): Promise<bigint> {
   const client = new AcceptorServiceClient(address, credentials.createInsecure());
   return new Promise((resolve, reject) =>
@@ -72,8 +120,19 @@ function fsyncs(address: string): Promise<bigint> {
   );
 }
 
-/** One acceptor process, one stream: accepts/s at 1 and 64 in flight next to the bare fdatasync rate. */
-export async function benchAcceptorStream(count: number, valueBytes: number): Promise<void> {
+/** A server process to compare with: its address, its pid, and how to stop it. */
+export interface BaselineServer {
+  readonly address: string;
+  readonly pid: number;
+  stop(): void;
+}
+
+/**
+ * One acceptor process, one stream: accepts/s at 1 and 64 in flight next to the bare fdatasync
+ * rate; then accepts paced like a lone client's rounds, at the acceptor and at the floor under
+ * it (`startFloor`: a grpc-js server that only writes and fdatasyncs), CPU per accept and median.
+ */
+export async function benchAcceptorStream(count: number, valueBytes: number, startFloor: () => Promise<BaselineServer>): Promise<void> {
   const cluster = await TestCluster.start({ acceptors: 1 });
   try {
     const address = cluster.acceptorAddresses[0] as string;
@@ -84,6 +143,15 @@ export async function benchAcceptorStream(count: number, valueBytes: number): Pr
     const pipelined = await acceptsPerSecond(address, count, 64, valueBytes, 1_000_000n);
     const f2 = await fsyncs(address);
     const idle = rssMb(cluster.acceptors[0]?.child.pid);
+    const pacedCount = Math.max(50, Math.round(count / 5));
+    const paced = await pacedAccepts(address, cluster.acceptors[0]?.child.pid as number, pacedCount, PACED_GAP_MS, 2_000_000n);
+    const floor = await startFloor();
+    let floorPaced: { cpuMsPerAccept: number; p50Ms: number };
+    try {
+      floorPaced = await pacedAccepts(floor.address, floor.pid, pacedCount, PACED_GAP_MS, 0n);
+    } finally {
+      floor.stop();
+    }
     console.log(
       JSON.stringify({
         mode: 'acceptor-stream',
@@ -96,6 +164,11 @@ export async function benchAcceptorStream(count: number, valueBytes: number): Pr
         fsyncsPerAcceptInFlight64: Number((Number(f2 - f1) / count).toFixed(3)),
         groupCommitGain: Number((pipelined / bare).toFixed(2)),
         acceptorRssMb: Number(idle.toFixed(1)),
+        pacedGapMs: PACED_GAP_MS,
+        pacedCpuMsPerAccept: Number(paced.cpuMsPerAccept.toFixed(3)),
+        pacedP50Ms: Number(paced.p50Ms.toFixed(2)),
+        floorPacedCpuMsPerAccept: Number(floorPaced.cpuMsPerAccept.toFixed(3)),
+        floorPacedP50Ms: Number(floorPaced.p50Ms.toFixed(2)),
       }),
     );
   } finally {

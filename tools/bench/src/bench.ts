@@ -1,11 +1,13 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError, exitWithError, helpText, isServing, parseCommand } from '@paxos/grpc-kit';
 import { freePorts, TestCluster } from '@paxos/test-cluster';
-import { benchAcceptorStream } from './acceptor-stream';
+import { type BaselineServer, benchAcceptorStream } from './acceptor-stream';
 import { bulkPropose, openClients, streamPropose, unaryPropose } from './clients';
 import { startEchoServer } from './echo-server';
+import { startFsyncEchoServer } from './fsync-echo-server';
 import { startCpuMeter } from './cpu';
 import { type LoadResult, runLoad } from './load';
 import { rssMb } from './rss';
@@ -26,8 +28,12 @@ export const benchCommand = {
     bulk: { type: 'boolean', description: 'also measure ProposeBulk (many proposals per message)' },
     'bulk-only': { type: 'boolean', description: 'measure only the ProposeBulk path' },
     'bulk-size': { type: 'integer', default: 64, description: 'most proposals in one ProposeBulk message' },
-    acceptor: { type: 'boolean', description: 'instead: accepts/s on one stream of one acceptor (fsync on) next to the bare write+fdatasync rate' },
+    acceptor: {
+      type: 'boolean',
+      description: 'instead: accepts/s on one stream of one acceptor (fsync on) next to the bare write+fdatasync rate, and accepts paced like a lone client\'s rounds at the acceptor and at a bare grpc-js write+fdatasync server',
+    },
     'echo-server': { type: 'boolean', description: '(internal) run the echo baseline server' },
+    'fsync-echo-server': { type: 'boolean', description: '(internal) run the write+fdatasync floor under one acceptor (--acceptor)' },
     port: { type: 'integer', description: '(internal) port of the echo server' },
   },
 } as const;
@@ -68,12 +74,13 @@ async function ownNetwork(acceptors: number): Promise<Target> {
   };
 }
 
-async function startEcho(): Promise<{ address: string; stop: () => void }> {
+/** This script again as a baseline server process (`--echo-server` or `--fsync-echo-server`), once it serves. */
+async function startBaseline(args: readonly string[]): Promise<BaselineServer> {
   const [port] = await freePorts(1);
-  const child = spawn(process.execPath, [__filename, '--echo-server', '--port', String(port)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [__filename, ...args, '--port', String(port)], { stdio: ['ignore', 'ignore', 'inherit'] });
   const address = `127.0.0.1:${port}`;
   for (let i = 0; i < 100 && !(await isServing(address, 200).catch(() => false)); i++) await new Promise((r) => setTimeout(r, 50));
-  return { address, stop: () => child.kill('SIGTERM') };
+  return { address, pid: child.pid as number, stop: () => child.kill('SIGTERM') };
 }
 
 const round = (x: number, digits = 2) => Number(x.toFixed(digits));
@@ -89,8 +96,17 @@ async function main(argv: readonly string[]): Promise<number> {
     await startEchoServer(o.port ?? 0);
     return new Promise<number>(() => undefined); // serve until killed
   }
+  if (o['fsync-echo-server']) {
+    await startFsyncEchoServer(o.port ?? 0, o.dir ?? tmpdir());
+    return new Promise<number>(() => undefined); // serve until killed
+  }
   if (o.acceptor) {
-    await benchAcceptorStream(2000, o['value-bytes'] as number);
+    const floorDir = mkdtempSync(join(tmpdir(), 'bench-floor-'));
+    try {
+      await benchAcceptorStream(2000, o['value-bytes'] as number, () => startBaseline(['--fsync-echo-server', '--dir', floorDir]));
+    } finally {
+      rmSync(floorDir, { recursive: true, force: true });
+    }
     return 0;
   }
   if ((o['bulk-size'] as number) < 1 || (o['bulk-size'] as number) > 1024) throw new ConfigError(`--bulk-size must be 1..1024, got ${o['bulk-size']}`);
@@ -100,7 +116,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const durationMs = (o.duration as number) * 1000;
   const value = Buffer.alloc(o['value-bytes'] as number, 0x61);
   const target = o.dir ? fromDir(resolve(o.dir)) : await ownNetwork(o.acceptors as number);
-  const echo = await startEcho();
+  const echo = await startBaseline(['--echo-server']);
   const proposeClients = openClients(target.proposer);
   const echoClients = openClients(echo.address);
   const tag = `bench-${process.pid}-${Date.now()}`;
