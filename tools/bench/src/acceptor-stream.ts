@@ -23,10 +23,10 @@ export function bareWriteFdatasyncPerSecond(dir: string, count: number, bytes: n
   return count / seconds;
 }
 
-/** Accepts on one Accept stream of one acceptor (fsync on), `inFlight` outstanding at a time. */
-async function acceptsPerSecond(address: string, count: number, inFlight: number, valueBytes: number, firstSlot: bigint): Promise<number> {
+/** An Accept stream to `address` after a promise of ballot `round`.1 from `firstSlot` on. */
+async function acceptStream(address: string, round: bigint, firstSlot: bigint) {
   const client = new AcceptorServiceClient(address, credentials.createInsecure());
-  const ballot = { round: 1n, proposerId: 1 };
+  const ballot = { round, proposerId: 1 };
   const prepare = client.prepare();
   await new Promise<PrepareResponse>((resolve, reject) => {
     prepare.once('data', resolve);
@@ -35,6 +35,12 @@ async function acceptsPerSecond(address: string, count: number, inFlight: number
   });
   prepare.end();
   const stream: ClientDuplexStream<AcceptRequest, AcceptResponse> = client.accept();
+  return { client, ballot, stream };
+}
+
+/** Accepts on one Accept stream of one acceptor (fsync on), `inFlight` outstanding at a time. */
+async function acceptsPerSecond(address: string, count: number, inFlight: number, valueBytes: number, firstSlot: bigint): Promise<number> {
+  const { client, ballot, stream } = await acceptStream(address, 1n, firstSlot);
   const data = Buffer.alloc(valueBytes, 97);
   let sent = 0;
   let done = 0;
@@ -71,16 +77,7 @@ export const PACED_GAP_MS = 15;
  * the server's CPU per accept (its /proc counters) and the round trip's median.
  */
 export async function pacedAccepts(address: string, serverPid: number, count: number, gapMs: number, firstSlot: bigint): Promise<{ cpuMsPerAccept: number; p50Ms: number }> {
-  const client = new AcceptorServiceClient(address, credentials.createInsecure());
-  const ballot = { round: BigInt(Date.now()), proposerId: 1 };
-  const prepare = client.prepare();
-  await new Promise<PrepareResponse>((resolve, reject) => {
-    prepare.once('data', resolve);
-    prepare.once('error', reject);
-    prepare.write({ requestId: 0n, ballot, fromSlot: firstSlot });
-  });
-  prepare.end();
-  const stream: ClientDuplexStream<AcceptRequest, AcceptResponse> = client.accept();
+  const { client, ballot, stream } = await acceptStream(address, BigInt(Date.now()), firstSlot);
   let answered: ((r: AcceptResponse) => void) | undefined;
   stream.on('data', (r: AcceptResponse) => answered?.(r));
   stream.on('error', () => undefined);
