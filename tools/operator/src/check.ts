@@ -6,13 +6,21 @@ import { defaultNetworkDir, readLayout } from './network-dir';
 export const checkCommand = {
   program: 'check',
   summary: "poll every node's Status and print the table, the alive count, the quorum and consensus lines; exit 0 only when a quorum is alive",
-  usage: 'npm run check -- [--dir D] [--json]',
+  usage: 'npm run check -- [--dir D] [--json] [--settle-ms N]',
   options: {
     dir: { type: 'string', env: 'PAXOS_NETWORK_DIR', description: 'the network dir', defaultText: 'default ~/.openclaw/consensus' },
     json: { type: 'boolean', description: 'print one JSON document instead of the table' },
     'deadline-ms': { type: 'integer', default: 1000, description: 'deadline of each Status call' },
+    'settle-ms': {
+      type: 'integer',
+      default: 0,
+      description: 'wait up to this long for every alive acceptor to hold the latest chosen slot before printing (commit notices take tens of ms)',
+    },
   },
 } as const;
+
+/** How often --settle-ms asks the nodes again. */
+const SETTLE_POLL_MS = 100;
 
 export async function runCheck(argv: readonly string[], out: (line: string) => void): Promise<number> {
   const parsed = parseCommand(checkCommand, argv);
@@ -20,7 +28,14 @@ export async function runCheck(argv: readonly string[], out: (line: string) => v
     out(helpText(checkCommand));
     return 0;
   }
-  const report = await checkNetwork(readLayout(resolve(parsed.options.dir ?? defaultNetworkDir())), parsed.options['deadline-ms'] as number);
+  const layout = readLayout(resolve(parsed.options.dir ?? defaultNetworkDir()));
+  const deadlineMs = parsed.options['deadline-ms'] as number;
+  const settleUntil = Date.now() + (parsed.options['settle-ms'] as number);
+  let report = await checkNetwork(layout, deadlineMs);
+  while (report.quorumAlive && report.holdingLatest < report.alive && Date.now() < settleUntil) {
+    await new Promise((r) => setTimeout(r, SETTLE_POLL_MS));
+    report = await checkNetwork(layout, deadlineMs);
+  }
   if (parsed.options.json) out(JSON.stringify(report, null, 2));
   else for (const l of formatCheck(report)) out(l);
   return report.quorumAlive ? 0 : 1;
