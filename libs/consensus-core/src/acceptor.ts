@@ -225,8 +225,7 @@ export class AcceptorCore {
   learnChosenBelow(slot: bigint): boolean {
     if (slot <= this.committed) return false;
     this.committed = slot;
-    this.keptFrom = slot;
-    for (const s of [...this.chosenBySlot.keys()]) if (s < slot) this.chosenBySlot.delete(s);
+    this.foldChosenBelow(slot);
     this.advanceCommitted();
     this.foldAcceptedBelowCommitted();
     return true;
