@@ -38,6 +38,14 @@ async function acceptStream(address: string, round: bigint, firstSlot: bigint) {
   return { client, ballot, stream };
 }
 
+/** An accept of `slot` whose value is one command carrying `data`. */
+function acceptOf(requestId: bigint, ballot: { round: bigint; proposerId: number }, slot: bigint, data: Buffer): AcceptRequest {
+  return {
+    requestId,
+    kind: { $case: 'accept', value: { ballot, slot, value: { kind: { $case: 'batch', value: { commands: [{ clientRequestId: `s${slot}`, value: { contentType: 'a', data } }] } } } } },
+  };
+}
+
 /** Accepts on one Accept stream of one acceptor (fsync on), `inFlight` outstanding at a time. */
 async function acceptsPerSecond(address: string, count: number, inFlight: number, valueBytes: number, firstSlot: bigint): Promise<number> {
   const { client, ballot, stream } = await acceptStream(address, 1n, firstSlot);
@@ -48,10 +56,7 @@ async function acceptsPerSecond(address: string, count: number, inFlight: number
   await new Promise<void>((resolve, reject) => {
     const send = () => {
       const slot = firstSlot + BigInt(sent);
-      stream.write({
-        requestId: BigInt(sent),
-        kind: { $case: 'accept', value: { ballot, slot, value: { kind: { $case: 'batch', value: { commands: [{ clientRequestId: `s${slot}`, value: { contentType: 'a', data } }] } } } } },
-      });
+      stream.write(acceptOf(BigInt(sent), ballot, slot, data));
       sent += 1;
     };
     stream.on('data', (r: AcceptResponse) => {
@@ -92,10 +97,7 @@ export async function pacedAccepts(address: string, serverPid: number, count: nu
     const started = process.hrtime.bigint();
     await new Promise<void>((resolve, reject) => {
       answered = (r) => (r.outcome?.$case === 'accepted' ? resolve() : reject(new Error(`unexpected answer ${r.outcome?.$case}`)));
-      stream.write({
-        requestId: BigInt(i),
-        kind: { $case: 'accept', value: { ballot, slot, value: { kind: { $case: 'batch', value: { commands: [{ clientRequestId: `p${slot}`, value: { contentType: 'a', data } }] } } } } },
-      });
+      stream.write(acceptOf(BigInt(i), ballot, slot, data));
     });
     if (i >= warm) rtts.push(Number(process.hrtime.bigint() - started) / 1e6);
     await new Promise((r) => setTimeout(r, gapMs));
