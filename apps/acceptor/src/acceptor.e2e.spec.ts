@@ -209,14 +209,15 @@ describe('acceptor over gRPC', () => {
   });
 
   describe('bounded chosen history', () => {
+    const value = (i: number, size = 2048): SlotValue => ({
+      kind: { $case: 'batch', value: { commands: [{ clientRequestId: `${i}`.padStart(2, '0'), value: { contentType: 'text/plain', data: Buffer.alloc(size, 46) } }] } },
+    });
+
     it('keeps at most --retain-chosen-bytes of chosen values below the committed index', async () => {
       const node = await startAcceptor(dir, ports[6] as number, ['--retain-chosen-bytes', '65536'], 6);
       const c = new AcceptorWireClient(node.address);
       // 48 slots of 2,048 value bytes (plus a 2-byte id and a 10-byte content type): 97 KiB
       // chosen; the bound of 64 KiB holds 31 of them.
-      const value = (i: number, size = 2048): SlotValue => ({
-        kind: { $case: 'batch', value: { commands: [{ clientRequestId: `${i}`.padStart(2, '0'), value: { contentType: 'text/plain', data: Buffer.alloc(size, 46) } }] } },
-      });
       const commits = Array.from({ length: 48 }, (_, i) => ({ slot: BigInt(i), ballot: b(1), value: value(i) }));
       const r = await c.accept({ $case: 'commits', value: { commits, chosenBelow: 0n } });
       expect(r.outcome).toEqual({ $case: 'committed', value: { committedIndex: 48n } });
@@ -240,7 +241,6 @@ describe('acceptor over gRPC', () => {
     it('moves its committed index past slots a proposer no longer keeps (chosen_below), and Learn serves from there', async () => {
       const node = await startAcceptor(dir, ports[7] as number, [], 7);
       const c = new AcceptorWireClient(node.address);
-      const value = (i: number): SlotValue => ({ kind: { $case: 'batch', value: { commands: [{ clientRequestId: `k${i}`, value: { contentType: 'text/plain', data: Buffer.from(`v${i}`) } }] } } });
       // The values of slots 0..9 are gone; the proposer keeps 10 and 11.
       const commits = [10, 11].map((i) => ({ slot: BigInt(i), ballot: b(1), value: value(i) }));
       const r = await c.accept({ $case: 'commits', value: { commits, chosenBelow: 10n } });
