@@ -37,6 +37,22 @@ export class CommandQueue {
     for (const c of commands) this.queuedBytes += commandBytes(c);
   }
 
+  /**
+   * Drops queued commands whose client request id is in `ids` (a value that carries them is
+   * already chosen or adopted: proposing them again would put a second copy in the log).
+   */
+  dropIds(ids: ReadonlySet<string>): void {
+    if (ids.size === 0 || this.length === 0) return;
+    const kept: QueuedCommand[] = [];
+    for (let i = this.head; i < this.items.length; i++) {
+      const q = this.items[i] as QueuedCommand;
+      if (ids.has(q.command.clientRequestId)) this.queuedBytes -= commandBytes(q.command);
+      else kept.push(q);
+    }
+    this.items = kept;
+    this.head = 0;
+  }
+
   /** Take the next batch: up to batchCommandsMax commands and batchBytesMax bytes (at least one). */
   takeBatch(batchCommandsMax: number, batchBytesMax: number): Command[] {
     assert(this.length > 0, 'takeBatch on an empty queue');

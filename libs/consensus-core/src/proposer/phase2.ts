@@ -24,6 +24,11 @@ export function ownCommands(p: SlotProposal): readonly Command[] {
   return p.own && p.value.kind === 'batch' ? p.value.commands : [];
 }
 
+/** The client request ids a slot value carries. */
+export function commandIds(value: SlotValue): Set<string> {
+  return new Set(value.kind === 'batch' ? value.commands.map((c) => c.clientRequestId) : []);
+}
+
 /** Phase 2 bookkeeping: the slots being proposed, at most windowSlots of them in flight. */
 export class SlotProposals {
   private readonly bySlot = new Map<bigint, SlotProposal>();

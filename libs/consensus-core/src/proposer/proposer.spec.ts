@@ -199,6 +199,26 @@ describe('the proposer (DESIGN section 4)', () => {
     ]);
   });
 
+  it('a retried command that phase 1 finds in an adopted value is not proposed a second time', () => {
+    // A crashed proposer's accept of 'retry' sits at one acceptor; the client retried here.
+    const p = proposer(3);
+    out(p.submit(cmd('retry')));
+    promise(p, 0, [{ slot: 0n, ballot: b(1n, 2), value: batch('retry', 'other') }]);
+    const o = promise(p, 1);
+    expect(accepts(o.messages)).toEqual([{ slot: 0n, value: batch('retry', 'other'), ballot: p.ballot }]);
+    expect(p.pendingCommands).toBe(0);
+  });
+
+  it('a queued command chosen in a slot learned from elsewhere is dropped, not proposed again', () => {
+    const p = proposer(3, { windowSlots: 1 });
+    lead(p, 2); // slot 0 in flight fills the window: what comes next waits in the queue
+    out(p.submit(cmd('queued')));
+    out(p.submit(cmd('later')));
+    expect(p.pendingCommands).toBe(2);
+    p.learnChosen({ slot: 5n, ballot: b(1n, 2), value: batch('queued') });
+    expect(p.pendingCommands).toBe(1);
+  });
+
   it('a truncated promise makes the proposer prepare again from the truncation point with a higher ballot', () => {
     const p = proposer(3);
     out(p.submit(cmd('mine')));

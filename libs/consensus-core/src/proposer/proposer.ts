@@ -6,7 +6,7 @@ import { ChosenSlots } from './chosen-slots';
 import { CommandQueue } from './command-queue';
 import { OutputBuilder } from './output-builder';
 import { Phase1Round } from './phase1';
-import { ownCommands, SlotProposals, type SlotProposal } from './phase2';
+import { commandIds, ownCommands, SlotProposals, type SlotProposal } from './phase2';
 import { resolveProposerConfig, type ResolvedProposerConfig } from './proposer-config';
 import type { ChosenEntry, ProposerConfig, ProposerEvent, ProposerOutput } from './proposer-types';
 
@@ -162,11 +162,14 @@ export class ProposerCore {
   }
 
   learnChosen(entry: ChosenEntry): void {
+    const chosenIds = commandIds(entry.value);
     const p = this.proposals.get(entry.slot);
     if (p !== undefined) {
-      if (!slotValuesEqual(p.value, entry.value)) this.queue.requeueFront(ownCommands(p), false);
+      if (!slotValuesEqual(p.value, entry.value)) this.queue.requeueFront(ownCommands(p).filter((c) => !chosenIds.has(c.clientRequestId)), false);
       this.proposals.remove(entry.slot);
     }
+    // A command chosen in this slot is not proposed again (a retry queued here, or one of ours).
+    this.queue.dropIds(chosenIds);
     this.chosenSlots.mark(entry.slot);
     if (this.freeSlot < this.chosenSlots.prefixEnd) this.freeSlot = this.chosenSlots.prefixEnd;
   }
@@ -218,10 +221,15 @@ export class ProposerCore {
         // A hole: no value can have been chosen here, so any value is safe.
         if (mine === undefined) this.proposals.plan(s, NOOP, false);
       } else if (mine === undefined || !slotValuesEqual(mine.value, adopted)) {
-        if (mine !== undefined) this.queue.requeueFront(ownCommands(mine), false);
+        if (mine !== undefined) this.queue.requeueFront(ownCommands(mine), false); // dropped below if the adopted values carry them
         this.proposals.plan(s, adopted, false);
       }
     }
+    // Commands the adopted values carry are in the log already (or will be, in these slots): a
+    // queued copy (a client's retry after a proposer crash) is dropped, not chosen a second time.
+    const adoptedIds = new Set<string>();
+    for (const v of outcome.adopted.values()) for (const id of commandIds(v)) adoptedIds.add(id);
+    this.queue.dropIds(adoptedIds);
     const afterReported = last + 1n;
     if (this.freeSlot < afterReported) this.freeSlot = afterReported;
     if (this.freeSlot < this.chosenSlots.prefixEnd) this.freeSlot = this.chosenSlots.prefixEnd;
