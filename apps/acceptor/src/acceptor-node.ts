@@ -6,8 +6,7 @@ import {
   type Ballot,
   type Quorum,
   formatBallot,
-  slotValueBytes,
-} from '@paxos/consensus-core';
+  } from '@paxos/consensus-core';
 import { GrpcError, GrpcStatus, type Logger } from '@paxos/grpc-kit';
 import type { AcceptorCounters } from '@paxos/proto';
 import type { CommitBatchRequest, PiggybackedCommits } from '@paxos/wire';
@@ -19,10 +18,6 @@ export interface AcceptorNodeOptions {
   readonly quorum: Quorum;
   readonly proposerIds: ReadonlySet<number>;
   readonly checkpointEveryRecords: number;
-  /** Chosen slots kept below the committed index; memory and snapshots stay bounded. */
-  readonly retainChosenSlots: number;
-  /** And at most this many bytes of their values (slotValueBytes). */
-  readonly retainChosenBytes: number;
   readonly logger: Logger;
   /** Told when storage fails (the node stops voting until restarted on healthy storage). */
   readonly onStorageFailure: (error: string) => void;
@@ -30,11 +25,8 @@ export interface AcceptorNodeOptions {
   readonly onStorageRecovered: () => void;
 }
 
-/** Chosen slots kept below the committed index whatever the bytes bound says. */
-const KEPT_SLOTS_MIN = 16;
-
-/** Accepted entries below the committed index are dropped once it has moved this far. */
-const ACCEPTED_FOLD_EVERY_SLOTS = 64n;
+/** Accepted entries and chosen values below the committed index leave memory once it has moved this far (the chosen history holds them). */
+const FOLD_EVERY_SLOTS = 64n;
 
 function jittered(records: number): number {
   return Math.max(1, Math.round(records * (0.75 + Math.random() * 0.5)));
@@ -63,11 +55,7 @@ export class AcceptorNode {
   private recordsSinceCheckpoint = 0;
   /** Records before the next checkpoint: checkpointEveryRecords ± 25%, so acceptors fed the same accepts do not all checkpoint at once. */
   private checkpointAfter: number;
-  private acceptedFoldedAt = 0n;
-  /** Value bytes of each kept chosen slot, oldest first, counted up to keptCountedTo. */
-  private readonly keptBytes: Array<{ readonly slot: bigint; readonly bytes: number }> = [];
-  private keptBytesTotal = 0;
-  private keptCountedTo = 0n;
+  private foldedAt = 0n;
   private checkpointing = false;
   private storageError: string | undefined;
 
@@ -99,11 +87,11 @@ export class AcceptorNode {
     this.assertVoting();
     const step = this.step(request, commits);
     const reply = step.reply;
-    this.maybeFold();
+    this.keepChosenPrefix();
     if (request.type === 'commit') {
-      // A commit notice is an optimisation, never a condition of safety: it is applied in memory
-      // and answered at once, without a write. What it taught is saved by the next checkpoint;
-      // an acceptor that restarts before that is brought up again by the proposer's catch-up.
+      // A commit notice is an optimisation, never a condition of safety: the chosen prefix it
+      // completed is in the chosen history (without an fsync of its own: see chosen-history.ts)
+      // and it is answered at once.
       this.countReply(reply);
       return reply;
     }
@@ -126,28 +114,49 @@ export class AcceptorNode {
   }
 
   /**
-   * Commit notices that came in one message (a CommitBatch): each applied in memory like a single
-   * notice, one answer for all. A malformed notice fails the whole message (INVALID_ARGUMENT)
-   * after the ones before it were applied, which is harmless: notices only teach chosen values.
-   * Its chosen_below (a proposer that no longer keeps the values of older slots) first moves the
-   * committed index past slots this acceptor could otherwise never complete.
+   * Commit notices that came in one message (a CommitBatch): each applied like a single notice,
+   * one answer for all. A malformed notice fails the whole message (INVALID_ARGUMENT) after the
+   * ones before it were applied, which is harmless: notices only teach chosen values.
    */
   async handleCommits(batch: CommitBatchRequest): Promise<AcceptorReply> {
     this.assertVoting();
-    const from = this.core.committedIndex;
-    if (batch.chosenBelow > 0n && this.core.learnChosenBelow(batch.chosenBelow)) {
-      this.opts.logger.info(
-        { from: from.toString(), to: this.core.committedIndex.toString() },
-        'committed index moved past chosen slots whose values the proposer no longer keeps',
-      );
-    }
     let reply: AcceptorReply = { type: 'committed', committedIndex: this.core.committedIndex };
-    for (const request of batch.notices) {
-      if (request.type !== 'commit') throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, `a commit batch holds only commit notices, not ${request.type}`);
-      reply = this.step(request).reply;
+    try {
+      for (const request of batch.notices) {
+        if (request.type !== 'commit') throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, `a commit batch holds only commit notices, not ${request.type}`);
+        reply = this.step(request).reply;
+      }
+    } finally {
+      this.keepChosenPrefix();
     }
-    this.maybeFold();
     return reply;
+  }
+
+  /**
+   * Moves the chosen slots the core completed (the prefix below its committed index) into the
+   * chosen history, then lets memory fold them. Learn, catch-up and every reader of the log read
+   * the history; the core keeps only what is not yet a gapless prefix.
+   */
+  private keepChosenPrefix(): void {
+    const history = this.storage.history;
+    const committed = this.core.committedIndex;
+    const end = history.endSlot;
+    if (committed > end) {
+      const records = this.core.chosenFrom(end, Number(committed - end));
+      if (records.length !== Number(committed - end)) {
+        throw new Error(`assertion: the core's committed index ${committed} is above chosen values it holds from ${end} (${records.length})`);
+      }
+      try {
+        history.append(records);
+      } catch (err) {
+        this.failStorage(err);
+        throw new GrpcError(GrpcStatus.INTERNAL, `storage failed: ${(err as Error).message}`);
+      }
+    }
+    if (committed - this.foldedAt >= FOLD_EVERY_SLOTS) {
+      this.foldedAt = committed;
+      this.core.foldChosenBelow(committed);
+    }
   }
 
   private assertVoting(): void {
@@ -218,59 +227,6 @@ export class AcceptorNode {
       this.opts.onStorageRecovered();
     }, STORAGE_RECHECK_MS);
     recheck.unref();
-  }
-
-  /**
-   * Drops accepted copies of chosen slots (every 64 committed slots), and chosen values more than
-   * retainChosenSlots below the committed index, a quarter of the bound at a time (each fold walks
-   * the kept slots). Proposers that need older values are told where the kept range starts
-   * (Learn's oldest_kept_slot).
-   */
-  private maybeFold(): void {
-    const committed = this.core.committedIndex;
-    if (committed - this.acceptedFoldedAt >= ACCEPTED_FOLD_EVERY_SLOTS) {
-      this.acceptedFoldedAt = committed;
-      this.core.foldAcceptedBelowCommitted();
-    }
-    this.countKeptBytes(committed);
-    // Fold in steps of a quarter of each bound: every fold walks the chosen values.
-    const retain = BigInt(this.opts.retainChosenSlots);
-    let foldBelow = committed - this.core.oldestKeptSlot > retain + retain / 4n ? committed - retain : 0n;
-    if (this.keptBytesTotal > this.opts.retainChosenBytes * 1.25) {
-      let remaining = this.keptBytesTotal;
-      // The newest KEPT_SLOTS_MIN slots stay whatever their size: Learn can always serve them.
-      const last = this.keptBytes.length - KEPT_SLOTS_MIN;
-      for (let i = 0; i < last; i++) {
-        const k = this.keptBytes[i] as { slot: bigint; bytes: number };
-        if (remaining <= this.opts.retainChosenBytes) break;
-        remaining -= k.bytes;
-        if (k.slot + 1n > foldBelow) foldBelow = k.slot + 1n;
-      }
-    }
-    if (foldBelow <= this.core.oldestKeptSlot) return;
-    this.core.foldChosenBelow(foldBelow);
-    this.dropKeptBelow(this.core.oldestKeptSlot);
-  }
-
-  /** Records the value bytes of chosen slots committed since the last call. */
-  private countKeptBytes(committed: bigint): void {
-    if (this.keptCountedTo < this.core.oldestKeptSlot) {
-      this.dropKeptBelow(this.core.oldestKeptSlot);
-      this.keptCountedTo = this.core.oldestKeptSlot;
-    }
-    if (committed <= this.keptCountedTo) return;
-    for (const c of this.core.chosenFrom(this.keptCountedTo, Number(committed - this.keptCountedTo))) {
-      const bytes = slotValueBytes(c.value);
-      this.keptBytes.push({ slot: c.slot, bytes });
-      this.keptBytesTotal += bytes;
-    }
-    this.keptCountedTo = committed;
-  }
-
-  private dropKeptBelow(slot: bigint): void {
-    let n = 0;
-    while (n < this.keptBytes.length && (this.keptBytes[n] as { slot: bigint }).slot < slot) this.keptBytesTotal -= (this.keptBytes[n++] as { bytes: number }).bytes;
-    this.keptBytes.splice(0, n);
   }
 
   /** Folds the state into a snapshot every checkpointEveryRecords records, so the log stays bounded. */

@@ -10,15 +10,14 @@ import type {
   StatusRequest,
   StatusResponse,
 } from '@paxos/proto';
-import { slotValueBytes } from '@paxos/consensus-core';
-import type { Logger } from '@paxos/grpc-kit';
+import { GrpcError, GrpcStatus, type Logger, toServiceError } from '@paxos/grpc-kit';
 import { acceptFromWire, acceptReplyToWire, ballotToWire, commitBatchFromWire, piggybackedCommitsFromWire, prepareFromWire, prepareReplyToWire, slotValueToWire } from '@paxos/wire';
 import type { AcceptorNode } from './acceptor-node';
 import { buildStatus, type StatusContext } from './status';
 import { streamHandler } from './stream-handler';
 
-/** Most chosen entries, and value bytes, one Learn answer carries. */
-const LEARN_ENTRIES_MAX = 256;
+/** Most chosen entries, and about how many bytes of them, one Learn answer carries (at least one). */
+const LEARN_ENTRIES_MAX = 1024;
 const LEARN_BYTES_MAX = 4 * 1024 * 1024;
 
 /** paxos.v1.AcceptorService over one AcceptorNode. */
@@ -45,15 +44,25 @@ export function acceptorService(node: AcceptorNode, statusContext: StatusContext
       callback(null, buildStatus(statusContext));
     },
     learn(call: ServerUnaryCall<LearnRequest, LearnResponse>, callback: sendUnaryData<LearnResponse>) {
+      const history = node.storage.history;
+      const from = call.request.fromSlot;
+      if (from < history.firstSlot) {
+        callback(toServiceError(new GrpcError(GrpcStatus.OUT_OF_RANGE, `slot ${from} is below this acceptor's chosen history, which starts at slot ${history.firstSlot}`)));
+        return;
+      }
       const max = Math.min(call.request.maxEntries || LEARN_ENTRIES_MAX, LEARN_ENTRIES_MAX);
-      const chosen = node.core.chosenFrom(call.request.fromSlot, max);
-      // At least one entry, then up to LEARN_BYTES_MAX of values.
-      let bytes = 0;
-      const sent = chosen.filter((c, i) => (bytes += slotValueBytes(c.value)) <= LEARN_BYTES_MAX || i === 0);
+      let chosen;
+      try {
+        chosen = history.read(from, max, LEARN_BYTES_MAX);
+      } catch (e) {
+        logger.error({ err: e }, 'reading the chosen history failed');
+        callback(toServiceError(new GrpcError(GrpcStatus.INTERNAL, `reading the chosen history failed: ${(e as Error).message}`)));
+        return;
+      }
       callback(null, {
-        chosen: sent.map((c) => ({ slot: c.slot, ballot: ballotToWire(c.ballot), value: slotValueToWire(c.value) })),
+        chosen: chosen.map((c) => ({ slot: c.slot, ballot: ballotToWire(c.ballot), value: slotValueToWire(c.value) })),
         committedIndex: node.core.committedIndex,
-        oldestKeptSlot: node.core.oldestKeptSlot,
+        oldestKeptSlot: history.firstSlot,
       });
     },
   };

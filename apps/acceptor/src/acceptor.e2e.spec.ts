@@ -136,7 +136,6 @@ describe('acceptor over gRPC', () => {
             { slot: 2n, ballot: b(5) },
             { slot: 3n, ballot: b(5) },
           ],
-          chosenBelow: 0n,
         },
       });
       expect(r.outcome).toEqual({ $case: 'committed', value: { committedIndex: 4n } });
@@ -166,8 +165,8 @@ describe('acceptor over gRPC', () => {
     ];
     const acceptCases: Array<[string, AcceptRequest['kind'], RegExp]> = [
       ['an empty accept request', undefined, /set accept, commit or commits/],
-      ['an empty commit batch', { $case: 'commits', value: { commits: [], chosenBelow: 0n } }, /commits is empty/],
-      ['a commit batch with a notice without a ballot', { $case: 'commits', value: { commits: [{ slot: 0n }], chosenBelow: 0n } }, /commits\[0\]\.ballot is missing/],
+      ['an empty commit batch', { $case: 'commits', value: { commits: [] } }, /commits is empty/],
+      ['a commit batch with a notice without a ballot', { $case: 'commits', value: { commits: [{ slot: 0n }] } }, /commits\[0\]\.ballot is missing/],
       ['an accept without a value', { $case: 'accept', value: { ballot: b(1), slot: 0n } }, /value is missing/],
       ['an accept with ballot round 0', { $case: 'accept', value: { ballot: b(0), slot: 0n, value: text('x') } }, /round/],
       ['an accept for a slot beyond the bound', { $case: 'accept', value: { ballot: b(1), slot: (1n << 63n) + 5n, value: text('x') } }, /slot/],
@@ -208,53 +207,67 @@ describe('acceptor over gRPC', () => {
     });
   });
 
-  describe('bounded chosen history', () => {
-    const value = (i: number, size = 2048): SlotValue => ({
-      kind: { $case: 'batch', value: { commands: [{ clientRequestId: `${i}`.padStart(2, '0'), value: { contentType: 'text/plain', data: Buffer.alloc(size, 46) } }] } },
+  describe('durable chosen history', () => {
+    const value = (i: number, size = 200): SlotValue => ({
+      kind: { $case: 'batch', value: { commands: [{ clientRequestId: `id-${i}`, value: { contentType: 'text/plain', data: Buffer.alloc(size, 46) } }] } },
     });
+    const learn = (c: AcceptorWireClient, fromSlot: bigint, maxEntries = 100) =>
+      new Promise<{ chosen: Array<{ slot: bigint; value?: SlotValue }>; committedIndex: bigint; oldestKeptSlot: bigint }>((resolve, reject) =>
+        c.client.learn({ fromSlot, maxEntries }, new Metadata(), { deadline: Date.now() + 5000 }, (e, res) => (e || !res ? reject(e) : resolve(res))),
+      );
 
-    it('keeps at most --retain-chosen-bytes of chosen values below the committed index', async () => {
-      const node = await startAcceptor(dir, ports[6] as number, ['--retain-chosen-bytes', '65536'], 6);
-      const c = new AcceptorWireClient(node.address);
-      // 48 slots of 2,048 value bytes (plus a 2-byte id and a 10-byte content type): 97 KiB
-      // chosen; the bound of 64 KiB holds 31 of them.
-      const commits = Array.from({ length: 48 }, (_, i) => ({ slot: BigInt(i), ballot: b(1), value: value(i) }));
-      const r = await c.accept({ $case: 'commits', value: { commits, chosenBelow: 0n } });
-      expect(r.outcome).toEqual({ $case: 'committed', value: { committedIndex: 48n } });
-      const learned = await new Promise<{ chosen: unknown[]; committedIndex: bigint; oldestKeptSlot: bigint }>((resolve, reject) =>
-        c.client.learn({ fromSlot: 0n, maxEntries: 100 }, new Metadata(), { deadline: Date.now() + 5000 }, (e, res) => (e || !res ? reject(e) : resolve(res))),
-      );
-      expect(learned.committedIndex).toBe(48n);
-      expect(learned.chosen).toEqual([]);
-      expect(learned.oldestKeptSlot).toBe(17n);
-      // Values bigger than the bound allows: the newest 16 slots stay all the same.
-      const big = Array.from({ length: 48 }, (_, i) => ({ slot: BigInt(48 + i), ballot: b(1), value: value(48 + i, 8192) }));
-      await c.accept({ $case: 'commits', value: { commits: big, chosenBelow: 0n } });
-      const after = await new Promise<{ chosen: unknown[]; oldestKeptSlot: bigint }>((resolve, reject) =>
-        c.client.learn({ fromSlot: 0n, maxEntries: 100 }, new Metadata(), { deadline: Date.now() + 5000 }, (e, res) => (e || !res ? reject(e) : resolve(res))),
-      );
-      expect(after.oldestKeptSlot).toBe(80n);
+    it('keeps every chosen value on disk and comes back after kill -9 at its committed index, readable from slot 0', async () => {
+      let node = await startAcceptor(dir, ports[6] as number, [], 6);
+      let c = new AcceptorWireClient(node.address);
+      const slots = 3000;
+      for (let from = 0; from < slots; from += 250) {
+        const commits = Array.from({ length: 250 }, (_, i) => ({ slot: BigInt(from + i), ballot: b(1), value: value(from + i) }));
+        await c.accept({ $case: 'commits', value: { commits } });
+      }
+      expect((await c.status()).committedIndex).toBe(BigInt(slots));
+      c.close();
+      await node.proc.kill('SIGKILL');
+      node = await startAcceptor(dir, ports[6] as number, [], 6);
+      c = new AcceptorWireClient(node.address);
+      expect((await c.status()).committedIndex).toBe(BigInt(slots));
+      const first = await learn(c, 0n, 10);
+      expect(first.oldestKeptSlot).toBe(0n);
+      expect(first.chosen.map((e) => e.slot)).toEqual(Array.from({ length: 10 }, (_, i) => BigInt(i)));
+      expect(first.chosen[0]?.value).toEqual(value(0));
+      const last = await learn(c, BigInt(slots - 5));
+      expect(last.chosen.map((e) => e.slot)).toEqual([2995n, 2996n, 2997n, 2998n, 2999n]);
+      expect((await learn(c, BigInt(slots))).chosen).toEqual([]);
       c.close();
       await node.proc.kill('SIGTERM');
     });
 
-    it('moves its committed index past slots a proposer no longer keeps (chosen_below), and Learn serves from there', async () => {
+    it('does not move its committed index past slots whose values it lacks', async () => {
       const node = await startAcceptor(dir, ports[7] as number, [], 7);
       const c = new AcceptorWireClient(node.address);
-      // The values of slots 0..9 are gone; the proposer keeps 10 and 11.
+      // Slots 10 and 11 are chosen, but this acceptor holds nothing of 0..9.
       const commits = [10, 11].map((i) => ({ slot: BigInt(i), ballot: b(1), value: value(i) }));
-      const r = await c.accept({ $case: 'commits', value: { commits, chosenBelow: 10n } });
-      expect(r.outcome).toEqual({ $case: 'committed', value: { committedIndex: 12n } });
-      // Only forward: a lower chosen_below alone changes nothing.
-      const again = await c.accept({ $case: 'commits', value: { commits: [], chosenBelow: 4n } });
-      expect(again.outcome).toEqual({ $case: 'committed', value: { committedIndex: 12n } });
-      const learned = await new Promise<{ chosen: Array<{ slot: bigint }>; oldestKeptSlot: bigint }>((resolve, reject) =>
-        c.client.learn({ fromSlot: 0n, maxEntries: 100 }, new Metadata(), { deadline: Date.now() + 5000 }, (e, res) => (e || !res ? reject(e) : resolve(res))),
-      );
-      expect(learned.oldestKeptSlot).toBe(10n);
-      expect(learned.chosen).toEqual([]);
+      expect((await c.accept({ $case: 'commits', value: { commits } })).outcome).toEqual({ $case: 'committed', value: { committedIndex: 0n } });
+      const filled = Array.from({ length: 10 }, (_, i) => ({ slot: BigInt(i), ballot: b(1), value: value(i) }));
+      expect((await c.accept({ $case: 'commits', value: { commits: filled } })).outcome).toEqual({ $case: 'committed', value: { committedIndex: 12n } });
+      expect((await learn(c, 0n)).chosen).toHaveLength(12);
       c.close();
       await node.proc.kill('SIGTERM');
+    });
+
+    it('locks its data dir for as long as its process lives, and no longer: a restart right after kill -9 starts', async () => {
+      const node = await startAcceptor(dir, ports[5] as number, [], 8);
+      const second = spawnNode({
+        app: 'acceptor',
+        name: 'acceptor 8 again',
+        address: `127.0.0.1:${ports[4]}`,
+        args: ['--id', '8', '--port', String(ports[4]), '--data-dir', node.dataDir, '--lmfdb-cache', join(dir, 'none')],
+      });
+      expect((await second.waitExit()).code).toBe(2);
+      expect(second.stderrText).toMatch(/in use by another process/);
+      await node.proc.kill('SIGKILL');
+      const again = await startAcceptor(dir, ports[5] as number, [], 8);
+      expect(await isServing(again.address, 2000)).toBe(true);
+      await again.proc.kill('SIGTERM');
     });
   });
 

@@ -19,18 +19,6 @@ export const acceptorCommand = {
     'cluster-size': { type: 'integer', env: 'PAXOS_CLUSTER_SIZE', default: DEFAULT_CLUSTER_SIZE, description: 'number of acceptors (quorum is derived)' },
     'proposer-ids': { type: 'string', env: 'PAXOS_PROPOSER_IDS', default: '1-16', description: 'proposer ids allowed in ballots ("1-16" or "1,2,5")' },
     'checkpoint-every': { type: 'integer', env: 'ACCEPTOR_CHECKPOINT_EVERY', default: 10_000, description: 'log records between checkpoints' },
-    'retain-chosen-slots': {
-      type: 'integer',
-      env: 'ACCEPTOR_RETAIN_CHOSEN',
-      default: 1024,
-      description: 'chosen values kept below the committed index for Learn and promises; older ones are folded away',
-    },
-    'retain-chosen-bytes': {
-      type: 'integer',
-      env: 'ACCEPTOR_RETAIN_CHOSEN_BYTES',
-      default: 4 * 1024 * 1024,
-      description: 'and at most this many bytes of those values (big batches reach it before the slot count)',
-    },
   },
 } as const satisfies CommandSpec<Record<string, OptionSpec>>;
 
@@ -45,8 +33,6 @@ export interface AcceptorConfig {
   readonly clusterSize: number;
   readonly proposerIds: ReadonlySet<number>;
   readonly checkpointEveryRecords: number;
-  readonly retainChosenSlots: number;
-  readonly retainChosenBytes: number;
 }
 
 export function resolveAcceptorConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): AcceptorConfig | 'help' {
@@ -66,10 +52,6 @@ export function resolveAcceptorConfig(argv: readonly string[], env: NodeJS.Proce
   if (maxValueBytes < 1024 || maxValueBytes > 64 * 1024 * 1024) throw new ConfigError(`--max-value-bytes must be 1024..67108864, got ${maxValueBytes}`);
   const checkpointEveryRecords = o['checkpoint-every'] as number;
   if (checkpointEveryRecords < 10) throw new ConfigError(`--checkpoint-every must be at least 10`);
-  const retainChosenSlots = o['retain-chosen-slots'] as number;
-  if (retainChosenSlots < 16) throw new ConfigError(`--retain-chosen-slots must be at least 16, got ${retainChosenSlots}`);
-  const retainChosenBytes = o['retain-chosen-bytes'] as number;
-  if (retainChosenBytes < 64 * 1024) throw new ConfigError(`--retain-chosen-bytes must be at least 65536, got ${retainChosenBytes}`);
   return {
     id,
     host: o.host as string,
@@ -81,7 +63,5 @@ export function resolveAcceptorConfig(argv: readonly string[], env: NodeJS.Proce
     clusterSize,
     proposerIds: parseIdSet(o['proposer-ids'] as string, '--proposer-ids'),
     checkpointEveryRecords,
-    retainChosenSlots,
-    retainChosenBytes,
   };
 }

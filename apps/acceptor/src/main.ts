@@ -15,6 +15,7 @@ import { AcceptorNode } from './acceptor-node';
 import { acceptorService } from './acceptor-service';
 import { acceptorCommand, type AcceptorConfig, resolveAcceptorConfig } from './config';
 import { loadSourceHolder } from './source-holder';
+import { joinChosenHistory } from './join-history';
 import { AcceptorStorage } from './storage';
 
 /** The generated definition, with an Accept decoder that keeps each value's received bytes for storage. */
@@ -55,6 +56,12 @@ async function main(): Promise<void> {
     ...(recovered.snapshot ? { restored: recovered.snapshot } : {}),
   });
   for (const change of recovered.changes) core.apply(change);
+  try {
+    joinChosenHistory(core, storage.history, logger);
+  } catch (e) {
+    await storage.close();
+    exitWithError('acceptor', e, 2);
+  }
 
   let onStorageFailure: (error: string) => void = () => undefined;
   let onStorageRecovered: () => void = () => undefined;
@@ -63,8 +70,6 @@ async function main(): Promise<void> {
     quorum,
     proposerIds: config.proposerIds,
     checkpointEveryRecords: config.checkpointEveryRecords,
-    retainChosenSlots: config.retainChosenSlots,
-    retainChosenBytes: config.retainChosenBytes,
     logger,
     onStorageFailure: (error) => onStorageFailure(error),
     onStorageRecovered: () => onStorageRecovered(),
@@ -98,6 +103,7 @@ async function main(): Promise<void> {
       dataDir: config.dataDir,
       promised: `${core.promised.round}.${core.promised.proposerId}`,
       committedIndex: core.committedIndex.toString(),
+      history: `${storage.history.firstSlot}..${storage.history.endSlot}`,
       quorum: `${quorum.q} of ${quorum.n}`,
       source: source.status().table || config.source,
       sourceLoaded: source.status().loaded,

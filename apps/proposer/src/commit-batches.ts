@@ -15,7 +15,6 @@ const COMMIT_BATCH_SLOTS_MAX = 256;
 export function commitBatches(values: readonly ChosenEntry[], withValues = true): CommitBatch[] {
   return chunksOf(values, COMMIT_BATCH_SLOTS_MAX, COMMIT_BATCH_BYTES_MAX, (v) => (withValues ? slotValueBytes(v.value) : 0)).map((chunk) => ({
     commits: chunk.map((v) => ({ slot: v.slot, ballot: ballotToWire(v.ballot), ...(withValues ? { value: slotValueToWire(v.value) } : {}) })),
-    chosenBelow: 0n,
   }));
 }
 

@@ -216,11 +216,11 @@ export class AcceptorCore {
   }
 
   /**
-   * A proposer's word that every slot below `slot` is chosen and that it no longer keeps the values
-   * this acceptor may lack there. The committed index moves to `slot` (and on through chosen slots
-   * held above it); what is held below is folded, as foldChosenBelow folds old chosen values, so
-   * the kept range starts there. Returns false (no change) when the index is already that far.
-   * Safe: a committed index only says which slots are decided, and these are.
+   * Every slot below `slot` is chosen and its value is held elsewhere (the node's durable chosen
+   * history, on restart). The committed index moves to `slot` (and on through chosen slots held
+   * above it); what is held below is folded, as foldChosenBelow folds old chosen values. Returns
+   * false (no change) when the index is already that far. Only our own storage may say this: no
+   * message may move an acceptor past slots whose values it cannot serve.
    */
   learnChosenBelow(slot: bigint): boolean {
     if (slot <= this.committed) return false;
@@ -231,11 +231,11 @@ export class AcceptorCore {
     return true;
   }
 
-  /** Drop entries of chosen slots below `slot` (and below the committed index); committedIndex stays. */
+  /** Drop entries of chosen slots below `slot` (and below the committed index; the highest accepted entry stays for Status); committedIndex stays. */
   foldChosenBelow(slot: bigint): void {
     const limit = slot < this.committed ? slot : this.committed;
     if (limit > this.keptFrom) this.keptFrom = limit;
-    for (const s of [...this.acceptedBySlot.keys()]) if (s < limit) this.acceptedBySlot.delete(s);
+    for (const s of [...this.acceptedBySlot.keys()]) if (s < limit && s !== this.highestAcceptedSlot) this.acceptedBySlot.delete(s);
     for (const s of [...this.chosenBySlot.keys()]) if (s < limit) this.chosenBySlot.delete(s);
   }
 

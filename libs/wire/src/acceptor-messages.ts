@@ -20,20 +20,18 @@ function commitFromWire(c: WireCommit, name: string): AcceptorRequest {
   };
 }
 
-/** A CommitBatch request: its commit notices, and the slot below which every slot is chosen and folded (0: none). */
+/** A CommitBatch request: its commit notices. */
 export interface CommitBatchRequest {
   readonly notices: readonly AcceptorRequest[];
-  readonly chosenBelow: bigint;
 }
 
 /** The commit notices of a CommitBatch request, or undefined for any other request. */
 export function commitBatchFromWire(req: AcceptRequest): CommitBatchRequest | undefined {
   if (req.kind?.$case !== 'commits') return undefined;
   const list = req.kind.value.commits;
-  const chosenBelow = req.kind.value.chosenBelow;
-  if (list.length === 0 && chosenBelow === 0n) throw new WireError('commits is empty (and chosen_below is not set)');
+  if (list.length === 0) throw new WireError('commits is empty');
   if (list.length > COMMIT_BATCH_MAX) throw new WireError(`commits carries ${list.length} notices, the bound is ${COMMIT_BATCH_MAX}`);
-  return { notices: list.map((c, i) => commitFromWire(c, `commits[${i}]`)), chosenBelow };
+  return { notices: list.map((c, i) => commitFromWire(c, `commits[${i}]`)) };
 }
 
 export function acceptFromWire(req: AcceptRequest): AcceptorRequest {

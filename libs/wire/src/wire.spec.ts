@@ -40,15 +40,14 @@ describe('wire conversions', () => {
     expect(a).toEqual({ type: 'commit', slot: 9n, ballot });
   });
 
-  it('maps a commit batch to commit notices and its chosen_below, bounded, and only a commit batch', () => {
+  it('maps a commit batch to commit notices, bounded, and only a commit batch', () => {
     const req = AcceptRequest.decode(
       AcceptRequest.encode({
         requestId: 3n,
-        kind: { $case: 'commits', value: { commits: [{ slot: 4n, ballot, value: slotValueToWire(batch) }, { slot: 5n, ballot }], chosenBelow: 4n } },
+        kind: { $case: 'commits', value: { commits: [{ slot: 4n, ballot, value: slotValueToWire(batch) }, { slot: 5n, ballot }] } },
       }).finish(),
     );
     const got = commitBatchFromWire(req);
-    expect(got?.chosenBelow).toBe(4n);
     expect(got?.notices.map((n) => [n.type, n.type === 'commit' && n.slot, n.type === 'commit' && n.value !== undefined])).toEqual([
       ['commit', 4n, true],
       ['commit', 5n, false],
@@ -56,10 +55,9 @@ describe('wire conversions', () => {
     expect(() => acceptFromWire(req)).toThrow(/not a single request/);
     expect(commitBatchFromWire({ requestId: 1n, kind: { $case: 'commit', value: { slot: 1n, ballot } } })).toBeUndefined();
     const tooMany = Array.from({ length: COMMIT_BATCH_MAX + 1 }, (_, i) => ({ slot: BigInt(i), ballot }));
-    expect(() => commitBatchFromWire({ requestId: 1n, kind: { $case: 'commits', value: { commits: tooMany, chosenBelow: 0n } } })).toThrow(/bound is 4096/);
-    // Nothing but chosen_below is a whole request; nothing at all is not.
-    expect(commitBatchFromWire({ requestId: 1n, kind: { $case: 'commits', value: { commits: [], chosenBelow: 9n } } })).toEqual({ notices: [], chosenBelow: 9n });
-    expect(() => commitBatchFromWire({ requestId: 1n, kind: { $case: 'commits', value: { commits: [], chosenBelow: 0n } } })).toThrow(/commits is empty/);
+    expect(() => commitBatchFromWire({ requestId: 1n, kind: { $case: 'commits', value: { commits: tooMany } } })).toThrow(/bound is 4096/);
+    // A batch without notices is not a request.
+    expect(() => commitBatchFromWire({ requestId: 1n, kind: { $case: 'commits', value: { commits: [] } } })).toThrow(/commits is empty/);
   });
 
   it('maps replies to the stream they belong to, and refuses the others loudly', () => {

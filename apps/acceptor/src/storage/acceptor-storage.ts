@@ -1,10 +1,12 @@
-// The acceptor's durable storage: an append-only, CRC-framed log with group commit, folded into a
-// snapshot at checkpoints. A promise or vote is fdatasync'ed before append() resolves, so the
-// caller replies only after its state is on disk.
+// The acceptor's durable storage: an append-only, CRC-framed log of promises and votes with group
+// commit, folded into a snapshot at checkpoints, and the chosen history (every chosen slot's value,
+// see chosen-history.ts). A promise or vote is fdatasync'ed before append() resolves, so the caller
+// replies only after its state is on disk.
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
 import type { AcceptorSnapshot, DurableChange } from './durable-types';
+import { ChosenHistory, HISTORY_FILE } from './chosen-history';
 import { claimDataDir, fsyncDir, lockDataDir, prepareDataDir, segmentGeneration, segmentName, SNAPSHOT_FILE, SNAPSHOT_TMP_FILE } from './data-dir';
 import { StorageUnavailableError } from './errors';
 import { encodeFrame } from './framing';
@@ -64,6 +66,8 @@ export class AcceptorStorage {
     private readonly writer: LogWriter,
     private readonly unlock: () => Promise<void>,
     snapshot: AcceptorSnapshot | null,
+    /** Every chosen slot's value; its database is also the data dir's lock. */
+    readonly history: ChosenHistory,
   ) {
     this.snapshotSlot = snapshot?.committedIndex ?? 0n;
     this.checkpointEvery = opts.checkpointEveryRecords ?? DEFAULT_CHECKPOINT_EVERY;
@@ -78,9 +82,20 @@ export class AcceptorStorage {
     const fsync = opts.fsync ?? true;
     await prepareDataDir(dir);
     const names = await fsp.readdir(dir);
-    const hasData = names.some((n) => n === SNAPSHOT_FILE || n === SNAPSHOT_TMP_FILE || segmentGeneration(n) !== undefined);
+    const hasData = names.some((n) => n === SNAPSHOT_FILE || n === SNAPSHOT_TMP_FILE || n === HISTORY_FILE || segmentGeneration(n) !== undefined);
     await claimDataDir(dir, opts.nodeId, hasData);
-    const unlock = await lockDataDir(dir);
+    const unlockDir = lockDataDir(dir);
+    let history: ChosenHistory;
+    try {
+      history = ChosenHistory.open(dir);
+    } catch (err) {
+      unlockDir();
+      throw err;
+    }
+    const unlock = async (): Promise<void> => {
+      history.close();
+      unlockDir();
+    };
     try {
       const rec = await recover(dir, opts.nodeId, fsync, opts.logger);
       const fh = await fsp.open(path.join(dir, segmentName(rec.activeGeneration)), 'r+');
@@ -102,9 +117,15 @@ export class AcceptorStorage {
       );
       writer.retiredBytes = rec.olderBytes;
       writer.retiredRecords = rec.olderRecords;
-      const storage = new AcceptorStorage({ ...opts, dataDir: dir }, fsync, writer, unlock, rec.snapshot);
+      const storage = new AcceptorStorage({ ...opts, dataDir: dir }, fsync, writer, unlock, rec.snapshot, history);
       opts.logger?.info(
-        { dataDir: dir, records: rec.changes.length, snapshotSlot: storage.snapshotSlot, warnings: rec.warnings.length },
+        {
+          dataDir: dir,
+          records: rec.changes.length,
+          snapshotSlot: storage.snapshotSlot,
+          history: `${history.firstSlot}..${history.endSlot}`,
+          warnings: rec.warnings.length,
+        },
         'acceptor storage recovered',
       );
       return { storage, recovered: { snapshot: rec.snapshot, changes: rec.changes, warnings: rec.warnings } };
@@ -163,6 +184,8 @@ export class AcceptorStorage {
     const gen = await rotated;
     const dir = this.opts.dataDir;
     try {
+      // The snapshot drops votes below its committed index: the chosen values there must be durable first.
+      this.history.sync();
       await writeSnapshotFile(dir, this.opts.nodeId, snapshot, gen, this.fsync);
     } catch (err) {
       await fsp.rm(path.join(dir, SNAPSHOT_TMP_FILE), { force: true }).catch(() => undefined);

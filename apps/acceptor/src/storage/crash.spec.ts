@@ -43,7 +43,7 @@ describe('crash recovery (SIGKILL mid-load)', () => {
       [
         '-e',
         `require('esbuild').buildSync({ entryPoints: [${JSON.stringify(path.join(__dirname, 'index.ts'))}], bundle: true, ` +
-          `platform: 'node', format: 'cjs', target: 'node20', tsconfig: 'tsconfig.base.json', logLevel: 'error', ` +
+          `platform: 'node', format: 'cjs', target: 'node20', tsconfig: 'tsconfig.base.json', logLevel: 'error', external: ['better-sqlite3'], ` +
           `outfile: ${JSON.stringify(path.join(dir, 'storage.js'))} })`,
       ],
       { cwd: ROOT, encoding: 'utf8', timeout: 30_000 },
@@ -55,7 +55,9 @@ describe('crash recovery (SIGKILL mid-load)', () => {
 
   it('recovers every acknowledged vote after kill -9', async () => {
     const dataDir = path.join(dir, 'data');
-    const child = spawn(process.execPath, [path.join(dir, 'child.js'), dataDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The native SQLite module stays external: the child finds it in the workspace's node_modules.
+    const env = { ...process.env, NODE_PATH: path.join(ROOT, 'node_modules') };
+    const child = spawn(process.execPath, [path.join(dir, 'child.js'), dataDir], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let out = '';
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));

@@ -1,11 +1,10 @@
-// The data dir: its files, its owner (node.json), its lock, and directory fsync.
+// The data dir: its files, its owner (node.json), the in-process guard on it, and directory fsync.
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { DataDirError } from './errors';
 import { FORMAT_VERSION } from './framing';
 
 export const NODE_FILE = 'node.json';
-export const LOCK_FILE = 'LOCK';
 export const SNAPSHOT_FILE = 'snapshot.bin';
 export const SNAPSHOT_TMP_FILE = 'snapshot.bin.tmp';
 const SEGMENT_RE = /^log-(\d{16})\.wal$/;
@@ -121,37 +120,18 @@ export async function claimDataDir(dir: string, nodeId: number, hasData: boolean
 
 const lockedInThisProcess = new Set<string>();
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Takes the data dir's lock (a pid file; a lock left by a dead process is taken over). */
-export async function lockDataDir(dir: string): Promise<() => Promise<void>> {
-  const key = await fsp.realpath(dir);
-  const file = path.join(dir, LOCK_FILE);
+/**
+ * Guards against opening one data dir twice in this process. The lock between processes is the
+ * chosen history's database, held in exclusive locking mode (an OS lock on the open file, gone
+ * with the process that held it); see chosen-history.ts.
+ */
+export function lockDataDir(dir: string): () => void {
+  const key = path.resolve(dir);
   if (lockedInThisProcess.has(key)) {
     throw new DataDirError(`the data dir ${dir} is already open in this process; close the other storage first.`);
   }
-  let owner: number | undefined;
-  try {
-    owner = Number.parseInt(await fsp.readFile(file, 'utf8'), 10);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new DataDirError(`cannot read ${file} (${errText(err)}).`);
-  }
-  if (owner !== undefined && Number.isInteger(owner) && owner !== process.pid && processAlive(owner)) {
-    throw new DataDirError(
-      `the data dir ${dir} is in use by process ${owner} (see ${file}). Stop that process, or give this acceptor another data dir.`,
-    );
-  }
-  await writeFileAtomic(dir, LOCK_FILE, `${process.pid}\n`);
   lockedInThisProcess.add(key);
-  return async () => {
+  return () => {
     lockedInThisProcess.delete(key);
-    await fsp.rm(file, { force: true });
   };
 }

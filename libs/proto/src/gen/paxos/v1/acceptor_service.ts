@@ -110,13 +110,6 @@ export interface Commit {
  */
 export interface CommitBatch {
   commits: Commit[];
-  /**
-   * When set (above 0): every slot below it is chosen, and the sender no longer keeps the values
-   * of those the commits do not carry. An acceptor whose committed index is lower moves it here
-   * and folds what it held below (as it folds its own old chosen values); Learn then serves from
-   * here. Only a proposer that delivered every slot below it sends it. The commits may be empty.
-   */
-  chosenBelow: bigint;
 }
 
 export interface AcceptResponse {
@@ -215,8 +208,8 @@ export interface LearnResponse {
   /** Slots [0, committed_index) are known chosen at this acceptor. */
   committedIndex: bigint;
   /**
-   * The acceptor keeps chosen values from this slot on; older ones were folded away, and a
-   * learner that needs them must start from here instead.
+   * The acceptor's chosen history starts at this slot (0: it keeps every chosen value). A Learn
+   * from below it is answered OUT_OF_RANGE.
    */
   oldestKeptSlot: bigint;
 }
@@ -1251,19 +1244,13 @@ export const Commit: MessageFns<Commit> = {
 };
 
 function createBaseCommitBatch(): CommitBatch {
-  return { commits: [], chosenBelow: 0n };
+  return { commits: [] };
 }
 
 export const CommitBatch: MessageFns<CommitBatch> = {
   encode(message: CommitBatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.commits) {
       Commit.encode(v!, writer.uint32(10).fork()).join();
-    }
-    if (message.chosenBelow !== 0n) {
-      if (BigInt.asUintN(64, message.chosenBelow) !== message.chosenBelow) {
-        throw new globalThis.Error("value provided for field message.chosenBelow of type uint64 too large");
-      }
-      writer.uint32(16).uint64(message.chosenBelow);
     }
     return writer;
   },
@@ -1289,14 +1276,6 @@ export const CommitBatch: MessageFns<CommitBatch> = {
             message.commits.push(Commit.decode(reader, reader.uint32()));
             continue;
           }
-          case 2: {
-            if (tag !== 16) {
-              break;
-            }
-
-            message.chosenBelow = reader.uint64() as bigint;
-            continue;
-          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1312,11 +1291,6 @@ export const CommitBatch: MessageFns<CommitBatch> = {
   fromJSON(object: any): CommitBatch {
     return {
       commits: globalThis.Array.isArray(object?.commits) ? object.commits.map((e: any) => Commit.fromJSON(e)) : [],
-      chosenBelow: isSet(object.chosenBelow)
-        ? BigInt(object.chosenBelow)
-        : isSet(object.chosen_below)
-        ? BigInt(object.chosen_below)
-        : 0n,
     };
   },
 
@@ -1324,9 +1298,6 @@ export const CommitBatch: MessageFns<CommitBatch> = {
     const obj: any = {};
     if (message.commits?.length) {
       obj.commits = message.commits.map((e) => Commit.toJSON(e));
-    }
-    if (message.chosenBelow !== 0n) {
-      obj.chosenBelow = message.chosenBelow.toString();
     }
     return obj;
   },
@@ -1337,9 +1308,6 @@ export const CommitBatch: MessageFns<CommitBatch> = {
   fromPartial<I extends Exact<DeepPartial<CommitBatch>, I>>(object: I): CommitBatch {
     const message = createBaseCommitBatch();
     message.commits = object.commits?.map((e) => Commit.fromPartial(e)) || [];
-    message.chosenBelow = (object.chosenBelow !== undefined && object.chosenBelow !== null)
-      ? BigInt(object.chosenBelow)
-      : 0n;
     return message;
   },
 };
@@ -3017,8 +2985,9 @@ export const AcceptorServiceService = {
     responseDeserialize: (value: Buffer): StatusResponse => StatusResponse.decode(value),
   },
   /**
-   * The chosen values this acceptor knows (from commit notices), from a slot on. Read-only: a
-   * proposer or learner that did not choose them learns them without running a round.
+   * The chosen log as this acceptor keeps it on disk (every chosen slot's value, a gapless
+   * prefix), from a slot on, paged. Read-only: a proposer or learner that did not choose them
+   * learns them without running a round; catch-up and WatchChosen read history through it.
    */
   learn: {
     path: "/paxos.v1.AcceptorService/Learn" as const,
@@ -3042,8 +3011,9 @@ export interface AcceptorServiceServer extends UntypedServiceImplementation {
   /** The node's state, counters and the quorum figures of the cluster. */
   status: handleUnaryCall<StatusRequest, StatusResponse>;
   /**
-   * The chosen values this acceptor knows (from commit notices), from a slot on. Read-only: a
-   * proposer or learner that did not choose them learns them without running a round.
+   * The chosen log as this acceptor keeps it on disk (every chosen slot's value, a gapless
+   * prefix), from a slot on, paged. Read-only: a proposer or learner that did not choose them
+   * learns them without running a round; catch-up and WatchChosen read history through it.
    */
   learn: handleUnaryCall<LearnRequest, LearnResponse>;
 }
@@ -3077,8 +3047,9 @@ export interface AcceptorServiceClient extends Client {
     callback: (error: ServiceError | null, response: StatusResponse) => void,
   ): ClientUnaryCall;
   /**
-   * The chosen values this acceptor knows (from commit notices), from a slot on. Read-only: a
-   * proposer or learner that did not choose them learns them without running a round.
+   * The chosen log as this acceptor keeps it on disk (every chosen slot's value, a gapless
+   * prefix), from a slot on, paged. Read-only: a proposer or learner that did not choose them
+   * learns them without running a round; catch-up and WatchChosen read history through it.
    */
   learn(
     request: LearnRequest,

@@ -1,0 +1,40 @@
+import type { AcceptorCore } from '@paxos/consensus-core';
+import type { Logger } from '@paxos/grpc-kit';
+import { type ChosenHistory, StorageCorruptionError } from './storage';
+
+/**
+ * Joins the recovered core (snapshot + vote log) and the chosen history at startup, so that the
+ * committed index comes back where it was and every slot below it can be read:
+ * - the history reaches further (commit notices since the last checkpoint): the core's committed
+ *   index moves there;
+ * - the core reaches further (a data dir written before the history existed, whose snapshot held
+ *   the chosen values): they are copied into the history. Values that such a node had already
+ *   folded away are gone; the history then starts above them and says so.
+ * A history that ends below the snapshot's committed index lost values a checkpoint had made
+ * durable: corruption, refused.
+ */
+export function joinChosenHistory(core: AcceptorCore, history: ChosenHistory, logger: Logger): void {
+  if (history.created && history.endSlot < core.oldestKeptSlot) {
+    logger.warn(
+      { from: history.endSlot.toString(), to: core.oldestKeptSlot.toString() },
+      'this data dir predates the chosen history and had folded away the values of older slots: its history starts above them',
+    );
+    history.startAt(core.oldestKeptSlot);
+  }
+  const committed = core.committedIndex;
+  if (committed > history.endSlot) {
+    const records = core.chosenFrom(history.endSlot, Number(committed - history.endSlot));
+    if (history.endSlot + BigInt(records.length) !== committed) {
+      throw new StorageCorruptionError(
+        history.file,
+        0,
+        `the chosen history ends at slot ${history.endSlot}, below the committed index ${committed} of the snapshot and log, and the values in between are not held`,
+      );
+    }
+    history.append(records);
+    history.sync();
+  }
+  if (core.learnChosenBelow(history.endSlot)) {
+    logger.info({ committedIndex: core.committedIndex.toString() }, 'committed index recovered from the chosen history');
+  }
+}
