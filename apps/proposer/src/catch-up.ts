@@ -4,6 +4,13 @@ import type { AcceptorLink } from './acceptor-link';
 import type { ChosenLog } from './chosen-log';
 import { commitBatches } from './commit-batches';
 
+/** What one slot read from history is taken to cost a catch-up pass before it is read. */
+const HISTORY_SLOT_BYTES_GUESS = 4 * 1024;
+/** Slots one read of the acceptors' histories asks for (Learn serves up to 1,024 and 4 MiB). */
+const HISTORY_READ_SLOTS = 1024;
+/** Value bytes of one batch sent back to back to an acceptor that took the previous one. */
+const CHASE_BYTES = 4 * 1024 * 1024;
+
 export interface CatchUpOptions {
   /** Commit notices sent at once to one lagging acceptor. */
   readonly batchSlots: number;
@@ -13,6 +20,8 @@ export interface CatchUpOptions {
   readonly bytesPerPass: number;
   /** Told of every committed answer (catch-up's own included): the acceptor is alive. */
   readonly onCommitted?: (nodeId: number, committedIndex: bigint) => void;
+  /** Chosen entries below the ones the proposer keeps in memory, from the acceptors' durable histories (LogReader). */
+  readonly readHistory?: (from: bigint, max: number) => Promise<readonly ChosenEntry[]>;
 }
 
 /**
@@ -32,12 +41,18 @@ export class AcceptorCatchUp {
   private readonly answeredUs = new Set<number>();
   /** Where the next pass starts among the links (a pass that ran out of budget resumes after the last one it served). */
   private passStart = 0;
+  private stopped = false;
 
   constructor(
     private readonly links: readonly AcceptorLink[],
     private readonly chosen: ChosenLog,
     private readonly opts: CatchUpOptions,
   ) {}
+
+  /** The committed index the acceptor last reported, if any. */
+  committedOf(nodeId: number): bigint | undefined {
+    return this.reported.get(nodeId);
+  }
 
   note(nodeId: number, committedIndex: bigint): void {
     const previous = this.reported.get(nodeId);
@@ -64,9 +79,9 @@ export class AcceptorCatchUp {
    * moved at the next pass, notices with the values (it was down). One that restarted (its index
    * went down, or its stream broke) or is more than a window behind gets values at once; one
    * whose index is unknown is asked with a notice of the latest slot. One whose index is below
-   * the oldest slot we keep could never complete the slots in between: the first batch tells it
-   * that every slot below that oldest one is chosen (chosen_below), and it moves past them. One
-   * that moved because it answered our last batch gets the next at once. Under load every
+   * the oldest slot we keep in memory gets the values read from the acceptors' durable chosen
+   * histories (readHistory): no acceptor is ever moved past a slot whose value it does not hold.
+   * One that moved because it answered our last batch gets the next at once. Under load every
    * acceptor keeps moving on its own, so a pass sends nothing. Values go out up to bytesPerPass
    * a pass, the laggards taken in turn from where the previous pass stopped.
    */
@@ -105,24 +120,24 @@ export class AcceptorCatchUp {
       const farBehind = known !== undefined && delivered - known > BigInt(this.opts.windowSlots);
       const withValues = known === undefined || restarted || farBehind || this.valuesNeeded.has(link.nodeId);
       if (known !== undefined) this.valuesNeeded.add(link.nodeId);
-      const behindKept = known !== undefined && known < oldest;
-      const from = known === undefined ? delivered - 1n : behindKept ? oldest : known;
-      budget -= this.send(link, from, delivered, withValues, behindKept ? oldest : 0n, budget);
+      const from = known === undefined ? delivered - 1n : known;
+      if (from < oldest) {
+        budget -= this.sendFromHistory(link, from, budget);
+        served = index;
+        continue;
+      }
+      budget -= this.send(link, this.kept(from, delivered, withValues, budget), withValues);
       served = index;
     }
     // The next pass starts after the last acceptor this one served.
     if (served >= 0) this.passStart = (served + 1) % n;
   }
 
-  /**
-   * Commit notices for slots [from, delivered), up to batchSlots of them and about `bytesMax` of
-   * values, in CommitBatch messages; the first carries `chosenBelow` when set. Returns the value
-   * bytes sent.
-   */
-  private send(link: AcceptorLink, from: bigint, delivered: bigint, withValues: boolean, chosenBelow: bigint, bytesMax: number): number {
+  /** Kept entries for slots [from, delivered): up to `slotsMax` of them and about `bytesMax` of values. */
+  private kept(from: bigint, delivered: bigint, withValues: boolean, bytesMax: number, slotsMax = this.opts.batchSlots): ChosenEntry[] {
     const entries: ChosenEntry[] = [];
     let bytes = 0;
-    for (let slot = from; slot < delivered && entries.length < this.opts.batchSlots; slot++) {
+    for (let slot = from; slot < delivered && entries.length < slotsMax; slot++) {
       const e = this.chosen.entry(slot);
       if (!e) break;
       const size = withValues ? slotValueBytes(e.value) : 0;
@@ -130,20 +145,71 @@ export class AcceptorCatchUp {
       entries.push(e);
       bytes += size;
     }
+    return entries;
+  }
+
+  /**
+   * Values the proposer no longer keeps in memory, read from the acceptors' durable histories
+   * and sent with their values. Counted against the pass's budget by an estimate (the read has not
+   * happened yet).
+   */
+  private sendFromHistory(link: AcceptorLink, from: bigint, budget: number): number {
+    const read = this.opts.readHistory;
+    if (!read) return 0;
+    this.inProgress.add(link.nodeId);
+    const slots = Math.max(1, Math.min(HISTORY_READ_SLOTS, Math.floor(budget / HISTORY_SLOT_BYTES_GUESS)));
+    read(from, slots).then(
+      (entries) => {
+        this.inProgress.delete(link.nodeId);
+        this.send(link, entries, true);
+      },
+      () => this.inProgress.delete(link.nodeId),
+    );
+    return slots * HISTORY_SLOT_BYTES_GUESS;
+  }
+
+  /**
+   * Sends the entries as CommitBatch messages (with their values or not); returns the value bytes
+   * sent. When the acceptor took them all and is still behind, the next batch follows at once
+   * (values streamed back to back, one batch in flight per acceptor), without waiting for a pass.
+   */
+  private send(link: AcceptorLink, entries: readonly ChosenEntry[], withValues: boolean): number {
     const batches = commitBatches(entries, withValues);
-    if (chosenBelow > 0n) batches[0] = { commits: batches[0]?.commits ?? [], chosenBelow };
-    if (batches.length === 0) return 0;
+    const bytes = withValues ? entries.reduce((sum, e) => sum + slotValueBytes(e.value), 0) : 0;
+    const last = entries[entries.length - 1];
+    if (batches.length === 0 || last === undefined) return 0;
     this.inProgress.add(link.nodeId);
     let remaining = batches.length;
+    let failed = false;
     const settle = () => {
       remaining -= 1;
-      if (remaining === 0) this.inProgress.delete(link.nodeId);
+      if (remaining > 0) return;
+      this.inProgress.delete(link.nodeId);
+      if (withValues && !failed) this.chase(link, last.slot + 1n);
     };
     const answered = (r: AcceptResponse) => {
       this.answeredUs.add(link.nodeId);
       this.noteReply(link.nodeId, r);
     };
-    for (const value of batches) link.accept({ $case: 'commits', value }).subscribe({ next: answered, error: settle, complete: settle });
+    const error = () => {
+      failed = true;
+      settle();
+    };
+    for (const value of batches) link.accept({ $case: 'commits', value }).subscribe({ next: answered, error, complete: settle });
     return bytes;
+  }
+
+  /** The acceptor took every value up to `sentTo`: if it is still behind, its next values go now. */
+  private chase(link: AcceptorLink, sentTo: bigint): void {
+    const at = this.reported.get(link.nodeId);
+    const delivered = this.chosen.nextSlot;
+    if (this.stopped || at === undefined || at < sentTo || at >= delivered || !link.up || this.inProgress.has(link.nodeId)) return;
+    if (at < this.chosen.oldestSlot) this.sendFromHistory(link, at, CHASE_BYTES);
+    else this.send(link, this.kept(at, delivered, true, CHASE_BYTES, HISTORY_READ_SLOTS), true);
+  }
+
+  /** Ends chasing (the proposer stops). */
+  stop(): void {
+    this.stopped = true;
   }
 }

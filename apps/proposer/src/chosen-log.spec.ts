@@ -15,14 +15,4 @@ describe('the chosen log', () => {
     expect(l.learn([entry(2n, value('a'))])).toEqual([]); // 'a' was answered by slot 0
     expect(l.result('a')?.slot).toBe(0n);
   });
-
-  it('skipTo resumes delivery above slots that can no longer be learned', () => {
-    const l = log(1 << 20);
-    l.learn([entry(0n, value('a'))]);
-    l.skipTo(5n);
-    expect([l.nextSlot, l.oldestSlot]).toEqual([5n, 5n]);
-    expect(l.learn([entry(5n, value('b'))]).map((r) => r.slot)).toEqual([5n]);
-    l.skipTo(3n); // behind: nothing to do
-    expect(l.nextSlot).toBe(6n);
-  });
 });

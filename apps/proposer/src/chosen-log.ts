@@ -77,18 +77,6 @@ export class ChosenLog {
     return fresh;
   }
 
-  /**
-   * Moves past slots whose values can no longer be learned (every acceptor asked has folded
-   * them): delivery resumes at `slot`, and watchers behind it are told to resume from there.
-   */
-  skipTo(slot: bigint): void {
-    if (slot <= this.learner.nextSlot) return;
-    this.learner.skipTo(slot);
-    this.retained.clear();
-    this.retainedBytes = 0;
-    this.oldestRetained = slot;
-  }
-
   private retain(e: ChosenEntry): void {
     this.retained.set(e.slot, e);
     this.retainedBytes += retainedCost(e);

@@ -21,6 +21,7 @@ import { SparedValues } from './commit-batches';
 import type { ChosenLog, ChosenResult } from './chosen-log';
 import { CommitNotices } from './commit-notices';
 import { type Answer, broadcast, QuorumDeniedError, QuorumUnreachableError, untilQuorum } from './fan-out';
+import { LogReader } from './log-reader';
 import { acceptVote, prepareVote } from './votes';
 
 export interface ProposeOutcome extends ChosenResult {
@@ -67,6 +68,11 @@ const QUIET_LEARN_EVERY_PASSES = 10;
 
 /** Chosen entries asked for in one Learn call. */
 const LEARN_BATCH_ENTRIES = 256;
+/** Chosen entries read at once while a starting proposer learns the log. */
+const LOG_READ_SLOTS = 1024;
+const LEARN_DEADLINE_MS = 2000;
+/** Commands held while a starting proposer learns the log; past it clients hear UNAVAILABLE. */
+const HELD_COMMANDS_MAX = 65_536;
 
 /** Bound on rounds whose votes are kept for answers (one per slot in flight, plus slack). */
 const ROUND_VOTES_MAX = 4096;
@@ -89,6 +95,10 @@ export class ProposerNode {
   /** Commands received in this turn of the event loop, handed to the core together. */
   private arriving: Command[] = [];
   private learning = false;
+  /** False until the chosen log is learned up to the acceptors' committed index (see learnLogBeforeServing). */
+  private ready = false;
+  /** Commands that arrived before then (at most HELD_COMMANDS_MAX). */
+  private held: Command[] = [];
   private learnNext = 0;
   /** Starts so that the first pass learns: a restarted proposer catches up before its first answer. */
   private quietLearnPasses = -1;
@@ -97,6 +107,8 @@ export class ProposerNode {
   private readonly commits: CommitNotices;
   private readonly spared: SparedValues;
   private readonly catchUp: AcceptorCatchUp;
+  /** The chosen log from any slot: memory, else the acceptors' durable histories. */
+  readonly reader: LogReader;
   private timer: NodeJS.Timeout | undefined;
   private catchUpTimer: NodeJS.Timeout | undefined;
 
@@ -110,16 +122,19 @@ export class ProposerNode {
     if (links.length !== quorum.n) throw new Error(`assertion: ${links.length} links for a cluster of ${quorum.n}`);
     this.commits = new CommitNotices((to, slot, ballot) => this.sendCommit(to, slot, ballot));
     this.spared = new SparedValues((to, batch) => this.sendCommitBatch(to, batch));
+    this.reader = new LogReader(links, chosen, (nodeId) => this.catchUp.committedOf(nodeId));
     this.catchUp = new AcceptorCatchUp(links, chosen, {
       batchSlots: opts.catchUpBatchSlots,
       windowSlots: opts.windowSlots,
       bytesPerPass: opts.catchUpBytesPerPass,
       // Any answer shows the acceptor is alive: the core stops asking it last.
       onCommitted: (from, committedIndex) => this.process(this.core.handle({ type: 'committed', from, committedIndex })),
+      readHistory: (from, max) => this.reader.read(from, max),
     });
   }
 
   start(): void {
+    void this.learnLogBeforeServing();
     this.ensureTicking();
     this.catchUpTimer = setInterval(() => {
       this.catchUp.pass();
@@ -161,6 +176,7 @@ export class ProposerNode {
     if (this.catchUpTimer) clearInterval(this.catchUpTimer);
     this.commits.stop();
     this.spared.stop();
+    this.catchUp.stop();
     for (const slot of [...this.acceptRounds.keys()]) this.endRound(slot);
     for (const [id, ws] of this.waiters) for (const w of ws) w.reject(new GrpcError(status.UNAVAILABLE, `proposer shutting down before ${id} was chosen`));
     this.waiters.clear();
@@ -180,8 +196,46 @@ export class ProposerNode {
     return this.links.filter((l) => l.up).length;
   }
 
+  /**
+   * A (re)started proposer first learns the chosen log up to the highest committed index a quorum
+   * of acceptors reports, so that a retried id is answered with the slot it was first chosen in
+   * instead of being chosen again. Client work waits (held, bounded) until then.
+   */
+  private async learnLogBeforeServing(): Promise<void> {
+    for (let attempt = 0; !this.stopped; attempt++) {
+      try {
+        const answers = await Promise.allSettled(this.links.map((l) => l.learn(this.chosen.nextSlot, 1, LEARN_DEADLINE_MS)));
+        const indexes = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value.committedIndex] : []));
+        if (indexes.length >= this.quorum.q) {
+          const target = indexes.reduce((m, x) => (x > m ? x : m), 0n);
+          for (let guard = 0n; this.chosen.nextSlot < target && guard <= target; guard++) {
+            this.learnCommitted(await this.reader.read(this.chosen.nextSlot, LOG_READ_SLOTS));
+          }
+          this.opts.logger.info({ learnedTo: this.chosen.nextSlot.toString() }, 'learned the chosen log: taking client work');
+          this.becomeReady();
+          return;
+        }
+        if (attempt % 10 === 0) this.opts.logger.warn({ answered: indexes.length, needed: this.quorum.q }, 'waiting for a quorum of acceptors to learn the chosen log from');
+      } catch (err) {
+        this.opts.logger.warn({ err: (err as Error).message }, 'learning the chosen log failed; retrying');
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+
+  private becomeReady(): void {
+    this.ready = true;
+    const held = this.held;
+    this.held = [];
+    for (const c of held) this.arriving.push(c);
+    if (held.length > 0) setImmediate(() => this.submitArrivals());
+  }
+
   /** Chooses the command, exactly once per client request id. Resolves when its slot is delivered. */
   propose(command: Command): Promise<ProposeOutcome> {
+    if (!this.ready && this.held.length >= HELD_COMMANDS_MAX && !this.inCore.has(command.clientRequestId)) {
+      return Promise.reject(new GrpcError(status.UNAVAILABLE, `the proposer is still learning the chosen log (slot ${this.chosen.nextSlot}) and holds ${HELD_COMMANDS_MAX} commands already; retry with the same client_request_id`));
+    }
     const known = this.chosen.result(command.clientRequestId);
     if (known) return Promise.resolve({ ...known, duplicate: true, votes: [] });
     const up = this.reachable();
@@ -194,6 +248,10 @@ export class ProposerNode {
       this.waiters.set(command.clientRequestId, list);
       if (this.inCore.has(command.clientRequestId)) return; // a retry of a command still in flight
       this.inCore.add(command.clientRequestId);
+      if (!this.ready) {
+        this.held.push(command);
+        return;
+      }
       this.arriving.push(command);
       if (this.arriving.length === 1) setImmediate(() => this.submitArrivals());
     });
@@ -204,9 +262,17 @@ export class ProposerNode {
    * (one read of a ProposeStream, many unary calls) shares a batch.
    */
   private submitArrivals(): void {
-    const commands = this.arriving;
+    const arrived = this.arriving;
     this.arriving = [];
-    if (this.stopped || commands.length === 0) return;
+    if (this.stopped || arrived.length === 0) return;
+    // A command already in the log (chosen while it waited, or before a restart) is answered with its first slot.
+    const commands: Command[] = [];
+    for (const c of arrived) {
+      const known = this.chosen.result(c.clientRequestId);
+      if (known) this.answerKnown(known);
+      else commands.push(c);
+    }
+    if (commands.length === 0) return;
     const { output, rejected } = this.core.submitAll(commands);
     for (const r of rejected) {
       this.inCore.delete(r.command.clientRequestId);
@@ -289,21 +355,21 @@ export class ProposerNode {
       (r) => {
         this.learning = false;
         this.catchUp.note(link.nodeId, r.committedIndex);
-        const next = this.chosen.nextSlot;
-        if (r.chosen.length === 0 && r.oldestKeptSlot > next && r.committedIndex > next) {
+        if (r.chosen.length === 0 && r.oldestKeptSlot > this.chosen.nextSlot) {
+          // This acceptor's history starts above what we need (a data dir that predates the
+          // durable history): the next pass asks the next acceptor. Nothing is ever skipped.
           this.opts.logger.warn(
-            { from: next.toString(), to: r.oldestKeptSlot.toString(), acceptor: link.nodeId },
-            'chosen values below the acceptors\' kept range were folded away: delivery resumes above them (answers for those slots are lost)',
+            { from: this.chosen.nextSlot.toString(), oldestKeptSlot: r.oldestKeptSlot.toString(), acceptor: link.nodeId },
+            'an acceptor does not hold the chosen values we need next: asking another',
           );
-          this.chosen.skipTo(r.oldestKeptSlot);
-          this.learnFromAcceptors();
           return;
         }
         this.learnCommitted(r.chosen.map((c) => ({ slot: c.slot, ballot: ballotFromWire(c.ballot), value: slotValueFromWire(c.value) })));
         if (r.chosen.length > 0 && r.committedIndex > this.chosen.nextSlot) this.learnFromAcceptors();
       },
-      () => {
+      (err: unknown) => {
         this.learning = false;
+        this.opts.logger.debug({ acceptor: link.nodeId, err }, 'learn failed');
       },
     );
   }
@@ -318,6 +384,15 @@ export class ProposerNode {
       list.forEach((w, i) => w.resolve({ ...r, duplicate: i > 0, votes }));
     }
     for (const r of results) this.roundVotes.delete(`a:${formatBallot(r.ballot)}:${r.slot}`);
+  }
+
+  /** Answers the waiters of an id found already chosen: with its first slot, as a duplicate. */
+  private answerKnown(known: ChosenResult): void {
+    this.inCore.delete(known.clientRequestId);
+    const list = this.waiters.get(known.clientRequestId);
+    if (!list) return;
+    this.waiters.delete(known.clientRequestId);
+    for (const w of list) w.resolve({ ...known, duplicate: true, votes: [] });
   }
 
   private rejectWaiters(clientRequestId: string, err: unknown): void {

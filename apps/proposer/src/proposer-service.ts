@@ -34,6 +34,9 @@ function answerBytes(a: ProposeStreamResponse): number {
   return 160 + 2 * a.clientRequestId.length + (r?.$case === 'chosen' ? r.value.votes.reduce((s, v) => s + 96 + v.address.length + v.detail.length, 0) : 0);
 }
 
+/** Chosen slots WatchChosen reads at once (from memory or the acceptors' histories). */
+const WATCH_PAGE_SLOTS = 256;
+
 /** Default and largest per-node deadline of ClusterStatus. */
 const NODE_DEADLINE_MS_DEFAULT = 1000;
 const NODE_DEADLINE_MS_MAX = 30_000;
@@ -157,35 +160,37 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
     watchChosen(call: ServerWritableStream<WatchChosenRequest, WatchChosenResponse>) {
       const log = deps.node.chosen;
       let next = call.request.fromSlot;
-      if (next < log.oldestSlot) {
-        call.emit('error', toServiceError(new GrpcError(status.OUT_OF_RANGE, `slot ${next} is no longer kept here; the oldest kept is ${log.oldestSlot}`)));
-        return;
-      }
-      let waitingForDrain = false;
+      let pumping = false;
       let done = false;
-      const pump = () => {
-        if (done || waitingForDrain) return;
-        if (next < log.oldestSlot) {
-          done = true;
-          sub.unsubscribe();
-          call.emit('error', toServiceError(new GrpcError(status.RESOURCE_EXHAUSTED, `watcher fell behind: slot ${next} was dropped; resume from slot ${log.oldestSlot}`)));
-          return;
-        }
-        while (next < log.nextSlot) {
-          const e = log.entry(next);
-          if (!e) break;
-          next += 1n;
-          if (!call.write({ slot: e.slot, ballot: ballotToWire(e.ballot), value: slotValueToWire(e.value) })) {
-            waitingForDrain = true;
-            call.once('drain', () => {
-              waitingForDrain = false;
-              pump();
-            });
-            return;
+      const writable = () => new Promise<void>((resolve) => call.once('drain', resolve));
+      // Slots the proposer keeps come from memory, older ones from the acceptors' durable
+      // histories, a page at a time; a watcher that falls behind the kept range reads history too.
+      const pump = async (): Promise<void> => {
+        if (pumping || done) return;
+        pumping = true;
+        try {
+          while (!done && next < log.nextSlot) {
+            const page = await deps.node.reader.read(next, WATCH_PAGE_SLOTS);
+            if (page.length === 0) break;
+            for (const e of page) {
+              if (done) return;
+              next = e.slot + 1n;
+              if (!call.write({ slot: e.slot, ballot: ballotToWire(e.ballot), value: slotValueToWire(e.value) })) await writable();
+            }
           }
+        } catch (e) {
+          if (!done) {
+            done = true;
+            sub.unsubscribe();
+            call.emit('error', toServiceError(e));
+          }
+        } finally {
+          pumping = false;
         }
+        // Slots delivered while this pump was writing.
+        if (!done && next < log.nextSlot) void pump();
       };
-      const sub = log.delivered$.subscribe(() => pump());
+      const sub = log.delivered$.subscribe(() => void pump());
       const stop = () => {
         done = true;
         sub.unsubscribe();
@@ -193,7 +198,7 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
       call.on('cancelled', stop);
       call.on('close', stop);
       call.on('error', stop);
-      pump();
+      void pump();
     },
 
     clusterStatus(call: ServerUnaryCall<ClusterStatusRequest, ClusterStatusResponse>, callback: sendUnaryData<ClusterStatusResponse>) {

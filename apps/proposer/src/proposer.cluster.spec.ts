@@ -191,10 +191,11 @@ describe('catch-up past the values the proposer keeps (real processes)', () => {
   });
   afterAll(() => cluster.stop());
 
-  it('moves an acceptor that was down for longer than the kept values past them, up to the committed index', async () => {
+  it('brings an acceptor that was down for longer than the kept values up to the committed index, with values from the histories', async () => {
     await cluster.killAcceptor(4);
     for (let i = 0; i < 10; i++) await cluster.propose(1, `long-${i}`, textValue(`while 4 is down ${i}`));
-    // The proposer keeps slots 6..9 only; acceptor 4 comes back knowing nothing.
+    // The proposer keeps slots 6..9 only; acceptor 4 comes back knowing nothing of 0..9: the
+    // values of 0..5 come from the other acceptors' durable histories.
     await cluster.startAcceptor(4);
     let index = await committedIndex(cluster.acceptorAddresses[4] as string);
     for (let attempt = 0; attempt < 100 && index < 10n; attempt++) {
@@ -286,35 +287,46 @@ describe('several proposers (real processes)', () => {
   });
 });
 
-describe('bounded chosen history (real processes)', () => {
+describe('durable chosen history (real processes)', () => {
   let cluster: TestCluster;
   beforeAll(async () => {
-    cluster = await TestCluster.start({ acceptors: 3, extraAcceptorArgs: ['--retain-chosen-slots', '16'] });
-    await cluster.startProposer(1);
+    cluster = await TestCluster.start({ acceptors: 3 });
+    await cluster.startProposer(1, ['--retain-chosen-slots', '16']);
   });
   afterAll(() => cluster.stop());
 
-  it('acceptors fold old chosen values; a new proposer starts above them and still answers', async () => {
-    for (let i = 0; i < 50; i++) await cluster.propose(1, `fold-${i}`, textValue(`value ${i}`));
-    const acceptor = new AcceptorServiceClient(cluster.acceptorAddresses[0] as string, credentials.createInsecure());
-    const learned = await new Promise<{ chosen: unknown[]; committedIndex: bigint; oldestKeptSlot: bigint }>((resolve, reject) =>
-      acceptor.learn({ fromSlot: 0n, maxEntries: 10 }, new Metadata(), { deadline: Date.now() + 5000 }, (e, r) => (e || !r ? reject(e) : resolve(r))),
+  const learnFrom = (address: string, fromSlot: bigint) => {
+    const acceptor = new AcceptorServiceClient(address, credentials.createInsecure());
+    return new Promise<{ chosen: unknown[]; committedIndex: bigint; oldestKeptSlot: bigint }>((resolve, reject) =>
+      acceptor.learn({ fromSlot, maxEntries: 10 }, new Metadata(), { deadline: Date.now() + 5000 }, (e, r) => {
+        acceptor.close();
+        if (e || !r) reject(e);
+        else resolve(r);
+      }),
     );
-    acceptor.close();
-    expect(learned.chosen).toEqual([]);
-    expect(learned.oldestKeptSlot).toBeGreaterThan(0n);
-    expect(learned.committedIndex - learned.oldestKeptSlot).toBeLessThanOrEqual(20n);
+  };
 
-    await cluster.startProposer(2);
-    const answer = await cluster.propose(2, 'after-fold', textValue('after the fold'), 20_000);
+  it('keeps every chosen value: the log reads from slot 0 through any proposer, after every process restarted', async () => {
+    for (let i = 0; i < 50; i++) await cluster.propose(1, `hist-${i}`, textValue(`value ${i}`));
+    const learned = await learnFrom(cluster.acceptorAddresses[0] as string, 0n);
+    expect(learned.oldestKeptSlot).toBe(0n);
+    expect(learned.chosen).toHaveLength(10);
+
+    // Every process restarted, the acceptors by kill -9: the history is still there from slot 0.
+    await cluster.proposers.get(1)?.kill('SIGKILL');
+    for (let i = 0; i < 3; i++) await cluster.killAcceptor(i);
+    for (let i = 0; i < 3; i++) await cluster.startAcceptor(i);
+    for (const address of cluster.acceptorAddresses) expect(await committedIndex(address)).toBeGreaterThanOrEqual(49n);
+    await cluster.startProposer(2, ['--retain-chosen-slots', '16']);
+    const answer = await cluster.propose(2, 'after-restarts', textValue('after the restarts'), 20_000);
     expect(answer.slot).toBeGreaterThanOrEqual(50n);
-    const client = new ProposerServiceClient(cluster.proposerAddress(2), credentials.createInsecure());
-    const code = await new Promise<number>((resolve) => {
-      const call = client.watchChosen({ fromSlot: 0n }, new Metadata(), { deadline: Date.now() + 5000 });
-      call.on('data', () => undefined);
-      call.on('error', (e: { code: number }) => resolve(e.code));
-    });
-    client.close();
-    expect(code).toBe(status.OUT_OF_RANGE);
+    const log = await watch(cluster.proposerAddress(2), Number(answer.slot) + 1, 30_000);
+    expect(log.map((e) => e.slot)).toEqual(Array.from({ length: Number(answer.slot) + 1 }, (_, i) => BigInt(i)));
+    const texts = log.flatMap(commandText);
+    for (let i = 0; i < 50; i++) expect(texts).toContain(`value ${i}`);
+    expect(texts).toContain('after the restarts');
+    // A retry of a command chosen before the restarts is answered with its first slot.
+    const retry = await cluster.propose(2, 'hist-3', textValue('value 3'), 20_000);
+    expect([retry.duplicate, retry.slot]).toEqual([true, 3n]);
   });
 });

@@ -30,19 +30,6 @@ describe('the learner', () => {
     expect(l.nextSlot).toBe(11n);
   });
 
-  it('skipTo moves delivery past folded slots and drops what was buffered below', () => {
-    const l = new Learner();
-    l.learn(e(3n, v('x')));
-    l.learn(e(6n, v('y')));
-    l.skipTo(5n);
-    expect(l.nextSlot).toBe(5n);
-    expect(l.learn(e(3n, v('x')))).toEqual([]);
-    expect(l.learn(e(5n, NOOP)).map((x) => x.slot)).toEqual([5n, 6n]);
-    expect(() => l.skipTo(7n)).toThrow(/must move past/);
-    l.skipTo(9n);
-    expect(l.nextSlot).toBe(9n);
-  });
-
   it('remembers a bounded window of delivered values for the agreement check', () => {
     const l = new Learner({ recentSlotsMax: 2 });
     for (let s = 0n; s < 4n; s++) l.learn(e(s, v(`c${s}`)));

@@ -57,16 +57,6 @@ export class Learner {
     return out;
   }
 
-  /**
-   * Moves delivery forward to `slot` without the values below it (they were folded away
-   * everywhere they could be learned from); nothing below it will be delivered.
-   */
-  skipTo(slot: bigint): void {
-    assert(slot > this.next, `skipTo(${slot}) must move past the next slot ${this.next}`);
-    for (const s of [...this.buffered.keys()]) if (s < slot) this.buffered.delete(s);
-    this.next = slot;
-  }
-
   private remember(e: ChosenEntry): void {
     this.delivered.set(e.slot, e.value);
     if (this.delivered.size > this.recentSlotsMax) {

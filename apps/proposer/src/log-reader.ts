@@ -1,0 +1,54 @@
+import { status } from '@grpc/grpc-js';
+import type { ChosenEntry } from '@paxos/consensus-core';
+import { GrpcError } from '@paxos/grpc-kit';
+import { ballotFromWire, slotValueFromWire } from '@paxos/wire';
+import type { AcceptorLink } from './acceptor-link';
+import type { ChosenLog } from './chosen-log';
+
+/** Deadline of one Learn call. */
+const LEARN_DEADLINE_MS = 2000;
+
+/**
+ * Reads the chosen log from any slot: from the proposer's memory while it keeps the slot, else
+ * from the acceptors' durable chosen histories (Learn), asking first the acceptors known to be
+ * furthest ahead. Catch-up and WatchChosen read history through it.
+ */
+export class LogReader {
+  constructor(
+    private readonly links: readonly AcceptorLink[],
+    private readonly chosen: ChosenLog,
+    /** The committed index an acceptor last reported (undefined: unknown). */
+    private readonly committedOf: (nodeId: number) => bigint | undefined,
+  ) {}
+
+  /** Up to `max` chosen entries from `from` on, in slot order, without gaps; at least one (else it throws UNAVAILABLE). */
+  async read(from: bigint, max: number): Promise<ChosenEntry[]> {
+    const kept: ChosenEntry[] = [];
+    for (let slot = from; kept.length < max; slot++) {
+      const e = this.chosen.entry(slot);
+      if (!e) break;
+      kept.push(e);
+    }
+    if (kept.length > 0) return kept;
+    const failures: string[] = [];
+    for (const link of this.byProgress()) {
+      try {
+        const r = await link.learn(from, max, LEARN_DEADLINE_MS);
+        if (r.chosen.length > 0 && r.chosen[0]?.slot === from) {
+          return r.chosen.map((c) => ({ slot: c.slot, ballot: ballotFromWire(c.ballot), value: slotValueFromWire(c.value) }));
+        }
+        failures.push(`node ${link.nodeId}: holds chosen values up to slot ${r.committedIndex}, from slot ${r.oldestKeptSlot}`);
+      } catch (e) {
+        failures.push(`node ${link.nodeId}: ${(e as Error).message}`);
+      }
+      if (failures.length >= 3 && failures.length >= this.links.length / 4) break;
+    }
+    throw new GrpcError(status.UNAVAILABLE, `no acceptor could serve slot ${from} of the chosen log (${failures.join('; ') || 'none is connected'})`);
+  }
+
+  /** Connected acceptors, the furthest ahead first (unknown ones last). */
+  private byProgress(): AcceptorLink[] {
+    const at = (l: AcceptorLink) => this.committedOf(l.nodeId) ?? -1n;
+    return this.links.filter((l) => l.up).sort((a, b) => (at(a) > at(b) ? -1 : at(a) < at(b) ? 1 : 0));
+  }
+}
