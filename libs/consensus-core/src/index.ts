@@ -48,4 +48,5 @@ export type {
 export { PROPOSER_DEFAULTS } from './proposer/proposer-config';
 export { ProposerCore } from './proposer/proposer';
 export { Learner } from './learner';
+export { ClientSessions, SESSION_IDS_MAX_DEFAULT, type CommandEffect, type SessionRecord } from './client-sessions';
 export { SeededRandom } from './rng';

@@ -1,0 +1,4 @@
+module.exports = {
+  displayName: 'state-machine',
+  preset: '../../jest.preset.js',
+};

@@ -1,0 +1,99 @@
+import { createHash } from 'node:crypto';
+import type { ChosenEntry, Command } from '@paxos/consensus-core';
+import { buildProposal, encodeProposalValue } from '@paxos/proposal';
+import { AgreedState } from './agreed-state';
+
+const digest = (d: Uint8Array) => createHash('sha256').update(d).digest('hex');
+const ballot = { round: 1n, proposerId: 1 };
+const text = (id: string, t = id): Command => ({ clientRequestId: id, contentType: 'text/plain', data: Buffer.from(t) });
+const slot = (s: number, ...commands: Command[]): ChosenEntry => ({ slot: BigInt(s), ballot, value: commands.length ? { kind: 'batch', commands } : { kind: 'noop' } });
+const row = (framework: string, score: string) => ({ framework, score, pricePerPoint: '1.5', bid: '1', ask: '2' });
+function proposal(id: string, n: number, rows: ReturnType<typeof row>[], claims = [{ source: 0, label: '11.a2', field: 'jinv', claimedValue: '-122023936/161051' }]): Command {
+  const v = encodeProposalValue(buildProposal({ proposalNumber: BigInt(n), proposerId: 1, leaderboard: rows, claims }));
+  return { clientRequestId: id, contentType: v.contentType, data: v.data };
+}
+
+describe('the agreed state (client sessions)', () => {
+  it('the first chosen copy of an id takes effect; later copies are duplicates of it', () => {
+    const s = new AgreedState({ digest });
+    expect(s.apply(slot(0, text('a'), text('b'))).commands.map((c) => c.duplicateOf)).toEqual([undefined, undefined]);
+    s.apply(slot(1));
+    const again = s.apply(slot(2, text('b', 'other bytes'), text('c')));
+    expect(again.commands[0]?.duplicateOf).toEqual({ slot: 0n, index: 1, digest: digest(Buffer.from('b')) });
+    expect(again.commands[1]?.duplicateOf).toBeUndefined();
+    expect(s.session('c')).toMatchObject({ slot: 2n, index: 1 });
+    expect(s.appliedSlot).toBe(3n);
+  });
+
+  it('a copy inside one slot is a duplicate of the first', () => {
+    const s = new AgreedState({ digest });
+    expect(s.apply(slot(0, text('x'), text('x'))).commands.map((c) => c.duplicateOf?.index)).toEqual([undefined, 0]);
+  });
+
+  it('applies slots in order only', () => {
+    const s = new AgreedState({ digest });
+    expect(() => s.apply(slot(1, text('a')))).toThrow(/expected 0/);
+  });
+
+  it('remembers the last sessionIdsMax ids in log order, the same way on every node', () => {
+    const log = [slot(0, text('a'), text('b')), slot(1, text('c')), slot(2, text('a'))];
+    const states = [new AgreedState({ digest, sessionIdsMax: 2 }), new AgreedState({ digest, sessionIdsMax: 2 })];
+    const effects = states.map((s) => log.map((e) => s.apply(e).commands.map((c) => c.duplicateOf !== undefined)));
+    // 'a' was forgotten when 'c' took effect: its copy in slot 2 takes effect again.
+    expect(effects[0]).toEqual([[false, false], [false], [false]]);
+    expect(effects[1]).toEqual(effects[0]);
+  });
+});
+
+describe('the agreed state (the Monster Harmonic registry)', () => {
+  it('records proposals by number, builds the leaderboard, and keeps its history', () => {
+    const s = new AgreedState({ digest });
+    s.apply(slot(0, proposal('p1', 1, [row('alpha', '10'), row('beta', '5')])));
+    s.apply(slot(1, text('opaque')));
+    const applied = s.apply(slot(2, proposal('p2', 2, [row('beta', '7')])));
+    expect(applied.commands[0]?.harmonic).toEqual({ kind: 'accepted', proposalNumber: 2n });
+    expect(s.registry.leaderboard().map((r) => [r.framework, r.score, r.proposalNumber, r.slot])).toEqual([
+      ['alpha', '10', 1n, 0n],
+      ['beta', '7', 2n, 2n],
+    ]);
+    expect(s.registry.history(10).map((r) => `${r.framework}@${r.slot}`)).toEqual(['alpha@0', 'beta@0', 'beta@2']);
+    const p1 = s.registry.proposal(1n);
+    expect(p1).toMatchObject({ proposalNumber: 1n, slot: 0n, clientRequestId: 'p1' });
+    expect(p1 && 'claims' in p1 ? p1.claims[0]?.checkedBy : undefined).toEqual([0, 10, 20]);
+    expect(s.registry.proposals(0n, 10).map((p) => p.proposalNumber)).toEqual([1n, 2n]);
+  });
+
+  it('refuses a second proposal with a number already chosen, the same way on every node', () => {
+    const s = new AgreedState({ digest });
+    s.apply(slot(0, proposal('p1', 7, [row('alpha', '10')])));
+    const second = s.apply(slot(1, proposal('p1-again-other-id', 7, [row('alpha', '99')])));
+    expect(second.commands[0]?.harmonic).toEqual({ kind: 'refused', proposalNumber: 7n, reason: 'proposal 7 was already chosen in slot 0' });
+    expect(s.registry.leaderboard()[0]?.score).toBe('10');
+    expect(s.registry.refused).toBe(1);
+  });
+
+  it('a duplicate copy of a proposal (a retried id) is not applied twice', () => {
+    const s = new AgreedState({ digest });
+    s.apply(slot(0, proposal('p1', 1, [row('alpha', '10')])));
+    const copy = s.apply(slot(1, proposal('p1', 1, [row('alpha', '10')])));
+    expect(copy.commands[0]?.duplicateOf?.slot).toBe(0n);
+    expect(copy.commands[0]?.harmonic).toBeUndefined();
+    expect(s.registry.refused).toBe(0);
+  });
+
+  it('a proposal whose hash does not match is recorded as refused', () => {
+    const s = new AgreedState({ digest });
+    const wrongHash = { ...buildProposal({ proposalNumber: 3n, proposerId: 1, leaderboard: [row('alpha', '10')] }), leaderboardSha256: '0'.repeat(64) };
+    const v = encodeProposalValue(wrongHash);
+    const bad: Command = { clientRequestId: 'p', contentType: v.contentType, data: v.data };
+    expect(s.apply(slot(0, bad)).commands[0]?.harmonic?.kind).toBe('refused');
+    expect(s.registry.proposalCount).toBe(0);
+  });
+
+  it('keeps full records of the newest proposals only, and the slot of every one', () => {
+    const s = new AgreedState({ digest, registry: { proposalsMax: 2 } });
+    for (let i = 1; i <= 3; i++) s.apply(slot(i - 1, proposal(`p${i}`, i, [row('alpha', String(i))])));
+    expect(s.registry.proposal(1n)).toEqual({ forgotten: true, slot: 0n });
+    expect(s.registry.proposals(0n, 10).map((p) => p.proposalNumber)).toEqual([2n, 3n]);
+  });
+});

@@ -1,0 +1,61 @@
+// The state machine on the chosen log: client sessions (exactly-once) and the Monster Harmonic
+// registry. One library for acceptors, proposers, tools and clients: the same log applied in slot
+// order gives the same state everywhere.
+import { type ChosenEntry, ClientSessions, type CommandEffect, SESSION_IDS_MAX_DEFAULT, type SessionRecord } from '@paxos/consensus-core';
+import { HarmonicRegistry, type HarmonicOutcome, isHarmonicCommand, REGISTRY_DEFAULTS, type RegistryOptions } from './harmonic-registry';
+
+/** What one command of an applied slot did. */
+export interface AppliedCommand extends CommandEffect {
+  readonly contentType: string;
+  /** For a Monster Harmonic proposal that took effect: accepted into the registry, or refused. */
+  readonly harmonic?: HarmonicOutcome;
+}
+
+export interface AppliedSlot {
+  readonly slot: bigint;
+  readonly commands: readonly AppliedCommand[];
+}
+
+export interface AgreedStateOptions {
+  /** Digest of a command's data (hex SHA-256 in the apps), kept per session. */
+  readonly digest: (data: Uint8Array) => string;
+  readonly sessionIdsMax?: number;
+  readonly registry?: Partial<RegistryOptions>;
+}
+
+export class AgreedState {
+  readonly sessions: ClientSessions;
+  readonly registry: HarmonicRegistry;
+
+  constructor(opts: AgreedStateOptions) {
+    this.sessions = new ClientSessions(opts.digest, opts.sessionIdsMax ?? SESSION_IDS_MAX_DEFAULT);
+    this.registry = new HarmonicRegistry({ ...REGISTRY_DEFAULTS, ...opts.registry });
+  }
+
+  /** Slots below this one are applied. */
+  get appliedSlot(): bigint {
+    return this.sessions.appliedSlot;
+  }
+
+  /** Where the id first took effect, if remembered. */
+  session(clientRequestId: string): SessionRecord | undefined {
+    return this.sessions.get(clientRequestId);
+  }
+
+  /** Applies the next chosen slot (slots in order, each once). */
+  apply(entry: ChosenEntry): AppliedSlot {
+    const effects = this.sessions.apply(entry);
+    if (entry.value.kind !== 'batch') return { slot: entry.slot, commands: [] };
+    const commands = entry.value.commands;
+    return {
+      slot: entry.slot,
+      commands: effects.map((e) => {
+        const c = commands[e.index];
+        if (c === undefined) throw new Error(`assertion: effect of command ${e.index} in slot ${entry.slot} of ${commands.length}`);
+        const applied: AppliedCommand = { ...e, contentType: c.contentType };
+        if (e.duplicateOf !== undefined || !isHarmonicCommand(c)) return applied;
+        return { ...applied, harmonic: this.registry.apply(entry.slot, c) };
+      }),
+    };
+  }
+}

@@ -1,0 +1,145 @@
+// The Monster Harmonic registry: proposals by number, the leaderboard they build, and the claims
+// they carried. Applied from the chosen log in slot order, deterministically: every node that
+// applies the same log holds the same registry at the same slot.
+import type { Command } from '@paxos/consensus-core';
+import { MONSTER_HARMONIC_CONTENT_TYPE, validateProposalValue } from '@paxos/proposal';
+import type { Claim, LeaderboardEntry } from '@paxos/proto';
+
+/** A claim as the registry keeps it, with who checks it. */
+export interface ClaimRecord {
+  readonly claim: Claim;
+  /**
+   * The acceptors that hold the claim's source (id mod 10 = source): each checks the claim
+   * against its own copy before it votes, and refuses to vote for a false one. The proposer
+   * checked every claim before proposing.
+   */
+  readonly checkedBy: readonly number[];
+}
+
+/** A chosen Monster Harmonic proposal that took effect. */
+export interface ProposalRecord {
+  readonly proposalNumber: bigint;
+  readonly proposerId: number;
+  readonly slot: bigint;
+  readonly clientRequestId: string;
+  readonly leaderboard: readonly LeaderboardEntry[];
+  readonly leaderboardSha256: string;
+  readonly claims: readonly ClaimRecord[];
+}
+
+/** One framework's row of the current leaderboard, and where it comes from. */
+export interface LeaderboardRow {
+  readonly framework: string;
+  readonly score: string;
+  readonly pricePerPoint: string;
+  readonly bid: string;
+  readonly ask: string;
+  readonly proposalNumber: bigint;
+  readonly slot: bigint;
+}
+
+/** What a harmonic command did to the registry. */
+export type HarmonicOutcome =
+  | { readonly kind: 'accepted'; readonly proposalNumber: bigint }
+  | { readonly kind: 'refused'; readonly proposalNumber?: bigint; readonly reason: string };
+
+export interface RegistryOptions {
+  /** Acceptors in the network (who holds which LMFDB source follows from it). */
+  readonly clusterSize: number;
+  /** Proposals kept with their full records; older ones keep only their slot. */
+  readonly proposalsMax: number;
+  /** Leaderboard changes kept as history. */
+  readonly historyMax: number;
+}
+
+export const REGISTRY_DEFAULTS: RegistryOptions = { clusterSize: 23, proposalsMax: 100_000, historyMax: 10_000 };
+
+/** Is this command a Monster Harmonic proposal (the one content type the registry reads)? */
+export function isHarmonicCommand(c: Command): boolean {
+  return c.contentType === MONSTER_HARMONIC_CONTENT_TYPE;
+}
+
+export class HarmonicRegistry {
+  /** Proposal number -> the slot it took effect in (every proposal ever applied). */
+  private readonly slotOf = new Map<bigint, bigint>();
+  /** Full records of the newest proposalsMax proposals, in log order. */
+  private readonly records = new Map<bigint, ProposalRecord>();
+  private readonly rows = new Map<string, LeaderboardRow>();
+  private readonly changes: LeaderboardRow[] = [];
+  private refusedCount = 0;
+
+  constructor(private readonly opts: RegistryOptions = REGISTRY_DEFAULTS) {}
+
+  /** Applies one command (a harmonic proposal that took effect, not a duplicate). */
+  apply(slot: bigint, c: Command): HarmonicOutcome {
+    const checked = validateProposalValue(c.contentType, c.data);
+    if (!checked.ok) {
+      this.refusedCount += 1;
+      return { kind: 'refused', reason: `not a valid proposal: ${checked.reason}` };
+    }
+    const p = checked.proposal;
+    const earlier = this.slotOf.get(p.proposalNumber);
+    if (earlier !== undefined) {
+      this.refusedCount += 1;
+      return { kind: 'refused', proposalNumber: p.proposalNumber, reason: `proposal ${p.proposalNumber} was already chosen in slot ${earlier}` };
+    }
+    const record: ProposalRecord = {
+      proposalNumber: p.proposalNumber,
+      proposerId: p.proposerId,
+      slot,
+      clientRequestId: c.clientRequestId,
+      leaderboard: p.leaderboard,
+      leaderboardSha256: p.leaderboardSha256,
+      claims: p.claims.map((claim) => ({ claim, checkedBy: this.holdersOf(claim.source) })),
+    };
+    this.slotOf.set(p.proposalNumber, slot);
+    this.records.set(p.proposalNumber, record);
+    if (this.records.size > this.opts.proposalsMax) this.records.delete(this.records.keys().next().value as bigint);
+    for (const e of p.leaderboard) {
+      const row: LeaderboardRow = { framework: e.framework, score: e.score, pricePerPoint: e.pricePerPoint, bid: e.bid, ask: e.ask, proposalNumber: p.proposalNumber, slot };
+      this.rows.set(e.framework, row);
+      this.changes.push(row);
+    }
+    if (this.changes.length > this.opts.historyMax) this.changes.splice(0, this.changes.length - this.opts.historyMax);
+    return { kind: 'accepted', proposalNumber: p.proposalNumber };
+  }
+
+  /** The proposal's record; 'forgotten' when only its slot is still kept (read that slot of the log). */
+  proposal(n: bigint): ProposalRecord | { forgotten: true; slot: bigint } | undefined {
+    const r = this.records.get(n);
+    if (r) return r;
+    const slot = this.slotOf.get(n);
+    return slot === undefined ? undefined : { forgotten: true, slot };
+  }
+
+  /** Kept proposal records with numbers >= fromNumber, by number, at most max. */
+  proposals(fromNumber: bigint, max: number): ProposalRecord[] {
+    const out = [...this.records.values()].filter((r) => r.proposalNumber >= fromNumber);
+    out.sort((a, b) => (a.proposalNumber < b.proposalNumber ? -1 : a.proposalNumber > b.proposalNumber ? 1 : 0));
+    return out.slice(0, max);
+  }
+
+  get proposalCount(): number {
+    return this.slotOf.size;
+  }
+
+  get refused(): number {
+    return this.refusedCount;
+  }
+
+  /** The current leaderboard, one row per framework, by framework. */
+  leaderboard(): LeaderboardRow[] {
+    return [...this.rows.values()].sort((a, b) => (a.framework < b.framework ? -1 : a.framework > b.framework ? 1 : 0));
+  }
+
+  /** The newest leaderboard changes, oldest first (at most historyMax are kept). */
+  history(max: number): LeaderboardRow[] {
+    return this.changes.slice(Math.max(0, this.changes.length - max));
+  }
+
+  private holdersOf(source: number): number[] {
+    const out: number[] = [];
+    for (let id = source; id < this.opts.clusterSize; id += 10) out.push(id);
+    return out;
+  }
+}
