@@ -56,6 +56,7 @@ export class AcceptorNode {
   /** Records before the next checkpoint: checkpointEveryRecords ± 25%, so acceptors fed the same accepts do not all checkpoint at once. */
   private checkpointAfter: number;
   private foldedAt = 0n;
+  private chosenPrefixListener: () => void = () => undefined;
   private checkpointing = false;
   private storageError: string | undefined;
 
@@ -152,11 +153,17 @@ export class AcceptorNode {
         this.failStorage(err);
         throw new GrpcError(GrpcStatus.INTERNAL, `storage failed: ${(err as Error).message}`);
       }
+      this.chosenPrefixListener();
     }
     if (committed - this.foldedAt >= FOLD_EVERY_SLOTS) {
       this.foldedAt = committed;
       this.core.foldChosenBelow(committed);
     }
+  }
+
+  /** Told each time the chosen history grows (the state machine applies it). */
+  onChosenPrefix(listener: () => void): void {
+    this.chosenPrefixListener = listener;
   }
 
   private assertVoting(): void {

@@ -9,12 +9,15 @@ import {
   startGrpcServer,
   workspaceVersion,
 } from '@paxos/grpc-kit';
-import { AcceptorServiceService } from '@paxos/proto';
-import { decodeAcceptRequest } from '@paxos/wire';
+import { AcceptorServiceService, Consistency, ReadServiceService } from '@paxos/proto';
+import { readService } from '@paxos/read-service';
+import { AgreedState } from '@paxos/state-machine';
+import { decodeAcceptRequest, valueBytesDigest } from '@paxos/wire';
 import { AcceptorNode } from './acceptor-node';
 import { acceptorService } from './acceptor-service';
 import { acceptorCommand, type AcceptorConfig, resolveAcceptorConfig } from './config';
 import { loadSourceHolder } from './source-holder';
+import { StateApplier } from './state-applier';
 import { joinChosenHistory } from './join-history';
 import { AcceptorStorage } from './storage';
 
@@ -23,6 +26,9 @@ const acceptorServiceDefinition = {
   ...AcceptorServiceService,
   accept: { ...AcceptorServiceService.accept, requestDeserialize: decodeAcceptRequest },
 } as const;
+
+/** About how many bytes of values one ReadLog answer carries. */
+const READ_LOG_BYTES_MAX = 4 * 1024 * 1024;
 
 /** Bytes a request may carry beyond its value (ballot, ids, framing). */
 const REQUEST_OVERHEAD_BYTES = 64 * 1024;
@@ -74,7 +80,11 @@ async function main(): Promise<void> {
     onStorageFailure: (error) => onStorageFailure(error),
     onStorageRecovered: () => onStorageRecovered(),
   });
-  const statusContext = { node, startedAtMs, version: workspaceVersion(), dataSource: source.status };
+  const state = new AgreedState({ digest: valueBytesDigest, fromSlot: storage.history.firstSlot, registry: { clusterSize: config.clusterSize } });
+  const applier = new StateApplier(storage.history, state, logger);
+  node.onChosenPrefix(() => applier.catchUp());
+  applier.catchUp();
+  const statusContext = { node, startedAtMs, version: workspaceVersion(), dataSource: source.status, appliedSlot: () => state.appliedSlot };
 
   let server: Awaited<ReturnType<typeof startGrpcServer>>;
   try {
@@ -83,7 +93,18 @@ async function main(): Promise<void> {
       port: config.port,
       maxReceiveBytes: config.maxValueBytes + REQUEST_OVERHEAD_BYTES,
       logger,
-      services: [{ name: 'paxos.v1.AcceptorService', definition: acceptorServiceDefinition, implementation: acceptorService(node, statusContext, logger) }],
+      services: [
+        { name: 'paxos.v1.AcceptorService', definition: acceptorServiceDefinition, implementation: acceptorService(node, statusContext, logger) },
+        {
+          name: 'paxos.v1.ReadService',
+          definition: ReadServiceService,
+          implementation: readService({
+            state,
+            defaultConsistency: Consistency.CONSISTENCY_STALE,
+            readLog: async (from, max) => storage.history.read(from, max, READ_LOG_BYTES_MAX),
+          }),
+        },
+      ],
     });
   } catch (e) {
     await storage.close();
@@ -93,6 +114,7 @@ async function main(): Promise<void> {
   onStorageRecovered = () => server.health.setAll(ServingStatus.SERVING);
 
   onShutdownSignal(logger, async () => {
+    applier.stop();
     await server.shutdown(5000);
     await node.drain();
     await storage.close();

@@ -4,6 +4,8 @@ import type { AcceptorNode } from './acceptor-node';
 
 export interface StatusContext {
   readonly node: AcceptorNode;
+  /** Slots below this are applied to the node's state machine. */
+  readonly appliedSlot: () => bigint;
   readonly startedAtMs: number;
   readonly version: string;
   readonly dataSource: () => SourceStatus;
@@ -13,6 +15,7 @@ export function buildStatus(ctx: StatusContext): StatusResponse {
   const { node } = ctx;
   const last = node.core.lastAccepted();
   const stats = node.storage.stats();
+  const history = node.storage.history.stats();
   const failure = node.failure ?? (node.storage.healthy ? undefined : node.storage.lastError ?? 'unhealthy');
   return {
     nodeId: node.nodeId,
@@ -34,6 +37,9 @@ export function buildStatus(ctx: StatusContext): StatusResponse {
       logBytes: BigInt(stats.logBytes),
       snapshotSlot: stats.snapshotSlot,
       fsyncs: BigInt(stats.fsyncs),
+      historyFirstSlot: history.firstSlot,
+      historyBytes: BigInt(history.bytes),
     },
+    appliedSlot: ctx.appliedSlot(),
   };
 }

@@ -3,6 +3,7 @@ import type { AcceptRequest, AcceptResponse } from '@paxos/proto';
 import { Observable } from 'rxjs';
 import type { AcceptorLink } from './acceptor-link';
 import { AcceptorCatchUp, type CatchUpOptions } from './catch-up';
+import { AgreedState } from '@paxos/state-machine';
 import { ChosenLog } from './chosen-log';
 
 const ballot = { round: 1n, proposerId: 1 };
@@ -32,7 +33,7 @@ function fakeLink(nodeId: number, answer: (batch: Extract<AcceptRequest['kind'],
 }
 
 function chosenLog(slots: number, retained: number): ChosenLog {
-  const log = new ChosenLog({ retainedSlotsMax: retained, retainedBytesMax: 1 << 20, rememberedIdsMax: 1024, digest: () => 'd' });
+  const log = new ChosenLog({ retainedSlotsMax: retained, retainedBytesMax: 1 << 20, state: new AgreedState({ digest: () => 'd' }) });
   log.learn(Array.from({ length: slots }, (_, i) => entry(i)));
   return log;
 }
@@ -42,7 +43,7 @@ const options = (o: Partial<CatchUpOptions> = {}): CatchUpOptions => ({ batchSlo
 describe('acceptor catch-up bookkeeping', () => {
   it('tells of every committed answer, and ignores other answers', () => {
     const told: string[] = [];
-    const catchUp = new AcceptorCatchUp([], new ChosenLog({ retainedSlotsMax: 16, retainedBytesMax: 1 << 20, rememberedIdsMax: 16, digest: () => 'd' }), options({ onCommitted: (node, index) => told.push(`${node}:${index}`) }));
+    const catchUp = new AcceptorCatchUp([], new ChosenLog({ retainedSlotsMax: 16, retainedBytesMax: 1 << 20, state: new AgreedState({ digest: () => 'd' }) }), options({ onCommitted: (node, index) => told.push(`${node}:${index}`) }));
     catchUp.noteReply(3, { requestId: 1n, outcome: { $case: 'committed', value: { committedIndex: 7n } } });
     catchUp.noteReply(4, { requestId: 2n, outcome: { $case: 'refused', value: { reason: 'false claim' } } });
     expect(told).toEqual(['3:7']);

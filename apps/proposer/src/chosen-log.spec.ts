@@ -1,9 +1,10 @@
 import type { ChosenEntry, SlotValue } from '@paxos/consensus-core';
+import { AgreedState } from '@paxos/state-machine';
 import { ChosenLog } from './chosen-log';
 
 const value = (...ids: string[]): SlotValue => ({ kind: 'batch', commands: ids.map((id) => ({ clientRequestId: id, contentType: 't', data: new Uint8Array(100) })) });
 const entry = (slot: bigint, v: SlotValue): ChosenEntry => ({ slot, ballot: { round: 1n, proposerId: 1 }, value: v });
-const log = (retainedBytesMax: number) => new ChosenLog({ retainedSlotsMax: 1000, retainedBytesMax, rememberedIdsMax: 100, digest: () => 'd' });
+const log = (retainedBytesMax: number) => new ChosenLog({ retainedSlotsMax: 1000, retainedBytesMax, state: new AgreedState({ digest: () => 'd' }) });
 
 describe('the chosen log', () => {
   it('keeps values within its memory bound, counting each command object, and answers each id once', () => {

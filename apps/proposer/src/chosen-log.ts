@@ -1,4 +1,5 @@
 import { type Ballot, type ChosenEntry, Learner, slotValueBytes } from '@paxos/consensus-core';
+import type { AgreedState } from '@paxos/state-machine';
 import { Subject } from 'rxjs';
 
 export interface ChosenResult {
@@ -13,9 +14,8 @@ export interface ChosenLogOptions {
   readonly retainedSlotsMax: number;
   /** Memory those slots may hold together (value bytes plus a per-command allowance for its objects); past it the oldest are dropped (at least one slot stays). */
   readonly retainedBytesMax: number;
-  /** Client request ids remembered for exactly-once answers; the oldest are forgotten first. */
-  readonly rememberedIdsMax: number;
-  readonly digest: (data: Uint8Array) => string;
+  /** The state machine the delivered log is applied to: its sessions answer exactly-once. */
+  readonly state: AgreedState;
 }
 
 /** What a retained entry costs in memory: its value bytes plus the objects around each command. */
@@ -26,15 +26,15 @@ function retainedCost(e: ChosenEntry): number {
 
 /**
  * The proposer's view of the chosen log: delivered in slot order from slot 0 without gaps or
- * repeats (the core's Learner), each client request id answered once (the lowest slot that holds
- * it wins), a bounded history for WatchChosen and for bringing lagging acceptors up to date.
+ * repeats (the core's Learner) and applied to the state machine, whose client sessions answer each
+ * client request id with the slot it first took effect in; a bounded window of values kept in
+ * memory for WatchChosen and catch-up (older ones are read from the acceptors' histories).
  */
 export class ChosenLog {
   private readonly learner = new Learner();
   private readonly retained = new Map<bigint, ChosenEntry>();
   private oldestRetained = 0n;
   private retainedBytes = 0;
-  private readonly results = new Map<string, ChosenResult>();
   /** Every delivered entry, in slot order. */
   readonly delivered$ = new Subject<ChosenEntry>();
 
@@ -49,8 +49,14 @@ export class ChosenLog {
     return this.oldestRetained;
   }
 
+  get state(): AgreedState {
+    return this.opts.state;
+  }
+
+  /** Where the id first took effect, if the state machine remembers it. */
   result(clientRequestId: string): ChosenResult | undefined {
-    return this.results.get(clientRequestId);
+    const s = this.opts.state.session(clientRequestId);
+    return s && { clientRequestId, slot: s.slot, ballot: s.ballot, valueDigest: s.digest };
   }
 
   entry(slot: bigint): ChosenEntry | undefined {
@@ -63,13 +69,10 @@ export class ChosenLog {
     for (const e of entries) {
       for (const d of this.learner.learn(e)) {
         this.retain(d);
-        if (d.value.kind === 'batch') {
-          for (const c of d.value.commands) {
-            if (this.results.has(c.clientRequestId)) continue;
-            const r = { clientRequestId: c.clientRequestId, slot: d.slot, ballot: d.ballot, valueDigest: this.opts.digest(c.data) };
-            this.remember(r);
-            fresh.push(r);
-          }
+        for (const c of this.opts.state.apply(d).commands) {
+          if (c.duplicateOf !== undefined) continue;
+          const r = this.result(c.clientRequestId);
+          if (r) fresh.push(r);
         }
         this.delivered$.next(d);
       }
@@ -85,14 +88,6 @@ export class ChosenLog {
       if (oldest) this.retainedBytes -= retainedCost(oldest);
       this.retained.delete(this.oldestRetained);
       this.oldestRetained += 1n;
-    }
-  }
-
-  private remember(r: ChosenResult): void {
-    this.results.set(r.clientRequestId, r);
-    if (this.results.size > this.opts.rememberedIdsMax) {
-      const oldest = this.results.keys().next().value as string;
-      this.results.delete(oldest);
     }
   }
 }

@@ -47,7 +47,7 @@ export const proposerCommand = {
       type: 'integer',
       env: 'PROPOSER_RETAIN_CHOSEN',
       default: 1_000_000,
-      description: 'chosen values kept for WatchChosen and catch-up; older ones are dropped (lagging acceptors are moved past them)',
+      description: 'chosen values kept in memory for WatchChosen and catch-up; older ones are read from the acceptors\' histories',
     },
     'retain-chosen-bytes': {
       type: 'integer',

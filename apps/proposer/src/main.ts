@@ -1,7 +1,9 @@
 import { ProposerCore, Quorum, SeededRandom } from '@paxos/consensus-core';
 import { ConfigError, createLogger, exitWithError, helpText, onShutdownSignal, startGrpcServer } from '@paxos/grpc-kit';
 import { loadSources } from '@paxos/lmfdb-client';
-import { ProposerServiceService } from '@paxos/proto';
+import { Consistency, ProposerServiceService, ReadServiceService } from '@paxos/proto';
+import { readService } from '@paxos/read-service';
+import { AgreedState } from '@paxos/state-machine';
 import { valueBytesDigest } from '@paxos/wire';
 import { AcceptorLink } from './acceptor-link';
 import { ChosenLog } from './chosen-log';
@@ -15,6 +17,8 @@ const MESSAGE_OVERHEAD_BYTES = 64 * 1024;
 const BULK_MESSAGE_BYTES_MIN = 4 * 1024 * 1024;
 /** Value bytes one catch-up pass (every 500 ms) sends to all lagging acceptors together: after a restart of many acceptors, the proposer's own work stays bounded. */
 const CATCH_UP_BYTES_PER_PASS = 8 * 1024 * 1024;
+/** How long a linearizable read may wait for its barrier (leadership confirmed, slots applied). */
+const READ_BARRIER_DEADLINE_MS = 5000;
 /** Largest promise the proposer reads from an acceptor. */
 const PROMISE_BYTES_MAX = 64 * 1024 * 1024;
 
@@ -68,7 +72,8 @@ async function main(): Promise<void> {
       return () => r.next();
     })(),
   });
-  const chosen = new ChosenLog({ retainedSlotsMax: config.retainChosenSlots, retainedBytesMax: config.retainChosenBytes, rememberedIdsMax: 200_000, digest: valueBytesDigest });
+  const state = new AgreedState({ digest: valueBytesDigest, registry: { clusterSize: config.acceptors.length } });
+  const chosen = new ChosenLog({ retainedSlotsMax: config.retainChosenSlots, retainedBytesMax: config.retainChosenBytes, state });
   const node = new ProposerNode(core, links, quorum, chosen, {
     tickMs: config.tickMs,
     catchUpBatchSlots: 64,
@@ -92,6 +97,16 @@ async function main(): Promise<void> {
           name: 'paxos.v1.ProposerService',
           definition: ProposerServiceService,
           implementation: proposerService({ node, links, checker, proposeTimeoutMs: config.proposeTimeoutMs, logger }),
+        },
+        {
+          name: 'paxos.v1.ReadService',
+          definition: ReadServiceService,
+          implementation: readService({
+            state,
+            defaultConsistency: Consistency.CONSISTENCY_LINEARIZABLE,
+            linearizable: () => node.readBarrier(READ_BARRIER_DEADLINE_MS),
+            readLog: (from, max) => node.reader.read(from, max),
+          }),
         },
       ],
     });

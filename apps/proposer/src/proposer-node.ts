@@ -9,6 +9,7 @@ import {
   type ProposerOutput,
   type Quorum,
   ballotEquals,
+  ballotGreater,
   formatBallot,
 } from '@paxos/consensus-core';
 import { GrpcError, type Logger } from '@paxos/grpc-kit';
@@ -71,6 +72,9 @@ const LEARN_BATCH_ENTRIES = 256;
 /** Chosen entries read at once while a starting proposer learns the log. */
 const LOG_READ_SLOTS = 1024;
 const LEARN_DEADLINE_MS = 2000;
+/** Deadline of the Status calls that confirm leadership for a linearizable read. */
+const STATUS_DEADLINE_MS = 1000;
+const WAIT_POLL_MS = 2;
 /** Commands held while a starting proposer learns the log; past it clients hear UNAVAILABLE. */
 const HELD_COMMANDS_MAX = 65_536;
 
@@ -231,13 +235,66 @@ export class ProposerNode {
     if (held.length > 0) setImmediate(() => this.submitArrivals());
   }
 
+  /**
+   * The barrier of a linearizable read (raft's ReadIndex): once it resolves, the applied state
+   * reflects every write acknowledged before the call, by any proposer. This proposer leads (it
+   * runs phase 1 if it does not), confirms with a quorum of acceptors that none has promised a
+   * higher ballot since, and waits until every slot it had opened (adopted values included) is
+   * delivered. A write chosen under another ballot before that is in those slots (phase 1 adopted
+   * it); one chosen after was not acknowledged before the read began.
+   */
+  async readBarrier(deadlineMs: number): Promise<void> {
+    const until = Date.now() + deadlineMs;
+    await this.waitFor(() => this.ready, until, 'the proposer is still learning the chosen log');
+    if (!this.core.isLeader) {
+      this.process(this.core.lead());
+      this.ensureTicking();
+      await this.waitFor(() => this.core.isLeader, until, 'this proposer could not become the leader (phase 1 did not reach a quorum)');
+    }
+    const ballot = this.core.ballot;
+    const target = this.core.nextSlot;
+    const answers = await Promise.allSettled(this.links.map((l) => l.status(Math.max(1, Math.min(STATUS_DEADLINE_MS, until - Date.now())))));
+    let confirmed = 0;
+    for (const a of answers) {
+      if (a.status !== 'fulfilled') continue;
+      const promised = ballotFromWire(a.value.promised ?? { round: 0n, proposerId: 0 });
+      if (ballotEquals(promised, ballot)) confirmed += 1;
+      else if (ballotGreater(promised, ballot)) {
+        throw new GrpcError(status.UNAVAILABLE, `another proposer leads now (an acceptor promised ballot ${formatBallot(promised)}, above ours ${formatBallot(ballot)}); retry the read`);
+      }
+    }
+    if (confirmed < this.quorum.q) {
+      throw new GrpcError(status.UNAVAILABLE, `could not confirm leadership with a quorum: ${confirmed} of ${this.quorum.n} acceptors hold our ballot, ${this.quorum.q} needed`);
+    }
+    await this.waitFor(() => this.chosen.nextSlot >= target, until, `slots below ${target} are not all chosen yet (delivered up to ${this.chosen.nextSlot})`);
+  }
+
+  /** Resolves once `done()` holds (checked every few ms), or rejects with DEADLINE_EXCEEDED at `until`. */
+  private waitFor(done: () => boolean, until: number, what: string): Promise<void> {
+    if (done()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setInterval(() => {
+        if (done()) {
+          clearInterval(timer);
+          resolve();
+        } else if (Date.now() >= until || this.stopped) {
+          clearInterval(timer);
+          reject(new GrpcError(status.DEADLINE_EXCEEDED, `read not answered in time: ${what}`));
+        }
+      }, WAIT_POLL_MS);
+    });
+  }
+
   /** Chooses the command, exactly once per client request id. Resolves when its slot is delivered. */
   propose(command: Command): Promise<ProposeOutcome> {
     if (!this.ready && this.held.length >= HELD_COMMANDS_MAX && !this.inCore.has(command.clientRequestId)) {
       return Promise.reject(new GrpcError(status.UNAVAILABLE, `the proposer is still learning the chosen log (slot ${this.chosen.nextSlot}) and holds ${HELD_COMMANDS_MAX} commands already; retry with the same client_request_id`));
     }
     const known = this.chosen.result(command.clientRequestId);
-    if (known) return Promise.resolve({ ...known, duplicate: true, votes: [] });
+    if (known) {
+      const reused = this.reusedIdError(known, command);
+      return reused ? Promise.reject(reused) : Promise.resolve({ ...known, duplicate: true, votes: [] });
+    }
     const up = this.reachable();
     if (up < this.quorum.q && !this.inCore.has(command.clientRequestId)) {
       return Promise.reject(new QuorumUnreachableError(up, this.quorum.n, this.quorum.q));
@@ -269,7 +326,7 @@ export class ProposerNode {
     const commands: Command[] = [];
     for (const c of arrived) {
       const known = this.chosen.result(c.clientRequestId);
-      if (known) this.answerKnown(known);
+      if (known) this.answerKnown(known, c);
       else commands.push(c);
     }
     if (commands.length === 0) return;
@@ -386,13 +443,27 @@ export class ProposerNode {
     for (const r of results) this.roundVotes.delete(`a:${formatBallot(r.ballot)}:${r.slot}`);
   }
 
-  /** Answers the waiters of an id found already chosen: with its first slot, as a duplicate. */
-  private answerKnown(known: ChosenResult): void {
+  /** Answers the waiters of an id found already chosen: with its first slot, as a duplicate (or ALREADY_EXISTS for other bytes). */
+  private answerKnown(known: ChosenResult, command: Command): void {
     this.inCore.delete(known.clientRequestId);
+    const reused = this.reusedIdError(known, command);
+    if (reused) {
+      this.rejectWaiters(known.clientRequestId, reused);
+      return;
+    }
     const list = this.waiters.get(known.clientRequestId);
     if (!list) return;
     this.waiters.delete(known.clientRequestId);
     for (const w of list) w.resolve({ ...known, duplicate: true, votes: [] });
+  }
+
+  /** A client_request_id that took effect with other bytes cannot name this command too. */
+  private reusedIdError(known: ChosenResult, command: Command): GrpcError | undefined {
+    if (this.chosen.state.digest(command.data) === known.valueDigest) return undefined;
+    return new GrpcError(
+      status.ALREADY_EXISTS,
+      `client_request_id ${JSON.stringify(command.clientRequestId)} already took effect in slot ${known.slot} with another value (sha256 ${known.valueDigest}); use a new id for a new value`,
+    );
   }
 
   private rejectWaiters(clientRequestId: string, err: unknown): void {

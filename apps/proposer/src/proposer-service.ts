@@ -13,7 +13,8 @@ import type {
   WatchChosenRequest,
   WatchChosenResponse,
 } from '@paxos/proto';
-import { ballotToWire, slotValueToWire } from '@paxos/wire';
+import { logEntryToWire } from '@paxos/read-service';
+import { ballotToWire } from '@paxos/wire';
 import type { AcceptorLink } from './acceptor-link';
 import { chunksOf } from './chunks';
 import { clusterStatus } from './cluster-status';
@@ -175,7 +176,7 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
             for (const e of page) {
               if (done) return;
               next = e.slot + 1n;
-              if (!call.write({ slot: e.slot, ballot: ballotToWire(e.ballot), value: slotValueToWire(e.value) })) await writable();
+              if (!call.write(logEntryToWire(e, log.state))) await writable();
             }
           }
         } catch (e) {

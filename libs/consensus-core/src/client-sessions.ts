@@ -1,4 +1,5 @@
 import { assert } from './assert';
+import type { Ballot } from './ballot';
 import type { ChosenEntry } from './proposer/proposer-types';
 
 /** Client request ids remembered by default (in log order; see ClientSessions). */
@@ -7,6 +8,8 @@ export const SESSION_IDS_MAX_DEFAULT = 1_000_000;
 /** Where a client request id first took effect. */
 export interface SessionRecord {
   readonly slot: bigint;
+  /** The ballot the slot was chosen under. */
+  readonly ballot: Ballot;
   /** Position of the command in its slot's batch. */
   readonly index: number;
   /** The digest of the command's data (the caller's digest function). */
@@ -70,7 +73,7 @@ export class ClientSessions {
         effects.push({ clientRequestId: c.clientRequestId, index, duplicateOf: first });
         return;
       }
-      this.byId.set(c.clientRequestId, { slot: entry.slot, index, digest: this.digest(c.data) });
+      this.byId.set(c.clientRequestId, { slot: entry.slot, ballot: entry.ballot, index, digest: this.digest(c.data) });
       if (this.byId.size > this.idsMax) this.byId.delete(this.byId.keys().next().value as string);
       effects.push({ clientRequestId: c.clientRequestId, index });
     });

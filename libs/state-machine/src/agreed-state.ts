@@ -21,14 +21,19 @@ export interface AgreedStateOptions {
   readonly digest: (data: Uint8Array) => string;
   readonly sessionIdsMax?: number;
   readonly registry?: Partial<RegistryOptions>;
+  /** The first slot to apply (a node whose history starts later); default 0. */
+  readonly fromSlot?: bigint;
 }
 
 export class AgreedState {
   readonly sessions: ClientSessions;
   readonly registry: HarmonicRegistry;
+  /** The digest sessions keep of each command's data. */
+  readonly digest: (data: Uint8Array) => string;
 
   constructor(opts: AgreedStateOptions) {
-    this.sessions = new ClientSessions(opts.digest, opts.sessionIdsMax ?? SESSION_IDS_MAX_DEFAULT);
+    this.digest = opts.digest;
+    this.sessions = new ClientSessions(opts.digest, opts.sessionIdsMax ?? SESSION_IDS_MAX_DEFAULT, opts.fromSlot ?? 0n);
     this.registry = new HarmonicRegistry({ ...REGISTRY_DEFAULTS, ...opts.registry });
   }
 
@@ -58,4 +63,26 @@ export class AgreedState {
       }),
     };
   }
+}
+
+/** What each command of a chosen slot did, by the sessions of a state that has applied the slot. */
+export interface CommandOutcomeView {
+  readonly clientRequestId: string;
+  readonly index: number;
+  readonly duplicate: boolean;
+  readonly firstSlot: bigint;
+}
+
+/**
+ * The outcome of each command of an applied slot, read back from the sessions (no per-slot
+ * record is kept): a copy is a duplicate when its id took effect earlier. An id no longer
+ * remembered reads as having taken effect here.
+ */
+export function commandOutcomes(entry: ChosenEntry, state: AgreedState): CommandOutcomeView[] {
+  if (entry.value.kind !== 'batch') return [];
+  return entry.value.commands.map((c, index) => {
+    const first = state.session(c.clientRequestId);
+    const duplicate = first !== undefined && (first.slot < entry.slot || (first.slot === entry.slot && first.index < index));
+    return { clientRequestId: c.clientRequestId, index, duplicate, firstSlot: duplicate && first ? first.slot : entry.slot };
+  });
 }

@@ -65,6 +65,16 @@ export class ProposerCore {
     return this.chosenSlots.prefixEnd;
   }
 
+  /**
+   * Starts phase 1 now if this proposer neither leads nor is preparing, even with nothing queued
+   * (a linearizable read needs a leader). A leader, or one preparing or backing off, is left as it is.
+   */
+  lead(): ProposerOutput {
+    const out = new OutputBuilder();
+    if (this.mode === 'idle') this.startPhase1(this.chosenSlots.prefixEnd, out);
+    return out.build();
+  }
+
   submit(command: Command): ProposerOutput | { rejected: string } {
     const problem = this.enqueue(command);
     if (problem !== undefined) return { rejected: problem };

@@ -162,7 +162,11 @@ export interface StatusResponse {
   uptimeMs: bigint;
   version: string;
   counters?: AcceptorCounters | undefined;
-  storage?: StorageStatus | undefined;
+  storage?:
+    | StorageStatus
+    | undefined;
+  /** Slots below this one are applied to this node's state machine (sessions and registry). */
+  appliedSlot: bigint;
 }
 
 export interface LastAccepted {
@@ -194,6 +198,9 @@ export interface StorageStatus {
   /** Slots below this one are folded into the snapshot. */
   snapshotSlot: bigint;
   fsyncs: bigint;
+  /** The chosen history: every chosen value from history_first_slot up to the committed index. */
+  historyFirstSlot: bigint;
+  historyBytes: bigint;
 }
 
 export interface LearnRequest {
@@ -1805,6 +1812,7 @@ function createBaseStatusResponse(): StatusResponse {
     version: "",
     counters: undefined,
     storage: undefined,
+    appliedSlot: 0n,
   };
 }
 
@@ -1854,6 +1862,12 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     }
     if (message.storage !== undefined) {
       StorageStatus.encode(message.storage, writer.uint32(106).fork()).join();
+    }
+    if (message.appliedSlot !== 0n) {
+      if (BigInt.asUintN(64, message.appliedSlot) !== message.appliedSlot) {
+        throw new globalThis.Error("value provided for field message.appliedSlot of type uint64 too large");
+      }
+      writer.uint32(112).uint64(message.appliedSlot);
     }
     return writer;
   },
@@ -1975,6 +1989,14 @@ export const StatusResponse: MessageFns<StatusResponse> = {
             message.storage = StorageStatus.decode(reader, reader.uint32());
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.appliedSlot = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2038,6 +2060,11 @@ export const StatusResponse: MessageFns<StatusResponse> = {
       version: isSet(object.version) ? globalThis.String(object.version) : "",
       counters: isSet(object.counters) ? AcceptorCounters.fromJSON(object.counters) : undefined,
       storage: isSet(object.storage) ? StorageStatus.fromJSON(object.storage) : undefined,
+      appliedSlot: isSet(object.appliedSlot)
+        ? BigInt(object.appliedSlot)
+        : isSet(object.applied_slot)
+        ? BigInt(object.applied_slot)
+        : 0n,
     };
   },
 
@@ -2082,6 +2109,9 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     if (message.storage !== undefined) {
       obj.storage = StorageStatus.toJSON(message.storage);
     }
+    if (message.appliedSlot !== 0n) {
+      obj.appliedSlot = message.appliedSlot.toString();
+    }
     return obj;
   },
 
@@ -2115,6 +2145,9 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     message.storage = (object.storage !== undefined && object.storage !== null)
       ? StorageStatus.fromPartial(object.storage)
       : undefined;
+    message.appliedSlot = (object.appliedSlot !== undefined && object.appliedSlot !== null)
+      ? BigInt(object.appliedSlot)
+      : 0n;
     return message;
   },
 };
@@ -2450,7 +2483,16 @@ export const AcceptorCounters: MessageFns<AcceptorCounters> = {
 };
 
 function createBaseStorageStatus(): StorageStatus {
-  return { healthy: false, error: "", dataDir: "", logBytes: 0n, snapshotSlot: 0n, fsyncs: 0n };
+  return {
+    healthy: false,
+    error: "",
+    dataDir: "",
+    logBytes: 0n,
+    snapshotSlot: 0n,
+    fsyncs: 0n,
+    historyFirstSlot: 0n,
+    historyBytes: 0n,
+  };
 }
 
 export const StorageStatus: MessageFns<StorageStatus> = {
@@ -2481,6 +2523,18 @@ export const StorageStatus: MessageFns<StorageStatus> = {
         throw new globalThis.Error("value provided for field message.fsyncs of type uint64 too large");
       }
       writer.uint32(48).uint64(message.fsyncs);
+    }
+    if (message.historyFirstSlot !== 0n) {
+      if (BigInt.asUintN(64, message.historyFirstSlot) !== message.historyFirstSlot) {
+        throw new globalThis.Error("value provided for field message.historyFirstSlot of type uint64 too large");
+      }
+      writer.uint32(56).uint64(message.historyFirstSlot);
+    }
+    if (message.historyBytes !== 0n) {
+      if (BigInt.asUintN(64, message.historyBytes) !== message.historyBytes) {
+        throw new globalThis.Error("value provided for field message.historyBytes of type uint64 too large");
+      }
+      writer.uint32(64).uint64(message.historyBytes);
     }
     return writer;
   },
@@ -2546,6 +2600,22 @@ export const StorageStatus: MessageFns<StorageStatus> = {
             message.fsyncs = reader.uint64() as bigint;
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.historyFirstSlot = reader.uint64() as bigint;
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.historyBytes = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2578,6 +2648,16 @@ export const StorageStatus: MessageFns<StorageStatus> = {
         ? BigInt(object.snapshot_slot)
         : 0n,
       fsyncs: isSet(object.fsyncs) ? BigInt(object.fsyncs) : 0n,
+      historyFirstSlot: isSet(object.historyFirstSlot)
+        ? BigInt(object.historyFirstSlot)
+        : isSet(object.history_first_slot)
+        ? BigInt(object.history_first_slot)
+        : 0n,
+      historyBytes: isSet(object.historyBytes)
+        ? BigInt(object.historyBytes)
+        : isSet(object.history_bytes)
+        ? BigInt(object.history_bytes)
+        : 0n,
     };
   },
 
@@ -2601,6 +2681,12 @@ export const StorageStatus: MessageFns<StorageStatus> = {
     if (message.fsyncs !== 0n) {
       obj.fsyncs = message.fsyncs.toString();
     }
+    if (message.historyFirstSlot !== 0n) {
+      obj.historyFirstSlot = message.historyFirstSlot.toString();
+    }
+    if (message.historyBytes !== 0n) {
+      obj.historyBytes = message.historyBytes.toString();
+    }
     return obj;
   },
 
@@ -2617,6 +2703,12 @@ export const StorageStatus: MessageFns<StorageStatus> = {
       ? BigInt(object.snapshotSlot)
       : 0n;
     message.fsyncs = (object.fsyncs !== undefined && object.fsyncs !== null) ? BigInt(object.fsyncs) : 0n;
+    message.historyFirstSlot = (object.historyFirstSlot !== undefined && object.historyFirstSlot !== null)
+      ? BigInt(object.historyFirstSlot)
+      : 0n;
+    message.historyBytes = (object.historyBytes !== undefined && object.historyBytes !== null)
+      ? BigInt(object.historyBytes)
+      : 0n;
     return message;
   },
 };

@@ -24,6 +24,7 @@ import {
 } from "@grpc/grpc-js";
 import { StatusResponse } from "./acceptor_service";
 import { Ballot } from "./ballot";
+import { CommandOutcome } from "./read_service";
 import { SlotValue, Value } from "./value";
 
 export enum VotePhase {
@@ -186,7 +187,11 @@ export interface WatchChosenRequest {
 export interface WatchChosenResponse {
   slot: bigint;
   ballot?: Ballot | undefined;
-  value?: SlotValue | undefined;
+  value?:
+    | SlotValue
+    | undefined;
+  /** What each command did under the exactly-once rule (a later copy of an id is a duplicate). */
+  outcomes: CommandOutcome[];
 }
 
 export interface ClusterStatusRequest {
@@ -1133,7 +1138,7 @@ export const WatchChosenRequest: MessageFns<WatchChosenRequest> = {
 };
 
 function createBaseWatchChosenResponse(): WatchChosenResponse {
-  return { slot: 0n, ballot: undefined, value: undefined };
+  return { slot: 0n, ballot: undefined, value: undefined, outcomes: [] };
 }
 
 export const WatchChosenResponse: MessageFns<WatchChosenResponse> = {
@@ -1149,6 +1154,9 @@ export const WatchChosenResponse: MessageFns<WatchChosenResponse> = {
     }
     if (message.value !== undefined) {
       SlotValue.encode(message.value, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.outcomes) {
+      CommandOutcome.encode(v!, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -1190,6 +1198,14 @@ export const WatchChosenResponse: MessageFns<WatchChosenResponse> = {
             message.value = SlotValue.decode(reader, reader.uint32());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.outcomes.push(CommandOutcome.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1207,6 +1223,9 @@ export const WatchChosenResponse: MessageFns<WatchChosenResponse> = {
       slot: isSet(object.slot) ? BigInt(object.slot) : 0n,
       ballot: isSet(object.ballot) ? Ballot.fromJSON(object.ballot) : undefined,
       value: isSet(object.value) ? SlotValue.fromJSON(object.value) : undefined,
+      outcomes: globalThis.Array.isArray(object?.outcomes)
+        ? object.outcomes.map((e: any) => CommandOutcome.fromJSON(e))
+        : [],
     };
   },
 
@@ -1220,6 +1239,9 @@ export const WatchChosenResponse: MessageFns<WatchChosenResponse> = {
     }
     if (message.value !== undefined) {
       obj.value = SlotValue.toJSON(message.value);
+    }
+    if (message.outcomes?.length) {
+      obj.outcomes = message.outcomes.map((e) => CommandOutcome.toJSON(e));
     }
     return obj;
   },
@@ -1236,6 +1258,7 @@ export const WatchChosenResponse: MessageFns<WatchChosenResponse> = {
     message.value = (object.value !== undefined && object.value !== null)
       ? SlotValue.fromPartial(object.value)
       : undefined;
+    message.outcomes = object.outcomes?.map((e) => CommandOutcome.fromPartial(e)) || [];
     return message;
   },
 };

@@ -1,0 +1,103 @@
+import { credentials, Metadata, status } from '@grpc/grpc-js';
+import { buildProposal, encodeProposalValue } from '@paxos/proposal';
+import { Consistency, type GetLeaderboardResponse, ReadServiceClient, type Value } from '@paxos/proto';
+import { TestCluster } from '@paxos/test-cluster';
+
+jest.setTimeout(120_000);
+
+const row = (framework: string, score: string) => ({ framework, score, pricePerPoint: '1.25', bid: '1', ask: '2' });
+const proposal = (n: number, rows: ReturnType<typeof row>[]): Value => encodeProposalValue(buildProposal({ proposalNumber: BigInt(n), proposerId: 1, leaderboard: rows }));
+
+function call<Req, Res>(address: string, method: 'getLeaderboard' | 'getProposal' | 'listProposals' | 'readLog', request: Req): Promise<Res> {
+  const client = new ReadServiceClient(address, credentials.createInsecure());
+  return new Promise<Res>((resolve, reject) =>
+    (client[method] as unknown as (r: Req, m: Metadata, o: object, cb: (e: Error | null, r: Res) => void) => void)(
+      request,
+      new Metadata(),
+      { deadline: Date.now() + 10_000 },
+      (e, r) => {
+        client.close();
+        if (e) reject(e);
+        else resolve(r);
+      },
+    ),
+  );
+}
+const leaderboard = (address: string, consistency = Consistency.CONSISTENCY_UNSPECIFIED) =>
+  call<object, GetLeaderboardResponse>(address, 'getLeaderboard', { consistency, historyMax: 10 });
+const rowsOf = (r: GetLeaderboardResponse) => r.rows.map((x) => [x.framework, x.score, x.proposalNumber]);
+
+describe('reads of the agreed state (real processes)', () => {
+  let cluster: TestCluster;
+  beforeAll(async () => {
+    cluster = await TestCluster.start({ acceptors: 3 });
+    await cluster.startProposer(1);
+  });
+  afterAll(() => cluster.stop());
+
+  it('the proposer answers the registry and the leaderboard linearizably, right after each write', async () => {
+    await cluster.propose(1, 'p1', proposal(1, [row('alpha', '10'), row('beta', '5')]));
+    expect(rowsOf(await leaderboard(cluster.proposerAddress(1)))).toEqual([
+      ['alpha', '10', 1n],
+      ['beta', '5', 1n],
+    ]);
+    const second = await cluster.propose(1, 'p2', proposal(2, [row('beta', '7')]));
+    const after = await leaderboard(cluster.proposerAddress(1));
+    expect(rowsOf(after)).toEqual([
+      ['alpha', '10', 1n],
+      ['beta', '7', 2n],
+    ]);
+    expect(after.appliedSlot).toBeGreaterThan(second.slot);
+    // Another proposal with number 1 is chosen in the log but refused by the registry.
+    await cluster.propose(1, 'p1-other', proposal(1, [row('alpha', '99')]));
+    const refused = await leaderboard(cluster.proposerAddress(1));
+    expect([refused.proposals, refused.refused, refused.rows[0]?.score]).toEqual([2n, 1n, '10']);
+
+    const p2 = await call<object, { proposal?: { slot: bigint; clientRequestId: string }; appliedSlot: bigint }>(cluster.proposerAddress(1), 'getProposal', { proposalNumber: 2n, consistency: 0 });
+    expect(p2.proposal).toMatchObject({ slot: second.slot, clientRequestId: 'p2' });
+    await expect(call(cluster.proposerAddress(1), 'getProposal', { proposalNumber: 99n, consistency: 0 })).rejects.toMatchObject({ code: status.NOT_FOUND });
+    const list = await call<object, { proposals: Array<{ proposalNumber: bigint }>; nextNumber: bigint }>(cluster.proposerAddress(1), 'listProposals', { fromNumber: 0n, maxEntries: 1, consistency: 0 });
+    expect([list.proposals.map((p) => p.proposalNumber), list.nextNumber]).toEqual([[1n], 2n]);
+  });
+
+  it('a reused client_request_id with another value is refused with ALREADY_EXISTS naming its slot', async () => {
+    await expect(cluster.propose(1, 'p2', proposal(3, [row('gamma', '1')]))).rejects.toMatchObject({
+      code: status.ALREADY_EXISTS,
+      details: expect.stringMatching(/already took effect in slot \d+ with another value/),
+    });
+  });
+
+  it('acceptors answer stale reads with the slot they reflect, and send linearizable reads to a proposer', async () => {
+    const target = (await leaderboard(cluster.proposerAddress(1))).appliedSlot;
+    for (const address of cluster.acceptorAddresses) {
+      let r = await leaderboard(address);
+      for (let i = 0; i < 100 && r.appliedSlot < target; i++) {
+        await new Promise((res) => setTimeout(res, 50));
+        r = await leaderboard(address);
+      }
+      expect(r.appliedSlot).toBe(target);
+      expect(rowsOf(r)).toEqual([
+        ['alpha', '10', 1n],
+        ['beta', '7', 2n],
+      ]);
+      await expect(leaderboard(address, Consistency.CONSISTENCY_LINEARIZABLE)).rejects.toMatchObject({ code: status.FAILED_PRECONDITION });
+    }
+    const log = await call<object, { entries: Array<{ slot: bigint; outcomes: Array<{ clientRequestId: string; duplicate: boolean }> }> }>(
+      cluster.acceptorAddresses[0] as string,
+      'readLog',
+      { fromSlot: 0n, maxEntries: 0 },
+    );
+    expect(log.entries.flatMap((e) => e.outcomes.map((o) => o.clientRequestId))).toEqual(['p1', 'p2', 'p1-other']);
+  });
+
+  it('a linearizable read through a new proposer, after the old one was killed, sees every acknowledged write', async () => {
+    await cluster.propose(1, 'p4', proposal(4, [row('delta', '4')]));
+    await cluster.proposers.get(1)?.kill('SIGKILL');
+    await cluster.startProposer(2);
+    const r = await leaderboard(cluster.proposerAddress(2));
+    expect(rowsOf(r)).toContainEqual(['delta', '4', 4n]);
+    // And a retry of a write made through the dead proposer is answered with its first slot.
+    const retry = await cluster.propose(2, 'p4', proposal(4, [row('delta', '4')]));
+    expect(retry.duplicate).toBe(true);
+  });
+});

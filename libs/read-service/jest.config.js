@@ -1,0 +1,4 @@
+module.exports = {
+  displayName: 'read-service',
+  preset: '../../jest.preset.js',
+};

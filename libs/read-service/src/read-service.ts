@@ -1,0 +1,126 @@
+import { type ServerUnaryCall, type sendUnaryData, status } from '@grpc/grpc-js';
+import type { ChosenEntry } from '@paxos/consensus-core';
+import { GrpcError, toServiceError } from '@paxos/grpc-kit';
+import {
+  Consistency,
+  type GetLeaderboardRequest,
+  type GetLeaderboardResponse,
+  type GetProposalRequest,
+  type GetProposalResponse,
+  type ListProposalsRequest,
+  type ListProposalsResponse,
+  type ReadLogRequest,
+  type ReadLogResponse,
+  type ReadServiceServer,
+} from '@paxos/proto';
+import type { AgreedState } from '@paxos/state-machine';
+import { logEntryToWire, proposalToWire, rowToWire } from './records-to-wire';
+
+/** Bounds of one answer. */
+export const READ_LOG_ENTRIES_MAX = 1024;
+export const LIST_PROPOSALS_MAX = 256;
+export const LEADERBOARD_HISTORY_MAX = 1000;
+
+/** What a node gives the read service. */
+export interface ReadSource {
+  readonly state: AgreedState;
+  /** The consistency of a read that does not say (CONSISTENCY_UNSPECIFIED). */
+  readonly defaultConsistency: Consistency.CONSISTENCY_LINEARIZABLE | Consistency.CONSISTENCY_STALE;
+  /**
+   * Resolves once the state reflects every write acknowledged before the call (the proposer's
+   * read barrier); rejects with a GrpcError when that cannot be had. Absent: the node answers
+   * linearizable reads with FAILED_PRECONDITION.
+   */
+  readonly linearizable?: () => Promise<void>;
+  /** Chosen entries from `from` on, in order, at most `max` (from this node's log, any retained slot). */
+  readonly readLog: (from: bigint, max: number) => Promise<readonly ChosenEntry[]>;
+}
+
+function consistencyName(c: Consistency): string {
+  return c === Consistency.CONSISTENCY_LINEARIZABLE ? 'linearizable' : 'stale';
+}
+
+/** paxos.v1.ReadService over a node's agreed state: the same answers on a proposer and an acceptor. */
+export function readService(source: ReadSource): ReadServiceServer {
+  const { state } = source;
+  /** Waits for the read's consistency, then answers with `answer()` (computed after the wait). */
+  const serve = <T>(asked: Consistency, callback: sendUnaryData<T>, answer: () => T): void => {
+    const c = asked === Consistency.CONSISTENCY_UNSPECIFIED ? source.defaultConsistency : asked;
+    let ready: Promise<void>;
+    if (c === Consistency.CONSISTENCY_LINEARIZABLE) {
+      ready = source.linearizable
+        ? source.linearizable()
+        : Promise.reject(new GrpcError(status.FAILED_PRECONDITION, 'this node answers stale reads only (CONSISTENCY_STALE); ask a proposer for a linearizable read'));
+    } else if (c === Consistency.CONSISTENCY_STALE) ready = Promise.resolve();
+    else {
+      callback(toServiceError(new GrpcError(status.INVALID_ARGUMENT, `consistency ${String(asked)} is not one of CONSISTENCY_LINEARIZABLE, CONSISTENCY_STALE`)));
+      return;
+    }
+    ready.then(
+      () => {
+        try {
+          callback(null, answer());
+        } catch (e) {
+          callback(toServiceError(e));
+        }
+      },
+      (e: unknown) => callback(toServiceError(e)),
+    );
+  };
+
+  return {
+    readLog(call: ServerUnaryCall<ReadLogRequest, ReadLogResponse>, callback: sendUnaryData<ReadLogResponse>) {
+      const { fromSlot } = call.request;
+      const max = Math.min(call.request.maxEntries || READ_LOG_ENTRIES_MAX, READ_LOG_ENTRIES_MAX);
+      const applied = state.appliedSlot;
+      if (fromSlot >= applied) {
+        callback(null, { entries: [], appliedSlot: applied });
+        return;
+      }
+      source.readLog(fromSlot, Math.min(max, Number(applied - fromSlot))).then(
+        (entries) => callback(null, { entries: entries.filter((e) => e.slot < state.appliedSlot).map((e) => logEntryToWire(e, state)), appliedSlot: state.appliedSlot }),
+        (e: unknown) => callback(toServiceError(e)),
+      );
+    },
+
+    getProposal(call: ServerUnaryCall<GetProposalRequest, GetProposalResponse>, callback: sendUnaryData<GetProposalResponse>) {
+      const n = call.request.proposalNumber;
+      serve(call.request.consistency, callback, () => {
+        const found = state.registry.proposal(n);
+        const at = state.appliedSlot;
+        if (found === undefined) throw new GrpcError(status.NOT_FOUND, `no proposal ${n} took effect in slots below ${at} (${consistencyName(call.request.consistency || source.defaultConsistency)} read)`);
+        if ('forgotten' in found) {
+          throw new GrpcError(
+            status.OUT_OF_RANGE,
+            `proposal ${n} took effect in slot ${found.slot}, older than the proposals this node keeps in full: read it with ReadLog from slot ${found.slot}`,
+          );
+        }
+        return { proposal: proposalToWire(found), appliedSlot: at };
+      });
+    },
+
+    listProposals(call: ServerUnaryCall<ListProposalsRequest, ListProposalsResponse>, callback: sendUnaryData<ListProposalsResponse>) {
+      const max = Math.min(call.request.maxEntries || LIST_PROPOSALS_MAX, LIST_PROPOSALS_MAX);
+      serve(call.request.consistency, callback, () => {
+        const page = state.registry.proposals(call.request.fromNumber, max + 1);
+        const more = page.length > max;
+        const shown = page.slice(0, max);
+        return { proposals: shown.map(proposalToWire), appliedSlot: state.appliedSlot, nextNumber: more ? (page[max]?.proposalNumber ?? 0n) : 0n };
+      });
+    },
+
+    getLeaderboard(call: ServerUnaryCall<GetLeaderboardRequest, GetLeaderboardResponse>, callback: sendUnaryData<GetLeaderboardResponse>) {
+      if (call.request.historyMax > LEADERBOARD_HISTORY_MAX) {
+        callback(toServiceError(new GrpcError(status.INVALID_ARGUMENT, `history_max ${call.request.historyMax} is above ${LEADERBOARD_HISTORY_MAX}`)));
+        return;
+      }
+      serve(call.request.consistency, callback, () => ({
+        rows: state.registry.leaderboard().map(rowToWire),
+        history: state.registry.history(call.request.historyMax).map(rowToWire),
+        appliedSlot: state.appliedSlot,
+        proposals: BigInt(state.registry.proposalCount),
+        refused: BigInt(state.registry.refused),
+      }));
+    },
+  };
+}
