@@ -9,26 +9,25 @@ import {
   type ProposerOutput,
   type Quorum,
   ballotEquals,
-  ballotGreater,
   formatBallot,
 } from '@paxos/consensus-core';
 import { GrpcError, type Logger } from '@paxos/grpc-kit';
 import type { AcceptRequest, AcceptResponse, AcceptorVote, CommitBatch, PrepareResponse } from '@paxos/proto';
-import { acceptedEntryFromWire, ballotFromWire, ballotToWire, slotValueFromWire, slotValueToWire } from '@paxos/wire';
+import { acceptedEntryFromWire, ballotFromWire, ballotToWire, slotValueToWire } from '@paxos/wire';
 import type { AcceptorLink } from './acceptor-link';
 import { Subject, Subscription } from 'rxjs';
 import { AcceptorCatchUp } from './catch-up';
 import { SparedValues } from './commit-batches';
 import type { ChosenLog, ChosenResult } from './chosen-log';
+import { ClientGateway, type ProposeOutcome } from './client-gateway';
 import { CommitNotices } from './commit-notices';
 import { type Answer, broadcast, QuorumDeniedError, QuorumUnreachableError, untilQuorum } from './fan-out';
+import { LogLearner } from './log-learner';
 import { LogReader } from './log-reader';
+import { readBarrier } from './read-barrier';
 import { acceptVote, prepareVote } from './votes';
 
-export interface ProposeOutcome extends ChosenResult {
-  readonly duplicate: boolean;
-  readonly votes: readonly AcceptorVote[];
-}
+export type { ProposeOutcome } from './client-gateway';
 
 /**
  * One slot's accept round at one ballot. The core may send its accept in several groups (a thrifty
@@ -45,11 +44,6 @@ interface AcceptRound {
   readonly sentAt: bigint;
 }
 
-interface Waiter {
-  readonly resolve: (r: ProposeOutcome) => void;
-  readonly reject: (e: unknown) => void;
-}
-
 export interface ProposerNodeOptions {
   readonly tickMs: number;
   /** Commit notices sent at once to bring one lagging acceptor up to the committed index. */
@@ -64,53 +58,28 @@ export interface ProposerNodeOptions {
 
 /** Idle ticks (nothing queued, nothing in flight) before the ticker sleeps until new work. */
 const IDLE_TICKS_BEFORE_SLEEP = 100;
-/** When nothing suggests a gap, Learn runs on one catch-up pass in this many. */
-const QUIET_LEARN_EVERY_PASSES = 10;
-
-/** Chosen entries asked for in one Learn call. */
-const LEARN_BATCH_ENTRIES = 256;
-/** Chosen entries read at once while a starting proposer learns the log. */
-const LOG_READ_SLOTS = 1024;
-const LEARN_DEADLINE_MS = 2000;
-/** Deadline of the Status calls that confirm leadership for a linearizable read. */
-const STATUS_DEADLINE_MS = 1000;
-const WAIT_POLL_MS = 2;
-/** Commands held while a starting proposer learns the log; past it clients hear UNAVAILABLE. */
-const HELD_COMMANDS_MAX = 65_536;
-
 /** Bound on rounds whose votes are kept for answers (one per slot in flight, plus slack). */
 const ROUND_VOTES_MAX = 4096;
 /** Open accept rounds beyond the window's slots (rounds end when their slot is chosen or its ballot is left). */
 const ACCEPT_ROUNDS_SLACK = 64;
 
 /**
- * Drives the core's proposer over real acceptor links. The core decides (phase 1, adoption,
- * phase 2, chosen, back-off); this node carries its messages out as RxJS fan-outs, feeds every
- * answer back, answers clients once their value is delivered, and tells them UNAVAILABLE as soon
- * as a round can no longer reach a quorum.
+ * The round driver: drives the core's proposer over real acceptor links. The core decides (phase
+ * 1, adoption, phase 2, chosen, back-off); this node carries its messages out as RxJS fan-outs and
+ * feeds every answer back. Clients are the gateway's (client-gateway.ts), slots chosen elsewhere
+ * the learner's (log-learner.ts), linearizable reads the read barrier's (read-barrier.ts).
  */
 export class ProposerNode {
-  private readonly waiters = new Map<string, Waiter[]>();
-  /** Client ids the core still holds (queued or in a slot in flight). */
-  private readonly inCore = new Set<string>();
   private readonly roundVotes = new Map<string, AcceptorVote[]>();
   private readonly acceptRounds = new Map<bigint, AcceptRound>();
   private prepareVotes: AcceptorVote[] = [];
-  /** Commands received in this turn of the event loop, handed to the core together. */
-  private arriving: Command[] = [];
-  private learning = false;
-  /** False until the chosen log is learned up to the acceptors' committed index (see learnLogBeforeServing). */
-  private ready = false;
-  /** Commands that arrived before then (at most HELD_COMMANDS_MAX). */
-  private held: Command[] = [];
-  private learnNext = 0;
-  /** Starts so that the first pass learns: a restarted proposer catches up before its first answer. */
-  private quietLearnPasses = -1;
   private idleTicks = 0;
   private stopped = false;
   private readonly commits: CommitNotices;
   private readonly spared: SparedValues;
   private readonly catchUp: AcceptorCatchUp;
+  private readonly gateway: ClientGateway;
+  private readonly learner: LogLearner;
   /** The chosen log from any slot: memory, else the acceptors' durable histories. */
   readonly reader: LogReader;
   private timer: NodeJS.Timeout | undefined;
@@ -135,14 +104,36 @@ export class ProposerNode {
       onCommitted: (from, committedIndex) => this.process(this.core.handle({ type: 'committed', from, committedIndex })),
       readHistory: (from, max) => this.reader.read(from, max),
     });
+    this.gateway = new ClientGateway({
+      chosen,
+      quorum,
+      reachable: () => this.reachable(),
+      submit: (commands) => {
+        const { output, rejected } = this.core.submitAll(commands);
+        this.idleTicks = 0;
+        this.ensureTicking();
+        this.process(output);
+        return rejected;
+      },
+    });
+    this.learner = new LogLearner({
+      links,
+      quorum,
+      chosen,
+      reader: this.reader,
+      learned: (entries) => this.learnCommitted(entries),
+      noteCommitted: (nodeId, index) => this.catchUp.note(nodeId, index),
+      anyAhead: () => this.catchUp.anyAhead(),
+      logger: opts.logger,
+    });
   }
 
   start(): void {
-    void this.learnLogBeforeServing();
+    void this.learner.learnBeforeServing().then(() => this.gateway.becomeReady());
     this.ensureTicking();
     this.catchUpTimer = setInterval(() => {
       this.catchUp.pass();
-      this.maybeLearn();
+      this.learner.pass();
       this.ensureTicking();
     }, this.opts.catchUpIntervalMs);
   }
@@ -162,18 +153,6 @@ export class ProposerNode {
     }, this.opts.tickMs);
   }
 
-  /**
-   * Learns every pass while someone watches the chosen log or an acceptor is ahead of us;
-   * otherwise once in a while (another proposer may lead without our knowing: a deposed leader
-   * learns of it only when it next sends).
-   */
-  private maybeLearn(): void {
-    const ahead = this.catchUp.anyAhead();
-    const watched = this.chosen.delivered$.observed;
-    if (!ahead && !watched && ++this.quietLearnPasses % QUIET_LEARN_EVERY_PASSES !== 0) return;
-    this.learnFromAcceptors();
-  }
-
   stop(): void {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
@@ -181,9 +160,9 @@ export class ProposerNode {
     this.commits.stop();
     this.spared.stop();
     this.catchUp.stop();
+    this.learner.stop();
     for (const slot of [...this.acceptRounds.keys()]) this.endRound(slot);
-    for (const [id, ws] of this.waiters) for (const w of ws) w.reject(new GrpcError(status.UNAVAILABLE, `proposer shutting down before ${id} was chosen`));
-    this.waiters.clear();
+    this.gateway.stop();
     for (const l of this.links) l.close();
   }
 
@@ -200,151 +179,35 @@ export class ProposerNode {
     return this.links.filter((l) => l.up).length;
   }
 
-  /**
-   * A (re)started proposer first learns the chosen log up to the highest committed index a quorum
-   * of acceptors reports, so that a retried id is answered with the slot it was first chosen in
-   * instead of being chosen again. Client work waits (held, bounded) until then.
-   */
-  private async learnLogBeforeServing(): Promise<void> {
-    for (let attempt = 0; !this.stopped; attempt++) {
-      try {
-        const answers = await Promise.allSettled(this.links.map((l) => l.learn(this.chosen.nextSlot, 1, LEARN_DEADLINE_MS)));
-        const indexes = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value.committedIndex] : []));
-        if (indexes.length >= this.quorum.q) {
-          const target = indexes.reduce((m, x) => (x > m ? x : m), 0n);
-          for (let guard = 0n; this.chosen.nextSlot < target && guard <= target; guard++) {
-            this.learnCommitted(await this.reader.read(this.chosen.nextSlot, LOG_READ_SLOTS));
-          }
-          this.opts.logger.info({ learnedTo: this.chosen.nextSlot.toString() }, 'learned the chosen log: taking client work');
-          this.becomeReady();
-          return;
-        }
-        if (attempt % 10 === 0) this.opts.logger.warn({ answered: indexes.length, needed: this.quorum.q }, 'waiting for a quorum of acceptors to learn the chosen log from');
-      } catch (err) {
-        this.opts.logger.warn({ err: (err as Error).message }, 'learning the chosen log failed; retrying');
-      }
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-
-  private becomeReady(): void {
-    this.ready = true;
-    const held = this.held;
-    this.held = [];
-    for (const c of held) this.arriving.push(c);
-    if (held.length > 0) setImmediate(() => this.submitArrivals());
-  }
-
-  /**
-   * The barrier of a linearizable read (raft's ReadIndex): once it resolves, the applied state
-   * reflects every write acknowledged before the call, by any proposer. This proposer leads (it
-   * runs phase 1 if it does not), confirms with a quorum of acceptors that none has promised a
-   * higher ballot since, and waits until every slot it had opened (adopted values included) is
-   * delivered. A write chosen under another ballot before that is in those slots (phase 1 adopted
-   * it); one chosen after was not acknowledged before the read began.
-   */
-  async readBarrier(deadlineMs: number): Promise<void> {
-    const until = Date.now() + deadlineMs;
-    await this.waitFor(() => this.ready, until, 'the proposer is still learning the chosen log');
-    if (!this.core.isLeader) {
-      this.process(this.core.lead());
-      this.ensureTicking();
-      await this.waitFor(() => this.core.isLeader, until, 'this proposer could not become the leader (phase 1 did not reach a quorum)');
-    }
-    const ballot = this.core.ballot;
-    const target = this.core.nextSlot;
-    const answers = await Promise.allSettled(this.links.map((l) => l.status(Math.max(1, Math.min(STATUS_DEADLINE_MS, until - Date.now())))));
-    let confirmed = 0;
-    for (const a of answers) {
-      if (a.status !== 'fulfilled') continue;
-      const promised = ballotFromWire(a.value.promised ?? { round: 0n, proposerId: 0 });
-      if (ballotEquals(promised, ballot)) confirmed += 1;
-      else if (ballotGreater(promised, ballot)) {
-        throw new GrpcError(status.UNAVAILABLE, `another proposer leads now (an acceptor promised ballot ${formatBallot(promised)}, above ours ${formatBallot(ballot)}); retry the read`);
-      }
-    }
-    if (confirmed < this.quorum.q) {
-      throw new GrpcError(status.UNAVAILABLE, `could not confirm leadership with a quorum: ${confirmed} of ${this.quorum.n} acceptors hold our ballot, ${this.quorum.q} needed`);
-    }
-    await this.waitFor(() => this.chosen.nextSlot >= target, until, `slots below ${target} are not all chosen yet (delivered up to ${this.chosen.nextSlot})`);
-  }
-
-  /** Resolves once `done()` holds (checked every few ms), or rejects with DEADLINE_EXCEEDED at `until`. */
-  private waitFor(done: () => boolean, until: number, what: string): Promise<void> {
-    if (done()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setInterval(() => {
-        if (done()) {
-          clearInterval(timer);
-          resolve();
-        } else if (Date.now() >= until || this.stopped) {
-          clearInterval(timer);
-          reject(new GrpcError(status.DEADLINE_EXCEEDED, `read not answered in time: ${what}`));
-        }
-      }, WAIT_POLL_MS);
-    });
-  }
-
-  /** Chooses the command, exactly once per client request id. Resolves when its slot is delivered. */
+  /** Chooses the command, exactly once per client request id (see ClientGateway). */
   propose(command: Command): Promise<ProposeOutcome> {
-    if (!this.ready && this.held.length >= HELD_COMMANDS_MAX && !this.inCore.has(command.clientRequestId)) {
-      return Promise.reject(new GrpcError(status.UNAVAILABLE, `the proposer is still learning the chosen log (slot ${this.chosen.nextSlot}) and holds ${HELD_COMMANDS_MAX} commands already; retry with the same client_request_id`));
-    }
-    const known = this.chosen.result(command.clientRequestId);
-    if (known) {
-      const reused = this.reusedIdError(known, command);
-      return reused ? Promise.reject(reused) : Promise.resolve({ ...known, duplicate: true, votes: [] });
-    }
-    const up = this.reachable();
-    if (up < this.quorum.q && !this.inCore.has(command.clientRequestId)) {
-      return Promise.reject(new QuorumUnreachableError(up, this.quorum.n, this.quorum.q));
-    }
-    return new Promise<ProposeOutcome>((resolve, reject) => {
-      const list = this.waiters.get(command.clientRequestId) ?? [];
-      list.push({ resolve, reject });
-      this.waiters.set(command.clientRequestId, list);
-      if (this.inCore.has(command.clientRequestId)) return; // a retry of a command still in flight
-      this.inCore.add(command.clientRequestId);
-      if (!this.ready) {
-        this.held.push(command);
-        return;
-      }
-      this.arriving.push(command);
-      if (this.arriving.length === 1) setImmediate(() => this.submitArrivals());
-    });
-  }
-
-  /**
-   * Hands the core every command that arrived in this turn of the event loop at once, so a burst
-   * (one read of a ProposeStream, many unary calls) shares a batch.
-   */
-  private submitArrivals(): void {
-    const arrived = this.arriving;
-    this.arriving = [];
-    if (this.stopped || arrived.length === 0) return;
-    // A command already in the log (chosen while it waited, or before a restart) is answered with its first slot.
-    const commands: Command[] = [];
-    for (const c of arrived) {
-      const known = this.chosen.result(c.clientRequestId);
-      if (known) this.answerKnown(known, c);
-      else commands.push(c);
-    }
-    if (commands.length === 0) return;
-    const { output, rejected } = this.core.submitAll(commands);
-    for (const r of rejected) {
-      this.inCore.delete(r.command.clientRequestId);
-      this.rejectWaiters(r.command.clientRequestId, new GrpcError(status.RESOURCE_EXHAUSTED, r.reason));
-    }
-    this.idleTicks = 0;
-    this.ensureTicking();
-    this.process(output);
+    return this.gateway.propose(command);
   }
 
   /** Stops waiting for a client (its deadline passed); the command stays in the core and may still be chosen. */
   abandon(clientRequestId: string, waiter: (r: ProposeOutcome) => void): void {
-    const list = this.waiters.get(clientRequestId)?.filter((w) => w.resolve !== waiter);
-    if (!list || list.length === 0) this.waiters.delete(clientRequestId);
-    else this.waiters.set(clientRequestId, list);
+    this.gateway.abandon(clientRequestId, waiter);
+  }
+
+  /** Resolves once the applied state reflects every write acknowledged before the call (see read-barrier.ts). */
+  readBarrier(deadlineMs: number): Promise<void> {
+    return readBarrier(
+      {
+        links: this.links,
+        quorum: this.quorum,
+        ready: () => this.gateway.ready,
+        isLeader: () => this.core.isLeader,
+        lead: () => {
+          this.process(this.core.lead());
+          this.ensureTicking();
+        },
+        ballot: () => this.core.ballot,
+        openedSlots: () => this.core.nextSlot,
+        deliveredSlots: () => this.chosen.nextSlot,
+        stopped: () => this.stopped,
+      },
+      deadlineMs,
+    );
   }
 
   private process(out: ProposerOutput): void {
@@ -382,10 +245,7 @@ export class ProposerNode {
       }
       this.deliver(this.chosen.learn(out.chosen));
     }
-    for (const f of out.failed) {
-      this.inCore.delete(f.clientRequestId);
-      this.rejectWaiters(f.clientRequestId, new GrpcError(status.FAILED_PRECONDITION, f.reason));
-    }
+    for (const f of out.failed) this.gateway.fail(f.clientRequestId, new GrpcError(status.FAILED_PRECONDITION, f.reason));
   }
 
   /** Values known chosen from elsewhere (an acceptor's committed prefix): to the learner and the core. */
@@ -398,79 +258,10 @@ export class ProposerNode {
     this.deliver(this.chosen.learn(entries));
   }
 
-  /**
-   * Fills a gap in the chosen log (slots another proposer chose) from the acceptors' committed
-   * prefixes, one acceptor per call, round robin: read-only, no round, no duel.
-   */
-  private learnFromAcceptors(): void {
-    if (this.learning) return;
-    const link = this.links[this.learnNext % this.links.length] as AcceptorLink;
-    this.learnNext += 1;
-    if (!link.up) return;
-    this.learning = true;
-    link.learn(this.chosen.nextSlot, LEARN_BATCH_ENTRIES, 1000).then(
-      (r) => {
-        this.learning = false;
-        this.catchUp.note(link.nodeId, r.committedIndex);
-        if (r.chosen.length === 0 && r.oldestKeptSlot > this.chosen.nextSlot) {
-          // This acceptor's history starts above what we need (a data dir that predates the
-          // durable history): the next pass asks the next acceptor. Nothing is ever skipped.
-          this.opts.logger.warn(
-            { from: this.chosen.nextSlot.toString(), oldestKeptSlot: r.oldestKeptSlot.toString(), acceptor: link.nodeId },
-            'an acceptor does not hold the chosen values we need next: asking another',
-          );
-          return;
-        }
-        this.learnCommitted(r.chosen.map((c) => ({ slot: c.slot, ballot: ballotFromWire(c.ballot), value: slotValueFromWire(c.value) })));
-        if (r.chosen.length > 0 && r.committedIndex > this.chosen.nextSlot) this.learnFromAcceptors();
-      },
-      (err: unknown) => {
-        this.learning = false;
-        this.opts.logger.debug({ acceptor: link.nodeId, err }, 'learn failed');
-      },
-    );
-  }
-
+  /** Ids that took effect for the first time: their clients are answered with the votes of the rounds that chose them. */
   private deliver(results: readonly ChosenResult[]): void {
-    for (const r of results) {
-      this.inCore.delete(r.clientRequestId);
-      const list = this.waiters.get(r.clientRequestId);
-      if (!list) continue;
-      this.waiters.delete(r.clientRequestId);
-      const votes = [...this.prepareVotes, ...(this.roundVotes.get(`a:${formatBallot(r.ballot)}:${r.slot}`) ?? [])];
-      list.forEach((w, i) => w.resolve({ ...r, duplicate: i > 0, votes }));
-    }
+    this.gateway.delivered(results, (r) => [...this.prepareVotes, ...(this.roundVotes.get(`a:${formatBallot(r.ballot)}:${r.slot}`) ?? [])]);
     for (const r of results) this.roundVotes.delete(`a:${formatBallot(r.ballot)}:${r.slot}`);
-  }
-
-  /** Answers the waiters of an id found already chosen: with its first slot, as a duplicate (or ALREADY_EXISTS for other bytes). */
-  private answerKnown(known: ChosenResult, command: Command): void {
-    this.inCore.delete(known.clientRequestId);
-    const reused = this.reusedIdError(known, command);
-    if (reused) {
-      this.rejectWaiters(known.clientRequestId, reused);
-      return;
-    }
-    const list = this.waiters.get(known.clientRequestId);
-    if (!list) return;
-    this.waiters.delete(known.clientRequestId);
-    for (const w of list) w.resolve({ ...known, duplicate: true, votes: [] });
-  }
-
-  /** A client_request_id that took effect with other bytes cannot name this command too. */
-  private reusedIdError(known: ChosenResult, command: Command): GrpcError | undefined {
-    if (this.chosen.state.digest(command.data) === known.valueDigest) return undefined;
-    return new GrpcError(
-      status.ALREADY_EXISTS,
-      `client_request_id ${JSON.stringify(command.clientRequestId)} already took effect in slot ${known.slot} with another value (sha256 ${known.valueDigest}); use a new id for a new value`,
-    );
-  }
-
-  private rejectWaiters(clientRequestId: string, err: unknown): void {
-    const list = this.waiters.get(clientRequestId);
-    if (!list) return;
-    this.waiters.delete(clientRequestId);
-    for (const w of list) w.reject(err);
   }
 
   private sendRound(key: string, group: readonly ProposerMessage[]): void {
@@ -489,7 +280,7 @@ export class ProposerNode {
           votes.push(prepareVote(a, first.ballot, this.link(a.from).address));
           this.feedPrepare(a, first.ballot);
         },
-        error: (err: unknown) => this.roundFailed(err, undefined, [...this.waiters.keys()]),
+        error: (err: unknown) => this.roundFailed(err, undefined, this.gateway.waitingIds()),
       });
       return;
     }
@@ -568,7 +359,7 @@ export class ProposerNode {
       slot === undefined ? 'prepare cannot reach a quorum' : 'accept cannot reach a quorum',
     );
     // The commands stay in the core, which keeps retrying: a client may retry with the same id.
-    for (const id of clients) this.rejectWaiters(id, new GrpcError(status.UNAVAILABLE, `${err.message}; not chosen yet: retry with the same client_request_id`));
+    for (const id of clients) this.gateway.tell(id, new GrpcError(status.UNAVAILABLE, `${err.message}; not chosen yet: retry with the same client_request_id`));
   }
 
   private feedPrepare(a: Answer<PrepareResponse>, ballot: Ballot): void {

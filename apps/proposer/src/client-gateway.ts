@@ -1,0 +1,180 @@
+import { status } from '@grpc/grpc-js';
+import type { Command, Quorum } from '@paxos/consensus-core';
+import { GrpcError } from '@paxos/grpc-kit';
+import type { AcceptorVote } from '@paxos/proto';
+import type { ChosenLog, ChosenResult } from './chosen-log';
+import { QuorumUnreachableError } from './fan-out';
+
+export interface ProposeOutcome extends ChosenResult {
+  readonly duplicate: boolean;
+  readonly votes: readonly AcceptorVote[];
+}
+
+interface Waiter {
+  readonly resolve: (r: ProposeOutcome) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+/** Commands held while a starting proposer learns the log; past it clients hear UNAVAILABLE. */
+const HELD_COMMANDS_MAX = 65_536;
+
+export interface ClientGatewayDeps {
+  readonly chosen: ChosenLog;
+  readonly quorum: Quorum;
+  /** Acceptors whose channel is connected now. */
+  readonly reachable: () => number;
+  /** Hands commands to the core together; returns the ones it refused, with why. */
+  readonly submit: (commands: readonly Command[]) => ReadonlyArray<{ command: Command; reason: string }>;
+}
+
+/**
+ * The clients' side of a proposer: who waits for which client_request_id, and the exactly-once
+ * rule as the state machine decides it. A command whose id already took effect is answered with
+ * its first slot (or ALREADY_EXISTS for other bytes) and never reaches the core; commands that
+ * arrive in one turn of the event loop reach the core together; until the proposer has learned
+ * the chosen log (ready), they are held.
+ */
+export class ClientGateway {
+  private readonly waiters = new Map<string, Waiter[]>();
+  /** Client ids the core holds (queued or in a slot in flight), or held until ready. */
+  private readonly inCore = new Set<string>();
+  /** Commands received in this turn of the event loop, handed to the core together. */
+  private arriving: Command[] = [];
+  private held: Command[] = [];
+  private isReady = false;
+  private stopped = false;
+
+  constructor(private readonly deps: ClientGatewayDeps) {}
+
+  get ready(): boolean {
+    return this.isReady;
+  }
+
+  /** Client ids waiting for an answer. */
+  waitingIds(): string[] {
+    return [...this.waiters.keys()];
+  }
+
+  /** Chooses the command, exactly once per client request id. Resolves when its slot is delivered. */
+  propose(command: Command): Promise<ProposeOutcome> {
+    const id = command.clientRequestId;
+    if (!this.isReady && this.held.length >= HELD_COMMANDS_MAX && !this.inCore.has(id)) {
+      return Promise.reject(
+        new GrpcError(
+          status.UNAVAILABLE,
+          `the proposer is still learning the chosen log (slot ${this.deps.chosen.nextSlot}) and holds ${HELD_COMMANDS_MAX} commands already; retry with the same client_request_id`,
+        ),
+      );
+    }
+    const known = this.deps.chosen.result(id);
+    if (known) {
+      const reused = this.reusedIdError(known, command);
+      return reused ? Promise.reject(reused) : Promise.resolve({ ...known, duplicate: true, votes: [] });
+    }
+    const up = this.deps.reachable();
+    const { quorum } = this.deps;
+    if (up < quorum.q && !this.inCore.has(id)) return Promise.reject(new QuorumUnreachableError(up, quorum.n, quorum.q));
+    return new Promise<ProposeOutcome>((resolve, reject) => {
+      const list = this.waiters.get(id) ?? [];
+      list.push({ resolve, reject });
+      this.waiters.set(id, list);
+      if (this.inCore.has(id)) return; // a retry of a command still in flight
+      this.inCore.add(id);
+      if (!this.isReady) this.held.push(command);
+      else this.arrive(command);
+    });
+  }
+
+  /** Stops waiting for a client (its deadline passed); the command stays in the core and may still be chosen. */
+  abandon(clientRequestId: string, waiter: (r: ProposeOutcome) => void): void {
+    const list = this.waiters.get(clientRequestId)?.filter((w) => w.resolve !== waiter);
+    if (!list || list.length === 0) this.waiters.delete(clientRequestId);
+    else this.waiters.set(clientRequestId, list);
+  }
+
+  /** The chosen log is learned: held commands go to the core. */
+  becomeReady(): void {
+    this.isReady = true;
+    const held = this.held;
+    this.held = [];
+    for (const c of held) this.arrive(c);
+  }
+
+  private arrive(command: Command): void {
+    this.arriving.push(command);
+    if (this.arriving.length === 1) setImmediate(() => this.submitArrivals());
+  }
+
+  /**
+   * Hands the core every command that arrived in this turn of the event loop at once, so a burst
+   * (one read of a ProposeStream, many unary calls) shares a batch. A command already in the log
+   * (chosen while it waited, or before a restart) is answered with its first slot instead.
+   */
+  private submitArrivals(): void {
+    const arrived = this.arriving;
+    this.arriving = [];
+    if (this.stopped || arrived.length === 0) return;
+    const commands: Command[] = [];
+    for (const c of arrived) {
+      const known = this.deps.chosen.result(c.clientRequestId);
+      if (known) this.answerKnown(known, c);
+      else commands.push(c);
+    }
+    if (commands.length === 0) return;
+    for (const r of this.deps.submit(commands)) this.fail(r.command.clientRequestId, new GrpcError(status.RESOURCE_EXHAUSTED, r.reason));
+  }
+
+  /** Ids that took effect for the first time: their waiters hear the slot (`votes` of the round that chose it). */
+  delivered(results: readonly ChosenResult[], votesOf: (r: ChosenResult) => readonly AcceptorVote[]): void {
+    for (const r of results) {
+      this.inCore.delete(r.clientRequestId);
+      const list = this.waiters.get(r.clientRequestId);
+      if (!list) continue;
+      this.waiters.delete(r.clientRequestId);
+      const votes = votesOf(r);
+      list.forEach((w, i) => w.resolve({ ...r, duplicate: i > 0, votes }));
+    }
+  }
+
+  /** The core gave the command up (refused by the acceptors' checks, or over a bound). */
+  fail(clientRequestId: string, err: unknown): void {
+    this.inCore.delete(clientRequestId);
+    this.tell(clientRequestId, err);
+  }
+
+  /** Tells the waiters of an id an error; the command stays in the core (a retry with the same id waits for it). */
+  tell(clientRequestId: string, err: unknown): void {
+    const list = this.waiters.get(clientRequestId);
+    if (!list) return;
+    this.waiters.delete(clientRequestId);
+    for (const w of list) w.reject(err);
+  }
+
+  private answerKnown(known: ChosenResult, command: Command): void {
+    this.inCore.delete(known.clientRequestId);
+    const reused = this.reusedIdError(known, command);
+    if (reused) {
+      this.tell(known.clientRequestId, reused);
+      return;
+    }
+    const list = this.waiters.get(known.clientRequestId);
+    if (!list) return;
+    this.waiters.delete(known.clientRequestId);
+    for (const w of list) w.resolve({ ...known, duplicate: true, votes: [] });
+  }
+
+  /** A client_request_id that took effect with other bytes cannot name this command too. */
+  private reusedIdError(known: ChosenResult, command: Command): GrpcError | undefined {
+    if (this.deps.chosen.state.digest(command.data) === known.valueDigest) return undefined;
+    return new GrpcError(
+      status.ALREADY_EXISTS,
+      `client_request_id ${JSON.stringify(command.clientRequestId)} already took effect in slot ${known.slot} with another value (sha256 ${known.valueDigest}); use a new id for a new value`,
+    );
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const [id, ws] of this.waiters) for (const w of ws) w.reject(new GrpcError(status.UNAVAILABLE, `proposer shutting down before ${id} was chosen`));
+    this.waiters.clear();
+  }
+}

@@ -1,0 +1,111 @@
+import type { ChosenEntry, Quorum } from '@paxos/consensus-core';
+import type { Logger } from '@paxos/grpc-kit';
+import { ballotFromWire, slotValueFromWire } from '@paxos/wire';
+import type { AcceptorLink } from './acceptor-link';
+import type { ChosenLog } from './chosen-log';
+import type { LogReader } from './log-reader';
+
+/** When nothing suggests a gap, Learn runs on one pass in this many. */
+const QUIET_LEARN_EVERY_PASSES = 10;
+/** Chosen entries asked for in one Learn call while following the log. */
+const LEARN_BATCH_ENTRIES = 256;
+/** Chosen entries read at once while a starting proposer learns the log. */
+const LOG_READ_SLOTS = 1024;
+const LEARN_DEADLINE_MS = 2000;
+const RETRY_MS = 500;
+
+export interface LogLearnerDeps {
+  readonly links: readonly AcceptorLink[];
+  readonly quorum: Quorum;
+  readonly chosen: ChosenLog;
+  readonly reader: LogReader;
+  /** Chosen entries learned from the acceptors: to the core and the chosen log. */
+  readonly learned: (entries: readonly ChosenEntry[]) => void;
+  /** An acceptor's committed index, seen in a Learn answer. */
+  readonly noteCommitted: (nodeId: number, committedIndex: bigint) => void;
+  /** True when some acceptor reported more chosen slots than we delivered. */
+  readonly anyAhead: () => boolean;
+  readonly logger: Logger;
+}
+
+/**
+ * Learns chosen slots this proposer did not choose itself, from the acceptors' durable histories:
+ * at start all of it, up to the highest committed index a quorum reports (then the proposer takes
+ * client work, so a retried id is answered with the slot it first took effect in instead of being
+ * chosen again); afterwards whatever another proposer chose, read-only, no round, no duel.
+ */
+export class LogLearner {
+  private learning = false;
+  private next = 0;
+  private quietPasses = 0;
+  private stopped = false;
+
+  constructor(private readonly deps: LogLearnerDeps) {}
+
+  /** Learns the log up to the acceptors' committed index, retrying until a quorum answers; resolves then. */
+  async learnBeforeServing(): Promise<void> {
+    const { links, quorum, chosen, reader, logger } = this.deps;
+    for (let attempt = 0; !this.stopped; attempt++) {
+      try {
+        const answers = await Promise.allSettled(links.map((l) => l.learn(chosen.nextSlot, 1, LEARN_DEADLINE_MS)));
+        const indexes = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value.committedIndex] : []));
+        if (indexes.length >= quorum.q) {
+          const target = indexes.reduce((m, x) => (x > m ? x : m), 0n);
+          for (let guard = 0n; chosen.nextSlot < target && guard <= target; guard++) this.deps.learned(await reader.read(chosen.nextSlot, LOG_READ_SLOTS));
+          logger.info({ learnedTo: chosen.nextSlot.toString() }, 'learned the chosen log: taking client work');
+          return;
+        }
+        if (attempt % 10 === 0) logger.warn({ answered: indexes.length, needed: quorum.q }, 'waiting for a quorum of acceptors to learn the chosen log from');
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, 'learning the chosen log failed; retrying');
+      }
+      await new Promise((r) => setTimeout(r, RETRY_MS));
+    }
+  }
+
+  /**
+   * One pass: learns while someone watches the chosen log or an acceptor is ahead of us;
+   * otherwise once in a while (another proposer may lead without our knowing: a deposed leader
+   * learns of it only when it next sends).
+   */
+  pass(): void {
+    const watched = this.deps.chosen.delivered$.observed;
+    if (!this.deps.anyAhead() && !watched && ++this.quietPasses % QUIET_LEARN_EVERY_PASSES !== 0) return;
+    this.learnFromAcceptors();
+  }
+
+  /** Fills a gap in the chosen log from the acceptors' histories, one acceptor per call, round robin. */
+  private learnFromAcceptors(): void {
+    if (this.learning || this.stopped) return;
+    const { links, chosen, logger } = this.deps;
+    const link = links[this.next % links.length] as AcceptorLink;
+    this.next += 1;
+    if (!link.up) return;
+    this.learning = true;
+    link.learn(chosen.nextSlot, LEARN_BATCH_ENTRIES, LEARN_DEADLINE_MS).then(
+      (r) => {
+        this.learning = false;
+        this.deps.noteCommitted(link.nodeId, r.committedIndex);
+        if (r.chosen.length === 0 && r.oldestKeptSlot > chosen.nextSlot) {
+          // This acceptor's history starts above what we need (a data dir that predates the
+          // durable history): the next pass asks the next acceptor. Nothing is ever skipped.
+          logger.warn(
+            { from: chosen.nextSlot.toString(), oldestKeptSlot: r.oldestKeptSlot.toString(), acceptor: link.nodeId },
+            'an acceptor does not hold the chosen values we need next: asking another',
+          );
+          return;
+        }
+        this.deps.learned(r.chosen.map((c) => ({ slot: c.slot, ballot: ballotFromWire(c.ballot), value: slotValueFromWire(c.value) })));
+        if (r.chosen.length > 0 && r.committedIndex > chosen.nextSlot) this.learnFromAcceptors();
+      },
+      (err: unknown) => {
+        this.learning = false;
+        logger.debug({ acceptor: link.nodeId, err }, 'learn failed');
+      },
+    );
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+}
