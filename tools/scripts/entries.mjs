@@ -7,7 +7,7 @@ export const entries = {
   'lmfdb-ingest': { root: 'apps/lmfdb-ingest', files: { main: 'src/main.ts' } },
   operator: {
     root: 'tools/operator',
-    files: { start: 'src/bin/start.ts', launch: 'src/bin/launch.ts', check: 'src/bin/check.ts', submit: 'src/bin/submit.ts', stop: 'src/bin/stop.ts' },
+    files: { start: 'src/bin/start.ts', launch: 'src/bin/launch.ts', check: 'src/bin/check.ts', submit: 'src/bin/submit.ts', stop: 'src/bin/stop.ts', read: 'src/bin/read.ts' },
   },
   bench: { root: 'tools/bench', files: { simulate: 'src/simulate.ts', bench: 'src/bench.ts', 'acceptor-steps': 'src/acceptor-steps.ts' } },
 };
@@ -21,6 +21,7 @@ export const commands = {
   launch: ['operator', 'launch'],
   check: ['operator', 'check'],
   submit: ['operator', 'submit'],
+  read: ['operator', 'read'],
   stop: ['operator', 'stop'],
   simulate: ['bench', 'simulate'],
   bench: ['bench', 'bench'],

@@ -48,7 +48,13 @@ export class LogLearner {
     for (let attempt = 0; !this.stopped; attempt++) {
       try {
         const answers = await Promise.allSettled(links.map((l) => l.learn(chosen.nextSlot, 1, LEARN_DEADLINE_MS)));
-        const indexes = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value.committedIndex] : []));
+        const indexes: bigint[] = [];
+        answers.forEach((a, i) => {
+          if (a.status !== 'fulfilled') return;
+          indexes.push(a.value.committedIndex);
+          // Where each acceptor is: the reader asks the ones furthest ahead first.
+          this.deps.noteCommitted((links[i] as AcceptorLink).nodeId, a.value.committedIndex);
+        });
         if (indexes.length >= quorum.q) {
           const target = indexes.reduce((m, x) => (x > m ? x : m), 0n);
           for (let guard = 0n; chosen.nextSlot < target && guard <= target; guard++) this.deps.learned(await reader.read(chosen.nextSlot, LOG_READ_SLOTS));

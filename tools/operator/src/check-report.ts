@@ -13,6 +13,8 @@ export interface NodeRow {
   readonly promised?: string;
   readonly lastAccepted?: string;
   readonly committedIndex?: string;
+  /** Slots below this are applied to the node's state machine. */
+  readonly appliedSlot?: string;
   readonly valueDigest?: string;
 }
 
@@ -39,6 +41,7 @@ function row(id: number, address: string, s: StatusResponse): NodeRow {
     promised: s.promised ? formatBallot(s.promised) : '-',
     lastAccepted: s.lastAccepted ? `slot ${s.lastAccepted.slot} @ ${formatBallot(s.lastAccepted.ballot ?? { round: 0n, proposerId: 0 })}` : '-',
     committedIndex: s.committedIndex.toString(),
+    appliedSlot: s.appliedSlot.toString(),
     valueDigest: s.lastAccepted ? s.lastAccepted.valueDigest.slice(0, 12) : '-',
   };
 }
@@ -72,11 +75,11 @@ export async function checkNetwork(layout: NetworkLayout, deadlineMs: number): P
 }
 
 export function formatCheck(r: CheckReport): string[] {
-  const head = ['node', 'alive', 'source', 'promised', 'last accepted', 'committed', 'value digest'];
+  const head = ['node', 'alive', 'source', 'promised', 'last accepted', 'committed', 'applied', 'value digest'];
   const body = r.nodes.map((n) =>
     n.alive
-      ? [String(n.node), 'yes', n.source ?? '', n.promised ?? '', n.lastAccepted ?? '', n.committedIndex ?? '', n.valueDigest ?? '']
-      : [String(n.node), 'NO', n.error ?? '', '', '', '', ''],
+      ? [String(n.node), 'yes', n.source ?? '', n.promised ?? '', n.lastAccepted ?? '', n.committedIndex ?? '', n.appliedSlot ?? '', n.valueDigest ?? '']
+      : [String(n.node), 'NO', n.error ?? '', '', '', '', '', ''],
   );
   const widths = head.map((h, i) => Math.max(h.length, ...body.filter((b) => b[1] !== 'NO' || i < 3).map((b) => (b[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(Math.min(widths[i] ?? 0, 48)))).join('  ').trimEnd();

@@ -7,6 +7,7 @@ import { runLaunch } from './launch';
 import { runningProcesses } from './launch-network';
 import { pidFile } from './network-dir';
 import { isAlive, readPid } from './processes';
+import { runRead } from './read';
 import { runStop } from './stop';
 import { EXIT, runSubmit } from './submit';
 
@@ -69,6 +70,10 @@ describe('a 23-node network end to end (real processes)', () => {
     const ok = await submit(1, ['--claim', '0:11.a2:jinv=-122023936/161051']);
     expect(ok.code).toBe(EXIT.chosen);
     expect(ok.text).toMatch(/consensus: chosen in slot \d+/);
+    expect(ok.text).toMatch(/leaderboard as of slot \d+:\n.*framework.*\n\s+monster-harmonic\/baseline\s+98\.50?\s/);
+    lines.length = 0;
+    expect(await runRead(['proposal', '1', '--dir', dir], out)).toBe(0);
+    expect(lines.join('\n')).toMatch(/proposal 1: slot \d+.*\n[\s\S]*claim 0:11\.a2:jinv=-122023936\/161051, checked by the proposer and acceptors 0, 10, 20/);
     const wrongClaim = await submit(2, ['--claim', '0:11.a2:jinv=1/1']);
     expect(wrongClaim).toMatchObject({ code: EXIT.refused, text: expect.stringContaining('11.a2: jinv is -122023936/161051, the claim says 1/1') });
     const wrongHash = await submit(3, ['--hash', 'ab'.repeat(32)]);
@@ -85,14 +90,23 @@ describe('a 23-node network end to end (real processes)', () => {
     expect(refused.text).toMatch(/UNAVAILABLE: 11 of 23 acceptors answered, 12 needed/);
   });
 
-  it('brings the killed nodes back: all 23 alive and at the same committed index', async () => {
+  it('brings the killed nodes back: all 23 alive and at the same committed index, the log readable from slot 0', async () => {
+    process.kill(readPid(pidFile(dir, 'proposer')) as number, 'SIGKILL');
     const code = await runLaunch(['--dir', dir, '--restart-missing'], out);
     expect(code).toBe(0);
-    // The 12 restarted acceptors come back at committed index 0; check --settle-ms waits for catch-up.
+    // The 12 restarted acceptors come back at their own committed index (their history is on
+    // disk) and catch up on what was chosen while they were down; check --settle-ms waits for it.
     lines.length = 0;
     expect(await runCheck(['--dir', dir, '--settle-ms', '60000', '--deadline-ms', '2000'], out)).toBe(0);
     expect(lines.join('\n')).toContain('alive: 23/23; quorum 12 is alive');
     expect(lines.join('\n')).toMatch(/consensus: 23 of 23 alive acceptors hold the latest chosen slot \(committed index ([2-9]|\d{2,})\)/);
+    // The restarted proposer and a restarted acceptor read the whole log from slot 0.
+    for (const from of [[], ['--node', '0']]) {
+      lines.length = 0;
+      expect(await runRead(['log', '--from', '0', '--dir', dir, ...from], out)).toBe(0);
+      expect(lines[0]).toMatch(/^slot 0 /);
+      expect(lines.join('\n')).toContain('application/x-protobuf; messageType=harmonic.v1.MonsterHarmonicProposal');
+    }
   });
 
   it('stop leaves no process behind', async () => {

@@ -1,7 +1,12 @@
 import { credentials, Metadata } from '@grpc/grpc-js';
 import {
   AcceptorServiceClient,
+  type GetLeaderboardResponse,
+  type GetProposalResponse,
+  type ListProposalsResponse,
   ProposerServiceClient,
+  ReadServiceClient,
+  type ReadLogResponse,
   type ProposeRequest,
   type ProposeResponse,
   type StatusResponse,
@@ -28,3 +33,29 @@ export function propose(address: string, request: ProposeRequest, deadlineMs: nu
     });
   });
 }
+
+/** A client of paxos.v1.ReadService: one unary call with a deadline. */
+export function readCall<K extends 'readLog' | 'getProposal' | 'listProposals' | 'getLeaderboard'>(
+  address: string,
+  method: K,
+  request: Parameters<ReadServiceClient[K]>[0],
+  deadlineMs: number,
+): Promise<ReadAnswer<K>> {
+  const client = new ReadServiceClient(address, credentials.createInsecure());
+  return new Promise((resolve, reject) => {
+    const call = client[method] as unknown as (r: unknown, m: Metadata, o: object, cb: (e: Error | null, r: ReadAnswer<K>) => void) => void;
+    call.call(client, request, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => {
+      client.close();
+      if (err) reject(err);
+      else resolve(res);
+    });
+  });
+}
+
+export type ReadAnswer<K extends string> = K extends 'readLog'
+  ? ReadLogResponse
+  : K extends 'getProposal'
+    ? GetProposalResponse
+    : K extends 'listProposals'
+      ? ListProposalsResponse
+      : GetLeaderboardResponse;

@@ -5,10 +5,11 @@ import { resolve } from 'node:path';
 import { formatBallot, Quorum } from '@paxos/consensus-core';
 import { ConfigError, helpText, isServiceError, parseCommand } from '@paxos/grpc-kit';
 import { isSourceNumber, parseLossless, stringifyLossless } from '@paxos/lmfdb-client';
-import { type Claim, type LeaderboardEntry, type MonsterHarmonicProposal, type ProposeResponse, VoteOutcome, VotePhase } from '@paxos/proto';
+import { type Claim, Consistency, type LeaderboardEntry, type MonsterHarmonicProposal, type ProposeResponse, VoteOutcome, VotePhase } from '@paxos/proto';
 import { buildProposal, encodeProposalValue, parseProposalJson, ProposalFormatError } from '@paxos/proposal';
 import { defaultNetworkDir, readLayout } from './network-dir';
-import { propose } from './probe';
+import { propose, readCall } from './probe';
+import { formatRows } from './read';
 
 export const submitCommand = {
   program: 'submit',
@@ -113,6 +114,18 @@ export function formatChosen(r: ProposeResponse, clusterSize: number): string[] 
   return lines;
 }
 
+/** The agreed leaderboard once the proposal took effect (a linearizable read at the proposer). */
+async function printLeaderboard(address: string, proposalNumber: bigint, deadlineMs: number, out: (line: string) => void): Promise<void> {
+  try {
+    const r = await readCall(address, 'getLeaderboard', { consistency: Consistency.CONSISTENCY_LINEARIZABLE, historyMax: 0 }, deadlineMs);
+    const mine = r.rows.some((row) => row.proposalNumber === proposalNumber);
+    out(`leaderboard as of slot ${r.appliedSlot}${mine ? '' : ` (proposal ${proposalNumber} changed no row: see npm run read -- log)`}:`);
+    for (const l of formatRows(r.rows)) out(`  ${l}`);
+  } catch (e) {
+    out(`leaderboard: could not be read (${isServiceError(e) ? `${status[e.code]}: ${e.details}` : (e as Error).message})`);
+  }
+}
+
 export async function runSubmit(argv: readonly string[], out: (line: string) => void): Promise<number> {
   const parsed = parseCommand(submitCommand, argv);
   if (parsed.help) {
@@ -139,7 +152,10 @@ export async function runSubmit(argv: readonly string[], out: (line: string) => 
   try {
     const r = await propose(address, { clientRequestId: o['client-request-id'] ?? randomUUID(), value, includeVotes: true }, o['deadline-ms'] as number);
     if (o.json) out(JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2));
-    else for (const l of formatChosen(r, clusterSize)) out(l);
+    else {
+      for (const l of formatChosen(r, clusterSize)) out(l);
+      await printLeaderboard(address, proposal.proposalNumber, o['deadline-ms'] as number, out);
+    }
     return EXIT.chosen;
   } catch (e) {
     if (!isServiceError(e)) throw e;

@@ -1,0 +1,141 @@
+// `npm run read`: the agreed state as a person reads it — the leaderboard, proposals, the chosen
+// log — from the proposer (linearizable by default) or any acceptor (stale).
+import { resolve } from 'node:path';
+import { formatBallot } from '@paxos/consensus-core';
+import { ConfigError, helpText, isServiceError, parseCommand } from '@paxos/grpc-kit';
+import { Consistency, type LeaderboardRow, type ProposalRecord } from '@paxos/proto';
+import { status } from '@grpc/grpc-js';
+import { defaultNetworkDir, readLayout } from './network-dir';
+import { readCall } from './probe';
+
+export const readCommand = {
+  program: 'read',
+  summary: 'read the agreed state: the leaderboard, one proposal, the proposals, or the chosen log',
+  usage: 'npm run read -- leaderboard | proposal <n> | proposals [--from N] | log [--from S] [--max M]  [--node N | --address A] [--stale] [--json]',
+  allowPositionals: true,
+  options: {
+    dir: { type: 'string', env: 'PAXOS_NETWORK_DIR', description: 'the network dir (finds the nodes)', defaultText: 'default ~/.openclaw/consensus' },
+    node: { type: 'integer', description: 'read from acceptor N (a stale read of its applied state) instead of the proposer' },
+    address: { type: 'string', description: 'read from this host:port (a proposer or an acceptor)' },
+    stale: { type: 'boolean', description: 'a stale read (one node\'s applied state) instead of a linearizable one' },
+    from: { type: 'string', description: 'first proposal number (proposals) or slot (log)', defaultText: 'default 0' },
+    max: { type: 'integer', default: 20, description: 'most entries to print (log, proposals)' },
+    history: { type: 'integer', default: 0, description: 'recent leaderboard changes to print too' },
+    'deadline-ms': { type: 'integer', default: 10_000, description: 'deadline of the call' },
+    json: { type: 'boolean', description: 'print the answer as JSON' },
+  },
+} as const;
+
+const json = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x), 2);
+
+export function formatRows(rows: readonly LeaderboardRow[]): string[] {
+  if (rows.length === 0) return ['(the leaderboard is empty)'];
+  const width = Math.max(9, ...rows.map((r) => r.framework.length));
+  const lines = [`${'framework'.padEnd(width)}  ${'score'.padStart(8)}  ${'price/pt'.padStart(9)}  ${'bid'.padStart(7)}  ${'ask'.padStart(7)}  proposal  slot`];
+  for (const r of rows) {
+    lines.push(
+      `${r.framework.padEnd(width)}  ${r.score.padStart(8)}  ${r.pricePerPoint.padStart(9)}  ${r.bid.padStart(7)}  ${r.ask.padStart(7)}  ${String(r.proposalNumber).padStart(8)}  ${r.slot}`,
+    );
+  }
+  return lines;
+}
+
+function formatProposal(p: ProposalRecord): string[] {
+  const lines = [`proposal ${p.proposalNumber}: slot ${p.slot}, proposer ${p.proposerId}, client_request_id ${p.clientRequestId}, leaderboard sha256 ${p.leaderboardSha256.slice(0, 16)}...`];
+  for (const e of p.leaderboard) lines.push(`  ${e.framework}: score ${e.score}, price/pt ${e.pricePerPoint}, bid ${e.bid}, ask ${e.ask}`);
+  for (const c of p.claims) {
+    const claim = c.claim;
+    if (claim) lines.push(`  claim ${claim.source}:${claim.label}:${claim.field}=${claim.claimedValue}, checked by the proposer and acceptors ${c.checkedBy.join(', ')} (source ${claim.source})`);
+  }
+  return lines;
+}
+
+export async function runRead(argv: readonly string[], out: (line: string) => void): Promise<number> {
+  const parsed = parseCommand(readCommand, argv);
+  if (parsed.help) {
+    out(helpText(readCommand));
+    return 0;
+  }
+  const o = parsed.options;
+  const [what, arg, ...extra] = parsed.positionals;
+  if (what === undefined || extra.length > 0) throw new ConfigError('say what to read: leaderboard, proposal <n>, proposals or log');
+  let address = o.address;
+  if (!address) {
+    const layout = readLayout(resolve(o.dir ?? defaultNetworkDir()));
+    if (o.node !== undefined) {
+      const node = layout.nodes.find((n) => n.role === 'acceptor' && n.id === o.node);
+      if (!node) throw new ConfigError(`no acceptor ${o.node} in this network (it has ${layout.nodes.filter((n) => n.role === 'acceptor').length})`);
+      address = node.address;
+    } else address = layout.proposer;
+  }
+  const consistency = o.stale || (o.node !== undefined && !o.address) ? Consistency.CONSISTENCY_STALE : Consistency.CONSISTENCY_UNSPECIFIED;
+  const deadline = o['deadline-ms'] as number;
+  const from = o.from ?? '0';
+  if (!/^\d+$/.test(from)) throw new ConfigError(`--from "${from}" must be a non-negative integer`);
+  const max = o.max as number;
+  try {
+    switch (what) {
+      case 'leaderboard': {
+        const r = await readCall(address, 'getLeaderboard', { consistency, historyMax: o.history as number }, deadline);
+        if (o.json) out(json(r));
+        else {
+          formatRows(r.rows).forEach((l) => out(l));
+          if (r.history.length > 0) {
+            out('recent changes (oldest first):');
+            for (const h of r.history) out(`  slot ${h.slot}: proposal ${h.proposalNumber} set ${h.framework} to score ${h.score}`);
+          }
+          out(`as of slot ${r.appliedSlot}: ${r.proposals} proposals took effect, ${r.refused} refused`);
+        }
+        return 0;
+      }
+      case 'proposal': {
+        if (arg === undefined || !/^\d+$/.test(arg)) throw new ConfigError('give the proposal number: npm run read -- proposal 7');
+        const r = await readCall(address, 'getProposal', { proposalNumber: BigInt(arg), consistency }, deadline);
+        if (o.json) out(json(r));
+        else if (r.proposal) formatProposal(r.proposal).forEach((l) => out(l));
+        return 0;
+      }
+      case 'proposals': {
+        let next = BigInt(from);
+        let shown = 0;
+        for (let page = 0; page < 1000 && shown < max; page++) {
+          const r = await readCall(address, 'listProposals', { fromNumber: next, maxEntries: Math.min(256, max - shown), consistency }, deadline);
+          if (o.json) out(json(r));
+          else for (const p of r.proposals) out(`proposal ${p.proposalNumber}: slot ${p.slot}, ${p.leaderboard.length} rows, ${p.claims.length} claims, client_request_id ${p.clientRequestId}`);
+          shown += r.proposals.length;
+          if (r.nextNumber === 0n || r.proposals.length === 0) break;
+          next = r.nextNumber;
+        }
+        if (shown === 0 && !o.json) out('(no proposals)');
+        return 0;
+      }
+      case 'log': {
+        const r = await readCall(address, 'readLog', { fromSlot: BigInt(from), maxEntries: Math.min(max, 1024) }, deadline);
+        if (o.json) out(json(r));
+        else {
+          for (const e of r.entries) {
+            const value = e.value?.kind;
+            if (value?.$case !== 'batch') {
+              out(`slot ${e.slot}  ballot ${e.ballot ? formatBallot(e.ballot) : '-'}  no-op`);
+              continue;
+            }
+            out(`slot ${e.slot}  ballot ${e.ballot ? formatBallot(e.ballot) : '-'}  ${value.value.commands.length} command(s)`);
+            value.value.commands.forEach((c, i) => {
+              const outcome = e.outcomes[i];
+              const note = outcome?.duplicate ? `  duplicate of slot ${outcome.firstSlot}` : '';
+              out(`  ${c.clientRequestId}  ${c.value?.contentType ?? ''}  ${c.value?.data.length ?? 0} bytes${note}`);
+            });
+          }
+          out(`applied up to slot ${r.appliedSlot}`);
+        }
+        return 0;
+      }
+      default:
+        throw new ConfigError(`unknown read "${what}": leaderboard, proposal <n>, proposals or log`);
+    }
+  } catch (e) {
+    if (!isServiceError(e)) throw e;
+    out(`${status[e.code]}: ${e.details}`);
+    return e.code === status.NOT_FOUND ? 3 : e.code === status.UNAVAILABLE || e.code === status.DEADLINE_EXCEEDED ? 4 : 1;
+  }
+}
