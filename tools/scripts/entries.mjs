@@ -9,6 +9,7 @@ export const entries = {
     root: 'tools/operator',
     files: { start: 'src/bin/start.ts', launch: 'src/bin/launch.ts', check: 'src/bin/check.ts', submit: 'src/bin/submit.ts', stop: 'src/bin/stop.ts', read: 'src/bin/read.ts' },
   },
+  chaos: { root: 'tools/chaos', files: { chaos: 'src/main.ts' } },
   bench: { root: 'tools/bench', files: { simulate: 'src/simulate.ts', bench: 'src/bench.ts', 'acceptor-steps': 'src/acceptor-steps.ts' } },
 };
 
@@ -25,4 +26,5 @@ export const commands = {
   stop: ['operator', 'stop'],
   simulate: ['bench', 'simulate'],
   bench: ['bench', 'bench'],
+  chaos: ['chaos', 'chaos'],
 };

@@ -69,10 +69,12 @@ export class ChosenLog {
     for (const e of entries) {
       for (const d of this.learner.learn(e)) {
         this.retain(d);
-        for (const c of this.opts.state.apply(d).commands) {
+        const applied = this.opts.state.apply(d).commands;
+        const commands = d.value.kind === 'batch' ? d.value.commands : [];
+        for (const c of applied) {
           if (c.duplicateOf !== undefined) continue;
-          const r = this.result(c.clientRequestId);
-          if (r) fresh.push(r);
+          const data = commands[c.index]?.data ?? new Uint8Array(0);
+          fresh.push(this.result(c.clientRequestId) ?? { clientRequestId: c.clientRequestId, slot: d.slot, ballot: d.ballot, valueDigest: this.opts.state.digest(data) });
         }
         this.delivered$.next(d);
       }

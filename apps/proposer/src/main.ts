@@ -72,7 +72,10 @@ async function main(): Promise<void> {
       return () => r.next();
     })(),
   });
-  const state = new AgreedState({ digest: valueBytesDigest, registry: { clusterSize: config.acceptors.length } });
+  // A negative control for the chaos test (a build option in effect): no exactly-once. Never in production.
+  const unsafeNoSessions = process.env['PAXOS_UNSAFE_NO_SESSIONS'] === '1';
+  if (unsafeNoSessions) logger.error('PAXOS_UNSAFE_NO_SESSIONS=1: client sessions are OFF, a retried command can take effect twice (negative control only)');
+  const state = new AgreedState({ digest: valueBytesDigest, registry: { clusterSize: config.acceptors.length }, unsafeNoSessions });
   const chosen = new ChosenLog({ retainedSlotsMax: config.retainChosenSlots, retainedBytesMax: config.retainChosenBytes, state });
   const node = new ProposerNode(core, links, quorum, chosen, {
     tickMs: config.tickMs,

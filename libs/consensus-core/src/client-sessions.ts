@@ -42,6 +42,8 @@ export class ClientSessions {
     private readonly digest: (data: Uint8Array) => string,
     private readonly idsMax = SESSION_IDS_MAX_DEFAULT,
     fromSlot = 0n,
+    /** False only in negative controls: nothing is remembered, every copy takes effect (unsafe). */
+    private readonly remember = true,
   ) {
     assert(Number.isInteger(idsMax) && idsMax >= 1, 'idsMax must be >= 1');
     this.next = fromSlot;
@@ -68,6 +70,10 @@ export class ClientSessions {
     if (entry.value.kind !== 'batch') return [];
     const effects: CommandEffect[] = [];
     entry.value.commands.forEach((c, index) => {
+      if (!this.remember) {
+        effects.push({ clientRequestId: c.clientRequestId, index });
+        return;
+      }
       const first = this.byId.get(c.clientRequestId);
       if (first !== undefined) {
         effects.push({ clientRequestId: c.clientRequestId, index, duplicateOf: first });

@@ -23,6 +23,8 @@ export interface AgreedStateOptions {
   readonly registry?: Partial<RegistryOptions>;
   /** The first slot to apply (a node whose history starts later); default 0. */
   readonly fromSlot?: bigint;
+  /** Negative controls only: no client sessions, every copy of an id takes effect. Unsafe. */
+  readonly unsafeNoSessions?: boolean;
 }
 
 export class AgreedState {
@@ -33,7 +35,7 @@ export class AgreedState {
 
   constructor(opts: AgreedStateOptions) {
     this.digest = opts.digest;
-    this.sessions = new ClientSessions(opts.digest, opts.sessionIdsMax ?? SESSION_IDS_MAX_DEFAULT, opts.fromSlot ?? 0n);
+    this.sessions = new ClientSessions(opts.digest, opts.sessionIdsMax ?? SESSION_IDS_MAX_DEFAULT, opts.fromSlot ?? 0n, opts.unsafeNoSessions !== true);
     this.registry = new HarmonicRegistry({ ...REGISTRY_DEFAULTS, ...opts.registry });
   }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
@@ -11,6 +11,10 @@ export interface TestClusterOptions {
   /** LMFDB cache dir for every node (default: an empty dir, so no source is loaded). */
   readonly lmfdbCacheDir?: string;
   readonly extraAcceptorArgs?: readonly string[];
+  /** Where data and logs go (default: a new temporary dir, removed by stop()). A given dir is kept. */
+  readonly dir?: string;
+  /** Environment added to every proposer (negative controls). */
+  readonly proposerEnv?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -31,7 +35,8 @@ export class TestCluster {
   }
 
   static async start(opts: TestClusterOptions): Promise<TestCluster> {
-    const dir = mkdtempSync(join(tmpdir(), 'paxos-cluster-'));
+    const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'paxos-cluster-'));
+    mkdirSync(dir, { recursive: true });
     const cluster = new TestCluster(dir, await freePorts(opts.acceptors), opts);
     await Promise.all(cluster.acceptorPorts.map((_, i) => cluster.startAcceptor(i)));
     return cluster;
@@ -67,6 +72,12 @@ export class TestCluster {
     await this.acceptors[i]?.kill(signal);
   }
 
+  /** SIGSTOP (pause) or SIGCONT (resume) an acceptor's process. */
+  signalAcceptor(i: number, signal: 'SIGSTOP' | 'SIGCONT'): void {
+    const node = this.acceptors[i];
+    if (node?.running && node.child.pid !== undefined) process.kill(node.child.pid, signal);
+  }
+
   async startProposer(id: number, extraArgs: readonly string[] = []): Promise<NodeProcess> {
     const port = this.proposerPorts.get(id) ?? (await freePorts(1))[0];
     if (port === undefined) throw new Error('no free port');
@@ -77,6 +88,7 @@ export class TestCluster {
       address: `127.0.0.1:${port}`,
       logFile: join(this.dir, `proposer_${id}.log`),
       args: ['--id', String(id), '--port', String(port), '--acceptors', this.acceptorAddresses.join(','), '--lmfdb-cache', this.lmfdbCacheDir, ...extraArgs],
+      ...(this.opts.proposerEnv ? { env: this.opts.proposerEnv } : {}),
     });
     this.proposers.set(id, node);
     await node.waitServing();
@@ -103,7 +115,7 @@ export class TestCluster {
 
   async stop(): Promise<void> {
     await Promise.all([...this.proposers.values(), ...this.acceptors].map((n) => n?.kill('SIGKILL')));
-    if (!process.env['KEEP_TEST_CLUSTER']) rmSync(this.dir, { recursive: true, force: true });
+    if (!process.env['KEEP_TEST_CLUSTER'] && this.opts.dir === undefined) rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
