@@ -17,6 +17,7 @@ Runs the deterministic Paxos simulator over a range of seeds and checks safety a
   --accept-fanout K    thrifty proposers: accepts go to K acceptors first (quorum..n; default all)
   --unsafe-replies     negative control: acceptors reply before their vote is durable
   --split-brain        negative control helper: one acceptor group per proposer
+  --unsafe-no-sessions negative control: the state machine keeps no client sessions
   --bench              print seeds/s as well
   --verbose            print every seed's stats
   -h, --help           this text
@@ -61,6 +62,7 @@ export function parseSimulateArgs(argv: readonly string[]): ParsedSimulateArgs {
         'accept-fanout': { type: 'string' },
         'unsafe-replies': { type: 'boolean' },
         'split-brain': { type: 'boolean' },
+        'unsafe-no-sessions': { type: 'boolean' },
         bench: { type: 'boolean' },
         verbose: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -96,6 +98,7 @@ export function parseSimulateArgs(argv: readonly string[]): ParsedSimulateArgs {
       acceptFanout,
       unsafeReplies: values['unsafe-replies'] ?? false,
       splitBrain: values['split-brain'] ?? false,
+      unsafeNoSessions: values['unsafe-no-sessions'] ?? false,
     };
     return { kind: 'run', fromSeed: seed ?? 1, seeds, base, warnings, bench: values.bench ?? false, verbose: values.verbose ?? false };
   } catch (err) {

@@ -8,6 +8,8 @@ interface ClientCommand {
   readonly home: number;
   readonly submitTick: number;
   lastSubmitTick: number;
+  /** Submissions so far: a retry goes to the next proposer (through another proposer). */
+  attempts: number;
   delivered: boolean;
 }
 
@@ -26,6 +28,7 @@ export class SimClients {
         home: rng.int(0, proposers),
         submitTick: rng.int(0, Math.max(1, submitTicksMax)),
         lastSubmitTick: -1,
+        attempts: 0,
         delivered: false,
       };
       this.commands.push(cmd);
@@ -37,15 +40,19 @@ export class SimClients {
     return this.commands.map((c) => c.command);
   }
 
-  /** Commands to (re)submit now: first submission, or retry after RESUBMIT_TICKS without a choice. */
-  due(now: number, target: (home: number) => number | null): { command: Command; proposer: number }[] {
+  /**
+   * Commands to (re)submit now: first submission, or retry after RESUBMIT_TICKS without a choice.
+   * `target(preferred)` picks the proposer; a retry prefers the next proposer after the last one.
+   */
+  due(now: number, target: (preferred: number) => number | null): { command: Command; proposer: number }[] {
     const out: { command: Command; proposer: number }[] = [];
     for (const c of this.commands) {
       if (c.delivered || now < c.submitTick) continue;
       if (c.lastSubmitTick >= 0 && now - c.lastSubmitTick < RESUBMIT_TICKS) continue;
-      const proposer = target(c.home);
+      const proposer = target(c.home + c.attempts);
       if (proposer === null) continue;
       c.lastSubmitTick = now;
+      c.attempts += 1;
       out.push({ command: c.command, proposer });
     }
     return out;

@@ -31,6 +31,8 @@ export interface SimOptions {
   partialSlotsMax?: number;
   /** Proposers' acceptFanout: acceptors an accept goes to first (0, the default: all). */
   acceptFanout?: number;
+  /** Negative control 3: the state machine keeps no client sessions (a retried copy takes effect again). */
+  unsafeNoSessions?: boolean;
 }
 
 const UNSAFE_REPLIES_PROFILE = Object.freeze({ fsyncTicksMax: 8, acceptorCrashProbability: 0.08 });
@@ -59,6 +61,7 @@ export const SIM_DEFAULTS = Object.freeze({
   batchCommandsMax: 4,
   partialSlotsMax: 1,
   acceptFanout: 0,
+  unsafeNoSessions: false,
 });
 
 export function resolveSimOptions(o: SimOptions): ResolvedSimOptions {
@@ -90,5 +93,6 @@ export function replayCommand(options: SimOptions): string {
   if (o.entriesPerPromiseMax !== SIM_DEFAULTS.entriesPerPromiseMax) parts.push(`--promise-entries ${o.entriesPerPromiseMax}`);
   if (o.partialSlotsMax !== SIM_DEFAULTS.partialSlotsMax) parts.push(`--partial-slots ${o.partialSlotsMax}`);
   if (o.acceptFanout !== SIM_DEFAULTS.acceptFanout) parts.push(`--accept-fanout ${o.acceptFanout}`);
+  if (o.unsafeNoSessions) parts.push('--unsafe-no-sessions');
   return parts.join(' ');
 }

@@ -55,6 +55,7 @@ describe('the simulator: safety under faults, liveness after healing', () => {
 
 describe('negative controls: the checker must catch a broken protocol', () => {
   const CONTROL_SEEDS = [1, 2, 3, 4, 5, 6, 7, 8];
+  const SESSION_SEEDS = Array.from({ length: 40 }, (_, i) => 300 + i);
 
   it('non-intersecting quorums (6 of 23) with a split brain violate agreement on every seed', () => {
     const result = sweep({ seeds: CONTROL_SEEDS, base: { acceptors: 23, quorum: 6, unsafeQuorum: true, proposers: 2, splitBrain: true } });
@@ -68,6 +69,18 @@ describe('negative controls: the checker must catch a broken protocol', () => {
     const pinned = [2, 4, 6, 9, 10, 11, 12, 13];
     const result = sweep({ seeds: pinned, base: { acceptors: 23, quorum: 6, unsafeQuorum: true, partialSlotsMax: 8 } });
     expect(result.violating.map((r) => r.seed)).toEqual(pinned);
+  });
+
+  it('a state machine without client sessions lets a retried copy take effect twice, and the checker sees it', () => {
+    // Clients retry through the next proposer; after crashes and duels the log holds copies.
+    const base: Omit<SimOptions, 'seed'> = { acceptors: 5, commands: 40, proposerCrashProbability: 0.02 };
+    const safe = sweep({ seeds: SESSION_SEEDS, base });
+    expect(safe.violating).toEqual([]);
+    expect(safe.duplicateCopies).toBeGreaterThan(0);
+    const result = sweep({ seeds: SESSION_SEEDS, base: { ...base, unsafeNoSessions: true } });
+    expect(result.violating.length).toBeGreaterThan(0);
+    expect(result.violating[0]?.violations.join('\n')).toMatch(/exactly-once: c\d+ took effect in slot \d+ and again/);
+    expect(result.violating[0]?.replay).toMatch(/--unsafe-no-sessions/);
   });
 
   it('an acceptor that replies before persisting loses replied votes in a crash, and the checker sees it', () => {

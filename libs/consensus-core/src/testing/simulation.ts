@@ -1,7 +1,8 @@
 import type { AcceptorReply, AcceptorRequest } from '../acceptor-types';
 import { DEFAULT_LIMITS, type Limits } from '../limits';
+import { ClientSessions, SESSION_IDS_MAX_DEFAULT } from '../client-sessions';
 import { Learner } from '../learner';
-import type { ProposerEvent, ProposerMessage, ProposerOutput } from '../proposer/proposer-types';
+import type { ChosenEntry, ProposerEvent, ProposerMessage, ProposerOutput } from '../proposer/proposer-types';
 import type { Quorum } from '../quorum';
 import { SeededRandom } from '../rng';
 import { SafetyChecker } from './checker';
@@ -24,6 +25,8 @@ export interface SimStats {
   readonly deliveredSlots: bigint;
   readonly commands: number;
   readonly commandsDelivered: number;
+  /** Later copies of a client_request_id in the delivered log (harmless: the sessions skip them). */
+  readonly duplicateCopies: number;
   readonly acceptorCrashes: number;
   readonly proposerCrashes: number;
 }
@@ -51,6 +54,9 @@ class Simulation {
   private readonly network: SimNetwork;
   private readonly checker: SafetyChecker;
   private readonly learner = new Learner();
+  private readonly sessions: ClientSessions;
+  private readonly effectSlot = new Map<string, bigint>();
+  private duplicateCopies = 0;
   private readonly clients: SimClients;
   private now = 0;
   private liveProposer: number | null = null;
@@ -76,6 +82,7 @@ class Simulation {
     this.network = new SimNetwork(this.rng.fork('network'), o.acceptors + o.proposers, o.lossProbability, o.duplicateProbability, o.delayTicksMax);
     this.clients = new SimClients(this.rng.fork('clients'), o.commands, o.proposers, Math.floor(o.safetyTicks * 0.8));
     for (const c of this.clients.all()) this.checker.recordSubmitted(c);
+    this.sessions = new ClientSessions((data) => data.join(','), SESSION_IDS_MAX_DEFAULT, 0n, !o.unsafeNoSessions);
   }
 
   run(): SimResult {
@@ -110,6 +117,7 @@ class Simulation {
         deliveredSlots: this.learner.nextSlot,
         commands: this.clients.total,
         commandsDelivered: this.clients.deliveredCount,
+        duplicateCopies: this.duplicateCopies,
         acceptorCrashes: this.acceptors.reduce((s, a) => s + a.crashes, 0),
         proposerCrashes: this.proposers.reduce((s, p) => s + p.crashes, 0),
       },
@@ -131,8 +139,8 @@ class Simulation {
     for (const env of this.network.take(this.now)) this.deliver(env);
     for (const a of this.acceptors) a.tick(this.now);
     for (const p of this.proposers) if (p.core !== null) this.process(p, p.core.tick());
-    const target = (home: number): number | null => {
-      const index = this.liveProposer ?? home;
+    const target = (preferred: number): number | null => {
+      const index = this.liveProposer ?? preferred % this.proposers.length;
       return this.proposers[index].up ? index : null;
     };
     for (const { command, proposer } of this.clients.due(this.now, target)) {
@@ -241,6 +249,7 @@ class Simulation {
       this.checker.recordReportedChosen(e.slot, e.ballot, e.value, `proposer ${p.proposerId}`);
       for (const d of this.learner.learn(e)) {
         if (d.value.kind === 'batch') for (const c of d.value.commands) this.clients.markDelivered(c.clientRequestId);
+        this.applyToSessions(d);
       }
       for (const other of this.proposers) {
         if (other !== p && other.core !== null && this.rng.chance(SHARE_CHOSEN_PROBABILITY)) other.core.learnChosen(e);
@@ -248,6 +257,23 @@ class Simulation {
     }
     for (const f of out.failed) this.checker.violation(`command ${f.clientRequestId} failed: ${f.reason}`);
     for (const m of out.messages) this.sendRequest(p, m);
+  }
+
+  /**
+   * The state machine's exactly-once rule over the delivered log: each client_request_id takes
+   * effect at most once. Retried copies in the log (after crashes, through another proposer) are
+   * duplicates; with unsafeNoSessions (negative control) they take effect again and this reports it.
+   */
+  private applyToSessions(d: ChosenEntry): void {
+    for (const effect of this.sessions.apply(d)) {
+      if (effect.duplicateOf !== undefined) {
+        this.duplicateCopies++;
+        continue;
+      }
+      const first = this.effectSlot.get(effect.clientRequestId);
+      if (first !== undefined) this.checker.violation(`exactly-once: ${effect.clientRequestId} took effect in slot ${first} and again in slot ${d.slot}`);
+      else this.effectSlot.set(effect.clientRequestId, d.slot);
+    }
   }
 
   private sendRequest(p: SimProposer, m: ProposerMessage): void {

@@ -16,6 +16,8 @@ export interface SweepResult {
   readonly violating: readonly SimResult[];
   readonly chosenSlots: number;
   readonly messages: number;
+  /** Later copies of a client_request_id in the delivered logs, over all runs. */
+  readonly duplicateCopies: number;
 }
 
 /** Run many seeds; every violating run carries its seed and replay command. */
@@ -24,14 +26,16 @@ export function sweep(options: SweepOptions): SweepResult {
   const violating: SimResult[] = [];
   let chosenSlots = 0;
   let messages = 0;
+  let duplicateCopies = 0;
   for (const seed of seeds) {
     const r = runSimulation({ ...options.base, seed });
     chosenSlots += r.stats.chosenSlots;
+    duplicateCopies += r.stats.duplicateCopies;
     messages += r.stats.messages;
     if (r.violations.length > 0) violating.push(r);
     options.onResult?.(r);
   }
-  return { runs: seeds.length, violating, chosenSlots, messages };
+  return { runs: seeds.length, violating, chosenSlots, messages, duplicateCopies };
 }
 
 /** A failure message that names the seed and how to replay it. */
