@@ -79,6 +79,7 @@ describe('gRPC server kit', () => {
       'lmfdb.v1.RecordService',
       'paxos.v1.AcceptorService',
       'paxos.v1.ProposerService',
+      'paxos.v1.ReadService',
     ].sort());
     expect(resolved.files).toContain('paxos/v1/acceptor_service.proto');
     expect(resolved.files).toContain('lmfdb/v1/source.proto');

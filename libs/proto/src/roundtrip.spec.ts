@@ -13,6 +13,9 @@ import {
   Verdict,
   VerifyClaimResponse,
   WatchChosenResponse,
+  ReadLogResponse,
+  GetLeaderboardResponse,
+  GetProposalResponse,
 } from './index';
 
 const big = (1n << 63n) + 12345n; // above 2^53 and above int64
@@ -75,7 +78,8 @@ describe('every message round-trips through the generated code', () => {
         uptimeMs: big,
         version: '0.1.0',
         counters: { prepares: big, promises: 1n, accepts: 2n, accepted: 3n, rejects: 4n, refusals: 5n, commits: 6n, invalidRequests: 7n },
-        storage: { healthy: true, error: '', dataDir: '/tmp/x', logBytes: big, snapshotSlot: 5n, fsyncs: 9n },
+        storage: { healthy: true, error: '', dataDir: '/tmp/x', logBytes: big, snapshotSlot: 5n, fsyncs: 9n, historyFirstSlot: 0n, historyBytes: big },
+        appliedSlot: big - 2n,
       },
     ],
     ['ProposeRequest', ProposeRequest, { clientRequestId: 'r', value: { contentType: 'application/octet-stream', data: Buffer.from([0, 255]) }, includeVotes: true }],
@@ -91,7 +95,39 @@ describe('every message round-trips through the generated code', () => {
         votes: [{ nodeId: 3, address: '127.0.0.1:7103', phase: 2, outcome: 2, ballot, detail: '' }],
       },
     ],
-    ['WatchChosenResponse', WatchChosenResponse, { slot: big, ballot, value }],
+    ['WatchChosenResponse', WatchChosenResponse, { slot: big, ballot, value, outcomes: [{ clientRequestId: 'c-1', index: 0, duplicate: true, firstSlot: big - 7n }] }],
+    [
+      'ReadLogResponse',
+      ReadLogResponse,
+      { entries: [{ slot: big, ballot, value, outcomes: [{ clientRequestId: 'c-1', index: 0, duplicate: false, firstSlot: big }] }], appliedSlot: big },
+    ],
+    [
+      'GetLeaderboardResponse',
+      GetLeaderboardResponse,
+      {
+        rows: [{ framework: 'x', score: '98.5', pricePerPoint: '0.0125', bid: '1.20', ask: '1.25', proposalNumber: big, slot: 3n }],
+        history: [],
+        appliedSlot: big,
+        proposals: 1n,
+        refused: 0n,
+      },
+    ],
+    [
+      'GetProposalResponse',
+      GetProposalResponse,
+      {
+        proposal: {
+          proposalNumber: big,
+          proposerId: 1,
+          slot: 4n,
+          clientRequestId: 'p',
+          leaderboard: [],
+          leaderboardSha256: 'ff'.repeat(32),
+          claims: [{ claim: { source: 0, label: '11.a2', field: 'jinv', claimedValue: '-122023936/161051' }, checkedBy: [0, 10, 20] }],
+        },
+        appliedSlot: 5n,
+      },
+    ],
     [
       'ClusterStatusResponse',
       ClusterStatusResponse,
