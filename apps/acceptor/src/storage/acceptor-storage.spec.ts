@@ -81,17 +81,72 @@ describe('AcceptorStorage', () => {
     expect((await reopened()).changes).toHaveLength(10);
   });
 
-  it('treats a last record whose CRC fails as a torn tail, and a partial frame header too', async () => {
+  it('refuses to start when any bit of the last, acknowledged record is flipped: it is not a torn tail', async () => {
+    // Like an acceptor that answered a Prepare of round 7 and was killed: its promise is the last record.
+    {
+      const { storage } = await open();
+      for (let i = 0; i < 3; i++) await storage.append(change(i));
+      await storage.append({ promised: { round: 7n, proposerId: 1 } });
+      await storage.close();
+    }
+    const good = await fsp.readFile(logFile());
+    let last = HEADER_BYTES;
+    for (let i = 0; i < 3; i++) last += 8 + good.readUInt32LE(last);
+    expect(last + 8 + good.readUInt32LE(last)).toBe(good.length);
+    let refused = 0;
+    for (let byte = last; byte < good.length; byte++) {
+      for (let bit = 0; bit < 8; bit++) {
+        const damaged = Buffer.from(good);
+        damaged[byte] ^= 1 << bit;
+        await fsp.writeFile(logFile(), damaged);
+        const err = await open().then(
+          async ({ storage }) => {
+            await storage.close();
+            return undefined;
+          },
+          (e: unknown) => e,
+        );
+        if (!(err instanceof StorageCorruptionError)) throw new Error(`bit ${bit} of byte ${byte} was not refused (the promise would be lost)`);
+        expect(err).toMatchObject({ file: logFile(), offset: last });
+        refused += 1;
+      }
+    }
+    expect(refused).toBe((good.length - last) * 8);
+    // The file is left alone for the operator.
+    expect(statSync(logFile()).size).toBe(good.length);
+  });
+
+  it('repairs the zeroed tail a crash leaves: zeros after the last record, or over the end of a record being written', async () => {
+    await writeChanges(5);
+    const good = await fsp.readFile(logFile());
+    // The file grew by a block whose data never reached the disk.
+    await fsp.writeFile(logFile(), Buffer.concat([good, Buffer.alloc(4096)]));
+    let r = await reopened();
+    expect(r.changes).toHaveLength(5);
+    expect(r.warnings[0]).toMatch(/torn tail .*ends in zeros/);
+    // A record whose last sector never reached the disk: its end is zeros from a sector boundary.
+    const big = (await open()).storage;
+    const value = { kind: 'batch' as const, commands: [{ clientRequestId: 'big', contentType: 't', data: new Uint8Array(3000).fill(7) }] };
+    await big.append({ accepted: { slot: 99n, ballot: { round: 1n, proposerId: 1 }, value } });
+    await big.close();
+    const withBig = await fsp.readFile(logFile());
+    const sector = Math.ceil((withBig.length - 1000) / 512) * 512;
+    withBig.fill(0, sector);
+    await fsp.writeFile(logFile(), withBig);
+    r = await reopened();
+    expect(r.changes).toHaveLength(5);
+    expect(r.warnings[0]).toMatch(/CRC mismatch; the file ends in zeros from sector offset/);
+  });
+
+  it('treats a partial frame header after the last record as a torn tail', async () => {
     await writeChanges(5);
     const size = statSync(logFile()).size;
     const fh = await fsp.open(logFile(), 'r+');
-    await fh.write(Buffer.from([0xee]), 0, 1, size - 2);
-    await fh.write(Buffer.from([1, 2, 3]), 0, 3, size); // a partial frame header after it
+    await fh.write(Buffer.from([1, 2, 3]), 0, 3, size);
     await fh.close();
-    const { storage, recovered } = await open();
-    expect(recovered.changes).toHaveLength(4);
-    expect(recovered.warnings[0]).toMatch(/CRC mismatch/);
-    await storage.close();
+    const r = await reopened();
+    expect(r.changes).toHaveLength(5);
+    expect(r.warnings[0]).toMatch(/partial frame header/);
   });
 
   it('refuses to start when a record in the middle is corrupt, naming the file and offset', async () => {

@@ -103,10 +103,49 @@ function validFrameAfter(buf: Buffer, from: number): { offset: number } | 'undec
   return undefined;
 }
 
+/** The first byte of the run of zeros that ends the file (buf.length when the last byte is not zero). */
+function zeroTailStart(buf: Buffer, from: number): number {
+  let p = buf.length;
+  while (p > from && buf[p - 1] === 0) p--;
+  return p;
+}
+
+/** Sector size of the devices we run on: a write cut by a crash leaves whole sectors unwritten (zeros). */
+const SECTOR_BYTES = 512;
+
+/**
+ * Whether the bad frame at `offset` is what an interrupted write leaves behind, rather than damage
+ * to a record that was written and synced (etcd's WAL draws the same line):
+ * - a frame header cut short, or a record whose bytes stop before its length says (a short
+ *   write) — unless the bytes present are a whole record with a valid CRC under a damaged length;
+ * - the zeroed tail a crash leaves: the file ends in zeros from a sector boundary at or before the
+ *   end of this frame (blocks the file grew by but whose data never reached the disk).
+ * Anything else — a complete frame whose CRC fails with no zeroed tail, an impossible length
+ * followed by data — is corruption.
+ */
+function tornReason(buf: Buffer, offset: number, reason: string): string | undefined {
+  const left = buf.length - offset;
+  if (left < FRAME_HEADER_BYTES) return reason;
+  const len = buf.readUInt32LE(offset);
+  const zeros = zeroTailStart(buf, offset);
+  const frameEnd = offset + FRAME_HEADER_BYTES + len;
+  if (zeros === offset) return `${reason}; the file ends in zeros from here`;
+  if (len < MIN_PAYLOAD || len > MAX_RECORD_BYTES) return undefined; // an impossible length followed by data
+  if (len > left - FRAME_HEADER_BYTES) {
+    const present = buf.subarray(offset + FRAME_HEADER_BYTES);
+    if (present.length >= MIN_PAYLOAD && crc32(present) === buf.readUInt32LE(offset + 4)) return undefined; // a whole record under a damaged length
+    return reason;
+  }
+  // A complete frame whose CRC fails: torn only when its end is a zeroed tail from a sector boundary.
+  if (zeros < buf.length && zeros % SECTOR_BYTES === 0 && zeros <= frameEnd) return `${reason}; the file ends in zeros from sector offset ${zeros}`;
+  return undefined;
+}
+
 /**
  * Reads the frames of `buf` from `start`. A bad frame is a torn tail when it is within one write of
- * the end of the file and no valid frame follows it; any other bad frame throws StorageCorruptionError.
- * `allowTorn` false (a snapshot, or a log segment that is not the last) makes every bad frame corruption.
+ * the end of the file, no valid frame follows it, and it looks like an interrupted write (see
+ * tornReason); any other bad frame throws StorageCorruptionError. `allowTorn` false (a snapshot,
+ * or a log segment that is not the last) makes every bad frame corruption.
  */
 export function scanFrames(buf: Buffer, start: number, file: string, allowTorn: boolean): ScanResult {
   const frames: Frame[] = [];
@@ -132,7 +171,15 @@ export function scanFrames(buf: Buffer, start: number, file: string, allowTorn: 
     if (after !== undefined) {
       throw new StorageCorruptionError(file, offset, `${reason}, but a valid record follows at byte offset ${after.offset}`);
     }
-    return { frames, goodEnd: offset, torn: { offset, bytes: tailBytes, reason } };
+    const torn = tornReason(buf, offset, reason);
+    if (torn === undefined) {
+      throw new StorageCorruptionError(
+        file,
+        offset,
+        `${reason} in the last record, which is complete and not a zeroed tail: a record that was written (and acknowledged) is damaged, not the remains of an interrupted write`,
+      );
+    }
+    return { frames, goodEnd: offset, torn: { offset, bytes: tailBytes, reason: torn } };
   }
   return { frames, goodEnd: offset };
 }
