@@ -74,12 +74,39 @@ describe('the acceptor (DESIGN section 4)', () => {
       a.handle({ type: 'accept', ballot: b(1n), slot: 0n, value: { kind: 'batch', commands: [] } }),
       a.handle({ type: 'accept', ballot: b(1n), slot: 0n, value: { kind: 'batch', commands: [{ clientRequestId: 'long-id', contentType: 'ct', data: new Uint8Array(4) }] } }),
       a.handle({ type: 'accept', ballot: b(1n << 64n), slot: 0n, value: NOOP }),
+      a.handle({ type: 'prepare', ballot: b((1n << 62n) + 1n), fromSlot: 0n }),
+      a.handle({ type: 'prepare', ballot: b((1n << 64n) - 1n, 16), fromSlot: 0n }),
     ];
     for (const step of cases) {
       expect(step.reply.type).toBe('invalid');
       expect(step.persist).toBeNull();
     }
     expect(a.snapshot()).toEqual({ promised: { round: 0n, proposerId: 0 }, accepted: [], chosen: [], committedIndex: 0n });
+  });
+
+  it('no message moves it towards an absurd slot, two values at one ballot, or a value against a higher vote', () => {
+    const a = new AcceptorCore({ limits: { ...DEFAULT_LIMITS, slotsAheadMax: 100n, chosenAheadBytesMax: 12 } });
+    // An accept far above the committed index is refused, and not reported by a promise.
+    expect(a.handle({ type: 'accept', ballot: b(1n), slot: 100n, value: v('far') }).reply.type).toBe('refused');
+    expect(a.handle({ type: 'accept', ballot: b(1n), slot: 99n, value: v('near') }).reply.type).toBe('accepted');
+    // Another value for the same slot under the same ballot is not from an honest proposer.
+    const twice = a.handle({ type: 'accept', ballot: b(1n), slot: 99n, value: v('other') });
+    expect([twice.reply.type, twice.persist]).toEqual(['invalid', null]);
+    expect(a.acceptedAt(99n)?.value).toEqual(v('near'));
+    // A commit under a lower ballot whose value contradicts the vote under a higher one.
+    a.handle({ type: 'accept', ballot: b(2n), slot: 5n, value: v('voted') });
+    expect(a.handle({ type: 'commit', slot: 5n, ballot: b(1n), value: v('forged') }).reply.type).toBe('invalid');
+    expect(a.chosenAt(5n)).toBeUndefined();
+    // Notices with values above the committed index are kept only up to the bytes bound.
+    const kept = [10n, 11n, 12n, 13n, 14n, 15n].filter((slot) => {
+      a.handle({ type: 'commit', slot, ballot: b(2n), value: v(`n${slot}`) });
+      return a.chosenAt(slot) !== undefined;
+    });
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept.length).toBeLessThan(6);
+    // A notice far ahead is ignored.
+    a.handle({ type: 'commit', slot: 100n, ballot: b(2n), value: v('far') });
+    expect(a.chosenAt(100n)).toBeUndefined();
   });
 
   it('the acceptor\'s own check refuses a value with its reason and persists nothing', () => {

@@ -32,6 +32,8 @@ export class AcceptorCore {
   /** Chosen values of slots below this were folded away (see foldChosenBelow). */
   private keptFrom = 0n;
   private highestAcceptedSlot = -1n;
+  /** Value bytes of the chosen records held at or above the committed index (notices after a gap). */
+  private chosenAheadBytes = 0;
   private readonly limits: Limits;
   private readonly validate: ((value: SlotValue) => string | undefined) | undefined;
 
@@ -48,6 +50,7 @@ export class AcceptorCore {
       for (const c of r.chosen) if (lowest === undefined || c.slot < lowest) lowest = c.slot;
       this.keptFrom = lowest !== undefined && lowest < this.committed ? lowest : this.committed;
       this.advanceCommitted();
+      this.recountChosenAhead();
     }
   }
 
@@ -87,13 +90,20 @@ export class AcceptorCore {
 
   private onAccept(ballot: Ballot, slot: bigint, value: SlotValue): AcceptorStep {
     if (compareBallots(ballot, this.promisedBallot) < 0) return this.reject();
+    if (slot >= this.committed + this.limits.slotsAheadMax) {
+      return { reply: { type: 'refused', reason: `slot ${slot} is more than ${this.limits.slotsAheadMax} slots above this acceptor's committed index ${this.committed}` }, persist: null };
+    }
+    const previous = this.acceptedBySlot.get(slot);
+    if (previous !== undefined && ballotEquals(previous.ballot, ballot) && !slotValuesEqual(previous.value, value)) {
+      // One ballot proposes one value per slot: a second value under the same ballot is not from an honest proposer.
+      return { reply: { type: 'invalid', reason: `slot ${slot} already holds another value accepted under ballot ${ballot.round}.${ballot.proposerId}` }, persist: null };
+    }
     if (this.validate !== undefined) {
       const reason = this.validate(value);
       if (reason !== undefined) return { reply: { type: 'refused', reason }, persist: null };
     }
     const raised = ballotGreater(ballot, this.promisedBallot);
     this.promisedBallot = ballot;
-    const previous = this.acceptedBySlot.get(slot);
     const entry: AcceptedEntry =
       previous !== undefined && ballotEquals(previous.ballot, ballot) && slotValuesEqual(previous.value, value)
         ? previous
@@ -108,10 +118,21 @@ export class AcceptorCore {
   private onCommit(slot: bigint, ballot: Ballot, value: SlotValue | undefined): AcceptorStep {
     const known = this.chosenBySlot.get(slot);
     const accepted = this.acceptedBySlot.get(slot);
+    if (accepted !== undefined && value !== undefined && ballotGreater(accepted.ballot, ballot) && !slotValuesEqual(accepted.value, value)) {
+      // A value chosen under a ballot is the value of every proposal accepted under a higher one.
+      return { reply: { type: 'invalid', reason: `a commit of slot ${slot} under ballot ${ballot.round}.${ballot.proposerId} contradicts the value accepted there under a higher ballot` }, persist: null };
+    }
     let chosenValue: SlotValue | undefined;
     if (accepted !== undefined && ballotEquals(accepted.ballot, ballot)) chosenValue = accepted.value;
     else if (value !== undefined) chosenValue = value;
     if (chosenValue === undefined || (slot < this.committed && known === undefined)) {
+      return { reply: { type: 'committed', committedIndex: this.committed }, persist: null };
+    }
+    // A value taught only by a notice for a slot far ahead, or past the bytes held ahead of the
+    // committed index, is not kept: memory stays bounded whatever notices arrive.
+    const fromNotice = chosenValue === value;
+    const size = slotValueBytes(chosenValue);
+    if (known === undefined && slot > this.committed && (slot >= this.committed + this.limits.slotsAheadMax || (fromNotice && this.chosenAheadBytes + size > this.limits.chosenAheadBytesMax))) {
       return { reply: { type: 'committed', committedIndex: this.committed }, persist: null };
     }
     if (known !== undefined) {
@@ -122,6 +143,7 @@ export class AcceptorCore {
     }
     const record: ChosenRecord = { slot, ballot, value: chosenValue };
     this.chosenBySlot.set(slot, record);
+    if (slot >= this.committed) this.chosenAheadBytes += size;
     this.advanceCommitted();
     return { reply: { type: 'committed', committedIndex: this.committed }, persist: { chosen: record } };
   }
@@ -173,10 +195,18 @@ export class AcceptorCore {
   }
 
   private advanceCommitted(): void {
-    for (let guard = 0; this.chosenBySlot.has(this.committed); guard++) {
+    for (let guard = 0; ; guard++) {
+      const c = this.chosenBySlot.get(this.committed);
+      if (c === undefined) break;
       assert(guard <= this.chosenBySlot.size, 'committed index loop is bounded by the chosen slots');
+      this.chosenAheadBytes -= slotValueBytes(c.value);
       this.committed += 1n;
     }
+  }
+
+  private recountChosenAhead(): void {
+    this.chosenAheadBytes = 0;
+    for (const c of this.chosenBySlot.values()) if (c.slot >= this.committed) this.chosenAheadBytes += slotValueBytes(c.value);
   }
 
   /** Replay one durable change (storage recovery). Idempotent. */
@@ -188,7 +218,10 @@ export class AcceptorCore {
     }
     if (change.chosen !== undefined) {
       const c = change.chosen;
-      if (!this.chosenBySlot.has(c.slot) && c.slot >= this.committed) this.chosenBySlot.set(c.slot, c);
+      if (!this.chosenBySlot.has(c.slot) && c.slot >= this.committed) {
+        this.chosenBySlot.set(c.slot, c);
+        this.chosenAheadBytes += slotValueBytes(c.value);
+      }
       this.advanceCommitted();
     }
   }
@@ -226,6 +259,7 @@ export class AcceptorCore {
     if (slot <= this.committed) return false;
     this.committed = slot;
     this.foldChosenBelow(slot);
+    this.recountChosenAhead();
     this.advanceCommitted();
     this.foldAcceptedBelowCommitted();
     return true;

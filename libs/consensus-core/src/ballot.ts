@@ -10,6 +10,13 @@ export interface Ballot {
 export const ZERO_BALLOT: Ballot = Object.freeze({ round: 0n, proposerId: 0 });
 
 export const BALLOT_ROUND_MAX = (1n << 64n) - 1n;
+/**
+ * The highest round a ballot may carry on the wire: far above any round a proposer uses (rounds
+ * start at the wall clock in milliseconds, about 2^41 today) and far enough below 2^64 that a
+ * proposer can always move above a rival's ballot. An acceptor refuses a higher round
+ * (INVALID_ARGUMENT), so no promise can push proposers towards overflow.
+ */
+export const BALLOT_ROUND_WIRE_MAX = 1n << 62n;
 export const PROPOSER_ID_MAX = 0xffff_ffff;
 
 export function compareBallots(a: Ballot, b: Ballot): -1 | 0 | 1 {
@@ -48,7 +55,7 @@ export function formatBallot(b: Ballot): string {
 /** Why a ballot is not valid on the wire, or undefined when it is. */
 export function ballotProblem(b: Ballot): string | undefined {
   if (typeof b.round !== 'bigint' || b.round <= 0n) return `ballot round must be >= 1 (got ${String(b.round)})`;
-  if (b.round > BALLOT_ROUND_MAX) return 'ballot round overflows uint64';
+  if (b.round > BALLOT_ROUND_WIRE_MAX) return `ballot round ${b.round} is above the ceiling ${BALLOT_ROUND_WIRE_MAX} (2^62)`;
   if (!Number.isInteger(b.proposerId) || b.proposerId < 0 || b.proposerId > PROPOSER_ID_MAX) {
     return `ballot proposer id must be a uint32 (got ${String(b.proposerId)})`;
   }

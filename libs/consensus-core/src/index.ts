@@ -4,6 +4,7 @@ export {
   type Ballot,
   ZERO_BALLOT,
   BALLOT_ROUND_MAX,
+  BALLOT_ROUND_WIRE_MAX,
   PROPOSER_ID_MAX,
   compareBallots,
   ballotGreater,

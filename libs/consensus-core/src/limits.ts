@@ -6,6 +6,10 @@ export interface Limits {
   /** A promise stops adding entries past this many value bytes (it always carries at least one). */
   promiseBytesMax: number;
   slotMax: bigint;
+  /** An accept or commit notice further than this above the committed index is refused: no message can send proposers towards an absurd slot. */
+  slotsAheadMax: bigint;
+  /** Chosen values held above the committed index (commit notices for slots after a gap), in bytes; past it such notices are ignored. */
+  chosenAheadBytesMax: number;
 }
 
 export const DEFAULT_LIMITS: Limits = Object.freeze({
@@ -14,4 +18,6 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   entriesPerPromiseMax: 1024,
   promiseBytesMax: 4 * 1024 * 1024,
   slotMax: 1n << 62n,
+  slotsAheadMax: 1n << 20n,
+  chosenAheadBytesMax: 64 * 1024 * 1024,
 });

@@ -107,6 +107,18 @@ describe('the proposer (DESIGN section 4)', () => {
     expect(o.messages.filter((m) => m.type === 'prepare').map((m) => m.ballot)).toEqual([b(8n, 1), b(8n, 1), b(8n, 1)]);
   });
 
+  it('a rejection carrying a ballot above the wire ceiling is not chased (no overflow, no crash)', () => {
+    const p = proposer(3);
+    out(p.submit(cmd('a')));
+    const before = p.ballot;
+    p.handle({ type: 'reject', from: 0, promised: b((1n << 64n) - 1n, 16), ballot: before });
+    for (let i = 0; i < 200; i++) p.tick();
+    expect(p.ballot.round).toBeLessThan(1n << 62n);
+    promise(p, 1);
+    promise(p, 2);
+    expect(p.isLeader).toBe(true);
+  });
+
   it('a reject for an older ballot, or carrying its own ballot (a duplicate prepare), is ignored', () => {
     const p = proposer(3);
     lead(p, 2);

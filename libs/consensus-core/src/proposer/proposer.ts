@@ -1,5 +1,5 @@
 import { assert } from '../assert';
-import { ballotEquals, ballotGreater, maxBallot, nextBallotAbove, ZERO_BALLOT, type Ballot } from '../ballot';
+import { ballotEquals, ballotGreater, ballotProblem, maxBallot, nextBallotAbove, ZERO_BALLOT, type Ballot } from '../ballot';
 import { batchOf, commandBytes, NOOP, slotValuesEqual, type Command } from '../value';
 import { valueProblem } from '../acceptor-validation';
 import { ChosenSlots } from './chosen-slots';
@@ -322,6 +322,10 @@ export class ProposerCore {
   }
 
   private onReject(promised: Ballot, ballot: Ballot, out: OutputBuilder): void {
+    // A promise above the wire ceiling (written before acceptors refused such rounds) cannot be
+    // passed without overflow: it is not taken as a rival's ballot, and that acceptor only
+    // keeps rejecting us, as an unreachable one would.
+    if (ballotProblem(promised) !== undefined) return;
     this.highestSeen = maxBallot(this.highestSeen, promised);
     if (!ballotEquals(ballot, this.currentBallot) || !ballotGreater(promised, this.currentBallot)) return;
     if (this.mode !== 'preparing' && this.mode !== 'leading') return;
