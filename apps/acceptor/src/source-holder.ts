@@ -2,7 +2,7 @@ import type { SlotValue } from '@paxos/consensus-core';
 import type { Logger } from '@paxos/grpc-kit';
 import { loadSource, type SourceCache, unloadedStatus } from '@paxos/lmfdb-client';
 import type { SourceStatus } from '@paxos/proto';
-import { checkProposalClaims, MONSTER_HARMONIC_CONTENT_TYPE, validateProposalValue } from '@paxos/proposal';
+import { checkProposalClaims, contentKind, validateProposalValue } from '@paxos/proposal';
 
 export interface SourceHolder {
   readonly status: () => SourceStatus;
@@ -30,7 +30,9 @@ export async function loadSourceHolder(cacheDir: string, source: number, logger:
   const validate = (value: SlotValue): string | undefined => {
     if (value.kind !== 'batch') return undefined;
     for (const c of value.commands) {
-      if (c.contentType !== MONSTER_HARMONIC_CONTENT_TYPE) continue;
+      const kind = contentKind(c.contentType);
+      if (kind.kind === 'invalid') return `${c.clientRequestId}: ${kind.reason}`;
+      if (kind.kind !== 'harmonic') continue;
       const checked = validateProposalValue(c.contentType, c.data);
       if (!checked.ok) return `${c.clientRequestId}: ${checked.reason}`;
       const claims = checkProposalClaims(checked.proposal, (n) => (n === source ? (cache ?? null) : undefined), { requireAll: false, onlySource: source });

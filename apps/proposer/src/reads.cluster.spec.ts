@@ -67,6 +67,21 @@ describe('reads of the agreed state (real processes)', () => {
     });
   });
 
+  it('a proposal is validated by what its content type says, however it is spelled', async () => {
+    const spelled = 'APPLICATION/x-protobuf;messagetype=harmonic.v1.MonsterHarmonicProposal';
+    const wrongHash = { ...buildProposal({ proposalNumber: 5n, proposerId: 1, leaderboard: [row('eps', '1')] }), leaderboardSha256: 'ab'.repeat(32) };
+    await expect(cluster.propose(1, 'odd-bad', { contentType: spelled, data: encodeProposalValue(wrongHash).data })).rejects.toMatchObject({
+      code: status.FAILED_PRECONDITION,
+      details: expect.stringMatching(/leaderboard_sha256/),
+    });
+    await expect(cluster.propose(1, 'odd-type', { contentType: 'application/x-protobuf; messageType=harmonic.v1.monsterharmonicproposal', data: Buffer.from('x') })).rejects.toMatchObject({
+      code: status.INVALID_ARGUMENT,
+    });
+    const ok = await cluster.propose(1, 'odd-good', { contentType: spelled, data: proposal(5, [row('eps', '1')]).data });
+    const p5 = await call<object, { proposal?: { slot: bigint } }>(cluster.proposerAddress(1), 'getProposal', { proposalNumber: 5n, consistency: 0 });
+    expect(p5.proposal?.slot).toBe(ok.slot);
+  });
+
   it('acceptors answer stale reads with the slot they reflect, and send linearizable reads to a proposer', async () => {
     const target = (await leaderboard(cluster.proposerAddress(1))).appliedSlot;
     for (const address of cluster.acceptorAddresses) {
@@ -79,6 +94,7 @@ describe('reads of the agreed state (real processes)', () => {
       expect(rowsOf(r)).toEqual([
         ['alpha', '10', 1n],
         ['beta', '7', 2n],
+        ['eps', '1', 5n],
       ]);
       await expect(leaderboard(address, Consistency.CONSISTENCY_LINEARIZABLE)).rejects.toMatchObject({ code: status.FAILED_PRECONDITION });
     }
@@ -87,7 +103,7 @@ describe('reads of the agreed state (real processes)', () => {
       'readLog',
       { fromSlot: 0n, maxEntries: 0 },
     );
-    expect(log.entries.flatMap((e) => e.outcomes.map((o) => o.clientRequestId))).toEqual(['p1', 'p2', 'p1-other']);
+    expect(log.entries.flatMap((e) => e.outcomes.map((o) => o.clientRequestId))).toEqual(['p1', 'p2', 'p1-other', 'odd-good']);
   });
 
   it('a linearizable read through a new proposer, after the old one was killed, sees every acknowledged write', async () => {

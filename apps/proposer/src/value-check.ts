@@ -3,7 +3,7 @@ import type { Command } from '@paxos/consensus-core';
 import { GrpcError } from '@paxos/grpc-kit';
 import type { SourceCache } from '@paxos/lmfdb-client';
 import type { Value } from '@paxos/proto';
-import { checkProposalClaims, MONSTER_HARMONIC_CONTENT_TYPE, validateProposalValue } from '@paxos/proposal';
+import { checkProposalClaims, contentKind, validateProposalValue } from '@paxos/proposal';
 
 /** Longest client request id accepted. */
 const CLIENT_REQUEST_ID_CHARS_MAX = 256;
@@ -31,7 +31,9 @@ export class ValueChecker {
     if (value.data.length > this.maxValueBytes) {
       throw new GrpcError(status.INVALID_ARGUMENT, `value is ${value.data.length} bytes, the limit is ${this.maxValueBytes}`);
     }
-    if (value.contentType === MONSTER_HARMONIC_CONTENT_TYPE) {
+    const kind = contentKind(value.contentType);
+    if (kind.kind === 'invalid') throw new GrpcError(status.INVALID_ARGUMENT, kind.reason);
+    if (kind.kind === 'harmonic') {
       const checked = validateProposalValue(value.contentType, value.data);
       if (!checked.ok) throw new GrpcError(checked.code === 'INVALID_ARGUMENT' ? status.INVALID_ARGUMENT : status.FAILED_PRECONDITION, checked.reason);
       const claims = checkProposalClaims(checked.proposal, this.source, { requireAll: true });

@@ -1,7 +1,7 @@
 // Building, encoding, decoding and validating the Monster Harmonic proposal value.
 import { isSourceNumber } from '@paxos/lmfdb-client';
 import { type Claim, type LeaderboardEntry, MonsterHarmonicProposal } from '@paxos/proto';
-import { MONSTER_HARMONIC_CONTENT_TYPE } from './content-type';
+import { isHarmonicContentType, MONSTER_HARMONIC_CONTENT_TYPE } from './content-type';
 import { leaderboardSha256, ProposalFormatError } from './leaderboard';
 
 export interface ProposalInput {
@@ -33,7 +33,7 @@ export function encodeProposalValue(p: MonsterHarmonicProposal): ProposalValue {
 
 /** Decodes a value of the Monster Harmonic content type (throws ProposalFormatError otherwise). */
 export function decodeProposalValue(v: { contentType: string; data: Uint8Array }): MonsterHarmonicProposal {
-  if (v.contentType !== MONSTER_HARMONIC_CONTENT_TYPE) throw new ProposalFormatError(`content type ${JSON.stringify(v.contentType)} is not ${MONSTER_HARMONIC_CONTENT_TYPE}`);
+  if (!isHarmonicContentType(v.contentType)) throw new ProposalFormatError(`content type ${JSON.stringify(v.contentType)} is not ${MONSTER_HARMONIC_CONTENT_TYPE}`);
   try {
     return MonsterHarmonicProposal.decode(v.data);
   } catch (e) {

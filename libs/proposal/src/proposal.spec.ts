@@ -1,3 +1,4 @@
+import { contentKind, isHarmonicContentType, parseMediaType } from './content-type';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { loadSource, type SourceCache } from '@paxos/lmfdb-client';
@@ -111,5 +112,40 @@ describe('proposal.json', () => {
     expect(() => parseProposalJson('{"proposal_number": -1}')).toThrow(/proposal_number must be an integer/);
     expect(() => parseProposalJson('{"proposal_number": 1, "leaderboard_sha256": "00"}')).toThrow(/leaderboard_sha256 is 00, the leaderboard hashes to/);
     expect(() => parseProposalJson('[')).toThrow(/not JSON/);
+  });
+});
+
+describe('content types: a proposal is recognised by what it is, not how it is spelled', () => {
+  it.each([
+    'application/x-protobuf; messageType=harmonic.v1.MonsterHarmonicProposal',
+    'application/x-protobuf;messageType=harmonic.v1.MonsterHarmonicProposal',
+    'APPLICATION/X-PROTOBUF; MESSAGETYPE=harmonic.v1.MonsterHarmonicProposal',
+    'application/x-protobuf ;  messagetype="harmonic.v1.MonsterHarmonicProposal"  ',
+    'application/x-protobuf; charset=binary; messageType=harmonic.v1.MonsterHarmonicProposal',
+  ])('%s is a Monster Harmonic proposal', (ct) => {
+    expect(isHarmonicContentType(ct)).toBe(true);
+  });
+
+  it.each([
+    ['application/x-protobuf; messageType=harmonic.v1.monsterharmonicproposal', /spelled exactly/],
+    ['application/x-protobuf; messageType=HARMONIC.v1.MonsterHarmonicProposal', /spelled exactly/],
+    ['application/x-protobuf; messageType=harmonic.v2.Other', /spelled exactly/],
+    ['application/x-protobuf messageType=harmonic.v1.MonsterHarmonicProposal', /not a media type/],
+    ['application/x-protobuf; messageType=a; messageType=b', /not a media type/],
+    ['t', /not a media type/],
+    ['', /not a media type/],
+    ['text/plain; charset', /not a media type/],
+  ])('%s is refused', (ct, reason) => {
+    const k = contentKind(ct);
+    expect(k.kind).toBe('invalid');
+    expect(k.kind === 'invalid' && k.reason).toMatch(reason);
+  });
+
+  it.each(['text/plain', 'application/octet-stream', 'application/json; charset=utf-8', 'application/x-protobuf; messageType=acme.Order'])('%s is an opaque value', (ct) => {
+    expect(contentKind(ct)).toEqual({ kind: 'opaque' });
+  });
+
+  it('parses parameters case-insensitively by name and keeps quoted values', () => {
+    expect(parseMediaType('Text/HTML; Charset="utf-8"')).toEqual({ type: 'text', subtype: 'html', parameters: new Map([['charset', 'utf-8']]) });
   });
 });

@@ -2,7 +2,7 @@
 // they carried. Applied from the chosen log in slot order, deterministically: every node that
 // applies the same log holds the same registry at the same slot.
 import type { Command } from '@paxos/consensus-core';
-import { MONSTER_HARMONIC_CONTENT_TYPE, validateProposalValue } from '@paxos/proposal';
+import { isHarmonicContentType, validateProposalValue } from '@paxos/proposal';
 import type { Claim, LeaderboardEntry } from '@paxos/proto';
 
 /** A claim as the registry keeps it, with who checks it. */
@@ -54,9 +54,9 @@ export interface RegistryOptions {
 
 export const REGISTRY_DEFAULTS: RegistryOptions = { clusterSize: 23, proposalsMax: 100_000, historyMax: 10_000 };
 
-/** Is this command a Monster Harmonic proposal (the one content type the registry reads)? */
+/** Is this command a Monster Harmonic proposal (the one content type the registry reads, however it is spelled)? */
 export function isHarmonicCommand(c: Command): boolean {
-  return c.contentType === MONSTER_HARMONIC_CONTENT_TYPE;
+  return isHarmonicContentType(c.contentType);
 }
 
 export class HarmonicRegistry {
