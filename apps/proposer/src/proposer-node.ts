@@ -24,7 +24,7 @@ import { CommitNotices } from './commit-notices';
 import { type Answer, broadcast, QuorumDeniedError, QuorumUnreachableError, untilQuorum } from './fan-out';
 import { LogLearner } from './log-learner';
 import { LogReader } from './log-reader';
-import { readBarrier } from './read-barrier';
+import { ReadBarrier } from './read-barrier';
 import { acceptVote, prepareVote } from './votes';
 
 export type { ProposeOutcome } from './client-gateway';
@@ -80,6 +80,7 @@ export class ProposerNode {
   private readonly catchUp: AcceptorCatchUp;
   private readonly gateway: ClientGateway;
   private readonly learner: LogLearner;
+  private readonly barrier: ReadBarrier;
   /** The chosen log from any slot: memory, else the acceptors' durable histories. */
   readonly reader: LogReader;
   private timer: NodeJS.Timeout | undefined;
@@ -115,6 +116,20 @@ export class ProposerNode {
         this.process(output);
         return rejected;
       },
+    });
+    this.barrier = new ReadBarrier({
+      links,
+      quorum,
+      ready: () => this.gateway.ready,
+      isLeader: () => this.core.isLeader,
+      lead: () => {
+        this.process(this.core.lead());
+        this.ensureTicking();
+      },
+      ballot: () => this.core.ballot,
+      openedSlots: () => this.core.nextSlot,
+      deliveredSlots: () => this.chosen.nextSlot,
+      stopped: () => this.stopped,
     });
     this.learner = new LogLearner({
       links,
@@ -191,23 +206,7 @@ export class ProposerNode {
 
   /** Resolves once the applied state reflects every write acknowledged before the call (see read-barrier.ts). */
   readBarrier(deadlineMs: number): Promise<void> {
-    return readBarrier(
-      {
-        links: this.links,
-        quorum: this.quorum,
-        ready: () => this.gateway.ready,
-        isLeader: () => this.core.isLeader,
-        lead: () => {
-          this.process(this.core.lead());
-          this.ensureTicking();
-        },
-        ballot: () => this.core.ballot,
-        openedSlots: () => this.core.nextSlot,
-        deliveredSlots: () => this.chosen.nextSlot,
-        stopped: () => this.stopped,
-      },
-      deadlineMs,
-    );
+    return this.barrier.wait(deadlineMs);
   }
 
   private process(out: ProposerOutput): void {

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { ConfigError, exitWithError, helpText, isServing, parseCommand } from '@paxos/grpc-kit';
 import { freePorts, TestCluster } from '@paxos/test-cluster';
 import { type BaselineServer, benchAcceptorStream } from './acceptor-stream';
+import { applyRate, catchUpAndReads, historyAndRestart } from './agreed-state';
 import { bulkPropose, openClients, streamPropose, unaryPropose } from './clients';
 import { startEchoServer } from './echo-server';
 import { startFsyncEchoServer } from './fsync-echo-server';
@@ -32,6 +33,12 @@ export const benchCommand = {
       type: 'boolean',
       description: 'instead: accepts/s on one stream of one acceptor (fsync on) next to the bare write+fdatasync rate, and accepts paced like a lone client\'s rounds at the acceptor and at a bare grpc-js write+fdatasync server',
     },
+    'agreed-state': {
+      type: 'boolean',
+      description: 'instead: the durable log and state machine figures (apply rate; --history-slots fed to an acceptor, kill -9, restart; catch-up of --catch-up-slots; reads at C=1 and 64)',
+    },
+    'history-slots': { type: 'integer', default: 1_000_000, description: 'chosen slots an acceptor holds before its restart is timed (--agreed-state)' },
+    'catch-up-slots': { type: 'integer', default: 50_000, description: 'chosen slots a lagging acceptor catches up on (--agreed-state)' },
     'echo-server': { type: 'boolean', description: '(internal) run the echo baseline server' },
     'fsync-echo-server': { type: 'boolean', description: '(internal) run the write+fdatasync floor under one acceptor (--acceptor)' },
     port: { type: 'integer', description: '(internal) port of the echo server' },
@@ -107,6 +114,15 @@ async function main(argv: readonly string[]): Promise<number> {
     } finally {
       rmSync(floorDir, { recursive: true, force: true });
     }
+    return 0;
+  }
+  if (o['agreed-state']) {
+    const valueBytes = o['value-bytes'] as number;
+    console.log(JSON.stringify({ step: 'apply-rate', ...applyRate(20_000) }));
+    console.log(JSON.stringify(await historyAndRestart(o['history-slots'] as number, valueBytes)));
+    const catchUp = o['catch-up-slots'] as number;
+    for (const line of await catchUpAndReads(catchUp, valueBytes, 1_000_000, 5)) console.log(JSON.stringify(line));
+    for (const line of await catchUpAndReads(catchUp, valueBytes, 1000, 5)) if ((line as { step: string }).step === 'catch-up') console.log(JSON.stringify(line));
     return 0;
   }
   if ((o['bulk-size'] as number) < 1 || (o['bulk-size'] as number) > 1024) throw new ConfigError(`--bulk-size must be 1..1024, got ${o['bulk-size']}`);
