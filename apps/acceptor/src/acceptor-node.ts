@@ -4,6 +4,7 @@ import {
   type AcceptorRequest,
   type AcceptorStep,
   type Ballot,
+  type ChosenRecord,
   type Quorum,
   formatBallot,
   } from '@paxos/consensus-core';
@@ -56,7 +57,7 @@ export class AcceptorNode {
   /** Records before the next checkpoint: checkpointEveryRecords ± 25%, so acceptors fed the same accepts do not all checkpoint at once. */
   private checkpointAfter: number;
   private foldedAt = 0n;
-  private chosenPrefixListener: () => void = () => undefined;
+  private chosenPrefixListener: (records: readonly ChosenRecord[]) => void = () => undefined;
   private checkpointing = false;
   private storageError: string | undefined;
 
@@ -153,7 +154,7 @@ export class AcceptorNode {
         this.failStorage(err);
         throw new GrpcError(GrpcStatus.INTERNAL, `storage failed: ${(err as Error).message}`);
       }
-      this.chosenPrefixListener();
+      this.chosenPrefixListener(records);
     }
     if (committed - this.foldedAt >= FOLD_EVERY_SLOTS) {
       this.foldedAt = committed;
@@ -161,8 +162,8 @@ export class AcceptorNode {
     }
   }
 
-  /** Told each time the chosen history grows (the state machine applies it). */
-  onChosenPrefix(listener: () => void): void {
+  /** Told of the records each time the chosen history grows (the state machine applies them). */
+  onChosenPrefix(listener: (records: readonly ChosenRecord[]) => void): void {
     this.chosenPrefixListener = listener;
   }
 

@@ -12,7 +12,7 @@ import {
 import { AcceptorServiceService, Consistency, ReadServiceService } from '@paxos/proto';
 import { readService } from '@paxos/read-service';
 import { AgreedState } from '@paxos/state-machine';
-import { decodeAcceptRequest, valueBytesDigest } from '@paxos/wire';
+import { decodeAcceptRequest } from '@paxos/wire';
 import { AcceptorNode } from './acceptor-node';
 import { acceptorService } from './acceptor-service';
 import { acceptorCommand, type AcceptorConfig, resolveAcceptorConfig } from './config';
@@ -80,9 +80,9 @@ async function main(): Promise<void> {
     onStorageFailure: (error) => onStorageFailure(error),
     onStorageRecovered: () => onStorageRecovered(),
   });
-  const state = new AgreedState({ digest: valueBytesDigest, fromSlot: storage.history.firstSlot, registry: { clusterSize: config.clusterSize } });
+  const state = new AgreedState({ fromSlot: storage.history.firstSlot, registry: { clusterSize: config.clusterSize } });
   const applier = new StateApplier(storage.history, state, logger);
-  node.onChosenPrefix(() => applier.catchUp());
+  node.onChosenPrefix((records) => applier.appended(records));
   applier.catchUp();
   const statusContext = { node, startedAtMs, version: workspaceVersion(), dataSource: source.status, appliedSlot: () => state.appliedSlot };
 
@@ -101,6 +101,7 @@ async function main(): Promise<void> {
           implementation: readService({
             state,
             defaultConsistency: Consistency.CONSISTENCY_STALE,
+            settle: () => applier.settle(),
             readLog: async (from, max) => storage.history.read(from, max, READ_LOG_BYTES_MAX),
           }),
         },

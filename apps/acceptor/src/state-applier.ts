@@ -1,3 +1,4 @@
+import type { ChosenRecord } from '@paxos/consensus-core';
 import type { Logger } from '@paxos/grpc-kit';
 import type { AgreedState } from '@paxos/state-machine';
 import type { ChosenHistory } from './storage';
@@ -5,26 +6,56 @@ import type { ChosenHistory } from './storage';
 /** Slots applied per turn of the event loop while the state catches up with the history. */
 const APPLY_SLOTS_PER_TURN = 1024;
 const APPLY_BYTES_PER_TURN = 8 * 1024 * 1024;
+/** How often appended records are applied in one go (a read applies them at once). */
+const APPLY_INTERVAL_MS = 500;
+/** Appended records held for the next application; past it they are read back from the history. */
+const PENDING_SLOTS_MAX = 4096;
 
 /**
  * Applies the chosen history to the node's state machine in slot order: all of it after a
  * restart (a page per turn of the event loop, so the node serves meanwhile and its applied slot
- * climbs), then each new prefix as it is appended. Reads answer with the slot they reflect.
+ * climbs), then the records as they are appended, in one go every half second or before a read.
+ * Applying in batches off the voting path keeps the state machine's cost per command low: 23
+ * acceptor processes share two cores here, and every accept waits for one of them.
  */
 export class StateApplier {
   private scheduled = false;
   private stopped = false;
   private failed: string | undefined;
+  private pending: ChosenRecord[] = [];
+  private readonly timer: NodeJS.Timeout;
 
   constructor(
     private readonly history: ChosenHistory,
     readonly state: AgreedState,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.timer = setInterval(() => this.settle(), APPLY_INTERVAL_MS);
+    this.timer.unref();
+  }
 
   /** Why applying stopped (a history row that does not decode), if it did. */
   get failure(): string | undefined {
     return this.failed;
+  }
+
+  /** Records just appended to the history: held for the next application (no read back from disk). */
+  appended(records: readonly ChosenRecord[]): void {
+    if (this.failed !== undefined || this.stopped) return;
+    if (this.pending.length + records.length > PENDING_SLOTS_MAX) {
+      this.pending = [];
+      return; // read back from the history instead
+    }
+    for (const r of records) this.pending.push(r);
+  }
+
+  /** Applies everything held and everything the history holds beyond the state (a read calls this first). */
+  settle(): void {
+    if (this.failed !== undefined || this.stopped) return;
+    const held = this.pending;
+    this.pending = [];
+    for (const r of held) if (r.slot === this.state.appliedSlot) this.state.apply(r);
+    this.catchUp();
   }
 
   /** Applies what the history holds beyond the state, soon (never inside the caller's turn). */
@@ -51,5 +82,6 @@ export class StateApplier {
 
   stop(): void {
     this.stopped = true;
+    clearInterval(this.timer);
   }
 }

@@ -8,6 +8,8 @@ import { commitBatches } from './commit-batches';
 const HISTORY_SLOT_BYTES_GUESS = 4 * 1024;
 /** Slots one read of the acceptors' histories asks for (Learn serves up to 1,024 and 4 MiB). */
 const HISTORY_READ_SLOTS = 1024;
+/** How far behind the delivered prefix an acceptor must still be for its next values to follow at once. */
+const CHASE_LAG_MIN_SLOTS = 64;
 /** Value bytes of one batch sent back to back to an acceptor that took the previous one. */
 const CHASE_BYTES = 4 * 1024 * 1024;
 
@@ -203,7 +205,9 @@ export class AcceptorCatchUp {
   private chase(link: AcceptorLink, sentTo: bigint): void {
     const at = this.reported.get(link.nodeId);
     const delivered = this.chosen.nextSlot;
-    if (this.stopped || at === undefined || at < sentTo || at >= delivered || !link.up || this.inProgress.has(link.nodeId)) return;
+    // Only an acceptor still far behind: one within reach of the slots in flight is brought up by
+    // commit notices and the next pass, and chasing it would resend values it is about to get.
+    if (this.stopped || at === undefined || at < sentTo || delivered - at <= BigInt(CHASE_LAG_MIN_SLOTS + this.opts.windowSlots) || !link.up || this.inProgress.has(link.nodeId)) return;
     if (at < this.chosen.oldestSlot) this.sendFromHistory(link, at, CHASE_BYTES);
     else this.send(link, this.kept(at, delivered, true, CHASE_BYTES, HISTORY_READ_SLOTS), true);
   }

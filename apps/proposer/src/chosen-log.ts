@@ -53,10 +53,17 @@ export class ChosenLog {
     return this.opts.state;
   }
 
+  /** The digest of a command's data, as the sessions keep it. */
+  digest(data: Uint8Array): string {
+    const d = this.opts.state.digest;
+    if (d === undefined) throw new Error('assertion: the proposer\'s state machine keeps digests');
+    return d(data);
+  }
+
   /** Where the id first took effect, if the state machine remembers it. */
   result(clientRequestId: string): ChosenResult | undefined {
     const s = this.opts.state.session(clientRequestId);
-    return s && { clientRequestId, slot: s.slot, ballot: s.ballot, valueDigest: s.digest };
+    return s?.detail && { clientRequestId, slot: s.slot, ballot: s.detail.ballot, valueDigest: s.detail.digest };
   }
 
   entry(slot: bigint): ChosenEntry | undefined {
@@ -74,7 +81,7 @@ export class ChosenLog {
         for (const c of applied) {
           if (c.duplicateOf !== undefined) continue;
           const data = commands[c.index]?.data ?? new Uint8Array(0);
-          fresh.push(this.result(c.clientRequestId) ?? { clientRequestId: c.clientRequestId, slot: d.slot, ballot: d.ballot, valueDigest: this.opts.state.digest(data) });
+          fresh.push(this.result(c.clientRequestId) ?? { clientRequestId: c.clientRequestId, slot: d.slot, ballot: d.ballot, valueDigest: this.digest(data) });
         }
         this.delivered$.next(d);
       }

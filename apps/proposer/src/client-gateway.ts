@@ -165,7 +165,7 @@ export class ClientGateway {
 
   /** A client_request_id that took effect with other bytes cannot name this command too. */
   private reusedIdError(known: ChosenResult, command: Command): GrpcError | undefined {
-    if (this.deps.chosen.state.digest(command.data) === known.valueDigest) return undefined;
+    if (this.deps.chosen.digest(command.data) === known.valueDigest) return undefined;
     return new GrpcError(
       status.ALREADY_EXISTS,
       `client_request_id ${JSON.stringify(command.clientRequestId)} already took effect in slot ${known.slot} with another value (sha256 ${known.valueDigest}); use a new id for a new value`,

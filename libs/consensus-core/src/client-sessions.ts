@@ -2,18 +2,19 @@ import { assert } from './assert';
 import type { Ballot } from './ballot';
 import type { ChosenEntry } from './proposer/proposer-types';
 
-/** Client request ids remembered by default (in log order; see ClientSessions). */
-export const SESSION_IDS_MAX_DEFAULT = 1_000_000;
+/**
+ * Client request ids remembered (in log order; see ClientSessions): a network-wide constant, not
+ * a flag, so that every node decides alike.
+ */
+export const SESSION_IDS_MAX_DEFAULT = 200_000;
 
 /** Where a client request id first took effect. */
 export interface SessionRecord {
   readonly slot: bigint;
-  /** The ballot the slot was chosen under. */
-  readonly ballot: Ballot;
   /** Position of the command in its slot's batch. */
   readonly index: number;
-  /** The digest of the command's data (the caller's digest function). */
-  readonly digest: string;
+  /** Kept only by sessions built with a digest function (the proposer's, to answer retries). */
+  readonly detail?: { readonly ballot: Ballot; readonly digest: string };
 }
 
 /** What one command of a chosen slot did. */
@@ -24,6 +25,19 @@ export interface CommandEffect {
   readonly duplicateOf?: SessionRecord;
 }
 
+/** (slot, index) packed into one number while it fits exactly; else kept as an object. */
+type Point = number | { readonly slot: bigint; readonly index: number };
+const INDEX_SPAN = 65_536;
+const PACKED_SLOT_MAX = 2n ** 36n;
+
+function pack(slot: bigint, index: number): Point {
+  return slot < PACKED_SLOT_MAX && index < INDEX_SPAN ? Number(slot) * INDEX_SPAN + index : { slot, index };
+}
+
+function unpack(p: Point): { slot: bigint; index: number } {
+  return typeof p === 'number' ? { slot: BigInt(Math.floor(p / INDEX_SPAN)), index: p % INDEX_SPAN } : p;
+}
+
 /**
  * Client sessions, the exactly-once rule of the state machine: the first chosen command with a
  * client request id takes effect; every later copy in the log is a duplicate of it. Paxos cannot
@@ -32,14 +46,16 @@ export interface CommandEffect {
  *
  * Bounded: the last `idsMax` ids in log order are remembered. A copy of an id chosen after
  * `idsMax` newer ids took effect is not recognised and takes effect again, the same way on every
- * node (the eviction depends on the log alone).
+ * node (the eviction depends on the log alone). A node that answers retries (the proposer) gives
+ * a digest function and also keeps each id's ballot and value digest; the others keep a number.
  */
 export class ClientSessions {
-  private readonly byId = new Map<string, SessionRecord>();
+  private readonly byId = new Map<string, Point>();
+  private readonly details = new Map<string, { readonly ballot: Ballot; readonly digest: string }>();
   private next: bigint;
 
   constructor(
-    private readonly digest: (data: Uint8Array) => string,
+    private readonly digest: ((data: Uint8Array) => string) | undefined,
     private readonly idsMax = SESSION_IDS_MAX_DEFAULT,
     fromSlot = 0n,
     /** False only in negative controls: nothing is remembered, every copy takes effect (unsafe). */
@@ -60,7 +76,10 @@ export class ClientSessions {
 
   /** Where the id first took effect, if it is remembered. */
   get(clientRequestId: string): SessionRecord | undefined {
-    return this.byId.get(clientRequestId);
+    const p = this.byId.get(clientRequestId);
+    if (p === undefined) return undefined;
+    const detail = this.details.get(clientRequestId);
+    return detail === undefined ? unpack(p) : { ...unpack(p), detail };
   }
 
   /** Applies the next slot (slots in order, each once); returns each command's effect. */
@@ -70,18 +89,24 @@ export class ClientSessions {
     if (entry.value.kind !== 'batch') return [];
     const effects: CommandEffect[] = [];
     entry.value.commands.forEach((c, index) => {
+      const id = c.clientRequestId;
       if (!this.remember) {
-        effects.push({ clientRequestId: c.clientRequestId, index });
+        effects.push({ clientRequestId: id, index });
         return;
       }
-      const first = this.byId.get(c.clientRequestId);
+      const first = this.get(id);
       if (first !== undefined) {
-        effects.push({ clientRequestId: c.clientRequestId, index, duplicateOf: first });
+        effects.push({ clientRequestId: id, index, duplicateOf: first });
         return;
       }
-      this.byId.set(c.clientRequestId, { slot: entry.slot, ballot: entry.ballot, index, digest: this.digest(c.data) });
-      if (this.byId.size > this.idsMax) this.byId.delete(this.byId.keys().next().value as string);
-      effects.push({ clientRequestId: c.clientRequestId, index });
+      this.byId.set(id, pack(entry.slot, index));
+      if (this.digest !== undefined) this.details.set(id, { ballot: entry.ballot, digest: this.digest(c.data) });
+      if (this.byId.size > this.idsMax) {
+        const oldest = this.byId.keys().next().value as string;
+        this.byId.delete(oldest);
+        this.details.delete(oldest);
+      }
+      effects.push({ clientRequestId: id, index });
     });
     return effects;
   }

@@ -50,6 +50,10 @@ export type ContentKind = { readonly kind: 'harmonic' } | { readonly kind: 'opaq
  * message type other than the one we know.
  */
 export function contentKind(contentType: string): ContentKind {
+  // The two spellings nearly every value has, without parsing (this runs for every command at
+  // every acceptor).
+  if (contentType === MONSTER_HARMONIC_CONTENT_TYPE) return { kind: 'harmonic' };
+  if (contentType === 'text/plain' || contentType === 'application/octet-stream') return { kind: 'opaque' };
   const m = parseMediaType(contentType);
   if (m === undefined) {
     return { kind: 'invalid', reason: `content type ${JSON.stringify(contentType)} is not a media type (type/subtype[; name=value]...), e.g. "text/plain" or "${MONSTER_HARMONIC_CONTENT_TYPE}"` };

@@ -32,6 +32,8 @@ export interface ReadSource {
    * linearizable reads with FAILED_PRECONDITION.
    */
   readonly linearizable?: () => Promise<void>;
+  /** Brings the applied state up to what the node holds, before a stale read is answered (optional). */
+  readonly settle?: () => void;
   /** Chosen entries from `from` on, in order, at most `max` (from this node's log, any retained slot). */
   readonly readLog: (from: bigint, max: number) => Promise<readonly ChosenEntry[]>;
 }
@@ -51,7 +53,10 @@ export function readService(source: ReadSource): ReadServiceServer {
       ready = source.linearizable
         ? source.linearizable()
         : Promise.reject(new GrpcError(status.FAILED_PRECONDITION, 'this node answers stale reads only (CONSISTENCY_STALE); ask a proposer for a linearizable read'));
-    } else if (c === Consistency.CONSISTENCY_STALE) ready = Promise.resolve();
+    } else if (c === Consistency.CONSISTENCY_STALE) {
+      source.settle?.();
+      ready = Promise.resolve();
+    }
     else {
       callback(toServiceError(new GrpcError(status.INVALID_ARGUMENT, `consistency ${String(asked)} is not one of CONSISTENCY_LINEARIZABLE, CONSISTENCY_STALE`)));
       return;
@@ -72,6 +77,7 @@ export function readService(source: ReadSource): ReadServiceServer {
     readLog(call: ServerUnaryCall<ReadLogRequest, ReadLogResponse>, callback: sendUnaryData<ReadLogResponse>) {
       const { fromSlot } = call.request;
       const max = Math.min(call.request.maxEntries || READ_LOG_ENTRIES_MAX, READ_LOG_ENTRIES_MAX);
+      source.settle?.();
       const applied = state.appliedSlot;
       if (fromSlot >= applied) {
         callback(null, { entries: [], appliedSlot: applied });

@@ -19,7 +19,7 @@ describe('the agreed state (client sessions)', () => {
     expect(s.apply(slot(0, text('a'), text('b'))).commands.map((c) => c.duplicateOf)).toEqual([undefined, undefined]);
     s.apply(slot(1));
     const again = s.apply(slot(2, text('b', 'other bytes'), text('c')));
-    expect(again.commands[0]?.duplicateOf).toEqual({ slot: 0n, ballot, index: 1, digest: digest(Buffer.from('b')) });
+    expect(again.commands[0]?.duplicateOf).toEqual({ slot: 0n, index: 1, detail: { ballot, digest: digest(Buffer.from('b')) } });
     expect(again.commands[1]?.duplicateOf).toBeUndefined();
     expect(s.session('c')).toMatchObject({ slot: 2n, index: 1 });
     expect(s.appliedSlot).toBe(3n);

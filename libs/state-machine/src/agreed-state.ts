@@ -17,8 +17,12 @@ export interface AppliedSlot {
 }
 
 export interface AgreedStateOptions {
-  /** Digest of a command's data (hex SHA-256 in the apps), kept per session. */
-  readonly digest: (data: Uint8Array) => string;
+  /**
+   * Digest of a command's data (hex SHA-256 in the apps), kept per session with its ballot: given
+   * by a node that answers retries (the proposer). Without it the sessions keep only where each id
+   * took effect (an acceptor: less memory and CPU per command).
+   */
+  readonly digest?: (data: Uint8Array) => string;
   readonly sessionIdsMax?: number;
   readonly registry?: Partial<RegistryOptions>;
   /** The first slot to apply (a node whose history starts later); default 0. */
@@ -30,8 +34,8 @@ export interface AgreedStateOptions {
 export class AgreedState {
   readonly sessions: ClientSessions;
   readonly registry: HarmonicRegistry;
-  /** The digest sessions keep of each command's data. */
-  readonly digest: (data: Uint8Array) => string;
+  /** The digest sessions keep of each command's data (when given). */
+  readonly digest: ((data: Uint8Array) => string) | undefined;
 
   constructor(opts: AgreedStateOptions) {
     this.digest = opts.digest;
