@@ -58,6 +58,8 @@ export interface ProposerNodeOptions {
 
 /** Idle ticks (nothing queued, nothing in flight) before the ticker sleeps until new work. */
 const IDLE_TICKS_BEFORE_SLEEP = 100;
+/** How long a starting proposer waits for its first phase 1 to settle the open slots. */
+const SETTLE_OPEN_SLOTS_MS = 5000;
 /** Bound on rounds whose votes are kept for answers (one per slot in flight, plus slack). */
 const ROUND_VOTES_MAX = 4096;
 /** Open accept rounds beyond the window's slots (rounds end when their slot is chosen or its ballot is left). */
@@ -144,7 +146,10 @@ export class ProposerNode {
   }
 
   start(): void {
-    void this.learner.learnBeforeServing().then(() => this.gateway.becomeReady());
+    void this.learner
+      .learnBeforeServing()
+      .then(() => this.settleOpenSlots())
+      .then(() => this.gateway.becomeReady());
     this.ensureTicking();
     this.catchUpTimer = setInterval(() => {
       this.catchUp.pass();
@@ -192,6 +197,24 @@ export class ProposerNode {
   /** Acceptors whose channel is connected now. */
   reachable(): number {
     return this.links.filter((l) => l.up).length;
+  }
+
+  /**
+   * After learning the committed log, a starting proposer runs phase 1 once: a value a crashed
+   * proposer got chosen (and maybe acknowledged) before any acceptor heard it was committed is
+   * adopted and delivered here before client work is taken, so a retry of it is answered with
+   * its slot. Bounded: after SETTLE_OPEN_SLOTS_MS the proposer serves anyway (without a quorum it
+   * could not choose anything, and the core keeps trying).
+   */
+  private async settleOpenSlots(): Promise<void> {
+    this.process(this.core.lead());
+    this.ensureTicking();
+    const until = Date.now() + SETTLE_OPEN_SLOTS_MS;
+    while (!this.stopped && Date.now() < until) {
+      if (this.core.isLeader && this.chosen.nextSlot >= this.core.nextSlot) return;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    if (!this.stopped) this.opts.logger.warn({ deliveredTo: this.chosen.nextSlot.toString() }, 'phase 1 at start did not settle every open slot in time: taking client work anyway');
   }
 
   /** Chooses the command, exactly once per client request id (see ClientGateway). */
