@@ -23,16 +23,13 @@ export class StateApplier {
   private stopped = false;
   private failed: string | undefined;
   private pending: ChosenRecord[] = [];
-  private readonly timer: NodeJS.Timeout;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly history: ChosenHistory,
     readonly state: AgreedState,
     private readonly logger: Logger,
-  ) {
-    this.timer = setInterval(() => this.settle(), APPLY_INTERVAL_MS);
-    this.timer.unref();
-  }
+  ) {}
 
   /** Why applying stopped (a history row that does not decode), if it did. */
   get failure(): string | undefined {
@@ -47,6 +44,14 @@ export class StateApplier {
       return; // read back from the history instead
     }
     for (const r of records) this.pending.push(r);
+    // One wakeup per interval while slots arrive, none while the node is quiet.
+    if (this.timer === undefined) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.settle();
+      }, APPLY_INTERVAL_MS);
+      this.timer.unref();
+    }
   }
 
   /** Applies everything held and everything the history holds beyond the state (a read calls this first). */
@@ -82,6 +87,6 @@ export class StateApplier {
 
   stop(): void {
     this.stopped = true;
-    clearInterval(this.timer);
+    if (this.timer !== undefined) clearTimeout(this.timer);
   }
 }

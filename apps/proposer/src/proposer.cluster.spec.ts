@@ -316,8 +316,8 @@ describe('durable chosen history (real processes)', () => {
     await cluster.proposers.get(1)?.kill('SIGKILL');
     for (let i = 0; i < 3; i++) await cluster.killAcceptor(i);
     for (let i = 0; i < 3; i++) await cluster.startAcceptor(i);
-    // Back at (about) their committed index, not at 0: the last 25 ms of commit notices before a
-    // kill -9 may not be written yet, and catch-up brings those again.
+    // Back at (about) their committed index, not at 0: the last commit notices before a kill -9
+    // may not be written yet (they go in batches), and catch-up brings those again.
     for (const address of cluster.acceptorAddresses) expect(await committedIndex(address)).toBeGreaterThan(40n);
     await cluster.startProposer(2, ['--retain-chosen-slots', '16']);
     const answer = await cluster.propose(2, 'after-restarts', textValue('after the restarts'), 20_000);

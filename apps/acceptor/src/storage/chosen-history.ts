@@ -25,9 +25,14 @@ export interface HistoryStats {
   readonly bytes: number;
 }
 
-/** Appended records are written in one transaction every this many ms (or at this many slots). */
-const FLUSH_INTERVAL_MS = 25;
+/**
+ * Appended records are written in one transaction by the first append that finds the oldest
+ * pending one FLUSH_AGE_MS old, or at FLUSH_SLOTS of them; a quiet node writes them after
+ * FLUSH_IDLE_MS. No wakeup of its own per slot: a process woken for each message pays the most here.
+ */
+const FLUSH_AGE_MS = 25;
 const FLUSH_SLOTS = 256;
+const FLUSH_IDLE_MS = 1000;
 
 export class ChosenHistory {
   private first: bigint;
@@ -35,6 +40,7 @@ export class ChosenHistory {
   private end: bigint;
   /** Appended records not written yet (one transaction per flush, not one per commit notice). */
   private pending: ChosenRecord[] = [];
+  private pendingSinceMs = 0;
   private flushTimer: NodeJS.Timeout | undefined;
   private readonly insert: Database.Statement<[bigint, Buffer]>;
   private readonly selectFrom: Database.Statement<[bigint, number]>;
@@ -93,8 +99,8 @@ export class ChosenHistory {
       db.pragma('page_size = 16384');
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
-      // Checkpoints copy the WAL into the database (and fsync) on this thread: fewer, bigger ones.
-      db.pragma('wal_autocheckpoint = 4096');
+      // Checkpoints copy the WAL into the database (and fsync) on this thread: every 16 MiB.
+      db.pragma('wal_autocheckpoint = 1024');
       // The first write takes the exclusive lock, and keeps it until close.
       const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'chosen'").all();
       created = tables.length === 0;
@@ -126,7 +132,7 @@ export class ChosenHistory {
     return this.first;
   }
 
-  /** Every slot in [firstSlot, endSlot) is held (written, or about to be within FLUSH_INTERVAL_MS). */
+  /** Every slot in [firstSlot, endSlot) is held (written, or pending its batch's write). */
   get endSlot(): bigint {
     return this.end + BigInt(this.pending.length);
   }
@@ -144,9 +150,9 @@ export class ChosenHistory {
 
   /**
    * Appends chosen records that continue the prefix (slots endSlot, endSlot + 1, ...). They are
-   * written together, in one transaction, within FLUSH_INTERVAL_MS: a transaction per commit
-   * notice rewrote the table's last pages for every slot. A write failure surfaces on the next
-   * append or sync.
+   * written together, in one transaction (see FLUSH_AGE_MS): a transaction per commit notice
+   * rewrote the table's last pages for every slot. A write failure surfaces on the next append
+   * or sync.
    */
   append(records: readonly ChosenRecord[]): void {
     if (records.length === 0) return;
@@ -158,8 +164,10 @@ export class ChosenHistory {
       if (r.slot > SLOT_KEY_MAX) throw new Error(`assertion: slot ${r.slot} does not fit the history's key`);
       expected += 1n;
     }
+    const now = Date.now();
+    if (this.pending.length === 0) this.pendingSinceMs = now;
     for (const r of records) this.pending.push(r);
-    if (this.pending.length >= FLUSH_SLOTS) this.flush();
+    if (this.pending.length >= FLUSH_SLOTS || now - this.pendingSinceMs >= FLUSH_AGE_MS) this.flush();
     else if (this.flushTimer === undefined) {
       this.flushTimer = setTimeout(() => {
         this.flushTimer = undefined;
@@ -168,7 +176,7 @@ export class ChosenHistory {
         } catch {
           // kept in `failure`: the next append or sync throws it
         }
-      }, FLUSH_INTERVAL_MS);
+      }, FLUSH_IDLE_MS);
       this.flushTimer.unref();
     }
   }
