@@ -52,6 +52,12 @@ function unpack(p: Point): { slot: bigint; index: number } {
 export class ClientSessions {
   private readonly byId = new Map<string, Point>();
   private readonly details = new Map<string, { readonly ballot: Ballot; readonly digest: string }>();
+  /**
+   * The remembered ids in log order, a ring of idsMax: the oldest is found in O(1) (iterating a
+   * Map from its front walks past every entry deleted there, which made eviction quadratic).
+   */
+  private readonly order: string[] = [];
+  private oldest = 0;
   private next: bigint;
 
   constructor(
@@ -99,13 +105,15 @@ export class ClientSessions {
         effects.push({ clientRequestId: id, index, duplicateOf: first });
         return;
       }
+      if (this.byId.size >= this.idsMax) {
+        const evicted = this.order[this.oldest] as string;
+        this.byId.delete(evicted);
+        this.details.delete(evicted);
+        this.order[this.oldest] = id;
+        this.oldest = (this.oldest + 1) % this.idsMax;
+      } else this.order.push(id);
       this.byId.set(id, pack(entry.slot, index));
       if (this.digest !== undefined) this.details.set(id, { ballot: entry.ballot, digest: this.digest(c.data) });
-      if (this.byId.size > this.idsMax) {
-        const oldest = this.byId.keys().next().value as string;
-        this.byId.delete(oldest);
-        this.details.delete(oldest);
-      }
       effects.push({ clientRequestId: id, index });
     });
     return effects;
