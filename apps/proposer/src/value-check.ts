@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import type { Command } from '@paxos/consensus-core';
+import { type Command, commandBytes } from '@paxos/consensus-core';
 import { GrpcError } from '@paxos/grpc-kit';
 import type { SourceCache } from '@paxos/lmfdb-client';
 import type { Value } from '@paxos/proto';
@@ -28,8 +28,14 @@ export class ValueChecker {
     if (!value) throw new GrpcError(status.INVALID_ARGUMENT, 'value is missing');
     if (!value.contentType) throw new GrpcError(status.INVALID_ARGUMENT, 'value.content_type is empty (e.g. "text/plain" or the Monster Harmonic type)');
     if (value.contentType.length > CONTENT_TYPE_CHARS_MAX) throw new GrpcError(status.INVALID_ARGUMENT, `value.content_type is longer than ${CONTENT_TYPE_CHARS_MAX} characters`);
-    if (value.data.length > this.maxValueBytes) {
-      throw new GrpcError(status.INVALID_ARGUMENT, `value is ${value.data.length} bytes, the limit is ${this.maxValueBytes}`);
+    // Measured as the core and the acceptors measure it (data, id and content type together), so
+    // a value that passes here is never refused later for its size.
+    const bytes = commandBytes({ clientRequestId, contentType: value.contentType, data: value.data });
+    if (bytes > this.maxValueBytes) {
+      throw new GrpcError(
+        status.INVALID_ARGUMENT,
+        `value is ${value.data.length} bytes (${bytes} with its client_request_id and content_type), the limit is ${this.maxValueBytes}`,
+      );
     }
     const kind = contentKind(value.contentType);
     if (kind.kind === 'invalid') throw new GrpcError(status.INVALID_ARGUMENT, kind.reason);
