@@ -46,16 +46,12 @@ export interface CheckFigures {
   readonly acked: number;
 }
 
-const digestOf = (e: ChosenEntry): string => {
+/** A digest of one chosen slot's value (ids, content types and bytes), to compare what nodes hold. */
+export function slotDigest(e: ChosenEntry): string {
   const h = createHash('sha256');
   if (e.value.kind === 'batch') for (const c of e.value.commands) h.update(`${c.clientRequestId}\0${c.contentType}\0`).update(c.data).update('\0');
   else h.update('noop');
   return h.digest('hex');
-};
-
-/** The node's view of one slot, as the checker would compute it from the log (for comparing). */
-export function slotDigest(e: ChosenEntry): string {
-  return digestOf(e);
 }
 
 export function checkHistory(h: ChaosHistory): { violations: Violation[]; figures: CheckFigures } {
@@ -91,7 +87,7 @@ export function checkHistory(h: ChaosHistory): { violations: Violation[]; figure
     for (const s of slots) {
       const e = bySlot.get(s.slot);
       if (e === undefined) continue;
-      if (s.valueDigest !== digestOf(e)) add('nodes-disagree-on-value', `${node} holds another value in slot ${s.slot}`);
+      if (s.valueDigest !== slotDigest(e)) add('nodes-disagree-on-value', `${node} holds another value in slot ${s.slot}`);
       for (const x of s.effects) {
         if (!x.tookEffect) continue;
         effectsOf.set(x.id, (effectsOf.get(x.id) ?? 0) + 1);

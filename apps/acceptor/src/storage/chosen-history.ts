@@ -42,6 +42,8 @@ export class ChosenHistory {
   private pending: ChosenRecord[] = [];
   private pendingSinceMs = 0;
   private flushTimer: NodeJS.Timeout | undefined;
+  /** Why a batch could not be written: the next append or sync throws it. */
+  private failure: string | undefined;
   private readonly insert: Database.Statement<[bigint, Buffer]>;
   private readonly selectFrom: Database.Statement<[bigint, number]>;
   private readonly appendAll: (records: readonly ChosenRecord[]) => void;
@@ -180,8 +182,6 @@ export class ChosenHistory {
       this.flushTimer.unref();
     }
   }
-
-  private failure: string | undefined;
 
   /** Writes the appended records in one transaction. */
   flush(): void {
