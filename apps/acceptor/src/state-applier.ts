@@ -59,7 +59,7 @@ export class StateApplier {
     if (this.failed !== undefined || this.stopped) return;
     const held = this.pending;
     this.pending = [];
-    for (const r of held) if (r.slot === this.state.appliedSlot) this.state.apply(r);
+    for (const r of held) if (r.slot === this.state.appliedSlot) this.state.advance(r);
     this.catchUp();
   }
 
@@ -78,7 +78,7 @@ export class StateApplier {
     const from = this.state.appliedSlot;
     if (this.stopped || from >= this.history.endSlot) return;
     try {
-      for (const e of this.history.read(from, APPLY_SLOTS_PER_TURN, APPLY_BYTES_PER_TURN)) this.state.apply(e);
+      for (const e of this.history.read(from, APPLY_SLOTS_PER_TURN, APPLY_BYTES_PER_TURN)) this.state.advance(e);
     } catch (err) {
       this.failed = (err as Error).message;
       this.logger.error({ err, slot: from.toString() }, 'applying the chosen history failed: reads stay at the last applied slot');

@@ -83,27 +83,43 @@ export class ClientSessions {
   /** Where the id first took effect, if it is remembered. */
   get(clientRequestId: string): SessionRecord | undefined {
     const p = this.byId.get(clientRequestId);
-    if (p === undefined) return undefined;
-    const detail = this.details.get(clientRequestId);
-    return detail === undefined ? unpack(p) : { ...unpack(p), detail };
+    return p === undefined ? undefined : this.record(clientRequestId, p);
   }
 
   /** Applies the next slot (slots in order, each once); returns each command's effect. */
   apply(entry: ChosenEntry): CommandEffect[] {
+    const effects: CommandEffect[] = [];
+    this.step(entry, (clientRequestId, index, duplicateOf) =>
+      effects.push(duplicateOf === undefined ? { clientRequestId, index } : { clientRequestId, index, duplicateOf: this.record(clientRequestId, duplicateOf) }),
+    );
+    return effects;
+  }
+
+  /**
+   * Applies the next slot like apply(), building nothing for the caller: for a node that keeps
+   * the state for reads and needs no per-command answer (an acceptor applies every command of
+   * the log, so what each one allocates counts).
+   */
+  advance(entry: ChosenEntry): void {
+    this.step(entry, undefined);
+  }
+
+  private step(entry: ChosenEntry, effect: ((clientRequestId: string, index: number, duplicateOf: Point | undefined) => void) | undefined): void {
     assert(entry.slot === this.next, `sessions apply slot ${entry.slot}, expected ${this.next}`);
     this.next += 1n;
-    if (entry.value.kind !== 'batch') return [];
-    const effects: CommandEffect[] = [];
-    entry.value.commands.forEach((c, index) => {
+    if (entry.value.kind !== 'batch') return;
+    const commands = entry.value.commands;
+    for (let index = 0; index < commands.length; index++) {
+      const c = commands[index] as (typeof commands)[number];
       const id = c.clientRequestId;
       if (!this.remember) {
-        effects.push({ clientRequestId: id, index });
-        return;
+        effect?.(id, index, undefined);
+        continue;
       }
-      const first = this.get(id);
+      const first = this.byId.get(id);
       if (first !== undefined) {
-        effects.push({ clientRequestId: id, index, duplicateOf: first });
-        return;
+        effect?.(id, index, first);
+        continue;
       }
       if (this.byId.size >= this.idsMax) {
         const evicted = this.order[this.oldest] as string;
@@ -114,8 +130,12 @@ export class ClientSessions {
       } else this.order.push(id);
       this.byId.set(id, pack(entry.slot, index));
       if (this.digest !== undefined) this.details.set(id, { ballot: entry.ballot, digest: this.digest(c.data) });
-      effects.push({ clientRequestId: id, index });
-    });
-    return effects;
+      effect?.(id, index, undefined);
+    }
+  }
+
+  private record(clientRequestId: string, p: Point): SessionRecord {
+    const detail = this.details.get(clientRequestId);
+    return detail === undefined ? unpack(p) : { ...unpack(p), detail };
   }
 }

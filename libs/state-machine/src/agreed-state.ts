@@ -69,6 +69,18 @@ export class AgreedState {
       }),
     };
   }
+
+  /**
+   * Applies the next chosen slot like apply() and builds no outcome (a node that keeps the state
+   * for reads only: what apply() allocates per command is most of its cost there).
+   */
+  advance(entry: ChosenEntry): void {
+    if (entry.value.kind !== 'batch' || !entry.value.commands.some(isHarmonicCommand)) {
+      this.sessions.advance(entry);
+      return;
+    }
+    this.apply(entry);
+  }
 }
 
 /** What each command of a chosen slot did, by the sessions of a state that has applied the slot. */
