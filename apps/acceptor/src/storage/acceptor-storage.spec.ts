@@ -183,7 +183,7 @@ describe('AcceptorStorage', () => {
     expect(bigLog).toBeGreaterThan(HEADER_BYTES * 10);
     await storage.append(change(21));
     await storage.close();
-    expect(readdirSync(dir).sort()).toEqual(['chosen.sqlite', 'node.json', 'snapshot.bin', segmentName(2n)].sort());
+    expect(readdirSync(dir).sort()).toEqual(['history', 'lock.sqlite', 'node.json', 'snapshot.bin', segmentName(2n)].sort());
 
     const again = await open();
     expect(again.recovered).toEqual({ snapshot: snap, changes: [change(21)], warnings: [] });

@@ -6,7 +6,9 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
 import type { AcceptorSnapshot, DurableChange } from './durable-types';
-import { ChosenHistory, HISTORY_FILE } from './chosen-history';
+import { ChosenHistory, HISTORY_DIR } from './chosen-history';
+import { lockDataDirAcrossProcesses } from './data-dir-lock';
+import { LEGACY_HISTORY_FILE } from './legacy-history';
 import { claimDataDir, fsyncDir, lockDataDir, prepareDataDir, segmentGeneration, segmentName, SNAPSHOT_FILE, SNAPSHOT_TMP_FILE } from './data-dir';
 import { StorageUnavailableError } from './errors';
 import { encodeFrame } from './framing';
@@ -66,7 +68,7 @@ export class AcceptorStorage {
     private readonly writer: LogWriter,
     private readonly unlock: () => Promise<void>,
     snapshot: AcceptorSnapshot | null,
-    /** Every chosen slot's value; its database is also the data dir's lock. */
+    /** Every chosen slot's value. */
     readonly history: ChosenHistory,
   ) {
     this.snapshotSlot = snapshot?.committedIndex ?? 0n;
@@ -82,19 +84,29 @@ export class AcceptorStorage {
     const fsync = opts.fsync ?? true;
     await prepareDataDir(dir);
     const names = await fsp.readdir(dir);
-    const hasData = names.some((n) => n === SNAPSHOT_FILE || n === SNAPSHOT_TMP_FILE || n === HISTORY_FILE || segmentGeneration(n) !== undefined);
+    const hasData = names.some((n) => n === SNAPSHOT_FILE || n === SNAPSHOT_TMP_FILE || n === HISTORY_DIR || n === LEGACY_HISTORY_FILE || segmentGeneration(n) !== undefined);
     await claimDataDir(dir, opts.nodeId, hasData);
-    const unlockDir = lockDataDir(dir);
+    const unlockInProcess = lockDataDir(dir);
+    let unlockDir = unlockInProcess;
     let history: ChosenHistory;
     try {
+      const release = lockDataDirAcrossProcesses(dir);
+      unlockDir = () => {
+        release();
+        unlockInProcess();
+      };
       history = ChosenHistory.open(dir);
     } catch (err) {
       unlockDir();
       throw err;
     }
+    if (history.repaired !== undefined) opts.logger?.warn({ repaired: history.repaired }, 'the chosen history ended in an unsynced, damaged write: truncated (the vote log refills it)');
     const unlock = async (): Promise<void> => {
-      history.close();
-      unlockDir();
+      try {
+        history.close();
+      } finally {
+        unlockDir();
+      }
     };
     try {
       const rec = await recover(dir, opts.nodeId, fsync, opts.logger);

@@ -121,9 +121,8 @@ export async function claimDataDir(dir: string, nodeId: number, hasData: boolean
 const lockedInThisProcess = new Set<string>();
 
 /**
- * Guards against opening one data dir twice in this process. The lock between processes is the
- * chosen history's database, held in exclusive locking mode (an OS lock on the open file, gone
- * with the process that held it); see chosen-history.ts.
+ * Guards against opening one data dir twice in this process. The lock between processes is an OS
+ * lock on lock.sqlite (data-dir-lock.ts).
  */
 export function lockDataDir(dir: string): () => void {
   const key = path.resolve(dir);

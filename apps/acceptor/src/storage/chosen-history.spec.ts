@@ -1,0 +1,132 @@
+import Database from 'better-sqlite3';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { ChosenHistory, HISTORY_DIR, historySegmentName } from './chosen-history';
+import type { ChosenRecord } from './durable-types';
+import { StorageCorruptionError } from './errors';
+import { LEGACY_HISTORY_FILE } from './legacy-history';
+import { RecordType, encodeSnapshotEntry } from './record-codec';
+import { ballot, tempDir } from './storage-test-helpers';
+
+const record = (slot: number, bytes = 40): ChosenRecord => ({
+  slot: BigInt(slot),
+  ballot: ballot(1 + (slot % 5)),
+  value: slot % 7 === 3 ? { kind: 'noop' } : { kind: 'batch', commands: [{ clientRequestId: `c${slot}`, contentType: 'text/plain', data: Buffer.alloc(bytes, slot & 0xff) }] },
+});
+const records = (from: number, to: number, bytes?: number) => Array.from({ length: to - from }, (_, i) => record(from + i, bytes));
+const slots = (rs: readonly ChosenRecord[]) => rs.map((r) => Number(r.slot));
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+
+describe('ChosenHistory (segment files)', () => {
+  let dir: string;
+  let cleanup: () => void;
+  beforeEach(() => ({ dir, cleanup } = tempDir('chosen-history-')));
+  afterEach(() => cleanup());
+
+  it('reads back what was appended, before and after the write, and after reopening', () => {
+    const h = ChosenHistory.open(dir);
+    expect(h.created).toBe(true);
+    h.append(records(0, 10));
+    expect(slots(h.read(0n, 100, 1 << 20))).toEqual(range(0, 10)); // pending, not written yet
+    h.flush();
+    h.append(records(10, 20));
+    expect(slots(h.read(5n, 100, 1 << 20))).toEqual(range(5, 20)); // written, then pending
+    expect(h.read(7n, 1, 1 << 20)[0]).toEqual(record(7));
+    h.close();
+    const again = ChosenHistory.open(dir);
+    expect(again.created).toBe(false);
+    expect([again.firstSlot, again.endSlot]).toEqual([0n, 20n]);
+    expect(again.read(0n, 100, 1 << 20)).toEqual(records(0, 20));
+    again.close();
+  });
+
+  it('bounds a read by entries and bytes (at least one entry), from any slot', () => {
+    const h = ChosenHistory.open(dir);
+    h.append(records(0, 300, 1000));
+    h.flush();
+    expect(slots(h.read(130n, 5, 1 << 20))).toEqual(range(130, 135));
+    expect(h.read(200n, 100, 4500).length).toBeLessThanOrEqual(5);
+    expect(h.read(200n, 100, 10).length).toBe(1);
+    expect(h.read(300n, 10, 1 << 20)).toEqual([]);
+    h.close();
+  });
+
+  it('seals full segments, reads across them, and drops whole segments below a slot', () => {
+    const h = ChosenHistory.open(dir, { segmentBytes: 4096 });
+    for (let s = 0; s < 500; s += 50) {
+      h.append(records(s, s + 50, 100));
+      h.flush();
+    }
+    const segs = readdirSync(path.join(dir, HISTORY_DIR));
+    expect(segs.length).toBeGreaterThan(5);
+    expect(h.read(0n, 1000, 1 << 30)).toEqual(records(0, 500, 100));
+    const first = h.dropBelow(250n);
+    expect(first).toBeLessThanOrEqual(250n);
+    expect(first).toBeGreaterThan(200n);
+    expect(h.read(first - 1n, 10, 1 << 20)).toEqual([]);
+    expect(slots(h.read(first, 1000, 1 << 30))).toEqual(range(Number(first), 500));
+    h.close();
+    const again = ChosenHistory.open(dir, { segmentBytes: 4096 });
+    expect([again.firstSlot, again.endSlot]).toEqual([first, 500n]);
+    again.close();
+  });
+
+  it('starts an empty history at a slot', () => {
+    const h = ChosenHistory.open(dir);
+    h.startAt(1000n);
+    h.append(records(1000, 1003));
+    h.close();
+    const again = ChosenHistory.open(dir);
+    expect([again.firstSlot, again.endSlot]).toEqual([1000n, 1003n]);
+    expect(again.read(999n, 10, 1 << 20)).toEqual([]);
+    again.close();
+  });
+
+  it('truncates the unsynced end of the last segment at its first bad frame, and names what it dropped', () => {
+    const h = ChosenHistory.open(dir);
+    h.append(records(0, 20));
+    h.close();
+    const file = path.join(dir, HISTORY_DIR, historySegmentName(0n));
+    const bytes = readFileSync(file);
+    const cut = Math.floor(bytes.length * 0.6);
+    bytes[cut] ^= 0x10;
+    writeFileSync(file, bytes);
+    const again = ChosenHistory.open(dir);
+    expect(again.repaired).toMatch(/dropped/);
+    expect(again.endSlot).toBeLessThan(20n);
+    expect(again.read(0n, 100, 1 << 20)).toEqual(records(0, Number(again.endSlot)));
+    expect(statSync(file).size).toBeLessThan(bytes.length);
+    again.append(records(Number(again.endSlot), 20)); // refilled (by the vote log, in the node)
+    again.close();
+    expect(ChosenHistory.open(dir).endSlot).toBe(20n);
+  });
+
+  it('refuses a damaged sealed segment, naming the file and offset', () => {
+    const h = ChosenHistory.open(dir, { segmentBytes: 2048 });
+    h.append(records(0, 100, 100));
+    h.close();
+    const file = path.join(dir, HISTORY_DIR, historySegmentName(0n));
+    const bytes = readFileSync(file);
+    bytes[100] ^= 0x01;
+    writeFileSync(file, bytes);
+    expect(() => ChosenHistory.open(dir, { segmentBytes: 2048 })).toThrow(StorageCorruptionError);
+    expect(() => ChosenHistory.open(dir, { segmentBytes: 2048 })).toThrow(/sealed segment/);
+  });
+
+  it('moves a legacy SQLite history in, then removes the database', () => {
+    const db = new Database(path.join(dir, LEGACY_HISTORY_FILE));
+    db.exec('CREATE TABLE chosen (slot INTEGER PRIMARY KEY, entry BLOB NOT NULL) WITHOUT ROWID; CREATE TABLE meta (key TEXT PRIMARY KEY, value ANY NOT NULL) WITHOUT ROWID;');
+    db.prepare("INSERT INTO meta(key, value) VALUES ('first_slot', ?)").run(40n);
+    const ins = db.prepare('INSERT INTO chosen(slot, entry) VALUES (?, ?)');
+    db.transaction(() => {
+      for (const r of records(40, 3000)) ins.run(r.slot, encodeSnapshotEntry(RecordType.SnapChosen, r));
+    })();
+    db.close();
+    const h = ChosenHistory.open(dir);
+    expect(h.created).toBe(false);
+    expect([h.firstSlot, h.endSlot]).toEqual([40n, 3000n]);
+    expect(h.read(2990n, 100, 1 << 20)).toEqual(records(2990, 3000));
+    expect(existsSync(path.join(dir, LEGACY_HISTORY_FILE))).toBe(false);
+    h.close();
+  });
+});
