@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ChosenHistory, HISTORY_DIR, historySegmentName } from './chosen-history';
 import type { ChosenRecord } from './durable-types';
@@ -57,7 +57,7 @@ describe('ChosenHistory (segment files)', () => {
       h.append(records(s, s + 50, 100));
       h.flush();
     }
-    const segs = readdirSync(path.join(dir, HISTORY_DIR));
+    const segs = readdirSync(path.join(dir, HISTORY_DIR)).filter((n) => n.endsWith('.seg'));
     expect(segs.length).toBeGreaterThan(5);
     expect(h.read(0n, 1000, 1 << 30)).toEqual(records(0, 500, 100));
     const first = h.dropBelow(250n);
@@ -101,16 +101,28 @@ describe('ChosenHistory (segment files)', () => {
     expect(ChosenHistory.open(dir).endSlot).toBe(20n);
   });
 
-  it('refuses a damaged sealed segment, naming the file and offset', () => {
+  it('opens sealed segments from their index, rescans a bad index, and refuses a damaged sealed segment', () => {
     const h = ChosenHistory.open(dir, { segmentBytes: 2048 });
     h.append(records(0, 100, 100));
     h.close();
+    const idx = path.join(dir, HISTORY_DIR, historySegmentName(0n).replace('.seg', '.idx'));
+    expect(existsSync(idx)).toBe(true);
+    const bad = readFileSync(idx);
+    bad[bad.length - 1] ^= 0x01;
+    writeFileSync(idx, bad);
+    const rescanned = ChosenHistory.open(dir, { segmentBytes: 2048 });
+    expect(rescanned.read(0n, 1000, 1 << 30)).toEqual(records(0, 100, 100));
+    rescanned.close();
+    expect(readFileSync(idx).equals(bad)).toBe(false); // written again
     const file = path.join(dir, HISTORY_DIR, historySegmentName(0n));
     const bytes = readFileSync(file);
     bytes[100] ^= 0x01;
     writeFileSync(file, bytes);
-    expect(() => ChosenHistory.open(dir, { segmentBytes: 2048 })).toThrow(StorageCorruptionError);
-    expect(() => ChosenHistory.open(dir, { segmentBytes: 2048 })).toThrow(/sealed segment/);
+    const indexed = ChosenHistory.open(dir, { segmentBytes: 2048 });
+    expect(() => indexed.read(0n, 1000, 1 << 30)).toThrow(StorageCorruptionError); // found when read
+    indexed.close();
+    rmSync(idx);
+    expect(() => ChosenHistory.open(dir, { segmentBytes: 2048 })).toThrow(/sealed segment/); // found when scanned
   });
 
   it('moves a legacy SQLite history in, then removes the database', () => {

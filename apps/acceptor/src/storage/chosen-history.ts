@@ -131,7 +131,9 @@ export class ChosenHistory {
       if (prev !== undefined && prev.endSlot !== firstSlot) {
         throw new StorageCorruptionError(file, 0, `the chosen history has a gap: the segment before it ends at slot ${prev.endSlot}, this one starts at ${firstSlot}`);
       }
-      const { segment, truncated } = scanSegment(file, firstSlot, lastSegment);
+      const indexed = lastSegment ? undefined : readSegmentIndex(file, firstSlot);
+      const { segment, truncated } = indexed !== undefined ? { segment: indexed, truncated: undefined } : scanSegment(file, firstSlot, lastSegment);
+      if (!lastSegment && indexed === undefined) writeSegmentIndex(segment);
       if (truncated !== undefined) repaired = truncated;
       segments.push(segment);
     });
@@ -262,6 +264,7 @@ export class ChosenHistory {
   private seal(): void {
     const prev = this.last;
     fs.fdatasyncSync(this.fd);
+    writeSegmentIndex(prev);
     const file = path.join(this.dir, historySegmentName(prev.endSlot));
     const fd = fs.openSync(file, 'wx+');
     fs.closeSync(this.fd);
@@ -365,6 +368,7 @@ export class ChosenHistory {
     while (this.segments.length > 1 && (this.segments[1] as Segment).firstSlot <= slot) {
       const gone = this.segments.shift() as Segment;
       fs.rmSync(gone.file, { force: true });
+      fs.rmSync(indexFile(gone.file), { force: true });
     }
     return this.firstSlot;
   }
@@ -419,6 +423,53 @@ function syncDir(dir: string): void {
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/**
+ * A sealed segment's index beside it (`.idx`): its end slot, size and indexed offsets, under a CRC,
+ * so that opening a long history reads these instead of every segment. An index that is missing,
+ * damaged or does not match its segment's size is ignored and the segment scanned (and the index
+ * written again). The data itself is checked frame by frame when read.
+ */
+const indexFile = (segmentFile: string): string => segmentFile.replace(/\.seg$/, '.idx');
+const INDEX_HEAD_BYTES = 4 + 8 + 8 + 4;
+
+function writeSegmentIndex(seg: Segment): void {
+  const body = Buffer.allocUnsafe(INDEX_HEAD_BYTES + 8 * seg.offsets.length);
+  body.writeBigUInt64LE(seg.endSlot, 4);
+  body.writeBigUInt64LE(BigInt(seg.bytes), 12);
+  body.writeUInt32LE(seg.offsets.length, 20);
+  seg.offsets.forEach((o, i) => body.writeBigUInt64LE(BigInt(o), INDEX_HEAD_BYTES + 8 * i));
+  body.writeUInt32LE(crc32(body.subarray(4)), 0);
+  const tmp = `${indexFile(seg.file)}.tmp`;
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    fs.writeSync(fd, body);
+    fs.fdatasyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, indexFile(seg.file));
+}
+
+function readSegmentIndex(file: string, firstSlot: bigint): Segment | undefined {
+  let body: Buffer;
+  let size: number;
+  try {
+    body = fs.readFileSync(indexFile(file));
+    size = fs.statSync(file).size;
+  } catch {
+    return undefined;
+  }
+  if (body.length < INDEX_HEAD_BYTES || crc32(body.subarray(4)) !== body.readUInt32LE(0)) return undefined;
+  const endSlot = body.readBigUInt64LE(4);
+  const bytes = Number(body.readBigUInt64LE(12));
+  const count = body.readUInt32LE(20);
+  if (bytes !== size || body.length !== INDEX_HEAD_BYTES + 8 * count || endSlot < firstSlot) return undefined;
+  if (count !== Math.ceil(Number(endSlot - firstSlot) / INDEX_EVERY)) return undefined;
+  const offsets: number[] = [];
+  for (let i = 0; i < count; i++) offsets.push(Number(body.readBigUInt64LE(INDEX_HEAD_BYTES + 8 * i)));
+  return { firstSlot, endSlot, bytes, file, offsets };
 }
 
 /** The reason the frame at `offset` is not slot `slot`'s good record, or undefined when it is. */
