@@ -1,4 +1,4 @@
-import { type Ballot, type ChosenEntry, Learner, slotValueBytes } from '@paxos/consensus-core';
+import { type Ballot, type ChosenEntry, Learner, slotValueBytes, slotValuesEqual } from '@paxos/consensus-core';
 import type { AgreedState } from '@paxos/state-machine';
 import { Subject } from 'rxjs';
 
@@ -68,6 +68,13 @@ export class ChosenLog {
 
   entry(slot: bigint): ChosenEntry | undefined {
     return this.retained.get(slot);
+  }
+
+  /** Why a value learned from elsewhere contradicts one this log holds, if it does. */
+  contradiction(entry: ChosenEntry): string | undefined {
+    const retained = this.retained.get(entry.slot);
+    if (retained !== undefined && !slotValuesEqual(retained.value, entry.value)) return `slot ${entry.slot} is already chosen with another value`;
+    return this.learner.contradiction(entry);
   }
 
   /** Learns newly chosen entries (any order); returns the results of client ids answered for the first time. */

@@ -1,8 +1,8 @@
 import type { ChosenEntry, Quorum } from '@paxos/consensus-core';
 import type { Logger } from '@paxos/grpc-kit';
-import { ballotFromWire, slotValueFromWire } from '@paxos/wire';
 import type { AcceptorLink } from './acceptor-link';
 import type { ChosenLog } from './chosen-log';
+import { learnedEntries } from './learned-entries';
 import type { LogReader } from './log-reader';
 
 /** When nothing suggests a gap, Learn runs on one pass in this many. */
@@ -88,7 +88,8 @@ export class LogLearner {
     this.next += 1;
     if (!link.up) return;
     this.learning = true;
-    link.learn(chosen.nextSlot, LEARN_BATCH_ENTRIES, LEARN_DEADLINE_MS).then(
+    const from = chosen.nextSlot;
+    link.learn(from, LEARN_BATCH_ENTRIES, LEARN_DEADLINE_MS).then(
       (r) => {
         this.learning = false;
         this.deps.noteCommitted(link.nodeId, r.committedIndex);
@@ -101,7 +102,14 @@ export class LogLearner {
           );
           return;
         }
-        this.deps.learned(r.chosen.map((c) => ({ slot: c.slot, ballot: ballotFromWire(c.ballot), value: slotValueFromWire(c.value) })));
+        let entries: ChosenEntry[];
+        try {
+          entries = learnedEntries(r.chosen, from);
+        } catch (err) {
+          logger.warn({ acceptor: link.nodeId, reason: (err as Error).message }, 'an acceptor answered Learn with a malformed message: asking another');
+          return;
+        }
+        this.deps.learned(entries);
         if (r.chosen.length > 0 && r.committedIndex > chosen.nextSlot) this.learnFromAcceptors();
       },
       (err: unknown) => {

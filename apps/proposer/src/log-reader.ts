@@ -1,9 +1,9 @@
 import { status } from '@grpc/grpc-js';
 import type { ChosenEntry } from '@paxos/consensus-core';
 import { GrpcError } from '@paxos/grpc-kit';
-import { ballotFromWire, slotValueFromWire } from '@paxos/wire';
 import type { AcceptorLink } from './acceptor-link';
 import type { ChosenLog } from './chosen-log';
+import { learnedEntries } from './learned-entries';
 
 /** Deadline of one Learn call. */
 const LEARN_DEADLINE_MS = 2000;
@@ -36,7 +36,7 @@ export class LogReader {
       try {
         const r = await link.learn(from, max, LEARN_DEADLINE_MS);
         if (r.chosen.length > 0 && r.chosen[0]?.slot === from) {
-          return r.chosen.map((c) => ({ slot: c.slot, ballot: ballotFromWire(c.ballot), value: slotValueFromWire(c.value) }));
+          return learnedEntries(r.chosen, from);
         }
         failures.push(`node ${link.nodeId}: holds chosen values up to slot ${r.committedIndex}, from slot ${r.oldestKeptSlot}`);
       } catch (e) {

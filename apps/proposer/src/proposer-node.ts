@@ -13,7 +13,7 @@ import {
 } from '@paxos/consensus-core';
 import { GrpcError, type Logger } from '@paxos/grpc-kit';
 import type { AcceptRequest, AcceptResponse, AcceptorVote, CommitBatch, PrepareResponse } from '@paxos/proto';
-import { acceptedEntryFromWire, ballotFromWire, ballotToWire, slotValueToWire } from '@paxos/wire';
+import { WireError, acceptedEntryFromWire, ballotFromWire, ballotToWire, slotValueToWire } from '@paxos/wire';
 import type { AcceptorLink } from './acceptor-link';
 import { Subject, Subscription } from 'rxjs';
 import { AcceptorCatchUp } from './catch-up';
@@ -271,7 +271,14 @@ export class ProposerNode {
   }
 
   /** Values known chosen from elsewhere (an acceptor's committed prefix): to the learner and the core. */
-  private learnCommitted(entries: readonly ChosenEntry[]): void {
+  private learnCommitted(learned: readonly ChosenEntry[]): void {
+    // What an acceptor says was chosen is network input: a value that contradicts one known here
+    // (a damaged or lying acceptor) is logged and dropped, never asserted on.
+    const entries = learned.filter((e) => {
+      const why = this.chosen.contradiction(e);
+      if (why !== undefined) this.opts.logger.error({ slot: e.slot.toString(), reason: why }, 'an acceptor taught a chosen value that contradicts the log: dropped');
+      return why === undefined;
+    });
     if (entries.length === 0) return;
     for (const e of entries) {
       this.core.learnChosen(e);
@@ -296,7 +303,7 @@ export class ProposerNode {
       // A new ballot: rounds of an older one cannot complete any more.
       for (const [slot, round] of this.acceptRounds) if (!ballotEquals(round.ballot, first.ballot)) this.endRound(slot);
       const answers = broadcast(targets, (t) => this.link(t.nodeId).prepare({ ballot: ballotToWire(first.ballot), fromSlot: first.fromSlot }));
-      const decided = full ? answers.pipe(untilQuorum(this.quorum, (r: PrepareResponse) => r.outcome?.$case === 'promised')) : answers;
+      const decided = full ? answers.pipe(untilQuorum(this.quorum, (r: PrepareResponse) => isPromiseFor(r, first.ballot))) : answers;
       decided.subscribe({
         next: (a) => {
           votes.push(prepareVote(a, first.ballot, this.link(a.from).address));
@@ -341,7 +348,7 @@ export class ProposerNode {
     this.acceptRounds.set(slot, round);
     if (this.acceptRounds.size > this.opts.windowSlots + ACCEPT_ROUNDS_SLACK) this.endRound(this.acceptRounds.keys().next().value as bigint);
     round.subscriptions.add(
-      round.answers.pipe(untilQuorum(this.quorum, (r: AcceptResponse) => r.outcome?.$case === 'accepted')).subscribe({
+      round.answers.pipe(untilQuorum(this.quorum, (r: AcceptResponse) => isVoteFor(r, slot, ballot))).subscribe({
         next: (a) => {
           votes.push(acceptVote(a, ballot, this.link(a.from).address));
           this.feedAccept(a, ballot, slot);
@@ -384,11 +391,31 @@ export class ProposerNode {
     for (const id of clients) this.gateway.tell(id, new GrpcError(status.UNAVAILABLE, `${err.message}; not chosen yet: retry with the same client_request_id`));
   }
 
+  /**
+   * An acceptor's answer as the core's event; a malformed answer (a field missing, a value that
+   * does not decode) counts as no answer from that acceptor, logged, and never stops the proposer.
+   */
+  private fromAnswer(from: number, what: string, unreachable: ProposerEvent, read: () => ProposerEvent | undefined): ProposerEvent | undefined {
+    try {
+      return read();
+    } catch (err) {
+      if (!(err instanceof WireError)) throw err;
+      this.opts.logger.warn({ acceptor: from, reason: err.message }, `acceptor answered ${what} with a malformed message: taken as no answer`);
+      return unreachable;
+    }
+  }
+
   private feedPrepare(a: Answer<PrepareResponse>, ballot: Ballot): void {
+    const event = this.fromAnswer(a.from, 'a prepare', { type: 'unreachable', from: a.from, ballot }, () => this.prepareEvent(a, ballot));
+    if (event !== undefined) this.process(this.core.handle(event));
+  }
+
+  private prepareEvent(a: Answer<PrepareResponse>, ballot: Ballot): ProposerEvent {
     const o = a.reply?.outcome;
     let event: ProposerEvent;
     if (a.error !== undefined || !o) event = { type: 'unreachable', from: a.from, ballot };
     else if (o.$case === 'promised') {
+      if (!isPromiseFor(a.reply as PrepareResponse, ballot)) throw new WireError(`a promise that does not name the ballot asked (${formatBallot(ballot)})`);
       event = {
         type: 'promise',
         from: a.from,
@@ -398,21 +425,29 @@ export class ProposerNode {
         committedIndex: o.value.committedIndex,
       };
     } else event = { type: 'reject', from: a.from, promised: ballotFromWire(o.value.promised), ballot };
-    this.process(this.core.handle(event));
+    return event;
   }
 
   private feedAccept(a: Answer<AcceptResponse>, ballot: Ballot, slot: bigint): void {
+    const event = this.fromAnswer(a.from, 'an accept', { type: 'unreachable', from: a.from, ballot, slot }, () => this.acceptEvent(a, ballot, slot));
+    if (event !== undefined) this.process(this.core.handle(event));
+  }
+
+  private acceptEvent(a: Answer<AcceptResponse>, ballot: Ballot, slot: bigint): ProposerEvent | undefined {
     const o = a.reply?.outcome;
-    let event: ProposerEvent;
-    if (a.error !== undefined || !o) event = { type: 'unreachable', from: a.from, ballot, slot };
-    else if (o.$case === 'accepted') {
+    if (a.error !== undefined || !o) return { type: 'unreachable', from: a.from, ballot, slot };
+    if (o.$case === 'accepted') {
+      // The vote counts for the slot and ballot asked, and only for them.
+      if (!isVoteFor(a.reply as AcceptResponse, slot, ballot)) {
+        const named = o.value.ballot ? formatBallot(ballotFromWire(o.value.ballot)) : 'none';
+        throw new WireError(`accepted names slot ${o.value.slot} ballot ${named}, but slot ${slot} ballot ${formatBallot(ballot)} was asked`);
+      }
       this.catchUp.note(a.from, o.value.committedIndex);
-      event = { type: 'accepted', from: a.from, ballot: ballotFromWire(o.value.ballot), slot: o.value.slot };
+      return { type: 'accepted', from: a.from, ballot, slot };
     }
-    else if (o.$case === 'rejected') event = { type: 'reject', from: a.from, promised: ballotFromWire(o.value.promised), ballot, slot };
-    else if (o.$case === 'refused') event = { type: 'refused', from: a.from, ballot, slot, reason: o.value.reason };
-    else return;
-    this.process(this.core.handle(event));
+    if (o.$case === 'rejected') return { type: 'reject', from: a.from, promised: ballotFromWire(o.value.promised), ballot, slot };
+    if (o.$case === 'refused') return { type: 'refused', from: a.from, ballot, slot, reason: o.value.reason };
+    return undefined;
   }
 
   /**
@@ -444,4 +479,16 @@ export class ProposerNode {
     if (!l) throw new Error(`assertion: no link to acceptor ${nodeId}`);
     return l;
   }
+}
+
+/** Whether a prepare answer is a promise for the ballot asked (only those count toward a quorum). */
+function isPromiseFor(r: PrepareResponse, ballot: Ballot): boolean {
+  const o = r.outcome;
+  return o?.$case === 'promised' && o.value.ballot !== undefined && ballotEquals(ballotFromWire(o.value.ballot), ballot);
+}
+
+/** Whether an accept answer is a vote for the slot and ballot asked (only those count toward a quorum). */
+function isVoteFor(r: AcceptResponse, slot: bigint, ballot: Ballot): boolean {
+  const o = r.outcome;
+  return o?.$case === 'accepted' && o.value.slot === slot && o.value.ballot !== undefined && ballotEquals(ballotFromWire(o.value.ballot), ballot);
 }

@@ -23,6 +23,16 @@ describe('the learner', () => {
     expect(() => l.learn({ slot: 5n, ballot: ZERO_BALLOT, value: NOOP })).toThrow(/agreement/);
   });
 
+  it('names a contradiction without asserting, for values that come over the network', () => {
+    const l = new Learner();
+    l.learn(e(0n, v('a')));
+    l.learn(e(5n, v('x')));
+    expect(l.contradiction(e(0n, v('a')))).toBeUndefined();
+    expect(l.contradiction(e(0n, v('b')))).toMatch(/slot 0 is already known chosen/);
+    expect(l.contradiction(e(5n, NOOP))).toMatch(/slot 5/);
+    expect(l.contradiction(e(9n, NOOP))).toBeUndefined();
+  });
+
   it('bounds its buffer and can start from a later slot', () => {
     const l = new Learner({ fromSlot: 10n, bufferedSlotsMax: 4 });
     expect(l.learn(e(20n, NOOP))).toEqual([]);

@@ -29,6 +29,16 @@ export class Learner {
   }
 
   /**
+   * Why `entry` contradicts a value this learner holds or delivered recently for its slot, if it
+   * does: for values that arrive over the network, checked before learn(), whose agreement
+   * assertion is for our own state.
+   */
+  contradiction(entry: ChosenEntry): string | undefined {
+    const known = entry.slot < this.next ? this.delivered.get(entry.slot) : this.buffered.get(entry.slot)?.value;
+    return known === undefined || slotValuesEqual(known, entry.value) ? undefined : `slot ${entry.slot} is already known chosen with another value`;
+  }
+
+  /**
    * Returns the entries that became deliverable, in order. Entries further ahead than
    * bufferedSlotsMax are ignored (the caller must feed them again later).
    */

@@ -78,7 +78,8 @@ export class TestCluster {
     if (node?.running && node.child.pid !== undefined) process.kill(node.child.pid, signal);
   }
 
-  async startProposer(id: number, extraArgs: readonly string[] = []): Promise<NodeProcess> {
+  /** Starts proposer `id` on the cluster's acceptors, or on the `acceptors` addresses given (a test's own servers among them). */
+  async startProposer(id: number, extraArgs: readonly string[] = [], acceptors: readonly string[] = this.acceptorAddresses): Promise<NodeProcess> {
     const port = this.proposerPorts.get(id) ?? (await freePorts(1))[0];
     if (port === undefined) throw new Error('no free port');
     this.proposerPorts.set(id, port);
@@ -87,7 +88,7 @@ export class TestCluster {
       name: `proposer ${id}`,
       address: `127.0.0.1:${port}`,
       logFile: join(this.dir, `proposer_${id}.log`),
-      args: ['--id', String(id), '--port', String(port), '--acceptors', this.acceptorAddresses.join(','), '--lmfdb-cache', this.lmfdbCacheDir, ...extraArgs],
+      args: ['--id', String(id), '--port', String(port), '--acceptors', acceptors.join(','), '--lmfdb-cache', this.lmfdbCacheDir, ...extraArgs],
       ...(this.opts.proposerEnv ? { env: this.opts.proposerEnv } : {}),
     });
     this.proposers.set(id, node);
