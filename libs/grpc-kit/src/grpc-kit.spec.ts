@@ -125,6 +125,29 @@ describe('gRPC server kit', () => {
     client.close();
   });
 
+  it('answers a request that is not protobuf with INVALID_ARGUMENT naming the method, on unary calls and streams', async () => {
+    const client = new grpc.Client(address, grpc.credentials.createInsecure());
+    const raw = (b: Buffer) => b;
+    // Field 1 with wire type 7 (no such type), a truncated varint, a length past the end.
+    const garbage = [Buffer.from([0x0f]), Buffer.from([0x08, 0xff, 0xff]), Buffer.from([0x12, 0x7f, 0x01])];
+    for (const bytes of garbage) {
+      const unary = await new Promise<grpc.ServiceError | null>((resolve) =>
+        client.makeUnaryRequest('/grpc.health.v1.Health/Check', raw, raw, bytes, new grpc.Metadata(), { deadline: Date.now() + 5000 }, (err) => resolve(err)),
+      );
+      expect(unary?.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(unary?.details).toMatch(/\/grpc\.health\.v1\.Health\/Check is not a valid protobuf message/);
+      const stream = client.makeBidiStreamRequest('/paxos.v1.AcceptorService/Prepare', raw, raw, new grpc.Metadata(), { deadline: Date.now() + 5000 });
+      const streamed = await new Promise<grpc.ServiceError>((resolve) => {
+        stream.on('data', () => undefined);
+        stream.on('error', resolve);
+        stream.write(bytes);
+      });
+      expect(streamed.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(streamed.details).toMatch(/AcceptorService\/Prepare/);
+    }
+    client.close();
+  });
+
   it('refuses a port that is taken with a message that says what to do', async () => {
     await expect(
       startGrpcServer({ host: '127.0.0.1', port: running.port, maxReceiveBytes: 1024, logger, services: [] }),

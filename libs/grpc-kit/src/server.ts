@@ -3,6 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthRegistry, ServingStatus } from './health-service';
 import type { Logger } from './logger';
 import { reflectionServices } from './reflection-service';
+import { rejectUndecodable, withUndecodableAsValue } from './undecodable-requests';
 
 export interface ServiceEntry {
   /** Fully-qualified name, e.g. "paxos.v1.AcceptorService" (health reports it). */
@@ -39,14 +40,15 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
     'grpc.max_send_message_length': opts.maxSendBytes ?? 64 * 1024 * 1024,
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 10_000,
+    interceptors: [rejectUndecodable],
   });
   const health = new HealthRegistry(opts.services.map((s) => s.name));
   for (const s of opts.services) {
-    server.addService(s.definition as ServiceDefinition, s.implementation as UntypedServiceImplementation);
+    server.addService(withUndecodableAsValue(s.definition as ServiceDefinition), s.implementation as UntypedServiceImplementation);
   }
-  server.addService(health.service.definition, health.service.implementation);
+  server.addService(withUndecodableAsValue(health.service.definition), health.service.implementation);
   for (const r of reflectionServices()) {
-    server.addService(r.definition, r.implementation as unknown as UntypedServiceImplementation);
+    server.addService(withUndecodableAsValue(r.definition), r.implementation as unknown as UntypedServiceImplementation);
   }
   const address = `${opts.host}:${opts.port}`;
   const port = await new Promise<number>((resolve, reject) => {
