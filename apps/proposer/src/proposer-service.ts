@@ -37,6 +37,12 @@ function answerBytes(a: ProposeStreamResponse): number {
 
 /** Chosen slots WatchChosen reads at once (from memory or the acceptors' histories). */
 const WATCH_PAGE_SLOTS = 256;
+/**
+ * WatchChosen streams open at once. Each holds at most a page of entries and a flow-control window
+ * while its client does not read (every write past the window waits for 'drain'), so the bound on
+ * streams bounds the memory watchers can take.
+ */
+export const WATCHERS_MAX = 128;
 
 /** Default and largest per-node deadline of ClusterStatus. */
 const NODE_DEADLINE_MS_DEFAULT = 1000;
@@ -118,6 +124,8 @@ function deadlineOf(call: { getDeadline(): Date | number }, fallbackMs: number):
 }
 
 export function proposerService(deps: ProposerServiceDeps): ProposerServiceServer {
+  /** WatchChosen streams open now (see WATCHERS_MAX). */
+  let watchers = 0;
   return {
     propose(call: ServerUnaryCall<ProposeRequest, ProposeResponse>, callback: sendUnaryData<ProposeResponse>) {
       proposeOnce(deps, call.request, deadlineOf(call, deps.proposeTimeoutMs)).then(
@@ -159,6 +167,14 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
     },
 
     watchChosen(call: ServerWritableStream<WatchChosenRequest, WatchChosenResponse>) {
+      if (watchers >= WATCHERS_MAX) {
+        call.emit(
+          'error',
+          toServiceError(new GrpcError(status.RESOURCE_EXHAUSTED, `this proposer already serves ${WATCHERS_MAX} WatchChosen streams: close one, or read the log page by page with ReadService/ReadLog`)),
+        );
+        return;
+      }
+      watchers += 1;
       const log = deps.node.chosen;
       let next = call.request.fromSlot;
       let pumping = false;
@@ -181,8 +197,7 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
           }
         } catch (e) {
           if (!done) {
-            done = true;
-            sub.unsubscribe();
+            stop();
             call.emit('error', toServiceError(e));
           }
         } finally {
@@ -192,9 +207,12 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
         if (!done && next < log.nextSlot) void pump();
       };
       const sub = log.delivered$.subscribe(() => void pump());
+      let counted = true;
       const stop = () => {
         done = true;
         sub.unsubscribe();
+        if (counted) watchers -= 1;
+        counted = false;
       };
       call.on('cancelled', stop);
       call.on('close', stop);

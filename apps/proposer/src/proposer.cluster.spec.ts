@@ -331,4 +331,35 @@ describe('durable chosen history (real processes)', () => {
     const retry = await cluster.propose(2, 'hist-3', textValue('value 3'), 20_000);
     expect([retry.duplicate, retry.slot]).toEqual([true, 3n]);
   });
+
+  it('bounds the WatchChosen streams it serves, and frees a place when one closes', async () => {
+    const client = new ProposerServiceClient(cluster.proposerAddress(2), credentials.createInsecure());
+    // Streams that never read: each holds at most a page and a flow-control window.
+    const open = Array.from({ length: 128 }, () => {
+      const call = client.watchChosen({ fromSlot: 0n }, new Metadata(), { deadline: Date.now() + 60_000 });
+      call.pause();
+      call.on('error', () => undefined);
+      return call;
+    });
+    const refused = await new Promise<{ code: number; details: string }>((resolve) => {
+      const call = client.watchChosen({ fromSlot: 0n }, new Metadata(), { deadline: Date.now() + 10_000 });
+      call.on('data', () => undefined);
+      call.on('error', resolve);
+    });
+    expect(refused.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(refused.details).toMatch(/128 WatchChosen streams/);
+    open[0]?.cancel();
+    await new Promise((r) => setTimeout(r, 300));
+    const first = await new Promise<WatchChosenResponse>((resolve, reject) => {
+      const call = client.watchChosen({ fromSlot: 0n }, new Metadata(), { deadline: Date.now() + 10_000 });
+      call.on('data', (r: WatchChosenResponse) => {
+        resolve(r);
+        call.cancel();
+      });
+      call.on('error', (e: { code: number }) => (e.code === status.CANCELLED ? undefined : reject(e)));
+    });
+    expect(first.slot).toBe(0n);
+    for (const c of open) c.cancel();
+    client.close();
+  });
 });
