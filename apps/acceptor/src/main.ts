@@ -11,13 +11,13 @@ import {
 } from '@paxos/grpc-kit';
 import { AcceptorServiceService, Consistency, ReadServiceService } from '@paxos/proto';
 import { readService } from '@paxos/read-service';
-import { AgreedState } from '@paxos/state-machine';
 import { decodeAcceptRequest } from '@paxos/wire';
 import { AcceptorNode } from './acceptor-node';
 import { acceptorService } from './acceptor-service';
 import { acceptorCommand, type AcceptorConfig, resolveAcceptorConfig } from './config';
 import { loadSourceHolder } from './source-holder';
-import { StateApplier } from './state-applier';
+import { restoreAgreedState } from './restore-state';
+import { STATE_SNAPSHOT_EVERY_SLOTS, StateApplier } from './state-applier';
 import { joinChosenHistory } from './join-history';
 import { AcceptorStorage } from './storage';
 
@@ -80,8 +80,8 @@ async function main(): Promise<void> {
     onStorageFailure: (error) => onStorageFailure(error),
     onStorageRecovered: () => onStorageRecovered(),
   });
-  const state = new AgreedState({ fromSlot: storage.history.firstSlot, registry: { clusterSize: config.clusterSize } });
-  const applier = new StateApplier(storage.history, state, logger);
+  const state = restoreAgreedState(config.dataDir, storage.history, { clusterSize: config.clusterSize }, logger);
+  const applier = new StateApplier(storage.history, state, logger, { dir: config.dataDir, everySlots: STATE_SNAPSHOT_EVERY_SLOTS });
   node.onChosenPrefix((records) => applier.appended(records));
   applier.catchUp();
   const statusContext = { node, startedAtMs, version: workspaceVersion(), dataSource: source.status, appliedSlot: () => state.appliedSlot };
@@ -115,7 +115,7 @@ async function main(): Promise<void> {
   onStorageRecovered = () => server.health.setAll(ServingStatus.SERVING);
 
   onShutdownSignal(logger, async () => {
-    applier.stop();
+    await applier.stop();
     await server.shutdown(5000);
     await node.drain();
     await storage.close();

@@ -1,7 +1,8 @@
 import type { ChosenRecord } from '@paxos/consensus-core';
 import type { Logger } from '@paxos/grpc-kit';
-import type { AgreedState } from '@paxos/state-machine';
+import { type AgreedState, encodeStateSnapshot } from '@paxos/state-machine';
 import type { ChosenHistory } from './storage';
+import { writeStateSnapshot } from './storage/state-snapshot-file';
 
 /** Slots applied per turn of the event loop while the state catches up with the history. */
 const APPLY_SLOTS_PER_TURN = 1024;
@@ -10,6 +11,14 @@ const APPLY_BYTES_PER_TURN = 8 * 1024 * 1024;
 const APPLY_INTERVAL_MS = 500;
 /** Appended records held for the next application; past it they are read back from the history. */
 const PENDING_SLOTS_MAX = 4096;
+/** Slots applied between two durable snapshots of the state (a restart applies at most about this many). */
+export const STATE_SNAPSHOT_EVERY_SLOTS = 100_000;
+
+export interface StateSnapshots {
+  /** The data dir the snapshot file goes to. */
+  readonly dir: string;
+  readonly everySlots: number;
+}
 
 /**
  * Applies the chosen history to the node's state machine in slot order: all of it after a
@@ -24,12 +33,18 @@ export class StateApplier {
   private failed: string | undefined;
   private pending: ChosenRecord[] = [];
   private timer: NodeJS.Timeout | undefined;
+  /** The applied slot of the last snapshot written (or restored). */
+  private snapshotSlot: bigint;
+  private writing: Promise<void> | undefined;
 
   constructor(
     private readonly history: ChosenHistory,
     readonly state: AgreedState,
     private readonly logger: Logger,
-  ) {}
+    private readonly snapshots?: StateSnapshots,
+  ) {
+    this.snapshotSlot = state.appliedSlot;
+  }
 
   /** Why applying stopped (a history row that does not decode), if it did. */
   get failure(): string | undefined {
@@ -60,6 +75,7 @@ export class StateApplier {
     const held = this.pending;
     this.pending = [];
     for (const r of held) if (r.slot === this.state.appliedSlot) this.state.advance(r);
+    this.maybeSnapshot();
     this.catchUp();
   }
 
@@ -79,14 +95,41 @@ export class StateApplier {
     if (this.stopped || from >= this.history.endSlot) return;
     try {
       for (const e of this.history.read(from, APPLY_SLOTS_PER_TURN, APPLY_BYTES_PER_TURN)) this.state.advance(e);
+      this.maybeSnapshot();
     } catch (err) {
       this.failed = (err as Error).message;
       this.logger.error({ err, slot: from.toString() }, 'applying the chosen history failed: reads stay at the last applied slot');
     }
   }
 
-  stop(): void {
+  /**
+   * Writes a durable snapshot of the state once everySlots more slots are applied: taken at once
+   * (the state is not touched while it is copied), written in the background, one at a time. A
+   * failed write is logged; the next interval tries again, and the history still rebuilds the state.
+   */
+  private maybeSnapshot(): void {
+    const s = this.snapshots;
+    if (s === undefined || this.writing !== undefined || this.stopped) return;
+    const slot = this.state.appliedSlot;
+    if (slot - this.snapshotSlot < BigInt(s.everySlots)) return;
+    this.snapshotSlot = slot;
+    const started = Date.now();
+    const body = encodeStateSnapshot(this.state.snapshot());
+    const encodedMs = Date.now() - started;
+    this.writing = writeStateSnapshot(s.dir, slot, body)
+      .then(
+        () => this.logger.info({ slot: slot.toString(), bytes: body.length, encodedMs, ms: Date.now() - started }, 'state snapshot written'),
+        (err: unknown) => this.logger.warn({ err, slot: slot.toString() }, 'writing the state snapshot failed: a restart applies the history from the previous one'),
+      )
+      .finally(() => {
+        this.writing = undefined;
+      });
+  }
+
+  /** Stops applying; resolves when a snapshot being written is done. */
+  async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
+    await this.writing;
   }
 }

@@ -26,7 +26,8 @@ export interface CommandEffect {
 }
 
 /** (slot, index) packed into one number while it fits exactly; else kept as an object. */
-type Point = number | { readonly slot: bigint; readonly index: number };
+export type SessionPoint = number | { readonly slot: bigint; readonly index: number };
+type Point = SessionPoint;
 const INDEX_SPAN = 65_536;
 const PACKED_SLOT_MAX = 2n ** 36n;
 
@@ -36,6 +37,18 @@ function pack(slot: bigint, index: number): Point {
 
 function unpack(p: Point): { slot: bigint; index: number } {
   return typeof p === 'number' ? { slot: BigInt(Math.floor(p / INDEX_SPAN)), index: p % INDEX_SPAN } : p;
+}
+
+/** The sessions as plain data (a durable snapshot of the state machine holds it). */
+export interface SessionsSnapshot {
+  /** Slots below this one are applied. */
+  readonly next: bigint;
+  readonly idsMax: number;
+  /** The remembered ids, oldest first, and where each took effect. */
+  readonly ids: readonly string[];
+  readonly points: readonly SessionPoint[];
+  /** Ballot and digest per id, for sessions built with a digest function. */
+  readonly details: ReadonlyArray<readonly [string, { readonly ballot: Ballot; readonly digest: string }]>;
 }
 
 /**
@@ -84,6 +97,33 @@ export class ClientSessions {
   get(clientRequestId: string): SessionRecord | undefined {
     const p = this.byId.get(clientRequestId);
     return p === undefined ? undefined : this.record(clientRequestId, p);
+  }
+
+  /** The sessions as plain data, oldest id first. */
+  snapshot(): SessionsSnapshot {
+    const ids: string[] = [];
+    const points: SessionPoint[] = [];
+    const n = this.order.length;
+    for (let k = 0; k < n; k++) {
+      const id = this.order[(this.oldest + k) % n] as string;
+      const p = this.byId.get(id);
+      assert(p !== undefined, `session ${id} is in the order ring but not remembered`);
+      ids.push(id);
+      points.push(p);
+    }
+    return { next: this.next, idsMax: this.idsMax, ids, points, details: [...this.details.entries()] };
+  }
+
+  /** Sessions that continue from a snapshot (the same decisions as the sessions it was taken of). */
+  static fromSnapshot(s: SessionsSnapshot, digest: ((data: Uint8Array) => string) | undefined, remember = true): ClientSessions {
+    assert(s.ids.length === s.points.length && s.ids.length <= s.idsMax, 'a sessions snapshot holds one point per id, at most idsMax');
+    const sessions = new ClientSessions(digest, s.idsMax, s.next, remember);
+    s.ids.forEach((id, i) => {
+      sessions.order.push(id);
+      sessions.byId.set(id, s.points[i] as SessionPoint);
+    });
+    if (digest !== undefined) for (const [id, d] of s.details) sessions.details.set(id, d);
+    return sessions;
   }
 
   /** Applies the next slot (slots in order, each once); returns each command's effect. */

@@ -49,5 +49,5 @@ export type {
 export { PROPOSER_DEFAULTS } from './proposer/proposer-config';
 export { ProposerCore } from './proposer/proposer';
 export { Learner } from './learner';
-export { ClientSessions, SESSION_IDS_MAX_DEFAULT, type CommandEffect, type SessionRecord } from './client-sessions';
+export { ClientSessions, SESSION_IDS_MAX_DEFAULT, type CommandEffect, type SessionPoint, type SessionRecord, type SessionsSnapshot } from './client-sessions';
 export { SeededRandom } from './rng';

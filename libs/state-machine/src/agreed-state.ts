@@ -1,8 +1,8 @@
 // The state machine on the chosen log: client sessions (exactly-once) and the Monster Harmonic
 // registry. One library for acceptors, proposers, tools and clients: the same log applied in slot
 // order gives the same state everywhere.
-import { type ChosenEntry, ClientSessions, type CommandEffect, SESSION_IDS_MAX_DEFAULT, type SessionRecord } from '@paxos/consensus-core';
-import { HarmonicRegistry, type HarmonicOutcome, isHarmonicCommand, REGISTRY_DEFAULTS, type RegistryOptions } from './harmonic-registry';
+import { type ChosenEntry, ClientSessions, type CommandEffect, SESSION_IDS_MAX_DEFAULT, type SessionRecord, type SessionsSnapshot } from '@paxos/consensus-core';
+import { HarmonicRegistry, type HarmonicOutcome, isHarmonicCommand, REGISTRY_DEFAULTS, type RegistryOptions, type RegistrySnapshot } from './harmonic-registry';
 
 /** What one command of an applied slot did. */
 export interface AppliedCommand extends CommandEffect {
@@ -31,16 +31,35 @@ export interface AgreedStateOptions {
   readonly unsafeNoSessions?: boolean;
 }
 
+/** The whole agreed state at a slot as plain data: what a durable snapshot of the state machine holds. */
+export interface AgreedStateSnapshot {
+  /** Slots below this one are applied. */
+  readonly slot: bigint;
+  readonly sessions: SessionsSnapshot;
+  readonly registry: RegistrySnapshot;
+}
+
 export class AgreedState {
   readonly sessions: ClientSessions;
   readonly registry: HarmonicRegistry;
   /** The digest sessions keep of each command's data (when given). */
   readonly digest: ((data: Uint8Array) => string) | undefined;
 
-  constructor(opts: AgreedStateOptions) {
+  constructor(opts: AgreedStateOptions, restored?: AgreedStateSnapshot) {
     this.digest = opts.digest;
+    const registryOptions = { ...REGISTRY_DEFAULTS, ...opts.registry };
+    if (restored !== undefined) {
+      this.sessions = ClientSessions.fromSnapshot(restored.sessions, opts.digest, opts.unsafeNoSessions !== true);
+      this.registry = HarmonicRegistry.fromSnapshot(restored.registry, registryOptions);
+      return;
+    }
     this.sessions = new ClientSessions(opts.digest, opts.sessionIdsMax ?? SESSION_IDS_MAX_DEFAULT, opts.fromSlot ?? 0n, opts.unsafeNoSessions !== true);
-    this.registry = new HarmonicRegistry({ ...REGISTRY_DEFAULTS, ...opts.registry });
+    this.registry = new HarmonicRegistry(registryOptions);
+  }
+
+  /** The state as plain data (applying the same log on from it gives the same states as this one). */
+  snapshot(): AgreedStateSnapshot {
+    return { slot: this.appliedSlot, sessions: this.sessions.snapshot(), registry: this.registry.snapshot() };
   }
 
   /** Slots below this one are applied. */

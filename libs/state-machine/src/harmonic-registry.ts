@@ -59,6 +59,15 @@ export function isHarmonicCommand(c: Command): boolean {
   return isHarmonicContentType(c.contentType);
 }
 
+/** The registry as plain data (a durable snapshot of the state machine holds it), in insertion order. */
+export interface RegistrySnapshot {
+  readonly slotOf: ReadonlyArray<readonly [bigint, bigint]>;
+  readonly records: readonly ProposalRecord[];
+  readonly rows: readonly LeaderboardRow[];
+  readonly changes: readonly LeaderboardRow[];
+  readonly refusedCount: number;
+}
+
 export class HarmonicRegistry {
   /** Proposal number -> the slot it took effect in (every proposal ever applied). */
   private readonly slotOf = new Map<bigint, bigint>();
@@ -105,6 +114,21 @@ export class HarmonicRegistry {
   }
 
   /** The proposal's record; 'forgotten' when only its slot is still kept (read that slot of the log). */
+  snapshot(): RegistrySnapshot {
+    return { slotOf: [...this.slotOf.entries()], records: [...this.records.values()], rows: [...this.rows.values()], changes: [...this.changes], refusedCount: this.refusedCount };
+  }
+
+  /** A registry that continues from a snapshot (insertion orders kept: they decide what is evicted). */
+  static fromSnapshot(s: RegistrySnapshot, opts: RegistryOptions = REGISTRY_DEFAULTS): HarmonicRegistry {
+    const r = new HarmonicRegistry(opts);
+    for (const [n, slot] of s.slotOf) r.slotOf.set(n, slot);
+    for (const rec of s.records) r.records.set(rec.proposalNumber, rec);
+    for (const row of s.rows) r.rows.set(row.framework, row);
+    r.changes.push(...s.changes);
+    r.refusedCount = s.refusedCount;
+    return r;
+  }
+
   proposal(n: bigint): ProposalRecord | { forgotten: true; slot: bigint } | undefined {
     const r = this.records.get(n);
     if (r) return r;

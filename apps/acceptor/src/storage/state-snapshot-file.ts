@@ -1,0 +1,51 @@
+// A durable snapshot of the agreed state (the state machine applied up to a slot), so that a
+// restart applies the history from that slot instead of from the first one. It is derived data:
+// the chosen history can always rebuild it, so a missing or damaged file is reported and ignored,
+// never fatal. Written whole to a temporary file, synced, then renamed over the previous one.
+//
+// Layout: magic "PXSTATE1", slot (u64 LE), body length (u64 LE), CRC-32 of the body (u32 LE), body.
+import { promises as fsp, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { crc32 } from 'node:zlib';
+import { fsyncDir } from './data-dir';
+
+export const STATE_SNAPSHOT_FILE = 'state.snapshot';
+const MAGIC = Buffer.from('PXSTATE1', 'latin1');
+const HEAD_BYTES = 8 + 8 + 8 + 4;
+
+export async function writeStateSnapshot(dir: string, slot: bigint, body: Buffer): Promise<void> {
+  const head = Buffer.allocUnsafe(HEAD_BYTES);
+  MAGIC.copy(head, 0);
+  head.writeBigUInt64LE(slot, 8);
+  head.writeBigUInt64LE(BigInt(body.length), 16);
+  head.writeUInt32LE(crc32(body), 24);
+  const file = path.join(dir, STATE_SNAPSHOT_FILE);
+  const tmp = `${file}.tmp`;
+  const fh = await fsp.open(tmp, 'w');
+  try {
+    await fh.writev([head, body]);
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+  await fsp.rename(tmp, file);
+  await fsyncDir(dir);
+}
+
+/** The snapshot's slot and body; or why there is none to use (no file, or a damaged one). */
+export function readStateSnapshot(dir: string): { slot: bigint; body: Buffer } | { missing: string } {
+  const file = path.join(dir, STATE_SNAPSHOT_FILE);
+  let buf: Buffer;
+  try {
+    buf = readFileSync(file);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    return { missing: e.code === 'ENOENT' ? 'none written yet' : `${file} cannot be read (${e.code ?? e.message})` };
+  }
+  if (buf.length < HEAD_BYTES || !buf.subarray(0, 8).equals(MAGIC)) return { missing: `${file} is not a state snapshot` };
+  const length = Number(buf.readBigUInt64LE(16));
+  const body = buf.subarray(HEAD_BYTES);
+  if (body.length !== length) return { missing: `${file} holds ${body.length} bytes of a ${length}-byte snapshot` };
+  if (crc32(body) !== buf.readUInt32LE(24)) return { missing: `${file} fails its CRC` };
+  return { slot: buf.readBigUInt64LE(8), body };
+}

@@ -1,0 +1,31 @@
+// The bytes of a durable snapshot of the agreed state. V8's structured serialization (node:v8)
+// keeps bigints, Maps' entries and byte arrays exactly and is many times faster than JSON for the
+// 200,000 session ids; it is read back only by the same program (a node's own snapshot file), and
+// a format number comes first so that a later format can be told apart.
+import { deserialize, serialize } from 'node:v8';
+import type { AgreedStateSnapshot } from './agreed-state';
+
+export const STATE_SNAPSHOT_FORMAT = 1;
+
+export function encodeStateSnapshot(s: AgreedStateSnapshot): Buffer {
+  return serialize({ format: STATE_SNAPSHOT_FORMAT, state: s });
+}
+
+/** The snapshot in `bytes`; an Error saying what is wrong when they are not one. */
+export function decodeStateSnapshot(bytes: Uint8Array): AgreedStateSnapshot {
+  let doc: unknown;
+  try {
+    doc = deserialize(bytes);
+  } catch (err) {
+    throw new Error(`not a state snapshot: ${(err as Error).message}`);
+  }
+  const d = doc as { format?: unknown; state?: Partial<AgreedStateSnapshot> } | null;
+  if (d === null || typeof d !== 'object' || d.format !== STATE_SNAPSHOT_FORMAT) {
+    throw new Error(`not a state snapshot of format ${STATE_SNAPSHOT_FORMAT} (format ${String(d?.format)})`);
+  }
+  const s = d.state;
+  if (!s || typeof s.slot !== 'bigint' || !s.sessions || !Array.isArray(s.sessions.ids) || !s.registry || !Array.isArray(s.registry.records)) {
+    throw new Error('a state snapshot without its slot, sessions or registry');
+  }
+  return s as AgreedStateSnapshot;
+}
