@@ -91,7 +91,10 @@ describe('a 23-node network end to end (real processes)', () => {
   });
 
   it('brings the killed nodes back: all 23 alive and at the same committed index, the log readable from slot 0', async () => {
-    process.kill(readPid(pidFile(dir, 'proposer')) as number, 'SIGKILL');
+    const proposerPid = readPid(pidFile(dir, 'proposer')) as number;
+    process.kill(proposerPid, 'SIGKILL');
+    // kill() returns before the process is gone: restart-missing restarts only what is gone.
+    for (let i = 0; i < 100 && isAlive(proposerPid); i++) await new Promise((r) => setTimeout(r, 50));
     const code = await runLaunch(['--dir', dir, '--restart-missing'], out);
     expect(code).toBe(0);
     // The 12 restarted acceptors come back at their own committed index (their history is on
