@@ -11,7 +11,7 @@ export const launchCommand = {
   options: {
     nodes: { type: 'integer', default: 23, description: 'number of acceptors' },
     'base-port': { type: 'integer', default: 7100, description: 'port of node 0 (node i listens on base + i)' },
-    'proposer-port': { type: 'integer', default: 7200, description: 'client API port of the proposer' },
+    'proposer-port': { type: 'integer', description: 'client API port of the proposer', defaultText: 'default base port + 100, so 7200' },
     dir: { type: 'string', env: 'PAXOS_NETWORK_DIR', description: 'pid files, logs, data', defaultText: 'default ~/.openclaw/consensus' },
     'lmfdb-cache': { type: 'string', env: 'LMFDB_CACHE_DIR', description: 'LMFDB cache', defaultText: 'default ~/.lmfdb' },
     offline: { type: 'boolean', description: 'fill a missing cache from the shipped snapshot (the default)' },
@@ -51,7 +51,8 @@ export async function runLaunch(argv: readonly string[], out: (line: string) => 
   const r = await launchNetwork({
     nodes,
     basePort: o['base-port'] as number,
-    proposerPort: o['proposer-port'] as number,
+    // Above every acceptor's port (at most 100 nodes), so two networks on other base ports never collide.
+    proposerPort: (o['proposer-port'] as number | undefined) ?? (o['base-port'] as number) + 100,
     dir,
     lmfdbCacheDir: resolve(o['lmfdb-cache'] ?? defaultCacheDir()),
     ...(o['base-url'] ? { baseUrl: o['base-url'] } : {}),

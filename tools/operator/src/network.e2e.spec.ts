@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,7 +49,7 @@ describe('a 23-node network end to end (real processes)', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'paxos-net-'));
     cache = join(dir, 'lmfdb');
-    base = await freeRange(NODES + 1);
+    base = await freeRange(101); // the acceptors' ports and the proposer's, base + 100
   });
 
   afterAll(async () => {
@@ -58,8 +58,10 @@ describe('a 23-node network end to end (real processes)', () => {
   });
 
   it('launches 23 acceptors and a proposer on the shipped snapshot, and refuses to launch twice', async () => {
-    const code = await runLaunch(['--dir', dir, '--lmfdb-cache', cache, '--base-port', String(base), '--proposer-port', String(base + NODES)], out);
+    const code = await runLaunch(['--dir', dir, '--lmfdb-cache', cache, '--base-port', String(base)], out);
     expect(code).toBe(0);
+    // The proposer's port follows the base port, so networks on other base ports never collide.
+    expect(JSON.parse(readFileSync(join(dir, 'network.json'), 'utf8')).proposer).toBe(`127.0.0.1:${base + 100}`);
     expect(lines.join('\n')).toContain('launched 23/23, quorum 12, crash tolerance 11, Byzantine tolerance 0');
     expect(readdirSync(cache).filter((f) => /^source_\d\.json$/.test(f))).toHaveLength(10);
     expect(runningProcesses(dir)).toHaveLength(NODES + 1);
