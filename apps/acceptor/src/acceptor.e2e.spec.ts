@@ -145,6 +145,9 @@ describe('acceptor over gRPC', () => {
     it('serves reflection that a strict client resolves, and health', async () => {
       const r = await resolveByReflection(node.address);
       expect(r.services).toEqual(expect.arrayContaining(['paxos.v1.AcceptorService', 'grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection']));
+      // Only what the acceptor serves: no ProposerService or RecordService to call and get UNIMPLEMENTED.
+      expect(r.services).not.toContain('paxos.v1.ProposerService');
+      expect(r.services).not.toContain('lmfdb.v1.RecordService');
       expect(describeSymbol(r.registry, 'paxos.v1.AcceptorService')).toContain('rpc Accept ( stream .paxos.v1.AcceptRequest ) returns ( stream .paxos.v1.AcceptResponse );');
       expect(describeSymbol(r.registry, 'paxos.v1.Promised')).toContain('truncated');
       expect(await isServing(node.address, 2000)).toBe(true);

@@ -12,7 +12,16 @@ const REQUESTS_PER_STREAM_MAX = 10_000;
  * Answers one reflection request from the real descriptors: list_services, file_by_filename and
  * file_containing_symbol return files with their true names and dependencies, as grpcurl needs.
  */
-export function answerReflection(index: DescriptorIndex, request: Request): Response {
+/** Services every node serves beside its own (health and reflection). */
+const ALWAYS_SERVED = ['grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection'];
+
+/**
+ * `served`: the node's own services; list_services names only those and the ones every node
+ * serves (a service listed but not served answers UNIMPLEMENTED). Files and symbols of every
+ * descriptor stay available, so `describe` resolves any type a served method uses. Without
+ * `served`, every known service is listed.
+ */
+export function answerReflection(index: DescriptorIndex, request: Request, served?: readonly string[]): Response {
   const base = { validHost: request.host, originalRequest: request };
   const error = (code: status, message: string): Response => ({
     ...base,
@@ -32,7 +41,7 @@ export function answerReflection(index: DescriptorIndex, request: Request): Resp
         ...base,
         messageResponse: {
           $case: 'listServicesResponse',
-          value: { service: index.services.map((name) => ({ name })) },
+          value: { service: index.services.filter((name) => served === undefined || served.includes(name) || ALWAYS_SERVED.includes(name)).map((name) => ({ name })) },
         },
       };
     case 'fileByFilename':
@@ -52,7 +61,7 @@ export function answerReflection(index: DescriptorIndex, request: Request): Resp
   }
 }
 
-function handler(index: () => DescriptorIndex) {
+function handler(index: () => DescriptorIndex, served: readonly string[] | undefined) {
   return (call: ServerDuplexStream<Request, Response>) => {
     let answered = 0;
     call.on('data', (request: Request) => {
@@ -61,7 +70,7 @@ function handler(index: () => DescriptorIndex) {
         call.destroy(new Error('too many reflection requests on one stream'));
         return;
       }
-      call.write(answerReflection(index(), request));
+      call.write(answerReflection(index(), request, served));
     });
     call.on('end', () => call.end());
     call.on('error', () => undefined);
@@ -72,9 +81,9 @@ function handler(index: () => DescriptorIndex) {
  * Both reflection services (v1 and v1alpha: grpcurl tries v1 first and falls back). The index is
  * built on the first reflection request, so an idle node does not hold it.
  */
-export function reflectionServices(makeIndex: () => DescriptorIndex = DescriptorIndex.fromGenerated) {
+export function reflectionServices(served?: readonly string[], makeIndex: () => DescriptorIndex = DescriptorIndex.fromGenerated) {
   let index: DescriptorIndex | undefined;
-  const handle = handler(() => (index ??= makeIndex()));
+  const handle = handler(() => (index ??= makeIndex()), served);
   return [
     {
       definition: reflectionV1.ServerReflectionService,
