@@ -24,7 +24,7 @@ import * as path from 'node:path';
 import type { ChosenRecord } from './durable-types';
 import { DataDirError, RecordDecodeError, StorageCorruptionError } from './errors';
 import { crc32 } from 'node:zlib';
-import { FRAME_HEADER_BYTES, scanFrames } from './framing';
+import { FRAME_HEADER_BYTES } from './framing';
 import { migrateLegacyHistory } from './legacy-history';
 import { RECORD_MAGIC, RecordType, decodeRecord, encodeSnapshotEntry } from './record-codec';
 
@@ -347,10 +347,10 @@ export class ChosenHistory {
   }
 
   private decode(seg: Segment, slot: bigint, offset: number, frame: Buffer): ChosenRecord {
-    const scanned = scanFrames(frame, 0, seg.file, false);
-    const payload = scanned.frames[0]?.payload;
     try {
-      if (payload === undefined) throw new RecordDecodeError('no record');
+      const bad = badRecord(frame, 0, slot);
+      if (bad !== undefined) throw new RecordDecodeError(bad);
+      const payload = frame.subarray(FRAME_HEADER_BYTES);
       const rec = decodeRecord(payload);
       if (rec.type !== RecordType.SnapChosen || rec.entry.slot !== slot) throw new RecordDecodeError(`the record at this offset is not slot ${slot}'s`);
       return rec.entry;
