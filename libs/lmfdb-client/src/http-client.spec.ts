@@ -95,6 +95,16 @@ describe('LmfdbClient against a local API server', () => {
     expect(e500).toBeInstanceOf(LmfdbHttpError);
     expect(e500.status).toBe(500);
     expect(e500.serverMessage).toContain('The query took too long');
+    expect(e500.serverMessage).toMatch(/permanent: 3 answers of 500 in a row/);
+    await s.close();
+  });
+
+  it('retries a 500 (the live site answers a busy moment with it) and takes the page that follows', async () => {
+    const s = await start(real, (_url, n) => (n <= 2 ? { kind: 'html', status: 500, message: 'Internal Server Error' } : undefined));
+    const page = await new LmfdbClient({ ...fast, maxRetries: 5, baseUrl: s.baseUrl }).fetchPage('ec_curvedata', {});
+    expect(page.rows.length).toBeGreaterThan(0);
+    expect(s.requests.length).toBe(3);
+    await s.close();
   });
 
   it('waits out the bot wall (HTML with status 200) and then takes the JSON', async () => {

@@ -67,6 +67,11 @@ export interface ScanStep {
 }
 
 const RETRY_STATUS = new Set([429, 502, 503, 504]);
+/**
+ * The live site answers a busy moment with 500 as well as 502/503: a 500 is retried this many
+ * times with the same back-off (at most maxRetries) before it is taken as permanent.
+ */
+const SERVER_ERROR_RETRIES = 3;
 const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** The message of an HTML error page: its text without tags, scripts and styles, shortened. */
@@ -141,6 +146,7 @@ export class LmfdbClient {
     const path = buildApiPath(table, q);
     const url = `${this.baseUrl}${path}`;
     let retries = 0;
+    let serverErrors = 0;
     let walls = 0;
     for (;;) {
       await this.pace();
@@ -168,13 +174,25 @@ export class LmfdbClient {
       }
       const isJson = /json/i.test(contentType) && body.trimStart().startsWith('{');
       if (status !== 200) {
-        if (RETRY_STATUS.has(status) && retries < this.o.maxRetries) {
+        const serverMessage = isJson ? body.slice(0, 300) : extractHtmlMessage(body);
+        const retryable = RETRY_STATUS.has(status) || (status === 500 && serverErrors < SERVER_ERROR_RETRIES);
+        if (status === 500) serverErrors++;
+        if (retryable && retries < this.o.maxRetries) {
           const ms = this.backoff(retries++);
-          this.o.logger?.warn({ url, status, retryInMs: ms }, 'LMFDB busy, backing off');
+          this.o.logger?.warn(
+            { url, status, serverMessage, retryInMs: ms },
+            status === 500 ? `LMFDB server error (${serverErrors} in a row; may be a busy moment), retrying` : 'LMFDB busy, backing off',
+          );
           await this.o.sleep(ms);
           continue;
         }
-        throw new LmfdbHttpError(status, isJson ? body.slice(0, 300) : extractHtmlMessage(body), url);
+        const why =
+          status === 500 && serverErrors > 1
+            ? `${serverMessage} (permanent: ${serverErrors} answers of 500 in a row, retried with back-off)`
+            : retryable
+              ? `${serverMessage} (still failing after ${retries} retries with back-off)`
+              : serverMessage;
+        throw new LmfdbHttpError(status, why, url);
       }
       if (!isJson && !/^\s*</.test(body)) {
         throw new LmfdbParseError(url, `content-type ${JSON.stringify(contentType)}, body starts ${JSON.stringify(body.slice(0, 40))}`);
