@@ -146,7 +146,7 @@ export function sourceCacheFromFile(file: SourceCacheFile): SourceCache {
     const check = checkRecord(file.source, row);
     const reasons = [...check.reasons];
     if (label && index.has(label)) reasons.push(`label ${label} appears more than once`);
-    const rec: CachedRecord = { label, table, raw, row, check: { valid: reasons.length === 0, reasons } };
+    const rec: CachedRecord = { label, table, raw, row, check: { ...check, valid: reasons.length === 0, reasons } };
     if (!rec.check.valid) invalid++;
     if (label && !index.has(label)) index.set(label, rec);
     records.push(rec);

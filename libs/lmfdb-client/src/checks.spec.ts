@@ -97,4 +97,17 @@ describe('the other sources', () => {
     expect(check(4, 'artin_reps', { Baselabel: '2.23.3t2.b', Conductor: 24n }).reasons).toEqual(['Conductor is 24, the label 2.23.3t2.b gives 23']);
     expect(check(9, 'smf_families', { name: ' ' }).reasons).toEqual(['name is empty']);
   });
+
+  it('records an Artin label form it does not understand as not checked, never as invalid', () => {
+    // Orbit labels with other group labels (LMFDB's own tests have such orbits) and with a suffix.
+    for (const Baselabel of ['4.5525.8T13.a', '2.23.3t2.b.a', '6.3e2_7e5.12t18.1c1', 'not-a-label']) {
+      const r = check(4, 'artin_reps', { Baselabel, Dim: 4n, Conductor: 5525n });
+      expect(r.reasons.filter((x) => !/Dim is|Conductor is/.test(x))).toEqual([]);
+      expect(r.unchecked?.length).toBe(1);
+    }
+    expect(check(4, 'artin_reps', { Baselabel: '4.5525.8T13.a', Dim: 4n, Conductor: 5525n }).valid).toBe(true);
+    // The parts that are understood are still checked.
+    expect(check(4, 'artin_reps', { Baselabel: '4.5525.8T13.a', Dim: 2n, Conductor: 5525n }).reasons).toEqual(['Dim is 2, the label 4.5525.8T13.a gives 4']);
+    expect(check(4, 'artin_reps', { Baselabel: '2.23.3t2.b', Dim: 2n, Conductor: 23n })).toEqual({ valid: true, reasons: [] });
+  });
 });

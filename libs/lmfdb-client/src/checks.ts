@@ -7,14 +7,24 @@ import type { DecodedRow, LmfdbValue } from './values';
 export interface CheckResult {
   valid: boolean;
   reasons: string[];
+  /**
+   * What could not be checked because a value has a form these checks do not understand (recorded,
+   * not a reason to call the record invalid: a false "invalid" is worse than "not checked").
+   */
+  unchecked?: string[];
 }
 
 class Checker {
   readonly reasons: string[] = [];
+  readonly unchecked: string[] = [];
   constructor(readonly row: DecodedRow) {}
 
   fail(reason: string): void {
     this.reasons.push(reason);
+  }
+  /** A part that cannot be checked (a form not understood): recorded, the record stays valid. */
+  cannotCheck(what: string): void {
+    this.unchecked.push(what);
   }
   str(col: string, required = false): string | undefined {
     const v = this.row[col];
@@ -177,14 +187,21 @@ function checkLfunc(c: Checker): void {
   if (DIGITS.test(parts[5])) c.eqInt('index', BigInt(parts[5]), why);
 }
 
+/**
+ * Artin representation labels are Dim.Conductor.G.c: dimension, conductor, the Galois group's
+ * label and an orbit letter code. LMFDB writes G as a transitive group nTt, and its orbit labels
+ * also use other group labels (and orbit suffixes), so only Dim and Conductor are checked; a
+ * group part or a suffix of another form is recorded as not checked, never as invalid.
+ */
 function checkArtin(c: Checker): void {
   const label = c.str('Baselabel', true);
   if (label === undefined) return;
-  const m = /^(\d+)\.(\d+)\.(\d+t\d+)\.([a-z]+)$/.exec(label);
-  if (!m) return c.fail(`Baselabel ${label} is not of the form Dim.Conductor.nTt.c`);
+  const m = /^(\d+)\.(\d+)\.(.+)$/.exec(label);
+  if (!m) return c.cannotCheck(`Baselabel ${label} does not start with Dim.Conductor: dimension and conductor not checked against it`);
   const why = `the label ${label}`;
-  c.eqInt('Dim', BigInt(m[1]), why);
-  c.eqInt('Conductor', BigInt(m[2]), why);
+  c.eqInt('Dim', BigInt(m[1] as string), why);
+  c.eqInt('Conductor', BigInt(m[2] as string), why);
+  if (!/^\d+t\d+\.[a-z]+$/.test(m[3] as string)) c.cannotCheck(`Baselabel ${label}: the group and orbit part ${m[3]} is not of the form nTt.c`);
 }
 
 function checkGenus2(c: Checker): void {
@@ -292,5 +309,5 @@ export function checkRecord(source: number, row: DecodedRow): CheckResult {
       checkSiegel(c);
       break;
   }
-  return { valid: c.reasons.length === 0, reasons: c.reasons };
+  return { valid: c.reasons.length === 0, reasons: c.reasons, ...(c.unchecked.length > 0 ? { unchecked: c.unchecked } : {}) };
 }
