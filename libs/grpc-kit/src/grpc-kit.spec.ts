@@ -142,6 +142,38 @@ describe('gRPC server kit', () => {
     client.close();
   });
 
+  it('bounds the calls open at once on one connection: one more waits until a call ends', async () => {
+    const bounded = await startGrpcServer({
+      host: '127.0.0.1',
+      port: 0,
+      maxReceiveBytes: 1024 * 1024,
+      maxConcurrentStreams: 1,
+      logger,
+      services: [{ name: 'paxos.v1.AcceptorService', definition: AcceptorServiceService, implementation: echoAcceptor }],
+    });
+    const client = new AcceptorServiceClient(`127.0.0.1:${bounded.port}`, grpc.credentials.createInsecure());
+    const open = client.prepare({ deadline: Date.now() + 20_000 });
+    open.on('error', () => undefined);
+    open.write({ requestId: 1n, ballot: { round: 1n, proposerId: 1 }, fromSlot: 0n });
+    await new Promise((resolve) => open.once('data', resolve)); // the first call holds the connection's only stream
+    const second = (deadlineMs: number) =>
+      new Promise<grpc.ServiceError | null>((resolve) => {
+        const call = client.prepare({ deadline: Date.now() + deadlineMs });
+        call.on('data', () => {
+          call.end();
+        });
+        call.on('error', resolve);
+        call.on('end', () => resolve(null));
+        call.write({ requestId: 2n, ballot: { round: 1n, proposerId: 1 }, fromSlot: 0n });
+      });
+    expect((await second(500))?.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    open.end();
+    await new Promise((resolve) => open.on('end', resolve).on('data', () => undefined));
+    expect(await second(5000)).toBeNull();
+    client.close();
+    await bounded.shutdown(1000);
+  });
+
   it('refuses a port that is taken with a message that says what to do', async () => {
     await expect(
       startGrpcServer({ host: '127.0.0.1', port: running.port, maxReceiveBytes: 1024, logger, services: [] }),

@@ -19,8 +19,13 @@ export interface GrpcServerOptions {
   /** gRPC max receive message size in bytes, set explicitly (never the library's default). */
   readonly maxReceiveBytes: number;
   readonly maxSendBytes?: number;
+  /** Streams (calls) open at once on one client connection; more wait for one to end (HTTP/2 SETTINGS). */
+  readonly maxConcurrentStreams?: number;
   readonly logger: Logger;
 }
+
+/** Calls open at once on one connection, by default: far above any client of ours, a bound on a hostile one. */
+export const MAX_CONCURRENT_STREAMS_DEFAULT = 1024;
 
 export interface RunningServer {
   readonly server: Server;
@@ -40,6 +45,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
     'grpc.max_send_message_length': opts.maxSendBytes ?? 64 * 1024 * 1024,
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 10_000,
+    'grpc.max_concurrent_streams': opts.maxConcurrentStreams ?? MAX_CONCURRENT_STREAMS_DEFAULT,
     interceptors: [rejectUndecodable],
   });
   const health = new HealthRegistry(opts.services.map((s) => s.name));
