@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ChosenHistory, HISTORY_DIR, historySegmentName } from './chosen-history';
 import type { ChosenRecord } from './durable-types';
@@ -140,5 +140,42 @@ describe('ChosenHistory (segment files)', () => {
     expect(h.read(2990n, 100, 1 << 20)).toEqual(records(2990, 3000));
     expect(existsSync(path.join(dir, LEGACY_HISTORY_FILE))).toBe(false);
     h.close();
+  });
+
+  it('redoes a move of the legacy history that a crash cut short, and finishes one cut after it', () => {
+    const legacy = () => {
+      const db = new Database(path.join(dir, LEGACY_HISTORY_FILE));
+      db.exec('CREATE TABLE IF NOT EXISTS chosen (slot INTEGER PRIMARY KEY, entry BLOB NOT NULL) WITHOUT ROWID');
+      const ins = db.prepare('INSERT OR REPLACE INTO chosen(slot, entry) VALUES (?, ?)');
+      db.transaction(() => {
+        for (const r of records(0, 500)) ins.run(r.slot, encodeSnapshotEntry(RecordType.SnapChosen, r));
+      })();
+      db.close();
+    };
+    legacy();
+    // Cut short: a partial copy in the staging directory, the legacy database still there.
+    mkdirSync(path.join(dir, `${HISTORY_DIR}.migrating`));
+    writeFileSync(path.join(dir, `${HISTORY_DIR}.migrating`, historySegmentName(0n)), Buffer.from([1, 2, 3]));
+    let h = ChosenHistory.open(dir);
+    expect([h.firstSlot, h.endSlot]).toEqual([0n, 500n]);
+    h.close();
+    expect(existsSync(path.join(dir, `${HISTORY_DIR}.migrating`))).toBe(false);
+    // Cut after the copy became the history but before the database was removed.
+    legacy();
+    h = ChosenHistory.open(dir);
+    expect(h.read(0n, 1000, 1 << 30)).toEqual(records(0, 500));
+    expect(existsSync(path.join(dir, LEGACY_HISTORY_FILE))).toBe(false);
+    h.close();
+  });
+
+  it('opens a history that startAt() left with an empty old first segment', () => {
+    const h = ChosenHistory.open(dir);
+    h.startAt(700n);
+    h.append(records(700, 710));
+    h.close();
+    writeFileSync(path.join(dir, HISTORY_DIR, historySegmentName(0n)), Buffer.alloc(0)); // as if the removal never happened
+    const again = ChosenHistory.open(dir);
+    expect([again.firstSlot, again.endSlot]).toEqual([700n, 710n]);
+    again.close();
   });
 });

@@ -25,7 +25,7 @@ import type { ChosenRecord } from './durable-types';
 import { DataDirError, RecordDecodeError, StorageCorruptionError } from './errors';
 import { crc32 } from 'node:zlib';
 import { FRAME_HEADER_BYTES } from './framing';
-import { migrateLegacyHistory } from './legacy-history';
+import { hasLegacyHistory, migrateLegacyHistory, removeLegacyHistory } from './legacy-history';
 import { RECORD_MAGIC, RecordType, decodeRecord, encodeSnapshotEntry } from './record-codec';
 
 export const HISTORY_DIR = 'history';
@@ -82,21 +82,14 @@ export class ChosenHistory {
   private constructor(
     readonly dir: string,
     segments: Segment[],
-    private createdHere: boolean,
+    /** True when this open created the history on a data dir that had none (one from before the history existed). */
+    readonly created: boolean,
     /** What opening repaired: the unsynced end of the last segment it truncated. */
     readonly repaired: string | undefined,
     private readonly segmentBytes: number,
   ) {
     this.segments = segments;
     this.fd = fs.openSync(this.last.file, 'r+');
-  }
-
-  /**
-   * True when this open created the history on a data dir that had none (one from before the
-   * history existed); false after it moved a legacy history in.
-   */
-  get created(): boolean {
-    return this.createdHere;
   }
 
   /** Where the history lives (named in errors). */
@@ -107,6 +100,26 @@ export class ChosenHistory {
   /** Opens (or creates) the history in the data dir `dataDir`. */
   static open(dataDir: string, opts: { segmentBytes?: number } = {}): ChosenHistory {
     const dir = path.join(dataDir, HISTORY_DIR);
+    const segmentBytes = opts.segmentBytes ?? HISTORY_SEGMENT_BYTES;
+    if (hasLegacyHistory(dataDir)) {
+      if (!fs.existsSync(dir)) {
+        // Copied into a directory of its own, which becomes the history only when complete: a
+        // crash during the copy leaves the legacy history the only one, and the copy is redone.
+        const staging = `${dir}.migrating`;
+        fs.rmSync(staging, { recursive: true, force: true });
+        fs.mkdirSync(staging);
+        const copy = ChosenHistory.openDir(staging, true, segmentBytes);
+        try {
+          migrateLegacyHistory(dataDir, copy);
+        } finally {
+          copy.close();
+        }
+        fs.renameSync(staging, dir);
+        syncDir(dataDir);
+      }
+      removeLegacyHistory(dataDir); // the history holds it (a crash may have come between the rename and this)
+      return ChosenHistory.openDir(dir, false, segmentBytes);
+    }
     let created = false;
     if (!fs.existsSync(dir)) {
       created = true;
@@ -116,17 +129,30 @@ export class ChosenHistory {
         throw new DataDirError(`cannot create ${dir} (${(err as Error).message}).`);
       }
     }
+    return ChosenHistory.openDir(dir, created, segmentBytes);
+  }
+
+  private static openDir(dir: string, created: boolean, segmentBytes: number): ChosenHistory {
     const names = fs.readdirSync(dir).filter((n) => SEGMENT_RE.test(n)).sort();
     if (names.length === 0) {
       fs.writeFileSync(path.join(dir, historySegmentName(0n)), Buffer.alloc(0));
       names.push(historySegmentName(0n));
     }
+    // An empty segment before the last is what startAt() leaves if it stops between creating the
+    // new first segment and removing the old one: it holds nothing, so it goes.
+    for (const name of names.slice(0, -1)) {
+      if (fs.statSync(path.join(dir, name)).size === 0) {
+        fs.rmSync(path.join(dir, name));
+        fs.rmSync(indexFile(path.join(dir, name)), { force: true });
+      }
+    }
+    const kept = names.filter((n) => fs.existsSync(path.join(dir, n)));
     const segments: Segment[] = [];
     let repaired: string | undefined;
-    names.forEach((name, i) => {
+    kept.forEach((name, i) => {
       const firstSlot = BigInt((SEGMENT_RE.exec(name) as RegExpExecArray)[1] as string);
       const file = path.join(dir, name);
-      const lastSegment = i === names.length - 1;
+      const lastSegment = i === kept.length - 1;
       const prev = segments[segments.length - 1];
       if (prev !== undefined && prev.endSlot !== firstSlot) {
         throw new StorageCorruptionError(file, 0, `the chosen history has a gap: the segment before it ends at slot ${prev.endSlot}, this one starts at ${firstSlot}`);
@@ -137,17 +163,7 @@ export class ChosenHistory {
       if (truncated !== undefined) repaired = truncated;
       segments.push(segment);
     });
-    const history = new ChosenHistory(dir, segments, created, repaired, opts.segmentBytes ?? HISTORY_SEGMENT_BYTES);
-    if (created) {
-      try {
-        if (migrateLegacyHistory(dataDir, history) !== undefined) history.createdHere = false;
-      } catch (err) {
-        history.close();
-        fs.rmSync(dir, { recursive: true, force: true }); // the legacy history stays the only one
-        throw err;
-      }
-    }
-    return history;
+    return new ChosenHistory(dir, segments, created, repaired, segmentBytes);
   }
 
   private get last(): Segment {

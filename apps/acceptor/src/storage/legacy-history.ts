@@ -1,6 +1,7 @@
 // Data dirs written before the history moved to segment files kept it in `chosen.sqlite`
-// (SQLite, one row per slot). Opening such a dir copies the rows into the segments, syncs them,
-// and then removes the database: the history is in exactly one place afterwards.
+// (SQLite, one row per slot). Opening such a dir copies the rows into segments in a directory of
+// their own, syncs them, makes that directory the history, and then removes the database: the
+// history is in exactly one place afterwards (see ChosenHistory.open).
 import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,10 +12,18 @@ import { RecordType, decodeRecord } from './record-codec';
 export const LEGACY_HISTORY_FILE = 'chosen.sqlite';
 const PAGE_ROWS = 1024;
 
-/** Copies a legacy history into `history` (empty); returns the slots copied, or undefined when there was none. */
-export function migrateLegacyHistory(dataDir: string, history: ChosenHistory): bigint | undefined {
+export function hasLegacyHistory(dataDir: string): boolean {
+  return fs.existsSync(path.join(dataDir, LEGACY_HISTORY_FILE));
+}
+
+export function removeLegacyHistory(dataDir: string): void {
   const file = path.join(dataDir, LEGACY_HISTORY_FILE);
-  if (!fs.existsSync(file)) return undefined;
+  for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) fs.rmSync(f, { force: true });
+}
+
+/** Copies the legacy history into `history` (empty) and syncs it; returns the slots copied. */
+export function migrateLegacyHistory(dataDir: string, history: ChosenHistory): bigint {
+  const file = path.join(dataDir, LEGACY_HISTORY_FILE);
   let db: Database.Database;
   try {
     db = new Database(file, { timeout: 0, readonly: false });
@@ -54,6 +63,5 @@ export function migrateLegacyHistory(dataDir: string, history: ChosenHistory): b
   } finally {
     db.close();
   }
-  for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) fs.rmSync(f, { force: true });
   return copied;
 }
