@@ -18,6 +18,7 @@ function hostileAcceptor(): UntypedServiceImplementation {
       requestId: r.requestId,
       outcome: { $case: 'promised', value: { ballot: r.ballot, accepted: [{ slot: 0n, ballot: r.ballot }], truncated: false, committedIndex: 0n } }, // an entry without a value
     },
+    { requestId: r.requestId, outcome: { $case: 'promised', value: { ballot: r.ballot, accepted: [], truncated: false, committedIndex: (1n << 62n) + 1n } } }, // an absurd committed index
   ];
   const acceptAnswers = (r: AcceptRequest): AcceptResponse[] => {
     const slot = r.kind?.$case === 'accept' ? r.kind.value.slot : 0n;
@@ -30,7 +31,7 @@ function hostileAcceptor(): UntypedServiceImplementation {
   };
   return {
     prepare: (call: ServerDuplexStream<PrepareRequest, PrepareResponse>) => {
-      call.on('data', (r: PrepareRequest) => call.write(prepareAnswers(r)[n++ % 3] as PrepareResponse));
+      call.on('data', (r: PrepareRequest) => call.write(prepareAnswers(r)[n++ % 4] as PrepareResponse));
       call.on('end', () => call.end());
     },
     accept: (call: ServerDuplexStream<AcceptRequest, AcceptResponse>) => {

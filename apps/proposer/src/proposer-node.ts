@@ -8,6 +8,7 @@ import {
   type ProposerMessage,
   type ProposerOutput,
   type Quorum,
+  DEFAULT_LIMITS,
   ballotEquals,
   formatBallot,
 } from '@paxos/consensus-core';
@@ -416,6 +417,9 @@ export class ProposerNode {
     if (a.error !== undefined || !o) event = { type: 'unreachable', from: a.from, ballot };
     else if (o.$case === 'promised') {
       if (!isPromiseFor(a.reply as PrepareResponse, ballot)) throw new WireError(`a promise that does not name the ballot asked (${formatBallot(ballot)})`);
+      // Slots are network input too: one above the core's bound would trip its assertion.
+      const tooHigh = [o.value.committedIndex, ...o.value.accepted.map((e) => e.slot)].find((slot) => slot > DEFAULT_LIMITS.slotMax);
+      if (tooHigh !== undefined) throw new WireError(`a promise names slot ${tooHigh}, above the highest slot ${DEFAULT_LIMITS.slotMax}`);
       event = {
         type: 'promise',
         from: a.from,

@@ -114,6 +114,7 @@ export class ChosenHistory {
         } finally {
           copy.close();
         }
+        syncDir(staging);
         fs.renameSync(staging, dir);
         syncDir(dataDir);
       }
@@ -125,6 +126,7 @@ export class ChosenHistory {
       created = true;
       try {
         fs.mkdirSync(dir);
+        syncDir(dataDir);
       } catch (err) {
         throw new DataDirError(`cannot create ${dir} (${(err as Error).message}).`);
       }
@@ -136,6 +138,7 @@ export class ChosenHistory {
     const names = fs.readdirSync(dir).filter((n) => SEGMENT_RE.test(n)).sort();
     if (names.length === 0) {
       fs.writeFileSync(path.join(dir, historySegmentName(0n)), Buffer.alloc(0));
+      syncDir(dir);
       names.push(historySegmentName(0n));
     }
     // An empty segment before the last is what startAt() leaves if it stops between creating the
@@ -237,17 +240,21 @@ export class ChosenHistory {
       clearTimeout(this.flushTimer);
       this.flushTimer = undefined;
     }
+    if (this.failure !== undefined) throw new Error(`the chosen history cannot be written: ${this.failure}`);
     if (this.pending.length === 0) return;
-    const records = this.pending;
     try {
-      let from = 0;
-      // Bounded: every turn writes at least one record.
-      while (from < records.length) from = this.writeSome(records, from);
+      // Bounded: every turn writes at least one record, and drops what it wrote from pending.
+      while (this.pending.length > 0) {
+        const written = this.writeSome(this.pending, 0);
+        this.pending = this.pending.slice(written);
+      }
     } catch (err) {
+      // Sticky: what the failed write left in the file is not known, so nothing more is written
+      // (the node stops voting when its next checkpoint's sync throws, and a restart truncates the
+      // segment's unsynced end).
       this.failure = (err as Error).message;
       throw err;
     }
-    this.pending = [];
   }
 
   /** Writes records from `from` into the last segment (sealing it when full); returns the next index. */
@@ -255,6 +262,7 @@ export class ChosenHistory {
     if (this.last.bytes >= this.segmentBytes) this.seal();
     const seg = this.last;
     const frames: Buffer[] = [];
+    const offsets: number[] = [];
     let bytes = seg.bytes;
     let i = from;
     for (; i < records.length && (i === from || bytes < this.segmentBytes); i++) {
@@ -263,7 +271,7 @@ export class ChosenHistory {
       const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
       header.writeUInt32LE(payload.length, 0);
       header.writeUInt32LE(crc32(payload), 4);
-      if ((r.slot - seg.firstSlot) % BigInt(INDEX_EVERY) === 0n) seg.offsets.push(bytes);
+      if ((r.slot - seg.firstSlot) % BigInt(INDEX_EVERY) === 0n) offsets.push(bytes);
       frames.push(header, payload);
       bytes += FRAME_HEADER_BYTES + payload.length;
     }
@@ -271,6 +279,8 @@ export class ChosenHistory {
     let written = 0;
     // Bounded: every turn writes at least one byte or throws.
     while (written < data.length) written += fs.writeSync(this.fd, data, written, data.length - written, seg.bytes + written);
+    // Only a complete write moves the segment on.
+    seg.offsets.push(...offsets);
     seg.bytes = bytes;
     seg.endSlot += BigInt(i - from);
     return i;
