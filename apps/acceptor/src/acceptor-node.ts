@@ -162,6 +162,25 @@ export class AcceptorNode {
     }
   }
 
+  /**
+   * A state snapshot at `slot`, above the committed index, is durable in the data dir (installed
+   * from another node because no node still holds the slots in between): the chosen history
+   * restarts at `slot` and the committed index moves there. Chosen values held above it follow.
+   */
+  restartHistoryAt(slot: bigint): void {
+    this.assertVoting();
+    if (slot <= this.core.committedIndex) throw new Error(`assertion: history restarted at slot ${slot}, not above the committed index ${this.core.committedIndex}`);
+    try {
+      this.storage.history.restartAt(slot);
+    } catch (err) {
+      this.failStorage(err);
+      throw new GrpcError(GrpcStatus.INTERNAL, `storage failed: ${(err as Error).message}`);
+    }
+    this.core.learnChosenBelow(slot);
+    this.foldedAt = slot;
+    this.keepChosenPrefix();
+  }
+
   /** Told of the records each time the chosen history grows (the state machine applies them). */
   onChosenPrefix(listener: (records: readonly ChosenRecord[]) => void): void {
     this.chosenPrefixListener = listener;
@@ -195,7 +214,11 @@ export class AcceptorNode {
   }
 
   private checkProposer(request: AcceptorRequest): void {
-    const ballot: Ballot = request.ballot;
+    this.checkProposerBallot(request.ballot);
+  }
+
+  /** INVALID_ARGUMENT unless the ballot is one of a configured proposer. */
+  checkProposerBallot(ballot: Ballot): void {
     if (!this.opts.proposerIds.has(ballot.proposerId)) {
       this.counters.invalidRequests += 1n;
       throw new GrpcError(

@@ -1,8 +1,10 @@
-import type { ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
+import type { ServerReadableStream, ServerUnaryCall, sendUnaryData } from '@grpc/grpc-js';
 import type {
   AcceptRequest,
   AcceptResponse,
   AcceptorServiceServer,
+  InstallStateSnapshotRequest,
+  InstallStateSnapshotResponse,
   LearnRequest,
   LearnResponse,
   PrepareRequest,
@@ -20,8 +22,15 @@ import { streamHandler } from './stream-handler';
 const LEARN_ENTRIES_MAX = 1024;
 const LEARN_BYTES_MAX = 4 * 1024 * 1024;
 
+/** What the service needs of the node's agreed state beyond the node itself. */
+export interface AcceptorStateContext {
+  /** The slot of the latest durable state snapshot, if any (Learn names it). */
+  readonly snapshotSlot: () => bigint | undefined;
+  readonly installStateSnapshot: (call: ServerReadableStream<InstallStateSnapshotRequest, InstallStateSnapshotResponse>, callback: sendUnaryData<InstallStateSnapshotResponse>) => void;
+}
+
 /** paxos.v1.AcceptorService over one AcceptorNode. */
-export function acceptorService(node: AcceptorNode, statusContext: StatusContext, logger: Logger): AcceptorServiceServer {
+export function acceptorService(node: AcceptorNode, statusContext: StatusContext, stateContext: AcceptorStateContext, logger: Logger): AcceptorServiceServer {
   return {
     prepare: streamHandler<PrepareRequest, PrepareResponse>(
       node,
@@ -46,14 +55,11 @@ export function acceptorService(node: AcceptorNode, statusContext: StatusContext
     learn(call: ServerUnaryCall<LearnRequest, LearnResponse>, callback: sendUnaryData<LearnResponse>) {
       const history = node.storage.history;
       const from = call.request.fromSlot;
-      if (from < history.firstSlot) {
-        callback(toServiceError(new GrpcError(GrpcStatus.OUT_OF_RANGE, `slot ${from} is below this acceptor's chosen history, which starts at slot ${history.firstSlot}`)));
-        return;
-      }
       const max = Math.min(call.request.maxEntries || LEARN_ENTRIES_MAX, LEARN_ENTRIES_MAX);
       let chosen;
       try {
-        chosen = history.read(from, max, LEARN_BYTES_MAX);
+        // Below the retained history: no entries; the answer names the range and the snapshot.
+        chosen = from < history.firstSlot ? [] : history.read(from, max, LEARN_BYTES_MAX);
       } catch (e) {
         logger.error({ err: e }, 'reading the chosen history failed');
         callback(toServiceError(new GrpcError(GrpcStatus.INTERNAL, `reading the chosen history failed: ${(e as Error).message}`)));
@@ -63,7 +69,9 @@ export function acceptorService(node: AcceptorNode, statusContext: StatusContext
         chosen: chosen.map((c) => ({ slot: c.slot, ballot: ballotToWire(c.ballot), value: slotValueToWire(c.value) })),
         committedIndex: node.core.committedIndex,
         oldestKeptSlot: history.firstSlot,
+        snapshotSlot: stateContext.snapshotSlot() ?? 0n,
       });
     },
+    installStateSnapshot: stateContext.installStateSnapshot,
   };
 }

@@ -19,6 +19,14 @@ export const acceptorCommand = {
     'cluster-size': { type: 'integer', env: 'PAXOS_CLUSTER_SIZE', default: DEFAULT_CLUSTER_SIZE, description: 'number of acceptors (quorum is derived)' },
     'proposer-ids': { type: 'string', env: 'PAXOS_PROPOSER_IDS', default: '1-16', description: 'proposer ids allowed in ballots ("1-16" or "1,2,5")' },
     'checkpoint-every': { type: 'integer', env: 'ACCEPTOR_CHECKPOINT_EVERY', default: 10_000, description: 'log records between checkpoints' },
+    'history-retain-slots': {
+      type: 'integer',
+      env: 'ACCEPTOR_HISTORY_RETAIN_SLOTS',
+      description: 'keep at least the newest N chosen slots; older ones go once two durable state snapshots cover them (ReadLog below answers OUT_OF_RANGE naming the snapshot)',
+      defaultText: 'default: keep every slot',
+    },
+    'state-snapshot-every': { type: 'integer', env: 'ACCEPTOR_STATE_SNAPSHOT_EVERY', default: 100_000, description: 'applied slots between durable snapshots of the agreed state' },
+    'history-segment-bytes': { type: 'integer', env: 'ACCEPTOR_HISTORY_SEGMENT_BYTES', default: 64 * 1024 * 1024, description: 'size at which a chosen history segment is sealed (retention drops whole segments)' },
   },
 } as const satisfies CommandSpec<Record<string, OptionSpec>>;
 
@@ -33,6 +41,10 @@ export interface AcceptorConfig {
   readonly clusterSize: number;
   readonly proposerIds: ReadonlySet<number>;
   readonly checkpointEveryRecords: number;
+  /** Undefined: the chosen history keeps every slot. */
+  readonly historyRetainSlots: bigint | undefined;
+  readonly stateSnapshotEverySlots: number;
+  readonly historySegmentBytes: number;
 }
 
 export function resolveAcceptorConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): AcceptorConfig | 'help' {
@@ -52,6 +64,12 @@ export function resolveAcceptorConfig(argv: readonly string[], env: NodeJS.Proce
   if (maxValueBytes < 1024 || maxValueBytes > 64 * 1024 * 1024) throw new ConfigError(`--max-value-bytes must be 1024..67108864, got ${maxValueBytes}`);
   const checkpointEveryRecords = o['checkpoint-every'] as number;
   if (checkpointEveryRecords < 10) throw new ConfigError(`--checkpoint-every must be at least 10`);
+  const retain = o['history-retain-slots'];
+  if (retain !== undefined && retain < 0) throw new ConfigError(`--history-retain-slots must be 0 or more, got ${retain}`);
+  const stateSnapshotEverySlots = o['state-snapshot-every'] as number;
+  if (stateSnapshotEverySlots < 10) throw new ConfigError(`--state-snapshot-every must be at least 10, got ${stateSnapshotEverySlots}`);
+  const historySegmentBytes = o['history-segment-bytes'] as number;
+  if (historySegmentBytes < 4096 || historySegmentBytes > 1024 * 1024 * 1024) throw new ConfigError(`--history-segment-bytes must be 4096..1073741824, got ${historySegmentBytes}`);
   return {
     id,
     host: o.host as string,
@@ -63,5 +81,8 @@ export function resolveAcceptorConfig(argv: readonly string[], env: NodeJS.Proce
     clusterSize,
     proposerIds: parseIdSet(o['proposer-ids'] as string, '--proposer-ids'),
     checkpointEveryRecords,
+    historyRetainSlots: retain === undefined ? undefined : BigInt(retain),
+    stateSnapshotEverySlots,
+    historySegmentBytes,
   };
 }

@@ -2,6 +2,8 @@ import { AcceptorCore, DEFAULT_LIMITS, Quorum } from '@paxos/consensus-core';
 import {
   ConfigError,
   createLogger,
+  GrpcError,
+  GrpcStatus,
   exitWithError,
   helpText,
   onShutdownSignal,
@@ -17,7 +19,10 @@ import { acceptorService } from './acceptor-service';
 import { acceptorCommand, type AcceptorConfig, resolveAcceptorConfig } from './config';
 import { loadSourceHolder } from './source-holder';
 import { restoreAgreedState } from './restore-state';
-import { STATE_SNAPSHOT_EVERY_SLOTS, StateApplier } from './state-applier';
+import { StateApplier } from './state-applier';
+import { retainHistory } from './history-retention';
+import { installStateSnapshotHandler } from './snapshot-install';
+import { readStateSnapshot } from './storage/state-snapshot-file';
 import { joinChosenHistory } from './join-history';
 import { AcceptorStorage } from './storage';
 
@@ -51,7 +56,7 @@ async function main(): Promise<void> {
 
   let opened: Awaited<ReturnType<typeof AcceptorStorage.open>>;
   try {
-    opened = await AcceptorStorage.open({ dataDir: config.dataDir, nodeId: config.id, logger });
+    opened = await AcceptorStorage.open({ dataDir: config.dataDir, nodeId: config.id, logger, historySegmentBytes: config.historySegmentBytes });
   } catch (e) {
     exitWithError('acceptor', e, 2);
   }
@@ -80,11 +85,26 @@ async function main(): Promise<void> {
     onStorageFailure: (error) => onStorageFailure(error),
     onStorageRecovered: () => onStorageRecovered(),
   });
-  const state = restoreAgreedState(config.dataDir, storage.history, { clusterSize: config.clusterSize }, logger);
-  const applier = new StateApplier(storage.history, state, logger, { dir: config.dataDir, everySlots: STATE_SNAPSHOT_EVERY_SLOTS });
+  const registry = { clusterSize: config.clusterSize };
+  const applier = new StateApplier(storage.history, restoreAgreedState(config.dataDir, storage.history, registry, logger), logger, {
+    dir: config.dataDir,
+    everySlots: config.stateSnapshotEverySlots,
+    written: (_slot, previous) => retainHistory(storage.history, config.historyRetainSlots, previous, logger),
+  });
   node.onChosenPrefix((records) => applier.appended(records));
   applier.catchUp();
-  const statusContext = { node, startedAtMs, version: workspaceVersion(), dataSource: source.status, appliedSlot: () => state.appliedSlot };
+  const statusContext = { node, startedAtMs, version: workspaceVersion(), dataSource: source.status, appliedSlot: () => applier.appliedSlot };
+  const stateContext = {
+    snapshotSlot: () => applier.durableSnapshotSlot,
+    installStateSnapshot: installStateSnapshotHandler({ node, applier, registry, logger }),
+  };
+  /** Below the retained history: OUT_OF_RANGE naming the snapshot that covers the slot. */
+  const belowHistory = (from: bigint) =>
+    new GrpcError(
+      GrpcStatus.OUT_OF_RANGE,
+      `slot ${from} is below this acceptor's chosen history, which starts at slot ${storage.history.firstSlot} (--history-retain-slots); ` +
+        `the state snapshot at slot ${applier.durableSnapshotSlot ?? storage.history.firstSlot} covers it (ReadService.GetStateSnapshot)`,
+    );
 
   let server: Awaited<ReturnType<typeof startGrpcServer>>;
   try {
@@ -94,15 +114,25 @@ async function main(): Promise<void> {
       maxReceiveBytes: config.maxValueBytes + REQUEST_OVERHEAD_BYTES,
       logger,
       services: [
-        { name: 'paxos.v1.AcceptorService', definition: acceptorServiceDefinition, implementation: acceptorService(node, statusContext, logger) },
+        { name: 'paxos.v1.AcceptorService', definition: acceptorServiceDefinition, implementation: acceptorService(node, statusContext, stateContext, logger) },
         {
           name: 'paxos.v1.ReadService',
           definition: ReadServiceService,
           implementation: readService({
-            state,
+            get state() {
+              return applier.state;
+            },
             defaultConsistency: Consistency.CONSISTENCY_STALE,
             settle: () => applier.settle(),
-            readLog: async (from, max) => storage.history.read(from, max, READ_LOG_BYTES_MAX),
+            readLog: async (from, max) => {
+              if (from < storage.history.firstSlot) throw belowHistory(from);
+              return storage.history.read(from, max, READ_LOG_BYTES_MAX);
+            },
+            stateSnapshot: () => {
+              const read = readStateSnapshot(config.dataDir);
+              if ('missing' in read) throw new GrpcError(GrpcStatus.FAILED_PRECONDITION, `this acceptor has no state snapshot to give: ${read.missing}`);
+              return read;
+            },
           }),
         },
       ],

@@ -6,7 +6,9 @@ import { restoreAgreedState } from './restore-state';
 import { StateApplier } from './state-applier';
 import { ChosenHistory } from './storage';
 import type { ChosenRecord } from './storage/durable-types';
-import { STATE_SNAPSHOT_FILE } from './storage/state-snapshot-file';
+import { PREVIOUS_STATE_SNAPSHOT_FILE, STATE_SNAPSHOT_FILE } from './storage/state-snapshot-file';
+import { retainHistory } from './history-retention';
+import { status } from '@grpc/grpc-js';
 import { tempDir } from './storage/storage-test-helpers';
 
 const logger = createLogger('restore-state-test');
@@ -18,6 +20,15 @@ const record = (s: number): ChosenRecord => ({
   ballot,
   value: s % 9 === 4 ? { kind: 'noop' } : { kind: 'batch', commands: [{ clientRequestId: `c${s % 37}`, contentType: 'text/plain', data: Buffer.from(`v${s}`) }] },
 });
+const stateOf = (r: ReturnType<typeof restoreAgreedState>): AgreedState => {
+  if (!('state' in r)) throw new Error(r.unavailable);
+  return r.state;
+};
+const flipByte = (file: string) => {
+  const bytes = readFileSync(file);
+  bytes[bytes.length - 3] ^= 0x40;
+  writeFileSync(file, bytes);
+};
 const waitFor = async (ok: () => boolean) => {
   for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
 };
@@ -32,7 +43,7 @@ describe('durable snapshots of an acceptor\'s agreed state', () => {
     const history = ChosenHistory.open(dir);
     history.append(Array.from({ length: 500 }, (_, s) => record(s)));
     const state = new AgreedState({});
-    const applier = new StateApplier(history, state, logger, { dir, everySlots: 120 });
+    const applier = new StateApplier(history, { state }, logger, { dir, everySlots: 120 });
     applier.catchUp();
     await waitFor(() => state.appliedSlot === 500n);
     // Fewer slots than the interval: applied, no new snapshot.
@@ -40,25 +51,59 @@ describe('durable snapshots of an acceptor\'s agreed state', () => {
     applier.catchUp();
     await waitFor(() => state.appliedSlot === 600n);
     await applier.stop();
-    const restored = restoreAgreedState(dir, history, {}, logger);
+    const restored = stateOf(restoreAgreedState(dir, history, {}, logger));
     expect(restored.appliedSlot).toBe(500n); // from the snapshot, not from slot 0
     for (const e of history.read(restored.appliedSlot, 1000, 1 << 30)) restored.advance(e);
     expect(restored.snapshot()).toEqual(state.snapshot());
     history.close();
   });
 
-  it('ignores a damaged snapshot and applies the history from its first slot', async () => {
+  it('falls back to the previous snapshot when the latest is damaged, and to slot 0 when both are', async () => {
     const history = ChosenHistory.open(dir);
-    history.append(Array.from({ length: 300 }, (_, s) => record(s)));
-    const applier = new StateApplier(history, new AgreedState({}), logger, { dir, everySlots: 100 });
-    applier.catchUp();
-    await waitFor(() => applier.state.appliedSlot === 300n);
+    const applier = new StateApplier(history, { state: new AgreedState({}) }, logger, { dir, everySlots: 100 });
+    for (const to of [200, 300]) {
+      history.append(Array.from({ length: to - Number(history.endSlot) }, (_, k) => record(Number(history.endSlot) + k)));
+      applier.catchUp();
+      await waitFor(() => applier.state.appliedSlot === BigInt(to));
+      await applier.snapshotWritten();
+    }
+    expect(stateOf(restoreAgreedState(dir, history, {}, logger)).appliedSlot).toBe(300n);
+    flipByte(path.join(dir, STATE_SNAPSHOT_FILE));
+    expect(stateOf(restoreAgreedState(dir, history, {}, logger)).appliedSlot).toBe(200n);
+    flipByte(path.join(dir, PREVIOUS_STATE_SNAPSHOT_FILE));
+    expect(stateOf(restoreAgreedState(dir, history, {}, logger)).appliedSlot).toBe(0n);
+    history.close();
+  });
+
+  it('drops history only below the previous snapshot under a retention flag, and a restart rebuilds the same state', async () => {
+    const history = ChosenHistory.open(dir, { segmentBytes: 4096 });
+    const state = new AgreedState({});
+    const applier = new StateApplier(history, { state }, logger, { dir, everySlots: 100, written: (_slot, previous) => retainHistory(history, 50n, previous, logger) });
+    for (let s = 0; s < 1000; s += 50) {
+      history.append(Array.from({ length: 50 }, (_, k) => record(s + k)));
+      applier.settle();
+      await waitFor(() => state.appliedSlot === BigInt(s + 50));
+    }
     await applier.stop();
-    const file = path.join(dir, STATE_SNAPSHOT_FILE);
-    const bytes = readFileSync(file);
-    bytes[bytes.length - 3] ^= 0x40;
-    writeFileSync(file, bytes);
-    expect(restoreAgreedState(dir, history, {}, logger).appliedSlot).toBe(0n);
+    // Snapshots about every 100 slots; history below the previous one dropped by whole segments.
+    expect(history.firstSlot).toBeGreaterThan(500n);
+    const restored = stateOf(restoreAgreedState(dir, history, {}, logger));
+    expect(restored.appliedSlot).toBeGreaterThan(history.firstSlot);
+    for (const e of history.read(restored.appliedSlot, 1000, 1 << 30)) restored.advance(e);
+    expect(restored.snapshot()).toEqual(state.snapshot());
+    // With the latest snapshot damaged, the previous one still covers the history's start.
+    flipByte(path.join(dir, STATE_SNAPSHOT_FILE));
+    const previous = stateOf(restoreAgreedState(dir, history, {}, logger));
+    expect(previous.appliedSlot).toBeLessThan(restored.appliedSlot);
+    expect(previous.appliedSlot).toBeGreaterThanOrEqual(history.firstSlot);
+    for (const e of history.read(previous.appliedSlot, 1000, 1 << 30)) previous.advance(e);
+    expect(previous.snapshot()).toEqual(state.snapshot());
+    // With both damaged the node has no state, and says why.
+    flipByte(path.join(dir, PREVIOUS_STATE_SNAPSHOT_FILE));
+    const none = restoreAgreedState(dir, history, {}, logger);
+    expect('unavailable' in none && none.unavailable).toMatch(/starts at slot \d+ and no state snapshot covers/);
+    const unavailable = new StateApplier(history, none, logger);
+    expect(() => unavailable.state).toThrow(expect.objectContaining({ code: status.UNAVAILABLE }));
     history.close();
   });
 });

@@ -1,32 +1,53 @@
 import type { Logger } from '@paxos/grpc-kit';
 import { AgreedState, decodeStateSnapshot, type RegistryOptions } from '@paxos/state-machine';
 import type { ChosenHistory } from './storage';
-import { readStateSnapshot } from './storage/state-snapshot-file';
+import { readStateSnapshot, type SnapshotGeneration } from './storage/state-snapshot-file';
 
 /**
- * The agreed state a starting acceptor applies the history onto: its durable snapshot when there
- * is a usable one (it covers slots the history holds from), else an empty state at the history's
- * first slot. A snapshot that cannot be used is reported and the history applied from its start.
+ * The agreed state a starting acceptor applies its history onto, or why it has none; with the slot
+ * of the latest snapshot file when the state came from it (retention counts on that file).
  */
-export function restoreAgreedState(dataDir: string, history: ChosenHistory, registry: Partial<RegistryOptions>, logger: Logger): AgreedState {
-  const fresh = () => new AgreedState({ fromSlot: history.firstSlot, registry });
-  const read = readStateSnapshot(dataDir);
-  if ('missing' in read) {
-    if (read.missing !== 'none written yet') logger.warn({ reason: read.missing }, 'state snapshot not used: applying the history from its first slot');
-    return fresh();
+export type RestoredState = { readonly state: AgreedState; readonly snapshotSlot?: bigint } | { readonly unavailable: string };
+
+/**
+ * The agreed state a starting acceptor applies the history onto: its latest durable snapshot, else
+ * the previous one, when it is usable (its slot is one the history continues from); else an empty
+ * state at slot 0 when the history starts there. A history that starts above slot 0 (dropped
+ * under --history-retain-slots, or installed from a snapshot) with no usable snapshot leaves the
+ * node without agreed state: it still votes, and its reads answer UNAVAILABLE with the reason.
+ */
+export function restoreAgreedState(dataDir: string, history: ChosenHistory, registry: Partial<RegistryOptions>, logger: Logger): RestoredState {
+  const reasons: string[] = [];
+  for (const generation of ['latest', 'previous'] as const) {
+    const found = usableSnapshot(dataDir, generation, history, registry);
+    if ('state' in found) {
+      if (reasons.length > 0) logger.warn({ reasons }, 'the latest state snapshot is not usable: restored from the previous one');
+      logger.info({ slot: found.state.appliedSlot.toString(), generation }, 'agreed state restored from its snapshot');
+      return generation === 'latest' ? { state: found.state, snapshotSlot: found.state.appliedSlot } : found;
+    }
+    if (found.unavailable !== 'none written yet') reasons.push(`${generation}: ${found.unavailable}`);
   }
-  if (read.slot < history.firstSlot) {
-    logger.warn({ snapshotSlot: read.slot.toString(), historyFirstSlot: history.firstSlot.toString() }, 'state snapshot is older than the history: applying the history from its first slot');
-    return fresh();
+  if (history.firstSlot === 0n) {
+    if (reasons.length > 0) logger.warn({ reasons }, 'state snapshot not used: applying the history from slot 0');
+    return { state: new AgreedState({ registry }) };
   }
+  const unavailable =
+    `the chosen history starts at slot ${history.firstSlot} and no state snapshot covers the slots below it` +
+    (reasons.length > 0 ? ` (${reasons.join('; ')})` : '') +
+    ': reads answer UNAVAILABLE until a proposer installs a snapshot (or copy state.snapshot from another acceptor and restart)';
+  logger.error({ historyFirstSlot: history.firstSlot.toString() }, unavailable);
+  return { unavailable };
+}
+
+function usableSnapshot(dataDir: string, generation: SnapshotGeneration, history: ChosenHistory, registry: Partial<RegistryOptions>): RestoredState {
+  const read = readStateSnapshot(dataDir, generation);
+  if ('missing' in read) return { unavailable: read.missing };
+  if (read.slot < history.firstSlot) return { unavailable: `its slot ${read.slot} is below the history's first slot ${history.firstSlot}` };
   try {
     const snapshot = decodeStateSnapshot(read.body);
     if (snapshot.slot !== read.slot) throw new Error(`the file says slot ${read.slot}, its state slot ${snapshot.slot}`);
-    const state = new AgreedState({ registry }, snapshot);
-    logger.info({ slot: read.slot.toString(), bytes: read.body.length }, 'agreed state restored from its snapshot');
-    return state;
+    return { state: new AgreedState({ registry }, snapshot) };
   } catch (err) {
-    logger.warn({ reason: (err as Error).message }, 'state snapshot not used: applying the history from its first slot');
-    return fresh();
+    return { unavailable: (err as Error).message };
   }
 }

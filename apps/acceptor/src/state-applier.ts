@@ -1,5 +1,5 @@
 import type { ChosenRecord } from '@paxos/consensus-core';
-import type { Logger } from '@paxos/grpc-kit';
+import { GrpcError, GrpcStatus, type Logger } from '@paxos/grpc-kit';
 import { type AgreedState, encodeStateSnapshot } from '@paxos/state-machine';
 import type { ChosenHistory } from './storage';
 import { writeStateSnapshot } from './storage/state-snapshot-file';
@@ -18,6 +18,8 @@ export interface StateSnapshots {
   /** The data dir the snapshot file goes to. */
   readonly dir: string;
   readonly everySlots: number;
+  /** Told once a snapshot is durable, with its slot and the previous snapshot's (history retention). */
+  readonly written?: (slot: bigint, previousSlot: bigint | undefined) => void;
 }
 
 /**
@@ -33,22 +35,78 @@ export class StateApplier {
   private failed: string | undefined;
   private pending: ChosenRecord[] = [];
   private timer: NodeJS.Timeout | undefined;
-  /** The applied slot of the last snapshot written (or restored). */
+  /** The applied slot of the last snapshot taken (or restored): the next is due everySlots later. */
   private snapshotSlot: bigint;
+  /** The slots of the latest durable snapshot and of the one before it, when known. */
+  private durable: { latest?: bigint; previous?: bigint } = {};
   private writing: Promise<void> | undefined;
+  private current: AgreedState | undefined;
 
   constructor(
     private readonly history: ChosenHistory,
-    readonly state: AgreedState,
+    /** The state to apply onto; or why the node has none (see restore-state.ts). */
+    restored: { readonly state: AgreedState; readonly snapshotSlot?: bigint } | { readonly unavailable: string },
     private readonly logger: Logger,
     private readonly snapshots?: StateSnapshots,
   ) {
-    this.snapshotSlot = state.appliedSlot;
+    if ('state' in restored) {
+      this.current = restored.state;
+      this.snapshotSlot = restored.state.appliedSlot;
+      if (restored.snapshotSlot !== undefined) this.durable = { latest: restored.snapshotSlot };
+    } else {
+      this.snapshotSlot = 0n;
+      this.failed = restored.unavailable;
+    }
   }
 
-  /** Why applying stopped (a history row that does not decode), if it did. */
+  /** The agreed state; UNAVAILABLE (with the reason) when the node has none. */
+  get state(): AgreedState {
+    if (this.current === undefined) throw new GrpcError(GrpcStatus.UNAVAILABLE, `this acceptor has no agreed state: ${this.failed ?? 'not restored'}`);
+    return this.current;
+  }
+
+  /** Slots below this one are applied (0 while the node has no state). */
+  get appliedSlot(): bigint {
+    return this.current?.appliedSlot ?? 0n;
+  }
+
+  /** The slot of the latest durable state snapshot, if one was written or restored. */
+  get durableSnapshotSlot(): bigint | undefined {
+    return this.durable.latest;
+  }
+
+  /** Why applying stopped (a history row that does not decode, or no state to apply onto), if it did. */
   get failure(): string | undefined {
     return this.failed;
+  }
+
+  /**
+   * Makes another node's snapshot this node's latest durable one (after any write of its own in
+   * flight). The caller then installs its state, unless the node caught up meanwhile.
+   */
+  async keepSnapshot(slot: bigint, body: Buffer): Promise<void> {
+    const s = this.snapshots;
+    if (s === undefined) throw new Error('assertion: a state snapshot kept by an applier that writes none');
+    await this.snapshotWritten();
+    const write = writeStateSnapshot(s.dir, slot, body).then(() => {
+      this.durable = { latest: slot, ...(this.durable.latest !== undefined ? { previous: this.durable.latest } : {}) };
+    });
+    this.writing = write.catch(() => undefined).finally(() => {
+      this.writing = undefined;
+    });
+    await write;
+  }
+
+  /**
+   * Continues from a state installed from another node's snapshot (durable already, and the
+   * history restarted at its slot): what was applied or held before is dropped.
+   */
+  install(state: AgreedState): void {
+    this.current = state;
+    this.failed = undefined;
+    this.pending = [];
+    this.snapshotSlot = state.appliedSlot;
+    this.catchUp();
   }
 
   /** Records just appended to the history: held for the next application (no read back from disk). */
@@ -72,16 +130,18 @@ export class StateApplier {
   /** Applies everything held and everything the history holds beyond the state (a read calls this first). */
   settle(): void {
     if (this.failed !== undefined || this.stopped) return;
+    const state = this.current;
+    if (state === undefined) return;
     const held = this.pending;
     this.pending = [];
-    for (const r of held) if (r.slot === this.state.appliedSlot) this.state.advance(r);
+    for (const r of held) if (r.slot === state.appliedSlot) state.advance(r);
     this.maybeSnapshot();
     this.catchUp();
   }
 
   /** Applies what the history holds beyond the state, soon (never inside the caller's turn). */
   catchUp(): void {
-    if (this.scheduled || this.stopped || this.failed !== undefined || this.state.appliedSlot >= this.history.endSlot) return;
+    if (this.scheduled || this.stopped || this.failed !== undefined || this.current === undefined || this.current.appliedSlot >= this.history.endSlot) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
@@ -91,10 +151,12 @@ export class StateApplier {
   }
 
   private applyPage(): void {
-    const from = this.state.appliedSlot;
+    const state = this.current;
+    if (state === undefined || this.failed !== undefined) return;
+    const from = state.appliedSlot;
     if (this.stopped || from >= this.history.endSlot) return;
     try {
-      for (const e of this.history.read(from, APPLY_SLOTS_PER_TURN, APPLY_BYTES_PER_TURN)) this.state.advance(e);
+      for (const e of this.history.read(from, APPLY_SLOTS_PER_TURN, APPLY_BYTES_PER_TURN)) state.advance(e);
       this.maybeSnapshot();
     } catch (err) {
       this.failed = (err as Error).message;
@@ -109,21 +171,32 @@ export class StateApplier {
    */
   private maybeSnapshot(): void {
     const s = this.snapshots;
-    if (s === undefined || this.writing !== undefined || this.stopped) return;
-    const slot = this.state.appliedSlot;
+    const state = this.current;
+    if (s === undefined || state === undefined || this.writing !== undefined || this.stopped) return;
+    const slot = state.appliedSlot;
     if (slot - this.snapshotSlot < BigInt(s.everySlots)) return;
     this.snapshotSlot = slot;
     const started = Date.now();
-    const body = encodeStateSnapshot(this.state.snapshot());
+    const body = encodeStateSnapshot(state.snapshot());
     const encodedMs = Date.now() - started;
     this.writing = writeStateSnapshot(s.dir, slot, body)
       .then(
-        () => this.logger.info({ slot: slot.toString(), bytes: body.length, encodedMs, ms: Date.now() - started }, 'state snapshot written'),
+        () => {
+          this.logger.info({ slot: slot.toString(), bytes: body.length, encodedMs, ms: Date.now() - started }, 'state snapshot written');
+          this.durable = { latest: slot, ...(this.durable.latest !== undefined ? { previous: this.durable.latest } : {}) };
+          s.written?.(slot, this.durable.previous);
+        },
         (err: unknown) => this.logger.warn({ err, slot: slot.toString() }, 'writing the state snapshot failed: a restart applies the history from the previous one'),
       )
       .finally(() => {
         this.writing = undefined;
       });
+  }
+
+  /** Resolves when no snapshot is being written. */
+  async snapshotWritten(): Promise<void> {
+    // Bounded: each turn waits for one write in flight, and a write starts only after applying.
+    while (this.writing !== undefined) await this.writing;
   }
 
   /** Stops applying; resolves when a snapshot being written is done. */

@@ -4,11 +4,16 @@ import {
   type AcceptRequest,
   type AcceptResponse,
   AcceptorServiceClient,
+  type InstallStateSnapshotRequest,
   type LearnResponse,
+  ReadServiceClient,
   type PrepareRequest,
   type PrepareResponse,
   type StatusResponse,
 } from '@paxos/proto';
+import type { Ballot } from '@paxos/consensus-core';
+import { StateSnapshotAssembler, type StateSnapshotBytes, stateSnapshotChunks } from '@paxos/read-service';
+import { ballotToWire } from '@paxos/wire';
 import { Observable } from 'rxjs';
 
 export interface LinkOptions {
@@ -39,6 +44,8 @@ type StreamKind = 'prepare' | 'accept';
  */
 export class AcceptorLink {
   private readonly client: InstanceType<typeof AcceptorServiceClient>;
+  /** ReadService on the same channel (state snapshots). */
+  private readonly reads: InstanceType<typeof ReadServiceClient>;
   private readonly streams: { prepare?: ClientDuplexStream<PrepareRequest, PrepareResponse>; accept?: ClientDuplexStream<AcceptRequest, AcceptResponse> } = {};
   private readonly pending = { prepare: new Map<bigint, Pending<PrepareResponse>>(), accept: new Map<bigint, Pending<AcceptResponse>>() };
   private nextRequestId = 1n;
@@ -62,6 +69,7 @@ export class AcceptorLink {
       'grpc.max_receive_message_length': opts.maxMessageBytes,
       'grpc.max_send_message_length': opts.maxMessageBytes,
     });
+    this.reads = new ReadServiceClient(address, credentials.createInsecure(), { channelOverride: this.client.getChannel() });
     // Start connecting now, so the first round does not pay for it.
     this.client.getChannel().getConnectivityState(true);
   }
@@ -95,10 +103,62 @@ export class AcceptorLink {
     });
   }
 
+  /** The acceptor's latest durable state snapshot (ReadService.GetStateSnapshot), checked whole. */
+  stateSnapshot(deadlineMs: number): Promise<StateSnapshotBytes> {
+    return new Promise((resolve, reject) => {
+      const call = this.reads.getStateSnapshot({}, new Metadata(), { deadline: Date.now() + deadlineMs });
+      const assembler = new StateSnapshotAssembler();
+      let failed = false;
+      call.on('data', (r: { chunk?: InstallStateSnapshotRequest['chunk'] }) => {
+        if (failed) return;
+        try {
+          assembler.add(r.chunk);
+        } catch (e) {
+          failed = true;
+          call.cancel();
+          reject(new GrpcError(status.INTERNAL, `node ${this.nodeId} sent a malformed state snapshot: ${(e as Error).message}`));
+        }
+      });
+      call.on('error', (e) => {
+        if (!failed) reject(e);
+        failed = true;
+      });
+      call.on('end', () => {
+        if (failed) return;
+        try {
+          resolve(assembler.finish());
+        } catch (e) {
+          reject(new GrpcError(status.INTERNAL, `node ${this.nodeId} sent a malformed state snapshot: ${(e as Error).message}`));
+        }
+      });
+    });
+  }
+
+  /** Gives the acceptor a state snapshot (AcceptorService.InstallStateSnapshot); resolves with its committed index after. */
+  installStateSnapshot(ballot: Ballot, snapshot: StateSnapshotBytes, deadlineMs: number): Promise<bigint> {
+    return new Promise((resolve, reject) => {
+      const call = this.client.installStateSnapshot(new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res.committedIndex)));
+      const chunks = stateSnapshotChunks(snapshot);
+      const wire = ballotToWire(ballot);
+      // Each chunk goes when the stream has room for it (one chunk buffered at a time).
+      const next = (): void => {
+        for (let c = chunks.next(); !c.done; c = chunks.next()) {
+          if (!call.write({ ballot: wire, chunk: c.value })) {
+            call.once('drain', next);
+            return;
+          }
+        }
+        call.end();
+      };
+      next();
+    });
+  }
+
   close(): void {
     this.closed = true;
     for (const kind of ['prepare', 'accept'] as const) this.failStream(kind, new GrpcError(status.CANCELLED, 'proposer is shutting down'));
     this.client.close();
+    this.reads.close();
   }
 
   private send<Req extends { requestId: bigint }, Res>(kind: StreamKind, build: (requestId: bigint) => Req): Observable<Res> {

@@ -1,3 +1,4 @@
+import { status } from '@grpc/grpc-js';
 import { type ChosenEntry, slotValueBytes } from '@paxos/consensus-core';
 import type { AcceptResponse } from '@paxos/proto';
 import type { AcceptorLink } from './acceptor-link';
@@ -24,6 +25,8 @@ export interface CatchUpOptions {
   readonly onCommitted?: (nodeId: number, committedIndex: bigint) => void;
   /** Chosen entries below the ones the proposer keeps in memory, from the acceptors' durable histories (LogReader). */
   readonly readHistory?: (from: bigint, max: number) => Promise<readonly ChosenEntry[]>;
+  /** Gives an acceptor a state snapshot above its committed index (the slots it lacks are kept nowhere); resolves with its index after. */
+  readonly installSnapshot?: (link: AcceptorLink, committedIndex: bigint) => Promise<bigint>;
 }
 
 /**
@@ -165,7 +168,21 @@ export class AcceptorCatchUp {
         this.inProgress.delete(link.nodeId);
         this.send(link, entries, true);
       },
-      () => this.inProgress.delete(link.nodeId),
+      (err: unknown) => {
+        const install = this.opts.installSnapshot;
+        // No acceptor keeps those slots any more: a state snapshot covers them.
+        if (install === undefined || (err as { code?: unknown }).code !== status.OUT_OF_RANGE || this.stopped) {
+          this.inProgress.delete(link.nodeId);
+          return;
+        }
+        install(link, from).then(
+          (committedIndex) => {
+            this.inProgress.delete(link.nodeId);
+            this.note(link.nodeId, committedIndex);
+          },
+          () => this.inProgress.delete(link.nodeId),
+        );
+      },
     );
     return slots * HISTORY_SLOT_BYTES_GUESS;
   }

@@ -5,9 +5,16 @@ import { Subject } from 'rxjs';
 export interface ChosenResult {
   readonly clientRequestId: string;
   readonly slot: bigint;
-  readonly ballot: Ballot;
-  readonly valueDigest: string;
+  /**
+   * Absent only for an id that took effect below a state snapshot this proposer installed from
+   * an acceptor (which keeps where each id took effect, not its ballot and digest).
+   */
+  readonly ballot?: Ballot;
+  readonly valueDigest?: string;
 }
+
+/** A result of a slot this proposer learned itself: ballot and digest known. */
+export type LearnedResult = Required<ChosenResult>;
 
 export interface ChosenLogOptions {
   /** Chosen slots kept for WatchChosen and catch-up; older ones are dropped. */
@@ -31,14 +38,17 @@ function retainedCost(e: ChosenEntry): number {
  * memory for WatchChosen and catch-up (older ones are read from the acceptors' histories).
  */
 export class ChosenLog {
-  private readonly learner = new Learner();
+  private learner = new Learner();
+  private agreed: AgreedState;
   private readonly retained = new Map<bigint, ChosenEntry>();
   private oldestRetained = 0n;
   private retainedBytes = 0;
   /** Every delivered entry, in slot order. */
   readonly delivered$ = new Subject<ChosenEntry>();
 
-  constructor(private readonly opts: ChosenLogOptions) {}
+  constructor(private readonly opts: ChosenLogOptions) {
+    this.agreed = opts.state;
+  }
 
   /** Slots below this one are delivered. */
   get nextSlot(): bigint {
@@ -50,20 +60,36 @@ export class ChosenLog {
   }
 
   get state(): AgreedState {
-    return this.opts.state;
+    return this.agreed;
+  }
+
+  /**
+   * Continues from a state snapshot at a slot above what was delivered (no acceptor still holds the
+   * slots in between): the state is replaced, delivery resumes at its slot, the kept window is
+   * emptied. Watchers of the log are told by a gap they cannot read (OUT_OF_RANGE).
+   */
+  installSnapshot(state: AgreedState): void {
+    const slot = state.appliedSlot;
+    if (slot <= this.nextSlot) throw new Error(`assertion: a state snapshot at slot ${slot} installed at delivered slot ${this.nextSlot}`);
+    this.agreed = state;
+    this.learner = new Learner({ fromSlot: slot });
+    this.retained.clear();
+    this.retainedBytes = 0;
+    this.oldestRetained = slot;
   }
 
   /** The digest of a command's data, as the sessions keep it. */
   digest(data: Uint8Array): string {
-    const d = this.opts.state.digest;
+    const d = this.agreed.digest;
     if (d === undefined) throw new Error('assertion: the proposer\'s state machine keeps digests');
     return d(data);
   }
 
   /** Where the id first took effect, if the state machine remembers it. */
   result(clientRequestId: string): ChosenResult | undefined {
-    const s = this.opts.state.session(clientRequestId);
-    return s?.detail && { clientRequestId, slot: s.slot, ballot: s.detail.ballot, valueDigest: s.detail.digest };
+    const s = this.agreed.session(clientRequestId);
+    if (s === undefined) return undefined;
+    return s.detail ? { clientRequestId, slot: s.slot, ballot: s.detail.ballot, valueDigest: s.detail.digest } : { clientRequestId, slot: s.slot };
   }
 
   entry(slot: bigint): ChosenEntry | undefined {
@@ -78,17 +104,19 @@ export class ChosenLog {
   }
 
   /** Learns newly chosen entries (any order); returns the results of client ids answered for the first time. */
-  learn(entries: readonly ChosenEntry[]): ChosenResult[] {
-    const fresh: ChosenResult[] = [];
+  learn(entries: readonly ChosenEntry[]): LearnedResult[] {
+    const fresh: LearnedResult[] = [];
     for (const e of entries) {
       for (const d of this.learner.learn(e)) {
         this.retain(d);
-        const applied = this.opts.state.apply(d).commands;
+        const applied = this.agreed.apply(d).commands;
         const commands = d.value.kind === 'batch' ? d.value.commands : [];
         for (const c of applied) {
           if (c.duplicateOf !== undefined) continue;
           const data = commands[c.index]?.data ?? new Uint8Array(0);
-          fresh.push(this.result(c.clientRequestId) ?? { clientRequestId: c.clientRequestId, slot: d.slot, ballot: d.ballot, valueDigest: this.digest(data) });
+          // Took effect here, so the sessions hold its detail (the proposer's state keeps digests).
+          const detail = this.agreed.session(c.clientRequestId)?.detail;
+          fresh.push({ clientRequestId: c.clientRequestId, slot: d.slot, ballot: detail?.ballot ?? d.ballot, valueDigest: detail?.digest ?? this.digest(data) });
         }
         this.delivered$.next(d);
       }

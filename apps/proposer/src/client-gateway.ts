@@ -125,7 +125,7 @@ export class ClientGateway {
   }
 
   /** Ids that took effect for the first time: their waiters hear the slot (`votes` of the round that chose it). */
-  delivered(results: readonly ChosenResult[], votesOf: (r: ChosenResult) => readonly AcceptorVote[]): void {
+  delivered<R extends ChosenResult>(results: readonly R[], votesOf: (r: R) => readonly AcceptorVote[]): void {
     for (const r of results) {
       this.inCore.delete(r.clientRequestId);
       const list = this.waiters.get(r.clientRequestId);
@@ -133,6 +133,18 @@ export class ClientGateway {
       this.waiters.delete(r.clientRequestId);
       const votes = votesOf(r);
       list.forEach((w, i) => w.resolve({ ...r, duplicate: i > 0, votes }));
+    }
+  }
+
+  /** Waiters of ids the state now holds (a state snapshot was installed): told where each took effect. */
+  answerSettled(): void {
+    for (const [id, list] of [...this.waiters]) {
+      const known = this.deps.chosen.result(id);
+      if (!known) continue;
+      // The id took effect before this proposer could learn of it: each waiter hears a duplicate.
+      this.waiters.delete(id);
+      this.inCore.delete(id);
+      for (const w of list) w.resolve({ ...known, duplicate: true, votes: [] });
     }
   }
 
@@ -165,7 +177,8 @@ export class ClientGateway {
 
   /** A client_request_id that took effect with other bytes cannot name this command too. */
   private reusedIdError(known: ChosenResult, command: Command): GrpcError | undefined {
-    if (this.deps.chosen.digest(command.data) === known.valueDigest) return undefined;
+    // Without a digest (an id known from an installed snapshot) other bytes cannot be told apart.
+    if (known.valueDigest === undefined || this.deps.chosen.digest(command.data) === known.valueDigest) return undefined;
     return new GrpcError(
       status.ALREADY_EXISTS,
       `client_request_id ${JSON.stringify(command.clientRequestId)} already took effect in slot ${known.slot} with another value (sha256 ${known.valueDigest}); use a new id for a new value`,

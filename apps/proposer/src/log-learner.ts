@@ -1,3 +1,4 @@
+import { status } from '@grpc/grpc-js';
 import type { ChosenEntry, Quorum } from '@paxos/consensus-core';
 import type { Logger } from '@paxos/grpc-kit';
 import type { AcceptorLink } from './acceptor-link';
@@ -25,6 +26,8 @@ export interface LogLearnerDeps {
   readonly noteCommitted: (nodeId: number, committedIndex: bigint) => void;
   /** True when some acceptor reported more chosen slots than we delivered. */
   readonly anyAhead: () => boolean;
+  /** Installs the newest state snapshot an acceptor holds (the next slot is kept nowhere); true when the log moved. */
+  readonly installSnapshot: () => Promise<boolean>;
   readonly logger: Logger;
 }
 
@@ -44,7 +47,7 @@ export class LogLearner {
 
   /** Learns the log up to the acceptors' committed index, retrying until a quorum answers; resolves then. */
   async learnBeforeServing(): Promise<void> {
-    const { links, quorum, chosen, reader, logger } = this.deps;
+    const { links, quorum, chosen, logger } = this.deps;
     for (let attempt = 0; !this.stopped; attempt++) {
       try {
         const answers = await Promise.allSettled(links.map((l) => l.learn(chosen.nextSlot, 1, LEARN_DEADLINE_MS)));
@@ -57,7 +60,10 @@ export class LogLearner {
         });
         if (indexes.length >= quorum.q) {
           const target = indexes.reduce((m, x) => (x > m ? x : m), 0n);
-          for (let guard = 0n; chosen.nextSlot < target && guard <= target; guard++) this.deps.learned(await reader.read(chosen.nextSlot, LOG_READ_SLOTS));
+          for (let guard = 0n; chosen.nextSlot < target && guard <= target; guard++) {
+            const entries = await this.readOrInstall();
+            if (entries !== undefined) this.deps.learned(entries);
+          }
           logger.info({ learnedTo: chosen.nextSlot.toString() }, 'learned the chosen log: taking client work');
           return;
         }
@@ -66,6 +72,19 @@ export class LogLearner {
         logger.warn({ err: (err as Error).message }, 'learning the chosen log failed; retrying');
       }
       await new Promise((r) => setTimeout(r, RETRY_MS));
+    }
+  }
+
+  /**
+   * The next chosen entries from the acceptors' histories; undefined when they were kept nowhere
+   * any more and a state snapshot moved the log past them instead.
+   */
+  private async readOrInstall(): Promise<readonly ChosenEntry[] | undefined> {
+    try {
+      return await this.deps.reader.read(this.deps.chosen.nextSlot, LOG_READ_SLOTS);
+    } catch (err) {
+      if ((err as { code?: unknown }).code === status.OUT_OF_RANGE && (await this.deps.installSnapshot())) return undefined;
+      throw err;
     }
   }
 
@@ -94,11 +113,19 @@ export class LogLearner {
         this.learning = false;
         this.deps.noteCommitted(link.nodeId, r.committedIndex);
         if (r.chosen.length === 0 && r.oldestKeptSlot > chosen.nextSlot) {
-          // This acceptor's history starts above what we need (a data dir that predates the
-          // durable history): the next pass asks the next acceptor. Nothing is ever skipped.
-          logger.warn(
-            { from: chosen.nextSlot.toString(), oldestKeptSlot: r.oldestKeptSlot.toString(), acceptor: link.nodeId },
-            'an acceptor does not hold the chosen values we need next: asking another',
+          // This acceptor no longer keeps what we need next (--history-retain-slots): read it from
+          // any acceptor that does, or install the state snapshot that covers it.
+          logger.info({ from: chosen.nextSlot.toString(), oldestKeptSlot: r.oldestKeptSlot.toString(), acceptor: link.nodeId }, 'an acceptor no longer keeps the chosen values we need next');
+          this.learning = true;
+          this.readOrInstall().then(
+            (entries) => {
+              this.learning = false;
+              if (entries !== undefined) this.deps.learned(entries);
+            },
+            (err: unknown) => {
+              this.learning = false;
+              logger.warn({ err: (err as Error).message }, 'learning the chosen log failed');
+            },
           );
           return;
         }

@@ -21,7 +21,11 @@ export class LogReader {
     private readonly committedOf: (nodeId: number) => bigint | undefined,
   ) {}
 
-  /** Up to `max` chosen entries from `from` on, in slot order, without gaps; at least one (else it throws UNAVAILABLE). */
+  /**
+   * Up to `max` chosen entries from `from` on, in slot order, without gaps; at least one. Else it
+   * throws OUT_OF_RANGE when acceptors dropped the slot under their retention flag (naming the
+   * state snapshot that covers it), or UNAVAILABLE.
+   */
   async read(from: bigint, max: number): Promise<ChosenEntry[]> {
     const kept: ChosenEntry[] = [];
     for (let slot = from; kept.length < max; slot++) {
@@ -31,6 +35,8 @@ export class LogReader {
     }
     if (kept.length > 0) return kept;
     const failures: string[] = [];
+    /** The lowest first retained slot above `from`, and the highest snapshot slot, of acceptors that dropped `from`. */
+    let dropped: { retainedFrom: bigint; snapshotSlot: bigint } | undefined;
     // Every connected acceptor that may hold the slot, the furthest ahead first: at most n calls.
     for (const link of this.byProgress().filter((l) => (this.committedOf(l.nodeId) ?? from + 1n) > from)) {
       try {
@@ -38,10 +44,22 @@ export class LogReader {
         if (r.chosen.length > 0 && r.chosen[0]?.slot === from) {
           return learnedEntries(r.chosen, from);
         }
+        if (r.oldestKeptSlot > from) {
+          dropped = {
+            retainedFrom: dropped === undefined || r.oldestKeptSlot < dropped.retainedFrom ? r.oldestKeptSlot : dropped.retainedFrom,
+            snapshotSlot: dropped === undefined || r.snapshotSlot > dropped.snapshotSlot ? r.snapshotSlot : dropped.snapshotSlot,
+          };
+        }
         failures.push(`node ${link.nodeId}: holds chosen values up to slot ${r.committedIndex}, from slot ${r.oldestKeptSlot}`);
       } catch (e) {
         failures.push(`node ${link.nodeId}: ${(e as Error).message}`);
       }
+    }
+    if (dropped !== undefined) {
+      throw new GrpcError(
+        status.OUT_OF_RANGE,
+        `slot ${from} is below the chosen history the acceptors retain (from slot ${dropped.retainedFrom}); the state snapshot at slot ${dropped.snapshotSlot} covers it (ReadService.GetStateSnapshot on an acceptor)`,
+      );
     }
     throw new GrpcError(status.UNAVAILABLE, `no acceptor could serve slot ${from} of the chosen log (${failures.join('; ') || 'none is connected'})`);
   }

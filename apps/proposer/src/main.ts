@@ -75,7 +75,8 @@ async function main(): Promise<void> {
   // A negative control for the chaos test (a build option in effect): no exactly-once. Never in production.
   const unsafeNoSessions = process.env['PAXOS_UNSAFE_NO_SESSIONS'] === '1';
   if (unsafeNoSessions) logger.error('PAXOS_UNSAFE_NO_SESSIONS=1: client sessions are OFF, a retried command can take effect twice (negative control only)');
-  const state = new AgreedState({ digest: valueBytesDigest, registry: { clusterSize: config.acceptors.length }, unsafeNoSessions });
+  const stateOptions = { digest: valueBytesDigest, registry: { clusterSize: config.acceptors.length }, unsafeNoSessions };
+  const state = new AgreedState(stateOptions);
   const chosen = new ChosenLog({ retainedSlotsMax: config.retainChosenSlots, retainedBytesMax: config.retainChosenBytes, state });
   const node = new ProposerNode(core, links, quorum, chosen, {
     tickMs: config.tickMs,
@@ -83,6 +84,7 @@ async function main(): Promise<void> {
     catchUpBytesPerPass: CATCH_UP_BYTES_PER_PASS,
     catchUpIntervalMs: 500,
     windowSlots: config.windowSlots,
+    restoreState: (snapshot) => new AgreedState(stateOptions, snapshot),
     logger,
   });
   const checker = new ValueChecker(config.maxValueBytes, (n) => caches.get(n));
@@ -105,7 +107,9 @@ async function main(): Promise<void> {
           name: 'paxos.v1.ReadService',
           definition: ReadServiceService,
           implementation: readService({
-            state,
+            get state() {
+              return chosen.state;
+            },
             defaultConsistency: Consistency.CONSISTENCY_LINEARIZABLE,
             linearizable: () => node.readBarrier(READ_BARRIER_DEADLINE_MS),
             readLog: (from, max) => node.reader.read(from, max),

@@ -19,13 +19,15 @@ import type { AcceptorLink } from './acceptor-link';
 import { Subject, Subscription } from 'rxjs';
 import { AcceptorCatchUp } from './catch-up';
 import { SparedValues } from './commit-batches';
-import type { ChosenLog, ChosenResult } from './chosen-log';
+import type { ChosenLog, LearnedResult } from './chosen-log';
 import { ClientGateway, type ProposeOutcome } from './client-gateway';
 import { CommitNotices } from './commit-notices';
 import { type Answer, broadcast, QuorumDeniedError, QuorumUnreachableError, untilQuorum } from './fan-out';
 import { LogLearner } from './log-learner';
 import { LogReader } from './log-reader';
 import { ReadBarrier } from './read-barrier';
+import { StateTransfer } from './state-transfer';
+import type { AgreedState, AgreedStateSnapshot } from '@paxos/state-machine';
 import { acceptVote, prepareVote } from './votes';
 
 export type { ProposeOutcome } from './client-gateway';
@@ -54,6 +56,8 @@ export interface ProposerNodeOptions {
   readonly catchUpIntervalMs: number;
   /** Slots in flight; an acceptor further behind than this gets values at once. */
   readonly windowSlots: number;
+  /** The proposer's state machine continued from a state snapshot (see state-transfer.ts). */
+  readonly restoreState: (snapshot: AgreedStateSnapshot) => AgreedState;
   readonly logger: Logger;
 }
 
@@ -84,6 +88,7 @@ export class ProposerNode {
   private readonly gateway: ClientGateway;
   private readonly learner: LogLearner;
   private readonly barrier: ReadBarrier;
+  private readonly transfer: StateTransfer;
   /** The chosen log from any slot: memory, else the acceptors' durable histories. */
   readonly reader: LogReader;
   private timer: NodeJS.Timeout | undefined;
@@ -100,6 +105,18 @@ export class ProposerNode {
     this.commits = new CommitNotices((to, slot, ballot) => this.sendCommit(to, slot, ballot));
     this.spared = new SparedValues((to, batch) => this.sendCommitBatch(to, batch));
     this.reader = new LogReader(links, chosen, (nodeId) => this.catchUp.committedOf(nodeId));
+    this.transfer = new StateTransfer({
+      links,
+      chosen,
+      restore: opts.restoreState,
+      installed: (slot) => {
+        this.core.learnDecidedBelow(slot);
+        for (const s of [...this.acceptRounds.keys()]) if (s < slot) this.endRound(s);
+        this.gateway.answerSettled();
+      },
+      ballot: () => this.core.ballot,
+      logger: opts.logger,
+    });
     this.catchUp = new AcceptorCatchUp(links, chosen, {
       batchSlots: opts.catchUpBatchSlots,
       windowSlots: opts.windowSlots,
@@ -107,6 +124,7 @@ export class ProposerNode {
       // Any answer shows the acceptor is alive: the core stops asking it last.
       onCommitted: (from, committedIndex) => this.process(this.core.handle({ type: 'committed', from, committedIndex })),
       readHistory: (from, max) => this.reader.read(from, max),
+      installSnapshot: (link, committedIndex) => this.transfer.installOn(link, committedIndex),
     });
     this.gateway = new ClientGateway({
       chosen,
@@ -142,6 +160,7 @@ export class ProposerNode {
       learned: (entries) => this.learnCommitted(entries),
       noteCommitted: (nodeId, index) => this.catchUp.note(nodeId, index),
       anyAhead: () => this.catchUp.anyAhead(),
+      installSnapshot: () => this.transfer.installHere(),
       logger: opts.logger,
     });
   }
@@ -289,7 +308,7 @@ export class ProposerNode {
   }
 
   /** Ids that took effect for the first time: their clients are answered with the votes of the rounds that chose them. */
-  private deliver(results: readonly ChosenResult[]): void {
+  private deliver(results: readonly LearnedResult[]): void {
     this.gateway.delivered(results, (r) => [...this.prepareVotes, ...(this.roundVotes.get(`a:${formatBallot(r.ballot)}:${r.slot}`) ?? [])]);
     for (const r of results) this.roundVotes.delete(`a:${formatBallot(r.ballot)}:${r.slot}`);
   }

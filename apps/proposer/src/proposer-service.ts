@@ -60,8 +60,8 @@ function toResponse(o: ProposeOutcome, includeVotes: boolean): ProposeResponse {
   return {
     clientRequestId: o.clientRequestId,
     slot: o.slot,
-    ballot: ballotToWire(o.ballot),
-    valueDigest: o.valueDigest,
+    ...(o.ballot !== undefined ? { ballot: ballotToWire(o.ballot) } : {}),
+    valueDigest: o.valueDigest ?? '',
     duplicate: o.duplicate,
     votes: includeVotes ? [...o.votes] : [],
   };

@@ -4,6 +4,7 @@ export * from './gen/paxos/v1/value';
 export * from './gen/paxos/v1/acceptor_service';
 export * from './gen/paxos/v1/proposer_service';
 export * from './gen/paxos/v1/read_service';
+export * from './gen/paxos/v1/state_snapshot';
 export * from './gen/lmfdb/v1/source';
 export * from './gen/lmfdb/v1/record_service';
 export * from './gen/harmonic/v1/proposal';

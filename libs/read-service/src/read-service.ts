@@ -1,4 +1,4 @@
-import { type ServerUnaryCall, type sendUnaryData, status } from '@grpc/grpc-js';
+import { type ServerUnaryCall, type ServerWritableStream, type sendUnaryData, status } from '@grpc/grpc-js';
 import type { ChosenEntry } from '@paxos/consensus-core';
 import { GrpcError, toServiceError } from '@paxos/grpc-kit';
 import {
@@ -7,6 +7,8 @@ import {
   type GetLeaderboardResponse,
   type GetProposalRequest,
   type GetProposalResponse,
+  type GetStateSnapshotRequest,
+  type GetStateSnapshotResponse,
   type ListProposalsRequest,
   type ListProposalsResponse,
   type ReadLogRequest,
@@ -15,6 +17,7 @@ import {
 } from '@paxos/proto';
 import type { AgreedState } from '@paxos/state-machine';
 import { logEntryToWire, proposalToWire, rowToWire } from './records-to-wire';
+import { type StateSnapshotBytes, stateSnapshotChunks } from './state-snapshot-chunks';
 
 /** Bounds of one answer. */
 export const READ_LOG_ENTRIES_MAX = 1024;
@@ -23,6 +26,7 @@ export const LEADERBOARD_HISTORY_MAX = 1000;
 
 /** What a node gives the read service. */
 export interface ReadSource {
+  /** The node's agreed state, read at each call (it may be replaced); a GrpcError when the node has none. */
   readonly state: AgreedState;
   /** The consistency of a read that does not say (CONSISTENCY_UNSPECIFIED). */
   readonly defaultConsistency: Consistency.CONSISTENCY_LINEARIZABLE | Consistency.CONSISTENCY_STALE;
@@ -36,6 +40,8 @@ export interface ReadSource {
   readonly settle?: () => void;
   /** Chosen entries from `from` on, in order, at most `max` (from this node's log, any retained slot). */
   readonly readLog: (from: bigint, max: number) => Promise<readonly ChosenEntry[]>;
+  /** The node's latest durable state snapshot (a GrpcError when it has none). Absent: FAILED_PRECONDITION. */
+  readonly stateSnapshot?: () => StateSnapshotBytes;
 }
 
 function consistencyName(c: Consistency): string {
@@ -44,7 +50,6 @@ function consistencyName(c: Consistency): string {
 
 /** paxos.v1.ReadService over a node's agreed state: the same answers on a proposer and an acceptor. */
 export function readService(source: ReadSource): ReadServiceServer {
-  const { state } = source;
   /** Waits for the read's consistency, then answers with `answer()` (computed after the wait). */
   const serve = <T>(asked: Consistency, callback: sendUnaryData<T>, answer: () => T): void => {
     const c = asked === Consistency.CONSISTENCY_UNSPECIFIED ? source.defaultConsistency : asked;
@@ -77,14 +82,27 @@ export function readService(source: ReadSource): ReadServiceServer {
     readLog(call: ServerUnaryCall<ReadLogRequest, ReadLogResponse>, callback: sendUnaryData<ReadLogResponse>) {
       const { fromSlot } = call.request;
       const max = Math.min(call.request.maxEntries || READ_LOG_ENTRIES_MAX, READ_LOG_ENTRIES_MAX);
-      source.settle?.();
-      const applied = state.appliedSlot;
+      let applied: bigint;
+      try {
+        source.settle?.();
+        applied = source.state.appliedSlot;
+      } catch (e) {
+        callback(toServiceError(e));
+        return;
+      }
       if (fromSlot >= applied) {
         callback(null, { entries: [], appliedSlot: applied });
         return;
       }
       source.readLog(fromSlot, Math.min(max, Number(applied - fromSlot))).then(
-        (entries) => callback(null, { entries: entries.filter((e) => e.slot < state.appliedSlot).map((e) => logEntryToWire(e, state)), appliedSlot: state.appliedSlot }),
+        (entries) => {
+          try {
+            const state = source.state;
+            callback(null, { entries: entries.filter((e) => e.slot < state.appliedSlot).map((e) => logEntryToWire(e, state)), appliedSlot: state.appliedSlot });
+          } catch (e) {
+            callback(toServiceError(e));
+          }
+        },
         (e: unknown) => callback(toServiceError(e)),
       );
     },
@@ -92,6 +110,7 @@ export function readService(source: ReadSource): ReadServiceServer {
     getProposal(call: ServerUnaryCall<GetProposalRequest, GetProposalResponse>, callback: sendUnaryData<GetProposalResponse>) {
       const n = call.request.proposalNumber;
       serve(call.request.consistency, callback, () => {
+        const state = source.state;
         const found = state.registry.proposal(n);
         const at = state.appliedSlot;
         if (found === undefined) throw new GrpcError(status.NOT_FOUND, `no proposal ${n} took effect in slots below ${at} (${consistencyName(call.request.consistency || source.defaultConsistency)} read)`);
@@ -108,6 +127,7 @@ export function readService(source: ReadSource): ReadServiceServer {
     listProposals(call: ServerUnaryCall<ListProposalsRequest, ListProposalsResponse>, callback: sendUnaryData<ListProposalsResponse>) {
       const max = Math.min(call.request.maxEntries || LIST_PROPOSALS_MAX, LIST_PROPOSALS_MAX);
       serve(call.request.consistency, callback, () => {
+        const state = source.state;
         const page = state.registry.proposals(call.request.fromNumber, max + 1);
         const more = page.length > max;
         const shown = page.slice(0, max);
@@ -120,13 +140,47 @@ export function readService(source: ReadSource): ReadServiceServer {
         callback(toServiceError(new GrpcError(status.INVALID_ARGUMENT, `history_max ${call.request.historyMax} is above ${LEADERBOARD_HISTORY_MAX}`)));
         return;
       }
-      serve(call.request.consistency, callback, () => ({
-        rows: state.registry.leaderboard().map(rowToWire),
-        history: state.registry.history(call.request.historyMax).map(rowToWire),
-        appliedSlot: state.appliedSlot,
-        proposals: BigInt(state.registry.proposalCount),
-        refused: BigInt(state.registry.refused),
-      }));
+      serve(call.request.consistency, callback, () => {
+        const state = source.state;
+        return {
+          rows: state.registry.leaderboard().map(rowToWire),
+          history: state.registry.history(call.request.historyMax).map(rowToWire),
+          appliedSlot: state.appliedSlot,
+          proposals: BigInt(state.registry.proposalCount),
+          refused: BigInt(state.registry.refused),
+        };
+      });
+    },
+
+    getStateSnapshot(call: ServerWritableStream<GetStateSnapshotRequest, GetStateSnapshotResponse>) {
+      let snapshot: StateSnapshotBytes;
+      try {
+        if (!source.stateSnapshot) throw new GrpcError(status.FAILED_PRECONDITION, 'this node keeps no state snapshot: ask an acceptor');
+        snapshot = source.stateSnapshot();
+      } catch (e) {
+        call.emit('error', toServiceError(e));
+        return;
+      }
+      void writeChunks(call, snapshot);
     },
   };
+}
+
+/** Writes the snapshot's chunks, waiting for the stream to drain between them (a slow reader holds one chunk at a time). */
+async function writeChunks(call: ServerWritableStream<GetStateSnapshotRequest, GetStateSnapshotResponse>, snapshot: StateSnapshotBytes): Promise<void> {
+  for (const chunk of stateSnapshotChunks(snapshot)) {
+    if (call.cancelled) return;
+    if (!call.write({ chunk })) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          call.off('drain', done);
+          call.off('cancelled', done);
+          resolve();
+        };
+        call.on('drain', done);
+        call.on('cancelled', done);
+      });
+    }
+  }
+  if (!call.cancelled) call.end();
 }

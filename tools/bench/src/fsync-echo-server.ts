@@ -32,6 +32,7 @@ export async function startFsyncEchoServer(port: number, dir: string): Promise<{
     },
     status: unimplemented,
     learn: unimplemented,
+    installStateSnapshot: unimplemented,
   };
   const server = new Server();
   server.addService(AcceptorServiceService, impl);

@@ -35,6 +35,8 @@ export interface StorageOptions {
   maxPendingBytes?: number;
   /** How often an unhealthy storage retries its repair (default 1000 ms). */
   repairIntervalMs?: number;
+  /** Size at which a chosen history segment is sealed (default HISTORY_SEGMENT_BYTES). */
+  historySegmentBytes?: number;
   testHooks?: StorageTestHooks;
 }
 
@@ -95,7 +97,7 @@ export class AcceptorStorage {
         release();
         unlockInProcess();
       };
-      history = ChosenHistory.open(dir);
+      history = ChosenHistory.open(dir, opts.historySegmentBytes !== undefined ? { segmentBytes: opts.historySegmentBytes } : {});
     } catch (err) {
       unlockDir();
       throw err;

@@ -178,4 +178,36 @@ describe('ChosenHistory (segment files)', () => {
     expect([again.firstSlot, again.endSlot]).toEqual([700n, 710n]);
     again.close();
   });
+
+  it('restarts at a slot above what it holds (an installed snapshot), also when a crash cut the restart short', () => {
+    const h = ChosenHistory.open(dir, { segmentBytes: 1024 });
+    h.append(records(0, 100));
+    h.sync();
+    const old = readdirSync(path.join(dir, HISTORY_DIR)).filter((n) => n.endsWith('.seg'));
+    const kept = old.map((n) => [n, readFileSync(path.join(dir, HISTORY_DIR, n))] as const);
+    expect(() => h.restartAt(50n)).toThrow(/assertion/);
+    h.restartAt(5000n);
+    h.append(records(5000, 5010));
+    expect([h.firstSlot, h.endSlot]).toEqual([5000n, 5010n]);
+    expect(h.read(10n, 10, 1 << 20)).toEqual([]);
+    h.close();
+    // As if the crash came before the old segments were removed: opening finishes the restart.
+    for (const [n, bytes] of kept) writeFileSync(path.join(dir, HISTORY_DIR, n), bytes);
+    writeFileSync(path.join(dir, HISTORY_DIR, historySegmentName(5000n)), Buffer.alloc(0));
+    const again = ChosenHistory.open(dir);
+    expect([again.firstSlot, again.endSlot]).toEqual([5000n, 5000n]);
+    expect(readdirSync(path.join(dir, HISTORY_DIR)).filter((n) => n.endsWith('.seg'))).toEqual([historySegmentName(5000n)]);
+    again.close();
+  });
+
+  it('still refuses a gap before a last segment that holds records', () => {
+    const h = ChosenHistory.open(dir, { segmentBytes: 1024 });
+    h.append(records(0, 100));
+    h.close();
+    const names = readdirSync(path.join(dir, HISTORY_DIR)).filter((n) => n.endsWith('.seg')).sort();
+    expect(names.length).toBeGreaterThan(2);
+    rmSync(path.join(dir, HISTORY_DIR, names[1] as string));
+    rmSync(path.join(dir, HISTORY_DIR, (names[1] as string).replace('.seg', '.idx')), { force: true });
+    expect(() => ChosenHistory.open(dir)).toThrow(StorageCorruptionError);
+  });
 });

@@ -16,7 +16,9 @@
 // segment was synced when it was sealed, so any bad frame in it is corruption.
 //
 // Retention drops whole segments (dropBelow): firstSlot is the first slot of the oldest segment
-// kept, and startAt() starts an empty history at a slot with an empty segment.
+// kept. startAt() starts an empty history at a slot with an empty segment; restartAt() replaces
+// a history by an empty one further on (a state snapshot installed from another node covers the
+// slots in between).
 //
 // The data dir's lock lives beside it, in `lock.sqlite` (data-dir-lock.ts).
 import * as fs from 'node:fs';
@@ -144,10 +146,7 @@ export class ChosenHistory {
     // An empty segment before the last is what startAt() leaves if it stops between creating the
     // new first segment and removing the old one: it holds nothing, so it goes.
     for (const name of names.slice(0, -1)) {
-      if (fs.statSync(path.join(dir, name)).size === 0) {
-        fs.rmSync(path.join(dir, name));
-        fs.rmSync(indexFile(path.join(dir, name)), { force: true });
-      }
+      if (fs.statSync(path.join(dir, name)).size === 0) removeSegmentFiles(path.join(dir, name));
     }
     const kept = names.filter((n) => fs.existsSync(path.join(dir, n)));
     const segments: Segment[] = [];
@@ -158,7 +157,13 @@ export class ChosenHistory {
       const lastSegment = i === kept.length - 1;
       const prev = segments[segments.length - 1];
       if (prev !== undefined && prev.endSlot !== firstSlot) {
-        throw new StorageCorruptionError(file, 0, `the chosen history has a gap: the segment before it ends at slot ${prev.endSlot}, this one starts at ${firstSlot}`);
+        if (!(lastSegment && firstSlot > prev.endSlot && fs.statSync(file).size === 0)) {
+          throw new StorageCorruptionError(file, 0, `the chosen history has a gap: the segment before it ends at slot ${prev.endSlot}, this one starts at ${firstSlot}`);
+        }
+        // An empty last segment above a gap is what restartAt() leaves if it stops before it
+        // removed the segments it replaces: they go.
+        for (const gone of segments.splice(0)) removeSegmentFiles(gone.file);
+        syncDir(dir);
       }
       const indexed = lastSegment ? undefined : readSegmentIndex(file, firstSlot);
       const { segment, truncated } = indexed !== undefined ? { segment: indexed, truncated: undefined } : scanSegment(file, firstSlot, lastSegment);
@@ -189,6 +194,27 @@ export class ChosenHistory {
    */
   startAt(slot: bigint): void {
     if (this.endSlot !== this.firstSlot) throw new Error(`assertion: startAt(${slot}) on a history holding slots ${this.firstSlot}..${this.endSlot}`);
+    this.replaceByEmptyAt(slot);
+  }
+
+  /**
+   * Restarts the history at `slot`, above everything it holds (a state snapshot installed from
+   * another node covers the slots below; it is durable before this is called).
+   */
+  restartAt(slot: bigint): void {
+    if (slot <= this.endSlot) throw new Error(`assertion: restartAt(${slot}) on a history that holds slots up to ${this.endSlot}`);
+    this.replaceByEmptyAt(slot);
+  }
+
+  /**
+   * The new empty segment is made durable first, then the old ones go: a crash in between leaves
+   * an empty segment besides them, which opening recognises and finishes.
+   */
+  private replaceByEmptyAt(slot: bigint): void {
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.pending = [];
+    this.failure = undefined;
     const old = this.segments.splice(0);
     fs.closeSync(this.fd);
     const file = path.join(this.dir, historySegmentName(slot));
@@ -198,7 +224,8 @@ export class ChosenHistory {
     } finally {
       fs.closeSync(created);
     }
-    for (const s of old) if (s.file !== file) fs.rmSync(s.file, { force: true });
+    syncDir(this.dir);
+    for (const s of old) if (s.file !== file) removeSegmentFiles(s.file);
     syncDir(this.dir);
     this.segments.push({ firstSlot: slot, endSlot: slot, bytes: 0, file, offsets: [] });
     this.fd = fs.openSync(file, 'r+');
@@ -391,11 +418,12 @@ export class ChosenHistory {
    */
   dropBelow(slot: bigint): bigint {
     // Bounded: at most every segment but the last is dropped.
+    let dropped = false;
     while (this.segments.length > 1 && (this.segments[1] as Segment).firstSlot <= slot) {
-      const gone = this.segments.shift() as Segment;
-      fs.rmSync(gone.file, { force: true });
-      fs.rmSync(indexFile(gone.file), { force: true });
+      removeSegmentFiles((this.segments.shift() as Segment).file);
+      dropped = true;
     }
+    if (dropped) syncDir(this.dir);
     return this.firstSlot;
   }
 
@@ -440,6 +468,12 @@ function readAt(fd: number, position: number, length: number): Buffer {
     got += n;
   }
   return buf.subarray(0, got);
+}
+
+/** A segment and its index file. */
+function removeSegmentFiles(segmentFile: string): void {
+  fs.rmSync(segmentFile, { force: true });
+  fs.rmSync(indexFile(segmentFile), { force: true });
 }
 
 function syncDir(dir: string): void {

@@ -1,7 +1,10 @@
 // A durable snapshot of the agreed state (the state machine applied up to a slot), so that a
 // restart applies the history from that slot instead of from the first one. It is derived data:
 // the chosen history can always rebuild it, so a missing or damaged file is reported and ignored,
-// never fatal. Written whole to a temporary file, synced, then renamed over the previous one.
+// never fatal, while the history still holds what it covers. Written whole to a temporary file,
+// synced, then renamed into place; the snapshot it replaces stays beside it as the previous one
+// (state.snapshot.prev), so one damaged file never costs the state: a history kept under a
+// retention flag is dropped only below the previous snapshot (history-retention.ts).
 //
 // Layout: magic "PXSTATE1", slot (u64 LE), body length (u64 LE), CRC-32 of the body (u32 LE), body.
 import { promises as fsp, readFileSync } from 'node:fs';
@@ -10,6 +13,11 @@ import { crc32 } from 'node:zlib';
 import { fsyncDir } from './data-dir';
 
 export const STATE_SNAPSHOT_FILE = 'state.snapshot';
+export const PREVIOUS_STATE_SNAPSHOT_FILE = 'state.snapshot.prev';
+
+/** Which of the two kept snapshots. */
+export type SnapshotGeneration = 'latest' | 'previous';
+const fileOf = (g: SnapshotGeneration) => (g === 'latest' ? STATE_SNAPSHOT_FILE : PREVIOUS_STATE_SNAPSHOT_FILE);
 const MAGIC = Buffer.from('PXSTATE1', 'latin1');
 const HEAD_BYTES = 8 + 8 + 8 + 4;
 
@@ -28,13 +36,18 @@ export async function writeStateSnapshot(dir: string, slot: bigint, body: Buffer
   } finally {
     await fh.close();
   }
+  // A crash between the two renames leaves the previous snapshot and the temporary file: the
+  // previous one is used.
+  await fsp.rename(file, path.join(dir, PREVIOUS_STATE_SNAPSHOT_FILE)).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
   await fsp.rename(tmp, file);
   await fsyncDir(dir);
 }
 
 /** The snapshot's slot and body; or why there is none to use (no file, or a damaged one). */
-export function readStateSnapshot(dir: string): { slot: bigint; body: Buffer } | { missing: string } {
-  const file = path.join(dir, STATE_SNAPSHOT_FILE);
+export function readStateSnapshot(dir: string, generation: SnapshotGeneration = 'latest'): { slot: bigint; body: Buffer } | { missing: string } {
+  const file = path.join(dir, fileOf(generation));
   let buf: Buffer;
   try {
     buf = readFileSync(file);

@@ -184,6 +184,21 @@ export class ProposerCore {
     if (this.freeSlot < this.chosenSlots.prefixEnd) this.freeSlot = this.chosenSlots.prefixEnd;
   }
 
+  /**
+   * Every slot below `slot` is decided and its effect known from elsewhere (a state snapshot this
+   * proposer installed, because no acceptor still holds those slots' values): proposals below it
+   * are given up, their own commands queued again (the caller answers the ids that took effect).
+   */
+  learnDecidedBelow(slot: bigint): void {
+    for (const p of this.proposals.all()) {
+      if (p.slot >= slot) continue;
+      this.queue.requeueFront(ownCommands(p), false);
+      this.proposals.remove(p.slot);
+    }
+    this.chosenSlots.markBelow(slot);
+    if (this.freeSlot < this.chosenSlots.prefixEnd) this.freeSlot = this.chosenSlots.prefixEnd;
+  }
+
   private hasWork(): boolean {
     return this.queue.length > 0 || this.proposals.size > 0;
   }

@@ -13,7 +13,9 @@ import {
   type ClientDuplexStream,
   type ClientOptions,
   type ClientUnaryCall,
+  type ClientWritableStream,
   type handleBidiStreamingCall,
+  type handleClientStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -22,6 +24,7 @@ import {
 } from "@grpc/grpc-js";
 import { SourceStatus } from "../../lmfdb/v1/source";
 import { Ballot } from "./ballot";
+import { StateSnapshotChunk } from "./state_snapshot";
 import { SlotValue } from "./value";
 
 export interface PrepareRequest {
@@ -216,9 +219,25 @@ export interface LearnResponse {
   committedIndex: bigint;
   /**
    * The acceptor's chosen history starts at this slot (0: it keeps every chosen value). A Learn
-   * from below it is answered OUT_OF_RANGE.
+   * from below it is answered with no entries: the state snapshot at snapshot_slot covers them.
    */
   oldestKeptSlot: bigint;
+  /**
+   * The slot of the acceptor's latest durable state snapshot (0: none written yet); see
+   * ReadService.GetStateSnapshot.
+   */
+  snapshotSlot: bigint;
+}
+
+export interface InstallStateSnapshotRequest {
+  /** The sending proposer's ballot (its proposer id must be one the acceptor is configured with). */
+  ballot?: Ballot | undefined;
+  chunk?: StateSnapshotChunk | undefined;
+}
+
+export interface InstallStateSnapshotResponse {
+  /** The acceptor's committed index after the install. */
+  committedIndex: bigint;
 }
 
 /** A slot known chosen, with the ballot it was chosen under and its value. */
@@ -2810,7 +2829,7 @@ export const LearnRequest: MessageFns<LearnRequest> = {
 };
 
 function createBaseLearnResponse(): LearnResponse {
-  return { chosen: [], committedIndex: 0n, oldestKeptSlot: 0n };
+  return { chosen: [], committedIndex: 0n, oldestKeptSlot: 0n, snapshotSlot: 0n };
 }
 
 export const LearnResponse: MessageFns<LearnResponse> = {
@@ -2829,6 +2848,12 @@ export const LearnResponse: MessageFns<LearnResponse> = {
         throw new globalThis.Error("value provided for field message.oldestKeptSlot of type uint64 too large");
       }
       writer.uint32(24).uint64(message.oldestKeptSlot);
+    }
+    if (message.snapshotSlot !== 0n) {
+      if (BigInt.asUintN(64, message.snapshotSlot) !== message.snapshotSlot) {
+        throw new globalThis.Error("value provided for field message.snapshotSlot of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.snapshotSlot);
     }
     return writer;
   },
@@ -2870,6 +2895,14 @@ export const LearnResponse: MessageFns<LearnResponse> = {
             message.oldestKeptSlot = reader.uint64() as bigint;
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.snapshotSlot = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2895,6 +2928,11 @@ export const LearnResponse: MessageFns<LearnResponse> = {
         : isSet(object.oldest_kept_slot)
         ? BigInt(object.oldest_kept_slot)
         : 0n,
+      snapshotSlot: isSet(object.snapshotSlot)
+        ? BigInt(object.snapshotSlot)
+        : isSet(object.snapshot_slot)
+        ? BigInt(object.snapshot_slot)
+        : 0n,
     };
   },
 
@@ -2908,6 +2946,9 @@ export const LearnResponse: MessageFns<LearnResponse> = {
     }
     if (message.oldestKeptSlot !== 0n) {
       obj.oldestKeptSlot = message.oldestKeptSlot.toString();
+    }
+    if (message.snapshotSlot !== 0n) {
+      obj.snapshotSlot = message.snapshotSlot.toString();
     }
     return obj;
   },
@@ -2923,6 +2964,176 @@ export const LearnResponse: MessageFns<LearnResponse> = {
       : 0n;
     message.oldestKeptSlot = (object.oldestKeptSlot !== undefined && object.oldestKeptSlot !== null)
       ? BigInt(object.oldestKeptSlot)
+      : 0n;
+    message.snapshotSlot = (object.snapshotSlot !== undefined && object.snapshotSlot !== null)
+      ? BigInt(object.snapshotSlot)
+      : 0n;
+    return message;
+  },
+};
+
+function createBaseInstallStateSnapshotRequest(): InstallStateSnapshotRequest {
+  return { ballot: undefined, chunk: undefined };
+}
+
+export const InstallStateSnapshotRequest: MessageFns<InstallStateSnapshotRequest> = {
+  encode(message: InstallStateSnapshotRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ballot !== undefined) {
+      Ballot.encode(message.ballot, writer.uint32(10).fork()).join();
+    }
+    if (message.chunk !== undefined) {
+      StateSnapshotChunk.encode(message.chunk, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InstallStateSnapshotRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInstallStateSnapshotRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ballot = Ballot.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.chunk = StateSnapshotChunk.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InstallStateSnapshotRequest {
+    return {
+      ballot: isSet(object.ballot) ? Ballot.fromJSON(object.ballot) : undefined,
+      chunk: isSet(object.chunk) ? StateSnapshotChunk.fromJSON(object.chunk) : undefined,
+    };
+  },
+
+  toJSON(message: InstallStateSnapshotRequest): unknown {
+    const obj: any = {};
+    if (message.ballot !== undefined) {
+      obj.ballot = Ballot.toJSON(message.ballot);
+    }
+    if (message.chunk !== undefined) {
+      obj.chunk = StateSnapshotChunk.toJSON(message.chunk);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<InstallStateSnapshotRequest>, I>>(base?: I): InstallStateSnapshotRequest {
+    return InstallStateSnapshotRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<InstallStateSnapshotRequest>, I>>(object: I): InstallStateSnapshotRequest {
+    const message = createBaseInstallStateSnapshotRequest();
+    message.ballot = (object.ballot !== undefined && object.ballot !== null)
+      ? Ballot.fromPartial(object.ballot)
+      : undefined;
+    message.chunk = (object.chunk !== undefined && object.chunk !== null)
+      ? StateSnapshotChunk.fromPartial(object.chunk)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseInstallStateSnapshotResponse(): InstallStateSnapshotResponse {
+  return { committedIndex: 0n };
+}
+
+export const InstallStateSnapshotResponse: MessageFns<InstallStateSnapshotResponse> = {
+  encode(message: InstallStateSnapshotResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.committedIndex !== 0n) {
+      if (BigInt.asUintN(64, message.committedIndex) !== message.committedIndex) {
+        throw new globalThis.Error("value provided for field message.committedIndex of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.committedIndex);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InstallStateSnapshotResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInstallStateSnapshotResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.committedIndex = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InstallStateSnapshotResponse {
+    return {
+      committedIndex: isSet(object.committedIndex)
+        ? BigInt(object.committedIndex)
+        : isSet(object.committed_index)
+        ? BigInt(object.committed_index)
+        : 0n,
+    };
+  },
+
+  toJSON(message: InstallStateSnapshotResponse): unknown {
+    const obj: any = {};
+    if (message.committedIndex !== 0n) {
+      obj.committedIndex = message.committedIndex.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<InstallStateSnapshotResponse>, I>>(base?: I): InstallStateSnapshotResponse {
+    return InstallStateSnapshotResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<InstallStateSnapshotResponse>, I>>(object: I): InstallStateSnapshotResponse {
+    const message = createBaseInstallStateSnapshotResponse();
+    message.committedIndex = (object.committedIndex !== undefined && object.committedIndex !== null)
+      ? BigInt(object.committedIndex)
       : 0n;
     return message;
   },
@@ -3090,6 +3301,23 @@ export const AcceptorServiceService = {
     responseSerialize: (value: LearnResponse): Buffer => Buffer.from(LearnResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): LearnResponse => LearnResponse.decode(value),
   },
+  /**
+   * A state snapshot for an acceptor whose committed index is below every other acceptor's
+   * retained history: it keeps the snapshot, starts its history at the snapshot's slot and moves
+   * its committed index there. Sent by a configured proposer (the ballot says which) in chunks;
+   * a snapshot at or below the acceptor's committed index changes nothing.
+   */
+  installStateSnapshot: {
+    path: "/paxos.v1.AcceptorService/InstallStateSnapshot" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: InstallStateSnapshotRequest): Buffer =>
+      Buffer.from(InstallStateSnapshotRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): InstallStateSnapshotRequest => InstallStateSnapshotRequest.decode(value),
+    responseSerialize: (value: InstallStateSnapshotResponse): Buffer =>
+      Buffer.from(InstallStateSnapshotResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): InstallStateSnapshotResponse => InstallStateSnapshotResponse.decode(value),
+  },
 } as const;
 
 export interface AcceptorServiceServer extends UntypedServiceImplementation {
@@ -3108,6 +3336,13 @@ export interface AcceptorServiceServer extends UntypedServiceImplementation {
    * learns them without running a round; catch-up and WatchChosen read history through it.
    */
   learn: handleUnaryCall<LearnRequest, LearnResponse>;
+  /**
+   * A state snapshot for an acceptor whose committed index is below every other acceptor's
+   * retained history: it keeps the snapshot, starts its history at the snapshot's slot and moves
+   * its committed index there. Sent by a configured proposer (the ballot says which) in chunks;
+   * a snapshot at or below the acceptor's committed index changes nothing.
+   */
+  installStateSnapshot: handleClientStreamingCall<InstallStateSnapshotRequest, InstallStateSnapshotResponse>;
 }
 
 export interface AcceptorServiceClient extends Client {
@@ -3158,6 +3393,28 @@ export interface AcceptorServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: LearnResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * A state snapshot for an acceptor whose committed index is below every other acceptor's
+   * retained history: it keeps the snapshot, starts its history at the snapshot's slot and moves
+   * its committed index there. Sent by a configured proposer (the ballot says which) in chunks;
+   * a snapshot at or below the acceptor's committed index changes nothing.
+   */
+  installStateSnapshot(
+    callback: (error: ServiceError | null, response: InstallStateSnapshotResponse) => void,
+  ): ClientWritableStream<InstallStateSnapshotRequest>;
+  installStateSnapshot(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: InstallStateSnapshotResponse) => void,
+  ): ClientWritableStream<InstallStateSnapshotRequest>;
+  installStateSnapshot(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: InstallStateSnapshotResponse) => void,
+  ): ClientWritableStream<InstallStateSnapshotRequest>;
+  installStateSnapshot(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: InstallStateSnapshotResponse) => void,
+  ): ClientWritableStream<InstallStateSnapshotRequest>;
 }
 
 export const AcceptorServiceClient = makeGenericClientConstructor(

@@ -136,6 +136,10 @@ export interface ProposeRequest {
 export interface ProposeResponse {
   clientRequestId: string;
   slot: bigint;
+  /**
+   * Unset, like value_digest, only for a duplicate whose id took effect in a slot this proposer
+   * knows from a state snapshot installed from an acceptor (acceptors keep no digests).
+   */
   ballot?:
     | Ballot
     | undefined;

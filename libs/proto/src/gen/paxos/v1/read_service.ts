@@ -11,7 +11,9 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -21,6 +23,7 @@ import {
 import { LeaderboardEntry } from "../../harmonic/v1/proposal";
 import { Claim } from "../../lmfdb/v1/source";
 import { Ballot } from "./ballot";
+import { StateSnapshotChunk } from "./state_snapshot";
 import { SlotValue } from "./value";
 
 /** How fresh a read must be. */
@@ -175,6 +178,13 @@ export interface LeaderboardRow {
   ask: string;
   proposalNumber: bigint;
   slot: bigint;
+}
+
+export interface GetStateSnapshotRequest {
+}
+
+export interface GetStateSnapshotResponse {
+  chunk?: StateSnapshotChunk | undefined;
 }
 
 function createBaseReadLogRequest(): ReadLogRequest {
@@ -1770,6 +1780,127 @@ export const LeaderboardRow: MessageFns<LeaderboardRow> = {
   },
 };
 
+function createBaseGetStateSnapshotRequest(): GetStateSnapshotRequest {
+  return {};
+}
+
+export const GetStateSnapshotRequest: MessageFns<GetStateSnapshotRequest> = {
+  encode(_: GetStateSnapshotRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetStateSnapshotRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetStateSnapshotRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): GetStateSnapshotRequest {
+    return {};
+  },
+
+  toJSON(_: GetStateSnapshotRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetStateSnapshotRequest>, I>>(base?: I): GetStateSnapshotRequest {
+    return GetStateSnapshotRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetStateSnapshotRequest>, I>>(_: I): GetStateSnapshotRequest {
+    const message = createBaseGetStateSnapshotRequest();
+    return message;
+  },
+};
+
+function createBaseGetStateSnapshotResponse(): GetStateSnapshotResponse {
+  return { chunk: undefined };
+}
+
+export const GetStateSnapshotResponse: MessageFns<GetStateSnapshotResponse> = {
+  encode(message: GetStateSnapshotResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.chunk !== undefined) {
+      StateSnapshotChunk.encode(message.chunk, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetStateSnapshotResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetStateSnapshotResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.chunk = StateSnapshotChunk.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetStateSnapshotResponse {
+    return { chunk: isSet(object.chunk) ? StateSnapshotChunk.fromJSON(object.chunk) : undefined };
+  },
+
+  toJSON(message: GetStateSnapshotResponse): unknown {
+    const obj: any = {};
+    if (message.chunk !== undefined) {
+      obj.chunk = StateSnapshotChunk.toJSON(message.chunk);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetStateSnapshotResponse>, I>>(base?: I): GetStateSnapshotResponse {
+    return GetStateSnapshotResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetStateSnapshotResponse>, I>>(object: I): GetStateSnapshotResponse {
+    const message = createBaseGetStateSnapshotResponse();
+    message.chunk = (object.chunk !== undefined && object.chunk !== null)
+      ? StateSnapshotChunk.fromPartial(object.chunk)
+      : undefined;
+    return message;
+  },
+};
+
 /**
  * Reads of the agreed state: the chosen log, and the Monster Harmonic registry that the state
  * machine builds from it. Served by proposers and by acceptors. Every answer names the slot it
@@ -1820,6 +1951,23 @@ export const ReadServiceService = {
       Buffer.from(GetLeaderboardResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetLeaderboardResponse => GetLeaderboardResponse.decode(value),
   },
+  /**
+   * The node's latest durable snapshot of the agreed state, in chunks: what covers the slots a
+   * node dropped from its history under a retention flag. Served by acceptors (a proposer answers
+   * FAILED_PRECONDITION). A node joining past the retained history installs it and reads the log
+   * from its slot on.
+   */
+  getStateSnapshot: {
+    path: "/paxos.v1.ReadService/GetStateSnapshot" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: GetStateSnapshotRequest): Buffer =>
+      Buffer.from(GetStateSnapshotRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetStateSnapshotRequest => GetStateSnapshotRequest.decode(value),
+    responseSerialize: (value: GetStateSnapshotResponse): Buffer =>
+      Buffer.from(GetStateSnapshotResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetStateSnapshotResponse => GetStateSnapshotResponse.decode(value),
+  },
 } as const;
 
 export interface ReadServiceServer extends UntypedServiceImplementation {
@@ -1831,6 +1979,13 @@ export interface ReadServiceServer extends UntypedServiceImplementation {
   listProposals: handleUnaryCall<ListProposalsRequest, ListProposalsResponse>;
   /** The current leaderboard, with its recent history. */
   getLeaderboard: handleUnaryCall<GetLeaderboardRequest, GetLeaderboardResponse>;
+  /**
+   * The node's latest durable snapshot of the agreed state, in chunks: what covers the slots a
+   * node dropped from its history under a retention flag. Served by acceptors (a proposer answers
+   * FAILED_PRECONDITION). A node joining past the retained history installs it and reads the log
+   * from its slot on.
+   */
+  getStateSnapshot: handleServerStreamingCall<GetStateSnapshotRequest, GetStateSnapshotResponse>;
 }
 
 export interface ReadServiceClient extends Client {
@@ -1898,6 +2053,21 @@ export interface ReadServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetLeaderboardResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * The node's latest durable snapshot of the agreed state, in chunks: what covers the slots a
+   * node dropped from its history under a retention flag. Served by acceptors (a proposer answers
+   * FAILED_PRECONDITION). A node joining past the retained history installs it and reads the log
+   * from its slot on.
+   */
+  getStateSnapshot(
+    request: GetStateSnapshotRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<GetStateSnapshotResponse>;
+  getStateSnapshot(
+    request: GetStateSnapshotRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<GetStateSnapshotResponse>;
 }
 
 export const ReadServiceClient = makeGenericClientConstructor(

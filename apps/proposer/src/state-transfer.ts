@@ -1,0 +1,99 @@
+import { status } from '@grpc/grpc-js';
+import type { Ballot } from '@paxos/consensus-core';
+import { GrpcError, type Logger } from '@paxos/grpc-kit';
+import type { StateSnapshotBytes } from '@paxos/read-service';
+import { type AgreedState, type AgreedStateSnapshot, decodeStateSnapshot } from '@paxos/state-machine';
+import type { AcceptorLink } from './acceptor-link';
+import type { ChosenLog } from './chosen-log';
+
+/** Deadline of a Learn asking where the acceptors' snapshots are. */
+const ASK_DEADLINE_MS = 2000;
+/** Deadline of moving one state snapshot (it may be hundreds of megabytes). */
+const TRANSFER_DEADLINE_MS = 60_000;
+
+export interface StateTransferDeps {
+  readonly links: readonly AcceptorLink[];
+  readonly chosen: ChosenLog;
+  /** The proposer's state machine, continued from a snapshot (its digest function and options). */
+  readonly restore: (snapshot: AgreedStateSnapshot) => AgreedState;
+  /** The proposer delivered up to the installed snapshot: its core, and the clients waiting for ids it holds. */
+  readonly installed: (slot: bigint) => void;
+  /** The ballot an install is sent under (it names this proposer to the acceptor). */
+  readonly ballot: () => Ballot;
+  readonly logger: Logger;
+}
+
+/**
+ * State snapshots between nodes, for slots no acceptor keeps any more (--history-retain-slots):
+ * a proposer whose next slot to deliver was dropped everywhere installs the newest snapshot an
+ * acceptor has, and an acceptor whose committed index is below every other's retained history is
+ * given one. The last snapshot fetched is kept (one) for the next laggard.
+ */
+export class StateTransfer {
+  private kept: StateSnapshotBytes | undefined;
+  private installingHere: Promise<boolean> | undefined;
+
+  constructor(private readonly deps: StateTransferDeps) {}
+
+  /**
+   * Installs the newest snapshot an acceptor holds when it is above the delivered log; true when
+   * the log moved. One at a time.
+   */
+  installHere(): Promise<boolean> {
+    this.installingHere ??= this.install().finally(() => {
+      this.installingHere = undefined;
+    });
+    return this.installingHere;
+  }
+
+  private async install(): Promise<boolean> {
+    const { chosen, logger } = this.deps;
+    const from = chosen.nextSlot;
+    const snapshot = await this.snapshotAbove(from, undefined);
+    let state: AgreedState;
+    try {
+      state = this.deps.restore(decodeStateSnapshot(snapshot.body));
+    } catch (e) {
+      throw new GrpcError(status.INTERNAL, `the state snapshot at slot ${snapshot.slot} cannot be used: ${(e as Error).message}`);
+    }
+    if (state.appliedSlot <= chosen.nextSlot) return false; // the log moved past it meanwhile
+    chosen.installSnapshot(state);
+    this.deps.installed(state.appliedSlot);
+    logger.warn({ from: from.toString(), slot: state.appliedSlot.toString(), bytes: snapshot.body.length }, 'installed a state snapshot: the acceptors no longer keep the chosen slots below it');
+    return true;
+  }
+
+  /** Gives the acceptor, whose committed index is `committedIndex`, a snapshot above it; resolves with its committed index after. */
+  async installOn(link: AcceptorLink, committedIndex: bigint): Promise<bigint> {
+    const snapshot = await this.snapshotAbove(committedIndex, link.nodeId);
+    const after = await link.installStateSnapshot(this.deps.ballot(), snapshot, TRANSFER_DEADLINE_MS);
+    this.deps.logger.warn({ acceptor: link.nodeId, slot: snapshot.slot.toString(), committedBefore: committedIndex.toString(), committedIndex: after.toString() }, 'gave a lagging acceptor a state snapshot');
+    return after;
+  }
+
+  /** A snapshot at a slot above `slot`: the one kept, or the newest one an acceptor (not `except`) holds. */
+  private async snapshotAbove(slot: bigint, except: number | undefined): Promise<StateSnapshotBytes> {
+    if (this.kept !== undefined && this.kept.slot > slot) return this.kept;
+    const candidates = this.deps.links.filter((l) => l.up && l.nodeId !== except);
+    const answers = await Promise.allSettled(candidates.map((l) => l.learn(slot, 1, ASK_DEADLINE_MS)));
+    const holders = candidates
+      .map((link, i) => {
+        const a = answers[i];
+        return { link, snapshotSlot: a?.status === 'fulfilled' ? a.value.snapshotSlot : 0n };
+      })
+      .filter((h) => h.snapshotSlot > slot)
+      .sort((a, b) => (a.snapshotSlot > b.snapshotSlot ? -1 : a.snapshotSlot < b.snapshotSlot ? 1 : 0));
+    const failures: string[] = [];
+    for (const h of holders) {
+      try {
+        const snapshot = await h.link.stateSnapshot(TRANSFER_DEADLINE_MS);
+        if (snapshot.slot <= slot) continue;
+        this.kept = snapshot;
+        return snapshot;
+      } catch (e) {
+        failures.push(`node ${h.link.nodeId}: ${(e as Error).message}`);
+      }
+    }
+    throw new GrpcError(status.UNAVAILABLE, `no acceptor could give a state snapshot above slot ${slot} (${failures.join('; ') || 'none holds one'})`);
+  }
+}
