@@ -31,7 +31,7 @@ describe('an acceptor checks the LMFDB claims on its own source before it votes'
       app: 'acceptor',
       name: `acceptor ${id}`,
       address: `127.0.0.1:${port}`,
-      args: ['--id', String(id), '--port', String(port), '--data-dir', join(dir, `node_${id}`), '--lmfdb-cache', cache],
+      args: ['--id', String(id), '--port', String(port), '--data-dir', join(dir, `node_${id}`), '--lmfdb-cache', cache, '--insecure'],
     });
     nodes.push(node);
     await node.waitServing();

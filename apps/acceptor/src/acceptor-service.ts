@@ -17,6 +17,7 @@ import { acceptFromWire, acceptReplyToWire, ballotToWire, commitBatchFromWire, p
 import type { AcceptorNode } from './acceptor-node';
 import { buildStatus, type StatusContext } from './status';
 import { streamHandler } from './stream-handler';
+import type { ProposerAccess } from './proposer-access';
 
 /** Most chosen entries, and about how many bytes of them, one Learn answer carries (at least one). */
 const LEARN_ENTRIES_MAX = 1024;
@@ -30,11 +31,12 @@ export interface AcceptorStateContext {
 }
 
 /** paxos.v1.AcceptorService over one AcceptorNode. */
-export function acceptorService(node: AcceptorNode, statusContext: StatusContext, stateContext: AcceptorStateContext, logger: Logger): AcceptorServiceServer {
+export function acceptorService(node: AcceptorNode, statusContext: StatusContext, stateContext: AcceptorStateContext, access: ProposerAccess, logger: Logger): AcceptorServiceServer {
   return {
     prepare: streamHandler<PrepareRequest, PrepareResponse>(
       node,
       { kind: 'prepare', requestId: (r) => r.requestId, toCore: prepareFromWire, toWire: prepareReplyToWire },
+      access,
       logger,
     ),
     accept: streamHandler<AcceptRequest, AcceptResponse>(
@@ -47,6 +49,7 @@ export function acceptorService(node: AcceptorNode, statusContext: StatusContext
         batch: commitBatchFromWire,
         toWire: (id, reply) => acceptReplyToWire(id, reply, node.core.committedIndex),
       },
+      access,
       logger,
     ),
     status(_call: ServerUnaryCall<StatusRequest, StatusResponse>, callback: sendUnaryData<StatusResponse>) {

@@ -1,12 +1,12 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { type CommandSpec, ConfigError, type OptionSpec, parseCommand, parseIdSet } from '@paxos/grpc-kit';
+import { type CommandSpec, ConfigError, type OptionSpec, parseCommand, parseIdSet, TRANSPORT_OPTIONS, type TransportFlags } from '@paxos/grpc-kit';
 import { DEFAULT_CLUSTER_SIZE } from '@paxos/consensus-core';
 
 export const acceptorCommand = {
   program: 'acceptor',
   summary: 'one Paxos acceptor: a durable gRPC node (paxos.v1.AcceptorService, health, reflection)',
-  usage: 'npm run acceptor -- --id N [--port P] [--data-dir D] [--lmfdb-cache D] [--max-value-bytes B]',
+  usage: 'npm run acceptor -- --id N [--port P] [--data-dir D] [--lmfdb-cache D] [--max-value-bytes B] [--tls-dir D | --insecure]',
   options: {
     id: { type: 'integer', env: 'ACCEPTOR_ID', description: 'node id, 0..cluster-size-1 (required)' },
     port: { type: 'integer', env: 'ACCEPTOR_PORT', description: 'gRPC port', defaultText: 'default base-port + id' },
@@ -26,6 +26,7 @@ export const acceptorCommand = {
       defaultText: 'default: keep every slot',
     },
     'state-snapshot-every': { type: 'integer', env: 'ACCEPTOR_STATE_SNAPSHOT_EVERY', default: 100_000, description: 'applied slots between durable snapshots of the agreed state' },
+    ...TRANSPORT_OPTIONS,
     'history-segment-bytes': { type: 'integer', env: 'ACCEPTOR_HISTORY_SEGMENT_BYTES', default: 64 * 1024 * 1024, description: 'size at which a chosen history segment is sealed (retention drops whole segments)' },
   },
 } as const satisfies CommandSpec<Record<string, OptionSpec>>;
@@ -45,6 +46,8 @@ export interface AcceptorConfig {
   readonly historyRetainSlots: bigint | undefined;
   readonly stateSnapshotEverySlots: number;
   readonly historySegmentBytes: number;
+  /** TLS files or --insecure, resolved (and checked) at start. */
+  readonly transport: TransportFlags;
 }
 
 export function resolveAcceptorConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): AcceptorConfig | 'help' {
@@ -84,5 +87,6 @@ export function resolveAcceptorConfig(argv: readonly string[], env: NodeJS.Proce
     historyRetainSlots: retain === undefined ? undefined : BigInt(retain),
     stateSnapshotEverySlots,
     historySegmentBytes,
+    transport: { 'tls-dir': o['tls-dir'], 'tls-ca': o['tls-ca'], 'tls-cert': o['tls-cert'], 'tls-key': o['tls-key'], insecure: o.insecure },
   };
 }

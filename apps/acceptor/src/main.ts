@@ -4,6 +4,8 @@ import {
   createLogger,
   GrpcError,
   GrpcStatus,
+  resolveTransport,
+  type Transport,
   exitWithError,
   helpText,
   onShutdownSignal,
@@ -16,6 +18,7 @@ import { readService } from '@paxos/read-service';
 import { decodeAcceptRequest } from '@paxos/wire';
 import { AcceptorNode } from './acceptor-node';
 import { acceptorService } from './acceptor-service';
+import { ProposerAccess } from './proposer-access';
 import { acceptorCommand, type AcceptorConfig, resolveAcceptorConfig } from './config';
 import { loadSourceHolder } from './source-holder';
 import { restoreAgreedState } from './restore-state';
@@ -51,6 +54,14 @@ async function main(): Promise<void> {
   }
   const startedAtMs = Date.now();
   const logger = createLogger('acceptor', { node: config.id });
+  let transport: Transport;
+  try {
+    transport = resolveTransport(config.transport, `acceptor-${config.id}`, { role: 'acceptor', id: config.id });
+  } catch (e) {
+    exitWithError('acceptor', e, 2);
+  }
+  if (transport.kind === 'insecure') logger.warn('--insecure: plaintext gRPC, every port answers anyone and any client can forge a proposer\'s ballot');
+  const access = new ProposerAccess(transport);
   const quorum = Quorum.majority(config.clusterSize);
   const source = await loadSourceHolder(config.lmfdbCacheDir, config.source, logger);
 
@@ -89,14 +100,14 @@ async function main(): Promise<void> {
   const applier = new StateApplier(storage.history, restoreAgreedState(config.dataDir, storage.history, registry, logger), logger, {
     dir: config.dataDir,
     everySlots: config.stateSnapshotEverySlots,
-    written: (_slot, previous) => retainHistory(storage.history, config.historyRetainSlots, previous, logger),
+    written: (latest, previous) => retainHistory(storage.history, config.historyRetainSlots, { latest, previous }, logger),
   });
   node.onChosenPrefix((records) => applier.appended(records));
   applier.catchUp();
   const statusContext = { node, startedAtMs, version: workspaceVersion(), dataSource: source.status, appliedSlot: () => applier.appliedSlot };
   const stateContext = {
     snapshotSlot: () => applier.durableSnapshotSlot,
-    installStateSnapshot: installStateSnapshotHandler({ node, applier, registry, logger }),
+    installStateSnapshot: installStateSnapshotHandler({ node, access, applier, registry, logger }),
   };
   /** Below the retained history: OUT_OF_RANGE naming the snapshot that covers the slot. */
   const belowHistory = (from: bigint) =>
@@ -112,9 +123,10 @@ async function main(): Promise<void> {
       host: config.host,
       port: config.port,
       maxReceiveBytes: config.maxValueBytes + REQUEST_OVERHEAD_BYTES,
+      transport,
       logger,
       services: [
-        { name: 'paxos.v1.AcceptorService', definition: acceptorServiceDefinition, implementation: acceptorService(node, statusContext, stateContext, logger) },
+        { name: 'paxos.v1.AcceptorService', definition: acceptorServiceDefinition, implementation: acceptorService(node, statusContext, stateContext, access, logger) },
         {
           name: 'paxos.v1.ReadService',
           definition: ReadServiceService,

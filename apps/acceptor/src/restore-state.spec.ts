@@ -78,7 +78,7 @@ describe('durable snapshots of an acceptor\'s agreed state', () => {
   it('drops history only below the previous snapshot under a retention flag, and a restart rebuilds the same state', async () => {
     const history = ChosenHistory.open(dir, { segmentBytes: 4096 });
     const state = new AgreedState({});
-    const applier = new StateApplier(history, { state }, logger, { dir, everySlots: 100, written: (_slot, previous) => retainHistory(history, 50n, previous, logger) });
+    const applier = new StateApplier(history, { state }, logger, { dir, everySlots: 100, written: (latest, previous) => retainHistory(history, 50n, { latest, previous }, logger) });
     for (let s = 0; s < 1000; s += 50) {
       history.append(Array.from({ length: 50 }, (_, k) => record(s + k)));
       applier.settle();

@@ -34,7 +34,7 @@ export function restoreAgreedState(dataDir: string, history: ChosenHistory, regi
   const unavailable =
     `the chosen history starts at slot ${history.firstSlot} and no state snapshot covers the slots below it` +
     (reasons.length > 0 ? ` (${reasons.join('; ')})` : '') +
-    ': reads answer UNAVAILABLE until a proposer installs a snapshot (or copy state.snapshot from another acceptor and restart)';
+    ': reads answer UNAVAILABLE until a state snapshot is installed (AcceptorService.InstallStateSnapshot), or state.snapshot is copied from another acceptor before a restart';
   logger.error({ historyFirstSlot: history.firstSlot.toString() }, unavailable);
   return { unavailable };
 }

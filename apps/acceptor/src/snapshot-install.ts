@@ -6,9 +6,11 @@ import { AgreedState, decodeStateSnapshot, type RegistryOptions } from '@paxos/s
 import { ballotFromWire } from '@paxos/wire';
 import type { AcceptorNode } from './acceptor-node';
 import type { StateApplier } from './state-applier';
+import { ProposerAccess } from './proposer-access';
 
 export interface SnapshotInstallContext {
   readonly node: AcceptorNode;
+  readonly access: ProposerAccess;
   readonly applier: StateApplier;
   readonly registry: Partial<RegistryOptions>;
   readonly logger: Logger;
@@ -22,45 +24,61 @@ export interface SnapshotInstallContext {
  * install at a time; one at or below the committed index changes nothing.
  */
 export function installStateSnapshotHandler(ctx: SnapshotInstallContext) {
-  let installing = false;
+  /** The stream whose snapshot is being taken (one at a time, and only after its ballot was checked). */
+  let holder: object | undefined;
   return (call: ServerReadableStream<InstallStateSnapshotRequest, InstallStateSnapshotResponse>, callback: sendUnaryData<InstallStateSnapshotResponse>): void => {
-    let failed = false;
-    if (installing) {
-      callback(toServiceError(new GrpcError(GrpcStatus.ABORTED, 'another state snapshot is being installed on this acceptor: try again when it is done')));
+    const self = {};
+    let finished = false;
+    let started = false;
+    const release = () => {
+      if (holder === self) holder = undefined;
+      clearTimeout(timer);
+    };
+    const fail = (e: unknown) => {
+      if (finished) return;
+      finished = true;
+      release();
+      callback(toServiceError(e));
       call.destroy();
+    };
+    // A stream that never ends holds nothing for long.
+    const timer = setTimeout(() => fail(new GrpcError(GrpcStatus.DEADLINE_EXCEEDED, `the snapshot did not arrive within ${INSTALL_STREAM_MS / 1000} s`)), INSTALL_STREAM_MS);
+    timer.unref();
+    let bound: number | undefined;
+    try {
+      bound = ctx.access.proposerOf(call, 'InstallStateSnapshot');
+    } catch (e) {
+      fail(e);
       return;
     }
-    installing = true;
-    const fail = (e: unknown) => {
-      if (failed) return;
-      failed = true;
-      installing = false;
-      callback(toServiceError(e));
-    };
     const assembler = new StateSnapshotAssembler();
-    let checkedBallot = false;
     call.on('data', (req: InstallStateSnapshotRequest) => {
-      if (failed) return;
+      if (finished) return;
       try {
-        if (!checkedBallot) {
-          ctx.node.checkProposerBallot(ballotFromWire(req.ballot));
-          checkedBallot = true;
+        if (holder !== self) {
+          const ballot = ballotFromWire(req.ballot);
+          ProposerAccess.checkBallot(bound, ballot);
+          ctx.node.checkProposerBallot(ballot);
+          if (holder !== undefined) throw new GrpcError(GrpcStatus.ABORTED, 'another state snapshot is being installed on this acceptor: try again when it is done');
+          holder = self;
         }
         assembler.add(req.chunk);
       } catch (e) {
         fail(e);
-        call.destroy();
       }
     });
     // The client went away before the end: nothing was installed.
-    let started = false;
     call.on('error', () => {
       if (!started) fail(new GrpcError(GrpcStatus.CANCELLED, 'the install stream broke'));
     });
+    call.on('close', () => {
+      if (!started) release();
+    });
     call.on('end', () => {
-      if (failed) return;
+      if (finished) return;
       let snapshot: StateSnapshotBytes;
       try {
+        if (holder !== self) throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, 'an empty InstallStateSnapshot stream');
         snapshot = assembler.finish();
       } catch (e) {
         fail(e);
@@ -69,7 +87,9 @@ export function installStateSnapshotHandler(ctx: SnapshotInstallContext) {
       started = true;
       install(ctx, snapshot).then(
         (committedIndex) => {
-          installing = false;
+          if (finished) return;
+          finished = true;
+          release();
           callback(null, { committedIndex });
         },
         (e: unknown) => fail(e),
@@ -78,15 +98,22 @@ export function installStateSnapshotHandler(ctx: SnapshotInstallContext) {
   };
 }
 
+/** How long one install stream may take from its first message to its end. */
+const INSTALL_STREAM_MS = 120_000;
+
 async function install(ctx: SnapshotInstallContext, snapshot: StateSnapshotBytes): Promise<bigint> {
   const { node, applier, logger } = ctx;
   const core = node.core;
-  if (snapshot.slot <= core.committedIndex) return core.committedIndex;
+  const history = node.storage.history;
+  // A node without agreed state (both its snapshots damaged) takes one its history continues from.
+  const adopt = () => !applier.hasState && snapshot.slot >= history.firstSlot && snapshot.slot <= history.endSlot;
+  if (snapshot.slot <= core.committedIndex && !adopt()) return core.committedIndex;
   let state: AgreedState;
   try {
     const decoded = decodeStateSnapshot(snapshot.body);
     if (decoded.slot !== snapshot.slot) throw new Error(`its chunks say slot ${snapshot.slot}, its state slot ${decoded.slot}`);
     state = new AgreedState({ registry: ctx.registry }, decoded);
+    if (state.appliedSlot !== snapshot.slot) throw new Error(`its sessions are at slot ${state.appliedSlot}, not ${snapshot.slot}`);
   } catch (e) {
     throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, `not a usable state snapshot: ${(e as Error).message}`);
   }
@@ -95,14 +122,19 @@ async function install(ctx: SnapshotInstallContext, snapshot: StateSnapshotBytes
   } catch (e) {
     throw new GrpcError(GrpcStatus.INTERNAL, `writing the state snapshot failed: ${(e as Error).message}`);
   }
-  // The node may have caught up while the file was written: then the history holds the slots.
-  if (snapshot.slot <= core.committedIndex) return core.committedIndex;
   const from = core.committedIndex;
-  applier.install(state);
-  node.restartHistoryAt(snapshot.slot);
+  if (snapshot.slot > core.committedIndex) {
+    // The history restarts first: if that fails, the state stays as it was.
+    node.restartHistoryAt(snapshot.slot);
+    applier.install(state);
+  } else if (adopt()) {
+    applier.install(state);
+  } else {
+    return core.committedIndex; // caught up while the file was written: the history holds the slots
+  }
   logger.warn(
     { slot: snapshot.slot.toString(), bytes: snapshot.body.length, committedBefore: from.toString(), committedIndex: core.committedIndex.toString() },
-    'state snapshot installed: the chosen history restarts at its slot (the slots below it are not held here)',
+    'state snapshot installed: the state continues from its slot',
   );
   return core.committedIndex;
 }

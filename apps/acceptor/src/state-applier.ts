@@ -65,6 +65,11 @@ export class StateApplier {
     return this.current;
   }
 
+  /** True when the node has agreed state to apply onto. */
+  get hasState(): boolean {
+    return this.current !== undefined;
+  }
+
   /** Slots below this one are applied (0 while the node has no state). */
   get appliedSlot(): bigint {
     return this.current?.appliedSlot ?? 0n;
@@ -88,8 +93,10 @@ export class StateApplier {
     const s = this.snapshots;
     if (s === undefined) throw new Error('assertion: a state snapshot kept by an applier that writes none');
     await this.snapshotWritten();
+    // The file is now the latest, the node's own latest the previous one; the slots are recorded
+    // by install() when the state is taken (retention counts only on applied ones).
     const write = writeStateSnapshot(s.dir, slot, body).then(() => {
-      this.durable = { latest: slot, ...(this.durable.latest !== undefined ? { previous: this.durable.latest } : {}) };
+      this.durable = this.durable.latest !== undefined ? { previous: this.durable.latest } : {};
     });
     this.writing = write.catch(() => undefined).finally(() => {
       this.writing = undefined;
@@ -106,6 +113,7 @@ export class StateApplier {
     this.failed = undefined;
     this.pending = [];
     this.snapshotSlot = state.appliedSlot;
+    this.durable = { ...this.durable, latest: state.appliedSlot };
     this.catchUp();
   }
 
@@ -155,6 +163,11 @@ export class StateApplier {
     if (state === undefined || this.failed !== undefined) return;
     const from = state.appliedSlot;
     if (this.stopped || from >= this.history.endSlot) return;
+    if (from < this.history.firstSlot) {
+      this.failed = `the state is at slot ${from}, below the chosen history, which starts at slot ${this.history.firstSlot}`;
+      this.logger.error({ slot: from.toString() }, `applying the chosen history stopped: ${this.failed}`);
+      return;
+    }
     try {
       for (const e of this.history.read(from, APPLY_SLOTS_PER_TURN, APPLY_BYTES_PER_TURN)) state.advance(e);
       this.maybeSnapshot();

@@ -3,6 +3,7 @@ import type { AcceptorReply, AcceptorRequest } from '@paxos/consensus-core';
 import { GrpcError, GrpcStatus, type Logger, StreamFlow, toServiceError } from '@paxos/grpc-kit';
 import { type CommitBatchRequest, type PiggybackedCommits, WireError } from '@paxos/wire';
 import type { AcceptorNode } from './acceptor-node';
+import { ProposerAccess } from './proposer-access';
 
 /** Requests of one stream being handled at once; past it the stream is paused (HTTP/2 flow control pushes back). */
 export const STREAM_REQUESTS_IN_FLIGHT_MAX = 1024;
@@ -23,7 +24,7 @@ export interface StreamCodec<Req, Res> {
  * and sent as each becomes durable. A malformed request ends this stream with INVALID_ARGUMENT;
  * other streams are untouched.
  */
-export function streamHandler<Req, Res>(node: AcceptorNode, codec: StreamCodec<Req, Res>, logger: Logger) {
+export function streamHandler<Req, Res>(node: AcceptorNode, codec: StreamCodec<Req, Res>, access: ProposerAccess, logger: Logger) {
   return (call: ServerDuplexStream<Req, Res>) => {
     const flow = new StreamFlow(call, STREAM_REQUESTS_IN_FLIGHT_MAX);
     const peer = call.getPeer();
@@ -32,6 +33,14 @@ export function streamHandler<Req, Res>(node: AcceptorNode, codec: StreamCodec<R
       logger.warn({ peer, stream: codec.kind, code: GrpcStatus[err.code], reason: err.message }, 'ending stream');
       flow.fail(toServiceError(err));
     };
+    let bound: number | undefined;
+    try {
+      bound = access.proposerOf(call, codec.kind === 'prepare' ? 'Prepare' : 'Accept');
+    } catch (e) {
+      node.counters.invalidRequests += 1n;
+      fail(e as GrpcError);
+      return;
+    }
     call.on('data', (req: Req) => {
       if (flow.closed) return;
       let handled: () => Promise<AcceptorReply>;
@@ -39,15 +48,18 @@ export function streamHandler<Req, Res>(node: AcceptorNode, codec: StreamCodec<R
       try {
         requestId = codec.requestId(req);
         const batch = codec.batch?.(req);
-        if (batch) handled = () => node.handleCommits(batch);
-        else {
+        if (batch) {
+          for (const notice of batch.notices) ProposerAccess.checkBallot(bound, notice.ballot);
+          handled = () => node.handleCommits(batch);
+        } else {
           const coreRequest = codec.toCore(req);
+          ProposerAccess.checkBallot(bound, coreRequest.ballot);
           const commits = codec.commits?.(req);
           handled = () => node.handle(coreRequest, commits);
         }
       } catch (e) {
         node.counters.invalidRequests += 1n;
-        fail(new GrpcError(GrpcStatus.INVALID_ARGUMENT, e instanceof WireError ? e.message : `malformed request: ${(e as Error).message}`));
+        fail(e instanceof GrpcError ? e : new GrpcError(GrpcStatus.INVALID_ARGUMENT, e instanceof WireError ? e.message : `malformed request: ${(e as Error).message}`));
         return;
       }
       flow.started(1);

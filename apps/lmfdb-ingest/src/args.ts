@@ -16,6 +16,9 @@ export interface IngestCliOptions {
   serve: boolean;
   port: number;
   host: string;
+  /** The serve command's transport: the network's TLS folder (certificate client-lmfdb), or --insecure. */
+  tlsDir: string | undefined;
+  insecure: boolean;
 }
 
 export class UsageError extends Error {
@@ -41,6 +44,9 @@ Options (environment variable in brackets):
   --serve                after ingesting, serve RecordService
   --port P               gRPC port for serve (default 50070)                 [LMFDB_PORT]
   --host H               gRPC bind address (default 127.0.0.1)               [LMFDB_HOST]
+  --tls-dir D            serve with mutual TLS: D/ca.crt, D/client-lmfdb.crt/.key
+                         (default <network folder>/tls)                      [PAXOS_TLS_DIR]
+  --insecure             serve plaintext gRPC instead                        [PAXOS_INSECURE]
   --help                 this text
 `;
 
@@ -83,6 +89,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
         serve: { type: 'boolean' },
         port: { type: 'string' },
         host: { type: 'string' },
+        'tls-dir': { type: 'string' },
+        insecure: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -109,5 +117,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     serve: v.serve ?? false,
     port,
     host: v.host ?? env['LMFDB_HOST'] ?? '127.0.0.1',
+    tlsDir: v['tls-dir'] ?? env['PAXOS_TLS_DIR'],
+    insecure: v.insecure ?? ['1', 'true', 'yes'].includes(String(env['PAXOS_INSECURE']).toLowerCase()),
   };
 }

@@ -1,7 +1,7 @@
 // lmfdb-ingest: pull the LMFDB sources into the cache (or install the offline snapshot), and/or
 // serve them over gRPC. See HELP in args.ts.
 import { loadSources } from '@paxos/lmfdb-client';
-import { createLogger, type Logger } from '@paxos/grpc-kit';
+import { createLogger, type Logger, resolveTransport } from '@paxos/grpc-kit';
 import { HELP, type IngestCliOptions, parseCli, UsageError } from './args';
 import { ingestSources } from './ingest';
 import { createReporter, summaryTable } from './progress';
@@ -40,7 +40,9 @@ export async function run(opts: IngestCliOptions, logger: Logger): Promise<numbe
   }
   const { caches, statuses } = await loadSources(opts.cacheDir, opts.sources);
   for (const s of statuses) if (!s.loaded) logger.warn({ source: s.source, reason: s.error }, 'source not loaded');
-  const running = await startRecordServer(caches, statuses, opts.host, opts.port, logger);
+  const transport = resolveTransport({ 'tls-dir': opts.tlsDir, insecure: opts.insecure }, 'client-lmfdb', { role: 'client' });
+  if (transport.kind === 'insecure') logger.warn('--insecure: the RecordService answers plaintext gRPC');
+  const running = await startRecordServer(caches, statuses, opts.host, opts.port, transport, logger);
   logger.info({ host: opts.host, port: running.port, sources: [...caches.keys()] }, 'RecordService serving');
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

@@ -1,6 +1,6 @@
 import { credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { join } from 'node:path';
-import { describeSymbol, resolveByReflection } from '@paxos/grpc-kit';
+import { describeSymbol, INSECURE, resolveByReflection } from '@paxos/grpc-kit';
 import { loadSources } from '@paxos/lmfdb-client';
 import { RecordServiceClient, type RecordServiceServer, Verdict } from '@paxos/proto';
 import { createRecordServiceHandlers } from './record-service';
@@ -72,7 +72,7 @@ describe('RecordService handlers', () => {
 
   it('serves over a real gRPC server', async () => {
     const { caches, statuses } = await loadSources(SNAPSHOT, [0]);
-    const running = await startRecordServer(caches, statuses, '127.0.0.1', 0);
+    const running = await startRecordServer(caches, statuses, '127.0.0.1', 0, INSECURE);
     const client = new RecordServiceClient(`127.0.0.1:${running.port}`, credentials.createInsecure());
     try {
       const res = await new Promise<{ label: string }>((resolve, reject) =>

@@ -1,6 +1,6 @@
 // The RecordService over gRPC, with health and server reflection (the shared bootstrap).
 import type { Server } from '@grpc/grpc-js';
-import { createLogger, type Logger, startGrpcServer } from '@paxos/grpc-kit';
+import { createLogger, type Logger, startGrpcServer, type Transport } from '@paxos/grpc-kit';
 import type { SourceCache } from '@paxos/lmfdb-client';
 import { RecordServiceService, type SourceStatus } from '@paxos/proto';
 import { createRecordServiceHandlers } from './record-service';
@@ -19,12 +19,14 @@ export async function startRecordServer(
   statuses: readonly SourceStatus[],
   host: string,
   port: number,
+  transport: Transport,
   logger: Logger = createLogger('lmfdb-ingest'),
 ): Promise<RunningRecordServer> {
   const running = await startGrpcServer({
     host,
     port,
     maxReceiveBytes: MAX_RECEIVE_BYTES,
+    transport,
     logger,
     services: [{ name: 'lmfdb.v1.RecordService', definition: RecordServiceService, implementation: createRecordServiceHandlers(caches, statuses) }],
   });

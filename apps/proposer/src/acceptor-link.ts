@@ -1,5 +1,5 @@
-import { type ClientDuplexStream, connectivityState, credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
-import { GrpcError, type Logger } from '@paxos/grpc-kit';
+import { type ClientDuplexStream, connectivityState, Metadata, type ServiceError, status } from '@grpc/grpc-js';
+import { channelCredentials, GrpcError, type Logger, type Transport } from '@paxos/grpc-kit';
 import {
   type AcceptRequest,
   type AcceptResponse,
@@ -25,6 +25,8 @@ export interface LinkOptions {
   readonly reconnectBackoffMsMin: number;
   readonly reconnectBackoffMsMax: number;
   readonly maxMessageBytes: number;
+  /** The proposer's certificate (mutual TLS), or plaintext. */
+  readonly transport: Transport;
   readonly logger: Logger;
 }
 
@@ -60,7 +62,8 @@ export class AcceptorLink {
     readonly address: string,
     private readonly opts: LinkOptions,
   ) {
-    this.client = new AcceptorServiceClient(address, credentials.createInsecure(), {
+    const creds = channelCredentials(opts.transport);
+    this.client = new AcceptorServiceClient(address, creds, {
       'grpc.initial_reconnect_backoff_ms': opts.reconnectBackoffMsMin,
       'grpc.min_reconnect_backoff_ms': opts.reconnectBackoffMsMin,
       'grpc.max_reconnect_backoff_ms': opts.reconnectBackoffMsMax,
@@ -69,7 +72,7 @@ export class AcceptorLink {
       'grpc.max_receive_message_length': opts.maxMessageBytes,
       'grpc.max_send_message_length': opts.maxMessageBytes,
     });
-    this.reads = new ReadServiceClient(address, credentials.createInsecure(), { channelOverride: this.client.getChannel() });
+    this.reads = new ReadServiceClient(address, creds, { channelOverride: this.client.getChannel() });
     // Start connecting now, so the first round does not pay for it.
     this.client.getChannel().getConnectivityState(true);
   }

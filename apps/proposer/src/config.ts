@@ -1,12 +1,12 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_CLUSTER_SIZE, Quorum } from '@paxos/consensus-core';
-import { type CommandSpec, ConfigError, type OptionSpec, parseAddressList, parseCommand } from '@paxos/grpc-kit';
+import { type CommandSpec, ConfigError, type OptionSpec, parseAddressList, parseCommand, TRANSPORT_OPTIONS, type TransportFlags } from '@paxos/grpc-kit';
 
 export const proposerCommand = {
   program: 'proposer',
   summary: 'a Paxos proposer: fans out to the acceptors and serves paxos.v1.ProposerService to clients',
-  usage: 'npm run proposer -- [--id N] [--acceptors host:port,...] [--port 7200]',
+  usage: 'npm run proposer -- [--id N] [--acceptors host:port,...] [--port 7200] [--tls-dir D | --insecure]',
   options: {
     id: { type: 'integer', env: 'PROPOSER_ID', default: 1, description: 'proposer id, 1 or more (part of every ballot; unique per proposer)' },
     acceptors: {
@@ -43,6 +43,7 @@ export const proposerCommand = {
     },
     'batch-commands': { type: 'integer', env: 'PROPOSER_BATCH', default: 256, description: 'most client values chosen together in one slot' },
     'tick-ms': { type: 'integer', env: 'PROPOSER_TICK_MS', default: 10, description: 'length of one core tick' },
+    ...TRANSPORT_OPTIONS,
     'retain-chosen-slots': {
       type: 'integer',
       env: 'PROPOSER_RETAIN_CHOSEN',
@@ -80,6 +81,8 @@ export interface ProposerConfig {
   readonly tickMs: number;
   readonly retainChosenSlots: number;
   readonly retainChosenBytes: number;
+  /** TLS files or --insecure, resolved (and checked) at start. */
+  readonly transport: TransportFlags;
 }
 
 export function defaultAcceptors(n = DEFAULT_CLUSTER_SIZE, basePort = 7100, host = '127.0.0.1'): string[] {
@@ -119,5 +122,6 @@ export function resolveProposerConfig(argv: readonly string[], env: NodeJS.Proce
     tickMs: positive('tick-ms', 1, 10_000),
     retainChosenSlots: positive('retain-chosen-slots', 1, 100_000_000),
     retainChosenBytes: positive('retain-chosen-bytes', 64 * 1024, 64 * 1024 * 1024 * 1024),
+    transport: { 'tls-dir': o['tls-dir'], 'tls-ca': o['tls-ca'], 'tls-cert': o['tls-cert'], 'tls-key': o['tls-key'], insecure: o.insecure },
   };
 }

@@ -1,6 +1,7 @@
 // An acceptor is network input to the proposer: whatever one answers, the proposer keeps running
 // and chooses values with the others.
-import { type ServerDuplexStream, Server, ServerCredentials, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { type ServerDuplexStream, Server, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { ensureNetworkCertificates, loadTls, serverCredentials, tlsFilesIn } from '@paxos/grpc-kit';
 import { type AcceptRequest, type AcceptResponse, AcceptorServiceService, type PrepareRequest, type PrepareResponse } from '@paxos/proto';
 import { TestCluster, textValue } from '@paxos/test-cluster';
 import { readFileSync } from 'node:fs';
@@ -50,7 +51,11 @@ describe('a proposer with one hostile acceptor among 5', () => {
     cluster = await TestCluster.start({ acceptors: 4 });
     server = new Server();
     server.addService(AcceptorServiceService, hostileAcceptor());
-    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+    // The hostile node holds a real certificate of the network (an insider gone bad).
+    const tls = cluster.tlsDir as string;
+    ensureNetworkCertificates(tls, ['acceptor-4']);
+    const creds = serverCredentials(loadTls(tlsFilesIn(tls, 'acceptor-4')));
+    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', creds, (e, p) => (e ? reject(e) : resolve(p))));
     await cluster.startProposer(1, [], [...cluster.acceptorAddresses, `127.0.0.1:${port}`]);
   });
   afterAll(async () => {

@@ -1,4 +1,4 @@
-import { credentials, Metadata, status } from '@grpc/grpc-js';
+import { Metadata, status } from '@grpc/grpc-js';
 import { AcceptorServiceClient, type ProposeBulkResponse, ProposerServiceClient, type WatchChosenResponse } from '@paxos/proto';
 import { TestCluster, textValue } from '@paxos/test-cluster';
 
@@ -6,7 +6,7 @@ jest.setTimeout(120_000);
 
 /** Reads `count` chosen slots from a proposer's WatchChosen stream, from slot 0. */
 function watch(address: string, count: number, timeoutMs = 15_000): Promise<WatchChosenResponse[]> {
-  const client = new ProposerServiceClient(address, credentials.createInsecure());
+  const client = new ProposerServiceClient(address, TestCluster.credentialsFor(address));
   const call = client.watchChosen({ fromSlot: 0n }, new Metadata(), { deadline: Date.now() + timeoutMs });
   const got: WatchChosenResponse[] = [];
   return new Promise((resolve, reject) => {
@@ -28,7 +28,7 @@ function watch(address: string, count: number, timeoutMs = 15_000): Promise<Watc
 /** An acceptor's committed index, from its Status. */
 function committedIndex(address: string): Promise<bigint> {
   return new Promise<bigint>((resolve, reject) => {
-    const client = new AcceptorServiceClient(address, credentials.createInsecure());
+    const client = new AcceptorServiceClient(address, TestCluster.credentialsFor(address));
     client.status({}, new Metadata(), { deadline: Date.now() + 2000 }, (e, r) => {
       client.close();
       if (e) reject(e);
@@ -72,7 +72,7 @@ describe('proposer with 5 acceptors (real processes)', () => {
   });
 
   it('ProposeBulk chooses many proposals per message, answers them together, and refuses bad ones alone', async () => {
-    const client = new ProposerServiceClient(cluster.proposerAddress(1), credentials.createInsecure());
+    const client = new ProposerServiceClient(cluster.proposerAddress(1), cluster.credentials);
     const call = client.proposeBulk(new Metadata(), { deadline: Date.now() + 20_000 });
     const messages: ProposeBulkResponse[] = [];
     const done = new Promise<void>((resolve, reject) => {
@@ -99,7 +99,7 @@ describe('proposer with 5 acceptors (real processes)', () => {
   });
 
   it('ProposeBulk ends a stream whose message carries no proposals with INVALID_ARGUMENT', async () => {
-    const client = new ProposerServiceClient(cluster.proposerAddress(1), credentials.createInsecure());
+    const client = new ProposerServiceClient(cluster.proposerAddress(1), cluster.credentials);
     const call = client.proposeBulk(new Metadata(), { deadline: Date.now() + 5000 });
     const ended = new Promise<{ code: number; details: string }>((resolve) => {
       call.on('data', () => undefined);
@@ -296,7 +296,7 @@ describe('durable chosen history (real processes)', () => {
   afterAll(() => cluster.stop());
 
   const learnFrom = (address: string, fromSlot: bigint) => {
-    const acceptor = new AcceptorServiceClient(address, credentials.createInsecure());
+    const acceptor = new AcceptorServiceClient(address, TestCluster.credentialsFor(address));
     return new Promise<{ chosen: unknown[]; committedIndex: bigint; oldestKeptSlot: bigint }>((resolve, reject) =>
       acceptor.learn({ fromSlot, maxEntries: 10 }, new Metadata(), { deadline: Date.now() + 5000 }, (e, r) => {
         acceptor.close();
@@ -333,7 +333,7 @@ describe('durable chosen history (real processes)', () => {
   });
 
   it('bounds the WatchChosen streams it serves, and frees a place when one closes', async () => {
-    const client = new ProposerServiceClient(cluster.proposerAddress(2), credentials.createInsecure());
+    const client = new ProposerServiceClient(cluster.proposerAddress(2), cluster.credentials);
     // Streams that never read: each holds at most a page and a flow-control window.
     const open = Array.from({ length: 128 }, () => {
       const call = client.watchChosen({ fromSlot: 0n }, new Metadata(), { deadline: Date.now() + 60_000 });

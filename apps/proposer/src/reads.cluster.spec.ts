@@ -1,4 +1,4 @@
-import { credentials, Metadata, status } from '@grpc/grpc-js';
+import { Metadata, status } from '@grpc/grpc-js';
 import { buildProposal, encodeProposalValue } from '@paxos/proposal';
 import { Consistency, type GetLeaderboardResponse, ReadServiceClient, type Value } from '@paxos/proto';
 import { TestCluster } from '@paxos/test-cluster';
@@ -9,7 +9,7 @@ const row = (framework: string, score: string) => ({ framework, score, pricePerP
 const proposal = (n: number, rows: ReturnType<typeof row>[]): Value => encodeProposalValue(buildProposal({ proposalNumber: BigInt(n), proposerId: 1, leaderboard: rows }));
 
 function call<Req, Res>(address: string, method: 'getLeaderboard' | 'getProposal' | 'listProposals' | 'readLog', request: Req): Promise<Res> {
-  const client = new ReadServiceClient(address, credentials.createInsecure());
+  const client = new ReadServiceClient(address, TestCluster.credentialsFor(address));
   return new Promise<Res>((resolve, reject) =>
     (client[method] as unknown as (r: Req, m: Metadata, o: object, cb: (e: Error | null, r: Res) => void) => void)(
       request,

@@ -1,4 +1,5 @@
-import { credentials, Metadata, status } from '@grpc/grpc-js';
+import { type ChannelCredentials, Metadata, status } from '@grpc/grpc-js';
+import { channelCredentials, loadTls, tlsFilesIn } from '@paxos/grpc-kit';
 import { AcceptorServiceClient, type LearnResponse, ProposerServiceClient, type ReadLogResponse, ReadServiceClient } from '@paxos/proto';
 import { TestCluster, textValue } from '@paxos/test-cluster';
 import { crc32 } from 'node:zlib';
@@ -8,7 +9,7 @@ jest.setTimeout(180_000);
 const deadline = () => ({ deadline: Date.now() + 10_000 });
 
 function learn(address: string, fromSlot = 0n): Promise<LearnResponse> {
-  const client = new AcceptorServiceClient(address, credentials.createInsecure());
+  const client = new AcceptorServiceClient(address, TestCluster.credentialsFor(address));
   return new Promise((resolve, reject) =>
     client.learn({ fromSlot, maxEntries: 1 }, new Metadata(), deadline(), (e, r) => {
       client.close();
@@ -19,7 +20,7 @@ function learn(address: string, fromSlot = 0n): Promise<LearnResponse> {
 }
 
 function readLog(address: string, fromSlot: bigint, maxEntries = 1024): Promise<ReadLogResponse> {
-  const client = new ReadServiceClient(address, credentials.createInsecure());
+  const client = new ReadServiceClient(address, TestCluster.credentialsFor(address));
   return new Promise((resolve, reject) =>
     client.readLog({ fromSlot, maxEntries }, new Metadata(), deadline(), (e, r) => {
       client.close();
@@ -30,8 +31,8 @@ function readLog(address: string, fromSlot: bigint, maxEntries = 1024): Promise<
 }
 
 /** One InstallStateSnapshot call of one chunk under proposer `proposerId`'s ballot. */
-function install(address: string, proposerId: number, slot: bigint, body: Buffer): Promise<unknown> {
-  const client = new AcceptorServiceClient(address, credentials.createInsecure());
+function install(address: string, creds: ChannelCredentials, proposerId: number, slot: bigint, body: Buffer): Promise<unknown> {
+  const client = new AcceptorServiceClient(address, creds);
   return new Promise((resolve, reject) => {
     const call = client.installStateSnapshot(new Metadata(), deadline(), (e, r) => {
       client.close();
@@ -45,7 +46,7 @@ function install(address: string, proposerId: number, slot: bigint, body: Buffer
 
 /** The first WatchChosen answer from slot 0, or its error. */
 function watchFromZero(address: string): Promise<unknown> {
-  const client = new ProposerServiceClient(address, credentials.createInsecure());
+  const client = new ProposerServiceClient(address, TestCluster.credentialsFor(address));
   const call = client.watchChosen({ fromSlot: 0n }, new Metadata(), deadline());
   return new Promise((resolve, reject) => {
     call.on('data', (r) => {
@@ -129,10 +130,13 @@ describe('history retention and state snapshots between nodes (real processes)',
     await waitFor('the restarted acceptor caught up', async () => (await learn(a2)).committedIndex > next.slot);
     expect((await readLog(a2, from, 50)).entries.slice(0, theirs.entries.length)).toEqual(theirs.entries.slice(0, mine.entries.length));
 
-    // An install from an unknown proposer, or of bytes that are no snapshot, changes nothing.
+    // An install from a client's certificate, under another proposer's ballot, or of bytes that
+    // are no snapshot, changes nothing.
     const before = (await learn(a0)).committedIndex;
-    await expect(install(a0, 99, 1n << 40n, Buffer.from('not a snapshot'))).rejects.toMatchObject({ code: status.INVALID_ARGUMENT });
-    await expect(install(a0, 1, 1n << 40n, Buffer.from('not a snapshot'))).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(/not a usable state snapshot/) });
+    const proposer1 = channelCredentials(loadTls(tlsFilesIn(cluster.tlsDir as string, 'proposer-1')));
+    await expect(install(a0, cluster.credentials, 1, 1n << 40n, Buffer.from('not a snapshot'))).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
+    await expect(install(a0, proposer1, 2, 1n << 40n, Buffer.from('not a snapshot'))).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
+    await expect(install(a0, proposer1, 1, 1n << 40n, Buffer.from('not a snapshot'))).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(/not a usable state snapshot/) });
     expect((await learn(a0)).committedIndex).toBeLessThan(before + 1000n);
   });
 });

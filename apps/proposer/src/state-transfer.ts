@@ -10,6 +10,8 @@ import type { ChosenLog } from './chosen-log';
 const ASK_DEADLINE_MS = 2000;
 /** Deadline of moving one state snapshot (it may be hundreds of megabytes). */
 const TRANSFER_DEADLINE_MS = 60_000;
+const RETRY_MS_MIN = 1000;
+const RETRY_MS_MAX = 60_000;
 
 export interface StateTransferDeps {
   readonly links: readonly AcceptorLink[];
@@ -31,6 +33,8 @@ export interface StateTransferDeps {
  */
 export class StateTransfer {
   private kept: StateSnapshotBytes | undefined;
+  /** When an acceptor whose install failed may be tried again (one entry per acceptor at most). */
+  private readonly retries = new Map<number, { at: number; waitMs: number }>();
   private installingHere: Promise<boolean> | undefined;
 
   constructor(private readonly deps: StateTransferDeps) {}
@@ -63,10 +67,26 @@ export class StateTransfer {
     return true;
   }
 
-  /** Gives the acceptor, whose committed index is `committedIndex`, a snapshot above it; resolves with its committed index after. */
+  /**
+   * Gives the acceptor, whose committed index is `committedIndex`, a snapshot above it; resolves
+   * with its committed index after. After a failure the next try on that acceptor waits, doubling
+   * from 1 s to 60 s.
+   */
   async installOn(link: AcceptorLink, committedIndex: bigint): Promise<bigint> {
-    const snapshot = await this.snapshotAbove(committedIndex, link.nodeId);
-    const after = await link.installStateSnapshot(this.deps.ballot(), snapshot, TRANSFER_DEADLINE_MS);
+    const retry = this.retries.get(link.nodeId);
+    if (retry !== undefined && Date.now() < retry.at) throw new GrpcError(status.UNAVAILABLE, `the last state snapshot for node ${link.nodeId} failed; next try in ${retry.at - Date.now()} ms`);
+    let after: bigint;
+    let snapshot: StateSnapshotBytes;
+    try {
+      snapshot = await this.snapshotAbove(committedIndex, link.nodeId);
+      after = await link.installStateSnapshot(this.deps.ballot(), snapshot, TRANSFER_DEADLINE_MS);
+    } catch (e) {
+      const waitMs = Math.min(RETRY_MS_MAX, (retry?.waitMs ?? RETRY_MS_MIN / 2) * 2);
+      this.retries.set(link.nodeId, { at: Date.now() + waitMs, waitMs });
+      this.deps.logger.warn({ acceptor: link.nodeId, err: (e as Error).message, retryInMs: waitMs }, 'giving a lagging acceptor a state snapshot failed');
+      throw e;
+    }
+    this.retries.delete(link.nodeId);
     this.deps.logger.warn({ acceptor: link.nodeId, slot: snapshot.slot.toString(), committedBefore: committedIndex.toString(), committedIndex: after.toString() }, 'gave a lagging acceptor a state snapshot');
     return after;
   }
@@ -74,14 +94,20 @@ export class StateTransfer {
   /** A snapshot at a slot above `slot`: the one kept, or the newest one an acceptor (not `except`) holds. */
   private async snapshotAbove(slot: bigint, except: number | undefined): Promise<StateSnapshotBytes> {
     if (this.kept !== undefined && this.kept.slot > slot) return this.kept;
-    const candidates = this.deps.links.filter((l) => l.up && l.nodeId !== except);
+    const candidates = this.deps.links.filter((l) => l.up);
     const answers = await Promise.allSettled(candidates.map((l) => l.learn(slot, 1, ASK_DEADLINE_MS)));
+    // A snapshot is taken only at or below a slot a quorum reports committed: one acceptor that
+    // is damaged (or lies) cannot move the log past slots the network has not chosen.
+    const committed = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value.committedIndex] : [])).sort((a, b) => (a > b ? -1 : a < b ? 1 : 0));
+    const q = Math.floor(this.deps.links.length / 2) + 1;
+    const agreed = committed[q - 1];
+    if (agreed === undefined) throw new GrpcError(status.UNAVAILABLE, `${committed.length} acceptors answered where their state snapshots are, ${q} needed`);
     const holders = candidates
       .map((link, i) => {
         const a = answers[i];
         return { link, snapshotSlot: a?.status === 'fulfilled' ? a.value.snapshotSlot : 0n };
       })
-      .filter((h) => h.snapshotSlot > slot)
+      .filter((h) => h.link.nodeId !== except && h.snapshotSlot > slot && h.snapshotSlot <= agreed)
       .sort((a, b) => (a.snapshotSlot > b.snapshotSlot ? -1 : a.snapshotSlot < b.snapshotSlot ? 1 : 0));
     const failures: string[] = [];
     for (const h of holders) {

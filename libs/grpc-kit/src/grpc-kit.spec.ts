@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { createLogger } from './logger';
 import { describeSymbol, resolveByReflection } from './reflection-client';
 import { type RunningServer, startGrpcServer } from './server';
+import { INSECURE } from './tls';
 
 const logger = createLogger('grpc-kit-test');
 logger.level = 'silent';
@@ -41,6 +42,7 @@ describe('gRPC server kit', () => {
       host: '127.0.0.1',
       port: 0,
       maxReceiveBytes: 4 * 1024 * 1024,
+      transport: INSECURE,
       logger,
       services: [{ name: 'paxos.v1.AcceptorService', definition: AcceptorServiceService, implementation: echoAcceptor }],
     });
@@ -148,6 +150,7 @@ describe('gRPC server kit', () => {
       port: 0,
       maxReceiveBytes: 1024 * 1024,
       maxConcurrentStreams: 1,
+      transport: INSECURE,
       logger,
       services: [{ name: 'paxos.v1.AcceptorService', definition: AcceptorServiceService, implementation: echoAcceptor }],
     });
@@ -176,7 +179,7 @@ describe('gRPC server kit', () => {
 
   it('refuses a port that is taken with a message that says what to do', async () => {
     await expect(
-      startGrpcServer({ host: '127.0.0.1', port: running.port, maxReceiveBytes: 1024, logger, services: [] }),
+      startGrpcServer({ host: '127.0.0.1', port: running.port, maxReceiveBytes: 1024, transport: INSECURE, logger, services: [] }),
     ).rejects.toThrow(/already in use.*--port/);
   });
 });

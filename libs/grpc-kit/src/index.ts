@@ -10,3 +10,6 @@ export * from './server';
 export * from './signals';
 export * from './stream-flow';
 export * from './version';
+export * from './tls';
+export * from './pki';
+export * from './transport-options';

@@ -1,9 +1,10 @@
-import { type Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { type Server, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import * as grpc from '@grpc/grpc-js';
 import { HealthRegistry, ServingStatus } from './health-service';
 import type { Logger } from './logger';
 import { reflectionServices } from './reflection-service';
 import { rejectUndecodable, withUndecodableAsValue } from './undecodable-requests';
+import { serverCredentials, type Transport } from './tls';
 
 export interface ServiceEntry {
   /** Fully-qualified name, e.g. "paxos.v1.AcceptorService" (health reports it). */
@@ -21,6 +22,8 @@ export interface GrpcServerOptions {
   readonly maxSendBytes?: number;
   /** Streams (calls) open at once on one client connection; more wait for one to end (HTTP/2 SETTINGS). */
   readonly maxConcurrentStreams?: number;
+  /** Mutual TLS with the network's certificates, or plaintext (only with --insecure). */
+  readonly transport: Transport;
   readonly logger: Logger;
 }
 
@@ -58,7 +61,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
   }
   const address = `${opts.host}:${opts.port}`;
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(address, ServerCredentials.createInsecure(), (err, bound) => {
+    server.bindAsync(address, serverCredentials(opts.transport), (err, bound) => {
       if (err) {
         const inUse = /EADDRINUSE|address already in use|No address added/i.test(err.message);
         reject(
@@ -71,7 +74,10 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
       } else resolve(bound);
     });
   });
-  opts.logger.info({ address: `${opts.host}:${port}`, services: opts.services.map((s) => s.name) }, 'gRPC server listening');
+  opts.logger.info(
+    { address: `${opts.host}:${port}`, services: opts.services.map((s) => s.name), tls: opts.transport.kind === 'tls' ? opts.transport.identity.name : 'off (--insecure)' },
+    'gRPC server listening',
+  );
   let closing: Promise<void> | undefined;
   return {
     server,

@@ -23,6 +23,8 @@ import { type StateSnapshotBytes, stateSnapshotChunks } from './state-snapshot-c
 export const READ_LOG_ENTRIES_MAX = 1024;
 export const LIST_PROPOSALS_MAX = 256;
 export const LEADERBOARD_HISTORY_MAX = 1000;
+/** State snapshots one node sends at once. */
+export const SNAPSHOT_TRANSFERS_MAX = 2;
 
 /** What a node gives the read service. */
 export interface ReadSource {
@@ -50,6 +52,8 @@ function consistencyName(c: Consistency): string {
 
 /** paxos.v1.ReadService over a node's agreed state: the same answers on a proposer and an acceptor. */
 export function readService(source: ReadSource): ReadServiceServer {
+  /** State snapshots being sent (each holds its bytes until done). */
+  let transfers = 0;
   /** Waits for the read's consistency, then answers with `answer()` (computed after the wait). */
   const serve = <T>(asked: Consistency, callback: sendUnaryData<T>, answer: () => T): void => {
     const c = asked === Consistency.CONSISTENCY_UNSPECIFIED ? source.defaultConsistency : asked;
@@ -83,9 +87,11 @@ export function readService(source: ReadSource): ReadServiceServer {
       const { fromSlot } = call.request;
       const max = Math.min(call.request.maxEntries || READ_LOG_ENTRIES_MAX, READ_LOG_ENTRIES_MAX);
       let applied: bigint;
+      let state: AgreedState;
       try {
         source.settle?.();
-        applied = source.state.appliedSlot;
+        state = source.state;
+        applied = state.appliedSlot;
       } catch (e) {
         callback(toServiceError(e));
         return;
@@ -96,12 +102,8 @@ export function readService(source: ReadSource): ReadServiceServer {
       }
       source.readLog(fromSlot, Math.min(max, Number(applied - fromSlot))).then(
         (entries) => {
-          try {
-            const state = source.state;
-            callback(null, { entries: entries.filter((e) => e.slot < state.appliedSlot).map((e) => logEntryToWire(e, state)), appliedSlot: state.appliedSlot });
-          } catch (e) {
-            callback(toServiceError(e));
-          }
+          // The state the read began with (an install may have replaced the node's since).
+          callback(null, { entries: entries.filter((e) => e.slot < state.appliedSlot).map((e) => logEntryToWire(e, state)), appliedSlot: state.appliedSlot });
         },
         (e: unknown) => callback(toServiceError(e)),
       );
@@ -156,31 +158,51 @@ export function readService(source: ReadSource): ReadServiceServer {
       let snapshot: StateSnapshotBytes;
       try {
         if (!source.stateSnapshot) throw new GrpcError(status.FAILED_PRECONDITION, 'this node keeps no state snapshot: ask an acceptor');
+        if (transfers >= SNAPSHOT_TRANSFERS_MAX) throw new GrpcError(status.RESOURCE_EXHAUSTED, `this node already sends ${SNAPSHOT_TRANSFERS_MAX} state snapshots: try again later`);
         snapshot = source.stateSnapshot();
       } catch (e) {
         call.emit('error', toServiceError(e));
         return;
       }
-      void writeChunks(call, snapshot);
+      transfers += 1;
+      void writeChunks(call, snapshot).finally(() => {
+        transfers -= 1;
+      });
     },
   };
 }
 
+/** How long sending one snapshot may take: a reader that stops reading does not hold it longer. */
+const SNAPSHOT_SEND_MS = 120_000;
+
 /** Writes the snapshot's chunks, waiting for the stream to drain between them (a slow reader holds one chunk at a time). */
 async function writeChunks(call: ServerWritableStream<GetStateSnapshotRequest, GetStateSnapshotResponse>, snapshot: StateSnapshotBytes): Promise<void> {
-  for (const chunk of stateSnapshotChunks(snapshot)) {
-    if (call.cancelled) return;
-    if (!call.write({ chunk })) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          call.off('drain', done);
-          call.off('cancelled', done);
-          resolve();
-        };
-        call.on('drain', done);
-        call.on('cancelled', done);
-      });
+  let wake: () => void = () => undefined;
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    wake();
+  }, SNAPSHOT_SEND_MS);
+  timer.unref();
+  try {
+    for (const chunk of stateSnapshotChunks(snapshot)) {
+      if (call.cancelled || timedOut) break;
+      if (!call.write({ chunk })) {
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            call.off('drain', done);
+            call.off('cancelled', done);
+            resolve();
+          };
+          wake = done;
+          call.on('drain', done);
+          call.on('cancelled', done);
+        });
+      }
     }
+    if (timedOut) call.emit('error', toServiceError(new GrpcError(status.DEADLINE_EXCEEDED, `the snapshot was not read within ${SNAPSHOT_SEND_MS / 1000} s`)));
+    else if (!call.cancelled) call.end();
+  } finally {
+    clearTimeout(timer);
   }
-  if (!call.cancelled) call.end();
 }

@@ -6,8 +6,11 @@ import { GrpcError } from '@paxos/grpc-kit';
 import type { StateSnapshotChunk } from '@paxos/proto';
 import { crc32 } from 'node:zlib';
 
-/** Data bytes per chunk: well under every node's message bound. */
-export const STATE_SNAPSHOT_CHUNK_BYTES = 512 * 1024;
+/**
+ * Data bytes per chunk: under every node's message bound (an acceptor takes its largest value plus
+ * 64 KiB, and its largest value may be as small as 1 KiB).
+ */
+export const STATE_SNAPSHOT_CHUNK_BYTES = 48 * 1024;
 /** The largest state snapshot a node sends or takes (a full session table and registry is far less). */
 export const STATE_SNAPSHOT_BYTES_MAX = 1024 * 1024 * 1024;
 
@@ -47,6 +50,8 @@ export class StateSnapshotAssembler {
       throw invalid(`a chunk of the snapshot at slot ${chunk.slot} (${chunk.totalBytes} bytes) in the stream of the one at slot ${head.slot} (${head.totalBytes} bytes)`);
     }
     if (chunk.offset !== BigInt(this.received)) throw invalid(`a chunk at offset ${chunk.offset}, expected ${this.received}`);
+    // Every chunk but the one of an empty snapshot carries data: the chunks are bounded by the size.
+    if (chunk.data.length === 0 && (head.totalBytes !== 0n || this.parts.length > 0)) throw invalid('an empty chunk');
     if (BigInt(this.received + chunk.data.length) > head.totalBytes) throw invalid(`chunks beyond the snapshot's ${head.totalBytes} bytes`);
     this.parts.push(Buffer.from(chunk.data));
     this.received += chunk.data.length;

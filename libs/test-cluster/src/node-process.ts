@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
-import { isServing } from '@paxos/grpc-kit';
+import { INSECURE, isServing, type Transport } from '@paxos/grpc-kit';
 import { bundleApp, WORKSPACE_ROOT } from './bundle';
 
 /** A node (acceptor, proposer, ingest) running as a real child process. */
@@ -13,6 +13,8 @@ export class NodeProcess {
     readonly name: string,
     readonly child: ChildProcess,
     readonly address: string | undefined,
+    /** How a health check reaches it (its network's client certificate, or plaintext). */
+    private readonly transport: Transport = INSECURE,
   ) {
     this.exited = new Promise((resolve) =>
       child.once('exit', (code, signal) => {
@@ -49,7 +51,7 @@ export class NodeProcess {
     const until = Date.now() + timeoutMs;
     while (Date.now() < until) {
       if (!this.running) throw new Error(`${this.name} exited before serving:\n${this.stderrText.slice(-2000)}`);
-      if (await isServing(this.address, 500)) return;
+      if (await isServing(this.address, 500, this.transport)) return;
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new Error(`${this.name} not serving within ${timeoutMs} ms:\n${this.stderrText.slice(-2000)}`);
@@ -65,6 +67,8 @@ export interface SpawnOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Pipe stdout to the parent (for tools that print results). */
   readonly captureStdout?: boolean;
+  /** How its health is checked (default plaintext). */
+  readonly transport?: Transport;
 }
 
 export function spawnNode(opts: SpawnOptions): NodeProcess {
@@ -78,5 +82,5 @@ export function spawnNode(opts: SpawnOptions): NodeProcess {
     mkdirSync(require('node:path').dirname(opts.logFile), { recursive: true });
     child.stderr?.pipe(createWriteStream(opts.logFile, { flags: 'a' }));
   }
-  return new NodeProcess(opts.name, child, opts.address);
+  return new NodeProcess(opts.name, child, opts.address, opts.transport);
 }

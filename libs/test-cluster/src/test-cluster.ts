@@ -1,7 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { type ChannelCredentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { channelCredentials, ensureNetworkCertificates, INSECURE, loadTls, tlsFilesIn, type Transport } from '@paxos/grpc-kit';
 import { ProposerServiceClient, type ProposeResponse, type Value } from '@paxos/proto';
 import { type NodeProcess, spawnNode } from './node-process';
 import { freePorts } from './ports';
@@ -15,6 +16,8 @@ export interface TestClusterOptions {
   readonly dir?: string;
   /** Environment added to every proposer (negative controls). */
   readonly proposerEnv?: NodeJS.ProcessEnv;
+  /** Mutual TLS with certificates made for this cluster (default), or plaintext (--insecure). */
+  readonly tls?: boolean;
 }
 
 /**
@@ -25,6 +28,7 @@ export class TestCluster {
   readonly acceptors: Array<NodeProcess | undefined>;
   readonly proposers = new Map<number, NodeProcess>();
   private readonly proposerPorts = new Map<number, number>();
+  private clientTransport: Transport | undefined;
 
   private constructor(
     readonly dir: string,
@@ -37,9 +41,44 @@ export class TestCluster {
   static async start(opts: TestClusterOptions): Promise<TestCluster> {
     const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'paxos-cluster-'));
     mkdirSync(dir, { recursive: true });
+    if (opts.tls !== false) ensureNetworkCertificates(join(dir, 'tls'), [...Array.from({ length: opts.acceptors }, (_, i) => `acceptor-${i}`), 'client-test']);
     const cluster = new TestCluster(dir, await freePorts(opts.acceptors), opts);
+    TestCluster.running.add(cluster);
     await Promise.all(cluster.acceptorPorts.map((_, i) => cluster.startAcceptor(i)));
     return cluster;
+  }
+
+  private static readonly running = new Set<TestCluster>();
+
+  /** Credentials for a test's client of the node at `address`: its cluster's client certificate (plaintext when no running cluster has it). */
+  static credentialsFor(address: string): ChannelCredentials {
+    for (const c of TestCluster.running) {
+      if (c.acceptorAddresses.includes(address) || [...c.proposerPorts.values()].some((p) => `127.0.0.1:${p}` === address)) return c.credentials;
+    }
+    return channelCredentials(INSECURE);
+  }
+
+  /** The TLS folder of this cluster (ca.crt and one certificate per node), or undefined with plaintext. */
+  get tlsDir(): string | undefined {
+    return this.opts.tls === false ? undefined : join(this.dir, 'tls');
+  }
+
+  /** How a test client reaches the nodes: the cluster's client certificate, or plaintext. */
+  get transport(): Transport {
+    const dir = this.tlsDir;
+    this.clientTransport ??= dir === undefined ? INSECURE : loadTls(tlsFilesIn(dir, 'client-test'));
+    return this.clientTransport;
+  }
+
+  /** Channel credentials for a test's own clients of the nodes. */
+  get credentials(): ChannelCredentials {
+    return channelCredentials(this.transport);
+  }
+
+  /** The transport flags a node of this cluster is started with. */
+  private transportArgs(): string[] {
+    const dir = this.tlsDir;
+    return dir === undefined ? ['--insecure'] : ['--tls-dir', dir];
   }
 
   get acceptorAddresses(): string[] {
@@ -59,9 +98,10 @@ export class TestCluster {
       logFile: join(this.dir, `node_${i}.log`),
       args: [
         '--id', String(i), '--cluster-size', String(this.acceptorPorts.length), '--port', String(this.acceptorPorts[i]),
-        '--data-dir', join(this.dir, `node_${i}.data`), '--lmfdb-cache', this.lmfdbCacheDir,
+        '--data-dir', join(this.dir, `node_${i}.data`), '--lmfdb-cache', this.lmfdbCacheDir, ...this.transportArgs(),
         ...(this.opts.extraAcceptorArgs ?? []), ...extraArgs,
       ],
+      transport: this.transport,
     });
     this.acceptors[i] = node;
     await node.waitServing();
@@ -82,13 +122,16 @@ export class TestCluster {
   async startProposer(id: number, extraArgs: readonly string[] = [], acceptors: readonly string[] = this.acceptorAddresses): Promise<NodeProcess> {
     const port = this.proposerPorts.get(id) ?? (await freePorts(1))[0];
     if (port === undefined) throw new Error('no free port');
+    const tls = this.tlsDir;
+    if (tls !== undefined) ensureNetworkCertificates(tls, [`proposer-${id}`]);
     this.proposerPorts.set(id, port);
     const node = spawnNode({
       app: 'proposer',
       name: `proposer ${id}`,
       address: `127.0.0.1:${port}`,
       logFile: join(this.dir, `proposer_${id}.log`),
-      args: ['--id', String(id), '--port', String(port), '--acceptors', acceptors.join(','), '--lmfdb-cache', this.lmfdbCacheDir, ...extraArgs],
+      args: ['--id', String(id), '--port', String(port), '--acceptors', acceptors.join(','), '--lmfdb-cache', this.lmfdbCacheDir, ...this.transportArgs(), ...extraArgs],
+      transport: this.transport,
       ...(this.opts.proposerEnv ? { env: this.opts.proposerEnv } : {}),
     });
     this.proposers.set(id, node);
@@ -104,7 +147,7 @@ export class TestCluster {
 
   /** One Propose call with a deadline; resolves with the answer or the gRPC error. */
   propose(proposerId: number, clientRequestId: string, value: Value, deadlineMs = 10_000): Promise<ProposeResponse> {
-    const client = new ProposerServiceClient(this.proposerAddress(proposerId), credentials.createInsecure());
+    const client = new ProposerServiceClient(this.proposerAddress(proposerId), this.credentials);
     return new Promise<ProposeResponse>((resolve, reject) =>
       client.propose({ clientRequestId, value, includeVotes: true }, new Metadata(), { deadline: Date.now() + deadlineMs }, (err: ServiceError | null, res) => {
         client.close();
@@ -115,6 +158,7 @@ export class TestCluster {
   }
 
   async stop(): Promise<void> {
+    TestCluster.running.delete(this);
     await Promise.all([...this.proposers.values(), ...this.acceptors].map((n) => n?.kill('SIGKILL')));
     if (!process.env['KEEP_TEST_CLUSTER'] && this.opts.dir === undefined) rmSync(this.dir, { recursive: true, force: true });
   }

@@ -132,7 +132,7 @@ export interface BaselineServer {
  * it (`startFloor`: a grpc-js server that only writes and fdatasyncs), CPU per accept and median.
  */
 export async function benchAcceptorStream(count: number, valueBytes: number, startFloor: () => Promise<BaselineServer>): Promise<void> {
-  const cluster = await TestCluster.start({ acceptors: 1 });
+  const cluster = await TestCluster.start({ acceptors: 1, tls: false });
   try {
     const address = cluster.acceptorAddresses[0] as string;
     const bare = bareWriteFdatasyncPerSecond(cluster.dir, count, valueBytes + 64);

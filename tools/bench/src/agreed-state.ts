@@ -91,7 +91,7 @@ async function waitFor(what: () => Promise<boolean>, timeoutMs: number): Promise
 
 /** An acceptor fed `slots` chosen slots, then killed with -9 and restarted. */
 export async function historyAndRestart(slots: number, valueBytes: number): Promise<object> {
-  const cluster = await TestCluster.start({ acceptors: 1 });
+  const cluster = await TestCluster.start({ acceptors: 1, tls: false });
   try {
     const address = cluster.acceptorAddresses[0] as string;
     const t0 = Date.now();
@@ -123,7 +123,7 @@ export async function historyAndRestart(slots: number, valueBytes: number): Prom
 
 /** Catch-up of a lagging acceptor in a 5-acceptor network, then reads. */
 export async function catchUpAndReads(slots: number, valueBytes: number, retainSlots: number, readSeconds: number): Promise<object[]> {
-  const cluster = await TestCluster.start({ acceptors: 5 });
+  const cluster = await TestCluster.start({ acceptors: 5, tls: false });
   const lines: object[] = [];
   try {
     await cluster.killAcceptor(4, 'SIGKILL');

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ConfigError, exitWithError, helpText, isServing, parseCommand } from '@paxos/grpc-kit';
+import { ConfigError, exitWithError, helpText, INSECURE, isServing, loadTls, networkTlsDir, parseCommand, tlsFilesIn, type Transport } from '@paxos/grpc-kit';
 import { freePorts, TestCluster } from '@paxos/test-cluster';
 import { type BaselineServer, benchAcceptorStream } from './acceptor-stream';
 import { applyRate, catchUpAndReads, historyAndRestart } from './agreed-state';
@@ -42,19 +42,22 @@ export const benchCommand = {
     'echo-server': { type: 'boolean', description: '(internal) run the echo baseline server' },
     'fsync-echo-server': { type: 'boolean', description: '(internal) run the write+fdatasync floor under one acceptor (--acceptor)' },
     port: { type: 'integer', description: '(internal) port of the echo server' },
+    insecure: { type: 'boolean', description: 'run the network the bench starts with plaintext gRPC instead of mutual TLS (to measure what TLS costs)' },
   },
 } as const;
 
 interface Target {
   readonly acceptors: number;
   readonly proposer: string;
+  /** How the load generator reaches the proposer (the network's client certificate, or plaintext). */
+  readonly transport: Transport;
   readonly proposerPid: () => number | undefined;
   readonly acceptorPids: () => Array<number | undefined>;
   stop(): Promise<void>;
 }
 
 function fromDir(dir: string): Target {
-  const layout = JSON.parse(readFileSync(join(dir, 'network.json'), 'utf8')) as { nodes: Array<{ name: string; role: string }>; proposer: string };
+  const layout = JSON.parse(readFileSync(join(dir, 'network.json'), 'utf8')) as { nodes: Array<{ name: string; role: string }>; proposer: string; tls?: boolean };
   const pid = (name: string) => {
     const f = join(dir, `${name}.pid`);
     return existsSync(f) ? Number(readFileSync(f, 'utf8').trim()) : undefined;
@@ -63,18 +66,20 @@ function fromDir(dir: string): Target {
   return {
     acceptors: acceptors.length,
     proposer: layout.proposer,
+    transport: layout.tls === false ? INSECURE : loadTls(tlsFilesIn(networkTlsDir(dir), 'client-cli'), { role: 'client' }),
     proposerPid: () => pid('proposer'),
     acceptorPids: () => acceptors.map((a) => pid(a.name)),
     stop: async () => undefined,
   };
 }
 
-async function ownNetwork(acceptors: number): Promise<Target> {
-  const cluster = await TestCluster.start({ acceptors });
+async function ownNetwork(acceptors: number, insecure: boolean): Promise<Target> {
+  const cluster = await TestCluster.start({ acceptors, tls: !insecure });
   const proposer = await cluster.startProposer(1);
   return {
     acceptors,
     proposer: cluster.proposerAddress(1),
+    transport: cluster.transport,
     proposerPid: () => proposer.child.pid,
     acceptorPids: () => cluster.acceptors.map((a) => a?.child.pid),
     stop: () => cluster.stop(),
@@ -131,10 +136,10 @@ async function main(argv: readonly string[]): Promise<number> {
   if (levels.some((c) => !Number.isInteger(c) || c < 1 || c > 10_000)) throw new ConfigError(`--concurrency must list integers 1..10000, got "${o.concurrency}"`);
   const durationMs = (o.duration as number) * 1000;
   const value = Buffer.alloc(o['value-bytes'] as number, 0x61);
-  const target = o.dir ? fromDir(resolve(o.dir)) : await ownNetwork(o.acceptors as number);
+  const target = o.dir ? fromDir(resolve(o.dir)) : await ownNetwork(o.acceptors as number, o.insecure === true);
   const echo = await startBaseline(['--echo-server']);
-  const proposeClients = openClients(target.proposer);
-  const echoClients = openClients(echo.address);
+  const proposeClients = openClients(target.proposer, target.transport);
+  const echoClients = openClients(echo.address, INSECURE);
   const tag = `bench-${process.pid}-${Date.now()}`;
   try {
     await runLoad(unaryPropose(proposeClients, value, 10_000, `${tag}-warm`), 8, 1000);

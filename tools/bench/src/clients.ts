@@ -1,4 +1,5 @@
-import { type ClientDuplexStream, credentials, Metadata } from '@grpc/grpc-js';
+import { type ClientDuplexStream, Metadata } from '@grpc/grpc-js';
+import { channelCredentials, type Transport } from '@paxos/grpc-kit';
 import {
   type ProposeBulkRequest,
   type ProposeBulkResponse,
@@ -13,8 +14,9 @@ export const CHANNELS = 4;
 
 type Client = InstanceType<typeof ProposerServiceClient>;
 
-export function openClients(address: string, count = CHANNELS): Client[] {
-  return Array.from({ length: count }, (_, i) => new ProposerServiceClient(address, credentials.createInsecure(), { 'grpc.channel_id_salt': i } as object));
+export function openClients(address: string, transport: Transport, count = CHANNELS): Client[] {
+  const creds = channelCredentials(transport);
+  return Array.from({ length: count }, (_, i) => new ProposerServiceClient(address, creds, { 'grpc.channel_id_salt': i } as object));
 }
 
 /** How long a streamed proposal waits for its answer before it counts as an error. */

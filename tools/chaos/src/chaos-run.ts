@@ -1,6 +1,6 @@
 // One chaos run of real processes: a network, retrying clients, the nemesis, then the heal and
 // the check of the history (history-check.ts).
-import { credentials, Metadata } from '@grpc/grpc-js';
+import { Metadata } from '@grpc/grpc-js';
 import { type ChosenEntry, SeededRandom } from '@paxos/consensus-core';
 import { AcceptorServiceClient, type LogEntry, type ReadLogResponse, ReadServiceClient } from '@paxos/proto';
 import { TestCluster, textValue } from '@paxos/test-cluster';
@@ -60,7 +60,7 @@ function unary<Req, Res>(address: string, make: (a: string) => { close(): void }
 const readLogPage = (address: string, fromSlot: bigint) =>
   unary<{ fromSlot: bigint; maxEntries: number }, ReadLogResponse>(
     address,
-    (a) => new ReadServiceClient(a, credentials.createInsecure()),
+    (a) => new ReadServiceClient(a, TestCluster.credentialsFor(a)),
     (c: ReadServiceClient, r, m, o, cb) => c.readLog(r, m, o, cb),
     { fromSlot, maxEntries: 1024 },
   );
@@ -68,7 +68,7 @@ const readLogPage = (address: string, fromSlot: bigint) =>
 const committedIndexOf = (address: string) =>
   unary<object, { committedIndex: bigint }>(
     address,
-    (a) => new AcceptorServiceClient(a, credentials.createInsecure()),
+    (a) => new AcceptorServiceClient(a, TestCluster.credentialsFor(a)),
     (c: AcceptorServiceClient, _r, m, o, cb) => c.status({}, m, o, cb),
     {},
   ).then((s) => s.committedIndex);

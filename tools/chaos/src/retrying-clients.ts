@@ -1,7 +1,8 @@
 // Clients that behave as the issue's users do: each proposal is retried with the same
 // client_request_id after UNAVAILABLE, a deadline or a broken stream, through whichever proposer
 // is up, until it is answered; now and then an answer is treated as lost and the id sent again.
-import { credentials, Metadata, status } from '@grpc/grpc-js';
+import { Metadata, status } from '@grpc/grpc-js';
+import { TestCluster } from '@paxos/test-cluster';
 import type { SeededRandom } from '@paxos/consensus-core';
 import { type ProposeRequest, ProposerServiceClient, type ProposeStreamResponse } from '@paxos/proto';
 
@@ -84,7 +85,7 @@ export interface RetryingClientOptions {
 
 /** Runs operations until `stop()` says so; the operation in hand is retried until answered or `giveUpAt`. */
 export async function runClient(o: RetryingClientOptions, stop: () => boolean, giveUpAt: () => number): Promise<void> {
-  const clients = o.proposers.map((a) => new ProposerServiceClient(a, credentials.createInsecure()));
+  const clients = o.proposers.map((a) => new ProposerServiceClient(a, TestCluster.credentialsFor(a)));
   const { ledger } = o;
   try {
     for (let op = 0; !stop(); op++) {

@@ -1,5 +1,5 @@
 import { Quorum, formatBallot } from '@paxos/consensus-core';
-import { describeGrpcError } from '@paxos/grpc-kit';
+import { describeGrpcError, type Transport } from '@paxos/grpc-kit';
 import type { StatusResponse } from '@paxos/proto';
 import type { NetworkLayout } from './network-dir';
 import { acceptorStatus } from './probe';
@@ -47,13 +47,13 @@ function row(id: number, address: string, s: StatusResponse): NodeRow {
 }
 
 /** Polls every acceptor's Status (each with its own deadline). */
-export async function checkNetwork(layout: NetworkLayout, deadlineMs: number): Promise<CheckReport> {
+export async function checkNetwork(layout: NetworkLayout, deadlineMs: number, transport: Transport): Promise<CheckReport> {
   const acceptors = layout.nodes.filter((n) => n.role === 'acceptor');
   const quorum = Quorum.majority(acceptors.length);
   const rows = await Promise.all(
     acceptors.map(async (n): Promise<NodeRow> => {
       try {
-        return row(n.id, n.address, await acceptorStatus(n.address, deadlineMs));
+        return row(n.id, n.address, await acceptorStatus(n.address, deadlineMs, transport));
       } catch (e) {
         return { node: n.id, address: n.address, alive: false, error: describeGrpcError(e) };
       }

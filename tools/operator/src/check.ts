@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { helpText, parseCommand } from '@paxos/grpc-kit';
 import { checkNetwork, formatCheck } from './check-report';
-import { defaultNetworkDir, readLayout } from './network-dir';
+import { clientTransport, defaultNetworkDir, readLayout } from './network-dir';
 
 export const checkCommand = {
   program: 'check',
@@ -28,13 +28,15 @@ export async function runCheck(argv: readonly string[], out: (line: string) => v
     out(helpText(checkCommand));
     return 0;
   }
-  const layout = readLayout(resolve(parsed.options.dir ?? defaultNetworkDir()));
+  const dir = resolve(parsed.options.dir ?? defaultNetworkDir());
+  const layout = readLayout(dir);
+  const transport = clientTransport(dir);
   const deadlineMs = parsed.options['deadline-ms'] as number;
   const settleUntil = Date.now() + (parsed.options['settle-ms'] as number);
-  let report = await checkNetwork(layout, deadlineMs);
+  let report = await checkNetwork(layout, deadlineMs, transport);
   while (report.quorumAlive && report.holdingLatest < report.alive && Date.now() < settleUntil) {
     await new Promise((r) => setTimeout(r, SETTLE_POLL_MS));
-    report = await checkNetwork(layout, deadlineMs);
+    report = await checkNetwork(layout, deadlineMs, transport);
   }
   if (parsed.options.json) out(JSON.stringify(report, null, 2));
   else for (const l of formatCheck(report)) out(l);

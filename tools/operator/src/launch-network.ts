@@ -2,8 +2,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Quorum } from '@paxos/consensus-core';
-import { isServing } from '@paxos/grpc-kit';
-import { dataDir, logFile, type NetworkLayout, type NodeLayout, pidFile, readLayout, workspaceRoot, writeLayout } from './network-dir';
+import { ensureNetworkCertificates, isServing, type Transport } from '@paxos/grpc-kit';
+import { CLIENT_CERT_NAME, clientTransport, dataDir, logFile, type NetworkLayout, networkTlsDir, type NodeLayout, pidFile, readLayout, workspaceRoot, writeLayout } from './network-dir';
 import { isOurs, LAUNCH_MARKER_ENV, readPid, removePid, sleep, writePid } from './processes';
 
 export interface LaunchOptions {
@@ -15,6 +15,8 @@ export interface LaunchOptions {
   /** Undefined: the shipped snapshot (offline). */
   readonly baseUrl?: string;
   readonly readyTimeoutMs: number;
+  /** Plaintext gRPC (no certificates): local experiments only. */
+  readonly insecure?: boolean;
   readonly out: (line: string) => void;
 }
 
@@ -30,6 +32,8 @@ export interface LaunchResult {
   readonly healthy: number;
   readonly quorumReadyMs?: number;
   readonly allReadyMs?: number;
+  /** Time spent making the network's certificates (those still valid are kept). */
+  readonly certificatesMs?: number;
 }
 
 /**
@@ -108,27 +112,34 @@ export async function launchNetwork(opts: LaunchOptions): Promise<LaunchResult> 
     source: i % 10,
   }));
   const proposer: NodeLayout = { name: 'proposer', role: 'proposer', id: 1, address: `127.0.0.1:${opts.proposerPort}` };
-  const layout: NetworkLayout = { createdAt: new Date().toISOString(), nodes: [...acceptors, proposer], proposer: proposer.address, lmfdbCacheDir: opts.lmfdbCacheDir };
+  const layout: NetworkLayout = { createdAt: new Date().toISOString(), nodes: [...acceptors, proposer], proposer: proposer.address, lmfdbCacheDir: opts.lmfdbCacheDir, tls: !opts.insecure };
+  const certsStarted = Date.now();
+  if (!opts.insecure) ensureNetworkCertificates(networkTlsDir(opts.dir), [...layout.nodes.map(certificateName), CLIENT_CERT_NAME]);
+  const certificatesMs = Date.now() - certsStarted;
   writeLayout(opts.dir, layout);
 
   const startedAt = Date.now();
   const pids = new Map<string, number>();
   for (const n of layout.nodes) pids.set(n.name, startNode(opts.dir, layout, n));
-  return waitReady(layout, pids, startedAt, opts.readyTimeoutMs, quorum);
+  return { ...(await waitReady(layout, pids, startedAt, opts.readyTimeoutMs, quorum, clientTransport(opts.dir))), ...(opts.insecure ? {} : { certificatesMs }) };
 }
+
+/** The certificate a node of the layout presents: "acceptor-<id>" or "proposer-<id>". */
+const certificateName = (n: NodeLayout): string => `${n.role}-${n.id}`;
 
 /** Starts one node of the layout (data dir and log in dir); returns its pid. */
 function startNode(dir: string, layout: NetworkLayout, n: NodeLayout): number {
   const acceptors = layout.nodes.filter((x) => x.role === 'acceptor');
   const port = (address: string) => address.slice(address.lastIndexOf(':') + 1);
+  const transport = layout.tls === false ? ['--insecure'] : ['--tls-dir', networkTlsDir(dir)];
   if (n.role === 'acceptor') {
     return startProcess(dir, n, join(workspaceRoot(), 'dist/apps/acceptor/main.js'), [
       '--id', String(n.id), '--port', port(n.address), '--cluster-size', String(acceptors.length),
-      '--data-dir', dataDir(dir, n.name), '--lmfdb-cache', layout.lmfdbCacheDir,
+      '--data-dir', dataDir(dir, n.name), '--lmfdb-cache', layout.lmfdbCacheDir, ...transport,
     ]);
   }
   return startProcess(dir, n, join(workspaceRoot(), 'dist/apps/proposer/main.js'), [
-    '--id', String(n.id), '--port', port(n.address), '--acceptors', acceptors.map((a) => a.address).join(','), '--lmfdb-cache', layout.lmfdbCacheDir,
+    '--id', String(n.id), '--port', port(n.address), '--acceptors', acceptors.map((a) => a.address).join(','), '--lmfdb-cache', layout.lmfdbCacheDir, ...transport,
   ]);
 }
 
@@ -138,6 +149,8 @@ function startNode(dir: string, layout: NetworkLayout, n: NodeLayout): number {
  */
 export async function restartMissing(dir: string, readyTimeoutMs: number): Promise<LaunchResult> {
   const layout = readLayout(dir);
+  // Certificates that expired since the launch are issued again before the nodes restart.
+  if (layout.tls !== false) ensureNetworkCertificates(networkTlsDir(dir), [...layout.nodes.map(certificateName), CLIENT_CERT_NAME]);
   const live = new Set(runningProcesses(dir).map((r) => r.name));
   const quorum = Quorum.majority(layout.nodes.filter((n) => n.role === 'acceptor').length);
   const startedAt = Date.now();
@@ -146,10 +159,10 @@ export async function restartMissing(dir: string, readyTimeoutMs: number): Promi
     const pid = live.has(n.name) ? readPid(pidFile(dir, n.name)) : startNode(dir, layout, n);
     if (pid !== undefined) pids.set(n.name, pid);
   }
-  return waitReady(layout, pids, startedAt, readyTimeoutMs, quorum);
+  return waitReady(layout, pids, startedAt, readyTimeoutMs, quorum, clientTransport(dir));
 }
 
-async function waitReady(layout: NetworkLayout, pids: Map<string, number>, startedAt: number, readyTimeoutMs: number, quorum: Quorum): Promise<LaunchResult> {
+async function waitReady(layout: NetworkLayout, pids: Map<string, number>, startedAt: number, readyTimeoutMs: number, quorum: Quorum, transport: Transport): Promise<LaunchResult> {
   const acceptors = layout.nodes.filter((n) => n.role === 'acceptor');
   const ready = new Map<string, number>();
   let quorumReadyMs: number | undefined;
@@ -159,7 +172,7 @@ async function waitReady(layout: NetworkLayout, pids: Map<string, number>, start
       layout.nodes
         .filter((n) => !ready.has(n.name))
         .map(async (n) => {
-          if (await isServing(n.address, 500)) ready.set(n.name, Date.now() - startedAt);
+          if (await isServing(n.address, 500, transport)) ready.set(n.name, Date.now() - startedAt);
         }),
     );
     const acceptorsReady = acceptors.filter((a) => ready.has(a.name)).length;

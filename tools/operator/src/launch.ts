@@ -7,7 +7,7 @@ import { defaultNetworkDir } from './network-dir';
 export const launchCommand = {
   program: 'launch',
   summary: 'start a local network: N acceptors and a proposer in the background, on the shipped LMFDB snapshot by default',
-  usage: 'npm run launch -- [--nodes 23] [--base-port 7100] [--dir D] [--offline|--base-url URL] [--restart-missing]',
+  usage: 'npm run launch -- [--nodes 23] [--base-port 7100] [--dir D] [--offline|--base-url URL] [--restart-missing] [--insecure]',
   options: {
     nodes: { type: 'integer', default: 23, description: 'number of acceptors' },
     'base-port': { type: 'integer', default: 7100, description: 'port of node 0 (node i listens on base + i)' },
@@ -18,6 +18,7 @@ export const launchCommand = {
     'base-url': { type: 'string', description: 'fill a missing cache from this LMFDB API instead (e.g. https://www.lmfdb.org)' },
     'ready-timeout-ms': { type: 'integer', default: 60_000, description: 'how long to wait for every node to answer health' },
     'restart-missing': { type: 'boolean', description: 'restart only the nodes of the running network whose process is gone, on their data' },
+    insecure: { type: 'boolean', description: 'plaintext gRPC, no certificates (local experiments only); by default mutual TLS with certificates in <dir>/tls' },
   },
 } as const;
 
@@ -30,6 +31,8 @@ export function printLaunch(r: LaunchResult, out: (line: string) => void): void 
   out(`launched ${r.healthy}/${r.quorum.n}, quorum ${r.quorum.q}, crash tolerance ${r.quorum.crashTolerance}, Byzantine tolerance ${r.quorum.byzantineTolerance}`);
   out(r.quorumReadyMs !== undefined ? `quorum-ready after ${(r.quorumReadyMs / 1000).toFixed(2)} s` : 'a quorum never became ready: see the node logs');
   if (r.allReadyMs !== undefined) out(`all ${r.nodes.length} processes ready after ${(r.allReadyMs / 1000).toFixed(2)} s`);
+  if (r.certificatesMs !== undefined) out(`mutual TLS: the network's CA and certificates are in tls/ beside the logs (made or checked in ${(r.certificatesMs / 1000).toFixed(2)} s)`);
+  else if (r.layout.tls === false) out('plaintext gRPC (--insecure): every port answers anyone');
 }
 
 export async function runLaunch(argv: readonly string[], out: (line: string) => void): Promise<number> {
@@ -57,6 +60,7 @@ export async function runLaunch(argv: readonly string[], out: (line: string) => 
     lmfdbCacheDir: resolve(o['lmfdb-cache'] ?? defaultCacheDir()),
     ...(o['base-url'] ? { baseUrl: o['base-url'] } : {}),
     readyTimeoutMs: o['ready-timeout-ms'] as number,
+    ...(o.insecure ? { insecure: true } : {}),
     out,
   });
   printLaunch(r, out);

@@ -1,10 +1,22 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { INSECURE, loadTls, networkTlsDir, tlsFilesIn, type Transport } from '@paxos/grpc-kit';
 
-/** Where launch keeps pid files, logs, data and the layout of the running network. */
-export function defaultNetworkDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env['PAXOS_NETWORK_DIR'] || join(homedir(), '.openclaw', 'consensus');
+/** Where launch keeps pid files, logs, data, TLS files and the layout of the running network. */
+export { defaultNetworkDir, networkTlsDir } from '@paxos/grpc-kit';
+
+/** The certificate the operator tools present (check, submit, read). */
+export const CLIENT_CERT_NAME = 'client-cli';
+
+/**
+ * How the operator tools reach the network in dir: with its client certificate, or plaintext when
+ * it was launched with --insecure (or has no TLS folder).
+ */
+export function clientTransport(dir: string): Transport {
+  const layoutFile = join(dir, LAYOUT_FILE);
+  if (existsSync(layoutFile) && (JSON.parse(readFileSync(layoutFile, 'utf8')) as Partial<NetworkLayout>).tls === false) return INSECURE;
+  const files = tlsFilesIn(networkTlsDir(dir), CLIENT_CERT_NAME);
+  return existsSync(files.cert) ? loadTls(files, { role: 'client' }) : INSECURE;
 }
 
 /** The repository root, from a bundle in dist/tools/operator/. */
@@ -25,6 +37,8 @@ export interface NetworkLayout {
   readonly nodes: readonly NodeLayout[];
   readonly proposer: string;
   readonly lmfdbCacheDir: string;
+  /** Mutual TLS with the certificates in tls/ (false: launched with --insecure). */
+  readonly tls?: boolean;
 }
 
 export const LAYOUT_FILE = 'network.json';

@@ -1,4 +1,5 @@
-import { credentials, Metadata } from '@grpc/grpc-js';
+import { Metadata } from '@grpc/grpc-js';
+import { channelCredentials, type Transport } from '@paxos/grpc-kit';
 import {
   AcceptorServiceClient,
   type GetLeaderboardResponse,
@@ -12,8 +13,8 @@ import {
   type StatusResponse,
 } from '@paxos/proto';
 
-export function acceptorStatus(address: string, deadlineMs: number): Promise<StatusResponse> {
-  const client = new AcceptorServiceClient(address, credentials.createInsecure());
+export function acceptorStatus(address: string, deadlineMs: number, transport: Transport): Promise<StatusResponse> {
+  const client = new AcceptorServiceClient(address, channelCredentials(transport));
   return new Promise((resolve, reject) => {
     client.status({}, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => {
       client.close();
@@ -23,8 +24,8 @@ export function acceptorStatus(address: string, deadlineMs: number): Promise<Sta
   });
 }
 
-export function propose(address: string, request: ProposeRequest, deadlineMs: number): Promise<ProposeResponse> {
-  const client = new ProposerServiceClient(address, credentials.createInsecure());
+export function propose(address: string, request: ProposeRequest, deadlineMs: number, transport: Transport): Promise<ProposeResponse> {
+  const client = new ProposerServiceClient(address, channelCredentials(transport));
   return new Promise((resolve, reject) => {
     client.propose(request, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => {
       client.close();
@@ -40,8 +41,9 @@ export function readCall<K extends 'readLog' | 'getProposal' | 'listProposals' |
   method: K,
   request: Parameters<ReadServiceClient[K]>[0],
   deadlineMs: number,
+  transport: Transport,
 ): Promise<ReadAnswer<K>> {
-  const client = new ReadServiceClient(address, credentials.createInsecure());
+  const client = new ReadServiceClient(address, channelCredentials(transport));
   return new Promise((resolve, reject) => {
     const call = client[method] as unknown as (r: unknown, m: Metadata, o: object, cb: (e: Error | null, r: ReadAnswer<K>) => void) => void;
     call.call(client, request, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => {

@@ -5,7 +5,7 @@ import { formatBallot } from '@paxos/consensus-core';
 import { ConfigError, helpText, isServiceError, parseCommand } from '@paxos/grpc-kit';
 import { Consistency, type LeaderboardRow, type ProposalRecord } from '@paxos/proto';
 import { status } from '@grpc/grpc-js';
-import { defaultNetworkDir, readLayout } from './network-dir';
+import { clientTransport, defaultNetworkDir, readLayout } from './network-dir';
 import { readCall } from './probe';
 
 export const readCommand = {
@@ -60,8 +60,10 @@ export async function runRead(argv: readonly string[], out: (line: string) => vo
   const [what, arg, ...extra] = parsed.positionals;
   if (what === undefined || extra.length > 0) throw new ConfigError('say what to read: leaderboard, proposal <n>, proposals or log');
   let address = o.address;
+  const dir = resolve(o.dir ?? defaultNetworkDir());
+  const transport = clientTransport(dir);
   if (!address) {
-    const layout = readLayout(resolve(o.dir ?? defaultNetworkDir()));
+    const layout = readLayout(dir);
     if (o.node !== undefined) {
       const node = layout.nodes.find((n) => n.role === 'acceptor' && n.id === o.node);
       if (!node) throw new ConfigError(`no acceptor ${o.node} in this network (it has ${layout.nodes.filter((n) => n.role === 'acceptor').length})`);
@@ -76,7 +78,7 @@ export async function runRead(argv: readonly string[], out: (line: string) => vo
   try {
     switch (what) {
       case 'leaderboard': {
-        const r = await readCall(address, 'getLeaderboard', { consistency, historyMax: o.history as number }, deadline);
+        const r = await readCall(address, 'getLeaderboard', { consistency, historyMax: o.history as number }, deadline, transport);
         if (o.json) out(json(r));
         else {
           formatRows(r.rows).forEach((l) => out(l));
@@ -90,7 +92,7 @@ export async function runRead(argv: readonly string[], out: (line: string) => vo
       }
       case 'proposal': {
         if (arg === undefined || !/^\d+$/.test(arg)) throw new ConfigError('give the proposal number: npm run read -- proposal 7');
-        const r = await readCall(address, 'getProposal', { proposalNumber: BigInt(arg), consistency }, deadline);
+        const r = await readCall(address, 'getProposal', { proposalNumber: BigInt(arg), consistency }, deadline, transport);
         if (o.json) out(json(r));
         else if (r.proposal) formatProposal(r.proposal).forEach((l) => out(l));
         return 0;
@@ -99,7 +101,7 @@ export async function runRead(argv: readonly string[], out: (line: string) => vo
         let next = BigInt(from);
         let shown = 0;
         for (let page = 0; page < 1000 && shown < max; page++) {
-          const r = await readCall(address, 'listProposals', { fromNumber: next, maxEntries: Math.min(256, max - shown), consistency }, deadline);
+          const r = await readCall(address, 'listProposals', { fromNumber: next, maxEntries: Math.min(256, max - shown), consistency }, deadline, transport);
           if (o.json) out(json(r));
           else for (const p of r.proposals) out(`proposal ${p.proposalNumber}: slot ${p.slot}, ${p.leaderboard.length} rows, ${p.claims.length} claims, client_request_id ${p.clientRequestId}`);
           shown += r.proposals.length;
@@ -110,7 +112,7 @@ export async function runRead(argv: readonly string[], out: (line: string) => vo
         return 0;
       }
       case 'log': {
-        const r = await readCall(address, 'readLog', { fromSlot: BigInt(from), maxEntries: Math.min(max, 1024) }, deadline);
+        const r = await readCall(address, 'readLog', { fromSlot: BigInt(from), maxEntries: Math.min(max, 1024) }, deadline, transport);
         if (o.json) out(json(r));
         else {
           for (const e of r.entries) {

@@ -3,11 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { formatBallot, Quorum } from '@paxos/consensus-core';
-import { ConfigError, helpText, isServiceError, parseCommand } from '@paxos/grpc-kit';
+import { ConfigError, helpText, isServiceError, parseCommand, type Transport } from '@paxos/grpc-kit';
 import { isSourceNumber, parseLossless, stringifyLossless } from '@paxos/lmfdb-client';
 import { type Claim, Consistency, type LeaderboardEntry, type MonsterHarmonicProposal, type ProposeResponse, VoteOutcome, VotePhase } from '@paxos/proto';
 import { buildProposal, encodeProposalValue, parseProposalJson, ProposalFormatError } from '@paxos/proposal';
-import { defaultNetworkDir, readLayout } from './network-dir';
+import { clientTransport, defaultNetworkDir, readLayout } from './network-dir';
 import { propose, readCall } from './probe';
 import { formatRows } from './read';
 
@@ -115,9 +115,9 @@ export function formatChosen(r: ProposeResponse, clusterSize: number): string[] 
 }
 
 /** The agreed leaderboard once the proposal took effect (a linearizable read at the proposer). */
-async function printLeaderboard(address: string, proposalNumber: bigint, deadlineMs: number, out: (line: string) => void): Promise<void> {
+async function printLeaderboard(address: string, proposalNumber: bigint, deadlineMs: number, transport: Transport, out: (line: string) => void): Promise<void> {
   try {
-    const r = await readCall(address, 'getLeaderboard', { consistency: Consistency.CONSISTENCY_LINEARIZABLE, historyMax: 0 }, deadlineMs);
+    const r = await readCall(address, 'getLeaderboard', { consistency: Consistency.CONSISTENCY_LINEARIZABLE, historyMax: 0 }, deadlineMs, transport);
     const mine = r.rows.some((row) => row.proposalNumber === proposalNumber);
     out(`leaderboard as of slot ${r.appliedSlot}${mine ? '' : ` (proposal ${proposalNumber} changed no row: see npm run read -- log)`}:`);
     for (const l of formatRows(r.rows)) out(`  ${l}`);
@@ -142,7 +142,9 @@ export async function runSubmit(argv: readonly string[], out: (line: string) => 
     if (e instanceof ProposalFormatError) throw new ConfigError(e.message);
     throw e;
   }
-  const layout = o.proposer ? undefined : readLayout(resolve(o.dir ?? defaultNetworkDir()));
+  const dir = resolve(o.dir ?? defaultNetworkDir());
+  const layout = o.proposer ? undefined : readLayout(dir);
+  const transport = clientTransport(dir);
   const address = o.proposer ?? (layout as NonNullable<typeof layout>).proposer;
   const clusterSize = layout ? layout.nodes.filter((n) => n.role === 'acceptor').length : 23;
   const value = encodeProposalValue(proposal);
@@ -150,11 +152,11 @@ export async function runSubmit(argv: readonly string[], out: (line: string) => 
     `proposal ${proposal.proposalNumber}: ${proposal.leaderboard.length} leaderboard entries, ${proposal.claims.length} claims, leaderboard sha256 ${proposal.leaderboardSha256.slice(0, 16)}...`,
   );
   try {
-    const r = await propose(address, { clientRequestId: o['client-request-id'] ?? randomUUID(), value, includeVotes: true }, o['deadline-ms'] as number);
+    const r = await propose(address, { clientRequestId: o['client-request-id'] ?? randomUUID(), value, includeVotes: true }, o['deadline-ms'] as number, transport);
     if (o.json) out(JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2));
     else {
       for (const l of formatChosen(r, clusterSize)) out(l);
-      await printLeaderboard(address, proposal.proposalNumber, o['deadline-ms'] as number, out);
+      await printLeaderboard(address, proposal.proposalNumber, o['deadline-ms'] as number, transport, out);
     }
     return EXIT.chosen;
   } catch (e) {

@@ -191,12 +191,15 @@ describe('ChosenHistory (segment files)', () => {
     expect([h.firstSlot, h.endSlot]).toEqual([5000n, 5010n]);
     expect(h.read(10n, 10, 1 << 20)).toEqual([]);
     h.close();
-    // As if the crash came before the old segments were removed: opening finishes the restart.
+    // As if the crash came before the old segments were removed: without restartAt's marker the
+    // gap is corruption; with it, opening finishes the restart.
     for (const [n, bytes] of kept) writeFileSync(path.join(dir, HISTORY_DIR, n), bytes);
     writeFileSync(path.join(dir, HISTORY_DIR, historySegmentName(5000n)), Buffer.alloc(0));
+    expect(() => ChosenHistory.open(dir)).toThrow(StorageCorruptionError);
+    writeFileSync(path.join(dir, HISTORY_DIR, `restart-${'5000'.padStart(20, '0')}`), Buffer.alloc(0));
     const again = ChosenHistory.open(dir);
     expect([again.firstSlot, again.endSlot]).toEqual([5000n, 5000n]);
-    expect(readdirSync(path.join(dir, HISTORY_DIR)).filter((n) => n.endsWith('.seg'))).toEqual([historySegmentName(5000n)]);
+    expect(readdirSync(path.join(dir, HISTORY_DIR)).filter((n) => !n.endsWith('.idx'))).toEqual([historySegmentName(5000n)]);
     again.close();
   });
 

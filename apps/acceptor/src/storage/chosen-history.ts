@@ -149,6 +149,7 @@ export class ChosenHistory {
       if (fs.statSync(path.join(dir, name)).size === 0) removeSegmentFiles(path.join(dir, name));
     }
     const kept = names.filter((n) => fs.existsSync(path.join(dir, n)));
+    const markers = fs.readdirSync(dir).filter((n) => n.startsWith(RESTART_MARKER_PREFIX));
     const segments: Segment[] = [];
     let repaired: string | undefined;
     kept.forEach((name, i) => {
@@ -157,11 +158,11 @@ export class ChosenHistory {
       const lastSegment = i === kept.length - 1;
       const prev = segments[segments.length - 1];
       if (prev !== undefined && prev.endSlot !== firstSlot) {
-        if (!(lastSegment && firstSlot > prev.endSlot && fs.statSync(file).size === 0)) {
+        // An empty last segment above a gap, with restartAt()'s marker for its slot, is what a
+        // restart cut short leaves: the segments it replaces go. Any other gap is corruption.
+        if (!(lastSegment && fs.statSync(file).size === 0 && fs.existsSync(restartMarker(dir, firstSlot)))) {
           throw new StorageCorruptionError(file, 0, `the chosen history has a gap: the segment before it ends at slot ${prev.endSlot}, this one starts at ${firstSlot}`);
         }
-        // An empty last segment above a gap is what restartAt() leaves if it stops before it
-        // removed the segments it replaces: they go.
         for (const gone of segments.splice(0)) removeSegmentFiles(gone.file);
         syncDir(dir);
       }
@@ -171,6 +172,8 @@ export class ChosenHistory {
       if (truncated !== undefined) repaired = truncated;
       segments.push(segment);
     });
+    // A restart's marker outlives it only if the crash came after the old segments went.
+    for (const m of markers) fs.rmSync(path.join(dir, m), { force: true });
     return new ChosenHistory(dir, segments, created, repaired, segmentBytes);
   }
 
@@ -194,7 +197,7 @@ export class ChosenHistory {
    */
   startAt(slot: bigint): void {
     if (this.endSlot !== this.firstSlot) throw new Error(`assertion: startAt(${slot}) on a history holding slots ${this.firstSlot}..${this.endSlot}`);
-    this.replaceByEmptyAt(slot);
+    this.replaceByEmptyAt(slot, false);
   }
 
   /**
@@ -203,32 +206,32 @@ export class ChosenHistory {
    */
   restartAt(slot: bigint): void {
     if (slot <= this.endSlot) throw new Error(`assertion: restartAt(${slot}) on a history that holds slots up to ${this.endSlot}`);
-    this.replaceByEmptyAt(slot);
+    this.replaceByEmptyAt(slot, true);
   }
 
   /**
-   * The new empty segment is made durable first, then the old ones go: a crash in between leaves
-   * an empty segment besides them, which opening recognises and finishes.
+   * The new empty segment is made durable first (with a marker naming it, for restartAt), then the
+   * old ones go: a crash in between leaves the new segment besides them, which opening
+   * recognises and finishes. Memory changes only once the files did (a failed call leaves the
+   * history as it was, or failed for good on a later write).
    */
-  private replaceByEmptyAt(slot: bigint): void {
+  private replaceByEmptyAt(slot: bigint, marked: boolean): void {
+    const file = path.join(this.dir, historySegmentName(slot));
+    const marker = restartMarker(this.dir, slot);
+    if (marked) writeSynced(marker);
+    writeSynced(file);
+    syncDir(this.dir);
+    const fd = fs.openSync(file, 'r+');
     if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     this.pending = [];
     this.failure = undefined;
-    const old = this.segments.splice(0);
+    const old = this.segments.splice(0, this.segments.length, { firstSlot: slot, endSlot: slot, bytes: 0, file, offsets: [] });
     fs.closeSync(this.fd);
-    const file = path.join(this.dir, historySegmentName(slot));
-    const created = fs.openSync(file, 'w');
-    try {
-      fs.fsyncSync(created);
-    } finally {
-      fs.closeSync(created);
-    }
-    syncDir(this.dir);
+    this.fd = fd;
     for (const s of old) if (s.file !== file) removeSegmentFiles(s.file);
     syncDir(this.dir);
-    this.segments.push({ firstSlot: slot, endSlot: slot, bytes: 0, file, offsets: [] });
-    this.fd = fs.openSync(file, 'r+');
+    if (marked) fs.rmSync(marker, { force: true });
   }
 
   /**
@@ -468,6 +471,20 @@ function readAt(fd: number, position: number, length: number): Buffer {
     got += n;
   }
   return buf.subarray(0, got);
+}
+
+/** restartAt()'s marker: an empty segment above a gap is a restart cut short only when it exists. */
+const RESTART_MARKER_PREFIX = 'restart-';
+const restartMarker = (dir: string, slot: bigint): string => path.join(dir, `${RESTART_MARKER_PREFIX}${slot.toString().padStart(20, '0')}`);
+
+/** Creates (or empties) a file and makes it durable. */
+function writeSynced(file: string): void {
+  const fd = fs.openSync(file, 'w');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** A segment and its index file. */

@@ -1,4 +1,4 @@
-import { type ClientDuplexStream, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { type ChannelCredentials, type ClientDuplexStream, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import {
   type AcceptRequest,
   type AcceptResponse,
@@ -18,8 +18,8 @@ export class AcceptorWireClient {
   /** The status that ended a stream, if one ended. */
   streamError: ServiceError | undefined;
 
-  constructor(address: string) {
-    this.client = new AcceptorServiceClient(address, credentials.createInsecure());
+  constructor(address: string, creds: ChannelCredentials = credentials.createInsecure()) {
+    this.client = new AcceptorServiceClient(address, creds);
   }
 
   private open<Q, T extends { requestId: bigint }>(call: ClientDuplexStream<Q, T>): void {

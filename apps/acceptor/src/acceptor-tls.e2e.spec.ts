@@ -1,0 +1,65 @@
+// Mutual TLS at an acceptor: only a proposer's certificate may send votes, and only under its own
+// proposer id; any certificate of the network may read; no certificate, no connection.
+import { credentials, status } from '@grpc/grpc-js';
+import { channelCredentials, ensureNetworkCertificates, loadTls, tlsFilesIn } from '@paxos/grpc-kit';
+import { freePorts, spawnNode } from '@paxos/test-cluster';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AcceptorWireClient } from './testing/wire-client';
+
+jest.setTimeout(60_000);
+
+describe('an acceptor with mutual TLS', () => {
+  let dir: string;
+  let address: string;
+  let node: ReturnType<typeof spawnNode>;
+  const as = (name: string) => channelCredentials(loadTls(tlsFilesIn(join(dir, 'tls'), name)));
+  const clients: AcceptorWireClient[] = [];
+  const client = (name: string | undefined) => {
+    const c = new AcceptorWireClient(address.replace('127.0.0.1', 'localhost'), name === undefined ? credentials.createInsecure() : as(name));
+    clients.push(c);
+    return c;
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'acceptor-tls-'));
+    ensureNetworkCertificates(join(dir, 'tls'), ['acceptor-0', 'proposer-1', 'proposer-2', 'acceptor-1', 'client-test']);
+    const [port] = await freePorts(1);
+    address = `127.0.0.1:${port}`;
+    node = spawnNode({
+      app: 'acceptor',
+      name: 'acceptor 0 (tls)',
+      address,
+      args: ['--id', '0', '--cluster-size', '3', '--port', String(port), '--data-dir', join(dir, 'node_0.data'), '--lmfdb-cache', join(dir, 'none'), '--tls-dir', join(dir, 'tls')],
+      transport: loadTls(tlsFilesIn(join(dir, 'tls'), 'client-test')),
+    });
+    await node.waitServing();
+  });
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await node.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('takes a ballot only from the proposer it names', async () => {
+    const ok = await client('proposer-1').prepare({ ballot: { round: 5n, proposerId: 1 }, fromSlot: 0n });
+    expect(ok.outcome?.$case).toBe('promised');
+    const forged = client('proposer-2');
+    await expect(forged.prepare({ ballot: { round: 9n, proposerId: 1 }, fromSlot: 0n })).rejects.toMatchObject({ code: status.PERMISSION_DENIED, details: expect.stringMatching(/names proposer 1.*proposer-2/) });
+    for (const name of ['client-test', 'acceptor-1']) {
+      await expect(client(name).prepare({ ballot: { round: 10n, proposerId: 1 }, fromSlot: 0n })).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
+      await expect(
+        client(name).accept({ $case: 'commit', value: { slot: 0n, ballot: { round: 5n, proposerId: 1 } } }),
+      ).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
+    }
+    // Nothing of the refused ones was kept: the promise is still round 5 of proposer 1.
+    const st = await client('client-test').status();
+    expect(st.promised).toMatchObject({ round: 5n, proposerId: 1 });
+  });
+
+  it('answers reads to any certificate of the network and nothing to a connection without one', async () => {
+    expect((await client('client-test').status()).nodeId).toBe(0);
+    await expect(client(undefined).status()).rejects.toMatchObject({ code: status.UNAVAILABLE });
+  });
+});

@@ -1,0 +1,109 @@
+// Transport security of every gRPC port: mutual TLS with certificates from the network's own CA,
+// or plaintext only when asked for by name (--insecure). A certificate names its holder in its
+// common name: "acceptor-<id>", "proposer-<id>" or "client-<name>" (pki.ts writes them so), which
+// is how an acceptor knows which proposer sent a ballot.
+import { type ChannelCredentials, credentials, ServerCredentials } from '@grpc/grpc-js';
+import { X509Certificate } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError } from './config';
+
+export type NodeRole = 'acceptor' | 'proposer' | 'client';
+
+/** Who holds a certificate: its role, and its id (acceptors and proposers) or name (clients). */
+export interface NodeIdentity {
+  readonly role: NodeRole;
+  readonly id?: number;
+  readonly name: string;
+}
+
+export type Transport =
+  | { readonly kind: 'insecure' }
+  | { readonly kind: 'tls'; readonly ca: Buffer; readonly cert: Buffer; readonly key: Buffer; readonly identity: NodeIdentity; readonly notAfter: Date };
+
+export const INSECURE: Transport = { kind: 'insecure' };
+
+/** Where a certificate, its key and the CA are. */
+export interface TlsFiles {
+  readonly ca: string;
+  readonly cert: string;
+  readonly key: string;
+}
+
+/** The files of `name` ("acceptor-3", "proposer-1", "client") in a network's TLS folder. */
+export function tlsFilesIn(dir: string, name: string): TlsFiles {
+  return { ca: join(dir, 'ca.crt'), cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
+}
+
+const CN_RE = /^(acceptor|proposer)-(\d{1,9})$|^client-([A-Za-z0-9._-]{1,64})$/;
+
+/** The identity a certificate's common name states; undefined when it states none of ours. */
+export function identityOfName(cn: string): NodeIdentity | undefined {
+  const m = CN_RE.exec(cn);
+  if (!m) return undefined;
+  if (m[3] !== undefined) return { role: 'client', name: cn };
+  return { role: m[1] as 'acceptor' | 'proposer', id: Number(m[2]), name: cn };
+}
+
+/**
+ * Reads and checks a node's certificate: issued by the CA, valid now, and for the expected role
+ * (and id). Every failure is a ConfigError a person can act on.
+ */
+export function loadTls(files: TlsFiles, expected?: { readonly role: NodeRole; readonly id?: number }): Transport {
+  const read = (what: string, path: string): Buffer => {
+    if (!existsSync(path)) throw new ConfigError(`the ${what} ${path} does not exist: create the network's certificates with npm run launch, give --tls-ca/--tls-cert/--tls-key, or run with --insecure`);
+    try {
+      return readFileSync(path);
+    } catch (e) {
+      throw new ConfigError(`cannot read the ${what} ${path}: ${(e as Error).message}`);
+    }
+  };
+  const ca = read('CA certificate', files.ca);
+  const cert = read('certificate', files.cert);
+  const key = read('private key', files.key);
+  let caCert: X509Certificate;
+  let own: X509Certificate;
+  try {
+    caCert = new X509Certificate(ca);
+    own = new X509Certificate(cert);
+  } catch (e) {
+    throw new ConfigError(`${files.cert} or ${files.ca} is not a PEM certificate: ${(e as Error).message}`);
+  }
+  if (!own.checkIssued(caCert) || !own.verify(caCert.publicKey)) throw new ConfigError(`${files.cert} was not issued by the CA in ${files.ca}`);
+  const now = Date.now();
+  const notAfter = new Date(own.validTo);
+  if (Date.parse(own.validFrom) > now) throw new ConfigError(`${files.cert} is not valid before ${own.validFrom}`);
+  if (notAfter.getTime() <= now) throw new ConfigError(`${files.cert} expired on ${own.validTo}: issue a new one (npm run launch renews the network's certificates)`);
+  if (Date.parse(caCert.validTo) <= now) throw new ConfigError(`the CA certificate ${files.ca} expired on ${caCert.validTo}`);
+  const cn = /(?:^|\n)CN=([^\n]+)/.exec(own.subject)?.[1] ?? '';
+  const identity = identityOfName(cn);
+  if (identity === undefined) throw new ConfigError(`${files.cert} names "${cn}", not acceptor-<id>, proposer-<id> or client-<name>`);
+  if (expected && (identity.role !== expected.role || (expected.id !== undefined && identity.id !== expected.id))) {
+    const want = expected.role === 'client' ? 'a client certificate' : `${expected.role}-${expected.id ?? '<id>'}`;
+    throw new ConfigError(`${files.cert} is the certificate of ${identity.name}, not ${want}: give this node its own certificate`);
+  }
+  return { kind: 'tls', ca, cert, key, identity, notAfter };
+}
+
+/** Server side: TLS that requires a client certificate from the same CA, or plaintext. */
+export function serverCredentials(t: Transport): ServerCredentials {
+  if (t.kind === 'insecure') return ServerCredentials.createInsecure();
+  return ServerCredentials.createSsl(t.ca, [{ private_key: t.key, cert_chain: t.cert }], true);
+}
+
+/** Client side: TLS presenting the node's certificate and trusting only the network's CA, or plaintext. */
+export function channelCredentials(t: Transport): ChannelCredentials {
+  if (t.kind === 'insecure') return credentials.createInsecure();
+  return credentials.createSsl(t.ca, t.key, t.cert);
+}
+
+/** What grpc-js tells of a call's peer (its AuthContext, which the package does not export). */
+interface PeerAuth {
+  readonly sslPeerCertificate?: { readonly subject?: { readonly CN?: string | string[] } };
+}
+
+/** The identity of the peer of a call (its TLS certificate); undefined on plaintext or an unknown name. */
+export function peerIdentity(call: { getAuthContext(): PeerAuth | null }): NodeIdentity | undefined {
+  const cn = call.getAuthContext()?.sslPeerCertificate?.subject?.CN;
+  return typeof cn === 'string' ? identityOfName(cn) : undefined;
+}

@@ -1,0 +1,44 @@
+// The flags every process of the network takes for its transport, and how they resolve: the
+// network folder's TLS files for the process's own name by default, single files when given, or
+// plaintext only with --insecure (which the caller logs as a warning at start).
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError } from './config';
+import { INSECURE, loadTls, type NodeRole, type TlsFiles, type Transport, tlsFilesIn } from './tls';
+
+/** Where npm run launch keeps a network (pid files, logs, data, and its TLS files in tls/). */
+export function defaultNetworkDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env['PAXOS_NETWORK_DIR'] || join(homedir(), '.openclaw', 'consensus');
+}
+
+/** The TLS folder of a network folder. */
+export function networkTlsDir(networkDir: string): string {
+  return join(networkDir, 'tls');
+}
+
+export const TRANSPORT_OPTIONS = {
+  'tls-dir': { type: 'string', env: 'PAXOS_TLS_DIR', description: "folder with the network's ca.crt and this process's <role>-<id>.crt/.key", defaultText: 'default <network folder>/tls' },
+  'tls-ca': { type: 'string', env: 'PAXOS_TLS_CA', description: "the network's CA certificate (PEM)", defaultText: 'default <tls-dir>/ca.crt' },
+  'tls-cert': { type: 'string', env: 'PAXOS_TLS_CERT', description: "this process's certificate (PEM)", defaultText: 'default <tls-dir>/<role>-<id>.crt' },
+  'tls-key': { type: 'string', env: 'PAXOS_TLS_KEY', description: "this process's private key (PEM)", defaultText: 'default <tls-dir>/<role>-<id>.key' },
+  insecure: { type: 'boolean', env: 'PAXOS_INSECURE', description: 'plaintext gRPC, no certificates (local experiments only; logged as a warning)' },
+} as const;
+
+export interface TransportFlags {
+  readonly 'tls-dir'?: string | undefined;
+  readonly 'tls-ca'?: string | undefined;
+  readonly 'tls-cert'?: string | undefined;
+  readonly 'tls-key'?: string | undefined;
+  readonly insecure?: boolean | undefined;
+}
+
+/** The transport the flags ask for, checked (files exist, issued by the CA, valid, for `name`'s role and id). */
+export function resolveTransport(flags: TransportFlags, name: string, expected: { readonly role: NodeRole; readonly id?: number }, env: NodeJS.ProcessEnv = process.env): Transport {
+  if (flags.insecure) {
+    if (flags['tls-cert'] || flags['tls-key'] || flags['tls-ca']) throw new ConfigError('--insecure and --tls-ca/--tls-cert/--tls-key contradict each other: give one or the other');
+    return INSECURE;
+  }
+  const dir = flags['tls-dir'] ?? networkTlsDir(defaultNetworkDir(env));
+  const files: TlsFiles = { ...tlsFilesIn(dir, name), ...(flags['tls-ca'] ? { ca: flags['tls-ca'] } : {}), ...(flags['tls-cert'] ? { cert: flags['tls-cert'] } : {}), ...(flags['tls-key'] ? { key: flags['tls-key'] } : {}) };
+  return loadTls(files, expected);
+}
