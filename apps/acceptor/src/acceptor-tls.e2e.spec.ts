@@ -53,6 +53,10 @@ describe('an acceptor with mutual TLS', () => {
         client(name).accept({ $case: 'commit', value: { slot: 0n, ballot: { round: 5n, proposerId: 1 } } }),
       ).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
     }
+    // A commit notice carries the ballot its slot was chosen under, maybe another proposer's
+    // (catch-up after a failover): any proposer's certificate may send it.
+    const notice = await client('proposer-2').accept({ $case: 'commit', value: { slot: 0n, ballot: { round: 5n, proposerId: 1 } } });
+    expect(notice.outcome?.$case).toBe('committed');
     // Nothing of the refused ones was kept: the promise is still round 5 of proposer 1.
     const st = await client('client-test').status();
     expect(st.promised).toMatchObject({ round: 5n, proposerId: 1 });

@@ -6,9 +6,10 @@ import { GrpcError, GrpcStatus, peerIdentity, type Transport } from '@paxos/grpc
 type Call = Parameters<typeof peerIdentity>[0];
 
 /**
- * Who may vote-affecting traffic come from. With TLS, only a connection presenting a proposer's
- * certificate may send Prepare, Accept, commits and state snapshots, and every ballot on it must
- * carry that proposer's id (PERMISSION_DENIED otherwise). With --insecure nothing is bound (the
+ * Who vote-affecting traffic may come from. With TLS, only a connection presenting a proposer's
+ * certificate may send Prepare, Accept, commits and state snapshots, and every prepare, accept and
+ * install on it must carry that proposer's ballot (PERMISSION_DENIED otherwise); commit notices
+ * carry the ballot their slot was chosen under, which may be another proposer's. With --insecure nothing is bound (the
  * configured proposer ids are still checked by the node).
  */
 export class ProposerAccess {

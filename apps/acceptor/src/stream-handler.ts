@@ -49,11 +49,12 @@ export function streamHandler<Req, Res>(node: AcceptorNode, codec: StreamCodec<R
         requestId = codec.requestId(req);
         const batch = codec.batch?.(req);
         if (batch) {
-          for (const notice of batch.notices) ProposerAccess.checkBallot(bound, notice.ballot);
+          // Commit notices carry the ballot a slot was chosen under, which may be another
+          // proposer's (catch-up after a failover): the proposer's certificate is their gate.
           handled = () => node.handleCommits(batch);
         } else {
           const coreRequest = codec.toCore(req);
-          ProposerAccess.checkBallot(bound, coreRequest.ballot);
+          if (coreRequest.type !== 'commit') ProposerAccess.checkBallot(bound, coreRequest.ballot);
           const commits = codec.commits?.(req);
           handled = () => node.handle(coreRequest, commits);
         }

@@ -62,7 +62,8 @@ export class AcceptorLink {
     readonly address: string,
     private readonly opts: LinkOptions,
   ) {
-    const creds = channelCredentials(opts.transport);
+    // The acceptor must present its own certificate: another of the network's cannot stand in for it.
+    const creds = channelCredentials(opts.transport, `acceptor-${nodeId}`);
     this.client = new AcceptorServiceClient(address, creds, {
       'grpc.initial_reconnect_backoff_ms': opts.reconnectBackoffMsMin,
       'grpc.min_reconnect_backoff_ms': opts.reconnectBackoffMsMin,

@@ -1,11 +1,13 @@
 // The network's own certificates, made with the system's openssl (no library needed for a CA of
 // a few dozen certificates; openssl is on every machine that runs the network, and .ci/run
 // installs it): a CA, and one certificate per node named by role and id (tls.ts). Keys are EC
-// P-256, readable by the owner only. A certificate still valid for a week is kept; one that is
-// not, or is missing, is issued again; a new CA reissues them all.
+// P-256, readable by the owner only. The CA's key is kept apart from the folder the nodes are
+// given (`<tls dir>-ca/`), so a copy of a node's folder cannot issue certificates. A certificate
+// still valid for a week (and matching its key) is kept; one that is not, or is missing, is issued
+// again; each is written to temporary files and renamed into place.
 import { execFileSync } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { identityOfName, tlsFilesIn } from './tls';
 
@@ -15,41 +17,65 @@ const NODE_DAYS = 825;
 const RENEW_BEFORE_MS = 7 * 24 * 3600 * 1000;
 const CURVE = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
+/** Where the CA's key of the TLS folder `dir` is kept. */
+export function caKeyFile(dir: string): string {
+  return join(`${dir}-ca`, 'ca.key');
+}
+
 /**
  * Makes sure `dir` holds the CA and a valid certificate for each of `names` ("acceptor-0",
- * "proposer-1", "client-cli"); returns the names it issued.
+ * "proposer-1", "client-cli"); returns the names it issued. A CA is made only when there is none
+ * (or it expired); a certificate to issue without the CA's key is an error that says so.
  */
 export function ensureNetworkCertificates(dir: string, names: readonly string[]): string[] {
   for (const n of names) if (identityOfName(n) === undefined) throw new Error(`assertion: "${n}" is not a certificate name of ours`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const caCrt = join(dir, 'ca.crt');
-  const caKey = join(dir, 'ca.key');
+  const caKey = caKeyFile(dir);
   let newCa = false;
-  if (!validFor(caCrt, RENEW_BEFORE_MS * 4) || !existsSync(caKey)) {
-    openssl(['req', '-x509', ...CURVE, '-keyout', caKey, '-out', caCrt, '-days', String(CA_DAYS), '-subj', '/CN=paxos-lmfdb network CA',
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
-    chmodSync(caKey, 0o600);
+  if (!validFor(caCrt, undefined, 0)) {
+    mkdirSync(join(caKey, '..'), { recursive: true, mode: 0o700 });
+    issue(caKey, caCrt, ['-days', String(CA_DAYS), '-subj', '/CN=paxos-lmfdb network CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
     newCa = true;
   }
   const issued: string[] = [];
   for (const name of names) {
     const files = tlsFilesIn(dir, name);
-    if (!newCa && existsSync(files.key) && validFor(files.cert, RENEW_BEFORE_MS, caCrt)) continue;
-    rmSync(files.key, { force: true });
-    openssl(['req', '-x509', ...CURVE, '-keyout', files.key, '-out', files.cert, '-days', String(NODE_DAYS), '-subj', `/CN=${name}`, '-CA', caCrt, '-CAkey', caKey,
+    if (!newCa && validFor(files.cert, files.key, RENEW_BEFORE_MS, caCrt)) continue;
+    if (!existsSync(caKey)) throw new Error(`${name}'s certificate in ${dir} must be issued, and the CA's key ${caKey} is not there: put it back, or remove ${caCrt} to start a new CA`);
+    issue(files.key, files.cert, [
+      '-days', String(NODE_DAYS), '-subj', `/CN=${name}`, '-CA', caCrt, '-CAkey', caKey,
       '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1', '-addext', 'extendedKeyUsage=serverAuth,clientAuth',
-      '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'keyUsage=critical,digitalSignature']);
-    chmodSync(files.key, 0o600);
+      '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'keyUsage=critical,digitalSignature',
+    ]);
     issued.push(name);
   }
   return issued;
 }
 
-/** True when the certificate exists, is valid for `marginMs` more and (when given) was issued by the CA in `caFile`. */
-function validFor(file: string, marginMs: number, caFile?: string): boolean {
+/** One key and certificate, written beside their places and renamed into them (the key first). */
+function issue(keyFile: string, certFile: string, args: readonly string[]): void {
+  const tmpKey = `${keyFile}.tmp`;
+  const tmpCert = `${certFile}.tmp`;
+  rmSync(tmpKey, { force: true });
+  openssl(['req', '-x509', ...CURVE, '-keyout', tmpKey, '-out', tmpCert, ...args]);
+  chmodSync(tmpKey, 0o600);
+  renameSync(tmpKey, keyFile);
+  renameSync(tmpCert, certFile);
+}
+
+/**
+ * True when the certificate exists, is valid for `marginMs` more, goes with its key (when given)
+ * and was issued by the CA in `caFile` (when given).
+ */
+function validFor(file: string, keyFile: string | undefined, marginMs: number, caFile?: string): boolean {
   try {
     const cert = new X509Certificate(readFileSync(file));
     if (Date.parse(cert.validTo) - Date.now() < marginMs) return false;
+    if (keyFile !== undefined) {
+      const spki = (k: import('node:crypto').KeyObject) => k.export({ type: 'spki', format: 'der' });
+      if (!spki(createPublicKey(createPrivateKey(readFileSync(keyFile)))).equals(spki(cert.publicKey))) return false;
+    }
     if (caFile === undefined) return true;
     const ca = new X509Certificate(readFileSync(caFile));
     return cert.checkIssued(ca) && cert.verify(ca.publicKey);

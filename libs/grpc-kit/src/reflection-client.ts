@@ -1,7 +1,8 @@
 import type { FileRegistry } from '@bufbuild/protobuf';
 import type { FileDescriptorProto } from '@bufbuild/protobuf/wkt';
-import { credentials, type ServiceError, status } from '@grpc/grpc-js';
+import { type ServiceError, status } from '@grpc/grpc-js';
 import { reflectionV1, reflectionV1alpha } from '@paxos/proto';
+import { channelCredentials, INSECURE, type Transport } from './tls';
 
 type Request = reflectionV1.ServerReflectionRequest;
 type Response = reflectionV1.ServerReflectionResponse;
@@ -24,22 +25,22 @@ export interface ResolvedReflection {
  * and every type reference must resolve. A server that sends descriptors without their
  * dependencies fails here, as it fails in grpcurl.
  */
-export async function resolveByReflection(address: string, deadlineMs = 5000): Promise<ResolvedReflection> {
+export async function resolveByReflection(address: string, deadlineMs = 5000, transport: Transport = INSECURE): Promise<ResolvedReflection> {
   try {
-    return await resolveWith(address, deadlineMs, 'v1');
+    return await resolveWith(address, deadlineMs, 'v1', transport);
   } catch (e) {
-    if ((e as ServiceError).code === status.UNIMPLEMENTED) return resolveWith(address, deadlineMs, 'v1alpha');
+    if ((e as ServiceError).code === status.UNIMPLEMENTED) return resolveWith(address, deadlineMs, 'v1alpha', transport);
     throw e;
   }
 }
 
-async function resolveWith(address: string, deadlineMs: number, version: 'v1' | 'v1alpha'): Promise<ResolvedReflection> {
+async function resolveWith(address: string, deadlineMs: number, version: 'v1' | 'v1alpha', transport: Transport): Promise<ResolvedReflection> {
    
   const { create, createFileRegistry, fromBinary } = require('@bufbuild/protobuf') as typeof import('@bufbuild/protobuf');
   const { FileDescriptorProtoSchema, FileDescriptorSetSchema } = require('@bufbuild/protobuf/wkt') as typeof import('@bufbuild/protobuf/wkt');
    
   const Client = (version === 'v1' ? reflectionV1.ServerReflectionClient : reflectionV1alpha.ServerReflectionClient) as typeof reflectionV1.ServerReflectionClient;
-  const client = new Client(address, credentials.createInsecure());
+  const client = new Client(address, channelCredentials(transport));
   const call = client.serverReflectionInfo({ deadline: Date.now() + deadlineMs });
   const waiting: Array<{ resolve: (r: Response) => void; reject: (e: unknown) => void }> = [];
   let failure: unknown;

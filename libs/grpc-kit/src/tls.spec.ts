@@ -1,11 +1,11 @@
 import { credentials, Metadata, type ServerUnaryCall, type sendUnaryData, status } from '@grpc/grpc-js';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AcceptorServiceClient, AcceptorServiceService, StatusResponse } from '@paxos/proto';
 import { ConfigError } from './config';
 import { createLogger } from './logger';
-import { ensureNetworkCertificates } from './pki';
+import { caKeyFile, ensureNetworkCertificates } from './pki';
 import { startGrpcServer } from './server';
 import { channelCredentials, loadTls, peerIdentity, tlsFilesIn, type Transport } from './tls';
 
@@ -22,14 +22,22 @@ describe('mutual TLS between nodes', () => {
     ensureNetworkCertificates(other, ['proposer-1']);
   });
   afterAll(() => {
-    rmSync(dir, { recursive: true, force: true });
-    rmSync(other, { recursive: true, force: true });
+    for (const d of [dir, other, `${dir}-ca`, `${other}-ca`]) rmSync(d, { recursive: true, force: true });
   });
 
-  it('issues keys readable by the owner only, and keeps valid certificates', () => {
+  it('issues keys readable by the owner only, keeps valid certificates, and keeps the CA key apart', () => {
     expect(statSync(join(dir, 'acceptor-0.key')).mode & 0o077).toBe(0);
-    expect(statSync(join(dir, 'ca.key')).mode & 0o077).toBe(0);
+    expect(existsSync(join(dir, 'ca.key'))).toBe(false);
+    expect(statSync(caKeyFile(dir)).mode & 0o077).toBe(0);
     expect(ensureNetworkCertificates(dir, ['acceptor-0', 'proposer-2'])).toEqual(['proposer-2']);
+    // A key that does not go with its certificate (a crash between the two renames) is issued again.
+    copyFileSync(join(dir, 'proposer-2.key'), join(dir, 'acceptor-0.key'));
+    expect(() => loadTls(tlsFilesIn(dir, 'acceptor-0'))).toThrow(/does not go with/);
+    expect(ensureNetworkCertificates(dir, ['acceptor-0'])).toEqual(['acceptor-0']);
+    // Without the CA's key nothing new is issued, and the error says why.
+    renameSync(caKeyFile(dir), `${caKeyFile(dir)}.away`);
+    expect(() => ensureNetworkCertificates(dir, ['proposer-3'])).toThrow(/CA's key .* is not there/);
+    renameSync(`${caKeyFile(dir)}.away`, caKeyFile(dir));
   });
 
   it('loads a certificate for its role, and says why when it cannot', () => {

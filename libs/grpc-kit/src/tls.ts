@@ -3,7 +3,7 @@
 // common name: "acceptor-<id>", "proposer-<id>" or "client-<name>" (pki.ts writes them so), which
 // is how an acceptor knows which proposer sent a ballot.
 import { type ChannelCredentials, credentials, ServerCredentials } from '@grpc/grpc-js';
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from './config';
@@ -75,7 +75,15 @@ export function loadTls(files: TlsFiles, expected?: { readonly role: NodeRole; r
   if (Date.parse(own.validFrom) > now) throw new ConfigError(`${files.cert} is not valid before ${own.validFrom}`);
   if (notAfter.getTime() <= now) throw new ConfigError(`${files.cert} expired on ${own.validTo}: issue a new one (npm run launch renews the network's certificates)`);
   if (Date.parse(caCert.validTo) <= now) throw new ConfigError(`the CA certificate ${files.ca} expired on ${caCert.validTo}`);
-  const cn = /(?:^|\n)CN=([^\n]+)/.exec(own.subject)?.[1] ?? '';
+  const cns = [...own.subject.matchAll(/(?:^|\n)CN=([^\n]+)/g)].map((m) => m[1] as string);
+  if (cns.length !== 1) throw new ConfigError(`${files.cert} names ${cns.length} holders (CN); a certificate of this network names exactly one`);
+  const cn = cns[0] as string;
+  try {
+    const spki = (k: import('node:crypto').KeyObject) => k.export({ type: 'spki', format: 'der' });
+    if (!spki(createPublicKey(createPrivateKey(key))).equals(spki(own.publicKey))) throw new Error('it is the key of another certificate');
+  } catch (e) {
+    throw new ConfigError(`${files.key} does not go with ${files.cert}: ${(e as Error).message}`);
+  }
   const identity = identityOfName(cn);
   if (identity === undefined) throw new ConfigError(`${files.cert} names "${cn}", not acceptor-<id>, proposer-<id> or client-<name>`);
   if (expected && (identity.role !== expected.role || (expected.id !== undefined && identity.id !== expected.id))) {
@@ -91,10 +99,21 @@ export function serverCredentials(t: Transport): ServerCredentials {
   return ServerCredentials.createSsl(t.ca, [{ private_key: t.key, cert_chain: t.cert }], true);
 }
 
-/** Client side: TLS presenting the node's certificate and trusting only the network's CA, or plaintext. */
-export function channelCredentials(t: Transport): ChannelCredentials {
+/**
+ * Client side: TLS presenting the node's certificate and trusting only the network's CA, or
+ * plaintext. With `peer` ("acceptor-3"), the server must present that very certificate (another
+ * certificate of the network at the same address is refused); without, its address is checked
+ * against its certificate as usual.
+ */
+export function channelCredentials(t: Transport, peer?: string): ChannelCredentials {
   if (t.kind === 'insecure') return credentials.createInsecure();
-  return credentials.createSsl(t.ca, t.key, t.cert);
+  if (peer === undefined) return credentials.createSsl(t.ca, t.key, t.cert);
+  return credentials.createSsl(t.ca, t.key, t.cert, {
+    checkServerIdentity: (_host, cert) => {
+      const cn = cert.subject?.CN;
+      return cn === peer ? undefined : new Error(`the server presents ${typeof cn === 'string' ? cn : 'no single name'}, not ${peer}`);
+    },
+  });
 }
 
 /** What grpc-js tells of a call's peer (its AuthContext, which the package does not export). */

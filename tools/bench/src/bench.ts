@@ -66,7 +66,7 @@ function fromDir(dir: string): Target {
   return {
     acceptors: acceptors.length,
     proposer: layout.proposer,
-    transport: layout.tls === false ? INSECURE : loadTls(tlsFilesIn(networkTlsDir(dir), 'client-cli'), { role: 'client' }),
+    transport: layout.tls !== true ? INSECURE : loadTls(tlsFilesIn(networkTlsDir(dir), 'client-cli'), { role: 'client' }),
     proposerPid: () => pid('proposer'),
     acceptorPids: () => acceptors.map((a) => pid(a.name)),
     stop: async () => undefined,

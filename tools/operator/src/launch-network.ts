@@ -3,7 +3,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync } from 'node:fs
 import { join } from 'node:path';
 import { Quorum } from '@paxos/consensus-core';
 import { ensureNetworkCertificates, isServing, type Transport } from '@paxos/grpc-kit';
-import { CLIENT_CERT_NAME, clientTransport, dataDir, logFile, type NetworkLayout, networkTlsDir, type NodeLayout, pidFile, readLayout, workspaceRoot, writeLayout } from './network-dir';
+import { CLIENT_CERT_NAME, clientTransport, INGEST_CERT_NAME, dataDir, logFile, type NetworkLayout, networkTlsDir, type NodeLayout, pidFile, readLayout, workspaceRoot, writeLayout } from './network-dir';
 import { isOurs, LAUNCH_MARKER_ENV, readPid, removePid, sleep, writePid } from './processes';
 
 export interface LaunchOptions {
@@ -114,7 +114,7 @@ export async function launchNetwork(opts: LaunchOptions): Promise<LaunchResult> 
   const proposer: NodeLayout = { name: 'proposer', role: 'proposer', id: 1, address: `127.0.0.1:${opts.proposerPort}` };
   const layout: NetworkLayout = { createdAt: new Date().toISOString(), nodes: [...acceptors, proposer], proposer: proposer.address, lmfdbCacheDir: opts.lmfdbCacheDir, tls: !opts.insecure };
   const certsStarted = Date.now();
-  if (!opts.insecure) ensureNetworkCertificates(networkTlsDir(opts.dir), [...layout.nodes.map(certificateName), CLIENT_CERT_NAME]);
+  if (!opts.insecure) ensureNetworkCertificates(networkTlsDir(opts.dir), [...layout.nodes.map(certificateName), CLIENT_CERT_NAME, INGEST_CERT_NAME]);
   const certificatesMs = Date.now() - certsStarted;
   writeLayout(opts.dir, layout);
 
@@ -131,7 +131,7 @@ const certificateName = (n: NodeLayout): string => `${n.role}-${n.id}`;
 function startNode(dir: string, layout: NetworkLayout, n: NodeLayout): number {
   const acceptors = layout.nodes.filter((x) => x.role === 'acceptor');
   const port = (address: string) => address.slice(address.lastIndexOf(':') + 1);
-  const transport = layout.tls === false ? ['--insecure'] : ['--tls-dir', networkTlsDir(dir)];
+  const transport = layout.tls === true ? ['--tls-dir', networkTlsDir(dir)] : ['--insecure'];
   if (n.role === 'acceptor') {
     return startProcess(dir, n, join(workspaceRoot(), 'dist/apps/acceptor/main.js'), [
       '--id', String(n.id), '--port', port(n.address), '--cluster-size', String(acceptors.length),
@@ -150,7 +150,7 @@ function startNode(dir: string, layout: NetworkLayout, n: NodeLayout): number {
 export async function restartMissing(dir: string, readyTimeoutMs: number): Promise<LaunchResult> {
   const layout = readLayout(dir);
   // Certificates that expired since the launch are issued again before the nodes restart.
-  if (layout.tls !== false) ensureNetworkCertificates(networkTlsDir(dir), [...layout.nodes.map(certificateName), CLIENT_CERT_NAME]);
+  if (layout.tls === true) ensureNetworkCertificates(networkTlsDir(dir), [...layout.nodes.map(certificateName), CLIENT_CERT_NAME, INGEST_CERT_NAME]);
   const live = new Set(runningProcesses(dir).map((r) => r.name));
   const quorum = Quorum.majority(layout.nodes.filter((n) => n.role === 'acceptor').length);
   const startedAt = Date.now();

@@ -7,6 +7,8 @@ export { defaultNetworkDir, networkTlsDir } from '@paxos/grpc-kit';
 
 /** The certificate the operator tools present (check, submit, read). */
 export const CLIENT_CERT_NAME = 'client-cli';
+/** The certificate `npm run ingest -- serve` presents. */
+export const INGEST_CERT_NAME = 'client-lmfdb';
 
 /**
  * How the operator tools reach the network in dir: with its client certificate, or plaintext when
@@ -14,8 +16,9 @@ export const CLIENT_CERT_NAME = 'client-cli';
  */
 export function clientTransport(dir: string): Transport {
   const layoutFile = join(dir, LAYOUT_FILE);
-  if (existsSync(layoutFile) && (JSON.parse(readFileSync(layoutFile, 'utf8')) as Partial<NetworkLayout>).tls === false) return INSECURE;
   const files = tlsFilesIn(networkTlsDir(dir), CLIENT_CERT_NAME);
+  // A network described without `tls` was launched before TLS existed: plaintext.
+  if (existsSync(layoutFile)) return (JSON.parse(readFileSync(layoutFile, 'utf8')) as Partial<NetworkLayout>).tls === true ? loadTls(files, { role: 'client' }) : INSECURE;
   return existsSync(files.cert) ? loadTls(files, { role: 'client' }) : INSECURE;
 }
 
@@ -37,7 +40,7 @@ export interface NetworkLayout {
   readonly nodes: readonly NodeLayout[];
   readonly proposer: string;
   readonly lmfdbCacheDir: string;
-  /** Mutual TLS with the certificates in tls/ (false: launched with --insecure). */
+  /** Mutual TLS with the certificates in tls/ (false or absent: plaintext, --insecure or a network from before TLS). */
   readonly tls?: boolean;
 }
 
