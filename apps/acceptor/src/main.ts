@@ -4,8 +4,7 @@ import {
   createLogger,
   GrpcError,
   GrpcStatus,
-  resolveTransport,
-  type Transport,
+  startupTransport,
   exitWithError,
   helpText,
   onShutdownSignal,
@@ -54,13 +53,7 @@ async function main(): Promise<void> {
   }
   const startedAtMs = Date.now();
   const logger = createLogger('acceptor', { node: config.id });
-  let transport: Transport;
-  try {
-    transport = resolveTransport(config.transport, `acceptor-${config.id}`, { role: 'acceptor', id: config.id });
-  } catch (e) {
-    exitWithError('acceptor', e, 2);
-  }
-  if (transport.kind === 'insecure') logger.warn('--insecure: plaintext gRPC, every port answers anyone and any client can forge a proposer\'s ballot');
+  const transport = startupTransport('acceptor', config.transport, `acceptor-${config.id}`, { role: 'acceptor', id: config.id }, logger, "every port answers anyone and any client can forge a proposer's ballot");
   const access = new ProposerAccess(transport);
   const quorum = Quorum.majority(config.clusterSize);
   const source = await loadSourceHolder(config.lmfdbCacheDir, config.source, logger);

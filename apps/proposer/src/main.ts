@@ -1,5 +1,5 @@
 import { ProposerCore, Quorum, SeededRandom } from '@paxos/consensus-core';
-import { ConfigError, createLogger, exitWithError, helpText, onShutdownSignal, resolveTransport, startGrpcServer, type Transport } from '@paxos/grpc-kit';
+import { ConfigError, createLogger, exitWithError, helpText, onShutdownSignal, startGrpcServer, startupTransport } from '@paxos/grpc-kit';
 import { loadSources } from '@paxos/lmfdb-client';
 import { Consistency, ProposerServiceService, ReadServiceService } from '@paxos/proto';
 import { readService } from '@paxos/read-service';
@@ -34,13 +34,7 @@ async function main(): Promise<void> {
     return;
   }
   const logger = createLogger('proposer', { proposer: config.id });
-  let transport: Transport;
-  try {
-    transport = resolveTransport(config.transport, `proposer-${config.id}`, { role: 'proposer', id: config.id });
-  } catch (e) {
-    exitWithError('proposer', e, 2);
-  }
-  if (transport.kind === 'insecure') logger.warn('--insecure: plaintext gRPC to the acceptors and for clients; anyone can propose');
+  const transport = startupTransport('proposer', config.transport, `proposer-${config.id}`, { role: 'proposer', id: config.id }, logger, 'to the acceptors and for clients; anyone can propose');
   const quorum = Quorum.majority(config.acceptors.length);
   const { caches, statuses } = await loadSources(config.lmfdbCacheDir);
   for (const s of statuses) if (!s.loaded) logger.warn({ source: s.source, reason: s.error }, 'LMFDB source not loaded: claims on it will be refused as unverifiable');

@@ -6,10 +6,10 @@
 // still valid for a week (and matching its key) is kept; one that is not, or is missing, is issued
 // again; each is written to temporary files and renamed into place.
 import { execFileSync } from 'node:child_process';
-import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { identityOfName, tlsFilesIn } from './tls';
+import { identityOfName, keyMatches, tlsFilesIn } from './tls';
 
 const CA_DAYS = 3650;
 const NODE_DAYS = 825;
@@ -72,10 +72,7 @@ function validFor(file: string, keyFile: string | undefined, marginMs: number, c
   try {
     const cert = new X509Certificate(readFileSync(file));
     if (Date.parse(cert.validTo) - Date.now() < marginMs) return false;
-    if (keyFile !== undefined) {
-      const spki = (k: import('node:crypto').KeyObject) => k.export({ type: 'spki', format: 'der' });
-      if (!spki(createPublicKey(createPrivateKey(readFileSync(keyFile)))).equals(spki(cert.publicKey))) return false;
-    }
+    if (keyFile !== undefined && !keyMatches(readFileSync(keyFile), cert)) return false;
     if (caFile === undefined) return true;
     const ca = new X509Certificate(readFileSync(caFile));
     return cert.checkIssued(ca) && cert.verify(ca.publicKey);

@@ -3,7 +3,7 @@
 // common name: "acceptor-<id>", "proposer-<id>" or "client-<name>" (pki.ts writes them so), which
 // is how an acceptor knows which proposer sent a ballot.
 import { type ChannelCredentials, credentials, ServerCredentials } from '@grpc/grpc-js';
-import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from './config';
@@ -78,12 +78,7 @@ export function loadTls(files: TlsFiles, expected?: { readonly role: NodeRole; r
   const cns = [...own.subject.matchAll(/(?:^|\n)CN=([^\n]+)/g)].map((m) => m[1] as string);
   if (cns.length !== 1) throw new ConfigError(`${files.cert} names ${cns.length} holders (CN); a certificate of this network names exactly one`);
   const cn = cns[0] as string;
-  try {
-    const spki = (k: import('node:crypto').KeyObject) => k.export({ type: 'spki', format: 'der' });
-    if (!spki(createPublicKey(createPrivateKey(key))).equals(spki(own.publicKey))) throw new Error('it is the key of another certificate');
-  } catch (e) {
-    throw new ConfigError(`${files.key} does not go with ${files.cert}: ${(e as Error).message}`);
-  }
+  if (!keyMatches(key, own)) throw new ConfigError(`${files.key} does not go with ${files.cert}: it is not that certificate's private key`);
   const identity = identityOfName(cn);
   if (identity === undefined) throw new ConfigError(`${files.cert} names "${cn}", not acceptor-<id>, proposer-<id> or client-<name>`);
   if (expected && (identity.role !== expected.role || (expected.id !== undefined && identity.id !== expected.id))) {
@@ -91,6 +86,16 @@ export function loadTls(files: TlsFiles, expected?: { readonly role: NodeRole; r
     throw new ConfigError(`${files.cert} is the certificate of ${identity.name}, not ${want}: give this node its own certificate`);
   }
   return { kind: 'tls', ca, cert, key, identity, notAfter };
+}
+
+/** True when `key` (PEM) is the private key of `cert`. */
+export function keyMatches(key: Buffer, cert: X509Certificate): boolean {
+  try {
+    const spki = (k: KeyObject) => k.export({ type: 'spki', format: 'der' });
+    return spki(createPublicKey(createPrivateKey(key))).equals(spki(cert.publicKey));
+  } catch {
+    return false;
+  }
 }
 
 /** Server side: TLS that requires a client certificate from the same CA, or plaintext. */

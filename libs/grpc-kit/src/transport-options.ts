@@ -4,6 +4,8 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from './config';
+import type { Logger } from './logger';
+import { exitWithError } from './signals';
 import { INSECURE, loadTls, type NodeRole, type TlsFiles, type Transport, tlsFilesIn } from './tls';
 
 /** Where npm run launch keeps a network (pid files, logs, data, and its TLS files in tls/). */
@@ -41,4 +43,19 @@ export function resolveTransport(flags: TransportFlags, name: string, expected: 
   const dir = flags['tls-dir'] ?? networkTlsDir(defaultNetworkDir(env));
   const files: TlsFiles = { ...tlsFilesIn(dir, name), ...(flags['tls-ca'] ? { ca: flags['tls-ca'] } : {}), ...(flags['tls-cert'] ? { cert: flags['tls-cert'] } : {}), ...(flags['tls-key'] ? { key: flags['tls-key'] } : {}) };
   return loadTls(files, expected);
+}
+
+/**
+ * A node's transport at start: resolved and checked, or the process exits 2 with the reason; a
+ * plaintext one is logged as a warning saying what it gives away.
+ */
+export function startupTransport(program: string, flags: TransportFlags, name: string, expected: { readonly role: NodeRole; readonly id?: number }, logger: Logger, insecureMeans: string): Transport {
+  let transport: Transport;
+  try {
+    transport = resolveTransport(flags, name, expected);
+  } catch (e) {
+    exitWithError(program, e, 2);
+  }
+  if (transport.kind === 'insecure') logger.warn(`--insecure: plaintext gRPC; ${insecureMeans}`);
+  return transport;
 }
