@@ -177,6 +177,33 @@ describe('gRPC server kit', () => {
     await bounded.shutdown(1000);
   });
 
+  it('bounds the connections open at once: one more is closed as it arrives', async () => {
+    const bounded = await startGrpcServer({
+      host: '127.0.0.1',
+      port: 0,
+      maxReceiveBytes: 1024 * 1024,
+      maxConnections: 1,
+      transport: INSECURE,
+      logger,
+      services: [{ name: 'paxos.v1.AcceptorService', definition: AcceptorServiceService, implementation: echoAcceptor }],
+    });
+    const clients = [0, 1].map((i) => new AcceptorServiceClient(`127.0.0.1:${bounded.port}`, grpc.credentials.createInsecure(), { 'grpc.channel_id_salt': i } as object));
+    const ping = (c: InstanceType<typeof AcceptorServiceClient>) =>
+      new Promise<number>((resolve) => {
+        const call = c.prepare({ deadline: Date.now() + 2000 });
+        call.on('data', () => {
+          call.end();
+          resolve(grpc.status.OK);
+        });
+        call.on('error', (e: grpc.ServiceError) => resolve(e.code));
+        call.write({ requestId: 1n, ballot: { round: 1n, proposerId: 1 }, fromSlot: 0n });
+      });
+    expect(await ping(clients[0] as InstanceType<typeof AcceptorServiceClient>)).toBe(grpc.status.OK);
+    expect(await ping(clients[1] as InstanceType<typeof AcceptorServiceClient>)).not.toBe(grpc.status.OK);
+    for (const c of clients) c.close();
+    await bounded.shutdown(1000);
+  });
+
   it('refuses a port that is taken with a message that says what to do', async () => {
     await expect(
       startGrpcServer({ host: '127.0.0.1', port: running.port, maxReceiveBytes: 1024, transport: INSECURE, logger, services: [] }),

@@ -22,6 +22,8 @@ export interface GrpcServerOptions {
   readonly maxSendBytes?: number;
   /** Streams (calls) open at once on one client connection; more wait for one to end (HTTP/2 SETTINGS). */
   readonly maxConcurrentStreams?: number;
+  /** Client connections open at once; one more is closed as it arrives. */
+  readonly maxConnections?: number;
   /** Mutual TLS with the network's certificates, or plaintext (only with --insecure). */
   readonly transport: Transport;
   readonly logger: Logger;
@@ -29,6 +31,12 @@ export interface GrpcServerOptions {
 
 /** Calls open at once on one connection, by default: far above any client of ours, a bound on a hostile one. */
 export const MAX_CONCURRENT_STREAMS_DEFAULT = 1024;
+/** Connections open at once, by default (a 23-node network with its tools uses a few dozen). */
+export const MAX_CONNECTIONS_DEFAULT = 1024;
+/** A connection with no call for this long is closed; a silent peer is pinged and dropped when it does not answer. */
+const CONNECTION_IDLE_MS = 5 * 60_000;
+const KEEPALIVE_TIME_MS = 60_000;
+const KEEPALIVE_TIMEOUT_MS = 20_000;
 
 export interface RunningServer {
   readonly server: Server;
@@ -49,6 +57,9 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 10_000,
     'grpc.max_concurrent_streams': opts.maxConcurrentStreams ?? MAX_CONCURRENT_STREAMS_DEFAULT,
+    'grpc.max_connection_idle_ms': CONNECTION_IDLE_MS,
+    'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
+    'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
     interceptors: [rejectUndecodable],
   });
   const health = new HealthRegistry(opts.services.map((s) => s.name));
@@ -74,6 +85,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
       } else resolve(bound);
     });
   });
+  boundConnections(server, opts.maxConnections ?? MAX_CONNECTIONS_DEFAULT, opts.logger);
   opts.logger.info(
     { address: `${opts.host}:${port}`, services: opts.services.map((s) => s.name), tls: opts.transport.kind === 'tls' ? opts.transport.identity.name : 'off (--insecure)' },
     'gRPC server listening',
@@ -100,4 +112,18 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
       return closing;
     },
   };
+}
+
+/**
+ * grpc-js has no bound on connections; the Node servers it listens with do (net.Server's
+ * maxConnections closes each one beyond it as it arrives). grpc-js keeps them in a private map,
+ * read here; if a later version moves it, the bound is reported missing instead of failing.
+ */
+function boundConnections(server: Server, max: number, logger: Logger): void {
+  const listening = (server as unknown as { http2Servers?: Map<{ maxConnections: number }, unknown> }).http2Servers;
+  if (!(listening instanceof Map) || listening.size === 0) {
+    logger.warn('connections are not bounded: this grpc-js keeps its listening servers elsewhere');
+    return;
+  }
+  for (const s of listening.keys()) s.maxConnections = max;
 }
