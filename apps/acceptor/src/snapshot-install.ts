@@ -3,7 +3,7 @@ import { GrpcError, GrpcStatus, type Logger, toServiceError } from '@paxos/grpc-
 import type { InstallStateSnapshotRequest, InstallStateSnapshotResponse } from '@paxos/proto';
 import { StateSnapshotAssembler, type StateSnapshotBytes } from '@paxos/read-service';
 import { AgreedState, decodeStateSnapshot, type RegistryOptions } from '@paxos/state-machine';
-import { ballotFromWire } from '@paxos/wire';
+import { ballotFromWire, WireError } from '@paxos/wire';
 import type { AcceptorNode } from './acceptor-node';
 import type { StateApplier } from './state-applier';
 import { ProposerAccess } from './proposer-access';
@@ -64,7 +64,7 @@ export function installStateSnapshotHandler(ctx: SnapshotInstallContext) {
         }
         assembler.add(req.chunk);
       } catch (e) {
-        fail(e);
+        fail(e instanceof WireError ? new GrpcError(GrpcStatus.INVALID_ARGUMENT, e.message) : e);
       }
     });
     // The client went away before the end: nothing was installed.

@@ -3,6 +3,10 @@
 // INTERNAL "Error deserializing request" (a server fault, to a client). So each method's
 // deserializer returns the failure as a value instead, and a server interceptor ends the call
 // with INVALID_ARGUMENT when one arrives, before any handler sees it (unary and streams alike).
+// The generated decoders are lenient where the wire format is not (they stop at a field number 0
+// and skip varints of any length), so the top level of every request is first checked with
+// @bufbuild/protobuf's reader.
+import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 import {
   Metadata,
   ResponderBuilder,
@@ -26,6 +30,29 @@ export class UndecodableRequest {
   }
 }
 
+/** Longest varint of the wire format (a uint64). */
+const VARINT_BYTES_MAX = 10;
+
+/**
+ * What is wrong with the top level of a message's bytes (a field number 0, a wire type above 5, a
+ * varint over 10 bytes, a field cut short, groups nested over 100 deep), or undefined. Bounded: each
+ * turn consumes one field.
+ */
+export function wireProblem(bytes: Uint8Array): string | undefined {
+  const reader = new BinaryReader(bytes);
+  try {
+    while (reader.pos < reader.len) {
+      const [fieldNo, wireType] = reader.tag();
+      const start = reader.pos;
+      reader.skip(wireType, fieldNo);
+      if (wireType === WireType.Varint && reader.pos - start > VARINT_BYTES_MAX) return `field ${fieldNo}: a varint of ${reader.pos - start} bytes`;
+    }
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+  return undefined;
+}
+
 /** The service definition with each method's request deserializer returning failures as UndecodableRequest. */
 export function withUndecodableAsValue(definition: ServiceDefinition): ServiceDefinition {
   const out: Record<string, ServiceDefinition[string]> = {};
@@ -34,6 +61,8 @@ export function withUndecodableAsValue(definition: ServiceDefinition): ServiceDe
     out[name] = {
       ...method,
       requestDeserialize: (bytes: Buffer) => {
+        const problem = wireProblem(bytes);
+        if (problem !== undefined) return new UndecodableRequest(method.path, problem);
         try {
           return deserialize(bytes);
         } catch (err) {
