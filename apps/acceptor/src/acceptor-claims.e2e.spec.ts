@@ -31,7 +31,7 @@ describe('an acceptor checks the LMFDB claims on its own source before it votes'
       app: 'acceptor',
       name: `acceptor ${id}`,
       address: `127.0.0.1:${port}`,
-      args: ['--id', String(id), '--port', String(port), '--data-dir', join(dir, `node_${id}`), '--lmfdb-cache', cache, '--insecure'],
+      args: ['--id', String(id), '--port', String(port), '--data-dir', join(dir, `node_${id}`), '--lmfdb-cache', cache, '--insecure', '--metrics-port', '0'],
     });
     nodes.push(node);
     await node.waitServing();

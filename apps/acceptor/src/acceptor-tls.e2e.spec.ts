@@ -31,7 +31,7 @@ describe('an acceptor with mutual TLS', () => {
       app: 'acceptor',
       name: 'acceptor 0 (tls)',
       address,
-      args: ['--id', '0', '--cluster-size', '3', '--port', String(port), '--data-dir', join(dir, 'node_0.data'), '--lmfdb-cache', join(dir, 'none'), '--tls-dir', join(dir, 'tls')],
+      args: ['--id', '0', '--cluster-size', '3', '--port', String(port), '--data-dir', join(dir, 'node_0.data'), '--lmfdb-cache', join(dir, 'none'), '--tls-dir', join(dir, 'tls'), '--metrics-port', '0'],
       transport: loadTls(tlsFilesIn(join(dir, 'tls'), 'client-test')),
     });
     await node.waitServing();

@@ -29,7 +29,7 @@ async function startAcceptor(dir: string, port: number, extra: string[] = [], id
     app: 'acceptor',
     name: `acceptor ${id}`,
     address,
-    args: ['--id', String(id), '--port', String(port), '--data-dir', dataDir, '--lmfdb-cache', join(dir, 'none'), '--insecure', ...extra],
+    args: ['--id', String(id), '--port', String(port), '--data-dir', dataDir, '--lmfdb-cache', join(dir, 'none'), '--insecure', '--metrics-port', '0', ...extra],
   });
   await proc.waitServing();
   return { proc, address, dataDir, port };
@@ -265,7 +265,7 @@ describe('acceptor over gRPC', () => {
         app: 'acceptor',
         name: 'acceptor 8 again',
         address: `127.0.0.1:${ports[4]}`,
-        args: ['--id', '8', '--port', String(ports[4]), '--data-dir', node.dataDir, '--lmfdb-cache', join(dir, 'none'), '--insecure'],
+        args: ['--id', '8', '--port', String(ports[4]), '--data-dir', node.dataDir, '--lmfdb-cache', join(dir, 'none'), '--insecure', '--metrics-port', '0'],
       });
       expect((await second.waitExit()).code).toBe(2);
       expect(second.stderrText).toMatch(/in use by another process/);
@@ -351,7 +351,7 @@ describe('acceptor over gRPC', () => {
       const refused = spawnNode({
         app: 'acceptor',
         name: 'acceptor 3 (corrupt)',
-        args: ['--id', '3', '--port', String(ports[3]), '--data-dir', node.dataDir, '--lmfdb-cache', join(dir, 'none'), '--insecure'],
+        args: ['--id', '3', '--port', String(ports[3]), '--data-dir', node.dataDir, '--lmfdb-cache', join(dir, 'none'), '--insecure', '--metrics-port', '0'],
       });
       const exit = await refused.waitExit();
       expect(exit.code).toBe(2);
@@ -362,7 +362,7 @@ describe('acceptor over gRPC', () => {
 
   describe('configuration', () => {
     const run = async (args: string[]) => {
-      const p = spawnNode({ app: 'acceptor', name: 'acceptor (bad config)', args: [...args, '--insecure'] });
+      const p = spawnNode({ app: 'acceptor', name: 'acceptor (bad config)', args: [...args, '--insecure', '--metrics-port', '0'] });
       const exit = await p.waitExit();
       return { code: exit.code, stderr: p.stderrText };
     };
@@ -394,7 +394,7 @@ describe('acceptor over gRPC', () => {
     });
 
     it('refuses to start without certificates unless --insecure is given', async () => {
-      const p = spawnNode({ app: 'acceptor', name: 'acceptor (no tls)', args: ['--id', '9', '--port', String(ports[5]), '--data-dir', join(dir, 'node_9.data'), '--lmfdb-cache', join(dir, 'none'), '--tls-dir', join(dir, 'no-tls')] });
+      const p = spawnNode({ app: 'acceptor', name: 'acceptor (no tls)', args: ['--id', '9', '--port', String(ports[5]), '--data-dir', join(dir, 'node_9.data'), '--lmfdb-cache', join(dir, 'none'), '--tls-dir', join(dir, 'no-tls'), '--metrics-port', '0'] });
       const exit = await p.waitExit();
       expect(exit.code).toBe(2);
       expect(p.stderrText).toMatch(/no-tls\/ca\.crt does not exist.*--insecure/);

@@ -27,6 +27,7 @@ export const acceptorCommand = {
     },
     'state-snapshot-every': { type: 'integer', env: 'ACCEPTOR_STATE_SNAPSHOT_EVERY', default: 100_000, description: 'applied slots between durable snapshots of the agreed state' },
     ...TRANSPORT_OPTIONS,
+    'metrics-port': { type: 'integer', env: 'ACCEPTOR_METRICS_PORT', description: 'Prometheus metrics at http://<host>:<port>/metrics (0: any free port)', defaultText: 'default 9100 + id' },
     'history-segment-bytes': { type: 'integer', env: 'ACCEPTOR_HISTORY_SEGMENT_BYTES', default: 64 * 1024 * 1024, description: 'size at which a chosen history segment is sealed (retention drops whole segments)' },
   },
 } as const satisfies CommandSpec<Record<string, OptionSpec>>;
@@ -48,6 +49,7 @@ export interface AcceptorConfig {
   readonly historySegmentBytes: number;
   /** TLS files or --insecure, resolved (and checked) at start. */
   readonly transport: TransportFlags;
+  readonly metricsPort: number;
 }
 
 export function resolveAcceptorConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): AcceptorConfig | 'help' {
@@ -67,6 +69,8 @@ export function resolveAcceptorConfig(argv: readonly string[], env: NodeJS.Proce
   if (maxValueBytes < 1024 || maxValueBytes > 64 * 1024 * 1024) throw new ConfigError(`--max-value-bytes must be 1024..67108864, got ${maxValueBytes}`);
   const checkpointEveryRecords = o['checkpoint-every'] as number;
   if (checkpointEveryRecords < 10) throw new ConfigError(`--checkpoint-every must be at least 10`);
+  const metricsPort = o['metrics-port'] ?? 9100 + id;
+  if (metricsPort < 0 || metricsPort > 65535) throw new ConfigError(`--metrics-port ${metricsPort} is outside 0..65535`);
   const retain = o['history-retain-slots'];
   if (retain !== undefined && retain < 0) throw new ConfigError(`--history-retain-slots must be 0 or more, got ${retain}`);
   const stateSnapshotEverySlots = o['state-snapshot-every'] as number;
@@ -87,6 +91,7 @@ export function resolveAcceptorConfig(argv: readonly string[], env: NodeJS.Proce
     historyRetainSlots: retain === undefined ? undefined : BigInt(retain),
     stateSnapshotEverySlots,
     historySegmentBytes,
+    metricsPort,
     transport: { 'tls-dir': o['tls-dir'], 'tls-ca': o['tls-ca'], 'tls-cert': o['tls-cert'], 'tls-key': o['tls-key'], insecure: o.insecure },
   };
 }

@@ -2,8 +2,10 @@ import { AcceptorCore, DEFAULT_LIMITS, Quorum } from '@paxos/consensus-core';
 import {
   ConfigError,
   createLogger,
+  createMetricsRegistry,
   GrpcError,
   GrpcStatus,
+  startMetricsServer,
   startupTransport,
   exitWithError,
   helpText,
@@ -18,6 +20,7 @@ import { decodeAcceptRequest } from '@paxos/wire';
 import { AcceptorNode } from './acceptor-node';
 import { acceptorService } from './acceptor-service';
 import { ProposerAccess } from './proposer-access';
+import { acceptorMetrics } from './acceptor-metrics';
 import { acceptorCommand, type AcceptorConfig, resolveAcceptorConfig } from './config';
 import { loadSourceHolder } from './source-holder';
 import { restoreAgreedState } from './restore-state';
@@ -53,6 +56,8 @@ async function main(): Promise<void> {
   }
   const startedAtMs = Date.now();
   const logger = createLogger('acceptor', { node: config.id });
+  const metricsRegistry = createMetricsRegistry(`acceptor-${config.id}`);
+  const metrics = acceptorMetrics(metricsRegistry);
   const transport = startupTransport('acceptor', config.transport, `acceptor-${config.id}`, { role: 'acceptor', id: config.id }, logger, "every port answers anyone and any client can forge a proposer's ballot");
   const access = new ProposerAccess(transport);
   const quorum = Quorum.majority(config.clusterSize);
@@ -60,7 +65,7 @@ async function main(): Promise<void> {
 
   let opened: Awaited<ReturnType<typeof AcceptorStorage.open>>;
   try {
-    opened = await AcceptorStorage.open({ dataDir: config.dataDir, nodeId: config.id, logger, historySegmentBytes: config.historySegmentBytes });
+    opened = await AcceptorStorage.open({ dataDir: config.dataDir, nodeId: config.id, logger, historySegmentBytes: config.historySegmentBytes, onSync: metrics.synced });
   } catch (e) {
     exitWithError('acceptor', e, 2);
   }
@@ -96,6 +101,7 @@ async function main(): Promise<void> {
     written: (latest, previous) => retainHistory(storage.history, config.historyRetainSlots, { latest, previous }, logger),
   });
   node.onChosenPrefix((records) => applier.appended(records));
+  metrics.attach({ node, applier });
   applier.catchUp();
   const statusContext = { node, startedAtMs, version: workspaceVersion(), dataSource: source.status, appliedSlot: () => applier.appliedSlot };
   const stateContext = {
@@ -117,6 +123,7 @@ async function main(): Promise<void> {
       port: config.port,
       maxReceiveBytes: config.maxValueBytes + REQUEST_OVERHEAD_BYTES,
       transport,
+      metrics: metricsRegistry,
       logger,
       services: [
         { name: 'paxos.v1.AcceptorService', definition: acceptorServiceDefinition, implementation: acceptorService(node, statusContext, stateContext, access, logger) },
@@ -146,11 +153,20 @@ async function main(): Promise<void> {
     await storage.close();
     exitWithError('acceptor', e, 2);
   }
+  let metricsServer: Awaited<ReturnType<typeof startMetricsServer>>;
+  try {
+    metricsServer = await startMetricsServer(config.host, config.metricsPort, metricsRegistry, logger);
+  } catch (e) {
+    await server.shutdown(0);
+    await storage.close();
+    exitWithError('acceptor', e, 2);
+  }
   onStorageFailure = () => server.health.setAll(ServingStatus.NOT_SERVING);
   onStorageRecovered = () => server.health.setAll(ServingStatus.SERVING);
 
   onShutdownSignal(logger, async () => {
     await applier.stop();
+    await metricsServer.close();
     await server.shutdown(5000);
     await node.drain();
     await storage.close();
@@ -158,6 +174,7 @@ async function main(): Promise<void> {
   logger.info(
     {
       port: server.port,
+      metricsPort: metricsServer.port,
       dataDir: config.dataDir,
       promised: `${core.promised.round}.${core.promised.proposerId}`,
       committedIndex: core.committedIndex.toString(),

@@ -45,6 +45,8 @@ export class ChosenLog {
   private retainedBytes = 0;
   /** Every delivered entry, in slot order. */
   readonly delivered$ = new Subject<ChosenEntry>();
+  /** Client commands in the slots delivered since start (metrics). */
+  commandsDelivered = 0;
 
   constructor(private readonly opts: ChosenLogOptions) {
     this.agreed = opts.state;
@@ -111,6 +113,7 @@ export class ChosenLog {
         this.retain(d);
         const applied = this.agreed.apply(d).commands;
         const commands = d.value.kind === 'batch' ? d.value.commands : [];
+        this.commandsDelivered += commands.length;
         for (const c of applied) {
           if (c.duplicateOf !== undefined) continue;
           const data = commands[c.index]?.data ?? new Uint8Array(0);

@@ -44,6 +44,7 @@ export const proposerCommand = {
     'batch-commands': { type: 'integer', env: 'PROPOSER_BATCH', default: 256, description: 'most client values chosen together in one slot' },
     'tick-ms': { type: 'integer', env: 'PROPOSER_TICK_MS', default: 10, description: 'length of one core tick' },
     ...TRANSPORT_OPTIONS,
+    'metrics-port': { type: 'integer', env: 'PROPOSER_METRICS_PORT', description: 'Prometheus metrics at http://<host>:<port>/metrics (0: any free port)', defaultText: 'default 9200 + id' },
     'retain-chosen-slots': {
       type: 'integer',
       env: 'PROPOSER_RETAIN_CHOSEN',
@@ -83,6 +84,7 @@ export interface ProposerConfig {
   readonly retainChosenBytes: number;
   /** TLS files or --insecure, resolved (and checked) at start. */
   readonly transport: TransportFlags;
+  readonly metricsPort: number;
 }
 
 export function defaultAcceptors(n = DEFAULT_CLUSTER_SIZE, basePort = 7100, host = '127.0.0.1'): string[] {
@@ -104,8 +106,12 @@ export function resolveProposerConfig(argv: readonly string[], env: NodeJS.Proce
   if (acceptFanout < quorumSize || acceptFanout > acceptors.length) {
     throw new ConfigError(`--accept-fanout must be ${quorumSize}..${acceptors.length} (the quorum to the number of acceptors), got ${acceptFanout}`);
   }
+  const id = positive('id', 1, 2 ** 31);
+  const metricsPort = (o['metrics-port'] as number | undefined) ?? 9200 + id;
+  if (metricsPort < 0 || metricsPort > 65535) throw new ConfigError(`--metrics-port ${metricsPort} is outside 0..65535`);
   return {
-    id: positive('id', 1, 2 ** 31),
+    id,
+    metricsPort,
     acceptors,
     host: o.host as string,
     port: positive('port', 0, 65535),

@@ -1,5 +1,5 @@
 import { ProposerCore, Quorum, SeededRandom } from '@paxos/consensus-core';
-import { ConfigError, createLogger, exitWithError, helpText, onShutdownSignal, startGrpcServer, startupTransport } from '@paxos/grpc-kit';
+import { ConfigError, createLogger, createMetricsRegistry, exitWithError, helpText, onShutdownSignal, startGrpcServer, startMetricsServer, startupTransport } from '@paxos/grpc-kit';
 import { loadSources } from '@paxos/lmfdb-client';
 import { Consistency, ProposerServiceService, ReadServiceService } from '@paxos/proto';
 import { readService } from '@paxos/read-service';
@@ -10,6 +10,7 @@ import { ChosenLog } from './chosen-log';
 import { type ProposerConfig, proposerCommand, resolveProposerConfig } from './config';
 import { ProposerNode } from './proposer-node';
 import { proposerService } from './proposer-service';
+import { proposerMetrics } from './proposer-metrics';
 import { ValueChecker } from './value-check';
 
 /** Bytes an accept may carry beyond its value (ballot, slot, batch framing). */
@@ -89,6 +90,9 @@ async function main(): Promise<void> {
     restoreState: (snapshot) => new AgreedState(stateOptions, snapshot),
     logger,
   });
+  const metricsRegistry = createMetricsRegistry(`proposer-${config.id}`);
+  const metrics = proposerMetrics(metricsRegistry);
+  metrics.attach(node, links);
   const checker = new ValueChecker(config.maxValueBytes, (n) => caches.get(n));
 
   let server: Awaited<ReturnType<typeof startGrpcServer>>;
@@ -99,12 +103,13 @@ async function main(): Promise<void> {
       // A ProposeBulk message carries many values: at least 4 MiB.
       maxReceiveBytes: Math.max(BULK_MESSAGE_BYTES_MIN, config.maxValueBytes + MESSAGE_OVERHEAD_BYTES),
       transport,
+      metrics: metricsRegistry,
       logger,
       services: [
         {
           name: 'paxos.v1.ProposerService',
           definition: ProposerServiceService,
-          implementation: proposerService({ node, links, checker, proposeTimeoutMs: config.proposeTimeoutMs, logger }),
+          implementation: proposerService({ node, links, checker, proposeTimeoutMs: config.proposeTimeoutMs, metrics, logger }),
         },
         {
           name: 'paxos.v1.ReadService',
@@ -123,12 +128,20 @@ async function main(): Promise<void> {
   } catch (e) {
     exitWithError('proposer', e, 2);
   }
+  let metricsServer: Awaited<ReturnType<typeof startMetricsServer>>;
+  try {
+    metricsServer = await startMetricsServer(config.host, config.metricsPort, metricsRegistry, logger);
+  } catch (e) {
+    await server.shutdown(0);
+    exitWithError('proposer', e, 2);
+  }
   node.start();
   onShutdownSignal(logger, async () => {
+    await metricsServer.close();
     await server.shutdown(3000);
     node.stop();
   });
-  logger.info({ port: server.port, acceptors: config.acceptors.length, quorum: `${quorum.q} of ${quorum.n}`, initialRound: initialRound.toString() }, 'proposer ready');
+  logger.info({ port: server.port, metricsPort: metricsServer.port, acceptors: config.acceptors.length, quorum: `${quorum.q} of ${quorum.n}`, initialRound: initialRound.toString() }, 'proposer ready');
 }
 
 void main().catch((e: unknown) => exitWithError('proposer', e));

@@ -214,6 +214,16 @@ export class ProposerNode {
     return this.core.isLeader;
   }
 
+  /** Slots in flight and commands queued (metrics). */
+  get load(): { readonly inFlightSlots: number; readonly pendingCommands: number } {
+    return { inFlightSlots: this.core.inFlightSlots, pendingCommands: this.core.pendingCommands };
+  }
+
+  /** The committed index an acceptor last reported (metrics: catch-up lag). */
+  acceptorCommitted(nodeId: number): bigint | undefined {
+    return this.catchUp.committedOf(nodeId);
+  }
+
   /** Acceptors whose channel is connected now. */
   reachable(): number {
     return this.links.filter((l) => l.up).length;

@@ -16,6 +16,7 @@ import type {
 import { logEntryToWire } from '@paxos/read-service';
 import { ballotToWire } from '@paxos/wire';
 import type { AcceptorLink } from './acceptor-link';
+import type { ProposeApi, ProposerMetrics } from './proposer-metrics';
 import { chunksOf } from './chunks';
 import { clusterStatus } from './cluster-status';
 import type { ProposerNode, ProposeOutcome } from './proposer-node';
@@ -53,6 +54,8 @@ export interface ProposerServiceDeps {
   readonly links: readonly AcceptorLink[];
   readonly checker: ValueChecker;
   readonly proposeTimeoutMs: number;
+  /** Where answered proposals are timed (absent: not measured). */
+  readonly metrics?: ProposerMetrics;
   readonly logger: Logger;
 }
 
@@ -67,8 +70,23 @@ function toResponse(o: ProposeOutcome, includeVotes: boolean): ProposeResponse {
   };
 }
 
-/** Validates and proposes one value; settles within the deadline. */
-function proposeOnce(deps: ProposerServiceDeps, request: ProposeRequest, deadlineMs: number): Promise<ProposeResponse> {
+/** Validates and proposes one value; settles within the deadline. Its answer is timed by API and outcome. */
+function proposeOnce(deps: ProposerServiceDeps, request: ProposeRequest, deadlineMs: number, api: ProposeApi): Promise<ProposeResponse> {
+  const started = process.hrtime.bigint();
+  const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+  return proposeUntimed(deps, request, deadlineMs).then(
+    (r) => {
+      deps.metrics?.answered(api, r.duplicate ? 'duplicate' : 'chosen', seconds());
+      return r;
+    },
+    (e: unknown) => {
+      deps.metrics?.answered(api, 'failed', seconds());
+      throw e;
+    },
+  );
+}
+
+function proposeUntimed(deps: ProposerServiceDeps, request: ProposeRequest, deadlineMs: number): Promise<ProposeResponse> {
   let command;
   try {
     command = deps.checker.check(request.clientRequestId, request.value);
@@ -104,8 +122,8 @@ function proposeOnce(deps: ProposerServiceDeps, request: ProposeRequest, deadlin
 }
 
 /** One proposal's outcome as a stream answer: chosen, or the failure's code and reason. */
-function answerOf(deps: ProposerServiceDeps, proposal: ProposeRequest): Promise<ProposeStreamResponse> {
-  return proposeOnce(deps, proposal, deps.proposeTimeoutMs).then(
+function answerOf(deps: ProposerServiceDeps, proposal: ProposeRequest, api: ProposeApi): Promise<ProposeStreamResponse> {
+  return proposeOnce(deps, proposal, deps.proposeTimeoutMs, api).then(
     (r): ProposeStreamResponse => ({ clientRequestId: proposal.clientRequestId, result: { $case: 'chosen', value: r } }),
     (e: unknown): ProposeStreamResponse => {
       const se = toServiceError(e);
@@ -128,7 +146,7 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
   let watchers = 0;
   return {
     propose(call: ServerUnaryCall<ProposeRequest, ProposeResponse>, callback: sendUnaryData<ProposeResponse>) {
-      proposeOnce(deps, call.request, deadlineOf(call, deps.proposeTimeoutMs)).then(
+      proposeOnce(deps, call.request, deadlineOf(call, deps.proposeTimeoutMs), 'unary').then(
         (r) => callback(null, r),
         (e: unknown) => callback(toServiceError(e)),
       );
@@ -138,7 +156,7 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
       const flow = new StreamFlow(call, STREAM_PROPOSALS_IN_FLIGHT_MAX);
       call.on('data', (req: ProposeStreamRequest) => {
         flow.started(1);
-        void answerOf(deps, req.proposal ?? EMPTY_PROPOSAL).then((answer) => flow.answer(answer, 1));
+        void answerOf(deps, req.proposal ?? EMPTY_PROPOSAL, 'stream').then((answer) => flow.answer(answer, 1));
       });
     },
 
@@ -159,7 +177,7 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
         }
         flow.started(req.proposals.length);
         for (const proposal of req.proposals) {
-          void answerOf(deps, proposal).then((answer) => {
+          void answerOf(deps, proposal, 'bulk').then((answer) => {
             if (settled.push(answer) === 1) setImmediate(flush);
           });
         }

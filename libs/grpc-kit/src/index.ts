@@ -13,3 +13,4 @@ export * from './version';
 export * from './tls';
 export * from './pki';
 export * from './transport-options';
+export * from './metrics';

@@ -5,6 +5,8 @@ import type { Logger } from './logger';
 import { reflectionServices } from './reflection-service';
 import { rejectUndecodable, withUndecodableAsValue } from './undecodable-requests';
 import { serverCredentials, type Transport } from './tls';
+import type { Registry } from 'prom-client';
+import { grpcMetricsInterceptor } from './metrics';
 
 export interface ServiceEntry {
   /** Fully-qualified name, e.g. "paxos.v1.AcceptorService" (health reports it). */
@@ -26,6 +28,8 @@ export interface GrpcServerOptions {
   readonly maxConnections?: number;
   /** Mutual TLS with the network's certificates, or plaintext (only with --insecure). */
   readonly transport: Transport;
+  /** Where the server counts its calls (grpc_server_handled_total), if the process exports metrics. */
+  readonly metrics?: Registry;
   readonly logger: Logger;
 }
 
@@ -60,7 +64,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
     'grpc.max_connection_idle_ms': CONNECTION_IDLE_MS,
     'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
     'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
-    interceptors: [rejectUndecodable],
+    interceptors: [rejectUndecodable, ...(opts.metrics ? [grpcMetricsInterceptor(opts.metrics, servedPaths(opts.services), unaryPaths(opts.services))] : [])],
   });
   const health = new HealthRegistry(opts.services.map((s) => s.name));
   for (const s of opts.services) {
@@ -126,4 +130,16 @@ function boundConnections(server: Server, max: number, logger: Logger): void {
     return;
   }
   for (const s of listening.keys()) s.maxConnections = max;
+}
+
+type MethodShape = { readonly path: string; readonly requestStream: boolean; readonly responseStream: boolean };
+const methodsOf = (services: readonly ServiceEntry[]): MethodShape[] => services.flatMap((s) => Object.values(s.definition as Record<string, MethodShape>));
+/** The paths of the services' methods (with health and reflection, which every server serves). */
+function servedPaths(services: readonly ServiceEntry[]): Set<string> {
+  const paths = new Set(methodsOf(services).map((m) => m.path));
+  for (const p of ['/grpc.health.v1.Health/Check', '/grpc.health.v1.Health/Watch', '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo', '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo']) paths.add(p);
+  return paths;
+}
+function unaryPaths(services: readonly ServiceEntry[]): Set<string> {
+  return new Set([...methodsOf(services).filter((m) => !m.requestStream && !m.responseStream).map((m) => m.path), '/grpc.health.v1.Health/Check']);
 }

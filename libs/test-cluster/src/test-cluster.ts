@@ -28,6 +28,8 @@ export class TestCluster {
   readonly acceptors: Array<NodeProcess | undefined>;
   readonly proposers = new Map<number, NodeProcess>();
   private readonly proposerPorts = new Map<number, number>();
+  /** Each node's Prometheus port ("acceptor-0", "proposer-1"), free ports chosen at start. */
+  readonly metricsPorts = new Map<string, number>();
   private clientTransport: Transport | undefined;
 
   private constructor(
@@ -75,6 +77,16 @@ export class TestCluster {
     return channelCredentials(this.transport);
   }
 
+  /** The node's metrics port: the same one across its restarts. */
+  private async metricsPort(name: string): Promise<number> {
+    const known = this.metricsPorts.get(name);
+    if (known !== undefined) return known;
+    const [port] = await freePorts(1);
+    if (port === undefined) throw new Error('no free port');
+    this.metricsPorts.set(name, port);
+    return port;
+  }
+
   /** The transport flags a node of this cluster is started with. */
   private transportArgs(): string[] {
     const dir = this.tlsDir;
@@ -99,6 +111,7 @@ export class TestCluster {
       args: [
         '--id', String(i), '--cluster-size', String(this.acceptorPorts.length), '--port', String(this.acceptorPorts[i]),
         '--data-dir', join(this.dir, `node_${i}.data`), '--lmfdb-cache', this.lmfdbCacheDir, ...this.transportArgs(),
+        '--metrics-port', String(await this.metricsPort(`acceptor-${i}`)),
         ...(this.opts.extraAcceptorArgs ?? []), ...extraArgs,
       ],
       transport: this.transport,
@@ -130,7 +143,10 @@ export class TestCluster {
       name: `proposer ${id}`,
       address: `127.0.0.1:${port}`,
       logFile: join(this.dir, `proposer_${id}.log`),
-      args: ['--id', String(id), '--port', String(port), '--acceptors', acceptors.join(','), '--lmfdb-cache', this.lmfdbCacheDir, ...this.transportArgs(), ...extraArgs],
+      args: [
+        '--id', String(id), '--port', String(port), '--acceptors', acceptors.join(','), '--lmfdb-cache', this.lmfdbCacheDir, ...this.transportArgs(),
+        '--metrics-port', String(await this.metricsPort(`proposer-${id}`)), ...extraArgs,
+      ],
       transport: this.transport,
       ...(this.opts.proposerEnv ? { env: this.opts.proposerEnv } : {}),
     });

@@ -104,14 +104,17 @@ export async function launchNetwork(opts: LaunchOptions): Promise<LaunchResult> 
   }
   const quorum = Quorum.majority(opts.nodes);
   prepare(opts);
+  // Metrics on the nodes' defaults (acceptor 9100 + id, proposer 9200 + id), moved with the base port.
+  const metricsShift = opts.basePort - 7100;
   const acceptors: NodeLayout[] = Array.from({ length: opts.nodes }, (_, i) => ({
     name: `node_${i}`,
     role: 'acceptor',
     id: i,
     address: `127.0.0.1:${opts.basePort + i}`,
     source: i % 10,
+    metricsAddress: `127.0.0.1:${9100 + metricsShift + i}`,
   }));
-  const proposer: NodeLayout = { name: 'proposer', role: 'proposer', id: 1, address: `127.0.0.1:${opts.proposerPort}` };
+  const proposer: NodeLayout = { name: 'proposer', role: 'proposer', id: 1, address: `127.0.0.1:${opts.proposerPort}`, metricsAddress: `127.0.0.1:${9200 + metricsShift + 1}` };
   const layout: NetworkLayout = { createdAt: new Date().toISOString(), nodes: [...acceptors, proposer], proposer: proposer.address, lmfdbCacheDir: opts.lmfdbCacheDir, tls: !opts.insecure };
   const certsStarted = Date.now();
   if (!opts.insecure) ensureNetworkCertificates(networkTlsDir(opts.dir), [...layout.nodes.map(certificateName), CLIENT_CERT_NAME, INGEST_CERT_NAME]);
@@ -132,14 +135,15 @@ function startNode(dir: string, layout: NetworkLayout, n: NodeLayout): number {
   const acceptors = layout.nodes.filter((x) => x.role === 'acceptor');
   const port = (address: string) => address.slice(address.lastIndexOf(':') + 1);
   const transport = layout.tls === true ? ['--tls-dir', networkTlsDir(dir)] : ['--insecure'];
+  const metrics = n.metricsAddress ? ['--metrics-port', port(n.metricsAddress)] : [];
   if (n.role === 'acceptor') {
     return startProcess(dir, n, join(workspaceRoot(), 'dist/apps/acceptor/main.js'), [
       '--id', String(n.id), '--port', port(n.address), '--cluster-size', String(acceptors.length),
-      '--data-dir', dataDir(dir, n.name), '--lmfdb-cache', layout.lmfdbCacheDir, ...transport,
+      '--data-dir', dataDir(dir, n.name), '--lmfdb-cache', layout.lmfdbCacheDir, ...transport, ...metrics,
     ]);
   }
   return startProcess(dir, n, join(workspaceRoot(), 'dist/apps/proposer/main.js'), [
-    '--id', String(n.id), '--port', port(n.address), '--acceptors', acceptors.map((a) => a.address).join(','), '--lmfdb-cache', layout.lmfdbCacheDir, ...transport,
+    '--id', String(n.id), '--port', port(n.address), '--acceptors', acceptors.map((a) => a.address).join(','), '--lmfdb-cache', layout.lmfdbCacheDir, ...transport, ...metrics,
   ]);
 }
 

@@ -33,6 +33,8 @@ export interface NodeLayout {
   readonly id: number;
   readonly address: string;
   readonly source?: number;
+  /** Where Prometheus scrapes it (http://<metricsAddress>/metrics). */
+  readonly metricsAddress?: string;
 }
 
 export interface NetworkLayout {

@@ -37,6 +37,8 @@ export interface StorageOptions {
   repairIntervalMs?: number;
   /** Size at which a chosen history segment is sealed (default HISTORY_SEGMENT_BYTES). */
   historySegmentBytes?: number;
+  /** Told of each group commit of the vote log: its fdatasync's seconds and its records (metrics). */
+  onSync?: (seconds: number, records: number) => void;
   testHooks?: StorageTestHooks;
 }
 
@@ -123,6 +125,7 @@ export class AcceptorStorage {
           repairIntervalMs: opts.repairIntervalMs ?? 1000,
           logger: opts.logger,
           hooks: opts.testHooks,
+          ...(opts.onSync ? { onSync: opts.onSync } : {}),
         },
         fh,
         rec.activeGeneration,

@@ -1,0 +1,77 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { AcceptorLink } from './acceptor-link';
+import type { ProposerNode } from './proposer-node';
+
+/** How a proposal arrived. */
+export type ProposeApi = 'unary' | 'stream' | 'bulk';
+/** How it ended: chosen now, already chosen before (a retry), or not chosen (its status). */
+export type ProposeOutcomeLabel = 'chosen' | 'duplicate' | 'failed';
+
+export interface ProposerMetrics {
+  /** One proposal answered: its API, outcome and seconds from arrival to answer. */
+  readonly answered: (api: ProposeApi, outcome: ProposeOutcomeLabel, seconds: number) => void;
+  readonly attach: (node: ProposerNode, links: readonly AcceptorLink[]) => void;
+}
+
+/**
+ * A proposer's metrics: propose latency by API and outcome (observed as answers leave), the rest
+ * read from the node when Prometheus scrapes. The per-acceptor series are bounded by the cluster size.
+ */
+export function proposerMetrics(registry: Registry): ProposerMetrics {
+  let node: ProposerNode | undefined;
+  let acceptors: readonly AcceptorLink[] = [];
+  const latency = new Histogram({
+    name: 'paxos_proposer_propose_seconds',
+    help: 'time from a proposal\'s arrival to its answer, by API (unary, stream, bulk) and outcome (chosen, duplicate, failed)',
+    labelNames: ['api', 'outcome'],
+    buckets: [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10],
+    registers: [registry],
+  });
+  const gauge = (name: string, help: string, read: (n: ProposerNode) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        if (node) this.set(read(node));
+      },
+    });
+  gauge('paxos_proposer_delivered_slot', 'slots below this one are chosen and delivered (applied to the proposer\'s state)', (n) => Number(n.chosen.nextSlot));
+  gauge('paxos_proposer_in_flight_slots', 'slots proposed and not yet chosen', (n) => n.load.inFlightSlots);
+  gauge('paxos_proposer_pending_commands', 'client commands queued for a slot', (n) => n.load.pendingCommands);
+  gauge('paxos_proposer_is_leader', '1 while this proposer holds a ballot a quorum promised', (n) => (n.isLeader ? 1 : 0));
+  gauge('paxos_proposer_ballot_round', 'the round of this proposer\'s current ballot', (n) => Number(n.ballot.round));
+  gauge('paxos_proposer_acceptors_reachable', 'acceptors whose channel is connected', (n) => n.reachable());
+  new Counter({
+    name: 'paxos_proposer_chosen_commands_total',
+    help: 'client commands in the slots delivered since start (duplicates included)',
+    registers: [registry],
+    collect() {
+      if (!node) return;
+      this.reset();
+      this.inc(node.chosen.commandsDelivered);
+    },
+  });
+  new Gauge({
+    name: 'paxos_proposer_acceptor_lag_slots',
+    help: 'how far each acceptor\'s committed index is behind the delivered log (catch-up lag; absent while unknown)',
+    labelNames: ['acceptor'],
+    registers: [registry],
+    collect() {
+      if (!node) return;
+      this.reset();
+      const delivered = node.chosen.nextSlot;
+      for (const l of acceptors) {
+        const at = node.acceptorCommitted(l.nodeId);
+        if (at !== undefined) this.set({ acceptor: String(l.nodeId) }, Number(delivered > at ? delivered - at : 0n));
+      }
+    },
+  });
+  return {
+    answered: (api, outcome, seconds) => latency.observe({ api, outcome }, seconds),
+    attach: (n, links) => {
+      node = n;
+      acceptors = links;
+    },
+  };
+}

@@ -1,0 +1,84 @@
+// Prometheus metrics of a process (prom-client): one registry per process with the Node and
+// process defaults, an HTTP endpoint serving it at /metrics, and a server interceptor counting
+// gRPC calls by method and code. Names follow Prometheus conventions (`_total`, `_seconds`,
+// `_bytes`); every label takes a bounded set of values (methods the server serves, status codes).
+import * as http from 'node:http';
+import {
+  type ServerInterceptingCallInterface,
+  type ServerInterceptor,
+  ResponderBuilder,
+  ServerInterceptingCall,
+  status,
+} from '@grpc/grpc-js';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { Logger } from './logger';
+
+/** A registry with the process's default metrics, every series labelled with the node's name. */
+export function createMetricsRegistry(node: string): Registry {
+  const registry = new Registry();
+  registry.setDefaultLabels({ node });
+  collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+export interface MetricsServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Serves the registry at GET /metrics on host:port (0: any free port). */
+export async function startMetricsServer(host: string, port: number, registry: Registry, logger: Logger): Promise<MetricsServer> {
+  const server = http.createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: metrics are at GET /metrics\n');
+      return;
+    }
+    registry.metrics().then(
+      (body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body),
+      (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`collecting metrics failed: ${(err as Error).message}\n`),
+    );
+  });
+  // Bounded like the gRPC ports: a scraper needs one connection.
+  server.maxConnections = 64;
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 10_000;
+  const bound = await new Promise<number>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new Error(err.code === 'EADDRINUSE' ? `metrics port ${port} on ${host} is already in use: choose another with --metrics-port` : `cannot serve metrics on ${host}:${port}: ${err.message}`)),
+    );
+    server.listen(port, host, () => resolve((server.address() as { port: number }).port));
+  });
+  logger.info({ address: `${host}:${bound}`, path: '/metrics' }, 'metrics listening');
+  return { port: bound, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+/**
+ * Counts every gRPC call the server ends, by method and status code, and times unary calls
+ * (streams live as long as their client wants: their duration says nothing). A path the server
+ * does not serve is counted as "unknown", so no client can grow the label set.
+ */
+export function grpcMetricsInterceptor(registry: Registry, servedPaths: ReadonlySet<string>, unaryPaths: ReadonlySet<string>): ServerInterceptor {
+  const handled = new Counter({ name: 'grpc_server_handled_total', help: 'gRPC calls ended by the server, by method and status code', labelNames: ['grpc_method', 'grpc_code'], registers: [registry] });
+  const seconds = new Histogram({
+    name: 'grpc_server_handling_seconds',
+    help: 'time from a unary call\'s start to its status',
+    labelNames: ['grpc_method'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  return (methodDescriptor, call: ServerInterceptingCallInterface) => {
+    const path = methodDescriptor.path;
+    const method = servedPaths.has(path) ? path : 'unknown';
+    const started = process.hrtime.bigint();
+    return new ServerInterceptingCall(
+      call,
+      new ResponderBuilder()
+        .withSendStatus((st, next) => {
+          handled.inc({ grpc_method: method, grpc_code: status[st.code] ?? String(st.code) });
+          if (unaryPaths.has(path)) seconds.observe({ grpc_method: method }, Number(process.hrtime.bigint() - started) / 1e9);
+          next(st);
+        })
+        .build(),
+    );
+  };
+}
