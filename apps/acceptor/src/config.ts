@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { type CommandSpec, ConfigError, type OptionSpec, parseCommand, parseIdSet, TRANSPORT_OPTIONS, type TransportFlags } from '@paxos/grpc-kit';
+import { type CommandSpec, ConfigError, type OptionSpec, parseCommand, parseIdSet, SERVER_BOUND_OPTIONS, serverBounds, TRANSPORT_OPTIONS, type TransportFlags } from '@paxos/grpc-kit';
 import { DEFAULT_CLUSTER_SIZE } from '@paxos/consensus-core';
 
 export const acceptorCommand = {
@@ -27,6 +27,7 @@ export const acceptorCommand = {
     },
     'state-snapshot-every': { type: 'integer', env: 'ACCEPTOR_STATE_SNAPSHOT_EVERY', default: 100_000, description: 'applied slots between durable snapshots of the agreed state' },
     ...TRANSPORT_OPTIONS,
+    ...SERVER_BOUND_OPTIONS,
     'metrics-port': { type: 'integer', env: 'ACCEPTOR_METRICS_PORT', description: 'Prometheus metrics at http://<host>:<port>/metrics (0: any free port)', defaultText: 'default 9100 + id' },
     'history-segment-bytes': { type: 'integer', env: 'ACCEPTOR_HISTORY_SEGMENT_BYTES', default: 64 * 1024 * 1024, description: 'size at which a chosen history segment is sealed (retention drops whole segments)' },
   },
@@ -50,6 +51,7 @@ export interface AcceptorConfig {
   /** TLS files or --insecure, resolved (and checked) at start. */
   readonly transport: TransportFlags;
   readonly metricsPort: number;
+  readonly bounds: { readonly maxConnections: number; readonly maxConcurrentStreams: number };
 }
 
 export function resolveAcceptorConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): AcceptorConfig | 'help' {
@@ -92,6 +94,7 @@ export function resolveAcceptorConfig(argv: readonly string[], env: NodeJS.Proce
     stateSnapshotEverySlots,
     historySegmentBytes,
     metricsPort,
+    bounds: serverBounds(o),
     transport: { 'tls-dir': o['tls-dir'], 'tls-ca': o['tls-ca'], 'tls-cert': o['tls-cert'], 'tls-key': o['tls-key'], insecure: o.insecure },
   };
 }

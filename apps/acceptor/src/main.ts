@@ -124,6 +124,7 @@ async function main(): Promise<void> {
       maxReceiveBytes: config.maxValueBytes + REQUEST_OVERHEAD_BYTES,
       transport,
       metrics: metricsRegistry,
+      ...config.bounds,
       logger,
       services: [
         { name: 'paxos.v1.AcceptorService', definition: acceptorServiceDefinition, implementation: acceptorService(node, statusContext, stateContext, access, logger) },

@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_CLUSTER_SIZE, Quorum } from '@paxos/consensus-core';
-import { type CommandSpec, ConfigError, type OptionSpec, parseAddressList, parseCommand, TRANSPORT_OPTIONS, type TransportFlags } from '@paxos/grpc-kit';
+import { type CommandSpec, ConfigError, type OptionSpec, parseAddressList, parseCommand, SERVER_BOUND_OPTIONS, serverBounds, TRANSPORT_OPTIONS, type TransportFlags } from '@paxos/grpc-kit';
 
 export const proposerCommand = {
   program: 'proposer',
@@ -44,6 +44,8 @@ export const proposerCommand = {
     'batch-commands': { type: 'integer', env: 'PROPOSER_BATCH', default: 256, description: 'most client values chosen together in one slot' },
     'tick-ms': { type: 'integer', env: 'PROPOSER_TICK_MS', default: 10, description: 'length of one core tick' },
     ...TRANSPORT_OPTIONS,
+    ...SERVER_BOUND_OPTIONS,
+    'max-watchers': { type: 'integer', env: 'PROPOSER_MAX_WATCHERS', default: 128, description: 'WatchChosen streams served at once; one more is RESOURCE_EXHAUSTED' },
     'metrics-port': { type: 'integer', env: 'PROPOSER_METRICS_PORT', description: 'Prometheus metrics at http://<host>:<port>/metrics (0: any free port)', defaultText: 'default 9200 + id' },
     'retain-chosen-slots': {
       type: 'integer',
@@ -85,6 +87,8 @@ export interface ProposerConfig {
   /** TLS files or --insecure, resolved (and checked) at start. */
   readonly transport: TransportFlags;
   readonly metricsPort: number;
+  readonly bounds: { readonly maxConnections: number; readonly maxConcurrentStreams: number };
+  readonly maxWatchers: number;
 }
 
 export function defaultAcceptors(n = DEFAULT_CLUSTER_SIZE, basePort = 7100, host = '127.0.0.1'): string[] {
@@ -112,6 +116,8 @@ export function resolveProposerConfig(argv: readonly string[], env: NodeJS.Proce
   return {
     id,
     metricsPort,
+    bounds: serverBounds(o),
+    maxWatchers: positive('max-watchers', 1, 100_000),
     acceptors,
     host: o.host as string,
     port: positive('port', 0, 65535),

@@ -104,12 +104,13 @@ async function main(): Promise<void> {
       maxReceiveBytes: Math.max(BULK_MESSAGE_BYTES_MIN, config.maxValueBytes + MESSAGE_OVERHEAD_BYTES),
       transport,
       metrics: metricsRegistry,
+      ...config.bounds,
       logger,
       services: [
         {
           name: 'paxos.v1.ProposerService',
           definition: ProposerServiceService,
-          implementation: proposerService({ node, links, checker, proposeTimeoutMs: config.proposeTimeoutMs, metrics, logger }),
+          implementation: proposerService({ node, links, checker, proposeTimeoutMs: config.proposeTimeoutMs, maxWatchers: config.maxWatchers, metrics, logger }),
         },
         {
           name: 'paxos.v1.ReadService',

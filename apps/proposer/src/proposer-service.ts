@@ -56,6 +56,8 @@ export interface ProposerServiceDeps {
   readonly proposeTimeoutMs: number;
   /** Where answered proposals are timed (absent: not measured). */
   readonly metrics?: ProposerMetrics;
+  /** WatchChosen streams served at once (default WATCHERS_MAX). */
+  readonly maxWatchers?: number;
   readonly logger: Logger;
 }
 
@@ -185,10 +187,11 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
     },
 
     watchChosen(call: ServerWritableStream<WatchChosenRequest, WatchChosenResponse>) {
-      if (watchers >= WATCHERS_MAX) {
+      const watchersMax = deps.maxWatchers ?? WATCHERS_MAX;
+      if (watchers >= watchersMax) {
         call.emit(
           'error',
-          toServiceError(new GrpcError(status.RESOURCE_EXHAUSTED, `this proposer already serves ${WATCHERS_MAX} WatchChosen streams: close one, or read the log page by page with ReadService/ReadLog`)),
+          toServiceError(new GrpcError(status.RESOURCE_EXHAUSTED, `this proposer already serves ${watchersMax} WatchChosen streams (--max-watchers): close one, or read the log page by page with ReadService/ReadLog`)),
         );
         return;
       }

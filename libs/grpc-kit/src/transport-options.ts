@@ -26,6 +26,21 @@ export const TRANSPORT_OPTIONS = {
   insecure: { type: 'boolean', env: 'PAXOS_INSECURE', description: 'plaintext gRPC, no certificates (local experiments only; logged as a warning)' },
 } as const;
 
+/** Bounds every server of the network takes as flags (defaults in server.ts). */
+export const SERVER_BOUND_OPTIONS = {
+  'max-connections': { type: 'integer', env: 'PAXOS_MAX_CONNECTIONS', default: 1024, description: 'client connections open at once; one more is closed as it arrives' },
+  'max-streams-per-connection': { type: 'integer', env: 'PAXOS_MAX_STREAMS', default: 1024, description: 'calls open at once on one connection; one more waits for one to end' },
+} as const;
+
+/** The server bounds from parsed flags, checked. */
+export function serverBounds(o: { readonly 'max-connections'?: number | undefined; readonly 'max-streams-per-connection'?: number | undefined }): { maxConnections: number; maxConcurrentStreams: number } {
+  const maxConnections = o['max-connections'] ?? 1024;
+  const maxConcurrentStreams = o['max-streams-per-connection'] ?? 1024;
+  if (maxConnections < 1 || maxConnections > 100_000) throw new ConfigError(`--max-connections must be 1..100000, got ${maxConnections}`);
+  if (maxConcurrentStreams < 1 || maxConcurrentStreams > 100_000) throw new ConfigError(`--max-streams-per-connection must be 1..100000, got ${maxConcurrentStreams}`);
+  return { maxConnections, maxConcurrentStreams };
+}
+
 export interface TransportFlags {
   readonly 'tls-dir'?: string | undefined;
   readonly 'tls-ca'?: string | undefined;
