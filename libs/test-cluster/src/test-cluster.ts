@@ -44,7 +44,10 @@ export class TestCluster {
     const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'paxos-cluster-'));
     mkdirSync(dir, { recursive: true });
     if (opts.tls !== false) ensureNetworkCertificates(join(dir, 'tls'), [...Array.from({ length: opts.acceptors }, (_, i) => `acceptor-${i}`), 'client-test']);
-    const cluster = new TestCluster(dir, await freePorts(opts.acceptors), opts);
+    // Every port at once (gRPC, then metrics): ports taken one by one may come back twice.
+    const ports = await freePorts(2 * opts.acceptors);
+    const cluster = new TestCluster(dir, ports.slice(0, opts.acceptors), opts);
+    ports.slice(opts.acceptors).forEach((p, i) => cluster.metricsPorts.set(`acceptor-${i}`, p));
     TestCluster.running.add(cluster);
     await Promise.all(cluster.acceptorPorts.map((_, i) => cluster.startAcceptor(i)));
     return cluster;
@@ -133,11 +136,15 @@ export class TestCluster {
 
   /** Starts proposer `id` on the cluster's acceptors, or on the `acceptors` addresses given (a test's own servers among them). */
   async startProposer(id: number, extraArgs: readonly string[] = [], acceptors: readonly string[] = this.acceptorAddresses): Promise<NodeProcess> {
-    const port = this.proposerPorts.get(id) ?? (await freePorts(1))[0];
-    if (port === undefined) throw new Error('no free port');
+    if (!this.proposerPorts.has(id)) {
+      const [grpcPort, metricsPort] = await freePorts(2);
+      if (grpcPort === undefined || metricsPort === undefined) throw new Error('no free port');
+      this.proposerPorts.set(id, grpcPort);
+      this.metricsPorts.set(`proposer-${id}`, metricsPort);
+    }
+    const port = this.proposerPorts.get(id) as number;
     const tls = this.tlsDir;
     if (tls !== undefined) ensureNetworkCertificates(tls, [`proposer-${id}`]);
-    this.proposerPorts.set(id, port);
     const node = spawnNode({
       app: 'proposer',
       name: `proposer ${id}`,
