@@ -90,18 +90,9 @@ export class StateApplier {
    * flight). The caller then installs its state, unless the node caught up meanwhile.
    */
   async keepSnapshot(slot: bigint, body: Buffer): Promise<void> {
-    const s = this.snapshots;
-    if (s === undefined) throw new Error('assertion: a state snapshot kept by an applier that writes none');
+    if (this.snapshots === undefined) throw new Error('assertion: a state snapshot kept by an applier that writes none');
     await this.snapshotWritten();
-    // The file is now the latest, the node's own latest the previous one; the slots are recorded
-    // by install() when the state is taken (retention counts only on applied ones).
-    const write = writeStateSnapshot(s.dir, slot, body).then(() => {
-      this.durable = this.durable.latest !== undefined ? { previous: this.durable.latest } : {};
-    });
-    this.writing = write.catch(() => undefined).finally(() => {
-      this.writing = undefined;
-    });
-    await write;
+    await this.persist(slot, body);
   }
 
   /**
@@ -113,7 +104,6 @@ export class StateApplier {
     this.failed = undefined;
     this.pending = [];
     this.snapshotSlot = state.appliedSlot;
-    this.durable = { ...this.durable, latest: state.appliedSlot };
     this.catchUp();
   }
 
@@ -192,18 +182,31 @@ export class StateApplier {
     const started = Date.now();
     const body = encodeStateSnapshot(state.snapshot());
     const encodedMs = Date.now() - started;
-    this.writing = writeStateSnapshot(s.dir, slot, body)
-      .then(
-        () => {
-          this.logger.info({ slot: slot.toString(), bytes: body.length, encodedMs, ms: Date.now() - started }, 'state snapshot written');
-          this.durable = { latest: slot, ...(this.durable.latest !== undefined ? { previous: this.durable.latest } : {}) };
-          s.written?.(slot, this.durable.previous);
-        },
-        (err: unknown) => this.logger.warn({ err, slot: slot.toString() }, 'writing the state snapshot failed: a restart applies the history from the previous one'),
-      )
-      .finally(() => {
-        this.writing = undefined;
-      });
+    this.persist(slot, body).then(
+      () => {
+        this.logger.info({ slot: slot.toString(), bytes: body.length, encodedMs, ms: Date.now() - started }, 'state snapshot written');
+        s.written?.(slot, this.durable.previous);
+      },
+      (err: unknown) => this.logger.warn({ err, slot: slot.toString() }, 'writing the state snapshot failed: a restart applies the history from the previous one'),
+    );
+  }
+
+  /**
+   * Writes the snapshot file (the caller makes sure no other write is in flight); once it is
+   * durable it is the latest and the one it replaced the previous (state-snapshot-file.ts).
+   */
+  private persist(slot: bigint, body: Buffer): Promise<void> {
+    const dir = (this.snapshots as StateSnapshots).dir;
+    const write = writeStateSnapshot(dir, slot, body).then(() => {
+      this.durable = { latest: slot, ...(this.durable.latest !== undefined ? { previous: this.durable.latest } : {}) };
+    });
+    this.writing = write.then(
+      () => undefined,
+      () => undefined,
+    ).finally(() => {
+      this.writing = undefined;
+    });
+    return write;
   }
 
   /** Resolves when no snapshot is being written. */

@@ -26,6 +26,7 @@ import * as path from 'node:path';
 import type { ChosenRecord } from './durable-types';
 import { DataDirError, RecordDecodeError, StorageCorruptionError } from './errors';
 import { crc32 } from 'node:zlib';
+import { fsyncDirSync } from './data-dir';
 import { FRAME_HEADER_BYTES } from './framing';
 import { hasLegacyHistory, migrateLegacyHistory, removeLegacyHistory } from './legacy-history';
 import { RECORD_MAGIC, RecordType, decodeRecord, encodeSnapshotEntry } from './record-codec';
@@ -116,9 +117,9 @@ export class ChosenHistory {
         } finally {
           copy.close();
         }
-        syncDir(staging);
+        fsyncDirSync(staging);
         fs.renameSync(staging, dir);
-        syncDir(dataDir);
+        fsyncDirSync(dataDir);
       }
       removeLegacyHistory(dataDir); // the history holds it (a crash may have come between the rename and this)
       return ChosenHistory.openDir(dir, false, segmentBytes);
@@ -128,7 +129,7 @@ export class ChosenHistory {
       created = true;
       try {
         fs.mkdirSync(dir);
-        syncDir(dataDir);
+        fsyncDirSync(dataDir);
       } catch (err) {
         throw new DataDirError(`cannot create ${dir} (${(err as Error).message}).`);
       }
@@ -140,7 +141,7 @@ export class ChosenHistory {
     const names = fs.readdirSync(dir).filter((n) => SEGMENT_RE.test(n)).sort();
     if (names.length === 0) {
       fs.writeFileSync(path.join(dir, historySegmentName(0n)), Buffer.alloc(0));
-      syncDir(dir);
+      fsyncDirSync(dir);
       names.push(historySegmentName(0n));
     }
     // An empty segment before the last is what startAt() leaves if it stops between creating the
@@ -164,7 +165,7 @@ export class ChosenHistory {
           throw new StorageCorruptionError(file, 0, `the chosen history has a gap: the segment before it ends at slot ${prev.endSlot}, this one starts at ${firstSlot}`);
         }
         for (const gone of segments.splice(0)) removeSegmentFiles(gone.file);
-        syncDir(dir);
+        fsyncDirSync(dir);
       }
       const indexed = lastSegment ? undefined : readSegmentIndex(file, firstSlot);
       const { segment, truncated } = indexed !== undefined ? { segment: indexed, truncated: undefined } : scanSegment(file, firstSlot, lastSegment);
@@ -220,7 +221,7 @@ export class ChosenHistory {
     const marker = restartMarker(this.dir, slot);
     if (marked) writeSynced(marker);
     writeSynced(file);
-    syncDir(this.dir);
+    fsyncDirSync(this.dir);
     const fd = fs.openSync(file, 'r+');
     if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
@@ -230,7 +231,7 @@ export class ChosenHistory {
     fs.closeSync(this.fd);
     this.fd = fd;
     for (const s of old) if (s.file !== file) removeSegmentFiles(s.file);
-    syncDir(this.dir);
+    fsyncDirSync(this.dir);
     if (marked) fs.rmSync(marker, { force: true });
   }
 
@@ -326,7 +327,7 @@ export class ChosenHistory {
     fs.closeSync(this.fd);
     this.fd = fd;
     this.segments.push({ firstSlot: prev.endSlot, endSlot: prev.endSlot, bytes: 0, file, offsets: [] });
-    syncDir(this.dir);
+    fsyncDirSync(this.dir);
   }
 
   /** Chosen records from `from` on, in slot order: at most maxEntries, and about maxBytes of entries (at least one). */
@@ -426,7 +427,7 @@ export class ChosenHistory {
       removeSegmentFiles((this.segments.shift() as Segment).file);
       dropped = true;
     }
-    if (dropped) syncDir(this.dir);
+    if (dropped) fsyncDirSync(this.dir);
     return this.firstSlot;
   }
 
@@ -491,15 +492,6 @@ function writeSynced(file: string): void {
 function removeSegmentFiles(segmentFile: string): void {
   fs.rmSync(segmentFile, { force: true });
   fs.rmSync(indexFile(segmentFile), { force: true });
-}
-
-function syncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 /**

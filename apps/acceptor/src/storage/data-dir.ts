@@ -1,5 +1,5 @@
 // The data dir: its files, its owner (node.json), the in-process guard on it, and directory fsync.
-import { promises as fsp } from 'node:fs';
+import { closeSync, fsyncSync, openSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { DataDirError } from './errors';
 import { FORMAT_VERSION } from './framing';
@@ -33,6 +33,16 @@ export async function fsyncDir(dir: string): Promise<void> {
     await fh.sync();
   } finally {
     await fh.close();
+  }
+}
+
+/** fsyncDir for synchronous callers (the chosen history's appends run inside a request's turn). */
+export function fsyncDirSync(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 
