@@ -5,6 +5,7 @@ export const entries = {
   acceptor: { root: 'apps/acceptor', files: { main: 'src/main.ts' } },
   proposer: { root: 'apps/proposer', files: { main: 'src/main.ts' } },
   'lmfdb-ingest': { root: 'apps/lmfdb-ingest', files: { main: 'src/main.ts' } },
+  'status-page': { root: 'apps/status-page', files: { main: 'src/main.ts' } },
   operator: {
     root: 'tools/operator',
     files: { start: 'src/bin/start.ts', launch: 'src/bin/launch.ts', check: 'src/bin/check.ts', submit: 'src/bin/submit.ts', stop: 'src/bin/stop.ts', read: 'src/bin/read.ts' },
@@ -18,6 +19,7 @@ export const commands = {
   acceptor: ['acceptor', 'main'],
   proposer: ['proposer', 'main'],
   ingest: ['lmfdb-ingest', 'main'],
+  'status-page': ['status-page', 'main'],
   start: ['operator', 'start'],
   launch: ['operator', 'launch'],
   check: ['operator', 'check'],

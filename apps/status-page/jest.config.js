@@ -1,0 +1,4 @@
+module.exports = {
+  displayName: 'status-page',
+  preset: '../../jest.preset.js',
+};

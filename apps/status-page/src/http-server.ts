@@ -1,0 +1,125 @@
+// The page's HTTP server: the page itself, a server-sent event stream of the network's state (the
+// whole view once a poll; the chart's history once, at connect, then one point a poll), the same
+// view as JSON, and a page per chosen slot with its value. Bounded: viewers, connections, time.
+import * as http from 'node:http';
+import type { Logger } from '@paxos/grpc-kit';
+import type { NetworkPoller } from './network-poller';
+import type { NetworkView } from './network-view';
+import { STATUS_PAGE_HTML } from './page';
+import { renderSlotPage, slotJson } from './slot-page';
+
+export interface StatusServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly maxViewers: number;
+  readonly logger: Logger;
+}
+
+export interface StatusServer {
+  readonly port: number;
+  /** Bytes sent to viewers on the event stream since start. */
+  readonly eventBytes: () => number;
+  close(): Promise<void>;
+}
+
+/** The view as sent on each event: the chart's newest point only (the page keeps the rest). */
+function eventOf(v: NetworkView): string {
+  const { rates, ...rest } = v;
+  const latestRate = rates[rates.length - 1];
+  return JSON.stringify({ ...rest, ...(latestRate ? { latestRate } : {}) });
+}
+
+const SLOT_PATH = /^\/(api\/)?slot\/(\d{1,20})$/;
+
+export async function startStatusServer(poller: NetworkPoller, opts: StatusServerOptions): Promise<StatusServer> {
+  const viewers = new Set<http.ServerResponse>();
+  let eventBytes = 0;
+  const send = (res: http.ServerResponse, event: string, data: string) => {
+    const chunk = `event: ${event}\ndata: ${data}\n\n`;
+    eventBytes += Buffer.byteLength(chunk);
+    res.write(chunk);
+  };
+  const unsubscribe = poller.subscribe((v) => {
+    const data = eventOf(v);
+    for (const res of viewers) {
+      // A viewer that does not read is dropped rather than buffered for.
+      if (res.writableLength > 1024 * 1024) res.destroy();
+      else send(res, 'view', data);
+    }
+  });
+
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0] as string;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('only GET\n');
+      return;
+    }
+    if (path === '/') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(STATUS_PAGE_HTML);
+      return;
+    }
+    if (path === '/api/view') {
+      const v = poller.latest();
+      if (!v) res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '1' }).end('the first poll of the network is still under way\n');
+      else res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(v));
+      return;
+    }
+    if (path === '/events') {
+      if (viewers.size >= opts.maxViewers) {
+        res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '5' }).end(`${opts.maxViewers} pages are open already (--max-viewers)\n`);
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+      res.write('retry: 1000\n\n');
+      viewers.add(res);
+      req.socket.setTimeout(0);
+      const v = poller.latest();
+      if (v) {
+        send(res, 'history', JSON.stringify(v.rates));
+        send(res, 'view', eventOf(v));
+      }
+      const drop = () => viewers.delete(res);
+      res.on('close', drop);
+      res.on('error', drop);
+      return;
+    }
+    const slot = SLOT_PATH.exec(path);
+    if (slot) {
+      const n = BigInt(slot[2] as string);
+      if (n >= 1n << 64n) {
+        res.writeHead(400, { 'content-type': 'text/plain' }).end('a slot is below 2^64\n');
+        return;
+      }
+      poller.readSlot(n).then(
+        (r) => {
+          const found = r.entry !== undefined;
+          if (slot[1]) res.writeHead(found ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify(found ? slotJson(r.entry, r.from) : { slot: String(n), problem: r.problem }));
+          else res.writeHead(found ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' }).end(renderSlotPage(n, r));
+        },
+        (e: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`reading slot ${n} failed: ${(e as Error).message}\n`),
+      );
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: the page is at /, its data at /api/view and /events, a slot at /slot/<n>\n');
+  });
+  server.maxConnections = opts.maxViewers + 32;
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 0; // the event stream lives as long as its page
+  server.keepAliveTimeout = 5_000;
+  const port = await new Promise<number>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new Error(err.code === 'EADDRINUSE' ? `port ${opts.port} on ${opts.host} is already in use: choose another with --port` : `cannot serve on ${opts.host}:${opts.port}: ${err.message}`)),
+    );
+    server.listen(opts.port, opts.host, () => resolve((server.address() as { port: number }).port));
+  });
+  opts.logger.info({ url: `http://${opts.host}:${port}/` }, 'status page listening');
+  return {
+    port,
+    eventBytes: () => eventBytes,
+    close: async () => {
+      unsubscribe();
+      for (const v of viewers) v.end();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

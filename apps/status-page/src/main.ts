@@ -1,0 +1,35 @@
+// `npm run status-page`: the live status page of a network (launch starts one beside the nodes).
+import { ConfigError, createLogger, exitWithError, helpText, onShutdownSignal, startupTransport } from '@paxos/grpc-kit';
+import { resolveStatusPageConfig, STATUS_CERT_NAME, statusPageCommand, type StatusPageConfig } from './config';
+import { startStatusServer } from './http-server';
+import { NetworkPoller } from './network-poller';
+
+async function main(): Promise<void> {
+  let config: StatusPageConfig | 'help';
+  try {
+    config = resolveStatusPageConfig(process.argv.slice(2));
+  } catch (e) {
+    exitWithError('status-page', e, e instanceof ConfigError ? 2 : 1);
+  }
+  if (config === 'help') {
+    process.stdout.write(helpText(statusPageCommand) + '\n');
+    return;
+  }
+  const logger = createLogger('status-page');
+  const transport = startupTransport('status-page', config.transport, STATUS_CERT_NAME, { role: 'client' }, logger, 'the page reads the nodes in plaintext');
+  const poller = new NetworkPoller({ ...config, transport, logger });
+  let server: Awaited<ReturnType<typeof startStatusServer>>;
+  try {
+    server = await startStatusServer(poller, { host: config.host, port: config.port, maxViewers: config.maxViewers, logger });
+  } catch (e) {
+    exitWithError('status-page', e, 1);
+  }
+  poller.start();
+  onShutdownSignal(logger, async () => {
+    poller.stop();
+    await server.close();
+  });
+  logger.info({ url: `http://${config.host}:${server.port}/`, acceptors: config.acceptors.length, proposer: config.proposer }, 'status page ready');
+}
+
+main().catch((e: unknown) => exitWithError('status-page', e, 1));

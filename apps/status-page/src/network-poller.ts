@@ -1,0 +1,248 @@
+// Reads the whole network once a poll: every acceptor's Status, the proposer's metrics, the
+// agreed leaderboard with its recent changes, the latest chosen slots and the claims of the latest
+// proposals. Every call has the node deadline, so one poll never outlasts it by much; a node
+// that does not answer is shown paused or down, never waited for.
+import { Quorum } from '@paxos/consensus-core';
+import type { Logger, Transport } from '@paxos/grpc-kit';
+import type { LogEntry } from '@paxos/proto';
+import { type AcceptorView, acceptorView, type LeaderboardView, leaderboardRows, type NetworkView, type ProposalView, type ProposerView, proposalView, type SlotView, slotView } from './network-view';
+import { failureState, NodeClients, scrapeMetrics } from './node-clients';
+import { parsePrometheusText } from './prometheus-text';
+import { type ProposerReading, RateHistory } from './rate-history';
+
+export interface PollerOptions {
+  readonly acceptors: readonly string[];
+  readonly proposer: string;
+  readonly proposerMetrics: string;
+  readonly transport: Transport;
+  readonly pollMs: number;
+  readonly nodeDeadlineMs: number;
+  readonly historySeconds: number;
+  readonly logger: Logger;
+}
+
+/** Chosen slots the page lists. */
+const LATEST_SLOTS = 12;
+/** Proposals whose claims the page lists. */
+const LATEST_PROPOSALS = 6;
+/** Leaderboard changes read per poll to find the latest proposals. */
+const HISTORY_READ = 32;
+/** Proposal records kept between polls (a chosen proposal never changes). */
+const PROPOSAL_CACHE_MAX = 256;
+
+const PROPOSER_SERIES = new Set([
+  'paxos_proposer_is_leader',
+  'paxos_proposer_ballot_round',
+  'paxos_proposer_delivered_slot',
+  'paxos_proposer_in_flight_slots',
+  'paxos_proposer_pending_commands',
+  'paxos_proposer_acceptors_reachable',
+  'paxos_proposer_chosen_commands_total',
+  'paxos_proposer_propose_seconds_bucket',
+]);
+
+export class NetworkPoller {
+  private readonly acceptors: readonly NodeClients[];
+  private readonly proposer: NodeClients;
+  private readonly quorum: Quorum;
+  private readonly rates: RateHistory;
+  private readonly proposalCache = new Map<string, ProposalView>();
+  private readonly listeners = new Set<(v: NetworkView) => void>();
+  private current: NetworkView | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly opts: PollerOptions) {
+    this.acceptors = opts.acceptors.map((a) => new NodeClients(a, opts.transport, opts.nodeDeadlineMs));
+    this.proposer = new NodeClients(opts.proposer, opts.transport, opts.nodeDeadlineMs);
+    this.quorum = Quorum.majority(opts.acceptors.length);
+    this.rates = new RateHistory(Math.ceil((opts.historySeconds * 1000) / opts.pollMs));
+  }
+
+  /** Polls now, then every pollMs (measured from the start of one poll to the next). */
+  start(): void {
+    const loop = async () => {
+      const started = Date.now();
+      try {
+        const view = await this.pollOnce();
+        this.current = view;
+        for (const l of this.listeners) l(view);
+      } catch (e) {
+        this.opts.logger.error({ err: e }, 'poll failed');
+      }
+      if (!this.stopped) this.timer = setTimeout(() => void loop(), Math.max(0, this.opts.pollMs - (Date.now() - started)));
+    };
+    void loop();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    for (const c of [...this.acceptors, this.proposer]) c.close();
+  }
+
+  latest(): NetworkView | undefined {
+    return this.current;
+  }
+
+  /** Calls fn with every new view until the returned function is called. */
+  subscribe(fn: (v: NetworkView) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  async pollOnce(): Promise<NetworkView> {
+    const problems: string[] = [];
+    const [acceptors, proposerFigures] = await Promise.all([this.pollAcceptors(), this.pollProposerMetrics(problems)]);
+    const reads = await this.pollAgreedState(acceptors, problems);
+    const alive = acceptors.filter((a) => a.state === 'alive').length;
+    const proposer: ProposerView = {
+      address: this.opts.proposer,
+      ...(reads.proposerState ?? { state: 'alive' as const }),
+      ...proposerFigures,
+    };
+    return {
+      at: Date.now(),
+      clusterSize: this.quorum.n,
+      quorumSize: this.quorum.q,
+      alive,
+      quorumAlive: this.quorum.isQuorum(alive),
+      acceptors,
+      proposer,
+      rates: [...this.rates.all()],
+      latestSlots: reads.latestSlots,
+      ...(reads.leaderboard ? { leaderboard: reads.leaderboard } : {}),
+      proposals: reads.proposals,
+      problems,
+    };
+  }
+
+  /** One chosen slot, from the proposer or else the first acceptor that has it. */
+  async readSlot(slot: bigint): Promise<{ entry?: LogEntry; from: string; problem?: string }> {
+    const problems: string[] = [];
+    for (const node of [this.proposer, ...this.acceptors]) {
+      try {
+        const r = await node.readLog(slot, 1);
+        const entry = r.entries[0];
+        if (entry && entry.slot === slot) return { entry, from: node.address };
+        problems.push(`${node.address}: not chosen there yet (applied up to ${r.appliedSlot})`);
+      } catch (e) {
+        problems.push(`${node.address}: ${failureState(e, this.opts.nodeDeadlineMs).reason}`);
+      }
+      if (problems.length >= 3) break;
+    }
+    return { from: '', problem: problems.join('; ') };
+  }
+
+  private pollAcceptors(): Promise<AcceptorView[]> {
+    return Promise.all(
+      this.acceptors.map(async (c, id): Promise<AcceptorView> => {
+        try {
+          return acceptorView(id, c.address, await c.status(), Date.now());
+        } catch (e) {
+          return { id, address: c.address, ...failureState(e, this.opts.nodeDeadlineMs) };
+        }
+      }),
+    );
+  }
+
+  private async pollProposerMetrics(problems: string[]): Promise<Partial<ProposerView>> {
+    let text: string;
+    try {
+      text = await scrapeMetrics(this.opts.proposerMetrics, this.opts.nodeDeadlineMs);
+    } catch (e) {
+      this.rates.gap();
+      problems.push(`proposer metrics at ${this.opts.proposerMetrics}: ${failureState(e, this.opts.nodeDeadlineMs).reason}`);
+      return {};
+    }
+    const samples = parsePrometheusText(text, (n) => PROPOSER_SERIES.has(n));
+    const one = (name: string): number | undefined => samples.find((s) => s.name === name)?.value;
+    const buckets = new Map<number, number>();
+    for (const s of samples) {
+      if (s.name !== 'paxos_proposer_propose_seconds_bucket' || s.labels['outcome'] === 'failed') continue;
+      const le = s.labels['le'] === '+Inf' ? Infinity : Number(s.labels['le']);
+      if (!Number.isNaN(le)) buckets.set(le, (buckets.get(le) ?? 0) + s.value);
+    }
+    const chosenCommands = one('paxos_proposer_chosen_commands_total');
+    const deliveredSlot = one('paxos_proposer_delivered_slot');
+    if (chosenCommands !== undefined && deliveredSlot !== undefined) {
+      const reading: ProposerReading = { at: Date.now(), chosenCommands, deliveredSlot, latencyBuckets: buckets };
+      this.rates.add(reading);
+    }
+    const figures: Record<string, number | boolean> = {};
+    const leader = one('paxos_proposer_is_leader');
+    if (leader !== undefined) figures['leader'] = leader === 1;
+    for (const [key, name] of [
+      ['ballotRound', 'paxos_proposer_ballot_round'],
+      ['deliveredSlot', 'paxos_proposer_delivered_slot'],
+      ['inFlightSlots', 'paxos_proposer_in_flight_slots'],
+      ['pendingCommands', 'paxos_proposer_pending_commands'],
+      ['acceptorsReachable', 'paxos_proposer_acceptors_reachable'],
+    ] as const) {
+      const v = one(name);
+      if (v !== undefined) figures[key] = v;
+    }
+    return figures as Partial<ProposerView>;
+  }
+
+  /**
+   * The leaderboard, the latest slots and proposals, read from the proposer; when it does not
+   * answer, from the first alive acceptor's applied state (marked as such).
+   */
+  private async pollAgreedState(
+    acceptors: readonly AcceptorView[],
+    problems: string[],
+  ): Promise<{ proposerState?: Pick<ProposerView, 'state' | 'reason'>; leaderboard?: LeaderboardView; latestSlots: SlotView[]; proposals: ProposalView[] }> {
+    let proposerState: Pick<ProposerView, 'state' | 'reason'> | undefined;
+    const candidates: Array<{ node: NodeClients; name: string }> = [{ node: this.proposer, name: `proposer ${this.opts.proposer}` }];
+    for (const a of acceptors) if (a.state === 'alive' && candidates.length < 3) candidates.push({ node: this.acceptors[a.id] as NodeClients, name: `acceptor ${a.id} (its applied state)` });
+    for (const { node, name } of candidates) {
+      try {
+        const board = await node.leaderboard(HISTORY_READ);
+        const applied = board.appliedSlot;
+        const from = applied > BigInt(LATEST_SLOTS) ? applied - BigInt(LATEST_SLOTS) : 0n;
+        const log = applied > 0n ? await node.readLog(from, LATEST_SLOTS) : { entries: [] };
+        const latestSlots = log.entries.map(slotView).reverse();
+        const proposals = await this.latestProposals(node, board.history.map((h) => h.proposalNumber), problems);
+        return {
+          ...(proposerState ? { proposerState } : {}),
+          leaderboard: { from: name, appliedSlot: String(applied), proposals: String(board.proposals), refused: String(board.refused), rows: leaderboardRows(board.rows) },
+          latestSlots,
+          proposals,
+        };
+      } catch (e) {
+        const f = failureState(e, this.opts.nodeDeadlineMs);
+        if (node === this.proposer) proposerState = f;
+        problems.push(`${name}: ${f.reason}`);
+      }
+    }
+    return { ...(proposerState ? { proposerState } : {}), latestSlots: [], proposals: [] };
+  }
+
+  private async latestProposals(node: NodeClients, numbersOldestFirst: readonly bigint[], problems: string[]): Promise<ProposalView[]> {
+    const numbers: bigint[] = [];
+    for (let i = numbersOldestFirst.length - 1; i >= 0 && numbers.length < LATEST_PROPOSALS; i--) {
+      const n = numbersOldestFirst[i] as bigint;
+      if (!numbers.includes(n)) numbers.push(n);
+    }
+    const views: ProposalView[] = [];
+    for (const n of numbers) {
+      const key = String(n);
+      let view = this.proposalCache.get(key);
+      if (!view) {
+        try {
+          const r = await node.proposal(n);
+          if (!r.proposal) continue;
+          view = proposalView(r.proposal);
+        } catch (e) {
+          problems.push(`proposal ${n}: ${failureState(e, this.opts.nodeDeadlineMs).reason}`);
+          continue;
+        }
+        this.proposalCache.set(key, view);
+        if (this.proposalCache.size > PROPOSAL_CACHE_MAX) this.proposalCache.delete(this.proposalCache.keys().next().value as string);
+      }
+      views.push(view);
+    }
+    return views;
+  }
+}

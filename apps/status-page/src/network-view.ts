@@ -1,0 +1,150 @@
+// What the page shows, as plain JSON (64-bit numbers as decimal strings), built from the nodes'
+// answers: one NetworkView per poll, pushed to every open page.
+import { formatBallot } from '@paxos/consensus-core';
+import { isHarmonicContentType, decodeProposalValue } from '@paxos/proposal';
+import type { LeaderboardRow, LogEntry, ProposalRecord, StatusResponse } from '@paxos/proto';
+import type { RatePoint } from './rate-history';
+
+/** alive: answered; paused: its port takes the call but no answer came within the deadline; down: refused or failed. */
+export type NodeState = 'alive' | 'paused' | 'down';
+
+export interface AcceptorView {
+  readonly id: number;
+  readonly address: string;
+  readonly state: NodeState;
+  /** Why it is paused or down. */
+  readonly reason?: string;
+  readonly promised?: string;
+  readonly committedIndex?: string;
+  readonly appliedSlot?: string;
+  readonly source?: { readonly source: number; readonly table: string; readonly loaded: boolean; readonly rows: string; readonly invalid: string; readonly error?: string };
+  readonly storage?: { readonly healthy: boolean; readonly error?: string; readonly historyFirstSlot: string; readonly snapshotSlot: string; readonly historyBytes: string };
+  readonly uptimeMs?: number;
+  /** When it last answered (ms since the epoch). */
+  readonly lastAnswerAt?: number;
+}
+
+export interface ProposerView {
+  readonly address: string;
+  readonly state: NodeState;
+  readonly reason?: string;
+  readonly leader?: boolean;
+  readonly ballotRound?: number;
+  readonly deliveredSlot?: number;
+  readonly inFlightSlots?: number;
+  readonly pendingCommands?: number;
+  readonly acceptorsReachable?: number;
+}
+
+export interface CommandView {
+  readonly clientRequestId: string;
+  readonly contentType: string;
+  readonly bytes: number;
+  /** The slot an earlier copy of this client_request_id took effect in (this copy did nothing). */
+  readonly duplicateOf?: string;
+  readonly proposalNumber?: string;
+}
+
+export interface SlotView {
+  readonly slot: string;
+  readonly ballot?: string;
+  readonly noop: boolean;
+  readonly commands: readonly CommandView[];
+}
+
+export interface LeaderboardView {
+  /** Who answered: the proposer, or an acceptor's applied state when the proposer did not. */
+  readonly from: string;
+  readonly appliedSlot: string;
+  readonly proposals: string;
+  readonly refused: string;
+  readonly rows: ReadonlyArray<{ framework: string; score: string; pricePerPoint: string; bid: string; ask: string; proposalNumber: string; slot: string }>;
+}
+
+export interface ProposalView {
+  readonly number: string;
+  readonly slot: string;
+  readonly proposerId: number;
+  readonly claims: ReadonlyArray<{ readonly text: string; readonly source: number; readonly checkedBy: readonly number[] }>;
+}
+
+export interface NetworkView {
+  readonly at: number;
+  readonly clusterSize: number;
+  readonly quorumSize: number;
+  readonly alive: number;
+  readonly quorumAlive: boolean;
+  readonly acceptors: readonly AcceptorView[];
+  readonly proposer: ProposerView;
+  readonly rates: readonly RatePoint[];
+  readonly latestSlots: readonly SlotView[];
+  readonly leaderboard?: LeaderboardView;
+  readonly proposals: readonly ProposalView[];
+  /** What could not be read this time, for the page's footer. */
+  readonly problems: readonly string[];
+}
+
+export function acceptorView(id: number, address: string, s: StatusResponse, at: number): AcceptorView {
+  const src = s.dataSource;
+  const st = s.storage;
+  return {
+    id,
+    address,
+    state: 'alive',
+    ...(s.promised ? { promised: formatBallot(s.promised) } : {}),
+    committedIndex: String(s.committedIndex),
+    appliedSlot: String(s.appliedSlot),
+    ...(src
+      ? { source: { source: src.source, table: src.table, loaded: src.loaded, rows: String(src.rowCount), invalid: String(src.invalidCount), ...(src.error ? { error: src.error } : {}) } }
+      : {}),
+    ...(st
+      ? { storage: { healthy: st.healthy, ...(st.error ? { error: st.error } : {}), historyFirstSlot: String(st.historyFirstSlot), snapshotSlot: String(st.snapshotSlot), historyBytes: String(st.historyBytes) } }
+      : {}),
+    uptimeMs: Number(s.uptimeMs),
+    lastAnswerAt: at,
+  };
+}
+
+/** The proposal number a harmonic command carries (undefined for other values or one that does not decode). */
+function proposalNumberOf(contentType: string, data: Uint8Array): string | undefined {
+  if (!isHarmonicContentType(contentType)) return undefined;
+  try {
+    return String(decodeProposalValue({ contentType, data }).proposalNumber);
+  } catch {
+    return undefined;
+  }
+}
+
+export function slotView(e: LogEntry): SlotView {
+  const kind = e.value?.kind;
+  const commands: CommandView[] =
+    kind?.$case === 'batch'
+      ? kind.value.commands.map((c, i) => {
+          const outcome = e.outcomes[i];
+          const contentType = c.value?.contentType ?? '';
+          const data = c.value?.data ?? new Uint8Array();
+          const number = proposalNumberOf(contentType, data);
+          return {
+            clientRequestId: c.clientRequestId,
+            contentType,
+            bytes: data.length,
+            ...(outcome?.duplicate ? { duplicateOf: String(outcome.firstSlot) } : {}),
+            ...(number !== undefined ? { proposalNumber: number } : {}),
+          };
+        })
+      : [];
+  return { slot: String(e.slot), ...(e.ballot ? { ballot: formatBallot(e.ballot) } : {}), noop: kind?.$case !== 'batch', commands };
+}
+
+export function leaderboardRows(rows: readonly LeaderboardRow[]): LeaderboardView['rows'] {
+  return rows.map((r) => ({ framework: r.framework, score: r.score, pricePerPoint: r.pricePerPoint, bid: r.bid, ask: r.ask, proposalNumber: String(r.proposalNumber), slot: String(r.slot) }));
+}
+
+export function proposalView(p: ProposalRecord): ProposalView {
+  return {
+    number: String(p.proposalNumber),
+    slot: String(p.slot),
+    proposerId: p.proposerId,
+    claims: p.claims.flatMap((c) => (c.claim ? [{ text: `${c.claim.source}:${c.claim.label}:${c.claim.field}=${c.claim.claimedValue}`, source: c.claim.source, checkedBy: [...c.checkedBy] }] : [])),
+  };
+}

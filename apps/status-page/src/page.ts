@@ -1,0 +1,135 @@
+// The page: one HTML document with its style and script inline (nothing fetched from anywhere
+// but this server). It listens to /events and redraws from each view; every text that came from
+// the network is set with textContent, never as HTML. The chart is a few SVG polylines drawn
+// here: two series over a few hundred points need no chart library.
+
+const STYLE = `
+:root{--ok:#1f9d55;--paused:#d69e2e;--down:#c53030;--ink:#1d2230;--muted:#6b7080;--line:#e2e4ea;--bg:#f7f8fa}
+*{box-sizing:border-box}body{margin:0;font:13px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;color:var(--ink);background:var(--bg)}
+header{display:flex;gap:2em;align-items:baseline;padding:12px 20px;background:#fff;border-bottom:1px solid var(--line)}
+header h1{font-size:16px;margin:0}header .muted{color:var(--muted)}
+main{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:16px;padding:16px 20px}
+section{background:#fff;border:1px solid var(--line);border-radius:6px;padding:12px 14px;min-width:0}
+section h2{font-size:13px;margin:0 0 8px;text-transform:uppercase;letter-spacing:.04em;color:var(--muted)}
+#acceptors{display:grid;grid-template-columns:repeat(auto-fill,minmax(112px,1fr));gap:6px}
+.node{border:1px solid var(--line);border-left:5px solid var(--down);border-radius:4px;padding:5px 7px;font-size:11px;min-height:74px}
+.node[data-state=alive]{border-left-color:var(--ok)}.node[data-state=paused]{border-left-color:var(--paused);background:#fffaf0}.node[data-state=down]{background:#fff5f5}
+.node b{font-size:12px}.node .state{float:right;font-weight:600}.node[data-state=alive] .state{color:var(--ok)}.node[data-state=paused] .state{color:var(--paused)}.node[data-state=down] .state{color:var(--down)}
+.node .bad{color:var(--down);font-weight:600}
+table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:3px 6px;border-bottom:1px solid var(--line);white-space:nowrap}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+.pill{display:inline-block;padding:1px 8px;border-radius:10px;font-weight:600}.pill.ok{background:#e6f6ec;color:var(--ok)}.pill.bad{background:#fdecec;color:var(--down)}.pill.warn{background:#fdf5e3;color:#9c6b12}
+svg{width:100%;height:150px;display:block}svg text{font-size:10px;fill:var(--muted)}
+.legend span{margin-right:1em}.muted{color:var(--muted)}#problems{color:var(--down);font-size:12px}
+.wide{grid-column:1/-1}ul{margin:0;padding-left:1.2em}
+`;
+
+/** The page's script (exported so a test can compile it). */
+export const PAGE_SCRIPT = `
+const $ = (id) => document.getElementById(id);
+const el = (tag, attrs, ...kids) => {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) { if (v !== undefined) e.setAttribute(k, v); }
+  for (const k of kids) e.append(k instanceof Node ? k : document.createTextNode(String(k)));
+  return e;
+};
+let rates = [];
+const HISTORY_MAX = 3600;
+
+function nodeTile(a) {
+  const t = el('div', { class: 'node', 'data-node-id': a.id, 'data-state': a.state, title: a.reason || a.address });
+  t.append(el('span', { class: 'state' }, a.state), el('b', {}, 'acceptor ' + a.id), el('br'));
+  if (a.state !== 'alive') { t.append(el('span', { class: 'muted' }, a.reason || '')); return t; }
+  t.append('promised ' + (a.promised || '-'), el('br'), 'committed ' + a.committedIndex + ' · applied ' + a.appliedSlot, el('br'));
+  if (a.source) t.append(el('span', { class: a.source.loaded ? '' : 'bad' }, a.source.table + (a.source.loaded ? ': ' + a.source.rows + ' rows' : ': not loaded')), el('br'));
+  t.append(a.storage && !a.storage.healthy ? el('span', { class: 'bad' }, 'storage: ' + (a.storage.error || 'unhealthy')) : el('span', { class: 'muted' }, 'storage healthy'));
+  return t;
+}
+
+function drawChart(svg, series, unit) {
+  svg.replaceChildren();
+  const W = 600, H = 150, L = 44, B = 16;
+  svg.setAttribute('viewBox', '0 0 ' + W + ' ' + H);
+  const now = Date.now(), span = Math.max(60000, now - (rates[0] ? rates[0].at : now));
+  let max = 0;
+  for (const s of series) for (const p of rates) { const v = p[s.key]; if (typeof v === 'number' && v > max) max = v; }
+  max = max > 0 ? max * 1.1 : 1;
+  const x = (t) => L + (W - L - 4) * (1 - (now - t) / span), y = (v) => (H - B) - (H - B - 6) * (v / max);
+  const ns = 'http://www.w3.org/2000/svg';
+  const line = (x1, y1, x2, y2) => { const l = document.createElementNS(ns, 'line'); l.setAttribute('x1', x1); l.setAttribute('y1', y1); l.setAttribute('x2', x2); l.setAttribute('y2', y2); l.setAttribute('stroke', '#e2e4ea'); svg.append(l); };
+  const text = (tx, ty, s, anchor) => { const t = document.createElementNS(ns, 'text'); t.setAttribute('x', tx); t.setAttribute('y', ty); if (anchor) t.setAttribute('text-anchor', anchor); t.textContent = s; svg.append(t); };
+  for (const f of [0, 0.5, 1]) { line(L, y(max * f), W - 4, y(max * f)); text(L - 4, y(max * f) + 3, (max * f).toFixed(max < 10 ? 1 : 0) + unit, 'end'); }
+  text(L, H - 2, '-' + Math.round(span / 1000) + ' s'); text(W - 4, H - 2, 'now', 'end');
+  for (const s of series) {
+    const pts = rates.filter((p) => typeof p[s.key] === 'number').map((p) => x(p.at).toFixed(1) + ',' + y(p[s.key]).toFixed(1));
+    const pl = document.createElementNS(ns, 'polyline');
+    pl.setAttribute('points', pts.join(' ')); pl.setAttribute('fill', 'none'); pl.setAttribute('stroke', s.color); pl.setAttribute('stroke-width', '1.5');
+    svg.append(pl);
+  }
+}
+
+function render(v) {
+  $('updated').textContent = 'updated ' + new Date(v.at).toLocaleTimeString();
+  const q = $('quorum');
+  q.textContent = v.alive + '/' + v.clusterSize + ' acceptors alive · quorum ' + v.quorumSize + (v.quorumAlive ? ' alive' : ' NOT alive');
+  q.className = 'pill ' + (v.quorumAlive ? 'ok' : 'bad');
+  $('acceptors').replaceChildren(...v.acceptors.map(nodeTile));
+  const p = v.proposer;
+  const pe = $('proposer');
+  pe.setAttribute('data-state', p.state);
+  pe.setAttribute('data-leader', p.leader ? 'true' : 'false');
+  pe.replaceChildren(
+    el('span', { class: 'pill ' + (p.state !== 'alive' ? 'bad' : p.leader ? 'ok' : 'warn') }, p.state !== 'alive' ? 'proposer ' + p.state : p.leader ? 'leader' : 'not leading'),
+    ' proposer at ' + p.address + (p.ballotRound !== undefined ? ' · ballot round ' + p.ballotRound : '') + (p.deliveredSlot !== undefined ? ' · delivered to slot ' + p.deliveredSlot : '') +
+      (p.inFlightSlots !== undefined ? ' · ' + p.inFlightSlots + ' slots in flight, ' + p.pendingCommands + ' commands queued' : '') + (p.reason ? ' · ' + p.reason : ''),
+  );
+  if (v.latestRate && (!rates.length || v.latestRate.at > rates[rates.length - 1].at)) { rates.push(v.latestRate); if (rates.length > HISTORY_MAX) rates.shift(); }
+  const last = rates[rates.length - 1];
+  $('rate-now').textContent = last ? Math.round(last.commandsPerSecond) + ' commands/s, ' + last.slotsPerSecond.toFixed(1) + ' slots/s' + (last.p50Ms !== undefined ? ', p50 ' + last.p50Ms.toFixed(1) + ' ms, p99 ' + last.p99Ms.toFixed(1) + ' ms' : '') : 'no figures yet';
+  drawChart($('throughput'), [{ key: 'commandsPerSecond', color: '#3366cc' }], '/s');
+  drawChart($('latency'), [{ key: 'p50Ms', color: '#1f9d55' }, { key: 'p99Ms', color: '#c53030' }], ' ms');
+  const lb = v.leaderboard;
+  $('lb-from').textContent = lb ? 'as of slot ' + lb.appliedSlot + ' from ' + lb.from + ' · ' + lb.proposals + ' proposals took effect, ' + lb.refused + ' refused' : 'no node answered';
+  $('leaderboard').replaceChildren(...(lb ? lb.rows : []).map((r) =>
+    el('tr', {}, el('td', { class: 'framework' }, r.framework), el('td', { class: 'num' }, r.score), el('td', { class: 'num' }, r.pricePerPoint), el('td', { class: 'num' }, r.bid), el('td', { class: 'num' }, r.ask),
+      el('td', { class: 'num' }, r.proposalNumber), el('td', { class: 'num' }, el('a', { href: '/slot/' + r.slot }, r.slot)))));
+  $('slots').replaceChildren(...v.latestSlots.map((s) => {
+    const what = s.noop ? 'no-op' : s.commands.length + ' command' + (s.commands.length === 1 ? '' : 's') +
+      (s.commands.some((c) => c.proposalNumber) ? ' (proposal ' + s.commands.filter((c) => c.proposalNumber).map((c) => c.proposalNumber).join(', ') + ')' : '') +
+      (s.commands.some((c) => c.duplicateOf) ? ', ' + s.commands.filter((c) => c.duplicateOf).length + ' duplicate' : '');
+    return el('tr', {}, el('td', { class: 'num' }, el('a', { href: '/slot/' + s.slot }, s.slot)), el('td', {}, s.ballot || '-'), el('td', {}, what));
+  }));
+  $('claims').replaceChildren(...v.proposals.map((p) =>
+    el('li', {}, el('a', { href: '/slot/' + p.slot }, 'proposal ' + p.number), ' (slot ' + p.slot + ', proposer ' + p.proposerId + '): ',
+      p.claims.length === 0 ? el('span', { class: 'muted' }, 'no claims') : el('ul', {}, ...p.claims.map((c) => el('li', {}, c.text + ' — verified by the proposer and acceptors ' + (c.checkedBy.length ? c.checkedBy.join(', ') : '(none)') + ' (source ' + c.source + ')'))))));
+  $('problems').textContent = v.problems.length ? 'not read this time: ' + v.problems.slice(0, 5).join('; ') : '';
+  $('problems').hidden = v.problems.length === 0;
+}
+
+const events = new EventSource('/events');
+events.addEventListener('history', (e) => { rates = JSON.parse(e.data); });
+events.addEventListener('view', (e) => render(JSON.parse(e.data)));
+events.onerror = () => { $('updated').textContent = 'the status page server does not answer; retrying'; };
+`;
+
+export const STATUS_PAGE_HTML = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>Paxos network status</title><style>${STYLE}</style></head>
+<body>
+<header><h1>Paxos network</h1><span id="quorum" class="pill">connecting…</span><span id="updated" class="muted"></span></header>
+<main>
+<section class="wide"><h2>Leader</h2><div id="proposer" data-state="down" data-leader="false">waiting for the first reading</div></section>
+<section><h2>Acceptors</h2><div id="acceptors"></div></section>
+<section><h2>Throughput and latency</h2><div id="rate-now" class="muted"></div>
+<svg id="throughput" role="img" aria-label="commands chosen per second"></svg>
+<div class="legend"><span style="color:#3366cc">commands chosen / s</span></div>
+<svg id="latency" role="img" aria-label="propose latency"></svg>
+<div class="legend"><span style="color:#1f9d55">p50 propose latency</span><span style="color:#c53030">p99</span></div></section>
+<section><h2>Monster Harmonic leaderboard</h2><div id="lb-from" class="muted"></div>
+<table><thead><tr><th>framework</th><th class="num">score</th><th class="num">price/pt</th><th class="num">bid</th><th class="num">ask</th><th class="num">proposal</th><th class="num">slot</th></tr></thead><tbody id="leaderboard"></tbody></table></section>
+<section><h2>Latest chosen slots</h2><table><thead><tr><th class="num">slot</th><th>ballot</th><th>value</th></tr></thead><tbody id="slots"></tbody></table></section>
+<section class="wide"><h2>Claims of the latest proposals</h2><ul id="claims"></ul></section>
+<section class="wide" id="problems" hidden></section>
+</main>
+<script>${PAGE_SCRIPT}</script>
+</body></html>
+`;

@@ -1,0 +1,84 @@
+// Throughput and latency over the last minutes, from successive readings of the proposer's
+// counters: commands and slots chosen per second, and propose latency quantiles from the
+// histogram's bucket counts in each interval (as Prometheus's histogram_quantile computes them).
+
+/** One reading of the proposer's cumulative figures. */
+export interface ProposerReading {
+  readonly at: number;
+  readonly chosenCommands: number;
+  readonly deliveredSlot: number;
+  /** Cumulative bucket counts of propose latency (seconds upper bound -> answers), every API, chosen answers. */
+  readonly latencyBuckets: ReadonlyMap<number, number>;
+}
+
+export interface RatePoint {
+  /** End of the interval (ms since the epoch). */
+  readonly at: number;
+  readonly commandsPerSecond: number;
+  readonly slotsPerSecond: number;
+  /** Propose latency in the interval (absent when nothing was answered). */
+  readonly p50Ms?: number;
+  readonly p99Ms?: number;
+}
+
+/**
+ * The q-quantile of a histogram given as cumulative counts by upper bound, interpolated linearly
+ * within the bucket it falls in; undefined when the histogram is empty. Falling in the +Inf
+ * bucket gives the largest finite bound.
+ */
+export function quantileFromBuckets(buckets: ReadonlyArray<readonly [number, number]>, q: number): number | undefined {
+  const sorted = [...buckets].sort((a, b) => a[0] - b[0]);
+  const total = sorted.length > 0 ? (sorted[sorted.length - 1] as readonly [number, number])[1] : 0;
+  if (total <= 0) return undefined;
+  const rank = q * total;
+  let lowerBound = 0;
+  let lowerCount = 0;
+  for (const [bound, count] of sorted) {
+    if (count >= rank) {
+      if (!Number.isFinite(bound)) return lowerBound;
+      const inBucket = count - lowerCount;
+      return inBucket <= 0 ? bound : lowerBound + (bound - lowerBound) * ((rank - lowerCount) / inBucket);
+    }
+    lowerBound = bound;
+    lowerCount = count;
+  }
+  return lowerBound;
+}
+
+/** The rate points of the last `maxPoints` intervals; a counter that went back (a restarted proposer) starts afresh. */
+export class RateHistory {
+  private last: ProposerReading | undefined;
+  private readonly points: RatePoint[] = [];
+
+  constructor(private readonly maxPoints: number) {}
+
+  add(r: ProposerReading): RatePoint | undefined {
+    const prev = this.last;
+    this.last = r;
+    if (!prev || r.at <= prev.at || r.chosenCommands < prev.chosenCommands || r.deliveredSlot < prev.deliveredSlot) return undefined;
+    const seconds = (r.at - prev.at) / 1000;
+    const delta: Array<[number, number]> = [];
+    for (const [bound, count] of r.latencyBuckets) delta.push([bound, Math.max(0, count - (prev.latencyBuckets.get(bound) ?? 0))]);
+    const p50 = quantileFromBuckets(delta, 0.5);
+    const p99 = quantileFromBuckets(delta, 0.99);
+    const point: RatePoint = {
+      at: r.at,
+      commandsPerSecond: (r.chosenCommands - prev.chosenCommands) / seconds,
+      slotsPerSecond: (r.deliveredSlot - prev.deliveredSlot) / seconds,
+      ...(p50 !== undefined ? { p50Ms: p50 * 1000 } : {}),
+      ...(p99 !== undefined ? { p99Ms: p99 * 1000 } : {}),
+    };
+    this.points.push(point);
+    if (this.points.length > this.maxPoints) this.points.splice(0, this.points.length - this.maxPoints);
+    return point;
+  }
+
+  /** A reading was missed (the proposer did not answer): the next interval starts from the next reading. */
+  gap(): void {
+    this.last = undefined;
+  }
+
+  all(): readonly RatePoint[] {
+    return this.points;
+  }
+}

@@ -1,0 +1,76 @@
+// One chosen slot as a person reads it: its ballot, its commands, and each value decoded when it
+// is a Monster Harmonic proposal (otherwise its first bytes in hex). Everything that came over
+// the network is escaped before it reaches the page.
+import { formatBallot } from '@paxos/consensus-core';
+import { decodeProposalValue, isHarmonicContentType } from '@paxos/proposal';
+import type { LogEntry } from '@paxos/proto';
+
+/** Bytes of an opaque value shown in hex. */
+const HEX_PREVIEW_BYTES = 256;
+
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+}
+
+const jsonText = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x), 2);
+
+function decodedValue(contentType: string, data: Uint8Array): { proposal?: unknown; hex?: string; error?: string } {
+  if (isHarmonicContentType(contentType)) {
+    try {
+      return { proposal: decodeProposalValue({ contentType, data }) };
+    } catch (e) {
+      return { error: (e as Error).message, hex: Buffer.from(data.subarray(0, HEX_PREVIEW_BYTES)).toString('hex') };
+    }
+  }
+  return { hex: Buffer.from(data.subarray(0, HEX_PREVIEW_BYTES)).toString('hex') };
+}
+
+/** The slot as JSON (/api/slot/<n>). */
+export function slotJson(e: LogEntry | undefined, from: string): unknown {
+  if (!e) return {};
+  const kind = e.value?.kind;
+  return JSON.parse(
+    jsonText({
+      slot: e.slot,
+      from,
+      ballot: e.ballot ? formatBallot(e.ballot) : undefined,
+      noop: kind?.$case !== 'batch',
+      commands:
+        kind?.$case === 'batch'
+          ? kind.value.commands.map((c, i) => ({
+              clientRequestId: c.clientRequestId,
+              contentType: c.value?.contentType ?? '',
+              bytes: c.value?.data.length ?? 0,
+              duplicateOf: e.outcomes[i]?.duplicate ? e.outcomes[i]?.firstSlot : undefined,
+              ...decodedValue(c.value?.contentType ?? '', c.value?.data ?? new Uint8Array()),
+            }))
+          : [],
+    }),
+  );
+}
+
+export function renderSlotPage(slot: bigint, r: { entry?: LogEntry; from: string; problem?: string }): string {
+  const head = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>slot ${slot}</title>
+<style>body{font:14px system-ui,sans-serif;margin:2em;color:#1d2230}pre{background:#f3f4f7;padding:1em;overflow:auto}h2{font-size:1em;margin-top:2em}.muted{color:#6b7080}</style></head><body>
+<p><a href="/">&larr; the network</a></p><h1>slot ${slot}</h1>`;
+  if (!r.entry) return `${head}<p>Not readable: ${escapeHtml(r.problem ?? 'no node answered')}</p></body></html>`;
+  const e = r.entry;
+  const kind = e.value?.kind;
+  const parts = [head, `<p class="muted">chosen under ballot ${e.ballot ? escapeHtml(formatBallot(e.ballot)) : '(from a state snapshot)'}; read from ${escapeHtml(r.from)}</p>`];
+  if (kind?.$case !== 'batch') parts.push('<p>A no-op: chosen to fill a slot no client value needed.</p>');
+  else {
+    kind.value.commands.forEach((c, i) => {
+      const contentType = c.value?.contentType ?? '';
+      const data = c.value?.data ?? new Uint8Array();
+      const outcome = e.outcomes[i];
+      const d = decodedValue(contentType, data);
+      parts.push(`<h2>command ${i}: ${escapeHtml(c.clientRequestId)}</h2>`);
+      parts.push(`<p class="muted">${escapeHtml(contentType || '(no content type)')}, ${data.length} bytes${outcome?.duplicate ? `; a duplicate: this client_request_id took effect in slot <a href="/slot/${outcome.firstSlot}">${outcome.firstSlot}</a>` : ''}</p>`);
+      if (d.error) parts.push(`<p>Does not decode: ${escapeHtml(d.error)}</p>`);
+      if (d.proposal !== undefined) parts.push(`<pre>${escapeHtml(jsonText(d.proposal))}</pre>`);
+      else if (d.hex !== undefined) parts.push(`<pre>${escapeHtml(d.hex)}${data.length > HEX_PREVIEW_BYTES ? ' ...' : ''}</pre>`);
+    });
+  }
+  parts.push('</body></html>');
+  return parts.join('\n');
+}

@@ -1,0 +1,127 @@
+import { Script } from 'node:vm';
+import { status } from '@grpc/grpc-js';
+import { ConfigError } from '@paxos/grpc-kit';
+import { encodeProposalValue, buildProposal } from '@paxos/proposal';
+import { Counter, Histogram, Registry } from 'prom-client';
+import { resolveStatusPageConfig } from './config';
+import { failureState } from './node-clients';
+import { PAGE_SCRIPT, STATUS_PAGE_HTML } from './page';
+import { parsePrometheusText } from './prometheus-text';
+import { quantileFromBuckets, RateHistory } from './rate-history';
+import { escapeHtml, renderSlotPage, slotJson } from './slot-page';
+import { slotView } from './network-view';
+
+describe('reading the proposer\'s metrics', () => {
+  it('parses what prom-client serves: gauges, counters, histogram buckets with escaped labels', async () => {
+    const registry = new Registry();
+    registry.setDefaultLabels({ node: 'proposer-1' });
+    const h = new Histogram({ name: 'x_seconds', help: 'h', labelNames: ['api', 'outcome'], buckets: [0.01, 0.1, 1], registers: [registry] });
+    const c = new Counter({ name: 'x_total', help: 'c', labelNames: ['why'], registers: [registry] });
+    h.observe({ api: 'unary', outcome: 'chosen' }, 0.005);
+    h.observe({ api: 'unary', outcome: 'chosen' }, 0.05);
+    h.observe({ api: 'stream', outcome: 'chosen' }, 0.5);
+    c.inc({ why: 'a "quoted" \\ reason\nover lines' }, 3);
+    const samples = parsePrometheusText(await registry.metrics(), (n) => n.startsWith('x_'));
+    const buckets = samples.filter((s) => s.name === 'x_seconds_bucket' && s.labels['api'] === 'unary');
+    expect(buckets.map((b) => [b.labels['le'], b.value])).toEqual([['0.01', 1], ['0.1', 2], ['1', 2], ['+Inf', 2]]);
+    expect(samples.find((s) => s.name === 'x_total')).toMatchObject({ labels: { why: 'a "quoted" \\ reason\nover lines', node: 'proposer-1' }, value: 3 });
+  });
+
+  it('skips lines that are not samples and never throws on garbage', () => {
+    expect(parsePrometheusText('# HELP a b\n# TYPE a gauge\na 1\nnot a sample line\n{broken} 2\nb{x="1"} NaN\nc +Inf\n\u0000\u00ff', () => true).map((s) => [s.name, s.value])).toEqual([
+      ['a', 1],
+      ['b', NaN],
+      ['c', Infinity],
+    ]);
+  });
+
+  it('interpolates quantiles within the bucket they fall in, as histogram_quantile does', () => {
+    const b: Array<[number, number]> = [[0.01, 50], [0.1, 90], [1, 100], [Infinity, 100]];
+    expect(quantileFromBuckets(b, 0.5)).toBeCloseTo(0.01);
+    expect(quantileFromBuckets(b, 0.7)).toBeCloseTo(0.01 + 0.09 * 0.5);
+    expect(quantileFromBuckets(b, 0.99)).toBeCloseTo(0.1 + 0.9 * 0.9);
+    expect(quantileFromBuckets([[0.1, 0], [Infinity, 0]], 0.5)).toBeUndefined();
+    expect(quantileFromBuckets([[0.1, 0], [Infinity, 4]], 0.5)).toBe(0.1);
+  });
+
+  it('turns successive readings into rates, and starts afresh when the proposer restarted', () => {
+    const h = new RateHistory(3);
+    const reading = (at: number, chosenCommands: number, deliveredSlot: number, fast: number, slow: number) => ({
+      at,
+      chosenCommands,
+      deliveredSlot,
+      latencyBuckets: new Map([[0.01, fast], [0.1, fast + slow], [Infinity, fast + slow]]),
+    });
+    expect(h.add(reading(1000, 0, 0, 0, 0))).toBeUndefined();
+    expect(h.add(reading(3000, 400, 10, 100, 0))).toEqual({ at: 3000, commandsPerSecond: 200, slotsPerSecond: 5, p50Ms: 5, p99Ms: 9.9 });
+    // Counters went back: a restarted proposer. No point for that interval.
+    expect(h.add(reading(4000, 5, 1, 0, 0))).toBeUndefined();
+    const p = h.add(reading(5000, 105, 3, 0, 10));
+    expect(p).toMatchObject({ commandsPerSecond: 100, slotsPerSecond: 2 });
+    expect(p?.p50Ms).toBeCloseTo(55);
+    for (let t = 6000; t < 10_000; t += 1000) h.add(reading(t, 105, 3, 0, 10));
+    expect(h.all()).toHaveLength(3); // bounded
+    expect(h.all().every((x) => x.p50Ms === undefined)).toBe(true); // nothing answered: no latency
+  });
+});
+
+describe('the page', () => {
+  it('serves a script that compiles, inline, with nothing fetched from elsewhere', () => {
+    expect(() => new Script(PAGE_SCRIPT)).not.toThrow();
+    expect(STATUS_PAGE_HTML).toContain(PAGE_SCRIPT);
+    expect(STATUS_PAGE_HTML).not.toMatch(/\b(src|href)="https?:/);
+    // Network text is set as text, never parsed as HTML.
+    expect(PAGE_SCRIPT).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write/);
+  });
+
+  it('escapes what came over the network on a slot\'s page', () => {
+    expect(escapeHtml('<img src=x onerror="a">&\'')).toBe('&lt;img src=x onerror=&quot;a&quot;&gt;&amp;&#39;');
+    const hostile = '<script>alert(1)</script>';
+    const entry = {
+      slot: 7n,
+      ballot: { round: 3n, proposerId: 1 },
+      value: { kind: { $case: 'batch' as const, value: { commands: [{ clientRequestId: hostile, value: { contentType: hostile, data: Buffer.from([1, 2, 255]) } }] } } },
+      outcomes: [{ clientRequestId: hostile, index: 0, duplicate: true, firstSlot: 5n }],
+    };
+    const html = renderSlotPage(7n, { entry, from: hostile });
+    expect(html).not.toContain('<script>');
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(html).toContain('0102ff');
+    expect(html).toContain('took effect in slot <a href="/slot/5">5</a>');
+    expect(renderSlotPage(9n, { from: '', problem: '<b>' })).toContain('Not readable: &lt;b&gt;');
+  });
+
+  it('decodes a Monster Harmonic proposal on its slot\'s page and in the slot list', () => {
+    const v = encodeProposalValue(buildProposal({ proposalNumber: 42n, proposerId: 1, leaderboard: [{ framework: 'lattice/e8', score: '99.25', pricePerPoint: '0.10', bid: '1.00', ask: '1.20' }] }));
+    const entry = { slot: 3n, ballot: { round: 1n, proposerId: 1 }, value: { kind: { $case: 'batch' as const, value: { commands: [{ clientRequestId: 'c-1', value: v }] } } }, outcomes: [] };
+    expect(renderSlotPage(3n, { entry, from: 'proposer' })).toContain('&quot;framework&quot;: &quot;lattice/e8&quot;');
+    expect(slotJson(entry, 'proposer')).toMatchObject({ slot: '3', ballot: '1.1', commands: [{ clientRequestId: 'c-1', proposal: { proposalNumber: '42' } }] });
+    expect(slotView(entry)).toEqual({ slot: '3', ballot: '1.1', noop: false, commands: [{ clientRequestId: 'c-1', contentType: v.contentType, bytes: v.data.length, proposalNumber: '42' }] });
+    expect(slotView({ slot: 4n, value: { kind: { $case: 'noop', value: {} } }, outcomes: [] })).toEqual({ slot: '4', noop: true, commands: [] });
+  });
+});
+
+describe('a node that does not answer', () => {
+  const grpcError = (code: status, details: string) => Object.assign(new Error(details), { code, details, metadata: undefined });
+  it('is paused when its port takes the call but nothing answers, down when refused', () => {
+    expect(failureState(grpcError(status.DEADLINE_EXCEEDED, 'Deadline exceeded'), 800)).toEqual({ state: 'paused', reason: 'no answer within 800 ms' });
+    expect(failureState(grpcError(status.UNAVAILABLE, 'No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:7105'), 800)).toEqual({
+      state: 'down',
+      reason: 'connection refused: nothing listens on the port (ECONNREFUSED)',
+    });
+    expect(failureState(grpcError(status.PERMISSION_DENIED, 'not for you'), 800)).toEqual({ state: 'down', reason: 'PERMISSION_DENIED: not for you' });
+    expect(failureState(Object.assign(new Error('x'), { code: 'ETIMEDOUT' }), 500).state).toBe('paused');
+    expect(failureState(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), 500).state).toBe('down');
+  });
+});
+
+describe('flags', () => {
+  it('has defaults for the local network and refuses what makes no sense', () => {
+    const c = resolveStatusPageConfig([], {});
+    expect(c).toMatchObject({ port: 9300, proposer: '127.0.0.1:7200', proposerMetrics: '127.0.0.1:9201', pollMs: 1000 });
+    expect(c !== 'help' && c.acceptors).toHaveLength(23);
+    expect(() => resolveStatusPageConfig(['--poll-ms', '10'], {})).toThrow(ConfigError);
+    expect(() => resolveStatusPageConfig(['--proposer', 'a:1,b:2'], {})).toThrow(/one host:port/);
+    expect(() => resolveStatusPageConfig(['--acceptors', 'nope'], {})).toThrow(/not host:port/);
+  });
+});
