@@ -3,13 +3,15 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync } from 'node:fs
 import { join } from 'node:path';
 import { Quorum } from '@paxos/consensus-core';
 import { ensureNetworkCertificates, isServing, type Transport } from '@paxos/grpc-kit';
-import { CLIENT_CERT_NAME, clientTransport, INGEST_CERT_NAME, dataDir, logFile, type NetworkLayout, networkTlsDir, type NodeLayout, pidFile, readLayout, workspaceRoot, writeLayout } from './network-dir';
+import { CLIENT_CERT_NAME, clientTransport, INGEST_CERT_NAME, STATUS_CERT_NAME, STATUS_PAGE_NAME, dataDir, logFile, type NetworkLayout, networkTlsDir, type NodeLayout, pidFile, readLayout, workspaceRoot, writeLayout } from './network-dir';
 import { isOurs, LAUNCH_MARKER_ENV, readPid, removePid, sleep, writePid } from './processes';
 
 export interface LaunchOptions {
   readonly nodes: number;
   readonly basePort: number;
   readonly proposerPort: number;
+  /** HTTP port of the live status page. */
+  readonly statusPort: number;
   readonly dir: string;
   readonly lmfdbCacheDir: string;
   /** Undefined: the shipped snapshot (offline). */
@@ -34,6 +36,8 @@ export interface LaunchResult {
   readonly allReadyMs?: number;
   /** Time spent making the network's certificates (those still valid are kept). */
   readonly certificatesMs?: number;
+  /** The status page's URL once it answers (absent: it did not start; see its log). */
+  readonly statusPageUrl?: string;
 }
 
 /**
@@ -63,7 +67,7 @@ function runNode(script: string, args: readonly string[], what: string): void {
 
 /** Bundles the apps and fills the LMFDB cache (snapshot or live API). */
 export function prepare(opts: LaunchOptions): void {
-  runNode(join(workspaceRoot(), 'tools/scripts/bundle.mjs'), ['acceptor', 'proposer', 'lmfdb-ingest'], 'bundling the apps');
+  runNode(join(workspaceRoot(), 'tools/scripts/bundle.mjs'), ['acceptor', 'proposer', 'lmfdb-ingest', 'status-page'], 'bundling the apps');
   const missing = Array.from({ length: 10 }, (_, i) => i).filter((i) => !existsSync(join(opts.lmfdbCacheDir, `source_${i}.json`)));
   if (missing.length === 0) {
     opts.out(`LMFDB cache ${opts.lmfdbCacheDir} holds the ten sources`);
@@ -75,18 +79,18 @@ export function prepare(opts: LaunchOptions): void {
   runNode(ingest, args, 'LMFDB ingest');
 }
 
-function startProcess(dir: string, node: NodeLayout, script: string, args: readonly string[]): number {
-  const log = openSync(logFile(dir, node.name), 'a');
-  const child = spawn(process.execPath, [...NODE_FLAGS[node.role], script, ...args], {
+function startProcess(dir: string, name: string, nodeFlags: readonly string[], script: string, args: readonly string[]): number {
+  const log = openSync(logFile(dir, name), 'a');
+  const child = spawn(process.execPath, [...nodeFlags, script, ...args], {
     cwd: workspaceRoot(),
     detached: true,
     stdio: ['ignore', log, log],
     env: { ...process.env, [LAUNCH_MARKER_ENV]: dir },
   });
   closeSync(log);
-  if (child.pid === undefined) throw new Error(`could not start ${node.name}`);
+  if (child.pid === undefined) throw new Error(`could not start ${name}`);
   child.unref();
-  writePid(pidFile(dir, node.name), child.pid);
+  writePid(pidFile(dir, name), child.pid);
   return child.pid;
 }
 
@@ -115,20 +119,63 @@ export async function launchNetwork(opts: LaunchOptions): Promise<LaunchResult> 
     metricsAddress: `127.0.0.1:${9100 + metricsShift + i}`,
   }));
   const proposer: NodeLayout = { name: 'proposer', role: 'proposer', id: 1, address: `127.0.0.1:${opts.proposerPort}`, metricsAddress: `127.0.0.1:${9200 + metricsShift + 1}` };
-  const layout: NetworkLayout = { createdAt: new Date().toISOString(), nodes: [...acceptors, proposer], proposer: proposer.address, lmfdbCacheDir: opts.lmfdbCacheDir, tls: !opts.insecure };
+  const layout: NetworkLayout = {
+    createdAt: new Date().toISOString(),
+    nodes: [...acceptors, proposer],
+    proposer: proposer.address,
+    lmfdbCacheDir: opts.lmfdbCacheDir,
+    tls: !opts.insecure,
+    statusPage: `127.0.0.1:${opts.statusPort}`,
+  };
   const certsStarted = Date.now();
-  if (!opts.insecure) ensureNetworkCertificates(networkTlsDir(opts.dir), [...layout.nodes.map(certificateName), CLIENT_CERT_NAME, INGEST_CERT_NAME]);
+  if (!opts.insecure) ensureNetworkCertificates(networkTlsDir(opts.dir), certificateNames(layout));
   const certificatesMs = Date.now() - certsStarted;
   writeLayout(opts.dir, layout);
 
   const startedAt = Date.now();
   const pids = new Map<string, number>();
   for (const n of layout.nodes) pids.set(n.name, startNode(opts.dir, layout, n));
-  return { ...(await waitReady(layout, pids, startedAt, opts.readyTimeoutMs, quorum, clientTransport(opts.dir))), ...(opts.insecure ? {} : { certificatesMs }) };
+  startStatusPage(opts.dir, layout);
+  const ready = await waitReady(layout, pids, startedAt, opts.readyTimeoutMs, quorum, clientTransport(opts.dir));
+  const statusPageUrl = await statusPageReady(layout, 5000);
+  return { ...ready, ...(opts.insecure ? {} : { certificatesMs }), ...(statusPageUrl ? { statusPageUrl } : {}) };
 }
 
 /** The certificate a node of the layout presents: "acceptor-<id>" or "proposer-<id>". */
 const certificateName = (n: NodeLayout): string => `${n.role}-${n.id}`;
+
+/** Every certificate a network needs: its nodes', the operator tools', the ingest server's and the status page's. */
+const certificateNames = (layout: NetworkLayout): string[] => [...layout.nodes.map(certificateName), CLIENT_CERT_NAME, INGEST_CERT_NAME, STATUS_CERT_NAME];
+
+/** Starts the status page of the layout (when it has one): it reads every node, so it starts with them. */
+function startStatusPage(dir: string, layout: NetworkLayout): number | undefined {
+  if (!layout.statusPage) return undefined;
+  const port = (address: string) => address.slice(address.lastIndexOf(':') + 1);
+  const acceptors = layout.nodes.filter((x) => x.role === 'acceptor');
+  const proposer = layout.nodes.find((x) => x.role === 'proposer');
+  return startProcess(dir, STATUS_PAGE_NAME, ['--max-semi-space-size=1'], join(workspaceRoot(), 'dist/apps/status-page/main.js'), [
+    '--port', port(layout.statusPage), '--acceptors', acceptors.map((a) => a.address).join(','), '--proposer', layout.proposer,
+    ...(proposer?.metricsAddress ? ['--proposer-metrics', proposer.metricsAddress] : []),
+    ...(layout.tls === true ? ['--tls-dir', networkTlsDir(dir)] : ['--insecure']),
+  ]);
+}
+
+/** The status page's URL once it answers GET /, or undefined when it does not within timeoutMs. */
+async function statusPageReady(layout: NetworkLayout, timeoutMs: number): Promise<string | undefined> {
+  if (!layout.statusPage) return undefined;
+  const url = `http://${layout.statusPage}/`;
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+      if (res.ok) return url;
+    } catch {
+      // not listening yet
+    }
+    await sleep(100);
+  }
+  return undefined;
+}
 
 /** Starts one node of the layout (data dir and log in dir); returns its pid. */
 function startNode(dir: string, layout: NetworkLayout, n: NodeLayout): number {
@@ -137,12 +184,12 @@ function startNode(dir: string, layout: NetworkLayout, n: NodeLayout): number {
   const transport = layout.tls === true ? ['--tls-dir', networkTlsDir(dir)] : ['--insecure'];
   const metrics = n.metricsAddress ? ['--metrics-port', port(n.metricsAddress)] : [];
   if (n.role === 'acceptor') {
-    return startProcess(dir, n, join(workspaceRoot(), 'dist/apps/acceptor/main.js'), [
+    return startProcess(dir, n.name, NODE_FLAGS[n.role], join(workspaceRoot(), 'dist/apps/acceptor/main.js'), [
       '--id', String(n.id), '--port', port(n.address), '--cluster-size', String(acceptors.length),
       '--data-dir', dataDir(dir, n.name), '--lmfdb-cache', layout.lmfdbCacheDir, ...transport, ...metrics,
     ]);
   }
-  return startProcess(dir, n, join(workspaceRoot(), 'dist/apps/proposer/main.js'), [
+  return startProcess(dir, n.name, NODE_FLAGS[n.role], join(workspaceRoot(), 'dist/apps/proposer/main.js'), [
     '--id', String(n.id), '--port', port(n.address), '--acceptors', acceptors.map((a) => a.address).join(','), '--lmfdb-cache', layout.lmfdbCacheDir, ...transport, ...metrics,
   ]);
 }
@@ -154,7 +201,7 @@ function startNode(dir: string, layout: NetworkLayout, n: NodeLayout): number {
 export async function restartMissing(dir: string, readyTimeoutMs: number): Promise<LaunchResult> {
   const layout = readLayout(dir);
   // Certificates that expired since the launch are issued again before the nodes restart.
-  if (layout.tls === true) ensureNetworkCertificates(networkTlsDir(dir), [...layout.nodes.map(certificateName), CLIENT_CERT_NAME, INGEST_CERT_NAME]);
+  if (layout.tls === true) ensureNetworkCertificates(networkTlsDir(dir), certificateNames(layout));
   const live = new Set(runningProcesses(dir).map((r) => r.name));
   const quorum = Quorum.majority(layout.nodes.filter((n) => n.role === 'acceptor').length);
   const startedAt = Date.now();
@@ -163,7 +210,10 @@ export async function restartMissing(dir: string, readyTimeoutMs: number): Promi
     const pid = live.has(n.name) ? readPid(pidFile(dir, n.name)) : startNode(dir, layout, n);
     if (pid !== undefined) pids.set(n.name, pid);
   }
-  return waitReady(layout, pids, startedAt, readyTimeoutMs, quorum, clientTransport(dir));
+  if (!live.has(STATUS_PAGE_NAME)) startStatusPage(dir, layout);
+  const ready = await waitReady(layout, pids, startedAt, readyTimeoutMs, quorum, clientTransport(dir));
+  const statusPageUrl = await statusPageReady(layout, 5000);
+  return { ...ready, ...(statusPageUrl ? { statusPageUrl } : {}) };
 }
 
 async function waitReady(layout: NetworkLayout, pids: Map<string, number>, startedAt: number, readyTimeoutMs: number, quorum: Quorum, transport: Transport): Promise<LaunchResult> {

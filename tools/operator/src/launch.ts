@@ -12,6 +12,7 @@ export const launchCommand = {
     nodes: { type: 'integer', default: 23, description: 'number of acceptors' },
     'base-port': { type: 'integer', default: 7100, description: 'port of node 0 (node i listens on base + i)' },
     'proposer-port': { type: 'integer', description: 'client API port of the proposer', defaultText: 'default base port + 100, so 7200' },
+    'status-port': { type: 'integer', description: 'HTTP port of the live status page', defaultText: 'default base port + 2200, so 9300' },
     dir: { type: 'string', env: 'PAXOS_NETWORK_DIR', description: 'pid files, logs, data', defaultText: 'default ~/.openclaw/consensus' },
     'lmfdb-cache': { type: 'string', env: 'LMFDB_CACHE_DIR', description: 'LMFDB cache', defaultText: 'default ~/.lmfdb' },
     offline: { type: 'boolean', description: 'fill a missing cache from the shipped snapshot (the default)' },
@@ -33,6 +34,8 @@ export function printLaunch(r: LaunchResult, out: (line: string) => void): void 
   if (r.allReadyMs !== undefined) out(`all ${r.nodes.length} processes ready after ${(r.allReadyMs / 1000).toFixed(2)} s`);
   if (r.certificatesMs !== undefined) out(`mutual TLS: the network's CA and certificates are in tls/ beside the logs (made or checked in ${(r.certificatesMs / 1000).toFixed(2)} s)`);
   else if (r.layout.tls === false) out('plaintext gRPC (--insecure): every port answers anyone');
+  if (r.statusPageUrl) out(`status page: ${r.statusPageUrl}`);
+  else if (r.layout.statusPage) out(`the status page did not answer at http://${r.layout.statusPage}/: see status-page.log`);
 }
 
 export async function runLaunch(argv: readonly string[], out: (line: string) => void): Promise<number> {
@@ -56,6 +59,8 @@ export async function runLaunch(argv: readonly string[], out: (line: string) => 
     basePort: o['base-port'] as number,
     // Above every acceptor's port (at most 100 nodes), so two networks on other base ports never collide.
     proposerPort: (o['proposer-port'] as number | undefined) ?? (o['base-port'] as number) + 100,
+    // Beside the metrics ports (acceptors 9100 + id, proposer 9200 + id), moved with the base port.
+    statusPort: (o['status-port'] as number | undefined) ?? (o['base-port'] as number) + 2200,
     dir,
     lmfdbCacheDir: resolve(o['lmfdb-cache'] ?? defaultCacheDir()),
     ...(o['base-url'] ? { baseUrl: o['base-url'] } : {}),

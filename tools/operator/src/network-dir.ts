@@ -9,6 +9,10 @@ export { defaultNetworkDir, networkTlsDir } from '@paxos/grpc-kit';
 export const CLIENT_CERT_NAME = 'client-cli';
 /** The certificate `npm run ingest -- serve` presents. */
 export const INGEST_CERT_NAME = 'client-lmfdb';
+/** The certificate the status page presents (the app's default name for --tls-dir). */
+export const STATUS_CERT_NAME = 'client-status';
+/** Where launch keeps the status page's pid and log (status-page.pid, status-page.log). */
+export const STATUS_PAGE_NAME = 'status-page';
 
 /**
  * How the operator tools reach the network in dir: with its client certificate, or plaintext when
@@ -44,6 +48,8 @@ export interface NetworkLayout {
   readonly lmfdbCacheDir: string;
   /** Mutual TLS with the certificates in tls/ (false or absent: plaintext, --insecure or a network from before TLS). */
   readonly tls?: boolean;
+  /** Where the live status page is served (http://<statusPage>/); absent on networks launched before it existed. */
+  readonly statusPage?: string;
 }
 
 export const LAYOUT_FILE = 'network.json';

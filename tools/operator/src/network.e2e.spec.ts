@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePortRange } from '@paxos/test-cluster';
 import { runCheck } from './check';
 import { runLaunch } from './launch';
 import { runningProcesses } from './launch-network';
@@ -14,24 +14,6 @@ import { EXIT, runSubmit } from './submit';
 jest.setTimeout(240_000);
 
 const NODES = 23;
-
-/** A base port with NODES + 1 free ports after it (acceptors, then the proposer). */
-async function freeRange(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    const ok = await Promise.all(
-      Array.from({ length: count }, (_, i) =>
-        new Promise<boolean>((resolve) => {
-          const s = createServer();
-          s.once('error', () => resolve(false));
-          s.listen(base + i, '127.0.0.1', () => s.close(() => resolve(true)));
-        }),
-      ),
-    );
-    if (ok.every(Boolean)) return base;
-  }
-  throw new Error('no free port range');
-}
 
 describe('a 23-node network end to end (real processes)', () => {
   let dir: string;
@@ -49,7 +31,7 @@ describe('a 23-node network end to end (real processes)', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'paxos-net-'));
     cache = join(dir, 'lmfdb');
-    base = await freeRange(101); // the acceptors' ports and the proposer's, base + 100
+    base = await freePortRange(102); // the acceptors' ports, the proposer's (base + 100) and the status page's (base + 101)
   });
 
   afterAll(async () => {
@@ -58,13 +40,14 @@ describe('a 23-node network end to end (real processes)', () => {
   });
 
   it('launches 23 acceptors and a proposer on the shipped snapshot, and refuses to launch twice', async () => {
-    const code = await runLaunch(['--dir', dir, '--lmfdb-cache', cache, '--base-port', String(base)], out);
+    const code = await runLaunch(['--dir', dir, '--lmfdb-cache', cache, '--base-port', String(base), '--status-port', String(base + 101)], out);
     expect(code).toBe(0);
     // The proposer's port follows the base port, so networks on other base ports never collide.
     expect(JSON.parse(readFileSync(join(dir, 'network.json'), 'utf8')).proposer).toBe(`127.0.0.1:${base + 100}`);
     expect(lines.join('\n')).toContain('launched 23/23, quorum 12, crash tolerance 11, Byzantine tolerance 0');
+    expect(lines.join('\n')).toContain(`status page: http://127.0.0.1:${base + 101}/`);
     expect(readdirSync(cache).filter((f) => /^source_\d\.json$/.test(f))).toHaveLength(10);
-    expect(runningProcesses(dir)).toHaveLength(NODES + 1);
+    expect(runningProcesses(dir)).toHaveLength(NODES + 2); // and the status page
     await expect(runLaunch(['--dir', dir, '--lmfdb-cache', cache, '--base-port', String(base)], out)).rejects.toThrow(/already running/);
   });
 
@@ -116,7 +99,7 @@ describe('a 23-node network end to end (real processes)', () => {
 
   it('stop leaves no process behind', async () => {
     const pids = runningProcesses(dir).map((p) => p.pid);
-    expect(pids).toHaveLength(NODES + 1);
+    expect(pids).toHaveLength(NODES + 2);
     await runStop(['--dir', dir], out);
     expect(pids.filter(isAlive)).toEqual([]);
     expect(runningProcesses(dir)).toEqual([]);

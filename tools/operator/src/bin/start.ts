@@ -2,7 +2,7 @@ import { ConfigError, exitWithError } from '@paxos/grpc-kit';
 import { runCheck } from '../check';
 import { runLaunch } from '../launch';
 import { runningProcesses } from '../launch-network';
-import { defaultNetworkDir } from '../network-dir';
+import { defaultNetworkDir, readLayout } from '../network-dir';
 import { runSubmit } from '../submit';
 
 /**
@@ -28,7 +28,8 @@ async function main(): Promise<number> {
   out('\n== check');
   // The chosen slot reaches the acceptors that did not vote on it within tens of ms (commit notices).
   const checked = await runCheck(['--settle-ms', '2000'], out);
-  out(`\nThe network keeps running. Try: npm run check | npm run submit -- 42 | npm run stop`);
+  const statusPage = readLayout(dir).statusPage;
+  out(`\nThe network keeps running.${statusPage ? ` Watch it at http://${statusPage}/.` : ''} Try: npm run check | npm run submit -- 42 | npm run stop`);
   return submitted === 0 ? checked : submitted;
 }
 
