@@ -24,7 +24,7 @@ function runTests(extra) {
   let passed = 0;
   let failed = 0;
   let skipped = 0;
-  for (const f of readdirSync(results)) {
+  for (const f of readdirSync(results).filter((f) => f.endsWith('.json'))) {
     const r = JSON.parse(readFileSync(join(results, f), 'utf8'));
     passed += r.passed;
     failed += r.failed;

@@ -1,6 +1,6 @@
 // The live status page in a real browser (Debian's chromium driven by playwright-core; no browser
 // download): a launched 23-node network, one acceptor killed and one paused, a proposal that
-// changes the leaderboard, a slot's page, and a screenshot in dist/test-results/operator/.
+// changes the leaderboard, a slot's page, and a screenshot in dist/test-output/operator/.
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,7 +94,7 @@ describe('the live status page, in a real browser', () => {
     await page.waitForFunction(`document.getElementById('updated').textContent !== ${JSON.stringify(updated)}`, undefined, { timeout: SHOWN_WITHIN_MS });
     expect(await page.locator('#throughput polyline').getAttribute('points')).toMatch(/\d+\.\d,\d+\.\d/);
 
-    const shots = join(workspaceRoot(), 'dist/test-results/operator');
+    const shots = join(workspaceRoot(), 'dist/test-output/operator');
     mkdirSync(shots, { recursive: true });
     await page.screenshot({ path: join(shots, 'status-page.png'), fullPage: true });
 
