@@ -8,13 +8,13 @@ import {
   type ProposerMessage,
   type ProposerOutput,
   type Quorum,
-  DEFAULT_LIMITS,
   ballotEquals,
   formatBallot,
 } from '@paxos/consensus-core';
 import { GrpcError, type Logger } from '@paxos/grpc-kit';
 import type { AcceptRequest, AcceptResponse, AcceptorVote, CommitBatch, PrepareResponse } from '@paxos/proto';
-import { WireError, acceptedEntryFromWire, ballotFromWire, ballotToWire, slotValueToWire } from '@paxos/wire';
+import { WireError, ballotToWire, slotValueToWire } from '@paxos/wire';
+import { acceptEvent, isPromiseFor, isVoteFor, prepareEvent } from './acceptor-answers';
 import type { AcceptorLink } from './acceptor-link';
 import { Subject, Subscription } from 'rxjs';
 import { AcceptorCatchUp } from './catch-up';
@@ -47,6 +47,19 @@ interface AcceptRound {
   readonly sentAt: bigint;
 }
 
+/** How a full round ended: a quorum said yes, an acceptor said no (it promised a higher ballot), or too few can answer. */
+export type RoundOutcome = 'quorum' | 'rejected' | 'unreachable';
+
+/** What the node tells of its rounds (the metrics). */
+export interface RoundObserver {
+  readonly ended: (phase: 'prepare' | 'accept', outcome: RoundOutcome) => void;
+  /** An accept round opened for a slot of this many client commands (0: a no-op). */
+  readonly opened: (commands: number) => void;
+}
+
+const outcomeOf = (err: unknown): RoundOutcome | undefined =>
+  err instanceof QuorumDeniedError ? 'rejected' : err instanceof QuorumUnreachableError ? 'unreachable' : undefined;
+
 export interface ProposerNodeOptions {
   readonly tickMs: number;
   /** Commit notices sent at once to bring one lagging acceptor up to the committed index. */
@@ -58,6 +71,7 @@ export interface ProposerNodeOptions {
   readonly windowSlots: number;
   /** The proposer's state machine continued from a state snapshot (see state-transfer.ts). */
   readonly restoreState: (snapshot: AgreedStateSnapshot) => AgreedState;
+  readonly rounds?: RoundObserver;
   readonly logger: Logger;
 }
 
@@ -293,7 +307,7 @@ export class ProposerNode {
         if (round && this.opts.logger.isLevelEnabled('debug')) {
           this.opts.logger.debug({ slot: e.slot.toString(), commands: round.clients.length, ms: Number(process.hrtime.bigint() - round.sentAt) / 1e6 }, 'accept round reached a quorum');
         }
-        this.endRound(e.slot);
+        this.endRound(e.slot, undefined, 'quorum');
       }
       this.deliver(this.chosen.learn(out.chosen));
     }
@@ -339,7 +353,14 @@ export class ProposerNode {
           votes.push(prepareVote(a, first.ballot, this.link(a.from).address));
           this.feedPrepare(a, first.ballot);
         },
-        error: (err: unknown) => this.roundFailed(err, undefined, this.gateway.waitingIds()),
+        error: (err: unknown) => {
+          const outcome = outcomeOf(err);
+          if (full && outcome) this.opts.rounds?.ended('prepare', outcome);
+          this.roundFailed(err, undefined, this.gateway.waitingIds());
+        },
+        complete: () => {
+          if (full) this.opts.rounds?.ended('prepare', 'quorum');
+        },
       });
       return;
     }
@@ -376,6 +397,7 @@ export class ProposerNode {
       sentAt: process.hrtime.bigint(),
     };
     this.acceptRounds.set(slot, round);
+    this.opts.rounds?.opened(round.clients.length);
     if (this.acceptRounds.size > this.opts.windowSlots + ACCEPT_ROUNDS_SLACK) this.endRound(this.acceptRounds.keys().next().value as bigint);
     round.subscriptions.add(
       round.answers.pipe(untilQuorum(this.quorum, (r: AcceptResponse) => isVoteFor(r, slot, ballot))).subscribe({
@@ -384,21 +406,25 @@ export class ProposerNode {
           this.feedAccept(a, ballot, slot);
         },
         error: (err: unknown) => {
-          this.endRound(slot, round);
+          this.endRound(slot, round, outcomeOf(err));
           this.roundFailed(err, slot, round.clients);
         },
-        complete: () => this.endRound(slot, round),
+        complete: () => this.endRound(slot, round, 'quorum'),
       }),
     );
     return round;
   }
 
-  /** Ends the slot's round (only `round`, when given): its outstanding requests are dropped. */
-  private endRound(slot: bigint, round?: AcceptRound): void {
+  /**
+   * Ends the slot's round (only `round`, when given): its outstanding requests are dropped. With
+   * `outcome`, the round is counted as ended so (once: a round is ended once).
+   */
+  private endRound(slot: bigint, round?: AcceptRound, outcome?: RoundOutcome): void {
     const current = this.acceptRounds.get(slot);
     if (!current || (round && current !== round)) return;
     this.acceptRounds.delete(slot);
     current.subscriptions.unsubscribe();
+    if (outcome) this.opts.rounds?.ended('accept', outcome);
   }
 
   private remember(key: string, votes: AcceptorVote[]): void {
@@ -436,51 +462,17 @@ export class ProposerNode {
   }
 
   private feedPrepare(a: Answer<PrepareResponse>, ballot: Ballot): void {
-    const event = this.fromAnswer(a.from, 'a prepare', { type: 'unreachable', from: a.from, ballot }, () => this.prepareEvent(a, ballot));
+    const event = this.fromAnswer(a.from, 'a prepare', { type: 'unreachable', from: a.from, ballot }, () => prepareEvent(a, ballot));
     if (event !== undefined) this.process(this.core.handle(event));
-  }
-
-  private prepareEvent(a: Answer<PrepareResponse>, ballot: Ballot): ProposerEvent {
-    const o = a.reply?.outcome;
-    let event: ProposerEvent;
-    if (a.error !== undefined || !o) event = { type: 'unreachable', from: a.from, ballot };
-    else if (o.$case === 'promised') {
-      if (!isPromiseFor(a.reply as PrepareResponse, ballot)) throw new WireError(`a promise that does not name the ballot asked (${formatBallot(ballot)})`);
-      // Slots are network input too: one above the core's bound would trip its assertion.
-      const tooHigh = [o.value.committedIndex, ...o.value.accepted.map((e) => e.slot)].find((slot) => slot > DEFAULT_LIMITS.slotMax);
-      if (tooHigh !== undefined) throw new WireError(`a promise names slot ${tooHigh}, above the highest slot ${DEFAULT_LIMITS.slotMax}`);
-      event = {
-        type: 'promise',
-        from: a.from,
-        ballot: ballotFromWire(o.value.ballot),
-        accepted: o.value.accepted.map(acceptedEntryFromWire),
-        truncated: o.value.truncated,
-        committedIndex: o.value.committedIndex,
-      };
-    } else event = { type: 'reject', from: a.from, promised: ballotFromWire(o.value.promised), ballot };
-    return event;
   }
 
   private feedAccept(a: Answer<AcceptResponse>, ballot: Ballot, slot: bigint): void {
-    const event = this.fromAnswer(a.from, 'an accept', { type: 'unreachable', from: a.from, ballot, slot }, () => this.acceptEvent(a, ballot, slot));
+    const event = this.fromAnswer(a.from, 'an accept', { type: 'unreachable', from: a.from, ballot, slot }, () => {
+      const r = acceptEvent(a, ballot, slot);
+      if (r.committedIndex !== undefined) this.catchUp.note(a.from, r.committedIndex);
+      return r.event;
+    });
     if (event !== undefined) this.process(this.core.handle(event));
-  }
-
-  private acceptEvent(a: Answer<AcceptResponse>, ballot: Ballot, slot: bigint): ProposerEvent | undefined {
-    const o = a.reply?.outcome;
-    if (a.error !== undefined || !o) return { type: 'unreachable', from: a.from, ballot, slot };
-    if (o.$case === 'accepted') {
-      // The vote counts for the slot and ballot asked, and only for them.
-      if (!isVoteFor(a.reply as AcceptResponse, slot, ballot)) {
-        const named = o.value.ballot ? formatBallot(ballotFromWire(o.value.ballot)) : 'none';
-        throw new WireError(`accepted names slot ${o.value.slot} ballot ${named}, but slot ${slot} ballot ${formatBallot(ballot)} was asked`);
-      }
-      this.catchUp.note(a.from, o.value.committedIndex);
-      return { type: 'accepted', from: a.from, ballot, slot };
-    }
-    if (o.$case === 'rejected') return { type: 'reject', from: a.from, promised: ballotFromWire(o.value.promised), ballot, slot };
-    if (o.$case === 'refused') return { type: 'refused', from: a.from, ballot, slot, reason: o.value.reason };
-    return undefined;
   }
 
   /**
@@ -512,16 +504,4 @@ export class ProposerNode {
     if (!l) throw new Error(`assertion: no link to acceptor ${nodeId}`);
     return l;
   }
-}
-
-/** Whether a prepare answer is a promise for the ballot asked (only those count toward a quorum). */
-function isPromiseFor(r: PrepareResponse, ballot: Ballot): boolean {
-  const o = r.outcome;
-  return o?.$case === 'promised' && o.value.ballot !== undefined && ballotEquals(ballotFromWire(o.value.ballot), ballot);
-}
-
-/** Whether an accept answer is a vote for the slot and ballot asked (only those count toward a quorum). */
-function isVoteFor(r: AcceptResponse, slot: bigint, ballot: Ballot): boolean {
-  const o = r.outcome;
-  return o?.$case === 'accepted' && o.value.slot === slot && o.value.ballot !== undefined && ballotEquals(ballotFromWire(o.value.ballot), ballot);
 }
