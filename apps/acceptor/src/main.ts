@@ -1,5 +1,6 @@
 import { AcceptorCore, DEFAULT_LIMITS, Quorum } from '@paxos/consensus-core';
 import {
+  claimsCheckedCounter,
   ConfigError,
   createLogger,
   createMetricsRegistry,
@@ -61,7 +62,7 @@ async function main(): Promise<void> {
   const transport = startupTransport('acceptor', config.transport, `acceptor-${config.id}`, { role: 'acceptor', id: config.id }, logger, "every port answers anyone and any client can forge a proposer's ballot");
   const access = new ProposerAccess(transport);
   const quorum = Quorum.majority(config.clusterSize);
-  const source = await loadSourceHolder(config.lmfdbCacheDir, config.source, logger);
+  const source = await loadSourceHolder(config.lmfdbCacheDir, config.source, logger, claimsCheckedCounter(metricsRegistry));
 
   let opened: Awaited<ReturnType<typeof AcceptorStorage.open>>;
   try {

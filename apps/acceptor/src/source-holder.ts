@@ -1,5 +1,5 @@
 import type { SlotValue } from '@paxos/consensus-core';
-import type { Logger } from '@paxos/grpc-kit';
+import type { ClaimVerdict, Logger } from '@paxos/grpc-kit';
 import { loadSource, type SourceCache, unloadedStatus } from '@paxos/lmfdb-client';
 import type { SourceStatus } from '@paxos/proto';
 import { checkProposalClaims, contentKind, validateProposalValue } from '@paxos/proposal';
@@ -15,7 +15,7 @@ export interface SourceHolder {
  * the node: consensus does not depend on the data. It then refuses claims on its source as
  * unverifiable, and Status says the source is not loaded.
  */
-export async function loadSourceHolder(cacheDir: string, source: number, logger: Logger): Promise<SourceHolder> {
+export async function loadSourceHolder(cacheDir: string, source: number, logger: Logger, onVerdict?: (verdict: ClaimVerdict) => void): Promise<SourceHolder> {
   let cache: SourceCache | undefined;
   let status: SourceStatus;
   try {
@@ -35,7 +35,7 @@ export async function loadSourceHolder(cacheDir: string, source: number, logger:
       if (kind.kind !== 'harmonic') continue;
       const checked = validateProposalValue(c.contentType, c.data);
       if (!checked.ok) return `${c.clientRequestId}: ${checked.reason}`;
-      const claims = checkProposalClaims(checked.proposal, (n) => (n === source ? (cache ?? null) : undefined), { requireAll: false, onlySource: source });
+      const claims = checkProposalClaims(checked.proposal, (n) => (n === source ? (cache ?? null) : undefined), { requireAll: false, onlySource: source, ...(onVerdict ? { onVerdict } : {}) });
       if (!claims.ok) return `${c.clientRequestId}: ${claims.reason}`;
     }
     return undefined;

@@ -15,6 +15,8 @@ export interface IngestCliOptions {
   botWallCooldownMs: number;
   serve: boolean;
   port: number;
+  /** Prometheus metrics of serve at http://<host>:<metricsPort>/metrics (0: any free port). */
+  metricsPort: number;
   host: string;
   /** The serve command's transport: the network's TLS folder (certificate client-lmfdb), or --insecure. */
   tlsDir: string | undefined;
@@ -44,6 +46,7 @@ Options (environment variable in brackets):
   --serve                after ingesting, serve RecordService
   --port P               gRPC port for serve (default 50070)                 [LMFDB_PORT]
   --host H               gRPC bind address (default 127.0.0.1)               [LMFDB_HOST]
+  --metrics-port P       serve's Prometheus metrics, http://H:P/metrics (default 9400) [LMFDB_METRICS_PORT]
   --tls-dir D            serve with mutual TLS: D/ca.crt, D/client-lmfdb.crt/.key
                          (default <network folder>/tls)                      [PAXOS_TLS_DIR]
   --insecure             serve plaintext gRPC instead                        [PAXOS_INSECURE]
@@ -88,6 +91,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
         'bot-wall-cooldown-ms': { type: 'string' },
         serve: { type: 'boolean' },
         port: { type: 'string' },
+        'metrics-port': { type: 'string' },
         host: { type: 'string' },
         'tls-dir': { type: 'string' },
         insecure: { type: 'boolean' },
@@ -103,6 +107,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
   }
   const port = nonNegativeInt('--port', v.port ?? env['LMFDB_PORT']) ?? 50070;
   if (port > 65535) throw new UsageError(`--port: ${port} is not a TCP port`);
+  const metricsPort = nonNegativeInt('--metrics-port', v['metrics-port'] ?? env['LMFDB_METRICS_PORT']) ?? 9400;
+  if (metricsPort > 65535) throw new UsageError(`--metrics-port: ${metricsPort} is not a TCP port`);
   return {
     command: v.help ? 'help' : positionals[0] === 'serve' ? 'serve' : 'ingest',
     sources: parseSourceList(v.sources ?? env['LMFDB_SOURCES'] ?? `0-${SOURCE_COUNT - 1}`),
@@ -116,6 +122,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     botWallCooldownMs: nonNegativeInt('--bot-wall-cooldown-ms', v['bot-wall-cooldown-ms'] ?? env['LMFDB_BOT_WALL_COOLDOWN_MS']) ?? 120_000,
     serve: v.serve ?? false,
     port,
+    metricsPort,
     host: v.host ?? env['LMFDB_HOST'] ?? '127.0.0.1',
     tlsDir: v['tls-dir'] ?? env['PAXOS_TLS_DIR'],
     insecure: v.insecure ?? ['1', 'true', 'yes'].includes(String(env['PAXOS_INSECURE']).toLowerCase()),

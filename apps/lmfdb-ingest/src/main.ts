@@ -42,8 +42,8 @@ export async function run(opts: IngestCliOptions, logger: Logger): Promise<numbe
   for (const s of statuses) if (!s.loaded) logger.warn({ source: s.source, reason: s.error }, 'source not loaded');
   const transport = resolveTransport({ 'tls-dir': opts.tlsDir, insecure: opts.insecure }, 'client-lmfdb', { role: 'client' });
   if (transport.kind === 'insecure') logger.warn('--insecure: the RecordService answers plaintext gRPC');
-  const running = await startRecordServer(caches, statuses, opts.host, opts.port, transport, logger);
-  logger.info({ host: opts.host, port: running.port, sources: [...caches.keys()] }, 'RecordService serving');
+  const running = await startRecordServer(caches, statuses, opts.host, opts.port, transport, logger, opts.metricsPort);
+  logger.info({ host: opts.host, port: running.port, metricsPort: running.metricsPort, sources: [...caches.keys()] }, 'RecordService serving');
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

@@ -72,13 +72,21 @@ describe('RecordService handlers', () => {
 
   it('serves over a real gRPC server', async () => {
     const { caches, statuses } = await loadSources(SNAPSHOT, [0]);
-    const running = await startRecordServer(caches, statuses, '127.0.0.1', 0, INSECURE);
+    const running = await startRecordServer(caches, statuses, '127.0.0.1', 0, INSECURE, undefined, 0);
     const client = new RecordServiceClient(`127.0.0.1:${running.port}`, credentials.createInsecure());
     try {
       const res = await new Promise<{ label: string }>((resolve, reject) =>
         client.getRecord({ source: 0, label: '37.a1' }, (err, r) => (err ? reject(err) : resolve(r))),
       );
       expect(res.label).toBe('37.a1');
+      await new Promise((resolve, reject) =>
+        client.verifyClaim({ claim: { source: 0, label: '11.a2', field: 'jinv', claimedValue: '1/1' } }, (err, r) => (err ? reject(err) : resolve(r))),
+      );
+      // Its metrics: claims by verdict and the gRPC calls.
+      const metrics = await (await fetch(`http://127.0.0.1:${running.metricsPort}/metrics`)).text();
+      expect(metrics).toMatch(/^paxos_lmfdb_claims_checked_total\{result="false",node="lmfdb-ingest"\} 1$/m);
+      expect(metrics).toMatch(/^paxos_lmfdb_claims_checked_total\{result="true",node="lmfdb-ingest"\} 0$/m);
+      expect(metrics).toMatch(/^grpc_server_handled_total\{grpc_method="\/lmfdb\.v1\.RecordService\/GetRecord",grpc_code="OK",node="lmfdb-ingest"\} 1$/m);
       const reflected = await resolveByReflection(`127.0.0.1:${running.port}`);
       expect(reflected.services).toEqual(expect.arrayContaining(['lmfdb.v1.RecordService', 'grpc.health.v1.Health']));
       expect(describeSymbol(reflected.registry, 'lmfdb.v1.RecordService')).toContain('rpc VerifyClaim');

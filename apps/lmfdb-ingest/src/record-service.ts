@@ -14,7 +14,11 @@ const VERDICTS = { true: Verdict.VERDICT_TRUE, false: Verdict.VERDICT_FALSE, unk
  * Handlers answering from `caches` (source -> loaded cache). `statuses` may give the status of
  * sources that failed to load (their error); other missing sources are reported as not loaded.
  */
-export function createRecordServiceHandlers(caches: ReadonlyMap<number, SourceCache>, statuses: readonly SourceStatus[] = []): RecordServiceServer {
+export function createRecordServiceHandlers(
+  caches: ReadonlyMap<number, SourceCache>,
+  statuses: readonly SourceStatus[] = [],
+  onVerdict?: (verdict: 'true' | 'false' | 'unknown') => void,
+): RecordServiceServer {
   const statusOf = (n: number): SourceStatus =>
     caches.get(n)?.status() ?? statuses.find((s) => s.source === n) ?? unloadedStatus(n, `source ${n} is not loaded here`);
   return {
@@ -45,6 +49,7 @@ export function createRecordServiceHandlers(caches: ReadonlyMap<number, SourceCa
       if (!isSourceNumber(claim.source)) return fail(callback, status.INVALID_ARGUMENT, `claim.source ${claim.source} is not one of 0..${SOURCE_COUNT - 1}`);
       if (!claim.label || !claim.field) return fail(callback, status.INVALID_ARGUMENT, 'claim.label and claim.field must be given');
       const r = verifyClaim(caches.get(claim.source), claim);
+      onVerdict?.(r.verdict);
       callback(null, { verdict: VERDICTS[r.verdict], actualValue: r.actual ?? '', reason: r.reason });
     },
   };

@@ -1,6 +1,6 @@
 // The RecordService over gRPC, with health and server reflection (the shared bootstrap).
 import type { Server } from '@grpc/grpc-js';
-import { createLogger, type Logger, startGrpcServer, type Transport } from '@paxos/grpc-kit';
+import { claimsCheckedCounter, createLogger, createMetricsRegistry, type Logger, startGrpcServer, startMetricsServer, type Transport } from '@paxos/grpc-kit';
 import type { SourceCache } from '@paxos/lmfdb-client';
 import { RecordServiceService, type SourceStatus } from '@paxos/proto';
 import { createRecordServiceHandlers } from './record-service';
@@ -11,6 +11,8 @@ const MAX_RECEIVE_BYTES = 64 * 1024;
 export interface RunningRecordServer {
   server: Server;
   port: number;
+  /** Where Prometheus scrapes it (absent when started without metrics). */
+  metricsPort?: number;
   stop(): Promise<void>;
 }
 
@@ -21,14 +23,35 @@ export async function startRecordServer(
   port: number,
   transport: Transport,
   logger: Logger = createLogger('lmfdb-ingest'),
+  metricsPort?: number,
 ): Promise<RunningRecordServer> {
+  const registry = createMetricsRegistry('lmfdb-ingest');
+  const onVerdict = claimsCheckedCounter(registry);
   const running = await startGrpcServer({
     host,
     port,
     maxReceiveBytes: MAX_RECEIVE_BYTES,
     transport,
     logger,
-    services: [{ name: 'lmfdb.v1.RecordService', definition: RecordServiceService, implementation: createRecordServiceHandlers(caches, statuses) }],
+    metrics: registry,
+    services: [{ name: 'lmfdb.v1.RecordService', definition: RecordServiceService, implementation: createRecordServiceHandlers(caches, statuses, onVerdict) }],
   });
-  return { server: running.server, port: running.port, stop: () => running.shutdown(3000) };
+  let metrics: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
+  if (metricsPort !== undefined) {
+    try {
+      metrics = await startMetricsServer(host, metricsPort, registry, logger);
+    } catch (e) {
+      await running.shutdown(1000);
+      throw e;
+    }
+  }
+  return {
+    server: running.server,
+    port: running.port,
+    ...(metrics ? { metricsPort: metrics.port } : {}),
+    stop: async () => {
+      await metrics?.close();
+      await running.shutdown(3000);
+    },
+  };
 }

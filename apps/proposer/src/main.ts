@@ -1,5 +1,5 @@
 import { ProposerCore, Quorum, SeededRandom } from '@paxos/consensus-core';
-import { ConfigError, createLogger, createMetricsRegistry, exitWithError, helpText, onShutdownSignal, startGrpcServer, startMetricsServer, startupTransport } from '@paxos/grpc-kit';
+import { claimsCheckedCounter, ConfigError, createLogger, createMetricsRegistry, exitWithError, helpText, onShutdownSignal, startGrpcServer, startMetricsServer, startupTransport } from '@paxos/grpc-kit';
 import { loadSources } from '@paxos/lmfdb-client';
 import { Consistency, ProposerServiceService, ReadServiceService } from '@paxos/proto';
 import { readService } from '@paxos/read-service';
@@ -81,6 +81,8 @@ async function main(): Promise<void> {
   const stateOptions = { digest: valueBytesDigest, registry: { clusterSize: config.acceptors.length }, unsafeNoSessions };
   const state = new AgreedState(stateOptions);
   const chosen = new ChosenLog({ retainedSlotsMax: config.retainChosenSlots, retainedBytesMax: config.retainChosenBytes, state });
+  const metricsRegistry = createMetricsRegistry(`proposer-${config.id}`);
+  const metrics = proposerMetrics(metricsRegistry);
   const node = new ProposerNode(core, links, quorum, chosen, {
     tickMs: config.tickMs,
     catchUpBatchSlots: 64,
@@ -88,12 +90,11 @@ async function main(): Promise<void> {
     catchUpIntervalMs: 500,
     windowSlots: config.windowSlots,
     restoreState: (snapshot) => new AgreedState(stateOptions, snapshot),
+    rounds: metrics.rounds,
     logger,
   });
-  const metricsRegistry = createMetricsRegistry(`proposer-${config.id}`);
-  const metrics = proposerMetrics(metricsRegistry);
   metrics.attach(node, links);
-  const checker = new ValueChecker(config.maxValueBytes, (n) => caches.get(n));
+  const checker = new ValueChecker(config.maxValueBytes, (n) => caches.get(n), claimsCheckedCounter(metricsRegistry));
 
   let server: Awaited<ReturnType<typeof startGrpcServer>>;
   try {

@@ -1,5 +1,6 @@
 // Prometheus metrics of real processes: names and types as documented, and counters that move
 // when a value is chosen.
+import { buildProposal, encodeProposalValue } from '@paxos/proposal';
 import { TestCluster, textValue } from '@paxos/test-cluster';
 import { get } from 'node:http';
 
@@ -63,8 +64,12 @@ describe('Prometheus metrics (real processes)', () => {
       ['paxos_proposer_acceptors_reachable', 'gauge'],
       ['paxos_proposer_chosen_commands_total', 'counter'],
       ['paxos_proposer_acceptor_lag_slots', 'gauge'],
+      ['paxos_proposer_rounds_total', 'counter'],
+      ['paxos_proposer_batch_commands', 'histogram'],
+      ['paxos_lmfdb_claims_checked_total', 'counter'],
       ['grpc_server_handled_total', 'counter'],
     ]) expect([name, proposerTypes.get(name as string)]).toEqual([name, type]);
+    expect(acceptorTypes.get('paxos_lmfdb_claims_checked_total')).toBe('counter');
     expect(a0).toMatch(/node="acceptor-0"/);
 
     for (let i = 0; i < 3; i++) await cluster.propose(1, `metrics-${i}`, textValue(`value ${i}`));
@@ -77,6 +82,19 @@ describe('Prometheus metrics (real processes)', () => {
     expect(value(p1, 'paxos_proposer_delivered_slot')).toBeGreaterThan(value(p0, 'paxos_proposer_delivered_slot'));
     expect(value(p1, 'paxos_proposer_chosen_commands_total')).toBeGreaterThanOrEqual(3);
     expect(value(p1, 'paxos_proposer_acceptors_reachable')).toBe(3);
+    expect(value(p1, 'paxos_proposer_rounds_total', { phase: 'prepare', outcome: 'quorum' })).toBeGreaterThanOrEqual(1);
+    expect(value(p1, 'paxos_proposer_rounds_total', { phase: 'accept', outcome: 'quorum' })).toBeGreaterThan(value(p0, 'paxos_proposer_rounds_total', { phase: 'accept', outcome: 'quorum' }));
+    expect(value(p1, 'paxos_proposer_batch_commands_count')).toBeGreaterThan(value(p0, 'paxos_proposer_batch_commands_count'));
+    expect(value(p1, 'paxos_proposer_batch_commands_sum')).toBeGreaterThanOrEqual(3);
+
+    // This cluster holds no LMFDB data: a claim is checked, found unverifiable, and counted.
+    const claimed = encodeProposalValue(
+      buildProposal({ proposalNumber: 1n, proposerId: 1, leaderboard: [], claims: [{ source: 0, label: '11.a2', field: 'jinv', claimedValue: '-122023936/161051' }] }),
+    );
+    await expect(cluster.propose(1, 'metrics-claim', claimed)).rejects.toMatchObject({ details: expect.stringContaining('cannot be verified') });
+    const p2 = await scrape(proposerPort);
+    expect(value(p2, 'paxos_lmfdb_claims_checked_total', { result: 'unknown' })).toBe(value(p1, 'paxos_lmfdb_claims_checked_total', { result: 'unknown' }) + 1);
+    expect(value(p2, 'paxos_proposer_propose_seconds_count', { api: 'unary', outcome: 'failed' })).toBeGreaterThanOrEqual(1);
   });
 
   it('answers 404 off /metrics', async () => {

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { AcceptorLink } from './acceptor-link';
-import type { ProposerNode } from './proposer-node';
+import type { ProposerNode, RoundObserver } from './proposer-node';
 
 /** How a proposal arrived. */
 export type ProposeApi = 'unary' | 'stream' | 'bulk';
@@ -11,6 +11,8 @@ export interface ProposerMetrics {
   /** One proposal answered: its API, outcome and seconds from arrival to answer. */
   readonly answered: (api: ProposeApi, outcome: ProposeOutcomeLabel, seconds: number) => void;
   readonly attach: (node: ProposerNode, links: readonly AcceptorLink[]) => void;
+  /** Rounds by phase and outcome, and the commands of each accept round. */
+  readonly rounds: RoundObserver;
 }
 
 /**
@@ -67,7 +69,21 @@ export function proposerMetrics(registry: Registry): ProposerMetrics {
       }
     },
   });
+  const rounds = new Counter({
+    name: 'paxos_proposer_rounds_total',
+    help: 'full rounds ended, by phase (prepare: phase 1, accept: phase 2) and outcome (quorum; rejected: an acceptor promised a higher ballot; unreachable: too few acceptors can answer)',
+    labelNames: ['phase', 'outcome'],
+    registers: [registry],
+  });
+  for (const phase of ['prepare', 'accept']) for (const outcome of ['quorum', 'rejected', 'unreachable']) rounds.inc({ phase, outcome }, 0);
+  const batch = new Histogram({
+    name: 'paxos_proposer_batch_commands',
+    help: 'client commands in the slot of each accept round (0: a no-op)',
+    buckets: [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+    registers: [registry],
+  });
   return {
+    rounds: { ended: (phase, outcome) => rounds.inc({ phase, outcome }), opened: (commands) => batch.observe(commands) },
     answered: (api, outcome, seconds) => latency.observe({ api, outcome }, seconds),
     attach: (n, links) => {
       node = n;

@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { type Command, commandBytes } from '@paxos/consensus-core';
-import { GrpcError } from '@paxos/grpc-kit';
+import { type ClaimVerdict, GrpcError } from '@paxos/grpc-kit';
 import type { SourceCache } from '@paxos/lmfdb-client';
 import type { Value } from '@paxos/proto';
 import { checkProposalClaims, contentKind, validateProposalValue } from '@paxos/proposal';
@@ -18,6 +18,7 @@ export class ValueChecker {
   constructor(
     private readonly maxValueBytes: number,
     private readonly source: (n: number) => SourceCache | undefined,
+    private readonly onVerdict?: (verdict: ClaimVerdict) => void,
   ) {}
 
   check(clientRequestId: string, value: Value | undefined): Command {
@@ -42,7 +43,7 @@ export class ValueChecker {
     if (kind.kind === 'harmonic') {
       const checked = validateProposalValue(value.contentType, value.data);
       if (!checked.ok) throw new GrpcError(checked.code === 'INVALID_ARGUMENT' ? status.INVALID_ARGUMENT : status.FAILED_PRECONDITION, checked.reason);
-      const claims = checkProposalClaims(checked.proposal, this.source, { requireAll: true });
+      const claims = checkProposalClaims(checked.proposal, this.source, { requireAll: true, ...(this.onVerdict ? { onVerdict: this.onVerdict } : {}) });
       if (!claims.ok) throw new GrpcError(status.FAILED_PRECONDITION, claims.reason);
     }
     return { clientRequestId, contentType: value.contentType, data: value.data };

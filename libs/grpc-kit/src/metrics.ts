@@ -82,3 +82,21 @@ export function grpcMetricsInterceptor(registry: Registry, servedPaths: Readonly
     );
   };
 }
+
+/** The verdict of one LMFDB claim check, as the lmfdb-client gives it. */
+export type ClaimVerdict = 'true' | 'false' | 'unknown';
+
+/**
+ * `paxos_lmfdb_claims_checked_total{result}`: claims this process checked, by verdict (true,
+ * false, unknown: not verifiable here). The same series on proposers, acceptors and the ingest server.
+ */
+export function claimsCheckedCounter(registry: Registry): (verdict: ClaimVerdict) => void {
+  const counter = new Counter({
+    name: 'paxos_lmfdb_claims_checked_total',
+    help: 'LMFDB claims checked by this process, by result (true, false, unknown: the record or field is not known here)',
+    labelNames: ['result'],
+    registers: [registry],
+  });
+  for (const result of ['true', 'false', 'unknown'] as const) counter.inc({ result }, 0);
+  return (result) => counter.inc({ result });
+}

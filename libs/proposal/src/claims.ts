@@ -11,6 +11,8 @@ export interface ClaimCheckOptions {
   requireAll: boolean;
   /** Only check claims on this source (an acceptor's own); the others are skipped. */
   onlySource?: number;
+  /** Told the verdict of every claim checked (the metrics). */
+  onVerdict?: (verdict: 'true' | 'false' | 'unknown') => void;
 }
 
 export type ClaimCheck =
@@ -47,6 +49,7 @@ export function checkProposalClaims(
       continue;
     }
     const result = verifyClaim(cache ?? undefined, claim);
+    opts.onVerdict?.(result.verdict);
     checked++;
     if (result.verdict === 'true') continue;
     const what = result.verdict === 'false' ? 'is false' : 'cannot be verified';
