@@ -31,6 +31,29 @@ function eventOf(v: NetworkView): string {
 
 const SLOT_PATH = /^\/(api\/)?slot\/(\d{1,20})$/;
 
+/** Bytes a viewer may leave unread before it is dropped (the chart's history, sent once, is at most about 2 MB). */
+const VIEWER_BACKLOG_BYTES_MAX = 8 * 1024 * 1024;
+
+/** The page's own script and style are inline; it talks only to this server. */
+const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'content-security-policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'referrer-policy': 'no-referrer',
+};
+
+const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+
+/**
+ * On a loopback address, only a Host header naming loopback is answered: a page of another
+ * site whose name resolves to 127.0.0.1 (DNS rebinding) cannot read the network's state.
+ */
+function hostAllowed(bindHost: string, hostHeader: string | undefined): boolean {
+  if (!LOOPBACK_NAMES.has(bindHost)) return true;
+  if (!hostHeader) return false;
+  const name = hostHeader.startsWith('[') ? hostHeader.slice(0, hostHeader.indexOf(']') + 1) : (hostHeader.split(':')[0] as string);
+  return LOOPBACK_NAMES.has(name.toLowerCase());
+}
+
 export async function startStatusServer(poller: NetworkPoller, opts: StatusServerOptions): Promise<StatusServer> {
   const viewers = new Set<http.ServerResponse>();
   let eventBytes = 0;
@@ -43,13 +66,21 @@ export async function startStatusServer(poller: NetworkPoller, opts: StatusServe
     const data = eventOf(v);
     for (const res of viewers) {
       // A viewer that does not read is dropped rather than buffered for.
-      if (res.writableLength > 1024 * 1024) res.destroy();
+      if (res.writableLength > VIEWER_BACKLOG_BYTES_MAX) res.destroy();
       else send(res, 'view', data);
     }
   });
 
-  const server = http.createServer((req, res) => {
+  // Requests are checked for slow headers and bodies every second (the event stream is a GET
+  // without a body: it lives as long as its page).
+  const server = http.createServer({ connectionsCheckingInterval: 1000, requestTimeout: 15_000, headersTimeout: 10_000 }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0] as string;
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+    res.setHeader('x-paxos-status-page', String(process.pid));
+    if (!hostAllowed(opts.host, req.headers.host)) {
+      res.writeHead(421, { 'content-type': 'text/plain' }).end('this page answers only under a loopback name (127.0.0.1, localhost)\n');
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('only GET\n');
       return;
@@ -90,21 +121,23 @@ export async function startStatusServer(poller: NetworkPoller, opts: StatusServe
         res.writeHead(400, { 'content-type': 'text/plain' }).end('a slot is below 2^64\n');
         return;
       }
-      poller.readSlot(n).then(
-        (r) => {
+      poller
+        .readSlot(n)
+        .then((r) => {
           const found = r.entry !== undefined;
           if (slot[1]) res.writeHead(found ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify(found ? slotJson(r.entry, r.from) : { slot: String(n), problem: r.problem }));
           else res.writeHead(found ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' }).end(renderSlotPage(n, r));
-        },
-        (e: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`reading slot ${n} failed: ${(e as Error).message}\n`),
-      );
+        })
+        .catch((e: unknown) => {
+          opts.logger.warn({ slot: String(n), err: e }, 'slot page failed');
+          if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end(`reading slot ${n} failed: ${(e as Error).message}\n`);
+        });
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: the page is at /, its data at /api/view and /events, a slot at /slot/<n>\n');
   });
   server.maxConnections = opts.maxViewers + 32;
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 0; // the event stream lives as long as its page
   server.keepAliveTimeout = 5_000;
   const port = await new Promise<number>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>

@@ -103,6 +103,8 @@ export class NetworkPoller {
     };
     return {
       at: Date.now(),
+      pollMs: this.opts.pollMs,
+      historySeconds: this.opts.historySeconds,
       clusterSize: this.quorum.n,
       quorumSize: this.quorum.q,
       alive,
@@ -195,14 +197,16 @@ export class NetworkPoller {
   ): Promise<{ proposerState?: Pick<ProposerView, 'state' | 'reason'>; leaderboard?: LeaderboardView; latestSlots: SlotView[]; proposals: ProposalView[] }> {
     let proposerState: Pick<ProposerView, 'state' | 'reason'> | undefined;
     const candidates: Array<{ node: NodeClients; name: string }> = [{ node: this.proposer, name: `proposer ${this.opts.proposer}` }];
-    for (const a of acceptors) if (a.state === 'alive' && candidates.length < 3) candidates.push({ node: this.acceptors[a.id] as NodeClients, name: `acceptor ${a.id} (its applied state)` });
+    const fallback = acceptors.find((a) => a.state === 'alive');
+    if (fallback) candidates.push({ node: this.acceptors[fallback.id] as NodeClients, name: `acceptor ${fallback.id} (its applied state)` });
+    // The proposer, then one alive acceptor: at most two rounds of calls, so a poll stays within a few deadlines.
     for (const { node, name } of candidates) {
       try {
         const board = await node.leaderboard(HISTORY_READ);
         const applied = board.appliedSlot;
         const from = applied > BigInt(LATEST_SLOTS) ? applied - BigInt(LATEST_SLOTS) : 0n;
         const log = applied > 0n ? await node.readLog(from, LATEST_SLOTS) : { entries: [] };
-        const latestSlots = log.entries.map(slotView).reverse();
+        const latestSlots = log.entries.slice(0, LATEST_SLOTS).map(slotView).reverse();
         const proposals = await this.latestProposals(node, board.history.map((h) => h.proposalNumber), problems);
         return {
           ...(proposerState ? { proposerState } : {}),
@@ -225,24 +229,23 @@ export class NetworkPoller {
       const n = numbersOldestFirst[i] as bigint;
       if (!numbers.includes(n)) numbers.push(n);
     }
-    const views: ProposalView[] = [];
-    for (const n of numbers) {
-      const key = String(n);
-      let view = this.proposalCache.get(key);
-      if (!view) {
+    // The ones not seen before, read at once (a chosen proposal never changes: the rest come from the cache).
+    const missing = numbers.filter((n) => !this.proposalCache.has(String(n)));
+    await Promise.all(
+      missing.map(async (n) => {
         try {
           const r = await node.proposal(n);
-          if (!r.proposal) continue;
-          view = proposalView(r.proposal);
+          if (!r.proposal) return;
+          this.proposalCache.set(String(n), proposalView(r.proposal));
+          if (this.proposalCache.size > PROPOSAL_CACHE_MAX) this.proposalCache.delete(this.proposalCache.keys().next().value as string);
         } catch (e) {
           problems.push(`proposal ${n}: ${failureState(e, this.opts.nodeDeadlineMs).reason}`);
-          continue;
         }
-        this.proposalCache.set(key, view);
-        if (this.proposalCache.size > PROPOSAL_CACHE_MAX) this.proposalCache.delete(this.proposalCache.keys().next().value as string);
-      }
-      views.push(view);
-    }
-    return views;
+      }),
+    );
+    return numbers.flatMap((n) => {
+      const v = this.proposalCache.get(String(n));
+      return v ? [v] : [];
+    });
   }
 }

@@ -49,7 +49,9 @@ export interface SlotView {
   readonly slot: string;
   readonly ballot?: string;
   readonly noop: boolean;
+  /** The first commands of the slot (at most 16; `commandCount` has them all). */
   readonly commands: readonly CommandView[];
+  readonly commandCount: number;
 }
 
 export interface LeaderboardView {
@@ -70,6 +72,9 @@ export interface ProposalView {
 
 export interface NetworkView {
   readonly at: number;
+  /** How often the page is updated, and how far back its chart reaches. */
+  readonly pollMs: number;
+  readonly historySeconds: number;
   readonly clusterSize: number;
   readonly quorumSize: number;
   readonly alive: number;
@@ -84,6 +89,14 @@ export interface NetworkView {
   readonly problems: readonly string[];
 }
 
+/** Text from the network, cut to what a page shows: a node cannot grow every view with one long string. */
+export const TEXT_CHARS_MAX = 256;
+export const clip = (s: string): string => (s.length > TEXT_CHARS_MAX ? `${s.slice(0, TEXT_CHARS_MAX)}…` : s);
+/** Rows, commands and claims shown per item. */
+const ROWS_MAX = 64;
+const COMMANDS_SHOWN_MAX = 16;
+const CLAIMS_SHOWN_MAX = 16;
+
 export function acceptorView(id: number, address: string, s: StatusResponse, at: number): AcceptorView {
   const src = s.dataSource;
   const st = s.storage;
@@ -95,10 +108,10 @@ export function acceptorView(id: number, address: string, s: StatusResponse, at:
     committedIndex: String(s.committedIndex),
     appliedSlot: String(s.appliedSlot),
     ...(src
-      ? { source: { source: src.source, table: src.table, loaded: src.loaded, rows: String(src.rowCount), invalid: String(src.invalidCount), ...(src.error ? { error: src.error } : {}) } }
+      ? { source: { source: src.source, table: clip(src.table), loaded: src.loaded, rows: String(src.rowCount), invalid: String(src.invalidCount), ...(src.error ? { error: clip(src.error) } : {}) } }
       : {}),
     ...(st
-      ? { storage: { healthy: st.healthy, ...(st.error ? { error: st.error } : {}), historyFirstSlot: String(st.historyFirstSlot), snapshotSlot: String(st.snapshotSlot), historyBytes: String(st.historyBytes) } }
+      ? { storage: { healthy: st.healthy, ...(st.error ? { error: clip(st.error) } : {}), historyFirstSlot: String(st.historyFirstSlot), snapshotSlot: String(st.snapshotSlot), historyBytes: String(st.historyBytes) } }
       : {}),
     uptimeMs: Number(s.uptimeMs),
     lastAnswerAt: at,
@@ -119,25 +132,39 @@ export function slotView(e: LogEntry): SlotView {
   const kind = e.value?.kind;
   const commands: CommandView[] =
     kind?.$case === 'batch'
-      ? kind.value.commands.map((c, i) => {
+      ? kind.value.commands.slice(0, COMMANDS_SHOWN_MAX).map((c, i) => {
           const outcome = e.outcomes[i];
           const contentType = c.value?.contentType ?? '';
           const data = c.value?.data ?? new Uint8Array();
           const number = proposalNumberOf(contentType, data);
           return {
-            clientRequestId: c.clientRequestId,
-            contentType,
+            clientRequestId: clip(c.clientRequestId),
+            contentType: clip(contentType),
             bytes: data.length,
             ...(outcome?.duplicate ? { duplicateOf: String(outcome.firstSlot) } : {}),
             ...(number !== undefined ? { proposalNumber: number } : {}),
           };
         })
       : [];
-  return { slot: String(e.slot), ...(e.ballot ? { ballot: formatBallot(e.ballot) } : {}), noop: kind?.$case !== 'batch', commands };
+  return {
+    slot: String(e.slot),
+    ...(e.ballot ? { ballot: formatBallot(e.ballot) } : {}),
+    noop: kind?.$case !== 'batch',
+    commands,
+    commandCount: kind?.$case === 'batch' ? kind.value.commands.length : 0,
+  };
 }
 
 export function leaderboardRows(rows: readonly LeaderboardRow[]): LeaderboardView['rows'] {
-  return rows.map((r) => ({ framework: r.framework, score: r.score, pricePerPoint: r.pricePerPoint, bid: r.bid, ask: r.ask, proposalNumber: String(r.proposalNumber), slot: String(r.slot) }));
+  return rows.slice(0, ROWS_MAX).map((r) => ({
+    framework: clip(r.framework),
+    score: clip(r.score),
+    pricePerPoint: clip(r.pricePerPoint),
+    bid: clip(r.bid),
+    ask: clip(r.ask),
+    proposalNumber: String(r.proposalNumber),
+    slot: String(r.slot),
+  }));
 }
 
 export function proposalView(p: ProposalRecord): ProposalView {
@@ -145,6 +172,8 @@ export function proposalView(p: ProposalRecord): ProposalView {
     number: String(p.proposalNumber),
     slot: String(p.slot),
     proposerId: p.proposerId,
-    claims: p.claims.flatMap((c) => (c.claim ? [{ text: `${c.claim.source}:${c.claim.label}:${c.claim.field}=${c.claim.claimedValue}`, source: c.claim.source, checkedBy: [...c.checkedBy] }] : [])),
+    claims: p.claims
+      .slice(0, CLAIMS_SHOWN_MAX)
+      .flatMap((c) => (c.claim ? [{ text: clip(`${c.claim.source}:${c.claim.label}:${c.claim.field}=${c.claim.claimedValue}`), source: c.claim.source, checkedBy: c.checkedBy.slice(0, 64) }] : [])),
   };
 }

@@ -33,7 +33,7 @@ const el = (tag, attrs, ...kids) => {
   return e;
 };
 let rates = [];
-const HISTORY_MAX = 3600;
+let now = Date.now();
 
 function nodeTile(a) {
   const t = el('div', { class: 'node', 'data-node-id': a.id, 'data-state': a.state, title: a.reason || a.address });
@@ -49,7 +49,7 @@ function drawChart(svg, series, unit) {
   svg.replaceChildren();
   const W = 600, H = 150, L = 44, B = 16;
   svg.setAttribute('viewBox', '0 0 ' + W + ' ' + H);
-  const now = Date.now(), span = Math.max(60000, now - (rates[0] ? rates[0].at : now));
+  const span = Math.max(60000, now - (rates[0] ? rates[0].at : now));
   let max = 0;
   for (const s of series) for (const p of rates) { const v = p[s.key]; if (typeof v === 'number' && v > max) max = v; }
   max = max > 0 ? max * 1.1 : 1;
@@ -68,6 +68,8 @@ function drawChart(svg, series, unit) {
 }
 
 function render(v) {
+  // The server's clock, not this browser's, places the chart's points.
+  now = v.at;
   $('updated').textContent = 'updated ' + new Date(v.at).toLocaleTimeString();
   const q = $('quorum');
   q.textContent = v.alive + '/' + v.clusterSize + ' acceptors alive · quorum ' + v.quorumSize + (v.quorumAlive ? ' alive' : ' NOT alive');
@@ -82,9 +84,11 @@ function render(v) {
     ' proposer at ' + p.address + (p.ballotRound !== undefined ? ' · ballot round ' + p.ballotRound : '') + (p.deliveredSlot !== undefined ? ' · delivered to slot ' + p.deliveredSlot : '') +
       (p.inFlightSlots !== undefined ? ' · ' + p.inFlightSlots + ' slots in flight, ' + p.pendingCommands + ' commands queued' : '') + (p.reason ? ' · ' + p.reason : ''),
   );
-  if (v.latestRate && (!rates.length || v.latestRate.at > rates[rates.length - 1].at)) { rates.push(v.latestRate); if (rates.length > HISTORY_MAX) rates.shift(); }
+ if (v.latestRate && (!rates.length || v.latestRate.at > rates[rates.length - 1].at)) rates.push(v.latestRate);
+  while (rates.length && rates[0].at < v.at - v.historySeconds * 1000) rates.shift();
   const last = rates[rates.length - 1];
-  $('rate-now').textContent = last ? Math.round(last.commandsPerSecond) + ' commands/s, ' + last.slotsPerSecond.toFixed(1) + ' slots/s' + (last.p50Ms !== undefined ? ', p50 ' + last.p50Ms.toFixed(1) + ' ms, p99 ' + last.p99Ms.toFixed(1) + ' ms' : '') : 'no figures yet';
+  const fresh = last && last.at >= v.at - 2.5 * v.pollMs;
+  $('rate-now').textContent = fresh ? Math.round(last.commandsPerSecond) + ' commands/s, ' + last.slotsPerSecond.toFixed(1) + ' slots/s' + (last.p50Ms !== undefined ? ', p50 ' + last.p50Ms.toFixed(1) + ' ms, p99 ' + last.p99Ms.toFixed(1) + ' ms' : '') : last ? "no current figures: the proposer's metrics do not answer" : 'no figures yet';
   drawChart($('throughput'), [{ key: 'commandsPerSecond', color: '#3366cc' }], '/s');
   drawChart($('latency'), [{ key: 'p50Ms', color: '#1f9d55' }, { key: 'p99Ms', color: '#c53030' }], ' ms');
   const lb = v.leaderboard;
@@ -93,7 +97,7 @@ function render(v) {
     el('tr', {}, el('td', { class: 'framework' }, r.framework), el('td', { class: 'num' }, r.score), el('td', { class: 'num' }, r.pricePerPoint), el('td', { class: 'num' }, r.bid), el('td', { class: 'num' }, r.ask),
       el('td', { class: 'num' }, r.proposalNumber), el('td', { class: 'num' }, el('a', { href: '/slot/' + r.slot }, r.slot)))));
   $('slots').replaceChildren(...v.latestSlots.map((s) => {
-    const what = s.noop ? 'no-op' : s.commands.length + ' command' + (s.commands.length === 1 ? '' : 's') +
+    const what = s.noop ? 'no-op' : s.commandCount + ' command' + (s.commandCount === 1 ? '' : 's') +
       (s.commands.some((c) => c.proposalNumber) ? ' (proposal ' + s.commands.filter((c) => c.proposalNumber).map((c) => c.proposalNumber).join(', ') + ')' : '') +
       (s.commands.some((c) => c.duplicateOf) ? ', ' + s.commands.filter((c) => c.duplicateOf).length + ' duplicate' : '');
     return el('tr', {}, el('td', { class: 'num' }, el('a', { href: '/slot/' + s.slot }, s.slot)), el('td', {}, s.ballot || '-'), el('td', {}, what));
@@ -105,10 +109,19 @@ function render(v) {
   $('problems').hidden = v.problems.length === 0;
 }
 
-const events = new EventSource('/events');
-events.addEventListener('history', (e) => { rates = JSON.parse(e.data); });
-events.addEventListener('view', (e) => render(JSON.parse(e.data)));
-events.onerror = () => { $('updated').textContent = 'the status page server does not answer; retrying'; };
+// EventSource retries a dropped stream by itself, but not one that was refused (503 when too many
+// pages are open): that one is opened again here, later each time.
+let retryMs = 2000;
+function connect() {
+  const events = new EventSource('/events');
+  events.addEventListener('history', (e) => { rates = JSON.parse(e.data); });
+  events.addEventListener('view', (e) => { retryMs = 2000; render(JSON.parse(e.data)); });
+  events.onerror = () => {
+    $('updated').textContent = 'the status page server does not answer; retrying';
+    if (events.readyState === EventSource.CLOSED) { setTimeout(connect, retryMs); retryMs = Math.min(retryMs * 2, 60000); }
+  };
+}
+connect();
 `;
 
 export const STATUS_PAGE_HTML = `<!doctype html>

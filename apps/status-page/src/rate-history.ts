@@ -49,13 +49,20 @@ export function quantileFromBuckets(buckets: ReadonlyArray<readonly [number, num
 export class RateHistory {
   private last: ProposerReading | undefined;
   private readonly points: RatePoint[] = [];
+  /** Intervals still to leave out after a restart: a restarted proposer first delivers the log it learns, which is not throughput. */
+  private settling = 0;
 
   constructor(private readonly maxPoints: number) {}
 
   add(r: ProposerReading): RatePoint | undefined {
     const prev = this.last;
     this.last = r;
+    if (prev && (r.chosenCommands < prev.chosenCommands || r.deliveredSlot < prev.deliveredSlot)) this.settling = 1;
     if (!prev || r.at <= prev.at || r.chosenCommands < prev.chosenCommands || r.deliveredSlot < prev.deliveredSlot) return undefined;
+    if (this.settling > 0) {
+      this.settling--;
+      return undefined;
+    }
     const seconds = (r.at - prev.at) / 1000;
     const delta: Array<[number, number]> = [];
     for (const [bound, count] of r.latencyBuckets) delta.push([bound, Math.max(0, count - (prev.latencyBuckets.get(bound) ?? 0))]);

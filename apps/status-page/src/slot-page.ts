@@ -7,6 +7,11 @@ import type { LogEntry } from '@paxos/proto';
 
 /** Bytes of an opaque value shown in hex. */
 const HEX_PREVIEW_BYTES = 256;
+/** Commands of a slot rendered, and characters of one decoded value: a slot's page stays small. */
+const COMMANDS_RENDERED_MAX = 64;
+const DECODED_CHARS_MAX = 64 * 1024;
+
+const capped = (text: string): string => (text.length > DECODED_CHARS_MAX ? `${text.slice(0, DECODED_CHARS_MAX)}\n... (${text.length - DECODED_CHARS_MAX} more characters)` : text);
 
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
@@ -59,7 +64,8 @@ export function renderSlotPage(slot: bigint, r: { entry?: LogEntry; from: string
   const parts = [head, `<p class="muted">chosen under ballot ${e.ballot ? escapeHtml(formatBallot(e.ballot)) : '(from a state snapshot)'}; read from ${escapeHtml(r.from)}</p>`];
   if (kind?.$case !== 'batch') parts.push('<p>A no-op: chosen to fill a slot no client value needed.</p>');
   else {
-    kind.value.commands.forEach((c, i) => {
+    if (kind.value.commands.length > COMMANDS_RENDERED_MAX) parts.push(`<p class="muted">${kind.value.commands.length} commands; the first ${COMMANDS_RENDERED_MAX} are shown (all of them: /api/slot/${slot})</p>`);
+    kind.value.commands.slice(0, COMMANDS_RENDERED_MAX).forEach((c, i) => {
       const contentType = c.value?.contentType ?? '';
       const data = c.value?.data ?? new Uint8Array();
       const outcome = e.outcomes[i];
@@ -67,7 +73,7 @@ export function renderSlotPage(slot: bigint, r: { entry?: LogEntry; from: string
       parts.push(`<h2>command ${i}: ${escapeHtml(c.clientRequestId)}</h2>`);
       parts.push(`<p class="muted">${escapeHtml(contentType || '(no content type)')}, ${data.length} bytes${outcome?.duplicate ? `; a duplicate: this client_request_id took effect in slot <a href="/slot/${outcome.firstSlot}">${outcome.firstSlot}</a>` : ''}</p>`);
       if (d.error) parts.push(`<p>Does not decode: ${escapeHtml(d.error)}</p>`);
-      if (d.proposal !== undefined) parts.push(`<pre>${escapeHtml(jsonText(d.proposal))}</pre>`);
+      if (d.proposal !== undefined) parts.push(`<pre>${escapeHtml(capped(jsonText(d.proposal)))}</pre>`);
       else if (d.hex !== undefined) parts.push(`<pre>${escapeHtml(d.hex)}${data.length > HEX_PREVIEW_BYTES ? ' ...' : ''}</pre>`);
     });
   }

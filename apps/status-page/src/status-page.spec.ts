@@ -1,6 +1,7 @@
+import { type IncomingHttpHeaders, request } from 'node:http';
 import { Script } from 'node:vm';
 import { status } from '@grpc/grpc-js';
-import { ConfigError } from '@paxos/grpc-kit';
+import { ConfigError, type Logger } from '@paxos/grpc-kit';
 import { encodeProposalValue, buildProposal } from '@paxos/proposal';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { resolveStatusPageConfig } from './config';
@@ -9,7 +10,9 @@ import { PAGE_SCRIPT, STATUS_PAGE_HTML } from './page';
 import { parsePrometheusText } from './prometheus-text';
 import { quantileFromBuckets, RateHistory } from './rate-history';
 import { escapeHtml, renderSlotPage, slotJson } from './slot-page';
-import { slotView } from './network-view';
+import { startStatusServer } from './http-server';
+import type { NetworkPoller } from './network-poller';
+import { type NetworkView, slotView } from './network-view';
 
 describe('reading the proposer\'s metrics', () => {
   it('parses what prom-client serves: gauges, counters, histogram buckets with escaped labels', async () => {
@@ -35,6 +38,12 @@ describe('reading the proposer\'s metrics', () => {
     ]);
   });
 
+  it('reads hostile pages in one pass: open quotes, braces, overlong lines', () => {
+    const hostile = [`x{a="${'\\'.repeat(3000)}`, `x{${'a="b",'.repeat(500)}`, `x{a="b"}${' }'.repeat(1500)} 1`, 'x'.repeat(100_000) + ' 1', 'x{a="}"} 2'].join('\n');
+    const text = Array.from({ length: 200 }, () => hostile).join('\n');
+    expect(parsePrometheusText(text, (n) => n === 'x').map((s) => [s.labels['a'], s.value])).toEqual(Array.from({ length: 200 }, () => ['}', 2]));
+  });
+
   it('interpolates quantiles within the bucket they fall in, as histogram_quantile does', () => {
     const b: Array<[number, number]> = [[0.01, 50], [0.1, 90], [1, 100], [Infinity, 100]];
     expect(quantileFromBuckets(b, 0.5)).toBeCloseTo(0.01);
@@ -54,12 +63,14 @@ describe('reading the proposer\'s metrics', () => {
     });
     expect(h.add(reading(1000, 0, 0, 0, 0))).toBeUndefined();
     expect(h.add(reading(3000, 400, 10, 100, 0))).toEqual({ at: 3000, commandsPerSecond: 200, slotsPerSecond: 5, p50Ms: 5, p99Ms: 9.9 });
-    // Counters went back: a restarted proposer. No point for that interval.
+    // Counters went back: a restarted proposer. No point for that interval, nor for the next one
+    // (the restarted proposer delivers the log it learns: not throughput).
     expect(h.add(reading(4000, 5, 1, 0, 0))).toBeUndefined();
-    const p = h.add(reading(5000, 105, 3, 0, 10));
+    expect(h.add(reading(4500, 5000, 900, 0, 0))).toBeUndefined();
+    const p = h.add(reading(5500, 5100, 902, 0, 10));
     expect(p).toMatchObject({ commandsPerSecond: 100, slotsPerSecond: 2 });
     expect(p?.p50Ms).toBeCloseTo(55);
-    for (let t = 6000; t < 10_000; t += 1000) h.add(reading(t, 105, 3, 0, 10));
+    for (let t = 6500; t < 10_000; t += 1000) h.add(reading(t, 5100, 902, 0, 10));
     expect(h.all()).toHaveLength(3); // bounded
     expect(h.all().every((x) => x.p50Ms === undefined)).toBe(true); // nothing answered: no latency
   });
@@ -96,8 +107,8 @@ describe('the page', () => {
     const entry = { slot: 3n, ballot: { round: 1n, proposerId: 1 }, value: { kind: { $case: 'batch' as const, value: { commands: [{ clientRequestId: 'c-1', value: v }] } } }, outcomes: [] };
     expect(renderSlotPage(3n, { entry, from: 'proposer' })).toContain('&quot;framework&quot;: &quot;lattice/e8&quot;');
     expect(slotJson(entry, 'proposer')).toMatchObject({ slot: '3', ballot: '1.1', commands: [{ clientRequestId: 'c-1', proposal: { proposalNumber: '42' } }] });
-    expect(slotView(entry)).toEqual({ slot: '3', ballot: '1.1', noop: false, commands: [{ clientRequestId: 'c-1', contentType: v.contentType, bytes: v.data.length, proposalNumber: '42' }] });
-    expect(slotView({ slot: 4n, value: { kind: { $case: 'noop', value: {} } }, outcomes: [] })).toEqual({ slot: '4', noop: true, commands: [] });
+    expect(slotView(entry)).toEqual({ slot: '3', ballot: '1.1', noop: false, commands: [{ clientRequestId: 'c-1', contentType: v.contentType, bytes: v.data.length, proposalNumber: '42' }], commandCount: 1 });
+    expect(slotView({ slot: 4n, value: { kind: { $case: 'noop', value: {} } }, outcomes: [] })).toEqual({ slot: '4', noop: true, commands: [], commandCount: 0 });
   });
 });
 
@@ -123,5 +134,59 @@ describe('flags', () => {
     expect(() => resolveStatusPageConfig(['--poll-ms', '10'], {})).toThrow(ConfigError);
     expect(() => resolveStatusPageConfig(['--proposer', 'a:1,b:2'], {})).toThrow(/one host:port/);
     expect(() => resolveStatusPageConfig(['--acceptors', 'nope'], {})).toThrow(/not host:port/);
+  });
+});
+
+describe('the page\'s HTTP server', () => {
+  const logger = { info: () => undefined, warn: () => undefined, error: () => undefined } as unknown as Logger;
+  let listeners: Array<(v: NetworkView) => void> = [];
+  let latest: NetworkView | undefined;
+  const poller = {
+    latest: () => latest,
+    subscribe: (fn: (v: NetworkView) => void) => {
+      listeners.push(fn);
+      return () => (listeners = listeners.filter((l) => l !== fn));
+    },
+    readSlot: async (slot: bigint) => (slot === 7n ? { entry: { slot: 7n, value: { kind: { $case: 'noop' as const, value: {} } }, outcomes: [] }, from: 'proposer' } : { from: '', problem: 'not chosen yet' }),
+  } as unknown as NetworkPoller;
+  let server: Awaited<ReturnType<typeof startStatusServer>>;
+  const get = (path: string, headers: Record<string, string> = {}, method = 'GET') =>
+    new Promise<{ status: number; headers: IncomingHttpHeaders; body: string }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: server.port, path, method, headers }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => {
+          body += c.toString();
+          if (path === '/events' && body.includes('\n\n')) res.destroy();
+        });
+        res.on('close', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+
+  beforeAll(async () => {
+    server = await startStatusServer(poller, { host: '127.0.0.1', port: 0, maxViewers: 1, logger });
+  });
+  afterAll(() => server.close());
+
+  it('answers with security headers, refuses foreign Host names, methods and paths', async () => {
+    const page = await get('/');
+    expect(page.status).toBe(200);
+    expect(page.headers['content-security-policy']).toContain("default-src 'none'");
+    expect(page.headers['x-content-type-options']).toBe('nosniff');
+    expect(page.headers['x-paxos-status-page']).toBe(String(process.pid));
+    expect((await get('/', { host: 'rebound.example:9300' })).status).toBe(421);
+    expect((await get('/', { host: 'localhost:9300' })).status).toBe(200);
+    expect((await get('/', {}, 'POST')).status).toBe(405);
+    expect((await get('/nope')).status).toBe(404);
+    expect((await get('/slot/abc')).status).toBe(404);
+    expect((await get(`/slot/${2n ** 64n}`)).status).toBe(400);
+    expect((await get('/api/view')).status).toBe(503); // before the first poll
+  });
+
+  it('serves a slot\'s page and JSON, and says when a slot cannot be read', async () => {
+    expect(await get('/slot/7')).toMatchObject({ status: 200, body: expect.stringContaining('A no-op') });
+    expect(JSON.parse((await get('/api/slot/7')).body)).toMatchObject({ slot: '7', noop: true, from: 'proposer' });
+    expect(await get('/slot/8')).toMatchObject({ status: 404, body: expect.stringContaining('not chosen yet') });
   });
 });

@@ -135,9 +135,9 @@ export async function launchNetwork(opts: LaunchOptions): Promise<LaunchResult> 
   const startedAt = Date.now();
   const pids = new Map<string, number>();
   for (const n of layout.nodes) pids.set(n.name, startNode(opts.dir, layout, n));
-  startStatusPage(opts.dir, layout);
+  const statusPid = startStatusPage(opts.dir, layout);
   const ready = await waitReady(layout, pids, startedAt, opts.readyTimeoutMs, quorum, clientTransport(opts.dir));
-  const statusPageUrl = await statusPageReady(layout, 5000);
+  const statusPageUrl = await statusPageReady(layout, statusPid, STATUS_PAGE_READY_MS);
   return { ...ready, ...(opts.insecure ? {} : { certificatesMs }), ...(statusPageUrl ? { statusPageUrl } : {}) };
 }
 
@@ -160,15 +160,22 @@ function startStatusPage(dir: string, layout: NetworkLayout): number | undefined
   ]);
 }
 
-/** The status page's URL once it answers GET /, or undefined when it does not within timeoutMs. */
-async function statusPageReady(layout: NetworkLayout, timeoutMs: number): Promise<string | undefined> {
-  if (!layout.statusPage) return undefined;
+/** How long launch waits for the status page to answer (it starts beside 24 nodes on a busy machine). */
+const STATUS_PAGE_READY_MS = 15_000;
+
+/**
+ * The status page's URL once the process launch started (pid) answers GET / — not another
+ * network's page that holds the port — or undefined when it does not within timeoutMs.
+ */
+async function statusPageReady(layout: NetworkLayout, pid: number | undefined, timeoutMs: number): Promise<string | undefined> {
+  if (!layout.statusPage || pid === undefined) return undefined;
   const url = `http://${layout.statusPage}/`;
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      if (res.ok) return url;
+      if (res.ok && res.headers.get('x-paxos-status-page') === String(pid)) return url;
+      if (res.ok) return undefined; // another process serves this port
     } catch {
       // not listening yet
     }
@@ -210,9 +217,9 @@ export async function restartMissing(dir: string, readyTimeoutMs: number): Promi
     const pid = live.has(n.name) ? readPid(pidFile(dir, n.name)) : startNode(dir, layout, n);
     if (pid !== undefined) pids.set(n.name, pid);
   }
-  if (!live.has(STATUS_PAGE_NAME)) startStatusPage(dir, layout);
+  const statusPid = live.has(STATUS_PAGE_NAME) ? readPid(pidFile(dir, STATUS_PAGE_NAME)) : startStatusPage(dir, layout);
   const ready = await waitReady(layout, pids, startedAt, readyTimeoutMs, quorum, clientTransport(dir));
-  const statusPageUrl = await statusPageReady(layout, 5000);
+  const statusPageUrl = await statusPageReady(layout, statusPid, STATUS_PAGE_READY_MS);
   return { ...ready, ...(statusPageUrl ? { statusPageUrl } : {}) };
 }
 
