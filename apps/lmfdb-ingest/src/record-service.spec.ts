@@ -64,7 +64,7 @@ describe('RecordService handlers', () => {
     expect((await v(0, '11.a2', 'jinv', '1/1')).res).toEqual({
       verdict: Verdict.VERDICT_FALSE,
       actualValue: '-122023936/161051',
-      reason: '11.a2: jinv is -122023936/161051, the claim says 1/1',
+      reason: '11.a2: jinv is -122023936/161051, the claim says 1/1 (looked up in the record)',
     });
     expect((await v(5, '360.a.6480.1', 'cond', '360')).res).toMatchObject({ verdict: Verdict.VERDICT_UNKNOWN, actualValue: '' });
     expect((await v(11, 'x', 'y', '1')).err?.code).toBe(status.INVALID_ARGUMENT);

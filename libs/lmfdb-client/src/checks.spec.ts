@@ -28,7 +28,10 @@ describe('elliptic curves (source 0)', () => {
     expect(check(0, 'ec_curvedata', { ...good, jinv: [1n, 1n] }).reasons).toEqual(['jinv is 1, ainvs give -122023936/161051']);
     expect(check(0, 'ec_curvedata', { ...good, absD: 161050n }).reasons).toEqual(['absD is 161050, ainvs gives 161051']);
     expect(check(0, 'ec_curvedata', { ...good, signD: 1n }).reasons).toEqual(['signD is 1, ainvs gives -1']);
-    expect(check(0, 'ec_curvedata', { ...good, torsion: 3n }).reasons).toEqual(['torsion is 3, the product of torsion_structure gives 5']);
+    expect(check(0, 'ec_curvedata', { ...good, torsion: 3n }).reasons).toEqual([
+      'torsion is 3, the product of torsion_structure gives 5',
+      'torsion is 3, which does not divide #E(F_3) = 5 (counted from ainvs; p = 3 is an odd prime of good reduction, where the torsion injects)',
+    ]);
     expect(check(0, 'ec_curvedata', { ...good, conductor: 12n }).reasons).toEqual(['conductor is 12, the label 11.a2 gives 11']);
     expect(check(0, 'ec_curvedata', { ...good, lmfdb_label: '11.b2' }).reasons).toEqual([
       'lmfdb_iso is 11.a, the label 11.b2 gives 11.b',
@@ -59,7 +62,10 @@ describe('number fields (source 3)', () => {
       'disc_abs is 16, the label 2.0.15.1 gives 15',
       'coeffs has 2 entries, degree 2 needs 3',
     ]);
-    expect(check(3, 'nf_fields', { ...f, disc_sign: 1n }).reasons).toEqual(['disc_sign is 1, (-1)^r2 from the label 2.0.15.1 gives -1']);
+    expect(check(3, 'nf_fields', { ...f, disc_sign: 1n }).reasons).toEqual(['disc_sign is 1, (-1)^r2 from the label 2.0.15.1 gives -1', 'disc_sign is 1, but the discriminant of coeffs is -15']);
+    expect(check(3, 'nf_fields', { ...f, coeffs: [5n, -1n, 1n] }).reasons).toEqual(['disc_abs is 15, but the discriminant of coeffs, -19, is not 15 times a square (the index squared)']);
+    // x^2 + 15 has discriminant -60 = -15 * 2^2: the index 2 is allowed.
+    expect(check(3, 'nf_fields', { ...f, coeffs: [15n, 0n, 1n] }).reasons).toEqual([]);
     expect(check(3, 'nf_fields', { ...f, label: '2.1.15.1' }).reasons[0]).toMatch(/1 real places, impossible in degree 2/);
   });
 });

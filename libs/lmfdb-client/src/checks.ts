@@ -1,5 +1,7 @@
 // Record checks in exact arithmetic (bigint and Rational, no floating point). A failed check marks
 // the record invalid with its reasons; nothing is dropped.
+import { torsionMismatch } from './elliptic-curve-arith';
+import { exactSqrt, POLY_DEGREE_MAX, polynomialDiscriminant } from './polynomial-arith';
 import { rational, ratEquals, formatRational } from './rational';
 import { rowTable, sourceSpec } from './sources';
 import type { DecodedRow, LmfdbValue } from './values';
@@ -73,6 +75,13 @@ class Checker {
 
 const DIGITS = /^\d+$/;
 
+function gcdAbs(a: bigint, b: bigint): bigint {
+  let x = a < 0n ? -a : a;
+  let y = b < 0n ? -b : b;
+  while (y !== 0n) [x, y] = [y, x % y];
+  return x;
+}
+
 function base26(letters: string): bigint {
   let n = 0n;
   for (const ch of letters) n = n * 26n + BigInt(ch.charCodeAt(0) - 97);
@@ -118,13 +127,28 @@ function checkEllipticCurve(c: Checker): void {
         if (j.length !== 2 || j[1] === 0n) c.fail(`jinv is not a pair [numerator, denominator]`);
         else if (!ratEquals({ num: j[0], den: j[1] }, jinv) || j[1] < 0n) {
           c.fail(`jinv is ${formatRational({ num: j[0], den: j[1] })}, ainvs give ${formatRational(jinv)}`);
+        } else if (gcdAbs(j[0] as bigint, j[1] as bigint) !== 1n) {
+          c.fail(`jinv is stored as [${j[0]},${j[1]}], not in lowest terms (${formatRational(jinv)})`);
         }
       }
     }
   }
   const ts = c.ints('torsion_structure');
   if (ts !== undefined) c.eqInt('torsion', ts.reduce((a, b) => a * b, 1n), 'the product of torsion_structure');
+  // The torsion injects into E(F_p) at every odd prime of good reduction: its order divides the count.
+  const torsion = c.int('torsion');
+  if (torsion !== undefined && ainvs !== undefined && ainvs.length === 5) {
+    const { disc } = ellipticInvariants(ainvs);
+    if (disc !== 0n) {
+      const bad = torsionMismatch(ainvs, disc, torsion, TORSION_CHECK_PRIME_MAX);
+      if (bad && bad.p === 0) c.fail(`torsion is ${torsion}, not a group order`);
+      else if (bad) c.fail(`torsion is ${torsion}, which does not divide #E(F_${bad.p}) = ${bad.points} (counted from ainvs; p = ${bad.p} is an odd prime of good reduction, where the torsion injects)`);
+    }
+  }
 }
+
+/** Odd primes of good reduction up to this bound are used by the torsion check. */
+export const TORSION_CHECK_PRIME_MAX = 200;
 
 function checkNumberField(c: Checker): void {
   const label = c.str('label', true);
@@ -143,6 +167,27 @@ function checkNumberField(c: Checker): void {
   c.eqInt('disc_abs', BigInt(m[3]), why);
   const coeffs = c.ints('coeffs');
   if (coeffs !== undefined && BigInt(coeffs.length) !== d + 1n) c.fail(`coeffs has ${coeffs.length} entries, degree ${d} needs ${d + 1n}`);
+  else if (coeffs !== undefined) checkPolynomialDiscriminant(c, coeffs);
+}
+
+/**
+ * disc(f) = disc(K) * [O_K : Z[a]]^2 for the defining polynomial f of K = Q(a): the discriminant
+ * computed from coeffs has the stored sign and is the stored |disc(K)| times a square.
+ */
+function checkPolynomialDiscriminant(c: Checker, coeffs: readonly bigint[]): void {
+  const degree = coeffs.length - 1;
+  if (degree < 1 || coeffs[degree] === 0n) return c.fail(`coeffs [${coeffs.join(',')}] do not define a polynomial of degree ${degree}`);
+  if (degree > POLY_DEGREE_MAX) return c.cannotCheck(`the discriminant of coeffs: degree ${degree} is above the bound ${POLY_DEGREE_MAX}`);
+  const df = polynomialDiscriminant(coeffs);
+  if (df === 0n) return c.fail(`coeffs [${coeffs.join(',')}] give a polynomial with a repeated root (discriminant 0), not a field`);
+  const sign = c.int('disc_sign');
+  if (sign !== undefined && sign !== (df < 0n ? -1n : 1n)) c.fail(`disc_sign is ${sign}, but the discriminant of coeffs is ${df}`);
+  const abs = c.int('disc_abs');
+  if (abs === undefined) return;
+  const dfAbs = df < 0n ? -df : df;
+  if (abs <= 0n || dfAbs % abs !== 0n || exactSqrt(dfAbs / abs) === undefined) {
+    c.fail(`disc_abs is ${abs}, but the discriminant of coeffs, ${df}, is not ${abs} times a square (the index squared)`);
+  }
 }
 
 function checkMf(c: Checker, table: string): void {

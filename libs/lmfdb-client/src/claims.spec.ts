@@ -12,7 +12,7 @@ describe('claim verification', () => {
   const v = (source: number, label: string, field: string, claimedValue: string) => verifyClaim(caches[source], { source, label, field, claimedValue });
 
   it('true claims', () => {
-    expect(v(0, '11.a2', 'jinv', '-122023936/161051')).toEqual({ verdict: 'true', actual: '-122023936/161051', reason: '11.a2: jinv is -122023936/161051' });
+    expect(v(0, '11.a2', 'jinv', '-122023936/161051')).toEqual({ verdict: 'true', actual: '-122023936/161051', reason: '11.a2: jinv is -122023936/161051 (looked up in the record)', method: 'looked up' });
     expect(v(0, '11.a2', 'jinv', '-244047872/322102').verdict).toBe('true');
     expect(v(0, '11.a1', 'jinv', '-52893159101157376/11').verdict).toBe('true');
     expect(v(0, '11.a2', 'ainvs', '[0, -1, 1, -10, -20]').verdict).toBe('true');
@@ -31,9 +31,10 @@ describe('claim verification', () => {
     expect(v(0, '11.a2', 'jinv', '1/1')).toEqual({
       verdict: 'false',
       actual: '-122023936/161051',
-      reason: '11.a2: jinv is -122023936/161051, the claim says 1/1',
+      reason: '11.a2: jinv is -122023936/161051, the claim says 1/1 (looked up in the record)',
+      method: 'looked up',
     });
-    expect(v(0, '11.a2', 'torsion', '3').reason).toBe('11.a2: torsion is 5, the claim says 3');
+    expect(v(0, '11.a2', 'torsion', '3').reason).toBe('11.a2: torsion is 5, the claim says 3 (looked up in the record)');
     expect(v(0, '11.a2', 'faltings_height', '-0.308').verdict).toBe('false');
     expect(v(0, '11.a2', 'ainvs', '[0,-1,1,-10,-21]').verdict).toBe('false');
     expect(v(0, '11.a2', 'jinv', 'banana').verdict).toBe('false');

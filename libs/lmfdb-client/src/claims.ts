@@ -5,6 +5,7 @@
 // reals as normalised decimal strings; booleans "true"/"false"; text as is; other JSON objects as
 // canonical JSON.
 import type { SourceCache } from './cache';
+import { computedClaim } from './computed-claims';
 import { normalizeDecimal } from './decimal';
 import { canonicalJson, parseLossless } from './json';
 import { formatRational, parseRational, ratEquals, type Rational } from './rational';
@@ -24,6 +25,8 @@ export interface ClaimResult {
   /** The value the record holds, in the claim's notation (absent when unknown). */
   actual?: string;
   reason: string;
+  /** How the value was found: computed from first principles, or looked up in the cached record. */
+  method?: 'computed' | 'looked up';
 }
 
 /** Columns stored as [numerator, denominator] pairs. */
@@ -97,6 +100,8 @@ export function verifyClaim(cache: SourceCache | undefined, claim: ClaimInput): 
   if (cache.source !== source) return { verdict: 'unknown', reason: `source ${source} is not loaded here (this cache holds source ${cache.source})` };
   const rec = cache.get(label);
   if (!rec) return { verdict: 'unknown', reason: `source ${source} has no record ${label}` };
+  const computed = computedClaim(source, rec, claim);
+  if (computed) return computed;
   if (!Object.prototype.hasOwnProperty.call(rec.row, field) || field.startsWith('_')) {
     return { verdict: 'unknown', reason: `source ${source} record ${label} has no field ${field}` };
   }
@@ -106,7 +111,7 @@ export function verifyClaim(cache: SourceCache | undefined, claim: ClaimInput): 
   const actualValue = rec.row[field];
   const actual = formatValue(actualValue, field);
   if (sameValue(field, actualValue, claim.claimedValue)) {
-    return { verdict: 'true', actual, reason: `${label}: ${field} is ${actual}` };
+    return { verdict: 'true', actual, reason: `${label}: ${field} is ${actual} (looked up in the record)`, method: 'looked up' };
   }
-  return { verdict: 'false', actual, reason: `${label}: ${field} is ${actual}, the claim says ${claim.claimedValue}` };
+  return { verdict: 'false', actual, reason: `${label}: ${field} is ${actual}, the claim says ${claim.claimedValue} (looked up in the record)`, method: 'looked up' };
 }

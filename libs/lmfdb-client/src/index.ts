@@ -15,3 +15,5 @@ export * from './atomic-file';
 export * from './cache';
 export * from './snapshot';
 export * from './fake-lmfdb-server';
+export * from './elliptic-curve-arith';
+export * from './polynomial-arith';

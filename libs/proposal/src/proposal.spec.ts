@@ -81,7 +81,7 @@ describe('claims of a proposal', () => {
     const lookup = (n: number) => caches.get(n);
     expect(checkProposalClaims(prop([[0, '11.a2', 'jinv', '-122023936/161051'], [3, '2.0.15.1', 'disc_abs', '15']]), lookup, { requireAll: true })).toEqual({ ok: true, checked: 2, skipped: 0 });
     const f = checkProposalClaims(prop([[0, '11.a2', 'jinv', '1/1']]), lookup, { requireAll: true });
-    expect(f.ok === false && f.reason).toBe('claims[0] (source 0, 11.a2, jinv) is false: 11.a2: jinv is -122023936/161051, the claim says 1/1');
+    expect(f.ok === false && f.reason).toBe('claims[0] (source 0, 11.a2, jinv) is false: 11.a2: jinv is -122023936/161051, the claim says 1/1 (looked up in the record)');
     const u = checkProposalClaims(prop([[5, '360.a.6480.1', 'cond', '360']]), lookup, { requireAll: true });
     expect(u.ok === false && u.reason).toBe('claims[0] (source 5, 360.a.6480.1, cond) cannot be verified: source 5 is not loaded here');
   });

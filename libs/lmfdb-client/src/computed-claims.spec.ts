@@ -1,0 +1,186 @@
+import { join } from 'node:path';
+import { loadSource, type SourceCache } from './cache';
+import { checkRecord } from './checks';
+import { verifyClaim } from './claims';
+import { AP_PRIME_MAX, apModP, countPointsModP, primesUpTo } from './elliptic-curve-arith';
+import { determinant, exactSqrt, isqrt, polynomialDiscriminant } from './polynomial-arith';
+import type { DecodedRow } from './values';
+
+const SNAPSHOT = join(__dirname, '../../../data/lmfdb-snapshot');
+
+/** The second, naive routine: every (x, y) in F_p x F_p tried in the general Weierstrass equation. */
+function naiveCount(ainvs: readonly bigint[], p: number): number {
+  const P = BigInt(p);
+  const [a1, a2, a3, a4, a6] = ainvs.map((a) => ((a % P) + P) % P) as [bigint, bigint, bigint, bigint, bigint];
+  let n = 1;
+  for (let x = 0n; x < P; x++) {
+    for (let y = 0n; y < P; y++) if ((y * y + a1 * x * y + a3 * y - x * x * x - a2 * x * x - a4 * x - a6) % P === 0n) n++;
+  }
+  return n;
+}
+
+/** A small seeded generator (xorshift32) for the mutations; the seed is printed on failure. */
+function seeded(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 2 ** 32;
+  };
+}
+
+describe('computed claims and checks', () => {
+  const caches: SourceCache[] = [];
+  beforeAll(async () => {
+    for (let n = 0; n < 10; n++) caches.push(await loadSource(SNAPSHOT, n));
+  });
+  const v = (source: number, label: string, field: string, claimedValue: string) => verifyClaim(caches[source], { source, label, field, claimedValue });
+  const curves = () => [...(caches[0] as SourceCache).records.values()].map((r) => ({ label: r.label, ainvs: r.row['ainvs'] as bigint[], row: r.row }));
+
+  it('counts points as the naive routine does, for every shipped curve and every p < 100', () => {
+    let compared = 0;
+    for (const { label, ainvs } of curves()) {
+      for (const p of primesUpTo(99)) {
+        expect([label, p, countPointsModP(ainvs, p)]).toEqual([label, p, naiveCount(ainvs, p)]);
+        compared++;
+      }
+    }
+    expect(compared).toBe(80 * 25);
+  });
+
+  it('gives the known a_p and a_n of 11.a (the q-expansion of eta(q)^2 eta(q^11)^2)', () => {
+    expect(v(0, '11.a2', 'ap:5', '1')).toEqual({ verdict: 'true', actual: '1', reason: '11.a2: a_5 = 1, computed by counting 5 points over F_5', method: 'computed' });
+    expect(v(0, '11.a2', 'ap:2', '-2').verdict).toBe('true');
+    // a_11 at the bad prime 11 (split multiplicative): 1.
+    expect(v(0, '11.a1', 'ap:11', '1').verdict).toBe('true');
+    expect(v(0, '11.a2', 'ap:7', '2')).toMatchObject({ verdict: 'false', actual: '-2', reason: '11.a2: a_7 = -2, computed by counting 10 points over F_7; the claim says 2' });
+    expect(v(0, '11.a3', 'anlist:10', '[1,-2,-1,2,1,2,-2,0,-2,-2]').verdict).toBe('true');
+    expect(v(0, '11.a3', 'anlist:10', '[1,-2,-1,2,1,2,-2,0,-2,-3]').reason).toContain('a_10 is -2, the claim says -3');
+    // Bounds and malformed claims are unknown with the reason, never true.
+    expect(v(0, '11.a2', 'ap:1009', '0')).toMatchObject({ verdict: 'unknown', reason: expect.stringContaining(`beyond the bound of point counting (primes up to ${AP_PRIME_MAX})`) });
+    expect(v(0, '11.a2', 'ap:9', '0')).toMatchObject({ verdict: 'unknown', reason: expect.stringContaining('names no prime') });
+    expect(v(0, '11.a2', 'anlist:5000', '[]').verdict).toBe('unknown');
+    expect(v(0, '11.a2', 'ap:5', 'one').verdict).toBe('false');
+    // Looked-up claims say so.
+    expect(v(0, '11.a2', 'jinv', '-122023936/161051').reason).toBe('11.a2: jinv is -122023936/161051 (looked up in the record)');
+  });
+
+  it('a_p is isogeny invariant: the same for every curve of a class', () => {
+    const byClass = new Map<string, Array<{ label: string; ainvs: bigint[] }>>();
+    for (const c of curves()) byClass.set(c.label.replace(/\d+$/, ''), [...(byClass.get(c.label.replace(/\d+$/, '')) ?? []), c]);
+    for (const members of byClass.values()) {
+      for (const p of primesUpTo(200)) expect(new Set(members.map((m) => apModP(m.ainvs, p))).size).toBe(1);
+    }
+  });
+
+  it('checks the correspondence of a curve and a weight-2 rational newform, and refuses a mismatched pair', () => {
+    const curve21 = curves().find((c) => c.label === '21.a1') as { ainvs: bigint[] };
+    const curve11 = curves().find((c) => c.label === '11.a1') as { ainvs: bigint[] };
+    const ok = v(1, '21.2.a', 'modular_curve', `[${curve21.ainvs.join(',')}]`);
+    expect(ok).toMatchObject({ verdict: 'true', method: 'computed' });
+    expect(ok.reason).toContain('at the primes 2, 3, 5, 7 (the primes compared)');
+    const wrong = v(1, '21.2.a', 'modular_curve', `[${curve11.ainvs.join(',')}]`);
+    expect(wrong).toMatchObject({ verdict: 'false', reason: expect.stringContaining('they do not correspond') });
+    // Not a rational weight-2 newform: nothing to compare, so not verified.
+    expect(v(1, '109.2.a', 'modular_curve', `[${curve11.ainvs.join(',')}]`)).toMatchObject({ verdict: 'unknown', reason: expect.stringContaining('dimension 8') });
+    expect(v(1, '117.4.a.a', 'modular_curve', `[${curve11.ainvs.join(',')}]`)).toMatchObject({ verdict: 'unknown', reason: expect.stringContaining('weight 4') });
+    expect(v(1, '21.2.a', 'modular_curve', '[0,0,0,0,0]').verdict).toBe('false');
+    expect(v(1, '21.2.a', 'modular_curve', 'banana').verdict).toBe('false');
+  });
+
+  it('computes polynomial discriminants exactly', () => {
+    expect(determinant([[2n, 0n], [0n, 3n]])).toBe(6n);
+    expect(determinant([[0n, 1n], [1n, 0n]])).toBe(-1n);
+    expect(polynomialDiscriminant([4n, -1n, 1n])).toBe(-15n); // x^2 - x + 4
+    // b^2 c^2 - 4 a c^3 - 4 b^3 d - 27 a^2 d^2 + 18 abcd for a x^3 + b x^2 + c x + d
+    const cubic = (a: bigint, b: bigint, c: bigint, d: bigint) => b * b * c * c - 4n * a * c * c * c - 4n * b * b * b * d - 27n * a * a * d * d + 18n * a * b * c * d;
+    expect(polynomialDiscriminant([1n, 0n, -1n, 1n])).toBe(cubic(1n, -1n, 0n, 1n)); // -23
+    expect(polynomialDiscriminant([-8n, -14n, -1n, 1n])).toBe(cubic(1n, -1n, -14n, -8n));
+    expect(polynomialDiscriminant([5n, 7n, -3n, 2n])).toBe(cubic(2n, -3n, 7n, 5n)); // not monic
+    expect(polynomialDiscriminant([1n, -1n, 1n, -1n, 1n])).toBe(125n); // the 10th cyclotomic polynomial
+    expect(isqrt(10n ** 40n + 1n)).toBe(10n ** 20n);
+    expect(exactSqrt(144n)).toBe(12n);
+    expect(exactSqrt(145n)).toBeUndefined();
+  });
+
+  it('every shipped curve and number field passes the computed checks', () => {
+    for (const source of [0, 3]) {
+      for (const r of (caches[source] as SourceCache).records.values()) expect([r.label, r.check.reasons]).toEqual([r.label, []]);
+    }
+  });
+
+  it('property: a row with a column changed at random is never valid when a check covers that column', () => {
+    const seed = Number(process.env['CHECK_SEED'] ?? 20261204);
+    const random = seeded(seed);
+    const nonzero = () => BigInt(1 + Math.floor(random() * 50)) * (random() < 0.5 ? -1n : 1n);
+    const mutations = (row: DecodedRow, col: string): DecodedRow => {
+      const v = row[col];
+      if (typeof v === 'bigint') return { ...row, [col]: v + nonzero() };
+      if (typeof v === 'string') return { ...row, [col]: `${v}${String.fromCharCode(97 + Math.floor(random() * 26))}` };
+      if (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'bigint')) {
+        const i = Math.floor(random() * v.length);
+        const copy = [...(v as bigint[])];
+        copy[i] = (copy[i] as bigint) + nonzero();
+        return { ...row, [col]: copy };
+      }
+      throw new Error(`no mutation for ${col}`);
+    };
+    let tried = 0;
+    // Columns each check recomputes exactly (from the label, ainvs or coeffs).
+    const exact: Record<number, string[]> = {
+      0: ['lmfdb_label', 'conductor', 'lmfdb_iso', 'lmfdb_number', 'iso_nlabel', 'absD', 'signD', 'jinv', 'ainvs'],
+      3: ['label', 'degree', 'disc_abs', 'r2', 'disc_sign'],
+    };
+    for (const source of [0, 3]) {
+      for (const r of (caches[source] as SourceCache).records.values()) {
+        for (const col of exact[source] as string[]) {
+          if (r.row[col] === undefined) continue;
+          for (let k = 0; k < 3; k++) {
+            const mutated = mutations(r.row, col);
+            tried++;
+            expect([seed, r.label, col, checkRecord(source, mutated).valid]).toEqual([seed, r.label, col, false]);
+          }
+        }
+      }
+    }
+    // The torsion check is a divisibility: it catches every order that does not divide the
+    // points of each reduction, which the test works out with the naive counter.
+    for (const { label, ainvs, row } of curves()) {
+      const disc = BigInt(row['signD'] as bigint) * BigInt(row['absD'] as bigint);
+      let g = 0n;
+      for (const p of primesUpTo(200)) if (p > 2 && disc % BigInt(p) !== 0n) g = gcd(g, BigInt(naiveCount(ainvs, p)));
+      for (let k = 0; k < 3; k++) {
+        const t = BigInt(1 + Math.floor(random() * 30));
+        if (g % t === 0n) continue; // an order the check cannot tell from the true one
+        tried++;
+        expect([seed, label, 'torsion', t, checkRecord(0, withoutStructure(row, t)).valid]).toEqual([seed, label, 'torsion', t, false]);
+      }
+    }
+    // coeffs: a changed constant term changes the discriminant, which must then not be disc_abs times a square.
+    for (const r of (caches[3] as SourceCache).records.values()) {
+      const coeffs = r.row['coeffs'] as bigint[];
+      for (let k = 0; k < 3; k++) {
+        const changed = [(coeffs[0] as bigint) + nonzero(), ...coeffs.slice(1)];
+        const d = polynomialDiscriminant(changed);
+        const abs = r.row['disc_abs'] as bigint;
+        const compatible = d !== 0n && (d < 0n ? -1n : 1n) === (r.row['disc_sign'] as bigint) && (d < 0n ? -d : d) % abs === 0n && exactSqrt((d < 0n ? -d : d) / abs) !== undefined;
+        if (compatible) continue; // another polynomial of a field with this discriminant: not a mistake the check can see
+        tried++;
+        expect([seed, r.label, changed, checkRecord(3, { ...r.row, coeffs: changed }).valid]).toEqual([seed, r.label, changed, false]);
+      }
+    }
+    expect(tried).toBeGreaterThan(1500);
+  });
+});
+
+/** The row with another torsion order and no torsion_structure (whose product would give it away). */
+function withoutStructure(row: DecodedRow, torsion: bigint): DecodedRow {
+  const { torsion_structure: _dropped, ...rest } = row;
+  return { ...rest, torsion };
+}
+
+function gcd(a: bigint, b: bigint): bigint {
+  while (b !== 0n) [a, b] = [b, a % b];
+  return a < 0n ? -a : a;
+}

@@ -1,0 +1,128 @@
+// Elliptic curves over the integers, computed from first principles in exact arithmetic: the
+// number of points of the reduction mod p, a_p, the coefficients a_n of the L-series, and the
+// torsion consistency check. Nothing here is floating point; every computation has a bound.
+//
+// For a model that is minimal at p (LMFDB's ainvs are global minimal models),
+// a_p = p + 1 - #E~(F_p), where #E~(F_p) counts the projective points of the reduced Weierstrass
+// curve, the singular point included when the reduction is bad: that gives a_p = 1 (split
+// multiplicative), -1 (non-split) and 0 (additive) at the bad primes, as LMFDB stores them.
+
+/** Largest prime a_p is computed for (each costs O(p) steps). */
+export const AP_PRIME_MAX = 1000;
+/** Largest n of an a_n list. */
+export const AN_LIST_MAX = 1000;
+
+/** The primes up to n (n at most 10^6), by a sieve. */
+export function primesUpTo(n: number): number[] {
+  if (!Number.isInteger(n) || n < 0 || n > 1_000_000) throw new RangeError(`primesUpTo(${n}): n must be an integer in 0..1000000`);
+  const composite = new Uint8Array(n + 1);
+  const primes: number[] = [];
+  for (let i = 2; i <= n; i++) {
+    if (composite[i]) continue;
+    primes.push(i);
+    for (let j = i * i; j <= n; j += i) composite[j] = 1;
+  }
+  return primes;
+}
+
+export function isPrime(n: number): boolean {
+  if (!Number.isInteger(n) || n < 2) return false;
+  for (let d = 2; d * d <= n; d++) if (n % d === 0) return false;
+  return true;
+}
+
+/** a mod p in 0..p-1 (a any size). */
+export function modP(a: bigint, p: number): number {
+  const r = Number(a % BigInt(p));
+  return r < 0 ? r + p : r;
+}
+
+/**
+ * #E~(F_p): the projective points of y^2 + a1 xy + a3 y = x^3 + a2 x^2 + a4 x + a6 reduced mod p,
+ * the point at infinity included. p must be a prime up to AP_PRIME_MAX.
+ */
+export function countPointsModP(ainvs: readonly bigint[], p: number): number {
+  if (ainvs.length !== 5) throw new RangeError(`ainvs has ${ainvs.length} entries, not 5`);
+  if (!isPrime(p) || p > AP_PRIME_MAX) throw new RangeError(`p = ${p} must be a prime up to ${AP_PRIME_MAX}`);
+  const [a1, a2, a3, a4, a6] = ainvs.map((a) => modP(a, p)) as [number, number, number, number, number];
+  let count = 1; // the point at infinity
+  if (p === 2) {
+    for (let x = 0; x < 2; x++) {
+      for (let y = 0; y < 2; y++) if ((y * y + a1 * x * y + a3 * y - (x * x * x + a2 * x * x + a4 * x + a6)) % 2 === 0) count++;
+    }
+    return count;
+  }
+  // Odd p: y^2 + b y = c has 1 + (D/p) solutions, D = b^2 + 4c.
+  const isSquare = new Int8Array(p); // 1: a non-zero square, 0: zero, -1: a non-square
+  isSquare.fill(-1);
+  isSquare[0] = 0;
+  for (let y = 1; y < p; y++) isSquare[(y * y) % p] = 1;
+  for (let x = 0; x < p; x++) {
+    const b = (a1 * x + a3) % p;
+    const c = (((((x + a2) * x) % p) + a4) * x + a6) % p;
+    const d = (b * b + 4 * c) % p;
+    count += 1 + (isSquare[d] as number);
+  }
+  return count;
+}
+
+/** a_p = p + 1 - #E~(F_p) for a model minimal at p. */
+export function apModP(ainvs: readonly bigint[], p: number): number {
+  return p + 1 - countPointsModP(ainvs, p);
+}
+
+/**
+ * a_1 .. a_n of the curve's L-series (n up to AN_LIST_MAX): a_p by counting, a_{p^k} by the Hecke
+ * recursion (a_p a_{p^(k-1)} - p a_{p^(k-2)} at good p, a_p^k at bad p), multiplicative in between.
+ * `disc` is the model's discriminant (its prime divisors are the bad primes of a minimal model).
+ */
+export function anList(ainvs: readonly bigint[], disc: bigint, n: number): bigint[] {
+  if (!Number.isInteger(n) || n < 1 || n > AN_LIST_MAX) throw new RangeError(`n = ${n} must be 1..${AN_LIST_MAX}`);
+  const a: bigint[] = new Array<bigint>(n + 1).fill(0n);
+  a[1] = 1n;
+  const done = new Uint8Array(n + 1);
+  done[1] = 1;
+  for (const p of primesUpTo(n)) {
+    const ap = BigInt(apModP(ainvs, p));
+    const good = disc % BigInt(p) !== 0n;
+    const P = BigInt(p);
+    // prime powers
+    let prev2 = 1n;
+    let prev = ap;
+    a[p] = ap;
+    done[p] = 1;
+    for (let q = p * p; q <= n; q *= p) {
+      const next = good ? ap * prev - P * prev2 : ap * prev;
+      a[q] = next;
+      done[q] = 1;
+      prev2 = prev;
+      prev = next;
+    }
+  }
+  // multiplicative: a_{m} = a_{p^k} a_{m / p^k} for the largest power of the smallest prime
+  for (let m = 2; m <= n; m++) {
+    if (done[m]) continue;
+    let p = 2;
+    while (m % p !== 0) p++;
+    let q = p;
+    while ((m / q) % p === 0) q *= p;
+    a[m] = (a[q] as bigint) * (a[m / q] as bigint);
+    done[m] = 1;
+  }
+  return a.slice(1);
+}
+
+/**
+ * The torsion consistency check: the torsion subgroup injects into E~(F_p) for every odd prime
+ * p of good reduction, so its order divides #E~(F_p) there. Returns the first prime (up to
+ * `primeBound`) where it does not, with the count; undefined when it divides every one.
+ */
+export function torsionMismatch(ainvs: readonly bigint[], disc: bigint, torsion: bigint, primeBound = 200): { p: number; points: number } | undefined {
+  if (torsion < 1n) return { p: 0, points: 0 };
+  for (const p of primesUpTo(Math.min(primeBound, AP_PRIME_MAX))) {
+    if (p === 2 || disc % BigInt(p) === 0n) continue;
+    const points = countPointsModP(ainvs, p);
+    if (BigInt(points) % torsion !== 0n) return { p, points };
+  }
+  return undefined;
+}
