@@ -11,7 +11,7 @@ export const entries = {
     files: { start: 'src/bin/start.ts', launch: 'src/bin/launch.ts', check: 'src/bin/check.ts', submit: 'src/bin/submit.ts', stop: 'src/bin/stop.ts', read: 'src/bin/read.ts' },
   },
   chaos: { root: 'tools/chaos', files: { chaos: 'src/main.ts' } },
-  bench: { root: 'tools/bench', files: { simulate: 'src/simulate.ts', bench: 'src/bench.ts', 'acceptor-steps': 'src/acceptor-steps.ts' } },
+  bench: { root: 'tools/bench', files: { simulate: 'src/simulate.ts', bench: 'src/bench.ts', 'acceptor-steps': 'src/acceptor-steps.ts', 'lmfdb-compute': 'src/lmfdb-compute.ts' } },
 };
 
 // npm script name -> [project, entry]
@@ -28,5 +28,6 @@ export const commands = {
   stop: ['operator', 'stop'],
   simulate: ['bench', 'simulate'],
   bench: ['bench', 'bench'],
+  'bench:lmfdb': ['bench', 'lmfdb-compute'],
   chaos: ['chaos', 'chaos'],
 };

@@ -60,6 +60,9 @@ export async function startFakeLmfdbServer(opts: FakeLmfdbOptions): Promise<Fake
   const pageSize = opts.pageSize ?? 100;
   const maxOffset = opts.maxOffset ?? 10000;
   const requests: string[] = [];
+  // Worked out once per table and sort order, so a large table costs each request one filter pass.
+  const columnsOf = new Map<string, Set<string>>();
+  const sortedOf = new Map<string, RawRow[]>();
   const send = (res: ServerResponse, status: number, type: string, body: string) => {
     if (res.writableEnded || res.destroyed) return;
     res.writeHead(status, { 'content-type': type });
@@ -80,8 +83,27 @@ export async function startFakeLmfdbServer(opts: FakeLmfdbOptions): Promise<Fake
     const table = m[1];
     const rows = opts.tables[table];
     if (!rows) return send(res, 404, 'text/html', html('Error', `Table ${table} does not exist`));
-    const columns = new Set(rows.flatMap((r) => Object.keys(r)));
+    let columns = columnsOf.get(table);
+    if (!columns) columnsOf.set(table, (columns = new Set(rows.flatMap((r) => Object.keys(r)))));
+    const sort = url.searchParams.get('_sort');
     let out = rows;
+    if (sort) {
+      const key = `${table}\u0000${sort}`;
+      let sorted = sortedOf.get(key);
+      if (!sorted) {
+        const keys = sort.split(',');
+        sorted = [...rows].sort((a, b) => {
+          for (const k of keys) {
+            const desc = k.startsWith('-');
+            const c = compare(a[desc ? k.slice(1) : k], b[desc ? k.slice(1) : k]);
+            if (c) return desc ? -c : c;
+          }
+          return 0;
+        });
+        sortedOf.set(key, sorted);
+      }
+      out = sorted;
+    }
     for (const [col, value] of url.searchParams) {
       if (col.startsWith('_')) continue;
       if (!columns.has(col)) return send(res, 404, 'text/html', html('Error', `No key ${col} in table ${table}`));
@@ -91,18 +113,6 @@ export async function startFakeLmfdbServer(opts: FakeLmfdbOptions): Promise<Fake
       } catch (e) {
         return send(res, 404, 'text/html', html('Error', String(e)));
       }
-    }
-    const sort = url.searchParams.get('_sort');
-    if (sort) {
-      const keys = sort.split(',');
-      out = [...out].sort((a, b) => {
-        for (const k of keys) {
-          const desc = k.startsWith('-');
-          const c = compare(a[desc ? k.slice(1) : k], b[desc ? k.slice(1) : k]);
-          if (c) return desc ? -c : c;
-        }
-        return 0;
-      });
     }
     const offset = Number(url.searchParams.get('_offset') ?? '0');
     if (!Number.isInteger(offset) || offset < 0 || offset > maxOffset) {

@@ -52,8 +52,11 @@ describe('a 23-node network end to end (real processes)', () => {
   });
 
   it('chooses a proposal with a true claim, and refuses a false claim and a wrong hash', async () => {
-    const ok = await submit(1, ['--claim', '0:11.a2:jinv=-122023936/161051']);
+    const ok = await submit(1, ['--claim', '0:11.a2:jinv=-122023936/161051', '--claim', '0:11.a2:ap:5=1']);
     expect(ok.code).toBe(EXIT.chosen);
+    // Each claim says how it is known: looked up in the record, or computed.
+    expect(ok.text).toContain('claim 0:11.a2:jinv=-122023936/161051: true (looked up): 11.a2: jinv is -122023936/161051 (looked up in the record)');
+    expect(ok.text).toContain('claim 0:11.a2:ap:5=1: true (computed): 11.a2: a_5 = 1, computed by counting 5 points over F_5');
     expect(ok.text).toMatch(/consensus: chosen in slot \d+/);
     expect(ok.text).toMatch(/leaderboard as of slot \d+:\n.*framework.*\n\s+monster-harmonic\/baseline\s+98\.50?\s/);
     lines.length = 0;
@@ -61,6 +64,9 @@ describe('a 23-node network end to end (real processes)', () => {
     expect(lines.join('\n')).toMatch(/proposal 1: slot \d+.*\n[\s\S]*claim 0:11\.a2:jinv=-122023936\/161051, checked by the proposer and acceptors 0, 10, 20/);
     const wrongClaim = await submit(2, ['--claim', '0:11.a2:jinv=1/1']);
     expect(wrongClaim).toMatchObject({ code: EXIT.refused, text: expect.stringContaining('11.a2: jinv is -122023936/161051, the claim says 1/1') });
+    // A computed claim that is false is refused with what was computed.
+    const wrongAp = await submit(2, ['--claim', '0:11.a2:ap:7=2']);
+    expect(wrongAp).toMatchObject({ code: EXIT.refused, text: expect.stringContaining('refused: FAILED_PRECONDITION: claims[0] (source 0, 11.a2, ap:7) is false: 11.a2: a_7 = -2, computed by counting 10 points over F_7; the claim says 2') });
     const wrongHash = await submit(3, ['--hash', 'ab'.repeat(32)]);
     expect(wrongHash).toMatchObject({ code: EXIT.refused, text: expect.stringMatching(/leaderboard_sha256 is a?b/) });
   });

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { formatBallot, Quorum } from '@paxos/consensus-core';
 import { ConfigError, helpText, isServiceError, parseCommand, type Transport } from '@paxos/grpc-kit';
-import { isSourceNumber, parseLossless, stringifyLossless } from '@paxos/lmfdb-client';
+import { isSourceNumber, loadSource, parseLossless, type SourceCache, stringifyLossless, verifyClaim } from '@paxos/lmfdb-client';
 import { type Claim, Consistency, type LeaderboardEntry, type MonsterHarmonicProposal, type ProposeResponse, VoteOutcome, VotePhase } from '@paxos/proto';
 import { buildProposal, encodeProposalValue, parseProposalJson, ProposalFormatError } from '@paxos/proposal';
 import { clientTransport, defaultNetworkDir, readLayout } from './network-dir';
@@ -29,6 +29,21 @@ export const submitCommand = {
     json: { type: 'boolean', description: 'print the proposer\'s answer as JSON' },
   },
 } as const;
+
+/**
+ * Each claim as the network will check it (the same library, on the network's LMFDB cache): its
+ * verdict and what was computed or looked up. The proposer and the acceptors check again.
+ */
+async function describeClaims(proposal: MonsterHarmonicProposal, cacheDir: string): Promise<string[]> {
+  const lines: string[] = [];
+  const caches = new Map<number, SourceCache | undefined>();
+  for (const c of proposal.claims) {
+    if (!caches.has(c.source)) caches.set(c.source, await loadSource(cacheDir, c.source).catch(() => undefined));
+    const r = verifyClaim(caches.get(c.source), c);
+    lines.push(`  claim ${c.source}:${c.label}:${c.field}=${c.claimedValue}: ${r.verdict}${r.method ? ` (${r.method})` : ''}: ${r.reason}`);
+  }
+  return lines;
+}
 
 /** Exit codes: 0 chosen, 2 bad input, 3 refused (false claim or wrong hash), 4 no quorum or deadline, 1 other. */
 export const EXIT = { chosen: 0, other: 1, badInput: 2, refused: 3, unavailable: 4 } as const;
@@ -151,6 +166,7 @@ export async function runSubmit(argv: readonly string[], out: (line: string) => 
   out(
     `proposal ${proposal.proposalNumber}: ${proposal.leaderboard.length} leaderboard entries, ${proposal.claims.length} claims, leaderboard sha256 ${proposal.leaderboardSha256.slice(0, 16)}...`,
   );
+  if (layout && proposal.claims.length > 0) for (const l of await describeClaims(proposal, layout.lmfdbCacheDir)) out(l);
   try {
     const r = await propose(address, { clientRequestId: o['client-request-id'] ?? randomUUID(), value, includeVotes: true }, o['deadline-ms'] as number, transport);
     if (o.json) out(JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2));

@@ -1,0 +1,92 @@
+// `npm run bench:lmfdb`: figures of the LMFDB checks — a_p computed per second (primes up to
+// 1,000, one core), the share of shipped rows each check covers, and the ingest's rows per second
+// against a local server shaped like the LMFDB API with pacing off. One JSON line per figure.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { AP_PRIME_MAX, apModP, loadSource, primesUpTo, type RawRow, startFakeLmfdbServer } from '@paxos/lmfdb-client';
+
+const root = resolve(__dirname, '../../..');
+const snapshot = join(root, 'data/lmfdb-snapshot');
+
+async function apRate(): Promise<void> {
+  const curves = (await loadSource(snapshot, 0)).records.map((r) => r.row['ainvs'] as bigint[]);
+  const primes = primesUpTo(AP_PRIME_MAX);
+  const started = process.hrtime.bigint();
+  let computed = 0;
+  let checksum = 0;
+  for (const ainvs of curves) {
+    for (const p of primes) {
+      checksum += apModP(ainvs, p);
+      computed++;
+    }
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  console.log(JSON.stringify({ figure: 'ap_per_second', curves: curves.length, primes: primes.length, primeMax: AP_PRIME_MAX, computed, seconds: +seconds.toFixed(3), perSecond: Math.round(computed / seconds), checksum }));
+}
+
+/** Rows of each shipped source that a check recomputes something of, by check. */
+async function coverage(): Promise<void> {
+  const share = (n: number, of: number) => `${n}/${of}`;
+  const ec = (await loadSource(snapshot, 0)).records;
+  const has = (r: { row: Record<string, unknown> }, ...cols: string[]) => cols.every((c) => r.row[c] !== undefined);
+  console.log(
+    JSON.stringify({
+      figure: 'check_coverage',
+      source: 0,
+      label: share(ec.filter((r) => has(r, 'lmfdb_label')).length, ec.length),
+      ainvs_discriminant_jinv: share(ec.filter((r) => has(r, 'ainvs', 'absD', 'signD', 'jinv')).length, ec.length),
+      torsion_divides_points: share(ec.filter((r) => has(r, 'ainvs', 'torsion')).length, ec.length),
+      ap_anlist_claims: share(ec.filter((r) => has(r, 'ainvs')).length, ec.length),
+    }),
+  );
+  const mf = (await loadSource(snapshot, 1)).records;
+  const rationalWeight2 = mf.filter((r) => r.row['weight'] === 2n && r.row['dim'] === 1n && Array.isArray(r.row['trace_display']));
+  console.log(JSON.stringify({ figure: 'check_coverage', source: 1, label: share(mf.length, mf.length), modular_curve_claims: share(rationalWeight2.length, mf.length), rows: rationalWeight2.map((r) => r.label) }));
+  const nf = (await loadSource(snapshot, 3)).records;
+  console.log(JSON.stringify({ figure: 'check_coverage', source: 3, label: share(nf.length, nf.length), polynomial_discriminant: share(nf.filter((r) => has(r, 'coeffs', 'disc_abs', 'disc_sign')).length, nf.length) }));
+}
+
+/** The ingest (a real process) against a local API with `rows` curves and no pacing. */
+async function ingestRate(rows: number): Promise<void> {
+  const base = (await loadSource(snapshot, 0)).records.map((r) => r.raw);
+  const table: RawRow[] = Array.from({ length: rows }, (_, i) => {
+    const r = base[i % base.length] as RawRow;
+    return { ...r, lmfdb_label: `${String(r['lmfdb_label'])}-${i}` };
+  });
+  const server = await startFakeLmfdbServer({ tables: { ec_curvedata: table } });
+  const dir = mkdtempSync(join(tmpdir(), 'bench-ingest-'));
+  try {
+    const bundle = spawnSync(process.execPath, [join(root, 'tools/scripts/bundle.mjs'), 'lmfdb-ingest'], { cwd: root, encoding: 'utf8' });
+    if (bundle.status !== 0) throw new Error(`bundling the ingest failed: ${bundle.stderr}`);
+    const started = Date.now();
+    const run = await new Promise<{ status: number | null; stderr: string }>((done) => {
+      const child = spawn(process.execPath, [join(root, 'dist/apps/lmfdb-ingest/main.js'), '--sources', '0', '--base-url', server.baseUrl, '--cache-dir', dir, '--min-interval-ms', '0'], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { ...process.env, LOG_LEVEL: 'warn' },
+      });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('exit', (status) => done({ status, stderr }));
+    });
+    const seconds = (Date.now() - started) / 1000;
+    if (run.status !== 0) throw new Error(`the ingest failed (${run.status}): ${run.stderr.slice(-2000)}`);
+    console.log(JSON.stringify({ figure: 'ingest_rows_per_second', rows, pages: server.requests.length, seconds: +seconds.toFixed(2), perSecond: Math.round(rows / seconds), note: 'process start and bundle-free run included; pacing off (--min-interval-ms 0)' }));
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const rows = Number(process.argv.find((a) => a.startsWith('--rows='))?.slice(7) ?? 20_000);
+  await apRate();
+  await coverage();
+  await ingestRate(rows);
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
