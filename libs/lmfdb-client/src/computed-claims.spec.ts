@@ -81,7 +81,13 @@ describe('computed claims and checks', () => {
     expect(ok).toMatchObject({ verdict: 'true', method: 'computed' });
     expect(ok.reason).toContain('at the primes 2, 3, 5, 7 (the primes compared)');
     const wrong = v(1, '21.2.a', 'modular_curve', `[${curve11.ainvs.join(',')}]`);
-    expect(wrong).toMatchObject({ verdict: 'false', reason: expect.stringContaining('they do not correspond') });
+    expect(wrong).toMatchObject({ verdict: 'false', reason: expect.stringContaining('not the same level') });
+    // Bad reduction at exactly 3 and 7 (discriminant -147 = -3 * 7^2) but other a_p (found by a
+    // search over small ainvs): the level check passes, the traces refuse it.
+    expect(v(1, '21.2.a', 'modular_curve', '[0,-1,1,-2,-1]')).toMatchObject({
+      verdict: 'false',
+      reason: expect.stringContaining('has a_2 = 2 (computed by counting 1 point over F_2), the newform\'s stored trace at 2 is -1: they do not correspond'),
+    });
     // Not a rational weight-2 newform: nothing to compare, so not verified.
     expect(v(1, '109.2.a', 'modular_curve', `[${curve11.ainvs.join(',')}]`)).toMatchObject({ verdict: 'unknown', reason: expect.stringContaining('dimension 8') });
     expect(v(1, '117.4.a.a', 'modular_curve', `[${curve11.ainvs.join(',')}]`)).toMatchObject({ verdict: 'unknown', reason: expect.stringContaining('weight 4') });

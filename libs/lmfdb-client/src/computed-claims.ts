@@ -2,8 +2,9 @@
 // - an elliptic curve's (source 0) `ap:<p>` and `anlist:<n>`, from its ainvs by counting points
 //   of the reduction mod p;
 // - a weight-2 rational newform's (source 1: a newform, or a newspace of dimension 1)
-//   `modular_curve`: the claimed curve (its ainvs) has the newform's stored traces as its a_p at
-//   the primes both have (modularity: they must agree).
+//   `modular_curve`: the claimed curve (its ainvs, a minimal model) has bad reduction exactly at
+//   the primes of the level, and the newform's stored traces as its a_p at the primes both have
+//   (modularity: they must agree).
 // Every computation has a bound; a claim beyond it, or one that cannot be read, is unknown with
 // the reason (never passed as true).
 import type { CachedRecord } from './cache';
@@ -12,6 +13,8 @@ import { AN_LIST_MAX, AP_PRIME_MAX, apModP, anList, isPrime, primesUpTo } from '
 import { ellipticInvariants } from './checks';
 
 const INTEGER = /^\s*[+-]?\d{1,40}\s*$/;
+
+const points = (n: number): string => `${n} point${n === 1 ? '' : 's'}`;
 
 function unknown(reason: string): ClaimResult {
   return { verdict: 'unknown', reason, method: 'computed' };
@@ -37,7 +40,7 @@ function apClaim(label: string, ainvs: readonly bigint[], pText: string, claimed
   if (p > AP_PRIME_MAX) return unknown(`${label}: a_${p} is beyond the bound of point counting (primes up to ${AP_PRIME_MAX})`);
   const ap = apModP(ainvs, p);
   const actual = String(ap);
-  const how = `computed by counting ${p + 1 - ap} points over F_${p}`;
+  const how = `computed by counting ${points(p + 1 - ap)} over F_${p}`;
   if (!INTEGER.test(claimed)) return { verdict: 'false', actual, reason: `${label}: a_${p} = ${actual}, ${how}; the claim ${JSON.stringify(claimed)} is not an integer`, method: 'computed' };
   if (BigInt(claimed.trim()) === BigInt(ap)) return { verdict: 'true', actual, reason: `${label}: a_${p} = ${actual}, ${how}`, method: 'computed' };
   return { verdict: 'false', actual, reason: `${label}: a_${p} = ${actual}, ${how}; the claim says ${claimed.trim()}`, method: 'computed' };
@@ -62,6 +65,20 @@ function anListClaim(label: string, ainvs: readonly bigint[], nText: string, cla
   return { verdict: 'false', actual, reason: `${label}: a_1..a_${n} = ${actual}, ${how}; ${why}`, method: 'computed' };
 }
 
+/** Largest level factored (by trial division) for the same-level check. */
+const LEVEL_MAX = 10n ** 12n;
+
+function primeFactors(n: bigint): bigint[] {
+  const out: bigint[] = [];
+  for (let d = 2n; d * d <= n; d++) {
+    if (n % d !== 0n) continue;
+    out.push(d);
+    while (n % d === 0n) n /= d;
+  }
+  if (n > 1n) out.push(n);
+  return out;
+}
+
 /** Primes of trace_display: LMFDB shows the traces of a_2, a_3, a_5, a_7. */
 const TRACE_DISPLAY_PRIMES = primesUpTo(100);
 
@@ -77,6 +94,22 @@ function modularCurveClaim(rec: CachedRecord, claimed: string): ClaimResult {
   if (!ainvs) return { verdict: 'false', reason: `${label}: the claimed curve ${JSON.stringify(claimed)} is not [a1,a2,a3,a4,a6]`, method: 'computed' };
   const { disc } = ellipticInvariants(ainvs);
   if (disc === 0n) return { verdict: 'false', reason: `${label}: the claimed curve [${ainvs.join(',')}] is singular (discriminant 0)`, method: 'computed' };
+  // Same level: for a minimal model the primes of bad reduction (those of the discriminant) are
+  // the primes of the conductor, so the discriminant must be made of the level's primes, each present.
+  const level = rec.row['level'];
+  if (typeof level === 'bigint' && level > 0n && level <= LEVEL_MAX) {
+    const levelPrimes = primeFactors(level);
+    let rest = disc < 0n ? -disc : disc;
+    const missing = levelPrimes.filter((p) => rest % p !== 0n);
+    for (const p of levelPrimes) while (rest % p === 0n) rest /= p;
+    if (missing.length > 0 || rest !== 1n) {
+      return {
+        verdict: 'false',
+        reason: `${label}: the curve [${ainvs.join(',')}] has discriminant ${disc}, whose primes are not those of the level ${level} (${levelPrimes.join(', ')}): not the same level (for a minimal model), so they do not correspond`,
+        method: 'computed',
+      };
+    }
+  } else return unknown(`${label}: no level up to ${LEVEL_MAX} to compare the curve's bad primes with`);
   const primes = TRACE_DISPLAY_PRIMES.slice(0, traces.length);
   const compared: string[] = [];
   for (const [i, p] of primes.entries()) {
@@ -86,7 +119,7 @@ function modularCurveClaim(rec: CachedRecord, claimed: string): ClaimResult {
       return {
         verdict: 'false',
         actual: `a_${p} = ${ap}`,
-        reason: `${label}: the curve [${ainvs.join(',')}] has a_${p} = ${ap} (computed by counting ${p + 1 - ap} points over F_${p}), the newform's stored trace at ${p} is ${trace}: they do not correspond`,
+        reason: `${label}: the curve [${ainvs.join(',')}] has a_${p} = ${ap} (computed by counting ${points(p + 1 - ap)} over F_${p}), the newform's stored trace at ${p} is ${trace}: they do not correspond`,
         method: 'computed',
       };
     }
@@ -95,7 +128,7 @@ function modularCurveClaim(rec: CachedRecord, claimed: string): ClaimResult {
   return {
     verdict: 'true',
     actual: `[${ainvs.join(',')}]`,
-    reason: `${label}: the curve [${ainvs.join(',')}] has ${compared.join(', ')} (computed by counting points), as the newform's stored traces at the primes ${primes.join(', ')} (the primes compared)`,
+    reason: `${label}: the curve [${ainvs.join(',')}] has bad reduction exactly at the primes of the level ${String(level)}, and ${compared.join(', ')} (computed by counting points), as the newform's stored traces at the primes ${primes.join(', ')} (the primes compared)`,
     method: 'computed',
   };
 }
