@@ -45,6 +45,18 @@ export function acceptorMetrics(registry: Registry): { readonly synced: (seconds
       this.inc({ outcome: 'invalid' }, Number(k.invalidRequests));
     },
   });
+  new Counter({
+    name: 'paxos_acceptor_refusals_total',
+    help: 'accepts refused without a vote, by reason (slot_window: the slot is too far above the committed index; value_check: the value failed this node\'s own check, e.g. an LMFDB claim)',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      if (!sources) return;
+      this.reset();
+      this.inc({ reason: 'slot_window' }, sources.node.refusalsByReason.slotWindow);
+      this.inc({ reason: 'value_check' }, sources.node.refusalsByReason.valueCheck);
+    },
+  });
   const gauge = (name: string, help: string, read: (s: AcceptorMetricSources) => number) =>
     new Gauge({
       name,

@@ -228,6 +228,9 @@ export class AcceptorNode {
     }
   }
 
+  /** Refusals by category (the metrics; Status keeps their total). */
+  readonly refusalsByReason = { slotWindow: 0, valueCheck: 0 };
+
   private count(request: AcceptorRequest): void {
     if (request.type === 'prepare') this.counters.prepares += 1n;
     else if (request.type === 'accept') this.counters.accepts += 1n;
@@ -238,7 +241,11 @@ export class AcceptorNode {
     if (reply.type === 'promise') this.counters.promises += 1n;
     else if (reply.type === 'accepted') this.counters.accepted += 1n;
     else if (reply.type === 'reject') this.counters.rejects += 1n;
-    else if (reply.type === 'refused') this.counters.refusals += 1n;
+    else if (reply.type === 'refused') {
+      this.counters.refusals += 1n;
+      if (reply.refusal === 'slot-window') this.refusalsByReason.slotWindow++;
+      else this.refusalsByReason.valueCheck++;
+    }
   }
 
   /**

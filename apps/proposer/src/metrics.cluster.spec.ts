@@ -45,6 +45,7 @@ describe('Prometheus metrics (real processes)', () => {
     for (const [name, type] of [
       ['paxos_acceptor_requests_total', 'counter'],
       ['paxos_acceptor_replies_total', 'counter'],
+      ['paxos_acceptor_refusals_total', 'counter'],
       ['paxos_acceptor_committed_slot', 'gauge'],
       ['paxos_acceptor_applied_slot', 'gauge'],
       ['paxos_acceptor_storage_healthy', 'gauge'],

@@ -28,7 +28,12 @@ export type AcceptorReply =
     }
   | { readonly type: 'reject'; readonly promised: Ballot }
   | { readonly type: 'accepted'; readonly ballot: Ballot; readonly slot: bigint }
-  | { readonly type: 'refused'; readonly reason: string }
+  | {
+      readonly type: 'refused';
+      readonly reason: string;
+      /** Why, as a bounded category (metrics): the slot is too far ahead, or the value failed this acceptor's own check. */
+      readonly refusal?: 'slot-window' | 'value-check';
+    }
   | { readonly type: 'committed'; readonly committedIndex: bigint }
   | { readonly type: 'invalid'; readonly reason: string };
 

@@ -111,7 +111,7 @@ describe('the acceptor (DESIGN section 4)', () => {
 
   it('the acceptor\'s own check refuses a value with its reason and persists nothing', () => {
     const a = new AcceptorCore({ validate: (x) => (x.kind === 'batch' ? 'claim does not check out' : undefined) });
-    expect(a.handle({ type: 'accept', ballot: b(1n), slot: 0n, value: v('bad') })).toEqual({ reply: { type: 'refused', reason: 'claim does not check out' }, persist: null });
+    expect(a.handle({ type: 'accept', ballot: b(1n), slot: 0n, value: v('bad') })).toEqual({ reply: { type: 'refused', reason: 'claim does not check out', refusal: 'value-check' }, persist: null });
     expect(a.handle({ type: 'accept', ballot: b(1n), slot: 0n, value: NOOP }).reply.type).toBe('accepted');
   });
 

@@ -91,7 +91,10 @@ export class AcceptorCore {
   private onAccept(ballot: Ballot, slot: bigint, value: SlotValue): AcceptorStep {
     if (compareBallots(ballot, this.promisedBallot) < 0) return this.reject();
     if (slot >= this.committed + this.limits.slotsAheadMax) {
-      return { reply: { type: 'refused', reason: `slot ${slot} is more than ${this.limits.slotsAheadMax} slots above this acceptor's committed index ${this.committed}` }, persist: null };
+      return {
+        reply: { type: 'refused', reason: `slot ${slot} is more than ${this.limits.slotsAheadMax} slots above this acceptor's committed index ${this.committed}`, refusal: 'slot-window' },
+        persist: null,
+      };
     }
     const previous = this.acceptedBySlot.get(slot);
     if (previous !== undefined && ballotEquals(previous.ballot, ballot) && !slotValuesEqual(previous.value, value)) {
@@ -100,7 +103,7 @@ export class AcceptorCore {
     }
     if (this.validate !== undefined) {
       const reason = this.validate(value);
-      if (reason !== undefined) return { reply: { type: 'refused', reason }, persist: null };
+      if (reason !== undefined) return { reply: { type: 'refused', reason, refusal: 'value-check' }, persist: null };
     }
     const raised = ballotGreater(ballot, this.promisedBallot);
     this.promisedBallot = ballot;

@@ -22,7 +22,7 @@ describe('deploy/', () => {
       'paxos_proposer_is_leader', 'paxos_proposer_acceptors_reachable', 'paxos_proposer_acceptor_lag_slots', 'paxos_acceptor_committed_slot',
       'paxos_acceptor_applied_slot', 'paxos_acceptor_requests_total', 'paxos_acceptor_replies_total', 'paxos_acceptor_fdatasync_seconds',
       'paxos_acceptor_group_commit_records', 'paxos_acceptor_storage_healthy', 'grpc_server_handled_total', 'process_resident_memory_bytes', 'process_cpu_seconds_total',
-      'paxos_proposer_rounds_total', 'paxos_proposer_batch_commands', 'paxos_lmfdb_claims_checked_total',
+      'paxos_proposer_rounds_total', 'paxos_proposer_batch_commands', 'paxos_lmfdb_claims_checked_total', 'paxos_acceptor_refusals_total',
     ];
     for (const n of names) expect(exported).toContain(n);
   });
