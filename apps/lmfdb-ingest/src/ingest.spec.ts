@@ -78,6 +78,36 @@ describe('lmfdb-ingest', () => {
     }
   });
 
+  it('completes when the API answers some requests with an HTML 500, and fails with its message when it keeps doing so', async () => {
+    const curves = parseLossless(await readFile(join(SNAPSHOT, 'records/ec_curvedata.json'), 'utf8')) as RawRow[];
+    const rows: RawRow[] = Array.from({ length: 400 }, (_, k) => {
+      const N = 3000 + k;
+      const { Clabel: _c, Ciso: _i, Cnumber: _n, ...base } = curves[k % 80] as RawRow;
+      return { ...base, lmfdb_label: `${N}.a1`, lmfdb_iso: `${N}.a`, lmfdb_number: 1n, iso_nlabel: 0n, conductor: BigInt(N) };
+    });
+    // Every third request is a 500 page, as the live site answers a busy moment: retried, then taken.
+    const flaky = await startFakeLmfdbServer({ tables: { ec_curvedata: rows }, fault: (_url, n) => (n % 3 === 2 ? { kind: 'html', status: 500, message: 'Internal Server Error' } : undefined) });
+    try {
+      const client = new LmfdbClient({ baseUrl: flaky.baseUrl, minIntervalMs: 0, backoffBaseMs: 1, maxRetries: 5 });
+      const [done] = await ingestSources({ sources: [0], cacheDir: dir, client });
+      expect(done).toMatchObject({ status: 'ok', rows: 400 });
+      expect(flaky.requests.length).toBeGreaterThan(6);
+    } finally {
+      await flaky.close();
+    }
+    // Always a 500: permanent after the retries, and the summary carries the server's words.
+    const down = await startFakeLmfdbServer({ tables: { ec_curvedata: rows }, fault: () => ({ kind: 'html', status: 500, message: 'The database is being restarted' }) });
+    try {
+      const client = new LmfdbClient({ baseUrl: down.baseUrl, minIntervalMs: 0, backoffBaseMs: 1, maxRetries: 5 });
+      const [failed] = await ingestSources({ sources: [0], cacheDir: join(dir, 'down'), client });
+      expect(failed).toMatchObject({ status: 'failed', rows: 0 });
+      expect(failed?.error).toContain('The database is being restarted');
+      expect(failed?.error).toMatch(/permanent: \d+ answers of 500 in a row, retried with back-off/);
+    } finally {
+      await down.close();
+    }
+  });
+
   it('--limit caps the rows of a source; multi-table sources record each row table', async () => {
     const server = await startFakeLmfdbServer({
       tables: {
