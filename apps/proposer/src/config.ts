@@ -46,6 +46,13 @@ export const proposerCommand = {
     ...TRANSPORT_OPTIONS,
     ...SERVER_BOUND_OPTIONS,
     'max-watchers': { type: 'integer', env: 'PROPOSER_MAX_WATCHERS', default: 128, description: 'WatchChosen streams served at once; one more is RESOURCE_EXHAUSTED' },
+    'watcher-buffer-bytes': { type: 'integer', env: 'PROPOSER_WATCHER_BUFFER_BYTES', default: 4 * 1024 * 1024, description: 'bytes of chosen slots that may wait for one WatchChosen client that does not read' },
+    'watcher-stall-ms': {
+      type: 'integer',
+      env: 'PROPOSER_WATCHER_STALL_MS',
+      default: 30_000,
+      description: 'a WatchChosen client that takes nothing this long while slots wait for it is cut off (RESOURCE_EXHAUSTED, with where to resume)',
+    },
     'metrics-port': { type: 'integer', env: 'PROPOSER_METRICS_PORT', description: 'Prometheus metrics at http://<host>:<port>/metrics (0: any free port)', defaultText: 'default 9200 + id' },
     'retain-chosen-slots': {
       type: 'integer',
@@ -89,6 +96,8 @@ export interface ProposerConfig {
   readonly metricsPort: number;
   readonly bounds: { readonly maxConnections: number; readonly maxConcurrentStreams: number };
   readonly maxWatchers: number;
+  readonly watcherBufferBytes: number;
+  readonly watcherStallMs: number;
 }
 
 export function defaultAcceptors(n = DEFAULT_CLUSTER_SIZE, basePort = 7100, host = '127.0.0.1'): string[] {
@@ -118,6 +127,8 @@ export function resolveProposerConfig(argv: readonly string[], env: NodeJS.Proce
     metricsPort,
     bounds: serverBounds(o),
     maxWatchers: positive('max-watchers', 1, 100_000),
+    watcherBufferBytes: positive('watcher-buffer-bytes', 64 * 1024, 1024 * 1024 * 1024),
+    watcherStallMs: positive('watcher-stall-ms', 100, 3_600_000),
     acceptors,
     host: o.host as string,
     port: positive('port', 0, 65535),

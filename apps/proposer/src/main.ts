@@ -111,7 +111,7 @@ async function main(): Promise<void> {
         {
           name: 'paxos.v1.ProposerService',
           definition: ProposerServiceService,
-          implementation: proposerService({ node, links, checker, proposeTimeoutMs: config.proposeTimeoutMs, maxWatchers: config.maxWatchers, metrics, logger }),
+          implementation: proposerService({ node, links, checker, proposeTimeoutMs: config.proposeTimeoutMs, maxWatchers: config.maxWatchers, watcherBufferBytes: config.watcherBufferBytes, watcherStallMs: config.watcherStallMs, metrics, logger }),
         },
         {
           name: 'paxos.v1.ReadService',

@@ -1,4 +1,4 @@
-import { type ServerDuplexStream, type ServerUnaryCall, type ServerWritableStream, type sendUnaryData, status } from '@grpc/grpc-js';
+import { type ServerDuplexStream, type ServerUnaryCall, type sendUnaryData, status } from '@grpc/grpc-js';
 import { GrpcError, type Logger, StreamFlow, toServiceError } from '@paxos/grpc-kit';
 import type {
   ClusterStatusRequest,
@@ -10,10 +10,7 @@ import type {
   ProposerServiceServer,
   ProposeStreamRequest,
   ProposeStreamResponse,
-  WatchChosenRequest,
-  WatchChosenResponse,
 } from '@paxos/proto';
-import { logEntryToWire } from '@paxos/read-service';
 import { ballotToWire } from '@paxos/wire';
 import type { AcceptorLink } from './acceptor-link';
 import type { ProposeApi, ProposerMetrics } from './proposer-metrics';
@@ -21,6 +18,9 @@ import { chunksOf } from './chunks';
 import { clusterStatus } from './cluster-status';
 import type { ProposerNode, ProposeOutcome } from './proposer-node';
 import type { ValueChecker } from './value-check';
+import { WATCHER_BUFFER_BYTES, WATCHER_STALL_MS, WATCHERS_MAX, watchChosenHandler } from './watch-chosen';
+
+export { WATCHERS_MAX } from './watch-chosen';
 
 /** Proposals awaiting an answer on one ProposeStream or ProposeBulk stream; past it the stream is paused. */
 const STREAM_PROPOSALS_IN_FLIGHT_MAX = 4096;
@@ -36,15 +36,6 @@ function answerBytes(a: ProposeStreamResponse): number {
   return 160 + 2 * a.clientRequestId.length + (r?.$case === 'chosen' ? r.value.votes.reduce((s, v) => s + 96 + v.address.length + v.detail.length, 0) : 0);
 }
 
-/** Chosen slots WatchChosen reads at once (from memory or the acceptors' histories). */
-const WATCH_PAGE_SLOTS = 256;
-/**
- * WatchChosen streams open at once. Each holds at most a page of entries and a flow-control window
- * while its client does not read (every write past the window waits for 'drain'), so the bound on
- * streams bounds the memory watchers can take.
- */
-export const WATCHERS_MAX = 128;
-
 /** Default and largest per-node deadline of ClusterStatus. */
 const NODE_DEADLINE_MS_DEFAULT = 1000;
 const NODE_DEADLINE_MS_MAX = 30_000;
@@ -58,6 +49,9 @@ export interface ProposerServiceDeps {
   readonly metrics?: ProposerMetrics;
   /** WatchChosen streams served at once (default WATCHERS_MAX). */
   readonly maxWatchers?: number;
+  /** Bytes of chosen slots that may wait for one watcher, and how long it may take nothing (watch-chosen.ts). */
+  readonly watcherBufferBytes?: number;
+  readonly watcherStallMs?: number;
   readonly logger: Logger;
 }
 
@@ -144,8 +138,6 @@ function deadlineOf(call: { getDeadline(): Date | number }, fallbackMs: number):
 }
 
 export function proposerService(deps: ProposerServiceDeps): ProposerServiceServer {
-  /** WatchChosen streams open now (see WATCHERS_MAX). */
-  let watchers = 0;
   return {
     propose(call: ServerUnaryCall<ProposeRequest, ProposeResponse>, callback: sendUnaryData<ProposeResponse>) {
       proposeOnce(deps, call.request, deadlineOf(call, deps.proposeTimeoutMs), 'unary').then(
@@ -186,60 +178,7 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
       });
     },
 
-    watchChosen(call: ServerWritableStream<WatchChosenRequest, WatchChosenResponse>) {
-      const watchersMax = deps.maxWatchers ?? WATCHERS_MAX;
-      if (watchers >= watchersMax) {
-        call.emit(
-          'error',
-          toServiceError(new GrpcError(status.RESOURCE_EXHAUSTED, `this proposer already serves ${watchersMax} WatchChosen streams (--max-watchers): close one, or read the log page by page with ReadService/ReadLog`)),
-        );
-        return;
-      }
-      watchers += 1;
-      const log = deps.node.chosen;
-      let next = call.request.fromSlot;
-      let pumping = false;
-      let done = false;
-      const writable = () => new Promise<void>((resolve) => call.once('drain', resolve));
-      // Slots the proposer keeps come from memory, older ones from the acceptors' durable
-      // histories, a page at a time; a watcher that falls behind the kept range reads history too.
-      const pump = async (): Promise<void> => {
-        if (pumping || done) return;
-        pumping = true;
-        try {
-          while (!done && next < log.nextSlot) {
-            const page = await deps.node.reader.read(next, WATCH_PAGE_SLOTS);
-            if (page.length === 0) break;
-            for (const e of page) {
-              if (done) return;
-              next = e.slot + 1n;
-              if (!call.write(logEntryToWire(e, log.state))) await writable();
-            }
-          }
-        } catch (e) {
-          if (!done) {
-            stop();
-            call.emit('error', toServiceError(e));
-          }
-        } finally {
-          pumping = false;
-        }
-        // Slots delivered while this pump was writing.
-        if (!done && next < log.nextSlot) void pump();
-      };
-      const sub = log.delivered$.subscribe(() => void pump());
-      let counted = true;
-      const stop = () => {
-        done = true;
-        sub.unsubscribe();
-        if (counted) watchers -= 1;
-        counted = false;
-      };
-      call.on('cancelled', stop);
-      call.on('close', stop);
-      call.on('error', stop);
-      void pump();
-    },
+    watchChosen: watchChosenHandler(deps.node, { maxWatchers: deps.maxWatchers ?? WATCHERS_MAX, bufferBytes: deps.watcherBufferBytes ?? WATCHER_BUFFER_BYTES, stallMs: deps.watcherStallMs ?? WATCHER_STALL_MS }, deps.logger),
 
     clusterStatus(call: ServerUnaryCall<ClusterStatusRequest, ClusterStatusResponse>, callback: sendUnaryData<ClusterStatusResponse>) {
       const asked = call.request.nodeDeadlineMs;

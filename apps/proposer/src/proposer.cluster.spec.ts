@@ -363,3 +363,50 @@ describe('durable chosen history (real processes)', () => {
     client.close();
   });
 });
+
+describe('a WatchChosen client that takes nothing (real processes)', () => {
+  let cluster: TestCluster;
+  beforeAll(async () => {
+    cluster = await TestCluster.start({ acceptors: 3 });
+    await cluster.startProposer(1, ['--watcher-stall-ms', '1000', '--watcher-buffer-bytes', '65536']);
+  });
+  afterAll(() => cluster.stop());
+
+  it('is cut off with RESOURCE_EXHAUSTED and where to resume, and resuming from there works', async () => {
+    // About 6 MB of chosen slots: more than a paused client and the buffers take.
+    for (let i = 0; i < 30; i++) await cluster.propose(1, `big-${i}`, textValue(`${i}:${'x'.repeat(200_000)}`));
+    const client = new ProposerServiceClient(cluster.proposerAddress(1), cluster.credentials);
+    const call = client.watchChosen({ fromSlot: 0n }, new Metadata(), { deadline: Date.now() + 60_000 });
+    const got: bigint[] = [];
+    call.on('data', (r: WatchChosenResponse) => {
+      got.push(r.slot);
+      if (got.length === 1) call.pause();
+    });
+    const ended = new Promise<{ code: number; details: string }>((resolve) => call.on('error', resolve));
+    // Paused well past the stall bound (1 s), well within the grace it has to take the status (10 s).
+    await new Promise((r) => setTimeout(r, 4000));
+    call.resume();
+    const err = await ended;
+    expect(err.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(err.details).toMatch(/took nothing for 1000 ms .* closed\. Resume with WatchChosen from_slot = the slot after the last one you received \(slots up to \d+ were sent\)/);
+    const last = got[got.length - 1] as bigint;
+    expect(got.length).toBeLessThan(30); // it was cut off before the end
+    expect(got).toEqual(Array.from({ length: got.length }, (_, i) => BigInt(i))); // nothing skipped before the cut
+
+    // Resuming from the slot after the last one received gives the rest, in order.
+    const rest = await new Promise<bigint[]>((resolve, reject) => {
+      const slots: bigint[] = [];
+      const again = client.watchChosen({ fromSlot: last + 1n }, new Metadata(), { deadline: Date.now() + 30_000 });
+      again.on('data', (r: WatchChosenResponse) => {
+        slots.push(r.slot);
+        if (r.slot === 29n) {
+          again.cancel();
+          resolve(slots);
+        }
+      });
+      again.on('error', (e: { code: number }) => (e.code === status.CANCELLED ? undefined : reject(e)));
+    });
+    expect(rest).toEqual(Array.from({ length: 29 - Number(last) }, (_, i) => last + 1n + BigInt(i)));
+    client.close();
+  });
+});

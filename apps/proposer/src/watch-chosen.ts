@@ -1,0 +1,158 @@
+// ProposerService.WatchChosen: the chosen log from any slot, then every slot as it is chosen.
+// A watcher that does not read is bounded twice: at most `bufferBytes` of written slots wait for
+// it (past that the pump stops), and if nothing it was sent moves for `stallMs` it is cut off
+// with RESOURCE_EXHAUSTED and told where to resume, so one stopped client cannot hold a proposer's
+// memory or a watcher place for ever.
+import { type ServerWritableStream, status } from '@grpc/grpc-js';
+import { GrpcError, type Logger, toServiceError } from '@paxos/grpc-kit';
+import type { WatchChosenRequest, WatchChosenResponse } from '@paxos/proto';
+import { logEntryToWire } from '@paxos/read-service';
+import type { ChosenEntry } from '@paxos/consensus-core';
+import type { ProposerNode } from './proposer-node';
+
+/** Chosen slots WatchChosen reads at once (from memory or the acceptors' histories). */
+const WATCH_PAGE_SLOTS = 256;
+/** WatchChosen streams open at once, by default. */
+export const WATCHERS_MAX = 128;
+/** Bytes of written slots that may wait for one watcher, by default. */
+export const WATCHER_BUFFER_BYTES = 4 * 1024 * 1024;
+/** How long a watcher may read nothing while slots wait for it, by default. */
+export const WATCHER_STALL_MS = 30_000;
+
+/** How long a cut-off watcher has to take its status before its stream is reset. */
+const CUT_OFF_GRACE_MS = 10_000;
+
+export interface WatchBounds {
+  readonly maxWatchers: number;
+  readonly bufferBytes: number;
+  readonly stallMs: number;
+}
+
+/** About how many bytes a slot takes on the wire. */
+function entryBytes(e: ChosenEntry): number {
+  return e.value.kind === 'batch' ? 64 + e.value.commands.reduce((s, c) => s + 48 + c.clientRequestId.length + c.contentType.length + c.data.length, 0) : 64;
+}
+
+/** grpc-js keeps a call's HTTP/2 stream private: found by walking its wrappers, to reset it when a cut-off status cannot be delivered. */
+function http2StreamOf(call: unknown): { close?: (code: number) => void; closed?: boolean } | undefined {
+  let c = (call as { call?: unknown }).call as Record<string, unknown> | undefined;
+  for (let i = 0; i < 8 && c; i++) {
+    const s = c['stream'] as { close?: unknown; closed?: boolean } | undefined;
+    if (s && typeof s.close === 'function') return s as { close: (code: number) => void; closed?: boolean };
+    c = c['nextCall'] as Record<string, unknown> | undefined;
+  }
+  return undefined;
+}
+
+/** The WatchChosen handler, counting watchers against `bounds.maxWatchers`. */
+export function watchChosenHandler(node: ProposerNode, bounds: WatchBounds, logger: Logger): (call: ServerWritableStream<WatchChosenRequest, WatchChosenResponse>) => void {
+  let watchers = 0;
+  return (call) => {
+    if (watchers >= bounds.maxWatchers) {
+      call.emit(
+        'error',
+        toServiceError(new GrpcError(status.RESOURCE_EXHAUSTED, `this proposer already serves ${bounds.maxWatchers} WatchChosen streams (--max-watchers): close one, or read the log page by page with ReadService/ReadLog`)),
+      );
+      return;
+    }
+    watchers += 1;
+    const log = node.chosen;
+    let next = call.request.fromSlot;
+    let pumping = false;
+    let done = false;
+    /** Bytes written to this watcher whose write has not completed (they wait in buffers for the client). */
+    let waiting = 0;
+    let wake: (() => void) | undefined;
+    const moved = () => {
+      const w = wake;
+      wake = undefined;
+      w?.();
+    };
+    call.on('drain', moved);
+    /** Waits until the watcher takes what waits for it; false when nothing moved for stallMs. */
+    const roomOrStall = async (): Promise<boolean> => {
+      while (!done && (call.writableNeedDrain || waiting > bounds.bufferBytes)) {
+        const progressed = await new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => {
+            wake = undefined;
+            resolve(false);
+          }, bounds.stallMs);
+          wake = () => {
+            clearTimeout(timer);
+            resolve(true);
+          };
+        });
+        if (!progressed) return false;
+      }
+      return true;
+    };
+    const cutOff = () => {
+      const sentUpTo = next - 1n;
+      logger.warn({ fromSlot: call.request.fromSlot.toString(), sentUpTo: sentUpTo.toString(), waitingBytes: waiting }, 'WatchChosen watcher read nothing in time: cut off');
+      stop();
+      call.emit(
+        'error',
+        toServiceError(
+          new GrpcError(
+            status.RESOURCE_EXHAUSTED,
+            `this WatchChosen stream took nothing for ${bounds.stallMs} ms while ${waiting} bytes of chosen slots waited for it (--watcher-stall-ms, --watcher-buffer-bytes): closed. ` +
+              `Resume with WatchChosen from_slot = the slot after the last one you received (slots up to ${sentUpTo} were sent)`,
+          ),
+        ),
+      );
+      // A client that reads nothing cannot take the status either: if it has not taken it after a
+      // grace, its stream is reset, so what waits for it is freed.
+      setTimeout(() => {
+        const s = http2StreamOf(call);
+        if (s && !s.closed) s.close?.(0x8); // NGHTTP2_CANCEL
+      }, CUT_OFF_GRACE_MS).unref();
+    };
+    // Slots the proposer keeps come from memory, older ones from the acceptors' durable
+    // histories, a page at a time; a watcher that falls behind the kept range reads history too.
+    const pump = async (): Promise<void> => {
+      if (pumping || done) return;
+      pumping = true;
+      try {
+        while (!done && next < log.nextSlot) {
+          const page = await node.reader.read(next, WATCH_PAGE_SLOTS);
+          if (page.length === 0) break;
+          for (const e of page) {
+            if (done) return;
+            const room = await roomOrStall();
+            if (done) return;
+            if (!room) return cutOff();
+            next = e.slot + 1n;
+            const bytes = entryBytes(e);
+            waiting += bytes;
+            call.write(logEntryToWire(e, log.state), () => {
+              waiting -= bytes;
+              moved();
+            });
+          }
+        }
+      } catch (e) {
+        if (!done) {
+          stop();
+          call.emit('error', toServiceError(e));
+        }
+      } finally {
+        pumping = false;
+      }
+      // Slots delivered while this pump was writing.
+      if (!done && next < log.nextSlot) void pump();
+    };
+    const sub = log.delivered$.subscribe(() => void pump());
+    let counted = true;
+    const stop = () => {
+      done = true;
+      sub.unsubscribe();
+      moved();
+      if (counted) watchers -= 1;
+      counted = false;
+    };
+    call.on('cancelled', stop);
+    call.on('close', stop);
+    call.on('error', stop);
+    void pump();
+  };
+}
