@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { type CommandSpec, ConfigError, type OptionSpec, parseCommand, parseIdSet, SERVER_BOUND_OPTIONS, serverBounds, TRANSPORT_OPTIONS, type TransportFlags } from '@paxos/grpc-kit';
+import { type CommandSpec, ConfigError, type OptionSpec, parseCommand, parseIdSet, SERVER_BOUND_OPTIONS, type ServerBounds, serverBounds, TRANSPORT_OPTIONS, type TransportFlags } from '@paxos/grpc-kit';
 import { DEFAULT_CLUSTER_SIZE } from '@paxos/consensus-core';
 
 export const acceptorCommand = {
@@ -51,7 +51,7 @@ export interface AcceptorConfig {
   /** TLS files or --insecure, resolved (and checked) at start. */
   readonly transport: TransportFlags;
   readonly metricsPort: number;
-  readonly bounds: { readonly maxConnections: number; readonly maxConcurrentStreams: number };
+  readonly bounds: ServerBounds;
 }
 
 export function resolveAcceptorConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): AcceptorConfig | 'help' {

@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_CLUSTER_SIZE, Quorum } from '@paxos/consensus-core';
-import { type CommandSpec, ConfigError, type OptionSpec, parseAddressList, parseCommand, SERVER_BOUND_OPTIONS, serverBounds, TRANSPORT_OPTIONS, type TransportFlags } from '@paxos/grpc-kit';
+import { type CommandSpec, ConfigError, type OptionSpec, parseAddressList, parseCommand, SERVER_BOUND_OPTIONS, type ServerBounds, serverBounds, TRANSPORT_OPTIONS, type TransportFlags } from '@paxos/grpc-kit';
 
 export const proposerCommand = {
   program: 'proposer',
@@ -46,6 +46,19 @@ export const proposerCommand = {
     ...TRANSPORT_OPTIONS,
     ...SERVER_BOUND_OPTIONS,
     'max-watchers': { type: 'integer', env: 'PROPOSER_MAX_WATCHERS', default: 128, description: 'WatchChosen streams served at once; one more is RESOURCE_EXHAUSTED' },
+    'max-watchers-per-client': { type: 'integer', env: 'PROPOSER_MAX_WATCHERS_PER_CLIENT', default: 16, description: 'WatchChosen streams one client (certificate, or host without TLS) may hold; one more is RESOURCE_EXHAUSTED' },
+    'max-in-flight-per-stream': {
+      type: 'integer',
+      env: 'PROPOSER_MAX_IN_FLIGHT_PER_STREAM',
+      default: 4096,
+      description: 'proposals awaiting their answer on one ProposeStream or ProposeBulk stream; past it the proposer reads no more from that stream',
+    },
+    'stream-idle-ms': {
+      type: 'integer',
+      env: 'PROPOSER_STREAM_IDLE_MS',
+      default: 600_000,
+      description: 'a ProposeStream or ProposeBulk stream with nothing in flight and no proposal this long is closed with UNAVAILABLE',
+    },
     'watcher-buffer-bytes': { type: 'integer', env: 'PROPOSER_WATCHER_BUFFER_BYTES', default: 4 * 1024 * 1024, description: 'bytes of chosen slots that may wait for one WatchChosen client that does not read' },
     'watcher-stall-ms': {
       type: 'integer',
@@ -94,9 +107,12 @@ export interface ProposerConfig {
   /** TLS files or --insecure, resolved (and checked) at start. */
   readonly transport: TransportFlags;
   readonly metricsPort: number;
-  readonly bounds: { readonly maxConnections: number; readonly maxConcurrentStreams: number };
+  readonly bounds: ServerBounds;
   readonly maxWatchers: number;
   readonly watcherBufferBytes: number;
+  readonly maxWatchersPerClient: number;
+  readonly maxInFlightPerStream: number;
+  readonly streamIdleMs: number;
   readonly watcherStallMs: number;
 }
 
@@ -128,6 +144,9 @@ export function resolveProposerConfig(argv: readonly string[], env: NodeJS.Proce
     bounds: serverBounds(o),
     maxWatchers: positive('max-watchers', 1, 100_000),
     watcherBufferBytes: positive('watcher-buffer-bytes', 64 * 1024, 1024 * 1024 * 1024),
+    maxWatchersPerClient: positive('max-watchers-per-client', 1, 100_000),
+    maxInFlightPerStream: positive('max-in-flight-per-stream', 1, 1_000_000),
+    streamIdleMs: positive('stream-idle-ms', 100, 86_400_000),
     watcherStallMs: positive('watcher-stall-ms', 100, 3_600_000),
     acceptors,
     host: o.host as string,

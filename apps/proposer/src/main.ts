@@ -111,7 +111,20 @@ async function main(): Promise<void> {
         {
           name: 'paxos.v1.ProposerService',
           definition: ProposerServiceService,
-          implementation: proposerService({ node, links, checker, proposeTimeoutMs: config.proposeTimeoutMs, maxWatchers: config.maxWatchers, watcherBufferBytes: config.watcherBufferBytes, watcherStallMs: config.watcherStallMs, metrics, logger }),
+          implementation: proposerService({
+            node,
+            links,
+            checker,
+            proposeTimeoutMs: config.proposeTimeoutMs,
+            maxWatchers: config.maxWatchers,
+            maxWatchersPerClient: config.maxWatchersPerClient,
+            watcherBufferBytes: config.watcherBufferBytes,
+            watcherStallMs: config.watcherStallMs,
+            maxInFlightPerStream: config.maxInFlightPerStream,
+            streamIdleMs: config.streamIdleMs,
+            metrics,
+            logger,
+          }),
         },
         {
           name: 'paxos.v1.ReadService',

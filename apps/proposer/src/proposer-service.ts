@@ -18,12 +18,12 @@ import { chunksOf } from './chunks';
 import { clusterStatus } from './cluster-status';
 import type { ProposerNode, ProposeOutcome } from './proposer-node';
 import type { ValueChecker } from './value-check';
-import { WATCHER_BUFFER_BYTES, WATCHER_STALL_MS, WATCHERS_MAX, watchChosenHandler } from './watch-chosen';
+import { WATCHER_BUFFER_BYTES, WATCHER_STALL_MS, WATCHERS_MAX, WATCHERS_PER_CLIENT_MAX, watchChosenHandler } from './watch-chosen';
 
 export { WATCHERS_MAX } from './watch-chosen';
 
-/** Proposals awaiting an answer on one ProposeStream or ProposeBulk stream; past it the stream is paused. */
-const STREAM_PROPOSALS_IN_FLIGHT_MAX = 4096;
+/** Proposals awaiting an answer on one ProposeStream or ProposeBulk stream, by default; past it the stream is paused. */
+export const STREAM_PROPOSALS_IN_FLIGHT_MAX = 4096;
 /** Proposals one ProposeBulk message may carry, and answers one reply carries. */
 const BULK_PROPOSALS_MAX = 1024;
 /** A ProposeBulk reply is cut before its answers reach about this many bytes (clients receive 4 MiB by default). */
@@ -52,6 +52,11 @@ export interface ProposerServiceDeps {
   /** Bytes of chosen slots that may wait for one watcher, and how long it may take nothing (watch-chosen.ts). */
   readonly watcherBufferBytes?: number;
   readonly watcherStallMs?: number;
+  readonly maxWatchersPerClient?: number;
+  /** Proposals awaiting an answer on one ProposeStream or ProposeBulk stream (default STREAM_PROPOSALS_IN_FLIGHT_MAX). */
+  readonly maxInFlightPerStream?: number;
+  /** A ProposeStream or ProposeBulk stream with nothing in flight and no request this long is closed (UNAVAILABLE). */
+  readonly streamIdleMs?: number;
   readonly logger: Logger;
 }
 
@@ -137,6 +142,14 @@ function deadlineOf(call: { getDeadline(): Date | number }, fallbackMs: number):
   return Math.max(1, Math.min(at - Date.now(), 3_600_000));
 }
 
+/** A client stream idle this long is closed, by default. */
+export const STREAM_IDLE_MS = 10 * 60_000;
+
+function idleBound(deps: ProposerServiceDeps): { ms: number; message: string } {
+  const ms = deps.streamIdleMs ?? STREAM_IDLE_MS;
+  return { ms, message: `this stream sent no proposal and awaited no answer for ${ms} ms (--stream-idle-ms): closed; open a new one when you need it` };
+}
+
 export function proposerService(deps: ProposerServiceDeps): ProposerServiceServer {
   return {
     propose(call: ServerUnaryCall<ProposeRequest, ProposeResponse>, callback: sendUnaryData<ProposeResponse>) {
@@ -147,7 +160,7 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
     },
 
     proposeStream(call: ServerDuplexStream<ProposeStreamRequest, ProposeStreamResponse>) {
-      const flow = new StreamFlow(call, STREAM_PROPOSALS_IN_FLIGHT_MAX);
+      const flow = new StreamFlow(call, deps.maxInFlightPerStream ?? STREAM_PROPOSALS_IN_FLIGHT_MAX, idleBound(deps));
       call.on('data', (req: ProposeStreamRequest) => {
         flow.started(1);
         void answerOf(deps, req.proposal ?? EMPTY_PROPOSAL, 'stream').then((answer) => flow.answer(answer, 1));
@@ -155,7 +168,7 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
     },
 
     proposeBulk(call: ServerDuplexStream<ProposeBulkRequest, ProposeBulkResponse>) {
-      const flow = new StreamFlow(call, STREAM_PROPOSALS_IN_FLIGHT_MAX);
+      const flow = new StreamFlow(call, deps.maxInFlightPerStream ?? STREAM_PROPOSALS_IN_FLIGHT_MAX, idleBound(deps));
       let settled: ProposeStreamResponse[] = [];
       // Answers settled in one turn of the event loop (a slot's values) leave in one message.
       const flush = () => {
@@ -178,7 +191,7 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
       });
     },
 
-    watchChosen: watchChosenHandler(deps.node, { maxWatchers: deps.maxWatchers ?? WATCHERS_MAX, bufferBytes: deps.watcherBufferBytes ?? WATCHER_BUFFER_BYTES, stallMs: deps.watcherStallMs ?? WATCHER_STALL_MS }, deps.logger),
+    watchChosen: watchChosenHandler(deps.node, { maxWatchers: deps.maxWatchers ?? WATCHERS_MAX, maxWatchersPerClient: deps.maxWatchersPerClient ?? WATCHERS_PER_CLIENT_MAX, bufferBytes: deps.watcherBufferBytes ?? WATCHER_BUFFER_BYTES, stallMs: deps.watcherStallMs ?? WATCHER_STALL_MS }, deps.logger),
 
     clusterStatus(call: ServerUnaryCall<ClusterStatusRequest, ClusterStatusResponse>, callback: sendUnaryData<ClusterStatusResponse>) {
       const asked = call.request.nodeDeadlineMs;

@@ -319,7 +319,8 @@ describe('durable chosen history (real processes)', () => {
     // Back at (about) their committed index, not at 0: the last commit notices before a kill -9
     // may not be written yet (they go in batches), and catch-up brings those again.
     for (const address of cluster.acceptorAddresses) expect(await committedIndex(address)).toBeGreaterThan(40n);
-    await cluster.startProposer(2, ['--retain-chosen-slots', '16']);
+    // (The next test opens 128 watchers from this one client: the per-client bound is lifted for it.)
+    await cluster.startProposer(2, ['--retain-chosen-slots', '16', '--max-watchers-per-client', '1000']);
     const answer = await cluster.propose(2, 'after-restarts', textValue('after the restarts'), 20_000);
     expect(answer.slot).toBeGreaterThanOrEqual(50n);
     const log = await watch(cluster.proposerAddress(2), Number(answer.slot) + 1, 30_000);
@@ -368,7 +369,7 @@ describe('a WatchChosen client that takes nothing (real processes)', () => {
   let cluster: TestCluster;
   beforeAll(async () => {
     cluster = await TestCluster.start({ acceptors: 3 });
-    await cluster.startProposer(1, ['--watcher-stall-ms', '1000', '--watcher-buffer-bytes', '65536']);
+    await cluster.startProposer(1, ['--watcher-stall-ms', '1000', '--watcher-buffer-bytes', '65536', '--max-watchers-per-client', '2', '--stream-idle-ms', '1000']);
   });
   afterAll(() => cluster.stop());
 
@@ -407,6 +408,38 @@ describe('a WatchChosen client that takes nothing (real processes)', () => {
       again.on('error', (e: { code: number }) => (e.code === status.CANCELLED ? undefined : reject(e)));
     });
     expect(rest).toEqual(Array.from({ length: 29 - Number(last) }, (_, i) => last + 1n + BigInt(i)));
+    client.close();
+  });
+
+  it('holds one client to --max-watchers-per-client streams', async () => {
+    const client = new ProposerServiceClient(cluster.proposerAddress(1), cluster.credentials);
+    const open = Array.from({ length: 2 }, () => {
+      const call = client.watchChosen({ fromSlot: 0n }, new Metadata(), { deadline: Date.now() + 60_000 });
+      call.on('data', () => undefined);
+      call.on('error', () => undefined);
+      return call;
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const refused = await new Promise<{ code: number; details: string }>((resolve) => {
+      const call = client.watchChosen({ fromSlot: 0n }, new Metadata(), { deadline: Date.now() + 10_000 });
+      call.on('data', () => undefined);
+      call.on('error', resolve);
+    });
+    expect(refused).toMatchObject({ code: status.RESOURCE_EXHAUSTED, details: expect.stringMatching(/^client client-\S+ already holds 2 WatchChosen streams here/) });
+    for (const c of open) c.cancel();
+    client.close();
+  });
+
+  it('closes a ProposeStream that stays idle, with UNAVAILABLE, after answering what it sent', async () => {
+    const client = new ProposerServiceClient(cluster.proposerAddress(1), cluster.credentials);
+    const stream = client.proposeStream(new Metadata(), { deadline: Date.now() + 60_000 });
+    const answers: string[] = [];
+    const ended = new Promise<{ code: number; details: string }>((resolve) => stream.on('error', resolve));
+    stream.on('data', (r: { clientRequestId: string }) => answers.push(r.clientRequestId));
+    stream.write({ proposal: { clientRequestId: 'idle-1', value: textValue('before the idle time'), includeVotes: false } });
+    const err = await ended;
+    expect(answers).toEqual(['idle-1']);
+    expect(err).toMatchObject({ code: status.UNAVAILABLE, details: expect.stringContaining('no proposal and awaited no answer for 1000 ms (--stream-idle-ms): closed') });
     client.close();
   });
 });

@@ -4,7 +4,7 @@
 // with RESOURCE_EXHAUSTED and told where to resume, so one stopped client cannot hold a proposer's
 // memory or a watcher place for ever.
 import { type ServerWritableStream, status } from '@grpc/grpc-js';
-import { GrpcError, type Logger, toServiceError } from '@paxos/grpc-kit';
+import { GrpcError, type Logger, peerIdentity, toServiceError } from '@paxos/grpc-kit';
 import type { WatchChosenRequest, WatchChosenResponse } from '@paxos/proto';
 import { logEntryToWire } from '@paxos/read-service';
 import type { ChosenEntry } from '@paxos/consensus-core';
@@ -22,8 +22,12 @@ export const WATCHER_STALL_MS = 30_000;
 /** How long a cut-off watcher has to take its status before its stream is reset. */
 const CUT_OFF_GRACE_MS = 10_000;
 
+/** WatchChosen streams one client (one certificate, or one host without TLS) may hold, by default. */
+export const WATCHERS_PER_CLIENT_MAX = 16;
+
 export interface WatchBounds {
   readonly maxWatchers: number;
+  readonly maxWatchersPerClient: number;
   readonly bufferBytes: number;
   readonly stallMs: number;
 }
@@ -44,9 +48,19 @@ function http2StreamOf(call: unknown): { close?: (code: number) => void; closed?
   return undefined;
 }
 
-/** The WatchChosen handler, counting watchers against `bounds.maxWatchers`. */
+/** Who a watcher is for the per-client bound: its certificate's name, or its host without TLS. */
+function clientKey(call: ServerWritableStream<WatchChosenRequest, WatchChosenResponse>): string {
+  const id = peerIdentity(call as unknown as Parameters<typeof peerIdentity>[0]);
+  if (id) return `client ${id.name}`;
+  const peer = call.getPeer();
+  return `host ${peer.includes(']') ? peer.slice(0, peer.lastIndexOf(']') + 1) : peer.slice(0, peer.lastIndexOf(':'))}`;
+}
+
+/** The WatchChosen handler, counting watchers against `bounds.maxWatchers` and `maxWatchersPerClient`. */
 export function watchChosenHandler(node: ProposerNode, bounds: WatchBounds, logger: Logger): (call: ServerWritableStream<WatchChosenRequest, WatchChosenResponse>) => void {
   let watchers = 0;
+  /** Streams open per client (bounded by maxWatchers entries). */
+  const perClient = new Map<string, number>();
   return (call) => {
     if (watchers >= bounds.maxWatchers) {
       call.emit(
@@ -55,6 +69,16 @@ export function watchChosenHandler(node: ProposerNode, bounds: WatchBounds, logg
       );
       return;
     }
+    const client = clientKey(call);
+    const mine = perClient.get(client) ?? 0;
+    if (mine >= bounds.maxWatchersPerClient) {
+      call.emit(
+        'error',
+        toServiceError(new GrpcError(status.RESOURCE_EXHAUSTED, `${client} already holds ${mine} WatchChosen streams here (--max-watchers-per-client): close one`)),
+      );
+      return;
+    }
+    perClient.set(client, mine + 1);
     watchers += 1;
     const log = node.chosen;
     let next = call.request.fromSlot;
@@ -147,7 +171,12 @@ export function watchChosenHandler(node: ProposerNode, bounds: WatchBounds, logg
       done = true;
       sub.unsubscribe();
       moved();
-      if (counted) watchers -= 1;
+      if (counted) {
+        watchers -= 1;
+        const left = (perClient.get(client) ?? 1) - 1;
+        if (left <= 0) perClient.delete(client);
+        else perClient.set(client, left);
+      }
       counted = false;
     };
     call.on('cancelled', stop);

@@ -26,6 +26,10 @@ export interface GrpcServerOptions {
   readonly maxConcurrentStreams?: number;
   /** Client connections open at once; one more is closed as it arrives. */
   readonly maxConnections?: number;
+  /** A connection with no call for this long is closed; a silent one is pinged after keepaliveMs and dropped after keepaliveTimeoutMs more. */
+  readonly idleConnectionMs?: number;
+  readonly keepaliveMs?: number;
+  readonly keepaliveTimeoutMs?: number;
   /** Mutual TLS with the network's certificates, or plaintext (only with --insecure). */
   readonly transport: Transport;
   /** Where the server counts its calls (grpc_server_handled_total), if the process exports metrics. */
@@ -61,9 +65,9 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 10_000,
     'grpc.max_concurrent_streams': opts.maxConcurrentStreams ?? MAX_CONCURRENT_STREAMS_DEFAULT,
-    'grpc.max_connection_idle_ms': CONNECTION_IDLE_MS,
-    'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
-    'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
+    'grpc.max_connection_idle_ms': opts.idleConnectionMs ?? CONNECTION_IDLE_MS,
+    'grpc.keepalive_time_ms': opts.keepaliveMs ?? KEEPALIVE_TIME_MS,
+    'grpc.keepalive_timeout_ms': opts.keepaliveTimeoutMs ?? KEEPALIVE_TIMEOUT_MS,
     interceptors: [rejectUndecodable, ...(opts.metrics ? [grpcMetricsInterceptor(opts.metrics, servedPaths(opts.services), unaryPaths(opts.services))] : [])],
   });
   const health = new HealthRegistry(opts.services.map((s) => s.name));

@@ -1,4 +1,4 @@
-import type { ServerDuplexStream, ServiceError } from '@grpc/grpc-js';
+import { type ServerDuplexStream, type ServiceError, status } from '@grpc/grpc-js';
 
 /**
  * Flow control of one bidirectional server stream whose requests are answered as they settle
@@ -11,21 +11,40 @@ export class StreamFlow<Req, Res> {
   private inputDone = false;
   private ended = false;
   private writeBlocked = false;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private lastActivity = Date.now();
 
+  /**
+   * With `idle`, a stream with nothing in flight and no request for `idle.ms` is closed with
+   * UNAVAILABLE and `idle.message` (a client opens a new one when it needs it).
+   */
   constructor(
     private readonly call: ServerDuplexStream<Req, Res>,
     private readonly inFlightMax: number,
+    private readonly idle?: { readonly ms: number; readonly message: string },
   ) {
     call.on('end', () => {
       this.inputDone = true;
       this.maybeEnd();
     });
-    call.on('error', () => {
-      this.ended = true;
-    });
-    call.on('cancelled', () => {
-      this.ended = true;
-    });
+    call.on('error', () => this.close());
+    call.on('cancelled', () => this.close());
+    if (idle) this.armIdle(idle.ms);
+  }
+
+  private close(): void {
+    this.ended = true;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+  }
+
+  private armIdle(ms: number): void {
+    this.idleTimer = setTimeout(() => {
+      if (this.ended || !this.idle) return;
+      const quiet = Date.now() - this.lastActivity;
+      if (this.inFlight === 0 && quiet >= this.idle.ms) this.fail({ code: status.UNAVAILABLE, details: this.idle.message });
+      else this.armIdle(Math.max(50, this.idle.ms - (this.inFlight === 0 ? quiet : 0)));
+    }, ms);
+    this.idleTimer.unref?.();
   }
 
   /** True once the stream ended (answers written, or an error, or the client went away). */
@@ -35,12 +54,14 @@ export class StreamFlow<Req, Res> {
 
   /** `count` requests were read and await answers. */
   started(count: number): void {
+    this.lastActivity = Date.now();
     this.inFlight += count;
     this.update();
   }
 
   /** Writes a message that answers `count` requests. */
   answer(message: Res, count: number): void {
+    this.lastActivity = Date.now();
     this.inFlight -= count;
     if (this.ended) return;
     if (!this.call.write(message) && !this.writeBlocked) {
@@ -57,7 +78,7 @@ export class StreamFlow<Req, Res> {
   /** Ends the stream with an error status. */
   fail(err: Partial<ServiceError>): void {
     if (this.ended) return;
-    this.ended = true;
+    this.close();
     this.call.emit('error', err);
   }
 
@@ -69,7 +90,7 @@ export class StreamFlow<Req, Res> {
 
   private maybeEnd(): void {
     if (!this.inputDone || this.inFlight > 0 || this.ended) return;
-    this.ended = true;
+    this.close();
     this.call.end();
   }
 }

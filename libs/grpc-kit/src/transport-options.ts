@@ -30,17 +30,40 @@ export const TRANSPORT_OPTIONS = {
 export const SERVER_BOUND_OPTIONS = {
   'max-connections': { type: 'integer', env: 'PAXOS_MAX_CONNECTIONS', default: 1024, description: 'client connections open at once; one more is closed as it arrives' },
   'max-streams-per-connection': { type: 'integer', env: 'PAXOS_MAX_STREAMS', default: 1024, description: 'calls open at once on one connection; one more waits for one to end' },
+  'idle-connection-ms': { type: 'integer', env: 'PAXOS_IDLE_CONNECTION_MS', default: 300_000, description: 'a connection with no call open for this long is closed' },
+  'keepalive-ms': { type: 'integer', env: 'PAXOS_KEEPALIVE_MS', default: 60_000, description: 'a connection silent this long is pinged' },
+  'keepalive-timeout-ms': { type: 'integer', env: 'PAXOS_KEEPALIVE_TIMEOUT_MS', default: 20_000, description: 'a ping not answered within this is a dead peer: its connection is closed' },
 } as const;
 
-/** The server bounds from parsed flags, checked. */
-export function serverBounds(o: { readonly 'max-connections'?: number | undefined; readonly 'max-streams-per-connection'?: number | undefined }): { maxConnections: number; maxConcurrentStreams: number } {
-  const maxConnections = o['max-connections'] ?? 1024;
-  const maxConcurrentStreams = o['max-streams-per-connection'] ?? 1024;
-  if (maxConnections < 1 || maxConnections > 100_000) throw new ConfigError(`--max-connections must be 1..100000, got ${maxConnections}`);
-  if (maxConcurrentStreams < 1 || maxConcurrentStreams > 100_000) throw new ConfigError(`--max-streams-per-connection must be 1..100000, got ${maxConcurrentStreams}`);
-  return { maxConnections, maxConcurrentStreams };
+/** The bounds every server of the network takes (defaults in server.ts). */
+export interface ServerBounds {
+  readonly maxConnections: number;
+  readonly maxConcurrentStreams: number;
+  readonly idleConnectionMs: number;
+  readonly keepaliveMs: number;
+  readonly keepaliveTimeoutMs: number;
 }
 
+/** The server bounds from parsed flags, checked. */
+export function serverBounds(o: {
+  readonly 'max-connections'?: number | undefined;
+  readonly 'max-streams-per-connection'?: number | undefined;
+  readonly 'idle-connection-ms'?: number | undefined;
+  readonly 'keepalive-ms'?: number | undefined;
+  readonly 'keepalive-timeout-ms'?: number | undefined;
+}): ServerBounds {
+  const within = (name: string, v: number, lo: number, hi: number) => {
+    if (!Number.isInteger(v) || v < lo || v > hi) throw new ConfigError(`--${name} must be ${lo}..${hi}, got ${v}`);
+    return v;
+  };
+  return {
+    maxConnections: within('max-connections', o['max-connections'] ?? 1024, 1, 100_000),
+    maxConcurrentStreams: within('max-streams-per-connection', o['max-streams-per-connection'] ?? 1024, 1, 100_000),
+    idleConnectionMs: within('idle-connection-ms', o['idle-connection-ms'] ?? 300_000, 1000, 86_400_000),
+    keepaliveMs: within('keepalive-ms', o['keepalive-ms'] ?? 60_000, 1000, 86_400_000),
+    keepaliveTimeoutMs: within('keepalive-timeout-ms', o['keepalive-timeout-ms'] ?? 20_000, 100, 3_600_000),
+  };
+}
 export interface TransportFlags {
   readonly 'tls-dir'?: string | undefined;
   readonly 'tls-ca'?: string | undefined;
