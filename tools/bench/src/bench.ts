@@ -12,6 +12,7 @@ import { startFsyncEchoServer } from './fsync-echo-server';
 import { startCpuMeter } from './cpu';
 import { type LoadResult, runLoad } from './load';
 import { rssMb } from './rss';
+import { compareWithEtcd } from './etcd-compare';
 
 export const benchCommand = {
   program: 'bench',
@@ -43,6 +44,11 @@ export const benchCommand = {
     'fsync-echo-server': { type: 'boolean', description: '(internal) run the write+fdatasync floor under one acceptor (--acceptor)' },
     port: { type: 'integer', description: '(internal) port of the echo server' },
     insecure: { type: 'boolean', description: 'run the network the bench starts with plaintext gRPC instead of mutual TLS (to measure what TLS costs)' },
+    'compare-etcd': {
+      type: 'boolean',
+      description: "instead: etcd (Debian's, installed when missing) with 3 and 23 members against this network's unary, stream and bulk paths, in turns, --repeats times; medians, spread and the performance issue's ratios",
+    },
+    repeats: { type: 'integer', default: 2, description: 'rounds of the --compare-etcd turns' },
   },
 } as const;
 
@@ -119,6 +125,14 @@ async function main(argv: readonly string[]): Promise<number> {
     } finally {
       rmSync(floorDir, { recursive: true, force: true });
     }
+    return 0;
+  }
+  if (o['compare-etcd']) {
+    const levels = (o.concurrency as string).split(',').map((c) => Number(c.trim()));
+    if (levels.some((c) => !Number.isInteger(c) || c < 1 || c > 10_000)) throw new ConfigError(`--concurrency must list integers 1..10000, got "${o.concurrency}"`);
+    const repeats = o.repeats as number;
+    if (repeats < 1 || repeats > 20) throw new ConfigError(`--repeats must be 1..20, got ${repeats}`);
+    await compareWithEtcd({ levels, durationMs: (o.duration as number) * 1000, valueBytes: o['value-bytes'] as number, repeats, acceptors: o.acceptors as number });
     return 0;
   }
   if (o['agreed-state']) {
