@@ -113,13 +113,36 @@ function zeroTailStart(buf: Buffer, from: number): number {
 /** Sector size of the devices we run on: a write cut by a crash leaves whole sectors unwritten (zeros). */
 const SECTOR_BYTES = 512;
 
+function allZero(buf: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (buf[i] !== 0) return false;
+  return true;
+}
+
+/**
+ * Where bytes that were never written begin in [from, to): the rest of from's sector read as zeros
+ * (a sector written out before the record at `from` was, and not again), or a whole sector of
+ * zeros; undefined when there is neither.
+ */
+function zeroSectorIn(buf: Buffer, from: number, to: number): number | undefined {
+  // A sector written out while the record at `from` was not there yet holds zeros from `from` to
+  // its end (a record's header straddling a sector boundary leaves only a few such bytes).
+  const sectorEnd = (Math.floor(from / SECTOR_BYTES) + 1) * SECTOR_BYTES;
+  if (sectorEnd <= Math.min(to, buf.length) && allZero(buf, from, sectorEnd)) return from;
+  for (let s = Math.ceil(from / SECTOR_BYTES) * SECTOR_BYTES; s < to && s + SECTOR_BYTES <= buf.length; s += SECTOR_BYTES) {
+    if (allZero(buf, s, s + SECTOR_BYTES)) return s;
+  }
+  return undefined;
+}
+
 /**
  * Whether the bad frame at `offset` is what an interrupted write leaves behind, rather than damage
  * to a record that was written and synced (etcd's WAL draws the same line):
  * - a frame header cut short, or a record whose bytes stop before its length says (a short
  *   write) — unless the bytes present are a whole record with a valid CRC under a damaged length;
  * - the zeroed tail a crash leaves: the file ends in zeros from a sector boundary at or before the
- *   end of this frame (blocks the file grew by but whose data never reached the disk).
+ *   end of this frame (blocks the file grew by but whose data never reached the disk), or a sector
+ *   of zeros anywhere in the tail (a power loss kept some sectors of the unsynced writes and not
+ *   others; as etcd's WAL, a whole sector of zeros is taken as never written).
  * Anything else — a complete frame whose CRC fails with no zeroed tail, an impossible length
  * followed by data — is corruption.
  */
@@ -130,15 +153,20 @@ function tornReason(buf: Buffer, offset: number, reason: string): string | undef
   const zeros = zeroTailStart(buf, offset);
   const frameEnd = offset + FRAME_HEADER_BYTES + len;
   if (zeros === offset) return `${reason}; the file ends in zeros from here`;
-  if (len < MIN_PAYLOAD || len > MAX_RECORD_BYTES) return undefined; // an impossible length followed by data
+  // Bytes that were never written in the tail: a sector of zeros (or the rest of the record's
+  // first sector) — a power loss kept some sectors of the unsynced writes and not others.
+  const hole = zeroSectorIn(buf, offset, buf.length);
+  const unwritten = hole !== undefined ? `${reason}; from byte offset ${hole} a sector reads as zeros (never written)` : undefined;
+  if (len < MIN_PAYLOAD || len > MAX_RECORD_BYTES) return unwritten; // otherwise an impossible length followed by data
   if (len > left - FRAME_HEADER_BYTES) {
     const present = buf.subarray(offset + FRAME_HEADER_BYTES);
     if (present.length >= MIN_PAYLOAD && crc32(present) === buf.readUInt32LE(offset + 4)) return undefined; // a whole record under a damaged length
     return reason;
   }
-  // A complete frame whose CRC fails: torn only when its end is a zeroed tail from a sector boundary.
+  // A complete frame whose CRC fails: torn only when its end is a zeroed tail from a sector boundary,
+  // or when a sector of it was never written.
   if (zeros < buf.length && zeros % SECTOR_BYTES === 0 && zeros <= frameEnd) return `${reason}; the file ends in zeros from sector offset ${zeros}`;
-  return undefined;
+  return unwritten;
 }
 
 /**
@@ -169,6 +197,14 @@ export function scanFrames(buf: Buffer, start: number, file: string, allowTorn: 
       throw new StorageCorruptionError(file, offset, `${reason}; could not prove that no valid record follows, so not treated as a torn tail`);
     }
     if (after !== undefined) {
+      // A sector of zeros (never written) before the next valid record: a power loss during writes
+      // that were not fdatasynced yet, which persisted some of their sectors and not others. Those
+      // records were never acknowledged: fdatasync makes every earlier byte of the file durable too,
+      // so no record after an unwritten sector can have been synced. Cut there, as a torn tail.
+      const hole = zeroSectorIn(buf, offset, after.offset);
+      if (hole !== undefined) {
+        return { frames, goodEnd: offset, torn: { offset, bytes: tailBytes, reason: `${reason}; the sector at byte offset ${hole} reads as zeros (never written), so the records after it were never synced` } };
+      }
       throw new StorageCorruptionError(file, offset, `${reason}, but a valid record follows at byte offset ${after.offset}`);
     }
     const torn = tornReason(buf, offset, reason);
