@@ -20,10 +20,8 @@ import type { ProposerNode, ProposeOutcome } from './proposer-node';
 import type { ValueChecker } from './value-check';
 import { WATCHER_BUFFER_BYTES, WATCHER_STALL_MS, WATCHERS_MAX, WATCHERS_PER_CLIENT_MAX, watchChosenHandler } from './watch-chosen';
 
-export { WATCHERS_MAX } from './watch-chosen';
-
 /** Proposals awaiting an answer on one ProposeStream or ProposeBulk stream, by default; past it the stream is paused. */
-export const STREAM_PROPOSALS_IN_FLIGHT_MAX = 4096;
+const STREAM_PROPOSALS_IN_FLIGHT_MAX = 4096;
 /** Proposals one ProposeBulk message may carry, and answers one reply carries. */
 const BULK_PROPOSALS_MAX = 1024;
 /** A ProposeBulk reply is cut before its answers reach about this many bytes (clients receive 4 MiB by default). */
@@ -143,7 +141,7 @@ function deadlineOf(call: { getDeadline(): Date | number }, fallbackMs: number):
 }
 
 /** A client stream idle this long is closed, by default. */
-export const STREAM_IDLE_MS = 10 * 60_000;
+const STREAM_IDLE_MS = 10 * 60_000;
 
 function idleBound(deps: ProposerServiceDeps): { ms: number; message: string } {
   const ms = deps.streamIdleMs ?? STREAM_IDLE_MS;
