@@ -40,7 +40,8 @@ describe('the live status page, in a real browser', () => {
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: install Debian's chromium (apt-get install chromium; .ci/run does) or set CHROMIUM_PATH`);
     dir = mkdtempSync(join(tmpdir(), 'paxos-status-'));
-    base = await freePortRange(102);
+    // A window apart from network.e2e's, which may launch its network at the same time.
+    base = await freePortRange(102, { from: 17_000, to: 21_000 });
     expect(await runLaunch(['--dir', dir, '--lmfdb-cache', join(dir, 'lmfdb'), '--base-port', String(base), '--status-port', String(base + 101)], out)).toBe(0);
     expect(lines).toContain(`status page: http://127.0.0.1:${base + 101}/`);
     // The flags keep a headless chromium off the network: no background fetches, updates or sync.
