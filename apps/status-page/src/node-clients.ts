@@ -90,10 +90,13 @@ export class NodeClients {
   }
 }
 
+/** One connection kept open to the proposer's metrics, as Prometheus does (no new port every poll). */
+const METRICS_AGENT = new http.Agent({ keepAlive: true, maxSockets: 1, maxFreeSockets: 1, timeout: 60_000 });
+
 /** GET http://<address>/metrics within the deadline, at most 8 MiB. */
 export function scrapeMetrics(address: string, deadlineMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = http.get(`http://${address}/metrics`, { agent: false }, (res) => {
+    const req = http.get(`http://${address}/metrics`, { agent: METRICS_AGENT }, (res) => {
       if (res.statusCode !== 200) {
         res.resume();
         reject(new Error(`metrics answered HTTP ${res.statusCode}`));
