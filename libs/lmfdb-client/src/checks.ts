@@ -119,6 +119,10 @@ function checkEllipticCurve(c: Checker): void {
     else {
       const { disc, jinv } = ellipticInvariants(ainvs);
       if (disc === 0n) c.fail('ainvs give a singular curve (discriminant 0)');
+      // LMFDB stores the reduced minimal model (a1, a3 in {0, 1}, a2 in {-1, 0, 1}): unique in its
+      // class, so an isomorphic model (same discriminant and j) written instead is caught too.
+      const [a1, a2, a3] = ainvs as [bigint, bigint, bigint];
+      if (a1 < 0n || a1 > 1n || a3 < 0n || a3 > 1n || a2 < -1n || a2 > 1n) c.fail(`ainvs [${ainvs.join(',')}] are not a reduced model (a1, a3 in {0,1}, a2 in {-1,0,1})`);
       const why = 'ainvs';
       c.eqInt('absD', disc < 0n ? -disc : disc, why);
       c.eqInt('signD', disc < 0n ? -1n : disc > 0n ? 1n : 0n, why);

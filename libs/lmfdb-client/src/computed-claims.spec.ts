@@ -1,3 +1,4 @@
+import { SeededRandom } from '@paxos/consensus-core';
 import { join } from 'node:path';
 import { loadSource, type SourceCache } from './cache';
 import { checkRecord } from './checks';
@@ -19,15 +20,10 @@ function naiveCount(ainvs: readonly bigint[], p: number): number {
   return n;
 }
 
-/** A small seeded generator (xorshift32) for the mutations; the seed is printed on failure. */
+/** The project's seeded generator (consensus-core), as a function. */
 function seeded(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
+  const r = new SeededRandom(seed);
+  return () => r.next();
 }
 
 describe('computed claims and checks', () => {

@@ -5,6 +5,7 @@
 // read as zeros). The storage is recovered from that disk, and every promise and vote it had
 // acknowledged before the crash point must be there. With fsync off (the negative control) the
 // same check must find losses.
+import { SeededRandom } from '@paxos/consensus-core';
 import { cpSync, writeFileSync } from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
@@ -15,15 +16,10 @@ import { change, tempDir } from './storage-test-helpers';
 
 const SECTOR = 512;
 
-/** xorshift32: the crash points and lost sectors, from the printed seed. */
+/** The project's seeded generator (consensus-core), as a function. */
 function seeded(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 2 ** 32;
-  };
+  const r = new SeededRandom(seed);
+  return () => r.next();
 }
 
 type Op = { kind: 'write'; pos: number; data: Buffer } | { kind: 'truncate'; len: number };
