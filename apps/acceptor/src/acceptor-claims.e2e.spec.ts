@@ -44,11 +44,11 @@ describe('an acceptor checks the LMFDB claims on its own source before it votes'
   it('votes for a true claim and refuses a false one with the reason, casting no vote', async () => {
     const [port] = await freePorts(1);
     const c = await start(0, port as number, SNAPSHOT); // node 0 holds source 0 (elliptic curves)
-    const ok = await c.accept({ $case: 'accept', value: { ballot, slot: 0n, value: harmonic({ source: 0, label: '11.a2', field: 'jinv', claimedValue: '-122023936/161051' }) } });
+    const ok = await c.accept({ accept: { ballot, slot: 0n, value: harmonic({ source: 0, label: '11.a2', field: 'jinv', claimedValue: '-122023936/161051' }) } });
     expect(ok.outcome?.$case).toBe('accepted');
-    const bad = await c.accept({ $case: 'accept', value: { ballot, slot: 1n, value: harmonic({ source: 0, label: '11.a2', field: 'jinv', claimedValue: '1/1' }) } });
+    const bad = await c.accept({ accept: { ballot, slot: 1n, value: harmonic({ source: 0, label: '11.a2', field: 'jinv', claimedValue: '1/1' }) } });
     expect(bad.outcome).toEqual({ $case: 'refused', value: { reason: expect.stringContaining('11.a2: jinv is -122023936/161051, the claim says 1/1') } });
-    const other = await c.accept({ $case: 'accept', value: { ballot, slot: 2n, value: harmonic({ source: 3, label: '2.0.15.1', field: 'degree', claimedValue: '9' }) } });
+    const other = await c.accept({ accept: { ballot, slot: 2n, value: harmonic({ source: 3, label: '2.0.15.1', field: 'degree', claimedValue: '9' }) } });
     expect(other.outcome?.$case).toBe('accepted'); // a claim on another source is the proposer's to check
     const status = await c.status();
     expect(status.dataSource).toMatchObject({ source: 0, table: 'ec_curvedata', loaded: true, rowCount: 80n });
@@ -60,9 +60,9 @@ describe('an acceptor checks the LMFDB claims on its own source before it votes'
   it('without its cache it still votes, refuses claims on its source as unverifiable, and says so', async () => {
     const [port] = await freePorts(1);
     const c = await start(10, port as number, join(dir, 'no-cache')); // node 10 holds source 0 too
-    const plain = await c.accept({ $case: 'accept', value: { ballot, slot: 0n, value: { kind: { $case: 'noop', value: {} } } } });
+    const plain = await c.accept({ accept: { ballot, slot: 0n, value: { kind: { $case: 'noop', value: {} } } } });
     expect(plain.outcome?.$case).toBe('accepted');
-    const claim = await c.accept({ $case: 'accept', value: { ballot, slot: 1n, value: harmonic({ source: 0, label: '11.a2', field: 'jinv', claimedValue: '-122023936/161051' }) } });
+    const claim = await c.accept({ accept: { ballot, slot: 1n, value: harmonic({ source: 0, label: '11.a2', field: 'jinv', claimedValue: '-122023936/161051' }) } });
     expect(claim.outcome).toEqual({ $case: 'refused', value: { reason: expect.stringContaining('cannot be verified') } });
     const status = await c.status();
     expect(status.dataSource).toMatchObject({ source: 0, loaded: false });

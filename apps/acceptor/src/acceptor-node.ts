@@ -10,7 +10,6 @@ import {
   } from '@paxos/consensus-core';
 import { GrpcError, GrpcStatus, type Logger } from '@paxos/grpc-kit';
 import type { AcceptorCounters } from '@paxos/proto';
-import type { CommitBatchRequest, PiggybackedCommits } from '@paxos/wire';
 import type { AcceptorStorage } from './storage';
 
 
@@ -82,21 +81,26 @@ export class AcceptorNode {
   }
 
   /**
-   * Runs one request through the core, persists what it must, and returns the reply to send.
-   * Commit notices riding on an accept are applied in memory, like any commit notice.
+   * Runs one request through the core with the commit notices it carries, persists what it must,
+   * and returns the reply to send. Notices alone (no request) are answered with the committed index
+   * at once: a commit notice is an optimisation, never a condition of safety, and the chosen prefix
+   * it completed is in the chosen history (without an fsync of its own: see chosen-history.ts).
+   * A malformed notice fails the whole message (INVALID_ARGUMENT) after the ones before it were
+   * applied, which is harmless: notices only teach chosen values.
    */
-  async handle(request: AcceptorRequest, commits?: PiggybackedCommits): Promise<AcceptorReply> {
+  async handle(request: AcceptorRequest | undefined, notices: readonly AcceptorRequest[] = []): Promise<AcceptorReply> {
     this.assertVoting();
-    const step = this.step(request, commits);
-    const reply = step.reply;
-    this.keepChosenPrefix();
-    if (request.type === 'commit') {
-      // A commit notice is an optimisation, never a condition of safety: the chosen prefix it
-      // completed is in the chosen history (without an fsync of its own: see chosen-history.ts)
-      // and it is answered at once.
-      this.countReply(reply);
-      return reply;
+    let step: AcceptorStep | undefined;
+    try {
+      step = request ? this.step(request) : undefined;
+      for (const notice of notices) {
+        if (notice.type !== 'commit') throw new Error(`assertion: a ${notice.type} passed as a commit notice`);
+        this.step(notice);
+      }
+    } finally {
+      this.keepChosenPrefix();
     }
+    if (!step) return { type: 'committed', committedIndex: this.core.committedIndex };
     try {
       if (step.persist) {
         const appended = this.storage.append(step.persist);
@@ -110,28 +114,9 @@ export class AcceptorNode {
       this.failStorage(err);
       throw new GrpcError(GrpcStatus.INTERNAL, `storage failed: ${(err as Error).message}; the vote was not cast`);
     }
-    this.countReply(reply);
+    this.countReply(step.reply);
     this.maybeCheckpoint();
-    return reply;
-  }
-
-  /**
-   * Commit notices that came in one message (a CommitBatch): each applied like a single notice,
-   * one answer for all. A malformed notice fails the whole message (INVALID_ARGUMENT) after the
-   * ones before it were applied, which is harmless: notices only teach chosen values.
-   */
-  async handleCommits(batch: CommitBatchRequest): Promise<AcceptorReply> {
-    this.assertVoting();
-    let reply: AcceptorReply = { type: 'committed', committedIndex: this.core.committedIndex };
-    try {
-      for (const request of batch.notices) {
-        if (request.type !== 'commit') throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, `a commit batch holds only commit notices, not ${request.type}`);
-        reply = this.step(request).reply;
-      }
-    } finally {
-      this.keepChosenPrefix();
-    }
-    return reply;
+    return step.reply;
   }
 
   /**
@@ -193,19 +178,13 @@ export class AcceptorNode {
   }
 
   /**
-   * One request through the core, counted and checked, with the commit notices riding on it;
-   * an invalid one throws INVALID_ARGUMENT. Persisting is the caller's.
+   * One request through the core, counted and checked; an invalid one throws INVALID_ARGUMENT.
+   * Persisting is the caller's.
    */
-  private step(request: AcceptorRequest, commits?: PiggybackedCommits): AcceptorStep {
+  private step(request: AcceptorRequest): AcceptorStep {
     this.count(request);
     this.checkProposer(request);
     const step = this.core.handle(request);
-    if (commits && request.type === 'accept' && step.reply.type !== 'invalid') {
-      for (let slot = commits.from; slot < commits.to; slot++) {
-        this.counters.commits += 1n;
-        this.core.handle({ type: 'commit', slot, ballot: request.ballot });
-      }
-    }
     if (step.reply.type === 'invalid') {
       this.counters.invalidRequests += 1n;
       throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, step.reply.reason);

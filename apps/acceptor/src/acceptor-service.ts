@@ -13,7 +13,7 @@ import type {
   StatusResponse,
 } from '@paxos/proto';
 import { GrpcError, GrpcStatus, type Logger, toServiceError } from '@paxos/grpc-kit';
-import { acceptFromWire, acceptReplyToWire, ballotToWire, commitBatchFromWire, piggybackedCommitsFromWire, prepareFromWire, prepareReplyToWire, slotValueToWire } from '@paxos/wire';
+import { acceptReplyToWire, acceptRequestFromWire, ballotToWire, prepareFromWire, prepareReplyToWire, slotValueToWire } from '@paxos/wire';
 import type { AcceptorNode } from './acceptor-node';
 import { buildStatus, type StatusContext } from './status';
 import { streamHandler } from './stream-handler';
@@ -35,7 +35,7 @@ export function acceptorService(node: AcceptorNode, statusContext: StatusContext
   return {
     prepare: streamHandler<PrepareRequest, PrepareResponse>(
       node,
-      { kind: 'prepare', requestId: (r) => r.requestId, toCore: prepareFromWire, toWire: prepareReplyToWire },
+      { kind: 'prepare', requestId: (r) => r.requestId, toCore: (r) => ({ request: prepareFromWire(r), notices: [] }), toWire: prepareReplyToWire },
       access,
       logger,
     ),
@@ -44,9 +44,7 @@ export function acceptorService(node: AcceptorNode, statusContext: StatusContext
       {
         kind: 'accept',
         requestId: (r) => r.requestId,
-        toCore: acceptFromWire,
-        commits: piggybackedCommitsFromWire,
-        batch: commitBatchFromWire,
+        toCore: acceptRequestFromWire,
         toWire: (id, reply) => acceptReplyToWire(id, reply, node.core.committedIndex),
       },
       access,

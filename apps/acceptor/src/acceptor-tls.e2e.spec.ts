@@ -50,12 +50,12 @@ describe('an acceptor with mutual TLS', () => {
     for (const name of ['client-test', 'acceptor-1']) {
       await expect(client(name).prepare({ ballot: { round: 10n, proposerId: 1 }, fromSlot: 0n })).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
       await expect(
-        client(name).accept({ $case: 'commit', value: { slot: 0n, ballot: { round: 5n, proposerId: 1 } } }),
+        client(name).accept({ commits: [{ ballot: { round: 5n, proposerId: 1 }, fromSlot: 0n, toSlot: 1n, values: [] }] }),
       ).rejects.toMatchObject({ code: status.PERMISSION_DENIED });
     }
     // A commit notice carries the ballot its slot was chosen under, maybe another proposer's
     // (catch-up after a failover): any proposer's certificate may send it.
-    const notice = await client('proposer-2').accept({ $case: 'commit', value: { slot: 0n, ballot: { round: 5n, proposerId: 1 } } });
+    const notice = await client('proposer-2').accept({ commits: [{ ballot: { round: 5n, proposerId: 1 }, fromSlot: 0n, toSlot: 1n, values: [] }] });
     expect(notice.outcome?.$case).toBe('committed');
     // Nothing of the refused ones was kept: the promise is still round 5 of proposer 1.
     const st = await client('client-test').status();

@@ -73,14 +73,14 @@ describe('acceptor over gRPC', () => {
     });
 
     it('rejects an accept below its promise and accepts one at it', async () => {
-      const low = await c.accept({ $case: 'accept', value: { ballot: b(1), slot: 0n, value: text('low') } });
+      const low = await c.accept({ accept: { ballot: b(1), slot: 0n, value: text('low') } });
       expect(low.outcome).toEqual({ $case: 'rejected', value: { promised: b(2) } });
-      const ok = await c.accept({ $case: 'accept', value: { ballot: b(2), slot: 0n, value: text('v0') } });
+      const ok = await c.accept({ accept: { ballot: b(2), slot: 0n, value: text('v0') } });
       expect(ok.outcome).toEqual({ $case: 'accepted', value: { ballot: b(2), slot: 0n, committedIndex: 0n } });
     });
 
     it('accepts above its promise and raises the promise', async () => {
-      const ok = await c.accept({ $case: 'accept', value: { ballot: b(3, 2), slot: 1n, value: text('v1') } });
+      const ok = await c.accept({ accept: { ballot: b(3, 2), slot: 1n, value: text('v1') } });
       expect(ok.outcome?.$case).toBe('accepted');
       expect((await c.prepare({ ballot: b(3, 1), fromSlot: 0n })).outcome).toEqual({ $case: 'rejected', value: { promised: b(3, 2) } });
     });
@@ -100,12 +100,13 @@ describe('acceptor over gRPC', () => {
     });
 
     it('advances the committed index on commit notices and shows it all in Status', async () => {
-      const r = await c.accept({ $case: 'commit', value: { slot: 0n, ballot: b(2) } });
+      const r = await c.accept({ commits: [{ ballot: b(2), fromSlot: 0n, toSlot: 1n, values: [] }] });
       expect(r.outcome).toEqual({ $case: 'committed', value: { committedIndex: 1n } });
-      // A commit range riding on an accept: slot 1 was chosen under ballot 3.2.
-      const carried = await c.accept({ $case: 'accept', value: { ballot: b(5), slot: 2n, value: text('v2'), commit: { fromSlot: 1n, toSlot: 2n } } });
+      // A commit notice riding on an accept names its own ballot: slot 1 was chosen under 3.2, so
+      // a notice that it was chosen under 5.1 (a forged one) teaches this acceptor nothing.
+      const carried = await c.accept({ accept: { ballot: b(5), slot: 2n, value: text('v2') }, commits: [{ ballot: b(5), fromSlot: 1n, toSlot: 2n, values: [] }] });
       expect(carried.outcome).toEqual({ $case: 'accepted', value: { ballot: b(5), slot: 2n, committedIndex: 1n } });
-      const range = await c.accept({ $case: 'accept', value: { ballot: b(5), slot: 3n, value: text('v3'), commit: { fromSlot: 2n, toSlot: 3n } } });
+      const range = await c.accept({ accept: { ballot: b(5), slot: 3n, value: text('v3') }, commits: [{ ballot: b(5), fromSlot: 2n, toSlot: 3n, values: [] }] });
       expect(range.outcome).toEqual({ $case: 'accepted', value: { ballot: b(5), slot: 3n, committedIndex: 1n } });
       const s = await c.status();
       expect(s).toMatchObject({
@@ -126,17 +127,13 @@ describe('acceptor over gRPC', () => {
       expect(s.uptimeMs).toBeGreaterThan(0n);
     });
 
-    it('applies a batch of commit notices with values in one message and answers once', async () => {
+    it('applies commit notices alone, with values where given, in one message and answers once', async () => {
       // Slots 1..3 chosen under 5.1; this acceptor holds 2 and 3 but was spared slot 1.
       const r = await c.accept({
-        $case: 'commits',
-        value: {
-          commits: [
-            { slot: 1n, ballot: b(5), value: text('v1') },
-            { slot: 2n, ballot: b(5) },
-            { slot: 3n, ballot: b(5) },
-          ],
-        },
+        commits: [
+          { ballot: b(5), fromSlot: 1n, toSlot: 2n, values: [text('v1')] },
+          { ballot: b(5), fromSlot: 2n, toSlot: 4n, values: [] },
+        ],
       });
       expect(r.outcome).toEqual({ $case: 'committed', value: { committedIndex: 4n } });
       expect((await c.status()).counters).toMatchObject({ commits: 6n });
@@ -166,16 +163,18 @@ describe('acceptor over gRPC', () => {
       ['a prepare with ballot round 0', { ballot: b(0), fromSlot: 0n }, /round/],
       ['a prepare from a proposer outside the configured set', { ballot: b(1, 99), fromSlot: 0n }, /proposer id 99/],
     ];
-    const acceptCases: Array<[string, AcceptRequest['kind'], RegExp]> = [
-      ['an empty accept request', undefined, /set accept, commit or commits/],
-      ['an empty commit batch', { $case: 'commits', value: { commits: [] } }, /commits is empty/],
-      ['a commit batch with a notice without a ballot', { $case: 'commits', value: { commits: [{ slot: 0n }] } }, /commits\[0\]\.ballot is missing/],
-      ['an accept without a value', { $case: 'accept', value: { ballot: b(1), slot: 0n } }, /value is missing/],
-      ['an accept with ballot round 0', { $case: 'accept', value: { ballot: b(0), slot: 0n, value: text('x') } }, /round/],
-      ['an accept for a slot beyond the bound', { $case: 'accept', value: { ballot: b(1), slot: (1n << 63n) + 5n, value: text('x') } }, /slot/],
-      ['an accept of a value above the size limit', { $case: 'accept', value: { ballot: b(1), slot: 0n, value: text('x'.repeat(4096)) } }, /bytes|size|limit/],
-      ['an accept of a batch without commands', { $case: 'accept', value: { ballot: b(1), slot: 0n, value: { kind: { $case: 'batch', value: { commands: [] } } } } }, /empty|command/],
-      ['a commit without a ballot', { $case: 'commit', value: { slot: 0n } }, /ballot is missing/],
+    const acceptCases: Array<[string, Partial<AcceptRequest>, RegExp]> = [
+      ['an empty accept request', {}, /set accept, commits or both/],
+      ['a commit notice without a ballot', { commits: [{ fromSlot: 0n, toSlot: 1n, values: [] }] }, /commits\[0\]\.ballot is missing/],
+      ['a commit notice of an empty range', { commits: [{ ballot: b(1), fromSlot: 4n, toSlot: 4n, values: [] }] }, /not above from_slot/],
+      ['commit notices of 2^64 slots', { commits: [{ ballot: b(1), fromSlot: 0n, toSlot: (1n << 64n) - 1n, values: [] }] }, /more than 4096 slots/],
+      ['a commit notice with values for some of its slots', { commits: [{ ballot: b(1), fromSlot: 0n, toSlot: 2n, values: [text('x')] }] }, /1 values for 2 slots/],
+      ['an accept without a value', { accept: { ballot: b(1), slot: 0n } }, /value is missing/],
+      ['an accept with ballot round 0', { accept: { ballot: b(0), slot: 0n, value: text('x') } }, /round/],
+      ['an accept for a slot beyond the bound', { accept: { ballot: b(1), slot: (1n << 63n) + 5n, value: text('x') } }, /slot/],
+      ['an accept of a value above the size limit', { accept: { ballot: b(1), slot: 0n, value: text('x'.repeat(4096)) } }, /bytes|size|limit/],
+      ['an accept of a batch without commands', { accept: { ballot: b(1), slot: 0n, value: { kind: { $case: 'batch', value: { commands: [] } } } } }, /empty|command/],
+      ['an accept with a commit notice without a ballot', { accept: { ballot: b(1), slot: 0n, value: text('x') }, commits: [{ fromSlot: 0n, toSlot: 1n, values: [] }] }, /commits\[0\]\.ballot is missing/],
     ];
 
     it.each(prepareCases)('%s ends its stream with INVALID_ARGUMENT and persists nothing', async (_name, req, message) => {
@@ -184,15 +183,15 @@ describe('acceptor over gRPC', () => {
       c.close();
     });
 
-    it.each(acceptCases)('%s ends its stream with INVALID_ARGUMENT and persists nothing', async (_name, kind, message) => {
+    it.each(acceptCases)('%s ends its stream with INVALID_ARGUMENT and persists nothing', async (_name, request, message) => {
       const c = new AcceptorWireClient(node.address);
-      await expect(c.accept(kind)).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(message) });
+      await expect(c.accept(request)).rejects.toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(message) });
       c.close();
     });
 
     it('refuses a message above the gRPC receive limit with RESOURCE_EXHAUSTED', async () => {
       const c = new AcceptorWireClient(node.address);
-      await expect(c.accept({ $case: 'accept', value: { ballot: b(1), slot: 0n, value: text('y'.repeat(200_000)) } })).rejects.toMatchObject({
+      await expect(c.accept({ accept: { ballot: b(1), slot: 0n, value: text('y'.repeat(200_000)) } })).rejects.toMatchObject({
         code: status.RESOURCE_EXHAUSTED,
       });
       c.close();
@@ -224,8 +223,8 @@ describe('acceptor over gRPC', () => {
       let c = new AcceptorWireClient(node.address);
       const slots = 3000;
       for (let from = 0; from < slots; from += 250) {
-        const commits = Array.from({ length: 250 }, (_, i) => ({ slot: BigInt(from + i), ballot: b(1), value: value(from + i) }));
-        await c.accept({ $case: 'commits', value: { commits } });
+        const values = Array.from({ length: 250 }, (_, i) => value(from + i));
+        await c.accept({ commits: [{ ballot: b(1), fromSlot: BigInt(from), toSlot: BigInt(from + 250), values }] });
       }
       expect((await c.status()).committedIndex).toBe(BigInt(slots));
       // The history writes commit notices in batches: on a quiet node, within a second.
@@ -250,10 +249,10 @@ describe('acceptor over gRPC', () => {
       const node = await startAcceptor(dir, ports[7] as number, [], 7);
       const c = new AcceptorWireClient(node.address);
       // Slots 10 and 11 are chosen, but this acceptor holds nothing of 0..9.
-      const commits = [10, 11].map((i) => ({ slot: BigInt(i), ballot: b(1), value: value(i) }));
-      expect((await c.accept({ $case: 'commits', value: { commits } })).outcome).toEqual({ $case: 'committed', value: { committedIndex: 0n } });
-      const filled = Array.from({ length: 10 }, (_, i) => ({ slot: BigInt(i), ballot: b(1), value: value(i) }));
-      expect((await c.accept({ $case: 'commits', value: { commits: filled } })).outcome).toEqual({ $case: 'committed', value: { committedIndex: 12n } });
+      const chosen = [{ ballot: b(1), fromSlot: 10n, toSlot: 12n, values: [value(10), value(11)] }];
+      expect((await c.accept({ commits: chosen })).outcome).toEqual({ $case: 'committed', value: { committedIndex: 0n } });
+      const filled = [{ ballot: b(1), fromSlot: 0n, toSlot: 10n, values: Array.from({ length: 10 }, (_, i) => value(i)) }];
+      expect((await c.accept({ commits: filled })).outcome).toEqual({ $case: 'committed', value: { committedIndex: 12n } });
       expect((await learn(c, 0n)).chosen).toHaveLength(12);
       c.close();
       await node.proc.kill('SIGTERM');
@@ -286,7 +285,7 @@ describe('acceptor over gRPC', () => {
       let killed = false;
       for (let slot = 0n; slot < 3000n; slot++) {
         sends.push(
-          c.accept({ $case: 'accept', value: { ballot: b(7), slot, value: text(`value-${slot}`) } }).then(
+          c.accept({ accept: { ballot: b(7), slot, value: text(`value-${slot}`) } }).then(
             (r) => {
               if (r.outcome?.$case === 'accepted') acknowledged.push(r.outcome.value.slot);
               if (acknowledged.length === 500 && !killed) {
@@ -327,7 +326,7 @@ describe('acceptor over gRPC', () => {
       let node = await startAcceptor(dir, ports[3] as number, [], 3);
       const c = new AcceptorWireClient(node.address);
       await c.prepare({ ballot: b(1), fromSlot: 0n });
-      for (let slot = 0n; slot < 5n; slot++) await c.accept({ $case: 'accept', value: { ballot: b(1), slot, value: text(`v${slot}`) } });
+      for (let slot = 0n; slot < 5n; slot++) await c.accept({ accept: { ballot: b(1), slot, value: text(`v${slot}`) } });
       c.close();
       await node.proc.kill('SIGTERM');
       expect(node.proc.running).toBe(false);

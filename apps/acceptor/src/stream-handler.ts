@@ -1,7 +1,7 @@
 import type { ServerDuplexStream } from '@grpc/grpc-js';
-import type { AcceptorReply, AcceptorRequest } from '@paxos/consensus-core';
+import type { AcceptorReply } from '@paxos/consensus-core';
 import { GrpcError, GrpcStatus, type Logger, StreamFlow, toServiceError } from '@paxos/grpc-kit';
-import { type CommitBatchRequest, type PiggybackedCommits, WireError } from '@paxos/wire';
+import { type CoreRequests, WireError } from '@paxos/wire';
 import type { AcceptorNode } from './acceptor-node';
 import { ProposerAccess } from './proposer-access';
 
@@ -11,11 +11,8 @@ export const STREAM_REQUESTS_IN_FLIGHT_MAX = 1024;
 export interface StreamCodec<Req, Res> {
   readonly kind: 'prepare' | 'accept';
   requestId(req: Req): bigint;
-  toCore(req: Req): AcceptorRequest;
-  /** The commit notices of a request that carries several (answered once), if the stream has such requests. */
-  batch?(req: Req): CommitBatchRequest | undefined;
-  /** Commit notices riding on the request, if the stream carries them. */
-  commits?(req: Req): PiggybackedCommits | undefined;
+  /** The request as the core's: a prepare or an accept, and the commit notices it carries (Accept stream only). */
+  toCore(req: Req): CoreRequests;
   toWire(requestId: bigint, reply: AcceptorReply): Res;
 }
 
@@ -47,17 +44,11 @@ export function streamHandler<Req, Res>(node: AcceptorNode, codec: StreamCodec<R
       let requestId: bigint;
       try {
         requestId = codec.requestId(req);
-        const batch = codec.batch?.(req);
-        if (batch) {
-          // Commit notices carry the ballot a slot was chosen under, which may be another
-          // proposer's (catch-up after a failover): the proposer's certificate is their gate.
-          handled = () => node.handleCommits(batch);
-        } else {
-          const coreRequest = codec.toCore(req);
-          if (coreRequest.type !== 'commit') ProposerAccess.checkBallot(bound, coreRequest.ballot);
-          const commits = codec.commits?.(req);
-          handled = () => node.handle(coreRequest, commits);
-        }
+        const { request, notices } = codec.toCore(req);
+        // Commit notices carry the ballot a slot was chosen under, which may be another
+        // proposer's (catch-up after a failover): the proposer's certificate is their gate.
+        if (request) ProposerAccess.checkBallot(bound, request.ballot);
+        handled = () => node.handle(request, notices);
       } catch (e) {
         node.counters.invalidRequests += 1n;
         fail(e instanceof GrpcError ? e : new GrpcError(GrpcStatus.INVALID_ARGUMENT, e instanceof WireError ? e.message : `malformed request: ${(e as Error).message}`));

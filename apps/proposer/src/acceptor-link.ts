@@ -91,8 +91,9 @@ export class AcceptorLink {
     return this.send('prepare', (requestId) => ({ ...request, requestId }));
   }
 
-  accept(kind: NonNullable<AcceptRequest['kind']>): Observable<AcceptResponse> {
-    return this.send('accept', (requestId) => ({ requestId, kind }));
+  /** An accept, commit notices, or both, in one request on the Accept stream. */
+  accept(request: Omit<AcceptRequest, 'requestId'>): Observable<AcceptResponse> {
+    return this.send('accept', (requestId) => ({ ...request, requestId }));
   }
 
   status(deadlineMs: number): Promise<StatusResponse> {

@@ -109,7 +109,7 @@ const asClient = (m: Method): Method => ({ ...m, as: 'client-test' });
 const U64_MAX = (1n << 64n) - 1n;
 const ballot = (round: bigint, proposerId = 1) => ({ round, proposerId });
 const prepare = (r: Partial<PrepareRequest>) => Buffer.from(PrepareRequest.encode(PrepareRequest.fromPartial({ requestId: 1n, ...r })).finish());
-const accept = (kind: AcceptRequest['kind']) => Buffer.from(AcceptRequest.encode({ requestId: 1n, kind }).finish());
+const accept = (request: Partial<AcceptRequest>) => Buffer.from(AcceptRequest.encode({ requestId: 1n, commits: [], ...request }).finish());
 const slotValue = (data: Buffer) => ({ kind: { $case: 'batch' as const, value: { commands: [{ clientRequestId: 'x', value: { contentType: 'text/plain', data } }] } } });
 const harmonic = (contentType: string, data = Buffer.from([1, 2, 3])) => ({ contentType, data });
 
@@ -124,18 +124,20 @@ function semanticCases(): Case[] {
     { name: 'Prepare from slot 2^64-1', method: A('Prepare'), bytes: prepare({ ballot: ballot(3n), fromSlot: U64_MAX }), expect: ['INVALID_ARGUMENT', 'OK'], changes: true },
     { name: 'Prepare from a client certificate', method: asClient(A('Prepare')), bytes: prepare({ ballot: ballot(9n) }), expect: 'PERMISSION_DENIED' },
     { name: 'Prepare without a ballot', method: A('Prepare'), bytes: prepare({}), expect: 'INVALID_ARGUMENT' },
-    { name: 'Accept at slot 2^64-1', method: A('Accept'), bytes: accept({ $case: 'accept', value: { ballot: ballot(1n), slot: U64_MAX, value: slotValue(Buffer.from('v')) } }), expect: ['INVALID_ARGUMENT', 'OK'] },
-    { name: 'Accept at slot 2^62', method: A('Accept'), bytes: accept({ $case: 'accept', value: { ballot: ballot(1n), slot: 1n << 62n, value: slotValue(Buffer.from('v')) } }), expect: ['INVALID_ARGUMENT', 'OK'] },
-    { name: 'Accept without a value', method: A('Accept'), bytes: accept({ $case: 'accept', value: { ballot: ballot(1n), slot: 1n } }), expect: 'INVALID_ARGUMENT' },
-    { name: 'Accept without a ballot', method: A('Accept'), bytes: accept({ $case: 'accept', value: { slot: 1n, value: slotValue(Buffer.from('v')) } }), expect: 'INVALID_ARGUMENT' },
-    { name: 'Accept of 2 MiB (over the message bound)', method: A('Accept'), bytes: accept({ $case: 'accept', value: { ballot: ballot(1n), slot: 1n, value: slotValue(Buffer.alloc(2 << 20)) } }), expect: 'RESOURCE_EXHAUSTED' },
-    { name: "Accept under proposer 2's ballot", method: A('Accept'), bytes: accept({ $case: 'accept', value: { ballot: ballot(1n, 2), slot: 1n, value: slotValue(Buffer.from('v')) } }), expect: 'PERMISSION_DENIED' },
-    { name: 'Accept from a client certificate', method: asClient(A('Accept')), bytes: accept({ $case: 'accept', value: { ballot: ballot(1n), slot: 1n, value: slotValue(Buffer.from('v')) } }), expect: 'PERMISSION_DENIED' },
-    { name: 'a commit from a client certificate', method: asClient(A('Accept')), bytes: accept({ $case: 'commit', value: { ballot: ballot(1n), slot: 0n } }), expect: 'PERMISSION_DENIED' },
-    { name: 'a commit without a ballot', method: A('Accept'), bytes: accept({ $case: 'commit', value: { slot: 0n } }), expect: 'INVALID_ARGUMENT' },
-    { name: 'a commit for slot 2^64-1', method: A('Accept'), bytes: accept({ $case: 'commit', value: { ballot: ballot(1n), slot: U64_MAX } }), expect: ['INVALID_ARGUMENT', 'OK'] },
-    { name: 'a commit batch of 10,000 notices for unvoted slots', method: A('Accept'), bytes: accept({ $case: 'commits', value: { commits: Array.from({ length: 10_000 }, (_, i) => ({ slot: BigInt(1000 + i), ballot: ballot(1n) })) } }), expect: ['OK', 'INVALID_ARGUMENT'] },
-    { name: 'an empty accept request', method: A('Accept'), bytes: accept(undefined), expect: 'INVALID_ARGUMENT' },
+    { name: 'Accept at slot 2^64-1', method: A('Accept'), bytes: accept({ accept: { ballot: ballot(1n), slot: U64_MAX, value: slotValue(Buffer.from('v')) } }), expect: ['INVALID_ARGUMENT', 'OK'] },
+    { name: 'Accept at slot 2^62', method: A('Accept'), bytes: accept({ accept: { ballot: ballot(1n), slot: 1n << 62n, value: slotValue(Buffer.from('v')) } }), expect: ['INVALID_ARGUMENT', 'OK'] },
+    { name: 'Accept without a value', method: A('Accept'), bytes: accept({ accept: { ballot: ballot(1n), slot: 1n } }), expect: 'INVALID_ARGUMENT' },
+    { name: 'Accept without a ballot', method: A('Accept'), bytes: accept({ accept: { slot: 1n, value: slotValue(Buffer.from('v')) } }), expect: 'INVALID_ARGUMENT' },
+    { name: 'Accept of 2 MiB (over the message bound)', method: A('Accept'), bytes: accept({ accept: { ballot: ballot(1n), slot: 1n, value: slotValue(Buffer.alloc(2 << 20)) } }), expect: 'RESOURCE_EXHAUSTED' },
+    { name: "Accept under proposer 2's ballot", method: A('Accept'), bytes: accept({ accept: { ballot: ballot(1n, 2), slot: 1n, value: slotValue(Buffer.from('v')) } }), expect: 'PERMISSION_DENIED' },
+    { name: 'Accept from a client certificate', method: asClient(A('Accept')), bytes: accept({ accept: { ballot: ballot(1n), slot: 1n, value: slotValue(Buffer.from('v')) } }), expect: 'PERMISSION_DENIED' },
+    { name: 'a commit from a client certificate', method: asClient(A('Accept')), bytes: accept({ commits: [{ ballot: ballot(1n), fromSlot: 0n, toSlot: 1n, values: [] }] }), expect: 'PERMISSION_DENIED' },
+    { name: 'a commit without a ballot', method: A('Accept'), bytes: accept({ commits: [{ fromSlot: 0n, toSlot: 1n, values: [] }] }), expect: 'INVALID_ARGUMENT' },
+    { name: 'a commit for slot 2^64-1', method: A('Accept'), bytes: accept({ commits: [{ ballot: ballot(1n), fromSlot: U64_MAX - 1n, toSlot: U64_MAX, values: [] }] }), expect: ['INVALID_ARGUMENT', 'OK'] },
+    { name: 'commit notices of 10,000 slots nobody voted for', method: A('Accept'), bytes: accept({ commits: [{ ballot: ballot(1n), fromSlot: 1000n, toSlot: 11_000n, values: [] }] }), expect: 'INVALID_ARGUMENT' },
+    { name: 'commit notices of 2^64-1 slots', method: A('Accept'), bytes: accept({ commits: [{ ballot: ballot(1n), fromSlot: 0n, toSlot: U64_MAX, values: [] }] }), expect: 'INVALID_ARGUMENT' },
+    { name: '10,000 commit notices of one slot each', method: A('Accept'), bytes: accept({ commits: Array.from({ length: 10_000 }, (_, i) => ({ ballot: ballot(1n), fromSlot: BigInt(1000 + i), toSlot: BigInt(1001 + i), values: [] })) }), expect: 'INVALID_ARGUMENT' },
+    { name: 'an empty accept request', method: A('Accept'), bytes: accept({}), expect: 'INVALID_ARGUMENT' },
     { name: 'Learn from slot 2^64-1', method: A('Learn'), bytes: Buffer.from(LearnRequest.encode({ fromSlot: U64_MAX, maxEntries: 10 }).finish()), expect: 'OK' },
     { name: 'Learn of 2^32-1 entries', method: A('Learn'), bytes: Buffer.from(LearnRequest.encode({ fromSlot: 0n, maxEntries: 0xffffffff }).finish()), expect: 'OK' },
     { name: 'InstallStateSnapshot of garbage', method: A('InstallStateSnapshot'), bytes: install(ballot(1n), 1n << 40n, Buffer.from('not a snapshot')), expect: 'INVALID_ARGUMENT' },

@@ -1,5 +1,5 @@
 import type { ChosenEntry } from '@paxos/consensus-core';
-import type { AcceptRequest, AcceptResponse } from '@paxos/proto';
+import type { AcceptRequest, AcceptResponse, SlotValue } from '@paxos/proto';
 import { Observable } from 'rxjs';
 import type { AcceptorLink } from './acceptor-link';
 import { AcceptorCatchUp, type CatchUpOptions } from './catch-up';
@@ -13,18 +13,21 @@ const entry = (slot: number): ChosenEntry => ({
   value: { kind: 'batch', commands: [{ clientRequestId: `c${slot}`, contentType: 'text/plain', data: new Uint8Array(100) }] },
 });
 
-/** A link that records what catch-up sends and answers each CommitBatch with the given committed index. */
-function fakeLink(nodeId: number, answer: (batch: Extract<AcceptRequest['kind'], { $case: 'commits' }>['value']) => bigint) {
-  const sent: Array<Extract<AcceptRequest['kind'], { $case: 'commits' }>['value']> = [];
+/** A link that records the commit notices catch-up sends (a slot each) and answers each request with the given committed index. */
+type Notices = { commits: Array<{ slot: bigint; value?: SlotValue }> };
+function fakeLink(nodeId: number, answer: (batch: Notices) => bigint) {
+  const sent: Notices[] = [];
   const link = {
     nodeId,
     up: true,
     breaks: 0,
-    accept(kind: NonNullable<AcceptRequest['kind']>): Observable<AcceptResponse> {
-      if (kind.$case !== 'commits') throw new Error(`unexpected ${kind.$case}`);
-      sent.push(kind.value);
+    accept(request: Omit<AcceptRequest, 'requestId'>): Observable<AcceptResponse> {
+      if (request.accept) throw new Error('catch-up sent an accept');
+      // One notice per slot, as the acceptor reads them.
+      const batch = { commits: request.commits.flatMap((c) => Array.from({ length: Number(c.toSlot - c.fromSlot) }, (_, i) => ({ slot: c.fromSlot + BigInt(i), value: c.values[i] }))) };
+      sent.push(batch);
       return new Observable<AcceptResponse>((s) => {
-        s.next({ requestId: 1n, outcome: { $case: 'committed', value: { committedIndex: answer(kind.value) } } });
+        s.next({ requestId: 1n, outcome: { $case: 'committed', value: { committedIndex: answer(batch) } } });
         s.complete();
       });
     },

@@ -3,7 +3,7 @@ import { type ChosenEntry, slotValueBytes } from '@paxos/consensus-core';
 import type { AcceptResponse } from '@paxos/proto';
 import type { AcceptorLink } from './acceptor-link';
 import type { ChosenLog } from './chosen-log';
-import { commitBatches } from './commit-batches';
+import { commitRequests } from './commit-notices';
 
 /** What one slot read from history is taken to cost a catch-up pass before it is read. */
 const HISTORY_SLOT_BYTES_GUESS = 4 * 1024;
@@ -188,12 +188,12 @@ export class AcceptorCatchUp {
   }
 
   /**
-   * Sends the entries as CommitBatch messages (with their values or not); returns the value bytes
+   * Sends the entries as commit notices (with their values or not); returns the value bytes
    * sent. When the acceptor took them all and is still behind, the next batch follows at once
    * (values streamed back to back, one batch in flight per acceptor), without waiting for a pass.
    */
   private send(link: AcceptorLink, entries: readonly ChosenEntry[], withValues: boolean): number {
-    const batches = commitBatches(entries, withValues);
+    const batches = commitRequests(withValues ? entries : entries.map(({ slot, ballot }) => ({ slot, ballot })));
     const bytes = withValues ? entries.reduce((sum, e) => sum + slotValueBytes(e.value), 0) : 0;
     const last = entries[entries.length - 1];
     if (batches.length === 0 || last === undefined) return 0;
@@ -214,7 +214,7 @@ export class AcceptorCatchUp {
       failed = true;
       settle();
     };
-    for (const value of batches) link.accept({ $case: 'commits', value }).subscribe({ next: answered, error, complete: settle });
+    for (const commits of batches) link.accept({ commits }).subscribe({ next: answered, error, complete: settle });
     return bytes;
   }
 

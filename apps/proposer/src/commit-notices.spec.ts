@@ -1,36 +1,56 @@
-import { COMMIT_FLUSH_MS, CommitNotices } from './commit-notices';
+import type { Commit } from '@paxos/proto';
+import { COMMIT_FLUSH_MS, CommitNotices, commitRequests } from './commit-notices';
 
 const b1 = { round: 1n, proposerId: 1 };
 const b2 = { round: 2n, proposerId: 1 };
+const value = { kind: 'noop' as const };
+const shape = (commits: readonly Commit[]) => commits.map((c) => `${c.fromSlot}-${c.toSlot}@${c.ballot?.round}${c.values.length ? `+${c.values.length}` : ''}`);
 
-describe('commit notices riding on accepts', () => {
-  it('hands out the longest run of consecutive slots under the accept ballot', () => {
+describe('commit notices held for each acceptor', () => {
+  it('hands everything held for an acceptor to its next accept, a run of one ballot as one range', () => {
     const alone: string[] = [];
-    const notices = new CommitNotices((to, slot) => alone.push(`${to}:${slot}`));
-    for (const slot of [5n, 3n, 4n, 7n]) notices.queue(0, slot, b1);
-    notices.queue(0, 8n, b2);
-    expect(notices.takeRange(0, b1)).toEqual({ fromSlot: 3n, toSlot: 6n });
-    expect(notices.takeRange(0, b1)).toEqual({ fromSlot: 7n, toSlot: 8n });
-    expect(notices.takeRange(0, b1)).toBeUndefined(); // slot 8 was chosen under another ballot
-    expect(notices.takeRange(1, b1)).toBeUndefined();
+    const notices = new CommitNotices((to, commits) => alone.push(`${to}:${shape(commits).join(',')}`));
+    for (const slot of [5n, 3n, 4n, 7n]) notices.queue(0, { slot, ballot: b1 });
+    notices.queue(0, { slot: 8n, ballot: b2 });
+    notices.queue(1, { slot: 9n, ballot: b2, value });
+    expect(shape(notices.take(0))).toEqual(['3-6@1', '7-8@1', '8-9@2']);
+    expect(notices.take(0)).toEqual([]);
+    expect(shape(notices.take(1))).toEqual(['9-10@2+1']); // a spared acceptor's value rides too
     notices.stop();
     expect(alone).toEqual([]);
   });
 
-  it('sends alone what no accept picked up within the flush interval', () => {
+  it('sends alone, in one request, what no accept picked up within the flush interval', () => {
     jest.useFakeTimers();
     try {
       const alone: string[] = [];
-      const notices = new CommitNotices((to, slot, ballot) => alone.push(`${to}:${slot}@${ballot.round}`));
-      notices.queue(2, 9n, b2);
-      notices.queue(3, 1n, b1);
+      const notices = new CommitNotices((to, commits) => alone.push(`${to}:${shape(commits).join(',')}`));
+      notices.queue(2, { slot: 9n, ballot: b2 });
+      notices.queue(2, { slot: 10n, ballot: b2 });
+      notices.queue(3, { slot: 1n, ballot: b1 });
       jest.advanceTimersByTime(COMMIT_FLUSH_MS - 1);
       expect(alone).toEqual([]);
       jest.advanceTimersByTime(1);
-      expect(alone.sort()).toEqual(['2:9@2', '3:1@1']);
+      expect(alone.sort()).toEqual(['2:9-11@2', '3:1-2@1']);
       notices.stop();
     } finally {
       jest.useRealTimers();
     }
+  });
+
+  it("sends a spared acceptor's values without waiting once 32 of them are held", () => {
+    const alone: string[] = [];
+    const notices = new CommitNotices((to, commits) => alone.push(`${to}:${shape(commits).join(',')}`));
+    for (let slot = 0n; slot < 32n; slot++) notices.queue(4, { slot, ballot: b1, value });
+    expect(alone).toEqual(['4:0-32@1+32']);
+    notices.stop();
+  });
+
+  it('splits requests by slots and value bytes', () => {
+    const big = { kind: 'batch' as const, commands: [{ clientRequestId: 'x', contentType: 'text/plain', data: new Uint8Array(100 * 1024) }] };
+    const chosen = Array.from({ length: 5 }, (_, i) => ({ slot: BigInt(i), ballot: b1, value: big }));
+    expect(commitRequests(chosen).map(shape)).toEqual([['0-2@1+2'], ['2-4@1+2'], ['4-5@1+1']]);
+    const many = Array.from({ length: 600 }, (_, i) => ({ slot: BigInt(i), ballot: b1 }));
+    expect(commitRequests(many).map(shape)).toEqual([['0-256@1'], ['256-512@1'], ['512-600@1']]);
   });
 });

@@ -1,4 +1,7 @@
-import { type Ballot, ballotEquals } from '@paxos/consensus-core';
+import { slotValueBytes } from '@paxos/consensus-core';
+import type { Commit } from '@paxos/proto';
+import { type ChosenSlot, commitsToWire } from '@paxos/wire';
+import { chunksOf } from './chunks';
 
 /**
  * How long a commit notice waits for an accept to ride on before it goes out alone. Longer than a
@@ -7,63 +10,73 @@ import { type Ballot, ballotEquals } from '@paxos/consensus-core';
  * lags by at most this much when the load stops.
  */
 export const COMMIT_FLUSH_MS = 50;
-/** Bound on commit notices waiting per acceptor, and on one range. */
-const PENDING_COMMITS_MAX = 4096;
-const RANGE_SLOTS_MAX = 4096;
+/** Chosen values held for one acceptor (one a thrifty round did not ask) before they go out without waiting. */
+const VALUES_FLUSH_SLOTS = 32;
+/** Notices held per acceptor; past it they all go out at once. */
+const PENDING_MAX = 1024;
+/** Slots and value bytes of one request's notices (the acceptor refuses more than 4096 slots; a single larger value still goes, alone). */
+const REQUEST_SLOTS_MAX = 256;
+const REQUEST_VALUE_BYTES_MAX = 256 * 1024;
 
-interface Pending {
-  readonly slot: bigint;
-  readonly ballot: Ballot;
+const valueBytes = (c: ChosenSlot): number => (c.value ? slotValueBytes(c.value) : 0);
+const bySlot = (a: ChosenSlot, b: ChosenSlot): number => (a.slot < b.slot ? -1 : a.slot > b.slot ? 1 : 0);
+
+/**
+ * Chosen slots as the commit notices of requests bounded by slots and value bytes, in order; each
+ * slot with its value when it has one.
+ */
+export function commitRequests(chosen: readonly ChosenSlot[]): Commit[][] {
+  return chunksOf(chosen, REQUEST_SLOTS_MAX, REQUEST_VALUE_BYTES_MAX, valueBytes).map(commitsToWire);
 }
 
 /**
- * Commit notices held for each acceptor's next accept, which carries them as a slot range (a
- * message per slot spared). What no accept picks up within COMMIT_FLUSH_MS goes out alone.
+ * Commit notices owed to each acceptor, held briefly so they travel together: the next accept to
+ * that acceptor carries them (a message per slot spared), and what none picks up within
+ * COMMIT_FLUSH_MS goes out alone, in as few requests as the bounds allow. A notice carries the
+ * value when the acceptor was not asked to accept it (a thrifty round spared it); such values go
+ * out once VALUES_FLUSH_SLOTS of them wait, so a spared acceptor costs one message per flush.
  */
 export class CommitNotices {
-  private readonly pending = new Map<number, Pending[]>();
+  private readonly pending = new Map<number, { list: ChosenSlot[]; values: number }>();
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly sendAlone: (to: number, slot: bigint, ballot: Ballot) => void) {}
+  constructor(private readonly send: (to: number, commits: Commit[]) => void) {}
 
-  queue(to: number, slot: bigint, ballot: Ballot): void {
-    const list = this.pending.get(to) ?? [];
-    list.push({ slot, ballot });
-    this.pending.set(to, list);
-    if (list.length > PENDING_COMMITS_MAX) this.flush(to);
-    this.timer ??= setTimeout(() => {
-      this.timer = undefined;
-      for (const node of [...this.pending.keys()]) this.flush(node);
-    }, COMMIT_FLUSH_MS);
+  queue(to: number, chosen: ChosenSlot): void {
+    const held = this.pending.get(to) ?? { list: [], values: 0 };
+    held.list.push(chosen);
+    if (chosen.value) held.values += 1;
+    this.pending.set(to, held);
+    if (held.list.length >= PENDING_MAX || held.values >= VALUES_FLUSH_SLOTS) this.flush(to);
+    else this.timer ??= setTimeout(() => this.flushAll(), COMMIT_FLUSH_MS);
   }
 
-  /** Takes the longest run of consecutive pending slots chosen under `ballot`, as a range. */
-  takeRange(to: number, ballot: Ballot): { fromSlot: bigint; toSlot: bigint } | undefined {
-    const list = this.pending.get(to);
-    if (!list || list.length === 0) return undefined;
-    list.sort((a, b) => (a.slot < b.slot ? -1 : a.slot > b.slot ? 1 : 0));
-    const start = list.findIndex((c) => ballotEquals(c.ballot, ballot));
-    if (start < 0) return undefined;
-    let end = start + 1;
-    while (end < list.length && end - start < RANGE_SLOTS_MAX) {
-      const [prev, next] = [list[end - 1] as Pending, list[end] as Pending];
-      if (!ballotEquals(next.ballot, ballot) || next.slot !== prev.slot + 1n) break;
-      end += 1;
-    }
-    const range = { fromSlot: (list[start] as Pending).slot, toSlot: (list[end - 1] as Pending).slot + 1n };
-    list.splice(start, end - start);
-    if (list.length === 0) this.pending.delete(to);
-    return range;
+  /** One request's worth of the notices held for `to`, to ride on an accept (empty when none are held). */
+  take(to: number): Commit[] {
+    const held = this.pending.get(to);
+    if (!held) return [];
+    held.list.sort(bySlot);
+    const [first, ...rest] = chunksOf(held.list, REQUEST_SLOTS_MAX, REQUEST_VALUE_BYTES_MAX, valueBytes);
+    const remaining = rest.flat();
+    if (remaining.length === 0) this.pending.delete(to);
+    else this.pending.set(to, { list: remaining, values: remaining.filter((c) => c.value).length });
+    return commitsToWire(first ?? []);
   }
 
   stop(): void {
     if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
     this.pending.clear();
   }
 
+  private flushAll(): void {
+    this.timer = undefined;
+    for (const to of [...this.pending.keys()]) this.flush(to);
+  }
+
   private flush(to: number): void {
-    const list = this.pending.get(to);
+    const held = this.pending.get(to);
     this.pending.delete(to);
-    for (const c of list ?? []) this.sendAlone(to, c.slot, c.ballot);
+    for (const commits of commitRequests((held?.list ?? []).sort(bySlot))) this.send(to, commits);
   }
 }

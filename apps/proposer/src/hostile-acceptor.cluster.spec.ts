@@ -22,8 +22,8 @@ function hostileAcceptor(): UntypedServiceImplementation {
     { requestId: r.requestId, outcome: { $case: 'promised', value: { ballot: r.ballot, accepted: [], truncated: false, committedIndex: (1n << 62n) + 1n } } }, // an absurd committed index
   ];
   const acceptAnswers = (r: AcceptRequest): AcceptResponse[] => {
-    const slot = r.kind?.$case === 'accept' ? r.kind.value.slot : 0n;
-    const ballot = r.kind?.$case === 'accept' ? r.kind.value.ballot : undefined;
+    const slot = r.accept?.slot ?? 0n;
+    const ballot = r.accept?.ballot;
     return [
       { requestId: r.requestId, outcome: { $case: 'rejected', value: {} } },
       { requestId: r.requestId, outcome: { $case: 'accepted', value: { slot: slot + 7n, ballot, committedIndex: 0n } } }, // a vote for another slot

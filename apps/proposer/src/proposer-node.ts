@@ -12,13 +12,12 @@ import {
   formatBallot,
 } from '@paxos/consensus-core';
 import { GrpcError, type Logger } from '@paxos/grpc-kit';
-import type { AcceptRequest, AcceptResponse, AcceptorVote, CommitBatch, PrepareResponse } from '@paxos/proto';
+import type { AcceptResponse, AcceptorVote, Commit, PrepareResponse } from '@paxos/proto';
 import { WireError, ballotToWire, slotValueToWire } from '@paxos/wire';
 import { acceptEvent, isPromiseFor, isVoteFor, prepareEvent } from './acceptor-answers';
 import type { AcceptorLink } from './acceptor-link';
 import { Subject, Subscription } from 'rxjs';
 import { AcceptorCatchUp } from './catch-up';
-import { SparedValues } from './commit-batches';
 import type { ChosenLog, LearnedResult } from './chosen-log';
 import { ClientGateway, type ProposeOutcome } from './client-gateway';
 import { CommitNotices } from './commit-notices';
@@ -97,7 +96,6 @@ export class ProposerNode {
   private idleTicks = 0;
   private stopped = false;
   private readonly commits: CommitNotices;
-  private readonly spared: SparedValues;
   private readonly catchUp: AcceptorCatchUp;
   private readonly gateway: ClientGateway;
   private readonly learner: LogLearner;
@@ -116,8 +114,7 @@ export class ProposerNode {
     private readonly opts: ProposerNodeOptions,
   ) {
     if (links.length !== quorum.n) throw new Error(`assertion: ${links.length} links for a cluster of ${quorum.n}`);
-    this.commits = new CommitNotices((to, slot, ballot) => this.sendCommit(to, slot, ballot));
-    this.spared = new SparedValues((to, batch) => this.sendCommitBatch(to, batch));
+    this.commits = new CommitNotices((to, commits) => this.notify(to, commits));
     this.reader = new LogReader(links, chosen, (nodeId) => this.catchUp.committedOf(nodeId));
     this.transfer = new StateTransfer({
       links,
@@ -212,7 +209,6 @@ export class ProposerNode {
     if (this.timer) clearInterval(this.timer);
     if (this.catchUpTimer) clearInterval(this.catchUpTimer);
     this.commits.stop();
-    this.spared.stop();
     this.catchUp.stop();
     this.learner.stop();
     for (const slot of [...this.acceptRounds.keys()]) this.endRound(slot);
@@ -290,9 +286,11 @@ export class ProposerNode {
     const rounds = new Map<string, ProposerMessage[]>();
     for (const m of out.messages) {
       if (m.type === 'commit') {
-        // An acceptor the thrifty round never asked lacks the value: it comes in a batch.
-        if (m.asked === false && m.value) this.spared.queue(m.to, { slot: m.slot, ballot: m.ballot, value: m.value });
-        else this.commits.queue(m.to, m.slot, m.ballot);
+        // An acceptor the thrifty round never asked lacks the value: its notice carries it. One
+        // that was asked gets the notice without it: on the Accept stream it follows this
+        // acceptor's own accept of the slot; if that accept was lost, the acceptor keeps its
+        // committed index and gets the value from catch-up.
+        this.commits.queue(m.to, { slot: m.slot, ballot: m.ballot, ...(m.asked === false && m.value ? { value: m.value } : {}) });
         continue;
       }
       const key = m.type === 'prepare' ? `p:${formatBallot(m.ballot)}` : `a:${formatBallot(m.ballot)}:${m.slot}`;
@@ -370,8 +368,7 @@ export class ProposerNode {
     const wireBallot = ballotToWire(first.ballot);
     round.subscriptions.add(
       broadcast(targets, (t) => {
-        const commit = this.commits.takeRange(t.nodeId, first.ballot);
-        return this.link(t.nodeId).accept({ $case: 'accept', value: { ballot: wireBallot, slot: first.slot, value: wireValue, ...(commit ? { commit } : {}) } });
+        return this.link(t.nodeId).accept({ accept: { ballot: wireBallot, slot: first.slot, value: wireValue }, commits: this.commits.take(t.nodeId) });
       }).subscribe((a) => round.answers.next(a)),
     );
   }
@@ -476,26 +473,12 @@ export class ProposerNode {
   }
 
   /**
-   * A commit notice without the value: on the Accept stream it follows this acceptor's own accept
-   * of the slot, if one was sent. An acceptor that lacks the value keeps its committed index and
-   * gets the value from catch-up, so a batch is not sent a second time to every straggler.
+   * Sends commit notices alone; the answer goes to catch-up's bookkeeping. A lost one costs
+   * nothing: the next notice, or catch-up, brings the acceptor up.
    */
-  private sendCommit(to: number, slot: bigint, ballot: Ballot): void {
-    this.notify(to, { $case: 'commit', value: { slot, ballot: ballotToWire(ballot) } });
-  }
-
-  /** Chosen values for an acceptor that was not asked to accept them, in one message. */
-  private sendCommitBatch(to: number, batch: CommitBatch): void {
-    this.notify(to, { $case: 'commits', value: batch });
-  }
-
-  /**
-   * Sends commit notices; the answer goes to catch-up's bookkeeping. A lost one costs nothing:
-   * the next notice, or catch-up, brings the acceptor up.
-   */
-  private notify(to: number, request: NonNullable<AcceptRequest['kind']>): void {
+  private notify(to: number, commits: Commit[]): void {
     this.link(to)
-      .accept(request)
+      .accept({ commits })
       .subscribe({ next: (r) => this.catchUp.noteReply(to, r), error: () => undefined });
   }
 

@@ -1,4 +1,4 @@
-import type { AcceptedEntry, AcceptorReply, AcceptorRequest } from '@paxos/consensus-core';
+import { type AcceptedEntry, type AcceptorReply, type AcceptorRequest, type Ballot, type SlotValue, ballotEquals } from '@paxos/consensus-core';
 import type { AcceptRequest, AcceptResponse, AcceptedEntry as WireAcceptedEntry, Commit as WireCommit, PrepareRequest, PrepareResponse } from '@paxos/proto';
 import { ballotFromWire, ballotToWire } from './ballot';
 import { slotValueFromWire, slotValueToWire } from './slot-value';
@@ -8,48 +8,76 @@ export function prepareFromWire(req: PrepareRequest): AcceptorRequest {
   return { type: 'prepare', ballot: ballotFromWire(req.ballot), fromSlot: req.fromSlot };
 }
 
-/** The most commit notices one CommitBatch may carry. */
-export const COMMIT_BATCH_MAX = 4096;
+/** The most slots the commit notices of one request may name together. */
+export const COMMIT_SLOTS_MAX = 4096;
 
-function commitFromWire(c: WireCommit, name: string): AcceptorRequest {
-  return {
-    type: 'commit',
-    slot: c.slot,
-    ballot: ballotFromWire(c.ballot, `${name}.ballot`),
-    ...(c.value ? { value: slotValueFromWire(c.value, `${name}.value`) } : {}),
-  };
-}
-
-/** A CommitBatch request: its commit notices. */
-export interface CommitBatchRequest {
+/** A stream request as the core's requests: its prepare or accept, if any, and the commit notices it carries, one per slot. */
+export interface CoreRequests {
+  readonly request?: AcceptorRequest;
   readonly notices: readonly AcceptorRequest[];
 }
 
-/** The commit notices of a CommitBatch request, or undefined for any other request. */
-export function commitBatchFromWire(req: AcceptRequest): CommitBatchRequest | undefined {
-  if (req.kind?.$case !== 'commits') return undefined;
-  const list = req.kind.value.commits;
-  if (list.length === 0) throw new WireError('commits is empty');
-  if (list.length > COMMIT_BATCH_MAX) throw new WireError(`commits carries ${list.length} notices, the bound is ${COMMIT_BATCH_MAX}`);
-  return { notices: list.map((c, i) => commitFromWire(c, `commits[${i}]`)) };
+/** One Commit's notices, a slot each; its bounds are checked by the caller. */
+function noticesFromWire(c: WireCommit, name: string): AcceptorRequest[] {
+  const ballot = ballotFromWire(c.ballot, `${name}.ballot`);
+  const values = c.values.map((v, i) => slotValueFromWire(v, `${name}.values[${i}]`));
+  const notices: AcceptorRequest[] = [];
+  for (let slot = c.fromSlot; slot < c.toSlot; slot++) {
+    const value = values[Number(slot - c.fromSlot)];
+    notices.push({ type: 'commit', slot, ballot, ...(value ? { value } : {}) });
+  }
+  return notices;
 }
 
-export function acceptFromWire(req: AcceptRequest): AcceptorRequest {
-  switch (req.kind?.$case) {
-    case 'accept':
-      return {
-        type: 'accept',
-        ballot: ballotFromWire(req.kind.value.ballot, 'accept.ballot'),
-        slot: req.kind.value.slot,
-        value: slotValueFromWire(req.kind.value.value, 'accept.value'),
-      };
-    case 'commit':
-      return commitFromWire(req.kind.value, 'commit');
-    case 'commits':
-      throw new WireError('a commit batch is not a single request');
-    default:
-      throw new WireError('request is empty: set accept, commit or commits');
+/**
+ * An Accept-stream request: the accept (phase 2a) and the commit notices riding on it, or commit
+ * notices alone. Bounded before anything is expanded: at most COMMIT_SLOTS_MAX slots in all.
+ */
+export function acceptRequestFromWire(req: AcceptRequest): CoreRequests {
+  if (!req.accept && req.commits.length === 0) throw new WireError('request is empty: set accept, commits or both');
+  let slots = 0n;
+  req.commits.forEach((c, i) => {
+    if (c.toSlot <= c.fromSlot) throw new WireError(`commits[${i}]: to_slot ${c.toSlot} is not above from_slot ${c.fromSlot}`);
+    slots += c.toSlot - c.fromSlot;
+    if (slots > BigInt(COMMIT_SLOTS_MAX)) throw new WireError(`commits name more than ${COMMIT_SLOTS_MAX} slots, the bound of one request`);
+    if (c.values.length !== 0 && BigInt(c.values.length) !== c.toSlot - c.fromSlot) {
+      throw new WireError(`commits[${i}] carries ${c.values.length} values for ${c.toSlot - c.fromSlot} slots: send one per slot, or none`);
+    }
+  });
+  const notices = req.commits.flatMap((c, i) => noticesFromWire(c, `commits[${i}]`));
+  if (!req.accept) return { notices };
+  const a = req.accept;
+  return {
+    request: { type: 'accept', ballot: ballotFromWire(a.ballot, 'accept.ballot'), slot: a.slot, value: slotValueFromWire(a.value, 'accept.value') },
+    notices,
+  };
+}
+
+/** A chosen slot for a commit notice: its ballot, and its value when the notice carries it. */
+export interface ChosenSlot {
+  readonly slot: bigint;
+  readonly ballot: Ballot;
+  readonly value?: SlotValue;
+}
+
+/**
+ * Commit notices for chosen slots, in the order given: a run of consecutive slots chosen under one
+ * ballot, all with their values or all without, is one Commit.
+ */
+export function commitsToWire(chosen: readonly ChosenSlot[]): WireCommit[] {
+  const out: WireCommit[] = [];
+  let last: { commit: WireCommit; ballot: Ballot; withValues: boolean } | undefined;
+  for (const c of chosen) {
+    const withValues = c.value !== undefined;
+    if (last && last.commit.toSlot === c.slot && last.withValues === withValues && ballotEquals(last.ballot, c.ballot)) {
+      last.commit.toSlot += 1n;
+    } else {
+      last = { commit: { ballot: ballotToWire(c.ballot), fromSlot: c.slot, toSlot: c.slot + 1n, values: [] }, ballot: c.ballot, withValues };
+      out.push(last.commit);
+    }
+    if (c.value) last.commit.values.push(slotValueToWire(c.value));
   }
+  return out;
 }
 
 export function acceptedEntryToWire(e: AcceptedEntry): WireAcceptedEntry {
@@ -81,23 +109,6 @@ export function prepareReplyToWire(requestId: bigint, reply: AcceptorReply): Pre
     default:
       throw new Error(`assertion: a prepare cannot be answered with ${reply.type}`);
   }
-}
-
-/** Commit notices riding on an accept: slots [from, to) chosen under the accept's ballot. */
-export interface PiggybackedCommits {
-  readonly from: bigint;
-  readonly to: bigint;
-}
-
-/** The longest commit range one accept may carry. */
-export const PIGGYBACKED_COMMITS_MAX = 4096n;
-
-export function piggybackedCommitsFromWire(req: AcceptRequest): PiggybackedCommits | undefined {
-  if (req.kind?.$case !== 'accept' || !req.kind.value.commit) return undefined;
-  const { fromSlot, toSlot } = req.kind.value.commit;
-  if (toSlot < fromSlot) throw new WireError(`accept.commit: to_slot ${toSlot} is below from_slot ${fromSlot}`);
-  if (toSlot - fromSlot > PIGGYBACKED_COMMITS_MAX) throw new WireError(`accept.commit spans ${toSlot - fromSlot} slots, the bound is ${PIGGYBACKED_COMMITS_MAX}`);
-  return toSlot > fromSlot ? { from: fromSlot, to: toSlot } : undefined;
 }
 
 export function acceptReplyToWire(requestId: bigint, reply: AcceptorReply, committedIndex = 0n): AcceptResponse {

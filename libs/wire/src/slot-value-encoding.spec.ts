@@ -1,6 +1,6 @@
 import type { SlotValue } from '@paxos/consensus-core';
 import { AcceptRequest, SlotValue as WireSlotValue } from '@paxos/proto';
-import { acceptFromWire } from './acceptor-messages';
+import { acceptRequestFromWire } from './acceptor-messages';
 import { encodedSlotValue, slotValueToWire } from './slot-value';
 import { decodeAcceptRequest } from './slot-value-encoding';
 
@@ -15,14 +15,14 @@ const value: SlotValue = {
 const fresh = (v: SlotValue) => Buffer.from(WireSlotValue.encode(slotValueToWire(v)).finish());
 
 function accepted(buf: Buffer): SlotValue {
-  const req = acceptFromWire(decodeAcceptRequest(buf));
-  if (req.type !== 'accept') throw new Error('not an accept');
+  const req = acceptRequestFromWire(decodeAcceptRequest(buf)).request;
+  if (req?.type !== 'accept') throw new Error('not an accept');
   return req.value;
 }
 
 describe('received value bytes', () => {
   it('an accepted value is stored as the bytes it arrived in, equal to a fresh encoding', () => {
-    const buf = Buffer.from(AcceptRequest.encode({ requestId: 9n, kind: { $case: 'accept', value: { ballot, slot: 4n, value: slotValueToWire(value), commit: { fromSlot: 1n, toSlot: 4n } } } }).finish());
+    const buf = Buffer.from(AcceptRequest.encode({ requestId: 9n, accept: { ballot, slot: 4n, value: slotValueToWire(value) }, commits: [{ ballot, fromSlot: 1n, toSlot: 4n, values: [] }] }).finish());
     const v = accepted(buf);
     const bytes = encodedSlotValue(v);
     expect(Buffer.from(bytes)).toEqual(fresh(value));
@@ -32,7 +32,7 @@ describe('received value bytes', () => {
   it('a value whose field appears twice is encoded afresh from what was decoded', () => {
     const commands = value.kind === 'batch' ? value.commands : [];
     const [first, second] = [slotValueToWire({ kind: 'batch', commands: commands.slice(0, 1) }), slotValueToWire({ kind: 'batch', commands: commands.slice(1) })];
-    const accept = (v: WireSlotValue) => Buffer.from(AcceptRequest.encode({ requestId: 1n, kind: { $case: 'accept', value: { ballot, slot: 4n, value: v } } }).finish());
+    const accept = (v: WireSlotValue) => Buffer.from(AcceptRequest.encode({ requestId: 1n, accept: { ballot, slot: 4n, value: v }, commits: [] }).finish());
     // Two AcceptRequests concatenated are one message with the accept field twice: whatever the
     // decoder made of it, the stored bytes must be those of the decoded value.
     const v = accepted(Buffer.concat([accept(first), accept(second)]));

@@ -35,10 +35,10 @@ function soleField(buf: Uint8Array, field: number): Uint8Array | undefined {
  */
 export function decodeAcceptRequest(buf: Buffer): AcceptRequest {
   const req = AcceptRequest.decode(buf);
-  if (req.kind?.$case === 'accept' && req.kind.value.value) {
+  if (req.accept?.value) {
     const accept = soleField(buf, ACCEPT_REQUEST_ACCEPT_FIELD);
     const value = accept ? soleField(accept, ACCEPT_VALUE_FIELD) : undefined;
-    if (value) receivedBytes.set(req.kind.value.value, value);
+    if (value) receivedBytes.set(req.accept.value, value);
   }
   return req;
 }

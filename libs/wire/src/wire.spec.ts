@@ -1,6 +1,6 @@
 import type { AcceptorReply, SlotValue } from '@paxos/consensus-core';
 import { AcceptRequest, PrepareRequest, SlotValue as WireSlotValue } from '@paxos/proto';
-import { acceptFromWire, acceptReplyToWire, COMMIT_BATCH_MAX, commitBatchFromWire, prepareFromWire, prepareReplyToWire } from './acceptor-messages';
+import { acceptReplyToWire, acceptRequestFromWire, COMMIT_SLOTS_MAX, commitsToWire, prepareFromWire, prepareReplyToWire } from './acceptor-messages';
 import { ballotFromWire } from './ballot';
 import { slotValueDigest, slotValueFromWire, slotValueToWire, valueBytesDigest } from './slot-value';
 import { WireError } from './wire-error';
@@ -29,35 +29,68 @@ describe('wire conversions', () => {
   it('names the missing field in its error', () => {
     expect(() => ballotFromWire(undefined, 'accept.ballot')).toThrow(new WireError('accept.ballot is missing'));
     expect(() => slotValueFromWire({ kind: undefined })).toThrow(/value is missing: set noop or batch/);
-    expect(() => acceptFromWire({ requestId: 1n, kind: undefined })).toThrow(/set accept, commit or commits/);
+    expect(() => acceptRequestFromWire({ requestId: 1n, commits: [] })).toThrow(/set accept, commits or both/);
     expect(() => slotValueFromWire({ kind: { $case: 'batch', value: { commands: [{ clientRequestId: 'x' }] } } })).toThrow(/commands\[0\]\.value is missing/);
   });
 
   it('maps prepare and accept requests to the core, keeping 64-bit values exact', () => {
     const p = prepareFromWire(PrepareRequest.decode(PrepareRequest.encode({ requestId: 1n, ballot, fromSlot: 2n ** 62n }).finish()));
     expect(p).toEqual({ type: 'prepare', ballot, fromSlot: 2n ** 62n });
-    const a = acceptFromWire(AcceptRequest.decode(AcceptRequest.encode({ requestId: 2n, kind: { $case: 'commit', value: { slot: 9n, ballot } } }).finish()));
-    expect(a).toEqual({ type: 'commit', slot: 9n, ballot });
+    const a = acceptRequestFromWire(AcceptRequest.decode(AcceptRequest.encode({ requestId: 2n, commits: [{ ballot, fromSlot: 9n, toSlot: 10n, values: [] }] }).finish()));
+    expect(a).toEqual({ notices: [{ type: 'commit', slot: 9n, ballot }] });
   });
 
-  it('maps a commit batch to commit notices, bounded, and only a commit batch', () => {
+  it('has one shape for commit notices: a range under one ballot, with a value per slot or none, alone or on an accept', () => {
     const req = AcceptRequest.decode(
       AcceptRequest.encode({
         requestId: 3n,
-        kind: { $case: 'commits', value: { commits: [{ slot: 4n, ballot, value: slotValueToWire(batch) }, { slot: 5n, ballot }] } },
+        accept: { ballot, slot: 7n, value: slotValueToWire(batch) },
+        commits: [
+          { ballot, fromSlot: 4n, toSlot: 5n, values: [slotValueToWire(batch)] },
+          { ballot, fromSlot: 5n, toSlot: 7n, values: [] },
+        ],
       }).finish(),
     );
-    const got = commitBatchFromWire(req);
-    expect(got?.notices.map((n) => [n.type, n.type === 'commit' && n.slot, n.type === 'commit' && n.value !== undefined])).toEqual([
+    const got = acceptRequestFromWire(req);
+    expect(got.request).toMatchObject({ type: 'accept', slot: 7n, ballot });
+    expect(got.notices.map((n) => [n.type, n.type === 'commit' && n.slot, n.type === 'commit' && n.value !== undefined])).toEqual([
       ['commit', 4n, true],
       ['commit', 5n, false],
+      ['commit', 6n, false],
     ]);
-    expect(() => acceptFromWire(req)).toThrow(/not a single request/);
-    expect(commitBatchFromWire({ requestId: 1n, kind: { $case: 'commit', value: { slot: 1n, ballot } } })).toBeUndefined();
-    const tooMany = Array.from({ length: COMMIT_BATCH_MAX + 1 }, (_, i) => ({ slot: BigInt(i), ballot }));
-    expect(() => commitBatchFromWire({ requestId: 1n, kind: { $case: 'commits', value: { commits: tooMany } } })).toThrow(/bound is 4096/);
-    // A batch without notices is not a request.
-    expect(() => commitBatchFromWire({ requestId: 1n, kind: { $case: 'commits', value: { commits: [] } } })).toThrow(/commits is empty/);
+    const range = (fromSlot: bigint, toSlot: bigint, values = 0) => ({ ballot, fromSlot, toSlot, values: Array.from({ length: values }, () => slotValueToWire(batch)) });
+    // Bounded before anything is expanded: a range of 2^64 slots costs nothing to refuse.
+    expect(() => acceptRequestFromWire({ requestId: 1n, commits: [range(0n, 1n << 64n)] })).toThrow(/more than 4096 slots/);
+    expect(() => acceptRequestFromWire({ requestId: 1n, commits: [range(0n, BigInt(COMMIT_SLOTS_MAX)), range(5000n, 5001n)] })).toThrow(/more than 4096 slots/);
+    expect(() => acceptRequestFromWire({ requestId: 1n, commits: [range(5n, 5n)] })).toThrow(/to_slot 5 is not above from_slot 5/);
+    expect(() => acceptRequestFromWire({ requestId: 1n, commits: [range(0n, 3n, 2)] })).toThrow(/2 values for 3 slots/);
+    expect(() => acceptRequestFromWire({ requestId: 1n, commits: [{ fromSlot: 0n, toSlot: 1n, values: [] }] })).toThrow(/commits\[0\]\.ballot is missing/);
+  });
+
+  it('writes chosen slots as commit notices: a run of one ballot, all with values or all without, in one Commit', () => {
+    const other = { round: 9n, proposerId: 1 };
+    const chosen = [
+      { slot: 3n, ballot, value: batch },
+      { slot: 4n, ballot, value: batch },
+      { slot: 5n, ballot: other, value: batch },
+      { slot: 6n, ballot: other },
+      { slot: 7n, ballot: other },
+      { slot: 9n, ballot: other },
+    ];
+    expect(commitsToWire(chosen).map((c) => [c.fromSlot, c.toSlot, c.values.length])).toEqual([
+      [3n, 5n, 2],
+      [5n, 6n, 1],
+      [6n, 8n, 0],
+      [9n, 10n, 0],
+    ]);
+    expect(acceptRequestFromWire({ requestId: 1n, commits: commitsToWire(chosen) }).notices.map((n) => n.type === 'commit' && [n.slot, n.value?.kind])).toEqual([
+      [3n, 'batch'],
+      [4n, 'batch'],
+      [5n, 'batch'],
+      [6n, undefined],
+      [7n, undefined],
+      [9n, undefined],
+    ]);
   });
 
   it('maps replies to the stream they belong to, and refuses the others loudly', () => {

@@ -42,7 +42,8 @@ async function acceptStream(address: string, round: bigint, firstSlot: bigint) {
 function acceptOf(requestId: bigint, ballot: { round: bigint; proposerId: number }, slot: bigint, data: Buffer): AcceptRequest {
   return {
     requestId,
-    kind: { $case: 'accept', value: { ballot, slot, value: { kind: { $case: 'batch', value: { commands: [{ clientRequestId: `s${slot}`, value: { contentType: 'text/plain', data } }] } } } } },
+    accept: { ballot, slot, value: { kind: { $case: 'batch', value: { commands: [{ clientRequestId: `s${slot}`, value: { contentType: 'text/plain', data } }] } } } },
+    commits: [],
   };
 }
 

@@ -47,7 +47,7 @@ function status(address: string): Promise<StatusResponse> {
   );
 }
 
-/** Feeds chosen slots [from, to) to an acceptor as commit batches with values (250 a message, 4 in flight). */
+/** Feeds chosen slots [from, to) to an acceptor as commit notices with values (250 a message, 4 in flight). */
 async function feedChosen(address: string, from: number, to: number, valueBytes: number): Promise<void> {
   const client = new AcceptorServiceClient(address, credentials.createInsecure());
   const stream: ClientDuplexStream<AcceptRequest, AcceptResponse> = client.accept();
@@ -61,9 +61,9 @@ async function feedChosen(address: string, from: number, to: number, valueBytes:
     const send = () => {
       while (inFlight < 4 && next < to) {
         const end = Math.min(to, next + per);
-        const commits = [];
-        for (let s = next; s < end; s++) commits.push({ slot: BigInt(s), ballot, value: { kind: { $case: 'batch' as const, value: { commands: [{ clientRequestId: `h${s}`, value: { contentType: 'text/plain', data } }] } } } });
-        stream.write({ requestId: id++, kind: { $case: 'commits', value: { commits } } });
+        const values = [];
+        for (let s = next; s < end; s++) values.push({ kind: { $case: 'batch' as const, value: { commands: [{ clientRequestId: `h${s}`, value: { contentType: 'text/plain', data } }] } } });
+        stream.write({ requestId: id++, commits: [{ ballot, fromSlot: BigInt(next), toSlot: BigInt(end), values }] });
         next = end;
         inFlight += 1;
       }

@@ -21,8 +21,8 @@ export async function startFsyncEchoServer(port: number, dir: string): Promise<{
     },
     accept(call: ServerDuplexStream<AcceptRequest, AcceptResponse>) {
       call.on('data', (r: AcceptRequest) => {
-        if (r.kind?.$case !== 'accept') return;
-        const { ballot, slot, value } = r.kind.value;
+        if (!r.accept) return;
+        const { ballot, slot, value } = r.accept;
         const bytes = value?.kind?.$case === 'batch' ? Buffer.concat(value.kind.value.commands.map((c) => c.value?.data ?? Buffer.alloc(0))) : Buffer.alloc(1);
         write(fd, bytes, (e) => {
           if (e) return call.destroy(e);

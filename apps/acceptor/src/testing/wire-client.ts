@@ -46,14 +46,15 @@ export class AcceptorWireClient {
     return p;
   }
 
-  accept(kind: AcceptRequest['kind']): Promise<AcceptResponse> {
+  /** An accept, commit notices, or both (either may be left out). */
+  accept(request: Partial<Omit<AcceptRequest, 'requestId'>>): Promise<AcceptResponse> {
     if (!this.acceptCall) {
       this.acceptCall = this.client.accept();
       this.open(this.acceptCall);
     }
     const requestId = this.nextId++;
     const p = new Promise<AcceptResponse>((resolve, reject) => this.waiting.set(requestId, { resolve: resolve as never, reject }));
-    this.acceptCall.write({ requestId, kind });
+    this.acceptCall.write({ commits: [], ...request, requestId });
     return p;
   }
 

@@ -71,48 +71,39 @@ export interface Rejected {
 
 export interface AcceptRequest {
   requestId: bigint;
-  kind?: { $case: "accept"; value: Accept } | { $case: "commit"; value: Commit } | {
-    $case: "commits";
-    value: CommitBatch;
-  } | undefined;
+  /**
+   * Phase 2a. Absent when the request carries only commit notices; it is then answered with
+   * Committed.
+   */
+  accept?:
+    | Accept
+    | undefined;
+  /**
+   * Commit notices: on an accept they ride along (a message per slot spared); alone they bring an
+   * acceptor's committed prefix up, with the values when it may not hold them. A request carries
+   * an accept, commit notices, or both; at most 4096 slots of notices in all.
+   */
+  commits: Commit[];
 }
 
 /** Phase 2a: accept `value` in `slot` under `ballot`. */
 export interface Accept {
   ballot?: Ballot | undefined;
   slot: bigint;
-  value?:
-    | SlotValue
-    | undefined;
-  /**
-   * Commit notices riding along (to spare a message per slot): the slots of this range were
-   * chosen under this same ballot.
-   */
-  commit?: SlotRange | undefined;
-}
-
-/** Slots [from_slot, to_slot). */
-export interface SlotRange {
-  fromSlot: bigint;
-  toSlot: bigint;
-}
-
-/**
- * A commit notice: `slot` was chosen under `ballot`. It carries the value when the acceptor may
- * not hold it (a lagging or restarted acceptor). An optimisation, never a condition of safety.
- */
-export interface Commit {
-  slot: bigint;
-  ballot?: Ballot | undefined;
   value?: SlotValue | undefined;
 }
 
 /**
- * Several commit notices in one message, answered with one Committed: the values of slots a
- * thrifty round did not send this acceptor, or a lagging acceptor's catch-up.
+ * A commit notice: the slots [from_slot, to_slot) were chosen under `ballot`. Without values the
+ * acceptor takes, for each slot, the value it accepted under that ballot if it holds one. With
+ * values (one per slot, in slot order) it learns them, as a lagging or restarted acceptor must.
+ * An optimisation, never a condition of safety.
  */
-export interface CommitBatch {
-  commits: Commit[];
+export interface Commit {
+  ballot?: Ballot | undefined;
+  fromSlot: bigint;
+  toSlot: bigint;
+  values: SlotValue[];
 }
 
 export interface AcceptResponse {
@@ -796,7 +787,7 @@ export const Rejected: MessageFns<Rejected> = {
 };
 
 function createBaseAcceptRequest(): AcceptRequest {
-  return { requestId: 0n, kind: undefined };
+  return { requestId: 0n, accept: undefined, commits: [] };
 }
 
 export const AcceptRequest: MessageFns<AcceptRequest> = {
@@ -807,16 +798,11 @@ export const AcceptRequest: MessageFns<AcceptRequest> = {
       }
       writer.uint32(8).uint64(message.requestId);
     }
-    switch (message.kind?.$case) {
-      case "accept":
-        Accept.encode(message.kind.value, writer.uint32(18).fork()).join();
-        break;
-      case "commit":
-        Commit.encode(message.kind.value, writer.uint32(26).fork()).join();
-        break;
-      case "commits":
-        CommitBatch.encode(message.kind.value, writer.uint32(34).fork()).join();
-        break;
+    if (message.accept !== undefined) {
+      Accept.encode(message.accept, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.commits) {
+      Commit.encode(v!, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -847,23 +833,15 @@ export const AcceptRequest: MessageFns<AcceptRequest> = {
               break;
             }
 
-            message.kind = { $case: "accept", value: Accept.decode(reader, reader.uint32()) };
+            message.accept = Accept.decode(reader, reader.uint32());
             continue;
           }
-          case 3: {
-            if (tag !== 26) {
+          case 5: {
+            if (tag !== 42) {
               break;
             }
 
-            message.kind = { $case: "commit", value: Commit.decode(reader, reader.uint32()) };
-            continue;
-          }
-          case 4: {
-            if (tag !== 34) {
-              break;
-            }
-
-            message.kind = { $case: "commits", value: CommitBatch.decode(reader, reader.uint32()) };
+            message.commits.push(Commit.decode(reader, reader.uint32()));
             continue;
           }
         }
@@ -885,13 +863,8 @@ export const AcceptRequest: MessageFns<AcceptRequest> = {
         : isSet(object.request_id)
         ? BigInt(object.request_id)
         : 0n,
-      kind: isSet(object.accept)
-        ? { $case: "accept", value: Accept.fromJSON(object.accept) }
-        : isSet(object.commit)
-        ? { $case: "commit", value: Commit.fromJSON(object.commit) }
-        : isSet(object.commits)
-        ? { $case: "commits", value: CommitBatch.fromJSON(object.commits) }
-        : undefined,
+      accept: isSet(object.accept) ? Accept.fromJSON(object.accept) : undefined,
+      commits: globalThis.Array.isArray(object?.commits) ? object.commits.map((e: any) => Commit.fromJSON(e)) : [],
     };
   },
 
@@ -900,12 +873,11 @@ export const AcceptRequest: MessageFns<AcceptRequest> = {
     if (message.requestId !== 0n) {
       obj.requestId = message.requestId.toString();
     }
-    if (message.kind?.$case === "accept") {
-      obj.accept = Accept.toJSON(message.kind.value);
-    } else if (message.kind?.$case === "commit") {
-      obj.commit = Commit.toJSON(message.kind.value);
-    } else if (message.kind?.$case === "commits") {
-      obj.commits = CommitBatch.toJSON(message.kind.value);
+    if (message.accept !== undefined) {
+      obj.accept = Accept.toJSON(message.accept);
+    }
+    if (message.commits?.length) {
+      obj.commits = message.commits.map((e) => Commit.toJSON(e));
     }
     return obj;
   },
@@ -916,32 +888,16 @@ export const AcceptRequest: MessageFns<AcceptRequest> = {
   fromPartial<I extends Exact<DeepPartial<AcceptRequest>, I>>(object: I): AcceptRequest {
     const message = createBaseAcceptRequest();
     message.requestId = (object.requestId !== undefined && object.requestId !== null) ? BigInt(object.requestId) : 0n;
-    switch (object.kind?.$case) {
-      case "accept": {
-        if (object.kind?.value !== undefined && object.kind?.value !== null) {
-          message.kind = { $case: "accept", value: Accept.fromPartial(object.kind.value) };
-        }
-        break;
-      }
-      case "commit": {
-        if (object.kind?.value !== undefined && object.kind?.value !== null) {
-          message.kind = { $case: "commit", value: Commit.fromPartial(object.kind.value) };
-        }
-        break;
-      }
-      case "commits": {
-        if (object.kind?.value !== undefined && object.kind?.value !== null) {
-          message.kind = { $case: "commits", value: CommitBatch.fromPartial(object.kind.value) };
-        }
-        break;
-      }
-    }
+    message.accept = (object.accept !== undefined && object.accept !== null)
+      ? Accept.fromPartial(object.accept)
+      : undefined;
+    message.commits = object.commits?.map((e) => Commit.fromPartial(e)) || [];
     return message;
   },
 };
 
 function createBaseAccept(): Accept {
-  return { ballot: undefined, slot: 0n, value: undefined, commit: undefined };
+  return { ballot: undefined, slot: 0n, value: undefined };
 }
 
 export const Accept: MessageFns<Accept> = {
@@ -957,9 +913,6 @@ export const Accept: MessageFns<Accept> = {
     }
     if (message.value !== undefined) {
       SlotValue.encode(message.value, writer.uint32(26).fork()).join();
-    }
-    if (message.commit !== undefined) {
-      SlotRange.encode(message.commit, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -1001,14 +954,6 @@ export const Accept: MessageFns<Accept> = {
             message.value = SlotValue.decode(reader, reader.uint32());
             continue;
           }
-          case 4: {
-            if (tag !== 34) {
-              break;
-            }
-
-            message.commit = SlotRange.decode(reader, reader.uint32());
-            continue;
-          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1026,7 +971,6 @@ export const Accept: MessageFns<Accept> = {
       ballot: isSet(object.ballot) ? Ballot.fromJSON(object.ballot) : undefined,
       slot: isSet(object.slot) ? BigInt(object.slot) : 0n,
       value: isSet(object.value) ? SlotValue.fromJSON(object.value) : undefined,
-      commit: isSet(object.commit) ? SlotRange.fromJSON(object.commit) : undefined,
     };
   },
 
@@ -1040,9 +984,6 @@ export const Accept: MessageFns<Accept> = {
     }
     if (message.value !== undefined) {
       obj.value = SlotValue.toJSON(message.value);
-    }
-    if (message.commit !== undefined) {
-      obj.commit = SlotRange.toJSON(message.commit);
     }
     return obj;
   },
@@ -1059,125 +1000,33 @@ export const Accept: MessageFns<Accept> = {
     message.value = (object.value !== undefined && object.value !== null)
       ? SlotValue.fromPartial(object.value)
       : undefined;
-    message.commit = (object.commit !== undefined && object.commit !== null)
-      ? SlotRange.fromPartial(object.commit)
-      : undefined;
-    return message;
-  },
-};
-
-function createBaseSlotRange(): SlotRange {
-  return { fromSlot: 0n, toSlot: 0n };
-}
-
-export const SlotRange: MessageFns<SlotRange> = {
-  encode(message: SlotRange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.fromSlot !== 0n) {
-      if (BigInt.asUintN(64, message.fromSlot) !== message.fromSlot) {
-        throw new globalThis.Error("value provided for field message.fromSlot of type uint64 too large");
-      }
-      writer.uint32(8).uint64(message.fromSlot);
-    }
-    if (message.toSlot !== 0n) {
-      if (BigInt.asUintN(64, message.toSlot) !== message.toSlot) {
-        throw new globalThis.Error("value provided for field message.toSlot of type uint64 too large");
-      }
-      writer.uint32(16).uint64(message.toSlot);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): SlotRange {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseSlotRange();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 8) {
-              break;
-            }
-
-            message.fromSlot = reader.uint64() as bigint;
-            continue;
-          }
-          case 2: {
-            if (tag !== 16) {
-              break;
-            }
-
-            message.toSlot = reader.uint64() as bigint;
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): SlotRange {
-    return {
-      fromSlot: isSet(object.fromSlot)
-        ? BigInt(object.fromSlot)
-        : isSet(object.from_slot)
-        ? BigInt(object.from_slot)
-        : 0n,
-      toSlot: isSet(object.toSlot) ? BigInt(object.toSlot) : isSet(object.to_slot) ? BigInt(object.to_slot) : 0n,
-    };
-  },
-
-  toJSON(message: SlotRange): unknown {
-    const obj: any = {};
-    if (message.fromSlot !== 0n) {
-      obj.fromSlot = message.fromSlot.toString();
-    }
-    if (message.toSlot !== 0n) {
-      obj.toSlot = message.toSlot.toString();
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<SlotRange>, I>>(base?: I): SlotRange {
-    return SlotRange.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<SlotRange>, I>>(object: I): SlotRange {
-    const message = createBaseSlotRange();
-    message.fromSlot = (object.fromSlot !== undefined && object.fromSlot !== null) ? BigInt(object.fromSlot) : 0n;
-    message.toSlot = (object.toSlot !== undefined && object.toSlot !== null) ? BigInt(object.toSlot) : 0n;
     return message;
   },
 };
 
 function createBaseCommit(): Commit {
-  return { slot: 0n, ballot: undefined, value: undefined };
+  return { ballot: undefined, fromSlot: 0n, toSlot: 0n, values: [] };
 }
 
 export const Commit: MessageFns<Commit> = {
   encode(message: Commit, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.slot !== 0n) {
-      if (BigInt.asUintN(64, message.slot) !== message.slot) {
-        throw new globalThis.Error("value provided for field message.slot of type uint64 too large");
-      }
-      writer.uint32(8).uint64(message.slot);
-    }
     if (message.ballot !== undefined) {
-      Ballot.encode(message.ballot, writer.uint32(18).fork()).join();
+      Ballot.encode(message.ballot, writer.uint32(10).fork()).join();
     }
-    if (message.value !== undefined) {
-      SlotValue.encode(message.value, writer.uint32(26).fork()).join();
+    if (message.fromSlot !== 0n) {
+      if (BigInt.asUintN(64, message.fromSlot) !== message.fromSlot) {
+        throw new globalThis.Error("value provided for field message.fromSlot of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.fromSlot);
+    }
+    if (message.toSlot !== 0n) {
+      if (BigInt.asUintN(64, message.toSlot) !== message.toSlot) {
+        throw new globalThis.Error("value provided for field message.toSlot of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.toSlot);
+    }
+    for (const v of message.values) {
+      SlotValue.encode(v!, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -1196,27 +1045,35 @@ export const Commit: MessageFns<Commit> = {
         const tag = reader.uint32();
         switch (tag >>> 3) {
           case 1: {
-            if (tag !== 8) {
-              break;
-            }
-
-            message.slot = reader.uint64() as bigint;
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
+            if (tag !== 10) {
               break;
             }
 
             message.ballot = Ballot.decode(reader, reader.uint32());
             continue;
           }
-          case 3: {
-            if (tag !== 26) {
+          case 2: {
+            if (tag !== 16) {
               break;
             }
 
-            message.value = SlotValue.decode(reader, reader.uint32());
+            message.fromSlot = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.toSlot = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.values.push(SlotValue.decode(reader, reader.uint32()));
             continue;
           }
         }
@@ -1233,22 +1090,30 @@ export const Commit: MessageFns<Commit> = {
 
   fromJSON(object: any): Commit {
     return {
-      slot: isSet(object.slot) ? BigInt(object.slot) : 0n,
       ballot: isSet(object.ballot) ? Ballot.fromJSON(object.ballot) : undefined,
-      value: isSet(object.value) ? SlotValue.fromJSON(object.value) : undefined,
+      fromSlot: isSet(object.fromSlot)
+        ? BigInt(object.fromSlot)
+        : isSet(object.from_slot)
+        ? BigInt(object.from_slot)
+        : 0n,
+      toSlot: isSet(object.toSlot) ? BigInt(object.toSlot) : isSet(object.to_slot) ? BigInt(object.to_slot) : 0n,
+      values: globalThis.Array.isArray(object?.values) ? object.values.map((e: any) => SlotValue.fromJSON(e)) : [],
     };
   },
 
   toJSON(message: Commit): unknown {
     const obj: any = {};
-    if (message.slot !== 0n) {
-      obj.slot = message.slot.toString();
-    }
     if (message.ballot !== undefined) {
       obj.ballot = Ballot.toJSON(message.ballot);
     }
-    if (message.value !== undefined) {
-      obj.value = SlotValue.toJSON(message.value);
+    if (message.fromSlot !== 0n) {
+      obj.fromSlot = message.fromSlot.toString();
+    }
+    if (message.toSlot !== 0n) {
+      obj.toSlot = message.toSlot.toString();
+    }
+    if (message.values?.length) {
+      obj.values = message.values.map((e) => SlotValue.toJSON(e));
     }
     return obj;
   },
@@ -1258,82 +1123,12 @@ export const Commit: MessageFns<Commit> = {
   },
   fromPartial<I extends Exact<DeepPartial<Commit>, I>>(object: I): Commit {
     const message = createBaseCommit();
-    message.slot = (object.slot !== undefined && object.slot !== null) ? BigInt(object.slot) : 0n;
     message.ballot = (object.ballot !== undefined && object.ballot !== null)
       ? Ballot.fromPartial(object.ballot)
       : undefined;
-    message.value = (object.value !== undefined && object.value !== null)
-      ? SlotValue.fromPartial(object.value)
-      : undefined;
-    return message;
-  },
-};
-
-function createBaseCommitBatch(): CommitBatch {
-  return { commits: [] };
-}
-
-export const CommitBatch: MessageFns<CommitBatch> = {
-  encode(message: CommitBatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    for (const v of message.commits) {
-      Commit.encode(v!, writer.uint32(10).fork()).join();
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): CommitBatch {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseCommitBatch();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.commits.push(Commit.decode(reader, reader.uint32()));
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): CommitBatch {
-    return {
-      commits: globalThis.Array.isArray(object?.commits) ? object.commits.map((e: any) => Commit.fromJSON(e)) : [],
-    };
-  },
-
-  toJSON(message: CommitBatch): unknown {
-    const obj: any = {};
-    if (message.commits?.length) {
-      obj.commits = message.commits.map((e) => Commit.toJSON(e));
-    }
-    return obj;
-  },
-
-  create<I extends Exact<DeepPartial<CommitBatch>, I>>(base?: I): CommitBatch {
-    return CommitBatch.fromPartial(base ?? ({} as any));
-  },
-  fromPartial<I extends Exact<DeepPartial<CommitBatch>, I>>(object: I): CommitBatch {
-    const message = createBaseCommitBatch();
-    message.commits = object.commits?.map((e) => Commit.fromPartial(e)) || [];
+    message.fromSlot = (object.fromSlot !== undefined && object.fromSlot !== null) ? BigInt(object.fromSlot) : 0n;
+    message.toSlot = (object.toSlot !== undefined && object.toSlot !== null) ? BigInt(object.toSlot) : 0n;
+    message.values = object.values?.map((e) => SlotValue.fromPartial(e)) || [];
     return message;
   },
 };
