@@ -7,13 +7,13 @@ import { WireError, acceptedEntryFromWire, ballotFromWire } from '@paxos/wire';
 import type { Answer } from './fan-out';
 
 /** Whether a prepare answer is a promise for the ballot asked (only those count toward a quorum). */
-export function isPromiseFor(r: PrepareResponse, ballot: Ballot): boolean {
+function isPromiseFor(r: PrepareResponse, ballot: Ballot): boolean {
   const o = r.outcome;
   return o?.$case === 'promised' && o.value.ballot !== undefined && ballotEquals(ballotFromWire(o.value.ballot), ballot);
 }
 
 /** Whether an accept answer is a vote for the slot and ballot asked (only those count toward a quorum). */
-export function isVoteFor(r: AcceptResponse, slot: bigint, ballot: Ballot): boolean {
+function isVoteFor(r: AcceptResponse, slot: bigint, ballot: Ballot): boolean {
   const o = r.outcome;
   return o?.$case === 'accepted' && o.value.slot === slot && o.value.ballot !== undefined && ballotEquals(ballotFromWire(o.value.ballot), ballot);
 }

@@ -73,7 +73,7 @@ export class ClientGateway {
     }
     const up = this.deps.reachable();
     const { quorum } = this.deps;
-    if (up < quorum.q && !this.inCore.has(id)) return Promise.reject(new QuorumUnreachableError(up, quorum.n, quorum.q));
+    if (!quorum.isQuorum(up) && !this.inCore.has(id)) return Promise.reject(new QuorumUnreachableError(up, quorum.n, quorum.q));
     return new Promise<ProposeOutcome>((resolve, reject) => {
       const list = this.waiters.get(id) ?? [];
       list.push({ resolve, reject });

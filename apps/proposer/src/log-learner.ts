@@ -58,7 +58,7 @@ export class LogLearner {
           // Where each acceptor is: the reader asks the ones furthest ahead first.
           this.deps.noteCommitted((links[i] as AcceptorLink).nodeId, a.value.committedIndex);
         });
-        if (indexes.length >= quorum.q) {
+        if (quorum.isQuorum(indexes.length)) {
           const target = indexes.reduce((m, x) => (x > m ? x : m), 0n);
           for (let guard = 0n; chosen.nextSlot < target && guard <= target; guard++) {
             const entries = await this.readOrInstall();

@@ -8,20 +8,21 @@ import {
   type ProposerMessage,
   type ProposerOutput,
   type Quorum,
+  type RoundEnd,
   ballotEquals,
   formatBallot,
 } from '@paxos/consensus-core';
 import { GrpcError, type Logger } from '@paxos/grpc-kit';
 import type { AcceptResponse, AcceptorVote, Commit, PrepareResponse } from '@paxos/proto';
 import { WireError, ballotToWire, slotValueToWire } from '@paxos/wire';
-import { acceptEvent, isPromiseFor, isVoteFor, prepareEvent } from './acceptor-answers';
+import { acceptEvent, prepareEvent } from './acceptor-answers';
 import type { AcceptorLink } from './acceptor-link';
-import { Subject, Subscription } from 'rxjs';
+import { Subscription } from 'rxjs';
 import { AcceptorCatchUp } from './catch-up';
 import type { ChosenLog, LearnedResult } from './chosen-log';
 import { ClientGateway, type ProposeOutcome } from './client-gateway';
 import { CommitNotices } from './commit-notices';
-import { type Answer, broadcast, QuorumDeniedError, QuorumUnreachableError, untilQuorum } from './fan-out';
+import { type Answer, broadcast, failureReason, QuorumUnreachableError } from './fan-out';
 import { LogLearner } from './log-learner';
 import { LogReader } from './log-reader';
 import { ReadBarrier } from './read-barrier';
@@ -32,32 +33,33 @@ import { acceptVote, prepareVote } from './votes';
 export type { ProposeOutcome } from './client-gateway';
 
 /**
- * One slot's accept round at one ballot. The core may send its accept in several groups (a thrifty
- * start, one more acceptor per failure, the rest after a wait, retransmits); their answers meet
- * here and are counted toward one quorum.
+ * One round at one ballot: a slot's accept round, or phase 1. The core may send a round in several
+ * groups (a thrifty start, one more acceptor per failure, the rest after a wait, retransmits);
+ * every answer goes to the core, which alone counts them toward a quorum and says when the round
+ * ended (RoundEnd). Here are only the requests, the votes for the clients' answers and the
+ * failures for the log.
  */
-interface AcceptRound {
+interface Round {
   readonly ballot: Ballot;
-  readonly answers: Subject<Answer<AcceptResponse>>;
-  /** The quorum count and every group's requests: unsubscribed when the round ends. */
+  /** Every group's requests: unsubscribed when the round ends. */
   readonly subscriptions: Subscription;
+  readonly votes: AcceptorVote[];
+  /** Why acceptors failed (node id to reason), for the log when the round cannot reach a quorum. */
+  readonly failures: Map<number, string>;
+}
+
+interface AcceptRound extends Round {
   /** Client ids of the slot's commands: told UNAVAILABLE if the round cannot reach a quorum. */
   readonly clients: readonly string[];
   readonly sentAt: bigint;
 }
 
-/** How a full round ended: a quorum said yes, an acceptor said no (it promised a higher ballot), or too few can answer. */
-export type RoundOutcome = 'quorum' | 'rejected' | 'unreachable';
-
 /** What the node tells of its rounds (the metrics). */
 export interface RoundObserver {
-  readonly ended: (phase: 'prepare' | 'accept', outcome: RoundOutcome) => void;
+  readonly ended: (phase: RoundEnd['phase'], outcome: RoundEnd['outcome']) => void;
   /** An accept round opened for a slot of this many client commands (0: a no-op). */
   readonly opened: (commands: number) => void;
 }
-
-const outcomeOf = (err: unknown): RoundOutcome | undefined =>
-  err instanceof QuorumDeniedError ? 'rejected' : err instanceof QuorumUnreachableError ? 'unreachable' : undefined;
 
 export interface ProposerNodeOptions {
   readonly tickMs: number;
@@ -92,7 +94,8 @@ const ACCEPT_ROUNDS_SLACK = 64;
 export class ProposerNode {
   private readonly roundVotes = new Map<string, AcceptorVote[]>();
   private readonly acceptRounds = new Map<bigint, AcceptRound>();
-  private prepareVotes: AcceptorVote[] = [];
+  /** The current phase 1 (its votes stay for the clients' answers after it ended). */
+  private prepareRound: Round | undefined;
   private idleTicks = 0;
   private stopped = false;
   private readonly commits: CommitNotices;
@@ -212,6 +215,7 @@ export class ProposerNode {
     this.catchUp.stop();
     this.learner.stop();
     for (const slot of [...this.acceptRounds.keys()]) this.endRound(slot);
+    this.prepareRound?.subscriptions.unsubscribe();
     this.gateway.stop();
     for (const l of this.links) l.close();
   }
@@ -283,6 +287,8 @@ export class ProposerNode {
         'core output',
       );
     }
+    // Rounds end first: a round the core gave up must not take the next group of messages.
+    for (const e of out.ended) this.roundEnded(e);
     const rounds = new Map<string, ProposerMessage[]>();
     for (const m of out.messages) {
       if (m.type === 'commit') {
@@ -299,16 +305,7 @@ export class ProposerNode {
       rounds.set(key, group);
     }
     for (const [key, group] of rounds) this.sendRound(key, group);
-    if (out.chosen.length > 0) {
-      for (const e of out.chosen) {
-        const round = this.acceptRounds.get(e.slot);
-        if (round && this.opts.logger.isLevelEnabled('debug')) {
-          this.opts.logger.debug({ slot: e.slot.toString(), commands: round.clients.length, ms: Number(process.hrtime.bigint() - round.sentAt) / 1e6 }, 'accept round reached a quorum');
-        }
-        this.endRound(e.slot, undefined, 'quorum');
-      }
-      this.deliver(this.chosen.learn(out.chosen));
-    }
+    if (out.chosen.length > 0) this.deliver(this.chosen.learn(out.chosen));
     for (const f of out.failed) this.gateway.fail(f.clientRequestId, new GrpcError(status.FAILED_PRECONDITION, f.reason));
   }
 
@@ -331,7 +328,7 @@ export class ProposerNode {
 
   /** Ids that took effect for the first time: their clients are answered with the votes of the rounds that chose them. */
   private deliver(results: readonly LearnedResult[]): void {
-    this.gateway.delivered(results, (r) => [...this.prepareVotes, ...(this.roundVotes.get(`a:${formatBallot(r.ballot)}:${r.slot}`) ?? [])]);
+    this.gateway.delivered(results, (r) => [...(this.prepareRound?.votes ?? []), ...(this.roundVotes.get(`a:${formatBallot(r.ballot)}:${r.slot}`) ?? [])]);
     for (const r of results) this.roundVotes.delete(`a:${formatBallot(r.ballot)}:${r.slot}`);
   }
 
@@ -339,89 +336,99 @@ export class ProposerNode {
     const targets = group.map((m) => ({ nodeId: m.to, message: m }));
     const first = group[0] as ProposerMessage;
     if (first.type === 'prepare') {
-      const full = targets.length === this.quorum.n;
-      const votes: AcceptorVote[] = [];
-      if (full) this.prepareVotes = votes;
-      // A new ballot: rounds of an older one cannot complete any more.
-      for (const [slot, round] of this.acceptRounds) if (!ballotEquals(round.ballot, first.ballot)) this.endRound(slot);
-      const answers = broadcast(targets, (t) => this.link(t.nodeId).prepare({ ballot: ballotToWire(first.ballot), fromSlot: first.fromSlot }));
-      const decided = full ? answers.pipe(untilQuorum(this.quorum, (r: PrepareResponse) => isPromiseFor(r, first.ballot))) : answers;
-      decided.subscribe({
-        next: (a) => {
-          votes.push(prepareVote(a, first.ballot, this.link(a.from).address));
-          this.feedPrepare(a, first.ballot);
-        },
-        error: (err: unknown) => {
-          const outcome = outcomeOf(err);
-          if (full && outcome) this.opts.rounds?.ended('prepare', outcome);
-          this.roundFailed(err, undefined, this.gateway.waitingIds());
-        },
-        complete: () => {
-          if (full) this.opts.rounds?.ended('prepare', 'quorum');
-        },
-      });
+      const ballot = first.ballot;
+      if (!this.prepareRound || !ballotEquals(this.prepareRound.ballot, ballot)) {
+        // A new ballot: rounds of an older one cannot complete any more.
+        this.prepareRound?.subscriptions.unsubscribe();
+        for (const [slot, round] of this.acceptRounds) if (!ballotEquals(round.ballot, ballot)) this.endRound(slot);
+        this.prepareRound = { ballot, subscriptions: new Subscription(), votes: [], failures: new Map() };
+      }
+      const round = this.prepareRound;
+      round.subscriptions.add(
+        broadcast(targets, (t) => this.link(t.nodeId).prepare({ ballot: ballotToWire(ballot), fromSlot: first.fromSlot })).subscribe((a) => {
+          round.votes.push(prepareVote(a, ballot, this.link(a.from).address));
+          this.noteFailure(round, a);
+          this.feedPrepare(a, ballot);
+        }),
+      );
       return;
     }
     if (first.type !== 'accept') return;
     const round = this.acceptRound(key, first);
     const wireValue = slotValueToWire(first.value);
     const wireBallot = ballotToWire(first.ballot);
+    const { slot, ballot } = first;
     round.subscriptions.add(
-      broadcast(targets, (t) => {
-        return this.link(t.nodeId).accept({ accept: { ballot: wireBallot, slot: first.slot, value: wireValue }, commits: this.commits.take(t.nodeId) });
-      }).subscribe((a) => round.answers.next(a)),
+      broadcast(targets, (t) => this.link(t.nodeId).accept({ accept: { ballot: wireBallot, slot, value: wireValue }, commits: this.commits.take(t.nodeId) })).subscribe((a) => {
+        round.votes.push(acceptVote(a, ballot, this.link(a.from).address));
+        this.noteFailure(round, a);
+        this.feedAccept(a, ballot, slot);
+      }),
     );
   }
 
-  /**
-   * The round of this slot at this ballot, opened on its first group of accepts: its answers
-   * complete it on a quorum of accepted (the stragglers' requests are dropped) and fail it as soon
-   * as too few acceptors can still answer.
-   */
+  /** The slot's round at this ballot, opened on its first group of accepts (a round of an older ballot ends). */
   private acceptRound(key: string, first: Extract<ProposerMessage, { type: 'accept' }>): AcceptRound {
     const existing = this.acceptRounds.get(first.slot);
     if (existing && ballotEquals(existing.ballot, first.ballot)) return existing;
     this.endRound(first.slot);
-    const votes: AcceptorVote[] = [];
-    this.remember(key, votes);
-    // The closures below keep the slot and ballot, not the value.
-    const { slot, ballot } = first;
     const round: AcceptRound = {
-      ballot,
-      answers: new Subject(),
+      ballot: first.ballot,
       subscriptions: new Subscription(),
+      votes: [],
+      failures: new Map(),
       clients: first.value.kind === 'batch' ? first.value.commands.map((c) => c.clientRequestId) : [],
       sentAt: process.hrtime.bigint(),
     };
-    this.acceptRounds.set(slot, round);
+    this.remember(key, round.votes);
+    this.acceptRounds.set(first.slot, round);
     this.opts.rounds?.opened(round.clients.length);
     if (this.acceptRounds.size > this.opts.windowSlots + ACCEPT_ROUNDS_SLACK) this.endRound(this.acceptRounds.keys().next().value as bigint);
-    round.subscriptions.add(
-      round.answers.pipe(untilQuorum(this.quorum, (r: AcceptResponse) => isVoteFor(r, slot, ballot))).subscribe({
-        next: (a) => {
-          votes.push(acceptVote(a, ballot, this.link(a.from).address));
-          this.feedAccept(a, ballot, slot);
-        },
-        error: (err: unknown) => {
-          this.endRound(slot, round, outcomeOf(err));
-          this.roundFailed(err, slot, round.clients);
-        },
-        complete: () => this.endRound(slot, round, 'quorum'),
-      }),
-    );
     return round;
   }
 
+  /** A failed request's reason is kept for the log; an answer from that acceptor clears it. */
+  private noteFailure(round: Round, a: Answer<unknown>): void {
+    if (a.error !== undefined) round.failures.set(a.from, failureReason(a.error));
+    else round.failures.delete(a.from);
+  }
+
   /**
-   * Ends the slot's round (only `round`, when given): its outstanding requests are dropped. With
-   * `outcome`, the round is counted as ended so (once: a round is ended once).
+   * The core says a round ended: its requests are dropped (the stragglers' answers are not needed)
+   * unless it is only unreachable for now, whose clients hear UNAVAILABLE while the core keeps
+   * asking; counted once for the metrics.
    */
-  private endRound(slot: bigint, round?: AcceptRound, outcome?: RoundOutcome): void {
+  private roundEnded(e: RoundEnd): void {
+    this.opts.rounds?.ended(e.phase, e.outcome);
+    if (e.phase === 'prepare') {
+      const round = this.prepareRound && ballotEquals(this.prepareRound.ballot, e.ballot) ? this.prepareRound : undefined;
+      if (e.outcome === 'unreachable') this.roundFailed(this.unreachable(e, round), undefined, this.gateway.waitingIds());
+      else round?.subscriptions.unsubscribe();
+      return;
+    }
+    if (e.slot === undefined) throw new Error('assertion: an accept round ends with its slot');
+    const round = this.acceptRounds.get(e.slot);
+    const current = round && ballotEquals(round.ballot, e.ballot) ? round : undefined;
+    if (e.outcome === 'unreachable') {
+      this.roundFailed(this.unreachable(e, current), e.slot, current?.clients ?? []);
+      return;
+    }
+    if (current && e.outcome === 'quorum' && this.opts.logger.isLevelEnabled('debug')) {
+      this.opts.logger.debug({ slot: e.slot.toString(), commands: current.clients.length, ms: Number(process.hrtime.bigint() - current.sentAt) / 1e6 }, 'accept round reached a quorum');
+    }
+    if (current) this.endRound(e.slot, current);
+  }
+
+  private unreachable(e: RoundEnd, round: Round | undefined): QuorumUnreachableError {
+    return new QuorumUnreachableError(this.quorum.n - e.no, this.quorum.n, this.quorum.q, round?.failures);
+  }
+
+  /** Ends the slot's round (only `round`, when given): its outstanding requests are dropped. */
+  private endRound(slot: bigint, round?: AcceptRound): void {
     const current = this.acceptRounds.get(slot);
     if (!current || (round && current !== round)) return;
     this.acceptRounds.delete(slot);
     current.subscriptions.unsubscribe();
-    if (outcome) this.opts.rounds?.ended('accept', outcome);
   }
 
   private remember(key: string, votes: AcceptorVote[]): void {
@@ -429,13 +436,8 @@ export class ProposerNode {
     if (this.roundVotes.size > ROUND_VOTES_MAX) this.roundVotes.delete(this.roundVotes.keys().next().value as string);
   }
 
-  /** A round that cannot complete: its clients (`clients`) hear UNAVAILABLE; a denied round is the core's to retry. */
-  private roundFailed(err: unknown, slot: bigint | undefined, clients: readonly string[]): void {
-    if (err instanceof QuorumDeniedError) return; // the core moves to a higher ballot and retries
-    if (!(err instanceof QuorumUnreachableError)) {
-      this.opts.logger.error({ err }, 'fan-out failed');
-      return;
-    }
+  /** A round that cannot reach a quorum for now: its clients (`clients`) hear UNAVAILABLE; the core keeps retrying. */
+  private roundFailed(err: QuorumUnreachableError, slot: bigint | undefined, clients: readonly string[]): void {
     this.opts.logger.warn(
       { slot: slot?.toString(), reason: err.message, failures: err.failureSummary() },
       slot === undefined ? 'prepare cannot reach a quorum' : 'accept cannot reach a quorum',

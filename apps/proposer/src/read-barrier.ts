@@ -95,7 +95,7 @@ export class ReadBarrier {
       }
     }
     const { quorum } = deps;
-    if (confirmed < quorum.q) {
+    if (!quorum.isQuorum(confirmed)) {
       throw new GrpcError(status.UNAVAILABLE, `could not confirm leadership with a quorum: ${confirmed} of ${quorum.n} acceptors hold our ballot, ${quorum.q} needed`);
     }
     return { target };

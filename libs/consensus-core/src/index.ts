@@ -45,6 +45,7 @@ export type {
   ChosenEntry,
   ProposerOutput,
   FailedCommand,
+  RoundEnd,
 } from './proposer/proposer-types';
 export { PROPOSER_DEFAULTS } from './proposer/proposer-config';
 export { ProposerCore } from './proposer/proposer';

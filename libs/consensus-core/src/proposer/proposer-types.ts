@@ -75,10 +75,29 @@ export interface FailedCommand {
   reason: string;
 }
 
+/**
+ * How a round ended, decided here and nowhere else (the caller counts no votes): a quorum
+ * answered yes; it was rejected (an acceptor promised a higher ballot) or refused by more than
+ * n - q acceptors; or too few acceptors can still answer. An unreachable round is kept and asked
+ * again on the next retransmit; it is reported again only if it becomes unreachable again.
+ */
+export interface RoundEnd {
+  readonly phase: 'prepare' | 'accept';
+  readonly ballot: Ballot;
+  /** The slot of an accept round. */
+  readonly slot?: bigint;
+  readonly outcome: 'quorum' | 'rejected' | 'unreachable';
+  /** Acceptors that said yes and no (failed, refused or rejected) when it ended. */
+  readonly yes: number;
+  readonly no: number;
+}
+
 export interface ProposerOutput {
   readonly messages: readonly ProposerMessage[];
   /** Newly chosen slots, in any order (the Learner orders them). */
   readonly chosen: readonly ChosenEntry[];
   /** Commands given up (e.g. refused by the acceptors' check). */
   readonly failed: readonly FailedCommand[];
+  /** Rounds that ended (or became unreachable) in this step. */
+  readonly ended: readonly RoundEnd[];
 }

@@ -35,7 +35,7 @@ function promise(p: ProposerCore, from: number, accepted: AcceptedEntry[] = [], 
 /** Make `p` leader with empty promises from acceptors 0..q-1. */
 function lead(p: ProposerCore, q: number, first: Command = cmd('c0')): ProposerOutput {
   out(p.submit(first));
-  let last: ProposerOutput = { messages: [], chosen: [], failed: [] };
+  let last: ProposerOutput = { messages: [], chosen: [], failed: [], ended: [] };
   for (let i = 0; i < q; i++) last = promise(p, i);
   expect(p.isLeader).toBe(true);
   return last;
@@ -71,6 +71,29 @@ describe('the proposer (DESIGN section 4)', () => {
       [2n, batch('x')],
       [3n, batch('mine')],
     ]);
+  });
+
+  it('says how each round ended, and is the only one that counts: quorum, unreachable once, rejected', () => {
+    const p = proposer(5, { acceptFanout: 5 });
+    out(p.submit(cmd('a')));
+    promise(p, 0);
+    promise(p, 1);
+    const ballot = p.ballot;
+    expect(promise(p, 2).ended).toEqual([{ phase: 'prepare', ballot, outcome: 'quorum', yes: 3, no: 0 }]);
+    // Slot 0: two acceptors fail, then a third: 2 of 5 can answer, 3 needed.
+    expect(p.handle({ type: 'unreachable', from: 0, ballot, slot: 0n }).ended).toEqual([]);
+    expect(p.handle({ type: 'unreachable', from: 1, ballot, slot: 0n }).ended).toEqual([]);
+    expect(p.handle({ type: 'unreachable', from: 2, ballot, slot: 0n }).ended).toEqual([{ phase: 'accept', ballot, slot: 0n, outcome: 'unreachable', yes: 0, no: 3 }]);
+    // Reported once, not on every later failure; the round is kept, and completes once a quorum answers.
+    expect(p.handle({ type: 'unreachable', from: 3, ballot, slot: 0n }).ended).toEqual([]);
+    for (const from of [0, 1]) expect(p.handle({ type: 'accepted', from, ballot, slot: 0n }).ended).toEqual([]);
+    const chosen = p.handle({ type: 'accepted', from: 4, ballot, slot: 0n });
+    expect(chosen.chosen.map((c) => c.slot)).toEqual([0n]);
+    expect(chosen.ended).toEqual([{ phase: 'accept', ballot, slot: 0n, outcome: 'quorum', yes: 3, no: 2 }]);
+    // A higher promise ends every round in flight as rejected.
+    out(p.submit(cmd('b')));
+    const rejected = p.handle({ type: 'reject', from: 3, promised: b(ballot.round + 5n, 2), ballot, slot: 1n });
+    expect(rejected.ended).toEqual([{ phase: 'accept', ballot, slot: 1n, outcome: 'rejected', yes: 0, no: 0 }]);
   });
 
   it('a value is chosen only on a quorum of accepted for the same ballot and slot', () => {
@@ -374,7 +397,7 @@ describe('the proposer bounds its planning', () => {
       // Slot 64 starts the next run of slots: acceptors 3, 4, 0.
       const far = proposer(5, { acceptFanout: 3, windowSlots: 1 });
       out(far.submit(cmd('late')));
-      let o: ProposerOutput = { messages: [], chosen: [], failed: [] };
+      let o: ProposerOutput = { messages: [], chosen: [], failed: [], ended: [] };
       for (let i = 0; i < 3; i++) o = promise(far, i, [], { committedIndex: 64n });
       expect(o.messages.flatMap((m) => (m.type === 'accept' ? [[m.slot, m.to]] : []))).toEqual([
         [64n, 3],

@@ -8,7 +8,8 @@ import { OutputBuilder } from './output-builder';
 import { Phase1Round } from './phase1';
 import { commandIds, ownCommands, SlotProposals, type SlotProposal } from './phase2';
 import { resolveProposerConfig, type ResolvedProposerConfig } from './proposer-config';
-import type { ChosenEntry, ProposerConfig, ProposerEvent, ProposerOutput } from './proposer-types';
+import type { ChosenEntry, ProposerConfig, ProposerEvent, ProposerOutput, RoundEnd } from './proposer-types';
+import type { QuorumTracker } from '../quorum';
 
 /** Bound on the slots one Phase 1 round may plan (holes included). */
 const PLANNED_SLOTS_PER_ROUND_MAX = 4096;
@@ -221,6 +222,7 @@ export class ProposerCore {
 
   private completePhase1(out: OutputBuilder): void {
     assert(this.phase1 !== null, 'completing a phase 1 round that exists');
+    out.ended.push(roundEnd('prepare', this.phase1.ballot, this.phase1.tracker, 'quorum'));
     const outcome = this.phase1.outcome();
     const from = this.phase1.fromSlot;
     this.phase1 = null;
@@ -327,6 +329,7 @@ export class ProposerCore {
     if (!p.tracker.reached) return;
     const entry: ChosenEntry = { slot, ballot, value: p.value };
     out.chosen.push(entry);
+    out.ended.push(roundEnd('accept', ballot, p.tracker, 'quorum', slot));
     for (const to of this.cfg.acceptorIds) {
       if (p.tracker.hasYes(to)) out.messages.push({ type: 'commit', to, slot, ballot });
       else out.messages.push({ type: 'commit', to, slot, ballot, value: p.value, asked: p.asked.has(to) });
@@ -343,7 +346,10 @@ export class ProposerCore {
     if (ballotProblem(promised) !== undefined) return;
     this.highestSeen = maxBallot(this.highestSeen, promised);
     if (!ballotEquals(ballot, this.currentBallot) || !ballotGreater(promised, this.currentBallot)) return;
-    if (this.mode !== 'preparing' && this.mode !== 'leading') return;
+    if (this.mode === 'preparing' && this.phase1 !== null) out.ended.push(roundEnd('prepare', this.phase1.ballot, this.phase1.tracker, 'rejected'));
+    else if (this.mode === 'leading') {
+      for (const p of this.proposals.inFlightProposals()) if (p.ballot !== null && p.tracker !== null) out.ended.push(roundEnd('accept', p.ballot, p.tracker, 'rejected', p.slot));
+    } else return;
     this.loseLeadership(out, true);
   }
 
@@ -376,6 +382,7 @@ export class ProposerCore {
       this.askMore(p, 1, out);
       return;
     }
+    out.ended.push(roundEnd('accept', ballot, p.tracker, 'rejected', slot));
     // The value can no longer be chosen at this ballot. Its commands fail (alone) or are retried
     // one by one (in a batch); the slot needs a new ballot before it may hold anything else.
     const commands = ownCommands(p);
@@ -387,12 +394,24 @@ export class ProposerCore {
 
   private onUnreachable(from: number, ballot: Ballot, slot: bigint | undefined, out: OutputBuilder): void {
     if (slot === undefined) {
-      if (this.phase1 !== null && ballotEquals(ballot, this.phase1.ballot)) this.phase1.tracker.recordNo(from);
+      if (this.phase1 === null || !ballotEquals(ballot, this.phase1.ballot)) return;
+      if (recordFailure(this.phase1.tracker, from)) out.ended.push(roundEnd('prepare', ballot, this.phase1.tracker, 'unreachable'));
       return;
     }
     const p = this.proposals.get(slot);
     if (p === undefined || !p.inFlight || p.tracker === null || p.ballot === null || !ballotEquals(p.ballot, ballot)) return;
-    p.tracker.recordNo(from);
+    if (recordFailure(p.tracker, from)) out.ended.push(roundEnd('accept', ballot, p.tracker, 'unreachable', slot));
     this.askMore(p, 1, out);
   }
+}
+
+function roundEnd(phase: RoundEnd['phase'], ballot: Ballot, tracker: QuorumTracker, outcome: RoundEnd['outcome'], slot?: bigint): RoundEnd {
+  return { phase, ballot, outcome, yes: tracker.yes, no: tracker.no, ...(slot === undefined ? {} : { slot }) };
+}
+
+/** Counts a failed acceptor as no; true when that made the round unreachable (it was not before). */
+function recordFailure(tracker: QuorumTracker, from: number): boolean {
+  const before = tracker.impossible;
+  tracker.recordNo(from);
+  return !before && tracker.impossible;
 }
