@@ -57,10 +57,6 @@ export class ProposerCore {
   get pendingCommands(): number {
     return this.queue.length;
   }
-  /** Highest round this proposer has used: persist it and restart with initialRound above it. */
-  get highestRoundUsed(): bigint {
-    return this.currentBallot.round;
-  }
   /** Every slot below this is known decided. */
   get chosenPrefix(): bigint {
     return this.chosenSlots.prefixEnd;

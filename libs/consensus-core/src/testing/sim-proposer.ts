@@ -1,16 +1,28 @@
 import { ProposerCore } from '../proposer/proposer';
-import type { ProposerOutput } from '../proposer/proposer-types';
 import type { Limits } from '../limits';
 import type { Quorum } from '../quorum';
 import type { SeededRandom } from '../rng';
 
-/** A simulated proposer process; the highest round it used survives crashes ("on disk"). */
+/** Rounds a restarted proposer's clock may give (DESIGN: the production proposer starts at Date.now()). */
+const CLOCK_ROUNDS = 100;
+/** How often a restart's clock gives exactly the round the last incarnation was at (the sharpest reuse). */
+const SAME_ROUND_PROBABILITY = 0.5;
+
+/**
+ * A simulated proposer process. As the production proposer, it keeps nothing on disk: each
+ * incarnation starts at a round its clock gives, and the clock jumps anywhere in
+ * 1..CLOCK_ROUNDS, backwards as often as forwards, or to exactly the round the last incarnation
+ * was at, so an incarnation often starts at or below a round an earlier one used. That is safe because an acceptor promises only a ballot strictly
+ * above its promise: an earlier incarnation's accepts at a ballot need a quorum's promise of it,
+ * and no quorum can promise that ballot (or a lower one) again.
+ */
 export class SimProposer {
   core: ProposerCore | null = null;
   incarnation = 0;
-  roundOnDisk = 0n;
   restartTick = -1;
   crashes = 0;
+  /** The round the last incarnation was at when it crashed (the simulator's knowledge, not the node's). */
+  private lastRound = 1n;
 
   constructor(
     readonly index: number,
@@ -38,7 +50,7 @@ export class SimProposer {
       proposerId: this.proposerId,
       quorum: this.quorum,
       acceptorIds: this.acceptorIds,
-      initialRound: this.roundOnDisk + 1n,
+      initialRound: this.rng.chance(SAME_ROUND_PROBABILITY) ? this.lastRound : BigInt(1 + this.rng.int(0, CLOCK_ROUNDS)),
       windowSlots: this.windowSlots,
       batchCommandsMax: this.batchCommandsMax,
       partialSlotsMax: this.partialSlotsMax,
@@ -53,14 +65,10 @@ export class SimProposer {
   }
 
   crash(restartTick: number): void {
+    if (this.core !== null && this.core.ballot.round > 0n) this.lastRound = this.core.ballot.round;
     this.core = null;
     this.restartTick = restartTick;
     this.crashes++;
   }
 
-  /** Persist the round before anything leaves (a ballot is never reused across restarts). */
-  persistRound(out: ProposerOutput): ProposerOutput {
-    if (this.core !== null && this.core.highestRoundUsed > this.roundOnDisk) this.roundOnDisk = this.core.highestRoundUsed;
-    return out;
-  }
 }

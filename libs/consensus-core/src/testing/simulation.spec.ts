@@ -65,9 +65,10 @@ describe('negative controls: the checker must catch a broken protocol', () => {
   });
 
   it('non-intersecting quorums (6 of 23) with random faults only are caught (pinned seeds)', () => {
-    // Searched once over seeds 1..30 (proposers holding no partial batch back, clients retrying
-    // through the next proposer): 20 of 30 violate; these are the first eight.
-    const pinned = [2, 6, 7, 9, 10, 11, 12, 13];
+    // Searched once over seeds 1..40 (proposers holding no partial batch back, clients retrying
+    // through the next proposer, restarted proposers' clocks jumping): 30 of 40 violate; these are
+    // the first eight.
+    const pinned = [2, 5, 6, 8, 10, 11, 12, 14];
     const result = sweep({ seeds: pinned, base: { acceptors: 23, quorum: 6, unsafeQuorum: true, partialSlotsMax: 8 } });
     expect(result.violating.map((r) => r.seed)).toEqual(pinned);
   });

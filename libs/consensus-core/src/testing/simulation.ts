@@ -244,7 +244,6 @@ class Simulation {
   }
 
   private process(p: SimProposer, out: ProposerOutput): void {
-    p.persistRound(out);
     for (const e of out.chosen) {
       this.checker.recordReportedChosen(e.slot, e.ballot, e.value, `proposer ${p.proposerId}`);
       for (const d of this.learner.learn(e)) {
