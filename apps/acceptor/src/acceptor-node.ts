@@ -85,18 +85,20 @@ export class AcceptorNode {
    * and returns the reply to send. Notices alone (no request) are answered with the committed index
    * at once: a commit notice is an optimisation, never a condition of safety, and the chosen prefix
    * it completed is in the chosen history (without an fsync of its own: see chosen-history.ts).
-   * A malformed notice fails the whole message (INVALID_ARGUMENT) after the ones before it were
-   * applied, which is harmless: notices only teach chosen values.
+   * The notices go first: a malformed one fails the whole message (INVALID_ARGUMENT) before the
+   * request changed anything (the ones before it were applied, which is harmless: notices only
+   * teach chosen values), and a lagging acceptor's committed index has moved before the request's
+   * slot is weighed against it.
    */
   async handle(request: AcceptorRequest | undefined, notices: readonly AcceptorRequest[] = []): Promise<AcceptorReply> {
     this.assertVoting();
     let step: AcceptorStep | undefined;
     try {
-      step = request ? this.step(request) : undefined;
       for (const notice of notices) {
         if (notice.type !== 'commit') throw new Error(`assertion: a ${notice.type} passed as a commit notice`);
         this.step(notice);
       }
+      step = request ? this.step(request) : undefined;
     } finally {
       this.keepChosenPrefix();
     }

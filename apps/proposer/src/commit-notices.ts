@@ -31,10 +31,11 @@ export function commitRequests(chosen: readonly ChosenSlot[]): Commit[][] {
 
 /**
  * Commit notices owed to each acceptor, held briefly so they travel together: the next accept to
- * that acceptor carries them (a message per slot spared), and what none picks up within
- * COMMIT_FLUSH_MS goes out alone, in as few requests as the bounds allow. A notice carries the
- * value when the acceptor was not asked to accept it (a thrifty round spared it); such values go
- * out once VALUES_FLUSH_SLOTS of them wait, so a spared acceptor costs one message per flush.
+ * that acceptor carries those without values (a message per slot spared), and what none picks up
+ * goes out alone at the next flush (one timer, COMMIT_FLUSH_MS after the first notice held), in as
+ * few requests as the bounds allow. A notice carries the value when the acceptor was not asked to
+ * accept it (a thrifty round spared it); such values go out alone, at the flush or once
+ * VALUES_FLUSH_SLOTS of them wait, so a spared acceptor costs one message per flush.
  */
 export class CommitNotices {
   private readonly pending = new Map<number, { list: ChosenSlot[]; values: number }>();
@@ -51,16 +52,21 @@ export class CommitNotices {
     else this.timer ??= setTimeout(() => this.flushAll(), COMMIT_FLUSH_MS);
   }
 
-  /** One request's worth of the notices held for `to`, to ride on an accept (empty when none are held). */
+  /**
+   * Notices held for `to` that ride on an accept: those without values, at most REQUEST_SLOTS_MAX
+   * slots (empty when none are held). Values never ride: an accept's own value may already be
+   * near the acceptor's message bound, so they go alone when flushed.
+   */
   take(to: number): Commit[] {
     const held = this.pending.get(to);
-    if (!held) return [];
+    if (!held || held.values === held.list.length) return [];
     held.list.sort(bySlot);
-    const [first, ...rest] = chunksOf(held.list, REQUEST_SLOTS_MAX, REQUEST_VALUE_BYTES_MAX, valueBytes);
-    const remaining = rest.flat();
-    if (remaining.length === 0) this.pending.delete(to);
-    else this.pending.set(to, { list: remaining, values: remaining.filter((c) => c.value).length });
-    return commitsToWire(first ?? []);
+    const riding: ChosenSlot[] = [];
+    const staying: ChosenSlot[] = [];
+    for (const c of held.list) (c.value === undefined && riding.length < REQUEST_SLOTS_MAX ? riding : staying).push(c);
+    if (staying.length === 0) this.pending.delete(to);
+    else this.pending.set(to, { list: staying, values: held.values });
+    return commitsToWire(riding);
   }
 
   stop(): void {

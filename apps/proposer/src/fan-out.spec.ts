@@ -48,6 +48,7 @@ describe('the RxJS fan-out', () => {
     const err = new QuorumUnreachableError(2, 5, 3, failures);
     expect(err.code).toBe(status.UNAVAILABLE);
     expect(err.message).toBe('2 of 5 acceptors answered, 3 needed');
+    expect(new QuorumUnreachableError(22, 23, 12, new Map(), 11).message).toBe('22 of 23 acceptors answered, 12 needed; 11 of them refused the value');
     expect(err.failureSummary()).toEqual(['DEADLINE_EXCEEDED did not answer within 2000 ms: nodes 0, 2', 'UNAVAILABLE UNAVAILABLE: No connection established: node 1']);
   });
 });

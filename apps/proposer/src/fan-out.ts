@@ -20,8 +20,10 @@ export class QuorumUnreachableError extends GrpcError {
     readonly q: number,
     /** Why each failed acceptor failed (node id to reason), for the proposer's log. */
     readonly failures: ReadonlyMap<number, string> = new Map(),
+    /** Of those that answered, how many refused the value (its claims failed their check). */
+    readonly refused = 0,
   ) {
-    super(status.UNAVAILABLE, `${answered} of ${n} acceptors answered, ${q} needed`);
+    super(status.UNAVAILABLE, `${answered} of ${n} acceptors answered, ${q} needed${refused > 0 ? `; ${refused} of them refused the value` : ''}`);
   }
 
   /** The failures grouped by reason, e.g. "DEADLINE_EXCEEDED: node 3 (...) did not answer ...: nodes 3, 7". */

@@ -13,7 +13,7 @@ import {
   formatBallot,
 } from '@paxos/consensus-core';
 import { GrpcError, type Logger } from '@paxos/grpc-kit';
-import type { AcceptResponse, AcceptorVote, Commit, PrepareResponse } from '@paxos/proto';
+import { type AcceptResponse, type AcceptorVote, type Commit, type PrepareResponse, VoteOutcome } from '@paxos/proto';
 import { WireError, ballotToWire, slotValueToWire } from '@paxos/wire';
 import { acceptEvent, prepareEvent } from './acceptor-answers';
 import type { AcceptorLink } from './acceptor-link';
@@ -43,7 +43,8 @@ interface Round {
   readonly ballot: Ballot;
   /** Every group's requests: unsubscribed when the round ends. */
   readonly subscriptions: Subscription;
-  readonly votes: AcceptorVote[];
+  /** Each acceptor's latest answer (a yes is kept over a later failure): at most n, however often the round is retransmitted. */
+  readonly votes: Map<number, AcceptorVote>;
   /** Why acceptors failed (node id to reason), for the log when the round cannot reach a quorum. */
   readonly failures: Map<number, string>;
 }
@@ -52,6 +53,12 @@ interface AcceptRound extends Round {
   /** Client ids of the slot's commands: told UNAVAILABLE if the round cannot reach a quorum. */
   readonly clients: readonly string[];
   readonly sentAt: bigint;
+}
+
+/** Keeps an acceptor's latest answer in the round, but never lets a failure replace its yes. */
+function noteVote(round: Round, vote: AcceptorVote, yes: VoteOutcome): void {
+  if (round.votes.get(vote.nodeId)?.outcome === yes && vote.outcome !== yes) return;
+  round.votes.set(vote.nodeId, vote);
 }
 
 /** What the node tells of its rounds (the metrics). */
@@ -92,7 +99,7 @@ const ACCEPT_ROUNDS_SLACK = 64;
  * the learner's (log-learner.ts), linearizable reads the read barrier's (read-barrier.ts).
  */
 export class ProposerNode {
-  private readonly roundVotes = new Map<string, AcceptorVote[]>();
+  private readonly roundVotes = new Map<string, ReadonlyMap<number, AcceptorVote>>();
   private readonly acceptRounds = new Map<bigint, AcceptRound>();
   /** The current phase 1 (its votes stay for the clients' answers after it ended). */
   private prepareRound: Round | undefined;
@@ -328,7 +335,7 @@ export class ProposerNode {
 
   /** Ids that took effect for the first time: their clients are answered with the votes of the rounds that chose them. */
   private deliver(results: readonly LearnedResult[]): void {
-    this.gateway.delivered(results, (r) => [...(this.prepareRound?.votes ?? []), ...(this.roundVotes.get(`a:${formatBallot(r.ballot)}:${r.slot}`) ?? [])]);
+    this.gateway.delivered(results, (r) => [...(this.prepareRound?.votes.values() ?? []), ...(this.roundVotes.get(`a:${formatBallot(r.ballot)}:${r.slot}`)?.values() ?? [])]);
     for (const r of results) this.roundVotes.delete(`a:${formatBallot(r.ballot)}:${r.slot}`);
   }
 
@@ -341,12 +348,12 @@ export class ProposerNode {
         // A new ballot: rounds of an older one cannot complete any more.
         this.prepareRound?.subscriptions.unsubscribe();
         for (const [slot, round] of this.acceptRounds) if (!ballotEquals(round.ballot, ballot)) this.endRound(slot);
-        this.prepareRound = { ballot, subscriptions: new Subscription(), votes: [], failures: new Map() };
+        this.prepareRound = { ballot, subscriptions: new Subscription(), votes: new Map(), failures: new Map() };
       }
       const round = this.prepareRound;
       round.subscriptions.add(
         broadcast(targets, (t) => this.link(t.nodeId).prepare({ ballot: ballotToWire(ballot), fromSlot: first.fromSlot })).subscribe((a) => {
-          round.votes.push(prepareVote(a, ballot, this.link(a.from).address));
+          noteVote(round, prepareVote(a, ballot, this.link(a.from).address), VoteOutcome.VOTE_OUTCOME_PROMISED);
           this.noteFailure(round, a);
           this.feedPrepare(a, ballot);
         }),
@@ -360,7 +367,7 @@ export class ProposerNode {
     const { slot, ballot } = first;
     round.subscriptions.add(
       broadcast(targets, (t) => this.link(t.nodeId).accept({ accept: { ballot: wireBallot, slot, value: wireValue }, commits: this.commits.take(t.nodeId) })).subscribe((a) => {
-        round.votes.push(acceptVote(a, ballot, this.link(a.from).address));
+        noteVote(round, acceptVote(a, ballot, this.link(a.from).address), VoteOutcome.VOTE_OUTCOME_ACCEPTED);
         this.noteFailure(round, a);
         this.feedAccept(a, ballot, slot);
       }),
@@ -375,7 +382,7 @@ export class ProposerNode {
     const round: AcceptRound = {
       ballot: first.ballot,
       subscriptions: new Subscription(),
-      votes: [],
+      votes: new Map(),
       failures: new Map(),
       clients: first.value.kind === 'batch' ? first.value.commands.map((c) => c.clientRequestId) : [],
       sentAt: process.hrtime.bigint(),
@@ -420,7 +427,8 @@ export class ProposerNode {
   }
 
   private unreachable(e: RoundEnd, round: Round | undefined): QuorumUnreachableError {
-    return new QuorumUnreachableError(this.quorum.n - e.no, this.quorum.n, this.quorum.q, round?.failures);
+    // The no answers are failures and refusals: those that refused did answer.
+    return new QuorumUnreachableError(this.quorum.n - e.no + e.refused, this.quorum.n, this.quorum.q, round?.failures, e.refused);
   }
 
   /** Ends the slot's round (only `round`, when given): its outstanding requests are dropped. */
@@ -431,7 +439,7 @@ export class ProposerNode {
     current.subscriptions.unsubscribe();
   }
 
-  private remember(key: string, votes: AcceptorVote[]): void {
+  private remember(key: string, votes: ReadonlyMap<number, AcceptorVote>): void {
     this.roundVotes.set(key, votes);
     if (this.roundVotes.size > ROUND_VOTES_MAX) this.roundVotes.delete(this.roundVotes.keys().next().value as string);
   }

@@ -78,8 +78,9 @@ export interface FailedCommand {
 /**
  * How a round ended, decided here and nowhere else (the caller counts no votes): a quorum
  * answered yes; it was rejected (an acceptor promised a higher ballot) or refused by more than
- * n - q acceptors; or too few acceptors can still answer. An unreachable round is kept and asked
- * again on the next retransmit; it is reported again only if it becomes unreachable again.
+ * n - q acceptors; or it became unreachable: an acceptor failed and too few can still say yes
+ * (failures and refusals together). An unreachable round is kept and asked again on the next
+ * retransmit, which forgets the failures; it is reported again if it becomes unreachable again.
  */
 export interface RoundEnd {
   readonly phase: 'prepare' | 'accept';
@@ -87,9 +88,10 @@ export interface RoundEnd {
   /** The slot of an accept round. */
   readonly slot?: bigint;
   readonly outcome: 'quorum' | 'rejected' | 'unreachable';
-  /** Acceptors that said yes and no (failed, refused or rejected) when it ended. */
+  /** Acceptors that said yes and no (failed, refused or rejected) when it ended; of the no, those that refused the value. */
   readonly yes: number;
   readonly no: number;
+  readonly refused: number;
 }
 
 export interface ProposerOutput {

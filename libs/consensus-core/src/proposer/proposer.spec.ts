@@ -79,21 +79,30 @@ describe('the proposer (DESIGN section 4)', () => {
     promise(p, 0);
     promise(p, 1);
     const ballot = p.ballot;
-    expect(promise(p, 2).ended).toEqual([{ phase: 'prepare', ballot, outcome: 'quorum', yes: 3, no: 0 }]);
+    expect(promise(p, 2).ended).toEqual([{ phase: 'prepare', ballot, outcome: 'quorum', yes: 3, no: 0, refused: 0 }]);
     // Slot 0: two acceptors fail, then a third: 2 of 5 can answer, 3 needed.
     expect(p.handle({ type: 'unreachable', from: 0, ballot, slot: 0n }).ended).toEqual([]);
     expect(p.handle({ type: 'unreachable', from: 1, ballot, slot: 0n }).ended).toEqual([]);
-    expect(p.handle({ type: 'unreachable', from: 2, ballot, slot: 0n }).ended).toEqual([{ phase: 'accept', ballot, slot: 0n, outcome: 'unreachable', yes: 0, no: 3 }]);
+    expect(p.handle({ type: 'unreachable', from: 2, ballot, slot: 0n }).ended).toEqual([{ phase: 'accept', ballot, slot: 0n, outcome: 'unreachable', yes: 0, no: 3, refused: 0 }]);
     // Reported once, not on every later failure; the round is kept, and completes once a quorum answers.
     expect(p.handle({ type: 'unreachable', from: 3, ballot, slot: 0n }).ended).toEqual([]);
     for (const from of [0, 1]) expect(p.handle({ type: 'accepted', from, ballot, slot: 0n }).ended).toEqual([]);
     const chosen = p.handle({ type: 'accepted', from: 4, ballot, slot: 0n });
     expect(chosen.chosen.map((c) => c.slot)).toEqual([0n]);
-    expect(chosen.ended).toEqual([{ phase: 'accept', ballot, slot: 0n, outcome: 'quorum', yes: 3, no: 2 }]);
+    expect(chosen.ended).toEqual([{ phase: 'accept', ballot, slot: 0n, outcome: 'quorum', yes: 3, no: 2, refused: 0 }]);
     // A higher promise ends every round in flight as rejected.
     out(p.submit(cmd('b')));
     const rejected = p.handle({ type: 'reject', from: 3, promised: b(ballot.round + 5n, 2), ballot, slot: 1n });
-    expect(rejected.ended).toEqual([{ phase: 'accept', ballot, slot: 1n, outcome: 'rejected', yes: 0, no: 0 }]);
+    expect(rejected.ended).toEqual([{ phase: 'accept', ballot, slot: 1n, outcome: 'rejected', yes: 0, no: 0, refused: 0 }]);
+  });
+
+  it('an unreachable round says how many of its no answers were refusals', () => {
+    const p = proposer(5, { acceptFanout: 5 });
+    out(p.submit(cmd('a')));
+    for (const from of [0, 1, 2]) promise(p, from);
+    const ballot = p.ballot;
+    for (const from of [0, 1]) expect(p.handle({ type: 'refused', from, ballot, slot: 0n, reason: 'false claim' }).ended).toEqual([]);
+    expect(p.handle({ type: 'unreachable', from: 2, ballot, slot: 0n }).ended).toEqual([{ phase: 'accept', ballot, slot: 0n, outcome: 'unreachable', yes: 0, no: 3, refused: 2 }]);
   });
 
   it('a value is chosen only on a quorum of accepted for the same ballot and slot', () => {

@@ -325,7 +325,7 @@ export class ProposerCore {
     if (!p.tracker.reached) return;
     const entry: ChosenEntry = { slot, ballot, value: p.value };
     out.chosen.push(entry);
-    out.ended.push(roundEnd('accept', ballot, p.tracker, 'quorum', slot));
+    out.ended.push(roundEnd('accept', ballot, p.tracker, 'quorum', p));
     for (const to of this.cfg.acceptorIds) {
       if (p.tracker.hasYes(to)) out.messages.push({ type: 'commit', to, slot, ballot });
       else out.messages.push({ type: 'commit', to, slot, ballot, value: p.value, asked: p.asked.has(to) });
@@ -344,7 +344,7 @@ export class ProposerCore {
     if (!ballotEquals(ballot, this.currentBallot) || !ballotGreater(promised, this.currentBallot)) return;
     if (this.mode === 'preparing' && this.phase1 !== null) out.ended.push(roundEnd('prepare', this.phase1.ballot, this.phase1.tracker, 'rejected'));
     else if (this.mode === 'leading') {
-      for (const p of this.proposals.inFlightProposals()) if (p.ballot !== null && p.tracker !== null) out.ended.push(roundEnd('accept', p.ballot, p.tracker, 'rejected', p.slot));
+      for (const p of this.proposals.inFlightProposals()) if (p.ballot !== null && p.tracker !== null) out.ended.push(roundEnd('accept', p.ballot, p.tracker, 'rejected', p));
     } else return;
     this.loseLeadership(out, true);
   }
@@ -378,7 +378,7 @@ export class ProposerCore {
       this.askMore(p, 1, out);
       return;
     }
-    out.ended.push(roundEnd('accept', ballot, p.tracker, 'rejected', slot));
+    out.ended.push(roundEnd('accept', ballot, p.tracker, 'rejected', p));
     // The value can no longer be chosen at this ballot. Its commands fail (alone) or are retried
     // one by one (in a batch); the slot needs a new ballot before it may hold anything else.
     const commands = ownCommands(p);
@@ -396,13 +396,13 @@ export class ProposerCore {
     }
     const p = this.proposals.get(slot);
     if (p === undefined || !p.inFlight || p.tracker === null || p.ballot === null || !ballotEquals(p.ballot, ballot)) return;
-    if (recordFailure(p.tracker, from)) out.ended.push(roundEnd('accept', ballot, p.tracker, 'unreachable', slot));
+    if (recordFailure(p.tracker, from)) out.ended.push(roundEnd('accept', ballot, p.tracker, 'unreachable', p));
     this.askMore(p, 1, out);
   }
 }
 
-function roundEnd(phase: RoundEnd['phase'], ballot: Ballot, tracker: QuorumTracker, outcome: RoundEnd['outcome'], slot?: bigint): RoundEnd {
-  return { phase, ballot, outcome, yes: tracker.yes, no: tracker.no, ...(slot === undefined ? {} : { slot }) };
+function roundEnd(phase: RoundEnd['phase'], ballot: Ballot, tracker: QuorumTracker, outcome: RoundEnd['outcome'], proposal?: SlotProposal): RoundEnd {
+  return { phase, ballot, outcome, yes: tracker.yes, no: tracker.no, refused: proposal?.refusedBy.size ?? 0, ...(proposal === undefined ? {} : { slot: proposal.slot }) };
 }
 
 /** Counts a failed acceptor as no; true when that made the round unreachable (it was not before). */
