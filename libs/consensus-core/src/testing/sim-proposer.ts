@@ -3,7 +3,7 @@ import type { Limits } from '../limits';
 import type { Quorum } from '../quorum';
 import type { SeededRandom } from '../rng';
 
-/** Rounds a restarted proposer's clock may give (DESIGN: the production proposer starts at Date.now()). */
+/** Rounds a restarted proposer's clock may give (DESIGN: the production proposer starts at the wall clock in milliseconds). */
 const CLOCK_ROUNDS = 100;
 /** How often a restart's clock gives exactly the round the last incarnation was at (the sharpest reuse). */
 const SAME_ROUND_PROBABILITY = 0.5;
@@ -12,9 +12,10 @@ const SAME_ROUND_PROBABILITY = 0.5;
  * A simulated proposer process. As the production proposer, it keeps nothing on disk: each
  * incarnation starts at a round its clock gives, and the clock jumps anywhere in
  * 1..CLOCK_ROUNDS, backwards as often as forwards, or to exactly the round the last incarnation
- * was at, so an incarnation often starts at or below a round an earlier one used. That is safe because an acceptor promises only a ballot strictly
- * above its promise: an earlier incarnation's accepts at a ballot need a quorum's promise of it,
- * and no quorum can promise that ballot (or a lower one) again.
+ * was at, so an incarnation often starts at or below a round an earlier one used. That is safe
+ * because an acceptor promises only a ballot strictly above its promise: an earlier incarnation's
+ * accepts at a ballot need a quorum's promise of it, and no quorum can promise that ballot (or a
+ * lower one) again.
  */
 export class SimProposer {
   core: ProposerCore | null = null;
