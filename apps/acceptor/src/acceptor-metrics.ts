@@ -1,10 +1,11 @@
+import type { AcceptorStorage } from './storage';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { AcceptorNode } from './acceptor-node';
+import type { AcceptorNode } from '@paxos/acceptor-node';
 import type { StateApplier } from './state-applier';
 
 /** What the acceptor's metrics read at each scrape. */
 export interface AcceptorMetricSources {
-  readonly node: AcceptorNode;
+  readonly node: AcceptorNode<AcceptorStorage>;
   readonly applier: StateApplier;
 }
 

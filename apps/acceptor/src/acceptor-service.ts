@@ -13,15 +13,12 @@ import type {
   StatusResponse,
 } from '@paxos/proto';
 import { GrpcError, GrpcStatus, type Logger, toServiceError } from '@paxos/grpc-kit';
-import { acceptReplyToWire, acceptRequestFromWire, ballotToWire, prepareFromWire, prepareReplyToWire, slotValueToWire } from '@paxos/wire';
-import type { AcceptorNode } from './acceptor-node';
+import { acceptReplyToWire, acceptRequestFromWire, prepareFromWire, prepareReplyToWire } from '@paxos/wire';
+import { type AcceptorNode, learnReply } from '@paxos/acceptor-node';
+import type { AcceptorStorage } from './storage';
 import { buildStatus, type StatusContext } from './status';
 import { streamHandler } from './stream-handler';
 import type { ProposerAccess } from './proposer-access';
-
-/** Most chosen entries, and about how many bytes of them, one Learn answer carries (at least one). */
-const LEARN_ENTRIES_MAX = 1024;
-const LEARN_BYTES_MAX = 4 * 1024 * 1024;
 
 /** What the service needs of the node's agreed state beyond the node itself. */
 export interface AcceptorStateContext {
@@ -31,7 +28,7 @@ export interface AcceptorStateContext {
 }
 
 /** paxos.v1.AcceptorService over one AcceptorNode. */
-export function acceptorService(node: AcceptorNode, statusContext: StatusContext, stateContext: AcceptorStateContext, access: ProposerAccess, logger: Logger): AcceptorServiceServer {
+export function acceptorService(node: AcceptorNode<AcceptorStorage>, statusContext: StatusContext, stateContext: AcceptorStateContext, access: ProposerAccess, logger: Logger): AcceptorServiceServer {
   return {
     prepare: streamHandler<PrepareRequest, PrepareResponse>(
       node,
@@ -54,24 +51,15 @@ export function acceptorService(node: AcceptorNode, statusContext: StatusContext
       callback(null, buildStatus(statusContext));
     },
     learn(call: ServerUnaryCall<LearnRequest, LearnResponse>, callback: sendUnaryData<LearnResponse>) {
-      const history = node.storage.history;
-      const from = call.request.fromSlot;
-      const max = Math.min(call.request.maxEntries || LEARN_ENTRIES_MAX, LEARN_ENTRIES_MAX);
-      let chosen;
+      let reply: LearnResponse;
       try {
-        // Below the retained history: no entries; the answer names the range and the snapshot.
-        chosen = from < history.firstSlot ? [] : history.read(from, max, LEARN_BYTES_MAX);
+        reply = learnReply(node, call.request, stateContext.snapshotSlot());
       } catch (e) {
         logger.error({ err: e }, 'reading the chosen history failed');
         callback(toServiceError(new GrpcError(GrpcStatus.INTERNAL, `reading the chosen history failed: ${(e as Error).message}`)));
         return;
       }
-      callback(null, {
-        chosen: chosen.map((c) => ({ slot: c.slot, ballot: ballotToWire(c.ballot), value: slotValueToWire(c.value) })),
-        committedIndex: node.core.committedIndex,
-        oldestKeptSlot: history.firstSlot,
-        snapshotSlot: stateContext.snapshotSlot() ?? 0n,
-      });
+      callback(null, reply);
     },
     installStateSnapshot: stateContext.installStateSnapshot,
   };

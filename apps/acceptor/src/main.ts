@@ -18,7 +18,7 @@ import {
 import { AcceptorServiceService, Consistency, ReadServiceService } from '@paxos/proto';
 import { readService } from '@paxos/read-service';
 import { decodeAcceptRequest } from '@paxos/wire';
-import { AcceptorNode } from './acceptor-node';
+import { AcceptorNode, joinChosenHistory } from '@paxos/acceptor-node';
 import { acceptorService } from './acceptor-service';
 import { ProposerAccess } from './proposer-access';
 import { acceptorMetrics } from './acceptor-metrics';
@@ -29,7 +29,6 @@ import { StateApplier } from './state-applier';
 import { retainHistory } from './history-retention';
 import { installStateSnapshotHandler } from './snapshot-install';
 import { readStateSnapshot } from './storage/state-snapshot-file';
-import { joinChosenHistory } from './join-history';
 import { AcceptorStorage } from './storage';
 
 /** The generated definition, with an Accept decoder that keeps each value's received bytes for storage. */

@@ -1,15 +1,16 @@
+import type { AcceptorStorage } from './storage';
 import type { ServerReadableStream, sendUnaryData } from '@grpc/grpc-js';
 import { GrpcError, GrpcStatus, type Logger, toServiceError } from '@paxos/grpc-kit';
 import type { InstallStateSnapshotRequest, InstallStateSnapshotResponse } from '@paxos/proto';
 import { StateSnapshotAssembler, type StateSnapshotBytes } from '@paxos/read-service';
 import { AgreedState, decodeStateSnapshot, type RegistryOptions } from '@paxos/state-machine';
 import { ballotFromWire, WireError } from '@paxos/wire';
-import type { AcceptorNode } from './acceptor-node';
+import type { AcceptorNode } from '@paxos/acceptor-node';
 import type { StateApplier } from './state-applier';
 import { ProposerAccess } from './proposer-access';
 
 export interface SnapshotInstallContext {
-  readonly node: AcceptorNode;
+  readonly node: AcceptorNode<AcceptorStorage>;
   readonly access: ProposerAccess;
   readonly applier: StateApplier;
   readonly registry: Partial<RegistryOptions>;

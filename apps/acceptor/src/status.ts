@@ -1,9 +1,10 @@
+import type { AcceptorStorage } from './storage';
 import type { SourceStatus, StatusResponse } from '@paxos/proto';
 import { ballotToWire, slotValueDigest } from '@paxos/wire';
-import type { AcceptorNode } from './acceptor-node';
+import type { AcceptorNode } from '@paxos/acceptor-node';
 
 export interface StatusContext {
-  readonly node: AcceptorNode;
+  readonly node: AcceptorNode<AcceptorStorage>;
   /** Slots below this are applied to the node's state machine. */
   readonly appliedSlot: () => bigint;
   readonly startedAtMs: number;

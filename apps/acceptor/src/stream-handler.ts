@@ -2,7 +2,7 @@ import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { AcceptorReply } from '@paxos/consensus-core';
 import { GrpcError, GrpcStatus, type Logger, StreamFlow, toServiceError } from '@paxos/grpc-kit';
 import { type CoreRequests, WireError } from '@paxos/wire';
-import type { AcceptorNode } from './acceptor-node';
+import type { AcceptorNode } from '@paxos/acceptor-node';
 import { ProposerAccess } from './proposer-access';
 
 /** Requests of one stream being handled at once; past it the stream is paused (HTTP/2 flow control pushes back). */

@@ -1,14 +1,11 @@
-import { ProposerCore, Quorum, SeededRandom } from '@paxos/consensus-core';
+import { SeededRandom } from '@paxos/consensus-core';
 import { claimsCheckedCounter, ConfigError, createLogger, createMetricsRegistry, exitWithError, helpText, onShutdownSignal, startGrpcServer, startMetricsServer, startupTransport } from '@paxos/grpc-kit';
 import { loadSources } from '@paxos/lmfdb-client';
 import { Consistency, ProposerServiceService, ReadServiceService } from '@paxos/proto';
 import { readService } from '@paxos/read-service';
-import { AgreedState } from '@paxos/state-machine';
-import { valueBytesDigest } from '@paxos/wire';
-import { AcceptorLink } from './acceptor-link';
-import { ChosenLog } from './chosen-log';
+import { GrpcAcceptorLink } from './grpc-acceptor-link';
 import { type ProposerConfig, proposerCommand, resolveProposerConfig } from './config';
-import { ProposerNode } from './proposer-node';
+import { assembleProposer } from './proposer-assembly';
 import { proposerService } from './proposer-service';
 import { proposerMetrics } from './proposer-metrics';
 import { ValueChecker } from './value-check';
@@ -16,8 +13,6 @@ import { ValueChecker } from './value-check';
 /** Bytes an accept may carry beyond its value (ballot, slot, batch framing). */
 const MESSAGE_OVERHEAD_BYTES = 64 * 1024;
 const BULK_MESSAGE_BYTES_MIN = 4 * 1024 * 1024;
-/** Value bytes one catch-up pass (every 500 ms) sends to all lagging acceptors together: after a restart of many acceptors, the proposer's own work stays bounded. */
-const CATCH_UP_BYTES_PER_PASS = 8 * 1024 * 1024;
 /** How long a linearizable read may wait for its barrier (leadership confirmed, slots applied). */
 const READ_BARRIER_DEADLINE_MS = 5000;
 /** Largest promise the proposer reads from an acceptor. */
@@ -36,7 +31,6 @@ async function main(): Promise<void> {
   }
   const logger = createLogger('proposer', { proposer: config.id });
   const transport = startupTransport('proposer', config.transport, `proposer-${config.id}`, { role: 'proposer', id: config.id }, logger, 'to the acceptors and for clients; anyone can propose');
-  const quorum = Quorum.majority(config.acceptors.length);
   const { caches, statuses } = await loadSources(config.lmfdbCacheDir);
   for (const s of statuses) if (!s.loaded) logger.warn({ source: s.source, reason: s.error }, 'LMFDB source not loaded: claims on it will be refused as unverifiable');
 
@@ -44,7 +38,7 @@ async function main(): Promise<void> {
   const maxMessageBytes = Math.max(PROMISE_BYTES_MAX, config.maxValueBytes + MESSAGE_OVERHEAD_BYTES);
   const links = config.acceptors.map(
     (address, nodeId) =>
-      new AcceptorLink(nodeId, address, {
+      new GrpcAcceptorLink(nodeId, address, {
         requestDeadlineMs: config.requestDeadlineMs,
         inFlightMax: config.inFlightPerAcceptor,
         reconnectBackoffMsMin: 200,
@@ -54,45 +48,15 @@ async function main(): Promise<void> {
         logger,
       }),
   );
-  // A ballot is never reused across restarts: rounds start above the wall clock in ms.
-  const initialRound = BigInt(Date.now());
-  const core = new ProposerCore({
-    proposerId: config.id,
-    quorum,
-    acceptorIds: links.map((l) => l.nodeId),
-    initialRound,
-    windowSlots: config.windowSlots,
-    batchCommandsMax: config.batchCommands,
-    partialSlotsMax: config.partialSlots,
-    acceptFanout: config.acceptFanout,
-    fanoutExpandTicks: Math.max(1, Math.ceil(config.fanoutExpandMs / config.tickMs)),
-    batchBytesMax: config.maxValueBytes,
-    retransmitTicks: Math.max(1, Math.ceil(config.requestDeadlineMs / config.tickMs)),
-    backoffTicksMin: Math.max(1, Math.ceil(20 / config.tickMs)),
-    backoffTicksMax: Math.max(2, Math.ceil(200 / config.tickMs)),
-    random: (() => {
-      const r = new SeededRandom(Date.now() ^ (config.id << 16));
-      return () => r.next();
-    })(),
-  });
   // A negative control for the chaos test (a build option in effect): no exactly-once. Never in production.
   const unsafeNoSessions = process.env['PAXOS_UNSAFE_NO_SESSIONS'] === '1';
   if (unsafeNoSessions) logger.error('PAXOS_UNSAFE_NO_SESSIONS=1: client sessions are OFF, a retried command can take effect twice (negative control only)');
-  const stateOptions = { digest: valueBytesDigest, registry: { clusterSize: config.acceptors.length }, unsafeNoSessions };
-  const state = new AgreedState(stateOptions);
-  const chosen = new ChosenLog({ retainedSlotsMax: config.retainChosenSlots, retainedBytesMax: config.retainChosenBytes, state });
   const metricsRegistry = createMetricsRegistry(`proposer-${config.id}`);
   const metrics = proposerMetrics(metricsRegistry);
-  const node = new ProposerNode(core, links, quorum, chosen, {
-    tickMs: config.tickMs,
-    catchUpBatchSlots: 64,
-    catchUpBytesPerPass: CATCH_UP_BYTES_PER_PASS,
-    catchUpIntervalMs: 500,
-    windowSlots: config.windowSlots,
-    restoreState: (snapshot) => new AgreedState(stateOptions, snapshot),
-    rounds: metrics.rounds,
-    logger,
-  });
+  // A ballot is never reused across restarts: rounds start above the wall clock in ms.
+  const initialRound = BigInt(Date.now());
+  const seeded = new SeededRandom(Date.now() ^ (config.id << 16));
+  const { node, chosen, quorum } = assembleProposer(config, { links, initialRound, random: () => seeded.next(), unsafeNoSessions, rounds: metrics.rounds, logger });
   metrics.attach(node, links);
   const checker = new ValueChecker(config.maxValueBytes, (n) => caches.get(n), claimsCheckedCounter(metricsRegistry));
 

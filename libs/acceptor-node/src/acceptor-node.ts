@@ -10,8 +10,7 @@ import {
   } from '@paxos/consensus-core';
 import { GrpcError, GrpcStatus, type Logger } from '@paxos/grpc-kit';
 import type { AcceptorCounters } from '@paxos/proto';
-import type { AcceptorStorage } from './storage';
-
+import type { AcceptorNodeStorage } from './node-storage';
 
 export interface AcceptorNodeOptions {
   readonly nodeId: number;
@@ -23,13 +22,15 @@ export interface AcceptorNodeOptions {
   readonly onStorageFailure: (error: string) => void;
   /** Told when storage is healthy again after a failure (the node votes again). */
   readonly onStorageRecovered: () => void;
+  /** Uniform in [0, 1): spreads checkpoints (the simulator passes its seeded generator). */
+  readonly random?: () => number;
 }
 
 /** Accepted entries and chosen values below the committed index leave memory once it has moved this far (the chosen history holds them). */
 const FOLD_EVERY_SLOTS = 64n;
 
-function jittered(records: number): number {
-  return Math.max(1, Math.round(records * (0.75 + Math.random() * 0.5)));
+function jittered(records: number, random: () => number): number {
+  return Math.max(1, Math.round(records * (0.75 + random() * 0.5)));
 }
 
 /** How often a node whose storage failed asks whether it is healthy again. */
@@ -40,7 +41,7 @@ const STORAGE_RECHECK_MS = 1000;
  * after what it reports is on disk: a change is appended (group commit) and awaited; a reply that
  * changes nothing waits for every append issued before it, so it never reveals undurable state.
  */
-export class AcceptorNode {
+export class AcceptorNode<S extends AcceptorNodeStorage = AcceptorNodeStorage> {
   readonly counters: AcceptorCounters = {
     prepares: 0n,
     promises: 0n,
@@ -62,10 +63,14 @@ export class AcceptorNode {
 
   constructor(
     readonly core: AcceptorCore,
-    readonly storage: AcceptorStorage,
+    readonly storage: S,
     private readonly opts: AcceptorNodeOptions,
   ) {
-    this.checkpointAfter = jittered(opts.checkpointEveryRecords);
+    this.checkpointAfter = jittered(opts.checkpointEveryRecords, this.random);
+  }
+
+  private get random(): () => number {
+    return this.opts.random ?? Math.random;
   }
 
   get nodeId(): number {
@@ -252,7 +257,7 @@ export class AcceptorNode {
   private maybeCheckpoint(): void {
     if (this.checkpointing || this.recordsSinceCheckpoint < this.checkpointAfter) return;
     this.checkpointing = true;
-    this.checkpointAfter = jittered(this.opts.checkpointEveryRecords);
+    this.checkpointAfter = jittered(this.opts.checkpointEveryRecords, this.random);
     const started = this.recordsSinceCheckpoint;
     // The snapshot is taken after every append issued so far is durable, so it holds only replied-to state or more.
     const run = async () => {

@@ -1,6 +1,6 @@
 import type { AcceptorCore } from '@paxos/consensus-core';
 import type { Logger } from '@paxos/grpc-kit';
-import { type ChosenHistory, StorageCorruptionError } from './storage';
+import type { ChosenHistoryStore } from './node-storage';
 
 /**
  * Joins the recovered core (snapshot + vote log) and the chosen history at startup, so that the
@@ -13,7 +13,7 @@ import { type ChosenHistory, StorageCorruptionError } from './storage';
  * A history that ends below the snapshot's committed index lost values a checkpoint had made
  * durable: corruption, refused.
  */
-export function joinChosenHistory(core: AcceptorCore, history: ChosenHistory, logger: Logger): void {
+export function joinChosenHistory(core: AcceptorCore, history: ChosenHistoryStore, logger: Logger): void {
   if (history.created && history.endSlot < core.oldestKeptSlot) {
     logger.warn(
       { from: history.endSlot.toString(), to: core.oldestKeptSlot.toString() },
@@ -25,9 +25,8 @@ export function joinChosenHistory(core: AcceptorCore, history: ChosenHistory, lo
   if (committed > history.endSlot) {
     const records = core.chosenFrom(history.endSlot, Number(committed - history.endSlot));
     if (history.endSlot + BigInt(records.length) !== committed) {
-      throw new StorageCorruptionError(
+      throw new HistoryBehindError(
         history.file,
-        0,
         `the chosen history ends at slot ${history.endSlot}, below the committed index ${committed} of the snapshot and log, and the values in between are not held`,
       );
     }
@@ -36,5 +35,16 @@ export function joinChosenHistory(core: AcceptorCore, history: ChosenHistory, lo
   }
   if (core.learnChosenBelow(history.endSlot)) {
     logger.info({ committedIndex: core.committedIndex.toString() }, 'committed index recovered from the chosen history');
+  }
+}
+
+/** The chosen history lost values a checkpoint had made durable: the acceptor refuses to start. */
+export class HistoryBehindError extends Error {
+  override readonly name = 'HistoryBehindError';
+  constructor(
+    readonly file: string,
+    detail: string,
+  ) {
+    super(`storage corruption in ${file}: ${detail}. Refusing to start rather than serve a log with a hole; restore the data dir from a backup.`);
   }
 }

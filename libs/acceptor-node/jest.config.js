@@ -1,0 +1,4 @@
+module.exports = {
+  displayName: 'acceptor-node',
+  preset: '../../jest.preset.js',
+};

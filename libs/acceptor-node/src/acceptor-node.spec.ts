@@ -1,0 +1,98 @@
+import { AcceptorCore, Quorum, type AcceptorReply } from '@paxos/consensus-core';
+import { pino } from 'pino';
+import { AcceptorNode } from './acceptor-node';
+import { joinChosenHistory } from './join-history';
+import { MemoryDisk, MemoryStorage, type MemoryStorageOptions } from './memory-storage';
+
+const logger = pino({ level: 'silent' });
+const ballot = (round: bigint) => ({ round, proposerId: 1 });
+const value = (id: string) => ({ kind: 'batch' as const, commands: [{ clientRequestId: id, contentType: 'text/plain', data: new Uint8Array([1, 2, 3]) }] });
+
+function start(disk: MemoryDisk, opts: Partial<MemoryStorageOptions> = {}) {
+  const storage = new MemoryStorage(disk, { syncDelayMs: () => 5, ...opts });
+  const { snapshot, changes } = storage.recovered();
+  const core = new AcceptorCore(snapshot ? { restored: snapshot } : {});
+  for (const c of changes) core.apply(c);
+  joinChosenHistory(core, storage.history, logger);
+  const node = new AcceptorNode(core, storage, {
+    nodeId: 0,
+    quorum: Quorum.majority(3),
+    proposerIds: new Set([1]),
+    checkpointEveryRecords: 4,
+    logger,
+    onStorageFailure: () => undefined,
+    onStorageRecovered: () => undefined,
+    random: () => 0.5,
+  });
+  return { node, storage, core };
+}
+
+describe('AcceptorNode over storage that loses what was not synced', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it('answers a promise only once it is durable, and keeps it through a power loss', async () => {
+    const disk = new MemoryDisk();
+    const { node, storage } = start(disk);
+    let reply: AcceptorReply | undefined;
+    void node.handle({ type: 'prepare', ballot: ballot(7n), fromSlot: 0n }).then((r) => (reply = r));
+    await jest.advanceTimersByTimeAsync(2);
+    expect(reply).toBeUndefined();
+    expect(disk.changes).toHaveLength(0);
+    await jest.advanceTimersByTimeAsync(5);
+    expect(reply?.type).toBe('promise');
+    storage.crash();
+    disk.powerLoss(() => 0);
+    expect(start(disk).core.promised).toEqual(ballot(7n));
+  });
+
+  it('loses an unanswered vote at a power loss, never an answered one', async () => {
+    const disk = new MemoryDisk();
+    const { node, storage } = start(disk);
+    await Promise.all([node.handle({ type: 'prepare', ballot: ballot(2n), fromSlot: 0n }), jest.advanceTimersByTimeAsync(10)]);
+    const answered = node.handle({ type: 'accept', ballot: ballot(2n), slot: 0n, value: value('a') });
+    await jest.advanceTimersByTimeAsync(10);
+    expect((await answered).type).toBe('accepted');
+    void node.handle({ type: 'accept', ballot: ballot(2n), slot: 1n, value: value('b') });
+    await jest.advanceTimersByTimeAsync(1);
+    storage.crash();
+    const after = start(disk).core.snapshot();
+    expect(after.accepted.map((e) => e.slot)).toEqual([0n]);
+  });
+
+  it('keeps the committed index and the chosen values through a restart and checkpoints', async () => {
+    const disk = new MemoryDisk();
+    const { node, storage } = start(disk);
+    await Promise.all([node.handle({ type: 'prepare', ballot: ballot(3n), fromSlot: 0n }), jest.advanceTimersByTimeAsync(10)]);
+    for (let s = 0n; s < 6n; s++) {
+      await Promise.all([node.handle({ type: 'accept', ballot: ballot(3n), slot: s, value: value(`v${s}`) }), jest.advanceTimersByTimeAsync(10)]);
+    }
+    await node.handle(undefined, [{ type: 'commit', ballot: ballot(3n), slot: 0n }, { type: 'commit', ballot: ballot(3n), slot: 1n }, { type: 'commit', ballot: ballot(3n), slot: 2n }]);
+    await jest.advanceTimersByTimeAsync(50);
+    expect(disk.snapshot).toBeDefined();
+    storage.crash();
+    const restarted = start(disk);
+    expect(restarted.core.committedIndex).toBe(3n);
+    expect(restarted.storage.history.read(0n, 10, 1 << 20).map((r) => r.slot)).toEqual([0n, 1n, 2n]);
+  });
+
+  it('answers a failed write with INTERNAL and votes again once the storage is repaired', async () => {
+    const disk = new MemoryDisk();
+    let fault: string | undefined = 'EIO: fdatasync failed';
+    const { node, storage } = start(disk, { writeFault: () => fault, repairMs: 20 });
+    const failed = node.handle({ type: 'prepare', ballot: ballot(4n), fromSlot: 0n });
+    const outcome = failed.then(
+      () => 'answered',
+      (e: Error) => e.message,
+    );
+    await jest.advanceTimersByTimeAsync(10);
+    expect(await outcome).toMatch(/storage failed: not durable: EIO: fdatasync failed; the vote was not cast/);
+    expect(storage.healthy).toBe(false);
+    fault = undefined;
+    await jest.advanceTimersByTimeAsync(1100);
+    expect(storage.healthy).toBe(true);
+    const again = node.handle({ type: 'prepare', ballot: ballot(5n), fromSlot: 0n });
+    await jest.advanceTimersByTimeAsync(10);
+    expect((await again).type).toBe('promise');
+  });
+});

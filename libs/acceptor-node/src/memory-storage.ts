@@ -1,0 +1,212 @@
+import type { AcceptorSnapshot, ChosenRecord, DurableChange } from '@paxos/consensus-core';
+import type { AcceptorNodeStorage, ChosenHistoryStore } from './node-storage';
+
+/**
+ * An acceptor's disk in memory, for the node-level simulator: what survives a power loss is
+ * exactly what was made durable. Votes and promises are durable once their (simulated) fdatasync
+ * completed; the chosen history's tail after its last sync may be lost. One disk outlives many
+ * storage incarnations (one per run of the acceptor process).
+ */
+export class MemoryDisk {
+  snapshot: AcceptorSnapshot | undefined;
+  /** Durable changes after the snapshot, with their sequence numbers. */
+  changes: Array<{ readonly seq: number; readonly change: DurableChange }> = [];
+  history: ChosenRecord[] = [];
+  historyFirstSlot = 0n;
+  /** History slots below this one were synced. */
+  historySyncedEnd = 0n;
+  /** True once some storage used this disk (a history created on a fresh disk is not "created" on an old one). */
+  used = false;
+
+  /**
+   * A power loss: the history keeps its synced part and, of what was not synced, a prefix of
+   * `keep(unsynced)` records (what the page cache had written out).
+   */
+  powerLoss(keep: (unsynced: number) => number): void {
+    const synced = Number(this.historySyncedEnd - this.historyFirstSlot);
+    const unsynced = this.history.length - synced;
+    if (unsynced > 0) this.history.length = synced + Math.max(0, Math.min(unsynced, keep(unsynced)));
+  }
+}
+
+export interface MemoryStorageOptions {
+  /** How long one fdatasync takes (ms), drawn per group commit. */
+  readonly syncDelayMs: () => number;
+  /** Asked before each group commit: a string fails that write (the storage stays unhealthy for `repairMs`). */
+  readonly writeFault?: () => string | undefined;
+  readonly repairMs?: number;
+  /**
+   * Negative control only: an append resolves before it is durable (an acceptor that answers
+   * before persisting). A power loss then drops acknowledged votes.
+   */
+  readonly unsafeAckBeforeSync?: boolean;
+}
+
+interface Pending {
+  readonly seq: number;
+  readonly change: DurableChange;
+  readonly resolve: () => void;
+  readonly reject: (e: Error) => void;
+}
+
+/**
+ * One incarnation's storage on a MemoryDisk, with the contract of the acceptor's file storage:
+ * appends are made durable in order by group commits, a failed write rejects what it held and
+ * makes the storage unhealthy until repaired, a checkpoint replaces the changes it covers by the
+ * snapshot. After crash() nothing of this incarnation reaches the disk any more.
+ */
+export class MemoryStorage implements AcceptorNodeStorage {
+  readonly history: MemoryHistory;
+  private queue: Pending[] = [];
+  private syncing = false;
+  private nextSeq: number;
+  private failure: string | undefined;
+  private dead = false;
+
+  constructor(
+    private readonly disk: MemoryDisk,
+    private readonly opts: MemoryStorageOptions,
+  ) {
+    this.history = new MemoryHistory(disk, !disk.used);
+    disk.used = true;
+    this.nextSeq = (disk.changes[disk.changes.length - 1]?.seq ?? 0) + 1;
+  }
+
+  /** What a restart recovers: the snapshot and the durable changes after it. */
+  recovered(): { snapshot: AcceptorSnapshot | undefined; changes: DurableChange[] } {
+    return { snapshot: this.disk.snapshot, changes: this.disk.changes.map((c) => c.change) };
+  }
+
+  get healthy(): boolean {
+    return this.failure === undefined && !this.dead;
+  }
+
+  append(change: DurableChange): Promise<void> {
+    if (this.dead) return new Promise(() => undefined);
+    if (this.failure !== undefined) return Promise.reject(new Error(`storage is unhealthy: ${this.failure}`));
+    return new Promise<void>((resolve, reject) => {
+      const seq = this.nextSeq++;
+      if (this.opts.unsafeAckBeforeSync) {
+        this.queue.push({ seq, change, resolve: () => undefined, reject: () => undefined });
+        resolve();
+      } else this.queue.push({ seq, change, resolve, reject });
+      this.startSync();
+    });
+  }
+
+  checkpoint(snapshot: AcceptorSnapshot): Promise<void> {
+    if (this.dead) return new Promise(() => undefined);
+    if (this.failure !== undefined) return Promise.reject(new Error(`storage is unhealthy: ${this.failure}`));
+    // Everything appended before this call is covered by the snapshot (the node took it after them).
+    const cut = this.nextSeq;
+    return new Promise<void>((resolve, reject) => {
+      const finish = () => {
+        if (this.dead) return;
+        if (this.queue.some((p) => p.seq < cut)) {
+          setTimeout(finish, 1);
+          return;
+        }
+        if (this.failure !== undefined) {
+          reject(new Error(`checkpoint failed: ${this.failure}`));
+          return;
+        }
+        this.history.sync();
+        this.disk.snapshot = snapshot;
+        this.disk.changes = this.disk.changes.filter((c) => c.seq >= cut);
+        resolve();
+      };
+      setTimeout(finish, this.opts.syncDelayMs());
+    });
+  }
+
+  /** The process dies: queued appends are never answered and never reach the disk. */
+  crash(): void {
+    this.dead = true;
+    this.queue = [];
+  }
+
+  private startSync(): void {
+    if (this.syncing || this.dead) return;
+    this.syncing = true;
+    const batch = this.queue.splice(0, this.queue.length);
+    const fault = this.opts.writeFault?.();
+    setTimeout(() => {
+      this.syncing = false;
+      if (this.dead) return;
+      if (fault !== undefined) {
+        this.fail(fault, batch);
+        return;
+      }
+      for (const p of batch) this.disk.changes.push({ seq: p.seq, change: p.change });
+      for (const p of batch) p.resolve();
+      if (this.queue.length > 0) this.startSync();
+    }, this.opts.syncDelayMs());
+  }
+
+  private fail(reason: string, batch: readonly Pending[]): void {
+    this.failure = reason;
+    const all = [...batch, ...this.queue.splice(0, this.queue.length)];
+    for (const p of all) p.reject(new Error(`not durable: ${reason}`));
+    setTimeout(() => {
+      if (!this.dead) this.failure = undefined;
+    }, this.opts.repairMs ?? 50);
+  }
+}
+
+/** The chosen history on a MemoryDisk (written at once, durable at sync or at a checkpoint). */
+export class MemoryHistory implements ChosenHistoryStore {
+  readonly file = 'memory:history';
+
+  constructor(
+    private readonly disk: MemoryDisk,
+    readonly created: boolean,
+  ) {}
+
+  get firstSlot(): bigint {
+    return this.disk.historyFirstSlot;
+  }
+
+  get endSlot(): bigint {
+    return this.disk.historyFirstSlot + BigInt(this.disk.history.length);
+  }
+
+  append(records: readonly ChosenRecord[]): void {
+    let expected = this.endSlot;
+    for (const r of records) {
+      if (r.slot !== expected) throw new Error(`assertion: chosen history append of slot ${r.slot}, expected ${expected}`);
+      expected += 1n;
+    }
+    this.disk.history.push(...records);
+  }
+
+  read(from: bigint, maxEntries: number, maxBytes: number): ChosenRecord[] {
+    if (from < this.firstSlot) throw new Error(`assertion: read from slot ${from} below the history's first slot ${this.firstSlot}`);
+    const out: ChosenRecord[] = [];
+    let bytes = 0;
+    for (let i = Number(from - this.firstSlot); i < this.disk.history.length && out.length < maxEntries; i++) {
+      const r = this.disk.history[i] as ChosenRecord;
+      const size = r.value.kind === 'batch' ? r.value.commands.reduce((n, c) => n + c.data.length, 0) : 0;
+      if (out.length > 0 && bytes + size > maxBytes) break;
+      out.push(r);
+      bytes += size;
+    }
+    return out;
+  }
+
+  startAt(slot: bigint): void {
+    if (this.disk.history.length > 0) throw new Error(`assertion: startAt(${slot}) on a history holding slots`);
+    this.disk.historyFirstSlot = slot;
+    this.disk.historySyncedEnd = slot;
+  }
+
+  restartAt(slot: bigint): void {
+    if (slot <= this.endSlot) throw new Error(`assertion: restartAt(${slot}) on a history that holds slots up to ${this.endSlot}`);
+    this.disk.history = [];
+    this.disk.historyFirstSlot = slot;
+    this.disk.historySyncedEnd = slot;
+  }
+
+  sync(): void {
+    this.disk.historySyncedEnd = this.endSlot;
+  }
+}
