@@ -3,7 +3,7 @@
 // packages left external (they resolve from node_modules at run time).
 export const entries = {
   acceptor: { root: 'apps/acceptor', files: { main: 'src/main.ts' } },
-  proposer: { root: 'apps/proposer', files: { main: 'src/main.ts' } },
+  proposer: { root: 'apps/proposer', files: { main: 'src/main.ts', 'simulate-nodes': 'src/node-sim/main.ts' } },
   'lmfdb-ingest': { root: 'apps/lmfdb-ingest', files: { main: 'src/main.ts' } },
   'status-page': { root: 'apps/status-page', files: { main: 'src/main.ts' } },
   operator: {
@@ -27,6 +27,7 @@ export const commands = {
   read: ['operator', 'read'],
   stop: ['operator', 'stop'],
   simulate: ['bench', 'simulate'],
+  'simulate:nodes': ['proposer', 'simulate-nodes'],
   bench: ['bench', 'bench'],
   'bench:lmfdb': ['bench', 'lmfdb-compute'],
   chaos: ['chaos', 'chaos'],

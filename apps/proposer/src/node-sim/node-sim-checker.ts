@@ -1,0 +1,136 @@
+import type { ChosenEntry, SlotValue } from '@paxos/consensus-core';
+import { AgreedState, type AgreedStateSnapshot } from '@paxos/state-machine';
+import { valueBytesDigest } from '@paxos/wire';
+import type { ChosenLog } from '../chosen-log';
+import type { SimAcceptor } from './sim-acceptor';
+
+/** One client command and what its client was told. */
+export interface ClientRecord {
+  readonly id: string;
+  readonly data: Uint8Array;
+  /** The slot the (last) answer named. */
+  acknowledgedSlot: bigint | undefined;
+  /** Refused with FAILED_PRECONDITION (never to be chosen). */
+  refused: boolean;
+}
+
+export interface CheckInput {
+  readonly acceptors: readonly SimAcceptor[];
+  readonly proposers: readonly ChosenLog[];
+  readonly clients: readonly ClientRecord[];
+  readonly clusterSize: number;
+}
+
+export interface CheckReport {
+  readonly violations: string[];
+  readonly chosenSlots: number;
+  /** Later copies of an id in the log (harmless: the sessions make them duplicates). */
+  readonly duplicateCopies: number;
+}
+
+const VIOLATIONS_MAX = 20;
+
+function valueKey(v: SlotValue): string {
+  if (v.kind !== 'batch') return 'noop';
+  return v.commands.map((c) => `${c.clientRequestId}|${c.contentType}|${Buffer.from(c.data).toString('hex')}`).join(';');
+}
+
+/**
+ * The checks of a node-level run, on what the nodes hold at its end:
+ * - agreement: every acceptor's chosen history and every proposer's chosen log agree slot by slot;
+ * - no gaps below the highest slot anyone holds;
+ * - only sent commands are chosen, and a refused one never is;
+ * - exactly-once: each id's answer names the slot of its first copy in the log, and an answered
+ *   command is in the log;
+ * - every proposer's applied state (sessions and registry) equals the state of the agreed log
+ *   applied to the same slot from scratch.
+ */
+export function checkRun(input: CheckInput): CheckReport {
+  const violations: string[] = [];
+  const fail = (v: string) => {
+    if (violations.length < VIOLATIONS_MAX) violations.push(v);
+  };
+  const log = new Map<bigint, { key: string; entry: ChosenEntry; from: string }>();
+  const hold = (entry: ChosenEntry, from: string) => {
+    const key = valueKey(entry.value);
+    const known = log.get(entry.slot);
+    if (!known) log.set(entry.slot, { key, entry, from });
+    else if (known.key !== key) fail(`agreement: slot ${entry.slot} holds ${short(known.key)} at ${known.from} but ${short(key)} at ${from}`);
+  };
+  for (const a of input.acceptors) {
+    const node = a.current;
+    if (!node) continue;
+    const h = node.storage.history;
+    for (let from = h.firstSlot; from < h.endSlot; ) {
+      const records = h.read(from, 4096, Number.MAX_SAFE_INTEGER);
+      if (records.length === 0) break;
+      for (const r of records) hold(r, `acceptor ${a.nodeId}`);
+      from += BigInt(records.length);
+    }
+  }
+  input.proposers.forEach((chosen, i) => {
+    for (let s = chosen.oldestSlot; s < chosen.nextSlot; s++) {
+      const e = chosen.entry(s);
+      if (e) hold(e, `proposer incarnation ${i}`);
+    }
+  });
+
+  const end = [...log.keys()].reduce((m, s) => (s + 1n > m ? s + 1n : m), 0n);
+  const sent = new Map(input.clients.map((c) => [c.id, c]));
+  const firstSlot = new Map<string, bigint>();
+  let duplicateCopies = 0;
+  const wanted = new Map<bigint, ChosenLog[]>();
+  for (const p of input.proposers) {
+    const at = p.state.appliedSlot;
+    wanted.set(at, [...(wanted.get(at) ?? []), p]);
+  }
+  const reference = new AgreedState({ digest: valueBytesDigest, registry: { clusterSize: input.clusterSize } });
+  const compareAt = (slot: bigint) => {
+    if (!wanted.has(slot)) return;
+    const expected = agreedPart(reference.snapshot());
+    for (const p of wanted.get(slot) ?? []) {
+      if (agreedPart(p.state.snapshot()) !== expected) fail(`applied state: a proposer's state at slot ${slot} differs from the agreed log's`);
+    }
+  };
+  compareAt(0n);
+  for (let s = 0n; s < end; s++) {
+    const held = log.get(s);
+    if (!held) {
+      fail(`gap: no node holds slot ${s}, below slot ${end}`);
+      break;
+    }
+    const v = held.entry.value;
+    if (v.kind === 'batch') {
+      for (const c of v.commands) {
+        const client = sent.get(c.clientRequestId);
+        if (!client || !Buffer.from(client.data).equals(Buffer.from(c.data))) fail(`slot ${s}: command ${c.clientRequestId} was never sent (or not with these bytes)`);
+        else if (client.refused) fail(`slot ${s}: command ${c.clientRequestId} was refused to its client, yet chosen`);
+        if (firstSlot.has(c.clientRequestId)) duplicateCopies++;
+        else firstSlot.set(c.clientRequestId, s);
+      }
+    }
+    reference.apply(held.entry);
+    compareAt(s + 1n);
+  }
+  for (const c of input.clients) {
+    if (c.acknowledgedSlot === undefined) continue;
+    const first = firstSlot.get(c.id);
+    if (first === undefined) fail(`lost: ${c.id} was acknowledged at slot ${c.acknowledgedSlot} but is not in the log`);
+    else if (first !== c.acknowledgedSlot) fail(`exactly-once: ${c.id} was acknowledged at slot ${c.acknowledgedSlot} but first took effect at slot ${first}`);
+  }
+  return { violations, chosenSlots: Number(end), duplicateCopies };
+}
+
+/**
+ * The part of a state every node must agree on: where each id took effect, its digest, the
+ * registry. Not the ballot a session names: that is the ballot the node learned the slot under,
+ * and a value chosen in one ballot and chosen again in a later one is learned under either.
+ */
+function agreedPart(s: AgreedStateSnapshot): string {
+  const sessions = { ...s.sessions, details: s.sessions.details.map(([id, d]) => [id, d.digest]) };
+  return JSON.stringify({ slot: s.slot, sessions, registry: s.registry }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v));
+}
+
+function short(key: string): string {
+  return key.length > 60 ? `${key.slice(0, 57)}...` : key;
+}

@@ -1,0 +1,69 @@
+/** Everything a node-level run draws from: one seed, the cluster's shape and its faults. */
+export interface NodeSimOptions {
+  readonly seed: number;
+  readonly acceptors: number;
+  readonly proposers: number;
+  readonly clients: number;
+  readonly commandsPerClient: number;
+  /** Virtual ms of faults (phase A), then everything heals and the run must finish within livenessMs. */
+  readonly faultMs: number;
+  readonly livenessMs: number;
+  /** Per fault step (every 20 virtual ms) in phase A. */
+  readonly acceptorCrashProbability: number;
+  readonly proposerCrashProbability: number;
+  readonly partitionProbability: number;
+  /** Per group commit: the write or fdatasync fails. */
+  readonly diskFaultProbability: number;
+  /** Per fault step: a forged or absurd message reaches an acceptor. */
+  readonly forgedMessageProbability: number;
+  /** Per message: it takes up to longDelayMsMax. */
+  readonly longDelayProbability: number;
+  readonly longDelayMsMax: number;
+  /** How long one fdatasync takes: uniform in [min, max] ms. */
+  readonly syncMsMin: number;
+  readonly syncMsMax: number;
+  /** Negative control: acceptors answer before their vote is durable (a power loss then drops it). */
+  readonly unsafeAckBeforeSync: boolean;
+  /** Negative control: the proposers' state machine keeps no client sessions. */
+  readonly unsafeNoSessions: boolean;
+}
+
+export const NODE_SIM_DEFAULTS: Omit<NodeSimOptions, 'seed'> = Object.freeze({
+  acceptors: 5,
+  proposers: 2,
+  clients: 6,
+  commandsPerClient: 12,
+  faultMs: 6000,
+  livenessMs: 60_000,
+  acceptorCrashProbability: 0.02,
+  proposerCrashProbability: 0.006,
+  partitionProbability: 0.02,
+  diskFaultProbability: 0.01,
+  forgedMessageProbability: 0.02,
+  longDelayProbability: 0.01,
+  longDelayMsMax: 3000,
+  syncMsMin: 1,
+  syncMsMax: 8,
+  unsafeAckBeforeSync: false,
+  unsafeNoSessions: false,
+});
+
+/** The negative control "answers before persisting" needs crashes inside long fdatasyncs to show its harm. */
+const UNSAFE_ACK_PROFILE = Object.freeze({ syncMsMin: 20, syncMsMax: 200, acceptorCrashProbability: 0.2 });
+
+export function resolveNodeSimOptions(o: Partial<NodeSimOptions> & { seed: number }): NodeSimOptions {
+  const merged = { ...NODE_SIM_DEFAULTS, ...(o.unsafeAckBeforeSync ? UNSAFE_ACK_PROFILE : {}) } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) merged[k] = v;
+  return merged as unknown as NodeSimOptions;
+}
+
+/** The command that replays a run (every option that differs from the defaults). */
+export function nodeSimReplay(o: NodeSimOptions): string {
+  const flags = [`--seed ${o.seed}`, '--seeds 1'];
+  for (const [k, v] of Object.entries(o)) {
+    if (k === 'seed' || (NODE_SIM_DEFAULTS as unknown as Record<string, unknown>)[k] === v) continue;
+    const flag = k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    flags.push(typeof v === 'boolean' ? `--${flag}` : `--${flag} ${v}`);
+  }
+  return `npm run simulate:nodes -- ${flags.join(' ')}`;
+}

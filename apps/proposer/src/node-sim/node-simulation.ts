@@ -1,0 +1,377 @@
+import { withGlobal } from '@sinonjs/fake-timers';
+import { formatBallot, Quorum, SeededRandom } from '@paxos/consensus-core';
+import { GrpcError } from '@paxos/grpc-kit';
+import { pino } from 'pino';
+import { status } from '@grpc/grpc-js';
+import { resolveProposerConfig, type ProposerConfig } from '../config';
+import { assembleProposer } from '../proposer-assembly';
+import type { ProposeOutcome, ProposerNode } from '../proposer-node';
+import type { ChosenLog } from '../chosen-log';
+import { checkRun, type ClientRecord } from './node-sim-checker';
+import { type NodeSimOptions, nodeSimReplay } from './node-sim-options';
+import { SimAcceptor } from './sim-acceptor';
+import { SimAcceptorLink } from './sim-link';
+import { SimNetwork } from './sim-network';
+import { forgedMessages } from './forged-messages';
+
+export interface NodeSimStats {
+  readonly virtualMs: number;
+  readonly messages: number;
+  readonly commands: number;
+  readonly acknowledged: number;
+  readonly chosenSlots: number;
+  readonly duplicateCopies: number;
+  readonly acceptorCrashes: number;
+  readonly powerLosses: number;
+  readonly proposerCrashes: number;
+  readonly diskFaults: number;
+  readonly forgedMessages: number;
+  readonly partitions: number;
+  /** Virtual ms from the heal until every command was answered and every acceptor was level. */
+  readonly levelAfterHealMs: number;
+}
+
+export interface NodeSimResult {
+  readonly seed: number;
+  readonly violations: readonly string[];
+  readonly stats: NodeSimStats;
+  readonly replay: string;
+}
+
+const FAULT_STEP_MS = 20;
+const CLIENT_TIMEOUT_MS = 4000;
+/** Virtual time the clock starts at (a plausible wall clock in ms: proposers take their first round from it). */
+const EPOCH_MS = 1_760_000_000_000;
+
+type SimClock = ReturnType<ReturnType<typeof withGlobal>['install']>;
+
+interface ProposerIncarnation {
+  readonly node: ProposerNode;
+  readonly chosen: ChosenLog;
+  readonly links: SimAcceptorLink[];
+  readonly initialRound: bigint;
+}
+
+/**
+ * One run of the real proposer and acceptor nodes over simulated network, disks and time, driven
+ * by one seed: phase A with faults, then a heal after which every client's command must be
+ * answered and every acceptor level; then the checker (node-sim-checker.ts).
+ */
+export async function runNodeSimulation(opts: NodeSimOptions): Promise<NodeSimResult> {
+  const realSetImmediate = setImmediate;
+  const realMathRandom = Math.random;
+  const clock = withGlobal(globalThis).install({
+    now: EPOCH_MS,
+    toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'Date', 'hrtime', 'performance'],
+    loopLimit: 1_000_000_000,
+  });
+  const root = new SeededRandom(opts.seed);
+  // Anything that still reaches for Math.random draws from the seed.
+  const stray = root.fork('stray');
+  Math.random = () => stray.next();
+  try {
+    return await new NodeSimulation(opts, root, clock, realSetImmediate).run();
+  } finally {
+    Math.random = realMathRandom;
+    clock.uninstall();
+  }
+}
+
+class NodeSimulation {
+  // NODE_SIM_LOG=debug shows the nodes' own logs (on virtual time).
+  private readonly logger = pino({ level: process.env['NODE_SIM_LOG'] ?? 'silent' }, pino.destination(2));
+  private readonly faults: SeededRandom;
+  private readonly net: SimNetwork;
+  private readonly quorum: Quorum;
+  private readonly acceptors: SimAcceptor[];
+  private readonly proposers: Array<ProposerIncarnation | undefined>;
+  private readonly lastInitialRound: bigint[];
+  private readonly config: ProposerConfig;
+  private readonly clients: ClientRecord[] = [];
+  private readonly violations: string[] = [];
+  private faultPhase = true;
+  private healedAt = 0;
+  private readonly counts = { acceptorCrashes: 0, powerLosses: 0, proposerCrashes: 0, diskFaults: 0, forgedMessages: 0, partitions: 0 };
+
+  constructor(
+    private readonly opts: NodeSimOptions,
+    private readonly rng: SeededRandom,
+    private readonly clock: SimClock,
+    private readonly realSetImmediate: typeof setImmediate,
+  ) {
+    this.faults = rng.fork('faults');
+    this.net = new SimNetwork(rng.fork('network'), { delayMsMin: 1, delayMsMax: 4, longDelayProbability: opts.longDelayProbability, longDelayMsMax: opts.longDelayMsMax });
+    this.quorum = Quorum.majority(opts.acceptors);
+    const addresses = Array.from({ length: opts.acceptors }, (_, i) => `sim:${i}`).join(',');
+    const config = resolveProposerConfig(['--acceptors', addresses, '--insecure'], {});
+    if (config === 'help') throw new Error('assertion: proposer config resolved to help');
+    this.config = config;
+    const proposerIds = new Set(Array.from({ length: opts.proposers }, (_, i) => i + 1));
+    const disks = rng.fork('disks');
+    this.acceptors = Array.from(
+      { length: opts.acceptors },
+      (_, nodeId) =>
+        new SimAcceptor({
+          nodeId,
+          quorum: this.quorum,
+          proposerIds,
+          storage: {
+            syncDelayMs: () => disks.int(opts.syncMsMin, opts.syncMsMax + 1),
+            writeFault: () => {
+              if (!this.faultPhase || !disks.chance(opts.diskFaultProbability)) return undefined;
+              this.counts.diskFaults++;
+              return disks.chance(0.5) ? 'EIO: write failed (simulated)' : 'EIO: fdatasync failed (simulated)';
+            },
+            repairMs: 50,
+            unsafeAckBeforeSync: opts.unsafeAckBeforeSync,
+          },
+          random: (() => {
+            const r = rng.fork(`acceptor-${nodeId}`);
+            return () => r.next();
+          })(),
+          logger: this.logger.child({ node: nodeId }),
+        }),
+    );
+    this.proposers = Array.from({ length: opts.proposers }, () => undefined);
+    this.lastInitialRound = Array.from({ length: opts.proposers }, () => 0n);
+  }
+
+  async run(): Promise<NodeSimResult> {
+    for (let p = 0; p < this.opts.proposers; p++) this.startProposer(p, 0n);
+    const clientsDone = this.startClients();
+    let finished = false;
+    void clientsDone.then(() => (finished = true));
+
+    // Phase A: faults.
+    const faultEnd = Date.now() + this.opts.faultMs;
+    let nextFault = Date.now() + FAULT_STEP_MS;
+    await this.runUntil(() => Date.now() >= faultEnd, () => {
+      if (Date.now() >= nextFault) {
+        nextFault += FAULT_STEP_MS;
+        this.faultStep();
+      }
+    });
+
+    // Phase B: heal, then everything must be answered and level.
+    this.heal();
+    this.healedAt = Date.now();
+    const deadline = this.healedAt + this.opts.livenessMs;
+    await this.runUntil(() => (finished && this.level()) || Date.now() >= deadline);
+    const levelAfterHealMs = Date.now() - this.healedAt;
+    if (!finished) {
+      const open = this.clients.filter((c) => c.acknowledgedSlot === undefined && !c.refused).map((c) => c.id);
+      this.violations.push(
+        `liveness: ${open.length} commands not answered ${this.opts.livenessMs} ms after the heal (${open.slice(0, 5).join(', ')}${open.length > 5 ? ', ...' : ''}); ${this.proposerStates()}`,
+      );
+    } else if (!this.level()) {
+      this.violations.push(`liveness: acceptors not level ${this.opts.livenessMs} ms after the heal (committed ${this.acceptors.map((a) => a.current?.core.committedIndex ?? 'down').join(', ')})`);
+    }
+
+    const report = checkRun({
+      acceptors: this.acceptors,
+      proposers: this.proposers.flatMap((p) => (p ? [p.chosen] : [])),
+      clients: this.clients,
+      clusterSize: this.opts.acceptors,
+    });
+    this.violations.push(...report.violations);
+    for (const p of this.proposers) p?.node.stop();
+    return {
+      seed: this.opts.seed,
+      violations: this.violations,
+      replay: nodeSimReplay(this.opts),
+      stats: {
+        virtualMs: Date.now() - EPOCH_MS,
+        messages: this.net.messages,
+        commands: this.clients.length,
+        acknowledged: this.clients.filter((c) => c.acknowledgedSlot !== undefined).length,
+        chosenSlots: report.chosenSlots,
+        duplicateCopies: report.duplicateCopies,
+        ...this.counts,
+        levelAfterHealMs,
+      },
+    };
+  }
+
+  /** Fires timers one at a time, letting promises settle after each, until `done` or nothing is left. */
+  private async runUntil(done: () => boolean, each?: () => void): Promise<void> {
+    while (!done()) {
+      each?.();
+      if (this.clock.countTimers() === 0) this.clock.tick(FAULT_STEP_MS);
+      else this.clock.next();
+      await new Promise<void>((resolve) => this.realSetImmediate(resolve));
+    }
+  }
+
+  /** What each proposer is doing, for a liveness failure's message. */
+  private proposerStates(): string {
+    return this.proposers
+      .map((p, i) => {
+        if (!p) return `proposer ${i + 1} down`;
+        const { inFlightSlots, pendingCommands } = p.node.load;
+        return `proposer ${i + 1} ${p.node.isLeader ? 'leads' : 'follows'} at ${formatBallot(p.node.ballot)}, ${inFlightSlots} slots in flight, ${pendingCommands} commands queued, delivered to ${p.chosen.nextSlot}`;
+      })
+      .join('; ');
+  }
+
+  private level(): boolean {
+    const committed = this.acceptors.map((a) => a.current?.core.committedIndex);
+    if (committed.some((c) => c === undefined)) return false;
+    const top = this.proposers.reduce((m, p) => (p && p.chosen.nextSlot > m ? p.chosen.nextSlot : m), 0n);
+    return committed.every((c) => c === top);
+  }
+
+  private faultStep(): void {
+    const f = this.faults;
+    const o = this.opts;
+    const down = this.acceptors.filter((a) => !a.running);
+    // Never more than n - q acceptors down at once: the nemesis tests safety under faults the
+    // protocol tolerates, and liveness once they stop.
+    if (f.chance(o.acceptorCrashProbability) && down.length < this.quorum.n - this.quorum.q) {
+      const up = this.acceptors.filter((a) => a.running);
+      const victim = up[f.int(0, up.length)] as SimAcceptor;
+      const powerLoss = f.chance(0.5);
+      this.crashAcceptor(victim, powerLoss);
+    }
+    if (down.length > 0 && f.chance(0.1)) (down[f.int(0, down.length)] as SimAcceptor).start();
+    if (f.chance(o.proposerCrashProbability)) {
+      const p = f.int(0, o.proposers);
+      if (this.proposers[p]) this.crashProposer(p);
+    }
+    for (let p = 0; p < o.proposers; p++) if (!this.proposers[p] && f.chance(0.05)) this.startProposer(p, this.clockJump(p));
+    if (f.chance(o.partitionProbability)) {
+      this.net.partition(f.int(1, o.proposers + 1), f.int(0, o.acceptors));
+      this.counts.partitions++;
+    }
+    if (this.net.partitions > 0 && f.chance(0.05)) this.net.healOne();
+    if (f.chance(o.forgedMessageProbability)) this.forge();
+  }
+
+  /** A restarted proposer's clock: forwards or backwards by up to 5 s, or exactly the last incarnation's first round. */
+  private clockJump(p: number): bigint {
+    const f = this.faults;
+    if (f.chance(0.25) && (this.lastInitialRound[p] ?? 0n) > 0n) return (this.lastInitialRound[p] ?? 0n) - BigInt(Date.now());
+    return BigInt(f.int(-5000, 5001));
+  }
+
+  private crashAcceptor(a: SimAcceptor, powerLoss: boolean): void {
+    const incarnation = a.incarnation;
+    const f = this.faults;
+    a.crash(powerLoss ? (unsynced) => f.int(0, unsynced + 1) : undefined);
+    this.counts.acceptorCrashes++;
+    if (powerLoss) this.counts.powerLosses++;
+    for (const p of this.proposers) for (const l of p?.links ?? []) if (l.nodeId === a.nodeId) l.acceptorCrashed(incarnation);
+  }
+
+  private startProposer(p: number, clockJumpMs: bigint): void {
+    const id = p + 1;
+    const links = this.acceptors.map((a) => new SimAcceptorLink(id, a, this.net, { requestDeadlineMs: this.config.requestDeadlineMs, inFlightMax: this.config.inFlightPerAcceptor }));
+    const initialRound = BigInt(Date.now()) + clockJumpMs;
+    const r = this.rng.fork(`proposer-${id}-${initialRound}`);
+    const { node, chosen } = assembleProposer(
+      { ...this.config, id },
+      { links, initialRound: initialRound > 0n ? initialRound : 1n, random: () => r.next(), unsafeNoSessions: this.opts.unsafeNoSessions, logger: this.logger.child({ proposer: id }) },
+    );
+    node.start();
+    this.proposers[p] = { node, chosen, links, initialRound };
+    this.lastInitialRound[p] = initialRound;
+  }
+
+  /** kill -9 of a proposer: it keeps nothing; its clients hear UNAVAILABLE and retry elsewhere. */
+  private crashProposer(p: number): void {
+    this.proposers[p]?.node.stop();
+    this.proposers[p] = undefined;
+    this.counts.proposerCrashes++;
+  }
+
+  private heal(): void {
+    this.faultPhase = false;
+    this.net.heal();
+    for (const a of this.acceptors) a.start();
+    for (let p = 0; p < this.opts.proposers; p++) if (!this.proposers[p]) this.startProposer(p, this.clockJump(p));
+  }
+
+  /** A message no proposer sent: it must be refused, change nothing, and trip no assertion. */
+  private forge(): void {
+    const f = this.faults;
+    const target = this.acceptors[f.int(0, this.acceptors.length)] as SimAcceptor;
+    if (!target.running) return;
+    const messages = forgedMessages(this.opts.proposers);
+    const m = messages[f.int(0, messages.length)] as (typeof messages)[number];
+    this.counts.forgedMessages++;
+    const sent = m.kind === 'prepare' ? target.prepare(m.request) : target.accept(m.request);
+    sent.then(
+      () => this.violations.push(`forged message "${m.name}" to acceptor ${target.nodeId} was answered, not refused`),
+      (e: unknown) => {
+        if (!(e instanceof GrpcError) || (e.code !== status.INVALID_ARGUMENT && e.code !== status.UNAVAILABLE && e.code !== status.INTERNAL)) {
+          this.violations.push(`forged message "${m.name}" to acceptor ${target.nodeId} tripped ${e instanceof Error ? e.message : String(e)}`);
+        }
+      },
+    );
+  }
+
+  /** Clients: each sends its commands one at a time, retrying with the same id through any proposer. */
+  private startClients(): Promise<void> {
+    const runs: Promise<void>[] = [];
+    for (let c = 0; c < this.opts.clients; c++) {
+      const r = this.rng.fork(`client-${c}`);
+      runs.push(this.client(c, r));
+    }
+    return Promise.all(runs).then(() => undefined);
+  }
+
+  private async client(c: number, r: SeededRandom): Promise<void> {
+    for (let i = 0; i < this.opts.commandsPerClient; i++) {
+      const data = new Uint8Array(r.int(8, 64)).map(() => r.int(0, 256));
+      const record: ClientRecord = { id: `client-${c}-${i}`, data, acknowledgedSlot: undefined, refused: false };
+      this.clients.push(record);
+      const command = { clientRequestId: record.id, contentType: 'application/octet-stream', data };
+      for (;;) {
+        const live = this.proposers.flatMap((p) => (p ? [p] : []));
+        if (live.length === 0) {
+          await sleep(50);
+          continue;
+        }
+        const p = live[r.int(0, live.length)] as ProposerIncarnation;
+        let outcome: ProposeOutcome | undefined;
+        try {
+          outcome = await withTimeout(p.node.propose(command), CLIENT_TIMEOUT_MS);
+        } catch (e) {
+          if (e instanceof GrpcError && e.code === status.FAILED_PRECONDITION) {
+            record.refused = true;
+            break;
+          }
+        }
+        if (outcome === undefined) {
+          await sleep(r.int(10, 200));
+          continue;
+        }
+        if (record.acknowledgedSlot !== undefined && record.acknowledgedSlot !== outcome.slot) {
+          this.violations.push(`${record.id}: answered with slot ${record.acknowledgedSlot}, then with slot ${outcome.slot}`);
+        }
+        record.acknowledgedSlot = outcome.slot;
+        break;
+      }
+      await sleep(r.int(0, 30));
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  return new Promise<T | undefined>((resolve, reject) => {
+    const timer = setTimeout(() => resolve(undefined), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}

@@ -1,0 +1,140 @@
+import { status } from '@grpc/grpc-js';
+import { AcceptorNode, joinChosenHistory, learnReply, MemoryDisk, MemoryStorage, type MemoryStorageOptions } from '@paxos/acceptor-node';
+import { AcceptorCore, DEFAULT_LIMITS, type Quorum, type SlotValue } from '@paxos/consensus-core';
+import { GrpcError, type Logger } from '@paxos/grpc-kit';
+import type { AcceptRequest, AcceptResponse, LearnResponse, PrepareRequest, PrepareResponse, StatusResponse } from '@paxos/proto';
+import { acceptReplyToWire, acceptRequestFromWire, ballotToWire, prepareFromWire, prepareReplyToWire, WireError } from '@paxos/wire';
+
+export interface SimAcceptorOptions {
+  readonly nodeId: number;
+  readonly quorum: Quorum;
+  readonly proposerIds: ReadonlySet<number>;
+  readonly storage: MemoryStorageOptions;
+  /** The acceptor's value check (its LMFDB source): a reason refuses the value. */
+  readonly validate?: (value: SlotValue) => string | undefined;
+  readonly random: () => number;
+  readonly logger: Logger;
+}
+
+/**
+ * One acceptor process in the node-level simulator: the real AcceptorNode and core over a
+ * MemoryDisk that outlives its incarnations. A request arrives as the wire message a proposer
+ * sent and is decoded, handled and answered by the same functions the gRPC service uses.
+ */
+export class SimAcceptor {
+  readonly disk = new MemoryDisk();
+  private node: AcceptorNode<MemoryStorage> | undefined;
+  private storage: MemoryStorage | undefined;
+  /** Changes on every start and crash: an answer from an older incarnation is never delivered. */
+  incarnation = 0;
+  /** Set when a restart refused to start (a damaged disk): the node stays down. */
+  refusedToStart: string | undefined;
+
+  constructor(private readonly opts: SimAcceptorOptions) {
+    this.start();
+  }
+
+  get nodeId(): number {
+    return this.opts.nodeId;
+  }
+
+  get running(): boolean {
+    return this.node !== undefined;
+  }
+
+  /** The running node (the checker reads its core and history). */
+  get current(): AcceptorNode<MemoryStorage> | undefined {
+    return this.node;
+  }
+
+  /** Starts from what the disk holds, as main.ts does from the data dir. */
+  start(): void {
+    if (this.node) return;
+    const storage = new MemoryStorage(this.disk, this.opts.storage);
+    const recovered = storage.recovered();
+    const core = new AcceptorCore({
+      limits: DEFAULT_LIMITS,
+      ...(this.opts.validate ? { validate: this.opts.validate } : {}),
+      ...(recovered.snapshot ? { restored: recovered.snapshot } : {}),
+    });
+    for (const change of recovered.changes) core.apply(change);
+    try {
+      joinChosenHistory(core, storage.history, this.opts.logger);
+    } catch (e) {
+      this.refusedToStart = (e as Error).message;
+      storage.crash();
+      return;
+    }
+    this.storage = storage;
+    this.node = new AcceptorNode(core, storage, {
+      nodeId: this.opts.nodeId,
+      quorum: this.opts.quorum,
+      proposerIds: this.opts.proposerIds,
+      checkpointEveryRecords: 40,
+      logger: this.opts.logger,
+      onStorageFailure: () => undefined,
+      onStorageRecovered: () => undefined,
+      random: this.opts.random,
+    });
+    this.incarnation++;
+  }
+
+  /** kill -9 and, with `powerLoss`, the machine's power: the unsynced history tail may go too. */
+  crash(powerLoss: ((unsynced: number) => number) | undefined): void {
+    if (!this.node) return;
+    this.storage?.crash();
+    if (powerLoss) this.disk.powerLoss(powerLoss);
+    this.node = undefined;
+    this.storage = undefined;
+    this.incarnation++;
+  }
+
+  async prepare(request: PrepareRequest): Promise<PrepareResponse> {
+    const node = this.serving();
+    const core = decode(() => prepareFromWire(request));
+    return prepareReplyToWire(request.requestId, await node.handle(core));
+  }
+
+  async accept(request: AcceptRequest): Promise<AcceptResponse> {
+    const node = this.serving();
+    const { request: core, notices } = decode(() => acceptRequestFromWire(request));
+    const reply = await node.handle(core, notices);
+    return acceptReplyToWire(request.requestId, reply, node.core.committedIndex);
+  }
+
+  learn(fromSlot: bigint, maxEntries: number): LearnResponse {
+    return learnReply(this.serving(), { fromSlot, maxEntries }, undefined);
+  }
+
+  status(): StatusResponse {
+    const node = this.serving();
+    const q = this.opts.quorum;
+    return {
+      nodeId: this.opts.nodeId,
+      promised: ballotToWire(node.core.promised),
+      committedIndex: node.core.committedIndex,
+      clusterSize: q.n,
+      quorumSize: q.q,
+      crashTolerance: q.n - q.q,
+      byzantineTolerance: 0,
+      uptimeMs: 0n,
+      version: 'simulated',
+      appliedSlot: 0n,
+    };
+  }
+
+  private serving(): AcceptorNode<MemoryStorage> {
+    if (!this.node) throw new GrpcError(status.UNAVAILABLE, `acceptor ${this.opts.nodeId} is down`);
+    return this.node;
+  }
+}
+
+/** Malformed input answers INVALID_ARGUMENT, as the service does. */
+function decode<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof WireError) throw new GrpcError(status.INVALID_ARGUMENT, e.message);
+    throw e;
+  }
+}
