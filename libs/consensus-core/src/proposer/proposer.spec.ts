@@ -42,6 +42,19 @@ function lead(p: ProposerCore, q: number, first: Command = cmd('c0')): ProposerO
 }
 
 describe('the proposer (DESIGN section 4)', () => {
+  it('a command queued again because its slot was decided with another value is proposed at the next tick', () => {
+    // Found by the node-level simulator: a leader learned its in-flight slot chosen with another
+    // proposer's value; the command went back to the queue with no event to send it, and the
+    // client's retries (same id, already queued) submitted nothing new.
+    const p = proposer(3, { windowSlots: 1 });
+    const o = lead(p, 2, cmd('mine'));
+    expect(accepts(o.messages)).toEqual([{ slot: 0n, value: batch('mine'), ballot: p.ballot }]);
+    p.learnChosen({ slot: 0n, ballot: b(99n, 2), value: batch('theirs') });
+    expect(p.pendingCommands).toBe(1);
+    expect(p.inFlightSlots).toBe(0);
+    expect(accepts(p.tick().messages)).toEqual([{ slot: 1n, value: batch('mine'), ballot: p.ballot }]);
+  });
+
   it('a proposer starts phase 1 at its initial round, preparing every acceptor', () => {
     const p = proposer(3, { initialRound: 7n });
     const o = out(p.submit(cmd('a')));

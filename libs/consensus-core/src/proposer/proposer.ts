@@ -165,6 +165,10 @@ export class ProposerCore {
         for (const to of this.cfg.acceptorIds) if (!p.tracker.hasYes(to)) this.ask(p, to, out);
       }
     }
+    // Commands queued again by learnChosen or learnDecidedBelow (their slot was decided with
+    // another value) have no event of their own to send them: the tick does, so a retry that
+    // finds its id already queued is never left waiting for an unrelated command.
+    if (this.mode === 'leading' || this.mode === 'idle') this.drive(out);
     return out.build();
   }
 
