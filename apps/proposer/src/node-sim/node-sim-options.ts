@@ -12,6 +12,8 @@ export interface NodeSimOptions {
   readonly acceptorCrashProbability: number;
   readonly proposerCrashProbability: number;
   readonly partitionProbability: number;
+  /** Per acceptor crash: a bit of a synced record flips, and the acceptor refuses to start for good (at most one per run). */
+  readonly corruptionProbability: number;
   /** Per group commit: the write or fdatasync fails. */
   readonly diskFaultProbability: number;
   /** Per fault step: a forged or absurd message reaches an acceptor. */
@@ -34,10 +36,11 @@ export const NODE_SIM_DEFAULTS: Omit<NodeSimOptions, 'seed'> = Object.freeze({
   clients: 6,
   commandsPerClient: 12,
   faultMs: 6000,
-  livenessMs: 60_000,
+  livenessMs: 30_000,
   acceptorCrashProbability: 0.02,
   proposerCrashProbability: 0.006,
   partitionProbability: 0.02,
+  corruptionProbability: 0.05,
   diskFaultProbability: 0.01,
   forgedMessageProbability: 0.02,
   longDelayProbability: 0.01,

@@ -25,6 +25,8 @@ export interface NodeSimStats {
   readonly powerLosses: number;
   readonly proposerCrashes: number;
   readonly diskFaults: number;
+  /** Acceptors whose synced records were damaged: they refuse to start and stay down. */
+  readonly corruptions: number;
   readonly forgedMessages: number;
   readonly partitions: number;
   /** Virtual ms from the heal until every command was answered and every acceptor was level. */
@@ -91,7 +93,7 @@ class NodeSimulation {
   private readonly violations: string[] = [];
   private faultPhase = true;
   private healedAt = 0;
-  private readonly counts = { acceptorCrashes: 0, powerLosses: 0, proposerCrashes: 0, diskFaults: 0, forgedMessages: 0, partitions: 0 };
+  private readonly counts = { acceptorCrashes: 0, powerLosses: 0, proposerCrashes: 0, diskFaults: 0, corruptions: 0, forgedMessages: 0, partitions: 0 };
 
   constructor(
     private readonly opts: NodeSimOptions,
@@ -214,7 +216,7 @@ class NodeSimulation {
   }
 
   private level(): boolean {
-    const committed = this.acceptors.map((a) => a.current?.core.committedIndex);
+    const committed = this.acceptors.filter((a) => a.refusedToStart === undefined).map((a) => a.current?.core.committedIndex);
     if (committed.some((c) => c === undefined)) return false;
     const top = this.proposers.reduce((m, p) => (p && p.chosen.nextSlot > m ? p.chosen.nextSlot : m), 0n);
     return committed.every((c) => c === top);
@@ -224,15 +226,17 @@ class NodeSimulation {
     const f = this.faults;
     const o = this.opts;
     const down = this.acceptors.filter((a) => !a.running);
-    // Never more than n - q acceptors down at once: the nemesis tests safety under faults the
-    // protocol tolerates, and liveness once they stop.
+    // Never more than n - q acceptors down at once (a corrupted one stays down for good): the
+    // nemesis tests safety under faults the protocol tolerates, and liveness once they stop.
     if (f.chance(o.acceptorCrashProbability) && down.length < this.quorum.n - this.quorum.q) {
       const up = this.acceptors.filter((a) => a.running);
       const victim = up[f.int(0, up.length)] as SimAcceptor;
       const powerLoss = f.chance(0.5);
-      this.crashAcceptor(victim, powerLoss);
+      const corrupt = this.counts.corruptions === 0 && this.quorum.n - this.quorum.q >= 2 && f.chance(o.corruptionProbability);
+      this.crashAcceptor(victim, powerLoss, corrupt);
     }
-    if (down.length > 0 && f.chance(0.1)) (down[f.int(0, down.length)] as SimAcceptor).start();
+    const restartable = down.filter((a) => a.refusedToStart === undefined);
+    if (restartable.length > 0 && f.chance(0.1)) (restartable[f.int(0, restartable.length)] as SimAcceptor).start();
     if (f.chance(o.proposerCrashProbability)) {
       const p = f.int(0, o.proposers);
       if (this.proposers[p]) this.crashProposer(p);
@@ -253,11 +257,12 @@ class NodeSimulation {
     return BigInt(f.int(-5000, 5001));
   }
 
-  private crashAcceptor(a: SimAcceptor, powerLoss: boolean): void {
+  private crashAcceptor(a: SimAcceptor, powerLoss: boolean, corrupt: boolean): void {
     const incarnation = a.incarnation;
     const f = this.faults;
-    a.crash(powerLoss ? (unsynced) => f.int(0, unsynced + 1) : undefined);
+    a.crash(powerLoss ? (unsynced) => f.int(0, unsynced + 1) : undefined, corrupt);
     this.counts.acceptorCrashes++;
+    if (corrupt) this.counts.corruptions++;
     if (powerLoss) this.counts.powerLosses++;
     for (const p of this.proposers) for (const l of p?.links ?? []) if (l.nodeId === a.nodeId) l.acceptorCrashed(incarnation);
   }

@@ -49,7 +49,7 @@ export class SimAcceptor {
 
   /** Starts from what the disk holds, as main.ts does from the data dir. */
   start(): void {
-    if (this.node) return;
+    if (this.node || this.refusedToStart !== undefined) return;
     const storage = new MemoryStorage(this.disk, this.opts.storage);
     const recovered = storage.recovered();
     const core = new AcceptorCore({
@@ -79,11 +79,16 @@ export class SimAcceptor {
     this.incarnation++;
   }
 
-  /** kill -9 and, with `powerLoss`, the machine's power: the unsynced history tail may go too. */
-  crash(powerLoss: ((unsynced: number) => number) | undefined): void {
+  /**
+   * kill -9 and, with `powerLoss`, the machine's power: the unsynced history tail may go too.
+   * With `corrupt`, a bit of a synced record flips: the storage's CRC check refuses to start
+   * (storage/recovery.ts; its tests flip every bit of a record), so this node stays down.
+   */
+  crash(powerLoss: ((unsynced: number) => number) | undefined, corrupt = false): void {
     if (!this.node) return;
     this.storage?.crash();
     if (powerLoss) this.disk.powerLoss(powerLoss);
+    if (corrupt) this.refusedToStart = 'storage corruption: a synced record fails its CRC';
     this.node = undefined;
     this.storage = undefined;
     this.incarnation++;
