@@ -12,6 +12,8 @@ export interface ClientRecord {
   acknowledgedSlot: bigint | undefined;
   /** Refused with FAILED_PRECONDITION (never to be chosen). */
   refused: boolean;
+  /** Acceptors whose value check refuses this command (a disputed claim), if any. */
+  readonly refusedBy?: ReadonlySet<number>;
 }
 
 export interface CheckInput {
@@ -105,6 +107,7 @@ export function checkRun(input: CheckInput): CheckReport {
         const client = sent.get(c.clientRequestId);
         if (!client || !Buffer.from(client.data).equals(Buffer.from(c.data))) fail(`slot ${s}: command ${c.clientRequestId} was never sent (or not with these bytes)`);
         else if (client.refused) fail(`slot ${s}: command ${c.clientRequestId} was refused to its client, yet chosen`);
+        else if (client.refusedBy) fail(`claims: slot ${s} holds ${c.clientRequestId}, whose claim acceptors ${[...client.refusedBy].join(', ')} refused`);
         if (firstSlot.has(c.clientRequestId)) duplicateCopies++;
         else firstSlot.set(c.clientRequestId, s);
       }

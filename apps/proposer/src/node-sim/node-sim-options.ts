@@ -24,6 +24,14 @@ export interface NodeSimOptions {
   /** How long one fdatasync takes: uniform in [min, max] ms. */
   readonly syncMsMin: number;
   readonly syncMsMax: number;
+  /**
+   * Per command: its claim is disputed, refused by a random set of acceptors (the ones whose LMFDB
+   * data says it is false) and passed by the rest and by the proposer. Off by default: with it on
+   * the run shows the open claim-refusal problem of DESIGN section 12 (a claim refused by its
+   * checkers chosen by the others; a value refused by more than n - q but accepted by some,
+   * adopted and refused again).
+   */
+  readonly claimRefusalProbability: number;
   /** Negative control: acceptors answer before their vote is durable (a power loss then drops it). */
   readonly unsafeAckBeforeSync: boolean;
   /** Negative control: the proposers' state machine keeps no client sessions. */
@@ -47,6 +55,7 @@ export const NODE_SIM_DEFAULTS: Omit<NodeSimOptions, 'seed'> = Object.freeze({
   longDelayMsMax: 3000,
   syncMsMin: 1,
   syncMsMax: 8,
+  claimRefusalProbability: 0,
   unsafeAckBeforeSync: false,
   unsafeNoSessions: false,
 });

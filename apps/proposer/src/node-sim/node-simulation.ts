@@ -90,6 +90,8 @@ class NodeSimulation {
   private readonly lastInitialRound: bigint[];
   private readonly config: ProposerConfig;
   private readonly clients: ClientRecord[] = [];
+  /** Disputed commands: the acceptors that refuse each. */
+  private readonly disputed = new Map<string, ReadonlySet<number>>();
   private readonly violations: string[] = [];
   private faultPhase = true;
   private healedAt = 0;
@@ -126,6 +128,11 @@ class NodeSimulation {
             },
             repairMs: 50,
             unsafeAckBeforeSync: opts.unsafeAckBeforeSync,
+          },
+          validate: (value) => {
+            if (value.kind !== 'batch') return undefined;
+            for (const c of value.commands) if (this.disputed.get(c.clientRequestId)?.has(nodeId)) return `${c.clientRequestId}: claim refused by this acceptor's data`;
+            return undefined;
           },
           random: (() => {
             const r = rng.fork(`acceptor-${nodeId}`);
@@ -327,7 +334,15 @@ class NodeSimulation {
   private async client(c: number, r: SeededRandom): Promise<void> {
     for (let i = 0; i < this.opts.commandsPerClient; i++) {
       const data = new Uint8Array(r.int(8, 64)).map(() => r.int(0, 256));
-      const record: ClientRecord = { id: `client-${c}-${i}`, data, acknowledgedSlot: undefined, refused: false };
+      const id = `client-${c}-${i}`;
+      let refusedBy: Set<number> | undefined;
+      if (r.chance(this.opts.claimRefusalProbability)) {
+        refusedBy = new Set<number>();
+        const count = r.int(1, this.opts.acceptors);
+        while (refusedBy.size < count) refusedBy.add(r.int(0, this.opts.acceptors));
+        this.disputed.set(id, refusedBy);
+      }
+      const record: ClientRecord = { id, data, acknowledgedSlot: undefined, refused: false, ...(refusedBy ? { refusedBy } : {}) };
       this.clients.push(record);
       const command = { clientRequestId: record.id, contentType: 'application/octet-stream', data };
       for (;;) {
