@@ -168,6 +168,7 @@ export class ProposerNode {
         this.process(this.core.lead());
         this.ensureTicking();
       },
+      outbid: (from, promised, ballot) => this.process(this.core.handle({ type: 'reject', from, promised, ballot })),
       ballot: () => this.core.ballot,
       openedSlots: () => this.core.nextSlot,
       deliveredSlots: () => this.chosen.nextSlot,

@@ -16,6 +16,12 @@ export interface ReadBarrierDeps {
   readonly isLeader: () => boolean;
   /** Runs phase 1 now if the proposer neither leads nor prepares. */
   readonly lead: () => void;
+  /**
+   * An acceptor's Status showed a promise above our ballot: the core learns it as a reject, so a
+   * proposer that still believes it leads (its rival crashed, no write has come since) runs
+   * phase 1 for the next read instead of failing every read.
+   */
+  readonly outbid: (from: number, promised: Ballot, ballot: Ballot) => void;
   readonly ballot: () => Ballot;
   /** Every slot below this one is delivered, in flight or planned by this proposer. */
   readonly openedSlots: () => bigint;
@@ -86,11 +92,12 @@ export class ReadBarrier {
     const target = deps.openedSlots();
     const answers = await Promise.allSettled(deps.links.map((l) => l.status(Math.max(1, Math.min(STATUS_DEADLINE_MS, until - Date.now())))));
     let confirmed = 0;
-    for (const a of answers) {
+    for (const [i, a] of answers.entries()) {
       if (a.status !== 'fulfilled') continue;
       const promised = ballotFromWire(a.value.promised ?? { round: 0n, proposerId: 0 });
       if (ballotEquals(promised, ballot)) confirmed += 1;
       else if (ballotGreater(promised, ballot)) {
+        deps.outbid((deps.links[i] as AcceptorLink).nodeId, promised, ballot);
         throw new GrpcError(status.UNAVAILABLE, `another proposer leads now (an acceptor promised ballot ${formatBallot(promised)}, above ours ${formatBallot(ballot)}); retry the read`);
       }
     }

@@ -42,6 +42,13 @@ describe('node-level simulation: the real proposer and acceptor nodes over simul
     expect(r.stats.acknowledged).toBe(r.stats.commands);
   });
 
+  it('answers a linearizable read on a proposer that still believed it led (seed 12057601)', async () => {
+    // Its rival won phase 1 and crashed; no write came since. The read saw the higher promise in
+    // Status and failed, and every retry failed the same way until the core learned of it.
+    const r = await runNodeSimulation(resolveNodeSimOptions({ seed: 12057601 }));
+    expect(r.violations).toEqual([]);
+  });
+
   describe('negative controls: each broken build must be caught', () => {
     it('acceptors that answer before their vote is durable lose chosen values at a power loss', async () => {
       for (const seed of UNSAFE_ACK_SEEDS) {

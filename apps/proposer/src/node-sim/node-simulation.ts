@@ -94,6 +94,7 @@ class NodeSimulation {
   private readonly disputed = new Map<string, ReadonlySet<number>>();
   private readonly violations: string[] = [];
   private faultPhase = true;
+  private lastReadError = '';
   private healedAt = 0;
   private readonly counts = { acceptorCrashes: 0, powerLosses: 0, proposerCrashes: 0, diskFaults: 0, corruptions: 0, forgedMessages: 0, partitions: 0 };
 
@@ -165,9 +166,16 @@ class NodeSimulation {
     this.heal();
     this.healedAt = Date.now();
     const deadline = this.healedAt + this.opts.livenessMs;
-    await this.runUntil(() => (finished && this.level()) || Date.now() >= deadline);
+    // Once the clients are done, a linearizable read on every proposer: what a user does to see
+    // every acknowledged write (a value chosen just before its proposer crashed is learned by the
+    // phase 1 the read runs); then every acceptor must hold the log.
+    let readsDone = false;
+    void clientsDone.then(() => this.readsAfterHeal(deadline)).then(() => (readsDone = true));
+    await this.runUntil(() => (finished && readsDone && this.level()) || Date.now() >= deadline);
     const levelAfterHealMs = Date.now() - this.healedAt;
-    if (!finished) {
+    if (finished && !readsDone) {
+      this.violations.push(`liveness: a linearizable read did not succeed ${this.opts.livenessMs} ms after the heal (${this.lastReadError}); ${this.proposerStates()}`);
+    } else if (!finished) {
       const open = this.clients.filter((c) => c.acknowledgedSlot === undefined && !c.refused).map((c) => c.id);
       this.violations.push(
         `liveness: ${open.length} commands not answered ${this.opts.livenessMs} ms after the heal (${open.slice(0, 5).join(', ')}${open.length > 5 ? ', ...' : ''}); ${this.proposerStates()}`,
@@ -208,6 +216,23 @@ class NodeSimulation {
       if (this.clock.countTimers() === 0) this.clock.tick(FAULT_STEP_MS);
       else this.clock.next();
       await new Promise<void>((resolve) => this.realSetImmediate(resolve));
+    }
+  }
+
+  /** A linearizable read on each live proposer, retried (as a client would) until it succeeds or the deadline passes. */
+  private async readsAfterHeal(deadline: number): Promise<void> {
+    for (const [i, p] of this.proposers.entries()) {
+      if (!p) continue;
+      for (;;) {
+        try {
+          await p.node.readBarrier(2000);
+          break;
+        } catch (e) {
+          this.lastReadError = `proposer ${i + 1}: ${e instanceof Error ? e.message : String(e)}`;
+          if (Date.now() >= deadline) return;
+          await sleep(100);
+        }
+      }
     }
   }
 
