@@ -169,6 +169,7 @@ export class ProposerNode {
         this.ensureTicking();
       },
       outbid: (from, promised, ballot) => this.process(this.core.handle({ type: 'reject', from, promised, ballot })),
+      stepDown: () => this.process(this.core.stepDown()),
       ballot: () => this.core.ballot,
       openedSlots: () => this.core.nextSlot,
       deliveredSlots: () => this.chosen.nextSlot,
@@ -208,7 +209,9 @@ export class ProposerNode {
     if (this.timer || this.stopped) return;
     this.timer = setInterval(() => {
       this.process(this.core.tick());
-      if (this.core.pendingCommands === 0 && this.core.inFlightSlots === 0 && this.idleTicks++ > IDLE_TICKS_BEFORE_SLEEP) {
+      // A phase 1 or back-off without commands (a read's, or one a rival's promise ended) still
+      // needs ticks: asleep in back-off, the core would never become idle and lead again.
+      if (this.core.pendingCommands === 0 && this.core.inFlightSlots === 0 && this.core.quiescent && this.idleTicks++ > IDLE_TICKS_BEFORE_SLEEP) {
         clearInterval(this.timer);
         this.timer = undefined;
       } else if (this.core.pendingCommands > 0 || this.core.inFlightSlots > 0) this.idleTicks = 0;

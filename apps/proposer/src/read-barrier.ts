@@ -22,6 +22,8 @@ export interface ReadBarrierDeps {
    * phase 1 for the next read instead of failing every read.
    */
   readonly outbid: (from: number, promised: Ballot, ballot: Ballot) => void;
+  /** Fewer than a quorum hold our ballot (none higher): stop leading, so the next read runs phase 1 again. */
+  readonly stepDown: () => void;
   readonly ballot: () => Ballot;
   /** Every slot below this one is delivered, in flight or planned by this proposer. */
   readonly openedSlots: () => bigint;
@@ -103,7 +105,11 @@ export class ReadBarrier {
     }
     const { quorum } = deps;
     if (!quorum.isQuorum(confirmed)) {
-      throw new GrpcError(status.UNAVAILABLE, `could not confirm leadership with a quorum: ${confirmed} of ${quorum.n} acceptors hold our ballot, ${quorum.q} needed`);
+      deps.stepDown();
+      throw new GrpcError(
+        status.UNAVAILABLE,
+        `could not confirm leadership with a quorum: ${confirmed} of ${quorum.n} acceptors hold our ballot, ${quorum.q} needed; the next read runs phase 1 again: retry the read`,
+      );
     }
     return { target };
   }

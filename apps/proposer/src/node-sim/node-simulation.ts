@@ -244,6 +244,7 @@ class NodeSimulation {
         const { inFlightSlots, pendingCommands } = p.node.load;
         return `proposer ${i + 1} ${p.node.isLeader ? 'leads' : 'follows'} at ${formatBallot(p.node.ballot)}, ${inFlightSlots} slots in flight, ${pendingCommands} commands queued, delivered to ${p.chosen.nextSlot}`;
       })
+      .concat(`acceptors promised ${this.acceptors.map((a) => (a.current ? formatBallot(a.current.core.promised) : 'down')).join(', ')}`)
       .join('; ');
   }
 

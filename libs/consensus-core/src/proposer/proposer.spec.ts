@@ -42,6 +42,25 @@ function lead(p: ProposerCore, q: number, first: Command = cmd('c0')): ProposerO
 }
 
 describe('the proposer (DESIGN section 4)', () => {
+  it('a leader that steps down runs phase 1 again: at once for its slots in flight, else when asked to lead', () => {
+    const busy = proposer(3);
+    lead(busy, 2, cmd('a'));
+    const before = busy.ballot;
+    const o = busy.stepDown();
+    expect(busy.isLeader).toBe(false);
+    expect(o.messages.filter((m) => m.type === 'prepare')).toHaveLength(3);
+    expect(busy.ballot.round > before.round).toBe(true);
+
+    const idle = proposer(3);
+    lead(idle, 2, cmd('b'));
+    idle.handle({ type: 'accepted', from: 0, ballot: idle.ballot, slot: 0n });
+    idle.handle({ type: 'accepted', from: 1, ballot: idle.ballot, slot: 0n });
+    expect(idle.inFlightSlots).toBe(0);
+    expect(idle.stepDown().messages).toEqual([]);
+    expect(idle.isLeader).toBe(false);
+    expect(idle.lead().messages.filter((m) => m.type === 'prepare')).toHaveLength(3);
+  });
+
   it('a command queued again because its slot was decided with another value is proposed at the next tick', () => {
     // Found by the node-level simulator: a leader learned its in-flight slot chosen with another
     // proposer's value; the command went back to the queue with no event to send it, and the

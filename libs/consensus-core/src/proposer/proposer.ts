@@ -54,6 +54,10 @@ export class ProposerCore {
   get inFlightSlots(): number {
     return this.proposals.inFlight;
   }
+  /** True unless a phase 1 or a back-off is under way (either needs ticks to finish, work or not). */
+  get quiescent(): boolean {
+    return this.mode === 'idle' || this.mode === 'leading';
+  }
   get pendingCommands(): number {
     return this.queue.length;
   }
@@ -69,6 +73,20 @@ export class ProposerCore {
   lead(): ProposerOutput {
     const out = new OutputBuilder();
     if (this.mode === 'idle') this.startPhase1(this.chosenSlots.prefixEnd, out);
+    return out.build();
+  }
+
+  /**
+   * Stops leading (a read could not confirm the ballot with a quorum: acceptors that promised it
+   * are gone, the others hold a lower promise that only a phase 1 or an accept raises). Slots in
+   * flight go back to planned; queued work starts a phase 1 at once, and lead() does otherwise.
+   */
+  stepDown(): ProposerOutput {
+    const out = new OutputBuilder();
+    if (this.mode === 'leading') {
+      for (const p of this.proposals.inFlightProposals()) if (p.ballot !== null && p.tracker !== null) out.ended.push(roundEnd('accept', p.ballot, p.tracker, 'rejected', p));
+      this.loseLeadership(out, false);
+    }
     return out.build();
   }
 
