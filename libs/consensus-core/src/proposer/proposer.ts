@@ -84,7 +84,7 @@ export class ProposerCore {
   stepDown(): ProposerOutput {
     const out = new OutputBuilder();
     if (this.mode === 'leading') {
-      for (const p of this.proposals.inFlightProposals()) if (p.ballot !== null && p.tracker !== null) out.ended.push(roundEnd('accept', p.ballot, p.tracker, 'rejected', p));
+      this.endInFlightRounds(out);
       this.loseLeadership(out, false);
     }
     return out.build();
@@ -186,7 +186,7 @@ export class ProposerCore {
     // Commands queued again by learnChosen or learnDecidedBelow (their slot was decided with
     // another value) have no event of their own to send them: the tick does, so a retry that
     // finds its id already queued is never left waiting for an unrelated command.
-    if (this.mode === 'leading' || this.mode === 'idle') this.drive(out);
+    if (this.quiescent) this.drive(out);
     return out.build();
   }
 
@@ -365,10 +365,14 @@ export class ProposerCore {
     this.highestSeen = maxBallot(this.highestSeen, promised);
     if (!ballotEquals(ballot, this.currentBallot) || !ballotGreater(promised, this.currentBallot)) return;
     if (this.mode === 'preparing' && this.phase1 !== null) out.ended.push(roundEnd('prepare', this.phase1.ballot, this.phase1.tracker, 'rejected'));
-    else if (this.mode === 'leading') {
-      for (const p of this.proposals.inFlightProposals()) if (p.ballot !== null && p.tracker !== null) out.ended.push(roundEnd('accept', p.ballot, p.tracker, 'rejected', p));
-    } else return;
+    else if (this.mode === 'leading') this.endInFlightRounds(out);
+    else return;
     this.loseLeadership(out, true);
+  }
+
+  /** Every accept round in flight ends rejected (its ballot is given up; its slot goes back to planned). */
+  private endInFlightRounds(out: OutputBuilder): void {
+    for (const p of this.proposals.inFlightProposals()) if (p.ballot !== null && p.tracker !== null) out.ended.push(roundEnd('accept', p.ballot, p.tracker, 'rejected', p));
   }
 
   private loseLeadership(out: OutputBuilder, backoff: boolean): void {
