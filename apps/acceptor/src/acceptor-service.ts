@@ -11,6 +11,8 @@ import type {
   PrepareResponse,
   StatusRequest,
   StatusResponse,
+  VerifyClaimsRequest,
+  VerifyClaimsResponse,
 } from '@paxos/proto';
 import { GrpcError, GrpcStatus, type Logger, toServiceError } from '@paxos/grpc-kit';
 import { acceptReplyToWire, acceptRequestFromWire, prepareFromWire, prepareReplyToWire } from '@paxos/wire';
@@ -19,6 +21,7 @@ import type { AcceptorStorage } from './storage';
 import { buildStatus, type StatusContext } from './status';
 import { streamHandler } from './stream-handler';
 import type { ProposerAccess } from './proposer-access';
+import type { SourceHolder } from './source-holder';
 
 /** What the service needs of the node's agreed state beyond the node itself. */
 export interface AcceptorStateContext {
@@ -28,7 +31,14 @@ export interface AcceptorStateContext {
 }
 
 /** paxos.v1.AcceptorService over one AcceptorNode. */
-export function acceptorService(node: AcceptorNode<AcceptorStorage>, statusContext: StatusContext, stateContext: AcceptorStateContext, access: ProposerAccess, logger: Logger): AcceptorServiceServer {
+export function acceptorService(
+  node: AcceptorNode<AcceptorStorage>,
+  statusContext: StatusContext,
+  stateContext: AcceptorStateContext,
+  source: Pick<SourceHolder, 'verify'>,
+  access: ProposerAccess,
+  logger: Logger,
+): AcceptorServiceServer {
   return {
     prepare: streamHandler<PrepareRequest, PrepareResponse>(
       node,
@@ -62,5 +72,18 @@ export function acceptorService(node: AcceptorNode<AcceptorStorage>, statusConte
       callback(null, reply);
     },
     installStateSnapshot: stateContext.installStateSnapshot,
+    verifyClaims(call: ServerUnaryCall<VerifyClaimsRequest, VerifyClaimsResponse>, callback: sendUnaryData<VerifyClaimsResponse>) {
+      const command = call.request.command;
+      if (!command?.value) {
+        callback(toServiceError(new GrpcError(GrpcStatus.INVALID_ARGUMENT, 'command.value is missing: send the Monster Harmonic proposal whose claims to verify')));
+        return;
+      }
+      const verdict = source.verify(command.value);
+      if (typeof verdict === 'string') {
+        callback(toServiceError(new GrpcError(GrpcStatus.INVALID_ARGUMENT, `command ${JSON.stringify(command.clientRequestId)}: ${verdict}`)));
+        return;
+      }
+      callback(null, { acceptorId: node.nodeId, ...verdict });
+    },
   };
 }

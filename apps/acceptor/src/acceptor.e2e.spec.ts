@@ -12,7 +12,7 @@ jest.setTimeout(60_000);
 
 const b = (round: number | bigint, proposerId = 1): Ballot => ({ round: BigInt(round), proposerId });
 const text = (t: string): SlotValue => ({
-  kind: { $case: 'batch', value: { commands: [{ clientRequestId: t, value: { contentType: 'text/plain', data: Buffer.from(t) } }] } },
+  kind: { $case: 'batch', value: { commands: [{ clientRequestId: t, value: { contentType: 'text/plain', data: Buffer.from(t) }, verifiedBy: [] }] } },
 });
 
 interface Node {
@@ -211,7 +211,7 @@ describe('acceptor over gRPC', () => {
 
   describe('durable chosen history', () => {
     const value = (i: number, size = 200): SlotValue => ({
-      kind: { $case: 'batch', value: { commands: [{ clientRequestId: `id-${i}`, value: { contentType: 'text/plain', data: Buffer.alloc(size, 46) } }] } },
+      kind: { $case: 'batch', value: { commands: [{ clientRequestId: `id-${i}`, value: { contentType: 'text/plain', data: Buffer.alloc(size, 46) }, verifiedBy: [] }] } },
     });
     const learn = (c: AcceptorWireClient, fromSlot: bigint, maxEntries = 100) =>
       new Promise<{ chosen: Array<{ slot: bigint; value?: SlotValue }>; committedIndex: bigint; oldestKeptSlot: bigint }>((resolve, reject) =>

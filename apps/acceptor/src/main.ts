@@ -19,6 +19,7 @@ import { AcceptorServiceService, Consistency, ReadServiceService } from '@paxos/
 import { readService } from '@paxos/read-service';
 import { decodeAcceptRequest } from '@paxos/wire';
 import { AcceptorNode, joinChosenHistory } from '@paxos/acceptor-node';
+import { REGISTRY_DEFAULTS } from '@paxos/state-machine';
 import { acceptorService } from './acceptor-service';
 import { ProposerAccess } from './proposer-access';
 import { acceptorMetrics } from './acceptor-metrics';
@@ -61,7 +62,7 @@ async function main(): Promise<void> {
   const transport = startupTransport('acceptor', config.transport, `acceptor-${config.id}`, { role: 'acceptor', id: config.id }, logger, "every port answers anyone and any client can forge a proposer's ballot");
   const access = new ProposerAccess(transport);
   const quorum = Quorum.majority(config.clusterSize);
-  const source = await loadSourceHolder(config.lmfdbCacheDir, config.source, logger, claimsCheckedCounter(metricsRegistry));
+  const source = await loadSourceHolder(config.lmfdbCacheDir, config.source, config.clusterSize, logger, claimsCheckedCounter(metricsRegistry));
 
   let opened: Awaited<ReturnType<typeof AcceptorStorage.open>>;
   try {
@@ -94,7 +95,7 @@ async function main(): Promise<void> {
     onStorageFailure: (error) => onStorageFailure(error),
     onStorageRecovered: () => onStorageRecovered(),
   });
-  const registry = { clusterSize: config.clusterSize };
+  const registry = REGISTRY_DEFAULTS;
   const applier = new StateApplier(storage.history, restoreAgreedState(config.dataDir, storage.history, registry, logger), logger, {
     dir: config.dataDir,
     everySlots: config.stateSnapshotEverySlots,
@@ -127,7 +128,7 @@ async function main(): Promise<void> {
       ...config.bounds,
       logger,
       services: [
-        { name: 'paxos.v1.AcceptorService', definition: acceptorServiceDefinition, implementation: acceptorService(node, statusContext, stateContext, access, logger) },
+        { name: 'paxos.v1.AcceptorService', definition: acceptorServiceDefinition, implementation: acceptorService(node, statusContext, stateContext, source, access, logger) },
         {
           name: 'paxos.v1.ReadService',
           definition: ReadServiceService,

@@ -1,13 +1,25 @@
 import type { SlotValue } from '@paxos/consensus-core';
 import type { ClaimVerdict, Logger } from '@paxos/grpc-kit';
 import { loadSource, type SourceCache, unloadedStatus } from '@paxos/lmfdb-client';
-import type { SourceStatus } from '@paxos/proto';
-import { checkProposalClaims, contentKind, validateProposalValue } from '@paxos/proposal';
+import { type SourceStatus, Verdict } from '@paxos/proto';
+import { checkProposalClaims, validateProposalValue, voteProblem } from '@paxos/proposal';
+
+/** This acceptor's verdict on a command's claims about its source (AcceptorService.VerifyClaims). */
+export interface ClaimsVerdict {
+  readonly source: number;
+  readonly verdict: Verdict;
+  readonly reason: string;
+}
 
 export interface SourceHolder {
   readonly status: () => SourceStatus;
-  /** The acceptor's own check before it votes: a reason to refuse, or undefined. */
+  /** The acceptor's check before it votes (the claim certificate, not its own data): a reason to refuse, or undefined. */
   readonly validate: (value: SlotValue) => string | undefined;
+  /**
+   * Checks a Monster Harmonic proposal's claims on this acceptor's source against its data;
+   * a string when the command is not one (INVALID_ARGUMENT).
+   */
+  readonly verify: (command: { readonly contentType: string; readonly data: Uint8Array }) => ClaimsVerdict | string;
 }
 
 /**
@@ -15,7 +27,13 @@ export interface SourceHolder {
  * the node: consensus does not depend on the data. It then refuses claims on its source as
  * unverifiable, and Status says the source is not loaded.
  */
-export async function loadSourceHolder(cacheDir: string, source: number, logger: Logger, onVerdict?: (verdict: ClaimVerdict) => void): Promise<SourceHolder> {
+export async function loadSourceHolder(
+  cacheDir: string,
+  source: number,
+  acceptors: number,
+  logger: Logger,
+  onVerdict?: (verdict: ClaimVerdict) => void,
+): Promise<SourceHolder> {
   let cache: SourceCache | undefined;
   let status: SourceStatus;
   try {
@@ -30,15 +48,17 @@ export async function loadSourceHolder(cacheDir: string, source: number, logger:
   const validate = (value: SlotValue): string | undefined => {
     if (value.kind !== 'batch') return undefined;
     for (const c of value.commands) {
-      const kind = contentKind(c.contentType);
-      if (kind.kind === 'invalid') return `${c.clientRequestId}: ${kind.reason}`;
-      if (kind.kind !== 'harmonic') continue;
-      const checked = validateProposalValue(c.contentType, c.data);
-      if (!checked.ok) return `${c.clientRequestId}: ${checked.reason}`;
-      const claims = checkProposalClaims(checked.proposal, (n) => (n === source ? (cache ?? null) : undefined), { requireAll: false, onlySource: source, ...(onVerdict ? { onVerdict } : {}) });
-      if (!claims.ok) return `${c.clientRequestId}: ${claims.reason}`;
+      const problem = voteProblem(c, acceptors);
+      if (problem !== undefined) return problem;
     }
     return undefined;
   };
-  return { status: () => status, validate };
+  const verify = (command: { readonly contentType: string; readonly data: Uint8Array }): ClaimsVerdict | string => {
+    const checked = validateProposalValue(command.contentType, command.data);
+    if (!checked.ok) return checked.reason;
+    const claims = checkProposalClaims(checked.proposal, (n) => (n === source ? (cache ?? null) : undefined), { requireAll: false, onlySource: source, ...(onVerdict ? { onVerdict } : {}) });
+    if (claims.ok) return { source, verdict: Verdict.VERDICT_TRUE, reason: '' };
+    return { source, verdict: claims.result.verdict === 'false' ? Verdict.VERDICT_FALSE : Verdict.VERDICT_UNKNOWN, reason: claims.reason };
+  };
+  return { status: () => status, validate, verify };
 }

@@ -1,5 +1,5 @@
-import type { Ballot } from '@paxos/consensus-core';
-import type { AcceptRequest, AcceptResponse, LearnResponse, PrepareRequest, PrepareResponse, StatusResponse } from '@paxos/proto';
+import type { Ballot, Command } from '@paxos/consensus-core';
+import type { AcceptRequest, AcceptResponse, LearnResponse, PrepareRequest, PrepareResponse, StatusResponse, VerifyClaimsResponse } from '@paxos/proto';
 import type { StateSnapshotBytes } from '@paxos/read-service';
 import type { Observable } from 'rxjs';
 
@@ -24,6 +24,8 @@ export interface AcceptorLink {
   accept(request: Omit<AcceptRequest, 'requestId'>): Observable<AcceptResponse>;
   status(deadlineMs: number): Promise<StatusResponse>;
   learn(fromSlot: bigint, maxEntries: number, deadlineMs: number): Promise<LearnResponse>;
+  /** The acceptor's verdict on the command's claims about the source it holds. */
+  verifyClaims(command: Command, deadlineMs: number): Promise<VerifyClaimsResponse>;
   /** The acceptor's latest durable state snapshot, checked whole. */
   stateSnapshot(deadlineMs: number): Promise<StateSnapshotBytes>;
   /** Gives the acceptor a state snapshot; resolves with its committed index after. */

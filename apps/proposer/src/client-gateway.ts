@@ -17,6 +17,15 @@ interface Waiter {
 
 /** Commands held while a starting proposer learns the log; past it clients hear UNAVAILABLE. */
 const HELD_COMMANDS_MAX = 65_536;
+/** Commands whose claims are being verified at once; past it clients hear RESOURCE_EXHAUSTED. */
+const CERTIFYING_MAX = 1024;
+
+/** The claim certificate step (claim-certifier.ts). */
+export interface Certifier {
+  /** The claimed sources whose acceptors must verify the command; empty for most values. */
+  sourcesOf(command: Command): number[];
+  certify(command: Command, sources: readonly number[]): Promise<Command>;
+}
 
 export interface ClientGatewayDeps {
   readonly chosen: ChosenLog;
@@ -25,6 +34,8 @@ export interface ClientGatewayDeps {
   readonly reachable: () => number;
   /** Hands commands to the core together; returns the ones it refused, with why. */
   readonly submit: (commands: readonly Command[]) => ReadonlyArray<{ command: Command; reason: string }>;
+  /** Absent: commands go to the core as they came (no claims are certified). */
+  readonly certifier?: Certifier;
 }
 
 /**
@@ -41,6 +52,8 @@ export class ClientGateway {
   /** Commands received in this turn of the event loop, handed to the core together. */
   private arriving: Command[] = [];
   private held: Command[] = [];
+  /** Commands whose claims are being verified. */
+  private certifying = 0;
   private isReady = false;
   private stopped = false;
 
@@ -74,15 +87,39 @@ export class ClientGateway {
     const up = this.deps.reachable();
     const { quorum } = this.deps;
     if (!quorum.isQuorum(up) && !this.inCore.has(id)) return Promise.reject(new QuorumUnreachableError(up, quorum.n, quorum.q));
+    const sources = this.inCore.has(id) ? [] : (this.deps.certifier?.sourcesOf(command) ?? []);
+    if (sources.length > 0 && this.certifying >= CERTIFYING_MAX) {
+      return Promise.reject(new GrpcError(status.RESOURCE_EXHAUSTED, `${CERTIFYING_MAX} proposals are having their LMFDB claims verified already; retry with the same client_request_id`));
+    }
     return new Promise<ProposeOutcome>((resolve, reject) => {
       const list = this.waiters.get(id) ?? [];
       list.push({ resolve, reject });
       this.waiters.set(id, list);
       if (this.inCore.has(id)) return; // a retry of a command still in flight
       this.inCore.add(id);
-      if (!this.isReady) this.held.push(command);
-      else this.arrive(command);
+      if (sources.length === 0 || !this.deps.certifier) this.enqueue(command);
+      else this.certifyThenEnqueue(this.deps.certifier, command, sources);
     });
+  }
+
+  private enqueue(command: Command): void {
+    if (!this.isReady) this.held.push(command);
+    else this.arrive(command);
+  }
+
+  /** The command goes to the core with its certificate, or its waiters hear why it has none. */
+  private certifyThenEnqueue(certifier: Certifier, command: Command, sources: readonly number[]): void {
+    this.certifying++;
+    certifier.certify(command, sources).then(
+      (certified) => {
+        this.certifying--;
+        if (!this.stopped) this.enqueue(certified);
+      },
+      (e: unknown) => {
+        this.certifying--;
+        this.fail(command.clientRequestId, e);
+      },
+    );
   }
 
   /** Stops waiting for a client (its deadline passed); the command stays in the core and may still be chosen. */

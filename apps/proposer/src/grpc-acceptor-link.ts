@@ -10,10 +10,11 @@ import {
   type PrepareRequest,
   type PrepareResponse,
   type StatusResponse,
+  type VerifyClaimsResponse,
 } from '@paxos/proto';
-import type { Ballot } from '@paxos/consensus-core';
+import type { Ballot, Command } from '@paxos/consensus-core';
 import { StateSnapshotAssembler, type StateSnapshotBytes, stateSnapshotChunks } from '@paxos/read-service';
-import { ballotToWire } from '@paxos/wire';
+import { ballotToWire, commandToWire } from '@paxos/wire';
 import { Observable } from 'rxjs';
 import type { AcceptorLink } from './acceptor-link';
 
@@ -106,6 +107,12 @@ export class GrpcAcceptorLink implements AcceptorLink {
   learn(fromSlot: bigint, maxEntries: number, deadlineMs: number): Promise<LearnResponse> {
     return new Promise((resolve, reject) => {
       this.client.learn({ fromSlot, maxEntries }, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res)));
+    });
+  }
+
+  verifyClaims(command: Command, deadlineMs: number): Promise<VerifyClaimsResponse> {
+    return new Promise((resolve, reject) => {
+      this.client.verifyClaims({ command: commandToWire(command) }, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res)));
     });
   }
 

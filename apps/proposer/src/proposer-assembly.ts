@@ -4,6 +4,7 @@ import { AgreedState } from '@paxos/state-machine';
 import { valueBytesDigest } from '@paxos/wire';
 import type { AcceptorLink } from './acceptor-link';
 import { ChosenLog } from './chosen-log';
+import { ClaimCertifier } from './claim-certifier';
 import type { ProposerConfig } from './config';
 import { ProposerNode, type RoundObserver } from './proposer-node';
 
@@ -23,6 +24,8 @@ export interface ProposerParts {
   readonly random: () => number;
   /** A negative control only: client sessions off, a retried command can take effect twice. */
   readonly unsafeNoSessions?: boolean;
+  /** A negative control only: claim certificates name every acceptor of the source, none asked. */
+  readonly unsafeForgeCertificates?: boolean;
   readonly rounds?: RoundObserver;
   readonly logger: Logger;
 }
@@ -50,7 +53,7 @@ export function assembleProposer(settings: ProposerSettings, parts: ProposerPart
     backoffTicksMax: Math.max(2, Math.ceil(200 / settings.tickMs)),
     random: parts.random,
   });
-  const stateOptions = { digest: valueBytesDigest, registry: { clusterSize: links.length }, unsafeNoSessions: parts.unsafeNoSessions ?? false };
+  const stateOptions = { digest: valueBytesDigest, unsafeNoSessions: parts.unsafeNoSessions ?? false };
   const chosen = new ChosenLog({ retainedSlotsMax: settings.retainChosenSlots, retainedBytesMax: settings.retainChosenBytes, state: new AgreedState(stateOptions) });
   const node = new ProposerNode(core, links, quorum, chosen, {
     tickMs: settings.tickMs,
@@ -60,6 +63,7 @@ export function assembleProposer(settings: ProposerSettings, parts: ProposerPart
     windowSlots: settings.windowSlots,
     restoreState: (snapshot) => new AgreedState(stateOptions, snapshot),
     ...(parts.rounds ? { rounds: parts.rounds } : {}),
+    certifier: new ClaimCertifier(links, { deadlineMs: settings.requestDeadlineMs, unsafeForgeCertificates: parts.unsafeForgeCertificates ?? false, logger: parts.logger }),
     logger: parts.logger,
   });
   return { node, chosen, quorum };

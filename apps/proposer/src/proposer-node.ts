@@ -20,7 +20,7 @@ import type { AcceptorLink } from './acceptor-link';
 import { Subscription } from 'rxjs';
 import { AcceptorCatchUp } from './catch-up';
 import type { ChosenLog, LearnedResult } from './chosen-log';
-import { ClientGateway, type ProposeOutcome } from './client-gateway';
+import { type Certifier, ClientGateway, type ProposeOutcome } from './client-gateway';
 import { CommitNotices } from './commit-notices';
 import { type Answer, broadcast, failureReason, QuorumUnreachableError } from './fan-out';
 import { LogLearner } from './log-learner';
@@ -80,6 +80,8 @@ export interface ProposerNodeOptions {
   /** The proposer's state machine continued from a state snapshot (see state-transfer.ts). */
   readonly restoreState: (snapshot: AgreedStateSnapshot) => AgreedState;
   readonly rounds?: RoundObserver;
+  /** Certifies a command's LMFDB claims before it is proposed (claim-certifier.ts). */
+  readonly certifier?: Certifier;
   readonly logger: Logger;
 }
 
@@ -150,6 +152,7 @@ export class ProposerNode {
     this.gateway = new ClientGateway({
       chosen,
       quorum,
+      ...(opts.certifier ? { certifier: opts.certifier } : {}),
       reachable: () => this.reachable(),
       submit: (commands) => {
         const { output, rejected } = this.core.submitAll(commands);

@@ -104,7 +104,7 @@ function render(v) {
   }));
   $('claims').replaceChildren(...v.proposals.map((p) =>
     el('li', {}, el('a', { href: '/slot/' + p.slot }, 'proposal ' + p.number), ' (slot ' + p.slot + ', proposer ' + p.proposerId + '): ',
-      p.claims.length === 0 ? el('span', { class: 'muted' }, 'no claims') : el('ul', {}, ...p.claims.map((c) => el('li', {}, c.text + ' — verified by the proposer and acceptors ' + (c.checkedBy.length ? c.checkedBy.join(', ') : '(none)') + ' (source ' + c.source + ')'))))));
+      p.claims.length === 0 ? el('span', { class: 'muted' }, 'no claims') : el('ul', {}, ...p.claims.map((c) => el('li', {}, c.text + ' — verified by the proposer' + (c.checkedBy.length ? ' and acceptors ' + c.checkedBy.join(', ') : ' alone (no acceptor holds the source)') + ' (source ' + c.source + ')'))))));
   $('problems').textContent = v.problems.length ? 'not read this time: ' + v.problems.slice(0, 5).join('; ') : '';
   $('problems').hidden = v.problems.length === 0;
 }

@@ -19,6 +19,9 @@ export function valueProblem(value: SlotValue, limits: Limits): string | undefin
     if (typeof c.clientRequestId !== 'string' || c.clientRequestId.length === 0) return 'a command needs a client request id';
     if (typeof c.contentType !== 'string') return 'a command needs a content type';
     if (!(c.data instanceof Uint8Array)) return 'command data must be bytes';
+    if (c.verifiedBy !== undefined && c.verifiedBy.length > limits.verifiersMax) {
+      return `command ${c.clientRequestId} names ${c.verifiedBy.length} verifying acceptors, the limit is ${limits.verifiersMax}`;
+    }
   }
   const bytes = slotValueBytes(value);
   if (bytes > limits.valueBytesMax) return `value of ${bytes} bytes is above the maximum ${limits.valueBytesMax}`;

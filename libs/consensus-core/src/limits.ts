@@ -10,6 +10,8 @@ export interface Limits {
   slotsAheadMax: bigint;
   /** Chosen values held above the committed index (commit notices for slots after a gap), in bytes; past it such notices are ignored. */
   chosenAheadBytesMax: number;
+  /** Acceptors one command's claim certificate may name (more than any network has). */
+  verifiersMax: number;
 }
 
 export const DEFAULT_LIMITS: Limits = Object.freeze({
@@ -20,4 +22,5 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   slotMax: 1n << 62n,
   slotsAheadMax: 1n << 20n,
   chosenAheadBytesMax: 64 * 1024 * 1024,
+  verifiersMax: 1024,
 });

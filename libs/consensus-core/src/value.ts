@@ -3,6 +3,12 @@ export interface Command {
   readonly clientRequestId: string;
   readonly contentType: string;
   readonly data: Uint8Array;
+  /**
+   * The acceptors that verified the command's LMFDB claims before it was proposed (a certificate,
+   * part of the value like its bytes); absent or empty for a command without claims. Not counted
+   * by the byte bounds: its length is bounded by the number of acceptors.
+   */
+  readonly verifiedBy?: readonly number[];
 }
 
 /** What a slot holds: a no-op (hole filler) or a batch of client commands. */
@@ -31,7 +37,16 @@ function hex(data: Uint8Array): string {
 }
 
 export function commandKey(c: Command): string {
-  return `${JSON.stringify(c.clientRequestId)}:${JSON.stringify(c.contentType)}:${hex(c.data)}`;
+  const key = `${JSON.stringify(c.clientRequestId)}:${JSON.stringify(c.contentType)}:${hex(c.data)}`;
+  return c.verifiedBy?.length ? `${key}:${c.verifiedBy.join('.')}` : key;
+}
+
+function sameVerifiers(a: readonly number[] | undefined, b: readonly number[] | undefined): boolean {
+  const x = a ?? [];
+  const y = b ?? [];
+  if (x.length !== y.length) return false;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
 }
 
 /** Canonical identity string of a value: equal keys iff equal values. */
@@ -50,6 +65,7 @@ export function slotValuesEqual(a: SlotValue, b: SlotValue): boolean {
     const y = b.commands[i];
     if (x === y) continue;
     if (x.clientRequestId !== y.clientRequestId || x.contentType !== y.contentType) return false;
+    if (!sameVerifiers(x.verifiedBy, y.verifiedBy)) return false;
     if (x.data.length !== y.data.length) return false;
     for (let j = 0; j < x.data.length; j++) if (x.data[j] !== y.data[j]) return false;
   }

@@ -5,3 +5,4 @@ export * from './leaderboard';
 export * from './proposal-value';
 export * from './claims';
 export * from './proposal-json';
+export * from './claim-certificate';

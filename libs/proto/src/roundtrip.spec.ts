@@ -25,7 +25,7 @@ describe('every message round-trips through the generated code', () => {
   const value: SlotValue = {
     kind: {
       $case: 'batch',
-      value: { commands: [{ clientRequestId: 'c-1', value: { contentType: 'text/plain', data: Buffer.from('héllo') } }] },
+      value: { commands: [{ clientRequestId: 'c-1', value: { contentType: 'text/plain', data: Buffer.from('héllo') }, verifiedBy: [] }] },
     },
   };
   const cases: Array<[string, { encode(m: never): { finish(): Uint8Array }; decode(b: Uint8Array): unknown }, unknown]> = [

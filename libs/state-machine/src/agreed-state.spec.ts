@@ -10,7 +10,8 @@ const slot = (s: number, ...commands: Command[]): ChosenEntry => ({ slot: BigInt
 const row = (framework: string, score: string) => ({ framework, score, pricePerPoint: '1.5', bid: '1', ask: '2' });
 function proposal(id: string, n: number, rows: ReturnType<typeof row>[], claims = [{ source: 0, label: '11.a2', field: 'jinv', claimedValue: '-122023936/161051' }]): Command {
   const v = encodeProposalValue(buildProposal({ proposalNumber: BigInt(n), proposerId: 1, leaderboard: rows, claims }));
-  return { clientRequestId: id, contentType: v.contentType, data: v.data };
+  // The certificate names acceptors 0 and 10 of source 0 (and 3, of another source).
+  return { clientRequestId: id, contentType: v.contentType, data: v.data, verifiedBy: [0, 3, 10] };
 }
 
 describe('the agreed state (client sessions)', () => {
@@ -59,7 +60,8 @@ describe('the agreed state (the Monster Harmonic registry)', () => {
     expect(s.registry.history(10).map((r) => `${r.framework}@${r.slot}`)).toEqual(['alpha@0', 'beta@0', 'beta@2']);
     const p1 = s.registry.proposal(1n);
     expect(p1).toMatchObject({ proposalNumber: 1n, slot: 0n, clientRequestId: 'p1' });
-    expect(p1 && 'claims' in p1 ? p1.claims[0]?.checkedBy : undefined).toEqual([0, 10, 20]);
+    // Who verified the claim: the certificate's acceptors of the claim's source.
+    expect(p1 && 'claims' in p1 ? p1.claims[0]?.checkedBy : undefined).toEqual([0, 10]);
     expect(s.registry.proposals(0n, 10).map((p) => p.proposalNumber)).toEqual([1n, 2n]);
   });
 

@@ -2,16 +2,17 @@
 // they carried. Applied from the chosen log in slot order, deterministically: every node that
 // applies the same log holds the same registry at the same slot.
 import type { Command } from '@paxos/consensus-core';
-import { isHarmonicContentType, validateProposalValue } from '@paxos/proposal';
+import { isHarmonicContentType, sourceOfAcceptor, validateProposalValue } from '@paxos/proposal';
 import type { Claim, LeaderboardEntry } from '@paxos/proto';
 
 /** A claim as the registry keeps it, with who checks it. */
 export interface ClaimRecord {
   readonly claim: Claim;
   /**
-   * The acceptors that hold the claim's source (id mod 10 = source): each checks the claim
-   * against its own copy before it votes, and refuses to vote for a false one. The proposer
-   * checked every claim before proposing.
+   * The acceptors of the claim's source (id mod 10 = source) that verified it against their copy
+   * before the proposal was proposed: the command's certificate (Command.verified_by), a majority
+   * of that source's acceptors. Empty when no acceptor holds the source (a network of fewer than
+   * ten): then the proposer alone verified it, as it verifies every claim.
    */
   readonly checkedBy: readonly number[];
 }
@@ -44,15 +45,13 @@ export type HarmonicOutcome =
   | { readonly kind: 'refused'; readonly proposalNumber?: bigint; readonly reason: string };
 
 export interface RegistryOptions {
-  /** Acceptors in the network (who holds which LMFDB source follows from it). */
-  readonly clusterSize: number;
   /** Proposals kept with their full records; older ones keep only their slot. */
   readonly proposalsMax: number;
   /** Leaderboard changes kept as history. */
   readonly historyMax: number;
 }
 
-export const REGISTRY_DEFAULTS: RegistryOptions = { clusterSize: 23, proposalsMax: 100_000, historyMax: 10_000 };
+export const REGISTRY_DEFAULTS: RegistryOptions = { proposalsMax: 100_000, historyMax: 10_000 };
 
 /** Is this command a Monster Harmonic proposal (the one content type the registry reads, however it is spelled)? */
 export function isHarmonicCommand(c: Command): boolean {
@@ -99,7 +98,7 @@ export class HarmonicRegistry {
       clientRequestId: c.clientRequestId,
       leaderboard: p.leaderboard,
       leaderboardSha256: p.leaderboardSha256,
-      claims: p.claims.map((claim) => ({ claim, checkedBy: this.holdersOf(claim.source) })),
+      claims: p.claims.map((claim) => ({ claim, checkedBy: (c.verifiedBy ?? []).filter((id) => sourceOfAcceptor(id) === claim.source) })),
     };
     this.slotOf.set(p.proposalNumber, slot);
     this.records.set(p.proposalNumber, record);
@@ -159,11 +158,5 @@ export class HarmonicRegistry {
   /** The newest leaderboard changes, oldest first (at most historyMax are kept). */
   history(max: number): LeaderboardRow[] {
     return this.changes.slice(Math.max(0, this.changes.length - max));
-  }
-
-  private holdersOf(source: number): number[] {
-    const out: number[] = [];
-    for (let id = source; id < this.opts.clusterSize; id += 10) out.push(id);
-    return out;
   }
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Command, SlotValue } from '@paxos/consensus-core';
-import { SlotValue as WireSlotValue } from '@paxos/proto';
+import { type Command as WireCommand, SlotValue as WireSlotValue } from '@paxos/proto';
 import { carryEncoding, receivedEncoding } from './slot-value-encoding';
 import { WireError } from './wire-error';
 
@@ -9,13 +9,17 @@ function asBuffer(data: Uint8Array): Buffer {
   return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
+export function commandToWire(c: Command): WireCommand {
+  return { clientRequestId: c.clientRequestId, value: { contentType: c.contentType, data: asBuffer(c.data) }, verifiedBy: c.verifiedBy ? [...c.verifiedBy] : [] };
+}
+
 export function slotValueToWire(v: SlotValue): WireSlotValue {
   if (v.kind === 'noop') return { kind: { $case: 'noop', value: {} } };
   return {
     kind: {
       $case: 'batch',
       value: {
-        commands: v.commands.map((c) => ({ clientRequestId: c.clientRequestId, value: { contentType: c.contentType, data: asBuffer(c.data) } })),
+        commands: v.commands.map(commandToWire),
       },
     },
   };
@@ -28,7 +32,7 @@ export function slotValueFromWire(v: WireSlotValue | undefined, field = 'value')
     case 'batch': {
       const commands: Command[] = v.kind.value.commands.map((c, i) => {
         if (!c.value) throw new WireError(`${field}.batch.commands[${i}].value is missing`);
-        return { clientRequestId: c.clientRequestId, contentType: c.value.contentType, data: c.value.data };
+        return commandFromWire(c, c.value.data);
       });
       const value: SlotValue = { kind: 'batch', commands };
       carryEncoding(v, value);
@@ -37,6 +41,12 @@ export function slotValueFromWire(v: WireSlotValue | undefined, field = 'value')
     default:
       throw new WireError(`${field} is missing: set noop or batch`);
   }
+}
+
+/** A wire command as the core's, with `data` as given (the caller decides whether to copy). */
+export function commandFromWire(c: WireCommand, data: Uint8Array): Command {
+  const command = { clientRequestId: c.clientRequestId, contentType: c.value?.contentType ?? '', data };
+  return c.verifiedBy.length > 0 ? { ...command, verifiedBy: c.verifiedBy } : command;
 }
 
 /** The protobuf encoding (paxos.v1.SlotValue) of a value: the bytes it arrived in when known. */

@@ -30,7 +30,7 @@ describe('wire conversions', () => {
     expect(() => ballotFromWire(undefined, 'accept.ballot')).toThrow(new WireError('accept.ballot is missing'));
     expect(() => slotValueFromWire({ kind: undefined })).toThrow(/value is missing: set noop or batch/);
     expect(() => acceptRequestFromWire({ requestId: 1n, commits: [] })).toThrow(/set accept, commits or both/);
-    expect(() => slotValueFromWire({ kind: { $case: 'batch', value: { commands: [{ clientRequestId: 'x' }] } } })).toThrow(/commands\[0\]\.value is missing/);
+    expect(() => slotValueFromWire({ kind: { $case: 'batch', value: { commands: [{ clientRequestId: 'x', verifiedBy: [] }] } } })).toThrow(/commands\[0\]\.value is missing/);
   });
 
   it('maps prepare and accept requests to the core, keeping 64-bit values exact', () => {

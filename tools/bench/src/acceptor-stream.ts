@@ -42,7 +42,7 @@ async function acceptStream(address: string, round: bigint, firstSlot: bigint) {
 function acceptOf(requestId: bigint, ballot: { round: bigint; proposerId: number }, slot: bigint, data: Buffer): AcceptRequest {
   return {
     requestId,
-    accept: { ballot, slot, value: { kind: { $case: 'batch', value: { commands: [{ clientRequestId: `s${slot}`, value: { contentType: 'text/plain', data } }] } } } },
+    accept: { ballot, slot, value: { kind: { $case: 'batch', value: { commands: [{ clientRequestId: `s${slot}`, value: { contentType: 'text/plain', data }, verifiedBy: [] }] } } } },
     commits: [],
   };
 }

@@ -33,6 +33,7 @@ export async function startFsyncEchoServer(port: number, dir: string): Promise<{
     status: unimplemented,
     learn: unimplemented,
     installStateSnapshot: unimplemented,
+    verifyClaims: unimplemented,
   };
   const server = new Server();
   server.addService(AcceptorServiceService, impl);

@@ -45,7 +45,7 @@ function formatProposal(p: ProposalRecord): string[] {
   for (const e of p.leaderboard) lines.push(`  ${e.framework}: score ${e.score}, price/pt ${e.pricePerPoint}, bid ${e.bid}, ask ${e.ask}`);
   for (const c of p.claims) {
     const claim = c.claim;
-    if (claim) lines.push(`  claim ${claim.source}:${claim.label}:${claim.field}=${claim.claimedValue}, checked by the proposer and acceptors ${c.checkedBy.join(', ')} (source ${claim.source})`);
+    if (claim) lines.push(`  claim ${claim.source}:${claim.label}:${claim.field}=${claim.claimedValue}, verified by the proposer${c.checkedBy.length ? ` and acceptors ${c.checkedBy.join(', ')}` : ''} (source ${claim.source})`);
   }
   return lines;
 }

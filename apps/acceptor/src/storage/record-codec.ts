@@ -9,7 +9,7 @@
 // ballot := round(u64) proposerId(u32); entry := slot(u64) ballot valueLength(u32) value
 // value  := the protobuf encoding of paxos.v1.SlotValue. All integers little-endian.
 import { SlotValue as ProtoSlotValue } from '@paxos/proto';
-import { encodedSlotValue, slotValueToWire } from '@paxos/wire';
+import { commandFromWire, encodedSlotValue, slotValueToWire } from '@paxos/wire';
 import type { AcceptedEntry, Ballot, DurableChange, SlotValue } from './durable-types';
 import { RecordDecodeError } from './errors';
 
@@ -38,12 +38,8 @@ export function fromProtoSlotValue(value: ProtoSlotValue): SlotValue {
   if (kind.$case === 'noop') return { kind: 'noop' };
   return {
     kind: 'batch',
-    commands: kind.value.commands.map((c) => ({
-      clientRequestId: c.clientRequestId,
-      contentType: c.value?.contentType ?? '',
-      // Copy: the decoded bytes may alias a large file buffer that should not be kept alive.
-      data: c.value ? new Uint8Array(c.value.data) : new Uint8Array(0),
-    })),
+    // Copy: the decoded bytes may alias a large file buffer that should not be kept alive.
+    commands: kind.value.commands.map((c) => commandFromWire(c, c.value ? new Uint8Array(c.value.data) : new Uint8Array(0))),
   };
 }
 

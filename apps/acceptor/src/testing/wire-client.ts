@@ -6,6 +6,8 @@ import {
   type PrepareRequest,
   type PrepareResponse,
   type StatusResponse,
+  type VerifyClaimsRequest,
+  type VerifyClaimsResponse,
 } from '@paxos/proto';
 
 /** A test client for one acceptor: requests on long-lived streams, replies awaited by request id. */
@@ -56,6 +58,12 @@ export class AcceptorWireClient {
     const p = new Promise<AcceptResponse>((resolve, reject) => this.waiting.set(requestId, { resolve: resolve as never, reject }));
     this.acceptCall.write({ commits: [], ...request, requestId });
     return p;
+  }
+
+  verifyClaims(req: VerifyClaimsRequest): Promise<VerifyClaimsResponse> {
+    return new Promise((resolve, reject) =>
+      this.client.verifyClaims(req, new Metadata(), { deadline: Date.now() + 5000 }, (e, r) => (e ? reject(e) : resolve(r))),
+    );
   }
 
   status(): Promise<StatusResponse> {

@@ -5,7 +5,7 @@ export type ForgedMessage =
   | { readonly name: string; readonly kind: 'accept'; readonly request: AcceptRequest };
 
 const U64_MAX = (1n << 64n) - 1n;
-const value = (id: string): SlotValue => ({ kind: { $case: 'batch', value: { commands: [{ clientRequestId: id, value: { contentType: 'application/octet-stream', data: Buffer.from([0xde, 0xad]) } }] } } });
+const value = (id: string): SlotValue => ({ kind: { $case: 'batch', value: { commands: [{ clientRequestId: id, value: { contentType: 'application/octet-stream', data: Buffer.from([0xde, 0xad]) }, verifiedBy: [] }] } } });
 
 /**
  * Messages no configured proposer sends: ballots of an unknown proposer (huge rounds included),

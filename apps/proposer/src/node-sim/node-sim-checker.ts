@@ -1,4 +1,5 @@
-import type { ChosenEntry, SlotValue } from '@paxos/consensus-core';
+import type { ChosenEntry, Command, SlotValue } from '@paxos/consensus-core';
+import { certificateProblem, isHarmonicContentType, validateProposalValue } from '@paxos/proposal';
 import { AgreedState, type AgreedStateSnapshot } from '@paxos/state-machine';
 import { valueBytesDigest } from '@paxos/wire';
 import type { ChosenLog } from '../chosen-log';
@@ -12,7 +13,9 @@ export interface ClientRecord {
   acknowledgedSlot: bigint | undefined;
   /** Refused with FAILED_PRECONDITION (never to be chosen). */
   refused: boolean;
-  /** Acceptors whose value check refuses this command (a disputed claim), if any. */
+  /** Its claims cannot be verified any more (too many of a claimed source's acceptors refuse to start): the client gave up after the heal. */
+  unverifiable?: boolean;
+  /** Acceptors whose LMFDB data refuse this command's claims (a disputed claim), if any. */
   readonly refusedBy?: ReadonlySet<number>;
 }
 
@@ -34,7 +37,7 @@ const VIOLATIONS_MAX = 20;
 
 function valueKey(v: SlotValue): string {
   if (v.kind !== 'batch') return 'noop';
-  return v.commands.map((c) => `${c.clientRequestId}|${c.contentType}|${Buffer.from(c.data).toString('hex')}`).join(';');
+  return v.commands.map((c) => `${c.clientRequestId}|${c.contentType}|${Buffer.from(c.data).toString('hex')}|${(c.verifiedBy ?? []).join('.')}`).join(';');
 }
 
 /**
@@ -42,6 +45,8 @@ function valueKey(v: SlotValue): string {
  * - agreement: every acceptor's chosen history and every proposer's chosen log agree slot by slot;
  * - no gaps below the highest slot anyone holds;
  * - only sent commands are chosen, and a refused one never is;
+ * - claims: a chosen proposal's certificate names a majority of every claimed source's acceptors
+ *   and none whose data refuse it;
  * - exactly-once: each id's answer names the slot of its first copy in the log, and an answered
  *   command is in the log;
  * - every proposer's applied state (sessions and registry) equals the state of the agreed log
@@ -86,7 +91,7 @@ export function checkRun(input: CheckInput): CheckReport {
     const at = p.state.appliedSlot;
     wanted.set(at, [...(wanted.get(at) ?? []), p]);
   }
-  const reference = new AgreedState({ digest: valueBytesDigest, registry: { clusterSize: input.clusterSize } });
+  const reference = new AgreedState({ digest: valueBytesDigest });
   const compareAt = (slot: bigint) => {
     if (!wanted.has(slot)) return;
     const expected = agreedPart(reference.snapshot());
@@ -107,7 +112,10 @@ export function checkRun(input: CheckInput): CheckReport {
         const client = sent.get(c.clientRequestId);
         if (!client || !Buffer.from(client.data).equals(Buffer.from(c.data))) fail(`slot ${s}: command ${c.clientRequestId} was never sent (or not with these bytes)`);
         else if (client.refused) fail(`slot ${s}: command ${c.clientRequestId} was refused to its client, yet chosen`);
-        else if (client.refusedBy) fail(`claims: slot ${s} holds ${c.clientRequestId}, whose claim acceptors ${[...client.refusedBy].join(', ')} refused`);
+        else {
+          const problem = claimProblem(c, client, input.clusterSize);
+          if (problem) fail(`claims: slot ${s} holds ${c.clientRequestId}: ${problem}`);
+        }
         if (firstSlot.has(c.clientRequestId)) duplicateCopies++;
         else firstSlot.set(c.clientRequestId, s);
       }
@@ -122,6 +130,16 @@ export function checkRun(input: CheckInput): CheckReport {
     else if (first !== c.acknowledgedSlot) fail(`exactly-once: ${c.id} was acknowledged at slot ${c.acknowledgedSlot} but first took effect at slot ${first}`);
   }
   return { violations, chosenSlots: Number(end), duplicateCopies };
+}
+
+/** Why a chosen command's claims were not verified as the certificate rule demands, or undefined. */
+function claimProblem(c: Command, client: ClientRecord, acceptors: number): string | undefined {
+  const forged = (c.verifiedBy ?? []).filter((id) => client.refusedBy?.has(id));
+  if (forged.length > 0) return `its certificate names ${forged.length === 1 ? 'acceptor' : 'acceptors'} ${forged.join(', ')}, whose data refuse its claims`;
+  if (!isHarmonicContentType(c.contentType)) return undefined;
+  const checked = validateProposalValue(c.contentType, c.data);
+  if (!checked.ok) return checked.reason;
+  return certificateProblem(checked.proposal, c.verifiedBy ?? [], acceptors);
 }
 
 /**

@@ -24,18 +24,19 @@ export interface NodeSimOptions {
   /** How long one fdatasync takes: uniform in [min, max] ms. */
   readonly syncMsMin: number;
   readonly syncMsMax: number;
+  /** Per command: it is a Monster Harmonic proposal with LMFDB claims on one or two random sources. */
+  readonly claimsProbability: number;
   /**
-   * Per command: its claim is disputed, refused by a random set of acceptors (the ones whose LMFDB
-   * data says it is false) and passed by the rest and by the proposer. Off by default: with it on
-   * the run shows the open claim-refusal problem of DESIGN section 12 (a claim refused by its
-   * checkers chosen by the others; a value refused by more than n - q but accepted by some,
-   * adopted and refused again).
+   * Per command with claims: they are disputed, refused by a random non-empty set of the claimed
+   * sources' acceptors (the ones whose LMFDB data say no) and verified by the rest.
    */
   readonly claimRefusalProbability: number;
   /** Negative control: acceptors answer before their vote is durable (a power loss then drops it). */
   readonly unsafeAckBeforeSync: boolean;
   /** Negative control: the proposers' state machine keeps no client sessions. */
   readonly unsafeNoSessions: boolean;
+  /** Negative control: proposers name every acceptor of a claimed source as a verifier, asking none. */
+  readonly unsafeForgeCertificates: boolean;
 }
 
 export const NODE_SIM_DEFAULTS: Omit<NodeSimOptions, 'seed'> = Object.freeze({
@@ -55,9 +56,11 @@ export const NODE_SIM_DEFAULTS: Omit<NodeSimOptions, 'seed'> = Object.freeze({
   longDelayMsMax: 3000,
   syncMsMin: 1,
   syncMsMax: 8,
-  claimRefusalProbability: 0,
+  claimsProbability: 0.25,
+  claimRefusalProbability: 0.3,
   unsafeAckBeforeSync: false,
   unsafeNoSessions: false,
+  unsafeForgeCertificates: false,
 });
 
 /** The negative control "answers before persisting" needs crashes inside long fdatasyncs to show its harm. */

@@ -1,5 +1,7 @@
 import { withGlobal } from '@sinonjs/fake-timers';
-import { formatBallot, Quorum, SeededRandom } from '@paxos/consensus-core';
+import { type Command, formatBallot, Quorum, SeededRandom } from '@paxos/consensus-core';
+import { Verdict } from '@paxos/proto';
+import { buildProposal, encodeProposalValue, isHarmonicContentType, sourceHolders, sourcesToCertify, validateProposalValue, verificationsNeeded } from '@paxos/proposal';
 import { GrpcError } from '@paxos/grpc-kit';
 import { pino } from 'pino';
 import { status } from '@grpc/grpc-js';
@@ -28,6 +30,10 @@ export interface NodeSimStats {
   /** Acceptors whose synced records were damaged: they refuse to start and stay down. */
   readonly corruptions: number;
   readonly forgedMessages: number;
+  /** Commands refused (FAILED_PRECONDITION) because a claimed source's acceptors refused their claims. */
+  readonly claimsRefused: number;
+  /** Commands whose claims could not be verified after the heal (a claimed source's acceptors never started again). */
+  readonly claimsUnverifiable: number;
   readonly partitions: number;
   /** Virtual ms from the heal until every command was answered and every acceptor was level. */
   readonly levelAfterHealMs: number;
@@ -130,11 +136,10 @@ class NodeSimulation {
             repairMs: 50,
             unsafeAckBeforeSync: opts.unsafeAckBeforeSync,
           },
-          validate: (value) => {
-            if (value.kind !== 'batch') return undefined;
-            for (const c of value.commands) if (this.disputed.get(c.clientRequestId)?.has(nodeId)) return `${c.clientRequestId}: claim refused by this acceptor's data`;
-            return undefined;
-          },
+          claimsVerdict: (command) =>
+            this.disputed.get(command.clientRequestId)?.has(nodeId)
+              ? { verdict: Verdict.VERDICT_FALSE, reason: `${command.clientRequestId}: this acceptor's data say the claim is false` }
+              : { verdict: Verdict.VERDICT_TRUE, reason: '' },
           random: (() => {
             const r = rng.fork(`acceptor-${nodeId}`);
             return () => r.next();
@@ -176,7 +181,7 @@ class NodeSimulation {
     if (finished && !readsDone) {
       this.violations.push(`liveness: a linearizable read did not succeed ${this.opts.livenessMs} ms after the heal (${this.lastReadError}); ${this.proposerStates()}`);
     } else if (!finished) {
-      const open = this.clients.filter((c) => c.acknowledgedSlot === undefined && !c.refused).map((c) => c.id);
+      const open = this.clients.filter((c) => c.acknowledgedSlot === undefined && !c.refused && !c.unverifiable).map((c) => c.id);
       this.violations.push(
         `liveness: ${open.length} commands not answered ${this.opts.livenessMs} ms after the heal (${open.slice(0, 5).join(', ')}${open.length > 5 ? ', ...' : ''}); ${this.proposerStates()}`,
       );
@@ -204,6 +209,8 @@ class NodeSimulation {
         chosenSlots: report.chosenSlots,
         duplicateCopies: report.duplicateCopies,
         ...this.counts,
+        claimsRefused: this.clients.filter((c) => c.refused).length,
+        claimsUnverifiable: this.clients.filter((c) => c.unverifiable).length,
         levelAfterHealMs,
       },
     };
@@ -307,7 +314,7 @@ class NodeSimulation {
     const r = this.rng.fork(`proposer-${id}-${initialRound}`);
     const { node, chosen } = assembleProposer(
       { ...this.config, id },
-      { links, initialRound: initialRound > 0n ? initialRound : 1n, random: () => r.next(), unsafeNoSessions: this.opts.unsafeNoSessions, logger: this.logger.child({ proposer: id }) },
+      { links, initialRound: initialRound > 0n ? initialRound : 1n, random: () => r.next(), unsafeNoSessions: this.opts.unsafeNoSessions, unsafeForgeCertificates: this.opts.unsafeForgeCertificates, logger: this.logger.child({ proposer: id }) },
     );
     node.start();
     this.proposers[p] = { node, chosen, links, initialRound };
@@ -357,20 +364,45 @@ class NodeSimulation {
     return Promise.all(runs).then(() => undefined);
   }
 
+  /**
+   * A client's command: opaque bytes, or a Monster Harmonic proposal with claims on one or two
+   * sources, disputed (refused by some of those sources' acceptors) with claimRefusalProbability.
+   */
+  private commandOf(id: string, proposalNumber: number, r: SeededRandom): { command: Command; refusedBy?: Set<number> } {
+    // Drawn first, so that with claims off a seed runs as it did before claims were simulated.
+    const data = new Uint8Array(r.int(8, 64)).map(() => r.int(0, 256));
+    if (!r.chance(this.opts.claimsProbability)) return { command: { clientRequestId: id, contentType: 'application/octet-stream', data } };
+    const sources = [...new Set([r.int(0, 10), r.int(0, 10)].slice(0, r.int(1, 3)))];
+    const claims = sources.map((source) => ({ source, label: `${r.int(11, 500)}.a${r.int(1, 5)}`, field: 'jinv', claimedValue: String(r.int(-1000, 1000)) }));
+    const leaderboard = [{ framework: `f${r.int(0, 5)}`, score: `${r.int(1, 100)}.5`, pricePerPoint: '0.01', bid: '1', ask: '2' }];
+    const value = encodeProposalValue(buildProposal({ proposalNumber: BigInt(proposalNumber), proposerId: 1, leaderboard, claims }));
+    const command = { clientRequestId: id, contentType: value.contentType, data: new Uint8Array(value.data) };
+    const holders = sources.flatMap((s) => sourceHolders(s, this.opts.acceptors));
+    if (holders.length === 0 || !r.chance(this.opts.claimRefusalProbability)) return { command };
+    const refusedBy = new Set<number>();
+    const count = r.int(1, holders.length + 1);
+    while (refusedBy.size < count) refusedBy.add(holders[r.int(0, holders.length)] as number);
+    return { command, refusedBy };
+  }
+
+  /** Whether enough of every claimed source's acceptors can still start to verify the command's claims. */
+  private certifiable(command: Command): boolean {
+    if (!isHarmonicContentType(command.contentType)) return true;
+    const checked = validateProposalValue(command.contentType, command.data);
+    if (!checked.ok) return true;
+    return sourcesToCertify(checked.proposal, this.opts.acceptors).every((source) => {
+      const holders = sourceHolders(source, this.opts.acceptors);
+      return holders.filter((id) => this.acceptors[id]?.refusedToStart === undefined).length >= verificationsNeeded(holders.length);
+    });
+  }
+
   private async client(c: number, r: SeededRandom): Promise<void> {
     for (let i = 0; i < this.opts.commandsPerClient; i++) {
-      const data = new Uint8Array(r.int(8, 64)).map(() => r.int(0, 256));
       const id = `client-${c}-${i}`;
-      let refusedBy: Set<number> | undefined;
-      if (r.chance(this.opts.claimRefusalProbability)) {
-        refusedBy = new Set<number>();
-        const count = r.int(1, this.opts.acceptors);
-        while (refusedBy.size < count) refusedBy.add(r.int(0, this.opts.acceptors));
-        this.disputed.set(id, refusedBy);
-      }
-      const record: ClientRecord = { id, data, acknowledgedSlot: undefined, refused: false, ...(refusedBy ? { refusedBy } : {}) };
+      const { command, refusedBy } = this.commandOf(id, c * 1000 + i, r);
+      if (refusedBy) this.disputed.set(id, refusedBy);
+      const record: ClientRecord = { id, data: command.data, acknowledgedSlot: undefined, refused: false, ...(refusedBy ? { refusedBy } : {}) };
       this.clients.push(record);
-      const command = { clientRequestId: record.id, contentType: 'application/octet-stream', data };
       for (;;) {
         const live = this.proposers.flatMap((p) => (p ? [p] : []));
         if (live.length === 0) {
@@ -388,6 +420,11 @@ class NodeSimulation {
           }
         }
         if (outcome === undefined) {
+          if (!this.faultPhase && !this.certifiable(command)) {
+            // Its claims need acceptors that will never start again: UNAVAILABLE for good.
+            record.unverifiable = true;
+            break;
+          }
           await sleep(r.int(10, 200));
           continue;
         }

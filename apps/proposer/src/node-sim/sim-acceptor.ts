@@ -1,17 +1,18 @@
 import { status } from '@grpc/grpc-js';
 import { AcceptorNode, joinChosenHistory, learnReply, MemoryDisk, MemoryStorage, type MemoryStorageOptions } from '@paxos/acceptor-node';
-import { AcceptorCore, DEFAULT_LIMITS, type Quorum, type SlotValue } from '@paxos/consensus-core';
+import { AcceptorCore, type Command, DEFAULT_LIMITS, type Quorum, type SlotValue } from '@paxos/consensus-core';
 import { GrpcError, type Logger } from '@paxos/grpc-kit';
-import type { AcceptRequest, AcceptResponse, LearnResponse, PrepareRequest, PrepareResponse, StatusResponse } from '@paxos/proto';
-import { acceptReplyToWire, acceptRequestFromWire, ballotToWire, prepareFromWire, prepareReplyToWire, WireError } from '@paxos/wire';
+import type { AcceptRequest, AcceptResponse, Command as WireCommand, LearnResponse, PrepareRequest, PrepareResponse, StatusResponse, Verdict, VerifyClaimsResponse } from '@paxos/proto';
+import { sourceOfAcceptor, validateProposalValue, voteProblem } from '@paxos/proposal';
+import { acceptReplyToWire, acceptRequestFromWire, ballotToWire, commandFromWire, prepareFromWire, prepareReplyToWire, WireError } from '@paxos/wire';
 
 export interface SimAcceptorOptions {
   readonly nodeId: number;
   readonly quorum: Quorum;
   readonly proposerIds: ReadonlySet<number>;
   readonly storage: MemoryStorageOptions;
-  /** The acceptor's value check (its LMFDB source): a reason refuses the value. */
-  readonly validate?: (value: SlotValue) => string | undefined;
+  /** This acceptor's data's verdict on a command's claims about its source (VerifyClaims). */
+  readonly claimsVerdict: (command: Command) => { verdict: Verdict; reason: string };
   readonly random: () => number;
   readonly logger: Logger;
 }
@@ -54,7 +55,14 @@ export class SimAcceptor {
     const recovered = storage.recovered();
     const core = new AcceptorCore({
       limits: DEFAULT_LIMITS,
-      ...(this.opts.validate ? { validate: this.opts.validate } : {}),
+      validate: (value: SlotValue) => {
+        if (value.kind !== 'batch') return undefined;
+        for (const c of value.commands) {
+          const problem = voteProblem(c, this.opts.quorum.n);
+          if (problem !== undefined) return problem;
+        }
+        return undefined;
+      },
       ...(recovered.snapshot ? { restored: recovered.snapshot } : {}),
     });
     for (const change of recovered.changes) core.apply(change);
@@ -109,6 +117,14 @@ export class SimAcceptor {
 
   learn(fromSlot: bigint, maxEntries: number): LearnResponse {
     return learnReply(this.serving(), { fromSlot, maxEntries }, undefined);
+  }
+
+  verifyClaims(wire: WireCommand | undefined): VerifyClaimsResponse {
+    this.serving();
+    if (!wire?.value) throw new GrpcError(status.INVALID_ARGUMENT, 'command.value is missing');
+    const checked = validateProposalValue(wire.value.contentType, wire.value.data);
+    if (!checked.ok) throw new GrpcError(status.INVALID_ARGUMENT, checked.reason);
+    return { acceptorId: this.opts.nodeId, source: sourceOfAcceptor(this.opts.nodeId), ...this.opts.claimsVerdict(commandFromWire(wire, wire.value.data)) };
   }
 
   status(): StatusResponse {

@@ -1,8 +1,9 @@
 import { status } from '@grpc/grpc-js';
-import type { Ballot } from '@paxos/consensus-core';
+import type { Ballot, Command } from '@paxos/consensus-core';
 import { GrpcError } from '@paxos/grpc-kit';
-import type { AcceptRequest, AcceptResponse, LearnResponse, PrepareRequest, PrepareResponse, StatusResponse } from '@paxos/proto';
+import type { AcceptRequest, AcceptResponse, LearnResponse, PrepareRequest, PrepareResponse, StatusResponse, VerifyClaimsResponse } from '@paxos/proto';
 import type { StateSnapshotBytes } from '@paxos/read-service';
+import { commandToWire } from '@paxos/wire';
 import { Observable, type Subscriber } from 'rxjs';
 import type { AcceptorLink } from '../acceptor-link';
 import type { SimAcceptor } from './sim-acceptor';
@@ -70,6 +71,11 @@ export class SimAcceptorLink implements AcceptorLink {
 
   learn(fromSlot: bigint, maxEntries: number, deadlineMs: number): Promise<LearnResponse> {
     return this.unary(deadlineMs, () => this.acceptor.learn(fromSlot, maxEntries));
+  }
+
+  verifyClaims(command: Command, deadlineMs: number): Promise<VerifyClaimsResponse> {
+    const wire = commandToWire(command);
+    return this.unary(deadlineMs, () => this.acceptor.verifyClaims(wire));
   }
 
   stateSnapshot(_deadlineMs: number): Promise<StateSnapshotBytes> {

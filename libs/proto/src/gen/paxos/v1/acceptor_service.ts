@@ -22,10 +22,29 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { SourceStatus } from "../../lmfdb/v1/source";
+import { SourceStatus, Verdict, verdictFromJSON, verdictToJSON } from "../../lmfdb/v1/source";
 import { Ballot } from "./ballot";
 import { StateSnapshotChunk } from "./state_snapshot";
-import { SlotValue } from "./value";
+import { Command, SlotValue } from "./value";
+
+export interface VerifyClaimsRequest {
+  /** A Monster Harmonic proposal; only its claims on this acceptor's source are checked. */
+  command?: Command | undefined;
+}
+
+export interface VerifyClaimsResponse {
+  acceptorId: number;
+  /** The source this acceptor holds. */
+  source: number;
+  /**
+   * TRUE when every claim on `source` holds here (or the command makes none); FALSE when one is
+   * false; UNKNOWN when one cannot be verified here (the record, the field or the source itself
+   * is not loaded).
+   */
+  verdict: Verdict;
+  /** Why, for FALSE and UNKNOWN: the first claim that did not verify. */
+  reason: string;
+}
 
 export interface PrepareRequest {
   requestId: bigint;
@@ -237,6 +256,196 @@ export interface ChosenEntry {
   ballot?: Ballot | undefined;
   value?: SlotValue | undefined;
 }
+
+function createBaseVerifyClaimsRequest(): VerifyClaimsRequest {
+  return { command: undefined };
+}
+
+export const VerifyClaimsRequest: MessageFns<VerifyClaimsRequest> = {
+  encode(message: VerifyClaimsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.command !== undefined) {
+      Command.encode(message.command, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VerifyClaimsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVerifyClaimsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.command = Command.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VerifyClaimsRequest {
+    return { command: isSet(object.command) ? Command.fromJSON(object.command) : undefined };
+  },
+
+  toJSON(message: VerifyClaimsRequest): unknown {
+    const obj: any = {};
+    if (message.command !== undefined) {
+      obj.command = Command.toJSON(message.command);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<VerifyClaimsRequest>, I>>(base?: I): VerifyClaimsRequest {
+    return VerifyClaimsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VerifyClaimsRequest>, I>>(object: I): VerifyClaimsRequest {
+    const message = createBaseVerifyClaimsRequest();
+    message.command = (object.command !== undefined && object.command !== null)
+      ? Command.fromPartial(object.command)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseVerifyClaimsResponse(): VerifyClaimsResponse {
+  return { acceptorId: 0, source: 0, verdict: 0, reason: "" };
+}
+
+export const VerifyClaimsResponse: MessageFns<VerifyClaimsResponse> = {
+  encode(message: VerifyClaimsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.acceptorId !== 0) {
+      writer.uint32(8).uint32(message.acceptorId);
+    }
+    if (message.source !== 0) {
+      writer.uint32(16).uint32(message.source);
+    }
+    if (message.verdict !== 0) {
+      writer.uint32(24).int32(message.verdict);
+    }
+    if (message.reason !== "") {
+      writer.uint32(34).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VerifyClaimsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVerifyClaimsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.acceptorId = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.source = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.verdict = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VerifyClaimsResponse {
+    return {
+      acceptorId: isSet(object.acceptorId)
+        ? globalThis.Number(object.acceptorId)
+        : isSet(object.acceptor_id)
+        ? globalThis.Number(object.acceptor_id)
+        : 0,
+      source: isSet(object.source) ? globalThis.Number(object.source) : 0,
+      verdict: isSet(object.verdict) ? verdictFromJSON(object.verdict) : 0,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: VerifyClaimsResponse): unknown {
+    const obj: any = {};
+    if (message.acceptorId !== 0) {
+      obj.acceptorId = Math.round(message.acceptorId);
+    }
+    if (message.source !== 0) {
+      obj.source = Math.round(message.source);
+    }
+    if (message.verdict !== 0) {
+      obj.verdict = verdictToJSON(message.verdict);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<VerifyClaimsResponse>, I>>(base?: I): VerifyClaimsResponse {
+    return VerifyClaimsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VerifyClaimsResponse>, I>>(object: I): VerifyClaimsResponse {
+    const message = createBaseVerifyClaimsResponse();
+    message.acceptorId = object.acceptorId ?? 0;
+    message.source = object.source ?? 0;
+    message.verdict = object.verdict ?? 0;
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
 
 function createBasePrepareRequest(): PrepareRequest {
   return { requestId: 0n, ballot: undefined, fromSlot: 0n };
@@ -3113,6 +3322,22 @@ export const AcceptorServiceService = {
       Buffer.from(InstallStateSnapshotResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): InstallStateSnapshotResponse => InstallStateSnapshotResponse.decode(value),
   },
+  /**
+   * This acceptor's verdict on the claims a command makes about the LMFDB source it holds, asked
+   * by a proposer before it proposes the command. Read-only; the proposer proposes the command
+   * only when a majority of every claimed source's acceptors verified it, and names them in
+   * Command.verified_by.
+   */
+  verifyClaims: {
+    path: "/paxos.v1.AcceptorService/VerifyClaims" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: VerifyClaimsRequest): Buffer => Buffer.from(VerifyClaimsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): VerifyClaimsRequest => VerifyClaimsRequest.decode(value),
+    responseSerialize: (value: VerifyClaimsResponse): Buffer =>
+      Buffer.from(VerifyClaimsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): VerifyClaimsResponse => VerifyClaimsResponse.decode(value),
+  },
 } as const;
 
 export interface AcceptorServiceServer extends UntypedServiceImplementation {
@@ -3138,6 +3363,13 @@ export interface AcceptorServiceServer extends UntypedServiceImplementation {
    * a snapshot at or below the acceptor's committed index changes nothing.
    */
   installStateSnapshot: handleClientStreamingCall<InstallStateSnapshotRequest, InstallStateSnapshotResponse>;
+  /**
+   * This acceptor's verdict on the claims a command makes about the LMFDB source it holds, asked
+   * by a proposer before it proposes the command. Read-only; the proposer proposes the command
+   * only when a majority of every claimed source's acceptors verified it, and names them in
+   * Command.verified_by.
+   */
+  verifyClaims: handleUnaryCall<VerifyClaimsRequest, VerifyClaimsResponse>;
 }
 
 export interface AcceptorServiceClient extends Client {
@@ -3210,6 +3442,27 @@ export interface AcceptorServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: InstallStateSnapshotResponse) => void,
   ): ClientWritableStream<InstallStateSnapshotRequest>;
+  /**
+   * This acceptor's verdict on the claims a command makes about the LMFDB source it holds, asked
+   * by a proposer before it proposes the command. Read-only; the proposer proposes the command
+   * only when a majority of every claimed source's acceptors verified it, and names them in
+   * Command.verified_by.
+   */
+  verifyClaims(
+    request: VerifyClaimsRequest,
+    callback: (error: ServiceError | null, response: VerifyClaimsResponse) => void,
+  ): ClientUnaryCall;
+  verifyClaims(
+    request: VerifyClaimsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: VerifyClaimsResponse) => void,
+  ): ClientUnaryCall;
+  verifyClaims(
+    request: VerifyClaimsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: VerifyClaimsResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const AcceptorServiceClient = makeGenericClientConstructor(

@@ -141,14 +141,17 @@ export interface ProposalRecord {
 }
 
 /**
- * A claim a proposal carried, and who checks it: the proposer before proposing, and every
- * acceptor holding the claim's source before it votes.
+ * A claim a proposal carried, and who verified it: the proposer, and a majority of the acceptors
+ * holding the claim's source, all before it was proposed.
  */
 export interface CheckedClaim {
   claim?:
     | Claim
     | undefined;
-  /** The acceptors that hold the claim's source (id mod 10 = source). */
+  /**
+   * The acceptors of the claim's source (id mod 10 = source) that verified it before it was
+   * proposed (Command.verified_by); empty when no acceptor holds the source (fewer than ten).
+   */
   checkedBy: number[];
 }
 

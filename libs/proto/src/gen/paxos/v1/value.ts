@@ -20,7 +20,16 @@ export interface Value {
 /** One client value in the log, with the id the client gave it so that a retry is chosen once. */
 export interface Command {
   clientRequestId: string;
-  value?: Value | undefined;
+  value?:
+    | Value
+    | undefined;
+  /**
+   * The acceptors that verified the command's LMFDB claims before it was proposed, each on the
+   * source it holds (acceptor id mod 10): a majority of every claimed source's acceptors. Acceptors
+   * vote on a value with this certificate without checking the claims again, so a verdict can
+   * never stop a slot (AcceptorService.VerifyClaims). Empty for a command without claims.
+   */
+  verifiedBy: number[];
 }
 
 /** What one slot of the log holds: a batch of client commands, or a no-op that fills a hole. */
@@ -127,7 +136,7 @@ export const Value: MessageFns<Value> = {
 };
 
 function createBaseCommand(): Command {
-  return { clientRequestId: "", value: undefined };
+  return { clientRequestId: "", value: undefined, verifiedBy: [] };
 }
 
 export const Command: MessageFns<Command> = {
@@ -137,6 +146,13 @@ export const Command: MessageFns<Command> = {
     }
     if (message.value !== undefined) {
       Value.encode(message.value, writer.uint32(18).fork()).join();
+    }
+    if (message.verifiedBy.length !== 0) {
+      writer.uint32(26).fork();
+      for (const v of message.verifiedBy) {
+        writer.uint32(v);
+      }
+      writer.join();
     }
     return writer;
   },
@@ -170,6 +186,24 @@ export const Command: MessageFns<Command> = {
             message.value = Value.decode(reader, reader.uint32());
             continue;
           }
+          case 3: {
+            if (tag === 24) {
+              message.verifiedBy.push(reader.uint32());
+
+              continue;
+            }
+
+            if (tag === 26) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.verifiedBy.push(reader.uint32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -190,6 +224,11 @@ export const Command: MessageFns<Command> = {
         ? globalThis.String(object.client_request_id)
         : "",
       value: isSet(object.value) ? Value.fromJSON(object.value) : undefined,
+      verifiedBy: globalThis.Array.isArray(object?.verifiedBy)
+        ? object.verifiedBy.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.verified_by)
+        ? object.verified_by.map((e: any) => globalThis.Number(e))
+        : [],
     };
   },
 
@@ -201,6 +240,9 @@ export const Command: MessageFns<Command> = {
     if (message.value !== undefined) {
       obj.value = Value.toJSON(message.value);
     }
+    if (message.verifiedBy?.length) {
+      obj.verifiedBy = message.verifiedBy.map((e) => Math.round(e));
+    }
     return obj;
   },
 
@@ -211,6 +253,7 @@ export const Command: MessageFns<Command> = {
     const message = createBaseCommand();
     message.clientRequestId = object.clientRequestId ?? "";
     message.value = (object.value !== undefined && object.value !== null) ? Value.fromPartial(object.value) : undefined;
+    message.verifiedBy = object.verifiedBy?.map((e) => e) || [];
     return message;
   },
 };
