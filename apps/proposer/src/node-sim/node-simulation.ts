@@ -385,14 +385,16 @@ class NodeSimulation {
     return { command, refusedBy };
   }
 
-  /** Whether enough of every claimed source's acceptors can still start to verify the command's claims. */
+  /** Whether enough of every claimed source's acceptors can still start and would verify the command's claims. */
   private certifiable(command: Command): boolean {
+    const refusedBy = this.disputed.get(command.clientRequestId);
     if (!isHarmonicContentType(command.contentType)) return true;
     const checked = validateProposalValue(command.contentType, command.data);
     if (!checked.ok) return true;
     return sourcesToCertify(checked.proposal, this.opts.acceptors).every((source) => {
       const holders = sourceHolders(source, this.opts.acceptors);
-      return holders.filter((id) => this.acceptors[id]?.refusedToStart === undefined).length >= verificationsNeeded(holders.length);
+      const verifiers = holders.filter((id) => this.acceptors[id]?.refusedToStart === undefined && !refusedBy?.has(id));
+      return verifiers.length >= verificationsNeeded(holders.length);
     });
   }
 
@@ -421,7 +423,8 @@ class NodeSimulation {
         }
         if (outcome === undefined) {
           if (!this.faultPhase && !this.certifiable(command)) {
-            // Its claims need acceptors that will never start again: UNAVAILABLE for good.
+            // Its claims need acceptors that will never start again: UNAVAILABLE for good (the
+            // proposer cannot tell a damaged acceptor from a slow one; an operator can).
             record.unverifiable = true;
             break;
           }
