@@ -11,6 +11,7 @@ const batch: SlotValue = {
   commands: [
     { clientRequestId: 'a', contentType: 'text/plain', data: new Uint8Array([1, 2, 3]) },
     { clientRequestId: 'b', contentType: 'application/octet-stream', data: new Uint8Array(0) },
+    { clientRequestId: 'c', contentType: 'text/plain', data: new Uint8Array([4]), verifiedBy: [0, 10] },
   ],
 };
 
@@ -21,7 +22,9 @@ describe('wire conversions', () => {
       const back = slotValueFromWire(WireSlotValue.decode(bytes));
       expect(back.kind).toBe(v.kind);
       if (back.kind === 'batch' && v.kind === 'batch') {
-        expect(back.commands.map((c) => [c.clientRequestId, c.contentType, [...c.data]])).toEqual(v.commands.map((c) => [c.clientRequestId, c.contentType, [...c.data]]));
+        // The claim certificate is part of the value: it survives the wire.
+        const fields = (c: (typeof v.commands)[number]) => [c.clientRequestId, c.contentType, [...c.data], c.verifiedBy ?? []];
+        expect(back.commands.map(fields)).toEqual(v.commands.map(fields));
       }
     }
   });

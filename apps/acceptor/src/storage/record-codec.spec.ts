@@ -5,7 +5,10 @@ import type { SlotValue } from './durable-types';
 describe('record codec', () => {
   const batch: SlotValue = {
     kind: 'batch',
-    commands: [{ clientRequestId: 'r1', contentType: 'text/plain', data: new Uint8Array([1, 2, 3]) }],
+    commands: [
+      { clientRequestId: 'r1', contentType: 'text/plain', data: new Uint8Array([1, 2, 3]) },
+      { clientRequestId: 'r2', contentType: 'text/plain', data: new Uint8Array([4]), verifiedBy: [3, 13] },
+    ],
   };
 
   it('maps SlotValue to and from the proto message', () => {
