@@ -18,7 +18,7 @@ interface Waiter {
 /** Commands held while a starting proposer learns the log; past it clients hear UNAVAILABLE. */
 const HELD_COMMANDS_MAX = 65_536;
 /** Commands whose claims are being verified at once; past it clients hear RESOURCE_EXHAUSTED. */
-const CERTIFYING_MAX = 1024;
+const CERTIFYING_MAX = 256;
 
 /** The claim certificate step (claim-certifier.ts). */
 export interface Certifier {
@@ -71,6 +71,7 @@ export class ClientGateway {
   /** Chooses the command, exactly once per client request id. Resolves when its slot is delivered. */
   propose(command: Command): Promise<ProposeOutcome> {
     const id = command.clientRequestId;
+    if (this.stopped) return Promise.reject(new GrpcError(status.UNAVAILABLE, `proposer shutting down before ${id} was chosen; retry with the same client_request_id`));
     if (!this.isReady && this.held.length >= HELD_COMMANDS_MAX && !this.inCore.has(id)) {
       return Promise.reject(
         new GrpcError(
@@ -87,37 +88,44 @@ export class ClientGateway {
     const up = this.deps.reachable();
     const { quorum } = this.deps;
     if (!quorum.isQuorum(up) && !this.inCore.has(id)) return Promise.reject(new QuorumUnreachableError(up, quorum.n, quorum.q));
-    const sources = this.inCore.has(id) ? [] : (this.deps.certifier?.sourcesOf(command) ?? []);
-    if (sources.length > 0 && this.certifying >= CERTIFYING_MAX) {
-      return Promise.reject(new GrpcError(status.RESOURCE_EXHAUSTED, `${CERTIFYING_MAX} proposals are having their LMFDB claims verified already; retry with the same client_request_id`));
-    }
     return new Promise<ProposeOutcome>((resolve, reject) => {
       const list = this.waiters.get(id) ?? [];
       list.push({ resolve, reject });
       this.waiters.set(id, list);
-      if (this.inCore.has(id)) return; // a retry of a command still in flight
+      if (this.inCore.has(id)) return; // a retry of a command still in flight (or being certified)
       this.inCore.add(id);
-      if (sources.length === 0 || !this.deps.certifier) this.enqueue(command);
-      else this.certifyThenEnqueue(this.deps.certifier, command, sources);
+      // Held as it came: its claims are certified once the log is learned and shows it is new.
+      if (!this.isReady) this.held.push(command);
+      else this.admit(command);
     });
   }
 
-  private enqueue(command: Command): void {
-    if (!this.isReady) this.held.push(command);
-    else this.arrive(command);
-  }
-
-  /** The command goes to the core with its certificate, or its waiters hear why it has none. */
-  private certifyThenEnqueue(certifier: Certifier, command: Command, sources: readonly number[]): void {
+  /** A command of a ready proposer that is not in the log: certified if it makes claims, then to the core. */
+  private admit(command: Command): void {
+    const certifier = this.deps.certifier;
+    const sources = certifier?.sourcesOf(command) ?? [];
+    if (!certifier || sources.length === 0) {
+      this.arrive(command);
+      return;
+    }
+    if (this.certifying >= CERTIFYING_MAX) {
+      this.fail(command.clientRequestId, new GrpcError(status.RESOURCE_EXHAUSTED, `${CERTIFYING_MAX} proposals are having their LMFDB claims verified already; retry with the same client_request_id`));
+      return;
+    }
     this.certifying++;
     certifier.certify(command, sources).then(
       (certified) => {
         this.certifying--;
-        if (!this.stopped) this.enqueue(certified);
+        if (!this.stopped) this.arrive(certified);
       },
       (e: unknown) => {
         this.certifying--;
-        this.fail(command.clientRequestId, e);
+        if (this.stopped) return;
+        // Chosen meanwhile (through another proposer, learned while its claims were asked about):
+        // its first slot is the answer, whatever the verdicts say now.
+        const known = this.deps.chosen.result(command.clientRequestId);
+        if (known) this.answerKnown(known, command);
+        else this.fail(command.clientRequestId, e);
       },
     );
   }
@@ -129,12 +137,16 @@ export class ClientGateway {
     else this.waiters.set(clientRequestId, list);
   }
 
-  /** The chosen log is learned: held commands go to the core. */
+  /** The chosen log is learned: held commands it does not hold go on (certified, then to the core). */
   becomeReady(): void {
     this.isReady = true;
     const held = this.held;
     this.held = [];
-    for (const c of held) this.arrive(c);
+    for (const c of held) {
+      const known = this.deps.chosen.result(c.clientRequestId);
+      if (known) this.answerKnown(known, c);
+      else this.admit(c);
+    }
   }
 
   private arrive(command: Command): void {

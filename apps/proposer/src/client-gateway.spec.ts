@@ -1,0 +1,87 @@
+import { status } from '@grpc/grpc-js';
+import { type Command, Quorum } from '@paxos/consensus-core';
+import { GrpcError } from '@paxos/grpc-kit';
+import type { ChosenLog, ChosenResult } from './chosen-log';
+import { type Certifier, ClientGateway } from './client-gateway';
+
+const command = (id: string): Command => ({ clientRequestId: id, contentType: 'application/x-test-claims', data: Buffer.from(id) });
+
+/** A gateway over a chosen log the test fills in, a certifier the test settles, and a core that records what it was given. */
+function setUp() {
+  const chosen = new Map<string, ChosenResult>();
+  const certifications: Array<{ command: Command; resolve: (c: Command) => void; reject: (e: unknown) => void }> = [];
+  const submitted: Command[] = [];
+  const certifier: Certifier = {
+    sourcesOf: (c) => (c.contentType === 'application/x-test-claims' ? [0] : []),
+    certify: (c) => new Promise<Command>((resolve, reject) => certifications.push({ command: c, resolve, reject })),
+  };
+  const log = { result: (id: string) => chosen.get(id), nextSlot: 0n, digest: () => 'digest' } as unknown as ChosenLog;
+  const gateway = new ClientGateway({
+    chosen: log,
+    quorum: Quorum.majority(3),
+    reachable: () => 3,
+    certifier,
+    submit: (commands) => {
+      submitted.push(...commands);
+      return [];
+    },
+  });
+  return { gateway, chosen, certifications, submitted };
+}
+
+/** Lets settled promises run and the gateway hand what arrived in that turn to the core. */
+const turn = async () => {
+  await Promise.resolve();
+  await new Promise((resolve) => setImmediate(resolve));
+};
+
+describe('the client gateway with claim certificates', () => {
+  it('certifies once per id, hands the certified command to the core, and attaches retries to it', async () => {
+    const { gateway, certifications, submitted } = setUp();
+    gateway.becomeReady();
+    const first = gateway.propose(command('a'));
+    const retry = gateway.propose(command('a'));
+    expect(certifications.map((c) => c.command.clientRequestId)).toEqual(['a']);
+    certifications[0]?.resolve({ ...command('a'), verifiedBy: [0] });
+    await turn();
+    expect(submitted).toEqual([{ ...command('a'), verifiedBy: [0] }]);
+    gateway.delivered([{ clientRequestId: 'a', slot: 4n, valueDigest: 'digest' }], () => []);
+    await expect(first).resolves.toMatchObject({ slot: 4n, duplicate: false });
+    await expect(retry).resolves.toMatchObject({ slot: 4n, duplicate: true });
+  });
+
+  it('answers a command chosen while its claims were asked about with its slot, not the refusal', async () => {
+    const { gateway, chosen, certifications } = setUp();
+    gateway.becomeReady();
+    const answer = gateway.propose(command('b'));
+    chosen.set('b', { clientRequestId: 'b', slot: 9n, valueDigest: 'digest' }); // chosen through another proposer
+    certifications[0]?.reject(new GrpcError(status.FAILED_PRECONDITION, 'refused by acceptor 0'));
+    await expect(answer).resolves.toMatchObject({ slot: 9n, duplicate: true });
+  });
+
+  it('certifies nothing before the log is learned; then a command the log holds is answered without asking', async () => {
+    const { gateway, chosen, certifications, submitted } = setUp();
+    const old = gateway.propose(command('c'));
+    const fresh = gateway.propose(command('d'));
+    expect(certifications).toEqual([]);
+    chosen.set('c', { clientRequestId: 'c', slot: 2n, valueDigest: 'digest' });
+    gateway.becomeReady();
+    await expect(old).resolves.toMatchObject({ slot: 2n, duplicate: true });
+    expect(certifications.map((c) => c.command.clientRequestId)).toEqual(['d']);
+    certifications[0]?.reject(new GrpcError(status.UNAVAILABLE, 'too few answered'));
+    await expect(fresh).rejects.toMatchObject({ code: status.UNAVAILABLE });
+    expect(submitted).toEqual([]);
+  });
+
+  it('refuses new commands once stopped, and drops a certification that ends after the stop', async () => {
+    const { gateway, certifications, submitted } = setUp();
+    gateway.becomeReady();
+    const pending = gateway.propose(command('e'));
+    gateway.stop();
+    await expect(pending).rejects.toMatchObject({ code: status.UNAVAILABLE });
+    certifications[0]?.resolve(command('e'));
+    await turn();
+    expect(submitted).toEqual([]);
+    await expect(gateway.propose(command('f'))).rejects.toMatchObject({ code: status.UNAVAILABLE, message: expect.stringContaining('shutting down') });
+  });
+});
