@@ -52,10 +52,11 @@ describe('LMFDB claims: an acceptor gives its verdict on its own source, and vot
   it('verifies a true claim, refuses a false one with the reason, and says nothing of other sources', async () => {
     const [port] = await freePorts(1);
     const c = await start(0, port as number, SNAPSHOT); // node 0 holds source 0 (elliptic curves)
-    expect(await c.verifyClaims({ command: command(TRUE_CLAIM) })).toEqual({ acceptorId: 0, source: 0, verdict: Verdict.VERDICT_TRUE, reason: '' });
+    expect(await c.verifyClaims({ command: command(TRUE_CLAIM) })).toEqual({ acceptorId: 0, source: 0, clusterSize: 23, verdict: Verdict.VERDICT_TRUE, reason: '' });
     expect(await c.verifyClaims({ command: command(FALSE_CLAIM) })).toEqual({
       acceptorId: 0,
       source: 0,
+      clusterSize: 23,
       verdict: Verdict.VERDICT_FALSE,
       reason: expect.stringContaining('11.a2: jinv is -122023936/161051, the claim says 1/1'),
     });

@@ -73,6 +73,13 @@ export function acceptorService(
     },
     installStateSnapshot: stateContext.installStateSnapshot,
     verifyClaims(call: ServerUnaryCall<VerifyClaimsRequest, VerifyClaimsResponse>, callback: sendUnaryData<VerifyClaimsResponse>) {
+      // Verdicts cost computation (exact arithmetic on the event loop that answers votes): proposers only.
+      try {
+        access.proposerOf(call, 'VerifyClaims');
+      } catch (e) {
+        callback(toServiceError(e));
+        return;
+      }
       const command = call.request.command;
       if (!command?.value) {
         callback(toServiceError(new GrpcError(GrpcStatus.INVALID_ARGUMENT, 'command.value is missing: send the Monster Harmonic proposal whose claims to verify')));
@@ -83,7 +90,7 @@ export function acceptorService(
         callback(toServiceError(new GrpcError(GrpcStatus.INVALID_ARGUMENT, `command ${JSON.stringify(command.clientRequestId)}: ${verdict}`)));
         return;
       }
-      callback(null, { acceptorId: node.nodeId, ...verdict });
+      callback(null, { acceptorId: node.nodeId, clusterSize: node.quorum.n, ...verdict });
     },
   };
 }

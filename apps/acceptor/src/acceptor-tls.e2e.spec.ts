@@ -1,5 +1,7 @@
 // Mutual TLS at an acceptor: only a proposer's certificate may send votes, and only under its own
 // proposer id; any certificate of the network may read; no certificate, no connection.
+import { Verdict } from '@paxos/proto';
+import { buildProposal, encodeProposalValue } from '@paxos/proposal';
 import { credentials, status } from '@grpc/grpc-js';
 import { channelCredentials, ensureNetworkCertificates, loadTls, tlsFilesIn } from '@paxos/grpc-kit';
 import { freePorts, spawnNode } from '@paxos/test-cluster';
@@ -60,6 +62,13 @@ describe('an acceptor with mutual TLS', () => {
     // Nothing of the refused ones was kept: the promise is still round 5 of proposer 1.
     const st = await client('client-test').status();
     expect(st.promised).toMatchObject({ round: 5n, proposerId: 1 });
+  });
+
+  it('gives claim verdicts (computation on its event loop) to proposers only', async () => {
+    const command = { clientRequestId: 'v', value: encodeProposalValue(buildProposal({ proposalNumber: 1n, proposerId: 1, leaderboard: [], claims: [{ source: 0, label: '11.a2', field: 'jinv', claimedValue: '1' }] })), verifiedBy: [] };
+    const verdict = await client('proposer-2').verifyClaims({ command });
+    expect(verdict).toMatchObject({ acceptorId: 0, source: 0, clusterSize: 3, verdict: Verdict.VERDICT_UNKNOWN }); // its cache is missing
+    await expect(client('client-test').verifyClaims({ command })).rejects.toMatchObject({ code: status.PERMISSION_DENIED, details: expect.stringContaining("VerifyClaims is taken only from a proposer's certificate") });
   });
 
   it('answers reads to any certificate of the network and nothing to a connection without one', async () => {

@@ -6,18 +6,20 @@ import { buildProposal, encodeProposalValue } from '@paxos/proposal';
 import type { AcceptorLink } from './acceptor-link';
 import { ClaimCertifier } from './claim-certifier';
 
-type Answer = Verdict | 'down' | 'never';
+type Answer = Verdict | 'down' | 'never' | 'another network';
 
 /** Acceptors 0..n-1 whose VerifyClaims answers as told (never: no answer at all). */
 function links(n: number, answers: Record<number, Answer>, asked: number[] = []): AcceptorLink[] {
   return Array.from({ length: n }, (_, nodeId) => ({
     nodeId,
+    address: `127.0.0.1:${7100 + nodeId}`,
     verifyClaims: (): Promise<VerifyClaimsResponse> => {
       asked.push(nodeId);
       const a = answers[nodeId] ?? Verdict.VERDICT_TRUE;
       if (a === 'never') return new Promise(() => undefined);
       if (a === 'down') return Promise.reject(new GrpcError(status.UNAVAILABLE, `acceptor ${nodeId} is down`));
-      return Promise.resolve({ acceptorId: nodeId, source: nodeId % 10, verdict: a, reason: a === Verdict.VERDICT_TRUE ? '' : 'the record says otherwise' });
+      if (a === 'another network') return Promise.resolve({ acceptorId: nodeId, source: nodeId % 10, verdict: Verdict.VERDICT_TRUE, reason: '', clusterSize: 13 });
+      return Promise.resolve({ acceptorId: nodeId, source: nodeId % 10, verdict: a, reason: a === Verdict.VERDICT_TRUE ? '' : 'the record says otherwise', clusterSize: n });
     },
   })) as unknown as AcceptorLink[];
 }
@@ -60,6 +62,16 @@ describe('the claim certifier: a proposal is proposed only with a majority of ea
     await expect(certifier.certify(proposalCommand([3]), [3])).rejects.toMatchObject({
       code: status.UNAVAILABLE,
       message: expect.stringMatching(/1 did; acceptor 13: .*down; retry with the same client_request_id/),
+    });
+  });
+
+  it('answers UNAVAILABLE, not a refusal, when acceptors cannot verify (their data not loaded) or belong to another network', async () => {
+    const unknown = new ClaimCertifier(links(23, { 3: Verdict.VERDICT_UNKNOWN }), { deadlineMs: 1000 });
+    await expect(unknown.certify(proposalCommand([3]), [3])).rejects.toMatchObject({ code: status.UNAVAILABLE, message: expect.stringMatching(/acceptor 3: cannot verify: the record says otherwise/) });
+    const misconfigured = new ClaimCertifier(links(23, { 13: 'another network' }), { deadlineMs: 1000 });
+    await expect(misconfigured.certify(proposalCommand([3]), [3])).rejects.toMatchObject({
+      code: status.UNAVAILABLE,
+      message: expect.stringMatching(/127\.0\.0\.1:7113 answers as acceptor 13 of 13 holding source 3; this proposer has it as acceptor 13 of 23 .*--cluster-size/),
     });
   });
 

@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import type { Command } from '@paxos/consensus-core';
 import { GrpcError, type Logger } from '@paxos/grpc-kit';
-import { Verdict } from '@paxos/proto';
+import { Verdict, type VerifyClaimsResponse } from '@paxos/proto';
 import { isHarmonicContentType, sourceHolders, sourcesToCertify, validateProposalValue, verificationsNeeded } from '@paxos/proposal';
 import type { AcceptorLink } from './acceptor-link';
 
@@ -13,7 +13,7 @@ export interface ClaimCertifierOptions {
    * asking any (the simulator's checker must then find refused claims chosen).
    */
   readonly unsafeForgeCertificates?: boolean;
-  /** Told every refusal, also one that came after a majority had verified: acceptors' data disagree. */
+  /** Told every verdict that is not TRUE, also one that came after a majority had verified (acceptors' data disagree), and every acceptor configured for another network. */
   readonly logger?: Logger;
 }
 
@@ -24,11 +24,13 @@ interface SourceTally {
   readonly need: number;
   verified: number;
   pending: number;
-  /** Acceptors whose data say no (FALSE) or cannot say (UNKNOWN), with why. */
+  /** Acceptors whose data say the claims are false, with why: no retry changes that. */
   readonly refusals: string[];
-  /** Acceptors that did not answer (down, deadline), with why. */
+  /** Acceptors that cannot verify them now (record or source not loaded), did not answer, or answered for another network, with why. */
   readonly unanswered: string[];
 }
+
+type Outcome = { verified: true } | { refused: string } | { unanswered: string };
 
 /**
  * Before a Monster Harmonic proposal is proposed, asks the acceptors of every source it makes
@@ -56,8 +58,9 @@ export class ClaimCertifier {
 
   /**
    * The command with its certificate. Fails with FAILED_PRECONDITION when so many of a source's
-   * acceptors refuse that no majority can verify (their reasons named), and with UNAVAILABLE when
-   * too few answered in time (a retry with the same id may succeed).
+   * acceptors say its claims are false that no majority can verify them (their reasons named), and
+   * with UNAVAILABLE when too few verified for any other reason (down, late, their data not
+   * loaded, configured for another network): a retry with the same id may succeed.
    */
   certify(command: Command, sources: readonly number[]): Promise<Command> {
     const tallies = sources.map((source): SourceTally => {
@@ -83,15 +86,12 @@ export class ClaimCertifier {
       for (const t of tallies) {
         for (const id of t.holders) {
           const link = this.byId.get(id);
-          const answered = (outcome: { verified: true } | { refused: string } | { unanswered: string }) => {
+          const answered = (outcome: Outcome) => {
             t.pending--;
             if ('verified' in outcome) {
               t.verified++;
               verifiedBy.add(id);
-            } else if ('refused' in outcome) {
-              t.refusals.push(`acceptor ${id}: ${outcome.refused}`);
-              this.opts.logger?.warn({ clientRequestId: command.clientRequestId, acceptor: id, source: t.source, reason: outcome.refused }, 'an acceptor refused the claims of a proposal');
-            }
+            } else if ('refused' in outcome) t.refusals.push(`acceptor ${id}: ${outcome.refused}`);
             else t.unanswered.push(`acceptor ${id}: ${outcome.unanswered}`);
             decide();
           };
@@ -100,11 +100,7 @@ export class ClaimCertifier {
             continue;
           }
           link.verifyClaims(command, this.opts.deadlineMs).then(
-            (r) => {
-              if (r.verdict === Verdict.VERDICT_TRUE && r.source === t.source) answered({ verified: true });
-              else if (r.source !== t.source) answered({ refused: `holds source ${r.source}, not ${t.source}` });
-              else answered({ refused: `${r.verdict === Verdict.VERDICT_FALSE ? 'false' : 'cannot verify'}: ${r.reason}` });
-            },
+            (r) => answered(this.outcomeOf(command, link, t.source, r)),
             (e: unknown) => answered({ unanswered: e instanceof Error ? e.message : String(e) }),
           );
         }
@@ -113,10 +109,26 @@ export class ClaimCertifier {
     });
   }
 
+  /** One acceptor's answer as the tally counts it; an acceptor of another network is no answer, and logged. */
+  private outcomeOf(command: Command, link: AcceptorLink, source: number, r: VerifyClaimsResponse): Outcome {
+    const n = this.links.length;
+    if (r.acceptorId !== link.nodeId || r.source !== source || r.clusterSize !== n) {
+      const why =
+        `${link.address} answers as acceptor ${r.acceptorId} of ${r.clusterSize} holding source ${r.source}; ` +
+        `this proposer has it as acceptor ${link.nodeId} of ${n} holding source ${source} (check --acceptors, and the acceptor's --id, --source and --cluster-size)`;
+      this.opts.logger?.error({ acceptor: link.nodeId, address: link.address, answeredAs: r.acceptorId, source: r.source, clusterSize: r.clusterSize }, 'an acceptor is configured for another network: its claim verdicts are not counted');
+      return { unanswered: why };
+    }
+    if (r.verdict === Verdict.VERDICT_TRUE) return { verified: true };
+    this.opts.logger?.warn({ clientRequestId: command.clientRequestId, acceptor: link.nodeId, source, verdict: r.verdict, reason: r.reason }, 'an acceptor did not verify the claims of a proposal');
+    if (r.verdict === Verdict.VERDICT_FALSE) return { refused: `false: ${r.reason}` };
+    return { unanswered: `cannot verify: ${r.reason}` };
+  }
+
   private shortfall(command: Command, t: SourceTally): GrpcError {
     const id = JSON.stringify(command.clientRequestId);
     const head = `${id}: its claims on source ${t.source} need ${t.need} of that source's acceptors (${t.holders.join(', ')}) to verify them, ${t.verified} did`;
-    // Refusals alone leave too few: no retry can help.
+    // Acceptors whose data say false leave too few: no retry can help.
     if (t.holders.length - t.refusals.length < t.need) return new GrpcError(status.FAILED_PRECONDITION, `${head}; refused by ${t.refusals.join('; ')}`);
     const why = [...t.refusals, ...t.unanswered].join('; ');
     return new GrpcError(status.UNAVAILABLE, `${head}; ${why}; retry with the same client_request_id`);

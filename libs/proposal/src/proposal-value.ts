@@ -4,6 +4,9 @@ import { type Claim, type LeaderboardEntry, MonsterHarmonicProposal } from '@pax
 import { isHarmonicContentType, MONSTER_HARMONIC_CONTENT_TYPE } from './content-type';
 import { leaderboardSha256, ProposalFormatError } from './leaderboard';
 
+/** Claims one proposal may make: each is checked by the proposer and its source's acceptors, some by computation. */
+export const CLAIMS_MAX = 64;
+
 export interface ProposalInput {
   proposalNumber: bigint;
   proposerId: number;
@@ -61,6 +64,9 @@ export function validateProposalValue(contentType: string, data: Uint8Array): Pr
     hash = leaderboardSha256(proposal.leaderboard);
   } catch (e) {
     return { ok: false, code: 'INVALID_ARGUMENT', reason: (e as Error).message };
+  }
+  if (proposal.claims.length > CLAIMS_MAX) {
+    return { ok: false, code: 'INVALID_ARGUMENT', reason: `the proposal makes ${proposal.claims.length} claims, the limit is ${CLAIMS_MAX}` };
   }
   for (const [i, c] of proposal.claims.entries()) {
     if (!isSourceNumber(c.source)) return { ok: false, code: 'INVALID_ARGUMENT', reason: `claims[${i}].source is ${c.source}, not one of 0..9` };

@@ -66,6 +66,8 @@ describe('the proposal value', () => {
     expect(validateProposalValue(nd.contentType, nd.data)).toEqual({ ok: false, code: 'INVALID_ARGUMENT', reason: 'leaderboard[0].bid is not a decimal number: "1e3"' });
     const bc = encodeProposalValue({ ...p, claims: [{ source: 12, label: 'x', field: 'y', claimedValue: '1' }] });
     expect(validateProposalValue(bc.contentType, bc.data)).toMatchObject({ ok: false, code: 'INVALID_ARGUMENT', reason: 'claims[0].source is 12, not one of 0..9' });
+    const many = encodeProposalValue({ ...p, claims: Array.from({ length: 65 }, () => ({ source: 0, label: '11.a2', field: 'jinv', claimedValue: '1' })) });
+    expect(validateProposalValue(many.contentType, many.data)).toMatchObject({ ok: false, code: 'INVALID_ARGUMENT', reason: 'the proposal makes 65 claims, the limit is 64' });
   });
 });
 

@@ -44,6 +44,11 @@ export interface VerifyClaimsResponse {
   verdict: Verdict;
   /** Why, for FALSE and UNKNOWN: the first claim that did not verify. */
   reason: string;
+  /**
+   * The number of acceptors this acceptor checks claim certificates against (its --cluster-size):
+   * a proposer that counts another number builds no certificate with it.
+   */
+  clusterSize: number;
 }
 
 export interface PrepareRequest {
@@ -327,7 +332,7 @@ export const VerifyClaimsRequest: MessageFns<VerifyClaimsRequest> = {
 };
 
 function createBaseVerifyClaimsResponse(): VerifyClaimsResponse {
-  return { acceptorId: 0, source: 0, verdict: 0, reason: "" };
+  return { acceptorId: 0, source: 0, verdict: 0, reason: "", clusterSize: 0 };
 }
 
 export const VerifyClaimsResponse: MessageFns<VerifyClaimsResponse> = {
@@ -343,6 +348,9 @@ export const VerifyClaimsResponse: MessageFns<VerifyClaimsResponse> = {
     }
     if (message.reason !== "") {
       writer.uint32(34).string(message.reason);
+    }
+    if (message.clusterSize !== 0) {
+      writer.uint32(40).uint32(message.clusterSize);
     }
     return writer;
   },
@@ -392,6 +400,14 @@ export const VerifyClaimsResponse: MessageFns<VerifyClaimsResponse> = {
             message.reason = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.clusterSize = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -414,6 +430,11 @@ export const VerifyClaimsResponse: MessageFns<VerifyClaimsResponse> = {
       source: isSet(object.source) ? globalThis.Number(object.source) : 0,
       verdict: isSet(object.verdict) ? verdictFromJSON(object.verdict) : 0,
       reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      clusterSize: isSet(object.clusterSize)
+        ? globalThis.Number(object.clusterSize)
+        : isSet(object.cluster_size)
+        ? globalThis.Number(object.cluster_size)
+        : 0,
     };
   },
 
@@ -431,6 +452,9 @@ export const VerifyClaimsResponse: MessageFns<VerifyClaimsResponse> = {
     if (message.reason !== "") {
       obj.reason = message.reason;
     }
+    if (message.clusterSize !== 0) {
+      obj.clusterSize = Math.round(message.clusterSize);
+    }
     return obj;
   },
 
@@ -443,6 +467,7 @@ export const VerifyClaimsResponse: MessageFns<VerifyClaimsResponse> = {
     message.source = object.source ?? 0;
     message.verdict = object.verdict ?? 0;
     message.reason = object.reason ?? "";
+    message.clusterSize = object.clusterSize ?? 0;
     return message;
   },
 };
