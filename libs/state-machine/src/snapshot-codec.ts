@@ -5,7 +5,11 @@
 import { deserialize, serialize } from 'node:v8';
 import type { AgreedStateSnapshot } from './agreed-state';
 
-export const STATE_SNAPSHOT_FORMAT = 1;
+/**
+ * 2: a claim's `checkedBy` is the certificate's acceptors of its source (format 1 listed every
+ * acceptor holding it); a format-1 snapshot is not used, and the node applies its history again.
+ */
+export const STATE_SNAPSHOT_FORMAT = 2;
 
 export function encodeStateSnapshot(s: AgreedStateSnapshot): Buffer {
   return serialize({ format: STATE_SNAPSHOT_FORMAT, state: s });

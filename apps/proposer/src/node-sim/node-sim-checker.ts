@@ -1,5 +1,5 @@
 import type { ChosenEntry, Command, SlotValue } from '@paxos/consensus-core';
-import { certificateProblem, isHarmonicContentType, validateProposalValue } from '@paxos/proposal';
+import { isHarmonicContentType, validateProposalValue } from '@paxos/proposal';
 import { AgreedState, type AgreedStateSnapshot } from '@paxos/state-machine';
 import { valueBytesDigest } from '@paxos/wire';
 import type { ChosenLog } from '../chosen-log';
@@ -8,6 +8,7 @@ import type { SimAcceptor } from './sim-acceptor';
 /** One client command and what its client was told. */
 export interface ClientRecord {
   readonly id: string;
+  readonly contentType: string;
   readonly data: Uint8Array;
   /** The slot the (last) answer named. */
   acknowledgedSlot: bigint | undefined;
@@ -46,7 +47,8 @@ function valueKey(v: SlotValue): string {
  * - no gaps below the highest slot anyone holds;
  * - only sent commands are chosen, and a refused one never is;
  * - claims: a chosen proposal's certificate names a majority of every claimed source's acceptors
- *   and none whose data refuse it;
+ *   and none whose data refuse it, and a proposal is refused only when refusals leave a claimed
+ *   source no possible majority;
  * - exactly-once: each id's answer names the slot of its first copy in the log, and an answered
  *   command is in the log;
  * - every proposer's applied state (sessions and registry) equals the state of the agreed log
@@ -124,6 +126,10 @@ export function checkRun(input: CheckInput): CheckReport {
     compareAt(s + 1n);
   }
   for (const c of input.clients) {
+    if (c.refused) {
+      const problem = refusalProblem(c, input.clusterSize);
+      if (problem) fail(`claims: ${problem}`);
+    }
     if (c.acknowledgedSlot === undefined) continue;
     const first = firstSlot.get(c.id);
     if (first === undefined) fail(`lost: ${c.id} was acknowledged at slot ${c.acknowledgedSlot} but is not in the log`);
@@ -132,14 +138,40 @@ export function checkRun(input: CheckInput): CheckReport {
   return { violations, chosenSlots: Number(end), duplicateCopies };
 }
 
-/** Why a chosen command's claims were not verified as the certificate rule demands, or undefined. */
+/** The claimed sources of a Monster Harmonic command, each once (none for other values). */
+function claimedSources(contentType: string, data: Uint8Array): number[] {
+  if (!isHarmonicContentType(contentType)) return [];
+  const checked = validateProposalValue(contentType, data);
+  return checked.ok ? [...new Set(checked.proposal.claims.map((c) => c.source))] : [];
+}
+
+/** Acceptors 0..n-1 holding a source, counted here as the checker's own rule (id mod 10), not the certifier's code. */
+function holdersOf(source: number, acceptors: number): number[] {
+  return Array.from({ length: acceptors }, (_, id) => id).filter((id) => id % 10 === source);
+}
+
+/** Why a chosen command's claims were not verified as the rule demands, or undefined: a majority of each claimed source's acceptors, none of them refusing. */
 function claimProblem(c: Command, client: ClientRecord, acceptors: number): string | undefined {
-  const forged = (c.verifiedBy ?? []).filter((id) => client.refusedBy?.has(id));
+  const verifiedBy = new Set(c.verifiedBy ?? []);
+  const forged = [...verifiedBy].filter((id) => client.refusedBy?.has(id));
   if (forged.length > 0) return `its certificate names ${forged.length === 1 ? 'acceptor' : 'acceptors'} ${forged.join(', ')}, whose data refuse its claims`;
-  if (!isHarmonicContentType(c.contentType)) return undefined;
-  const checked = validateProposalValue(c.contentType, c.data);
-  if (!checked.ok) return checked.reason;
-  return certificateProblem(checked.proposal, c.verifiedBy ?? [], acceptors);
+  for (const source of claimedSources(c.contentType, c.data)) {
+    const holders = holdersOf(source, acceptors);
+    if (holders.length === 0) continue;
+    const verified = holders.filter((id) => verifiedBy.has(id)).length;
+    if (verified <= holders.length / 2) return `its claims on source ${source} were verified by ${verified} of its acceptors (${holders.join(', ')}), not a majority`;
+  }
+  return undefined;
+}
+
+/** Why refusing a client's claims (FAILED_PRECONDITION) was wrong, or undefined: refusals must leave some claimed source without a possible majority. */
+function refusalProblem(client: ClientRecord, acceptors: number): string | undefined {
+  for (const source of claimedSources(client.contentType, client.data)) {
+    const holders = holdersOf(source, acceptors);
+    const willing = holders.filter((id) => !client.refusedBy?.has(id)).length;
+    if (holders.length > 0 && willing <= holders.length / 2) return undefined;
+  }
+  return `${client.id} was refused for its claims, yet a majority of every claimed source's acceptors would verify them`;
 }
 
 /**

@@ -31,6 +31,8 @@ export interface NodeSimOptions {
    * sources' acceptors (the ones whose LMFDB data say no) and verified by the rest.
    */
   readonly claimRefusalProbability: number;
+  /** Per acceptor restart in the fault phase: its LMFDB source does not load (its verdicts are UNKNOWN) until the heal. */
+  readonly sourceUnloadedProbability: number;
   /** Negative control: acceptors answer before their vote is durable (a power loss then drops it). */
   readonly unsafeAckBeforeSync: boolean;
   /** Negative control: the proposers' state machine keeps no client sessions. */
@@ -58,6 +60,7 @@ export const NODE_SIM_DEFAULTS: Omit<NodeSimOptions, 'seed'> = Object.freeze({
   syncMsMax: 8,
   claimsProbability: 0.25,
   claimRefusalProbability: 0.3,
+  sourceUnloadedProbability: 0.2,
   unsafeAckBeforeSync: false,
   unsafeNoSessions: false,
   unsafeForgeCertificates: false,

@@ -35,6 +35,8 @@ export interface NodeSimStats {
   /** Commands whose claims could not be verified after the heal (a claimed source's acceptors never started again). */
   readonly claimsUnverifiable: number;
   readonly partitions: number;
+  /** Acceptor restarts whose LMFDB source did not load (their claim verdicts UNKNOWN until the heal). */
+  readonly sourcesUnloaded: number;
   /** Virtual ms from the heal until every command was answered and every acceptor was level. */
   readonly levelAfterHealMs: number;
 }
@@ -98,11 +100,14 @@ class NodeSimulation {
   private readonly clients: ClientRecord[] = [];
   /** Disputed commands: the acceptors that refuse each. */
   private readonly disputed = new Map<string, ReadonlySet<number>>();
+  /** Acceptors whose LMFDB source did not load at their last start (until the heal). */
+  private readonly unloaded = new Set<number>();
+  private readonly dataFaults: SeededRandom;
   private readonly violations: string[] = [];
   private faultPhase = true;
   private lastReadError = '';
   private healedAt = 0;
-  private readonly counts = { acceptorCrashes: 0, powerLosses: 0, proposerCrashes: 0, diskFaults: 0, corruptions: 0, forgedMessages: 0, partitions: 0 };
+  private readonly counts = { acceptorCrashes: 0, powerLosses: 0, proposerCrashes: 0, diskFaults: 0, corruptions: 0, forgedMessages: 0, partitions: 0, sourcesUnloaded: 0 };
 
   constructor(
     private readonly opts: NodeSimOptions,
@@ -111,6 +116,9 @@ class NodeSimulation {
     private readonly realSetImmediate: typeof setImmediate,
   ) {
     this.faults = rng.fork('faults');
+    // A stream of its own, not a fork (a fork draws from the parent): runs without claims draw
+    // every other number as they did before this stream existed, so pinned seeds stay pinned.
+    this.dataFaults = new SeededRandom((BigInt(opts.seed) << 16n) ^ 0xda7an);
     this.net = new SimNetwork(rng.fork('network'), { delayMsMin: 1, delayMsMax: 4, longDelayProbability: opts.longDelayProbability, longDelayMsMax: opts.longDelayMsMax });
     this.quorum = Quorum.majority(opts.acceptors);
     const addresses = Array.from({ length: opts.acceptors }, (_, i) => `sim:${i}`).join(',');
@@ -136,10 +144,11 @@ class NodeSimulation {
             repairMs: 50,
             unsafeAckBeforeSync: opts.unsafeAckBeforeSync,
           },
-          claimsVerdict: (command) =>
-            this.disputed.get(command.clientRequestId)?.has(nodeId)
-              ? { verdict: Verdict.VERDICT_FALSE, reason: `${command.clientRequestId}: this acceptor's data say the claim is false` }
-              : { verdict: Verdict.VERDICT_TRUE, reason: '' },
+          claimsVerdict: (command) => {
+            if (this.unloaded.has(nodeId)) return { verdict: Verdict.VERDICT_UNKNOWN, reason: `source ${nodeId % 10} is not loaded here` };
+            if (this.disputed.get(command.clientRequestId)?.has(nodeId)) return { verdict: Verdict.VERDICT_FALSE, reason: `${command.clientRequestId}: this acceptor's data say the claim is false` };
+            return { verdict: Verdict.VERDICT_TRUE, reason: '' };
+          },
           random: (() => {
             const r = rng.fork(`acceptor-${nodeId}`);
             return () => r.next();
@@ -276,7 +285,14 @@ class NodeSimulation {
       this.crashAcceptor(victim, powerLoss, corrupt);
     }
     const restartable = down.filter((a) => a.refusedToStart === undefined);
-    if (restartable.length > 0 && f.chance(0.1)) (restartable[f.int(0, restartable.length)] as SimAcceptor).start();
+    if (restartable.length > 0 && f.chance(0.1)) {
+      const restarted = restartable[f.int(0, restartable.length)] as SimAcceptor;
+      restarted.start();
+      if (this.dataFaults.chance(o.sourceUnloadedProbability)) {
+        this.unloaded.add(restarted.nodeId);
+        this.counts.sourcesUnloaded++;
+      } else this.unloaded.delete(restarted.nodeId);
+    }
     if (f.chance(o.proposerCrashProbability)) {
       const p = f.int(0, o.proposers);
       if (this.proposers[p]) this.crashProposer(p);
@@ -331,6 +347,7 @@ class NodeSimulation {
   private heal(): void {
     this.faultPhase = false;
     this.net.heal();
+    this.unloaded.clear();
     for (const a of this.acceptors) a.start();
     for (let p = 0; p < this.opts.proposers; p++) if (!this.proposers[p]) this.startProposer(p, this.clockJump(p));
   }
@@ -403,7 +420,8 @@ class NodeSimulation {
       const id = `client-${c}-${i}`;
       const { command, refusedBy } = this.commandOf(id, c * 1000 + i, r);
       if (refusedBy) this.disputed.set(id, refusedBy);
-      const record: ClientRecord = { id, data: command.data, acknowledgedSlot: undefined, refused: false, ...(refusedBy ? { refusedBy } : {}) };
+      const record: ClientRecord = { id, contentType: command.contentType, data: command.data, acknowledgedSlot: undefined, refused: false, ...(refusedBy ? { refusedBy } : {}) };
+      let lastError: GrpcError | undefined;
       this.clients.push(record);
       for (;;) {
         const live = this.proposers.flatMap((p) => (p ? [p] : []));
@@ -420,9 +438,11 @@ class NodeSimulation {
             record.refused = true;
             break;
           }
+          lastError = e instanceof GrpcError ? e : undefined;
         }
         if (outcome === undefined) {
-          if (!this.faultPhase && !this.certifiable(command)) {
+          const certifierSaysRetry = lastError?.code === status.UNAVAILABLE && /its claims on source \d+ need/.test(lastError.message);
+          if (!this.faultPhase && certifierSaysRetry && !this.certifiable(command)) {
             // Its claims need acceptors that will never start again: UNAVAILABLE for good (the
             // proposer cannot tell a damaged acceptor from a slow one; an operator can).
             record.unverifiable = true;

@@ -124,7 +124,7 @@ export class SimAcceptor {
     if (!wire?.value) throw new GrpcError(status.INVALID_ARGUMENT, 'command.value is missing');
     const checked = validateProposalValue(wire.value.contentType, wire.value.data);
     if (!checked.ok) throw new GrpcError(status.INVALID_ARGUMENT, checked.reason);
-    return { acceptorId: this.opts.nodeId, source: sourceOfAcceptor(this.opts.nodeId), ...this.opts.claimsVerdict(commandFromWire(wire, wire.value.data)) };
+    return { acceptorId: this.opts.nodeId, source: sourceOfAcceptor(this.opts.nodeId), clusterSize: this.opts.quorum.n, ...this.opts.claimsVerdict(commandFromWire(wire, wire.value.data)) };
   }
 
   status(): StatusResponse {
