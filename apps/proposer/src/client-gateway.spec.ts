@@ -7,7 +7,7 @@ import { type Certifier, ClientGateway } from './client-gateway';
 const command = (id: string): Command => ({ clientRequestId: id, contentType: 'application/x-test-claims', data: Buffer.from(id) });
 
 /** A gateway over a chosen log the test fills in, a certifier the test settles, and a core that records what it was given. */
-function setUp() {
+function setUp(learnChosen?: () => Promise<void>) {
   const chosen = new Map<string, ChosenResult>();
   const certifications: Array<{ command: Command; resolve: (c: Command) => void; reject: (e: unknown) => void }> = [];
   const submitted: Command[] = [];
@@ -21,6 +21,7 @@ function setUp() {
     quorum: Quorum.majority(3),
     reachable: () => 3,
     certifier,
+    ...(learnChosen ? { learnChosen } : {}),
     submit: (commands) => {
       submitted.push(...commands);
       return [];
@@ -57,6 +58,29 @@ describe('the client gateway with claim certificates', () => {
     chosen.set('b', { clientRequestId: 'b', slot: 9n, valueDigest: 'digest' }); // chosen through another proposer
     certifications[0]?.reject(new GrpcError(status.FAILED_PRECONDITION, 'refused by acceptor 0'));
     await expect(answer).resolves.toMatchObject({ slot: 9n, duplicate: true });
+  });
+
+  it('before refusing claims for good, learns the log: a command chosen through another proposer gets its slot', async () => {
+    let learned = 0;
+    const chosenElsewhere = new Map<string, ChosenResult>();
+    const { gateway, chosen, certifications } = setUp(async () => {
+      learned++;
+      for (const [id, r] of chosenElsewhere) chosen.set(id, r);
+    });
+    gateway.becomeReady();
+    const retried = gateway.propose(command('g'));
+    const refused = gateway.propose(command('h'));
+    chosenElsewhere.set('g', { clientRequestId: 'g', slot: 12n, valueDigest: 'digest' });
+    certifications[0]?.reject(new GrpcError(status.FAILED_PRECONDITION, 'refused by acceptor 0'));
+    certifications[1]?.reject(new GrpcError(status.FAILED_PRECONDITION, 'refused by acceptor 0'));
+    await expect(retried).resolves.toMatchObject({ slot: 12n, duplicate: true });
+    await expect(refused).rejects.toMatchObject({ code: status.FAILED_PRECONDITION });
+    expect(learned).toBe(2);
+    // A refusal a retry may overcome needs no learning.
+    const later = gateway.propose(command('i'));
+    certifications[2]?.reject(new GrpcError(status.UNAVAILABLE, 'too few answered'));
+    await expect(later).rejects.toMatchObject({ code: status.UNAVAILABLE });
+    expect(learned).toBe(2);
   });
 
   it('certifies nothing before the log is learned; then a command the log holds is answered without asking', async () => {

@@ -36,6 +36,12 @@ export interface ClientGatewayDeps {
   readonly submit: (commands: readonly Command[]) => ReadonlyArray<{ command: Command; reason: string }>;
   /** Absent: commands go to the core as they came (no claims are certified). */
   readonly certifier?: Certifier;
+  /**
+   * Resolves once this proposer has learned every slot chosen before the call (the read
+   * barrier): asked before a command's claims are refused for good, so that a command chosen
+   * through another proposer is answered with its slot, not refused.
+   */
+  readonly learnChosen?: () => Promise<void>;
 }
 
 /**
@@ -121,11 +127,17 @@ export class ClientGateway {
       (e: unknown) => {
         this.certifying--;
         if (this.stopped) return;
-        // Chosen meanwhile (through another proposer, learned while its claims were asked about):
-        // its first slot is the answer, whatever the verdicts say now.
-        const known = this.deps.chosen.result(command.clientRequestId);
-        if (known) this.answerKnown(known, command);
-        else this.fail(command.clientRequestId, e);
+        // Chosen before (through another proposer, maybe not learned here yet): its first slot is
+        // the answer, whatever the verdicts say now.
+        const answer = () => {
+          if (this.stopped) return;
+          const known = this.deps.chosen.result(command.clientRequestId);
+          if (known) this.answerKnown(known, command);
+          else this.fail(command.clientRequestId, e);
+        };
+        const final = e instanceof GrpcError && e.code === status.FAILED_PRECONDITION;
+        if (final && this.deps.learnChosen) this.deps.learnChosen().then(answer, answer);
+        else answer();
       },
     );
   }

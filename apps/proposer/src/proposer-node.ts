@@ -85,6 +85,8 @@ export interface ProposerNodeOptions {
   readonly logger: Logger;
 }
 
+/** How long a proposer tries to learn the log before it refuses a command's claims for good. */
+const LEARN_BEFORE_REFUSAL_MS = 2000;
 /** Idle ticks (nothing queued, nothing in flight) before the ticker sleeps until new work. */
 const IDLE_TICKS_BEFORE_SLEEP = 100;
 /** How long a starting proposer waits for its first phase 1 to settle the open slots. */
@@ -153,6 +155,7 @@ export class ProposerNode {
       chosen,
       quorum,
       ...(opts.certifier ? { certifier: opts.certifier } : {}),
+      learnChosen: () => this.readBarrier(LEARN_BEFORE_REFUSAL_MS),
       reachable: () => this.reachable(),
       submit: (commands) => {
         const { output, rejected } = this.core.submitAll(commands);
