@@ -46,6 +46,7 @@ export function slotJson(e: LogEntry | undefined, from: string): unknown {
               clientRequestId: c.clientRequestId,
               contentType: c.value?.contentType ?? '',
               bytes: c.value?.data.length ?? 0,
+              claimsVerifiedBy: c.verifiedBy.length > 0 ? c.verifiedBy.slice(0, 64) : undefined,
               duplicateOf: e.outcomes[i]?.duplicate ? e.outcomes[i]?.firstSlot : undefined,
               ...decodedValue(c.value?.contentType ?? '', c.value?.data ?? new Uint8Array()),
             }))

@@ -104,9 +104,9 @@ describe('the page', () => {
 
   it('decodes a Monster Harmonic proposal on its slot\'s page and in the slot list', () => {
     const v = encodeProposalValue(buildProposal({ proposalNumber: 42n, proposerId: 1, leaderboard: [{ framework: 'lattice/e8', score: '99.25', pricePerPoint: '0.10', bid: '1.00', ask: '1.20' }] }));
-    const entry = { slot: 3n, ballot: { round: 1n, proposerId: 1 }, value: { kind: { $case: 'batch' as const, value: { commands: [{ clientRequestId: 'c-1', value: v, verifiedBy: [] }] } } }, outcomes: [] };
+    const entry = { slot: 3n, ballot: { round: 1n, proposerId: 1 }, value: { kind: { $case: 'batch' as const, value: { commands: [{ clientRequestId: 'c-1', value: v, verifiedBy: [0, 20] }] } } }, outcomes: [] };
     expect(renderSlotPage(3n, { entry, from: 'proposer' })).toContain('&quot;framework&quot;: &quot;lattice/e8&quot;');
-    expect(slotJson(entry, 'proposer')).toMatchObject({ slot: '3', ballot: '1.1', commands: [{ clientRequestId: 'c-1', proposal: { proposalNumber: '42' } }] });
+    expect(slotJson(entry, 'proposer')).toMatchObject({ slot: '3', ballot: '1.1', commands: [{ clientRequestId: 'c-1', claimsVerifiedBy: [0, 20], proposal: { proposalNumber: '42' } }] });
     expect(slotView(entry)).toEqual({ slot: '3', ballot: '1.1', noop: false, commands: [{ clientRequestId: 'c-1', contentType: v.contentType, bytes: v.data.length, proposalNumber: '42' }], commandCount: 1 });
     expect(slotView({ slot: 4n, value: { kind: { $case: 'noop', value: {} } }, outcomes: [] })).toEqual({ slot: '4', noop: true, commands: [], commandCount: 0 });
   });

@@ -124,7 +124,8 @@ export async function runRead(argv: readonly string[], out: (line: string) => vo
             out(`slot ${e.slot}  ballot ${e.ballot ? formatBallot(e.ballot) : '-'}  ${value.value.commands.length} command(s)`);
             value.value.commands.forEach((c, i) => {
               const outcome = e.outcomes[i];
-              const note = outcome?.duplicate ? `  duplicate of slot ${outcome.firstSlot}` : '';
+              const certificate = c.verifiedBy.length > 0 ? `  claims verified by acceptors ${c.verifiedBy.join(', ')}` : '';
+              const note = `${certificate}${outcome?.duplicate ? `  duplicate of slot ${outcome.firstSlot}` : ''}`;
               out(`  ${c.clientRequestId}  ${c.value?.contentType ?? ''}  ${c.value?.data.length ?? 0} bytes${note}`);
             });
           }
