@@ -16,6 +16,8 @@ export interface NodeRow {
   /** Slots below this are applied to the node's state machine. */
   readonly appliedSlot?: string;
   readonly valueDigest?: string;
+  /** What the node says of itself that differs from the network's layout (empty when nothing does). */
+  readonly misconfigured?: string;
 }
 
 export interface CheckReport {
@@ -31,9 +33,24 @@ export interface CheckReport {
   readonly holdingLatest: number;
 }
 
-function row(id: number, address: string, s: StatusResponse): NodeRow {
+/**
+ * How an acceptor's own view differs from the network's layout: its id, the network size it was
+ * started with (its claim-certificate check and quorum figures depend on it) and the LMFDB source
+ * it holds (id mod 10, whose claims it verifies). Undefined when they agree.
+ */
+export function configurationProblem(id: number, clusterSize: number, s: Pick<StatusResponse, 'nodeId' | 'clusterSize' | 'dataSource'>): string | undefined {
+  const problems: string[] = [];
+  if (s.nodeId !== id) problems.push(`answers as acceptor ${s.nodeId}, the layout has acceptor ${id} here`);
+  if (s.clusterSize !== clusterSize) problems.push(`was started for ${s.clusterSize} acceptors, the network has ${clusterSize} (restart it with --cluster-size ${clusterSize})`);
+  if (s.dataSource && s.dataSource.source !== id % 10) problems.push(`holds LMFDB source ${s.dataSource.source}, acceptor ${id} holds source ${id % 10}: proposers do not count its claim verdicts`);
+  return problems.length > 0 ? problems.join('; ') : undefined;
+}
+
+function row(id: number, address: string, clusterSize: number, s: StatusResponse): NodeRow {
   const ds = s.dataSource;
+  const misconfigured = configurationProblem(id, clusterSize, s);
   return {
+    ...(misconfigured ? { misconfigured } : {}),
     node: id,
     address,
     alive: true,
@@ -53,7 +70,7 @@ export async function checkNetwork(layout: NetworkLayout, deadlineMs: number, tr
   const rows = await Promise.all(
     acceptors.map(async (n): Promise<NodeRow> => {
       try {
-        return row(n.id, n.address, await acceptorStatus(n.address, deadlineMs, transport));
+        return row(n.id, n.address, quorum.n, await acceptorStatus(n.address, deadlineMs, transport));
       } catch (e) {
         return { node: n.id, address: n.address, alive: false, error: describeGrpcError(e) };
       }
@@ -88,5 +105,6 @@ export function formatCheck(r: CheckReport): string[] {
     ...body.map(line),
     `alive: ${r.alive}/${r.clusterSize}; quorum ${r.quorumSize} ${r.quorumAlive ? 'is alive' : 'is NOT alive'} (crash tolerance ${r.crashTolerance}, Byzantine tolerance ${r.byzantineTolerance})`,
     `consensus: ${r.holdingLatest} of ${r.alive} alive acceptors hold the latest chosen slot (committed index ${r.committedIndex})`,
+    ...r.nodes.flatMap((n) => (n.misconfigured ? [`configuration: acceptor ${n.node} (${n.address}) ${n.misconfigured}`] : [])),
   ];
 }

@@ -1,0 +1,34 @@
+import { configurationProblem, formatCheck } from './check-report';
+
+const status = (nodeId: number, clusterSize: number, source: number) => ({
+  nodeId,
+  clusterSize,
+  dataSource: { source, table: 't', loaded: true, rowCount: 1n, invalidCount: 0n, snapshotSha256: '', baseUrl: '', fetchedAt: '', error: '' },
+});
+
+describe('npm run check: an acceptor configured unlike the network is named', () => {
+  it('finds a wrong id, network size or source, and says what to change', () => {
+    expect(configurationProblem(13, 23, status(13, 23, 3))).toBeUndefined();
+    expect(configurationProblem(13, 23, status(13, 13, 3))).toBe('was started for 13 acceptors, the network has 23 (restart it with --cluster-size 23)');
+    expect(configurationProblem(13, 23, status(12, 23, 3))).toMatch(/^answers as acceptor 12, the layout has acceptor 13 here$/);
+    expect(configurationProblem(13, 23, status(13, 23, 4))).toMatch(/holds LMFDB source 4, acceptor 13 holds source 3/);
+  });
+
+  it('prints one line per misconfigured acceptor after the table', () => {
+    const lines = formatCheck({
+      nodes: [
+        { node: 0, address: 'a:1', alive: true, committedIndex: '5' },
+        { node: 1, address: 'a:2', alive: true, committedIndex: '5', misconfigured: 'was started for 5 acceptors, the network has 3 (restart it with --cluster-size 3)' },
+      ],
+      alive: 2,
+      clusterSize: 3,
+      quorumSize: 2,
+      crashTolerance: 1,
+      byzantineTolerance: 0,
+      quorumAlive: true,
+      committedIndex: '5',
+      holdingLatest: 2,
+    });
+    expect(lines.at(-1)).toBe('configuration: acceptor 1 (a:2) was started for 5 acceptors, the network has 3 (restart it with --cluster-size 3)');
+  });
+});
