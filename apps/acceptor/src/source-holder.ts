@@ -2,7 +2,7 @@ import type { SlotValue } from '@paxos/consensus-core';
 import type { ClaimVerdict, Logger } from '@paxos/grpc-kit';
 import { loadSource, type SourceCache, unloadedStatus } from '@paxos/lmfdb-client';
 import { type SourceStatus, Verdict } from '@paxos/proto';
-import { checkProposalClaims, validateProposalValue, voteProblem } from '@paxos/proposal';
+import { checkProposalClaims, validateProposalValue, valueVoteProblem } from '@paxos/proposal';
 
 /** This acceptor's verdict on a command's claims about its source (AcceptorService.VerifyClaims). */
 export interface ClaimsVerdict {
@@ -45,14 +45,7 @@ export async function loadSourceHolder(
     status = unloadedStatus(source, reason);
     logger.warn({ source, cacheDir, reason }, 'LMFDB source not loaded: this node votes, but refuses claims on its source as unverifiable');
   }
-  const validate = (value: SlotValue): string | undefined => {
-    if (value.kind !== 'batch') return undefined;
-    for (const c of value.commands) {
-      const problem = voteProblem(c, acceptors);
-      if (problem !== undefined) return problem;
-    }
-    return undefined;
-  };
+  const validate = (value: SlotValue): string | undefined => valueVoteProblem(value, acceptors);
   const verify = (command: { readonly contentType: string; readonly data: Uint8Array }): ClaimsVerdict | string => {
     const checked = validateProposalValue(command.contentType, command.data);
     if (!checked.ok) return checked.reason;

@@ -1,5 +1,5 @@
 import { buildProposal, encodeProposalValue } from './proposal-value';
-import { certificateProblem, sourceHolders, sourcesToCertify, verificationsNeeded, voteProblem } from './claim-certificate';
+import { certificateProblem, sourceHolders, sourcesToCertify, valueVoteProblem, verificationsNeeded, voteProblem } from './claim-certificate';
 
 const claim = (source: number) => ({ source, label: '11.a2', field: 'jinv', claimedValue: '1' });
 const proposal = (sources: number[]) => buildProposal({ proposalNumber: 1n, proposerId: 1, leaderboard: [{ framework: 'f', score: '1', pricePerPoint: '1', bid: '1', ask: '1' }], claims: sources.map(claim) });
@@ -34,5 +34,14 @@ describe('the claim certificate: a majority of each claimed source\'s acceptors'
     expect(voteProblem({ ...command, data: Buffer.from('junk') }, 23)).toMatch(/^c: malformed/);
     expect(voteProblem({ clientRequestId: 't', contentType: 'text/plain', data: Buffer.from('x') }, 23)).toBeUndefined();
     expect(voteProblem({ clientRequestId: 't', contentType: 'not a type', data: Buffer.from('x') }, 23)).toMatch(/^t: /);
+  });
+
+  it('checks a whole slot value: the first command of a batch that fails, and nothing for a no-op', () => {
+    const v = encodeProposalValue(proposal([0]));
+    const good = { clientRequestId: 'a', contentType: v.contentType, data: v.data, verifiedBy: [0, 10] };
+    const bad = { clientRequestId: 'b', contentType: v.contentType, data: v.data };
+    expect(valueVoteProblem({ kind: 'noop' }, 23)).toBeUndefined();
+    expect(valueVoteProblem({ kind: 'batch', commands: [good] }, 23)).toBeUndefined();
+    expect(valueVoteProblem({ kind: 'batch', commands: [good, bad, { ...bad, clientRequestId: 'c' }] }, 23)).toMatch(/^b: /);
   });
 });

@@ -5,6 +5,7 @@
 // Command.verified_by, and acceptors vote on the certificate without checking the claims again,
 // so acceptors whose data disagree can never stop a slot. A claim on a source no acceptor holds
 // (a network of fewer than ten) is verified by the proposer alone.
+import type { SlotValue } from '@paxos/consensus-core';
 import type { MonsterHarmonicProposal } from '@paxos/proto';
 import { contentKind } from './content-type';
 import { validateProposalValue } from './proposal-value';
@@ -77,4 +78,18 @@ export function voteProblem(c: VotedCommand, acceptors: number): string | undefi
   if (!checked.ok) return `${c.clientRequestId}: ${checked.reason}`;
   const problem = certificateProblem(checked.proposal, c.verifiedBy ?? [], acceptors);
   return problem === undefined ? undefined : `${c.clientRequestId}: ${problem}`;
+}
+
+/**
+ * The acceptor's vote check on a whole slot value: the first command of a batch that fails
+ * `voteProblem`, or undefined. Acceptors and the node-level simulator's acceptors call this one
+ * function, so the simulator votes exactly as a real acceptor does.
+ */
+export function valueVoteProblem(value: SlotValue, acceptors: number): string | undefined {
+  if (value.kind !== 'batch') return undefined;
+  for (const c of value.commands) {
+    const problem = voteProblem(c, acceptors);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
 }

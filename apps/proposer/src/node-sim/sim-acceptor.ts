@@ -3,7 +3,7 @@ import { AcceptorNode, joinChosenHistory, learnReply, MemoryDisk, MemoryStorage,
 import { AcceptorCore, type Command, DEFAULT_LIMITS, type Quorum, type SlotValue } from '@paxos/consensus-core';
 import { GrpcError, type Logger } from '@paxos/grpc-kit';
 import type { AcceptRequest, AcceptResponse, Command as WireCommand, LearnResponse, PrepareRequest, PrepareResponse, StatusResponse, Verdict, VerifyClaimsResponse } from '@paxos/proto';
-import { sourceOfAcceptor, validateProposalValue, voteProblem } from '@paxos/proposal';
+import { sourceOfAcceptor, validateProposalValue, valueVoteProblem } from '@paxos/proposal';
 import { acceptReplyToWire, acceptRequestFromWire, ballotToWire, commandFromWire, prepareFromWire, prepareReplyToWire, WireError } from '@paxos/wire';
 
 export interface SimAcceptorOptions {
@@ -55,14 +55,7 @@ export class SimAcceptor {
     const recovered = storage.recovered();
     const core = new AcceptorCore({
       limits: DEFAULT_LIMITS,
-      validate: (value: SlotValue) => {
-        if (value.kind !== 'batch') return undefined;
-        for (const c of value.commands) {
-          const problem = voteProblem(c, this.opts.quorum.n);
-          if (problem !== undefined) return problem;
-        }
-        return undefined;
-      },
+      validate: (value: SlotValue) => valueVoteProblem(value, this.opts.quorum.n),
       ...(recovered.snapshot ? { restored: recovered.snapshot } : {}),
     });
     for (const change of recovered.changes) core.apply(change);
