@@ -120,6 +120,13 @@ function fsyncs(address: string): Promise<bigint> {
   );
 }
 
+/**
+ * Each run accepts fresh slots; nothing is committed meanwhile, so every slot must stay within
+ * the acceptor's slot window above its committed index 0 (Limits.slotsAheadMax, 2^20).
+ */
+const SECOND_RUN_SLOT = 300_000n;
+const THIRD_RUN_SLOT = 600_000n;
+
 /** A server process to compare with: its address, its pid, and how to stop it. */
 export interface BaselineServer {
   readonly address: string;
@@ -140,11 +147,11 @@ export async function benchAcceptorStream(count: number, valueBytes: number, sta
     const f0 = await fsyncs(address);
     const sequential = await acceptsPerSecond(address, count, 1, valueBytes, 0n);
     const f1 = await fsyncs(address);
-    const pipelined = await acceptsPerSecond(address, count, 64, valueBytes, 1_000_000n);
+    const pipelined = await acceptsPerSecond(address, count, 64, valueBytes, SECOND_RUN_SLOT);
     const f2 = await fsyncs(address);
     const idle = rssMb(cluster.acceptors[0]?.child.pid);
     const pacedCount = Math.max(50, Math.round(count / 5));
-    const paced = await pacedAccepts(address, cluster.acceptors[0]?.child.pid as number, pacedCount, PACED_GAP_MS, 2_000_000n);
+    const paced = await pacedAccepts(address, cluster.acceptors[0]?.child.pid as number, pacedCount, PACED_GAP_MS, THIRD_RUN_SLOT);
     const floor = await startFloor();
     let floorPaced: { cpuMsPerAccept: number; p50Ms: number };
     try {
