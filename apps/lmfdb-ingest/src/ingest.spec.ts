@@ -1,10 +1,11 @@
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheFilePath, LmfdbClient, loadSource, parseLossless, type RawRow, startFakeLmfdbServer } from '@paxos/lmfdb-client';
 import { parseCli, parseSourceList } from './args';
-import { ingestSources, partialPath, progressPath } from './ingest';
+import { INGEST_LOCK_FILE, ingestSources, partialPath, progressPath } from './ingest';
 import { createReporter, summaryTable } from './progress';
 
 const SNAPSHOT = join(__dirname, '../../../data/lmfdb-snapshot');
@@ -15,6 +16,28 @@ describe('lmfdb-ingest', () => {
     dir = await mkdtemp(join(tmpdir(), 'lmfdb-ingest-'));
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it('refuses to fill a cache another process is filling, and takes it once that process is gone (kill -9)', async () => {
+    // Another process holds the cache's lock exactly as an ingest does (SQLite's exclusive lock).
+    const holder = spawn(
+      process.execPath,
+      ['-e', `const D = require('better-sqlite3'); const db = new D(process.argv[1]); db.pragma('locking_mode = EXCLUSIVE'); db.exec('BEGIN IMMEDIATE; CREATE TABLE IF NOT EXISTS lock (holder INTEGER); COMMIT;'); console.log('locked'); setInterval(() => undefined, 1000);`, join(dir, INGEST_LOCK_FILE)],
+      { cwd: join(__dirname, '../../..'), stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    try {
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout?.once('data', () => resolve());
+        holder.once('exit', (code) => reject(new Error(`the lock holder exited with ${code}`)));
+      });
+      await expect(ingestSources({ sources: [0], cacheDir: dir, offline: true, snapshotDir: SNAPSHOT })).rejects.toThrow(/being filled by another ingest.*wait for it to finish, or stop it/);
+      expect(existsSync(cacheFilePath(dir, 0))).toBe(false);
+    } finally {
+      holder.kill('SIGKILL');
+      await new Promise((r) => holder.once('exit', r));
+    }
+    const summary = await ingestSources({ sources: [0], cacheDir: dir, offline: true, snapshotDir: SNAPSHOT });
+    expect(summary.map((s) => s.status)).toEqual(['offline']);
+  });
 
   it('--offline produces the ten cache files from the snapshot', async () => {
     const summary = await ingestSources({ sources: parseSourceList('0-9'), cacheDir: dir, offline: true, snapshotDir: SNAPSHOT });

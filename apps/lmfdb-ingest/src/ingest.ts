@@ -6,6 +6,7 @@
 //                            that are committed (written atomically after each page)
 // A new run with the same base URL truncates the ndjson to the committed length and continues from
 // the cursor; on success the cache file is written atomically and both files are removed.
+import { mkdirSync } from 'node:fs';
 import { open, readFile, rm, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -26,6 +27,7 @@ import {
   writeFileAtomic,
   writeSourceCache,
 } from '@paxos/lmfdb-client';
+import { DirInUseError, lockDirAcrossProcesses } from '@paxos/grpc-kit';
 import type { ProgressReporter, SourceSummary } from './progress';
 
 export interface IngestLogger {
@@ -173,7 +175,29 @@ async function installOffline(n: number, o: IngestOptions, snapshotDir: string):
 }
 
 /** Ingests the sources one after the other; a failed source is reported and the next one tried. */
+/** The cache dir's lock while an ingest writes it: two ingests into one cache would truncate and remove each other's partial files. */
+export const INGEST_LOCK_FILE = 'ingest-lock.sqlite';
+
+function lockCacheDir(dir: string): () => void {
+  mkdirSync(dir, { recursive: true });
+  try {
+    return lockDirAcrossProcesses(dir, INGEST_LOCK_FILE);
+  } catch (e) {
+    if (e instanceof DirInUseError) throw new Error(`the LMFDB cache ${dir} is being filled by another ingest (${e.message}): wait for it to finish, or stop it, then run again (an interrupted pull resumes)`);
+    throw e;
+  }
+}
+
 export async function ingestSources(o: IngestOptions): Promise<SourceSummary[]> {
+  const unlock = lockCacheDir(o.cacheDir);
+  try {
+    return await ingestLocked(o);
+  } finally {
+    unlock();
+  }
+}
+
+async function ingestLocked(o: IngestOptions): Promise<SourceSummary[]> {
   const log = o.logger ?? silent;
   const baseUrl = (o.client?.baseUrl ?? o.baseUrl ?? o.clientOptions?.baseUrl ?? 'https://www.lmfdb.org').replace(/\/+$/, '');
   const client = o.offline ? undefined : (o.client ?? new LmfdbClient({ ...o.clientOptions, baseUrl, logger: o.clientOptions?.logger ?? log }));

@@ -14,3 +14,4 @@ export * from './tls';
 export * from './pki';
 export * from './transport-options';
 export * from './metrics';
+export * from './dir-lock';
