@@ -32,7 +32,16 @@ describe('elliptic curves (source 0)', () => {
       'torsion is 3, the product of torsion_structure gives 5',
       'torsion is 3, which does not divide #E(F_3) = 5 (counted from ainvs; p = 3 is an odd prime of good reduction, where the torsion injects)',
     ]);
-    expect(check(0, 'ec_curvedata', { ...good, conductor: 12n }).reasons).toEqual(['conductor is 12, the label 11.a2 gives 11']);
+    expect(check(0, 'ec_curvedata', { ...good, conductor: 12n }).reasons).toEqual([
+      'conductor is 12, the label 11.a2 gives 11',
+      'the conductor 12 has the prime 2, but ainvs have good reduction there (it does not divide the discriminant -161051)',
+    ]);
+    // y^2 = x^3 + 1 (36.a) written with a6 = 7^6: a model of the same curve, not minimal at 7; the
+    // a_p computed from it would be wrong at 7, so the row is refused.
+    const scaled = [0n, 0n, 0n, 0n, 117649n];
+    const { disc, jinv } = ellipticInvariants(scaled);
+    const row36 = { ...good, lmfdb_label: '36.a1', lmfdb_iso: '36.a', lmfdb_number: 1n, iso_nlabel: 0n, conductor: 36n, ainvs: scaled, absD: -disc, signD: -1n, jinv: [jinv?.num, jinv?.den], torsion: 1n, torsion_structure: [] } as RawRow;
+    expect(check(0, 'ec_curvedata', row36).reasons).toContainEqual(expect.stringContaining('primes outside the conductor 36'));
     expect(check(0, 'ec_curvedata', { ...good, lmfdb_label: '11.b2' }).reasons).toEqual([
       'lmfdb_iso is 11.a, the label 11.b2 gives 11.b',
       'iso_nlabel is 0, the label 11.b2 gives 1',
@@ -67,6 +76,14 @@ describe('number fields (source 3)', () => {
     // x^2 + 15 has discriminant -60 = -15 * 2^2: the index 2 is allowed.
     expect(check(3, 'nf_fields', { ...f, coeffs: [15n, 0n, 1n] }).reasons).toEqual([]);
     expect(check(3, 'nf_fields', { ...f, label: '2.1.15.1' }).reasons[0]).toMatch(/1 real places, impossible in degree 2/);
+  });
+
+  it('leaves a polynomial too wide to check in bounded time unchecked, not invalid', () => {
+    const f = rows('nf_fields')[0];
+    const wide = 10n ** 800n + 1n;
+    const r = check(3, 'nf_fields', { ...f, coeffs: [wide, 0n, 1n] });
+    expect(r.unchecked).toContainEqual(expect.stringMatching(/^the discriminant of coeffs: degree 2 times a coefficient of about \d+ bits is above the bound 2560$/));
+    expect(r.reasons.some((x) => x.includes('discriminant of coeffs'))).toBe(false);
   });
 });
 

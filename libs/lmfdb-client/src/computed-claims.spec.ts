@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { loadSource, type SourceCache } from './cache';
 import { checkRecord } from './checks';
 import { verifyClaim } from './claims';
+import { computedClaim } from './computed-claims';
+import type { CachedRecord } from './cache';
 import { AP_PRIME_MAX, apModP, countPointsModP, primesUpTo } from './elliptic-curve-arith';
 import { determinant, exactSqrt, isqrt, polynomialDiscriminant } from './polynomial-arith';
 import type { DecodedRow } from './values';
@@ -75,9 +77,11 @@ describe('computed claims and checks', () => {
     const curve11 = curves().find((c) => c.label === '11.a1') as { ainvs: bigint[] };
     const ok = v(1, '21.2.a', 'modular_curve', `[${curve21.ainvs.join(',')}]`);
     expect(ok).toMatchObject({ verdict: 'true', method: 'computed' });
-    expect(ok.reason).toContain('at the primes 2, 3, 5, 7 (the primes compared)');
+    // README's example (21.a3, another curve of the class): proved the same way.
+    expect(v(1, '21.2.a', 'modular_curve', '[1,0,0,-4,-1]')).toMatchObject({ verdict: 'true' });
+    expect(ok.reason).toContain('has conductor 21 (its reduction computed at every prime of the level) and a_p = the newform\'s stored traces at the primes 2, 3, 5, 7, every prime up to the Sturm bound 5');
     const wrong = v(1, '21.2.a', 'modular_curve', `[${curve11.ainvs.join(',')}]`);
-    expect(wrong).toMatchObject({ verdict: 'false', reason: expect.stringContaining('not the same level') });
+    expect(wrong).toMatchObject({ verdict: 'false', reason: expect.stringContaining('they do not correspond') });
     // Bad reduction at exactly 3 and 7 (discriminant -147 = -3 * 7^2) but other a_p (found by a
     // search over small ainvs): the level check passes, the traces refuse it.
     expect(v(1, '21.2.a', 'modular_curve', '[0,-1,1,-2,-1]')).toMatchObject({
@@ -87,8 +91,32 @@ describe('computed claims and checks', () => {
     // Not a rational weight-2 newform: nothing to compare, so not verified.
     expect(v(1, '109.2.a', 'modular_curve', `[${curve11.ainvs.join(',')}]`)).toMatchObject({ verdict: 'unknown', reason: expect.stringContaining('dimension 8') });
     expect(v(1, '117.4.a.a', 'modular_curve', `[${curve11.ainvs.join(',')}]`)).toMatchObject({ verdict: 'unknown', reason: expect.stringContaining('weight 4') });
+    // The same curve by a model that is not minimal at 5 (a_i * 5^i): the same curve, but not computed from this model.
+    const scaled = curve21.ainvs.map((a, i) => a * 5n ** BigInt([1, 2, 3, 4, 6][i] as number));
+    expect(v(1, '21.2.a', 'modular_curve', `[${scaled.join(',')}]`)).toMatchObject({ verdict: 'unknown', reason: expect.stringContaining('where the model may not be minimal') });
     expect(v(1, '21.2.a', 'modular_curve', '[0,0,0,0,0]').verdict).toBe('false');
     expect(v(1, '21.2.a', 'modular_curve', 'banana').verdict).toBe('false');
+  });
+
+  it('judges a curve true only as a proof: the conductor equals the level and the a_p agree up to the Sturm bound', () => {
+    const newform = (label: string, level: bigint, traces: bigint[]): CachedRecord => ({
+      label,
+      table: 'mf_newforms',
+      raw: {},
+      row: { label, level, weight: 2n, dim: 1n, trace_display: traces },
+      check: { valid: true, reasons: [] },
+    });
+    const claim = (rec: CachedRecord, curve: string) => computedClaim(1, rec, { source: 1, label: rec.label, field: 'modular_curve', claimedValue: curve });
+    // 36.2.a.a (traces at 2, 3, 5, 7: 0, 0, 0, -4). y^2 = x^3 + 8 agrees at all four but is another
+    // curve (a_13 = -2 against 2): additive at 2 and 3, and a Sturm bound of 12, so never true.
+    const f36 = newform('36.2.a.a', 36n, [0n, 0n, 0n, -4n]);
+    expect(claim(f36, '[0,0,0,0,8]')).toMatchObject({ verdict: 'unknown' });
+    expect(claim(f36, '[0,0,0,0,1]')).toMatchObject({ verdict: 'unknown', reason: expect.stringContaining('conductor exponent at 2') });
+    // 11.2.a.a: 11.a1 is proved (Sturm bound 2); 37.a1 has other traces; a curve with good
+    // reduction at 11 and the right a_p at 2 would be refused for its conductor.
+    const f11 = newform('11.2.a.a', 11n, [-2n, -1n, 1n, -2n]);
+    expect(claim(f11, '[0,-1,1,-10,-20]')).toMatchObject({ verdict: 'true', reason: expect.stringContaining('Sturm bound 2') });
+    expect(claim(f11, '[0,0,1,-1,0]')).toMatchObject({ verdict: 'false' });
   });
 
   it('computes polynomial discriminants exactly', () => {

@@ -2,14 +2,17 @@
 // - an elliptic curve's (source 0) `ap:<p>` and `anlist:<n>`, from its ainvs by counting points
 //   of the reduction mod p;
 // - a weight-2 rational newform's (source 1: a newform, or a newspace of dimension 1)
-//   `modular_curve`: the claimed curve (its ainvs, a minimal model) has bad reduction exactly at
-//   the primes of the level, and the newform's stored traces as its a_p at the primes both have
-//   (modularity: they must agree).
+//   `modular_curve`: true only as a proof. The claimed curve's conductor equals the level
+//   (computed prime by prime from the model), and its a_p equal the newform's stored traces at
+//   every prime up to the Sturm bound of the level (Sturm: two eigenforms of level N and weight 2
+//   whose a_n agree for n <= N * prod(1 + 1/p) / 6 are equal; the a_n follow from the a_p, with
+//   the same bad primes). A mismatch is false; what this code cannot decide (additive reduction
+//   at 2 or 3, a model perhaps not minimal, a Sturm bound beyond the stored traces) is unknown.
 // Every computation has a bound; a claim beyond it, or one that cannot be read, is unknown with
 // the reason (never passed as true).
 import type { CachedRecord } from './cache';
 import type { ClaimInput, ClaimResult } from './claims';
-import { AN_LIST_MAX, AP_PRIME_MAX, apModP, anList, isPrime, primesUpTo } from './elliptic-curve-arith';
+import { AN_LIST_MAX, AP_PRIME_MAX, apModP, anList, isPrime, primeFactors, primesUpTo, valuation } from './elliptic-curve-arith';
 import { ellipticInvariants } from './checks';
 
 const INTEGER = /^\s*[+-]?\d{1,40}\s*$/;
@@ -55,7 +58,7 @@ function anListClaim(label: string, ainvs: readonly bigint[], nText: string, cla
   const actual = `[${list.join(',')}]`;
   const how = `computed from a_p by counting points over F_p for the primes up to ${n}`;
   const given = /^\s*\[([^\]]*)\]\s*$/.exec(claimed);
-  const items = given ? (given[1] as string).split(',').map((x) => x.trim()).filter((x) => x !== '') : undefined;
+  const items = given ? ((given[1] as string).trim() === '' ? [] : (given[1] as string).split(',').map((x) => x.trim())) : undefined;
   if (!items || !items.every((x) => /^[+-]?\d{1,40}$/.test(x))) {
     return { verdict: 'false', actual, reason: `${label}: a_1..a_${n} = ${actual}, ${how}; the claim is not a list of integers`, method: 'computed' };
   }
@@ -68,19 +71,44 @@ function anListClaim(label: string, ainvs: readonly bigint[], nText: string, cla
 /** Largest level factored (by trial division) for the same-level check. */
 const LEVEL_MAX = 10n ** 12n;
 
-function primeFactors(n: bigint): bigint[] {
-  const out: bigint[] = [];
-  for (let d = 2n; d * d <= n; d++) {
-    if (n % d !== 0n) continue;
-    out.push(d);
-    while (n % d === 0n) n /= d;
-  }
-  if (n > 1n) out.push(n);
-  return out;
-}
-
 /** Primes of trace_display: LMFDB shows the traces of a_2, a_3, a_5, a_7. */
 const TRACE_DISPLAY_PRIMES = primesUpTo(100);
+
+const gcd = (a: bigint, b: bigint): bigint => {
+  let [x, y] = [a < 0n ? -a : a, b < 0n ? -b : b];
+  // Bounded: Euclid's algorithm.
+  while (y !== 0n) [x, y] = [y, x % y];
+  return x;
+};
+
+/**
+ * The curve's reduction at p from its model (c4, c6, discriminant): the conductor exponent when
+ * this code can tell, 'not minimal' when the model is not minimal at p >= 5, or undefined (additive
+ * reduction at 2 or 3, whose exponent needs Tate's algorithm, or a model that may not be minimal
+ * at 2 or 3). Multiplicative iff p divides the discriminant and not c4 (for a minimal model).
+ */
+function reductionAt(inv: { c4: bigint; c6: bigint; disc: bigint }, p: bigint): number | 'not minimal' | undefined {
+  const vd = valuation(inv.disc, p);
+  if (vd === 0) return 0;
+  const vc4 = valuation(inv.c4, p);
+  if (vd >= 12) {
+    if (p <= 3n) return undefined;
+    const vc6 = valuation(inv.c6, p);
+    if (vc4 >= 4 && vc6 >= 6) return 'not minimal';
+  }
+  if (vc4 === 0) return 1;
+  return p >= 5n ? 2 : undefined;
+}
+
+/** Minimal at p as far as this code can tell: always where v_p(disc) < 12, and decided for p >= 5. */
+const knownMinimalAt = (r: number | 'not minimal' | undefined, vd: number): boolean => r !== 'not minimal' && (r !== undefined || vd < 12);
+
+/** floor(N * prod over p | N of (1 + 1/p) / 6): the Sturm bound of weight 2 on Gamma0(N). */
+function sturmBound(level: bigint, levelPrimes: readonly bigint[]): bigint {
+  let index = level;
+  for (const p of levelPrimes) index = (index / p) * (p + 1n);
+  return index / 6n;
+}
 
 function modularCurveClaim(rec: CachedRecord, claimed: string): ClaimResult {
   const label = rec.label;
@@ -92,43 +120,65 @@ function modularCurveClaim(rec: CachedRecord, claimed: string): ClaimResult {
   if (!Array.isArray(traces) || traces.length === 0 || !traces.every((t) => typeof t === 'bigint')) return unknown(`${label}: no stored traces to compare with`);
   const ainvs = parseAinvs(claimed);
   if (!ainvs) return { verdict: 'false', reason: `${label}: the claimed curve ${JSON.stringify(claimed)} is not [a1,a2,a3,a4,a6]`, method: 'computed' };
-  const { disc } = ellipticInvariants(ainvs);
-  if (disc === 0n) return { verdict: 'false', reason: `${label}: the claimed curve [${ainvs.join(',')}] is singular (discriminant 0)`, method: 'computed' };
-  // Same level: for a minimal model the primes of bad reduction (those of the discriminant) are
-  // the primes of the conductor, so the discriminant must be made of the level's primes, each present.
+  const inv = ellipticInvariants(ainvs);
+  const curve = `the curve [${ainvs.join(',')}]`;
+  if (inv.disc === 0n) return { verdict: 'false', reason: `${label}: ${curve} is singular (discriminant 0)`, method: 'computed' };
   const level = rec.row['level'];
-  if (typeof level === 'bigint' && level > 0n && level <= LEVEL_MAX) {
-    const levelPrimes = primeFactors(level);
-    let rest = disc < 0n ? -disc : disc;
-    const missing = levelPrimes.filter((p) => rest % p !== 0n);
-    for (const p of levelPrimes) while (rest % p === 0n) rest /= p;
-    if (missing.length > 0 || rest !== 1n) {
-      return {
-        verdict: 'false',
-        reason: `${label}: the curve [${ainvs.join(',')}] has discriminant ${disc}, whose primes are not those of the level ${level} (${levelPrimes.join(', ')}): not the same level (for a minimal model), so they do not correspond`,
-        method: 'computed',
-      };
-    }
-  } else return unknown(`${label}: no level up to ${LEVEL_MAX} to compare the curve's bad primes with`);
+  if (typeof level !== 'bigint' || level <= 0n || level > LEVEL_MAX) return unknown(`${label}: no level up to ${LEVEL_MAX} to compare the curve's conductor with`);
+  const levelPrimes = primeFactors(level);
+  // The traces first: a_p where the model is known minimal at p (always at a good prime).
   const primes = TRACE_DISPLAY_PRIMES.slice(0, traces.length);
-  const compared: string[] = [];
+  const compared: number[] = [];
   for (const [i, p] of primes.entries()) {
+    const P = BigInt(p);
+    if (!knownMinimalAt(reductionAt(inv, P), valuation(inv.disc, P))) continue;
     const ap = apModP(ainvs, p);
     const trace = traces[i] as bigint;
     if (BigInt(ap) !== trace) {
       return {
         verdict: 'false',
         actual: `a_${p} = ${ap}`,
-        reason: `${label}: the curve [${ainvs.join(',')}] has a_${p} = ${ap} (computed by counting ${points(p + 1 - ap)} over F_${p}), the newform's stored trace at ${p} is ${trace}: they do not correspond`,
+        reason: `${label}: ${curve} has a_${p} = ${ap} (computed by counting ${points(p + 1 - ap)} over F_${p}), the newform's stored trace at ${p} is ${trace}: they do not correspond`,
         method: 'computed',
       };
     }
-    compared.push(`a_${p} = ${ap}`);
+    compared.push(p);
+  }
+  // The conductor, prime by prime: the level's primes, then any other prime of the discriminant.
+  const undecided: string[] = [];
+  let rest = inv.disc < 0n ? -inv.disc : inv.disc;
+  for (const p of levelPrimes) {
+    const want = valuation(level, p);
+    while (rest % p === 0n) rest /= p;
+    const r = reductionAt(inv, p);
+    if (r === 'not minimal') undecided.push(`the model is not minimal at ${p} (give a minimal model)`);
+    else if (r === undefined) undecided.push(`the conductor exponent at ${p} (additive reduction, or a model perhaps not minimal there) is not computed here`);
+    else if (r !== want) {
+      const what = r === 0 ? 'good reduction' : r === 1 ? 'multiplicative reduction (exponent 1)' : 'additive reduction (exponent 2)';
+      return { verdict: 'false', reason: `${label}: ${curve} has ${what} at ${p}, the level ${level} has ${p}^${want}: not the same conductor, so they do not correspond`, method: 'computed' };
+    }
+  }
+  if (rest !== 1n) {
+    // A prime outside the level divides the discriminant. Where it does not divide c4 the model is
+    // minimal there and the reduction multiplicative: bad reduction outside the level.
+    if (gcd(rest, inv.c4) === 1n) {
+      return { verdict: 'false', reason: `${label}: ${curve} has bad reduction at a prime outside the level ${level} (its discriminant ${inv.disc} has a factor ${rest} prime to c4): not the same conductor, so they do not correspond`, method: 'computed' };
+    }
+    undecided.push(`its discriminant has primes outside the level ${level} where the model may not be minimal (give a minimal model)`);
+  }
+  if (undecided.length > 0) return unknown(`${label}: ${curve}: ${undecided.join('; ')}`);
+  const bound = sturmBound(level, levelPrimes);
+  const needed = primesUpTo(Number(bound > 1000n ? 1000n : bound));
+  const missing = needed.filter((p) => !compared.includes(p));
+  if (bound > 1000n || missing.length > 0) {
+    return unknown(
+      `${label}: ${curve} has conductor ${level} and a_p as the stored traces at ${compared.join(', ')}, but proving the correspondence needs the primes up to the Sturm bound ${bound} of level ${level} (missing: ${bound > 1000n ? 'beyond 1000' : missing.join(', ')})`,
+    );
   }
   return {
     verdict: 'true',
     actual: `[${ainvs.join(',')}]`,
-    reason: `${label}: the curve [${ainvs.join(',')}] has bad reduction exactly at the primes of the level ${String(level)}, and ${compared.join(', ')} (computed by counting points), as the newform's stored traces at the primes ${primes.join(', ')} (the primes compared)`,
+    reason: `${label}: ${curve} has conductor ${level} (its reduction computed at every prime of the level) and a_p = the newform's stored traces at the primes ${compared.join(', ')}, every prime up to the Sturm bound ${bound} (computed by counting points)`,
     method: 'computed',
   };
 }

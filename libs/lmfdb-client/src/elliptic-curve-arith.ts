@@ -126,3 +126,29 @@ export function torsionMismatch(ainvs: readonly bigint[], disc: bigint, torsion:
   }
   return undefined;
 }
+
+/** The distinct primes of n > 0, by trial division (the caller bounds n). */
+export function primeFactors(n: bigint): bigint[] {
+  const out: bigint[] = [];
+  // Bounded by sqrt(n) divisions.
+  for (let d = 2n; d * d <= n; d++) {
+    if (n % d !== 0n) continue;
+    out.push(d);
+    while (n % d === 0n) n /= d;
+  }
+  if (n > 1n) out.push(n);
+  return out;
+}
+
+/** v_p(n) for a prime p; infinite for n = 0. */
+export function valuation(n: bigint, p: bigint): number {
+  if (n === 0n) return Number.POSITIVE_INFINITY;
+  let m = n < 0n ? -n : n;
+  let v = 0;
+  // Bounded: m shrinks by a factor p every turn.
+  while (m % p === 0n) {
+    m /= p;
+    v += 1;
+  }
+  return v;
+}
