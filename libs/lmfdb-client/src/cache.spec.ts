@@ -2,8 +2,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildCacheFile, cacheFilePath, loadSource, loadSources, writeSourceCache } from './cache';
+import { verifyClaim } from './claims';
 import { CacheIntegrityError } from './errors';
 import { LosslessNumber } from './json';
+import type { RawRow } from './values';
 
 describe('the on-disk cache', () => {
   let dir: string;
@@ -67,6 +69,25 @@ describe('the on-disk cache', () => {
     const c = await loadSource(dir, 0);
     expect(c.records).toHaveLength(2);
     expect(c.invalidCount).toBe(2);
-    expect(c.records[1].check.reasons).toEqual(['label 11.a1 appears more than once']);
+    expect(c.records[1].check.reasons).toEqual(['label 11.a1 appears more than once, with different contents']);
+  });
+
+  it('answers nothing for a label whose copies differ, keeps an identical copy harmless, and survives a row it cannot read', async () => {
+    const rank7 = { ...rows[0], rank: 7n };
+    const unreadable = { lmfdb_label: '37.a1', conductor: 37n, jinv: { __Rational__: 0, data: [1n, 0n] } };
+    const proto = { lmfdb_label: '14.a1', conductor: 14n } as Record<string, unknown>;
+    Object.defineProperty(proto, '__proto__', { value: { ainvs: [0n, 0n, 0n, 0n, 1n] }, enumerable: true });
+    await writeSourceCache(dir, buildCacheFile(0, [rows[0], rank7, rows[1], rows[1], unreadable, proto as RawRow], { baseUrl: 'b', fetchedAt: 'f' }));
+    const c = await loadSource(dir, 0);
+    const byLabel = (l: unknown) => c.records.filter((r) => r.label === l).map((r) => r.check.valid);
+    expect(byLabel(rows[0]['lmfdb_label'])).toEqual([false, false]);
+    expect(verifyClaim(c, { source: 0, label: rows[0]['lmfdb_label'] as string, field: 'rank', claimedValue: '7' }).verdict).toBe('unknown');
+    // Identical copies: the first answers.
+    expect(byLabel(rows[1]['lmfdb_label'])).toEqual([true, false]);
+    expect(c.records.find((r) => r.label === '37.a1')?.check.reasons[0]).toMatch(/^the row cannot be read: a rational with denominator 0/);
+    // A column named __proto__ stays a column, and lends the row nothing.
+    const p = c.records.find((r) => r.label === '14.a1');
+    expect(Object.getPrototypeOf(p?.row)).toBe(Object.prototype);
+    expect(Object.keys(p?.row ?? {})).toContain('__proto__');
   });
 });

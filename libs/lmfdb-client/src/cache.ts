@@ -133,6 +133,14 @@ export async function readCacheFile(path: string): Promise<SourceCacheFile> {
   return parseCacheFile(text, path);
 }
 
+function sameRow(a: RawRow, b: RawRow): boolean {
+  try {
+    return canonicalJson(a) === canonicalJson(b);
+  } catch {
+    return false; // too deep to compare: taken as different
+  }
+}
+
 /** Decodes, checks and indexes the rows of a cache file. */
 export function sourceCacheFromFile(file: SourceCacheFile): SourceCache {
   const spec = sourceSpec(file.source);
@@ -141,14 +149,32 @@ export function sourceCacheFromFile(file: SourceCacheFile): SourceCache {
   let invalid = 0;
   for (const raw of file.records) {
     const table = rowTable(spec, raw).table;
-    const row = decodeRow(table, raw);
     const label = rowLabel(spec, raw) ?? '';
-    const check = checkRecord(file.source, row);
+    let row: DecodedRow;
+    let check: CheckResult;
+    try {
+      row = decodeRow(table, raw);
+      check = checkRecord(file.source, row);
+    } catch (e) {
+      // One row the code cannot read is that row's problem, not the source's.
+      row = {};
+      check = { valid: false, reasons: [`the row cannot be read: ${(e as Error).message}`] };
+    }
     const reasons = [...check.reasons];
-    if (label && index.has(label)) reasons.push(`label ${label} appears more than once`);
+    const first = label ? index.get(label) : undefined;
+    if (first) {
+      // The first copy answers for the label. Copies that differ leave no way to tell which is
+      // right: then the first is invalid too, so claims on the label are unknown.
+      const differs = !sameRow(first.raw, raw);
+      reasons.push(`label ${label} appears more than once${differs ? ', with different contents' : ''}`);
+      if (differs && first.check.valid) {
+        first.check = { ...first.check, valid: false, reasons: [...first.check.reasons, `label ${label} appears more than once, with different contents`] };
+        invalid++;
+      }
+    }
     const rec: CachedRecord = { label, table, raw, row, check: { ...check, valid: reasons.length === 0, reasons } };
     if (!rec.check.valid) invalid++;
-    if (label && !index.has(label)) index.set(label, rec);
+    if (label && !first) index.set(label, rec);
     records.push(rec);
   }
   return {

@@ -53,7 +53,15 @@ function toBigInt(v: unknown): bigint {
   throw new TypeError(`not an integer: ${String(v)}`);
 }
 
-/** Decodes one raw value (already parsed losslessly) into an exact LmfdbValue. */
+/** Sets a key as the object's own property: a column named "__proto__" stays a column, never the prototype. */
+function setOwn(o: Record<string, LmfdbValue>, k: string, v: LmfdbValue): void {
+  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+}
+
+/**
+ * Decodes one raw value (already parsed losslessly) into an exact LmfdbValue. Throws on a value
+ * that cannot be one (a rational with denominator 0 or non-integer parts): the row is invalid.
+ */
 export function decodeValue(raw: unknown): LmfdbValue {
   if (raw === null || typeof raw === 'string' || typeof raw === 'boolean' || typeof raw === 'bigint') return raw;
   if (typeof raw === 'number') {
@@ -68,11 +76,13 @@ export function decodeValue(raw: unknown): LmfdbValue {
       return { kind: 'real', digits: String(o['data']), prec: Number(o['prec'] ?? 0) };
     }
     if ('__Rational__' in o && Array.isArray(o['data']) && o['data'].length === 2) {
-      return { kind: 'rational', num: toBigInt(o['data'][0]), den: toBigInt(o['data'][1]) };
+      const den = toBigInt(o['data'][1]);
+      if (den === 0n) throw new RangeError(`a rational with denominator 0 (${String(o['data'][0])}/0)`);
+      return { kind: 'rational', num: toBigInt(o['data'][0]), den };
     }
     if ('__datetime__' in o) return { kind: 'datetime', iso: String(o['data']) };
     const out: Record<string, LmfdbValue> = {};
-    for (const [k, v] of Object.entries(o)) out[k] = decodeValue(v);
+    for (const [k, v] of Object.entries(o)) setOwn(out, k, decodeValue(v));
     return out;
   }
   return String(raw);
@@ -151,11 +161,7 @@ export function decodeRow(table: string, raw: RawRow): DecodedRow {
   const listCols = LIST_TEXT_COLUMNS[table] ?? [];
   for (const [k, v] of Object.entries(raw)) {
     const d = decodeValue(v);
-    if (listCols.includes(k) && typeof d === 'string') {
-      out[k] = parseListLiteral(d) ?? d;
-    } else {
-      out[k] = d;
-    }
+    setOwn(out, k, listCols.includes(k) && typeof d === 'string' ? (parseListLiteral(d) ?? d) : d);
   }
   return out;
 }
