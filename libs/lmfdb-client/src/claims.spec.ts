@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { loadSource, type SourceCache } from './cache';
+import { buildCacheFile, loadSource, type SourceCache, sourceCacheFromFile } from './cache';
 import { verifyClaim } from './claims';
 
 const SNAPSHOT = join(__dirname, '../../../data/lmfdb-snapshot');
@@ -45,5 +45,17 @@ describe('claim verification', () => {
     expect(v(0, '99.z9', 'jinv', '0')).toEqual({ verdict: 'unknown', reason: 'source 0 has no record 99.z9' });
     expect(v(0, '11.a2', 'cm', '0')).toEqual({ verdict: 'unknown', reason: 'source 0 record 11.a2 has no field cm' });
     expect(verifyClaim(undefined, { source: 4, label: 'x', field: 'y', claimedValue: '1' })).toEqual({ verdict: 'unknown', reason: 'source 4 is not loaded here' });
+  });
+
+  it('a list literal decides by its items: spaces inside a string count, empty items are no integers', () => {
+    const row = { label: '2-11-1.1-c1-0-0', instance_urls: ['EllipticCurve/Q/11/a', 'ModularForm/GL2/Q/holomorphic/11/2/a/a'] };
+    const cache = sourceCacheFromFile(buildCacheFile(2, [row], { baseUrl: 'b', fetchedAt: 'f' }));
+    const claim = (claimedValue: string) => verifyClaim(cache, { source: 2, label: row.label, field: 'instance_urls', claimedValue }).verdict;
+    expect(claim('["EllipticCurve/Q/11/a", "ModularForm/GL2/Q/holomorphic/11/2/a/a"]')).toBe('true');
+    expect(claim("[ 'EllipticCurve/Q/11/a','ModularForm/GL2/Q/holomorphic/11/2/a/a' ]")).toBe('true');
+    expect(claim('["Elliptic Curve/Q/11/a", "ModularForm/GL2/Q/holomorphic/11/2/a/a"]')).toBe('false');
+    expect(v(0, '11.a3', 'anlist:3', '[1,-2,-1]').verdict).toBe('true');
+    expect(v(0, '11.a3', 'anlist:3', '[1,,-2,-1]').verdict).toBe('false');
+    expect(v(0, '11.a3', 'anlist:3', '[,1,-2,-1,]').verdict).toBe('false');
   });
 });

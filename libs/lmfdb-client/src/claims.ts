@@ -53,6 +53,24 @@ export function formatValue(v: LmfdbValue, field = ''): string {
   return canonicalJson(v);
 }
 
+/** The text without whitespace outside double-quoted strings (escapes inside strings kept). */
+function withoutSpacesOutsideStrings(text: string): string {
+  let out = '';
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i] as string;
+    if (inString) {
+      out += ch;
+      if (ch === '\\') out += text[++i] ?? '';
+      else if (ch === '"') inString = false;
+    } else if (ch === '"') {
+      inString = true;
+      out += ch;
+    } else if (!/\s/.test(ch)) out += ch;
+  }
+  return out;
+}
+
 /** Compares a claimed value with the actual one; undefined when the claim cannot be read. */
 function sameValue(field: string, actual: LmfdbValue, claimed: string): boolean {
   const r = asRational(field, actual);
@@ -72,15 +90,17 @@ function sameValue(field: string, actual: LmfdbValue, claimed: string): boolean 
   }
   if (isDatetime(actual)) return claimed.trim() === actual.iso;
   if (Array.isArray(actual)) {
+    // A list literal the claim parses as decides; only text that is none (a list of wrapped
+    // values, say) is compared as written, without the spaces between items (never inside strings).
     const parsed = parseListLiteral(claimed);
     if (parsed !== undefined) {
       try {
-        if (canonicalJson(parsed) === canonicalJson(actual)) return true;
+        return canonicalJson(parsed) === canonicalJson(actual);
       } catch {
-        // fall through to the textual comparison
+        return false;
       }
     }
-    return claimed.replace(/\s+/g, '') === formatValue(actual, field);
+    return withoutSpacesOutsideStrings(claimed) === formatValue(actual, field);
   }
   try {
     return canonicalJson(parseLossless(claimed)) === canonicalJson(actual);

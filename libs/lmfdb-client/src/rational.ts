@@ -1,4 +1,5 @@
-// Exact rationals over bigint, always reduced with a positive denominator.
+// Exact rationals over bigint with a positive denominator: rational() reduces; a parsed claim is
+// kept as written (reducing a huge one costs a quadratic gcd), and ratEquals cross-multiplies.
 
 export interface Rational {
   readonly num: bigint;
@@ -27,9 +28,11 @@ export function rational(num: bigint, den = 1n): Rational {
 }
 
 export function ratEquals(a: Rational, b: Rational): boolean {
-  const x = rational(a.num, a.den);
-  const y = rational(b.num, b.den);
-  return x.num === y.num && x.den === y.den;
+  if (a.den === 0n || b.den === 0n) throw new RangeError('rational with denominator 0');
+  // a/b = c/d iff a*d = c*b, with both denominators made positive.
+  const [an, ad] = a.den < 0n ? [-a.num, -a.den] : [a.num, a.den];
+  const [bn, bd] = b.den < 0n ? [-b.num, -b.den] : [b.num, b.den];
+  return an * bd === bn * ad;
 }
 
 /** "n/d", or "n" when d = 1. */
@@ -38,11 +41,11 @@ export function formatRational(r: Rational): string {
   return x.den === 1n ? `${x.num}` : `${x.num}/${x.den}`;
 }
 
-/** Parses "n/d" or "n" (integers, optional sign on n); undefined when it is not that. */
+/** Parses "n/d" or "n" (integers, optional sign on n), not reduced; undefined when it is not that. */
 export function parseRational(text: string): Rational | undefined {
   const m = /^\s*([+-]?\d+)\s*(?:\/\s*(\d+)\s*)?$/.exec(text);
   if (!m) return undefined;
   const den = m[2] === undefined ? 1n : BigInt(m[2]);
   if (den === 0n) return undefined;
-  return rational(BigInt(m[1]), den);
+  return { num: BigInt(m[1]), den };
 }

@@ -6,6 +6,9 @@ import { leaderboardSha256, ProposalFormatError } from './leaderboard';
 
 /** Claims one proposal may make: each is checked by the proposer and its source's acceptors, some by computation. */
 export const CLAIMS_MAX = 64;
+/** A claim's label and field, and its claimed value: LMFDB's are far shorter (an anlist:1000 claim is about 5 KB). */
+export const CLAIM_NAME_MAX = 256;
+export const CLAIM_VALUE_MAX = 16 * 1024;
 
 export interface ProposalInput {
   proposalNumber: bigint;
@@ -72,6 +75,9 @@ export function validateProposalValue(contentType: string, data: Uint8Array): Pr
     if (!isSourceNumber(c.source)) return { ok: false, code: 'INVALID_ARGUMENT', reason: `claims[${i}].source is ${c.source}, not one of 0..9` };
     if (!c.label) return { ok: false, code: 'INVALID_ARGUMENT', reason: `claims[${i}].label is empty` };
     if (!c.field) return { ok: false, code: 'INVALID_ARGUMENT', reason: `claims[${i}].field is empty` };
+    if (c.label.length > CLAIM_NAME_MAX) return { ok: false, code: 'INVALID_ARGUMENT', reason: `claims[${i}].label is ${c.label.length} characters long, the limit is ${CLAIM_NAME_MAX}` };
+    if (c.field.length > CLAIM_NAME_MAX) return { ok: false, code: 'INVALID_ARGUMENT', reason: `claims[${i}].field is ${c.field.length} characters long, the limit is ${CLAIM_NAME_MAX}` };
+    if (c.claimedValue.length > CLAIM_VALUE_MAX) return { ok: false, code: 'INVALID_ARGUMENT', reason: `claims[${i}].claimed_value is ${c.claimedValue.length} characters long, the limit is ${CLAIM_VALUE_MAX}` };
   }
   if (proposal.leaderboardSha256 !== hash) {
     return {

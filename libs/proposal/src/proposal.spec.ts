@@ -68,6 +68,11 @@ describe('the proposal value', () => {
     expect(validateProposalValue(bc.contentType, bc.data)).toMatchObject({ ok: false, code: 'INVALID_ARGUMENT', reason: 'claims[0].source is 12, not one of 0..9' });
     const many = encodeProposalValue({ ...p, claims: Array.from({ length: 65 }, () => ({ source: 0, label: '11.a2', field: 'jinv', claimedValue: '1' })) });
     expect(validateProposalValue(many.contentType, many.data)).toMatchObject({ ok: false, code: 'INVALID_ARGUMENT', reason: 'the proposal makes 65 claims, the limit is 64' });
+    // A claimed value of 20,000 digits would cost every verifier a long computation: refused by length.
+    const long = encodeProposalValue({ ...p, claims: [{ source: 0, label: '11.a2', field: 'jinv', claimedValue: `${'9'.repeat(20_000)}/7` }] });
+    expect(validateProposalValue(long.contentType, long.data)).toMatchObject({ ok: false, code: 'INVALID_ARGUMENT', reason: 'claims[0].claimed_value is 20002 characters long, the limit is 16384' });
+    const label = encodeProposalValue({ ...p, claims: [{ source: 0, label: 'x'.repeat(300), field: 'jinv', claimedValue: '1' }] });
+    expect(validateProposalValue(label.contentType, label.data)).toMatchObject({ ok: false, code: 'INVALID_ARGUMENT', reason: 'claims[0].label is 300 characters long, the limit is 256' });
   });
 });
 
