@@ -7,6 +7,17 @@ export class LmfdbError extends Error {
   }
 }
 
+/** LMFDB could not be reached (connection refused, reset, DNS), still after the retries. */
+export class LmfdbNetworkError extends LmfdbError {
+  constructor(
+    readonly url: string,
+    readonly attempts: number,
+    detail: string,
+  ) {
+    super(`LMFDB could not be reached for ${url} (${attempts} attempts with back-off): ${detail}`);
+  }
+}
+
 /** An HTML error page (404 unknown table/column/bad value/offset, 500 query time limit, ...). */
 export class LmfdbHttpError extends LmfdbError {
   constructor(

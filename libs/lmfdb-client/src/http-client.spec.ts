@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LmfdbBotWallError, LmfdbHttpError, LmfdbParseError, LmfdbTimeoutError } from './errors';
+import { LmfdbBotWallError, LmfdbHttpError, LmfdbNetworkError, LmfdbParseError, LmfdbTimeoutError } from './errors';
 import { startFakeLmfdbServer, type FakeFault, type FakeLmfdbServer } from './fake-lmfdb-server';
-import { extractHtmlMessage, LmfdbClient, type LmfdbClientOptions } from './http-client';
+import { extractHtmlMessage, LmfdbClient, type LmfdbClientOptions, RETRY_AFTER_MAX_MS, retryAfterMs } from './http-client';
 import { parseLossless } from './json';
 import { buildApiPath, typed } from './query';
 import { SOURCES } from './sources';
@@ -138,6 +138,35 @@ describe('LmfdbClient against a local API server', () => {
     await expect(new LmfdbClient({ ...fast, timeoutMs: 50, maxRetries: 1, baseUrl: s.baseUrl }).fetchPage('ec_curvedata', {})).rejects.toBeInstanceOf(
       LmfdbTimeoutError,
     );
+  });
+
+  it('waits at least what Retry-After asks (seconds or a date, capped), and types a network failure', async () => {
+    const slept: number[] = [];
+    let calls = 0;
+    const busyThenOk = async () => {
+      calls++;
+      if (calls === 1) return new Response('<html><body>busy</body></html>', { status: 429, headers: { 'retry-after': '300', 'content-type': 'text/html' } });
+      return new Response(JSON.stringify({ table: 'ec_curvedata', start: 0, data: [] }), { status: 200, headers: { 'content-type': 'application/json' } });
+    };
+    const client = new LmfdbClient({ ...fast, baseUrl: 'http://lmfdb.invalid', fetch: busyThenOk as typeof fetch, sleep: async (ms: number) => void slept.push(ms) });
+    expect((await client.fetchPage('ec_curvedata', {})).rows).toEqual([]);
+    expect(slept.filter((ms) => ms >= 300_000)).toHaveLength(1);
+    expect(retryAfterMs('120', 0)).toBe(120_000);
+    expect(retryAfterMs('Thu, 01 Jan 1970 00:01:00 GMT', 0)).toBe(60_000);
+    expect(retryAfterMs('99999999', 0)).toBe(RETRY_AFTER_MAX_MS);
+    expect(retryAfterMs('soon', 0)).toBeUndefined();
+    expect(retryAfterMs(null, 0)).toBeUndefined();
+    const down = async () => {
+      throw new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED 127.0.0.1:9') });
+    };
+    const offline = new LmfdbClient({ ...fast, baseUrl: 'http://lmfdb.invalid', fetch: down as typeof fetch, sleep: async () => undefined });
+    await expect(offline.fetchPage('ec_curvedata', {})).rejects.toBeInstanceOf(LmfdbNetworkError);
+    await expect(offline.fetchPage('ec_curvedata', {})).rejects.toThrow(/could not be reached .* \(3 attempts with back-off\): fetch failed \(Error: connect ECONNREFUSED/);
+  });
+
+  it('reads an error page\'s message in bounded time, whatever its markup', () => {
+    const hostile = `<html><body>${'<nav>'.repeat(200_000)}</body></html>`;
+    expect(typeof extractHtmlMessage(hostile)).toBe('string');
   });
 
   it('keeps one request at a time, spaced by minIntervalMs', async () => {

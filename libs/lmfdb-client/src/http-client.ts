@@ -1,6 +1,6 @@
 // The LMFDB API client: one request at a time, paced, with timeouts, capped exponential back-off,
 // HTML error pages turned into typed errors and the bot wall waited out.
-import { LmfdbBotWallError, LmfdbHttpError, LmfdbParseError, LmfdbQueryError, LmfdbTimeoutError } from './errors';
+import { LmfdbBotWallError, LmfdbHttpError, LmfdbNetworkError, LmfdbParseError, LmfdbQueryError, LmfdbTimeoutError } from './errors';
 import { parseLossless } from './json';
 import { buildApiPath, typed, type ApiQuery, type TypedValue } from './query';
 import type { TableSpec } from './sources';
@@ -74,8 +74,25 @@ const RETRY_STATUS = new Set([429, 502, 503, 504]);
 const SERVER_ERROR_RETRIES = 3;
 const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** Characters of an error page searched for its message. */
+const HTML_SCAN_MAX = 64 * 1024;
+/** Longest Retry-After honoured; a longer one is waited this long, then the request is retried. */
+export const RETRY_AFTER_MAX_MS = 10 * 60 * 1000;
+
+/** A Retry-After header (delay-seconds or an HTTP date) in ms from `nowMs`; undefined when absent or unreadable. */
+export function retryAfterMs(header: string | null, nowMs: number): number | undefined {
+  if (header === null) return undefined;
+  const text = header.trim();
+  if (/^\d{1,10}$/.test(text)) return Math.min(RETRY_AFTER_MAX_MS, Number(text) * 1000);
+  const at = Date.parse(text);
+  if (Number.isNaN(at)) return undefined;
+  return Math.min(RETRY_AFTER_MAX_MS, Math.max(0, at - nowMs));
+}
+
 /** The message of an HTML error page: its text without tags, scripts and styles, shortened. */
-export function extractHtmlMessage(html: string): string {
+export function extractHtmlMessage(page: string): string {
+  // The message is near the top; the expressions below are not linear on hostile markup.
+  const html = page.length > HTML_SCAN_MAX ? page.slice(0, HTML_SCAN_MAX) : page;
   const body = /<body[^>]*>([\s\S]*)<\/body>/i.exec(html)?.[1] ?? html;
   const text = body
     .replace(/<(script|style|head|nav|header|footer)[^>]*>[\s\S]*?<\/\1>/gi, ' ')
@@ -154,6 +171,7 @@ export class LmfdbClient {
       let status: number;
       let contentType: string;
       let body: string;
+      let retryAfter: string | null = null;
       try {
         const res = await this.o.fetch(url, {
           signal: AbortSignal.timeout(this.o.timeoutMs),
@@ -161,6 +179,7 @@ export class LmfdbClient {
         });
         status = res.status;
         contentType = res.headers.get('content-type') ?? '';
+        retryAfter = res.headers.get('retry-after');
         body = await res.text();
       } catch (e) {
         if (retries < this.o.maxRetries) {
@@ -170,7 +189,7 @@ export class LmfdbClient {
           continue;
         }
         if (isTimeout(e)) throw new LmfdbTimeoutError(url, this.o.timeoutMs);
-        throw e;
+        throw new LmfdbNetworkError(url, retries + 1, e instanceof Error ? `${e.message}${(e as { cause?: unknown }).cause ? ` (${String((e as { cause?: unknown }).cause)})` : ''}` : String(e));
       }
       const isJson = /json/i.test(contentType) && body.trimStart().startsWith('{');
       if (status !== 200) {
@@ -178,7 +197,8 @@ export class LmfdbClient {
         const retryable = RETRY_STATUS.has(status) || (status === 500 && serverErrors < SERVER_ERROR_RETRIES);
         if (status === 500) serverErrors++;
         if (retryable && retries < this.o.maxRetries) {
-          const ms = this.backoff(retries++);
+          // The server's Retry-After, when it gives one, is the least we wait.
+          const ms = Math.max(this.backoff(retries++), retryAfterMs(retryAfter, Date.now()) ?? 0);
           this.o.logger?.warn(
             { url, status, serverMessage, retryInMs: ms },
             status === 500 ? `LMFDB server error (${serverErrors} in a row; may be a busy moment), retrying` : 'LMFDB busy, backing off',
