@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheFilePath, LmfdbClient, loadSource, parseLossless, type RawRow, startFakeLmfdbServer } from '@paxos/lmfdb-client';
@@ -9,6 +9,16 @@ import { INGEST_LOCK_FILE, ingestSources, partialPath, progressPath } from './in
 import { createReporter, summaryTable } from './progress';
 
 const SNAPSHOT = join(__dirname, '../../../data/lmfdb-snapshot');
+
+/**
+ * A real curve under a label of its own that still passes every record check: the same conductor
+ * and model, in an isogeny class "z" with number 1000 + k (unique per k).
+ */
+function copyOf(curve: RawRow, k: number): RawRow {
+  const { Clabel: _c, Ciso: _i, Cnumber: _n, ...base } = curve;
+  const N = String(curve['conductor']);
+  return { ...base, lmfdb_label: `${N}.z${1000 + k}`, lmfdb_iso: `${N}.z`, lmfdb_number: BigInt(1000 + k), iso_nlabel: 25n };
+}
 
 describe('lmfdb-ingest', () => {
   let dir: string;
@@ -64,11 +74,7 @@ describe('lmfdb-ingest', () => {
   it('pulls over the API, is interrupted, and resumes where it stopped', async () => {
     const curves = parseLossless(await readFile(join(SNAPSHOT, 'records/ec_curvedata.json'), 'utf8')) as RawRow[];
     const rows: RawRow[] = [...curves];
-    for (let k = 0; k < 170; k++) {
-      const N = 2000 + k;
-      const { Clabel: _c, Ciso: _i, Cnumber: _n, ...base } = curves[k % 80];
-      rows.push({ ...base, lmfdb_label: `${N}.a1`, lmfdb_iso: `${N}.a`, lmfdb_number: 1n, iso_nlabel: 0n, conductor: BigInt(N) });
-    }
+    for (let k = 0; k < 170; k++) rows.push(copyOf(curves[k % 80] as RawRow, k));
     let failing = true;
     const server = await startFakeLmfdbServer({
       tables: { ec_curvedata: rows },
@@ -101,13 +107,29 @@ describe('lmfdb-ingest', () => {
     }
   });
 
+  it('pulls a source again when its partial file lost committed rows (shorter than its progress record)', async () => {
+    const curves = parseLossless(await readFile(join(SNAPSHOT, 'records/ec_curvedata.json'), 'utf8')) as RawRow[];
+    const rows: RawRow[] = [...curves, ...Array.from({ length: 170 }, (_, k) => copyOf(curves[k % 80] as RawRow, k))];
+    let failing = true;
+    const server = await startFakeLmfdbServer({
+      tables: { ec_curvedata: rows },
+      fault: (url) => (failing && url.searchParams.get('_offset') === '200' ? { kind: 'html', status: 500, message: 'The query took too long' } : undefined),
+    });
+    try {
+      const client = () => new LmfdbClient({ baseUrl: server.baseUrl, minIntervalMs: 0, backoffBaseMs: 1, maxRetries: 0 });
+      expect((await ingestSources({ sources: [0], cacheDir: dir, client: client() }))[0]).toMatchObject({ status: 'failed', rows: 200 });
+      await writeFile(partialPath(dir, 0), '');
+      failing = false;
+      expect((await ingestSources({ sources: [0], cacheDir: dir, client: client() }))[0]).toMatchObject({ status: 'ok', rows: 250, invalid: 0 });
+      expect((await loadSource(dir, 0)).records).toHaveLength(250);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('completes when the API answers some requests with an HTML 500, and fails with its message when it keeps doing so', async () => {
     const curves = parseLossless(await readFile(join(SNAPSHOT, 'records/ec_curvedata.json'), 'utf8')) as RawRow[];
-    const rows: RawRow[] = Array.from({ length: 400 }, (_, k) => {
-      const N = 3000 + k;
-      const { Clabel: _c, Ciso: _i, Cnumber: _n, ...base } = curves[k % 80] as RawRow;
-      return { ...base, lmfdb_label: `${N}.a1`, lmfdb_iso: `${N}.a`, lmfdb_number: 1n, iso_nlabel: 0n, conductor: BigInt(N) };
-    });
+    const rows: RawRow[] = Array.from({ length: 400 }, (_, k) => copyOf(curves[k % 80] as RawRow, k));
     // Every third request is a 500 page, as the live site answers a busy moment: retried, then taken.
     const flaky = await startFakeLmfdbServer({ tables: { ec_curvedata: rows }, fault: (_url, n) => (n % 3 === 2 ? { kind: 'html', status: 500, message: 'Internal Server Error' } : undefined) });
     try {

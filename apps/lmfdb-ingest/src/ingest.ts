@@ -7,7 +7,7 @@
 // A new run with the same base URL truncates the ndjson to the committed length and continues from
 // the cursor; on success the cache file is written atomically and both files are removed.
 import { mkdirSync } from 'node:fs';
-import { open, readFile, rm, truncate } from 'node:fs/promises';
+import { open, readFile, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   buildCacheFile,
@@ -105,8 +105,15 @@ async function ingestOne(n: number, o: IngestOptions, client: LmfdbClient, baseU
   let resumed = false;
   if (p && p.source === n && p.base_url === baseUrl) {
     try {
-      await truncate(ndjson, p.bytes);
-      resumed = true;
+      // A partial file shorter than the progress says lost committed rows (truncate would pad it
+      // with zero bytes): the pull starts over.
+      if ((await stat(ndjson)).size < p.bytes) {
+        log.warn({ source: n, file: ndjson, committedBytes: p.bytes }, 'the partial file is shorter than its progress record: pulling this source again');
+        p = undefined;
+      } else {
+        await truncate(ndjson, p.bytes);
+        resumed = true;
+      }
     } catch {
       p = undefined;
     }
