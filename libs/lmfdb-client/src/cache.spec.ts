@@ -63,6 +63,27 @@ describe('the on-disk cache', () => {
     ]);
   });
 
+  it('refuses a header it cannot trust with CacheIntegrityError: count or source of another type, a file holding another source', async () => {
+    const path = await writeSourceCache(dir, buildCacheFile(0, rows, { baseUrl: 'b', fetchedAt: 'f' }));
+    const good = await readFile(path, 'utf8');
+    for (const [from, to] of [
+      ['"count":2', '"count":null'],
+      ['"count":2', '"count":"x"'],
+      ['"count":2', '"count":1.5'],
+      ['"count":2', '"count":true'],
+      ['"source":0', '"source":null'],
+      ['"source":0', '"source":""'],
+      ['"source":0', '"source":true'],
+    ]) {
+      expect(good).toContain(from);
+      await writeFile(path, good.replace(from as string, to as string));
+      await expect(loadSource(dir, 0)).rejects.toThrow(CacheIntegrityError);
+    }
+    await writeFile(path, good);
+    await writeFile(cacheFilePath(dir, 3), good);
+    await expect(loadSource(dir, 3)).rejects.toThrow(/holds source 0, not source 3/);
+  });
+
   it('marks invalid rows and duplicate labels, keeping them', async () => {
     const bad = { ...rows[0], absD: 12n };
     await writeSourceCache(dir, buildCacheFile(0, [bad, rows[0]], { baseUrl: 'b', fetchedAt: 'f' }));

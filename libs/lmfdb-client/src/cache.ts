@@ -102,12 +102,19 @@ export function parseCacheFile(text: string, path: string): SourceCacheFile {
   }
   const o = v as Record<string, unknown>;
   if (o === null || typeof o !== 'object' || !Array.isArray(o['records'])) throw new CacheIntegrityError(path, 'no records array');
-  const source = Number(o['source']);
-  if (!isSourceNumber(source)) throw new CacheIntegrityError(path, `source ${String(o['source'])} is not one of 0..9`);
+  // The lossless parser gives integers as bigint: anything else is not a source number or a count.
+  const source = typeof o['source'] === 'bigint' && o['source'] >= 0n && o['source'] <= 9n ? Number(o['source']) : undefined;
+  if (source === undefined || !isSourceNumber(source)) throw new CacheIntegrityError(path, `source ${JSON.stringify(String(o['source']))} is not one of 0..9`);
   const records = o['records'] as RawRow[];
-  const sha = recordsSha256(records);
+  if (!records.every((r) => r !== null && typeof r === 'object' && !Array.isArray(r))) throw new CacheIntegrityError(path, 'records holds something that is not a row object');
+  let sha: string;
+  try {
+    sha = recordsSha256(records);
+  } catch (e) {
+    throw new CacheIntegrityError(path, `the records cannot be hashed (${(e as Error).message})`);
+  }
   if (sha !== o['sha256']) throw new CacheIntegrityError(path, `sha256 is ${String(o['sha256'])}, the records hash to ${sha}`);
-  if (o['count'] !== undefined && BigInt(o['count'] as bigint) !== BigInt(records.length)) {
+  if (o['count'] !== undefined && !(typeof o['count'] === 'bigint' && o['count'] === BigInt(records.length))) {
     throw new CacheIntegrityError(path, `count is ${String(o['count'])}, the file holds ${records.length} records`);
   }
   const spec = sourceSpec(source);
@@ -202,7 +209,10 @@ export function sourceCacheFromFile(file: SourceCacheFile): SourceCache {
 }
 
 export async function loadSource(cacheDir: string, source: number): Promise<SourceCache> {
-  return sourceCacheFromFile(await readCacheFile(cacheFilePath(cacheDir, source)));
+  const path = cacheFilePath(cacheDir, source);
+  const file = await readCacheFile(path);
+  if (file.source !== source) throw new CacheIntegrityError(path, `holds source ${file.source}, not source ${source}`);
+  return sourceCacheFromFile(file);
 }
 
 /** The status of a source that could not be loaded. */

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { buildCacheFile, loadSource, type SourceCache, sourceCacheFromFile } from './cache';
 import { verifyClaim } from './claims';
+import { LosslessNumber } from './json';
 
 const SNAPSHOT = join(__dirname, '../../../data/lmfdb-snapshot');
 
@@ -55,6 +56,17 @@ describe('claim verification', () => {
     expect(claim("[ 'EllipticCurve/Q/11/a','ModularForm/GL2/Q/holomorphic/11/2/a/a' ]")).toBe('true');
     expect(claim('["Elliptic Curve/Q/11/a", "ModularForm/GL2/Q/holomorphic/11/2/a/a"]')).toBe('false');
     expect(v(0, '11.a3', 'anlist:3', '[1,-2,-1]').verdict).toBe('true');
+    // Numbers meet numbers whatever their notation: a real written 1E-7, a bare float 1.0 or 1.5.
+    const nums = sourceCacheFromFile(
+      buildCacheFile(2, [{ label: '2-11-1.1-c1-0-0', tiny: { __RealLiteral__: 0n, data: '1E-7', prec: 10n }, order: new LosslessNumber('1.0'), args: { k: new LosslessNumber('1.5') } }], { baseUrl: 'b', fetchedAt: 'f' }),
+    );
+    const num = (field: string, claimedValue: string) => verifyClaim(nums, { source: 2, label: '2-11-1.1-c1-0-0', field, claimedValue }).verdict;
+    expect(num('tiny', '0.0000001')).toBe('true');
+    expect(num('tiny', '1e-7')).toBe('true');
+    expect(num('tiny', '0.000001')).toBe('false');
+    expect(num('order', '1')).toBe('true');
+    expect(num('args', '{"k":1.5}')).toBe('true');
+    expect(num('args', '{"k":"1.5"}')).toBe('false');
     expect(v(0, '11.a3', 'anlist:3', '[1,,-2,-1]').verdict).toBe('false');
     expect(v(0, '11.a3', 'anlist:3', '[,1,-2,-1,]').verdict).toBe('false');
   });

@@ -6,10 +6,10 @@
 // canonical JSON.
 import type { SourceCache } from './cache';
 import { computedClaim } from './computed-claims';
-import { normalizeDecimal } from './decimal';
+import { normalizeNumber } from './decimal';
 import { canonicalJson, parseLossless } from './json';
 import { formatRational, parseRational, ratEquals, type Rational } from './rational';
-import { isDatetime, isRationalValue, isReal, parseListLiteral, type LmfdbValue } from './values';
+import { decodeValue, isDatetime, isRationalValue, isReal, parseListLiteral, type LmfdbValue } from './values';
 
 export type ClaimVerdict = 'true' | 'false' | 'unknown';
 
@@ -47,7 +47,7 @@ export function formatValue(v: LmfdbValue, field = ''): string {
   if (typeof v === 'bigint' || typeof v === 'boolean') return String(v);
   if (typeof v === 'string') return v;
   if (v === null) return 'null';
-  if (isReal(v)) return normalizeDecimal(v.digits) ?? v.digits;
+  if (isReal(v)) return normalizeNumber(v.digits) ?? v.digits;
   if (isDatetime(v)) return v.iso;
   if (Array.isArray(v)) return `[${v.map((x) => (typeof x === 'string' ? JSON.stringify(x) : formatValue(x))).join(',')}]`;
   return canonicalJson(v);
@@ -85,8 +85,8 @@ function sameValue(field: string, actual: LmfdbValue, claimed: string): boolean 
   if (typeof actual === 'string') return claimed === actual;
   if (actual === null) return claimed.trim() === 'null';
   if (isReal(actual)) {
-    const a = normalizeDecimal(actual.digits.trim());
-    return a !== undefined && a === normalizeDecimal(claimed.trim());
+    const a = normalizeNumber(actual.digits.trim());
+    return a !== undefined && a === normalizeNumber(claimed.trim());
   }
   if (isDatetime(actual)) return claimed.trim() === actual.iso;
   if (Array.isArray(actual)) {
@@ -103,7 +103,8 @@ function sameValue(field: string, actual: LmfdbValue, claimed: string): boolean 
     return withoutSpacesOutsideStrings(claimed) === formatValue(actual, field);
   }
   try {
-    return canonicalJson(parseLossless(claimed)) === canonicalJson(actual);
+    // Decoded as a row's value is, so a number in the claim meets a number in the record.
+    return canonicalJson(decodeValue(parseLossless(claimed))) === canonicalJson(actual);
   } catch {
     return false;
   }

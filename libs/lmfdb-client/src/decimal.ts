@@ -20,3 +20,29 @@ export function normalizeDecimal(text: string): string | undefined {
   const zero = /^0(\.0*)?$/.test(body);
   return m[1] === '-' && !zero ? `-${body}` : body;
 }
+
+const SCIENTIFIC = /^([+-]?)(\d+)(?:\.(\d*))?[eE]([+-]?\d{1,4})$/;
+/** Largest exponent written out by normalizeNumber (beyond it the text is not read). */
+const EXPONENT_MAX = 1000;
+
+/**
+ * Normalises a decimal or scientific string ("1E-7", "1.00000000000000e-7", "2.5e3") to
+ * normalizeDecimal's form, exactly (the point is moved, nothing is rounded). Undefined for anything
+ * else, or an exponent beyond EXPONENT_MAX.
+ */
+export function normalizeNumber(text: string): string | undefined {
+  const plain = normalizeDecimal(text);
+  if (plain !== undefined) return plain;
+  const m = SCIENTIFIC.exec(text);
+  if (!m) return undefined;
+  const exponent = Number(m[4]);
+  if (Math.abs(exponent) > EXPONENT_MAX) return undefined;
+  const int = m[2] as string;
+  const frac = m[3] ?? '';
+  const digits = int + frac;
+  // The point sits after int.length digits; the exponent moves it.
+  const point = int.length + exponent;
+  const fixed =
+    point <= 0 ? `0.${'0'.repeat(-point)}${digits}` : point >= digits.length ? `${digits}${'0'.repeat(point - digits.length)}` : `${digits.slice(0, point)}.${digits.slice(point)}`;
+  return normalizeDecimal(`${m[1]}${fixed}`);
+}

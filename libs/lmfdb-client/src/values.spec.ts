@@ -1,15 +1,27 @@
 import { canonicalJson, parseLossless, stringifyLossless } from './json';
 import { decodeRow, parseListLiteral } from './values';
-import { normalizeDecimal } from './decimal';
+import { normalizeDecimal, normalizeNumber } from './decimal';
 import { formatRational, parseRational, rational } from './rational';
 
 describe('lossless parsing', () => {
-  it('keeps integers beyond 2^53 exact and non-integers as their text', () => {
+  it('keeps integers beyond 2^53 exact and non-integers as reals with their text', () => {
     const v = parseLossless('{"a":-52893159101157376,"b":[1,2],"c":1.50,"d":1e400}') as Record<string, unknown>;
     expect(v['a']).toBe(-52893159101157376n);
     expect(v['b']).toEqual([1n, 2n]);
     expect(stringifyLossless(v)).toBe('{"a":-52893159101157376,"b":[1,2],"c":1.50,"d":1e400}');
-    expect(decodeRow('t', v as Record<string, unknown>)['c']).toBe('1.50');
+    expect(decodeRow('t', v as Record<string, unknown>)['c']).toEqual({ kind: 'real', digits: '1.50', prec: 0 });
+    expect(decodeRow('t', v as Record<string, unknown>)['d']).toEqual({ kind: 'real', digits: '1e400', prec: 0 });
+  });
+
+  it('normalises scientific notation exactly, and only within a bounded exponent', () => {
+    expect(normalizeNumber('1E-7')).toBe('0.0000001');
+    expect(normalizeNumber('1.00000000000000e-7')).toBe('0.0000001');
+    expect(normalizeNumber('2.5e3')).toBe('2500');
+    expect(normalizeNumber('-12.5E+1')).toBe('-125');
+    expect(normalizeNumber('0.0000001')).toBe('0.0000001');
+    expect(normalizeNumber('1e400')).toBe(`1${'0'.repeat(400)}`);
+    expect(normalizeNumber('1e9999')).toBeUndefined();
+    expect(normalizeNumber('e5')).toBeUndefined();
   });
 
   it('decodes wrapped reals, rationals and datetimes, and list-holding text columns', () => {

@@ -66,14 +66,17 @@ export function decodeValue(raw: unknown): LmfdbValue {
   if (raw === null || typeof raw === 'string' || typeof raw === 'boolean' || typeof raw === 'bigint') return raw;
   if (typeof raw === 'number') {
     // Only reached for rows built in code; the lossless parser never yields numbers.
-    return Number.isInteger(raw) ? BigInt(raw) : String(raw);
+    return Number.isInteger(raw) ? BigInt(raw) : { kind: 'real', digits: String(raw), prec: 0 };
   }
-  if (isLosslessNumber(raw)) return raw.toString();
+  // A bare non-integer JSON number (a float8 column, say "2.0" or "1e-07"): a real, kept as written.
+  if (isLosslessNumber(raw)) return { kind: 'real', digits: raw.toString(), prec: 0 };
   if (Array.isArray(raw)) return raw.map(decodeValue);
   if (typeof raw === 'object') {
     const o = raw as Record<string, unknown>;
     if ('__RealLiteral__' in o) {
-      return { kind: 'real', digits: String(o['data']), prec: Number(o['prec'] ?? 0) };
+      const d = o['data'];
+      if (typeof d !== 'string' && typeof d !== 'bigint' && !isLosslessNumber(d)) throw new TypeError(`a real literal whose data is not its digits: ${JSON.stringify(String(d))}`);
+      return { kind: 'real', digits: String(d), prec: Number(o['prec'] ?? 0) };
     }
     if ('__Rational__' in o && Array.isArray(o['data']) && o['data'].length === 2) {
       const den = toBigInt(o['data'][1]);
