@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { status as grpcStatus } from '@grpc/grpc-js';
@@ -47,7 +47,10 @@ describe('LMFDB claims: an acceptor gives its verdict on its own source, and vot
     await client.prepare({ ballot, fromSlot: 0n });
     return client;
   };
-  afterAll(() => Promise.all(nodes.map((n) => n.kill('SIGTERM'))));
+  afterAll(async () => {
+    await Promise.all(nodes.map((n) => n.kill('SIGTERM')));
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('verifies a true claim, refuses a false one with the reason, and says nothing of other sources', async () => {
     const [port] = await freePorts(1);

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Metadata, status } from '@grpc/grpc-js';
@@ -49,6 +49,8 @@ describe('acceptor over gRPC', () => {
     dir = mkdtempSync(join(tmpdir(), 'acceptor-e2e-'));
     ports = await freePorts(8);
   });
+  // After every describe's own afterAll has stopped its nodes.
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   describe('Paxos rules through the wire', () => {
     let node: Node;
