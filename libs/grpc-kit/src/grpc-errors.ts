@@ -13,11 +13,24 @@ export class GrpcError extends Error {
   }
 }
 
+/**
+ * Longest status message sent. The message travels in an HTTP/2 trailer: one far longer (a message
+ * that quotes a huge input) is never delivered, and a client without a deadline waits forever.
+ */
+export const STATUS_DETAILS_MAX = 4096;
+
+/** A status message cut to STATUS_DETAILS_MAX characters, saying how much was left out. */
+export function boundedDetails(details: string): string {
+  if (details.length <= STATUS_DETAILS_MAX) return details;
+  const more = details.length - (STATUS_DETAILS_MAX - 64);
+  return `${details.slice(0, STATUS_DETAILS_MAX - 64)}... (${more} more characters)`;
+}
+
 /** The error object grpc-js sends as the call's status. */
 export function toServiceError(err: unknown): Partial<ServiceError> {
-  if (err instanceof GrpcError) return { code: err.code, details: err.message, metadata: new Metadata() };
+  if (err instanceof GrpcError) return { code: err.code, details: boundedDetails(err.message), metadata: new Metadata() };
   const message = err instanceof Error ? err.message : String(err);
-  return { code: status.INTERNAL, details: `internal error: ${message}`, metadata: new Metadata() };
+  return { code: status.INTERNAL, details: boundedDetails(`internal error: ${message}`), metadata: new Metadata() };
 }
 
 export function isServiceError(err: unknown): err is ServiceError {

@@ -9,7 +9,9 @@ import {
   HealthClient,
   type PrepareRequest,
   type PrepareResponse,
+  reflectionV1,
 } from '@paxos/proto';
+import { GrpcError, STATUS_DETAILS_MAX, toServiceError } from './grpc-errors';
 import { join } from 'node:path';
 import { createLogger } from './logger';
 import { describeSymbol, resolveByReflection } from './reflection-client';
@@ -86,6 +88,24 @@ describe('gRPC server kit', () => {
     for (const type of resolved.registry) {
       if (type.kind === 'message') expect(describeSymbol(resolved.registry, type.typeName)).toContain(type.name);
     }
+  });
+
+  it('ends a reflection stream past its request bound with RESOURCE_EXHAUSTED, and sends long status messages cut short', async () => {
+    const client = new reflectionV1.ServerReflectionClient(address, grpc.credentials.createInsecure());
+    const call = client.serverReflectionInfo({ deadline: Date.now() + 60_000 });
+    let answers = 0;
+    call.on('data', () => answers++);
+    const ended = new Promise<grpc.ServiceError>((resolve) => call.on('error', resolve));
+    for (let i = 0; i < 10_001; i++) call.write({ host: '', messageRequest: { $case: 'listServices', value: '' } });
+    const err = await ended;
+    expect(err.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(err.details).toMatch(/more than 10000 reflection requests on one stream/);
+    expect(answers).toBeLessThanOrEqual(10_000);
+    client.close();
+    const long = toServiceError(new GrpcError(grpc.status.INVALID_ARGUMENT, `label ${'x'.repeat(100_000)} is unknown`));
+    expect(long.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(long.details?.length).toBeLessThanOrEqual(STATUS_DETAILS_MAX);
+    expect(long.details).toMatch(/^label x+\.\.\. \(\d+ more characters\)$/);
   });
 
   it('the strict client rejects descriptors served without their dependencies', async () => {

@@ -8,6 +8,7 @@ import {
   HealthService,
   type HealthServer,
 } from '@paxos/proto';
+import { GrpcError, toServiceError } from './grpc-errors';
 
 export { ServingStatus };
 
@@ -61,7 +62,7 @@ export class HealthRegistry {
       },
       watch: (call: ServerWritableStream<HealthCheckRequest, HealthCheckResponse>) => {
         if (this.watchers.size >= WATCHERS_MAX) {
-          call.destroy({ name: 'ResourceExhausted', message: 'too many health watchers', code: status.RESOURCE_EXHAUSTED } as Error);
+          call.emit('error', toServiceError(new GrpcError(status.RESOURCE_EXHAUSTED, `this node already serves ${WATCHERS_MAX} health Watch streams: close one, or poll Check`)));
           return;
         }
         const watcher = { service: call.request.service, call };

@@ -1,6 +1,7 @@
 import { type ServerDuplexStream, status } from '@grpc/grpc-js';
 import { reflectionV1, reflectionV1alpha } from '@paxos/proto';
 import { DescriptorIndex } from './descriptor-index';
+import { GrpcError, toServiceError } from './grpc-errors';
 
 type Request = reflectionV1.ServerReflectionRequest;
 type Response = reflectionV1.ServerReflectionResponse;
@@ -64,13 +65,20 @@ export function answerReflection(index: DescriptorIndex, request: Request, serve
 function handler(index: () => DescriptorIndex, served: readonly string[] | undefined) {
   return (call: ServerDuplexStream<Request, Response>) => {
     let answered = 0;
+    let failed = false;
     call.on('data', (request: Request) => {
+      if (failed) return;
       answered += 1;
       if (answered > REQUESTS_PER_STREAM_MAX) {
-        call.destroy(new Error('too many reflection requests on one stream'));
+        failed = true;
+        call.emit('error', toServiceError(new GrpcError(status.RESOURCE_EXHAUSTED, `more than ${REQUESTS_PER_STREAM_MAX} reflection requests on one stream: open another`)));
         return;
       }
-      call.write(answerReflection(index(), request, served));
+      // A client that does not read its answers is not read from either: nothing piles up here.
+      if (!call.write(answerReflection(index(), request, served))) {
+        call.pause();
+        call.once('drain', () => call.resume());
+      }
     });
     call.on('end', () => call.end());
     call.on('error', () => undefined);
