@@ -51,6 +51,19 @@ describe('the client gateway with claim certificates', () => {
     await expect(retry).resolves.toMatchObject({ slot: 4n, duplicate: true });
   });
 
+  it('refuses the same id with other bytes while the first is in flight (ALREADY_EXISTS), and attaches an identical retry', async () => {
+    const { gateway, certifications } = setUp();
+    gateway.becomeReady();
+    const first = gateway.propose(command('z'));
+    await expect(gateway.propose({ ...command('z'), data: Buffer.from('other bytes') })).rejects.toMatchObject({ code: status.ALREADY_EXISTS, message: expect.stringContaining('is in flight with another value') });
+    const retry = gateway.propose(command('z'));
+    certifications[0]?.resolve({ ...command('z'), verifiedBy: [0] });
+    await turn();
+    gateway.delivered([{ clientRequestId: 'z', slot: 5n, valueDigest: 'digest' }], () => []);
+    await expect(first).resolves.toMatchObject({ slot: 5n, duplicate: false });
+    await expect(retry).resolves.toMatchObject({ slot: 5n, duplicate: true });
+  });
+
   it('answers a command chosen while its claims were asked about with its slot, not the refusal', async () => {
     const { gateway, chosen, certifications } = setUp();
     gateway.becomeReady();

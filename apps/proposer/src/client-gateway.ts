@@ -54,7 +54,8 @@ export interface ClientGatewayDeps {
 export class ClientGateway {
   private readonly waiters = new Map<string, Waiter[]>();
   /** Client ids the core holds (queued or in a slot in flight), or held until ready. */
-  private readonly inCore = new Set<string>();
+  /** Ids in flight (held, being certified, or in the core), with the data each carries. */
+  private readonly inCore = new Map<string, Uint8Array>();
   /** Commands received in this turn of the event loop, handed to the core together. */
   private arriving: Command[] = [];
   private held: Command[] = [];
@@ -94,12 +95,20 @@ export class ClientGateway {
     const up = this.deps.reachable();
     const { quorum } = this.deps;
     if (!quorum.isQuorum(up) && !this.inCore.has(id)) return Promise.reject(new QuorumUnreachableError(up, quorum.n, quorum.q));
+    const inFlight = this.inCore.get(id);
+    if (inFlight !== undefined && !Buffer.from(inFlight).equals(Buffer.from(command.data))) {
+      // The same id with other bytes while the first is in flight: refused now, as it would be
+      // once the first is chosen, whichever answer the client sees first.
+      return Promise.reject(
+        new GrpcError(status.ALREADY_EXISTS, `client_request_id ${JSON.stringify(id)} is in flight with another value (sha256 ${this.deps.chosen.digest(inFlight)}); use a new id for a new value`),
+      );
+    }
     return new Promise<ProposeOutcome>((resolve, reject) => {
       const list = this.waiters.get(id) ?? [];
       list.push({ resolve, reject });
       this.waiters.set(id, list);
       if (this.inCore.has(id)) return; // a retry of a command still in flight (or being certified)
-      this.inCore.add(id);
+      this.inCore.set(id, command.data);
       // Held as it came: its claims are certified once the log is learned and shows it is new.
       if (!this.isReady) this.held.push(command);
       else this.admit(command);

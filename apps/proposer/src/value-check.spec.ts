@@ -15,4 +15,11 @@ describe('the proposer\'s value check', () => {
   it('refuses a content type that is not a media type', () => {
     expect(() => checker.check('id', { contentType: 'plain', data: Buffer.from('x') })).toThrow(/not a media type/);
   });
+
+  it('refuses an id that was not valid UTF-8 on the wire: two such ids would decode alike', () => {
+    const decoded = (bytes: number[]) => Buffer.from(bytes).toString('utf8');
+    expect(decoded([0x68, 0xff, 0x22])).toBe(decoded([0x68, 0xfe, 0x22]));
+    expect(() => checker.check(decoded([0x68, 0xff, 0x22]), value(1))).toThrow(expect.objectContaining({ code: status.INVALID_ARGUMENT, message: expect.stringMatching(/not valid UTF-8/) }));
+    expect(checker.check('h\u00e9-\u{1F600}', value(1)).clientRequestId).toBe('h\u00e9-\u{1F600}');
+  });
 });

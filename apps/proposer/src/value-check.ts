@@ -26,6 +26,11 @@ export class ValueChecker {
     if (clientRequestId.length > CLIENT_REQUEST_ID_CHARS_MAX) {
       throw new GrpcError(status.INVALID_ARGUMENT, `client_request_id is ${clientRequestId.length} characters, the limit is ${CLIENT_REQUEST_ID_CHARS_MAX}`);
     }
+    // protobuf decoding turns bytes that are not UTF-8 into U+FFFD, so two different ids could
+    // read as one: an id holding U+FFFD is refused rather than risk that.
+    if (clientRequestId.includes('\uFFFD')) {
+      throw new GrpcError(status.INVALID_ARGUMENT, 'client_request_id is not valid UTF-8 (or holds U+FFFD, the replacement character): use printable text');
+    }
     if (!value) throw new GrpcError(status.INVALID_ARGUMENT, 'value is missing');
     if (!value.contentType) throw new GrpcError(status.INVALID_ARGUMENT, 'value.content_type is empty (e.g. "text/plain" or the Monster Harmonic type)');
     if (value.contentType.length > CONTENT_TYPE_CHARS_MAX) throw new GrpcError(status.INVALID_ARGUMENT, `value.content_type is longer than ${CONTENT_TYPE_CHARS_MAX} characters`);
