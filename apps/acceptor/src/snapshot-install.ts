@@ -1,3 +1,4 @@
+import { DEFAULT_LIMITS } from '@paxos/consensus-core';
 import type { AcceptorStorage } from './storage';
 import type { ServerReadableStream, sendUnaryData } from '@grpc/grpc-js';
 import { GrpcError, GrpcStatus, type Logger, toServiceError } from '@paxos/grpc-kit';
@@ -107,6 +108,8 @@ async function install(ctx: SnapshotInstallContext, snapshot: StateSnapshotBytes
   const core = node.core;
   const history = node.storage.history;
   // A node without agreed state (both its snapshots damaged) takes one its history continues from.
+  // The slot every other message is held to: a snapshot beyond it could never be continued from.
+  if (snapshot.slot > DEFAULT_LIMITS.slotMax) throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, `the snapshot's slot ${snapshot.slot} is above the maximum ${DEFAULT_LIMITS.slotMax}`);
   const adopt = () => !applier.hasState && snapshot.slot >= history.firstSlot && snapshot.slot <= history.endSlot;
   if (snapshot.slot <= core.committedIndex && !adopt()) return core.committedIndex;
   let state: AgreedState;

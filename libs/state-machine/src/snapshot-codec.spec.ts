@@ -48,5 +48,11 @@ describe('durable snapshots of the agreed state', () => {
   it('refuses bytes that are not a snapshot, saying so', () => {
     expect(() => decodeStateSnapshot(Buffer.from('not v8 at all'))).toThrow(/not a state snapshot/);
     expect(() => decodeStateSnapshot(encodeStateSnapshot({ slot: 1n } as never))).toThrow(/without its slot, sessions or registry/);
+    // Sessions that could not be continued from (they came over the network in an install) are refused, not asserted on.
+    const good = new AgreedState({ sessionIdsMax: 25 }).snapshot();
+    const withSessions = (sessions: object) => encodeStateSnapshot({ ...good, sessions: { ...good.sessions, ...sessions } } as never);
+    expect(() => decodeStateSnapshot(withSessions({ idsMax: 0 }))).toThrow(/remember 0 ids/);
+    expect(() => decodeStateSnapshot(withSessions({ ids: ['a'], points: [] }))).toThrow(/one point per id/);
+    expect(() => decodeStateSnapshot(withSessions({ ids: [7], points: [0] }))).toThrow(/not text/);
   });
 });

@@ -31,5 +31,11 @@ export function decodeStateSnapshot(bytes: Uint8Array): AgreedStateSnapshot {
   if (!s || typeof s.slot !== 'bigint' || !s.sessions || !Array.isArray(s.sessions.ids) || !s.registry || !Array.isArray(s.registry.records)) {
     throw new Error('a state snapshot without its slot, sessions or registry');
   }
+  const sessions = s.sessions as Partial<AgreedStateSnapshot['sessions']> & { ids: readonly unknown[] };
+  if (typeof sessions.idsMax !== 'number' || !Number.isInteger(sessions.idsMax) || sessions.idsMax < 1) throw new Error(`a state snapshot whose sessions remember ${String(sessions.idsMax)} ids (at least 1)`);
+  if (!Array.isArray(sessions.points) || sessions.points.length !== sessions.ids.length || sessions.ids.length > sessions.idsMax) {
+    throw new Error('a state snapshot whose sessions do not hold one point per id, within their bound');
+  }
+  if (!sessions.ids.every((id) => typeof id === 'string')) throw new Error('a state snapshot with a session id that is not text');
   return s as AgreedStateSnapshot;
 }
