@@ -49,6 +49,11 @@ describe('the RxJS fan-out', () => {
     expect(err.code).toBe(status.UNAVAILABLE);
     expect(err.message).toBe('2 of 5 acceptors answered, 3 needed');
     expect(new QuorumUnreachableError(22, 23, 12, new Map(), 11).message).toBe('22 of 23 acceptors answered, 12 needed; 11 of them refused the value');
+    // Acceptors that answered with an error (not a timeout) are named in the client's message.
+    const invalid = failureReason(new GrpcError(status.INTERNAL, 'node 1 (127.0.0.1:7101): INVALID_ARGUMENT: ballot round 4611686018427387905 is above the ceiling'));
+    expect(new QuorumUnreachableError(1, 3, 2, new Map([[1, invalid], [2, invalid]])).message).toBe(
+      '1 of 3 acceptors answered, 2 needed; answered with an error: INTERNAL INVALID_ARGUMENT: ballot round 4611686018427387905 is above the ceiling (nodes 1, 2)',
+    );
     expect(err.failureSummary()).toEqual(['DEADLINE_EXCEEDED did not answer within 2000 ms: nodes 0, 2', 'UNAVAILABLE UNAVAILABLE: No connection established: node 1']);
   });
 });

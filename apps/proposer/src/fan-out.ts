@@ -23,7 +23,7 @@ export class QuorumUnreachableError extends GrpcError {
     /** Of those that answered, how many refused the value (its claims failed their check). */
     readonly refused = 0,
   ) {
-    super(status.UNAVAILABLE, `${answered} of ${n} acceptors answered, ${q} needed${refused > 0 ? `; ${refused} of them refused the value` : ''}`);
+    super(status.UNAVAILABLE, `${answered} of ${n} acceptors answered, ${q} needed${refused > 0 ? `; ${refused} of them refused the value` : ''}${errorsNamed(failures)}`);
   }
 
   /** The failures grouped by reason, e.g. "DEADLINE_EXCEEDED: node 3 (...) did not answer ...: nodes 3, 7". */
@@ -32,6 +32,21 @@ export class QuorumUnreachableError extends GrpcError {
     for (const [node, reason] of [...this.failures].sort((a, b) => a[0] - b[0])) byReason.set(reason, [...(byReason.get(reason) ?? []), node]);
     return [...byReason].map(([reason, nodes]) => `${reason}: node${nodes.length > 1 ? 's' : ''} ${nodes.join(', ')}`);
   }
+}
+
+/**
+ * Acceptors that did answer, with an error rather than a vote (not a timeout or a lost
+ * connection), say why in the client's message: such a round cannot succeed by retrying alone.
+ */
+function errorsNamed(failures: ReadonlyMap<number, string>): string {
+  const byReason = new Map<string, number[]>();
+  for (const [node, reason] of [...failures].sort((a, b) => a[0] - b[0])) {
+    if (/^(DEADLINE_EXCEEDED|UNAVAILABLE|CANCELLED)\b/.test(reason)) continue;
+    byReason.set(reason, [...(byReason.get(reason) ?? []), node]);
+  }
+  if (byReason.size === 0) return '';
+  const named = [...byReason].slice(0, 3).map(([reason, nodes]) => `${reason} (node${nodes.length > 1 ? 's' : ''} ${nodes.join(', ')})`);
+  return `; answered with an error: ${named.join('; ')}${byReason.size > 3 ? `; and ${byReason.size - 3} other errors` : ''}`;
 }
 
 /** A failure's reason without the node's own name, so that equal failures of several acceptors group together. */
