@@ -20,6 +20,18 @@ function copyOf(curve: RawRow, k: number): RawRow {
   return { ...base, lmfdb_label: `${N}.z${1000 + k}`, lmfdb_iso: `${N}.z`, lmfdb_number: BigInt(1000 + k), iso_nlabel: 25n };
 }
 
+/** 250 curves behind a local API that answers offset 200 with an HTML 500 until heal(). */
+async function serverFailingAtOffset200() {
+  const curves = parseLossless(await readFile(join(SNAPSHOT, 'records/ec_curvedata.json'), 'utf8')) as RawRow[];
+  const rows: RawRow[] = [...curves, ...Array.from({ length: 170 }, (_, k) => copyOf(curves[k % 80] as RawRow, k))];
+  let failing = true;
+  const server = await startFakeLmfdbServer({
+    tables: { ec_curvedata: rows },
+    fault: (url) => (failing && url.searchParams.get('_offset') === '200' ? { kind: 'html', status: 500, message: 'The query took too long' } : undefined),
+  });
+  return { rows, server, heal: () => (failing = false) };
+}
+
 describe('lmfdb-ingest', () => {
   let dir: string;
   beforeEach(async () => {
@@ -72,14 +84,7 @@ describe('lmfdb-ingest', () => {
   });
 
   it('pulls over the API, is interrupted, and resumes where it stopped', async () => {
-    const curves = parseLossless(await readFile(join(SNAPSHOT, 'records/ec_curvedata.json'), 'utf8')) as RawRow[];
-    const rows: RawRow[] = [...curves];
-    for (let k = 0; k < 170; k++) rows.push(copyOf(curves[k % 80] as RawRow, k));
-    let failing = true;
-    const server = await startFakeLmfdbServer({
-      tables: { ec_curvedata: rows },
-      fault: (url) => (failing && url.searchParams.get('_offset') === '200' ? { kind: 'html', status: 500, message: 'The query took too long' } : undefined),
-    });
+    const { rows, server, heal } = await serverFailingAtOffset200();
     try {
       const client = () => new LmfdbClient({ baseUrl: server.baseUrl, minIntervalMs: 0, backoffBaseMs: 1, maxRetries: 0 });
       const lines: string[] = [];
@@ -90,7 +95,7 @@ describe('lmfdb-ingest', () => {
       expect(existsSync(progressPath(dir, 0))).toBe(true);
       expect(existsSync(cacheFilePath(dir, 0))).toBe(false);
 
-      failing = false;
+      heal();
       const before = server.requests.length;
       const second = await ingestSources({ sources: [0], cacheDir: dir, client: client(), reporter });
       expect(second[0]).toMatchObject({ status: 'resumed', rows: 250, invalid: 0 });
@@ -108,18 +113,12 @@ describe('lmfdb-ingest', () => {
   });
 
   it('pulls a source again when its partial file lost committed rows (shorter than its progress record)', async () => {
-    const curves = parseLossless(await readFile(join(SNAPSHOT, 'records/ec_curvedata.json'), 'utf8')) as RawRow[];
-    const rows: RawRow[] = [...curves, ...Array.from({ length: 170 }, (_, k) => copyOf(curves[k % 80] as RawRow, k))];
-    let failing = true;
-    const server = await startFakeLmfdbServer({
-      tables: { ec_curvedata: rows },
-      fault: (url) => (failing && url.searchParams.get('_offset') === '200' ? { kind: 'html', status: 500, message: 'The query took too long' } : undefined),
-    });
+    const { server, heal } = await serverFailingAtOffset200();
     try {
       const client = () => new LmfdbClient({ baseUrl: server.baseUrl, minIntervalMs: 0, backoffBaseMs: 1, maxRetries: 0 });
       expect((await ingestSources({ sources: [0], cacheDir: dir, client: client() }))[0]).toMatchObject({ status: 'failed', rows: 200 });
       await writeFile(partialPath(dir, 0), '');
-      failing = false;
+      heal();
       expect((await ingestSources({ sources: [0], cacheDir: dir, client: client() }))[0]).toMatchObject({ status: 'ok', rows: 250, invalid: 0 });
       expect((await loadSource(dir, 0)).records).toHaveLength(250);
     } finally {
