@@ -96,7 +96,7 @@ export class ClientGateway {
     const { quorum } = this.deps;
     if (!quorum.isQuorum(up) && !this.inCore.has(id)) return Promise.reject(new QuorumUnreachableError(up, quorum.n, quorum.q));
     const inFlight = this.inCore.get(id);
-    if (inFlight !== undefined && !Buffer.from(inFlight).equals(Buffer.from(command.data))) {
+    if (inFlight !== undefined && Buffer.compare(inFlight, command.data) !== 0) {
       // The same id with other bytes while the first is in flight: refused now, as it would be
       // once the first is chosen, whichever answer the client sees first.
       return Promise.reject(

@@ -1,6 +1,6 @@
 // Record checks in exact arithmetic (bigint and Rational, no floating point). A failed check marks
 // the record invalid with its reasons; nothing is dropped.
-import { primeFactors, torsionMismatch, valuation } from './elliptic-curve-arith';
+import { notMinimalAt, primeFactors, torsionMismatch } from './elliptic-curve-arith';
 import { exactSqrt, POLY_DEGREE_MAX, polynomialDiscriminant } from './polynomial-arith';
 import { rational, ratEquals, formatRational } from './rational';
 import { rowTable, sourceSpec } from './sources';
@@ -177,7 +177,7 @@ function checkMinimalAtConductor(c: Checker, disc: bigint, c4: bigint, c6: bigin
       return;
     }
     while (rest % p === 0n) rest /= p;
-    if (p >= 5n && valuation(disc, p) >= 12 && valuation(c4, p) >= 4 && valuation(c6, p) >= 6) {
+    if (notMinimalAt({ disc, c4, c6 }, p)) {
       c.fail(`ainvs are not a minimal model at ${p} (p^12 divides the discriminant, p^4 c4 and p^6 c6)`);
       return;
     }

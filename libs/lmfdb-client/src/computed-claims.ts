@@ -12,7 +12,8 @@
 // the reason (never passed as true).
 import type { CachedRecord } from './cache';
 import type { ClaimInput, ClaimResult } from './claims';
-import { AN_LIST_MAX, AP_PRIME_MAX, apModP, anList, isPrime, primeFactors, primesUpTo, valuation } from './elliptic-curve-arith';
+import { AN_LIST_MAX, AP_PRIME_MAX, apModP, anList, isPrime, notMinimalAt, primeFactors, primesUpTo, valuation } from './elliptic-curve-arith';
+import { gcd } from './rational';
 import { ellipticInvariants } from './checks';
 
 const INTEGER = /^\s*[+-]?\d{1,40}\s*$/;
@@ -74,13 +75,6 @@ const LEVEL_MAX = 10n ** 12n;
 /** Primes of trace_display: LMFDB shows the traces of a_2, a_3, a_5, a_7. */
 const TRACE_DISPLAY_PRIMES = primesUpTo(100);
 
-const gcd = (a: bigint, b: bigint): bigint => {
-  let [x, y] = [a < 0n ? -a : a, b < 0n ? -b : b];
-  // Bounded: Euclid's algorithm.
-  while (y !== 0n) [x, y] = [y, x % y];
-  return x;
-};
-
 /**
  * The curve's reduction at p from its model (c4, c6, discriminant): the conductor exponent when
  * this code can tell, 'not minimal' when the model is not minimal at p >= 5, or undefined (additive
@@ -93,8 +87,7 @@ function reductionAt(inv: { c4: bigint; c6: bigint; disc: bigint }, p: bigint): 
   const vc4 = valuation(inv.c4, p);
   if (vd >= 12) {
     if (p <= 3n) return undefined;
-    const vc6 = valuation(inv.c6, p);
-    if (vc4 >= 4 && vc6 >= 6) return 'not minimal';
+    if (notMinimalAt(inv, p)) return 'not minimal';
   }
   if (vc4 === 0) return 1;
   return p >= 5n ? 2 : undefined;

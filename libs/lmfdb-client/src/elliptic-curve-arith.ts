@@ -152,3 +152,11 @@ export function valuation(n: bigint, p: bigint): number {
   }
   return v;
 }
+
+/**
+ * A model that is not minimal at a prime p >= 5: p^12 divides its discriminant, p^4 its c4 and p^6
+ * its c6 (then a change of variables divides them out). For p = 2, 3 the test is not this simple.
+ */
+export function notMinimalAt(inv: { readonly disc: bigint; readonly c4: bigint; readonly c6: bigint }, p: bigint): boolean {
+  return p >= 5n && valuation(inv.disc, p) >= 12 && valuation(inv.c4, p) >= 4 && valuation(inv.c6, p) >= 6;
+}

@@ -16,14 +16,18 @@ export function stringifyLossless(value: unknown, space?: number): string {
   return out;
 }
 
+/** Sets a key as the object's own property: a key named "__proto__" stays a key, never the prototype. */
+export function setOwn<T>(o: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(o, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value !== null && typeof value === 'object' && !isLosslessNumber(value)) {
     const out: Record<string, unknown> = {};
     for (const key of Object.keys(value as object).sort()) {
       const v = (value as Record<string, unknown>)[key];
-      // defineProperty: a key named "__proto__" stays a key.
-      if (v !== undefined) Object.defineProperty(out, key, { value: sortKeys(v), enumerable: true, writable: true, configurable: true });
+      if (v !== undefined) setOwn(out, key, sortKeys(v));
     }
     return out;
   }

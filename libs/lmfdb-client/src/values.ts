@@ -1,6 +1,6 @@
 // Decoding of the API's values into exact types: bigint integers, wrapped reals, rationals and
 // datetimes, and the text columns that hold lists.
-import { isLosslessNumber } from './json';
+import { isLosslessNumber, setOwn } from './json';
 
 /** `{"__RealLiteral__": 0, "data": "<digits>", "prec": p}`: decimal digits and precision in bits. */
 export interface RealValue {
@@ -51,11 +51,6 @@ function toBigInt(v: unknown): bigint {
   if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
   if (typeof v === 'string' && /^-?\d+$/.test(v)) return BigInt(v);
   throw new TypeError(`not an integer: ${String(v)}`);
-}
-
-/** Sets a key as the object's own property: a column named "__proto__" stays a column, never the prototype. */
-function setOwn(o: Record<string, LmfdbValue>, k: string, v: LmfdbValue): void {
-  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
 }
 
 /**
