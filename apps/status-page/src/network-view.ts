@@ -98,6 +98,9 @@ const COMMANDS_SHOWN_MAX = 16;
 const CLAIMS_SHOWN_MAX = 16;
 
 export function acceptorView(id: number, address: string, s: StatusResponse, at: number): AcceptorView {
+  // Another acceptor at this address (another network on these ports, or a node started with
+  // another --id) is not this network's acceptor: it does not count toward the quorum.
+  if (s.nodeId !== id) return { id, address, state: 'down', reason: `answers as acceptor ${s.nodeId}, not acceptor ${id} of this network` };
   const src = s.dataSource;
   const st = s.storage;
   return {

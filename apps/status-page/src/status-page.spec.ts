@@ -12,7 +12,8 @@ import { quantileFromBuckets, RateHistory } from './rate-history';
 import { escapeHtml, renderSlotPage, slotJson } from './slot-page';
 import { startStatusServer } from './http-server';
 import type { NetworkPoller } from './network-poller';
-import { type NetworkView, slotView } from './network-view';
+import { acceptorView, type NetworkView, slotView } from './network-view';
+import { StatusResponse } from '@paxos/proto';
 
 describe('reading the proposer\'s metrics', () => {
   it('parses what prom-client serves: gauges, counters, histogram buckets with escaped labels', async () => {
@@ -123,6 +124,12 @@ describe('a node that does not answer', () => {
     expect(failureState(grpcError(status.PERMISSION_DENIED, 'not for you'), 800)).toEqual({ state: 'down', reason: 'PERMISSION_DENIED: not for you' });
     expect(failureState(Object.assign(new Error('x'), { code: 'ETIMEDOUT' }), 500).state).toBe('paused');
     expect(failureState(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), 500).state).toBe('down');
+  });
+
+  it('is down when another acceptor answers at its address (it does not count toward the quorum)', () => {
+    const s = StatusResponse.fromPartial({ nodeId: 4, committedIndex: 3n });
+    expect(acceptorView(4, 'a:4', s, 0).state).toBe('alive');
+    expect(acceptorView(5, 'a:5', s, 0)).toEqual({ id: 5, address: 'a:5', state: 'down', reason: 'answers as acceptor 4, not acceptor 5 of this network' });
   });
 });
 

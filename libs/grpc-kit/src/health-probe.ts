@@ -1,14 +1,31 @@
 import { Metadata } from '@grpc/grpc-js';
 import { HealthCheckResponse_ServingStatus, HealthClient } from '@paxos/proto';
+import { describeGrpcError } from './grpc-errors';
 import { channelCredentials, INSECURE, type Transport } from './tls';
 
-/** One grpc.health.v1 Check of the whole server, with a deadline: true only for SERVING. */
-export function isServing(address: string, deadlineMs: number, transport: Transport = INSECURE): Promise<boolean> {
+/** What one health Check found: SERVING, or why not (the status it answered, or the call's error). */
+export interface HealthReading {
+  readonly serving: boolean;
+  /** Absent when serving. */
+  readonly reason?: string;
+  /** The gRPC status the call failed with (absent when it was answered). */
+  readonly code?: number;
+}
+
+/** One grpc.health.v1 Check of the whole server, with a deadline. */
+export function readHealth(address: string, deadlineMs: number, transport: Transport = INSECURE): Promise<HealthReading> {
   const client = new HealthClient(address, channelCredentials(transport));
-  return new Promise<boolean>((resolve) => {
+  return new Promise<HealthReading>((resolve) => {
     client.check({ service: '' }, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => {
       client.close();
-      resolve(!err && res.status === HealthCheckResponse_ServingStatus.SERVING);
+      if (err) resolve({ serving: false, reason: describeGrpcError(err), code: err.code });
+      else if (res.status === HealthCheckResponse_ServingStatus.SERVING) resolve({ serving: true });
+      else resolve({ serving: false, reason: `health answers ${HealthCheckResponse_ServingStatus[res.status] ?? res.status}` });
     });
   });
+}
+
+/** One grpc.health.v1 Check of the whole server, with a deadline: true only for SERVING. */
+export async function isServing(address: string, deadlineMs: number, transport: Transport = INSECURE): Promise<boolean> {
+  return (await readHealth(address, deadlineMs, transport)).serving;
 }

@@ -16,6 +16,8 @@ describe('npm run check: an acceptor configured unlike the network is named', ()
 
   it('prints one line per misconfigured acceptor after the table', () => {
     const lines = formatCheck({
+      proposer: { address: 'a:9', answering: true },
+      serving: true,
       nodes: [
         { node: 0, address: 'a:1', alive: true, committedIndex: '5' },
         { node: 1, address: 'a:2', alive: true, committedIndex: '5', misconfigured: 'was started for 5 acceptors, the network has 3 (restart it with --cluster-size 3)' },

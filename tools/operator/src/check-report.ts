@@ -1,7 +1,8 @@
 import { Quorum, formatBallot } from '@paxos/consensus-core';
-import { describeGrpcError, type Transport } from '@paxos/grpc-kit';
+import { status as grpcStatus } from '@grpc/grpc-js';
+import { describeGrpcError, type HealthReading, isServiceError, readHealth, type Transport } from '@paxos/grpc-kit';
 import type { StatusResponse } from '@paxos/proto';
-import type { NetworkLayout } from './network-dir';
+import type { NetworkLayout, NodeLayout } from './network-dir';
 import { acceptorStatus } from './probe';
 
 export interface NodeRow {
@@ -20,8 +21,22 @@ export interface NodeRow {
   readonly misconfigured?: string;
 }
 
+/** A process of the network other than the acceptors (the proposer, the status page): does it answer? */
+export interface ServiceRow {
+  readonly address: string;
+  readonly answering: boolean;
+  /** Why not (absent when it answers). */
+  readonly error?: string;
+}
+
 export interface CheckReport {
   readonly nodes: readonly NodeRow[];
+  /** The proposer's health: clients reach the network through it. */
+  readonly proposer: ServiceRow;
+  /** The live status page (absent for a network launched without one). */
+  readonly statusPage?: ServiceRow;
+  /** A quorum of acceptors is alive and the proposer serves: the network takes work. */
+  readonly serving: boolean;
   readonly alive: number;
   readonly clusterSize: number;
   readonly quorumSize: number;
@@ -63,23 +78,82 @@ function row(id: number, address: string, clusterSize: number, s: StatusResponse
   };
 }
 
-/** Polls every acceptor's Status (each with its own deadline). */
+/**
+ * The deadlines of the attempts at one node. A node silent at the first deadline is asked once
+ * more with a longer one: the first call also connects (and shakes hands for TLS), which takes
+ * longer than a second on a busy machine; a paused node stays silent at both.
+ */
+export const attemptDeadlines = (deadlineMs: number): readonly number[] => [deadlineMs, 3 * deadlineMs];
+
+/** Silent: the call found no one to answer in time (a retry may find the node), not an answer. */
+const SILENT_CODES: ReadonlySet<number> = new Set([grpcStatus.DEADLINE_EXCEEDED, grpcStatus.UNAVAILABLE]);
+const isSilence = (e: unknown): boolean => isServiceError(e) && SILENT_CODES.has(e.code);
+
+/** call with each deadline in turn, while the node is silent; the last failure is thrown. */
+export async function askUntilAnswered<T>(deadlines: readonly number[], call: (deadlineMs: number) => Promise<T>, silent: (e: unknown) => boolean = isSilence): Promise<T> {
+  let failure: unknown = new Error('no attempt was made');
+  for (const d of deadlines) {
+    try {
+      return await call(d);
+    } catch (e) {
+      failure = e;
+      if (!silent(e)) break;
+    }
+  }
+  throw failure;
+}
+
+async function acceptorRow(n: NodeLayout, clusterSize: number, deadlineMs: number, transport: Transport): Promise<NodeRow> {
+  try {
+    const s = await askUntilAnswered(attemptDeadlines(deadlineMs), (d) => acceptorStatus(n.address, d, transport));
+    // Another acceptor at this address (another network on these ports, or a node started with
+    // the wrong --id) does not count toward this network's quorum.
+    if (s.nodeId !== n.id) return { node: n.id, address: n.address, alive: false, error: `answers as acceptor ${s.nodeId}, not acceptor ${n.id} of this network (another network on these ports, or a node started with another --id)` };
+    return row(n.id, n.address, clusterSize, s);
+  } catch (e) {
+    return { node: n.id, address: n.address, alive: false, error: describeGrpcError(e) };
+  }
+}
+
+async function proposerRow(address: string, deadlineMs: number, transport: Transport): Promise<ServiceRow> {
+  let health: HealthReading = { serving: false };
+  for (const d of attemptDeadlines(deadlineMs)) {
+    health = await readHealth(address, d, transport);
+    if (health.code === undefined || !SILENT_CODES.has(health.code)) break;
+  }
+  return { address, answering: health.serving, ...(health.reason ? { error: health.reason } : {}) };
+}
+
+/** The status page answers HEAD / as itself (its header names its pid). */
+async function statusPageRow(address: string, deadlineMs: number): Promise<ServiceRow> {
+  const url = `http://${address}/`;
+  try {
+    const res = await askUntilAnswered(attemptDeadlines(deadlineMs), (d) => fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(d) }), (e) => (e as Error).name === 'TimeoutError');
+    if (!res.ok) return { address, answering: false, error: `HTTP ${res.status} at ${url}` };
+    if (!res.headers.has('x-paxos-status-page')) return { address, answering: false, error: `${url} is served by something other than the status page` };
+    return { address, answering: true };
+  } catch (e) {
+    const cause = (e as { cause?: { code?: string } }).cause?.code;
+    return { address, answering: false, error: `${url}: ${(e as Error).name === 'TimeoutError' ? 'no answer in time (paused?)' : (cause ?? (e as Error).message)}` };
+  }
+}
+
+/** Polls every acceptor's Status, the proposer's health and the status page (each with its own deadline). */
 export async function checkNetwork(layout: NetworkLayout, deadlineMs: number, transport: Transport): Promise<CheckReport> {
   const acceptors = layout.nodes.filter((n) => n.role === 'acceptor');
   const quorum = Quorum.majority(acceptors.length);
-  const rows = await Promise.all(
-    acceptors.map(async (n): Promise<NodeRow> => {
-      try {
-        return row(n.id, n.address, quorum.n, await acceptorStatus(n.address, deadlineMs, transport));
-      } catch (e) {
-        return { node: n.id, address: n.address, alive: false, error: describeGrpcError(e) };
-      }
-    }),
-  );
+  const [rows, proposer, statusPage] = await Promise.all([
+    Promise.all(acceptors.map((n) => acceptorRow(n, quorum.n, deadlineMs, transport))),
+    proposerRow(layout.proposer, deadlineMs, transport),
+    layout.statusPage ? statusPageRow(layout.statusPage, deadlineMs) : Promise.resolve(undefined),
+  ]);
   const alive = rows.filter((r) => r.alive);
   const latest = alive.reduce((m, r) => (BigInt(r.committedIndex ?? '0') > m ? BigInt(r.committedIndex ?? '0') : m), 0n);
   return {
     nodes: rows,
+    proposer,
+    ...(statusPage ? { statusPage } : {}),
+    serving: quorum.isQuorum(alive.length) && proposer.answering,
     alive: alive.length,
     clusterSize: quorum.n,
     quorumSize: quorum.q,
@@ -105,6 +179,8 @@ export function formatCheck(r: CheckReport): string[] {
     ...body.map(line),
     `alive: ${r.alive}/${r.clusterSize}; quorum ${r.quorumSize} ${r.quorumAlive ? 'is alive' : 'is NOT alive'} (crash tolerance ${r.crashTolerance}, Byzantine tolerance ${r.byzantineTolerance})`,
     `consensus: ${r.holdingLatest} of ${r.alive} alive acceptors hold the latest chosen slot (committed index ${r.committedIndex})`,
+    r.proposer.answering ? `proposer ${r.proposer.address}: serving` : `proposer ${r.proposer.address}: NOT serving (${r.proposer.error ?? 'no answer'}): clients cannot propose; see proposer.log`,
+    ...(r.statusPage ? [r.statusPage.answering ? `status page: http://${r.statusPage.address}/` : `status page: NOT answering (${r.statusPage.error ?? 'no answer'}): see status-page.log`] : []),
     ...r.nodes.flatMap((n) => (n.misconfigured ? [`configuration: acceptor ${n.node} (${n.address}) ${n.misconfigured}`] : [])),
   ];
 }

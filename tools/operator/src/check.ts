@@ -5,12 +5,12 @@ import { clientTransport, defaultNetworkDir, readLayout } from './network-dir';
 
 export const checkCommand = {
   program: 'check',
-  summary: "poll every node's Status and print the table, the alive count, the quorum and consensus lines; exit 0 only when a quorum is alive",
+  summary: "poll every node's Status and print the table, the alive count, the quorum and consensus lines, the proposer's and the status page's state; exit 0 only when a quorum is alive and the proposer serves",
   usage: 'npm run check -- [--dir D] [--json] [--settle-ms N]',
   options: {
     dir: { type: 'string', env: 'PAXOS_NETWORK_DIR', description: 'the network dir', defaultText: 'default ~/.openclaw/consensus' },
     json: { type: 'boolean', description: 'print one JSON document instead of the table' },
-    'deadline-ms': { type: 'integer', default: 1000, description: 'deadline of each Status call' },
+    'deadline-ms': { type: 'integer', default: 1000, description: 'deadline of each Status call (a node silent at it is asked once more with 3 times as long)' },
     'settle-ms': {
       type: 'integer',
       default: 0,
@@ -40,5 +40,5 @@ export async function runCheck(argv: readonly string[], out: (line: string) => v
   }
   if (parsed.options.json) out(JSON.stringify(report, null, 2));
   else for (const l of formatCheck(report)) out(l);
-  return report.quorumAlive ? 0 : 1;
+  return report.serving ? 0 : 1;
 }

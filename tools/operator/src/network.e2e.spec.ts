@@ -93,6 +93,7 @@ describe('a 23-node network end to end (real processes)', () => {
     lines.length = 0;
     expect(await runCheck(['--dir', dir, '--settle-ms', '60000', '--deadline-ms', '2000'], out)).toBe(0);
     expect(lines.join('\n')).toContain('alive: 23/23; quorum 12 is alive');
+    expect(lines.join('\n')).toContain(`proposer 127.0.0.1:${base + 100}: serving`);
     expect(lines.join('\n')).toMatch(/consensus: 23 of 23 alive acceptors hold the latest chosen slot \(committed index ([2-9]|\d{2,})\)/);
     // The restarted proposer and a restarted acceptor read the whole log from slot 0.
     for (const from of [[], ['--node', '0']]) {

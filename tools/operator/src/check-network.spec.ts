@@ -1,0 +1,82 @@
+import { createServer, type Socket } from 'node:net';
+import { createLogger, INSECURE, type RunningServer, startGrpcServer } from '@paxos/grpc-kit';
+import { AcceptorServiceService, StatusResponse } from '@paxos/proto';
+import { freePortRange } from '@paxos/test-cluster';
+import { checkNetwork, formatCheck } from './check-report';
+import type { NetworkLayout, NodeLayout } from './network-dir';
+
+const logger = createLogger('check-network-spec');
+const DEADLINE_MS = 300;
+
+/** An acceptor stand-in whose Status answers as nodeId, after delays[i] ms at its i-th call (0 past the list). */
+async function fakeAcceptor(nodeId: number, delays: number[] = []): Promise<RunningServer> {
+  let calls = 0;
+  const status = (_call: unknown, cb: (e: null, r: StatusResponse) => void) => {
+    const delay = delays[calls++] ?? 0;
+    setTimeout(() => cb(null, StatusResponse.fromPartial({ nodeId, clusterSize: 3, committedIndex: 4n })), delay);
+  };
+  return startGrpcServer({ host: '127.0.0.1', port: 0, maxReceiveBytes: 1 << 20, transport: INSECURE, logger, services: [{ name: 'paxos.v1.AcceptorService', definition: AcceptorServiceService, implementation: { status } }] });
+}
+
+/** A proposer stand-in: only health (SERVING). */
+const fakeProposer = () => startGrpcServer({ host: '127.0.0.1', port: 0, maxReceiveBytes: 1 << 20, transport: INSECURE, logger, services: [] });
+
+const layoutOf = (acceptors: string[], proposer: string): NetworkLayout => ({
+  createdAt: '',
+  nodes: acceptors.map((address, id): NodeLayout => ({ name: `node_${id}`, role: 'acceptor', id, address })),
+  proposer,
+  lmfdbCacheDir: '',
+});
+
+describe('npm run check against stand-in nodes', () => {
+  const servers: RunningServer[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => s.shutdown(100)));
+  });
+  const start = async (s: Promise<RunningServer>) => {
+    const r = await s;
+    servers.push(r);
+    return `127.0.0.1:${r.port}`;
+  };
+
+  it('asks a node silent at the first deadline once more, and counts it when it answers', async () => {
+    const acceptors = [await start(fakeAcceptor(0)), await start(fakeAcceptor(1, [3 * DEADLINE_MS])), await start(fakeAcceptor(2))];
+    const report = await checkNetwork(layoutOf(acceptors, await start(fakeProposer())), DEADLINE_MS, INSECURE);
+    expect(report.nodes.map((n) => n.alive)).toEqual([true, true, true]);
+    expect(report).toMatchObject({ alive: 3, quorumAlive: true, serving: true, proposer: { answering: true } });
+  });
+
+  it('does not count an acceptor that answers with another id, and says why', async () => {
+    const acceptors = [await start(fakeAcceptor(0)), await start(fakeAcceptor(0)), await start(fakeAcceptor(0))];
+    const report = await checkNetwork(layoutOf(acceptors, await start(fakeProposer())), DEADLINE_MS, INSECURE);
+    expect(report).toMatchObject({ alive: 1, quorumAlive: false, serving: false });
+    expect(report.nodes[1]?.error).toBe('answers as acceptor 0, not acceptor 1 of this network (another network on these ports, or a node started with another --id)');
+  });
+
+  it('is not serving when the proposer is down or silent, with a quorum of acceptors alive', async () => {
+    const acceptors = [await start(fakeAcceptor(0)), await start(fakeAcceptor(1)), await start(fakeAcceptor(2))];
+    const freePort = await freePortRange(1);
+    const down = await checkNetwork(layoutOf(acceptors, `127.0.0.1:${freePort}`), DEADLINE_MS, INSECURE);
+    expect(down).toMatchObject({ quorumAlive: true, serving: false, proposer: { answering: false, error: expect.stringMatching(/^UNAVAILABLE/) } });
+    expect(formatCheck(down)).toContain(`proposer 127.0.0.1:${freePort}: NOT serving (${down.proposer.error}): clients cannot propose; see proposer.log`);
+    // A port that takes the connection and never answers: a paused proposer.
+    const held: Socket[] = [];
+    const silent = createServer((socket) => held.push(socket)).listen(0, '127.0.0.1');
+    await new Promise((r) => silent.once('listening', r));
+    try {
+      const port = (silent.address() as { port: number }).port;
+      const paused = await checkNetwork(layoutOf(acceptors, `127.0.0.1:${port}`), DEADLINE_MS, INSECURE);
+      expect(paused).toMatchObject({ serving: false, proposer: { answering: false, error: expect.stringMatching(/^DEADLINE_EXCEEDED/) } });
+    } finally {
+      for (const socket of held) socket.destroy();
+      silent.close();
+    }
+  });
+
+  it('reports a status page that does not answer', async () => {
+    const acceptors = [await start(fakeAcceptor(0)), await start(fakeAcceptor(1)), await start(fakeAcceptor(2))];
+    const freePort = await freePortRange(1);
+    const report = await checkNetwork({ ...layoutOf(acceptors, await start(fakeProposer())), statusPage: `127.0.0.1:${freePort}` }, DEADLINE_MS, INSECURE);
+    expect(report).toMatchObject({ serving: true, statusPage: { answering: false, error: `http://127.0.0.1:${freePort}/: ECONNREFUSED` } });
+  });
+});
