@@ -2,7 +2,7 @@
 // Bundles the entry points of one project (or all) with esbuild: `node tools/scripts/bundle.mjs acceptor`.
 // Used by each app's Nx `build` target and by `npm run <tool>` (tools/scripts/run.mjs).
 import { build } from 'esbuild';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { entries } from './entries.mjs';
@@ -23,7 +23,9 @@ export async function bundle(project, only) {
     if (!existsSync(src)) throw new Error(`${project}: entry ${spec.files[name]} does not exist yet`);
     entryPoints[name] = src;
   }
-  await build({
+  // Written beside and renamed into place: several `npm run` commands bundle the same entry at
+  // once, and none may start a file another is still writing.
+  const result = await build({
     absWorkingDir: workspaceRoot,
     entryPoints,
     outdir: join(workspaceRoot, 'dist', spec.root),
@@ -35,7 +37,14 @@ export async function bundle(project, only) {
     tsconfig: join(workspaceRoot, 'tsconfig.base.json'),
     sourcemap: 'linked',
     logLevel: 'warning',
+    write: false,
   });
+  for (const file of result.outputFiles) {
+    mkdirSync(dirname(file.path), { recursive: true });
+    const tmp = `${file.path}.${process.pid}.tmp`;
+    writeFileSync(tmp, file.contents);
+    renameSync(tmp, file.path);
+  }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -1,10 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Quorum } from '@paxos/consensus-core';
 import { ensureNetworkCertificates, isServing, type Transport } from '@paxos/grpc-kit';
-import { CLIENT_CERT_NAME, clientTransport, INGEST_CERT_NAME, STATUS_CERT_NAME, STATUS_PAGE_NAME, dataDir, logFile, type NetworkLayout, networkTlsDir, type NodeLayout, pidFile, readLayout, workspaceRoot, writeLayout } from './network-dir';
-import { isOurs, LAUNCH_MARKER_ENV, readPid, removePid, sleep, writePid } from './processes';
+import { CLIENT_CERT_NAME, clientTransport, INGEST_CERT_NAME, STATUS_CERT_NAME, STATUS_PAGE_NAME, dataDir, lockNetworkDir, logFile, type NetworkLayout, networkTlsDir, type NodeLayout, pidFile, readLayout, workspaceRoot, writeLayout } from './network-dir';
+import { canonicalDir, isAlive, isOurs, lastLogLine, LAUNCH_MARKER_ENV, listensOn, readPid, removePid, sleep, writePid } from './processes';
 
 export interface LaunchOptions {
   readonly nodes: number;
@@ -25,6 +25,8 @@ export interface LaunchOptions {
 export interface LaunchedNode extends NodeLayout {
   readonly pid: number;
   readonly readyAfterMs?: number;
+  /** Why it is not ready: its process exited (with its log's last line), or another process holds its port. */
+  readonly problem?: string;
 }
 
 export interface LaunchResult {
@@ -85,7 +87,7 @@ function startProcess(dir: string, name: string, nodeFlags: readonly string[], s
     cwd: workspaceRoot(),
     detached: true,
     stdio: ['ignore', log, log],
-    env: { ...process.env, [LAUNCH_MARKER_ENV]: dir },
+    env: { ...process.env, [LAUNCH_MARKER_ENV]: canonicalDir(dir) },
   });
   closeSync(log);
   if (child.pid === undefined) throw new Error(`could not start ${name}`);
@@ -99,7 +101,15 @@ function startProcess(dir: string, name: string, nodeFlags: readonly string[], s
  * file in dir, then waits until each answers health. Refuses when a network runs in dir.
  */
 export async function launchNetwork(opts: LaunchOptions): Promise<LaunchResult> {
-  mkdirSync(opts.dir, { recursive: true });
+  const release = lockNetworkDir(opts.dir, 'launch');
+  try {
+    return await launchLocked(opts);
+  } finally {
+    release();
+  }
+}
+
+async function launchLocked(opts: LaunchOptions): Promise<LaunchResult> {
   const running = runningProcesses(opts.dir);
   if (running.length > 0) {
     throw new Error(
@@ -136,7 +146,7 @@ export async function launchNetwork(opts: LaunchOptions): Promise<LaunchResult> 
   const pids = new Map<string, number>();
   for (const n of layout.nodes) pids.set(n.name, startNode(opts.dir, layout, n));
   const statusPid = startStatusPage(opts.dir, layout);
-  const ready = await waitReady(layout, pids, startedAt, opts.readyTimeoutMs, quorum, clientTransport(opts.dir));
+  const ready = await waitReady(opts.dir, layout, pids, startedAt, opts.readyTimeoutMs, quorum, clientTransport(opts.dir));
   const statusPageUrl = await statusPageReady(layout, statusPid, STATUS_PAGE_READY_MS);
   return { ...ready, ...(opts.insecure ? {} : { certificatesMs }), ...(statusPageUrl ? { statusPageUrl } : {}) };
 }
@@ -171,7 +181,7 @@ async function statusPageReady(layout: NetworkLayout, pid: number | undefined, t
   if (!layout.statusPage || pid === undefined) return undefined;
   const url = `http://${layout.statusPage}/`;
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline && isAlive(pid)) {
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
       if (res.ok && res.headers.get('x-paxos-status-page') === String(pid)) return url;
@@ -206,6 +216,15 @@ function startNode(dir: string, layout: NetworkLayout, n: NodeLayout): number {
  * data dirs, and waits for them to answer health. The nodes still running are left alone.
  */
 export async function restartMissing(dir: string, readyTimeoutMs: number): Promise<LaunchResult> {
+  const release = lockNetworkDir(dir, 'restart the missing nodes');
+  try {
+    return await restartMissingLocked(dir, readyTimeoutMs);
+  } finally {
+    release();
+  }
+}
+
+async function restartMissingLocked(dir: string, readyTimeoutMs: number): Promise<LaunchResult> {
   const layout = readLayout(dir);
   // Certificates that expired since the launch are issued again before the nodes restart.
   if (layout.tls === true) ensureNetworkCertificates(networkTlsDir(dir), certificateNames(layout));
@@ -218,29 +237,54 @@ export async function restartMissing(dir: string, readyTimeoutMs: number): Promi
     if (pid !== undefined) pids.set(n.name, pid);
   }
   const statusPid = live.has(STATUS_PAGE_NAME) ? readPid(pidFile(dir, STATUS_PAGE_NAME)) : startStatusPage(dir, layout);
-  const ready = await waitReady(layout, pids, startedAt, readyTimeoutMs, quorum, clientTransport(dir));
+  const ready = await waitReady(dir, layout, pids, startedAt, readyTimeoutMs, quorum, clientTransport(dir));
   const statusPageUrl = await statusPageReady(layout, statusPid, STATUS_PAGE_READY_MS);
   return { ...ready, ...(statusPageUrl ? { statusPageUrl } : {}) };
 }
 
-async function waitReady(layout: NetworkLayout, pids: Map<string, number>, startedAt: number, readyTimeoutMs: number, quorum: Quorum, transport: Transport): Promise<LaunchResult> {
+/** The port of an address "host:port". */
+const portOf = (address: string): number => Number(address.slice(address.lastIndexOf(':') + 1));
+
+/**
+ * Waits until each node's process answers health on its port: the process launch started (pid),
+ * not another one that holds the port. A node whose process exits is not waited for: it is
+ * reported with the last line of its log (a port in use, a data dir held by another process).
+ */
+async function waitReady(dir: string, layout: NetworkLayout, pids: Map<string, number>, startedAt: number, readyTimeoutMs: number, quorum: Quorum, transport: Transport): Promise<LaunchResult> {
   const acceptors = layout.nodes.filter((n) => n.role === 'acceptor');
   const ready = new Map<string, number>();
+  const exited = new Map<string, string>();
+  /** Nodes that answer health from a process other than theirs. */
+  const foreign = new Set<string>();
   let quorumReadyMs: number | undefined;
   const deadline = startedAt + readyTimeoutMs;
-  while (ready.size < layout.nodes.length && Date.now() < deadline) {
+  const waiting = () => layout.nodes.filter((n) => !ready.has(n.name) && !exited.has(n.name));
+  while (waiting().length > 0 && Date.now() < deadline) {
     await Promise.all(
-      layout.nodes
-        .filter((n) => !ready.has(n.name))
-        .map(async (n) => {
-          if (await isServing(n.address, 500, transport)) ready.set(n.name, Date.now() - startedAt);
-        }),
+      waiting().map(async (n) => {
+        const pid = pids.get(n.name);
+        if (pid === undefined || !isAlive(pid)) {
+          exited.set(n.name, `its process exited${pid === undefined ? '' : ` (pid ${pid})`}: ${lastLogLine(logFile(dir, n.name)) ?? 'see its log'}`);
+          return;
+        }
+        if (!(await isServing(n.address, 500, transport))) return;
+        if (listensOn(pid, portOf(n.address)) === false) foreign.add(n.name);
+        else {
+          foreign.delete(n.name);
+          ready.set(n.name, Date.now() - startedAt);
+        }
+      }),
     );
     const acceptorsReady = acceptors.filter((a) => ready.has(a.name)).length;
     if (quorumReadyMs === undefined && quorum.isQuorum(acceptorsReady)) quorumReadyMs = Date.now() - startedAt;
-    if (ready.size < layout.nodes.length) await sleep(100);
+    if (waiting().length > 0) await sleep(100);
   }
-  const nodes: LaunchedNode[] = layout.nodes.map((n) => ({ ...n, pid: pids.get(n.name) as number, ...(ready.has(n.name) ? { readyAfterMs: ready.get(n.name) } : {}) }));
+  const nodes: LaunchedNode[] = layout.nodes.map((n) => ({
+    ...n,
+    pid: pids.get(n.name) as number,
+    ...(ready.has(n.name) ? { readyAfterMs: ready.get(n.name) } : {}),
+    ...(exited.has(n.name) ? { problem: exited.get(n.name) } : foreign.has(n.name) ? { problem: `another process answers on ${n.address}: is another network running on these ports?` } : {}),
+  }));
   const healthy = acceptors.filter((a) => ready.has(a.name)).length;
   return {
     layout,

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { INSECURE, loadTls, networkTlsDir, tlsFilesIn, type Transport } from '@paxos/grpc-kit';
+import { DirInUseError, INSECURE, loadTls, lockDirAcrossProcesses, networkTlsDir, tlsFilesIn, type Transport } from '@paxos/grpc-kit';
 
 /** Where launch keeps pid files, logs, data, TLS files and the layout of the running network. */
 export { defaultNetworkDir, networkTlsDir } from '@paxos/grpc-kit';
@@ -77,4 +77,22 @@ export function readLayout(dir: string): NetworkLayout {
   const path = join(dir, LAYOUT_FILE);
   if (!existsSync(path)) throw new Error(`no network described in ${dir} (${LAYOUT_FILE} is missing): start one with npm run launch`);
   return JSON.parse(readFileSync(path, 'utf8')) as NetworkLayout;
+}
+
+/** The lock launch, restart-missing and stop hold while they start or end a network's processes. */
+export const NETWORK_LOCK_FILE = 'network-lock.sqlite';
+
+/**
+ * Takes the network dir's lock (an OS lock: it dies with its holder) for `what`; returns its
+ * release. Two launches into one dir both passed the "already running" check before either had
+ * written a pid file, and the second's pid files hid the first network from stop.
+ */
+export function lockNetworkDir(dir: string, what: string): () => void {
+  mkdirSync(dir, { recursive: true });
+  try {
+    return lockDirAcrossProcesses(dir, NETWORK_LOCK_FILE);
+  } catch (e) {
+    if (e instanceof DirInUseError) throw new Error(`cannot ${what}: another launch, restart or stop is under way in ${dir} (${e.message}); wait for it to finish, then run again`);
+    throw e;
+  }
 }

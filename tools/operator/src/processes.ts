@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 
 /** Every process launch starts carries this variable, set to its network dir. */
 export const LAUNCH_MARKER_ENV = 'PAXOS_LAUNCHED_IN';
@@ -40,12 +41,27 @@ function isZombie(pid: number): boolean {
   }
 }
 
-/** True when pid is alive and is a process launch started for this network dir (not a recycled pid). */
+/** The form of a network dir that launch records in its processes: symlinks resolved, so every path to the dir names it alike. */
+export function canonicalDir(dir: string): string {
+  try {
+    return realpathSync(dir);
+  } catch {
+    return resolve(dir);
+  }
+}
+
+/**
+ * True when pid is alive and is a process launch started for this network dir (not a recycled
+ * pid). The dirs compare with symlinks resolved: a network launched through a symlink is the
+ * same network when stopped through its real path.
+ */
 export function isOurs(pid: number, dir: string): boolean {
   if (!isAlive(pid)) return false;
   try {
     const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-    return environ.includes(`${LAUNCH_MARKER_ENV}=${dir}`);
+    const prefix = `${LAUNCH_MARKER_ENV}=`;
+    const marker = environ.find((e) => e.startsWith(prefix));
+    return marker !== undefined && canonicalDir(marker.slice(prefix.length)) === canonicalDir(dir);
   } catch {
     return false;
   }
@@ -60,6 +76,8 @@ export async function stopProcess(pid: number, graceMs: number): Promise<'gone' 
   if (!isAlive(pid)) return 'gone';
   try {
     process.kill(pid, 'SIGTERM');
+    // A paused process (SIGSTOP) would hold the SIGTERM until the SIGKILL: let it run to handle it.
+    process.kill(pid, 'SIGCONT');
   } catch {
     return 'gone';
   }
@@ -75,4 +93,76 @@ export async function stopProcess(pid: number, graceMs: number): Promise<'gone' 
   }
   while (isAlive(pid)) await sleep(20);
   return 'killed';
+}
+
+/**
+ * Whether process pid holds the listening socket of TCP port (Linux: the socket's inode in
+ * /proc/net/tcp{,6} among pid's open files). A health answer on the port may come from another
+ * process (another network launched on these ports): launch counts a node ready only when it is
+ * its own process that listens. Undefined where /proc cannot tell.
+ */
+export function listensOn(pid: number, port: number): boolean | undefined {
+  const inodes = new Set<string>();
+  let tables = 0;
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    tables++;
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // local_address is HEXIP:HEXPORT; st 0A is LISTEN; the inode is the tenth column.
+      const local = f[1];
+      if (!local || f[3] !== '0A' || Number.parseInt(local.slice(local.lastIndexOf(':') + 1), 16) !== port) continue;
+      if (f[9]) inodes.add(f[9]);
+    }
+  }
+  if (tables === 0) return undefined;
+  if (inodes.size === 0) return false;
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return isAlive(pid) ? undefined : false;
+  }
+  for (const fd of fds) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m && inodes.has(m[1] as string)) return true;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return false;
+}
+
+/** The last line a process wrote to its log (its message when it is a JSON log line), at most 300 characters. */
+export function lastLogLine(path: string): string | undefined {
+  let text: string;
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const buf = Buffer.alloc(Math.min(size, 8192));
+      readSync(fd, buf, 0, buf.length, size - buf.length);
+      text = buf.toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+  const line = text.trimEnd().split('\n').at(-1)?.trim();
+  if (!line) return undefined;
+  try {
+    const j = JSON.parse(line) as { msg?: unknown; err?: { message?: unknown }; error?: unknown };
+    const parts = [j.msg, j.err?.message ?? j.error].filter((p): p is string => typeof p === 'string' && p.length > 0);
+    if (parts.length > 0) return parts.join(': ').slice(0, 300);
+  } catch {
+    // a plain line
+  }
+  return line.slice(0, 300);
 }

@@ -1,7 +1,8 @@
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { helpText, parseCommand } from '@paxos/grpc-kit';
 import { runningProcesses } from './launch-network';
-import { defaultNetworkDir, pidFile } from './network-dir';
+import { defaultNetworkDir, lockNetworkDir, pidFile } from './network-dir';
 import { removePid, stopProcess } from './processes';
 
 export const stopCommand = {
@@ -10,7 +11,8 @@ export const stopCommand = {
   usage: 'npm run stop -- [--dir D]',
   options: {
     dir: { type: 'string', env: 'PAXOS_NETWORK_DIR', description: 'the network dir', defaultText: 'default ~/.openclaw/consensus' },
-    'grace-ms': { type: 'integer', default: 5000, description: 'time between SIGTERM and SIGKILL' },
+    // Above an acceptor's own shutdown (up to 5 s for open calls to end, then its log is flushed).
+    'grace-ms': { type: 'integer', default: 10_000, description: 'time between SIGTERM and SIGKILL' },
   },
 } as const;
 
@@ -21,18 +23,33 @@ export async function runStop(argv: readonly string[], out: (line: string) => vo
     return 0;
   }
   const dir = resolve(parsed.options.dir ?? defaultNetworkDir());
-  const running = runningProcesses(dir);
-  if (running.length === 0) {
+  if (!existsSync(dir)) {
     out(`no network is running in ${dir}`);
     return 0;
   }
-  const ended = await Promise.all(
-    running.map(async (p) => {
-      const how = await stopProcess(p.pid, parsed.options['grace-ms'] as number);
-      removePid(pidFile(dir, p.name));
-      return { ...p, how };
-    }),
-  );
+  const release = lockNetworkDir(dir, 'stop the network');
+  let ended: Array<{ name: string; pid: number; how: string }>;
+  try {
+    const running = runningProcesses(dir);
+    if (running.length === 0) {
+      out(`no network is running in ${dir}`);
+      return 0;
+    }
+    // The proposer and the status page first: the acceptors' open calls come from them, and an
+    // acceptor's shutdown waits for its calls to end.
+    const end = (wave: typeof running) =>
+      Promise.all(
+        wave.map(async (p) => {
+          const how = await stopProcess(p.pid, parsed.options['grace-ms'] as number);
+          removePid(pidFile(dir, p.name));
+          return { ...p, how };
+        }),
+      );
+    const isAcceptor = (p: { name: string }) => p.name.startsWith('node_');
+    ended = [...(await end(running.filter((p) => !isAcceptor(p)))), ...(await end(running.filter(isAcceptor)))];
+  } finally {
+    release();
+  }
   for (const e of ended.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }))) out(`${e.name.padEnd(9)} pid ${e.pid}: ${e.how}`);
   out(`stopped ${ended.length} processes in ${join(dir)}`);
   return 0;

@@ -1,0 +1,79 @@
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePortRange } from '@paxos/test-cluster';
+import { runLaunch } from './launch';
+import { runningProcesses } from './launch-network';
+import { pidFile } from './network-dir';
+import { isAlive, readPid } from './processes';
+import { runStop } from './stop';
+
+jest.setTimeout(180_000);
+
+/** What launch, restart-missing and stop do to the processes of small networks that meet each other. */
+describe('launch and stop own exactly their processes (real processes, 3 acceptors)', () => {
+  let root: string;
+  let cache: string;
+  let base: number;
+  const lines: string[] = [];
+  const out = (l: string) => lines.push(l);
+  const launchArgs = (dir: string) => ['--dir', dir, '--nodes', '3', '--lmfdb-cache', cache, '--base-port', String(base), '--status-port', String(base + 101), '--insecure', '--ready-timeout-ms', '60000'];
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'paxos-launch-'));
+    cache = join(root, 'lmfdb');
+    base = await freePortRange(102);
+  });
+
+  afterAll(async () => {
+    for (const d of ['a-real', 'b']) await runStop(['--dir', join(root, d), '--grace-ms', '2000'], () => undefined).catch(() => undefined);
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('refuses a second launch into a dir while the first is under way, and stop through a symlink ends the network', async () => {
+    const real = join(root, 'a-real');
+    mkdirSync(real);
+    const link = join(root, 'a-link');
+    symlinkSync(real, link);
+    const [first, second] = await Promise.allSettled([runLaunch(launchArgs(link), out), runLaunch(launchArgs(real), out)]);
+    // Exactly one launch ran; the other was refused by the dir's lock (or, had it come later, by the running network).
+    const outcomes = [first, second].map((r) => (r.status === 'fulfilled' ? r.value : String(r.reason)));
+    expect(outcomes.filter((o) => o === 0)).toHaveLength(1);
+    expect(outcomes.find((o) => o !== 0)).toMatch(/another launch, restart or stop is under way|already running/);
+    const running = runningProcesses(real);
+    expect(running).toHaveLength(5); // 3 acceptors, the proposer, the status page
+    // The same network through its other path: no pid file is taken for stale.
+    expect(runningProcesses(link).map((p) => p.pid).sort()).toEqual(running.map((p) => p.pid).sort());
+  });
+
+  it('a second network on the same ports is not ready, and says why, without waiting for the timeout', async () => {
+    const dir = join(root, 'b');
+    lines.length = 0;
+    expect(await runLaunch(launchArgs(dir), out)).toBe(1);
+    const text = lines.join('\n');
+    expect(text).toMatch(/node_0 .* NOT READY: (its process exited \(pid \d+\): acceptor: port \d+ on 127.0.0.1 is already in use|another process answers on)/);
+    expect(text).toContain('launched 0/3');
+    // restart-missing in that dir: another network's nodes answer health on these ports, which is not ready either.
+    lines.length = 0;
+    expect(await runLaunch(['--dir', dir, '--restart-missing', '--ready-timeout-ms', '60000'], out)).toBe(1);
+    expect(lines.join('\n')).toContain('launched 0/3');
+    expect(runningProcesses(dir)).toEqual([]);
+  });
+
+  it('stop ends paused processes gracefully (SIGTERM, then SIGCONT), the proposer first', async () => {
+    const dir = join(root, 'a-link');
+    const paused = ['proposer', 'node_1'].map((n) => readPid(pidFile(dir, n)) as number);
+    for (const pid of paused) process.kill(pid, 'SIGSTOP');
+    const pids = runningProcesses(dir).map((p) => p.pid);
+    lines.length = 0;
+    expect(await runStop(['--dir', dir], out)).toBe(0);
+    expect(lines.filter((l) => / pid \d+: /.test(l)).map((l) => l.replace(/^(\S+)\s+pid \d+: /, '$1 '))).toEqual([
+      'node_0 terminated',
+      'node_1 terminated',
+      'node_2 terminated',
+      'proposer terminated',
+      'status-page terminated',
+    ]);
+    expect(pids.filter(isAlive)).toEqual([]);
+  });
+});
