@@ -45,7 +45,7 @@ async function describeClaims(proposal: MonsterHarmonicProposal, cacheDir: strin
   return lines;
 }
 
-/** Exit codes: 0 chosen, 2 bad input, 3 refused (false claim or wrong hash), 4 no quorum or deadline, 1 other. */
+/** Exit codes: 0 chosen, 2 bad input (or an id already used for other bytes), 3 refused (false claim or wrong hash), 4 no quorum, deadline or overload (retry with the same id), 1 other. */
 export const EXIT = { chosen: 0, other: 1, badInput: 2, refused: 3, unavailable: 4 } as const;
 
 const SAMPLE_LEADERBOARD: LeaderboardEntry[] = [
@@ -69,12 +69,31 @@ export function parseClaim(text: string): Claim {
   return { source, label: m[2] as string, field: m[3] as string, claimedValue: m[4] as string };
 }
 
-/** proposal.json, with a leaderboard_sha256 it gives passed on as given (the proposer checks it). */
+/** proposal.json, with a leaderboard_sha256 it gives passed on as given (the proposer checks it); a file that cannot be read or is not a proposal is bad input. */
 function proposalFromFile(path: string): MonsterHarmonicProposal {
-  const doc = parseLossless(readFileSync(path, 'utf8')) as Record<string, unknown>;
-  const given = doc['leaderboard_sha256'];
-  delete doc['leaderboard_sha256'];
-  const proposal = parseProposalJson(stringifyLossless(doc));
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ConfigError(`--file ${path} cannot be read (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (e as Error).message})`);
+  }
+  let doc: unknown;
+  try {
+    doc = parseLossless(text);
+  } catch (e) {
+    throw new ConfigError(`--file ${path} is not JSON: ${(e as Error).message}`);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new ConfigError(`--file ${path} must hold one JSON object (proposal_number, proposer_id, leaderboard, claims)`);
+  const fields = { ...(doc as Record<string, unknown>) };
+  const given = fields['leaderboard_sha256'];
+  delete fields['leaderboard_sha256'];
+  let proposal: MonsterHarmonicProposal;
+  try {
+    proposal = parseProposalJson(stringifyLossless(fields));
+  } catch (e) {
+    throw new ConfigError(`--file ${path}: ${(e as Error).message}`);
+  }
   return typeof given === 'string' ? { ...proposal, leaderboardSha256: given } : proposal;
 }
 
@@ -167,8 +186,10 @@ export async function runSubmit(argv: readonly string[], out: (line: string) => 
     `proposal ${proposal.proposalNumber}: ${proposal.leaderboard.length} leaderboard entries, ${proposal.claims.length} claims, leaderboard sha256 ${proposal.leaderboardSha256.slice(0, 16)}...`,
   );
   if (layout && proposal.claims.length > 0) for (const l of await describeClaims(proposal, layout.lmfdbCacheDir)) out(l);
+  const clientRequestId = o['client-request-id'] ?? randomUUID();
+  out(`client_request_id ${clientRequestId}`);
   try {
-    const r = await propose(address, { clientRequestId: o['client-request-id'] ?? randomUUID(), value, includeVotes: true }, o['deadline-ms'] as number, transport);
+    const r = await propose(address, { clientRequestId, value, includeVotes: true }, o['deadline-ms'] as number, transport);
     if (o.json) out(JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2));
     else {
       for (const l of formatChosen(r, clusterSize)) out(l);
@@ -177,10 +198,32 @@ export async function runSubmit(argv: readonly string[], out: (line: string) => 
     return EXIT.chosen;
   } catch (e) {
     if (!isServiceError(e)) throw e;
-    out(`refused: ${status[e.code]}: ${e.details}`);
-    if (e.code === status.FAILED_PRECONDITION) return EXIT.refused;
-    if (e.code === status.INVALID_ARGUMENT) return EXIT.badInput;
-    if (e.code === status.UNAVAILABLE || e.code === status.DEADLINE_EXCEEDED) return EXIT.unavailable;
-    return EXIT.other;
+    const [line, code] = describeFailure(e.code, e.details, clientRequestId);
+    out(line);
+    return code;
+  }
+}
+
+/**
+ * What a failed Propose means to the person who sent it, and the exit code. Only a decided "no"
+ * is "refused"; a deadline, an unreachable quorum or an overloaded proposer leave the outcome
+ * open, and a retry with the same client_request_id answers it without choosing the value twice.
+ */
+export function describeFailure(code: status, details: string, clientRequestId: string): [string, number] {
+  const what = `${status[code] ?? code}: ${details}`;
+  const retry = `retry with --client-request-id ${clientRequestId}: it is chosen at most once, and a retry answers with its slot`;
+  switch (code) {
+    case status.FAILED_PRECONDITION:
+      return [`refused: ${what}`, EXIT.refused];
+    case status.INVALID_ARGUMENT:
+    case status.ALREADY_EXISTS:
+      return [`refused: ${what}`, EXIT.badInput];
+    case status.DEADLINE_EXCEEDED:
+      return [`not known to be chosen: ${what}; the proposal may still be chosen: ${retry}`, EXIT.unavailable];
+    case status.UNAVAILABLE:
+    case status.RESOURCE_EXHAUSTED:
+      return [`not chosen yet: ${what}; ${retry}`, EXIT.unavailable];
+    default:
+      return [`failed: ${what}`, EXIT.other];
   }
 }

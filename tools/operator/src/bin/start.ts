@@ -1,9 +1,16 @@
-import { ConfigError, exitWithError } from '@paxos/grpc-kit';
+import { ConfigError, exitWithError, helpText, parseCommand } from '@paxos/grpc-kit';
 import { runCheck } from '../check';
 import { runLaunch } from '../launch';
 import { runningProcesses } from '../launch-network';
 import { defaultNetworkDir, readLayout } from '../network-dir';
 import { runSubmit } from '../submit';
+
+export const startCommand = {
+  program: 'start',
+  summary: 'the main job: launch the 23-node network on the shipped snapshot (or bring back the missing processes of the one in the default dir), submit a first proposal with a true LMFDB claim, print the check table, leave it running',
+  usage: 'npm start',
+  options: {},
+} as const;
 
 /**
  * The main job: launch the 23-node network on the shipped snapshot (unless one already runs),
@@ -11,9 +18,26 @@ import { runSubmit } from '../submit';
  */
 async function main(): Promise<number> {
   const out = (l: string) => console.log(l);
+  const parsed = parseCommand(startCommand, process.argv.slice(2));
+  if (parsed.help) {
+    out(helpText(startCommand));
+    return 0;
+  }
   const dir = defaultNetworkDir();
-  if (runningProcesses(dir).length > 0) {
-    out(`a network is already running in ${dir}: using it`);
+  const running = runningProcesses(dir);
+  if (running.length > 0) {
+    // Some processes of a network survive (a crash, a kill, a reboot took the rest): bring back
+    // the missing ones on their data rather than take what is left for a running network.
+    const expected = readLayout(dir).nodes.length + (readLayout(dir).statusPage ? 1 : 0);
+    if (running.length >= expected) out(`a network is already running in ${dir}: using it`);
+    else {
+      out(`== a network in ${dir} has ${running.length} of its ${expected} processes running: restarting the missing ones`);
+      const code = await runLaunch(['--restart-missing'], out);
+      if (code !== 0) {
+        out('the missing nodes did not all come back: see the lines above and the node logs');
+        return code;
+      }
+    }
   } else {
     out('== launch');
     const code = await runLaunch([], out);
