@@ -119,10 +119,13 @@ export class NetworkPoller {
     };
   }
 
-  /** One chosen slot, from the proposer or else the first acceptor that has it. */
+  /**
+   * One chosen slot, from the proposer or else any acceptor that has it (asked at once, each with
+   * its deadline: the first few down or paused do not hide the slot the others hold).
+   */
   async readSlot(slot: bigint): Promise<{ entry?: LogEntry; from: string; problem?: string }> {
     const problems: string[] = [];
-    for (const node of [this.proposer, ...this.acceptors]) {
+    const ask = async (node: NodeClients): Promise<{ entry: LogEntry; from: string }> => {
       try {
         const r = await node.readLog(slot, 1);
         const entry = r.entries[0];
@@ -131,9 +134,19 @@ export class NetworkPoller {
       } catch (e) {
         problems.push(`${node.address}: ${failureState(e, this.opts.nodeDeadlineMs).reason}`);
       }
-      if (problems.length >= 3) break;
+      throw new Error('not read there');
+    };
+    try {
+      return await ask(this.proposer);
+    } catch {
+      // the acceptors, then
     }
-    return { from: '', problem: problems.join('; ') };
+    try {
+      return await Promise.any(this.acceptors.map(ask));
+    } catch {
+      const shown = problems.slice(0, 4).join('; ');
+      return { from: '', problem: problems.length > 4 ? `${shown}; and ${problems.length - 4} more nodes` : shown };
+    }
   }
 
   private pollAcceptors(): Promise<AcceptorView[]> {

@@ -9,6 +9,7 @@ const STYLE = `
 header{display:flex;gap:2em;align-items:baseline;padding:12px 20px;background:#fff;border-bottom:1px solid var(--line)}
 header h1{font-size:16px;margin:0}header .muted{color:var(--muted)}
 main{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:16px;padding:16px 20px}
+body[data-stale] main{opacity:.45;filter:grayscale(1)}body[data-stale] #updated{color:var(--down);font-weight:600}
 section{background:#fff;border:1px solid var(--line);border-radius:6px;padding:12px 14px;min-width:0}
 section h2{font-size:13px;margin:0 0 8px;text-transform:uppercase;letter-spacing:.04em;color:var(--muted)}
 #acceptors{display:grid;grid-template-columns:repeat(auto-fill,minmax(112px,1fr));gap:6px}
@@ -67,9 +68,17 @@ function drawChart(svg, series, unit) {
   }
 }
 
+// When the last view arrived (this browser's clock) and how often views come: a server that is
+// paused keeps the stream open and sends nothing, so silence itself is watched.
+let lastViewAt = 0;
+let expectEveryMs = 1000;
+
 function render(v) {
   // The server's clock, not this browser's, places the chart's points.
   now = v.at;
+  lastViewAt = Date.now();
+  expectEveryMs = v.pollMs;
+  document.body.removeAttribute('data-stale');
   $('updated').textContent = 'updated ' + new Date(v.at).toLocaleTimeString();
   const q = $('quorum');
   q.textContent = v.alive + '/' + v.clusterSize + ' acceptors alive · quorum ' + v.quorumSize + (v.quorumAlive ? ' alive' : ' NOT alive');
@@ -122,6 +131,17 @@ function connect() {
   };
 }
 connect();
+
+// No view for 3 polls (at least 5 s): what is shown is old. Say so, and grey it out.
+setInterval(() => {
+  if (lastViewAt === 0) return;
+  const silentMs = Date.now() - lastViewAt;
+  if (silentMs < Math.max(3 * expectEveryMs, 5000)) return;
+  document.body.setAttribute('data-stale', 'true');
+  $('updated').textContent = 'STALE: no update for ' + Math.round(silentMs / 1000) + ' s (the status page server is paused, overloaded or gone); shown: ' + new Date(now).toLocaleTimeString();
+  const q = $('quorum');
+  q.className = 'pill warn';
+}, 1000);
 `;
 
 export const STATUS_PAGE_HTML = `<!doctype html>

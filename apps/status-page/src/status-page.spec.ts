@@ -1,7 +1,7 @@
 import { type IncomingHttpHeaders, request } from 'node:http';
 import { Script } from 'node:vm';
 import { status } from '@grpc/grpc-js';
-import { ConfigError, type Logger } from '@paxos/grpc-kit';
+import { ConfigError, createLogger, INSECURE, type Logger, startGrpcServer } from '@paxos/grpc-kit';
 import { encodeProposalValue, buildProposal } from '@paxos/proposal';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { resolveStatusPageConfig } from './config';
@@ -11,9 +11,9 @@ import { parsePrometheusText } from './prometheus-text';
 import { quantileFromBuckets, RateHistory } from './rate-history';
 import { escapeHtml, renderSlotPage, slotJson } from './slot-page';
 import { startStatusServer } from './http-server';
-import type { NetworkPoller } from './network-poller';
+import { type NetworkPoller, NetworkPoller as RealNetworkPoller } from './network-poller';
 import { acceptorView, type NetworkView, slotView } from './network-view';
-import { StatusResponse } from '@paxos/proto';
+import { ReadLogResponse, ReadServiceService, StatusResponse } from '@paxos/proto';
 
 describe('reading the proposer\'s metrics', () => {
   it('parses what prom-client serves: gauges, counters, histogram buckets with escaped labels', async () => {
@@ -195,5 +195,46 @@ describe('the page\'s HTTP server', () => {
     expect(await get('/slot/7')).toMatchObject({ status: 200, body: expect.stringContaining('A no-op') });
     expect(JSON.parse((await get('/api/slot/7')).body)).toMatchObject({ slot: '7', noop: true, from: 'proposer' });
     expect(await get('/slot/8')).toMatchObject({ status: 404, body: expect.stringContaining('not chosen yet') });
+  });
+});
+
+describe('reading one slot for its page', () => {
+  it('asks every acceptor when the proposer and the first ones are down, and finds the one that holds it', async () => {
+    const logger = createLogger('status-page-spec');
+    const holder = await startGrpcServer({
+      host: '127.0.0.1',
+      port: 0,
+      maxReceiveBytes: 1 << 20,
+      transport: INSECURE,
+      logger,
+      services: [
+        {
+          name: 'paxos.v1.ReadService',
+          definition: ReadServiceService,
+          implementation: { readLog: (_c: unknown, cb: (e: null, r: ReadLogResponse) => void) => cb(null, ReadLogResponse.fromPartial({ entries: [{ slot: 7n, value: { kind: { $case: 'noop', value: {} } } }], appliedSlot: 8n })) },
+        },
+      ],
+    });
+    // Port 1 refuses at once: the proposer and four acceptors are down, the fifth holds slot 7.
+    const poller = new RealNetworkPoller({
+      acceptors: ['127.0.0.1:1', '127.0.0.1:1', '127.0.0.1:1', '127.0.0.1:1', `127.0.0.1:${holder.port}`],
+      proposer: '127.0.0.1:1',
+      proposerMetrics: '127.0.0.1:1',
+      transport: INSECURE,
+      pollMs: 1000,
+      nodeDeadlineMs: 2000,
+      historySeconds: 60,
+      logger,
+    });
+    try {
+      const found = await poller.readSlot(7n);
+      expect(found).toMatchObject({ from: `127.0.0.1:${holder.port}`, entry: { slot: 7n } });
+      const missing = await poller.readSlot(9n);
+      expect(missing.entry).toBeUndefined();
+      expect(missing.problem).toMatch(/not chosen there yet \(applied up to 8\)|and 2 more nodes/);
+    } finally {
+      poller.stop();
+      await holder.shutdown(100);
+    }
   });
 });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { freePortRange } from '@paxos/test-cluster';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { runLaunch } from './launch';
-import { pidFile, workspaceRoot } from './network-dir';
+import { pidFile, STATUS_PAGE_NAME, workspaceRoot } from './network-dir';
 import { readPid } from './processes';
 import { runStop } from './stop';
 import { EXIT, runSubmit } from './submit';
@@ -83,6 +83,18 @@ describe('the live status page, in a real browser', () => {
     process.kill(paused, 'SIGCONT');
     paused = undefined;
     await page.waitForSelector('[data-node-id="4"][data-state="alive"]', { timeout: SHOWN_WITHIN_MS });
+  });
+
+  it('says the page is stale when its own server is paused, and recovers when it runs again', async () => {
+    paused = readPid(pidFile(dir, STATUS_PAGE_NAME)) as number;
+    process.kill(paused, 'SIGSTOP');
+    // The stream stays open and silent: the page's watchdog notices after 3 polls (at least 5 s).
+    await page.waitForSelector('body[data-stale="true"]', { timeout: 3 * SHOWN_WITHIN_MS });
+    expect(await page.locator('#updated').textContent()).toMatch(/^STALE: no update for \d+ s \(the status page server is paused, overloaded or gone\)/);
+    process.kill(paused, 'SIGCONT');
+    paused = undefined;
+    await page.waitForSelector('body:not([data-stale])', { timeout: SHOWN_WITHIN_MS });
+    expect(await page.locator('#updated').textContent()).toMatch(/^updated /);
   });
 
   it('shows a chosen proposal: the leaderboard changes, its claim with who verified it, its slot links to the value', async () => {
