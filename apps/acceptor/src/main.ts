@@ -66,7 +66,7 @@ async function main(): Promise<void> {
 
   let opened: Awaited<ReturnType<typeof AcceptorStorage.open>>;
   try {
-    opened = await AcceptorStorage.open({ dataDir: config.dataDir, nodeId: config.id, logger, historySegmentBytes: config.historySegmentBytes, onSync: metrics.synced });
+    opened = await AcceptorStorage.open({ dataDir: config.dataDir, nodeId: config.id, clusterSize: config.clusterSize, logger, historySegmentBytes: config.historySegmentBytes, onSync: metrics.synced });
   } catch (e) {
     exitWithError('acceptor', e, 2);
   }

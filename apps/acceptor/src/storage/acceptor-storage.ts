@@ -25,6 +25,8 @@ export interface StorageTestHooks extends LogWriterHooks {
 export interface StorageOptions {
   dataDir: string;
   nodeId: number;
+  /** The network's number of acceptors: recorded in node.json at first start, and a start with another one is refused. */
+  clusterSize?: number;
   /** Default true; false only for tests that say so (nothing is then durable across a machine crash). */
   fsync?: boolean;
   /** `checkpointDue` turns true once the live log holds this many records (default 100 000). */
@@ -89,7 +91,7 @@ export class AcceptorStorage {
     await prepareDataDir(dir);
     const names = await fsp.readdir(dir);
     const hasData = names.some((n) => n === SNAPSHOT_FILE || n === SNAPSHOT_TMP_FILE || n === HISTORY_DIR || n === LEGACY_HISTORY_FILE || segmentGeneration(n) !== undefined);
-    await claimDataDir(dir, opts.nodeId, hasData);
+    await claimDataDir(dir, opts.nodeId, hasData, opts.clusterSize);
     const unlockInProcess = lockDataDir(dir);
     let unlockDir = unlockInProcess;
     let history: ChosenHistory;

@@ -22,6 +22,25 @@ describe('data dir ownership and writability', () => {
     expect((err as Error).message).toMatch(/belongs to node 5 .* but this acceptor is node 6\. Give node 6 a data dir of its own/);
   });
 
+  it('records the network size and refuses a start with another one (the quorums would not intersect)', async () => {
+    const { storage } = await AcceptorStorage.open({ dataDir: dir, nodeId: 1, clusterSize: 3 });
+    await storage.append(change(0));
+    await storage.close();
+    expect(JSON.parse(readFileSync(path.join(dir, 'node.json'), 'utf8'))).toMatchObject({ nodeId: 1, clusterSize: 3 });
+    const err = await AcceptorStorage.open({ dataDir: dir, nodeId: 1, clusterSize: 5 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DataDirError);
+    expect((err as Error).message).toMatch(/was made for a network of 3 acceptors .* started with --cluster-size 5\. Changing the number of acceptors .* Start it with --cluster-size 3, or give it an empty data dir/);
+    await (await AcceptorStorage.open({ dataDir: dir, nodeId: 1, clusterSize: 3 })).storage.close();
+  });
+
+  it('stamps a dir made before the size was recorded with the size it is started with', async () => {
+    const { storage } = await AcceptorStorage.open({ dataDir: dir, nodeId: 2 });
+    await storage.close();
+    await (await AcceptorStorage.open({ dataDir: dir, nodeId: 2, clusterSize: 23 })).storage.close();
+    expect(JSON.parse(readFileSync(path.join(dir, 'node.json'), 'utf8'))).toMatchObject({ nodeId: 2, clusterSize: 23 });
+    await expect(AcceptorStorage.open({ dataDir: dir, nodeId: 2, clusterSize: 5 })).rejects.toThrow(/made for a network of 23 acceptors/);
+  });
+
   it('refuses a data dir that cannot be created or written', async () => {
     const file = path.join(dir, 'a-file');
     writeFileSync(file, 'x');

@@ -19,6 +19,8 @@ export interface NodeFile {
   nodeId: number;
   createdAt: string;
   formatVersion: number;
+  /** The number of acceptors of the network the dir was made for (absent in dirs made before it was recorded). */
+  clusterSize?: number;
 }
 
 const errText = (err: unknown): string => {
@@ -84,8 +86,12 @@ export async function prepareDataDir(dir: string): Promise<void> {
   }
 }
 
-/** Reads node.json, or writes it on first start; refuses a dir that belongs to another node. */
-export async function claimDataDir(dir: string, nodeId: number, hasData: boolean): Promise<NodeFile> {
+/**
+ * Reads node.json, or writes it on first start; refuses a dir that belongs to another node, or
+ * (given clusterSize) to a network of another size. A dir made before the size was recorded is
+ * stamped with the size it is started with.
+ */
+export async function claimDataDir(dir: string, nodeId: number, hasData: boolean, clusterSize?: number): Promise<NodeFile> {
   const file = path.join(dir, NODE_FILE);
   let text: string | undefined;
   try {
@@ -100,7 +106,7 @@ export async function claimDataDir(dir: string, nodeId: number, hasData: boolean
           `Restore ${NODE_FILE} (it names the node id), or point node ${nodeId} at an empty data dir.`,
       );
     }
-    const created: NodeFile = { nodeId, createdAt: new Date().toISOString(), formatVersion: FORMAT_VERSION };
+    const created: NodeFile = { nodeId, createdAt: new Date().toISOString(), formatVersion: FORMAT_VERSION, ...(clusterSize !== undefined ? { clusterSize } : {}) };
     await writeFileAtomic(dir, NODE_FILE, `${JSON.stringify(created, null, 2)}\n`);
     return created;
   }
@@ -125,7 +131,19 @@ export async function claimDataDir(dir: string, nodeId: number, hasData: boolean
         'Run a build that matches the data, or point the node at a new data dir.',
     );
   }
-  return { nodeId: parsed.nodeId, createdAt: String(parsed.createdAt), formatVersion: parsed.formatVersion };
+  if (parsed.clusterSize !== undefined && (typeof parsed.clusterSize !== 'number' || !Number.isInteger(parsed.clusterSize) || parsed.clusterSize < 1)) {
+    throw new DataDirError(`${file} has a clusterSize that is not a positive integer; restore it or point the node at another data dir.`);
+  }
+  if (clusterSize !== undefined && parsed.clusterSize !== undefined && parsed.clusterSize !== clusterSize) {
+    throw new DataDirError(
+      `the data dir ${dir} was made for a network of ${parsed.clusterSize} acceptors (see ${file}), but this acceptor was started with --cluster-size ${clusterSize}. ` +
+        'Changing the number of acceptors of a network that holds votes is not supported: the old and the new quorums need not intersect, so a second value could be chosen for a slot. ' +
+        `Start it with --cluster-size ${parsed.clusterSize}, or give it an empty data dir (a new network).`,
+    );
+  }
+  const claimed: NodeFile = { nodeId: parsed.nodeId, createdAt: String(parsed.createdAt), formatVersion: parsed.formatVersion, ...((parsed.clusterSize ?? clusterSize) !== undefined ? { clusterSize: (parsed.clusterSize ?? clusterSize) as number } : {}) };
+  if (parsed.clusterSize === undefined && clusterSize !== undefined) await writeFileAtomic(dir, NODE_FILE, `${JSON.stringify(claimed, null, 2)}\n`);
+  return claimed;
 }
 
 const lockedInThisProcess = new Set<string>();
