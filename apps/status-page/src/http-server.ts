@@ -54,8 +54,15 @@ function hostAllowed(bindHost: string, hostHeader: string | undefined): boolean 
   return LOOPBACK_NAMES.has(name.toLowerCase());
 }
 
+/** Slot pages read at once (each may ask every node). */
+const SLOT_READS_MAX = 4;
+
+/** A page served to anyone who reaches a non-loopback address: the operator is told at start. */
+export const isLoopbackHost = (host: string): boolean => LOOPBACK_NAMES.has(host.toLowerCase());
+
 export async function startStatusServer(poller: NetworkPoller, opts: StatusServerOptions): Promise<StatusServer> {
   const viewers = new Set<http.ServerResponse>();
+  let slotReadsInFlight = 0;
   let eventBytes = 0;
   const send = (res: http.ServerResponse, event: string, data: string) => {
     const chunk = `event: ${event}\ndata: ${data}\n\n`;
@@ -121,8 +128,15 @@ export async function startStatusServer(poller: NetworkPoller, opts: StatusServe
         res.writeHead(400, { 'content-type': 'text/plain' }).end('a slot is below 2^64\n');
         return;
       }
+      // Each uncached slot asks up to every node: a bounded number at once.
+      if (slotReadsInFlight >= SLOT_READS_MAX) {
+        res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '1' }).end(`${SLOT_READS_MAX} slot reads are under way: try again in a second\n`);
+        return;
+      }
+      slotReadsInFlight++;
       poller
         .readSlot(n)
+        .finally(() => slotReadsInFlight--)
         .then((r) => {
           const found = r.entry !== undefined;
           if (slot[1]) res.writeHead(found ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify(found ? slotJson(r.entry, r.from) : { slot: String(n), problem: r.problem }));

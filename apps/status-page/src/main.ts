@@ -1,7 +1,7 @@
 // `npm run status-page`: the live status page of a network (launch starts one beside the nodes).
 import { ConfigError, createLogger, exitWithError, helpText, onShutdownSignal, startupTransport } from '@paxos/grpc-kit';
 import { resolveStatusPageConfig, STATUS_CERT_NAME, statusPageCommand, type StatusPageConfig } from './config';
-import { startStatusServer } from './http-server';
+import { isLoopbackHost, startStatusServer } from './http-server';
 import { NetworkPoller } from './network-poller';
 
 async function main(): Promise<void> {
@@ -25,6 +25,7 @@ async function main(): Promise<void> {
     exitWithError('status-page', e, 1);
   }
   poller.start();
+  if (!isLoopbackHost(config.host)) logger.warn({ host: config.host }, 'the status page is served beyond loopback without authentication: anyone who reaches this address sees the network and can make it read slots');
   onShutdownSignal(logger, async () => {
     poller.stop();
     await server.close();

@@ -27,6 +27,8 @@ const LATEST_SLOTS = 12;
 const LATEST_PROPOSALS = 6;
 /** Leaderboard changes read per poll to find the latest proposals. */
 const HISTORY_READ = 32;
+/** Chosen slots kept for their pages (oldest read first out). */
+const SLOT_CACHE_MAX = 256;
 /** Proposal records kept between polls (a chosen proposal never changes). */
 const PROPOSAL_CACHE_MAX = 256;
 
@@ -47,6 +49,7 @@ export class NetworkPoller {
   private readonly quorum: Quorum;
   private readonly rates: RateHistory;
   private readonly proposalCache = new Map<string, ProposalView>();
+  private readonly slotCache = new Map<bigint, { entry: LogEntry; from: string }>();
   private readonly listeners = new Set<(v: NetworkView) => void>();
   private current: NetworkView | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -124,6 +127,18 @@ export class NetworkPoller {
    * its deadline: the first few down or paused do not hide the slot the others hold).
    */
   async readSlot(slot: bigint): Promise<{ entry?: LogEntry; from: string; problem?: string }> {
+    // A chosen slot never changes: one read serves every later page of it.
+    const cached = this.slotCache.get(slot);
+    if (cached) return cached;
+    const found = await this.findSlot(slot);
+    if (found.entry) {
+      if (this.slotCache.size >= SLOT_CACHE_MAX) this.slotCache.delete(this.slotCache.keys().next().value as bigint);
+      this.slotCache.set(slot, { entry: found.entry, from: found.from });
+    }
+    return found;
+  }
+
+  private async findSlot(slot: bigint): Promise<{ entry?: LogEntry; from: string; problem?: string }> {
     const problems: string[] = [];
     const ask = async (node: NodeClients): Promise<{ entry: LogEntry; from: string }> => {
       try {

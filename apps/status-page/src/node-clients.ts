@@ -13,7 +13,7 @@ import {
   type ReadLogResponse,
   type StatusResponse,
 } from '@paxos/proto';
-import type { NodeState } from './network-view';
+import { clip, type NodeState } from './network-view';
 
 const CHANNEL_OPTIONS: ChannelOptions = {
   'grpc.initial_reconnect_backoff_ms': 200,
@@ -43,6 +43,12 @@ function unary<R>(deadlineMs: number, call: (md: Metadata, opts: { deadline: num
 
 /** paused or down, and why, for a failed call or HTTP request. */
 export function failureState(err: unknown, deadlineMs: number): { state: NodeState; reason: string } {
+  const { state, reason } = failureOf(err, deadlineMs);
+  // An error's details come from the node: cut to what a page shows.
+  return { state, reason: clip(reason) };
+}
+
+function failureOf(err: unknown, deadlineMs: number): { state: NodeState; reason: string } {
   if (isServiceError(err)) {
     if (err.code === status.DEADLINE_EXCEEDED) return { state: 'paused', reason: `no answer within ${deadlineMs} ms` };
     // grpc-js says "No connection established. Last error: ... connect ECONNREFUSED ...": the cause is what a person needs.

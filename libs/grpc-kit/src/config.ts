@@ -13,6 +13,9 @@ export interface OptionSpec {
   readonly defaultText?: string;
   /** A string flag that may be given several times (its value is then a string[]). */
   readonly multiple?: boolean;
+  /** Bounds of an integer flag, inclusive (a value outside is a ConfigError naming them). */
+  readonly min?: number;
+  readonly max?: number;
 }
 
 export interface CommandSpec<O extends Record<string, OptionSpec>> {
@@ -93,6 +96,9 @@ export function parseCommand<O extends Record<string, OptionSpec>>(
       if (!/^-?\d+$/.test(text)) throw new ConfigError(`${from} must be an integer, got "${text}"`);
       const n = Number(text);
       if (!Number.isSafeInteger(n)) throw new ConfigError(`${from} is out of range: ${text}`);
+      if ((o.min !== undefined && n < o.min) || (o.max !== undefined && n > o.max)) {
+        throw new ConfigError(`${from} must be ${o.max === undefined ? `at least ${o.min}` : o.min === undefined ? `at most ${o.max}` : `${o.min}..${o.max}`}, got ${n}`);
+      }
       options[name] = n as never;
     } else {
       options[name] = raw as never;

@@ -3,6 +3,7 @@
 // exclusive locking mode holds a POSIX lock on its open file until close, and better-sqlite3 is
 // already a dependency, so the lock file is a database kept only for its lock. Loaded on first
 // use: processes that lock nothing do not load the native module.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 type SqliteDatabase = import('better-sqlite3').Database;
@@ -17,8 +18,23 @@ export class DirInUseError extends Error {
  * Takes the lock `file` in `dir` (DirInUseError when another process holds it, an Error saying
  * what failed otherwise); returns its release. The lock is held until release or process exit.
  */
-export function lockDirAcrossProcesses(dir: string, file: string): () => void {
-  const lockFile = path.join(dir, file);
+export function lockDirAcrossProcesses(dir: string, file: string, opts: { remakeDamaged?: boolean } = {}): () => void {
+  try {
+    return lockFileOnce(path.join(dir, file));
+  } catch (err) {
+    if (!(err instanceof NotALockFileError)) throw err;
+    // The file holds no data, only its lock: one that is not a database (overwritten, damaged)
+    // cannot be held by anyone. With remakeDamaged it is made again (two processes doing so at
+    // the same moment could each lock a file of their own: only for locks that guard no data).
+    if (!opts.remakeDamaged) throw new Error(`${err.message}: remove it when no process uses ${dir}, then start again.`);
+    fs.rmSync(path.join(dir, file), { force: true });
+    return lockFileOnce(path.join(dir, file));
+  }
+}
+
+class NotALockFileError extends Error {}
+
+function lockFileOnce(lockFile: string): () => void {
   let db: SqliteDatabase;
   try {
     db = new (sqlite())(lockFile, { timeout: 0 });
@@ -33,6 +49,7 @@ export function lockDirAcrossProcesses(dir: string, file: string): () => void {
     db.close();
     const e = err as { code?: string; message: string };
     if (e.code === 'SQLITE_BUSY' || e.code === 'SQLITE_LOCKED') throw new DirInUseError(`${lockFile} is locked by another process`);
+    if (e.code === 'SQLITE_NOTADB' || e.code === 'SQLITE_CORRUPT') throw new NotALockFileError(`${lockFile} is not a lock file (${e.code})`);
     throw new Error(`cannot lock ${lockFile} (${e.code ?? ''} ${e.message}).`);
   }
   return () => db.close();

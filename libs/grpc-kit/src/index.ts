@@ -15,3 +15,4 @@ export * from './pki';
 export * from './transport-options';
 export * from './metrics';
 export * from './dir-lock';
+export * from './printable';

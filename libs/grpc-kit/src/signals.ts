@@ -1,3 +1,4 @@
+import { printable } from './printable';
 import type { Logger } from './logger';
 
 /**
@@ -28,6 +29,6 @@ export function onShutdownSignal(logger: Logger, shutdown: (signal: string) => P
 /** Prints a ConfigError-like failure the way every CLI here does, and sets the exit code. */
 export function exitWithError(program: string, err: unknown, code = 1): never {
   const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`${program}: ${message}\n`);
+  process.stderr.write(`${printable(`${program}: ${message}`)}\n`);
   process.exit(code);
 }

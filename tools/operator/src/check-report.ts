@@ -4,6 +4,7 @@ import { describeGrpcError, type HealthReading, isServiceError, readHealth, type
 import type { StatusResponse } from '@paxos/proto';
 import type { NetworkLayout, NodeLayout } from './network-dir';
 import { acceptorStatus } from './probe';
+import { listensOn } from './processes';
 
 export interface NodeRow {
   readonly node: number;
@@ -115,22 +116,38 @@ async function acceptorRow(n: NodeLayout, clusterSize: number, deadlineMs: numbe
   }
 }
 
-async function proposerRow(address: string, deadlineMs: number, transport: Transport): Promise<ServiceRow> {
+/**
+ * The pids of this network's proposer and status page (from its pid files, each checked to be
+ * launch's process): something else answering on their ports is not them. Absent: not checked.
+ */
+export interface Owners {
+  readonly proposer?: number;
+  readonly statusPage?: number;
+}
+
+async function proposerRow(address: string, deadlineMs: number, transport: Transport, owners?: Owners): Promise<ServiceRow> {
   let health: HealthReading = { serving: false };
   for (const d of attemptDeadlines(deadlineMs)) {
     health = await readHealth(address, d, transport);
     if (health.code === undefined || !SILENT_CODES.has(health.code)) break;
   }
+  if (health.serving && owners) {
+    const port = Number(address.slice(address.lastIndexOf(':') + 1));
+    if (owners.proposer === undefined) return { address, answering: false, error: `this network's proposer is not running (no live proposer.pid), and another process answers on ${address}` };
+    if (listensOn(owners.proposer, port) === false) return { address, answering: false, error: `another process answers on ${address}, not this network's proposer (pid ${owners.proposer})` };
+  }
   return { address, answering: health.serving, ...(health.reason ? { error: health.reason } : {}) };
 }
 
-/** The status page answers HEAD / as itself (its header names its pid). */
-async function statusPageRow(address: string, deadlineMs: number): Promise<ServiceRow> {
+/** The status page answers HEAD / as itself (its header names its pid: the one launch started, when known). */
+async function statusPageRow(address: string, deadlineMs: number, owners?: Owners): Promise<ServiceRow> {
   const url = `http://${address}/`;
   try {
     const res = await askUntilAnswered(attemptDeadlines(deadlineMs), (d) => fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(d) }), (e) => (e as Error).name === 'TimeoutError');
     if (!res.ok) return { address, answering: false, error: `HTTP ${res.status} at ${url}` };
-    if (!res.headers.has('x-paxos-status-page')) return { address, answering: false, error: `${url} is served by something other than the status page` };
+    const pid = res.headers.get('x-paxos-status-page');
+    if (pid === null) return { address, answering: false, error: `${url} is served by something other than the status page` };
+    if (owners && pid !== String(owners.statusPage)) return { address, answering: false, error: `${url} is another network's status page (pid ${pid.slice(0, 12)}), not this network's${owners.statusPage === undefined ? ' (which is not running)' : ` (pid ${owners.statusPage})`}` };
     return { address, answering: true };
   } catch (e) {
     const cause = (e as { cause?: { code?: string } }).cause?.code;
@@ -139,13 +156,13 @@ async function statusPageRow(address: string, deadlineMs: number): Promise<Servi
 }
 
 /** Polls every acceptor's Status, the proposer's health and the status page (each with its own deadline). */
-export async function checkNetwork(layout: NetworkLayout, deadlineMs: number, transport: Transport): Promise<CheckReport> {
+export async function checkNetwork(layout: NetworkLayout, deadlineMs: number, transport: Transport, owners?: Owners): Promise<CheckReport> {
   const acceptors = layout.nodes.filter((n) => n.role === 'acceptor');
   const quorum = Quorum.majority(acceptors.length);
   const [rows, proposer, statusPage] = await Promise.all([
     Promise.all(acceptors.map((n) => acceptorRow(n, quorum.n, deadlineMs, transport))),
-    proposerRow(layout.proposer, deadlineMs, transport),
-    layout.statusPage ? statusPageRow(layout.statusPage, deadlineMs) : Promise.resolve(undefined),
+    proposerRow(layout.proposer, deadlineMs, transport, owners),
+    layout.statusPage ? statusPageRow(layout.statusPage, deadlineMs, owners) : Promise.resolve(undefined),
   ]);
   const alive = rows.filter((r) => r.alive);
   const latest = alive.reduce((m, r) => (BigInt(r.committedIndex ?? '0') > m ? BigInt(r.committedIndex ?? '0') : m), 0n);

@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
 import { helpText, parseCommand } from '@paxos/grpc-kit';
-import { checkNetwork, formatCheck } from './check-report';
-import { clientTransport, defaultNetworkDir, readLayout } from './network-dir';
+import { checkNetwork, formatCheck, type Owners } from './check-report';
+import { runningProcesses } from './launch-network';
+import { clientTransport, defaultNetworkDir, readLayout, STATUS_PAGE_NAME } from './network-dir';
 
 export const checkCommand = {
   program: 'check',
@@ -10,10 +11,12 @@ export const checkCommand = {
   options: {
     dir: { type: 'string', env: 'PAXOS_NETWORK_DIR', description: 'the network dir', defaultText: 'default ~/.openclaw/consensus' },
     json: { type: 'boolean', description: 'print one JSON document instead of the table' },
-    'deadline-ms': { type: 'integer', default: 1000, description: 'deadline of each Status call (a node silent at it is asked once more with 3 times as long)' },
+    'deadline-ms': { type: 'integer', default: 1000, min: 1, max: 600_000, description: 'deadline of each Status call (a node silent at it is asked once more with 3 times as long)' },
     'settle-ms': {
       type: 'integer',
       default: 0,
+      min: 0,
+      max: 600_000,
       description: 'wait up to this long for every alive acceptor to hold the latest chosen slot before printing (commit notices take tens of ms)',
     },
   },
@@ -33,10 +36,16 @@ export async function runCheck(argv: readonly string[], out: (line: string) => v
   const transport = clientTransport(dir);
   const deadlineMs = parsed.options['deadline-ms'] as number;
   const settleUntil = Date.now() + (parsed.options['settle-ms'] as number);
-  let report = await checkNetwork(layout, deadlineMs, transport);
+  const owners = (): Owners => {
+    const running = new Map(runningProcesses(dir).map((p) => [p.name, p.pid]));
+    const proposer = running.get('proposer');
+    const statusPage = running.get(STATUS_PAGE_NAME);
+    return { ...(proposer !== undefined ? { proposer } : {}), ...(statusPage !== undefined ? { statusPage } : {}) };
+  };
+  let report = await checkNetwork(layout, deadlineMs, transport, owners());
   while (report.quorumAlive && report.holdingLatest < report.alive && Date.now() < settleUntil) {
     await new Promise((r) => setTimeout(r, SETTLE_POLL_MS));
-    report = await checkNetwork(layout, deadlineMs, transport);
+    report = await checkNetwork(layout, deadlineMs, transport, owners());
   }
   if (parsed.options.json) out(JSON.stringify(report, null, 2));
   else for (const l of formatCheck(report)) out(l);

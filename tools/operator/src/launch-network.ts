@@ -2,9 +2,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Quorum } from '@paxos/consensus-core';
-import { ensureNetworkCertificates, isServing, type Transport } from '@paxos/grpc-kit';
-import { CLIENT_CERT_NAME, clientTransport, INGEST_CERT_NAME, STATUS_CERT_NAME, STATUS_PAGE_NAME, dataDir, lockNetworkDir, logFile, type NetworkLayout, networkTlsDir, type NodeLayout, pidFile, readLayout, workspaceRoot, writeLayout } from './network-dir';
-import { canonicalDir, isAlive, isOurs, lastLogLine, LAUNCH_MARKER_ENV, listensOn, readPid, removePid, sleep, writePid } from './processes';
+import { ConfigError, ensureNetworkCertificates, isServing, type Transport } from '@paxos/grpc-kit';
+import { CLIENT_CERT_NAME, clientTransport, INGEST_CERT_NAME, STATUS_CERT_NAME, STATUS_PAGE_NAME, dataDir, LAYOUT_FILE, lockNetworkDir, logFile, type NetworkLayout, networkTlsDir, type NodeLayout, pidFile, readLayout, workspaceRoot, writeLayout } from './network-dir';
+import { canonicalDir, isAlive, isOurs, isPaused, lastLogLine, LAUNCH_MARKER_ENV, listensOn, readPid, removePid, sleep, writePid } from './processes';
 
 export interface LaunchOptions {
   readonly nodes: number;
@@ -40,6 +40,8 @@ export interface LaunchResult {
   readonly certificatesMs?: number;
   /** The status page's URL once it answers (absent: it did not start; see its log). */
   readonly statusPageUrl?: string;
+  /** Why the status page did not answer (its log's last line), when it did not. */
+  readonly statusPageProblem?: string;
 }
 
 /**
@@ -49,17 +51,50 @@ export interface LaunchResult {
  */
 const NODE_FLAGS: Record<NodeLayout['role'], readonly string[]> = { acceptor: ['--max-semi-space-size=1'], proposer: [] };
 
-/** A network that is already running in dir: its live pids. Stale pid files are removed. */
-export function runningProcesses(dir: string): Array<{ name: string; pid: number }> {
+/** The pid files launch writes: node_<i>.pid, proposer.pid, status-page.pid (no other file in the dir is touched). */
+const PID_FILE = new RegExp(`^(node_\\d+|proposer|${STATUS_PAGE_NAME})\\.pid$`);
+
+/** Whether dir holds any pid file launch writes. */
+export function hasPidFiles(dir: string): boolean {
+  return existsSync(dir) && readdirSync(dir).some((f) => PID_FILE.test(f));
+}
+
+/**
+ * A network that is already running in dir: its live pids. With removeStale (only under the
+ * dir's lock: a launch may be writing them), pid files of processes that are gone are removed.
+ */
+export function runningProcesses(dir: string, opts: { removeStale?: boolean } = {}): Array<{ name: string; pid: number }> {
   if (!existsSync(dir)) return [];
   const live: Array<{ name: string; pid: number }> = [];
-  for (const f of readdirSync(dir).filter((f) => f.endsWith('.pid'))) {
+  for (const f of readdirSync(dir).filter((f) => PID_FILE.test(f))) {
     const path = join(dir, f);
     const pid = readPid(path);
     if (pid !== undefined && isOurs(pid, dir)) live.push({ name: f.slice(0, -4), pid });
-    else removePid(path);
+    else if (opts.removeStale) removePid(path);
   }
   return live;
+}
+
+/**
+ * A launch with another number of acceptors than the network whose data is in dir: the old and
+ * new quorums need not intersect, so a value chosen before could be overwritten. Refused before
+ * anything starts (each acceptor also refuses a data dir made for another size).
+ */
+function refuseMembershipChange(dir: string, nodes: number): void {
+  const dataDirs = existsSync(dir) ? readdirSync(dir).filter((f) => /^node_\d+\.data$/.test(f)) : [];
+  if (dataDirs.length === 0) return;
+  let before: number | undefined;
+  try {
+    before = readLayout(dir).nodes.filter((n) => n.role === 'acceptor').length;
+  } catch {
+    before = undefined;
+  }
+  if (before === nodes) return;
+  throw new ConfigError(
+    `${dir} holds the data of ${before !== undefined ? `a network of ${before} acceptors` : `${dataDirs.length} acceptors (its ${LAYOUT_FILE} is missing or unreadable)`}; launching ${nodes} on it is refused: ` +
+      'the old and the new quorums need not intersect, so a chosen value could be lost. ' +
+      `Launch with --nodes ${before ?? dataDirs.length} to continue that network, or choose another --dir for a new one (or remove ${dir} to discard its data).`,
+  );
 }
 
 function runNode(script: string, args: readonly string[], what: string): void {
@@ -67,9 +102,14 @@ function runNode(script: string, args: readonly string[], what: string): void {
   if (r.status !== 0) throw new Error(`${what} failed (exit ${r.status ?? r.signal})`);
 }
 
+/** Bundles the apps the network runs (the restarted nodes of a checkout that moved on run its current code, not a stale dist/). */
+function bundleApps(): void {
+  runNode(join(workspaceRoot(), 'tools/scripts/bundle.mjs'), ['acceptor', 'proposer', 'lmfdb-ingest', 'status-page'], 'bundling the apps');
+}
+
 /** Bundles the apps and fills the LMFDB cache (snapshot or live API). */
 export function prepare(opts: LaunchOptions): void {
-  runNode(join(workspaceRoot(), 'tools/scripts/bundle.mjs'), ['acceptor', 'proposer', 'lmfdb-ingest', 'status-page'], 'bundling the apps');
+  bundleApps();
   const missing = Array.from({ length: 10 }, (_, i) => i).filter((i) => !existsSync(join(opts.lmfdbCacheDir, `source_${i}.json`)));
   if (missing.length === 0) {
     opts.out(`LMFDB cache ${opts.lmfdbCacheDir} holds the ten sources`);
@@ -110,12 +150,13 @@ export async function launchNetwork(opts: LaunchOptions): Promise<LaunchResult> 
 }
 
 async function launchLocked(opts: LaunchOptions): Promise<LaunchResult> {
-  const running = runningProcesses(opts.dir);
+  const running = runningProcesses(opts.dir, { removeStale: true });
   if (running.length > 0) {
     throw new Error(
       `a network is already running in ${opts.dir} (${running.map((r) => `${r.name} pid ${r.pid}`).slice(0, 3).join(', ')}${running.length > 3 ? ', ...' : ''}): stop it first with npm run stop${opts.dir ? ` -- --dir ${opts.dir}` : ''}`,
     );
   }
+  refuseMembershipChange(opts.dir, opts.nodes);
   const quorum = Quorum.majority(opts.nodes);
   prepare(opts);
   // Metrics on the nodes' defaults (acceptor 9100 + id, proposer 9200 + id), moved with the base port.
@@ -148,7 +189,7 @@ async function launchLocked(opts: LaunchOptions): Promise<LaunchResult> {
   const statusPid = startStatusPage(opts.dir, layout);
   const ready = await waitReady(opts.dir, layout, pids, startedAt, opts.readyTimeoutMs, quorum, clientTransport(opts.dir));
   const statusPageUrl = await statusPageReady(layout, statusPid, STATUS_PAGE_READY_MS);
-  return { ...ready, ...(opts.insecure ? {} : { certificatesMs }), ...(statusPageUrl ? { statusPageUrl } : {}) };
+  return { ...ready, ...(opts.insecure ? {} : { certificatesMs }), ...statusPageOutcome(opts.dir, layout, statusPageUrl) };
 }
 
 /** The certificate a node of the layout presents: "acceptor-<id>" or "proposer-<id>". */
@@ -194,6 +235,14 @@ async function statusPageReady(layout: NetworkLayout, pid: number | undefined, t
   return undefined;
 }
 
+/** The status page's URL, or why it did not answer. */
+function statusPageOutcome(dir: string, layout: NetworkLayout, url: string | undefined): Pick<LaunchResult, 'statusPageUrl' | 'statusPageProblem'> {
+  if (url) return { statusPageUrl: url };
+  if (!layout.statusPage) return {};
+  const last = lastLogLine(logFile(dir, STATUS_PAGE_NAME));
+  return last ? { statusPageProblem: last } : {};
+}
+
 /** Starts one node of the layout (data dir and log in dir); returns its pid. */
 function startNode(dir: string, layout: NetworkLayout, n: NodeLayout): number {
   const acceptors = layout.nodes.filter((x) => x.role === 'acceptor');
@@ -226,9 +275,10 @@ export async function restartMissing(dir: string, readyTimeoutMs: number): Promi
 
 async function restartMissingLocked(dir: string, readyTimeoutMs: number): Promise<LaunchResult> {
   const layout = readLayout(dir);
+  bundleApps();
   // Certificates that expired since the launch are issued again before the nodes restart.
   if (layout.tls === true) ensureNetworkCertificates(networkTlsDir(dir), certificateNames(layout));
-  const live = new Set(runningProcesses(dir).map((r) => r.name));
+  const live = new Set(runningProcesses(dir, { removeStale: true }).map((r) => r.name));
   const quorum = Quorum.majority(layout.nodes.filter((n) => n.role === 'acceptor').length);
   const startedAt = Date.now();
   const pids = new Map<string, number>();
@@ -239,7 +289,7 @@ async function restartMissingLocked(dir: string, readyTimeoutMs: number): Promis
   const statusPid = live.has(STATUS_PAGE_NAME) ? readPid(pidFile(dir, STATUS_PAGE_NAME)) : startStatusPage(dir, layout);
   const ready = await waitReady(dir, layout, pids, startedAt, readyTimeoutMs, quorum, clientTransport(dir));
   const statusPageUrl = await statusPageReady(layout, statusPid, STATUS_PAGE_READY_MS);
-  return { ...ready, ...(statusPageUrl ? { statusPageUrl } : {}) };
+  return { ...ready, ...statusPageOutcome(dir, layout, statusPageUrl) };
 }
 
 /** The port of an address "host:port". */
@@ -253,18 +303,22 @@ const portOf = (address: string): number => Number(address.slice(address.lastInd
 async function waitReady(dir: string, layout: NetworkLayout, pids: Map<string, number>, startedAt: number, readyTimeoutMs: number, quorum: Quorum, transport: Transport): Promise<LaunchResult> {
   const acceptors = layout.nodes.filter((n) => n.role === 'acceptor');
   const ready = new Map<string, number>();
-  const exited = new Map<string, string>();
+  const gaveUp = new Map<string, string>();
   /** Nodes that answer health from a process other than theirs. */
   const foreign = new Set<string>();
   let quorumReadyMs: number | undefined;
   const deadline = startedAt + readyTimeoutMs;
-  const waiting = () => layout.nodes.filter((n) => !ready.has(n.name) && !exited.has(n.name));
+  const waiting = () => layout.nodes.filter((n) => !ready.has(n.name) && !gaveUp.has(n.name));
   while (waiting().length > 0 && Date.now() < deadline) {
     await Promise.all(
       waiting().map(async (n) => {
         const pid = pids.get(n.name);
         if (pid === undefined || !isAlive(pid)) {
-          exited.set(n.name, `its process exited${pid === undefined ? '' : ` (pid ${pid})`}: ${lastLogLine(logFile(dir, n.name)) ?? 'see its log'}`);
+          gaveUp.set(n.name, `its process exited${pid === undefined ? '' : ` (pid ${pid})`}: ${lastLogLine(logFile(dir, n.name)) ?? 'see its log'}`);
+          return;
+        }
+        if (isPaused(pid)) {
+          gaveUp.set(n.name, `its process is paused (stopped by a signal): resume it with kill -CONT ${pid}`);
           return;
         }
         if (!(await isServing(n.address, 500, transport))) return;
@@ -275,15 +329,16 @@ async function waitReady(dir: string, layout: NetworkLayout, pids: Map<string, n
         }
       }),
     );
-    const acceptorsReady = acceptors.filter((a) => ready.has(a.name)).length;
-    if (quorumReadyMs === undefined && quorum.isQuorum(acceptorsReady)) quorumReadyMs = Date.now() - startedAt;
+    // When the q-th acceptor became ready (not when this round of probes ended).
+    const acceptorTimes = acceptors.flatMap((a) => (ready.has(a.name) ? [ready.get(a.name) as number] : [])).sort((a, b) => a - b);
+    if (quorumReadyMs === undefined && quorum.isQuorum(acceptorTimes.length)) quorumReadyMs = acceptorTimes[quorum.q - 1];
     if (waiting().length > 0) await sleep(100);
   }
   const nodes: LaunchedNode[] = layout.nodes.map((n) => ({
     ...n,
     pid: pids.get(n.name) as number,
     ...(ready.has(n.name) ? { readyAfterMs: ready.get(n.name) } : {}),
-    ...(exited.has(n.name) ? { problem: exited.get(n.name) } : foreign.has(n.name) ? { problem: `another process answers on ${n.address}: is another network running on these ports?` } : {}),
+    ...(gaveUp.has(n.name) ? { problem: gaveUp.get(n.name) } : foreign.has(n.name) ? { problem: `another process answers on ${n.address}: is another network running on these ports?` } : {}),
   }));
   const healthy = acceptors.filter((a) => ready.has(a.name)).length;
   return {

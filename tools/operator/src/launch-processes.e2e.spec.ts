@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePortRange } from '@paxos/test-cluster';
+import { runCheck } from './check';
 import { runLaunch } from './launch';
 import { runningProcesses } from './launch-network';
 import { pidFile } from './network-dir';
@@ -58,6 +59,11 @@ describe('launch and stop own exactly their processes (real processes, 3 accepto
     expect(await runLaunch(['--dir', dir, '--restart-missing', '--ready-timeout-ms', '60000'], out)).toBe(1);
     expect(lines.join('\n')).toContain('launched 0/3');
     expect(runningProcesses(dir)).toEqual([]);
+    // check in that dir does not take the other network's proposer and status page for its own.
+    lines.length = 0;
+    expect(await runCheck(['--dir', dir], out)).toBe(1);
+    expect(lines.join('\n')).toContain(`proposer 127.0.0.1:${base + 100}: NOT serving (this network's proposer is not running (no live proposer.pid), and another process answers on 127.0.0.1:${base + 100})`);
+    expect(lines.join('\n')).toMatch(/status page: NOT answering \(http:\/\/127\.0\.0\.1:\d+\/ is another network's status page \(pid \d+\), not this network's \(which is not running\)\)/);
   });
 
   it('stop ends paused processes gracefully (SIGTERM, then SIGCONT), the proposer first', async () => {
@@ -75,5 +81,34 @@ describe('launch and stop own exactly their processes (real processes, 3 accepto
       'status-page terminated',
     ]);
     expect(pids.filter(isAlive)).toEqual([]);
+  });
+
+  it('refuses to launch another number of acceptors on a network\'s data, and flags restart-missing would ignore', async () => {
+    const dir = join(root, 'a-real');
+    const fiveNodes = launchArgs(dir).map((a, i, all) => (all[i - 1] === '--nodes' ? '5' : a));
+    await expect(runLaunch(fiveNodes, out)).rejects.toThrow(
+      /holds the data of a network of 3 acceptors; launching 5 on it is refused: the old and the new quorums need not intersect/,
+    );
+    await expect(runLaunch(['--dir', dir, '--restart-missing', '--nodes', '5'], out)).rejects.toThrow(/--restart-missing restarts the network as it was launched .*--nodes cannot change it/);
+  });
+
+  it('restart-missing reports a paused node at once instead of waiting for it', async () => {
+    const dir = join(root, 'a-real');
+    expect(await runLaunch(launchArgs(dir), out)).toBe(0);
+    const pausedPid = readPid(pidFile(dir, 'node_2')) as number;
+    process.kill(pausedPid, 'SIGSTOP');
+    const killed = readPid(pidFile(dir, 'node_1')) as number;
+    process.kill(killed, 'SIGKILL');
+    for (let i = 0; i < 100 && isAlive(killed); i++) await new Promise((r) => setTimeout(r, 50));
+    lines.length = 0;
+    try {
+      expect(await runLaunch(['--dir', dir, '--restart-missing'], out)).toBe(1);
+    } finally {
+      process.kill(pausedPid, 'SIGCONT');
+    }
+    const text = lines.join('\n');
+    expect(text).toMatch(new RegExp(`node_2 .* NOT READY: its process is paused \\(stopped by a signal\\): resume it with kill -CONT ${pausedPid}`));
+    expect(text).toMatch(/node_1 .* ready after/);
+    expect(await runStop(['--dir', dir], () => undefined)).toBe(0);
   });
 });

@@ -9,19 +9,22 @@ export const launchCommand = {
   summary: 'start a local network: N acceptors and a proposer in the background, on the shipped LMFDB snapshot by default',
   usage: 'npm run launch -- [--nodes 23] [--base-port 7100] [--dir D] [--offline|--base-url URL] [--restart-missing] [--insecure]',
   options: {
-    nodes: { type: 'integer', default: 23, description: 'number of acceptors' },
-    'base-port': { type: 'integer', default: 7100, description: 'port of node 0 (node i listens on base + i)' },
-    'proposer-port': { type: 'integer', description: 'client API port of the proposer', defaultText: 'default base port + 100, so 7200' },
-    'status-port': { type: 'integer', description: 'HTTP port of the live status page', defaultText: 'default base port + 2200, so 9300' },
+    nodes: { type: 'integer', default: 23, min: 1, max: 100, description: 'number of acceptors' },
+    'base-port': { type: 'integer', default: 7100, min: 1, max: 65_435, description: 'port of node 0 (node i listens on base + i)' },
+    'proposer-port': { type: 'integer', min: 1, max: 65_535, description: 'client API port of the proposer', defaultText: 'default base port + 100, so 7200' },
+    'status-port': { type: 'integer', min: 1, max: 65_535, description: 'HTTP port of the live status page', defaultText: 'default base port + 2200, so 9300' },
     dir: { type: 'string', env: 'PAXOS_NETWORK_DIR', description: 'pid files, logs, data', defaultText: 'default ~/.openclaw/consensus' },
     'lmfdb-cache': { type: 'string', env: 'LMFDB_CACHE_DIR', description: 'LMFDB cache', defaultText: 'default ~/.lmfdb' },
     offline: { type: 'boolean', description: 'fill a missing cache from the shipped snapshot (the default)' },
     'base-url': { type: 'string', description: 'fill a missing cache from this LMFDB API instead (e.g. https://www.lmfdb.org)' },
-    'ready-timeout-ms': { type: 'integer', default: 60_000, description: 'how long to wait for every node to answer health' },
+    'ready-timeout-ms': { type: 'integer', default: 60_000, min: 1000, max: 3_600_000, description: 'how long to wait for every node to answer health' },
     'restart-missing': { type: 'boolean', description: 'restart only the nodes of the running network whose process is gone, on their data' },
     insecure: { type: 'boolean', description: 'plaintext gRPC, no certificates (local experiments only); by default mutual TLS with certificates in <dir>/tls' },
   },
 } as const;
+
+/** Flags the layout of a launched network fixes (refused with --restart-missing). */
+const RESTART_FIXED = ['nodes', 'base-port', 'proposer-port', 'status-port', 'lmfdb-cache', 'offline', 'base-url', 'insecure'] as const;
 
 export function printLaunch(r: LaunchResult, out: (line: string) => void): void {
   for (const n of r.nodes) {
@@ -35,7 +38,7 @@ export function printLaunch(r: LaunchResult, out: (line: string) => void): void 
   if (r.certificatesMs !== undefined) out(`mutual TLS: the network's CA and certificates are in tls/ beside the logs (made or checked in ${(r.certificatesMs / 1000).toFixed(2)} s)`);
   else if (r.layout.tls === false) out('plaintext gRPC (--insecure): every port answers anyone');
   if (r.statusPageUrl) out(`status page: ${r.statusPageUrl}`);
-  else if (r.layout.statusPage) out(`the status page did not answer at http://${r.layout.statusPage}/: see status-page.log`);
+  else if (r.layout.statusPage) out(`the status page did not answer at http://${r.layout.statusPage}/${r.statusPageProblem ? `: ${r.statusPageProblem}` : ''} (see status-page.log)`);
 }
 
 export async function runLaunch(argv: readonly string[], out: (line: string) => void): Promise<number> {
@@ -50,6 +53,9 @@ export async function runLaunch(argv: readonly string[], out: (line: string) => 
   if (nodes < 1 || nodes > 100) throw new ConfigError(`--nodes must be 1..100, got ${nodes}`);
   const dir = resolve(o.dir ?? defaultNetworkDir());
   if (o['restart-missing']) {
+    // The network's layout decides these: a flag that would be ignored is refused instead.
+    const ignored = RESTART_FIXED.filter((f) => argv.some((a) => a === `--${f}` || a.startsWith(`--${f}=`)));
+    if (ignored.length > 0) throw new ConfigError(`--restart-missing restarts the network as it was launched (see ${dir}/network.json): ${ignored.map((f) => `--${f}`).join(', ')} cannot change it; stop it and launch again to change them`);
     const r = await restartMissing(dir, o['ready-timeout-ms'] as number);
     printLaunch(r, out);
     return r.healthy === r.quorum.n && r.allReadyMs !== undefined ? 0 : 1;

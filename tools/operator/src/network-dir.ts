@@ -22,7 +22,7 @@ export function clientTransport(dir: string): Transport {
   const layoutFile = join(dir, LAYOUT_FILE);
   const files = tlsFilesIn(networkTlsDir(dir), CLIENT_CERT_NAME);
   // A network described without `tls` was launched before TLS existed: plaintext.
-  if (existsSync(layoutFile)) return (JSON.parse(readFileSync(layoutFile, 'utf8')) as Partial<NetworkLayout>).tls === true ? loadTls(files, { role: 'client' }) : INSECURE;
+  if (existsSync(layoutFile)) return readLayout(dir).tls === true ? loadTls(files, { role: 'client' }) : INSECURE;
   return existsSync(files.cert) ? loadTls(files, { role: 'client' }) : INSECURE;
 }
 
@@ -76,7 +76,50 @@ export function writeLayout(dir: string, layout: NetworkLayout): void {
 export function readLayout(dir: string): NetworkLayout {
   const path = join(dir, LAYOUT_FILE);
   if (!existsSync(path)) throw new Error(`no network described in ${dir} (${LAYOUT_FILE} is missing): start one with npm run launch`);
-  return JSON.parse(readFileSync(path, 'utf8')) as NetworkLayout;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`${path} is not valid JSON (${(e as Error).message}): restore it, or end the network's processes by their pid files and launch again`);
+  }
+  const problem = layoutProblem(doc);
+  if (problem) throw new Error(`${path} does not describe a network launch made: ${problem}`);
+  return doc as NetworkLayout;
+}
+
+/** Acceptors a layout may have (launch's --nodes bound). */
+const LAYOUT_ACCEPTORS_MAX = 100;
+const ADDRESS = /^(127\.0\.0\.1|localhost|\[::1\]):(\d{1,5})$/;
+const isAddress = (a: unknown): a is string => typeof a === 'string' && ADDRESS.test(a) && Number(ADDRESS.exec(a)?.[2]) >= 1 && Number(ADDRESS.exec(a)?.[2]) <= 65535;
+
+/**
+ * What is wrong with a parsed network.json, or undefined. Its names become file names in the
+ * dir and its addresses are dialled, so only what launch writes passes: acceptors node_0..node_{n-1}
+ * with ids 0..n-1, one proposer, loopback addresses.
+ */
+export function layoutProblem(doc: unknown): string | undefined {
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return 'it is not a JSON object';
+  const l = doc as Record<string, unknown>;
+  if (!Array.isArray(l['nodes'])) return '"nodes" is not a list';
+  const nodes = l['nodes'] as unknown[];
+  const acceptors = nodes.filter((n) => (n as { role?: unknown })?.role === 'acceptor');
+  const proposers = nodes.filter((n) => (n as { role?: unknown })?.role === 'proposer');
+  if (acceptors.length < 1 || acceptors.length > LAYOUT_ACCEPTORS_MAX) return `it has ${acceptors.length} acceptors (1..${LAYOUT_ACCEPTORS_MAX})`;
+  if (proposers.length !== 1 || acceptors.length + proposers.length !== nodes.length) return 'it needs exactly one proposer, and every node an acceptor or proposer role';
+  for (const [i, a] of acceptors.entries()) {
+    const n = a as Record<string, unknown>;
+    if (n['id'] !== i || n['name'] !== `node_${i}`) return `acceptor ${i} must be named node_${i} with id ${i}`;
+    if (!isAddress(n['address'])) return `node_${i} has no loopback address host:port`;
+    if (n['metricsAddress'] !== undefined && !isAddress(n['metricsAddress'])) return `node_${i} has a metricsAddress that is not a loopback host:port`;
+  }
+  const p = proposers[0] as Record<string, unknown>;
+  if (p['name'] !== 'proposer' || !Number.isInteger(p['id']) || (p['id'] as number) < 0) return 'the proposer must be named proposer with an integer id';
+  if (!isAddress(p['address']) || p['address'] !== l['proposer']) return 'the proposer has no loopback address, or "proposer" differs from its node';
+  if (p['metricsAddress'] !== undefined && !isAddress(p['metricsAddress'])) return 'the proposer has a metricsAddress that is not a loopback host:port';
+  if (typeof l['lmfdbCacheDir'] !== 'string') return '"lmfdbCacheDir" is not a path';
+  if (l['tls'] !== undefined && typeof l['tls'] !== 'boolean') return '"tls" is not true or false';
+  if (l['statusPage'] !== undefined && !isAddress(l['statusPage'])) return '"statusPage" is not a loopback host:port';
+  return undefined;
 }
 
 /** The lock launch, restart-missing and stop hold while they start or end a network's processes. */
@@ -90,7 +133,8 @@ export const NETWORK_LOCK_FILE = 'network-lock.sqlite';
 export function lockNetworkDir(dir: string, what: string): () => void {
   mkdirSync(dir, { recursive: true });
   try {
-    return lockDirAcrossProcesses(dir, NETWORK_LOCK_FILE);
+    // The lock guards starting and ending processes, not data: a damaged lock file is made again.
+    return lockDirAcrossProcesses(dir, NETWORK_LOCK_FILE, { remakeDamaged: true });
   } catch (e) {
     if (e instanceof DirInUseError) throw new Error(`cannot ${what}: another launch, restart or stop is under way in ${dir} (${e.message}); wait for it to finish, then run again`);
     throw e;

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 /** Every process launch starts carries this variable, set to its network dir. */
@@ -10,8 +10,11 @@ export function readPid(path: string): number | undefined {
   return Number.isInteger(n) && n > 0 ? n : undefined;
 }
 
+/** Written beside and renamed into place: a reader never sees an empty or half-written pid file. */
 export function writePid(path: string, pid: number): void {
-  writeFileSync(path, `${pid}\n`);
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${pid}\n`);
+  renameSync(tmp, path);
 }
 
 export function removePid(path: string): void {
@@ -27,18 +30,29 @@ export function isAlive(pid: number): boolean {
   return !isZombie(pid);
 }
 
+/** The state letter of a process in /proc/<pid>/stat (R, S, D, T, Z, ...), or undefined where /proc cannot tell. */
+function processState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * A process that has exited but was not yet reaped by its parent still answers kill(pid, 0): it
  * is gone all the same (Linux: state Z or X in /proc/<pid>/stat; elsewhere, never).
  */
 function isZombie(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state === 'Z' || state === 'X';
-  } catch {
-    return false;
-  }
+  const state = processState(pid);
+  return state === 'Z' || state === 'X';
+}
+
+/** Stopped by a signal (SIGSTOP, a debugger): it answers nothing until SIGCONT. */
+export function isPaused(pid: number): boolean {
+  const state = processState(pid);
+  return state === 'T' || state === 't';
 }
 
 /** The form of a network dir that launch records in its processes: symlinks resolved, so every path to the dir names it alike. */
@@ -71,9 +85,16 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-/** SIGTERM, wait up to graceMs, then SIGKILL. Resolves with how it ended. */
-export async function stopProcess(pid: number, graceMs: number): Promise<'gone' | 'terminated' | 'killed'> {
-  if (!isAlive(pid)) return 'gone';
+/** How long stop waits for a process to vanish after SIGKILL (one stuck in the kernel, state D, never does). */
+const KILL_WAIT_MS = 5000;
+
+/**
+ * SIGTERM (and SIGCONT, so a paused process handles it), wait up to graceMs, then SIGKILL.
+ * `stillOurs` is asked before each signal: a process that ended meanwhile may have left its pid
+ * to an unrelated one. Resolves with how it ended; 'unkillable' when it outlived SIGKILL.
+ */
+export async function stopProcess(pid: number, graceMs: number, stillOurs: () => boolean = () => isAlive(pid)): Promise<'gone' | 'terminated' | 'killed' | 'unkillable'> {
+  if (!stillOurs()) return 'gone';
   try {
     process.kill(pid, 'SIGTERM');
     // A paused process (SIGSTOP) would hold the SIGTERM until the SIGKILL: let it run to handle it.
@@ -86,12 +107,17 @@ export async function stopProcess(pid: number, graceMs: number): Promise<'gone' 
     if (!isAlive(pid)) return 'terminated';
     await sleep(50);
   }
+  if (!stillOurs()) return 'terminated';
   try {
     process.kill(pid, 'SIGKILL');
   } catch {
     return 'terminated';
   }
-  while (isAlive(pid)) await sleep(20);
+  const killedBy = Date.now() + KILL_WAIT_MS;
+  while (isAlive(pid)) {
+    if (Date.now() > killedBy) return 'unkillable';
+    await sleep(20);
+  }
   return 'killed';
 }
 
@@ -139,7 +165,16 @@ export function listensOn(pid: number, port: number): boolean | undefined {
   return false;
 }
 
-/** The last line a process wrote to its log (its message when it is a JSON log line), at most 300 characters. */
+/** A log line that says why a process ended: an error's name, a tool's "program: message", a refusal. */
+const CAUSE = /\b[A-Za-z]*Error\b|^[a-z][\w-]*: |\b(cannot|refused|in use|not found|denied)\b/i;
+/** Lines of no use as a cause: blank, Node's version banner after an uncaught error, a stack frame. */
+const NOISE = /^(\s*|Node\.js v\d.*|\s+at .*|\^+)$/;
+
+/**
+ * Why a process ended, from the end of its log (at most 300 characters): the last line that
+ * names a cause (an error, a "program: message" line, a refusal) among its last 20 lines, else
+ * its last line that is not noise; a JSON log line gives its message and error.
+ */
 export function lastLogLine(path: string): string | undefined {
   let text: string;
   try {
@@ -155,14 +190,19 @@ export function lastLogLine(path: string): string | undefined {
   } catch {
     return undefined;
   }
-  const line = text.trimEnd().split('\n').at(-1)?.trim();
-  if (!line) return undefined;
+  const lines = text.split('\n').filter((l) => !NOISE.test(l)).slice(-20).map(readable);
+  const line = [...lines].reverse().find((l) => CAUSE.test(l)) ?? lines.at(-1);
+  return line?.slice(0, 300);
+}
+
+/** A log line as a person reads it: a JSON line's message and error, else the line. */
+function readable(line: string): string {
   try {
     const j = JSON.parse(line) as { msg?: unknown; err?: { message?: unknown }; error?: unknown };
     const parts = [j.msg, j.err?.message ?? j.error].filter((p): p is string => typeof p === 'string' && p.length > 0);
-    if (parts.length > 0) return parts.join(': ').slice(0, 300);
+    if (parts.length > 0) return parts.join(': ');
   } catch {
     // a plain line
   }
-  return line.slice(0, 300);
+  return line.trim();
 }

@@ -3,7 +3,7 @@
 import { resolve } from 'node:path';
 import { formatBallot } from '@paxos/consensus-core';
 import { ConfigError, helpText, isServiceError, parseCommand } from '@paxos/grpc-kit';
-import { Consistency, type LeaderboardRow, type ProposalRecord } from '@paxos/proto';
+import { Consistency, type LeaderboardRow, type ListProposalsResponse, type ProposalRecord } from '@paxos/proto';
 import { status } from '@grpc/grpc-js';
 import { clientTransport, defaultNetworkDir, readLayout } from './network-dir';
 import { readCall } from './probe';
@@ -15,13 +15,13 @@ export const readCommand = {
   allowPositionals: true,
   options: {
     dir: { type: 'string', env: 'PAXOS_NETWORK_DIR', description: 'the network dir (finds the nodes)', defaultText: 'default ~/.openclaw/consensus' },
-    node: { type: 'integer', description: 'read from acceptor N (a stale read of its applied state) instead of the proposer' },
+    node: { type: 'integer', min: 0, max: 99, description: 'read from acceptor N (a stale read of its applied state) instead of the proposer' },
     address: { type: 'string', description: 'read from this host:port (a proposer or an acceptor)' },
     stale: { type: 'boolean', description: 'a stale read (one node\'s applied state) instead of a linearizable one' },
     from: { type: 'string', description: 'first proposal number (proposals) or slot (log)', defaultText: 'default 0' },
-    max: { type: 'integer', default: 20, description: 'most entries to print (log, proposals)' },
-    history: { type: 'integer', default: 0, description: 'recent leaderboard changes to print too' },
-    'deadline-ms': { type: 'integer', default: 10_000, description: 'deadline of the call' },
+    max: { type: 'integer', default: 20, min: 1, max: 1_000_000, description: 'most entries to print (log, proposals)' },
+    history: { type: 'integer', default: 0, min: 0, max: 10_000, description: 'recent leaderboard changes to print too' },
+    'deadline-ms': { type: 'integer', default: 10_000, min: 1, max: 600_000, description: 'deadline of the call' },
     json: { type: 'boolean', description: 'print the answer as JSON' },
   },
 } as const;
@@ -100,15 +100,20 @@ export async function runRead(argv: readonly string[], out: (line: string) => vo
       case 'proposals': {
         let next = BigInt(from);
         let shown = 0;
+        // --json prints one document for all pages: { proposals, appliedSlot, nextNumber }.
+        const pages: ListProposalsResponse[] = [];
         for (let page = 0; page < 1000 && shown < max; page++) {
           const r = await readCall(address, 'listProposals', { fromNumber: next, maxEntries: Math.min(256, max - shown), consistency }, deadline, transport);
-          if (o.json) out(json(r));
+          if (o.json) pages.push(r);
           else for (const p of r.proposals) out(`proposal ${p.proposalNumber}: slot ${p.slot}, ${p.leaderboard.length} rows, ${p.claims.length} claims, client_request_id ${p.clientRequestId}`);
           shown += r.proposals.length;
           if (r.nextNumber === 0n || r.proposals.length === 0) break;
           next = r.nextNumber;
         }
-        if (shown === 0 && !o.json) out('(no proposals)');
+        if (o.json) {
+          const last = pages.at(-1);
+          out(json({ proposals: pages.flatMap((p) => p.proposals), appliedSlot: last?.appliedSlot ?? 0n, nextNumber: last?.nextNumber ?? 0n }));
+        } else if (shown === 0) out('(no proposals)');
         return 0;
       }
       case 'log': {
@@ -138,7 +143,7 @@ export async function runRead(argv: readonly string[], out: (line: string) => vo
     }
   } catch (e) {
     if (!isServiceError(e)) throw e;
-    out(`${status[e.code]}: ${e.details}`);
+    out(o.json ? json({ error: { code: status[e.code], details: e.details } }) : `${status[e.code]}: ${e.details}`);
     return e.code === status.NOT_FOUND ? 3 : e.code === status.UNAVAILABLE || e.code === status.DEADLINE_EXCEEDED ? 4 : 1;
   }
 }

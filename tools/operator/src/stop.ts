@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { helpText, parseCommand } from '@paxos/grpc-kit';
-import { runningProcesses } from './launch-network';
-import { defaultNetworkDir, lockNetworkDir, pidFile } from './network-dir';
-import { removePid, stopProcess } from './processes';
+import { hasPidFiles, runningProcesses } from './launch-network';
+import { defaultNetworkDir, LAYOUT_FILE, lockNetworkDir, pidFile } from './network-dir';
+import { isOurs, removePid, stopProcess } from './processes';
 
 export const stopCommand = {
   program: 'stop',
@@ -12,7 +12,7 @@ export const stopCommand = {
   options: {
     dir: { type: 'string', env: 'PAXOS_NETWORK_DIR', description: 'the network dir', defaultText: 'default ~/.openclaw/consensus' },
     // Above an acceptor's own shutdown (up to 5 s for open calls to end, then its log is flushed).
-    'grace-ms': { type: 'integer', default: 10_000, description: 'time between SIGTERM and SIGKILL' },
+    'grace-ms': { type: 'integer', default: 10_000, min: 0, max: 600_000, description: 'time between SIGTERM and SIGKILL' },
   },
 } as const;
 
@@ -23,14 +23,15 @@ export async function runStop(argv: readonly string[], out: (line: string) => vo
     return 0;
   }
   const dir = resolve(parsed.options.dir ?? defaultNetworkDir());
-  if (!existsSync(dir)) {
-    out(`no network is running in ${dir}`);
+  // A dir launch never wrote into (a mistyped --dir) is left as it is: no lock file, nothing removed.
+  if (!existsSync(join(dir, LAYOUT_FILE)) && !hasPidFiles(dir)) {
+    out(`no network is running in ${dir} (no ${LAYOUT_FILE} and no pid files there)`);
     return 0;
   }
   const release = lockNetworkDir(dir, 'stop the network');
-  let ended: Array<{ name: string; pid: number; how: string }>;
+  let ended: Array<{ name: string; pid: number; how: Awaited<ReturnType<typeof stopProcess>> }>;
   try {
-    const running = runningProcesses(dir);
+    const running = runningProcesses(dir, { removeStale: true });
     if (running.length === 0) {
       out(`no network is running in ${dir}`);
       return 0;
@@ -40,8 +41,9 @@ export async function runStop(argv: readonly string[], out: (line: string) => vo
     const end = (wave: typeof running) =>
       Promise.all(
         wave.map(async (p) => {
-          const how = await stopProcess(p.pid, parsed.options['grace-ms'] as number);
-          removePid(pidFile(dir, p.name));
+          const how = await stopProcess(p.pid, parsed.options['grace-ms'] as number, () => isOurs(p.pid, dir));
+          // A process that outlived SIGKILL keeps its pid file: the next stop finds it again.
+          if (how !== 'unkillable') removePid(pidFile(dir, p.name));
           return { ...p, how };
         }),
       );
@@ -50,7 +52,10 @@ export async function runStop(argv: readonly string[], out: (line: string) => vo
   } finally {
     release();
   }
-  for (const e of ended.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }))) out(`${e.name.padEnd(9)} pid ${e.pid}: ${e.how}`);
-  out(`stopped ${ended.length} processes in ${join(dir)}`);
-  return 0;
+  for (const e of ended.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }))) {
+    out(`${e.name.padEnd(9)} pid ${e.pid}: ${e.how === 'unkillable' ? 'STILL ALIVE after SIGKILL (stuck in the kernel, state D: a failing disk or mount?); its pid file is kept' : e.how}`);
+  }
+  const stuck = ended.filter((e) => e.how === 'unkillable').length;
+  out(stuck === 0 ? `stopped ${ended.length} processes in ${join(dir)}` : `stopped ${ended.length - stuck} of ${ended.length} processes in ${join(dir)}; run stop again once the stuck ones can end`);
+  return stuck === 0 ? 0 : 1;
 }

@@ -13,9 +13,12 @@ describe('npm run submit: what a failure means to the sender', () => {
     expect(lateCode).toBe(EXIT.unavailable);
     expect(late).toBe('not known to be chosen: DEADLINE_EXCEEDED: Deadline exceeded; the proposal may still be chosen: retry with --client-request-id id-2: it is chosen at most once, and a retry answers with its slot');
     expect(describeFailure(status.RESOURCE_EXHAUSTED, '4096 commands are waiting', 'id-3')).toEqual([
-      'not chosen yet: RESOURCE_EXHAUSTED: 4096 commands are waiting; retry with --client-request-id id-3: it is chosen at most once, and a retry answers with its slot',
+      'not chosen: RESOURCE_EXHAUSTED: 4096 commands are waiting; retry with --client-request-id id-3: it is chosen at most once, and a retry answers with its slot',
       EXIT.unavailable,
     ]);
+    // A round that reached no quorum may still count: open. A call that never connected: not sent.
+    expect(describeFailure(status.UNAVAILABLE, '11 of 23 acceptors answered, 12 needed', 'id-4')[0]).toMatch(/^not known to be chosen: UNAVAILABLE: 11 of 23 .*may still be chosen: retry with --client-request-id id-4/);
+    expect(describeFailure(status.UNAVAILABLE, 'No connection established. Last error: connect ECONNREFUSED', 'id-5')[0]).toMatch(/^not sent: UNAVAILABLE: No connection established.*; retry with --client-request-id id-5/);
     expect(describeFailure(status.INTERNAL, 'x', 'id')[1]).toBe(EXIT.other);
   });
 });
@@ -26,7 +29,7 @@ describe('npm run submit --file: a file that is not a proposal is bad input (exi
     dir = mkdtempSync(join(tmpdir(), 'paxos-submit-'));
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const build = (file: string) => () => buildFromOptions('7', { file, entry: [], claim: [], proposerId: 0 });
+  const build = (file: string) => () => buildFromOptions('7', { file, entry: [], claim: [] });
 
   it('names a missing file, a directory, text that is not JSON and JSON that is not a proposal', () => {
     expect(build(join(dir, 'absent.json'))).toThrow(new ConfigError(`--file ${join(dir, 'absent.json')} cannot be read (no such file)`));
@@ -40,5 +43,14 @@ describe('npm run submit --file: a file that is not a proposal is bad input (exi
     expect(build(join(dir, 'null.json'))).toThrow(/must hold one JSON object/);
     writeFileSync(join(dir, 'wrong.json'), '{"proposal_number": 7, "leaderboard": "none"}');
     expect(build(join(dir, 'wrong.json'))).toThrow(ConfigError);
+  });
+
+  it('refuses flags that contradict the file instead of letting one silently win', () => {
+    const file = join(dir, 'seven.json');
+    writeFileSync(file, JSON.stringify({ proposal_number: 7, proposer_id: 2, leaderboard: [{ framework: 'f', score: '1', price_per_point: '1', bid: '1', ask: '1' }], claims: [], leaderboard_sha256: 'ab'.repeat(32) }));
+    expect(buildFromOptions('7', { file, entry: [], claim: [] })).toMatchObject({ proposalNumber: 7n, proposerId: 2, leaderboardSha256: 'ab'.repeat(32) });
+    expect(() => buildFromOptions('8', { file, entry: [], claim: [] })).toThrow(/holds proposal_number 7, the command line says 8/);
+    expect(() => buildFromOptions('7', { file, entry: [], claim: [], proposerId: 3 })).toThrow(/holds proposer_id 2, --proposer-id says 3/);
+    expect(() => buildFromOptions('7', { file, entry: ['g,2,1,1,1'], claim: [] })).toThrow(/gives a leaderboard_sha256, which --entry\/--claim would change/);
   });
 });

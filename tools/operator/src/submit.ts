@@ -23,9 +23,9 @@ export const submitCommand = {
     entry: { type: 'string', multiple: true, description: 'a leaderboard row "framework,score,price_per_point,bid,ask" (repeatable)' },
     claim: { type: 'string', multiple: true, description: 'an LMFDB claim "source:label:field=value", e.g. "0:11.a2:jinv=-122023936/161051" (repeatable)' },
     hash: { type: 'string', description: 'send this leaderboard_sha256 instead of the computed one (to see a wrong hash refused)' },
-    'proposer-id': { type: 'integer', default: 0, description: 'proposer id written into the proposal' },
+    'proposer-id': { type: 'integer', default: 0, min: 0, max: 4_294_967_295, description: 'proposer id written into the proposal' },
     'client-request-id': { type: 'string', description: 'id for exactly-once submission (reuse it to retry)', defaultText: 'default a fresh UUID' },
-    'deadline-ms': { type: 'integer', default: 10_000, description: 'deadline of the Propose call' },
+    'deadline-ms': { type: 'integer', default: 10_000, min: 1, max: 600_000, description: 'deadline of the Propose call' },
     json: { type: 'boolean', description: 'print the proposer\'s answer as JSON' },
   },
 } as const;
@@ -70,7 +70,7 @@ export function parseClaim(text: string): Claim {
 }
 
 /** proposal.json, with a leaderboard_sha256 it gives passed on as given (the proposer checks it); a file that cannot be read or is not a proposal is bad input. */
-function proposalFromFile(path: string): MonsterHarmonicProposal {
+function proposalFromFile(path: string): { proposal: MonsterHarmonicProposal; hashGiven: boolean } {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -94,20 +94,35 @@ function proposalFromFile(path: string): MonsterHarmonicProposal {
   } catch (e) {
     throw new ConfigError(`--file ${path}: ${(e as Error).message}`);
   }
-  return typeof given === 'string' ? { ...proposal, leaderboardSha256: given } : proposal;
+  return typeof given === 'string' ? { proposal: { ...proposal, leaderboardSha256: given }, hashGiven: true } : { proposal, hashGiven: false };
 }
 
-export function buildFromOptions(number: string, o: { file?: string; entry: string[]; claim: string[]; hash?: string; proposerId: number }): MonsterHarmonicProposal {
+/** What submit's flags say; proposerId only when --proposer-id was given. */
+export interface SubmitOptions {
+  readonly file?: string;
+  readonly entry: string[];
+  readonly claim: string[];
+  readonly hash?: string;
+  readonly proposerId?: number;
+}
+
+export function buildFromOptions(number: string, o: SubmitOptions): MonsterHarmonicProposal {
   if (!/^\d+$/.test(number)) throw new ConfigError(`proposal number "${number}" must be a non-negative integer`);
   let proposal: MonsterHarmonicProposal;
   if (o.file) {
-    proposal = proposalFromFile(o.file);
-    if (o.entry.length || o.claim.length) proposal = buildProposal({ ...proposal, leaderboard: [...proposal.leaderboard, ...o.entry.map(parseEntry)], claims: [...proposal.claims, ...o.claim.map(parseClaim)] });
-    proposal = { ...proposal, proposalNumber: BigInt(number) };
+    const read = proposalFromFile(o.file);
+    proposal = read.proposal;
+    // A flag that contradicts the file is refused rather than silently winning or losing.
+    if (proposal.proposalNumber !== BigInt(number)) throw new ConfigError(`--file ${o.file} holds proposal_number ${proposal.proposalNumber}, the command line says ${number}: make them agree`);
+    if (o.proposerId !== undefined && o.proposerId !== proposal.proposerId) throw new ConfigError(`--file ${o.file} holds proposer_id ${proposal.proposerId}, --proposer-id says ${o.proposerId}: make them agree`);
+    if (o.entry.length || o.claim.length) {
+      if (read.hashGiven && !o.hash) throw new ConfigError(`--file ${o.file} gives a leaderboard_sha256, which --entry/--claim would change: drop it from the file, or the flags`);
+      proposal = buildProposal({ ...proposal, leaderboard: [...proposal.leaderboard, ...o.entry.map(parseEntry)], claims: [...proposal.claims, ...o.claim.map(parseClaim)] });
+    }
   } else {
     proposal = buildProposal({
       proposalNumber: BigInt(number),
-      proposerId: o.proposerId,
+      proposerId: o.proposerId ?? 0,
       leaderboard: o.entry.length ? o.entry.map(parseEntry) : SAMPLE_LEADERBOARD,
       claims: o.claim.map(parseClaim),
     });
@@ -123,12 +138,17 @@ const ANSWER: Record<number, string> = {
   [VoteOutcome.VOTE_OUTCOME_NO_ANSWER]: 'no answer',
 };
 
-export function formatChosen(r: ProposeResponse, clusterSize: number): string[] {
-  const quorum = Quorum.majority(clusterSize);
+/**
+ * The votes, the quorum and the chosen slot. Without the network's size (only --proposer named
+ * it) the nodes that voted are listed and the quorum line says the size is unknown.
+ */
+export function formatChosen(r: ProposeResponse, clusterSize: number | undefined): string[] {
   const lines: string[] = [];
+  const voters = [...new Set(r.votes.map((v) => v.nodeId))].sort((a, b) => a - b);
+  const nodes = clusterSize !== undefined ? Array.from({ length: clusterSize }, (_, i) => i) : voters;
   const phases = r.votes.some((v) => v.phase === VotePhase.VOTE_PHASE_PREPARE) ? [VotePhase.VOTE_PHASE_PREPARE, VotePhase.VOTE_PHASE_ACCEPT] : [VotePhase.VOTE_PHASE_ACCEPT];
   for (const phase of phases) {
-    for (let node = 0; node < clusterSize; node++) {
+    for (const node of nodes) {
       const v = r.votes.find((x) => x.phase === phase && x.nodeId === node);
       const name = phase === VotePhase.VOTE_PHASE_PREPARE ? 'prepare' : 'accept';
       const answer = v ? (ANSWER[v.outcome] ?? 'unknown') : 'not awaited';
@@ -141,7 +161,10 @@ export function formatChosen(r: ProposeResponse, clusterSize: number): string[] 
   const phase1 = r.votes.some((v) => v.phase === VotePhase.VOTE_PHASE_PREPARE)
     ? `${promised} promised`
     : 'phase 1 skipped (stable leader)';
-  lines.push(`quorum: ${quorum.q} of ${quorum.n} needed; ${phase1}, ${accepted} accepted before the quorum was reached`);
+  if (clusterSize !== undefined) {
+    const quorum = Quorum.majority(clusterSize);
+    lines.push(`quorum: ${quorum.q} of ${quorum.n} needed; ${phase1}, ${accepted} accepted before the quorum was reached`);
+  } else lines.push(`quorum: the network's size is unknown (only --proposer named it; add --dir); ${phase1}, ${accepted} accepted before the quorum was reached`);
   lines.push(
     `consensus: ${r.duplicate ? 'already chosen' : 'chosen'} in slot ${r.slot} under ballot ${r.ballot ? formatBallot(r.ballot) : '-'} (value digest ${r.valueDigest.slice(0, 16)})`,
   );
@@ -171,16 +194,21 @@ export async function runSubmit(argv: readonly string[], out: (line: string) => 
   if (number === undefined || extra.length > 0) throw new ConfigError(`give exactly one proposal number, e.g. npm run submit -- 7`);
   let proposal: MonsterHarmonicProposal;
   try {
-    proposal = buildFromOptions(number, { ...(o.file ? { file: o.file } : {}), entry: o.entry ?? [], claim: o.claim ?? [], ...(o.hash ? { hash: o.hash } : {}), proposerId: o['proposer-id'] as number });
+    const proposerIdGiven = argv.some((a) => a === '--proposer-id' || a.startsWith('--proposer-id='));
+    proposal = buildFromOptions(number, { ...(o.file ? { file: o.file } : {}), entry: o.entry ?? [], claim: o.claim ?? [], ...(o.hash ? { hash: o.hash } : {}), ...(proposerIdGiven ? { proposerId: o['proposer-id'] as number } : {}) });
   } catch (e) {
     if (e instanceof ProposalFormatError) throw new ConfigError(e.message);
     throw e;
   }
   const dir = resolve(o.dir ?? defaultNetworkDir());
-  const layout = o.proposer ? undefined : readLayout(dir);
+  // An explicit flag wins over another flag's environment variable: --dir over PAXOS_PROPOSER.
+  const given = (flag: string) => argv.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`));
+  const proposerAddress = given('proposer') || !given('dir') ? o.proposer : undefined;
+  // The network's size comes from its layout: the dir's, unless only --proposer names the network.
+  const layout = proposerAddress && !given('dir') ? undefined : readLayout(dir);
   const transport = clientTransport(dir);
-  const address = o.proposer ?? (layout as NonNullable<typeof layout>).proposer;
-  const clusterSize = layout ? layout.nodes.filter((n) => n.role === 'acceptor').length : 23;
+  const address = proposerAddress ?? (layout as NonNullable<typeof layout>).proposer;
+  const clusterSize = layout?.nodes.filter((n) => n.role === 'acceptor').length;
   const value = encodeProposalValue(proposal);
   out(
     `proposal ${proposal.proposalNumber}: ${proposal.leaderboard.length} leaderboard entries, ${proposal.claims.length} claims, leaderboard sha256 ${proposal.leaderboardSha256.slice(0, 16)}...`,
@@ -199,15 +227,17 @@ export async function runSubmit(argv: readonly string[], out: (line: string) => 
   } catch (e) {
     if (!isServiceError(e)) throw e;
     const [line, code] = describeFailure(e.code, e.details, clientRequestId);
-    out(line);
+    out(o.json ? JSON.stringify({ error: { code: status[e.code], details: e.details }, clientRequestId, outcome: line.slice(0, line.indexOf(':')), exitCode: code }, null, 2) : line);
     return code;
   }
 }
 
 /**
  * What a failed Propose means to the person who sent it, and the exit code. Only a decided "no"
- * is "refused"; a deadline, an unreachable quorum or an overloaded proposer leave the outcome
- * open, and a retry with the same client_request_id answers it without choosing the value twice.
+ * is "refused". A deadline, a round that reached no quorum (its accepts may still count in a
+ * later round) or a connection lost mid-call leave the outcome open; a call that never reached
+ * the proposer (no connection) or that it turned away for overload chose nothing. Either way a
+ * retry with the same client_request_id answers it without choosing the value twice.
  */
 export function describeFailure(code: status, details: string, clientRequestId: string): [string, number] {
   const what = `${status[code] ?? code}: ${details}`;
@@ -218,11 +248,13 @@ export function describeFailure(code: status, details: string, clientRequestId: 
     case status.INVALID_ARGUMENT:
     case status.ALREADY_EXISTS:
       return [`refused: ${what}`, EXIT.badInput];
+    case status.RESOURCE_EXHAUSTED:
+      return [`not chosen: ${what}; ${retry}`, EXIT.unavailable];
+    case status.UNAVAILABLE:
+      if (/^No connection established/.test(details)) return [`not sent: ${what}; ${retry}`, EXIT.unavailable];
+      return [`not known to be chosen: ${what}; the proposal may still be chosen: ${retry}`, EXIT.unavailable];
     case status.DEADLINE_EXCEEDED:
       return [`not known to be chosen: ${what}; the proposal may still be chosen: ${retry}`, EXIT.unavailable];
-    case status.UNAVAILABLE:
-    case status.RESOURCE_EXHAUSTED:
-      return [`not chosen yet: ${what}; ${retry}`, EXIT.unavailable];
     default:
       return [`failed: ${what}`, EXIT.other];
   }

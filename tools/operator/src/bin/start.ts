@@ -1,4 +1,4 @@
-import { ConfigError, exitWithError, helpText, parseCommand } from '@paxos/grpc-kit';
+import { ConfigError, exitWithError, helpText, parseCommand, printable } from '@paxos/grpc-kit';
 import { runCheck } from '../check';
 import { runLaunch } from '../launch';
 import { runningProcesses } from '../launch-network';
@@ -17,7 +17,7 @@ export const startCommand = {
  * submit a first proposal (with a true LMFDB claim), print the check table, leave it running.
  */
 async function main(): Promise<number> {
-  const out = (l: string) => console.log(l);
+  const out = (l: string) => console.log(printable(l));
   const parsed = parseCommand(startCommand, process.argv.slice(2));
   if (parsed.help) {
     out(helpText(startCommand));

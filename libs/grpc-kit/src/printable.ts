@@ -1,0 +1,17 @@
+// Text from the network (a framework name, a client_request_id, an error's details) reaches an
+// operator's terminal through the tools. A control character in it could clear the screen, set the
+// window title or reorder what is shown (ESC sequences, C1 codes, bidirectional overrides); each is
+// written as a visible escape instead. Newlines and tabs of the tools' own output stay.
+
+/** C0 controls but tab and newline, DEL, C1 controls, and the bidirectional formatting characters. */
+// Matching control characters is this pattern's purpose.
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** `text` with every control character (but tab and newline) written as \xNN or \uNNNN. */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, (c) => {
+    const code = c.charCodeAt(0);
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}

@@ -1,0 +1,76 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { printable } from '@paxos/grpc-kit';
+import { layoutProblem, lockNetworkDir, readLayout } from './network-dir';
+import { lastLogLine } from './processes';
+import { runStop } from './stop';
+
+const acceptor = (i: number) => ({ name: `node_${i}`, role: 'acceptor', id: i, address: `127.0.0.1:${7100 + i}` });
+const layout = (over: Record<string, unknown> = {}) => ({
+  createdAt: '',
+  nodes: [acceptor(0), acceptor(1), acceptor(2), { name: 'proposer', role: 'proposer', id: 1, address: '127.0.0.1:7200' }],
+  proposer: '127.0.0.1:7200',
+  lmfdbCacheDir: '/tmp/lmfdb',
+  ...over,
+});
+
+describe('the network dir', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'paxos-dir-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('takes only a network.json that launch could have written, and names the file and the field', () => {
+    expect(layoutProblem(layout())).toBeUndefined();
+    expect(layoutProblem({ nodes: 5 })).toBe('"nodes" is not a list');
+    expect(layoutProblem(layout({ nodes: [{ ...acceptor(0), name: '../escape' }, layout().nodes[3]] }))).toBe('acceptor 0 must be named node_0 with id 0');
+    expect(layoutProblem(layout({ nodes: [acceptor(0), { ...acceptor(1), address: '10.0.0.1:7101' }, layout().nodes[3]] }))).toBe('node_1 has no loopback address host:port');
+    expect(layoutProblem(layout({ nodes: [acceptor(0)] }))).toMatch(/exactly one proposer/);
+    expect(layoutProblem(layout({ proposer: '127.0.0.1:7300' }))).toMatch(/"proposer" differs from its node/);
+    writeFileSync(join(dir, 'network.json'), JSON.stringify(layout()).slice(0, 100));
+    expect(() => readLayout(dir)).toThrow(new RegExp(`^${join(dir, 'network.json')} is not valid JSON .*: restore it`));
+    writeFileSync(join(dir, 'network.json'), '{"nodes":5}');
+    expect(() => readLayout(dir)).toThrow(`${join(dir, 'network.json')} does not describe a network launch made: "nodes" is not a list`);
+  });
+
+  it('stop leaves a dir launch never wrote into as it was: other programs\' pid files stay, no lock file is made', async () => {
+    writeFileSync(join(dir, 'mydaemon.pid'), `${process.pid}\n`);
+    writeFileSync(join(dir, 'other.pid'), 'junk\n');
+    const lines: string[] = [];
+    expect(await runStop(['--dir', dir], (l) => lines.push(l))).toBe(0);
+    expect(lines).toEqual([`no network is running in ${dir} (no network.json and no pid files there)`]);
+    expect(readdirSync(dir).sort()).toEqual(['mydaemon.pid', 'other.pid']);
+    // With a network described, foreign pid files still stay: only launch's names are touched.
+    writeFileSync(join(dir, 'network.json'), JSON.stringify(layout()));
+    writeFileSync(join(dir, 'node_0.pid'), '999999999\n');
+    expect(await runStop(['--dir', dir], () => undefined)).toBe(0);
+    expect(existsSync(join(dir, 'mydaemon.pid')) && existsSync(join(dir, 'other.pid'))).toBe(true);
+    expect(existsSync(join(dir, 'node_0.pid'))).toBe(false);
+  });
+
+  it('makes a damaged lock file again (it guards no data), and refuses a held one', () => {
+    writeFileSync(join(dir, 'network-lock.sqlite'), 'not a database at all, just text that is long enough to be read as a header');
+    const release = lockNetworkDir(dir, 'stop the network');
+    try {
+      expect(() => lockNetworkDir(dir, 'launch')).toThrow(/cannot launch: another launch, restart or stop is under way/);
+    } finally {
+      release();
+    }
+  });
+
+  it('gives the line of a log that says why its process ended, not Node\'s version banner', () => {
+    mkdirSync(join(dir, 'logs'));
+    const log = join(dir, 'logs', 'node_1.log');
+    writeFileSync(log, ['{"level":30,"msg":"acceptor ready"}', 'node:internal/modules/cjs/loader:1228', "Error: Cannot find module '/x/dist/apps/acceptor/main.js'", '    at Module._resolveFilename (node:internal)', '', 'Node.js v20.20.2', ''].join('\n'));
+    expect(lastLogLine(log)).toBe("Error: Cannot find module '/x/dist/apps/acceptor/main.js'");
+    writeFileSync(log, '{"level":50,"msg":"storage failed","err":{"message":"EIO: i/o error"}}\n');
+    expect(lastLogLine(log)).toBe('storage failed: EIO: i/o error');
+    expect(lastLogLine(join(dir, 'absent.log'))).toBeUndefined();
+  });
+
+  it('writes control characters from the network as visible escapes', () => {
+    expect(printable('evil\u001b]0;PWNED\u0007\u001b[2J id\u009b1m \u202eabc\ttab\nline')).toBe('evil\\x1b]0;PWNED\\x07\\x1b[2J id\\x9b1m \\u202eabc\ttab\nline');
+  });
+});
