@@ -8,8 +8,9 @@ const logger = pino({ level: 'silent' });
 const ballot = (round: bigint) => ({ round, proposerId: 1 });
 const value = (id: string) => ({ kind: 'batch' as const, commands: [{ clientRequestId: id, contentType: 'text/plain', data: new Uint8Array([1, 2, 3]) }] });
 
-function start(disk: MemoryDisk, opts: Partial<MemoryStorageOptions> = {}) {
+function start(disk: MemoryDisk, opts: Partial<MemoryStorageOptions> = {}, nodeOpts: { checkpointEveryRecords?: number; checkpointEveryBytes?: number; liveLogBytes?: () => number } = {}) {
   const storage = new MemoryStorage(disk, { syncDelayMs: () => 5, ...opts });
+  if (nodeOpts.liveLogBytes) Object.defineProperty(storage, 'liveLogBytes', { get: nodeOpts.liveLogBytes });
   const { snapshot, changes } = storage.recovered();
   const core = new AcceptorCore(snapshot ? { restored: snapshot } : {});
   for (const c of changes) core.apply(c);
@@ -18,7 +19,8 @@ function start(disk: MemoryDisk, opts: Partial<MemoryStorageOptions> = {}) {
     nodeId: 0,
     quorum: Quorum.majority(3),
     proposerIds: new Set([1]),
-    checkpointEveryRecords: 4,
+    checkpointEveryRecords: nodeOpts.checkpointEveryRecords ?? 4,
+    ...(nodeOpts.checkpointEveryBytes !== undefined ? { checkpointEveryBytes: nodeOpts.checkpointEveryBytes } : {}),
     logger,
     onStorageFailure: () => undefined,
     onStorageRecovered: () => undefined,
@@ -94,5 +96,19 @@ describe('AcceptorNode over storage that loses what was not synced', () => {
     const again = node.handle({ type: 'prepare', ballot: ballot(5n), fromSlot: 0n });
     await jest.advanceTimersByTimeAsync(10);
     expect((await again).type).toBe('promise');
+  });
+
+  it('checkpoints once the live log holds checkpointEveryBytes, however few its records (large values)', async () => {
+    const disk = new MemoryDisk();
+    let logBytes = 0;
+    const { node } = start(disk, {}, { checkpointEveryRecords: 10_000, checkpointEveryBytes: 3_000_000, liveLogBytes: () => logBytes });
+    await Promise.all([node.handle({ type: 'prepare', ballot: ballot(3n), fromSlot: 0n }), jest.advanceTimersByTimeAsync(10)]);
+    for (let s = 0n; s < 3n; s++) {
+      logBytes += 1_048_576;
+      await Promise.all([node.handle({ type: 'accept', ballot: ballot(3n), slot: s, value: value(`v${s}`) }), jest.advanceTimersByTimeAsync(10)]);
+      await jest.advanceTimersByTimeAsync(50);
+      // Below 3 MB: no checkpoint; at 3 MiB: one, though 4 records are far below 10,000.
+      expect(disk.snapshot !== undefined).toBe(s === 2n);
+    }
   });
 });

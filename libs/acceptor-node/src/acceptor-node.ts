@@ -17,6 +17,8 @@ export interface AcceptorNodeOptions {
   readonly quorum: Quorum;
   readonly proposerIds: ReadonlySet<number>;
   readonly checkpointEveryRecords: number;
+  /** A checkpoint is also due once the live log holds this many bytes (default CHECKPOINT_EVERY_BYTES). */
+  readonly checkpointEveryBytes?: number;
   readonly logger: Logger;
   /** Told when storage fails (the node stops voting until restarted on healthy storage). */
   readonly onStorageFailure: (error: string) => void;
@@ -32,6 +34,13 @@ const FOLD_EVERY_SLOTS = 64n;
 function jittered(records: number, random: () => number): number {
   return Math.max(1, Math.round(records * (0.75 + random() * 0.5)));
 }
+
+/**
+ * Bytes of live log that make a checkpoint due whatever the record count: with large values
+ * (up to --max-value-bytes each) a record count alone let a segment pass 2 GiB, which recovery
+ * cannot read into one buffer, and made recovery hold the whole log in memory.
+ */
+export const CHECKPOINT_EVERY_BYTES = 256 * 1024 * 1024;
 
 /** How often a node whose storage failed asks whether it is healthy again. */
 const STORAGE_RECHECK_MS = 1000;
@@ -253,9 +262,10 @@ export class AcceptorNode<S extends AcceptorNodeStorage = AcceptorNodeStorage> {
     recheck.unref();
   }
 
-  /** Folds the state into a snapshot every checkpointEveryRecords records, so the log stays bounded. */
+  /** Folds the state into a snapshot every checkpointEveryRecords records (or CHECKPOINT_EVERY_BYTES bytes), so the log stays bounded. */
   private maybeCheckpoint(): void {
-    if (this.checkpointing || this.recordsSinceCheckpoint < this.checkpointAfter) return;
+    const dueByBytes = (this.storage.liveLogBytes ?? 0) >= (this.opts.checkpointEveryBytes ?? CHECKPOINT_EVERY_BYTES);
+    if (this.checkpointing || (this.recordsSinceCheckpoint < this.checkpointAfter && !dueByBytes)) return;
     this.checkpointing = true;
     this.checkpointAfter = jittered(this.opts.checkpointEveryRecords, this.random);
     const started = this.recordsSinceCheckpoint;

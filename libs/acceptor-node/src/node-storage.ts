@@ -33,6 +33,8 @@ export interface ChosenHistoryStore {
 export interface AcceptorNodeStorage {
   readonly healthy: boolean;
   readonly history: ChosenHistoryStore;
+  /** Bytes of the log written since the last checkpoint (absent: the storage keeps no log file). */
+  readonly liveLogBytes?: number;
   /** Resolves once the change is durable (fdatasync'ed); rejects when it may not be. */
   append(change: DurableChange): Promise<void>;
   /** Folds the state into a durable snapshot. */

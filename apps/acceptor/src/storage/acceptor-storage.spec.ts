@@ -176,9 +176,12 @@ describe('AcceptorStorage', () => {
     for (let i = 0; i < 20; i++) await storage.append(change(i));
     expect(storage.checkpointDue).toBe(true);
     const bigLog = storage.stats().logBytes;
+    // The node's byte bound on the live log reads this figure (a checkpoint is due on bytes too).
+    expect(storage.liveLogBytes).toBe(bigLog);
     const snap = snapshotOf(20);
     await storage.checkpoint(snap);
     expect(storage.checkpointDue).toBe(false);
+    expect(storage.liveLogBytes).toBe(HEADER_BYTES);
     expect(storage.stats()).toMatchObject({ records: 0, logBytes: HEADER_BYTES, snapshotSlot: 20n });
     expect(bigLog).toBeGreaterThan(HEADER_BYTES * 10);
     await storage.append(change(21));

@@ -160,6 +160,11 @@ export class AcceptorStorage {
   get lastError(): string | undefined {
     return this.writer.lastError;
   }
+  /** Bytes of the live log: the segments since the last checkpoint. */
+  get liveLogBytes(): number {
+    return this.writer.retiredBytes + this.writer.activeBytes;
+  }
+
   /** True once the live log holds `checkpointEveryRecords` records: time to call checkpoint(). */
   get checkpointDue(): boolean {
     return this.writer.retiredRecords + this.writer.activeRecords >= this.checkpointEvery;
