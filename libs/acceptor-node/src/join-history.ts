@@ -33,6 +33,7 @@ export function joinChosenHistory(core: AcceptorCore, history: ChosenHistoryStor
     history.append(records);
     history.sync();
   }
+  history.joined?.();
   if (core.learnChosenBelow(history.endSlot)) {
     logger.info({ committedIndex: core.committedIndex.toString() }, 'committed index recovered from the chosen history');
   }

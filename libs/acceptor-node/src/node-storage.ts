@@ -10,8 +10,10 @@ export interface ChosenHistoryStore {
   readonly firstSlot: bigint;
   /** Every slot in [firstSlot, endSlot) is held. */
   readonly endSlot: bigint;
-  /** True when this history was created empty at this start (a data dir that predates it). */
+  /** True when this history was created empty (a data dir that predates it) and not yet joined to the recovered state. */
   readonly created: boolean;
+  /** Called once the join is done: the history stops counting as created (durably). */
+  joined?(): void;
   /** Where it lives, for error messages. */
   readonly file: string;
   /** Appends records continuing the run (slots endSlot, endSlot + 1, ...). */

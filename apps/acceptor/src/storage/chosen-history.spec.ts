@@ -32,12 +32,27 @@ describe('ChosenHistory (segment files)', () => {
     h.append(records(10, 20));
     expect(slots(h.read(5n, 100, 1 << 20))).toEqual(range(5, 20)); // written, then pending
     expect(h.read(7n, 1, 1 << 20)[0]).toEqual(record(7));
+    h.joined();
     h.close();
     const again = ChosenHistory.open(dir);
     expect(again.created).toBe(false);
     expect([again.firstSlot, again.endSlot]).toEqual([0n, 20n]);
     expect(again.read(0n, 100, 1 << 20)).toEqual(records(0, 20));
     again.close();
+  });
+
+  it('counts as created until joined: a crash between making it and joining it is found at the next start', () => {
+    const h = ChosenHistory.open(dir);
+    expect(h.created).toBe(true);
+    h.close(); // killed before joinChosenHistory ran
+    const again = ChosenHistory.open(dir);
+    expect(again.created).toBe(true);
+    again.startAt(50n);
+    again.joined();
+    again.close();
+    const third = ChosenHistory.open(dir);
+    expect([third.created, third.firstSlot, third.endSlot]).toEqual([false, 50n, 50n]);
+    third.close();
   });
 
   it('bounds a read by entries and bytes (at least one entry), from any slot', () => {
@@ -181,6 +196,7 @@ describe('ChosenHistory (segment files)', () => {
 
   it('restarts at a slot above what it holds (an installed snapshot), also when a crash cut the restart short', () => {
     const h = ChosenHistory.open(dir, { segmentBytes: 1024 });
+    h.joined();
     h.append(records(0, 100));
     h.sync();
     const old = readdirSync(path.join(dir, HISTORY_DIR)).filter((n) => n.endsWith('.seg'));

@@ -85,7 +85,7 @@ export class ChosenHistory {
   private constructor(
     readonly dir: string,
     segments: Segment[],
-    /** True when this open created the history on a data dir that had none (one from before the history existed). */
+    /** True when the history was made on a data dir that had none (one from before the history existed) and is not joined yet. */
     readonly created: boolean,
     /** What opening repaired: the unsynced end of the last segment it truncated. */
     readonly repaired: string | undefined,
@@ -93,6 +93,14 @@ export class ChosenHistory {
   ) {
     this.segments = segments;
     this.fd = fs.openSync(this.last.file, 'r+');
+  }
+
+  /** The history made at this start is joined to the recovered state: from now on it is a history like any other. */
+  joined(): void {
+    const marker = path.join(this.dir, JOIN_PENDING_FILE);
+    if (!fs.existsSync(marker)) return;
+    fs.rmSync(marker, { force: true });
+    fsyncDirSync(this.dir);
   }
 
   /** Where the history lives (named in errors). */
@@ -124,17 +132,21 @@ export class ChosenHistory {
       removeLegacyHistory(dataDir); // the history holds it (a crash may have come between the rename and this)
       return ChosenHistory.openDir(dir, false, segmentBytes);
     }
-    let created = false;
+    // A history made at this start is joined to the recovered state (joinChosenHistory) before it
+    // counts as made: its marker stays until joined() so that a crash in between (the vote log's
+    // recovery and the source load come first) finds it still to be joined, not a history that
+    // lost the slots below the snapshot.
     if (!fs.existsSync(dir)) {
-      created = true;
       try {
         fs.mkdirSync(dir);
+        fs.writeFileSync(path.join(dir, JOIN_PENDING_FILE), '');
+        fsyncDirSync(dir);
         fsyncDirSync(dataDir);
       } catch (err) {
         throw new DataDirError(`cannot create ${dir} (${(err as Error).message}).`);
       }
     }
-    return ChosenHistory.openDir(dir, created, segmentBytes);
+    return ChosenHistory.openDir(dir, fs.existsSync(path.join(dir, JOIN_PENDING_FILE)), segmentBytes);
   }
 
   private static openDir(dir: string, created: boolean, segmentBytes: number): ChosenHistory {
@@ -476,6 +488,8 @@ function readAt(fd: number, position: number, length: number): Buffer {
 
 /** restartAt()'s marker: an empty segment above a gap is a restart cut short only when it exists. */
 const RESTART_MARKER_PREFIX = 'restart-';
+/** In a history made at a start and not yet joined to the recovered state (see open). */
+const JOIN_PENDING_FILE = 'join-pending';
 const restartMarker = (dir: string, slot: bigint): string => path.join(dir, `${RESTART_MARKER_PREFIX}${slot.toString().padStart(20, '0')}`);
 
 /** Creates (or empties) a file and makes it durable. */
