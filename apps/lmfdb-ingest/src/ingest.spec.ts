@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +59,15 @@ describe('lmfdb-ingest', () => {
     }
     const summary = await ingestSources({ sources: [0], cacheDir: dir, offline: true, snapshotDir: SNAPSHOT });
     expect(summary.map((s) => s.status)).toEqual(['offline']);
+  });
+
+  it('removes the temp files an ingest killed mid-write left, and nothing else', async () => {
+    const left = ['.progress_3.json.4242.deadbeef.tmp', '.source_3.json.17.0123abcd.tmp'];
+    const kept = ['notes.tmp', '.hidden', 'mine.json.1.deadbeef.tmp'];
+    for (const f of [...left, ...kept]) writeFileSync(join(dir, f), 'x');
+    await ingestSources({ sources: [0], cacheDir: dir, offline: true, snapshotDir: SNAPSHOT });
+    for (const f of left) expect(existsSync(join(dir, f))).toBe(false);
+    for (const f of kept) expect(existsSync(join(dir, f))).toBe(true);
   });
 
   it('--offline produces the ten cache files from the snapshot', async () => {

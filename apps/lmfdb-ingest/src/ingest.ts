@@ -24,6 +24,7 @@ import {
   sourceSpec,
   stringifyLossless,
   TABLE_FIELD,
+  sweepAtomicTemps,
   writeFileAtomic,
   writeSourceCache,
 } from '@paxos/lmfdb-client';
@@ -181,7 +182,6 @@ async function installOffline(n: number, o: IngestOptions, snapshotDir: string):
   return { source: n, table: out.table, rows: out.count, invalid, seconds: (now() - t0) / 1000, status: 'offline' };
 }
 
-/** Ingests the sources one after the other; a failed source is reported and the next one tried. */
 /** The cache dir's lock while an ingest writes it: two ingests into one cache would truncate and remove each other's partial files. */
 export const INGEST_LOCK_FILE = 'ingest-lock.sqlite';
 
@@ -195,9 +195,14 @@ function lockCacheDir(dir: string): () => void {
   }
 }
 
+/** Ingests the sources one after the other; a failed source is reported and the next one tried. */
 export async function ingestSources(o: IngestOptions): Promise<SourceSummary[]> {
   const unlock = lockCacheDir(o.cacheDir);
   try {
+    // What an ingest killed mid-write left (a progress record, a whole source's cache file): only
+    // ingests write here, and this one holds the lock.
+    const swept = await sweepAtomicTemps(o.cacheDir);
+    if (swept > 0) o.logger?.info({ files: swept }, 'removed temp files an interrupted ingest left');
     return await ingestLocked(o);
   } finally {
     unlock();
