@@ -98,6 +98,26 @@ describe('AcceptorNode over storage that loses what was not synced', () => {
     expect((await again).type).toBe('promise');
   });
 
+  it('votes again after a failed write only with all it holds durable: the repeated Accept survives a power loss', async () => {
+    const disk = new MemoryDisk();
+    let fault: string | undefined;
+    const { node, storage } = start(disk, { writeFault: () => fault, repairMs: 20 });
+    await Promise.all([node.handle({ type: 'prepare', ballot: ballot(4n), fromSlot: 0n }), jest.advanceTimersByTimeAsync(10)]);
+    fault = 'EIO: fdatasync failed';
+    const failed = node.handle({ type: 'accept', ballot: ballot(4n), slot: 0n, value: value('a') }).catch((e: Error) => e.message);
+    await jest.advanceTimersByTimeAsync(10);
+    expect(await failed).toMatch(/the vote was not cast/);
+    fault = undefined;
+    await jest.advanceTimersByTimeAsync(1100);
+    const again = node.handle({ type: 'accept', ballot: ballot(4n), slot: 0n, value: value('a') });
+    await jest.advanceTimersByTimeAsync(10);
+    expect((await again).type).toBe('accepted');
+    // The vote answered is on the disk: a power loss now keeps it.
+    storage.crash();
+    disk.powerLoss(() => 0);
+    expect(start(disk).core.snapshot().accepted.map((e) => e.slot)).toEqual([0n]);
+  });
+
   it('checkpoints once the live log holds checkpointEveryBytes, however few its records (large values)', async () => {
     const disk = new MemoryDisk();
     let logBytes = 0;

@@ -114,7 +114,7 @@ export class AcceptorNode<S extends AcceptorNodeStorage = AcceptorNodeStorage> {
       }
       step = request ? this.step(request) : undefined;
     } finally {
-      this.keepChosenPrefix();
+      this.keepChosenPrefixOrStop();
     }
     if (!step) return { type: 'committed', committedIndex: this.core.committedIndex };
     try {
@@ -133,6 +133,20 @@ export class AcceptorNode<S extends AcceptorNodeStorage = AcceptorNodeStorage> {
     this.countReply(step.reply);
     this.maybeCheckpoint();
     return step.reply;
+  }
+
+  /**
+   * keepChosenPrefix, where a failed history write stops this node voting (until its storage is
+   * healthy again) instead of failing the request whose step already changed the core: that
+   * step's change is still persisted before its reply, so no reply rests on undurable state.
+   */
+  private keepChosenPrefixOrStop(): void {
+    try {
+      this.keepChosenPrefix();
+    } catch (err) {
+      // The history's write failure (keepChosenPrefix already stopped the node); an assertion goes on.
+      if (!(err instanceof GrpcError) || this.storageError === undefined) throw err;
+    }
   }
 
   /**
@@ -244,20 +258,43 @@ export class AcceptorNode<S extends AcceptorNodeStorage = AcceptorNodeStorage> {
   }
 
   /**
-   * Stops voting. Safe to resume once storage has repaired itself: a change whose write failed
-   * was never replied to, and every later reply persists its own change before it leaves.
+   * Stops voting. Resumes once storage has repaired itself and a checkpoint made everything the
+   * core holds durable: a change whose write failed was never replied to, but the core kept it,
+   * and a later request that changes nothing (a second Prepare at the promised ballot) is
+   * answered from the core without a write of its own.
    */
   private failStorage(err: unknown): void {
     if (this.storageError !== undefined) return;
     this.storageError = err instanceof Error ? err.message : String(err);
     this.opts.logger.error({ err }, 'storage failed: this node stops voting');
     this.opts.onStorageFailure(this.storageError);
+    let resyncing = false;
     const recheck = setInterval(() => {
-      if (!this.storage.healthy) return;
-      clearInterval(recheck);
-      this.storageError = undefined;
-      this.opts.logger.warn('storage is healthy again: this node votes again');
-      this.opts.onStorageRecovered();
+      if (resyncing || this.checkpointing || !this.storage.healthy) return;
+      // The core may hold a change whose write failed (its request was answered INTERNAL, but a
+      // later request that changes nothing would be answered from it): a checkpoint makes all it
+      // holds durable before this node votes again.
+      resyncing = true;
+      this.checkpointing = true;
+      const snapshot = this.core.snapshot();
+      this.storage
+        .checkpoint(snapshot)
+        .then(
+          () => {
+            clearInterval(recheck);
+            this.recordsSinceCheckpoint = 0;
+            // The failed append is behind the checkpoint: a reply that waits for earlier writes waits for nothing failed.
+            this.lastAppend = Promise.resolve();
+            this.storageError = undefined;
+            this.opts.logger.warn({ committedIndex: snapshot.committedIndex.toString() }, 'storage is healthy again and holds all this node knows: it votes again');
+            this.opts.onStorageRecovered();
+          },
+          (e: unknown) => this.opts.logger.warn({ err: e }, 'storage looks healthy but the checkpoint before voting again failed: trying again'),
+        )
+        .finally(() => {
+          resyncing = false;
+          this.checkpointing = false;
+        });
     }, STORAGE_RECHECK_MS);
     recheck.unref();
   }

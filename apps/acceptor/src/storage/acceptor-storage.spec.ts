@@ -171,6 +171,21 @@ describe('AcceptorStorage', () => {
     expect(statSync(logFile()).size).toBe(buf.length);
   });
 
+  it('is unhealthy while its chosen history cannot be written, and healthy once the history repaired itself', async () => {
+    const { storage } = await open();
+    const history = storage.history as unknown as { failure: string | undefined; healthy: boolean };
+    history.failure = 'ENOSPC: no space left on device';
+    // Asking for its health tries the repair (at most once a second): the history's file is whole, so it works.
+    expect(storage.healthy).toBe(true);
+    expect(history.healthy).toBe(true);
+    history.failure = 'ENOSPC: no space left on device';
+    // Within the second the repair is not tried again: unhealthy, and the vote log alone does not hide it.
+    expect(storage.healthy).toBe(false);
+    expect(storage.lastError).toBe('the chosen history could not be written');
+    history.failure = undefined;
+    await storage.close();
+  });
+
   it('checkpoints: the log restarts small and reopening gives the same state', async () => {
     const { storage } = await open({ checkpointEveryRecords: 20 });
     for (let i = 0; i < 20; i++) await storage.append(change(i));

@@ -44,6 +44,9 @@ export interface StorageOptions {
   testHooks?: StorageTestHooks;
 }
 
+/** How often a failed chosen history tries its repair (when the storage's health is asked). */
+const HISTORY_REPAIR_EVERY_MS = 1000;
+
 export interface RecoveredState {
   snapshot: AcceptorSnapshot | null;
   changes: DurableChange[];
@@ -154,11 +157,20 @@ export class AcceptorStorage {
     }
   }
 
+  /**
+   * The vote log and the chosen history both write: a failed history write (ENOSPC, EIO) makes
+   * the storage unhealthy too, and each look at it while so tries the history's repair.
+   */
   get healthy(): boolean {
-    return this.writer.healthy;
+    if (!this.history.healthy && Date.now() - this.historyRepairAt >= HISTORY_REPAIR_EVERY_MS) {
+      this.historyRepairAt = Date.now();
+      if (this.history.repair()) this.opts.logger?.warn('the chosen history is written again after a failed write');
+    }
+    return this.writer.healthy && this.history.healthy;
   }
+  private historyRepairAt = 0;
   get lastError(): string | undefined {
-    return this.writer.lastError;
+    return this.writer.lastError ?? (this.history.healthy ? undefined : 'the chosen history could not be written');
   }
   /** Bytes of the live log: the segments since the last checkpoint. */
   get liveLogBytes(): number {

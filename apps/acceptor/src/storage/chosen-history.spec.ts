@@ -55,6 +55,32 @@ describe('ChosenHistory (segment files)', () => {
     third.close();
   });
 
+  it('after a failed write, repairs itself when what it wrote reads back whole, and stays failed when it does not', () => {
+    const h = ChosenHistory.open(dir);
+    h.append(records(0, 10));
+    h.flush();
+    // As a write that failed half-way (ENOSPC) leaves it: the failure, and bytes past the last whole record.
+    const file = path.join(dir, HISTORY_DIR, historySegmentName(0n));
+    const whole = readFileSync(file).length;
+    writeFileSync(file, Buffer.concat([readFileSync(file), Buffer.from('half a frame')]));
+    (h as unknown as { failure: string }).failure = 'ENOSPC: no space left on device';
+    expect(h.healthy).toBe(false);
+    expect(() => h.append(records(10, 11))).toThrow(/cannot be written: ENOSPC/);
+    expect(h.repair()).toBe(true);
+    expect(readFileSync(file).length).toBe(whole);
+    h.append(records(10, 12));
+    h.sync();
+    expect(h.read(0n, 100, 1 << 20)).toEqual(records(0, 12));
+    // A record written before the failure that no longer reads back (a page a failed fdatasync dropped).
+    const bytes = readFileSync(file);
+    bytes[20] = (bytes[20] as number) ^ 0xff;
+    writeFileSync(file, bytes);
+    (h as unknown as { failure: string }).failure = 'EIO: fdatasync failed';
+    expect(h.repair()).toBe(false);
+    expect(h.healthy).toBe(false);
+    expect(() => h.close()).toThrow(/cannot be written/);
+  });
+
   it('bounds a read by entries and bytes (at least one entry), from any slot', () => {
     const h = ChosenHistory.open(dir);
     h.append(records(0, 300, 1000));

@@ -277,6 +277,32 @@ export class ChosenHistory {
     }
   }
 
+  /** False after a failed write, until repair() succeeds: the node does not vote meanwhile. */
+  get healthy(): boolean {
+    return this.failure === undefined;
+  }
+
+  /**
+   * After a failed write: makes what the last segment holds durable, checks that every record
+   * written before the failure reads back whole (a failed fdatasync may have dropped written
+   * pages), cuts the failed write's remains and writes again. False while that cannot be done
+   * (a restart then truncates the segment to its whole records, as at any start).
+   */
+  repair(): boolean {
+    if (this.failure === undefined) return true;
+    try {
+      fs.fdatasyncSync(this.fd);
+      const { segment } = scanSegment(this.last.file, this.last.firstSlot, true);
+      if (segment.endSlot < this.last.endSlot) return false;
+      fs.ftruncateSync(this.fd, this.last.bytes);
+      fs.fdatasyncSync(this.fd);
+    } catch {
+      return false;
+    }
+    this.failure = undefined;
+    return true;
+  }
+
   /** Writes the appended records: one write per segment they go to. */
   flush(): void {
     if (this.flushTimer !== undefined) {
@@ -292,9 +318,8 @@ export class ChosenHistory {
         this.pending = this.pending.slice(written);
       }
     } catch (err) {
-      // Sticky: what the failed write left in the file is not known, so nothing more is written
-      // (the node stops voting when its next checkpoint's sync throws, and a restart truncates the
-      // segment's unsynced end).
+      // Sticky until repair(): what the failed write left in the file is not known, so nothing
+      // more is written; the storage reports itself unhealthy meanwhile (the node stops voting).
       this.failure = (err as Error).message;
       throw err;
     }
