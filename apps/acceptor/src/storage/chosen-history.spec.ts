@@ -81,6 +81,20 @@ describe('ChosenHistory (segment files)', () => {
     expect(() => h.close()).toThrow(/cannot be written/);
   });
 
+  it('reads a damaged record length in a sealed segment as corruption, without reading what it names', () => {
+    const h = ChosenHistory.open(dir, { segmentBytes: 1024 });
+    h.append(records(0, 100));
+    h.close();
+    const first = path.join(dir, HISTORY_DIR, historySegmentName(0n));
+    const bytes = readFileSync(first);
+    bytes.writeUInt32LE(0xfffffff0, 0); // slot 0's length: 4 GiB
+    writeFileSync(first, bytes);
+    const again = ChosenHistory.open(dir, { segmentBytes: 1024 }); // a sealed segment's index is trusted: no scan
+    expect(() => again.read(1n, 10, 1 << 20)).toThrow(StorageCorruptionError);
+    expect(() => again.read(1n, 10, 1 << 20)).toThrow(/a record of 4294967280 bytes at slot 0 runs past the segment/);
+    again.close();
+  });
+
   it('bounds a read by entries and bytes (at least one entry), from any slot', () => {
     const h = ChosenHistory.open(dir);
     h.append(records(0, 300, 1000));

@@ -421,6 +421,8 @@ export class ChosenHistory {
         }
         const len = window.readUInt32LE(offset - windowAt);
         const frameBytes = FRAME_HEADER_BYTES + len;
+        // A length the segment cannot hold is damage (read before its CRC is checked): no read of it.
+        if (offset + frameBytes > seg.bytes) throw new StorageCorruptionError(seg.file, offset, `a record of ${len} bytes at slot ${slot} runs past the segment's ${seg.bytes} bytes`);
         if (slot >= from) {
           if (out.length >= maxEntries || (out.length > 0 && budget.bytes + len > maxBytes)) return false;
           if (offset + frameBytes > windowAt + window.length) {
