@@ -141,7 +141,7 @@ function startProcess(dir: string, name: string, nodeFlags: readonly string[], s
  * file in dir, then waits until each answers health. Refuses when a network runs in dir.
  */
 export async function launchNetwork(opts: LaunchOptions): Promise<LaunchResult> {
-  const release = lockNetworkDir(opts.dir, 'launch');
+  const release = await lockNetworkDir(opts.dir, 'launch');
   try {
     return await launchLocked(opts);
   } finally {
@@ -153,7 +153,8 @@ async function launchLocked(opts: LaunchOptions): Promise<LaunchResult> {
   const running = runningProcesses(opts.dir, { removeStale: true });
   if (running.length > 0) {
     throw new Error(
-      `a network is already running in ${opts.dir} (${running.map((r) => `${r.name} pid ${r.pid}`).slice(0, 3).join(', ')}${running.length > 3 ? ', ...' : ''}): stop it first with npm run stop${opts.dir ? ` -- --dir ${opts.dir}` : ''}`,
+      `a network is already running in ${opts.dir} (${running.length} processes: ${running.map((r) => `${r.name} pid ${r.pid}`).slice(0, 3).join(', ')}${running.length > 3 ? ', ...' : ''}): ` +
+        `stop it first with npm run stop -- --dir ${opts.dir}, or bring back its missing processes with npm run launch -- --restart-missing --dir ${opts.dir}`,
     );
   }
   refuseMembershipChange(opts.dir, opts.nodes);
@@ -265,7 +266,7 @@ function startNode(dir: string, layout: NetworkLayout, n: NodeLayout): number {
  * data dirs, and waits for them to answer health. The nodes still running are left alone.
  */
 export async function restartMissing(dir: string, readyTimeoutMs: number): Promise<LaunchResult> {
-  const release = lockNetworkDir(dir, 'restart the missing nodes');
+  const release = await lockNetworkDir(dir, 'restart the missing nodes');
   try {
     return await restartMissingLocked(dir, readyTimeoutMs);
   } finally {

@@ -50,13 +50,20 @@ describe('the network dir', () => {
     expect(existsSync(join(dir, 'node_0.pid'))).toBe(false);
   });
 
-  it('makes a damaged lock file again (it guards no data), and refuses a held one', () => {
+  it('makes a damaged lock file again (it guards no data), refuses a held one, and waits for it when asked', async () => {
     writeFileSync(join(dir, 'network-lock.sqlite'), 'not a database at all, just text that is long enough to be read as a header');
-    const release = lockNetworkDir(dir, 'stop the network');
+    const release = await lockNetworkDir(dir, 'stop the network');
+    let released = false;
     try {
-      expect(() => lockNetworkDir(dir, 'launch')).toThrow(/cannot launch: another launch, restart or stop is under way/);
+      await expect(lockNetworkDir(dir, 'launch')).rejects.toThrow(/cannot launch: another launch, restart or stop is under way/);
+      setTimeout(() => {
+        released = true;
+        release();
+      }, 300);
+      (await lockNetworkDir(dir, 'stop the network', 10_000))();
+      expect(released).toBe(true);
     } finally {
-      release();
+      if (!released) release();
     }
   });
 

@@ -126,17 +126,24 @@ export function layoutProblem(doc: unknown): string | undefined {
 export const NETWORK_LOCK_FILE = 'network-lock.sqlite';
 
 /**
- * Takes the network dir's lock (an OS lock: it dies with its holder) for `what`; returns its
- * release. Two launches into one dir both passed the "already running" check before either had
+ * Takes the network dir's lock (an OS lock: it dies with its holder) for `what`, waiting up to
+ * waitMs for another holder to finish; resolves with its release. Two launches into one dir both passed the "already running" check before either had
  * written a pid file, and the second's pid files hid the first network from stop.
  */
-export function lockNetworkDir(dir: string, what: string): () => void {
+export async function lockNetworkDir(dir: string, what: string, waitMs = 0): Promise<() => void> {
   mkdirSync(dir, { recursive: true });
-  try {
-    // The lock guards starting and ending processes, not data: a damaged lock file is made again.
-    return lockDirAcrossProcesses(dir, NETWORK_LOCK_FILE, { remakeDamaged: true });
-  } catch (e) {
-    if (e instanceof DirInUseError) throw new Error(`cannot ${what}: another launch, restart or stop is under way in ${dir} (${e.message}); wait for it to finish, then run again`);
-    throw e;
+  const until = Date.now() + waitMs;
+  for (;;) {
+    try {
+      // The lock guards starting and ending processes, not data: a damaged lock file is made again.
+      return lockDirAcrossProcesses(dir, NETWORK_LOCK_FILE, { remakeDamaged: true });
+    } catch (e) {
+      if (!(e instanceof DirInUseError)) throw e;
+      if (Date.now() >= until) throw new Error(`cannot ${what}: another launch, restart or stop is under way in ${dir} (${e.message}); wait for it to finish, then run again`);
+    }
+    await new Promise((r) => setTimeout(r, LOCK_RETRY_MS));
   }
 }
+
+/** How often a command waiting for the network dir's lock tries it again. */
+const LOCK_RETRY_MS = 200;

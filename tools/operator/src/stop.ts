@@ -16,6 +16,9 @@ export const stopCommand = {
   },
 } as const;
 
+/** How long stop waits for a launch, restart or stop under way in the dir. */
+const STOP_LOCK_WAIT_MS = 30_000;
+
 export async function runStop(argv: readonly string[], out: (line: string) => void): Promise<number> {
   const parsed = parseCommand(stopCommand, argv);
   if (parsed.help) {
@@ -28,7 +31,8 @@ export async function runStop(argv: readonly string[], out: (line: string) => vo
     out(`no network is running in ${dir} (no ${LAYOUT_FILE} and no pid files there)`);
     return 0;
   }
-  const release = lockNetworkDir(dir, 'stop the network');
+  // A second stop waits for the first (it then finds nothing left, or what the first could not end).
+  const release = await lockNetworkDir(dir, 'stop the network', STOP_LOCK_WAIT_MS);
   let ended: Array<{ name: string; pid: number; how: Awaited<ReturnType<typeof stopProcess>> }>;
   try {
     const running = runningProcesses(dir, { removeStale: true });
