@@ -1,4 +1,4 @@
-import { configurationProblem, formatCheck } from './check-report';
+import { configurationProblem, formatCheck, withCertificateHint } from './check-report';
 
 const status = (nodeId: number, clusterSize: number, source: number) => ({
   nodeId,
@@ -32,5 +32,12 @@ describe('npm run check: an acceptor configured unlike the network is named', ()
       holdingLatest: 2,
     });
     expect(lines.at(-1)).toBe('configuration: acceptor 1 (a:2) was started for 5 acceptors, the network has 3 (restart it with --cluster-size 3)');
+  });
+});
+
+describe('npm run check: a node of another network', () => {
+  it('is named as such when its certificate does not chain to this network\'s CA', () => {
+    expect(withCertificateHint('UNAVAILABLE: No connection established. Last error: self-signed certificate in certificate chain')).toMatch(/\(a node made with another network's CA answers on this port/);
+    expect(withCertificateHint('UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED')).toBe('UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED');
   });
 });

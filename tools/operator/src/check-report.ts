@@ -112,8 +112,15 @@ async function acceptorRow(n: NodeLayout, clusterSize: number, deadlineMs: numbe
     if (s.nodeId !== n.id) return { node: n.id, address: n.address, alive: false, error: `answers as acceptor ${s.nodeId}, not acceptor ${n.id} of this network (another network on these ports, or a node started with another --id)` };
     return row(n.id, n.address, clusterSize, s);
   } catch (e) {
-    return { node: n.id, address: n.address, alive: false, error: describeGrpcError(e) };
+    return { node: n.id, address: n.address, alive: false, error: withCertificateHint(describeGrpcError(e)) };
   }
+}
+
+/** A handshake that fails on the certificate chain: most often another network (another CA) on these ports. */
+export function withCertificateHint(error: string): string {
+  return /self[- ]signed certificate|unable to (verify|get local issuer)|certificate signature failure/i.test(error)
+    ? `${error} (a node made with another network's CA answers on this port: is another network running on these ports?)`
+    : error;
 }
 
 /**
@@ -136,7 +143,7 @@ async function proposerRow(address: string, deadlineMs: number, transport: Trans
     if (owners.proposer === undefined) return { address, answering: false, error: `this network's proposer is not running (no live proposer.pid), and another process answers on ${address}` };
     if (listensOn(owners.proposer, port) === false) return { address, answering: false, error: `another process answers on ${address}, not this network's proposer (pid ${owners.proposer})` };
   }
-  return { address, answering: health.serving, ...(health.reason ? { error: health.reason } : {}) };
+  return { address, answering: health.serving, ...(health.reason ? { error: withCertificateHint(health.reason) } : {}) };
 }
 
 /** The status page answers HEAD / as itself (its header names its pid: the one launch started, when known). */
