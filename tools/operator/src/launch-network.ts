@@ -3,7 +3,7 @@ import { closeSync, existsSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Quorum } from '@paxos/consensus-core';
 import { ConfigError, ensureNetworkCertificates, isServing, type Transport } from '@paxos/grpc-kit';
-import { CLIENT_CERT_NAME, clientTransport, INGEST_CERT_NAME, STATUS_CERT_NAME, STATUS_PAGE_NAME, dataDir, LAYOUT_FILE, lockNetworkDir, logFile, type NetworkLayout, networkTlsDir, type NodeLayout, pidFile, readLayout, workspaceRoot, writeLayout } from './network-dir';
+import { CLIENT_CERT_NAME, clientTransport, INGEST_CERT_NAME, STATUS_CERT_NAME, STATUS_PAGE_NAME, dataDir, LAYOUT_FILE, layoutProblem, lockNetworkDir, logFile, type NetworkLayout, networkTlsDir, type NodeLayout, pidFile, readLayout, workspaceRoot, writeLayout } from './network-dir';
 import { canonicalDir, isAlive, isOurs, isPaused, lastLogLine, LAUNCH_MARKER_ENV, listensOn, readPid, removePid, sleep, writePid } from './processes';
 
 export interface LaunchOptions {
@@ -141,15 +141,29 @@ function startProcess(dir: string, name: string, nodeFlags: readonly string[], s
  * file in dir, then waits until each answers health. Refuses when a network runs in dir.
  */
 export async function launchNetwork(opts: LaunchOptions): Promise<LaunchResult> {
-  const release = await lockNetworkDir(opts.dir, 'launch');
+  const release = once(await lockNetworkDir(opts.dir, 'launch'));
   try {
-    return await launchLocked(opts);
+    return await launchLocked(opts, release);
   } finally {
     release();
   }
 }
 
-async function launchLocked(opts: LaunchOptions): Promise<LaunchResult> {
+/** f, run at most once. */
+function once(f: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    f();
+  };
+}
+
+/**
+ * The dir's lock is held while processes start and their pid files are written, and released
+ * before the wait for them to answer (up to --ready-timeout-ms): a stop may then end them.
+ */
+async function launchLocked(opts: LaunchOptions, release: () => void): Promise<LaunchResult> {
   const running = runningProcesses(opts.dir, { removeStale: true });
   if (running.length > 0) {
     throw new Error(
@@ -179,6 +193,9 @@ async function launchLocked(opts: LaunchOptions): Promise<LaunchResult> {
     tls: !opts.insecure,
     statusPage: `127.0.0.1:${opts.statusPort}`,
   };
+  // Ports derived from the flags (metrics at base + 2000 + i, the status page) must be ports too.
+  const problem = layoutProblem(layout);
+  if (problem) throw new ConfigError(`the network these flags describe cannot run: ${problem} (ports must be 1..65535: a lower --base-port, --proposer-port or --status-port)`);
   const certsStarted = Date.now();
   if (!opts.insecure) ensureNetworkCertificates(networkTlsDir(opts.dir), certificateNames(layout));
   const certificatesMs = Date.now() - certsStarted;
@@ -188,6 +205,7 @@ async function launchLocked(opts: LaunchOptions): Promise<LaunchResult> {
   const pids = new Map<string, number>();
   for (const n of layout.nodes) pids.set(n.name, startNode(opts.dir, layout, n));
   const statusPid = startStatusPage(opts.dir, layout);
+  release();
   const ready = await waitReady(opts.dir, layout, pids, startedAt, opts.readyTimeoutMs, quorum, clientTransport(opts.dir));
   const statusPageUrl = await statusPageReady(layout, statusPid, STATUS_PAGE_READY_MS);
   return { ...ready, ...(opts.insecure ? {} : { certificatesMs }), ...statusPageOutcome(opts.dir, layout, statusPageUrl) };
@@ -266,15 +284,16 @@ function startNode(dir: string, layout: NetworkLayout, n: NodeLayout): number {
  * data dirs, and waits for them to answer health. The nodes still running are left alone.
  */
 export async function restartMissing(dir: string, readyTimeoutMs: number): Promise<LaunchResult> {
-  const release = await lockNetworkDir(dir, 'restart the missing nodes');
+  const release = once(await lockNetworkDir(dir, 'restart the missing nodes'));
   try {
-    return await restartMissingLocked(dir, readyTimeoutMs);
+    return await restartMissingLocked(dir, readyTimeoutMs, release);
   } finally {
     release();
   }
 }
 
-async function restartMissingLocked(dir: string, readyTimeoutMs: number): Promise<LaunchResult> {
+/** As launchLocked: the lock is released once the missing processes started. */
+async function restartMissingLocked(dir: string, readyTimeoutMs: number, release: () => void): Promise<LaunchResult> {
   const layout = readLayout(dir);
   bundleApps();
   // Certificates that expired since the launch are issued again before the nodes restart.
@@ -288,6 +307,7 @@ async function restartMissingLocked(dir: string, readyTimeoutMs: number): Promis
     if (pid !== undefined) pids.set(n.name, pid);
   }
   const statusPid = live.has(STATUS_PAGE_NAME) ? readPid(pidFile(dir, STATUS_PAGE_NAME)) : startStatusPage(dir, layout);
+  release();
   const ready = await waitReady(dir, layout, pids, startedAt, readyTimeoutMs, quorum, clientTransport(dir));
   const statusPageUrl = await statusPageReady(layout, statusPid, STATUS_PAGE_READY_MS);
   return { ...ready, ...statusPageOutcome(dir, layout, statusPageUrl) };

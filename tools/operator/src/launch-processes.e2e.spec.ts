@@ -66,7 +66,7 @@ describe('launch and stop own exactly their processes (real processes, 3 accepto
     expect(lines.join('\n')).toMatch(/status page: NOT answering \(http:\/\/127\.0\.0\.1:\d+\/ is another network's status page \(pid \d+\), not this network's \(which is not running\)\)/);
   });
 
-  it('stop ends paused processes gracefully (SIGTERM, then SIGCONT), the proposer first', async () => {
+  it('stop ends paused processes gracefully (SIGTERM, then SIGCONT)', async () => {
     const dir = join(root, 'a-link');
     const paused = ['proposer', 'node_1'].map((n) => readPid(pidFile(dir, n)) as number);
     for (const pid of paused) process.kill(pid, 'SIGSTOP');

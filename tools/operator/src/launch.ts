@@ -10,7 +10,7 @@ export const launchCommand = {
   usage: 'npm run launch -- [--nodes 23] [--base-port 7100] [--dir D] [--offline|--base-url URL] [--restart-missing] [--insecure]',
   options: {
     nodes: { type: 'integer', default: 23, min: 1, max: 100, description: 'number of acceptors' },
-    'base-port': { type: 'integer', default: 7100, min: 1, max: 65_435, description: 'port of node 0 (node i listens on base + i)' },
+    'base-port': { type: 'integer', default: 7100, min: 1, max: 63_335, description: 'port of node 0 (node i listens on base + i)' },
     'proposer-port': { type: 'integer', min: 1, max: 65_535, description: 'client API port of the proposer', defaultText: 'default base port + 100, so 7200' },
     'status-port': { type: 'integer', min: 1, max: 65_535, description: 'HTTP port of the live status page', defaultText: 'default base port + 2200, so 9300' },
     dir: { type: 'string', env: 'PAXOS_NETWORK_DIR', description: 'pid files, logs, data', defaultText: 'default ~/.openclaw/consensus' },
@@ -50,7 +50,6 @@ export async function runLaunch(argv: readonly string[], out: (line: string) => 
   const o = parsed.options;
   if (o.offline && o['base-url']) throw new ConfigError('--offline and --base-url exclude each other');
   const nodes = o.nodes as number;
-  if (nodes < 1 || nodes > 100) throw new ConfigError(`--nodes must be 1..100, got ${nodes}`);
   const dir = resolve(o.dir ?? defaultNetworkDir());
   if (o['restart-missing']) {
     // The network's layout decides these: a flag that would be ignored is refused instead.

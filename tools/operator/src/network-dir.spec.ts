@@ -78,6 +78,9 @@ describe('the network dir', () => {
   });
 
   it('writes control characters from the network as visible escapes', () => {
-    expect(printable('evil\u001b]0;PWNED\u0007\u001b[2J id\u009b1m \u202eabc\ttab\nline')).toBe('evil\\x1b]0;PWNED\\x07\\x1b[2J id\\x9b1m \\u202eabc\ttab\nline');
+    expect(printable('evil\u001b]0;PWNED\u0007\u001b[2J id\u009b1m \u202eabc\ttab\nline')).toBe('evil\\u001b]0;PWNED\\u0007\\u001b[2J id\\u009b1m \\u202eabc\ttab\nline');
+    // --json output goes through it too: it stays JSON, and parses back to the same text.
+    const doc = JSON.stringify({ framework: 'c1\u009b1m del\u007f esc\u001b bidi\u202e' });
+    expect(JSON.parse(printable(doc))).toEqual({ framework: 'c1\u009b1m del\u007f esc\u001b bidi\u202e' });
   });
 });

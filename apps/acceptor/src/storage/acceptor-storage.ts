@@ -94,7 +94,8 @@ export class AcceptorStorage {
     await prepareDataDir(dir);
     const names = await fsp.readdir(dir);
     const hasData = names.some((n) => n === SNAPSHOT_FILE || n === SNAPSHOT_TMP_FILE || n === HISTORY_DIR || n === LEGACY_HISTORY_FILE || segmentGeneration(n) !== undefined);
-    await claimDataDir(dir, opts.nodeId, hasData, opts.clusterSize);
+    // The locks first: claiming may write node.json (a dir made before it recorded the network's
+    // size is stamped), which only the process that holds the dir may do.
     const unlockInProcess = lockDataDir(dir);
     let unlockDir = unlockInProcess;
     let history: ChosenHistory;
@@ -104,6 +105,7 @@ export class AcceptorStorage {
         release();
         unlockInProcess();
       };
+      await claimDataDir(dir, opts.nodeId, hasData, opts.clusterSize);
       history = ChosenHistory.open(dir, opts.historySegmentBytes !== undefined ? { segmentBytes: opts.historySegmentBytes } : {});
     } catch (err) {
       unlockDir();

@@ -80,6 +80,8 @@ export class ChosenHistory {
   private flushTimer: NodeJS.Timeout | undefined;
   /** Why a batch could not be written: the next append or sync throws it. */
   private failure: string | undefined;
+  /** The errno of that failure (ENOSPC is repaired in place; others are not). */
+  private failureCode: string | undefined;
   private closed = false;
 
   private constructor(
@@ -97,10 +99,10 @@ export class ChosenHistory {
 
   /** The history made at this start is joined to the recovered state: from now on it is a history like any other. */
   joined(): void {
-    const marker = path.join(this.dir, JOIN_PENDING_FILE);
+    const marker = joinPendingFile(path.dirname(this.dir));
     if (!fs.existsSync(marker)) return;
     fs.rmSync(marker, { force: true });
-    fsyncDirSync(this.dir);
+    fsyncDirSync(path.dirname(this.dir));
   }
 
   /** Where the history lives (named in errors). */
@@ -133,20 +135,22 @@ export class ChosenHistory {
       return ChosenHistory.openDir(dir, false, segmentBytes);
     }
     // A history made at this start is joined to the recovered state (joinChosenHistory) before it
-    // counts as made: its marker stays until joined() so that a crash in between (the vote log's
+    // counts as made: its marker, beside it in the data dir and made durable before the history
+    // dir itself, stays until joined(), so that a crash anywhere in between (the vote log's
     // recovery and the source load come first) finds it still to be joined, not a history that
     // lost the slots below the snapshot.
+    const marker = joinPendingFile(dataDir);
     if (!fs.existsSync(dir)) {
       try {
+        fs.writeFileSync(marker, '');
+        fsyncDirSync(dataDir);
         fs.mkdirSync(dir);
-        fs.writeFileSync(path.join(dir, JOIN_PENDING_FILE), '');
-        fsyncDirSync(dir);
         fsyncDirSync(dataDir);
       } catch (err) {
         throw new DataDirError(`cannot create ${dir} (${(err as Error).message}).`);
       }
     }
-    return ChosenHistory.openDir(dir, fs.existsSync(path.join(dir, JOIN_PENDING_FILE)), segmentBytes);
+    return ChosenHistory.openDir(dir, fs.existsSync(marker), segmentBytes);
   }
 
   private static openDir(dir: string, created: boolean, segmentBytes: number): ChosenHistory {
@@ -283,23 +287,23 @@ export class ChosenHistory {
   }
 
   /**
-   * After a failed write: makes what the last segment holds durable, checks that every record
-   * written before the failure reads back whole (a failed fdatasync may have dropped written
-   * pages), cuts the failed write's remains and writes again. False while that cannot be done
-   * (a restart then truncates the segment to its whole records, as at any start).
+   * After a write that failed for want of space (ENOSPC, EDQUOT: nothing written before it was
+   * lost), cuts the failed write's remains and makes the segment durable: writing can go on.
+   * Any other failure (EIO, a failed fdatasync, which may have dropped written pages while the
+   * page cache still shows them) is not repaired in place: false, and a restart truncates the
+   * segment to its whole records, as at any start.
    */
   repair(): boolean {
     if (this.failure === undefined) return true;
+    if (this.failureCode !== 'ENOSPC' && this.failureCode !== 'EDQUOT') return false;
     try {
-      fs.fdatasyncSync(this.fd);
-      const { segment } = scanSegment(this.last.file, this.last.firstSlot, true);
-      if (segment.endSlot < this.last.endSlot) return false;
       fs.ftruncateSync(this.fd, this.last.bytes);
       fs.fdatasyncSync(this.fd);
     } catch {
       return false;
     }
     this.failure = undefined;
+    this.failureCode = undefined;
     return true;
   }
 
@@ -321,6 +325,7 @@ export class ChosenHistory {
       // Sticky until repair(): what the failed write left in the file is not known, so nothing
       // more is written; the storage reports itself unhealthy meanwhile (the node stops voting).
       this.failure = (err as Error).message;
+      this.failureCode = (err as NodeJS.ErrnoException).code;
       throw err;
     }
   }
@@ -515,8 +520,8 @@ function readAt(fd: number, position: number, length: number): Buffer {
 
 /** restartAt()'s marker: an empty segment above a gap is a restart cut short only when it exists. */
 const RESTART_MARKER_PREFIX = 'restart-';
-/** In a history made at a start and not yet joined to the recovered state (see open). */
-const JOIN_PENDING_FILE = 'join-pending';
+/** Beside a history made at a start and not yet joined to the recovered state, in the data dir (see open). */
+const joinPendingFile = (dataDir: string): string => path.join(dataDir, `${HISTORY_DIR}.join-pending`);
 const restartMarker = (dir: string, slot: bigint): string => path.join(dir, `${RESTART_MARKER_PREFIX}${slot.toString().padStart(20, '0')}`);
 
 /** Creates (or empties) a file and makes it durable. */
