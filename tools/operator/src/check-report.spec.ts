@@ -30,6 +30,7 @@ describe('npm run check: an acceptor configured unlike the network is named', ()
       quorumAlive: true,
       committedIndex: '5',
       holdingLatest: 2,
+      appliedLatest: 2,
     });
     expect(lines.at(-1)).toBe('configuration: acceptor 1 (a:2) was started for 5 acceptors, the network has 3 (restart it with --cluster-size 3)');
   });

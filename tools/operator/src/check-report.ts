@@ -47,6 +47,8 @@ export interface CheckReport {
   /** The highest committed index among alive acceptors, and how many hold it. */
   readonly committedIndex: string;
   readonly holdingLatest: number;
+  /** How many alive acceptors applied every slot below it to their state machine (they apply within half a second). */
+  readonly appliedLatest: number;
 }
 
 /**
@@ -186,6 +188,7 @@ export async function checkNetwork(layout: NetworkLayout, deadlineMs: number, tr
     quorumAlive: quorum.isQuorum(alive.length),
     committedIndex: latest.toString(),
     holdingLatest: alive.filter((r) => BigInt(r.committedIndex ?? '0') === latest).length,
+    appliedLatest: alive.filter((r) => BigInt(r.appliedSlot ?? '0') >= latest).length,
   };
 }
 

@@ -17,7 +17,7 @@ export const checkCommand = {
       default: 0,
       min: 0,
       max: 600_000,
-      description: 'wait up to this long for every alive acceptor to hold the latest chosen slot before printing (commit notices take tens of ms)',
+      description: 'wait up to this long for every alive acceptor to hold and apply the latest chosen slot before printing (commit notices take tens of ms, applying up to half a second)',
     },
   },
 } as const;
@@ -43,7 +43,7 @@ export async function runCheck(argv: readonly string[], out: (line: string) => v
     return { ...(proposer !== undefined ? { proposer } : {}), ...(statusPage !== undefined ? { statusPage } : {}) };
   };
   let report = await checkNetwork(layout, deadlineMs, transport, owners());
-  while (report.quorumAlive && report.holdingLatest < report.alive && Date.now() < settleUntil) {
+  while (report.quorumAlive && (report.holdingLatest < report.alive || report.appliedLatest < report.alive) && Date.now() < settleUntil) {
     await new Promise((r) => setTimeout(r, SETTLE_POLL_MS));
     report = await checkNetwork(layout, deadlineMs, transport, owners());
   }
