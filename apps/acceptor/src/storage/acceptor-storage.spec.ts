@@ -171,19 +171,23 @@ describe('AcceptorStorage', () => {
     expect(statSync(logFile()).size).toBe(buf.length);
   });
 
-  it('is unhealthy while its chosen history cannot be written, and healthy once the history repaired itself', async () => {
+  it('is unhealthy while its chosen history cannot be written, and healthy once the history repaired itself (space errors only)', async () => {
     const { storage } = await open();
-    const history = storage.history as unknown as { failure: string | undefined; failureCode: string | undefined; healthy: boolean };
-    history.failure = 'ENOSPC: no space left on device';
+    const history = storage.history as unknown as { failure: string | undefined; failureCode: string | undefined; scheduleRepair(): void };
+    // As a write that failed for want of space leaves it: the history tries its repair a second later.
+    history.failure = 'ENOSPC: no space left on device, write';
     history.failureCode = 'ENOSPC';
-    // Asking for its health tries the repair (at most once a second): the history's file is whole, so it works.
-    expect(storage.healthy).toBe(true);
-    expect(history.healthy).toBe(true);
-    history.failure = 'ENOSPC: no space left on device';
-    history.failureCode = 'ENOSPC';
-    // Within the second the repair is not tried again: unhealthy, and the vote log alone does not hide it.
+    history.scheduleRepair();
     expect(storage.healthy).toBe(false);
     expect(storage.lastError).toBe('the chosen history could not be written');
+    await new Promise((r) => setTimeout(r, 1300));
+    expect(storage.healthy).toBe(true);
+    // After an I/O error it is not repaired in place: unhealthy until a restart.
+    history.failure = 'EIO: i/o error, fdatasync';
+    history.failureCode = 'EIO';
+    history.scheduleRepair();
+    await new Promise((r) => setTimeout(r, 1300));
+    expect(storage.healthy).toBe(false);
     history.failure = undefined;
     await storage.close();
   });

@@ -44,9 +44,6 @@ export interface StorageOptions {
   testHooks?: StorageTestHooks;
 }
 
-/** How often a failed chosen history tries its repair (when the storage's health is asked). */
-const HISTORY_REPAIR_EVERY_MS = 1000;
-
 export interface RecoveredState {
   snapshot: AcceptorSnapshot | null;
   changes: DurableChange[];
@@ -161,16 +158,12 @@ export class AcceptorStorage {
 
   /**
    * The vote log and the chosen history both write: a failed history write (ENOSPC, EIO) makes
-   * the storage unhealthy too, and each look at it while so tries the history's repair.
+   * the storage unhealthy too, until the history repaired itself (it tries on a timer after a
+   * write that failed for want of space; after an I/O error only a restart repairs it).
    */
   get healthy(): boolean {
-    if (!this.history.healthy && Date.now() - this.historyRepairAt >= HISTORY_REPAIR_EVERY_MS) {
-      this.historyRepairAt = Date.now();
-      if (this.history.repair()) this.opts.logger?.warn('the chosen history is written again after a failed write');
-    }
     return this.writer.healthy && this.history.healthy;
   }
-  private historyRepairAt = 0;
   get lastError(): string | undefined {
     return this.writer.lastError ?? (this.history.healthy ? undefined : 'the chosen history could not be written');
   }

@@ -82,6 +82,7 @@ export class ChosenHistory {
   private failure: string | undefined;
   /** The errno of that failure (ENOSPC is repaired in place; others are not). */
   private failureCode: string | undefined;
+  private repairTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   private constructor(
@@ -295,7 +296,7 @@ export class ChosenHistory {
    */
   repair(): boolean {
     if (this.failure === undefined) return true;
-    if (this.failureCode !== 'ENOSPC' && this.failureCode !== 'EDQUOT') return false;
+    if (!SPACE_ERRORS.has(this.failureCode ?? '')) return false;
     try {
       fs.ftruncateSync(this.fd, this.last.bytes);
       fs.fdatasyncSync(this.fd);
@@ -305,6 +306,16 @@ export class ChosenHistory {
     this.failure = undefined;
     this.failureCode = undefined;
     return true;
+  }
+
+  /** Tries repair() every HISTORY_REPAIR_EVERY_MS while it can succeed (space errors) and has not. */
+  private scheduleRepair(): void {
+    if (this.repairTimer !== undefined || this.closed || !SPACE_ERRORS.has(this.failureCode ?? '')) return;
+    this.repairTimer = setTimeout(() => {
+      this.repairTimer = undefined;
+      if (!this.closed && !this.repair()) this.scheduleRepair();
+    }, HISTORY_REPAIR_EVERY_MS);
+    this.repairTimer.unref();
   }
 
   /** Writes the appended records: one write per segment they go to. */
@@ -326,6 +337,7 @@ export class ChosenHistory {
       // more is written; the storage reports itself unhealthy meanwhile (the node stops voting).
       this.failure = (err as Error).message;
       this.failureCode = (err as NodeJS.ErrnoException).code;
+      this.scheduleRepair();
       throw err;
     }
   }
@@ -489,6 +501,8 @@ export class ChosenHistory {
 
   close(): void {
     if (this.closed) return;
+    if (this.repairTimer !== undefined) clearTimeout(this.repairTimer);
+    this.repairTimer = undefined;
     try {
       this.sync();
     } finally {
@@ -520,6 +534,11 @@ function readAt(fd: number, position: number, length: number): Buffer {
 
 /** restartAt()'s marker: an empty segment above a gap is a restart cut short only when it exists. */
 const RESTART_MARKER_PREFIX = 'restart-';
+/** Write failures that lose nothing written before them: the history repairs itself in place after one. */
+const SPACE_ERRORS: ReadonlySet<string> = new Set(['ENOSPC', 'EDQUOT']);
+/** How often a history whose write failed for want of space tries again. */
+const HISTORY_REPAIR_EVERY_MS = 1000;
+
 /** Beside a history made at a start and not yet joined to the recovered state, in the data dir (see open). */
 const joinPendingFile = (dataDir: string): string => path.join(dataDir, `${HISTORY_DIR}.join-pending`);
 const restartMarker = (dir: string, slot: bigint): string => path.join(dir, `${RESTART_MARKER_PREFIX}${slot.toString().padStart(20, '0')}`);
