@@ -37,6 +37,19 @@ export interface LogLearnerDeps {
  * client work, so a retried id is answered with the slot it first took effect in instead of being
  * chosen again); afterwards whatever another proposer chose, read-only, no round, no duel.
  */
+/**
+ * How far a starting proposer learns before it takes client work: the highest committed index a
+ * quorum reports (the q-th highest). One damaged or lying acceptor naming a slot near 2^62 would
+ * otherwise keep it learning slots no one holds, and never serving. Slots above are learned
+ * afterwards (phase 1 finds any value chosen there; the sessions make a retried copy harmless).
+ */
+export function learnTarget(indexes: readonly bigint[], q: number): bigint {
+  const sorted = [...indexes].sort((a, b) => (a > b ? -1 : a < b ? 1 : 0));
+  const target = sorted[q - 1];
+  if (target === undefined) throw new Error(`assertion: learnTarget with ${indexes.length} answers, ${q} needed`);
+  return target;
+}
+
 export class LogLearner {
   private learning = false;
   private next = 0;
@@ -59,7 +72,7 @@ export class LogLearner {
           this.deps.noteCommitted((links[i] as AcceptorLink).nodeId, a.value.committedIndex);
         });
         if (quorum.isQuorum(indexes.length)) {
-          const target = indexes.reduce((m, x) => (x > m ? x : m), 0n);
+          const target = learnTarget(indexes, quorum.q);
           for (let guard = 0n; chosen.nextSlot < target && guard <= target; guard++) {
             const entries = await this.readOrInstall();
             if (entries !== undefined) this.deps.learned(entries);

@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import type { ChosenEntry } from '@paxos/consensus-core';
+import { type ChosenEntry, slotValueBytes } from '@paxos/consensus-core';
 import { GrpcError } from '@paxos/grpc-kit';
 import type { AcceptorLink } from './acceptor-link';
 import type { ChosenLog } from './chosen-log';
@@ -22,15 +22,19 @@ export class LogReader {
   ) {}
 
   /**
-   * Up to `max` chosen entries from `from` on, in slot order, without gaps; at least one. Else it
+   * Up to `max` chosen entries from `from` on (and about `maxBytes` of values from memory; an
+   * acceptor's Learn answer is bounded by its own 4 MiB), in slot order, without gaps; at least one. Else it
    * throws OUT_OF_RANGE when acceptors dropped the slot under their retention flag (naming the
    * state snapshot that covers it), or UNAVAILABLE.
    */
-  async read(from: bigint, max: number): Promise<ChosenEntry[]> {
+  async read(from: bigint, max: number, maxBytes = Number.POSITIVE_INFINITY): Promise<ChosenEntry[]> {
     const kept: ChosenEntry[] = [];
+    let bytes = 0;
     for (let slot = from; kept.length < max; slot++) {
       const e = this.chosen.entry(slot);
       if (!e) break;
+      bytes += slotValueBytes(e.value);
+      if (kept.length > 0 && bytes > maxBytes) break;
       kept.push(e);
     }
     if (kept.length > 0) return kept;

@@ -18,6 +18,9 @@ const READ_BARRIER_DEADLINE_MS = 5000;
 /** Largest promise the proposer reads from an acceptor. */
 const PROMISE_BYTES_MAX = 64 * 1024 * 1024;
 
+/** About how many bytes of values one ReadLog answer carries (as the acceptor's). */
+const READ_LOG_BYTES_MAX = 4 * 1024 * 1024;
+
 async function main(): Promise<void> {
   let config: ProposerConfig | 'help';
   try {
@@ -99,7 +102,8 @@ async function main(): Promise<void> {
             },
             defaultConsistency: Consistency.CONSISTENCY_LINEARIZABLE,
             linearizable: () => node.readBarrier(READ_BARRIER_DEADLINE_MS),
-            readLog: (from, max) => node.reader.read(from, max),
+            // About 4 MiB of values per answer, as an acceptor's ReadLog (the retained slots in memory reach 64 MiB).
+            readLog: (from, max) => node.reader.read(from, max, READ_LOG_BYTES_MAX),
           }),
         },
       ],

@@ -113,7 +113,8 @@ export class StateTransfer {
     for (const h of holders) {
       try {
         const snapshot = await h.link.stateSnapshot(TRANSFER_DEADLINE_MS);
-        if (snapshot.slot <= slot) continue;
+        // The holder's snapshot may have moved since it answered: still only at or below what a quorum reports committed.
+        if (snapshot.slot <= slot || snapshot.slot > agreed) continue;
         this.kept = snapshot;
         return snapshot;
       } catch (e) {

@@ -62,6 +62,27 @@ describe('LmfdbClient against a local API server', () => {
     expect(s.requests[0]).toBe('/api/ec_curvedata/?_sort=conductor%2Clmfdb_label&_format=json');
   });
 
+  it('reads at most maxAnswerBytes of an answer, and does not retry one that is larger', async () => {
+    // A server that streams without end (no content-length): the read stops at the cap.
+    let served = 0;
+    const endless = (async () =>
+      new Response(
+        new ReadableStream({
+          pull(controller) {
+            served++;
+            controller.enqueue(new Uint8Array(64 * 1024).fill(0x20));
+          },
+        }),
+        { status: 200, headers: { 'content-type': 'application/json' } },
+      )) as typeof fetch;
+    const client = new LmfdbClient({ ...fast, baseUrl: 'http://lmfdb.invalid', maxAnswerBytes: 1024 * 1024, fetch: endless });
+    await expect(client.fetchPage('ec_curvedata', {})).rejects.toThrow(LmfdbParseError);
+    await expect(client.fetchPage('ec_curvedata', {})).rejects.toThrow(/went past the 1048576 bytes one page may take/);
+    expect(served).toBeLessThan(2 * 20); // two requests of about 17 chunks each, no retries
+    const declared = (async () => new Response('{}', { status: 200, headers: { 'content-type': 'application/json', 'content-length': String(1 << 30) } })) as typeof fetch;
+    await expect(new LmfdbClient({ ...fast, baseUrl: 'http://lmfdb.invalid', fetch: declared }).fetchPage('ec_curvedata', {})).rejects.toThrow(/declares 1073741824 bytes/);
+  });
+
   it('does not loop on `next` when the last page is empty (200 rows)', async () => {
     const s = await start(curves(120));
     const got = await collect(new LmfdbClient({ ...fast, baseUrl: s.baseUrl }));

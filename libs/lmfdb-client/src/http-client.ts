@@ -34,6 +34,8 @@ export interface LmfdbClientOptions {
   /** Highest `_offset` the server accepts (10000 on lmfdb.org). */
   maxOffset?: number;
   userAgent?: string;
+  /** Bytes one answer may take (default ANSWER_BYTES_MAX); a larger one is an LmfdbParseError, not retried. */
+  maxAnswerBytes?: number;
   fetch?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
@@ -135,6 +137,7 @@ export class LmfdbClient {
       pageSize: opts.pageSize ?? PAGE_SIZE,
       maxOffset: opts.maxOffset ?? MAX_OFFSET,
       userAgent: opts.userAgent ?? 'paxos-lmfdb-ingest/0.1 (polite bulk client; 1 request at a time)',
+      maxAnswerBytes: opts.maxAnswerBytes ?? ANSWER_BYTES_MAX,
       fetch: opts.fetch ?? ((...a: Parameters<typeof fetch>) => fetch(...a)),
       sleep: opts.sleep ?? realSleep,
       now: opts.now ?? (() => Date.now()),
@@ -180,8 +183,9 @@ export class LmfdbClient {
         status = res.status;
         contentType = res.headers.get('content-type') ?? '';
         retryAfter = res.headers.get('retry-after');
-        body = await res.text();
+        body = await boundedText(res, this.o.maxAnswerBytes);
       } catch (e) {
+        if (e instanceof AnswerTooLargeError) throw new LmfdbParseError(url, e.message);
         if (retries < this.o.maxRetries) {
           const ms = this.backoff(retries++);
           this.o.logger?.warn({ url, err: String(e), retryInMs: ms }, isTimeout(e) ? 'LMFDB request timed out' : 'LMFDB request failed');
@@ -296,4 +300,38 @@ export class LmfdbClient {
       yield { rows, cursor, pages: 1 };
     }
   }
+}
+
+/**
+ * Bytes one API answer may take: a page of rows is a few hundred KiB. The request's timeout bounds
+ * time only; a server (or proxy) streaming without end within it would fill memory.
+ */
+export const ANSWER_BYTES_MAX = 64 * 1024 * 1024;
+
+class AnswerTooLargeError extends Error {}
+
+/** The body as text, read until maxBytes at most (then the read is cancelled and AnswerTooLargeError thrown). */
+async function boundedText(res: Response, maxBytes: number): Promise<string> {
+  const declared = Number(res.headers.get('content-length') ?? '0');
+  if (declared > maxBytes) throw new AnswerTooLargeError(`the answer declares ${declared} bytes, above the ${maxBytes} one page may take`);
+  if (!res.body) {
+    const text = await res.text();
+    if (Buffer.byteLength(text) > maxBytes) throw new AnswerTooLargeError(`the answer is above the ${maxBytes} bytes one page may take`);
+    return text;
+  }
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let bytes = 0;
+  // Bounded: every turn takes one chunk, and the total is capped.
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    bytes += value.byteLength;
+    if (bytes > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw new AnswerTooLargeError(`the answer went past the ${maxBytes} bytes one page may take`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
