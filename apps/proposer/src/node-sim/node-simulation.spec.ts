@@ -5,8 +5,8 @@ import { runNodeSimulation, type NodeSimResult } from './node-simulation';
 const FIRST_SEED = Number(process.env['NODE_SIM_SEED'] ?? 20261205);
 const SEEDS = 25;
 
-/** Seeds on which the "answers before persisting" build loses a chosen value (searched with npm run simulate:nodes, claims off). */
-const UNSAFE_ACK_SEEDS = [35, 98, 125, 163];
+/** Seeds on which the "answers before persisting" build loses a chosen value (searched, claims off: of seeds 0..354, 35, 98, 135, 163, 275, 311, 313 and 354 catch it; 125 did before the starting proposer learned to the q-th highest committed index). */
+const UNSAFE_ACK_SEEDS = [35, 98, 135, 163];
 
 function describeRun(r: NodeSimResult): string {
   return `seed ${r.seed}: ${r.violations.join('; ')} (replay: ${r.replay})`;
