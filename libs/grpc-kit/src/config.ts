@@ -56,14 +56,15 @@ export function helpText<O extends Record<string, OptionSpec>>(spec: CommandSpec
 }
 
 /**
- * Parses flags, then environment variables, then defaults. `--help` yields `{ help: true }`.
+ * Parses flags, then environment variables, then defaults (`given` names the flags the command
+ * line itself set). `--help` yields `{ help: true }`.
  * Unknown flags and malformed integers are ConfigErrors naming the flag.
  */
 export function parseCommand<O extends Record<string, OptionSpec>>(
   spec: CommandSpec<O>,
   argv: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
-): { help: true } | { help: false; options: ParsedOptions<O>; positionals: string[] } {
+): { help: true } | { help: false; options: ParsedOptions<O>; positionals: string[]; given: ReadonlySet<keyof O & string> } {
   const parseSpec: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = { help: { type: 'boolean' } };
   for (const [name, o] of Object.entries(spec.options)) {
     parseSpec[name] = { type: o.type === 'boolean' ? 'boolean' : 'string', ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) };
@@ -104,7 +105,9 @@ export function parseCommand<O extends Record<string, OptionSpec>>(
       options[name] = raw as never;
     }
   }
-  return { help: false, options, positionals: parsed.positionals };
+  // The flags on the command line itself (not from the environment or a default).
+  const given = new Set(Object.keys(parsed.values).filter((k) => k in spec.options)) as Set<keyof O & string>;
+  return { help: false, options, positionals: parsed.positionals, given };
 }
 
 /** Parses an "a,b,c" list of host:port addresses. */

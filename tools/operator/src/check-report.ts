@@ -2,7 +2,7 @@ import { Quorum, formatBallot } from '@paxos/consensus-core';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { describeGrpcError, type HealthReading, isServiceError, readHealth, type Transport } from '@paxos/grpc-kit';
 import type { StatusResponse } from '@paxos/proto';
-import type { NetworkLayout, NodeLayout } from './network-dir';
+import { type NetworkLayout, type NodeLayout, portOf } from './network-dir';
 import { acceptorStatus } from './probe';
 import { listensOn } from './processes';
 
@@ -141,9 +141,8 @@ async function proposerRow(address: string, deadlineMs: number, transport: Trans
     if (health.code === undefined || !SILENT_CODES.has(health.code)) break;
   }
   if (health.serving && owners) {
-    const port = Number(address.slice(address.lastIndexOf(':') + 1));
     if (owners.proposer === undefined) return { address, answering: false, error: `this network's proposer is not running (no live proposer.pid), and another process answers on ${address}` };
-    if (listensOn(owners.proposer, port) === false) return { address, answering: false, error: `another process answers on ${address}, not this network's proposer (pid ${owners.proposer})` };
+    if (listensOn(owners.proposer, portOf(address)) === false) return { address, answering: false, error: `another process answers on ${address}, not this network's proposer (pid ${owners.proposer})` };
   }
   return { address, answering: health.serving, ...(health.reason ? { error: withCertificateHint(health.reason) } : {}) };
 }

@@ -3,7 +3,7 @@ import { closeSync, existsSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Quorum } from '@paxos/consensus-core';
 import { ConfigError, ensureNetworkCertificates, isServing, type Transport } from '@paxos/grpc-kit';
-import { CLIENT_CERT_NAME, clientTransport, INGEST_CERT_NAME, STATUS_CERT_NAME, STATUS_PAGE_NAME, dataDir, LAYOUT_FILE, layoutProblem, lockNetworkDir, logFile, type NetworkLayout, networkTlsDir, type NodeLayout, pidFile, readLayout, workspaceRoot, writeLayout } from './network-dir';
+import { CLIENT_CERT_NAME, clientTransport, INGEST_CERT_NAME, STATUS_CERT_NAME, STATUS_PAGE_NAME, dataDir, LAYOUT_FILE, layoutProblem, lockNetworkDir, logFile, type NetworkLayout, networkTlsDir, type NodeLayout, pidFile, portOf, readLayout, workspaceRoot, writeLayout } from './network-dir';
 import { canonicalDir, isAlive, isOurs, isPaused, lastLogLine, LAUNCH_MARKER_ENV, listensOn, readPid, removePid, sleep, writePid } from './processes';
 
 export interface LaunchOptions {
@@ -211,6 +211,9 @@ async function launchLocked(opts: LaunchOptions, release: () => void): Promise<L
   return { ...ready, ...(opts.insecure ? {} : { certificatesMs }), ...statusPageOutcome(opts.dir, layout, statusPageUrl) };
 }
 
+/** A port as a node's flag takes it. */
+const portArg = (address: string): string => String(portOf(address));
+
 /** The certificate a node of the layout presents: "acceptor-<id>" or "proposer-<id>". */
 const certificateName = (n: NodeLayout): string => `${n.role}-${n.id}`;
 
@@ -220,11 +223,10 @@ const certificateNames = (layout: NetworkLayout): string[] => [...layout.nodes.m
 /** Starts the status page of the layout (when it has one): it reads every node, so it starts with them. */
 function startStatusPage(dir: string, layout: NetworkLayout): number | undefined {
   if (!layout.statusPage) return undefined;
-  const port = (address: string) => address.slice(address.lastIndexOf(':') + 1);
   const acceptors = layout.nodes.filter((x) => x.role === 'acceptor');
   const proposer = layout.nodes.find((x) => x.role === 'proposer');
   return startProcess(dir, STATUS_PAGE_NAME, ['--max-semi-space-size=1'], join(workspaceRoot(), 'dist/apps/status-page/main.js'), [
-    '--port', port(layout.statusPage), '--acceptors', acceptors.map((a) => a.address).join(','), '--proposer', layout.proposer,
+    '--port', portArg(layout.statusPage), '--acceptors', acceptors.map((a) => a.address).join(','), '--proposer', layout.proposer,
     ...(proposer?.metricsAddress ? ['--proposer-metrics', proposer.metricsAddress] : []),
     ...(layout.tls === true ? ['--tls-dir', networkTlsDir(dir)] : ['--insecure']),
   ]);
@@ -265,17 +267,16 @@ function statusPageOutcome(dir: string, layout: NetworkLayout, url: string | und
 /** Starts one node of the layout (data dir and log in dir); returns its pid. */
 function startNode(dir: string, layout: NetworkLayout, n: NodeLayout): number {
   const acceptors = layout.nodes.filter((x) => x.role === 'acceptor');
-  const port = (address: string) => address.slice(address.lastIndexOf(':') + 1);
   const transport = layout.tls === true ? ['--tls-dir', networkTlsDir(dir)] : ['--insecure'];
-  const metrics = n.metricsAddress ? ['--metrics-port', port(n.metricsAddress)] : [];
+  const metrics = n.metricsAddress ? ['--metrics-port', portArg(n.metricsAddress)] : [];
   if (n.role === 'acceptor') {
     return startProcess(dir, n.name, NODE_FLAGS[n.role], join(workspaceRoot(), 'dist/apps/acceptor/main.js'), [
-      '--id', String(n.id), '--port', port(n.address), '--cluster-size', String(acceptors.length),
+      '--id', String(n.id), '--port', portArg(n.address), '--cluster-size', String(acceptors.length),
       '--data-dir', dataDir(dir, n.name), '--lmfdb-cache', layout.lmfdbCacheDir, ...transport, ...metrics,
     ]);
   }
   return startProcess(dir, n.name, NODE_FLAGS[n.role], join(workspaceRoot(), 'dist/apps/proposer/main.js'), [
-    '--id', String(n.id), '--port', port(n.address), '--acceptors', acceptors.map((a) => a.address).join(','), '--lmfdb-cache', layout.lmfdbCacheDir, ...transport, ...metrics,
+    '--id', String(n.id), '--port', portArg(n.address), '--acceptors', acceptors.map((a) => a.address).join(','), '--lmfdb-cache', layout.lmfdbCacheDir, ...transport, ...metrics,
   ]);
 }
 
@@ -312,9 +313,6 @@ async function restartMissingLocked(dir: string, readyTimeoutMs: number, release
   const statusPageUrl = await statusPageReady(layout, statusPid, STATUS_PAGE_READY_MS);
   return { ...ready, ...statusPageOutcome(dir, layout, statusPageUrl) };
 }
-
-/** The port of an address "host:port". */
-const portOf = (address: string): number => Number(address.slice(address.lastIndexOf(':') + 1));
 
 /**
  * Waits until each node's process answers health on its port: the process launch started (pid),

@@ -54,6 +54,9 @@ export interface NetworkLayout {
 
 export const LAYOUT_FILE = 'network.json';
 
+/** The port of an address "host:port". */
+export const portOf = (address: string): number => Number(address.slice(address.lastIndexOf(':') + 1));
+
 export function pidFile(dir: string, name: string): string {
   return join(dir, `${name}.pid`);
 }

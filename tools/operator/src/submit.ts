@@ -194,18 +194,16 @@ export async function runSubmit(argv: readonly string[], out: (line: string) => 
   if (number === undefined || extra.length > 0) throw new ConfigError(`give exactly one proposal number, e.g. npm run submit -- 7`);
   let proposal: MonsterHarmonicProposal;
   try {
-    const proposerIdGiven = argv.some((a) => a === '--proposer-id' || a.startsWith('--proposer-id='));
-    proposal = buildFromOptions(number, { ...(o.file ? { file: o.file } : {}), entry: o.entry ?? [], claim: o.claim ?? [], ...(o.hash ? { hash: o.hash } : {}), ...(proposerIdGiven ? { proposerId: o['proposer-id'] as number } : {}) });
+    proposal = buildFromOptions(number, { ...(o.file ? { file: o.file } : {}), entry: o.entry ?? [], claim: o.claim ?? [], ...(o.hash ? { hash: o.hash } : {}), ...(parsed.given.has('proposer-id') ? { proposerId: o['proposer-id'] as number } : {}) });
   } catch (e) {
     if (e instanceof ProposalFormatError) throw new ConfigError(e.message);
     throw e;
   }
   const dir = resolve(o.dir ?? defaultNetworkDir());
   // An explicit flag wins over another flag's environment variable: --dir over PAXOS_PROPOSER.
-  const given = (flag: string) => argv.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`));
-  const proposerAddress = given('proposer') || !given('dir') ? o.proposer : undefined;
+  const proposerAddress = parsed.given.has('proposer') || !parsed.given.has('dir') ? o.proposer : undefined;
   // The network's size comes from its layout: the dir's, unless only --proposer names the network.
-  const layout = proposerAddress && !given('dir') ? undefined : readLayout(dir);
+  const layout = proposerAddress && !parsed.given.has('dir') ? undefined : readLayout(dir);
   const transport = clientTransport(dir);
   const address = proposerAddress ?? (layout as NonNullable<typeof layout>).proposer;
   const clusterSize = layout?.nodes.filter((n) => n.role === 'acceptor').length;

@@ -28,7 +28,8 @@ async function main(): Promise<number> {
   if (running.length > 0) {
     // Some processes of a network survive (a crash, a kill, a reboot took the rest): bring back
     // the missing ones on their data rather than take what is left for a running network.
-    const expected = readLayout(dir).nodes.length + (readLayout(dir).statusPage ? 1 : 0);
+    const layout = readLayout(dir);
+    const expected = layout.nodes.length + (layout.statusPage ? 1 : 0);
     if (running.length >= expected) out(`a network is already running in ${dir}: using it`);
     else {
       out(`== a network in ${dir} has ${running.length} of its ${expected} processes running: restarting the missing ones`);
