@@ -128,9 +128,15 @@ async function main(): Promise<void> {
       ...config.bounds,
       logger,
       services: [
-        { name: 'paxos.v1.AcceptorService', definition: acceptorServiceDefinition, implementation: acceptorService(node, statusContext, stateContext, source, access, logger) },
+        {
+          name: 'paxos.v1.AcceptorService',
+          definition: acceptorServiceDefinition,
+          implementation: acceptorService(node, statusContext, stateContext, source, access, logger),
+          readMethods: ['learn', 'status'],
+        },
         {
           name: 'paxos.v1.ReadService',
+          readMethods: 'all',
           definition: ReadServiceService,
           implementation: readService({
             get state() {

@@ -34,7 +34,7 @@ export async function startRecordServer(
     transport,
     logger,
     metrics: registry,
-    services: [{ name: 'lmfdb.v1.RecordService', definition: RecordServiceService, implementation: createRecordServiceHandlers(caches, statuses, onVerdict) }],
+    services: [{ name: 'lmfdb.v1.RecordService', definition: RecordServiceService, implementation: createRecordServiceHandlers(caches, statuses, onVerdict), readMethods: 'all' }],
   });
   let metrics: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
   if (metricsPort !== undefined) {

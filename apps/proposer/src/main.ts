@@ -77,6 +77,7 @@ async function main(): Promise<void> {
       services: [
         {
           name: 'paxos.v1.ProposerService',
+          readMethods: ['clusterStatus'],
           definition: ProposerServiceService,
           implementation: proposerService({
             node,
@@ -95,6 +96,7 @@ async function main(): Promise<void> {
         },
         {
           name: 'paxos.v1.ReadService',
+          readMethods: 'all',
           definition: ReadServiceService,
           implementation: readService({
             get state() {

@@ -7,6 +7,7 @@ export * from './logger';
 export * from './reflection-client';
 export * from './reflection-service';
 export * from './server';
+export * from './answer-budget';
 export * from './signals';
 export * from './stream-flow';
 export * from './version';

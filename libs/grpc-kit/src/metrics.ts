@@ -10,7 +10,7 @@ import {
   ServerInterceptingCall,
   status,
 } from '@grpc/grpc-js';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Logger } from './logger';
 
 /** A registry with the process's default metrics, every series labelled with the node's name. */
@@ -81,6 +81,18 @@ export function grpcMetricsInterceptor(registry: Registry, servedPaths: Readonly
         .build(),
     );
   };
+}
+
+/** `grpc_server_pending_answer_bytes`: unary answers sent and not yet read by their clients (answer-budget.ts). */
+export function pendingAnswerGauge(registry: Registry, budget: { readonly heldBytes: number }): void {
+  new Gauge({
+    name: 'grpc_server_pending_answer_bytes',
+    help: 'bytes of unary answers this server has sent and its clients not yet read (bounded by --max-pending-answer-bytes)',
+    registers: [registry],
+    collect() {
+      this.set(budget.heldBytes);
+    },
+  });
 }
 
 /** The verdict of one LMFDB claim check, as the lmfdb-client gives it. */

@@ -6,13 +6,19 @@ import { reflectionServices } from './reflection-service';
 import { rejectUndecodable, withUndecodableAsValue } from './undecodable-requests';
 import { serverCredentials, type Transport } from './tls';
 import type { Registry } from 'prom-client';
-import { grpcMetricsInterceptor } from './metrics';
+import { grpcMetricsInterceptor, pendingAnswerGauge } from './metrics';
+import { AnswerBudget } from './answer-budget';
 
 export interface ServiceEntry {
   /** Fully-qualified name, e.g. "paxos.v1.AcceptorService" (health reports it). */
   readonly name: string;
   readonly definition: ServiceDefinition<UntypedServiceImplementation> | object;
   readonly implementation: UntypedServiceImplementation | object;
+  /**
+   * The unary methods (by their names in the definition, or 'all') that only read: asking again is
+   * harmless, so a large answer may be refused when its client already holds too many unread ones.
+   */
+  readonly readMethods?: readonly string[] | 'all';
 }
 
 export interface GrpcServerOptions {
@@ -30,6 +36,9 @@ export interface GrpcServerOptions {
   readonly idleConnectionMs?: number;
   readonly keepaliveMs?: number;
   readonly keepaliveTimeoutMs?: number;
+  /** Bytes of unary answers sent and not yet read by their clients, in all and per client (answer-budget.ts). */
+  readonly maxPendingAnswerBytes?: number;
+  readonly maxPendingAnswerBytesPerPeer?: number;
   /** Mutual TLS with the network's certificates, or plaintext (only with --insecure). */
   readonly transport: Transport;
   /** Where the server counts its calls (grpc_server_handled_total), if the process exports metrics. */
@@ -45,11 +54,16 @@ export const MAX_CONNECTIONS_DEFAULT = 1024;
 const CONNECTION_IDLE_MS = 5 * 60_000;
 const KEEPALIVE_TIME_MS = 60_000;
 const KEEPALIVE_TIMEOUT_MS = 20_000;
+/** Unread unary answers a server keeps, in all and for one client (a Learn or ReadLog answer is up to 4 MiB). */
+export const MAX_PENDING_ANSWER_BYTES_DEFAULT = 256 * 1024 * 1024;
+export const MAX_PENDING_ANSWER_BYTES_PER_PEER_DEFAULT = 64 * 1024 * 1024;
 
 export interface RunningServer {
   readonly server: Server;
   readonly port: number;
   readonly health: HealthRegistry;
+  /** The unread unary answers it keeps. */
+  readonly answers: AnswerBudget;
   /** Graceful: stop accepting, let calls finish for up to graceMs, then force. */
   shutdown(graceMs: number): Promise<void>;
 }
@@ -59,6 +73,10 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
   if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) {
     throw new Error(`port ${opts.port} is outside 0..65535`);
   }
+  const answers = new AnswerBudget({
+    totalBytes: opts.maxPendingAnswerBytes ?? MAX_PENDING_ANSWER_BYTES_DEFAULT,
+    perPeerBytes: opts.maxPendingAnswerBytesPerPeer ?? MAX_PENDING_ANSWER_BYTES_PER_PEER_DEFAULT,
+  });
   const server = new grpc.Server({
     'grpc.max_receive_message_length': opts.maxReceiveBytes,
     'grpc.max_send_message_length': opts.maxSendBytes ?? 64 * 1024 * 1024,
@@ -68,8 +86,13 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
     'grpc.max_connection_idle_ms': opts.idleConnectionMs ?? CONNECTION_IDLE_MS,
     'grpc.keepalive_time_ms': opts.keepaliveMs ?? KEEPALIVE_TIME_MS,
     'grpc.keepalive_timeout_ms': opts.keepaliveTimeoutMs ?? KEEPALIVE_TIMEOUT_MS,
-    interceptors: [rejectUndecodable, ...(opts.metrics ? [grpcMetricsInterceptor(opts.metrics, servedPaths(opts.services), unaryPaths(opts.services))] : [])],
+    interceptors: [
+      rejectUndecodable,
+      ...(opts.metrics ? [grpcMetricsInterceptor(opts.metrics, servedPaths(opts.services), unaryPaths(opts.services))] : []),
+      answers.interceptor(unaryPaths(opts.services), readPaths(opts.services)),
+    ],
   });
+  if (opts.metrics) pendingAnswerGauge(opts.metrics, answers);
   const health = new HealthRegistry(opts.services.map((s) => s.name));
   for (const s of opts.services) {
     server.addService(withUndecodableAsValue(s.definition as ServiceDefinition), s.implementation as UntypedServiceImplementation);
@@ -103,6 +126,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
     server,
     port,
     health,
+    answers,
     shutdown(graceMs: number) {
       closing ??= new Promise<void>((resolve) => {
         health.setAll(ServingStatus.NOT_SERVING);
@@ -137,6 +161,20 @@ function boundConnections(server: Server, max: number, logger: Logger): void {
 }
 
 type MethodShape = { readonly path: string; readonly requestStream: boolean; readonly responseStream: boolean };
+/** The paths of the unary methods the services declare as reads. */
+function readPaths(services: readonly ServiceEntry[]): Set<string> {
+  const paths = new Set<string>();
+  for (const s of services) {
+    const methods = s.definition as Record<string, MethodShape>;
+    const names = s.readMethods === 'all' ? Object.keys(methods) : (s.readMethods ?? []);
+    for (const name of names) {
+      const m = methods[name];
+      if (!m) throw new Error(`${s.name} has no method ${name} to declare as a read`);
+      if (!m.requestStream && !m.responseStream) paths.add(m.path);
+    }
+  }
+  return paths;
+}
 const methodsOf = (services: readonly ServiceEntry[]): MethodShape[] => services.flatMap((s) => Object.values(s.definition as Record<string, MethodShape>));
 /** The paths of the services' methods (with health and reflection, which every server serves). */
 function servedPaths(services: readonly ServiceEntry[]): Set<string> {

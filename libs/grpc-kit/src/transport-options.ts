@@ -33,6 +33,13 @@ export const SERVER_BOUND_OPTIONS = {
   'idle-connection-ms': { type: 'integer', env: 'PAXOS_IDLE_CONNECTION_MS', default: 300_000, description: 'a connection with no call open for this long is closed' },
   'keepalive-ms': { type: 'integer', env: 'PAXOS_KEEPALIVE_MS', default: 60_000, description: 'a connection silent this long is pinged' },
   'keepalive-timeout-ms': { type: 'integer', env: 'PAXOS_KEEPALIVE_TIMEOUT_MS', default: 20_000, description: 'a ping not answered within this is a dead peer: its connection is closed' },
+  'max-pending-answer-bytes': { type: 'integer', env: 'PAXOS_MAX_PENDING_ANSWER_BYTES', default: 256 * 1024 * 1024, description: 'bytes of unary answers sent and not yet read by the clients; beyond, new calls get RESOURCE_EXHAUSTED' },
+  'max-pending-answer-bytes-per-peer': {
+    type: 'integer',
+    env: 'PAXOS_MAX_PENDING_ANSWER_BYTES_PER_PEER',
+    default: 64 * 1024 * 1024,
+    description: "the same for one client (its certificate's name; its address on plaintext)",
+  },
 } as const;
 
 /** The bounds every server of the network takes (defaults in server.ts). */
@@ -42,6 +49,8 @@ export interface ServerBounds {
   readonly idleConnectionMs: number;
   readonly keepaliveMs: number;
   readonly keepaliveTimeoutMs: number;
+  readonly maxPendingAnswerBytes: number;
+  readonly maxPendingAnswerBytesPerPeer: number;
 }
 
 /** The server bounds from parsed flags, checked. */
@@ -51,6 +60,8 @@ export function serverBounds(o: {
   readonly 'idle-connection-ms'?: number | undefined;
   readonly 'keepalive-ms'?: number | undefined;
   readonly 'keepalive-timeout-ms'?: number | undefined;
+  readonly 'max-pending-answer-bytes'?: number | undefined;
+  readonly 'max-pending-answer-bytes-per-peer'?: number | undefined;
 }): ServerBounds {
   const within = (name: string, v: number, lo: number, hi: number) => {
     if (!Number.isInteger(v) || v < lo || v > hi) throw new ConfigError(`--${name} must be ${lo}..${hi}, got ${v}`);
@@ -62,8 +73,18 @@ export function serverBounds(o: {
     idleConnectionMs: within('idle-connection-ms', o['idle-connection-ms'] ?? 300_000, 1000, 86_400_000),
     keepaliveMs: within('keepalive-ms', o['keepalive-ms'] ?? 60_000, 1000, 86_400_000),
     keepaliveTimeoutMs: within('keepalive-timeout-ms', o['keepalive-timeout-ms'] ?? 20_000, 100, 3_600_000),
+    ...pendingAnswerBounds(o['max-pending-answer-bytes'] ?? 256 * MIB, o['max-pending-answer-bytes-per-peer'] ?? 64 * MIB, within),
   };
 }
+const MIB = 1024 * 1024;
+
+/** The answer budget's bounds: each at least one 4 MiB answer and a margin, the per-client share within the total. */
+function pendingAnswerBounds(total: number, perPeer: number, within: (name: string, v: number, lo: number, hi: number) => number) {
+  const maxPendingAnswerBytes = within('max-pending-answer-bytes', total, 8 * MIB, 64 * 1024 * MIB);
+  const maxPendingAnswerBytesPerPeer = within('max-pending-answer-bytes-per-peer', perPeer, 8 * MIB, maxPendingAnswerBytes);
+  return { maxPendingAnswerBytes, maxPendingAnswerBytesPerPeer };
+}
+
 export interface TransportFlags {
   readonly 'tls-dir'?: string | undefined;
   readonly 'tls-ca'?: string | undefined;
