@@ -1,5 +1,5 @@
 import { type ClientDuplexStream, connectivityState, Metadata, type ServiceError, status } from '@grpc/grpc-js';
-import { channelCredentials, GrpcError, type Logger, type Transport } from '@paxos/grpc-kit';
+import { messageBytes, channelCredentials, GrpcError, type Logger, type Transport } from '@paxos/grpc-kit';
 import {
   type AcceptRequest,
   type AcceptResponse,
@@ -23,6 +23,12 @@ export interface LinkOptions {
   readonly requestDeadlineMs: number;
   /** Bound on requests awaiting a reply on this link; past it a request fails at once. */
   readonly inFlightMax: number;
+  /**
+   * Bound on the bytes of requests written to one stream and not yet taken by the transport (an
+   * acceptor that is paused or does not read); past it a request fails at once with UNAVAILABLE
+   * instead of waiting in memory. Requests that passed their deadline still count until sent.
+   */
+  readonly unsentBytesMax: number;
   /** Channel reconnect back-off (grpc's own, exponential with jitter), capped. */
   readonly reconnectBackoffMsMin: number;
   readonly reconnectBackoffMsMax: number;
@@ -40,6 +46,12 @@ interface Pending<R> {
 
 type StreamKind = 'prepare' | 'accept';
 
+/** An open stream and the bytes written to it that the transport has not taken yet. */
+interface OpenStream {
+  readonly call: ClientDuplexStream<unknown, unknown>;
+  unsentBytes: number;
+}
+
 /**
  * One acceptor over gRPC: a channel with one long-lived Prepare stream and one
  * long-lived Accept stream, requests multiplexed by request id, a deadline on every request, a
@@ -50,7 +62,7 @@ export class GrpcAcceptorLink implements AcceptorLink {
   private readonly client: InstanceType<typeof AcceptorServiceClient>;
   /** ReadService on the same channel (state snapshots). */
   private readonly reads: InstanceType<typeof ReadServiceClient>;
-  private readonly streams: { prepare?: ClientDuplexStream<PrepareRequest, PrepareResponse>; accept?: ClientDuplexStream<AcceptRequest, AcceptResponse> } = {};
+  private readonly streams: { prepare?: OpenStream; accept?: OpenStream } = {};
   private readonly pending = { prepare: new Map<bigint, Pending<PrepareResponse>>(), accept: new Map<bigint, Pending<AcceptResponse>>() };
   private nextRequestId = 1n;
   private closed = false;
@@ -184,6 +196,13 @@ export class GrpcAcceptorLink implements AcceptorLink {
         subscriber.error(new GrpcError(status.RESOURCE_EXHAUSTED, `node ${this.nodeId} (${this.address}) has ${this.inFlight} requests in flight, the bound`));
         return undefined;
       }
+      const open = this.stream(kind);
+      if (open.unsentBytes >= this.opts.unsentBytesMax) {
+        subscriber.error(
+          new GrpcError(status.UNAVAILABLE, `node ${this.nodeId} (${this.address}) is not taking what was sent: ${open.unsentBytes} bytes of requests wait to be written (paused, or not reading)`),
+        );
+        return undefined;
+      }
       const requestId = this.nextRequestId++;
       const table = this.pending[kind] as unknown as Map<bigint, Pending<Res>>;
       const timer = setTimeout(() => {
@@ -199,7 +218,12 @@ export class GrpcAcceptorLink implements AcceptorLink {
         timer,
       });
       try {
-        (this.stream(kind) as ClientDuplexStream<Req, Res>).write(build(requestId));
+        const request = build(requestId);
+        const bytes = messageBytes(request);
+        open.unsentBytes += bytes;
+        open.call.write(request, () => {
+          open.unsentBytes -= bytes;
+        });
       } catch (err) {
         clearTimeout(timer);
         table.delete(requestId);
@@ -216,10 +240,11 @@ export class GrpcAcceptorLink implements AcceptorLink {
     });
   }
 
-  private stream(kind: StreamKind): ClientDuplexStream<unknown, unknown> {
+  private stream(kind: StreamKind): OpenStream {
     const existing = this.streams[kind];
-    if (existing) return existing as ClientDuplexStream<unknown, unknown>;
-    const call = kind === 'prepare' ? this.client.prepare() : this.client.accept();
+    if (existing) return existing;
+    const call = (kind === 'prepare' ? this.client.prepare() : this.client.accept()) as ClientDuplexStream<unknown, unknown>;
+    const open: OpenStream = { call, unsentBytes: 0 };
     const table = this.pending[kind] as Map<bigint, Pending<{ requestId: bigint }>>;
     call.on('data', (reply: { requestId: bigint }) => {
       this.lastAnswerAtMs = Date.now();
@@ -230,7 +255,7 @@ export class GrpcAcceptorLink implements AcceptorLink {
       p.resolve(reply);
     });
     const broken = (err: ServiceError | undefined) => {
-      if (this.streams[kind] !== call) return;
+      if (this.streams[kind] !== open) return;
       if (!this.closed) this.breaks += 1;
       const reason = err ? `${status[err.code] ?? err.code}: ${err.details}` : 'the acceptor ended the stream';
       if (!this.closed) this.opts.logger.debug({ node: this.nodeId, stream: kind, reason }, 'stream to acceptor broke');
@@ -238,14 +263,14 @@ export class GrpcAcceptorLink implements AcceptorLink {
     };
     call.on('error', (err: ServiceError) => broken(err));
     call.on('end', () => broken(undefined));
-    (this.streams as Record<StreamKind, unknown>)[kind] = call;
-    return call as ClientDuplexStream<unknown, unknown>;
+    this.streams[kind] = open;
+    return open;
   }
 
   private failStream(kind: StreamKind, err: GrpcError): void {
-    const call = this.streams[kind];
+    const open = this.streams[kind];
     delete this.streams[kind];
-    call?.cancel();
+    open?.call.cancel();
     const table = this.pending[kind] as Map<bigint, Pending<unknown>>;
     for (const p of table.values()) {
       clearTimeout(p.timer);

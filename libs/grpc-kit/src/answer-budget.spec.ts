@@ -1,6 +1,6 @@
 import * as http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
-import { AnswerBudget, answerBytes } from './answer-budget';
+import { AnswerBudget, messageBytes } from './answer-budget';
 import { createLogger } from './logger';
 import { type RunningServer, startGrpcServer } from './server';
 import { INSECURE } from './tls';
@@ -135,10 +135,10 @@ describe('the budget of unread unary answers', () => {
   });
 });
 
-describe('the estimate of an answer', () => {
+describe('the estimate of a message', () => {
   it('counts bytes and strings of nested answers', () => {
-    expect(answerBytes({ chosen: [{ value: new Uint8Array(1000), slot: 1n }, { value: new Uint8Array(3000), slot: 2n }], note: 'x'.repeat(500) })).toBeGreaterThanOrEqual(4500);
-    expect(answerBytes({ slot: 1n })).toBeLessThan(64);
+    expect(messageBytes({ chosen: [{ value: new Uint8Array(1000), slot: 1n }, { value: new Uint8Array(3000), slot: 2n }], note: 'x'.repeat(500) })).toBeGreaterThanOrEqual(4500);
+    expect(messageBytes({ slot: 1n })).toBeLessThan(64);
   });
 });
 

@@ -25,14 +25,14 @@ export interface AnswerBudgetLimits {
 
 /** Answers at most this large are never refused after the fact (a write's answer is always delivered). */
 const SMALL_ANSWER_BYTES = 64 * 1024;
-/** Fields the estimate walks at most in one answer (answers are bounded by the send limit anyway). */
+/** Fields the estimate walks at most in one message (messages are bounded by the send limit anyway). */
 const ESTIMATE_FIELDS_MAX = 1_000_000;
 
 /**
- * About how many bytes an answer takes on the wire: the bytes and strings it holds plus a few bytes
- * per field. Cheap for small answers, bounded for large ones.
+ * About how many bytes a message takes on the wire: the bytes and strings it holds plus a few bytes
+ * per field. Cheap for small messages, bounded for large ones.
  */
-export function answerBytes(message: unknown): number {
+export function messageBytes(message: unknown): number {
   let bytes = 0;
   let fields = 0;
   const stack: unknown[] = [message];
@@ -146,7 +146,7 @@ export class AnswerBudget {
             ),
           )
           .withSendMessage((message: unknown, next: (message: unknown) => void) => {
-            const bytes = answerBytes(message);
+            const bytes = messageBytes(message);
             if (bytes > SMALL_ANSWER_BYTES && readPaths.has(path)) {
               const reason = this.refusal(peer, bytes);
               if (reason !== undefined) {

@@ -1,0 +1,83 @@
+// A paused acceptor takes nothing: what the proposer writes to it must not wait in memory without bound.
+import { type ServerDuplexStream, Server, ServerCredentials } from '@grpc/grpc-js';
+import { createLogger, INSECURE } from '@paxos/grpc-kit';
+import { type AcceptRequest, type AcceptResponse, AcceptorServiceService } from '@paxos/proto';
+import { firstValueFrom } from 'rxjs';
+import { GrpcAcceptorLink } from './grpc-acceptor-link';
+
+const logger = createLogger('link-test');
+logger.level = 'silent';
+
+const KIB = 1024;
+
+/** A commit notice carrying one value of `bytes` bytes. */
+function notice(slot: bigint, bytes: number): Omit<AcceptRequest, 'requestId'> {
+  const command = { clientRequestId: `c-${slot}`, value: { contentType: 'application/octet-stream', data: Buffer.alloc(bytes, 1) }, verifiedBy: [] };
+  return { commits: [{ ballot: { round: 1n, proposerId: 1 }, fromSlot: slot, toSlot: slot + 1n, values: [{ kind: { $case: 'batch', value: { commands: [command] } } }] }] };
+}
+
+describe('a link to an acceptor that takes nothing', () => {
+  let server: Server;
+  let link: GrpcAcceptorLink;
+  const streams: ServerDuplexStream<AcceptRequest, AcceptResponse>[] = [];
+
+  beforeAll(async () => {
+    server = new Server();
+    server.addService(AcceptorServiceService, {
+      // Like a process under SIGSTOP: the stream is open, nothing is read or answered.
+      accept: (call: ServerDuplexStream<AcceptRequest, AcceptResponse>) => {
+        streams.push(call);
+        call.pause();
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+    link = new GrpcAcceptorLink(0, `127.0.0.1:${port}`, {
+      requestDeadlineMs: 60_000,
+      inFlightMax: 100_000,
+      unsentBytesMax: 1024 * KIB,
+      reconnectBackoffMsMin: 100,
+      reconnectBackoffMsMax: 1000,
+      maxMessageBytes: 4 * 1024 * KIB,
+      transport: INSECURE,
+      logger,
+    });
+  });
+
+  afterAll(() => {
+    link.close();
+    server.forceShutdown();
+  });
+
+  it('fails requests at once with UNAVAILABLE once about unsentBytesMax wait to be written, instead of keeping them', async () => {
+    const failures: { code?: number; message: string }[] = [];
+    let sent = 0;
+    // 64 MiB of notices if nothing stopped them; the transport takes a few MiB of windows and socket buffers.
+    for (let slot = 0n; slot < 256n; slot++) {
+      link.accept(notice(slot, 256 * KIB)).subscribe({ error: (e: { code?: number; message: string }) => failures.push(e) });
+      sent++;
+      await new Promise((r) => setImmediate(r));
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    const refused = failures.filter((f) => /is not taking what was sent/.test(f.message));
+    expect(refused.length).toBeGreaterThan(sent / 2);
+    expect(refused[0]?.code).toBe(14); // UNAVAILABLE
+    // Requests still pending are those written before the bound: far fewer than were asked.
+    expect(link.inFlight).toBeLessThan(sent / 2);
+  });
+
+  it('sends again once the acceptor reads', async () => {
+    for (const s of streams) {
+      s.on('data', (r: AcceptRequest) => s.write({ requestId: r.requestId, outcome: { $case: 'committed', value: { committedIndex: 1n } } }));
+      s.resume();
+    }
+    // What waited is written and answered first; then a new request goes through.
+    let outcome: string | undefined;
+    for (let i = 0; i < 100 && outcome === undefined; i++) {
+      outcome = await firstValueFrom(link.accept(notice(1000n, 1))).then(
+        (r) => r.outcome?.$case,
+        () => new Promise<undefined>((r) => setTimeout(() => r(undefined), 50)),
+      );
+    }
+    expect(outcome).toBe('committed');
+  });
+});
