@@ -1,7 +1,9 @@
 import type { ChosenEntry } from '@paxos/consensus-core';
 import type { ChosenLog } from './chosen-log';
 import { learnTarget } from './log-learner';
-import { LogReader } from './log-reader';
+import { HISTORY_READS_AT_ONCE, HISTORY_READS_WAITING_MAX, LogReader } from './log-reader';
+import type { AcceptorLink } from './acceptor-link';
+import { status } from '@grpc/grpc-js';
 
 describe('how far a starting proposer learns before it takes client work', () => {
   it('is the highest committed index a quorum reports, not what one acceptor says', () => {
@@ -21,5 +23,39 @@ describe('the proposer\'s ReadLog from the slots it keeps in memory', () => {
     expect((await reader.read(0n, 1024, 4 * 1024 * 1024)).map((e) => e.slot)).toEqual([0n, 1n, 2n]);
     expect(await reader.read(10n, 1024, 1)).toHaveLength(1);
     expect(await reader.read(0n, 1024)).toHaveLength(64);
+  });
+});
+
+describe("clients' reads of the acceptors' chosen histories", () => {
+  it('take turns: a few at once, a bounded number waiting, RESOURCE_EXHAUSTED beyond', async () => {
+    let learning = 0;
+    let most = 0;
+    const answers: (() => void)[] = [];
+    const link = {
+      nodeId: 0,
+      up: true,
+      learn: (from: bigint) =>
+        new Promise((resolve) => {
+          learning++;
+          most = Math.max(most, learning);
+          answers.push(() => {
+            learning--;
+            resolve({ chosen: [{ slot: from, ballot: { round: 1n, proposerId: 1 }, value: { kind: { $case: 'noop', value: {} } } }], committedIndex: from + 1n, oldestKeptSlot: 0n, snapshotSlot: 0n });
+          });
+        }),
+    } as unknown as AcceptorLink;
+    const empty = { entry: () => undefined } as unknown as ChosenLog;
+    const reader = new LogReader([link], empty, () => undefined);
+    const reads = Array.from({ length: HISTORY_READS_AT_ONCE + HISTORY_READS_WAITING_MAX }, (_, i) => reader.readForClient(BigInt(i), 1));
+    await expect(reader.readForClient(0n, 1)).rejects.toMatchObject({ code: status.RESOURCE_EXHAUSTED });
+    // The proposer's own reads do not wait behind clients.
+    const own = reader.read(5n, 1);
+    for (let i = 0; i < 2000 && answers.length > 0; i++) {
+      (answers.shift() as () => void)();
+      await new Promise((r) => setImmediate(r));
+    }
+    expect((await Promise.all(reads)).map((r) => r[0]?.slot)).toEqual(reads.map((_, i) => BigInt(i)));
+    expect((await own)[0]?.slot).toBe(5n);
+    expect(most).toBe(HISTORY_READS_AT_ONCE + 1);
   });
 });

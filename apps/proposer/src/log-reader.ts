@@ -7,6 +7,13 @@ import { learnedEntries } from './learned-entries';
 
 /** Deadline of one Learn call. */
 const LEARN_DEADLINE_MS = 2000;
+/**
+ * Clients' reads of the acceptors' histories at once (each answer up to 4 MiB held in memory), and
+ * clients' reads that may wait for a turn; past that a read is RESOURCE_EXHAUSTED. The proposer's
+ * own reads (learning, catch-up: at most one per acceptor) do not wait behind clients.
+ */
+export const HISTORY_READS_AT_ONCE = 4;
+export const HISTORY_READS_WAITING_MAX = 256;
 
 /**
  * Reads the chosen log from any slot: from the proposer's memory while it keeps the slot, else
@@ -14,6 +21,9 @@ const LEARN_DEADLINE_MS = 2000;
  * furthest ahead. Catch-up and WatchChosen read history through it.
  */
 export class LogReader {
+  private reading = 0;
+  private readonly waiting: (() => void)[] = [];
+
   constructor(
     private readonly links: readonly AcceptorLink[],
     private readonly chosen: ChosenLog,
@@ -28,6 +38,24 @@ export class LogReader {
    * state snapshot that covers it), or UNAVAILABLE.
    */
   async read(from: bigint, max: number, maxBytes = Number.POSITIVE_INFINITY): Promise<ChosenEntry[]> {
+    const kept = this.fromMemory(from, max, maxBytes);
+    return kept.length > 0 ? kept : this.readHistory(from, max);
+  }
+
+  /** The same for a client (ReadLog, WatchChosen): reads of the acceptors' histories take turns. */
+  async readForClient(from: bigint, max: number, maxBytes = Number.POSITIVE_INFINITY): Promise<ChosenEntry[]> {
+    const kept = this.fromMemory(from, max, maxBytes);
+    if (kept.length > 0) return kept;
+    await this.turn();
+    try {
+      return await this.readHistory(from, max);
+    } finally {
+      this.reading--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  private fromMemory(from: bigint, max: number, maxBytes: number): ChosenEntry[] {
     const kept: ChosenEntry[] = [];
     let bytes = 0;
     for (let slot = from; kept.length < max; slot++) {
@@ -37,7 +65,28 @@ export class LogReader {
       if (kept.length > 0 && bytes > maxBytes) break;
       kept.push(e);
     }
-    if (kept.length > 0) return kept;
+    return kept;
+  }
+
+  /** Waits for a turn among the clients' history reads (counted in `reading` once it returns). */
+  private async turn(): Promise<void> {
+    if (this.reading < HISTORY_READS_AT_ONCE) {
+      this.reading++;
+      return;
+    }
+    if (this.waiting.length >= HISTORY_READS_WAITING_MAX) {
+      throw new GrpcError(status.RESOURCE_EXHAUSTED, `${this.waiting.length} reads of the acceptors' chosen history are waiting already (at most ${HISTORY_READS_AT_ONCE} at once): ask again shortly`);
+    }
+    // A finishing read wakes the first waiter, which takes its turn at once.
+    await new Promise<void>((resolve) =>
+      this.waiting.push(() => {
+        this.reading++;
+        resolve();
+      }),
+    );
+  }
+
+  private async readHistory(from: bigint, max: number): Promise<ChosenEntry[]> {
     const failures: string[] = [];
     /** The lowest first retained slot above `from`, and the highest snapshot slot, of acceptors that dropped `from`. */
     let dropped: { retainedFrom: bigint; snapshotSlot: bigint } | undefined;

@@ -138,7 +138,7 @@ export function watchChosenHandler(node: ProposerNode, bounds: WatchBounds, logg
       pumping = true;
       try {
         while (!done && next < log.nextSlot) {
-          const page = await node.reader.read(next, WATCH_PAGE_SLOTS);
+          const page = await node.reader.readForClient(next, WATCH_PAGE_SLOTS);
           if (page.length === 0) break;
           for (const e of page) {
             if (done) return;
