@@ -3,7 +3,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cacheFilePath, LmfdbClient, loadSource, parseLossless, type RawRow, startFakeLmfdbServer } from '@paxos/lmfdb-client';
+import { cacheFilePath, LmfdbClient, loadSource, parseLossless, type RawRow, startFakeLmfdbServer, verifyClaim } from '@paxos/lmfdb-client';
 import { parseCli, parseSourceList } from './args';
 import { INGEST_LOCK_FILE, ingestSources, partialPath, progressPath } from './ingest';
 import { createReporter, summaryTable } from './progress';
@@ -158,6 +158,27 @@ describe('lmfdb-ingest', () => {
       expect(failed?.error).toMatch(/permanent: \d+ answers of 500 in a row, retried with back-off/);
     } finally {
       await down.close();
+    }
+  });
+
+  it('a label served twice with different contents gives unknown whichever copy comes first; an identical copy is kept once', async () => {
+    const curves = parseLossless(await readFile(join(SNAPSHOT, 'records/ec_curvedata.json'), 'utf8')) as RawRow[];
+    const first = curves.find((c) => c['lmfdb_label'] === '11.a2') as RawRow;
+    const other = { ...first, rank: 1n };
+    const rest = curves.filter((c) => c !== first);
+    for (const [k, order] of [[first, other], [other, first]].entries()) {
+      const server = await startFakeLmfdbServer({ tables: { ec_curvedata: [...rest, ...order, first] } });
+      try {
+        const client = new LmfdbClient({ baseUrl: server.baseUrl, minIntervalMs: 0 });
+        const cacheDir = join(dir, `order-${k}`);
+        const [s] = await ingestSources({ sources: [0], cacheDir, client });
+        expect(s).toMatchObject({ status: 'ok', rows: rest.length + 2 });
+        const cache = await loadSource(cacheDir, 0);
+        for (const rank of ['0', '1']) expect(verifyClaim(cache, { source: 0, label: '11.a2', field: 'rank', claimedValue: rank }).verdict).toBe('unknown');
+        expect(verifyClaim(cache, { source: 0, label: '11.a1', field: 'rank', claimedValue: '0' }).verdict).toBe('true');
+      } finally {
+        await server.close();
+      }
     }
   });
 

@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import {
   buildCacheFile,
   cacheFilePath,
+  canonicalJson,
+  sha256Hex,
   findSnapshotDir,
   LmfdbClient,
   type LmfdbClientOptions,
@@ -23,7 +25,7 @@ import {
   sourceCacheFromFile,
   sourceSpec,
   stringifyLossless,
-  TABLE_FIELD,
+  withTable,
   sweepAtomicTemps,
   writeFileAtomic,
   writeSourceCache,
@@ -134,7 +136,7 @@ async function ingestOne(n: number, o: IngestOptions, client: LmfdbClient, baseU
     const t = spec.tables[prog.table_index];
     for await (const step of client.scan(t, { from: prog.cursor })) {
       if (o.signal?.aborted) throw new Interrupted('interrupted');
-      let rows = multi ? step.rows.map((r) => ({ [TABLE_FIELD]: t.table, ...r })) : step.rows;
+      let rows = multi ? step.rows.map((r) => withTable(r, t.table) as RawRow) : step.rows;
       if (o.limit !== undefined) rows = rows.slice(0, Math.max(0, o.limit - prog.rows));
       prog.bytes = await appendRows(ndjson, rows);
       prog.rows += rows.length;
@@ -146,17 +148,28 @@ async function ingestOne(n: number, o: IngestOptions, client: LmfdbClient, baseU
       if (full()) break;
     }
   }
-  // Assemble the cache file from the committed rows (a label served twice is kept once).
+  // Assemble the cache file from the committed rows. A copy of a label identical to one already
+  // kept is dropped (pages that overlap); a copy that differs is kept, so the cache marks the label
+  // invalid (which copy the server sent first is no ground for a verdict).
   const text = await readFile(ndjson, 'utf8');
-  const seen = new Set<string>();
+  /** The sha256 of each label's first copy, and of every copy of labels that came in several. */
+  const firstCopy = new Map<string, string>();
+  const copies = new Map<string, Set<string>>();
   const records: RawRow[] = [];
   for (const line of text.split('\n')) {
     if (!line) continue;
     const row = parseLossless(line) as RawRow;
     const label = rowLabel(spec, row);
     if (label !== undefined) {
-      if (seen.has(label)) continue;
-      seen.add(label);
+      const hash = sha256Hex(canonicalJson(row));
+      const first = firstCopy.get(label);
+      if (first === undefined) firstCopy.set(label, hash);
+      else {
+        const kept = copies.get(label) ?? new Set([first]);
+        if (kept.has(hash)) continue;
+        kept.add(hash);
+        copies.set(label, kept);
+      }
     }
     records.push(row);
   }

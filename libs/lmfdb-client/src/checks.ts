@@ -22,7 +22,7 @@ class Checker {
   constructor(readonly row: DecodedRow) {}
 
   fail(reason: string): void {
-    this.reasons.push(reason);
+    this.reasons.push(reason.length > REASON_MAX ? `${reason.slice(0, REASON_MAX)}… (${reason.length} characters)` : reason);
   }
   /** A part that cannot be checked (a form not understood): recorded, the record stays valid. */
   cannotCheck(what: string): void {
@@ -61,7 +61,7 @@ class Checker {
   /** Compares an integer column with the value the label (or a computation) gives. */
   eqInt(col: string, expected: bigint, why: string): void {
     const v = this.int(col);
-    if (v !== undefined && v !== expected) this.fail(`${col} is ${v}, ${why} gives ${expected}`);
+    if (v !== undefined && v !== expected) this.fail(`${col} is ${shownInt(v)}, ${why} gives ${shownInt(expected)}`);
   }
   eqStr(col: string, expected: string, why: string): void {
     const v = this.str(col);
@@ -74,6 +74,26 @@ class Checker {
 }
 
 const DIGITS = /^\d+$/;
+
+/** Characters of one reason kept (a reason quotes stored values, which may be long). */
+const REASON_MAX = 300;
+/**
+ * Largest integers computed with: ainvs of more bits, or a conductor a label writes as a power of
+ * more, are not checked (LMFDB's are far smaller; the gcds and valuations below grow faster than
+ * linearly with the size, so a hostile row could hold a node for minutes).
+ */
+export const CHECKED_INT_BITS_MAX = 1024;
+
+/** Bits of |v|, in linear time. */
+export function bitLength(v: bigint): number {
+  return v === 0n ? 0 : (v < 0n ? -v : v).toString(16).length * 4;
+}
+
+/** An integer as a reason shows it: written out up to CHECKED_INT_BITS_MAX bits, else by its size. */
+function shownInt(v: bigint): string {
+  const bits = bitLength(v);
+  return bits > CHECKED_INT_BITS_MAX ? `an integer of about ${Math.round(bits * Math.LOG10E * Math.LN2)} digits` : String(v);
+}
 
 function gcdAbs(a: bigint, b: bigint): bigint {
   let x = a < 0n ? -a : a;
@@ -115,7 +135,9 @@ function checkEllipticCurve(c: Checker): void {
     }
   }
   const ainvs = c.ints('ainvs');
-  if (ainvs !== undefined) {
+  const huge = ainvs?.some((a) => bitLength(a) > CHECKED_INT_BITS_MAX) ?? false;
+  if (huge) c.cannotCheck(`ainvs: an entry has more than ${CHECKED_INT_BITS_MAX} bits (the model's invariants are not computed)`);
+  if (ainvs !== undefined && !huge) {
     if (ainvs.length !== 5) c.fail(`ainvs has ${ainvs.length} entries, not 5`);
     else {
       const { disc, c4, c6, jinv } = ellipticInvariants(ainvs);
@@ -143,7 +165,7 @@ function checkEllipticCurve(c: Checker): void {
   if (ts !== undefined) c.eqInt('torsion', ts.reduce((a, b) => a * b, 1n), 'the product of torsion_structure');
   // The torsion injects into E(F_p) at every odd prime of good reduction: its order divides the count.
   const torsion = c.int('torsion');
-  if (torsion !== undefined && ainvs !== undefined && ainvs.length === 5) {
+  if (torsion !== undefined && ainvs !== undefined && ainvs.length === 5 && !huge) {
     const { disc } = ellipticInvariants(ainvs);
     if (disc !== 0n) {
       const bad = torsionMismatch(ainvs, disc, torsion, TORSION_CHECK_PRIME_MAX);
@@ -253,15 +275,23 @@ function checkMf(c: Checker, table: string): void {
   if (want === 4) c.eqStr('space_label', parts.slice(0, 3).join('.'), why);
 }
 
-/** "3e3" -> 27, "80e2" -> 6400, "379998" -> 379998; factors may be joined by '.'. */
-function parseLfuncConductor(text: string): bigint | undefined {
-  let n = 1n;
+/**
+ * "3e3" -> 27, "80e2" -> 6400, "379998" -> 379998; factors may be joined by '.'. 'too large' when
+ * the value would pass CHECKED_INT_BITS_MAX bits (estimated before it is computed).
+ */
+function parseLfuncConductor(text: string): bigint | undefined | 'too large' {
+  const factors: [string, string][] = [];
+  let bits = 0;
   for (const f of text.split('.')) {
     const m = /^(\d+)(?:e(\d+))?$/.exec(f);
     if (!m) return undefined;
-    n *= BigInt(m[1]) ** BigInt(m[2] ?? '1');
+    const base = m[1] as string;
+    const exponent = m[2] ?? '1';
+    bits += base.replace(/^0+/, '').length * Math.log2(10) * Number(exponent);
+    if (!(bits <= CHECKED_INT_BITS_MAX)) return 'too large';
+    factors.push([base, exponent]);
   }
-  return n;
+  return factors.reduce((n, [base, exponent]) => n * BigInt(base) ** BigInt(exponent), 1n);
 }
 
 function checkLfunc(c: Checker): void {
@@ -273,6 +303,7 @@ function checkLfunc(c: Checker): void {
   c.eqInt('degree', BigInt(parts[0]), why);
   const n = parseLfuncConductor(parts[1]);
   if (n === undefined) c.fail(`label ${label} has no readable conductor`);
+  else if (n === 'too large') c.cannotCheck(`conductor: the label's is above ${CHECKED_INT_BITS_MAX} bits`);
   else c.eqInt('conductor', n, why);
   c.eqStr('central_character', parts[2], why);
   c.eqStr('prelabel', parts.slice(0, 5).join('-'), why);

@@ -71,6 +71,10 @@ function withoutSpacesOutsideStrings(text: string): string {
   return out;
 }
 
+/** Characters of a value or a record's reasons quoted in a verdict's reason. */
+const QUOTED_MAX = 200;
+const clipped = (text: string): string => (text.length > QUOTED_MAX ? `${text.slice(0, QUOTED_MAX)}… (${text.length} characters)` : text);
+
 /** Compares a claimed value with the actual one; undefined when the claim cannot be read. */
 function sameValue(field: string, actual: LmfdbValue, claimed: string): boolean {
   const r = asRational(field, actual);
@@ -127,12 +131,16 @@ export function verifyClaim(cache: SourceCache | undefined, claim: ClaimInput): 
     return { verdict: 'unknown', reason: `source ${source} record ${label} has no field ${field}` };
   }
   if (!rec.check.valid) {
-    return { verdict: 'unknown', reason: `source ${source} record ${label} is invalid: ${rec.check.reasons.join('; ')}` };
+    return { verdict: 'unknown', reason: `source ${source} record ${label} is invalid: ${clipped(rec.check.reasons.join('; '))}` };
   }
   const actualValue = rec.row[field];
   const actual = formatValue(actualValue, field);
-  if (sameValue(field, actualValue, claim.claimedValue)) {
-    return { verdict: 'true', actual, reason: `${label}: ${field} is ${actual} (looked up in the record)`, method: 'looked up' };
+  if (isReal(actualValue) && normalizeNumber(actualValue.digits.trim()) === undefined) {
+    // A stored real this code cannot read exactly ("1.5e-1001", "NaN") decides nothing.
+    return { verdict: 'unknown', reason: `source ${source} record ${label}: ${field} is ${clipped(actual)}, a number this node cannot compare exactly` };
   }
-  return { verdict: 'false', actual, reason: `${label}: ${field} is ${actual}, the claim says ${claim.claimedValue} (looked up in the record)`, method: 'looked up' };
+  if (sameValue(field, actualValue, claim.claimedValue)) {
+    return { verdict: 'true', actual, reason: `${label}: ${field} is ${clipped(actual)} (looked up in the record)`, method: 'looked up' };
+  }
+  return { verdict: 'false', actual, reason: `${label}: ${field} is ${clipped(actual)}, the claim says ${clipped(claim.claimedValue)} (looked up in the record)`, method: 'looked up' };
 }

@@ -14,7 +14,7 @@ import type { CachedRecord } from './cache';
 import type { ClaimInput, ClaimResult } from './claims';
 import { AN_LIST_MAX, AP_PRIME_MAX, apModP, anList, isPrime, notMinimalAt, primeFactors, primesUpTo, valuation } from './elliptic-curve-arith';
 import { gcd } from './rational';
-import { ellipticInvariants } from './checks';
+import { bitLength, CHECKED_INT_BITS_MAX, ellipticInvariants } from './checks';
 
 const INTEGER = /^\s*[+-]?\d{1,40}\s*$/;
 
@@ -24,14 +24,15 @@ function unknown(reason: string): ClaimResult {
   return { verdict: 'unknown', reason, method: 'computed' };
 }
 
+/** The record's ainvs, if five integers within the bound computations take. */
 function curveAinvs(rec: CachedRecord): bigint[] | undefined {
   const a = rec.row['ainvs'];
-  return Array.isArray(a) && a.length === 5 && a.every((x) => typeof x === 'bigint') ? (a as bigint[]) : undefined;
+  return Array.isArray(a) && a.length === 5 && a.every((x) => typeof x === 'bigint' && bitLength(x) <= CHECKED_INT_BITS_MAX) ? (a as bigint[]) : undefined;
 }
 
 /** "[a1,a2,a3,a4,a6]" (spaces allowed) as five integers. */
 function parseAinvs(text: string): bigint[] | undefined {
-  const m = /^\s*\[\s*([^\]]*)\]\s*$/.exec(text);
+  const m = /^\s*\[([^\]]*)\]\s*$/.exec(text);
   if (!m) return undefined;
   const parts = (m[1] as string).split(',').map((x) => x.trim());
   if (parts.length !== 5 || !parts.every((x) => /^[+-]?\d{1,60}$/.test(x))) return undefined;
@@ -183,7 +184,7 @@ export function computedClaim(source: number, rec: CachedRecord, claim: ClaimInp
     if (!m) return undefined;
     if (!rec.check.valid) return unknown(`source 0 record ${rec.label} is invalid: ${rec.check.reasons.join('; ')}`);
     const ainvs = curveAinvs(rec);
-    if (!ainvs) return unknown(`source 0 record ${rec.label} has no ainvs to compute from`);
+    if (!ainvs) return unknown(`source 0 record ${rec.label} has no ainvs to compute from (five integers of at most ${CHECKED_INT_BITS_MAX} bits)`);
     return m[1] === 'ap' ? apClaim(rec.label, ainvs, m[2] as string, claim.claimedValue) : anListClaim(rec.label, ainvs, m[2] as string, claim.claimedValue);
   }
   if (source === 1 && claim.field === 'modular_curve') {

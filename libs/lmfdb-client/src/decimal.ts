@@ -15,10 +15,17 @@ export function normalizeDecimal(text: string): string | undefined {
   const m = DECIMAL.exec(text);
   if (!m) return undefined;
   const int = m[2].replace(/^0+(?=\d)/, '');
-  const frac = (m[3] ?? '').replace(/0+$/, '');
+  const frac = withoutTrailingZeros(m[3] ?? '');
   const body = frac ? `${int}.${frac}` : int;
   const zero = /^0(\.0*)?$/.test(body);
   return m[1] === '-' && !zero ? `-${body}` : body;
+}
+
+/** The text without its trailing '0's, in linear time (the regex /0+$/ is quadratic on "0000…01"). */
+function withoutTrailingZeros(digits: string): string {
+  let end = digits.length;
+  while (end > 0 && digits.charCodeAt(end - 1) === 48) end--;
+  return digits.slice(0, end);
 }
 
 const SCIENTIFIC = /^([+-]?)(\d+)(?:\.(\d*))?[eE]([+-]?\d{1,4})$/;

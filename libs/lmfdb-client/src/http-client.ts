@@ -1,7 +1,7 @@
 // The LMFDB API client: one request at a time, paced, with timeouts, capped exponential back-off,
 // HTML error pages turned into typed errors and the bot wall waited out.
 import { LmfdbBotWallError, LmfdbHttpError, LmfdbNetworkError, LmfdbParseError, LmfdbQueryError, LmfdbTimeoutError } from './errors';
-import { parseLossless } from './json';
+import { clampDepth, nonFiniteAsRealLiterals, parseLossless } from './json';
 import { buildApiPath, typed, type ApiQuery, type TypedValue } from './query';
 import type { TableSpec } from './sources';
 import type { RawRow } from './values';
@@ -77,7 +77,7 @@ const SERVER_ERROR_RETRIES = 3;
 const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Characters of an error page searched for its message. */
-const HTML_SCAN_MAX = 64 * 1024;
+const HTML_SCAN_MAX = 8 * 1024;
 /** Longest Retry-After honoured; a longer one is waited this long, then the request is retried. */
 export const RETRY_AFTER_MAX_MS = 10 * 60 * 1000;
 
@@ -95,10 +95,11 @@ export function retryAfterMs(header: string | null, nowMs: number): number | und
 export function extractHtmlMessage(page: string): string {
   // The message is near the top; the expressions below are not linear on hostile markup.
   const html = page.length > HTML_SCAN_MAX ? page.slice(0, HTML_SCAN_MAX) : page;
-  const body = /<body[^>]*>([\s\S]*)<\/body>/i.exec(html)?.[1] ?? html;
+  // A tag is matched as <…> without '<' inside, so each attempt stops at the next '<'.
+  const body = /<body[^<>]*>([\s\S]*)<\/body>/i.exec(html)?.[1] ?? html;
   const text = body
-    .replace(/<(script|style|head|nav|header|footer)[^>]*>[\s\S]*?<\/\1>/gi, ' ')
-    .replace(/<[^>]+>/g, ' ')
+    .replace(/<(script|style|head|nav|header|footer)[^<>]*>[\s\S]*?<\/\1>/gi, ' ')
+    .replace(/<[^<>]+>/g, ' ')
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>')
     .replace(/&quot;/g, '"')
@@ -231,7 +232,7 @@ export class LmfdbClient {
       }
       let env: unknown;
       try {
-        env = parseLossless(body);
+        env = parseLossless(nonFiniteAsRealLiterals(body));
       } catch (e) {
         throw new LmfdbParseError(url, String(e));
       }
@@ -242,7 +243,7 @@ export class LmfdbClient {
       const e = env as { table?: unknown; start?: unknown; next?: unknown };
       return {
         table: typeof e.table === 'string' ? e.table : table,
-        rows: data as RawRow[],
+        rows: (data as RawRow[]).map((r) => clampDepth(r)),
         start: typeof e.start === 'bigint' ? Number(e.start) : (q.offset ?? 0),
         url,
         next: typeof e.next === 'string' ? e.next : undefined,

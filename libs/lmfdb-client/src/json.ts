@@ -9,6 +9,72 @@ export function parseLossless(text: string): unknown {
   return parse(text, null, (value: string) => (INTEGER.test(value) ? BigInt(value) : new LosslessNumber(value)));
 }
 
+const NON_FINITE = ['-Infinity', 'Infinity', 'NaN'] as const;
+
+/**
+ * The text with the bare tokens NaN, Infinity and -Infinity outside strings (which Python's json
+ * module writes for such floats, and JSON has no word for) written as real literals, so that one
+ * such value makes its own field unreadable as a number instead of the whole page unparseable.
+ * Linear; text without them is returned as it is.
+ */
+export function nonFiniteAsRealLiterals(text: string): string {
+  if (!text.includes('NaN') && !text.includes('Infinity')) return text;
+  let out = '';
+  let last = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+      continue;
+    }
+    if (c === 34) {
+      inString = true;
+      continue;
+    }
+    if (c !== 45 && c !== 73 && c !== 78) continue; // '-', 'I', 'N'
+    const token = NON_FINITE.find((t) => text.startsWith(t, i));
+    if (token === undefined) continue;
+    out += `${text.slice(last, i)}{"__RealLiteral__":0,"data":"${token}","prec":0}`;
+    i += token.length - 1;
+    last = i + 1;
+  }
+  return out + text.slice(last);
+}
+
+/** Deepest nesting kept in a row: a list or object deeper is replaced by an unreadable marker. */
+export const ROW_DEPTH_MAX = 64;
+/** The key of the marker that stands for a value nested too deep (decoding it fails: the row is invalid). */
+export const UNREADABLE_KEY = '__Unreadable__';
+
+/**
+ * The row with every list or object nested deeper than ROW_DEPTH_MAX replaced by
+ * { __Unreadable__: reason }: every later step (decoding, comparing, hashing) recurses, and a
+ * row thousands deep would overflow the stack there and fail its whole source. Iterative; the
+ * row itself is returned when nothing is that deep.
+ */
+export function clampDepth<T>(row: T, depthMax = ROW_DEPTH_MAX): T {
+  const stack: { value: unknown; depth: number }[] = [{ value: row, depth: 0 }];
+  let deep = false;
+  while (stack.length > 0 && !deep) {
+    const { value, depth } = stack.pop() as { value: unknown; depth: number };
+    if (value === null || typeof value !== 'object' || isLosslessNumber(value)) continue;
+    if (depth >= depthMax) deep = true;
+    else for (const v of Object.values(value as object)) stack.push({ value: v, depth: depth + 1 });
+  }
+  if (!deep) return row;
+  const clamp = (value: unknown, depth: number): unknown => {
+    if (value === null || typeof value !== 'object' || isLosslessNumber(value)) return value;
+    if (depth >= depthMax) return { [UNREADABLE_KEY]: `a value nested more than ${depthMax} deep` };
+    if (Array.isArray(value)) return value.map((v) => clamp(v, depth + 1));
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value as object)) setOwn(out, k, clamp(v, depth + 1));
+    return out;
+  };
+  return clamp(row, 0) as T;
+}
+
 /** Serializes with bigint written as plain JSON integers, LosslessNumber written as its text. */
 export function stringifyLossless(value: unknown, space?: number): string {
   const out = stringify(value, null, space);

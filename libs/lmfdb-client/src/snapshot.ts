@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { buildCacheFile, type SourceCacheFile } from './cache';
 import { parseLossless } from './json';
-import { SOURCES, TABLE_FIELD } from './sources';
+import { SOURCES, withTable } from './sources';
 import type { RawRow } from './values';
 
 /** Where the snapshot came from and when it was taken (fixed, so its hashes are stable). */
@@ -23,7 +23,7 @@ export async function buildSnapshotCacheFiles(snapshotDir: string): Promise<Sour
       if (!existsSync(path)) continue;
       const parsed = parseLossless(await readFile(path, 'utf8'));
       if (!Array.isArray(parsed)) throw new TypeError(`${path} is not an array of rows`);
-      for (const r of parsed as RawRow[]) rows.push(spec.tables.length > 1 ? { [TABLE_FIELD]: t.table, ...r } : r);
+      for (const r of parsed as RawRow[]) rows.push(spec.tables.length > 1 ? (withTable(r, t.table) as RawRow) : r);
     }
     files.push(buildCacheFile(spec.source, rows, { baseUrl: SNAPSHOT_BASE_URL, fetchedAt: SNAPSHOT_FETCHED_AT }));
   }

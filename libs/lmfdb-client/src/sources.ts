@@ -25,6 +25,12 @@ export interface SourceSpec {
 export const SOURCE_COUNT = 10;
 export const TABLE_FIELD = '_table';
 
+/** The row marked with the table it was pulled from (first); a `_table` column of its own does not override it. */
+export function withTable<R extends Record<string, unknown>>(row: R, table: string): Record<string, unknown> {
+  const { [TABLE_FIELD]: _own, ...rest } = row;
+  return { [TABLE_FIELD]: table, ...rest };
+}
+
 export const SOURCES: readonly SourceSpec[] = [
   { source: 0, name: 'Elliptic curves over Q', tables: [{ table: 'ec_curvedata', key: 'lmfdb_label', splitColumn: 'conductor' }] },
   {

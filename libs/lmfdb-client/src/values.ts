@@ -1,6 +1,6 @@
 // Decoding of the API's values into exact types: bigint integers, wrapped reals, rationals and
 // datetimes, and the text columns that hold lists.
-import { isLosslessNumber, setOwn } from './json';
+import { isLosslessNumber, setOwn, UNREADABLE_KEY } from './json';
 
 /** `{"__RealLiteral__": 0, "data": "<digits>", "prec": p}`: decimal digits and precision in bits. */
 export interface RealValue {
@@ -79,6 +79,7 @@ export function decodeValue(raw: unknown): LmfdbValue {
       return { kind: 'rational', num: toBigInt(o['data'][0]), den };
     }
     if ('__datetime__' in o) return { kind: 'datetime', iso: String(o['data']) };
+    if (UNREADABLE_KEY in o) throw new TypeError(String(o[UNREADABLE_KEY]));
     const out: Record<string, LmfdbValue> = {};
     for (const [k, v] of Object.entries(o)) setOwn(out, k, decodeValue(v));
     return out;

@@ -1,0 +1,90 @@
+// Data the code has never met: each input below once held a node for seconds to minutes (work
+// quadratic in its size, or a number too large to compute with) or decided a claim wrongly. Each
+// must be answered at once, and "cannot tell" must be unknown, never false or true.
+import { buildCacheFile, sourceCacheFromFile } from './cache';
+import { CHECKED_INT_BITS_MAX } from './checks';
+import { verifyClaim } from './claims';
+import { normalizeDecimal, normalizeNumber } from './decimal';
+import { extractHtmlMessage } from './http-client';
+import { clampDepth, nonFiniteAsRealLiterals, parseLossless, ROW_DEPTH_MAX } from './json';
+import type { RawRow } from './values';
+
+const meta = { baseUrl: 'test', fetchedAt: '2026-12-05T00:00:00Z' };
+const cacheOf = (source: number, rows: RawRow[]) => sourceCacheFromFile(buildCacheFile(source, rows, meta));
+const curve = { lmfdb_label: '11.a2', lmfdb_iso: '11.a', lmfdb_number: 2n, iso_nlabel: 0n, conductor: 11n, ainvs: [0n, -1n, 1n, -10n, -20n], absD: 161051n, signD: -1n, torsion: 5n, jinv: [-122023936n, 161051n] };
+
+describe('numbers written at length', () => {
+  it('a decimal with a million zeros before its last digit normalises in one pass', () => {
+    const long = `0.${'0'.repeat(1_000_000)}1`;
+    expect(normalizeDecimal(long)).toBe(long);
+    expect(normalizeDecimal(`1.5${'0'.repeat(1_000_000)}`)).toBe('1.5');
+    expect(normalizeNumber(`2.${'0'.repeat(1_000_000)}e1`)).toBe('20');
+  });
+
+  it('a stored real this node cannot read exactly (an exponent beyond its bound, NaN) makes a claim unknown, not false', () => {
+    const cache = cacheOf(7, [
+      { label: '1.1.1.1.1', dim: 1n, hermite: { __RealLiteral__: 0, data: '1.5e-1001', prec: 53 } },
+      { label: '1.1.1.1.2', dim: 1n, hermite: { __RealLiteral__: 0, data: 'NaN', prec: 53 } },
+    ] as RawRow[]);
+    for (const label of ['1.1.1.1.1', '1.1.1.1.2']) {
+      const r = verifyClaim(cache, { source: 7, label, field: 'hermite', claimedValue: '1.5e-1001' });
+      expect(r).toMatchObject({ verdict: 'unknown', reason: expect.stringMatching(/cannot compare exactly/) });
+    }
+  });
+});
+
+describe('integers too large to compute with', () => {
+  it('an L-function label whose conductor is a power of millions of digits is not computed', () => {
+    const cache = cacheOf(2, [{ label: '2-7e100000000-1.1-c1-0-0', degree: 2n, conductor: 7n, central_character: '1.1', prelabel: '2-7e100000000-1.1-c1-0', index: 0n }] as RawRow[]);
+    const rec = cache.get('2-7e100000000-1.1-c1-0-0');
+    expect(rec?.check.unchecked?.join()).toMatch(/conductor/);
+  });
+
+  it('a curve whose ainvs have thousands of digits is not computed with, and reasons never quote such numbers whole', () => {
+    const big = 1n << 80_000n;
+    const cache = cacheOf(0, [{ ...curve, lmfdb_label: '2.a1', lmfdb_iso: '2.a', lmfdb_number: 1n, conductor: 2n, ainvs: [0n, 0n, 0n, big, 0n], absD: big }] as RawRow[]);
+    const rec = cache.get('2.a1');
+    expect(rec?.check.unchecked?.join()).toMatch(new RegExp(`more than ${CHECKED_INT_BITS_MAX} bits`));
+    const ap = verifyClaim(cache, { source: 0, label: '2.a1', field: 'ap:5', claimedValue: '0' });
+    expect(ap.verdict).toBe('unknown');
+    for (const reason of rec?.check.reasons ?? []) expect(reason.length).toBeLessThan(400);
+  });
+});
+
+describe('claims written to make a parser backtrack', () => {
+  it('a modular_curve claim of "[" and sixteen thousand spaces is false at once', () => {
+    const cache = cacheOf(1, [{ label: '11.2.a.a', level: 11n, weight: 2n, dim: 1n, char_orbit_label: 'a', space_label: '11.2.a', trace_display: [-2n, -1n, 1n, -2n] }] as RawRow[]);
+    const r = verifyClaim(cache, { source: 1, label: '11.2.a.a', field: 'modular_curve', claimedValue: `[${' '.repeat(16_383)}` });
+    expect(r.verdict).toBe('false');
+  });
+
+  it('an error page of 65,000 "<" or repeated "<body" is read at once', () => {
+    expect(typeof extractHtmlMessage('<'.repeat(65_000))).toBe('string');
+    expect(typeof extractHtmlMessage('<body'.repeat(13_000))).toBe('string');
+  });
+});
+
+describe('pages the API may send', () => {
+  it('NaN and Infinity outside strings become unreadable reals; inside strings they stay text', () => {
+    const page = '{"data":[{"label":"a","x":NaN,"y":-Infinity,"z":"NaN and Infinity","w":[Infinity]}]}';
+    const parsed = parseLossless(nonFiniteAsRealLiterals(page)) as { data: Record<string, unknown>[] };
+    const row = parsed.data[0] as Record<string, unknown>;
+    expect(row['x']).toEqual({ __RealLiteral__: 0n, data: 'NaN', prec: 0n });
+    expect(row['y']).toEqual({ __RealLiteral__: 0n, data: '-Infinity', prec: 0n });
+    expect(row['z']).toBe('NaN and Infinity');
+    expect(row['w']).toEqual([{ __RealLiteral__: 0n, data: 'Infinity', prec: 0n }]);
+    expect(nonFiniteAsRealLiterals('{"a":"\\"NaN"}')).toBe('{"a":"\\"NaN"}');
+  });
+
+  it('a row nested thousands deep is that row invalid, not its source unreadable', () => {
+    let deep: unknown = 1n;
+    for (let i = 0; i < 5000; i++) deep = [deep];
+    const rows = [clampDepth({ ...curve, lmfdb_label: '11.a1', lmfdb_number: 1n, ainvs: [0n, -1n, 1n, -7820n, -263580n], extra: deep } as RawRow), curve as RawRow];
+    const cache = cacheOf(0, rows);
+    expect(cache.get('11.a1')?.check.valid).toBe(false);
+    expect(cache.get('11.a1')?.check.reasons.join()).toMatch(new RegExp(`nested more than ${ROW_DEPTH_MAX} deep`));
+    expect(cache.get('11.a2')?.check.valid).toBe(true);
+    const shallow = { a: [[1n]] };
+    expect(clampDepth(shallow)).toBe(shallow);
+  });
+});
