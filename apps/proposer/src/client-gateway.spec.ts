@@ -2,7 +2,7 @@ import { status } from '@grpc/grpc-js';
 import { type Command, Quorum } from '@paxos/consensus-core';
 import { GrpcError } from '@paxos/grpc-kit';
 import type { ChosenLog, ChosenResult } from './chosen-log';
-import { type Certifier, ClientGateway } from './client-gateway';
+import { type Certifier, ClientGateway, IN_FLIGHT_BYTES_MAX } from './client-gateway';
 
 const command = (id: string): Command => ({ clientRequestId: id, contentType: 'application/x-test-claims', data: Buffer.from(id) });
 
@@ -120,5 +120,27 @@ describe('the client gateway with claim certificates', () => {
     await turn();
     expect(submitted).toEqual([]);
     await expect(gateway.propose(command('f'))).rejects.toMatchObject({ code: status.UNAVAILABLE, message: expect.stringContaining('shutting down') });
+  });
+});
+
+describe('the bytes the gateway holds for proposals not yet chosen', () => {
+  it('refuses new proposals past IN_FLIGHT_BYTES_MAX, still takes a retry of one in flight, and takes new ones once values are chosen', async () => {
+    const { gateway, submitted } = setUp();
+    gateway.becomeReady();
+    const mib = (id: string): Command => ({ clientRequestId: id, contentType: 'text/plain', data: Buffer.alloc(1024 * 1024, 1) });
+    const fits = IN_FLIGHT_BYTES_MAX / (1024 * 1024);
+    const taken = Array.from({ length: fits }, (_, i) => gateway.propose(mib(`m${i}`)));
+    await turn();
+    expect(submitted).toHaveLength(fits);
+    await expect(gateway.propose(mib('one-more'))).rejects.toMatchObject({ code: status.RESOURCE_EXHAUSTED, message: expect.stringContaining('not yet chosen') });
+    const retry = gateway.propose(mib('m0'));
+    gateway.delivered([{ clientRequestId: 'm0', slot: 0n, valueDigest: 'digest' }], () => []);
+    await expect(retry).resolves.toMatchObject({ slot: 0n });
+    await expect(taken[0]).resolves.toMatchObject({ slot: 0n });
+    const next = gateway.propose(mib('one-more'));
+    await turn();
+    expect(submitted.map((c) => c.clientRequestId)).toContain('one-more');
+    gateway.delivered([{ clientRequestId: 'one-more', slot: 1n, valueDigest: 'digest' }], () => []);
+    await expect(next).resolves.toMatchObject({ slot: 1n });
   });
 });

@@ -15,6 +15,12 @@ interface Waiter {
   readonly reject: (e: unknown) => void;
 }
 
+/**
+ * Bytes of the values in flight (held, being certified, or in the core, not yet chosen); past it a
+ * new proposal is RESOURCE_EXHAUSTED at once. The count bound of the core's queue alone let
+ * 1 MiB values take the proposer towards 10 GiB, everyone else waiting behind them.
+ */
+export const IN_FLIGHT_BYTES_MAX = 64 * 1024 * 1024;
 /** Commands held while a starting proposer learns the log; past it clients hear UNAVAILABLE. */
 const HELD_COMMANDS_MAX = 65_536;
 /** Commands whose claims are being verified at once; past it clients hear RESOURCE_EXHAUSTED. */
@@ -53,9 +59,10 @@ export interface ClientGatewayDeps {
  */
 export class ClientGateway {
   private readonly waiters = new Map<string, Waiter[]>();
-  /** Client ids the core holds (queued or in a slot in flight), or held until ready. */
   /** Ids in flight (held, being certified, or in the core), with the data each carries. */
   private readonly inCore = new Map<string, Uint8Array>();
+  /** The bytes of inCore's values. */
+  private inFlightBytes = 0;
   /** Commands received in this turn of the event loop, handed to the core together. */
   private arriving: Command[] = [];
   private held: Command[] = [];
@@ -103,16 +110,33 @@ export class ClientGateway {
         new GrpcError(status.ALREADY_EXISTS, `client_request_id ${JSON.stringify(id)} is in flight with another value (sha256 ${this.deps.chosen.digest(inFlight)}); use a new id for a new value`),
       );
     }
+    if (inFlight === undefined && this.inFlightBytes > 0 && this.inFlightBytes + command.data.length > IN_FLIGHT_BYTES_MAX) {
+      return Promise.reject(
+        new GrpcError(
+          status.RESOURCE_EXHAUSTED,
+          `the proposer holds ${this.inFlightBytes} bytes of proposals not yet chosen (at most ${IN_FLIGHT_BYTES_MAX}): retry shortly with the same client_request_id`,
+        ),
+      );
+    }
     return new Promise<ProposeOutcome>((resolve, reject) => {
       const list = this.waiters.get(id) ?? [];
       list.push({ resolve, reject });
       this.waiters.set(id, list);
       if (this.inCore.has(id)) return; // a retry of a command still in flight (or being certified)
       this.inCore.set(id, command.data);
+      this.inFlightBytes += command.data.length;
       // Held as it came: its claims are certified once the log is learned and shows it is new.
       if (!this.isReady) this.held.push(command);
       else this.admit(command);
     });
+  }
+
+  /** The id is no longer in flight here. */
+  private forget(id: string): void {
+    const data = this.inCore.get(id);
+    if (data === undefined) return;
+    this.inCore.delete(id);
+    this.inFlightBytes -= data.length;
   }
 
   /** A command of a ready proposer that is not in the log: certified if it makes claims, then to the core. */
@@ -197,7 +221,7 @@ export class ClientGateway {
   /** Ids that took effect for the first time: their waiters hear the slot (`votes` of the round that chose it). */
   delivered<R extends ChosenResult>(results: readonly R[], votesOf: (r: R) => readonly AcceptorVote[]): void {
     for (const r of results) {
-      this.inCore.delete(r.clientRequestId);
+      this.forget(r.clientRequestId);
       const list = this.waiters.get(r.clientRequestId);
       if (!list) continue;
       this.waiters.delete(r.clientRequestId);
@@ -213,14 +237,14 @@ export class ClientGateway {
       if (!known) continue;
       // The id took effect before this proposer could learn of it: each waiter hears a duplicate.
       this.waiters.delete(id);
-      this.inCore.delete(id);
+      this.forget(id);
       for (const w of list) w.resolve({ ...known, duplicate: true, votes: [] });
     }
   }
 
   /** The core gave the command up (refused by the acceptors' checks, or over a bound). */
   fail(clientRequestId: string, err: unknown): void {
-    this.inCore.delete(clientRequestId);
+    this.forget(clientRequestId);
     this.tell(clientRequestId, err);
   }
 
@@ -233,7 +257,7 @@ export class ClientGateway {
   }
 
   private answerKnown(known: ChosenResult, command: Command): void {
-    this.inCore.delete(known.clientRequestId);
+    this.forget(known.clientRequestId);
     const reused = this.reusedIdError(known, command);
     if (reused) {
       this.tell(known.clientRequestId, reused);

@@ -1,5 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { ValueChecker } from './value-check';
+import { buildProposal, encodeProposalValue } from '@paxos/proposal';
 
 describe('the proposer\'s value check', () => {
   const checker = new ValueChecker(1024, () => undefined);
@@ -21,5 +22,41 @@ describe('the proposer\'s value check', () => {
     expect(decoded([0x68, 0xff, 0x22])).toBe(decoded([0x68, 0xfe, 0x22]));
     expect(() => checker.check(decoded([0x68, 0xff, 0x22]), value(1))).toThrow(expect.objectContaining({ code: status.INVALID_ARGUMENT, message: expect.stringMatching(/not valid UTF-8/) }));
     expect(checker.check('h\u00e9-\u{1F600}', value(1)).clientRequestId).toBe('h\u00e9-\u{1F600}');
+  });
+});
+
+describe('the time LMFDB claim checks may take', () => {
+  it('is a share of the proposer: past it a proposal with claims is RESOURCE_EXHAUSTED at once, and it refills with time', () => {
+    let clock = 0;
+    let lookups = 0;
+    // Each claim check takes 300 ms of the test's clock (a claim of costly computation).
+    const source = () => {
+      lookups++;
+      clock += 300;
+      return undefined;
+    };
+    const checker = new ValueChecker(1024 * 1024, source, undefined, () => clock);
+    const proposal = (n: bigint) => {
+      const v = encodeProposalValue(buildProposal({ proposalNumber: n, proposerId: 1, leaderboard: [], claims: [{ source: 0, label: '11.a2', field: 'ap:1000003', claimedValue: '0' }] }));
+      return { contentType: v.contentType, data: Buffer.from(v.data) };
+    };
+    const outcome = (n: bigint) => {
+      try {
+        checker.check(`p${n}`, proposal(n));
+        return 'ok';
+      } catch (e) {
+        return (e as { code: number }).code;
+      }
+    };
+    // The burst (1,000 ms) takes four checks of 300 ms; the fifth is refused without being run.
+    const first = [1n, 2n, 3n, 4n, 5n].map(outcome);
+    expect(first).toEqual([status.FAILED_PRECONDITION, status.FAILED_PRECONDITION, status.FAILED_PRECONDITION, status.FAILED_PRECONDITION, status.RESOURCE_EXHAUSTED]);
+    expect(lookups).toBe(4);
+    // A value without claims is not held back.
+    expect(checker.check('plain', { contentType: 'text/plain', data: Buffer.from('x') }).clientRequestId).toBe('plain');
+    // Two seconds later there is time for claims again.
+    clock += 2000;
+    expect(outcome(6n)).toBe(status.FAILED_PRECONDITION);
+    expect(lookups).toBe(5);
   });
 });

@@ -2,8 +2,15 @@ import { status } from '@grpc/grpc-js';
 import { type Command, commandBytes } from '@paxos/consensus-core';
 import { type ClaimVerdict, GrpcError } from '@paxos/grpc-kit';
 import type { SourceCache } from '@paxos/lmfdb-client';
-import type { Value } from '@paxos/proto';
+import type { MonsterHarmonicProposal, Value } from '@paxos/proto';
 import { checkProposalClaims, contentKind, validateProposalValue } from '@paxos/proposal';
+
+/**
+ * Time LMFDB claim checks may take on the proposer's event loop: refilled at this many ms a
+ * second, up to the burst (a quarter of a core; one proposal's claims take at most about 200 ms).
+ */
+export const CLAIM_CHECK_MS_PER_SECOND = 250;
+export const CLAIM_CHECK_MS_BURST = 1000;
 
 /** Longest client request id accepted. */
 const CLIENT_REQUEST_ID_CHARS_MAX = 256;
@@ -15,11 +22,19 @@ const CONTENT_TYPE_CHARS_MAX = 256;
  * leaderboard, or whose LMFDB claim is false or cannot be verified here.
  */
 export class ValueChecker {
+  /** Milliseconds claim checks may still take now (a token bucket, see CLAIM_CHECK_MS_PER_SECOND). */
+  private claimMs = CLAIM_CHECK_MS_BURST;
+  private claimMsAt: number;
+
   constructor(
     private readonly maxValueBytes: number,
     private readonly source: (n: number) => SourceCache | undefined,
     private readonly onVerdict?: (verdict: ClaimVerdict) => void,
-  ) {}
+    /** The clock claim checks are timed with (ms; tests give their own). */
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.claimMsAt = now();
+  }
 
   check(clientRequestId: string, value: Value | undefined): Command {
     if (!clientRequestId) throw new GrpcError(status.INVALID_ARGUMENT, 'client_request_id is empty: give every proposal an id, and reuse it only to retry');
@@ -48,9 +63,34 @@ export class ValueChecker {
     if (kind.kind === 'harmonic') {
       const checked = validateProposalValue(value.contentType, value.data);
       if (!checked.ok) throw new GrpcError(checked.code === 'INVALID_ARGUMENT' ? status.INVALID_ARGUMENT : status.FAILED_PRECONDITION, checked.reason);
-      const claims = checkProposalClaims(checked.proposal, this.source, { requireAll: true, ...(this.onVerdict ? { onVerdict: this.onVerdict } : {}) });
-      if (!claims.ok) throw new GrpcError(status.FAILED_PRECONDITION, claims.reason);
+      if (checked.proposal.claims.length > 0) this.checkClaims(checked.proposal);
     }
     return { clientRequestId, contentType: value.contentType, data: value.data };
+  }
+
+  /**
+   * The proposal's claims checked, within the time claim checks may take: computed claims (a_p,
+   * a_1..a_n, modular curves) cost milliseconds each on the event loop that drives rounds, so a
+   * client sending many could stop the proposer; past its share a proposal with claims is
+   * RESOURCE_EXHAUSTED at once.
+   */
+  private checkClaims(proposal: MonsterHarmonicProposal): void {
+    const t = this.now();
+    this.claimMs = Math.min(CLAIM_CHECK_MS_BURST, this.claimMs + ((t - this.claimMsAt) * CLAIM_CHECK_MS_PER_SECOND) / 1000);
+    this.claimMsAt = t;
+    if (this.claimMs <= 0) {
+      throw new GrpcError(
+        status.RESOURCE_EXHAUSTED,
+        `LMFDB claim checks have taken their share of this proposer's time (${CLAIM_CHECK_MS_PER_SECOND} ms a second): retry shortly with the same client_request_id, or send fewer claims at once`,
+      );
+    }
+    try {
+      const claims = checkProposalClaims(proposal, this.source, { requireAll: true, ...(this.onVerdict ? { onVerdict: this.onVerdict } : {}) });
+      if (!claims.ok) throw new GrpcError(status.FAILED_PRECONDITION, claims.reason);
+    } finally {
+      const spent = this.now() - t;
+      this.claimMs -= spent;
+      this.claimMsAt += spent;
+    }
   }
 }
