@@ -8,6 +8,7 @@ export * from './reflection-client';
 export * from './reflection-service';
 export * from './server';
 export * from './answer-budget';
+export * from './connection-bounds';
 export * from './signals';
 export * from './stream-flow';
 export * from './version';

@@ -8,6 +8,7 @@ import { serverCredentials, type Transport } from './tls';
 import type { Registry } from 'prom-client';
 import { grpcMetricsInterceptor, pendingAnswerGauge } from './metrics';
 import { AnswerBudget } from './answer-budget';
+import { boundConnections } from './connection-bounds';
 
 export interface ServiceEntry {
   /** Fully-qualified name, e.g. "paxos.v1.AcceptorService" (health reports it). */
@@ -30,8 +31,10 @@ export interface GrpcServerOptions {
   readonly maxSendBytes?: number;
   /** Streams (calls) open at once on one client connection; more wait for one to end (HTTP/2 SETTINGS). */
   readonly maxConcurrentStreams?: number;
-  /** Client connections open at once; one more is closed as it arrives. */
+  /** Client connections open at once; one more is closed as it arrives (proposers and acceptors have places of their own). */
   readonly maxConnections?: number;
+  /** Connections open at once from one client certificate (TLS). */
+  readonly maxConnectionsPerClient?: number;
   /** A connection with no call for this long is closed; a silent one is pinged after keepaliveMs and dropped after keepaliveTimeoutMs more. */
   readonly idleConnectionMs?: number;
   readonly keepaliveMs?: number;
@@ -50,6 +53,8 @@ export interface GrpcServerOptions {
 export const MAX_CONCURRENT_STREAMS_DEFAULT = 1024;
 /** Connections open at once, by default (a 23-node network with its tools uses a few dozen). */
 export const MAX_CONNECTIONS_DEFAULT = 1024;
+/** Connections of one client certificate at once, by default (a client uses one to a few). */
+export const MAX_CONNECTIONS_PER_CLIENT_DEFAULT = 64;
 /** A connection with no call for this long is closed; a silent peer is pinged and dropped when it does not answer. */
 const CONNECTION_IDLE_MS = 5 * 60_000;
 const KEEPALIVE_TIME_MS = 60_000;
@@ -116,7 +121,12 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
       } else resolve(bound);
     });
   });
-  boundConnections(server, opts.maxConnections ?? MAX_CONNECTIONS_DEFAULT, opts.logger);
+  boundConnections(
+    server,
+    { max: opts.maxConnections ?? MAX_CONNECTIONS_DEFAULT, perClientMax: opts.maxConnectionsPerClient ?? MAX_CONNECTIONS_PER_CLIENT_DEFAULT },
+    opts.transport.kind === 'tls',
+    opts.logger,
+  );
   opts.logger.info(
     { address: `${opts.host}:${port}`, services: opts.services.map((s) => s.name), tls: opts.transport.kind === 'tls' ? opts.transport.identity.name : 'off (--insecure)' },
     'gRPC server listening',
@@ -144,20 +154,6 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
       return closing;
     },
   };
-}
-
-/**
- * grpc-js has no bound on connections; the Node servers it listens with do (net.Server's
- * maxConnections closes each one beyond it as it arrives). grpc-js keeps them in a private map,
- * read here; if a later version moves it, the bound is reported missing instead of failing.
- */
-function boundConnections(server: Server, max: number, logger: Logger): void {
-  const listening = (server as unknown as { http2Servers?: Map<{ maxConnections: number }, unknown> }).http2Servers;
-  if (!(listening instanceof Map) || listening.size === 0) {
-    logger.warn('connections are not bounded: this grpc-js keeps its listening servers elsewhere');
-    return;
-  }
-  for (const s of listening.keys()) s.maxConnections = max;
 }
 
 type MethodShape = { readonly path: string; readonly requestStream: boolean; readonly responseStream: boolean };

@@ -29,6 +29,12 @@ export const TRANSPORT_OPTIONS = {
 /** Bounds every server of the network takes as flags (defaults in server.ts). */
 export const SERVER_BOUND_OPTIONS = {
   'max-connections': { type: 'integer', env: 'PAXOS_MAX_CONNECTIONS', default: 1024, description: 'client connections open at once; one more is closed as it arrives' },
+  'max-connections-per-client': {
+    type: 'integer',
+    env: 'PAXOS_MAX_CONNECTIONS_PER_CLIENT',
+    default: 64,
+    description: "connections of one client certificate at once (TLS; proposers and acceptors have places of their own)",
+  },
   'max-streams-per-connection': { type: 'integer', env: 'PAXOS_MAX_STREAMS', default: 1024, description: 'calls open at once on one connection; one more waits for one to end' },
   'idle-connection-ms': { type: 'integer', env: 'PAXOS_IDLE_CONNECTION_MS', default: 300_000, description: 'a connection with no call open for this long is closed' },
   'keepalive-ms': { type: 'integer', env: 'PAXOS_KEEPALIVE_MS', default: 60_000, description: 'a connection silent this long is pinged' },
@@ -45,6 +51,7 @@ export const SERVER_BOUND_OPTIONS = {
 /** The bounds every server of the network takes (defaults in server.ts). */
 export interface ServerBounds {
   readonly maxConnections: number;
+  readonly maxConnectionsPerClient: number;
   readonly maxConcurrentStreams: number;
   readonly idleConnectionMs: number;
   readonly keepaliveMs: number;
@@ -56,6 +63,7 @@ export interface ServerBounds {
 /** The server bounds from parsed flags, checked. */
 export function serverBounds(o: {
   readonly 'max-connections'?: number | undefined;
+  readonly 'max-connections-per-client'?: number | undefined;
   readonly 'max-streams-per-connection'?: number | undefined;
   readonly 'idle-connection-ms'?: number | undefined;
   readonly 'keepalive-ms'?: number | undefined;
@@ -69,6 +77,7 @@ export function serverBounds(o: {
   };
   return {
     maxConnections: within('max-connections', o['max-connections'] ?? 1024, 1, 100_000),
+    maxConnectionsPerClient: within('max-connections-per-client', o['max-connections-per-client'] ?? 64, 1, 100_000),
     maxConcurrentStreams: within('max-streams-per-connection', o['max-streams-per-connection'] ?? 1024, 1, 100_000),
     idleConnectionMs: within('idle-connection-ms', o['idle-connection-ms'] ?? 300_000, 1000, 86_400_000),
     keepaliveMs: within('keepalive-ms', o['keepalive-ms'] ?? 60_000, 1000, 86_400_000),

@@ -1,0 +1,71 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { createLogger } from './logger';
+import { ensureNetworkCertificates } from './pki';
+import { type RunningServer, startGrpcServer } from './server';
+import { channelCredentials, loadTls, tlsFilesIn } from './tls';
+
+const logger = createLogger('connection-bounds-test');
+logger.level = 'silent';
+
+describe('the connections a TLS server takes', () => {
+  let dir: string;
+  let running: RunningServer;
+  const open: grpc.Client[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'conn-bounds-'));
+    ensureNetworkCertificates(dir, ['acceptor-0', 'proposer-1', 'client-a', 'client-b']);
+    running = await startGrpcServer({
+      host: '127.0.0.1',
+      port: 0,
+      maxReceiveBytes: 1024,
+      transport: loadTls(tlsFilesIn(dir, 'acceptor-0')),
+      maxConnections: 3,
+      maxConnectionsPerClient: 2,
+      services: [],
+      logger,
+    });
+  });
+
+  afterAll(async () => {
+    for (const c of open) c.close();
+    await running.shutdown(100);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A new connection (its own channel) with `name`'s certificate: SERVING, or the status code it met. */
+  const connect = (name: string): Promise<string> => {
+    const client = new grpc.Client(`127.0.0.1:${running.port}`, channelCredentials(loadTls(tlsFilesIn(dir, name)), 'acceptor-0'), { 'grpc.channel_id_salt': open.length } as object);
+    open.push(client);
+    const pass = (b: Buffer) => b;
+    return new Promise((resolve) =>
+      // grpc.health.v1.Health/Check of the whole server: an empty request; SERVING is field 1 = 1.
+      client.makeUnaryRequest('/grpc.health.v1.Health/Check', pass, pass, Buffer.alloc(0), { deadline: Date.now() + 5000 }, (e, answer) =>
+        resolve(e ? String(grpc.status[e.code]) : answer?.[1] === 1 ? 'SERVING' : `answer ${answer?.toString('hex')}`),
+      ),
+    );
+  };
+
+  it('holds one client to its share and clients to theirs, while proposers still get in', async () => {
+    expect(await connect('client-a')).toBe('SERVING');
+    expect(await connect('client-a')).toBe('SERVING');
+    // A third connection of client-a is closed as it arrives.
+    expect(await connect('client-a')).toBe('UNAVAILABLE');
+    expect(await connect('client-b')).toBe('SERVING');
+    // Three client connections are open: a fourth client connection is refused...
+    expect(await connect('client-b')).toBe('UNAVAILABLE');
+    // ...but the network's own processes have places of their own.
+    expect(await connect('proposer-1')).toBe('SERVING');
+    expect(await connect('proposer-1')).toBe('SERVING');
+  });
+
+  it('gives a client its places back when it closes its connections', async () => {
+    for (const c of open.splice(0)) c.close();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await connect('client-a')).toBe('SERVING');
+    expect(await connect('client-b')).toBe('SERVING');
+  });
+});

@@ -1,0 +1,97 @@
+// grpc-js has no bound on connections; the Node servers it listens with do (net.Server's
+// maxConnections closes each one beyond it as it arrives). With one bound for everyone, any
+// holder of a client certificate could take every place (1,024 idle connections, each kept open
+// by a health Watch) and leave the proposers no way in: a quorum of acceptors so held stops the
+// network. With TLS the bound therefore applies to clients only, per client as well, and the
+// network's own processes (proposer and acceptor certificates) have places of their own; a
+// connection that has not finished its TLS handshake within a few seconds is closed, so places
+// cannot be held by connections that never present a certificate.
+import type { Server as NetServer, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { Server } from '@grpc/grpc-js';
+import type { Logger } from './logger';
+import { identityOfName } from './tls';
+
+export interface ConnectionBounds {
+  /** Client connections open at once (all connections on plaintext, where no one can be told apart). */
+  readonly max: number;
+  /** Connections open at once from one client certificate (TLS only). */
+  readonly perClientMax: number;
+}
+
+/** Places kept beyond `max` for the network's own processes (proposer and acceptor certificates). */
+export const NETWORK_CONNECTIONS_RESERVED = 64;
+/** A connection that has not finished its TLS handshake within this is closed. */
+export const HANDSHAKE_MS_MAX = 10_000;
+/** At most one warning a minute about refused connections. */
+const WARN_EVERY_MS = 60_000;
+
+/** Applies the bounds to every listening server of a grpc-js server; on TLS, per client too. */
+export function boundConnections(server: Server, bounds: ConnectionBounds, tls: boolean, logger: Logger): void {
+  // grpc-js keeps its listening servers in a private map, read here; if a later version moves it,
+  // the bound is reported missing instead of failing.
+  const listening = (server as unknown as { http2Servers?: Map<NetServer, unknown> }).http2Servers;
+  if (!(listening instanceof Map) || listening.size === 0) {
+    logger.warn('connections are not bounded: this grpc-js keeps its listening servers elsewhere');
+    return;
+  }
+  for (const s of listening.keys()) {
+    if (!tls) {
+      s.maxConnections = bounds.max;
+      continue;
+    }
+    s.maxConnections = bounds.max + NETWORK_CONNECTIONS_RESERVED;
+    boundTlsClients(s, bounds, logger);
+  }
+}
+
+function boundTlsClients(s: NetServer, bounds: ConnectionBounds, logger: Logger): void {
+  const handshaking = new Map<string, NodeJS.Timeout>();
+  const byClient = new Map<string, number>();
+  let clients = 0;
+  let warnedAt = -Infinity;
+  const keyOf = (socket: Socket) => `${socket.remoteAddress}:${socket.remotePort}`;
+  s.on('connection', (raw: Socket) => {
+    const key = keyOf(raw);
+    const timer = setTimeout(() => {
+      handshaking.delete(key);
+      raw.destroy();
+    }, HANDSHAKE_MS_MAX);
+    timer.unref();
+    handshaking.set(key, timer);
+    raw.once('close', () => {
+      clearTimeout(timer);
+      if (handshaking.get(key) === timer) handshaking.delete(key);
+    });
+  });
+  s.on('secureConnection', (socket: TLSSocket) => {
+    const key = keyOf(socket);
+    clearTimeout(handshaking.get(key));
+    handshaking.delete(key);
+    const cn = socket.getPeerCertificate()?.subject?.CN;
+    const identity = typeof cn === 'string' ? identityOfName(cn) : undefined;
+    if (identity?.role === 'acceptor' || identity?.role === 'proposer') return;
+    const name = identity?.name ?? String(cn);
+    const own = byClient.get(name) ?? 0;
+    if (clients >= bounds.max || own >= bounds.perClientMax) {
+      socket.destroy();
+      const now = Date.now();
+      if (now - warnedAt >= WARN_EVERY_MS) {
+        warnedAt = now;
+        logger.warn(
+          { client: name, clientConnections: clients, ofThisClient: own, max: bounds.max, perClientMax: bounds.perClientMax },
+          'client connection refused: at the bound (--max-connections, --max-connections-per-client)',
+        );
+      }
+      return;
+    }
+    clients++;
+    byClient.set(name, own + 1);
+    socket.once('close', () => {
+      clients--;
+      const left = (byClient.get(name) ?? 1) - 1;
+      if (left > 0) byClient.set(name, left);
+      else byClient.delete(name);
+    });
+  });
+}
