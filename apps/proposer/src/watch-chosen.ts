@@ -4,7 +4,7 @@
 // with RESOURCE_EXHAUSTED and told where to resume, so one stopped client cannot hold a proposer's
 // memory or a watcher place for ever.
 import { type ServerWritableStream, status } from '@grpc/grpc-js';
-import { GrpcError, type Logger, peerIdentity, toServiceError } from '@paxos/grpc-kit';
+import { callerKey, GrpcError, type Logger, peerIdentity, toServiceError } from '@paxos/grpc-kit';
 import type { WatchChosenRequest, WatchChosenResponse } from '@paxos/proto';
 import { logEntryToWire } from '@paxos/read-service';
 import type { ChosenEntry } from '@paxos/consensus-core';
@@ -50,10 +50,8 @@ function http2StreamOf(call: unknown): { close?: (code: number) => void; closed?
 
 /** Who a watcher is for the per-client bound: its certificate's name, or its host without TLS. */
 function clientKey(call: ServerWritableStream<WatchChosenRequest, WatchChosenResponse>): string {
-  const id = peerIdentity(call as unknown as Parameters<typeof peerIdentity>[0]);
-  if (id) return `client ${id.name}`;
-  const peer = call.getPeer();
-  return `host ${peer.includes(']') ? peer.slice(0, peer.lastIndexOf(']') + 1) : peer.slice(0, peer.lastIndexOf(':'))}`;
+  const key = callerKey(call as unknown as Parameters<typeof callerKey>[0]);
+  return peerIdentity(call as unknown as Parameters<typeof peerIdentity>[0]) ? `client ${key}` : `host ${key}`;
 }
 
 /** The WatchChosen handler, counting watchers against `bounds.maxWatchers` and `maxWatchersPerClient`. */

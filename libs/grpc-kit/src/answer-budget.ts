@@ -14,7 +14,7 @@ import {
   ServerListenerBuilder,
   status,
 } from '@grpc/grpc-js';
-import { peerIdentity } from './tls';
+import { callerKey } from './tls';
 
 export interface AnswerBudgetLimits {
   /** Bytes of answers not yet taken, all peers together. */
@@ -50,15 +50,6 @@ export function messageBytes(message: unknown): number {
     } else bytes += 8;
   }
   return bytes;
-}
-
-/** Who a call comes from, for the budget: the certificate's name, or the peer's address without its port. */
-function peerKey(call: ServerInterceptingCallInterface): string {
-  const identity = peerIdentity(call);
-  if (identity) return identity.name;
-  const peer = call.getPeer();
-  const colon = peer.lastIndexOf(':');
-  return colon > 0 ? peer.slice(0, colon) : peer;
 }
 
 const MIB = 1024 * 1024;
@@ -124,7 +115,7 @@ export class AnswerBudget {
       const path = methodDescriptor.path;
       // Streams pass untouched (grpc-js only uses the interface; no extra layer on the vote path).
       if (!unaryPaths.has(path)) return call as ServerInterceptingCall;
-      const peer = peerKey(call);
+      const peer = callerKey(call);
       let release: (() => void) | undefined;
       const refuse = (reason: string) => call.sendStatus({ code: status.RESOURCE_EXHAUSTED, details: reason, metadata: new Metadata() });
       return new ServerInterceptingCall(

@@ -9,6 +9,7 @@ export * from './reflection-service';
 export * from './server';
 export * from './answer-budget';
 export * from './connection-bounds';
+export * from './call-bounds';
 export * from './signals';
 export * from './stream-flow';
 export * from './version';

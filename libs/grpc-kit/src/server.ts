@@ -9,6 +9,7 @@ import type { Registry } from 'prom-client';
 import { grpcMetricsInterceptor, pendingAnswerGauge } from './metrics';
 import { AnswerBudget } from './answer-budget';
 import { boundConnections } from './connection-bounds';
+import { CallBounds } from './call-bounds';
 
 export interface ServiceEntry {
   /** Fully-qualified name, e.g. "paxos.v1.AcceptorService" (health reports it). */
@@ -39,6 +40,9 @@ export interface GrpcServerOptions {
   readonly idleConnectionMs?: number;
   readonly keepaliveMs?: number;
   readonly keepaliveTimeoutMs?: number;
+  /** Calls open at once on the server, and from one client (call-bounds.ts). */
+  readonly maxCalls?: number;
+  readonly maxCallsPerClient?: number;
   /** Bytes of unary answers sent and not yet read by their clients, in all and per client (answer-budget.ts). */
   readonly maxPendingAnswerBytes?: number;
   readonly maxPendingAnswerBytesPerPeer?: number;
@@ -59,6 +63,9 @@ export const MAX_CONNECTIONS_PER_CLIENT_DEFAULT = 64;
 const CONNECTION_IDLE_MS = 5 * 60_000;
 const KEEPALIVE_TIME_MS = 60_000;
 const KEEPALIVE_TIMEOUT_MS = 20_000;
+/** Calls open at once on a server, and from one client, by default (about 12 KB each). */
+export const MAX_CALLS_DEFAULT = 16_384;
+export const MAX_CALLS_PER_CLIENT_DEFAULT = 4096;
 /** Unread unary answers a server keeps, in all and for one client (a Learn or ReadLog answer is up to 4 MiB). */
 export const MAX_PENDING_ANSWER_BYTES_DEFAULT = 256 * 1024 * 1024;
 export const MAX_PENDING_ANSWER_BYTES_PER_PEER_DEFAULT = 64 * 1024 * 1024;
@@ -82,6 +89,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
     totalBytes: opts.maxPendingAnswerBytes ?? MAX_PENDING_ANSWER_BYTES_DEFAULT,
     perPeerBytes: opts.maxPendingAnswerBytesPerPeer ?? MAX_PENDING_ANSWER_BYTES_PER_PEER_DEFAULT,
   });
+  const calls = new CallBounds({ total: opts.maxCalls ?? MAX_CALLS_DEFAULT, perClient: opts.maxCallsPerClient ?? MAX_CALLS_PER_CLIENT_DEFAULT });
   const server = new grpc.Server({
     'grpc.max_receive_message_length': opts.maxReceiveBytes,
     'grpc.max_send_message_length': opts.maxSendBytes ?? 64 * 1024 * 1024,
@@ -94,6 +102,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
     interceptors: [
       rejectUndecodable,
       ...(opts.metrics ? [grpcMetricsInterceptor(opts.metrics, servedPaths(opts.services), unaryPaths(opts.services))] : []),
+      calls.interceptor(),
       answers.interceptor(unaryPaths(opts.services), readPaths(opts.services)),
     ],
   });

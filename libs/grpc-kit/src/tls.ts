@@ -131,3 +131,12 @@ export function peerIdentity(call: { getAuthContext(): PeerAuth | null }): NodeI
   const cn = call.getAuthContext()?.sslPeerCertificate?.subject?.CN;
   return typeof cn === 'string' ? identityOfName(cn) : undefined;
 }
+
+/** Who a call comes from, for per-client bounds: its certificate's name, or its address without the port. */
+export function callerKey(call: { getAuthContext(): PeerAuth | null; getPeer(): string }): string {
+  const identity = peerIdentity(call);
+  if (identity) return identity.name;
+  const peer = call.getPeer();
+  const colon = peer.lastIndexOf(':');
+  return colon > 0 ? peer.slice(0, colon) : peer;
+}

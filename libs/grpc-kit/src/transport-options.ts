@@ -36,6 +36,8 @@ export const SERVER_BOUND_OPTIONS = {
     description: "connections of one client certificate at once (TLS; proposers and acceptors have places of their own)",
   },
   'max-streams-per-connection': { type: 'integer', env: 'PAXOS_MAX_STREAMS', default: 1024, description: 'calls open at once on one connection; one more waits for one to end' },
+  'max-calls': { type: 'integer', env: 'PAXOS_MAX_CALLS', default: 16_384, description: 'calls open at once on this server; one more is RESOURCE_EXHAUSTED' },
+  'max-calls-per-client': { type: 'integer', env: 'PAXOS_MAX_CALLS_PER_CLIENT', default: 4096, description: "calls open at once from one client (its certificate's name; its address on plaintext)" },
   'idle-connection-ms': { type: 'integer', env: 'PAXOS_IDLE_CONNECTION_MS', default: 300_000, description: 'a connection with no call open for this long is closed' },
   'keepalive-ms': { type: 'integer', env: 'PAXOS_KEEPALIVE_MS', default: 60_000, description: 'a connection silent this long is pinged' },
   'keepalive-timeout-ms': { type: 'integer', env: 'PAXOS_KEEPALIVE_TIMEOUT_MS', default: 20_000, description: 'a ping not answered within this is a dead peer: its connection is closed' },
@@ -53,6 +55,8 @@ export interface ServerBounds {
   readonly maxConnections: number;
   readonly maxConnectionsPerClient: number;
   readonly maxConcurrentStreams: number;
+  readonly maxCalls: number;
+  readonly maxCallsPerClient: number;
   readonly idleConnectionMs: number;
   readonly keepaliveMs: number;
   readonly keepaliveTimeoutMs: number;
@@ -65,6 +69,8 @@ export function serverBounds(o: {
   readonly 'max-connections'?: number | undefined;
   readonly 'max-connections-per-client'?: number | undefined;
   readonly 'max-streams-per-connection'?: number | undefined;
+  readonly 'max-calls'?: number | undefined;
+  readonly 'max-calls-per-client'?: number | undefined;
   readonly 'idle-connection-ms'?: number | undefined;
   readonly 'keepalive-ms'?: number | undefined;
   readonly 'keepalive-timeout-ms'?: number | undefined;
@@ -79,6 +85,7 @@ export function serverBounds(o: {
     maxConnections: within('max-connections', o['max-connections'] ?? 1024, 1, 100_000),
     maxConnectionsPerClient: within('max-connections-per-client', o['max-connections-per-client'] ?? 64, 1, 100_000),
     maxConcurrentStreams: within('max-streams-per-connection', o['max-streams-per-connection'] ?? 1024, 1, 100_000),
+    ...callBounds(o['max-calls'] ?? 16_384, o['max-calls-per-client'] ?? 4096, within),
     idleConnectionMs: within('idle-connection-ms', o['idle-connection-ms'] ?? 300_000, 1000, 86_400_000),
     keepaliveMs: within('keepalive-ms', o['keepalive-ms'] ?? 60_000, 1000, 86_400_000),
     keepaliveTimeoutMs: within('keepalive-timeout-ms', o['keepalive-timeout-ms'] ?? 20_000, 100, 3_600_000),
@@ -86,6 +93,12 @@ export function serverBounds(o: {
   };
 }
 const MIB = 1024 * 1024;
+
+/** Calls open at once, in all and per client (the per-client share within the total). */
+function callBounds(total: number, perClient: number, within: (name: string, v: number, lo: number, hi: number) => number) {
+  const maxCalls = within('max-calls', total, 16, 10_000_000);
+  return { maxCalls, maxCallsPerClient: within('max-calls-per-client', perClient, 16, maxCalls) };
+}
 
 /** The answer budget's bounds: each at least one 4 MiB answer and a margin, the per-client share within the total. */
 function pendingAnswerBounds(total: number, perPeer: number, within: (name: string, v: number, lo: number, hi: number) => number) {

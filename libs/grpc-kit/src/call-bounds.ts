@@ -1,0 +1,93 @@
+// Calls open at once. HTTP/2 bounds streams per connection (--max-streams-per-connection) and the
+// server bounds connections, but their product is a million calls of about 12 KB each: one client
+// opening streams and leaving them open could take 12 GB. Every server therefore counts the calls
+// open on it, per client (certificate name; address on plaintext) and in all, and refuses one
+// more with RESOURCE_EXHAUSTED before any handler sees it. A call counts from its metadata until
+// its status is sent or it is cancelled.
+import {
+  Metadata,
+  ResponderBuilder,
+  ServerInterceptingCall,
+  type ServerInterceptingCallInterface,
+  type ServerInterceptor,
+  ServerListenerBuilder,
+  status,
+} from '@grpc/grpc-js';
+import { callerKey } from './tls';
+
+export interface CallLimits {
+  /** Calls open at once on the server. */
+  readonly total: number;
+  /** Calls open at once from one client. */
+  readonly perClient: number;
+}
+
+export class CallBounds {
+  private open = 0;
+  private readonly byClient = new Map<string, number>();
+
+  constructor(readonly limits: CallLimits) {
+    if (!(limits.perClient > 0 && limits.total >= limits.perClient)) throw new Error(`call bounds: per client ${limits.perClient} must be positive and at most the total ${limits.total}`);
+  }
+
+  /** Calls open now. */
+  get openCalls(): number {
+    return this.open;
+  }
+
+  /** Why one more call from `client` is refused now, or undefined (then it is counted; `end` gives it back). */
+  admit(client: string): string | undefined {
+    const mine = this.byClient.get(client) ?? 0;
+    if (mine >= this.limits.perClient) {
+      return `${client} has ${mine} calls open on this server already (at most ${this.limits.perClient}, --max-calls-per-client): end some (or reuse streams) before opening more`;
+    }
+    if (this.open >= this.limits.total) return `this server has ${this.open} calls open (at most ${this.limits.total}, --max-calls): retry shortly`;
+    this.open++;
+    this.byClient.set(client, mine + 1);
+    return undefined;
+  }
+
+  end(client: string): void {
+    this.open--;
+    const left = (this.byClient.get(client) ?? 1) - 1;
+    if (left > 0) this.byClient.set(client, left);
+    else this.byClient.delete(client);
+  }
+
+  interceptor(): ServerInterceptor {
+    return (_method, call: ServerInterceptingCallInterface) => {
+      const client = callerKey(call);
+      let counted = false;
+      const end = () => {
+        if (!counted) return;
+        counted = false;
+        this.end(client);
+      };
+      return new ServerInterceptingCall(
+        call,
+        new ResponderBuilder()
+          .withStart((next) =>
+            next(
+              new ServerListenerBuilder()
+                .withOnReceiveMetadata((metadata: Metadata, pass: (m: Metadata) => void) => {
+                  const reason = this.admit(client);
+                  if (reason !== undefined) {
+                    call.sendStatus({ code: status.RESOURCE_EXHAUSTED, details: reason, metadata: new Metadata() });
+                    return;
+                  }
+                  counted = true;
+                  pass(metadata);
+                })
+                .withOnCancel(end)
+                .build(),
+            ),
+          )
+          .withSendStatus((st, next) => {
+            end();
+            next(st);
+          })
+          .build(),
+      );
+    };
+  }
+}
