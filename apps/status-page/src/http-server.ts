@@ -33,6 +33,9 @@ const SLOT_PATH = /^\/(api\/)?slot\/(\d{1,20})$/;
 
 /** Bytes a viewer may leave unread before it is dropped (the chart's history, sent once, is at most about 2 MB). */
 const VIEWER_BACKLOG_BYTES_MAX = 8 * 1024 * 1024;
+/** A viewer that has left more than this unread (a few views) for VIEWER_BEHIND_MS_MAX is dropped too. */
+const VIEWER_BEHIND_BYTES = 256 * 1024;
+const VIEWER_BEHIND_MS_MAX = 30_000;
 
 /** The page's own script and style are inline; it talks only to this server. */
 const SECURITY_HEADERS = {
@@ -69,11 +72,18 @@ export async function startStatusServer(poller: NetworkPoller, opts: StatusServe
     eventBytes += Buffer.byteLength(chunk);
     res.write(chunk);
   };
+  /** Since when each viewer has left more than VIEWER_BEHIND_BYTES unread. */
+  const behindSince = new WeakMap<http.ServerResponse, number>();
   const unsubscribe = poller.subscribe((v) => {
     const data = eventOf(v);
+    const now = Date.now();
     for (const res of viewers) {
-      // A viewer that does not read is dropped rather than buffered for.
-      if (res.writableLength > VIEWER_BACKLOG_BYTES_MAX) res.destroy();
+      // A viewer that does not read is dropped rather than buffered for: at once past the backlog
+      // bound, or once it has stayed behind for a while (a slow reader holds its place otherwise).
+      if (res.writableLength > VIEWER_BEHIND_BYTES) {
+        if (!behindSince.has(res)) behindSince.set(res, now);
+      } else behindSince.delete(res);
+      if (res.writableLength > VIEWER_BACKLOG_BYTES_MAX || now - (behindSince.get(res) ?? now) > VIEWER_BEHIND_MS_MAX) res.destroy();
       else send(res, 'view', data);
     }
   });

@@ -3,7 +3,7 @@
 // proposals. Every call has the node deadline, so one poll never outlasts it by much; a node
 // that does not answer is shown paused or down, never waited for.
 import { Quorum } from '@paxos/consensus-core';
-import type { Logger, Transport } from '@paxos/grpc-kit';
+import { type Logger, messageBytes, type Transport } from '@paxos/grpc-kit';
 import type { LogEntry } from '@paxos/proto';
 import { type AcceptorView, acceptorView, type LeaderboardView, leaderboardRows, type NetworkView, type ProposalView, type ProposerView, proposalView, type SlotView, slotView } from './network-view';
 import { failureState, NodeClients, scrapeMetrics } from './node-clients';
@@ -27,8 +27,9 @@ const LATEST_SLOTS = 12;
 const LATEST_PROPOSALS = 6;
 /** Leaderboard changes read per poll to find the latest proposals. */
 const HISTORY_READ = 32;
-/** Chosen slots kept for their pages (oldest read first out). */
+/** Chosen slots kept for their pages (oldest read first out), and about how many bytes of them (slots hold up to 1 MiB each). */
 const SLOT_CACHE_MAX = 256;
+const SLOT_CACHE_BYTES_MAX = 16 * 1024 * 1024;
 /** Proposal records kept between polls (a chosen proposal never changes). */
 const PROPOSAL_CACHE_MAX = 256;
 
@@ -49,7 +50,8 @@ export class NetworkPoller {
   private readonly quorum: Quorum;
   private readonly rates: RateHistory;
   private readonly proposalCache = new Map<string, ProposalView>();
-  private readonly slotCache = new Map<bigint, { entry: LogEntry; from: string }>();
+  private readonly slotCache = new Map<bigint, { entry: LogEntry; from: string; bytes: number }>();
+  private slotCacheBytes = 0;
   private readonly listeners = new Set<(v: NetworkView) => void>();
   private current: NetworkView | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -132,8 +134,16 @@ export class NetworkPoller {
     if (cached) return cached;
     const found = await this.findSlot(slot);
     if (found.entry) {
-      if (this.slotCache.size >= SLOT_CACHE_MAX) this.slotCache.delete(this.slotCache.keys().next().value as bigint);
-      this.slotCache.set(slot, { entry: found.entry, from: found.from });
+      const bytes = messageBytes(found.entry);
+      for (const [oldest, kept] of this.slotCache) {
+        if (this.slotCache.size < SLOT_CACHE_MAX && this.slotCacheBytes + bytes <= SLOT_CACHE_BYTES_MAX) break;
+        this.slotCache.delete(oldest);
+        this.slotCacheBytes -= kept.bytes;
+      }
+      if (bytes <= SLOT_CACHE_BYTES_MAX) {
+        this.slotCache.set(slot, { entry: found.entry, from: found.from, bytes });
+        this.slotCacheBytes += bytes;
+      }
     }
     return found;
   }
