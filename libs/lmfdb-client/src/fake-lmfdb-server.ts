@@ -18,6 +18,8 @@ export interface FakeLmfdbOptions {
   maxOffset?: number;
   /** Called for every request; a fault replaces (or delays) the normal answer. */
   fault?: (url: URL, requestNumber: number) => FakeFault | undefined;
+  /** Serve rows in their stored order whatever _sort asks (a server that ignores it). */
+  ignoreSort?: boolean;
 }
 
 export interface FakeLmfdbServer {
@@ -85,7 +87,7 @@ export async function startFakeLmfdbServer(opts: FakeLmfdbOptions): Promise<Fake
     if (!rows) return send(res, 404, 'text/html', html('Error', `Table ${table} does not exist`));
     let columns = columnsOf.get(table);
     if (!columns) columnsOf.set(table, (columns = new Set(rows.flatMap((r) => Object.keys(r)))));
-    const sort = url.searchParams.get('_sort');
+    const sort = opts.ignoreSort ? null : url.searchParams.get('_sort');
     let out = rows;
     if (sort) {
       const key = `${table}\u0000${sort}`;

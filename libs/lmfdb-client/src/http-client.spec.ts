@@ -103,6 +103,13 @@ describe('LmfdbClient against a local API server', () => {
     expect(s.requests.every((u) => !/_offset=(\d+)/.test(u) || Number(/_offset=(\d+)/.exec(u)?.[1]) <= 200)).toBe(true);
   });
 
+  it('fails a pull whose server does not sort by the split column, rather than skip rows when it splits', async () => {
+    const rows = curves(420).reverse();
+    server = await startFakeLmfdbServer({ tables: { ec_curvedata: rows }, maxOffset: 200, ignoreSort: true });
+    const client = new LmfdbClient({ ...fast, baseUrl: server.baseUrl, maxOffset: 200 });
+    await expect(collect(client)).rejects.toThrow(/did not sort by conductor/);
+  });
+
   it('turns HTML 404 and 500 pages into LmfdbHttpError with the server message', async () => {
     let s = await start(real);
     const client = new LmfdbClient({ ...fast, baseUrl: s.baseUrl });

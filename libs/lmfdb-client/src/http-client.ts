@@ -264,6 +264,8 @@ export class LmfdbClient {
     // Keys of the rows seen so far whose split value equals the last split value seen.
     let tailValue: bigint | undefined = cursor.tail ? BigInt(cursor.tail.value) : undefined;
     let tailKeys = new Set(cursor.tail?.keys ?? []);
+    /** A row without an integer split value was seen (a range filter would leave it out). */
+    let unsplittable = false;
     for (;;) {
       const filters: Record<string, TypedValue> = { ...opts.filters };
       if (sc && cursor.lo !== undefined) filters[sc] = typed.range(BigInt(cursor.lo));
@@ -273,7 +275,15 @@ export class LmfdbClient {
       if (sc) {
         for (const r of page.rows) {
           const v = r[sc];
-          if (typeof v !== 'bigint') continue;
+          if (typeof v !== 'bigint') {
+            unsplittable = true;
+            continue;
+          }
+          // The split by range below takes the rows sorted by the split column: rows out of that
+          // order (a server that ignored _sort) would be skipped there without a word.
+          if (tailValue !== undefined && v < tailValue) {
+            throw new LmfdbQueryError(`${spec.table}: the API did not sort by ${sc} (${v} came after ${tailValue}); a scan split by range would skip rows`);
+          }
           if (tailValue === undefined || v !== tailValue) {
             tailValue = v;
             tailKeys = new Set();
@@ -290,6 +300,9 @@ export class LmfdbClient {
       if (next.offset > this.o.maxOffset) {
         if (!sc || tailValue === undefined) {
           throw new LmfdbQueryError(`${spec.table}: more than ${this.o.maxOffset + this.o.pageSize} rows and no split column`);
+        }
+        if (unsplittable) {
+          throw new LmfdbQueryError(`${spec.table}: more than ${this.o.maxOffset + this.o.pageSize} rows, and some have no integer ${sc}: a scan split by range would skip them`);
         }
         if (cursor.lo !== undefined && BigInt(cursor.lo) === tailValue) {
           throw new LmfdbQueryError(`${spec.table}: more than ${this.o.maxOffset + this.o.pageSize} rows have ${sc} = ${tailValue}`);
