@@ -217,14 +217,16 @@ export class GrpcAcceptorLink implements AcceptorLink {
         reject: (err) => subscriber.error(err),
         timer,
       });
+      let bytes = 0;
       try {
         const request = build(requestId);
-        const bytes = messageBytes(request);
+        bytes = messageBytes(request);
         open.unsentBytes += bytes;
         open.call.write(request, () => {
           open.unsentBytes -= bytes;
         });
       } catch (err) {
+        open.unsentBytes -= bytes;
         clearTimeout(timer);
         table.delete(requestId);
         subscriber.error(err);

@@ -39,8 +39,9 @@ async function main(): Promise<void> {
 
   // A promise may carry many accepted entries (the core bounds its bytes); an accept carries one value.
   const maxMessageBytes = Math.max(PROMISE_BYTES_MAX, config.maxValueBytes + MESSAGE_OVERHEAD_BYTES);
-  // What waits for a paused acceptor's stream: a few of the largest messages, then requests fail at once.
-  const unsentBytesMax = Math.max(16 * 1024 * 1024, 4 * maxMessageBytes);
+  // What waits for a paused acceptor's stream: a few of the largest requests (an accept or a
+  // catch-up batch: one value and its overhead), then requests fail at once.
+  const unsentBytesMax = Math.max(16 * 1024 * 1024, 4 * (config.maxValueBytes + MESSAGE_OVERHEAD_BYTES));
   const links = config.acceptors.map(
     (address, nodeId) =>
       new GrpcAcceptorLink(nodeId, address, {

@@ -88,9 +88,7 @@ export class ValueChecker {
       const claims = checkProposalClaims(proposal, this.source, { requireAll: true, ...(this.onVerdict ? { onVerdict: this.onVerdict } : {}) });
       if (!claims.ok) throw new GrpcError(status.FAILED_PRECONDITION, claims.reason);
     } finally {
-      const spent = this.now() - t;
-      this.claimMs -= spent;
-      this.claimMsAt += spent;
+      this.claimMs -= this.now() - t;
     }
   }
 }

@@ -50,8 +50,8 @@ function http2StreamOf(call: unknown): { close?: (code: number) => void; closed?
 
 /** Who a watcher is for the per-client bound: its certificate's name, or its host without TLS. */
 function clientKey(call: ServerWritableStream<WatchChosenRequest, WatchChosenResponse>): string {
-  const key = callerKey(call as unknown as Parameters<typeof callerKey>[0]);
-  return peerIdentity(call as unknown as Parameters<typeof peerIdentity>[0]) ? `client ${key}` : `host ${key}`;
+  const c = call as unknown as Parameters<typeof callerKey>[0];
+  return peerIdentity(c) ? `client ${callerKey(c)}` : `host ${callerKey(c, 'host')}`;
 }
 
 /** The WatchChosen handler, counting watchers against `bounds.maxWatchers` and `maxWatchersPerClient`. */

@@ -72,17 +72,19 @@ export async function startStatusServer(poller: NetworkPoller, opts: StatusServe
     eventBytes += Buffer.byteLength(chunk);
     res.write(chunk);
   };
-  /** Since when each viewer has left more than VIEWER_BEHIND_BYTES unread. */
+  /** Since when each viewer has left more than VIEWER_BEHIND_BYTES unread (counted once it took its first history). */
   const behindSince = new WeakMap<http.ServerResponse, number>();
+  const caughtUp = new WeakSet<http.ServerResponse>();
   const unsubscribe = poller.subscribe((v) => {
     const data = eventOf(v);
     const now = Date.now();
     for (const res of viewers) {
       // A viewer that does not read is dropped rather than buffered for: at once past the backlog
       // bound, or once it has stayed behind for a while (a slow reader holds its place otherwise).
-      if (res.writableLength > VIEWER_BEHIND_BYTES) {
-        if (!behindSince.has(res)) behindSince.set(res, now);
-      } else behindSince.delete(res);
+      if (res.writableLength <= VIEWER_BEHIND_BYTES) {
+        caughtUp.add(res);
+        behindSince.delete(res);
+      } else if (caughtUp.has(res) && !behindSince.has(res)) behindSince.set(res, now);
       if (res.writableLength > VIEWER_BACKLOG_BYTES_MAX || now - (behindSince.get(res) ?? now) > VIEWER_BEHIND_MS_MAX) res.destroy();
       else send(res, 'view', data);
     }

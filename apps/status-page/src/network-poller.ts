@@ -133,17 +133,16 @@ export class NetworkPoller {
     const cached = this.slotCache.get(slot);
     if (cached) return cached;
     const found = await this.findSlot(slot);
-    if (found.entry) {
-      const bytes = messageBytes(found.entry);
+    const bytes = found.entry ? messageBytes(found.entry) : 0;
+    // Two reads of one slot at once both land here: the second finds it cached already.
+    if (found.entry && bytes <= SLOT_CACHE_BYTES_MAX && !this.slotCache.has(slot)) {
       for (const [oldest, kept] of this.slotCache) {
         if (this.slotCache.size < SLOT_CACHE_MAX && this.slotCacheBytes + bytes <= SLOT_CACHE_BYTES_MAX) break;
         this.slotCache.delete(oldest);
         this.slotCacheBytes -= kept.bytes;
       }
-      if (bytes <= SLOT_CACHE_BYTES_MAX) {
-        this.slotCache.set(slot, { entry: found.entry, from: found.from, bytes });
-        this.slotCacheBytes += bytes;
-      }
+      this.slotCache.set(slot, { entry: found.entry, from: found.from, bytes });
+      this.slotCacheBytes += bytes;
     }
     return found;
   }

@@ -237,4 +237,45 @@ describe('reading one slot for its page', () => {
       await holder.shutdown(100);
     }
   });
+
+  it('keeps about 16 MiB of the slots it read, counting a slot read twice at once once', async () => {
+    const logger = createLogger('status-page-spec');
+    logger.level = 'silent';
+    let reads = 0;
+    const mib = Buffer.alloc(1024 * 1024, 1);
+    const holder = await startGrpcServer({
+      host: '127.0.0.1',
+      port: 0,
+      maxReceiveBytes: 1 << 20,
+      transport: INSECURE,
+      logger,
+      services: [
+        {
+          name: 'paxos.v1.ReadService',
+          definition: ReadServiceService,
+          implementation: {
+            readLog: (c: { request: { fromSlot: bigint } }, cb: (e: null, r: ReadLogResponse) => void) => {
+              reads++;
+              const command = { clientRequestId: `c${c.request.fromSlot}`, value: { contentType: 'application/octet-stream', data: mib }, verifiedBy: [] };
+              cb(null, ReadLogResponse.fromPartial({ entries: [{ slot: c.request.fromSlot, value: { kind: { $case: 'batch', value: { commands: [command] } } } }], appliedSlot: 100n }));
+            },
+          },
+        },
+      ],
+    });
+    const poller = new RealNetworkPoller({ acceptors: [`127.0.0.1:${holder.port}`], proposer: '127.0.0.1:1', proposerMetrics: '127.0.0.1:1', transport: INSECURE, pollMs: 1000, nodeDeadlineMs: 2000, historySeconds: 60, logger });
+    try {
+      for (let slot = 0n; slot < 20n; slot++) await Promise.all([poller.readSlot(slot), poller.readSlot(slot)]);
+      const before = reads;
+      // The latest dozen 1 MiB slots are still cached: their pages ask no node.
+      for (let slot = 8n; slot < 20n; slot++) expect((await poller.readSlot(slot)).entry?.slot).toBe(slot);
+      expect(reads).toBe(before);
+      // The oldest went out.
+      await poller.readSlot(0n);
+      expect(reads).toBe(before + 1);
+    } finally {
+      poller.stop();
+      await holder.shutdown(100);
+    }
+  });
 });

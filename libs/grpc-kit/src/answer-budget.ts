@@ -117,6 +117,9 @@ export class AnswerBudget {
       if (!unaryPaths.has(path)) return call as ServerInterceptingCall;
       const peer = callerKey(call);
       let release: (() => void) | undefined;
+      // grpc-js hands a handler's answer on even after the call was cancelled (it is dropped
+      // inside): held then, it would never be given back.
+      let cancelled = false;
       const refuse = (reason: string) => call.sendStatus({ code: status.RESOURCE_EXHAUSTED, details: reason, metadata: new Metadata() });
       return new ServerInterceptingCall(
         call,
@@ -132,11 +135,18 @@ export class AnswerBudget {
                   }
                   pass(message);
                 })
-                .withOnCancel(() => release?.())
+                .withOnCancel(() => {
+                  cancelled = true;
+                  release?.();
+                })
                 .build(),
             ),
           )
           .withSendMessage((message: unknown, next: (message: unknown) => void) => {
+            if (cancelled) {
+              next(message);
+              return;
+            }
             const bytes = messageBytes(message);
             if (bytes > SMALL_ANSWER_BYTES && readPaths.has(path)) {
               const reason = this.refusal(peer, bytes);

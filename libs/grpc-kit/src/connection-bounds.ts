@@ -3,9 +3,9 @@
 // holder of a client certificate could take every place (1,024 idle connections, each kept open
 // by a health Watch) and leave the proposers no way in: a quorum of acceptors so held stops the
 // network. With TLS the bound therefore applies to clients only, per client as well, and the
-// network's own processes (proposer and acceptor certificates) have places of their own; a
-// connection that has not finished its TLS handshake within a few seconds is closed, so places
-// cannot be held by connections that never present a certificate.
+// network's own processes (proposer and acceptor certificates) have places of their own;
+// connections still in their TLS handshake have a bounded pool of places and are closed after a
+// few seconds, so they cannot take the kept places either.
 import type { Server as NetServer, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Server } from '@grpc/grpc-js';
@@ -23,6 +23,13 @@ export interface ConnectionBounds {
 export const NETWORK_CONNECTIONS_RESERVED = 64;
 /** A connection that has not finished its TLS handshake within this is closed. */
 export const HANDSHAKE_MS_MAX = 10_000;
+/**
+ * Connections in their TLS handshake at once (no one can be told apart before it ends): one more
+ * is closed as it arrives. They have places of their own, so they cannot take the kept ones; a
+ * flood of handshakes that never finish can still keep the network's processes from starting
+ * theirs (that is a firewall's to stop).
+ */
+export const HANDSHAKING_MAX = 128;
 /** At most one warning a minute about refused connections. */
 const WARN_EVERY_MS = 60_000;
 
@@ -40,7 +47,7 @@ export function boundConnections(server: Server, bounds: ConnectionBounds, tls: 
       s.maxConnections = bounds.max;
       continue;
     }
-    s.maxConnections = bounds.max + NETWORK_CONNECTIONS_RESERVED;
+    s.maxConnections = bounds.max + NETWORK_CONNECTIONS_RESERVED + HANDSHAKING_MAX;
     boundTlsClients(s, bounds, logger);
   }
 }
@@ -52,6 +59,10 @@ function boundTlsClients(s: NetServer, bounds: ConnectionBounds, logger: Logger)
   let warnedAt = -Infinity;
   const keyOf = (socket: Socket) => `${socket.remoteAddress}:${socket.remotePort}`;
   s.on('connection', (raw: Socket) => {
+    if (handshaking.size >= HANDSHAKING_MAX) {
+      raw.destroy();
+      return;
+    }
     const key = keyOf(raw);
     const timer = setTimeout(() => {
       handshaking.delete(key);

@@ -53,22 +53,25 @@ export interface GrpcServerOptions {
   readonly logger: Logger;
 }
 
-/** Calls open at once on one connection, by default: far above any client of ours, a bound on a hostile one. */
-export const MAX_CONCURRENT_STREAMS_DEFAULT = 1024;
-/** Connections open at once, by default (a 23-node network with its tools uses a few dozen). */
-export const MAX_CONNECTIONS_DEFAULT = 1024;
-/** Connections of one client certificate at once, by default (a client uses one to a few). */
-export const MAX_CONNECTIONS_PER_CLIENT_DEFAULT = 64;
-/** A connection with no call for this long is closed; a silent peer is pinged and dropped when it does not answer. */
-const CONNECTION_IDLE_MS = 5 * 60_000;
-const KEEPALIVE_TIME_MS = 60_000;
-const KEEPALIVE_TIMEOUT_MS = 20_000;
-/** Calls open at once on a server, and from one client, by default (about 12 KB each). */
-export const MAX_CALLS_DEFAULT = 16_384;
-export const MAX_CALLS_PER_CLIENT_DEFAULT = 4096;
-/** Unread unary answers a server keeps, in all and for one client (a Learn or ReadLog answer is up to 4 MiB). */
-export const MAX_PENDING_ANSWER_BYTES_DEFAULT = 256 * 1024 * 1024;
-export const MAX_PENDING_ANSWER_BYTES_PER_PEER_DEFAULT = 64 * 1024 * 1024;
+
+/**
+ * The bounds every server takes by default (flags in transport-options.ts): far above any client of
+ * ours, bounds on a hostile one. A 23-node network with its tools uses a few dozen connections; a
+ * client one to a few; an open call takes about 12 KB; a Learn or ReadLog answer is up to 4 MiB.
+ */
+export const SERVER_BOUND_DEFAULTS = Object.freeze({
+  maxConnections: 1024,
+  maxConnectionsPerClient: 64,
+  maxConcurrentStreams: 1024,
+  maxCalls: 16_384,
+  maxCallsPerClient: 4096,
+  /** A connection with no call for this long is closed; a silent peer is pinged and dropped when it does not answer. */
+  idleConnectionMs: 5 * 60_000,
+  keepaliveMs: 60_000,
+  keepaliveTimeoutMs: 20_000,
+  maxPendingAnswerBytes: 256 * 1024 * 1024,
+  maxPendingAnswerBytesPerPeer: 64 * 1024 * 1024,
+});
 
 export interface RunningServer {
   readonly server: Server;
@@ -82,23 +85,24 @@ export interface RunningServer {
 
 /** Starts a gRPC server with the given services plus grpc.health.v1 and server reflection (v1, v1alpha). */
 export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningServer> {
+  const D = SERVER_BOUND_DEFAULTS;
   if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) {
     throw new Error(`port ${opts.port} is outside 0..65535`);
   }
   const answers = new AnswerBudget({
-    totalBytes: opts.maxPendingAnswerBytes ?? MAX_PENDING_ANSWER_BYTES_DEFAULT,
-    perPeerBytes: opts.maxPendingAnswerBytesPerPeer ?? MAX_PENDING_ANSWER_BYTES_PER_PEER_DEFAULT,
+    totalBytes: opts.maxPendingAnswerBytes ?? D.maxPendingAnswerBytes,
+    perPeerBytes: opts.maxPendingAnswerBytesPerPeer ?? D.maxPendingAnswerBytesPerPeer,
   });
-  const calls = new CallBounds({ total: opts.maxCalls ?? MAX_CALLS_DEFAULT, perClient: opts.maxCallsPerClient ?? MAX_CALLS_PER_CLIENT_DEFAULT });
+  const calls = new CallBounds({ total: opts.maxCalls ?? D.maxCalls, perClient: opts.maxCallsPerClient ?? D.maxCallsPerClient });
   const server = new grpc.Server({
     'grpc.max_receive_message_length': opts.maxReceiveBytes,
     'grpc.max_send_message_length': opts.maxSendBytes ?? 64 * 1024 * 1024,
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 10_000,
-    'grpc.max_concurrent_streams': opts.maxConcurrentStreams ?? MAX_CONCURRENT_STREAMS_DEFAULT,
-    'grpc.max_connection_idle_ms': opts.idleConnectionMs ?? CONNECTION_IDLE_MS,
-    'grpc.keepalive_time_ms': opts.keepaliveMs ?? KEEPALIVE_TIME_MS,
-    'grpc.keepalive_timeout_ms': opts.keepaliveTimeoutMs ?? KEEPALIVE_TIMEOUT_MS,
+    'grpc.max_concurrent_streams': opts.maxConcurrentStreams ?? D.maxConcurrentStreams,
+    'grpc.max_connection_idle_ms': opts.idleConnectionMs ?? D.idleConnectionMs,
+    'grpc.keepalive_time_ms': opts.keepaliveMs ?? D.keepaliveMs,
+    'grpc.keepalive_timeout_ms': opts.keepaliveTimeoutMs ?? D.keepaliveTimeoutMs,
     interceptors: [
       rejectUndecodable,
       ...(opts.metrics ? [grpcMetricsInterceptor(opts.metrics, servedPaths(opts.services), unaryPaths(opts.services))] : []),
@@ -132,7 +136,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
   });
   boundConnections(
     server,
-    { max: opts.maxConnections ?? MAX_CONNECTIONS_DEFAULT, perClientMax: opts.maxConnectionsPerClient ?? MAX_CONNECTIONS_PER_CLIENT_DEFAULT },
+    { max: opts.maxConnections ?? D.maxConnections, perClientMax: opts.maxConnectionsPerClient ?? D.maxConnectionsPerClient },
     opts.transport.kind === 'tls',
     opts.logger,
   );

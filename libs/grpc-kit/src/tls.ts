@@ -126,17 +126,28 @@ interface PeerAuth {
   readonly sslPeerCertificate?: { readonly subject?: { readonly CN?: string | string[] } };
 }
 
-/** The identity of the peer of a call (its TLS certificate); undefined on plaintext or an unknown name. */
+/** The identity of the peer of a call (its TLS certificate); undefined on plaintext, an unknown name, or a connection already gone. */
 export function peerIdentity(call: { getAuthContext(): PeerAuth | null }): NodeIdentity | undefined {
-  const cn = call.getAuthContext()?.sslPeerCertificate?.subject?.CN;
+  let cn: unknown;
+  try {
+    cn = call.getAuthContext()?.sslPeerCertificate?.subject?.CN;
+  } catch {
+    // grpc-js reads the certificate of a socket that may be gone (then it throws): no identity.
+    return undefined;
+  }
   return typeof cn === 'string' ? identityOfName(cn) : undefined;
 }
 
-/** Who a call comes from, for per-client bounds: its certificate's name, or its address without the port. */
-export function callerKey(call: { getAuthContext(): PeerAuth | null; getPeer(): string }): string {
+/**
+ * Who a call comes from, for per-client bounds: its certificate's name; without one, its
+ * connection (address and port: on plaintext every local process shares an address, so one
+ * client at its bound would hold back the network's own calls) or, asked for, its host.
+ */
+export function callerKey(call: { getAuthContext(): PeerAuth | null; getPeer(): string }, without: 'connection' | 'host' = 'connection'): string {
   const identity = peerIdentity(call);
   if (identity) return identity.name;
   const peer = call.getPeer();
+  if (without === 'connection') return peer;
   const colon = peer.lastIndexOf(':');
   return colon > 0 ? peer.slice(0, colon) : peer;
 }

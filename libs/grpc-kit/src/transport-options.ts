@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { ConfigError } from './config';
 import type { Logger } from './logger';
 import { exitWithError } from './signals';
+import { SERVER_BOUND_DEFAULTS as D } from './server';
 import { INSECURE, loadTls, type NodeRole, type TlsFiles, type Transport, tlsFilesIn } from './tls';
 
 /** Where npm run launch keeps a network (pid files, logs, data, and its TLS files in tls/). */
@@ -28,24 +29,24 @@ export const TRANSPORT_OPTIONS = {
 
 /** Bounds every server of the network takes as flags (defaults in server.ts). */
 export const SERVER_BOUND_OPTIONS = {
-  'max-connections': { type: 'integer', env: 'PAXOS_MAX_CONNECTIONS', default: 1024, description: 'client connections open at once; one more is closed as it arrives' },
+  'max-connections': { type: 'integer', env: 'PAXOS_MAX_CONNECTIONS', default: D.maxConnections, description: 'client connections open at once; one more is closed as it arrives' },
   'max-connections-per-client': {
     type: 'integer',
     env: 'PAXOS_MAX_CONNECTIONS_PER_CLIENT',
-    default: 64,
+    default: D.maxConnectionsPerClient,
     description: "connections of one client certificate at once (TLS; proposers and acceptors have places of their own)",
   },
-  'max-streams-per-connection': { type: 'integer', env: 'PAXOS_MAX_STREAMS', default: 1024, description: 'calls open at once on one connection; one more waits for one to end' },
-  'max-calls': { type: 'integer', env: 'PAXOS_MAX_CALLS', default: 16_384, description: 'calls open at once on this server; one more is RESOURCE_EXHAUSTED' },
-  'max-calls-per-client': { type: 'integer', env: 'PAXOS_MAX_CALLS_PER_CLIENT', default: 4096, description: "calls open at once from one client (its certificate's name; its address on plaintext)" },
-  'idle-connection-ms': { type: 'integer', env: 'PAXOS_IDLE_CONNECTION_MS', default: 300_000, description: 'a connection with no call open for this long is closed' },
-  'keepalive-ms': { type: 'integer', env: 'PAXOS_KEEPALIVE_MS', default: 60_000, description: 'a connection silent this long is pinged' },
-  'keepalive-timeout-ms': { type: 'integer', env: 'PAXOS_KEEPALIVE_TIMEOUT_MS', default: 20_000, description: 'a ping not answered within this is a dead peer: its connection is closed' },
-  'max-pending-answer-bytes': { type: 'integer', env: 'PAXOS_MAX_PENDING_ANSWER_BYTES', default: 256 * 1024 * 1024, description: 'bytes of unary answers sent and not yet read by the clients; beyond, new calls get RESOURCE_EXHAUSTED' },
+  'max-streams-per-connection': { type: 'integer', env: 'PAXOS_MAX_STREAMS', default: D.maxConcurrentStreams, description: 'calls open at once on one connection; one more waits for one to end' },
+  'max-calls': { type: 'integer', env: 'PAXOS_MAX_CALLS', default: D.maxCalls, description: 'calls open at once on this server; one more is RESOURCE_EXHAUSTED' },
+  'max-calls-per-client': { type: 'integer', env: 'PAXOS_MAX_CALLS_PER_CLIENT', default: D.maxCallsPerClient, description: "calls open at once from one client (its certificate's name; its address on plaintext)" },
+  'idle-connection-ms': { type: 'integer', env: 'PAXOS_IDLE_CONNECTION_MS', default: D.idleConnectionMs, description: 'a connection with no call open for this long is closed' },
+  'keepalive-ms': { type: 'integer', env: 'PAXOS_KEEPALIVE_MS', default: D.keepaliveMs, description: 'a connection silent this long is pinged' },
+  'keepalive-timeout-ms': { type: 'integer', env: 'PAXOS_KEEPALIVE_TIMEOUT_MS', default: D.keepaliveTimeoutMs, description: 'a ping not answered within this is a dead peer: its connection is closed' },
+  'max-pending-answer-bytes': { type: 'integer', env: 'PAXOS_MAX_PENDING_ANSWER_BYTES', default: D.maxPendingAnswerBytes, description: 'bytes of unary answers sent and not yet read by the clients; beyond, new calls get RESOURCE_EXHAUSTED' },
   'max-pending-answer-bytes-per-peer': {
     type: 'integer',
     env: 'PAXOS_MAX_PENDING_ANSWER_BYTES_PER_PEER',
-    default: 64 * 1024 * 1024,
+    default: D.maxPendingAnswerBytesPerPeer,
     description: "the same for one client (its certificate's name; its address on plaintext)",
   },
 } as const;
@@ -82,14 +83,14 @@ export function serverBounds(o: {
     return v;
   };
   return {
-    maxConnections: within('max-connections', o['max-connections'] ?? 1024, 1, 100_000),
-    maxConnectionsPerClient: within('max-connections-per-client', o['max-connections-per-client'] ?? 64, 1, 100_000),
-    maxConcurrentStreams: within('max-streams-per-connection', o['max-streams-per-connection'] ?? 1024, 1, 100_000),
-    ...callBounds(o['max-calls'] ?? 16_384, o['max-calls-per-client'] ?? 4096, within),
-    idleConnectionMs: within('idle-connection-ms', o['idle-connection-ms'] ?? 300_000, 1000, 86_400_000),
-    keepaliveMs: within('keepalive-ms', o['keepalive-ms'] ?? 60_000, 1000, 86_400_000),
-    keepaliveTimeoutMs: within('keepalive-timeout-ms', o['keepalive-timeout-ms'] ?? 20_000, 100, 3_600_000),
-    ...pendingAnswerBounds(o['max-pending-answer-bytes'] ?? 256 * MIB, o['max-pending-answer-bytes-per-peer'] ?? 64 * MIB, within),
+    maxConnections: within('max-connections', o['max-connections'] ?? D.maxConnections, 1, 100_000),
+    maxConnectionsPerClient: within('max-connections-per-client', o['max-connections-per-client'] ?? D.maxConnectionsPerClient, 1, 100_000),
+    maxConcurrentStreams: within('max-streams-per-connection', o['max-streams-per-connection'] ?? D.maxConcurrentStreams, 1, 100_000),
+    ...callBounds(o['max-calls'] ?? D.maxCalls, o['max-calls-per-client'] ?? D.maxCallsPerClient, within),
+    idleConnectionMs: within('idle-connection-ms', o['idle-connection-ms'] ?? D.idleConnectionMs, 1000, 86_400_000),
+    keepaliveMs: within('keepalive-ms', o['keepalive-ms'] ?? D.keepaliveMs, 1000, 86_400_000),
+    keepaliveTimeoutMs: within('keepalive-timeout-ms', o['keepalive-timeout-ms'] ?? D.keepaliveTimeoutMs, 100, 3_600_000),
+    ...pendingAnswerBounds(o['max-pending-answer-bytes'] ?? D.maxPendingAnswerBytes, o['max-pending-answer-bytes-per-peer'] ?? D.maxPendingAnswerBytesPerPeer, within),
   };
 }
 const MIB = 1024 * 1024;
