@@ -2,7 +2,7 @@
 // client that asks and never reads makes the server keep every answer, and Learn or ReadLog answers
 // are up to 4 MiB each, so a few hundred unread calls exhaust a node. grpc-js has no bound on this.
 // The budget counts the bytes of unary answers sent and not yet taken, per peer (the certificate's
-// name; the address on plaintext) and in all: a peer at its share is refused new unary calls with
+// name; the connection on plaintext) and in all: a peer at its share is refused new unary calls with
 // RESOURCE_EXHAUSTED until it takes what it was sent. A call's bytes are counted from its answer
 // until its status goes out (grpc-js sends the status once the answer is written) or it is cancelled.
 import {

@@ -1,7 +1,7 @@
 // Calls open at once. HTTP/2 bounds streams per connection (--max-streams-per-connection) and the
 // server bounds connections, but their product is a million calls of about 12 KB each: one client
 // opening streams and leaving them open could take 12 GB. Every server therefore counts the calls
-// open on it, per client (certificate name; address on plaintext) and in all, and refuses one
+// open on it, per client (certificate name; connection on plaintext) and in all, and refuses one
 // more with RESOURCE_EXHAUSTED before any handler sees it. A call counts from its metadata until
 // its status is sent or it is cancelled.
 import {

@@ -38,7 +38,7 @@ export const SERVER_BOUND_OPTIONS = {
   },
   'max-streams-per-connection': { type: 'integer', env: 'PAXOS_MAX_STREAMS', default: D.maxConcurrentStreams, description: 'calls open at once on one connection; one more waits for one to end' },
   'max-calls': { type: 'integer', env: 'PAXOS_MAX_CALLS', default: D.maxCalls, description: 'calls open at once on this server; one more is RESOURCE_EXHAUSTED' },
-  'max-calls-per-client': { type: 'integer', env: 'PAXOS_MAX_CALLS_PER_CLIENT', default: D.maxCallsPerClient, description: "calls open at once from one client (its certificate's name; its address on plaintext)" },
+  'max-calls-per-client': { type: 'integer', env: 'PAXOS_MAX_CALLS_PER_CLIENT', default: D.maxCallsPerClient, description: "calls open at once from one client (its certificate's name; its connection on plaintext)" },
   'idle-connection-ms': { type: 'integer', env: 'PAXOS_IDLE_CONNECTION_MS', default: D.idleConnectionMs, description: 'a connection with no call open for this long is closed' },
   'keepalive-ms': { type: 'integer', env: 'PAXOS_KEEPALIVE_MS', default: D.keepaliveMs, description: 'a connection silent this long is pinged' },
   'keepalive-timeout-ms': { type: 'integer', env: 'PAXOS_KEEPALIVE_TIMEOUT_MS', default: D.keepaliveTimeoutMs, description: 'a ping not answered within this is a dead peer: its connection is closed' },
@@ -47,7 +47,7 @@ export const SERVER_BOUND_OPTIONS = {
     type: 'integer',
     env: 'PAXOS_MAX_PENDING_ANSWER_BYTES_PER_PEER',
     default: D.maxPendingAnswerBytesPerPeer,
-    description: "the same for one client (its certificate's name; its address on plaintext)",
+    description: "the same for one client (its certificate's name; its connection on plaintext)",
   },
 } as const;
 
