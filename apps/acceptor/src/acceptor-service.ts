@@ -14,7 +14,7 @@ import type {
   VerifyClaimsRequest,
   VerifyClaimsResponse,
 } from '@paxos/proto';
-import { GrpcError, GrpcStatus, type Logger, toServiceError } from '@paxos/grpc-kit';
+import { GrpcError, GrpcStatus, type Logger, messageBytes, peerIdentity, toServiceError } from '@paxos/grpc-kit';
 import { acceptReplyToWire, acceptRequestFromWire, prepareFromWire, prepareReplyToWire } from '@paxos/wire';
 import { type AcceptorNode, learnReply } from '@paxos/acceptor-node';
 import type { AcceptorStorage } from './storage';
@@ -22,6 +22,7 @@ import { buildStatus, type StatusContext } from './status';
 import { streamHandler } from './stream-handler';
 import type { ProposerAccess } from './proposer-access';
 import type { SourceHolder } from './source-holder';
+import type { HistoryReadPacer } from './history-read-pacer';
 
 /** What the service needs of the node's agreed state beyond the node itself. */
 export interface AcceptorStateContext {
@@ -37,6 +38,7 @@ export function acceptorService(
   stateContext: AcceptorStateContext,
   source: Pick<SourceHolder, 'verify'>,
   access: ProposerAccess,
+  clientReads: HistoryReadPacer,
   logger: Logger,
 ): AcceptorServiceServer {
   return {
@@ -61,15 +63,20 @@ export function acceptorService(
       callback(null, buildStatus(statusContext));
     },
     learn(call: ServerUnaryCall<LearnRequest, LearnResponse>, callback: sendUnaryData<LearnResponse>) {
-      let reply: LearnResponse;
-      try {
-        reply = learnReply(node, call.request, stateContext.snapshotSlot());
-      } catch (e) {
-        logger.error({ err: e }, 'reading the chosen history failed');
-        callback(toServiceError(new GrpcError(GrpcStatus.INTERNAL, `reading the chosen history failed: ${(e as Error).message}`)));
-        return;
-      }
-      callback(null, reply);
+      const read = () => {
+        try {
+          return learnReply(node, call.request, stateContext.snapshotSlot());
+        } catch (e) {
+          logger.error({ err: e }, 'reading the chosen history failed');
+          throw new GrpcError(GrpcStatus.INTERNAL, `reading the chosen history failed: ${(e as Error).message}`);
+        }
+      };
+      // A proposer's reads (catch-up, learning) go at once; a client's take their turn.
+      const fromProposer = peerIdentity(call)?.role === 'proposer';
+      (fromProposer ? Promise.resolve().then(read) : clientReads.run(read, messageBytes)).then(
+        (reply) => callback(null, reply),
+        (e: unknown) => callback(toServiceError(e)),
+      );
     },
     installStateSnapshot: stateContext.installStateSnapshot,
     verifyClaims(call: ServerUnaryCall<VerifyClaimsRequest, VerifyClaimsResponse>, callback: sendUnaryData<VerifyClaimsResponse>) {

@@ -1,4 +1,4 @@
-import { AcceptorCore, DEFAULT_LIMITS, Quorum } from '@paxos/consensus-core';
+import { AcceptorCore, DEFAULT_LIMITS, Quorum, slotValueBytes } from '@paxos/consensus-core';
 import {
   claimsCheckedCounter,
   ConfigError,
@@ -31,6 +31,7 @@ import { retainHistory } from './history-retention';
 import { installStateSnapshotHandler } from './snapshot-install';
 import { readStateSnapshot } from './storage/state-snapshot-file';
 import { AcceptorStorage } from './storage';
+import { HistoryReadPacer } from './history-read-pacer';
 
 /** The generated definition, with an Accept decoder that keeps each value's received bytes for storage. */
 const acceptorServiceDefinition = {
@@ -117,6 +118,7 @@ async function main(): Promise<void> {
         `the state snapshot at slot ${applier.durableSnapshotSlot ?? storage.history.firstSlot} covers it (ReadService.GetStateSnapshot)`,
     );
 
+  const clientReads = new HistoryReadPacer();
   let server: Awaited<ReturnType<typeof startGrpcServer>>;
   try {
     server = await startGrpcServer({
@@ -131,7 +133,7 @@ async function main(): Promise<void> {
         {
           name: 'paxos.v1.AcceptorService',
           definition: acceptorServiceDefinition,
-          implementation: acceptorService(node, statusContext, stateContext, source, access, logger),
+          implementation: acceptorService(node, statusContext, stateContext, source, access, clientReads, logger),
           readMethods: ['learn', 'status'],
         },
         {
@@ -146,7 +148,10 @@ async function main(): Promise<void> {
             settle: () => applier.settle(),
             readLog: async (from, max) => {
               if (from < storage.history.firstSlot) throw belowHistory(from);
-              return storage.history.read(from, max, READ_LOG_BYTES_MAX);
+              return clientReads.run(
+                () => storage.history.read(from, max, READ_LOG_BYTES_MAX),
+                (entries) => entries.reduce((sum, e) => sum + slotValueBytes(e.value), 0),
+              );
             },
             stateSnapshot: () => {
               const read = readStateSnapshot(config.dataDir);

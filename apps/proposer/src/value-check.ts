@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { type Command, commandBytes } from '@paxos/consensus-core';
-import { type ClaimVerdict, GrpcError } from '@paxos/grpc-kit';
+import { type ClaimVerdict, GrpcError, TokenBucket } from '@paxos/grpc-kit';
 import type { SourceCache } from '@paxos/lmfdb-client';
 import type { MonsterHarmonicProposal, Value } from '@paxos/proto';
 import { checkProposalClaims, contentKind, validateProposalValue } from '@paxos/proposal';
@@ -22,9 +22,8 @@ const CONTENT_TYPE_CHARS_MAX = 256;
  * leaderboard, or whose LMFDB claim is false or cannot be verified here.
  */
 export class ValueChecker {
-  /** Milliseconds claim checks may still take now (a token bucket, see CLAIM_CHECK_MS_PER_SECOND). */
-  private claimMs = CLAIM_CHECK_MS_BURST;
-  private claimMsAt: number;
+  /** Milliseconds claim checks may take (see CLAIM_CHECK_MS_PER_SECOND). */
+  private readonly claimTime: TokenBucket;
 
   constructor(
     private readonly maxValueBytes: number,
@@ -33,7 +32,7 @@ export class ValueChecker {
     /** The clock claim checks are timed with (ms; tests give their own). */
     private readonly now: () => number = () => performance.now(),
   ) {
-    this.claimMsAt = now();
+    this.claimTime = new TokenBucket(CLAIM_CHECK_MS_PER_SECOND, CLAIM_CHECK_MS_BURST, now);
   }
 
   check(clientRequestId: string, value: Value | undefined): Command {
@@ -75,20 +74,18 @@ export class ValueChecker {
    * RESOURCE_EXHAUSTED at once.
    */
   private checkClaims(proposal: MonsterHarmonicProposal): void {
-    const t = this.now();
-    this.claimMs = Math.min(CLAIM_CHECK_MS_BURST, this.claimMs + ((t - this.claimMsAt) * CLAIM_CHECK_MS_PER_SECOND) / 1000);
-    this.claimMsAt = t;
-    if (this.claimMs <= 0) {
+    if (this.claimTime.available <= 0) {
       throw new GrpcError(
         status.RESOURCE_EXHAUSTED,
         `LMFDB claim checks have taken their share of this proposer's time (${CLAIM_CHECK_MS_PER_SECOND} ms a second): retry shortly with the same client_request_id, or send fewer claims at once`,
       );
     }
+    const t = this.now();
     try {
       const claims = checkProposalClaims(proposal, this.source, { requireAll: true, ...(this.onVerdict ? { onVerdict: this.onVerdict } : {}) });
       if (!claims.ok) throw new GrpcError(status.FAILED_PRECONDITION, claims.reason);
     } finally {
-      this.claimMs -= this.now() - t;
+      this.claimTime.spend(this.now() - t);
     }
   }
 }
