@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { type ChosenEntry, slotValueBytes } from '@paxos/consensus-core';
-import { GrpcError } from '@paxos/grpc-kit';
+import { GrpcError, TokenBucket } from '@paxos/grpc-kit';
 import type { AcceptorLink } from './acceptor-link';
 import type { ChosenLog } from './chosen-log';
 import { learnedEntries } from './learned-entries';
@@ -14,6 +14,12 @@ const LEARN_DEADLINE_MS = 2000;
  */
 export const HISTORY_READS_AT_ONCE = 4;
 export const HISTORY_READS_WAITING_MAX = 256;
+/**
+ * Bytes of history clients' reads may fetch a second through this proposer: its Learn is not paced
+ * at the acceptors (a proposer's catch-up must not be), so a client reading old slots here would
+ * otherwise keep the acceptor furthest ahead busy.
+ */
+export const CLIENT_HISTORY_BYTES_PER_SECOND = 64 * 1024 * 1024;
 
 /**
  * Reads the chosen log from any slot: from the proposer's memory while it keeps the slot, else
@@ -23,6 +29,7 @@ export const HISTORY_READS_WAITING_MAX = 256;
 export class LogReader {
   private reading = 0;
   private readonly waiting: (() => void)[] = [];
+  private readonly clientBytes = new TokenBucket(CLIENT_HISTORY_BYTES_PER_SECOND, CLIENT_HISTORY_BYTES_PER_SECOND);
 
   constructor(
     private readonly links: readonly AcceptorLink[],
@@ -48,7 +55,10 @@ export class LogReader {
     if (kept.length > 0) return kept;
     await this.turn();
     try {
-      return await this.readHistory(from, max);
+      for (let wait = this.clientBytes.msUntil(); wait > 0; wait = this.clientBytes.msUntil()) await new Promise((r) => setTimeout(r, wait));
+      const entries = await this.readHistory(from, max);
+      this.clientBytes.spend(entries.reduce((sum, e) => sum + slotValueBytes(e.value), 0));
+      return entries;
     } finally {
       this.reading--;
       this.waiting.shift()?.();
