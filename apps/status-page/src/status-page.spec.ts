@@ -198,23 +198,28 @@ describe('the page\'s HTTP server', () => {
   });
 });
 
+/** A node whose ReadService answers ReadLog with `answer` (plaintext, on a free port). */
+function readLogServer(logger: Logger, answer: (fromSlot: bigint) => ReadLogResponse) {
+  return startGrpcServer({
+    host: '127.0.0.1',
+    port: 0,
+    maxReceiveBytes: 1 << 20,
+    transport: INSECURE,
+    logger,
+    services: [
+      {
+        name: 'paxos.v1.ReadService',
+        definition: ReadServiceService,
+        implementation: { readLog: (c: { request: { fromSlot: bigint } }, cb: (e: null, r: ReadLogResponse) => void) => cb(null, answer(c.request.fromSlot)) },
+      },
+    ],
+  });
+}
+
 describe('reading one slot for its page', () => {
   it('asks every acceptor when the proposer and the first ones are down, and finds the one that holds it', async () => {
     const logger = createLogger('status-page-spec');
-    const holder = await startGrpcServer({
-      host: '127.0.0.1',
-      port: 0,
-      maxReceiveBytes: 1 << 20,
-      transport: INSECURE,
-      logger,
-      services: [
-        {
-          name: 'paxos.v1.ReadService',
-          definition: ReadServiceService,
-          implementation: { readLog: (_c: unknown, cb: (e: null, r: ReadLogResponse) => void) => cb(null, ReadLogResponse.fromPartial({ entries: [{ slot: 7n, value: { kind: { $case: 'noop', value: {} } } }], appliedSlot: 8n })) },
-        },
-      ],
-    });
+    const holder = await readLogServer(logger, () => ReadLogResponse.fromPartial({ entries: [{ slot: 7n, value: { kind: { $case: 'noop', value: {} } } }], appliedSlot: 8n }));
     // Port 1 refuses at once: the proposer and four acceptors are down, the fifth holds slot 7.
     const poller = new RealNetworkPoller({
       acceptors: ['127.0.0.1:1', '127.0.0.1:1', '127.0.0.1:1', '127.0.0.1:1', `127.0.0.1:${holder.port}`],
@@ -243,25 +248,10 @@ describe('reading one slot for its page', () => {
     logger.level = 'silent';
     let reads = 0;
     const mib = Buffer.alloc(1024 * 1024, 1);
-    const holder = await startGrpcServer({
-      host: '127.0.0.1',
-      port: 0,
-      maxReceiveBytes: 1 << 20,
-      transport: INSECURE,
-      logger,
-      services: [
-        {
-          name: 'paxos.v1.ReadService',
-          definition: ReadServiceService,
-          implementation: {
-            readLog: (c: { request: { fromSlot: bigint } }, cb: (e: null, r: ReadLogResponse) => void) => {
-              reads++;
-              const command = { clientRequestId: `c${c.request.fromSlot}`, value: { contentType: 'application/octet-stream', data: mib }, verifiedBy: [] };
-              cb(null, ReadLogResponse.fromPartial({ entries: [{ slot: c.request.fromSlot, value: { kind: { $case: 'batch', value: { commands: [command] } } } }], appliedSlot: 100n }));
-            },
-          },
-        },
-      ],
+    const holder = await readLogServer(logger, (fromSlot) => {
+      reads++;
+      const command = { clientRequestId: `c${fromSlot}`, value: { contentType: 'application/octet-stream', data: mib }, verifiedBy: [] };
+      return ReadLogResponse.fromPartial({ entries: [{ slot: fromSlot, value: { kind: { $case: 'batch', value: { commands: [command] } } } }], appliedSlot: 100n });
     });
     const poller = new RealNetworkPoller({ acceptors: [`127.0.0.1:${holder.port}`], proposer: '127.0.0.1:1', proposerMetrics: '127.0.0.1:1', transport: INSECURE, pollMs: 1000, nodeDeadlineMs: 2000, historySeconds: 60, logger });
     try {

@@ -6,7 +6,6 @@
 // RESOURCE_EXHAUSTED until it takes what it was sent. A call's bytes are counted from its answer
 // until its status goes out (grpc-js sends the status once the answer is written) or it is cancelled.
 import {
-  Metadata,
   ResponderBuilder,
   ServerInterceptingCall,
   type ServerInterceptingCallInterface,
@@ -14,6 +13,7 @@ import {
   ServerListenerBuilder,
   status,
 } from '@grpc/grpc-js';
+import { endCall } from './grpc-errors';
 import { callerKey } from './tls';
 
 export interface AnswerBudgetLimits {
@@ -120,7 +120,7 @@ export class AnswerBudget {
       // grpc-js hands a handler's answer on even after the call was cancelled (it is dropped
       // inside): held then, it would never be given back.
       let cancelled = false;
-      const refuse = (reason: string) => call.sendStatus({ code: status.RESOURCE_EXHAUSTED, details: reason, metadata: new Metadata() });
+      const refuse = (reason: string) => endCall(call, status.RESOURCE_EXHAUSTED, reason);
       return new ServerInterceptingCall(
         call,
         new ResponderBuilder()

@@ -5,7 +5,7 @@
 // more with RESOURCE_EXHAUSTED before any handler sees it. A call counts from its metadata until
 // its status is sent or it is cancelled.
 import {
-  Metadata,
+  type Metadata,
   ResponderBuilder,
   ServerInterceptingCall,
   type ServerInterceptingCallInterface,
@@ -13,6 +13,7 @@ import {
   ServerListenerBuilder,
   status,
 } from '@grpc/grpc-js';
+import { endCall } from './grpc-errors';
 import { callerKey } from './tls';
 
 export interface CallLimits {
@@ -72,7 +73,7 @@ export class CallBounds {
                 .withOnReceiveMetadata((metadata: Metadata, pass: (m: Metadata) => void) => {
                   const reason = this.admit(client);
                   if (reason !== undefined) {
-                    call.sendStatus({ code: status.RESOURCE_EXHAUSTED, details: reason, metadata: new Metadata() });
+                    endCall(call, status.RESOURCE_EXHAUSTED, reason);
                     return;
                   }
                   counted = true;

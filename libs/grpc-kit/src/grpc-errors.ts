@@ -42,3 +42,8 @@ export function describeGrpcError(err: unknown): string {
   if (isServiceError(err)) return `${status[err.code] ?? err.code}: ${err.details}`;
   return err instanceof Error ? err.message : String(err);
 }
+
+/** Ends a call from a server interceptor, before (or instead of) its handler, with a status a person can act on. */
+export function endCall(call: { sendStatus(s: { code: status; details: string; metadata: Metadata }): void }, code: status, details: string): void {
+  call.sendStatus({ code, details: boundedDetails(details), metadata: new Metadata() });
+}

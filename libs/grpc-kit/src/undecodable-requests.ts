@@ -8,7 +8,6 @@
 // @bufbuild/protobuf's reader.
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 import {
-  Metadata,
   ResponderBuilder,
   ServerInterceptingCall,
   type ServerInterceptingCallInterface,
@@ -17,6 +16,7 @@ import {
   type ServiceDefinition,
   status,
 } from '@grpc/grpc-js';
+import { endCall } from './grpc-errors';
 
 /** A request message that did not decode (what the wrapped deserializer returns instead of throwing). */
 export class UndecodableRequest {
@@ -84,7 +84,7 @@ export const rejectUndecodable: ServerInterceptor = (_method, call: ServerInterc
           new ServerListenerBuilder()
             .withOnReceiveMessage((message: unknown, pass: (message: unknown) => void) => {
               if (message instanceof UndecodableRequest) {
-                call.sendStatus({ code: status.INVALID_ARGUMENT, details: message.details, metadata: new Metadata() });
+                endCall(call, status.INVALID_ARGUMENT, message.details);
                 return;
               }
               pass(message);
