@@ -14,7 +14,7 @@ import type {
   VerifyClaimsRequest,
   VerifyClaimsResponse,
 } from '@paxos/proto';
-import { GrpcError, GrpcStatus, type Logger, messageBytes, peerIdentity, toServiceError } from '@paxos/grpc-kit';
+import { callerOf, GrpcError, GrpcStatus, type Logger, messageBytes, toServiceError } from '@paxos/grpc-kit';
 import { acceptReplyToWire, acceptRequestFromWire, prepareFromWire, prepareReplyToWire } from '@paxos/wire';
 import { type AcceptorNode, learnReply } from '@paxos/acceptor-node';
 import type { AcceptorStorage } from './storage';
@@ -72,8 +72,7 @@ export function acceptorService(
         }
       };
       // A proposer's reads (catch-up, learning) go at once; a client's take their turn.
-      const fromProposer = peerIdentity(call)?.role === 'proposer';
-      (fromProposer ? Promise.resolve().then(read) : clientReads.run(read, messageBytes)).then(
+      (access.mayBeProposer(call) ? Promise.resolve().then(read) : clientReads.run(read, messageBytes, callerOf(call))).then(
         (reply) => callback(null, reply),
         (e: unknown) => callback(toServiceError(e)),
       );

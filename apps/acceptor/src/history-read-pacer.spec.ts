@@ -1,16 +1,24 @@
 import { status } from '@grpc/grpc-js';
-import { HistoryReadPacer, READS_WAITING_MAX } from './history-read-pacer';
+import { HistoryReadPacer, READS_WAITING_MAX, READS_WAITING_PER_CLIENT_MAX } from './history-read-pacer';
 
 const MIB = 1024 * 1024;
+const caller = (key: string, gone = () => false) => ({ key, gone });
+
+/** A pacer on a test clock: sleeping moves the clock; `stuck` sleeps for ever. */
+function pacerOnClock(stuck = false) {
+  const clock = { now: 0, slept: [] as number[] };
+  const pacer = new HistoryReadPacer(64 * MIB, 64 * MIB, () => clock.now, (ms) => {
+    clock.slept.push(ms);
+    if (stuck) return new Promise<void>(() => undefined);
+    clock.now += ms;
+    return Promise.resolve();
+  });
+  return { pacer, clock };
+}
 
 describe("clients' reads of the chosen history", () => {
   it('go one at a time, at the rate of bytes: a read after an overspend waits for the refill', async () => {
-    let clock = 0;
-    const slept: number[] = [];
-    const pacer = new HistoryReadPacer(64 * MIB, 64 * MIB, () => clock, async (ms) => {
-      slept.push(ms);
-      clock += ms;
-    });
+    const { pacer, clock } = pacerOnClock();
     let running = 0;
     let most = 0;
     const read = (n: number) => () => {
@@ -19,19 +27,38 @@ describe("clients' reads of the chosen history", () => {
       running--;
       return n;
     };
-    const order = await Promise.all([1, 2, 3].map((n) => pacer.run(read(n), () => 40 * MIB)));
+    const order = await Promise.all([1, 2, 3].map((n) => pacer.run(read(n), () => 40 * MIB, caller(`c${n}`))));
     expect(order).toEqual([1, 2, 3]);
     expect(most).toBe(1);
     // 64 MiB at once: two reads of 40 MiB go (the second overspends by 16 MiB), the third waits 250 ms.
-    expect(slept).toEqual([250]);
+    expect(clock.slept).toEqual([250]);
   });
 
-  it('refuses a read when too many wait already', async () => {
-    const pacer = new HistoryReadPacer(1, 1, () => 0, () => new Promise<void>(() => undefined));
+  it('refuses a read when too many wait, or too many of one client: one client cannot take every place', async () => {
+    const { pacer } = pacerOnClock(true);
     // The first read overspends and the clock never moves: every later read waits.
-    await pacer.run(() => 0, () => 10);
-    const waiting = Array.from({ length: READS_WAITING_MAX + 1 }, () => pacer.run(() => 0, () => 0));
-    void waiting;
-    await expect(pacer.run(() => 0, () => 0)).rejects.toMatchObject({ code: status.RESOURCE_EXHAUSTED });
+    await pacer.run(() => 0, () => 100 * MIB, caller('first'));
+    void pacer.run(() => 0, () => 0, caller('first'));
+    const greedy = Array.from({ length: READS_WAITING_PER_CLIENT_MAX }, () => pacer.run(() => 0, () => 0, caller('greedy')));
+    void greedy;
+    await expect(pacer.run(() => 0, () => 0, caller('greedy'))).rejects.toMatchObject({ code: status.RESOURCE_EXHAUSTED, message: expect.stringContaining('reads of greedy') });
+    // Others still get a place, up to the bound for all.
+    const others = Array.from({ length: READS_WAITING_MAX - READS_WAITING_PER_CLIENT_MAX }, (_, i) => pacer.run(() => 0, () => 0, caller(`other-${i % 50}`)));
+    void others;
+    await expect(pacer.run(() => 0, () => 0, caller('late'))).rejects.toMatchObject({ code: status.RESOURCE_EXHAUSTED });
+  });
+
+  it('does not read for a caller that left before its turn, and passes the turn on', async () => {
+    const { pacer } = pacerOnClock();
+    let reads = 0;
+    const read = () => ++reads;
+    await pacer.run(read, () => 100 * MIB, caller('a'));
+    let left = false;
+    const leaving = pacer.run(read, () => 0, caller('b', () => left));
+    const staying = pacer.run(read, () => 0, caller('c'));
+    left = true;
+    await expect(leaving).rejects.toMatchObject({ code: status.CANCELLED });
+    await expect(staying).resolves.toBe(2);
+    expect(reads).toBe(2);
   });
 });

@@ -1,4 +1,4 @@
-import { AcceptorCore, DEFAULT_LIMITS, Quorum, slotValueBytes } from '@paxos/consensus-core';
+import { AcceptorCore, DEFAULT_LIMITS, Quorum } from '@paxos/consensus-core';
 import {
   claimsCheckedCounter,
   ConfigError,
@@ -6,6 +6,7 @@ import {
   createMetricsRegistry,
   GrpcError,
   GrpcStatus,
+  messageBytes,
   startMetricsServer,
   startupTransport,
   exitWithError,
@@ -146,13 +147,16 @@ async function main(): Promise<void> {
             },
             defaultConsistency: Consistency.CONSISTENCY_STALE,
             settle: () => applier.settle(),
-            readLog: async (from, max) => {
-              if (from < storage.history.firstSlot) throw belowHistory(from);
-              return clientReads.run(
-                () => storage.history.read(from, max, READ_LOG_BYTES_MAX),
-                (entries) => entries.reduce((sum, e) => sum + slotValueBytes(e.value), 0),
-              );
-            },
+            readLog: (from, max, caller) =>
+              clientReads.run(
+                () => {
+                  // Checked in the read's turn: retention may have moved the history on meanwhile.
+                  if (from < storage.history.firstSlot) throw belowHistory(from);
+                  return storage.history.read(from, max, READ_LOG_BYTES_MAX);
+                },
+                messageBytes,
+                caller,
+              ),
             stateSnapshot: () => {
               const read = readStateSnapshot(config.dataDir);
               if ('missing' in read) throw new GrpcError(GrpcStatus.FAILED_PRECONDITION, `this acceptor has no state snapshot to give: ${read.missing}`);

@@ -28,6 +28,11 @@ export class ProposerAccess {
     return peer.id;
   }
 
+  /** True when the call may come from a proposer: its certificate is a proposer's, or nothing is bound (plaintext). */
+  mayBeProposer(call: Call): boolean {
+    return this.transport.kind === 'insecure' || peerIdentity(call)?.role === 'proposer';
+  }
+
   /** PERMISSION_DENIED unless the ballot is the bound proposer's (nothing to check when unbound). */
   static checkBallot(bound: number | undefined, ballot: Ballot): void {
     if (bound !== undefined && ballot.proposerId !== bound) {

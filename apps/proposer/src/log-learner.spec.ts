@@ -46,8 +46,9 @@ describe("clients' reads of the acceptors' chosen histories", () => {
     } as unknown as AcceptorLink;
     const empty = { entry: () => undefined } as unknown as ChosenLog;
     const reader = new LogReader([link], empty, () => undefined);
-    const reads = Array.from({ length: HISTORY_READS_AT_ONCE + HISTORY_READS_WAITING_MAX }, (_, i) => reader.readForClient(BigInt(i), 1));
-    await expect(reader.readForClient(0n, 1)).rejects.toMatchObject({ code: status.RESOURCE_EXHAUSTED });
+    const client = { key: 'client-a', gone: () => false };
+    const reads = Array.from({ length: HISTORY_READS_AT_ONCE + HISTORY_READS_WAITING_MAX }, (_, i) => reader.readForClient(BigInt(i), 1, Infinity, client));
+    await expect(reader.readForClient(0n, 1, Infinity, client)).rejects.toMatchObject({ code: status.RESOURCE_EXHAUSTED });
     // The proposer's own reads do not wait behind clients.
     const own = reader.read(5n, 1);
     for (let i = 0; i < 2000 && answers.length > 0; i++) {
@@ -57,5 +58,38 @@ describe("clients' reads of the acceptors' chosen histories", () => {
     expect((await Promise.all(reads)).map((r) => r[0]?.slot)).toEqual(reads.map((_, i) => BigInt(i)));
     expect((await own)[0]?.slot).toBe(5n);
     expect(most).toBe(HISTORY_READS_AT_ONCE + 1);
+  });
+});
+
+describe("the pace of clients' history reads through the proposer", () => {
+  it('waits for the rate of bytes after an overspend, and does not read for a caller that left', async () => {
+    let learns = 0;
+    const big = Buffer.alloc(40 * 1024 * 1024);
+    const link = {
+      nodeId: 0,
+      up: true,
+      learn: async (from: bigint) => {
+        learns++;
+        const command = { clientRequestId: `c${from}`, value: { contentType: 'application/octet-stream', data: big }, verifiedBy: [] };
+        return { chosen: [{ slot: from, ballot: { round: 1n, proposerId: 1 }, value: { kind: { $case: 'batch', value: { commands: [command] } } } }], committedIndex: from + 1n, oldestKeptSlot: 0n, snapshotSlot: 0n };
+      },
+    } as unknown as AcceptorLink;
+    const empty = { entry: () => undefined } as unknown as ChosenLog;
+    let clock = 0;
+    const slept: number[] = [];
+    const reader = new LogReader([link], empty, () => undefined, {
+      now: () => clock,
+      sleep: async (ms) => {
+        slept.push(ms);
+        clock += ms;
+      },
+    });
+    const client = { key: 'client-a', gone: () => false };
+    for (const slot of [0n, 1n, 2n]) expect((await reader.readForClient(slot, 1, Infinity, client))[0]?.slot).toBe(slot);
+    // 64 MiB at once: two reads of 40 MiB go, the third waits for about 16 MiB of refill (250 ms).
+    expect(slept).toHaveLength(1);
+    expect(slept[0]).toBeGreaterThanOrEqual(250);
+    await expect(reader.readForClient(3n, 1, Infinity, { key: 'client-b', gone: () => true })).rejects.toMatchObject({ code: status.CANCELLED });
+    expect(learns).toBe(3);
   });
 });

@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { type ChosenEntry, slotValueBytes } from '@paxos/consensus-core';
-import { GrpcError, TokenBucket } from '@paxos/grpc-kit';
+import { type Caller, GrpcError, messageBytes, TokenBucket } from '@paxos/grpc-kit';
 import type { AcceptorLink } from './acceptor-link';
 import type { ChosenLog } from './chosen-log';
 import { learnedEntries } from './learned-entries';
@@ -29,14 +29,21 @@ export const CLIENT_HISTORY_BYTES_PER_SECOND = 64 * 1024 * 1024;
 export class LogReader {
   private reading = 0;
   private readonly waiting: (() => void)[] = [];
-  private readonly clientBytes = new TokenBucket(CLIENT_HISTORY_BYTES_PER_SECOND, CLIENT_HISTORY_BYTES_PER_SECOND);
+  private readonly clientBytes: TokenBucket;
 
   constructor(
     private readonly links: readonly AcceptorLink[],
     private readonly chosen: ChosenLog,
     /** The committed index an acceptor last reported (undefined: unknown). */
     private readonly committedOf: (nodeId: number) => bigint | undefined,
-  ) {}
+    /** The clock and the wait of the clients' pacing (tests give their own). */
+    pacing: { readonly now?: () => number; readonly sleep?: (ms: number) => Promise<void> } = {},
+  ) {
+    this.clientBytes = new TokenBucket(CLIENT_HISTORY_BYTES_PER_SECOND, CLIENT_HISTORY_BYTES_PER_SECOND, pacing.now);
+    this.sleep = pacing.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  }
+
+  private readonly sleep: (ms: number) => Promise<void>;
 
   /**
    * Up to `max` chosen entries from `from` on (and about `maxBytes` of values from memory; an
@@ -49,15 +56,19 @@ export class LogReader {
     return kept.length > 0 ? kept : this.readHistory(from, max);
   }
 
-  /** The same for a client (ReadLog, WatchChosen): reads of the acceptors' histories take turns. */
-  async readForClient(from: bigint, max: number, maxBytes = Number.POSITIVE_INFINITY): Promise<ChosenEntry[]> {
+  /**
+   * The same for a client (ReadLog, WatchChosen): reads of the acceptors' histories take turns at
+   * a rate of bytes, and a caller that left before its turn is not read for.
+   */
+  async readForClient(from: bigint, max: number, maxBytes: number, caller: Caller): Promise<ChosenEntry[]> {
     const kept = this.fromMemory(from, max, maxBytes);
     if (kept.length > 0) return kept;
     await this.turn();
     try {
-      for (let wait = this.clientBytes.msUntil(); wait > 0; wait = this.clientBytes.msUntil()) await new Promise((r) => setTimeout(r, wait));
+      for (let wait = this.clientBytes.msUntil(); wait > 0 && !caller.gone(); wait = this.clientBytes.msUntil()) await this.sleep(wait);
+      if (caller.gone()) throw new GrpcError(status.CANCELLED, 'the caller left before its read of the chosen history had its turn');
       const entries = await this.readHistory(from, max);
-      this.clientBytes.spend(entries.reduce((sum, e) => sum + slotValueBytes(e.value), 0));
+      this.clientBytes.spend(messageBytes(entries));
       return entries;
     } finally {
       this.reading--;

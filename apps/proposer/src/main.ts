@@ -109,7 +109,7 @@ async function main(): Promise<void> {
             defaultConsistency: Consistency.CONSISTENCY_LINEARIZABLE,
             linearizable: () => node.readBarrier(READ_BARRIER_DEADLINE_MS),
             // About 4 MiB of values per answer, as an acceptor's ReadLog (the retained slots in memory reach 64 MiB).
-            readLog: (from, max) => node.reader.readForClient(from, max, READ_LOG_BYTES_MAX),
+            readLog: (from, max, caller) => node.reader.readForClient(from, max, READ_LOG_BYTES_MAX, caller),
           }),
         },
       ],

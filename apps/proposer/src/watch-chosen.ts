@@ -82,6 +82,8 @@ export function watchChosenHandler(node: ProposerNode, bounds: WatchBounds, logg
     let next = call.request.fromSlot;
     let pumping = false;
     let done = false;
+    /** The watcher as its history reads know it: gone once its stream ended. */
+    const watcher = { key: client, gone: () => done };
     /** Bytes written to this watcher whose write has not completed (they wait in buffers for the client). */
     let waiting = 0;
     let wake: (() => void) | undefined;
@@ -136,7 +138,7 @@ export function watchChosenHandler(node: ProposerNode, bounds: WatchBounds, logg
       pumping = true;
       try {
         while (!done && next < log.nextSlot) {
-          const page = await node.reader.readForClient(next, WATCH_PAGE_SLOTS);
+          const page = await node.reader.readForClient(next, WATCH_PAGE_SLOTS, Number.POSITIVE_INFINITY, watcher);
           if (page.length === 0) break;
           for (const e of page) {
             if (done) return;

@@ -14,7 +14,7 @@ import {
   status,
 } from '@grpc/grpc-js';
 import { endCall } from './grpc-errors';
-import { callerKey } from './tls';
+import { callerKey } from './caller';
 
 export interface AnswerBudgetLimits {
   /** Bytes of answers not yet taken, all peers together. */

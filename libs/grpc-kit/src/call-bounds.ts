@@ -14,7 +14,7 @@ import {
   status,
 } from '@grpc/grpc-js';
 import { endCall } from './grpc-errors';
-import { callerKey } from './tls';
+import { callerKey } from './caller';
 
 export interface CallLimits {
   /** Calls open at once on the server. */

@@ -122,7 +122,7 @@ export function channelCredentials(t: Transport, peer?: string): ChannelCredenti
 }
 
 /** What grpc-js tells of a call's peer (its AuthContext, which the package does not export). */
-interface PeerAuth {
+export interface PeerAuth {
   readonly sslPeerCertificate?: { readonly subject?: { readonly CN?: string | string[] } };
 }
 
@@ -136,18 +136,4 @@ export function peerIdentity(call: { getAuthContext(): PeerAuth | null }): NodeI
     return undefined;
   }
   return typeof cn === 'string' ? identityOfName(cn) : undefined;
-}
-
-/**
- * Who a call comes from, for per-client bounds: its certificate's name; without one, its
- * connection (address and port: on plaintext every local process shares an address, so one
- * client at its bound would hold back the network's own calls) or, asked for, its host.
- */
-export function callerKey(call: { getAuthContext(): PeerAuth | null; getPeer(): string }, without: 'connection' | 'host' = 'connection'): string {
-  const identity = peerIdentity(call);
-  if (identity) return identity.name;
-  const peer = call.getPeer();
-  if (without === 'connection') return peer;
-  const colon = peer.lastIndexOf(':');
-  return colon > 0 ? peer.slice(0, colon) : peer;
 }

@@ -31,9 +31,9 @@ export class TokenBucket {
     this.tokens -= amount;
   }
 
-  /** Milliseconds until the bucket holds at least `amount` (0 when it does now). */
+  /** Milliseconds until the bucket holds at least `amount` (0 when it does now; more than the burst counts as the burst). */
   msUntil(amount = 0): number {
-    const missing = amount - this.available;
+    const missing = Math.min(amount, this.burst) - this.available;
     return missing <= 0 ? 0 : Math.ceil((missing * 1000) / this.perSecond);
   }
 }

@@ -1,6 +1,6 @@
 import { type ServerUnaryCall, type ServerWritableStream, type sendUnaryData, status } from '@grpc/grpc-js';
 import type { ChosenEntry } from '@paxos/consensus-core';
-import { GrpcError, toServiceError } from '@paxos/grpc-kit';
+import { type Caller, callerOf, GrpcError, toServiceError } from '@paxos/grpc-kit';
 import {
   Consistency,
   type GetLeaderboardRequest,
@@ -40,8 +40,8 @@ export interface ReadSource {
   readonly linearizable?: () => Promise<void>;
   /** Brings the applied state up to what the node holds, before a stale read is answered (optional). */
   readonly settle?: () => void;
-  /** Chosen entries from `from` on, in order, at most `max` (from this node's log, any retained slot). */
-  readonly readLog: (from: bigint, max: number) => Promise<readonly ChosenEntry[]>;
+  /** Chosen entries from `from` on, in order, at most `max` (from this node's log, any retained slot), read for `caller`. */
+  readonly readLog: (from: bigint, max: number, caller: Caller) => Promise<readonly ChosenEntry[]>;
   /** The node's latest durable state snapshot (a GrpcError when it has none). Absent: FAILED_PRECONDITION. */
   readonly stateSnapshot?: () => StateSnapshotBytes;
 }
@@ -100,7 +100,7 @@ export function readService(source: ReadSource): ReadServiceServer {
         callback(null, { entries: [], appliedSlot: applied });
         return;
       }
-      source.readLog(fromSlot, Math.min(max, Number(applied - fromSlot))).then(
+      source.readLog(fromSlot, Math.min(max, Number(applied - fromSlot)), callerOf(call)).then(
         (entries) => {
           // The state the read began with (an install may have replaced the node's since).
           callback(null, { entries: entries.filter((e) => e.slot < state.appliedSlot).map((e) => logEntryToWire(e, state)), appliedSlot: state.appliedSlot });
