@@ -169,7 +169,7 @@ export class ProposerNode {
       links,
       quorum,
       ready: () => this.gateway.ready,
-      isLeader: () => this.core.isLeader,
+      leadsCompletely: () => this.core.leadsCompletely,
       lead: () => {
         this.process(this.core.lead());
         this.ensureTicking();
@@ -272,7 +272,10 @@ export class ProposerNode {
     this.ensureTicking();
     const until = Date.now() + SETTLE_OPEN_SLOTS_MS;
     while (!this.stopped && Date.now() < until) {
-      if (this.core.isLeader && this.chosen.nextSlot >= this.core.nextSlot) return;
+      if (this.core.leadsCompletely && this.chosen.nextSlot >= this.core.nextSlot) return;
+      // A phase 1 cut off by a truncated promise goes on from where it stopped (and one that ended
+      // in a back-off starts again): only a complete one has adopted every open slot.
+      this.process(this.core.lead());
       await new Promise((r) => setTimeout(r, 5));
     }
     if (!this.stopped) this.opts.logger.warn({ deliveredTo: this.chosen.nextSlot.toString() }, 'phase 1 at start did not settle every open slot in time: taking client work anyway');

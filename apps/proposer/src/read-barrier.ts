@@ -13,8 +13,12 @@ export interface ReadBarrierDeps {
   readonly quorum: Quorum;
   /** The proposer has learned the chosen log. */
   readonly ready: () => boolean;
-  readonly isLeader: () => boolean;
-  /** Runs phase 1 now if the proposer neither leads nor prepares. */
+  /**
+   * The proposer leads, and its phase 1 at this ballot left nothing cut off (every value chosen
+   * under an earlier ballot is below openedSlots()).
+   */
+  readonly leadsCompletely: () => boolean;
+  /** Runs phase 1 now if the proposer neither leads nor is preparing; a leader cut off goes on from where it stopped. */
   readonly lead: () => void;
   /**
    * An acceptor's Status showed a promise above our ballot: the core learns it as a reject, so a
@@ -58,10 +62,7 @@ export class ReadBarrier {
     const until = Date.now() + deadlineMs;
     const { deps } = this;
     await waitFor(deps, deps.ready, until, 'the proposer is still learning the chosen log');
-    if (!deps.isLeader()) {
-      deps.lead();
-      await waitFor(deps, deps.isLeader, until, 'this proposer could not become the leader (phase 1 did not reach a quorum)');
-    }
+    await this.leadCompletely(until);
     const { target } = await this.joinRound(until);
     await waitFor(deps, () => deps.deliveredSlots() >= target, until, `slots below ${target} are not all chosen yet (delivered up to ${deps.deliveredSlots()})`);
   }
@@ -88,12 +89,32 @@ export class ReadBarrier {
     return round;
   }
 
+  /**
+   * Waits until the proposer leads completely (lead() asked again at every look: a phase 1 that
+   * ended in a back-off, or was cut off by a truncated promise, goes on).
+   */
+  private leadCompletely(until: number): Promise<void> {
+    const { deps } = this;
+    const led = () => {
+      if (deps.leadsCompletely()) return true;
+      deps.lead();
+      return deps.leadsCompletely();
+    };
+    return waitFor(deps, led, until, 'this proposer could not become the leader (phase 1 did not reach a quorum)');
+  }
+
   private async confirm(until: number): Promise<Confirmed> {
     const { deps } = this;
+    // The ballot and the slots it opened are taken only once phase 1 at that ballot is complete
+    // (a round queued behind another may start while a new phase 1 is under way: the acceptors
+    // already show its ballot, but its adopted values are not in openedSlots() yet).
+    await this.leadCompletely(until);
     const ballot = deps.ballot();
     const target = deps.openedSlots();
-    const answers = await Promise.allSettled(deps.links.map((l) => l.status(Math.max(1, Math.min(STATUS_DEADLINE_MS, until - Date.now())))));
+    // Each round has its own deadline (not the first joiner's, which may be nearly spent).
+    const answers = await Promise.allSettled(deps.links.map((l) => l.status(STATUS_DEADLINE_MS)));
     let confirmed = 0;
+    let lower = 0;
     for (const [i, a] of answers.entries()) {
       if (a.status !== 'fulfilled') continue;
       const promised = ballotFromWire(a.value.promised ?? { round: 0n, proposerId: 0 });
@@ -101,14 +122,16 @@ export class ReadBarrier {
       else if (ballotGreater(promised, ballot)) {
         deps.outbid((deps.links[i] as AcceptorLink).nodeId, promised, ballot);
         throw new GrpcError(status.UNAVAILABLE, `another proposer leads now (an acceptor promised ballot ${formatBallot(promised)}, above ours ${formatBallot(ballot)}); retry the read`);
-      }
+      } else lower += 1;
     }
     const { quorum } = deps;
     if (!quorum.isQuorum(confirmed)) {
+      // Some that promised our ballot are gone (or paused past the round's deadline), the others
+      // hold lower promises that only a phase 1 raises: the next read runs one.
       deps.stepDown();
       throw new GrpcError(
         status.UNAVAILABLE,
-        `could not confirm leadership with a quorum: ${confirmed} of ${quorum.n} acceptors hold our ballot, ${quorum.q} needed; the next read runs phase 1 again: retry the read`,
+        `could not confirm leadership with a quorum: ${confirmed} of ${quorum.n} acceptors hold our ballot, ${lower} a lower promise, ${quorum.n - confirmed - lower} did not answer within ${STATUS_DEADLINE_MS} ms; ${quorum.q} needed; the next read runs phase 1 again: retry the read`,
       );
     }
     return { target };

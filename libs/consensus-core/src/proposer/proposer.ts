@@ -28,6 +28,8 @@ export class ProposerCore {
   private highestSeen: Ballot = ZERO_BALLOT;
   private mode: Mode = 'idle';
   private backoffTicksLeft = 0;
+  /** A read asked this leader to finish a phase 1 that was cut off (lead()), work or not. */
+  private completeAsked = false;
   private phase1: Phase1Round | null = null;
   /** While leading after a truncated promise: only slots below this are known. */
   private slotLimit: bigint | null = null;
@@ -47,6 +49,13 @@ export class ProposerCore {
   }
   get isLeader(): boolean {
     return this.mode === 'leading';
+  }
+  /**
+   * Leading, and phase 1 at this ballot left nothing cut off (no truncated promise): every value
+   * chosen under an earlier ballot is in a slot below nextSlot. What a linearizable read needs.
+   */
+  get leadsCompletely(): boolean {
+    return this.mode === 'leading' && this.slotLimit === null;
   }
   get nextSlot(): bigint {
     return this.freeSlot;
@@ -68,11 +77,17 @@ export class ProposerCore {
 
   /**
    * Starts phase 1 now if this proposer neither leads nor is preparing, even with nothing queued
-   * (a linearizable read needs a leader). A leader, or one preparing or backing off, is left as it is.
+   * (a linearizable read needs a leader that leads completely); a leader whose promises were cut
+   * off prepares again from where they stopped once the slots below are done (at once when
+   * nothing is in flight there). One preparing or backing off is left as it is.
    */
   lead(): ProposerOutput {
     const out = new OutputBuilder();
     if (this.mode === 'idle') this.startPhase1(this.chosenSlots.prefixEnd, out);
+    else if (this.mode === 'leading' && this.slotLimit !== null) {
+      this.completeAsked = true;
+      if (!this.proposals.anyBelow(this.slotLimit)) this.startPhase1(this.slotLimit, out);
+    }
     return out.build();
   }
 
@@ -232,6 +247,7 @@ export class ProposerCore {
     this.currentBallot = nextBallotAbove(maxBallot(maxBallot(this.highestSeen, this.currentBallot), floor), this.cfg.proposerId);
     this.mode = 'preparing';
     this.slotLimit = null;
+    this.completeAsked = false;
     this.proposals.recallAll();
     const from = fromSlot > this.chosenSlots.prefixEnd ? fromSlot : this.chosenSlots.prefixEnd;
     this.phase1 = new Phase1Round(this.currentBallot, from, this.cfg.quorum);
@@ -301,8 +317,9 @@ export class ProposerCore {
       const commands = this.queue.takeBatch(this.cfg.batchCommandsMax, this.cfg.batchBytesMax);
       this.sendAccept(this.proposals.plan(slot, batchOf(commands), true), out);
     }
-    // After a truncated promise: once the known range is done, prepare again from its end.
-    if (this.slotLimit !== null && !this.proposals.anyBelow(this.slotLimit) && this.hasWork()) {
+    // After a truncated promise: once the known range is done, prepare again from its end (for
+    // queued work, or for a read that asked for a complete leader).
+    if (this.slotLimit !== null && !this.proposals.anyBelow(this.slotLimit) && (this.hasWork() || this.completeAsked)) {
       this.startPhase1(this.slotLimit, out);
     }
   }
