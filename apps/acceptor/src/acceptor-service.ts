@@ -14,7 +14,7 @@ import type {
   VerifyClaimsRequest,
   VerifyClaimsResponse,
 } from '@paxos/proto';
-import { callerOf, GrpcError, GrpcStatus, type Logger, messageBytes, toServiceError } from '@paxos/grpc-kit';
+import { callerOf, GrpcError, GrpcStatus, type Logger, messageBytes, type PacedTurns, toServiceError } from '@paxos/grpc-kit';
 import { acceptReplyToWire, acceptRequestFromWire, prepareFromWire, prepareReplyToWire } from '@paxos/wire';
 import { type AcceptorNode, learnReply } from '@paxos/acceptor-node';
 import type { AcceptorStorage } from './storage';
@@ -22,7 +22,6 @@ import { buildStatus, type StatusContext } from './status';
 import { streamHandler } from './stream-handler';
 import type { ProposerAccess } from './proposer-access';
 import type { SourceHolder } from './source-holder';
-import type { HistoryReadPacer } from './history-read-pacer';
 
 /** What the service needs of the node's agreed state beyond the node itself. */
 export interface AcceptorStateContext {
@@ -38,7 +37,7 @@ export function acceptorService(
   stateContext: AcceptorStateContext,
   source: Pick<SourceHolder, 'verify'>,
   access: ProposerAccess,
-  clientReads: HistoryReadPacer,
+  clientReads: PacedTurns,
   logger: Logger,
 ): AcceptorServiceServer {
   return {
@@ -72,7 +71,7 @@ export function acceptorService(
         }
       };
       // A proposer's reads (catch-up, learning) go at once; a client's take their turn.
-      (access.mayBeProposer(call) ? Promise.resolve().then(read) : clientReads.run(read, messageBytes, callerOf(call))).then(
+      (access.mayBeProposer(call) ? Promise.resolve().then(read) : clientReads.run(callerOf(call), read, messageBytes)).then(
         (reply) => callback(null, reply),
         (e: unknown) => callback(toServiceError(e)),
       );

@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { HistoryReadPacer, READS_WAITING_MAX, READS_WAITING_PER_CLIENT_MAX } from './history-read-pacer';
+import { historyReadPacer, READS_WAITING_MAX, READS_WAITING_PER_CLIENT_MAX } from './history-read-pacer';
 
 const MIB = 1024 * 1024;
 const caller = (key: string, gone = () => false) => ({ key, gone });
@@ -7,12 +7,12 @@ const caller = (key: string, gone = () => false) => ({ key, gone });
 /** A pacer on a test clock: sleeping moves the clock; `stuck` sleeps for ever. */
 function pacerOnClock(stuck = false) {
   const clock = { now: 0, slept: [] as number[] };
-  const pacer = new HistoryReadPacer(64 * MIB, 64 * MIB, () => clock.now, (ms) => {
+  const pacer = historyReadPacer({ now: () => clock.now, sleep: (ms) => {
     clock.slept.push(ms);
     if (stuck) return new Promise<void>(() => undefined);
     clock.now += ms;
     return Promise.resolve();
-  });
+  } });
   return { pacer, clock };
 }
 
@@ -27,7 +27,7 @@ describe("clients' reads of the chosen history", () => {
       running--;
       return n;
     };
-    const order = await Promise.all([1, 2, 3].map((n) => pacer.run(read(n), () => 40 * MIB, caller(`c${n}`))));
+    const order = await Promise.all([1, 2, 3].map((n) => pacer.run(caller(`c${n}`), read(n), () => 40 * MIB)));
     expect(order).toEqual([1, 2, 3]);
     expect(most).toBe(1);
     // 64 MiB at once: two reads of 40 MiB go (the second overspends by 16 MiB), the third waits 250 ms.
@@ -37,25 +37,25 @@ describe("clients' reads of the chosen history", () => {
   it('refuses a read when too many wait, or too many of one client: one client cannot take every place', async () => {
     const { pacer } = pacerOnClock(true);
     // The first read overspends and the clock never moves: every later read waits.
-    await pacer.run(() => 0, () => 100 * MIB, caller('first'));
-    void pacer.run(() => 0, () => 0, caller('first'));
-    const greedy = Array.from({ length: READS_WAITING_PER_CLIENT_MAX }, () => pacer.run(() => 0, () => 0, caller('greedy')));
+    await pacer.run(caller('first'), () => 0, () => 100 * MIB);
+    void pacer.run(caller('first'), () => 0, () => 0);
+    const greedy = Array.from({ length: READS_WAITING_PER_CLIENT_MAX }, () => pacer.run(caller('greedy'), () => 0, () => 0));
     void greedy;
-    await expect(pacer.run(() => 0, () => 0, caller('greedy'))).rejects.toMatchObject({ code: status.RESOURCE_EXHAUSTED, message: expect.stringContaining('reads of greedy') });
+    await expect(pacer.run(caller('greedy'), () => 0, () => 0)).rejects.toMatchObject({ code: status.RESOURCE_EXHAUSTED, message: expect.stringContaining('reads of greedy') });
     // Others still get a place, up to the bound for all.
-    const others = Array.from({ length: READS_WAITING_MAX - READS_WAITING_PER_CLIENT_MAX }, (_, i) => pacer.run(() => 0, () => 0, caller(`other-${i % 50}`)));
+    const others = Array.from({ length: READS_WAITING_MAX - READS_WAITING_PER_CLIENT_MAX }, (_, i) => pacer.run(caller(`other-${i % 50}`), () => 0, () => 0));
     void others;
-    await expect(pacer.run(() => 0, () => 0, caller('late'))).rejects.toMatchObject({ code: status.RESOURCE_EXHAUSTED });
+    await expect(pacer.run(caller('late'), () => 0, () => 0)).rejects.toMatchObject({ code: status.RESOURCE_EXHAUSTED });
   });
 
   it('does not read for a caller that left before its turn, and passes the turn on', async () => {
     const { pacer } = pacerOnClock();
     let reads = 0;
     const read = () => ++reads;
-    await pacer.run(read, () => 100 * MIB, caller('a'));
+    await pacer.run(caller('a'), read, () => 100 * MIB);
     let left = false;
-    const leaving = pacer.run(read, () => 0, caller('b', () => left));
-    const staying = pacer.run(read, () => 0, caller('c'));
+    const leaving = pacer.run(caller('b', () => left), read, () => 0);
+    const staying = pacer.run(caller('c'), read, () => 0);
     left = true;
     await expect(leaving).rejects.toMatchObject({ code: status.CANCELLED });
     await expect(staying).resolves.toBe(2);

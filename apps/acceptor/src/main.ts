@@ -32,7 +32,7 @@ import { retainHistory } from './history-retention';
 import { installStateSnapshotHandler } from './snapshot-install';
 import { readStateSnapshot } from './storage/state-snapshot-file';
 import { AcceptorStorage } from './storage';
-import { HistoryReadPacer } from './history-read-pacer';
+import { historyReadPacer } from './history-read-pacer';
 
 /** The generated definition, with an Accept decoder that keeps each value's received bytes for storage. */
 const acceptorServiceDefinition = {
@@ -119,7 +119,7 @@ async function main(): Promise<void> {
         `the state snapshot at slot ${applier.durableSnapshotSlot ?? storage.history.firstSlot} covers it (ReadService.GetStateSnapshot)`,
     );
 
-  const clientReads = new HistoryReadPacer();
+  const clientReads = historyReadPacer();
   let server: Awaited<ReturnType<typeof startGrpcServer>>;
   try {
     server = await startGrpcServer({
@@ -149,13 +149,13 @@ async function main(): Promise<void> {
             settle: () => applier.settle(),
             readLog: (from, max, caller) =>
               clientReads.run(
+                caller,
                 () => {
                   // Checked in the read's turn: retention may have moved the history on meanwhile.
                   if (from < storage.history.firstSlot) throw belowHistory(from);
                   return storage.history.read(from, max, READ_LOG_BYTES_MAX);
                 },
                 messageBytes,
-                caller,
               ),
             stateSnapshot: () => {
               const read = readStateSnapshot(config.dataDir);

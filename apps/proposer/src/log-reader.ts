@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { type ChosenEntry, slotValueBytes } from '@paxos/consensus-core';
-import { type Caller, GrpcError, messageBytes, TokenBucket } from '@paxos/grpc-kit';
+import { type Caller, GrpcError, messageBytes, PacedTurns } from '@paxos/grpc-kit';
 import type { AcceptorLink } from './acceptor-link';
 import type { ChosenLog } from './chosen-log';
 import { learnedEntries } from './learned-entries';
@@ -27,9 +27,8 @@ export const CLIENT_HISTORY_BYTES_PER_SECOND = 64 * 1024 * 1024;
  * furthest ahead. Catch-up and WatchChosen read history through it.
  */
 export class LogReader {
-  private reading = 0;
-  private readonly waiting: (() => void)[] = [];
-  private readonly clientBytes: TokenBucket;
+  /** Clients' reads of the acceptors' histories (readForClient). */
+  private readonly clientTurns: PacedTurns;
 
   constructor(
     private readonly links: readonly AcceptorLink[],
@@ -39,11 +38,16 @@ export class LogReader {
     /** The clock and the wait of the clients' pacing (tests give their own). */
     pacing: { readonly now?: () => number; readonly sleep?: (ms: number) => Promise<void> } = {},
   ) {
-    this.clientBytes = new TokenBucket(CLIENT_HISTORY_BYTES_PER_SECOND, CLIENT_HISTORY_BYTES_PER_SECOND, pacing.now);
-    this.sleep = pacing.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.clientTurns = new PacedTurns({
+      subject: "the acceptors' chosen histories",
+      atOnce: HISTORY_READS_AT_ONCE,
+      waitingMax: HISTORY_READS_WAITING_MAX,
+      waitingPerClientMax: HISTORY_READS_WAITING_MAX,
+      bytesPerSecond: CLIENT_HISTORY_BYTES_PER_SECOND,
+      burstBytes: CLIENT_HISTORY_BYTES_PER_SECOND,
+      ...pacing,
+    });
   }
-
-  private readonly sleep: (ms: number) => Promise<void>;
 
   /**
    * Up to `max` chosen entries from `from` on (and about `maxBytes` of values from memory; an
@@ -63,17 +67,7 @@ export class LogReader {
   async readForClient(from: bigint, max: number, maxBytes: number, caller: Caller): Promise<ChosenEntry[]> {
     const kept = this.fromMemory(from, max, maxBytes);
     if (kept.length > 0) return kept;
-    await this.turn();
-    try {
-      for (let wait = this.clientBytes.msUntil(); wait > 0 && !caller.gone(); wait = this.clientBytes.msUntil()) await this.sleep(wait);
-      if (caller.gone()) throw new GrpcError(status.CANCELLED, 'the caller left before its read of the chosen history had its turn');
-      const entries = await this.readHistory(from, max);
-      this.clientBytes.spend(messageBytes(entries));
-      return entries;
-    } finally {
-      this.reading--;
-      this.waiting.shift()?.();
-    }
+    return this.clientTurns.run(caller, () => this.readHistory(from, max), messageBytes);
   }
 
   private fromMemory(from: bigint, max: number, maxBytes: number): ChosenEntry[] {
@@ -87,24 +81,6 @@ export class LogReader {
       kept.push(e);
     }
     return kept;
-  }
-
-  /** Waits for a turn among the clients' history reads (counted in `reading` once it returns). */
-  private async turn(): Promise<void> {
-    if (this.reading < HISTORY_READS_AT_ONCE) {
-      this.reading++;
-      return;
-    }
-    if (this.waiting.length >= HISTORY_READS_WAITING_MAX) {
-      throw new GrpcError(status.RESOURCE_EXHAUSTED, `${this.waiting.length} reads of the acceptors' chosen history are waiting already (at most ${HISTORY_READS_AT_ONCE} at once): ask again shortly`);
-    }
-    // A finishing read wakes the first waiter, which takes its turn at once.
-    await new Promise<void>((resolve) =>
-      this.waiting.push(() => {
-        this.reading++;
-        resolve();
-      }),
-    );
   }
 
   private async readHistory(from: bigint, max: number): Promise<ChosenEntry[]> {

@@ -12,6 +12,7 @@ export * from './connection-bounds';
 export * from './call-bounds';
 export * from './caller';
 export * from './token-bucket';
+export * from './paced-turns';
 export * from './signals';
 export * from './stream-flow';
 export * from './version';

@@ -1,0 +1,67 @@
+// Work done for clients that must not crowd out a node's own: a few at once, the rest waiting in
+// turn (a bounded number, and fewer of one client), at a rate of bytes (a token bucket charged
+// with what each piece of work produced). A caller that left before its turn is not worked for.
+import { status } from '@grpc/grpc-js';
+import type { Caller } from './caller';
+import { GrpcError } from './grpc-errors';
+import { TokenBucket } from './token-bucket';
+
+export interface PacedTurnsOptions {
+  /** What the work is done on, for refusals ("this acceptor's chosen history"). */
+  readonly subject: string;
+  readonly atOnce: number;
+  readonly waitingMax: number;
+  readonly waitingPerClientMax: number;
+  readonly bytesPerSecond: number;
+  readonly burstBytes: number;
+  /** The clock and the wait (tests give their own). */
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export class PacedTurns {
+  private readonly bucket: TokenBucket;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private working = 0;
+  private readonly waiting: (() => void)[] = [];
+  private readonly waitingOf = new Map<string, number>();
+
+  constructor(private readonly o: PacedTurnsOptions) {
+    this.bucket = new TokenBucket(o.bytesPerSecond, o.burstBytes, o.now);
+    this.sleep = o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  }
+
+  /** Runs `work` for `caller` in its turn, once the rate allows; its result's bytes (`bytesOf`) are counted. */
+  async run<T>(caller: Caller, work: () => T | Promise<T>, bytesOf: (result: T) => number): Promise<T> {
+    if (this.working >= this.o.atOnce) await this.waitTurn(caller);
+    else this.working++;
+    try {
+      for (let wait = this.bucket.msUntil(); wait > 0 && !caller.gone(); wait = this.bucket.msUntil()) await this.sleep(wait);
+      if (caller.gone()) throw new GrpcError(status.CANCELLED, `the caller left before its read of ${this.o.subject} had its turn`);
+      const result = await work();
+      this.bucket.spend(bytesOf(result));
+      return result;
+    } finally {
+      const next = this.waiting.shift();
+      // The turn passes straight to the next waiter: `working` stays counted for it.
+      if (next) next();
+      else this.working--;
+    }
+  }
+
+  private async waitTurn(caller: Caller): Promise<void> {
+    const mine = this.waitingOf.get(caller.key) ?? 0;
+    if (this.waiting.length >= this.o.waitingMax || mine >= this.o.waitingPerClientMax) {
+      const who = mine >= this.o.waitingPerClientMax ? `${mine} reads of ${caller.key}` : `${this.waiting.length} reads`;
+      throw new GrpcError(
+        status.RESOURCE_EXHAUSTED,
+        `${who} wait already for ${this.o.subject} (at most ${this.o.atOnce} at once, ${Math.round(this.o.bytesPerSecond / (1024 * 1024))} MiB a second): retry shortly`,
+      );
+    }
+    this.waitingOf.set(caller.key, mine + 1);
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+    const left = (this.waitingOf.get(caller.key) ?? 1) - 1;
+    if (left > 0) this.waitingOf.set(caller.key, left);
+    else this.waitingOf.delete(caller.key);
+  }
+}
