@@ -186,6 +186,7 @@ async function main(): Promise<void> {
     await metricsServer.close();
     await server.shutdown(5000);
     await node.drain();
+    node.stop();
     await storage.close();
   });
   logger.info(

@@ -69,6 +69,9 @@ export class AcceptorNode<S extends AcceptorNodeStorage = AcceptorNodeStorage> {
   private chosenPrefixListener: (records: readonly ChosenRecord[]) => void = () => undefined;
   private checkpointing = false;
   private storageError: string | undefined;
+  /** The timer that waits for failed storage to heal (see failStorage). */
+  private storageRecheck: ReturnType<typeof setInterval> | undefined;
+  private stopped = false;
 
   constructor(
     readonly core: AcceptorCore,
@@ -268,8 +271,9 @@ export class AcceptorNode<S extends AcceptorNodeStorage = AcceptorNodeStorage> {
     this.storageError = err instanceof Error ? err.message : String(err);
     this.opts.logger.error({ err }, 'storage failed: this node stops voting');
     this.opts.onStorageFailure(this.storageError);
+    if (this.stopped) return;
     let resyncing = false;
-    const recheck = setInterval(() => {
+    const recheck = (this.storageRecheck = setInterval(() => {
       if (resyncing || this.checkpointing || !this.storage.healthy) return;
       // The core may hold a change whose write failed (its request was answered INTERNAL, but a
       // later request that changes nothing would be answered from it): a checkpoint makes all it
@@ -282,6 +286,8 @@ export class AcceptorNode<S extends AcceptorNodeStorage = AcceptorNodeStorage> {
         .then(
           () => {
             clearInterval(recheck);
+            this.storageRecheck = undefined;
+            if (this.stopped) return;
             this.recordsSinceCheckpoint = 0;
             // The failed append is behind the checkpoint: a reply that waits for earlier writes waits for nothing failed.
             this.lastAppend = Promise.resolve();
@@ -295,7 +301,7 @@ export class AcceptorNode<S extends AcceptorNodeStorage = AcceptorNodeStorage> {
           resyncing = false;
           this.checkpointing = false;
         });
-    }, STORAGE_RECHECK_MS);
+    }, STORAGE_RECHECK_MS));
     recheck.unref();
   }
 
@@ -326,5 +332,15 @@ export class AcceptorNode<S extends AcceptorNodeStorage = AcceptorNodeStorage> {
   /** Waits for every append and checkpoint in flight (SIGTERM). */
   async drain(): Promise<void> {
     await this.lastAppend.catch(() => undefined);
+  }
+
+  /**
+   * The node's process is gone (the end of a shutdown, or a crash in the node simulator, where the
+   * next incarnation runs in the same process): none of its timers fires again.
+   */
+  stop(): void {
+    this.stopped = true;
+    if (this.storageRecheck !== undefined) clearInterval(this.storageRecheck);
+    this.storageRecheck = undefined;
   }
 }

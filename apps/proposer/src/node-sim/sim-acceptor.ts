@@ -87,6 +87,7 @@ export class SimAcceptor {
    */
   crash(powerLoss: ((unsynced: number) => number) | undefined, corrupt = false): void {
     if (!this.node) return;
+    this.node.stop();
     this.storage?.crash();
     if (powerLoss) this.disk.powerLoss(powerLoss);
     if (corrupt) this.refusedToStart = 'storage corruption: a synced record fails its CRC';
