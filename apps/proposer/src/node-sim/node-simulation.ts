@@ -49,6 +49,8 @@ export interface NodeSimResult {
 }
 
 const FAULT_STEP_MS = 20;
+/** Timer firings the wind-down may take to bring every client and node to rest (virtual minutes). */
+const WIND_DOWN_STEPS_MAX = 100_000;
 const CLIENT_TIMEOUT_MS = 4000;
 /** Virtual time the clock starts at (a plausible wall clock in ms: proposers take their first round from it). */
 const EPOCH_MS = 1_760_000_000_000;
@@ -107,6 +109,8 @@ class NodeSimulation {
   private faultPhase = true;
   private lastReadError = '';
   private healedAt = 0;
+  /** Set once the run is judged: clients stop, and nothing of this run may act in the next one. */
+  private ended = false;
   private readonly counts = { acceptorCrashes: 0, powerLosses: 0, proposerCrashes: 0, diskFaults: 0, corruptions: 0, forgedMessages: 0, partitions: 0, sourcesUnloaded: 0 };
 
   constructor(
@@ -205,24 +209,40 @@ class NodeSimulation {
       clusterSize: this.opts.acceptors,
     });
     this.violations.push(...report.violations);
-    for (const p of this.proposers) p?.node.stop();
-    return {
-      seed: this.opts.seed,
-      violations: this.violations,
-      replay: nodeSimReplay(this.opts),
-      stats: {
-        virtualMs: Date.now() - EPOCH_MS,
-        messages: this.net.messages,
-        commands: this.clients.length,
-        acknowledged: this.clients.filter((c) => c.acknowledgedSlot !== undefined).length,
-        chosenSlots: report.chosenSlots,
-        duplicateCopies: report.duplicateCopies,
-        ...this.counts,
-        claimsRefused: this.clients.filter((c) => c.refused).length,
-        claimsUnverifiable: this.clients.filter((c) => c.unverifiable).length,
-        levelAfterHealMs,
-      },
+    const stats: NodeSimStats = {
+      virtualMs: Date.now() - EPOCH_MS,
+      messages: this.net.messages,
+      commands: this.clients.length,
+      acknowledged: this.clients.filter((c) => c.acknowledgedSlot !== undefined).length,
+      chosenSlots: report.chosenSlots,
+      duplicateCopies: report.duplicateCopies,
+      ...this.counts,
+      claimsRefused: this.clients.filter((c) => c.refused).length,
+      claimsUnverifiable: this.clients.filter((c) => c.unverifiable).length,
+      levelAfterHealMs,
     };
+    await this.windDown(() => finished && readsDone);
+    return { seed: this.opts.seed, violations: this.violations, replay: nodeSimReplay(this.opts), stats };
+  }
+
+  /**
+   * Brings every client and node of this run to rest before the fake clock is uninstalled. A run
+   * that ended with clients still retrying (a liveness failure) otherwise left their loops alive:
+   * the next run in the same process fired their timers on its own clock, so its outcome depended
+   * on the runs before it and on real time, and a failing seed did not replay alone.
+   */
+  private async windDown(settled: () => boolean): Promise<void> {
+    this.ended = true;
+    for (const [i, p] of this.proposers.entries()) {
+      p?.node.stop();
+      this.proposers[i] = undefined;
+    }
+    for (const a of this.acceptors) a.crash(undefined);
+    let steps = 0;
+    await this.runUntil(() => (settled() && this.clock.countTimers() === 0) || ++steps > WIND_DOWN_STEPS_MAX);
+    if (steps > WIND_DOWN_STEPS_MAX) {
+      this.violations.push(`harness: ${this.clock.countTimers()} timers still pending ${WIND_DOWN_STEPS_MAX} firings after every node stopped${settled() ? '' : ' (clients still running)'}`);
+    }
   }
 
   /** Fires timers one at a time, letting promises settle after each, until `done` or nothing is left. */
@@ -240,12 +260,13 @@ class NodeSimulation {
     for (const [i, p] of this.proposers.entries()) {
       if (!p) continue;
       for (;;) {
+        if (this.ended) return;
         try {
           await p.node.readBarrier(2000);
           break;
         } catch (e) {
           this.lastReadError = `proposer ${i + 1}: ${e instanceof Error ? e.message : String(e)}`;
-          if (Date.now() >= deadline) return;
+          if (Date.now() >= deadline || this.ended) return;
           await sleep(100);
         }
       }
@@ -362,7 +383,7 @@ class NodeSimulation {
     this.counts.forgedMessages++;
     const sent = m.kind === 'prepare' ? target.prepare(m.request) : target.accept(m.request);
     sent.then(
-      () => this.violations.push(`forged message "${m.name}" to acceptor ${target.nodeId} was answered, not refused`),
+      () => !this.ended && this.violations.push(`forged message "${m.name}" to acceptor ${target.nodeId} was answered, not refused`),
       (e: unknown) => {
         if (!(e instanceof GrpcError) || (e.code !== status.INVALID_ARGUMENT && e.code !== status.UNAVAILABLE && e.code !== status.INTERNAL)) {
           this.violations.push(`forged message "${m.name}" to acceptor ${target.nodeId} tripped ${e instanceof Error ? e.message : String(e)}`);
@@ -424,6 +445,7 @@ class NodeSimulation {
       let lastError: GrpcError | undefined;
       this.clients.push(record);
       for (;;) {
+        if (this.ended) return;
         const live = this.proposers.flatMap((p) => (p ? [p] : []));
         if (live.length === 0) {
           await sleep(50);
@@ -458,6 +480,7 @@ class NodeSimulation {
         break;
       }
       await sleep(r.int(0, 30));
+      if (this.ended) return;
     }
   }
 }
