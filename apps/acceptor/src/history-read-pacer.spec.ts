@@ -48,6 +48,24 @@ describe("clients' reads of the chosen history", () => {
     await expect(pacer.run(caller('late'), () => 0, () => 0)).rejects.toMatchObject({ code: status.RESOURCE_EXHAUSTED });
   });
 
+  it('gives the places of callers that left while waiting back when a new read wants one', async () => {
+    const { pacer } = pacerOnClock(true);
+    await pacer.run(caller('first'), () => 0, () => 100 * MIB);
+    void pacer.run(caller('first'), () => 0, () => 0);
+    let left = false;
+    const gone = Array.from({ length: READS_WAITING_PER_CLIENT_MAX }, () => pacer.run(caller('greedy', () => left), () => 0, () => 0));
+    await expect(pacer.run(caller('greedy'), () => 0, () => 0)).rejects.toMatchObject({ code: status.RESOURCE_EXHAUSTED });
+    left = true;
+    // Its places are free again at once, not when each gone read's turn comes.
+    const again = pacer.run(caller('greedy'), () => 0, () => 0);
+    for (const g of gone) await expect(g).rejects.toMatchObject({ code: status.CANCELLED });
+    // The second read of 'first' holds the turn (the clock never moves): 'again' and these wait.
+    const others = Array.from({ length: READS_WAITING_MAX - 1 }, (_, i) => pacer.run(caller(`other-${i % 50}`), () => 0, () => 0));
+    void again;
+    void others;
+    await expect(pacer.run(caller('late'), () => 0, () => 0)).rejects.toMatchObject({ code: status.RESOURCE_EXHAUSTED, message: expect.stringContaining(`${READS_WAITING_MAX} reads`) });
+  });
+
   it('does not read for a caller that left before its turn, and passes the turn on', async () => {
     const { pacer } = pacerOnClock();
     let reads = 0;

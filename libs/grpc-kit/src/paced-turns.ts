@@ -1,6 +1,7 @@
 // Work done for clients that must not crowd out a node's own: a few at once, the rest waiting in
 // turn (a bounded number, and fewer of one client), at a rate of bytes (a token bucket charged
-// with what each piece of work produced). A caller that left before its turn is not worked for.
+// with what each piece of work produced). A caller that left before its turn is not worked for,
+// and gives its place back as soon as the place is wanted.
 import { status } from '@grpc/grpc-js';
 import type { Caller } from './caller';
 import { GrpcError } from './grpc-errors';
@@ -19,11 +20,17 @@ export interface PacedTurnsOptions {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
+interface Waiter {
+  readonly caller: Caller;
+  readonly turn: () => void;
+  readonly leave: (e: Error) => void;
+}
+
 export class PacedTurns {
   private readonly bucket: TokenBucket;
   private readonly sleep: (ms: number) => Promise<void>;
   private working = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly waiting: Waiter[] = [];
   private readonly waitingOf = new Map<string, number>();
 
   constructor(private readonly o: PacedTurnsOptions) {
@@ -37,19 +44,49 @@ export class PacedTurns {
     else this.working++;
     try {
       for (let wait = this.bucket.msUntil(); wait > 0 && !caller.gone(); wait = this.bucket.msUntil()) await this.sleep(wait);
-      if (caller.gone()) throw new GrpcError(status.CANCELLED, `the caller left before its read of ${this.o.subject} had its turn`);
+      if (caller.gone()) throw this.left();
       const result = await work();
       this.bucket.spend(bytesOf(result));
       return result;
     } finally {
-      const next = this.waiting.shift();
-      // The turn passes straight to the next waiter: `working` stays counted for it.
-      if (next) next();
-      else this.working--;
+      this.passTurn();
     }
   }
 
+  /** The turn passes straight to the next waiter that is still there: `working` stays counted for it. */
+  private passTurn(): void {
+    for (let next = this.waiting.shift(); next; next = this.waiting.shift()) {
+      this.unwait(next);
+      if (!next.caller.gone()) return next.turn();
+      next.leave(this.left());
+    }
+    this.working--;
+  }
+
+  /** Callers that left while waiting give their places back (at most waitingMax to look at). */
+  private dropLeft(): void {
+    for (let i = this.waiting.length - 1; i >= 0; i--) {
+      const w = this.waiting[i] as Waiter;
+      if (!w.caller.gone()) continue;
+      this.waiting.splice(i, 1);
+      this.unwait(w);
+      w.leave(this.left());
+    }
+  }
+
+  private unwait(w: Waiter): void {
+    const left = (this.waitingOf.get(w.caller.key) ?? 1) - 1;
+    if (left > 0) this.waitingOf.set(w.caller.key, left);
+    else this.waitingOf.delete(w.caller.key);
+  }
+
+  private left(): GrpcError {
+    return new GrpcError(status.CANCELLED, `the caller left before its read of ${this.o.subject} had its turn`);
+  }
+
+  /** Waits for a turn; throws, holding no turn, when there is no place or the caller left first. */
   private async waitTurn(caller: Caller): Promise<void> {
+    this.dropLeft();
     const mine = this.waitingOf.get(caller.key) ?? 0;
     if (this.waiting.length >= this.o.waitingMax || mine >= this.o.waitingPerClientMax) {
       const who = mine >= this.o.waitingPerClientMax ? `${mine} reads of ${caller.key}` : `${this.waiting.length} reads`;
@@ -59,9 +96,6 @@ export class PacedTurns {
       );
     }
     this.waitingOf.set(caller.key, mine + 1);
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
-    const left = (this.waitingOf.get(caller.key) ?? 1) - 1;
-    if (left > 0) this.waitingOf.set(caller.key, left);
-    else this.waitingOf.delete(caller.key);
+    await new Promise<void>((turn, leave) => this.waiting.push({ caller, turn, leave }));
   }
 }
