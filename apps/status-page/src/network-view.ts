@@ -5,14 +5,18 @@ import { isHarmonicContentType, decodeProposalValue } from '@paxos/proposal';
 import type { LeaderboardRow, LogEntry, ProposalRecord, StatusResponse } from '@paxos/proto';
 import type { RatePoint } from './rate-history';
 
-/** alive: answered; paused: its port takes the call but no answer came within the deadline; down: refused or failed. */
-export type NodeState = 'alive' | 'paused' | 'down';
+/**
+ * alive: answered; busy: answered that it is at one of its bounds (RESOURCE_EXHAUSTED: running,
+ * but refusing more work for now); paused: its port takes the call but no answer came within the
+ * deadline; down: refused or failed.
+ */
+export type NodeState = 'alive' | 'busy' | 'paused' | 'down';
 
 export interface AcceptorView {
   readonly id: number;
   readonly address: string;
   readonly state: NodeState;
-  /** Why it is paused or down. */
+  /** Why it is busy, paused or down. */
   readonly reason?: string;
   readonly promised?: string;
   readonly committedIndex?: string;

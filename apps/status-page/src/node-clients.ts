@@ -1,6 +1,7 @@
 // The calls the page makes to the network: each with a deadline, on channels that reconnect
-// within a second of a node coming back, and every failure sorted into "paused" (the port takes
-// the call but nothing answers: a stopped or overloaded process) or "down" (refused, failed).
+// within a second of a node coming back, and every failure sorted into "busy" (it answered that it
+// is at one of its bounds), "paused" (the port takes the call but nothing answers: a stopped or
+// overloaded process) or "down" (refused, failed).
 import * as http from 'node:http';
 import { type ChannelOptions, Metadata, status } from '@grpc/grpc-js';
 import { channelCredentials, isServiceError, type Transport } from '@paxos/grpc-kit';
@@ -41,7 +42,7 @@ function unary<R>(deadlineMs: number, call: (md: Metadata, opts: { deadline: num
   });
 }
 
-/** paused or down, and why, for a failed call or HTTP request. */
+/** busy, paused or down, and why, for a failed call or HTTP request. */
 export function failureState(err: unknown, deadlineMs: number): { state: NodeState; reason: string } {
   const { state, reason } = failureOf(err, deadlineMs);
   // An error's details come from the node: cut to what a page shows.
@@ -51,6 +52,8 @@ export function failureState(err: unknown, deadlineMs: number): { state: NodeSta
 function failureOf(err: unknown, deadlineMs: number): { state: NodeState; reason: string } {
   if (isServiceError(err)) {
     if (err.code === status.DEADLINE_EXCEEDED) return { state: 'paused', reason: `no answer within ${deadlineMs} ms` };
+    // The node runs and answered: it refuses work past one of its bounds (other clients' load).
+    if (err.code === status.RESOURCE_EXHAUSTED) return { state: 'busy', reason: `busy: ${err.details}` };
     // grpc-js says "No connection established. Last error: ... connect ECONNREFUSED ...": the cause is what a person needs.
     const errno = /\b(ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EPIPE)\b/.exec(err.details)?.[1];
     if (errno) return { state: 'down', reason: `${ERRNO_TEXT[errno] ?? errno} (${errno})` };

@@ -14,8 +14,8 @@ section{background:#fff;border:1px solid var(--line);border-radius:6px;padding:1
 section h2{font-size:13px;margin:0 0 8px;text-transform:uppercase;letter-spacing:.04em;color:var(--muted)}
 #acceptors{display:grid;grid-template-columns:repeat(auto-fill,minmax(112px,1fr));gap:6px}
 .node{border:1px solid var(--line);border-left:5px solid var(--down);border-radius:4px;padding:5px 7px;font-size:11px;min-height:74px}
-.node[data-state=alive]{border-left-color:var(--ok)}.node[data-state=paused]{border-left-color:var(--paused);background:#fffaf0}.node[data-state=down]{background:#fff5f5}
-.node b{font-size:12px}.node .state{float:right;font-weight:600}.node[data-state=alive] .state{color:var(--ok)}.node[data-state=paused] .state{color:var(--paused)}.node[data-state=down] .state{color:var(--down)}
+.node[data-state=alive]{border-left-color:var(--ok)}.node[data-state=paused],.node[data-state=busy]{border-left-color:var(--paused);background:#fffaf0}.node[data-state=down]{background:#fff5f5}
+.node b{font-size:12px}.node .state{float:right;font-weight:600}.node[data-state=alive] .state{color:var(--ok)}.node[data-state=paused] .state,.node[data-state=busy] .state{color:var(--paused)}.node[data-state=down] .state{color:var(--down)}
 .node .bad{color:var(--down);font-weight:600}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:3px 6px;border-bottom:1px solid var(--line);white-space:nowrap}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 .pill{display:inline-block;padding:1px 8px;border-radius:10px;font-weight:600}.pill.ok{background:#e6f6ec;color:var(--ok)}.pill.bad{background:#fdecec;color:var(--down)}.pill.warn{background:#fdf5e3;color:#9c6b12}
@@ -89,7 +89,7 @@ function render(v) {
   pe.setAttribute('data-state', p.state);
   pe.setAttribute('data-leader', p.leader ? 'true' : 'false');
   pe.replaceChildren(
-    el('span', { class: 'pill ' + (p.state !== 'alive' ? 'bad' : p.leader ? 'ok' : 'warn') }, p.state !== 'alive' ? 'proposer ' + p.state : p.leader ? 'leader' : 'not leading'),
+    el('span', { class: 'pill ' + (p.state === 'busy' ? 'warn' : p.state !== 'alive' ? 'bad' : p.leader ? 'ok' : 'warn') }, p.state !== 'alive' ? 'proposer ' + p.state : p.leader ? 'leader' : 'not leading'),
     ' proposer at ' + p.address + (p.ballotRound !== undefined ? ' · ballot round ' + p.ballotRound : '') + (p.deliveredSlot !== undefined ? ' · delivered to slot ' + p.deliveredSlot : '') +
       (p.inFlightSlots !== undefined ? ' · ' + p.inFlightSlots + ' slots in flight, ' + p.pendingCommands + ' commands queued' : '') + (p.reason ? ' · ' + p.reason : ''),
   );

@@ -126,6 +126,13 @@ describe('a node that does not answer', () => {
     expect(failureState(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), 500).state).toBe('down');
   });
 
+  it('is busy, not down, when it answers that it is at one of its bounds', () => {
+    expect(failureState(grpcError(status.RESOURCE_EXHAUSTED, '64 reads wait already for this acceptor\'s chosen history: retry shortly'), 800)).toEqual({
+      state: 'busy',
+      reason: "busy: 64 reads wait already for this acceptor's chosen history: retry shortly",
+    });
+  });
+
   it('is down when another acceptor answers at its address (it does not count toward the quorum)', () => {
     const s = StatusResponse.fromPartial({ nodeId: 4, committedIndex: 3n });
     expect(acceptorView(4, 'a:4', s, 0).state).toBe('alive');
