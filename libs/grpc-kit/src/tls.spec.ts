@@ -1,6 +1,7 @@
 import { credentials, Metadata, type ServerUnaryCall, type sendUnaryData, status } from '@grpc/grpc-js';
 import { copyFileSync, existsSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { AcceptorServiceClient, AcceptorServiceService, StatusResponse } from '@paxos/proto';
 import { ConfigError } from './config';
@@ -86,6 +87,51 @@ describe('mutual TLS between nodes', () => {
       expect(await check(credentials.createInsecure())).toBe(status.UNAVAILABLE);
       expect(await check(as(loadTls(tlsFilesIn(other, 'proposer-1'))))).toBe(status.UNAVAILABLE);
     } finally {
+      await running.shutdown(100);
+    }
+  });
+
+  it("reads a connection's certificate once, however many calls and checks ask who the peer is", async () => {
+    // Every read of a certificate, by the server (its interceptors and the handler) and the clients.
+    let reads = 0;
+    const original = TLSSocket.prototype.getPeerCertificate;
+    TLSSocket.prototype.getPeerCertificate = function (this: TLSSocket, detailed?: boolean) {
+      reads++;
+      return original.call(this, detailed as true);
+    } as typeof original;
+    const seen: unknown[] = [];
+    const running = await startGrpcServer({
+      host: '127.0.0.1',
+      port: 0,
+      maxReceiveBytes: 1 << 20,
+      logger,
+      transport: loadTls(tlsFilesIn(dir, 'acceptor-0')),
+      services: [
+        {
+          name: 'paxos.v1.AcceptorService',
+          definition: AcceptorServiceService,
+          implementation: {
+            status(call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) {
+              for (let i = 0; i < 3; i++) seen.push(peerIdentity(call)?.name);
+              cb(null, StatusResponse.fromPartial({}));
+            },
+          },
+        },
+      ],
+    });
+    const clients = ['proposer-1', 'client-cli'].map((name) => new AcceptorServiceClient(`localhost:${running.port}`, channelCredentials(loadTls(tlsFilesIn(dir, name)))));
+    const call = (c: AcceptorServiceClient) =>
+      new Promise<void>((resolve, reject) => c.status({}, new Metadata(), { deadline: Date.now() + 5000 }, (e) => (e ? reject(e) : resolve())));
+    try {
+      for (const c of clients) await call(c);
+      const afterFirstCalls = reads;
+      for (let i = 0; i < 4; i++) for (const c of clients) await call(c);
+      // Each connection's identity is its own, read when its first call asks: not per call, nor per ask.
+      expect(seen).toEqual(Array.from({ length: 5 }, () => ['proposer-1', 'proposer-1', 'proposer-1', 'client-cli', 'client-cli', 'client-cli']).flat());
+      expect(reads).toBe(afterFirstCalls);
+    } finally {
+      TLSSocket.prototype.getPeerCertificate = original;
+      for (const c of clients) c.close();
       await running.shutdown(100);
     }
   });

@@ -126,8 +126,16 @@ export interface PeerAuth {
   readonly sslPeerCertificate?: { readonly subject?: { readonly CN?: string | string[] } };
 }
 
-/** The identity of the peer of a call (its TLS certificate); undefined on plaintext, an unknown name, or a connection already gone. */
+/**
+ * The identity of the peer of a call (its TLS certificate); undefined on plaintext, an unknown
+ * name, or a connection already gone. Read once per connection: grpc-js's AuthContext parses the
+ * peer's whole certificate into an object on every ask (about a tenth of a proposer's CPU at
+ * C=256 when every call asked two or three times), and a connection's certificate does not change.
+ */
 export function peerIdentity(call: { getAuthContext(): PeerAuth | null }): NodeIdentity | undefined {
+  const socket = socketOfCall(call);
+  const known = socket ? identityOfSocket.get(socket) : undefined;
+  if (known !== undefined) return known === null ? undefined : known;
   let cn: unknown;
   try {
     cn = call.getAuthContext()?.sslPeerCertificate?.subject?.CN;
@@ -135,5 +143,26 @@ export function peerIdentity(call: { getAuthContext(): PeerAuth | null }): NodeI
     // grpc-js reads the certificate of a socket that may be gone (then it throws): no identity.
     return undefined;
   }
-  return typeof cn === 'string' ? identityOfName(cn) : undefined;
+  const identity = typeof cn === 'string' ? identityOfName(cn) : undefined;
+  if (socket) identityOfSocket.set(socket, identity ?? null);
+  return identity;
+}
+
+/** Each connection's peer identity (null: none), once read. */
+const identityOfSocket = new WeakMap<object, NodeIdentity | null>();
+
+/**
+ * The socket under a server call, found through grpc-js's private fields (1.14: a handler's call
+ * holds its intercepting call in `call`, each interceptor the next in `nextCall`, the innermost
+ * the HTTP/2 stream); undefined when a later version keeps them elsewhere, and then the
+ * identity is read from the AuthContext on every ask, as before.
+ */
+function socketOfCall(call: object): object | undefined {
+  let c = call as { stream?: { session?: { socket?: unknown } }; nextCall?: unknown; call?: unknown } | undefined;
+  for (let depth = 0; depth < 16 && c !== null && typeof c === 'object'; depth++) {
+    const socket = c.stream?.session?.socket;
+    if (socket !== null && typeof socket === 'object') return socket;
+    c = (c.nextCall ?? c.call) as typeof c;
+  }
+  return undefined;
 }
