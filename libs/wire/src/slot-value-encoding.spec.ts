@@ -29,6 +29,20 @@ describe('received value bytes', () => {
     expect(bytes.buffer).toBe(buf.buffer); // a view into the request: nothing encoded again
   });
 
+  it("the values of commit notices (an acceptor outside the accept fan-out keeps them) are stored as the bytes they arrived in", () => {
+    const other: SlotValue = { kind: 'batch', commands: [{ clientRequestId: 'c', contentType: 'text/plain', data: new Uint8Array([9]) }] };
+    const commits = [
+      { ballot, fromSlot: 1n, toSlot: 2n, values: [] },
+      { ballot, fromSlot: 2n, toSlot: 4n, values: [slotValueToWire(value), slotValueToWire(other)] },
+      { ballot, fromSlot: 4n, toSlot: 5n, values: [slotValueToWire({ kind: 'noop' })] },
+    ];
+    const buf = Buffer.from(AcceptRequest.encode({ requestId: 9n, commits }).finish());
+    const notices = acceptRequestFromWire(decodeAcceptRequest(buf)).notices;
+    const values = notices.flatMap((n) => (n.type === 'commit' && n.value ? [n.value] : []));
+    expect(values.map((v) => Buffer.from(encodedSlotValue(v)))).toEqual([fresh(value), fresh(other), fresh({ kind: 'noop' })]);
+    for (const v of values.slice(0, 2)) expect(encodedSlotValue(v).buffer).toBe(buf.buffer);
+  });
+
   it('a value whose field appears twice is encoded afresh from what was decoded', () => {
     const commands = value.kind === 'batch' ? value.commands : [];
     const [first, second] = [slotValueToWire({ kind: 'batch', commands: commands.slice(0, 1) }), slotValueToWire({ kind: 'batch', commands: commands.slice(1) })];

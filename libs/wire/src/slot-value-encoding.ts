@@ -2,36 +2,43 @@ import type { SlotValue } from '@paxos/consensus-core';
 import { AcceptRequest, type SlotValue as WireSlotValue } from '@paxos/proto';
 import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 
-/** Field numbers of paxos.v1.AcceptRequest.accept and paxos.v1.Accept.value. */
+/** Field numbers of paxos.v1.AcceptRequest.accept and .commits, Accept.value and Commit.values. */
 const ACCEPT_REQUEST_ACCEPT_FIELD = 2;
+const ACCEPT_REQUEST_COMMITS_FIELD = 5;
 const ACCEPT_VALUE_FIELD = 3;
+const COMMIT_VALUES_FIELD = 4;
 
 /** Wire values decoded from a request, with the bytes they were decoded from. */
 const receivedBytes = new WeakMap<WireSlotValue, Uint8Array>();
 /** Core values whose protobuf encoding is already known. */
 const knownEncodings = new WeakMap<SlotValue, Uint8Array>();
 
-/**
- * The bytes of the single `value` field inside an encoded Accept, a view into `buf`; undefined
- * when it is absent or appears more than once (then the decoder merged parts: encode afresh).
- */
-function soleField(buf: Uint8Array, field: number): Uint8Array | undefined {
+/** The bytes of every occurrence of a length-delimited field of an encoded message, in order: views into `buf`. */
+function fieldOccurrences(buf: Uint8Array, field: number): Uint8Array[] {
   const r = new BinaryReader(buf);
-  let found: Uint8Array | undefined;
+  const found: Uint8Array[] = [];
   // Bounded: every iteration consumes at least the tag.
   while (r.pos < r.len) {
     const [no, type] = r.tag();
-    if (no === field && type === WireType.LengthDelimited) {
-      if (found) return undefined;
-      found = r.bytes();
-    } else r.skip(type, no);
+    if (no === field && type === WireType.LengthDelimited) found.push(r.bytes());
+    else r.skip(type, no);
   }
   return found;
 }
 
 /**
- * Decodes an AcceptRequest (the acceptor's deserializer) and remembers the bytes its value came
- * in, so storage writes those bytes instead of encoding the value again.
+ * The bytes of a singular message field, a view into `buf`; undefined when it is absent or
+ * appears more than once (then the decoder merged parts: encode afresh).
+ */
+function soleField(buf: Uint8Array, field: number): Uint8Array | undefined {
+  const found = fieldOccurrences(buf, field);
+  return found.length === 1 ? found[0] : undefined;
+}
+
+/**
+ * Decodes an AcceptRequest (the acceptor's deserializer) and remembers the bytes its values came
+ * in (the accept's, and those of the commit notices that carry values, which an acceptor outside
+ * the accept fan-out keeps), so storage writes those bytes instead of encoding each value again.
  */
 export function decodeAcceptRequest(buf: Buffer): AcceptRequest {
   const req = AcceptRequest.decode(buf);
@@ -39,6 +46,17 @@ export function decodeAcceptRequest(buf: Buffer): AcceptRequest {
     const accept = soleField(buf, ACCEPT_REQUEST_ACCEPT_FIELD);
     const value = accept ? soleField(accept, ACCEPT_VALUE_FIELD) : undefined;
     if (value) receivedBytes.set(req.accept.value, value);
+  }
+  if (req.commits.some((c) => c.values.length > 0)) {
+    // Each occurrence of a repeated message field is its own element, in order: no merging.
+    const commits = fieldOccurrences(buf, ACCEPT_REQUEST_COMMITS_FIELD);
+    if (commits.length === req.commits.length) {
+      req.commits.forEach((commit, i) => {
+        if (commit.values.length === 0) return;
+        const values = fieldOccurrences(commits[i] as Uint8Array, COMMIT_VALUES_FIELD);
+        if (values.length === commit.values.length) commit.values.forEach((v, j) => receivedBytes.set(v, values[j] as Uint8Array));
+      });
+    }
   }
   return req;
 }
