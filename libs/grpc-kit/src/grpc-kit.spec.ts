@@ -137,6 +137,10 @@ describe('gRPC server kit', () => {
     running.health.setStatus('paxos.v1.AcceptorService', HealthCheckResponse_ServingStatus.NOT_SERVING);
     expect(await check('paxos.v1.AcceptorService')).toBe(HealthCheckResponse_ServingStatus.NOT_SERVING);
     await expect(check('no.such.Service')).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+    // A name of 100,000 characters is answered (its status message carries a bounded part of it),
+    // and the connection serves the next call.
+    await expect(check('x'.repeat(100_000))).rejects.toMatchObject({ code: grpc.status.NOT_FOUND, details: expect.stringContaining('(cut)') });
+    expect(await check('')).toBe(HealthCheckResponse_ServingStatus.SERVING);
     running.health.setStatus('paxos.v1.AcceptorService', HealthCheckResponse_ServingStatus.SERVING);
     client.close();
   });

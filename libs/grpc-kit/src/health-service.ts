@@ -9,6 +9,7 @@ import {
   type HealthServer,
 } from '@paxos/proto';
 import { GrpcError, toServiceError } from './grpc-errors';
+import { printable } from './printable';
 
 export { ServingStatus };
 
@@ -57,7 +58,9 @@ export class HealthRegistry {
     return {
       check: (call: ServerUnaryCall<HealthCheckRequest, HealthCheckResponse>, callback: sendUnaryData<HealthCheckResponse>) => {
         const s = this.statuses.get(call.request.service);
-        if (s === undefined) callback({ code: status.NOT_FOUND, details: `unknown service "${call.request.service}"` });
+        // The name is the client's: a status message carries a bounded part of it (an unbounded one
+        // in the trailers stalled the client's whole connection).
+        if (s === undefined) callback(toServiceError(new GrpcError(status.NOT_FOUND, `unknown service "${printable(call.request.service.slice(0, 200))}"${call.request.service.length > 200 ? ' (cut)' : ''}: Check an empty name or one this node serves (List shows them)`)));
         else callback(null, { status: s });
       },
       watch: (call: ServerWritableStream<HealthCheckRequest, HealthCheckResponse>) => {
