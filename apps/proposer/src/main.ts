@@ -13,8 +13,9 @@ import { ValueChecker } from './value-check';
 /** Bytes an accept may carry beyond its value (ballot, slot, batch framing). */
 const MESSAGE_OVERHEAD_BYTES = 64 * 1024;
 const BULK_MESSAGE_BYTES_MIN = 4 * 1024 * 1024;
-/** How long a linearizable read may wait for its barrier (leadership confirmed, slots applied). */
+/** How long a linearizable read may wait for its barrier (leadership confirmed, slots applied) when its client set no deadline; at most the _MAX. */
 const READ_BARRIER_DEADLINE_MS = 5000;
+const READ_BARRIER_DEADLINE_MS_MAX = 30_000;
 /** Largest promise the proposer reads from an acceptor. */
 const PROMISE_BYTES_MAX = 64 * 1024 * 1024;
 
@@ -107,7 +108,8 @@ async function main(): Promise<void> {
               return chosen.state;
             },
             defaultConsistency: Consistency.CONSISTENCY_LINEARIZABLE,
-            linearizable: () => node.readBarrier(READ_BARRIER_DEADLINE_MS),
+            // Within the client's deadline (at most 30 s), 5 s when it set none.
+            linearizable: (deadlineMs) => node.readBarrier(Math.min(deadlineMs ?? READ_BARRIER_DEADLINE_MS, READ_BARRIER_DEADLINE_MS_MAX)),
             // About 4 MiB of values per answer, as an acceptor's ReadLog (the retained slots in memory reach 64 MiB).
             readLog: (from, max, caller) => node.reader.readForClient(from, max, READ_LOG_BYTES_MAX, caller),
           }),

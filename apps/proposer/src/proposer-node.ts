@@ -109,6 +109,8 @@ export class ProposerNode {
   private prepareRound: Round | undefined;
   private idleTicks = 0;
   private stopped = false;
+  /** Phase 1 rounds that could not reach a quorum, and why the last did not (a linearizable read fails on one). */
+  private phase1Failed = { count: 0, reason: '' };
   private readonly commits: CommitNotices;
   private readonly catchUp: AcceptorCatchUp;
   private readonly gateway: ClientGateway;
@@ -180,6 +182,8 @@ export class ProposerNode {
       openedSlots: () => this.core.nextSlot,
       deliveredSlots: () => this.chosen.nextSlot,
       stopped: () => this.stopped,
+      reachable: () => this.reachable(),
+      phase1Failures: () => this.phase1Failed,
     });
     this.learner = new LogLearner({
       links,
@@ -422,8 +426,11 @@ export class ProposerNode {
     this.opts.rounds?.ended(e.phase, e.outcome);
     if (e.phase === 'prepare') {
       const round = this.prepareRound && ballotEquals(this.prepareRound.ballot, e.ballot) ? this.prepareRound : undefined;
-      if (e.outcome === 'unreachable') this.roundFailed(this.unreachable(e, round), undefined, this.gateway.waitingIds());
-      else round?.subscriptions.unsubscribe();
+      if (e.outcome === 'unreachable') {
+        const err = this.unreachable(e, round);
+        this.phase1Failed = { count: this.phase1Failed.count + 1, reason: err.message };
+        this.roundFailed(err, undefined, this.gateway.waitingIds());
+      } else round?.subscriptions.unsubscribe();
       return;
     }
     if (e.slot === undefined) throw new Error('assertion: an accept round ends with its slot');

@@ -5,6 +5,7 @@ import { type Ballot, ProposerCore, Quorum, type SlotValue } from '@paxos/consen
 import { ballotToWire } from '@paxos/wire';
 import type { AcceptorLink } from './acceptor-link';
 import { ReadBarrier } from './read-barrier';
+import { status } from '@grpc/grpc-js';
 
 const quorum = Quorum.majority(3);
 const value = (id: string): SlotValue => ({ kind: 'batch', commands: [{ clientRequestId: id, contentType: 'application/octet-stream', data: new Uint8Array([1]) }] });
@@ -39,6 +40,8 @@ function barrierOver(core: ProposerCore, links: AcceptorLink[], delivered: () =>
     openedSlots: () => core.nextSlot,
     deliveredSlots: delivered,
     stopped: () => false,
+    reachable: () => links.length,
+    phase1Failures: () => ({ count: 0, reason: '' }),
   });
 }
 
@@ -117,5 +120,42 @@ describe('a linearizable read on a proposer', () => {
     expect(answered).toBe(false);
     delivered = core.nextSlot;
     await second;
+  });
+
+  describe('without a quorum', () => {
+    const deps = (over: Partial<ConstructorParameters<typeof ReadBarrier>[0]>) =>
+      new ReadBarrier({
+        links: [],
+        quorum,
+        ready: () => true,
+        leadsCompletely: () => false,
+        lead: () => undefined,
+        outbid: () => undefined,
+        stepDown: () => undefined,
+        ballot: () => ({ round: 1n, proposerId: 1 }),
+        openedSlots: () => 0n,
+        deliveredSlots: () => 0n,
+        stopped: () => false,
+        reachable: () => 3,
+        phase1Failures: () => ({ count: 0, reason: '' }),
+        ...over,
+      });
+
+    it('is UNAVAILABLE at once when fewer than a quorum of acceptors are reachable, as a Propose is', async () => {
+      await expect(deps({ reachable: () => 1 }).wait(20_000)).rejects.toMatchObject({ code: status.UNAVAILABLE, message: expect.stringMatching(/1 of 3 acceptors are reachable, 2 needed/) });
+    });
+
+    it('is UNAVAILABLE, with the reason, as soon as the phase 1 it needs fails to reach a quorum: not DEADLINE_EXCEEDED at its deadline', async () => {
+      const failures = { count: 4, reason: 'old' };
+      let asked = 0;
+      const read = deps({
+        phase1Failures: () => failures,
+        lead: () => {
+          // The phase 1 the read asked for fails on the second look.
+          if (++asked === 2) Object.assign(failures, { count: 5, reason: '1 of 3 acceptors answered, 2 needed' });
+        },
+      }).wait(20_000);
+      await expect(read).rejects.toMatchObject({ code: status.UNAVAILABLE, message: expect.stringContaining('1 of 3 acceptors answered, 2 needed') });
+    });
   });
 });

@@ -34,6 +34,10 @@ export interface ReadBarrierDeps {
   /** Slots below this one are delivered (and applied). */
   readonly deliveredSlots: () => bigint;
   readonly stopped: () => boolean;
+  /** Acceptors whose channel is connected now. */
+  readonly reachable: () => number;
+  /** Phase 1 rounds that could not reach a quorum so far, and why the last did not. */
+  readonly phase1Failures: () => { readonly count: number; readonly reason: string };
 }
 
 /** What one confirmation round established: this ballot led, and every slot below `target` was opened by then. */
@@ -61,6 +65,11 @@ export class ReadBarrier {
   async wait(deadlineMs: number): Promise<void> {
     const until = Date.now() + deadlineMs;
     const { deps } = this;
+    // As a Propose is: no quorum to ask is UNAVAILABLE now, not a deadline later.
+    const up = deps.reachable();
+    if (!deps.quorum.isQuorum(up)) {
+      throw new GrpcError(status.UNAVAILABLE, `a linearizable read needs a quorum: ${up} of ${deps.quorum.n} acceptors are reachable, ${deps.quorum.q} needed; retry the read, or read stale (CONSISTENCY_STALE)`);
+    }
     await waitFor(deps, deps.ready, until, 'the proposer is still learning the chosen log');
     await this.leadCompletely(until);
     const { target } = await this.joinRound(until);
@@ -95,12 +104,16 @@ export class ReadBarrier {
    */
   private leadCompletely(until: number): Promise<void> {
     const { deps } = this;
+    const failedBefore = deps.phase1Failures().count;
     const led = () => {
       if (deps.leadsCompletely()) return true;
+      // A phase 1 that could not reach a quorum since the read began: UNAVAILABLE now, with why.
+      const failures = deps.phase1Failures();
+      if (failures.count > failedBefore) throw new GrpcError(status.UNAVAILABLE, `this proposer could not become the leader for a linearizable read: ${failures.reason}; retry the read, or read stale (CONSISTENCY_STALE)`);
       deps.lead();
       return deps.leadsCompletely();
     };
-    return waitFor(deps, led, until, 'this proposer could not become the leader (phase 1 did not reach a quorum)');
+    return waitFor(deps, led, until, 'this proposer could not become the leader in time (phase 1 is still under way)');
   }
 
   private async confirm(until: number): Promise<Confirmed> {
@@ -115,8 +128,12 @@ export class ReadBarrier {
     const answers = await Promise.allSettled(deps.links.map((l) => l.status(STATUS_DEADLINE_MS)));
     let confirmed = 0;
     let lower = 0;
+    let failure = '';
     for (const [i, a] of answers.entries()) {
-      if (a.status !== 'fulfilled') continue;
+      if (a.status !== 'fulfilled') {
+        failure ||= a.reason instanceof Error ? a.reason.message : String(a.reason);
+        continue;
+      }
       const promised = ballotFromWire(a.value.promised ?? { round: 0n, proposerId: 0 });
       if (ballotEquals(promised, ballot)) confirmed += 1;
       else if (ballotGreater(promised, ballot)) {
@@ -131,24 +148,36 @@ export class ReadBarrier {
       deps.stepDown();
       throw new GrpcError(
         status.UNAVAILABLE,
-        `could not confirm leadership with a quorum: ${confirmed} of ${quorum.n} acceptors hold our ballot, ${lower} a lower promise, ${quorum.n - confirmed - lower} did not answer within ${STATUS_DEADLINE_MS} ms; ${quorum.q} needed; the next read runs phase 1 again: retry the read`,
+        `could not confirm leadership with a quorum: ${confirmed} of ${quorum.n} acceptors hold our ballot, ${lower} a lower promise, ${quorum.n - confirmed - lower} did not answer${failure ? ` (${failure.slice(0, 200)})` : ''}; ${quorum.q} needed; the next read runs phase 1 again: retry the read`,
       );
     }
     return { target };
   }
 }
 
-/** Resolves once `done()` holds (checked every few ms), or rejects with DEADLINE_EXCEEDED at `until`. */
+/**
+ * Resolves once `done()` holds (checked every few ms), rejects with what `done()` throws, or with
+ * DEADLINE_EXCEEDED at `until`.
+ */
 function waitFor(deps: ReadBarrierDeps, done: () => boolean, until: number, what: string): Promise<void> {
-  if (done()) return Promise.resolve();
+  try {
+    if (done()) return Promise.resolve();
+  } catch (e) {
+    return Promise.reject(e);
+  }
   return new Promise((resolve, reject) => {
     const timer = setInterval(() => {
-      if (done()) {
+      try {
+        if (done()) {
+          clearInterval(timer);
+          resolve();
+        } else if (Date.now() >= until || deps.stopped()) {
+          clearInterval(timer);
+          reject(new GrpcError(status.DEADLINE_EXCEEDED, `read not answered in time: ${what}`));
+        }
+      } catch (e) {
         clearInterval(timer);
-        resolve();
-      } else if (Date.now() >= until || deps.stopped()) {
-        clearInterval(timer);
-        reject(new GrpcError(status.DEADLINE_EXCEEDED, `read not answered in time: ${what}`));
+        reject(e);
       }
     }, WAIT_POLL_MS);
   });

@@ -34,16 +34,24 @@ export interface ReadSource {
   readonly defaultConsistency: Consistency.CONSISTENCY_LINEARIZABLE | Consistency.CONSISTENCY_STALE;
   /**
    * Resolves once the state reflects every write acknowledged before the call (the proposer's
-   * read barrier); rejects with a GrpcError when that cannot be had. Absent: the node answers
+   * read barrier), within `deadlineMs` (what is left of the client's deadline; undefined when it
+   * set none); rejects with a GrpcError when that cannot be had. Absent: the node answers
    * linearizable reads with FAILED_PRECONDITION.
    */
-  readonly linearizable?: () => Promise<void>;
+  readonly linearizable?: (deadlineMs: number | undefined) => Promise<void>;
   /** Brings the applied state up to what the node holds, before a stale read is answered (optional). */
   readonly settle?: () => void;
   /** Chosen entries from `from` on, in order, at most `max` (from this node's log, any retained slot), read for `caller`. */
   readonly readLog: (from: bigint, max: number, caller: Caller) => Promise<readonly ChosenEntry[]>;
   /** The node's latest durable state snapshot (a GrpcError when it has none). Absent: FAILED_PRECONDITION. */
   readonly stateSnapshot?: () => StateSnapshotBytes;
+}
+
+/** What is left of a call's deadline in ms; undefined when the client set none. */
+function remainingMs(call: { getDeadline(): Date | number }): number | undefined {
+  const d = call.getDeadline();
+  const at = d instanceof Date ? d.getTime() : d;
+  return Number.isFinite(at) ? Math.max(0, at - Date.now()) : undefined;
 }
 
 function consistencyName(c: Consistency): string {
@@ -55,12 +63,12 @@ export function readService(source: ReadSource): ReadServiceServer {
   /** State snapshots being sent (each holds its bytes until done). */
   let transfers = 0;
   /** Waits for the read's consistency, then answers with `answer()` (computed after the wait). */
-  const serve = <T>(asked: Consistency, callback: sendUnaryData<T>, answer: () => T): void => {
+  const serve = <T>(call: { getDeadline(): Date | number }, asked: Consistency, callback: sendUnaryData<T>, answer: () => T): void => {
     const c = asked === Consistency.CONSISTENCY_UNSPECIFIED ? source.defaultConsistency : asked;
     let ready: Promise<void>;
     if (c === Consistency.CONSISTENCY_LINEARIZABLE) {
       ready = source.linearizable
-        ? source.linearizable()
+        ? source.linearizable(remainingMs(call))
         : Promise.reject(new GrpcError(status.FAILED_PRECONDITION, 'this node answers stale reads only (CONSISTENCY_STALE); ask a proposer for a linearizable read'));
     } else if (c === Consistency.CONSISTENCY_STALE) {
       source.settle?.();
@@ -111,7 +119,7 @@ export function readService(source: ReadSource): ReadServiceServer {
 
     getProposal(call: ServerUnaryCall<GetProposalRequest, GetProposalResponse>, callback: sendUnaryData<GetProposalResponse>) {
       const n = call.request.proposalNumber;
-      serve(call.request.consistency, callback, () => {
+      serve(call, call.request.consistency, callback, () => {
         const state = source.state;
         const found = state.registry.proposal(n);
         const at = state.appliedSlot;
@@ -128,7 +136,7 @@ export function readService(source: ReadSource): ReadServiceServer {
 
     listProposals(call: ServerUnaryCall<ListProposalsRequest, ListProposalsResponse>, callback: sendUnaryData<ListProposalsResponse>) {
       const max = Math.min(call.request.maxEntries || LIST_PROPOSALS_MAX, LIST_PROPOSALS_MAX);
-      serve(call.request.consistency, callback, () => {
+      serve(call, call.request.consistency, callback, () => {
         const state = source.state;
         const page = state.registry.proposals(call.request.fromNumber, max + 1);
         const more = page.length > max;
@@ -142,7 +150,7 @@ export function readService(source: ReadSource): ReadServiceServer {
         callback(toServiceError(new GrpcError(status.INVALID_ARGUMENT, `history_max ${call.request.historyMax} is above ${LEADERBOARD_HISTORY_MAX}`)));
         return;
       }
-      serve(call.request.consistency, callback, () => {
+      serve(call, call.request.consistency, callback, () => {
         const state = source.state;
         return {
           rows: state.registry.leaderboard().map(rowToWire),
