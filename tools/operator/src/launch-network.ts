@@ -208,7 +208,7 @@ async function launchLocked(opts: LaunchOptions, release: () => void): Promise<L
   release();
   const ready = await waitReady(opts.dir, layout, pids, startedAt, opts.readyTimeoutMs, quorum, clientTransport(opts.dir));
   const statusPageUrl = await statusPageReady(layout, statusPid, STATUS_PAGE_READY_MS);
-  return { ...ready, ...(opts.insecure ? {} : { certificatesMs }), ...statusPageOutcome(opts.dir, layout, statusPageUrl) };
+  return { ...ready, ...(opts.insecure ? {} : { certificatesMs }), ...statusPageOutcome(opts.dir, layout, statusPageUrl, statusPid) };
 }
 
 /** A port as a node's flag takes it. */
@@ -243,7 +243,8 @@ async function statusPageReady(layout: NetworkLayout, pid: number | undefined, t
   if (!layout.statusPage || pid === undefined) return undefined;
   const url = `http://${layout.statusPage}/`;
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && isAlive(pid)) {
+  // A paused page cannot answer: said at once (statusPageOutcome), not after the whole wait.
+  while (Date.now() < deadline && isAlive(pid) && !isPaused(pid)) {
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
       if (res.ok && res.headers.get('x-paxos-status-page') === String(pid)) return url;
@@ -257,9 +258,10 @@ async function statusPageReady(layout: NetworkLayout, pid: number | undefined, t
 }
 
 /** The status page's URL, or why it did not answer. */
-function statusPageOutcome(dir: string, layout: NetworkLayout, url: string | undefined): Pick<LaunchResult, 'statusPageUrl' | 'statusPageProblem'> {
+function statusPageOutcome(dir: string, layout: NetworkLayout, url: string | undefined, pid: number | undefined): Pick<LaunchResult, 'statusPageUrl' | 'statusPageProblem'> {
   if (url) return { statusPageUrl: url };
   if (!layout.statusPage) return {};
+  if (pid !== undefined && isAlive(pid) && isPaused(pid)) return { statusPageProblem: `its process ${pid} is paused (SIGSTOP): resume it with kill -CONT ${pid}` };
   const last = lastLogLine(logFile(dir, STATUS_PAGE_NAME));
   return last ? { statusPageProblem: last } : {};
 }
@@ -311,7 +313,7 @@ async function restartMissingLocked(dir: string, readyTimeoutMs: number, release
   release();
   const ready = await waitReady(dir, layout, pids, startedAt, readyTimeoutMs, quorum, clientTransport(dir));
   const statusPageUrl = await statusPageReady(layout, statusPid, STATUS_PAGE_READY_MS);
-  return { ...ready, ...statusPageOutcome(dir, layout, statusPageUrl) };
+  return { ...ready, ...statusPageOutcome(dir, layout, statusPageUrl, statusPid) };
 }
 
 /**

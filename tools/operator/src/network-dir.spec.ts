@@ -74,6 +74,17 @@ describe('the network dir', () => {
     expect(lastLogLine(log)).toBe("Error: Cannot find module '/x/dist/apps/acceptor/main.js'");
     writeFileSync(log, '{"level":50,"msg":"storage failed","err":{"message":"EIO: i/o error"}}\n');
     expect(lastLogLine(log)).toBe('storage failed: EIO: i/o error');
+    // Node's own warnings after it are not the reason.
+    writeFileSync(
+      log,
+      [
+        '{"level":30,"msg":"status page listening on 127.0.0.1:9300"}',
+        '(node:812) [DEP0123] DeprecationWarning: Setting the TLS ServerName to an IP address is not permitted by RFC 6066. This will be ignored in a future version.',
+        '(Use `node --trace-deprecation ...` to show where the warning was created)',
+        '',
+      ].join('\n'),
+    );
+    expect(lastLogLine(log)).toBe('status page listening on 127.0.0.1:9300');
     expect(lastLogLine(join(dir, 'absent.log'))).toBeUndefined();
   });
 

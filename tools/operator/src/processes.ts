@@ -168,7 +168,9 @@ export function listensOn(pid: number, port: number): boolean | undefined {
 /** A log line that says why a process ended: an error's name, a tool's "program: message", a refusal. */
 const CAUSE = /\b[A-Za-z]*Error\b|^[a-z][\w-]*: |\b(cannot|refused|in use|not found|denied)\b/i;
 /** Lines of no use as a cause: blank, Node's version banner after an uncaught error, a stack frame. */
-const NOISE = /^(\s*|Node\.js v\d.*|\s+at .*|\^+)$/;
+// Node's own warnings ("(node:12) [DEP0123] DeprecationWarning: ...", "(Use `node --trace-...")
+// say nothing of why a process did not answer.
+const NOISE = /^(\s*|Node\.js v\d.*|\s+at .*|\^+|\(node:\d+\) (\[\w+\] )?\w*Warning: .*|\(Use `node --trace-.*)$/;
 
 /**
  * Why a process ended, from the end of its log (at most 300 characters): the last line that
