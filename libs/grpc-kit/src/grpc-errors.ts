@@ -39,7 +39,13 @@ export function isServiceError(err: unknown): err is ServiceError {
 
 /** "UNAVAILABLE: 11 of 23 acceptors answered, 12 needed" for logs and CLIs. */
 export function describeGrpcError(err: unknown): string {
-  if (isServiceError(err)) return `${status[err.code] ?? err.code}: ${err.details}`;
+  if (isServiceError(err)) {
+    // grpc-js's own text ("Deadline exceeded after 10.000s,name resolution: 0.015s,...,Waiting
+    // for LB pick") names its internal stages, not what a person can do.
+    const local = err.code === status.DEADLINE_EXCEEDED ? /^Deadline exceeded after ([\d.]+)s/.exec(err.details) : null;
+    if (local) return `DEADLINE_EXCEEDED: no answer within ${local[1]} s (the node paused or overloaded?)`;
+    return `${status[err.code] ?? err.code}: ${err.details}`;
+  }
   return err instanceof Error ? err.message : String(err);
 }
 

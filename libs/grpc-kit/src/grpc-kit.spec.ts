@@ -11,7 +11,7 @@ import {
   type PrepareResponse,
   reflectionV1,
 } from '@paxos/proto';
-import { GrpcError, STATUS_DETAILS_MAX, toServiceError } from './grpc-errors';
+import { describeGrpcError, GrpcError, STATUS_DETAILS_MAX, toServiceError } from './grpc-errors';
 import { join } from 'node:path';
 import { createLogger } from './logger';
 import { describeSymbol, resolveByReflection } from './reflection-client';
@@ -232,5 +232,16 @@ describe('gRPC server kit', () => {
     await expect(
       startGrpcServer({ host: '127.0.0.1', port: running.port, maxReceiveBytes: 1024, transport: INSECURE, logger, services: [] }),
     ).rejects.toThrow(/already in use.*--port/);
+  });
+});
+
+describe('describing a failed call for a person', () => {
+  it("says a deadline passed without grpc-js's internal stages, and keeps a server's own message", () => {
+    const err = (code: grpc.status, details: string) => Object.assign(new Error(details), { code, details, metadata: new grpc.Metadata() });
+    expect(describeGrpcError(err(grpc.status.DEADLINE_EXCEEDED, 'Deadline exceeded after 10.000s,name resolution: 0.015s,metadata filters: 0.001s,Waiting for LB pick'))).toBe(
+      'DEADLINE_EXCEEDED: no answer within 10.000 s (the node paused or overloaded?)',
+    );
+    expect(describeGrpcError(err(grpc.status.DEADLINE_EXCEEDED, 'read not answered in time: x'))).toBe('DEADLINE_EXCEEDED: read not answered in time: x');
+    expect(describeGrpcError(err(grpc.status.UNAVAILABLE, '1 of 3 acceptors answered, 2 needed'))).toBe('UNAVAILABLE: 1 of 3 acceptors answered, 2 needed');
   });
 });

@@ -3,7 +3,7 @@
 import { resolve } from 'node:path';
 import { formatBallot } from '@paxos/consensus-core';
 import { ConfigError, helpText, isServiceError, parseCommand } from '@paxos/grpc-kit';
-import { Consistency, type LeaderboardRow, type ListProposalsResponse, type ProposalRecord } from '@paxos/proto';
+import { Consistency, type LeaderboardRow, type ListProposalsResponse, type ProposalRecord, type ReadLogResponse } from '@paxos/proto';
 import { status } from '@grpc/grpc-js';
 import { clientTransport, defaultNetworkDir, readLayout } from './network-dir';
 import { readCall } from './probe';
@@ -117,25 +117,23 @@ export async function runRead(argv: readonly string[], out: (line: string) => vo
         return 0;
       }
       case 'log': {
-        const r = await readCall(address, 'readLog', { fromSlot: BigInt(from), maxEntries: Math.min(max, 1024) }, deadline, transport);
-        if (o.json) out(json(r));
-        else {
-          for (const e of r.entries) {
-            const value = e.value?.kind;
-            if (value?.$case !== 'batch') {
-              out(`slot ${e.slot}  ballot ${e.ballot ? formatBallot(e.ballot) : '-'}  no-op`);
-              continue;
-            }
-            out(`slot ${e.slot}  ballot ${e.ballot ? formatBallot(e.ballot) : '-'}  ${value.value.commands.length} command(s)`);
-            value.value.commands.forEach((c, i) => {
-              const outcome = e.outcomes[i];
-              const certificate = c.verifiedBy.length > 0 ? `  claims verified by acceptors ${c.verifiedBy.join(', ')}` : '';
-              const note = `${certificate}${outcome?.duplicate ? `  duplicate of slot ${outcome.firstSlot}` : ''}`;
-              out(`  ${c.clientRequestId}  ${c.value?.contentType ?? ''}  ${c.value?.data.length ?? 0} bytes${note}`);
-            });
-          }
-          out(`applied up to slot ${r.appliedSlot}`);
+        // Page by page (1,024 entries at most each) up to --max; text is printed as it comes.
+        const entries: ReadLogResponse['entries'] = [];
+        let shown = 0;
+        let next = BigInt(from);
+        let appliedSlot = 0n;
+        while (shown < max) {
+          const r = await readCall(address, 'readLog', { fromSlot: next, maxEntries: Math.min(max - shown, 1024) }, deadline, transport);
+          appliedSlot = r.appliedSlot;
+          shown += r.entries.length;
+          if (o.json) entries.push(...r.entries);
+          else for (const e of r.entries) for (const line of formatLogEntry(e)) out(line);
+          const last = r.entries.at(-1);
+          if (last === undefined || last.slot + 1n >= r.appliedSlot) break;
+          next = last.slot + 1n;
         }
+        if (o.json) out(json({ entries, appliedSlot }));
+        else out(`applied up to slot ${appliedSlot}`);
         return 0;
       }
       default:
@@ -143,7 +141,27 @@ export async function runRead(argv: readonly string[], out: (line: string) => vo
     }
   } catch (e) {
     if (!isServiceError(e)) throw e;
-    out(o.json ? json({ error: { code: status[e.code], details: e.details } }) : `${status[e.code]}: ${e.details}`);
+    // grpc-js's own "Deadline exceeded after 10.000s,name resolution: ..." says nothing of where or why.
+    const details =
+      e.code === status.DEADLINE_EXCEEDED && /^Deadline exceeded after/.test(e.details)
+        ? `${address} did not answer within ${deadline} ms (paused or overloaded?)${o.node === undefined && !o.address ? '; an acceptor answers a stale read: --node N' : ''}`
+        : e.details;
+    out(o.json ? json({ error: { code: status[e.code], details } }) : `${status[e.code]}: ${details}`);
     return e.code === status.NOT_FOUND ? 3 : e.code === status.UNAVAILABLE || e.code === status.DEADLINE_EXCEEDED ? 4 : 1;
   }
+}
+
+/** One chosen slot as the log prints it: its commands, their certificates and duplicates. */
+function formatLogEntry(e: ReadLogResponse['entries'][number]): string[] {
+  const value = e.value?.kind;
+  const ballot = e.ballot ? formatBallot(e.ballot) : '-';
+  if (value?.$case !== 'batch') return [`slot ${e.slot}  ballot ${ballot}  no-op`];
+  const lines = [`slot ${e.slot}  ballot ${ballot}  ${value.value.commands.length} command(s)`];
+  value.value.commands.forEach((c, i) => {
+    const outcome = e.outcomes[i];
+    const certificate = c.verifiedBy.length > 0 ? `  claims verified by acceptors ${c.verifiedBy.join(', ')}` : '';
+    const note = `${certificate}${outcome?.duplicate ? `  duplicate of slot ${outcome.firstSlot}` : ''}`;
+    lines.push(`  ${c.clientRequestId}  ${c.value?.contentType ?? ''}  ${c.value?.data.length ?? 0} bytes${note}`);
+  });
+  return lines;
 }
