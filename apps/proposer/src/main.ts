@@ -66,7 +66,15 @@ async function main(): Promise<void> {
   const seeded = new SeededRandom(Date.now() ^ (config.id << 16));
   const { node, chosen, quorum } = assembleProposer(config, { links, initialRound, random: () => seeded.next(), unsafeNoSessions, rounds: metrics.rounds, logger });
   metrics.attach(node, links);
-  const checker = new ValueChecker(config.maxValueBytes, (n) => caches.get(n), claimsCheckedCounter(metricsRegistry));
+  const checker = new ValueChecker(config.maxValueBytes, (n) => caches.get(n), claimsCheckedCounter(metricsRegistry), undefined, (n) => {
+    let found: ReturnType<typeof chosen.state.registry.proposal>;
+    try {
+      found = chosen.state.registry.proposal(n);
+    } catch {
+      return undefined; // no applied state yet: the registry decides once the proposal is chosen
+    }
+    return found && !('forgotten' in found) ? found : undefined;
+  });
 
   let server: Awaited<ReturnType<typeof startGrpcServer>>;
   try {

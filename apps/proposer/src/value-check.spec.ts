@@ -25,6 +25,23 @@ describe('the proposer\'s value check', () => {
   });
 });
 
+describe('a proposal number already taken', () => {
+  it("is refused before any acceptor sees it, unless it is a retry of the proposal that took it", () => {
+    const taken = new Map([[100n, { slot: 9n, clientRequestId: 'first' }]]);
+    const checker = new ValueChecker(1024 * 1024, () => undefined, undefined, undefined, (n) => taken.get(n));
+    const proposal = (n: bigint) => {
+      const v = encodeProposalValue(buildProposal({ proposalNumber: n, proposerId: 1, leaderboard: [{ framework: 'alpha', score: '1.5', pricePerPoint: '0.01', bid: '1', ask: '2' }], claims: [] }));
+      return { contentType: v.contentType, data: Buffer.from(v.data) };
+    };
+    expect(() => checker.check('second', proposal(100n))).toThrow(
+      expect.objectContaining({ code: status.FAILED_PRECONDITION, message: expect.stringContaining('proposal 100 already took effect in slot 9 (client_request_id "first")') }),
+    );
+    // The retry of the first goes on (the gateway answers it as a duplicate), and a new number passes.
+    expect(checker.check('first', proposal(100n)).clientRequestId).toBe('first');
+    expect(checker.check('second', proposal(101n)).clientRequestId).toBe('second');
+  });
+});
+
 describe('the time LMFDB claim checks may take', () => {
   it('is a share of the proposer: past it a proposal with claims is RESOURCE_EXHAUSTED at once, and it refills with time', () => {
     let clock = 0;

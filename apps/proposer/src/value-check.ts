@@ -16,10 +16,14 @@ export const CLAIM_CHECK_MS_BURST = 1000;
 const CLIENT_REQUEST_ID_CHARS_MAX = 256;
 const CONTENT_TYPE_CHARS_MAX = 256;
 
+/** The proposal that took effect under a number, in this proposer's applied state (undefined: none, or no longer known in full). */
+export type ProposalTaken = (proposalNumber: bigint) => { readonly slot: bigint; readonly clientRequestId: string } | undefined;
+
 /**
  * Refuses, before any acceptor sees it, a value that is malformed (INVALID_ARGUMENT) or that does
  * not check out (FAILED_PRECONDITION): a Monster Harmonic proposal whose hash does not match its
- * leaderboard, or whose LMFDB claim is false or cannot be verified here.
+ * leaderboard, whose LMFDB claim is false or cannot be verified here, or whose number a proposal
+ * of another client_request_id already took (the registry would refuse it once chosen).
  */
 export class ValueChecker {
   /** Milliseconds claim checks may take (see CLAIM_CHECK_MS_PER_SECOND). */
@@ -31,6 +35,7 @@ export class ValueChecker {
     private readonly onVerdict?: (verdict: ClaimVerdict) => void,
     /** The clock claim checks are timed with (ms; tests give their own). */
     private readonly now: () => number = () => performance.now(),
+    private readonly proposalTaken: ProposalTaken = () => undefined,
   ) {
     this.claimTime = new TokenBucket(CLAIM_CHECK_MS_PER_SECOND, CLAIM_CHECK_MS_BURST, now);
   }
@@ -62,6 +67,17 @@ export class ValueChecker {
     if (kind.kind === 'harmonic') {
       const checked = validateProposalValue(value.contentType, value.data);
       if (!checked.ok) throw new GrpcError(checked.code === 'INVALID_ARGUMENT' ? status.INVALID_ARGUMENT : status.FAILED_PRECONDITION, checked.reason);
+      // Chosen, it would take no effect: the registry keeps the first proposal of each number.
+      // (A retry of the proposal that took it goes on, to be answered as a duplicate. The
+      // applied state may lag another proposer's writes: the registry still decides the same way
+      // on every node, and a proposal that passes here and is refused there is in the log as such.)
+      const taken = this.proposalTaken(checked.proposal.proposalNumber);
+      if (taken && taken.clientRequestId !== clientRequestId) {
+        throw new GrpcError(
+          status.FAILED_PRECONDITION,
+          `proposal ${checked.proposal.proposalNumber} already took effect in slot ${taken.slot} (client_request_id ${JSON.stringify(taken.clientRequestId)}): each number is used once; submit it under a new number`,
+        );
+      }
       if (checked.proposal.claims.length > 0) this.checkClaims(checked.proposal);
     }
     return { clientRequestId, contentType: value.contentType, data: value.data };
