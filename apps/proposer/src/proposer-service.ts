@@ -131,8 +131,6 @@ function answerOf(deps: ProposerServiceDeps, proposal: ProposeRequest, api: Prop
   );
 }
 
-const EMPTY_PROPOSAL: ProposeRequest = { clientRequestId: '', value: undefined, includeVotes: false };
-
 function deadlineOf(call: { getDeadline(): Date | number }, fallbackMs: number): number {
   const d = call.getDeadline();
   const at = d instanceof Date ? d.getTime() : d;
@@ -161,7 +159,13 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
       const flow = new StreamFlow(call, deps.maxInFlightPerStream ?? STREAM_PROPOSALS_IN_FLIGHT_MAX, idleBound(deps));
       call.on('data', (req: ProposeStreamRequest) => {
         flow.started(1);
-        void answerOf(deps, req.proposal ?? EMPTY_PROPOSAL, 'stream').then((answer) => flow.answer(answer, 1));
+        if (!req.proposal) {
+          // Answered as a failure of that message, as a malformed proposal is; the stream goes on.
+          const failure = { code: status.INVALID_ARGUMENT, message: 'this ProposeStream message carries no proposal: set its proposal field' };
+          void Promise.resolve().then(() => flow.answer({ clientRequestId: '', result: { $case: 'failure', value: failure } }, 1));
+          return;
+        }
+        void answerOf(deps, req.proposal, 'stream').then((answer) => flow.answer(answer, 1));
       });
     },
 

@@ -1,5 +1,5 @@
 import { Metadata, status } from '@grpc/grpc-js';
-import { AcceptorServiceClient, type ProposeBulkResponse, ProposerServiceClient, type WatchChosenResponse } from '@paxos/proto';
+import { AcceptorServiceClient, type ProposeBulkResponse, ProposerServiceClient, type ProposeStreamResponse, type WatchChosenResponse } from '@paxos/proto';
 import { TestCluster, textValue } from '@paxos/test-cluster';
 
 jest.setTimeout(120_000);
@@ -107,6 +107,24 @@ describe('proposer with 5 acceptors (real processes)', () => {
     });
     call.write({ proposals: [] });
     expect(await ended).toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(/1\.\.1024 proposals/) });
+    client.close();
+  });
+
+  it('ProposeStream answers a message that carries no proposal with a failure that says so, and goes on', async () => {
+    const client = new ProposerServiceClient(cluster.proposerAddress(1), cluster.credentials);
+    const stream = client.proposeStream(new Metadata(), { deadline: Date.now() + 10_000 });
+    const answers: ProposeStreamResponse[] = [];
+    const done = new Promise<void>((resolve) => {
+      stream.on('data', (a: ProposeStreamResponse) => answers.push(a));
+      stream.on('end', () => resolve());
+      stream.on('error', () => resolve());
+    });
+    stream.write({});
+    stream.write({ proposal: { clientRequestId: 'after-empty', value: textValue('after an empty message'), includeVotes: false } });
+    stream.end();
+    await done;
+    expect(answers.find((a) => a.clientRequestId === '')?.result).toMatchObject({ $case: 'failure', value: { code: status.INVALID_ARGUMENT, message: expect.stringMatching(/carries no proposal/) } });
+    expect(answers.find((a) => a.clientRequestId === 'after-empty')?.result?.$case).toBe('chosen');
     client.close();
   });
 
