@@ -141,7 +141,12 @@ export function readService(source: ReadSource): ReadServiceServer {
         const page = state.registry.proposals(call.request.fromNumber, max + 1);
         const more = page.length > max;
         const shown = page.slice(0, max);
-        return { proposals: shown.map(proposalToWire), appliedSlot: state.appliedSlot, nextNumber: more ? (page[max]?.proposalNumber ?? 0n) : 0n };
+        return {
+          proposals: shown.flatMap((p) => ('forgotten' in p ? [] : [proposalToWire(p)])),
+          forgotten: shown.flatMap((p) => ('forgotten' in p ? [{ proposalNumber: p.proposalNumber, slot: p.slot }] : [])),
+          appliedSlot: state.appliedSlot,
+          nextNumber: more ? (page[max]?.proposalNumber ?? 0n) : 0n,
+        };
       });
     },
 

@@ -96,6 +96,23 @@ describe('the agreed state (the Monster Harmonic registry)', () => {
     const s = new AgreedState({ digest, registry: { proposalsMax: 2 } });
     for (let i = 1; i <= 3; i++) s.apply(slot(i - 1, proposal(`p${i}`, i, [row('alpha', String(i))])));
     expect(s.registry.proposal(1n)).toEqual({ forgotten: true, slot: 0n });
-    expect(s.registry.proposals(0n, 10).map((p) => p.proposalNumber)).toEqual([2n, 3n]);
+    // A page skips none: a forgotten proposal is listed by its number and slot.
+    expect(s.registry.proposals(0n, 10).map((p) => ['forgotten' in p, p.proposalNumber, p.slot])).toEqual([
+      [true, 1n, 0n],
+      [false, 2n, 1n],
+      [false, 3n, 2n],
+    ]);
+  });
+
+  it('lists proposals by number whatever order they took effect in, from any number, a page at a time', () => {
+    const s = new AgreedState({ digest, registry: { proposalsMax: 3 } });
+    [50, 7, 90, 7, 12, 3].forEach((n, i) => s.apply(slot(i, proposal(`p${i}`, n, [row('alpha', String(i))]))));
+    const numbers = (from: bigint, max: number) => s.registry.proposals(from, max).map((p) => p.proposalNumber);
+    expect(numbers(0n, 10)).toEqual([3n, 7n, 12n, 50n, 90n]);
+    expect(numbers(8n, 2)).toEqual([12n, 50n]);
+    expect(numbers(91n, 2)).toEqual([]);
+    // The snapshot's registry lists the same.
+    const again = new AgreedState({ digest, registry: { proposalsMax: 3 } }, s.snapshot());
+    expect(again.registry.proposals(0n, 10).map((p) => p.proposalNumber)).toEqual([3n, 7n, 12n, 50n, 90n]);
   });
 });

@@ -70,6 +70,8 @@ export interface RegistrySnapshot {
 export class HarmonicRegistry {
   /** Proposal number -> the slot it took effect in (every proposal ever applied). */
   private readonly slotOf = new Map<bigint, bigint>();
+  /** Every number in slotOf, ascending (pages of ListProposals). */
+  private readonly numbers: bigint[] = [];
   /** Full records of the newest proposalsMax proposals, in log order. */
   private readonly records = new Map<bigint, ProposalRecord>();
   private readonly rows = new Map<string, LeaderboardRow>();
@@ -101,6 +103,7 @@ export class HarmonicRegistry {
       claims: p.claims.map((claim) => ({ claim, checkedBy: (c.verifiedBy ?? []).filter((id) => sourceOfAcceptor(id) === claim.source) })),
     };
     this.slotOf.set(p.proposalNumber, slot);
+    this.insertNumber(p.proposalNumber);
     this.records.set(p.proposalNumber, record);
     if (this.records.size > this.opts.proposalsMax) this.records.delete(this.records.keys().next().value as bigint);
     for (const e of p.leaderboard) {
@@ -121,6 +124,7 @@ export class HarmonicRegistry {
   static fromSnapshot(s: RegistrySnapshot, opts: RegistryOptions = REGISTRY_DEFAULTS): HarmonicRegistry {
     const r = new HarmonicRegistry(opts);
     for (const [n, slot] of s.slotOf) r.slotOf.set(n, slot);
+    r.numbers.push(...[...r.slotOf.keys()].sort(compareBigint));
     for (const rec of s.records) r.records.set(rec.proposalNumber, rec);
     for (const row of s.rows) r.rows.set(row.framework, row);
     r.changes.push(...s.changes);
@@ -135,11 +139,24 @@ export class HarmonicRegistry {
     return slot === undefined ? undefined : { forgotten: true, slot };
   }
 
-  /** Kept proposal records with numbers >= fromNumber, by number, at most max. */
-  proposals(fromNumber: bigint, max: number): ProposalRecord[] {
-    const out = [...this.records.values()].filter((r) => r.proposalNumber >= fromNumber);
-    out.sort((a, b) => (a.proposalNumber < b.proposalNumber ? -1 : a.proposalNumber > b.proposalNumber ? 1 : 0));
-    return out.slice(0, max);
+  /**
+   * Proposals with numbers >= fromNumber, by number, at most max: the record when it is kept, its
+   * number and slot when only those are (none skipped; a binary search, not a sort per page).
+   */
+  proposals(fromNumber: bigint, max: number): Array<ProposalRecord | { forgotten: true; proposalNumber: bigint; slot: bigint }> {
+    const out: Array<ProposalRecord | { forgotten: true; proposalNumber: bigint; slot: bigint }> = [];
+    for (let i = lowerBound(this.numbers, fromNumber); i < this.numbers.length && out.length < max; i++) {
+      const n = this.numbers[i] as bigint;
+      out.push(this.records.get(n) ?? { forgotten: true, proposalNumber: n, slot: this.slotOf.get(n) as bigint });
+    }
+    return out;
+  }
+
+  private insertNumber(n: bigint): void {
+    const last = this.numbers.at(-1);
+    // Numbers mostly grow: appended; an older one goes in its place.
+    if (last === undefined || n > last) this.numbers.push(n);
+    else this.numbers.splice(lowerBound(this.numbers, n), 0, n);
   }
 
   get proposalCount(): number {
@@ -159,4 +176,20 @@ export class HarmonicRegistry {
   history(max: number): LeaderboardRow[] {
     return this.changes.slice(Math.max(0, this.changes.length - max));
   }
+}
+
+function compareBigint(a: bigint, b: bigint): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The first index of the ascending `sorted` whose number is >= n. */
+function lowerBound(sorted: readonly bigint[], n: bigint): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] as bigint) < n) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

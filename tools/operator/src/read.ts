@@ -105,14 +105,23 @@ export async function runRead(argv: readonly string[], out: (line: string) => vo
         for (let page = 0; page < 1000 && shown < max; page++) {
           const r = await readCall(address, 'listProposals', { fromNumber: next, maxEntries: Math.min(256, max - shown), consistency }, deadline, transport);
           if (o.json) pages.push(r);
-          else for (const p of r.proposals) out(`proposal ${p.proposalNumber}: slot ${p.slot}, ${p.leaderboard.length} rows, ${p.claims.length} claims, client_request_id ${p.clientRequestId}`);
-          shown += r.proposals.length;
-          if (r.nextNumber === 0n || r.proposals.length === 0) break;
+          else {
+            // In number order, the kept records and the forgotten ones (number and slot) together.
+            const lines: Array<[bigint, string]> = [
+              ...r.proposals.map((p): [bigint, string] => [p.proposalNumber, `proposal ${p.proposalNumber}: slot ${p.slot}, ${p.leaderboard.length} rows, ${p.claims.length} claims, client_request_id ${p.clientRequestId}`]),
+              ...r.forgotten.map((f): [bigint, string] => [f.proposalNumber, `proposal ${f.proposalNumber}: slot ${f.slot} (its full record is no longer kept here: read -- log --from ${f.slot} --max 1)`]),
+            ];
+            lines.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+            for (const [, line] of lines) out(line);
+          }
+          const count = r.proposals.length + r.forgotten.length;
+          shown += count;
+          if (r.nextNumber === 0n || count === 0) break;
           next = r.nextNumber;
         }
         if (o.json) {
           const last = pages.at(-1);
-          out(json({ proposals: pages.flatMap((p) => p.proposals), appliedSlot: last?.appliedSlot ?? 0n, nextNumber: last?.nextNumber ?? 0n }));
+          out(json({ proposals: pages.flatMap((p) => p.proposals), forgotten: pages.flatMap((p) => p.forgotten), appliedSlot: last?.appliedSlot ?? 0n, nextNumber: last?.nextNumber ?? 0n }));
         } else if (shown === 0) out('(no proposals)');
         return 0;
       }

@@ -127,6 +127,18 @@ export interface ListProposalsResponse {
   appliedSlot: bigint;
   /** The number to ask from for the next page (0 when this page is the last). */
   nextNumber: bigint;
+  /**
+   * Proposals in this page's numbers that took effect but whose full records this node no longer
+   * keeps (older than the newest 100,000): each number and its slot (read it with ReadLog). A page
+   * holds at most max_entries of the two together, in number order.
+   */
+  forgotten: ForgottenProposal[];
+}
+
+/** A proposal that took effect whose full record is no longer kept: where to read it in the log. */
+export interface ForgottenProposal {
+  proposalNumber: bigint;
+  slot: bigint;
 }
 
 /** A Monster Harmonic proposal that took effect: the slot it was chosen in, and its content. */
@@ -939,7 +951,7 @@ export const ListProposalsRequest: MessageFns<ListProposalsRequest> = {
 };
 
 function createBaseListProposalsResponse(): ListProposalsResponse {
-  return { proposals: [], appliedSlot: 0n, nextNumber: 0n };
+  return { proposals: [], appliedSlot: 0n, nextNumber: 0n, forgotten: [] };
 }
 
 export const ListProposalsResponse: MessageFns<ListProposalsResponse> = {
@@ -958,6 +970,9 @@ export const ListProposalsResponse: MessageFns<ListProposalsResponse> = {
         throw new globalThis.Error("value provided for field message.nextNumber of type uint64 too large");
       }
       writer.uint32(24).uint64(message.nextNumber);
+    }
+    for (const v of message.forgotten) {
+      ForgottenProposal.encode(v!, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -999,6 +1014,14 @@ export const ListProposalsResponse: MessageFns<ListProposalsResponse> = {
             message.nextNumber = reader.uint64() as bigint;
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.forgotten.push(ForgottenProposal.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1026,6 +1049,9 @@ export const ListProposalsResponse: MessageFns<ListProposalsResponse> = {
         : isSet(object.next_number)
         ? BigInt(object.next_number)
         : 0n,
+      forgotten: globalThis.Array.isArray(object?.forgotten)
+        ? object.forgotten.map((e: any) => ForgottenProposal.fromJSON(e))
+        : [],
     };
   },
 
@@ -1039,6 +1065,9 @@ export const ListProposalsResponse: MessageFns<ListProposalsResponse> = {
     }
     if (message.nextNumber !== 0n) {
       obj.nextNumber = message.nextNumber.toString();
+    }
+    if (message.forgotten?.length) {
+      obj.forgotten = message.forgotten.map((e) => ForgottenProposal.toJSON(e));
     }
     return obj;
   },
@@ -1055,6 +1084,104 @@ export const ListProposalsResponse: MessageFns<ListProposalsResponse> = {
     message.nextNumber = (object.nextNumber !== undefined && object.nextNumber !== null)
       ? BigInt(object.nextNumber)
       : 0n;
+    message.forgotten = object.forgotten?.map((e) => ForgottenProposal.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseForgottenProposal(): ForgottenProposal {
+  return { proposalNumber: 0n, slot: 0n };
+}
+
+export const ForgottenProposal: MessageFns<ForgottenProposal> = {
+  encode(message: ForgottenProposal, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.proposalNumber !== 0n) {
+      if (BigInt.asUintN(64, message.proposalNumber) !== message.proposalNumber) {
+        throw new globalThis.Error("value provided for field message.proposalNumber of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.proposalNumber);
+    }
+    if (message.slot !== 0n) {
+      if (BigInt.asUintN(64, message.slot) !== message.slot) {
+        throw new globalThis.Error("value provided for field message.slot of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.slot);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ForgottenProposal {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseForgottenProposal();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.proposalNumber = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.slot = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ForgottenProposal {
+    return {
+      proposalNumber: isSet(object.proposalNumber)
+        ? BigInt(object.proposalNumber)
+        : isSet(object.proposal_number)
+        ? BigInt(object.proposal_number)
+        : 0n,
+      slot: isSet(object.slot) ? BigInt(object.slot) : 0n,
+    };
+  },
+
+  toJSON(message: ForgottenProposal): unknown {
+    const obj: any = {};
+    if (message.proposalNumber !== 0n) {
+      obj.proposalNumber = message.proposalNumber.toString();
+    }
+    if (message.slot !== 0n) {
+      obj.slot = message.slot.toString();
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ForgottenProposal>, I>>(base?: I): ForgottenProposal {
+    return ForgottenProposal.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ForgottenProposal>, I>>(object: I): ForgottenProposal {
+    const message = createBaseForgottenProposal();
+    message.proposalNumber = (object.proposalNumber !== undefined && object.proposalNumber !== null)
+      ? BigInt(object.proposalNumber)
+      : 0n;
+    message.slot = (object.slot !== undefined && object.slot !== null) ? BigInt(object.slot) : 0n;
     return message;
   },
 };
