@@ -151,8 +151,11 @@ export async function startStatusServer(poller: NetworkPoller, opts: StatusServe
         .finally(() => slotReadsInFlight--)
         .then((r) => {
           const found = r.entry !== undefined;
-          if (slot[1]) res.writeHead(found ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify(found ? slotJson(r.entry, r.from) : { slot: String(n), problem: r.problem }));
-          else res.writeHead(found ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' }).end(renderSlotPage(n, r));
+          // Not chosen where nodes answered: 404; no node answered (all paused or down): 503, ask again.
+          const code = found ? 200 : r.noneAnswered ? 503 : 404;
+          const retry: Record<string, string> = code === 503 ? { 'retry-after': '2' } : {};
+          if (slot[1]) res.writeHead(code, { 'content-type': 'application/json', ...retry }).end(JSON.stringify(found ? slotJson(r.entry, r.from) : { slot: String(n), problem: r.problem }));
+          else res.writeHead(code, { 'content-type': 'text/html; charset=utf-8', ...retry }).end(renderSlotPage(n, r));
         })
         .catch((e: unknown) => {
           opts.logger.warn({ slot: String(n), err: e }, 'slot page failed');

@@ -128,7 +128,7 @@ export class NetworkPoller {
    * One chosen slot, from the proposer or else any acceptor that has it (asked at once, each with
    * its deadline: the first few down or paused do not hide the slot the others hold).
    */
-  async readSlot(slot: bigint): Promise<{ entry?: LogEntry; from: string; problem?: string }> {
+  async readSlot(slot: bigint): Promise<{ entry?: LogEntry; from: string; problem?: string; noneAnswered?: boolean }> {
     // A chosen slot never changes: one read serves every later page of it.
     const cached = this.slotCache.get(slot);
     if (cached) return cached;
@@ -147,11 +147,13 @@ export class NetworkPoller {
     return found;
   }
 
-  private async findSlot(slot: bigint): Promise<{ entry?: LogEntry; from: string; problem?: string }> {
+  private async findSlot(slot: bigint): Promise<{ entry?: LogEntry; from: string; problem?: string; noneAnswered?: boolean }> {
     const problems: string[] = [];
+    let answered = 0;
     const ask = async (node: NodeClients): Promise<{ entry: LogEntry; from: string }> => {
       try {
         const r = await node.readLog(slot, 1);
+        answered++;
         const entry = r.entries[0];
         if (entry && entry.slot === slot) return { entry, from: node.address };
         problems.push(`${node.address}: not chosen there yet (applied up to ${r.appliedSlot})`);
@@ -169,7 +171,7 @@ export class NetworkPoller {
       return await Promise.any(this.acceptors.map(ask));
     } catch {
       const shown = problems.slice(0, 4).join('; ');
-      return { from: '', problem: problems.length > 4 ? `${shown}; and ${problems.length - 4} more nodes` : shown };
+      return { from: '', problem: problems.length > 4 ? `${shown}; and ${problems.length - 4} more nodes` : shown, ...(answered === 0 ? { noneAnswered: true } : {}) };
     }
   }
 

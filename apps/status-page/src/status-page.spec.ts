@@ -161,7 +161,12 @@ describe('the page\'s HTTP server', () => {
       listeners.push(fn);
       return () => (listeners = listeners.filter((l) => l !== fn));
     },
-    readSlot: async (slot: bigint) => (slot === 7n ? { entry: { slot: 7n, value: { kind: { $case: 'noop' as const, value: {} } }, outcomes: [] }, from: 'proposer' } : { from: '', problem: 'not chosen yet' }),
+    readSlot: async (slot: bigint) =>
+      slot === 7n
+        ? { entry: { slot: 7n, value: { kind: { $case: 'noop' as const, value: {} } }, outcomes: [] }, from: 'proposer' }
+        : slot === 9n
+          ? { from: '', problem: '127.0.0.1:7200: no answer within 800 ms', noneAnswered: true }
+          : { from: '', problem: 'not chosen yet' },
   } as unknown as NetworkPoller;
   let server: Awaited<ReturnType<typeof startStatusServer>>;
   const get = (path: string, headers: Record<string, string> = {}, method = 'GET') =>
@@ -202,6 +207,8 @@ describe('the page\'s HTTP server', () => {
     expect(await get('/slot/7')).toMatchObject({ status: 200, body: expect.stringContaining('A no-op') });
     expect(JSON.parse((await get('/api/slot/7')).body)).toMatchObject({ slot: '7', noop: true, from: 'proposer' });
     expect(await get('/slot/8')).toMatchObject({ status: 404, body: expect.stringContaining('not chosen yet') });
+    // No node answered (all paused or down): not "not found" but "ask again".
+    expect(await get('/api/slot/9')).toMatchObject({ status: 503, headers: expect.objectContaining({ 'retry-after': '2' }), body: expect.stringContaining('no answer within') });
   });
 });
 
