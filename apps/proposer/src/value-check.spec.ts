@@ -22,6 +22,10 @@ describe('the proposer\'s value check', () => {
     expect(decoded([0x68, 0xff, 0x22])).toBe(decoded([0x68, 0xfe, 0x22]));
     expect(() => checker.check(decoded([0x68, 0xff, 0x22]), value(1))).toThrow(expect.objectContaining({ code: status.INVALID_ARGUMENT, message: expect.stringMatching(/not valid UTF-8/) }));
     expect(checker.check('h\u00e9-\u{1F600}', value(1)).clientRequestId).toBe('h\u00e9-\u{1F600}');
+    // 256 emoji are 256 characters (512 UTF-16 units): accepted; 257 are not.
+    expect(checker.check('\u{1F600}'.repeat(256), value(1)).clientRequestId).toHaveLength(512);
+    expect(() => checker.check('\u{1F600}'.repeat(257), value(1))).toThrow(/257 characters, the limit is 256/);
+    expect(() => checker.check('x'.repeat(100_000), value(1))).toThrow(/more than 256 characters/);
   });
 });
 

@@ -42,8 +42,12 @@ export class ValueChecker {
 
   check(clientRequestId: string, value: Value | undefined): Command {
     if (!clientRequestId) throw new GrpcError(status.INVALID_ARGUMENT, 'client_request_id is empty: give every proposal an id, and reuse it only to retry');
+    // Characters as a person counts them (code points: an emoji is one), not UTF-16 units.
     if (clientRequestId.length > CLIENT_REQUEST_ID_CHARS_MAX) {
-      throw new GrpcError(status.INVALID_ARGUMENT, `client_request_id is ${clientRequestId.length} characters, the limit is ${CLIENT_REQUEST_ID_CHARS_MAX}`);
+      const chars = clientRequestId.length > 4 * CLIENT_REQUEST_ID_CHARS_MAX ? undefined : [...clientRequestId].length;
+      if (chars === undefined || chars > CLIENT_REQUEST_ID_CHARS_MAX) {
+        throw new GrpcError(status.INVALID_ARGUMENT, `client_request_id is ${chars ?? `more than ${CLIENT_REQUEST_ID_CHARS_MAX}`} characters, the limit is ${CLIENT_REQUEST_ID_CHARS_MAX}`);
+      }
     }
     // protobuf decoding turns bytes that are not UTF-8 into U+FFFD, so two different ids could
     // read as one: an id holding U+FFFD is refused rather than risk that.

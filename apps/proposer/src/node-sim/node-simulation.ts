@@ -49,7 +49,7 @@ export interface NodeSimResult {
 }
 
 const FAULT_STEP_MS = 20;
-/** Timer firings the wind-down may take to bring every client and node to rest (virtual minutes). */
+/** Timer firings the wind-down may take to bring every client and node to rest. */
 const WIND_DOWN_STEPS_MAX = 100_000;
 const CLIENT_TIMEOUT_MS = 4000;
 /** Virtual time the clock starts at (a plausible wall clock in ms: proposers take their first round from it). */
