@@ -57,7 +57,7 @@ export async function runLaunch(argv: readonly string[], out: (line: string) => 
     if (ignored.length > 0) throw new ConfigError(`--restart-missing restarts the network as it was launched (see ${dir}/network.json): ${ignored.map((f) => `--${f}`).join(', ')} cannot change it; stop it and launch again to change them`);
     const r = await restartMissing(dir, o['ready-timeout-ms'] as number);
     printLaunch(r, out);
-    return r.healthy === r.quorum.n && r.allReadyMs !== undefined && statusPageAnswered(r) ? 0 : 1;
+    return r.healthy === r.quorum.n && r.allReadyMs !== undefined ? 0 : 1;
   }
   const r = await launchNetwork({
     nodes,
@@ -75,10 +75,5 @@ export async function runLaunch(argv: readonly string[], out: (line: string) => 
   });
   printLaunch(r, out);
   out(`logs and pid files: ${dir}; stop with: npm run stop${o.dir ? ` -- --dir ${dir}` : ''}`);
-  return r.healthy === nodes && r.allReadyMs !== undefined && statusPageAnswered(r) ? 0 : 1;
-}
-
-/** A network launched with a status page is up only once the page answers. */
-function statusPageAnswered(r: LaunchResult): boolean {
-  return !r.layout.statusPage || r.statusPageUrl !== undefined;
+  return r.healthy === nodes && r.allReadyMs !== undefined ? 0 : 1;
 }
