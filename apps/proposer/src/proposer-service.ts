@@ -1,5 +1,5 @@
 import { type ServerDuplexStream, type ServerUnaryCall, type sendUnaryData, status } from '@grpc/grpc-js';
-import { GrpcError, type Logger, StreamFlow, toServiceError } from '@paxos/grpc-kit';
+import { deadlineOf, GrpcError, type Logger, StreamFlow, toServiceError } from '@paxos/grpc-kit';
 import type {
   ClusterStatusRequest,
   ClusterStatusResponse,
@@ -131,9 +131,9 @@ function answerOf(deps: ProposerServiceDeps, proposal: ProposeRequest, api: Prop
   );
 }
 
-function deadlineOf(call: { getDeadline(): Date | number }, fallbackMs: number): number {
-  const d = call.getDeadline();
-  const at = d instanceof Date ? d.getTime() : d;
+/** What is left of a call's deadline (at most an hour), or `fallbackMs` when its client set none. */
+function remainingOf(call: { getDeadline(): Date | number }, fallbackMs: number): number {
+  const at = deadlineOf(call);
   if (!Number.isFinite(at)) return fallbackMs;
   return Math.max(1, Math.min(at - Date.now(), 3_600_000));
 }
@@ -149,7 +149,7 @@ function idleBound(deps: ProposerServiceDeps): { ms: number; message: string } {
 export function proposerService(deps: ProposerServiceDeps): ProposerServiceServer {
   return {
     propose(call: ServerUnaryCall<ProposeRequest, ProposeResponse>, callback: sendUnaryData<ProposeResponse>) {
-      proposeOnce(deps, call.request, deadlineOf(call, deps.proposeTimeoutMs), 'unary').then(
+      proposeOnce(deps, call.request, remainingOf(call, deps.proposeTimeoutMs), 'unary').then(
         (r) => callback(null, r),
         (e: unknown) => callback(toServiceError(e)),
       );

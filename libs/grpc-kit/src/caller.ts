@@ -21,9 +21,15 @@ export interface Caller {
   gone(): boolean;
 }
 
+/** When a server call's deadline passes, in ms since the epoch (Infinity when its client set none). */
+export function deadlineOf(call: { getDeadline(): Date | number }): number {
+  const d = call.getDeadline();
+  const at = d instanceof Date ? d.getTime() : d;
+  return Number.isNaN(at) ? Infinity : at;
+}
+
 /** The caller of a server call. */
 export function callerOf(call: { getAuthContext(): PeerAuth | null; getPeer(): string; getDeadline(): Date | number; readonly cancelled: boolean }): Caller {
-  const deadline = call.getDeadline();
-  const until = deadline instanceof Date ? deadline.getTime() : deadline;
+  const until = deadlineOf(call);
   return { key: callerKey(call), gone: () => call.cancelled || Date.now() > until };
 }

@@ -37,13 +37,21 @@ export function isServiceError(err: unknown): err is ServiceError {
   return typeof err === 'object' && err !== null && 'code' in err && 'details' in err;
 }
 
+/**
+ * The seconds a client waited ("10.000") when its own deadline passed, from grpc-js's text
+ * ("Deadline exceeded after 10.000s,name resolution: 0.015s,...,Waiting for LB pick"), which names
+ * its internal stages, not what a person can do; undefined for any other error (a server's own
+ * DEADLINE_EXCEEDED keeps its message).
+ */
+export function clientDeadlinePassed(err: ServiceError): string | undefined {
+  return err.code === status.DEADLINE_EXCEEDED ? /^Deadline exceeded after ([\d.]+)s/.exec(err.details)?.[1] : undefined;
+}
+
 /** "UNAVAILABLE: 11 of 23 acceptors answered, 12 needed" for logs and CLIs. */
 export function describeGrpcError(err: unknown): string {
   if (isServiceError(err)) {
-    // grpc-js's own text ("Deadline exceeded after 10.000s,name resolution: 0.015s,...,Waiting
-    // for LB pick") names its internal stages, not what a person can do.
-    const local = err.code === status.DEADLINE_EXCEEDED ? /^Deadline exceeded after ([\d.]+)s/.exec(err.details) : null;
-    if (local) return `DEADLINE_EXCEEDED: no answer within ${local[1]} s (the node paused or overloaded?)`;
+    const waited = clientDeadlinePassed(err);
+    if (waited !== undefined) return `DEADLINE_EXCEEDED: no answer within ${waited} s (the node paused or overloaded?)`;
     return `${status[err.code] ?? err.code}: ${err.details}`;
   }
   return err instanceof Error ? err.message : String(err);

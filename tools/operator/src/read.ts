@@ -2,7 +2,7 @@
 // log — from the proposer (linearizable by default) or any acceptor (stale).
 import { resolve } from 'node:path';
 import { formatBallot } from '@paxos/consensus-core';
-import { ConfigError, helpText, isServiceError, parseCommand } from '@paxos/grpc-kit';
+import { clientDeadlinePassed, ConfigError, helpText, isServiceError, parseCommand } from '@paxos/grpc-kit';
 import { Consistency, type LeaderboardRow, type ListProposalsResponse, type ProposalRecord, type ReadLogResponse } from '@paxos/proto';
 import { status } from '@grpc/grpc-js';
 import { clientTransport, defaultNetworkDir, readLayout } from './network-dir';
@@ -150,9 +150,8 @@ export async function runRead(argv: readonly string[], out: (line: string) => vo
     }
   } catch (e) {
     if (!isServiceError(e)) throw e;
-    // grpc-js's own "Deadline exceeded after 10.000s,name resolution: ..." says nothing of where or why.
     const details =
-      e.code === status.DEADLINE_EXCEEDED && /^Deadline exceeded after/.test(e.details)
+      clientDeadlinePassed(e) !== undefined
         ? `${address} did not answer within ${deadline} ms (paused or overloaded?)${o.node === undefined && !o.address ? '; an acceptor answers a stale read: --node N' : ''}`
         : e.details;
     out(o.json ? json({ error: { code: status[e.code], details } }) : `${status[e.code]}: ${details}`);
