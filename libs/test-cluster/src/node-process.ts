@@ -3,6 +3,12 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { INSECURE, isServing, type Transport } from '@paxos/grpc-kit';
 import { bundleApp, WORKSPACE_ROOT } from './bundle';
 
+/** Children still running: killed when this process exits, so a test that fails half-way leaves no node behind. */
+const living = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of living) child.kill('SIGKILL');
+});
+
 /** A node (acceptor, proposer, ingest) running as a real child process. */
 export class NodeProcess {
   private exitCode: number | null | undefined;
@@ -16,8 +22,10 @@ export class NodeProcess {
     /** How a health check reaches it (its network's client certificate, or plaintext). */
     private readonly transport: Transport = INSECURE,
   ) {
+    living.add(child);
     this.exited = new Promise((resolve) =>
       child.once('exit', (code, signal) => {
+        living.delete(child);
         this.exitCode = code;
         resolve({ code, signal });
       }),
