@@ -4,7 +4,7 @@
 // overloaded process) or "down" (refused, failed).
 import * as http from 'node:http';
 import { type ChannelOptions, Metadata, status } from '@grpc/grpc-js';
-import { channelCredentials, isServiceError, type Transport } from '@paxos/grpc-kit';
+import { channelCredentials, connectionFailure, isServiceError, type Transport } from '@paxos/grpc-kit';
 import {
   AcceptorServiceClient,
   Consistency,
@@ -24,15 +24,6 @@ const CHANNEL_OPTIONS: ChannelOptions = {
 
 /** Largest metrics page read from the proposer. */
 const METRICS_BYTES_MAX = 8 * 1024 * 1024;
-
-const ERRNO_TEXT: Record<string, string> = {
-  ECONNREFUSED: 'connection refused: nothing listens on the port',
-  ECONNRESET: 'connection reset',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  ENOTFOUND: 'host name not found',
-  EPIPE: 'connection closed',
-};
 
 type Callback<R> = (err: Error | null, res: R) => void;
 
@@ -55,13 +46,14 @@ function failureOf(err: unknown, deadlineMs: number): { state: NodeState; reason
     // The node runs and answered: it refuses work past one of its bounds (other clients' load).
     if (err.code === status.RESOURCE_EXHAUSTED) return { state: 'busy', reason: `busy: ${err.details}` };
     // grpc-js says "No connection established. Last error: ... connect ECONNREFUSED ...": the cause is what a person needs.
-    const errno = /\b(ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EPIPE)\b/.exec(err.details)?.[1];
-    if (errno) return { state: 'down', reason: `${ERRNO_TEXT[errno] ?? errno} (${errno})` };
+    const failed = connectionFailure(err.details);
+    if (failed !== undefined) return { state: 'down', reason: failed };
     return { state: 'down', reason: `${status[err.code] ?? err.code}: ${err.details}` };
   }
   const e = err as NodeJS.ErrnoException;
   if (e?.code === 'ETIMEDOUT') return { state: 'paused', reason: `no answer within ${deadlineMs} ms` };
-  if (e?.code && ERRNO_TEXT[e.code]) return { state: 'down', reason: `${ERRNO_TEXT[e.code]} (${e.code})` };
+  const failed = e?.code === undefined ? undefined : connectionFailure(e.code);
+  if (failed !== undefined) return { state: 'down', reason: failed };
   return { state: 'down', reason: e?.message ?? String(err) };
 }
 

@@ -47,11 +47,33 @@ export function clientDeadlinePassed(err: ServiceError): string | undefined {
   return err.code === status.DEADLINE_EXCEEDED ? /^Deadline exceeded after ([\d.]+)s/.exec(err.details)?.[1] : undefined;
 }
 
+/** What a person can act on for each way a connection fails. */
+const CONNECTION_ERRNO_TEXT: Record<string, string> = {
+  ECONNREFUSED: 'connection refused: nothing listens on the port',
+  ECONNRESET: 'connection reset',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ENOTFOUND: 'host name not found',
+  EPIPE: 'connection closed',
+};
+
+/**
+ * "connection refused: nothing listens on the port (ECONNREFUSED)" for an errno that failed a
+ * connection, named by itself or inside grpc-js's text ("No connection established. Last error:
+ * Error: connect ECONNREFUSED 127.0.0.1:7122. Resolution note: "); undefined for any other text.
+ */
+export function connectionFailure(text: string): string | undefined {
+  const errno = /\b(ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EPIPE)\b/.exec(text)?.[1];
+  return errno === undefined ? undefined : `${CONNECTION_ERRNO_TEXT[errno]} (${errno})`;
+}
+
 /** "UNAVAILABLE: 11 of 23 acceptors answered, 12 needed" for logs and CLIs. */
 export function describeGrpcError(err: unknown): string {
   if (isServiceError(err)) {
     const waited = clientDeadlinePassed(err);
     if (waited !== undefined) return `DEADLINE_EXCEEDED: no answer within ${waited} s (the node paused or overloaded?)`;
+    const failed = err.code === status.UNAVAILABLE ? connectionFailure(err.details) : undefined;
+    if (failed !== undefined) return `UNAVAILABLE: ${failed}`;
     return `${status[err.code] ?? err.code}: ${err.details}`;
   }
   return err instanceof Error ? err.message : String(err);

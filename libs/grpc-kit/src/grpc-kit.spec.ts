@@ -243,5 +243,9 @@ describe('describing a failed call for a person', () => {
     );
     expect(describeGrpcError(err(grpc.status.DEADLINE_EXCEEDED, 'read not answered in time: x'))).toBe('DEADLINE_EXCEEDED: read not answered in time: x');
     expect(describeGrpcError(err(grpc.status.UNAVAILABLE, '1 of 3 acceptors answered, 2 needed'))).toBe('UNAVAILABLE: 1 of 3 acceptors answered, 2 needed');
+    // grpc-js's connection text names its internals; the errno is what a person acts on.
+    expect(describeGrpcError(err(grpc.status.UNAVAILABLE, 'No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:7122. Resolution note: '))).toBe(
+      'UNAVAILABLE: connection refused: nothing listens on the port (ECONNREFUSED)',
+    );
   });
 });
