@@ -8,6 +8,7 @@
 //
 // Layout: magic "PXSTATE1", slot (u64 LE), body length (u64 LE), CRC-32 of the body (u32 LE), body.
 import { promises as fsp, readFileSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { fsyncDir } from './data-dir';
@@ -29,12 +30,23 @@ export async function writeStateSnapshot(dir: string, slot: bigint, body: Buffer
   head.writeUInt32LE(crc32(body), 24);
   const file = path.join(dir, STATE_SNAPSHOT_FILE);
   const tmp = `${file}.tmp`;
-  const fh = await fsp.open(tmp, 'w');
   try {
-    await fh.writev([head, body]);
-    await fh.datasync();
-  } finally {
-    await fh.close();
+    const fh = await fsp.open(tmp, 'w');
+    try {
+      await writeAll(fh, Buffer.concat([head, body]));
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    // Read back before it replaces anything: a write the disk cut short (a full disk answers a
+    // short count, not an error) or damaged must never become the latest snapshot, nor push the
+    // good one out to be the previous (history retention trusts both).
+    const check = readSnapshotFile(tmp);
+    if ('missing' in check) throw new Error(`the state snapshot written at slot ${slot} did not read back whole: ${check.missing}`);
+    if (check.slot !== slot) throw new Error(`the state snapshot written at slot ${slot} reads back as slot ${check.slot}`);
+  } catch (err) {
+    await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
   }
   // A crash between the two renames leaves the previous snapshot and the temporary file: the
   // previous one is used.
@@ -45,9 +57,23 @@ export async function writeStateSnapshot(dir: string, slot: bigint, body: Buffer
   await fsyncDir(dir);
 }
 
+/** Writes every byte (a write may take fewer than it was given, e.g. on a full disk; then ENOSPC follows). */
+async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
+  let done = 0;
+  // Bounded: every turn writes at least one byte or throws.
+  while (done < buf.length) {
+    const { bytesWritten } = await fh.write(buf, done, buf.length - done, done);
+    if (bytesWritten <= 0) throw Object.assign(new Error(`no byte written at offset ${done} of ${buf.length}`), { code: 'ENOSPC' });
+    done += bytesWritten;
+  }
+}
+
 /** The snapshot's slot and body; or why there is none to use (no file, or a damaged one). */
 export function readStateSnapshot(dir: string, generation: SnapshotGeneration = 'latest'): { slot: bigint; body: Buffer } | { missing: string } {
-  const file = path.join(dir, fileOf(generation));
+  return readSnapshotFile(path.join(dir, fileOf(generation)));
+}
+
+function readSnapshotFile(file: string): { slot: bigint; body: Buffer } | { missing: string } {
   let buf: Buffer;
   try {
     buf = readFileSync(file);

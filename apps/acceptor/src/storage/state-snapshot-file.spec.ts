@@ -1,0 +1,61 @@
+import { existsSync, promises as fsp, readdirSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import * as path from 'node:path';
+import { readStateSnapshot, writeStateSnapshot } from './state-snapshot-file';
+import { tempDir } from './storage-test-helpers';
+
+/** Opens files as fsp.open does, but each handle's writes take at most `maxBytes`, then fail with `failAfter` bytes taken (a disk filling up). */
+function shortWrites(maxBytes: number, failAfter?: number) {
+  const open = fsp.open.bind(fsp);
+  return jest.spyOn(fsp, 'open').mockImplementation(async (...args: Parameters<typeof fsp.open>) => {
+    const fh = await open(...args);
+    const write = fh.write.bind(fh) as (b: Buffer, o: number, l: number, p: number) => Promise<{ bytesWritten: number }>;
+    let taken = 0;
+    (fh as unknown as { write: unknown }).write = async (buf: Buffer, offset: number, length: number, position: number) => {
+      if (failAfter !== undefined && taken >= failAfter) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      const r = await write(buf, offset, Math.min(length, maxBytes), position);
+      taken += r.bytesWritten;
+      return r;
+    };
+    // writev, as the disk answers it: a short count and no error.
+    (fh as unknown as { writev: unknown }).writev = async (bufs: Buffer[], position?: number) => {
+      const all = Buffer.concat(bufs);
+      return { bytesWritten: (await write(all, 0, Math.min(all.length, maxBytes), position ?? 0)).bytesWritten, buffers: bufs };
+    };
+    return fh as FileHandle;
+  });
+}
+
+describe('state snapshot file', () => {
+  let dir: string;
+  let cleanup: () => void;
+  beforeEach(() => ({ dir, cleanup } = tempDir('state-snapshot-')));
+  afterEach(() => {
+    jest.restoreAllMocks();
+    cleanup();
+  });
+
+  it('writes every byte when the disk takes a write in parts', async () => {
+    const body = Buffer.alloc(100_000, 7);
+    const spy = shortWrites(4096);
+    await writeStateSnapshot(dir, 42n, body);
+    spy.mockRestore();
+    const read = readStateSnapshot(dir);
+    expect('missing' in read ? read.missing : read.slot).toBe(42n);
+    expect('body' in read && read.body.equals(body)).toBe(true);
+  });
+
+  it('a write the disk cuts short fails, leaves the latest and previous snapshots as they were, and no temporary file', async () => {
+    await writeStateSnapshot(dir, 10n, Buffer.alloc(5000, 1));
+    await writeStateSnapshot(dir, 20n, Buffer.alloc(5000, 2));
+    shortWrites(4096, 4096);
+    await expect(writeStateSnapshot(dir, 30n, Buffer.alloc(50_000, 3))).rejects.toThrow(/ENOSPC/);
+    jest.restoreAllMocks();
+    const latest = readStateSnapshot(dir, 'latest');
+    const previous = readStateSnapshot(dir, 'previous');
+    expect('slot' in latest && latest.slot).toBe(20n);
+    expect('slot' in previous && previous.slot).toBe(10n);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(existsSync(path.join(dir, 'state.snapshot.tmp'))).toBe(false);
+  });
+});
