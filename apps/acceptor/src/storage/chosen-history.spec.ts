@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ChosenHistory, HISTORY_DIR, historySegmentName } from './chosen-history';
 import type { ChosenRecord } from './durable-types';
@@ -82,6 +83,23 @@ describe('ChosenHistory (segment files)', () => {
     const reopened = ChosenHistory.open(dir);
     expect(reopened.read(0n, 100, 1 << 20)).toEqual(records(0, 12));
     reopened.close();
+  });
+
+  it('a failed fdatasync leaves it failed, whatever the error says (never repaired in place)', () => {
+    const h = ChosenHistory.open(dir);
+    h.append(records(0, 10));
+    h.flush();
+    // The written pages reach the file; its sync then fails (/dev/null cannot be synced: EINVAL).
+    const held = h as unknown as { fd: number };
+    const fd = held.fd;
+    held.fd = fs.openSync('/dev/null', 'r+');
+    expect(() => h.sync()).toThrow(/EINVAL/);
+    fs.closeSync(held.fd);
+    held.fd = fd;
+    expect(h.healthy).toBe(false);
+    expect(h.repair()).toBe(false);
+    expect(() => h.append(records(10, 11))).toThrow(/cannot be written: syncing .*chosen-0+\.seg failed: EINVAL/);
+    expect(() => h.close()).toThrow(/cannot be written/);
   });
 
   it('reads a damaged record length in a sealed segment as corruption, without reading what it names', () => {

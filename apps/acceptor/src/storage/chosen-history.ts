@@ -490,7 +490,15 @@ export class ChosenHistory {
   /** Makes every append so far durable. */
   sync(): void {
     this.flush();
-    fs.fdatasyncSync(this.fd);
+    try {
+      fs.fdatasyncSync(this.fd);
+    } catch (err) {
+      // Sticky and never repaired in place, whatever its code: a failed fdatasync may have dropped
+      // written pages the page cache still shows (see repair()).
+      this.failure = `syncing ${this.last.file} failed: ${(err as Error).message}`;
+      this.failureCode = `fdatasync:${(err as NodeJS.ErrnoException).code ?? 'unknown'}`;
+      throw err;
+    }
   }
 
   stats(): HistoryStats {
