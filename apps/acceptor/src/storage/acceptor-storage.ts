@@ -108,7 +108,7 @@ export class AcceptorStorage {
       unlockDir();
       throw err;
     }
-    if (history.repaired !== undefined) opts.logger?.warn({ repaired: history.repaired }, 'the chosen history ended in an unsynced, damaged write: truncated (the vote log refills it)');
+    if (history.repaired !== undefined) opts.logger?.warn({ repaired: history.repaired }, 'the chosen history ends in a damaged record: it is kept up to the last good one (the vote log and catch-up refill the rest; the file is cut there at the next write)');
     const unlock = async (): Promise<void> => {
       try {
         history.close();

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ChosenHistory, HISTORY_DIR, historySegmentName } from './chosen-history';
@@ -158,7 +158,7 @@ describe('ChosenHistory (segment files)', () => {
     again.close();
   });
 
-  it('truncates the unsynced end of the last segment at its first bad frame, and names what it dropped', () => {
+  it('ends the last segment at its first bad frame, names what it dropped, and cuts the file only when it writes again', () => {
     const h = ChosenHistory.open(dir);
     h.append(records(0, 20));
     h.close();
@@ -171,10 +171,29 @@ describe('ChosenHistory (segment files)', () => {
     expect(again.repaired).toMatch(/dropped/);
     expect(again.endSlot).toBeLessThan(20n);
     expect(again.read(0n, 100, 1 << 20)).toEqual(records(0, Number(again.endSlot)));
-    expect(statSync(file).size).toBeLessThan(bytes.length);
-    again.append(records(Number(again.endSlot), 20)); // refilled (by the vote log, in the node)
+    // A node that then refuses to start (the damage reached a synced record) leaves the file as it was.
     again.close();
+    expect(readFileSync(file)).toEqual(bytes);
+    const third = ChosenHistory.open(dir);
+    expect(third.endSlot).toBe(again.endSlot);
+    third.append(records(Number(third.endSlot), 20)); // refilled (by the vote log, in the node)
+    third.close();
     expect(ChosenHistory.open(dir).endSlot).toBe(20n);
+  });
+
+  it('cuts the damaged end of the last segment before it seals it', () => {
+    const h = ChosenHistory.open(dir, { segmentBytes: 1024 });
+    h.append(records(0, 8, 100));
+    h.close();
+    const file = path.join(dir, HISTORY_DIR, historySegmentName(0n));
+    writeFileSync(file, Buffer.concat([readFileSync(file), Buffer.from('the remains of a write')]));
+    const again = ChosenHistory.open(dir, { segmentBytes: 1024 });
+    expect(again.repaired).toMatch(/dropped/);
+    again.append(records(8, 40, 100));
+    again.close();
+    const reopened = ChosenHistory.open(dir, { segmentBytes: 1024 });
+    expect(reopened.read(0n, 100, 1 << 20)).toEqual(records(0, 40, 100));
+    reopened.close();
   });
 
   it('opens sealed segments from their index, rescans a bad index, and refuses a damaged sealed segment', () => {

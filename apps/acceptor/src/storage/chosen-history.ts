@@ -84,17 +84,24 @@ export class ChosenHistory {
   private failureCode: string | undefined;
   private repairTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /**
+   * The last segment's bytes past its last good record, found at open: cut at the first write,
+   * not at open, so that a node that then refuses to start (the damage reached below its
+   * checkpoint: a synced record, see join-history.ts) leaves the file as it found it.
+   */
+  private cutPending: boolean;
 
   private constructor(
     readonly dir: string,
     segments: Segment[],
     /** True when the history was made on a data dir that had none (one from before the history existed) and is not joined yet. */
     readonly created: boolean,
-    /** What opening repaired: the unsynced end of the last segment it truncated. */
+    /** What opening found past the last good record of the last segment (cut at the first write). */
     readonly repaired: string | undefined,
     private readonly segmentBytes: number,
   ) {
     this.segments = segments;
+    this.cutPending = repaired !== undefined;
     this.fd = fs.openSync(this.last.file, 'r+');
   }
 
@@ -344,6 +351,11 @@ export class ChosenHistory {
 
   /** Writes records from `from` into the last segment (sealing it when full); returns the next index. */
   private writeSome(records: readonly ChosenRecord[], from: number): number {
+    if (this.cutPending) {
+      // What follows the last good record goes before anything is written after it (or the segment sealed).
+      fs.ftruncateSync(this.fd, this.last.bytes);
+      this.cutPending = false;
+    }
     if (this.last.bytes >= this.segmentBytes) this.seal();
     const seg = this.last;
     const frames: Buffer[] = [];
@@ -630,7 +642,8 @@ function badRecord(buf: Buffer, offset: number, slot: bigint): string | undefine
 /**
  * Reads a segment's frames (checking each CRC, not decoding the values) and builds its index. In
  * the last segment, the first bad frame starts the unsynced end a crash left (see the top of the
- * file): it is truncated, and what it held is named. Any bad frame in a sealed segment is corruption.
+ * file): the segment ends before it (the file is cut at the first write), and what it held is
+ * named. Any bad frame in a sealed segment is corruption.
  */
 function scanSegment(file: string, firstSlot: bigint, lastSegment: boolean): { segment: Segment; truncated?: string } {
   const buf = fs.readFileSync(file);
@@ -644,7 +657,6 @@ function scanSegment(file: string, firstSlot: bigint, lastSegment: boolean): { s
     if (reason !== undefined) {
       if (!lastSegment) throw new StorageCorruptionError(file, offset, `${reason} in a sealed segment of the chosen history`);
       truncated = `${file}: ${buf.length - offset} bytes from byte ${offset} (slot ${slot} on) dropped: ${reason}`;
-      fs.truncateSync(file, offset);
       break;
     }
     if ((slot - firstSlot) % BigInt(INDEX_EVERY) === 0n) offsets.push(offset);
