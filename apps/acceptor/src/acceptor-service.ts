@@ -17,7 +17,7 @@ import type {
 import { callerOf, GrpcError, GrpcStatus, type Logger, messageBytes, type PacedTurns, toServiceError } from '@paxos/grpc-kit';
 import { acceptReplyToWire, acceptRequestFromWire, prepareFromWire, prepareReplyToWire } from '@paxos/wire';
 import { type AcceptorNode, learnReply } from '@paxos/acceptor-node';
-import type { AcceptorStorage } from './storage';
+import { type AcceptorStorage, historyReadError } from './storage';
 import { buildStatus, type StatusContext } from './status';
 import { streamHandler } from './stream-handler';
 import type { ProposerAccess } from './proposer-access';
@@ -67,7 +67,7 @@ export function acceptorService(
           return learnReply(node, call.request, stateContext.snapshotSlot());
         } catch (e) {
           logger.error({ err: e }, 'reading the chosen history failed');
-          throw new GrpcError(GrpcStatus.INTERNAL, `reading the chosen history failed: ${(e as Error).message}`);
+          throw historyReadError(e);
         }
       };
       // A proposer's reads (catch-up, learning) go at once; a client's take their turn.

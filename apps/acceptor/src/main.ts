@@ -31,7 +31,7 @@ import { StateApplier } from './state-applier';
 import { retainHistory } from './history-retention';
 import { installStateSnapshotHandler } from './snapshot-install';
 import { readStateSnapshot } from './storage/state-snapshot-file';
-import { AcceptorStorage } from './storage';
+import { AcceptorStorage, historyReadError } from './storage';
 import { historyReadPacer } from './history-read-pacer';
 
 /** The generated definition, with an Accept decoder that keeps each value's received bytes for storage. */
@@ -153,7 +153,12 @@ async function main(): Promise<void> {
                 () => {
                   // Checked in the read's turn: retention may have moved the history on meanwhile.
                   if (from < storage.history.firstSlot) throw belowHistory(from);
-                  return storage.history.read(from, max, READ_LOG_BYTES_MAX);
+                  try {
+                    return storage.history.read(from, max, READ_LOG_BYTES_MAX);
+                  } catch (e) {
+                    logger.error({ err: e }, 'reading the chosen history failed');
+                    throw historyReadError(e);
+                  }
                 },
                 messageBytes,
               ),

@@ -39,6 +39,16 @@ export function joinChosenHistory(core: AcceptorCore, history: ChosenHistoryStor
   }
 }
 
+/**
+ * What an operator may do with an acceptor whose durable state is damaged: nothing that makes it
+ * forget. A backup or an empty data dir would forget promises and votes it gave; another proposer
+ * could then get a second value chosen in a slot it helped choose.
+ */
+export const KEEP_DAMAGED_DATA_DIR =
+  'Keep this data dir as it is and leave the node stopped: do not start it from a backup or an empty data dir, ' +
+  'which would forget promises and votes it gave, so that two values could be chosen for one slot. ' +
+  'The network keeps choosing while a quorum of the other acceptors is alive (README: "A damaged acceptor").';
+
 /** The chosen history lost values a checkpoint had made durable: the acceptor refuses to start. */
 export class HistoryBehindError extends Error {
   override readonly name = 'HistoryBehindError';
@@ -46,6 +56,6 @@ export class HistoryBehindError extends Error {
     readonly file: string,
     detail: string,
   ) {
-    super(`storage corruption in ${file}: ${detail}. Refusing to start rather than serve a log with a hole; restore the data dir from a backup.`);
+    super(`storage corruption in ${file}: ${detail}. Refusing to start rather than serve a log with a hole. ${KEEP_DAMAGED_DATA_DIR}`);
   }
 }

@@ -103,7 +103,8 @@ export async function claimDataDir(dir: string, nodeId: number, hasData: boolean
     if (hasData) {
       throw new DataDirError(
         `the data dir ${dir} holds acceptor log or snapshot files but no ${NODE_FILE}, so its owner is unknown. ` +
-          `Restore ${NODE_FILE} (it names the node id), or point node ${nodeId} at an empty data dir.`,
+          `Restore ${NODE_FILE} as it was (it names the node id). Do not point node ${nodeId} at an empty data dir in a network that has run: ` +
+          'it would forget promises and votes it gave, so that two values could be chosen for one slot.',
       );
     }
     const created: NodeFile = { nodeId, createdAt: new Date().toISOString(), formatVersion: FORMAT_VERSION, ...(clusterSize !== undefined ? { clusterSize } : {}) };

@@ -1,15 +1,17 @@
+import { KEEP_DAMAGED_DATA_DIR } from '@paxos/acceptor-node';
+import { GrpcError, GrpcStatus } from '@paxos/grpc-kit';
+
 /** A log or snapshot file is damaged somewhere other than a torn tail: the node refuses to start. */
 export class StorageCorruptionError extends Error {
   override readonly name = 'StorageCorruptionError';
   constructor(
     readonly file: string,
     readonly offset: number,
-    detail: string,
+    readonly detail: string,
   ) {
     super(
       `storage corruption in ${file} at byte offset ${offset}: ${detail}. ` +
-        'Refusing to start rather than guess at the state this acceptor promised or voted. ' +
-        'Restore the data dir from a backup, or (losing this node\'s votes) move the data dir away and let the node rejoin empty.',
+        `Refusing to start rather than guess at the state this acceptor promised or voted. ${KEEP_DAMAGED_DATA_DIR}`,
     );
   }
 }
@@ -32,4 +34,16 @@ export class StorageOverloadedError extends Error {
 /** A record cannot be decoded although its CRC is right (a bug or a foreign file). */
 export class RecordDecodeError extends Error {
   override readonly name = 'RecordDecodeError';
+}
+
+/**
+ * A failed read of the chosen history as a caller's status: a damaged record is DATA_LOSS naming
+ * where (the node serves on; other nodes hold the same slots); anything else is INTERNAL.
+ */
+export function historyReadError(err: unknown): GrpcError {
+  if (err instanceof GrpcError) return err;
+  if (err instanceof StorageCorruptionError) {
+    return new GrpcError(GrpcStatus.DATA_LOSS, `this acceptor's chosen history is damaged (${err.file} at byte offset ${err.offset}: ${err.detail}); read these slots from another node`);
+  }
+  return new GrpcError(GrpcStatus.INTERNAL, `reading the chosen history failed: ${(err as Error).message}`);
 }
