@@ -14,7 +14,8 @@ export interface ChosenResult {
 }
 
 /** A result of a slot this proposer learned itself: ballot and digest known. */
-export type LearnedResult = Required<ChosenResult>;
+/** A command that took effect for the first time, with the bytes it took effect with. */
+export type LearnedResult = Required<ChosenResult> & { readonly data: Uint8Array };
 
 export interface ChosenLogOptions {
   /** Chosen slots kept for WatchChosen and catch-up; older ones are dropped. */
@@ -119,7 +120,7 @@ export class ChosenLog {
           const data = commands[c.index]?.data ?? new Uint8Array(0);
           // Took effect here, so the sessions hold its detail (the proposer's state keeps digests).
           const detail = this.agreed.session(c.clientRequestId)?.detail;
-          fresh.push({ clientRequestId: c.clientRequestId, slot: d.slot, ballot: detail?.ballot ?? d.ballot, valueDigest: detail?.digest ?? this.digest(data) });
+          fresh.push({ clientRequestId: c.clientRequestId, slot: d.slot, ballot: detail?.ballot ?? d.ballot, valueDigest: detail?.digest ?? this.digest(data), data });
         }
         this.delivered$.next(d);
       }

@@ -64,6 +64,33 @@ describe('the client gateway with claim certificates', () => {
     await expect(retry).resolves.toMatchObject({ slot: 5n, duplicate: true });
   });
 
+  it('a waiter whose id took effect with another proposer\'s other bytes hears ALREADY_EXISTS, not that its value was chosen', async () => {
+    const chosen = new Map<string, ChosenResult>();
+    const log = { result: (id: string) => chosen.get(id), nextSlot: 0n, digest: (d: Uint8Array) => `sha(${Buffer.from(d).toString()})` } as unknown as ChosenLog;
+    const gateway = new ClientGateway({ chosen: log, quorum: Quorum.majority(3), reachable: () => 3, submit: () => [] });
+    gateway.becomeReady();
+    const plain = (id: string, data: string): Command => ({ clientRequestId: id, contentType: 'text/plain', data: Buffer.from(data) });
+    // Both proposers took the id at once; the other one's value took effect first (this one's was adopted away or became its duplicate).
+    const mine = gateway.propose(plain('x', 'bytes-one'));
+    const again = gateway.propose(plain('x', 'bytes-one'));
+    await turn();
+    gateway.delivered([{ clientRequestId: 'x', slot: 12n, ballot: { round: 1n, proposerId: 2 }, valueDigest: 'sha(bytes-two)', data: Buffer.from('bytes-two') }], () => []);
+    for (const answer of [mine, again]) {
+      await expect(answer).rejects.toMatchObject({ code: status.ALREADY_EXISTS, message: expect.stringContaining('already took effect in slot 12 with another value (sha256 sha(bytes-two))') });
+    }
+    // The same bytes through either proposer: chosen.
+    const same = gateway.propose(plain('y', 'bytes-y'));
+    await turn();
+    gateway.delivered([{ clientRequestId: 'y', slot: 13n, ballot: { round: 1n, proposerId: 2 }, valueDigest: 'sha(bytes-y)', data: Buffer.from('bytes-y') }], () => []);
+    await expect(same).resolves.toMatchObject({ slot: 13n, duplicate: false });
+    // Known only once a state snapshot is installed: the same rule.
+    const late = gateway.propose(plain('w', 'bytes-one'));
+    await turn();
+    chosen.set('w', { clientRequestId: 'w', slot: 14n, valueDigest: 'sha(bytes-two)' });
+    gateway.answerSettled();
+    await expect(late).rejects.toMatchObject({ code: status.ALREADY_EXISTS });
+  });
+
   it('answers a command chosen while its claims were asked about with its slot, not the refusal', async () => {
     const { gateway, chosen, certifications } = setUp();
     gateway.becomeReady();

@@ -2,7 +2,7 @@ import { status } from '@grpc/grpc-js';
 import type { Command, Quorum } from '@paxos/consensus-core';
 import { GrpcError } from '@paxos/grpc-kit';
 import type { AcceptorVote } from '@paxos/proto';
-import type { ChosenLog, ChosenResult } from './chosen-log';
+import type { ChosenLog, ChosenResult, LearnedResult } from './chosen-log';
 import { QuorumUnreachableError } from './fan-out';
 
 export interface ProposeOutcome extends ChosenResult {
@@ -96,7 +96,7 @@ export class ClientGateway {
     }
     const known = this.deps.chosen.result(id);
     if (known) {
-      const reused = this.reusedIdError(known, command);
+      const reused = this.reusedIdError(known, command.data);
       return reused ? Promise.reject(reused) : Promise.resolve({ ...known, duplicate: true, votes: [] });
     }
     const up = this.deps.reachable();
@@ -221,10 +221,20 @@ export class ClientGateway {
   /** Ids that took effect for the first time: their waiters hear the slot (`votes` of the round that chose it). */
   delivered<R extends ChosenResult>(results: readonly R[], votesOf: (r: R) => readonly AcceptorVote[]): void {
     for (const r of results) {
+      const data = this.inCore.get(r.clientRequestId);
       this.forget(r.clientRequestId);
       const list = this.waiters.get(r.clientRequestId);
       if (!list) continue;
       this.waiters.delete(r.clientRequestId);
+      // The id took effect with another proposer's value for it (this one's was adopted away, or
+      // landed after it as a duplicate): these waiters' value did not take effect.
+      const took = (r as Partial<LearnedResult>).data;
+      const same = data === undefined || (took !== undefined && Buffer.compare(took, data) === 0);
+      const reused = same ? undefined : this.reusedIdError(r, data);
+      if (reused) {
+        for (const w of list) w.reject(reused);
+        continue;
+      }
       const votes = votesOf(r);
       list.forEach((w, i) => w.resolve({ ...r, duplicate: i > 0, votes }));
     }
@@ -236,9 +246,14 @@ export class ClientGateway {
       const known = this.deps.chosen.result(id);
       if (!known) continue;
       // The id took effect before this proposer could learn of it: each waiter hears a duplicate.
+      const data = this.inCore.get(id);
       this.waiters.delete(id);
       this.forget(id);
-      for (const w of list) w.resolve({ ...known, duplicate: true, votes: [] });
+      const reused = data === undefined ? undefined : this.reusedIdError(known, data);
+      for (const w of list) {
+        if (reused) w.reject(reused);
+        else w.resolve({ ...known, duplicate: true, votes: [] });
+      }
     }
   }
 
@@ -258,7 +273,7 @@ export class ClientGateway {
 
   private answerKnown(known: ChosenResult, command: Command): void {
     this.forget(known.clientRequestId);
-    const reused = this.reusedIdError(known, command);
+    const reused = this.reusedIdError(known, command.data);
     if (reused) {
       this.tell(known.clientRequestId, reused);
       return;
@@ -269,13 +284,13 @@ export class ClientGateway {
     for (const w of list) w.resolve({ ...known, duplicate: true, votes: [] });
   }
 
-  /** A client_request_id that took effect with other bytes cannot name this command too. */
-  private reusedIdError(known: ChosenResult, command: Command): GrpcError | undefined {
+  /** A client_request_id that took effect with other bytes cannot name this command (with `data`) too. */
+  private reusedIdError(known: ChosenResult, data: Uint8Array): GrpcError | undefined {
     // Without a digest (an id known from an installed snapshot) other bytes cannot be told apart.
-    if (known.valueDigest === undefined || this.deps.chosen.digest(command.data) === known.valueDigest) return undefined;
+    if (known.valueDigest === undefined || this.deps.chosen.digest(data) === known.valueDigest) return undefined;
     return new GrpcError(
       status.ALREADY_EXISTS,
-      `client_request_id ${JSON.stringify(command.clientRequestId)} already took effect in slot ${known.slot} with another value (sha256 ${known.valueDigest}); use a new id for a new value`,
+      `client_request_id ${JSON.stringify(known.clientRequestId)} already took effect in slot ${known.slot} with another value (sha256 ${known.valueDigest}); use a new id for a new value`,
     );
   }
 
