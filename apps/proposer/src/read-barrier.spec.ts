@@ -122,6 +122,22 @@ describe('a linearizable read on a proposer', () => {
     await second;
   });
 
+  it('confirms as soon as a quorum holds its ballot: an acceptor that does not answer (paused) costs the read nothing', async () => {
+    const core = new ProposerCore({ proposerId: 1, quorum, acceptorIds: [0, 1, 2], random: () => 0 });
+    const b = core.lead().messages[0]?.ballot as Ballot;
+    for (const from of [0, 1]) core.handle({ type: 'promise', from, ballot: b, accepted: [], truncated: false, committedIndex: 0n });
+    const answering = (promised: Ballot) => ({ status: () => Promise.resolve({ promised: ballotToWire(promised) }) });
+    const paused = { status: () => new Promise(() => undefined) };
+    const links = [answering(b), answering(b), paused].map((l, nodeId) => ({ nodeId, ...l }) as unknown as AcceptorLink);
+    await expect(barrierOver(core, links, () => core.nextSlot, { prepares: [] }).wait(60_000)).resolves.toBeUndefined();
+    // Two lower promises and one silent: no quorum can confirm, so it says so without waiting for the third.
+    const lowered = [answering({ round: 0n, proposerId: 1 }), answering({ round: 0n, proposerId: 2 }), paused].map((l, nodeId) => ({ nodeId, ...l }) as unknown as AcceptorLink);
+    await expect(barrierOver(core, lowered, () => core.nextSlot, { prepares: [] }).wait(60_000)).rejects.toMatchObject({
+      code: status.UNAVAILABLE,
+      message: expect.stringContaining('0 of 3 acceptors hold our ballot, 2 a lower promise, 1 did not answer'),
+    });
+  });
+
   describe('without a quorum', () => {
     const deps = (over: Partial<ConstructorParameters<typeof ReadBarrier>[0]>) =>
       new ReadBarrier({

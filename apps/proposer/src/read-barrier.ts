@@ -124,34 +124,58 @@ export class ReadBarrier {
     await this.leadCompletely(until);
     const ballot = deps.ballot();
     const target = deps.openedSlots();
-    // Each round has its own deadline (not the first joiner's, which may be nearly spent).
-    const answers = await Promise.allSettled(deps.links.map((l) => l.status(STATUS_DEADLINE_MS)));
-    let confirmed = 0;
-    let lower = 0;
-    let failure = '';
-    for (const [i, a] of answers.entries()) {
-      if (a.status !== 'fulfilled') {
-        failure ||= a.reason instanceof Error ? a.reason.message : String(a.reason);
-        continue;
-      }
-      const promised = ballotFromWire(a.value.promised ?? { round: 0n, proposerId: 0 });
-      if (ballotEquals(promised, ballot)) confirmed += 1;
-      else if (ballotGreater(promised, ballot)) {
-        deps.outbid((deps.links[i] as AcceptorLink).nodeId, promised, ballot);
-        throw new GrpcError(status.UNAVAILABLE, `another proposer leads now (an acceptor promised ballot ${formatBallot(promised)}, above ours ${formatBallot(ballot)}); retry the read`);
-      } else lower += 1;
-    }
+    // Each round has its own deadline (not the first joiner's, which may be nearly spent). It
+    // settles as soon as a quorum holds our ballot (any acceptor that promised higher before the
+    // read began shares an acceptor with that quorum), or one answer shows a higher promise, or
+    // a quorum can no longer confirm: a paused acceptor costs nothing while a quorum answers.
     const { quorum } = deps;
-    if (!quorum.isQuorum(confirmed)) {
-      // Some that promised our ballot are gone (or paused past the round's deadline), the others
-      // hold lower promises that only a phase 1 raises: the next read runs one.
-      deps.stepDown();
-      throw new GrpcError(
-        status.UNAVAILABLE,
-        `could not confirm leadership with a quorum: ${confirmed} of ${quorum.n} acceptors hold our ballot, ${lower} a lower promise, ${quorum.n - confirmed - lower} did not answer${failure ? ` (${failure.slice(0, 200)})` : ''}; ${quorum.q} needed; the next read runs phase 1 again: retry the read`,
-      );
-    }
-    return { target };
+    const n = deps.links.length;
+    return new Promise<Confirmed>((resolve, reject) => {
+      let confirmed = 0;
+      let lower = 0;
+      let failed = 0;
+      let failure = '';
+      let settled = false;
+      const decide = () => {
+        if (settled) return;
+        if (quorum.isQuorum(confirmed)) {
+          settled = true;
+          resolve({ target });
+        } else if (!quorum.isQuorum(n - lower - failed)) {
+          // Some that promised our ballot are gone (or paused past the round's deadline), the
+          // others hold lower promises that only a phase 1 raises: the next read runs one.
+          settled = true;
+          deps.stepDown();
+          reject(
+            new GrpcError(
+              status.UNAVAILABLE,
+              `could not confirm leadership with a quorum: ${confirmed} of ${quorum.n} acceptors hold our ballot, ${lower} a lower promise, ${quorum.n - confirmed - lower} did not answer${failure ? ` (${failure.slice(0, 200)})` : ''}; ${quorum.q} needed; the next read runs phase 1 again: retry the read`,
+            ),
+          );
+        }
+      };
+      deps.links.forEach((link) => {
+        link.status(STATUS_DEADLINE_MS).then(
+          (answer) => {
+            if (settled) return;
+            const promised = ballotFromWire(answer.promised ?? { round: 0n, proposerId: 0 });
+            if (ballotEquals(promised, ballot)) confirmed += 1;
+            else if (ballotGreater(promised, ballot)) {
+              settled = true;
+              deps.outbid(link.nodeId, promised, ballot);
+              reject(new GrpcError(status.UNAVAILABLE, `another proposer leads now (an acceptor promised ballot ${formatBallot(promised)}, above ours ${formatBallot(ballot)}); retry the read`));
+              return;
+            } else lower += 1;
+            decide();
+          },
+          (err: unknown) => {
+            failed += 1;
+            failure ||= err instanceof Error ? err.message : String(err);
+            decide();
+          },
+        );
+      });
+    });
   }
 }
 
