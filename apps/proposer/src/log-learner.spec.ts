@@ -1,6 +1,6 @@
 import type { ChosenEntry } from '@paxos/consensus-core';
 import type { ChosenLog } from './chosen-log';
-import { learnTarget } from './log-learner';
+import { LogLearner, learnTarget } from './log-learner';
 import { HISTORY_READS_AT_ONCE, HISTORY_READS_WAITING_MAX, LogReader } from './log-reader';
 import type { AcceptorLink } from './acceptor-link';
 import { status } from '@grpc/grpc-js';
@@ -91,5 +91,49 @@ describe("the pace of clients' history reads through the proposer", () => {
     expect(slept[0]).toBeGreaterThanOrEqual(250);
     await expect(reader.readForClient(3n, 1, Infinity, { key: 'client-b', gone: () => true })).rejects.toMatchObject({ code: status.CANCELLED });
     expect(learns).toBe(3);
+  });
+});
+
+describe('a proposer following the log another proposer extends', () => {
+  it('learns at once from an acceptor that reported more chosen slots, not from a paused one in turn; nothing when none is ahead', async () => {
+    const asked: number[] = [];
+    const noop = (slot: bigint) => ({ slot, ballot: { round: 2n, proposerId: 2 }, value: { kind: { $case: 'noop', value: {} } } });
+    const link = (nodeId: number, answers: boolean) =>
+      ({
+        nodeId,
+        up: true,
+        learn: (from: bigint) => {
+          asked.push(nodeId);
+          // A paused acceptor: its connection is up, its answer never comes.
+          return answers ? Promise.resolve({ chosen: [noop(from), noop(from + 1n)], committedIndex: 2n, oldestKeptSlot: 0n, snapshotSlot: 0n }) : new Promise(() => undefined);
+        },
+      }) as unknown as AcceptorLink;
+    const reported = new Map<number, bigint>();
+    let nextSlot = 0n;
+    const learnedSlots: bigint[] = [];
+    const learner = new LogLearner({
+      links: [link(0, false), link(1, false), link(2, true)],
+      quorum: { q: 2 } as never,
+      chosen: { get nextSlot() { return nextSlot; }, delivered$: { observed: false } } as unknown as ChosenLog,
+      reader: {} as never,
+      learned: (entries) => {
+        for (const e of entries) learnedSlots.push(e.slot);
+        nextSlot += BigInt(entries.length);
+      },
+      noteCommitted: (nodeId, index) => reported.set(nodeId, index),
+      committedOf: (nodeId) => reported.get(nodeId),
+      anyAhead: () => [...reported.values()].some((i) => i > nextSlot),
+      installSnapshot: async () => false,
+      logger: { info: () => undefined, warn: () => undefined, debug: () => undefined } as never,
+    });
+    learner.learnNow();
+    expect(asked).toEqual([]);
+    // Acceptor 2's Status (or promise) showed 2 chosen slots: it is asked first, acceptors 0 and 1 not at all.
+    reported.set(2, 2n);
+    learner.learnNow();
+    await new Promise((r) => setImmediate(r));
+    expect(asked).toEqual([2]);
+    expect(learnedSlots).toEqual([0n, 1n]);
+    learner.stop();
   });
 });

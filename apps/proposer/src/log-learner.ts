@@ -13,6 +13,8 @@ const LEARN_BATCH_ENTRIES = 256;
 /** Chosen entries read at once while a starting proposer learns the log. */
 const LOG_READ_SLOTS = 1024;
 const LEARN_DEADLINE_MS = 2000;
+/** A Learn while following the log: a paused acceptor costs this much before the next is asked. */
+const FOLLOW_LEARN_DEADLINE_MS = 500;
 const RETRY_MS = 500;
 
 export interface LogLearnerDeps {
@@ -24,6 +26,8 @@ export interface LogLearnerDeps {
   readonly learned: (entries: readonly ChosenEntry[]) => void;
   /** An acceptor's committed index, seen in a Learn answer. */
   readonly noteCommitted: (nodeId: number, committedIndex: bigint) => void;
+  /** The committed index an acceptor last reported (in any answer), if any. */
+  readonly committedOf?: (nodeId: number) => bigint | undefined;
   /** True when some acceptor reported more chosen slots than we delivered. */
   readonly anyAhead: () => boolean;
   /** Installs the newest state snapshot an acceptor holds (the next slot is kept nowhere); true when the log moved. */
@@ -112,16 +116,43 @@ export class LogLearner {
     this.learnFromAcceptors();
   }
 
-  /** Fills a gap in the chosen log from the acceptors' histories, one acceptor per call, round robin. */
+  /**
+   * Learns now when an acceptor reported more chosen slots than we delivered (a linearizable read
+   * waits for slots another proposer chose), unless a Learn is under way.
+   */
+  learnNow(): void {
+    if (this.deps.anyAhead()) this.learnFromAcceptors();
+  }
+
+  /**
+   * The acceptor to learn from next: a connected one that reported more chosen slots than we
+   * delivered, taken in turn; otherwise the next connected one, round robin.
+   */
+  private nextLink(): AcceptorLink | undefined {
+    const { links, chosen, committedOf } = this.deps;
+    let fallback: AcceptorLink | undefined;
+    for (let i = 0; i < links.length; i++) {
+      const link = links[(this.next + i) % links.length] as AcceptorLink;
+      if (!link.up) continue;
+      if ((committedOf?.(link.nodeId) ?? 0n) > chosen.nextSlot) {
+        this.next += i + 1;
+        return link;
+      }
+      fallback ??= link;
+    }
+    this.next += 1;
+    return fallback;
+  }
+
+  /** Fills a gap in the chosen log from the acceptors' histories, one acceptor per call (see nextLink). */
   private learnFromAcceptors(): void {
     if (this.learning || this.stopped) return;
-    const { links, chosen, logger } = this.deps;
-    const link = links[this.next % links.length] as AcceptorLink;
-    this.next += 1;
-    if (!link.up) return;
+    const { chosen, logger } = this.deps;
+    const link = this.nextLink();
+    if (link === undefined) return;
     this.learning = true;
     const from = chosen.nextSlot;
-    link.learn(from, LEARN_BATCH_ENTRIES, LEARN_DEADLINE_MS).then(
+    link.learn(from, LEARN_BATCH_ENTRIES, FOLLOW_LEARN_DEADLINE_MS).then(
       (r) => {
         this.learning = false;
         this.deps.noteCommitted(link.nodeId, r.committedIndex);

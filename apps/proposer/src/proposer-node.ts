@@ -184,6 +184,8 @@ export class ProposerNode {
       stopped: () => this.stopped,
       reachable: () => this.reachable(),
       phase1Failures: () => this.phase1Failed,
+      noteCommitted: (nodeId, index) => this.catchUp.note(nodeId, index),
+      learnNow: () => this.learner.learnNow(),
     });
     this.learner = new LogLearner({
       links,
@@ -192,6 +194,7 @@ export class ProposerNode {
       reader: this.reader,
       learned: (entries) => this.learnCommitted(entries),
       noteCommitted: (nodeId, index) => this.catchUp.note(nodeId, index),
+      committedOf: (nodeId) => this.catchUp.committedOf(nodeId),
       anyAhead: () => this.catchUp.anyAhead(),
       installSnapshot: () => this.transfer.installHere(),
       logger: opts.logger,
@@ -489,7 +492,12 @@ export class ProposerNode {
   }
 
   private feedPrepare(a: Answer<PrepareResponse>, ballot: Ballot): void {
-    const event = this.fromAnswer(a.from, 'a prepare', { type: 'unreachable', from: a.from, ballot }, () => prepareEvent(a, ballot));
+    const event = this.fromAnswer(a.from, 'a prepare', { type: 'unreachable', from: a.from, ballot }, () => {
+      const e = prepareEvent(a, ballot);
+      // Where the acceptor is: after a rival led, its slots are learned at once, not on a quiet pass.
+      if (e.type === 'promise') this.catchUp.note(a.from, e.committedIndex);
+      return e;
+    });
     if (event !== undefined) this.process(this.core.handle(event));
   }
 

@@ -7,6 +7,15 @@ import type { AcceptorLink } from './acceptor-link';
 /** Deadline of the Status calls that confirm leadership. */
 const STATUS_DEADLINE_MS = 1000;
 const WAIT_POLL_MS = 2;
+/** Confirmation rounds a read runs when each finds another proposer leading. */
+const OUTBID_ROUNDS_MAX = 3;
+
+/** A confirmation round found a promise above our ballot: the read may lead again and retry. */
+class OutbidError extends GrpcError {
+  constructor(message: string) {
+    super(status.UNAVAILABLE, message);
+  }
+}
 
 export interface ReadBarrierDeps {
   readonly links: readonly AcceptorLink[];
@@ -38,6 +47,10 @@ export interface ReadBarrierDeps {
   readonly reachable: () => number;
   /** Phase 1 rounds that could not reach a quorum so far, and why the last did not. */
   readonly phase1Failures: () => { readonly count: number; readonly reason: string };
+  /** An acceptor's committed index, seen in its Status answer. */
+  readonly noteCommitted?: (nodeId: number, committedIndex: bigint) => void;
+  /** Learns chosen slots from the acceptors now (a read waits for slots another proposer chose). */
+  readonly learnNow?: () => void;
 }
 
 /** What one confirmation round established: this ballot led, and every slot below `target` was opened by then. */
@@ -71,9 +84,24 @@ export class ReadBarrier {
       throw new GrpcError(status.UNAVAILABLE, `a linearizable read needs a quorum: ${up} of ${deps.quorum.n} acceptors are reachable, ${deps.quorum.q} needed; retry the read, or read stale (CONSISTENCY_STALE)`);
     }
     await waitFor(deps, deps.ready, until, 'the proposer is still learning the chosen log');
-    await this.leadCompletely(until);
-    const { target } = await this.joinRound(until);
-    await waitFor(deps, () => deps.deliveredSlots() >= target, until, `slots below ${target} are not all chosen yet (delivered up to ${deps.deliveredSlots()})`);
+    let target: bigint | undefined;
+    // Bounded: a few rounds; each outbid one runs phase 1 again at a higher ballot first.
+    for (let attempt = 1; target === undefined; attempt++) {
+      try {
+        await this.leadCompletely(until);
+        ({ target } = await this.joinRound(until));
+      } catch (e) {
+        // Another proposer led since: lead again and confirm, while the read has time (the
+        // reads that duel with writes elsewhere still end, UNAVAILABLE, after a few rounds).
+        if (!(e instanceof OutbidError) || attempt >= OUTBID_ROUNDS_MAX || Date.now() >= until) throw e;
+      }
+    }
+    const delivered = () => {
+      if (deps.deliveredSlots() >= target) return true;
+      deps.learnNow?.();
+      return false;
+    };
+    await waitFor(deps, delivered, until, `slots below ${target} are not all chosen yet (delivered up to ${deps.deliveredSlots()})`);
   }
 
   /** The next confirmation round to start (rounds run one at a time). */
@@ -157,13 +185,14 @@ export class ReadBarrier {
       deps.links.forEach((link) => {
         link.status(STATUS_DEADLINE_MS).then(
           (answer) => {
+            deps.noteCommitted?.(link.nodeId, answer.committedIndex);
             if (settled) return;
             const promised = ballotFromWire(answer.promised ?? { round: 0n, proposerId: 0 });
             if (ballotEquals(promised, ballot)) confirmed += 1;
             else if (ballotGreater(promised, ballot)) {
               settled = true;
               deps.outbid(link.nodeId, promised, ballot);
-              reject(new GrpcError(status.UNAVAILABLE, `another proposer leads now (an acceptor promised ballot ${formatBallot(promised)}, above ours ${formatBallot(ballot)}); retry the read`));
+              reject(new OutbidError(`another proposer leads now (an acceptor promised ballot ${formatBallot(promised)}, above ours ${formatBallot(ballot)}); retry the read`));
               return;
             } else lower += 1;
             decide();
