@@ -72,13 +72,24 @@ describe('the time LMFDB claim checks may take', () => {
     // The burst (1,000 ms, refilled by 75 ms while each 300 ms check runs) takes five checks;
     // the sixth is refused without being run.
     const first = [1n, 2n, 3n, 4n, 5n, 6n].map(outcome);
-    expect(first).toEqual([...Array(5).fill(status.FAILED_PRECONDITION), status.RESOURCE_EXHAUSTED]);
+    // (The source is not loaded here: each check that ran is UNAVAILABLE, the proposer's want, not the claim's fault.)
+    expect(first).toEqual([...Array(5).fill(status.UNAVAILABLE), status.RESOURCE_EXHAUSTED]);
     expect(lookups).toBe(5);
     // A value without claims is not held back.
     expect(checker.check('plain', { contentType: 'text/plain', data: Buffer.from('x') }).clientRequestId).toBe('plain');
     // Two seconds later there is time for claims again.
     clock += 2000;
-    expect(outcome(7n)).toBe(status.FAILED_PRECONDITION);
+    expect(outcome(7n)).toBe(status.UNAVAILABLE);
     expect(lookups).toBe(6);
+  });
+});
+
+describe('a claim the proposer cannot check', () => {
+  it('is UNAVAILABLE (retry) when the proposer has not loaded its source, not refused as if the claim were wrong', () => {
+    const checker = new ValueChecker(1024 * 1024, () => undefined);
+    const v = encodeProposalValue(buildProposal({ proposalNumber: 5n, proposerId: 1, leaderboard: [], claims: [{ source: 0, label: '11.a2', field: 'torsion', claimedValue: '5' }] }));
+    expect(() => checker.check('c', { contentType: v.contentType, data: Buffer.from(v.data) })).toThrow(
+      expect.objectContaining({ code: status.UNAVAILABLE, message: expect.stringContaining('this proposer has not loaded LMFDB source 0') }),
+    );
   });
 });

@@ -102,7 +102,20 @@ export class ValueChecker {
     }
     const t = this.now();
     try {
-      const claims = checkProposalClaims(proposal, this.source, { requireAll: true, ...(this.onVerdict ? { onVerdict: this.onVerdict } : {}) });
+      const unloaded = new Set<number>();
+      const lookup = (n: number) => {
+        const cache = this.source(n);
+        if (cache === undefined) unloaded.add(n);
+        return cache;
+      };
+      const claims = checkProposalClaims(proposal, lookup, { requireAll: true, ...(this.onVerdict ? { onVerdict: this.onVerdict } : {}) });
+      if (!claims.ok && claims.result.verdict === 'unknown' && unloaded.has(claims.claim.source)) {
+        // This proposer's want, not the claim's fault: the same proposal may pass here later, or at another proposer.
+        throw new GrpcError(
+          status.UNAVAILABLE,
+          `${claims.reason}: this proposer has not loaded LMFDB source ${claims.claim.source} (see its log; \`npm run ingest\` fills the cache, then restart it), so it cannot check the claim; retry later with the same client_request_id`,
+        );
+      }
       if (!claims.ok) throw new GrpcError(status.FAILED_PRECONDITION, claims.reason);
     } finally {
       this.claimTime.spend(this.now() - t);
