@@ -131,11 +131,11 @@ function answerOf(deps: ProposerServiceDeps, proposal: ProposeRequest, api: Prop
   );
 }
 
-/** What is left of a call's deadline (at most an hour), or `fallbackMs` when its client set none. */
+/** What is left of a call's deadline (at most an hour; 0 or less once it passed), or `fallbackMs` when its client set none. */
 function remainingOf(call: { getDeadline(): Date | number }, fallbackMs: number): number {
   const at = deadlineOf(call);
   if (!Number.isFinite(at)) return fallbackMs;
-  return Math.max(1, Math.min(at - Date.now(), 3_600_000));
+  return Math.min(at - Date.now(), 3_600_000);
 }
 
 /** A client stream idle this long is closed, by default. */
@@ -149,7 +149,18 @@ function idleBound(deps: ProposerServiceDeps): { ms: number; message: string } {
 export function proposerService(deps: ProposerServiceDeps): ProposerServiceServer {
   return {
     propose(call: ServerUnaryCall<ProposeRequest, ProposeResponse>, callback: sendUnaryData<ProposeResponse>) {
-      proposeOnce(deps, call.request, remainingOf(call, deps.proposeTimeoutMs), 'unary').then(
+      const left = remainingOf(call, deps.proposeTimeoutMs);
+      if (left <= 0 || call.cancelled) {
+        // Read after its client gave up (this proposer was paused or overloaded): proposing it now
+        // would only fill a slot with a copy its retry elsewhere has made already.
+        callback(
+          toServiceError(
+            new GrpcError(status.DEADLINE_EXCEEDED, `the call's deadline passed before this proposer read it (paused or overloaded?): not proposed; retry with the same client_request_id`),
+          ),
+        );
+        return;
+      }
+      proposeOnce(deps, call.request, left, 'unary').then(
         (r) => callback(null, r),
         (e: unknown) => callback(toServiceError(e)),
       );

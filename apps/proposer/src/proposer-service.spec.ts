@@ -1,0 +1,25 @@
+import { status } from '@grpc/grpc-js';
+import type { ServerUnaryCall } from '@grpc/grpc-js';
+import type { ProposeRequest, ProposeResponse } from '@paxos/proto';
+import { proposerService, type ProposerServiceDeps } from './proposer-service';
+import { ValueChecker } from './value-check';
+
+describe('unary Propose read after its deadline', () => {
+  it('is DEADLINE_EXCEEDED without being proposed (a paused proposer that resumes does not fill slots with copies its client retried elsewhere)', async () => {
+    const proposed: string[] = [];
+    const node = { propose: (c: { clientRequestId: string }) => (proposed.push(c.clientRequestId), new Promise(() => undefined)), abandon: () => undefined, reachable: () => 3, quorum: { n: 3, q: 2 } };
+    const service = proposerService({ node, links: [], checker: new ValueChecker(1024, () => undefined), proposeTimeoutMs: 5000, logger: { warn: () => undefined } } as unknown as ProposerServiceDeps);
+    const call = (deadline: number, cancelled = false) =>
+      ({ request: { clientRequestId: 'late', value: { contentType: 'text/plain', data: Buffer.from('x') }, includeVotes: false }, getDeadline: () => deadline, cancelled }) as unknown as ServerUnaryCall<ProposeRequest, ProposeResponse>;
+    for (const c of [call(Date.now() - 1000), call(Date.now() + 60_000, true)]) {
+      const answer = await new Promise<{ code?: number; details?: string }>((resolve) => service.propose(c, (err) => resolve(err ?? {})));
+      expect(answer).toMatchObject({ code: status.DEADLINE_EXCEEDED, details: expect.stringContaining('not proposed; retry with the same client_request_id') });
+    }
+    expect(proposed).toEqual([]);
+    // A call with time left is proposed.
+    const answered = new Promise((resolve) => service.propose(call(Date.now() + 50), resolve));
+    await new Promise((r) => setImmediate(r));
+    expect(proposed).toEqual(['late']);
+    await answered;
+  });
+});
