@@ -1,6 +1,7 @@
 // Claims the node computes rather than looks up:
 // - an elliptic curve's (source 0) `ap:<p>` and `anlist:<n>`, from its ainvs by counting points
-//   of the reduction mod p;
+//   of the reduction mod p, once the model is shown minimal at every prime counted at (from the
+//   model alone: the record's conductor may be missing, or too large to have been checked);
 // - a weight-2 rational newform's (source 1: a newform, or a newspace of dimension 1)
 //   `modular_curve`: true only as a proof. The claimed curve's conductor equals the level
 //   (computed prime by prime from the model), and its a_p equal the newform's stored traces at
@@ -15,6 +16,7 @@ import type { ClaimInput, ClaimResult } from './claims';
 import { AN_LIST_MAX, AP_PRIME_MAX, apModP, anList, isPrime, notMinimalAt, primeFactors, primesUpTo, valuation } from './elliptic-curve-arith';
 import { gcd } from './rational';
 import { bitLength, CHECKED_INT_BITS_MAX, ellipticInvariants } from './checks';
+import { isMinimalAt } from './minimal-model';
 
 const INTEGER = /^\s*[+-]?\d{1,40}\s*$/;
 
@@ -39,10 +41,24 @@ function parseAinvs(text: string): bigint[] | undefined {
   return parts.map((x) => BigInt(x));
 }
 
+/**
+ * Why a_p cannot be counted on this model at the primes `primes`: singular, or not minimal at one
+ * of them (its reduction there is not the curve's); undefined when it can.
+ */
+function notCountable(label: string, ainvs: readonly bigint[], primes: readonly number[]): string | undefined {
+  const inv = ellipticInvariants(ainvs);
+  if (inv.disc === 0n) return `${label}: ainvs give a singular curve (discriminant 0); nothing is computed from them`;
+  const p = primes.find((q) => !isMinimalAt(ainvs, inv, BigInt(q)));
+  if (p === undefined) return undefined;
+  return `${label}: its ainvs are not a minimal model at ${p}, so counting points mod ${p} does not give the curve's a_${p} (the record should hold the minimal model)`;
+}
+
 function apClaim(label: string, ainvs: readonly bigint[], pText: string, claimed: string): ClaimResult {
   const p = Number(pText);
   if (!isPrime(p)) return unknown(`${label}: ap:${pText} names no prime (a_p is claimed for primes p)`);
   if (p > AP_PRIME_MAX) return unknown(`${label}: a_${p} is beyond the bound of point counting (primes up to ${AP_PRIME_MAX})`);
+  const notMinimal = notCountable(label, ainvs, [p]);
+  if (notMinimal !== undefined) return unknown(notMinimal);
   const ap = apModP(ainvs, p);
   const actual = String(ap);
   const how = `computed by counting ${points(p + 1 - ap)} over F_${p}`;
@@ -55,6 +71,8 @@ function anListClaim(label: string, ainvs: readonly bigint[], nText: string, cla
   const n = Number(nText);
   if (!Number.isInteger(n) || n < 1) return unknown(`${label}: anlist:${nText} needs a length n >= 1`);
   if (n > AN_LIST_MAX) return unknown(`${label}: a_1..a_${n} is beyond the bound of the computation (n up to ${AN_LIST_MAX})`);
+  const notMinimal = notCountable(label, ainvs, primesUpTo(n));
+  if (notMinimal !== undefined) return unknown(notMinimal);
   const { disc } = ellipticInvariants(ainvs);
   const list = anList(ainvs, disc, n);
   const actual = `[${list.join(',')}]`;

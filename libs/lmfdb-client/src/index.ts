@@ -16,4 +16,5 @@ export * from './cache';
 export * from './snapshot';
 export * from './fake-lmfdb-server';
 export * from './elliptic-curve-arith';
+export * from './minimal-model';
 export * from './polynomial-arith';
