@@ -123,11 +123,13 @@ export function ellipticInvariants(ainvs: readonly bigint[]): { disc: bigint; c4
 
 function checkEllipticCurve(c: Checker): void {
   const label = c.str('lmfdb_label', true);
+  let labelConductor: bigint | undefined;
   if (label !== undefined) {
     const m = /^(\d+)\.([a-z]+)(\d+)$/.exec(label);
     if (!m) c.fail(`lmfdb_label ${label} is not of the form N.cn`);
     else {
       const why = `the label ${label}`;
+      labelConductor = BigInt(m[1]);
       c.eqInt('conductor', BigInt(m[1]), why);
       c.eqStr('lmfdb_iso', `${m[1]}.${m[2]}`, why);
       c.eqInt('lmfdb_number', BigInt(m[3]), why);
@@ -158,7 +160,7 @@ function checkEllipticCurve(c: Checker): void {
           c.fail(`jinv is stored as [${j[0]},${j[1]}], not in lowest terms (${formatRational(jinv)})`);
         }
       }
-      if (disc !== 0n) checkMinimalAtConductor(c, disc, c4, c6);
+      if (disc !== 0n) checkMinimalAtConductor(c, c.row['conductor'] === undefined ? labelConductor : c.int('conductor'), disc, c4, c6);
     }
   }
   const ts = c.ints('torsion_structure');
@@ -182,10 +184,10 @@ const CONDUCTOR_FACTOR_MAX = 10n ** 12n;
  * A minimal model has bad reduction exactly at the primes of the conductor: its discriminant is
  * made of those primes, each present, and no p >= 5 divides it as a non-minimal model's does
  * (p^4 | c4 and p^6 | c6). Point counts and a_p are computed from the model, so a model that is not
- * minimal would give wrong a_p at its extra primes.
+ * minimal would give wrong a_p at its extra primes. The conductor is the column's, or the label's
+ * when the column is missing (the API omits NULL columns).
  */
-function checkMinimalAtConductor(c: Checker, disc: bigint, c4: bigint, c6: bigint): void {
-  const conductor = c.int('conductor');
+function checkMinimalAtConductor(c: Checker, conductor: bigint | undefined, disc: bigint, c4: bigint, c6: bigint): void {
   if (conductor === undefined || conductor <= 0n) return;
   if (conductor > CONDUCTOR_FACTOR_MAX) {
     c.cannotCheck(`the bad primes of ainvs against the conductor (beyond ${CONDUCTOR_FACTOR_MAX})`);

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { buildCacheFile, loadSource, sourceCacheFromFile } from './cache';
 import { ellipticInvariants } from './checks';
 import { verifyClaim } from './claims';
+import { computedClaim } from './computed-claims';
+import type { CachedRecord } from './cache';
 import { changeOfVariables, isMinimalAt } from './minimal-model';
 import type { RawRow } from './values';
 
@@ -18,6 +20,9 @@ function curveCache(label: string, ainvs: bigint[], extra: RawRow = {}) {
   const row = { lmfdb_label: label, lmfdb_iso: `${m[1]}.${m[2]}`, lmfdb_number: BigInt(m[3] as string), iso_nlabel: BigInt((m[2] as string).charCodeAt(0) - 97), ainvs, ...extra } as RawRow;
   return sourceCacheFromFile(buildCacheFile(0, [row], { baseUrl: 'test', fetchedAt: '2026-12-05T00:00:00Z' }));
 }
+
+/** A curve record its checks passed (what the claims meet when the record check could not see the model is wrong). */
+const validRecord = (label: string, ainvs: bigint[]): CachedRecord => ({ label, table: 'ec_curvedata', raw: {}, row: { lmfdb_label: label, ainvs }, check: { valid: true, reasons: [] } });
 
 describe('minimality of a model at a prime, from the model alone', () => {
   it('every shipped curve is minimal at 2, 3, 5 and 7; the same curve scaled by p, then moved by any integral change, is not minimal at p and still minimal elsewhere', async () => {
@@ -49,16 +54,19 @@ describe('a_p and a_n are computed only on a model minimal at the primes counted
   // y^2 = x^3 - x (32.a, a_5 = -2) scaled by 5: y^2 = x^3 - 625x reduces to a cusp mod 5 (a_5 = 0 counted).
   const model = [0n, 0n, 0n, -625n, 0n];
 
-  it('without a conductor column (the API omits NULL columns) the claim is unknown, not true', () => {
+  it('without a conductor column (the API omits NULL columns) the record check takes the label\'s, and claims are unknown, not true', () => {
     const cache = curveCache('32.a8', model);
-    expect(cache.get('32.a8')?.check.valid).toBe(true);
-    const claim = (field: string, claimedValue: string) => verifyClaim(cache, { source: 0, label: '32.a8', field, claimedValue });
+    expect(cache.get('32.a8')?.check.reasons).toEqual([expect.stringContaining('has primes outside the conductor 32 (a factor 244140625)')]);
+    expect(verifyClaim(cache, { source: 0, label: '32.a8', field: 'ap:5', claimedValue: '0' }).verdict).toBe('unknown');
+  });
+
+  it('on a record taken as valid, a_p is unknown at a prime where the model is not minimal and computed where it is', () => {
+    const claim = (field: string, claimedValue: string) => computedClaim(0, validRecord('32.a8', model), { source: 0, label: '32.a8', field, claimedValue });
     expect(claim('ap:5', '0')).toMatchObject({ verdict: 'unknown', reason: expect.stringContaining('not a minimal model at 5') });
-    expect(claim('ap:5', '-2').verdict).toBe('unknown');
-    expect(claim('anlist:5', '[1,0,0,0,0]').verdict).toBe('unknown');
-    // Primes where the model is minimal are still computed.
-    expect(claim('ap:3', '0').verdict).toBe('true');
-    expect(claim('anlist:4', '[1,0,0,0]').verdict).toBe('true');
+    expect(claim('ap:5', '-2')?.verdict).toBe('unknown');
+    expect(claim('anlist:5', '[1,0,0,0,0]')?.verdict).toBe('unknown');
+    expect(claim('ap:3', '0')?.verdict).toBe('true');
+    expect(claim('anlist:4', '[1,0,0,0]')?.verdict).toBe('true');
   });
 
   it('with a conductor above the bound of the record check the claim is unknown, not true', () => {
@@ -68,11 +76,10 @@ describe('a_p and a_n are computed only on a model minimal at the primes counted
   });
 
   it('a reduced model not minimal at 2 and 3 gives unknown there (11.a2 as y^2 = x^3 - 27 c4 x - 54 c6; a_2 = -2, a_3 = -1, both counted 0)', () => {
-    const cache = curveCache('11.a2', [0n, 0n, 0n, -13392n, -1080432n]);
-    expect(cache.get('11.a2')?.check.valid).toBe(true);
+    const rec = validRecord('11.a2', [0n, 0n, 0n, -13392n, -1080432n]);
     for (const p of [2, 3]) {
-      expect(verifyClaim(cache, { source: 0, label: '11.a2', field: `ap:${p}`, claimedValue: '0' })).toMatchObject({ verdict: 'unknown', reason: expect.stringContaining(`not a minimal model at ${p}`) });
+      expect(computedClaim(0, rec, { source: 0, label: '11.a2', field: `ap:${p}`, claimedValue: '0' })).toMatchObject({ verdict: 'unknown', reason: expect.stringContaining(`not a minimal model at ${p}`) });
     }
-    expect(verifyClaim(cache, { source: 0, label: '11.a2', field: 'ap:5', claimedValue: '1' }).verdict).toBe('true');
+    expect(computedClaim(0, rec, { source: 0, label: '11.a2', field: 'ap:5', claimedValue: '1' })?.verdict).toBe('true');
   });
 });
