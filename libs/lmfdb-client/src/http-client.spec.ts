@@ -46,11 +46,11 @@ describe('LmfdbClient against a local API server', () => {
     return server;
   };
 
-  it('pages by 100, stops on a short page and returns exactly the rows served, big integers exact', async () => {
-    const rows = curves(170); // 250 rows: pages of 100, 100, 50
+  it('pages by 100, stops on the empty page after the last rows and returns exactly the rows served, big integers exact', async () => {
+    const rows = curves(170); // 250 rows: pages of 100, 100, 50, then an empty one
     const s = await start(rows);
     const got = await collect(new LmfdbClient({ ...fast, baseUrl: s.baseUrl }));
-    expect(got.pages).toBe(3);
+    expect(got.pages).toBe(4);
     expect(got.rows.map((r) => r['lmfdb_label']).sort()).toEqual(rows.map((r) => r['lmfdb_label']).sort());
     const a1 = got.rows.find((r) => r['lmfdb_label'] === '11.a1') as RawRow;
     expect(a1['jinv']).toEqual([-52893159101157376n, 11n]);
@@ -81,6 +81,13 @@ describe('LmfdbClient against a local API server', () => {
     expect(served).toBeLessThan(2 * 20); // two requests of about 17 chunks each, no retries
     const declared = (async () => new Response('{}', { status: 200, headers: { 'content-type': 'application/json', 'content-length': String(1 << 30) } })) as typeof fetch;
     await expect(new LmfdbClient({ ...fast, baseUrl: 'http://lmfdb.invalid', fetch: declared }).fetchPage('ec_curvedata', {})).rejects.toThrow(/declares 1073741824 bytes/);
+  });
+
+  it('takes every row from a server that pages in smaller pages than 100: a short page does not end the pull', async () => {
+    const rows = curves(170); // 250 rows in pages of 50
+    server = await startFakeLmfdbServer({ tables: { ec_curvedata: rows }, pageSize: 50 });
+    const got = await collect(new LmfdbClient({ ...fast, baseUrl: server.baseUrl }));
+    expect(got.rows.map((r) => r['lmfdb_label']).sort()).toEqual(rows.map((r) => r['lmfdb_label']).sort());
   });
 
   it('does not loop on `next` when the last page is empty (200 rows)', async () => {

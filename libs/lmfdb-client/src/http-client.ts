@@ -7,7 +7,6 @@ import type { TableSpec } from './sources';
 import type { RawRow } from './values';
 
 export const LMFDB_BASE_URL = 'https://www.lmfdb.org';
-export const PAGE_SIZE = 100;
 export const MAX_OFFSET = 10000;
 
 export interface ClientLogger {
@@ -29,8 +28,6 @@ export interface LmfdbClientOptions {
   botWallCooldownMs?: number;
   /** How many bot-wall cool-downs one request may wait out (default 5). */
   maxBotWallRetries?: number;
-  /** Rows per page the server sends (100 on lmfdb.org); a shorter page ends a query. */
-  pageSize?: number;
   /** Highest `_offset` the server accepts (10000 on lmfdb.org). */
   maxOffset?: number;
   userAgent?: string;
@@ -135,7 +132,6 @@ export class LmfdbClient {
       backoffMaxMs: opts.backoffMaxMs ?? 120_000,
       botWallCooldownMs: opts.botWallCooldownMs ?? 120_000,
       maxBotWallRetries: opts.maxBotWallRetries ?? 5,
-      pageSize: opts.pageSize ?? PAGE_SIZE,
       maxOffset: opts.maxOffset ?? MAX_OFFSET,
       userAgent: opts.userAgent ?? 'paxos-lmfdb-ingest/0.1 (polite bulk client; 1 request at a time)',
       maxAnswerBytes: opts.maxAnswerBytes ?? ANSWER_BYTES_MAX,
@@ -253,7 +249,8 @@ export class LmfdbClient {
 
   /**
    * Scans a whole table (or the rows matching `filters`), sorted by (split column, key), one page
-   * per step. Stops on a short page (never follows `next`). When the next offset would pass the
+   * per step. Stops on an empty page only (never follows `next`): a server may send fewer rows
+   * than it has left in a page, so a short page is not the end. When the next offset would pass the
    * server's limit, restarts from offset 0 with `splitColumn >= last value`, skipping keys it
    * already has: any number of rows can be pulled. Resumable from any yielded cursor.
    */
@@ -291,7 +288,7 @@ export class LmfdbClient {
           tailKeys.add(String(r[spec.key]));
         }
       }
-      if (page.rows.length < this.o.pageSize) {
+      if (page.rows.length === 0) {
         yield { rows, cursor: undefined, pages: 1 };
         return;
       }
@@ -299,13 +296,13 @@ export class LmfdbClient {
       let next: ScanCursor = { ...cursor, offset: cursor.offset + page.rows.length, tail };
       if (next.offset > this.o.maxOffset) {
         if (!sc || tailValue === undefined) {
-          throw new LmfdbQueryError(`${spec.table}: more than ${this.o.maxOffset + this.o.pageSize} rows and no split column`);
+          throw new LmfdbQueryError(`${spec.table}: ${next.offset} rows or more, past the server's offset limit ${this.o.maxOffset}, and no split column`);
         }
         if (unsplittable) {
-          throw new LmfdbQueryError(`${spec.table}: more than ${this.o.maxOffset + this.o.pageSize} rows, and some have no integer ${sc}: a scan split by range would skip them`);
+          throw new LmfdbQueryError(`${spec.table}: ${next.offset} rows or more, past the server's offset limit ${this.o.maxOffset}, and some have no integer ${sc}: a scan split by range would skip them`);
         }
         if (cursor.lo !== undefined && BigInt(cursor.lo) === tailValue) {
-          throw new LmfdbQueryError(`${spec.table}: more than ${this.o.maxOffset + this.o.pageSize} rows have ${sc} = ${tailValue}`);
+          throw new LmfdbQueryError(`${spec.table}: ${next.offset} rows or more have ${sc} = ${tailValue}, past the server's offset limit ${this.o.maxOffset}`);
         }
         next = { lo: String(tailValue), offset: 0, seenAtLo: [...tailKeys], tail };
         this.o.logger?.info({ table: spec.table, [sc]: next.lo }, 'offset limit reached, splitting by range');
