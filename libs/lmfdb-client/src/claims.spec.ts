@@ -70,4 +70,23 @@ describe('claim verification', () => {
     expect(v(0, '11.a3', 'anlist:3', '[1,,-2,-1]').verdict).toBe('false');
     expect(v(0, '11.a3', 'anlist:3', '[,1,-2,-1,]').verdict).toBe('false');
   });
+
+  it('reals inside a list or an object compare as single reals do: the same number however written, the precision not part of it', () => {
+    const real = (data: string) => ({ __RealLiteral__: 0n, data, prec: 53n });
+    const row = { label: '2-11-1.1-c1-0-0', heights: [real('0.25'), real('1.5')], obj: { h: real('0.250'), n: 3n }, odd: [real('NaN'), real('1')] };
+    const cache = sourceCacheFromFile(buildCacheFile(2, [row], { baseUrl: 'b', fetchedAt: 'f' }));
+    const claim = (field: string, claimedValue: string) => verifyClaim(cache, { source: 2, label: row.label, field, claimedValue });
+    expect(claim('heights', '[0.250,1.5]')).toMatchObject({ verdict: 'true', actual: '[0.25,1.5]' });
+    expect(claim('heights', '[2.5e-1, 1.50]').verdict).toBe('true');
+    expect(claim('heights', '[0.25,1.6]')).toMatchObject({ verdict: 'false', actual: '[0.25,1.5]' });
+    expect(claim('heights', '[0.25]').verdict).toBe('false');
+    expect(claim('heights', '["0.25",1.5]').verdict).toBe('false');
+    expect(claim('obj', '{"h":0.25,"n":3}')).toMatchObject({ verdict: 'true', actual: '{"h":0.25,"n":3}' });
+    expect(claim('obj', '{"n":3, "h":2.5e-1}').verdict).toBe('true');
+    expect(claim('obj', '{"h":0.25}').verdict).toBe('false');
+    expect(claim('obj', '{"h":0.25,"n":3.5}').verdict).toBe('false');
+    expect(claim('obj', '{"h":0.25,"n":3,"x":1}').verdict).toBe('false');
+    // A real inside that this node cannot read exactly decides nothing.
+    expect(claim('odd', '[1,1]')).toMatchObject({ verdict: 'unknown', reason: expect.stringContaining('cannot compare exactly') });
+  });
 });

@@ -3,12 +3,14 @@
 // Notation of values (claimed and actual): integers as decimal digits; jinv and rationals as
 // "n/d" reduced ("n" when d = 1); lists as "[a,b,...]" (no spaces; strings inside double-quoted);
 // reals as normalised decimal strings; booleans "true"/"false"; text as is; other JSON objects as
-// canonical JSON.
+// JSON with sorted keys, the values inside as in lists (so a real inside a list or an object shows
+// as its normalised decimal). Lists and objects compare element by element (value-equality.ts).
 import type { SourceCache } from './cache';
 import { computedClaim } from './computed-claims';
 import { normalizeNumber } from './decimal';
-import { canonicalJson, parseLossless } from './json';
+import { parseLossless } from './json';
 import { formatRational, parseRational, ratEquals, type Rational } from './rational';
+import { holdsUnreadableReal, sameNestedValue } from './value-equality';
 import { decodeValue, isDatetime, isRationalValue, isReal, parseListLiteral, type LmfdbValue } from './values';
 
 export type ClaimVerdict = 'true' | 'false' | 'unknown';
@@ -49,9 +51,17 @@ export function formatValue(v: LmfdbValue, field = ''): string {
   if (v === null) return 'null';
   if (isReal(v)) return normalizeNumber(v.digits) ?? v.digits;
   if (isDatetime(v)) return v.iso;
-  if (Array.isArray(v)) return `[${v.map((x) => (typeof x === 'string' ? JSON.stringify(x) : formatValue(x))).join(',')}]`;
-  return canonicalJson(v);
+  if (Array.isArray(v)) return `[${v.map(formatInside).join(',')}]`;
+  // Keys sorted by UTF-16 code unit, as canonical JSON sorts them.
+  const o = v as { [key: string]: LmfdbValue };
+  return `{${Object.keys(o)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${formatInside(o[k] as LmfdbValue)}`)
+    .join(',')}}`;
 }
+
+/** A value inside a list or an object: text quoted, everything else as formatValue writes it. */
+const formatInside = (v: LmfdbValue): string => (typeof v === 'string' ? JSON.stringify(v) : formatValue(v));
 
 /** The text without whitespace outside double-quoted strings (escapes inside strings kept). */
 function withoutSpacesOutsideStrings(text: string): string {
@@ -94,23 +104,23 @@ function sameValue(field: string, actual: LmfdbValue, claimed: string): boolean 
   }
   if (isDatetime(actual)) return claimed.trim() === actual.iso;
   if (Array.isArray(actual)) {
-    // A list literal the claim parses as decides; only text that is none (a list of wrapped
-    // values, say) is compared as written, without the spaces between items (never inside strings).
-    const parsed = parseListLiteral(claimed);
-    if (parsed !== undefined) {
-      try {
-        return canonicalJson(parsed) === canonicalJson(actual);
-      } catch {
-        return false;
-      }
-    }
+    // A list literal the claim parses as decides, then JSON (reals inside); only text that is
+    // neither (a list of rationals "[1/2,3]", say) is compared as written, without the spaces
+    // between items (never inside strings).
+    const parsed = parseListLiteral(claimed) ?? decodedJson(claimed);
+    if (parsed !== undefined) return sameNestedValue(actual, parsed);
     return withoutSpacesOutsideStrings(claimed) === formatValue(actual, field);
   }
+  const parsed = decodedJson(claimed);
+  return parsed !== undefined && sameNestedValue(actual, parsed);
+}
+
+/** The claim read as JSON and decoded as a row's value is (so a number meets a number); undefined when it is not JSON. */
+function decodedJson(claimed: string): LmfdbValue | undefined {
   try {
-    // Decoded as a row's value is, so a number in the claim meets a number in the record.
-    return canonicalJson(decodeValue(parseLossless(claimed))) === canonicalJson(actual);
+    return decodeValue(parseLossless(claimed));
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -135,8 +145,8 @@ export function verifyClaim(cache: SourceCache | undefined, claim: ClaimInput): 
   }
   const actualValue = rec.row[field];
   const actual = formatValue(actualValue, field);
-  if (isReal(actualValue) && normalizeNumber(actualValue.digits.trim()) === undefined) {
-    // A stored real this code cannot read exactly ("1.5e-1001", "NaN") decides nothing.
+  if (holdsUnreadableReal(actualValue)) {
+    // A stored real this code cannot read exactly ("1.5e-1001", "NaN"), alone or inside a list or an object, decides nothing.
     return { verdict: 'unknown', reason: `source ${source} record ${label}: ${field} is ${clipped(actual)}, a number this node cannot compare exactly` };
   }
   if (sameValue(field, actualValue, claim.claimedValue)) {

@@ -11,6 +11,7 @@ export * from './query';
 export * from './http-client';
 export * from './checks';
 export * from './claims';
+export * from './value-equality';
 export * from './atomic-file';
 export * from './cache';
 export * from './snapshot';
