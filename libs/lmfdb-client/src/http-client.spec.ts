@@ -90,6 +90,15 @@ describe('LmfdbClient against a local API server', () => {
     expect(got.rows.map((r) => r['lmfdb_label']).sort()).toEqual(rows.map((r) => r['lmfdb_label']).sort());
   });
 
+  const answering = (bytes: Buffer) => (async () => new Response(bytes, { status: 200, headers: { 'content-type': 'application/json' } })) as typeof fetch;
+
+  it('reads a page whose body starts with a UTF-8 byte order mark', async () => {
+    const body = Buffer.from('{"table":"ec_curvedata","start":0,"data":[{"lmfdb_label":"11.a1","conductor":11}]}');
+    const answer = answering(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), body]));
+    const page = await new LmfdbClient({ ...fast, baseUrl: 'http://lmfdb.invalid', fetch: answer }).fetchPage('ec_curvedata', {});
+    expect(page.rows).toEqual([{ lmfdb_label: '11.a1', conductor: 11n }]);
+  });
+
   it('does not loop on `next` when the last page is empty (200 rows)', async () => {
     const s = await start(curves(120));
     const got = await collect(new LmfdbClient({ ...fast, baseUrl: s.baseUrl }));

@@ -326,7 +326,7 @@ async function boundedText(res: Response, maxBytes: number): Promise<string> {
   const declared = Number(res.headers.get('content-length') ?? '0');
   if (declared > maxBytes) throw new AnswerTooLargeError(`the answer declares ${declared} bytes, above the ${maxBytes} one page may take`);
   if (!res.body) {
-    const text = await res.text();
+    const text = withoutBom(await res.text());
     if (Buffer.byteLength(text) > maxBytes) throw new AnswerTooLargeError(`the answer is above the ${maxBytes} bytes one page may take`);
     return text;
   }
@@ -344,5 +344,8 @@ async function boundedText(res: Response, maxBytes: number): Promise<string> {
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return withoutBom(Buffer.concat(chunks).toString('utf8'));
 }
+
+/** The text without a UTF-8 byte order mark at its start (a server may send one; JSON has no place for it). */
+const withoutBom = (text: string): string => (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
