@@ -4,6 +4,7 @@ import { LmfdbBotWallError, LmfdbHttpError, LmfdbNetworkError, LmfdbParseError, 
 import { startFakeLmfdbServer, type FakeFault, type FakeLmfdbServer } from './fake-lmfdb-server';
 import { extractHtmlMessage, LmfdbClient, type LmfdbClientOptions, RETRY_AFTER_MAX_MS, retryAfterMs } from './http-client';
 import { parseLossless } from './json';
+import { buildCacheFile, sourceCacheFromFile } from './cache';
 import { buildApiPath, typed } from './query';
 import { SOURCES } from './sources';
 import type { RawRow } from './values';
@@ -97,6 +98,16 @@ describe('LmfdbClient against a local API server', () => {
     const answer = answering(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), body]));
     const page = await new LmfdbClient({ ...fast, baseUrl: 'http://lmfdb.invalid', fetch: answer }).fetchPage('ec_curvedata', {});
     expect(page.rows).toEqual([{ lmfdb_label: '11.a1', conductor: 11n }]);
+  });
+
+  it('makes a row with one key twice (different values) invalid, not the page it came in', async () => {
+    const body = '{"table":"ec_curvedata","start":0,"data":[{"lmfdb_label":"11.a1","conductor":11,"conductor":12},{"lmfdb_label":"11.a2","conductor":11,"rank":0,"rank":0}]}';
+    const page = await new LmfdbClient({ ...fast, baseUrl: 'http://lmfdb.invalid', fetch: answering(Buffer.from(body)) }).fetchPage('ec_curvedata', {});
+    expect(page.rows.map((r) => r['lmfdb_label'])).toEqual(['11.a1', '11.a2']);
+    const cache = sourceCacheFromFile(buildCacheFile(0, page.rows, { baseUrl: 'b', fetchedAt: 'f' }));
+    expect(cache.get('11.a1')?.check).toMatchObject({ valid: false, reasons: ['the row cannot be read: the key "conductor" appears twice, with different values'] });
+    // The same value twice is the same row.
+    expect(cache.get('11.a2')?.row['rank']).toBe(0n);
   });
 
   it('does not loop on `next` when the last page is empty (200 rows)', async () => {

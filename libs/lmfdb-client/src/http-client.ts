@@ -228,7 +228,7 @@ export class LmfdbClient {
       }
       let env: unknown;
       try {
-        env = parseLossless(nonFiniteAsRealLiterals(body));
+        env = parseLossless(nonFiniteAsRealLiterals(body), { markDuplicateKeys: true });
       } catch (e) {
         throw new LmfdbParseError(url, String(e));
       }

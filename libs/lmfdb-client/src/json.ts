@@ -4,9 +4,20 @@ import { isLosslessNumber, LosslessNumber, parse, stringify } from 'lossless-jso
 
 const INTEGER = /^-?\d+$/;
 
-/** Parses JSON text: integers -> bigint; non-integers -> LosslessNumber (their text kept exactly). */
-export function parseLossless(text: string): unknown {
-  return parse(text, null, (value: string) => (INTEGER.test(value) ? BigInt(value) : new LosslessNumber(value)));
+const parseNumber = (value: string): unknown => (INTEGER.test(value) ? BigInt(value) : new LosslessNumber(value));
+
+/**
+ * Parses JSON text: integers -> bigint; non-integers -> LosslessNumber (their text kept exactly).
+ * An object with one key twice, with different values, is a SyntaxError; with `markDuplicateKeys`
+ * that key's value becomes an unreadable marker instead (so one such row is invalid, not the
+ * whole answer it came in).
+ */
+export function parseLossless(text: string, opts: { markDuplicateKeys?: boolean } = {}): unknown {
+  if (!opts.markDuplicateKeys) return parse(text, null, parseNumber);
+  return parse(text, null, {
+    parseNumber,
+    onDuplicateKey: ({ key }) => ({ [UNREADABLE_KEY]: `the key ${JSON.stringify(key.length > 100 ? `${key.slice(0, 100)}…` : key)} appears twice, with different values` }),
+  });
 }
 
 const NON_FINITE = ['-Infinity', 'Infinity', 'NaN'] as const;
