@@ -3,7 +3,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cacheFilePath, LmfdbClient, loadSource, parseLossless, type RawRow, startFakeLmfdbServer, verifyClaim } from '@paxos/lmfdb-client';
+import { cacheFilePath, LmfdbClient, loadSource, parseLossless, type RawRow, startFakeLmfdbServer, stringifyLossless, verifyClaim } from '@paxos/lmfdb-client';
 import { parseCli, parseSourceList } from './args';
 import { INGEST_LOCK_FILE, ingestSources, partialPath, progressPath } from './ingest';
 import { createReporter, summaryTable } from './progress';
@@ -201,6 +201,28 @@ describe('lmfdb-ingest', () => {
         ['116.1', 'mf_gamma1'],
         ['117.1', 'mf_gamma1'],
       ]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a partial file damaged inside its committed bytes fails naming the file and line, and the next run pulls the source again', async () => {
+    const curves = (parseLossless(await readFile(join(SNAPSHOT, 'records/ec_curvedata.json'), 'utf8')) as RawRow[]).slice(0, 3);
+    const server = await startFakeLmfdbServer({ tables: { ec_curvedata: curves } });
+    try {
+      // A pull whose every page was taken, with its second line cut inside the committed bytes.
+      const lines = curves.map((r) => stringifyLossless(r));
+      const damaged = `${lines[0]}\n${(lines[1] as string).slice(0, 20)}\n${lines[2]}\n`;
+      await writeFile(partialPath(dir, 0), damaged);
+      const progress = { source: 0, base_url: server.baseUrl, started_at: '2026-12-06T00:00:00.000Z', table_index: 1, rows: 3, pages: 2, bytes: Buffer.byteLength(damaged) };
+      await writeFile(progressPath(dir, 0), JSON.stringify(progress));
+      const client = () => new LmfdbClient({ baseUrl: server.baseUrl, minIntervalMs: 0 });
+      const [first] = await ingestSources({ sources: [0], cacheDir: dir, client: client() });
+      expect(first).toMatchObject({ status: 'failed' });
+      expect(first?.error).toContain(`${partialPath(dir, 0)}, line 2: not JSON`);
+      expect(first?.error).toContain('run the ingest again to pull source 0 from the start');
+      const [second] = await ingestSources({ sources: [0], cacheDir: dir, client: client() });
+      expect(second).toMatchObject({ status: 'ok', rows: 3, invalid: 0 });
     } finally {
       await server.close();
     }

@@ -5,7 +5,9 @@
 //   source_N.progress.json   where the pull stands: table index, scan cursor, bytes of the ndjson
 //                            that are committed (written atomically after each page)
 // A new run with the same base URL truncates the ndjson to the committed length and continues from
-// the cursor; on success the cache file is written atomically and both files are removed.
+// the cursor; on success the cache file is written atomically and both files are removed. A
+// committed line that is not a JSON row fails the source naming the file and line, and drops the
+// progress record, so the next run pulls that source from the start.
 import { mkdirSync } from 'node:fs';
 import { open, readFile, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -93,6 +95,18 @@ async function appendRows(path: string, rows: readonly RawRow[]): Promise<number
   }
 }
 
+/** One line of the partial file as a row, or what is wrong with it. */
+function partialRow(line: string): RawRow | string {
+  let row: unknown;
+  try {
+    row = parseLossless(line);
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    return `not JSON (${why.length > 200 ? `${why.slice(0, 200)}…` : why})`;
+  }
+  return row !== null && typeof row === 'object' && !Array.isArray(row) ? (row as RawRow) : 'not a JSON object (a row)';
+}
+
 class Interrupted extends Error {
   override name = 'Interrupted';
 }
@@ -156,9 +170,18 @@ async function ingestOne(n: number, o: IngestOptions, client: LmfdbClient, baseU
   const firstCopy = new Map<string, string>();
   const copies = new Map<string, Set<string>>();
   const records: RawRow[] = [];
+  let lineNumber = 0;
   for (const line of text.split('\n')) {
+    lineNumber++;
     if (!line) continue;
-    const row = parseLossless(line) as RawRow;
+    const row = partialRow(line);
+    if (typeof row === 'string') {
+      // Bytes the progress record counts as committed are damaged (a cut line, a disk fault): a
+      // resume would meet them again on every run. Without the progress record the next run
+      // pulls this source from the start.
+      await rm(progressPath(o.cacheDir, n), { force: true });
+      throw new Error(`${ndjson}, line ${lineNumber}: ${row}; the rows pulled so far are damaged, so this source's progress was dropped: run the ingest again to pull source ${n} from the start`);
+    }
     const label = rowLabel(spec, row);
     if (label !== undefined) {
       const hash = sha256Hex(canonicalJson(row));
