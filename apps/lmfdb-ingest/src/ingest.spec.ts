@@ -228,6 +228,26 @@ describe('lmfdb-ingest', () => {
     }
   });
 
+  it('refuses a pull whose cache file would pass the size one may take, naming the file, the bound and how many rows fit', async () => {
+    const { server, heal } = await serverFailingAtOffset200();
+    heal();
+    try {
+      const client = () => new LmfdbClient({ baseUrl: server.baseUrl, minIntervalMs: 0 });
+      const maxCacheBytes = 64 * 1024 + 40_000; // a page of 100 curves fits, two do not
+      const [refused] = await ingestSources({ sources: [0], cacheDir: dir, client: client(), maxCacheBytes });
+      expect(refused).toMatchObject({ status: 'failed' });
+      expect(refused?.error).toContain(`pulled into ${partialPath(dir, 0)}`);
+      expect(refused?.error).toMatch(new RegExp(`would pass the ${maxCacheBytes} bytes one may take .*ingest this source with --limit \\(about \\d+ rows fit\\)`));
+      expect(existsSync(partialPath(dir, 0))).toBe(false);
+      expect(existsSync(progressPath(dir, 0))).toBe(false);
+      expect(existsSync(cacheFilePath(dir, 0))).toBe(false);
+      const [limited] = await ingestSources({ sources: [0], cacheDir: dir, client: client(), maxCacheBytes, limit: 100 });
+      expect(limited).toMatchObject({ status: 'ok', rows: 100 });
+    } finally {
+      await server.close();
+    }
+  });
+
   it('reads the command line and the environment', () => {
     expect(parseSourceList('0,3,5')).toEqual([0, 3, 5]);
     expect(parseSourceList('2')).toEqual([2]);

@@ -13,6 +13,7 @@ import { open, readFile, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   buildCacheFile,
+  CACHE_FILE_BYTES_MAX,
   cacheFilePath,
   canonicalJson,
   sha256Hex,
@@ -53,6 +54,8 @@ export interface IngestOptions {
   clientOptions?: LmfdbClientOptions;
   logger?: IngestLogger;
   reporter?: ProgressReporter;
+  /** Bytes the source's cache file may take (default CACHE_FILE_BYTES_MAX, about 512 MiB). */
+  maxCacheBytes?: number;
   /** Stops between pages (the progress stays on disk for a resume). */
   signal?: AbortSignal;
   now?: () => number;
@@ -107,6 +110,23 @@ function partialRow(line: string): RawRow | string {
   return row !== null && typeof row === 'object' && !Array.isArray(row) ? (row as RawRow) : 'not a JSON object (a row)';
 }
 
+/** Bytes of the cache file the committed rows would make: each row and ",\n", and the header. */
+const cacheBytesOf = (prog: Progress): number => prog.bytes + prog.rows + 64 * 1024;
+
+/**
+ * Refuses a pull whose rows would not fit one cache file (it is built and read as one string):
+ * both files go, since no later run could assemble them, and the error says how many rows fit.
+ */
+async function refuseTooLarge(dir: string, n: number, prog: Progress, maxBytes: number): Promise<never> {
+  const file = partialPath(dir, n);
+  const fit = Math.floor((prog.rows * maxBytes) / Math.max(1, cacheBytesOf(prog)) * 0.9);
+  await rm(progressPath(dir, n), { force: true });
+  await rm(file, { force: true });
+  throw new Error(
+    `source ${n}: the ${prog.rows} rows pulled into ${file} take ${prog.bytes} bytes, and their cache file would pass the ${maxBytes} bytes one may take (it is built and read as one string); the partial pull was removed: ingest this source with --limit (about ${fit} rows fit)`,
+  );
+}
+
 class Interrupted extends Error {
   override name = 'Interrupted';
 }
@@ -144,6 +164,7 @@ async function ingestOne(n: number, o: IngestOptions, client: LmfdbClient, baseU
     log.info({ source: n, rows: p.rows, table: spec.tables[p.table_index]?.table, cursor: p.cursor }, 'resuming an interrupted pull');
   }
   const prog = p;
+  const maxBytes = o.maxCacheBytes ?? CACHE_FILE_BYTES_MAX;
   o.reporter?.start(n, spec.tables[0].table, prog.rows);
   const full = () => o.limit !== undefined && prog.rows >= o.limit;
   while (prog.table_index < spec.tables.length && !full()) {
@@ -157,6 +178,7 @@ async function ingestOne(n: number, o: IngestOptions, client: LmfdbClient, baseU
       prog.pages += step.pages;
       prog.cursor = step.cursor;
       if (!step.cursor) prog.table_index++;
+      if (cacheBytesOf(prog) > maxBytes) await refuseTooLarge(o.cacheDir, n, prog, maxBytes);
       await writeFileAtomic(progressPath(o.cacheDir, n), JSON.stringify(prog));
       o.reporter?.update({ source: n, table: t.table, rows: prog.rows, pages: prog.pages, total: o.limit });
       if (full()) break;
@@ -165,6 +187,7 @@ async function ingestOne(n: number, o: IngestOptions, client: LmfdbClient, baseU
   // Assemble the cache file from the committed rows. A copy of a label identical to one already
   // kept is dropped (pages that overlap); a copy that differs is kept, so the cache marks the label
   // invalid (which copy the server sent first is no ground for a verdict).
+  if (cacheBytesOf({ ...prog, bytes: (await stat(ndjson)).size }) > maxBytes) await refuseTooLarge(o.cacheDir, n, prog, maxBytes);
   const text = await readFile(ndjson, 'utf8');
   /** The sha256 of each label's first copy, and of every copy of labels that came in several. */
   const firstCopy = new Map<string, string>();

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildCacheFile, cacheFilePath, loadSource, loadSources, writeSourceCache } from './cache';
+import { buildCacheFile, cacheFilePath, loadSource, loadSources, readCacheFile, writeSourceCache } from './cache';
 import { verifyClaim } from './claims';
 import { CacheIntegrityError } from './errors';
 import { LosslessNumber } from './json';
@@ -24,6 +24,14 @@ describe('the on-disk cache', () => {
       x: new LosslessNumber('1.50'),
     },
   ];
+
+  it('refuses a cache file above the size one may take, naming it, its size and the bound, before reading it', async () => {
+    const path = await writeSourceCache(dir, buildCacheFile(0, rows, { baseUrl: 'http://mirror', fetchedAt: '2026-01-01T00:00:00Z' }));
+    const size = Buffer.byteLength(await readFile(path, 'utf8'));
+    await expect(readCacheFile(path, size - 1)).rejects.toThrow(CacheIntegrityError);
+    await expect(readCacheFile(path, size - 1)).rejects.toThrow(`cache file ${path}: ${size} bytes, above the ${size - 1} a cache file may take (it is read as one string): ingest this source again with --limit`);
+    expect((await readCacheFile(path, size)).count).toBe(2);
+  });
 
   it('writes exact integers, round-trips bigints and verifies sha256', async () => {
     const file = buildCacheFile(0, rows, { baseUrl: 'http://mirror', fetchedAt: '2026-01-01T00:00:00Z' });

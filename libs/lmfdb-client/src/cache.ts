@@ -7,7 +7,8 @@
 // no whitespace, exact integers, row order as stored). Loading recomputes it and refuses a
 // mismatch with CacheIntegrityError.
 import type { SourceStatus } from '@paxos/proto';
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:buffer';
+import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-file';
@@ -130,11 +131,22 @@ export function parseCacheFile(text: string, path: string): SourceCacheFile {
   };
 }
 
-export async function readCacheFile(path: string): Promise<SourceCacheFile> {
+/**
+ * Bytes a cache file may take: it is written and read as one string (and its records hashed as
+ * another), and a JavaScript string holds at most MAX_STRING_LENGTH characters (about 512 MiB).
+ */
+export const CACHE_FILE_BYTES_MAX = constants.MAX_STRING_LENGTH;
+
+export async function readCacheFile(path: string, maxBytes = CACHE_FILE_BYTES_MAX): Promise<SourceCacheFile> {
   let text: string;
   try {
+    const { size } = await stat(path);
+    if (size > maxBytes) {
+      throw new CacheIntegrityError(path, `${size} bytes, above the ${maxBytes} a cache file may take (it is read as one string): ingest this source again with --limit to cache fewer rows`);
+    }
     text = await readFile(path, 'utf8');
   } catch (e) {
+    if (e instanceof CacheIntegrityError) throw e;
     throw new CacheIntegrityError(path, (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : String(e));
   }
   return parseCacheFile(text, path);
