@@ -27,7 +27,9 @@ export function streamHandler<Req, Res>(node: AcceptorNode, codec: StreamCodec<R
     const peer = call.getPeer();
     const fail = (err: GrpcError) => {
       if (flow.closed) return;
-      logger.warn({ peer, stream: codec.kind, code: GrpcStatus[err.code], reason: err.message }, 'ending stream');
+      // While storage has failed (logged once, with why) every proposer's stream ends the same way: not a line each.
+      const log = node.failure === undefined ? logger.warn.bind(logger) : logger.debug.bind(logger);
+      log({ peer, stream: codec.kind, code: GrpcStatus[err.code], reason: err.message }, 'ending stream');
       flow.fail(toServiceError(err));
     };
     let bound: number | undefined;

@@ -42,6 +42,8 @@ function jittered(records: number, random: () => number): number {
  */
 export const CHECKPOINT_EVERY_BYTES = 256 * 1024 * 1024;
 
+/** Of the checkpoints that fail while a node waits to vote again, the first and every this many-th are logged. */
+const CHECKPOINT_FAILURES_LOGGED_EVERY = 60;
 /** How often a node whose storage failed asks whether it is healthy again. */
 const STORAGE_RECHECK_MS = 1000;
 
@@ -273,6 +275,7 @@ export class AcceptorNode<S extends AcceptorNodeStorage = AcceptorNodeStorage> {
     this.opts.onStorageFailure(this.storageError);
     if (this.stopped) return;
     let resyncing = false;
+    let failedCheckpoints = 0;
     const recheck = (this.storageRecheck = setInterval(() => {
       if (resyncing || this.checkpointing || !this.storage.healthy) return;
       // The core may hold a change whose write failed (its request was answered INTERNAL, but a
@@ -295,7 +298,12 @@ export class AcceptorNode<S extends AcceptorNodeStorage = AcceptorNodeStorage> {
             this.opts.logger.warn({ committedIndex: snapshot.committedIndex.toString() }, 'storage is healthy again and holds all this node knows: it votes again');
             this.opts.onStorageRecovered();
           },
-          (e: unknown) => this.opts.logger.warn({ err: e }, 'storage looks healthy but the checkpoint before voting again failed: trying again'),
+          (e: unknown) => {
+            // The first failure and then one a minute: a disk that stays full is one line a minute, not one a recheck.
+            if (failedCheckpoints++ % CHECKPOINT_FAILURES_LOGGED_EVERY === 0) {
+              this.opts.logger.warn({ err: e, failedCheckpoints }, 'storage looks healthy but the checkpoint before voting again failed: trying again');
+            }
+          },
         )
         .finally(() => {
           resyncing = false;

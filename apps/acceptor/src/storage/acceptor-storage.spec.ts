@@ -179,7 +179,7 @@ describe('AcceptorStorage', () => {
     history.failureCode = 'ENOSPC';
     history.scheduleRepair();
     expect(storage.healthy).toBe(false);
-    expect(storage.lastError).toBe('the chosen history could not be written');
+    expect(storage.lastError).toBe('the chosen history cannot be written: ENOSPC: no space left on device, write');
     await new Promise((r) => setTimeout(r, 1300));
     expect(storage.healthy).toBe(true);
     // After an I/O error it is not repaired in place: unhealthy until a restart.

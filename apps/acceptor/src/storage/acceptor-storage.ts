@@ -165,7 +165,7 @@ export class AcceptorStorage {
     return this.writer.healthy && this.history.healthy;
   }
   get lastError(): string | undefined {
-    return this.writer.lastError ?? (this.history.healthy ? undefined : 'the chosen history could not be written');
+    return this.writer.lastError ?? (this.history.failureReason === undefined ? undefined : `the chosen history cannot be written: ${this.history.failureReason}`);
   }
   /** Bytes of the live log: the segments since the last checkpoint. */
   get liveLogBytes(): number {

@@ -294,6 +294,11 @@ export class ChosenHistory {
     return this.failure === undefined;
   }
 
+  /** Why the history cannot be written (the file, the error, and whether it heals in place), while it cannot. */
+  get failureReason(): string | undefined {
+    return this.failure;
+  }
+
   /**
    * After a write that failed for want of space (ENOSPC, EDQUOT: nothing written before it was
    * lost), cuts the failed write's remains and makes the segment durable: writing can go on.
@@ -342,8 +347,9 @@ export class ChosenHistory {
     } catch (err) {
       // Sticky until repair(): what the failed write left in the file is not known, so nothing
       // more is written; the storage reports itself unhealthy meanwhile (the node stops voting).
-      this.failure = (err as Error).message;
-      this.failureCode = (err as NodeJS.ErrnoException).code;
+      const code = (err as NodeJS.ErrnoException).code;
+      this.failure = `writing ${this.last.file} failed: ${(err as Error).message}${SPACE_ERRORS.has(code ?? '') ? ' (it is retried once there is space)' : '; restart the acceptor once the cause is fixed'}`;
+      this.failureCode = code;
       this.scheduleRepair();
       throw err;
     }
@@ -507,7 +513,7 @@ export class ChosenHistory {
     } catch (err) {
       // Sticky and never repaired in place, whatever its code: a failed fdatasync may have dropped
       // written pages the page cache still shows (see repair()).
-      this.failure = `syncing ${this.last.file} failed: ${(err as Error).message}`;
+      this.failure = `syncing ${this.last.file} failed: ${(err as Error).message}; restart the acceptor once the cause is fixed`;
       this.failureCode = `fdatasync:${(err as NodeJS.ErrnoException).code ?? 'unknown'}`;
       throw err;
     }

@@ -48,6 +48,8 @@ export class LogWriter {
   private repairTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private _healthy = true;
+  /** The failure last logged; cleared by a write that succeeds. */
+  private loggedFailure: string | undefined;
   private _lastError: string | undefined;
   /** Bytes and records of segments before the active one that are not deleted yet. */
   retiredBytes = 0;
@@ -181,6 +183,7 @@ export class LogWriter {
         }
         this.size += bytes;
         this.activeRecords += batch.length;
+        this.loggedFailure = undefined;
         for (const b of batch) b.resolve();
       }
     } finally {
@@ -230,7 +233,10 @@ export class LogWriter {
 
   /** Marks storage unhealthy (idempotent) and schedules repair attempts. */
   fail(message: string): void {
-    if (this._healthy) this.opts.logger?.error({ storageError: message }, 'storage failed: this acceptor stops voting until it recovers');
+    // Once per failure: a repair that works (a truncate, even on a full disk) followed by the same
+    // failure again is one episode, not a line every repair interval.
+    if (this._healthy && message !== this.loggedFailure) this.opts.logger?.error({ storageError: message }, 'storage failed: this acceptor stops voting until it recovers');
+    this.loggedFailure = message;
     this._healthy = false;
     this._lastError = message;
     this.scheduleRepair();
@@ -264,7 +270,7 @@ export class LogWriter {
     }
     this._healthy = true;
     this._lastError = undefined;
-    this.opts.logger?.warn({ file: this.file, size: this.size }, 'storage recovered: the log is writable again');
+    this.opts.logger?.debug({ file: this.file, size: this.size }, 'the log is cut back to its last durable byte and writable again');
     return true;
   }
 

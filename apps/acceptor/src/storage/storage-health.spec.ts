@@ -47,6 +47,40 @@ describe('storage health', () => {
     await again.storage.close();
   });
 
+  it('logs a failure that repeats after each repair once, until a write succeeds', async () => {
+    let failing = true;
+    const lines: string[] = [];
+    const logger = { error: (_: unknown, msg: string) => lines.push(`error ${msg}`), warn: (_: unknown, msg: string) => lines.push(`warn ${msg}`), info: () => undefined, debug: () => undefined };
+    const { storage } = await AcceptorStorage.open({
+      dataDir: dir,
+      nodeId: 4,
+      repairIntervalMs: 5,
+      logger: logger as never,
+      testHooks: {
+        beforeLogSync: () => {
+          if (failing) throw Object.assign(new Error('no space left on device'), { code: 'ENOSPC' });
+        },
+      },
+    });
+    // A disk that stays full: each repair (a truncate) works, and the next write fails the same way.
+    for (let i = 0; i < 5; i++) {
+      for (let j = 0; j < 100 && !storage.healthy; j++) await new Promise((r) => setTimeout(r, 5));
+      await expect(storage.append(change(i))).rejects.toBeInstanceOf(StorageUnavailableError);
+    }
+    expect(lines.filter((l) => l.includes('storage failed'))).toHaveLength(1);
+    // Space again: a write succeeds, and a later failure is news again.
+    failing = false;
+    for (let j = 0; j < 100 && !storage.healthy; j++) await new Promise((r) => setTimeout(r, 5));
+    await storage.append(change(10));
+    failing = true;
+    await expect(storage.append(change(11))).rejects.toBeInstanceOf(StorageUnavailableError);
+    expect(lines.filter((l) => l.includes('storage failed'))).toHaveLength(2);
+    expect(lines.filter((l) => !l.includes('storage failed'))).toEqual([]);
+    failing = false;
+    for (let j = 0; j < 100 && !storage.healthy; j++) await new Promise((r) => setTimeout(r, 5));
+    await storage.close();
+  });
+
   it('bounds the write queue', async () => {
     const { storage } = await AcceptorStorage.open({ dataDir: dir, nodeId: 4, maxPendingRecords: 10 });
     const results = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => storage.append(change(i))));
