@@ -7,11 +7,12 @@ const SEEDS = 25;
 
 /**
  * Seeds on which the "answers before persisting" build lost a chosen value when they were searched
- * (seeds 0..399, claims off, since a leader finishes a phase 1 cut off by its size bound). The
- * search ran when a run's outcome still depended on the runs before it in the same process, so
- * the control asks that most of these seeds catch it rather than each.
+ * (seeds 1..400, claims off, since a leader finishes a phase 1 cut off by its size bound; found
+ * again after the proposer's reads learned at once). A change to the nodes moves which seeds catch
+ * it: search again with `npm run simulate:nodes -- --seeds 400 --seed 1 --unsafe-ack-before-sync
+ * --claims-probability 0`. The control asks that most of these seeds catch it rather than each.
  */
-const UNSAFE_ACK_SEEDS = [98, 104, 124, 163, 165, 191, 275, 301, 311, 313, 328, 365, 398];
+const UNSAFE_ACK_SEEDS = [58, 109, 167, 179, 180, 198, 222, 264, 325, 348, 362, 375, 399, 400];
 
 function describeRun(r: NodeSimResult): string {
   return `seed ${r.seed}: ${r.violations.join('; ')} (replay: ${r.replay})`;
@@ -48,11 +49,11 @@ describe('node-level simulation: the real proposer and acceptor nodes over simul
 
   it('does not depend on the runs before it: a run that ends with clients still retrying leaves nothing behind', async () => {
     const unsafe = { unsafeAckBeforeSync: true, claimsProbability: 0 };
-    const first = await runNodeSimulation(resolveNodeSimOptions({ seed: 163, ...unsafe }));
-    // Nothing is chosen on seed 124 with this build: its clients are still retrying when it ends.
-    const stalled = await runNodeSimulation(resolveNodeSimOptions({ seed: 124, ...unsafe }));
+    const first = await runNodeSimulation(resolveNodeSimOptions({ seed: 58, ...unsafe }));
+    // Seed 222 with this build ends with clients still retrying (commands not answered).
+    const stalled = await runNodeSimulation(resolveNodeSimOptions({ seed: 222, ...unsafe }));
     expect(stalled.violations.join('\n')).toMatch(/liveness: \d+ commands not answered/);
-    const again = await runNodeSimulation(resolveNodeSimOptions({ seed: 163, ...unsafe }));
+    const again = await runNodeSimulation(resolveNodeSimOptions({ seed: 58, ...unsafe }));
     expect(again.stats).toEqual(first.stats);
     expect(again.violations).toEqual(first.violations);
   });
