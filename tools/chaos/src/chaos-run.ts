@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { checkHistory, type NodeSlot, slotDigest, type Violation } from './history-check';
 import { Nemesis, type FaultCounts } from './nemesis';
 import { type ClientApi, type ClientLedger, runClient } from './retrying-clients';
+import { type ReadLedger, runReader } from './linearizable-reader';
 
 export interface ChaosOptions {
   readonly seconds: number;
@@ -34,6 +35,9 @@ export interface ChaosReport {
   readonly attempts: number;
   readonly retries: number;
   readonly faults: FaultCounts;
+  /** Linearizable reads through the proposers during the faults, and how many of them failed (retryable). */
+  readonly reads: number;
+  readonly failedReads: number;
   readonly slots: number;
   readonly commands: number;
   readonly duplicateCopies: number;
@@ -45,6 +49,8 @@ export interface ChaosReport {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const LEVEL_TIMEOUT_MS = 60_000;
 const CLIENT_GRACE_MS = 30_000;
+/** Clients that only read (linearizable, through any proposer) while the faults go on. */
+const READERS = 2;
 
 function unary<Req, Res>(address: string, make: (a: string) => { close(): void }, call: (c: never, r: Req, m: Metadata, o: object, cb: (e: Error | null, r: Res) => void) => void, req: Req): Promise<Res> {
   const client = make(address);
@@ -107,7 +113,9 @@ function emptyReport(o: ChaosOptions): ChaosReport {
     acked: 0,
     attempts: 0,
     retries: 0,
-    faults: { proposerKills: 0, acceptorKills: 0, acceptorPauses: 0 },
+    faults: { proposerKills: 0, proposerPauses: 0, acceptorKills: 0, acceptorPauses: 0 },
+    reads: 0,
+    failedReads: 0,
     slots: 0,
     commands: 0,
     duplicateCopies: 0,
@@ -135,11 +143,16 @@ export async function runChaos(o: ChaosOptions): Promise<{ report: ChaosReport; 
         () => chaosEnds + CLIENT_GRACE_MS,
       ),
     );
+    const reads: ReadLedger = { reads: 0, failed: 0, stale: [] };
+    const readers = Array.from({ length: READERS }, (_, k) =>
+      runReader({ proposers: addresses, random: random.fork(`reader ${k}`), highestAcked: () => ledger.highestAcked, reads }, () => Date.now() >= chaosEnds),
+    );
     const nemesis = new Nemesis(cluster, proposerIds, random.fork('nemesis'), o.log);
     await nemesis.run(() => Date.now() >= chaosEnds);
     await nemesis.heal();
     o.log('healed: every node is up');
     await Promise.all(clients);
+    await Promise.all(readers);
     // Liveness after the heal, and the slot every acceptor must then reach.
     ledger.sent.add('after-heal');
     let live: { slot: bigint };
@@ -167,6 +180,7 @@ export async function runChaos(o: ChaosOptions): Promise<{ report: ChaosReport; 
     const { violations, figures } = checkHistory({ sent: ledger.sent, acked: ledger.acked, log: proposer.entries, nodes });
     for (const c of ledger.conflicts) violations.push({ kind: 'ack-not-at-first-slot', detail: c });
     for (const r of ledger.refused) violations.push({ kind: 'unexpected-refusal', detail: r });
+    for (const r of reads.stale) violations.push({ kind: 'stale-read', detail: r });
     if (BigInt(proposer.entries.length) < upTo) violations.push({ kind: 'gap', detail: `the proposer served ${proposer.entries.length} of ${upTo} slots` });
     if (levelAfterHealMs === null) violations.push({ kind: 'not-level', detail: `not every acceptor held slot ${live.slot} within ${LEVEL_TIMEOUT_MS} ms of the heal` });
     const report: ChaosReport = {
@@ -180,6 +194,8 @@ export async function runChaos(o: ChaosOptions): Promise<{ report: ChaosReport; 
       attempts: ledger.attempts,
       retries: ledger.retries,
       faults: nemesis.faults,
+      reads: reads.reads,
+      failedReads: reads.failed,
       slots: figures.slots,
       commands: figures.commands,
       duplicateCopies: figures.duplicateCopies,

@@ -34,7 +34,8 @@ export interface Violation {
     | 'nodes-disagree-on-effect'
     | 'unexpected-refusal'
     | 'not-level'
-    | 'no-liveness';
+    | 'no-liveness'
+    | 'stale-read';
   readonly detail: string;
 }
 

@@ -1,10 +1,11 @@
 // The seeded nemesis: kills (-9), pauses (SIGSTOP) and restarts acceptors — never more than n - q
-// of them down or paused at once — and kills and restarts the proposers.
+// of them down or paused at once — and kills, pauses and restarts the proposers.
 import { Quorum, type SeededRandom } from '@paxos/consensus-core';
 import type { TestCluster } from '@paxos/test-cluster';
 
 export interface FaultCounts {
   proposerKills: number;
+  proposerPauses: number;
   acceptorKills: number;
   acceptorPauses: number;
 }
@@ -12,7 +13,7 @@ export interface FaultCounts {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class Nemesis {
-  readonly faults: FaultCounts = { proposerKills: 0, acceptorKills: 0, acceptorPauses: 0 };
+  readonly faults: FaultCounts = { proposerKills: 0, proposerPauses: 0, acceptorKills: 0, acceptorPauses: 0 };
   private readonly out = new Set<number>();
   private readonly proposersDown = new Set<number>();
   private readonly pending: Array<Promise<unknown>> = [];
@@ -36,6 +37,7 @@ export class Nemesis {
       if (roll < 0.35) this.killProposer();
       else if (roll < 0.65) this.killAcceptor();
       else if (roll < 0.85) this.pauseAcceptor();
+      else if (roll < 0.95) this.pauseProposer();
     }
   }
 
@@ -52,6 +54,33 @@ export class Nemesis {
         await this.cluster.proposers.get(id)?.kill('SIGKILL');
         await sleep(downMs);
         await this.cluster.startProposer(id);
+        this.proposersDown.delete(id);
+      })(),
+    );
+  }
+
+  /** SIGSTOP a proposer (its clients' calls wait in its socket, then go elsewhere), then SIGCONT. */
+  private pauseProposer(): void {
+    const up = this.proposerIds.filter((id) => !this.proposersDown.has(id));
+    if (up.length === 0) return;
+    const id = up[this.random.int(0, up.length)] as number;
+    const pausedMs = this.random.int(200, 1500);
+    const pid = this.cluster.proposers.get(id)?.child.pid;
+    if (pid === undefined) return;
+    this.proposersDown.add(id);
+    this.faults.proposerPauses += 1;
+    this.log(`SIGSTOP proposer ${id} for ${pausedMs} ms`);
+    try {
+      process.kill(pid, 'SIGSTOP');
+    } catch (e) {
+      this.proposersDown.delete(id);
+      this.log(`nemesis step failed: ${(e as Error).message}`);
+      return;
+    }
+    this.track(
+      (async () => {
+        await sleep(pausedMs);
+        process.kill(pid, 'SIGCONT');
         this.proposersDown.delete(id);
       })(),
     );

@@ -18,6 +18,8 @@ export interface ClientLedger {
   readonly refused: string[];
   attempts: number;
   retries: number;
+  /** The highest slot any client was answered with so far. */
+  highestAcked?: bigint;
 }
 
 type Answer = { readonly slot: bigint } | { readonly code: number; readonly message: string };
@@ -107,6 +109,7 @@ export async function runClient(o: RetryingClientOptions, stop: () => boolean, g
             const before = ledger.acked.get(id);
             if (before !== undefined && before !== a.slot) ledger.conflicts.push(`${id}: answered slot ${before}, then slot ${a.slot}`);
             ledger.acked.set(id, a.slot);
+            if (ledger.highestAcked === undefined || a.slot > ledger.highestAcked) ledger.highestAcked = a.slot;
             // Now and then the answer is "lost": the client sends the id once more.
             if (!lostOnce.has(id) && o.random.chance(LOST_ANSWER_CHANCE)) {
               lostOnce = new Set([...lostOnce, id]);
