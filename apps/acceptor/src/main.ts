@@ -106,7 +106,7 @@ async function main(): Promise<void> {
   node.onChosenPrefix((records) => applier.appended(records));
   metrics.attach({ node, applier });
   applier.catchUp();
-  const statusContext = { node, startedAtMs, version: workspaceVersion(), dataSource: source.status, appliedSlot: () => applier.appliedSlot };
+  const statusContext = { node, startedAtMs, version: workspaceVersion(), dataSource: source.status, appliedSlot: () => applier.appliedSlot, stateError: () => applier.failure };
   const stateContext = {
     snapshotSlot: () => applier.durableSnapshotSlot,
     installStateSnapshot: installStateSnapshotHandler({ node, access, applier, registry, logger }),

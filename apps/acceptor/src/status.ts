@@ -7,6 +7,8 @@ export interface StatusContext {
   readonly node: AcceptorNode<AcceptorStorage>;
   /** Slots below this are applied to the node's state machine. */
   readonly appliedSlot: () => bigint;
+  /** Why the state machine stopped or has none, if it did. */
+  readonly stateError?: () => string | undefined;
   readonly startedAtMs: number;
   readonly version: string;
   readonly dataSource: () => SourceStatus;
@@ -42,5 +44,6 @@ export function buildStatus(ctx: StatusContext): StatusResponse {
       historyBytes: BigInt(history.bytes),
     },
     appliedSlot: ctx.appliedSlot(),
+    stateError: ctx.stateError?.() ?? '',
   };
 }

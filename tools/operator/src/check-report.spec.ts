@@ -1,4 +1,4 @@
-import { configurationProblem, formatCheck, withCertificateHint } from './check-report';
+import { configurationProblem, formatCheck, healthProblem, withCertificateHint } from './check-report';
 
 const status = (nodeId: number, clusterSize: number, source: number) => ({
   nodeId,
@@ -40,5 +40,31 @@ describe('npm run check: a node of another network', () => {
   it('is named as such when its certificate does not chain to this network\'s CA', () => {
     expect(withCertificateHint('UNAVAILABLE: No connection established. Last error: self-signed certificate in certificate chain')).toMatch(/\(a node made with another network's CA answers on this port/);
     expect(withCertificateHint('UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED')).toBe('UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED');
+  });
+});
+
+describe('npm run check: an alive acceptor that cannot do its work', () => {
+  it('is named with why: storage failed (it does not vote), or no agreed state (it serves no reads)', () => {
+    const storage = (healthy: boolean, error = '') => ({ healthy, error, dataDir: '', logBytes: 0n, snapshotSlot: 0n, fsyncs: 0n, historyFirstSlot: 0n, historyBytes: 0n });
+    expect(healthProblem({ storage: storage(true), stateError: '' })).toBeUndefined();
+    expect(healthProblem({ storage: storage(false, 'fdatasync of /d/log-1.wal failed: ENOSPC'), stateError: '' })).toBe('does not vote: its storage failed (fdatasync of /d/log-1.wal failed: ENOSPC)');
+    expect(healthProblem({ storage: storage(true), stateError: 'the chosen history starts at slot 83 and no state snapshot covers the slots below it' })).toBe(
+      'serves no reads: the chosen history starts at slot 83 and no state snapshot covers the slots below it',
+    );
+    const lines = formatCheck({
+      proposer: { address: 'a:9', answering: true },
+      serving: true,
+      nodes: [{ node: 4, address: 'a:5', alive: true, committedIndex: '5', unhealthy: 'serves no reads: x' }],
+      alive: 1,
+      clusterSize: 1,
+      quorumSize: 1,
+      crashTolerance: 0,
+      byzantineTolerance: 0,
+      quorumAlive: true,
+      committedIndex: '5',
+      holdingLatest: 1,
+      appliedLatest: 1,
+    });
+    expect(lines.at(-1)).toBe('health: acceptor 4 (a:5) serves no reads: x; see its log');
   });
 });

@@ -20,6 +20,8 @@ export interface NodeRow {
   readonly valueDigest?: string;
   /** What the node says of itself that differs from the network's layout (empty when nothing does). */
   readonly misconfigured?: string;
+  /** Alive but not doing its work: storage failed, or no agreed state to read (healthProblem). */
+  readonly unhealthy?: string;
 }
 
 /** A process of the network other than the acceptors (the proposer, the status page): does it answer? */
@@ -64,11 +66,21 @@ export function configurationProblem(id: number, clusterSize: number, s: Pick<St
   return problems.length > 0 ? problems.join('; ') : undefined;
 }
 
+/** What keeps an alive acceptor from doing its work: its storage failed (it does not vote) or its state machine stopped (it serves no reads). */
+export function healthProblem(s: Pick<StatusResponse, 'storage' | 'stateError'>): string | undefined {
+  const problems: string[] = [];
+  if (s.storage && !s.storage.healthy) problems.push(`does not vote: its storage failed (${s.storage.error || 'no reason given'})`);
+  if (s.stateError) problems.push(`serves no reads: ${s.stateError}`);
+  return problems.length > 0 ? problems.join('; ') : undefined;
+}
+
 function row(id: number, address: string, clusterSize: number, s: StatusResponse): NodeRow {
   const ds = s.dataSource;
   const misconfigured = configurationProblem(id, clusterSize, s);
+  const unhealthy = healthProblem(s);
   return {
     ...(misconfigured ? { misconfigured } : {}),
+    ...(unhealthy ? { unhealthy } : {}),
     node: id,
     address,
     alive: true,
@@ -208,5 +220,6 @@ export function formatCheck(r: CheckReport): string[] {
     r.proposer.answering ? `proposer ${r.proposer.address}: serving` : `proposer ${r.proposer.address}: NOT serving (${r.proposer.error ?? 'no answer'}): clients cannot propose; see proposer.log`,
     ...(r.statusPage ? [r.statusPage.answering ? `status page: http://${r.statusPage.address}/` : `status page: NOT answering (${r.statusPage.error ?? 'no answer'}): see status-page.log`] : []),
     ...r.nodes.flatMap((n) => (n.misconfigured ? [`configuration: acceptor ${n.node} (${n.address}) ${n.misconfigured}`] : [])),
+    ...r.nodes.flatMap((n) => (n.unhealthy ? [`health: acceptor ${n.node} (${n.address}) ${n.unhealthy}; see its log`] : [])),
   ];
 }

@@ -135,6 +135,7 @@ export class SimAcceptor {
       uptimeMs: 0n,
       version: 'simulated',
       appliedSlot: 0n,
+      stateError: '',
     };
   }
 

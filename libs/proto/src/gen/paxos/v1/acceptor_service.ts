@@ -185,6 +185,11 @@ export interface StatusResponse {
     | undefined;
   /** Slots below this one are applied to this node's state machine (sessions and registry). */
   appliedSlot: bigint;
+  /**
+   * Why this node's state machine stopped or has no state (its reads answer UNAVAILABLE); empty
+   * while it applies the chosen log.
+   */
+  stateError: string;
 }
 
 export interface LastAccepted {
@@ -1861,6 +1866,7 @@ function createBaseStatusResponse(): StatusResponse {
     counters: undefined,
     storage: undefined,
     appliedSlot: 0n,
+    stateError: "",
   };
 }
 
@@ -1916,6 +1922,9 @@ export const StatusResponse: MessageFns<StatusResponse> = {
         throw new globalThis.Error("value provided for field message.appliedSlot of type uint64 too large");
       }
       writer.uint32(112).uint64(message.appliedSlot);
+    }
+    if (message.stateError !== "") {
+      writer.uint32(122).string(message.stateError);
     }
     return writer;
   },
@@ -2045,6 +2054,14 @@ export const StatusResponse: MessageFns<StatusResponse> = {
             message.appliedSlot = reader.uint64() as bigint;
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.stateError = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2113,6 +2130,11 @@ export const StatusResponse: MessageFns<StatusResponse> = {
         : isSet(object.applied_slot)
         ? BigInt(object.applied_slot)
         : 0n,
+      stateError: isSet(object.stateError)
+        ? globalThis.String(object.stateError)
+        : isSet(object.state_error)
+        ? globalThis.String(object.state_error)
+        : "",
     };
   },
 
@@ -2160,6 +2182,9 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     if (message.appliedSlot !== 0n) {
       obj.appliedSlot = message.appliedSlot.toString();
     }
+    if (message.stateError !== "") {
+      obj.stateError = message.stateError;
+    }
     return obj;
   },
 
@@ -2196,6 +2221,7 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     message.appliedSlot = (object.appliedSlot !== undefined && object.appliedSlot !== null)
       ? BigInt(object.appliedSlot)
       : 0n;
+    message.stateError = object.stateError ?? "";
     return message;
   },
 };
