@@ -21,6 +21,8 @@ export interface AcceptorView {
   readonly promised?: string;
   readonly committedIndex?: string;
   readonly appliedSlot?: string;
+  /** Why its state machine stopped or has no state (its reads answer UNAVAILABLE). */
+  readonly stateError?: string;
   readonly source?: { readonly source: number; readonly table: string; readonly loaded: boolean; readonly rows: string; readonly invalid: string; readonly error?: string };
   readonly storage?: { readonly healthy: boolean; readonly error?: string; readonly historyFirstSlot: string; readonly snapshotSlot: string; readonly historyBytes: string };
   readonly uptimeMs?: number;
@@ -114,6 +116,7 @@ export function acceptorView(id: number, address: string, s: StatusResponse, at:
     ...(s.promised ? { promised: formatBallot(s.promised) } : {}),
     committedIndex: String(s.committedIndex),
     appliedSlot: String(s.appliedSlot),
+    ...(s.stateError ? { stateError: clip(s.stateError) } : {}),
     ...(src
       ? { source: { source: src.source, table: clip(src.table), loaded: src.loaded, rows: String(src.rowCount), invalid: String(src.invalidCount), ...(src.error ? { error: clip(src.error) } : {}) } }
       : {}),

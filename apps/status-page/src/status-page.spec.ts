@@ -138,6 +138,12 @@ describe('a node that does not answer', () => {
     expect(acceptorView(4, 'a:4', s, 0).state).toBe('alive');
     expect(acceptorView(5, 'a:5', s, 0)).toEqual({ id: 5, address: 'a:5', state: 'down', reason: 'answers as acceptor 4, not acceptor 5 of this network' });
   });
+
+  it('shows why an alive acceptor serves no reads (its state machine stopped)', () => {
+    const s = StatusResponse.fromPartial({ nodeId: 4, committedIndex: 3n, stateError: 'no state snapshot covers the slots below slot 83' });
+    expect(acceptorView(4, 'a:4', s, 0)).toMatchObject({ state: 'alive', stateError: 'no state snapshot covers the slots below slot 83' });
+    expect(acceptorView(4, 'a:4', StatusResponse.fromPartial({ nodeId: 4 }), 0).stateError).toBeUndefined();
+  });
 });
 
 describe('flags', () => {
