@@ -117,6 +117,11 @@ describe('computed claims and checks', () => {
     const f11 = newform('11.2.a.a', 11n, [-2n, -1n, 1n, -2n]);
     expect(claim(f11, '[0,-1,1,-10,-20]')).toMatchObject({ verdict: 'true', reason: expect.stringContaining('Sturm bound 2') });
     expect(claim(f11, '[0,0,1,-1,0]')).toMatchObject({ verdict: 'false' });
+    // A newform with another character (the same traces, say): a curve's newform has the trivial
+    // character, and the Sturm bound used is Gamma0(N)'s, so never true.
+    const twisted = { ...f11, row: { ...f11.row, char_orbit_label: 'b' } };
+    expect(claim(twisted, '[0,-1,1,-10,-20]')).toMatchObject({ verdict: 'unknown', reason: expect.stringContaining('character orbit "b"') });
+    expect(claim(newform('11.2.b.a', 11n, [-2n, -1n, 1n, -2n]), '[0,-1,1,-10,-20]')).toMatchObject({ verdict: 'unknown', reason: expect.stringContaining('only a newform with the trivial character') });
   });
 
   it('computes polynomial discriminants exactly', () => {

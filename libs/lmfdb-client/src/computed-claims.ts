@@ -6,7 +6,8 @@
 //   `modular_curve`: true only as a proof. The claimed curve's conductor equals the level
 //   (computed prime by prime from the model), and its a_p equal the newform's stored traces at
 //   every prime up to the Sturm bound of the level (Sturm: two eigenforms of level N and weight 2
-//   whose a_n agree for n <= N * prod(1 + 1/p) / 6 are equal; the a_n follow from the a_p, with
+//   whose a_n agree for n <= N * prod(1 + 1/p) / 6 are equal, for the trivial character the
+//   newform must have (orbit a, from the row or its label); the a_n follow from the a_p, with
 //   the same bad primes). A mismatch is false; what this code cannot decide (additive reduction
 //   at 2 or 3, a model perhaps not minimal, a Sturm bound beyond the stored traces) is unknown.
 // Every computation has a bound; a claim beyond it, or one that cannot be read, is unknown with
@@ -129,6 +130,12 @@ function modularCurveClaim(rec: CachedRecord, claimed: string): ClaimResult {
   const traces = rec.row['trace_display'];
   if (weight !== 2n) return unknown(`${label}: weight ${String(weight)}; a curve corresponds only to a newform of weight 2`);
   if (dim !== 1n) return unknown(`${label}: dimension ${String(dim)}; only a rational newform (dimension 1) has the curve's a_p as its traces`);
+  // The row's character orbit, or the label's third part (N.k.c or N.k.c.x): a curve's newform has
+  // the trivial character (orbit a), and the Sturm bound below is the one for Gamma0(N).
+  const orbit = typeof rec.row['char_orbit_label'] === 'string' ? rec.row['char_orbit_label'] : label.split('.')[2];
+  if (orbit !== 'a') {
+    return unknown(`${label}: character orbit ${orbit === undefined ? 'not known' : JSON.stringify(orbit)}; only a newform with the trivial character (orbit a) corresponds to an elliptic curve over Q`);
+  }
   if (!Array.isArray(traces) || traces.length === 0 || !traces.every((t) => typeof t === 'bigint')) return unknown(`${label}: no stored traces to compare with`);
   const ainvs = parseAinvs(claimed);
   if (!ainvs) return { verdict: 'false', reason: `${label}: the claimed curve ${JSON.stringify(claimed)} is not [a1,a2,a3,a4,a6]`, method: 'computed' };
