@@ -89,4 +89,19 @@ describe('claim verification', () => {
     // A real inside that this node cannot read exactly decides nothing.
     expect(claim('odd', '[1,1]')).toMatchObject({ verdict: 'unknown', reason: expect.stringContaining('cannot compare exactly') });
   });
+
+  it("a claim's (or a row's) own objects are never taken for the node's decoded reals or rationals", () => {
+    const real = (data: string) => ({ __RealLiteral__: 0n, data, prec: 53n });
+    const row = { label: '2-11-1.1-c1-0-0', heights: [real('0.25'), real('1.5')], shaped: { kind: 'real', digits: 5n } };
+    const cache = sourceCacheFromFile(buildCacheFile(2, [row], { baseUrl: 'b', fetchedAt: 'f' }));
+    const claim = (field: string, claimedValue: string) => verifyClaim(cache, { source: 2, label: row.label, field, claimedValue });
+    // Objects shaped like the decoded values are objects, not the numbers they imitate: false, never a crash.
+    expect(claim('heights', '[{"kind":"real","digits":"0.25"},{"kind":"real","digits":"1.5"}]').verdict).toBe('false');
+    expect(claim('heights', '[{"kind":"real"},1.5]').verdict).toBe('false');
+    expect(claim('heights', '[{"kind":"real","digits":5},1.5]').verdict).toBe('false');
+    expect(claim('heights', '[{"kind":"rational","num":"1","den":"4"},1.5]').verdict).toBe('false');
+    // A row's own such object is compared key by key, as any object.
+    expect(claim('shaped', '{"kind":"real","digits":5}').verdict).toBe('true');
+    expect(claim('shaped', '5').verdict).toBe('false');
+  });
 });

@@ -149,7 +149,14 @@ export function verifyClaim(cache: SourceCache | undefined, claim: ClaimInput): 
     // A stored real this code cannot read exactly ("1.5e-1001", "NaN"), alone or inside a list or an object, decides nothing.
     return { verdict: 'unknown', reason: `source ${source} record ${label}: ${field} is ${clipped(actual)}, a number this node cannot compare exactly` };
   }
-  if (sameValue(field, actualValue, claim.claimedValue)) {
+  let same: boolean;
+  try {
+    same = sameValue(field, actualValue, claim.claimedValue);
+  } catch (e) {
+    // A value of a shape no comparison expects (data the code has never met) decides nothing.
+    return { verdict: 'unknown', reason: `source ${source} record ${label}: ${field} could not be compared with the claim (${clipped((e as Error).message)})` };
+  }
+  if (same) {
     return { verdict: 'true', actual, reason: `${label}: ${field} is ${clipped(actual)} (looked up in the record)`, method: 'looked up' };
   }
   return { verdict: 'false', actual, reason: `${label}: ${field} is ${clipped(actual)}, the claim says ${clipped(claim.claimedValue)} (looked up in the record)`, method: 'looked up' };

@@ -36,14 +36,24 @@ export type DecodedRow = Record<string, LmfdbValue>;
 /** A row as the API sent it, parsed losslessly (bigint integers, wrappers untouched). */
 export type RawRow = Record<string, unknown>;
 
+/**
+ * The reals, rationals and datetimes decodeValue made. Data are objects too: a row's (or a
+ * claim's) own {"kind": "real", "digits": 5} is a plain object, never taken for one of these.
+ */
+const decoded = new WeakSet<object>();
+function made<T extends RealValue | RationalValue | DatetimeValue>(v: T): T {
+  decoded.add(v);
+  return v;
+}
+
 export function isReal(v: unknown): v is RealValue {
-  return typeof v === 'object' && v !== null && (v as RealValue).kind === 'real';
+  return typeof v === 'object' && v !== null && decoded.has(v) && (v as RealValue).kind === 'real';
 }
 export function isRationalValue(v: unknown): v is RationalValue {
-  return typeof v === 'object' && v !== null && (v as RationalValue).kind === 'rational';
+  return typeof v === 'object' && v !== null && decoded.has(v) && (v as RationalValue).kind === 'rational';
 }
 export function isDatetime(v: unknown): v is DatetimeValue {
-  return typeof v === 'object' && v !== null && (v as DatetimeValue).kind === 'datetime';
+  return typeof v === 'object' && v !== null && decoded.has(v) && (v as DatetimeValue).kind === 'datetime';
 }
 
 function toBigInt(v: unknown): bigint {
@@ -61,24 +71,24 @@ export function decodeValue(raw: unknown): LmfdbValue {
   if (raw === null || typeof raw === 'string' || typeof raw === 'boolean' || typeof raw === 'bigint') return raw;
   if (typeof raw === 'number') {
     // Only reached for rows built in code; the lossless parser never yields numbers.
-    return Number.isInteger(raw) ? BigInt(raw) : { kind: 'real', digits: String(raw), prec: 0 };
+    return Number.isInteger(raw) ? BigInt(raw) : made({ kind: 'real', digits: String(raw), prec: 0 });
   }
   // A bare non-integer JSON number (a float8 column, say "2.0" or "1e-07"): a real, kept as written.
-  if (isLosslessNumber(raw)) return { kind: 'real', digits: raw.toString(), prec: 0 };
+  if (isLosslessNumber(raw)) return made({ kind: 'real', digits: raw.toString(), prec: 0 });
   if (Array.isArray(raw)) return raw.map(decodeValue);
   if (typeof raw === 'object') {
     const o = raw as Record<string, unknown>;
     if ('__RealLiteral__' in o) {
       const d = o['data'];
       if (typeof d !== 'string' && typeof d !== 'bigint' && !isLosslessNumber(d)) throw new TypeError(`a real literal whose data is not its digits: ${JSON.stringify(String(d))}`);
-      return { kind: 'real', digits: String(d), prec: Number(o['prec'] ?? 0) };
+      return made({ kind: 'real', digits: String(d), prec: Number(o['prec'] ?? 0) });
     }
     if ('__Rational__' in o && Array.isArray(o['data']) && o['data'].length === 2) {
       const den = toBigInt(o['data'][1]);
       if (den === 0n) throw new RangeError(`a rational with denominator 0 (${String(o['data'][0])}/0)`);
-      return { kind: 'rational', num: toBigInt(o['data'][0]), den };
+      return made({ kind: 'rational', num: toBigInt(o['data'][0]), den });
     }
-    if ('__datetime__' in o) return { kind: 'datetime', iso: String(o['data']) };
+    if ('__datetime__' in o) return made({ kind: 'datetime', iso: String(o['data']) });
     if (UNREADABLE_KEY in o) throw new TypeError(String(o[UNREADABLE_KEY]));
     const out: Record<string, LmfdbValue> = {};
     for (const [k, v] of Object.entries(o)) setOwn(out, k, decodeValue(v));
