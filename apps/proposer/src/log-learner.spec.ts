@@ -136,4 +136,46 @@ describe('a proposer following the log another proposer extends', () => {
     expect(learnedSlots).toEqual([0n, 1n]);
     learner.stop();
   });
+
+  it('passes over an acceptor that reported slots but does not answer (paused), and learns them from another in turn', async () => {
+    const asked: number[] = [];
+    const noop = (slot: bigint) => ({ slot, ballot: { round: 2n, proposerId: 2 }, value: { kind: { $case: 'noop', value: {} } } });
+    const link = (nodeId: number, answers: boolean) =>
+      ({
+        nodeId,
+        up: true,
+        learn: (from: bigint) => {
+          asked.push(nodeId);
+          // Paused: its Learn ends at its deadline (here at once).
+          return answers ? Promise.resolve({ chosen: [noop(from), noop(from + 1n)], committedIndex: from + 2n, oldestKeptSlot: 0n, snapshotSlot: 0n }) : Promise.reject(new Error('DEADLINE_EXCEEDED'));
+        },
+      }) as unknown as AcceptorLink;
+    // Acceptor 0 reported 10 chosen slots, then paused; acceptor 1 holds them, its last report is old.
+    const reported = new Map<number, bigint>([[0, 10n]]);
+    let nextSlot = 0n;
+    const learner = new LogLearner({
+      links: [link(0, false), link(1, true)],
+      quorum: { q: 2 } as never,
+      chosen: { get nextSlot() { return nextSlot; }, delivered$: { observed: false } } as unknown as ChosenLog,
+      reader: {} as never,
+      learned: (entries) => {
+        nextSlot += BigInt(entries.length);
+      },
+      noteCommitted: (nodeId, index) => {
+        if (nodeId !== 0) reported.set(nodeId, index);
+      },
+      committedOf: (nodeId) => reported.get(nodeId),
+      anyAhead: () => [...reported.values()].some((i) => i > nextSlot),
+      installSnapshot: async () => false,
+      logger: { info: () => undefined, warn: () => undefined, debug: () => undefined } as never,
+    });
+    for (let i = 0; i < 20 && nextSlot < 10n; i++) {
+      learner.learnNow();
+      await new Promise((r) => setImmediate(r));
+    }
+    expect(nextSlot).toBe(10n);
+    // Asked once, then passed over while acceptor 1 brought the slots.
+    expect(asked.filter((n) => n === 0)).toHaveLength(1);
+    learner.stop();
+  });
 });

@@ -15,6 +15,8 @@ const LOG_READ_SLOTS = 1024;
 const LEARN_DEADLINE_MS = 2000;
 /** A Learn while following the log: a paused acceptor costs this much before the next is asked. */
 const FOLLOW_LEARN_DEADLINE_MS = 500;
+/** How long an acceptor whose Learn failed or brought nothing is not preferred (it is still asked in turn). */
+const PASSED_OVER_MS = 2000;
 const RETRY_MS = 500;
 
 export interface LogLearnerDeps {
@@ -56,6 +58,8 @@ export function learnTarget(indexes: readonly bigint[], q: number): bigint {
 
 export class LogLearner {
   private learning = false;
+  /** Acceptors whose last Learn failed or brought nothing, until when they are not preferred. */
+  private readonly passedOver = new Map<number, number>();
   private next = 0;
   private quietPasses = 0;
   private stopped = false;
@@ -126,14 +130,20 @@ export class LogLearner {
 
   /**
    * The acceptor to learn from next: a connected one that reported more chosen slots than we
-   * delivered, taken in turn; otherwise the next connected one, round robin.
+   * delivered, taken in turn; otherwise the next connected one, round robin. One whose last Learn
+   * failed or brought nothing (paused, damaged or lying) is passed over for a while, unless every
+   * connected one is.
    */
   private nextLink(): AcceptorLink | undefined {
     const { links, chosen, committedOf } = this.deps;
+    const now = Date.now();
     let fallback: AcceptorLink | undefined;
+    let lastResort: AcceptorLink | undefined;
     for (let i = 0; i < links.length; i++) {
       const link = links[(this.next + i) % links.length] as AcceptorLink;
       if (!link.up) continue;
+      lastResort ??= link;
+      if ((this.passedOver.get(link.nodeId) ?? 0) > now) continue;
       if ((committedOf?.(link.nodeId) ?? 0n) > chosen.nextSlot) {
         this.next += i + 1;
         return link;
@@ -141,7 +151,7 @@ export class LogLearner {
       fallback ??= link;
     }
     this.next += 1;
-    return fallback;
+    return fallback ?? lastResort;
   }
 
   /** Fills a gap in the chosen log from the acceptors' histories, one acceptor per call (see nextLink). */
@@ -177,17 +187,27 @@ export class LogLearner {
         try {
           entries = learnedEntries(r.chosen, from);
         } catch (err) {
+          this.passOver(link);
           logger.warn({ acceptor: link.nodeId, reason: (err as Error).message }, 'an acceptor answered Learn with a malformed message: asking another');
           return;
         }
         this.deps.learned(entries);
-        if (r.chosen.length > 0 && r.committedIndex > chosen.nextSlot) this.learnFromAcceptors();
+        // On while it brings slots; one that brought none (or none we took) is passed over for a while.
+        if (chosen.nextSlot > from) {
+          this.passedOver.delete(link.nodeId);
+          if (r.committedIndex > chosen.nextSlot) this.learnFromAcceptors();
+        } else this.passOver(link);
       },
       (err: unknown) => {
         this.learning = false;
+        this.passOver(link);
         logger.debug({ acceptor: link.nodeId, err }, 'learn failed');
       },
     );
+  }
+
+  private passOver(link: AcceptorLink): void {
+    this.passedOver.set(link.nodeId, Date.now() + PASSED_OVER_MS);
   }
 
   stop(): void {

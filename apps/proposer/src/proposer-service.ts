@@ -149,21 +149,24 @@ function idleBound(deps: ProposerServiceDeps): { ms: number; message: string } {
 export function proposerService(deps: ProposerServiceDeps): ProposerServiceServer {
   return {
     propose(call: ServerUnaryCall<ProposeRequest, ProposeResponse>, callback: sendUnaryData<ProposeResponse>) {
-      const left = remainingOf(call, deps.proposeTimeoutMs);
-      if (left <= 0 || call.cancelled) {
-        // Read after its client gave up (this proposer was paused or overloaded): proposing it now
-        // would only fill a slot with a copy its retry elsewhere has made already.
-        callback(
-          toServiceError(
-            new GrpcError(status.DEADLINE_EXCEEDED, `the call's deadline passed before this proposer read it (paused or overloaded?): not proposed; retry with the same client_request_id`),
-          ),
+      // A proposer paused with calls in its socket reads each call's request and its client's
+      // cancellation together when it resumes (grpc-js reads the relative grpc-timeout then, so the
+      // deadline looks fresh): the cancellation is seen a turn later. Such a call is not proposed:
+      // it would only fill a slot with a copy its client's retry elsewhere has made already.
+      const refuseLate = (): boolean => {
+        if (remainingOf(call, deps.proposeTimeoutMs) > 0 && !call.cancelled) return false;
+        callback(toServiceError(new GrpcError(status.DEADLINE_EXCEEDED, `the call's deadline passed or its client cancelled it before this proposer read it (paused or overloaded?): not proposed; retry with the same client_request_id`)));
+        return true;
+      };
+      if (refuseLate()) return;
+      setImmediate(() => {
+        if (refuseLate()) return;
+        const left = remainingOf(call, deps.proposeTimeoutMs);
+        proposeOnce(deps, call.request, left, 'unary').then(
+          (r) => callback(null, r),
+          (e: unknown) => callback(toServiceError(e)),
         );
-        return;
-      }
-      proposeOnce(deps, call.request, left, 'unary').then(
-        (r) => callback(null, r),
-        (e: unknown) => callback(toServiceError(e)),
-      );
+      });
     },
 
     proposeStream(call: ServerDuplexStream<ProposeStreamRequest, ProposeStreamResponse>) {

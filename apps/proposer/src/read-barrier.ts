@@ -185,8 +185,9 @@ export class ReadBarrier {
       deps.links.forEach((link) => {
         link.status(STATUS_DEADLINE_MS).then(
           (answer) => {
-            deps.noteCommitted?.(link.nodeId, answer.committedIndex);
+            // Only while the round is open: a late answer may be older than what an accept reply said since.
             if (settled) return;
+            deps.noteCommitted?.(link.nodeId, answer.committedIndex);
             const promised = ballotFromWire(answer.promised ?? { round: 0n, proposerId: 0 });
             if (ballotEquals(promised, ballot)) confirmed += 1;
             else if (ballotGreater(promised, ballot)) {
