@@ -33,7 +33,8 @@ export async function writeStateSnapshot(dir: string, slot: bigint, body: Buffer
   try {
     const fh = await fsp.open(tmp, 'w');
     try {
-      await writeAll(fh, Buffer.concat([head, body]));
+      await writeAll(fh, head, 0);
+      await writeAll(fh, body, HEAD_BYTES);
       await fh.datasync();
     } finally {
       await fh.close();
@@ -41,7 +42,7 @@ export async function writeStateSnapshot(dir: string, slot: bigint, body: Buffer
     // Read back before it replaces anything: a write the disk cut short (a full disk answers a
     // short count, not an error) or damaged must never become the latest snapshot, nor push the
     // good one out to be the previous (history retention trusts both).
-    const check = readSnapshotFile(tmp);
+    const check = parseSnapshot(tmp, await fsp.readFile(tmp));
     if ('missing' in check) throw new Error(`the state snapshot written at slot ${slot} did not read back whole: ${check.missing}`);
     if (check.slot !== slot) throw new Error(`the state snapshot written at slot ${slot} reads back as slot ${check.slot}`);
   } catch (err) {
@@ -57,13 +58,13 @@ export async function writeStateSnapshot(dir: string, slot: bigint, body: Buffer
   await fsyncDir(dir);
 }
 
-/** Writes every byte (a write may take fewer than it was given, e.g. on a full disk; then ENOSPC follows). */
-async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
+/** Writes every byte of `buf` at `position` (a write may take fewer than it was given, e.g. on a full disk; then ENOSPC follows). */
+async function writeAll(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
   let done = 0;
   // Bounded: every turn writes at least one byte or throws.
   while (done < buf.length) {
-    const { bytesWritten } = await fh.write(buf, done, buf.length - done, done);
-    if (bytesWritten <= 0) throw Object.assign(new Error(`no byte written at offset ${done} of ${buf.length}`), { code: 'ENOSPC' });
+    const { bytesWritten } = await fh.write(buf, done, buf.length - done, position + done);
+    if (bytesWritten <= 0) throw Object.assign(new Error(`no byte written at offset ${position + done}`), { code: 'ENOSPC' });
     done += bytesWritten;
   }
 }
@@ -81,6 +82,11 @@ function readSnapshotFile(file: string): { slot: bigint; body: Buffer } | { miss
     const e = err as NodeJS.ErrnoException;
     return { missing: e.code === 'ENOENT' ? 'none written yet' : `${file} cannot be read (${e.code ?? e.message})` };
   }
+  return parseSnapshot(file, buf);
+}
+
+/** A snapshot file's slot and body, checked (magic, length, CRC); or why it is not one. */
+function parseSnapshot(file: string, buf: Buffer): { slot: bigint; body: Buffer } | { missing: string } {
   if (buf.length < HEAD_BYTES || !buf.subarray(0, 8).equals(MAGIC)) return { missing: `${file} is not a state snapshot` };
   const length = Number(buf.readBigUInt64LE(16));
   const body = buf.subarray(HEAD_BYTES);
