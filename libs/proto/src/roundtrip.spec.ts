@@ -80,6 +80,7 @@ describe('every message round-trips through the generated code', () => {
         counters: { prepares: big, promises: 1n, accepts: 2n, accepted: 3n, rejects: 4n, refusals: 5n, commits: 6n, invalidRequests: 7n },
         storage: { healthy: true, error: '', dataDir: '/tmp/x', logBytes: big, snapshotSlot: 5n, fsyncs: 9n, historyFirstSlot: 0n, historyBytes: big },
         appliedSlot: big - 2n,
+        stateError: 'the chosen history starts at slot 83 and no state snapshot covers the slots below it',
       },
     ],
     ['ProposeRequest', ProposeRequest, { clientRequestId: 'r', value: { contentType: 'application/octet-stream', data: Buffer.from([0, 255]) }, includeVotes: true }],
