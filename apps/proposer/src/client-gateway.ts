@@ -13,6 +13,8 @@ export interface ProposeOutcome extends ChosenResult {
 interface Waiter {
   readonly resolve: (r: ProposeOutcome) => void;
   readonly reject: (e: unknown) => void;
+  /** The bytes this caller sent: it hears "chosen" only if these took effect under the id. */
+  readonly data: Uint8Array;
 }
 
 /**
@@ -103,13 +105,6 @@ export class ClientGateway {
     const { quorum } = this.deps;
     if (!quorum.isQuorum(up) && !this.inCore.has(id)) return Promise.reject(new QuorumUnreachableError(up, quorum.n, quorum.q));
     const inFlight = this.inCore.get(id);
-    if (inFlight !== undefined && Buffer.compare(inFlight, command.data) !== 0) {
-      // The same id with other bytes while the first is in flight: refused now, as it would be
-      // once the first is chosen, whichever answer the client sees first.
-      return Promise.reject(
-        new GrpcError(status.ALREADY_EXISTS, `client_request_id ${JSON.stringify(id)} is in flight with another value (sha256 ${this.deps.chosen.digest(inFlight)}); use a new id for a new value`),
-      );
-    }
     if (inFlight === undefined && this.inFlightBytes > 0 && this.inFlightBytes + command.data.length > IN_FLIGHT_BYTES_MAX) {
       return Promise.reject(
         new GrpcError(
@@ -120,9 +115,13 @@ export class ClientGateway {
     }
     return new Promise<ProposeOutcome>((resolve, reject) => {
       const list = this.waiters.get(id) ?? [];
-      list.push({ resolve, reject });
+      list.push({ resolve, reject, data: command.data });
       this.waiters.set(id, list);
-      if (this.inCore.has(id)) return; // a retry of a command still in flight (or being certified)
+      // A retry of a command still in flight (or being certified) waits for it. So does the same
+      // id with other bytes: which value takes effect under the id is known only when one does
+      // (its own bytes may be in flight at another proposer), and each caller then hears
+      // "chosen" or ALREADY_EXISTS by its own bytes.
+      if (inFlight !== undefined) return;
       this.inCore.set(id, command.data);
       this.inFlightBytes += command.data.length;
       // Held as it came: its claims are certified once the log is learned and shows it is new.
@@ -165,7 +164,7 @@ export class ClientGateway {
         const answer = () => {
           if (this.stopped) return;
           const known = this.deps.chosen.result(command.clientRequestId);
-          if (known) this.answerKnown(known, command);
+          if (known) this.answerKnown(known);
           else this.fail(command.clientRequestId, e);
         };
         const final = e instanceof GrpcError && e.code === status.FAILED_PRECONDITION;
@@ -189,7 +188,7 @@ export class ClientGateway {
     this.held = [];
     for (const c of held) {
       const known = this.deps.chosen.result(c.clientRequestId);
-      if (known) this.answerKnown(known, c);
+      if (known) this.answerKnown(known);
       else this.admit(c);
     }
   }
@@ -211,32 +210,32 @@ export class ClientGateway {
     const commands: Command[] = [];
     for (const c of arrived) {
       const known = this.deps.chosen.result(c.clientRequestId);
-      if (known) this.answerKnown(known, c);
+      if (known) this.answerKnown(known);
       else commands.push(c);
     }
     if (commands.length === 0) return;
     for (const r of this.deps.submit(commands)) this.fail(r.command.clientRequestId, new GrpcError(status.RESOURCE_EXHAUSTED, r.reason));
   }
 
-  /** Ids that took effect for the first time: their waiters hear the slot (`votes` of the round that chose it). */
+  /**
+   * Ids that took effect for the first time: their waiters hear the slot (`votes` of the round
+   * that chose it), or ALREADY_EXISTS if they sent other bytes than took effect (another value
+   * for the id won, through this proposer or another).
+   */
   delivered<R extends ChosenResult>(results: readonly R[], votesOf: (r: R) => readonly AcceptorVote[]): void {
     for (const r of results) {
-      const data = this.inCore.get(r.clientRequestId);
       this.forget(r.clientRequestId);
       const list = this.waiters.get(r.clientRequestId);
       if (!list) continue;
       this.waiters.delete(r.clientRequestId);
-      // The id took effect with another proposer's value for it (this one's was adopted away, or
-      // landed after it as a duplicate): these waiters' value did not take effect.
       const took = (r as Partial<LearnedResult>).data;
-      const same = data === undefined || (took !== undefined && Buffer.compare(took, data) === 0);
-      const reused = same ? undefined : this.reusedIdError(r, data);
-      if (reused) {
-        for (const w of list) w.reject(reused);
-        continue;
-      }
       const votes = votesOf(r);
-      list.forEach((w, i) => w.resolve({ ...r, duplicate: i > 0, votes }));
+      let answered = 0;
+      for (const w of list) {
+        const reused = took === undefined ? this.reusedIdError(r, w.data) : Buffer.compare(took, w.data) === 0 ? undefined : this.tookOtherBytes(r);
+        if (reused) w.reject(reused);
+        else w.resolve({ ...r, duplicate: answered++ > 0, votes });
+      }
     }
   }
 
@@ -245,15 +244,11 @@ export class ClientGateway {
     for (const [id, list] of [...this.waiters]) {
       const known = this.deps.chosen.result(id);
       if (!known) continue;
-      // The id took effect before this proposer could learn of it: each waiter hears a duplicate.
-      const data = this.inCore.get(id);
+      // The id took effect before this proposer could learn of it: each waiter hears a duplicate
+      // (or ALREADY_EXISTS, for other bytes than took effect).
       this.waiters.delete(id);
       this.forget(id);
-      const reused = data === undefined ? undefined : this.reusedIdError(known, data);
-      for (const w of list) {
-        if (reused) w.reject(reused);
-        else w.resolve({ ...known, duplicate: true, votes: [] });
-      }
+      this.answerWaiters(known, list);
     }
   }
 
@@ -271,23 +266,31 @@ export class ClientGateway {
     for (const w of list) w.reject(err);
   }
 
-  private answerKnown(known: ChosenResult, command: Command): void {
+  private answerKnown(known: ChosenResult): void {
     this.forget(known.clientRequestId);
-    const reused = this.reusedIdError(known, command.data);
-    if (reused) {
-      this.tell(known.clientRequestId, reused);
-      return;
-    }
     const list = this.waiters.get(known.clientRequestId);
     if (!list) return;
     this.waiters.delete(known.clientRequestId);
-    for (const w of list) w.resolve({ ...known, duplicate: true, votes: [] });
+    this.answerWaiters(known, list);
+  }
+
+  /** Each waiter of an id that took effect before: a duplicate of it, or ALREADY_EXISTS for other bytes. */
+  private answerWaiters(known: ChosenResult, list: readonly Waiter[]): void {
+    for (const w of list) {
+      const reused = this.reusedIdError(known, w.data);
+      if (reused) w.reject(reused);
+      else w.resolve({ ...known, duplicate: true, votes: [] });
+    }
   }
 
   /** A client_request_id that took effect with other bytes cannot name this command (with `data`) too. */
   private reusedIdError(known: ChosenResult, data: Uint8Array): GrpcError | undefined {
     // Without a digest (an id known from an installed snapshot) other bytes cannot be told apart.
     if (known.valueDigest === undefined || this.deps.chosen.digest(data) === known.valueDigest) return undefined;
+    return this.tookOtherBytes(known);
+  }
+
+  private tookOtherBytes(known: ChosenResult): GrpcError {
     return new GrpcError(
       status.ALREADY_EXISTS,
       `client_request_id ${JSON.stringify(known.clientRequestId)} already took effect in slot ${known.slot} with another value (sha256 ${known.valueDigest}); use a new id for a new value`,

@@ -14,6 +14,8 @@ export interface ClientRecord {
   acknowledgedSlot: bigint | undefined;
   /** Refused with FAILED_PRECONDITION (never to be chosen). */
   refused: boolean;
+  /** Refused with ALREADY_EXISTS: its id took effect, or was in flight, with other bytes (reusedIdProbability). */
+  alreadyExists?: boolean;
   /** Its claims cannot be verified any more (too many of a claimed source's acceptors refuse to start): the client gave up after the heal. */
   unverifiable?: boolean;
   /** Acceptors whose LMFDB data refuse this command's claims (a disputed claim), if any. */
@@ -50,7 +52,8 @@ function valueKey(v: SlotValue): string {
  *   and none whose data refuse it, and a proposal is refused only when refusals leave a claimed
  *   source no possible majority;
  * - exactly-once: each id's answer names the slot of its first copy in the log, and an answered
- *   command is in the log;
+ *   command is in the log with its own bytes (an id sent with two values: the client whose bytes
+ *   did not take effect hears ALREADY_EXISTS, and only that one);
  * - every proposer's applied state (sessions and registry) equals the state of the agreed log
  *   applied to the same slot from scratch.
  */
@@ -85,7 +88,10 @@ export function checkRun(input: CheckInput): CheckReport {
   });
 
   const end = [...log.keys()].reduce((m, s) => (s + 1n > m ? s + 1n : m), 0n);
-  const sent = new Map(input.clients.map((c) => [c.id, c]));
+  // One id may have been sent with two values (reusedIdProbability): each chosen command names the sender of its bytes.
+  const sent = new Map<string, ClientRecord[]>();
+  for (const c of input.clients) sent.set(c.id, [...(sent.get(c.id) ?? []), c]);
+  const firstBytes = new Map<string, Uint8Array>();
   const firstSlot = new Map<string, bigint>();
   let duplicateCopies = 0;
   const wanted = new Map<bigint, ChosenLog[]>();
@@ -111,15 +117,18 @@ export function checkRun(input: CheckInput): CheckReport {
     const v = held.entry.value;
     if (v.kind === 'batch') {
       for (const c of v.commands) {
-        const client = sent.get(c.clientRequestId);
-        if (!client || !Buffer.from(client.data).equals(Buffer.from(c.data))) fail(`slot ${s}: command ${c.clientRequestId} was never sent (or not with these bytes)`);
+        const client = sent.get(c.clientRequestId)?.find((x) => Buffer.from(x.data).equals(Buffer.from(c.data)));
+        if (!client) fail(`slot ${s}: command ${c.clientRequestId} was never sent (or not with these bytes)`);
         else if (client.refused) fail(`slot ${s}: command ${c.clientRequestId} was refused to its client, yet chosen`);
         else {
           const problem = claimProblem(c, client, input.clusterSize);
           if (problem) fail(`claims: slot ${s} holds ${c.clientRequestId}: ${problem}`);
         }
         if (firstSlot.has(c.clientRequestId)) duplicateCopies++;
-        else firstSlot.set(c.clientRequestId, s);
+        else {
+          firstSlot.set(c.clientRequestId, s);
+          firstBytes.set(c.clientRequestId, c.data);
+        }
       }
     }
     reference.apply(held.entry);
@@ -130,10 +139,13 @@ export function checkRun(input: CheckInput): CheckReport {
       const problem = refusalProblem(c, input.clusterSize);
       if (problem) fail(`claims: ${problem}`);
     }
-    if (c.acknowledgedSlot === undefined) continue;
     const first = firstSlot.get(c.id);
+    const own = first !== undefined && Buffer.from(firstBytes.get(c.id) as Uint8Array).equals(Buffer.from(c.data));
+    if (c.alreadyExists && own) fail(`reused id: ${c.id} was refused ALREADY_EXISTS, but its own bytes took effect at slot ${first}`);
+    if (c.acknowledgedSlot === undefined) continue;
     if (first === undefined) fail(`lost: ${c.id} was acknowledged at slot ${c.acknowledgedSlot} but is not in the log`);
     else if (first !== c.acknowledgedSlot) fail(`exactly-once: ${c.id} was acknowledged at slot ${c.acknowledgedSlot} but first took effect at slot ${first}`);
+    else if (!own) fail(`reused id: ${c.id} was answered chosen at slot ${first}, but other bytes took effect there`);
   }
   return { violations, chosenSlots: Number(end), duplicateCopies };
 }

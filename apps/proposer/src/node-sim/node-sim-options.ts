@@ -33,6 +33,12 @@ export interface NodeSimOptions {
   readonly claimRefusalProbability: number;
   /** Per acceptor restart in the fault phase: its LMFDB source does not load (its verdicts are UNKNOWN) until the heal. */
   readonly sourceUnloadedProbability: number;
+  /**
+   * Per command without claims: another client sends the same client_request_id with other bytes
+   * at once, through any proposer. One value takes effect; a client whose value did not must hear
+   * ALREADY_EXISTS, never "chosen". 0 draws nothing (the other runs stay as they were).
+   */
+  readonly reusedIdProbability: number;
   /** Negative control: acceptors answer before their vote is durable (a power loss then drops it). */
   readonly unsafeAckBeforeSync: boolean;
   /** Negative control: the proposers' state machine keeps no client sessions. */
@@ -61,6 +67,7 @@ export const NODE_SIM_DEFAULTS: Omit<NodeSimOptions, 'seed'> = Object.freeze({
   claimsProbability: 0.25,
   claimRefusalProbability: 0.3,
   sourceUnloadedProbability: 0.2,
+  reusedIdProbability: 0,
   unsafeAckBeforeSync: false,
   unsafeNoSessions: false,
   unsafeForgeCertificates: false,

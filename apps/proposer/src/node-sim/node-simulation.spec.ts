@@ -73,6 +73,15 @@ describe('node-level simulation: the real proposer and acceptor nodes over simul
     expect(r.violations).toEqual([]);
   });
 
+  it('answers an id sent at once with two values by each caller\'s own bytes: chosen for the one that took effect, ALREADY_EXISTS for the other', async () => {
+    // Seeds that once told a caller ALREADY_EXISTS while its own bytes took effect (the in-flight
+    // refusal, before it waited for the outcome), and a few more.
+    for (const seed of [233, 235, 253, 262, 1, 2, 3]) {
+      const r = await runNodeSimulation(resolveNodeSimOptions({ seed, reusedIdProbability: 0.3 }));
+      expect([seed, r.violations]).toEqual([seed, []]);
+    }
+  });
+
   describe('negative controls: each broken build must be caught', () => {
     it('acceptors that answer before their vote is durable lose chosen values at a power loss', async () => {
       const caught: number[] = [];

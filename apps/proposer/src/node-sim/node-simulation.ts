@@ -194,7 +194,7 @@ class NodeSimulation {
     if (finished && !readsDone) {
       this.violations.push(`liveness: a linearizable read did not succeed ${this.opts.livenessMs} ms after the heal (${this.lastReadError}); ${this.proposerStates()}`);
     } else if (!finished) {
-      const open = this.clients.filter((c) => c.acknowledgedSlot === undefined && !c.refused && !c.unverifiable).map((c) => c.id);
+      const open = this.clients.filter((c) => c.acknowledgedSlot === undefined && !c.refused && !c.unverifiable && !c.alreadyExists).map((c) => c.id);
       this.violations.push(
         `liveness: ${open.length} commands not answered ${this.opts.livenessMs} ms after the heal (${open.slice(0, 5).join(', ')}${open.length > 5 ? ', ...' : ''}); ${this.proposerStates()}`,
       );
@@ -442,8 +442,27 @@ class NodeSimulation {
       const { command, refusedBy } = this.commandOf(id, c * 1000 + i, r);
       if (refusedBy) this.disputed.set(id, refusedBy);
       const record: ClientRecord = { id, contentType: command.contentType, data: command.data, acknowledgedSlot: undefined, refused: false, ...(refusedBy ? { refusedBy } : {}) };
-      let lastError: GrpcError | undefined;
       this.clients.push(record);
+      const reused = this.opts.reusedIdProbability > 0 && !isHarmonicContentType(command.contentType) && r.chance(this.opts.reusedIdProbability);
+      if (reused) void this.otherBytes(command, r.fork(`other bytes of ${id}`));
+      await this.sendUntilAnswered(command, record, r);
+      await sleep(r.int(0, 30));
+      if (this.ended) return;
+    }
+  }
+
+  /** Another client with the same id and other bytes, sent at once (see reusedIdProbability). */
+  private async otherBytes(command: Command, r: SeededRandom): Promise<void> {
+    const other: Command = { ...command, data: Buffer.concat([Buffer.from(command.data), Buffer.from(' (other bytes)')]) };
+    const record: ClientRecord = { id: other.clientRequestId, contentType: other.contentType, data: other.data, acknowledgedSlot: undefined, refused: false };
+    this.clients.push(record);
+    await this.sendUntilAnswered(other, record, r);
+  }
+
+  /** Sends the command through a random live proposer until it is answered (or refused for good). */
+  private async sendUntilAnswered(command: Command, record: ClientRecord, r: SeededRandom): Promise<void> {
+    {
+      let lastError: GrpcError | undefined;
       for (;;) {
         if (this.ended) return;
         const live = this.proposers.flatMap((p) => (p ? [p] : []));
@@ -458,6 +477,11 @@ class NodeSimulation {
         } catch (e) {
           if (e instanceof GrpcError && e.code === status.FAILED_PRECONDITION) {
             record.refused = true;
+            break;
+          }
+          if (e instanceof GrpcError && e.code === status.ALREADY_EXISTS) {
+            // The id took effect (or is in flight) with other bytes: final for this client.
+            record.alreadyExists = true;
             break;
           }
           lastError = e instanceof GrpcError ? e : undefined;
@@ -479,8 +503,6 @@ class NodeSimulation {
         record.acknowledgedSlot = outcome.slot;
         break;
       }
-      await sleep(r.int(0, 30));
-      if (this.ended) return;
     }
   }
 }
