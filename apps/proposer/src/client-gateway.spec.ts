@@ -67,6 +67,16 @@ describe('the client gateway with claim certificates', () => {
     await expect(other).rejects.toMatchObject({ code: status.ALREADY_EXISTS, message: expect.stringContaining('already took effect in slot 5 with another value') });
   });
 
+  it('a caller whose other bytes waited on a value in flight that is refused hears UNAVAILABLE (retry), not the refusal of claims it did not make', async () => {
+    const { gateway, certifications } = setUp();
+    gateway.becomeReady();
+    const first = gateway.propose(command('q'));
+    const other = gateway.propose({ ...command('q'), data: Buffer.from('other bytes') });
+    certifications[0]?.reject(new GrpcError(status.FAILED_PRECONDITION, 'claims[0] (source 0, 11.a2, torsion) is false'));
+    await expect(first).rejects.toMatchObject({ code: status.FAILED_PRECONDITION });
+    await expect(other).rejects.toMatchObject({ code: status.UNAVAILABLE, message: expect.stringContaining('another value under client_request_id "q" was in flight here and was not chosen (claims[0]') });
+  });
+
   it('a waiter whose id took effect with another proposer\'s other bytes hears ALREADY_EXISTS, not that its value was chosen', async () => {
     const chosen = new Map<string, ChosenResult>();
     const log = { result: (id: string) => chosen.get(id), nextSlot: 0n, digest: (d: Uint8Array) => `sha(${Buffer.from(d).toString()})` } as unknown as ChosenLog;

@@ -254,8 +254,24 @@ export class ClientGateway {
 
   /** The core gave the command up (refused by the acceptors' checks, or over a bound). */
   fail(clientRequestId: string, err: unknown): void {
+    const data = this.inCore.get(clientRequestId);
     this.forget(clientRequestId);
-    this.tell(clientRequestId, err);
+    const list = this.waiters.get(clientRequestId);
+    if (!list) return;
+    this.waiters.delete(clientRequestId);
+    for (const w of list) {
+      // A caller that sent other bytes under the id hears that the value in flight failed, not
+      // that its own did (its claims, say, were never checked here): it may retry.
+      if (data !== undefined && Buffer.compare(w.data, data) !== 0) {
+        const why = err instanceof Error ? err.message : String(err);
+        w.reject(
+          new GrpcError(
+            status.UNAVAILABLE,
+            `another value under client_request_id ${JSON.stringify(clientRequestId)} was in flight here and was not chosen (${why.slice(0, 200)}); retry with the same client_request_id`,
+          ),
+        );
+      } else w.reject(err);
+    }
   }
 
   /** Tells the waiters of an id an error; the command stays in the core (a retry with the same id waits for it). */
