@@ -3,6 +3,7 @@ import { status as grpcStatus } from '@grpc/grpc-js';
 import { describeGrpcError, type HealthReading, isServiceError, readHealth, type Transport } from '@paxos/grpc-kit';
 import type { StatusResponse } from '@paxos/proto';
 import { type NetworkLayout, type NodeLayout, portOf } from './network-dir';
+import { formatAgreement, type LogAgreement } from './log-agreement';
 import { acceptorStatus } from './probe';
 import { listensOn } from './processes';
 
@@ -17,6 +18,8 @@ export interface NodeRow {
   readonly committedIndex?: string;
   /** Slots below this are applied to the node's state machine. */
   readonly appliedSlot?: string;
+  /** Its chosen history starts at this slot (a state snapshot covers the slots below). */
+  readonly historyFirstSlot?: string;
   readonly valueDigest?: string;
   /** What the node says of itself that differs from the network's layout (empty when nothing does). */
   readonly misconfigured?: string;
@@ -51,6 +54,8 @@ export interface CheckReport {
   readonly holdingLatest: number;
   /** How many alive acceptors applied every slot below it to their state machine (they apply within half a second). */
   readonly appliedLatest: number;
+  /** Whether the alive acceptors hold the same values in the latest slots (absent: not compared). */
+  readonly agreement?: LogAgreement;
 }
 
 /**
@@ -89,6 +94,7 @@ function row(id: number, address: string, clusterSize: number, s: StatusResponse
     lastAccepted: s.lastAccepted ? `slot ${s.lastAccepted.slot} @ ${formatBallot(s.lastAccepted.ballot ?? { round: 0n, proposerId: 0 })}` : '-',
     committedIndex: s.committedIndex.toString(),
     appliedSlot: s.appliedSlot.toString(),
+    historyFirstSlot: (s.storage?.historyFirstSlot ?? 0n).toString(),
     valueDigest: s.lastAccepted ? s.lastAccepted.valueDigest.slice(0, 12) : '-',
   };
 }
@@ -217,6 +223,7 @@ export function formatCheck(r: CheckReport): string[] {
     ...body.map(line),
     `alive: ${r.alive}/${r.clusterSize}; quorum ${r.quorumSize} ${r.quorumAlive ? 'is alive' : 'is NOT alive'} (crash tolerance ${r.crashTolerance}, Byzantine tolerance ${r.byzantineTolerance})`,
     `consensus: ${r.holdingLatest} of ${r.alive} alive acceptors hold the latest chosen slot (committed index ${r.committedIndex})`,
+    ...(r.agreement ? formatAgreement(r.agreement) : []),
     r.proposer.answering ? `proposer ${r.proposer.address}: serving` : `proposer ${r.proposer.address}: NOT serving (${r.proposer.error ?? 'no answer'}): clients cannot propose; see proposer.log`,
     ...(r.statusPage ? [r.statusPage.answering ? `status page: http://${r.statusPage.address}/` : `status page: NOT answering (${r.statusPage.error ?? 'no answer'}): see status-page.log`] : []),
     ...r.nodes.flatMap((n) => (n.misconfigured ? [`configuration: acceptor ${n.node} (${n.address}) ${n.misconfigured}`] : [])),

@@ -1,17 +1,26 @@
 import { resolve } from 'node:path';
 import { helpText, parseCommand } from '@paxos/grpc-kit';
-import { checkNetwork, formatCheck, type Owners } from './check-report';
+import type { Transport } from '@paxos/grpc-kit';
+import { attemptDeadlines, type CheckReport, checkNetwork, formatCheck, type Owners } from './check-report';
+import { compareLogs, type LogAgreement } from './log-agreement';
 import { runningProcesses } from './launch-network';
 import { clientTransport, defaultNetworkDir, readLayout, STATUS_PAGE_NAME } from './network-dir';
 
 export const checkCommand = {
   program: 'check',
-  summary: "poll every node's Status and print the table, the alive count, the quorum and consensus lines, the proposer's and the status page's state; exit 0 only when a quorum is alive and the proposer serves",
+  summary: "poll every node's Status and print the table, the alive count, the quorum and consensus lines, the proposer's and the status page's state; exit 0 only when a quorum is alive and the proposer serves, 2 when two acceptors hold different values for one slot",
   usage: 'npm run check -- [--dir D] [--json] [--settle-ms N]',
   options: {
     dir: { type: 'string', env: 'PAXOS_NETWORK_DIR', description: 'the network dir', defaultText: 'default ~/.openclaw/consensus' },
     json: { type: 'boolean', description: 'print one JSON document instead of the table' },
     'deadline-ms': { type: 'integer', default: 1000, min: 1, max: 600_000, description: 'deadline of each Status call (a node silent at it is asked once more with 3 times as long)' },
+    'compare-slots': {
+      type: 'integer',
+      default: 64,
+      min: 0,
+      max: 10_000_000,
+      description: 'compare the chosen values the alive acceptors hold in this many latest slots (read a page of 1,024 at a time; 0: do not compare); two values for one slot exit 2',
+    },
     'settle-ms': {
       type: 'integer',
       default: 0,
@@ -21,6 +30,15 @@ export const checkCommand = {
     },
   },
 } as const;
+
+/** The alive acceptors' chosen values in the `slots` latest slots any of them applied. */
+function compareLatestSlots(report: CheckReport, slots: bigint, deadlineMs: number, transport: Transport): Promise<LogAgreement> {
+  const alive = report.nodes.filter((n) => n.alive);
+  const toSlot = alive.reduce((m, n) => (BigInt(n.appliedSlot ?? '0') > m ? BigInt(n.appliedSlot ?? '0') : m), 0n);
+  const fromSlot = toSlot > slots ? toSlot - slots : 0n;
+  const sources = alive.map((n) => ({ name: `acceptor ${n.node}`, address: n.address, firstSlot: BigInt(n.historyFirstSlot ?? '0') }));
+  return compareLogs(sources, fromSlot, toSlot, attemptDeadlines(deadlineMs).at(-1) ?? deadlineMs, transport);
+}
 
 /** How often --settle-ms asks the nodes again. */
 const SETTLE_POLL_MS = 100;
@@ -47,7 +65,9 @@ export async function runCheck(argv: readonly string[], out: (line: string) => v
     await new Promise((r) => setTimeout(r, SETTLE_POLL_MS));
     report = await checkNetwork(layout, deadlineMs, transport, owners());
   }
+  const compareSlots = BigInt(parsed.options['compare-slots'] as number);
+  if (compareSlots > 0n) report = { ...report, agreement: await compareLatestSlots(report, compareSlots, deadlineMs, transport) };
   if (parsed.options.json) out(JSON.stringify(report, null, 2));
   else for (const l of formatCheck(report)) out(l);
-  return report.serving ? 0 : 1;
+  return report.agreement?.divergence ? 2 : report.serving ? 0 : 1;
 }

@@ -1,0 +1,76 @@
+import { createLogger, INSECURE, startGrpcServer } from '@paxos/grpc-kit';
+import { type LogEntry, ReadLogResponse, ReadServiceService } from '@paxos/proto';
+import { AGREEMENT_PAGE, compareLogs, formatAgreement } from './log-agreement';
+
+const batch = (id: string): LogEntry['value'] => ({ kind: { $case: 'batch', value: { commands: [{ clientRequestId: id, verifiedBy: [], value: { contentType: 'text/plain', data: Buffer.from(id) } }] } } });
+
+/** An acceptor's ReadService holding `log` (slot -> value) from `first` up to `applied`; it counts the ReadLog calls. */
+async function logServer(log: (slot: bigint) => LogEntry['value'], first: bigint, applied: bigint) {
+  const calls: Array<{ fromSlot: bigint; maxEntries: number }> = [];
+  const running = await startGrpcServer({
+    host: '127.0.0.1',
+    port: 0,
+    maxReceiveBytes: 1 << 20,
+    transport: INSECURE,
+    logger: createLogger('log-agreement-spec'),
+    services: [
+      {
+        name: 'paxos.v1.ReadService',
+        definition: ReadServiceService,
+        implementation: {
+          readLog: (c: { request: { fromSlot: bigint; maxEntries: number } }, cb: (e: null, r: ReadLogResponse) => void) => {
+            calls.push(c.request);
+            const entries: LogEntry[] = [];
+            for (let s = c.request.fromSlot; s < applied && entries.length < c.request.maxEntries; s++) if (s >= first) entries.push({ slot: s, outcomes: [], value: log(s) });
+            cb(null, ReadLogResponse.fromPartial({ entries, appliedSlot: applied }));
+          },
+        },
+      },
+    ],
+  });
+  return { address: `127.0.0.1:${running.port}`, calls, stop: () => running.shutdown(1000) };
+}
+
+describe('npm run check: do the acceptors hold the same chosen values?', () => {
+  const same = (s: bigint) => batch(`c${s}`);
+
+  it('compares the slots they share, a page at a time, and finds the first slot held with two values', async () => {
+    const forked = (s: bigint) => (s >= 1500n ? batch(`forged${s}`) : same(s));
+    const nodes = await Promise.all([logServer(same, 0n, 3000n), logServer(same, 0n, 3000n), logServer(forked, 0n, 2000n)]);
+    try {
+      const sources = nodes.map((n, i) => ({ name: `acceptor ${i}`, address: n.address, firstSlot: 0n }));
+      const agreed = await compareLogs(sources.slice(0, 2), 0n, 3000n, 2000, INSECURE);
+      expect(agreed).toMatchObject({ fromSlot: '0', toSlot: '3000', compared: ['acceptor 0', 'acceptor 1'], skipped: [] });
+      expect(agreed.divergence).toBeUndefined();
+      expect(nodes[0]?.calls.map((c) => [c.fromSlot, c.maxEntries])).toEqual([[0n, AGREEMENT_PAGE], [1024n, AGREEMENT_PAGE], [2048n, 3000 - 2048]]);
+      expect(formatAgreement(agreed)).toEqual(['agreement: slots 0..2999 hold the same values on 2 acceptors']);
+
+      const diverged = await compareLogs(sources, 0n, 3000n, 2000, INSECURE);
+      expect(diverged.divergence).toMatchObject({ slot: '1500', values: [{ holders: ['acceptor 0', 'acceptor 1'] }, { holders: ['acceptor 2'] }] });
+      const [line] = formatAgreement(diverged);
+      expect(line).toMatch(/^agreement: DIVERGED at slot 1500: acceptor 0 and acceptor 1 hold [0-9a-f]{12}; acceptor 2 holds [0-9a-f]{12}\. Two values chosen for one slot/);
+      expect(line).toContain('Keep every data dir as it is');
+    } finally {
+      await Promise.all(nodes.map((n) => n.stop()));
+    }
+  });
+
+  it('reads a node from where its history starts, names one it cannot read, and says when nothing was compared', async () => {
+    const nodes = await Promise.all([logServer(same, 0n, 100n), logServer(same, 60n, 100n)]);
+    try {
+      const sources = [
+        { name: 'acceptor 0', address: nodes[0]?.address ?? '', firstSlot: 0n },
+        { name: 'acceptor 1', address: nodes[1]?.address ?? '', firstSlot: 60n },
+        { name: 'acceptor 2', address: '127.0.0.1:1', firstSlot: 0n },
+      ];
+      const a = await compareLogs(sources, 36n, 100n, 2000, INSECURE);
+      expect(nodes[1]?.calls).toEqual([{ fromSlot: 60n, maxEntries: 40 }]);
+      expect(a).toMatchObject({ compared: ['acceptor 0', 'acceptor 1'], skipped: [expect.stringMatching(/^acceptor 2: /)] });
+      expect(formatAgreement(a)).toEqual(['agreement: slots 36..99 hold the same values on 2 acceptors', expect.stringMatching(/^agreement: not compared: acceptor 2: /)]);
+      expect(formatAgreement(await compareLogs(sources.slice(0, 1), 0n, 100n, 2000, INSECURE))).toEqual(['agreement: fewer than two acceptors could be read for slots 0..99: nothing compared']);
+      expect(formatAgreement(await compareLogs(sources, 0n, 0n, 2000, INSECURE))).toEqual(['agreement: no chosen slot to compare yet']);
+    } finally {
+      await Promise.all(nodes.map((n) => n.stop()));
+    }
+  });
+});

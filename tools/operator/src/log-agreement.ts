@@ -1,0 +1,131 @@
+// `npm run check`'s agreement line: do the nodes hold the same chosen value in every slot they
+// share? Paxos promises one value per slot; a node that forgot its votes (a data dir restored
+// from a backup or emptied) can break that, and nothing else an operator runs would show it.
+import { describeGrpcError, type Transport } from '@paxos/grpc-kit';
+import { createHash } from 'node:crypto';
+import { type ReadLogResponse, SlotValue } from '@paxos/proto';
+import { readCall } from './probe';
+
+/** ReadLog's page bound: the agreement is compared a page at a time (memory stays bounded). */
+export const AGREEMENT_PAGE = 1024;
+
+/** A node whose chosen log is compared: an acceptor, or the proposer. */
+export interface LogSource {
+  readonly name: string;
+  readonly address: string;
+  /** Its history starts here (slots below are covered by its state snapshot and not read). */
+  readonly firstSlot: bigint;
+}
+
+/** One value held for a slot, and who holds it. */
+export interface SlotHolders {
+  readonly digest: string;
+  readonly holders: readonly string[];
+}
+
+export interface LogAgreement {
+  /** The compared slots: [fromSlot, toSlot). */
+  readonly fromSlot: string;
+  readonly toSlot: string;
+  /** The nodes that held at least one of the slots (a comparison means something with two). */
+  readonly compared: readonly string[];
+  /** Nodes left out, with why. */
+  readonly skipped: readonly string[];
+  /** The first slot where the nodes hold different values (absent when they agree). */
+  readonly divergence?: { readonly slot: string; readonly values: readonly SlotHolders[] };
+}
+
+/** Per node, its entries of one page as slot -> value digest. */
+export type PageDigests = ReadonlyMap<string, ReadonlyMap<bigint, string>>;
+
+/** The first slot in [from, to) where two nodes hold different values (slots a node lacks are not compared). */
+export function firstDivergence(pages: PageDigests, from: bigint, to: bigint): { slot: bigint; values: SlotHolders[] } | undefined {
+  for (let slot = from; slot < to; slot++) {
+    const byDigest = new Map<string, string[]>();
+    for (const [name, digests] of pages) {
+      const d = digests.get(slot);
+      if (d === undefined) continue;
+      const holders = byDigest.get(d) ?? [];
+      holders.push(name);
+      byDigest.set(d, holders);
+    }
+    if (byDigest.size > 1) {
+      const values = [...byDigest].map(([digest, holders]) => ({ digest, holders })).sort((a, b) => b.holders.length - a.holders.length);
+      return { slot, values };
+    }
+  }
+  return undefined;
+}
+
+/** Hex SHA-256 of each entry's value in its protobuf encoding (an entry without a value is its own digest). */
+const digestsOf = (r: ReadLogResponse): Map<bigint, string> => {
+  const m = new Map<bigint, string>();
+  for (const e of r.entries) m.set(e.slot, e.value ? createHash('sha256').update(SlotValue.encode(e.value).finish()).digest('hex') : 'no value');
+  return m;
+};
+
+/**
+ * Compares the chosen values the nodes hold in [fromSlot, toSlot), a page at a time, and stops at
+ * the first slot they disagree on. A node that cannot be read is skipped (and named); a node that
+ * has not applied a slot, or keeps no history of it, is compared on the slots it has.
+ */
+export async function compareLogs(sources: readonly LogSource[], fromSlot: bigint, toSlot: bigint, deadlineMs: number, transport: Transport): Promise<LogAgreement> {
+  const skipped: string[] = [];
+  const holding = new Set<string>();
+  let readable = [...sources];
+  const result = (divergence?: LogAgreement['divergence']): LogAgreement => ({
+    fromSlot: fromSlot.toString(),
+    toSlot: toSlot.toString(),
+    compared: sources.filter((s) => holding.has(s.name)).map((s) => s.name),
+    skipped,
+    ...(divergence ? { divergence } : {}),
+  });
+  for (let page = fromSlot; page < toSlot && readable.length > 1; page += BigInt(AGREEMENT_PAGE)) {
+    const end = page + BigInt(AGREEMENT_PAGE) < toSlot ? page + BigInt(AGREEMENT_PAGE) : toSlot;
+    const answers = await Promise.all(
+      readable.map(async (s) => {
+        const from = s.firstSlot > page ? s.firstSlot : page;
+        if (from >= end) return { s, digests: new Map<bigint, string>() };
+        try {
+          return { s, digests: digestsOf(await readCall(s.address, 'readLog', { fromSlot: from, maxEntries: Number(end - from) }, deadlineMs, transport)) };
+        } catch (e) {
+          skipped.push(`${s.name}: ${describeGrpcError(e)}`);
+          return undefined;
+        }
+      }),
+    );
+    const pages = new Map<string, ReadonlyMap<bigint, string>>();
+    for (const a of answers) {
+      if (!a) continue;
+      pages.set(a.s.name, a.digests);
+      for (const slot of a.digests.keys()) {
+        if (slot >= page && slot < end) {
+          holding.add(a.s.name);
+          break;
+        }
+      }
+    }
+    readable = readable.filter((s) => pages.has(s.name));
+    const found = firstDivergence(pages, page, end);
+    if (found) return result({ slot: found.slot.toString(), values: found.values });
+  }
+  return result();
+}
+
+const names = (xs: readonly string[]): string => (xs.length <= 1 ? (xs[0] ?? '') : `${xs.slice(0, -1).join(', ')} and ${xs.at(-1)}`);
+
+/** The lines check prints for an agreement. */
+export function formatAgreement(a: LogAgreement): string[] {
+  const skipped = a.skipped.map((s) => `agreement: not compared: ${s}`);
+  const span = `slots ${a.fromSlot}..${BigInt(a.toSlot) - 1n}`;
+  if (a.divergence) {
+    const held = a.divergence.values.map((v) => `${names(v.holders)} ${v.holders.length === 1 ? 'holds' : 'hold'} ${v.digest.slice(0, 12)}`).join('; ');
+    return [
+      `agreement: DIVERGED at slot ${a.divergence.slot}: ${held}. Two values chosen for one slot: a node lost votes it gave (a data dir restored or emptied?). Keep every data dir as it is and stop writing (npm run stop); see README "A damaged acceptor"`,
+      ...skipped,
+    ];
+  }
+  if (BigInt(a.fromSlot) >= BigInt(a.toSlot)) return ['agreement: no chosen slot to compare yet', ...skipped];
+  if (a.compared.length < 2) return [`agreement: fewer than two acceptors could be read for ${span}: nothing compared`, ...skipped];
+  return [`agreement: ${span} hold the same values on ${a.compared.length} acceptors`, ...skipped];
+}
