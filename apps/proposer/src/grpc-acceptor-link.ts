@@ -1,5 +1,5 @@
 import { type ClientDuplexStream, connectivityState, Metadata, type ServiceError, status } from '@grpc/grpc-js';
-import { messageBytes, channelCredentials, GrpcError, type Logger, type Transport } from '@paxos/grpc-kit';
+import { messageBytes, channelCredentials, GrpcError, serverNameOptions, type Logger, type Transport } from '@paxos/grpc-kit';
 import {
   type AcceptRequest,
   type AcceptResponse,
@@ -77,8 +77,10 @@ export class GrpcAcceptorLink implements AcceptorLink {
     private readonly opts: LinkOptions,
   ) {
     // The acceptor must present its own certificate: another of the network's cannot stand in for it.
-    const creds = channelCredentials(opts.transport, `acceptor-${nodeId}`);
+    const peer = `acceptor-${nodeId}`;
+    const creds = channelCredentials(opts.transport, peer);
     this.client = new AcceptorServiceClient(address, creds, {
+      ...serverNameOptions(opts.transport, address, peer),
       'grpc.initial_reconnect_backoff_ms': opts.reconnectBackoffMsMin,
       'grpc.min_reconnect_backoff_ms': opts.reconnectBackoffMsMin,
       'grpc.max_reconnect_backoff_ms': opts.reconnectBackoffMsMax,

@@ -4,7 +4,7 @@
 // overloaded process) or "down" (refused, failed).
 import * as http from 'node:http';
 import { type ChannelOptions, Metadata, status } from '@grpc/grpc-js';
-import { channelCredentials, connectionFailure, isServiceError, type Transport } from '@paxos/grpc-kit';
+import { channelCredentials, connectionFailure, serverNameOptions, isServiceError, type Transport } from '@paxos/grpc-kit';
 import {
   AcceptorServiceClient,
   Consistency,
@@ -64,8 +64,9 @@ export class NodeClients {
 
   constructor(readonly address: string, transport: Transport, private readonly deadlineMs: number) {
     const creds = channelCredentials(transport);
-    this.acceptor = new AcceptorServiceClient(address, creds, CHANNEL_OPTIONS);
-    this.read = new ReadServiceClient(address, creds, CHANNEL_OPTIONS);
+    const options = { ...CHANNEL_OPTIONS, ...serverNameOptions(transport, address) };
+    this.acceptor = new AcceptorServiceClient(address, creds, options);
+    this.read = new ReadServiceClient(address, creds, options);
   }
 
   status(): Promise<StatusResponse> {

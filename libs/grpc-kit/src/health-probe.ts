@@ -1,7 +1,7 @@
 import { Metadata } from '@grpc/grpc-js';
 import { HealthCheckResponse_ServingStatus, HealthClient } from '@paxos/proto';
 import { describeGrpcError } from './grpc-errors';
-import { channelCredentials, INSECURE, type Transport } from './tls';
+import { channelCredentials, INSECURE, serverNameOptions, type Transport } from './tls';
 
 /** What one health Check found: SERVING, or why not (the status it answered, or the call's error). */
 export interface HealthReading {
@@ -14,7 +14,7 @@ export interface HealthReading {
 
 /** One grpc.health.v1 Check of the whole server, with a deadline. */
 export function readHealth(address: string, deadlineMs: number, transport: Transport = INSECURE): Promise<HealthReading> {
-  const client = new HealthClient(address, channelCredentials(transport));
+  const client = new HealthClient(address, channelCredentials(transport), serverNameOptions(transport, address));
   return new Promise<HealthReading>((resolve) => {
     client.check({ service: '' }, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => {
       client.close();

@@ -2,7 +2,7 @@ import type { FileRegistry } from '@bufbuild/protobuf';
 import type { FileDescriptorProto } from '@bufbuild/protobuf/wkt';
 import { type ServiceError, status } from '@grpc/grpc-js';
 import { reflectionV1, reflectionV1alpha } from '@paxos/proto';
-import { channelCredentials, INSECURE, type Transport } from './tls';
+import { channelCredentials, INSECURE, serverNameOptions, type Transport } from './tls';
 
 type Request = reflectionV1.ServerReflectionRequest;
 type Response = reflectionV1.ServerReflectionResponse;
@@ -40,7 +40,7 @@ async function resolveWith(address: string, deadlineMs: number, version: 'v1' | 
   const { FileDescriptorProtoSchema, FileDescriptorSetSchema } = require('@bufbuild/protobuf/wkt') as typeof import('@bufbuild/protobuf/wkt');
    
   const Client = (version === 'v1' ? reflectionV1.ServerReflectionClient : reflectionV1alpha.ServerReflectionClient) as typeof reflectionV1.ServerReflectionClient;
-  const client = new Client(address, channelCredentials(transport));
+  const client = new Client(address, channelCredentials(transport), serverNameOptions(transport, address));
   const call = client.serverReflectionInfo({ deadline: Date.now() + deadlineMs });
   const waiting: Array<{ resolve: (r: Response) => void; reject: (e: unknown) => void }> = [];
   let failure: unknown;

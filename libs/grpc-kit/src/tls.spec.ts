@@ -1,16 +1,20 @@
 import { credentials, Metadata, type ServerUnaryCall, type sendUnaryData, status } from '@grpc/grpc-js';
 import { copyFileSync, existsSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { TLSSocket } from 'node:tls';
+import { type ConnectionOptions, TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { AcceptorServiceClient, AcceptorServiceService, StatusResponse } from '@paxos/proto';
 import { ConfigError } from './config';
 import { createLogger } from './logger';
 import { caKeyFile, ensureNetworkCertificates } from './pki';
 import { startGrpcServer } from './server';
-import { channelCredentials, loadTls, peerIdentity, tlsFilesIn, type Transport } from './tls';
+import { channelCredentials, INSECURE, loadTls, peerIdentity, serverNameOptions, tlsFilesIn, type Transport } from './tls';
 
 const logger = createLogger('tls-test');
+// node:tls itself (what grpc-js calls), not a module namespace wrapping it.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const tlsModule = require('tls') as typeof import('node:tls');
+const originalConnect = tlsModule.connect;
 logger.level = 'silent';
 
 describe('mutual TLS between nodes', () => {
@@ -87,6 +91,51 @@ describe('mutual TLS between nodes', () => {
       expect(await check(credentials.createInsecure())).toBe(status.UNAVAILABLE);
       expect(await check(as(loadTls(tlsFilesIn(other, 'proposer-1'))))).toBe(status.UNAVAILABLE);
     } finally {
+      await running.shutdown(100);
+    }
+  });
+
+  it('sends a name, never an IP address, as the TLS server name, and checks the certificate as strictly', async () => {
+    const t = loadTls(tlsFilesIn(dir, 'proposer-1'));
+    expect(serverNameOptions(INSECURE, '127.0.0.1:1')).toEqual({});
+    expect(serverNameOptions(t, '127.0.0.1:1', 'acceptor-0')).toEqual({ 'grpc.ssl_target_name_override': 'acceptor-0' });
+    expect(serverNameOptions(t, '127.0.0.1:1')).toEqual({ 'grpc.ssl_target_name_override': 'localhost' });
+    expect(serverNameOptions(t, '[::1]:1')).toEqual({ 'grpc.ssl_target_name_override': 'localhost' });
+    // Only the addresses the certificates name: another one keeps its own check.
+    expect(serverNameOptions(t, '127.0.0.2:1')).toEqual({});
+    expect(serverNameOptions(t, '10.0.0.1:1')).toEqual({});
+    expect(serverNameOptions(t, 'node-3.example:1')).toEqual({});
+    const running = await startGrpcServer({
+      host: '127.0.0.1',
+      port: 0,
+      maxReceiveBytes: 1 << 20,
+      logger,
+      transport: loadTls(tlsFilesIn(dir, 'acceptor-0')),
+      services: [{ name: 'paxos.v1.AcceptorService', definition: AcceptorServiceService, implementation: { status: (_c: unknown, cb: sendUnaryData<unknown>) => cb(null, StatusResponse.fromPartial({})) } }],
+    });
+    // The server name each connection sends (grpc-js calls node:tls's connect).
+    const sent: unknown[] = [];
+    const connect = jest.spyOn(tlsModule, 'connect').mockImplementation(((options: ConnectionOptions, listener?: () => void) => {
+      sent.push(options.servername);
+      return originalConnect(options, listener);
+    }) as typeof tlsModule.connect);
+    const address = `127.0.0.1:${running.port}`;
+    const call = (peer?: string) =>
+      new Promise<number>((resolve) => {
+        const c = new AcceptorServiceClient(address, channelCredentials(t, peer), serverNameOptions(t, address, peer));
+        c.status({}, new Metadata(), { deadline: Date.now() + 5000 }, (e) => {
+          c.close();
+          resolve(e ? e.code : status.OK);
+        });
+      });
+    try {
+      expect(await call()).toBe(status.OK);
+      expect(await call('acceptor-0')).toBe(status.OK);
+      // The name checked is the peer's, not the one sent: another node's name is refused.
+      expect(await call('acceptor-1')).toBe(status.UNAVAILABLE);
+      expect(sent).toEqual(['localhost', 'acceptor-0', 'acceptor-1']);
+    } finally {
+      connect.mockRestore();
       await running.shutdown(100);
     }
   });

@@ -2,9 +2,10 @@
 // or plaintext only when asked for by name (--insecure). A certificate names its holder in its
 // common name: "acceptor-<id>", "proposer-<id>" or "client-<name>" (pki.ts writes them so), which
 // is how an acceptor knows which proposer sent a ballot.
-import { type ChannelCredentials, credentials, ServerCredentials } from '@grpc/grpc-js';
+import { type ChannelCredentials, type ChannelOptions, credentials, ServerCredentials } from '@grpc/grpc-js';
 import { createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { ConfigError } from './config';
 
@@ -119,6 +120,30 @@ export function channelCredentials(t: Transport, peer?: string): ChannelCredenti
       return cn === peer ? undefined : new Error(`the server presents ${typeof cn === 'string' ? cn : 'no single name'}, not ${peer}`);
     },
   });
+}
+
+/** The host of "host:port" or "[v6]:port". */
+const hostOf = (address: string): string => {
+  const m = /^\[([^\]]*)\](?::\d*)?$/.exec(address);
+  if (m) return m[1] ?? '';
+  const colon = address.lastIndexOf(':');
+  return colon > 0 && address.indexOf(':') === colon ? address.slice(0, colon) : address;
+};
+
+/**
+ * Channel options for a client of `address` with channelCredentials(t, peer): the TLS server name
+ * it sends. grpc-js sends the target's host, and Node warns (DEP0123) on every process's first
+ * connection to an IP address, which a TLS server name may not be (RFC 6066). With `peer`, its
+ * name (the certificate is checked against it, not the host); for a loopback address, "localhost",
+ * which every certificate of ours names beside 127.0.0.1 and ::1 (only those two addresses are
+ * taken for it, so the check stays as strict).
+ * Another IP address keeps the default (the warning, and the check against that address).
+ */
+export function serverNameOptions(t: Transport, address: string, peer?: string): ChannelOptions {
+  if (t.kind === 'insecure') return {};
+  if (peer !== undefined) return { 'grpc.ssl_target_name_override': peer };
+  const host = hostOf(address);
+  return host === '127.0.0.1' || (isIP(host) === 6 && /^(0*:)*:?0*1$/.test(host)) ? { 'grpc.ssl_target_name_override': 'localhost' } : {};
 }
 
 /** What grpc-js tells of a call's peer (its AuthContext, which the package does not export). */

@@ -1,8 +1,8 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ChannelCredentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { channelCredentials, ensureNetworkCertificates, INSECURE, loadTls, tlsFilesIn, type Transport } from '@paxos/grpc-kit';
+import { type ChannelCredentials, type ChannelOptions, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { channelCredentials, ensureNetworkCertificates, INSECURE, loadTls, serverNameOptions, tlsFilesIn, type Transport } from '@paxos/grpc-kit';
 import { ProposerServiceClient, type ProposeResponse, type Value } from '@paxos/proto';
 import { type NodeProcess, spawnNode } from './node-process';
 import { freePorts } from './ports';
@@ -61,6 +61,14 @@ export class TestCluster {
       if (c.acceptorAddresses.includes(address) || [...c.proposerPorts.values()].some((p) => `127.0.0.1:${p}` === address)) return c.credentials;
     }
     return channelCredentials(INSECURE);
+  }
+
+  /** Channel options for a test's client of the node at `address` (its TLS server name: serverNameOptions). */
+  static channelOptionsFor(address: string): ChannelOptions {
+    for (const c of TestCluster.running) {
+      if (c.acceptorAddresses.includes(address) || [...c.proposerPorts.values()].some((p) => `127.0.0.1:${p}` === address)) return serverNameOptions(c.transport, address);
+    }
+    return {};
   }
 
   /** The TLS folder of this cluster (ca.crt and one certificate per node), or undefined with plaintext. */
@@ -170,7 +178,7 @@ export class TestCluster {
 
   /** One Propose call with a deadline; resolves with the answer or the gRPC error. */
   propose(proposerId: number, clientRequestId: string, value: Value, deadlineMs = 10_000): Promise<ProposeResponse> {
-    const client = new ProposerServiceClient(this.proposerAddress(proposerId), this.credentials);
+    const client = new ProposerServiceClient(this.proposerAddress(proposerId), this.credentials, serverNameOptions(this.transport, this.proposerAddress(proposerId)));
     return new Promise<ProposeResponse>((resolve, reject) =>
       client.propose({ clientRequestId, value, includeVotes: true }, new Metadata(), { deadline: Date.now() + deadlineMs }, (err: ServiceError | null, res) => {
         client.close();

@@ -1,5 +1,5 @@
 import { type ClientDuplexStream, Metadata } from '@grpc/grpc-js';
-import { channelCredentials, type Transport } from '@paxos/grpc-kit';
+import { channelCredentials, serverNameOptions, type Transport } from '@paxos/grpc-kit';
 import {
   type ProposeBulkRequest,
   type ProposeBulkResponse,
@@ -16,7 +16,7 @@ type Client = InstanceType<typeof ProposerServiceClient>;
 
 export function openClients(address: string, transport: Transport, count = CHANNELS): Client[] {
   const creds = channelCredentials(transport);
-  return Array.from({ length: count }, (_, i) => new ProposerServiceClient(address, creds, { 'grpc.channel_id_salt': i } as object));
+  return Array.from({ length: count }, (_, i) => new ProposerServiceClient(address, creds, { ...serverNameOptions(transport, address), 'grpc.channel_id_salt': i } as object));
 }
 
 /** How long a streamed proposal waits for its answer before it counts as an error. */

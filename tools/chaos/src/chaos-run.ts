@@ -66,7 +66,7 @@ function unary<Req, Res>(address: string, make: (a: string) => { close(): void }
 const readLogPage = (address: string, fromSlot: bigint) =>
   unary<{ fromSlot: bigint; maxEntries: number }, ReadLogResponse>(
     address,
-    (a) => new ReadServiceClient(a, TestCluster.credentialsFor(a)),
+    (a) => new ReadServiceClient(a, TestCluster.credentialsFor(a), TestCluster.channelOptionsFor(a)),
     (c: ReadServiceClient, r, m, o, cb) => c.readLog(r, m, o, cb),
     { fromSlot, maxEntries: 1024 },
   );
@@ -74,7 +74,7 @@ const readLogPage = (address: string, fromSlot: bigint) =>
 const committedIndexOf = (address: string) =>
   unary<object, { committedIndex: bigint }>(
     address,
-    (a) => new AcceptorServiceClient(a, TestCluster.credentialsFor(a)),
+    (a) => new AcceptorServiceClient(a, TestCluster.credentialsFor(a), TestCluster.channelOptionsFor(a)),
     (c: AcceptorServiceClient, _r, m, o, cb) => c.status({}, m, o, cb),
     {},
   ).then((s) => s.committedIndex);

@@ -26,7 +26,7 @@ export interface LinearizableReaderOptions {
 }
 
 export async function runReader(o: LinearizableReaderOptions, stop: () => boolean): Promise<void> {
-  const clients = o.proposers.map((a) => new ReadServiceClient(a, TestCluster.credentialsFor(a)));
+  const clients = o.proposers.map((a) => new ReadServiceClient(a, TestCluster.credentialsFor(a), TestCluster.channelOptionsFor(a)));
   try {
     while (!stop()) {
       const floor = o.highestAcked();

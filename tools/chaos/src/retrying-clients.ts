@@ -87,7 +87,7 @@ export interface RetryingClientOptions {
 
 /** Runs operations until `stop()` says so; the operation in hand is retried until answered or `giveUpAt`. */
 export async function runClient(o: RetryingClientOptions, stop: () => boolean, giveUpAt: () => number): Promise<void> {
-  const clients = o.proposers.map((a) => new ProposerServiceClient(a, TestCluster.credentialsFor(a)));
+  const clients = o.proposers.map((a) => new ProposerServiceClient(a, TestCluster.credentialsFor(a), TestCluster.channelOptionsFor(a)));
   const { ledger } = o;
   try {
     for (let op = 0; !stop(); op++) {

@@ -1,5 +1,5 @@
 import { Metadata } from '@grpc/grpc-js';
-import { channelCredentials, type Transport } from '@paxos/grpc-kit';
+import { channelCredentials, serverNameOptions, type Transport } from '@paxos/grpc-kit';
 import {
   AcceptorServiceClient,
   type GetLeaderboardResponse,
@@ -14,7 +14,7 @@ import {
 } from '@paxos/proto';
 
 export function acceptorStatus(address: string, deadlineMs: number, transport: Transport): Promise<StatusResponse> {
-  const client = new AcceptorServiceClient(address, channelCredentials(transport));
+  const client = new AcceptorServiceClient(address, channelCredentials(transport), serverNameOptions(transport, address));
   return new Promise((resolve, reject) => {
     client.status({}, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => {
       client.close();
@@ -25,7 +25,7 @@ export function acceptorStatus(address: string, deadlineMs: number, transport: T
 }
 
 export function propose(address: string, request: ProposeRequest, deadlineMs: number, transport: Transport): Promise<ProposeResponse> {
-  const client = new ProposerServiceClient(address, channelCredentials(transport));
+  const client = new ProposerServiceClient(address, channelCredentials(transport), serverNameOptions(transport, address));
   return new Promise((resolve, reject) => {
     client.propose(request, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => {
       client.close();
@@ -43,7 +43,7 @@ export function readCall<K extends 'readLog' | 'getProposal' | 'listProposals' |
   deadlineMs: number,
   transport: Transport,
 ): Promise<ReadAnswer<K>> {
-  const client = new ReadServiceClient(address, channelCredentials(transport));
+  const client = new ReadServiceClient(address, channelCredentials(transport), serverNameOptions(transport, address));
   return new Promise((resolve, reject) => {
     const call = client[method] as unknown as (r: unknown, m: Metadata, o: object, cb: (e: Error | null, r: ReadAnswer<K>) => void) => void;
     call.call(client, request, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => {
