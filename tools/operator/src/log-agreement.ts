@@ -1,10 +1,10 @@
 // `npm run check`'s agreement line: do the nodes hold the same chosen value in every slot they
 // share? Paxos promises one value per slot; a node that forgot its votes (a data dir restored
 // from a backup or emptied) can break that, and nothing else an operator runs would show it.
-import { describeGrpcError, type Transport } from '@paxos/grpc-kit';
 import { createHash } from 'node:crypto';
-import { type ReadLogResponse, SlotValue } from '@paxos/proto';
-import { readCall } from './probe';
+import { Metadata } from '@grpc/grpc-js';
+import { channelCredentials, describeGrpcError, serverNameOptions, type Transport } from '@paxos/grpc-kit';
+import { type ReadLogRequest, type ReadLogResponse, ReadServiceClient, SlotValue } from '@paxos/proto';
 
 /** ReadLog's page bound: the agreement is compared a page at a time (memory stays bounded). */
 export const AGREEMENT_PAGE = 1024;
@@ -70,6 +70,20 @@ const digestsOf = (r: ReadLogResponse): Map<bigint, string> => {
  * has not applied a slot, or keeps no history of it, is compared on the slots it has.
  */
 export async function compareLogs(sources: readonly LogSource[], fromSlot: bigint, toSlot: bigint, deadlineMs: number, transport: Transport): Promise<LogAgreement> {
+  // One connection per node for every page (a whole-history audit reads hundreds of pages).
+  const clients = new Map(sources.map((s) => [s.name, new ReadServiceClient(s.address, channelCredentials(transport), serverNameOptions(transport, s.address))]));
+  const readLog = (s: LogSource, request: ReadLogRequest) =>
+    new Promise<ReadLogResponse>((resolve, reject) => {
+      clients.get(s.name)?.readLog(request, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res)));
+    });
+  try {
+    return await compareWith(sources, fromSlot, toSlot, readLog);
+  } finally {
+    for (const c of clients.values()) c.close();
+  }
+}
+
+async function compareWith(sources: readonly LogSource[], fromSlot: bigint, toSlot: bigint, readLog: (s: LogSource, r: ReadLogRequest) => Promise<ReadLogResponse>): Promise<LogAgreement> {
   const skipped: string[] = [];
   const holding = new Set<string>();
   let readable = [...sources];
@@ -87,7 +101,7 @@ export async function compareLogs(sources: readonly LogSource[], fromSlot: bigin
         const from = s.firstSlot > page ? s.firstSlot : page;
         if (from >= end) return { s, digests: new Map<bigint, string>() };
         try {
-          return { s, digests: digestsOf(await readCall(s.address, 'readLog', { fromSlot: from, maxEntries: Number(end - from) }, deadlineMs, transport)) };
+          return { s, digests: digestsOf(await readLog(s, { fromSlot: from, maxEntries: Number(end - from) })) };
         } catch (e) {
           skipped.push(`${s.name}: ${describeGrpcError(e)}`);
           return undefined;
