@@ -9,6 +9,38 @@ export const CLAIMS_MAX = 64;
 /** A claim's label and field, and its claimed value: LMFDB's are far shorter (an anlist:1000 claim is about 5 KB). */
 export const CLAIM_NAME_MAX = 256;
 export const CLAIM_VALUE_MAX = 16 * 1024;
+/**
+ * A leaderboard's rows, a framework's name and each number's text. Every node keeps every
+ * framework's row and the newest proposals whole, and serves them in one GetLeaderboard answer:
+ * without these a client's 1 MB proposal of 8,000 frameworks cost every node 7 MB and made the
+ * leaderboard too big to answer, for good (it is agreed state). With them a row is at most about
+ * 250 bytes, and the registry's 4,096 frameworks and 10,000 changes fit one answer.
+ */
+export const LEADERBOARD_ROWS_MAX = 256;
+export const FRAMEWORK_NAME_MAX = 64;
+export const DECIMAL_TEXT_MAX = 32;
+/** C0 and C1 control characters: a framework name is printed on terminals and pages. */
+const hasControlCharacter = (text: string): boolean => {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return true;
+  }
+  return false;
+};
+
+/** Why a leaderboard is out of the bounds above (INVALID_ARGUMENT), or undefined. */
+function leaderboardBoundProblem(rows: readonly LeaderboardEntry[]): string | undefined {
+  if (rows.length > LEADERBOARD_ROWS_MAX) return `the leaderboard has ${rows.length} rows, the limit is ${LEADERBOARD_ROWS_MAX}`;
+  for (const [i, e] of rows.entries()) {
+    if (e.framework.length === 0) return `leaderboard[${i}].framework is empty`;
+    if (e.framework.length > FRAMEWORK_NAME_MAX) return `leaderboard[${i}].framework is ${e.framework.length} characters long, the limit is ${FRAMEWORK_NAME_MAX}`;
+    if (hasControlCharacter(e.framework)) return `leaderboard[${i}].framework holds a control character`;
+    for (const [field, text] of [['score', e.score], ['price_per_point', e.pricePerPoint], ['bid', e.bid], ['ask', e.ask]] as const) {
+      if (text.length > DECIMAL_TEXT_MAX) return `leaderboard[${i}].${field} is ${text.length} characters long, the limit is ${DECIMAL_TEXT_MAX}`;
+    }
+  }
+  return undefined;
+}
 
 export interface ProposalInput {
   proposalNumber: bigint;
@@ -62,6 +94,8 @@ export function validateProposalValue(contentType: string, data: Uint8Array): Pr
   } catch (e) {
     return { ok: false, code: 'INVALID_ARGUMENT', reason: (e as Error).message };
   }
+  const bound = leaderboardBoundProblem(proposal.leaderboard);
+  if (bound !== undefined) return { ok: false, code: 'INVALID_ARGUMENT', reason: bound };
   let hash: string;
   try {
     hash = leaderboardSha256(proposal.leaderboard);

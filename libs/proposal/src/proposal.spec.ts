@@ -7,8 +7,11 @@ import {
   buildProposal,
   canonicalLeaderboardBytes,
   checkProposalClaims,
+  DECIMAL_TEXT_MAX,
   decodeProposalValue,
   encodeProposalValue,
+  FRAMEWORK_NAME_MAX,
+  LEADERBOARD_ROWS_MAX,
   leaderboardSha256,
   MONSTER_HARMONIC_CONTENT_TYPE,
   parseProposalJson,
@@ -73,6 +76,23 @@ describe('the proposal value', () => {
     expect(validateProposalValue(long.contentType, long.data)).toMatchObject({ ok: false, code: 'INVALID_ARGUMENT', reason: 'claims[0].claimed_value is 20002 characters long, the limit is 16384' });
     const label = encodeProposalValue({ ...p, claims: [{ source: 0, label: 'x'.repeat(300), field: 'jinv', claimedValue: '1' }] });
     expect(validateProposalValue(label.contentType, label.data)).toMatchObject({ ok: false, code: 'INVALID_ARGUMENT', reason: 'claims[0].label is 300 characters long, the limit is 256' });
+  });
+});
+
+describe('the bounds of a leaderboard (every node keeps every framework\'s row)', () => {
+  const refused = (leaderboard: LeaderboardEntry[]) => {
+    const v = encodeProposalValue(buildProposal({ proposalNumber: 1n, proposerId: 1, leaderboard }));
+    return validateProposalValue(v.contentType, v.data);
+  };
+  it('takes 256 rows of names up to 64 characters and numbers up to 32, and refuses more with INVALID_ARGUMENT', () => {
+    const rows = Array.from({ length: LEADERBOARD_ROWS_MAX }, (_, i) => entry({ framework: `f${i}`.padEnd(FRAMEWORK_NAME_MAX, 'x'), score: '9'.repeat(DECIMAL_TEXT_MAX) }));
+    expect(refused(rows)).toMatchObject({ ok: true });
+    expect(refused([...rows, entry()])).toEqual({ ok: false, code: 'INVALID_ARGUMENT', reason: 'the leaderboard has 257 rows, the limit is 256' });
+    expect(refused([entry(), entry({ framework: 'x'.repeat(65) })])).toEqual({ ok: false, code: 'INVALID_ARGUMENT', reason: 'leaderboard[1].framework is 65 characters long, the limit is 64' });
+    expect(refused([entry({ ask: `1.${'0'.repeat(31)}` })])).toEqual({ ok: false, code: 'INVALID_ARGUMENT', reason: 'leaderboard[0].ask is 33 characters long, the limit is 32' });
+    expect(refused([entry({ framework: '' })])).toEqual({ ok: false, code: 'INVALID_ARGUMENT', reason: 'leaderboard[0].framework is empty' });
+    for (const name of ['a\nb', 'a\u001b[31m', 'a\u0085']) expect(refused([entry({ framework: name })])).toEqual({ ok: false, code: 'INVALID_ARGUMENT', reason: 'leaderboard[0].framework holds a control character' });
+    expect(refused([entry({ framework: 'Mönster ✓ 群' })])).toMatchObject({ ok: true });
   });
 });
 
