@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ChosenEntry, Command } from '@paxos/consensus-core';
 import { buildProposal, encodeProposalValue } from '@paxos/proposal';
 import { AgreedState } from './agreed-state';
+import { recordBytes } from './harmonic-registry';
 
 const digest = (d: Uint8Array) => createHash('sha256').update(d).digest('hex');
 const ballot = { round: 1n, proposerId: 1 };
@@ -102,6 +103,47 @@ describe('the agreed state (the Monster Harmonic registry)', () => {
       [false, 2n, 1n],
       [false, 3n, 2n],
     ]);
+  });
+
+  it('refuses a proposal that would take the leaderboard past its frameworks, the same way after a snapshot', () => {
+    const s = new AgreedState({ digest, registry: { frameworksMax: 3 } });
+    s.apply(slot(0, proposal('p1', 1, [row('alpha', '1'), row('beta', '1')])));
+    // Rows of frameworks already there do not count; a name given twice counts once.
+    const again = s.apply(slot(1, proposal('p2', 2, [row('alpha', '2'), row('gamma', '2'), row('gamma', '3')])));
+    expect(again.commands[0]?.harmonic).toEqual({ kind: 'accepted', proposalNumber: 2n });
+    const restored = new AgreedState({ digest, registry: { frameworksMax: 3 } }, s.snapshot());
+    for (const state of [s, restored]) {
+      const over = state.apply(slot(2, proposal('p3', 3, [row('alpha', '3'), row('delta', '3')])));
+      expect(over.commands[0]?.harmonic).toEqual({ kind: 'refused', proposalNumber: 3n, reason: 'proposal 3 would add 1 frameworks to the 3 on the leaderboard, the limit is 3' });
+      expect(state.registry.leaderboard().map((r) => [r.framework, r.score])).toEqual([['alpha', '2'], ['beta', '1'], ['gamma', '3']]);
+      expect(state.registry.proposal(3n)).toBeUndefined();
+    }
+  });
+
+  it('keeps the newest records whole within a bound in bytes, computed from each record alone', () => {
+    const claim = (i: number) => ({ source: 0, label: '11.a2', field: 'anlist:1000', claimedValue: String(i).repeat(4000) });
+    const apply = (s: AgreedState, from: number, to: number) => {
+      for (let i = from; i <= to; i++) s.apply(slot(i - 1, proposal(`p${i}`, i, [row('alpha', String(i))], [claim(i)])));
+    };
+    const first = new AgreedState({ digest });
+    apply(first, 1, 1);
+    const one = recordBytes(first.registry.proposal(1n) as Parameters<typeof recordBytes>[0]);
+    expect(one).toBeGreaterThan(4000);
+    const opts = { digest, registry: { recordsBytesMax: 3 * one + 100 } };
+    const s = new AgreedState(opts);
+    apply(s, 1, 5);
+    expect([1n, 2n, 3n, 4n, 5n].map((n) => 'forgotten' in (s.registry.proposal(n) ?? {}))).toEqual([true, true, false, false, false]);
+    // A node that restored a snapshot at slot 3 forgets the same ones as one that applied all.
+    const early = new AgreedState(opts);
+    apply(early, 1, 3);
+    const restored = new AgreedState(opts, early.snapshot());
+    apply(restored, 4, 5);
+    expect(restored.registry.proposals(0n, 10)).toEqual(s.registry.proposals(0n, 10));
+    // One record above the bound is kept whole: the newest always is.
+    const tiny = new AgreedState({ digest, registry: { recordsBytesMax: 10 } });
+    apply(tiny, 1, 2);
+    expect('forgotten' in (tiny.registry.proposal(2n) ?? {})).toBe(false);
+    expect(tiny.registry.proposal(1n)).toEqual({ forgotten: true, slot: 0n });
   });
 
   it('lists proposals by number whatever order they took effect in, from any number, a page at a time', () => {

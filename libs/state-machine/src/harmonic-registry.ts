@@ -47,11 +47,32 @@ export type HarmonicOutcome =
 export interface RegistryOptions {
   /** Proposals kept with their full records; older ones keep only their slot. */
   readonly proposalsMax: number;
+  /** The full records kept hold at most about this many bytes (recordBytes); older ones keep only their slot. */
+  readonly recordsBytesMax: number;
+  /** Frameworks on the leaderboard: a proposal that would add more is refused. */
+  readonly frameworksMax: number;
   /** Leaderboard changes kept as history. */
   readonly historyMax: number;
 }
 
-export const REGISTRY_DEFAULTS: RegistryOptions = { proposalsMax: 100_000, historyMax: 10_000 };
+/**
+ * Rules of the state machine, the same on every node (they decide what a proposal does, so they
+ * are constants, not flags). A proposal has at most 256 rows of about 250 bytes and 64 claims of
+ * up to 16 KB: the records are bounded in bytes as well as in number, and the leaderboard in
+ * frameworks, so that the agreed state fits every node's memory and one GetLeaderboard answer.
+ */
+export const REGISTRY_DEFAULTS: RegistryOptions = { proposalsMax: 100_000, recordsBytesMax: 32 * 1024 * 1024, frameworksMax: 4096, historyMax: 10_000 };
+
+/**
+ * About how many bytes a record holds: its text and a fixed cost per record, row and claim.
+ * Computed from the record alone, so every node evicts the same records.
+ */
+export function recordBytes(r: ProposalRecord): number {
+  let n = 256 + r.clientRequestId.length + r.leaderboardSha256.length;
+  for (const e of r.leaderboard) n += 64 + e.framework.length + e.score.length + e.pricePerPoint.length + e.bid.length + e.ask.length;
+  for (const c of r.claims) n += 96 + c.claim.label.length + c.claim.field.length + c.claim.claimedValue.length + 8 * c.checkedBy.length;
+  return n;
+}
 
 /** Is this command a Monster Harmonic proposal (the one content type the registry reads, however it is spelled)? */
 export function isHarmonicCommand(c: Command): boolean {
@@ -74,6 +95,8 @@ export class HarmonicRegistry {
   private readonly numbers: bigint[] = [];
   /** Full records of the newest proposalsMax proposals, in log order. */
   private readonly records = new Map<bigint, ProposalRecord>();
+  /** recordBytes of every record in `records`. */
+  private recordsBytes = 0;
   private readonly rows = new Map<string, LeaderboardRow>();
   private readonly changes: LeaderboardRow[] = [];
   private refusedCount = 0;
@@ -93,6 +116,15 @@ export class HarmonicRegistry {
       this.refusedCount += 1;
       return { kind: 'refused', proposalNumber: p.proposalNumber, reason: `proposal ${p.proposalNumber} was already chosen in slot ${earlier}` };
     }
+    const added = new Set(p.leaderboard.map((e) => e.framework).filter((f) => !this.rows.has(f))).size;
+    if (this.rows.size + added > this.opts.frameworksMax) {
+      this.refusedCount += 1;
+      return {
+        kind: 'refused',
+        proposalNumber: p.proposalNumber,
+        reason: `proposal ${p.proposalNumber} would add ${added} frameworks to the ${this.rows.size} on the leaderboard, the limit is ${this.opts.frameworksMax}`,
+      };
+    }
     const record: ProposalRecord = {
       proposalNumber: p.proposalNumber,
       proposerId: p.proposerId,
@@ -104,8 +136,7 @@ export class HarmonicRegistry {
     };
     this.slotOf.set(p.proposalNumber, slot);
     this.insertNumber(p.proposalNumber);
-    this.records.set(p.proposalNumber, record);
-    if (this.records.size > this.opts.proposalsMax) this.records.delete(this.records.keys().next().value as bigint);
+    this.keepRecord(record);
     for (const e of p.leaderboard) {
       const row: LeaderboardRow = { framework: e.framework, score: e.score, pricePerPoint: e.pricePerPoint, bid: e.bid, ask: e.ask, proposalNumber: p.proposalNumber, slot };
       this.rows.set(e.framework, row);
@@ -115,7 +146,17 @@ export class HarmonicRegistry {
     return { kind: 'accepted', proposalNumber: p.proposalNumber };
   }
 
-  /** The proposal's record; 'forgotten' when only its slot is still kept (read that slot of the log). */
+  /** Keeps the record whole, and forgets the oldest ones past the bounds (the newest is always kept). */
+  private keepRecord(record: ProposalRecord): void {
+    this.records.set(record.proposalNumber, record);
+    this.recordsBytes += recordBytes(record);
+    while (this.records.size > 1 && (this.records.size > this.opts.proposalsMax || this.recordsBytes > this.opts.recordsBytesMax)) {
+      const [oldest, r] = this.records.entries().next().value as [bigint, ProposalRecord];
+      this.records.delete(oldest);
+      this.recordsBytes -= recordBytes(r);
+    }
+  }
+
   snapshot(): RegistrySnapshot {
     return { slotOf: [...this.slotOf.entries()], records: [...this.records.values()], rows: [...this.rows.values()], changes: [...this.changes], refusedCount: this.refusedCount };
   }
@@ -125,13 +166,17 @@ export class HarmonicRegistry {
     const r = new HarmonicRegistry(opts);
     for (const [n, slot] of s.slotOf) r.slotOf.set(n, slot);
     r.numbers.push(...[...r.slotOf.keys()].sort(compareBigint));
-    for (const rec of s.records) r.records.set(rec.proposalNumber, rec);
+    for (const rec of s.records) {
+      r.records.set(rec.proposalNumber, rec);
+      r.recordsBytes += recordBytes(rec);
+    }
     for (const row of s.rows) r.rows.set(row.framework, row);
     r.changes.push(...s.changes);
     r.refusedCount = s.refusedCount;
     return r;
   }
 
+  /** The proposal's record; 'forgotten' when only its slot is still kept (read that slot of the log). */
   proposal(n: bigint): ProposalRecord | { forgotten: true; slot: bigint } | undefined {
     const r = this.records.get(n);
     if (r) return r;

@@ -7,9 +7,12 @@ import type { AgreedStateSnapshot } from './agreed-state';
 
 /**
  * 2: a claim's `checkedBy` is the certificate's acceptors of its source (format 1 listed every
- * acceptor holding it); a format-1 snapshot is not used, and the node applies its history again.
+ * acceptor holding it). 3: the registry's bounds (a leaderboard's rows, names and numbers; 4,096
+ * frameworks; the records kept bounded in bytes), under which a proposal a format-2 snapshot
+ * counted may be refused. A snapshot of an earlier format is not used, and the node applies its
+ * history again.
  */
-export const STATE_SNAPSHOT_FORMAT = 2;
+export const STATE_SNAPSHOT_FORMAT = 3;
 
 export function encodeStateSnapshot(s: AgreedStateSnapshot): Buffer {
   return serialize({ format: STATE_SNAPSHOT_FORMAT, state: s });
