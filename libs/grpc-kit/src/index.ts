@@ -10,6 +10,7 @@ export * from './server';
 export * from './answer-budget';
 export * from './connection-bounds';
 export * from './call-bounds';
+export * from './partial-message-bounds';
 export * from './caller';
 export * from './token-bucket';
 export * from './paced-turns';

@@ -9,6 +9,7 @@ import type { Registry } from 'prom-client';
 import { grpcMetricsInterceptor, pendingAnswerGauge } from './metrics';
 import { AnswerBudget } from './answer-budget';
 import { boundConnections } from './connection-bounds';
+import { boundPartialMessages, partialMessageBoundsFor } from './partial-message-bounds';
 import { CallBounds } from './call-bounds';
 
 export interface ServiceEntry {
@@ -140,6 +141,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
     opts.transport.kind === 'tls',
     opts.logger,
   );
+  boundPartialMessages(server, partialMessageBoundsFor(opts.maxReceiveBytes), opts.transport.kind === 'tls', opts.logger);
   opts.logger.info(
     { address: `${opts.host}:${port}`, services: opts.services.map((s) => s.name), tls: opts.transport.kind === 'tls' ? opts.transport.identity.name : 'off (--insecure)' },
     'gRPC server listening',

@@ -1,0 +1,137 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { type ClientHttp2Session, type ClientHttp2Stream, connect } from 'node:http2';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readHealth } from './health-probe';
+import { createLogger } from './logger';
+import { MessageFraming, partialMessageBoundsFor } from './partial-message-bounds';
+import { type RunningServer, startGrpcServer } from './server';
+import { ensureNetworkCertificates } from './pki';
+import { INSECURE, loadTls, tlsFilesIn } from './tls';
+
+const logger = createLogger('partial-message-bounds-test');
+logger.level = 'silent';
+
+const prefix = (length: number) => {
+  const b = Buffer.alloc(5);
+  b.writeUInt32BE(length, 1);
+  return b;
+};
+
+describe('the bytes of a message still arriving, read from the gRPC framing', () => {
+  it('counts a message until its last byte, across chunks, and nothing between messages', () => {
+    const f = new MessageFraming();
+    const message = Buffer.concat([prefix(10), Buffer.alloc(10, 7)]);
+    expect(f.feed(message.subarray(0, 3))).toBe(3);
+    expect(f.feed(message.subarray(3, 9))).toBe(6);
+    expect(f.partial).toBe(9);
+    // The last byte ends it: what it held is given back.
+    expect(f.feed(message.subarray(9))).toBe(-9);
+    expect(f.partial).toBe(0);
+    // Two whole messages, an empty one, and the start of a fourth in one chunk.
+    const chunk = Buffer.concat([message, prefix(0), message, prefix(1000), Buffer.alloc(20)]);
+    expect(f.feed(chunk)).toBe(25);
+    expect(f.partial).toBe(25);
+  });
+});
+
+describe('a server bounds the messages clients leave unfinished', () => {
+  // 64 KiB messages: 320 KiB per connection, 3 MiB in all.
+  const bounds = partialMessageBoundsFor(64 * 1024);
+  let running: RunningServer;
+  const sessions: ClientHttp2Session[] = [];
+  beforeAll(async () => {
+    running = await startGrpcServer({ host: '127.0.0.1', port: 0, maxReceiveBytes: 64 * 1024, transport: INSECURE, services: [], logger });
+  });
+  afterAll(async () => {
+    for (const s of sessions) s.destroy();
+    await running.shutdown(100);
+  });
+
+  const session = () => {
+    const s = connect(`http://127.0.0.1:${running.port}`);
+    s.on('error', () => undefined);
+    sessions.push(s);
+    return s;
+  };
+  /** A Health/Check call whose 60,000-byte request never gets its last byte (or does, when `finish`). */
+  const call = (s: ClientHttp2Session, finish = false): ClientHttp2Stream => {
+    const stream = s.request({ ':method': 'POST', ':path': '/grpc.health.v1.Health/Check', 'content-type': 'application/grpc', te: 'trailers' });
+    stream.on('error', () => undefined);
+    stream.write(Buffer.concat([prefix(60_000), Buffer.alloc(finish ? 60_000 : 59_999)]));
+    if (finish) stream.end();
+    return stream;
+  };
+  /** The RST_STREAM code each stream was closed with (0: open, or closed without one), once the server had time to see them. */
+  const codes = async (streams: readonly ClientHttp2Stream[]) => {
+    await new Promise((r) => setTimeout(r, 300));
+    return streams.map((st) => st.rstCode ?? 0);
+  };
+  const RESET = 11; // ENHANCE_YOUR_CALM
+
+  it('resets the streams of one connection past its share, and serves everyone else', async () => {
+    expect(bounds.perConnectionBytes).toBe(5 * 64 * 1024);
+    const s = session();
+    // At most five 60,005-byte beginnings fit 320 KiB: at least three of eight are reset (which
+    // ones, and whether more, depends on how their frames interleave).
+    const found = await codes(Array.from({ length: 8 }, () => call(s)));
+    expect(found.filter((c) => c !== 0 && c !== RESET)).toEqual([]);
+    const kept = found.filter((c) => c === 0).length;
+    expect(kept).toBeGreaterThanOrEqual(1);
+    expect(kept * 60_005).toBeLessThanOrEqual(bounds.perConnectionBytes);
+    expect((await readHealth(`127.0.0.1:${running.port}`, 5000)).serving).toBe(true);
+    // Finished messages hold nothing: another connection sends five whole ones at once, then five
+    // more (which would not fit beside the first five if those still counted); none is reset.
+    const other = session();
+    for (let round = 0; round < 2; round++) expect(await codes(Array.from({ length: 5 }, () => call(other, true)))).toEqual([0, 0, 0, 0, 0]);
+    // A connection that goes gives its share back.
+    s.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    const again = session();
+    expect(await codes(Array.from({ length: 5 }, () => call(again)))).toEqual([0, 0, 0, 0, 0]);
+    again.destroy();
+  });
+
+  it('bounds all connections together', async () => {
+    // 3 MiB in all: at most 52 beginnings of 60,005 bytes fit, though each of 16 connections holds
+    // only 4 (within its own share).
+    const found = await codes(Array.from({ length: 16 }, () => session()).flatMap((s) => Array.from({ length: 4 }, () => call(s))));
+    expect(found.filter((c) => c !== 0 && c !== RESET)).toEqual([]);
+    const kept = found.filter((c) => c === 0).length;
+    expect(kept).toBeGreaterThanOrEqual(1);
+    expect(kept * 60_005).toBeLessThanOrEqual(bounds.totalBytes);
+    expect(found.length - kept).toBeGreaterThanOrEqual(64 - Math.floor(bounds.totalBytes / 60_005));
+    expect((await readHealth(`127.0.0.1:${running.port}`, 5000)).serving).toBe(true);
+  });
+});
+
+describe('with TLS, the network\'s own processes are not counted', () => {
+  it("a proposer's streams carry the protocol: none is reset where a client's are", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'partial-tls-'));
+    ensureNetworkCertificates(dir, ['acceptor-0', 'proposer-1', 'client-a']);
+    const running = await startGrpcServer({ host: '127.0.0.1', port: 0, maxReceiveBytes: 64 * 1024, transport: loadTls(tlsFilesIn(dir, 'acceptor-0')), services: [], logger });
+    const opened: ClientHttp2Session[] = [];
+    const unfinished = async (name: string): Promise<number[]> => {
+      const files = tlsFilesIn(dir, name);
+      const s = connect(`https://localhost:${running.port}`, { ca: readFileSync(files.ca), cert: readFileSync(files.cert), key: readFileSync(files.key) });
+      s.on('error', () => undefined);
+      opened.push(s);
+      const streams = Array.from({ length: 8 }, () => {
+        const st = s.request({ ':method': 'POST', ':path': '/grpc.health.v1.Health/Check', 'content-type': 'application/grpc', te: 'trailers' });
+        st.on('error', () => undefined);
+        st.write(Buffer.concat([prefix(60_000), Buffer.alloc(59_999)]));
+        return st;
+      });
+      await new Promise((r) => setTimeout(r, 500));
+      return streams.map((st) => st.rstCode ?? 0);
+    };
+    try {
+      expect(await unfinished('proposer-1')).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+      expect((await unfinished('client-a')).filter((c) => c === 11).length).toBeGreaterThanOrEqual(3);
+    } finally {
+      for (const s of opened) s.destroy();
+      await running.shutdown(100);
+      for (const d of [dir, `${dir}-ca`]) rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
