@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import { boundConnections } from './connection-bounds';
 import { createLogger } from './logger';
 import { ensureNetworkCertificates } from './pki';
 import { type RunningServer, startGrpcServer } from './server';
@@ -67,5 +69,43 @@ describe('the connections a TLS server takes', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(await connect('client-a')).toBe('SERVING');
     expect(await connect('client-b')).toBe('SERVING');
+  });
+});
+
+describe('the connections a plaintext server takes', () => {
+  it('closes a connection that sends no HTTP/2 preface, so silent sockets cannot keep clients out', async () => {
+    const server = new grpc.Server();
+    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+    boundConnections(server, { max: 3, perClientMax: 3, prefaceMs: 300 }, false, logger);
+    /** A call to a method the server does not have: UNIMPLEMENTED once connected. */
+    const call = () => {
+      const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { 'grpc.channel_id_salt': Math.random() } as object);
+      const pass = (b: Buffer) => b;
+      return new Promise<string>((resolve) =>
+        client.makeUnaryRequest('/x.Y/Z', pass, pass, Buffer.alloc(0), { deadline: Date.now() + 3000 }, (e) => {
+          client.close();
+          resolve(e ? String(grpc.status[e.code]) : 'OK');
+        }),
+      );
+    };
+    let closed = 0;
+    const silent = Array.from({ length: 3 }, () =>
+      // Each reads what the server sends (and so sees it close) but sends nothing.
+      createConnection(port, '127.0.0.1')
+        .resume()
+        .on('error', () => undefined)
+        .on('close', () => closed++),
+    );
+    try {
+      await new Promise((r) => setTimeout(r, 50));
+      expect(await call()).toBe('UNAVAILABLE');
+      // Closed after 300 ms without a preface: the places are free again.
+      await new Promise((r) => setTimeout(r, 500));
+      expect(closed).toBe(3);
+      expect(await call()).toBe('UNIMPLEMENTED');
+    } finally {
+      for (const s of silent) s.destroy();
+      server.forceShutdown();
+    }
   });
 });

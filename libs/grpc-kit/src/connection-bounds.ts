@@ -6,6 +6,7 @@
 // network's own processes (proposer and acceptor certificates) have places of their own;
 // connections still in their TLS handshake have a bounded pool of places and are closed after a
 // few seconds, so they cannot take the kept places either.
+import type { Http2Session } from 'node:http2';
 import type { Server as NetServer, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Server } from '@grpc/grpc-js';
@@ -17,6 +18,8 @@ export interface ConnectionBounds {
   readonly max: number;
   /** Connections open at once from one client certificate (TLS only). */
   readonly perClientMax: number;
+  /** A connection whose HTTP/2 preface has not arrived within this is closed (default PREFACE_MS_MAX). */
+  readonly prefaceMs?: number;
 }
 
 /** Places kept beyond `max` for the network's own processes (proposer and acceptor certificates). */
@@ -30,6 +33,12 @@ export const HANDSHAKE_MS_MAX = 10_000;
  * theirs (that is a firewall's to stop).
  */
 export const HANDSHAKING_MAX = 128;
+/**
+ * A connection (after its TLS handshake) that has not sent its HTTP/2 preface within this is
+ * closed: on plaintext, 1,024 bare TCP connections that never sent a byte kept every client out
+ * until they went away.
+ */
+export const PREFACE_MS_MAX = 10_000;
 /** At most one warning a minute about refused connections. */
 const WARN_EVERY_MS = 60_000;
 
@@ -43,6 +52,7 @@ export function boundConnections(server: Server, bounds: ConnectionBounds, tls: 
     return;
   }
   for (const s of listening.keys()) {
+    closeSilentSessions(s, bounds.prefaceMs ?? PREFACE_MS_MAX);
     if (!tls) {
       s.maxConnections = bounds.max;
       continue;
@@ -50,6 +60,16 @@ export function boundConnections(server: Server, bounds: ConnectionBounds, tls: 
     s.maxConnections = bounds.max + NETWORK_CONNECTIONS_RESERVED + HANDSHAKING_MAX;
     boundTlsClients(s, bounds, logger);
   }
+}
+
+/** Closes each HTTP/2 session whose peer has not sent its preface (its SETTINGS) within `ms`. */
+function closeSilentSessions(s: NetServer, ms: number): void {
+  s.on('session', (session: Http2Session) => {
+    const timer = setTimeout(() => session.destroy(), ms);
+    timer.unref();
+    session.once('remoteSettings', () => clearTimeout(timer));
+    session.once('close', () => clearTimeout(timer));
+  });
 }
 
 function boundTlsClients(s: NetServer, bounds: ConnectionBounds, logger: Logger): void {
