@@ -1,12 +1,15 @@
 // Prometheus metrics of real processes: names and types as documented, and counters that move
 // when a value is chosen.
 import { buildProposal, encodeProposalValue } from '@paxos/proposal';
+import { METRICS_RENDER_EVERY_MS } from '@paxos/grpc-kit';
 import { TestCluster, textValue } from '@paxos/test-cluster';
 import { get } from 'node:http';
 
 jest.setTimeout(120_000);
 
-function scrape(port: number): Promise<string> {
+/** The metrics as they are now: a scrape within METRICS_RENDER_EVERY_MS of another answers the same text, so wait that long first. */
+async function scrape(port: number): Promise<string> {
+  await new Promise((r) => setTimeout(r, METRICS_RENDER_EVERY_MS));
   return new Promise((resolve, reject) => {
     get({ host: '127.0.0.1', port, path: '/metrics', timeout: 5000 }, (res) => {
       let body = '';

@@ -92,7 +92,7 @@ export async function startStatusServer(poller: NetworkPoller, opts: StatusServe
 
   // Requests are checked for slow headers and bodies every second (the event stream is a GET
   // without a body: it lives as long as its page).
-  const server = http.createServer({ connectionsCheckingInterval: 1000, requestTimeout: 15_000, headersTimeout: 10_000 }, (req, res) => {
+  const server = http.createServer({ connectionsCheckingInterval: 1000, requestTimeout: 10_000, headersTimeout: 5000 }, (req, res) => {
     const path = (req.url ?? '/').split('?')[0] as string;
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
     res.setHeader('x-paxos-status-page', String(process.pid));
