@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Quorum } from '@paxos/consensus-core';
 import { ConfigError, ensureNetworkCertificates, isServing, type Transport } from '@paxos/grpc-kit';
 import { CLIENT_CERT_NAME, clientTransport, INGEST_CERT_NAME, STATUS_CERT_NAME, STATUS_PAGE_NAME, dataDir, LAYOUT_FILE, layoutProblem, lockNetworkDir, logFile, type NetworkLayout, networkTlsDir, type NodeLayout, pidFile, portOf, readLayout, workspaceRoot, writeLayout } from './network-dir';
+import { portProblem } from './port-check';
 import { canonicalDir, isAlive, isOurs, isPaused, lastLogLine, LAUNCH_MARKER_ENV, listensOn, readPid, removePid, sleep, writePid } from './processes';
 
 export interface LaunchOptions {
@@ -196,6 +197,8 @@ async function launchLocked(opts: LaunchOptions, release: () => void): Promise<L
   // Ports derived from the flags (metrics at base + 2000 + i, the status page) must be ports too.
   const problem = layoutProblem(layout);
   if (problem) throw new ConfigError(`the network these flags describe cannot run: ${problem} (ports must be 1..65535: a lower --base-port, --proposer-port or --status-port)`);
+  const ports = await portProblem(layout);
+  if (ports) throw new ConfigError(`nothing was started: ${ports}`);
   const certsStarted = Date.now();
   if (!opts.insecure) ensureNetworkCertificates(networkTlsDir(opts.dir), certificateNames(layout));
   const certificatesMs = Date.now() - certsStarted;

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePortRange } from '@paxos/test-cluster';
@@ -47,14 +47,15 @@ describe('launch and stop own exactly their processes (real processes, 3 accepto
     expect(runningProcesses(link).map((p) => p.pid).sort()).toEqual(running.map((p) => p.pid).sort());
   });
 
-  it('a second network on the same ports is not ready, and says why, without waiting for the timeout', async () => {
+  it('a second network on the same ports is refused before anything starts, and says why', async () => {
     const dir = join(root, 'b');
-    lines.length = 0;
-    expect(await runLaunch(launchArgs(dir), out)).toBe(1);
-    const text = lines.join('\n');
-    expect(text).toMatch(/node_0 .* NOT READY: (its process exited \(pid \d+\): acceptor: port \d+ on 127.0.0.1 is already in use|another process answers on)/);
-    expect(text).toContain('launched 0/3');
-    // restart-missing in that dir: another network's nodes answer health on these ports, which is not ready either.
+    await expect(runLaunch(launchArgs(dir), out)).rejects.toThrow(
+      new RegExp(`nothing was started: 9 ports of this network are already in use: 127\\.0\\.0\\.1:${base} \\(acceptor 0\\), .*Is another network running on them`),
+    );
+    expect(runningProcesses(dir)).toEqual([]);
+    // A network of that dir launched before (its layout, the same ports) while the other runs:
+    // restart-missing finds another network's nodes answering on them, which is not ready.
+    copyFileSync(join(root, 'a-real', 'network.json'), join(dir, 'network.json'));
     lines.length = 0;
     expect(await runLaunch(['--dir', dir, '--restart-missing', '--ready-timeout-ms', '60000'], out)).toBe(1);
     expect(lines.join('\n')).toContain('launched 0/3');
