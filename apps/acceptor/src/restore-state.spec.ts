@@ -1,5 +1,5 @@
 import { createLogger } from '@paxos/grpc-kit';
-import { AgreedState } from '@paxos/state-machine';
+import { AgreedState, encodeStateSnapshot } from '@paxos/state-machine';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { restoreAgreedState } from './restore-state';
@@ -72,6 +72,27 @@ describe('durable snapshots of an acceptor\'s agreed state', () => {
     expect(stateOf(restoreAgreedState(dir, history, {}, logger)).appliedSlot).toBe(200n);
     flipByte(path.join(dir, PREVIOUS_STATE_SNAPSHOT_FILE));
     expect(stateOf(restoreAgreedState(dir, history, {}, logger)).appliedSlot).toBe(0n);
+    history.close();
+  });
+
+  it('keeps an installed snapshot as both the latest and the previous one: the history restarts at its slot', async () => {
+    const history = ChosenHistory.open(dir);
+    const applier = new StateApplier(history, { state: new AgreedState({}) }, logger, { dir, everySlots: 100 });
+    history.append(Array.from({ length: 200 }, (_, s) => record(s)));
+    applier.catchUp();
+    await waitFor(() => applier.state.appliedSlot === 200n);
+    await applier.snapshotWritten();
+    // Another node's state at slot 500, installed as snapshot-install.ts does.
+    const other = new AgreedState({});
+    for (let s = 0; s < 500; s++) other.advance(record(s));
+    await applier.keepSnapshot(500n, encodeStateSnapshot(other.snapshot()));
+    history.restartAt(500n);
+    applier.install(new AgreedState({}, other.snapshot()));
+    flipByte(path.join(dir, STATE_SNAPSHOT_FILE));
+    const restored = stateOf(restoreAgreedState(dir, history, {}, logger));
+    expect(restored.appliedSlot).toBe(500n);
+    expect(restored.snapshot()).toEqual(other.snapshot());
+    await applier.stop();
     history.close();
   });
 

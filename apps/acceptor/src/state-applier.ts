@@ -93,6 +93,10 @@ export class StateApplier {
     if (this.snapshots === undefined) throw new Error('assertion: a state snapshot kept by an applier that writes none');
     await this.snapshotWritten();
     await this.persist(slot, body);
+    // Written twice, so that both files hold it: the history restarts at its slot, and the
+    // snapshot it pushed out to be the previous one lies below that, where it cannot stand in
+    // for a damaged latest one (one damaged file must never cost the node its state).
+    await this.persist(slot, body);
   }
 
   /**
