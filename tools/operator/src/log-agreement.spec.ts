@@ -74,3 +74,47 @@ describe('npm run check: do the acceptors hold the same chosen values?', () => {
     }
   });
 });
+
+describe('answers bounded in bytes, as an acceptor bounds them', () => {
+  /** A ReadService whose answers hold at most `perAnswer` entries (4 MiB of values: 4 values of 1 MiB), with each command's outcome. */
+  async function boundedServer(log: (slot: bigint) => LogEntry['value'], applied: bigint, perAnswer: number) {
+    const running = await startGrpcServer({
+      host: '127.0.0.1',
+      port: 0,
+      maxReceiveBytes: 1 << 20,
+      transport: INSECURE,
+      logger: createLogger('log-agreement-spec'),
+      services: [
+        {
+          name: 'paxos.v1.ReadService',
+          definition: ReadServiceService,
+          implementation: {
+            readLog: (c: { request: { fromSlot: bigint; maxEntries: number } }, cb: (e: null, r: ReadLogResponse) => void) => {
+              const entries: LogEntry[] = [];
+              for (let s = c.request.fromSlot; s < applied && entries.length < Math.min(c.request.maxEntries, perAnswer); s++) entries.push({ slot: s, outcomes: [], value: log(s) });
+              cb(null, ReadLogResponse.fromPartial({ entries, appliedSlot: applied }));
+            },
+          },
+        },
+      ],
+    });
+    return { address: `127.0.0.1:${running.port}`, stop: () => running.shutdown(1000) };
+  }
+  const big = (id: string): LogEntry['value'] => ({ kind: { $case: 'batch', value: { commands: [{ clientRequestId: id, verifiedBy: [], value: { contentType: 'text/plain', data: Buffer.alloc(1_500_000, id) } }] } } });
+
+  it('reads on past an answer that ends before the page does, and takes answers above 4 MiB', async () => {
+    const same = (s: bigint) => big(`c${s}`);
+    const forked = (s: bigint) => (s >= 50n ? big(`forged${s}`) : same(s));
+    // 3 values of 1.5 MB: an answer of 4.5 MB, above grpc-js's default 4 MiB.
+    const nodes = await Promise.all([boundedServer(same, 64n, 3), boundedServer(forked, 64n, 3)]);
+    try {
+      const sources = nodes.map((n, i) => ({ name: `acceptor ${i}`, address: n.address, firstSlot: 0n }));
+      const a = await compareLogs(sources, 0n, 64n, 5000, INSECURE);
+      expect(a.skipped).toEqual([]);
+      expect(a.divergence).toMatchObject({ slot: '50' });
+      expect((await compareLogs(sources, 0n, 50n, 5000, INSECURE)).divergence).toBeUndefined();
+    } finally {
+      await Promise.all(nodes.map((n) => n.stop()));
+    }
+  });
+});

@@ -8,6 +8,12 @@ import { type ReadLogRequest, type ReadLogResponse, ReadServiceClient, SlotValue
 
 /** ReadLog's page bound: the agreement is compared a page at a time (memory stays bounded). */
 export const AGREEMENT_PAGE = 1024;
+/**
+ * The largest ReadLog answer taken: an acceptor answers about 4 MiB of values (at least one whole
+ * value, up to --max-value-bytes 64 MiB), and the wire adds each command's outcome (ids again),
+ * past grpc-js's default 4 MiB.
+ */
+const READ_LOG_ANSWER_BYTES_MAX = 80 * 1024 * 1024;
 
 /** A node whose chosen log is compared: an acceptor, or the proposer. */
 export interface LogSource {
@@ -71,7 +77,7 @@ const digestsOf = (r: ReadLogResponse): Map<bigint, string> => {
  */
 export async function compareLogs(sources: readonly LogSource[], fromSlot: bigint, toSlot: bigint, deadlineMs: number, transport: Transport): Promise<LogAgreement> {
   // One connection per node for every page (a whole-history audit reads hundreds of pages).
-  const clients = new Map(sources.map((s) => [s.name, new ReadServiceClient(s.address, channelCredentials(transport), serverNameOptions(transport, s.address))]));
+  const clients = new Map(sources.map((s) => [s.name, new ReadServiceClient(s.address, channelCredentials(transport), { ...serverNameOptions(transport, s.address), 'grpc.max_receive_message_length': READ_LOG_ANSWER_BYTES_MAX })]));
   const readLog = (s: LogSource, request: ReadLogRequest) =>
     new Promise<ReadLogResponse>((resolve, reject) => {
       clients.get(s.name)?.readLog(request, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res)));
@@ -101,7 +107,20 @@ async function compareWith(sources: readonly LogSource[], fromSlot: bigint, toSl
         const from = s.firstSlot > page ? s.firstSlot : page;
         if (from >= end) return { s, digests: new Map<bigint, string>() };
         try {
-          return { s, digests: digestsOf(await readLog(s, { fromSlot: from, maxEntries: Number(end - from) })) };
+          // An answer is bounded in bytes too (4 MiB of values on an acceptor): read on from its last
+          // entry until the page is covered, or the node has no more.
+          const digests = new Map<bigint, string>();
+          for (let at = from; at < end; ) {
+            const answer = await readLog(s, { fromSlot: at, maxEntries: Number(end - at) });
+            let next = at;
+            for (const [slot, d] of digestsOf(answer)) {
+              if (slot >= at && slot < end) digests.set(slot, d);
+              if (slot >= next) next = slot + 1n;
+            }
+            if (next === at || answer.appliedSlot <= next) break;
+            at = next;
+          }
+          return { s, digests };
         } catch (e) {
           skipped.push(`${s.name}: ${describeGrpcError(e)}`);
           return undefined;
