@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ChosenEntry, Command } from '@paxos/consensus-core';
 import { buildProposal, encodeProposalValue } from '@paxos/proposal';
 import { AgreedState } from './agreed-state';
-import { recordBytes } from './harmonic-registry';
+import { HarmonicRegistry, recordBytes } from './harmonic-registry';
 
 const digest = (d: Uint8Array) => createHash('sha256').update(d).digest('hex');
 const ballot = { round: 1n, proposerId: 1 };
@@ -156,5 +156,11 @@ describe('the agreed state (the Monster Harmonic registry)', () => {
     // The snapshot's registry lists the same.
     const again = new AgreedState({ digest, registry: { proposalsMax: 3 } }, s.snapshot());
     expect(again.registry.proposals(0n, 10).map((p) => p.proposalNumber)).toEqual([3n, 7n, 12n, 50n, 90n]);
+  });
+
+  it('restores a registry of more proposals than one call can take as arguments', () => {
+    const slotOf = Array.from({ length: 200_000 }, (_, i) => [BigInt(i + 1), BigInt(i)] as const);
+    const r = HarmonicRegistry.fromSnapshot({ slotOf, records: [], rows: [], changes: [], refusedCount: 0 });
+    expect(r.proposal(200_000n)).toEqual({ forgotten: true, slot: 199_999n });
   });
 });

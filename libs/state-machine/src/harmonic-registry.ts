@@ -165,7 +165,8 @@ export class HarmonicRegistry {
   static fromSnapshot(s: RegistrySnapshot, opts: RegistryOptions = REGISTRY_DEFAULTS): HarmonicRegistry {
     const r = new HarmonicRegistry(opts);
     for (const [n, slot] of s.slotOf) r.slotOf.set(n, slot);
-    r.numbers.push(...[...r.slotOf.keys()].sort(compareBigint));
+    // One at a time: a spread of every proposal ever applied passes V8's argument bound past about 120,000.
+    for (const n of [...r.slotOf.keys()].sort(compareBigint)) r.numbers.push(n);
     for (const rec of s.records) {
       r.records.set(rec.proposalNumber, rec);
       r.recordsBytes += recordBytes(rec);
