@@ -9,7 +9,7 @@ import type { Registry } from 'prom-client';
 import { grpcMetricsInterceptor, pendingAnswerGauge } from './metrics';
 import { AnswerBudget } from './answer-budget';
 import { boundConnections } from './connection-bounds';
-import { boundPartialMessages, partialMessageBoundsFor } from './partial-message-bounds';
+import { boundPartialMessages, partialMessageBoundsFor, type PartialMessageCounts } from './partial-message-bounds';
 import { CallBounds } from './call-bounds';
 
 export interface ServiceEntry {
@@ -80,6 +80,8 @@ export interface RunningServer {
   readonly health: HealthRegistry;
   /** The unread unary answers it keeps. */
   readonly answers: AnswerBudget;
+  /** Bytes of request messages still arriving that its bounds count (partial-message-bounds.ts). */
+  readonly arriving: PartialMessageCounts;
   /** Graceful: stop accepting, let calls finish for up to graceMs, then force. */
   shutdown(graceMs: number): Promise<void>;
 }
@@ -141,7 +143,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
     opts.transport.kind === 'tls',
     opts.logger,
   );
-  boundPartialMessages(server, partialMessageBoundsFor(opts.maxReceiveBytes), opts.transport.kind === 'tls', opts.logger);
+  const arriving = boundPartialMessages(server, partialMessageBoundsFor(opts.maxReceiveBytes), opts.transport.kind === 'tls', opts.logger);
   opts.logger.info(
     { address: `${opts.host}:${port}`, services: opts.services.map((s) => s.name), tls: opts.transport.kind === 'tls' ? opts.transport.identity.name : 'off (--insecure)' },
     'gRPC server listening',
@@ -152,6 +154,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
     port,
     health,
     answers,
+    arriving,
     shutdown(graceMs: number) {
       closing ??= new Promise<void>((resolve) => {
         health.setAll(ServingStatus.NOT_SERVING);
