@@ -2,11 +2,12 @@ import { createLogger } from '@paxos/grpc-kit';
 import { AgreedState, encodeStateSnapshot } from '@paxos/state-machine';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { serialize } from 'node:v8';
 import { restoreAgreedState } from './restore-state';
 import { StateApplier } from './state-applier';
 import { ChosenHistory } from './storage';
 import type { ChosenRecord } from './storage/durable-types';
-import { PREVIOUS_STATE_SNAPSHOT_FILE, STATE_SNAPSHOT_FILE } from './storage/state-snapshot-file';
+import { PREVIOUS_STATE_SNAPSHOT_FILE, STATE_SNAPSHOT_FILE, writeStateSnapshot } from './storage/state-snapshot-file';
 import { retainHistory } from './history-retention';
 import { status } from '@grpc/grpc-js';
 import { tempDir } from './storage/storage-test-helpers';
@@ -94,6 +95,31 @@ describe('durable snapshots of an acceptor\'s agreed state', () => {
     expect(restored.snapshot()).toEqual(other.snapshot());
     await applier.stop();
     history.close();
+  });
+
+  it('applies the history from slot 0 rather than a snapshot from before the registry\'s bounds, and takes one when the history below it is gone', async () => {
+    const history = ChosenHistory.open(dir);
+    history.append(Array.from({ length: 300 }, (_, s) => record(s)));
+    const state = new AgreedState({});
+    for (let s = 0; s < 200; s++) state.advance(record(s));
+    await writeStateSnapshot(dir, 200n, serialize({ format: 2, state: state.snapshot() }));
+    // The history from slot 0 is kept: it decides.
+    expect(stateOf(restoreAgreedState(dir, history, {}, logger)).appliedSlot).toBe(0n);
+    // Dropped below slot 200 (retention): the old snapshot is all there is, and it holds nothing the bounds refuse.
+    history.close();
+    const { dir: other, cleanup: cleanupOther } = tempDir('restore-state-format2-');
+    try {
+      const retained = ChosenHistory.open(other);
+      retained.restartAt(200n);
+      retained.append(Array.from({ length: 100 }, (_, k) => record(200 + k)));
+      await writeStateSnapshot(other, 200n, serialize({ format: 2, state: state.snapshot() }));
+      const restored = stateOf(restoreAgreedState(other, retained, {}, logger));
+      expect(restored.appliedSlot).toBe(200n);
+      expect(restored.snapshot()).toEqual(state.snapshot());
+      retained.close();
+    } finally {
+      cleanupOther();
+    }
   });
 
   it('drops history only below the previous snapshot under a retention flag, and a restart rebuilds the same state', async () => {

@@ -1,5 +1,5 @@
 import type { Logger } from '@paxos/grpc-kit';
-import { AgreedState, decodeStateSnapshot, type RegistryOptions } from '@paxos/state-machine';
+import { AgreedState, decodeStateSnapshotWithFormat, type RegistryOptions, STATE_SNAPSHOT_FORMAT } from '@paxos/state-machine';
 import type { ChosenHistory } from './storage';
 import { readStateSnapshot, type SnapshotGeneration } from './storage/state-snapshot-file';
 
@@ -44,8 +44,10 @@ function usableSnapshot(dataDir: string, generation: SnapshotGeneration, history
   if ('missing' in read) return { unavailable: read.missing };
   if (read.slot < history.firstSlot) return { unavailable: `its slot ${read.slot} is below the history's first slot ${history.firstSlot}` };
   try {
-    const snapshot = decodeStateSnapshot(read.body);
+    const { snapshot, format } = decodeStateSnapshotWithFormat(read.body);
     if (snapshot.slot !== read.slot) throw new Error(`the file says slot ${read.slot}, its state slot ${snapshot.slot}`);
+    // From before the registry's bounds: the history from slot 0 decides exactly, when it is kept.
+    if (format !== STATE_SNAPSHOT_FORMAT && history.firstSlot === 0n) return { unavailable: `it is of format ${format}, from before the registry's bounds` };
     return { state: new AgreedState({ registry }, snapshot) };
   } catch (err) {
     return { unavailable: (err as Error).message };

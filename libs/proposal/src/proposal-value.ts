@@ -28,16 +28,23 @@ const hasControlCharacter = (text: string): boolean => {
   return false;
 };
 
+/** Why one leaderboard row is out of the bounds above, or undefined. */
+export function leaderboardEntryProblem(e: Pick<LeaderboardEntry, 'framework' | 'score' | 'pricePerPoint' | 'bid' | 'ask'>, i: number): string | undefined {
+  if (e.framework.length === 0) return `leaderboard[${i}].framework is empty`;
+  if (e.framework.length > FRAMEWORK_NAME_MAX) return `leaderboard[${i}].framework is ${e.framework.length} characters long, the limit is ${FRAMEWORK_NAME_MAX}`;
+  if (hasControlCharacter(e.framework)) return `leaderboard[${i}].framework holds a control character`;
+  for (const [field, text] of [['score', e.score], ['price_per_point', e.pricePerPoint], ['bid', e.bid], ['ask', e.ask]] as const) {
+    if (text.length > DECIMAL_TEXT_MAX) return `leaderboard[${i}].${field} is ${text.length} characters long, the limit is ${DECIMAL_TEXT_MAX}`;
+  }
+  return undefined;
+}
+
 /** Why a leaderboard is out of the bounds above (INVALID_ARGUMENT), or undefined. */
-function leaderboardBoundProblem(rows: readonly LeaderboardEntry[]): string | undefined {
+export function leaderboardBoundProblem(rows: readonly LeaderboardEntry[]): string | undefined {
   if (rows.length > LEADERBOARD_ROWS_MAX) return `the leaderboard has ${rows.length} rows, the limit is ${LEADERBOARD_ROWS_MAX}`;
   for (const [i, e] of rows.entries()) {
-    if (e.framework.length === 0) return `leaderboard[${i}].framework is empty`;
-    if (e.framework.length > FRAMEWORK_NAME_MAX) return `leaderboard[${i}].framework is ${e.framework.length} characters long, the limit is ${FRAMEWORK_NAME_MAX}`;
-    if (hasControlCharacter(e.framework)) return `leaderboard[${i}].framework holds a control character`;
-    for (const [field, text] of [['score', e.score], ['price_per_point', e.pricePerPoint], ['bid', e.bid], ['ask', e.ask]] as const) {
-      if (text.length > DECIMAL_TEXT_MAX) return `leaderboard[${i}].${field} is ${text.length} characters long, the limit is ${DECIMAL_TEXT_MAX}`;
-    }
+    const problem = leaderboardEntryProblem(e, i);
+    if (problem !== undefined) return problem;
   }
   return undefined;
 }

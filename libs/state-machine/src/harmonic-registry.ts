@@ -2,7 +2,7 @@
 // they carried. Applied from the chosen log in slot order, deterministically: every node that
 // applies the same log holds the same registry at the same slot.
 import type { Command } from '@paxos/consensus-core';
-import { isHarmonicContentType, sourceOfAcceptor, validateProposalValue } from '@paxos/proposal';
+import { isHarmonicContentType, leaderboardBoundProblem, leaderboardEntryProblem, sourceOfAcceptor, validateProposalValue } from '@paxos/proposal';
 import type { Claim, LeaderboardEntry } from '@paxos/proto';
 
 /** A claim as the registry keeps it, with who checks it. */
@@ -62,6 +62,24 @@ export interface RegistryOptions {
  * frameworks, so that the agreed state fits every node's memory and one GetLeaderboard answer.
  */
 export const REGISTRY_DEFAULTS: RegistryOptions = { proposalsMax: 100_000, recordsBytesMax: 32 * 1024 * 1024, frameworksMax: 4096, historyMax: 10_000 };
+
+/**
+ * What in a registry snapshot the rules refuse (a leaderboard row or a kept record out of its
+ * bounds, more frameworks than the leaderboard takes), or undefined. A snapshot written before
+ * the bounds (format 2) is taken only when this finds nothing (snapshot-codec.ts).
+ */
+export function registrySnapshotProblem(s: RegistrySnapshot, opts: RegistryOptions = REGISTRY_DEFAULTS): string | undefined {
+  if (s.rows.length > opts.frameworksMax) return `its leaderboard holds ${s.rows.length} frameworks, the limit is ${opts.frameworksMax}`;
+  for (const [i, row] of [...s.rows, ...s.changes].entries()) {
+    const problem = leaderboardEntryProblem(row, i);
+    if (problem !== undefined) return `a leaderboard row: ${problem}`;
+  }
+  for (const rec of s.records) {
+    const problem = leaderboardBoundProblem(rec.leaderboard);
+    if (problem !== undefined) return `proposal ${rec.proposalNumber}: ${problem}`;
+  }
+  return undefined;
+}
 
 /**
  * About how many bytes a record holds: its text and a fixed cost per record, row and claim.
@@ -167,10 +185,9 @@ export class HarmonicRegistry {
     for (const [n, slot] of s.slotOf) r.slotOf.set(n, slot);
     // One at a time: a spread of every proposal ever applied passes V8's argument bound past about 120,000.
     for (const n of [...r.slotOf.keys()].sort(compareBigint)) r.numbers.push(n);
-    for (const rec of s.records) {
-      r.records.set(rec.proposalNumber, rec);
-      r.recordsBytes += recordBytes(rec);
-    }
+    // Kept as when applied: a snapshot from before the records' bound in bytes (format 2) is cut
+    // to it here, to the same newest records a node applying the log keeps.
+    for (const rec of s.records) r.keepRecord(rec);
     for (const row of s.rows) r.rows.set(row.framework, row);
     r.changes.push(...s.changes);
     r.refusedCount = s.refusedCount;

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
+import { serialize } from 'node:v8';
 import type { ChosenEntry, Command } from '@paxos/consensus-core';
 import { buildProposal, encodeProposalValue } from '@paxos/proposal';
 import { AgreedState, type AgreedStateOptions } from './agreed-state';
-import { decodeStateSnapshot, encodeStateSnapshot } from './snapshot-codec';
+import { decodeStateSnapshot, decodeStateSnapshotWithFormat, encodeStateSnapshot } from './snapshot-codec';
 
 const digest = (d: Uint8Array) => createHash('sha256').update(d).digest('hex');
 const ballot = { round: 3n, proposerId: 2 };
@@ -54,5 +55,33 @@ describe('durable snapshots of the agreed state', () => {
     expect(() => decodeStateSnapshot(withSessions({ idsMax: 0 }))).toThrow(/remember 0 ids/);
     expect(() => decodeStateSnapshot(withSessions({ ids: ['a'], points: [] }))).toThrow(/one point per id/);
     expect(() => decodeStateSnapshot(withSessions({ ids: [7], points: [0] }))).toThrow(/not text/);
+  });
+});
+
+describe('a snapshot written before the registry\'s bounds (format 2)', () => {
+  const formatTwo = (s: ReturnType<AgreedState['snapshot']>) => serialize({ format: 2, state: s });
+
+  it('is taken when what it holds passes the bounds, its records cut to the bound in bytes as a node applying the log cuts them', () => {
+    const entries = log(300);
+    const applied = new AgreedState({ registry: { recordsBytesMax: 1000 } });
+    for (const e of entries) applied.apply(e);
+    // The same log under no bound in bytes, as a node before the bounds kept it.
+    const before = new AgreedState({ registry: { recordsBytesMax: Number.MAX_SAFE_INTEGER } });
+    for (const e of entries) before.apply(e);
+    expect(before.registry.proposals(0n, 1000).filter((p) => !('forgotten' in p)).length).toBeGreaterThan(applied.registry.proposals(0n, 1000).filter((p) => !('forgotten' in p)).length);
+    const { snapshot, format } = decodeStateSnapshotWithFormat(formatTwo(before.snapshot()));
+    expect(format).toBe(2);
+    const restored = new AgreedState({ registry: { recordsBytesMax: 1000 } }, snapshot);
+    expect(restored.snapshot()).toEqual(applied.snapshot());
+  });
+
+  it('is refused when it holds what the bounds refuse, saying what', () => {
+    const s = new AgreedState({});
+    const wide = s.snapshot();
+    const rows = Array.from({ length: 4097 }, (_, i) => ({ framework: `f${i}`, score: '1', pricePerPoint: '1', bid: '1', ask: '1', proposalNumber: 1n, slot: 0n }));
+    expect(() => decodeStateSnapshot(formatTwo({ ...wide, registry: { ...wide.registry, rows } }))).toThrow(/format 2, from before the registry's bounds, holding what they refuse: its leaderboard holds 4097 frameworks, the limit is 4096/);
+    const long = [{ framework: 'x'.repeat(65), score: '1', pricePerPoint: '1', bid: '1', ask: '1', proposalNumber: 1n, slot: 0n }];
+    expect(() => decodeStateSnapshot(formatTwo({ ...wide, registry: { ...wide.registry, rows: long } }))).toThrow(/a leaderboard row: leaderboard\[0\]\.framework is 65 characters long/);
+    expect(() => decodeStateSnapshot(serialize({ format: 1, state: wide }))).toThrow(/not a state snapshot of format 3 or 2 \(format 1\)/);
   });
 });

@@ -4,15 +4,24 @@
 // a format number comes first so that a later format can be told apart.
 import { deserialize, serialize } from 'node:v8';
 import type { AgreedStateSnapshot } from './agreed-state';
+import { registrySnapshotProblem } from './harmonic-registry';
 
 /**
  * 2: a claim's `checkedBy` is the certificate's acceptors of its source (format 1 listed every
  * acceptor holding it). 3: the registry's bounds (a leaderboard's rows, names and numbers; 4,096
  * frameworks; the records kept bounded in bytes), under which a proposal a format-2 snapshot
- * counted may be refused. A snapshot of an earlier format is not used, and the node applies its
- * history again.
+ * counted may be refused. A format-1 snapshot is not used (the node applies its history again).
  */
 export const STATE_SNAPSHOT_FORMAT = 3;
+/**
+ * A format-2 snapshot is taken when what it holds passes the bounds (registrySnapshotProblem), its
+ * records cut to the bound in bytes: a node whose history below it was dropped (retention) has
+ * nothing else to start from. It is the state a node applying the log under the bounds reaches
+ * unless the log held a proposal they refuse and that left no trace in the snapshot (its rows all
+ * replaced, its record forgotten), which only a client attacking the network before the upgrade
+ * could have put there. A node whose history starts at slot 0 applies it instead (restore-state.ts).
+ */
+export const STATE_SNAPSHOT_FORMAT_BEFORE_BOUNDS = 2;
 
 export function encodeStateSnapshot(s: AgreedStateSnapshot): Buffer {
   return serialize({ format: STATE_SNAPSHOT_FORMAT, state: s });
@@ -20,6 +29,11 @@ export function encodeStateSnapshot(s: AgreedStateSnapshot): Buffer {
 
 /** The snapshot in `bytes`; an Error saying what is wrong when they are not one. */
 export function decodeStateSnapshot(bytes: Uint8Array): AgreedStateSnapshot {
+  return decodeStateSnapshotWithFormat(bytes).snapshot;
+}
+
+/** The snapshot in `bytes` and the format it was written in (STATE_SNAPSHOT_FORMAT or STATE_SNAPSHOT_FORMAT_BEFORE_BOUNDS). */
+export function decodeStateSnapshotWithFormat(bytes: Uint8Array): { snapshot: AgreedStateSnapshot; format: number } {
   let doc: unknown;
   try {
     doc = deserialize(bytes);
@@ -27,8 +41,8 @@ export function decodeStateSnapshot(bytes: Uint8Array): AgreedStateSnapshot {
     throw new Error(`not a state snapshot: ${(err as Error).message}`);
   }
   const d = doc as { format?: unknown; state?: Partial<AgreedStateSnapshot> } | null;
-  if (d === null || typeof d !== 'object' || d.format !== STATE_SNAPSHOT_FORMAT) {
-    throw new Error(`not a state snapshot of format ${STATE_SNAPSHOT_FORMAT} (format ${String(d?.format)})`);
+  if (d === null || typeof d !== 'object' || (d.format !== STATE_SNAPSHOT_FORMAT && d.format !== STATE_SNAPSHOT_FORMAT_BEFORE_BOUNDS)) {
+    throw new Error(`not a state snapshot of format ${STATE_SNAPSHOT_FORMAT} or ${STATE_SNAPSHOT_FORMAT_BEFORE_BOUNDS} (format ${String(d?.format)})`);
   }
   const s = d.state;
   if (!s || typeof s.slot !== 'bigint' || !s.sessions || !Array.isArray(s.sessions.ids) || !s.registry || !Array.isArray(s.registry.records)) {
@@ -40,5 +54,10 @@ export function decodeStateSnapshot(bytes: Uint8Array): AgreedStateSnapshot {
     throw new Error('a state snapshot whose sessions do not hold one point per id, within their bound');
   }
   if (!sessions.ids.every((id) => typeof id === 'string')) throw new Error('a state snapshot with a session id that is not text');
-  return s as AgreedStateSnapshot;
+  const snapshot = s as AgreedStateSnapshot;
+  if (d.format === STATE_SNAPSHOT_FORMAT_BEFORE_BOUNDS) {
+    const problem = registrySnapshotProblem(snapshot.registry);
+    if (problem !== undefined) throw new Error(`a state snapshot of format ${STATE_SNAPSHOT_FORMAT_BEFORE_BOUNDS}, from before the registry's bounds, holding what they refuse: ${problem}`);
+  }
+  return { snapshot, format: d.format };
 }
