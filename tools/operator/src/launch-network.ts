@@ -174,7 +174,6 @@ async function launchLocked(opts: LaunchOptions, release: () => void): Promise<L
   }
   refuseMembershipChange(opts.dir, opts.nodes);
   const quorum = Quorum.majority(opts.nodes);
-  prepare(opts);
   // Metrics on the nodes' defaults (acceptor 9100 + id, proposer 9200 + id), moved with the base port.
   const metricsShift = opts.basePort - 7100;
   const acceptors: NodeLayout[] = Array.from({ length: opts.nodes }, (_, i) => ({
@@ -199,6 +198,8 @@ async function launchLocked(opts: LaunchOptions, release: () => void): Promise<L
   if (problem) throw new ConfigError(`the network these flags describe cannot run: ${problem} (ports must be 1..65535: a lower --base-port, --proposer-port or --status-port)`);
   const ports = await portProblem(layout);
   if (ports) throw new ConfigError(`nothing was started: ${ports}`);
+  // Bundles and the LMFDB cache after the ports: a launch that cannot run does no work.
+  prepare(opts);
   const certsStarted = Date.now();
   if (!opts.insecure) ensureNetworkCertificates(networkTlsDir(opts.dir), certificateNames(layout));
   const certificatesMs = Date.now() - certsStarted;
