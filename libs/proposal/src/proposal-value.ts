@@ -19,20 +19,26 @@ export const CLAIM_VALUE_MAX = 16 * 1024;
 export const LEADERBOARD_ROWS_MAX = 256;
 export const FRAMEWORK_NAME_MAX = 64;
 export const DECIMAL_TEXT_MAX = 32;
-/** C0 and C1 control characters: a framework name is printed on terminals and pages. */
+/**
+ * C0 and C1 control characters, line and paragraph separators, and the bidirectional embeddings,
+ * overrides and isolates: a framework name is printed on terminals and pages, where these could
+ * make one row read as another.
+ */
 const hasControlCharacter = (text: string): boolean => {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) return true;
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029 || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069)) return true;
   }
   return false;
 };
+/** Characters as a person counts them (code points: an emoji is one), not UTF-16 units. */
+const characters = (text: string): number => [...text].length;
 
 /** Why one leaderboard row is out of the bounds above, or undefined. */
 export function leaderboardEntryProblem(e: Pick<LeaderboardEntry, 'framework' | 'score' | 'pricePerPoint' | 'bid' | 'ask'>, i: number): string | undefined {
   if (e.framework.length === 0) return `leaderboard[${i}].framework is empty`;
-  if (e.framework.length > FRAMEWORK_NAME_MAX) return `leaderboard[${i}].framework is ${e.framework.length} characters long, the limit is ${FRAMEWORK_NAME_MAX}`;
-  if (hasControlCharacter(e.framework)) return `leaderboard[${i}].framework holds a control character`;
+  if (e.framework.length > FRAMEWORK_NAME_MAX && characters(e.framework) > FRAMEWORK_NAME_MAX) return `leaderboard[${i}].framework is ${characters(e.framework)} characters long, the limit is ${FRAMEWORK_NAME_MAX}`;
+  if (hasControlCharacter(e.framework)) return `leaderboard[${i}].framework holds a control or text-direction character`;
   for (const [field, text] of [['score', e.score], ['price_per_point', e.pricePerPoint], ['bid', e.bid], ['ask', e.ask]] as const) {
     if (text.length > DECIMAL_TEXT_MAX) return `leaderboard[${i}].${field} is ${text.length} characters long, the limit is ${DECIMAL_TEXT_MAX}`;
   }

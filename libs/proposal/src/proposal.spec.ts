@@ -91,8 +91,13 @@ describe('the bounds of a leaderboard (every node keeps every framework\'s row)'
     expect(refused([entry(), entry({ framework: 'x'.repeat(65) })])).toEqual({ ok: false, code: 'INVALID_ARGUMENT', reason: 'leaderboard[1].framework is 65 characters long, the limit is 64' });
     expect(refused([entry({ ask: `1.${'0'.repeat(31)}` })])).toEqual({ ok: false, code: 'INVALID_ARGUMENT', reason: 'leaderboard[0].ask is 33 characters long, the limit is 32' });
     expect(refused([entry({ framework: '' })])).toEqual({ ok: false, code: 'INVALID_ARGUMENT', reason: 'leaderboard[0].framework is empty' });
-    for (const name of ['a\nb', 'a\u001b[31m', 'a\u0085']) expect(refused([entry({ framework: name })])).toEqual({ ok: false, code: 'INVALID_ARGUMENT', reason: 'leaderboard[0].framework holds a control character' });
+    for (const name of ['a\nb', 'a\u001b[31m', 'a\u0085', 'a\u202eb', 'a\u2066b', 'a\u2028b']) {
+      expect(refused([entry({ framework: name })])).toEqual({ ok: false, code: 'INVALID_ARGUMENT', reason: 'leaderboard[0].framework holds a control or text-direction character' });
+    }
     expect(refused([entry({ framework: 'Mönster ✓ 群' })])).toMatchObject({ ok: true });
+    // Characters as a person counts them: 64 emoji (128 UTF-16 units) are 64 characters.
+    expect(refused([entry({ framework: '🎵'.repeat(64) })])).toMatchObject({ ok: true });
+    expect(refused([entry({ framework: '🎵'.repeat(65) })])).toEqual({ ok: false, code: 'INVALID_ARGUMENT', reason: 'leaderboard[0].framework is 65 characters long, the limit is 64' });
   });
 });
 
