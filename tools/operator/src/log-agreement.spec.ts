@@ -4,8 +4,11 @@ import { AGREEMENT_PAGE, compareLogs, formatAgreement } from './log-agreement';
 
 const batch = (id: string): LogEntry['value'] => ({ kind: { $case: 'batch', value: { commands: [{ clientRequestId: id, verifiedBy: [], value: { contentType: 'text/plain', data: Buffer.from(id) } }] } } });
 
-/** An acceptor's ReadService holding `log` (slot -> value) from `first` up to `applied`; it counts the ReadLog calls. */
-async function logServer(log: (slot: bigint) => LogEntry['value'], first: bigint, applied: bigint) {
+/**
+ * An acceptor's ReadService holding `log` (slot -> value) from `first` up to `applied`, at most
+ * `perAnswer` entries an answer (as an acceptor bounds its answers in bytes); it counts the calls.
+ */
+async function logServer(log: (slot: bigint) => LogEntry['value'], first: bigint, applied: bigint, perAnswer = Infinity) {
   const calls: Array<{ fromSlot: bigint; maxEntries: number }> = [];
   const running = await startGrpcServer({
     host: '127.0.0.1',
@@ -21,7 +24,7 @@ async function logServer(log: (slot: bigint) => LogEntry['value'], first: bigint
           readLog: (c: { request: { fromSlot: bigint; maxEntries: number } }, cb: (e: null, r: ReadLogResponse) => void) => {
             calls.push(c.request);
             const entries: LogEntry[] = [];
-            for (let s = c.request.fromSlot; s < applied && entries.length < c.request.maxEntries; s++) if (s >= first) entries.push({ slot: s, outcomes: [], value: log(s) });
+            for (let s = c.request.fromSlot; s < applied && entries.length < Math.min(c.request.maxEntries, perAnswer); s++) if (s >= first) entries.push({ slot: s, outcomes: [], value: log(s) });
             cb(null, ReadLogResponse.fromPartial({ entries, appliedSlot: applied }));
           },
         },
@@ -76,37 +79,13 @@ describe('npm run check: do the acceptors hold the same chosen values?', () => {
 });
 
 describe('answers bounded in bytes, as an acceptor bounds them', () => {
-  /** A ReadService whose answers hold at most `perAnswer` entries (4 MiB of values: 4 values of 1 MiB), with each command's outcome. */
-  async function boundedServer(log: (slot: bigint) => LogEntry['value'], applied: bigint, perAnswer: number) {
-    const running = await startGrpcServer({
-      host: '127.0.0.1',
-      port: 0,
-      maxReceiveBytes: 1 << 20,
-      transport: INSECURE,
-      logger: createLogger('log-agreement-spec'),
-      services: [
-        {
-          name: 'paxos.v1.ReadService',
-          definition: ReadServiceService,
-          implementation: {
-            readLog: (c: { request: { fromSlot: bigint; maxEntries: number } }, cb: (e: null, r: ReadLogResponse) => void) => {
-              const entries: LogEntry[] = [];
-              for (let s = c.request.fromSlot; s < applied && entries.length < Math.min(c.request.maxEntries, perAnswer); s++) entries.push({ slot: s, outcomes: [], value: log(s) });
-              cb(null, ReadLogResponse.fromPartial({ entries, appliedSlot: applied }));
-            },
-          },
-        },
-      ],
-    });
-    return { address: `127.0.0.1:${running.port}`, stop: () => running.shutdown(1000) };
-  }
   const big = (id: string): LogEntry['value'] => ({ kind: { $case: 'batch', value: { commands: [{ clientRequestId: id, verifiedBy: [], value: { contentType: 'text/plain', data: Buffer.alloc(1_500_000, id) } }] } } });
 
   it('reads on past an answer that ends before the page does, and takes answers above 4 MiB', async () => {
     const same = (s: bigint) => big(`c${s}`);
     const forked = (s: bigint) => (s >= 7n ? big(`forged${s}`) : same(s));
     // 3 values of 1.5 MB: an answer of 4.5 MB, above grpc-js's default 4 MiB.
-    const nodes = await Promise.all([boundedServer(same, 12n, 3), boundedServer(forked, 12n, 3)]);
+    const nodes = await Promise.all([logServer(same, 0n, 12n, 3), logServer(forked, 0n, 12n, 3)]);
     try {
       const sources = nodes.map((n, i) => ({ name: `acceptor ${i}`, address: n.address, firstSlot: 0n }));
       const a = await compareLogs(sources, 0n, 12n, 10_000, INSECURE);
