@@ -184,3 +184,19 @@ describe('the bytes the gateway holds for proposals not yet chosen', () => {
     await expect(next).resolves.toMatchObject({ slot: 1n });
   });
 });
+
+describe('the client gateway when a caller gives up', () => {
+  it('forgets an abandoned waiter: the retry that is answered first hears duplicate: false', async () => {
+    const { gateway, certifications } = setUp();
+    gateway.becomeReady();
+    const token = {};
+    void gateway.propose(command('t'), token);
+    gateway.abandon('t', token);
+    expect(gateway.waitingIds()).toEqual([]);
+    const retry = gateway.propose(command('t'));
+    certifications[0]?.resolve(command('t'));
+    await turn();
+    gateway.delivered([{ clientRequestId: 't', slot: 2n, valueDigest: 'digest' }], () => []);
+    await expect(retry).resolves.toMatchObject({ slot: 2n, duplicate: false });
+  });
+});

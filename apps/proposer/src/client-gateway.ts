@@ -15,6 +15,8 @@ interface Waiter {
   readonly reject: (e: unknown) => void;
   /** The bytes this caller sent: it hears "chosen" only if these took effect under the id. */
   readonly data: Uint8Array;
+  /** Who the caller is to abandon(): the token it proposed with (absent: it cannot abandon). */
+  readonly token?: object;
 }
 
 /**
@@ -85,7 +87,7 @@ export class ClientGateway {
   }
 
   /** Chooses the command, exactly once per client request id. Resolves when its slot is delivered. */
-  propose(command: Command): Promise<ProposeOutcome> {
+  propose(command: Command, token?: object): Promise<ProposeOutcome> {
     const id = command.clientRequestId;
     if (this.stopped) return Promise.reject(new GrpcError(status.UNAVAILABLE, `proposer shutting down before ${id} was chosen; retry with the same client_request_id`));
     if (!this.isReady && this.held.length >= HELD_COMMANDS_MAX && !this.inCore.has(id)) {
@@ -115,7 +117,7 @@ export class ClientGateway {
     }
     return new Promise<ProposeOutcome>((resolve, reject) => {
       const list = this.waiters.get(id) ?? [];
-      list.push({ resolve, reject, data: command.data });
+      list.push({ resolve, reject, data: command.data, ...(token !== undefined ? { token } : {}) });
       this.waiters.set(id, list);
       // A retry of a command still in flight (or being certified) waits for it. So does the same
       // id with other bytes: which value takes effect under the id is known only when one does
@@ -175,8 +177,9 @@ export class ClientGateway {
   }
 
   /** Stops waiting for a client (its deadline passed); the command stays in the core and may still be chosen. */
-  abandon(clientRequestId: string, waiter: (r: ProposeOutcome) => void): void {
-    const list = this.waiters.get(clientRequestId)?.filter((w) => w.resolve !== waiter);
+  abandon(clientRequestId: string, token: object): void {
+    // Matched by the token given to propose(): the waiter's resolve is the promise's own, never the caller's callback.
+    const list = this.waiters.get(clientRequestId)?.filter((w) => w.token !== token);
     if (!list || list.length === 0) this.waiters.delete(clientRequestId);
     else this.waiters.set(clientRequestId, list);
   }

@@ -289,13 +289,13 @@ export class ProposerNode {
   }
 
   /** Chooses the command, exactly once per client request id (see ClientGateway). */
-  propose(command: Command): Promise<ProposeOutcome> {
-    return this.gateway.propose(command);
+  propose(command: Command, token?: object): Promise<ProposeOutcome> {
+    return this.gateway.propose(command, token);
   }
 
   /** Stops waiting for a client (its deadline passed); the command stays in the core and may still be chosen. */
-  abandon(clientRequestId: string, waiter: (r: ProposeOutcome) => void): void {
-    this.gateway.abandon(clientRequestId, waiter);
+  abandon(clientRequestId: string, token: object): void {
+    this.gateway.abandon(clientRequestId, token);
   }
 
   /** Resolves once the applied state reflects every write acknowledged before the call (see read-barrier.ts). */

@@ -111,7 +111,7 @@ function proposeUntimed(deps: ProposerServiceDeps, request: ProposeRequest, dead
         ),
       );
     }, deadlineMs);
-    deps.node.propose(command).then(onChosen, (err: unknown) => {
+    deps.node.propose(command, onChosen).then(onChosen, (err: unknown) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
