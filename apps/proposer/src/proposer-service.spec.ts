@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { status } from '@grpc/grpc-js';
 import type { ServerUnaryCall } from '@grpc/grpc-js';
 import type { ProposeRequest, ProposeResponse } from '@paxos/proto';
@@ -21,5 +22,37 @@ describe('unary Propose read after its deadline', () => {
     await new Promise((r) => setImmediate(r));
     expect(proposed).toEqual(['late']);
     await answered;
+  });
+});
+
+describe('stream proposals read just before their client gave up', () => {
+  it('are not proposed when the cancellation comes with them (ProposeStream and ProposeBulk)', async () => {
+    const proposed: string[] = [];
+    const node = { propose: (c: { clientRequestId: string }) => (proposed.push(c.clientRequestId), new Promise(() => undefined)), abandon: () => undefined, reachable: () => 3, quorum: { n: 3, q: 2 } };
+    const service = proposerService({ node, links: [], checker: new ValueChecker(1024, () => undefined), proposeTimeoutMs: 5000, logger: { warn: () => undefined } } as unknown as ProposerServiceDeps);
+    /** A stream as grpc-js hands it over: its messages come as 'data' events. */
+    const stream = () =>
+      Object.assign(new EventEmitter(), { cancelled: false, getDeadline: () => Infinity, pause: () => undefined, resume: () => undefined, write: () => true, end: () => undefined });
+    const proposal = (id: string) => ({ clientRequestId: id, value: { contentType: 'text/plain', data: Buffer.from(id) }, includeVotes: false });
+    const given = stream();
+    service.proposeStream(given as never);
+    given.emit('data', { proposal: proposal('s-late') });
+    given.cancelled = true; // read in the same chunk as the message, a turn after it
+    const bulk = stream();
+    service.proposeBulk(bulk as never);
+    bulk.emit('data', { proposals: [proposal('b-late-1'), proposal('b-late-2')] });
+    bulk.cancelled = true;
+    await new Promise((r) => setImmediate(r));
+    expect(proposed).toEqual([]);
+    // Streams their clients still wait on are proposed.
+    const live = stream();
+    service.proposeStream(live as never);
+    live.emit('data', { proposal: proposal('s-live') });
+    const liveBulk = stream();
+    service.proposeBulk(liveBulk as never);
+    liveBulk.emit('data', { proposals: [proposal('b-live')] });
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(proposed.sort()).toEqual(['b-live', 's-live']);
   });
 });

@@ -138,6 +138,11 @@ function remainingOf(call: { getDeadline(): Date | number }, fallbackMs: number)
   return Math.min(at - Date.now(), 3_600_000);
 }
 
+/** True when the stream's client cancelled it or its deadline passed: its messages not yet proposed are not. */
+function streamGivenUp(call: { cancelled: boolean; getDeadline(): Date | number }): boolean {
+  return call.cancelled || remainingOf(call, Infinity) <= 0;
+}
+
 /** A client stream idle this long is closed, by default. */
 const STREAM_IDLE_MS = 10 * 60_000;
 
@@ -173,13 +178,19 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
       const flow = new StreamFlow(call, deps.maxInFlightPerStream ?? STREAM_PROPOSALS_IN_FLIGHT_MAX, idleBound(deps));
       call.on('data', (req: ProposeStreamRequest) => {
         flow.started(1);
-        if (!req.proposal) {
+        const proposal = req.proposal;
+        if (!proposal) {
           // Answered as a failure of that message, as a malformed proposal is; the stream goes on.
           const failure = { code: status.INVALID_ARGUMENT, message: 'this ProposeStream message carries no proposal: set its proposal field' };
           void Promise.resolve().then(() => flow.answer({ clientRequestId: '', result: { $case: 'failure', value: failure } }, 1));
           return;
         }
-        void answerOf(deps, req.proposal, 'stream').then((answer) => flow.answer(answer, 1));
+        // As for unary Propose: a stream its client gave up on while this proposer was paused is
+        // seen cancelled a turn after its messages; their proposals are then not proposed.
+        setImmediate(() => {
+          if (streamGivenUp(call)) return;
+          void answerOf(deps, proposal, 'stream').then((answer) => flow.answer(answer, 1));
+        });
       });
     },
 
@@ -193,17 +204,23 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
         for (const reply of chunksOf(answers, BULK_PROPOSALS_MAX, BULK_REPLY_BYTES_MAX, answerBytes)) flow.answer({ answers: reply }, reply.length);
       };
       call.on('data', (req: ProposeBulkRequest) => {
-        if (flow.closed) return;
+        if (!flow.accepting) return;
         if (req.proposals.length === 0 || req.proposals.length > BULK_PROPOSALS_MAX) {
-          flow.fail(toServiceError(new GrpcError(status.INVALID_ARGUMENT, `a ProposeBulk message carries 1..${BULK_PROPOSALS_MAX} proposals, this one ${req.proposals.length}`)));
+          // The proposals read before it are still answered; then the stream ends.
+          flow.failAfterAnswers(
+            toServiceError(new GrpcError(status.INVALID_ARGUMENT, `a ProposeBulk message carries 1..${BULK_PROPOSALS_MAX} proposals, this one ${req.proposals.length}: none of it was proposed, and the stream ends once the proposals before it are answered`)),
+          );
           return;
         }
         flow.started(req.proposals.length);
-        for (const proposal of req.proposals) {
-          void answerOf(deps, proposal, 'bulk').then((answer) => {
-            if (settled.push(answer) === 1) setImmediate(flush);
-          });
-        }
+        setImmediate(() => {
+          if (streamGivenUp(call)) return;
+          for (const proposal of req.proposals) {
+            void answerOf(deps, proposal, 'bulk').then((answer) => {
+              if (settled.push(answer) === 1) setImmediate(flush);
+            });
+          }
+        });
       });
     },
 

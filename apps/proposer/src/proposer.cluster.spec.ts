@@ -98,15 +98,18 @@ describe('proposer with 5 acceptors (real processes)', () => {
     expect(bad?.result).toMatchObject({ $case: 'failure', value: { code: status.INVALID_ARGUMENT } });
   });
 
-  it('ProposeBulk ends a stream whose message carries no proposals with INVALID_ARGUMENT', async () => {
+  it('ProposeBulk ends a stream whose message carries no proposals with INVALID_ARGUMENT, after answering the proposals before it', async () => {
     const client = new ProposerServiceClient(cluster.proposerAddress(1), cluster.credentials);
-    const call = client.proposeBulk(new Metadata(), { deadline: Date.now() + 5000 });
+    const call = client.proposeBulk(new Metadata(), { deadline: Date.now() + 10_000 });
+    const answers: ProposeStreamResponse[] = [];
     const ended = new Promise<{ code: number; details: string }>((resolve) => {
-      call.on('data', () => undefined);
+      call.on('data', (m: ProposeBulkResponse) => answers.push(...m.answers));
       call.on('error', (e: { code: number; details: string }) => resolve(e));
     });
+    call.write({ proposals: [{ clientRequestId: 'bulk-before-empty', value: textValue('before an empty message'), includeVotes: false }] });
     call.write({ proposals: [] });
     expect(await ended).toMatchObject({ code: status.INVALID_ARGUMENT, details: expect.stringMatching(/1\.\.1024 proposals/) });
+    expect(answers.map((a) => [a.clientRequestId, a.result?.$case])).toEqual([['bulk-before-empty', 'chosen']]);
     client.close();
   });
 

@@ -67,4 +67,28 @@ describe('the flow control of a server stream', () => {
     f2.answer('x', 1);
     expect(broken.written).toEqual([]);
   });
+
+  it('failAfterAnswers reads no more, writes the answers still due, then ends with the error', () => {
+    const call = new FakeCall();
+    const errors: unknown[] = [];
+    call.on('error', (e) => errors.push(e));
+    const flow = flowOf(call, 10);
+    flow.started(2);
+    flow.failAfterAnswers({ code: 3, details: 'bad message' });
+    expect(flow.accepting).toBe(false);
+    expect(call.paused).toBe(true);
+    flow.answer('a', 1);
+    expect(errors).toEqual([]);
+    expect(call.paused).toBe(true);
+    flow.answer('b', 1);
+    expect(call.written).toEqual(['a', 'b']);
+    expect(errors).toEqual([{ code: 3, details: 'bad message' }]);
+    expect(flow.closed).toBe(true);
+    // With nothing due, it ends at once.
+    const idle = new FakeCall();
+    const idleErrors: unknown[] = [];
+    idle.on('error', (e) => idleErrors.push(e));
+    flowOf(idle).failAfterAnswers({ code: 3 });
+    expect(idleErrors).toEqual([{ code: 3 }]);
+  });
 });

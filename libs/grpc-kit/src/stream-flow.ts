@@ -13,6 +13,8 @@ export class StreamFlow<Req, Res> {
   private writeBlocked = false;
   private idleTimer: NodeJS.Timeout | undefined;
   private lastActivity = Date.now();
+  /** Set by failAfterAnswers: the status the stream ends with once every request read is answered. */
+  private pendingFailure: Partial<ServiceError> | undefined;
 
   /**
    * With `idle`, a stream with nothing in flight and no request for `idle.ms` is closed with
@@ -52,6 +54,11 @@ export class StreamFlow<Req, Res> {
     return this.ended;
   }
 
+  /** True while requests are read and answered (not ended, and not ending with failAfterAnswers). */
+  get accepting(): boolean {
+    return !this.ended && this.pendingFailure === undefined;
+  }
+
   /** `count` requests were read and await answers. */
   started(count: number): void {
     this.lastActivity = Date.now();
@@ -82,13 +89,28 @@ export class StreamFlow<Req, Res> {
     this.call.emit('error', err);
   }
 
+  /**
+   * Ends the stream with an error status once every request read so far has its answer written
+   * (no more are read): a bad message must not cost the answers to the good ones before it.
+   */
+  failAfterAnswers(err: Partial<ServiceError>): void {
+    if (!this.accepting) return;
+    this.pendingFailure = err;
+    this.call.pause();
+    this.maybeEnd();
+  }
+
   private update(): void {
     if (this.ended) return;
-    if (this.writeBlocked || this.inFlight >= this.inFlightMax) this.call.pause();
+    if (this.pendingFailure !== undefined || this.writeBlocked || this.inFlight >= this.inFlightMax) this.call.pause();
     else this.call.resume();
   }
 
   private maybeEnd(): void {
+    if (this.pendingFailure !== undefined && this.inFlight <= 0) {
+      this.fail(this.pendingFailure);
+      return;
+    }
     if (!this.inputDone || this.inFlight > 0 || this.ended) return;
     this.close();
     this.call.end();
