@@ -56,3 +56,29 @@ describe('stream proposals read just before their client gave up', () => {
     expect(proposed.sort()).toEqual(['b-live', 's-live']);
   });
 });
+
+describe('a stream its client cancels', () => {
+  it('stops waiting for its proposals still in flight (a retry then hears the first answer, not a duplicate)', async () => {
+    const abandoned: string[] = [];
+    const node = { propose: () => new Promise(() => undefined), abandon: (id: string) => abandoned.push(id), reachable: () => 3, quorum: { n: 3, q: 2 } };
+    const service = proposerService({ node, links: [], checker: new ValueChecker(1024, () => undefined), proposeTimeoutMs: 60_000, logger: { warn: () => undefined } } as unknown as ProposerServiceDeps);
+    const stream = () =>
+      Object.assign(new EventEmitter(), { cancelled: false, getDeadline: () => Infinity, pause: () => undefined, resume: () => undefined, write: () => true, end: () => undefined });
+    const proposal = (id: string) => ({ clientRequestId: id, value: { contentType: 'text/plain', data: Buffer.from(id) }, includeVotes: false });
+    const s = stream();
+    service.proposeStream(s as never);
+    s.emit('data', { proposal: proposal('s-1') });
+    s.emit('data', { proposal: proposal('s-2') });
+    const b = stream();
+    service.proposeBulk(b as never);
+    b.emit('data', { proposals: [proposal('b-1')] });
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(abandoned).toEqual([]);
+    s.cancelled = true;
+    s.emit('cancelled');
+    b.cancelled = true;
+    b.emit('cancelled');
+    expect(abandoned.sort()).toEqual(['b-1', 's-1', 's-2']);
+  });
+});

@@ -69,11 +69,31 @@ function toResponse(o: ProposeOutcome, includeVotes: boolean): ProposeResponse {
   };
 }
 
+/**
+ * Where a stream's proposals register to be given up when its client cancels it: the function
+ * given is called then; the one returned unregisters it (the proposal settled).
+ */
+type OnGiveUp = (giveUp: () => void) => () => void;
+
+/** The OnGiveUp of one stream: every proposal still waiting stops waiting when its client cancels. */
+function givingUpWith(call: { once(event: 'cancelled', f: () => void): unknown }): OnGiveUp {
+  const waiting = new Set<() => void>();
+  call.once('cancelled', () => {
+    const all = [...waiting];
+    waiting.clear();
+    for (const giveUp of all) giveUp();
+  });
+  return (giveUp) => {
+    waiting.add(giveUp);
+    return () => waiting.delete(giveUp);
+  };
+}
+
 /** Validates and proposes one value; settles within the deadline. Its answer is timed by API and outcome. */
-function proposeOnce(deps: ProposerServiceDeps, request: ProposeRequest, deadlineMs: number, api: ProposeApi): Promise<ProposeResponse> {
+function proposeOnce(deps: ProposerServiceDeps, request: ProposeRequest, deadlineMs: number, api: ProposeApi, onGiveUp?: OnGiveUp): Promise<ProposeResponse> {
   const started = process.hrtime.bigint();
   const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
-  return proposeUntimed(deps, request, deadlineMs).then(
+  return proposeUntimed(deps, request, deadlineMs, onGiveUp).then(
     (r) => {
       deps.metrics?.answered(api, r.duplicate ? 'duplicate' : 'chosen', seconds());
       return r;
@@ -85,7 +105,7 @@ function proposeOnce(deps: ProposerServiceDeps, request: ProposeRequest, deadlin
   );
 }
 
-function proposeUntimed(deps: ProposerServiceDeps, request: ProposeRequest, deadlineMs: number): Promise<ProposeResponse> {
+function proposeUntimed(deps: ProposerServiceDeps, request: ProposeRequest, deadlineMs: number, onGiveUp?: OnGiveUp): Promise<ProposeResponse> {
   let command;
   try {
     command = deps.checker.check(request.clientRequestId, request.value);
@@ -94,15 +114,26 @@ function proposeUntimed(deps: ProposerServiceDeps, request: ProposeRequest, dead
   }
   return new Promise<ProposeResponse>((resolve, reject) => {
     let settled = false;
+    let unregister = (): void => undefined;
     const onChosen = (o: ProposeOutcome) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      unregister();
       resolve(toResponse(o, request.includeVotes));
+    };
+    // The client cancelled its stream: stop waiting, so that the id's first answer (a retry's) says it is not a duplicate.
+    const giveUp = () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      deps.node.abandon(command.clientRequestId, onChosen);
+      reject(new GrpcError(status.CANCELLED, 'the client cancelled the stream; the proposal may still be chosen: retry with the same client_request_id'));
     };
     const timer = setTimeout(() => {
       if (settled) return;
       settled = true;
+      unregister();
       deps.node.abandon(command.clientRequestId, onChosen);
       reject(
         new GrpcError(
@@ -111,18 +142,20 @@ function proposeUntimed(deps: ProposerServiceDeps, request: ProposeRequest, dead
         ),
       );
     }, deadlineMs);
+    if (onGiveUp) unregister = onGiveUp(giveUp);
     deps.node.propose(command, onChosen).then(onChosen, (err: unknown) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      unregister();
       reject(err);
     });
   });
 }
 
 /** One proposal's outcome as a stream answer: chosen, or the failure's code and reason. */
-function answerOf(deps: ProposerServiceDeps, proposal: ProposeRequest, api: ProposeApi): Promise<ProposeStreamResponse> {
-  return proposeOnce(deps, proposal, deps.proposeTimeoutMs, api).then(
+function answerOf(deps: ProposerServiceDeps, proposal: ProposeRequest, api: ProposeApi, onGiveUp?: OnGiveUp): Promise<ProposeStreamResponse> {
+  return proposeOnce(deps, proposal, deps.proposeTimeoutMs, api, onGiveUp).then(
     (r): ProposeStreamResponse => ({ clientRequestId: proposal.clientRequestId, result: { $case: 'chosen', value: r } }),
     (e: unknown): ProposeStreamResponse => {
       const se = toServiceError(e);
@@ -176,6 +209,7 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
 
     proposeStream(call: ServerDuplexStream<ProposeStreamRequest, ProposeStreamResponse>) {
       const flow = new StreamFlow(call, deps.maxInFlightPerStream ?? STREAM_PROPOSALS_IN_FLIGHT_MAX, idleBound(deps));
+      const onGiveUp = givingUpWith(call);
       call.on('data', (req: ProposeStreamRequest) => {
         flow.started(1);
         const proposal = req.proposal;
@@ -189,7 +223,7 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
         // seen cancelled a turn after its messages; their proposals are then not proposed.
         setImmediate(() => {
           if (streamGivenUp(call)) return;
-          void answerOf(deps, proposal, 'stream').then((answer) => flow.answer(answer, 1));
+          void answerOf(deps, proposal, 'stream', onGiveUp).then((answer) => flow.answer(answer, 1));
         });
       });
     },
@@ -197,6 +231,7 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
     proposeBulk(call: ServerDuplexStream<ProposeBulkRequest, ProposeBulkResponse>) {
       const flow = new StreamFlow(call, deps.maxInFlightPerStream ?? STREAM_PROPOSALS_IN_FLIGHT_MAX, idleBound(deps));
       let settled: ProposeStreamResponse[] = [];
+      const onGiveUp = givingUpWith(call);
       // Answers settled in one turn of the event loop (a slot's values) leave in one message.
       const flush = () => {
         const answers = settled;
@@ -216,7 +251,7 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
         setImmediate(() => {
           if (streamGivenUp(call)) return;
           for (const proposal of req.proposals) {
-            void answerOf(deps, proposal, 'bulk').then((answer) => {
+            void answerOf(deps, proposal, 'bulk', onGiveUp).then((answer) => {
               if (settled.push(answer) === 1) setImmediate(flush);
             });
           }
