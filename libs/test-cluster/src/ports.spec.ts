@@ -5,6 +5,8 @@ describe('freePorts', () => {
   it('returns distinct loopback ports that can be bound', async () => {
     const ports = await freePorts(5);
     expect(new Set(ports).size).toBe(5);
+    // Below the kernel's ephemeral range: no outgoing connection takes one before its node binds it.
+    expect(ports.every((p) => p >= 1024 && p < 32_768)).toBe(true);
     for (const port of ports) {
       const server = createServer();
       await new Promise<void>((resolve, reject) => {

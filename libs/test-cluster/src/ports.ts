@@ -1,21 +1,32 @@
 import { createServer } from 'node:net';
 
-/** Free loopback ports: each bound to port 0 at once, then released. */
+/** True when nothing listens on 127.0.0.1:port now. */
+function isFree(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+/** Where freePorts draws from: below the kernel's ephemeral range, apart from freePortRange's windows. */
+const SINGLE_PORTS = { from: 24_000, to: 32_000 } as const;
+
+/**
+ * `count` distinct ports free now, for nodes a test starts (some much later, as a node restarted
+ * or started late). They come from below the kernel's ephemeral range (32768 on Linux): a port the
+ * kernel handed out (listen on port 0) could be taken meanwhile as the local port of an outgoing
+ * connection, and a node started late then failed with EADDRINUSE (seen in CI for an acceptor's
+ * metrics port, 20 s after it was drawn).
+ */
 export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<import('node:net').Server>((resolve, reject) => {
-          const s = createServer();
-          s.once('error', reject);
-          s.listen(0, '127.0.0.1', () => resolve(s));
-        }),
-    ),
-  );
-  const ports = servers.map((s) => (s.address() as import('node:net').AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
+  const chosen = new Set<number>();
+  for (let attempt = 0; chosen.size < count && attempt < 50 * count; attempt++) {
+    const port = SINGLE_PORTS.from + Math.floor(Math.random() * (SINGLE_PORTS.to - SINGLE_PORTS.from));
+    if (!chosen.has(port) && (await isFree(port))) chosen.add(port);
+  }
+  if (chosen.size < count) throw new Error(`no ${count} free ports found in [${SINGLE_PORTS.from}, ${SINGLE_PORTS.to})`);
+  return [...chosen];
 }
 
 /** Where a launched test network's ports lie relative to its base port (launch's layout). */
@@ -33,16 +44,10 @@ export interface PortWindow {
  * launch networks at once give disjoint windows.
  */
 export async function freePortRange(count: number, window: PortWindow = { from: 10_000, to: 14_000 }): Promise<number> {
-  const free = (port: number) =>
-    new Promise<boolean>((resolve) => {
-      const s = createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
   for (let attempt = 0; attempt < 50; attempt++) {
     const base = window.from + Math.floor(Math.random() * (window.to - window.from));
     const ports = [...Array.from({ length: count }, (_, i) => base + i), ...Array.from({ length: count }, (_, i) => base + 2000 + i)];
-    if ((await Promise.all(ports.map(free))).every(Boolean)) return base;
+    if ((await Promise.all(ports.map(isFree))).every(Boolean)) return base;
   }
   throw new Error(`no ${count} free consecutive ports (and their metrics ports) found in 50 tries in [${window.from}, ${window.to})`);
 }
