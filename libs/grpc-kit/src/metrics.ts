@@ -116,6 +116,28 @@ export function pendingAnswerGauge(registry: Registry, budget: { readonly heldBy
   });
 }
 
+/**
+ * `grpc_server_arriving_message_bytes` (request bytes of messages still arriving) and
+ * `grpc_server_streams_reset_total` (streams reset past those bounds, partial-message-bounds.ts);
+ * returns what counts a reset.
+ */
+export function arrivingMessageMetrics(registry: Registry, counts: { readonly totalBytes: () => number }): (streams: number) => void {
+  new Gauge({
+    name: 'grpc_server_arriving_message_bytes',
+    help: 'bytes of request messages still arriving on client connections (bounded: 16 of the largest message per connection, 64 in all)',
+    registers: [registry],
+    collect() {
+      this.set(counts.totalBytes());
+    },
+  });
+  const reset = new Counter({
+    name: 'grpc_server_streams_reset_total',
+    help: 'client streams reset because too many bytes of unfinished request messages were arriving (the longest-arriving first)',
+    registers: [registry],
+  });
+  return (streams) => reset.inc(streams);
+}
+
 /** The verdict of one LMFDB claim check, as the lmfdb-client gives it. */
 export type ClaimVerdict = 'true' | 'false' | 'unknown';
 

@@ -1,3 +1,4 @@
+import { Registry } from 'prom-client';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { type ClientHttp2Session, type ClientHttp2Stream, connect } from 'node:http2';
 import { tmpdir } from 'node:os';
@@ -143,6 +144,31 @@ describe('with TLS, the network\'s own processes are not counted', () => {
       for (const s of opened) s.destroy();
       await running.shutdown(100);
       for (const d of [dir, `${dir}-ca`]) rmSync(d, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('what the bounds count, in the server\'s metrics', () => {
+  it('exports the bytes still arriving and the streams reset', async () => {
+    const metrics = new Registry();
+    const running = await startGrpcServer({ host: '127.0.0.1', port: 0, maxReceiveBytes: 64 * 1024, transport: INSECURE, services: [], logger, metrics });
+    const s = connect(`http://127.0.0.1:${running.port}`);
+    s.on('error', () => undefined);
+    try {
+      for (let i = 0; i < 24; i++) {
+        const st = s.request({ ':method': 'POST', ':path': '/grpc.health.v1.Health/Check', 'content-type': 'application/grpc', te: 'trailers' });
+        st.on('error', () => undefined);
+        st.write(Buffer.concat([prefix(60_000), Buffer.alloc(59_999)]));
+      }
+      await new Promise((r) => setTimeout(r, 300));
+      const value = async (name: string) => (await metrics.getSingleMetric(name)?.get())?.values[0]?.value ?? -1;
+      expect(await value('grpc_server_streams_reset_total')).toBeGreaterThanOrEqual(24 - Math.floor(partialMessageBoundsFor(64 * 1024).perConnectionBytes / 60_005));
+      const arriving = await value('grpc_server_arriving_message_bytes');
+      expect(arriving).toBeGreaterThan(0);
+      expect(arriving).toBeLessThanOrEqual(partialMessageBoundsFor(64 * 1024).perConnectionBytes);
+    } finally {
+      s.destroy();
+      await running.shutdown(100);
     }
   });
 });

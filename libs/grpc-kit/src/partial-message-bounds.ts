@@ -109,7 +109,7 @@ export interface PartialMessageCounts {
 }
 
 /** Applies the bounds to every listening server of a grpc-js server. */
-export function boundPartialMessages(server: Server, bounds: PartialMessageBounds, tls: boolean, logger: Logger): PartialMessageCounts {
+export function boundPartialMessages(server: Server, bounds: PartialMessageBounds, tls: boolean, logger: Logger, onReset?: (streams: number) => void): PartialMessageCounts {
   // The same private map connection-bounds.ts reads; grpc-js added its own 'stream' listener at
   // bind, so ours runs after it has paused the stream and attached its reader.
   const listening = (server as unknown as { http2Servers?: Map<NetServer, unknown> }).http2Servers;
@@ -157,6 +157,7 @@ export function boundPartialMessages(server: Server, bounds: PartialMessageBound
       a.stream.close(constants.NGHTTP2_ENHANCE_YOUR_CALM);
       reset++;
     }
+    if (reset > 0) onReset?.(reset);
     const now = Date.now();
     if (reset > 0 && now - warnedAt >= WARN_EVERY_MS) {
       warnedAt = now;

@@ -6,7 +6,7 @@ import { reflectionServices } from './reflection-service';
 import { rejectUndecodable, withUndecodableAsValue } from './undecodable-requests';
 import { serverCredentials, type Transport } from './tls';
 import type { Registry } from 'prom-client';
-import { grpcMetricsInterceptor, pendingAnswerGauge } from './metrics';
+import { arrivingMessageMetrics, grpcMetricsInterceptor, pendingAnswerGauge } from './metrics';
 import { AnswerBudget } from './answer-budget';
 import { boundConnections } from './connection-bounds';
 import { boundPartialMessages, partialMessageBoundsFor, type PartialMessageCounts } from './partial-message-bounds';
@@ -143,7 +143,9 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
     opts.transport.kind === 'tls',
     opts.logger,
   );
-  const arriving = boundPartialMessages(server, partialMessageBoundsFor(opts.maxReceiveBytes), opts.transport.kind === 'tls', opts.logger);
+  let countReset: ((streams: number) => void) | undefined;
+  const arriving = boundPartialMessages(server, partialMessageBoundsFor(opts.maxReceiveBytes), opts.transport.kind === 'tls', opts.logger, (n) => countReset?.(n));
+  if (opts.metrics) countReset = arrivingMessageMetrics(opts.metrics, arriving);
   opts.logger.info(
     { address: `${opts.host}:${port}`, services: opts.services.map((s) => s.name), tls: opts.transport.kind === 'tls' ? opts.transport.identity.name : 'off (--insecure)' },
     'gRPC server listening',
