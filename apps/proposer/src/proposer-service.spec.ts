@@ -5,11 +5,17 @@ import type { ProposeRequest, ProposeResponse } from '@paxos/proto';
 import { proposerService, type ProposerServiceDeps } from './proposer-service';
 import { ValueChecker } from './value-check';
 
+/** A proposer service over a stand-in node (what it is asked to propose and abandon is the test's). */
+const serviceOver = (node: object, proposeTimeoutMs: number) =>
+  proposerService({ node: { reachable: () => 3, quorum: { n: 3, q: 2 }, ...node }, links: [], checker: new ValueChecker(1024, () => undefined), proposeTimeoutMs, logger: { warn: () => undefined } } as unknown as ProposerServiceDeps);
+/** A stream as grpc-js hands it over: its messages come as 'data' events. */
+const stream = () => Object.assign(new EventEmitter(), { cancelled: false, getDeadline: () => Infinity, pause: () => undefined, resume: () => undefined, write: () => true, end: () => undefined });
+const proposal = (id: string) => ({ clientRequestId: id, value: { contentType: 'text/plain', data: Buffer.from(id) }, includeVotes: false });
+
 describe('unary Propose read after its deadline', () => {
   it('is DEADLINE_EXCEEDED without being proposed (a paused proposer that resumes does not fill slots with copies its client retried elsewhere)', async () => {
     const proposed: string[] = [];
-    const node = { propose: (c: { clientRequestId: string }) => (proposed.push(c.clientRequestId), new Promise(() => undefined)), abandon: () => undefined, reachable: () => 3, quorum: { n: 3, q: 2 } };
-    const service = proposerService({ node, links: [], checker: new ValueChecker(1024, () => undefined), proposeTimeoutMs: 5000, logger: { warn: () => undefined } } as unknown as ProposerServiceDeps);
+    const service = serviceOver({ propose: (c: { clientRequestId: string }) => (proposed.push(c.clientRequestId), new Promise(() => undefined)), abandon: () => undefined }, 5000);
     const call = (deadline: number, cancelled = false) =>
       ({ request: { clientRequestId: 'late', value: { contentType: 'text/plain', data: Buffer.from('x') }, includeVotes: false }, getDeadline: () => deadline, cancelled }) as unknown as ServerUnaryCall<ProposeRequest, ProposeResponse>;
     for (const c of [call(Date.now() - 1000), call(Date.now() + 60_000, true)]) {
@@ -28,12 +34,7 @@ describe('unary Propose read after its deadline', () => {
 describe('stream proposals read just before their client gave up', () => {
   it('are not proposed when the cancellation comes with them (ProposeStream and ProposeBulk)', async () => {
     const proposed: string[] = [];
-    const node = { propose: (c: { clientRequestId: string }) => (proposed.push(c.clientRequestId), new Promise(() => undefined)), abandon: () => undefined, reachable: () => 3, quorum: { n: 3, q: 2 } };
-    const service = proposerService({ node, links: [], checker: new ValueChecker(1024, () => undefined), proposeTimeoutMs: 5000, logger: { warn: () => undefined } } as unknown as ProposerServiceDeps);
-    /** A stream as grpc-js hands it over: its messages come as 'data' events. */
-    const stream = () =>
-      Object.assign(new EventEmitter(), { cancelled: false, getDeadline: () => Infinity, pause: () => undefined, resume: () => undefined, write: () => true, end: () => undefined });
-    const proposal = (id: string) => ({ clientRequestId: id, value: { contentType: 'text/plain', data: Buffer.from(id) }, includeVotes: false });
+    const service = serviceOver({ propose: (c: { clientRequestId: string }) => (proposed.push(c.clientRequestId), new Promise(() => undefined)), abandon: () => undefined }, 5000);
     const given = stream();
     service.proposeStream(given as never);
     given.emit('data', { proposal: proposal('s-late') });
@@ -60,11 +61,7 @@ describe('stream proposals read just before their client gave up', () => {
 describe('a stream its client cancels', () => {
   it('stops waiting for its proposals still in flight (a retry then hears the first answer, not a duplicate)', async () => {
     const abandoned: string[] = [];
-    const node = { propose: () => new Promise(() => undefined), abandon: (id: string) => abandoned.push(id), reachable: () => 3, quorum: { n: 3, q: 2 } };
-    const service = proposerService({ node, links: [], checker: new ValueChecker(1024, () => undefined), proposeTimeoutMs: 60_000, logger: { warn: () => undefined } } as unknown as ProposerServiceDeps);
-    const stream = () =>
-      Object.assign(new EventEmitter(), { cancelled: false, getDeadline: () => Infinity, pause: () => undefined, resume: () => undefined, write: () => true, end: () => undefined });
-    const proposal = (id: string) => ({ clientRequestId: id, value: { contentType: 'text/plain', data: Buffer.from(id) }, includeVotes: false });
+    const service = serviceOver({ propose: () => new Promise(() => undefined), abandon: (id: string) => abandoned.push(id) }, 60_000);
     const s = stream();
     service.proposeStream(s as never);
     s.emit('data', { proposal: proposal('s-1') });

@@ -30,6 +30,28 @@ describe('mutual TLS between nodes', () => {
     for (const d of [dir, other, `${dir}-ca`, `${other}-ca`]) rmSync(d, { recursive: true, force: true });
   });
 
+  /** acceptor-0's server, answering Status (each call shown to `onStatus` first). */
+  const acceptor0 = (onStatus: (call: ServerUnaryCall<unknown, unknown>) => void = () => undefined) =>
+    startGrpcServer({
+      host: '127.0.0.1',
+      port: 0,
+      maxReceiveBytes: 1 << 20,
+      logger,
+      transport: loadTls(tlsFilesIn(dir, 'acceptor-0')),
+      services: [
+        {
+          name: 'paxos.v1.AcceptorService',
+          definition: AcceptorServiceService,
+          implementation: {
+            status(call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) {
+              onStatus(call);
+              cb(null, StatusResponse.fromPartial({}));
+            },
+          },
+        },
+      ],
+    });
+
   it('issues keys readable by the owner only, keeps valid certificates, and keeps the CA key apart', () => {
     expect(statSync(join(dir, 'acceptor-0.key')).mode & 0o077).toBe(0);
     expect(existsSync(join(dir, 'ca.key'))).toBe(false);
@@ -55,27 +77,8 @@ describe('mutual TLS between nodes', () => {
   });
 
   it('serves only clients with a certificate from the same CA, and names the peer', async () => {
-    const server = loadTls(tlsFilesIn(dir, 'acceptor-0'));
     let seen: unknown;
-    const running = await startGrpcServer({
-      host: '127.0.0.1',
-      port: 0,
-      maxReceiveBytes: 1 << 20,
-      logger,
-      transport: server,
-      services: [
-        {
-          name: 'paxos.v1.AcceptorService',
-          definition: AcceptorServiceService,
-          implementation: {
-            status(call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) {
-              seen = peerIdentity(call);
-              cb(null, StatusResponse.fromPartial({}));
-            },
-          },
-        },
-      ],
-    });
+    const running = await acceptor0((call) => (seen = peerIdentity(call)));
     const check = (creds: ReturnType<typeof channelCredentials>) =>
       new Promise<number>((resolve) => {
         const c = new AcceptorServiceClient(`localhost:${running.port}`, creds);
@@ -105,14 +108,7 @@ describe('mutual TLS between nodes', () => {
     expect(serverNameOptions(t, '127.0.0.2:1')).toEqual({});
     expect(serverNameOptions(t, '10.0.0.1:1')).toEqual({});
     expect(serverNameOptions(t, 'node-3.example:1')).toEqual({});
-    const running = await startGrpcServer({
-      host: '127.0.0.1',
-      port: 0,
-      maxReceiveBytes: 1 << 20,
-      logger,
-      transport: loadTls(tlsFilesIn(dir, 'acceptor-0')),
-      services: [{ name: 'paxos.v1.AcceptorService', definition: AcceptorServiceService, implementation: { status: (_c: unknown, cb: sendUnaryData<unknown>) => cb(null, StatusResponse.fromPartial({})) } }],
-    });
+    const running = await acceptor0();
     // The server name each connection sends (grpc-js calls node:tls's connect).
     const sent: unknown[] = [];
     const connect = jest.spyOn(tlsModule, 'connect').mockImplementation(((options: ConnectionOptions, listener?: () => void) => {
@@ -149,24 +145,8 @@ describe('mutual TLS between nodes', () => {
       return original.call(this, detailed as true);
     } as typeof original;
     const seen: unknown[] = [];
-    const running = await startGrpcServer({
-      host: '127.0.0.1',
-      port: 0,
-      maxReceiveBytes: 1 << 20,
-      logger,
-      transport: loadTls(tlsFilesIn(dir, 'acceptor-0')),
-      services: [
-        {
-          name: 'paxos.v1.AcceptorService',
-          definition: AcceptorServiceService,
-          implementation: {
-            status(call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<unknown>) {
-              for (let i = 0; i < 3; i++) seen.push(peerIdentity(call)?.name);
-              cb(null, StatusResponse.fromPartial({}));
-            },
-          },
-        },
-      ],
+    const running = await acceptor0((call) => {
+      for (let i = 0; i < 3; i++) seen.push(peerIdentity(call)?.name);
     });
     const clients = ['proposer-1', 'client-cli'].map((name) => new AcceptorServiceClient(`localhost:${running.port}`, channelCredentials(loadTls(tlsFilesIn(dir, name)))));
     const call = (c: AcceptorServiceClient) =>
