@@ -31,8 +31,8 @@ export type AcceptorReply =
   | {
       readonly type: 'refused';
       readonly reason: string;
-      /** Why, as a bounded category (metrics): the slot is too far ahead, or the value failed this acceptor's own check. */
-      readonly refusal?: 'slot-window' | 'value-check';
+      /** Why, as a bounded category (metrics): the slot is too far ahead, the value failed this acceptor's own check, or the acceptor is rejoining. */
+      readonly refusal?: 'slot-window' | 'value-check' | 'rejoining';
     }
   | { readonly type: 'committed'; readonly committedIndex: bigint }
   | { readonly type: 'invalid'; readonly reason: string };

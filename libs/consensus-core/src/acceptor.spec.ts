@@ -182,4 +182,28 @@ describe('the acceptor (DESIGN section 4)', () => {
     const restored = new AcceptorCore({ restored: a.snapshot() });
     expect([restored.committedIndex, restored.oldestKeptSlot]).toEqual([7n, 4n]);
   });
+
+  it('a rejoining acceptor neither promises nor votes until it has learned the chosen log past its floor, and never goes below the floor promise', () => {
+    const a = new AcceptorCore({ rejoin: { promised: b(5n, 2), catchUpTo: 2n } });
+    expect(a.rejoining).toBe(true);
+    expect(a.promised).toEqual(b(5n, 2));
+    // Below the floor promise: an ordinary reject (the proposer moves above it).
+    expect(a.handle({ type: 'accept', ballot: b(5n, 1), slot: 3n, value: v('old') }).reply).toEqual({ type: 'reject', promised: b(5n, 2) });
+    // Above it: no promise (a reject naming the lower promise, which a proposer ignores), no vote, nothing persisted.
+    expect(a.handle({ type: 'prepare', ballot: b(6n), fromSlot: 0n })).toEqual({ reply: { type: 'reject', promised: b(5n, 2) }, persist: null });
+    const refused = a.handle({ type: 'accept', ballot: b(6n), slot: 3n, value: v('x') });
+    expect(refused.reply).toMatchObject({ type: 'refused', refusal: 'rejoining' });
+    expect(refused.persist).toBeNull();
+    expect(a.promised).toEqual(b(5n, 2));
+    // It learns chosen values from commit notices; past the floor it is an acceptor again.
+    a.handle({ type: 'commit', slot: 0n, ballot: b(4n), value: v('s0') });
+    expect(a.rejoining).toBe(true);
+    a.handle({ type: 'commit', slot: 1n, ballot: b(4n), value: v('s1') });
+    expect([a.rejoining, a.committedIndex]).toEqual([false, 2n]);
+    expect(a.handle({ type: 'prepare', ballot: b(6n), fromSlot: 0n }).reply).toMatchObject({ type: 'promise', committedIndex: 2n });
+    expect(a.handle({ type: 'accept', ballot: b(6n), slot: 3n, value: v('x') }).reply).toEqual({ type: 'accepted', ballot: b(6n), slot: 3n });
+    // Restarted on its durable state with the same floor, it stays an acceptor.
+    const restarted = new AcceptorCore({ rejoin: { promised: b(5n, 2), catchUpTo: 2n }, restored: a.snapshot() });
+    expect([restarted.rejoining, restarted.promised]).toEqual([false, b(6n)]);
+  });
 });

@@ -18,6 +18,21 @@ export interface AcceptorOptions {
   /** The acceptor's own check of a value (e.g. its LMFDB claim check): a string is the refusal reason. */
   validate?: (value: SlotValue) => string | undefined;
   restored?: AcceptorSnapshot;
+  /** An acceptor that lost its data and rejoined (see RejoinFloor); absent for every other acceptor. */
+  rejoin?: RejoinFloor;
+}
+
+/**
+ * What a rejoining acceptor (one whose durable state was lost) must not undercut, read from a
+ * quorum of the other acceptors while no proposer ran (DESIGN, "An acceptor that lost its data").
+ * It promises nothing and votes for nothing until its committed index reaches `catchUpTo`: every
+ * slot where a vote it forgot could still count lies below it, and it learns the chosen values
+ * there instead. Its promise starts at `promised`, the highest promise of those acceptors, so an
+ * accept left over from a proposer that ran before is never taken.
+ */
+export interface RejoinFloor {
+  readonly promised: Ballot;
+  readonly catchUpTo: bigint;
 }
 
 /**
@@ -36,13 +51,16 @@ export class AcceptorCore {
   private chosenAheadBytes = 0;
   private readonly limits: Limits;
   private readonly validate: ((value: SlotValue) => string | undefined) | undefined;
+  private readonly catchUpTo: bigint | undefined;
 
   constructor(opts: AcceptorOptions = {}) {
     this.limits = opts.limits ?? DEFAULT_LIMITS;
     this.validate = opts.validate;
+    this.catchUpTo = opts.rejoin?.catchUpTo;
+    if (opts.rejoin !== undefined) this.promisedBallot = opts.rejoin.promised;
     const r = opts.restored;
     if (r !== undefined) {
-      this.promisedBallot = r.promised;
+      this.promisedBallot = maxBallot(this.promisedBallot, r.promised);
       for (const e of r.accepted) this.storeAccepted(e);
       for (const c of r.chosen) this.chosenBySlot.set(c.slot, c);
       this.committed = r.committedIndex;
@@ -67,6 +85,16 @@ export class AcceptorCore {
     return this.committed;
   }
 
+  /** While true this acceptor neither promises nor votes (a rejoin whose committed index is below its floor). */
+  get rejoining(): boolean {
+    return this.catchUpTo !== undefined && this.committed < this.catchUpTo;
+  }
+
+  /** The committed index a rejoined acceptor must reach before it votes (undefined: not a rejoin). */
+  get rejoinCatchUpTo(): bigint | undefined {
+    return this.catchUpTo;
+  }
+
   handle(req: AcceptorRequest): AcceptorStep {
     const problem = requestProblem(req, this.limits);
     if (problem !== undefined) return { reply: { type: 'invalid', reason: problem }, persist: null };
@@ -81,7 +109,9 @@ export class AcceptorCore {
   }
 
   private onPrepare(ballot: Ballot, fromSlot: bigint): AcceptorStep {
-    if (!ballotGreater(ballot, this.promisedBallot)) return this.reject();
+    // A rejoining acceptor's reject names its own (lower) promise: a proposer takes it as no
+    // promise, not as a rival's ballot to move above.
+    if (!ballotGreater(ballot, this.promisedBallot) || this.rejoining) return this.reject();
     this.promisedBallot = ballot;
     const { entries, truncated } = this.entriesFrom(fromSlot);
     const reply: AcceptorReply = { type: 'promise', ballot, accepted: entries, truncated, committedIndex: this.committed };
@@ -90,6 +120,12 @@ export class AcceptorCore {
 
   private onAccept(ballot: Ballot, slot: bigint, value: SlotValue): AcceptorStep {
     if (compareBallots(ballot, this.promisedBallot) < 0) return this.reject();
+    if (this.rejoining) {
+      return {
+        reply: { type: 'refused', reason: `this acceptor lost its data and rejoined: it votes again once it has learned the chosen log up to slot ${this.catchUpTo} (it holds ${this.committed})`, refusal: 'rejoining' },
+        persist: null,
+      };
+    }
     if (slot >= this.committed + this.limits.slotsAheadMax) {
       return {
         reply: { type: 'refused', reason: `slot ${slot} is more than ${this.limits.slotsAheadMax} slots above this acceptor's committed index ${this.committed}`, refusal: 'slot-window' },

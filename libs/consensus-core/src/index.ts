@@ -36,7 +36,7 @@ export type {
   AcceptorSnapshot,
   ChosenRecord,
 } from './acceptor-types';
-export { AcceptorCore, type AcceptorOptions } from './acceptor';
+export { AcceptorCore, type AcceptorOptions, type RejoinFloor } from './acceptor';
 export { requestProblem, valueProblem } from './acceptor-validation';
 export type {
   ProposerConfig,

@@ -18,6 +18,8 @@ Runs the deterministic Paxos simulator over a range of seeds and checks safety a
   --unsafe-replies     negative control: acceptors reply before their vote is durable
   --split-brain        negative control helper: one acceptor group per proposer
   --unsafe-no-sessions negative control: the state machine keeps no client sessions
+  --data-loss P        per tick, an acceptor loses its disk and rejoins by the procedure (default 0.002)
+  --unsafe-rejoin      negative control: an acceptor that lost its data rejoins as a new one
   --bench              print seeds/s as well
   --verbose            print every seed's stats
   -h, --help           this text
@@ -44,6 +46,13 @@ function integer(raw: string | undefined, name: string, min: number): number | u
   return n;
 }
 
+function probability(raw: string | undefined, name: string): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new Error(`--${name} must be a probability between 0 and 1 (got ${JSON.stringify(raw)})`);
+  return n;
+}
+
 export function parseSimulateArgs(argv: readonly string[]): ParsedSimulateArgs {
   try {
     const { values } = parseArgs({
@@ -63,6 +72,8 @@ export function parseSimulateArgs(argv: readonly string[]): ParsedSimulateArgs {
         'unsafe-replies': { type: 'boolean' },
         'split-brain': { type: 'boolean' },
         'unsafe-no-sessions': { type: 'boolean' },
+        'data-loss': { type: 'string' },
+        'unsafe-rejoin': { type: 'boolean' },
         bench: { type: 'boolean' },
         verbose: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -99,6 +110,8 @@ export function parseSimulateArgs(argv: readonly string[]): ParsedSimulateArgs {
       unsafeReplies: values['unsafe-replies'] ?? false,
       splitBrain: values['split-brain'] ?? false,
       unsafeNoSessions: values['unsafe-no-sessions'] ?? false,
+      dataLossProbability: probability(values['data-loss'], 'data-loss'),
+      unsafeRejoin: values['unsafe-rejoin'] ?? false,
     };
     return { kind: 'run', fromSeed: seed ?? 1, seeds, base, warnings, bench: values.bench ?? false, verbose: values.verbose ?? false };
   } catch (err) {

@@ -1,4 +1,4 @@
-import { AcceptorCore } from '../acceptor';
+import { AcceptorCore, type RejoinFloor } from '../acceptor';
 import type { AcceptorReply, AcceptorRequest, AcceptorSnapshot, DurableChange } from '../acceptor-types';
 import type { Limits } from '../limits';
 import type { SeededRandom } from '../rng';
@@ -22,6 +22,9 @@ export class SimAcceptor {
   private fsync: { count: number; doneTick: number } | null = null;
   restartTick = -1;
   crashes = 0;
+  dataLosses = 0;
+  /** Set when this acceptor lost its data and rejoined (its node.json keeps it across restarts). */
+  private rejoinFloor: RejoinFloor | undefined;
 
   constructor(
     readonly index: number,
@@ -37,6 +40,17 @@ export class SimAcceptor {
 
   get up(): boolean {
     return this.core !== null;
+  }
+
+  /** The committed index a rejoin must reach before it votes (undefined: it never lost its data). */
+  get catchUpTo(): bigint | undefined {
+    return this.rejoinFloor?.catchUpTo;
+  }
+
+  /** Whether it is a rejoin not yet caught up (as its durable state says while it is down). */
+  get rejoining(): boolean {
+    if (this.rejoinFloor === undefined) return false;
+    return (this.core ?? this.recover()).rejoining;
   }
 
   receive(req: AcceptorRequest, send: (reply: AcceptorReply) => void): void {
@@ -79,6 +93,19 @@ export class SimAcceptor {
     this.crashes++;
   }
 
+  /**
+   * The disk is lost: the acceptor is down, and restarts with nothing but `floor` (the rejoin
+   * procedure's floor; undefined for the negative control that rejoins as a new acceptor).
+   */
+  loseData(restartTick: number, floor: RejoinFloor | undefined): void {
+    this.crash(restartTick);
+    this.crashes--;
+    this.dataLosses++;
+    this.base = undefined;
+    this.log = [];
+    this.rejoinFloor = floor;
+  }
+
   /** Restart from the durable store: checkpoint, then replay of the durable changes via apply(). */
   restart(): void {
     this.core = this.recover();
@@ -91,7 +118,7 @@ export class SimAcceptor {
   }
 
   private recover(): AcceptorCore {
-    const core = new AcceptorCore({ limits: this.limits, restored: this.base });
+    const core = new AcceptorCore({ limits: this.limits, restored: this.base, ...(this.rejoinFloor !== undefined ? { rejoin: this.rejoinFloor } : {}) });
     for (const change of this.log) core.apply(change);
     return core;
   }

@@ -17,6 +17,13 @@ export interface SimOptions {
   partitionProbability?: number;
   acceptorCrashProbability?: number;
   proposerCrashProbability?: number;
+  /**
+   * Per tick: an acceptor loses its disk and rejoins by the operator's procedure (every proposer
+   * stopped, the floor read from a quorum of the others that are not rejoining themselves).
+   */
+  dataLossProbability?: number;
+  /** Negative control 4: an acceptor that lost its data rejoins as a new one, without the floor. */
+  unsafeRejoin?: boolean;
   fsyncTicksMin?: number;
   fsyncTicksMax?: number;
   /** Negative control 2: acceptors reply before their change is durable. */
@@ -52,6 +59,8 @@ export const SIM_DEFAULTS = Object.freeze({
   partitionProbability: 0.01,
   acceptorCrashProbability: 0.02,
   proposerCrashProbability: 0.004,
+  dataLossProbability: 0.002,
+  unsafeRejoin: false,
   fsyncTicksMin: 1,
   fsyncTicksMax: 3,
   unsafeReplies: false,
@@ -94,5 +103,7 @@ export function replayCommand(options: SimOptions): string {
   if (o.partialSlotsMax !== SIM_DEFAULTS.partialSlotsMax) parts.push(`--partial-slots ${o.partialSlotsMax}`);
   if (o.acceptFanout !== SIM_DEFAULTS.acceptFanout) parts.push(`--accept-fanout ${o.acceptFanout}`);
   if (o.unsafeNoSessions) parts.push('--unsafe-no-sessions');
+  if (o.dataLossProbability !== SIM_DEFAULTS.dataLossProbability) parts.push(`--data-loss ${o.dataLossProbability}`);
+  if (o.unsafeRejoin) parts.push('--unsafe-rejoin');
   return parts.join(' ');
 }

@@ -1,4 +1,6 @@
+import type { RejoinFloor } from '../acceptor';
 import type { AcceptorReply, AcceptorRequest } from '../acceptor-types';
+import { maxBallot, ZERO_BALLOT } from '../ballot';
 import { DEFAULT_LIMITS, type Limits } from '../limits';
 import { ClientSessions, SESSION_IDS_MAX_DEFAULT } from '../client-sessions';
 import { Learner } from '../learner';
@@ -15,6 +17,9 @@ import { replayCommand, resolveSimOptions, simQuorum, type ResolvedSimOptions, t
 const UNREACHABLE_PROBABILITY = 0.3;
 const UNREACHABLE_DEADLINE_TICKS = 10;
 const SHARE_CHOSEN_PROBABILITY = 0.5;
+/** Per tick: a rejoining acceptor that is up is sent commit notices (with values) of the chosen log it lacks, as catch-up does. */
+const CATCH_UP_PROBABILITY = 0.2;
+const CATCH_UP_SLOTS = 8;
 
 export interface SimStats {
   readonly ticks: number;
@@ -29,6 +34,8 @@ export interface SimStats {
   readonly duplicateCopies: number;
   readonly acceptorCrashes: number;
   readonly proposerCrashes: number;
+  /** Acceptors that lost their data and rejoined. */
+  readonly dataLosses: number;
 }
 
 export interface SimResult {
@@ -54,6 +61,8 @@ class Simulation {
   private readonly network: SimNetwork;
   private readonly checker: SafetyChecker;
   private readonly learner = new Learner();
+  /** The delivered log, for the catch-up of rejoining acceptors. */
+  private readonly delivered: ChosenEntry[] = [];
   private readonly sessions: ClientSessions;
   private readonly effectSlot = new Map<string, bigint>();
   private duplicateCopies = 0;
@@ -120,6 +129,7 @@ class Simulation {
         duplicateCopies: this.duplicateCopies,
         acceptorCrashes: this.acceptors.reduce((s, a) => s + a.crashes, 0),
         proposerCrashes: this.proposers.reduce((s, p) => s + p.crashes, 0),
+        dataLosses: this.acceptors.reduce((s, a) => s + a.dataLosses, 0),
       },
       replay: replayCommand(this.o),
     };
@@ -138,6 +148,7 @@ class Simulation {
     if (faultsOn) this.injectFaults();
     for (const env of this.network.take(this.now)) this.deliver(env);
     for (const a of this.acceptors) a.tick(this.now);
+    this.catchUpRejoining();
     for (const p of this.proposers) if (p.core !== null) this.process(p, p.core.tick());
     const target = (preferred: number): number | null => {
       const index = this.liveProposer ?? preferred % this.proposers.length;
@@ -171,6 +182,47 @@ class Simulation {
       const p = this.proposers[f.int(0, o.proposers)];
       if (p.up) p.crash(this.now + f.int(10, 80));
     }
+    if (o.dataLossProbability > 0 && f.chance(o.dataLossProbability)) this.loseData(this.acceptors[f.int(0, o.acceptors)]);
+  }
+
+  /**
+   * An acceptor's disk is lost and it rejoins by the operator's procedure: every proposer is
+   * stopped, then the floor is read from a quorum of the other acceptors (up, not rejoining
+   * themselves): the highest promise, and the committed index it must reach first — above every
+   * slot they accepted or know chosen, by a margin of the proposers' window. Requests of the
+   * stopped proposers still in flight are delivered all the same. Skipped when too few answer.
+   */
+  private loseData(a: SimAcceptor): void {
+    const f = this.faults;
+    const others = this.acceptors.filter((x) => x !== a && x.core !== null && !x.rejoining);
+    if (others.length < this.quorum.q) return;
+    for (let i = others.length - 1; i > 0; i--) {
+      const j = f.int(0, i + 1);
+      [others[i], others[j]] = [others[j], others[i]];
+    }
+    for (const p of this.proposers) if (p.up) p.crash(this.now + f.int(10, 80));
+    let promised = ZERO_BALLOT;
+    let known = 0n;
+    for (const x of others.slice(0, this.quorum.q)) {
+      const core = x.core;
+      if (core === null) continue;
+      promised = maxBallot(promised, core.promised);
+      const last = core.lastAccepted();
+      if (last !== undefined && last.slot + 1n > known) known = last.slot + 1n;
+      if (core.committedIndex > known) known = core.committedIndex;
+    }
+    const floor: RejoinFloor | undefined = this.o.unsafeRejoin ? undefined : { promised, catchUpTo: known + BigInt(this.o.windowSlots) };
+    a.loseData(this.now + f.int(5, 60), floor);
+  }
+
+  /** Catch-up: a rejoining acceptor learns chosen slots it lacks (the node's catch-up streams them from the durable log). */
+  private catchUpRejoining(): void {
+    for (const a of this.acceptors) {
+      const core = a.core;
+      if (core === null || !core.rejoining || !this.rng.chance(CATCH_UP_PROBABILITY)) continue;
+      const from = Number(core.committedIndex);
+      for (const e of this.delivered.slice(from, from + CATCH_UP_SLOTS)) a.receive({ type: 'commit', slot: e.slot, ballot: e.ballot, value: e.value }, () => undefined);
+    }
   }
 
   /** Negative control: one group of acceptors per proposer, cut off from each other. */
@@ -198,6 +250,10 @@ class Simulation {
       const j = f.int(0, i + 1);
       [order[i], order[j]] = [order[j], order[i]];
     }
+    // A rejoining acceptor votes once caught up: one whose floor lies above the chosen log needs
+    // slots the others must choose first, so the healed core is formed of the rest first.
+    const waits = (i: number) => this.acceptors[i].rejoining && (this.acceptors[i].catchUpTo ?? 0n) > BigInt(this.delivered.length);
+    order.sort((x, y) => Number(waits(x)) - Number(waits(y)));
     const core = new Set(order.slice(0, this.quorum.q));
     for (const a of this.acceptors) {
       if (!core.has(a.index)) this.network.isolate(a.index);
@@ -247,6 +303,7 @@ class Simulation {
     for (const e of out.chosen) {
       this.checker.recordReportedChosen(e.slot, e.ballot, e.value, `proposer ${p.proposerId}`);
       for (const d of this.learner.learn(e)) {
+        this.delivered.push(d);
         if (d.value.kind === 'batch') for (const c of d.value.commands) this.clients.markDelivered(c.clientRequestId);
         this.applyToSessions(d);
       }

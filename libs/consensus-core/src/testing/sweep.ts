@@ -18,6 +18,8 @@ export interface SweepResult {
   readonly messages: number;
   /** Later copies of a client_request_id in the delivered logs, over all runs. */
   readonly duplicateCopies: number;
+  /** Acceptors that lost their data and rejoined, over all runs. */
+  readonly dataLosses: number;
 }
 
 /** Run many seeds; every violating run carries its seed and replay command. */
@@ -27,15 +29,17 @@ export function sweep(options: SweepOptions): SweepResult {
   let chosenSlots = 0;
   let messages = 0;
   let duplicateCopies = 0;
+  let dataLosses = 0;
   for (const seed of seeds) {
     const r = runSimulation({ ...options.base, seed });
     chosenSlots += r.stats.chosenSlots;
     duplicateCopies += r.stats.duplicateCopies;
+    dataLosses += r.stats.dataLosses;
     messages += r.stats.messages;
     if (r.violations.length > 0) violating.push(r);
     options.onResult?.(r);
   }
-  return { runs: seeds.length, violating, chosenSlots, messages, duplicateCopies };
+  return { runs: seeds.length, violating, chosenSlots, messages, duplicateCopies, dataLosses };
 }
 
 /** A failure message that names the seed and how to replay it. */
