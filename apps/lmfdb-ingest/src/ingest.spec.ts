@@ -135,6 +135,40 @@ describe('lmfdb-ingest', () => {
     }
   });
 
+  it('pulls a source again when its progress record is of another shape (another version), instead of caching a fraction of it or failing every run', async () => {
+    const { rows, server, heal } = await serverFailingAtOffset200();
+    try {
+      const client = () => new LmfdbClient({ baseUrl: server.baseUrl, minIntervalMs: 0, backoffBaseMs: 1, maxRetries: 0 });
+      expect((await ingestSources({ sources: [0], cacheDir: dir, client: client() }))[0]).toMatchObject({ status: 'failed', rows: 200 });
+      heal();
+      const good = JSON.parse(await readFile(progressPath(dir, 0), 'utf8')) as Record<string, unknown>;
+      const partial = await readFile(partialPath(dir, 0));
+      const shapes: Record<string, unknown>[] = [
+        // Without table_index the pull was taken as finished: 200 of 250 rows cached, status resumed, exit 0.
+        (({ table_index: _t, ...rest }) => rest)(good),
+        // Without bytes the partial file was truncated to nothing and the pull went on from offset 200.
+        (({ bytes: _b, ...rest }) => rest)(good),
+        // Cursors of another shape failed every run ("opts.from.seenAtLo is not iterable", "Cannot convert abc to a BigInt").
+        { ...good, cursor: { offset: 200 } },
+        { ...good, cursor: { offset: 200, seenAtLo: [], lo: 'abc' } },
+        { ...good, rows: '200' },
+      ];
+      for (const shape of shapes) {
+        await writeFile(progressPath(dir, 0), JSON.stringify(shape));
+        await writeFile(partialPath(dir, 0), partial);
+        const warnings: string[] = [];
+        const logger = { info: () => undefined, warn: (_o: object, msg?: string) => void warnings.push(String(msg)), error: () => undefined };
+        const [s] = await ingestSources({ sources: [0], cacheDir: dir, client: client(), logger });
+        expect(s).toMatchObject({ status: 'ok', rows: 250, invalid: 0 });
+        expect(warnings.join('\n')).toContain('not one this ingest can resume from');
+        const cache = await loadSource(dir, 0);
+        expect(cache.records.map((r) => r.label).sort()).toEqual(rows.map((r) => String(r['lmfdb_label'])).sort());
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
   it('completes when the API answers some requests with an HTML 500, and fails with its message when it keeps doing so', async () => {
     const curves = parseLossless(await readFile(join(SNAPSHOT, 'records/ec_curvedata.json'), 'utf8')) as RawRow[];
     const rows: RawRow[] = Array.from({ length: 400 }, (_, k) => copyOf(curves[k % 80] as RawRow, k));

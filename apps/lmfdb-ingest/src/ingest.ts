@@ -77,12 +77,55 @@ export const progressPath = (dir: string, n: number) => join(dir, `source_${n}.p
 
 const silent: IngestLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
-async function readProgress(dir: string, n: number): Promise<Progress | undefined> {
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isIntegerText = (v: unknown): v is string => typeof v === 'string' && /^-?\d{1,400}$/.test(v);
+const isKeyList = (v: unknown): v is string[] => Array.isArray(v) && v.every((k) => typeof k === 'string');
+
+/**
+ * Why a progress record (parsed JSON) is not one this version wrote and can resume from, or
+ * undefined. A record of another shape (another version's, an edited one) would otherwise resume
+ * wrongly: without `table_index` the pull was taken as finished and cached a fraction of the
+ * source with exit 0; without `bytes` the partial file was truncated to nothing and the pull went
+ * on from the cursor, losing the rows before it; a cursor of another shape failed every run.
+ */
+export function progressProblem(v: unknown, n: number): string | undefined {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return 'not a JSON object';
+  const p = v as Record<string, unknown>;
+  if (p['source'] !== n) return `source is ${JSON.stringify(p['source'])}, not ${n}`;
+  if (typeof p['base_url'] !== 'string') return 'base_url is not text';
+  if (typeof p['started_at'] !== 'string') return 'started_at is not text';
+  const tables = sourceSpec(n).tables.length;
+  if (!isCount(p['table_index']) || p['table_index'] > tables) return `table_index ${JSON.stringify(p['table_index'])} is not one of 0..${tables}`;
+  for (const k of ['rows', 'pages', 'bytes'] as const) if (!isCount(p[k])) return `${k} ${JSON.stringify(p[k])} is not a count`;
+  const c = p['cursor'];
+  // No cursor: the table at table_index is pulled from its start (every table's first page, or after the one before it ended).
+  if (c === undefined || c === null) return undefined;
+  if (typeof c !== 'object' || Array.isArray(c)) return 'cursor is not an object';
+  const cur = c as Record<string, unknown>;
+  if (!isCount(cur['offset'])) return `cursor.offset ${JSON.stringify(cur['offset'])} is not a count`;
+  if (!isKeyList(cur['seenAtLo'])) return 'cursor.seenAtLo is not a list of keys';
+  if (cur['lo'] !== undefined && !isIntegerText(cur['lo'])) return 'cursor.lo is not integer text';
+  const tail = cur['tail'];
+  if (tail !== undefined) {
+    if (tail === null || typeof tail !== 'object' || Array.isArray(tail)) return 'cursor.tail is not an object';
+    const t = tail as Record<string, unknown>;
+    if (!isIntegerText(t['value']) || !isKeyList(t['keys'])) return 'cursor.tail is not {value: integer text, keys: [...]}';
+  }
+  return undefined;
+}
+
+/** The progress record of source n; undefined when there is none, or one this version cannot resume from (then the pull starts over, with a warning). */
+async function readProgress(dir: string, n: number, log: IngestLogger = silent): Promise<Progress | undefined> {
+  let v: unknown;
   try {
-    return JSON.parse(await readFile(progressPath(dir, n), 'utf8')) as Progress;
+    v = JSON.parse(await readFile(progressPath(dir, n), 'utf8'));
   } catch {
     return undefined;
   }
+  const problem = progressProblem(v, n);
+  if (problem === undefined) return v as Progress;
+  log.warn({ source: n, file: progressPath(dir, n), problem }, 'the progress record is not one this ingest can resume from: pulling this source from the start');
+  return undefined;
 }
 
 async function appendRows(path: string, rows: readonly RawRow[]): Promise<number> {
@@ -138,7 +181,7 @@ async function ingestOne(n: number, o: IngestOptions, client: LmfdbClient, baseU
   const spec = sourceSpec(n);
   const multi = spec.tables.length > 1;
   const ndjson = partialPath(o.cacheDir, n);
-  let p = await readProgress(o.cacheDir, n);
+  let p = await readProgress(o.cacheDir, n, log);
   let resumed = false;
   if (p && p.source === n && p.base_url === baseUrl) {
     try {

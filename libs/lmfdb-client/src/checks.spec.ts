@@ -23,6 +23,16 @@ describe('elliptic curves (source 0)', () => {
     expect(jinv).toEqual({ num: -122023936n, den: 161051n });
   });
 
+  it('a label with conductor 0 or leading zeros is no curve\'s label (a claim "conductor 0" was true)', () => {
+    const good = curves.find((r) => r['lmfdb_label'] === '11.a2') as RawRow;
+    for (const [label, conductor] of [['0.a1', 0n], ['011.a2', 11n], ['11.a02', 11n]] as const) {
+      const { lmfdb_iso: _i, lmfdb_number: _n, ...rest } = good;
+      const r = check(0, 'ec_curvedata', { ...rest, lmfdb_label: label, conductor });
+      expect(r.valid).toBe(false);
+      expect(r.reasons.join('; ')).toContain(`lmfdb_label ${label} is not of the form N.cn (N and n positive, without leading zeros)`);
+    }
+  });
+
   it('a corrupted row fails with the right reason', () => {
     const good = curves.find((r) => r['lmfdb_label'] === '11.a2') as RawRow;
     expect(check(0, 'ec_curvedata', { ...good, jinv: [1n, 1n] }).reasons).toEqual(['jinv is 1, ainvs give -122023936/161051']);

@@ -127,6 +127,9 @@ function checkEllipticCurve(c: Checker): void {
   if (label !== undefined) {
     const m = /^(\d+)\.([a-z]+)(\d+)$/.exec(label);
     if (!m) c.fail(`lmfdb_label ${label} is not of the form N.cn`);
+    // A conductor is a positive integer, and a label writes N and n without leading zeros: "0.a1"
+    // (conductor 0) or "011.a2" (a second label for 11.a2) are no curve's label.
+    else if (!/^[1-9]/.test(m[1] as string) || !/^[1-9]/.test(m[3] as string)) c.fail(`lmfdb_label ${label} is not of the form N.cn (N and n positive, without leading zeros)`);
     else {
       const why = `the label ${label}`;
       labelConductor = BigInt(m[1]);
