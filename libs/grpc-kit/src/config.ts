@@ -92,6 +92,9 @@ export function parseCommand<O extends Record<string, OptionSpec>>(
       options[name] = o.default as never;
       continue;
     }
+    // An empty value on the command line (--acceptors "" from an unset shell variable) is a
+    // mistake, not a request for the default: refused rather than silently read as absent.
+    if (raw === '' && from.startsWith('--')) throw new ConfigError(`${from} is empty; give a value or leave the flag out`);
     if (o.type === 'integer') {
       const text = String(raw).trim();
       if (!/^-?\d+$/.test(text)) throw new ConfigError(`${from} must be an integer, got "${text}"`);

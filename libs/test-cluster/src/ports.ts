@@ -10,7 +10,21 @@ function isFree(port: number): Promise<boolean> {
 }
 
 /** Where freePorts draws from: below the kernel's ephemeral range, apart from freePortRange's windows. */
-const SINGLE_PORTS = { from: 24_000, to: 32_000 } as const;
+const DEFAULT_SINGLE_PORTS = { from: 24_000, to: 32_000 } as const;
+
+/**
+ * The range freePorts draws from: PAXOS_PORT_RANGE="from-to" (to exclusive) on a host where only
+ * some ports may be used (chaos and bench start their nodes there), else 24000-32000.
+ */
+export function singlePortRange(env: NodeJS.ProcessEnv = process.env): { from: number; to: number } {
+  const text = env['PAXOS_PORT_RANGE'];
+  if (!text) return DEFAULT_SINGLE_PORTS;
+  const m = /^\s*(\d{1,5})\s*-\s*(\d{1,5})\s*$/.exec(text);
+  const from = Number(m?.[1]);
+  const to = Number(m?.[2]);
+  if (!m || from < 1 || to > 65_536 || to <= from) throw new Error(`PAXOS_PORT_RANGE must be "from-to" with 1 <= from < to <= 65536, got "${text}"`);
+  return { from, to };
+}
 
 /**
  * `count` distinct ports free now, for nodes a test starts (some much later, as a node restarted
@@ -20,6 +34,7 @@ const SINGLE_PORTS = { from: 24_000, to: 32_000 } as const;
  * metrics port, 20 s after it was drawn).
  */
 export async function freePorts(count: number): Promise<number[]> {
+  const SINGLE_PORTS = singlePortRange();
   const chosen = new Set<number>();
   for (let attempt = 0; chosen.size < count && attempt < 50 * count; attempt++) {
     const port = SINGLE_PORTS.from + Math.floor(Math.random() * (SINGLE_PORTS.to - SINGLE_PORTS.from));

@@ -19,10 +19,10 @@ export const benchCommand = {
   summary: 'load generator: Propose from C concurrent clients against N acceptors with fsync on, next to a bare grpc-js echo at the same C',
   usage: 'npm run bench -- [--acceptors N] [--concurrency 1,16,64,256] [--duration S] [--dir D] [--stream | --stream-only] [--bulk | --bulk-only] | --acceptor',
   options: {
-    acceptors: { type: 'integer', default: 23, description: 'acceptors of the network the bench starts (ignored with --dir)' },
+    acceptors: { type: 'integer', default: 23, min: 1, max: 100, description: 'acceptors of the network the bench starts (ignored with --dir)' },
     concurrency: { type: 'string', default: '1,16,64,256', description: 'concurrent clients, one run each' },
-    duration: { type: 'integer', default: 10, description: 'seconds per run' },
-    'value-bytes': { type: 'integer', default: 200, description: 'size of each proposed value' },
+    duration: { type: 'integer', default: 10, min: 1, max: 86_400, description: 'seconds per run' },
+    'value-bytes': { type: 'integer', default: 200, min: 1, max: 1_048_576, description: 'size of each proposed value' },
     dir: { type: 'string', description: 'use the network launch started in this dir instead of starting one' },
     stream: { type: 'boolean', description: 'also measure the bulk ProposeStream path' },
     'stream-only': { type: 'boolean', description: 'measure only the streaming paths (ProposeStream, and ProposeBulk with --bulk)' },
@@ -63,6 +63,7 @@ interface Target {
 }
 
 function fromDir(dir: string): Target {
+  if (!existsSync(join(dir, 'network.json'))) throw new ConfigError(`no network described in ${dir} (network.json is missing): start one with npm run launch -- --dir ${dir}, or leave --dir out and the bench starts its own`);
   const layout = JSON.parse(readFileSync(join(dir, 'network.json'), 'utf8')) as { nodes: Array<{ name: string; role: string }>; proposer: string; tls?: boolean };
   const pid = (name: string) => {
     const f = join(dir, `${name}.pid`);
@@ -197,7 +198,7 @@ async function main(argv: readonly string[]): Promise<number> {
             cpuProposerCores: round(cores.proposer),
             cpuAcceptorsCores: round(cores.acceptors),
             cpuLoadGeneratorCores: round(cores.loadGenerator),
-            cpuUsPerValue: round(((cores.proposer + cores.acceptors + cores.loadGenerator) * r.seconds * 1e6) / Math.max(1, r.completed), 1),
+            cpuUsPerValue: r.completed > 0 ? round(((cores.proposer + cores.acceptors + cores.loadGenerator) * r.seconds * 1e6) / r.completed, 1) : null,
           }),
         );
       }

@@ -13,6 +13,8 @@ export interface LaunchOptions {
   readonly proposerPort: number;
   /** HTTP port of the live status page. */
   readonly statusPort: number;
+  /** Metrics port of acceptor 0: acceptor i on metricsPort + i, the proposer on metricsPort + 101 (default base port + 2000). */
+  readonly metricsPort?: number;
   readonly dir: string;
   readonly lmfdbCacheDir: string;
   /** Undefined: the shipped snapshot (offline). */
@@ -174,8 +176,9 @@ async function launchLocked(opts: LaunchOptions, release: () => void): Promise<L
   }
   refuseMembershipChange(opts.dir, opts.nodes);
   const quorum = Quorum.majority(opts.nodes);
-  // Metrics on the nodes' defaults (acceptor 9100 + id, proposer 9200 + id), moved with the base port.
-  const metricsShift = opts.basePort - 7100;
+  // Metrics on the nodes' defaults (acceptor 9100 + id, proposer 9200 + id), moved with the base
+  // port, or with --metrics-port (a host where only one range of ports is free).
+  const metricsShift = (opts.metricsPort ?? opts.basePort + 2000) - 9100;
   const acceptors: NodeLayout[] = Array.from({ length: opts.nodes }, (_, i) => ({
     name: `node_${i}`,
     role: 'acceptor',
@@ -195,7 +198,7 @@ async function launchLocked(opts: LaunchOptions, release: () => void): Promise<L
   };
   // Ports derived from the flags (metrics at base + 2000 + i, the status page) must be ports too.
   const problem = layoutProblem(layout);
-  if (problem) throw new ConfigError(`the network these flags describe cannot run: ${problem} (ports must be 1..65535: a lower --base-port, --proposer-port or --status-port)`);
+  if (problem) throw new ConfigError(`the network these flags describe cannot run: ${problem} (ports must be 1..65535: a lower --base-port, --proposer-port, --status-port or --metrics-port)`);
   const ports = await portProblem(layout);
   if (ports) throw new ConfigError(`nothing was started: ${ports}`);
   // Bundles and the LMFDB cache after the ports: a launch that cannot run does no work.

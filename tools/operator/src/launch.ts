@@ -7,12 +7,13 @@ import { defaultNetworkDir } from './network-dir';
 export const launchCommand = {
   program: 'launch',
   summary: 'start a local network: N acceptors and a proposer in the background, on the shipped LMFDB snapshot by default',
-  usage: 'npm run launch -- [--nodes 23] [--base-port 7100] [--dir D] [--offline|--base-url URL] [--restart-missing] [--insecure]',
+  usage: 'npm run launch -- [--nodes 23] [--base-port 7100] [--proposer-port P] [--status-port P] [--metrics-port P] [--dir D] [--offline|--base-url URL] [--restart-missing] [--insecure]',
   options: {
     nodes: { type: 'integer', default: 23, min: 1, max: 100, description: 'number of acceptors' },
     'base-port': { type: 'integer', default: 7100, min: 1, max: 63_335, description: 'port of node 0 (node i listens on base + i)' },
     'proposer-port': { type: 'integer', min: 1, max: 65_535, description: 'client API port of the proposer', defaultText: 'default base port + 100, so 7200' },
     'status-port': { type: 'integer', min: 1, max: 65_535, description: 'HTTP port of the live status page', defaultText: 'default base port + 2200, so 9300' },
+    'metrics-port': { type: 'integer', min: 1, max: 65_535, description: 'Prometheus port of acceptor 0 (acceptor i on metrics + i, the proposer on metrics + 101)', defaultText: 'default base port + 2000, so 9100' },
     dir: { type: 'string', env: 'PAXOS_NETWORK_DIR', description: 'pid files, logs, data', defaultText: 'default ~/.openclaw/consensus' },
     'lmfdb-cache': { type: 'string', env: 'LMFDB_CACHE_DIR', description: 'LMFDB cache', defaultText: 'default ~/.lmfdb' },
     offline: { type: 'boolean', description: 'fill a missing cache from the shipped snapshot (the default)' },
@@ -24,7 +25,7 @@ export const launchCommand = {
 } as const;
 
 /** Flags the layout of a launched network fixes (refused with --restart-missing). */
-const RESTART_FIXED = ['nodes', 'base-port', 'proposer-port', 'status-port', 'lmfdb-cache', 'offline', 'base-url', 'insecure'] as const;
+const RESTART_FIXED = ['nodes', 'base-port', 'proposer-port', 'status-port', 'metrics-port', 'lmfdb-cache', 'offline', 'base-url', 'insecure'] as const;
 
 export function printLaunch(r: LaunchResult, out: (line: string) => void): void {
   for (const n of r.nodes) {
@@ -66,6 +67,8 @@ export async function runLaunch(argv: readonly string[], out: (line: string) => 
     proposerPort: (o['proposer-port'] as number | undefined) ?? (o['base-port'] as number) + 100,
     // Beside the metrics ports (acceptors 9100 + id, proposer 9200 + id), moved with the base port.
     statusPort: (o['status-port'] as number | undefined) ?? (o['base-port'] as number) + 2200,
+    // Acceptor i's metrics on metricsPort + i, the proposer's on metricsPort + 101 (9100 + i and 9201 by default).
+    metricsPort: (o['metrics-port'] as number | undefined) ?? (o['base-port'] as number) + 2000,
     dir,
     lmfdbCacheDir: resolve(o['lmfdb-cache'] ?? defaultCacheDir()),
     ...(o['base-url'] ? { baseUrl: o['base-url'] } : {}),

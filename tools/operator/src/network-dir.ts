@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DirInUseError, INSECURE, loadTls, lockDirAcrossProcesses, networkTlsDir, tlsFilesIn, type Transport } from '@paxos/grpc-kit';
+import { ConfigError, DirInUseError, INSECURE, loadTls, lockDirAcrossProcesses, networkTlsDir, tlsFilesIn, type Transport } from '@paxos/grpc-kit';
 
 /** Where launch keeps pid files, logs, data, TLS files and the layout of the running network. */
 export { defaultNetworkDir, networkTlsDir } from '@paxos/grpc-kit';
@@ -22,8 +22,22 @@ export function clientTransport(dir: string): Transport {
   const layoutFile = join(dir, LAYOUT_FILE);
   const files = tlsFilesIn(networkTlsDir(dir), CLIENT_CERT_NAME);
   // A network described without `tls` was launched before TLS existed: plaintext.
-  if (existsSync(layoutFile)) return readLayout(dir).tls === true ? loadTls(files, { role: 'client' }) : INSECURE;
-  return existsSync(files.cert) ? loadTls(files, { role: 'client' }) : INSECURE;
+  if (existsSync(layoutFile)) return readLayout(dir).tls === true ? loadClientTls(dir, files) : INSECURE;
+  return existsSync(files.cert) ? loadClientTls(dir, files) : INSECURE;
+}
+
+/**
+ * The operator tools' certificate. They take no --tls-* or --insecure flags, so the node's advice
+ * ("give --tls-ca/--tls-cert/--tls-key, or run with --insecure") is replaced by theirs.
+ */
+function loadClientTls(dir: string, files: ReturnType<typeof tlsFilesIn>): Transport {
+  try {
+    return loadTls(files, { role: 'client' });
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    const message = e.message.replace(/: create the network's certificates with npm run launch, give --tls-ca\/--tls-cert\/--tls-key, or run with --insecure$/, '');
+    throw new ConfigError(`${message}: the operator tools present the network's ${CLIENT_CERT_NAME} certificate from ${networkTlsDir(dir)}; launch (or launch -- --restart-missing --dir ${dir}) issues it again while the CA's key is in ${dir}/tls-ca`);
+  }
 }
 
 /** The repository root, from a bundle in dist/tools/operator/. */

@@ -34,9 +34,9 @@ export async function portProblem(layout: NetworkLayout): Promise<string | undef
   const byAddress = new Map<string, string[]>();
   for (const p of places) byAddress.set(p.address, [...(byAddress.get(p.address) ?? []), p.what]);
   const shared = [...byAddress].filter(([, whats]) => whats.length > 1);
-  if (shared.length > 0) return `${shared.map(([a, whats]) => `${whats.join(' and ')} would share ${a}`).join('; ')}: choose other ports (--base-port, --proposer-port, --status-port)`;
+  if (shared.length > 0) return `${shared.map(([a, whats]) => `${whats.join(' and ')} would share ${a}`).join('; ')}: choose other ports (--base-port, --proposer-port, --status-port, --metrics-port)`;
   const taken = (await Promise.all(places.map(async (p) => ((await portTaken(p.address)) ? p : undefined)))).filter((p) => p !== undefined);
   if (taken.length === 0) return undefined;
   const named = taken.slice(0, 5).map((p) => `${p.address} (${p.what})`).join(', ');
-  return `${taken.length === 1 ? 'a port' : `${taken.length} ports`} of this network ${taken.length === 1 ? 'is' : 'are'} already in use: ${named}${taken.length > 5 ? ', ...' : ''}. Is another network running on them (npm run check -- --dir <its dir>)? Stop it, or launch on other ports (--base-port, --proposer-port, --status-port)`;
+  return `${taken.length === 1 ? 'a port' : `${taken.length} ports`} of this network ${taken.length === 1 ? 'is' : 'are'} already in use: ${named}${taken.length > 5 ? ', ...' : ''}. Is another network running on them (npm run check -- --dir <its dir>)? Stop it, or launch on other ports (--base-port, --proposer-port, --status-port, --metrics-port)`;
 }

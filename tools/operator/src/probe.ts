@@ -13,6 +13,9 @@ import {
   type StatusResponse,
 } from '@paxos/proto';
 
+/** The largest value of a uint64 wire field (proposal numbers, slots): a larger one cannot be sent. */
+export const UINT64_MAX = 18_446_744_073_709_551_615n;
+
 export function acceptorStatus(address: string, deadlineMs: number, transport: Transport): Promise<StatusResponse> {
   const client = new AcceptorServiceClient(address, channelCredentials(transport), serverNameOptions(transport, address));
   return new Promise((resolve, reject) => {

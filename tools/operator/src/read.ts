@@ -2,11 +2,11 @@
 // log — from the proposer (linearizable by default) or any acceptor (stale).
 import { resolve } from 'node:path';
 import { formatBallot } from '@paxos/consensus-core';
-import { clientDeadlinePassed, ConfigError, helpText, isServiceError, parseCommand } from '@paxos/grpc-kit';
+import { clientDeadlinePassed, ConfigError, helpText, isServiceError, parseAddressList, parseCommand } from '@paxos/grpc-kit';
 import { Consistency, type LeaderboardRow, type ListProposalsResponse, type ProposalRecord, type ReadLogResponse } from '@paxos/proto';
 import { status } from '@grpc/grpc-js';
 import { clientTransport, defaultNetworkDir, readLayout } from './network-dir';
-import { readCall } from './probe';
+import { readCall, UINT64_MAX } from './probe';
 
 export const readCommand = {
   program: 'read',
@@ -59,7 +59,8 @@ export async function runRead(argv: readonly string[], out: (line: string) => vo
   const o = parsed.options;
   const [what, arg, ...extra] = parsed.positionals;
   if (what === undefined || extra.length > 0) throw new ConfigError('say what to read: leaderboard, proposal <n>, proposals or log');
-  let address = o.address;
+  if (o.address !== undefined && o.node !== undefined) throw new ConfigError('--node and --address both name the node to read from: give one');
+  let address = o.address === undefined ? undefined : (parseAddressList(o.address, '--address')[0] as string);
   const dir = resolve(o.dir ?? defaultNetworkDir());
   const transport = clientTransport(dir);
   if (!address) {
@@ -73,7 +74,7 @@ export async function runRead(argv: readonly string[], out: (line: string) => vo
   const consistency = o.stale || (o.node !== undefined && !o.address) ? Consistency.CONSISTENCY_STALE : Consistency.CONSISTENCY_UNSPECIFIED;
   const deadline = o['deadline-ms'] as number;
   const from = o.from ?? '0';
-  if (!/^\d+$/.test(from)) throw new ConfigError(`--from "${from}" must be a non-negative integer`);
+  if (!/^\d+$/.test(from) || BigInt(from) > UINT64_MAX) throw new ConfigError(`--from "${from}" must be an integer in 0..${UINT64_MAX}`);
   const max = o.max as number;
   try {
     switch (what) {
@@ -92,6 +93,7 @@ export async function runRead(argv: readonly string[], out: (line: string) => vo
       }
       case 'proposal': {
         if (arg === undefined || !/^\d+$/.test(arg)) throw new ConfigError('give the proposal number: npm run read -- proposal 7');
+        if (BigInt(arg) > UINT64_MAX) throw new ConfigError(`proposal number "${arg}" must be an integer in 0..${UINT64_MAX}`);
         const r = await readCall(address, 'getProposal', { proposalNumber: BigInt(arg), consistency }, deadline, transport);
         if (o.json) out(json(r));
         else if (r.proposal) formatProposal(r.proposal).forEach((l) => out(l));

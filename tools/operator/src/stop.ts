@@ -8,7 +8,7 @@ import { isOurs, removePid, stopProcess } from './processes';
 export const stopCommand = {
   program: 'stop',
   summary: 'end exactly the processes launch started (by pid, checking each is still ours), gracefully first',
-  usage: 'npm run stop -- [--dir D]',
+  usage: 'npm run stop -- [--dir D] [--grace-ms 10000]',
   options: {
     dir: { type: 'string', env: 'PAXOS_NETWORK_DIR', description: 'the network dir', defaultText: 'default ~/.openclaw/consensus' },
     // Above an acceptor's own shutdown (up to 5 s for open calls to end, then its log is flushed).

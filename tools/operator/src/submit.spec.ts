@@ -54,3 +54,11 @@ describe('npm run submit --file: a file that is not a proposal is bad input (exi
     expect(() => buildFromOptions('7', { file, entry: ['g,2,1,1,1'], claim: [] })).toThrow(/gives a leaderboard_sha256, which --entry\/--claim would change/);
   });
 });
+
+describe('npm run submit: a proposal number a uint64 cannot hold', () => {
+  it('is bad input (exit 2) naming the range, not an encoder error', () => {
+    expect(() => buildFromOptions('18446744073709551616', { entry: [], claim: [] })).toThrow(ConfigError);
+    expect(() => buildFromOptions('99999999999999999999999', { entry: [], claim: [] })).toThrow('must be an integer in 0..18446744073709551615');
+    expect(buildFromOptions('18446744073709551615', { entry: [], claim: [] }).proposalNumber).toBe(18_446_744_073_709_551_615n);
+  });
+});

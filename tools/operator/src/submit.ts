@@ -3,12 +3,12 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { formatBallot, Quorum } from '@paxos/consensus-core';
-import { ConfigError, helpText, isServiceError, parseCommand, type Transport } from '@paxos/grpc-kit';
+import { ConfigError, helpText, isServiceError, parseCommand, printable, type Transport } from '@paxos/grpc-kit';
 import { isSourceNumber, loadSource, parseLossless, type SourceCache, stringifyLossless, verifyClaim } from '@paxos/lmfdb-client';
 import { type Claim, Consistency, type LeaderboardEntry, type MonsterHarmonicProposal, type ProposeResponse, VoteOutcome, VotePhase } from '@paxos/proto';
 import { buildProposal, encodeProposalValue, parseProposalJson, ProposalFormatError } from '@paxos/proposal';
 import { clientTransport, defaultNetworkDir, readLayout } from './network-dir';
-import { propose, readCall } from './probe';
+import { propose, readCall, UINT64_MAX } from './probe';
 import { formatRows } from './read';
 
 export const submitCommand = {
@@ -107,7 +107,7 @@ export interface SubmitOptions {
 }
 
 export function buildFromOptions(number: string, o: SubmitOptions): MonsterHarmonicProposal {
-  if (!/^\d+$/.test(number)) throw new ConfigError(`proposal number "${number}" must be a non-negative integer`);
+  if (!/^\d+$/.test(number) || BigInt(number) > UINT64_MAX) throw new ConfigError(`proposal number "${number}" must be an integer in 0..${UINT64_MAX}`);
   let proposal: MonsterHarmonicProposal;
   if (o.file) {
     const read = proposalFromFile(o.file);
@@ -190,6 +190,9 @@ export async function runSubmit(argv: readonly string[], out: (line: string) => 
     return 0;
   }
   const o = parsed.options;
+  // With --json, stdout carries one JSON document; what is said before the call (the id to retry
+  // with first of all) goes to stderr.
+  const say = o.json ? (l: string) => process.stderr.write(`${printable(l)}\n`) : out;
   const [number, ...extra] = parsed.positionals;
   if (number === undefined || extra.length > 0) throw new ConfigError(`give exactly one proposal number, e.g. npm run submit -- 7`);
   let proposal: MonsterHarmonicProposal;
@@ -208,12 +211,12 @@ export async function runSubmit(argv: readonly string[], out: (line: string) => 
   const address = proposerAddress ?? (layout as NonNullable<typeof layout>).proposer;
   const clusterSize = layout?.nodes.filter((n) => n.role === 'acceptor').length;
   const value = encodeProposalValue(proposal);
-  out(
+  say(
     `proposal ${proposal.proposalNumber}: ${proposal.leaderboard.length} leaderboard entries, ${proposal.claims.length} claims, leaderboard sha256 ${proposal.leaderboardSha256.slice(0, 16)}...`,
   );
-  if (layout && proposal.claims.length > 0) for (const l of await describeClaims(proposal, layout.lmfdbCacheDir)) out(l);
+  if (layout && proposal.claims.length > 0) for (const l of await describeClaims(proposal, layout.lmfdbCacheDir)) say(l);
   const clientRequestId = o['client-request-id'] ?? randomUUID();
-  out(`client_request_id ${clientRequestId}`);
+  say(`client_request_id ${clientRequestId}`);
   try {
     const r = await propose(address, { clientRequestId, value, includeVotes: true }, o['deadline-ms'] as number, transport);
     if (o.json) out(JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2));

@@ -1,0 +1,30 @@
+import { ConfigError, parseCommand } from './config';
+
+const spec = {
+  program: 'tool',
+  summary: 'a tool',
+  options: {
+    acceptors: { type: 'string', env: 'TOOL_ACCEPTORS', description: 'addresses' },
+    count: { type: 'integer', default: 3, min: 1, max: 10, description: 'how many' },
+  },
+} as const;
+
+describe('parseCommand', () => {
+  it('refuses a string flag given empty on the command line instead of reading it as absent', () => {
+    // `--acceptors "$UNSET"` once meant the 23 default local acceptors, silently.
+    expect(() => parseCommand(spec, ['--acceptors', ''], {})).toThrow(ConfigError);
+    expect(() => parseCommand(spec, ['--acceptors='], {})).toThrow('--acceptors is empty; give a value or leave the flag out');
+  });
+
+  it('still treats an empty environment variable as unset, and takes a value given', () => {
+    const parsed = parseCommand(spec, [], { TOOL_ACCEPTORS: '' });
+    expect(parsed.help).toBe(false);
+    if (!parsed.help) expect(parsed.options.acceptors).toBeUndefined();
+    const given = parseCommand(spec, ['--acceptors', '127.0.0.1:1'], {});
+    if (!given.help) expect(given.options.acceptors).toBe('127.0.0.1:1');
+  });
+
+  it('names the bounds of an integer flag', () => {
+    expect(() => parseCommand(spec, ['--count=-1'], {})).toThrow('--count must be 1..10, got -1');
+  });
+});

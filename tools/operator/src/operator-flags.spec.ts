@@ -1,0 +1,50 @@
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError } from '@paxos/grpc-kit';
+import { runLaunch } from './launch';
+import { clientTransport, writeLayout } from './network-dir';
+import { runRead } from './read';
+
+describe('operator flags and messages', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'paxos-flags-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('launch takes --metrics-port, which --restart-missing refuses like the other layout flags', async () => {
+    const lines: string[] = [];
+    await runLaunch(['--help'], (l) => lines.push(l));
+    expect(lines.join('\n')).toMatch(/--metrics-port <n>/);
+    await expect(runLaunch(['--restart-missing', '--dir', dir, '--metrics-port', '27200'], () => undefined)).rejects.toThrow(/--metrics-port cannot change it/);
+  });
+
+  it('read refuses numbers above uint64, a malformed --address and --node with --address, before any call', async () => {
+    const out = () => undefined;
+    await expect(runRead(['log', '--dir', dir, '--address', '127.0.0.1:1', '--from', '18446744073709551616'], out)).rejects.toThrow('--from "18446744073709551616" must be an integer in 0..18446744073709551615');
+    await expect(runRead(['proposal', '18446744073709551616', '--dir', dir, '--address', '127.0.0.1:1'], out)).rejects.toThrow(ConfigError);
+    await expect(runRead(['log', '--dir', dir, '--address', 'nonsense'], out)).rejects.toThrow('--address: "nonsense" is not host:port');
+    await expect(runRead(['log', '--dir', dir, '--node', '0', '--address', '127.0.0.1:1'], out)).rejects.toThrow(/give one/);
+  });
+
+  it('a missing client certificate names what the operator tools can do, not node flags they lack', () => {
+    writeLayout(dir, {
+      createdAt: '',
+      nodes: [{ name: 'node_0', role: 'acceptor', id: 0, address: '127.0.0.1:27000' }, { name: 'proposer', role: 'proposer', id: 1, address: '127.0.0.1:27100' }],
+      proposer: '127.0.0.1:27100',
+      lmfdbCacheDir: join(dir, 'lmfdb'),
+      tls: true,
+    });
+    mkdirSync(join(dir, 'tls'));
+    let message = '';
+    try {
+      clientTransport(dir);
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/does not exist: the operator tools present the network's client-cli certificate/);
+    expect(message).not.toMatch(/--insecure|--tls-ca/);
+  });
+});
