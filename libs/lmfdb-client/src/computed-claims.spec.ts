@@ -122,6 +122,11 @@ describe('computed claims and checks', () => {
     const twisted = { ...f11, row: { ...f11.row, char_orbit_label: 'b' } };
     expect(claim(twisted, '[0,-1,1,-10,-20]')).toMatchObject({ verdict: 'unknown', reason: expect.stringContaining('character orbit "b"') });
     expect(claim(newform('11.2.b.a', 11n, [-2n, -1n, 1n, -2n]), '[0,-1,1,-10,-20]')).toMatchObject({ verdict: 'unknown', reason: expect.stringContaining('only a newform with the trivial character') });
+    // A level whose Sturm bound is past every computed prime is not factored (a large prime level
+    // cost 20 ms of trial division a claim): unknown, unless the traces already disagree.
+    const huge = newform('999999999989.2.a.a', 999_999_999_989n, [-2n, -1n, 1n, -2n]);
+    expect(claim(huge, '[0,-1,1,-10,-20]')).toMatchObject({ verdict: 'unknown', reason: expect.stringContaining('beyond 1000') });
+    expect(claim(huge, '[0,0,1,-1,0]')).toMatchObject({ verdict: 'false' });
   });
 
   it('computes polynomial discriminants exactly', () => {

@@ -144,7 +144,6 @@ function modularCurveClaim(rec: CachedRecord, claimed: string): ClaimResult {
   if (inv.disc === 0n) return { verdict: 'false', reason: `${label}: ${curve} is singular (discriminant 0)`, method: 'computed' };
   const level = rec.row['level'];
   if (typeof level !== 'bigint' || level <= 0n || level > LEVEL_MAX) return unknown(`${label}: no level up to ${LEVEL_MAX} to compare the curve's conductor with`);
-  const levelPrimes = primeFactors(level);
   // The traces first: a_p where the model is known minimal at p (always at a good prime).
   const primes = TRACE_DISPLAY_PRIMES.slice(0, traces.length);
   const compared: number[] = [];
@@ -163,6 +162,13 @@ function modularCurveClaim(rec: CachedRecord, claimed: string): ClaimResult {
     }
     compared.push(p);
   }
+  // The Sturm bound is at least level / 6: past 1000 (beyond every computed prime) nothing more
+  // can be proved, and the level is not factored (trial division of a large level took a claim
+  // 20 ms of the acceptor's thread, and a command carries up to 64 claims).
+  if (level / 6n > 1000n) {
+    return unknown(`${label}: ${curve} has a_p as the stored traces at ${compared.join(', ') || 'no prime compared'}, but proving the correspondence needs the primes up to the Sturm bound of level ${level} (beyond 1000)`);
+  }
+  const levelPrimes = primeFactors(level);
   // The conductor, prime by prime: the level's primes, then any other prime of the discriminant.
   const undecided: string[] = [];
   let rest = inv.disc < 0n ? -inv.disc : inv.disc;
