@@ -8,7 +8,7 @@ export const entries = {
   'status-page': { root: 'apps/status-page', files: { main: 'src/main.ts' } },
   operator: {
     root: 'tools/operator',
-    files: { start: 'src/bin/start.ts', launch: 'src/bin/launch.ts', check: 'src/bin/check.ts', submit: 'src/bin/submit.ts', stop: 'src/bin/stop.ts', read: 'src/bin/read.ts' },
+    files: { start: 'src/bin/start.ts', launch: 'src/bin/launch.ts', check: 'src/bin/check.ts', submit: 'src/bin/submit.ts', stop: 'src/bin/stop.ts', read: 'src/bin/read.ts', rejoin: 'src/bin/rejoin.ts' },
   },
   chaos: { root: 'tools/chaos', files: { chaos: 'src/main.ts' } },
   bench: { root: 'tools/bench', files: { simulate: 'src/simulate.ts', bench: 'src/bench.ts', 'acceptor-steps': 'src/acceptor-steps.ts', 'lmfdb-compute': 'src/lmfdb-compute.ts' } },
@@ -26,6 +26,7 @@ export const commands = {
   submit: ['operator', 'submit'],
   read: ['operator', 'read'],
   stop: ['operator', 'stop'],
+  rejoin: ['operator', 'rejoin'],
   simulate: ['bench', 'simulate'],
   'simulate:nodes': ['proposer', 'simulate-nodes'],
   bench: ['bench', 'bench'],

@@ -48,7 +48,7 @@ export function acceptorMetrics(registry: Registry): { readonly synced: (seconds
   });
   new Counter({
     name: 'paxos_acceptor_refusals_total',
-    help: 'accepts refused without a vote, by reason (slot_window: the slot is too far above the committed index; value_check: the value failed this node\'s own check, e.g. an LMFDB claim)',
+    help: 'accepts refused without a vote, by reason (slot_window: the slot is too far above the committed index; value_check: the value failed this node\'s own check, e.g. an LMFDB claim; rejoining: this node lost its data and has not yet learned the chosen log up to its floor)',
     labelNames: ['reason'],
     registers: [registry],
     collect() {
@@ -56,6 +56,7 @@ export function acceptorMetrics(registry: Registry): { readonly synced: (seconds
       this.reset();
       this.inc({ reason: 'slot_window' }, sources.node.refusalsByReason.slotWindow);
       this.inc({ reason: 'value_check' }, sources.node.refusalsByReason.valueCheck);
+      this.inc({ reason: 'rejoining' }, sources.node.refusalsByReason.rejoining);
     },
   });
   const gauge = (name: string, help: string, read: (s: AcceptorMetricSources) => number) =>

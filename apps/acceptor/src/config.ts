@@ -1,7 +1,8 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { type CommandSpec, ConfigError, type OptionSpec, parseCommand, parseIdSet, SERVER_BOUND_OPTIONS, type ServerBounds, serverBounds, TRANSPORT_OPTIONS, type TransportFlags } from '@paxos/grpc-kit';
-import { DEFAULT_CLUSTER_SIZE } from '@paxos/consensus-core';
+import { DEFAULT_CLUSTER_SIZE, type RejoinFloor } from '@paxos/consensus-core';
+import { parseFloorBallot } from './storage';
 
 export const acceptorCommand = {
   program: 'acceptor',
@@ -29,6 +30,14 @@ export const acceptorCommand = {
     ...TRANSPORT_OPTIONS,
     ...SERVER_BOUND_OPTIONS,
     'metrics-port': { type: 'integer', env: 'ACCEPTOR_METRICS_PORT', description: 'Prometheus metrics at http://<host>:<port>/metrics (0: any free port)', defaultText: 'default 9100 + id' },
+    'rejoin-promised': {
+      type: 'string',
+      description: 'an acceptor that lost its data: the promise it starts at ("round.proposerId"; npm run rejoin gives it); only with an empty data dir',
+    },
+    'rejoin-catch-up-to': {
+      type: 'string',
+      description: 'an acceptor that lost its data: it promises and votes only once it has learned every chosen slot below this one (npm run rejoin gives it)',
+    },
     'history-segment-bytes': { type: 'integer', env: 'ACCEPTOR_HISTORY_SEGMENT_BYTES', default: 64 * 1024 * 1024, description: 'size at which a chosen history segment is sealed (retention drops whole segments)' },
   },
 } as const satisfies CommandSpec<Record<string, OptionSpec>>;
@@ -52,6 +61,18 @@ export interface AcceptorConfig {
   readonly transport: TransportFlags;
   readonly metricsPort: number;
   readonly bounds: ServerBounds;
+  /** The floor of an acceptor that lost its data (npm run rejoin); undefined for every other start. */
+  readonly rejoin: RejoinFloor | undefined;
+}
+
+/** --rejoin-promised and --rejoin-catch-up-to: both or neither. */
+function rejoinFloor(promisedText: string | undefined, catchUpText: string | undefined): RejoinFloor | undefined {
+  if (promisedText === undefined && catchUpText === undefined) return undefined;
+  if (promisedText === undefined || catchUpText === undefined) throw new ConfigError('--rejoin-promised and --rejoin-catch-up-to go together (npm run rejoin prints both)');
+  const promised = parseFloorBallot(promisedText);
+  if (promised === undefined) throw new ConfigError(`--rejoin-promised must be a ballot "round.proposerId" such as 1733480000000.1, got ${JSON.stringify(promisedText)}`);
+  if (!/^\d{1,19}$/.test(catchUpText)) throw new ConfigError(`--rejoin-catch-up-to must be a slot number, got ${JSON.stringify(catchUpText)}`);
+  return { promised, catchUpTo: BigInt(catchUpText) };
 }
 
 export function resolveAcceptorConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): AcceptorConfig | 'help' {
@@ -96,5 +117,6 @@ export function resolveAcceptorConfig(argv: readonly string[], env: NodeJS.Proce
     metricsPort,
     bounds: serverBounds(o),
     transport: { 'tls-dir': o['tls-dir'], 'tls-ca': o['tls-ca'], 'tls-cert': o['tls-cert'], 'tls-key': o['tls-key'], insecure: o.insecure },
+    rejoin: rejoinFloor(o['rejoin-promised'], o['rejoin-catch-up-to']),
   };
 }

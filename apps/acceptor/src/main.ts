@@ -1,4 +1,4 @@
-import { AcceptorCore, DEFAULT_LIMITS, Quorum } from '@paxos/consensus-core';
+import { AcceptorCore, DEFAULT_LIMITS, formatBallot, Quorum } from '@paxos/consensus-core';
 import {
   claimsCheckedCounter,
   ConfigError,
@@ -68,7 +68,15 @@ async function main(): Promise<void> {
 
   let opened: Awaited<ReturnType<typeof AcceptorStorage.open>>;
   try {
-    opened = await AcceptorStorage.open({ dataDir: config.dataDir, nodeId: config.id, clusterSize: config.clusterSize, logger, historySegmentBytes: config.historySegmentBytes, onSync: metrics.synced });
+    opened = await AcceptorStorage.open({
+      dataDir: config.dataDir,
+      nodeId: config.id,
+      clusterSize: config.clusterSize,
+      logger,
+      historySegmentBytes: config.historySegmentBytes,
+      onSync: metrics.synced,
+      ...(config.rejoin !== undefined ? { rejoin: config.rejoin } : {}),
+    });
   } catch (e) {
     exitWithError('acceptor', e, 2);
   }
@@ -77,6 +85,7 @@ async function main(): Promise<void> {
     limits: { ...DEFAULT_LIMITS, valueBytesMax: config.maxValueBytes },
     validate: source.validate,
     ...(recovered.snapshot ? { restored: recovered.snapshot } : {}),
+    ...(recovered.rejoin ? { rejoin: recovered.rejoin } : {}),
   });
   for (const change of recovered.changes) core.apply(change);
   try {
@@ -103,7 +112,20 @@ async function main(): Promise<void> {
     everySlots: config.stateSnapshotEverySlots,
     written: (latest, previous) => retainHistory(storage.history, config.historyRetainSlots, { latest, previous }, logger),
   });
-  node.onChosenPrefix((records) => applier.appended(records));
+  let rejoining = core.rejoining;
+  if (rejoining) {
+    logger.warn(
+      { catchUpTo: core.rejoinCatchUpTo, committedIndex: core.committedIndex, promised: formatBallot(core.promised) },
+      'this acceptor lost its data and rejoined: it promises and votes again once it has learned every chosen slot below catchUpTo',
+    );
+  }
+  node.onChosenPrefix((records) => {
+    applier.appended(records);
+    if (rejoining && !core.rejoining) {
+      rejoining = false;
+      logger.info({ committedIndex: core.committedIndex }, 'rejoin complete: this acceptor learned the chosen log up to its floor and votes again');
+    }
+  });
   metrics.attach({ node, applier });
   applier.catchUp();
   const statusContext = { node, startedAtMs, version: workspaceVersion(), dataSource: source.status, appliedSlot: () => applier.appliedSlot, stateError: () => applier.failure };
@@ -186,12 +208,17 @@ async function main(): Promise<void> {
   onStorageFailure = () => server.health.setAll(ServingStatus.NOT_SERVING);
   onStorageRecovered = () => server.health.setAll(ServingStatus.SERVING);
 
-  onShutdownSignal(logger, async () => {
+  onShutdownSignal(logger, async (_signal, step) => {
+    step('state machine');
     await applier.stop();
+    step('metrics server');
     await metricsServer.close();
+    step('gRPC server');
     await server.shutdown(5000);
+    step('pending writes');
     await node.drain();
     node.stop();
+    step('storage');
     await storage.close();
   });
   logger.info(

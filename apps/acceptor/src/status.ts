@@ -45,5 +45,7 @@ export function buildStatus(ctx: StatusContext): StatusResponse {
     },
     appliedSlot: ctx.appliedSlot(),
     stateError: ctx.stateError?.() ?? '',
+    rejoining: node.core.rejoining,
+    rejoinCatchUpTo: node.core.rejoinCatchUpTo ?? 0n,
   };
 }

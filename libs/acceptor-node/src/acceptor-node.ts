@@ -243,7 +243,7 @@ export class AcceptorNode<S extends AcceptorNodeStorage = AcceptorNodeStorage> {
   }
 
   /** Refusals by category (the metrics; Status keeps their total). */
-  readonly refusalsByReason = { slotWindow: 0, valueCheck: 0 };
+  readonly refusalsByReason = { slotWindow: 0, valueCheck: 0, rejoining: 0 };
 
   private count(request: AcceptorRequest): void {
     if (request.type === 'prepare') this.counters.prepares += 1n;
@@ -258,6 +258,7 @@ export class AcceptorNode<S extends AcceptorNodeStorage = AcceptorNodeStorage> {
     else if (reply.type === 'refused') {
       this.counters.refusals += 1n;
       if (reply.refusal === 'slot-window') this.refusalsByReason.slotWindow++;
+      else if (reply.refusal === 'rejoining') this.refusalsByReason.rejoining++;
       else this.refusalsByReason.valueCheck++;
     }
   }

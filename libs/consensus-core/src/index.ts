@@ -37,6 +37,7 @@ export type {
   ChosenRecord,
 } from './acceptor-types';
 export { AcceptorCore, type AcceptorOptions, type RejoinFloor } from './acceptor';
+export { rejoinFloorFrom, type RejoinReport } from './rejoin';
 export { requestProblem, valueProblem } from './acceptor-validation';
 export type {
   ProposerConfig,

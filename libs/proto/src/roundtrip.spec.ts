@@ -81,6 +81,8 @@ describe('every message round-trips through the generated code', () => {
         storage: { healthy: true, error: '', dataDir: '/tmp/x', logBytes: big, snapshotSlot: 5n, fsyncs: 9n, historyFirstSlot: 0n, historyBytes: big },
         appliedSlot: big - 2n,
         stateError: 'the chosen history starts at slot 83 and no state snapshot covers the slots below it',
+        rejoining: true,
+        rejoinCatchUpTo: big - 1n,
       },
     ],
     ['ProposeRequest', ProposeRequest, { clientRequestId: 'r', value: { contentType: 'application/octet-stream', data: Buffer.from([0, 255]) }, includeVotes: true }],

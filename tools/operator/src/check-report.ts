@@ -72,9 +72,10 @@ export function configurationProblem(id: number, clusterSize: number, s: Pick<St
 }
 
 /** What keeps an alive acceptor from doing its work: its storage failed (it does not vote) or its state machine stopped (it serves no reads). */
-export function healthProblem(s: Pick<StatusResponse, 'storage' | 'stateError'>): string | undefined {
+export function healthProblem(s: Pick<StatusResponse, 'storage' | 'stateError'> & Partial<Pick<StatusResponse, 'rejoining' | 'rejoinCatchUpTo' | 'committedIndex'>>): string | undefined {
   const problems: string[] = [];
   if (s.storage && !s.storage.healthy) problems.push(`does not vote: its storage failed (${s.storage.error || 'no reason given'})`);
+  if (s.rejoining) problems.push(`does not vote yet: it lost its data and rejoined; it learns the chosen log up to slot ${s.rejoinCatchUpTo ?? 0n} first (it holds ${s.committedIndex ?? 0n})`);
   if (s.stateError) problems.push(`serves no reads: ${s.stateError}`);
   return problems.length > 0 ? problems.join('; ') : undefined;
 }

@@ -3,7 +3,7 @@ import { closeSync, existsSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Quorum } from '@paxos/consensus-core';
 import { ConfigError, ensureNetworkCertificates, isServing, type Transport } from '@paxos/grpc-kit';
-import { CLIENT_CERT_NAME, clientTransport, INGEST_CERT_NAME, STATUS_CERT_NAME, STATUS_PAGE_NAME, dataDir, LAYOUT_FILE, layoutProblem, lockNetworkDir, logFile, type NetworkLayout, networkTlsDir, type NodeLayout, pidFile, portOf, readLayout, workspaceRoot, writeLayout } from './network-dir';
+import { CLIENT_CERT_NAME, clientTransport, INGEST_CERT_NAME, STATUS_CERT_NAME, STATUS_PAGE_NAME, dataDir, defaultNetworkDir, LAYOUT_FILE, layoutProblem, lockNetworkDir, logFile, type NetworkLayout, networkTlsDir, type NodeLayout, pidFile, portOf, readLayout, workspaceRoot, writeLayout } from './network-dir';
 import { portProblem } from './port-check';
 import { canonicalDir, isAlive, isOurs, isPaused, lastLogLine, LAUNCH_MARKER_ENV, listensOn, readPid, removePid, sleep, writePid } from './processes';
 
@@ -26,7 +26,8 @@ export interface LaunchOptions {
 }
 
 export interface LaunchedNode extends NodeLayout {
-  readonly pid: number;
+  /** Absent for a node launch did not start (an acceptor that lost its data). */
+  readonly pid?: number;
   readonly readyAfterMs?: number;
   /** Why it is not ready: its process exited (with its log's last line), or another process holds its port. */
   readonly problem?: string;
@@ -98,6 +99,30 @@ function refuseMembershipChange(dir: string, nodes: number): void {
       'the old and the new quorums need not intersect, so a chosen value could be lost. ' +
       `Launch with --nodes ${before ?? dataDirs.length} to continue that network, or choose another --dir for a new one (or remove ${dir} to discard its data).`,
   );
+}
+
+/** Whether an acceptor's data dir holds its node.json (the acceptor ran on it). */
+const hasNodeFile = (dir: string, name: string): boolean => existsSync(join(dataDir(dir, name), 'node.json'));
+
+/**
+ * Acceptors of the layout whose data dir is missing or empty while another acceptor's holds data:
+ * they lost their data. Started as they are they would forget promises and votes they gave (two
+ * values could then be chosen for one slot), so launch leaves them down and says how to bring
+ * them back (npm run rejoin). Those of `except` are being rejoined.
+ */
+export function lostData(dir: string, layout: NetworkLayout, except: ReadonlySet<string> = new Set()): Map<string, string> {
+  const acceptors = layout.nodes.filter((n) => n.role === 'acceptor');
+  const lost = new Map<string, string>();
+  if (!acceptors.some((a) => hasNodeFile(dir, a.name))) return lost;
+  for (const a of acceptors) {
+    if (except.has(a.name) || hasNodeFile(dir, a.name)) continue;
+    lost.set(
+      a.name,
+      `not started: its data dir ${dataDir(dir, a.name)} holds no data while the other acceptors' do, so it lost its data; ` +
+        `started empty it would forget promises and votes it gave. Bring it back with npm run rejoin -- --node ${a.id}${dir === defaultNetworkDir() ? '' : ` --dir ${dir}`}`,
+    );
+  }
+  return lost;
 }
 
 function runNode(script: string, args: readonly string[], what: string): void {
@@ -208,12 +233,13 @@ async function launchLocked(opts: LaunchOptions, release: () => void): Promise<L
   const certificatesMs = Date.now() - certsStarted;
   writeLayout(opts.dir, layout);
 
+  const lost = lostData(opts.dir, layout);
   const startedAt = Date.now();
   const pids = new Map<string, number>();
-  for (const n of layout.nodes) pids.set(n.name, startNode(opts.dir, layout, n));
+  for (const n of layout.nodes) if (!lost.has(n.name)) pids.set(n.name, startNode(opts.dir, layout, n));
   const statusPid = startStatusPage(opts.dir, layout);
   release();
-  const ready = await waitReady(opts.dir, layout, pids, startedAt, opts.readyTimeoutMs, quorum, clientTransport(opts.dir));
+  const ready = await waitReady(opts.dir, layout, pids, startedAt, opts.readyTimeoutMs, quorum, clientTransport(opts.dir), lost);
   const statusPageUrl = await statusPageReady(layout, statusPid, STATUS_PAGE_READY_MS);
   return { ...ready, ...(opts.insecure ? {} : { certificatesMs }), ...statusPageOutcome(opts.dir, layout, statusPageUrl, statusPid) };
 }
@@ -274,14 +300,14 @@ function statusPageOutcome(dir: string, layout: NetworkLayout, url: string | und
 }
 
 /** Starts one node of the layout (data dir and log in dir); returns its pid. */
-function startNode(dir: string, layout: NetworkLayout, n: NodeLayout): number {
+function startNode(dir: string, layout: NetworkLayout, n: NodeLayout, extraArgs: readonly string[] = []): number {
   const acceptors = layout.nodes.filter((x) => x.role === 'acceptor');
   const transport = layout.tls === true ? ['--tls-dir', networkTlsDir(dir)] : ['--insecure'];
   const metrics = n.metricsAddress ? ['--metrics-port', portArg(n.metricsAddress)] : [];
   if (n.role === 'acceptor') {
     return startProcess(dir, n.name, NODE_FLAGS[n.role], join(workspaceRoot(), 'dist/apps/acceptor/main.js'), [
       '--id', String(n.id), '--port', portArg(n.address), '--cluster-size', String(acceptors.length),
-      '--data-dir', dataDir(dir, n.name), '--lmfdb-cache', layout.lmfdbCacheDir, ...transport, ...metrics,
+      '--data-dir', dataDir(dir, n.name), '--lmfdb-cache', layout.lmfdbCacheDir, ...transport, ...metrics, ...extraArgs,
     ]);
   }
   return startProcess(dir, n.name, NODE_FLAGS[n.role], join(workspaceRoot(), 'dist/apps/proposer/main.js'), [
@@ -302,23 +328,29 @@ export async function restartMissing(dir: string, readyTimeoutMs: number): Promi
   }
 }
 
-/** As launchLocked: the lock is released once the missing processes started. */
-async function restartMissingLocked(dir: string, readyTimeoutMs: number, release: () => void): Promise<LaunchResult> {
+/**
+ * As launchLocked: the lock is released once the missing processes started. `extraArgs` adds
+ * flags to named nodes (a rejoin's floor); an acceptor that lost its data is not started unless
+ * it is one of them.
+ */
+export async function restartMissingLocked(dir: string, readyTimeoutMs: number, release: () => void, extraArgs: ReadonlyMap<string, readonly string[]> = new Map()): Promise<LaunchResult> {
   const layout = readLayout(dir);
   bundleApps();
   // Certificates that expired since the launch are issued again before the nodes restart.
   if (layout.tls === true) ensureNetworkCertificates(networkTlsDir(dir), certificateNames(layout));
   const live = new Set(runningProcesses(dir, { removeStale: true }).map((r) => r.name));
   const quorum = Quorum.majority(layout.nodes.filter((n) => n.role === 'acceptor').length);
+  const lost = lostData(dir, layout, new Set(extraArgs.keys()));
   const startedAt = Date.now();
   const pids = new Map<string, number>();
   for (const n of layout.nodes) {
-    const pid = live.has(n.name) ? readPid(pidFile(dir, n.name)) : startNode(dir, layout, n);
+    if (lost.has(n.name)) continue;
+    const pid = live.has(n.name) ? readPid(pidFile(dir, n.name)) : startNode(dir, layout, n, extraArgs.get(n.name));
     if (pid !== undefined) pids.set(n.name, pid);
   }
   const statusPid = live.has(STATUS_PAGE_NAME) ? readPid(pidFile(dir, STATUS_PAGE_NAME)) : startStatusPage(dir, layout);
   release();
-  const ready = await waitReady(dir, layout, pids, startedAt, readyTimeoutMs, quorum, clientTransport(dir));
+  const ready = await waitReady(dir, layout, pids, startedAt, readyTimeoutMs, quorum, clientTransport(dir), lost);
   const statusPageUrl = await statusPageReady(layout, statusPid, STATUS_PAGE_READY_MS);
   return { ...ready, ...statusPageOutcome(dir, layout, statusPageUrl, statusPid) };
 }
@@ -328,10 +360,19 @@ async function restartMissingLocked(dir: string, readyTimeoutMs: number, release
  * not another one that holds the port. A node whose process exits is not waited for: it is
  * reported with the last line of its log (a port in use, a data dir held by another process).
  */
-async function waitReady(dir: string, layout: NetworkLayout, pids: Map<string, number>, startedAt: number, readyTimeoutMs: number, quorum: Quorum, transport: Transport): Promise<LaunchResult> {
+async function waitReady(
+  dir: string,
+  layout: NetworkLayout,
+  pids: Map<string, number>,
+  startedAt: number,
+  readyTimeoutMs: number,
+  quorum: Quorum,
+  transport: Transport,
+  notStarted: ReadonlyMap<string, string> = new Map(),
+): Promise<LaunchResult> {
   const acceptors = layout.nodes.filter((n) => n.role === 'acceptor');
   const ready = new Map<string, number>();
-  const gaveUp = new Map<string, string>();
+  const gaveUp = new Map<string, string>(notStarted);
   /** Nodes that answer health from a process other than theirs. */
   const foreign = new Set<string>();
   let quorumReadyMs: number | undefined;
@@ -364,7 +405,7 @@ async function waitReady(dir: string, layout: NetworkLayout, pids: Map<string, n
   }
   const nodes: LaunchedNode[] = layout.nodes.map((n) => ({
     ...n,
-    pid: pids.get(n.name) as number,
+    ...(pids.has(n.name) ? { pid: pids.get(n.name) as number } : {}),
     ...(ready.has(n.name) ? { readyAfterMs: ready.get(n.name) } : {}),
     ...(gaveUp.has(n.name) ? { problem: gaveUp.get(n.name) } : foreign.has(n.name) ? { problem: `another process answers on ${n.address}: is another network running on these ports?` } : {}),
   }));

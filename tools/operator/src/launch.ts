@@ -31,7 +31,7 @@ export function printLaunch(r: LaunchResult, out: (line: string) => void): void 
   for (const n of r.nodes) {
     const what = n.role === 'acceptor' ? `source ${n.source}` : 'client API';
     const ready = n.readyAfterMs !== undefined ? `ready after ${(n.readyAfterMs / 1000).toFixed(2)} s` : `NOT READY${n.problem ? `: ${n.problem}` : ''}`;
-    out(`${n.name.padEnd(9)} pid ${String(n.pid).padEnd(7)} ${n.address.padEnd(16)} ${what.padEnd(10)} ${ready}`);
+    out(`${n.name.padEnd(9)} pid ${String(n.pid ?? '-').padEnd(7)} ${n.address.padEnd(16)} ${what.padEnd(10)} ${ready}`);
   }
   out(`launched ${r.healthy}/${r.quorum.n}, quorum ${r.quorum.q}, crash tolerance ${r.quorum.crashTolerance}, Byzantine tolerance ${r.quorum.byzantineTolerance}`);
   out(r.quorumReadyMs !== undefined ? `quorum-ready after ${(r.quorumReadyMs / 1000).toFixed(2)} s` : 'a quorum never became ready: see the node logs');

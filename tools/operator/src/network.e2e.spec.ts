@@ -8,6 +8,7 @@ import { runningProcesses } from './launch-network';
 import { pidFile } from './network-dir';
 import { isAlive, readPid } from './processes';
 import { runRead } from './read';
+import { runRejoin } from './rejoin';
 import { runStop } from './stop';
 import { EXIT, runSubmit } from './submit';
 
@@ -104,6 +105,36 @@ describe('a 23-node network end to end (real processes)', () => {
       expect(lines[0]).toMatch(/^slot 0 /);
       expect(lines.join('\n')).toContain('application/x-protobuf; messageType=harmonic.v1.MonsterHarmonicProposal');
     }
+  });
+
+  it('keeps an acceptor that lost its data down, and rejoin brings it back under its floor until it has learned the log', async () => {
+    const pid = acceptorPid(22);
+    process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+    rmSync(join(dir, 'node_22.data'), { recursive: true, force: true });
+    lines.length = 0;
+    expect(await runLaunch(['--dir', dir, '--restart-missing'], out)).toBe(1);
+    expect(lines.join('\n')).toContain(`its data dir ${join(dir, 'node_22.data')} holds no data while the other acceptors' do, so it lost its data`);
+    expect(lines.join('\n')).toContain(`npm run rejoin -- --node 22 --dir ${dir}`);
+
+    lines.length = 0;
+    expect(await runRejoin(['--node', '22', '--dir', dir, '--margin-slots', '3', '--grace-ms', '2000'], out)).toBe(0);
+    const said = lines.join('\n');
+    expect(said).toMatch(/proposer\s+pid \d+: (terminated|killed)/);
+    const floor = /floor of acceptor 22: promise (\d+\.\d+), and it votes only once it has learned every chosen slot below (\d+) \(read from 22 acceptors\)/.exec(said);
+    expect(floor).not.toBeNull();
+    expect(JSON.parse(readFileSync(join(dir, 'node_22.data', 'node.json'), 'utf8')).rejoin).toEqual({ promised: floor?.[1], catchUpTo: floor?.[2] });
+    // A second rejoin is refused: its floor is recorded.
+    await expect(runRejoin(['--node', '22', '--dir', dir], out)).rejects.toThrow(/acceptor 22 is running|already rejoined/);
+    lines.length = 0;
+    await runCheck(['--dir', dir, '--compare-slots', '0'], out);
+    expect(lines.join('\n')).toMatch(/acceptor 22 .* does not vote yet: it lost its data and rejoined; it learns the chosen log up to slot \d+ first/);
+    // Slots chosen past its floor: it learns them and votes again.
+    for (let n = 10; n < 10 + 3 + 2; n++) expect((await submit(n)).code).toBe(EXIT.chosen);
+    lines.length = 0;
+    expect(await runCheck(['--dir', dir, '--settle-ms', '60000', '--deadline-ms', '2000'], out)).toBe(0);
+    expect(lines.join('\n')).not.toContain('does not vote yet');
+    expect(lines.join('\n')).toMatch(/agreement: slots 0\.\.\d+ hold the same values on 23 acceptors/);
   });
 
   it('stop leaves no process behind', async () => {

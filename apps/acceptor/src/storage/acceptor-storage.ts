@@ -5,11 +5,12 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
+import type { RejoinFloor } from '@paxos/consensus-core';
 import type { AcceptorSnapshot, DurableChange } from './durable-types';
 import { ChosenHistory, HISTORY_DIR } from './chosen-history';
 import { lockDataDirAcrossProcesses } from './data-dir-lock';
 import { LEGACY_HISTORY_FILE } from './legacy-history';
-import { claimDataDir, fsyncDir, lockDataDir, prepareDataDir, segmentGeneration, segmentName, SNAPSHOT_FILE, SNAPSHOT_TMP_FILE } from './data-dir';
+import { claimDataDir, fsyncDir, lockDataDir, NODE_FILE, type NodeFile, prepareDataDir, recordedRejoinFloor, segmentGeneration, segmentName, SNAPSHOT_FILE, SNAPSHOT_TMP_FILE } from './data-dir';
 import { StorageUnavailableError } from './errors';
 import { encodeFrame } from './framing';
 import { LogWriter, type LogWriterHooks } from './log-writer';
@@ -27,6 +28,8 @@ export interface StorageOptions {
   nodeId: number;
   /** The network's number of acceptors: recorded in node.json at first start, and a start with another one is refused. */
   clusterSize?: number;
+  /** A rejoin's floor (an acceptor that lost its data): recorded in node.json of a new dir; see claimDataDir. */
+  rejoin?: RejoinFloor;
   /** Default true; false only for tests that say so (nothing is then durable across a machine crash). */
   fsync?: boolean;
   /** `checkpointDue` turns true once the live log holds this many records (default 100 000). */
@@ -48,6 +51,8 @@ export interface RecoveredState {
   snapshot: AcceptorSnapshot | null;
   changes: DurableChange[];
   warnings: string[];
+  /** The rejoin floor node.json records (this acceptor once lost its data), if any. */
+  rejoin?: RejoinFloor;
 }
 
 export interface StorageStats {
@@ -96,13 +101,14 @@ export class AcceptorStorage {
     const unlockInProcess = lockDataDir(dir);
     let unlockDir = unlockInProcess;
     let history: ChosenHistory;
+    let node: NodeFile;
     try {
       const release = lockDataDirAcrossProcesses(dir);
       unlockDir = () => {
         release();
         unlockInProcess();
       };
-      await claimDataDir(dir, opts.nodeId, hasData, opts.clusterSize);
+      node = await claimDataDir(dir, opts.nodeId, hasData, opts.clusterSize, opts.rejoin);
       history = ChosenHistory.open(dir, opts.historySegmentBytes !== undefined ? { segmentBytes: opts.historySegmentBytes } : {});
     } catch (err) {
       unlockDir();
@@ -149,7 +155,8 @@ export class AcceptorStorage {
         },
         'acceptor storage recovered',
       );
-      return { storage, recovered: { snapshot: rec.snapshot, changes: rec.changes, warnings: rec.warnings } };
+      const rejoin = recordedRejoinFloor(node, path.join(dir, NODE_FILE));
+      return { storage, recovered: { snapshot: rec.snapshot, changes: rec.changes, warnings: rec.warnings, ...(rejoin !== undefined ? { rejoin } : {}) } };
     } catch (err) {
       await unlock();
       throw err;

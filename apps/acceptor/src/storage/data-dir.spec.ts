@@ -33,6 +33,37 @@ describe('data dir ownership and writability', () => {
     await (await AcceptorStorage.open({ dataDir: dir, nodeId: 1, clusterSize: 3 })).storage.close();
   });
 
+  it('records a rejoin floor in a new dir only, keeps it across restarts, and refuses another one or one for a dir with data', async () => {
+    const floor = { promised: { round: 1733480000000n, proposerId: 2 }, catchUpTo: 1500n };
+    const first = await AcceptorStorage.open({ dataDir: dir, nodeId: 4, clusterSize: 5, rejoin: floor });
+    expect(first.recovered.rejoin).toEqual(floor);
+    await first.storage.close();
+    expect(JSON.parse(readFileSync(path.join(dir, 'node.json'), 'utf8'))).toMatchObject({ rejoin: { promised: '1733480000000.2', catchUpTo: '1500' } });
+    // Restarted without the flags (launch -- --restart-missing) or with the same ones: the recorded floor holds.
+    for (const again of [{}, { rejoin: floor }]) {
+      const { storage, recovered } = await AcceptorStorage.open({ dataDir: dir, nodeId: 4, clusterSize: 5, ...again });
+      expect(recovered.rejoin).toEqual(floor);
+      await storage.close();
+    }
+    const other = await AcceptorStorage.open({ dataDir: dir, nodeId: 4, clusterSize: 5, rejoin: { ...floor, catchUpTo: 9n } }).catch((e: unknown) => e);
+    expect((other as Error).message).toMatch(/rejoined with the floor promised 1733480000000\.2, catch up to 1500/);
+
+    const { dir: used, cleanup: cleanUsed } = tempDir();
+    try {
+      const { storage } = await AcceptorStorage.open({ dataDir: used, nodeId: 4 });
+      await storage.append(change(0));
+      await storage.close();
+      const refused = await AcceptorStorage.open({ dataDir: used, nodeId: 4, rejoin: floor }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(DataDirError);
+      expect((refused as Error).message).toMatch(/already holds node 4's data .* only for an acceptor whose data was lost/);
+      const plain = await AcceptorStorage.open({ dataDir: used, nodeId: 4 });
+      expect(plain.recovered.rejoin).toBeUndefined();
+      await plain.storage.close();
+    } finally {
+      cleanUsed();
+    }
+  });
+
   it('stamps a dir made before the size was recorded with the size it is started with', async () => {
     const { storage } = await AcceptorStorage.open({ dataDir: dir, nodeId: 2 });
     await storage.close();

@@ -1,6 +1,7 @@
 // The data dir: its files, its owner (node.json), the in-process guard on it, and directory fsync.
 import { closeSync, fsyncSync, openSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { formatBallot, type RejoinFloor } from '@paxos/consensus-core';
 import { DataDirError } from './errors';
 import { FORMAT_VERSION } from './framing';
 
@@ -21,6 +22,35 @@ export interface NodeFile {
   formatVersion: number;
   /** The number of acceptors of the network the dir was made for (absent in dirs made before it was recorded). */
   clusterSize?: number;
+  /**
+   * Present when the dir was made for an acceptor that lost its data and rejoined (npm run
+   * rejoin): the floor it must not undercut, kept for the dir's lifetime.
+   */
+  rejoin?: { promised: string; catchUpTo: string };
+}
+
+/** A ballot as formatBallot writes it ("round.proposerId"; "0.0" is no promise). */
+export function parseFloorBallot(text: string): RejoinFloor['promised'] | undefined {
+  const m = /^(\d{1,20})\.(\d{1,10})$/.exec(text);
+  if (m === null) return undefined;
+  const round = BigInt(m[1]);
+  const proposerId = Number(m[2]);
+  if (round >= 1n << 64n || proposerId > 0xffffffff) return undefined;
+  return { round, proposerId };
+}
+
+const floorText = (floor: RejoinFloor): { promised: string; catchUpTo: string } => ({ promised: formatBallot(floor.promised), catchUpTo: floor.catchUpTo.toString() });
+
+/** The rejoin floor node.json records, if any; a malformed one is an error (the file is ours). */
+export function recordedRejoinFloor(node: NodeFile, file: string): RejoinFloor | undefined {
+  const r = node.rejoin;
+  if (r === undefined) return undefined;
+  const promised = typeof r?.promised === 'string' ? parseFloorBallot(r.promised) : undefined;
+  const catchUpTo = typeof r?.catchUpTo === 'string' && /^\d{1,20}$/.test(r.catchUpTo) ? BigInt(r.catchUpTo) : undefined;
+  if (promised === undefined || catchUpTo === undefined) {
+    throw new DataDirError(`${file} has a rejoin floor that does not parse (${JSON.stringify(r)}); restore it as it was written (npm run rejoin printed it).`);
+  }
+  return { promised, catchUpTo };
 }
 
 const errText = (err: unknown): string => {
@@ -89,9 +119,10 @@ export async function prepareDataDir(dir: string): Promise<void> {
 /**
  * Reads node.json, or writes it on first start; refuses a dir that belongs to another node, or
  * (given clusterSize) to a network of another size. A dir made before the size was recorded is
- * stamped with the size it is started with.
+ * stamped with the size it is started with. A rejoin floor is recorded only in a new dir; a dir
+ * that holds one is started again with the same floor or none.
  */
-export async function claimDataDir(dir: string, nodeId: number, hasData: boolean, clusterSize?: number): Promise<NodeFile> {
+export async function claimDataDir(dir: string, nodeId: number, hasData: boolean, clusterSize?: number, rejoin?: RejoinFloor): Promise<NodeFile> {
   const file = path.join(dir, NODE_FILE);
   let text: string | undefined;
   try {
@@ -107,7 +138,13 @@ export async function claimDataDir(dir: string, nodeId: number, hasData: boolean
           'it would forget promises and votes it gave, so that two values could be chosen for one slot.',
       );
     }
-    const created: NodeFile = { nodeId, createdAt: new Date().toISOString(), formatVersion: FORMAT_VERSION, ...(clusterSize !== undefined ? { clusterSize } : {}) };
+    const created: NodeFile = {
+      nodeId,
+      createdAt: new Date().toISOString(),
+      formatVersion: FORMAT_VERSION,
+      ...(clusterSize !== undefined ? { clusterSize } : {}),
+      ...(rejoin !== undefined ? { rejoin: floorText(rejoin) } : {}),
+    };
     await writeFileAtomic(dir, NODE_FILE, `${JSON.stringify(created, null, 2)}\n`);
     return created;
   }
@@ -142,7 +179,28 @@ export async function claimDataDir(dir: string, nodeId: number, hasData: boolean
         `Start it with --cluster-size ${parsed.clusterSize}, or give it an empty data dir (a new network).`,
     );
   }
-  const claimed: NodeFile = { nodeId: parsed.nodeId, createdAt: String(parsed.createdAt), formatVersion: parsed.formatVersion, ...((parsed.clusterSize ?? clusterSize) !== undefined ? { clusterSize: (parsed.clusterSize ?? clusterSize) as number } : {}) };
+  const recorded = recordedRejoinFloor(parsed as NodeFile, file);
+  if (rejoin !== undefined) {
+    if (recorded === undefined) {
+      throw new DataDirError(
+        `the data dir ${dir} already holds node ${nodeId}'s data (see ${file}); a rejoin floor (--rejoin-promised, --rejoin-catch-up-to) is only for an acceptor whose data was lost, started on an empty data dir. ` +
+          'Start it without them, or, if this data is damaged beyond use, move the dir aside and run npm run rejoin.',
+      );
+    }
+    if (formatBallot(recorded.promised) !== formatBallot(rejoin.promised) || recorded.catchUpTo !== rejoin.catchUpTo) {
+      throw new DataDirError(
+        `the data dir ${dir} rejoined with the floor promised ${formatBallot(recorded.promised)}, catch up to ${recorded.catchUpTo} (see ${file}), not promised ${formatBallot(rejoin.promised)}, catch up to ${rejoin.catchUpTo}: ` +
+          'start it with the recorded floor or without one (the recorded floor applies either way).',
+      );
+    }
+  }
+  const claimed: NodeFile = {
+    nodeId: parsed.nodeId,
+    createdAt: String(parsed.createdAt),
+    formatVersion: parsed.formatVersion,
+    ...((parsed.clusterSize ?? clusterSize) !== undefined ? { clusterSize: (parsed.clusterSize ?? clusterSize) as number } : {}),
+    ...(recorded !== undefined ? { rejoin: floorText(recorded) } : {}),
+  };
   if (parsed.clusterSize === undefined && clusterSize !== undefined) await writeFileAtomic(dir, NODE_FILE, `${JSON.stringify(claimed, null, 2)}\n`);
   return claimed;
 }

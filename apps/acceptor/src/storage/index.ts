@@ -4,3 +4,4 @@ export { DataDirError, historyReadError, StorageCorruptionError, StorageOverload
 export type { AcceptedEntry, AcceptorSnapshot, Ballot, DurableChange, SlotValue } from './durable-types';
 export { ChosenHistory, HISTORY_DIR, type HistoryStats } from './chosen-history';
 export { LOCK_FILE } from './data-dir-lock';
+export { parseFloorBallot } from './data-dir';

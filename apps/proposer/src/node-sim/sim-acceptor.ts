@@ -136,6 +136,8 @@ export class SimAcceptor {
       version: 'simulated',
       appliedSlot: 0n,
       stateError: '',
+      rejoining: node.core.rejoining,
+      rejoinCatchUpTo: node.core.rejoinCatchUpTo ?? 0n,
     };
   }
 

@@ -1,6 +1,7 @@
 import type { RejoinFloor } from '../acceptor';
 import type { AcceptorReply, AcceptorRequest } from '../acceptor-types';
-import { maxBallot, ZERO_BALLOT } from '../ballot';
+import { assert } from '../assert';
+import { rejoinFloorFrom, type RejoinReport } from '../rejoin';
 import { DEFAULT_LIMITS, type Limits } from '../limits';
 import { ClientSessions, SESSION_IDS_MAX_DEFAULT } from '../client-sessions';
 import { Learner } from '../learner';
@@ -201,17 +202,15 @@ class Simulation {
       [others[i], others[j]] = [others[j], others[i]];
     }
     for (const p of this.proposers) if (p.up) p.crash(this.now + f.int(10, 80));
-    let promised = ZERO_BALLOT;
-    let known = 0n;
-    for (const x of others.slice(0, this.quorum.q)) {
+    const reports: RejoinReport[] = others.slice(0, this.quorum.q).flatMap((x) => {
       const core = x.core;
-      if (core === null) continue;
-      promised = maxBallot(promised, core.promised);
+      if (core === null) return [];
       const last = core.lastAccepted();
-      if (last !== undefined && last.slot + 1n > known) known = last.slot + 1n;
-      if (core.committedIndex > known) known = core.committedIndex;
-    }
-    const floor: RejoinFloor | undefined = this.o.unsafeRejoin ? undefined : { promised, catchUpTo: known + BigInt(this.o.windowSlots) };
+      return [{ promised: core.promised, committedIndex: core.committedIndex, rejoining: core.rejoining, ...(last !== undefined ? { lastAcceptedSlot: last.slot } : {}) }];
+    });
+    const read = rejoinFloorFrom(reports, this.quorum, BigInt(this.o.windowSlots));
+    assert(!('problem' in read), 'the floor is read from a quorum of acceptors that are not rejoining');
+    const floor: RejoinFloor | undefined = this.o.unsafeRejoin ? undefined : read;
     a.loseData(this.now + f.int(5, 60), floor);
   }
 

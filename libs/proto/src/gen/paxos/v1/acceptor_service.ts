@@ -190,6 +190,13 @@ export interface StatusResponse {
    * while it applies the chosen log.
    */
   stateError: string;
+  /**
+   * True while this acceptor, having lost its data and rejoined (npm run rejoin), neither promises
+   * nor votes: it learns the chosen log until committed_index reaches rejoin_catch_up_to.
+   */
+  rejoining: boolean;
+  /** The committed index a rejoined acceptor must reach before it votes (0: it never lost its data). */
+  rejoinCatchUpTo: bigint;
 }
 
 export interface LastAccepted {
@@ -1867,6 +1874,8 @@ function createBaseStatusResponse(): StatusResponse {
     storage: undefined,
     appliedSlot: 0n,
     stateError: "",
+    rejoining: false,
+    rejoinCatchUpTo: 0n,
   };
 }
 
@@ -1925,6 +1934,15 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     }
     if (message.stateError !== "") {
       writer.uint32(122).string(message.stateError);
+    }
+    if (message.rejoining !== false) {
+      writer.uint32(128).bool(message.rejoining);
+    }
+    if (message.rejoinCatchUpTo !== 0n) {
+      if (BigInt.asUintN(64, message.rejoinCatchUpTo) !== message.rejoinCatchUpTo) {
+        throw new globalThis.Error("value provided for field message.rejoinCatchUpTo of type uint64 too large");
+      }
+      writer.uint32(136).uint64(message.rejoinCatchUpTo);
     }
     return writer;
   },
@@ -2062,6 +2080,22 @@ export const StatusResponse: MessageFns<StatusResponse> = {
             message.stateError = reader.string();
             continue;
           }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.rejoining = reader.bool();
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.rejoinCatchUpTo = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2135,6 +2169,12 @@ export const StatusResponse: MessageFns<StatusResponse> = {
         : isSet(object.state_error)
         ? globalThis.String(object.state_error)
         : "",
+      rejoining: isSet(object.rejoining) ? globalThis.Boolean(object.rejoining) : false,
+      rejoinCatchUpTo: isSet(object.rejoinCatchUpTo)
+        ? BigInt(object.rejoinCatchUpTo)
+        : isSet(object.rejoin_catch_up_to)
+        ? BigInt(object.rejoin_catch_up_to)
+        : 0n,
     };
   },
 
@@ -2185,6 +2225,12 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     if (message.stateError !== "") {
       obj.stateError = message.stateError;
     }
+    if (message.rejoining !== false) {
+      obj.rejoining = message.rejoining;
+    }
+    if (message.rejoinCatchUpTo !== 0n) {
+      obj.rejoinCatchUpTo = message.rejoinCatchUpTo.toString();
+    }
     return obj;
   },
 
@@ -2222,6 +2268,10 @@ export const StatusResponse: MessageFns<StatusResponse> = {
       ? BigInt(object.appliedSlot)
       : 0n;
     message.stateError = object.stateError ?? "";
+    message.rejoining = object.rejoining ?? false;
+    message.rejoinCatchUpTo = (object.rejoinCatchUpTo !== undefined && object.rejoinCatchUpTo !== null)
+      ? BigInt(object.rejoinCatchUpTo)
+      : 0n;
     return message;
   },
 };

@@ -1,0 +1,132 @@
+// `npm run rejoin`: bring back an acceptor of a launched network whose data was lost, under the
+// floor the consensus core defines (DESIGN, "An acceptor that lost its data").
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { formatBallot, Quorum, rejoinFloorFrom, type RejoinReport } from '@paxos/consensus-core';
+import { ConfigError, helpText, parseCommand } from '@paxos/grpc-kit';
+import { ballotFromWire } from '@paxos/wire';
+import { restartMissingLocked } from './launch-network';
+import { printLaunch } from './launch';
+import { clientTransport, dataDir, defaultNetworkDir, lockNetworkDir, pidFile, readLayout } from './network-dir';
+import { acceptorStatus } from './probe';
+import { isOurs, readPid, removePid, stopProcess } from './processes';
+
+export const rejoinCommand = {
+  program: 'rejoin',
+  summary:
+    'bring back an acceptor whose data was lost: stop the proposers, read the floor from a quorum of the other acceptors, start it on an empty data dir under that floor, start the proposers again',
+  usage: 'npm run rejoin -- --node N [--dir D] [--margin-slots 64]',
+  options: {
+    node: { type: 'integer', min: 0, max: 99, description: 'the acceptor whose data was lost (required)' },
+    dir: { type: 'string', env: 'PAXOS_NETWORK_DIR', description: 'the network dir', defaultText: 'default ~/.openclaw/consensus' },
+    'margin-slots': {
+      type: 'integer',
+      default: 64,
+      min: 1,
+      max: 1_000_000,
+      description: "slots above those the others hold that it learns before it votes: at least every proposer's --window-slots (accepts a stopped proposer sent may still arrive late)",
+    },
+    'grace-ms': { type: 'integer', default: 10_000, min: 0, max: 600_000, description: 'time between SIGTERM and SIGKILL when stopping the proposers' },
+    'deadline-ms': { type: 'integer', default: 3000, min: 100, max: 60_000, description: "deadline of each acceptor's Status call" },
+    'ready-timeout-ms': { type: 'integer', default: 60_000, min: 1000, max: 3_600_000, description: 'how long to wait for the restarted nodes to answer health' },
+  },
+} as const;
+
+/** What the lost acceptor's data dir holds: nothing (it may rejoin), a rejoin already under way, or data. */
+function dataDirState(dir: string): 'empty' | 'rejoined' | 'data' {
+  if (!existsSync(dir) || readdirSync(dir).length === 0) return 'empty';
+  try {
+    const node = JSON.parse(readFileSync(join(dir, 'node.json'), 'utf8')) as { rejoin?: unknown };
+    if (node.rejoin !== undefined) return 'rejoined';
+  } catch {
+    // no node.json, or not one this tool can read: the dir holds something the operator must look at
+  }
+  return 'data';
+}
+
+export async function runRejoin(argv: readonly string[], out: (line: string) => void): Promise<number> {
+  const parsed = parseCommand(rejoinCommand, argv);
+  if (parsed.help) {
+    out(helpText(rejoinCommand));
+    return 0;
+  }
+  const o = parsed.options;
+  if (o.node === undefined) throw new ConfigError('--node is required: the acceptor whose data was lost, e.g. npm run rejoin -- --node 5');
+  const dir = resolve(o.dir ?? defaultNetworkDir());
+  const dirFlag = dir === defaultNetworkDir() ? '' : ` --dir ${dir}`;
+  const layout = readLayout(dir);
+  const acceptors = layout.nodes.filter((n) => n.role === 'acceptor');
+  const lost = acceptors.find((n) => n.id === o.node);
+  if (lost === undefined) throw new ConfigError(`the network in ${dir} has no acceptor ${o.node} (its acceptors are 0..${acceptors.length - 1})`);
+  const quorum = Quorum.majority(acceptors.length);
+  const release = await lockNetworkDir(dir, 'rejoin an acceptor');
+  let released = false;
+  const releaseOnce = () => {
+    if (!released) release();
+    released = true;
+  };
+  try {
+    const pid = readPid(pidFile(dir, lost.name));
+    if (pid !== undefined && isOurs(pid, dir)) {
+      throw new ConfigError(`acceptor ${o.node} is running (pid ${pid}): a running acceptor has its data. If its disk is gone, stop it (kill ${pid}) and run rejoin again`);
+    }
+    const lostDir = dataDir(dir, lost.name);
+    const state = dataDirState(lostDir);
+    if (state === 'rejoined') {
+      throw new ConfigError(`acceptor ${o.node} already rejoined (its floor is in ${join(lostDir, 'node.json')}): start it with npm run launch -- --restart-missing${dirFlag}`);
+    }
+    if (state === 'data') {
+      throw new ConfigError(
+        `the data dir ${lostDir} is not empty. If acceptor ${o.node} lost its data (a replaced disk, damage it cannot start from), move what is left aside (mv ${lostDir} ${lostDir}.lost) and run rejoin again; ` +
+          `if its data is whole, start it as it is with npm run launch -- --restart-missing${dirFlag}`,
+      );
+    }
+    // No proposer that ran before may run on: one could hold a promise the lost data gave.
+    for (const p of layout.nodes.filter((n) => n.role === 'proposer')) {
+      const ppid = readPid(pidFile(dir, p.name));
+      if (ppid === undefined) continue;
+      const how = await stopProcess(ppid, o['grace-ms'] as number, () => isOurs(ppid, dir));
+      if (how === 'unkillable') throw new Error(`${p.name} (pid ${ppid}) outlived SIGKILL (stuck in the kernel?): nothing was changed; run rejoin again once it is gone`);
+      removePid(pidFile(dir, p.name));
+      out(`${p.name.padEnd(9)} pid ${ppid}: ${how} (a proposer that ran before must not run on beside the rejoined acceptor)`);
+    }
+    out('any proposer this network runs that launch did not start must be stopped now as well');
+    const transport = clientTransport(dir);
+    const answers = await Promise.all(
+      acceptors
+        .filter((a) => a.id !== o.node)
+        .map(async (a) => {
+          try {
+            const s = await acceptorStatus(a.address, o['deadline-ms'] as number, transport);
+            if (s.nodeId !== a.id) return { a, problem: `answered as node ${s.nodeId}` };
+            const report: RejoinReport = {
+              promised: s.promised ? ballotFromWire(s.promised) : { round: 0n, proposerId: 0 },
+              committedIndex: s.committedIndex,
+              rejoining: s.rejoining,
+              ...(s.lastAccepted ? { lastAcceptedSlot: s.lastAccepted.slot } : {}),
+            };
+            return { a, report };
+          } catch (e) {
+            return { a, problem: (e as Error).message.split('\n')[0] };
+          }
+        }),
+    );
+    for (const x of answers) if ('problem' in x) out(`${x.a.name.padEnd(9)} ${x.a.address}: not counted (${x.problem})`);
+    const reports = answers.flatMap((x) => ('report' in x && x.report !== undefined ? [x.report] : []));
+    const floor = rejoinFloorFrom(reports, quorum, BigInt(o['margin-slots'] as number));
+    const extra = new Map<string, readonly string[]>();
+    if ('problem' in floor) {
+      out(`no floor for acceptor ${o.node}: ${floor.problem}. It stays down; the proposers start again. Run rejoin again once a quorum of the others answers`);
+    } else {
+      out(`floor of acceptor ${o.node}: promise ${formatBallot(floor.promised)}, and it votes only once it has learned every chosen slot below ${floor.catchUpTo} (read from ${reports.length} acceptors)`);
+      extra.set(lost.name, ['--rejoin-promised', formatBallot(floor.promised), '--rejoin-catch-up-to', floor.catchUpTo.toString()]);
+    }
+    const r = await restartMissingLocked(dir, o['ready-timeout-ms'] as number, releaseOnce, extra);
+    printLaunch(r, out);
+    if ('problem' in floor) return 1;
+    out(`acceptor ${o.node} learns the chosen log, then votes again; npm run check${dirFlag} says "does not vote yet" until then`);
+    return r.nodes.find((n) => n.name === lost.name)?.readyAfterMs !== undefined ? 0 : 1;
+  } finally {
+    releaseOnce();
+  }
+}
