@@ -1,4 +1,4 @@
-import { promises as fsp, readdirSync, statSync } from 'node:fs';
+import { promises as fsp, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { AcceptorStorage } from './acceptor-storage';
 import { segmentName } from './data-dir';
@@ -286,5 +286,54 @@ describe('AcceptorStorage', () => {
     await storage.close();
     await expect(storage.append(change(1))).rejects.toBeInstanceOf(StorageUnavailableError);
     await storage.close(); // idempotent
+  });
+
+  // Review rv-disk: a lost vote log must not look like a fresh data dir.
+  const chosen = (slot: number) => ({ slot: BigInt(slot), ballot: { round: 1n, proposerId: 1 }, value: { kind: 'noop' } as const });
+
+  it('refuses to start when the vote log is gone but the chosen history holds slots (no fresh start that forgets promises)', async () => {
+    const { storage } = await open();
+    for (let i = 0; i < 8; i++) await storage.append(change(i));
+    storage.history.append([chosen(0), chosen(1)]);
+    storage.history.sync();
+    await storage.close();
+    rmSync(logFile());
+    await expect(open()).rejects.toThrow(/vote log is missing .*chosen history holds slots 0\.\.2/);
+    await expect(open()).rejects.toBeInstanceOf(StorageCorruptionError);
+    // The first segment cut to nothing is the same loss, not a segment cut while being created.
+    writeFileSync(logFile(), Buffer.alloc(0));
+    await expect(open()).rejects.toThrow(/cut to 0 bytes.*chosen history holds slots/);
+  });
+
+  it('still starts afresh after a crash during the first start (no log yet, an empty history)', async () => {
+    const { storage } = await open();
+    await storage.close();
+    rmSync(logFile());
+    const again = await open();
+    expect(again.recovered.changes).toEqual([]);
+    await again.storage.close();
+  });
+
+  it('refuses a log segment cut to its header or less when snapshot.bin names it (its header was synced before the snapshot)', async () => {
+    const { storage } = await open();
+    for (let i = 0; i < 8; i++) await storage.append(change(i));
+    await storage.checkpoint(snapshotOf(8));
+    await storage.append(change(8)); // a promise or vote acknowledged after the checkpoint
+    await storage.close();
+    truncateSync(logFile(2n), 0);
+    await expect(open()).rejects.toThrow(/log-0000000000000002\.wal.*cut to 0 bytes.*snapshot\.bin names it/);
+  });
+
+  it('still repairs a torn header of a segment the snapshot does not name (a crash during a rotation)', async () => {
+    const { storage } = await open();
+    for (let i = 0; i < 8; i++) await storage.append(change(i));
+    await storage.checkpoint(snapshotOf(8));
+    await storage.append(change(8));
+    await storage.close();
+    writeFileSync(logFile(3n), Buffer.alloc(10));
+    const again = await open();
+    expect(again.recovered.changes).toEqual([change(8)]);
+    expect(again.recovered.warnings.join(' ')).toMatch(/torn segment header/);
+    await again.storage.close();
   });
 });

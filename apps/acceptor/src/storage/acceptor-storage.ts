@@ -123,7 +123,9 @@ export class AcceptorStorage {
       }
     };
     try {
-      const rec = await recover(dir, opts.nodeId, fsync, opts.logger);
+      // The history is written only once the vote log exists: a history that holds slots proves a log.
+      const logExpected = history.endSlot > 0n ? `the chosen history holds slots ${history.firstSlot}..${history.endSlot}` : undefined;
+      const rec = await recover(dir, opts.nodeId, fsync, opts.logger, logExpected !== undefined ? { logExpected } : {});
       const fh = await fsp.open(path.join(dir, segmentName(rec.activeGeneration)), 'r+');
       const writer = new LogWriter(
         {

@@ -309,4 +309,15 @@ describe('ChosenHistory (segment files)', () => {
     rmSync(path.join(dir, HISTORY_DIR, (names[1] as string).replace('.seg', '.idx')), { force: true });
     expect(() => ChosenHistory.open(dir)).toThrow(StorageCorruptionError);
   });
+
+  it('refuses a sealed segment emptied by damage instead of dropping it as startAt() leftover (review rv-disk)', () => {
+    const h = ChosenHistory.open(dir, { segmentBytes: 2048 });
+    h.append(records(0, 100, 100));
+    h.close();
+    const first = path.join(dir, HISTORY_DIR, historySegmentName(0n));
+    expect(existsSync(first.replace('.seg', '.idx'))).toBe(true);
+    writeFileSync(first, Buffer.alloc(0));
+    expect(() => ChosenHistory.open(dir, { segmentBytes: 2048 })).toThrow(/empty, but its index says it held records/);
+    expect(existsSync(first)).toBe(true); // left as found
+  });
 });

@@ -170,8 +170,15 @@ export class ChosenHistory {
     }
     // An empty segment before the last is what startAt() leaves if it stops between creating the
     // new first segment and removing the old one: it holds nothing, so it goes.
+    // A sealed segment is never empty and always has its index (written when sealed): an empty one
+    // with an index lost its records, which is corruption, not startAt()'s leftover.
     for (const name of names.slice(0, -1)) {
-      if (fs.statSync(path.join(dir, name)).size === 0) removeSegmentFiles(path.join(dir, name));
+      const file = path.join(dir, name);
+      if (fs.statSync(file).size !== 0) continue;
+      if (fs.existsSync(indexFile(file))) {
+        throw new StorageCorruptionError(file, 0, 'a sealed segment of the chosen history is empty, but its index says it held records');
+      }
+      removeSegmentFiles(file);
     }
     const kept = names.filter((n) => fs.existsSync(path.join(dir, n)));
     const markers = fs.readdirSync(dir).filter((n) => n.startsWith(RESTART_MARKER_PREFIX));

@@ -34,7 +34,16 @@ export async function listSegments(dir: string): Promise<bigint[]> {
   return gens.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-export async function recover(dir: string, nodeId: number, fsync: boolean, logger?: Logger): Promise<RecoveredLog> {
+export interface RecoverOptions {
+  /**
+   * Set when something outside the vote log proves that the log existed (the chosen history holds
+   * slots, which are written only after the log's first segment was made durable): then a missing
+   * log, or a first segment without a valid header, is a lost log, never a fresh start.
+   */
+  readonly logExpected?: string;
+}
+
+export async function recover(dir: string, nodeId: number, fsync: boolean, logger?: Logger, opts: RecoverOptions = {}): Promise<RecoveredLog> {
   const warnings: string[] = [];
   const warn = (msg: string): void => {
     warnings.push(msg);
@@ -65,6 +74,13 @@ export async function recover(dir: string, nodeId: number, fsync: boolean, logge
       );
     }
     const file = path.join(dir, segmentName(firstSegment));
+    if (opts.logExpected !== undefined) {
+      throw new StorageCorruptionError(
+        file,
+        0,
+        `the vote log is missing (no ${SNAPSHOT_FILE} and no log segment), but ${opts.logExpected}: the log was lost, and with it every promise and vote this acceptor gave`,
+      );
+    }
     await writeFreshSegment(file, nodeId, firstSegment, fsync);
     if (fsync) await fsyncDir(dir);
     return emptyResult(null, 0, warnings, firstSegment);
@@ -93,6 +109,14 @@ export async function recover(dir: string, nodeId: number, fsync: boolean, logge
     const file = path.join(dir, segmentName(gen));
     const buf = await fsp.readFile(file);
     if (last && buf.length <= HEADER_BYTES && !validHeader(buf, file, nodeId)) {
+      // A segment's header is written and synced before anything can name it: a checkpoint writes
+      // the snapshot only after the rotation that made this segment, and nothing is chosen before
+      // the first segment exists. Such a segment was whole once: cut back to its header or less,
+      // it lost records that were acknowledged.
+      const namedBy = loaded !== null && gen === firstSegment ? `${SNAPSHOT_FILE} names it as the segment its replay starts at` : loaded === null && i === 0 ? opts.logExpected : undefined;
+      if (namedBy !== undefined) {
+        throw new StorageCorruptionError(file, buf.length, `the log segment is cut to ${buf.length} bytes, shorter than its valid header, but ${namedBy}, so its header was written and synced before: records it held are lost`);
+      }
       warn(`${file}: torn segment header (${buf.length} bytes, cut while the segment was being created) rewritten`);
       await writeFreshSegment(file, nodeId, gen, fsync);
       break;
