@@ -1,5 +1,5 @@
-import { type Ballot, type ChosenEntry, Learner, slotValueBytes, slotValuesEqual } from '@paxos/consensus-core';
-import type { AgreedState } from '@paxos/state-machine';
+import { type Ballot, type ChosenEntry, type Command, Learner, slotValueBytes, slotValuesEqual } from '@paxos/consensus-core';
+import { type AgreedState, type HarmonicOutcome, isHarmonicCommand } from '@paxos/state-machine';
 import { Subject } from 'rxjs';
 
 export interface ChosenResult {
@@ -15,7 +15,11 @@ export interface ChosenResult {
 
 /** A result of a slot this proposer learned itself: ballot and digest known. */
 /** A command that took effect for the first time, with the bytes it took effect with. */
-export type LearnedResult = Required<ChosenResult> & { readonly data: Uint8Array };
+export type LearnedResult = Required<ChosenResult> & {
+  readonly data: Uint8Array;
+  /** For a Monster Harmonic proposal: accepted into the registry, or refused (its number was taken). */
+  readonly harmonic?: HarmonicOutcome;
+};
 
 export interface ChosenLogOptions {
   /** Chosen slots kept for WatchChosen and catch-up; older ones are dropped. */
@@ -95,6 +99,16 @@ export class ChosenLog {
     return s.detail ? { clientRequestId, slot: s.slot, ballot: s.detail.ballot, valueDigest: s.detail.digest } : { clientRequestId, slot: s.slot };
   }
 
+  /**
+   * Why a Monster Harmonic proposal that took effect in `slot` changed nothing in the registry,
+   * if it did not (undefined too for other content types).
+   */
+  harmonicRefusal(slot: bigint, command: Pick<Command, 'clientRequestId' | 'contentType' | 'data'>): string | undefined {
+    if (!isHarmonicCommand(command as Command)) return undefined;
+    const outcome = this.agreed.registry.outcomeAt(slot, command as Command);
+    return outcome.kind === 'refused' ? outcome.reason : undefined;
+  }
+
   entry(slot: bigint): ChosenEntry | undefined {
     return this.retained.get(slot);
   }
@@ -120,7 +134,14 @@ export class ChosenLog {
           const data = commands[c.index]?.data ?? new Uint8Array(0);
           // Took effect here, so the sessions hold its detail (the proposer's state keeps digests).
           const detail = this.agreed.session(c.clientRequestId)?.detail;
-          fresh.push({ clientRequestId: c.clientRequestId, slot: d.slot, ballot: detail?.ballot ?? d.ballot, valueDigest: detail?.digest ?? this.digest(data), data });
+          fresh.push({
+            clientRequestId: c.clientRequestId,
+            slot: d.slot,
+            ballot: detail?.ballot ?? d.ballot,
+            valueDigest: detail?.digest ?? this.digest(data),
+            data,
+            ...(c.harmonic !== undefined ? { harmonic: c.harmonic } : {}),
+          });
         }
         this.delivered$.next(d);
       }

@@ -1,7 +1,9 @@
 import { status } from '@grpc/grpc-js';
 import { type Command, Quorum } from '@paxos/consensus-core';
 import { GrpcError } from '@paxos/grpc-kit';
-import type { ChosenLog, ChosenResult } from './chosen-log';
+import { buildProposal, encodeProposalValue } from '@paxos/proposal';
+import { AgreedState } from '@paxos/state-machine';
+import { ChosenLog, type ChosenResult } from './chosen-log';
 import { type Certifier, ClientGateway, IN_FLIGHT_BYTES_MAX } from './client-gateway';
 
 const command = (id: string): Command => ({ clientRequestId: id, contentType: 'application/x-test-claims', data: Buffer.from(id) });
@@ -15,7 +17,7 @@ function setUp(learnChosen?: () => Promise<void>) {
     sourcesOf: (c) => (c.contentType === 'application/x-test-claims' ? [0] : []),
     certify: (c) => new Promise<Command>((resolve, reject) => certifications.push({ command: c, resolve, reject })),
   };
-  const log = { result: (id: string) => chosen.get(id), nextSlot: 0n, digest: () => 'digest' } as unknown as ChosenLog;
+  const log = { result: (id: string) => chosen.get(id), nextSlot: 0n, digest: () => 'digest', harmonicRefusal: () => undefined } as unknown as ChosenLog;
   const gateway = new ClientGateway({
     chosen: log,
     quorum: Quorum.majority(3),
@@ -79,7 +81,7 @@ describe('the client gateway with claim certificates', () => {
 
   it('a waiter whose id took effect with another proposer\'s other bytes hears ALREADY_EXISTS, not that its value was chosen', async () => {
     const chosen = new Map<string, ChosenResult>();
-    const log = { result: (id: string) => chosen.get(id), nextSlot: 0n, digest: (d: Uint8Array) => `sha(${Buffer.from(d).toString()})` } as unknown as ChosenLog;
+    const log = { result: (id: string) => chosen.get(id), nextSlot: 0n, digest: (d: Uint8Array) => `sha(${Buffer.from(d).toString()})`, harmonicRefusal: () => undefined } as unknown as ChosenLog;
     const gateway = new ClientGateway({ chosen: log, quorum: Quorum.majority(3), reachable: () => 3, submit: () => [] });
     gateway.becomeReady();
     const plain = (id: string, data: string): Command => ({ clientRequestId: id, contentType: 'text/plain', data: Buffer.from(data) });
@@ -198,5 +200,30 @@ describe('the client gateway when a caller gives up', () => {
     await turn();
     gateway.delivered([{ clientRequestId: 't', slot: 2n, valueDigest: 'digest' }], () => []);
     await expect(retry).resolves.toMatchObject({ slot: 2n, duplicate: false });
+  });
+});
+
+describe('the client gateway and the registry', () => {
+  it('a Monster Harmonic proposal chosen after its number was taken (through another proposer) hears FAILED_PRECONDITION, and so does every retry', async () => {
+    const log = new ChosenLog({ retainedSlotsMax: 16, retainedBytesMax: 1 << 20, state: new AgreedState({ digest: (d) => Buffer.from(d).toString('hex').slice(0, 16) }) });
+    const gateway = new ClientGateway({ chosen: log, quorum: Quorum.majority(3), reachable: () => 3, submit: () => [] });
+    gateway.becomeReady();
+    const proposal = (framework: string) => encodeProposalValue(buildProposal({ proposalNumber: 7n, proposerId: 1, leaderboard: [{ framework, score: '1', pricePerPoint: '1', bid: '1', ask: '1' }] }));
+    const alice = { clientRequestId: 'alice', ...proposal('alice/fw') };
+    const bob = { clientRequestId: 'bob', ...proposal('bob/fw') };
+    const ballot = { round: 1n, proposerId: 1 };
+    // Bob's proposal 7 passed this proposer's up-front check (its state had not applied Alice's yet).
+    const answer = gateway.propose(bob);
+    await turn();
+    const fresh = log.learn([
+      { slot: 0n, ballot, value: { kind: 'batch', commands: [alice] } },
+      { slot: 1n, ballot, value: { kind: 'batch', commands: [bob] } },
+    ]);
+    gateway.delivered(fresh, () => []);
+    const told = /the proposal was chosen in slot 1 but took no effect: proposal 7 was already chosen in slot 0; each number is used once/;
+    await expect(answer).rejects.toMatchObject({ code: status.FAILED_PRECONDITION, message: expect.stringMatching(told) });
+    await expect(gateway.propose(bob)).rejects.toMatchObject({ code: status.FAILED_PRECONDITION, message: expect.stringMatching(told) });
+    // Alice's retry: chosen, a duplicate.
+    await expect(gateway.propose(alice)).resolves.toMatchObject({ slot: 0n, duplicate: true });
   });
 });

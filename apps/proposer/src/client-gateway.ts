@@ -15,6 +15,8 @@ interface Waiter {
   readonly reject: (e: unknown) => void;
   /** The bytes this caller sent: it hears "chosen" only if these took effect under the id. */
   readonly data: Uint8Array;
+  /** Their content type (a Monster Harmonic proposal that the registry refused is told so). */
+  readonly contentType: string;
   /** Who the caller is to abandon(): the token it proposed with (absent: it cannot abandon). */
   readonly token?: object;
 }
@@ -52,6 +54,12 @@ export interface ClientGatewayDeps {
    * through another proposer is answered with its slot, not refused.
    */
   readonly learnChosen?: () => Promise<void>;
+}
+
+/** The answer to a proposal chosen in `slot` that the registry refused: the same on every retry. */
+function registryRefused(slot: bigint, reason: string): GrpcError {
+  const hint = /already chosen/.test(reason) ? '; each number is used once: submit it under another proposal number' : '';
+  return new GrpcError(status.FAILED_PRECONDITION, `the proposal was chosen in slot ${slot} but took no effect: ${reason}${hint}`);
 }
 
 /**
@@ -100,8 +108,8 @@ export class ClientGateway {
     }
     const known = this.deps.chosen.result(id);
     if (known) {
-      const reused = this.reusedIdError(known, command.data);
-      return reused ? Promise.reject(reused) : Promise.resolve({ ...known, duplicate: true, votes: [] });
+      const refused = this.reusedIdError(known, command.data) ?? this.registryRefusal(known, command);
+      return refused ? Promise.reject(refused) : Promise.resolve({ ...known, duplicate: true, votes: [] });
     }
     const up = this.deps.reachable();
     const { quorum } = this.deps;
@@ -117,7 +125,7 @@ export class ClientGateway {
     }
     return new Promise<ProposeOutcome>((resolve, reject) => {
       const list = this.waiters.get(id) ?? [];
-      list.push({ resolve, reject, data: command.data, ...(token !== undefined ? { token } : {}) });
+      list.push({ resolve, reject, data: command.data, contentType: command.contentType, ...(token !== undefined ? { token } : {}) });
       this.waiters.set(id, list);
       // A retry of a command still in flight (or being certified) waits for it. So does the same
       // id with other bytes: which value takes effect under the id is known only when one does
@@ -233,10 +241,12 @@ export class ClientGateway {
       this.waiters.delete(r.clientRequestId);
       const took = (r as Partial<LearnedResult>).data;
       const votes = votesOf(r);
+      const harmonic = (r as Partial<LearnedResult>).harmonic;
       let answered = 0;
       for (const w of list) {
         const reused = took === undefined ? this.reusedIdError(r, w.data) : Buffer.compare(took, w.data) === 0 ? undefined : this.tookOtherBytes(r);
         if (reused) w.reject(reused);
+        else if (harmonic?.kind === 'refused') w.reject(registryRefused(r.slot, harmonic.reason));
         else w.resolve({ ...r, duplicate: answered++ > 0, votes });
       }
     }
@@ -296,10 +306,16 @@ export class ClientGateway {
   /** Each waiter of an id that took effect before: a duplicate of it, or ALREADY_EXISTS for other bytes. */
   private answerWaiters(known: ChosenResult, list: readonly Waiter[]): void {
     for (const w of list) {
-      const reused = this.reusedIdError(known, w.data);
-      if (reused) w.reject(reused);
+      const refused = this.reusedIdError(known, w.data) ?? this.registryRefusal(known, w);
+      if (refused) w.reject(refused);
       else w.resolve({ ...known, duplicate: true, votes: [] });
     }
+  }
+
+  /** A Monster Harmonic proposal that took effect but that the registry refused (its number was taken first, through another proposer, say): told so on every answer. */
+  private registryRefusal(known: ChosenResult, command: { readonly contentType: string; readonly data: Uint8Array }): GrpcError | undefined {
+    const reason = this.deps.chosen.harmonicRefusal(known.slot, { clientRequestId: known.clientRequestId, contentType: command.contentType, data: command.data });
+    return reason === undefined ? undefined : registryRefused(known.slot, reason);
   }
 
   /** A client_request_id that took effect with other bytes cannot name this command (with `data`) too. */

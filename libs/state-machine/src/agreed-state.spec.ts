@@ -73,6 +73,9 @@ describe('the agreed state (the Monster Harmonic registry)', () => {
     expect(second.commands[0]?.harmonic).toEqual({ kind: 'refused', proposalNumber: 7n, reason: 'proposal 7 was already chosen in slot 0' });
     expect(s.registry.leaderboard()[0]?.score).toBe('10');
     expect(s.registry.refused).toBe(1);
+    // Decided again later (a retry's answer): the same outcome for each.
+    expect(s.registry.outcomeAt(1n, proposal('p1-again-other-id', 7, [row('alpha', '99')]))).toEqual(second.commands[0]?.harmonic);
+    expect(s.registry.outcomeAt(0n, proposal('p1', 7, [row('alpha', '10')]))).toEqual({ kind: 'accepted', proposalNumber: 7n });
   });
 
   it('a duplicate copy of a proposal (a retried id) is not applied twice', () => {

@@ -164,6 +164,21 @@ export class HarmonicRegistry {
     return { kind: 'accepted', proposalNumber: p.proposalNumber };
   }
 
+  /**
+   * How a harmonic command that took effect in `slot` (not a duplicate) fared in the registry,
+   * decided again from the state after it: accepted when its number took effect there, refused
+   * otherwise (a retry of a proposal the registry refused hears the same as its first answer).
+   */
+  outcomeAt(slot: bigint, c: Command): HarmonicOutcome {
+    const checked = validateProposalValue(c.contentType, c.data);
+    if (!checked.ok) return { kind: 'refused', reason: `not a valid proposal: ${checked.reason}` };
+    const n = checked.proposal.proposalNumber;
+    const took = this.slotOf.get(n);
+    if (took === slot) return { kind: 'accepted', proposalNumber: n };
+    if (took !== undefined && took < slot) return { kind: 'refused', proposalNumber: n, reason: `proposal ${n} was already chosen in slot ${took}` };
+    return { kind: 'refused', proposalNumber: n, reason: `proposal ${n} would have taken the leaderboard past its ${this.opts.frameworksMax} frameworks` };
+  }
+
   /** Keeps the record whole, and forgets the oldest ones past the bounds (the newest is always kept). */
   private keepRecord(record: ProposalRecord): void {
     this.records.set(record.proposalNumber, record);
