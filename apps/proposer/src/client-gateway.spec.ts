@@ -203,6 +203,23 @@ describe('the client gateway when a caller gives up', () => {
   });
 });
 
+describe('the client gateway and copies sent through other proposers', () => {
+  it('a waiter whose id took effect in a slot this proposer did not build hears a duplicate (the client sent it elsewhere first)', async () => {
+    const { gateway, certifications } = setUp();
+    gateway.becomeReady();
+    const retried = gateway.propose(command('r'));
+    certifications[0]?.resolve(command('r'));
+    await turn();
+    gateway.delivered([{ clientRequestId: 'r', slot: 3n, valueDigest: 'digest' }], () => [], (slot) => slot === 5n);
+    await expect(retried).resolves.toMatchObject({ slot: 3n, duplicate: true });
+    const mine = gateway.propose(command('m'));
+    certifications[1]?.resolve(command('m'));
+    await turn();
+    gateway.delivered([{ clientRequestId: 'm', slot: 5n, valueDigest: 'digest' }], () => [], (slot) => slot === 5n);
+    await expect(mine).resolves.toMatchObject({ slot: 5n, duplicate: false });
+  });
+});
+
 describe('the client gateway and the registry', () => {
   it('a Monster Harmonic proposal chosen after its number was taken (through another proposer) hears FAILED_PRECONDITION, and so does every retry', async () => {
     const log = new ChosenLog({ retainedSlotsMax: 16, retainedBytesMax: 1 << 20, state: new AgreedState({ digest: (d) => Buffer.from(d).toString('hex').slice(0, 16) }) });

@@ -231,9 +231,11 @@ export class ClientGateway {
   /**
    * Ids that took effect for the first time: their waiters hear the slot (`votes` of the round
    * that chose it), or ALREADY_EXISTS if they sent other bytes than took effect (another value
-   * for the id won, through this proposer or another).
+   * for the id won, through this proposer or another). `ownSlot` says which slots hold a value
+   * this proposer built: an id that took effect in another one was sent elsewhere first (a retry
+   * through this proposer of a command another chose), so its waiters hear a duplicate.
    */
-  delivered<R extends ChosenResult>(results: readonly R[], votesOf: (r: R) => readonly AcceptorVote[]): void {
+  delivered<R extends ChosenResult>(results: readonly R[], votesOf: (r: R) => readonly AcceptorVote[], ownSlot: (slot: bigint) => boolean = () => true): void {
     for (const r of results) {
       this.forget(r.clientRequestId);
       const list = this.waiters.get(r.clientRequestId);
@@ -242,7 +244,7 @@ export class ClientGateway {
       const took = (r as Partial<LearnedResult>).data;
       const votes = votesOf(r);
       const harmonic = (r as Partial<LearnedResult>).harmonic;
-      let answered = 0;
+      let answered = ownSlot(r.slot) ? 0 : 1;
       for (const w of list) {
         const reused = took === undefined ? this.reusedIdError(r, w.data) : Buffer.compare(took, w.data) === 0 ? undefined : this.tookOtherBytes(r);
         if (reused) w.reject(reused);

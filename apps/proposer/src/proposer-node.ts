@@ -104,6 +104,12 @@ const ACCEPT_ROUNDS_SLACK = 64;
  */
 export class ProposerNode {
   private readonly roundVotes = new Map<string, ReadonlyMap<number, AcceptorVote>>();
+  /**
+   * Chosen slots whose value this proposer built from its own queue, until they are delivered: a
+   * waiter whose id took effect in another slot (a copy sent through another proposer) hears a
+   * duplicate, as that proposer's retry would.
+   */
+  private readonly ownSlots = new Set<bigint>();
   private readonly acceptRounds = new Map<bigint, AcceptRound>();
   /** The current phase 1 (its votes stay for the clients' answers after it ended). */
   private prepareRound: Round | undefined;
@@ -332,6 +338,7 @@ export class ProposerNode {
       rounds.set(key, group);
     }
     for (const [key, group] of rounds) this.sendRound(key, group);
+    for (const slot of out.ownChosen) this.ownSlots.add(slot);
     if (out.chosen.length > 0) this.deliver(this.chosen.learn(out.chosen));
     for (const f of out.failed) this.gateway.fail(f.clientRequestId, new GrpcError(status.FAILED_PRECONDITION, f.reason));
   }
@@ -347,7 +354,7 @@ export class ProposerNode {
     });
     if (entries.length === 0) return;
     for (const e of entries) {
-      this.core.learnChosen(e);
+      if (this.core.learnChosen(e)) this.ownSlots.add(e.slot);
       this.endRound(e.slot);
     }
     this.deliver(this.chosen.learn(entries));
@@ -355,8 +362,15 @@ export class ProposerNode {
 
   /** Ids that took effect for the first time: their clients are answered with the votes of the rounds that chose them. */
   private deliver(results: readonly LearnedResult[]): void {
-    this.gateway.delivered(results, (r) => [...(this.prepareRound?.votes.values() ?? []), ...(this.roundVotes.get(`a:${formatBallot(r.ballot)}:${r.slot}`)?.values() ?? [])]);
+    this.gateway.delivered(
+      results,
+      (r) => [...(this.prepareRound?.votes.values() ?? []), ...(this.roundVotes.get(`a:${formatBallot(r.ballot)}:${r.slot}`)?.values() ?? [])],
+      (slot) => this.ownSlots.has(slot),
+    );
     for (const r of results) this.roundVotes.delete(`a:${formatBallot(r.ballot)}:${r.slot}`);
+    // Bounded: slots below the delivered prefix are answered.
+    const next = this.chosen.nextSlot;
+    for (const slot of this.ownSlots) if (slot < next) this.ownSlots.delete(slot);
   }
 
   private sendRound(key: string, group: readonly ProposerMessage[]): void {

@@ -121,4 +121,14 @@ describe('reads of the agreed state (real processes)', () => {
     const retry = await cluster.propose(2, 'p4', proposal(4, [row('delta', '4')]));
     expect(retry.duplicate).toBe(true);
   });
+
+  it('a retry through a second live proposer that has not learned the first answer yet is a duplicate there too, at the same slot', async () => {
+    await cluster.startProposer(3);
+    for (let i = 0; i < 3; i++) {
+      const first = await cluster.propose(2, `twice-${i}`, proposal(10 + i, [row(`twice-${i}`, '1')]));
+      expect(first.duplicate).toBe(false);
+      const retry = await cluster.propose(3, `twice-${i}`, proposal(10 + i, [row(`twice-${i}`, '1')]));
+      expect([retry.slot, retry.duplicate]).toEqual([first.slot, true]);
+    }
+  });
 });

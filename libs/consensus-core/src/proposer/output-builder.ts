@@ -4,10 +4,11 @@ import type { ChosenEntry, FailedCommand, ProposerMessage, ProposerOutput, Round
 export class OutputBuilder {
   readonly messages: ProposerMessage[] = [];
   readonly chosen: ChosenEntry[] = [];
+  readonly ownChosen: bigint[] = [];
   readonly failed: FailedCommand[] = [];
   readonly ended: RoundEnd[] = [];
 
   build(): ProposerOutput {
-    return { messages: this.messages, chosen: this.chosen, failed: this.failed, ended: this.ended };
+    return { messages: this.messages, chosen: this.chosen, ownChosen: this.ownChosen, failed: this.failed, ended: this.ended };
   }
 }

@@ -98,6 +98,11 @@ export interface ProposerOutput {
   readonly messages: readonly ProposerMessage[];
   /** Newly chosen slots, in any order (the Learner orders them). */
   readonly chosen: readonly ChosenEntry[];
+  /**
+   * The slots of `chosen` whose value this proposer built from its own queue (not a value adopted
+   * in phase 1): their commands took effect through this proposer, not through a copy sent elsewhere.
+   */
+  readonly ownChosen: readonly bigint[];
   /** Commands given up (e.g. refused by the acceptors' check). */
   readonly failed: readonly FailedCommand[];
   /** Rounds that ended (or became unreachable) in this step. */

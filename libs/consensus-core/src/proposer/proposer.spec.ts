@@ -35,7 +35,7 @@ function promise(p: ProposerCore, from: number, accepted: AcceptedEntry[] = [], 
 /** Make `p` leader with empty promises from acceptors 0..q-1. */
 function lead(p: ProposerCore, q: number, first: Command = cmd('c0')): ProposerOutput {
   out(p.submit(first));
-  let last: ProposerOutput = { messages: [], chosen: [], failed: [], ended: [] };
+  let last: ProposerOutput = { messages: [], chosen: [], ownChosen: [], failed: [], ended: [] };
   for (let i = 0; i < q; i++) last = promise(p, i);
   expect(p.isLeader).toBe(true);
   return last;
@@ -72,6 +72,18 @@ describe('the proposer (DESIGN section 4)', () => {
     expect(p.pendingCommands).toBe(1);
     expect(p.inFlightSlots).toBe(0);
     expect(accepts(p.tick().messages)).toEqual([{ slot: 1n, value: batch('mine'), ballot: p.ballot }]);
+  });
+
+  it('says which chosen slots hold a value it built itself, chosen by it or learned from elsewhere', () => {
+    const p = proposer(3, { windowSlots: 2 });
+    lead(p, 2, cmd('mine'));
+    out(p.submit(cmd('second')));
+    p.handle({ type: 'accepted', from: 0, ballot: p.ballot, slot: 0n });
+    const chose = p.handle({ type: 'accepted', from: 1, ballot: p.ballot, slot: 0n });
+    expect([chose.chosen.map((e) => e.slot), chose.ownChosen]).toEqual([[0n], [0n]]);
+    // Slot 1 holds its own batch and is learned from an acceptor: its own; another value there is not.
+    expect(p.learnChosen({ slot: 1n, ballot: b(99n, 2), value: batch('second') })).toBe(true);
+    expect(p.learnChosen({ slot: 2n, ballot: b(99n, 2), value: batch('theirs') })).toBe(false);
   });
 
   it('a proposer starts phase 1 at its initial round, preparing every acceptor', () => {
@@ -438,7 +450,7 @@ describe('the proposer bounds its planning', () => {
       // Slot 64 starts the next run of slots: acceptors 3, 4, 0.
       const far = proposer(5, { acceptFanout: 3, windowSlots: 1 });
       out(far.submit(cmd('late')));
-      let o: ProposerOutput = { messages: [], chosen: [], failed: [], ended: [] };
+      let o: ProposerOutput = { messages: [], chosen: [], ownChosen: [], failed: [], ended: [] };
       for (let i = 0; i < 3; i++) o = promise(far, i, [], { committedIndex: 64n });
       expect(o.messages.flatMap((m) => (m.type === 'accept' ? [[m.slot, m.to]] : []))).toEqual([
         [64n, 3],

@@ -205,9 +205,14 @@ export class ProposerCore {
     return out.build();
   }
 
-  learnChosen(entry: ChosenEntry): void {
+  /**
+   * A slot chosen (through another proposer, or learned from an acceptor). Returns whether its
+   * value is the one this proposer built for that slot from its own queue.
+   */
+  learnChosen(entry: ChosenEntry): boolean {
     const chosenIds = commandIds(entry.value);
     const p = this.proposals.get(entry.slot);
+    const own = p !== undefined && p.own && slotValuesEqual(p.value, entry.value);
     if (p !== undefined) {
       if (!slotValuesEqual(p.value, entry.value)) this.queue.requeueFront(ownCommands(p).filter((c) => !chosenIds.has(c.clientRequestId)), false);
       this.proposals.remove(entry.slot);
@@ -216,6 +221,7 @@ export class ProposerCore {
     this.queue.dropIds(chosenIds);
     this.chosenSlots.mark(entry.slot);
     if (this.freeSlot < this.chosenSlots.prefixEnd) this.freeSlot = this.chosenSlots.prefixEnd;
+    return own;
   }
 
   /**
@@ -364,6 +370,7 @@ export class ProposerCore {
     if (!p.tracker.reached) return;
     const entry: ChosenEntry = { slot, ballot, value: p.value };
     out.chosen.push(entry);
+    if (p.own) out.ownChosen.push(slot);
     out.ended.push(roundEnd('accept', ballot, p.tracker, 'quorum', p));
     for (const to of this.cfg.acceptorIds) {
       if (p.tracker.hasYes(to)) out.messages.push({ type: 'commit', to, slot, ballot });

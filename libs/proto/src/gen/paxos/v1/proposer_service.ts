@@ -145,7 +145,10 @@ export interface ProposeResponse {
     | undefined;
   /** Hex SHA-256 of the client's value bytes. */
   valueDigest: string;
-  /** True when the id had already been chosen and this is the first answer again. */
+  /**
+   * True when the id had already been chosen and this is the first answer again: a retry, through
+   * this proposer or another (a copy that took effect in a slot this proposer did not build).
+   */
   duplicate: boolean;
   /** What each acceptor answered in the rounds that chose the value (when include_votes was set). */
   votes: AcceptorVote[];

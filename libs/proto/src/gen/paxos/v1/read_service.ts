@@ -102,6 +102,12 @@ export interface CommandOutcome {
   duplicate: boolean;
   /** The slot where the id took effect (this slot when not a duplicate). */
   firstSlot: bigint;
+  /**
+   * True when this node no longer knows whether this copy took effect: the id was forgotten since
+   * (sessions remember the last 200,000 ids in log order) and, maybe, took effect again later.
+   * duplicate is then false and first_slot this slot, as for a copy that took effect.
+   */
+  forgotten: boolean;
 }
 
 export interface GetProposalRequest {
@@ -519,7 +525,7 @@ export const LogEntry: MessageFns<LogEntry> = {
 };
 
 function createBaseCommandOutcome(): CommandOutcome {
-  return { clientRequestId: "", index: 0, duplicate: false, firstSlot: 0n };
+  return { clientRequestId: "", index: 0, duplicate: false, firstSlot: 0n, forgotten: false };
 }
 
 export const CommandOutcome: MessageFns<CommandOutcome> = {
@@ -538,6 +544,9 @@ export const CommandOutcome: MessageFns<CommandOutcome> = {
         throw new globalThis.Error("value provided for field message.firstSlot of type uint64 too large");
       }
       writer.uint32(32).uint64(message.firstSlot);
+    }
+    if (message.forgotten !== false) {
+      writer.uint32(40).bool(message.forgotten);
     }
     return writer;
   },
@@ -587,6 +596,14 @@ export const CommandOutcome: MessageFns<CommandOutcome> = {
             message.firstSlot = reader.uint64() as bigint;
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.forgotten = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -613,6 +630,7 @@ export const CommandOutcome: MessageFns<CommandOutcome> = {
         : isSet(object.first_slot)
         ? BigInt(object.first_slot)
         : 0n,
+      forgotten: isSet(object.forgotten) ? globalThis.Boolean(object.forgotten) : false,
     };
   },
 
@@ -630,6 +648,9 @@ export const CommandOutcome: MessageFns<CommandOutcome> = {
     if (message.firstSlot !== 0n) {
       obj.firstSlot = message.firstSlot.toString();
     }
+    if (message.forgotten !== false) {
+      obj.forgotten = message.forgotten;
+    }
     return obj;
   },
 
@@ -642,6 +663,7 @@ export const CommandOutcome: MessageFns<CommandOutcome> = {
     message.index = object.index ?? 0;
     message.duplicate = object.duplicate ?? false;
     message.firstSlot = (object.firstSlot !== undefined && object.firstSlot !== null) ? BigInt(object.firstSlot) : 0n;
+    message.forgotten = object.forgotten ?? false;
     return message;
   },
 };
