@@ -93,7 +93,7 @@ describe('the page', () => {
       slot: 7n,
       ballot: { round: 3n, proposerId: 1 },
       value: { kind: { $case: 'batch' as const, value: { commands: [{ clientRequestId: hostile, value: { contentType: hostile, data: Buffer.from([1, 2, 255]) }, verifiedBy: [] }] } } },
-      outcomes: [{ clientRequestId: hostile, index: 0, duplicate: true, firstSlot: 5n }],
+      outcomes: [{ clientRequestId: hostile, index: 0, duplicate: true, firstSlot: 5n, forgotten: false }],
     };
     const html = renderSlotPage(7n, { entry, from: hostile });
     expect(html).not.toContain('<script>');

@@ -98,11 +98,11 @@ describe('every message round-trips through the generated code', () => {
         votes: [{ nodeId: 3, address: '127.0.0.1:7103', phase: 2, outcome: 2, ballot, detail: '' }],
       },
     ],
-    ['WatchChosenResponse', WatchChosenResponse, { slot: big, ballot, value, outcomes: [{ clientRequestId: 'c-1', index: 0, duplicate: true, firstSlot: big - 7n }] }],
+    ['WatchChosenResponse', WatchChosenResponse, { slot: big, ballot, value, outcomes: [{ clientRequestId: 'c-1', index: 0, duplicate: true, firstSlot: big - 7n, forgotten: false }] }],
     [
       'ReadLogResponse',
       ReadLogResponse,
-      { entries: [{ slot: big, ballot, value, outcomes: [{ clientRequestId: 'c-1', index: 0, duplicate: false, firstSlot: big }] }], appliedSlot: big },
+      { entries: [{ slot: big, ballot, value, outcomes: [{ clientRequestId: 'c-1', index: 0, duplicate: false, firstSlot: big, forgotten: true }] }], appliedSlot: big },
     ],
     [
       'GetLeaderboardResponse',

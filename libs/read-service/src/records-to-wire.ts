@@ -26,6 +26,6 @@ export function logEntryToWire(e: ChosenEntry, state: AgreedState): LogEntry {
     slot: e.slot,
     ballot: ballotToWire(e.ballot),
     value: slotValueToWire(e.value),
-    outcomes: commandOutcomes(e, state).map((o) => ({ clientRequestId: o.clientRequestId, index: o.index, duplicate: o.duplicate, firstSlot: o.firstSlot })),
+    outcomes: commandOutcomes(e, state).map((o) => ({ clientRequestId: o.clientRequestId, index: o.index, duplicate: o.duplicate, firstSlot: o.firstSlot, forgotten: o.forgotten })),
   };
 }

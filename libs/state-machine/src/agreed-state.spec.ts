@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ChosenEntry, Command } from '@paxos/consensus-core';
 import { buildProposal, encodeProposalValue } from '@paxos/proposal';
-import { AgreedState } from './agreed-state';
+import { AgreedState, commandOutcomes } from './agreed-state';
 import { HarmonicRegistry, recordBytes } from './harmonic-registry';
 
 const digest = (d: Uint8Array) => createHash('sha256').update(d).digest('hex');
@@ -44,6 +44,23 @@ describe('the agreed state (client sessions)', () => {
     // 'a' was forgotten when 'c' took effect: its copy in slot 2 takes effect again.
     expect(effects[0]).toEqual([[false, false], [false], [false]]);
     expect(effects[1]).toEqual(effects[0]);
+  });
+
+  it('marks a copy whose id it has forgotten since as forgotten when read back, never as having taken effect', () => {
+    // x, a duplicate copy of x, then new ids past the window: x is forgotten.
+    const log = [slot(0, text('x')), slot(1, text('x')), slot(2, text('y')), slot(3, text('z')), slot(4, text('w'))];
+    const s = new AgreedState({ digest, sessionIdsMax: 3 });
+    const marks = (e: ChosenEntry) => commandOutcomes(e, s).map((o) => [o.duplicate, o.forgotten]);
+    s.apply(log[0] as ChosenEntry);
+    s.apply(log[1] as ChosenEntry);
+    expect([marks(log[0] as ChosenEntry), marks(log[1] as ChosenEntry)]).toEqual([[[false, false]], [[true, false]]]);
+    for (const e of log.slice(2)) s.apply(e);
+    expect(s.session('x')).toBeUndefined();
+    expect([marks(log[0] as ChosenEntry), marks(log[1] as ChosenEntry), marks(log[4] as ChosenEntry)]).toEqual([[[false, true]], [[false, true]], [[false, false]]]);
+    // Taken again after it was forgotten: the old copies say nothing, the new one took effect.
+    const again = slot(5, text('x'));
+    s.apply(again);
+    expect([marks(log[1] as ChosenEntry), marks(again)]).toEqual([[[false, true]], [[false, false]]]);
   });
 });
 

@@ -108,18 +108,23 @@ export interface CommandOutcomeView {
   readonly index: number;
   readonly duplicate: boolean;
   readonly firstSlot: bigint;
+  /** Whether this copy took effect is no longer known here (see commandOutcomes). */
+  readonly forgotten: boolean;
 }
 
 /**
  * The outcome of each command of an applied slot, read back from the sessions (no per-slot
  * record is kept): a copy is a duplicate when its id took effect earlier. An id no longer
- * remembered reads as having taken effect here.
+ * remembered, or remembered as taking effect after this slot (forgotten in between, then taken
+ * again), says nothing of this copy: it is marked forgotten, never "took effect" (an old duplicate
+ * copy read back as having taken effect would be applied twice by a client replaying the log).
  */
 export function commandOutcomes(entry: ChosenEntry, state: AgreedState): CommandOutcomeView[] {
   if (entry.value.kind !== 'batch') return [];
   return entry.value.commands.map((c, index) => {
     const first = state.session(c.clientRequestId);
-    const duplicate = first !== undefined && (first.slot < entry.slot || (first.slot === entry.slot && first.index < index));
-    return { clientRequestId: c.clientRequestId, index, duplicate, firstSlot: duplicate && first ? first.slot : entry.slot };
+    const forgotten = first === undefined || first.slot > entry.slot;
+    const duplicate = !forgotten && (first.slot < entry.slot || first.index < index);
+    return { clientRequestId: c.clientRequestId, index, duplicate, firstSlot: duplicate ? first.slot : entry.slot, forgotten };
   });
 }

@@ -93,7 +93,7 @@ async function readWholeLog(address: string, upTo: bigint): Promise<{ entries: C
     for (const e of page.entries) {
       const entry = toEntry(e);
       entries.push(entry);
-      view.push({ slot: e.slot, valueDigest: slotDigest(entry), effects: e.outcomes.map((o) => ({ id: o.clientRequestId, tookEffect: !o.duplicate })) });
+      view.push({ slot: e.slot, valueDigest: slotDigest(entry), effects: e.outcomes.filter((o) => !o.forgotten).map((o) => ({ id: o.clientRequestId, tookEffect: !o.duplicate })) });
     }
   }
   return { entries, view };

@@ -170,7 +170,7 @@ function formatLogEntry(e: ReadLogResponse['entries'][number]): string[] {
   value.value.commands.forEach((c, i) => {
     const outcome = e.outcomes[i];
     const certificate = c.verifiedBy.length > 0 ? `  claims verified by acceptors ${c.verifiedBy.join(', ')}` : '';
-    const note = `${certificate}${outcome?.duplicate ? `  duplicate of slot ${outcome.firstSlot}` : ''}`;
+    const note = `${certificate}${outcome?.duplicate ? `  duplicate of slot ${outcome.firstSlot}` : outcome?.forgotten ? '  (its id is forgotten here: took effect or a duplicate, not known)' : ''}`;
     lines.push(`  ${c.clientRequestId}  ${c.value?.contentType ?? ''}  ${c.value?.data.length ?? 0} bytes${note}`);
   });
   return lines;
