@@ -99,6 +99,13 @@ describe('AcceptorStorage', () => {
         const damaged = Buffer.from(good);
         damaged[byte] ^= 1 << bit;
         await fsp.writeFile(logFile(), damaged);
+        if (byte === last + 3 && bit === 7) {
+          // The length's top bit is ZEROS_FLAG, outside the CRC: flipped, the record reads whole
+          // (and damage to it would be refused the stricter way).
+          const r = await reopened();
+          expect(r.changes.at(-1)).toEqual({ promised: { round: 7n, proposerId: 1 } });
+          continue;
+        }
         const err = await open().then(
           async ({ storage }) => {
             await storage.close();
@@ -111,9 +118,50 @@ describe('AcceptorStorage', () => {
         refused += 1;
       }
     }
-    expect(refused).toBe((good.length - last) * 8);
+    expect(refused).toBe((good.length - last) * 8 - 1);
     // The file is left alone for the operator.
     expect(statSync(logFile()).size).toBe(good.length);
+  });
+
+  it('refuses a damaged last record whose own value holds sector-aligned zeros (a client can send them), instead of cutting it as a torn tail', async () => {
+    const ballot = { round: 3n, proposerId: 1 };
+    const withZeros = (data: Uint8Array) => ({ promised: ballot, accepted: { slot: 9n, ballot, value: { kind: 'batch' as const, commands: [{ clientRequestId: 'z', contentType: 't', data }] } } });
+    // Zeros in the middle (a whole sector of them wherever the record lands), then zeros at the end.
+    const middle = new Uint8Array(2048 + 64).fill(7).fill(0, 32, 32 + 2048);
+    const trailing = new Uint8Array(3000).fill(7).fill(0, 1000);
+    for (const data of [middle, trailing]) {
+      rmSync(dir, { recursive: true, force: true });
+      {
+        const { storage } = await open();
+        for (let i = 0; i < 3; i++) await storage.append(change(i));
+        await storage.append(withZeros(data));
+        await storage.close();
+      }
+      const good = await fsp.readFile(logFile());
+      let last = HEADER_BYTES;
+      for (let i = 0; i < 3; i++) last += 8 + good.readUInt32LE(last);
+      // Damage to a non-zero byte of the acknowledged record: refused, naming the record.
+      for (const byte of [last + 20, good.length - 1, good.length - 1200]) {
+        if (good[byte] === 0) continue;
+        const damaged = Buffer.from(good);
+        damaged[byte] ^= 0x10;
+        await fsp.writeFile(logFile(), damaged);
+        const err = await open().then(
+          async ({ storage }) => {
+            await storage.close();
+            return undefined;
+          },
+          (e: unknown) => e,
+        );
+        expect(err).toBeInstanceOf(StorageCorruptionError);
+        expect(err).toMatchObject({ file: logFile(), offset: last });
+      }
+      // The record cut short by a crash (a short write) is still a torn tail.
+      await fsp.writeFile(logFile(), good.subarray(0, good.length - 700));
+      const r = await reopened();
+      expect(r.changes).toHaveLength(3);
+      expect(r.warnings[0]).toMatch(/cut short/);
+    }
   });
 
   it('repairs the zeroed tail a crash leaves: zeros after the last record, or over the end of a record being written', async () => {

@@ -2,6 +2,9 @@
 //   file  := header(32 bytes) frame*
 //   header:= magic(8) formatVersion(u32) nodeId(u32) generation(u64) reserved(u32 = 0) crc32(header[0..28))(u32)
 //   frame := length(u32) crc32(payload)(u32) payload(length bytes)          (little-endian)
+//   length's top bit (ZEROS_FLAG) marks a frame whose own bytes, where they lie in the file, hold a
+//   whole sector of zeros or end in zeros from a sector boundary: zeros that a torn write's
+//   never-written sectors would also show, so in such a frame they prove nothing.
 import { crc32 } from 'node:zlib';
 import { looksLikeRecordStart } from './record-codec';
 import { StorageCorruptionError } from './errors';
@@ -20,6 +23,8 @@ export const MAX_TORN_BYTES = Math.max(MAX_BATCH_BYTES, MAX_RECORD_BYTES + FRAME
 /** A bound on the work spent proving that a bad tail holds no valid record after it. */
 const MAX_RESYNC_CRC_BYTES = 256 * 1024 * 1024;
 const MIN_PAYLOAD = 2;
+/** Set in a frame's length by the log writer (markZeroSectors); MAX_RECORD_BYTES is far below it. */
+export const ZEROS_FLAG = 0x8000_0000;
 
 export interface FileHeader {
   magic: Buffer;
@@ -77,11 +82,36 @@ export interface ScanResult {
   torn?: { offset: number; bytes: number; reason: string };
 }
 
+/** The payload length of the frame at `offset` (without ZEROS_FLAG). */
+const frameLength = (buf: Buffer, offset: number): number => (buf.readUInt32LE(offset) & ~ZEROS_FLAG) >>> 0;
+/** Whether the frame at `offset` says its own bytes hold zeros a torn write would show. */
+const zerosFlagged = (buf: Buffer, offset: number): boolean => (buf.readUInt32LE(offset) & ZEROS_FLAG) !== 0;
+
+/**
+ * Marks `frame`, about to be written at file offset `at`, with ZEROS_FLAG when its bytes there
+ * hold a whole sector of zeros or end in zeros from a sector boundary (a client's value can hold
+ * any bytes): recovery then never takes those zeros for sectors a crash left unwritten, so damage
+ * to such a record is refused, not cut away as a torn tail. The CRC covers the payload only.
+ */
+export function markZeroSectors(frame: Buffer, at: number): void {
+  const end = at + frame.length;
+  let flagged = false;
+  for (let s = Math.ceil(at / SECTOR_BYTES) * SECTOR_BYTES; s + SECTOR_BYTES <= end && !flagged; s += SECTOR_BYTES) {
+    flagged = allZero(frame, s - at, s - at + SECTOR_BYTES);
+  }
+  if (!flagged) {
+    let z = frame.length;
+    while (z > FRAME_HEADER_BYTES && frame[z - 1] === 0) z--;
+    flagged = z < frame.length && (at + z) % SECTOR_BYTES === 0;
+  }
+  if (flagged) frame.writeUInt32LE((frame.readUInt32LE(0) | ZEROS_FLAG) >>> 0, 0);
+}
+
 /** The reason the frame at `offset` is not a good frame, or undefined when it is. */
 function badFrame(buf: Buffer, offset: number): string | undefined {
   const left = buf.length - offset;
   if (left < FRAME_HEADER_BYTES) return `partial frame header (${left} bytes)`;
-  const len = buf.readUInt32LE(offset);
+  const len = frameLength(buf, offset);
   if (len < MIN_PAYLOAD || len > MAX_RECORD_BYTES) return `invalid record length ${len}`;
   if (len > left - FRAME_HEADER_BYTES) return `record of ${len} bytes cut short (${left - FRAME_HEADER_BYTES} bytes present)`;
   const payload = buf.subarray(offset + FRAME_HEADER_BYTES, offset + FRAME_HEADER_BYTES + len);
@@ -93,7 +123,7 @@ function badFrame(buf: Buffer, offset: number): string | undefined {
 function validFrameAfter(buf: Buffer, from: number): { offset: number } | 'undecided' | undefined {
   let crcBudget = MAX_RESYNC_CRC_BYTES;
   for (let o = from + 1; o + FRAME_HEADER_BYTES + MIN_PAYLOAD <= buf.length; o++) {
-    const len = buf.readUInt32LE(o);
+    const len = frameLength(buf, o);
     if (len < MIN_PAYLOAD || len > buf.length - o - FRAME_HEADER_BYTES) continue;
     if (!looksLikeRecordStart(buf[o + FRAME_HEADER_BYTES], buf[o + FRAME_HEADER_BYTES + 1])) continue;
     crcBudget -= len;
@@ -149,13 +179,15 @@ function zeroSectorIn(buf: Buffer, from: number, to: number): number | undefined
 function tornReason(buf: Buffer, offset: number, reason: string): string | undefined {
   const left = buf.length - offset;
   if (left < FRAME_HEADER_BYTES) return reason;
-  const len = buf.readUInt32LE(offset);
+  const len = frameLength(buf, offset);
   const zeros = zeroTailStart(buf, offset);
   const frameEnd = offset + FRAME_HEADER_BYTES + len;
   if (zeros === offset) return `${reason}; the file ends in zeros from here`;
+  // A record whose own bytes hold such zeros (ZEROS_FLAG): only zeros past its end are evidence.
+  const own = zerosFlagged(buf, offset) && len >= MIN_PAYLOAD && len <= MAX_RECORD_BYTES;
   // Bytes that were never written in the tail: a sector of zeros (or the rest of the record's
   // first sector) — a power loss kept some sectors of the unsynced writes and not others.
-  const hole = zeroSectorIn(buf, offset, buf.length);
+  const hole = own ? (frameEnd < buf.length ? zeroSectorIn(buf, frameEnd, buf.length) : undefined) : zeroSectorIn(buf, offset, buf.length);
   const unwritten = hole !== undefined ? `${reason}; from byte offset ${hole} a sector reads as zeros (never written)` : undefined;
   if (len < MIN_PAYLOAD || len > MAX_RECORD_BYTES) return unwritten; // otherwise an impossible length followed by data
   if (len > left - FRAME_HEADER_BYTES) {
@@ -165,7 +197,7 @@ function tornReason(buf: Buffer, offset: number, reason: string): string | undef
   }
   // A complete frame whose CRC fails: torn only when its end is a zeroed tail from a sector boundary,
   // or when a sector of it was never written.
-  if (zeros < buf.length && zeros % SECTOR_BYTES === 0 && zeros <= frameEnd) return `${reason}; the file ends in zeros from sector offset ${zeros}`;
+  if (!own && zeros < buf.length && zeros % SECTOR_BYTES === 0 && zeros <= frameEnd) return `${reason}; the file ends in zeros from sector offset ${zeros}`;
   return unwritten;
 }
 
@@ -182,7 +214,7 @@ export function scanFrames(buf: Buffer, start: number, file: string, allowTorn: 
   while (offset < buf.length) {
     const reason = badFrame(buf, offset);
     if (reason === undefined) {
-      const len = buf.readUInt32LE(offset);
+      const len = frameLength(buf, offset);
       frames.push({ offset, payload: buf.subarray(offset + FRAME_HEADER_BYTES, offset + FRAME_HEADER_BYTES + len) });
       offset += FRAME_HEADER_BYTES + len;
       continue;
@@ -201,7 +233,9 @@ export function scanFrames(buf: Buffer, start: number, file: string, allowTorn: 
       // that were not fdatasynced yet, which persisted some of their sectors and not others. Those
       // records were never acknowledged: fdatasync makes every earlier byte of the file durable too,
       // so no record after an unwritten sector can have been synced. Cut there, as a torn tail.
-      const hole = zeroSectorIn(buf, offset, after.offset);
+      const len = tailBytes >= FRAME_HEADER_BYTES ? frameLength(buf, offset) : 0;
+      const own = tailBytes >= FRAME_HEADER_BYTES && zerosFlagged(buf, offset) && len >= MIN_PAYLOAD && offset + FRAME_HEADER_BYTES + len <= after.offset;
+      const hole = zeroSectorIn(buf, own ? offset + FRAME_HEADER_BYTES + len : offset, after.offset);
       if (hole !== undefined) {
         return { frames, goodEnd: offset, torn: { offset, bytes: tailBytes, reason: `${reason}; the sector at byte offset ${hole} reads as zeros (never written), so the records after it were never synced` } };
       }

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { Logger } from 'pino';
 import { fsyncDir, segmentName } from './data-dir';
 import { StorageOverloadedError, StorageUnavailableError } from './errors';
-import { FORMAT_VERSION, HEADER_BYTES, LOG_MAGIC, MAX_BATCH_BYTES, encodeHeader } from './framing';
+import { FORMAT_VERSION, HEADER_BYTES, LOG_MAGIC, MAX_BATCH_BYTES, encodeHeader, markZeroSectors } from './framing';
 
 export interface LogWriterHooks {
   /** Runs before each fdatasync of the log; a throw acts as a failed fdatasync (tests inject faults here). */
@@ -163,6 +163,12 @@ export class LogWriter {
           bytes += next.frame.length;
         }
         this.queuedBytes -= bytes;
+        // Where each frame lands decides whether its bytes hold sector-aligned zeros (framing.ts).
+        let at = this.size;
+        for (const b of batch) {
+          markZeroSectors(b.frame, at);
+          at += b.frame.length;
+        }
         const data = batch.length === 1 ? batch[0].frame : Buffer.concat(batch.map((b) => b.frame), bytes);
         let op = 'write';
         try {
