@@ -39,6 +39,14 @@ export interface NodeSimOptions {
    * ALREADY_EXISTS, never "chosen". 0 draws nothing (the other runs stay as they were).
    */
   readonly reusedIdProbability: number;
+  /**
+   * Per fault step: an acceptor's disk is lost and it rejoins by npm run rejoin's procedure (every
+   * proposer stopped, the floor read from a quorum of the others). 0 draws nothing (the other runs
+   * stay as they were).
+   */
+  readonly dataLossProbability: number;
+  /** Negative control: an acceptor that lost its data comes back as a new one, without the floor. */
+  readonly unsafeRejoin: boolean;
   /** Negative control: acceptors answer before their vote is durable (a power loss then drops it). */
   readonly unsafeAckBeforeSync: boolean;
   /** Negative control: the proposers' state machine keeps no client sessions. */
@@ -68,6 +76,8 @@ export const NODE_SIM_DEFAULTS: Omit<NodeSimOptions, 'seed'> = Object.freeze({
   claimRefusalProbability: 0.3,
   sourceUnloadedProbability: 0.2,
   reusedIdProbability: 0,
+  dataLossProbability: 0,
+  unsafeRejoin: false,
   unsafeAckBeforeSync: false,
   unsafeNoSessions: false,
   unsafeForgeCertificates: false,

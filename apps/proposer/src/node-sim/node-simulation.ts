@@ -1,5 +1,5 @@
 import { withGlobal } from '@sinonjs/fake-timers';
-import { type Command, formatBallot, Quorum, SeededRandom } from '@paxos/consensus-core';
+import { type Command, formatBallot, Quorum, rejoinFloorFrom, SeededRandom } from '@paxos/consensus-core';
 import { Verdict } from '@paxos/proto';
 import { buildProposal, encodeProposalValue, isHarmonicContentType, sourceHolders, sourcesToCertify, validateProposalValue, verificationsNeeded } from '@paxos/proposal';
 import { GrpcError } from '@paxos/grpc-kit';
@@ -37,6 +37,8 @@ export interface NodeSimStats {
   readonly partitions: number;
   /** Acceptor restarts whose LMFDB source did not load (their claim verdicts UNKNOWN until the heal). */
   readonly sourcesUnloaded: number;
+  /** Acceptors whose disk was lost, rejoined under a floor (or, for the negative control, as new). */
+  readonly dataLosses: number;
   /** Virtual ms from the heal until every command was answered and every acceptor was level. */
   readonly levelAfterHealMs: number;
 }
@@ -111,7 +113,7 @@ class NodeSimulation {
   private healedAt = 0;
   /** Set once the run is judged: clients stop, and nothing of this run may act in the next one. */
   private ended = false;
-  private readonly counts = { acceptorCrashes: 0, powerLosses: 0, proposerCrashes: 0, diskFaults: 0, corruptions: 0, forgedMessages: 0, partitions: 0, sourcesUnloaded: 0 };
+  private readonly counts = { acceptorCrashes: 0, powerLosses: 0, proposerCrashes: 0, diskFaults: 0, corruptions: 0, forgedMessages: 0, partitions: 0, sourcesUnloaded: 0, dataLosses: 0 };
 
   constructor(
     private readonly opts: NodeSimOptions,
@@ -295,9 +297,10 @@ class NodeSimulation {
   private faultStep(): void {
     const f = this.faults;
     const o = this.opts;
-    const down = this.acceptors.filter((a) => !a.running);
-    // Never more than n - q acceptors down at once (a corrupted one stays down for good): the
-    // nemesis tests safety under faults the protocol tolerates, and liveness once they stop.
+    // Never more than n - q acceptors down at once (a corrupted one stays down for good; one that
+    // rejoins votes only once caught up, so it counts as down): the nemesis tests safety under
+    // faults the protocol tolerates, and liveness once they stop.
+    const down = this.acceptors.filter((a) => !a.running || a.rejoining);
     if (f.chance(o.acceptorCrashProbability) && down.length < this.quorum.n - this.quorum.q) {
       const up = this.acceptors.filter((a) => a.running);
       const victim = up[f.int(0, up.length)] as SimAcceptor;
@@ -305,7 +308,7 @@ class NodeSimulation {
       const corrupt = this.counts.corruptions === 0 && this.quorum.n - this.quorum.q >= 2 && f.chance(o.corruptionProbability);
       this.crashAcceptor(victim, powerLoss, corrupt);
     }
-    const restartable = down.filter((a) => a.refusedToStart === undefined);
+    const restartable = down.filter((a) => !a.running && a.refusedToStart === undefined);
     if (restartable.length > 0 && f.chance(0.1)) {
       const restarted = restartable[f.int(0, restartable.length)] as SimAcceptor;
       restarted.start();
@@ -325,6 +328,38 @@ class NodeSimulation {
     }
     if (this.net.partitions > 0 && f.chance(0.05)) this.net.healOne();
     if (f.chance(o.forgedMessageProbability)) this.forge();
+    if (o.dataLossProbability > 0 && f.chance(o.dataLossProbability)) this.loseData();
+  }
+
+  /**
+   * An acceptor's disk is lost and it rejoins as npm run rejoin does it: every proposer is
+   * stopped, the floor is read from a quorum of the other acceptors that run and are not
+   * rejoining themselves (the proposers' window as the margin), and the acceptor restarts on an
+   * empty disk under it (later, as restarts come). Skipped when too few others could answer.
+   */
+  private loseData(): void {
+    const f = this.faults;
+    // As for crashes: at most n - q acceptors down or rejoining, so a quorum votes while it catches up.
+    const down = this.acceptors.filter((a) => !a.running || a.rejoining);
+    const candidates = this.acceptors.filter((a) => (a.running && !a.rejoining) || a.refusedToStart !== undefined);
+    if (candidates.length === 0) return;
+    const victim = candidates[f.int(0, candidates.length)] as SimAcceptor;
+    if (victim.running && down.length >= this.quorum.n - this.quorum.q) return;
+    const others = this.acceptors.filter((a) => a !== victim && a.running && !a.rejoining);
+    if (others.length < this.quorum.q) return;
+    for (let p = 0; p < this.opts.proposers; p++) if (this.proposers[p]) this.crashProposer(p);
+    const reports = others.flatMap((a) => {
+      const core = a.current?.core;
+      if (!core) return [];
+      const last = core.lastAccepted();
+      return [{ promised: core.promised, committedIndex: core.committedIndex, rejoining: core.rejoining, ...(last ? { lastAcceptedSlot: last.slot } : {}) }];
+    });
+    const floor = rejoinFloorFrom(reports, this.quorum, BigInt(this.config.windowSlots));
+    if ('problem' in floor) throw new Error(`assertion: a rejoin floor from ${reports.length} running acceptors: ${floor.problem}`);
+    const incarnation = victim.incarnation;
+    victim.loseData(this.opts.unsafeRejoin ? undefined : floor);
+    for (const p of this.proposers) for (const l of p?.links ?? []) if (l.nodeId === victim.nodeId) l.acceptorCrashed(incarnation);
+    this.counts.dataLosses++;
   }
 
   /** A restarted proposer's clock: forwards or backwards by up to 5 s, or exactly the last incarnation's first round. */

@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { AcceptorNode, joinChosenHistory, learnReply, MemoryDisk, MemoryStorage, type MemoryStorageOptions } from '@paxos/acceptor-node';
-import { AcceptorCore, type Command, DEFAULT_LIMITS, type Quorum, type SlotValue } from '@paxos/consensus-core';
+import { AcceptorCore, type Command, DEFAULT_LIMITS, type Quorum, type RejoinFloor, type SlotValue } from '@paxos/consensus-core';
 import { GrpcError, type Logger } from '@paxos/grpc-kit';
 import type { AcceptRequest, AcceptResponse, Command as WireCommand, LearnResponse, PrepareRequest, PrepareResponse, StatusResponse, Verdict, VerifyClaimsResponse } from '@paxos/proto';
 import { sourceOfAcceptor, validateProposalValue, valueVoteProblem } from '@paxos/proposal';
@@ -23,7 +23,10 @@ export interface SimAcceptorOptions {
  * sent and is decoded, handled and answered by the same functions the gRPC service uses.
  */
 export class SimAcceptor {
-  readonly disk = new MemoryDisk();
+  /** Outlives incarnations; replaced by an empty one when the disk is lost (loseData). */
+  disk = new MemoryDisk();
+  /** The floor it rejoined under after losing its data (kept, as node.json keeps it). */
+  private rejoinFloor: RejoinFloor | undefined;
   private node: AcceptorNode<MemoryStorage> | undefined;
   private storage: MemoryStorage | undefined;
   /** Changes on every start and crash: an answer from an older incarnation is never delivered. */
@@ -57,6 +60,7 @@ export class SimAcceptor {
       limits: DEFAULT_LIMITS,
       validate: (value: SlotValue) => valueVoteProblem(value, this.opts.quorum.n),
       ...(recovered.snapshot ? { restored: recovered.snapshot } : {}),
+      ...(this.rejoinFloor !== undefined ? { rejoin: this.rejoinFloor } : {}),
     });
     for (const change of recovered.changes) core.apply(change);
     try {
@@ -94,6 +98,23 @@ export class SimAcceptor {
     this.node = undefined;
     this.storage = undefined;
     this.incarnation++;
+  }
+
+  /**
+   * The disk is lost (a replaced disk, or one too damaged to start from): the node is down and
+   * comes back on an empty disk under `floor` (npm run rejoin's), or as a new acceptor without
+   * one (the negative control).
+   */
+  loseData(floor: RejoinFloor | undefined): void {
+    this.crash(undefined);
+    this.disk = new MemoryDisk();
+    this.refusedToStart = undefined;
+    this.rejoinFloor = floor;
+  }
+
+  /** Whether it runs as a rejoin that has not yet learned the chosen log up to its floor. */
+  get rejoining(): boolean {
+    return this.node?.core.rejoining === true;
   }
 
   async prepare(request: PrepareRequest): Promise<PrepareResponse> {
