@@ -119,7 +119,7 @@ describe('a node that does not answer', () => {
     expect(failureState(grpcError(status.DEADLINE_EXCEEDED, 'Deadline exceeded'), 800)).toEqual({ state: 'paused', reason: 'no answer within 800 ms' });
     expect(failureState(grpcError(status.UNAVAILABLE, 'No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:7105'), 800)).toEqual({
       state: 'down',
-      reason: 'connection refused: nothing listens on the port (ECONNREFUSED)',
+      reason: 'connection refused: nothing listens on 127.0.0.1:7105 (ECONNREFUSED)',
     });
     expect(failureState(grpcError(status.PERMISSION_DENIED, 'not for you'), 800)).toEqual({ state: 'down', reason: 'PERMISSION_DENIED: not for you' });
     expect(failureState(Object.assign(new Error('x'), { code: 'ETIMEDOUT' }), 500).state).toBe('paused');

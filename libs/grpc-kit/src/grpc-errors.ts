@@ -43,39 +43,52 @@ export function isServiceError(err: unknown): err is ServiceError {
  * its internal stages, not what a person can do; undefined for any other error (a server's own
  * DEADLINE_EXCEEDED keeps its message).
  */
-export function clientDeadlinePassed(err: ServiceError): string | undefined {
+export function clientDeadlinePassed(err: Pick<ServiceError, 'code' | 'details'>): string | undefined {
   return err.code === status.DEADLINE_EXCEEDED ? /^Deadline exceeded after ([\d.]+)s/.exec(err.details)?.[1] : undefined;
 }
 
-/** What a person can act on for each way a connection fails. */
-const CONNECTION_ERRNO_TEXT: Record<string, string> = {
-  ECONNREFUSED: 'connection refused: nothing listens on the port',
-  ECONNRESET: 'connection reset',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  ENOTFOUND: 'host name not found',
-  EPIPE: 'connection closed',
+/** What a person can act on for each way a connection fails, at the address when the text names it. */
+const CONNECTION_ERRNO_TEXT: Record<string, (at: string | undefined) => string> = {
+  ECONNREFUSED: (at) => `connection refused: nothing listens on ${at ?? 'the port'}`,
+  ECONNRESET: (at) => `connection reset${at ? ` by ${at}` : ''}`,
+  EHOSTUNREACH: (at) => `host unreachable${at ? `: ${at}` : ''}`,
+  ENETUNREACH: (at) => `network unreachable${at ? `: ${at}` : ''}`,
+  ENOTFOUND: (at) => `host name not found${at ? `: ${at}` : ''}`,
+  EPIPE: (at) => `connection closed${at ? ` by ${at}` : ''}`,
 };
 
 /**
- * "connection refused: nothing listens on the port (ECONNREFUSED)" for an errno that failed a
- * connection, named by itself or inside grpc-js's text ("No connection established. Last error:
- * Error: connect ECONNREFUSED 127.0.0.1:7122. Resolution note: "); undefined for any other text.
+ * "connection refused: nothing listens on 127.0.0.1:7122 (ECONNREFUSED)" for an errno that failed
+ * a connection, named inside grpc-js's text ("No connection established. Last error: Error:
+ * connect ECONNREFUSED 127.0.0.1:7122. Resolution note: ") or by itself ("ECONNREFUSED": then
+ * "nothing listens on the port"); undefined for any other text.
  */
 export function connectionFailure(text: string): string | undefined {
-  const errno = /\b(ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EPIPE)\b/.exec(text)?.[1];
-  return errno === undefined ? undefined : `${CONNECTION_ERRNO_TEXT[errno]} (${errno})`;
+  const m = /\b(ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EPIPE)\b(?: ([^\s,]+:\d+)\b)?/.exec(text);
+  const errno = m?.[1];
+  return errno === undefined ? undefined : `${CONNECTION_ERRNO_TEXT[errno]?.(m?.[2])} (${errno})`;
+}
+
+/**
+ * A failed call's status message as a person reads it: a client deadline without grpc-js's
+ * internal stages, a failed connection by its cause and address; any other message as the server
+ * sent it. Every operator tool describes failures through this (or describeGrpcError).
+ */
+export function describeStatusDetails(code: status, details: string): string {
+  const waited = clientDeadlinePassed({ code, details });
+  if (waited !== undefined) return `no answer within ${waited} s (the node paused or overloaded?)`;
+  const failed = code === status.UNAVAILABLE ? connectionFailure(details) : undefined;
+  return failed ?? details;
+}
+
+/** Whether a call failed before it reached the server: no connection could be made. */
+export function notConnected(code: status, details: string): boolean {
+  return code === status.UNAVAILABLE && /^No connection established/.test(details);
 }
 
 /** "UNAVAILABLE: 11 of 23 acceptors answered, 12 needed" for logs and CLIs. */
 export function describeGrpcError(err: unknown): string {
-  if (isServiceError(err)) {
-    const waited = clientDeadlinePassed(err);
-    if (waited !== undefined) return `DEADLINE_EXCEEDED: no answer within ${waited} s (the node paused or overloaded?)`;
-    const failed = err.code === status.UNAVAILABLE ? connectionFailure(err.details) : undefined;
-    if (failed !== undefined) return `UNAVAILABLE: ${failed}`;
-    return `${status[err.code] ?? err.code}: ${err.details}`;
-  }
+  if (isServiceError(err)) return `${status[err.code] ?? err.code}: ${describeStatusDetails(err.code, err.details)}`;
   return err instanceof Error ? err.message : String(err);
 }
 

@@ -11,7 +11,7 @@ import {
   type PrepareResponse,
   reflectionV1,
 } from '@paxos/proto';
-import { describeGrpcError, GrpcError, STATUS_DETAILS_MAX, toServiceError } from './grpc-errors';
+import { connectionFailure, describeGrpcError, describeStatusDetails, GrpcError, notConnected, STATUS_DETAILS_MAX, toServiceError } from './grpc-errors';
 import { join } from 'node:path';
 import { createLogger } from './logger';
 import { describeSymbol, resolveByReflection } from './reflection-client';
@@ -247,7 +247,20 @@ describe('describing a failed call for a person', () => {
     expect(describeGrpcError(err(grpc.status.UNAVAILABLE, '1 of 3 acceptors answered, 2 needed'))).toBe('UNAVAILABLE: 1 of 3 acceptors answered, 2 needed');
     // grpc-js's connection text names its internals; the errno is what a person acts on.
     expect(describeGrpcError(err(grpc.status.UNAVAILABLE, 'No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:7122. Resolution note: '))).toBe(
-      'UNAVAILABLE: connection refused: nothing listens on the port (ECONNREFUSED)',
+      'UNAVAILABLE: connection refused: nothing listens on 127.0.0.1:7122 (ECONNREFUSED)',
     );
+  });
+
+  it('names the address a connection failed at when the text gives it, and the cause alone when not', () => {
+    expect(describeStatusDetails(grpc.status.UNAVAILABLE, 'No connection established. Last error: Error: connect ECONNREFUSED [::1]:7100. Resolution note: ')).toBe(
+      'connection refused: nothing listens on [::1]:7100 (ECONNREFUSED)',
+    );
+    expect(connectionFailure('ECONNREFUSED')).toBe('connection refused: nothing listens on the port (ECONNREFUSED)');
+    expect(connectionFailure('No connection established. Last error: Error: read ECONNRESET')).toBe('connection reset (ECONNRESET)');
+    expect(connectionFailure('1 of 3 acceptors answered, 2 needed')).toBeUndefined();
+    // A server's own UNAVAILABLE keeps its message; only a call that never connected is "not connected".
+    expect(describeStatusDetails(grpc.status.UNAVAILABLE, '1 of 3 acceptors answered, 2 needed')).toBe('1 of 3 acceptors answered, 2 needed');
+    expect(notConnected(grpc.status.UNAVAILABLE, 'No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:7100. Resolution note: ')).toBe(true);
+    expect(notConnected(grpc.status.UNAVAILABLE, '1 of 3 acceptors answered, 2 needed')).toBe(false);
   });
 });
