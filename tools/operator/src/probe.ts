@@ -16,6 +16,9 @@ import {
 /** The largest value of a uint64 wire field (proposal numbers, slots): a larger one cannot be sent. */
 export const UINT64_MAX = 18_446_744_073_709_551_615n;
 
+/** What to ask when a call found nothing listening: is `what` (the proposer, acceptor 3) running? */
+export const notRunningHint = (what: string): string => `is ${what} running? npm run check shows which nodes are`;
+
 export function acceptorStatus(address: string, deadlineMs: number, transport: Transport): Promise<StatusResponse> {
   const client = new AcceptorServiceClient(address, channelCredentials(transport), serverNameOptions(transport, address));
   return new Promise((resolve, reject) => {

@@ -2,11 +2,11 @@
 // log — from the proposer (linearizable by default) or any acceptor (stale).
 import { resolve } from 'node:path';
 import { formatBallot } from '@paxos/consensus-core';
-import { clientDeadlinePassed, ConfigError, helpText, isServiceError, parseAddressList, parseCommand } from '@paxos/grpc-kit';
+import { clientDeadlinePassed, ConfigError, describeStatusDetails, helpText, isServiceError, notConnected, parseAddressList, parseCommand } from '@paxos/grpc-kit';
 import { Consistency, type LeaderboardRow, type ListProposalsResponse, type ProposalRecord, type ReadLogResponse } from '@paxos/proto';
 import { status } from '@grpc/grpc-js';
 import { clientTransport, defaultNetworkDir, readLayout } from './network-dir';
-import { readCall, UINT64_MAX } from './probe';
+import { notRunningHint, readCall, UINT64_MAX } from './probe';
 
 export const readCommand = {
   program: 'read',
@@ -152,13 +152,45 @@ export async function runRead(argv: readonly string[], out: (line: string) => vo
     }
   } catch (e) {
     if (!isServiceError(e)) throw e;
-    const details =
-      clientDeadlinePassed(e) !== undefined
-        ? `${address} did not answer within ${deadline} ms (paused or overloaded?)${o.node === undefined && !o.address ? '; an acceptor answers a stale read: --node N' : ''}`
-        : e.details;
-    out(o.json ? json({ error: { code: status[e.code], details } }) : `${status[e.code]}: ${details}`);
-    return e.code === status.NOT_FOUND ? 3 : e.code === status.UNAVAILABLE || e.code === status.DEADLINE_EXCEEDED ? 4 : 1;
+    const target: ReadTarget = {
+      address,
+      who: o.address !== undefined ? `the node at ${address}` : o.node !== undefined ? `acceptor ${o.node}` : 'the proposer',
+      viaProposer: o.node === undefined && !o.address,
+      linearizable: consistency !== Consistency.CONSISTENCY_STALE && what !== 'log',
+      deadlineMs: deadline,
+    };
+    const failure = describeReadFailure(e.code, e.details, target);
+    out(o.json ? json({ error: { code: status[e.code], details: failure.details } }) : `${status[e.code]}: ${failure.details}`);
+    return failure.exitCode;
   }
+}
+
+/** The node a read asked, as its failure names it. */
+export interface ReadTarget {
+  readonly address: string;
+  /** "the proposer", "acceptor 3" or "the node at host:port". */
+  readonly who: string;
+  /** The proposer of the network dir (an acceptor could be read instead). */
+  readonly viaProposer: boolean;
+  /** A linearizable read (the proposer needs a quorum for it; a stale read does not). */
+  readonly linearizable: boolean;
+  readonly deadlineMs: number;
+}
+
+/**
+ * A failed read as a person reads it, and the exit code (3 not found, 4 no answer or no quorum, 1
+ * other). grpc-js's own text is said as its cause (the translation check uses too); a
+ * linearizable read the proposer could not back with a quorum keeps the server's message and
+ * says how to read anyway with this tool.
+ */
+export function describeReadFailure(code: status, details: string, t: ReadTarget): { details: string; exitCode: number } {
+  const staleHint = t.viaProposer ? '; an acceptor answers a stale read: --node N' : '';
+  let said: string;
+  if (clientDeadlinePassed({ code, details }) !== undefined) said = `${t.address} did not answer within ${t.deadlineMs} ms (paused or overloaded?)${staleHint}`;
+  else if (notConnected(code, details)) said = `${describeStatusDetails(code, details)}; ${notRunningHint(t.who)}${staleHint}`;
+  else if (t.linearizable && code === status.UNAVAILABLE && /CONSISTENCY_STALE/.test(details)) said = `${details}; rerun with --stale, or --node N to read one acceptor`;
+  else said = describeStatusDetails(code, details);
+  return { details: said, exitCode: code === status.NOT_FOUND ? 3 : code === status.UNAVAILABLE || code === status.DEADLINE_EXCEEDED ? 4 : 1 };
 }
 
 /** One chosen slot as the log prints it: its commands, their certificates and duplicates. */

@@ -18,7 +18,11 @@ describe('npm run submit: what a failure means to the sender', () => {
     ]);
     // A round that reached no quorum may still count: open. A call that never connected: not sent.
     expect(describeFailure(status.UNAVAILABLE, '11 of 23 acceptors answered, 12 needed', 'id-4')[0]).toMatch(/^not known to be chosen: UNAVAILABLE: 11 of 23 .*may still be chosen: retry with --client-request-id id-4/);
-    expect(describeFailure(status.UNAVAILABLE, 'No connection established. Last error: connect ECONNREFUSED', 'id-5')[0]).toMatch(/^not sent: UNAVAILABLE: No connection established.*; retry with --client-request-id id-5/);
+    // grpc-js's connection text is said as its cause, with the address and what to check.
+    expect(describeFailure(status.UNAVAILABLE, 'No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:27100. Resolution note: ', 'id-5')[0]).toBe(
+      'not sent: UNAVAILABLE: connection refused: nothing listens on 127.0.0.1:27100 (ECONNREFUSED); is the proposer running? npm run check shows which nodes are; retry with --client-request-id id-5: it is chosen at most once, and a retry answers with its slot',
+    );
+    expect(describeFailure(status.DEADLINE_EXCEEDED, 'Deadline exceeded after 10.002s,name resolution: 0.001s,Waiting for LB pick', 'id-6')[0]).toMatch(/^not known to be chosen: DEADLINE_EXCEEDED: no answer within 10\.002 s \(the node paused or overloaded\?\); the proposal may still be chosen/);
     expect(describeFailure(status.INTERNAL, 'x', 'id')[1]).toBe(EXIT.other);
   });
 });

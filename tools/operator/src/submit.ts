@@ -3,12 +3,12 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { formatBallot, Quorum } from '@paxos/consensus-core';
-import { ConfigError, helpText, isServiceError, parseCommand, printable, type Transport } from '@paxos/grpc-kit';
+import { ConfigError, describeGrpcError, describeStatusDetails, helpText, isServiceError, notConnected, parseCommand, printable, type Transport } from '@paxos/grpc-kit';
 import { isSourceNumber, loadSource, parseLossless, type SourceCache, stringifyLossless, verifyClaim } from '@paxos/lmfdb-client';
 import { type Claim, Consistency, type LeaderboardEntry, type MonsterHarmonicProposal, type ProposeResponse, VoteOutcome, VotePhase } from '@paxos/proto';
 import { buildProposal, encodeProposalValue, parseProposalJson, ProposalFormatError } from '@paxos/proposal';
 import { clientTransport, defaultNetworkDir, readLayout } from './network-dir';
-import { propose, readCall, UINT64_MAX } from './probe';
+import { notRunningHint, propose, readCall, UINT64_MAX } from './probe';
 import { formatRows } from './read';
 
 export const submitCommand = {
@@ -179,7 +179,7 @@ async function printLeaderboard(address: string, proposalNumber: bigint, deadlin
     out(`leaderboard as of slot ${r.appliedSlot}${mine ? '' : ` (proposal ${proposalNumber} changed no row: see npm run read -- log)`}:`);
     for (const l of formatRows(r.rows)) out(`  ${l}`);
   } catch (e) {
-    out(`leaderboard: could not be read (${isServiceError(e) ? `${status[e.code]}: ${e.details}` : (e as Error).message})`);
+    out(`leaderboard: could not be read (${describeGrpcError(e)})`);
   }
 }
 
@@ -241,7 +241,8 @@ export async function runSubmit(argv: readonly string[], out: (line: string) => 
  * retry with the same client_request_id answers it without choosing the value twice.
  */
 export function describeFailure(code: status, details: string, clientRequestId: string): [string, number] {
-  const what = `${status[code] ?? code}: ${details}`;
+  // grpc-js's own text (a connection that failed, a deadline) said as its cause.
+  const what = `${status[code] ?? code}: ${describeStatusDetails(code, details)}`;
   const retry = `retry with --client-request-id ${clientRequestId}: it is chosen at most once, and a retry answers with its slot`;
   switch (code) {
     case status.FAILED_PRECONDITION:
@@ -252,7 +253,7 @@ export function describeFailure(code: status, details: string, clientRequestId: 
     case status.RESOURCE_EXHAUSTED:
       return [`not chosen: ${what}; ${retry}`, EXIT.unavailable];
     case status.UNAVAILABLE:
-      if (/^No connection established/.test(details)) return [`not sent: ${what}; ${retry}`, EXIT.unavailable];
+      if (notConnected(code, details)) return [`not sent: ${what}; ${notRunningHint('the proposer')}; ${retry}`, EXIT.unavailable];
       return [`not known to be chosen: ${what}; the proposal may still be chosen: ${retry}`, EXIT.unavailable];
     case status.DEADLINE_EXCEEDED:
       return [`not known to be chosen: ${what}; the proposal may still be chosen: ${retry}`, EXIT.unavailable];
