@@ -59,7 +59,7 @@ describe('a 23-node network end to end (real processes)', () => {
     expect(ok.text).toContain('claim 0:11.a2:jinv=-122023936/161051: true (looked up): 11.a2: jinv is -122023936/161051 (looked up in the record)');
     expect(ok.text).toContain('claim 0:11.a2:ap:5=1: true (computed): 11.a2: a_5 = 1, computed by counting 5 points over F_5');
     expect(ok.text).toMatch(/consensus: chosen in slot \d+/);
-    expect(ok.text).toMatch(/leaderboard as of slot \d+:\n.*framework.*\n\s+monster-harmonic\/baseline\s+98\.50?\s/);
+    expect(ok.text).toMatch(/leaderboard after slot \d+ \(\d+ slots? applied\):\n.*framework.*\n\s+monster-harmonic\/baseline\s+98\.50?\s/);
     lines.length = 0;
     expect(await runRead(['proposal', '1', '--dir', dir], out)).toBe(0);
     expect(lines.join('\n')).toMatch(/proposal 1: slot \d+.*\n[\s\S]*claim 0:11\.a2:jinv=-122023936\/161051, verified by the proposer and acceptors (0, 10|0, 20|10, 20)(, 20)? \(source 0\)/);

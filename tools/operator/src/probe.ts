@@ -16,6 +16,16 @@ import {
 /** The largest value of a uint64 wire field (proposal numbers, slots): a larger one cannot be sent. */
 export const UINT64_MAX = 18_446_744_073_709_551_615n;
 
+/**
+ * How far an answer's applied_slot (exclusive: the slots below it are applied) reaches, said so
+ * that it cannot be read as one slot more: "after slot 4 (5 slots applied)", slots count from 0.
+ * Every tool that prints an applied slot says it this way.
+ */
+export function appliedThrough(appliedSlot: bigint): string {
+  if (appliedSlot === 0n) return 'before slot 0 (no slot applied yet)';
+  return `after slot ${appliedSlot - 1n} (${appliedSlot} ${appliedSlot === 1n ? 'slot' : 'slots'} applied)`;
+}
+
 /** What to ask when a call found nothing listening: is `what` (the proposer, acceptor 3) running? */
 export const notRunningHint = (what: string): string => `is ${what} running? npm run check shows which nodes are`;
 

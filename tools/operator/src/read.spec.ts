@@ -1,4 +1,5 @@
 import { status } from '@grpc/grpc-js';
+import { appliedThrough } from './probe';
 import { describeReadFailure, type ReadTarget } from './read';
 
 const proposer: ReadTarget = { address: '127.0.0.1:27100', who: 'the proposer', viaProposer: true, linearizable: true, deadlineMs: 10_000 };
@@ -34,5 +35,13 @@ describe('npm run read: what a failed read means', () => {
     });
     expect(describeReadFailure(status.NOT_FOUND, 'no proposal 9', proposer)).toEqual({ details: 'no proposal 9', exitCode: 3 });
     expect(describeReadFailure(status.INTERNAL, 'x', proposer).exitCode).toBe(1);
+  });
+});
+
+describe('an applied slot as the tools print it', () => {
+  it('names the last slot applied, since applied_slot is the first one not applied', () => {
+    expect(appliedThrough(5n)).toBe('after slot 4 (5 slots applied)');
+    expect(appliedThrough(1n)).toBe('after slot 0 (1 slot applied)');
+    expect(appliedThrough(0n)).toBe('before slot 0 (no slot applied yet)');
   });
 });

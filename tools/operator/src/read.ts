@@ -6,7 +6,7 @@ import { clientDeadlinePassed, ConfigError, describeStatusDetails, helpText, isS
 import { Consistency, type LeaderboardRow, type ListProposalsResponse, type ProposalRecord, type ReadLogResponse } from '@paxos/proto';
 import { status } from '@grpc/grpc-js';
 import { clientTransport, defaultNetworkDir, readLayout } from './network-dir';
-import { notRunningHint, readCall, UINT64_MAX } from './probe';
+import { appliedThrough, notRunningHint, readCall, UINT64_MAX } from './probe';
 
 export const readCommand = {
   program: 'read',
@@ -87,7 +87,7 @@ export async function runRead(argv: readonly string[], out: (line: string) => vo
             out('recent changes (oldest first):');
             for (const h of r.history) out(`  slot ${h.slot}: proposal ${h.proposalNumber} set ${h.framework} to score ${h.score}`);
           }
-          out(`as of slot ${r.appliedSlot}: ${r.proposals} proposals took effect, ${r.refused} refused`);
+          out(`${appliedThrough(r.appliedSlot)}: ${r.proposals} proposals took effect, ${r.refused} refused`);
         }
         return 0;
       }
@@ -144,7 +144,7 @@ export async function runRead(argv: readonly string[], out: (line: string) => vo
           next = last.slot + 1n;
         }
         if (o.json) out(json({ entries, appliedSlot }));
-        else out(`applied up to slot ${appliedSlot}`);
+        else out(`log ${appliedThrough(appliedSlot)}`);
         return 0;
       }
       default:

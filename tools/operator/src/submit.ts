@@ -8,7 +8,7 @@ import { isSourceNumber, loadSource, parseLossless, type SourceCache, stringifyL
 import { type Claim, Consistency, type LeaderboardEntry, type MonsterHarmonicProposal, type ProposeResponse, VoteOutcome, VotePhase } from '@paxos/proto';
 import { buildProposal, encodeProposalValue, parseProposalJson, ProposalFormatError } from '@paxos/proposal';
 import { clientTransport, defaultNetworkDir, readLayout } from './network-dir';
-import { notRunningHint, propose, readCall, UINT64_MAX } from './probe';
+import { appliedThrough, notRunningHint, propose, readCall, UINT64_MAX } from './probe';
 import { formatRows } from './read';
 
 export const submitCommand = {
@@ -176,7 +176,7 @@ async function printLeaderboard(address: string, proposalNumber: bigint, deadlin
   try {
     const r = await readCall(address, 'getLeaderboard', { consistency: Consistency.CONSISTENCY_LINEARIZABLE, historyMax: 0 }, deadlineMs, transport);
     const mine = r.rows.some((row) => row.proposalNumber === proposalNumber);
-    out(`leaderboard as of slot ${r.appliedSlot}${mine ? '' : ` (proposal ${proposalNumber} changed no row: see npm run read -- log)`}:`);
+    out(`leaderboard ${appliedThrough(r.appliedSlot)}${mine ? '' : ` (proposal ${proposalNumber} changed no row: see npm run read -- log)`}:`);
     for (const l of formatRows(r.rows)) out(`  ${l}`);
   } catch (e) {
     out(`leaderboard: could not be read (${describeGrpcError(e)})`);
