@@ -68,3 +68,29 @@ describe('npm run check: an alive acceptor that cannot do its work', () => {
     expect(lines.at(-1)).toBe('health: acceptor 4 (a:5) serves no reads: x; see its log');
   });
 });
+
+describe('npm run check: a network whose processes are all stopped', () => {
+  it('says no acceptor answered and how to bring them back, not that nothing was chosen', () => {
+    const lines = formatCheck(
+      {
+        proposer: { address: 'a:9', answering: false, error: 'UNAVAILABLE: connection refused: nothing listens on a:9 (ECONNREFUSED)' },
+        serving: false,
+        nodes: [0, 1, 2].map((node) => ({ node, address: `a:${node + 1}`, alive: false, error: 'UNAVAILABLE: connection refused' })),
+        alive: 0,
+        clusterSize: 3,
+        quorumSize: 2,
+        crashTolerance: 1,
+        byzantineTolerance: 0,
+        quorumAlive: false,
+        committedIndex: '0',
+        holdingLatest: 0,
+        appliedLatest: 0,
+        agreement: { fromSlot: '0', toSlot: '0', compared: [], skipped: [] },
+      },
+      '/tmp/net',
+    );
+    expect(lines).toContain('consensus: no acceptor answered: is the network running? npm run launch -- --restart-missing --dir /tmp/net brings back stopped nodes');
+    expect(lines).toContain('agreement: could not be compared: no acceptor answered');
+    expect(lines.join('\n')).not.toMatch(/0 of 0 alive|no chosen slot to compare yet/);
+  });
+});

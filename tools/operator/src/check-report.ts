@@ -210,7 +210,15 @@ export async function checkNetwork(layout: NetworkLayout, deadlineMs: number, tr
   };
 }
 
-export function formatCheck(r: CheckReport): string[] {
+/** Why nothing is compared when every acceptor is silent. */
+export const NO_ACCEPTOR_ANSWERED = 'no acceptor answered';
+
+/**
+ * The table and the summary lines. With no acceptor answering, the consensus and agreement figures
+ * would read as a network that chose nothing: they say instead that no one answered (`dir` names
+ * the network dir in the command that restarts it).
+ */
+export function formatCheck(r: CheckReport, dir = 'D'): string[] {
   const head = ['node', 'alive', 'source', 'promised', 'last accepted', 'committed', 'applied', 'value digest'];
   const body = r.nodes.map((n) =>
     n.alive
@@ -223,8 +231,10 @@ export function formatCheck(r: CheckReport): string[] {
     line(head),
     ...body.map(line),
     `alive: ${r.alive}/${r.clusterSize}; quorum ${r.quorumSize} ${r.quorumAlive ? 'is alive' : 'is NOT alive'} (crash tolerance ${r.crashTolerance}, Byzantine tolerance ${r.byzantineTolerance})`,
-    `consensus: ${r.holdingLatest} of ${r.alive} alive acceptors hold the latest chosen slot (committed index ${r.committedIndex})`,
-    ...(r.agreement ? formatAgreement(r.agreement) : []),
+    r.alive === 0
+      ? `consensus: ${NO_ACCEPTOR_ANSWERED}: is the network running? npm run launch -- --restart-missing --dir ${dir} brings back stopped nodes`
+      : `consensus: ${r.holdingLatest} of ${r.alive} alive acceptors hold the latest chosen slot (committed index ${r.committedIndex})`,
+    ...(r.agreement ? (r.alive === 0 ? [`agreement: could not be compared: ${NO_ACCEPTOR_ANSWERED}`] : formatAgreement(r.agreement)) : []),
     r.proposer.answering ? `proposer ${r.proposer.address}: serving` : `proposer ${r.proposer.address}: NOT serving (${r.proposer.error ?? 'no answer'}): clients cannot propose; see proposer.log`,
     ...(r.statusPage ? [r.statusPage.answering ? `status page: http://${r.statusPage.address}/` : `status page: NOT answering (${r.statusPage.error ?? 'no answer'}): see status-page.log`] : []),
     ...r.nodes.flatMap((n) => (n.misconfigured ? [`configuration: acceptor ${n.node} (${n.address}) ${n.misconfigured}`] : [])),

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { helpText, parseCommand } from '@paxos/grpc-kit';
 import type { Transport } from '@paxos/grpc-kit';
-import { attemptDeadlines, type CheckReport, checkNetwork, formatCheck, type Owners } from './check-report';
+import { attemptDeadlines, type CheckReport, checkNetwork, formatCheck, NO_ACCEPTOR_ANSWERED, type Owners } from './check-report';
 import { compareLogs, type LogAgreement } from './log-agreement';
 import { runningProcesses } from './launch-network';
 import { clientTransport, defaultNetworkDir, readLayout, STATUS_PAGE_NAME } from './network-dir';
@@ -34,6 +34,8 @@ export const checkCommand = {
 /** The alive acceptors' chosen values in the `slots` latest slots any of them applied. */
 function compareLatestSlots(report: CheckReport, slots: bigint, deadlineMs: number, transport: Transport): Promise<LogAgreement> {
   const alive = report.nodes.filter((n) => n.alive);
+  // No one to read: nothing is known of the chosen slots (not "none chosen yet").
+  if (alive.length === 0) return Promise.resolve({ fromSlot: '0', toSlot: '0', compared: [], skipped: [NO_ACCEPTOR_ANSWERED] });
   const toSlot = alive.reduce((m, n) => (BigInt(n.appliedSlot ?? '0') > m ? BigInt(n.appliedSlot ?? '0') : m), 0n);
   const fromSlot = toSlot > slots ? toSlot - slots : 0n;
   const sources = alive.map((n) => ({ name: `acceptor ${n.node}`, address: n.address, firstSlot: BigInt(n.historyFirstSlot ?? '0') }));
@@ -68,6 +70,6 @@ export async function runCheck(argv: readonly string[], out: (line: string) => v
   const compareSlots = BigInt(parsed.options['compare-slots'] as number);
   if (compareSlots > 0n) report = { ...report, agreement: await compareLatestSlots(report, compareSlots, deadlineMs, transport) };
   if (parsed.options.json) out(JSON.stringify(report, null, 2));
-  else for (const l of formatCheck(report)) out(l);
+  else for (const l of formatCheck(report, dir)) out(l);
   return report.agreement?.divergence ? 2 : report.serving ? 0 : 1;
 }
