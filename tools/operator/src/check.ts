@@ -42,6 +42,18 @@ function compareLatestSlots(report: CheckReport, slots: bigint, deadlineMs: numb
   return compareLogs(sources, fromSlot, toSlot, attemptDeadlines(deadlineMs).at(-1) ?? deadlineMs, transport);
 }
 
+/**
+ * Whether the command line asks for --json, read from argv itself: a check that fails (no network
+ * in the dir, a flag it cannot parse) still answers a script with one JSON document.
+ */
+export function asksForJson(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
+}
+
+/** What check prints on stdout when it fails with --json: one document naming the error. */
+export const failureJson = (err: unknown): string => JSON.stringify({ error: err instanceof Error ? err.message : String(err) }, null, 2);
+
 /** How often --settle-ms asks the nodes again. */
 const SETTLE_POLL_MS = 100;
 

@@ -1,9 +1,15 @@
 import { ConfigError, exitWithError, printable } from '@paxos/grpc-kit';
-import { runCheck } from '../check';
+import { asksForJson, failureJson, runCheck } from '../check';
 
 // Entry point of `npm run check`: the module it calls exports functions only, so that other
 // tools (start) can bundle it without running it.
-runCheck(process.argv.slice(2), (l) => console.log(printable(l))).then(
+// With --json a failure is one JSON document on stdout too (the text stays on stderr).
+const argv = process.argv.slice(2);
+runCheck(argv, (l) => console.log(printable(l))).then(
   (code) => process.exit(code),
-  (e: unknown) => exitWithError('check', e, e instanceof ConfigError ? 2 : 1),
+  (e: unknown) => {
+    const code = e instanceof ConfigError ? 2 : 1;
+    if (!asksForJson(argv)) exitWithError('check', e, code);
+    process.stdout.write(`${printable(failureJson(e))}\n`, () => exitWithError('check', e, code));
+  },
 );
