@@ -194,7 +194,8 @@ function once(f: () => void): () => void {
 async function launchLocked(opts: LaunchOptions, release: () => void): Promise<LaunchResult> {
   const running = runningProcesses(opts.dir, { removeStale: true });
   if (running.length > 0) {
-    throw new Error(
+    // A refusal, like the other flags' (exit 2): nothing was started or changed.
+    throw new ConfigError(
       `a network is already running in ${opts.dir} (${running.length} processes: ${running.map((r) => `${r.name} pid ${r.pid}`).slice(0, 3).join(', ')}${running.length > 3 ? ', ...' : ''}): ` +
         `stop it first with npm run stop -- --dir ${opts.dir}, or bring back its missing processes with npm run launch -- --restart-missing --dir ${opts.dir}`,
     );

@@ -1,8 +1,11 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { printable } from '@paxos/grpc-kit';
+import { ConfigError, printable } from '@paxos/grpc-kit';
+import { runLaunch } from './launch';
 import { layoutProblem, lockNetworkDir, readLayout } from './network-dir';
+import { LAUNCH_MARKER_ENV } from './processes';
 import { lastLogLine } from './processes';
 import { runStop } from './stop';
 
@@ -56,6 +59,8 @@ describe('the network dir', () => {
     let released = false;
     try {
       await expect(lockNetworkDir(dir, 'launch')).rejects.toThrow(/cannot launch: another launch, restart or stop is under way/);
+      // A refusal: the command exits 2, as for its other refusals.
+      await expect(lockNetworkDir(dir, 'launch')).rejects.toBeInstanceOf(ConfigError);
       setTimeout(() => {
         released = true;
         release();
@@ -67,7 +72,21 @@ describe('the network dir', () => {
     }
   });
 
-  it('gives the line of a log that says why its process ended, not Node\'s version banner', () => {
+  it('refuses a launch into a dir where a network runs as a refusal (exit 2), before it starts anything', async () => {
+    // A process launch started in this dir (its marker in the environment), with its pid file.
+    const node = spawn('sleep', ['30'], { env: { ...process.env, [LAUNCH_MARKER_ENV]: dir }, stdio: 'ignore' });
+    try {
+      writeFileSync(join(dir, 'node_0.pid'), `${node.pid}\n`);
+      const refused = runLaunch(['--dir', dir, '--nodes', '1', '--insecure'], () => undefined);
+      await expect(refused).rejects.toThrow(/a network is already running in .* \(1 processes: node_0 pid \d+\): stop it first/);
+      await expect(refused).rejects.toBeInstanceOf(ConfigError);
+      expect(readdirSync(dir).sort()).toEqual(['network-lock.sqlite', 'node_0.pid']);
+    } finally {
+      node.kill('SIGKILL');
+    }
+  });
+
+    it('gives the line of a log that says why its process ended, not Node\'s version banner', () => {
     mkdirSync(join(dir, 'logs'));
     const log = join(dir, 'logs', 'node_1.log');
     writeFileSync(log, ['{"level":30,"msg":"acceptor ready"}', 'node:internal/modules/cjs/loader:1228', "Error: Cannot find module '/x/dist/apps/acceptor/main.js'", '    at Module._resolveFilename (node:internal)', '', 'Node.js v20.20.2', ''].join('\n'));

@@ -156,7 +156,8 @@ export async function lockNetworkDir(dir: string, what: string, waitMs = 0): Pro
       return lockDirAcrossProcesses(dir, NETWORK_LOCK_FILE, { remakeDamaged: true });
     } catch (e) {
       if (!(e instanceof DirInUseError)) throw e;
-      if (Date.now() >= until) throw new Error(`cannot ${what}: another launch, restart or stop is under way in ${dir} (${e.message}); wait for it to finish, then run again`);
+      // Refused as a second launch into a running network is (exit 2): nothing was done.
+      if (Date.now() >= until) throw new ConfigError(`cannot ${what}: another launch, restart or stop is under way in ${dir} (${e.message}); wait for it to finish, then run again`);
     }
     await new Promise((r) => setTimeout(r, LOCK_RETRY_MS));
   }
