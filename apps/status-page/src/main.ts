@@ -22,7 +22,8 @@ async function main(): Promise<void> {
   try {
     server = await startStatusServer(poller, { host: config.host, port: config.port, maxViewers: config.maxViewers, logger });
   } catch (e) {
-    exitWithError('status-page', e, 1);
+    // A port in use (or not ours to take) exits 2, as the acceptor's and the proposer's do.
+    exitWithError('status-page', e, 2);
   }
   poller.start();
   if (!isLoopbackHost(config.host)) logger.warn({ host: config.host }, 'the status page is served beyond loopback without authentication: anyone who reaches this address sees the network and can make it read slots');
