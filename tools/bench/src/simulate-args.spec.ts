@@ -42,6 +42,16 @@ describe('simulate command line', () => {
     expect(parseSimulateArgs(['--help']).kind).toBe('help');
   });
 
+  it('names the allowed range for a number too large as well as too small', () => {
+    expect(parseSimulateArgs(['--seeds', '99999999999999999999'])).toEqual({ kind: 'error', message: '--seeds must be an integer in 1..9007199254740991 (got 99999999999999999999)' });
+    expect(parseSimulateArgs(['--seeds', '0'])).toEqual({ kind: 'error', message: '--seeds must be an integer in 1..9007199254740991 (got 0)' });
+    expect(parseSimulateArgs(['--seed', '9007199254740991', '--seeds', '2'])).toEqual({
+      kind: 'error',
+      message: '--seed 9007199254740991 with --seeds 2 runs seeds past 9007199254740991: give at most --seeds 1',
+    });
+    expect(parseSimulateArgs(['--seed', '9007199254740991']).kind).toBe('run');
+  });
+
   it('prints the summary line with one decimal', () => {
     expect(summaryLine(10, 0, 1.234)).toBe('seeds=10 violations=0 seconds=1.2');
   });

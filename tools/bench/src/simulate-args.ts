@@ -38,11 +38,15 @@ export interface SimulateArgs {
 
 export type ParsedSimulateArgs = SimulateArgs | { readonly kind: 'help' } | { readonly kind: 'error'; readonly message: string };
 
-function integer(raw: string | undefined, name: string, min: number): number | undefined {
+/** The largest integer a flag takes: past it a number loses its last digits. */
+const INTEGER_MAX = Number.MAX_SAFE_INTEGER;
+
+/** An integer flag in min..max; out of range, the message names the range (too large as well as too small). */
+function integer(raw: string | undefined, name: string, min: number, max = INTEGER_MAX): number | undefined {
   if (raw === undefined) return undefined;
   if (!/^-?\d+$/.test(raw)) throw new Error(`--${name} must be an integer (got ${JSON.stringify(raw)})`);
   const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min} (got ${raw})`);
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer in ${min}..${max} (got ${raw})`);
   return n;
 }
 
@@ -98,6 +102,8 @@ export function parseSimulateArgs(argv: readonly string[]): ParsedSimulateArgs {
     }
     const seed = integer(values.seed, 'seed', 0);
     const seeds = integer(values.seeds, 'seeds', 1) ?? (seed !== undefined ? 1 : 100);
+    // Seeds S..S+N-1 are run: the last one must be an integer too.
+    if ((seed ?? 1) > INTEGER_MAX - seeds + 1) throw new Error(`--seed ${seed ?? 1} with --seeds ${seeds} runs seeds past ${INTEGER_MAX}: give at most --seeds ${INTEGER_MAX - (seed ?? 1) + 1}`);
     const base: Omit<SimOptions, 'seed'> = {
       acceptors,
       quorum,
