@@ -32,6 +32,44 @@ export const rejoinCommand = {
   },
 } as const;
 
+/** apps/proposer's --window-slots default (apps/proposer/src/config.ts): a proposer started without the flag or PROPOSER_WINDOW. */
+export const PROPOSER_DEFAULT_WINDOW = 2;
+
+/**
+ * The window (slots in flight) a proposer runs with, from its command line and environment as its
+ * config reads them (the last --window-slots, else PROPOSER_WINDOW, else the default); undefined
+ * when it cannot be told. The floor's margin must cover it: a stopped proposer's accepts still in
+ * flight reach at most its window of slots above those the others hold (DESIGN, "An acceptor that
+ * lost its data").
+ */
+export function proposerWindowFrom(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): number | undefined {
+  let text: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--') break;
+    if (argv[i] === '--window-slots') text = argv[i + 1];
+    else if (argv[i].startsWith('--window-slots=')) text = argv[i].slice('--window-slots='.length);
+  }
+  if (text === undefined && env['PROPOSER_WINDOW'] !== undefined && env['PROPOSER_WINDOW'] !== '') text = env['PROPOSER_WINDOW'];
+  if (text === undefined) return PROPOSER_DEFAULT_WINDOW;
+  const t = text.trim();
+  return /^\d{1,9}$/.test(t) ? Number(t) : undefined;
+}
+
+/** proposerWindowFrom for a running process (Linux /proc); undefined when it cannot be read. */
+function runningProposerWindow(pid: number): number | undefined {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
+    const env: Record<string, string> = {};
+    for (const e of readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')) {
+      const eq = e.indexOf('=');
+      if (eq > 0) env[e.slice(0, eq)] = e.slice(eq + 1);
+    }
+    return proposerWindowFrom(argv, env);
+  } catch {
+    return undefined;
+  }
+}
+
 /** What the lost acceptor's data dir holds: nothing (it may rejoin), a rejoin already under way, or data. */
 function dataDirState(dir: string): 'empty' | 'rejoined' | 'data' {
   if (!existsSync(dir) || readdirSync(dir).length === 0) return 'empty';
@@ -82,7 +120,25 @@ export async function runRejoin(argv: readonly string[], out: (line: string) => 
       );
     }
     // No proposer that ran before may run on: one could hold a promise the lost data gave.
-    for (const p of layout.nodes.filter((n) => n.role === 'proposer')) {
+    // Each one's window is read first: the margin must cover the accepts it may still have in
+    // flight once stopped (a --window-slots or PROPOSER_WINDOW above --margin-slots raises it).
+    const proposers = layout.nodes.filter((n) => n.role === 'proposer');
+    let marginSlots = BigInt(o['margin-slots'] as number);
+    for (const p of proposers) {
+      const ppid = readPid(pidFile(dir, p.name));
+      if (ppid === undefined || !isOurs(ppid, dir)) continue;
+      const window = runningProposerWindow(ppid);
+      if (window === undefined) {
+        throw new ConfigError(
+          `cannot read the window of ${p.name} (pid ${ppid}) from /proc: nothing was changed. The floor's margin must be at least every proposer's --window-slots; stop the proposers yourself and run rejoin again with --margin-slots at least their window`,
+        );
+      }
+      if (BigInt(window) > marginSlots) {
+        out(`${p.name.padEnd(9)} runs with a window of ${window} slots, above --margin-slots ${marginSlots}: the margin is ${window}`);
+        marginSlots = BigInt(window);
+      }
+    }
+    for (const p of proposers) {
       const ppid = readPid(pidFile(dir, p.name));
       if (ppid === undefined) continue;
       const how = await stopProcess(ppid, o['grace-ms'] as number, () => isOurs(ppid, dir));
@@ -113,7 +169,7 @@ export async function runRejoin(argv: readonly string[], out: (line: string) => 
     );
     for (const x of answers) if ('problem' in x) out(`${x.a.name.padEnd(9)} ${x.a.address}: not counted (${x.problem})`);
     const reports = answers.flatMap((x) => ('report' in x && x.report !== undefined ? [x.report] : []));
-    const floor = rejoinFloorFrom(reports, quorum, BigInt(o['margin-slots'] as number));
+    const floor = rejoinFloorFrom(reports, quorum, marginSlots);
     const extra = new Map<string, readonly string[]>();
     if ('problem' in floor) {
       out(`no floor for acceptor ${o.node}: ${floor.problem}. It stays down; the proposers start again. Run rejoin again once a quorum of the others answers`);

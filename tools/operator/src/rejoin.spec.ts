@@ -1,0 +1,19 @@
+import { PROPOSER_DEFAULT_WINDOW, proposerWindowFrom } from './rejoin';
+
+describe("rejoin's margin covers the window a proposer ran with", () => {
+  const script = ['/usr/bin/node', '/repo/dist/apps/proposer/main.js', '--id', '1', '--port', '7200'];
+
+  it('reads the window as the proposer config does: the last --window-slots, else PROPOSER_WINDOW, else the default', () => {
+    expect(proposerWindowFrom(script, {})).toBe(PROPOSER_DEFAULT_WINDOW);
+    expect(proposerWindowFrom(script, { PROPOSER_WINDOW: '' })).toBe(PROPOSER_DEFAULT_WINDOW);
+    // launch passes the operator's environment on to the proposers: PROPOSER_WINDOW=128 npm run launch
+    expect(proposerWindowFrom(script, { PROPOSER_WINDOW: '128' })).toBe(128);
+    expect(proposerWindowFrom([...script, '--window-slots', '500'], { PROPOSER_WINDOW: '128' })).toBe(500);
+    expect(proposerWindowFrom([...script, '--window-slots=7', '--window-slots', '9'], {})).toBe(9);
+  });
+
+  it('says it cannot tell rather than guess', () => {
+    expect(proposerWindowFrom([...script, '--window-slots', 'x'], {})).toBeUndefined();
+    expect(proposerWindowFrom(script, { PROPOSER_WINDOW: '1e3' })).toBeUndefined();
+  });
+});
