@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Quorum } from '@paxos/consensus-core';
 import { ConfigError, ensureNetworkCertificates, isServing, type Transport } from '@paxos/grpc-kit';
@@ -101,8 +101,28 @@ function refuseMembershipChange(dir: string, nodes: number): void {
   );
 }
 
-/** Whether an acceptor's data dir holds its node.json (the acceptor ran on it). */
-const hasNodeFile = (dir: string, name: string): boolean => existsSync(join(dataDir(dir, name), 'node.json'));
+/**
+ * Whether an acceptor's data dir holds its votes: node.json with a log segment or snapshot.bin
+ * (the acceptor makes its first segment durable before it answers anything), or node.json with a
+ * rejoin floor (a rejoin under way, which restarts under that floor). node.json alone is not data:
+ * a dir that kept it and lost the rest would start afresh and forget every promise and vote.
+ */
+function holdsVotes(dir: string, name: string): boolean {
+  const d = dataDir(dir, name);
+  let names: string[];
+  try {
+    names = readdirSync(d);
+  } catch {
+    return false;
+  }
+  if (!names.includes('node.json')) return false;
+  if (names.some((n) => n === 'snapshot.bin' || /^log-\d{16}\.wal$/.test(n))) return true;
+  try {
+    return (JSON.parse(readFileSync(join(d, 'node.json'), 'utf8')) as { rejoin?: unknown }).rejoin !== undefined;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Acceptors of the layout whose data dir is missing or empty while another acceptor's holds data:
@@ -113,9 +133,9 @@ const hasNodeFile = (dir: string, name: string): boolean => existsSync(join(data
 export function lostData(dir: string, layout: NetworkLayout, except: ReadonlySet<string> = new Set()): Map<string, string> {
   const acceptors = layout.nodes.filter((n) => n.role === 'acceptor');
   const lost = new Map<string, string>();
-  if (!acceptors.some((a) => hasNodeFile(dir, a.name))) return lost;
+  if (!acceptors.some((a) => holdsVotes(dir, a.name))) return lost;
   for (const a of acceptors) {
-    if (except.has(a.name) || hasNodeFile(dir, a.name)) continue;
+    if (except.has(a.name) || holdsVotes(dir, a.name)) continue;
     lost.set(
       a.name,
       `not started: its data dir ${dataDir(dir, a.name)} holds no data while the other acceptors' do, so it lost its data; ` +
