@@ -87,22 +87,47 @@ const frameLength = (buf: Buffer, offset: number): number => (buf.readUInt32LE(o
 /** Whether the frame at `offset` says its own bytes hold zeros a torn write would show. */
 const zerosFlagged = (buf: Buffer, offset: number): boolean => (buf.readUInt32LE(offset) & ZEROS_FLAG) !== 0;
 
+/** A byte with one bit set: a single flipped bit makes it zero. */
+const oneBit = (b: number): boolean => b !== 0 && (b & (b - 1)) === 0;
+
+/** Whether frame[from, to) is all zeros, or would be after one flipped bit. */
+function zeroOrOneFlip(frame: Buffer, from: number, to: number): boolean {
+  let set = 0;
+  for (let i = from; i < to; i++) {
+    if (frame[i] === 0) continue;
+    if (set > 0 || !oneBit(frame[i])) return false;
+    set++;
+  }
+  return true;
+}
+
 /**
  * Marks `frame`, about to be written at file offset `at`, with ZEROS_FLAG when its bytes there
- * hold a whole sector of zeros or end in zeros from a sector boundary (a client's value can hold
- * any bytes): recovery then never takes those zeros for sectors a crash left unwritten, so damage
- * to such a record is refused, not cut away as a torn tail. The CRC covers the payload only.
+ * could read as sectors a crash left unwritten once one bit of them is flipped (a client's value
+ * can hold any bytes): a whole sector of zeros (or of zeros but for one bit), or a run of zeros
+ * ending the frame that starts on a sector boundary, covers one (a flipped bit inside the run
+ * moves its start to that boundary), or reaches one through a single one-bit byte. Recovery then
+ * never takes those zeros for unwritten sectors, so damage to such a record is refused, not cut
+ * away as a torn tail. The CRC covers the payload only.
  */
 export function markZeroSectors(frame: Buffer, at: number): void {
   const end = at + frame.length;
   let flagged = false;
   for (let s = Math.ceil(at / SECTOR_BYTES) * SECTOR_BYTES; s + SECTOR_BYTES <= end && !flagged; s += SECTOR_BYTES) {
-    flagged = allZero(frame, s - at, s - at + SECTOR_BYTES);
+    flagged = zeroOrOneFlip(frame, s - at, s - at + SECTOR_BYTES);
   }
   if (!flagged) {
     let z = frame.length;
     while (z > FRAME_HEADER_BYTES && frame[z - 1] === 0) z--;
-    flagged = z < frame.length && (at + z) % SECTOR_BYTES === 0;
+    // The run [at + z, end): on a boundary, or covering one (the file's zeros must end it, so
+    // only a boundary before `end` counts).
+    flagged = z < frame.length && Math.ceil((at + z) / SECTOR_BYTES) * SECTOR_BYTES < end;
+    if (!flagged && z < frame.length && z > FRAME_HEADER_BYTES && oneBit(frame[z - 1])) {
+      // That byte flipped to zero: the run starts further back.
+      let z1 = z - 1;
+      while (z1 > FRAME_HEADER_BYTES && frame[z1 - 1] === 0) z1--;
+      flagged = (at + z1) % SECTOR_BYTES === 0;
+    }
   }
   if (flagged) frame.writeUInt32LE((frame.readUInt32LE(0) | ZEROS_FLAG) >>> 0, 0);
 }

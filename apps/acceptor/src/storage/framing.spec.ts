@@ -1,0 +1,71 @@
+import { encodeChange } from './record-codec';
+import { encodeFrame, HEADER_BYTES, markZeroSectors, scanFrames } from './framing';
+
+const ballot = { round: 3n, proposerId: 1 };
+const vote = (data: Uint8Array) => ({ promised: ballot, accepted: { slot: 9n, ballot, value: { kind: 'batch' as const, commands: [{ clientRequestId: 'z', contentType: 't', data }] } } });
+
+/** A log of one record written where the writer puts it (right after the header). */
+function logOf(data: Uint8Array): Buffer {
+  const frame = encodeFrame(encodeChange(vote(data)));
+  markZeroSectors(frame, HEADER_BYTES);
+  return Buffer.concat([Buffer.alloc(HEADER_BYTES, 1), frame]);
+}
+
+/** Every payload bit of the last record flipped in turn: how many of them recovery cut away as a torn tail. */
+function cutAsTorn(file: Buffer): number[] {
+  const cut: number[] = [];
+  for (let byte = HEADER_BYTES + 8; byte < file.length; byte++) {
+    for (let bit = 0; bit < 8; bit++) {
+      const damaged = Buffer.from(file);
+      damaged[byte] ^= 1 << bit;
+      try {
+        if (scanFrames(damaged, HEADER_BYTES, 'f', true).torn !== undefined) cut.push(byte);
+      } catch {
+        // refused: the acknowledged record is damage, as it should be
+      }
+    }
+  }
+  return cut;
+}
+
+describe('ZEROS_FLAG: one flipped bit in a record holding zeros is refused, never cut as a torn tail', () => {
+  // Where the record's bytes lie: the payload starts at HEADER_BYTES + 8, its end at file.length.
+  const sized = (total: number) => new Uint8Array(total).fill(7);
+
+  it('trailing zeros that cross a sector boundary without starting on one', () => {
+    for (const zeros of [70, 95, 300, 511]) {
+      const data = sized(1500).fill(0, 1500 - zeros);
+      const file = logOf(data);
+      const start = file.length - zeros;
+      expect(start % 512 === 0 || Math.ceil(start / 512) * 512 < file.length).toBe(true);
+      expect({ zeros, cut: cutAsTorn(file) }).toEqual({ zeros, cut: [] });
+    }
+  });
+
+  it('a sector of zeros but for one byte of one set bit, and trailing zeros reached through such a byte', () => {
+    const payloadAt = HEADER_BYTES + 8;
+    // Find where the value's bytes sit in the frame from a first encoding, then place the patterns in file offsets.
+    const probe = logOf(sized(2000));
+    const valueAt = probe.length - 2000;
+    const inSector = sized(2000);
+    const s = 1024 - valueAt; // file sector [1024, 1536) inside the value
+    inSector.fill(0, s, s + 512);
+    inSector[s + 100] = 0x10;
+    const ending = sized(2000);
+    const b = 1536 - valueAt; // file offset 1536 holds 0x02, zeros after it to the end
+    ending.fill(0, b);
+    ending[b] = 0x02;
+    for (const data of [inSector, ending]) {
+      const file = logOf(data);
+      expect(file.length - payloadAt).toBeGreaterThan(0);
+      expect(cutAsTorn(file)).toEqual([]);
+    }
+  });
+
+  it('a record cut short by a crash is still a torn tail', () => {
+    const file = logOf(sized(1500).fill(0, 1000));
+    const r = scanFrames(file.subarray(0, file.length - 300), HEADER_BYTES, 'f', true);
+    expect(r.frames).toHaveLength(0);
+    expect(r.torn?.reason).toMatch(/cut short/);
+  });
+});
