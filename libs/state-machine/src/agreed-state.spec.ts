@@ -95,6 +95,16 @@ describe('the agreed state (the Monster Harmonic registry)', () => {
     expect(s.registry.outcomeAt(0n, proposal('p1', 7, [row('alpha', '10')]))).toEqual({ kind: 'accepted', proposalNumber: 7n });
   });
 
+  it('decides a retry again as its first answer when two proposals of one number share a slot (one batch)', () => {
+    const s = new AgreedState({ digest });
+    const first = proposal('q1', 8, [row('alpha', '10')]);
+    const second = proposal('q2', 8, [row('alpha', '99')]);
+    const applied = s.apply(slot(0, first, second));
+    expect(applied.commands.map((c) => c.harmonic?.kind)).toEqual(['accepted', 'refused']);
+    expect(s.registry.outcomeAt(0n, first)).toEqual(applied.commands[0]?.harmonic);
+    expect(s.registry.outcomeAt(0n, second)).toEqual(applied.commands[1]?.harmonic);
+  });
+
   it('a duplicate copy of a proposal (a retried id) is not applied twice', () => {
     const s = new AgreedState({ digest });
     s.apply(slot(0, proposal('p1', 1, [row('alpha', '10')])));

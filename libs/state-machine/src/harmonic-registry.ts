@@ -174,7 +174,14 @@ export class HarmonicRegistry {
     if (!checked.ok) return { kind: 'refused', reason: `not a valid proposal: ${checked.reason}` };
     const n = checked.proposal.proposalNumber;
     const took = this.slotOf.get(n);
-    if (took === slot) return { kind: 'accepted', proposalNumber: n };
+    if (took === slot) {
+      // Two proposals of one number in one slot (one batch): the first took it, the other was
+      // refused there. The kept record names the one that took it (past the records kept, the
+      // slot alone cannot tell them apart).
+      const taker = this.records.get(n)?.clientRequestId;
+      if (taker !== undefined && taker !== c.clientRequestId) return { kind: 'refused', proposalNumber: n, reason: `proposal ${n} was already chosen in slot ${took}` };
+      return { kind: 'accepted', proposalNumber: n };
+    }
     if (took !== undefined && took < slot) return { kind: 'refused', proposalNumber: n, reason: `proposal ${n} was already chosen in slot ${took}` };
     return { kind: 'refused', proposalNumber: n, reason: `proposal ${n} would have taken the leaderboard past its ${this.opts.frameworksMax} frameworks` };
   }
