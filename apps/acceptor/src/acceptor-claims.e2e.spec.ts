@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { status as grpcStatus } from '@grpc/grpc-js';
-import { type Claim, type Command, type SlotValue, Verdict } from '@paxos/proto';
+import { type Claim, type Command, RefusalKind, type SlotValue, Verdict } from '@paxos/proto';
 import { buildProposal, encodeProposalValue } from '@paxos/proposal';
 import { freePorts, type NodeProcess, spawnNode } from '@paxos/test-cluster';
 import { AcceptorWireClient } from './testing/wire-client';
@@ -89,7 +89,7 @@ describe('LMFDB claims: an acceptor gives its verdict on its own source, and vot
     ];
     for (const [i, [verifiedBy, reason]] of refusals.entries()) {
       const r = await c.accept({ accept: { ballot, slot: BigInt(i + 1), value: batch(command(TRUE_CLAIM, verifiedBy)) } });
-      expect(r.outcome).toEqual({ $case: 'refused', value: { reason: expect.stringMatching(reason) } });
+      expect(r.outcome).toEqual({ $case: 'refused', value: { reason: expect.stringMatching(reason), kind: RefusalKind.REFUSAL_KIND_VALUE_CHECK } });
     }
     // Source 9 is held by acceptors 9 and 19: both must have verified.
     const otherSource = await c.accept({ accept: { ballot, slot: 10n, value: batch(command({ source: 9, label: 'x', field: 'y', claimedValue: 'z' }, [9, 19])) } });

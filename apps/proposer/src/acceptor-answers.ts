@@ -2,7 +2,7 @@
 // ballot or slot than asked, or a slot above the core's bound, is a WireError (taken as no answer
 // by the caller), never an assertion.
 import { type Ballot, type ProposerEvent, DEFAULT_LIMITS, ballotEquals, formatBallot } from '@paxos/consensus-core';
-import type { AcceptResponse, PrepareResponse } from '@paxos/proto';
+import { type AcceptResponse, type PrepareResponse, RefusalKind } from '@paxos/proto';
 import { WireError, acceptedEntryFromWire, ballotFromWire } from '@paxos/wire';
 import type { Answer } from './fan-out';
 
@@ -53,6 +53,9 @@ export function acceptEvent(a: Answer<AcceptResponse>, ballot: Ballot, slot: big
     return { event: { type: 'accepted', from: a.from, ballot, slot }, committedIndex: o.value.committedIndex };
   }
   if (o.$case === 'rejected') return { event: { type: 'reject', from: a.from, promised: ballotFromWire(o.value.promised), ballot, slot } };
+  // A rejoining acceptor refuses every value until it has caught up: not an answer about the value,
+  // so it counts as an acceptor that did not answer (another is asked), never toward failing it.
+  if (o.$case === 'refused' && o.value.kind === RefusalKind.REFUSAL_KIND_REJOINING) return { event: { type: 'unreachable', from: a.from, ballot, slot } };
   if (o.$case === 'refused') return { event: { type: 'refused', from: a.from, ballot, slot, reason: o.value.reason } };
   return {};
 }

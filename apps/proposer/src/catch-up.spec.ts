@@ -1,5 +1,5 @@
 import type { ChosenEntry } from '@paxos/consensus-core';
-import type { AcceptRequest, AcceptResponse, SlotValue } from '@paxos/proto';
+import { type AcceptRequest, type AcceptResponse, RefusalKind, type SlotValue } from '@paxos/proto';
 import { Observable } from 'rxjs';
 import type { AcceptorLink } from './acceptor-link';
 import { AcceptorCatchUp, type CatchUpOptions } from './catch-up';
@@ -48,7 +48,7 @@ describe('acceptor catch-up bookkeeping', () => {
     const told: string[] = [];
     const catchUp = new AcceptorCatchUp([], new ChosenLog({ retainedSlotsMax: 16, retainedBytesMax: 1 << 20, state: new AgreedState({ digest: () => 'd' }) }), options({ onCommitted: (node, index) => told.push(`${node}:${index}`) }));
     catchUp.noteReply(3, { requestId: 1n, outcome: { $case: 'committed', value: { committedIndex: 7n } } });
-    catchUp.noteReply(4, { requestId: 2n, outcome: { $case: 'refused', value: { reason: 'false claim' } } });
+    catchUp.noteReply(4, { requestId: 2n, outcome: { $case: 'refused', value: { reason: 'false claim', kind: RefusalKind.REFUSAL_KIND_VALUE_CHECK } } });
     expect(told).toEqual(['3:7']);
     expect(catchUp.anyAhead()).toBe(true); // acceptor 3 knows 7 chosen slots, nothing delivered here
   });

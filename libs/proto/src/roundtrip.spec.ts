@@ -1,5 +1,6 @@
 import {
   AcceptRequest,
+  RefusalKind,
   AcceptResponse,
   Ballot,
   ClusterStatusResponse,
@@ -50,7 +51,7 @@ describe('every message round-trips through the generated code', () => {
       { requestId: 10n, commits: [{ ballot, fromSlot: 3n, toSlot: 4n, values: [{ kind: { $case: 'noop', value: {} } }] }] },
     ],
     ['AcceptResponse accepted', AcceptResponse, { requestId: 11n, outcome: { $case: 'accepted', value: { ballot, slot: big, committedIndex: big - 5n } } }],
-    ['AcceptResponse refused', AcceptResponse, { requestId: 12n, outcome: { $case: 'refused', value: { reason: 'no' } } }],
+    ['AcceptResponse refused', AcceptResponse, { requestId: 12n, outcome: { $case: 'refused', value: { reason: 'no', kind: RefusalKind.REFUSAL_KIND_REJOINING } } }],
     ['AcceptResponse committed', AcceptResponse, { requestId: 13n, outcome: { $case: 'committed', value: { committedIndex: big } } }],
     [
       'StatusResponse',

@@ -1,5 +1,5 @@
 import { type AcceptedEntry, type AcceptorReply, type AcceptorRequest, type Ballot, type SlotValue, ballotEquals } from '@paxos/consensus-core';
-import type { AcceptRequest, AcceptResponse, AcceptedEntry as WireAcceptedEntry, Commit as WireCommit, PrepareRequest, PrepareResponse } from '@paxos/proto';
+import { type AcceptRequest, type AcceptResponse, type AcceptedEntry as WireAcceptedEntry, type Commit as WireCommit, type PrepareRequest, type PrepareResponse, RefusalKind } from '@paxos/proto';
 import { ballotFromWire, ballotToWire } from './ballot';
 import { slotValueFromWire, slotValueToWire } from './slot-value';
 import { WireError } from './wire-error';
@@ -111,6 +111,13 @@ export function prepareReplyToWire(requestId: bigint, reply: AcceptorReply): Pre
   }
 }
 
+/** The core's refusal category as the wire names it. */
+const REFUSAL_KINDS = {
+  'value-check': RefusalKind.REFUSAL_KIND_VALUE_CHECK,
+  'slot-window': RefusalKind.REFUSAL_KIND_SLOT_WINDOW,
+  rejoining: RefusalKind.REFUSAL_KIND_REJOINING,
+} as const;
+
 export function acceptReplyToWire(requestId: bigint, reply: AcceptorReply, committedIndex = 0n): AcceptResponse {
   switch (reply.type) {
     case 'accepted':
@@ -118,7 +125,7 @@ export function acceptReplyToWire(requestId: bigint, reply: AcceptorReply, commi
     case 'reject':
       return { requestId, outcome: { $case: 'rejected', value: { promised: ballotToWire(reply.promised) } } };
     case 'refused':
-      return { requestId, outcome: { $case: 'refused', value: { reason: reply.reason } } };
+      return { requestId, outcome: { $case: 'refused', value: { reason: reply.reason, kind: REFUSAL_KINDS[reply.refusal ?? 'value-check'] } } };
     case 'committed':
       return { requestId, outcome: { $case: 'committed', value: { committedIndex: reply.committedIndex } } };
     default:

@@ -1,5 +1,5 @@
 import type { AcceptorReply, SlotValue } from '@paxos/consensus-core';
-import { AcceptRequest, PrepareRequest, SlotValue as WireSlotValue } from '@paxos/proto';
+import { AcceptRequest, PrepareRequest, RefusalKind, SlotValue as WireSlotValue } from '@paxos/proto';
 import { acceptReplyToWire, acceptRequestFromWire, COMMIT_SLOTS_MAX, commitsToWire, prepareFromWire, prepareReplyToWire } from './acceptor-messages';
 import { ballotFromWire } from './ballot';
 import { slotValueDigest, slotValueFromWire, slotValueToWire, valueBytesDigest } from './slot-value';
@@ -99,7 +99,8 @@ describe('wire conversions', () => {
   it('maps replies to the stream they belong to, and refuses the others loudly', () => {
     const promise: AcceptorReply = { type: 'promise', ballot, accepted: [{ slot: 0n, ballot, value: batch }], truncated: false, committedIndex: 0n };
     expect(prepareReplyToWire(5n, promise).outcome?.$case).toBe('promised');
-    expect(acceptReplyToWire(6n, { type: 'refused', reason: 'false claim' })).toEqual({ requestId: 6n, outcome: { $case: 'refused', value: { reason: 'false claim' } } });
+    expect(acceptReplyToWire(6n, { type: 'refused', reason: 'false claim' })).toEqual({ requestId: 6n, outcome: { $case: 'refused', value: { reason: 'false claim', kind: RefusalKind.REFUSAL_KIND_VALUE_CHECK } } });
+    expect(acceptReplyToWire(7n, { type: 'refused', reason: 'rejoining', refusal: 'rejoining' }).outcome).toEqual({ $case: 'refused', value: { reason: 'rejoining', kind: RefusalKind.REFUSAL_KIND_REJOINING } });
     expect(() => prepareReplyToWire(7n, { type: 'accepted', ballot, slot: 0n })).toThrow(/assertion/);
   });
 

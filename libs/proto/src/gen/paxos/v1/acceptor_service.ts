@@ -27,6 +27,58 @@ import { Ballot } from "./ballot";
 import { StateSnapshotChunk } from "./state_snapshot";
 import { Command, SlotValue } from "./value";
 
+/** Why an accept was refused without a vote. */
+export enum RefusalKind {
+  REFUSAL_KIND_UNSPECIFIED = 0,
+  /** REFUSAL_KIND_VALUE_CHECK - The value failed this acceptor's own check: final for this value. */
+  REFUSAL_KIND_VALUE_CHECK = 1,
+  /** REFUSAL_KIND_SLOT_WINDOW - The slot is too far above this acceptor's committed index. */
+  REFUSAL_KIND_SLOT_WINDOW = 2,
+  /**
+   * REFUSAL_KIND_REJOINING - This acceptor lost its data and has not yet learned the chosen log up to its floor: it votes
+   * for nothing yet, whatever the value (a proposer counts it as not answering).
+   */
+  REFUSAL_KIND_REJOINING = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function refusalKindFromJSON(object: any): RefusalKind {
+  switch (object) {
+    case 0:
+    case "REFUSAL_KIND_UNSPECIFIED":
+      return RefusalKind.REFUSAL_KIND_UNSPECIFIED;
+    case 1:
+    case "REFUSAL_KIND_VALUE_CHECK":
+      return RefusalKind.REFUSAL_KIND_VALUE_CHECK;
+    case 2:
+    case "REFUSAL_KIND_SLOT_WINDOW":
+      return RefusalKind.REFUSAL_KIND_SLOT_WINDOW;
+    case 3:
+    case "REFUSAL_KIND_REJOINING":
+      return RefusalKind.REFUSAL_KIND_REJOINING;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return RefusalKind.UNRECOGNIZED;
+  }
+}
+
+export function refusalKindToJSON(object: RefusalKind): string {
+  switch (object) {
+    case RefusalKind.REFUSAL_KIND_UNSPECIFIED:
+      return "REFUSAL_KIND_UNSPECIFIED";
+    case RefusalKind.REFUSAL_KIND_VALUE_CHECK:
+      return "REFUSAL_KIND_VALUE_CHECK";
+    case RefusalKind.REFUSAL_KIND_SLOT_WINDOW:
+      return "REFUSAL_KIND_SLOT_WINDOW";
+    case RefusalKind.REFUSAL_KIND_REJOINING:
+      return "REFUSAL_KIND_REJOINING";
+    case RefusalKind.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export interface VerifyClaimsRequest {
   /** A Monster Harmonic proposal; only its claims on this acceptor's source are checked. */
   command?: Command | undefined;
@@ -151,6 +203,8 @@ export interface Accepted {
 /** The value failed this acceptor's own check (for example a false LMFDB claim); no vote was cast. */
 export interface Refused {
   reason: string;
+  /** Which check refused (UNSPECIFIED from an acceptor older than the field: a value check). */
+  kind: RefusalKind;
 }
 
 /** The answer to a commit notice: how far this acceptor's committed prefix now reaches. */
@@ -1661,13 +1715,16 @@ export const Accepted: MessageFns<Accepted> = {
 };
 
 function createBaseRefused(): Refused {
-  return { reason: "" };
+  return { reason: "", kind: 0 };
 }
 
 export const Refused: MessageFns<Refused> = {
   encode(message: Refused, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.reason !== "") {
       writer.uint32(10).string(message.reason);
+    }
+    if (message.kind !== 0) {
+      writer.uint32(16).int32(message.kind);
     }
     return writer;
   },
@@ -1693,6 +1750,14 @@ export const Refused: MessageFns<Refused> = {
             message.reason = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1706,13 +1771,19 @@ export const Refused: MessageFns<Refused> = {
   },
 
   fromJSON(object: any): Refused {
-    return { reason: isSet(object.reason) ? globalThis.String(object.reason) : "" };
+    return {
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      kind: isSet(object.kind) ? refusalKindFromJSON(object.kind) : 0,
+    };
   },
 
   toJSON(message: Refused): unknown {
     const obj: any = {};
     if (message.reason !== "") {
       obj.reason = message.reason;
+    }
+    if (message.kind !== 0) {
+      obj.kind = refusalKindToJSON(message.kind);
     }
     return obj;
   },
@@ -1723,6 +1794,7 @@ export const Refused: MessageFns<Refused> = {
   fromPartial<I extends Exact<DeepPartial<Refused>, I>>(object: I): Refused {
     const message = createBaseRefused();
     message.reason = object.reason ?? "";
+    message.kind = object.kind ?? 0;
     return message;
   },
 };
