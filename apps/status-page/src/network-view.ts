@@ -23,6 +23,8 @@ export interface AcceptorView {
   readonly appliedSlot?: string;
   /** Why its state machine stopped or has no state (its reads answer UNAVAILABLE). */
   readonly stateError?: string;
+  /** Set while it rejoins after losing its data: the committed index it must reach before it votes. */
+  readonly rejoinCatchUpTo?: string;
   readonly source?: { readonly source: number; readonly table: string; readonly loaded: boolean; readonly rows: string; readonly invalid: string; readonly error?: string };
   readonly storage?: { readonly healthy: boolean; readonly error?: string; readonly historyFirstSlot: string; readonly snapshotSlot: string; readonly historyBytes: string };
   readonly uptimeMs?: number;
@@ -117,6 +119,7 @@ export function acceptorView(id: number, address: string, s: StatusResponse, at:
     committedIndex: String(s.committedIndex),
     appliedSlot: String(s.appliedSlot),
     ...(s.stateError ? { stateError: clip(s.stateError) } : {}),
+    ...(s.rejoining ? { rejoinCatchUpTo: String(s.rejoinCatchUpTo) } : {}),
     ...(src
       ? { source: { source: src.source, table: clip(src.table), loaded: src.loaded, rows: String(src.rowCount), invalid: String(src.invalidCount), ...(src.error ? { error: clip(src.error) } : {}) } }
       : {}),

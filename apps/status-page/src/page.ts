@@ -44,6 +44,7 @@ function nodeTile(a) {
   if (a.source) t.append(el('span', { class: a.source.loaded ? '' : 'bad' }, a.source.table + (a.source.loaded ? ': ' + a.source.rows + ' rows' : ': not loaded')), el('br'));
   t.append(a.storage && !a.storage.healthy ? el('span', { class: 'bad' }, 'storage: ' + (a.storage.error || 'unhealthy')) : el('span', { class: 'muted' }, 'storage healthy'));
   if (a.stateError) t.append(el('br'), el('span', { class: 'bad' }, 'no reads: ' + a.stateError));
+  if (a.rejoinCatchUpTo) t.append(el('br'), el('span', { class: 'bad' }, 'rejoining: votes once committed reaches ' + a.rejoinCatchUpTo));
   return t;
 }
 

@@ -142,6 +142,9 @@ describe('a node that does not answer', () => {
   it('shows why an alive acceptor serves no reads (its state machine stopped)', () => {
     const s = StatusResponse.fromPartial({ nodeId: 4, committedIndex: 3n, stateError: 'no state snapshot covers the slots below slot 83' });
     expect(acceptorView(4, 'a:4', s, 0)).toMatchObject({ state: 'alive', stateError: 'no state snapshot covers the slots below slot 83' });
+    const rejoining = StatusResponse.fromPartial({ nodeId: 4, committedIndex: 3n, rejoining: true, rejoinCatchUpTo: 70n });
+    expect(acceptorView(4, 'a:4', rejoining, 0)).toMatchObject({ state: 'alive', rejoinCatchUpTo: '70' });
+    expect(acceptorView(4, 'a:4', s, 0).rejoinCatchUpTo).toBeUndefined();
     expect(acceptorView(4, 'a:4', StatusResponse.fromPartial({ nodeId: 4 }), 0).stateError).toBeUndefined();
   });
 });
