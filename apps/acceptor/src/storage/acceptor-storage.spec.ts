@@ -3,7 +3,8 @@ import * as path from 'node:path';
 import { AcceptorStorage } from './acceptor-storage';
 import { segmentName } from './data-dir';
 import { StorageCorruptionError, StorageUnavailableError } from './errors';
-import { HEADER_BYTES } from './framing';
+import { HEADER_BYTES, ZEROS_FLAG } from './framing';
+import { crc32 } from 'node:zlib';
 import { change, snapshotOf, tempDir } from './storage-test-helpers';
 
 describe('AcceptorStorage', () => {
@@ -162,6 +163,34 @@ describe('AcceptorStorage', () => {
       expect(r.changes).toHaveLength(3);
       expect(r.warnings[0]).toMatch(/cut short/);
     }
+  });
+
+  it('reads a version-1 log as it was, flags nothing in it, and writes version 2 from its next segment on (an older build refuses those)', async () => {
+    {
+      const { storage } = await open();
+      await storage.append(change(0));
+      await storage.close();
+    }
+    // The segment as a build of version 1 wrote it.
+    const v1 = await fsp.readFile(logFile());
+    expect(v1.readUInt32LE(8)).toBe(2);
+    v1.writeUInt32LE(1, 8);
+    v1.writeUInt32LE(crc32(v1.subarray(0, 28)), 28);
+    await fsp.writeFile(logFile(), v1);
+    const zeros = { promised: { round: 3n, proposerId: 1 }, accepted: { slot: 9n, ballot: { round: 3n, proposerId: 1 }, value: { kind: 'batch' as const, commands: [{ clientRequestId: 'z', contentType: 't', data: new Uint8Array(2048) }] } } };
+    const { storage, recovered } = await open();
+    expect(recovered.changes).toHaveLength(1);
+    await storage.append(zeros);
+    const inV1 = await fsp.readFile(logFile());
+    expect(inV1.readUInt32LE(v1.length) & ZEROS_FLAG).toBe(0);
+    // After a checkpoint the log goes on in a version-2 segment, where such a frame is flagged.
+    await storage.checkpoint(snapshotOf(1));
+    await storage.append(zeros);
+    await storage.close();
+    const v2 = await fsp.readFile(logFile(2n));
+    expect(v2.readUInt32LE(8)).toBe(2);
+    expect(v2.readUInt32LE(HEADER_BYTES) & ZEROS_FLAG).not.toBe(0);
+    expect((await reopened()).changes.at(-1)).toEqual(zeros);
   });
 
   it('repairs the zeroed tail a crash leaves: zeros after the last record, or over the end of a record being written', async () => {

@@ -12,7 +12,7 @@ import { lockDataDirAcrossProcesses } from './data-dir-lock';
 import { LEGACY_HISTORY_FILE } from './legacy-history';
 import { claimDataDir, fsyncDir, lockDataDir, NODE_FILE, type NodeFile, prepareDataDir, recordedRejoinFloor, segmentGeneration, segmentName, SNAPSHOT_FILE, SNAPSHOT_TMP_FILE } from './data-dir';
 import { StorageUnavailableError } from './errors';
-import { encodeFrame } from './framing';
+import { carriesZerosFlag, encodeFrame } from './framing';
 import { LogWriter, type LogWriterHooks } from './log-writer';
 import { encodeChange } from './record-codec';
 import { listSegments, recover } from './recovery';
@@ -143,6 +143,7 @@ export class AcceptorStorage {
         rec.activeGeneration,
         rec.activeSize,
         rec.activeRecords,
+        carriesZerosFlag(rec.activeFormatVersion),
       );
       writer.retiredBytes = rec.olderBytes;
       writer.retiredRecords = rec.olderRecords;

@@ -15,7 +15,7 @@ describe('data dir ownership and writability', () => {
     await storage.append(change(0));
     await storage.close();
     const nodeFile = JSON.parse(readFileSync(path.join(dir, 'node.json'), 'utf8'));
-    expect(nodeFile).toEqual({ nodeId: 5, createdAt: expect.any(String), formatVersion: 1 });
+    expect(nodeFile).toEqual({ nodeId: 5, createdAt: expect.any(String), formatVersion: 2 });
 
     const err = await AcceptorStorage.open({ dataDir: dir, nodeId: 6 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DataDirError);

@@ -3,7 +3,7 @@ import { closeSync, fsyncSync, openSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { formatBallot, type RejoinFloor } from '@paxos/consensus-core';
 import { DataDirError } from './errors';
-import { FORMAT_VERSION } from './framing';
+import { FORMAT_VERSION, FORMAT_VERSIONS_READ } from './framing';
 
 export const NODE_FILE = 'node.json';
 export const SNAPSHOT_FILE = 'snapshot.bin';
@@ -163,9 +163,9 @@ export async function claimDataDir(dir: string, nodeId: number, hasData: boolean
         `Give node ${nodeId} a data dir of its own, or start this acceptor as node ${parsed.nodeId} if this dir is the one you meant.`,
     );
   }
-  if (parsed.formatVersion !== FORMAT_VERSION) {
+  if (!FORMAT_VERSIONS_READ.includes(parsed.formatVersion)) {
     throw new DataDirError(
-      `the data dir ${dir} has storage format version ${parsed.formatVersion}; this build reads version ${FORMAT_VERSION}. ` +
+      `the data dir ${dir} has storage format version ${parsed.formatVersion}; this build reads versions ${FORMAT_VERSIONS_READ.join(' and ')}. ` +
         'Run a build that matches the data, or point the node at a new data dir.',
     );
   }

@@ -9,7 +9,15 @@ import { crc32 } from 'node:zlib';
 import { looksLikeRecordStart } from './record-codec';
 import { StorageCorruptionError } from './errors';
 
-export const FORMAT_VERSION = 1;
+/**
+ * The storage format this build writes (node.json, segment and snapshot headers). Version 2 adds
+ * ZEROS_FLAG in the log's frames (and, in node.json, a rejoin floor may be set): a build that reads
+ * only version 1 refuses such files rather than misread them. Version 1 is still read, and frames
+ * are flagged only in version-2 segments.
+ */
+export const FORMAT_VERSION = 2;
+/** The storage formats this build reads. */
+export const FORMAT_VERSIONS_READ: readonly number[] = [1, 2];
 export const HEADER_BYTES = 32;
 export const FRAME_HEADER_BYTES = 8;
 export const LOG_MAGIC = Buffer.from('PXACCLOG', 'latin1');
@@ -51,8 +59,8 @@ export function decodeHeader(buf: Buffer, file: string, magic: Buffer, nodeId: n
   }
   if (buf.readUInt32LE(28) !== crc32(buf.subarray(0, 28))) throw new StorageCorruptionError(file, 28, 'header CRC mismatch');
   const formatVersion = buf.readUInt32LE(8);
-  if (formatVersion !== FORMAT_VERSION) {
-    throw new StorageCorruptionError(file, 8, `format version ${formatVersion}; this build reads version ${FORMAT_VERSION} only`);
+  if (!FORMAT_VERSIONS_READ.includes(formatVersion)) {
+    throw new StorageCorruptionError(file, 8, `format version ${formatVersion}; this build reads versions ${FORMAT_VERSIONS_READ.join(' and ')}`);
   }
   const fileNode = buf.readUInt32LE(12);
   if (fileNode !== nodeId) throw new StorageCorruptionError(file, 12, `file belongs to node ${fileNode}, not node ${nodeId}`);
@@ -82,10 +90,12 @@ export interface ScanResult {
   torn?: { offset: number; bytes: number; reason: string };
 }
 
-/** The payload length of the frame at `offset` (without ZEROS_FLAG). */
-const frameLength = (buf: Buffer, offset: number): number => (buf.readUInt32LE(offset) & ~ZEROS_FLAG) >>> 0;
+/** Whether frames of a file of this format version may carry ZEROS_FLAG (in version 1 the bit is part of an invalid length). */
+export const carriesZerosFlag = (formatVersion: number): boolean => formatVersion >= 2;
+/** The payload length of the frame at `offset` (without ZEROS_FLAG where the format has it). */
+const frameLength = (buf: Buffer, offset: number, zf: boolean): number => (zf ? (buf.readUInt32LE(offset) & ~ZEROS_FLAG) >>> 0 : buf.readUInt32LE(offset));
 /** Whether the frame at `offset` says its own bytes hold zeros a torn write would show. */
-const zerosFlagged = (buf: Buffer, offset: number): boolean => (buf.readUInt32LE(offset) & ZEROS_FLAG) !== 0;
+const zerosFlagged = (buf: Buffer, offset: number, zf: boolean): boolean => zf && (buf.readUInt32LE(offset) & ZEROS_FLAG) !== 0;
 
 /** A byte with one bit set: a single flipped bit makes it zero. */
 const oneBit = (b: number): boolean => b !== 0 && (b & (b - 1)) === 0;
@@ -133,10 +143,10 @@ export function markZeroSectors(frame: Buffer, at: number): void {
 }
 
 /** The reason the frame at `offset` is not a good frame, or undefined when it is. */
-function badFrame(buf: Buffer, offset: number): string | undefined {
+function badFrame(buf: Buffer, offset: number, zf: boolean): string | undefined {
   const left = buf.length - offset;
   if (left < FRAME_HEADER_BYTES) return `partial frame header (${left} bytes)`;
-  const len = frameLength(buf, offset);
+  const len = frameLength(buf, offset, zf);
   if (len < MIN_PAYLOAD || len > MAX_RECORD_BYTES) return `invalid record length ${len}`;
   if (len > left - FRAME_HEADER_BYTES) return `record of ${len} bytes cut short (${left - FRAME_HEADER_BYTES} bytes present)`;
   const payload = buf.subarray(offset + FRAME_HEADER_BYTES, offset + FRAME_HEADER_BYTES + len);
@@ -145,10 +155,10 @@ function badFrame(buf: Buffer, offset: number): string | undefined {
 }
 
 /** Whether any valid frame starts after `from` (then a bad frame at `from` is corruption, not a torn tail). */
-function validFrameAfter(buf: Buffer, from: number): { offset: number } | 'undecided' | undefined {
+function validFrameAfter(buf: Buffer, from: number, zf: boolean): { offset: number } | 'undecided' | undefined {
   let crcBudget = MAX_RESYNC_CRC_BYTES;
   for (let o = from + 1; o + FRAME_HEADER_BYTES + MIN_PAYLOAD <= buf.length; o++) {
-    const len = frameLength(buf, o);
+    const len = frameLength(buf, o, zf);
     if (len < MIN_PAYLOAD || len > buf.length - o - FRAME_HEADER_BYTES) continue;
     if (!looksLikeRecordStart(buf[o + FRAME_HEADER_BYTES], buf[o + FRAME_HEADER_BYTES + 1])) continue;
     crcBudget -= len;
@@ -201,15 +211,15 @@ function zeroSectorIn(buf: Buffer, from: number, to: number): number | undefined
  * Anything else — a complete frame whose CRC fails with no zeroed tail, an impossible length
  * followed by data — is corruption.
  */
-function tornReason(buf: Buffer, offset: number, reason: string): string | undefined {
+function tornReason(buf: Buffer, offset: number, reason: string, zf: boolean): string | undefined {
   const left = buf.length - offset;
   if (left < FRAME_HEADER_BYTES) return reason;
-  const len = frameLength(buf, offset);
+  const len = frameLength(buf, offset, zf);
   const zeros = zeroTailStart(buf, offset);
   const frameEnd = offset + FRAME_HEADER_BYTES + len;
   if (zeros === offset) return `${reason}; the file ends in zeros from here`;
   // A record whose own bytes hold such zeros (ZEROS_FLAG): only zeros past its end are evidence.
-  const own = zerosFlagged(buf, offset) && len >= MIN_PAYLOAD && len <= MAX_RECORD_BYTES;
+  const own = zerosFlagged(buf, offset, zf) && len >= MIN_PAYLOAD && len <= MAX_RECORD_BYTES;
   // Bytes that were never written in the tail: a sector of zeros (or the rest of the record's
   // first sector) — a power loss kept some sectors of the unsynced writes and not others.
   const hole = own ? (frameEnd < buf.length ? zeroSectorIn(buf, frameEnd, buf.length) : undefined) : zeroSectorIn(buf, offset, buf.length);
@@ -232,14 +242,15 @@ function tornReason(buf: Buffer, offset: number, reason: string): string | undef
  * tornReason); any other bad frame throws StorageCorruptionError. `allowTorn` false (a snapshot,
  * or a log segment that is not the last) makes every bad frame corruption.
  */
-export function scanFrames(buf: Buffer, start: number, file: string, allowTorn: boolean): ScanResult {
+export function scanFrames(buf: Buffer, start: number, file: string, allowTorn: boolean, formatVersion = FORMAT_VERSION): ScanResult {
+  const zf = carriesZerosFlag(formatVersion);
   const frames: Frame[] = [];
   let offset = start;
   // Bounded: every iteration consumes at least FRAME_HEADER_BYTES + MIN_PAYLOAD bytes or returns.
   while (offset < buf.length) {
-    const reason = badFrame(buf, offset);
+    const reason = badFrame(buf, offset, zf);
     if (reason === undefined) {
-      const len = frameLength(buf, offset);
+      const len = frameLength(buf, offset, zf);
       frames.push({ offset, payload: buf.subarray(offset + FRAME_HEADER_BYTES, offset + FRAME_HEADER_BYTES + len) });
       offset += FRAME_HEADER_BYTES + len;
       continue;
@@ -249,7 +260,7 @@ export function scanFrames(buf: Buffer, start: number, file: string, allowTorn: 
     if (tailBytes > MAX_TORN_BYTES) {
       throw new StorageCorruptionError(file, offset, `${reason}, followed by ${tailBytes} bytes: more than one write, so not a torn tail`);
     }
-    const after = validFrameAfter(buf, offset);
+    const after = validFrameAfter(buf, offset, zf);
     if (after === 'undecided') {
       throw new StorageCorruptionError(file, offset, `${reason}; could not prove that no valid record follows, so not treated as a torn tail`);
     }
@@ -258,15 +269,15 @@ export function scanFrames(buf: Buffer, start: number, file: string, allowTorn: 
       // that were not fdatasynced yet, which persisted some of their sectors and not others. Those
       // records were never acknowledged: fdatasync makes every earlier byte of the file durable too,
       // so no record after an unwritten sector can have been synced. Cut there, as a torn tail.
-      const len = tailBytes >= FRAME_HEADER_BYTES ? frameLength(buf, offset) : 0;
-      const own = tailBytes >= FRAME_HEADER_BYTES && zerosFlagged(buf, offset) && len >= MIN_PAYLOAD && offset + FRAME_HEADER_BYTES + len <= after.offset;
+      const len = tailBytes >= FRAME_HEADER_BYTES ? frameLength(buf, offset, zf) : 0;
+      const own = tailBytes >= FRAME_HEADER_BYTES && zerosFlagged(buf, offset, zf) && len >= MIN_PAYLOAD && offset + FRAME_HEADER_BYTES + len <= after.offset;
       const hole = zeroSectorIn(buf, own ? offset + FRAME_HEADER_BYTES + len : offset, after.offset);
       if (hole !== undefined) {
         return { frames, goodEnd: offset, torn: { offset, bytes: tailBytes, reason: `${reason}; the sector at byte offset ${hole} reads as zeros (never written), so the records after it were never synced` } };
       }
       throw new StorageCorruptionError(file, offset, `${reason}, but a valid record follows at byte offset ${after.offset}`);
     }
-    const torn = tornReason(buf, offset, reason);
+    const torn = tornReason(buf, offset, reason, zf);
     if (torn === undefined) {
       throw new StorageCorruptionError(
         file,

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { Logger } from 'pino';
 import { fsyncDir, segmentName } from './data-dir';
 import { StorageOverloadedError, StorageUnavailableError } from './errors';
-import { FORMAT_VERSION, HEADER_BYTES, LOG_MAGIC, MAX_BATCH_BYTES, encodeHeader, markZeroSectors } from './framing';
+import { FORMAT_VERSION, HEADER_BYTES, LOG_MAGIC, MAX_BATCH_BYTES, carriesZerosFlag, encodeHeader, markZeroSectors } from './framing';
 
 export interface LogWriterHooks {
   /** Runs before each fdatasync of the log; a throw acts as a failed fdatasync (tests inject faults here). */
@@ -64,6 +64,8 @@ export class LogWriter {
     /** The durable end of the active segment: everything before it is written and synced. */
     private size: number,
     records: number,
+    /** Whether the active segment's format carries ZEROS_FLAG (a version-1 segment kept from an older build does not). */
+    private flagZeros = true,
   ) {
     this.activeRecords = records;
   }
@@ -166,7 +168,7 @@ export class LogWriter {
         // Where each frame lands decides whether its bytes hold sector-aligned zeros (framing.ts).
         let at = this.size;
         for (const b of batch) {
-          markZeroSectors(b.frame, at);
+          if (this.flagZeros) markZeroSectors(b.frame, at);
           at += b.frame.length;
         }
         const data = batch.length === 1 ? batch[0].frame : Buffer.concat(batch.map((b) => b.frame), bytes);
@@ -233,6 +235,7 @@ export class LogWriter {
     this.gen = gen;
     this.size = HEADER_BYTES;
     this.activeRecords = 0;
+    this.flagZeros = carriesZerosFlag(FORMAT_VERSION);
     await old.close().catch((err: unknown) => this.opts.logger?.warn({ err }, 'closing a retired log segment failed'));
     return gen;
   }

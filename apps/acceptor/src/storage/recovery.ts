@@ -18,6 +18,8 @@ export interface RecoveredLog {
   warnings: string[];
   /** The segment that appends continue in, its durable size and record count. */
   activeGeneration: bigint;
+  /** The active segment's format version (frames are flagged only in version 2 and later). */
+  activeFormatVersion: number;
   activeSize: number;
   activeRecords: number;
   /** Bytes and records of the live segments before the active one. */
@@ -103,6 +105,7 @@ export async function recover(dir: string, nodeId: number, fsync: boolean, logge
   let olderRecords = 0;
   let activeSize = HEADER_BYTES;
   let activeRecords = 0;
+  let activeFormatVersion = FORMAT_VERSION;
   for (let i = 0; i < live.length; i++) {
     const gen = live[i];
     const last = i === live.length - 1;
@@ -123,7 +126,7 @@ export async function recover(dir: string, nodeId: number, fsync: boolean, logge
     }
     const header = decodeHeader(buf, file, LOG_MAGIC, nodeId);
     if (header.generation !== gen) throw new StorageCorruptionError(file, 16, `header says segment ${header.generation}, file name says ${gen}`);
-    const scan = scanFrames(buf, HEADER_BYTES, file, last);
+    const scan = scanFrames(buf, HEADER_BYTES, file, last, header.formatVersion);
     for (const f of scan.frames) {
       let rec;
       try {
@@ -151,6 +154,7 @@ export async function recover(dir: string, nodeId: number, fsync: boolean, logge
     if (last) {
       activeSize = scan.goodEnd;
       activeRecords = scan.frames.length;
+      activeFormatVersion = header.formatVersion;
     } else {
       olderBytes += buf.length;
       olderRecords += scan.frames.length;
@@ -162,6 +166,7 @@ export async function recover(dir: string, nodeId: number, fsync: boolean, logge
     changes,
     warnings,
     activeGeneration: live[live.length - 1],
+    activeFormatVersion,
     activeSize,
     activeRecords,
     olderBytes,
@@ -195,6 +200,7 @@ function emptyResult(snapshot: AcceptorSnapshot | null, snapshotBytes: number, w
     changes: [],
     warnings,
     activeGeneration: gen,
+    activeFormatVersion: FORMAT_VERSION,
     activeSize: HEADER_BYTES,
     activeRecords: 0,
     olderBytes: 0,

@@ -75,7 +75,7 @@ export async function readSnapshotFile(dir: string, nodeId: number): Promise<Loa
     throw err;
   }
   const header = decodeHeader(buf, file, SNAPSHOT_MAGIC, nodeId);
-  const { frames } = scanFrames(buf, HEADER_BYTES, file, false);
+  const { frames } = scanFrames(buf, HEADER_BYTES, file, false, header.formatVersion);
   const records = frames.map((f) => {
     try {
       return { offset: f.offset, rec: decodeRecord(f.payload) };
