@@ -94,9 +94,9 @@ describe('node-level simulation: the real proposer and acceptor nodes over simul
 
   describe('negative controls: each broken build must be caught', () => {
     it('an acceptor that lost its data and comes back as a new one (no floor) lets a slot hold two values', async () => {
-      // Seeds 1..60 of this build: 7, 10, 30, 33, 38, 43 and 57 were caught.
+      // Seeds 1..60 of this build (the floor read from a random quorum): 18, 23, 30, 31, 38, 40, 43, 48, ... were caught.
       const caught: number[] = [];
-      for (const seed of [7, 10, 30, 33]) {
+      for (const seed of [18, 23, 30, 31]) {
         const r = await runNodeSimulation(resolveNodeSimOptions({ seed, dataLossProbability: 0.01, unsafeRejoin: true }));
         if (/agreement/.test(r.violations.join('\n'))) caught.push(seed);
       }

@@ -348,7 +348,13 @@ class NodeSimulation {
     const others = this.acceptors.filter((a) => a !== victim && a.running && !a.rejoining);
     if (others.length < this.quorum.q) return;
     for (let p = 0; p < this.opts.proposers; p++) if (this.proposers[p]) this.crashProposer(p);
-    const reports = others.flatMap((a) => {
+    // Exactly a quorum of them, drawn at random (the tool counts every one that answers; fewer
+    // is the harder case for the floor).
+    for (let i = others.length - 1; i > 0; i--) {
+      const j = f.int(0, i + 1);
+      [others[i], others[j]] = [others[j], others[i]] as [SimAcceptor, SimAcceptor];
+    }
+    const reports = others.slice(0, this.quorum.q).flatMap((a) => {
       const core = a.current?.core;
       if (!core) return [];
       const last = core.lastAccepted();
