@@ -2,6 +2,7 @@ import { assert } from './assert';
 import { ballotEquals, ballotGreater, compareBallots, maxBallot, ZERO_BALLOT, type Ballot } from './ballot';
 import { DEFAULT_LIMITS, type Limits } from './limits';
 import { requestProblem } from './acceptor-validation';
+import type { RejoinReport } from './rejoin';
 import type {
   AcceptedEntry,
   AcceptorReply,
@@ -329,6 +330,12 @@ export class AcceptorCore {
     let best: AcceptedEntry | undefined;
     for (const x of this.acceptedBySlot.values()) if (best === undefined || x.slot > best.slot) best = x;
     return best;
+  }
+
+  /** What this acceptor reports toward another acceptor's rejoin floor (rejoinFloorFrom); its Status says the same over the wire. */
+  rejoinReport(): RejoinReport {
+    const last = this.lastAccepted();
+    return { promised: this.promisedBallot, committedIndex: this.committed, rejoining: this.rejoining, ...(last !== undefined ? { lastAcceptedSlot: last.slot } : {}) };
   }
 
   /** The accepted entry of one slot (tests, status pages). */

@@ -354,12 +354,7 @@ class NodeSimulation {
       const j = f.int(0, i + 1);
       [others[i], others[j]] = [others[j], others[i]] as [SimAcceptor, SimAcceptor];
     }
-    const reports = others.slice(0, this.quorum.q).flatMap((a) => {
-      const core = a.current?.core;
-      if (!core) return [];
-      const last = core.lastAccepted();
-      return [{ promised: core.promised, committedIndex: core.committedIndex, rejoining: core.rejoining, ...(last ? { lastAcceptedSlot: last.slot } : {}) }];
-    });
+    const reports = others.slice(0, this.quorum.q).flatMap((a) => (a.current ? [a.current.core.rejoinReport()] : []));
     const floor = rejoinFloorFrom(reports, this.quorum, BigInt(this.config.windowSlots));
     if ('problem' in floor) throw new Error(`assertion: a rejoin floor from ${reports.length} running acceptors: ${floor.problem}`);
     const incarnation = victim.incarnation;

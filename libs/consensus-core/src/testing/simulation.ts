@@ -1,7 +1,7 @@
 import type { RejoinFloor } from '../acceptor';
 import type { AcceptorReply, AcceptorRequest } from '../acceptor-types';
 import { assert } from '../assert';
-import { rejoinFloorFrom, type RejoinReport } from '../rejoin';
+import { rejoinFloorFrom } from '../rejoin';
 import { DEFAULT_LIMITS, type Limits } from '../limits';
 import { ClientSessions, SESSION_IDS_MAX_DEFAULT } from '../client-sessions';
 import { Learner } from '../learner';
@@ -202,12 +202,7 @@ class Simulation {
       [others[i], others[j]] = [others[j], others[i]];
     }
     for (const p of this.proposers) if (p.up) p.crash(this.now + f.int(10, 80));
-    const reports: RejoinReport[] = others.slice(0, this.quorum.q).flatMap((x) => {
-      const core = x.core;
-      if (core === null) return [];
-      const last = core.lastAccepted();
-      return [{ promised: core.promised, committedIndex: core.committedIndex, rejoining: core.rejoining, ...(last !== undefined ? { lastAcceptedSlot: last.slot } : {}) }];
-    });
+    const reports = others.slice(0, this.quorum.q).flatMap((x) => (x.core === null ? [] : [x.core.rejoinReport()]));
     const read = rejoinFloorFrom(reports, this.quorum, BigInt(this.o.windowSlots));
     assert(!('problem' in read), 'the floor is read from a quorum of acceptors that are not rejoining');
     const floor: RejoinFloor | undefined = this.o.unsafeRejoin ? undefined : read;
