@@ -1,6 +1,7 @@
 import type { Quorum } from '@paxos/consensus-core';
 import { describeGrpcError } from '@paxos/grpc-kit';
 import type { ClusterStatusResponse, NodeStatus } from '@paxos/proto';
+import { acceptorVotes } from '@paxos/wire';
 import type { AcceptorLink } from './acceptor-link';
 
 /** Asks every acceptor for its Status, each with its own deadline, and sums up. */
@@ -15,14 +16,16 @@ export async function clusterStatus(links: readonly AcceptorLink[], quorum: Quor
     }),
   );
   const alive = nodes.filter((n) => n.alive);
+  const voting = alive.filter((n) => n.status === undefined || acceptorVotes(n.status)).length;
   const committedIndex = alive.reduce((m, n) => ((n.status?.committedIndex ?? 0n) > m ? (n.status?.committedIndex ?? 0n) : m), 0n);
   return {
     nodes,
     alive: alive.length,
     clusterSize: quorum.n,
     quorumSize: quorum.q,
-    quorumAlive: quorum.isQuorum(alive.length),
+    quorumAlive: quorum.isQuorum(voting),
     holdingLatest: alive.filter((n) => n.status?.committedIndex === committedIndex).length,
     committedIndex,
+    voting,
   };
 }

@@ -5,7 +5,7 @@
 import { Quorum } from '@paxos/consensus-core';
 import { type Logger, messageBytes, type Transport } from '@paxos/grpc-kit';
 import type { LogEntry } from '@paxos/proto';
-import { type AcceptorView, acceptorView, type LeaderboardView, leaderboardRows, type NetworkView, type ProposalView, type ProposerView, proposalView, type SlotView, slotView } from './network-view';
+import { type AcceptorView, acceptorView, type LeaderboardView, leaderboardRows, type NetworkView, type ProposalView, type ProposerView, proposalView, type SlotView, slotView, votes } from './network-view';
 import { failureState, NodeClients, scrapeMetrics } from './node-clients';
 import { parsePrometheusText } from './prometheus-text';
 import { type ProposerReading, RateHistory } from './rate-history';
@@ -101,6 +101,7 @@ export class NetworkPoller {
     const [acceptors, proposerFigures] = await Promise.all([this.pollAcceptors(), this.pollProposerMetrics(problems)]);
     const reads = await this.pollAgreedState(acceptors, problems);
     const alive = acceptors.filter((a) => a.state === 'alive').length;
+    const voting = acceptors.filter(votes).length;
     const proposer: ProposerView = {
       address: this.opts.proposer,
       ...(reads.proposerState ?? { state: 'alive' as const }),
@@ -113,7 +114,8 @@ export class NetworkPoller {
       clusterSize: this.quorum.n,
       quorumSize: this.quorum.q,
       alive,
-      quorumAlive: this.quorum.isQuorum(alive),
+      voting,
+      quorumAlive: this.quorum.isQuorum(voting),
       acceptors,
       proposer,
       rates: [...this.rates.all()],

@@ -86,6 +86,9 @@ export interface NetworkView {
   readonly clusterSize: number;
   readonly quorumSize: number;
   readonly alive: number;
+  /** Alive acceptors that vote (not those whose storage failed, nor those rejoining). */
+  readonly voting: number;
+  /** A quorum of acceptors is alive and votes. */
   readonly quorumAlive: boolean;
   readonly acceptors: readonly AcceptorView[];
   readonly proposer: ProposerView;
@@ -104,6 +107,9 @@ export const clip = (s: string): string => (s.length > TEXT_CHARS_MAX ? `${s.sli
 const ROWS_MAX = 64;
 const COMMANDS_SHOWN_MAX = 16;
 const CLAIMS_SHOWN_MAX = 16;
+
+/** Whether an acceptor that answered votes: its storage is healthy and it is not rejoining. */
+export const votes = (a: AcceptorView): boolean => a.state === 'alive' && a.storage?.healthy !== false && a.rejoinCatchUpTo === undefined;
 
 export function acceptorView(id: number, address: string, s: StatusResponse, at: number): AcceptorView {
   // Another acceptor at this address (another network on these ports, or a node started with

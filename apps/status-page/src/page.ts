@@ -83,7 +83,7 @@ function render(v) {
   document.body.removeAttribute('data-stale');
   $('updated').textContent = 'updated ' + new Date(v.at).toLocaleTimeString();
   const q = $('quorum');
-  q.textContent = v.alive + '/' + v.clusterSize + ' acceptors alive · quorum ' + v.quorumSize + (v.quorumAlive ? ' alive' : ' NOT alive');
+  q.textContent = v.alive + '/' + v.clusterSize + ' acceptors alive' + (v.voting < v.alive ? ' (' + (v.alive - v.voting) + ' not voting)' : '') + ' · quorum ' + v.quorumSize + (v.quorumAlive ? ' alive' : ' NOT alive');
   q.className = 'pill ' + (v.quorumAlive ? 'ok' : 'bad');
   $('acceptors').replaceChildren(...v.acceptors.map(nodeTile));
   const p = v.proposer;

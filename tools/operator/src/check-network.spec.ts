@@ -1,6 +1,6 @@
 import { createServer, type Socket } from 'node:net';
 import { createLogger, INSECURE, type RunningServer, startGrpcServer } from '@paxos/grpc-kit';
-import { AcceptorServiceService, StatusResponse } from '@paxos/proto';
+import { AcceptorServiceService, StatusResponse, StorageStatus } from '@paxos/proto';
 import { freePortRange } from '@paxos/test-cluster';
 import { checkNetwork, formatCheck } from './check-report';
 import type { NetworkLayout, NodeLayout } from './network-dir';
@@ -8,12 +8,12 @@ import type { NetworkLayout, NodeLayout } from './network-dir';
 const logger = createLogger('check-network-spec');
 const DEADLINE_MS = 300;
 
-/** An acceptor stand-in whose Status answers as nodeId, after delays[i] ms at its i-th call (0 past the list). */
-async function fakeAcceptor(nodeId: number, delays: number[] = []): Promise<RunningServer> {
+/** An acceptor stand-in whose Status answers as nodeId (with `extra` fields), after delays[i] ms at its i-th call (0 past the list). */
+async function fakeAcceptor(nodeId: number, delays: number[] = [], extra: Partial<StatusResponse> = {}): Promise<RunningServer> {
   let calls = 0;
   const status = (_call: unknown, cb: (e: null, r: StatusResponse) => void) => {
     const delay = delays[calls++] ?? 0;
-    setTimeout(() => cb(null, StatusResponse.fromPartial({ nodeId, clusterSize: 3, committedIndex: 4n })), delay);
+    setTimeout(() => cb(null, StatusResponse.fromPartial({ nodeId, clusterSize: 3, committedIndex: 4n, ...extra })), delay);
   };
   return startGrpcServer({ host: '127.0.0.1', port: 0, maxReceiveBytes: 1 << 20, transport: INSECURE, logger, services: [{ name: 'paxos.v1.AcceptorService', definition: AcceptorServiceService, implementation: { status } }] });
 }
@@ -51,6 +51,19 @@ describe('npm run check against stand-in nodes', () => {
     const report = await checkNetwork(layoutOf(acceptors, await start(fakeProposer())), DEADLINE_MS, INSECURE);
     expect(report).toMatchObject({ alive: 1, quorumAlive: false, serving: false });
     expect(report.nodes[1]?.error).toBe('answers as acceptor 0, not acceptor 1 of this network (another network on these ports, or a node started with another --id)');
+  });
+
+  it('counts only voting acceptors toward the quorum: one whose storage failed or that rejoins is alive but no vote', async () => {
+    const rejoining = { rejoining: true, rejoinCatchUpTo: 70n };
+    const failed = { storage: StorageStatus.fromPartial({ healthy: false, error: 'fdatasync: EIO' }) };
+    const proposer = await start(fakeProposer());
+    const acceptors = [await start(fakeAcceptor(0)), await start(fakeAcceptor(1, [], rejoining)), await start(fakeAcceptor(2, [], failed))];
+    const report = await checkNetwork(layoutOf(acceptors, proposer), DEADLINE_MS, INSECURE);
+    expect(report).toMatchObject({ alive: 3, voting: 1, quorumAlive: false, serving: false });
+    expect(report.nodes.map((n) => n.voting)).toEqual([true, false, false]);
+    expect(formatCheck(report)).toContain('alive: 3/3 (2 of them not voting); quorum 2 is NOT alive (crash tolerance 1, Byzantine tolerance 0)');
+    const oneRejoining = [acceptors[0] ?? '', acceptors[1] ?? '', await start(fakeAcceptor(2))];
+    expect(await checkNetwork(layoutOf(oneRejoining, proposer), DEADLINE_MS, INSECURE)).toMatchObject({ alive: 3, voting: 2, quorumAlive: true, serving: true });
   });
 
   it('is not serving when the proposer is down or silent, with a quorum of acceptors alive', async () => {

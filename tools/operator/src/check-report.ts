@@ -2,6 +2,7 @@ import { Quorum, formatBallot } from '@paxos/consensus-core';
 import { status as grpcStatus } from '@grpc/grpc-js';
 import { describeGrpcError, type HealthReading, isServiceError, readHealth, type Transport } from '@paxos/grpc-kit';
 import type { StatusResponse } from '@paxos/proto';
+import { acceptorVotes } from '@paxos/wire';
 import { type NetworkLayout, type NodeLayout, portOf } from './network-dir';
 import { formatAgreement, type LogAgreement } from './log-agreement';
 import { acceptorStatus } from './probe';
@@ -11,6 +12,8 @@ export interface NodeRow {
   readonly node: number;
   readonly address: string;
   readonly alive: boolean;
+  /** Alive and voting (its storage is healthy and it is not rejoining): only these make a quorum. */
+  readonly voting?: boolean;
   readonly error?: string;
   readonly source?: string;
   readonly promised?: string;
@@ -41,13 +44,16 @@ export interface CheckReport {
   readonly proposer: ServiceRow;
   /** The live status page (absent for a network launched without one). */
   readonly statusPage?: ServiceRow;
-  /** A quorum of acceptors is alive and the proposer serves: the network takes work. */
+  /** A quorum of acceptors is alive and votes, and the proposer serves: the network takes work. */
   readonly serving: boolean;
   readonly alive: number;
+  /** Alive acceptors that vote (the others' storage failed, or they rejoin). */
+  readonly voting: number;
   readonly clusterSize: number;
   readonly quorumSize: number;
   readonly crashTolerance: number;
   readonly byzantineTolerance: number;
+  /** A quorum of acceptors is alive and votes. */
   readonly quorumAlive: boolean;
   /** The highest committed index among alive acceptors, and how many hold it. */
   readonly committedIndex: string;
@@ -90,6 +96,7 @@ function row(id: number, address: string, clusterSize: number, s: StatusResponse
     node: id,
     address,
     alive: true,
+    voting: acceptorVotes(s),
     source: ds ? `${ds.source} ${ds.table}${ds.loaded ? ` (${ds.rowCount} rows)` : ' (not loaded)'}` : '',
     promised: s.promised ? formatBallot(s.promised) : '-',
     lastAccepted: s.lastAccepted ? `slot ${s.lastAccepted.slot} @ ${formatBallot(s.lastAccepted.ballot ?? { round: 0n, proposerId: 0 })}` : '-',
@@ -192,18 +199,20 @@ export async function checkNetwork(layout: NetworkLayout, deadlineMs: number, tr
     layout.statusPage ? statusPageRow(layout.statusPage, deadlineMs, owners) : Promise.resolve(undefined),
   ]);
   const alive = rows.filter((r) => r.alive);
+  const voting = alive.filter((r) => r.voting !== false).length;
   const latest = alive.reduce((m, r) => (BigInt(r.committedIndex ?? '0') > m ? BigInt(r.committedIndex ?? '0') : m), 0n);
   return {
     nodes: rows,
     proposer,
     ...(statusPage ? { statusPage } : {}),
-    serving: quorum.isQuorum(alive.length) && proposer.answering,
+    serving: quorum.isQuorum(voting) && proposer.answering,
     alive: alive.length,
+    voting,
     clusterSize: quorum.n,
     quorumSize: quorum.q,
     crashTolerance: quorum.crashTolerance,
     byzantineTolerance: quorum.byzantineTolerance,
-    quorumAlive: quorum.isQuorum(alive.length),
+    quorumAlive: quorum.isQuorum(voting),
     committedIndex: latest.toString(),
     holdingLatest: alive.filter((r) => BigInt(r.committedIndex ?? '0') === latest).length,
     appliedLatest: alive.filter((r) => BigInt(r.appliedSlot ?? '0') >= latest).length,
@@ -230,7 +239,7 @@ export function formatCheck(r: CheckReport, dir = 'D'): string[] {
   return [
     line(head),
     ...body.map(line),
-    `alive: ${r.alive}/${r.clusterSize}; quorum ${r.quorumSize} ${r.quorumAlive ? 'is alive' : 'is NOT alive'} (crash tolerance ${r.crashTolerance}, Byzantine tolerance ${r.byzantineTolerance})`,
+    `alive: ${r.alive}/${r.clusterSize}${r.voting < r.alive ? ` (${r.alive - r.voting} of them not voting)` : ''}; quorum ${r.quorumSize} ${r.quorumAlive ? 'is alive' : 'is NOT alive'} (crash tolerance ${r.crashTolerance}, Byzantine tolerance ${r.byzantineTolerance})`,
     r.alive === 0
       ? `consensus: ${NO_ACCEPTOR_ANSWERED}: is the network running? npm run launch -- --restart-missing --dir ${dir} brings back stopped nodes`
       : `consensus: ${r.holdingLatest} of ${r.alive} alive acceptors hold the latest chosen slot (committed index ${r.committedIndex})`,

@@ -211,10 +211,16 @@ export interface ClusterStatusResponse {
   alive: number;
   clusterSize: number;
   quorumSize: number;
+  /** A quorum of the acceptors is alive and votes (see voting). */
   quorumAlive: boolean;
   /** How many alive acceptors hold the latest chosen value (committed index at the maximum). */
   holdingLatest: number;
   committedIndex: bigint;
+  /**
+   * Alive acceptors that vote: not those whose storage failed, nor those that rejoin after losing
+   * their data and have not reached their floor (StatusResponse.storage, .rejoining).
+   */
+  voting: number;
 }
 
 export interface NodeStatus {
@@ -1352,6 +1358,7 @@ function createBaseClusterStatusResponse(): ClusterStatusResponse {
     quorumAlive: false,
     holdingLatest: 0,
     committedIndex: 0n,
+    voting: 0,
   };
 }
 
@@ -1380,6 +1387,9 @@ export const ClusterStatusResponse: MessageFns<ClusterStatusResponse> = {
         throw new globalThis.Error("value provided for field message.committedIndex of type uint64 too large");
       }
       writer.uint32(56).uint64(message.committedIndex);
+    }
+    if (message.voting !== 0) {
+      writer.uint32(64).uint32(message.voting);
     }
     return writer;
   },
@@ -1453,6 +1463,14 @@ export const ClusterStatusResponse: MessageFns<ClusterStatusResponse> = {
             message.committedIndex = reader.uint64() as bigint;
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.voting = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1494,6 +1512,7 @@ export const ClusterStatusResponse: MessageFns<ClusterStatusResponse> = {
         : isSet(object.committed_index)
         ? BigInt(object.committed_index)
         : 0n,
+      voting: isSet(object.voting) ? globalThis.Number(object.voting) : 0,
     };
   },
 
@@ -1520,6 +1539,9 @@ export const ClusterStatusResponse: MessageFns<ClusterStatusResponse> = {
     if (message.committedIndex !== 0n) {
       obj.committedIndex = message.committedIndex.toString();
     }
+    if (message.voting !== 0) {
+      obj.voting = Math.round(message.voting);
+    }
     return obj;
   },
 
@@ -1537,6 +1559,7 @@ export const ClusterStatusResponse: MessageFns<ClusterStatusResponse> = {
     message.committedIndex = (object.committedIndex !== undefined && object.committedIndex !== null)
       ? BigInt(object.committedIndex)
       : 0n;
+    message.voting = object.voting ?? 0;
     return message;
   },
 };
