@@ -2,7 +2,7 @@
 // whole view once a poll; the chart's history once, at connect, then one point a poll), the same
 // view as JSON, and a page per chosen slot with its value. Bounded: viewers, connections, time.
 import * as http from 'node:http';
-import type { Logger } from '@paxos/grpc-kit';
+import { boundConnectionsPerHost, hostKeyOf, httpRefusal, type Logger, PerHostCount } from '@paxos/grpc-kit';
 import type { NetworkPoller } from './network-poller';
 import type { NetworkView } from './network-view';
 import { STATUS_PAGE_HTML } from './page';
@@ -12,6 +12,8 @@ export interface StatusServerOptions {
   readonly host: string;
   readonly port: number;
   readonly maxViewers: number;
+  /** Pages open at once from one host (a browser's tabs; default VIEWERS_PER_HOST_MAX). */
+  readonly maxViewersPerHost?: number;
   readonly logger: Logger;
 }
 
@@ -57,6 +59,15 @@ function hostAllowed(bindHost: string, hostHeader: string | undefined): boolean 
   return LOOPBACK_NAMES.has(name.toLowerCase());
 }
 
+/**
+ * Event streams one host may hold (an operator's tabs: a browser opens at most 6 connections to
+ * one server over HTTP/1.1 anyway), so no one host takes every place of --max-viewers.
+ */
+export const VIEWERS_PER_HOST_MAX = 8;
+/** Connections beyond the viewers' places (the page, /api/view, slot pages), in all and per host. */
+const OTHER_CONNECTIONS_MAX = 32;
+const OTHER_CONNECTIONS_PER_HOST_MAX = 8;
+
 /** Slot pages read at once (each may ask every node). */
 const SLOT_READS_MAX = 4;
 
@@ -65,6 +76,7 @@ export const isLoopbackHost = (host: string): boolean => LOOPBACK_NAMES.has(host
 
 export async function startStatusServer(poller: NetworkPoller, opts: StatusServerOptions): Promise<StatusServer> {
   const viewers = new Set<http.ServerResponse>();
+  const viewersPerHost = new PerHostCount(Math.min(opts.maxViewersPerHost ?? VIEWERS_PER_HOST_MAX, opts.maxViewers));
   let slotReadsInFlight = 0;
   let eventBytes = 0;
   const send = (res: http.ServerResponse, event: string, data: string) => {
@@ -119,6 +131,13 @@ export async function startStatusServer(poller: NetworkPoller, opts: StatusServe
         res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '5' }).end(`${opts.maxViewers} pages are open already (--max-viewers)\n`);
         return;
       }
+      const host = hostKeyOf(req.socket.remoteAddress);
+      if (!viewersPerHost.take(host)) {
+        res
+          .writeHead(503, { 'content-type': 'text/plain', 'retry-after': '5' })
+          .end(`${viewersPerHost.perHostMax} pages from your host are open already: close one (each open page holds one event stream)\n`);
+        return;
+      }
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
       res.write('retry: 1000\n\n');
       viewers.add(res);
@@ -128,7 +147,9 @@ export async function startStatusServer(poller: NetworkPoller, opts: StatusServe
         send(res, 'history', JSON.stringify(v.rates));
         send(res, 'view', eventOf(v));
       }
-      const drop = () => viewers.delete(res);
+      const drop = () => {
+        if (viewers.delete(res)) viewersPerHost.give(host);
+      };
       res.on('close', drop);
       res.on('error', drop);
       return;
@@ -166,7 +187,11 @@ export async function startStatusServer(poller: NetworkPoller, opts: StatusServe
     }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: the page is at /, its data at /api/view and /events, a slot at /slot/<n>\n');
   });
-  server.maxConnections = opts.maxViewers + 32;
+  server.maxConnections = opts.maxViewers + OTHER_CONNECTIONS_MAX;
+  // One host holds at most its viewers and a few more connections: one that never finishes a
+  // request is closed after 5 s, but could be opened again as fast, and so hold every place.
+  const perHost = viewersPerHost.perHostMax + OTHER_CONNECTIONS_PER_HOST_MAX;
+  boundConnectionsPerHost(server, perHost, httpRefusal(`${perHost} connections from your host are open to this status page already: close one`, 5));
   server.keepAliveTimeout = 5_000;
   const port = await new Promise<number>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>

@@ -128,7 +128,7 @@ function connect() {
   events.addEventListener('history', (e) => { rates = JSON.parse(e.data); });
   events.addEventListener('view', (e) => { retryMs = 2000; render(JSON.parse(e.data)); });
   events.onerror = () => {
-    $('updated').textContent = 'the status page server does not answer; retrying';
+    $('updated').textContent = 'no event stream from the status page server (it does not answer, or too many pages are open: close one); retrying';
     if (events.readyState === EventSource.CLOSED) { setTimeout(connect, retryMs); retryMs = Math.min(retryMs * 2, 60000); }
   };
 }

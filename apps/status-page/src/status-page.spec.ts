@@ -1,4 +1,5 @@
 import { type IncomingHttpHeaders, request } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { Script } from 'node:vm';
 import { status } from '@grpc/grpc-js';
 import { ConfigError, createLogger, INSECURE, type Logger, startGrpcServer } from '@paxos/grpc-kit';
@@ -10,7 +11,7 @@ import { PAGE_SCRIPT, STATUS_PAGE_HTML } from './page';
 import { parsePrometheusText } from './prometheus-text';
 import { quantileFromBuckets, RateHistory } from './rate-history';
 import { escapeHtml, renderSlotPage, slotJson } from './slot-page';
-import { startStatusServer } from './http-server';
+import { startStatusServer, VIEWERS_PER_HOST_MAX } from './http-server';
 import { type NetworkPoller, NetworkPoller as RealNetworkPoller } from './network-poller';
 import { acceptorView, type NetworkView, slotView } from './network-view';
 import { ReadLogResponse, ReadServiceService, StatusResponse } from '@paxos/proto';
@@ -218,6 +219,57 @@ describe('the page\'s HTTP server', () => {
     expect(await get('/slot/8')).toMatchObject({ status: 404, body: expect.stringContaining('not chosen yet') });
     // No node answered (all paused or down): not "not found" but "ask again".
     expect(await get('/api/slot/9')).toMatchObject({ status: 503, headers: expect.objectContaining({ 'retry-after': '2' }), body: expect.stringContaining('no answer within') });
+  });
+});
+
+describe('the page\'s places for one host', () => {
+  const logger = { info: () => undefined, warn: () => undefined, error: () => undefined } as unknown as Logger;
+  const poller = { latest: () => undefined, subscribe: () => () => undefined, readSlot: async () => ({ from: '', problem: 'x' }) } as unknown as NetworkPoller;
+  let server: Awaited<ReturnType<typeof startStatusServer>>;
+  const held: Socket[] = [];
+  beforeAll(async () => {
+    server = await startStatusServer(poller, { host: '127.0.0.1', port: 0, maxViewers: 32, logger });
+  });
+  afterAll(async () => {
+    for (const s of held) s.destroy();
+    await server.close();
+  });
+
+  /** Opens /events from `from` (a loopback address) and returns the status line and first bytes of the answer, keeping the stream open. */
+  const openEvents = (from: string) =>
+    new Promise<string>((resolve, reject) => {
+      const s = connect({ host: '127.0.0.1', port: server.port, localAddress: from }, () => s.write('GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'));
+      held.push(s);
+      let got = '';
+      s.on('data', (b: Buffer) => {
+        got += b.toString();
+        if (got.includes('\r\n\r\n') && (got.startsWith('HTTP/1.1 200') || got.endsWith('\n'))) resolve(got);
+      });
+      s.on('error', reject);
+    });
+
+  it('keeps one host to its share of event streams, so pages from other hosts still open', async () => {
+    for (let i = 0; i < VIEWERS_PER_HOST_MAX; i++) expect(await openEvents('127.0.0.2')).toMatch(/^HTTP\/1.1 200/);
+    const refused = await openEvents('127.0.0.2');
+    expect(refused).toMatch(/^HTTP\/1.1 503/);
+    expect(refused).toContain(`${VIEWERS_PER_HOST_MAX} pages from your host are open already: close one`);
+    expect(await openEvents('127.0.0.3')).toMatch(/^HTTP\/1.1 200/);
+    // A closed page gives its place back.
+    held[0]?.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await openEvents('127.0.0.2')).toMatch(/^HTTP\/1.1 200/);
+  });
+
+  it('keeps one host to its share of connections, even ones that never send a request', async () => {
+    const idle = Array.from({ length: 64 }, () => connect({ host: '127.0.0.1', port: server.port, localAddress: '127.0.0.4' }));
+    held.push(...idle);
+    const told = await new Promise<string>((resolve) => {
+      let got = '';
+      idle[idle.length - 1]?.on('data', (b: Buffer) => (got += b.toString())).on('close', () => resolve(got));
+    });
+    expect(told).toMatch(/^HTTP\/1.1 503/);
+    expect(told).toContain('connections from your host are open to this status page already');
+    expect(await openEvents('127.0.0.5')).toMatch(/^HTTP\/1.1 200/);
   });
 });
 

@@ -1,6 +1,8 @@
+import { connect, type Socket } from 'node:net';
 import { Counter, Registry } from 'prom-client';
+import { hostKeyOf } from './address-bounds';
 import { createLogger } from './logger';
-import { METRICS_RENDER_EVERY_MS, startMetricsServer } from './metrics';
+import { METRICS_CONNECTIONS_MAX, METRICS_RENDER_EVERY_MS, startMetricsServer } from './metrics';
 
 const logger = createLogger('metrics-test');
 logger.level = 'silent';
@@ -31,6 +33,40 @@ describe('the metrics port', () => {
       expect(renders).toBe(before + 1);
       expect((await fetch(`http://127.0.0.1:${server.port}/other`)).status).toBe(404);
     } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('places per host', () => {
+  it('counts IPv4 hosts by address and IPv6 hosts by their /64', () => {
+    expect(hostKeyOf('10.0.0.7')).toBe('10.0.0.7');
+    expect(hostKeyOf('::ffff:10.0.0.7')).toBe('10.0.0.7');
+    expect(hostKeyOf('2001:db8:0:1::5')).toBe(hostKeyOf('2001:0db8:0000:0001:ffff:1:2:3'));
+    expect(hostKeyOf('2001:db8:0:1::5')).not.toBe(hostKeyOf('2001:db8:0:2::5'));
+    expect(hostKeyOf('::1')).toBe('0:0:0:0::/64');
+    expect(hostKeyOf(undefined)).toBe('unknown');
+  });
+
+  it('keeps one host that opens connections and sends nothing from taking every place of a metrics port', async () => {
+    const server = await startMetricsServer('127.0.0.1', 0, new Registry(), logger);
+    const idle: Socket[] = Array.from({ length: METRICS_CONNECTIONS_MAX }, () => connect({ host: '127.0.0.1', port: server.port, localAddress: '127.0.0.2' }));
+    try {
+      const told = await new Promise<string>((resolve) => {
+        let got = '';
+        idle[idle.length - 1]?.on('data', (b: Buffer) => (got += b.toString())).on('close', () => resolve(got));
+      });
+      expect(told).toMatch(/^HTTP\/1.1 503/);
+      expect(told).toContain('connections from your host are open to this metrics port already');
+      // Another host's scraper still gets in.
+      const scraped = await new Promise<number>((resolve, reject) => {
+        const s = connect({ host: '127.0.0.1', port: server.port, localAddress: '127.0.0.3' }, () => s.write('GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+        let got = '';
+        s.on('data', (b: Buffer) => (got += b.toString())).on('close', () => resolve(Number(got.slice(9, 12)))).on('error', reject);
+      });
+      expect(scraped).toBe(200);
+    } finally {
+      for (const s of idle) s.destroy();
       await server.close();
     }
   });

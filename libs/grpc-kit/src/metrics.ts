@@ -11,6 +11,7 @@ import {
   status,
 } from '@grpc/grpc-js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { boundConnectionsPerHost, httpRefusal } from './address-bounds';
 import type { Logger } from './logger';
 
 /** A registry with the process's default metrics, every series labelled with the node's name. */
@@ -33,6 +34,10 @@ export interface MetricsServer {
  * few seconds, the status page every second.
  */
 export const METRICS_RENDER_EVERY_MS = 250;
+
+/** Connections to a metrics port at once, and from one host (a scraper needs one). */
+export const METRICS_CONNECTIONS_MAX = 64;
+export const METRICS_CONNECTIONS_PER_HOST_MAX = 8;
 
 /** Serves the registry at GET /metrics on host:port (0: any free port). */
 export async function startMetricsServer(host: string, port: number, registry: Registry, logger: Logger): Promise<MetricsServer> {
@@ -61,8 +66,15 @@ export async function startMetricsServer(host: string, port: number, registry: R
       (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`collecting metrics failed: ${(err as Error).message}\n`),
     );
   });
-  // Bounded like the gRPC ports: a scraper needs one connection.
-  server.maxConnections = 64;
+  // Bounded like the gRPC ports: a scraper needs one connection, and one host cannot hold every
+  // place (its connections that never finish a request are closed after 5 s, but it could open
+  // them again as fast).
+  server.maxConnections = METRICS_CONNECTIONS_MAX;
+  boundConnectionsPerHost(
+    server,
+    METRICS_CONNECTIONS_PER_HOST_MAX,
+    httpRefusal(`${METRICS_CONNECTIONS_PER_HOST_MAX} connections from your host are open to this metrics port already: close one (a scraper needs one)`, 5),
+  );
   const bound = await new Promise<number>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(new Error(err.code === 'EADDRINUSE' ? `metrics port ${port} on ${host} is already in use: choose another with --metrics-port` : `cannot serve metrics on ${host}:${port}: ${err.message}`)),

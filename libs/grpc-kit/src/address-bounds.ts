@@ -1,0 +1,75 @@
+// Places held per client host. A bound for everyone alone lets one host take every place: 64
+// connections that never finish a request (each closed after a few seconds and opened again) kept
+// every other scraper off a metrics port, and 128 TCP connections that never start TLS kept every
+// client off a proposer. Counting by host leaves the others room. An IPv6 host is counted by its
+// /64 prefix (one machine is given a whole /64 and may pick any address in it); an IPv4-mapped
+// address counts as its IPv4 address. Behind one NAT or on loopback every client is one host.
+import type { Server as NetServer, Socket } from 'node:net';
+import { isIPv6 } from 'node:net';
+
+/** The host a remote address counts toward: the IPv4 address, or an IPv6 address's /64 prefix. */
+export function hostKeyOf(address: string | undefined): string {
+  if (!address) return 'unknown';
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1] as string;
+  if (!isIPv6(address)) return address;
+  const [head, tail] = address.toLowerCase().split('::') as [string, string | undefined];
+  const front = head ? head.split(':') : [];
+  const back = tail === undefined ? [] : tail ? tail.split(':') : [];
+  const groups = tail === undefined ? front : [...front, ...Array<string>(8 - front.length - back.length).fill('0'), ...back];
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
+
+/** Counts places per host; `take` refuses one past `perHostMax`. */
+export class PerHostCount {
+  private readonly held = new Map<string, number>();
+  constructor(readonly perHostMax: number) {}
+
+  /** Takes a place for `host`; false when it holds `perHostMax` already. */
+  take(host: string): boolean {
+    const own = this.held.get(host) ?? 0;
+    if (own >= this.perHostMax) return false;
+    this.held.set(host, own + 1);
+    return true;
+  }
+
+  give(host: string): void {
+    const left = (this.held.get(host) ?? 1) - 1;
+    if (left > 0) this.held.set(host, left);
+    else this.held.delete(host);
+  }
+
+  of(host: string): number {
+    return this.held.get(host) ?? 0;
+  }
+
+  /** Hosts holding places (at most the places held). */
+  get hosts(): number {
+    return this.held.size;
+  }
+}
+
+/**
+ * Closes each connection to `server` past `perHostMax` open from one host as it arrives (the
+ * server's own `maxConnections` still bounds them all). On an HTTP port, `refusal` is written
+ * first (an HTTP/1.1 answer from `httpRefusal`), so the client is told why.
+ */
+export function boundConnectionsPerHost(server: NetServer, perHostMax: number, refusal?: string): PerHostCount {
+  const count = new PerHostCount(perHostMax);
+  server.on('connection', (socket: Socket) => {
+    const host = hostKeyOf(socket.remoteAddress);
+    if (!count.take(host)) {
+      if (refusal === undefined) socket.destroy();
+      else socket.end(refusal, () => socket.destroy());
+      return;
+    }
+    socket.once('close', () => count.give(host));
+  });
+  return count;
+}
+
+/** A whole HTTP/1.1 503 answer, sent before any request was read, for a connection refused as it arrives. */
+export function httpRefusal(message: string, retryAfterSeconds: number): string {
+  const body = `${message}\n`;
+  return `HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nretry-after: ${retryAfterSeconds}\r\nconnection: close\r\n\r\n${body}`;
+}
