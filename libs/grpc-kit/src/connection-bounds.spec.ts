@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { boundConnections } from './connection-bounds';
+import { boundConnections, HANDSHAKING_MAX, HANDSHAKING_PER_HOST_MAX } from './connection-bounds';
 import { createLogger } from './logger';
 import { ensureNetworkCertificates } from './pki';
 import { type RunningServer, startGrpcServer } from './server';
@@ -69,6 +69,41 @@ describe('the connections a TLS server takes', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(await connect('client-a')).toBe('SERVING');
     expect(await connect('client-b')).toBe('SERVING');
+  });
+});
+
+describe('connections still in their TLS handshake', () => {
+  it('keeps one host whose connections never start TLS to its share of the places, so other hosts still get in', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'conn-bounds-'));
+    ensureNetworkCertificates(dir, ['acceptor-0', 'client-a']);
+    const running = await startGrpcServer({ host: '127.0.0.1', port: 0, maxReceiveBytes: 1024, transport: loadTls(tlsFilesIn(dir, 'acceptor-0')), services: [], logger });
+    let open = 0;
+    let closed = 0;
+    // As many bare TCP connections as the whole pool, from one host (127.0.0.2), sending nothing.
+    const bare = Array.from({ length: HANDSHAKING_MAX }, () =>
+      createConnection({ port: running.port, host: '127.0.0.1', localAddress: '127.0.0.2' }, () => open++)
+        .resume()
+        .on('error', () => undefined)
+        .on('close', () => closed++),
+    );
+    const client = new grpc.Client(`127.0.0.1:${running.port}`, channelCredentials(loadTls(tlsFilesIn(dir, 'client-a')), 'acceptor-0'));
+    try {
+      while (open + closed < HANDSHAKING_MAX) await new Promise((r) => setTimeout(r, 20));
+      while (closed < HANDSHAKING_MAX - HANDSHAKING_PER_HOST_MAX) await new Promise((r) => setTimeout(r, 20));
+      expect(closed).toBe(HANDSHAKING_MAX - HANDSHAKING_PER_HOST_MAX);
+      const pass = (b: Buffer) => b;
+      const answer = await new Promise<string>((resolve) =>
+        client.makeUnaryRequest('/grpc.health.v1.Health/Check', pass, pass, Buffer.alloc(0), { deadline: Date.now() + 5000 }, (e, a) =>
+          resolve(e ? String(grpc.status[e.code]) : a?.[1] === 1 ? 'SERVING' : 'other'),
+        ),
+      );
+      expect(answer).toBe('SERVING');
+    } finally {
+      client.close();
+      for (const b of bare) b.destroy();
+      await running.shutdown(100);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

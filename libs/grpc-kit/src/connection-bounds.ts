@@ -4,12 +4,13 @@
 // by a health Watch) and leave the proposers no way in: a quorum of acceptors so held stops the
 // network. With TLS the bound therefore applies to clients only, per client as well, and the
 // network's own processes (proposer and acceptor certificates) have places of their own;
-// connections still in their TLS handshake have a bounded pool of places and are closed after a
-// few seconds, so they cannot take the kept places either.
+// connections still in their TLS handshake have a bounded pool of places, a share of it per host,
+// and are closed after a few seconds, so they cannot take the kept places either.
 import type { Http2Session } from 'node:http2';
 import type { Server as NetServer, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Server } from '@grpc/grpc-js';
+import { hostKeyOf, PerHostCount } from './address-bounds';
 import type { Logger } from './logger';
 import { identityOfName } from './tls';
 
@@ -28,11 +29,15 @@ export const NETWORK_CONNECTIONS_RESERVED = 64;
 export const HANDSHAKE_MS_MAX = 10_000;
 /**
  * Connections in their TLS handshake at once (no one can be told apart before it ends): one more
- * is closed as it arrives. They have places of their own, so they cannot take the kept ones; a
- * flood of handshakes that never finish can still keep the network's processes from starting
- * theirs (that is a firewall's to stop).
+ * is closed as it arrives. They have places of their own, so they cannot take the kept ones.
  */
 export const HANDSHAKING_MAX = 128;
+/**
+ * Of those, from one host (an IPv4 address, an IPv6 /64): 128 TCP connections from one host that
+ * never start TLS, opened again as each is closed, kept every client and proposer out. Hosts
+ * enough to fill the pool (a flood from many) are a firewall's to stop.
+ */
+export const HANDSHAKING_PER_HOST_MAX = 32;
 /**
  * A connection (after its TLS handshake) that has not sent its HTTP/2 preface within this is
  * closed: on plaintext, 1,024 bare TCP connections that never sent a byte kept every client out
@@ -73,32 +78,36 @@ function closeSilentSessions(s: NetServer, ms: number): void {
 }
 
 function boundTlsClients(s: NetServer, bounds: ConnectionBounds, logger: Logger): void {
-  const handshaking = new Map<string, NodeJS.Timeout>();
+  /** Connections in their handshake, by remote address and port: what frees each one's place. */
+  const handshaking = new Map<string, () => void>();
+  const handshakingPerHost = new PerHostCount(HANDSHAKING_PER_HOST_MAX);
   const byClient = new Map<string, number>();
   let clients = 0;
   let warnedAt = -Infinity;
   const keyOf = (socket: Socket) => `${socket.remoteAddress}:${socket.remotePort}`;
   s.on('connection', (raw: Socket) => {
-    if (handshaking.size >= HANDSHAKING_MAX) {
+    const host = hostKeyOf(raw.remoteAddress);
+    if (handshaking.size >= HANDSHAKING_MAX || !handshakingPerHost.take(host)) {
       raw.destroy();
       return;
     }
     const key = keyOf(raw);
-    const timer = setTimeout(() => {
+    const leave = () => {
+      if (handshaking.get(key) !== leave) return;
+      clearTimeout(timer);
       handshaking.delete(key);
+      handshakingPerHost.give(host);
+    };
+    const timer = setTimeout(() => {
+      leave();
       raw.destroy();
     }, HANDSHAKE_MS_MAX);
     timer.unref();
-    handshaking.set(key, timer);
-    raw.once('close', () => {
-      clearTimeout(timer);
-      if (handshaking.get(key) === timer) handshaking.delete(key);
-    });
+    handshaking.set(key, leave);
+    raw.once('close', leave);
   });
   s.on('secureConnection', (socket: TLSSocket) => {
-    const key = keyOf(socket);
-    clearTimeout(handshaking.get(key));
-    handshaking.delete(key);
+    handshaking.get(keyOf(socket))?.();
     const cn = socket.getPeerCertificate()?.subject?.CN;
     const identity = typeof cn === 'string' ? identityOfName(cn) : undefined;
     if (identity?.role === 'acceptor' || identity?.role === 'proposer') return;
