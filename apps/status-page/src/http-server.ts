@@ -2,7 +2,7 @@
 // whole view once a poll; the chart's history once, at connect, then one point a poll), the same
 // view as JSON, and a page per chosen slot with its value. Bounded: viewers, connections, time.
 import * as http from 'node:http';
-import { boundConnectionsPerHost, hostKeyOf, httpRefusal, type Logger, PerHostCount } from '@paxos/grpc-kit';
+import { boundConnectionsPerHost, hostKeyOf, httpRefusal, type Logger, PerHostCount, pipelinedAnswersBound } from '@paxos/grpc-kit';
 import type { NetworkPoller } from './network-poller';
 import type { NetworkView } from './network-view';
 import { STATUS_PAGE_HTML } from './page';
@@ -104,7 +104,9 @@ export async function startStatusServer(poller: NetworkPoller, opts: StatusServe
 
   // Requests are checked for slow headers and bodies every second (the event stream is a GET
   // without a body: it lives as long as its page).
+  const pipelined = pipelinedAnswersBound();
   const server = http.createServer({ connectionsCheckingInterval: 1000, requestTimeout: 10_000, headersTimeout: 5000 }, (req, res) => {
+    if (!pipelined(req, res)) return;
     const path = (req.url ?? '/').split('?')[0] as string;
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
     res.setHeader('x-paxos-status-page', String(process.pid));

@@ -9,6 +9,7 @@ export * from './reflection-service';
 export * from './server';
 export * from './answer-budget';
 export * from './address-bounds';
+export * from './http-bounds';
 export * from './connection-bounds';
 export * from './call-bounds';
 export * from './partial-message-bounds';

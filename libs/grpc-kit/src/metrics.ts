@@ -12,6 +12,7 @@ import {
 } from '@grpc/grpc-js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { boundConnectionsPerHost, httpRefusal } from './address-bounds';
+import { pipelinedAnswersBound } from './http-bounds';
 import type { Logger } from './logger';
 
 /** A registry with the process's default metrics, every series labelled with the node's name. */
@@ -56,7 +57,9 @@ export async function startMetricsServer(host: string, port: number, registry: R
   };
   // A connection that sends no complete request within 5 s is closed, looked for every second
   // (Node's default looks every 30 s: 64 silent sockets then kept every scraper out that long).
+  const pipelined = pipelinedAnswersBound();
   const server = http.createServer({ connectionsCheckingInterval: 1000, headersTimeout: 5000, requestTimeout: 5000 }, (req, res) => {
+    if (!pipelined(req, res)) return;
     if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: metrics are at GET /metrics\n');
       return;
