@@ -16,4 +16,27 @@ describe('the chosen log', () => {
     expect(l.learn([entry(2n, value('a'))])).toEqual([]); // 'a' was answered by slot 0
     expect(l.result('a')?.slot).toBe(0n);
   });
+
+  it('keeps a retained value in memory of its own, not the buffer it was decoded into', () => {
+    // A client's value is decoded into a slice of a buffer shared with other data (grpc-js and
+    // protobuf put small ones in 8 KiB pool slabs): kept as it came, each retained value would keep
+    // its whole buffer alive, and the bound on retained bytes would count a fraction of the memory.
+    const shared = Buffer.alloc(64 * 1024, 7);
+    const v: SlotValue = {
+      kind: 'batch',
+      commands: [
+        { clientRequestId: 'a', contentType: 't', data: shared.subarray(100, 300) },
+        { clientRequestId: 'b', contentType: 't', data: shared.subarray(5000, 5010) },
+      ],
+    };
+    const l = log(1_000_000);
+    l.learn([entry(0n, v)]);
+    const kept = l.entry(0n)?.value;
+    if (kept?.kind !== 'batch') throw new Error('slot 0 is not retained');
+    expect(kept.commands.map((c) => Buffer.from(c.data).toString('hex'))).toEqual(v.commands.map((c) => Buffer.from(c.data).toString('hex')));
+    for (const c of kept.commands) {
+      expect(c.data.buffer).not.toBe(shared.buffer);
+      expect(c.data.buffer.byteLength).toBeLessThanOrEqual(210);
+    }
+  });
 });
