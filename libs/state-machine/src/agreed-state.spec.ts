@@ -62,6 +62,25 @@ describe('the agreed state (client sessions)', () => {
     s.apply(again);
     expect([marks(log[1] as ChosenEntry), marks(again)]).toEqual([[[false, true]], [[false, false]]]);
   });
+
+  it('marks a copy as forgotten when its id was forgotten and taken again later in the same slot', () => {
+    // One slot: x, a duplicate copy of x, three new ids that push x out (three are remembered),
+    // then x again, which takes effect anew at index 5. The copy at index 1 was a duplicate.
+    const s = new AgreedState({ digest, sessionIdsMax: 3 });
+    const e = slot(0, text('x'), text('x'), text('y'), text('z'), text('w'), text('x'));
+    const applied = s.apply(e).commands.map((c) => c.duplicateOf !== undefined);
+    expect(applied).toEqual([false, true, false, false, false, false]);
+    // Read back, neither earlier copy of x can be told apart any more: forgotten, never "took effect"
+    // (and y, pushed out by x's return).
+    expect(commandOutcomes(e, s).map((o) => [o.duplicate, o.forgotten])).toEqual([
+      [false, true],
+      [false, true],
+      [false, true],
+      [false, false],
+      [false, false],
+      [false, false],
+    ]);
+  });
 });
 
 describe('the agreed state (the Monster Harmonic registry)', () => {

@@ -115,15 +115,16 @@ export interface CommandOutcomeView {
 /**
  * The outcome of each command of an applied slot, read back from the sessions (no per-slot
  * record is kept): a copy is a duplicate when its id took effect earlier. An id no longer
- * remembered, or remembered as taking effect after this slot (forgotten in between, then taken
- * again), says nothing of this copy: it is marked forgotten, never "took effect" (an old duplicate
+ * remembered, or remembered as taking effect after this copy (forgotten in between, then taken
+ * again, in a later slot or later in this one), says nothing of this copy: it is marked forgotten, never "took effect" (an old duplicate
  * copy read back as having taken effect would be applied twice by a client replaying the log).
  */
 export function commandOutcomes(entry: ChosenEntry, state: AgreedState): CommandOutcomeView[] {
   if (entry.value.kind !== 'batch') return [];
   return entry.value.commands.map((c, index) => {
     const first = state.session(c.clientRequestId);
-    const forgotten = first === undefined || first.slot > entry.slot;
+    // Taken after this copy (a later slot, or later in this one once forgotten within it): says nothing of this copy.
+    const forgotten = first === undefined || first.slot > entry.slot || (first.slot === entry.slot && first.index > index);
     const duplicate = !forgotten && (first.slot < entry.slot || first.index < index);
     return { clientRequestId: c.clientRequestId, index, duplicate, firstSlot: duplicate ? first.slot : entry.slot, forgotten };
   });
