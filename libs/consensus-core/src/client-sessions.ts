@@ -8,6 +8,13 @@ import type { ChosenEntry } from './proposer/proposer-types';
  */
 export const SESSION_IDS_MAX_DEFAULT = 200_000;
 
+/**
+ * The longest id the sessions keep as it is (UTF-16 units; a proposer takes ids of at most 256
+ * characters). A longer id, which only a value from elsewhere can bring, is kept by the key the
+ * sessions are given for it (a digest), so that no id makes the sessions hold more than this.
+ */
+export const SESSION_ID_CHARS_KEPT = 256;
+
 /** Where a client request id first took effect. */
 export interface SessionRecord {
   readonly slot: bigint;
@@ -79,6 +86,8 @@ export class ClientSessions {
     fromSlot = 0n,
     /** False only in negative controls: nothing is remembered, every copy takes effect (unsafe). */
     private readonly remember = true,
+    /** The key an id longer than SESSION_ID_CHARS_KEPT is kept by: at most that long, one per id. */
+    private readonly longIdKey: (clientRequestId: string) => string = (id) => id,
   ) {
     assert(Number.isInteger(idsMax) && idsMax >= 1, 'idsMax must be >= 1');
     this.next = fromSlot;
@@ -95,11 +104,17 @@ export class ClientSessions {
 
   /** Where the id first took effect, if it is remembered. */
   get(clientRequestId: string): SessionRecord | undefined {
-    const p = this.byId.get(clientRequestId);
-    return p === undefined ? undefined : this.record(clientRequestId, p);
+    const key = this.key(clientRequestId);
+    const p = this.byId.get(key);
+    return p === undefined ? undefined : this.record(key, p);
   }
 
-  /** The sessions as plain data, oldest id first. */
+  /** What the id is remembered by: itself, or its key when it is longer than SESSION_ID_CHARS_KEPT. */
+  private key(clientRequestId: string): string {
+    return clientRequestId.length <= SESSION_ID_CHARS_KEPT ? clientRequestId : this.longIdKey(clientRequestId);
+  }
+
+  /** The sessions as plain data, oldest id first (each id as it is remembered: see SESSION_ID_CHARS_KEPT). */
   snapshot(): SessionsSnapshot {
     const ids: string[] = [];
     const points: SessionPoint[] = [];
@@ -114,15 +129,24 @@ export class ClientSessions {
     return { next: this.next, idsMax: this.idsMax, ids, points, details: [...this.details.entries()] };
   }
 
-  /** Sessions that continue from a snapshot (the same decisions as the sessions it was taken of). */
-  static fromSnapshot(s: SessionsSnapshot, digest: ((data: Uint8Array) => string) | undefined, remember = true): ClientSessions {
+  /**
+   * Sessions that continue from a snapshot (the same decisions as the sessions it was taken of). A
+   * long id a snapshot holds as it is (written before ids were bounded) is taken by its key.
+   */
+  static fromSnapshot(
+    s: SessionsSnapshot,
+    digest: ((data: Uint8Array) => string) | undefined,
+    remember = true,
+    longIdKey?: (clientRequestId: string) => string,
+  ): ClientSessions {
     assert(s.ids.length === s.points.length && s.ids.length <= s.idsMax, 'a sessions snapshot holds one point per id, at most idsMax');
-    const sessions = new ClientSessions(digest, s.idsMax, s.next, remember);
+    const sessions = new ClientSessions(digest, s.idsMax, s.next, remember, longIdKey);
     s.ids.forEach((id, i) => {
-      sessions.order.push(id);
-      sessions.byId.set(id, s.points[i] as SessionPoint);
+      const key = sessions.key(id);
+      sessions.order.push(key);
+      sessions.byId.set(key, s.points[i] as SessionPoint);
     });
-    if (digest !== undefined) for (const [id, d] of s.details) sessions.details.set(id, d);
+    if (digest !== undefined) for (const [id, d] of s.details) sessions.details.set(sessions.key(id), d);
     return sessions;
   }
 
@@ -130,7 +154,7 @@ export class ClientSessions {
   apply(entry: ChosenEntry): CommandEffect[] {
     const effects: CommandEffect[] = [];
     this.step(entry, (clientRequestId, index, duplicateOf) =>
-      effects.push(duplicateOf === undefined ? { clientRequestId, index } : { clientRequestId, index, duplicateOf: this.record(clientRequestId, duplicateOf) }),
+      effects.push(duplicateOf === undefined ? { clientRequestId, index } : { clientRequestId, index, duplicateOf: this.record(this.key(clientRequestId), duplicateOf) }),
     );
     return effects;
   }
@@ -156,7 +180,8 @@ export class ClientSessions {
         effect?.(id, index, undefined);
         continue;
       }
-      const first = this.byId.get(id);
+      const key = this.key(id);
+      const first = this.byId.get(key);
       if (first !== undefined) {
         effect?.(id, index, first);
         continue;
@@ -165,17 +190,18 @@ export class ClientSessions {
         const evicted = this.order[this.oldest] as string;
         this.byId.delete(evicted);
         this.details.delete(evicted);
-        this.order[this.oldest] = id;
+        this.order[this.oldest] = key;
         this.oldest = (this.oldest + 1) % this.idsMax;
-      } else this.order.push(id);
-      this.byId.set(id, pack(entry.slot, index));
-      if (this.digest !== undefined) this.details.set(id, { ballot: entry.ballot, digest: this.digest(c.data) });
+      } else this.order.push(key);
+      this.byId.set(key, pack(entry.slot, index));
+      if (this.digest !== undefined) this.details.set(key, { ballot: entry.ballot, digest: this.digest(c.data) });
       effect?.(id, index, undefined);
     }
   }
 
-  private record(clientRequestId: string, p: Point): SessionRecord {
-    const detail = this.details.get(clientRequestId);
+  /** The record of the id remembered by `key`. */
+  private record(key: string, p: Point): SessionRecord {
+    const detail = this.details.get(key);
     return detail === undefined ? unpack(p) : { ...unpack(p), detail };
   }
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ChosenEntry, Command } from '@paxos/consensus-core';
+import { type ChosenEntry, type Command, SESSION_ID_CHARS_KEPT } from '@paxos/consensus-core';
 import { buildProposal, encodeProposalValue } from '@paxos/proposal';
 import { AgreedState, commandOutcomes } from './agreed-state';
 import { HarmonicRegistry, recordBytes } from './harmonic-registry';
@@ -61,6 +61,23 @@ describe('the agreed state (client sessions)', () => {
     const again = slot(5, text('x'));
     s.apply(again);
     expect([marks(log[1] as ChosenEntry), marks(again)]).toEqual([[[false, true]], [[false, false]]]);
+  });
+
+  it('keeps an id longer than the proposer takes by a bounded key, and still knows its copies', () => {
+    // A value from elsewhere may hold ids up to the value's bound (1 MiB): kept whole, the 200,000
+    // remembered ones could hold gigabytes on every node.
+    const long = 'L'.repeat(100_000);
+    const s = new AgreedState({ digest });
+    const applied = [slot(0, text(long)), slot(1, text(long, 'retry')), slot(2, text(`${long}x`), text('\ud800'.repeat(300)), text('\udc00'.repeat(300)))].map((e) => s.apply(e).commands.map((c) => c.duplicateOf?.slot));
+    expect(applied).toEqual([[undefined], [0n], [undefined, undefined, undefined]]);
+    expect(s.session(long)).toMatchObject({ slot: 0n, index: 0, detail: { digest: digest(Buffer.from(long)) } });
+    expect(s.snapshot().sessions.ids.map((id) => id.length <= SESSION_ID_CHARS_KEPT)).toEqual([true, true, true, true]);
+    // A snapshot that holds the id as it is (written before ids were bounded) is taken by its key.
+    const before = s.snapshot();
+    const old = { ...before, sessions: { ...before.sessions, ids: [long, ...before.sessions.ids.slice(1)], details: [[long, { ballot, digest: 'd' }] as const, ...before.sessions.details.slice(1)] } };
+    const restored = new AgreedState({ digest }, old);
+    expect(restored.apply(slot(3, text(long))).commands[0]?.duplicateOf).toEqual({ slot: 0n, index: 0, detail: { ballot, digest: 'd' } });
+    expect(restored.snapshot().sessions.ids).toEqual(before.sessions.ids);
   });
 
   it('marks a copy as forgotten when its id was forgotten and taken again later in the same slot', () => {

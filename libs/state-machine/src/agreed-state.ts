@@ -1,6 +1,7 @@
 // The state machine on the chosen log: client sessions (exactly-once) and the Monster Harmonic
 // registry. One library for acceptors, proposers, tools and clients: the same log applied in slot
 // order gives the same state everywhere.
+import { createHash } from 'node:crypto';
 import { type ChosenEntry, ClientSessions, type CommandEffect, SESSION_IDS_MAX_DEFAULT, type SessionRecord, type SessionsSnapshot } from '@paxos/consensus-core';
 import { HarmonicRegistry, type HarmonicOutcome, isHarmonicCommand, REGISTRY_DEFAULTS, type RegistryOptions, type RegistrySnapshot } from './harmonic-registry';
 
@@ -39,6 +40,15 @@ export interface AgreedStateSnapshot {
   readonly registry: RegistrySnapshot;
 }
 
+/**
+ * The key the sessions keep an id longer than SESSION_ID_CHARS_KEPT by: its SHA-256 (of its UTF-16
+ * units, so that ids differing in a lone surrogate differ here too). Only a value from elsewhere
+ * holds such an id (a proposer takes 256 characters), and a copy of it is still recognised.
+ */
+export function longSessionIdKey(clientRequestId: string): string {
+  return `sha256:${createHash('sha256').update(clientRequestId, 'utf16le').digest('hex')}`;
+}
+
 export class AgreedState {
   readonly sessions: ClientSessions;
   readonly registry: HarmonicRegistry;
@@ -49,11 +59,11 @@ export class AgreedState {
     this.digest = opts.digest;
     const registryOptions = { ...REGISTRY_DEFAULTS, ...opts.registry };
     if (restored !== undefined) {
-      this.sessions = ClientSessions.fromSnapshot(restored.sessions, opts.digest, opts.unsafeNoSessions !== true);
+      this.sessions = ClientSessions.fromSnapshot(restored.sessions, opts.digest, opts.unsafeNoSessions !== true, longSessionIdKey);
       this.registry = HarmonicRegistry.fromSnapshot(restored.registry, registryOptions);
       return;
     }
-    this.sessions = new ClientSessions(opts.digest, opts.sessionIdsMax ?? SESSION_IDS_MAX_DEFAULT, opts.fromSlot ?? 0n, opts.unsafeNoSessions !== true);
+    this.sessions = new ClientSessions(opts.digest, opts.sessionIdsMax ?? SESSION_IDS_MAX_DEFAULT, opts.fromSlot ?? 0n, opts.unsafeNoSessions !== true, longSessionIdKey);
     this.registry = new HarmonicRegistry(registryOptions);
   }
 
