@@ -4,6 +4,7 @@
 import type { Command } from '@paxos/consensus-core';
 import { isHarmonicContentType, leaderboardBoundProblem, leaderboardEntryProblem, sourceOfAcceptor, validateProposalValue } from '@paxos/proposal';
 import type { Claim, LeaderboardEntry } from '@paxos/proto';
+import { SortedNumbers } from './sorted-numbers';
 
 /** A claim as the registry keeps it, with who checks it. */
 export interface ClaimRecord {
@@ -110,7 +111,7 @@ export class HarmonicRegistry {
   /** Proposal number -> the slot it took effect in (every proposal ever applied). */
   private readonly slotOf = new Map<bigint, bigint>();
   /** Every number in slotOf, ascending (pages of ListProposals). */
-  private readonly numbers: bigint[] = [];
+  private numbers = new SortedNumbers();
   /** Full records of the newest proposalsMax proposals, in log order. */
   private readonly records = new Map<bigint, ProposalRecord>();
   /** recordBytes of every record in `records`. */
@@ -153,7 +154,7 @@ export class HarmonicRegistry {
       claims: p.claims.map((claim) => ({ claim, checkedBy: (c.verifiedBy ?? []).filter((id) => sourceOfAcceptor(id) === claim.source) })),
     };
     this.slotOf.set(p.proposalNumber, slot);
-    this.insertNumber(p.proposalNumber);
+    this.numbers.insert(p.proposalNumber);
     this.keepRecord(record);
     for (const e of p.leaderboard) {
       const row: LeaderboardRow = { framework: e.framework, score: e.score, pricePerPoint: e.pricePerPoint, bid: e.bid, ask: e.ask, proposalNumber: p.proposalNumber, slot };
@@ -205,8 +206,7 @@ export class HarmonicRegistry {
   static fromSnapshot(s: RegistrySnapshot, opts: RegistryOptions = REGISTRY_DEFAULTS): HarmonicRegistry {
     const r = new HarmonicRegistry(opts);
     for (const [n, slot] of s.slotOf) r.slotOf.set(n, slot);
-    // One at a time: a spread of every proposal ever applied passes V8's argument bound past about 120,000.
-    for (const n of [...r.slotOf.keys()].sort(compareBigint)) r.numbers.push(n);
+    r.numbers = SortedNumbers.fromAscending([...r.slotOf.keys()].sort(compareBigint));
     // Kept as when applied: a snapshot from before the records' bound in bytes (format 2) is cut
     // to it here, to the same newest records a node applying the log keeps.
     for (const rec of s.records) r.keepRecord(rec);
@@ -226,22 +226,10 @@ export class HarmonicRegistry {
 
   /**
    * Proposals with numbers >= fromNumber, by number, at most max: the record when it is kept, its
-   * number and slot when only those are (none skipped; a binary search, not a sort per page).
+   * number and slot when only those are (none skipped; a search of sorted blocks, not a sort per page).
    */
   proposals(fromNumber: bigint, max: number): Array<ProposalRecord | { forgotten: true; proposalNumber: bigint; slot: bigint }> {
-    const out: Array<ProposalRecord | { forgotten: true; proposalNumber: bigint; slot: bigint }> = [];
-    for (let i = lowerBound(this.numbers, fromNumber); i < this.numbers.length && out.length < max; i++) {
-      const n = this.numbers[i] as bigint;
-      out.push(this.records.get(n) ?? { forgotten: true, proposalNumber: n, slot: this.slotOf.get(n) as bigint });
-    }
-    return out;
-  }
-
-  private insertNumber(n: bigint): void {
-    const last = this.numbers.at(-1);
-    // Numbers mostly grow: appended; an older one goes in its place.
-    if (last === undefined || n > last) this.numbers.push(n);
-    else this.numbers.splice(lowerBound(this.numbers, n), 0, n);
+    return this.numbers.from(fromNumber, max).map((n) => this.records.get(n) ?? { forgotten: true, proposalNumber: n, slot: this.slotOf.get(n) as bigint });
   }
 
   get proposalCount(): number {
@@ -265,16 +253,4 @@ export class HarmonicRegistry {
 
 function compareBigint(a: bigint, b: bigint): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** The first index of the ascending `sorted` whose number is >= n. */
-function lowerBound(sorted: readonly bigint[], n: bigint): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((sorted[mid] as bigint) < n) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
