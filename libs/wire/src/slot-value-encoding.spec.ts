@@ -1,7 +1,7 @@
 import type { SlotValue } from '@paxos/consensus-core';
 import { AcceptRequest, SlotValue as WireSlotValue } from '@paxos/proto';
 import { acceptRequestFromWire } from './acceptor-messages';
-import { encodedSlotValue, slotValueToWire } from './slot-value';
+import { encodedSlotValue, slotValueFromWire, slotValueToWire } from './slot-value';
 import { decodeAcceptRequest } from './slot-value-encoding';
 
 const ballot = { round: 3n, proposerId: 1 };
@@ -21,6 +21,33 @@ function accepted(buf: Buffer): SlotValue {
 }
 
 describe('received value bytes', () => {
+  it('a value whose fields run past its own bytes is stored encoded afresh, as the acceptor read it', () => {
+    // Inside the request, the command's id (3 bytes here, 7 by its length) swallows the Accept's
+    // slot field after the value: the value's bytes alone do not decode. Stored as they came, they
+    // would be a vote log and history record no acceptor can read back, on every one that voted.
+    const command = Buffer.from([0x12, 0x03, 0x0a, 0x01, 0x61, 0x0a, 0x07, 0x61, 0x62, 0x63]);
+    const batch = Buffer.concat([Buffer.from([0x0a, command.length]), command]);
+    const bytes = Buffer.concat([Buffer.from([0x12, batch.length]), batch]);
+    const accept = Buffer.concat([Buffer.from([0x0a, 0x04, 0x08, 0x01, 0x10, 0x01, 0x1a, bytes.length]), bytes, Buffer.from([0x10, 0x07, 0x20, 0x01])]);
+    const req = decodeAcceptRequest(Buffer.concat([Buffer.from([0x12, accept.length]), accept]));
+    const voted = slotValueFromWire(req.accept?.value);
+    expect(voted).toMatchObject({ kind: 'batch', commands: [{ clientRequestId: 'abc\u0010\u0007 \u0001' }] });
+    expect(() => WireSlotValue.decode(bytes)).toThrow(/premature EOF/);
+    expect(slotValueFromWire(WireSlotValue.decode(encodedSlotValue(voted)))).toEqual(voted);
+  });
+
+  it('a value whose packed verified_by ends in a varint that runs past its own bytes is stored encoded afresh', () => {
+    // verified_by [1, then a varint whose continuation bit takes the Accept's next byte]. The
+    // bytes after the value read as fields both from their start and from their second byte.
+    const command = Buffer.from([0x12, 0x03, 0x0a, 0x01, 0x61, 0x0a, 0x01, 0x62, 0x1a, 0x02, 0x01, 0x85]);
+    const batch = Buffer.concat([Buffer.from([0x0a, command.length]), command]);
+    const bytes = Buffer.concat([Buffer.from([0x12, batch.length]), batch]);
+    const accept = Buffer.concat([Buffer.from([0x0a, 0x04, 0x08, 0x01, 0x10, 0x01, 0x1a, bytes.length]), bytes, Buffer.from([0x22, 0x20, 0x80, 0x01]), Buffer.alloc(30, 0x20)]);
+    const voted = slotValueFromWire(decodeAcceptRequest(Buffer.concat([Buffer.from([0x12, accept.length]), accept])).accept?.value);
+    expect(voted).toMatchObject({ kind: 'batch', commands: [{ clientRequestId: 'b', verifiedBy: [1, 0x1105] }] });
+    expect(slotValueFromWire(WireSlotValue.decode(encodedSlotValue(voted)))).toEqual(voted);
+  });
+
   it('an accepted value is stored as the bytes it arrived in, equal to a fresh encoding', () => {
     const buf = Buffer.from(AcceptRequest.encode({ requestId: 9n, accept: { ballot, slot: 4n, value: slotValueToWire(value) }, commits: [{ ballot, fromSlot: 1n, toSlot: 4n, values: [] }] }).finish());
     const v = accepted(buf);
