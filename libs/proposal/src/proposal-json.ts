@@ -77,7 +77,9 @@ export function parseProposalJson(json: string): MonsterHarmonicProposal {
   });
   const given = doc['leaderboard_sha256'];
   if (given !== undefined && given !== proposal.leaderboardSha256) {
-    throw new ProposalFormatError(`leaderboard_sha256 is ${String(given)}, the leaderboard hashes to ${proposal.leaderboardSha256}`);
+    // Printed as JSON unless it is text: an object's own toString could be anything (or not a function).
+    const shown = typeof given === 'string' ? given : stringifyLossless(given);
+    throw new ProposalFormatError(`leaderboard_sha256 is ${shown}, the leaderboard hashes to ${proposal.leaderboardSha256}`);
   }
   return proposal;
 }

@@ -15,6 +15,7 @@ import {
   leaderboardSha256,
   MONSTER_HARMONIC_CONTENT_TYPE,
   parseProposalJson,
+  ProposalFormatError,
   validateProposalValue,
 } from './index';
 
@@ -143,6 +144,9 @@ describe('proposal.json', () => {
     );
     expect(() => parseProposalJson('{"proposal_number": -1}')).toThrow(/proposal_number must be an integer/);
     expect(() => parseProposalJson('{"proposal_number": 1, "leaderboard_sha256": "00"}')).toThrow(/leaderboard_sha256 is 00, the leaderboard hashes to/);
+    // Not text: refused as a format error naming what was given, not a TypeError from printing it.
+    expect(() => parseProposalJson('{"proposal_number": 1, "leaderboard_sha256": {"toString": 1}}')).toThrow(ProposalFormatError);
+    expect(() => parseProposalJson('{"proposal_number": 1, "leaderboard_sha256": {"toString": 1}}')).toThrow(/leaderboard_sha256 is \{"toString":1\}, the leaderboard hashes to/);
     expect(() => parseProposalJson('[')).toThrow(/not JSON/);
   });
 });

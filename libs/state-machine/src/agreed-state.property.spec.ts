@@ -12,7 +12,7 @@ import { AgreedState, type AgreedStateOptions, type AppliedSlot, commandOutcomes
 import { decodeStateSnapshot, encodeStateSnapshot } from './snapshot-codec';
 
 const SEED = Number(process.env['STATE_MACHINE_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
-const LOGS = 6;
+const LOGS = 4;
 const SLOTS = 300;
 
 const digest = (d: Uint8Array) => createHash('sha256').update(d).digest('hex');
