@@ -59,6 +59,9 @@ export class AgreedState {
     this.digest = opts.digest;
     const registryOptions = { ...REGISTRY_DEFAULTS, ...opts.registry };
     if (restored !== undefined) {
+      // A network-wide constant: sessions of another bound would decide copies otherwise than every other node.
+      const idsMax = opts.sessionIdsMax ?? SESSION_IDS_MAX_DEFAULT;
+      if (restored.sessions.idsMax !== idsMax) throw new Error(`a state snapshot whose sessions remember ${restored.sessions.idsMax} ids; this network remembers ${idsMax}`);
       this.sessions = ClientSessions.fromSnapshot(restored.sessions, opts.digest, opts.unsafeNoSessions !== true, longSessionIdKey);
       this.registry = HarmonicRegistry.fromSnapshot(restored.registry, registryOptions);
       return;

@@ -31,6 +31,15 @@ function log(slots: number, seed = 7): ChosenEntry[] {
 }
 
 describe('durable snapshots of the agreed state', () => {
+  it('is refused when its sessions remember another number of ids than this network does', () => {
+    const state = new AgreedState({ sessionIdsMax: 25 });
+    for (const e of log(40)) state.apply(e);
+    const decoded = decodeStateSnapshot(encodeStateSnapshot(state.snapshot()));
+    // The node's own bound (200,000 unless configured): restored at 25 it would decide copies otherwise.
+    expect(() => new AgreedState({}, decoded)).toThrow(/remember 25 ids; this network remembers 200000/);
+    expect(new AgreedState({ sessionIdsMax: 25 }, decoded).appliedSlot).toBe(40n);
+  });
+
   it.each<[string, AgreedStateOptions]>([
     ['an acceptor (no digests)', { sessionIdsMax: 25 }],
     ['a proposer (digests)', { digest, sessionIdsMax: 25 }],
