@@ -35,39 +35,90 @@ function soleField(buf: Uint8Array, field: number): Uint8Array | undefined {
   return found.length === 1 ? found[0] : undefined;
 }
 
-/** The message fields of paxos.v1.SlotValue and of the messages in it (and a packed field, 'varints'), by field number. */
-const NESTED: Readonly<Record<string, Readonly<Record<number, string>>>> = {
-  SlotValue: { 1: 'Noop', 2: 'CommandBatch' },
-  CommandBatch: { 1: 'Command' },
-  Command: { 2: 'Value', 3: 'varints' },
-};
+/**
+ * What the fields of a message within a value hold: paxos.v1.SlotValue, CommandBatch, Command, a
+ * message whose fields are all skipped whole (Noop, Value), or a packed field of varints.
+ */
+const SLOT_VALUE = 0;
+const COMMAND_BATCH = 1;
+const COMMAND = 2;
+const LEAF = 3;
+const VARINTS = 4;
+type Within = typeof SLOT_VALUE | typeof COMMAND_BATCH | typeof COMMAND | typeof LEAF | typeof VARINTS;
+
+/** The message (or packed) fields of paxos.v1.SlotValue and of the messages in it, by field number. */
+function nestedOf(kind: Within, field: number): Within | undefined {
+  if (kind === SLOT_VALUE) return field === 1 ? LEAF : field === 2 ? COMMAND_BATCH : undefined;
+  if (kind === COMMAND_BATCH) return field === 1 ? COMMAND : undefined;
+  if (kind === COMMAND) return field === 2 ? LEAF : field === 3 ? VARINTS : undefined;
+  return undefined;
+}
+
+/** The end of the varint at `pos` (at most `maxBytes` long) when it ends by `end`, else -1. */
+function varintEnd(buf: Uint8Array, pos: number, end: number, maxBytes: number): number {
+  const last = Math.min(end, pos + maxBytes);
+  for (let p = pos; p < last; p++) if (((buf[p] as number) & 0x80) === 0) return p + 1;
+  return -1;
+}
 
 /**
- * Whether every field of the encoded message, and of each message in it, lies within that
- * message's own bytes. Decoded inside a request, a field whose length runs past its message
- * takes the bytes after it (the request's next fields): the value read is not what its bytes
- * alone decode to, or they do not decode at all. Such bytes are never stored (a vote log or
- * history record no acceptor could read back); the value read is encoded afresh instead.
+ * Whether every field of the encoded message in buf[pos, end), and of each message in it, lies
+ * within that message's own bytes. Decoded inside a request, a field whose length runs past its
+ * message takes the bytes after it (the request's next fields): the value read is not what its
+ * bytes alone decode to, or they do not decode at all. Such bytes are never stored (a vote log or
+ * history record no acceptor could read back); the value read is encoded afresh instead. Strict:
+ * a tag, length or varint in an unusual form (a group, an end-group tag, a tag of field 0, an
+ * overlong varint) is refused too, as encoding afresh is always right. A walk of the bytes that
+ * allocates nothing: it runs on every value an acceptor receives.
  */
-function selfContained(buf: Uint8Array, type = 'SlotValue'): boolean {
-  const r = new BinaryReader(buf);
-  try {
-    // Bounded: every iteration consumes at least the tag; messages nest three deep.
-    while (r.pos < r.len) {
-      if (type === 'varints') {
-        r.skip(WireType.Varint); // the last one must end within the field too
-        continue;
-      }
-      const [no, wireType] = r.tag();
-      const inner = NESTED[type]?.[no];
-      if (inner !== undefined && wireType === WireType.LengthDelimited) {
-        if (!selfContained(r.bytes(), inner)) return false;
-      } else r.skip(wireType, no);
+function fieldsWithin(buf: Uint8Array, pos: number, end: number, kind: Within): boolean {
+  // Bounded: every iteration consumes at least one byte; messages nest three deep.
+  while (pos < end) {
+    if (kind === VARINTS) {
+      pos = varintEnd(buf, pos, end, 10);
+      if (pos < 0) return false;
+      continue;
     }
-    return true;
-  } catch {
-    return false;
+    const tagEnd = varintEnd(buf, pos, end, 5);
+    if (tagEnd < 0) return false;
+    let tag = 0;
+    for (let p = tagEnd - 1; p >= pos; p--) tag = tag * 128 + ((buf[p] as number) & 0x7f);
+    pos = tagEnd;
+    const field = Math.floor(tag / 8);
+    const wireType = tag % 8;
+    if (field === 0 || tag > 0xffffffff) return false;
+    switch (wireType) {
+      case 0:
+        pos = varintEnd(buf, pos, end, 10);
+        if (pos < 0) return false;
+        break;
+      case 1:
+        pos += 8;
+        break;
+      case 5:
+        pos += 4;
+        break;
+      case 2: {
+        const lenEnd = varintEnd(buf, pos, end, 5);
+        if (lenEnd < 0) return false;
+        let len = 0;
+        for (let p = lenEnd - 1; p >= pos; p--) len = len * 128 + ((buf[p] as number) & 0x7f);
+        if (len > end - lenEnd) return false;
+        const inner = nestedOf(kind, field);
+        if (inner !== undefined && !fieldsWithin(buf, lenEnd, lenEnd + len, inner)) return false;
+        pos = lenEnd + len;
+        break;
+      }
+      default:
+        return false; // a group, an end-group tag, or no wire type
+    }
   }
+  return pos === end;
+}
+
+/** Whether an encoded paxos.v1.SlotValue decodes alone to what it decodes to inside a request (fieldsWithin). */
+function selfContained(buf: Uint8Array): boolean {
+  return fieldsWithin(buf, 0, buf.length, SLOT_VALUE);
 }
 
 /**
