@@ -107,6 +107,47 @@ describe('connections still in their TLS handshake', () => {
   });
 });
 
+describe('places of connections in their TLS handshake', () => {
+  it('gives a place back when a connection from the same address and port came before the first one closed', async () => {
+    // A connection reset and opened again at once from the same local port: the server sees the
+    // new one before the old one's close. Each must give its own place back, or such pairs leave
+    // the host one place (one handshake at a time, for every client and proposer behind it) for good.
+    const dir = mkdtempSync(join(tmpdir(), 'conn-bounds-'));
+    ensureNetworkCertificates(dir, ['acceptor-0']);
+    const running = await startGrpcServer({ host: '127.0.0.1', port: 0, maxReceiveBytes: 1024, transport: loadTls(tlsFilesIn(dir, 'acceptor-0')), services: [], logger });
+    const from = { host: '127.0.0.1', port: running.port, localAddress: '127.0.0.6' };
+    try {
+      for (let i = 0; i < HANDSHAKING_PER_HOST_MAX + 4; i++) {
+        await new Promise<void>((resolve) => {
+          const first = createConnection({ ...from, localPort: 0 }, () => {
+            const localPort = first.localPort;
+            first.resetAndDestroy();
+            const again = createConnection({ ...from, localPort }, () => again.destroy());
+            again.on('error', () => resolve()).on('close', () => resolve());
+          }).on('error', () => undefined);
+        });
+      }
+      await new Promise((r) => setTimeout(r, 200));
+      // Connections from that host now are let in (they start no TLS, so they wait for their handshake).
+      const probes = Array.from({ length: 4 }, () => createConnection(from).on('error', () => undefined));
+      const closedAtOnce = await Promise.all(
+        probes.map(
+          (s) =>
+            new Promise<boolean>((resolve) => {
+              s.on('close', () => resolve(true));
+              setTimeout(() => resolve(false), 300);
+            }),
+        ),
+      );
+      for (const s of probes) s.destroy();
+      expect(closedAtOnce).toEqual([false, false, false, false]);
+    } finally {
+      await running.shutdown(100);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the connections a plaintext server takes', () => {
   it('closes a connection that sends no HTTP/2 preface, so silent sockets cannot keep clients out', async () => {
     const server = new grpc.Server();

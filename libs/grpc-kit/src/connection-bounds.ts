@@ -92,10 +92,14 @@ function boundTlsClients(s: NetServer, bounds: ConnectionBounds, logger: Logger)
       return;
     }
     const key = keyOf(raw);
+    // Once per connection, whatever took its key since: a connection reset and opened again at
+    // once from the same port is seen before the old one's close, and each holds its own place.
+    let left = false;
     const leave = () => {
-      if (handshaking.get(key) !== leave) return;
+      if (left) return;
+      left = true;
       clearTimeout(timer);
-      handshaking.delete(key);
+      if (handshaking.get(key) === leave) handshaking.delete(key);
       handshakingPerHost.give(host);
     };
     const timer = setTimeout(() => {
