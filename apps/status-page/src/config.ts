@@ -17,7 +17,7 @@ export const statusPageCommand = {
     'poll-ms': { type: 'integer', env: 'STATUS_PAGE_POLL_MS', default: 1000, description: 'how often the network is read and the page updated (200..10000)' },
     'node-deadline-ms': { type: 'integer', env: 'STATUS_PAGE_NODE_DEADLINE_MS', default: 800, description: 'deadline of each call to a node; a node that does not answer within it is shown paused' },
     'history-seconds': { type: 'integer', default: 300, description: 'how much throughput and latency history the chart shows (10..3600)' },
-    'max-viewers': { type: 'integer', default: 32, description: 'pages open at once, at most 8 of them from one host; one more is answered 503' },
+    'max-viewers': { type: 'integer', default: 32, description: 'pages open at once (served off loopback, at most 8 of them from one host); one more is answered 503' },
     ...TRANSPORT_OPTIONS,
   },
 } as const;

@@ -12,7 +12,7 @@ export interface StatusServerOptions {
   readonly host: string;
   readonly port: number;
   readonly maxViewers: number;
-  /** Pages open at once from one host (a browser's tabs; default VIEWERS_PER_HOST_MAX). */
+  /** Pages open at once from one host (a browser's tabs; default VIEWERS_PER_HOST_MAX, or maxViewers on a loopback address). */
   readonly maxViewersPerHost?: number;
   readonly logger: Logger;
 }
@@ -76,7 +76,11 @@ export const isLoopbackHost = (host: string): boolean => LOOPBACK_NAMES.has(host
 
 export async function startStatusServer(poller: NetworkPoller, opts: StatusServerOptions): Promise<StatusServer> {
   const viewers = new Set<http.ServerResponse>();
-  const viewersPerHost = new PerHostCount(Math.min(opts.maxViewersPerHost ?? VIEWERS_PER_HOST_MAX, opts.maxViewers));
+  // On a loopback address every page comes from this machine (its browsers, an SSH tunnel, a proxy
+  // in front of the page): one host, which --max-viewers alone bounds. Elsewhere one host holds at
+  // most VIEWERS_PER_HOST_MAX of them.
+  const oneHost = opts.maxViewersPerHost === undefined && isLoopbackHost(opts.host);
+  const viewersPerHost = new PerHostCount(Math.min(opts.maxViewersPerHost ?? (oneHost ? opts.maxViewers : VIEWERS_PER_HOST_MAX), opts.maxViewers));
   let slotReadsInFlight = 0;
   let eventBytes = 0;
   const send = (res: http.ServerResponse, event: string, data: string) => {
@@ -191,9 +195,12 @@ export async function startStatusServer(poller: NetworkPoller, opts: StatusServe
   });
   server.maxConnections = opts.maxViewers + OTHER_CONNECTIONS_MAX;
   // One host holds at most its viewers and a few more connections: one that never finishes a
-  // request is closed after 5 s, but could be opened again as fast, and so hold every place.
-  const perHost = viewersPerHost.perHostMax + OTHER_CONNECTIONS_PER_HOST_MAX;
-  boundConnectionsPerHost(server, perHost, httpRefusal(`${perHost} connections from your host are open to this status page already: close one`, 5));
+  // request is closed after 5 s, but could be opened again as fast, and so hold every place (on
+  // loopback there is one host: it may hold them all).
+  if (!oneHost) {
+    const perHost = viewersPerHost.perHostMax + OTHER_CONNECTIONS_PER_HOST_MAX;
+    boundConnectionsPerHost(server, perHost, httpRefusal(`${perHost} connections from your host are open to this status page already: close one`, 5));
+  }
   server.keepAliveTimeout = 5_000;
   const port = await new Promise<number>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>

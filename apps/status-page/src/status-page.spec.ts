@@ -228,7 +228,8 @@ describe('the page\'s places for one host', () => {
   let server: Awaited<ReturnType<typeof startStatusServer>>;
   const held: Socket[] = [];
   beforeAll(async () => {
-    server = await startStatusServer(poller, { host: '127.0.0.1', port: 0, maxViewers: 32, logger });
+    // Loopback addresses stand for hosts here: the bound per host is given (on loopback it is --max-viewers).
+    server = await startStatusServer(poller, { host: '127.0.0.1', port: 0, maxViewers: 32, maxViewersPerHost: VIEWERS_PER_HOST_MAX, logger });
   });
   afterAll(async () => {
     for (const s of held) s.destroy();
@@ -270,6 +271,36 @@ describe('the page\'s places for one host', () => {
     expect(told).toMatch(/^HTTP\/1.1 503/);
     expect(told).toContain('connections from your host are open to this status page already');
     expect(await openEvents('127.0.0.5')).toMatch(/^HTTP\/1.1 200/);
+  });
+});
+
+describe('the page on a loopback address', () => {
+  it('takes --max-viewers pages from this machine, its one host (browsers, SSH tunnels, a local proxy)', async () => {
+    const logger = { info: () => undefined, warn: () => undefined, error: () => undefined } as unknown as Logger;
+    const poller = { latest: () => undefined, subscribe: () => () => undefined, readSlot: async () => ({ from: '', problem: 'x' }) } as unknown as NetworkPoller;
+    const maxViewers = VIEWERS_PER_HOST_MAX + 4;
+    const server = await startStatusServer(poller, { host: '127.0.0.1', port: 0, maxViewers, logger });
+    const held: Socket[] = [];
+    const openEvents = () =>
+      new Promise<string>((resolve, reject) => {
+        const s = connect({ host: '127.0.0.1', port: server.port }, () => s.write('GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'));
+        held.push(s);
+        let got = '';
+        s.on('data', (b: Buffer) => {
+          got += b.toString();
+          if (got.includes('\r\n\r\n') && (got.startsWith('HTTP/1.1 200') || got.endsWith('\n'))) resolve(got.split('\r\n')[0] as string);
+        });
+        s.on('error', reject);
+      });
+    try {
+      const answers: string[] = [];
+      for (let i = 0; i < maxViewers + 1; i++) answers.push(await openEvents());
+      expect(answers.slice(0, maxViewers)).toEqual(Array(maxViewers).fill('HTTP/1.1 200 OK'));
+      expect(answers[maxViewers]).toBe('HTTP/1.1 503 Service Unavailable');
+    } finally {
+      for (const s of held) s.destroy();
+      await server.close();
+    }
   });
 });
 
