@@ -1,13 +1,15 @@
 // One chaos run of real processes: a network, retrying clients, the nemesis, then the heal and
 // the check of the history (history-check.ts).
-import { Metadata } from '@grpc/grpc-js';
+import { Metadata, status } from '@grpc/grpc-js';
 import { type ChosenEntry, SeededRandom } from '@paxos/consensus-core';
-import { AcceptorServiceClient, type LogEntry, type ReadLogResponse, ReadServiceClient } from '@paxos/proto';
+import { AcceptorServiceClient, type GetStateSnapshotResponse, type LogEntry, type ReadLogResponse, ReadServiceClient } from '@paxos/proto';
+import { StateSnapshotAssembler } from '@paxos/read-service';
+import { type AgreedStateSnapshot, decodeStateSnapshot } from '@paxos/state-machine';
 import { TestCluster, textValue } from '@paxos/test-cluster';
 import { ballotFromWire, slotValueFromWire } from '@paxos/wire';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkHistory, type NodeSlot, slotDigest, type Violation } from './history-check';
+import { checkHistory, type NodeSlot, type OutOfRange, slotDigest, type Violation } from './history-check';
 import { Nemesis, type FaultCounts } from './nemesis';
 import { type ClientApi, type ClientLedger, runClient } from './retrying-clients';
 import { type ReadLedger, runReader } from './linearizable-reader';
@@ -19,6 +21,8 @@ export interface ChaosOptions {
   readonly proposers: number;
   readonly clients: number;
   readonly dir: string;
+  /** Flags given to every acceptor (--state-snapshot-every, --history-retain-slots, --history-segment-bytes). */
+  readonly acceptorArgs?: readonly string[];
   /** Negative control: the proposers run without client sessions. */
   readonly unsafeNoSessions: boolean;
   readonly log: (line: string) => void;
@@ -39,6 +43,10 @@ export interface ChaosReport {
   readonly reads: number;
   readonly failedReads: number;
   readonly slots: number;
+  /** Slots no node serves any more (dropped under retention), covered by a state snapshot. */
+  readonly slotsInSnapshots: number;
+  /** Acceptors' state snapshots compared with the state the log gives at their slot. */
+  readonly snapshotsChecked: number;
   readonly commands: number;
   readonly duplicateCopies: number;
   readonly levelAfterHealMs: number | null;
@@ -79,24 +87,70 @@ const committedIndexOf = (address: string) =>
     {},
   ).then((s) => s.committedIndex);
 
-/** A node's whole log from slot 0, as entries and as the node's view of each slot. */
-async function readWholeLog(address: string, upTo: bigint): Promise<{ entries: ChosenEntry[]; view: NodeSlot[] }> {
+/** The slots an OUT_OF_RANGE answer names: where the node's history starts, and the snapshot that covers the slot asked. */
+function outOfRangeOf(node: string, from: bigint, message: string): OutOfRange | undefined {
+  const kept = /(?:starts at slot|retain \(from slot) (\d+)/.exec(message);
+  const snapshot = /state snapshot at slot (\d+)/.exec(message);
+  if (kept?.[1] === undefined || snapshot?.[1] === undefined) return undefined;
+  return { node, from, keptFrom: BigInt(kept[1]), snapshotSlot: BigInt(snapshot[1]) };
+}
+
+/**
+ * A node's log from slot 0 up to `upTo`, as entries and as the node's view of each slot; slots it
+ * dropped under retention are skipped, with the OUT_OF_RANGE answer that named their snapshot.
+ */
+async function readWholeLog(node: string, address: string, upTo: bigint): Promise<{ entries: ChosenEntry[]; view: NodeSlot[]; outOfRange: OutOfRange[] }> {
   const entries: ChosenEntry[] = [];
   const view: NodeSlot[] = [];
+  const outOfRange: OutOfRange[] = [];
   const until = Date.now() + LEVEL_TIMEOUT_MS;
-  while (BigInt(entries.length) < upTo && Date.now() < until) {
-    const page = await readLogPage(address, BigInt(entries.length));
+  let next = 0n;
+  while (next < upTo && Date.now() < until) {
+    let page: ReadLogResponse;
+    try {
+      page = await readLogPage(address, next);
+    } catch (e) {
+      const err = e as { code?: number; details?: string; message: string };
+      const dropped = err.code === status.OUT_OF_RANGE ? outOfRangeOf(node, next, err.details ?? err.message) : undefined;
+      if (dropped === undefined || dropped.keptFrom <= next) throw new Error(`${node}: ReadLog from slot ${next}: ${err.message}`);
+      outOfRange.push(dropped);
+      next = dropped.keptFrom;
+      continue;
+    }
     if (page.entries.length === 0) {
       await sleep(100); // the node has not applied that far yet
       continue;
     }
     for (const e of page.entries) {
+      if (e.slot >= upTo) break;
+      next = e.slot + 1n;
       const entry = toEntry(e);
       entries.push(entry);
       view.push({ slot: e.slot, valueDigest: slotDigest(entry), effects: e.outcomes.filter((o) => !o.forgotten).map((o) => ({ id: o.clientRequestId, tookEffect: !o.duplicate })) });
     }
   }
-  return { entries, view };
+  return { entries, view, outOfRange };
+}
+
+/** An acceptor's latest durable state snapshot (GetStateSnapshot); undefined when it has none yet. */
+function stateSnapshotOf(address: string): Promise<AgreedStateSnapshot | undefined> {
+  const client = new ReadServiceClient(address, TestCluster.credentialsFor(address), TestCluster.channelOptionsFor(address));
+  const assembler = new StateSnapshotAssembler();
+  return new Promise<AgreedStateSnapshot | undefined>((resolve, reject) => {
+    const call = client.getStateSnapshot({}, new Metadata(), { deadline: Date.now() + 30_000 });
+    call.on('data', (m: GetStateSnapshotResponse) => assembler.add(m.chunk));
+    call.on('error', (e: { code?: number }) => (e.code === status.FAILED_PRECONDITION ? resolve(undefined) : reject(e)));
+    call.on('end', () => {
+      try {
+        const bytes = assembler.finish();
+        const snapshot = decodeStateSnapshot(bytes.body);
+        if (snapshot.slot !== bytes.slot) throw new Error(`a snapshot named slot ${bytes.slot} holds the state at slot ${snapshot.slot}`);
+        resolve(snapshot);
+      } catch (e) {
+        reject(e);
+      }
+    });
+  }).finally(() => client.close());
 }
 
 const toEntry = (e: LogEntry): ChosenEntry => ({ slot: e.slot, ballot: ballotFromWire(e.ballot), value: slotValueFromWire(e.value) });
@@ -117,6 +171,8 @@ function emptyReport(o: ChaosOptions): ChaosReport {
     reads: 0,
     failedReads: 0,
     slots: 0,
+    slotsInSnapshots: 0,
+    snapshotsChecked: 0,
     commands: 0,
     duplicateCopies: 0,
     levelAfterHealMs: null,
@@ -128,7 +184,7 @@ function emptyReport(o: ChaosOptions): ChaosReport {
 export async function runChaos(o: ChaosOptions): Promise<{ report: ChaosReport; violations: Violation[] }> {
   mkdirSync(o.dir, { recursive: true });
   const random = new SeededRandom(o.seed);
-  const cluster = await TestCluster.start({ acceptors: o.acceptors, dir: o.dir, ...(o.unsafeNoSessions ? { proposerEnv: { PAXOS_UNSAFE_NO_SESSIONS: '1' } } : {}) });
+  const cluster = await TestCluster.start({ acceptors: o.acceptors, dir: o.dir, extraAcceptorArgs: o.acceptorArgs ?? [], ...(o.unsafeNoSessions ? { proposerEnv: { PAXOS_UNSAFE_NO_SESSIONS: '1' } } : {}) });
   const proposerIds = Array.from({ length: o.proposers }, (_, i) => i + 1);
   try {
     for (const id of proposerIds) await cluster.startProposer(id);
@@ -174,14 +230,25 @@ export async function runChaos(o: ChaosOptions): Promise<{ report: ChaosReport; 
       await sleep(50);
     }
     const upTo = live.slot + 1n;
-    const proposer = await readWholeLog(addresses[0] as string, upTo);
-    const nodes = new Map<string, NodeSlot[]>([['proposer 1', proposer.view]]);
-    for (const [i, a] of cluster.acceptorAddresses.entries()) nodes.set(`acceptor ${i}`, (await readWholeLog(a, upTo)).view);
-    const { violations, figures } = checkHistory({ sent: ledger.sent, acked: ledger.acked, log: proposer.entries, nodes });
+    // Every node's log (what a node dropped under retention, another may still serve), and every acceptor's snapshot.
+    const logs = [{ node: 'proposer 1', ...(await readWholeLog('proposer 1', addresses[0] as string, upTo)) }];
+    for (const [i, a] of cluster.acceptorAddresses.entries()) logs.push({ node: `acceptor ${i}`, ...(await readWholeLog(`acceptor ${i}`, a, upTo)) });
+    const snapshots = new Map<string, AgreedStateSnapshot>();
+    for (const [i, a] of cluster.acceptorAddresses.entries()) {
+      const s = await stateSnapshotOf(a);
+      if (s !== undefined) snapshots.set(`acceptor ${i}`, s);
+    }
+    const served = new Map<bigint, ChosenEntry>();
+    for (const l of logs) for (const e of l.entries) if (!served.has(e.slot)) served.set(e.slot, e);
+    const log = [...served.values()].sort((a, b) => (a.slot < b.slot ? -1 : 1));
+    const nodes = new Map<string, NodeSlot[]>(logs.map((l) => [l.node, l.view]));
+    const { violations, figures } = checkHistory({ sent: ledger.sent, acked: ledger.acked, log, upTo, nodes, outOfRange: logs.flatMap((l) => l.outOfRange), snapshots });
     for (const c of ledger.conflicts) violations.push({ kind: 'ack-not-at-first-slot', detail: c });
     for (const r of ledger.refused) violations.push({ kind: 'unexpected-refusal', detail: r });
     for (const r of reads.stale) violations.push({ kind: 'stale-read', detail: r });
-    if (BigInt(proposer.entries.length) < upTo) violations.push({ kind: 'gap', detail: `the proposer served ${proposer.entries.length} of ${upTo} slots` });
+    const proposer = logs[0] as (typeof logs)[number];
+    const proposerCovered = proposer.entries.length + proposer.outOfRange.reduce((n, r) => n + Number(r.keptFrom - r.from), 0);
+    if (proposerCovered < Number(upTo)) violations.push({ kind: 'gap', detail: `the proposer served ${proposer.entries.length} of ${upTo} slots (and named snapshots for ${proposerCovered - proposer.entries.length})` });
     if (levelAfterHealMs === null) violations.push({ kind: 'not-level', detail: `not every acceptor held slot ${live.slot} within ${LEVEL_TIMEOUT_MS} ms of the heal` });
     const report: ChaosReport = {
       seed: o.seed,
@@ -197,6 +264,8 @@ export async function runChaos(o: ChaosOptions): Promise<{ report: ChaosReport; 
       reads: reads.reads,
       failedReads: reads.failed,
       slots: figures.slots,
+      slotsInSnapshots: figures.slotsInSnapshots,
+      snapshotsChecked: figures.snapshotsChecked,
       commands: figures.commands,
       duplicateCopies: figures.duplicateCopies,
       levelAfterHealMs,

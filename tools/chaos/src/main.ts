@@ -7,7 +7,7 @@ import { runChaos } from './chaos-run';
 export const chaosCommand = {
   program: 'chaos',
   summary: 'launch a network of real processes, run retrying clients under a seeded nemesis (kill -9, SIGSTOP, restarts of acceptors and proposers), heal, and check the history',
-  usage: 'npm run chaos -- --seconds S --seed N [--acceptors 5] [--proposers 1] [--clients 12] [--dir D]',
+  usage: 'npm run chaos -- --seconds S --seed N [--acceptors 5] [--proposers 1] [--clients 12] [--dir D] [--state-snapshot-every N] [--history-retain-slots N] [--history-segment-bytes B]',
   options: {
     seconds: { type: 'integer', default: 30, description: 'how long the nemesis runs' },
     seed: { type: 'integer', description: 'the seed of every random choice', defaultText: 'default a random one (printed)' },
@@ -15,6 +15,9 @@ export const chaosCommand = {
     proposers: { type: 'integer', default: 1, description: 'proposers (clients retry through the next one)' },
     clients: { type: 'integer', default: 12, description: 'retrying clients (unary, stream and bulk in turn)' },
     dir: { type: 'string', description: 'where the history and node logs are kept', defaultText: 'default a new folder under the temp dir' },
+    'state-snapshot-every': { type: 'integer', description: "every acceptor's applied slots between durable state snapshots", defaultText: "default the acceptor's, 100,000" },
+    'history-retain-slots': { type: 'integer', description: 'every acceptor keeps at least the newest N chosen slots and drops older ones once two snapshots cover them', defaultText: "default the acceptor's: keep every slot" },
+    'history-segment-bytes': { type: 'integer', description: "size at which every acceptor seals a chosen history segment (retention drops whole segments)", defaultText: "default the acceptor's, 64 MiB" },
     'unsafe-no-sessions': { type: 'boolean', description: 'negative control: proposers without client sessions (the run must report violations)' },
   },
 } as const;
@@ -35,9 +38,18 @@ async function main(): Promise<number> {
   if (proposers < 1 || proposers > 4) throw new ConfigError(`--proposers must be 1..4, got ${proposers}`);
   const clients = o.clients as number;
   if (clients < 1 || clients > 256) throw new ConfigError(`--clients must be 1..256, got ${clients}`);
+  const acceptorArgs: string[] = [];
+  for (const flag of ['state-snapshot-every', 'history-retain-slots', 'history-segment-bytes'] as const) {
+    const v = o[flag];
+    if (v !== undefined) acceptorArgs.push(`--${flag}`, String(v));
+  }
+  if (o['state-snapshot-every'] !== undefined && o['state-snapshot-every'] < 10) throw new ConfigError(`--state-snapshot-every must be at least 10, got ${o['state-snapshot-every']}`);
+  if (o['history-retain-slots'] !== undefined && o['history-retain-slots'] < 0) throw new ConfigError(`--history-retain-slots must be 0 or more, got ${o['history-retain-slots']}`);
+  const segment = o['history-segment-bytes'];
+  if (segment !== undefined && (segment < 4096 || segment > 1024 * 1024 * 1024)) throw new ConfigError(`--history-segment-bytes must be 4096..1073741824, got ${segment}`);
   const dir = o.dir ?? join(tmpdir(), `paxos-chaos-${seed}-${Date.now()}`);
   console.log(`chaos: seed ${seed}, ${seconds} s, ${acceptors} acceptors, ${proposers} proposer(s), ${clients} clients; history and logs in ${dir}`);
-  console.log(`replay: npm run chaos -- --seconds ${seconds} --seed ${seed} --acceptors ${acceptors} --proposers ${proposers} --clients ${clients}`);
+  console.log(`replay: npm run chaos -- --seconds ${seconds} --seed ${seed} --acceptors ${acceptors} --proposers ${proposers} --clients ${clients}${acceptorArgs.map((a) => ` ${a}`).join('')}`);
   const { report, violations } = await runChaos({
     seconds,
     seed,
@@ -45,6 +57,7 @@ async function main(): Promise<number> {
     proposers,
     clients,
     dir,
+    acceptorArgs,
     unsafeNoSessions: o['unsafe-no-sessions'] === true,
     log: (l) => console.log(`  ${l}`),
   });
