@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { checkHistory, type NodeSlot, type OutOfRange, slotDigest, type Violation } from './history-check';
 import { Nemesis, type FaultCounts } from './nemesis';
 import { type ClientApi, type ClientLedger, runClient } from './retrying-clients';
-import { type ReadLedger, runReader } from './linearizable-reader';
+import { type ReadLedger, readAfterHeal, runReader } from './linearizable-reader';
 
 export interface ChaosOptions {
   readonly seconds: number;
@@ -42,6 +42,8 @@ export interface ChaosReport {
   /** Linearizable reads through the proposers during the faults, and how many of them failed (retryable). */
   readonly reads: number;
   readonly failedReads: number;
+  /** The failed reads by gRPC status (UNAVAILABLE while a proposer is down, DEADLINE_EXCEEDED while it is paused). */
+  readonly failedReadsBy: Readonly<Record<string, number>>;
   readonly slots: number;
   /** Slots no node serves any more (dropped under retention), covered by a state snapshot. */
   readonly slotsInSnapshots: number;
@@ -170,6 +172,7 @@ function emptyReport(o: ChaosOptions): ChaosReport {
     faults: { proposerKills: 0, proposerPauses: 0, acceptorKills: 0, acceptorPauses: 0 },
     reads: 0,
     failedReads: 0,
+    failedReadsBy: {},
     slots: 0,
     slotsInSnapshots: 0,
     snapshotsChecked: 0,
@@ -199,7 +202,7 @@ export async function runChaos(o: ChaosOptions): Promise<{ report: ChaosReport; 
         () => chaosEnds + CLIENT_GRACE_MS,
       ),
     );
-    const reads: ReadLedger = { reads: 0, failed: 0, stale: [] };
+    const reads: ReadLedger = { reads: 0, failed: 0, failedBy: {}, stale: [] };
     const readers = Array.from({ length: READERS }, (_, k) =>
       runReader({ proposers: addresses, random: random.fork(`reader ${k}`), highestAcked: () => ledger.highestAcked, reads }, () => Date.now() >= chaosEnds),
     );
@@ -229,6 +232,12 @@ export async function runChaos(o: ChaosOptions): Promise<{ report: ChaosReport; 
       }
       await sleep(50);
     }
+    // Every proposer serves after the heal (one restarted past dropped history installs a snapshot first).
+    const servesAfterHeal: Violation[] = [];
+    for (const a of addresses) {
+      const problem = await readAfterHeal(a, live.slot, 30_000);
+      if (problem !== undefined) servesAfterHeal.push({ kind: problem.includes('applied_slot') ? 'stale-read' : 'no-liveness', detail: problem });
+    }
     const upTo = live.slot + 1n;
     // Every node's log (what a node dropped under retention, another may still serve), and every acceptor's snapshot.
     const logs = [{ node: 'proposer 1', ...(await readWholeLog('proposer 1', addresses[0] as string, upTo)) }];
@@ -246,6 +255,7 @@ export async function runChaos(o: ChaosOptions): Promise<{ report: ChaosReport; 
     for (const c of ledger.conflicts) violations.push({ kind: 'ack-not-at-first-slot', detail: c });
     for (const r of ledger.refused) violations.push({ kind: 'unexpected-refusal', detail: r });
     for (const r of reads.stale) violations.push({ kind: 'stale-read', detail: r });
+    violations.push(...servesAfterHeal);
     const proposer = logs[0] as (typeof logs)[number];
     const proposerCovered = proposer.entries.length + proposer.outOfRange.reduce((n, r) => n + Number(r.keptFrom - r.from), 0);
     if (proposerCovered < Number(upTo)) violations.push({ kind: 'gap', detail: `the proposer served ${proposer.entries.length} of ${upTo} slots (and named snapshots for ${proposerCovered - proposer.entries.length})` });
@@ -263,6 +273,7 @@ export async function runChaos(o: ChaosOptions): Promise<{ report: ChaosReport; 
       faults: nemesis.faults,
       reads: reads.reads,
       failedReads: reads.failed,
+      failedReadsBy: reads.failedBy,
       slots: figures.slots,
       slotsInSnapshots: figures.slotsInSnapshots,
       snapshotsChecked: figures.snapshotsChecked,

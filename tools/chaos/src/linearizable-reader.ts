@@ -2,7 +2,7 @@
 // proposer, each started after some writes were acknowledged. A linearizable answer must reflect
 // every write acknowledged before the read began (applied_slot above its slot); one that does not
 // is a stale read. Failed reads (UNAVAILABLE, deadlines) are counted, not violations.
-import { Metadata } from '@grpc/grpc-js';
+import { Metadata, status } from '@grpc/grpc-js';
 import type { SeededRandom } from '@paxos/consensus-core';
 import { Consistency, ReadServiceClient } from '@paxos/proto';
 import { TestCluster } from '@paxos/test-cluster';
@@ -11,6 +11,8 @@ import { TestCluster } from '@paxos/test-cluster';
 export interface ReadLedger {
   reads: number;
   failed: number;
+  /** Failed reads by gRPC status name (at most one entry per code). */
+  readonly failedBy: Record<string, number>;
   /** Answers that missed a write acknowledged before the read began. */
   readonly stale: string[];
 }
@@ -32,19 +34,47 @@ export async function runReader(o: LinearizableReaderOptions, stop: () => boolea
       const floor = o.highestAcked();
       const at = o.random.int(0, clients.length);
       const client = clients[at] as ReadServiceClient;
-      const answer = await new Promise<{ appliedSlot: bigint } | undefined>((resolve) =>
+      const answer = await new Promise<{ appliedSlot: bigint } | { code: number }>((resolve) =>
         client.getLeaderboard({ consistency: Consistency.CONSISTENCY_LINEARIZABLE, historyMax: 0 }, new Metadata(), { deadline: Date.now() + READ_DEADLINE_MS }, (err, res) =>
-          resolve(err ? undefined : { appliedSlot: res.appliedSlot }),
+          resolve(err ? { code: err.code } : { appliedSlot: res.appliedSlot }),
         ),
       );
       o.reads.reads += 1;
-      if (answer === undefined) o.reads.failed += 1;
-      else if (floor !== undefined && answer.appliedSlot <= floor) {
+      if ('code' in answer) {
+        o.reads.failed += 1;
+        const name = status[answer.code] ?? String(answer.code);
+        o.reads.failedBy[name] = (o.reads.failedBy[name] ?? 0) + 1;
+      } else if (floor !== undefined && answer.appliedSlot <= floor) {
         o.reads.stale.push(`a linearizable read at ${o.proposers[at]} answered applied_slot ${answer.appliedSlot}, but slot ${floor} was acknowledged before it began`);
       }
       await new Promise((r) => setTimeout(r, o.random.int(20, 120)));
     }
   } finally {
     for (const c of clients) c.close();
+  }
+}
+
+/**
+ * After the heal: one linearizable read through the proposer at `address`, asked again until
+ * `deadlineMs` passes; what is wrong (no answer, or one that misses slot `acked`), or undefined.
+ */
+export async function readAfterHeal(address: string, acked: bigint, deadlineMs: number): Promise<string | undefined> {
+  const client = new ReadServiceClient(address, TestCluster.credentialsFor(address), TestCluster.channelOptionsFor(address));
+  const until = Date.now() + deadlineMs;
+  let last = 'not asked';
+  try {
+    while (Date.now() < until) {
+      const answer = await new Promise<{ appliedSlot: bigint } | { error: string }>((resolve) =>
+        client.getLeaderboard({ consistency: Consistency.CONSISTENCY_LINEARIZABLE, historyMax: 0 }, new Metadata(), { deadline: Date.now() + READ_DEADLINE_MS }, (err, res) =>
+          resolve(err ? { error: err.message } : { appliedSlot: res.appliedSlot }),
+        ),
+      );
+      if ('appliedSlot' in answer) return answer.appliedSlot > acked ? undefined : `a linearizable read at ${address} after the heal answered applied_slot ${answer.appliedSlot}, but slot ${acked} was acknowledged before it began`;
+      last = answer.error;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return `the proposer at ${address} answered no linearizable read within ${deadlineMs} ms of the heal (last: ${last})`;
+  } finally {
+    client.close();
   }
 }
