@@ -163,3 +163,44 @@ describe('a proposer following the log another proposer extends', () => {
     learner.stop();
   });
 });
+
+describe('a proposer whose next slot the acceptors dropped (--history-retain-slots)', () => {
+  it('asks for no snapshot when another learn installed one past the slot while its read was under way', async () => {
+    let nextSlot = 0n;
+    let failRead: (e: Error) => void = () => undefined;
+    const installs: bigint[] = [];
+    const warnings: string[] = [];
+    const link = {
+      nodeId: 0,
+      up: true,
+      // This acceptor keeps slots from 44 on: the follower turns to the reader.
+      learn: () => Promise.resolve({ chosen: [], committedIndex: 200n, oldestKeptSlot: 44n, snapshotSlot: 168n }),
+    } as unknown as AcceptorLink;
+    const learner = new LogLearner({
+      links: [link],
+      quorum: { q: 1 } as never,
+      chosen: { get nextSlot() { return nextSlot; }, delivered$: { observed: true } } as unknown as ChosenLog,
+      reader: { read: () => new Promise((_resolve, reject) => (failRead = reject)) } as never,
+      learned: () => undefined,
+      noteCommitted: () => undefined,
+      committedOf: () => 200n,
+      anyAhead: () => true,
+      // As StateTransfer does: no acceptor holds a snapshot above the log once it moved to 168.
+      installSnapshot: async () => {
+        installs.push(nextSlot);
+        if (nextSlot >= 168n) throw Object.assign(new Error('no acceptor could give a state snapshot above slot 168 (none holds one)'), { code: status.UNAVAILABLE });
+        return true;
+      },
+      logger: { info: () => undefined, warn: (_o: unknown, m: string) => warnings.push(m), debug: () => undefined } as never,
+    });
+    learner.pass();
+    await new Promise((r) => setImmediate(r));
+    // The starting learn installed the snapshot at slot 168 meanwhile; then this read finds slot 0 dropped.
+    nextSlot = 168n;
+    failRead(Object.assign(new Error('slot 0 is below the chosen history the acceptors retain'), { code: status.OUT_OF_RANGE }));
+    await new Promise((r) => setImmediate(r));
+    expect(installs).toEqual([]);
+    expect(warnings).toEqual([]);
+    learner.stop();
+  });
+});

@@ -101,10 +101,16 @@ export class LogLearner {
    * any more and a state snapshot moved the log past them instead.
    */
   private async readOrInstall(): Promise<readonly ChosenEntry[] | undefined> {
+    const from = this.deps.chosen.nextSlot;
     try {
-      return await this.deps.reader.read(this.deps.chosen.nextSlot, LOG_READ_SLOTS);
+      return await this.deps.reader.read(from, LOG_READ_SLOTS);
     } catch (err) {
-      if ((err as { code?: unknown }).code === status.OUT_OF_RANGE && (await this.deps.installSnapshot())) return undefined;
+      if ((err as { code?: unknown }).code !== status.OUT_OF_RANGE) throw err;
+      // The starting learn and the following one both read: the other may have installed the
+      // snapshot past `from` while this read was under way. Asking for one above the moved log
+      // then finds none (every acceptor's is at or below it) and failed the learn for nothing.
+      if (this.deps.chosen.nextSlot > from) return undefined;
+      if (await this.deps.installSnapshot()) return undefined;
       throw err;
     }
   }
