@@ -28,6 +28,8 @@ export interface AcceptorStateContext {
   /** The slot of the latest durable state snapshot, if any (Learn names it). */
   readonly snapshotSlot: () => bigint | undefined;
   readonly installStateSnapshot: (call: ServerReadableStream<InstallStateSnapshotRequest, InstallStateSnapshotResponse>, callback: sendUnaryData<InstallStateSnapshotResponse>) => void;
+  /** A proposer's report of the quorum's committed index, from its accept requests (history retention). */
+  readonly quorumCommittedIs: (index: bigint) => void;
 }
 
 /** paxos.v1.AcceptorService over one AcceptorNode. */
@@ -52,7 +54,11 @@ export function acceptorService(
       {
         kind: 'accept',
         requestId: (r) => r.requestId,
-        toCore: acceptRequestFromWire,
+        toCore: (r) => {
+          const core = acceptRequestFromWire(r);
+          stateContext.quorumCommittedIs(r.quorumCommittedIndex);
+          return core;
+        },
         toWire: (id, reply) => acceptReplyToWire(id, reply, node.core.committedIndex),
       },
       access,

@@ -23,7 +23,7 @@ export const acceptorCommand = {
     'history-retain-slots': {
       type: 'integer',
       env: 'ACCEPTOR_HISTORY_RETAIN_SLOTS',
-      description: 'keep at least the newest N chosen slots; older ones go once two durable state snapshots cover them (ReadLog below answers OUT_OF_RANGE naming the snapshot)',
+      description: 'keep at least the newest N chosen slots; older ones go once two durable state snapshots cover them and a quorum has committed them (ReadLog below answers OUT_OF_RANGE naming the snapshot)',
       defaultText: 'default: keep every slot',
     },
     'state-snapshot-every': { type: 'integer', env: 'ACCEPTOR_STATE_SNAPSHOT_EVERY', default: 100_000, description: 'applied slots between durable snapshots of the agreed state' },

@@ -3,18 +3,64 @@ import type { ChosenHistory } from './storage';
 
 /**
  * Drops chosen history under --history-retain-slots once a state snapshot was made durable (at
- * the slot the state was applied to, `latest`): only slots that both it and the previous snapshot cover (so one damaged snapshot file never
- * leaves the state unrecoverable), and never the newest `retainSlots` slots. Whole segments go
- * (ChosenHistory.dropBelow). Without the flag every slot is kept.
+ * the slot the state was applied to, `latest`). Only slots that both it and the previous snapshot
+ * cover go (so one damaged snapshot file never leaves the state unrecoverable), never the newest
+ * `retainSlots` slots, and never a slot at or above the quorum's committed index the proposers
+ * report: an acceptor behind the quorum learns the slots it lacks from the acceptors ahead (or a
+ * snapshot at or below that index, the only kind a proposer installs), so those must not all drop
+ * them by their own progress. Whole segments go (ChosenHistory.dropBelow). Without the flag
+ * every slot is kept.
  */
-export function retainHistory(history: ChosenHistory, retainSlots: bigint | undefined, snapshots: { readonly latest: bigint; readonly previous: bigint | undefined }, logger: Logger): void {
-  if (retainSlots === undefined || snapshots.previous === undefined) return;
-  const end = history.endSlot;
-  const newest = end > retainSlots ? end - retainSlots : 0n;
-  let keepFrom = snapshots.previous < newest ? snapshots.previous : newest;
-  if (snapshots.latest < keepFrom) keepFrom = snapshots.latest;
-  const before = history.firstSlot;
-  if (keepFrom <= before) return;
-  const first = history.dropBelow(keepFrom);
-  if (first > before) logger.info({ droppedBelow: first.toString(), from: before.toString(), retainSlots: retainSlots.toString() }, 'chosen history dropped below the state snapshots');
+export class HistoryRetention {
+  private snapshots: { readonly latest: bigint; readonly previous: bigint } | undefined;
+  /** The highest quorum committed index a proposer reported (0 until one does: nothing is dropped). */
+  private quorumCommitted = 0n;
+  /** Where the last drop wanted to reach when the quorum's committed index held it lower. */
+  private heldAt: bigint | undefined;
+
+  constructor(
+    private readonly history: ChosenHistory,
+    private readonly retainSlots: bigint | undefined,
+    private readonly logger: Logger,
+  ) {}
+
+  /** A state snapshot at `latest` is durable; `previous` is the one before it, if any. */
+  snapshotWritten(latest: bigint, previous: bigint | undefined): void {
+    if (this.retainSlots === undefined || previous === undefined) return;
+    this.snapshots = { latest, previous };
+    this.drop();
+  }
+
+  /**
+   * A proposer's report of the quorum's committed index (on every accept request: a comparison,
+   * and a drop only when it moves past where the last drop was held).
+   */
+  quorumCommittedIs(index: bigint): void {
+    if (index <= this.quorumCommitted) return;
+    this.quorumCommitted = index;
+    if (this.heldAt !== undefined) this.drop();
+  }
+
+  private drop(): void {
+    const s = this.snapshots;
+    if (this.retainSlots === undefined || s === undefined) return;
+    const end = this.history.endSlot;
+    const newest = end > this.retainSlots ? end - this.retainSlots : 0n;
+    let keepFrom = s.previous < newest ? s.previous : newest;
+    if (s.latest < keepFrom) keepFrom = s.latest;
+    this.heldAt = undefined;
+    if (this.quorumCommitted < keepFrom) {
+      this.heldAt = keepFrom;
+      keepFrom = this.quorumCommitted;
+    }
+    const before = this.history.firstSlot;
+    if (keepFrom <= before) return;
+    const first = this.history.dropBelow(keepFrom);
+    if (first > before) {
+      this.logger.info(
+        { droppedBelow: first.toString(), from: before.toString(), retainSlots: this.retainSlots.toString(), quorumCommittedIndex: this.quorumCommitted.toString() },
+        'chosen history dropped below the state snapshots',
+      );
+    }
+  }
 }

@@ -28,7 +28,7 @@ import { acceptorCommand, type AcceptorConfig, resolveAcceptorConfig } from './c
 import { loadSourceHolder } from './source-holder';
 import { restoreAgreedState } from './restore-state';
 import { StateApplier } from './state-applier';
-import { retainHistory } from './history-retention';
+import { HistoryRetention } from './history-retention';
 import { installStateSnapshotHandler } from './snapshot-install';
 import { readStateSnapshot } from './storage/state-snapshot-file';
 import { AcceptorStorage, historyReadError } from './storage';
@@ -107,10 +107,11 @@ async function main(): Promise<void> {
     onStorageRecovered: () => onStorageRecovered(),
   });
   const registry = REGISTRY_DEFAULTS;
+  const retention = new HistoryRetention(storage.history, config.historyRetainSlots, logger);
   const applier = new StateApplier(storage.history, restoreAgreedState(config.dataDir, storage.history, registry, logger), logger, {
     dir: config.dataDir,
     everySlots: config.stateSnapshotEverySlots,
-    written: (latest, previous) => retainHistory(storage.history, config.historyRetainSlots, { latest, previous }, logger),
+    written: (latest, previous) => retention.snapshotWritten(latest, previous),
   });
   let rejoining = core.rejoining;
   if (rejoining) {
@@ -132,6 +133,7 @@ async function main(): Promise<void> {
   const stateContext = {
     snapshotSlot: () => applier.durableSnapshotSlot,
     installStateSnapshot: installStateSnapshotHandler({ node, access, applier, registry, logger }),
+    quorumCommittedIs: (index: bigint) => retention.quorumCommittedIs(index),
   };
   /** Below the retained history: OUT_OF_RANGE naming the snapshot that covers the slot. */
   const belowHistory = (from: bigint) =>

@@ -8,7 +8,7 @@ import { StateApplier } from './state-applier';
 import { ChosenHistory } from './storage';
 import type { ChosenRecord } from './storage/durable-types';
 import { PREVIOUS_STATE_SNAPSHOT_FILE, STATE_SNAPSHOT_FILE, writeStateSnapshot } from './storage/state-snapshot-file';
-import { retainHistory } from './history-retention';
+import { HistoryRetention } from './history-retention';
 import { status } from '@grpc/grpc-js';
 import { tempDir } from './storage/storage-test-helpers';
 
@@ -125,7 +125,9 @@ describe('durable snapshots of an acceptor\'s agreed state', () => {
   it('drops history only below the previous snapshot under a retention flag, and a restart rebuilds the same state', async () => {
     const history = ChosenHistory.open(dir, { segmentBytes: 4096 });
     const state = new AgreedState({});
-    const applier = new StateApplier(history, { state }, logger, { dir, everySlots: 100, written: (latest, previous) => retainHistory(history, 50n, { latest, previous }, logger) });
+    const retention = new HistoryRetention(history, 50n, logger);
+    retention.quorumCommittedIs(1000n);
+    const applier = new StateApplier(history, { state }, logger, { dir, everySlots: 100, written: (latest, previous) => retention.snapshotWritten(latest, previous) });
     for (let s = 0; s < 1000; s += 50) {
       history.append(Array.from({ length: 50 }, (_, k) => record(s + k)));
       applier.settle();

@@ -109,7 +109,7 @@ const asClient = (m: Method): Method => ({ ...m, as: 'client-test' });
 const U64_MAX = (1n << 64n) - 1n;
 const ballot = (round: bigint, proposerId = 1) => ({ round, proposerId });
 const prepare = (r: Partial<PrepareRequest>) => Buffer.from(PrepareRequest.encode(PrepareRequest.fromPartial({ requestId: 1n, ...r })).finish());
-const accept = (request: Partial<AcceptRequest>) => Buffer.from(AcceptRequest.encode({ requestId: 1n, commits: [], ...request }).finish());
+const accept = (request: Partial<AcceptRequest>) => Buffer.from(AcceptRequest.encode({ requestId: 1n, commits: [], quorumCommittedIndex: 0n, ...request }).finish());
 const slotValue = (data: Buffer) => ({ kind: { $case: 'batch' as const, value: { commands: [{ clientRequestId: 'x', value: { contentType: 'text/plain', data }, verifiedBy: [] }] } } });
 const harmonic = (contentType: string, data = Buffer.from([1, 2, 3])) => ({ contentType, data });
 

@@ -41,7 +41,7 @@ function chosenLog(slots: number, retained: number): ChosenLog {
   return log;
 }
 
-const options = (o: Partial<CatchUpOptions> = {}): CatchUpOptions => ({ batchSlots: 64, windowSlots: 2, bytesPerPass: 1 << 20, ...o });
+const options = (o: Partial<CatchUpOptions> = {}): CatchUpOptions => ({ batchSlots: 64, windowSlots: 2, bytesPerPass: 1 << 20, quorumSize: 2, ...o });
 
 describe('acceptor catch-up bookkeeping', () => {
   it('tells of every committed answer, and ignores other answers', () => {
@@ -51,6 +51,22 @@ describe('acceptor catch-up bookkeeping', () => {
     catchUp.noteReply(4, { requestId: 2n, outcome: { $case: 'refused', value: { reason: 'false claim', kind: RefusalKind.REFUSAL_KIND_VALUE_CHECK } } });
     expect(told).toEqual(['3:7']);
     expect(catchUp.anyAhead()).toBe(true); // acceptor 3 knows 7 chosen slots, nothing delivered here
+  });
+
+  it('knows the quorum committed index from the reports as of the last pass: the q-th highest, never lower', () => {
+    const catchUp = new AcceptorCatchUp([], chosenLog(0, 4), options({ quorumSize: 3 }));
+    catchUp.note(0, 50n);
+    catchUp.note(1, 40n);
+    catchUp.pass();
+    expect(catchUp.quorumCommittedIndex).toBe(0n); // two reports of the three a quorum needs
+    catchUp.note(2, 10n);
+    catchUp.note(3, 30n);
+    catchUp.pass();
+    expect(catchUp.quorumCommittedIndex).toBe(30n);
+    // A restarted acceptor reports less: what a quorum once committed stays committed.
+    catchUp.note(0, 5n);
+    catchUp.pass();
+    expect(catchUp.quorumCommittedIndex).toBe(30n);
   });
 
   it('brings an acceptor behind the kept values up with values read from the histories, back to back', async () => {

@@ -23,6 +23,8 @@ export interface CatchUpOptions {
   readonly bytesPerPass: number;
   /** Told of every committed answer (catch-up's own included): the acceptor is alive. */
   readonly onCommitted?: (nodeId: number, committedIndex: bigint) => void;
+  /** Acceptors whose reports make a quorum (the quorum's committed index is the quorumSize-th highest report). */
+  readonly quorumSize: number;
   /** Chosen entries below the ones the proposer keeps in memory, from the acceptors' durable histories (LogReader). */
   readonly readHistory?: (from: bigint, max: number) => Promise<readonly ChosenEntry[]>;
   /** Gives an acceptor a state snapshot above its committed index (the slots it lacks are kept nowhere); resolves with its index after. */
@@ -47,6 +49,7 @@ export class AcceptorCatchUp {
   /** Where the next pass starts among the links (a pass that ran out of budget resumes after the last one it served). */
   private passStart = 0;
   private stopped = false;
+  private quorumCommitted = 0n;
 
   constructor(
     private readonly links: readonly AcceptorLink[],
@@ -71,6 +74,15 @@ export class AcceptorCatchUp {
     this.opts.onCommitted?.(nodeId, r.outcome.value.committedIndex);
   }
 
+  /**
+   * Slots below this are committed at a quorum of acceptors, by their reports as of the last
+   * pass (0 until a quorum has reported; it never goes down). Every accept request carries it:
+   * the acceptors' history retention keeps the slots at or above it.
+   */
+  get quorumCommittedIndex(): bigint {
+    return this.quorumCommitted;
+  }
+
   /** True when some acceptor knows more chosen slots than we have delivered. */
   anyAhead(): boolean {
     for (const index of this.reported.values()) if (index > this.chosen.nextSlot) return true;
@@ -91,6 +103,7 @@ export class AcceptorCatchUp {
    * a pass, the laggards taken in turn from where the previous pass stopped.
    */
   pass(): void {
+    this.noteQuorumCommitted();
     const delivered = this.chosen.nextSlot;
     if (delivered === 0n) return;
     const previous = new Map(this.atLastPass);
@@ -136,6 +149,14 @@ export class AcceptorCatchUp {
     }
     // The next pass starts after the last acceptor this one served.
     if (served >= 0) this.passStart = (served + 1) % n;
+  }
+
+  /** The quorumSize-th highest committed index reported, if higher than the one known. */
+  private noteQuorumCommitted(): void {
+    if (this.reported.size < this.opts.quorumSize) return;
+    const reports = [...this.reported.values()].sort((a, b) => (a > b ? -1 : a < b ? 1 : 0));
+    const at = reports[this.opts.quorumSize - 1] as bigint;
+    if (at > this.quorumCommitted) this.quorumCommitted = at;
   }
 
   /** Kept entries for slots [from, delivered): up to `slotsMax` of them and about `bytesMax` of values. */
@@ -214,7 +235,7 @@ export class AcceptorCatchUp {
       failed = true;
       settle();
     };
-    for (const commits of batches) link.accept({ commits }).subscribe({ next: answered, error, complete: settle });
+    for (const commits of batches) link.accept({ commits, quorumCommittedIndex: this.quorumCommitted }).subscribe({ next: answered, error, complete: settle });
     return bytes;
   }
 

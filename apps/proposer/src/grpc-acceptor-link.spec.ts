@@ -13,7 +13,7 @@ const KIB = 1024;
 /** A commit notice carrying one value of `bytes` bytes. */
 function notice(slot: bigint, bytes: number): Omit<AcceptRequest, 'requestId'> {
   const command = { clientRequestId: `c-${slot}`, value: { contentType: 'application/octet-stream', data: Buffer.alloc(bytes, 1) }, verifiedBy: [] };
-  return { commits: [{ ballot: { round: 1n, proposerId: 1 }, fromSlot: slot, toSlot: slot + 1n, values: [{ kind: { $case: 'batch', value: { commands: [command] } } }] }] };
+  return { commits: [{ ballot: { round: 1n, proposerId: 1 }, fromSlot: slot, toSlot: slot + 1n, values: [{ kind: { $case: 'batch', value: { commands: [command] } } }] }], quorumCommittedIndex: 0n };
 }
 
 describe('a link to an acceptor that takes nothing', () => {

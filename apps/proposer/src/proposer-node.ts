@@ -154,6 +154,7 @@ export class ProposerNode {
       batchSlots: opts.catchUpBatchSlots,
       windowSlots: opts.windowSlots,
       bytesPerPass: opts.catchUpBytesPerPass,
+      quorumSize: quorum.q,
       // Any answer shows the acceptor is alive: the core stops asking it last.
       onCommitted: (from, committedIndex) => this.process(this.core.handle({ type: 'committed', from, committedIndex })),
       readHistory: (from, max) => this.reader.read(from, max),
@@ -400,7 +401,7 @@ export class ProposerNode {
     const wireBallot = ballotToWire(first.ballot);
     const { slot, ballot } = first;
     round.subscriptions.add(
-      broadcast(targets, (t) => this.link(t.nodeId).accept({ accept: { ballot: wireBallot, slot, value: wireValue }, commits: this.commits.take(t.nodeId) })).subscribe((a) => {
+      broadcast(targets, (t) => this.link(t.nodeId).accept({ accept: { ballot: wireBallot, slot, value: wireValue }, commits: this.commits.take(t.nodeId), quorumCommittedIndex: this.catchUp.quorumCommittedIndex })).subscribe((a) => {
         noteVote(round, acceptVote(a, ballot, this.link(a.from).address), VoteOutcome.VOTE_OUTCOME_ACCEPTED);
         this.noteFailure(round, a);
         this.feedAccept(a, ballot, slot);
@@ -530,7 +531,7 @@ export class ProposerNode {
    */
   private notify(to: number, commits: Commit[]): void {
     this.link(to)
-      .accept({ commits })
+      .accept({ commits, quorumCommittedIndex: this.catchUp.quorumCommittedIndex })
       .subscribe({ next: (r) => this.catchUp.noteReply(to, r), error: () => undefined });
   }
 

@@ -44,6 +44,7 @@ function acceptOf(requestId: bigint, ballot: { round: bigint; proposerId: number
     requestId,
     accept: { ballot, slot, value: { kind: { $case: 'batch', value: { commands: [{ clientRequestId: `s${slot}`, value: { contentType: 'text/plain', data }, verifiedBy: [] }] } } } },
     commits: [],
+    quorumCommittedIndex: 0n,
   };
 }
 

@@ -63,7 +63,7 @@ async function feedChosen(address: string, from: number, to: number, valueBytes:
         const end = Math.min(to, next + per);
         const values = [];
         for (let s = next; s < end; s++) values.push({ kind: { $case: 'batch' as const, value: { commands: [{ clientRequestId: `h${s}`, value: { contentType: 'text/plain', data }, verifiedBy: [] }] } } });
-        stream.write({ requestId: id++, commits: [{ ballot, fromSlot: BigInt(next), toSlot: BigInt(end), values }] });
+        stream.write({ requestId: id++, commits: [{ ballot, fromSlot: BigInt(next), toSlot: BigInt(end), values }], quorumCommittedIndex: 0n });
         next = end;
         inFlight += 1;
       }

@@ -56,7 +56,7 @@ export class AcceptorWireClient {
     }
     const requestId = this.nextId++;
     const p = new Promise<AcceptResponse>((resolve, reject) => this.waiting.set(requestId, { resolve: resolve as never, reject }));
-    this.acceptCall.write({ commits: [], ...request, requestId });
+    this.acceptCall.write({ commits: [], quorumCommittedIndex: 0n, ...request, requestId });
     return p;
   }
 

@@ -19,24 +19,24 @@ export function forgedMessages(proposers: number): ForgedMessage[] {
     { name: 'prepare at round 2^62 by an unknown proposer', kind: 'prepare', request: { requestId: 1n, ballot: ballot(1n << 62n), fromSlot: 0n } },
     { name: 'prepare without a ballot', kind: 'prepare', request: { requestId: 2n, fromSlot: 0n } },
     { name: 'prepare from slot 2^64-1', kind: 'prepare', request: { requestId: 3n, ballot: ballot(U64_MAX), fromSlot: U64_MAX } },
-    { name: 'accept at slot 2^64-1', kind: 'accept', request: { requestId: 4n, accept: { ballot: ballot(1n << 62n), slot: U64_MAX, value: value('forged-1') }, commits: [] } },
-    { name: 'accept of a forged value at slot 0', kind: 'accept', request: { requestId: 5n, accept: { ballot: ballot(1n << 40n), slot: 0n, value: value('forged-2') }, commits: [] } },
-    { name: 'accept without a value', kind: 'accept', request: { requestId: 6n, accept: { ballot: ballot(1n), slot: 0n }, commits: [] } },
-    { name: 'empty accept request', kind: 'accept', request: { requestId: 7n, commits: [] } },
+    { name: 'accept at slot 2^64-1', kind: 'accept', request: { requestId: 4n, accept: { ballot: ballot(1n << 62n), slot: U64_MAX, value: value('forged-1') }, commits: [], quorumCommittedIndex: 0n } },
+    { name: 'accept of a forged value at slot 0', kind: 'accept', request: { requestId: 5n, accept: { ballot: ballot(1n << 40n), slot: 0n, value: value('forged-2') }, commits: [], quorumCommittedIndex: 0n } },
+    { name: 'accept without a value', kind: 'accept', request: { requestId: 6n, accept: { ballot: ballot(1n), slot: 0n }, commits: [], quorumCommittedIndex: 0n } },
+    { name: 'empty accept request', kind: 'accept', request: { requestId: 7n, commits: [], quorumCommittedIndex: 0n } },
     {
       name: 'commit notice for 2^64 slots',
       kind: 'accept',
-      request: { requestId: 8n, commits: [{ ballot: ballot(1n), fromSlot: 0n, toSlot: U64_MAX, values: [] }] },
+      request: { requestId: 8n, commits: [{ ballot: ballot(1n), fromSlot: 0n, toSlot: U64_MAX, values: [] }], quorumCommittedIndex: 0n },
     },
     {
       name: 'commit notice with a forged value for slots nobody accepted',
       kind: 'accept',
-      request: { requestId: 9n, commits: [{ ballot: ballot(1n << 40n), fromSlot: 0n, toSlot: 2n, values: [value('forged-3'), value('forged-4')] }] },
+      request: { requestId: 9n, commits: [{ ballot: ballot(1n << 40n), fromSlot: 0n, toSlot: 2n, values: [value('forged-3'), value('forged-4')] }], quorumCommittedIndex: 0n },
     },
     {
       name: 'commit notice without a ballot',
       kind: 'accept',
-      request: { requestId: 10n, commits: [{ fromSlot: 0n, toSlot: 1n, values: [value('forged-5')] }] },
+      request: { requestId: 10n, commits: [{ fromSlot: 0n, toSlot: 1n, values: [value('forged-5')] }], quorumCommittedIndex: 0n },
     },
   ];
 }

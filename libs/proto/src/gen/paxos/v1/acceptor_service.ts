@@ -160,6 +160,14 @@ export interface AcceptRequest {
    * an accept, commit notices, or both; at most 4096 slots of notices in all.
    */
   commits: Commit[];
+  /**
+   * Slots [0, quorum_committed_index) are committed at a quorum of acceptors, as far as the
+   * proposer's reports of their committed indexes say (0: not known). History retention keeps
+   * every chosen slot at or above it: an acceptor behind the quorum can then always learn the
+   * slots it lacks from the others, or a state snapshot at or below it. Advisory: a value above
+   * the truth only lets retention drop what it would drop without the field.
+   */
+  quorumCommittedIndex: bigint;
 }
 
 /** Phase 2a: accept `value` in `slot` under `ballot`. */
@@ -1087,7 +1095,7 @@ export const Rejected: MessageFns<Rejected> = {
 };
 
 function createBaseAcceptRequest(): AcceptRequest {
-  return { requestId: 0n, accept: undefined, commits: [] };
+  return { requestId: 0n, accept: undefined, commits: [], quorumCommittedIndex: 0n };
 }
 
 export const AcceptRequest: MessageFns<AcceptRequest> = {
@@ -1103,6 +1111,12 @@ export const AcceptRequest: MessageFns<AcceptRequest> = {
     }
     for (const v of message.commits) {
       Commit.encode(v!, writer.uint32(42).fork()).join();
+    }
+    if (message.quorumCommittedIndex !== 0n) {
+      if (BigInt.asUintN(64, message.quorumCommittedIndex) !== message.quorumCommittedIndex) {
+        throw new globalThis.Error("value provided for field message.quorumCommittedIndex of type uint64 too large");
+      }
+      writer.uint32(48).uint64(message.quorumCommittedIndex);
     }
     return writer;
   },
@@ -1144,6 +1158,14 @@ export const AcceptRequest: MessageFns<AcceptRequest> = {
             message.commits.push(Commit.decode(reader, reader.uint32()));
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.quorumCommittedIndex = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1165,6 +1187,11 @@ export const AcceptRequest: MessageFns<AcceptRequest> = {
         : 0n,
       accept: isSet(object.accept) ? Accept.fromJSON(object.accept) : undefined,
       commits: globalThis.Array.isArray(object?.commits) ? object.commits.map((e: any) => Commit.fromJSON(e)) : [],
+      quorumCommittedIndex: isSet(object.quorumCommittedIndex)
+        ? BigInt(object.quorumCommittedIndex)
+        : isSet(object.quorum_committed_index)
+        ? BigInt(object.quorum_committed_index)
+        : 0n,
     };
   },
 
@@ -1179,6 +1206,9 @@ export const AcceptRequest: MessageFns<AcceptRequest> = {
     if (message.commits?.length) {
       obj.commits = message.commits.map((e) => Commit.toJSON(e));
     }
+    if (message.quorumCommittedIndex !== 0n) {
+      obj.quorumCommittedIndex = message.quorumCommittedIndex.toString();
+    }
     return obj;
   },
 
@@ -1192,6 +1222,9 @@ export const AcceptRequest: MessageFns<AcceptRequest> = {
       ? Accept.fromPartial(object.accept)
       : undefined;
     message.commits = object.commits?.map((e) => Commit.fromPartial(e)) || [];
+    message.quorumCommittedIndex = (object.quorumCommittedIndex !== undefined && object.quorumCommittedIndex !== null)
+      ? BigInt(object.quorumCommittedIndex)
+      : 0n;
     return message;
   },
 };
