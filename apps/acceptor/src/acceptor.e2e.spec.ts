@@ -6,6 +6,8 @@ import { Metadata, status } from '@grpc/grpc-js';
 import { describeSymbol, isServing, resolveByReflection } from '@paxos/grpc-kit';
 import type { AcceptRequest, Ballot, PrepareRequest, SlotValue } from '@paxos/proto';
 import { freePorts, type NodeProcess, spawnNode } from '@paxos/test-cluster';
+import { HISTORY_DIR } from './storage';
+import { FRAME_HEADER_BYTES } from './storage/framing';
 import { AcceptorWireClient } from './testing/wire-client';
 
 jest.setTimeout(60_000);
@@ -33,6 +35,22 @@ async function startAcceptor(dir: string, port: number, extra: string[] = [], id
   });
   await proc.waitServing();
   return { proc, address, dataDir, port };
+}
+
+/** The slot after the last whole record in the chosen history's segment files (what a kill -9 leaves). */
+function historyWrittenEnd(dataDir: string): bigint {
+  const dir = join(dataDir, HISTORY_DIR);
+  const last = readdirSync(dir)
+    .map((f) => /^chosen-(\d{20})\.seg$/.exec(f)?.[1])
+    .filter((first): first is string => first !== undefined)
+    .sort()
+    .at(-1);
+  if (last === undefined) return 0n;
+  const buf = readFileSync(join(dir, `chosen-${last}.seg`));
+  let end = BigInt(last);
+  // Bounded: every turn moves past one whole frame or stops.
+  for (let at = 0; at + FRAME_HEADER_BYTES <= buf.length && at + FRAME_HEADER_BYTES + buf.readUInt32LE(at) <= buf.length; at += FRAME_HEADER_BYTES + buf.readUInt32LE(at)) end += 1n;
+  return end;
 }
 
 function logSegments(dataDir: string): string[] {
@@ -229,8 +247,14 @@ describe('acceptor over gRPC', () => {
         await c.accept({ commits: [{ ballot: b(1), fromSlot: BigInt(from), toSlot: BigInt(from + 250), values }] });
       }
       expect((await c.status()).committedIndex).toBe(BigInt(slots));
-      // The history writes commit notices in batches: on a quiet node, within a second.
-      await new Promise((r) => setTimeout(r, 1500));
+      // The history writes commit notices in batches (on a quiet node, after an idle timer), and
+      // answers reads from those not written yet too: what survives a kill -9 is what its segment
+      // files hold, so wait until they hold every slot.
+      const writtenBy = Date.now() + 20_000;
+      while (historyWrittenEnd(node.dataDir) < BigInt(slots)) {
+        if (Date.now() > writtenBy) throw new Error(`the chosen history's files reach slot ${historyWrittenEnd(node.dataDir)}, not ${slots}, after 20 s`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
       c.close();
       await node.proc.kill('SIGKILL');
       node = await startAcceptor(dir, ports[6] as number, [], 6);
