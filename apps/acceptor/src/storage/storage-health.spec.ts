@@ -2,6 +2,15 @@ import { AcceptorStorage } from './acceptor-storage';
 import { StorageOverloadedError, StorageUnavailableError } from './errors';
 import { change, tempDir } from './storage-test-helpers';
 
+/** Waits for the repair timer to make the storage healthy; throws once 10 s pass without it. */
+async function repaired(storage: AcceptorStorage): Promise<void> {
+  const until = Date.now() + 10_000;
+  while (!storage.healthy) {
+    if (Date.now() > until) throw new Error(`storage still unhealthy after 10 s: ${storage.lastError}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 describe('storage health', () => {
   let dir: string;
   let cleanup: () => void;
@@ -33,8 +42,7 @@ describe('storage health', () => {
       StorageUnavailableError,
     );
 
-    // Bounded wait for the repair timer.
-    for (let i = 0; i < 100 && !storage.healthy; i++) await new Promise((r) => setTimeout(r, 10));
+    await repaired(storage);
     expect(storage.healthy).toBe(true);
     expect(storage.lastError).toBeUndefined();
     await storage.append(change(3));
@@ -64,20 +72,20 @@ describe('storage health', () => {
     });
     // A disk that stays full: each repair (a truncate) works, and the next write fails the same way.
     for (let i = 0; i < 5; i++) {
-      for (let j = 0; j < 100 && !storage.healthy; j++) await new Promise((r) => setTimeout(r, 5));
+      await repaired(storage);
       await expect(storage.append(change(i))).rejects.toBeInstanceOf(StorageUnavailableError);
     }
     expect(lines.filter((l) => l.includes('storage failed'))).toHaveLength(1);
     // Space again: a write succeeds, and a later failure is news again.
     failing = false;
-    for (let j = 0; j < 100 && !storage.healthy; j++) await new Promise((r) => setTimeout(r, 5));
+    await repaired(storage);
     await storage.append(change(10));
     failing = true;
     await expect(storage.append(change(11))).rejects.toBeInstanceOf(StorageUnavailableError);
     expect(lines.filter((l) => l.includes('storage failed'))).toHaveLength(2);
     expect(lines.filter((l) => !l.includes('storage failed'))).toEqual([]);
     failing = false;
-    for (let j = 0; j < 100 && !storage.healthy; j++) await new Promise((r) => setTimeout(r, 5));
+    await repaired(storage);
     await storage.close();
   });
 
