@@ -3,7 +3,8 @@
 // many commands) are applied from slot 0 and from snapshots taken at random slots (through the
 // real encode and decode), by a proposer's state (apply, digests) and an acceptor's (advance, no
 // digests). Every one must reach the same state and the same outcome for every command, and no
-// value may make applying throw. The seed is printed; STATE_MACHINE_SEED=n runs one again.
+// value may make applying throw. The seed is fixed, so that a run in CI fails or passes the same way
+// every time; it is printed, and STATE_MACHINE_SEED=n runs another (or one again).
 import { createHash } from 'node:crypto';
 import type { ChosenEntry, Command } from '@paxos/consensus-core';
 import { leaderboardSha256 } from '@paxos/proposal';
@@ -11,7 +12,7 @@ import { type LeaderboardEntry, MonsterHarmonicProposal } from '@paxos/proto';
 import { AgreedState, type AgreedStateOptions, type AppliedSlot, commandOutcomes } from './agreed-state';
 import { decodeStateSnapshot, encodeStateSnapshot } from './snapshot-codec';
 
-const SEED = Number(process.env['STATE_MACHINE_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
+const SEED = Number(process.env['STATE_MACHINE_SEED'] ?? 1_318_037_507);
 const LOGS = 4;
 const SLOTS = 300;
 
@@ -184,5 +185,5 @@ describe(`the agreed state on random hostile logs (seed ${SEED})`, () => {
     // eslint-disable-next-line no-console
     console.log(`state machine property seed ${SEED} (STATE_MACHINE_SEED=${SEED} to run it again)`);
     for (let run = 0; run < LOGS; run++) expect({ seed: SEED + run, problems: runLog(SEED + run).slice(0, 10) }).toEqual({ seed: SEED + run, problems: [] });
-  });
+  }, 60_000);
 });
