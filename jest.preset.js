@@ -5,6 +5,8 @@ const nxPreset = require('@nx/jest/preset').default;
 module.exports = {
   ...nxPreset,
   testEnvironment: 'node',
+  // Many specs do real I/O, start servers or spawn processes; CI is a slow 2-core machine.
+  testTimeout: 30_000,
   transform: {
     '^.+\\.[tj]s$': [
       '@swc/jest',
