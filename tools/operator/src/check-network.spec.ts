@@ -6,14 +6,22 @@ import { checkNetwork, formatCheck } from './check-report';
 import type { NetworkLayout, NodeLayout } from './network-dir';
 
 const logger = createLogger('check-network-spec');
-const DEADLINE_MS = 300;
+// Long enough for a fresh channel and a Status call to an in-process stand-in on a slow machine.
+const DEADLINE_MS = 2000;
 
-/** An acceptor stand-in whose Status answers as nodeId (with `extra` fields), after delays[i] ms at its i-th call (0 past the list). */
-async function fakeAcceptor(nodeId: number, delays: number[] = [], extra: Partial<StatusResponse> = {}): Promise<RunningServer> {
+/** Answers held back by stand-ins that stay silent: given once the test is over (afterEach). */
+const silentUntilReleased: Array<() => void> = [];
+const releaseSilent = () => {
+  for (const answer of silentUntilReleased.splice(0)) answer();
+};
+
+/** An acceptor stand-in whose Status answers as nodeId (with `extra` fields); its first `silentCalls` calls get no answer until the test is over. */
+async function fakeAcceptor(nodeId: number, silentCalls = 0, extra: Partial<StatusResponse> = {}): Promise<RunningServer> {
   let calls = 0;
   const status = (_call: unknown, cb: (e: null, r: StatusResponse) => void) => {
-    const delay = delays[calls++] ?? 0;
-    setTimeout(() => cb(null, StatusResponse.fromPartial({ nodeId, clusterSize: 3, committedIndex: 4n, ...extra })), delay);
+    const answer = () => cb(null, StatusResponse.fromPartial({ nodeId, clusterSize: 3, committedIndex: 4n, ...extra }));
+    if (calls++ < silentCalls) silentUntilReleased.push(answer);
+    else answer();
   };
   return startGrpcServer({ host: '127.0.0.1', port: 0, maxReceiveBytes: 1 << 20, transport: INSECURE, logger, services: [{ name: 'paxos.v1.AcceptorService', definition: AcceptorServiceService, implementation: { status } }] });
 }
@@ -31,6 +39,7 @@ const layoutOf = (acceptors: string[], proposer: string): NetworkLayout => ({
 describe('npm run check against stand-in nodes', () => {
   const servers: RunningServer[] = [];
   afterEach(async () => {
+    releaseSilent();
     await Promise.all(servers.splice(0).map((s) => s.shutdown(100)));
   });
   const start = async (s: Promise<RunningServer>) => {
@@ -40,7 +49,7 @@ describe('npm run check against stand-in nodes', () => {
   };
 
   it('asks a node silent at the first deadline once more, and counts it when it answers', async () => {
-    const acceptors = [await start(fakeAcceptor(0)), await start(fakeAcceptor(1, [3 * DEADLINE_MS])), await start(fakeAcceptor(2))];
+    const acceptors = [await start(fakeAcceptor(0)), await start(fakeAcceptor(1, 1)), await start(fakeAcceptor(2))];
     const report = await checkNetwork(layoutOf(acceptors, await start(fakeProposer())), DEADLINE_MS, INSECURE);
     expect(report.nodes.map((n) => n.alive)).toEqual([true, true, true]);
     expect(report).toMatchObject({ alive: 3, quorumAlive: true, serving: true, proposer: { answering: true } });
@@ -57,7 +66,7 @@ describe('npm run check against stand-in nodes', () => {
     const rejoining = { rejoining: true, rejoinCatchUpTo: 70n };
     const failed = { storage: StorageStatus.fromPartial({ healthy: false, error: 'fdatasync: EIO' }) };
     const proposer = await start(fakeProposer());
-    const acceptors = [await start(fakeAcceptor(0)), await start(fakeAcceptor(1, [], rejoining)), await start(fakeAcceptor(2, [], failed))];
+    const acceptors = [await start(fakeAcceptor(0)), await start(fakeAcceptor(1, 0, rejoining)), await start(fakeAcceptor(2, 0, failed))];
     const report = await checkNetwork(layoutOf(acceptors, proposer), DEADLINE_MS, INSECURE);
     expect(report).toMatchObject({ alive: 3, voting: 1, quorumAlive: false, serving: false });
     expect(report.nodes.map((n) => n.voting)).toEqual([true, false, false]);
