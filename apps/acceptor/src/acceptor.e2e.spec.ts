@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Metadata, status } from '@grpc/grpc-js';
 import { describeSymbol, isServing, resolveByReflection } from '@paxos/grpc-kit';
 import type { AcceptRequest, Ballot, PrepareRequest, SlotValue } from '@paxos/proto';
-import { freePorts, type NodeProcess, spawnNode } from '@paxos/test-cluster';
+import { freePorts, type NodeProcess, releasePorts, spawnNode } from '@paxos/test-cluster';
 import { HISTORY_DIR } from './storage';
 import { FRAME_HEADER_BYTES } from './storage/framing';
 import { AcceptorWireClient } from './testing/wire-client';
@@ -68,7 +68,10 @@ describe('acceptor over gRPC', () => {
     ports = await freePorts(8);
   });
   // After every describe's own afterAll has stopped its nodes.
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+    releasePorts(ports);
+  });
 
   describe('Paxos rules through the wire', () => {
     let node: Node;

@@ -1,5 +1,9 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { freePorts, singlePortRange } from './ports';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePorts, releasePorts, singlePortRange } from './ports';
 
 describe('freePorts', () => {
   it('returns distinct loopback ports that can be bound', async () => {
@@ -15,6 +19,38 @@ describe('freePorts', () => {
       });
       await new Promise((r) => server.close(r));
     }
+    releasePorts(ports);
+  });
+});
+
+describe('freePorts reservations across processes', () => {
+  const saved = { range: process.env['PAXOS_PORT_RANGE'], dir: process.env['PAXOS_PORT_RESERVATIONS'] };
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'port-reservations-'));
+    process.env['PAXOS_PORT_RESERVATIONS'] = dir;
+    process.env['PAXOS_PORT_RANGE'] = '27950-27954';
+  });
+  afterEach(() => {
+    for (const [key, value] of [['PAXOS_PORT_RANGE', saved.range], ['PAXOS_PORT_RESERVATIONS', saved.dir]] as const) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('skips ports a live process holds, takes over one whose owner is gone, and gives back only its own', async () => {
+    const gone = spawnSync(process.execPath, ['-e', '']).pid;
+    const live = process.ppid;
+    for (const [port, owner] of [[27950, live], [27951, live], [27952, gone], [27953, live]]) writeFileSync(join(dir, String(port)), String(owner));
+    const ports = await freePorts(1);
+    expect(ports).toEqual([27952]);
+    expect(readFileSync(join(dir, '27952'), 'utf8')).toBe(String(process.pid));
+    // Every port of the range is held now, one of them by this process.
+    await expect(freePorts(1)).rejects.toThrow(/no 1 free ports/);
+    releasePorts([27950, 27952]);
+    expect(existsSync(join(dir, '27952'))).toBe(false);
+    expect(readFileSync(join(dir, '27950'), 'utf8')).toBe(String(live));
   });
 });
 
@@ -35,6 +71,7 @@ describe('singlePortRange (PAXOS_PORT_RANGE)', () => {
     try {
       const ports = await freePorts(3);
       expect(ports.every((p) => p >= 27_900 && p < 28_000)).toBe(true);
+      releasePorts(ports);
     } finally {
       if (before === undefined) delete process.env['PAXOS_PORT_RANGE'];
       else process.env['PAXOS_PORT_RANGE'] = before;

@@ -1,4 +1,7 @@
+import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** True when nothing listens on 127.0.0.1:port now. */
 function isFree(port: number): Promise<boolean> {
@@ -27,20 +30,105 @@ export function singlePortRange(env: NodeJS.ProcessEnv = process.env): { from: n
 }
 
 /**
+ * Where ports drawn by freePorts are reserved across processes (test runs of other projects, or of
+ * another person, on the same machine): one file per port naming its owner's pid. A port is free
+ * now when nothing listens on it, but its node may bind it much later; meanwhile another process
+ * must not draw it. PAXOS_PORT_RESERVATIONS moves the directory (the spec of this file).
+ */
+export const portReservationDir = (env: NodeJS.ProcessEnv = process.env): string => env['PAXOS_PORT_RESERVATIONS'] || join(tmpdir(), 'paxos-test-ports');
+
+/** The ports this process reserved (released by releasePorts, else at exit: a hook held while there are any). */
+const reserved = new Map<number, string>();
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function releaseAll(): void {
+  releasePorts([...reserved.keys()]);
+}
+
+/**
+ * Reserves `port` for this process: a file made with its pid in full, then linked to the port's
+ * name (link fails if the name exists, so only one process gets it, and no one reads a half-written
+ * pid). A reservation whose owner is gone (a run killed before it exited) is removed and tried
+ * again. False when a live process (this one included) holds it.
+ */
+function reserve(port: number): boolean {
+  const dir = portReservationDir();
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, String(port));
+  const mine = join(dir, `.${process.pid}.${port}`);
+  writeFileSync(mine, String(process.pid));
+  try {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        linkSync(mine, file);
+        if (reserved.size === 0) process.on('exit', releaseAll);
+        reserved.set(port, file);
+        return true;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      let owner = NaN;
+      try {
+        owner = Number(readFileSync(file, 'utf8'));
+      } catch {
+        // Released meanwhile: try again.
+      }
+      if (Number.isInteger(owner) && owner > 0 && alive(owner)) return false;
+      try {
+        unlinkSync(file);
+      } catch {
+        // Removed by another process meanwhile.
+      }
+    }
+    return false;
+  } finally {
+    unlinkSync(mine);
+  }
+}
+
+/** Gives back ports freePorts reserved for this process (a stopped cluster's); others' are left alone. */
+export function releasePorts(ports: Iterable<number>): void {
+  for (const port of ports) {
+    const file = reserved.get(port);
+    if (file === undefined) continue;
+    reserved.delete(port);
+    try {
+      if (Number(readFileSync(file, 'utf8')) === process.pid) unlinkSync(file);
+    } catch {
+      // Gone already.
+    }
+    if (reserved.size === 0) process.off('exit', releaseAll);
+  }
+}
+
+/**
  * `count` distinct ports free now, for nodes a test starts (some much later, as a node restarted
  * or started late). They come from below the kernel's ephemeral range (32768 on Linux): a port the
  * kernel handed out (listen on port 0) could be taken meanwhile as the local port of an outgoing
  * connection, and a node started late then failed with EADDRINUSE (seen in CI for an acceptor's
- * metrics port, 20 s after it was drawn).
+ * metrics port, 20 s after it was drawn). Each is reserved for this process until releasePorts or
+ * its exit, so that no other test process draws it before its node binds it.
  */
 export async function freePorts(count: number): Promise<number[]> {
   const SINGLE_PORTS = singlePortRange();
   const chosen = new Set<number>();
   for (let attempt = 0; chosen.size < count && attempt < 50 * count; attempt++) {
     const port = SINGLE_PORTS.from + Math.floor(Math.random() * (SINGLE_PORTS.to - SINGLE_PORTS.from));
-    if (!chosen.has(port) && (await isFree(port))) chosen.add(port);
+    if (chosen.has(port) || reserved.has(port) || !(await isFree(port))) continue;
+    if (reserve(port)) chosen.add(port);
   }
-  if (chosen.size < count) throw new Error(`no ${count} free ports found in [${SINGLE_PORTS.from}, ${SINGLE_PORTS.to})`);
+  if (chosen.size < count) {
+    releasePorts(chosen);
+    throw new Error(`no ${count} free ports found in [${SINGLE_PORTS.from}, ${SINGLE_PORTS.to})`);
+  }
   return [...chosen];
 }
 

@@ -5,7 +5,7 @@ import { type ChannelCredentials, type ChannelOptions, Metadata, type ServiceErr
 import { channelCredentials, ensureNetworkCertificates, INSECURE, loadTls, serverNameOptions, tlsFilesIn, type Transport } from '@paxos/grpc-kit';
 import { ProposerServiceClient, type ProposeResponse, type Value } from '@paxos/proto';
 import { type NodeProcess, spawnNode } from './node-process';
-import { freePorts } from './ports';
+import { freePorts, releasePorts } from './ports';
 
 export interface TestClusterOptions {
   readonly acceptors: number;
@@ -192,6 +192,7 @@ export class TestCluster {
     TestCluster.running.delete(this);
     await Promise.all([...this.proposers.values(), ...this.acceptors].map((n) => n?.kill('SIGKILL')));
     if (!process.env['KEEP_TEST_CLUSTER'] && this.opts.dir === undefined) rmSync(this.dir, { recursive: true, force: true });
+    releasePorts([...this.acceptorPorts, ...this.proposerPorts.values(), ...this.metricsPorts.values()]);
   }
 }
 
