@@ -49,7 +49,7 @@ describe('received value bytes', () => {
   });
 
   it('an accepted value is stored as the bytes it arrived in, equal to a fresh encoding', () => {
-    const buf = Buffer.from(AcceptRequest.encode({ requestId: 9n, accept: { ballot, slot: 4n, value: slotValueToWire(value) }, commits: [{ ballot, fromSlot: 1n, toSlot: 4n, values: [] }] }).finish());
+    const buf = Buffer.from(AcceptRequest.encode({ requestId: 9n, quorumCommittedIndex: 0n, accept: { ballot, slot: 4n, value: slotValueToWire(value) }, commits: [{ ballot, fromSlot: 1n, toSlot: 4n, values: [] }] }).finish());
     const v = accepted(buf);
     const bytes = encodedSlotValue(v);
     expect(Buffer.from(bytes)).toEqual(fresh(value));
@@ -63,7 +63,7 @@ describe('received value bytes', () => {
       { ballot, fromSlot: 2n, toSlot: 4n, values: [slotValueToWire(value), slotValueToWire(other)] },
       { ballot, fromSlot: 4n, toSlot: 5n, values: [slotValueToWire({ kind: 'noop' })] },
     ];
-    const buf = Buffer.from(AcceptRequest.encode({ requestId: 9n, commits }).finish());
+    const buf = Buffer.from(AcceptRequest.encode({ requestId: 9n, quorumCommittedIndex: 0n, commits }).finish());
     const notices = acceptRequestFromWire(decodeAcceptRequest(buf)).notices;
     const values = notices.flatMap((n) => (n.type === 'commit' && n.value ? [n.value] : []));
     expect(values.map((v) => Buffer.from(encodedSlotValue(v)))).toEqual([fresh(value), fresh(other), fresh({ kind: 'noop' })]);
@@ -73,7 +73,7 @@ describe('received value bytes', () => {
   it('a value whose field appears twice is encoded afresh from what was decoded', () => {
     const commands = value.kind === 'batch' ? value.commands : [];
     const [first, second] = [slotValueToWire({ kind: 'batch', commands: commands.slice(0, 1) }), slotValueToWire({ kind: 'batch', commands: commands.slice(1) })];
-    const accept = (v: WireSlotValue) => Buffer.from(AcceptRequest.encode({ requestId: 1n, accept: { ballot, slot: 4n, value: v }, commits: [] }).finish());
+    const accept = (v: WireSlotValue) => Buffer.from(AcceptRequest.encode({ requestId: 1n, quorumCommittedIndex: 0n, accept: { ballot, slot: 4n, value: v }, commits: [] }).finish());
     // Two AcceptRequests concatenated are one message with the accept field twice: whatever the
     // decoder made of it, the stored bytes must be those of the decoded value.
     const v = accepted(Buffer.concat([accept(first), accept(second)]));

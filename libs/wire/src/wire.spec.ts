@@ -32,14 +32,14 @@ describe('wire conversions', () => {
   it('names the missing field in its error', () => {
     expect(() => ballotFromWire(undefined, 'accept.ballot')).toThrow(new WireError('accept.ballot is missing'));
     expect(() => slotValueFromWire({ kind: undefined })).toThrow(/value is missing: set noop or batch/);
-    expect(() => acceptRequestFromWire({ requestId: 1n, commits: [] })).toThrow(/set accept, commits or both/);
+    expect(() => acceptRequestFromWire({ requestId: 1n, quorumCommittedIndex: 0n, commits: [] })).toThrow(/set accept, commits or both/);
     expect(() => slotValueFromWire({ kind: { $case: 'batch', value: { commands: [{ clientRequestId: 'x', verifiedBy: [] }] } } })).toThrow(/commands\[0\]\.value is missing/);
   });
 
   it('maps prepare and accept requests to the core, keeping 64-bit values exact', () => {
     const p = prepareFromWire(PrepareRequest.decode(PrepareRequest.encode({ requestId: 1n, ballot, fromSlot: 2n ** 62n }).finish()));
     expect(p).toEqual({ type: 'prepare', ballot, fromSlot: 2n ** 62n });
-    const a = acceptRequestFromWire(AcceptRequest.decode(AcceptRequest.encode({ requestId: 2n, commits: [{ ballot, fromSlot: 9n, toSlot: 10n, values: [] }] }).finish()));
+    const a = acceptRequestFromWire(AcceptRequest.decode(AcceptRequest.encode({ requestId: 2n, quorumCommittedIndex: 0n, commits: [{ ballot, fromSlot: 9n, toSlot: 10n, values: [] }] }).finish()));
     expect(a).toEqual({ notices: [{ type: 'commit', slot: 9n, ballot }] });
   });
 
@@ -47,6 +47,7 @@ describe('wire conversions', () => {
     const req = AcceptRequest.decode(
       AcceptRequest.encode({
         requestId: 3n,
+        quorumCommittedIndex: 0n,
         accept: { ballot, slot: 7n, value: slotValueToWire(batch) },
         commits: [
           { ballot, fromSlot: 4n, toSlot: 5n, values: [slotValueToWire(batch)] },
@@ -63,11 +64,11 @@ describe('wire conversions', () => {
     ]);
     const range = (fromSlot: bigint, toSlot: bigint, values = 0) => ({ ballot, fromSlot, toSlot, values: Array.from({ length: values }, () => slotValueToWire(batch)) });
     // Bounded before anything is expanded: a range of 2^64 slots costs nothing to refuse.
-    expect(() => acceptRequestFromWire({ requestId: 1n, commits: [range(0n, 1n << 64n)] })).toThrow(/more than 4096 slots/);
-    expect(() => acceptRequestFromWire({ requestId: 1n, commits: [range(0n, BigInt(COMMIT_SLOTS_MAX)), range(5000n, 5001n)] })).toThrow(/more than 4096 slots/);
-    expect(() => acceptRequestFromWire({ requestId: 1n, commits: [range(5n, 5n)] })).toThrow(/to_slot 5 is not above from_slot 5/);
-    expect(() => acceptRequestFromWire({ requestId: 1n, commits: [range(0n, 3n, 2)] })).toThrow(/2 values for 3 slots/);
-    expect(() => acceptRequestFromWire({ requestId: 1n, commits: [{ fromSlot: 0n, toSlot: 1n, values: [] }] })).toThrow(/commits\[0\]\.ballot is missing/);
+    expect(() => acceptRequestFromWire({ requestId: 1n, quorumCommittedIndex: 0n, commits: [range(0n, 1n << 64n)] })).toThrow(/more than 4096 slots/);
+    expect(() => acceptRequestFromWire({ requestId: 1n, quorumCommittedIndex: 0n, commits: [range(0n, BigInt(COMMIT_SLOTS_MAX)), range(5000n, 5001n)] })).toThrow(/more than 4096 slots/);
+    expect(() => acceptRequestFromWire({ requestId: 1n, quorumCommittedIndex: 0n, commits: [range(5n, 5n)] })).toThrow(/to_slot 5 is not above from_slot 5/);
+    expect(() => acceptRequestFromWire({ requestId: 1n, quorumCommittedIndex: 0n, commits: [range(0n, 3n, 2)] })).toThrow(/2 values for 3 slots/);
+    expect(() => acceptRequestFromWire({ requestId: 1n, quorumCommittedIndex: 0n, commits: [{ fromSlot: 0n, toSlot: 1n, values: [] }] })).toThrow(/commits\[0\]\.ballot is missing/);
   });
 
   it('writes chosen slots as commit notices: a run of one ballot, all with values or all without, in one Commit', () => {
@@ -86,7 +87,7 @@ describe('wire conversions', () => {
       [6n, 8n, 0],
       [9n, 10n, 0],
     ]);
-    expect(acceptRequestFromWire({ requestId: 1n, commits: commitsToWire(chosen) }).notices.map((n) => n.type === 'commit' && [n.slot, n.value?.kind])).toEqual([
+    expect(acceptRequestFromWire({ requestId: 1n, quorumCommittedIndex: 0n, commits: commitsToWire(chosen) }).notices.map((n) => n.type === 'commit' && [n.slot, n.value?.kind])).toEqual([
       [3n, 'batch'],
       [4n, 'batch'],
       [5n, 'batch'],
