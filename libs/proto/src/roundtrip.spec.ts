@@ -44,11 +44,11 @@ describe('every message round-trips through the generated code', () => {
       },
     ],
     ['PrepareResponse rejected', PrepareResponse, { requestId: 8n, outcome: { $case: 'rejected', value: { promised: ballot } } }],
-    ['AcceptRequest accept', AcceptRequest, { requestId: 9n, accept: { ballot, slot: big, value }, commits: [{ ballot, fromSlot: big - 9n, toSlot: big - 1n, values: [value] }] }],
+    ['AcceptRequest accept', AcceptRequest, { requestId: 9n, accept: { ballot, slot: big, value }, commits: [{ ballot, fromSlot: big - 9n, toSlot: big - 1n, values: [value] }], quorumCommittedIndex: big - 9n }],
     [
       'AcceptRequest commit notices alone',
       AcceptRequest,
-      { requestId: 10n, commits: [{ ballot, fromSlot: 3n, toSlot: 4n, values: [{ kind: { $case: 'noop', value: {} } }] }] },
+      { requestId: 10n, commits: [{ ballot, fromSlot: 3n, toSlot: 4n, values: [{ kind: { $case: 'noop', value: {} } }] }], quorumCommittedIndex: 0n },
     ],
     ['AcceptResponse accepted', AcceptResponse, { requestId: 11n, outcome: { $case: 'accepted', value: { ballot, slot: big, committedIndex: big - 5n } } }],
     ['AcceptResponse refused', AcceptResponse, { requestId: 12n, outcome: { $case: 'refused', value: { reason: 'no', kind: RefusalKind.REFUSAL_KIND_REJOINING } } }],
