@@ -2,6 +2,7 @@ import type { AcceptedEntry } from '../acceptor-types';
 import { assert } from '../assert';
 import { ballotEquals, ballotGreater, type Ballot } from '../ballot';
 import { QuorumTracker, type Quorum } from '../quorum';
+import type { SlotValue } from '../value';
 import type { ProposerEvent } from './proposer-types';
 
 type PromiseEvent = Extract<ProposerEvent, { type: 'promise' }>;
@@ -10,11 +11,8 @@ type PromiseEvent = Extract<ProposerEvent, { type: 'promise' }>;
 export interface Phase1Outcome {
   /** Slots below this are chosen (some acceptor's committed prefix): never propose there. */
   readonly decidedBelow: bigint;
-  /**
-   * Slot -> the accepted value with the highest ballot among the promises (only slots <
-   * knownBelow), with that ballot: whose proposal the value was.
-   */
-  readonly adopted: ReadonlyMap<bigint, AcceptedEntry>;
+  /** Slot -> value with the highest accepted ballot among the promises (only slots < knownBelow). */
+  readonly adopted: ReadonlyMap<bigint, SlotValue>;
   /** Highest slot with an adopted value, or -1. */
   readonly highestReportedSlot: bigint;
   /** The proposer knows the promises fully only below this slot (null: no promise was truncated). */
@@ -59,12 +57,12 @@ export class Phase1Round {
 
   outcome(): Phase1Outcome {
     assert(this.tracker.reached, 'phase 1 outcome needs a quorum of promises');
-    const adopted = new Map<bigint, AcceptedEntry>();
+    const adopted = new Map<bigint, SlotValue>();
     let highestReportedSlot = -1n;
     for (const [slot, e] of this.highest) {
       if (this.truncatedAt !== null && slot >= this.truncatedAt) continue;
       if (slot < this.committedIndexMax) continue;
-      adopted.set(slot, e);
+      adopted.set(slot, e.value);
       if (slot > highestReportedSlot) highestReportedSlot = slot;
     }
     return {

@@ -207,14 +207,12 @@ export class ProposerCore {
 
   /**
    * A slot chosen (through another proposer, or learned from an acceptor). Returns whether its
-   * value is the one this proposer built for that slot from its own queue: the same bytes chosen
-   * under another proposer's ballot are that proposer's (two proposers can build identical values
-   * from a command and its retry).
+   * value is the one this proposer built for that slot from its own queue.
    */
   learnChosen(entry: ChosenEntry): boolean {
     const chosenIds = commandIds(entry.value);
     const p = this.proposals.get(entry.slot);
-    const own = p !== undefined && p.own && entry.ballot.proposerId === this.cfg.proposerId && slotValuesEqual(p.value, entry.value);
+    const own = p !== undefined && p.own && slotValuesEqual(p.value, entry.value);
     if (p !== undefined) {
       if (!slotValuesEqual(p.value, entry.value)) this.queue.requeueFront(ownCommands(p).filter((c) => !chosenIds.has(c.clientRequestId)), false);
       this.proposals.remove(entry.slot);
@@ -289,17 +287,15 @@ export class ProposerCore {
       if (adopted === undefined) {
         // A hole: no value can have been chosen here, so any value is safe.
         if (mine === undefined) this.proposals.plan(s, NOOP, false);
-      } else if (mine === undefined || !slotValuesEqual(mine.value, adopted.value) || adopted.ballot.proposerId !== this.cfg.proposerId) {
-        // The same bytes accepted under another proposer's ballot are that proposer's value (a
-        // retry of a command it took first): not this proposer's own, whichever round chooses it.
+      } else if (mine === undefined || !slotValuesEqual(mine.value, adopted)) {
         if (mine !== undefined) this.queue.requeueFront(ownCommands(mine), false); // dropped below if the adopted values carry them
-        this.proposals.plan(s, adopted.value, false);
+        this.proposals.plan(s, adopted, false);
       }
     }
     // Commands the adopted values carry are in the log already (or will be, in these slots): a
     // queued copy (a client's retry after a proposer crash) is dropped, not chosen a second time.
     const adoptedIds = new Set<string>();
-    for (const e of outcome.adopted.values()) for (const id of commandIds(e.value)) adoptedIds.add(id);
+    for (const v of outcome.adopted.values()) for (const id of commandIds(v)) adoptedIds.add(id);
     this.queue.dropIds(adoptedIds);
     const afterReported = last + 1n;
     if (this.freeSlot < afterReported) this.freeSlot = afterReported;
