@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { SeededRandom } from '@paxos/consensus-core';
 import { claimsCheckedCounter, ConfigError, createLogger, createMetricsRegistry, exitWithError, helpText, onShutdownSignal, startGrpcServer, startMetricsServer, startupTransport } from '@paxos/grpc-kit';
 import { loadSources } from '@paxos/lmfdb-client';
@@ -64,7 +65,9 @@ async function main(): Promise<void> {
   // A ballot is never reused across restarts: rounds start above the wall clock in ms.
   const initialRound = BigInt(Date.now());
   const seeded = new SeededRandom(Date.now() ^ (config.id << 16));
-  const { node, chosen, quorum } = assembleProposer(config, { links, initialRound, random: () => seeded.next(), unsafeNoSessions, rounds: metrics.rounds, logger });
+  // Names this run's batches: another proposer (or this one's next run) never builds equal values from a command and its retry.
+  const origin = randomBytes(8).readBigUInt64BE() | 1n;
+  const { node, chosen, quorum } = assembleProposer(config, { links, initialRound, random: () => seeded.next(), origin, unsafeNoSessions, rounds: metrics.rounds, logger });
   metrics.attach(node, links);
   const checker = new ValueChecker(config.maxValueBytes, (n) => caches.get(n), claimsCheckedCounter(metricsRegistry), undefined, (n) => {
     let found: ReturnType<typeof chosen.state.registry.proposal>;

@@ -22,6 +22,8 @@ export interface ProposerParts {
   readonly initialRound: bigint;
   /** Uniform in [0, 1): the core's back-off jitter. */
   readonly random: () => number;
+  /** Put in every batch this run builds (SlotValue.origin): 64 bits no other proposer run draws, above 0. */
+  readonly origin: bigint;
   /** A negative control only: client sessions off, a retried command can take effect twice. */
   readonly unsafeNoSessions?: boolean;
   /** A negative control only: claim certificates name every acceptor of the source, none asked. */
@@ -42,6 +44,7 @@ export function assembleProposer(settings: ProposerSettings, parts: ProposerPart
     quorum,
     acceptorIds: links.map((l) => l.nodeId),
     initialRound: parts.initialRound,
+    origin: parts.origin,
     windowSlots: settings.windowSlots,
     batchCommandsMax: settings.batchCommands,
     partialSlotsMax: settings.partialSlots,

@@ -11,8 +11,12 @@ export interface Command {
   readonly verifiedBy?: readonly number[];
 }
 
-/** What a slot holds: a no-op (hole filler) or a batch of client commands. */
-export type SlotValue = { readonly kind: 'noop' } | { readonly kind: 'batch'; readonly commands: readonly Command[] };
+/**
+ * What a slot holds: a no-op (hole filler) or a batch of client commands. `origin` names the
+ * proposer run that built the batch (ProposerConfig.origin; absent: not said): part of the value,
+ * so that two proposers never build equal values from a command and its retry.
+ */
+export type SlotValue = { readonly kind: 'noop' } | { readonly kind: 'batch'; readonly commands: readonly Command[]; readonly origin?: bigint };
 
 export const NOOP: SlotValue = Object.freeze({ kind: 'noop' as const });
 
@@ -52,14 +56,15 @@ function sameVerifiers(a: readonly number[] | undefined, b: readonly number[] | 
 /** Canonical identity string of a value: equal keys iff equal values. */
 export function slotValueKey(v: SlotValue): string {
   if (v.kind === 'noop') return 'noop';
-  return `batch[${v.commands.map(commandKey).join(',')}]`;
+  const commands = `batch[${v.commands.map(commandKey).join(',')}]`;
+  return v.origin === undefined ? commands : `${commands}@${v.origin}`;
 }
 
 export function slotValuesEqual(a: SlotValue, b: SlotValue): boolean {
   if (a === b) return true;
   if (a.kind !== b.kind) return false;
   if (a.kind === 'noop' || b.kind === 'noop') return true;
-  if (a.commands.length !== b.commands.length) return false;
+  if (a.origin !== b.origin || a.commands.length !== b.commands.length) return false;
   for (let i = 0; i < a.commands.length; i++) {
     const x = a.commands[i];
     const y = b.commands[i];
@@ -72,6 +77,6 @@ export function slotValuesEqual(a: SlotValue, b: SlotValue): boolean {
   return true;
 }
 
-export function batchOf(commands: readonly Command[]): SlotValue {
-  return { kind: 'batch', commands };
+export function batchOf(commands: readonly Command[], origin?: bigint): SlotValue {
+  return origin === undefined ? { kind: 'batch', commands } : { kind: 'batch', commands, origin };
 }

@@ -20,6 +20,7 @@ export function slotValueToWire(v: SlotValue): WireSlotValue {
       $case: 'batch',
       value: {
         commands: v.commands.map(commandToWire),
+        ...(v.origin !== undefined ? { origin: v.origin } : {}),
       },
     },
   };
@@ -34,7 +35,8 @@ export function slotValueFromWire(v: WireSlotValue | undefined, field = 'value')
         if (!c.value) throw new WireError(`${field}.batch.commands[${i}].value is missing`);
         return commandFromWire(c, c.value.data);
       });
-      const value: SlotValue = { kind: 'batch', commands };
+      const origin = v.kind.value.origin;
+      const value: SlotValue = origin === undefined ? { kind: 'batch', commands } : { kind: 'batch', commands, origin };
       carryEncoding(v, value);
       return value;
     }

@@ -36,11 +36,11 @@ export function fromProtoSlotValue(value: ProtoSlotValue): SlotValue {
   const kind = value.kind;
   if (kind === undefined) throw new RecordDecodeError('SlotValue has no kind (neither noop nor batch)');
   if (kind.$case === 'noop') return { kind: 'noop' };
-  return {
-    kind: 'batch',
-    // Copy: the decoded bytes may alias a large file buffer that should not be kept alive.
-    commands: kind.value.commands.map((c) => commandFromWire(c, c.value ? new Uint8Array(c.value.data) : new Uint8Array(0))),
-  };
+  // Copy: the decoded bytes may alias a large file buffer that should not be kept alive.
+  const commands = kind.value.commands.map((c) => commandFromWire(c, c.value ? new Uint8Array(c.value.data) : new Uint8Array(0)));
+  // The origin is part of the value: an acceptor reports exactly what it accepted.
+  const origin = kind.value.origin;
+  return origin === undefined ? { kind: 'batch', commands } : { kind: 'batch', commands, origin };
 }
 
 function checkU64(what: string, v: bigint): void {

@@ -40,7 +40,8 @@ const VIOLATIONS_MAX = 20;
 
 function valueKey(v: SlotValue): string {
   if (v.kind !== 'batch') return 'noop';
-  return v.commands.map((c) => `${c.clientRequestId}|${c.contentType}|${Buffer.from(c.data).toString('hex')}|${(c.verifiedBy ?? []).join('.')}`).join(';');
+  // The origin is part of the value: nodes agree on it too.
+  return `${v.origin ?? '-'}:${v.commands.map((c) => `${c.clientRequestId}|${c.contentType}|${Buffer.from(c.data).toString('hex')}|${(c.verifiedBy ?? []).join('.')}`).join(';')}`;
 }
 
 /**

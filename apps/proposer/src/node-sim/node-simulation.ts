@@ -380,6 +380,9 @@ class NodeSimulation {
     for (const p of this.proposers) for (const l of p?.links ?? []) if (l.nodeId === a.nodeId) l.acceptorCrashed(incarnation);
   }
 
+  /** Proposer runs started: each run's origin is unique (drawn from no random stream, so that seeds keep their runs). */
+  private proposerRuns = 0;
+
   private startProposer(p: number, clockJumpMs: bigint): void {
     const id = p + 1;
     const links = this.acceptors.map((a) => new SimAcceptorLink(id, a, this.net, { requestDeadlineMs: this.config.requestDeadlineMs, inFlightMax: this.config.inFlightPerAcceptor }));
@@ -387,7 +390,7 @@ class NodeSimulation {
     const r = this.rng.fork(`proposer-${id}-${initialRound}`);
     const { node, chosen } = assembleProposer(
       { ...this.config, id },
-      { links, initialRound: initialRound > 0n ? initialRound : 1n, random: () => r.next(), unsafeNoSessions: this.opts.unsafeNoSessions, unsafeForgeCertificates: this.opts.unsafeForgeCertificates, logger: this.logger.child({ proposer: id }) },
+      { links, initialRound: initialRound > 0n ? initialRound : 1n, random: () => r.next(), origin: (BigInt(++this.proposerRuns) << 32n) | BigInt(id), unsafeNoSessions: this.opts.unsafeNoSessions, unsafeForgeCertificates: this.opts.unsafeForgeCertificates, logger: this.logger.child({ proposer: id }) },
     );
     node.start();
     this.proposers[p] = { node, chosen, links, initialRound };

@@ -38,19 +38,24 @@ export class CommandQueue {
   }
 
   /**
-   * Drops queued commands whose client request id is in `ids` (a value that carries them is
-   * already chosen or adopted: proposing them again would put a second copy in the log).
+   * Takes the queued commands whose client request id is in `ids` out of the queue, and returns
+   * them (a value that carries them is already chosen or adopted: proposing them again would put
+   * a second copy in the log).
    */
-  dropIds(ids: ReadonlySet<string>): void {
-    if (ids.size === 0 || this.length === 0) return;
+  dropIds(ids: ReadonlySet<string>): Command[] {
+    const dropped: Command[] = [];
+    if (ids.size === 0 || this.length === 0) return dropped;
     const kept: QueuedCommand[] = [];
     for (let i = this.head; i < this.items.length; i++) {
       const q = this.items[i] as QueuedCommand;
-      if (ids.has(q.command.clientRequestId)) this.queuedBytes -= commandBytes(q.command);
-      else kept.push(q);
+      if (ids.has(q.command.clientRequestId)) {
+        this.queuedBytes -= commandBytes(q.command);
+        dropped.push(q.command);
+      } else kept.push(q);
     }
     this.items = kept;
     this.head = 0;
+    return dropped;
   }
 
   /** Take the next batch: up to batchCommandsMax commands and batchBytesMax bytes (at least one). */

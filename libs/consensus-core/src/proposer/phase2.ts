@@ -7,8 +7,14 @@ import type { Command, SlotValue } from '../value';
 export interface SlotProposal {
   readonly slot: bigint;
   value: SlotValue;
-  /** The value holds commands from this proposer's queue: they go back to it if the slot is lost. */
+  /** This proposer built the value from its queue: its commands go back to it if the slot is lost. */
   own: boolean;
+  /**
+   * Commands of this proposer's queue that an adopted value (not its own) carries, taken out of
+   * the queue when it was adopted: they go back to it if the slot is decided otherwise (a later
+   * proposer's phase 1 may not see the adopted value and choose something else there).
+   */
+  carried: Command[];
   /** Sent at `ballot` and waiting for a quorum of accepted. */
   inFlight: boolean;
   ballot: Ballot | null;
@@ -20,8 +26,10 @@ export interface SlotProposal {
   ticksWaiting: number;
 }
 
+/** The commands of this proposer's clients the slot holds: its own value's, or those its adopted value carries. */
 export function ownCommands(p: SlotProposal): readonly Command[] {
-  return p.own && p.value.kind === 'batch' ? p.value.commands : [];
+  if (!p.own) return p.carried;
+  return p.value.kind === 'batch' ? p.value.commands : [];
 }
 
 /** The client request ids a slot value carries. */
@@ -53,7 +61,7 @@ export class SlotProposals {
   /** Plan a value for a slot (not yet sent). Replaces any earlier plan for the slot. */
   plan(slot: bigint, value: SlotValue, own: boolean): SlotProposal {
     this.remove(slot);
-    const p: SlotProposal = { slot, value, own, inFlight: false, ballot: null, tracker: null, asked: new Set(), refusedBy: new Set(), refusalReason: '', ticksWaiting: 0 };
+    const p: SlotProposal = { slot, value, own, carried: [], inFlight: false, ballot: null, tracker: null, asked: new Set(), refusedBy: new Set(), refusalReason: '', ticksWaiting: 0 };
     this.bySlot.set(slot, p);
     return p;
   }

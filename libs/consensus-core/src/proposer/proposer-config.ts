@@ -17,6 +17,7 @@ export interface ResolvedProposerConfig {
   readonly quorum: Quorum;
   readonly acceptorIds: readonly number[];
   readonly initialRound: bigint;
+  readonly origin: bigint | undefined;
   readonly windowSlots: number;
   readonly batchCommandsMax: number;
   readonly batchBytesMax: number;
@@ -54,8 +55,10 @@ export function resolveProposerConfig(c: ProposerConfig): ResolvedProposerConfig
   const retransmitTicks = positiveInteger(c.retransmitTicks ?? PROPOSER_DEFAULTS.retransmitTicks, 'retransmitTicks');
   const acceptFanout = positiveInteger(c.acceptFanout ?? c.quorum.n, 'acceptFanout');
   assert(acceptFanout >= c.quorum.q && acceptFanout <= c.quorum.n, `acceptFanout must be ${c.quorum.q}..${c.quorum.n} (got ${acceptFanout})`);
+  assert(c.origin === undefined || (c.origin > 0n && c.origin < 1n << 64n), `origin must be a uint64 above 0 (got ${c.origin})`);
   return {
     proposerId: c.proposerId,
+    origin: c.origin,
     quorum: c.quorum,
     acceptorIds: [...c.acceptorIds],
     initialRound,

@@ -11,6 +11,13 @@ export interface ProposerConfig {
   acceptorIds: readonly number[];
   /** Never reuse a ballot across restarts: pass a round above any used before (default 1). */
   initialRound?: bigint;
+  /**
+   * Put in every batch this proposer builds (SlotValue.origin): a number no other proposer run
+   * uses (the node draws 64 random bits at start). A slot then holds this proposer's own value
+   * exactly when its value equals one it built, whichever ballot chose it; without it, another
+   * proposer's batch of the same commands counts as its own.
+   */
+  origin?: bigint;
   /** Bound on slots in flight (default 64). */
   windowSlots?: number;
   batchCommandsMax?: number;

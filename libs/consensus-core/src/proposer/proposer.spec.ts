@@ -1,6 +1,6 @@
 import type { AcceptedEntry } from '../acceptor-types';
 import { AcceptorCore } from '../acceptor';
-import type { Ballot } from '../ballot';
+import { ballotEquals, type Ballot } from '../ballot';
 import { Quorum } from '../quorum';
 import { NOOP, type Command, type SlotValue } from '../value';
 import { ProposerCore } from './proposer';
@@ -8,6 +8,8 @@ import type { ProposerConfig, ProposerMessage, ProposerOutput } from './proposer
 
 const cmd = (id: string, size = 1): Command => ({ clientRequestId: id, contentType: 't', data: new Uint8Array(size) });
 const batch = (...ids: string[]): SlotValue => ({ kind: 'batch', commands: ids.map((id) => cmd(id)) });
+/** A batch built by the proposer run `origin`. */
+const batchFrom = (origin: bigint, ...ids: string[]): SlotValue => ({ kind: 'batch', commands: ids.map((id) => cmd(id)), origin });
 const b = (round: bigint, proposerId: number): Ballot => ({ round, proposerId });
 
 function proposer(n = 3, over: Partial<ProposerConfig> = {}): ProposerCore {
@@ -84,6 +86,39 @@ describe('the proposer (DESIGN section 4)', () => {
     // Slot 1 holds its own batch and is learned from an acceptor: its own; another value there is not.
     expect(p.learnChosen({ slot: 1n, ballot: b(99n, 2), value: batch('second') })).toBe(true);
     expect(p.learnChosen({ slot: 2n, ballot: b(99n, 2), value: batch('theirs') })).toBe(false);
+  });
+
+  it('puts its origin in the batches it builds: the same commands built by another proposer are not its own value', () => {
+    // Found by the real-process reads test: a command chosen through one proposer and retried
+    // through another; both built a batch of that command alone, and both answered duplicate=false.
+    const p = proposer(3, { windowSlots: 2, origin: 7n });
+    const o = lead(p, 2, cmd('mine'));
+    expect(accepts(o.messages)).toEqual([{ slot: 0n, value: batchFrom(7n, 'mine'), ballot: p.ballot }]);
+    out(p.submit(cmd('twice')));
+    expect(p.learnChosen({ slot: 1n, ballot: b(99n, 2), value: batchFrom(8n, 'twice') })).toBe(false);
+    // Its own batch finished by another proposer under that proposer's ballot (a leader change) stays its own.
+    expect(p.learnChosen({ slot: 0n, ballot: b(99n, 2), value: batchFrom(7n, 'mine') })).toBe(true);
+  });
+
+  it('a queued command an adopted value carries goes back to the queue when that slot is decided otherwise', () => {
+    // Phase 1 adopts another proposer's value carrying a command this proposer's client waits
+    // for; a later proposer that never saw that value chooses a no-op there. The command must
+    // not be lost: it is proposed again.
+    const p = proposer(3, { windowSlots: 1, origin: 7n });
+    lead(p, 2, cmd('first'));
+    const first = p.ballot;
+    out(p.submit(cmd('x')));
+    const theirs = { slot: 1n, ballot: b(first.round + 5n, first.proposerId + 1), value: batchFrom(8n, 'x') };
+    p.handle({ type: 'reject', from: 0, promised: theirs.ballot, ballot: first, slot: 0n });
+    for (let i = 0; i < 1000 && ballotEquals(p.ballot, first); i++) p.tick();
+    for (const from of [0, 1]) promise(p, from, [theirs]);
+    expect(p.pendingCommands).toBe(0); // carried by the adopted value in slot 1
+    p.learnChosen({ slot: 0n, ballot: p.ballot, value: batchFrom(7n, 'first') });
+    p.learnChosen({ slot: 1n, ballot: b(first.round + 9n, first.proposerId + 2), value: NOOP });
+    expect(p.pendingCommands).toBe(1);
+    const sent: SlotValue[] = [];
+    for (let i = 0; i < 100 && sent.length === 0; i++) sent.push(...accepts(p.tick().messages).map((a) => a.value));
+    expect(sent).toContainEqual(batchFrom(7n, 'x'));
   });
 
   it('a proposer starts phase 1 at its initial round, preparing every acceptor', () => {

@@ -293,10 +293,13 @@ export class ProposerCore {
       }
     }
     // Commands the adopted values carry are in the log already (or will be, in these slots): a
-    // queued copy (a client's retry after a proposer crash) is dropped, not chosen a second time.
-    const adoptedIds = new Set<string>();
-    for (const v of outcome.adopted.values()) for (const id of commandIds(v)) adoptedIds.add(id);
-    this.queue.dropIds(adoptedIds);
+    // queued copy (a client's retry after a proposer crash) is not chosen a second time. It stays
+    // with the slot that carries it, and goes back to the queue if that slot is decided otherwise.
+    for (const [s, v] of outcome.adopted) {
+      const carried = this.queue.dropIds(commandIds(v));
+      const p = this.proposals.get(s);
+      if (p !== undefined && !p.own) for (const c of carried) p.carried.push(c);
+    }
     const afterReported = last + 1n;
     if (this.freeSlot < afterReported) this.freeSlot = afterReported;
     if (this.freeSlot < this.chosenSlots.prefixEnd) this.freeSlot = this.chosenSlots.prefixEnd;
@@ -321,7 +324,7 @@ export class ProposerCore {
       if (this.chosenSlots.has(slot) || this.proposals.has(slot)) continue;
       assert(slot <= this.cfg.limits.slotMax, `slot ${slot} above slotMax`);
       const commands = this.queue.takeBatch(this.cfg.batchCommandsMax, this.cfg.batchBytesMax);
-      this.sendAccept(this.proposals.plan(slot, batchOf(commands), true), out);
+      this.sendAccept(this.proposals.plan(slot, batchOf(commands, this.cfg.origin), true), out);
     }
     // After a truncated promise: once the known range is done, prepare again from its end (for
     // queued work, or for a read that asked for a complete leader).
@@ -430,9 +433,10 @@ export class ProposerCore {
     }
     out.ended.push(roundEnd('accept', ballot, p.tracker, 'rejected', p));
     // The value can no longer be chosen at this ballot. Its commands fail (alone) or are retried
-    // one by one (in a batch); the slot needs a new ballot before it may hold anything else.
+    // one by one (in a batch, or carried by another proposer's value that may hold the culprit);
+    // the slot needs a new ballot before it may hold anything else.
     const commands = ownCommands(p);
-    if (commands.length === 1) out.failed.push({ clientRequestId: commands[0].clientRequestId, reason: p.refusalReason });
+    if (p.own && commands.length === 1) out.failed.push({ clientRequestId: commands[0].clientRequestId, reason: p.refusalReason });
     else this.queue.requeueFront(commands, true);
     this.proposals.plan(slot, NOOP, false);
     if (this.mode === 'leading') this.loseLeadership(out, false);

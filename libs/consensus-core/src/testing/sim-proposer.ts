@@ -49,6 +49,8 @@ export class SimProposer {
     this.incarnation++;
     this.core = new ProposerCore({
       proposerId: this.proposerId,
+      // Unique per proposer run, as a real node's random origin is.
+      origin: (BigInt(this.incarnation) << 32n) | BigInt(this.proposerId),
       quorum: this.quorum,
       acceptorIds: this.acceptorIds,
       initialRound: this.rng.chance(SAME_ROUND_PROBABILITY) ? this.lastRound : BigInt(1 + this.rng.int(0, CLOCK_ROUNDS)),

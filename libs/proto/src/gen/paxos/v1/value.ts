@@ -44,6 +44,12 @@ export interface Noop {
 /** Client commands chosen together in one slot (batching). */
 export interface CommandBatch {
   commands: Command[];
+  /**
+   * Which proposer run built the batch: a random number each proposer process draws when it
+   * starts (absent: not said). Two proposers then never build the same bytes from a command and
+   * its retry, so a proposer knows the slots whose value it built, whichever ballot chose them.
+   */
+  origin?: bigint | undefined;
 }
 
 function createBaseValue(): Value {
@@ -412,13 +418,19 @@ export const Noop: MessageFns<Noop> = {
 };
 
 function createBaseCommandBatch(): CommandBatch {
-  return { commands: [] };
+  return { commands: [], origin: undefined };
 }
 
 export const CommandBatch: MessageFns<CommandBatch> = {
   encode(message: CommandBatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     for (const v of message.commands) {
       Command.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.origin !== undefined) {
+      if (BigInt.asUintN(64, message.origin) !== message.origin) {
+        throw new globalThis.Error("value provided for field message.origin of type fixed64 too large");
+      }
+      writer.uint32(17).fixed64(message.origin);
     }
     return writer;
   },
@@ -444,6 +456,14 @@ export const CommandBatch: MessageFns<CommandBatch> = {
             message.commands.push(Command.decode(reader, reader.uint32()));
             continue;
           }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.origin = reader.fixed64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -459,6 +479,7 @@ export const CommandBatch: MessageFns<CommandBatch> = {
   fromJSON(object: any): CommandBatch {
     return {
       commands: globalThis.Array.isArray(object?.commands) ? object.commands.map((e: any) => Command.fromJSON(e)) : [],
+      origin: isSet(object.origin) ? BigInt(object.origin) : undefined,
     };
   },
 
@@ -466,6 +487,9 @@ export const CommandBatch: MessageFns<CommandBatch> = {
     const obj: any = {};
     if (message.commands?.length) {
       obj.commands = message.commands.map((e) => Command.toJSON(e));
+    }
+    if (message.origin !== undefined) {
+      obj.origin = message.origin.toString();
     }
     return obj;
   },
@@ -476,6 +500,7 @@ export const CommandBatch: MessageFns<CommandBatch> = {
   fromPartial<I extends Exact<DeepPartial<CommandBatch>, I>>(object: I): CommandBatch {
     const message = createBaseCommandBatch();
     message.commands = object.commands?.map((e) => Command.fromPartial(e)) || [];
+    message.origin = (object.origin !== undefined && object.origin !== null) ? BigInt(object.origin) : undefined;
     return message;
   },
 };
