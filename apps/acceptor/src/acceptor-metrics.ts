@@ -2,11 +2,13 @@ import type { AcceptorStorage } from './storage';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { AcceptorNode } from '@paxos/acceptor-node';
 import type { StateApplier } from './state-applier';
+import type { HistoryRetention } from './history-retention';
 
 /** What the acceptor's metrics read at each scrape. */
 export interface AcceptorMetricSources {
   readonly node: AcceptorNode<AcceptorStorage>;
   readonly applier: StateApplier;
+  readonly retention: HistoryRetention;
 }
 
 /**
@@ -71,6 +73,7 @@ export function acceptorMetrics(registry: Registry): { readonly synced: (seconds
   gauge('paxos_acceptor_committed_slot', 'slots below this one are known chosen here (the committed index)', (s) => Number(s.node.core.committedIndex));
   gauge('paxos_acceptor_applied_slot', 'slots below this one are applied to this node\'s state machine', (s) => Number(s.applier.appliedSlot));
   gauge('paxos_acceptor_history_first_slot', 'the first slot the chosen history keeps (above 0 under --history-retain-slots)', (s) => Number(s.node.storage.history.firstSlot));
+  gauge('paxos_acceptor_quorum_committed_slot', 'the quorum\'s committed index the proposers last reported: retention keeps every slot at or above it (0 until a proposer reports one)', (s) => Number(s.retention.quorumCommittedIndex));
   gauge('paxos_acceptor_history_bytes', 'bytes of the chosen history on disk', (s) => s.node.storage.history.stats().bytes);
   gauge('paxos_acceptor_promised_round', 'the round of the highest ballot promised', (s) => Number(s.node.core.promised.round));
   gauge('paxos_acceptor_storage_healthy', '1 while storage works and the node votes, 0 after a storage failure', (s) => (s.node.failure === undefined ? 1 : 0));

@@ -15,24 +15,42 @@ function history(first: bigint, end: bigint) {
   return h;
 }
 
+const afterRequest = () => new Promise((r) => setImmediate(r));
 const logger = createLogger('history-retention-test');
 logger.level = 'silent';
 
 describe('history retention', () => {
-  it('drops below the previous snapshot and the newest retained slots, never at or above the quorum committed index', () => {
+  it('drops below the previous snapshot and the newest retained slots, never at or above the quorum committed index', async () => {
     const h = history(0n, 1000n);
     const retention = new HistoryRetention(h as unknown as ChosenHistory, 100n, logger);
     // No proposer has said where the quorum is: nothing goes.
     retention.snapshotWritten(900n, 800n);
     expect(h.firstSlot).toBe(0n);
-    // The quorum is at 350: history goes up to it, not to the snapshots.
+    // The quorum is at 350: history goes up to it, not to the snapshots (after the request that said so).
     retention.quorumCommittedIs(350n);
+    expect(h.firstSlot).toBe(0n);
+    await afterRequest();
     expect(h.firstSlot).toBe(350n);
+    expect(retention.quorumCommittedIndex).toBe(350n);
     // A lower or equal report changes nothing; a higher one lets the held drop go on.
     retention.quorumCommittedIs(200n);
-    expect(h.firstSlot).toBe(350n);
+    await afterRequest();
+    expect([h.firstSlot, retention.quorumCommittedIndex]).toEqual([350n, 350n]);
     retention.quorumCommittedIs(5000n);
+    await afterRequest();
     expect(h.firstSlot).toBe(800n);
+  });
+
+  it('a drop that fails is logged and leaves the history as it was', async () => {
+    const h = history(0n, 1000n);
+    h.dropBelow = () => {
+      throw new Error('EIO');
+    };
+    const retention = new HistoryRetention(h as unknown as ChosenHistory, 100n, logger);
+    retention.snapshotWritten(900n, 800n);
+    retention.quorumCommittedIs(350n);
+    await afterRequest();
+    expect(h.firstSlot).toBe(0n);
   });
 
   it('keeps everything without the flag, or before a second snapshot', () => {

@@ -17,6 +17,7 @@ export class HistoryRetention {
   private quorumCommitted = 0n;
   /** Where the last drop wanted to reach when the quorum's committed index held it lower. */
   private heldAt: bigint | undefined;
+  private dropScheduled = false;
 
   constructor(
     private readonly history: ChosenHistory,
@@ -31,17 +32,37 @@ export class HistoryRetention {
     this.drop();
   }
 
+  /** The highest quorum committed index a proposer reported (metrics). */
+  get quorumCommittedIndex(): bigint {
+    return this.quorumCommitted;
+  }
+
   /**
-   * A proposer's report of the quorum's committed index (on every accept request: a comparison,
-   * and a drop only when it moves past where the last drop was held).
+   * A proposer's report of the quorum's committed index, on every accept request: a comparison;
+   * when it moves past where the last drop was held, the drop goes on after the request (files
+   * removed off the voting path, and a failure there is the history's, not the request's).
    */
   quorumCommittedIs(index: bigint): void {
     if (index <= this.quorumCommitted) return;
     this.quorumCommitted = index;
-    if (this.heldAt !== undefined) this.drop();
+    if (this.heldAt === undefined || this.dropScheduled) return;
+    this.dropScheduled = true;
+    setImmediate(() => {
+      this.dropScheduled = false;
+      this.drop();
+    });
   }
 
   private drop(): void {
+    try {
+      this.dropBelowSnapshots();
+    } catch (err) {
+      // The history stays as it was, or shorter by whole segments; the next snapshot tries again.
+      this.logger.error({ err }, 'dropping chosen history below the state snapshots failed');
+    }
+  }
+
+  private dropBelowSnapshots(): void {
     const s = this.snapshots;
     if (this.retainSlots === undefined || s === undefined) return;
     const end = this.history.endSlot;

@@ -127,7 +127,7 @@ async function main(): Promise<void> {
       logger.info({ committedIndex: core.committedIndex }, 'rejoin complete: this acceptor learned the chosen log up to its floor and votes again');
     }
   });
-  metrics.attach({ node, applier });
+  metrics.attach({ node, applier, retention });
   applier.catchUp();
   const statusContext = { node, startedAtMs, version: workspaceVersion(), dataSource: source.status, appliedSlot: () => applier.appliedSlot, stateError: () => applier.failure };
   const stateContext = {
