@@ -73,7 +73,11 @@ export interface CheckFigures {
 /** A digest of one chosen slot's value (ids, content types, bytes and claim certificates), to compare what nodes hold. */
 export function slotDigest(e: ChosenEntry): string {
   const h = createHash('sha256');
-  if (e.value.kind === 'batch') for (const c of e.value.commands) h.update(`${c.clientRequestId}\0${c.contentType}\0`).update(c.data).update(`\0${(c.verifiedBy ?? []).join('.')}\0`);
+  if (e.value.kind === 'batch') {
+    // The origin is part of the value: a node that dropped it holds another value.
+    h.update(`origin:${e.value.origin ?? '-'}\0`);
+    for (const c of e.value.commands) h.update(`${c.clientRequestId}\0${c.contentType}\0`).update(c.data).update(`\0${(c.verifiedBy ?? []).join('.')}\0`);
+  }
   else h.update('noop');
   return h.digest('hex');
 }

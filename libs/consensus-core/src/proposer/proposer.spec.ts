@@ -121,6 +121,42 @@ describe('the proposer (DESIGN section 4)', () => {
     expect(sent).toContainEqual(batchFrom(7n, 'x'));
   });
 
+  it('its batch is its own by origin, even after its plan for the slot was given up (another proposer finished it)', () => {
+    const p = proposer(3, { windowSlots: 1, origin: 7n });
+    lead(p, 2, cmd('mine'));
+    const first = p.ballot;
+    p.handle({ type: 'reject', from: 0, promised: b(first.round + 5n, first.proposerId + 1), ballot: first, slot: 0n });
+    for (let i = 0; i < 1000 && ballotEquals(p.ballot, first); i++) p.tick();
+    // The next phase 1 hears slot 0 is committed: the plan goes, the value is learned later.
+    for (const from of [0, 1]) promise(p, from, [], { committedIndex: 1n });
+    expect(p.learnChosen({ slot: 0n, ballot: b(first.round + 5n, first.proposerId + 1), value: batchFrom(7n, 'mine') })).toBe(true);
+  });
+
+  it('a carried command that took effect in another slot is not queued again when its own slot loses', () => {
+    const p = proposer(3, { windowSlots: 1, origin: 7n });
+    lead(p, 2, cmd('first'));
+    const first = p.ballot;
+    out(p.submit(cmd('x')));
+    const rival = b(first.round + 5n, first.proposerId + 1);
+    p.handle({ type: 'reject', from: 0, promised: rival, ballot: first, slot: 0n });
+    for (let i = 0; i < 1000 && ballotEquals(p.ballot, first); i++) p.tick();
+    for (const from of [0, 1]) promise(p, from, [{ slot: 1n, ballot: rival, value: batchFrom(8n, 'x') }, { slot: 2n, ballot: rival, value: batchFrom(9n, 'x', 'y') }]);
+    p.learnChosen({ slot: 0n, ballot: p.ballot, value: batchFrom(7n, 'first') });
+    p.learnChosen({ slot: 2n, ballot: rival, value: batchFrom(9n, 'x', 'y') });
+    p.learnChosen({ slot: 1n, ballot: rival, value: NOOP });
+    expect(p.pendingCommands).toBe(0);
+  });
+
+  it('a queued command an adopted value far beyond the round\'s plan carries stays queued', () => {
+    const p = proposer(3, { windowSlots: 1, origin: 7n });
+    out(p.submit(cmd('x')));
+    const far = { slot: 100_000n, ballot: b(1n, 2), value: batchFrom(8n, 'x') };
+    p.lead();
+    for (const from of [0, 1]) promise(p, from, [{ slot: 0n, ballot: b(1n, 2), value: batchFrom(8n, 'z') }, far]);
+    // Slot 0 (adopted) fills the window; the far slot is not planned this round, so x waits in the queue.
+    expect(p.pendingCommands).toBe(1);
+  });
+
   it('a proposer starts phase 1 at its initial round, preparing every acceptor', () => {
     const p = proposer(3, { initialRound: 7n });
     const o = out(p.submit(cmd('a')));

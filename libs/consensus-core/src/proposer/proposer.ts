@@ -1,6 +1,6 @@
 import { assert } from '../assert';
 import { ballotEquals, ballotGreater, ballotProblem, maxBallot, nextBallotAbove, ZERO_BALLOT, type Ballot } from '../ballot';
-import { batchOf, commandBytes, NOOP, slotValuesEqual, type Command } from '../value';
+import { batchOf, commandBytes, NOOP, slotValuesEqual, type Command, type SlotValue } from '../value';
 import { valueProblem } from '../acceptor-validation';
 import { ChosenSlots } from './chosen-slots';
 import { CommandQueue } from './command-queue';
@@ -212,13 +212,15 @@ export class ProposerCore {
   learnChosen(entry: ChosenEntry): boolean {
     const chosenIds = commandIds(entry.value);
     const p = this.proposals.get(entry.slot);
-    const own = p !== undefined && p.own && slotValuesEqual(p.value, entry.value);
+    const own = this.builtHere(entry.value) || (p !== undefined && p.own && slotValuesEqual(p.value, entry.value));
     if (p !== undefined) {
       if (!slotValuesEqual(p.value, entry.value)) this.queue.requeueFront(ownCommands(p).filter((c) => !chosenIds.has(c.clientRequestId)), false);
       this.proposals.remove(entry.slot);
     }
-    // A command chosen in this slot is not proposed again (a retry queued here, or one of ours).
+    // A command chosen in this slot is not proposed again (a retry queued here, or one of ours,
+    // or one another slot's adopted value carries).
     this.queue.dropIds(chosenIds);
+    this.forgetCarried(chosenIds);
     this.chosenSlots.mark(entry.slot);
     if (this.freeSlot < this.chosenSlots.prefixEnd) this.freeSlot = this.chosenSlots.prefixEnd;
     return own;
@@ -237,6 +239,17 @@ export class ProposerCore {
     }
     this.chosenSlots.markBelow(slot);
     if (this.freeSlot < this.chosenSlots.prefixEnd) this.freeSlot = this.chosenSlots.prefixEnd;
+  }
+
+  /** A batch this proposer run built (its origin), whoever's plan or ballot got it chosen. */
+  private builtHere(v: SlotValue): boolean {
+    return this.cfg.origin !== undefined && v.kind === 'batch' && v.origin === this.cfg.origin;
+  }
+
+  /** Commands that took effect no longer go back to the queue from the slots whose adopted values carry them. */
+  private forgetCarried(ids: ReadonlySet<string>): void {
+    if (ids.size === 0) return;
+    for (const q of this.proposals.all()) if (q.carried.length > 0) q.carried = q.carried.filter((c) => !ids.has(c.clientRequestId));
   }
 
   private hasWork(): boolean {
@@ -296,6 +309,9 @@ export class ProposerCore {
     // queued copy (a client's retry after a proposer crash) is not chosen a second time. It stays
     // with the slot that carries it, and goes back to the queue if that slot is decided otherwise.
     for (const [s, v] of outcome.adopted) {
+      // A slot beyond this round's plan carries its commands nowhere yet: they stay queued (a
+      // second copy in the log is harmless, a command that waits on no slot is not).
+      if (s > last && !this.chosenSlots.has(s)) continue;
       const carried = this.queue.dropIds(commandIds(v));
       const p = this.proposals.get(s);
       if (p !== undefined && !p.own) for (const c of carried) p.carried.push(c);
@@ -373,13 +389,14 @@ export class ProposerCore {
     if (!p.tracker.reached) return;
     const entry: ChosenEntry = { slot, ballot, value: p.value };
     out.chosen.push(entry);
-    if (p.own) out.ownChosen.push(slot);
+    if (p.own || this.builtHere(p.value)) out.ownChosen.push(slot);
     out.ended.push(roundEnd('accept', ballot, p.tracker, 'quorum', p));
     for (const to of this.cfg.acceptorIds) {
       if (p.tracker.hasYes(to)) out.messages.push({ type: 'commit', to, slot, ballot });
       else out.messages.push({ type: 'commit', to, slot, ballot, value: p.value, asked: p.asked.has(to) });
     }
     this.proposals.remove(slot);
+    this.forgetCarried(commandIds(p.value));
     this.chosenSlots.mark(slot);
     if (this.mode === 'leading') this.fillWindow(out);
   }
