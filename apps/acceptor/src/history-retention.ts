@@ -15,8 +15,8 @@ export class HistoryRetention {
   private snapshots: { readonly latest: bigint; readonly previous: bigint } | undefined;
   /** The highest quorum committed index a proposer reported (0 until one does: nothing is dropped). */
   private quorumCommitted = 0n;
-  /** Where the last drop wanted to reach when the quorum's committed index held it lower. */
-  private heldAt: bigint | undefined;
+  /** The last drop stopped at the quorum's committed index short of where the snapshots allow. */
+  private held = false;
   private dropScheduled = false;
 
   constructor(
@@ -45,7 +45,7 @@ export class HistoryRetention {
   quorumCommittedIs(index: bigint): void {
     if (index <= this.quorumCommitted) return;
     this.quorumCommitted = index;
-    if (this.heldAt === undefined || this.dropScheduled) return;
+    if (!this.held || this.dropScheduled) return;
     this.dropScheduled = true;
     setImmediate(() => {
       this.dropScheduled = false;
@@ -69,11 +69,8 @@ export class HistoryRetention {
     const newest = end > this.retainSlots ? end - this.retainSlots : 0n;
     let keepFrom = s.previous < newest ? s.previous : newest;
     if (s.latest < keepFrom) keepFrom = s.latest;
-    this.heldAt = undefined;
-    if (this.quorumCommitted < keepFrom) {
-      this.heldAt = keepFrom;
-      keepFrom = this.quorumCommitted;
-    }
+    this.held = this.quorumCommitted < keepFrom;
+    if (this.held) keepFrom = this.quorumCommitted;
     const before = this.history.firstSlot;
     if (keepFrom <= before) return;
     const first = this.history.dropBelow(keepFrom);

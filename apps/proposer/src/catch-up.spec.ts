@@ -1,4 +1,4 @@
-import type { ChosenEntry } from '@paxos/consensus-core';
+import { type ChosenEntry, Quorum } from '@paxos/consensus-core';
 import { type AcceptRequest, type AcceptResponse, RefusalKind, type SlotValue } from '@paxos/proto';
 import { Observable } from 'rxjs';
 import type { AcceptorLink } from './acceptor-link';
@@ -41,7 +41,7 @@ function chosenLog(slots: number, retained: number): ChosenLog {
   return log;
 }
 
-const options = (o: Partial<CatchUpOptions> = {}): CatchUpOptions => ({ batchSlots: 64, windowSlots: 2, bytesPerPass: 1 << 20, quorumSize: 2, ...o });
+const options = (o: Partial<CatchUpOptions> = {}): CatchUpOptions => ({ batchSlots: 64, windowSlots: 2, bytesPerPass: 1 << 20, quorum: new Quorum(3), ...o });
 
 describe('acceptor catch-up bookkeeping', () => {
   it('tells of every committed answer, and ignores other answers', () => {
@@ -54,7 +54,7 @@ describe('acceptor catch-up bookkeeping', () => {
   });
 
   it('knows the quorum committed index from the reports as of the last pass: the q-th highest, never lower', () => {
-    const catchUp = new AcceptorCatchUp([], chosenLog(0, 4), options({ quorumSize: 3 }));
+    const catchUp = new AcceptorCatchUp([], chosenLog(0, 4), options({ quorum: new Quorum(5) }));
     catchUp.note(0, 50n);
     catchUp.note(1, 40n);
     catchUp.pass();

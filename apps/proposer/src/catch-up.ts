@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { type ChosenEntry, slotValueBytes } from '@paxos/consensus-core';
+import { type ChosenEntry, type Quorum, slotValueBytes } from '@paxos/consensus-core';
 import type { AcceptResponse } from '@paxos/proto';
 import type { AcceptorLink } from './acceptor-link';
 import type { ChosenLog } from './chosen-log';
@@ -23,8 +23,8 @@ export interface CatchUpOptions {
   readonly bytesPerPass: number;
   /** Told of every committed answer (catch-up's own included): the acceptor is alive. */
   readonly onCommitted?: (nodeId: number, committedIndex: bigint) => void;
-  /** Acceptors whose reports make a quorum (the quorum's committed index is the quorumSize-th highest report). */
-  readonly quorumSize: number;
+  /** Whose reports make the quorum's committed index (Quorum.reachedByQuorum). */
+  readonly quorum: Quorum;
   /** Chosen entries below the ones the proposer keeps in memory, from the acceptors' durable histories (LogReader). */
   readonly readHistory?: (from: bigint, max: number) => Promise<readonly ChosenEntry[]>;
   /** Gives an acceptor a state snapshot above its committed index (the slots it lacks are kept nowhere); resolves with its index after. */
@@ -151,12 +151,10 @@ export class AcceptorCatchUp {
     if (served >= 0) this.passStart = (served + 1) % n;
   }
 
-  /** The quorumSize-th highest committed index reported, if higher than the one known. */
+  /** The committed index a quorum's reports reach, if higher than the one known. */
   private noteQuorumCommitted(): void {
-    if (this.reported.size < this.opts.quorumSize) return;
-    const reports = [...this.reported.values()].sort((a, b) => (a > b ? -1 : a < b ? 1 : 0));
-    const at = reports[this.opts.quorumSize - 1] as bigint;
-    if (at > this.quorumCommitted) this.quorumCommitted = at;
+    const at = this.opts.quorum.reachedByQuorum(this.reported.values());
+    if (at !== undefined && at > this.quorumCommitted) this.quorumCommitted = at;
   }
 
   /** Kept entries for slots [from, delivered): up to `slotsMax` of them and about `bytesMax` of values. */

@@ -140,6 +140,7 @@ export class ProposerNode {
     this.reader = new LogReader(links, chosen, (nodeId) => this.catchUp.committedOf(nodeId));
     this.transfer = new StateTransfer({
       links,
+      quorum,
       chosen,
       restore: opts.restoreState,
       installed: (slot) => {
@@ -154,7 +155,7 @@ export class ProposerNode {
       batchSlots: opts.catchUpBatchSlots,
       windowSlots: opts.windowSlots,
       bytesPerPass: opts.catchUpBytesPerPass,
-      quorumSize: quorum.q,
+      quorum,
       // Any answer shows the acceptor is alive: the core stops asking it last.
       onCommitted: (from, committedIndex) => this.process(this.core.handle({ type: 'committed', from, committedIndex })),
       readHistory: (from, max) => this.reader.read(from, max),

@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import type { Ballot } from '@paxos/consensus-core';
+import type { Ballot, Quorum } from '@paxos/consensus-core';
 import { GrpcError, type Logger } from '@paxos/grpc-kit';
 import type { StateSnapshotBytes } from '@paxos/read-service';
 import { type AgreedState, type AgreedStateSnapshot, decodeStateSnapshot } from '@paxos/state-machine';
@@ -15,6 +15,7 @@ const RETRY_MS_MAX = 60_000;
 
 export interface StateTransferDeps {
   readonly links: readonly AcceptorLink[];
+  readonly quorum: Quorum;
   readonly chosen: ChosenLog;
   /** The proposer's state machine, continued from a snapshot (its digest function and options). */
   readonly restore: (snapshot: AgreedStateSnapshot) => AgreedState;
@@ -98,10 +99,9 @@ export class StateTransfer {
     const answers = await Promise.allSettled(candidates.map((l) => l.learn(slot, 1, ASK_DEADLINE_MS)));
     // A snapshot is taken only at or below a slot a quorum reports committed: one acceptor that
     // is damaged (or lies) cannot move the log past slots the network has not chosen.
-    const committed = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value.committedIndex] : [])).sort((a, b) => (a > b ? -1 : a < b ? 1 : 0));
-    const q = Math.floor(this.deps.links.length / 2) + 1;
-    const agreed = committed[q - 1];
-    if (agreed === undefined) throw new GrpcError(status.UNAVAILABLE, `${committed.length} acceptors answered where their state snapshots are, ${q} needed`);
+    const committed = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value.committedIndex] : []));
+    const agreed = this.deps.quorum.reachedByQuorum(committed);
+    if (agreed === undefined) throw new GrpcError(status.UNAVAILABLE, `${committed.length} acceptors answered where their state snapshots are, ${this.deps.quorum.q} needed`);
     const holders = candidates
       .map((link, i) => {
         const a = answers[i];

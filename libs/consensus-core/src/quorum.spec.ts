@@ -50,4 +50,10 @@ describe('quorum arithmetic (DESIGN section 3)', () => {
     [0, 1, 2].forEach((id) => u.recordYes(id));
     expect(u.reached).toBe(true);
   });
+
+  it('says which index a quorum of reports reaches', () => {
+    const quorum = new Quorum(5);
+    expect(quorum.reachedByQuorum([9n, 1n])).toBeUndefined();
+    expect(quorum.reachedByQuorum([9n, 1n, 4n, 7n])).toBe(4n);
+  });
 });

@@ -37,6 +37,15 @@ export class Quorum {
   isQuorum(count: number): boolean {
     return count >= this.q;
   }
+
+  /**
+   * The highest index that at least q of the given indexes (one per acceptor) reach: slots below
+   * it are committed at a quorum, by those reports. Undefined for fewer than q reports.
+   */
+  reachedByQuorum(indexes: Iterable<bigint>): bigint | undefined {
+    const sorted = [...indexes].sort((a, b) => (a > b ? -1 : a < b ? 1 : 0));
+    return sorted[this.q - 1];
+  }
 }
 
 /** The one test-only path that skips the 2q > n assertion (negative controls of the simulator). */
