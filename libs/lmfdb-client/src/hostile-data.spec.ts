@@ -87,4 +87,16 @@ describe('pages the API may send', () => {
     const shallow = { a: [[1n]] };
     expect(clampDepth(shallow)).toBe(shallow);
   });
+
+  it('a list-holding text column nested thousands deep makes a claim on it unknown, not a stack overflow', () => {
+    // The text is one string (the row's depth clamp lets it through); its second parse nested it.
+    const eqn = `${'['.repeat(5000)}${']'.repeat(5000)}`;
+    const cache = cacheOf(5, [{ label: '249.a.249.1', cond: 249n, abs_disc: 249n, class: '249.a', eqn }]);
+    expect(cache.get('249.a.249.1')?.check.valid).toBe(false);
+    const r = verifyClaim(cache, { source: 5, label: '249.a.249.1', field: 'eqn', claimedValue: '[]' });
+    expect(r.verdict).toBe('unknown');
+    expect(r.reason).toMatch(/eqn does not hold a list/);
+    const deepest = `${'['.repeat(ROW_DEPTH_MAX)}${']'.repeat(ROW_DEPTH_MAX)}`;
+    expect(cacheOf(5, [{ label: '249.a.249.1', cond: 249n, abs_disc: 249n, class: '249.a', eqn: deepest }]).get('249.a.249.1')?.check.valid).toBe(true);
+  });
 });

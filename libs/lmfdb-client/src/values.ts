@@ -1,6 +1,6 @@
 // Decoding of the API's values into exact types: bigint integers, wrapped reals, rationals and
 // datetimes, and the text columns that hold lists.
-import { isLosslessNumber, setOwn, UNREADABLE_KEY } from './json';
+import { isLosslessNumber, ROW_DEPTH_MAX, setOwn, UNREADABLE_KEY } from './json';
 
 /** `{"__RealLiteral__": 0, "data": "<digits>", "prec": p}`: decimal digits and precision in bits. */
 export interface RealValue {
@@ -105,17 +105,20 @@ export const LIST_TEXT_COLUMNS: Readonly<Record<string, readonly string[]>> = {
 
 /**
  * Parses a Python/JSON list literal such as "[[-5,0,7],[0,1]]" or "['28596971960000/81','9']":
- * lists, integers (bigint) and quoted strings. Returns undefined when the text is not one.
+ * lists, integers (bigint) and quoted strings. Returns undefined when the text is not one, or
+ * when it nests deeper than ROW_DEPTH_MAX: the lists a text column holds are decoded after the
+ * row's depth was clamped, and every later step (formatting, comparing a claim) recurses.
  */
 export function parseListLiteral(text: string): LmfdbValue[] | undefined {
   let i = 0;
   const ws = () => {
     while (i < text.length && /\s/.test(text[i])) i++;
   };
-  const value = (): LmfdbValue => {
+  const value = (depth: number): LmfdbValue => {
     ws();
     const c = text[i];
     if (c === '[') {
+      if (depth >= ROW_DEPTH_MAX) throw new RangeError(`a list nested more than ${ROW_DEPTH_MAX} deep`);
       i++;
       const items: LmfdbValue[] = [];
       ws();
@@ -124,7 +127,7 @@ export function parseListLiteral(text: string): LmfdbValue[] | undefined {
         return items;
       }
       for (;;) {
-        items.push(value());
+        items.push(value(depth + 1));
         ws();
         if (text[i] === ',') {
           i++;
@@ -152,7 +155,7 @@ export function parseListLiteral(text: string): LmfdbValue[] | undefined {
   try {
     ws();
     if (text[i] !== '[') return undefined;
-    const v = value();
+    const v = value(0);
     ws();
     return i === text.length ? (v as LmfdbValue[]) : undefined;
   } catch {
