@@ -167,7 +167,11 @@ function checkEllipticCurve(c: Checker): void {
     }
   }
   const ts = c.ints('torsion_structure');
-  if (ts !== undefined) c.eqInt('torsion', ts.reduce((a, b) => a * b, 1n), 'the product of torsion_structure');
+  // The product's cost is quadratic in its size: thousands of wide entries held a node for minutes.
+  // (Over Q the structure has at most two invariants, and the torsion at most 16 points.)
+  if (ts !== undefined && ts.reduce((bits, x) => bits + bitLength(x), 0) > CHECKED_INT_BITS_MAX) {
+    c.cannotCheck(`torsion against torsion_structure: its ${ts.length} entries have more than ${CHECKED_INT_BITS_MAX} bits together (their product is not computed)`);
+  } else if (ts !== undefined) c.eqInt('torsion', ts.reduce((a, b) => a * b, 1n), 'the product of torsion_structure');
   // The torsion injects into E(F_p) at every odd prime of good reduction: its order divides the count.
   const torsion = c.int('torsion');
   if (torsion !== undefined && ainvs !== undefined && ainvs.length === 5 && !huge) {

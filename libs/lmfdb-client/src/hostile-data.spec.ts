@@ -52,6 +52,18 @@ describe('integers too large to compute with', () => {
 });
 
 describe('claims written to make a parser backtrack', () => {
+  it('a torsion_structure of thousands of wide entries is not multiplied out (that took minutes)', () => {
+    const wide = (1n << 1000n) + 1n;
+    const t0 = performance.now();
+    const cache = cacheOf(0, [{ ...curve, torsion_structure: Array<bigint>(6_000).fill(wide) }]);
+    expect(performance.now() - t0).toBeLessThan(2000);
+    const rec = cache.get('11.a2');
+    expect(rec?.check.valid).toBe(true);
+    expect(rec?.check.unchecked?.join()).toMatch(new RegExp(`more than ${CHECKED_INT_BITS_MAX} bits together`));
+    expect(cacheOf(0, [{ ...curve, torsion_structure: [5n] }]).get('11.a2')?.check.valid).toBe(true);
+    expect(cacheOf(0, [{ ...curve, torsion_structure: [2n, 2n] }]).get('11.a2')?.check.reasons.join()).toMatch(/torsion is 5, the product of torsion_structure gives 4/);
+  });
+
   it('a modular_curve claim of "[" and sixteen thousand spaces is false at once', () => {
     const cache = cacheOf(1, [{ label: '11.2.a.a', level: 11n, weight: 2n, dim: 1n, char_orbit_label: 'a', space_label: '11.2.a', trace_display: [-2n, -1n, 1n, -2n] }] as RawRow[]);
     const r = verifyClaim(cache, { source: 1, label: '11.2.a.a', field: 'modular_curve', claimedValue: `[${' '.repeat(16_383)}` });
