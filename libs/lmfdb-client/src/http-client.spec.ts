@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LmfdbBotWallError, LmfdbHttpError, LmfdbNetworkError, LmfdbParseError, LmfdbTimeoutError } from './errors';
+import { LmfdbBotWallError, LmfdbHttpError, LmfdbNetworkError, LmfdbParseError, LmfdbQueryError, LmfdbTimeoutError } from './errors';
 import { startFakeLmfdbServer, type FakeFault, type FakeLmfdbServer } from './fake-lmfdb-server';
 import { extractHtmlMessage, LmfdbClient, type LmfdbClientOptions, RETRY_AFTER_MAX_MS, retryAfterMs } from './http-client';
-import { parseLossless } from './json';
+import { parseLossless, stringifyLossless } from './json';
 import { buildCacheFile, sourceCacheFromFile } from './cache';
 import { buildApiPath, typed } from './query';
 import { SOURCES } from './sources';
@@ -128,6 +128,15 @@ describe('LmfdbClient against a local API server', () => {
     expect(new Set(got.rows.map((r) => r['lmfdb_label'])).size).toBe(got.rows.length);
     expect(s.requests.some((u) => decodeURIComponent(u).includes("conductor=py{'$gte':"))).toBe(true);
     expect(s.requests.every((u) => !/_offset=(\d+)/.test(u) || Number(/_offset=(\d+)/.exec(u)?.[1]) <= 200)).toBe(true);
+  });
+
+  it('fails a pull whose server ignores _offset after three equal pages, not one request per row up to the offset limit', async () => {
+    const page = stringifyLossless({ table: 'ec_curvedata', data: real.slice(0, 1), start: 0, next: '/api/ec_curvedata/?_offset=0' });
+    const s = await start(real, () => ({ kind: 'json', status: 200, body: page }));
+    const err = await collect(new LmfdbClient({ ...fast, baseUrl: s.baseUrl })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LmfdbQueryError);
+    expect(String(err)).toMatch(/the API served the same 1 row at offsets 0 to 2: it does not page by _offset/);
+    expect(s.requests.length).toBe(3);
   });
 
   it('fails a pull whose server does not sort by the split column, rather than skip rows when it splits', async () => {

@@ -263,10 +263,24 @@ export class LmfdbClient {
     let tailKeys = new Set(cursor.tail?.keys ?? []);
     /** A row without an integer split value was seen (a range filter would leave it out). */
     let unsplittable = false;
+    /** The keys of the last page of this query, and how many pages in a row after it held exactly those. */
+    let lastKeys: string | undefined;
+    let repeats = 0;
     for (;;) {
       const filters: Record<string, TypedValue> = { ...opts.filters };
       if (sc && cursor.lo !== undefined) filters[sc] = typed.range(BigInt(cursor.lo));
       const page = await this.fetchPage(spec.table, { filters, fields, sort: sc ? [sc, spec.key] : [spec.key], offset: cursor.offset });
+      // A server that ignores _offset serves one page at every offset: followed, that is one
+      // request per row up to the offset limit (hours at the polite pace), every copy kept. A row
+      // inserted while we page may repeat one page of few rows, never several in a row.
+      const keys = page.rows.map((r) => String(r[spec.key])).join('\u0000');
+      repeats = page.rows.length > 0 && keys === lastKeys ? repeats + 1 : 0;
+      if (repeats >= SAME_PAGE_REPEATS_MAX) {
+        throw new LmfdbQueryError(
+          `${spec.table}: the API served the same ${page.rows.length} row${page.rows.length === 1 ? '' : 's'} at offsets ${cursor.offset - repeats * page.rows.length} to ${cursor.offset}: it does not page by _offset (check --base-url)`,
+        );
+      }
+      lastKeys = keys;
       const skip = new Set(cursor.seenAtLo);
       const rows = page.rows.filter((r) => !skip.has(String(r[spec.key])));
       if (sc) {
@@ -305,6 +319,7 @@ export class LmfdbClient {
           throw new LmfdbQueryError(`${spec.table}: ${next.offset} rows or more have ${sc} = ${tailValue}, past the server's offset limit ${this.o.maxOffset}`);
         }
         next = { lo: String(tailValue), offset: 0, seenAtLo: [...tailKeys], tail };
+        lastKeys = undefined; // another query: its first page may hold the rows this one ended with
         this.o.logger?.info({ table: spec.table, [sc]: next.lo }, 'offset limit reached, splitting by range');
       }
       cursor = next;
@@ -312,6 +327,9 @@ export class LmfdbClient {
     }
   }
 }
+
+/** Pages in a row that may repeat the rows of the page before them (beyond it the server ignores _offset). */
+const SAME_PAGE_REPEATS_MAX = 2;
 
 /**
  * Bytes one API answer may take: a page of rows is a few hundred KiB. The request's timeout bounds
