@@ -67,6 +67,22 @@ export function parseSourceList(text: string): number[] {
   return [...out].sort((x, y) => x - y);
 }
 
+/**
+ * The API base URL, refused at once when it is not an http(s) URL: the client would otherwise
+ * retry the request it cannot make with back-off, a minute before saying why.
+ */
+function checkBaseUrl(text: string): void {
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw new UsageError(`--base-url: ${JSON.stringify(text)} is not an http or https URL (e.g. https://www.lmfdb.org or http://127.0.0.1:8080)`);
+  }
+}
+
 function nonNegativeInt(name: string, text: string | undefined): number | undefined {
   if (text === undefined || text === '') return undefined;
   if (!/^\d+$/.test(text)) throw new UsageError(`${name}: ${JSON.stringify(text)} is not a non-negative integer`);
@@ -109,12 +125,15 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
   if (port > 65535) throw new UsageError(`--port: ${port} is not a TCP port`);
   const metricsPort = nonNegativeInt('--metrics-port', v['metrics-port'] ?? env['LMFDB_METRICS_PORT']) ?? 9400;
   if (metricsPort > 65535) throw new UsageError(`--metrics-port: ${metricsPort} is not a TCP port`);
+  const offline = v.offline ?? env['LMFDB_OFFLINE'] === '1';
+  // Only a pull asks the API (serve and --offline do not).
+  if (!v.help && positionals[0] !== 'serve' && !offline) checkBaseUrl(v['base-url'] ?? env['LMFDB_BASE_URL'] ?? LMFDB_BASE_URL);
   return {
     command: v.help ? 'help' : positionals[0] === 'serve' ? 'serve' : 'ingest',
     sources: parseSourceList(v.sources ?? env['LMFDB_SOURCES'] ?? `0-${SOURCE_COUNT - 1}`),
     baseUrl: v['base-url'] ?? env['LMFDB_BASE_URL'] ?? LMFDB_BASE_URL,
     cacheDir: v['cache-dir'] ?? defaultCacheDir(env),
-    offline: v.offline ?? env['LMFDB_OFFLINE'] === '1',
+    offline,
     snapshotDir: v['snapshot-dir'] ?? env['LMFDB_SNAPSHOT_DIR'],
     limit: nonNegativeInt('--limit', v.limit ?? env['LMFDB_LIMIT']),
     minIntervalMs: nonNegativeInt('--min-interval-ms', v['min-interval-ms'] ?? env['LMFDB_MIN_INTERVAL_MS']) ?? 2000,

@@ -291,6 +291,9 @@ describe('lmfdb-ingest', () => {
     expect(o).toMatchObject({ command: 'ingest', sources: [0, 1, 2], offline: true, limit: 5, cacheDir: '/c', baseUrl: 'http://m', minIntervalMs: 2000, botWallCooldownMs: 120000 });
     expect(parseCli(['serve', '--port', '0'], {})).toMatchObject({ command: 'serve', port: 0 });
     expect(() => parseCli(['--bogus'], {})).toThrow();
+    expect(() => parseCli(['--base-url', 'notaurl'], {})).toThrow(/--base-url: "notaurl" is not an http or https URL/);
+    expect(() => parseCli([], { LMFDB_BASE_URL: 'ftp://x' })).toThrow(/is not an http or https URL/);
+    expect(parseCli(['--offline'], { LMFDB_BASE_URL: 'ftp://x' })).toMatchObject({ offline: true });
   });
 });
 
