@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '@paxos/grpc-kit';
-import { buildFromOptions, describeFailure, EXIT } from './submit';
+import { ProposeResponse } from '@paxos/proto';
+import { buildFromOptions, describeFailure, EXIT, formatChosen } from './submit';
 
 describe('npm run submit: what a failure means to the sender', () => {
   it('calls only a decided "no" refused; an open outcome names the id to retry with', () => {
@@ -64,5 +65,15 @@ describe('npm run submit: a proposal number a uint64 cannot hold', () => {
     expect(() => buildFromOptions('18446744073709551616', { entry: [], claim: [] })).toThrow(ConfigError);
     expect(() => buildFromOptions('99999999999999999999999', { entry: [], claim: [] })).toThrow('must be an integer in 0..18446744073709551615');
     expect(buildFromOptions('18446744073709551615', { entry: [], claim: [] }).proposalNumber).toBe(18_446_744_073_709_551_615n);
+  });
+});
+
+describe('npm run submit: the chosen line', () => {
+  it("names its digest as the proposal's bytes (check's value digest is the slot's whole value)", () => {
+    const digest = 'ab'.repeat(32);
+    const r = ProposeResponse.fromPartial({ clientRequestId: 'r1', slot: 6n, ballot: { round: 5n, proposerId: 1 }, valueDigest: digest });
+    expect(formatChosen(r, 23).at(-1)).toBe(`consensus: chosen in slot 6 under ballot 5.1 (sha256 of the proposal's bytes ${'ab'.repeat(8)})`);
+    const old = ProposeResponse.fromPartial({ clientRequestId: 'r1', slot: 2n, duplicate: true });
+    expect(formatChosen(old, 23).at(-1)).toBe("consensus: already chosen in slot 2 under ballot - (sha256 of the proposal's bytes not known)");
   });
 });

@@ -140,7 +140,9 @@ const ANSWER: Record<number, string> = {
 
 /**
  * The votes, the quorum and the chosen slot. Without the network's size (only --proposer named
- * it) the nodes that voted are listed and the quorum line says the size is unknown.
+ * it) the nodes that voted are listed and the quorum line says the size is unknown. The digest is
+ * of the proposal's own bytes; check's "value digest" is of the slot's whole value (a batch of
+ * commands), so the two differ for the same slot.
  */
 export function formatChosen(r: ProposeResponse, clusterSize: number | undefined): string[] {
   const lines: string[] = [];
@@ -166,7 +168,7 @@ export function formatChosen(r: ProposeResponse, clusterSize: number | undefined
     lines.push(`quorum: ${quorum.q} of ${quorum.n} needed; ${phase1}, ${accepted} accepted before the quorum was reached`);
   } else lines.push(`quorum: the network's size is unknown (only --proposer named it; add --dir); ${phase1}, ${accepted} accepted before the quorum was reached`);
   lines.push(
-    `consensus: ${r.duplicate ? 'already chosen' : 'chosen'} in slot ${r.slot} under ballot ${r.ballot ? formatBallot(r.ballot) : '-'} (value digest ${r.valueDigest.slice(0, 16)})`,
+    `consensus: ${r.duplicate ? 'already chosen' : 'chosen'} in slot ${r.slot} under ballot ${r.ballot ? formatBallot(r.ballot) : '-'} (sha256 of the proposal's bytes ${r.valueDigest ? r.valueDigest.slice(0, 16) : 'not known'})`,
   );
   return lines;
 }
