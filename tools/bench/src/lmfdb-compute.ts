@@ -5,7 +5,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { ConfigError, exitWithError, helpText } from '@paxos/grpc-kit';
 import { AP_PRIME_MAX, apModP, loadSource, primesUpTo, type RawRow, startFakeLmfdbServer } from '@paxos/lmfdb-client';
+import { lmfdbBenchCommand, parseLmfdbBenchArgs } from './lmfdb-compute-args';
 
 const root = resolve(__dirname, '../../..');
 const snapshot = join(root, 'data/lmfdb-snapshot');
@@ -80,13 +82,14 @@ async function ingestRate(rows: number): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const rows = Number(process.argv.find((a) => a.startsWith('--rows='))?.slice(7) ?? 20_000);
+  const args = parseLmfdbBenchArgs(process.argv.slice(2));
+  if (args.help) {
+    console.log(helpText(lmfdbBenchCommand));
+    return;
+  }
   await apRate();
   await coverage();
-  await ingestRate(rows);
+  await ingestRate(args.rows);
 }
 
-main().catch((e: unknown) => {
-  console.error(e);
-  process.exit(1);
-});
+main().catch((e: unknown) => (e instanceof ConfigError ? exitWithError('bench:lmfdb', e, 2) : (console.error(e), process.exit(1))));
