@@ -11,7 +11,10 @@ function parse(argv: readonly string[]): { seeds: number; first: number; options
   for (let i = 0; i < argv.length; i++) {
     const flag = (argv[i] as string).replace(/^--/, '');
     if (flag === 'help') {
-      process.stdout.write(`usage: npm run simulate:nodes -- [--seeds N] [--seed S] ${[...known.keys()].map((k) => `[--${k}${known.get(k)?.type === 'boolean' ? '' : ' V'}]`).join(' ')}\n`);
+      // Each flag with its default (a boolean flag is off unless given).
+      const defaults = NODE_SIM_DEFAULTS as unknown as Record<string, number | boolean>;
+      const flags = [...known].map(([k, { key, type }]) => `[--${k}${type === 'boolean' ? '' : ` ${String(defaults[key])}`}]`);
+      process.stdout.write(`usage: npm run simulate:nodes -- [--seeds 100] [--seed S (default: from the clock, printed)] ${flags.join(' ')}\n`);
       process.exit(0);
     }
     const next = () => {
