@@ -72,8 +72,8 @@ describe('npm run submit: the chosen line', () => {
   it("names its digest as the proposal's bytes (check's value digest is the slot's whole value)", () => {
     const digest = 'ab'.repeat(32);
     const r = ProposeResponse.fromPartial({ clientRequestId: 'r1', slot: 6n, ballot: { round: 5n, proposerId: 1 }, valueDigest: digest });
-    expect(formatChosen(r, 23).at(-1)).toBe(`consensus: chosen in slot 6 under ballot 5.1 (sha256 of the proposal's bytes ${'ab'.repeat(8)})`);
+    expect(formatChosen(r, 23).at(-1)).toBe(`consensus: chosen in slot 6 under ballot 5.1 (value digest ${'ab'.repeat(8)}: sha256 of the proposal's bytes)`);
     const old = ProposeResponse.fromPartial({ clientRequestId: 'r1', slot: 2n, duplicate: true });
-    expect(formatChosen(old, 23).at(-1)).toBe("consensus: already chosen in slot 2 under ballot - (sha256 of the proposal's bytes not known)");
+    expect(formatChosen(old, 23).at(-1)).toBe("consensus: already chosen in slot 2 under ballot - (value digest not known: sha256 of the proposal's bytes)");
   });
 });

@@ -168,7 +168,7 @@ export function formatChosen(r: ProposeResponse, clusterSize: number | undefined
     lines.push(`quorum: ${quorum.q} of ${quorum.n} needed; ${phase1}, ${accepted} accepted before the quorum was reached`);
   } else lines.push(`quorum: the network's size is unknown (only --proposer named it; add --dir); ${phase1}, ${accepted} accepted before the quorum was reached`);
   lines.push(
-    `consensus: ${r.duplicate ? 'already chosen' : 'chosen'} in slot ${r.slot} under ballot ${r.ballot ? formatBallot(r.ballot) : '-'} (sha256 of the proposal's bytes ${r.valueDigest ? r.valueDigest.slice(0, 16) : 'not known'})`,
+    `consensus: ${r.duplicate ? 'already chosen' : 'chosen'} in slot ${r.slot} under ballot ${r.ballot ? formatBallot(r.ballot) : '-'} (value digest ${r.valueDigest ? r.valueDigest.slice(0, 16) : 'not known'}: sha256 of the proposal's bytes)`,
   );
   return lines;
 }
