@@ -5,7 +5,7 @@ import { Quorum } from '@paxos/consensus-core';
 import { ConfigError, ensureNetworkCertificates, isServing, type Transport } from '@paxos/grpc-kit';
 import { CLIENT_CERT_NAME, clientTransport, INGEST_CERT_NAME, STATUS_CERT_NAME, STATUS_PAGE_NAME, dataDir, defaultNetworkDir, LAYOUT_FILE, layoutProblem, lockNetworkDir, logFile, type NetworkLayout, networkTlsDir, type NodeLayout, pidFile, portOf, readLayout, workspaceRoot, writeLayout } from './network-dir';
 import { portProblem } from './port-check';
-import { canonicalDir, isAlive, isOurs, isPaused, lastLogLine, LAUNCH_MARKER_ENV, listensOn, readPid, removePid, sleep, writePid } from './processes';
+import { canonicalDir, isAlive, isOurs, isPaused, lastLogLine, LAUNCH_MARKER_ENV, LAUNCH_NAME_ENV, listensOn, markedProcesses, readPid, removePid, sleep, writePid } from './processes';
 
 export interface LaunchOptions {
   readonly nodes: number;
@@ -65,7 +65,10 @@ export function hasPidFiles(dir: string): boolean {
 
 /**
  * A network that is already running in dir: its live pids. With removeStale (only under the
- * dir's lock: a launch may be writing them), pid files of processes that are gone are removed.
+ * dir's lock: a launch may be writing them), pid files of processes that are gone are removed,
+ * and a process launch started without leaving its pid file (a launch killed between the two)
+ * gets one: stop, restart-missing and rejoin then find it, where it would otherwise hold its
+ * port unseen and the next launch be refused for "ports in use".
  */
 export function runningProcesses(dir: string, opts: { removeStale?: boolean } = {}): Array<{ name: string; pid: number }> {
   if (!existsSync(dir)) return [];
@@ -75,6 +78,11 @@ export function runningProcesses(dir: string, opts: { removeStale?: boolean } = 
     const pid = readPid(path);
     if (pid !== undefined && isOurs(pid, dir)) live.push({ name: f.slice(0, -4), pid });
     else if (opts.removeStale) removePid(path);
+  }
+  for (const p of markedProcesses(dir)) {
+    if (!PID_FILE.test(`${p.name}.pid`) || live.some((l) => l.pid === p.pid)) continue;
+    if (opts.removeStale && !live.some((l) => l.name === p.name)) writePid(pidFile(dir, p.name), p.pid);
+    live.push(p);
   }
   return live;
 }
@@ -175,7 +183,7 @@ function startProcess(dir: string, name: string, nodeFlags: readonly string[], s
     cwd: workspaceRoot(),
     detached: true,
     stdio: ['ignore', log, log],
-    env: { ...process.env, [LAUNCH_MARKER_ENV]: canonicalDir(dir) },
+    env: { ...process.env, [LAUNCH_MARKER_ENV]: canonicalDir(dir), [LAUNCH_NAME_ENV]: name },
   });
   closeSync(log);
   if (child.pid === undefined) throw new Error(`could not start ${name}`);

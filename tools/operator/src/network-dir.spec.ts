@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, printable } from '@paxos/grpc-kit';
 import { runLaunch } from './launch';
+import { runningProcesses } from './launch-network';
 import { layoutProblem, lockNetworkDir, readLayout } from './network-dir';
-import { LAUNCH_MARKER_ENV } from './processes';
+import { LAUNCH_MARKER_ENV, LAUNCH_NAME_ENV } from './processes';
 import { lastLogLine } from './processes';
 import { runStop } from './stop';
 
@@ -83,6 +84,26 @@ describe('the network dir', () => {
       expect(readdirSync(dir).sort()).toEqual(['network-lock.sqlite', 'node_0.pid']);
     } finally {
       node.kill('SIGKILL');
+    }
+  });
+
+  it('finds a process launch started whose pid file was never written (launch killed between the two), and stop ends it', async () => {
+    writeFileSync(join(dir, 'network.json'), JSON.stringify(layout()));
+    const orphan = spawn('sleep', ['30'], { env: { ...process.env, [LAUNCH_MARKER_ENV]: dir, [LAUNCH_NAME_ENV]: 'proposer' }, stdio: 'ignore' });
+    const gone = new Promise((r) => orphan.once('exit', r));
+    try {
+      await new Promise((r) => orphan.once('spawn', r));
+      expect(runningProcesses(dir)).toEqual([{ name: 'proposer', pid: orphan.pid }]);
+      const refused = runLaunch(['--dir', dir, '--nodes', '3', '--insecure'], () => undefined);
+      await expect(refused).rejects.toThrow(/a network is already running in .* \(1 processes: proposer pid \d+\): stop it first/);
+      expect(readdirSync(dir)).toContain('proposer.pid');
+      const lines: string[] = [];
+      expect(await runStop(['--dir', dir, '--grace-ms', '2000'], (l) => lines.push(l))).toBe(0);
+      expect(lines.join('\n')).toMatch(/proposer\s+pid \d+: terminated/);
+      await gone;
+      expect(readdirSync(dir)).not.toContain('proposer.pid');
+    } finally {
+      orphan.kill('SIGKILL');
     }
   });
 

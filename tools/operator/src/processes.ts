@@ -3,6 +3,8 @@ import { resolve } from 'node:path';
 
 /** Every process launch starts carries this variable, set to its network dir. */
 export const LAUNCH_MARKER_ENV = 'PAXOS_LAUNCHED_IN';
+/** ... and this one, set to its name in the dir (node_<i>, proposer, status-page: its pid file's name). */
+export const LAUNCH_NAME_ENV = 'PAXOS_LAUNCHED_AS';
 
 export function readPid(path: string): number | undefined {
   if (!existsSync(path)) return undefined;
@@ -79,6 +81,38 @@ export function isOurs(pid: number, dir: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * The live processes launch started for dir, found by their environment (Linux /proc; none
+ * elsewhere): also those with no pid file, as a launch killed between starting a process and
+ * writing its pid file leaves them. Bounded by the process table; processes of other users are
+ * not readable and not ours.
+ */
+export function markedProcesses(dir: string): Array<{ name: string; pid: number }> {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((f) => /^\d+$/.test(f));
+  } catch {
+    return [];
+  }
+  const want = canonicalDir(dir);
+  const found: Array<{ name: string; pid: number }> = [];
+  for (const p of pids) {
+    let environ: string[];
+    try {
+      environ = readFileSync(`/proc/${p}/environ`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    const value = (key: string) => environ.find((e) => e.startsWith(`${key}=`))?.slice(key.length + 1);
+    const marker = value(LAUNCH_MARKER_ENV);
+    const name = value(LAUNCH_NAME_ENV);
+    if (marker === undefined || name === undefined || canonicalDir(marker) !== want) continue;
+    const pid = Number(p);
+    if (isAlive(pid)) found.push({ name, pid });
+  }
+  return found;
 }
 
 export function sleep(ms: number): Promise<void> {

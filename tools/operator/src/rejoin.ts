@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { formatBallot, Quorum, rejoinFloorFrom, type RejoinReport } from '@paxos/consensus-core';
 import { ConfigError, helpText, parseCommand } from '@paxos/grpc-kit';
 import { ballotFromWire } from '@paxos/wire';
-import { restartMissingLocked } from './launch-network';
+import { restartMissingLocked, runningProcesses } from './launch-network';
 import { printLaunch } from './launch';
 import { clientTransport, dataDir, defaultNetworkDir, lockNetworkDir, pidFile, readLayout } from './network-dir';
 import { acceptorStatus } from './probe';
@@ -104,6 +104,9 @@ export async function runRejoin(argv: readonly string[], out: (line: string) => 
     released = true;
   };
   try {
+    // Pid files for processes a killed launch started without writing one: the proposers among
+    // them must be stopped below like the others.
+    runningProcesses(dir, { removeStale: true });
     const pid = readPid(pidFile(dir, lost.name));
     if (pid !== undefined && isOurs(pid, dir)) {
       throw new ConfigError(`acceptor ${o.node} is running (pid ${pid}): a running acceptor has its data. If its disk is gone, stop it (kill ${pid}) and run rejoin again`);
