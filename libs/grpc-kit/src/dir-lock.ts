@@ -5,6 +5,7 @@
 // use: processes that lock nothing do not load the native module.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { describeLockHolder } from './lock-holder';
 
 type SqliteDatabase = import('better-sqlite3').Database;
 const sqlite = () => require('better-sqlite3') as typeof import('better-sqlite3');
@@ -48,7 +49,7 @@ function lockFileOnce(lockFile: string): () => void {
   } catch (err) {
     db.close();
     const e = err as { code?: string; message: string };
-    if (e.code === 'SQLITE_BUSY' || e.code === 'SQLITE_LOCKED') throw new DirInUseError(`${lockFile} is locked by another process`);
+    if (e.code === 'SQLITE_BUSY' || e.code === 'SQLITE_LOCKED') throw new DirInUseError(`${lockFile} is locked by ${describeLockHolder(lockFile)}`);
     if (e.code === 'SQLITE_NOTADB' || e.code === 'SQLITE_CORRUPT') throw new NotALockFileError(`${lockFile} is not a lock file (${e.code})`);
     throw new Error(`cannot lock ${lockFile} (${e.code ?? ''} ${e.message}).`);
   }

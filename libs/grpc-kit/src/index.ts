@@ -24,4 +24,5 @@ export * from './pki';
 export * from './transport-options';
 export * from './metrics';
 export * from './dir-lock';
+export * from './lock-holder';
 export * from './printable';

@@ -1,5 +1,6 @@
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { processState } from '@paxos/grpc-kit';
 
 /** Every process launch starts carries this variable, set to its network dir. */
 export const LAUNCH_MARKER_ENV = 'PAXOS_LAUNCHED_IN';
@@ -30,16 +31,6 @@ export function isAlive(pid: number): boolean {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
   return !isZombie(pid);
-}
-
-/** The state letter of a process in /proc/<pid>/stat (R, S, D, T, Z, ...), or undefined where /proc cannot tell. */
-function processState(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  } catch {
-    return undefined;
-  }
 }
 
 /**
