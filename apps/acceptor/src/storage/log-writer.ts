@@ -38,6 +38,14 @@ function describe(op: string, file: string, err: unknown): string {
   return `${op} of ${file} failed: ${e.code ? `${e.code} ` : ''}${e.message ?? String(err)}`;
 }
 
+/** Why a log whose active segment was lost under the running node cannot go on, and what to do. */
+function lostMessage(what: string): string {
+  return (
+    `${what}: the promises and votes it held are gone, and nothing written now would be found by a restart. ` +
+    'This acceptor does not vote again; stop it, keep its data dir as it is, and bring it back with npm run rejoin (README: "A damaged acceptor")'
+  );
+}
+
 export class LogWriter {
   private queue: Item[] = [];
   private head = 0;
@@ -51,6 +59,8 @@ export class LogWriter {
   /** The failure last logged; cleared by a write that succeeds. */
   private loggedFailure: string | undefined;
   private _lastError: string | undefined;
+  /** Set when the active segment is no longer the file at its name (deleted, or replaced): never repaired in place. */
+  private lost: string | undefined;
   /** Bytes and records of segments before the active one that are not deleted yet. */
   retiredBytes = 0;
   retiredRecords = 0;
@@ -176,6 +186,10 @@ export class LogWriter {
         try {
           await this.writeAll(data, this.size);
           op = 'fdatasync';
+          // The link count is read beside the fdatasync, with no wait of its own: a segment deleted
+          // under the running node still takes writes and syncs, into a file no restart will find.
+          const links = this.fh.stat().then((st) => st.nlink);
+          links.catch(() => undefined); // awaited below unless the fdatasync fails first
           if (this.opts.fsync) {
             await this.opts.hooks?.beforeLogSync?.();
             const started = process.hrtime.bigint();
@@ -183,8 +197,16 @@ export class LogWriter {
             this.fsyncs++;
             this.opts.onSync?.(Number(process.hrtime.bigint() - started) / 1e9, batch.length);
           }
+          op = 'fstat';
+          if ((await links) === 0) this.lost = `${this.file} was deleted while this acceptor was writing it`;
         } catch (err) {
           this.fail(describe(op, this.file, err));
+          const e = new StorageUnavailableError(`not durable: ${this._lastError}`);
+          for (const b of batch) b.reject(e);
+          continue;
+        }
+        if (this.lost !== undefined) {
+          this.fail(lostMessage(this.lost));
           const e = new StorageUnavailableError(`not durable: ${this._lastError}`);
           for (const b of batch) b.reject(e);
           continue;
@@ -252,7 +274,7 @@ export class LogWriter {
   }
 
   private scheduleRepair(): void {
-    if (this.closed || this.repairTimer !== undefined) return;
+    if (this.closed || this.lost !== undefined || this.repairTimer !== undefined) return;
     this.repairTimer = setTimeout(() => {
       this.repairTimer = undefined;
       void this.repair();
@@ -262,7 +284,7 @@ export class LogWriter {
 
   /** Truncates the active segment back to its durable end and syncs it; healthy again on success. */
   async repair(): Promise<boolean> {
-    if (this._healthy || this.closed) return this._healthy;
+    if (this._healthy || this.closed || this.lost !== undefined) return this._healthy;
     if (this.looping) {
       this.scheduleRepair();
       return false;
@@ -270,6 +292,14 @@ export class LogWriter {
     try {
       await this.fh.close().catch(() => undefined);
       this.fh = await fsp.open(this.file, 'r+');
+      const { size } = await this.fh.stat();
+      if (size < this.size) {
+        // Not the segment this writer made durable (it was deleted and another file put there).
+        this.lost = `${this.file} holds ${size} bytes, less than the ${this.size} this acceptor made durable in it`;
+        this.opts.logger?.error({ storageError: lostMessage(this.lost) }, 'storage failed: this acceptor stops voting');
+        this._lastError = lostMessage(this.lost);
+        return false;
+      }
       await this.fh.truncate(this.size);
       if (this.opts.fsync) await this.fh.datasync();
     } catch (err) {

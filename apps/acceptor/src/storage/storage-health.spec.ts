@@ -1,3 +1,5 @@
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { AcceptorStorage } from './acceptor-storage';
 import { StorageOverloadedError, StorageUnavailableError } from './errors';
 import { change, tempDir } from './storage-test-helpers';
@@ -86,6 +88,46 @@ describe('storage health', () => {
     expect(lines.filter((l) => !l.includes('storage failed'))).toEqual([]);
     failing = false;
     await repaired(storage);
+    await storage.close();
+  });
+
+  it('refuses to acknowledge once its active log segment was deleted under it, and stays failed', async () => {
+    const { storage } = await AcceptorStorage.open({ dataDir: dir, nodeId: 4, repairIntervalMs: 5 });
+    await storage.append(change(0));
+    const segment = path.join(dir, 'log-0000000000000001.wal');
+    rmSync(segment);
+    // The write and its fdatasync succeed (the open descriptor still reaches the unlinked file), but
+    // no restart would find the record: it must not be acknowledged.
+    await expect(storage.append(change(1))).rejects.toBeInstanceOf(StorageUnavailableError);
+    expect(storage.healthy).toBe(false);
+    expect(storage.lastError).toMatch(/log-0000000000000001\.wal was deleted while this acceptor was writing it.*npm run rejoin/);
+    // Not repaired in place: a repair would reopen the name and cut or extend whatever is there.
+    await new Promise((r) => setTimeout(r, 50));
+    expect(storage.healthy).toBe(false);
+    expect(existsSync(segment)).toBe(false);
+    await expect(storage.append(change(2))).rejects.toThrow(/storage is unhealthy: .*was deleted/);
+    await storage.close();
+  });
+
+  it('does not repair a log segment replaced by a shorter file', async () => {
+    let failing = false;
+    const { storage } = await AcceptorStorage.open({
+      dataDir: dir,
+      nodeId: 4,
+      repairIntervalMs: 5,
+      testHooks: { beforeLogSync: () => { if (failing) throw Object.assign(new Error('input/output error'), { code: 'EIO' }); } },
+    });
+    await storage.append(change(0));
+    failing = true;
+    await expect(storage.append(change(1))).rejects.toBeInstanceOf(StorageUnavailableError);
+    const segment = path.join(dir, 'log-0000000000000001.wal');
+    rmSync(segment);
+    writeFileSync(segment, '');
+    failing = false;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(storage.healthy).toBe(false);
+    expect(storage.lastError).toMatch(/holds 0 bytes, less than the \d+ this acceptor made durable in it/);
+    expect(readFileSync(segment).length).toBe(0);
     await storage.close();
   });
 
