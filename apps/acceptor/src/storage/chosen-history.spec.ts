@@ -56,6 +56,18 @@ describe('ChosenHistory (segment files)', () => {
     third.close();
   });
 
+  it('a failed write throws a message naming the segment and whether it heals, not the bare errno text', () => {
+    const h = ChosenHistory.open(dir);
+    // The segment's descriptor swapped for a read-only one: the next write fails (EBADF) as a disk would.
+    const inner = h as unknown as { fd: number };
+    fs.closeSync(inner.fd);
+    inner.fd = fs.openSync(path.join(dir, HISTORY_DIR, historySegmentName(0n)), 'r');
+    // What the node puts in Status and in its INTERNAL answers is this message.
+    expect(() => h.append(records(0, 300))).toThrow(/^the chosen history cannot be written: writing .*chosen-0{20}\.seg failed: EBADF.*restart the acceptor once the cause is fixed/);
+    expect(h.healthy).toBe(false);
+    expect(() => h.close()).toThrow(/cannot be written/);
+  });
+
   it('after a write that failed for want of space, repairs itself in place; after an I/O error, stays failed until a restart', () => {
     const h = ChosenHistory.open(dir);
     h.append(records(0, 10));

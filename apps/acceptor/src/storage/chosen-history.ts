@@ -358,7 +358,8 @@ export class ChosenHistory {
       this.failure = `writing ${this.last.file} failed: ${(err as Error).message}${SPACE_ERRORS.has(code ?? '') ? ' (it is retried once there is space)' : '; restart the acceptor once the cause is fixed'}`;
       this.failureCode = code;
       this.scheduleRepair();
-      throw err;
+      // The caller reports this message (Status, the INTERNAL answers): it names the file and whether it heals.
+      throw Object.assign(new Error(`the chosen history cannot be written: ${this.failure}`), { code, cause: err });
     }
   }
 
