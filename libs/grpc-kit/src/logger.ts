@@ -22,6 +22,22 @@ export function createLogger(name: string, bindings: Record<string, unknown> = {
   const destination: DestinationStream =
     logFormat() === 'pretty'
       ? pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true })
-      : pino.destination({ fd: 2, sync: true });
+      : logDestination(2);
   return pino({ name, level: process.env['LOG_LEVEL'] ?? 'info', base: { pid: process.pid, ...bindings } }, destination);
+}
+
+/** Log bytes held while the log file cannot be written (a full disk); lines past it are dropped. */
+export const LOG_BUFFER_MAX_BYTES = 1024 * 1024;
+
+/**
+ * JSON lines to `fd`, written synchronously. A write that fails (ENOSPC on a full log disk, EIO)
+ * must not throw out of the logging call: pino's destination emits it as an 'error' event, which
+ * without a listener throws into whatever code logged, so a storage failure handler that logs it
+ * failed half-way and a process whose log disk was full crashed on its first line. The lines wait
+ * in a bounded buffer (written once the file takes writes again) and are dropped past it.
+ */
+export function logDestination(fd: number): DestinationStream {
+  const destination = pino.destination({ fd, sync: true, maxLength: LOG_BUFFER_MAX_BYTES });
+  destination.on('error', () => undefined);
+  return destination;
 }
