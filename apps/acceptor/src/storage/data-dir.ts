@@ -8,6 +8,8 @@ import { FORMAT_VERSION, FORMAT_VERSIONS_READ } from './framing';
 export const NODE_FILE = 'node.json';
 export const SNAPSHOT_FILE = 'snapshot.bin';
 export const SNAPSHOT_TMP_FILE = 'snapshot.bin.tmp';
+/** Written when the active log segment was lost under the running node: a restart refuses to start over it. */
+export const LOG_LOST_FILE = 'log-lost.txt';
 const SEGMENT_RE = /^log-(\d{16})\.wal$/;
 
 export const segmentName = (gen: bigint): string => `log-${gen.toString().padStart(16, '0')}.wal`;

@@ -7,7 +7,7 @@ import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
-import { fsyncDir, segmentName } from './data-dir';
+import { LOG_LOST_FILE, fsyncDir, segmentName } from './data-dir';
 import { StorageOverloadedError, StorageUnavailableError } from './errors';
 import { FORMAT_VERSION, HEADER_BYTES, LOG_MAGIC, MAX_BATCH_BYTES, carriesZerosFlag, encodeHeader, markZeroSectors } from './framing';
 
@@ -61,6 +61,8 @@ export class LogWriter {
   private _lastError: string | undefined;
   /** Set when the active segment is no longer the file at its name (deleted, or replaced): never repaired in place. */
   private lost: string | undefined;
+  /** The write of LOG_LOST_FILE once the segment was lost (close waits for it). */
+  private lostRecorded: Promise<void> = Promise.resolve();
   /** Bytes and records of segments before the active one that are not deleted yet. */
   retiredBytes = 0;
   retiredRecords = 0;
@@ -198,7 +200,7 @@ export class LogWriter {
             this.opts.onSync?.(Number(process.hrtime.bigint() - started) / 1e9, batch.length);
           }
           op = 'fstat';
-          if ((await links) === 0) this.lost = `${this.file} was deleted while this acceptor was writing it`;
+          if ((await links) === 0) this.markLost(`${this.file} was deleted while this acceptor was writing it`);
         } catch (err) {
           this.fail(describe(op, this.file, err));
           const e = new StorageUnavailableError(`not durable: ${this._lastError}`);
@@ -273,6 +275,21 @@ export class LogWriter {
     this.scheduleRepair();
   }
 
+  /**
+   * The active segment is not the file this writer made durable any more: never written or repaired
+   * again, and a file beside the segments says so, so that a restart refuses to start from the
+   * segments that are left (they would look whole without the lost one's promises and votes).
+   */
+  private markLost(reason: string): void {
+    if (this.lost !== undefined) return;
+    this.lost = reason;
+    const file = path.join(this.opts.dir, LOG_LOST_FILE);
+    this.lostRecorded = fsp
+      .writeFile(file, `${lostMessage(reason)}\n`)
+      .then(() => (this.opts.fsync ? fsyncDir(this.opts.dir) : undefined))
+      .catch((err: unknown) => this.opts.logger?.error({ err, file }, 'could not record that the vote log was lost: do not restart this acceptor, bring it back with npm run rejoin'));
+  }
+
   private scheduleRepair(): void {
     if (this.closed || this.lost !== undefined || this.repairTimer !== undefined) return;
     this.repairTimer = setTimeout(() => {
@@ -295,9 +312,10 @@ export class LogWriter {
       const { size } = await this.fh.stat();
       if (size < this.size) {
         // Not the segment this writer made durable (it was deleted and another file put there).
-        this.lost = `${this.file} holds ${size} bytes, less than the ${this.size} this acceptor made durable in it`;
-        this.opts.logger?.error({ storageError: lostMessage(this.lost) }, 'storage failed: this acceptor stops voting');
-        this._lastError = lostMessage(this.lost);
+        const reason = `${this.file} holds ${size} bytes, less than the ${this.size} this acceptor made durable in it`;
+        this.markLost(reason);
+        this.opts.logger?.error({ storageError: lostMessage(reason) }, 'storage failed: this acceptor stops voting');
+        this._lastError = lostMessage(reason);
         return false;
       }
       await this.fh.truncate(this.size);
@@ -321,6 +339,7 @@ export class LogWriter {
     this.closed = true;
     if (this.repairTimer !== undefined) clearTimeout(this.repairTimer);
     this.repairTimer = undefined;
+    await this.lostRecorded;
     // An unhealthy writer's handle may already be closed by a failed repair.
     await this.fh.close().catch((err: unknown) => {
       if (this._healthy) throw err;

@@ -5,7 +5,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
 import type { AcceptorSnapshot, DurableChange } from './durable-types';
-import { SNAPSHOT_FILE, SNAPSHOT_TMP_FILE, fsyncDir, segmentGeneration, segmentName } from './data-dir';
+import { LOG_LOST_FILE, SNAPSHOT_FILE, SNAPSHOT_TMP_FILE, fsyncDir, segmentGeneration, segmentName } from './data-dir';
 import { RecordDecodeError, StorageCorruptionError } from './errors';
 import { FORMAT_VERSION, HEADER_BYTES, LOG_MAGIC, decodeHeader, encodeHeader, scanFrames } from './framing';
 import { RecordType, decodeRecord } from './record-codec';
@@ -51,6 +51,10 @@ export async function recover(dir: string, nodeId: number, fsync: boolean, logge
     warnings.push(msg);
     logger?.warn(msg);
   };
+  // The running node saw its active segment lost: the segments left would replay without it.
+  const lost = path.join(dir, LOG_LOST_FILE);
+  const lostText = await fsp.readFile(lost, 'utf8').catch(() => undefined);
+  if (lostText !== undefined) throw new StorageCorruptionError(lost, 0, lostText.trim().slice(0, 2000) || 'the vote log was lost while this acceptor ran');
   const tmp = path.join(dir, SNAPSHOT_TMP_FILE);
   if (await fsp.stat(tmp).then(() => true, () => false)) {
     await fsp.rm(tmp, { force: true });

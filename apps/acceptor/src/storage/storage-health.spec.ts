@@ -107,6 +107,8 @@ describe('storage health', () => {
     expect(existsSync(segment)).toBe(false);
     await expect(storage.append(change(2))).rejects.toThrow(/storage is unhealthy: .*was deleted/);
     await storage.close();
+    // Without the segment the dir looks like a fresh one: a restart must refuse it, not start empty.
+    await expect(AcceptorStorage.open({ dataDir: dir, nodeId: 4 })).rejects.toThrow(/log-lost\.txt at byte offset 0: .*was deleted while this acceptor was writing it.*Refusing to start/);
   });
 
   it('does not repair a log segment replaced by a shorter file', async () => {
@@ -129,6 +131,7 @@ describe('storage health', () => {
     expect(storage.lastError).toMatch(/holds 0 bytes, less than the \d+ this acceptor made durable in it/);
     expect(readFileSync(segment).length).toBe(0);
     await storage.close();
+    await expect(AcceptorStorage.open({ dataDir: dir, nodeId: 4 })).rejects.toThrow(/log-lost\.txt at byte offset 0: .*holds 0 bytes/);
   });
 
   it('bounds the write queue', async () => {
