@@ -11,7 +11,7 @@ import { ChosenHistory, HISTORY_DIR } from './chosen-history';
 import { lockDataDirAcrossProcesses } from './data-dir-lock';
 import { LEGACY_HISTORY_FILE } from './legacy-history';
 import { claimDataDir, fsyncDir, lockDataDir, NODE_FILE, type NodeFile, prepareDataDir, recordedRejoinFloor, segmentGeneration, segmentName, SNAPSHOT_FILE, SNAPSHOT_TMP_FILE } from './data-dir';
-import { StorageUnavailableError } from './errors';
+import { StorageUnavailableError, ioFailure } from './errors';
 import { carriesZerosFlag, encodeFrame } from './framing';
 import { LogWriter, type LogWriterHooks } from './log-writer';
 import { encodeChange } from './record-codec';
@@ -230,8 +230,7 @@ export class AcceptorStorage {
       await writeSnapshotFile(dir, this.opts.nodeId, snapshot, gen, this.fsync);
     } catch (err) {
       await fsp.rm(path.join(dir, SNAPSHOT_TMP_FILE), { force: true }).catch(() => undefined);
-      const e = err as NodeJS.ErrnoException;
-      this.writer.fail(`writing ${path.join(dir, SNAPSHOT_FILE)} failed: ${e.code ? `${e.code} ` : ''}${e.message}`);
+      this.writer.fail(ioFailure('write', path.join(dir, SNAPSHOT_FILE), err));
       throw new StorageUnavailableError(`checkpoint failed: ${this.lastError}`);
     }
     this.snapshotSlot = snapshot.committedIndex;

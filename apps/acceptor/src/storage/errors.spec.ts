@@ -1,8 +1,15 @@
 import { GrpcError, GrpcStatus } from '@paxos/grpc-kit';
 import { HistoryBehindError } from '@paxos/acceptor-node';
-import { historyReadError, StorageCorruptionError } from './errors';
+import { historyReadError, ioFailure, StorageCorruptionError } from './errors';
 
 describe('storage errors', () => {
+  it('names a failed operation, its file and the error code once', () => {
+    const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    expect(ioFailure('fdatasync', '/d/log-1.wal', enospc)).toBe('fdatasync of /d/log-1.wal failed: ENOSPC: no space left on device, write');
+    const eio = Object.assign(new Error('input/output error'), { code: 'EIO' });
+    expect(ioFailure('write', '/d/snapshot.bin', eio)).toBe('write of /d/snapshot.bin failed: EIO input/output error');
+  });
+
   it('never tell an operator to start a damaged acceptor from a backup or an empty data dir (it would forget its promises and votes)', () => {
     for (const err of [new StorageCorruptionError('/d/log-1.wal', 280, 'CRC mismatch'), new HistoryBehindError('/d/history', 'the chosen history ends at slot 3, below the committed index 150')]) {
       expect(err.message).not.toMatch(/restore the data dir from a backup|rejoin empty|move the data dir away/i);

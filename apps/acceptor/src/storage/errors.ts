@@ -22,6 +22,14 @@ export class DataDirError extends Error {
 }
 
 /** Storage is unhealthy (a write or fsync failed): the acceptor must not vote until it recovers. */
+/** "<op> of <file> failed: <code>: <message>", the code once (Node's messages for system errors start with it). */
+export function ioFailure(op: string, file: string, err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  const message = e?.message ?? String(err);
+  const code = e?.code && !message.startsWith(e.code) ? `${e.code} ` : '';
+  return `${op} of ${file} failed: ${code}${message}`;
+}
+
 export class StorageUnavailableError extends Error {
   override readonly name = 'StorageUnavailableError';
 }

@@ -8,7 +8,7 @@ import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
 import { LOG_LOST_FILE, fsyncDir, segmentName } from './data-dir';
-import { StorageOverloadedError, StorageUnavailableError } from './errors';
+import { StorageOverloadedError, StorageUnavailableError, ioFailure } from './errors';
 import { FORMAT_VERSION, HEADER_BYTES, LOG_MAGIC, MAX_BATCH_BYTES, carriesZerosFlag, encodeHeader, markZeroSectors } from './framing';
 
 export interface LogWriterHooks {
@@ -32,11 +32,6 @@ export interface LogWriterOptions {
 type Item =
   | { kind: 'record'; frame: Buffer; resolve: () => void; reject: (e: Error) => void }
   | { kind: 'rotate'; resolve: (gen: bigint) => void; reject: (e: Error) => void };
-
-function describe(op: string, file: string, err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  return `${op} of ${file} failed: ${e.code ? `${e.code} ` : ''}${e.message ?? String(err)}`;
-}
 
 /** Why a log whose active segment was lost under the running node cannot go on, and what to do. */
 function lostMessage(what: string): string {
@@ -162,7 +157,7 @@ export class LogWriter {
           try {
             first.resolve(await this.startNextSegment());
           } catch (err) {
-            this.fail(describe('starting a new log segment', path.join(this.opts.dir, segmentName(this.gen + 1n)), err));
+            this.fail(ioFailure('starting a new log segment', path.join(this.opts.dir, segmentName(this.gen + 1n)), err));
             first.reject(new StorageUnavailableError(this._lastError ?? String(err)));
           }
           continue;
@@ -202,7 +197,7 @@ export class LogWriter {
           op = 'fstat';
           if ((await links) === 0) this.markLost(`${this.file} was deleted while this acceptor was writing it`);
         } catch (err) {
-          this.fail(describe(op, this.file, err));
+          this.fail(ioFailure(op, this.file, err));
           const e = new StorageUnavailableError(`not durable: ${this._lastError}`);
           for (const b of batch) b.reject(e);
           continue;
@@ -321,7 +316,7 @@ export class LogWriter {
       await this.fh.truncate(this.size);
       if (this.opts.fsync) await this.fh.datasync();
     } catch (err) {
-      this._lastError = describe('repair (truncate to the last durable byte and fdatasync)', this.file, err);
+      this._lastError = ioFailure('repair (truncate to the last durable byte and fdatasync)', this.file, err);
       this.scheduleRepair();
       return false;
     }
