@@ -37,7 +37,7 @@ type Item =
 function lostMessage(what: string): string {
   return (
     `${what}: the promises and votes it held are gone, and nothing written now would be found by a restart. ` +
-    'This acceptor does not vote again; stop it, keep its data dir as it is, and bring it back with npm run rejoin (README: "A damaged acceptor")'
+    'This acceptor does not vote again; stop it, move its data dir aside as it is, and bring it back with npm run rejoin (README: "A damaged acceptor")'
   );
 }
 
@@ -58,6 +58,8 @@ export class LogWriter {
   private lost: string | undefined;
   /** The write of LOG_LOST_FILE once the segment was lost (close waits for it). */
   private lostRecorded: Promise<void> = Promise.resolve();
+  /** The active segment's inode, once a stat of the open descriptor told it: a repair reopens the name only if it still is this file. */
+  private segmentId: { dev: number; ino: number } | undefined;
   /** Bytes and records of segments before the active one that are not deleted yet. */
   retiredBytes = 0;
   retiredRecords = 0;
@@ -185,7 +187,10 @@ export class LogWriter {
           op = 'fdatasync';
           // The link count is read beside the fdatasync, with no wait of its own: a segment deleted
           // under the running node still takes writes and syncs, into a file no restart will find.
-          const links = this.fh.stat().then((st) => st.nlink);
+          const links = this.fh.stat().then((st) => {
+            this.segmentId = { dev: st.dev, ino: st.ino };
+            return st.nlink;
+          });
           links.catch(() => undefined); // awaited below unless the fdatasync fails first
           if (this.opts.fsync) {
             await this.opts.hooks?.beforeLogSync?.();
@@ -251,6 +256,7 @@ export class LogWriter {
     this.retiredBytes += this.size;
     this.retiredRecords += this.activeRecords;
     this.fh = fh;
+    this.segmentId = undefined;
     this.gen = gen;
     this.size = HEADER_BYTES;
     this.activeRecords = 0;
@@ -285,6 +291,14 @@ export class LogWriter {
       .catch((err: unknown) => this.opts.logger?.error({ err, file }, 'could not record that the vote log was lost: do not restart this acceptor, bring it back with npm run rejoin'));
   }
 
+  /** A repair found the segment lost: recorded, logged, and never repaired. */
+  private lostInRepair(reason: string): false {
+    this.markLost(reason);
+    this._lastError = lostMessage(reason);
+    this.opts.logger?.error({ storageError: this._lastError }, 'storage failed: this acceptor stops voting');
+    return false;
+  }
+
   private scheduleRepair(): void {
     if (this.closed || this.lost !== undefined || this.repairTimer !== undefined) return;
     this.repairTimer = setTimeout(() => {
@@ -302,16 +316,28 @@ export class LogWriter {
       return false;
     }
     try {
+      // The segment may have been deleted or replaced while the writer was failed (no write read its
+      // link count then): the open descriptor says whether it is still linked, and which file it is.
+      const before = await this.fh.stat().catch(() => undefined);
+      if (before !== undefined) {
+        this.segmentId = { dev: before.dev, ino: before.ino };
+        if (before.nlink === 0) return this.lostInRepair(`${this.file} was deleted while this acceptor was writing it`);
+      }
       await this.fh.close().catch(() => undefined);
-      this.fh = await fsp.open(this.file, 'r+');
-      const { size } = await this.fh.stat();
-      if (size < this.size) {
+      try {
+        this.fh = await fsp.open(this.file, 'r+');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return this.lostInRepair(`${this.file} was deleted or moved away while this acceptor was writing it`);
+        throw err;
+      }
+      const st = await this.fh.stat();
+      const id = this.segmentId;
+      if (id !== undefined && (st.dev !== id.dev || st.ino !== id.ino)) {
+        return this.lostInRepair(`${this.file} was replaced by another file while this acceptor was writing it`);
+      }
+      if (st.size < this.size) {
         // Not the segment this writer made durable (it was deleted and another file put there).
-        const reason = `${this.file} holds ${size} bytes, less than the ${this.size} this acceptor made durable in it`;
-        this.markLost(reason);
-        this.opts.logger?.error({ storageError: lostMessage(reason) }, 'storage failed: this acceptor stops voting');
-        this._lastError = lostMessage(reason);
-        return false;
+        return this.lostInRepair(`${this.file} holds ${st.size} bytes, less than the ${this.size} this acceptor made durable in it`);
       }
       await this.fh.truncate(this.size);
       if (this.opts.fsync) await this.fh.datasync();
@@ -334,6 +360,15 @@ export class LogWriter {
     this.closed = true;
     if (this.repairTimer !== undefined) clearTimeout(this.repairTimer);
     this.repairTimer = undefined;
+    // A segment deleted while no write came to read its link count (an idle node stopped): the
+    // restart must refuse the segments left all the same.
+    if (this.lost === undefined) {
+      const st = await this.fh.stat().catch(() => undefined);
+      if (st?.nlink === 0) {
+        this.markLost(`${this.file} was deleted while this acceptor ran`);
+        this.opts.logger?.error({ storageError: lostMessage(this.lost ?? '') }, 'the vote log was lost while this acceptor ran: it must not be restarted on this data dir');
+      }
+    }
     await this.lostRecorded;
     // An unhealthy writer's handle may already be closed by a failed repair.
     await this.fh.close().catch((err: unknown) => {

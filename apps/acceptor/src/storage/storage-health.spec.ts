@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { AcceptorStorage } from './acceptor-storage';
 import { StorageOverloadedError, StorageUnavailableError } from './errors';
@@ -9,6 +9,15 @@ async function repaired(storage: AcceptorStorage): Promise<void> {
   const until = Date.now() + 10_000;
   while (!storage.healthy) {
     if (Date.now() > until) throw new Error(`storage still unhealthy after 10 s: ${storage.lastError}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Waits for a repair to report the failure `pattern` names; throws once 10 s pass without it (a slow machine's timers run late). */
+async function reported(storage: AcceptorStorage, pattern: RegExp): Promise<void> {
+  const until = Date.now() + 10_000;
+  while (!pattern.test(storage.lastError ?? '')) {
+    if (Date.now() > until) throw new Error(`no failure matching ${pattern} after 10 s: ${storage.lastError}`);
     await new Promise((r) => setTimeout(r, 5));
   }
 }
@@ -126,12 +135,58 @@ describe('storage health', () => {
     rmSync(segment);
     writeFileSync(segment, '');
     failing = false;
-    await new Promise((r) => setTimeout(r, 50));
+    // The descriptor the writer holds says its file was unlinked (a fixed wait would race a slow repair timer).
+    await reported(storage, /was deleted while this acceptor was writing it/);
     expect(storage.healthy).toBe(false);
-    expect(storage.lastError).toMatch(/holds 0 bytes, less than the \d+ this acceptor made durable in it/);
     expect(readFileSync(segment).length).toBe(0);
     await storage.close();
-    await expect(AcceptorStorage.open({ dataDir: dir, nodeId: 4 })).rejects.toThrow(/log-lost\.txt at byte offset 0: .*holds 0 bytes/);
+    await expect(AcceptorStorage.open({ dataDir: dir, nodeId: 4 })).rejects.toThrow(/log-lost\.txt at byte offset 0: .*was deleted while this acceptor was writing it/);
+  });
+
+  /** Storage whose next fdatasync fails with EIO, then (after `heal`) repairs on a 5 ms timer. */
+  async function failedOnce(): Promise<{ storage: AcceptorStorage; segment: string; heal: () => void }> {
+    let failing = false;
+    const { storage } = await AcceptorStorage.open({
+      dataDir: dir,
+      nodeId: 4,
+      repairIntervalMs: 5,
+      testHooks: { beforeLogSync: () => { if (failing) throw Object.assign(new Error('input/output error'), { code: 'EIO' }); } },
+    });
+    await storage.append(change(0));
+    failing = true;
+    await expect(storage.append(change(1))).rejects.toBeInstanceOf(StorageUnavailableError);
+    return { storage, segment: path.join(dir, 'log-0000000000000001.wal'), heal: () => (failing = false) };
+  }
+
+  it('a segment moved away while storage was failed is recorded lost, not repaired forever and then restarted without it', async () => {
+    const { storage, segment, heal } = await failedOnce();
+    renameSync(segment, `${segment}.moved`); // the descriptor's file keeps its link: only the name is gone
+    heal();
+    await reported(storage, /was deleted or moved away while this acceptor was writing it/);
+    expect(storage.healthy).toBe(false);
+    await storage.close();
+    await expect(AcceptorStorage.open({ dataDir: dir, nodeId: 4 })).rejects.toThrow(/log-lost\.txt at byte offset 0: .*moved away/);
+  });
+
+  it('a segment replaced by a longer file while storage was failed is left as it is, not cut to the durable end', async () => {
+    const { storage, segment, heal } = await failedOnce();
+    renameSync(segment, `${segment}.moved`);
+    const foreign = Buffer.alloc(storage.stats().logBytes + 4096, 7);
+    writeFileSync(segment, foreign);
+    heal();
+    await reported(storage, /was replaced by another file while this acceptor was writing it/);
+    expect(storage.healthy).toBe(false);
+    expect(readFileSync(segment).equals(foreign)).toBe(true);
+    await storage.close();
+    await expect(AcceptorStorage.open({ dataDir: dir, nodeId: 4 })).rejects.toThrow(/log-lost\.txt at byte offset 0: .*replaced by another file/);
+  });
+
+  it('a segment deleted while the node was idle is recorded lost when it stops, so the restart refuses what is left', async () => {
+    const { storage } = await AcceptorStorage.open({ dataDir: dir, nodeId: 4 });
+    await storage.append(change(0));
+    rmSync(path.join(dir, 'log-0000000000000001.wal'));
+    await storage.close();
+    await expect(AcceptorStorage.open({ dataDir: dir, nodeId: 4 })).rejects.toThrow(/log-lost\.txt at byte offset 0: .*log-0000000000000001\.wal was deleted while this acceptor ran/);
   });
 
   it('bounds the write queue', async () => {
