@@ -2,6 +2,7 @@
 // last segment may end in a torn tail, which is truncated (with a warning); every other defect
 // refuses to start with a StorageCorruptionError naming the file and byte offset.
 import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
 import type { AcceptorSnapshot, DurableChange } from './durable-types';
@@ -45,6 +46,32 @@ export interface RecoverOptions {
   readonly logExpected?: string;
 }
 
+const LOST_MARKER_CHARS_SHOWN = 2000;
+
+/**
+ * The reason LOG_LOST_FILE records (its first bytes); undefined only when there is no such file:
+ * a marker that cannot be read (a directory, no permission) or is too large to read whole still
+ * refuses the start.
+ */
+async function readLostMarker(file: string): Promise<string | undefined> {
+  const unreadable = (err: unknown): string => `the vote log was lost while this acceptor ran (the file that records it cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)})`;
+  let fh: FileHandle;
+  try {
+    fh = await fsp.open(file, 'r');
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : unreadable(err);
+  }
+  try {
+    const buf = Buffer.alloc(LOST_MARKER_CHARS_SHOWN * 4);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    return buf.subarray(0, bytesRead).toString('utf8').trim().slice(0, LOST_MARKER_CHARS_SHOWN);
+  } catch (err) {
+    return unreadable(err);
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+}
+
 export async function recover(dir: string, nodeId: number, fsync: boolean, logger?: Logger, opts: RecoverOptions = {}): Promise<RecoveredLog> {
   const warnings: string[] = [];
   const warn = (msg: string): void => {
@@ -53,8 +80,8 @@ export async function recover(dir: string, nodeId: number, fsync: boolean, logge
   };
   // The running node saw its active segment lost: the segments left would replay without it.
   const lost = path.join(dir, LOG_LOST_FILE);
-  const lostText = await fsp.readFile(lost, 'utf8').catch(() => undefined);
-  if (lostText !== undefined) throw new StorageCorruptionError(lost, 0, lostText.trim().slice(0, 2000) || 'the vote log was lost while this acceptor ran');
+  const lostText = await readLostMarker(lost);
+  if (lostText !== undefined) throw new StorageCorruptionError(lost, 0, lostText || 'the vote log was lost while this acceptor ran');
   const tmp = path.join(dir, SNAPSHOT_TMP_FILE);
   if (await fsp.stat(tmp).then(() => true, () => false)) {
     await fsp.rm(tmp, { force: true });

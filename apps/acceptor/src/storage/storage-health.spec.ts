@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { AcceptorStorage } from './acceptor-storage';
 import { StorageOverloadedError, StorageUnavailableError } from './errors';
@@ -187,6 +187,20 @@ describe('storage health', () => {
     rmSync(path.join(dir, 'log-0000000000000001.wal'));
     await storage.close();
     await expect(AcceptorStorage.open({ dataDir: dir, nodeId: 4 })).rejects.toThrow(/log-lost\.txt at byte offset 0: .*log-0000000000000001\.wal was deleted while this acceptor ran/);
+  });
+
+  it('a log-lost.txt that cannot be read whole still refuses the start (a directory, a file past what readFile takes)', async () => {
+    const { storage } = await AcceptorStorage.open({ dataDir: dir, nodeId: 4 });
+    await storage.append(change(0));
+    await storage.close();
+    const marker = path.join(dir, 'log-lost.txt');
+    mkdirSync(marker);
+    await expect(AcceptorStorage.open({ dataDir: dir, nodeId: 4 })).rejects.toThrow(/log-lost\.txt at byte offset 0: the vote log was lost while this acceptor ran \(the file that records it cannot be read: EISDIR\)/);
+    rmSync(marker, { recursive: true });
+    // Sparse: 3 GiB of holes, past the 2 GiB a single readFile returns.
+    writeFileSync(marker, 'the segment was deleted');
+    truncateSync(marker, 3 * 2 ** 30);
+    await expect(AcceptorStorage.open({ dataDir: dir, nodeId: 4 })).rejects.toThrow(/log-lost\.txt at byte offset 0: the segment was deleted/);
   });
 
   it('bounds the write queue', async () => {
