@@ -1,4 +1,7 @@
-import { PROPOSER_DEFAULT_WINDOW, proposerWindowFrom } from './rejoin';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { dataDirState, PROPOSER_DEFAULT_WINDOW, proposerWindowFrom } from './rejoin';
 
 describe("rejoin's margin covers the window a proposer ran with", () => {
   const script = ['/usr/bin/node', '/repo/dist/apps/proposer/main.js', '--id', '1', '--port', '7200'];
@@ -15,5 +18,20 @@ describe("rejoin's margin covers the window a proposer ran with", () => {
   it('says it cannot tell rather than guess', () => {
     expect(proposerWindowFrom([...script, '--window-slots', 'x'], {})).toBeUndefined();
     expect(proposerWindowFrom(script, { PROPOSER_WINDOW: '1e3' })).toBeUndefined();
+  });
+});
+
+describe("rejoin reads the lost acceptor's data dir", () => {
+  it('calls a rejoined dir whose vote log was then lost again data to move aside, not a rejoin to restart (that start is refused)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rejoin-dir-'));
+    try {
+      expect(dataDirState(dir)).toBe('empty');
+      writeFileSync(join(dir, 'node.json'), JSON.stringify({ nodeId: 2, formatVersion: 2, rejoin: { promised: '5.1', catchUpTo: '100' } }));
+      expect(dataDirState(dir)).toBe('rejoined');
+      writeFileSync(join(dir, 'log-lost.txt'), 'log-0000000000000003.wal was deleted while this acceptor was writing it\n');
+      expect(dataDirState(dir)).toBe('data');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -70,9 +70,16 @@ function runningProposerWindow(pid: number): number | undefined {
   }
 }
 
+/**
+ * The file an acceptor writes in its data dir when its vote log was lost under it (the acceptor's
+ * LOG_LOST_FILE): it refuses to start there, so such a dir needs a rejoin even when it rejoined before.
+ */
+const LOG_LOST_FILE = 'log-lost.txt';
+
 /** What the lost acceptor's data dir holds: nothing (it may rejoin), a rejoin already under way, or data. */
-function dataDirState(dir: string): 'empty' | 'rejoined' | 'data' {
+export function dataDirState(dir: string): 'empty' | 'rejoined' | 'data' {
   if (!existsSync(dir) || readdirSync(dir).length === 0) return 'empty';
+  if (existsSync(join(dir, LOG_LOST_FILE))) return 'data';
   try {
     const node = JSON.parse(readFileSync(join(dir, 'node.json'), 'utf8')) as { rejoin?: unknown };
     if (node.rejoin !== undefined) return 'rejoined';
