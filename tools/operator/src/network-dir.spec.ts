@@ -107,6 +107,21 @@ describe('the network dir', () => {
     }
   });
 
+  const asRoot = process.getuid?.() === 0 ? it : it.skip;
+  asRoot("does not adopt another user's process that carries the marker (root reads every environment)", async () => {
+    writeFileSync(join(dir, 'network.json'), JSON.stringify(layout()));
+    const planted = spawn('sleep', ['30'], { uid: 65534, gid: 65534, env: { ...process.env, [LAUNCH_MARKER_ENV]: dir, [LAUNCH_NAME_ENV]: 'node_0' }, stdio: 'ignore' });
+    const gone = new Promise((r) => planted.once('exit', r));
+    try {
+      await new Promise((r) => planted.once('spawn', r));
+      expect(runningProcesses(dir, { removeStale: true })).toEqual([]);
+      expect(readdirSync(dir)).not.toContain('node_0.pid');
+    } finally {
+      planted.kill('SIGKILL');
+      await gone;
+    }
+  });
+
     it('gives the line of a log that says why its process ended, not Node\'s version banner', () => {
     mkdirSync(join(dir, 'logs'));
     const log = join(dir, 'logs', 'node_1.log');

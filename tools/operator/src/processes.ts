@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { processState } from '@paxos/grpc-kit';
 
@@ -77,8 +77,8 @@ export function isOurs(pid: number, dir: string): boolean {
 /**
  * The live processes launch started for dir, found by their environment (Linux /proc; none
  * elsewhere): also those with no pid file, as a launch killed between starting a process and
- * writing its pid file leaves them. Bounded by the process table; processes of other users are
- * not readable and not ours.
+ * writing its pid file leaves them. Bounded by the process table; processes of other users (than
+ * this one and the dir's owner) are not ours, even where root can read their environment.
  */
 export function markedProcesses(dir: string): Array<{ name: string; pid: number }> {
   let pids: string[];
@@ -88,10 +88,21 @@ export function markedProcesses(dir: string): Array<{ name: string; pid: number 
     return [];
   }
   const want = canonicalDir(dir);
+  // Run as root, every process's environment is readable: one of another user that carries the
+  // marker (anyone can set it) would be adopted, its pid written into the dir, and the node it
+  // names counted as running. Only processes of this user or of the dir's owner are launch's.
+  const owners = new Set<number>();
+  if (process.getuid) owners.add(process.getuid());
+  try {
+    owners.add(statSync(dir).uid);
+  } catch {
+    // no dir: this user's processes only
+  }
   const found: Array<{ name: string; pid: number }> = [];
   for (const p of pids) {
     let environ: string[];
     try {
+      if (owners.size > 0 && !owners.has(statSync(`/proc/${p}`).uid)) continue;
       environ = readFileSync(`/proc/${p}/environ`, 'utf8').split('\0');
     } catch {
       continue;
