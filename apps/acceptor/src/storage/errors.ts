@@ -21,7 +21,6 @@ export class DataDirError extends Error {
   override readonly name = 'DataDirError';
 }
 
-/** Storage is unhealthy (a write or fsync failed): the acceptor must not vote until it recovers. */
 /** "<op> of <file> failed: <code>: <message>", the code once (Node's messages for system errors start with it). */
 export function ioFailure(op: string, file: string, err: unknown): string {
   const e = err as NodeJS.ErrnoException;
@@ -30,6 +29,7 @@ export function ioFailure(op: string, file: string, err: unknown): string {
   return `${op} of ${file} failed: ${code}${message}`;
 }
 
+/** Storage is unhealthy (a write or fsync failed): the acceptor must not vote until it recovers. */
 export class StorageUnavailableError extends Error {
   override readonly name = 'StorageUnavailableError';
 }
