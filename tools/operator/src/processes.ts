@@ -64,14 +64,24 @@ export function canonicalDir(dir: string): string {
  */
 export function isOurs(pid: number, dir: string): boolean {
   if (!isAlive(pid)) return false;
+  const marker = processEnvironment(pid)?.get(LAUNCH_MARKER_ENV);
+  return marker !== undefined && canonicalDir(marker) === canonicalDir(dir);
+}
+
+/** A process's environment as it started (Linux /proc/<pid>/environ); undefined when it cannot be read. */
+export function processEnvironment(pid: number | string): Map<string, string> | undefined {
+  let text: string;
   try {
-    const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
-    const prefix = `${LAUNCH_MARKER_ENV}=`;
-    const marker = environ.find((e) => e.startsWith(prefix));
-    return marker !== undefined && canonicalDir(marker.slice(prefix.length)) === canonicalDir(dir);
+    text = readFileSync(`/proc/${pid}/environ`, 'utf8');
   } catch {
-    return false;
+    return undefined;
   }
+  const env = new Map<string, string>();
+  for (const e of text.split('\0')) {
+    const eq = e.indexOf('=');
+    if (eq > 0) env.set(e.slice(0, eq), e.slice(eq + 1));
+  }
+  return env;
 }
 
 /**
@@ -100,16 +110,14 @@ export function markedProcesses(dir: string): Array<{ name: string; pid: number 
   }
   const found: Array<{ name: string; pid: number }> = [];
   for (const p of pids) {
-    let environ: string[];
     try {
       if (owners.size > 0 && !owners.has(statSync(`/proc/${p}`).uid)) continue;
-      environ = readFileSync(`/proc/${p}/environ`, 'utf8').split('\0');
     } catch {
-      continue;
+      continue; // gone meanwhile
     }
-    const value = (key: string) => environ.find((e) => e.startsWith(`${key}=`))?.slice(key.length + 1);
-    const marker = value(LAUNCH_MARKER_ENV);
-    const name = value(LAUNCH_NAME_ENV);
+    const environ = processEnvironment(p);
+    const marker = environ?.get(LAUNCH_MARKER_ENV);
+    const name = environ?.get(LAUNCH_NAME_ENV);
     if (marker === undefined || name === undefined || canonicalDir(marker) !== want) continue;
     const pid = Number(p);
     if (isAlive(pid)) found.push({ name, pid });

@@ -9,7 +9,7 @@ import { restartMissingLocked, runningProcesses } from './launch-network';
 import { printLaunch } from './launch';
 import { clientTransport, dataDir, defaultNetworkDir, lockNetworkDir, pidFile, readLayout } from './network-dir';
 import { acceptorStatus } from './probe';
-import { isOurs, readPid, removePid, stopProcess } from './processes';
+import { isOurs, processEnvironment, readPid, removePid, stopProcess } from './processes';
 
 export const rejoinCommand = {
   program: 'rejoin',
@@ -59,12 +59,8 @@ export function proposerWindowFrom(argv: readonly string[], env: Readonly<Record
 function runningProposerWindow(pid: number): number | undefined {
   try {
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
-    const env: Record<string, string> = {};
-    for (const e of readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')) {
-      const eq = e.indexOf('=');
-      if (eq > 0) env[e.slice(0, eq)] = e.slice(eq + 1);
-    }
-    return proposerWindowFrom(argv, env);
+    const env = processEnvironment(pid);
+    return env === undefined ? undefined : proposerWindowFrom(argv, Object.fromEntries(env));
   } catch {
     return undefined;
   }
