@@ -46,9 +46,11 @@ describe('lockDirAcrossProcesses', () => {
         child.kill('SIGCONT');
       }
     } finally {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGKILL');
-      await exited;
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGKILL');
+        await exited;
+      }
     }
   });
 });

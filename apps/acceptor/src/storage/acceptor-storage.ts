@@ -227,6 +227,12 @@ export class AcceptorStorage {
     try {
       // The snapshot drops votes below its committed index: the chosen values there must be durable first.
       this.history.sync();
+    } catch (err) {
+      // The history's own message names its file (and says whether it heals).
+      this.writer.fail(`checkpoint not taken: ${(err as Error).message}`);
+      throw new StorageUnavailableError(`checkpoint failed: ${this.lastError}`);
+    }
+    try {
       await writeSnapshotFile(dir, this.opts.nodeId, snapshot, gen, this.fsync);
     } catch (err) {
       await fsp.rm(path.join(dir, SNAPSHOT_TMP_FILE), { force: true }).catch(() => undefined);

@@ -522,8 +522,9 @@ export class ChosenHistory {
       // Sticky and never repaired in place, whatever its code: a failed fdatasync may have dropped
       // written pages the page cache still shows (see repair()).
       this.failure = `syncing ${this.last.file} failed: ${(err as Error).message}; restart the acceptor once the cause is fixed`;
-      this.failureCode = `fdatasync:${(err as NodeJS.ErrnoException).code ?? 'unknown'}`;
-      throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      this.failureCode = `fdatasync:${code ?? 'unknown'}`;
+      throw Object.assign(new Error(`the chosen history cannot be made durable: ${this.failure}`), { code, cause: err });
     }
   }
 

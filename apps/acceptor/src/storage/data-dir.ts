@@ -55,10 +55,8 @@ export function recordedRejoinFloor(node: NodeFile, file: string): RejoinFloor |
   return { promised, catchUpTo };
 }
 
-const errText = (err: unknown): string => {
-  const e = err as NodeJS.ErrnoException;
-  return e.code ? `${e.code}: ${e.message}` : String(err);
-};
+/** The error's message (Node's system-error messages start with their code). */
+const errText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /** fsync a directory, so that creations, renames and unlinks in it are durable. */
 export async function fsyncDir(dir: string): Promise<void> {
