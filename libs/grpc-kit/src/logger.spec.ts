@@ -1,4 +1,6 @@
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pino from 'pino';
 import { LOG_BUFFER_MAX_BYTES, logDestination, logFormat } from './logger';
 
@@ -20,11 +22,27 @@ describe('log destination', () => {
       const destination = logDestination(fd);
       const logger = pino({}, destination);
       expect(() => {
-        for (let i = 0; i < 20_000; i++) logger.error({ i, pad: 'x'.repeat(200) }, 'storage failed');
+        for (let i = 0; i < 40_000; i++) logger.error({ i, pad: 'x'.repeat(200) }, 'storage failed'); // 10 MB: past the bound
       }).not.toThrow();
       expect((destination as unknown as { _len: number })._len).toBeLessThanOrEqual(LOG_BUFFER_MAX_BYTES);
     } finally {
       closeSync(fd);
+    }
+  });
+
+  it('a line over the bound is replaced by a line that says it was dropped', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'log-destination-'));
+    const file = join(dir, 'node.log');
+    const fd = openSync(file, 'w');
+    try {
+      const logger = pino({}, logDestination(fd));
+      logger.info({ pad: 'x'.repeat(LOG_BUFFER_MAX_BYTES + 10) }, 'too big');
+      logger.info('after it');
+      const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { msg: string });
+      expect(lines.map((l) => l.msg)).toEqual([expect.stringMatching(/^a log line of \d+ bytes was dropped: the log file cannot be written, or the line is over/), 'after it']);
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -27,17 +27,29 @@ export function createLogger(name: string, bindings: Record<string, unknown> = {
 }
 
 /** Log bytes held while the log file cannot be written (a full disk); lines past it are dropped. */
-export const LOG_BUFFER_MAX_BYTES = 1024 * 1024;
+export const LOG_BUFFER_MAX_BYTES = 8 * 1024 * 1024;
 
 /**
  * JSON lines to `fd`, written synchronously. A write that fails (ENOSPC on a full log disk, EIO)
  * must not throw out of the logging call: pino's destination emits it as an 'error' event, which
  * without a listener throws into whatever code logged, so a storage failure handler that logs it
  * failed half-way and a process whose log disk was full crashed on its first line. The lines wait
- * in a bounded buffer (written once the file takes writes again) and are dropped past it.
+ * in a bounded buffer (written once the file takes writes again) and are dropped past it; a line
+ * dropped is followed by a short one saying so, when there is room for that.
  */
 export function logDestination(fd: number): DestinationStream {
   const destination = pino.destination({ fd, sync: true, maxLength: LOG_BUFFER_MAX_BYTES });
   destination.on('error', () => undefined);
+  let noting = false;
+  destination.on('drop', (line: string) => {
+    if (noting) return; // the notice itself dropped: the buffer is full
+    noting = true;
+    try {
+      const bytes = Buffer.byteLength(line);
+      destination.write(`${JSON.stringify({ level: 40, time: Date.now(), pid: process.pid, msg: `a log line of ${bytes} bytes was dropped: the log file cannot be written, or the line is over ${LOG_BUFFER_MAX_BYTES} bytes` })}\n`);
+    } finally {
+      noting = false;
+    }
+  });
   return destination;
 }
