@@ -21,7 +21,7 @@ export function logFormat(env: NodeJS.ProcessEnv = process.env, isTty = process.
 export function createLogger(name: string, bindings: Record<string, unknown> = {}): Logger {
   const destination: DestinationStream =
     logFormat() === 'pretty'
-      ? pretty({ destination: 2, sync: true, colorize: process.stderr.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true })
+      ? pretty({ destination: logDestination(2), colorize: process.stderr.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true })
       : logDestination(2);
   return pino({ name, level: process.env['LOG_LEVEL'] ?? 'info', base: { pid: process.pid, ...bindings } }, destination);
 }
