@@ -121,20 +121,10 @@ describe('storage health', () => {
   });
 
   it('does not repair a log segment replaced by a shorter file', async () => {
-    let failing = false;
-    const { storage } = await AcceptorStorage.open({
-      dataDir: dir,
-      nodeId: 4,
-      repairIntervalMs: 5,
-      testHooks: { beforeLogSync: () => { if (failing) throw Object.assign(new Error('input/output error'), { code: 'EIO' }); } },
-    });
-    await storage.append(change(0));
-    failing = true;
-    await expect(storage.append(change(1))).rejects.toBeInstanceOf(StorageUnavailableError);
-    const segment = path.join(dir, 'log-0000000000000001.wal');
+    const { storage, segment, heal } = await failedOnce();
     rmSync(segment);
     writeFileSync(segment, '');
-    failing = false;
+    heal();
     // The descriptor the writer holds says its file was unlinked (a fixed wait would race a slow repair timer).
     await reported(storage, /was deleted while this acceptor was writing it/);
     expect(storage.healthy).toBe(false);
