@@ -19,7 +19,9 @@ export function buildStatus(ctx: StatusContext): StatusResponse {
   const last = node.core.lastAccepted();
   const stats = node.storage.stats();
   const history = node.storage.history.stats();
-  const failure = node.failure ?? (node.storage.healthy ? undefined : node.storage.lastError ?? 'unhealthy');
+  // While storage is unhealthy its latest error (a full disk may turn into a permission error);
+  // once it healed, the node's, until the checkpoint that lets it vote again is written.
+  const failure = (node.storage.healthy ? undefined : (node.storage.lastError ?? 'unhealthy')) ?? node.failure;
   return {
     nodeId: node.nodeId,
     promised: ballotToWire(node.core.promised),
