@@ -5,6 +5,7 @@ import { Quorum } from '@paxos/consensus-core';
 import { ConfigError, ensureNetworkCertificates, isServing, type Transport } from '@paxos/grpc-kit';
 import { CLIENT_CERT_NAME, clientTransport, INGEST_CERT_NAME, STATUS_CERT_NAME, STATUS_PAGE_NAME, dataDir, defaultNetworkDir, LAYOUT_FILE, layoutProblem, lockNetworkDir, logFile, type NetworkLayout, networkTlsDir, type NodeLayout, pidFile, portOf, readLayout, workspaceRoot, writeLayout } from './network-dir';
 import { portProblem } from './port-check';
+import { acceptorStatus } from './probe';
 import { canonicalDir, isAlive, isOurs, isPaused, lastLogLine, LAUNCH_MARKER_ENV, LAUNCH_NAME_ENV, listensOn, markedProcesses, readPid, removePid, sleep, writePid } from './processes';
 
 export interface LaunchOptions {
@@ -432,6 +433,13 @@ async function waitReady(
     if (quorumReadyMs === undefined && quorum.isQuorum(acceptorTimes.length)) quorumReadyMs = acceptorTimes[quorum.q - 1];
     if (waiting().length > 0) await sleep(100);
   }
+  // An acceptor that runs and answers but never became ready: its Status may say why.
+  await Promise.all(
+    acceptors.filter((n) => !ready.has(n.name) && !gaveUp.has(n.name) && !foreign.has(n.name)).map(async (n) => {
+      const why = await notVotingReason(n.address, transport);
+      if (why !== undefined) gaveUp.set(n.name, why);
+    }),
+  );
   const nodes: LaunchedNode[] = layout.nodes.map((n) => ({
     ...n,
     ...(pids.has(n.name) ? { pid: pids.get(n.name) as number } : {}),
@@ -448,3 +456,16 @@ async function waitReady(
     ...(ready.size === layout.nodes.length ? { allReadyMs: Math.max(...ready.values()) } : {}),
   };
 }
+
+/** Why an acceptor that answers Status does not serve: its storage failed (undefined when Status does not say). */
+export async function notVotingReason(address: string, transport: Transport): Promise<string | undefined> {
+  try {
+    const s = await acceptorStatus(address, STATUS_PROBE_MS, transport);
+    if (s.storage !== undefined && !s.storage.healthy) return `it runs but does not vote: its storage failed (${s.storage.error || 'unhealthy'}); README: "A damaged acceptor"`;
+  } catch {
+    // no answer: nothing more to say than NOT READY
+  }
+  return undefined;
+}
+
+const STATUS_PROBE_MS = 1_000;
