@@ -66,6 +66,23 @@ export default [
     },
   },
   {
+    // Outside the core, time is read from two clocks kept apart (libs/grpc-kit/src/clock.ts).
+    // The node simulator runs every node on one fake clock, where the two move together.
+    files: ['apps/**/*.ts', 'libs/**/*.ts', 'tools/**/*.ts'],
+    ignores: ['**/*.spec.ts', 'apps/proposer/src/node-sim/**'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'Date',
+          property: 'now',
+          message:
+            "The wall clock steps (NTP, an operator): measure durations, timeouts and retry times with performance.now(); a gRPC client's deadline is deadlineAfter(ms), what is left of a server call's deadlineLeft(call) (@paxos/grpc-kit). Where the wall clock is meant (a moment a person reads), say why in an eslint-disable comment.",
+        },
+      ],
+    },
+  },
+  {
     files: ['libs/consensus-core/src/**/*.ts'],
     ignores: ['**/*.spec.ts'],
     rules: coreRestrictions,

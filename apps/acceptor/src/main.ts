@@ -57,7 +57,7 @@ async function main(): Promise<void> {
     process.stdout.write(helpText(acceptorCommand) + '\n');
     return;
   }
-  const startedAtMs = Date.now();
+  const startedAtMs = performance.now();
   const logger = createLogger('acceptor', { node: config.id });
   const metricsRegistry = createMetricsRegistry(`acceptor-${config.id}`);
   const metrics = acceptorMetrics(metricsRegistry);

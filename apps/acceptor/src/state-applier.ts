@@ -183,12 +183,12 @@ export class StateApplier {
     const slot = state.appliedSlot;
     if (slot - this.snapshotSlot < BigInt(s.everySlots)) return;
     this.snapshotSlot = slot;
-    const started = Date.now();
+    const started = performance.now();
     const body = encodeStateSnapshot(state.snapshot());
-    const encodedMs = Date.now() - started;
+    const encodedMs = Math.round(performance.now() - started);
     this.persist(slot, body).then(
       () => {
-        this.logger.info({ slot: slot.toString(), bytes: body.length, encodedMs, ms: Date.now() - started }, 'state snapshot written');
+        this.logger.info({ slot: slot.toString(), bytes: body.length, encodedMs, ms: Math.round(performance.now() - started) }, 'state snapshot written');
         s.written?.(slot, this.durable.previous);
       },
       (err: unknown) => this.logger.warn({ err, slot: slot.toString() }, 'writing the state snapshot failed: a restart applies the history from the previous one'),

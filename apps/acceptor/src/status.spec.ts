@@ -15,7 +15,7 @@ function context(storage: { healthy: boolean; lastError?: string }, nodeFailure?
       history: { stats: () => ({ firstSlot: 0n, endSlot: 0n, bytes: 0 }) },
     },
   };
-  return { node: node as unknown as StatusContext['node'], appliedSlot: () => 0n, startedAtMs: Date.now(), version: 't', dataSource: () => ({}) as ReturnType<StatusContext['dataSource']> };
+  return { node: node as unknown as StatusContext['node'], appliedSlot: () => 0n, startedAtMs: performance.now(), version: 't', dataSource: () => ({}) as ReturnType<StatusContext['dataSource']> };
 }
 
 describe('Status storage field', () => {

@@ -9,6 +9,7 @@ export interface StatusContext {
   readonly appliedSlot: () => bigint;
   /** Why the state machine stopped or has none, if it did. */
   readonly stateError?: () => string | undefined;
+  /** When the process started, on performance.now()'s clock (uptime is not moved by a step of the wall clock). */
   readonly startedAtMs: number;
   readonly version: string;
   readonly dataSource: () => SourceStatus;
@@ -32,7 +33,7 @@ export function buildStatus(ctx: StatusContext): StatusResponse {
     crashTolerance: node.quorum.crashTolerance,
     byzantineTolerance: node.quorum.byzantineTolerance,
     dataSource: ctx.dataSource(),
-    uptimeMs: BigInt(Math.max(0, Date.now() - ctx.startedAtMs)),
+    uptimeMs: BigInt(Math.max(0, Math.round(performance.now() - ctx.startedAtMs))),
     version: ctx.version,
     counters: { ...node.counters },
     storage: {

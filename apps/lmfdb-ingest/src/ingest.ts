@@ -175,7 +175,7 @@ class Interrupted extends Error {
 }
 
 async function ingestOne(n: number, o: IngestOptions, client: LmfdbClient, baseUrl: string): Promise<SourceSummary> {
-  const now = o.now ?? (() => Date.now());
+  const now = o.now ?? (() => performance.now());
   const t0 = now();
   const log = o.logger ?? silent;
   const spec = sourceSpec(n);
@@ -201,7 +201,7 @@ async function ingestOne(n: number, o: IngestOptions, client: LmfdbClient, baseU
   if (!p) {
     await rm(ndjson, { force: true });
     await writeFileAtomic(ndjson, '');
-    p = { source: n, base_url: baseUrl, started_at: new Date(now()).toISOString(), table_index: 0, rows: 0, pages: 0, bytes: 0 };
+    p = { source: n, base_url: baseUrl, started_at: new Date().toISOString(), table_index: 0, rows: 0, pages: 0, bytes: 0 };
     await writeFileAtomic(progressPath(o.cacheDir, n), JSON.stringify(p));
   } else {
     log.info({ source: n, rows: p.rows, table: spec.tables[p.table_index]?.table, cursor: p.cursor }, 'resuming an interrupted pull');
@@ -272,7 +272,7 @@ async function ingestOne(n: number, o: IngestOptions, client: LmfdbClient, baseU
 }
 
 async function installOffline(n: number, o: IngestOptions, snapshotDir: string): Promise<SourceSummary> {
-  const now = o.now ?? (() => Date.now());
+  const now = o.now ?? (() => performance.now());
   const t0 = now();
   const file = await readCacheFile(cacheFilePath(snapshotDir, n)); // verifies sha256
   const records = o.limit !== undefined ? file.records.slice(0, o.limit) : file.records;
@@ -319,7 +319,7 @@ async function ingestLocked(o: IngestOptions): Promise<SourceSummary[]> {
   if (o.offline && !snapshotDir) throw new Error('--offline: data/lmfdb-snapshot not found (give --snapshot-dir or LMFDB_SNAPSHOT_DIR)');
   const out: SourceSummary[] = [];
   for (const n of o.sources) {
-    const now = o.now ?? (() => Date.now());
+    const now = o.now ?? (() => performance.now());
     const t0 = now();
     try {
       const s = snapshotDir ? await installOffline(n, o, snapshotDir) : await ingestOne(n, o, client as LmfdbClient, baseUrl);

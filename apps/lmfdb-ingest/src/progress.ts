@@ -40,11 +40,11 @@ function duration(seconds: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
-export function createReporter(out: Out, now: () => number = () => Date.now()): ProgressReporter {
+export function createReporter(out: Out, now: () => number = () => performance.now()): ProgressReporter {
   const tty = out.isTTY === true;
   let startedAt = now();
   let startRows = 0;
-  let lastLine = 0;
+  let lastLine = -Infinity;
   const line = (p: ProgressSnapshot): string => {
     const secs = (now() - startedAt) / 1000;
     const rate = secs > 0 ? (p.rows - startRows) / secs : 0;

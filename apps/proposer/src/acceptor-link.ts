@@ -15,8 +15,6 @@ export interface AcceptorLink {
   readonly up: boolean;
   /** Requests awaiting a reply. */
   readonly inFlight: number;
-  /** Last time this acceptor answered anything (ms), for operators. */
-  readonly lastAnswerAtMs: number;
   /** How many times a stream to this acceptor broke: a change means it may have restarted. */
   readonly breaks: number;
   prepare(request: Omit<PrepareRequest, 'requestId'>): Observable<PrepareResponse>;

@@ -1,5 +1,5 @@
 import { type ClientDuplexStream, connectivityState, Metadata, type ServiceError, status } from '@grpc/grpc-js';
-import { messageBytes, channelCredentials, GrpcError, serverNameOptions, type Logger, type Transport } from '@paxos/grpc-kit';
+import { messageBytes, channelCredentials, GrpcError, serverNameOptions, type Logger, type Transport, deadlineAfter } from '@paxos/grpc-kit';
 import {
   type AcceptRequest,
   type AcceptResponse,
@@ -66,8 +66,6 @@ export class GrpcAcceptorLink implements AcceptorLink {
   private readonly pending = { prepare: new Map<bigint, Pending<PrepareResponse>>(), accept: new Map<bigint, Pending<AcceptResponse>>() };
   private nextRequestId = 1n;
   private closed = false;
-  /** Last time this acceptor answered anything (ms), for operators. */
-  lastAnswerAtMs = 0;
   /** How many times a stream to this acceptor broke: a change means it may have restarted. */
   breaks = 0;
 
@@ -114,26 +112,26 @@ export class GrpcAcceptorLink implements AcceptorLink {
 
   status(deadlineMs: number): Promise<StatusResponse> {
     return new Promise((resolve, reject) => {
-      this.client.status({}, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res)));
+      this.client.status({}, new Metadata(), { deadline: deadlineAfter(deadlineMs) }, (err, res) => (err ? reject(err) : resolve(res)));
     });
   }
 
   learn(fromSlot: bigint, maxEntries: number, deadlineMs: number): Promise<LearnResponse> {
     return new Promise((resolve, reject) => {
-      this.client.learn({ fromSlot, maxEntries }, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res)));
+      this.client.learn({ fromSlot, maxEntries }, new Metadata(), { deadline: deadlineAfter(deadlineMs) }, (err, res) => (err ? reject(err) : resolve(res)));
     });
   }
 
   verifyClaims(command: Command, deadlineMs: number): Promise<VerifyClaimsResponse> {
     return new Promise((resolve, reject) => {
-      this.client.verifyClaims({ command: commandToWire(command) }, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res)));
+      this.client.verifyClaims({ command: commandToWire(command) }, new Metadata(), { deadline: deadlineAfter(deadlineMs) }, (err, res) => (err ? reject(err) : resolve(res)));
     });
   }
 
   /** The acceptor's latest durable state snapshot (ReadService.GetStateSnapshot), checked whole. */
   stateSnapshot(deadlineMs: number): Promise<StateSnapshotBytes> {
     return new Promise((resolve, reject) => {
-      const call = this.reads.getStateSnapshot({}, new Metadata(), { deadline: Date.now() + deadlineMs });
+      const call = this.reads.getStateSnapshot({}, new Metadata(), { deadline: deadlineAfter(deadlineMs) });
       const assembler = new StateSnapshotAssembler();
       let failed = false;
       call.on('data', (r: { chunk?: InstallStateSnapshotRequest['chunk'] }) => {
@@ -164,7 +162,7 @@ export class GrpcAcceptorLink implements AcceptorLink {
   /** Gives the acceptor a state snapshot (AcceptorService.InstallStateSnapshot); resolves with its committed index after. */
   installStateSnapshot(ballot: Ballot, snapshot: StateSnapshotBytes, deadlineMs: number): Promise<bigint> {
     return new Promise((resolve, reject) => {
-      const call = this.client.installStateSnapshot(new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res.committedIndex)));
+      const call = this.client.installStateSnapshot(new Metadata(), { deadline: deadlineAfter(deadlineMs) }, (err, res) => (err ? reject(err) : resolve(res.committedIndex)));
       const chunks = stateSnapshotChunks(snapshot);
       const wire = ballotToWire(ballot);
       // Each chunk goes when the stream has room for it (one chunk buffered at a time).
@@ -251,7 +249,6 @@ export class GrpcAcceptorLink implements AcceptorLink {
     const open: OpenStream = { call, unsentBytes: 0 };
     const table = this.pending[kind] as Map<bigint, Pending<{ requestId: bigint }>>;
     call.on('data', (reply: { requestId: bigint }) => {
-      this.lastAnswerAtMs = Date.now();
       const p = table.get(reply.requestId);
       if (!p) return; // answered after its deadline or after the quorum was reached
       clearTimeout(p.timer);

@@ -142,7 +142,7 @@ export class LogLearner {
    */
   private nextLink(): AcceptorLink | undefined {
     const { links, chosen, committedOf } = this.deps;
-    const now = Date.now();
+    const now = performance.now();
     let fallback: AcceptorLink | undefined;
     let lastResort: AcceptorLink | undefined;
     for (let i = 0; i < links.length; i++) {
@@ -213,7 +213,7 @@ export class LogLearner {
   }
 
   private passOver(link: AcceptorLink): void {
-    this.passedOver.set(link.nodeId, Date.now() + PASSED_OVER_MS);
+    this.passedOver.set(link.nodeId, performance.now() + PASSED_OVER_MS);
   }
 
   stop(): void {

@@ -285,8 +285,8 @@ export class ProposerNode {
   private async settleOpenSlots(): Promise<void> {
     this.process(this.core.lead());
     this.ensureTicking();
-    const until = Date.now() + SETTLE_OPEN_SLOTS_MS;
-    while (!this.stopped && Date.now() < until) {
+    const until = performance.now() + SETTLE_OPEN_SLOTS_MS;
+    while (!this.stopped && performance.now() < until) {
       if (this.core.leadsCompletely && this.chosen.nextSlot >= this.core.nextSlot) return;
       // A phase 1 cut off by a truncated promise goes on from where it stopped (and one that ended
       // in a back-off starts again): only a complete one has adopted every open slot.

@@ -1,5 +1,5 @@
 import { type ServerDuplexStream, type ServerUnaryCall, type sendUnaryData, status } from '@grpc/grpc-js';
-import { deadlineOf, GrpcError, type Logger, StreamFlow, toServiceError } from '@paxos/grpc-kit';
+import { deadlineLeft, GrpcError, type Logger, StreamFlow, toServiceError } from '@paxos/grpc-kit';
 import type {
   ClusterStatusRequest,
   ClusterStatusResponse,
@@ -165,15 +165,14 @@ function answerOf(deps: ProposerServiceDeps, proposal: ProposeRequest, api: Prop
 }
 
 /** What is left of a call's deadline (at most an hour; 0 or less once it passed), or `fallbackMs` when its client set none. */
-function remainingOf(call: { getDeadline(): Date | number }, fallbackMs: number): number {
-  const at = deadlineOf(call);
-  if (!Number.isFinite(at)) return fallbackMs;
-  return Math.min(at - Date.now(), 3_600_000);
+function remainingOf(left: () => number, fallbackMs: number): number {
+  const ms = left();
+  return Number.isFinite(ms) ? Math.min(ms, 3_600_000) : fallbackMs;
 }
 
 /** True when the stream's client cancelled it or its deadline passed: its messages not yet proposed are not. */
-function streamGivenUp(call: { cancelled: boolean; getDeadline(): Date | number }): boolean {
-  return call.cancelled || remainingOf(call, Infinity) <= 0;
+function streamGivenUp(call: { cancelled: boolean }, left: () => number): boolean {
+  return call.cancelled || left() <= 0;
 }
 
 /** A client stream idle this long is closed, by default. */
@@ -191,16 +190,16 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
       // cancellation together when it resumes (grpc-js reads the relative grpc-timeout then, so the
       // deadline looks fresh): the cancellation is seen a turn later. Such a call is not proposed:
       // it would only fill a slot with a copy its client's retry elsewhere has made already.
+      const left = deadlineLeft(call);
       const refuseLate = (): boolean => {
-        if (remainingOf(call, deps.proposeTimeoutMs) > 0 && !call.cancelled) return false;
+        if (remainingOf(left, deps.proposeTimeoutMs) > 0 && !call.cancelled) return false;
         callback(toServiceError(new GrpcError(status.DEADLINE_EXCEEDED, `the call's deadline passed or its client cancelled it before this proposer read it (paused or overloaded?): not proposed; retry with the same client_request_id`)));
         return true;
       };
       if (refuseLate()) return;
       setImmediate(() => {
         if (refuseLate()) return;
-        const left = remainingOf(call, deps.proposeTimeoutMs);
-        proposeOnce(deps, call.request, left, 'unary').then(
+        proposeOnce(deps, call.request, remainingOf(left, deps.proposeTimeoutMs), 'unary').then(
           (r) => callback(null, r),
           (e: unknown) => callback(toServiceError(e)),
         );
@@ -210,6 +209,7 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
     proposeStream(call: ServerDuplexStream<ProposeStreamRequest, ProposeStreamResponse>) {
       const flow = new StreamFlow(call, deps.maxInFlightPerStream ?? STREAM_PROPOSALS_IN_FLIGHT_MAX, idleBound(deps));
       const onGiveUp = givingUpWith(call);
+      const left = deadlineLeft(call);
       call.on('data', (req: ProposeStreamRequest) => {
         flow.started(1);
         const proposal = req.proposal;
@@ -222,7 +222,7 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
         // As for unary Propose: a stream its client gave up on while this proposer was paused is
         // seen cancelled a turn after its messages; their proposals are then not proposed.
         setImmediate(() => {
-          if (streamGivenUp(call)) return;
+          if (streamGivenUp(call, left)) return;
           void answerOf(deps, proposal, 'stream', onGiveUp).then((answer) => flow.answer(answer, 1));
         });
       });
@@ -232,6 +232,7 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
       const flow = new StreamFlow(call, deps.maxInFlightPerStream ?? STREAM_PROPOSALS_IN_FLIGHT_MAX, idleBound(deps));
       let settled: ProposeStreamResponse[] = [];
       const onGiveUp = givingUpWith(call);
+      const left = deadlineLeft(call);
       // Answers settled in one turn of the event loop (a slot's values) leave in one message.
       const flush = () => {
         const answers = settled;
@@ -249,7 +250,7 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
         }
         flow.started(req.proposals.length);
         setImmediate(() => {
-          if (streamGivenUp(call)) return;
+          if (streamGivenUp(call, left)) return;
           for (const proposal of req.proposals) {
             void answerOf(deps, proposal, 'bulk', onGiveUp).then((answer) => {
               if (settled.push(answer) === 1) setImmediate(flush);

@@ -76,7 +76,7 @@ export class ReadBarrier {
   constructor(private readonly deps: ReadBarrierDeps) {}
 
   async wait(deadlineMs: number): Promise<void> {
-    const until = Date.now() + deadlineMs;
+    const until = performance.now() + deadlineMs;
     const { deps } = this;
     // As a Propose is: no quorum to ask is UNAVAILABLE now, not a deadline later.
     const up = deps.reachable();
@@ -93,7 +93,7 @@ export class ReadBarrier {
       } catch (e) {
         // Another proposer led since: lead again and confirm, while the read has time (the
         // reads that duel with writes elsewhere still end, UNAVAILABLE, after a few rounds).
-        if (!(e instanceof OutbidError) || attempt >= OUTBID_ROUNDS_MAX || Date.now() >= until) throw e;
+        if (!(e instanceof OutbidError) || attempt >= OUTBID_ROUNDS_MAX || performance.now() >= until) throw e;
       }
     }
     const delivered = () => {
@@ -225,7 +225,7 @@ function waitFor(deps: ReadBarrierDeps, done: () => boolean, until: number, what
         if (done()) {
           clearInterval(timer);
           resolve();
-        } else if (Date.now() >= until || deps.stopped()) {
+        } else if (performance.now() >= until || deps.stopped()) {
           clearInterval(timer);
           reject(new GrpcError(status.DEADLINE_EXCEEDED, `read not answered in time: ${what}`));
         }

@@ -75,7 +75,7 @@ export class StateTransfer {
    */
   async installOn(link: AcceptorLink, committedIndex: bigint): Promise<bigint> {
     const retry = this.retries.get(link.nodeId);
-    if (retry !== undefined && Date.now() < retry.at) throw new GrpcError(status.UNAVAILABLE, `the last state snapshot for node ${link.nodeId} failed; next try in ${retry.at - Date.now()} ms`);
+    if (retry !== undefined && performance.now() < retry.at) throw new GrpcError(status.UNAVAILABLE, `the last state snapshot for node ${link.nodeId} failed; next try in ${Math.ceil(retry.at - performance.now())} ms`);
     let after: bigint;
     let snapshot: StateSnapshotBytes;
     try {
@@ -83,7 +83,7 @@ export class StateTransfer {
       after = await link.installStateSnapshot(this.deps.ballot(), snapshot, TRANSFER_DEADLINE_MS);
     } catch (e) {
       const waitMs = Math.min(RETRY_MS_MAX, (retry?.waitMs ?? RETRY_MS_MIN / 2) * 2);
-      this.retries.set(link.nodeId, { at: Date.now() + waitMs, waitMs });
+      this.retries.set(link.nodeId, { at: performance.now() + waitMs, waitMs });
       this.deps.logger.warn({ acceptor: link.nodeId, err: (e as Error).message, retryInMs: waitMs }, 'giving a lagging acceptor a state snapshot failed');
       throw e;
     }

@@ -93,7 +93,7 @@ export async function startStatusServer(poller: NetworkPoller, opts: StatusServe
   const caughtUp = new WeakSet<http.ServerResponse>();
   const unsubscribe = poller.subscribe((v) => {
     const data = eventOf(v);
-    const now = Date.now();
+    const now = performance.now();
     for (const res of viewers) {
       // A viewer that does not read is dropped rather than buffered for: at once past the backlog
       // bound, or once it has stayed behind for a while (a slow reader holds its place otherwise).

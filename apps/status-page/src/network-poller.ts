@@ -67,7 +67,7 @@ export class NetworkPoller {
   /** Polls now, then every pollMs (measured from the start of one poll to the next). */
   start(): void {
     const loop = async () => {
-      const started = Date.now();
+      const started = performance.now();
       try {
         const view = await this.pollOnce();
         this.current = view;
@@ -75,7 +75,7 @@ export class NetworkPoller {
       } catch (e) {
         this.opts.logger.error({ err: e }, 'poll failed');
       }
-      if (!this.stopped) this.timer = setTimeout(() => void loop(), Math.max(0, this.opts.pollMs - (Date.now() - started)));
+      if (!this.stopped) this.timer = setTimeout(() => void loop(), Math.max(0, this.opts.pollMs - (performance.now() - started)));
     };
     void loop();
   }
@@ -108,6 +108,7 @@ export class NetworkPoller {
       ...proposerFigures,
     };
     return {
+      // eslint-disable-next-line no-restricted-properties -- the moment the page shows ("updated 12:01:07")
       at: Date.now(),
       pollMs: this.opts.pollMs,
       historySeconds: this.opts.historySeconds,
@@ -181,6 +182,7 @@ export class NetworkPoller {
     return Promise.all(
       this.acceptors.map(async (c, id): Promise<AcceptorView> => {
         try {
+          // eslint-disable-next-line no-restricted-properties -- the moment the page shows as the node's last answer
           return acceptorView(id, c.address, await c.status(), Date.now());
         } catch (e) {
           return { id, address: c.address, ...failureState(e, this.opts.nodeDeadlineMs) };
@@ -209,7 +211,8 @@ export class NetworkPoller {
     const chosenCommands = one('paxos_proposer_chosen_commands_total');
     const deliveredSlot = one('paxos_proposer_delivered_slot');
     if (chosenCommands !== undefined && deliveredSlot !== undefined) {
-      const reading: ProposerReading = { at: Date.now(), chosenCommands, deliveredSlot, latencyBuckets: buckets };
+      // eslint-disable-next-line no-restricted-properties -- the moment shown on the chart
+      const reading: ProposerReading = { at: Date.now(), elapsedMs: performance.now(), chosenCommands, deliveredSlot, latencyBuckets: buckets };
       this.rates.add(reading);
     }
     const figures: Record<string, number | boolean> = {};

@@ -4,7 +4,7 @@
 // overloaded process) or "down" (refused, failed).
 import * as http from 'node:http';
 import { type ChannelOptions, Metadata, status } from '@grpc/grpc-js';
-import { channelCredentials, connectionFailure, serverNameOptions, isServiceError, type Transport } from '@paxos/grpc-kit';
+import { channelCredentials, connectionFailure, serverNameOptions, isServiceError, type Transport, deadlineAfter } from '@paxos/grpc-kit';
 import {
   AcceptorServiceClient,
   Consistency,
@@ -29,7 +29,7 @@ type Callback<R> = (err: Error | null, res: R) => void;
 
 function unary<R>(deadlineMs: number, call: (md: Metadata, opts: { deadline: number }, cb: Callback<R>) => unknown): Promise<R> {
   return new Promise((resolve, reject) => {
-    call(new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res)));
+    call(new Metadata(), { deadline: deadlineAfter(deadlineMs) }, (err, res) => (err ? reject(err) : resolve(res)));
   });
 }
 

@@ -95,7 +95,11 @@ function render(v) {
     ' proposer at ' + p.address + (p.ballotRound !== undefined ? ' · ballot round ' + p.ballotRound : '') + (p.deliveredSlot !== undefined ? ' · delivered to slot ' + p.deliveredSlot : '') +
       (p.inFlightSlots !== undefined ? ' · ' + p.inFlightSlots + ' slots in flight, ' + p.pendingCommands + ' commands queued' : '') + (p.reason ? ' · ' + p.reason : ''),
   );
- if (v.latestRate && (!rates.length || v.latestRate.at > rates[rates.length - 1].at)) rates.push(v.latestRate);
+  if (v.latestRate && (!rates.length || v.latestRate.at !== rates[rates.length - 1].at)) {
+    // A point earlier than the last one: the server's wall clock was set back, and the points after it no longer fit the time axis.
+    while (rates.length && rates[rates.length - 1].at >= v.latestRate.at) rates.pop();
+    rates.push(v.latestRate);
+  }
   while (rates.length && rates[0].at < v.at - v.historySeconds * 1000) rates.shift();
   const last = rates[rates.length - 1];
   const fresh = last && last.at >= v.at - 2.5 * v.pollMs;

@@ -4,7 +4,10 @@
 
 /** One reading of the proposer's cumulative figures. */
 export interface ProposerReading {
+  /** When it was read, wall-clock ms: the chart's time axis. */
   readonly at: number;
+  /** When it was read on performance.now()'s clock: the intervals rates are taken over (a step of the wall clock does not make one negative or an hour long). */
+  readonly elapsedMs: number;
   readonly chosenCommands: number;
   readonly deliveredSlot: number;
   /** Cumulative bucket counts of propose latency (seconds upper bound -> answers), every API, chosen answers. */
@@ -58,12 +61,12 @@ export class RateHistory {
     const prev = this.last;
     this.last = r;
     if (prev && (r.chosenCommands < prev.chosenCommands || r.deliveredSlot < prev.deliveredSlot)) this.settling = 1;
-    if (!prev || r.at <= prev.at || r.chosenCommands < prev.chosenCommands || r.deliveredSlot < prev.deliveredSlot) return undefined;
+    if (!prev || r.elapsedMs <= prev.elapsedMs || r.chosenCommands < prev.chosenCommands || r.deliveredSlot < prev.deliveredSlot) return undefined;
     if (this.settling > 0) {
       this.settling--;
       return undefined;
     }
-    const seconds = (r.at - prev.at) / 1000;
+    const seconds = (r.elapsedMs - prev.elapsedMs) / 1000;
     const delta: Array<[number, number]> = [];
     for (const [bound, count] of r.latencyBuckets) delta.push([bound, Math.max(0, count - (prev.latencyBuckets.get(bound) ?? 0))]);
     const p50 = quantileFromBuckets(delta, 0.5);

@@ -59,6 +59,7 @@ describe('reading the proposer\'s metrics', () => {
     const h = new RateHistory(3);
     const reading = (at: number, chosenCommands: number, deliveredSlot: number, fast: number, slow: number) => ({
       at,
+      elapsedMs: at,
       chosenCommands,
       deliveredSlot,
       latencyBuckets: new Map([[0.01, fast], [0.1, fast + slow], [Infinity, fast + slow]]),
@@ -75,6 +76,16 @@ describe('reading the proposer\'s metrics', () => {
     for (let t = 6500; t < 10_000; t += 1000) h.add(reading(t, 5100, 902, 0, 10));
     expect(h.all()).toHaveLength(3); // bounded
     expect(h.all().every((x) => x.p50Ms === undefined)).toBe(true); // nothing answered: no latency
+  });
+
+  it('takes rates over the time that passed, not over a step of the wall clock', () => {
+    const h = new RateHistory(3);
+    const reading = (at: number, elapsedMs: number, chosenCommands: number) => ({ at, elapsedMs, chosenCommands, deliveredSlot: chosenCommands, latencyBuckets: new Map<number, number>() });
+    h.add(reading(1_000_000, 5000, 0));
+    // The wall clock was set back an hour between two readings a second apart.
+    expect(h.add(reading(1_000_000 - 3_600_000, 6000, 300))).toMatchObject({ at: 1_000_000 - 3_600_000, commandsPerSecond: 300 });
+    // And forward a day: still one second.
+    expect(h.add(reading(1_000_000 + 86_400_000, 7000, 500))).toMatchObject({ commandsPerSecond: 200 });
   });
 });
 

@@ -1,4 +1,5 @@
 // Who a call comes from, for the bounds a server keeps per client, and whether it still waits.
+import { deadlineLeft } from './clock';
 import { type PeerAuth, peerIdentity } from './tls';
 
 /**
@@ -21,15 +22,8 @@ export interface Caller {
   gone(): boolean;
 }
 
-/** When a server call's deadline passes, in ms since the epoch (Infinity when its client set none). */
-export function deadlineOf(call: { getDeadline(): Date | number }): number {
-  const d = call.getDeadline();
-  const at = d instanceof Date ? d.getTime() : d;
-  return Number.isNaN(at) ? Infinity : at;
-}
-
 /** The caller of a server call. */
 export function callerOf(call: { getAuthContext(): PeerAuth | null; getPeer(): string; getDeadline(): Date | number; readonly cancelled: boolean }): Caller {
-  const until = deadlineOf(call);
-  return { key: callerKey(call), gone: () => call.cancelled || Date.now() > until };
+  const left = deadlineLeft(call);
+  return { key: callerKey(call), gone: () => call.cancelled || left() < 0 };
 }

@@ -119,7 +119,7 @@ function boundTlsClients(s: NetServer, bounds: ConnectionBounds, logger: Logger)
     const own = byClient.get(name) ?? 0;
     if (clients >= bounds.max || own >= bounds.perClientMax) {
       socket.destroy();
-      const now = Date.now();
+      const now = performance.now();
       if (now - warnedAt >= WARN_EVERY_MS) {
         warnedAt = now;
         logger.warn(

@@ -2,6 +2,7 @@ import { Metadata } from '@grpc/grpc-js';
 import { HealthCheckResponse_ServingStatus, HealthClient } from '@paxos/proto';
 import { describeGrpcError } from './grpc-errors';
 import { channelCredentials, INSECURE, serverNameOptions, type Transport } from './tls';
+import { deadlineAfter } from './clock';
 
 /** What one health Check found: SERVING, or why not (the status it answered, or the call's error). */
 export interface HealthReading {
@@ -16,7 +17,7 @@ export interface HealthReading {
 export function readHealth(address: string, deadlineMs: number, transport: Transport = INSECURE): Promise<HealthReading> {
   const client = new HealthClient(address, channelCredentials(transport), serverNameOptions(transport, address));
   return new Promise<HealthReading>((resolve) => {
-    client.check({ service: '' }, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => {
+    client.check({ service: '' }, new Metadata(), { deadline: deadlineAfter(deadlineMs) }, (err, res) => {
       client.close();
       if (err) resolve({ serving: false, reason: describeGrpcError(err), code: err.code });
       else if (res.status === HealthCheckResponse_ServingStatus.SERVING) resolve({ serving: true });

@@ -14,6 +14,7 @@ export * from './connection-bounds';
 export * from './call-bounds';
 export * from './partial-message-bounds';
 export * from './caller';
+export * from './clock';
 export * from './token-bucket';
 export * from './paced-turns';
 export * from './signals';

@@ -46,6 +46,7 @@ export function logDestination(fd: number): DestinationStream {
     noting = true;
     try {
       const bytes = Buffer.byteLength(line);
+      // eslint-disable-next-line no-restricted-properties -- a log line's time, as pino writes it
       destination.write(`${JSON.stringify({ level: 40, time: Date.now(), pid: process.pid, msg: `a log line of ${bytes} bytes was dropped: the log file cannot be written, or the line is over ${LOG_BUFFER_MAX_BYTES} bytes` })}\n`);
     } finally {
       noting = false;

@@ -44,7 +44,7 @@ export const METRICS_CONNECTIONS_PER_HOST_MAX = 8;
 export async function startMetricsServer(host: string, port: number, registry: Registry, logger: Logger): Promise<MetricsServer> {
   let rendered: { at: number; body: Promise<string> } | undefined;
   const render = (): Promise<string> => {
-    const now = Date.now();
+    const now = performance.now();
     if (rendered === undefined || now - rendered.at >= METRICS_RENDER_EVERY_MS) {
       const body = registry.metrics();
       rendered = { at: now, body };

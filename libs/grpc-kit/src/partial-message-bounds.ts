@@ -158,7 +158,7 @@ export function boundPartialMessages(server: Server, bounds: PartialMessageBound
       reset++;
     }
     if (reset > 0) onReset?.(reset);
-    const now = Date.now();
+    const now = performance.now();
     if (reset > 0 && now - warnedAt >= WARN_EVERY_MS) {
       warnedAt = now;
       logger.warn(

@@ -71,6 +71,7 @@ function issue(keyFile: string, certFile: string, args: readonly string[]): void
 function validFor(file: string, keyFile: string | undefined, marginMs: number, caFile?: string): boolean {
   try {
     const cert = new X509Certificate(readFileSync(file));
+    // eslint-disable-next-line no-restricted-properties -- a certificate's validity names moments
     if (Date.parse(cert.validTo) - Date.now() < marginMs) return false;
     if (keyFile !== undefined && !keyMatches(readFileSync(keyFile), cert)) return false;
     if (caFile === undefined) return true;

@@ -3,6 +3,7 @@ import type { FileDescriptorProto } from '@bufbuild/protobuf/wkt';
 import { type ServiceError, status } from '@grpc/grpc-js';
 import { reflectionV1, reflectionV1alpha } from '@paxos/proto';
 import { channelCredentials, INSECURE, serverNameOptions, type Transport } from './tls';
+import { deadlineAfter } from './clock';
 
 type Request = reflectionV1.ServerReflectionRequest;
 type Response = reflectionV1.ServerReflectionResponse;
@@ -41,7 +42,7 @@ async function resolveWith(address: string, deadlineMs: number, version: 'v1' | 
    
   const Client = (version === 'v1' ? reflectionV1.ServerReflectionClient : reflectionV1alpha.ServerReflectionClient) as typeof reflectionV1.ServerReflectionClient;
   const client = new Client(address, channelCredentials(transport), serverNameOptions(transport, address));
-  const call = client.serverReflectionInfo({ deadline: Date.now() + deadlineMs });
+  const call = client.serverReflectionInfo({ deadline: deadlineAfter(deadlineMs) });
   const waiting: Array<{ resolve: (r: Response) => void; reject: (e: unknown) => void }> = [];
   let failure: unknown;
   call.on('data', (r: Response) => waiting.shift()?.resolve(r));

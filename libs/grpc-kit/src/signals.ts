@@ -17,11 +17,11 @@ export function onShutdownSignal(logger: Logger, shutdown: (signal: string, step
   let current = 'starting';
   const handle = (signal: NodeJS.Signals) => {
     if (stoppingAt !== undefined) {
-      if (Date.now() - stoppingAt < REPEAT_WINDOW_MS) return;
+      if (performance.now() - stoppingAt < REPEAT_WINDOW_MS) return;
       logger.warn({ signal, step: current }, 'second signal during shutdown: exiting now');
       process.exit(130);
     }
-    stoppingAt = Date.now();
+    stoppingAt = performance.now();
     logger.info({ signal }, 'shutting down');
     setTimeout(() => {
       logger.error({ step: current, deadlineMs }, 'shutdown did not finish in time: exiting now');

@@ -12,7 +12,7 @@ export class StreamFlow<Req, Res> {
   private ended = false;
   private writeBlocked = false;
   private idleTimer: NodeJS.Timeout | undefined;
-  private lastActivity = Date.now();
+  private lastActivity = performance.now();
   /** Set by failAfterAnswers: the status the stream ends with once every request read is answered. */
   private pendingFailure: Partial<ServiceError> | undefined;
 
@@ -42,7 +42,7 @@ export class StreamFlow<Req, Res> {
   private armIdle(ms: number): void {
     this.idleTimer = setTimeout(() => {
       if (this.ended || !this.idle) return;
-      const quiet = Date.now() - this.lastActivity;
+      const quiet = performance.now() - this.lastActivity;
       if (this.inFlight === 0 && quiet >= this.idle.ms) this.fail({ code: status.UNAVAILABLE, details: this.idle.message });
       else this.armIdle(Math.max(50, this.idle.ms - (this.inFlight === 0 ? quiet : 0)));
     }, ms);
@@ -61,14 +61,14 @@ export class StreamFlow<Req, Res> {
 
   /** `count` requests were read and await answers. */
   started(count: number): void {
-    this.lastActivity = Date.now();
+    this.lastActivity = performance.now();
     this.inFlight += count;
     this.update();
   }
 
   /** Writes a message that answers `count` requests. */
   answer(message: Res, count: number): void {
-    this.lastActivity = Date.now();
+    this.lastActivity = performance.now();
     this.inFlight -= count;
     if (this.ended) return;
     if (!this.call.write(message) && !this.writeBlocked) {

@@ -71,6 +71,7 @@ export function loadTls(files: TlsFiles, expected?: { readonly role: NodeRole; r
     throw new ConfigError(`${files.cert} or ${files.ca} is not a PEM certificate: ${(e as Error).message}`);
   }
   if (!own.checkIssued(caCert) || !own.verify(caCert.publicKey)) throw new ConfigError(`${files.cert} was not issued by the CA in ${files.ca}`);
+  // eslint-disable-next-line no-restricted-properties -- a certificate's validity names moments
   const now = Date.now();
   const notAfter = new Date(own.validTo);
   if (Date.parse(own.validFrom) > now) throw new ConfigError(`${files.cert} is not valid before ${own.validFrom}`);

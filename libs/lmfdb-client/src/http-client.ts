@@ -137,7 +137,7 @@ export class LmfdbClient {
       maxAnswerBytes: opts.maxAnswerBytes ?? ANSWER_BYTES_MAX,
       fetch: opts.fetch ?? ((...a: Parameters<typeof fetch>) => fetch(...a)),
       sleep: opts.sleep ?? realSleep,
-      now: opts.now ?? (() => Date.now()),
+      now: opts.now ?? (() => performance.now()),
       logger: opts.logger,
     };
   }
@@ -199,6 +199,7 @@ export class LmfdbClient {
         if (status === 500) serverErrors++;
         if (retryable && retries < this.o.maxRetries) {
           // The server's Retry-After, when it gives one, is the least we wait.
+          // eslint-disable-next-line no-restricted-properties -- Retry-After may name a moment (an HTTP date)
           const ms = Math.max(this.backoff(retries++), retryAfterMs(retryAfter, Date.now()) ?? 0);
           this.o.logger?.warn(
             { url, status, serverMessage, retryInMs: ms },

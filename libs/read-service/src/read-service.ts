@@ -1,6 +1,6 @@
 import { type ServerUnaryCall, type ServerWritableStream, type sendUnaryData, status } from '@grpc/grpc-js';
 import type { ChosenEntry } from '@paxos/consensus-core';
-import { type Caller, callerOf, deadlineOf, GrpcError, toServiceError } from '@paxos/grpc-kit';
+import { type Caller, callerOf, deadlineLeft, GrpcError, toServiceError } from '@paxos/grpc-kit';
 import {
   Consistency,
   type GetLeaderboardRequest,
@@ -49,8 +49,8 @@ export interface ReadSource {
 
 /** What is left of a call's deadline in ms; undefined when the client set none. */
 function remainingMs(call: { getDeadline(): Date | number }): number | undefined {
-  const at = deadlineOf(call);
-  return Number.isFinite(at) ? Math.max(0, at - Date.now()) : undefined;
+  const ms = deadlineLeft(call)();
+  return Number.isFinite(ms) ? Math.max(0, ms) : undefined;
 }
 
 function consistencyName(c: Consistency): string {

@@ -56,8 +56,8 @@ export class NodeProcess {
   /** Resolves when Health/Check answers SERVING (polls, bounded by timeoutMs). */
   async waitServing(timeoutMs = 20_000): Promise<void> {
     if (!this.address) throw new Error(`${this.name} has no address`);
-    const until = Date.now() + timeoutMs;
-    while (Date.now() < until) {
+    const until = performance.now() + timeoutMs;
+    while (performance.now() < until) {
       if (!this.running) throw new Error(`${this.name} exited before serving:\n${this.stderrText.slice(-2000)}`);
       if (await isServing(this.address, 500, this.transport)) return;
       await new Promise((r) => setTimeout(r, 50));

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ChannelCredentials, type ChannelOptions, Metadata, type ServiceError } from '@grpc/grpc-js';
-import { channelCredentials, ensureNetworkCertificates, INSECURE, loadTls, serverNameOptions, tlsFilesIn, type Transport } from '@paxos/grpc-kit';
+import { channelCredentials, ensureNetworkCertificates, INSECURE, loadTls, serverNameOptions, tlsFilesIn, type Transport, deadlineAfter } from '@paxos/grpc-kit';
 import { ProposerServiceClient, type ProposeResponse, type Value } from '@paxos/proto';
 import { type NodeProcess, spawnNode } from './node-process';
 import { freePorts, releasePorts } from './ports';
@@ -180,7 +180,7 @@ export class TestCluster {
   propose(proposerId: number, clientRequestId: string, value: Value, deadlineMs = 10_000): Promise<ProposeResponse> {
     const client = new ProposerServiceClient(this.proposerAddress(proposerId), this.credentials, serverNameOptions(this.transport, this.proposerAddress(proposerId)));
     return new Promise<ProposeResponse>((resolve, reject) =>
-      client.propose({ clientRequestId, value, includeVotes: true }, new Metadata(), { deadline: Date.now() + deadlineMs }, (err: ServiceError | null, res) => {
+      client.propose({ clientRequestId, value, includeVotes: true }, new Metadata(), { deadline: deadlineAfter(deadlineMs) }, (err: ServiceError | null, res) => {
         client.close();
         if (err) reject(err);
         else resolve(res);

@@ -6,6 +6,7 @@ import { TestCluster } from '@paxos/test-cluster';
 import { cpuSeconds } from './cpu';
 import { percentile } from './load';
 import { rssMb } from './rss';
+import { deadlineAfter } from '@paxos/grpc-kit';
 
 /** The machine's bare rate: a write of `bytes` then fdatasync, back to back, on one file. */
 export function bareWriteFdatasyncPerSecond(dir: string, count: number, bytes: number): number {
@@ -84,6 +85,7 @@ export const PACED_GAP_MS = 15;
  * the server's CPU per accept (its /proc counters) and the round trip's median.
  */
 export async function pacedAccepts(address: string, serverPid: number, count: number, gapMs: number, firstSlot: bigint): Promise<{ cpuMsPerAccept: number; p50Ms: number }> {
+  // eslint-disable-next-line no-restricted-properties -- a ballot round above earlier runs', as the proposer picks it
   const { client, ballot, stream } = await acceptStream(address, BigInt(Date.now()), firstSlot);
   let answered: ((r: AcceptResponse) => void) | undefined;
   stream.on('data', (r: AcceptResponse) => answered?.(r));
@@ -113,7 +115,7 @@ export async function pacedAccepts(address: string, serverPid: number, count: nu
 function fsyncs(address: string): Promise<bigint> {
   const client = new AcceptorServiceClient(address, credentials.createInsecure());
   return new Promise((resolve, reject) =>
-    client.status({}, new Metadata(), { deadline: Date.now() + 5000 }, (e, r) => {
+    client.status({}, new Metadata(), { deadline: deadlineAfter(5000) }, (e, r) => {
       client.close();
       if (e) reject(e);
       else resolve(r.storage?.fsyncs ?? 0n);

@@ -12,6 +12,7 @@ import { type AcceptRequest, type AcceptResponse, AcceptorServiceClient, Consist
 import { AgreedState } from '@paxos/state-machine';
 import { TestCluster } from '@paxos/test-cluster';
 import { runLoad } from './load';
+import { deadlineAfter } from '@paxos/grpc-kit';
 
 const round = (x: number, digits = 1) => Number(x.toFixed(digits));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -39,7 +40,7 @@ export function applyRate(slots: number): { slotsPerSecond: number; commandsPerS
 function status(address: string): Promise<StatusResponse> {
   const c = new AcceptorServiceClient(address, credentials.createInsecure());
   return new Promise((resolve, reject) =>
-    c.status({}, new Metadata(), { deadline: Date.now() + 2000 }, (e, r) => {
+    c.status({}, new Metadata(), { deadline: deadlineAfter(2000) }, (e, r) => {
       c.close();
       if (e) reject(e);
       else resolve(r);
@@ -81,9 +82,9 @@ async function feedChosen(address: string, from: number, to: number, valueBytes:
 }
 
 async function waitFor(what: () => Promise<boolean>, timeoutMs: number): Promise<number | null> {
-  const t0 = Date.now();
-  while (Date.now() - t0 < timeoutMs) {
-    if (await what().catch(() => false)) return Date.now() - t0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < timeoutMs) {
+    if (await what().catch(() => false)) return Math.round(performance.now() - t0);
     await sleep(20);
   }
   return null;
@@ -94,15 +95,15 @@ export async function historyAndRestart(slots: number, valueBytes: number): Prom
   const cluster = await TestCluster.start({ acceptors: 1, tls: false });
   try {
     const address = cluster.acceptorAddresses[0] as string;
-    const t0 = Date.now();
+    const t0 = performance.now();
     await feedChosen(address, 0, slots, valueBytes);
-    const feedSeconds = (Date.now() - t0) / 1000;
+    const feedSeconds = (performance.now() - t0) / 1000;
     const s = await status(address);
     const du = Number(execFileSync('du', ['-sb', `${cluster.dir}/node_0.data`], { encoding: 'utf8' }).split('\t')[0]);
     await cluster.killAcceptor(0, 'SIGKILL');
-    const t1 = Date.now();
+    const t1 = performance.now();
     await cluster.startAcceptor(0);
-    const servingMs = Date.now() - t1;
+    const servingMs = Math.round(performance.now() - t1);
     const appliedMs = await waitFor(async () => (await status(address)).appliedSlot >= BigInt(slots), 600_000);
     const after = await status(address);
     return {
@@ -128,10 +129,10 @@ export async function catchUpAndReads(slots: number, valueBytes: number, retainS
   try {
     await cluster.killAcceptor(4, 'SIGKILL');
     await Promise.all([0, 1, 2, 3].map((i) => feedChosen(cluster.acceptorAddresses[i] as string, 0, slots, valueBytes)));
-    const t0 = Date.now();
+    const t0 = performance.now();
     await cluster.startProposer(1, ['--retain-chosen-slots', String(retainSlots)]);
     await cluster.propose(1, 'bench-first', { contentType: 'text/plain', data: Buffer.from('first') }, 120_000);
-    const learnMs = Date.now() - t0;
+    const learnMs = Math.round(performance.now() - t0);
     const laggard = cluster.acceptorAddresses[4] as string;
     await cluster.startAcceptor(4);
     const levelMs = await waitFor(async () => (await status(laggard)).committedIndex > BigInt(slots), 600_000);
@@ -154,7 +155,7 @@ export async function catchUpAndReads(slots: number, valueBytes: number, retainS
         const r = await runLoad(
           (seq) =>
             new Promise((resolve, reject) =>
-              (clients[seq % clients.length] as ReadServiceClient).getLeaderboard({ consistency, historyMax: 0 }, new Metadata(), { deadline: Date.now() + 10_000 }, (e, res) => (e ? reject(e) : resolve(res))),
+              (clients[seq % clients.length] as ReadServiceClient).getLeaderboard({ consistency, historyMax: 0 }, new Metadata(), { deadline: deadlineAfter(10_000) }, (e, res) => (e ? reject(e) : resolve(res))),
             ),
           c,
           readSeconds * 1000,

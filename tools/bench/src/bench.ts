@@ -155,6 +155,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const echo = await startBaseline(['--echo-server']);
   const proposeClients = openClients(target.proposer, target.transport);
   const echoClients = openClients(echo.address, INSECURE);
+  // eslint-disable-next-line no-restricted-properties -- a moment, to tell runs apart
   const tag = `bench-${process.pid}-${Date.now()}`;
   try {
     await runLoad(unaryPropose(proposeClients, value, 10_000, `${tag}-warm`), 8, 1000);

@@ -1,5 +1,5 @@
 import { type ClientDuplexStream, Metadata } from '@grpc/grpc-js';
-import { channelCredentials, serverNameOptions, type Transport } from '@paxos/grpc-kit';
+import { channelCredentials, serverNameOptions, type Transport, deadlineAfter } from '@paxos/grpc-kit';
 import {
   type ProposeBulkRequest,
   type ProposeBulkResponse,
@@ -75,7 +75,7 @@ export function unaryPropose(clients: readonly Client[], value: Buffer, deadline
     new Promise<void>((resolve, reject) => {
       const client = clients[seq % clients.length] as Client;
       client.propose(proposalOf(`${tag}-${seq}`, value), new Metadata(),
-        { deadline: Date.now() + deadlineMs },
+        { deadline: deadlineAfter(deadlineMs) },
         (err) => (err ? reject(err) : resolve()),
       );
     });

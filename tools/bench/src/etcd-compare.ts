@@ -65,7 +65,7 @@ async function startEtcd(binary: string, members: number): Promise<EtcdCluster> 
   const peer = (i: number) => `http://127.0.0.1:${ports[2 * i + 1]}`;
   const client = (i: number) => `http://127.0.0.1:${ports[2 * i]}`;
   const initial = Array.from({ length: members }, (_, i) => `m${i}=${peer(i)}`).join(',');
-  const started = Date.now();
+  const started = performance.now();
   const children: ChildProcess[] = Array.from({ length: members }, (_, i) =>
     spawn(
       binary,
@@ -86,7 +86,7 @@ async function startEtcd(binary: string, members: number): Promise<EtcdCluster> 
     for (let i = 0; i < 1200 && quorumReadyMs < 0; i++) {
       try {
         await etcd.put('bench-ready').value('1').exec();
-        quorumReadyMs = Date.now() - started;
+        quorumReadyMs = Math.round(performance.now() - started);
       } catch {
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -150,10 +150,11 @@ async function measureOurs(o: CompareOptions, value: Buffer, runs: Run[], footpr
   bundleApp('proposer');
   const dir = mkdtempSync(join(tmpdir(), 'bench-ours-'));
   ensureNetworkCertificates(join(dir, 'tls'), [...Array.from({ length: o.acceptors }, (_, i) => `acceptor-${i}`), 'proposer-1', 'client-test']);
-  const started = Date.now();
+  const started = performance.now();
   const cluster = await TestCluster.start({ acceptors: o.acceptors, dir });
   const proposer = await cluster.startProposer(1);
   const clients = openClients(cluster.proposerAddress(1), cluster.transport);
+  // eslint-disable-next-line no-restricted-properties -- a moment, to tell runs apart
   const tag = `compare-${process.pid}-${Date.now()}`;
   try {
     let quorumReadyMs = -1;
@@ -161,9 +162,9 @@ async function measureOurs(o: CompareOptions, value: Buffer, runs: Run[], footpr
     while (quorumReadyMs < 0) {
       try {
         await first(0);
-        quorumReadyMs = Date.now() - started;
+        quorumReadyMs = Math.round(performance.now() - started);
       } catch (e) {
-        if (Date.now() - started > FIRST_VALUE_WAIT_MS) throw e;
+        if (performance.now() - started > FIRST_VALUE_WAIT_MS) throw e;
         await new Promise((r) => setTimeout(r, 100));
       }
     }

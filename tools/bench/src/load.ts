@@ -29,9 +29,9 @@ export async function runLoad(call: (seq: number) => Promise<unknown>, concurren
   let seq = 0;
   let firstError: string | undefined;
   const started = process.hrtime.bigint();
-  const until = Date.now() + durationMs;
+  const until = performance.now() + durationMs;
   const loop = async () => {
-    while (Date.now() < until) {
+    while (performance.now() < until) {
       const t0 = process.hrtime.bigint();
       try {
         await call(seq++);

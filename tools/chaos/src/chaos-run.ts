@@ -13,6 +13,7 @@ import { checkHistory, type NodeSlot, type OutOfRange, slotDigest, type Violatio
 import { Nemesis, type FaultCounts } from './nemesis';
 import { type ClientApi, type ClientLedger, runClient } from './retrying-clients';
 import { type ReadLedger, readAfterHeal, runReader } from './linearizable-reader';
+import { deadlineAfter } from '@paxos/grpc-kit';
 
 export interface ChaosOptions {
   readonly seconds: number;
@@ -65,7 +66,7 @@ const READERS = 2;
 function unary<Req, Res>(address: string, make: (a: string) => { close(): void }, call: (c: never, r: Req, m: Metadata, o: object, cb: (e: Error | null, r: Res) => void) => void, req: Req): Promise<Res> {
   const client = make(address);
   return new Promise((resolve, reject) =>
-    call(client as never, req, new Metadata(), { deadline: Date.now() + 5000 }, (e, r) => {
+    call(client as never, req, new Metadata(), { deadline: deadlineAfter(5000) }, (e, r) => {
       client.close();
       if (e) reject(e);
       else resolve(r);
@@ -105,9 +106,9 @@ async function readWholeLog(node: string, address: string, upTo: bigint): Promis
   const entries: ChosenEntry[] = [];
   const view: NodeSlot[] = [];
   const outOfRange: OutOfRange[] = [];
-  const until = Date.now() + LEVEL_TIMEOUT_MS;
+  const until = performance.now() + LEVEL_TIMEOUT_MS;
   let next = 0n;
-  while (next < upTo && Date.now() < until) {
+  while (next < upTo && performance.now() < until) {
     let page: ReadLogResponse;
     try {
       page = await readLogPage(address, next);
@@ -139,7 +140,7 @@ function stateSnapshotOf(address: string): Promise<AgreedStateSnapshot | undefin
   const client = new ReadServiceClient(address, TestCluster.credentialsFor(address), TestCluster.channelOptionsFor(address));
   const assembler = new StateSnapshotAssembler();
   return new Promise<AgreedStateSnapshot | undefined>((resolve, reject) => {
-    const call = client.getStateSnapshot({}, new Metadata(), { deadline: Date.now() + 30_000 });
+    const call = client.getStateSnapshot({}, new Metadata(), { deadline: deadlineAfter(30_000) });
     call.on('data', (m: GetStateSnapshotResponse) => assembler.add(m.chunk));
     call.on('error', (e: { code?: number }) => (e.code === status.FAILED_PRECONDITION ? resolve(undefined) : reject(e)));
     call.on('end', () => {
@@ -193,21 +194,21 @@ export async function runChaos(o: ChaosOptions): Promise<{ report: ChaosReport; 
     for (const id of proposerIds) await cluster.startProposer(id);
     const addresses = proposerIds.map((id) => cluster.proposerAddress(id));
     const ledger: ClientLedger = { sent: new Set(), acked: new Map(), conflicts: [], refused: [], attempts: 0, retries: 0 };
-    const chaosEnds = Date.now() + o.seconds * 1000;
+    const chaosEnds = performance.now() + o.seconds * 1000;
     const apis: ClientApi[] = ['unary', 'stream', 'bulk'];
     const clients = Array.from({ length: o.clients }, (_, k) =>
       runClient(
         { tag: `c${k}`, api: apis[k % apis.length] as ClientApi, proposers: addresses, random: random.fork(`client ${k}`), ledger, batch: 8 },
-        () => Date.now() >= chaosEnds,
+        () => performance.now() >= chaosEnds,
         () => chaosEnds + CLIENT_GRACE_MS,
       ),
     );
     const reads: ReadLedger = { reads: 0, failed: 0, failedBy: {}, stale: [] };
     const readers = Array.from({ length: READERS }, (_, k) =>
-      runReader({ proposers: addresses, random: random.fork(`reader ${k}`), highestAcked: () => ledger.highestAcked, reads }, () => Date.now() >= chaosEnds),
+      runReader({ proposers: addresses, random: random.fork(`reader ${k}`), highestAcked: () => ledger.highestAcked, reads }, () => performance.now() >= chaosEnds),
     );
     const nemesis = new Nemesis(cluster, proposerIds, random.fork('nemesis'), o.log);
-    await nemesis.run(() => Date.now() >= chaosEnds);
+    await nemesis.run(() => performance.now() >= chaosEnds);
     await nemesis.heal();
     o.log('healed: every node is up');
     await Promise.all(clients);
@@ -222,12 +223,12 @@ export async function runChaos(o: ChaosOptions): Promise<{ report: ChaosReport; 
       const violation: Violation = { kind: 'no-liveness', detail: `a proposal after the heal was not chosen within 30 s: ${(e as Error).message}` };
       return { report: emptyReport(o), violations: [violation] };
     }
-    const healedAt = Date.now();
+    const healedAt = performance.now();
     let levelAfterHealMs: number | null = null;
-    while (Date.now() - healedAt < LEVEL_TIMEOUT_MS) {
+    while (performance.now() - healedAt < LEVEL_TIMEOUT_MS) {
       const indexes = await Promise.all(cluster.acceptorAddresses.map((a) => committedIndexOf(a).catch(() => -1n)));
       if (indexes.every((x) => x > live.slot)) {
-        levelAfterHealMs = Date.now() - healedAt;
+        levelAfterHealMs = Math.round(performance.now() - healedAt);
         break;
       }
       await sleep(50);

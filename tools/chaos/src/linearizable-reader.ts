@@ -6,6 +6,7 @@ import { Metadata, status } from '@grpc/grpc-js';
 import type { SeededRandom } from '@paxos/consensus-core';
 import { Consistency, ReadServiceClient } from '@paxos/proto';
 import { TestCluster } from '@paxos/test-cluster';
+import { deadlineAfter } from '@paxos/grpc-kit';
 
 /** What the readers saw, shared. */
 export interface ReadLedger {
@@ -35,7 +36,7 @@ export async function runReader(o: LinearizableReaderOptions, stop: () => boolea
       const at = o.random.int(0, clients.length);
       const client = clients[at] as ReadServiceClient;
       const answer = await new Promise<{ appliedSlot: bigint } | { code: number }>((resolve) =>
-        client.getLeaderboard({ consistency: Consistency.CONSISTENCY_LINEARIZABLE, historyMax: 0 }, new Metadata(), { deadline: Date.now() + READ_DEADLINE_MS }, (err, res) =>
+        client.getLeaderboard({ consistency: Consistency.CONSISTENCY_LINEARIZABLE, historyMax: 0 }, new Metadata(), { deadline: deadlineAfter(READ_DEADLINE_MS) }, (err, res) =>
           resolve(err ? { code: err.code } : { appliedSlot: res.appliedSlot }),
         ),
       );
@@ -60,12 +61,12 @@ export async function runReader(o: LinearizableReaderOptions, stop: () => boolea
  */
 export async function readAfterHeal(address: string, acked: bigint, deadlineMs: number): Promise<string | undefined> {
   const client = new ReadServiceClient(address, TestCluster.credentialsFor(address), TestCluster.channelOptionsFor(address));
-  const until = Date.now() + deadlineMs;
+  const until = performance.now() + deadlineMs;
   let last = 'not asked';
   try {
-    while (Date.now() < until) {
+    while (performance.now() < until) {
       const answer = await new Promise<{ appliedSlot: bigint } | { error: string }>((resolve) =>
-        client.getLeaderboard({ consistency: Consistency.CONSISTENCY_LINEARIZABLE, historyMax: 0 }, new Metadata(), { deadline: Date.now() + READ_DEADLINE_MS }, (err, res) =>
+        client.getLeaderboard({ consistency: Consistency.CONSISTENCY_LINEARIZABLE, historyMax: 0 }, new Metadata(), { deadline: deadlineAfter(READ_DEADLINE_MS) }, (err, res) =>
           resolve(err ? { error: err.message } : { appliedSlot: res.appliedSlot }),
         ),
       );

@@ -47,6 +47,7 @@ async function main(): Promise<number> {
   if (o['history-retain-slots'] !== undefined && o['history-retain-slots'] < 0) throw new ConfigError(`--history-retain-slots must be 0 or more, got ${o['history-retain-slots']}`);
   const segment = o['history-segment-bytes'];
   if (segment !== undefined && (segment < 4096 || segment > 1024 * 1024 * 1024)) throw new ConfigError(`--history-segment-bytes must be 4096..1073741824, got ${segment}`);
+  // eslint-disable-next-line no-restricted-properties -- a moment, to tell runs of one seed apart
   const dir = o.dir ?? join(tmpdir(), `paxos-chaos-${seed}-${Date.now()}`);
   console.log(`chaos: seed ${seed}, ${seconds} s, ${acceptors} acceptors, ${proposers} proposer(s), ${clients} clients; history and logs in ${dir}`);
   console.log(`replay: npm run chaos -- --seconds ${seconds} --seed ${seed} --acceptors ${acceptors} --proposers ${proposers} --clients ${clients}${acceptorArgs.map((a) => ` ${a}`).join('')}`);

@@ -5,6 +5,7 @@ import { Metadata, status } from '@grpc/grpc-js';
 import { TestCluster } from '@paxos/test-cluster';
 import type { SeededRandom } from '@paxos/consensus-core';
 import { type ProposeRequest, ProposerServiceClient, type ProposeStreamResponse } from '@paxos/proto';
+import { deadlineAfter } from '@paxos/grpc-kit';
 
 export type ClientApi = 'unary' | 'stream' | 'bulk';
 
@@ -43,7 +44,7 @@ function failure(e: unknown): Answer {
 /** One call of the given API for these ids; an id without an answer gets DEADLINE_EXCEEDED. */
 function send(client: ProposerServiceClient, api: ClientApi, ids: readonly string[]): Promise<Map<string, Answer>> {
   const answers = new Map<string, Answer>();
-  const deadline = Date.now() + CALL_DEADLINE_MS;
+  const deadline = deadlineAfter(CALL_DEADLINE_MS);
   if (api === 'unary') {
     const id = ids[0] as string;
     return new Promise((resolve) =>
@@ -94,7 +95,7 @@ export async function runClient(o: RetryingClientOptions, stop: () => boolean, g
       let pending = Array.from({ length: o.api === 'bulk' ? o.batch : 1 }, (_, i) => `${o.tag}-${op}-${i}`);
       for (const id of pending) ledger.sent.add(id);
       let lostOnce = new Set<string>();
-      for (let attempt = 0; pending.length > 0 && Date.now() < giveUpAt(); attempt++) {
+      for (let attempt = 0; pending.length > 0 && performance.now() < giveUpAt(); attempt++) {
         if (attempt > 0) {
           ledger.retries += 1;
           await new Promise((r) => setTimeout(r, RETRY_PAUSE_MS));

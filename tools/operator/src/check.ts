@@ -67,7 +67,7 @@ export async function runCheck(argv: readonly string[], out: (line: string) => v
   const layout = readLayout(dir);
   const transport = clientTransport(dir);
   const deadlineMs = parsed.options['deadline-ms'] as number;
-  const settleUntil = Date.now() + (parsed.options['settle-ms'] as number);
+  const settleUntil = performance.now() + (parsed.options['settle-ms'] as number);
   const owners = (): Owners => {
     const running = new Map(runningProcesses(dir).map((p) => [p.name, p.pid]));
     const proposer = running.get('proposer');
@@ -75,7 +75,7 @@ export async function runCheck(argv: readonly string[], out: (line: string) => v
     return { ...(proposer !== undefined ? { proposer } : {}), ...(statusPage !== undefined ? { statusPage } : {}) };
   };
   let report = await checkNetwork(layout, deadlineMs, transport, owners());
-  while (report.quorumAlive && (report.holdingLatest < report.alive || report.appliedLatest < report.alive) && Date.now() < settleUntil) {
+  while (report.quorumAlive && (report.holdingLatest < report.alive || report.appliedLatest < report.alive) && performance.now() < settleUntil) {
     await new Promise((r) => setTimeout(r, SETTLE_POLL_MS));
     report = await checkNetwork(layout, deadlineMs, transport, owners());
   }

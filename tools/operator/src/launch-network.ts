@@ -258,13 +258,13 @@ async function launchLocked(opts: LaunchOptions, release: () => void): Promise<L
   if (ports) throw new ConfigError(`nothing was started: ${ports}`);
   // Bundles and the LMFDB cache after the ports: a launch that cannot run does no work.
   prepare(opts);
-  const certsStarted = Date.now();
+  const certsStarted = performance.now();
   if (!opts.insecure) ensureNetworkCertificates(networkTlsDir(opts.dir), certificateNames(layout));
-  const certificatesMs = Date.now() - certsStarted;
+  const certificatesMs = Math.round(performance.now() - certsStarted);
   writeLayout(opts.dir, layout);
 
   const lost = lostData(opts.dir, layout);
-  const startedAt = Date.now();
+  const startedAt = performance.now();
   const pids = new Map<string, number>();
   for (const n of layout.nodes) if (!lost.has(n.name)) pids.set(n.name, startNode(opts.dir, layout, n));
   const statusPid = startStatusPage(opts.dir, layout);
@@ -305,9 +305,9 @@ const STATUS_PAGE_READY_MS = 15_000;
 async function statusPageReady(layout: NetworkLayout, pid: number | undefined, timeoutMs: number): Promise<string | undefined> {
   if (!layout.statusPage || pid === undefined) return undefined;
   const url = `http://${layout.statusPage}/`;
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs;
   // A paused page cannot answer: said at once (statusPageOutcome), not after the whole wait.
-  while (Date.now() < deadline && isAlive(pid) && !isPaused(pid)) {
+  while (performance.now() < deadline && isAlive(pid) && !isPaused(pid)) {
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
       if (res.ok && res.headers.get('x-paxos-status-page') === String(pid)) return url;
@@ -371,7 +371,7 @@ export async function restartMissingLocked(dir: string, readyTimeoutMs: number, 
   const live = new Set(runningProcesses(dir, { removeStale: true }).map((r) => r.name));
   const quorum = Quorum.majority(layout.nodes.filter((n) => n.role === 'acceptor').length);
   const lost = lostData(dir, layout, new Set(extraArgs.keys()));
-  const startedAt = Date.now();
+  const startedAt = performance.now();
   const pids = new Map<string, number>();
   for (const n of layout.nodes) {
     if (lost.has(n.name)) continue;
@@ -408,7 +408,7 @@ async function waitReady(
   let quorumReadyMs: number | undefined;
   const deadline = startedAt + readyTimeoutMs;
   const waiting = () => layout.nodes.filter((n) => !ready.has(n.name) && !gaveUp.has(n.name));
-  while (waiting().length > 0 && Date.now() < deadline) {
+  while (waiting().length > 0 && performance.now() < deadline) {
     await Promise.all(
       waiting().map(async (n) => {
         const pid = pids.get(n.name);
@@ -424,7 +424,7 @@ async function waitReady(
         if (listensOn(pid, portOf(n.address)) === false) foreign.add(n.name);
         else {
           foreign.delete(n.name);
-          ready.set(n.name, Date.now() - startedAt);
+          ready.set(n.name, Math.round(performance.now() - startedAt));
         }
       }),
     );

@@ -3,7 +3,7 @@
 // from a backup or emptied) can break that, and nothing else an operator runs would show it.
 import { createHash } from 'node:crypto';
 import { Metadata } from '@grpc/grpc-js';
-import { channelCredentials, describeGrpcError, serverNameOptions, type Transport } from '@paxos/grpc-kit';
+import { channelCredentials, describeGrpcError, serverNameOptions, type Transport, deadlineAfter } from '@paxos/grpc-kit';
 import { type ReadLogRequest, type ReadLogResponse, ReadServiceClient, SlotValue } from '@paxos/proto';
 
 /** ReadLog's page bound: the agreement is compared a page at a time (memory stays bounded). */
@@ -80,7 +80,7 @@ export async function compareLogs(sources: readonly LogSource[], fromSlot: bigin
   const clients = new Map(sources.map((s) => [s.name, new ReadServiceClient(s.address, channelCredentials(transport), { ...serverNameOptions(transport, s.address), 'grpc.max_receive_message_length': READ_LOG_ANSWER_BYTES_MAX })]));
   const readLog = (s: LogSource, request: ReadLogRequest) =>
     new Promise<ReadLogResponse>((resolve, reject) => {
-      clients.get(s.name)?.readLog(request, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res)));
+      clients.get(s.name)?.readLog(request, new Metadata(), { deadline: deadlineAfter(deadlineMs) }, (err, res) => (err ? reject(err) : resolve(res)));
     });
   try {
     return await compareWith(sources, fromSlot, toSlot, readLog);

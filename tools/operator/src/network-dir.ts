@@ -149,7 +149,7 @@ export const NETWORK_LOCK_FILE = 'network-lock.sqlite';
  */
 export async function lockNetworkDir(dir: string, what: string, waitMs = 0): Promise<() => void> {
   mkdirSync(dir, { recursive: true });
-  const until = Date.now() + waitMs;
+  const until = performance.now() + waitMs;
   for (;;) {
     try {
       // The lock guards starting and ending processes, not data: a damaged lock file is made again.
@@ -157,7 +157,7 @@ export async function lockNetworkDir(dir: string, what: string, waitMs = 0): Pro
     } catch (e) {
       if (!(e instanceof DirInUseError)) throw e;
       // Refused as a second launch into a running network is (exit 2): nothing was done.
-      if (Date.now() >= until) throw new ConfigError(`cannot ${what}: another launch, restart or stop is under way in ${dir} (${e.message}); wait for it to finish, then run again`);
+      if (performance.now() >= until) throw new ConfigError(`cannot ${what}: another launch, restart or stop is under way in ${dir} (${e.message}); wait for it to finish, then run again`);
     }
     await new Promise((r) => setTimeout(r, LOCK_RETRY_MS));
   }

@@ -1,5 +1,5 @@
 import { Metadata } from '@grpc/grpc-js';
-import { channelCredentials, serverNameOptions, type Transport } from '@paxos/grpc-kit';
+import { channelCredentials, serverNameOptions, type Transport, deadlineAfter } from '@paxos/grpc-kit';
 import {
   AcceptorServiceClient,
   type GetLeaderboardResponse,
@@ -32,7 +32,7 @@ export const notRunningHint = (what: string): string => `is ${what} running? npm
 export function acceptorStatus(address: string, deadlineMs: number, transport: Transport): Promise<StatusResponse> {
   const client = new AcceptorServiceClient(address, channelCredentials(transport), serverNameOptions(transport, address));
   return new Promise((resolve, reject) => {
-    client.status({}, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => {
+    client.status({}, new Metadata(), { deadline: deadlineAfter(deadlineMs) }, (err, res) => {
       client.close();
       if (err) reject(err);
       else resolve(res);
@@ -43,7 +43,7 @@ export function acceptorStatus(address: string, deadlineMs: number, transport: T
 export function propose(address: string, request: ProposeRequest, deadlineMs: number, transport: Transport): Promise<ProposeResponse> {
   const client = new ProposerServiceClient(address, channelCredentials(transport), serverNameOptions(transport, address));
   return new Promise((resolve, reject) => {
-    client.propose(request, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => {
+    client.propose(request, new Metadata(), { deadline: deadlineAfter(deadlineMs) }, (err, res) => {
       client.close();
       if (err) reject(err);
       else resolve(res);
@@ -62,7 +62,7 @@ export function readCall<K extends 'readLog' | 'getProposal' | 'listProposals' |
   const client = new ReadServiceClient(address, channelCredentials(transport), serverNameOptions(transport, address));
   return new Promise((resolve, reject) => {
     const call = client[method] as unknown as (r: unknown, m: Metadata, o: object, cb: (e: Error | null, r: ReadAnswer<K>) => void) => void;
-    call.call(client, request, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => {
+    call.call(client, request, new Metadata(), { deadline: deadlineAfter(deadlineMs) }, (err, res) => {
       client.close();
       if (err) reject(err);
       else resolve(res);

@@ -146,8 +146,8 @@ export async function stopProcess(pid: number, graceMs: number, stillOurs: () =>
   } catch {
     return 'gone';
   }
-  const until = Date.now() + graceMs;
-  while (Date.now() < until) {
+  const until = performance.now() + graceMs;
+  while (performance.now() < until) {
     if (!isAlive(pid)) return 'terminated';
     await sleep(50);
   }
@@ -157,9 +157,9 @@ export async function stopProcess(pid: number, graceMs: number, stillOurs: () =>
   } catch {
     return 'terminated';
   }
-  const killedBy = Date.now() + KILL_WAIT_MS;
+  const killedBy = performance.now() + KILL_WAIT_MS;
   while (isAlive(pid)) {
-    if (Date.now() > killedBy) return 'unkillable';
+    if (performance.now() > killedBy) return 'unkillable';
     await sleep(20);
   }
   return 'killed';

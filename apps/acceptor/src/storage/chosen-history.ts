@@ -279,7 +279,7 @@ export class ChosenHistory {
       if (r.slot !== expected) throw new Error(`assertion: chosen history append of slot ${r.slot}, expected ${expected}`);
       expected += 1n;
     }
-    const now = Date.now();
+    const now = performance.now();
     if (this.pending.length === 0) this.pendingSinceMs = now;
     for (const r of records) this.pending.push(r);
     if (this.pending.length >= FLUSH_SLOTS || now - this.pendingSinceMs >= FLUSH_AGE_MS) this.flush();

@@ -1,4 +1,5 @@
 import { type ChannelCredentials, type ClientDuplexStream, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { deadlineAfter } from '@paxos/grpc-kit';
 import {
   type AcceptRequest,
   type AcceptResponse,
@@ -62,13 +63,13 @@ export class AcceptorWireClient {
 
   verifyClaims(req: VerifyClaimsRequest): Promise<VerifyClaimsResponse> {
     return new Promise((resolve, reject) =>
-      this.client.verifyClaims(req, new Metadata(), { deadline: Date.now() + 5000 }, (e, r) => (e ? reject(e) : resolve(r))),
+      this.client.verifyClaims(req, new Metadata(), { deadline: deadlineAfter(5000) }, (e, r) => (e ? reject(e) : resolve(r))),
     );
   }
 
   status(): Promise<StatusResponse> {
     return new Promise((resolve, reject) =>
-      this.client.status({}, new Metadata(), { deadline: Date.now() + 5000 }, (e, r) => (e ? reject(e) : resolve(r))),
+      this.client.status({}, new Metadata(), { deadline: deadlineAfter(5000) }, (e, r) => (e ? reject(e) : resolve(r))),
     );
   }
 

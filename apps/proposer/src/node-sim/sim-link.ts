@@ -31,7 +31,6 @@ export class SimAcceptorLink implements AcceptorLink {
   private closed = false;
   /** The acceptor incarnation each open stream goes to (a stream opens with its first request and stays). */
   private readonly streams = new Map<StreamKind, number>();
-  lastAnswerAtMs = 0;
   breaks = 0;
 
   constructor(
@@ -146,7 +145,6 @@ export class SimAcceptorLink implements AcceptorLink {
 
   private answer(requestId: bigint, incarnation: number, reply: unknown): void {
     if (this.acceptor.incarnation !== incarnation) return;
-    this.lastAnswerAtMs = Date.now();
     const p = this.pending.get(requestId);
     if (!p) return;
     clearTimeout(p.timer);
