@@ -198,18 +198,22 @@ export class StateApplier {
   /**
    * Writes the snapshot file (the caller makes sure no other write is in flight); once it is
    * durable it is the latest and the one it replaced the previous (state-snapshot-file.ts).
+   * `writing` is cleared only by the write that set it: keepSnapshot starts its second write as
+   * soon as its first resolves, before the first one's settling runs, and a clear from that one
+   * would let the applier write a snapshot of its own beside the second (both on one temporary file).
    */
   private persist(slot: bigint, body: Buffer): Promise<void> {
     const dir = (this.snapshots as StateSnapshots).dir;
     const write = writeStateSnapshot(dir, slot, body).then(() => {
       this.durable = { latest: slot, ...(this.durable.latest !== undefined ? { previous: this.durable.latest } : {}) };
     });
-    this.writing = write.then(
+    const writing: Promise<void> = write.then(
       () => undefined,
       () => undefined,
     ).finally(() => {
-      this.writing = undefined;
+      if (this.writing === writing) this.writing = undefined;
     });
+    this.writing = writing;
     return write;
   }
 
