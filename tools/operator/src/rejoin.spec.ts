@@ -26,6 +26,12 @@ describe("rejoin reads the lost acceptor's data dir", () => {
     const dir = mkdtempSync(join(tmpdir(), 'rejoin-dir-'));
     try {
       expect(dataDirState(dir)).toBe('empty');
+      // An acceptor killed while it started, before it wrote node.json, leaves its lock and temporary files: never a vote.
+      for (const f of ['lock.sqlite', 'lock.sqlite-journal', 'node.json.tmp', '.write-probe-4242']) writeFileSync(join(dir, f), '');
+      expect(dataDirState(dir)).toBe('empty');
+      writeFileSync(join(dir, 'log-0000000000000001.wal'), '');
+      expect(dataDirState(dir)).toBe('data');
+      rmSync(join(dir, 'log-0000000000000001.wal'));
       writeFileSync(join(dir, 'node.json'), JSON.stringify({ nodeId: 2, formatVersion: 2, rejoin: { promised: '5.1', catchUpTo: '100' } }));
       expect(dataDirState(dir)).toBe('rejoined');
       writeFileSync(join(dir, 'log-lost.txt'), 'log-0000000000000003.wal was deleted while this acceptor was writing it\n');

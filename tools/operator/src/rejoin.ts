@@ -72,9 +72,18 @@ function runningProposerWindow(pid: number): number | undefined {
  */
 const LOG_LOST_FILE = 'log-lost.txt';
 
+/**
+ * What an acceptor leaves in its data dir before it writes node.json (its lock, the temporary
+ * node.json, its write probe): a dir that holds only these was never given a vote (an acceptor
+ * killed while it started, a rejoin among them).
+ */
+function startLeftover(name: string): boolean {
+  return /^lock\.sqlite(-journal|-wal|-shm)?$/.test(name) || name === 'node.json.tmp' || name.startsWith('.write-probe-');
+}
+
 /** What the lost acceptor's data dir holds: nothing (it may rejoin), a rejoin already under way, or data. */
 export function dataDirState(dir: string): 'empty' | 'rejoined' | 'data' {
-  if (!existsSync(dir) || readdirSync(dir).length === 0) return 'empty';
+  if (!existsSync(dir) || readdirSync(dir).every(startLeftover)) return 'empty';
   if (existsSync(join(dir, LOG_LOST_FILE))) return 'data';
   try {
     const node = JSON.parse(readFileSync(join(dir, 'node.json'), 'utf8')) as { rejoin?: unknown };
@@ -111,13 +120,20 @@ export async function runRejoin(argv: readonly string[], out: (line: string) => 
     // them must be stopped below like the others.
     runningProcesses(dir, { removeStale: true });
     const pid = readPid(pidFile(dir, lost.name));
-    if (pid !== undefined && isOurs(pid, dir)) {
-      throw new ConfigError(`acceptor ${o.node} is running (pid ${pid}): a running acceptor has its data. If its disk is gone, stop it (kill ${pid}) and run rejoin again`);
-    }
+    const running = pid !== undefined && isOurs(pid, dir);
     const lostDir = dataDir(dir, lost.name);
     const state = dataDirState(lostDir);
     if (state === 'rejoined') {
-      throw new ConfigError(`acceptor ${o.node} already rejoined (its floor is in ${join(lostDir, 'node.json')}): start it with npm run launch -- --restart-missing${dirFlag}`);
+      // A rejoin ran (perhaps cut short before it started everything again): the acceptor starts
+      // under the floor its node.json holds, so what is left is to start whatever is down.
+      out(`acceptor ${o.node} rejoined already: its floor is in ${join(lostDir, 'node.json')}${running ? ` and it runs (pid ${pid})` : ''}; starting the nodes that are down`);
+      const r = await restartMissingLocked(dir, o['ready-timeout-ms'] as number, releaseOnce);
+      printLaunch(r, out);
+      out(`acceptor ${o.node} learns the chosen log, then votes again; npm run check${dirFlag} says "does not vote yet" until then`);
+      return r.nodes.every((n) => n.readyAfterMs !== undefined) ? 0 : 1;
+    }
+    if (running) {
+      throw new ConfigError(`acceptor ${o.node} is running (pid ${pid}): a running acceptor has its data. If its disk is gone, stop it (kill ${pid}) and run rejoin again`);
     }
     if (state === 'data') {
       throw new ConfigError(
