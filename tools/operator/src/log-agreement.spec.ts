@@ -1,3 +1,4 @@
+import { status } from '@grpc/grpc-js';
 import { createLogger, INSECURE, startGrpcServer } from '@paxos/grpc-kit';
 import { type LogEntry, ReadLogResponse, ReadServiceService } from '@paxos/proto';
 import { AGREEMENT_PAGE, compareLogs, formatAgreement } from './log-agreement';
@@ -7,8 +8,9 @@ const batch = (id: string): LogEntry['value'] => ({ kind: { $case: 'batch', valu
 /**
  * An acceptor's ReadService holding `log` (slot -> value) from `first` up to `applied`, at most
  * `perAnswer` entries an answer (as an acceptor bounds its answers in bytes); it counts the calls.
+ * Below `cutBelow` it answers OUT_OF_RANGE, as an acceptor whose retention dropped those slots.
  */
-async function logServer(log: (slot: bigint) => LogEntry['value'], first: bigint, applied: bigint, perAnswer = Infinity) {
+async function logServer(log: (slot: bigint) => LogEntry['value'], first: bigint, applied: bigint, perAnswer = Infinity, cutBelow = 0n) {
   const calls: Array<{ fromSlot: bigint; maxEntries: number }> = [];
   const running = await startGrpcServer({
     host: '127.0.0.1',
@@ -21,8 +23,9 @@ async function logServer(log: (slot: bigint) => LogEntry['value'], first: bigint
         name: 'paxos.v1.ReadService',
         definition: ReadServiceService,
         implementation: {
-          readLog: (c: { request: { fromSlot: bigint; maxEntries: number } }, cb: (e: null, r: ReadLogResponse) => void) => {
+          readLog: (c: { request: { fromSlot: bigint; maxEntries: number } }, cb: (e: { code: number; details: string } | null, r?: ReadLogResponse) => void) => {
             calls.push(c.request);
+            if (c.request.fromSlot < cutBelow) return cb({ code: status.OUT_OF_RANGE, details: `slot ${c.request.fromSlot} is below this acceptor's chosen history` });
             const entries: LogEntry[] = [];
             for (let s = c.request.fromSlot; s < applied && entries.length < Math.min(c.request.maxEntries, perAnswer); s++) if (s >= first) entries.push({ slot: s, outcomes: [], value: log(s) });
             cb(null, ReadLogResponse.fromPartial({ entries, appliedSlot: applied }));
@@ -72,6 +75,21 @@ describe('npm run check: do the acceptors hold the same chosen values?', () => {
       expect(formatAgreement(a)).toEqual(['agreement: slots 36..99 hold the same values on 2 acceptors', expect.stringMatching(/^agreement: not compared: acceptor 2: /)]);
       expect(formatAgreement(await compareLogs(sources.slice(0, 1), 0n, 100n, 2000, INSECURE))).toEqual(['agreement: fewer than two acceptors could be read for slots 0..99: nothing compared']);
       expect(formatAgreement(await compareLogs(sources, 0n, 0n, 2000, INSECURE))).toEqual(['agreement: no chosen slot to compare yet']);
+    } finally {
+      await Promise.all(nodes.map((n) => n.stop()));
+    }
+  }, 60_000);
+
+  it('compares a node whose retention cut its history after its range was read on the slots it still holds', async () => {
+    const forked = (s: bigint) => (s >= 2500n ? batch(`forged${s}`) : same(s));
+    const nodes = await Promise.all([logServer(same, 0n, 3000n), logServer(same, 0n, 3000n, Infinity, 1500n), logServer(forked, 0n, 3000n, Infinity, 1500n)]);
+    try {
+      // Each said its history starts at slot 0; two of them dropped slots below 1500 since.
+      const sources = nodes.map((n, i) => ({ name: `acceptor ${i}`, address: n.address, firstSlot: 0n }));
+      const a = await compareLogs(sources.slice(0, 2), 0n, 3000n, 2000, INSECURE);
+      expect(a).toMatchObject({ compared: ['acceptor 0', 'acceptor 1'], skipped: [] });
+      expect(formatAgreement(a)).toEqual(['agreement: slots 0..2999 hold the same values on 2 acceptors']);
+      expect((await compareLogs(sources, 0n, 3000n, 2000, INSECURE)).divergence).toMatchObject({ slot: '2500', values: [{ holders: ['acceptor 0', 'acceptor 1'] }, { holders: ['acceptor 2'] }] });
     } finally {
       await Promise.all(nodes.map((n) => n.stop()));
     }

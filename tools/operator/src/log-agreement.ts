@@ -2,8 +2,8 @@
 // share? Paxos promises one value per slot; a node that forgot its votes (a data dir restored
 // from a backup or emptied) can break that, and nothing else an operator runs would show it.
 import { createHash } from 'node:crypto';
-import { Metadata } from '@grpc/grpc-js';
-import { channelCredentials, describeGrpcError, serverNameOptions, type Transport, deadlineAfter } from '@paxos/grpc-kit';
+import { Metadata, status } from '@grpc/grpc-js';
+import { channelCredentials, deadlineAfter, describeGrpcError, isServiceError, serverNameOptions, type Transport } from '@paxos/grpc-kit';
 import { type ReadLogRequest, type ReadLogResponse, ReadServiceClient, SlotValue } from '@paxos/proto';
 
 /** ReadLog's page bound: the agreement is compared a page at a time (memory stays bounded). */
@@ -92,6 +92,8 @@ export async function compareLogs(sources: readonly LogSource[], fromSlot: bigin
 async function compareWith(sources: readonly LogSource[], fromSlot: bigint, toSlot: bigint, readLog: (s: LogSource, r: ReadLogRequest) => Promise<ReadLogResponse>): Promise<LogAgreement> {
   const skipped: string[] = [];
   const holding = new Set<string>();
+  /** Where a node's history starts now, when retention cut it since the range was read. */
+  const cut = new Map<string, bigint>();
   let readable = [...sources];
   const result = (divergence?: LogAgreement['divergence']): LogAgreement => ({
     fromSlot: fromSlot.toString(),
@@ -104,12 +106,13 @@ async function compareWith(sources: readonly LogSource[], fromSlot: bigint, toSl
     const end = page + BigInt(AGREEMENT_PAGE) < toSlot ? page + BigInt(AGREEMENT_PAGE) : toSlot;
     const answers = await Promise.all(
       readable.map(async (s) => {
-        const from = s.firstSlot > page ? s.firstSlot : page;
-        if (from >= end) return { s, digests: new Map<bigint, string>() };
+        const first = cut.get(s.name) ?? s.firstSlot;
+        const from = first > page ? first : page;
+        const digests = new Map<bigint, string>();
+        if (from >= end) return { s, digests };
         try {
           // An answer is bounded in bytes too (4 MiB of values on an acceptor): read on from its last
           // entry until the page is covered, or the node has no more.
-          const digests = new Map<bigint, string>();
           for (let at = from; at < end; ) {
             const answer = await readLog(s, { fromSlot: at, maxEntries: Number(end - at) });
             let next = at;
@@ -120,11 +123,16 @@ async function compareWith(sources: readonly LogSource[], fromSlot: bigint, toSl
             if (next === at || answer.appliedSlot <= next) break;
             at = next;
           }
-          return { s, digests };
         } catch (e) {
-          skipped.push(`${s.name}: ${describeGrpcError(e)}`);
-          return undefined;
+          // OUT_OF_RANGE: retention dropped the slots below a state snapshot since its range was
+          // read; it is compared on the slots it still holds (those of the next pages).
+          if (!(isServiceError(e) && e.code === status.OUT_OF_RANGE)) {
+            skipped.push(`${s.name}: ${describeGrpcError(e)}`);
+            return undefined;
+          }
+          cut.set(s.name, end);
         }
+        return { s, digests };
       }),
     );
     const pages = new Map<string, ReadonlyMap<bigint, string>>();
