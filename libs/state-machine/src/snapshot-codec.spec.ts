@@ -91,6 +91,49 @@ describe('a snapshot written before the registry\'s bounds (format 2)', () => {
     expect(() => decodeStateSnapshot(formatTwo({ ...wide, registry: { ...wide.registry, rows } }))).toThrow(/format 2, from before the registry's bounds, holding what they refuse: its leaderboard holds 4097 frameworks, the limit is 4096/);
     const long = [{ framework: 'x'.repeat(65), score: '1', pricePerPoint: '1', bid: '1', ask: '1', proposalNumber: 1n, slot: 0n }];
     expect(() => decodeStateSnapshot(formatTwo({ ...wide, registry: { ...wide.registry, rows: long } }))).toThrow(/a leaderboard row: leaderboard\[0\]\.framework is 65 characters long/);
-    expect(() => decodeStateSnapshot(serialize({ format: 1, state: wide }))).toThrow(/not a state snapshot of format 3 or 2 \(format 1\)/);
+    expect(() => decodeStateSnapshot(serialize({ format: 4, state: wide }))).toThrow(/not a state snapshot of format 3, 2, 1 \(format 4\)/);
+    expect(() => decodeStateSnapshot(serialize({ format: 1, state: { ...wide, registry: { ...wide.registry, rows } } }))).toThrow(/format 1, from before the registry's bounds/);
+  });
+});
+
+describe('a snapshot written before claim certificates (format 1)', () => {
+  // What a build from before the certificates applied: the same commands, none carrying verifiedBy,
+  // and every claim recorded as checked by each acceptor holding its source (id mod 10).
+  function claimLog(): ChosenEntry[] {
+    return Array.from({ length: 30 }, (_, s) => {
+      const v = encodeProposalValue(
+        buildProposal({
+          proposalNumber: BigInt(s),
+          proposerId: 1,
+          leaderboard: [{ framework: `f${s % 4}`, score: `${s}`, pricePerPoint: '1', bid: '1', ask: '2' }],
+          claims: [{ source: s % 3, label: `11.a${s}`, field: 'jinv', claimedValue: '1' }],
+        }),
+      );
+      return { slot: BigInt(s), ballot, value: { kind: 'batch', commands: [text(`c${s}`), { clientRequestId: `p${s}`, contentType: v.contentType, data: v.data }] } };
+    });
+  }
+
+  it('is taken, its claims as the log gives them now (no certificate), so a node upgraded under retention has agreed state', () => {
+    const entries = claimLog();
+    const applied = new AgreedState({});
+    for (const e of entries.slice(0, 20)) applied.apply(e);
+    const now = applied.snapshot();
+    expect(now.registry.records.every((r) => r.claims.length === 1 && r.claims[0]?.checkedBy.length === 0)).toBe(true);
+    const holders = (source: number) => [source, source + 10, source + 20];
+    const formatOne = { ...now, registry: { ...now.registry, records: now.registry.records.map((r) => ({ ...r, claims: r.claims.map((c) => ({ ...c, checkedBy: holders(c.claim.source) })) })) } };
+    const { snapshot, format } = decodeStateSnapshotWithFormat(serialize({ format: 1, state: formatOne }));
+    expect(format).toBe(1);
+    const restored = new AgreedState({}, snapshot);
+    expect(restored.snapshot()).toEqual(now);
+    for (const e of entries.slice(20)) expect(restored.apply(e)).toEqual(applied.apply(e));
+    expect(restored.snapshot()).toEqual(applied.snapshot());
+  });
+
+  it('is refused, saying so, when a proposal record lacks its claims', () => {
+    const applied = new AgreedState({});
+    for (const e of claimLog().slice(0, 3)) applied.apply(e);
+    const s = applied.snapshot();
+    const broken = { ...s, registry: { ...s.registry, records: s.registry.records.map((r) => ({ ...r, claims: undefined })) } };
+    expect(() => decodeStateSnapshot(serialize({ format: 1, state: broken }))).toThrow(/format 1 with a proposal record without its claims/);
   });
 });

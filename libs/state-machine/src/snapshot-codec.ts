@@ -10,7 +10,8 @@ import { registrySnapshotProblem } from './harmonic-registry';
  * 2: a claim's `checkedBy` is the certificate's acceptors of its source (format 1 listed every
  * acceptor holding it). 3: the registry's bounds (a leaderboard's rows, names and numbers; 4,096
  * frameworks; the records kept bounded in bytes), under which a proposal a format-2 snapshot
- * counted may be refused. A format-1 snapshot is not used (the node applies its history again).
+ * counted may be refused. A format-1 snapshot is taken as one of format 2 once its claims are
+ * read as the log gives them now (below).
  */
 export const STATE_SNAPSHOT_FORMAT = 3;
 /**
@@ -22,6 +23,15 @@ export const STATE_SNAPSHOT_FORMAT = 3;
  * could have put there. A node whose history starts at slot 0 applies it instead (restore-state.ts).
  */
 export const STATE_SNAPSHOT_FORMAT_BEFORE_BOUNDS = 2;
+/**
+ * Written by builds from before claim certificates, whose commands carry none: applied now, such a
+ * command's claims are checked by no certificate (checkedBy empty), where format 1 listed every
+ * acceptor holding the source. Read with checkedBy emptied, it is the state the log gives today,
+ * and then taken as format 2 is. Refusing it left a network upgraded under retention, whose history
+ * below its snapshots is gone, with no agreed state on any node: no reads, no proposer, no writes.
+ */
+export const STATE_SNAPSHOT_FORMAT_BEFORE_CERTIFICATES = 1;
+const FORMATS_READ: readonly unknown[] = [STATE_SNAPSHOT_FORMAT, STATE_SNAPSHOT_FORMAT_BEFORE_BOUNDS, STATE_SNAPSHOT_FORMAT_BEFORE_CERTIFICATES];
 
 export function encodeStateSnapshot(s: AgreedStateSnapshot): Buffer {
   return serialize({ format: STATE_SNAPSHOT_FORMAT, state: s });
@@ -32,7 +42,7 @@ export function decodeStateSnapshot(bytes: Uint8Array): AgreedStateSnapshot {
   return decodeStateSnapshotWithFormat(bytes).snapshot;
 }
 
-/** The snapshot in `bytes` and the format it was written in (STATE_SNAPSHOT_FORMAT or STATE_SNAPSHOT_FORMAT_BEFORE_BOUNDS). */
+/** The snapshot in `bytes` and the format it was written in (one of FORMATS_READ). */
 export function decodeStateSnapshotWithFormat(bytes: Uint8Array): { snapshot: AgreedStateSnapshot; format: number } {
   let doc: unknown;
   try {
@@ -41,8 +51,8 @@ export function decodeStateSnapshotWithFormat(bytes: Uint8Array): { snapshot: Ag
     throw new Error(`not a state snapshot: ${(err as Error).message}`);
   }
   const d = doc as { format?: unknown; state?: Partial<AgreedStateSnapshot> } | null;
-  if (d === null || typeof d !== 'object' || (d.format !== STATE_SNAPSHOT_FORMAT && d.format !== STATE_SNAPSHOT_FORMAT_BEFORE_BOUNDS)) {
-    throw new Error(`not a state snapshot of format ${STATE_SNAPSHOT_FORMAT} or ${STATE_SNAPSHOT_FORMAT_BEFORE_BOUNDS} (format ${String(d?.format)})`);
+  if (d === null || typeof d !== 'object' || !FORMATS_READ.includes(d.format)) {
+    throw new Error(`not a state snapshot of format ${FORMATS_READ.join(', ')} (format ${String(d?.format)})`);
   }
   const s = d.state;
   if (!s || typeof s.slot !== 'bigint' || !s.sessions || !Array.isArray(s.sessions.ids) || !s.registry || !Array.isArray(s.registry.records)) {
@@ -54,10 +64,18 @@ export function decodeStateSnapshotWithFormat(bytes: Uint8Array): { snapshot: Ag
     throw new Error('a state snapshot whose sessions do not hold one point per id, within their bound');
   }
   if (!sessions.ids.every((id) => typeof id === 'string')) throw new Error('a state snapshot with a session id that is not text');
-  const snapshot = s as AgreedStateSnapshot;
-  if (d.format === STATE_SNAPSHOT_FORMAT_BEFORE_BOUNDS) {
+  let snapshot = s as AgreedStateSnapshot;
+  if (d.format === STATE_SNAPSHOT_FORMAT_BEFORE_CERTIFICATES) snapshot = withUncertifiedClaims(snapshot);
+  if (d.format !== STATE_SNAPSHOT_FORMAT) {
     const problem = registrySnapshotProblem(snapshot.registry);
-    if (problem !== undefined) throw new Error(`a state snapshot of format ${STATE_SNAPSHOT_FORMAT_BEFORE_BOUNDS}, from before the registry's bounds, holding what they refuse: ${problem}`);
+    if (problem !== undefined) throw new Error(`a state snapshot of format ${String(d.format)}, from before the registry's bounds, holding what they refuse: ${problem}`);
   }
-  return { snapshot, format: d.format };
+  return { snapshot, format: d.format as number };
+}
+
+/** A format-1 snapshot's registry as the log gives it now: no claim carries a certificate. */
+function withUncertifiedClaims(s: AgreedStateSnapshot): AgreedStateSnapshot {
+  if (!s.registry.records.every((r) => r !== null && typeof r === 'object' && Array.isArray(r.claims))) throw new Error('a state snapshot of format 1 with a proposal record without its claims');
+  const records = s.registry.records.map((r) => ({ ...r, claims: r.claims.map((c) => ({ ...c, checkedBy: [] })) }));
+  return { ...s, registry: { ...s.registry, records } };
 }
