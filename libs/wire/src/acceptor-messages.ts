@@ -34,7 +34,9 @@ function noticesFromWire(c: WireCommit, name: string): AcceptorRequest[] {
  * notices alone. Bounded before anything is expanded: at most COMMIT_SLOTS_MAX slots in all.
  */
 export function acceptRequestFromWire(req: AcceptRequest): CoreRequests {
-  if (!req.accept && req.commits.length === 0) throw new WireError('request is empty: set accept, commits or both');
+  if (!req.accept && req.commits.length === 0) throw new WireError(
+      'request is empty: set accept, commits or both (a proposer built before 2026-12-05 sends its commit notices in fields 3 and 4, which this acceptor no longer reads: replace it with this build)',
+    );
   let slots = 0n;
   req.commits.forEach((c, i) => {
     if (c.toSlot <= c.fromSlot) throw new WireError(`commits[${i}]: to_slot ${c.toSlot} is not above from_slot ${c.fromSlot}`);
