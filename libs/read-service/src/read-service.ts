@@ -10,6 +10,7 @@ import {
   type GetStateSnapshotRequest,
   type GetStateSnapshotResponse,
   type ListProposalsRequest,
+  LogEntry,
   type ListProposalsResponse,
   type ReadLogRequest,
   type ReadLogResponse,
@@ -21,6 +22,34 @@ import { type StateSnapshotBytes, stateSnapshotChunks } from './state-snapshot-c
 
 /** Bounds of one answer. */
 export const READ_LOG_ENTRIES_MAX = 1024;
+/**
+ * Bytes of one ReadLog answer on the wire: a client's default receive limit (grpc-js and grpcurl,
+ * 4 MiB) less room for the answer's other fields. The nodes cut their reads at 4 MiB of command
+ * values, but each command's id and content type, and its outcome (the id again), come on top:
+ * a log of small commands was answered with 4.6-5 MiB, which every client at its defaults refused
+ * ("Received message larger than max"), `npm run read -- log` among them.
+ */
+export const READ_LOG_ANSWER_BYTES_MAX = 4 * 1024 * 1024 - 1024;
+
+/** Bytes `e` takes inside a ReadLogResponse: its field tag, its length prefix (a varint) and its encoding. */
+function logEntryFieldBytes(e: LogEntry): number {
+  const n = LogEntry.encode(e).finish().length;
+  let prefix = 1;
+  for (let rest = n >>> 7; rest > 0; rest >>>= 7) prefix++;
+  return 1 + prefix + n;
+}
+
+/** The first entries of `entries` whose encoding fits READ_LOG_ANSWER_BYTES_MAX (at least one: the client asks on from the next slot). */
+export function fitReadLogAnswer(entries: readonly LogEntry[]): LogEntry[] {
+  const kept: LogEntry[] = [];
+  let bytes = 0;
+  for (const e of entries) {
+    bytes += logEntryFieldBytes(e);
+    if (kept.length > 0 && bytes > READ_LOG_ANSWER_BYTES_MAX) break;
+    kept.push(e);
+  }
+  return kept;
+}
 export const LIST_PROPOSALS_MAX = 256;
 export const LEADERBOARD_HISTORY_MAX = 1000;
 /** State snapshots one node sends at once. */
@@ -110,7 +139,9 @@ export function readService(source: ReadSource): ReadServiceServer {
       source.readLog(fromSlot, Math.min(max, Number(applied - fromSlot)), callerOf(call)).then(
         (entries) => {
           // The state the read began with (an install may have replaced the node's since).
-          callback(null, { entries: entries.filter((e) => e.slot < state.appliedSlot).map((e) => logEntryToWire(e, state)), appliedSlot: state.appliedSlot });
+          // Cut to what a client takes at its default receive limit: it reads on from the next slot.
+          const wire = entries.filter((e) => e.slot < state.appliedSlot).map((e) => logEntryToWire(e, state));
+          callback(null, { entries: fitReadLogAnswer(wire), appliedSlot: state.appliedSlot });
         },
         (e: unknown) => callback(toServiceError(e)),
       );
