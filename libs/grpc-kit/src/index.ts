@@ -18,6 +18,7 @@ export * from './clock';
 export * from './token-bucket';
 export * from './paced-turns';
 export * from './signals';
+export * from './exit';
 export * from './stream-flow';
 export * from './version';
 export * from './tls';

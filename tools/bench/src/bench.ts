@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ConfigError, exitWithError, helpText, INSECURE, isServing, loadTls, networkTlsDir, parseCommand, tlsFilesIn, type Transport } from '@paxos/grpc-kit';
+import { ConfigError, exitWithError, helpText, INSECURE, isServing, loadTls, networkTlsDir, parseCommand, tlsFilesIn, type Transport, exitWhenWritten } from '@paxos/grpc-kit';
 import { freePorts, TestCluster } from '@paxos/test-cluster';
 import { type BaselineServer, benchAcceptorStream } from './acceptor-stream';
 import { applyRate, catchUpAndReads, historyAndRestart } from './agreed-state';
@@ -214,7 +214,7 @@ async function main(argv: readonly string[]): Promise<number> {
 
 if (require.main === module) {
   main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
+    (code) => exitWhenWritten(code),
     (e: unknown) => exitWithError('bench', e, e instanceof ConfigError ? 2 : 1),
   );
 }

@@ -1,7 +1,7 @@
 // `npm run chaos -- --seconds S --seed N [--acceptors 5]`: a chaos run of real processes.
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { ConfigError, exitWithError, helpText, parseCommand } from '@paxos/grpc-kit';
+import { ConfigError, exitWithError, helpText, parseCommand, exitWhenWritten } from '@paxos/grpc-kit';
 import { runChaos } from './chaos-run';
 
 export const chaosCommand = {
@@ -68,6 +68,6 @@ async function main(): Promise<number> {
 }
 
 main().then(
-  (code) => process.exit(code),
+  (code) => exitWhenWritten(code),
   (e: unknown) => exitWithError('chaos', e, e instanceof ConfigError ? 2 : 1),
 );

@@ -5,15 +5,10 @@ import { createHash } from 'node:crypto';
 import { Metadata, status } from '@grpc/grpc-js';
 import { channelCredentials, deadlineAfter, describeGrpcError, isServiceError, serverNameOptions, type Transport } from '@paxos/grpc-kit';
 import { type ReadLogRequest, type ReadLogResponse, ReadServiceClient, SlotValue } from '@paxos/proto';
+import { READ_RECEIVE_BYTES_MAX } from './probe';
 
 /** ReadLog's page bound: the agreement is compared a page at a time (memory stays bounded). */
 export const AGREEMENT_PAGE = 1024;
-/**
- * The largest ReadLog answer taken: an acceptor answers about 4 MiB of values (at least one whole
- * value, up to --max-value-bytes 64 MiB), and the wire adds each command's outcome (ids again),
- * past grpc-js's default 4 MiB.
- */
-const READ_LOG_ANSWER_BYTES_MAX = 80 * 1024 * 1024;
 
 /** A node whose chosen log is compared: an acceptor, or the proposer. */
 export interface LogSource {
@@ -77,7 +72,7 @@ const digestsOf = (r: ReadLogResponse): Map<bigint, string> => {
  */
 export async function compareLogs(sources: readonly LogSource[], fromSlot: bigint, toSlot: bigint, deadlineMs: number, transport: Transport): Promise<LogAgreement> {
   // One connection per node for every page (a whole-history audit reads hundreds of pages).
-  const clients = new Map(sources.map((s) => [s.name, new ReadServiceClient(s.address, channelCredentials(transport), { ...serverNameOptions(transport, s.address), 'grpc.max_receive_message_length': READ_LOG_ANSWER_BYTES_MAX })]));
+  const clients = new Map(sources.map((s) => [s.name, new ReadServiceClient(s.address, channelCredentials(transport), { ...serverNameOptions(transport, s.address), 'grpc.max_receive_message_length': READ_RECEIVE_BYTES_MAX })]));
   const readLog = (s: LogSource, request: ReadLogRequest) =>
     new Promise<ReadLogResponse>((resolve, reject) => {
       clients.get(s.name)?.readLog(request, new Metadata(), { deadline: deadlineAfter(deadlineMs) }, (err, res) => (err ? reject(err) : resolve(res)));

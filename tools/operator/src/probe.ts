@@ -51,6 +51,13 @@ export function propose(address: string, request: ProposeRequest, deadlineMs: nu
   });
 }
 
+/**
+ * The largest ReadService answer the tools take: a node cuts a ReadLog answer at a client's default
+ * 4 MiB, but keeps at least one slot, and one slot's value may be as large as --max-value-bytes
+ * (up to 64 MiB) plus each command's outcome.
+ */
+export const READ_RECEIVE_BYTES_MAX = 80 * 1024 * 1024;
+
 /** A client of paxos.v1.ReadService: one unary call with a deadline. */
 export function readCall<K extends 'readLog' | 'getProposal' | 'listProposals' | 'getLeaderboard'>(
   address: string,
@@ -59,7 +66,7 @@ export function readCall<K extends 'readLog' | 'getProposal' | 'listProposals' |
   deadlineMs: number,
   transport: Transport,
 ): Promise<ReadAnswer<K>> {
-  const client = new ReadServiceClient(address, channelCredentials(transport), serverNameOptions(transport, address));
+  const client = new ReadServiceClient(address, channelCredentials(transport), { ...serverNameOptions(transport, address), 'grpc.max_receive_message_length': READ_RECEIVE_BYTES_MAX });
   return new Promise((resolve, reject) => {
     const call = client[method] as unknown as (r: unknown, m: Metadata, o: object, cb: (e: Error | null, r: ReadAnswer<K>) => void) => void;
     call.call(client, request, new Metadata(), { deadline: deadlineAfter(deadlineMs) }, (err, res) => {

@@ -1,4 +1,4 @@
-import { ConfigError, exitWithError, printable } from '@paxos/grpc-kit';
+import { ConfigError, exitWithError, printable, exitWhenWritten } from '@paxos/grpc-kit';
 import { asksForJson, failureJson, runCheck } from '../check';
 
 // Entry point of `npm run check`: the module it calls exports functions only, so that other
@@ -6,7 +6,7 @@ import { asksForJson, failureJson, runCheck } from '../check';
 // With --json a failure is one JSON document on stdout too (the text stays on stderr).
 const argv = process.argv.slice(2);
 runCheck(argv, (l) => console.log(printable(l))).then(
-  (code) => process.exit(code),
+  (code) => exitWhenWritten(code),
   (e: unknown) => {
     const code = e instanceof ConfigError ? 2 : 1;
     if (!asksForJson(argv)) exitWithError('check', e, code);

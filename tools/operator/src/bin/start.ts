@@ -1,4 +1,4 @@
-import { ConfigError, exitWithError, helpText, parseCommand, printable } from '@paxos/grpc-kit';
+import { ConfigError, exitWithError, helpText, parseCommand, printable, exitWhenWritten } from '@paxos/grpc-kit';
 import { runCheck } from '../check';
 import { runLaunch } from '../launch';
 import { runningProcesses } from '../launch-network';
@@ -60,6 +60,6 @@ async function main(): Promise<number> {
 }
 
 main().then(
-  (code) => process.exit(code),
+  (code) => exitWhenWritten(code),
   (e: unknown) => exitWithError('start', e, e instanceof ConfigError ? 2 : 1),
 );
