@@ -70,15 +70,16 @@ function drawChart(svg, series, unit) {
   }
 }
 
-// When the last view arrived (this browser's clock) and how often views come: a server that is
+// When the last view arrived (this browser's performance.now(): a step of its wall clock must not
+// hide a silent server, or call a live one stale) and how often views come: a server that is
 // paused keeps the stream open and sends nothing, so silence itself is watched.
-let lastViewAt = 0;
+let lastViewAt;
 let expectEveryMs = 1000;
 
 function render(v) {
   // The server's clock, not this browser's, places the chart's points.
   now = v.at;
-  lastViewAt = Date.now();
+  lastViewAt = performance.now();
   expectEveryMs = v.pollMs;
   document.body.removeAttribute('data-stale');
   $('updated').textContent = 'updated ' + new Date(v.at).toLocaleTimeString();
@@ -140,8 +141,8 @@ connect();
 
 // No view for 3 polls (at least 5 s): what is shown is old. Say so, and grey it out.
 setInterval(() => {
-  if (lastViewAt === 0) return;
-  const silentMs = Date.now() - lastViewAt;
+  if (lastViewAt === undefined) return;
+  const silentMs = performance.now() - lastViewAt;
   if (silentMs < Math.max(3 * expectEveryMs, 5000)) return;
   document.body.setAttribute('data-stale', 'true');
   $('updated').textContent = 'STALE: no update for ' + Math.round(silentMs / 1000) + ' s (the status page server is paused, overloaded or gone); shown: ' + new Date(now).toLocaleTimeString();

@@ -1,6 +1,6 @@
 import { type IncomingHttpHeaders, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { Script } from 'node:vm';
+import { createContext, runInContext, Script } from 'node:vm';
 import { status } from '@grpc/grpc-js';
 import { ConfigError, createLogger, INSECURE, type Logger, startGrpcServer } from '@paxos/grpc-kit';
 import { encodeProposalValue, buildProposal } from '@paxos/proposal';
@@ -96,6 +96,54 @@ describe('the page', () => {
     expect(STATUS_PAGE_HTML).not.toMatch(/\b(src|href)="https?:/);
     // Network text is set as text, never parsed as HTML.
     expect(PAGE_SCRIPT).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write/);
+  });
+
+  it('calls the page stale after polls of silence on the time that passed, whatever the browser\'s wall clock does', () => {
+    // The page's script in a context of its own: a bare DOM, an event stream the test drives, and
+    // a wall clock and a monotonic clock the test moves apart.
+    const element = (): Record<string, unknown> => {
+      const attrs = new Map<string, string>();
+      return { textContent: '', className: '', attrs, setAttribute: (k: string, v: string) => attrs.set(k, v), removeAttribute: (k: string) => attrs.delete(k), replaceChildren: () => undefined, append: () => undefined };
+    };
+    const elements = new Map<string, Record<string, unknown>>();
+    const body = element();
+    let wallMs = 1_000_000_000;
+    let monotonicMs = 50_000;
+    let watch: (() => void) | undefined;
+    const listeners = new Map<string, (e: { data: string }) => void>();
+    const context = createContext({
+      document: { body, getElementById: (id: string) => elements.get(id) ?? elements.set(id, element()).get(id), createElement: element, createElementNS: element, createTextNode: () => ({}) },
+      Node: class {},
+      EventSource: Object.assign(function (this: { addEventListener: unknown }) { this.addEventListener = (name: string, f: (e: { data: string }) => void) => listeners.set(name, f); }, { CLOSED: 2 }),
+      setInterval: (f: () => void) => (watch = f),
+      setTimeout: () => undefined,
+      Date: Object.assign(function (this: unknown, ...a: unknown[]) { return new (Date as unknown as new (...a: unknown[]) => Date)(...(a.length ? a : [wallMs])); }, { now: () => wallMs }),
+      performance: { now: () => monotonicMs },
+    });
+    runInContext(PAGE_SCRIPT, context);
+    const stale = () => (body['attrs'] as Map<string, string>).has('data-stale');
+    const view = () => {
+      // Only the view's arrival matters here: the rest of the drawing is not under test.
+      try {
+        listeners.get('view')?.({ data: JSON.stringify({ at: wallMs, pollMs: 1000, historySeconds: 60 }) });
+      } catch {
+        // render() goes on to draw from fields this view lacks
+      }
+    };
+    view();
+    // The wall clock is set back an hour, and the server then says nothing for 10 s.
+    wallMs -= 3_600_000;
+    monotonicMs += 10_000;
+    wallMs += 10_000;
+    watch?.();
+    expect(stale()).toBe(true);
+    // A view arrives; the wall clock is set forward a day a second later: not stale.
+    view();
+    expect(stale()).toBe(false);
+    monotonicMs += 1000;
+    wallMs += 86_400_000;
+    watch?.();
+    expect(stale()).toBe(false);
   });
 
   it('escapes what came over the network on a slot\'s page', () => {
