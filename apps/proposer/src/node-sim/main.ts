@@ -1,5 +1,6 @@
 // npm run simulate:nodes -- [--seeds N] [--seed S] [--acceptors 5] [--proposers 2] [...]: the
 // real proposer and acceptor nodes over simulated network, disks and time (see node-simulation.ts).
+import { exitWhenWritten } from '@paxos/grpc-kit';
 import { NODE_SIM_DEFAULTS, type NodeSimOptions, resolveNodeSimOptions } from './node-sim-options';
 import { runNodeSimulation } from './node-simulation';
 
@@ -58,7 +59,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     JSON.stringify({ seeds: args.seeds, firstSeed: args.first, violations: violating, seconds: Number(seconds.toFixed(1)), seedsPerSecond: Number((args.seeds / seconds).toFixed(2)), ...totals }) + '\n',
   );
-  process.exit(violating > 0 ? 1 : 0);
+  exitWhenWritten(violating > 0 ? 1 : 0);
 }
 
 void main();
