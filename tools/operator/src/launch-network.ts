@@ -1,9 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Quorum } from '@paxos/consensus-core';
 import { ConfigError, ensureNetworkCertificates, isServing, type Transport } from '@paxos/grpc-kit';
 import { CLIENT_CERT_NAME, clientTransport, INGEST_CERT_NAME, STATUS_CERT_NAME, STATUS_PAGE_NAME, dataDir, defaultNetworkDir, LAYOUT_FILE, layoutProblem, lockNetworkDir, logFile, type NetworkLayout, networkTlsDir, type NodeLayout, pidFile, portOf, readLayout, workspaceRoot, writeLayout } from './network-dir';
+import { holdsVotes } from './acceptor-data-dir';
 import { portProblem } from './port-check';
 import { acceptorStatus } from './probe';
 import { canonicalDir, isAlive, isOurs, isPaused, lastLogLine, LAUNCH_MARKER_ENV, LAUNCH_NAME_ENV, listensOn, markedProcesses, readPid, removePid, sleep, writePid } from './processes';
@@ -111,29 +112,6 @@ function refuseMembershipChange(dir: string, nodes: number): void {
 }
 
 /**
- * Whether an acceptor's data dir holds its votes: node.json with a log segment or snapshot.bin
- * (the acceptor makes its first segment durable before it answers anything), or node.json with a
- * rejoin floor (a rejoin under way, which restarts under that floor). node.json alone is not data:
- * a dir that kept it and lost the rest would start afresh and forget every promise and vote.
- */
-function holdsVotes(dir: string, name: string): boolean {
-  const d = dataDir(dir, name);
-  let names: string[];
-  try {
-    names = readdirSync(d);
-  } catch {
-    return false;
-  }
-  if (!names.includes('node.json')) return false;
-  if (names.some((n) => n === 'snapshot.bin' || /^log-\d{16}\.wal$/.test(n))) return true;
-  try {
-    return (JSON.parse(readFileSync(join(d, 'node.json'), 'utf8')) as { rejoin?: unknown }).rejoin !== undefined;
-  } catch {
-    return false;
-  }
-}
-
-/**
  * Acceptors of the layout whose data dir is missing or empty while another acceptor's holds data:
  * they lost their data. Started as they are they would forget promises and votes they gave (two
  * values could then be chosen for one slot), so launch leaves them down and says how to bring
@@ -142,9 +120,9 @@ function holdsVotes(dir: string, name: string): boolean {
 export function lostData(dir: string, layout: NetworkLayout, except: ReadonlySet<string> = new Set()): Map<string, string> {
   const acceptors = layout.nodes.filter((n) => n.role === 'acceptor');
   const lost = new Map<string, string>();
-  if (!acceptors.some((a) => holdsVotes(dir, a.name))) return lost;
+  if (!acceptors.some((a) => holdsVotes(dataDir(dir, a.name)))) return lost;
   for (const a of acceptors) {
-    if (except.has(a.name) || holdsVotes(dir, a.name)) continue;
+    if (except.has(a.name) || holdsVotes(dataDir(dir, a.name))) continue;
     lost.set(
       a.name,
       `not started: its data dir ${dataDir(dir, a.name)} holds no data while the other acceptors' do, so it lost its data; ` +

@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dataDirState, PROPOSER_DEFAULT_WINDOW, proposerWindowFrom } from './rejoin';
+import { dataDirState } from './acceptor-data-dir';
+import { PROPOSER_DEFAULT_WINDOW, proposerWindowFrom } from './rejoin';
 
 describe("rejoin's margin covers the window a proposer ran with", () => {
   const script = ['/usr/bin/node', '/repo/dist/apps/proposer/main.js', '--id', '1', '--port', '7200'];

@@ -1,10 +1,11 @@
 // `npm run rejoin`: bring back an acceptor of a launched network whose data was lost, under the
 // floor the consensus core defines (DESIGN, "An acceptor that lost its data").
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { formatBallot, Quorum, rejoinFloorFrom, type RejoinReport } from '@paxos/consensus-core';
 import { ConfigError, helpText, parseCommand } from '@paxos/grpc-kit';
 import { ballotFromWire } from '@paxos/wire';
+import { dataDirState } from './acceptor-data-dir';
 import { restartMissingLocked, runningProcesses } from './launch-network';
 import { printLaunch } from './launch';
 import { clientTransport, dataDir, defaultNetworkDir, lockNetworkDir, pidFile, readLayout } from './network-dir';
@@ -64,34 +65,6 @@ function runningProposerWindow(pid: number): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-/**
- * The file an acceptor writes in its data dir when its vote log was lost under it (the acceptor's
- * LOG_LOST_FILE): it refuses to start there, so such a dir needs a rejoin even when it rejoined before.
- */
-const LOG_LOST_FILE = 'log-lost.txt';
-
-/**
- * What an acceptor leaves in its data dir before it writes node.json (its lock, the temporary
- * node.json, its write probe): a dir that holds only these was never given a vote (an acceptor
- * killed while it started, a rejoin among them).
- */
-function startLeftover(name: string): boolean {
-  return /^lock\.sqlite(-journal|-wal|-shm)?$/.test(name) || name === 'node.json.tmp' || name.startsWith('.write-probe-');
-}
-
-/** What the lost acceptor's data dir holds: nothing (it may rejoin), a rejoin already under way, or data. */
-export function dataDirState(dir: string): 'empty' | 'rejoined' | 'data' {
-  if (!existsSync(dir) || readdirSync(dir).every(startLeftover)) return 'empty';
-  if (existsSync(join(dir, LOG_LOST_FILE))) return 'data';
-  try {
-    const node = JSON.parse(readFileSync(join(dir, 'node.json'), 'utf8')) as { rejoin?: unknown };
-    if (node.rejoin !== undefined) return 'rejoined';
-  } catch {
-    // no node.json, or not one this tool can read: the dir holds something the operator must look at
-  }
-  return 'data';
 }
 
 export async function runRejoin(argv: readonly string[], out: (line: string) => void): Promise<number> {
