@@ -62,6 +62,13 @@ describe('elliptic curves (source 0)', () => {
     expect(r.reasons[0]).toMatch(/^absD is 161051, ainvs gives /);
   });
 
+  it('a jinv stored with a negative denominator says so, rather than "jinv is X, ainvs give X"', () => {
+    const good = curves.find((r) => r['lmfdb_label'] === '11.a2') as RawRow;
+    const r = check(0, 'ec_curvedata', { ...good, jinv: [122023936n, -161051n] });
+    expect(r.valid).toBe(false);
+    expect(r.reasons).toEqual(['jinv is stored as [122023936,-161051], with a negative denominator (LMFDB stores it with denominator > 0: -122023936/161051)']);
+  });
+
   it('a missing column is not a failure (NULLs are omitted), a missing label is', () => {
     const { jinv: _j, absD: _a, ...thin } = curves[1];
     expect(check(0, 'ec_curvedata', thin).valid).toBe(true);
