@@ -42,6 +42,12 @@ describe('claim verification', () => {
     expect(v(7, '9.8.16.1.1', 'aut', '11612161').verdict).toBe('false');
   });
 
+  it('a fraction written with its sign on the denominator is the same number (it was refused as false)', () => {
+    expect(v(0, '11.a2', 'jinv', '122023936/-161051')).toMatchObject({ verdict: 'true', actual: '-122023936/161051' });
+    expect(v(0, '11.a2', 'jinv', '-122023936/-161051').verdict).toBe('false');
+    expect(v(0, '11.a2', 'jinv', '122023936/-0').verdict).toBe('false');
+  });
+
   it('unknown: no record, no field, source not held', () => {
     expect(v(0, '99.z9', 'jinv', '0')).toEqual({ verdict: 'unknown', reason: 'source 0 has no record 99.z9' });
     expect(v(0, '11.a2', 'cm', '0')).toEqual({ verdict: 'unknown', reason: 'source 0 record 11.a2 has no field cm' });

@@ -41,11 +41,15 @@ export function formatRational(r: Rational): string {
   return x.den === 1n ? `${x.num}` : `${x.num}/${x.den}`;
 }
 
-/** Parses "n/d" or "n" (integers, optional sign on n), not reduced; undefined when it is not that. */
+/**
+ * Parses "n/d" or "n" (integers, optional sign on n or d), not reduced, with the sign moved to the
+ * numerator ("1/-2" is -1/2, as "-2/4" is); undefined when it is not that.
+ */
 export function parseRational(text: string): Rational | undefined {
-  const m = /^\s*([+-]?\d+)\s*(?:\/\s*(\d+)\s*)?$/.exec(text);
+  const m = /^\s*([+-]?\d+)\s*(?:\/\s*([+-]?\d+)\s*)?$/.exec(text);
   if (!m) return undefined;
   const den = m[2] === undefined ? 1n : BigInt(m[2]);
   if (den === 0n) return undefined;
-  return { num: BigInt(m[1]), den };
+  const num = BigInt(m[1]);
+  return den < 0n ? { num: -num, den: -den } : { num, den };
 }
