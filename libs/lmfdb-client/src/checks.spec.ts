@@ -69,6 +69,11 @@ describe('elliptic curves (source 0)', () => {
     expect(r.reasons).toEqual(['jinv is stored as [122023936,-161051], with a negative denominator (LMFDB stores it with denominator > 0: -122023936/161051)']);
   });
 
+  it('a column of the wrong type is one reason, however many checks read it', () => {
+    const good = curves.find((r) => r['lmfdb_label'] === '11.a2') as RawRow;
+    expect(check(0, 'ec_curvedata', { ...good, conductor: '11' }).reasons).toEqual(['conductor is not an integer']);
+  });
+
   it('a missing column is not a failure (NULLs are omitted), a missing label is', () => {
     const { jinv: _j, absD: _a, ...thin } = curves[1];
     expect(check(0, 'ec_curvedata', thin).valid).toBe(true);
