@@ -109,6 +109,17 @@ describe('number fields (source 3)', () => {
   });
 });
 
+describe('number field labels', () => {
+  it('a label with a zero or a leading zero in d, D or i is no field\'s label (a second label for 2.0.15.1, or discriminant 0)', () => {
+    for (const [label, d, D] of [['2.0.015.1', 2n, 15n], ['02.0.15.1', 2n, 15n], ['2.0.15.01', 2n, 15n], ['2.0.0.1', 2n, 0n], ['0.0.1.1', 0n, 1n]] as const) {
+      const r = check(3, 'nf_fields', { label, degree: d, disc_abs: D });
+      expect([label, r.valid]).toEqual([label, false]);
+      expect(r.reasons.join('; ')).toContain(`label ${label} is not of the form d.r.D.i (d, D and i positive, without leading zeros)`);
+    }
+    expect(check(3, 'nf_fields', { label: '1.1.1.1', degree: 1n, r2: 0n, disc_abs: 1n, disc_sign: 1n, coeffs: [0n, 1n] }).reasons).toEqual([]);
+  });
+});
+
 describe('the other sources', () => {
   const cases: Array<[number, string]> = [
     [1, 'mf_newspaces'],

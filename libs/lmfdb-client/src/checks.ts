@@ -229,6 +229,11 @@ function checkNumberField(c: Checker): void {
   if (label === undefined) return;
   const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(label);
   if (!m) return c.fail(`label ${label} is not of the form d.r.D.i`);
+  // Degree, |discriminant| and index are positive, written without leading zeros: "2.0.015.1" (a
+  // second label for 2.0.15.1) or "2.0.0.1" (discriminant 0) are no field's label.
+  if (![m[1], m[3], m[4]].every((x) => /^[1-9]/.test(x as string)) || !/^(0|[1-9]\d*)$/.test(m[2] as string)) {
+    return c.fail(`label ${label} is not of the form d.r.D.i (d, D and i positive, without leading zeros)`);
+  }
   const d = BigInt(m[1]);
   const r = BigInt(m[2]);
   const why = `the label ${label}`;
