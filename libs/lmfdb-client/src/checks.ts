@@ -23,8 +23,8 @@ class Checker {
 
   fail(reason: string): void {
     // A column several checks read ("conductor is not an integer") is one fault, told once.
-    if (this.reasons.includes(reason)) return;
-    this.reasons.push(reason.length > REASON_MAX ? `${reason.slice(0, REASON_MAX)}… (${reason.length} characters)` : reason);
+    const told = reason.length > REASON_MAX ? `${reason.slice(0, REASON_MAX)}… (${reason.length} characters)` : reason;
+    if (!this.reasons.includes(told)) this.reasons.push(told);
   }
   /** A part that cannot be checked (a form not understood): recorded, the record stays valid. */
   cannotCheck(what: string): void {
