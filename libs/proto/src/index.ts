@@ -1,4 +1,5 @@
 // The generated wire contract (see proto/ and libs/proto/generate.mjs). Never edited by hand.
+import './int64-check';
 export * from './gen/paxos/v1/ballot';
 export * from './gen/paxos/v1/value';
 export * from './gen/paxos/v1/acceptor_service';
