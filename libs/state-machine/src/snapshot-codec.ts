@@ -1,7 +1,10 @@
 // The bytes of a durable snapshot of the agreed state. V8's structured serialization (node:v8)
 // keeps bigints, Maps' entries and byte arrays exactly and is many times faster than JSON for the
-// 200,000 session ids; it is read back only by the same program (a node's own snapshot file), and
-// a format number comes first so that a later format can be told apart.
+// 200,000 session ids. It is read by the node that wrote it and by the nodes a snapshot is
+// installed on (state transfer), all on the Node the toolchain pins: V8 reads what an older V8
+// wrote, not always the reverse, so a node on an older Node refuses a newer one's snapshot (loudly,
+// and the transfer tries another acceptor). A format number comes first so that a later format can
+// be told apart.
 import { deserialize, serialize } from 'node:v8';
 import type { AgreedStateSnapshot } from './agreed-state';
 import { registrySnapshotProblem } from './harmonic-registry';
