@@ -115,6 +115,9 @@ export class StateTransfer {
         const snapshot = await h.link.stateSnapshot(TRANSFER_DEADLINE_MS);
         // The holder's snapshot may have moved since it answered: still only at or below what a quorum reports committed.
         if (snapshot.slot <= slot || snapshot.slot > agreed) continue;
+        // Kept only once this build can read it (a newer build's format, an older Node's reader):
+        // a kept snapshot is offered again and again, and the next holder's would never be asked.
+        decodeStateSnapshot(snapshot.body);
         this.kept = snapshot;
         return snapshot;
       } catch (e) {

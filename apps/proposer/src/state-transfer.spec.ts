@@ -1,0 +1,64 @@
+import { type ChosenEntry, Quorum } from '@paxos/consensus-core';
+import { createLogger } from '@paxos/grpc-kit';
+import type { LearnResponse } from '@paxos/proto';
+import type { StateSnapshotBytes } from '@paxos/read-service';
+import { AgreedState, encodeStateSnapshot } from '@paxos/state-machine';
+import type { AcceptorLink } from './acceptor-link';
+import { ChosenLog } from './chosen-log';
+import { StateTransfer } from './state-transfer';
+
+const ballot = { round: 1n, proposerId: 1 };
+const digest = () => 'd';
+const entry = (slot: number): ChosenEntry => ({
+  slot: BigInt(slot),
+  ballot,
+  value: { kind: 'batch', commands: [{ clientRequestId: `c${slot}`, contentType: 'text/plain', data: new Uint8Array(8) }] },
+});
+
+/** The agreed state after slots [0, slots) as a snapshot's bytes. */
+function snapshotAt(slots: number): StateSnapshotBytes {
+  const log = new ChosenLog({ retainedSlotsMax: 16, retainedBytesMax: 1 << 20, state: new AgreedState({ digest }) });
+  log.learn(Array.from({ length: slots }, (_, i) => entry(i)));
+  return { slot: BigInt(slots), body: encodeStateSnapshot(log.state.snapshot()) };
+}
+
+/** An acceptor reporting `committedIndex` and holding `snapshot`; counts the snapshots fetched from it. */
+function holder(nodeId: number, committedIndex: bigint, snapshot: StateSnapshotBytes) {
+  const fetched = { count: 0 };
+  const link = {
+    nodeId,
+    up: true,
+    learn: async (): Promise<LearnResponse> => ({ chosen: [], committedIndex, oldestKeptSlot: snapshot.slot, snapshotSlot: snapshot.slot }),
+    stateSnapshot: async () => {
+      fetched.count++;
+      return snapshot;
+    },
+  };
+  return { link: link as unknown as AcceptorLink, fetched };
+}
+
+describe('StateTransfer', () => {
+  it('passes over a snapshot this build cannot read, for the next holder, rather than keep offering it', async () => {
+    const good = snapshotAt(40);
+    // Same slot range, but bytes of a format this build does not know (a newer build's, say).
+    const unreadable = { slot: 50n, body: Buffer.from('not a snapshot this build reads') };
+    const a = holder(0, 60n, unreadable);
+    const b = holder(1, 60n, good);
+    const c = holder(2, 60n, good);
+    const chosen = new ChosenLog({ retainedSlotsMax: 16, retainedBytesMax: 1 << 20, state: new AgreedState({ digest }) });
+    const installed: bigint[] = [];
+    const transfer = new StateTransfer({
+      links: [a.link, b.link, c.link],
+      quorum: new Quorum(3),
+      chosen,
+      restore: (s) => new AgreedState({ digest }, s),
+      installed: (slot) => installed.push(slot),
+      ballot: () => ballot,
+      logger: createLogger('state-transfer-test'),
+    });
+    await expect(transfer.installHere()).resolves.toBe(true);
+    expect(installed).toEqual([40n]);
+    expect(chosen.nextSlot).toBe(40n);
+    expect(a.fetched.count).toBe(1);
+  });
+});
