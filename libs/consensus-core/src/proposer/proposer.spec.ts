@@ -547,3 +547,16 @@ describe('the proposer bounds its planning', () => {
     });
   });
 });
+
+describe('the end of the log', () => {
+  it('is a condition, not an assertion: after promises whose committed index is slotMax, commands past the last slot wait', () => {
+    const p = proposer(3);
+    const prep = out(p.submit(cmd('a'))).messages.find((m) => m.type === 'prepare');
+    if (prep?.type !== 'prepare') throw new Error('expected a prepare');
+    const slotMax = 1n << 62n;
+    for (const from of [0, 1]) {
+      expect(() => p.handle({ type: 'promise', from, ballot: prep.ballot, accepted: [], truncated: false, committedIndex: slotMax })).not.toThrow();
+    }
+    for (const id of ['b', 'c', 'd']) expect(() => p.submit(cmd(id))).not.toThrow();
+  });
+});

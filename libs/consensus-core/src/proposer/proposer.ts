@@ -336,9 +336,12 @@ export class ProposerCore {
       if (this.slotLimit !== null && this.freeSlot >= this.slotLimit) break;
       if (this.proposals.inFlight >= this.cfg.partialSlotsMax && !this.queue.hasFullBatch(this.cfg.batchCommandsMax, this.cfg.batchBytesMax)) break;
       const slot = this.freeSlot;
+      // The free slot follows what acceptors report (their promises' slots and committed
+      // indexes): network input, so the end of the log is a condition here, not an assertion.
+      // The commands wait (their clients' deadlines answer them).
+      if (slot > this.cfg.limits.slotMax) break;
       this.freeSlot += 1n;
       if (this.chosenSlots.has(slot) || this.proposals.has(slot)) continue;
-      assert(slot <= this.cfg.limits.slotMax, `slot ${slot} above slotMax`);
       const commands = this.queue.takeBatch(this.cfg.batchCommandsMax, this.cfg.batchBytesMax);
       this.sendAccept(this.proposals.plan(slot, batchOf(commands, this.cfg.origin), true), out);
     }
