@@ -2,9 +2,11 @@
 // or mutated bytes through the generated decoders. Nothing from the network may throw anything but
 // a WireError, and a value's kept bytes must decode alone to the value read.
 // FUZZ_SEED=<n> replays one seed; FUZZ_ITERATIONS sets the count per seed.
-import { SeededRandom } from '@paxos/consensus-core';
+import { SeededRandom, type SlotValue as CoreSlotValue } from '@paxos/consensus-core';
 import { AcceptRequest, PrepareRequest, SlotValue as WireSlotValue, type Ballot as WireBallot, type Commit, type SlotValue } from '@paxos/proto';
-import { acceptRequestFromWire, acceptedEntryFromWire, decodeAcceptRequest, encodedSlotValue, prepareFromWire, slotValueFromWire, WireError } from './index';
+import { acceptRequestFromWire, acceptedEntryFromWire, decodeAcceptRequest, encodedSlotValue, prepareFromWire, slotValueFromWire, slotValueToWire, WireError } from './index';
+
+const toWireShape = (v: CoreSlotValue): SlotValue => slotValueToWire(v);
 
 const SEEDS = process.env['FUZZ_SEED'] ? [Number(process.env['FUZZ_SEED'])] : [1, 2, 3, 20261206];
 const ITERATIONS = Number(process.env['FUZZ_ITERATIONS'] ?? 1000);
@@ -142,9 +144,3 @@ describe('wire conversions under hostile input (seeded)', () => {
     }
   });
 });
-
-import { slotValueToWire } from './slot-value';
-import type { SlotValue as CoreSlotValue } from '@paxos/consensus-core';
-function toWireShape(v: CoreSlotValue): SlotValue {
-  return slotValueToWire(v);
-}
