@@ -36,16 +36,16 @@ describe("a proposer core fed hostile acceptor answers (seeded)", () => {
       if (c === 1) return { kind: undefined };
       if (c === 2) return { kind: { $case: 'batch', value: { commands: [] } } };
       if (c === 3) return { kind: { $case: 'batch', value: { commands: [{ clientRequestId: '', verifiedBy: [] }] } } };
-      if (c === 4 && r.chance(0.05)) return { kind: { $case: 'batch', value: { commands: [{ clientRequestId: 'big', value: { contentType: 't', data: new Uint8Array(2 << 20) }, verifiedBy: [] }] } } };
-      if (c === 5) return { kind: { $case: 'batch', value: { commands: [{ clientRequestId: 'v', value: { contentType: 't', data: new Uint8Array(2) }, verifiedBy: Array.from({ length: 2000 }, (_, i) => i) }] } } };
-      if (c === 6) return { kind: { $case: 'batch', value: { commands: [{ clientRequestId: `c${r.int(0, 9)}`, value: { contentType: 't', data: new Uint8Array(1) }, verifiedBy: [] }] } } };
+      if (c === 4 && r.chance(0.05)) return { kind: { $case: 'batch', value: { commands: [{ clientRequestId: 'big', value: { contentType: 't', data: Buffer.alloc(2 << 20) }, verifiedBy: [] }] } } };
+      if (c === 5) return { kind: { $case: 'batch', value: { commands: [{ clientRequestId: 'v', value: { contentType: 't', data: Buffer.alloc(2) }, verifiedBy: Array.from({ length: 2000 }, (_, i) => i) }] } } };
+      if (c === 6) return { kind: { $case: 'batch', value: { commands: [{ clientRequestId: `c${r.int(0, 9)}`, value: { contentType: 't', data: Buffer.alloc(1) }, verifiedBy: [] }] } } };
       return { kind: { $case: 'noop', value: {} } };
     };
     const slot = (near: bigint): bigint => (r.chance(0.9) ? near + BigInt(r.int(0, 5)) : pick([...EXTREME, 1n << 20n, (1n << 62n) - 1n]));
     for (let step = 0; step < STEPS; step++) {
       const where = `seed ${seed} step ${step}`;
       try {
-        if (r.chance(0.15)) take(core.submit({ clientRequestId: `id${step}`, contentType: 't', data: new Uint8Array(3) }));
+        if (r.chance(0.15)) take(core.submit({ clientRequestId: `id${step}`, contentType: 't', data: Buffer.alloc(3) }));
         take(core.tick());
         const m = asked.length > 0 ? asked.splice(r.int(0, asked.length), 1)[0] : undefined;
         if (m === undefined) continue;

@@ -59,7 +59,7 @@ class Gen {
     if (c === 2) return { kind: { $case: 'noop', value: {} } };
     const commands = Array.from({ length: this.pick([1, 1, 1, 2, 0]) }, () => ({
       clientRequestId: this.pick(['a', 'b', 'c', '', '\uD800', 'x'.repeat(3000)]),
-      value: { contentType: this.pick(['t', '']), data: new Uint8Array(this.pick([0, 1, 3, 1 << 20])) },
+      value: { contentType: this.pick(['t', '']), data: Buffer.alloc(this.pick([0, 1, 3, 1 << 20])) },
       verifiedBy: this.r.chance(0.05) ? Array.from({ length: 1025 }, (_, i) => i) : [],
     }));
     return { kind: { $case: 'batch', value: { commands } } };

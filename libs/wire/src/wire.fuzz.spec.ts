@@ -29,9 +29,9 @@ class Gen {
     const kinds = ['', 'a', 'x'.repeat(300), '\uD800', 'a\uDFFFb', '\uFFFD', '😀', '\u0000', 'text/plain', 'x'.repeat(this.r.int(0, 500))];
     return this.pick(kinds);
   }
-  bytes(): Uint8Array {
+  bytes(): Buffer {
     const n = this.r.chance(0.02) ? 70_000 : this.pick([0, 1, 7, 100, 5000]);
-    const b = new Uint8Array(n);
+    const b = Buffer.alloc(n);
     for (let i = 0; i < n; i += 97) b[i] = this.r.int(0, 256);
     return b;
   }
@@ -119,7 +119,7 @@ describe('wire conversions under hostile input (seeded)', () => {
         buf = new Uint8Array(g.r.int(0, 64));
         for (let j = 0; j < buf.length; j++) buf[j] = g.r.int(0, 256);
       } else {
-        const small = { requestId: g.u64(), accept: { ballot: { round: 1n, proposerId: 1 }, slot: 3n, value: g.r.chance(0.5) ? { kind: { $case: 'noop' as const, value: {} } } : { kind: { $case: 'batch' as const, value: { commands: [{ clientRequestId: 'id', value: { contentType: 't', data: new Uint8Array([1, 2, 3]) }, verifiedBy: [1, 300] }], origin: 5n } } } }, commits: [{ ballot: { round: 2n, proposerId: 1 }, fromSlot: 0n, toSlot: 1n, values: [{ kind: { $case: 'noop' as const, value: {} } }] }], quorumCommittedIndex: 0n };
+        const small = { requestId: g.u64(), accept: { ballot: { round: 1n, proposerId: 1 }, slot: 3n, value: g.r.chance(0.5) ? { kind: { $case: 'noop' as const, value: {} } } : { kind: { $case: 'batch' as const, value: { commands: [{ clientRequestId: 'id', value: { contentType: 't', data: Buffer.from([1, 2, 3]) }, verifiedBy: [1, 300] }], origin: 5n } } } }, commits: [{ ballot: { round: 2n, proposerId: 1 }, fromSlot: 0n, toSlot: 1n, values: [{ kind: { $case: 'noop' as const, value: {} } }] }], quorumCommittedIndex: 0n };
         buf = AcceptRequest.encode(small).finish();
         for (let m = g.r.int(1, 4); m > 0; m--) buf = g.mutate(buf);
       }
