@@ -135,4 +135,12 @@ describe('acceptor catch-up bookkeeping', () => {
     catchUp.pass();
     expect(order).toEqual(['2:2', '0:1']);
   });
+
+  it('takes no committed index past the last slot as a report (network input)', () => {
+    const catchUp = new AcceptorCatchUp([], chosenLog(0, 4), options());
+    catchUp.note(1, (1n << 64n) - 1n);
+    expect(catchUp.committedOf(1)).toBeUndefined();
+    catchUp.note(1, 7n);
+    expect(catchUp.committedOf(1)).toBe(7n);
+  });
 });

@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { type ChosenEntry, type Quorum, slotValueBytes } from '@paxos/consensus-core';
+import { type ChosenEntry, DEFAULT_LIMITS, type Quorum, slotValueBytes } from '@paxos/consensus-core';
 import type { AcceptResponse } from '@paxos/proto';
 import type { AcceptorLink } from './acceptor-link';
 import type { ChosenLog } from './chosen-log';
@@ -63,6 +63,9 @@ export class AcceptorCatchUp {
   }
 
   note(nodeId: number, committedIndex: bigint): void {
+    // Network input: an index past the log's last slot is no report (catch-up would take the
+    // acceptor for ahead of everything, and its reports move the quorum's committed index).
+    if (committedIndex > DEFAULT_LIMITS.slotMax + 1n) return;
     const previous = this.reported.get(nodeId);
     if (previous !== undefined) this.reportedBefore.set(nodeId, previous);
     this.reported.set(nodeId, committedIndex);
