@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Quorum } from '@paxos/consensus-core';
+import { cacheFilePath, readCacheFile, SOURCE_COUNT } from '@paxos/lmfdb-client';
 import { ConfigError, ensureNetworkCertificates, isServing, type Transport } from '@paxos/grpc-kit';
 import { CLIENT_CERT_NAME, clientTransport, INGEST_CERT_NAME, STATUS_CERT_NAME, STATUS_PAGE_NAME, dataDir, defaultNetworkDir, LAYOUT_FILE, layoutProblem, lockNetworkDir, logFile, type NetworkLayout, networkTlsDir, type NodeLayout, pidFile, portOf, readLayout, workspaceRoot, writeLayout } from './network-dir';
 import { holdsVotes } from './acceptor-data-dir';
@@ -142,17 +143,43 @@ function bundleApps(): void {
   runNode(join(workspaceRoot(), 'tools/scripts/bundle.mjs'), ['acceptor', 'proposer', 'lmfdb-ingest', 'status-page'], 'bundling the apps');
 }
 
-/** Bundles the apps and fills the LMFDB cache (snapshot or live API). */
-export function prepare(opts: LaunchOptions): void {
+/**
+ * The sources whose cache file in cacheDir is missing or damaged, each with why: a file cut short,
+ * whose records do not hash to its sha256, or that holds another source. The nodes would not load
+ * such a file (each then refuses claims on that source as unverifiable), and a launch that only
+ * looked for the files said the cache held the ten sources.
+ */
+export async function sourcesToFill(cacheDir: string): Promise<Map<number, string>> {
+  const fill = new Map<number, string>();
+  for (let n = 0; n < SOURCE_COUNT; n++) {
+    const path = cacheFilePath(cacheDir, n);
+    if (!existsSync(path)) {
+      fill.set(n, 'missing');
+      continue;
+    }
+    try {
+      const file = await readCacheFile(path);
+      if (file.source !== n) fill.set(n, `cache file ${path}: holds source ${file.source}, not source ${n}`);
+    } catch (e) {
+      fill.set(n, e instanceof Error ? e.message : String(e));
+    }
+  }
+  return fill;
+}
+
+/** Bundles the apps and fills the LMFDB cache (snapshot or live API): the sources it lacks, and those whose file is damaged. */
+export async function prepare(opts: LaunchOptions): Promise<void> {
   bundleApps();
-  const missing = Array.from({ length: 10 }, (_, i) => i).filter((i) => !existsSync(join(opts.lmfdbCacheDir, `source_${i}.json`)));
-  if (missing.length === 0) {
+  const fill = await sourcesToFill(opts.lmfdbCacheDir);
+  if (fill.size === 0) {
     opts.out(`LMFDB cache ${opts.lmfdbCacheDir} holds the ten sources`);
     return;
   }
-  opts.out(`LMFDB cache ${opts.lmfdbCacheDir} lacks sources ${missing.join(',')}: ${opts.baseUrl ? `ingesting from ${opts.baseUrl}` : 'loading the shipped snapshot'}`);
+  const sources = [...fill.keys()];
+  for (const [n, why] of fill) if (why !== 'missing') opts.out(`LMFDB source ${n} is damaged (${why}): filled again`);
+  opts.out(`LMFDB cache ${opts.lmfdbCacheDir} lacks sources ${sources.join(',')}: ${opts.baseUrl ? `ingesting from ${opts.baseUrl}` : 'loading the shipped snapshot'}`);
   const ingest = join(workspaceRoot(), 'dist/apps/lmfdb-ingest/main.js');
-  const args = ['--sources', missing.join(','), '--cache-dir', opts.lmfdbCacheDir, ...(opts.baseUrl ? ['--base-url', opts.baseUrl] : ['--offline'])];
+  const args = ['--sources', sources.join(','), '--cache-dir', opts.lmfdbCacheDir, ...(opts.baseUrl ? ['--base-url', opts.baseUrl] : ['--offline'])];
   runNode(ingest, args, 'LMFDB ingest');
 }
 
@@ -235,7 +262,7 @@ async function launchLocked(opts: LaunchOptions, release: () => void): Promise<L
   const ports = await portProblem(layout);
   if (ports) throw new ConfigError(`nothing was started: ${ports}`);
   // Bundles and the LMFDB cache after the ports: a launch that cannot run does no work.
-  prepare(opts);
+  await prepare(opts);
   const certsStarted = performance.now();
   if (!opts.insecure) ensureNetworkCertificates(networkTlsDir(opts.dir), certificateNames(layout));
   const certificatesMs = Math.round(performance.now() - certsStarted);
