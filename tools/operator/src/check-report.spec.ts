@@ -97,3 +97,44 @@ describe('npm run check: a network whose processes are all stopped', () => {
     expect(lines.join('\n')).not.toMatch(/0 of 0 alive|no chosen slot to compare yet/);
   });
 });
+
+describe('npm run check: a proposer or status page that does not answer', () => {
+  const report = (proposer: object, statusPage: object) =>
+    formatCheck(
+      {
+        proposer: { address: 'a:9', answering: false, ...proposer },
+        statusPage: { address: 'a:10', answering: false, ...statusPage },
+        serving: false,
+        nodes: [{ node: 0, address: 'a:1', alive: true, committedIndex: '0' }],
+        alive: 1,
+        voting: 1,
+        clusterSize: 1,
+        quorumSize: 1,
+        crashTolerance: 0,
+        byzantineTolerance: 0,
+        quorumAlive: true,
+        committedIndex: '0',
+        holdingLatest: 1,
+        appliedLatest: 1,
+      },
+      '/tmp/net',
+    );
+
+  it('says how to start again the one whose process is gone (killed), as it does for the acceptors', () => {
+    const lines = report({ error: 'UNAVAILABLE: connection refused', process: { running: false } }, { error: 'http://a:10/: ECONNREFUSED', process: { running: false } });
+    expect(lines).toContain('proposer a:9: NOT serving (UNAVAILABLE: connection refused): clients cannot propose; its process is not running: npm run launch -- --restart-missing --dir /tmp/net starts it again');
+    expect(lines).toContain('status page: NOT answering (http://a:10/: ECONNREFUSED): its process is not running: npm run launch -- --restart-missing --dir /tmp/net starts it again');
+  });
+
+  it('names the paused process and how to resume it', () => {
+    const lines = report({ error: 'DEADLINE_EXCEEDED', process: { running: true, pid: 41, paused: true } }, { error: 'no answer in time (paused?)', process: { running: true, pid: 42, paused: true } });
+    expect(lines).toContain('proposer a:9: NOT serving (DEADLINE_EXCEEDED): clients cannot propose; its process 41 is paused (stopped by a signal): resume it with kill -CONT 41');
+    expect(lines).toContain('status page: NOT answering (no answer in time (paused?)): its process 42 is paused (stopped by a signal): resume it with kill -CONT 42');
+  });
+
+  it('points at the log when its process runs', () => {
+    const lines = report({ error: 'x', process: { running: true, pid: 41, paused: false } }, { error: 'y' });
+    expect(lines).toContain('proposer a:9: NOT serving (x): clients cannot propose; see proposer.log');
+    expect(lines).toContain('status page: NOT answering (y): see status-page.log');
+  });
+});

@@ -6,7 +6,7 @@ import { acceptorVotes } from '@paxos/wire';
 import { type NetworkLayout, type NodeLayout, portOf } from './network-dir';
 import { formatAgreement, type LogAgreement } from './log-agreement';
 import { acceptorStatus } from './probe';
-import { listensOn } from './processes';
+import { isPaused, listensOn } from './processes';
 
 export interface NodeRow {
   readonly node: number;
@@ -36,6 +36,22 @@ export interface ServiceRow {
   readonly answering: boolean;
   /** Why not (absent when it answers). */
   readonly error?: string;
+  /** When it does not answer: whether the process launch started for it runs, and is paused (absent: not checked). */
+  readonly process?: { readonly running: false } | { readonly running: true; readonly pid: number; readonly paused: boolean };
+}
+
+/** What became of the process launch started for a service that does not answer (owners absent: not checked). */
+function processOf(owners: Owners | undefined, pid: number | undefined): Pick<ServiceRow, 'process'> {
+  if (!owners) return {};
+  return { process: pid === undefined ? { running: false } : { running: true, pid, paused: isPaused(pid) } };
+}
+
+/** What to do about a service that does not answer: start it again, resume it, or read its log. */
+function serviceAdvice(row: ServiceRow, log: string, dir: string): string {
+  const p = row.process;
+  if (p?.running === false) return `its process is not running: npm run launch -- --restart-missing --dir ${dir} starts it again`;
+  if (p?.running && p.paused) return `its process ${p.pid} is paused (stopped by a signal): resume it with kill -CONT ${p.pid}`;
+  return `see ${log}`;
 }
 
 export interface CheckReport {
@@ -170,7 +186,7 @@ async function proposerRow(address: string, deadlineMs: number, transport: Trans
     if (owners.proposer === undefined) return { address, answering: false, error: `this network's proposer is not running (no live proposer.pid), and another process answers on ${address}` };
     if (listensOn(owners.proposer, portOf(address)) === false) return { address, answering: false, error: `another process answers on ${address}, not this network's proposer (pid ${owners.proposer})` };
   }
-  return { address, answering: health.serving, ...(health.reason ? { error: withCertificateHint(health.reason) } : {}) };
+  return { address, answering: health.serving, ...(health.reason ? { error: withCertificateHint(health.reason) } : {}), ...(health.serving ? {} : processOf(owners, owners?.proposer)) };
 }
 
 /** The status page answers HEAD / as itself (its header names its pid: the one launch started, when known). */
@@ -185,7 +201,7 @@ async function statusPageRow(address: string, deadlineMs: number, owners?: Owner
     return { address, answering: true };
   } catch (e) {
     const cause = (e as { cause?: { code?: string } }).cause?.code;
-    return { address, answering: false, error: `${url}: ${(e as Error).name === 'TimeoutError' ? 'no answer in time (paused?)' : (cause ?? (e as Error).message)}` };
+    return { address, answering: false, error: `${url}: ${(e as Error).name === 'TimeoutError' ? 'no answer in time (paused?)' : (cause ?? (e as Error).message)}`, ...processOf(owners, owners?.statusPage) };
   }
 }
 
@@ -244,8 +260,8 @@ export function formatCheck(r: CheckReport, dir = 'D'): string[] {
       ? `consensus: ${NO_ACCEPTOR_ANSWERED}: is the network running? npm run launch -- --restart-missing --dir ${dir} brings back stopped nodes`
       : `consensus: ${r.holdingLatest} of ${r.alive} alive acceptors hold the latest chosen slot (committed index ${r.committedIndex})`,
     ...(r.agreement ? (r.alive === 0 ? [`agreement: could not be compared: ${NO_ACCEPTOR_ANSWERED}`] : formatAgreement(r.agreement)) : []),
-    r.proposer.answering ? `proposer ${r.proposer.address}: serving` : `proposer ${r.proposer.address}: NOT serving (${r.proposer.error ?? 'no answer'}): clients cannot propose; see proposer.log`,
-    ...(r.statusPage ? [r.statusPage.answering ? `status page: http://${r.statusPage.address}/` : `status page: NOT answering (${r.statusPage.error ?? 'no answer'}): see status-page.log`] : []),
+    r.proposer.answering ? `proposer ${r.proposer.address}: serving` : `proposer ${r.proposer.address}: NOT serving (${r.proposer.error ?? 'no answer'}): clients cannot propose; ${serviceAdvice(r.proposer, 'proposer.log', dir)}`,
+    ...(r.statusPage ? [r.statusPage.answering ? `status page: http://${r.statusPage.address}/` : `status page: NOT answering (${r.statusPage.error ?? 'no answer'}): ${serviceAdvice(r.statusPage, 'status-page.log', dir)}`] : []),
     ...r.nodes.flatMap((n) => (n.misconfigured ? [`configuration: acceptor ${n.node} (${n.address}) ${n.misconfigured}`] : [])),
     ...r.nodes.flatMap((n) => (n.unhealthy ? [`health: acceptor ${n.node} (${n.address}) ${n.unhealthy}; see its log`] : [])),
   ];
