@@ -26,6 +26,17 @@ describe('npm run submit: what a failure means to the sender', () => {
     expect(describeFailure(status.DEADLINE_EXCEEDED, 'Deadline exceeded after 10.002s,name resolution: 0.001s,Waiting for LB pick', 'id-6')[0]).toMatch(/^not known to be chosen: DEADLINE_EXCEEDED: no answer within 10\.002 s \(the node paused or overloaded\?\); the proposal may still be chosen/);
     expect(describeFailure(status.INTERNAL, 'x', 'id')[1]).toBe(EXIT.other);
   });
+
+  it('says this command was held, not the proposer, when its deadline passed long before it noticed (it was paused)', () => {
+    // A 2 s deadline that grpc-js reports after 5 s: the command itself did not run meanwhile.
+    const [held, code] = describeFailure(status.DEADLINE_EXCEEDED, 'Deadline exceeded after 5.028s,name resolution: 0.001s', 'id-7', 2000);
+    expect(held).toBe(
+      'not known to be chosen: DEADLINE_EXCEEDED: the 2 s deadline passed while this command was held for 5.028 s (it was paused or starved of CPU; the proposer may have answered in time); the proposal may still be chosen: retry with --client-request-id id-7: it is chosen at most once, and a retry answers with its slot',
+    );
+    expect(code).toBe(EXIT.unavailable);
+    // On time, the proposer is the one that did not answer.
+    expect(describeFailure(status.DEADLINE_EXCEEDED, 'Deadline exceeded after 2.004s,name resolution: 0.001s', 'id-8', 2000)[0]).toMatch(/no answer within 2\.004 s \(the node paused or overloaded\?\)/);
+  });
 });
 
 describe('npm run submit --file: a file that is not a proposal is bad input (exit 2)', () => {

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { formatBallot, Quorum } from '@paxos/consensus-core';
-import { ConfigError, describeGrpcError, describeStatusDetails, helpText, isServiceError, notConnected, parseCommand, printable, type Transport } from '@paxos/grpc-kit';
+import { clientDeadlinePassed, ConfigError, describeGrpcError, describeStatusDetails, helpText, isServiceError, notConnected, parseCommand, printable, type Transport } from '@paxos/grpc-kit';
 import { isSourceNumber, loadSource, parseLossless, type SourceCache, stringifyLossless, verifyClaim } from '@paxos/lmfdb-client';
 import { type Claim, Consistency, type LeaderboardEntry, type MonsterHarmonicProposal, type ProposeResponse, VoteOutcome, VotePhase } from '@paxos/proto';
 import { buildProposal, encodeProposalValue, parseProposalJson, ProposalFormatError } from '@paxos/proposal';
@@ -229,11 +229,14 @@ export async function runSubmit(argv: readonly string[], out: (line: string) => 
     return EXIT.chosen;
   } catch (e) {
     if (!isServiceError(e)) throw e;
-    const [line, code] = describeFailure(e.code, e.details, clientRequestId);
+    const [line, code] = describeFailure(e.code, e.details, clientRequestId, o['deadline-ms'] as number);
     out(o.json ? JSON.stringify({ error: { code: status[e.code], details: e.details }, clientRequestId, outcome: line.slice(0, line.indexOf(':')), exitCode: code }, null, 2) : line);
     return code;
   }
 }
+
+/** How late past its deadline a call may be noticed before the command counts as held (paused) rather than busy. */
+const HELD_MS = 1000;
 
 /**
  * What a failed Propose means to the person who sent it, and the exit code. Only a decided "no"
@@ -242,9 +245,15 @@ export async function runSubmit(argv: readonly string[], out: (line: string) => 
  * the proposer (no connection) or that it turned away for overload chose nothing. Either way a
  * retry with the same client_request_id answers it without choosing the value twice.
  */
-export function describeFailure(code: status, details: string, clientRequestId: string): [string, number] {
+export function describeFailure(code: status, details: string, clientRequestId: string, deadlineMs?: number): [string, number] {
   // grpc-js's own text (a connection that failed, a deadline) said as its cause.
-  const what = `${status[code] ?? code}: ${describeStatusDetails(code, details)}`;
+  const waited = clientDeadlinePassed({ code, details });
+  // grpc-js notices a deadline on this process's timers: noticed a second or more after it
+  // passed, this command did not run meanwhile (SIGSTOP, a starved machine), whatever the proposer did.
+  const held = deadlineMs !== undefined && waited !== undefined && Number(waited) * 1000 > deadlineMs + HELD_MS;
+  const what = held
+    ? `${status[code]}: the ${deadlineMs / 1000} s deadline passed while this command was held for ${waited} s (it was paused or starved of CPU; the proposer may have answered in time)`
+    : `${status[code] ?? code}: ${describeStatusDetails(code, details)}`;
   const retry = `retry with --client-request-id ${clientRequestId}: it is chosen at most once, and a retry answers with its slot`;
   switch (code) {
     case status.FAILED_PRECONDITION:
