@@ -36,6 +36,13 @@ describe('npm run read: what a failed read means', () => {
     expect(describeReadFailure(status.NOT_FOUND, 'no proposal 9', proposer)).toEqual({ details: 'no proposal 9', exitCode: 3 });
     expect(describeReadFailure(status.INTERNAL, 'x', proposer).exitCode).toBe(1);
   });
+
+  it('says this command was held, not the node, when the deadline was noticed long after it passed (the read was paused)', () => {
+    expect(describeReadFailure(status.DEADLINE_EXCEEDED, 'Deadline exceeded after 61.204s,name resolution: 0.001s', proposer)).toEqual({
+      details: 'the 10000 ms deadline passed while this command was held for 61.204 s (it was paused or starved of CPU; 127.0.0.1:27100 may have answered in time): run it again',
+      exitCode: 4,
+    });
+  });
 });
 
 describe('an applied slot as the tools print it', () => {

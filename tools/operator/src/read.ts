@@ -177,6 +177,9 @@ export interface ReadTarget {
   readonly deadlineMs: number;
 }
 
+/** How late past its deadline a call may be noticed before the command counts as held (paused) rather than the node slow. */
+const HELD_MS = 1000;
+
 /**
  * A failed read as a person reads it, and the exit code (3 not found, 4 no answer or no quorum, 1
  * other). grpc-js's own text is said as its cause (the translation check uses too); a
@@ -186,7 +189,10 @@ export interface ReadTarget {
 export function describeReadFailure(code: status, details: string, t: ReadTarget): { details: string; exitCode: number } {
   const staleHint = t.viaProposer ? '; an acceptor answers a stale read: --node N' : '';
   let said: string;
-  if (clientDeadlinePassed({ code, details }) !== undefined) said = `${t.address} did not answer within ${t.deadlineMs} ms (paused or overloaded?)${staleHint}`;
+  const waited = clientDeadlinePassed({ code, details });
+  // grpc-js notices a deadline on this process's timers: a second or more late, this command did not run meanwhile.
+  if (waited !== undefined && Number(waited) * 1000 > t.deadlineMs + HELD_MS) said = `the ${t.deadlineMs} ms deadline passed while this command was held for ${waited} s (it was paused or starved of CPU; ${t.address} may have answered in time): run it again`;
+  else if (waited !== undefined) said = `${t.address} did not answer within ${t.deadlineMs} ms (paused or overloaded?)${staleHint}`;
   else if (notConnected(code, details)) said = `${describeStatusDetails(code, details)}; ${notRunningHint(t.who)}${staleHint}`;
   else if (t.linearizable && code === status.UNAVAILABLE && /CONSISTENCY_STALE/.test(details)) said = `${details}; rerun with --stale, or --node N to read one acceptor`;
   else said = describeStatusDetails(code, details);
