@@ -325,12 +325,15 @@ async function statusPageReady(layout: NetworkLayout, pid: number | undefined, t
   return undefined;
 }
 
-/** The status page's URL, or why it did not answer. */
-function statusPageOutcome(dir: string, layout: NetworkLayout, url: string | undefined, pid: number | undefined): Pick<LaunchResult, 'statusPageUrl' | 'statusPageProblem'> {
+/** The status page's URL, or why it did not answer: paused, or exited (with its log's last word, or how to start it again when its log has none: killed). */
+export function statusPageOutcome(dir: string, layout: NetworkLayout, url: string | undefined, pid: number | undefined): Pick<LaunchResult, 'statusPageUrl' | 'statusPageProblem'> {
   if (url) return { statusPageUrl: url };
   if (!layout.statusPage) return {};
   if (pid !== undefined && isAlive(pid) && isPaused(pid)) return { statusPageProblem: `its process ${pid} is paused (SIGSTOP): resume it with kill -CONT ${pid}` };
   const last = lastLogLine(logFile(dir, STATUS_PAGE_NAME));
+  if (pid !== undefined && !isAlive(pid)) {
+    return { statusPageProblem: last ? `its process ${pid} exited: ${last}` : `its process ${pid} exited, its log says nothing of why (killed?): npm run launch -- --restart-missing --dir ${dir} starts it again` };
+  }
   return last ? { statusPageProblem: last } : {};
 }
 
