@@ -47,6 +47,20 @@ export function clientDeadlinePassed(err: Pick<ServiceError, 'code' | 'details'>
   return err.code === status.DEADLINE_EXCEEDED ? /^Deadline exceeded after ([\d.]+)s/.exec(err.details)?.[1] : undefined;
 }
 
+/** How late past its deadline a call may be noticed before the caller counts as held rather than the server slow. */
+const DEADLINE_HELD_MS = 1000;
+
+/**
+ * The seconds waited (as clientDeadlinePassed) when the client's own deadline of `deadlineMs` was
+ * noticed more than a second after it passed: grpc-js notices it on the caller's timers, so the
+ * caller did not run meanwhile (SIGSTOP, a starved machine) and the server may have answered in
+ * time. Undefined otherwise.
+ */
+export function deadlineNoticedLate(err: Pick<ServiceError, 'code' | 'details'>, deadlineMs: number): string | undefined {
+  const waited = clientDeadlinePassed(err);
+  return waited !== undefined && Number(waited) * 1000 > deadlineMs + DEADLINE_HELD_MS ? waited : undefined;
+}
+
 /** What a person can act on for each way a connection fails, at the address when the text names it. */
 const CONNECTION_ERRNO_TEXT: Record<string, (at: string | undefined) => string> = {
   ECONNREFUSED: (at) => `connection refused: nothing listens on ${at ?? 'the port'}`,

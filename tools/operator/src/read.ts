@@ -2,7 +2,7 @@
 // log — from the proposer (linearizable by default) or any acceptor (stale).
 import { resolve } from 'node:path';
 import { formatBallot } from '@paxos/consensus-core';
-import { clientDeadlinePassed, ConfigError, describeStatusDetails, helpText, isServiceError, notConnected, parseAddressList, parseCommand } from '@paxos/grpc-kit';
+import { clientDeadlinePassed, ConfigError, deadlineNoticedLate, describeStatusDetails, helpText, isServiceError, notConnected, parseAddressList, parseCommand } from '@paxos/grpc-kit';
 import { Consistency, type LeaderboardRow, type ListProposalsResponse, type ProposalRecord, type ReadLogResponse } from '@paxos/proto';
 import { status } from '@grpc/grpc-js';
 import { clientTransport, defaultNetworkDir, readLayout } from './network-dir';
@@ -177,9 +177,6 @@ export interface ReadTarget {
   readonly deadlineMs: number;
 }
 
-/** How late past its deadline a call may be noticed before the command counts as held (paused) rather than the node slow. */
-const HELD_MS = 1000;
-
 /**
  * A failed read as a person reads it, and the exit code (3 not found, 4 no answer or no quorum, 1
  * other). grpc-js's own text is said as its cause (the translation check uses too); a
@@ -189,10 +186,9 @@ const HELD_MS = 1000;
 export function describeReadFailure(code: status, details: string, t: ReadTarget): { details: string; exitCode: number } {
   const staleHint = t.viaProposer ? '; an acceptor answers a stale read: --node N' : '';
   let said: string;
-  const waited = clientDeadlinePassed({ code, details });
-  // grpc-js notices a deadline on this process's timers: a second or more late, this command did not run meanwhile.
-  if (waited !== undefined && Number(waited) * 1000 > t.deadlineMs + HELD_MS) said = `the ${t.deadlineMs} ms deadline passed while this command was held for ${waited} s (it was paused or starved of CPU; ${t.address} may have answered in time): run it again`;
-  else if (waited !== undefined) said = `${t.address} did not answer within ${t.deadlineMs} ms (paused or overloaded?)${staleHint}`;
+  const heldFor = deadlineNoticedLate({ code, details }, t.deadlineMs);
+  if (heldFor !== undefined) said = `the ${t.deadlineMs} ms deadline passed while this command was held for ${heldFor} s (it was paused or starved of CPU; ${t.address} may have answered in time): run it again`;
+  else if (clientDeadlinePassed({ code, details }) !== undefined) said = `${t.address} did not answer within ${t.deadlineMs} ms (paused or overloaded?)${staleHint}`;
   else if (notConnected(code, details)) said = `${describeStatusDetails(code, details)}; ${notRunningHint(t.who)}${staleHint}`;
   else if (t.linearizable && code === status.UNAVAILABLE && /CONSISTENCY_STALE/.test(details)) said = `${details}; rerun with --stale, or --node N to read one acceptor`;
   else said = describeStatusDetails(code, details);

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { formatBallot, Quorum } from '@paxos/consensus-core';
-import { clientDeadlinePassed, ConfigError, describeGrpcError, describeStatusDetails, helpText, isServiceError, notConnected, parseCommand, printable, type Transport } from '@paxos/grpc-kit';
+import { ConfigError, deadlineNoticedLate, describeGrpcError, describeStatusDetails, helpText, isServiceError, notConnected, parseCommand, printable, type Transport } from '@paxos/grpc-kit';
 import { isSourceNumber, loadSource, parseLossless, type SourceCache, stringifyLossless, verifyClaim } from '@paxos/lmfdb-client';
 import { type Claim, Consistency, type LeaderboardEntry, type MonsterHarmonicProposal, type ProposeResponse, VoteOutcome, VotePhase } from '@paxos/proto';
 import { buildProposal, encodeProposalValue, parseProposalJson, ProposalFormatError } from '@paxos/proposal';
@@ -235,9 +235,6 @@ export async function runSubmit(argv: readonly string[], out: (line: string) => 
   }
 }
 
-/** How late past its deadline a call may be noticed before the command counts as held (paused) rather than busy. */
-const HELD_MS = 1000;
-
 /**
  * What a failed Propose means to the person who sent it, and the exit code. Only a decided "no"
  * is "refused". A deadline, a round that reached no quorum (its accepts may still count in a
@@ -247,12 +244,9 @@ const HELD_MS = 1000;
  */
 export function describeFailure(code: status, details: string, clientRequestId: string, deadlineMs?: number): [string, number] {
   // grpc-js's own text (a connection that failed, a deadline) said as its cause.
-  const waited = clientDeadlinePassed({ code, details });
-  // grpc-js notices a deadline on this process's timers: noticed a second or more after it
-  // passed, this command did not run meanwhile (SIGSTOP, a starved machine), whatever the proposer did.
-  const held = deadlineMs !== undefined && waited !== undefined && Number(waited) * 1000 > deadlineMs + HELD_MS;
-  const what = held
-    ? `${status[code]}: the ${deadlineMs / 1000} s deadline passed while this command was held for ${waited} s (it was paused or starved of CPU; the proposer may have answered in time)`
+  const heldFor = deadlineMs === undefined ? undefined : deadlineNoticedLate({ code, details }, deadlineMs);
+  const what = heldFor !== undefined
+    ? `${status[code]}: the ${(deadlineMs as number) / 1000} s deadline passed while this command was held for ${heldFor} s (it was paused or starved of CPU; the proposer may have answered in time)`
     : `${status[code] ?? code}: ${describeStatusDetails(code, details)}`;
   const retry = `retry with --client-request-id ${clientRequestId}: it is chosen at most once, and a retry answers with its slot`;
   switch (code) {
