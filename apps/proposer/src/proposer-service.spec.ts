@@ -17,7 +17,7 @@ describe('unary Propose read after its deadline', () => {
     const proposed: string[] = [];
     const service = serviceOver({ propose: (c: { clientRequestId: string }) => (proposed.push(c.clientRequestId), new Promise(() => undefined)), abandon: () => undefined }, 5000);
     const call = (deadline: number, cancelled = false) =>
-      ({ request: { clientRequestId: 'late', value: { contentType: 'text/plain', data: Buffer.from('x') }, includeVotes: false }, getDeadline: () => deadline, cancelled }) as unknown as ServerUnaryCall<ProposeRequest, ProposeResponse>;
+      Object.assign(new EventEmitter(), { request: { clientRequestId: 'late', value: { contentType: 'text/plain', data: Buffer.from('x') }, includeVotes: false }, getDeadline: () => deadline, cancelled }) as unknown as ServerUnaryCall<ProposeRequest, ProposeResponse>;
     for (const c of [call(Date.now() - 1000), call(Date.now() + 60_000, true)]) {
       const answer = await new Promise<{ code?: number; details?: string }>((resolve) => service.propose(c, (err) => resolve(err ?? {})));
       expect(answer).toMatchObject({ code: status.DEADLINE_EXCEEDED, details: expect.stringContaining('not proposed; retry with the same client_request_id') });
@@ -77,5 +77,30 @@ describe('a stream its client cancels', () => {
     b.cancelled = true;
     b.emit('cancelled');
     expect(abandoned.sort()).toEqual(['b-1', 's-1', 's-2']);
+  });
+});
+
+describe('a unary Propose its client cancels', () => {
+  it('stops waiting for its proposal: the waiter and its timer go at once, not at the deadline', async () => {
+    const abandoned: string[] = [];
+    const service = serviceOver({ propose: () => new Promise(() => undefined), abandon: (id: string) => abandoned.push(id) }, 60_000);
+    // A client that cancels and sends again, many times, with an hour's deadline: the calls it
+    // cancelled no longer count against --max-calls-per-client, so what they hold must go with them.
+    const answers: Array<{ code?: number }> = [];
+    for (let i = 0; i < 100; i++) {
+      const call = Object.assign(new EventEmitter(), {
+        request: { clientRequestId: 'u-1', value: { contentType: 'text/plain', data: Buffer.alloc(512, i) }, includeVotes: false },
+        getDeadline: () => Date.now() + 3_600_000,
+        cancelled: false,
+      });
+      service.propose(call as unknown as ServerUnaryCall<ProposeRequest, ProposeResponse>, (err) => answers.push(err ?? {}));
+      await new Promise((r) => setImmediate(r));
+      call.cancelled = true;
+      call.emit('cancelled');
+    }
+    await new Promise((r) => setImmediate(r));
+    expect(abandoned).toHaveLength(100);
+    expect(answers).toHaveLength(100);
+    expect(answers.every((a) => a.code === status.CANCELLED)).toBe(true);
   });
 });

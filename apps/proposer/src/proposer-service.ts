@@ -197,9 +197,13 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
         return true;
       };
       if (refuseLate()) return;
+      // A call its client cancels no longer counts against --max-calls-per-client: its waiter and
+      // deadline timer go with it (not at its deadline, up to an hour later), as a stream's do, so
+      // cancelling and sending again cannot pile them up; the proposal may still be chosen.
+      const onGiveUp = givingUpWith(call);
       setImmediate(() => {
         if (refuseLate()) return;
-        proposeOnce(deps, call.request, remainingOf(left, deps.proposeTimeoutMs), 'unary').then(
+        proposeOnce(deps, call.request, remainingOf(left, deps.proposeTimeoutMs), 'unary', onGiveUp).then(
           (r) => callback(null, r),
           (e: unknown) => callback(toServiceError(e)),
         );
