@@ -123,7 +123,8 @@ async function main(): Promise<void> {
             },
             defaultConsistency: Consistency.CONSISTENCY_LINEARIZABLE,
             // Within the client's deadline (at most 30 s), 5 s when it set none.
-            linearizable: (deadlineMs) => node.readBarrier(Math.min(deadlineMs ?? READ_BARRIER_DEADLINE_MS, READ_BARRIER_DEADLINE_MS_MAX)),
+            // A read whose client cancels it stops waiting at once (gone).
+            linearizable: (deadlineMs, gone) => node.readBarrier(Math.min(deadlineMs ?? READ_BARRIER_DEADLINE_MS, READ_BARRIER_DEADLINE_MS_MAX), gone),
             // About 4 MiB of values per answer, as an acceptor's ReadLog (the retained slots in memory reach 64 MiB).
             readLog: (from, max, caller) => node.reader.readForClient(from, max, READ_LOG_BYTES_MAX, caller),
           }),

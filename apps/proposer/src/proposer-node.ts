@@ -307,8 +307,8 @@ export class ProposerNode {
   }
 
   /** Resolves once the applied state reflects every write acknowledged before the call (see read-barrier.ts). */
-  readBarrier(deadlineMs: number): Promise<void> {
-    return this.barrier.wait(deadlineMs);
+  readBarrier(deadlineMs: number, gone?: () => boolean): Promise<void> {
+    return this.barrier.wait(deadlineMs, gone);
   }
 
   private process(out: ProposerOutput): void {

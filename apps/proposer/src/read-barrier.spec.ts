@@ -181,5 +181,25 @@ describe('a linearizable read on a proposer', () => {
       }).wait(20_000);
       await expect(read).rejects.toMatchObject({ code: status.UNAVAILABLE, message: expect.stringContaining('1 of 3 acceptors answered, 2 needed') });
     });
+
+    it('stops polling as soon as its caller is gone (a cancelled call), not at its deadline', async () => {
+      // A cancelled call no longer counts against --max-calls-per-client: reads cancelled and sent
+      // again while the proposer learns the log must not each keep a 2 ms poll for 30 s.
+      let polls = 0;
+      let gone = false;
+      const read = deps({
+        ready: () => {
+          polls++;
+          return false;
+        },
+      }).wait(30_000, () => gone);
+      await new Promise((r) => setTimeout(r, 20));
+      gone = true;
+      const outcome = await Promise.race([read.then(() => 'answered', (e: { code?: number }) => e.code), new Promise((r) => setTimeout(() => r('still polling'), 100))]);
+      expect(outcome).toBe(status.CANCELLED);
+      const after = polls;
+      await new Promise((r) => setTimeout(r, 50));
+      expect(polls).toBe(after);
+    });
   });
 });

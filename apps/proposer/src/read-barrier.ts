@@ -75,7 +75,11 @@ export class ReadBarrier {
 
   constructor(private readonly deps: ReadBarrierDeps) {}
 
-  async wait(deadlineMs: number): Promise<void> {
+  /**
+   * `gone` says the caller left (its call was cancelled): the read then stops polling at once with
+   * CANCELLED, not at its deadline (a cancelled call no longer counts against the call bounds).
+   */
+  async wait(deadlineMs: number, gone: () => boolean = () => false): Promise<void> {
     const until = performance.now() + deadlineMs;
     const { deps } = this;
     // As a Propose is: no quorum to ask is UNAVAILABLE now, not a deadline later.
@@ -83,12 +87,13 @@ export class ReadBarrier {
     if (!deps.quorum.isQuorum(up)) {
       throw new GrpcError(status.UNAVAILABLE, `a linearizable read needs a quorum: ${up} of ${deps.quorum.n} acceptors are reachable, ${deps.quorum.q} needed; retry the read, or read stale (CONSISTENCY_STALE)`);
     }
-    await waitFor(deps, deps.ready, until, 'the proposer is still learning the chosen log');
+    await waitFor(deps, deps.ready, until, 'the proposer is still learning the chosen log', gone);
     let target: bigint | undefined;
     // Bounded: a few rounds; each outbid one runs phase 1 again at a higher ballot first.
     for (let attempt = 1; target === undefined; attempt++) {
       try {
-        await this.leadCompletely(until);
+        await this.leadCompletely(until, gone);
+        if (gone()) throw callerGone();
         ({ target } = await this.joinRound(until));
       } catch (e) {
         // Another proposer led since: lead again and confirm, while the read has time (the
@@ -101,7 +106,7 @@ export class ReadBarrier {
       deps.learnNow?.();
       return false;
     };
-    await waitFor(deps, delivered, until, `slots below ${target} are not all chosen yet (delivered up to ${deps.deliveredSlots()})`);
+    await waitFor(deps, delivered, until, `slots below ${target} are not all chosen yet (delivered up to ${deps.deliveredSlots()})`, gone);
   }
 
   /** The next confirmation round to start (rounds run one at a time). */
@@ -130,7 +135,7 @@ export class ReadBarrier {
    * Waits until the proposer leads completely (lead() asked again at every look: a phase 1 that
    * ended in a back-off, or was cut off by a truncated promise, goes on).
    */
-  private leadCompletely(until: number): Promise<void> {
+  private leadCompletely(until: number, gone: () => boolean = () => false): Promise<void> {
     const { deps } = this;
     const failedBefore = deps.phase1Failures().count;
     const led = () => {
@@ -141,7 +146,7 @@ export class ReadBarrier {
       deps.lead();
       return deps.leadsCompletely();
     };
-    return waitFor(deps, led, until, 'this proposer could not become the leader in time (phase 1 is still under way)');
+    return waitFor(deps, led, until, 'this proposer could not become the leader in time (phase 1 is still under way)', gone);
   }
 
   private async confirm(until: number): Promise<Confirmed> {
@@ -209,11 +214,15 @@ export class ReadBarrier {
   }
 }
 
+function callerGone(): GrpcError {
+  return new GrpcError(status.CANCELLED, 'the read was cancelled by its client before its barrier was reached');
+}
+
 /**
- * Resolves once `done()` holds (checked every few ms), rejects with what `done()` throws, or with
- * DEADLINE_EXCEEDED at `until`.
+ * Resolves once `done()` holds (checked every few ms), rejects with what `done()` throws, with
+ * DEADLINE_EXCEEDED at `until`, or with CANCELLED as soon as `gone()` (the caller left).
  */
-function waitFor(deps: ReadBarrierDeps, done: () => boolean, until: number, what: string): Promise<void> {
+function waitFor(deps: ReadBarrierDeps, done: () => boolean, until: number, what: string, gone: () => boolean = () => false): Promise<void> {
   try {
     if (done()) return Promise.resolve();
   } catch (e) {
@@ -225,6 +234,9 @@ function waitFor(deps: ReadBarrierDeps, done: () => boolean, until: number, what
         if (done()) {
           clearInterval(timer);
           resolve();
+        } else if (gone()) {
+          clearInterval(timer);
+          reject(callerGone());
         } else if (performance.now() >= until || deps.stopped()) {
           clearInterval(timer);
           reject(new GrpcError(status.DEADLINE_EXCEEDED, `read not answered in time: ${what}`));

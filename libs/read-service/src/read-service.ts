@@ -64,10 +64,11 @@ export interface ReadSource {
   /**
    * Resolves once the state reflects every write acknowledged before the call (the proposer's
    * read barrier), within `deadlineMs` (what is left of the client's deadline; undefined when it
-   * set none); rejects with a GrpcError when that cannot be had. Absent: the node answers
+   * set none); rejects with a GrpcError when that cannot be had, or once `gone()` (its client
+   * cancelled the call: the wait must not outlive it). Absent: the node answers
    * linearizable reads with FAILED_PRECONDITION.
    */
-  readonly linearizable?: (deadlineMs: number | undefined) => Promise<void>;
+  readonly linearizable?: (deadlineMs: number | undefined, gone: () => boolean) => Promise<void>;
   /** Brings the applied state up to what the node holds, before a stale read is answered (optional). */
   readonly settle?: () => void;
   /** Chosen entries from `from` on, in order, at most `max` (from this node's log, any retained slot), read for `caller`. */
@@ -91,12 +92,12 @@ export function readService(source: ReadSource): ReadServiceServer {
   /** State snapshots being sent (each holds its bytes until done). */
   let transfers = 0;
   /** Waits for the read's consistency, then answers with `answer()` (computed after the wait). */
-  const serve = <T>(call: { getDeadline(): Date | number }, asked: Consistency, callback: sendUnaryData<T>, answer: () => T): void => {
+  const serve = <T>(call: { getDeadline(): Date | number; readonly cancelled?: boolean }, asked: Consistency, callback: sendUnaryData<T>, answer: () => T): void => {
     const c = asked === Consistency.CONSISTENCY_UNSPECIFIED ? source.defaultConsistency : asked;
     let ready: Promise<void>;
     if (c === Consistency.CONSISTENCY_LINEARIZABLE) {
       ready = source.linearizable
-        ? source.linearizable(remainingMs(call))
+        ? source.linearizable(remainingMs(call), () => call.cancelled === true)
         : Promise.reject(new GrpcError(status.FAILED_PRECONDITION, 'this node answers stale reads only (CONSISTENCY_STALE); ask a proposer for a linearizable read'));
     } else if (c === Consistency.CONSISTENCY_STALE) {
       source.settle?.();
