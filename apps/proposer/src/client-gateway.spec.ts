@@ -187,6 +187,35 @@ describe('the bytes the gateway holds for proposals not yet chosen', () => {
   });
 });
 
+describe('the bytes of callers waiting on an id in flight', () => {
+  it('counts other bytes sent under the id against IN_FLIGHT_BYTES_MAX (refused past it), and keeps one copy of the same bytes', async () => {
+    const { gateway, submitted } = setUp();
+    gateway.becomeReady();
+    const mib = (id: string, fill: number): Command => ({ clientRequestId: id, contentType: 'text/plain', data: Buffer.alloc(1024 * 1024, fill) });
+    const first = gateway.propose(mib('x', 0));
+    await turn();
+    expect(submitted).toHaveLength(1);
+    // Each waits for the id's outcome and holds the bytes it sent: without a bound, a client sending
+    // the id again with other bytes held its proposer's memory past every bound.
+    const others = Array.from({ length: 100 }, (_, i) => gateway.propose(mib('x', i + 1)).then(() => 'answered', (e: { code?: number }) => e.code));
+    await turn();
+    const settled = await Promise.race([Promise.all(others.slice(-30)), new Promise((r) => setTimeout(() => r('waiting'), 50))]);
+    expect(settled).toEqual(Array(30).fill(status.RESOURCE_EXHAUSTED));
+    // A retry with the bytes in flight costs nothing more: still taken at the bound.
+    const retry = gateway.propose(mib('x', 0));
+    gateway.delivered([{ clientRequestId: 'x', slot: 0n, valueDigest: 'digest' }], () => []);
+    await expect(first).resolves.toMatchObject({ slot: 0n, duplicate: false });
+    await expect(retry).resolves.toMatchObject({ slot: 0n, duplicate: true });
+    // Answered, the waiters' bytes are given back: a new proposal of the full bound is taken.
+    await Promise.all(others);
+    const next = gateway.propose({ clientRequestId: 'y', contentType: 'text/plain', data: Buffer.alloc(IN_FLIGHT_BYTES_MAX, 1) });
+    await turn();
+    expect(submitted.map((c) => c.clientRequestId)).toContain('y');
+    gateway.delivered([{ clientRequestId: 'y', slot: 1n, valueDigest: 'digest' }], () => []);
+    await expect(next).resolves.toMatchObject({ slot: 1n });
+  });
+});
+
 describe('the client gateway when a caller gives up', () => {
   it('forgets an abandoned waiter: the retry that is answered first hears duplicate: false', async () => {
     const { gateway, certifications } = setUp();

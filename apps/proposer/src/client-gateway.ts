@@ -19,12 +19,15 @@ interface Waiter {
   readonly contentType: string;
   /** Who the caller is to abandon(): the token it proposed with (absent: it cannot abandon). */
   readonly token?: object;
+  /** Bytes of `data` counted in waitingBytes: other bytes than the id's in flight (0 when they are the same buffer). */
+  readonly counted: number;
 }
 
 /**
- * Bytes of the values in flight (held, being certified, or in the core, not yet chosen); past it a
- * new proposal is RESOURCE_EXHAUSTED at once. The count bound of the core's queue alone let
- * 1 MiB values take the proposer towards 10 GiB, everyone else waiting behind them.
+ * Bytes of the values in flight (held, being certified, or in the core, not yet chosen), and of
+ * other values callers sent under an id in flight (each waits for the id's outcome with its own
+ * bytes); past it a new proposal is RESOURCE_EXHAUSTED at once. The count bound of the core's
+ * queue alone let 1 MiB values take the proposer towards 10 GiB, everyone else waiting behind them.
  */
 export const IN_FLIGHT_BYTES_MAX = 64 * 1024 * 1024;
 /** Commands held while a starting proposer learns the log; past it clients hear UNAVAILABLE. */
@@ -75,6 +78,8 @@ export class ClientGateway {
   private readonly inCore = new Map<string, Uint8Array>();
   /** The bytes of inCore's values. */
   private inFlightBytes = 0;
+  /** The bytes waiters hold beyond inCore's values (other bytes under an id in flight). */
+  private waitingBytes = 0;
   /** Commands received in this turn of the event loop, handed to the core together. */
   private arriving: Command[] = [];
   private held: Command[] = [];
@@ -115,17 +120,22 @@ export class ClientGateway {
     const { quorum } = this.deps;
     if (!quorum.isQuorum(up) && !this.inCore.has(id)) return Promise.reject(new QuorumUnreachableError(up, quorum.n, quorum.q));
     const inFlight = this.inCore.get(id);
-    if (inFlight === undefined && this.inFlightBytes > 0 && this.inFlightBytes + command.data.length > IN_FLIGHT_BYTES_MAX) {
+    // A retry with the bytes in flight keeps theirs (one copy); other bytes are held, and counted.
+    const same = inFlight !== undefined && Buffer.compare(inFlight, command.data) === 0;
+    const held = this.inFlightBytes + this.waitingBytes;
+    if (!same && held > 0 && held + command.data.length > IN_FLIGHT_BYTES_MAX) {
       return Promise.reject(
         new GrpcError(
           status.RESOURCE_EXHAUSTED,
-          `the proposer holds ${this.inFlightBytes} bytes of proposals not yet chosen (at most ${IN_FLIGHT_BYTES_MAX}): retry shortly with the same client_request_id`,
+          `the proposer holds ${held} bytes of proposals not yet chosen (at most ${IN_FLIGHT_BYTES_MAX}): retry shortly with the same client_request_id`,
         ),
       );
     }
     return new Promise<ProposeOutcome>((resolve, reject) => {
       const list = this.waiters.get(id) ?? [];
-      list.push({ resolve, reject, data: command.data, contentType: command.contentType, ...(token !== undefined ? { token } : {}) });
+      const counted = inFlight !== undefined && !same ? command.data.length : 0;
+      this.waitingBytes += counted;
+      list.push({ resolve, reject, data: same ? inFlight : command.data, contentType: command.contentType, counted, ...(token !== undefined ? { token } : {}) });
       this.waiters.set(id, list);
       // A retry of a command still in flight (or being certified) waits for it. So does the same
       // id with other bytes: which value takes effect under the id is known only when one does
@@ -187,8 +197,11 @@ export class ClientGateway {
   /** Stops waiting for a client (its deadline passed); the command stays in the core and may still be chosen. */
   abandon(clientRequestId: string, token: object): void {
     // Matched by the token given to propose(): the waiter's resolve is the promise's own, never the caller's callback.
-    const list = this.waiters.get(clientRequestId)?.filter((w) => w.token !== token);
-    if (!list || list.length === 0) this.waiters.delete(clientRequestId);
+    const all = this.waiters.get(clientRequestId);
+    if (!all) return;
+    const list = all.filter((w) => w.token !== token);
+    for (const w of all) if (w.token === token) this.waitingBytes -= w.counted;
+    if (list.length === 0) this.waiters.delete(clientRequestId);
     else this.waiters.set(clientRequestId, list);
   }
 
@@ -238,9 +251,8 @@ export class ClientGateway {
   delivered<R extends ChosenResult>(results: readonly R[], votesOf: (r: R) => readonly AcceptorVote[], ownSlot: (slot: bigint) => boolean = () => true): void {
     for (const r of results) {
       this.forget(r.clientRequestId);
-      const list = this.waiters.get(r.clientRequestId);
+      const list = this.takeWaiters(r.clientRequestId);
       if (!list) continue;
-      this.waiters.delete(r.clientRequestId);
       const took = (r as Partial<LearnedResult>).data;
       const votes = votesOf(r);
       const harmonic = (r as Partial<LearnedResult>).harmonic;
@@ -261,7 +273,7 @@ export class ClientGateway {
       if (!known) continue;
       // The id took effect before this proposer could learn of it: each waiter hears a duplicate
       // (or ALREADY_EXISTS, for other bytes than took effect).
-      this.waiters.delete(id);
+      this.takeWaiters(id);
       this.forget(id);
       this.answerWaiters(known, list);
     }
@@ -271,9 +283,8 @@ export class ClientGateway {
   fail(clientRequestId: string, err: unknown): void {
     const data = this.inCore.get(clientRequestId);
     this.forget(clientRequestId);
-    const list = this.waiters.get(clientRequestId);
+    const list = this.takeWaiters(clientRequestId);
     if (!list) return;
-    this.waiters.delete(clientRequestId);
     for (const w of list) {
       // A caller that sent other bytes under the id hears that the value in flight failed, not
       // that its own did (its claims, say, were never checked here): it may retry.
@@ -291,18 +302,25 @@ export class ClientGateway {
 
   /** Tells the waiters of an id an error; the command stays in the core (a retry with the same id waits for it). */
   tell(clientRequestId: string, err: unknown): void {
-    const list = this.waiters.get(clientRequestId);
+    const list = this.takeWaiters(clientRequestId);
     if (!list) return;
-    this.waiters.delete(clientRequestId);
     for (const w of list) w.reject(err);
   }
 
   private answerKnown(known: ChosenResult): void {
     this.forget(known.clientRequestId);
-    const list = this.waiters.get(known.clientRequestId);
+    const list = this.takeWaiters(known.clientRequestId);
     if (!list) return;
-    this.waiters.delete(known.clientRequestId);
     this.answerWaiters(known, list);
+  }
+
+  /** The id's waiters, no longer waiting (their bytes given back). */
+  private takeWaiters(id: string): Waiter[] | undefined {
+    const list = this.waiters.get(id);
+    if (!list) return undefined;
+    this.waiters.delete(id);
+    for (const w of list) this.waitingBytes -= w.counted;
+    return list;
   }
 
   /** Each waiter of an id that took effect before: a duplicate of it, or ALREADY_EXISTS for other bytes. */
@@ -338,5 +356,6 @@ export class ClientGateway {
     this.stopped = true;
     for (const [id, ws] of this.waiters) for (const w of ws) w.reject(new GrpcError(status.UNAVAILABLE, `proposer shutting down before ${id} was chosen`));
     this.waiters.clear();
+    this.waitingBytes = 0;
   }
 }
