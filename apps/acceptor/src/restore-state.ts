@@ -1,5 +1,5 @@
 import type { Logger } from '@paxos/grpc-kit';
-import { AgreedState, decodeStateSnapshotWithFormat, type RegistryOptions, STATE_SNAPSHOT_FORMAT } from '@paxos/state-machine';
+import { AgreedState, decodeStateSnapshotWithFormat, isCurrentStateSnapshotFormat, type RegistryOptions } from '@paxos/state-machine';
 import type { ChosenHistory } from './storage';
 import { readStateSnapshot, type SnapshotGeneration } from './storage/state-snapshot-file';
 
@@ -47,7 +47,7 @@ function usableSnapshot(dataDir: string, generation: SnapshotGeneration, history
     const { snapshot, format } = decodeStateSnapshotWithFormat(read.body);
     if (snapshot.slot !== read.slot) throw new Error(`the file says slot ${read.slot}, its state slot ${snapshot.slot}`);
     // From before the registry's bounds: the history from slot 0 decides exactly, when it is kept.
-    if (format !== STATE_SNAPSHOT_FORMAT && history.firstSlot === 0n) return { unavailable: `it is of format ${format}, from before the registry's bounds` };
+    if (!isCurrentStateSnapshotFormat(format) && history.firstSlot === 0n) return { unavailable: `it is of format ${format}, from before the registry's bounds` };
     return { state: new AgreedState({ registry }, snapshot) };
   } catch (err) {
     return { unavailable: (err as Error).message };

@@ -154,6 +154,13 @@ export function readService(source: ReadSource): ReadServiceServer {
         const state = source.state;
         const found = state.registry.proposal(n);
         const at = state.appliedSlot;
+        const forgotten = state.registry.forgottenAtOrBelow;
+        if (found === undefined && forgotten !== undefined && n <= forgotten) {
+          throw new GrpcError(
+            status.OUT_OF_RANGE,
+            `proposal ${n} is at or below ${forgotten}, the highest proposal number the registry no longer keeps (it keeps the newest ${state.registry.numbersMax}): whether it took effect is in the chosen log (ReadLog)`,
+          );
+        }
         if (found === undefined) throw new GrpcError(status.NOT_FOUND, `no proposal ${n} took effect in slots below ${at} (${consistencyName(call.request.consistency || source.defaultConsistency)} read)`);
         if ('forgotten' in found) {
           throw new GrpcError(

@@ -3,6 +3,7 @@ import { type ChosenEntry, type Command, SESSION_ID_CHARS_KEPT } from '@paxos/co
 import { buildProposal, encodeProposalValue } from '@paxos/proposal';
 import { AgreedState, commandOutcomes } from './agreed-state';
 import { HarmonicRegistry, recordBytes } from './harmonic-registry';
+import { decodeStateSnapshotWithFormat, encodeStateSnapshot } from './snapshot-codec';
 
 const digest = (d: Uint8Array) => createHash('sha256').update(d).digest('hex');
 const ballot = { round: 1n, proposerId: 1 };
@@ -228,5 +229,40 @@ describe('the agreed state (the Monster Harmonic registry)', () => {
     const slotOf = Array.from({ length: 200_000 }, (_, i) => [BigInt(i + 1), BigInt(i)] as const);
     const r = HarmonicRegistry.fromSnapshot({ slotOf, records: [], rows: [], changes: [], refusedCount: 0 });
     expect(r.proposal(200_000n)).toEqual({ forgotten: true, slot: 199_999n });
+  });
+
+  it('keeps the newest numbersMax proposal numbers, and refuses any number at or below the highest it forgot, the same way after a snapshot', () => {
+    const opts = { digest, registry: { numbersMax: 3 } };
+    const s = new AgreedState(opts);
+    let at = 0;
+    const submit = (state: AgreedState, n: number) => state.apply(slot(at++, proposal(`p${at}`, n, [row('alpha', String(n))]))).commands[0]?.harmonic;
+    for (const n of [5, 9, 7]) expect(submit(s, n)).toEqual({ kind: 'accepted', proposalNumber: BigInt(n) });
+    // Written while nothing was forgotten: the format builds before the bound read.
+    expect(decodeStateSnapshotWithFormat(encodeStateSnapshot(s.snapshot())).format).toBe(3);
+    // The oldest (5) goes, not the lowest: 7 and 9 stay, refused as chosen.
+    expect(submit(s, 20)).toEqual({ kind: 'accepted', proposalNumber: 20n });
+    expect(s.registry.forgottenAtOrBelow).toBe(5n);
+    expect(s.registry.proposals(0n, 10).map((p) => p.proposalNumber)).toEqual([7n, 9n, 20n]);
+    const bytes = encodeStateSnapshot(s.snapshot());
+    expect(decodeStateSnapshotWithFormat(bytes).format).toBe(4);
+    const restored = new AgreedState(opts, decodeStateSnapshotWithFormat(bytes).snapshot);
+    for (const state of [s, restored]) {
+      const start = at;
+      // 5 took effect once, 3 never did: both are at or below the highest number forgotten.
+      for (const n of [5, 3]) {
+        expect(submit(state, n)).toEqual({
+          kind: 'refused',
+          proposalNumber: BigInt(n),
+          reason: `proposal ${n} is at or below 5, the highest proposal number the registry no longer keeps (it keeps the newest 3): use a number above 5`,
+        });
+      }
+      expect(submit(state, 9)).toMatchObject({ kind: 'refused', reason: 'proposal 9 was already chosen in slot 1' });
+      expect(submit(state, 6)).toEqual({ kind: 'accepted', proposalNumber: 6n });
+      // 9, the oldest kept, is forgotten now; the bound in numbers moves up to it.
+      expect(state.registry.forgottenAtOrBelow).toBe(9n);
+      expect(state.registry.proposals(0n, 10).map((p) => p.proposalNumber)).toEqual([6n, 7n, 20n]);
+      if (state === s) at = start;
+    }
+    expect(restored.snapshot()).toEqual(s.snapshot());
   });
 });

@@ -54,6 +54,12 @@ export interface RegistryOptions {
   readonly frameworksMax: number;
   /** Leaderboard changes kept as history. */
   readonly historyMax: number;
+  /**
+   * Proposal numbers kept with their slots; past it the oldest is forgotten, and a proposal whose
+   * number is at or below the highest forgotten one is refused. At least the sessions' bound, so
+   * that a retry the sessions still know finds its number (outcomeAt).
+   */
+  readonly numbersMax: number;
 }
 
 /**
@@ -62,7 +68,7 @@ export interface RegistryOptions {
  * up to 16 KB: the records are bounded in bytes as well as in number, and the leaderboard in
  * frameworks, so that the agreed state fits every node's memory and one GetLeaderboard answer.
  */
-export const REGISTRY_DEFAULTS: RegistryOptions = { proposalsMax: 100_000, recordsBytesMax: 32 * 1024 * 1024, frameworksMax: 4096, historyMax: 10_000 };
+export const REGISTRY_DEFAULTS: RegistryOptions = { proposalsMax: 100_000, recordsBytesMax: 32 * 1024 * 1024, frameworksMax: 4096, historyMax: 10_000, numbersMax: 1_000_000 };
 
 /**
  * What in a registry snapshot the rules refuse (a leaderboard row or a kept record out of its
@@ -70,6 +76,7 @@ export const REGISTRY_DEFAULTS: RegistryOptions = { proposalsMax: 100_000, recor
  * the bounds (format 2) is taken only when this finds nothing (snapshot-codec.ts).
  */
 export function registrySnapshotProblem(s: RegistrySnapshot, opts: RegistryOptions = REGISTRY_DEFAULTS): string | undefined {
+  if (s.forgottenAtOrBelow !== undefined && typeof s.forgottenAtOrBelow !== 'bigint') return `its highest forgotten proposal number is ${String(s.forgottenAtOrBelow)}, not a number`;
   if (s.rows.length > opts.frameworksMax) return `its leaderboard holds ${s.rows.length} frameworks, the limit is ${opts.frameworksMax}`;
   for (const [i, row] of [...s.rows, ...s.changes].entries()) {
     const problem = leaderboardEntryProblem(row, i);
@@ -105,6 +112,8 @@ export interface RegistrySnapshot {
   readonly rows: readonly LeaderboardRow[];
   readonly changes: readonly LeaderboardRow[];
   readonly refusedCount: number;
+  /** The highest proposal number forgotten (numbersMax), when one was: numbers at or below it are refused. */
+  readonly forgottenAtOrBelow?: bigint;
 }
 
 export class HarmonicRegistry {
@@ -119,6 +128,8 @@ export class HarmonicRegistry {
   private readonly rows = new Map<string, LeaderboardRow>();
   private readonly changes: LeaderboardRow[] = [];
   private refusedCount = 0;
+  /** The highest number forgotten past numbersMax (undefined: none yet). */
+  private forgotten: bigint | undefined;
 
   constructor(private readonly opts: RegistryOptions = REGISTRY_DEFAULTS) {}
 
@@ -134,6 +145,10 @@ export class HarmonicRegistry {
     if (earlier !== undefined) {
       this.refusedCount += 1;
       return { kind: 'refused', proposalNumber: p.proposalNumber, reason: `proposal ${p.proposalNumber} was already chosen in slot ${earlier}` };
+    }
+    if (this.forgotten !== undefined && p.proposalNumber <= this.forgotten) {
+      this.refusedCount += 1;
+      return { kind: 'refused', proposalNumber: p.proposalNumber, reason: this.forgottenReason(p.proposalNumber) };
     }
     const added = new Set(p.leaderboard.map((e) => e.framework).filter((f) => !this.rows.has(f))).size;
     if (this.rows.size + added > this.opts.frameworksMax) {
@@ -156,6 +171,7 @@ export class HarmonicRegistry {
     this.slotOf.set(p.proposalNumber, slot);
     this.numbers.insert(p.proposalNumber);
     this.keepRecord(record);
+    this.forgetPastBound();
     for (const e of p.leaderboard) {
       const row: LeaderboardRow = { framework: e.framework, score: e.score, pricePerPoint: e.pricePerPoint, bid: e.bid, ask: e.ask, proposalNumber: p.proposalNumber, slot };
       this.rows.set(e.framework, row);
@@ -184,7 +200,35 @@ export class HarmonicRegistry {
       return { kind: 'accepted', proposalNumber: n };
     }
     if (took !== undefined && took < slot) return { kind: 'refused', proposalNumber: n, reason: `proposal ${n} was already chosen in slot ${took}` };
+    // Refused for its number or for the leaderboard: which, the state no longer tells (a proposal
+    // that took effect is forgotten only numbersMax proposals later, past what the sessions remember).
+    if (this.forgotten !== undefined && n <= this.forgotten) {
+      return { kind: 'refused', proposalNumber: n, reason: `${this.forgottenReason(n)} (or it would have taken the leaderboard past its ${this.opts.frameworksMax} frameworks)` };
+    }
     return { kind: 'refused', proposalNumber: n, reason: `proposal ${n} would have taken the leaderboard past its ${this.opts.frameworksMax} frameworks` };
+  }
+
+  private forgottenReason(n: bigint): string {
+    return `proposal ${n} is at or below ${this.forgotten}, the highest proposal number the registry no longer keeps (it keeps the newest ${this.opts.numbersMax}): use a number above ${this.forgotten}`;
+  }
+
+  /**
+   * Forgets the oldest proposal numbers past numbersMax (the newest is always kept): their slots,
+   * and their records when still kept; numbers at or below the highest forgotten are refused from
+   * then on, so no number takes effect twice.
+   */
+  private forgetPastBound(): void {
+    while (this.slotOf.size > Math.max(1, this.opts.numbersMax)) {
+      const oldest = this.slotOf.keys().next().value as bigint;
+      this.slotOf.delete(oldest);
+      this.numbers.remove(oldest);
+      const r = this.records.get(oldest);
+      if (r !== undefined) {
+        this.records.delete(oldest);
+        this.recordsBytes -= recordBytes(r);
+      }
+      if (this.forgotten === undefined || oldest > this.forgotten) this.forgotten = oldest;
+    }
   }
 
   /** Keeps the record whole, and forgets the oldest ones past the bounds (the newest is always kept). */
@@ -199,7 +243,14 @@ export class HarmonicRegistry {
   }
 
   snapshot(): RegistrySnapshot {
-    return { slotOf: [...this.slotOf.entries()], records: [...this.records.values()], rows: [...this.rows.values()], changes: [...this.changes], refusedCount: this.refusedCount };
+    return {
+      slotOf: [...this.slotOf.entries()],
+      records: [...this.records.values()],
+      rows: [...this.rows.values()],
+      changes: [...this.changes],
+      refusedCount: this.refusedCount,
+      ...(this.forgotten !== undefined ? { forgottenAtOrBelow: this.forgotten } : {}),
+    };
   }
 
   /** A registry that continues from a snapshot (insertion orders kept: they decide what is evicted). */
@@ -213,6 +264,8 @@ export class HarmonicRegistry {
     for (const row of s.rows) r.rows.set(row.framework, row);
     r.changes.push(...s.changes);
     r.refusedCount = s.refusedCount;
+    r.forgotten = s.forgottenAtOrBelow;
+    r.forgetPastBound();
     return r;
   }
 
@@ -230,6 +283,16 @@ export class HarmonicRegistry {
    */
   proposals(fromNumber: bigint, max: number): Array<ProposalRecord | { forgotten: true; proposalNumber: bigint; slot: bigint }> {
     return this.numbers.from(fromNumber, max).map((n) => this.records.get(n) ?? { forgotten: true, proposalNumber: n, slot: this.slotOf.get(n) as bigint });
+  }
+
+  /** The highest proposal number forgotten past numbersMax, if any: GetProposal below it finds nothing. */
+  get forgottenAtOrBelow(): bigint | undefined {
+    return this.forgotten;
+  }
+
+  /** Proposal numbers kept at most (RegistryOptions.numbersMax). */
+  get numbersMax(): number {
+    return this.opts.numbersMax;
   }
 
   get proposalCount(): number {

@@ -91,7 +91,8 @@ describe('a snapshot written before the registry\'s bounds (format 2)', () => {
     expect(() => decodeStateSnapshot(formatTwo({ ...wide, registry: { ...wide.registry, rows } }))).toThrow(/format 2, from before the registry's bounds, holding what they refuse: its leaderboard holds 4097 frameworks, the limit is 4096/);
     const long = [{ framework: 'x'.repeat(65), score: '1', pricePerPoint: '1', bid: '1', ask: '1', proposalNumber: 1n, slot: 0n }];
     expect(() => decodeStateSnapshot(formatTwo({ ...wide, registry: { ...wide.registry, rows: long } }))).toThrow(/a leaderboard row: leaderboard\[0\]\.framework is 65 characters long/);
-    expect(() => decodeStateSnapshot(serialize({ format: 4, state: wide }))).toThrow(/not a state snapshot of format 3, 2, 1 \(format 4\)/);
+    expect(() => decodeStateSnapshot(serialize({ format: 5, state: wide }))).toThrow(/not a state snapshot of format 4, 3, 2, 1 \(format 5\)/);
+    expect(() => decodeStateSnapshot(serialize({ format: 4, state: wide }))).toThrow(/format 4 without the highest proposal number its registry forgot/);
     expect(() => decodeStateSnapshot(serialize({ format: 1, state: { ...wide, registry: { ...wide.registry, rows } } }))).toThrow(/format 1, from before the registry's bounds/);
   });
 });

@@ -13,10 +13,18 @@ import { registrySnapshotProblem } from './harmonic-registry';
  * 2: a claim's `checkedBy` is the certificate's acceptors of its source (format 1 listed every
  * acceptor holding it). 3: the registry's bounds (a leaderboard's rows, names and numbers; 4,096
  * frameworks; the records kept bounded in bytes), under which a proposal a format-2 snapshot
- * counted may be refused. A format-1 snapshot is taken as one of format 2 once its claims are
+ * counted may be refused. 4: the registry forgot proposal numbers past its bound
+ * (RegistryOptions.numbersMax) and refuses those at or below the highest forgotten
+ * (`forgottenAtOrBelow`). A format-1 snapshot is taken as one of format 2 once its claims are
  * read as the log gives them now (below).
  */
-export const STATE_SNAPSHOT_FORMAT = 3;
+export const STATE_SNAPSHOT_FORMAT = 4;
+/**
+ * Written while the registry has forgotten no proposal number: the same state under format 4's
+ * rules and format 3's, so that builds from before the numbers' bound read it (a network that
+ * never passed a million proposal numbers can still go back to one of them).
+ */
+export const STATE_SNAPSHOT_FORMAT_BEFORE_FORGETTING = 3;
 /**
  * A format-2 snapshot is taken when what it holds passes the bounds (registrySnapshotProblem), its
  * records cut to the bound in bytes: a node whose history below it was dropped (retention) has
@@ -34,10 +42,15 @@ export const STATE_SNAPSHOT_FORMAT_BEFORE_BOUNDS = 2;
  * below its snapshots is gone, with no agreed state on any node: no reads, no proposer, no writes.
  */
 export const STATE_SNAPSHOT_FORMAT_BEFORE_CERTIFICATES = 1;
-const FORMATS_READ: readonly unknown[] = [STATE_SNAPSHOT_FORMAT, STATE_SNAPSHOT_FORMAT_BEFORE_BOUNDS, STATE_SNAPSHOT_FORMAT_BEFORE_CERTIFICATES];
+const FORMATS_READ: readonly unknown[] = [STATE_SNAPSHOT_FORMAT, STATE_SNAPSHOT_FORMAT_BEFORE_FORGETTING, STATE_SNAPSHOT_FORMAT_BEFORE_BOUNDS, STATE_SNAPSHOT_FORMAT_BEFORE_CERTIFICATES];
+
+/** Whether a snapshot of this format was made under today's rules (the registry's bounds included). */
+export function isCurrentStateSnapshotFormat(format: number): boolean {
+  return format === STATE_SNAPSHOT_FORMAT || format === STATE_SNAPSHOT_FORMAT_BEFORE_FORGETTING;
+}
 
 export function encodeStateSnapshot(s: AgreedStateSnapshot): Buffer {
-  return serialize({ format: STATE_SNAPSHOT_FORMAT, state: s });
+  return serialize({ format: s.registry?.forgottenAtOrBelow === undefined ? STATE_SNAPSHOT_FORMAT_BEFORE_FORGETTING : STATE_SNAPSHOT_FORMAT, state: s });
 }
 
 /** The snapshot in `bytes`; an Error saying what is wrong when they are not one. */
@@ -68,8 +81,11 @@ export function decodeStateSnapshotWithFormat(bytes: Uint8Array): { snapshot: Ag
   }
   if (!sessions.ids.every((id) => typeof id === 'string')) throw new Error('a state snapshot with a session id that is not text');
   let snapshot = s as AgreedStateSnapshot;
+  if (d.format === STATE_SNAPSHOT_FORMAT && typeof snapshot.registry.forgottenAtOrBelow !== 'bigint') throw new Error('a state snapshot of format 4 without the highest proposal number its registry forgot');
+  // Before format 4 no number was forgotten: whatever else such a file says, it says nothing of one.
+  if (d.format !== STATE_SNAPSHOT_FORMAT) snapshot = { ...snapshot, registry: { ...snapshot.registry, forgottenAtOrBelow: undefined } };
   if (d.format === STATE_SNAPSHOT_FORMAT_BEFORE_CERTIFICATES) snapshot = withUncertifiedClaims(snapshot);
-  if (d.format !== STATE_SNAPSHOT_FORMAT) {
+  if (!isCurrentStateSnapshotFormat(d.format as number)) {
     const problem = registrySnapshotProblem(snapshot.registry);
     if (problem !== undefined) throw new Error(`a state snapshot of format ${String(d.format)}, from before the registry's bounds, holding what they refuse: ${problem}`);
   }

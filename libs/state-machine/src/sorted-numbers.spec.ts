@@ -35,4 +35,14 @@ describe('the registry\'s proposal numbers in sorted blocks', () => {
     expect(down.from(0n, 3)).toEqual([1n, 2n, 3n]);
     expect(down.from(19_999n, 5)).toEqual([19_999n, 20_000n]);
   });
+
+  it('removes a held number from any block, and drops a block it empties', () => {
+    const s = SortedNumbers.fromAscending(Array.from({ length: 3 * SORTED_BLOCK_NUMBERS }, (_, i) => BigInt(i)));
+    for (let i = 0; i < SORTED_BLOCK_NUMBERS; i++) s.remove(BigInt(i));
+    s.remove(BigInt(2 * SORTED_BLOCK_NUMBERS + 5));
+    expect(s.size).toBe(2 * SORTED_BLOCK_NUMBERS - 1);
+    expect(s.from(0n, 2)).toEqual([BigInt(SORTED_BLOCK_NUMBERS), BigInt(SORTED_BLOCK_NUMBERS + 1)]);
+    expect(s.from(BigInt(2 * SORTED_BLOCK_NUMBERS + 4), 2)).toEqual([BigInt(2 * SORTED_BLOCK_NUMBERS + 4), BigInt(2 * SORTED_BLOCK_NUMBERS + 6)]);
+    expect(() => s.remove(5n)).toThrow(/held/);
+  });
 });

@@ -45,6 +45,17 @@ export class SortedNumbers {
     if (block.length > 2 * SORTED_BLOCK_NUMBERS) this.blocks.splice(b + 1, 0, block.splice(SORTED_BLOCK_NUMBERS));
   }
 
+  /** Removes n, which is held. */
+  remove(n: bigint): void {
+    const b = this.blockFor(n);
+    const block = this.blocks[b];
+    const at = block === undefined ? -1 : lowerBound(block, n);
+    if (block === undefined || block[at] !== n) throw new Error(`assertion: ${n} is held to be removed`);
+    block.splice(at, 1);
+    this.count -= 1;
+    if (block.length === 0) this.blocks.splice(b, 1);
+  }
+
   /** The numbers >= from, ascending, at most max. */
   from(from: bigint, max: number): bigint[] {
     const out: bigint[] = [];
