@@ -54,12 +54,11 @@ export function acceptorService(
       {
         kind: 'accept',
         requestId: (r) => r.requestId,
-        toCore: (r) => {
-          const core = acceptRequestFromWire(r);
-          stateContext.quorumCommittedIs(r.quorumCommittedIndex);
-          return core;
-        },
+        toCore: acceptRequestFromWire,
         toWire: (id, reply) => acceptReplyToWire(id, reply, node.core.committedIndex),
+        // Only from a request the node took: one refused (another proposer's ballot, an unknown
+        // proposer, a bad commit) must not lift the floor under which history may be dropped.
+        taken: (r) => stateContext.quorumCommittedIs(r.quorumCommittedIndex),
       },
       access,
       logger,

@@ -14,6 +14,8 @@ export interface StreamCodec<Req, Res> {
   /** The request as the core's: a prepare or an accept, and the commit notices it carries (Accept stream only). */
   toCore(req: Req): CoreRequests;
   toWire(requestId: bigint, reply: AcceptorReply): Res;
+  /** The node took the request (it passed every check and has its reply): what else it reports may be believed. */
+  taken?(req: Req): void;
 }
 
 /**
@@ -58,7 +60,10 @@ export function streamHandler<Req, Res>(node: AcceptorNode, codec: StreamCodec<R
       }
       flow.started(1);
       handled().then(
-        (reply) => flow.answer(codec.toWire(requestId, reply), 1),
+        (reply) => {
+          codec.taken?.(req);
+          flow.answer(codec.toWire(requestId, reply), 1);
+        },
         (err: unknown) => fail(err instanceof GrpcError ? err : new GrpcError(GrpcStatus.INTERNAL, (err as Error).message)),
       );
     });
