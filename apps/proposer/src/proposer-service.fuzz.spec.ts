@@ -13,7 +13,9 @@ import { createLogger, INSECURE, type RunningServer, startGrpcServer } from '@pa
 import { ProposerServiceClient, ProposerServiceService, ProposeBulkRequest, type ProposeBulkResponse, type ProposeRequest, type ProposeStreamRequest, type ProposeStreamResponse } from '@paxos/proto';
 import { buildProposal, encodeProposalValue } from '@paxos/proposal';
 import { createHash } from 'node:crypto';
-import type { ChosenLog, ChosenResult } from './chosen-log';
+import { AgreedState } from '@paxos/state-machine';
+import { ChosenLog, type ChosenResult } from './chosen-log';
+import { LogReader } from './log-reader';
 import { ClientGateway } from './client-gateway';
 import { proposerService, type ProposerServiceDeps } from './proposer-service';
 import { ValueChecker } from './value-check';
@@ -226,5 +228,65 @@ describe('a proposer as a hostile client reaches it', () => {
         await server.shutdown(0);
       }
     }, 120_000);
+  }
+});
+
+describe('WatchChosen as a hostile client reaches it', () => {
+  for (const seed of SEEDS) {
+    it(`ends every watch with a documented status, frees its place, and keeps serving (seed ${seed})`, async () => {
+      const r = new SeededRandom(seed);
+      // 40 slots chosen, the newest 16 kept in memory; older ones would come from acceptors (none here: UNAVAILABLE).
+      const log = new ChosenLog({ retainedSlotsMax: 16, retainedBytesMax: 1 << 20, state: new AgreedState({ digest: (d) => createHash('sha256').update(d).digest('hex') }) });
+      const ballot = { round: 1n, proposerId: 1 };
+      log.learn(Array.from({ length: 40 }, (_, i) => ({ slot: BigInt(i), ballot, value: { kind: 'batch' as const, commands: [{ clientRequestId: `w${i}`, contentType: 'text/plain', data: Buffer.from(`v${i}`) }] } })));
+      const node = { quorum: Quorum.majority(3), reachable: () => 3, chosen: log, reader: new LogReader([], log, () => undefined) };
+      const deps = { node, links: [], checker: new ValueChecker(MAX_VALUE_BYTES, () => undefined), proposeTimeoutMs: 2000, logger, maxWatchers: 8, maxWatchersPerClient: 4, watcherStallMs: 300 } as unknown as ProposerServiceDeps;
+      const port = PORT + 40 + (seed % 20);
+      const server = await startGrpcServer({ host: '127.0.0.1', port, maxReceiveBytes: 1 << 20, transport: INSECURE, logger, services: [{ name: 'paxos.v1.ProposerService', definition: ProposerServiceService, implementation: proposerService(deps) }] });
+      const client = new ProposerServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
+      const SLOTS = [0n, 1n, 23n, 24n, 25n, 39n, 40n, 41n, 1000n, (1n << 63n) - 1n, (1n << 64n) - 1n];
+      const watch = (fromSlot: bigint, cancelAfterMs: number | undefined, deadlineMs: number) =>
+        new Promise<{ code: number; details: string; slots: bigint[]; at: string }>((resolve) => {
+          const slots: bigint[] = [];
+          const at = `watch from ${fromSlot}${cancelAfterMs !== undefined ? ` cancelled after ${cancelAfterMs} ms` : ''}`;
+          const call = client.watchChosen({ fromSlot }, { deadline: new Date(Date.now() + deadlineMs) });
+          call.on('data', (e: { slot: bigint }) => slots.push(e.slot));
+          call.on('error', (e: ServiceError) => resolve({ code: e.code, details: e.details, slots, at }));
+          call.on('status', (st: { code: number; details: string }) => {
+            if (st.code === status.OK) resolve({ code: st.code, details: st.details, slots, at });
+          });
+          if (cancelAfterMs !== undefined) setTimeout(() => call.cancel(), cancelAfterMs);
+        });
+      const bad: unknown[] = [];
+      try {
+        for (let round = 0; round < 4; round++) {
+          // More watchers at once than the per-client bound: the extra ones are RESOURCE_EXHAUSTED at once.
+          const n = r.int(1, 8);
+          const outs = await Promise.all(Array.from({ length: n }, () => watch(SLOTS[r.int(0, SLOTS.length)] as bigint, r.chance(0.4) ? r.int(0, 50) : undefined, 400)));
+          for (const o of outs) {
+            if (process.env["FUZZ_VERBOSE"]) process.stdout.write(`${o.at} -> ${status[o.code]} ${o.slots.length} slots ${o.details.slice(0, 100)}\n`);
+            const from = BigInt(o.at.split(' ')[2] as string);
+            const ok =
+              o.code === status.CANCELLED ||
+              o.code === status.RESOURCE_EXHAUSTED ||
+              (o.code === status.UNAVAILABLE && from < 24n) ||
+              (o.code === status.DEADLINE_EXCEEDED && (from >= 24n || o.slots.length === 0));
+            if (!ok || (o.code !== status.CANCELLED && o.code !== status.DEADLINE_EXCEEDED && !o.details.trim())) bad.push(o);
+            // What was sent is the log from its from_slot, in order, without gaps.
+            o.slots.forEach((slot, i) => {
+              if (slot !== from + BigInt(i)) bad.push({ ...o, why: `slot ${slot} at ${i}` });
+            });
+          }
+          if (outs.filter((o) => o.code === status.RESOURCE_EXHAUSTED).length > Math.max(0, n - 4)) bad.push({ why: `${n} watchers, too many refused`, outs });
+        }
+        // Every place was freed: the full number of watchers is served again.
+        const again = await Promise.all(Array.from({ length: 4 }, () => watch(30n, undefined, 300)));
+        for (const o of again) if (o.code !== status.DEADLINE_EXCEEDED || o.slots.length !== 10) bad.push({ ...o, why: 'not served after the hostile watchers left' });
+        if (bad.length > 0) throw new Error(`seed ${seed} (FUZZ_SEED=${seed} replays it): ${JSON.stringify(bad.slice(0, 4), (_k, v) => (typeof v === 'bigint' ? `${v}` : v))}`);
+      } finally {
+        client.close();
+        await server.shutdown(0);
+      }
+    }, 60_000);
   }
 });
