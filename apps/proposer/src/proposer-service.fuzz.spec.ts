@@ -22,7 +22,6 @@ import { ValueChecker } from './value-check';
 
 const SEEDS = process.env['FUZZ_SEED'] ? [Number(process.env['FUZZ_SEED'])] : [1, 2, 3];
 const STEPS = Number(process.env['FUZZ_STEPS'] ?? 10);
-const PORT = 15840;
 const DEADLINE_MS = 3000;
 const MAX_VALUE_BYTES = 16 * 1024;
 
@@ -170,9 +169,9 @@ describe('a proposer as a hostile client reaches it', () => {
     it(`answers every proposal with a documented status and keeps choosing (seed ${seed})`, async () => {
       const r = new SeededRandom(seed);
       const g = new Gen(r);
-      const port = PORT + (seed % 40);
-      const { server, gateway } = await startProposer(port, r);
-      const client = new ProposerServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
+      // Port 0: the OS picks a free one (specs of other projects run beside this one).
+      const { server, gateway } = await startProposer(0, r);
+      const client = new ProposerServiceClient(`127.0.0.1:${server.port}`, credentials.createInsecure());
       const bad: Array<Partial<Outcome> & { why: string }> = [];
       let n = 0;
       /** A stream's deadline grows with its proposals (a loaded 2-core machine takes a few ms each). */
@@ -241,9 +240,8 @@ describe('WatchChosen as a hostile client reaches it', () => {
       log.learn(Array.from({ length: 40 }, (_, i) => ({ slot: BigInt(i), ballot, value: { kind: 'batch' as const, commands: [{ clientRequestId: `w${i}`, contentType: 'text/plain', data: Buffer.from(`v${i}`) }] } })));
       const node = { quorum: Quorum.majority(3), reachable: () => 3, chosen: log, reader: new LogReader([], log, () => undefined) };
       const deps = { node, links: [], checker: new ValueChecker(MAX_VALUE_BYTES, () => undefined), proposeTimeoutMs: 2000, logger, maxWatchers: 8, maxWatchersPerClient: 4, watcherStallMs: 300 } as unknown as ProposerServiceDeps;
-      const port = PORT + 40 + (seed % 20);
-      const server = await startGrpcServer({ host: '127.0.0.1', port, maxReceiveBytes: 1 << 20, transport: INSECURE, logger, services: [{ name: 'paxos.v1.ProposerService', definition: ProposerServiceService, implementation: proposerService(deps) }] });
-      const client = new ProposerServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
+      const server = await startGrpcServer({ host: '127.0.0.1', port: 0, maxReceiveBytes: 1 << 20, transport: INSECURE, logger, services: [{ name: 'paxos.v1.ProposerService', definition: ProposerServiceService, implementation: proposerService(deps) }] });
+      const client = new ProposerServiceClient(`127.0.0.1:${server.port}`, credentials.createInsecure());
       const SLOTS = [0n, 1n, 23n, 24n, 25n, 39n, 40n, 41n, 1000n, (1n << 63n) - 1n, (1n << 64n) - 1n];
       const watch = (fromSlot: bigint, cancelAfterMs: number | undefined, deadlineMs: number) =>
         new Promise<{ code: number; details: string; slots: bigint[]; at: string }>((resolve) => {
