@@ -130,6 +130,36 @@ describe('a linearizable read on a proposer', () => {
     expect(firstAnswered).toBe(true);
   });
 
+  it('a queued round waits for phase 1 as long as its longest-waiting read may, not only as its first joiner may', async () => {
+    const core = new ProposerCore({ proposerId: 1, quorum, acceptorIds: [0, 1, 2], random: () => 0 });
+    const b0 = core.lead().messages[0]?.ballot as Ballot;
+    for (const from of [0, 1]) core.handle({ type: 'promise', from, ballot: b0, accepted: [], truncated: false, committedIndex: 0n });
+    const { links, answerAll } = statusLinks();
+    const barrier = barrierOver(core, links, () => core.nextSlot, { prepares: [] });
+    const first = barrier.wait(5000);
+    await settle();
+    // Two reads queue behind the first round: one nearly out of time joins first.
+    const hasty = barrier.wait(30).catch((e: unknown) => e);
+    await settle();
+    const patient = barrier.wait(5000);
+    await settle();
+    // The leadership is lost before the queued round starts: it must run phase 1 again.
+    core.stepDown();
+    answerAll(b0);
+    await first;
+    await new Promise((r) => setTimeout(r, 80));
+    // Past the hasty read's deadline, phase 1 completes; the patient read is confirmed.
+    const b1 = core.ballot;
+    for (const from of [0, 1]) core.handle({ type: 'promise', from, ballot: b1, accepted: [], truncated: false, committedIndex: 0n });
+    expect(core.leadsCompletely).toBe(true);
+    for (let i = 0; i < 20; i++) {
+      answerAll(core.ballot);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await expect(patient).resolves.toBeUndefined();
+    await hasty;
+  });
+
   it('confirms as soon as a quorum holds its ballot: an acceptor that does not answer (paused) costs the read nothing', async () => {
     const core = new ProposerCore({ proposerId: 1, quorum, acceptorIds: [0, 1, 2], random: () => 0 });
     const b = core.lead().messages[0]?.ballot as Ballot;

@@ -72,6 +72,8 @@ interface Confirmed {
 export class ReadBarrier {
   private inFlight: Promise<Confirmed> | undefined;
   private nextRound: Promise<Confirmed> | undefined;
+  /** The latest deadline of the reads that joined nextRound (-Infinity when none waits). */
+  private nextRoundUntil = -Infinity;
 
   constructor(private readonly deps: ReadBarrierDeps) {}
 
@@ -109,14 +111,22 @@ export class ReadBarrier {
     await waitFor(deps, delivered, until, `slots below ${target} are not all chosen yet (delivered up to ${deps.deliveredSlots()})`, gone);
   }
 
-  /** The next confirmation round to start (rounds run one at a time). */
+  /**
+   * The next confirmation round to start (rounds run one at a time). A queued round may have to
+   * wait for a phase 1 when it starts (the leadership lost meanwhile): it waits as long as the
+   * latest deadline of the reads that joined it, not the first joiner's (which may be nearly spent
+   * and would fail every other read with it).
+   */
   private joinRound(until: number): Promise<Confirmed> {
     if (this.inFlight === undefined) return this.startRound(until);
+    if (until > this.nextRoundUntil) this.nextRoundUntil = until;
     this.nextRound ??= this.inFlight
       .catch(() => undefined)
       .then(() => {
+        const latest = this.nextRoundUntil;
         this.nextRound = undefined;
-        return this.startRound(until);
+        this.nextRoundUntil = -Infinity;
+        return this.startRound(latest);
       });
     return this.nextRound;
   }
