@@ -8,6 +8,7 @@ import {
   HealthService,
   type HealthServer,
 } from '@paxos/proto';
+import { callerKey } from './caller';
 import { GrpcError, toServiceError } from './grpc-errors';
 import { printable } from './printable';
 
@@ -15,6 +16,8 @@ export { ServingStatus };
 
 /** Bound on concurrent Watch streams, so a misbehaving client cannot pile them up. */
 const WATCHERS_MAX = 1024;
+/** Of which one client may hold (so that one cannot take every place from the others). */
+export const HEALTH_WATCHERS_PER_CLIENT_MAX = 64;
 
 /**
  * The standard grpc.health.v1 service. The empty service name "" stands for the whole server.
@@ -23,6 +26,8 @@ const WATCHERS_MAX = 1024;
 export class HealthRegistry {
   private readonly statuses = new Map<string, ServingStatus>();
   private readonly watchers = new Set<{ service: string; call: ServerWritableStream<HealthCheckRequest, HealthCheckResponse> }>();
+  /** Watch streams open per client (callerKey); an entry goes at 0. */
+  private readonly perClient = new Map<string, number>();
 
   constructor(services: readonly string[], initial: ServingStatus = ServingStatus.SERVING) {
     this.statuses.set('', initial);
@@ -48,6 +53,7 @@ export class HealthRegistry {
   close(): void {
     for (const w of this.watchers) w.call.end();
     this.watchers.clear();
+    this.perClient.clear();
   }
 
   get service() {
@@ -68,10 +74,22 @@ export class HealthRegistry {
           call.emit('error', toServiceError(new GrpcError(status.RESOURCE_EXHAUSTED, `this node already serves ${WATCHERS_MAX} health Watch streams: close one, or poll Check`)));
           return;
         }
+        const client = callerKey(call, 'host');
+        const mine = this.perClient.get(client) ?? 0;
+        if (mine >= HEALTH_WATCHERS_PER_CLIENT_MAX) {
+          call.emit('error', toServiceError(new GrpcError(status.RESOURCE_EXHAUSTED, `${printable(client)} already holds ${mine} health Watch streams on this node (at most ${HEALTH_WATCHERS_PER_CLIENT_MAX}): close one, or poll Check`)));
+          return;
+        }
+        this.perClient.set(client, mine + 1);
         const watcher = { service: call.request.service, call };
         this.watchers.add(watcher);
         call.write({ status: this.statuses.get(call.request.service) ?? ServingStatus.SERVICE_UNKNOWN });
-        const drop = () => this.watchers.delete(watcher);
+        const drop = () => {
+          if (!this.watchers.delete(watcher)) return;
+          const left = (this.perClient.get(client) ?? 1) - 1;
+          if (left > 0) this.perClient.set(client, left);
+          else this.perClient.delete(client);
+        };
         call.on('cancelled', drop);
         call.on('close', drop);
         call.on('error', drop);
