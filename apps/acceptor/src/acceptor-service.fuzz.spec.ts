@@ -6,25 +6,21 @@
 // FUZZ_SEED=<n> replays one seed; FUZZ_STEPS sets the calls per seed.
 import { type ClientDuplexStream, credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { AcceptorCore, DEFAULT_LIMITS, Quorum, SeededRandom } from '@paxos/consensus-core';
-import { createLogger, GrpcError, INSECURE, type RunningServer, startGrpcServer } from '@paxos/grpc-kit';
+import { createLogger, INSECURE, type RunningServer, startGrpcServer } from '@paxos/grpc-kit';
 import {
   type AcceptRequest,
   type AcceptResponse,
   AcceptorServiceClient,
-  AcceptorServiceService,
   Consistency,
   type PrepareRequest,
   type PrepareResponse,
   ReadServiceClient,
-  ReadServiceService,
   type SlotValue,
 } from '@paxos/proto';
-import { readService } from '@paxos/read-service';
 import { REGISTRY_DEFAULTS } from '@paxos/state-machine';
-import { decodeAcceptRequest } from '@paxos/wire';
 import { AcceptorNode, joinChosenHistory } from '@paxos/acceptor-node';
 import { crc32 } from 'node:zlib';
-import { acceptorService } from './acceptor-service';
+import { acceptorServices } from './acceptor-services';
 import { historyReadPacer } from './history-read-pacer';
 import { ProposerAccess } from './proposer-access';
 import { restoreAgreedState } from './restore-state';
@@ -32,7 +28,6 @@ import { installStateSnapshotHandler } from './snapshot-install';
 import { loadSourceHolder } from './source-holder';
 import { StateApplier } from './state-applier';
 import { AcceptorStorage } from './storage';
-import { readStateSnapshot } from './storage/state-snapshot-file';
 import { tempDir } from './storage/storage-test-helpers';
 
 const SEEDS = process.env['FUZZ_SEED'] ? [Number(process.env['FUZZ_SEED'])] : [1, 2, 3];
@@ -99,7 +94,7 @@ class Gen {
   }
 }
 
-/** An acceptor as main.ts builds one, in this process, on a temp dir; plaintext. */
+/** An acceptor as main.ts builds one (its services from the same acceptorServices), in this process, on a temp dir; plaintext. */
 async function startAcceptor(dataDir: string, port: number, reported: { max: bigint }) {
   const access = new ProposerAccess(INSECURE);
   const source = await loadSourceHolder(`${dataDir}/no-cache`, 0, 3, logger);
@@ -126,32 +121,7 @@ async function startAcceptor(dataDir: string, port: number, reported: { max: big
     maxReceiveBytes: 64 * 1024 + 64 * 1024,
     transport: INSECURE,
     logger,
-    services: [
-      {
-        name: 'paxos.v1.AcceptorService',
-        definition: { ...AcceptorServiceService, accept: { ...AcceptorServiceService.accept, requestDeserialize: decodeAcceptRequest } },
-        implementation: acceptorService(node, statusContext, stateContext, source, access, clientReads, logger),
-        readMethods: ['learn', 'status'],
-      },
-      {
-        name: 'paxos.v1.ReadService',
-        readMethods: 'all',
-        definition: ReadServiceService,
-        implementation: readService({
-          get state() {
-            return applier.state;
-          },
-          defaultConsistency: Consistency.CONSISTENCY_STALE,
-          settle: () => applier.settle(),
-          readLog: (from, max, caller) => clientReads.run(caller, () => storage.history.read(from, max, 4 * 1024 * 1024), () => 0),
-          stateSnapshot: () => {
-            const read = readStateSnapshot(dataDir);
-            if ('missing' in read) throw new GrpcError(status.FAILED_PRECONDITION, `this acceptor has no state snapshot to give: ${read.missing}`);
-            return read;
-          },
-        }),
-      },
-    ],
+    services: acceptorServices({ node, dataDir, applier, statusContext, stateContext, source, access, clientReads, logger }),
   });
   return {
     server,

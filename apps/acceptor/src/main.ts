@@ -4,9 +4,6 @@ import {
   ConfigError,
   createLogger,
   createMetricsRegistry,
-  GrpcError,
-  GrpcStatus,
-  messageBytes,
   startMetricsServer,
   startupTransport,
   exitWithError,
@@ -16,12 +13,9 @@ import {
   startGrpcServer,
   workspaceVersion,
 } from '@paxos/grpc-kit';
-import { AcceptorServiceService, Consistency, ReadServiceService } from '@paxos/proto';
-import { readService } from '@paxos/read-service';
-import { decodeAcceptRequest } from '@paxos/wire';
 import { AcceptorNode, joinChosenHistory } from '@paxos/acceptor-node';
 import { REGISTRY_DEFAULTS } from '@paxos/state-machine';
-import { acceptorService } from './acceptor-service';
+import { acceptorServices } from './acceptor-services';
 import { ProposerAccess } from './proposer-access';
 import { acceptorMetrics } from './acceptor-metrics';
 import { acceptorCommand, type AcceptorConfig, resolveAcceptorConfig } from './config';
@@ -30,18 +24,8 @@ import { restoreAgreedState } from './restore-state';
 import { StateApplier } from './state-applier';
 import { HistoryRetention } from './history-retention';
 import { installStateSnapshotHandler } from './snapshot-install';
-import { readStateSnapshot } from './storage/state-snapshot-file';
-import { AcceptorStorage, historyReadError } from './storage';
+import { AcceptorStorage } from './storage';
 import { historyReadPacer } from './history-read-pacer';
-
-/** The generated definition, with an Accept decoder that keeps each value's received bytes for storage. */
-const acceptorServiceDefinition = {
-  ...AcceptorServiceService,
-  accept: { ...AcceptorServiceService.accept, requestDeserialize: decodeAcceptRequest },
-} as const;
-
-/** About how many bytes of values one ReadLog answer carries. */
-const READ_LOG_BYTES_MAX = 4 * 1024 * 1024;
 
 /** Bytes a request may carry beyond its value (ballot, ids, framing). */
 const REQUEST_OVERHEAD_BYTES = 64 * 1024;
@@ -135,14 +119,6 @@ async function main(): Promise<void> {
     installStateSnapshot: installStateSnapshotHandler({ node, access, applier, registry, logger }),
     quorumCommittedIs: (index: bigint) => retention.quorumCommittedIs(index),
   };
-  /** Below the retained history: OUT_OF_RANGE naming the snapshot that covers the slot. */
-  const belowHistory = (from: bigint) =>
-    new GrpcError(
-      GrpcStatus.OUT_OF_RANGE,
-      `slot ${from} is below this acceptor's chosen history, which starts at slot ${storage.history.firstSlot} (--history-retain-slots); ` +
-        `the state snapshot at slot ${applier.durableSnapshotSlot ?? storage.history.firstSlot} covers it (ReadService.GetStateSnapshot)`,
-    );
-
   const clientReads = historyReadPacer();
   let server: Awaited<ReturnType<typeof startGrpcServer>>;
   try {
@@ -154,46 +130,7 @@ async function main(): Promise<void> {
       metrics: metricsRegistry,
       ...config.bounds,
       logger,
-      services: [
-        {
-          name: 'paxos.v1.AcceptorService',
-          definition: acceptorServiceDefinition,
-          implementation: acceptorService(node, statusContext, stateContext, source, access, clientReads, logger),
-          readMethods: ['learn', 'status'],
-        },
-        {
-          name: 'paxos.v1.ReadService',
-          readMethods: 'all',
-          definition: ReadServiceService,
-          implementation: readService({
-            get state() {
-              return applier.state;
-            },
-            defaultConsistency: Consistency.CONSISTENCY_STALE,
-            settle: () => applier.settle(),
-            readLog: (from, max, caller) =>
-              clientReads.run(
-                caller,
-                () => {
-                  // Checked in the read's turn: retention may have moved the history on meanwhile.
-                  if (from < storage.history.firstSlot) throw belowHistory(from);
-                  try {
-                    return storage.history.read(from, max, READ_LOG_BYTES_MAX);
-                  } catch (e) {
-                    logger.error({ err: e }, 'reading the chosen history failed');
-                    throw historyReadError(e);
-                  }
-                },
-                messageBytes,
-              ),
-            stateSnapshot: () => {
-              const read = readStateSnapshot(config.dataDir);
-              if ('missing' in read) throw new GrpcError(GrpcStatus.FAILED_PRECONDITION, `this acceptor has no state snapshot to give: ${read.missing}`);
-              return read;
-            },
-          }),
-        },
-      ],
+      services: acceptorServices({ node, dataDir: config.dataDir, applier, statusContext, stateContext, source, access, clientReads, logger }),
     });
   } catch (e) {
     await storage.close();

@@ -1,0 +1,88 @@
+// The gRPC services an acceptor serves (paxos.v1.AcceptorService and paxos.v1.ReadService) over
+// its node, storage and agreed state: one assembly for main.ts and for the specs that serve it.
+import { GrpcError, GrpcStatus, type Logger, messageBytes, type PacedTurns, type ServiceEntry } from '@paxos/grpc-kit';
+import type { AcceptorNode } from '@paxos/acceptor-node';
+import { AcceptorServiceService, Consistency, ReadServiceService } from '@paxos/proto';
+import { readService } from '@paxos/read-service';
+import { decodeAcceptRequest } from '@paxos/wire';
+import { type AcceptorStateContext, acceptorService } from './acceptor-service';
+import type { ProposerAccess } from './proposer-access';
+import type { SourceHolder } from './source-holder';
+import type { StateApplier } from './state-applier';
+import type { StatusContext } from './status';
+import { type AcceptorStorage, historyReadError } from './storage';
+import { readStateSnapshot } from './storage/state-snapshot-file';
+
+/** The generated definition, with an Accept decoder that keeps each value's received bytes for storage. */
+const acceptorServiceDefinition = {
+  ...AcceptorServiceService,
+  accept: { ...AcceptorServiceService.accept, requestDeserialize: decodeAcceptRequest },
+} as const;
+
+/** About how many bytes of values one ReadLog answer carries. */
+const READ_LOG_BYTES_MAX = 4 * 1024 * 1024;
+
+export interface AcceptorServicesContext {
+  readonly node: AcceptorNode<AcceptorStorage>;
+  readonly dataDir: string;
+  readonly applier: StateApplier;
+  readonly statusContext: StatusContext;
+  readonly stateContext: AcceptorStateContext;
+  readonly source: Pick<SourceHolder, 'verify'>;
+  readonly access: ProposerAccess;
+  /** Paces the history reads of clients (not proposers). */
+  readonly clientReads: PacedTurns;
+  readonly logger: Logger;
+}
+
+export function acceptorServices(ctx: AcceptorServicesContext): ServiceEntry[] {
+  const { node, applier, clientReads, logger } = ctx;
+  const history = node.storage.history;
+  /** Below the retained history: OUT_OF_RANGE naming the snapshot that covers the slot. */
+  const belowHistory = (from: bigint) =>
+    new GrpcError(
+      GrpcStatus.OUT_OF_RANGE,
+      `slot ${from} is below this acceptor's chosen history, which starts at slot ${history.firstSlot} (--history-retain-slots); ` +
+        `the state snapshot at slot ${applier.durableSnapshotSlot ?? history.firstSlot} covers it (ReadService.GetStateSnapshot)`,
+    );
+  return [
+    {
+      name: 'paxos.v1.AcceptorService',
+      definition: acceptorServiceDefinition,
+      implementation: acceptorService(node, ctx.statusContext, ctx.stateContext, ctx.source, ctx.access, clientReads, logger),
+      readMethods: ['learn', 'status'],
+    },
+    {
+      name: 'paxos.v1.ReadService',
+      readMethods: 'all',
+      definition: ReadServiceService,
+      implementation: readService({
+        get state() {
+          return applier.state;
+        },
+        defaultConsistency: Consistency.CONSISTENCY_STALE,
+        settle: () => applier.settle(),
+        readLog: (from, max, caller) =>
+          clientReads.run(
+            caller,
+            () => {
+              // Checked in the read's turn: retention may have moved the history on meanwhile.
+              if (from < history.firstSlot) throw belowHistory(from);
+              try {
+                return history.read(from, max, READ_LOG_BYTES_MAX);
+              } catch (e) {
+                logger.error({ err: e }, 'reading the chosen history failed');
+                throw historyReadError(e);
+              }
+            },
+            messageBytes,
+          ),
+        stateSnapshot: () => {
+          const read = readStateSnapshot(ctx.dataDir);
+          if ('missing' in read) throw new GrpcError(GrpcStatus.FAILED_PRECONDITION, `this acceptor has no state snapshot to give: ${read.missing}`);
+          return read;
+        },
+      }),
+    },
+  ];
+}
