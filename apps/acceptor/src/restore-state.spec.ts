@@ -1,4 +1,5 @@
 import { createLogger } from '@paxos/grpc-kit';
+import { buildProposal, encodeProposalValue } from '@paxos/proposal';
 import { AgreedState, encodeStateSnapshot } from '@paxos/state-machine';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -125,6 +126,26 @@ describe('durable snapshots of an acceptor\'s agreed state', () => {
     } finally {
       cleanupOther();
     }
+  });
+
+  it('applies the history from slot 0 rather than a format-3 snapshot holding more proposal numbers than the registry keeps (written before the bound)', async () => {
+    const numbered = (s: number, n: number): ChosenRecord => {
+      const v = encodeProposalValue(buildProposal({ proposalNumber: BigInt(n), proposerId: 1, leaderboard: [{ framework: 'alpha', score: String(n), pricePerPoint: '1.5', bid: '1', ask: '2' }], claims: [{ source: 0, label: '11.a2', field: 'jinv', claimedValue: '-122023936/161051' }] }));
+      return { slot: BigInt(s), ballot, value: { kind: 'batch', commands: [{ clientRequestId: `p${s}`, contentType: v.contentType, data: v.data, verifiedBy: [0, 10] }] } };
+    };
+    // 10, 20, 30, then 5: a build before the bound took all four; under a bound of 2, 5 is refused (at or below 10, forgotten).
+    const log = [10, 20, 30, 5].map((n, s) => numbered(s, n));
+    const history = ChosenHistory.open(dir);
+    history.append(log);
+    const before = new AgreedState({ registry: { numbersMax: 1_000 } });
+    for (const e of log) before.advance(e);
+    await writeStateSnapshot(dir, 4n, serialize({ format: 3, state: before.snapshot() }));
+    const fromZero = new AgreedState({ registry: { numbersMax: 2 } });
+    for (const e of log) fromZero.advance(e);
+    const restored = stateOf(restoreAgreedState(dir, history, { numbersMax: 2 }, logger));
+    for (const e of history.read(restored.appliedSlot, 1000, 1 << 30)) restored.advance(e);
+    expect(restored.snapshot()).toEqual(fromZero.snapshot());
+    history.close();
   });
 
   it('drops history only below the previous snapshot under a retention flag, and a restart rebuilds the same state', async () => {

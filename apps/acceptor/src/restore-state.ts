@@ -1,5 +1,5 @@
 import type { Logger } from '@paxos/grpc-kit';
-import { AgreedState, decodeStateSnapshotWithFormat, isCurrentStateSnapshotFormat, type RegistryOptions } from '@paxos/state-machine';
+import { AgreedState, decodeStateSnapshotWithFormat, isCurrentStateSnapshotFormat, REGISTRY_DEFAULTS, type RegistryOptions, STATE_SNAPSHOT_FORMAT_BEFORE_FORGETTING } from '@paxos/state-machine';
 import type { ChosenHistory } from './storage';
 import { readStateSnapshot, type SnapshotGeneration } from './storage/state-snapshot-file';
 
@@ -48,6 +48,12 @@ function usableSnapshot(dataDir: string, generation: SnapshotGeneration, history
     if (snapshot.slot !== read.slot) throw new Error(`the file says slot ${read.slot}, its state slot ${snapshot.slot}`);
     // From before the registry's bounds: the history from slot 0 decides exactly, when it is kept.
     if (!isCurrentStateSnapshotFormat(format) && history.firstSlot === 0n) return { unavailable: `it is of format ${format}, from before the registry's bounds` };
+    // Format 3 holding more numbers than the registry keeps: a build from before that bound took
+    // proposals it refuses (numbers at or below one forgotten); the history from slot 0 decides.
+    const numbersMax = registry.numbersMax ?? REGISTRY_DEFAULTS.numbersMax;
+    if (format === STATE_SNAPSHOT_FORMAT_BEFORE_FORGETTING && snapshot.registry.slotOf.length > numbersMax && history.firstSlot === 0n) {
+      return { unavailable: `it is of format ${format} with ${snapshot.registry.slotOf.length} proposal numbers, from before the bound of ${numbersMax}` };
+    }
     return { state: new AgreedState({ registry }, snapshot) };
   } catch (err) {
     return { unavailable: (err as Error).message };
