@@ -160,6 +160,43 @@ describe('a linearizable read on a proposer', () => {
     await hasty;
   });
 
+  it('a read queued behind a round ends at its own deadline, or once its caller is gone, while a later joiner keeps the round waiting for phase 1', async () => {
+    const core = new ProposerCore({ proposerId: 1, quorum, acceptorIds: [0, 1, 2], random: () => 0 });
+    const b0 = core.lead().messages[0]?.ballot as Ballot;
+    for (const from of [0, 1]) core.handle({ type: 'promise', from, ballot: b0, accepted: [], truncated: false, committedIndex: 0n });
+    const { links, answerAll } = statusLinks();
+    const barrier = barrierOver(core, links, () => core.nextSlot, { prepares: [] });
+    const first = barrier.wait(5000);
+    await settle();
+    let gone = false;
+    const ended: Record<string, number | undefined> = {};
+    const started = performance.now();
+    const track = (name: string, p: Promise<void>) => p.catch((e: { code?: number }) => (ended[name] = e.code));
+    const hasty = track('hasty', barrier.wait(30));
+    await settle();
+    const cancelled = track('cancelled', barrier.wait(5000, () => gone));
+    await settle();
+    const patient = barrier.wait(5000);
+    await settle();
+    // The leadership is lost before the queued round starts: it waits for a phase 1 that does not come yet.
+    core.stepDown();
+    answerAll(b0);
+    await first;
+    await new Promise((r) => setTimeout(r, 10));
+    gone = true;
+    await new Promise((r) => setTimeout(r, 150));
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(ended).toEqual({ hasty: status.DEADLINE_EXCEEDED, cancelled: status.CANCELLED });
+    const b1 = core.ballot;
+    for (const from of [0, 1]) core.handle({ type: 'promise', from, ballot: b1, accepted: [], truncated: false, committedIndex: 0n });
+    for (let i = 0; i < 20; i++) {
+      answerAll(core.ballot);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await expect(patient).resolves.toBeUndefined();
+    await Promise.all([hasty, cancelled]);
+  });
+
   it('confirms as soon as a quorum holds its ballot: an acceptor that does not answer (paused) costs the read nothing', async () => {
     const core = new ProposerCore({ proposerId: 1, quorum, acceptorIds: [0, 1, 2], random: () => 0 });
     const b = core.lead().messages[0]?.ballot as Ballot;

@@ -96,7 +96,7 @@ export class ReadBarrier {
       try {
         await this.leadCompletely(until, gone);
         if (gone()) throw callerGone();
-        ({ target } = await this.joinRound(until));
+        ({ target } = await this.awaitRound(this.joinRound(until), until, gone));
       } catch (e) {
         // Another proposer led since: lead again and confirm, while the read has time (the
         // reads that duel with writes elsewhere still end, UNAVAILABLE, after a few rounds).
@@ -129,6 +129,22 @@ export class ReadBarrier {
         return this.startRound(latest);
       });
     return this.nextRound;
+  }
+
+  /**
+   * The round's answer, as long as this read may wait: the round itself may wait longer (as long
+   * as its latest-deadline read), and a read past its own deadline, or whose caller is gone, ends.
+   */
+  private async awaitRound(round: Promise<Confirmed>, until: number, gone: () => boolean): Promise<Confirmed> {
+    let out: { readonly ok: Confirmed } | { readonly err: unknown } | undefined;
+    round.then(
+      (ok) => (out = { ok }),
+      (err: unknown) => (out = { err }),
+    );
+    await waitFor(this.deps, () => out !== undefined, until, 'the confirmation round it joined is still under way', gone);
+    const settled = out as { readonly ok: Confirmed } | { readonly err: unknown };
+    if ('err' in settled) throw settled.err;
+    return settled.ok;
   }
 
   private startRound(until: number): Promise<Confirmed> {
