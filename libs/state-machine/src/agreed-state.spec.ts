@@ -265,4 +265,17 @@ describe('the agreed state (the Monster Harmonic registry)', () => {
     }
     expect(restored.snapshot()).toEqual(s.snapshot());
   });
+
+  it('counts every proposal that took effect, those whose numbers it forgot included, the same after a snapshot', () => {
+    const opts = { digest, registry: { numbersMax: 2 } };
+    const s = new AgreedState(opts);
+    let at = 0;
+    for (const n of [5, 9, 7, 20]) s.apply(slot(at++, proposal(`p${n}`, n, [row('alpha', String(n))])));
+    expect(s.registry.proposalCount).toBe(4);
+    const restored = new AgreedState(opts, decodeStateSnapshotWithFormat(encodeStateSnapshot(s.snapshot())).snapshot);
+    expect(restored.registry.proposalCount).toBe(4);
+    for (const state of [s, restored]) state.apply(slot(at, proposal('p30', 30, [row('alpha', '30')])));
+    expect(restored.registry.proposalCount).toBe(5);
+    expect(restored.snapshot()).toEqual(s.snapshot());
+  });
 });

@@ -114,6 +114,8 @@ export interface RegistrySnapshot {
   readonly refusedCount: number;
   /** The highest proposal number forgotten (numbersMax), when one was: numbers at or below it are refused. */
   readonly forgottenAtOrBelow?: bigint;
+  /** Proposal numbers forgotten past numbersMax so far (they took effect: GetLeaderboard counts them). */
+  readonly forgottenCount?: number;
 }
 
 export class HarmonicRegistry {
@@ -130,6 +132,8 @@ export class HarmonicRegistry {
   private refusedCount = 0;
   /** The highest number forgotten past numbersMax (undefined: none yet). */
   private forgotten: bigint | undefined;
+  /** How many numbers were forgotten past numbersMax (each took effect once). */
+  private forgottenCount = 0;
 
   constructor(private readonly opts: RegistryOptions = REGISTRY_DEFAULTS) {}
 
@@ -228,6 +232,7 @@ export class HarmonicRegistry {
         this.recordsBytes -= recordBytes(r);
       }
       if (this.forgotten === undefined || oldest > this.forgotten) this.forgotten = oldest;
+      this.forgottenCount += 1;
     }
   }
 
@@ -249,7 +254,7 @@ export class HarmonicRegistry {
       rows: [...this.rows.values()],
       changes: [...this.changes],
       refusedCount: this.refusedCount,
-      ...(this.forgotten !== undefined ? { forgottenAtOrBelow: this.forgotten } : {}),
+      ...(this.forgotten !== undefined ? { forgottenAtOrBelow: this.forgotten, forgottenCount: this.forgottenCount } : {}),
     };
   }
 
@@ -265,6 +270,7 @@ export class HarmonicRegistry {
     r.changes.push(...s.changes);
     r.refusedCount = s.refusedCount;
     r.forgotten = s.forgottenAtOrBelow;
+    r.forgottenCount = s.forgottenCount ?? 0;
     r.forgetPastBound();
     return r;
   }
@@ -295,8 +301,9 @@ export class HarmonicRegistry {
     return this.opts.numbersMax;
   }
 
+  /** Proposals that took effect: the numbers kept and the ones forgotten past numbersMax. */
   get proposalCount(): number {
-    return this.slotOf.size;
+    return this.slotOf.size + this.forgottenCount;
   }
 
   get refused(): number {

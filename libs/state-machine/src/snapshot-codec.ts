@@ -82,8 +82,12 @@ export function decodeStateSnapshotWithFormat(bytes: Uint8Array): { snapshot: Ag
   if (!sessions.ids.every((id) => typeof id === 'string')) throw new Error('a state snapshot with a session id that is not text');
   let snapshot = s as AgreedStateSnapshot;
   if (d.format === STATE_SNAPSHOT_FORMAT && typeof snapshot.registry.forgottenAtOrBelow !== 'bigint') throw new Error('a state snapshot of format 4 without the highest proposal number its registry forgot');
+  const forgottenCount: unknown = snapshot.registry.forgottenCount;
+  if (d.format === STATE_SNAPSHOT_FORMAT && forgottenCount !== undefined && !(Number.isSafeInteger(forgottenCount) && (forgottenCount as number) >= 0)) {
+    throw new Error(`a state snapshot of format 4 whose registry forgot ${String(forgottenCount)} proposal numbers`);
+  }
   // Before format 4 no number was forgotten: whatever else such a file says, it says nothing of one.
-  if (d.format !== STATE_SNAPSHOT_FORMAT) snapshot = { ...snapshot, registry: { ...snapshot.registry, forgottenAtOrBelow: undefined } };
+  if (d.format !== STATE_SNAPSHOT_FORMAT) snapshot = { ...snapshot, registry: { ...snapshot.registry, forgottenAtOrBelow: undefined, forgottenCount: undefined } };
   if (d.format === STATE_SNAPSHOT_FORMAT_BEFORE_CERTIFICATES) snapshot = withUncertifiedClaims(snapshot);
   if (!isCurrentStateSnapshotFormat(d.format as number)) {
     const problem = registrySnapshotProblem(snapshot.registry);
