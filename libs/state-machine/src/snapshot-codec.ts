@@ -15,7 +15,7 @@ import { registrySnapshotProblem } from './harmonic-registry';
  * frameworks; the records kept bounded in bytes), under which a proposal a format-2 snapshot
  * counted may be refused. 4: the registry forgot proposal numbers past its bound
  * (RegistryOptions.numbersMax) and refuses those at or below the highest forgotten
- * (`forgottenAtOrBelow`). A format-1 snapshot is taken as one of format 2 once its claims are
+ * (`forgottenAtOrBelow`), and how many it forgot (`forgottenCount`). A format-1 snapshot is taken as one of format 2 once its claims are
  * read as the log gives them now (below).
  */
 export const STATE_SNAPSHOT_FORMAT = 4;
