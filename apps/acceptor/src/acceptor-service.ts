@@ -56,8 +56,9 @@ export function acceptorService(
         requestId: (r) => r.requestId,
         toCore: acceptRequestFromWire,
         toWire: (id, reply) => acceptReplyToWire(id, reply, node.core.committedIndex),
-        // Only from a request the node took: one refused (another proposer's ballot, an unknown
-        // proposer, a bad commit) must not lift the floor under which history may be dropped.
+        // Only from a request the node answered: one it ended the stream over (an unknown proposer,
+        // a ballot not its proposer's, a bad commit) must not lift the floor under which history
+        // may be dropped.
         taken: (r) => stateContext.quorumCommittedIs(r.quorumCommittedIndex),
       },
       access,

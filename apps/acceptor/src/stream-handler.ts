@@ -14,7 +14,11 @@ export interface StreamCodec<Req, Res> {
   /** The request as the core's: a prepare or an accept, and the commit notices it carries (Accept stream only). */
   toCore(req: Req): CoreRequests;
   toWire(requestId: bigint, reply: AcceptorReply): Res;
-  /** The node took the request (it passed every check and has its reply): what else it reports may be believed. */
+  /**
+   * The node answered the request (its wire form, its proposer's identity and ballot and its commit
+   * notices passed their checks; the answer may still be a reject or a refusal): what else it
+   * reports may be believed, as coming from a configured proposer.
+   */
   taken?(req: Req): void;
 }
 

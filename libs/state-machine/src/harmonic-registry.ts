@@ -76,7 +76,6 @@ export const REGISTRY_DEFAULTS: RegistryOptions = { proposalsMax: 100_000, recor
  * the bounds (format 2) is taken only when this finds nothing (snapshot-codec.ts).
  */
 export function registrySnapshotProblem(s: RegistrySnapshot, opts: RegistryOptions = REGISTRY_DEFAULTS): string | undefined {
-  if (s.forgottenAtOrBelow !== undefined && typeof s.forgottenAtOrBelow !== 'bigint') return `its highest forgotten proposal number is ${String(s.forgottenAtOrBelow)}, not a number`;
   if (s.rows.length > opts.frameworksMax) return `its leaderboard holds ${s.rows.length} frameworks, the limit is ${opts.frameworksMax}`;
   for (const [i, row] of [...s.rows, ...s.changes].entries()) {
     const problem = leaderboardEntryProblem(row, i);
