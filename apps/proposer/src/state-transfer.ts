@@ -54,10 +54,10 @@ export class StateTransfer {
   private async install(): Promise<boolean> {
     const { chosen, logger } = this.deps;
     const from = chosen.nextSlot;
-    const snapshot = await this.snapshotAbove(from, undefined);
+    const { snapshot, decoded } = await this.snapshotAbove(from, undefined);
     let state: AgreedState;
     try {
-      state = this.deps.restore(decodeStateSnapshot(snapshot.body));
+      state = this.deps.restore(decoded ?? decodeStateSnapshot(snapshot.body));
     } catch (e) {
       throw new GrpcError(status.INTERNAL, `the state snapshot at slot ${snapshot.slot} cannot be used: ${(e as Error).message}`);
     }
@@ -79,7 +79,7 @@ export class StateTransfer {
     let after: bigint;
     let snapshot: StateSnapshotBytes;
     try {
-      snapshot = await this.snapshotAbove(committedIndex, link.nodeId);
+      ({ snapshot } = await this.snapshotAbove(committedIndex, link.nodeId));
       after = await link.installStateSnapshot(this.deps.ballot(), snapshot, TRANSFER_DEADLINE_MS);
     } catch (e) {
       const waitMs = Math.min(RETRY_MS_MAX, (retry?.waitMs ?? RETRY_MS_MIN / 2) * 2);
@@ -92,9 +92,12 @@ export class StateTransfer {
     return after;
   }
 
-  /** A snapshot at a slot above `slot`: the one kept, or the newest one an acceptor (not `except`) holds. */
-  private async snapshotAbove(slot: bigint, except: number | undefined): Promise<StateSnapshotBytes> {
-    if (this.kept !== undefined && this.kept.slot > slot) return this.kept;
+  /**
+   * A snapshot at a slot above `slot`: the one kept, or the newest one an acceptor (not `except`)
+   * holds, then with what it decodes to (read once to know it is readable).
+   */
+  private async snapshotAbove(slot: bigint, except: number | undefined): Promise<{ snapshot: StateSnapshotBytes; decoded?: AgreedStateSnapshot }> {
+    if (this.kept !== undefined && this.kept.slot > slot) return { snapshot: this.kept };
     const candidates = this.deps.links.filter((l) => l.up);
     const answers = await Promise.allSettled(candidates.map((l) => l.learn(slot, 1, ASK_DEADLINE_MS)));
     // A snapshot is taken only at or below a slot a quorum reports committed: one acceptor that
@@ -117,9 +120,9 @@ export class StateTransfer {
         if (snapshot.slot <= slot || snapshot.slot > agreed) continue;
         // Kept only once this build can read it (a newer build's format, an older Node's reader):
         // a kept snapshot is offered again and again, and the next holder's would never be asked.
-        decodeStateSnapshot(snapshot.body);
+        const decoded = decodeStateSnapshot(snapshot.body);
         this.kept = snapshot;
-        return snapshot;
+        return { snapshot, decoded };
       } catch (e) {
         failures.push(`node ${h.link.nodeId}: ${(e as Error).message}`);
       }
