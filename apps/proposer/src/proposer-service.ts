@@ -93,7 +93,7 @@ function givingUpWith(call: { once(event: 'cancelled', f: () => void): unknown }
 function proposeOnce(deps: ProposerServiceDeps, request: ProposeRequest, deadlineMs: number, api: ProposeApi, onGiveUp?: OnGiveUp): Promise<ProposeResponse> {
   const started = process.hrtime.bigint();
   const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
-  return proposeUntimed(deps, request, deadlineMs, onGiveUp).then(
+  return proposeUntimed(deps, request, deadlineMs, api, onGiveUp).then(
     (r) => {
       deps.metrics?.answered(api, r.duplicate ? 'duplicate' : 'chosen', seconds());
       return r;
@@ -105,7 +105,7 @@ function proposeOnce(deps: ProposerServiceDeps, request: ProposeRequest, deadlin
   );
 }
 
-function proposeUntimed(deps: ProposerServiceDeps, request: ProposeRequest, deadlineMs: number, onGiveUp?: OnGiveUp): Promise<ProposeResponse> {
+function proposeUntimed(deps: ProposerServiceDeps, request: ProposeRequest, deadlineMs: number, api: ProposeApi, onGiveUp?: OnGiveUp): Promise<ProposeResponse> {
   let command;
   try {
     command = deps.checker.check(request.clientRequestId, request.value);
@@ -122,13 +122,13 @@ function proposeUntimed(deps: ProposerServiceDeps, request: ProposeRequest, dead
       unregister();
       resolve(toResponse(o, request.includeVotes));
     };
-    // The client cancelled its stream: stop waiting, so that the id's first answer (a retry's) says it is not a duplicate.
+    // The client cancelled its call or stream: stop waiting, so that the id's first answer (a retry's) says it is not a duplicate.
     const giveUp = () => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       deps.node.abandon(command.clientRequestId, onChosen);
-      reject(new GrpcError(status.CANCELLED, 'the client cancelled the stream; the proposal may still be chosen: retry with the same client_request_id'));
+      reject(new GrpcError(status.CANCELLED, `the client cancelled the ${api === 'unary' ? 'call' : 'stream'}; the proposal may still be chosen: retry with the same client_request_id`));
     };
     const timer = setTimeout(() => {
       if (settled) return;
