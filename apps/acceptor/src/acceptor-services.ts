@@ -3,7 +3,7 @@
 import { GrpcError, GrpcStatus, type Logger, messageBytes, type PacedTurns, type ServiceEntry } from '@paxos/grpc-kit';
 import type { AcceptorNode } from '@paxos/acceptor-node';
 import { AcceptorServiceService, Consistency, ReadServiceService } from '@paxos/proto';
-import { readService } from '@paxos/read-service';
+import { READ_LOG_VALUE_BYTES_MAX, readService } from '@paxos/read-service';
 import { decodeAcceptRequest } from '@paxos/wire';
 import { type AcceptorStateContext, acceptorService } from './acceptor-service';
 import type { ProposerAccess } from './proposer-access';
@@ -18,9 +18,6 @@ const acceptorServiceDefinition = {
   ...AcceptorServiceService,
   accept: { ...AcceptorServiceService.accept, requestDeserialize: decodeAcceptRequest },
 } as const;
-
-/** About how many bytes of values one ReadLog answer carries. */
-const READ_LOG_BYTES_MAX = 4 * 1024 * 1024;
 
 export interface AcceptorServicesContext {
   readonly node: AcceptorNode<AcceptorStorage>;
@@ -69,7 +66,7 @@ export function acceptorServices(ctx: AcceptorServicesContext): ServiceEntry[] {
               // Checked in the read's turn: retention may have moved the history on meanwhile.
               if (from < history.firstSlot) throw belowHistory(from);
               try {
-                return history.read(from, max, READ_LOG_BYTES_MAX);
+                return history.read(from, max, READ_LOG_VALUE_BYTES_MAX);
               } catch (e) {
                 logger.error({ err: e }, 'reading the chosen history failed');
                 throw historyReadError(e);

@@ -3,7 +3,7 @@ import { SeededRandom } from '@paxos/consensus-core';
 import { claimsCheckedCounter, ConfigError, createLogger, createMetricsRegistry, exitWithError, helpText, onShutdownSignal, startGrpcServer, startMetricsServer, startupTransport } from '@paxos/grpc-kit';
 import { loadSources } from '@paxos/lmfdb-client';
 import { Consistency, ProposerServiceService, ReadServiceService } from '@paxos/proto';
-import { readService } from '@paxos/read-service';
+import { READ_LOG_VALUE_BYTES_MAX, readService } from '@paxos/read-service';
 import { GrpcAcceptorLink } from './grpc-acceptor-link';
 import { type ProposerConfig, proposerCommand, resolveProposerConfig } from './config';
 import { assembleProposer } from './proposer-assembly';
@@ -19,9 +19,6 @@ const READ_BARRIER_DEADLINE_MS = 5000;
 const READ_BARRIER_DEADLINE_MS_MAX = 30_000;
 /** Largest promise the proposer reads from an acceptor. */
 const PROMISE_BYTES_MAX = 64 * 1024 * 1024;
-
-/** About how many bytes of values one ReadLog answer carries (as the acceptor's). */
-const READ_LOG_BYTES_MAX = 4 * 1024 * 1024;
 
 async function main(): Promise<void> {
   let config: ProposerConfig | 'help';
@@ -126,7 +123,7 @@ async function main(): Promise<void> {
             // A read whose client cancels it stops waiting at once (gone).
             linearizable: (deadlineMs, gone) => node.readBarrier(Math.min(deadlineMs ?? READ_BARRIER_DEADLINE_MS, READ_BARRIER_DEADLINE_MS_MAX), gone),
             // About 4 MiB of values per answer, as an acceptor's ReadLog (the retained slots in memory reach 64 MiB).
-            readLog: (from, max, caller) => node.reader.readForClient(from, max, READ_LOG_BYTES_MAX, caller),
+            readLog: (from, max, caller) => node.reader.readForClient(from, max, READ_LOG_VALUE_BYTES_MAX, caller),
           }),
         },
       ],

@@ -22,6 +22,8 @@ import { type StateSnapshotBytes, stateSnapshotChunks } from './state-snapshot-c
 
 /** Bounds of one answer. */
 export const READ_LOG_ENTRIES_MAX = 1024;
+/** About how many bytes of command values a node reads from its log for one ReadLog answer (acceptors and proposers alike). */
+export const READ_LOG_VALUE_BYTES_MAX = 4 * 1024 * 1024;
 /**
  * Bytes of one ReadLog answer on the wire: a client's default receive limit (grpc-js and grpcurl,
  * 4 MiB) less room for the answer's other fields. The nodes cut their reads at 4 MiB of command
