@@ -1,4 +1,5 @@
-import { Metadata, type ServiceError, status } from '@grpc/grpc-js';
+import { Metadata, ResponderBuilder, type ServerInterceptingCallInterface, ServerInterceptingCall, type ServerInterceptor, type ServiceError, status } from '@grpc/grpc-js';
+import { printable } from './printable';
 
 export { status as GrpcStatus };
 
@@ -19,12 +20,43 @@ export class GrpcError extends Error {
  */
 export const STATUS_DETAILS_MAX = 4096;
 
-/** A status message cut to STATUS_DETAILS_MAX characters, saying how much was left out. */
+/** Half of a UTF-16 surrogate pair without its other half (a pair cut apart by a slice). */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/** `text` with every lone surrogate replaced by U+FFFD: text that can be encoded (as UTF-8, or by encodeURI). */
+export const wellFormed = (text: string): string => text.replace(LONE_SURROGATE, '\ufffd');
+
+/**
+ * A status message as it may leave a server: cut to STATUS_DETAILS_MAX characters (saying how
+ * much was left out), well-formed, and with the characters that drive a terminal written as
+ * visible escapes (printable). grpc-js sends it through encodeURI, which throws on a lone
+ * surrogate: that call then never ended (a client without a deadline waited for ever), and a
+ * handler answering from a promise threw out of it (an unhandled rejection ends the process).
+ * Messages quote clients' text (a label, a claimed value cut to 200 characters, a service name),
+ * and whoever reads them prints them.
+ */
 export function boundedDetails(details: string): string {
-  if (details.length <= STATUS_DETAILS_MAX) return details;
-  const more = details.length - (STATUS_DETAILS_MAX - 64);
-  return `${details.slice(0, STATUS_DETAILS_MAX - 64)}... (${more} more characters)`;
+  const text = printable(wellFormed(details));
+  if (text.length <= STATUS_DETAILS_MAX) return text;
+  const more = text.length - (STATUS_DETAILS_MAX - 64);
+  return wellFormed(`${text.slice(0, STATUS_DETAILS_MAX - 64)}... (${more} more characters)`);
 }
+
+/**
+ * Every status a server sends, whoever sends it (a handler, an interceptor, grpc-js itself), with
+ * its message through boundedDetails. The first (innermost) of a server's interceptors, so that
+ * the others' statuses pass through it too.
+ */
+export const boundStatusDetails: ServerInterceptor = (_method, call: ServerInterceptingCallInterface) =>
+  new ServerInterceptingCall(
+    call,
+    new ResponderBuilder()
+      .withSendStatus((st, next) => {
+        const details = typeof st.details === 'string' ? boundedDetails(st.details) : st.details;
+        next(details === st.details ? st : { ...st, details });
+      })
+      .build(),
+  );
 
 /** The error object grpc-js sends as the call's status. */
 export function toServiceError(err: unknown): Partial<ServiceError> {

@@ -11,6 +11,7 @@ import { AnswerBudget } from './answer-budget';
 import { boundConnections } from './connection-bounds';
 import { boundPartialMessages, partialMessageBoundsFor, type PartialMessageCounts } from './partial-message-bounds';
 import { CallBounds } from './call-bounds';
+import { boundStatusDetails } from './grpc-errors';
 
 export interface ServiceEntry {
   /** Fully-qualified name, e.g. "paxos.v1.AcceptorService" (health reports it). */
@@ -107,6 +108,8 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
     'grpc.keepalive_time_ms': opts.keepaliveMs ?? D.keepaliveMs,
     'grpc.keepalive_timeout_ms': opts.keepaliveTimeoutMs ?? D.keepaliveTimeoutMs,
     interceptors: [
+      // First: the innermost, so every status (the other interceptors' too) leaves through it.
+      boundStatusDetails,
       rejectUndecodable,
       ...(opts.metrics ? [grpcMetricsInterceptor(opts.metrics, servedPaths(opts.services), unaryPaths(opts.services))] : []),
       calls.interceptor(),
