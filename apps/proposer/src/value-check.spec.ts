@@ -29,6 +29,34 @@ describe('the proposer\'s value check', () => {
   });
 });
 
+describe('text a client sends that terminals and logs would obey', () => {
+  const checker = new ValueChecker(1024, () => undefined);
+  const value = { contentType: 'text/plain', data: Buffer.from('x') };
+  // Each one drives a terminal or forges a line where the id is printed (read log, read proposals, the logs).
+  const CONTROLS = ['\n', '\r', '\t', '\u001b', '\u0007', '\u007f', '\u0085', '\u009b', '\u2028', '\u2029', '\u202e', '\u2066', '\u202a'];
+
+  it('is refused in client_request_id, anywhere in it (seeded)', () => {
+    const seed = Number(process.env['SEED'] ?? 7331);
+    console.log(`value-check controls seed ${seed} (SEED=${seed} to repeat)`);
+    let x = seed >>> 0;
+    const next = (n: number) => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) % n;
+    for (let i = 0; i < 200; i++) {
+      const c = CONTROLS[next(CONTROLS.length)] as string;
+      const at = next(20);
+      const id = `${'a'.repeat(at)}${c}${'b'.repeat(next(20))}`;
+      expect(() => checker.check(id, value)).toThrow(expect.objectContaining({ code: status.INVALID_ARGUMENT, message: expect.stringMatching(/client_request_id holds a control/) }));
+    }
+    // Printable text of any script still passes.
+    expect(checker.check('r\u00e9sum\u00e9-\u05e9\u05dc\u05d5\u05dd-\u{1F600} 1', value).clientRequestId).toBe('r\u00e9sum\u00e9-\u05e9\u05dc\u05d5\u05dd-\u{1F600} 1');
+  });
+
+  it('is refused in a content type (a quoted parameter carried a newline), but for the tab', () => {
+    expect(() => checker.check('id', { contentType: 'text/plain; x="a\nslot 9  ballot 1.1  no-op"', data: Buffer.from('x') })).toThrow(/content_type holds a control/);
+    expect(() => checker.check('id', { contentType: 'text/plain; x="\u001b[2J"', data: Buffer.from('x') })).toThrow(/content_type holds a control/);
+    expect(checker.check('id', { contentType: 'text/plain;\tcharset=utf-8', data: Buffer.from('x') }).contentType).toBe('text/plain;\tcharset=utf-8');
+  });
+});
+
 describe('a proposal number already taken', () => {
   it("is refused before any acceptor sees it, unless it is a retry of the proposal that took it", () => {
     const taken = new Map([[100n, { slot: 9n, clientRequestId: 'first' }]]);

@@ -3,7 +3,7 @@ import { type Command, commandBytes } from '@paxos/consensus-core';
 import { type ClaimVerdict, GrpcError, TokenBucket } from '@paxos/grpc-kit';
 import type { SourceCache } from '@paxos/lmfdb-client';
 import type { MonsterHarmonicProposal, Value } from '@paxos/proto';
-import { checkProposalClaims, contentKind, validateProposalValue } from '@paxos/proposal';
+import { checkProposalClaims, contentKind, hasControlCharacter, validateProposalValue } from '@paxos/proposal';
 
 /**
  * Time LMFDB claim checks may take on the proposer's event loop: refilled at this many ms a
@@ -57,9 +57,19 @@ export class ValueChecker {
     if (clientRequestId.includes('\uFFFD')) {
       throw new GrpcError(status.INVALID_ARGUMENT, 'client_request_id is not valid UTF-8 (or holds U+FFFD, the replacement character): use printable text');
     }
+    // The id is printed by the operator tools and logged: a newline in it forged a line of
+    // `read log`, ESC, C1 and bidi characters reached JSON logs as they are.
+    if (hasControlCharacter(clientRequestId)) {
+      throw new GrpcError(status.INVALID_ARGUMENT, 'client_request_id holds a control, line-separator or text-direction character: use printable text');
+    }
     if (!value) throw new GrpcError(status.INVALID_ARGUMENT, 'value is missing');
     if (!value.contentType) throw new GrpcError(status.INVALID_ARGUMENT, 'value.content_type is empty (e.g. "text/plain" or the Monster Harmonic type)');
     if (value.contentType.length > CONTENT_TYPE_CHARS_MAX) throw new GrpcError(status.INVALID_ARGUMENT, `value.content_type is longer than ${CONTENT_TYPE_CHARS_MAX} characters`);
+    // A media type holds no controls but the tab (RFC 7230 quoted-string and whitespace); a quoted
+    // parameter could carry a newline into the tools' output.
+    if (hasControlCharacter(value.contentType.replace(/\t/g, ' '))) {
+      throw new GrpcError(status.INVALID_ARGUMENT, 'value.content_type holds a control, line-separator or text-direction character');
+    }
     // Measured as the core and the acceptors measure it (data, id and content type together), so
     // a value that passes here is never refused later for its size.
     const bytes = commandBytes({ clientRequestId, contentType: value.contentType, data: value.data });

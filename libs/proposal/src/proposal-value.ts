@@ -21,10 +21,10 @@ export const FRAMEWORK_NAME_MAX = 64;
 export const DECIMAL_TEXT_MAX = 32;
 /**
  * C0 and C1 control characters, line and paragraph separators, and the bidirectional embeddings,
- * overrides and isolates: a framework name is printed on terminals and pages, where these could
- * make one row read as another.
+ * overrides and isolates: a framework name (or a client_request_id, which the proposer refuses
+ * with one) is printed on terminals and pages, where these could make one row read as another.
  */
-const hasControlCharacter = (text: string): boolean => {
+export const hasControlCharacter = (text: string): boolean => {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029 || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069)) return true;
