@@ -3,10 +3,10 @@
 // window title or reorder what is shown (ESC sequences, C1 codes, bidirectional overrides); each is
 // written as a visible escape instead. Newlines and tabs of the tools' own output stay.
 
-/** C0 controls but tab and newline, DEL, C1 controls, and the bidirectional formatting characters. */
+/** C0 controls but tab and newline, DEL, C1 controls, the line and paragraph separators, and the bidirectional formatting characters. */
 // Matching control characters is this pattern's purpose.
 // eslint-disable-next-line no-control-regex
-const UNPRINTABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+const UNPRINTABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
 /**
  * `text` with every control character (but tab and newline) written as \uNNNN: visible, and
@@ -14,4 +14,13 @@ const UNPRINTABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\
  */
 export function printable(text: string): string {
   return text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/**
+ * A field of network text inside one line of a tool's output (a client_request_id, a content
+ * type, a claim): as printable, and its own newlines and tabs escaped too, so that it cannot
+ * start a line that reads as the tool's own (the tools' output keeps its newlines).
+ */
+export function printableField(text: string): string {
+  return printable(text).replace(/[\n\t]/g, (c) => (c === '\n' ? '\\u000a' : '\\u0009'));
 }

@@ -1,6 +1,7 @@
 import { status } from '@grpc/grpc-js';
+import { printable } from '@paxos/grpc-kit';
 import { appliedThrough } from './probe';
-import { describeReadFailure, type ReadTarget } from './read';
+import { describeReadFailure, formatLogEntry, formatProposal, type ReadTarget } from './read';
 
 const proposer: ReadTarget = { address: '127.0.0.1:27100', who: 'the proposer', viaProposer: true, linearizable: true, deadlineMs: 10_000 };
 
@@ -50,5 +51,43 @@ describe('an applied slot as the tools print it', () => {
     expect(appliedThrough(5n)).toBe('after slot 4 (5 slots applied)');
     expect(appliedThrough(1n)).toBe('after slot 0 (1 slot applied)');
     expect(appliedThrough(0n)).toBe('before slot 0 (no slot applied yet)');
+  });
+});
+
+describe('text from clients in what read prints', () => {
+  // What bin/read.ts does with each line: printable(line), then a newline.
+  const printed = (lines: readonly string[]) => lines.map(printable).join('\n');
+  const seed = Number(process.env['SEED'] ?? 4242);
+  let x = seed >>> 0;
+  const next = (n: number) => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0) % n;
+  const PIECES = ['a', ' ', '\n', '\r\n', '\t', '\u001b[2J', '\u009b31m', '\u202e', '\u2028', 'slot 99  ballot 1.1  no-op'];
+  const hostile = () => Array.from({ length: 1 + next(12) }, () => PIECES[next(PIECES.length)] as string).join('');
+
+  it('keeps each record on its lines: an id, a content type or a claimed value cannot start a line (seeded)', () => {
+    console.log(`read text seed ${seed} (SEED=${seed} to repeat)`);
+    for (let i = 0; i < 100; i++) {
+      const commands = Array.from({ length: 1 + next(3) }, () => ({ clientRequestId: hostile(), value: { contentType: `text/plain; x="${hostile()}"`, data: Buffer.from('v') }, verifiedBy: [] }));
+      const entry = { slot: 7n, ballot: { round: 1n, proposerId: 1 }, value: { kind: { $case: 'batch' as const, value: { commands } } }, outcomes: [] };
+      const text = printed(formatLogEntry(entry as unknown as Parameters<typeof formatLogEntry>[0]));
+      expect(text.split('\n')).toHaveLength(1 + commands.length);
+      // eslint-disable-next-line no-control-regex -- control characters are what it looks for
+      expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e]/);
+    }
+  });
+
+  it('prints a true claim whose value ends in 16 KiB of newlines on one line, and the leaderboard rows on theirs', () => {
+    const claimedValue = `11${'\n'.repeat(16 * 1024 - 2)}`;
+    const record = {
+      proposalNumber: 1n,
+      slot: 3n,
+      proposerId: 1,
+      clientRequestId: 'p1',
+      leaderboardSha256: 'ab'.repeat(32),
+      leaderboard: [{ framework: 'alpha', score: '1', pricePerPoint: '1', bid: '1', ask: '2' }],
+      claims: [{ claim: { source: 0, label: '11.a2', field: 'conductor', claimedValue }, checkedBy: [0] }],
+    };
+    const lines = printed(formatProposal(record as unknown as Parameters<typeof formatProposal>[0])).split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[2]).toMatch(/^ {2}claim 0:11\.a2:conductor=11(\\u000a)+, verified by the proposer and acceptors 0 \(source 0\)$/);
   });
 });

@@ -2,7 +2,7 @@
 // log — from the proposer (linearizable by default) or any acceptor (stale).
 import { resolve } from 'node:path';
 import { formatBallot } from '@paxos/consensus-core';
-import { clientDeadlinePassed, ConfigError, deadlineNoticedLate, describeStatusDetails, helpText, isServiceError, notConnected, parseAddressList, parseCommand } from '@paxos/grpc-kit';
+import { clientDeadlinePassed, ConfigError, deadlineNoticedLate, describeStatusDetails, helpText, isServiceError, notConnected, parseAddressList, parseCommand, printableField as f } from '@paxos/grpc-kit';
 import { Consistency, type LeaderboardRow, type ListProposalsResponse, type ProposalRecord, type ReadLogResponse } from '@paxos/proto';
 import { status } from '@grpc/grpc-js';
 import { clientTransport, defaultNetworkDir, readLayout } from './network-dir';
@@ -28,24 +28,29 @@ export const readCommand = {
 
 const json = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x), 2);
 
+// Every text that came from a client (an id, a content type, a framework name, a claim) is
+// printed through f (printableField): one field, on its line. A claimed value may hold any
+// whitespace and still be true ("11" followed by 16 KiB of newlines is the conductor 11), and
+// the log may hold ids and content types chosen before the proposer refused control characters.
+
 export function formatRows(rows: readonly LeaderboardRow[]): string[] {
   if (rows.length === 0) return ['(the leaderboard is empty)'];
-  const width = Math.max(9, ...rows.map((r) => r.framework.length));
+  const width = Math.max(9, ...rows.map((r) => f(r.framework).length));
   const lines = [`${'framework'.padEnd(width)}  ${'score'.padStart(8)}  ${'price/pt'.padStart(9)}  ${'bid'.padStart(7)}  ${'ask'.padStart(7)}  proposal  slot`];
   for (const r of rows) {
     lines.push(
-      `${r.framework.padEnd(width)}  ${r.score.padStart(8)}  ${r.pricePerPoint.padStart(9)}  ${r.bid.padStart(7)}  ${r.ask.padStart(7)}  ${String(r.proposalNumber).padStart(8)}  ${r.slot}`,
+      `${f(r.framework).padEnd(width)}  ${f(r.score).padStart(8)}  ${f(r.pricePerPoint).padStart(9)}  ${f(r.bid).padStart(7)}  ${f(r.ask).padStart(7)}  ${String(r.proposalNumber).padStart(8)}  ${r.slot}`,
     );
   }
   return lines;
 }
 
-function formatProposal(p: ProposalRecord): string[] {
-  const lines = [`proposal ${p.proposalNumber}: slot ${p.slot}, proposer ${p.proposerId}, client_request_id ${p.clientRequestId}, leaderboard sha256 ${p.leaderboardSha256.slice(0, 16)}...`];
-  for (const e of p.leaderboard) lines.push(`  ${e.framework}: score ${e.score}, price/pt ${e.pricePerPoint}, bid ${e.bid}, ask ${e.ask}`);
+export function formatProposal(p: ProposalRecord): string[] {
+  const lines = [`proposal ${p.proposalNumber}: slot ${p.slot}, proposer ${p.proposerId}, client_request_id ${f(p.clientRequestId)}, leaderboard sha256 ${f(p.leaderboardSha256.slice(0, 16))}...`];
+  for (const e of p.leaderboard) lines.push(`  ${f(e.framework)}: score ${f(e.score)}, price/pt ${f(e.pricePerPoint)}, bid ${f(e.bid)}, ask ${f(e.ask)}`);
   for (const c of p.claims) {
     const claim = c.claim;
-    if (claim) lines.push(`  claim ${claim.source}:${claim.label}:${claim.field}=${claim.claimedValue}, verified by the proposer${c.checkedBy.length ? ` and acceptors ${c.checkedBy.join(', ')}` : ''} (source ${claim.source})`);
+    if (claim) lines.push(`  claim ${claim.source}:${f(claim.label)}:${f(claim.field)}=${f(claim.claimedValue)}, verified by the proposer${c.checkedBy.length ? ` and acceptors ${c.checkedBy.join(', ')}` : ''} (source ${claim.source})`);
   }
   return lines;
 }
@@ -85,7 +90,7 @@ export async function runRead(argv: readonly string[], out: (line: string) => vo
           formatRows(r.rows).forEach((l) => out(l));
           if (r.history.length > 0) {
             out('recent changes (oldest first):');
-            for (const h of r.history) out(`  slot ${h.slot}: proposal ${h.proposalNumber} set ${h.framework} to score ${h.score}`);
+            for (const h of r.history) out(`  slot ${h.slot}: proposal ${h.proposalNumber} set ${f(h.framework)} to score ${f(h.score)}`);
           }
           out(`${appliedThrough(r.appliedSlot)}: ${r.proposals} proposals took effect, ${r.refused} refused`);
         }
@@ -110,7 +115,7 @@ export async function runRead(argv: readonly string[], out: (line: string) => vo
           else {
             // In number order, the kept records and the forgotten ones (number and slot) together.
             const lines: Array<[bigint, string]> = [
-              ...r.proposals.map((p): [bigint, string] => [p.proposalNumber, `proposal ${p.proposalNumber}: slot ${p.slot}, ${p.leaderboard.length} rows, ${p.claims.length} claims, client_request_id ${p.clientRequestId}`]),
+              ...r.proposals.map((p): [bigint, string] => [p.proposalNumber, `proposal ${p.proposalNumber}: slot ${p.slot}, ${p.leaderboard.length} rows, ${p.claims.length} claims, client_request_id ${f(p.clientRequestId)}`]),
               ...r.forgotten.map((f): [bigint, string] => [f.proposalNumber, `proposal ${f.proposalNumber}: slot ${f.slot} (its full record is no longer kept here: read -- log --from ${f.slot} --max 1)`]),
             ];
             lines.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
@@ -196,7 +201,7 @@ export function describeReadFailure(code: status, details: string, t: ReadTarget
 }
 
 /** One chosen slot as the log prints it: its commands, their certificates and duplicates. */
-function formatLogEntry(e: ReadLogResponse['entries'][number]): string[] {
+export function formatLogEntry(e: ReadLogResponse['entries'][number]): string[] {
   const value = e.value?.kind;
   const ballot = e.ballot ? formatBallot(e.ballot) : '-';
   if (value?.$case !== 'batch') return [`slot ${e.slot}  ballot ${ballot}  no-op`];
@@ -205,7 +210,7 @@ function formatLogEntry(e: ReadLogResponse['entries'][number]): string[] {
     const outcome = e.outcomes[i];
     const certificate = c.verifiedBy.length > 0 ? `  claims verified by acceptors ${c.verifiedBy.join(', ')}` : '';
     const note = `${certificate}${outcome?.duplicate ? `  duplicate of slot ${outcome.firstSlot}` : outcome?.forgotten ? '  (its id is forgotten here: took effect or a duplicate, not known)' : ''}`;
-    lines.push(`  ${c.clientRequestId}  ${c.value?.contentType ?? ''}  ${c.value?.data.length ?? 0} bytes${note}`);
+    lines.push(`  ${f(c.clientRequestId)}  ${f(c.value?.contentType ?? '')}  ${c.value?.data.length ?? 0} bytes${note}`);
   });
   return lines;
 }
