@@ -1,12 +1,14 @@
 import { credentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { join } from 'node:path';
-import { describeSymbol, INSECURE, resolveByReflection } from '@paxos/grpc-kit';
+import { createLogger, describeSymbol, INSECURE, resolveByReflection, STATUS_DETAILS_MAX } from '@paxos/grpc-kit';
 import { loadSources } from '@paxos/lmfdb-client';
 import { RecordServiceClient, type RecordServiceServer, Verdict } from '@paxos/proto';
 import { createRecordServiceHandlers } from './record-service';
 import { startRecordServer } from './serve';
 
 const SNAPSHOT = join(__dirname, '../../../data/lmfdb-snapshot');
+const silent = createLogger('record-service-test');
+silent.level = 'silent';
 
 type Handler = (call: { request: unknown; metadata: Metadata }, cb: (err: ServiceError | null, res?: unknown) => void) => void;
 function call(h: RecordServiceServer, method: 'getRecord' | 'listSources' | 'verifyClaim', request: unknown) {
@@ -90,6 +92,25 @@ describe('RecordService handlers', () => {
       const reflected = await resolveByReflection(`127.0.0.1:${running.port}`);
       expect(reflected.services).toEqual(expect.arrayContaining(['lmfdb.v1.RecordService', 'grpc.health.v1.Health']));
       expect(describeSymbol(reflected.registry, 'lmfdb.v1.RecordService')).toContain('rpc VerifyClaim');
+    } finally {
+      client.close();
+      await running.stop();
+    }
+  });
+});
+
+describe('RecordService status messages over gRPC', () => {
+  it('do not echo a label whole, nor its terminal controls', async () => {
+    const { caches, statuses } = await loadSources(SNAPSHOT, [0]);
+    const running = await startRecordServer(caches, statuses, '127.0.0.1', 0, INSECURE, silent);
+    const client = new RecordServiceClient(`127.0.0.1:${running.port}`, credentials.createInsecure());
+    const get = (label: string) => new Promise<ServiceError>((resolve) => client.getRecord({ source: 0, label }, new Metadata(), { deadline: Date.now() + 3000 }, (err) => resolve(err as ServiceError)));
+    try {
+      const long = await get('x'.repeat(60_000));
+      expect(long.code).toBe(status.NOT_FOUND);
+      expect(long.details.length).toBeLessThanOrEqual(STATUS_DETAILS_MAX);
+      const controls = await get('\u001b[2J\u009b31m\u202eevil');
+      expect(controls.details).toBe('source 0 has no record \\u001b[2J\\u009b31m\\u202eevil');
     } finally {
       client.close();
       await running.stop();
