@@ -22,6 +22,18 @@ describe('data dir ownership and writability', () => {
     expect((err as Error).message).toMatch(/belongs to node 5 .* but this acceptor is node 6\. Give node 6 a data dir of its own/);
   });
 
+  it('refuses a node.json that parses to no object (null, a number, an array) with a DataDirError, not a TypeError', async () => {
+    const { storage } = await AcceptorStorage.open({ dataDir: dir, nodeId: 5 });
+    await storage.append(change(0));
+    await storage.close();
+    for (const text of ['null', '5', '[]', '"x"']) {
+      writeFileSync(path.join(dir, 'node.json'), text);
+      const err = await AcceptorStorage.open({ dataDir: dir, nodeId: 5 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(DataDirError);
+      expect((err as Error).message).toContain(path.join(dir, 'node.json'));
+    }
+  });
+
   it('records the network size and refuses a start with another one (the quorums would not intersect)', async () => {
     const { storage } = await AcceptorStorage.open({ dataDir: dir, nodeId: 1, clusterSize: 3 });
     await storage.append(change(0));

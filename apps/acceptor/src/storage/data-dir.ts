@@ -148,12 +148,17 @@ export async function claimDataDir(dir: string, nodeId: number, hasData: boolean
     await writeFileAtomic(dir, NODE_FILE, `${JSON.stringify(created, null, 2)}\n`);
     return created;
   }
-  let parsed: Partial<NodeFile>;
+  let json: unknown;
   try {
-    parsed = JSON.parse(text) as Partial<NodeFile>;
+    json = JSON.parse(text);
   } catch (err) {
     throw new DataDirError(`${file} is not valid JSON (${(err as Error).message}); restore it or point the node at another data dir.`);
   }
+  // `null`, a number, a string or an array parse too: only an object holds the fields.
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new DataDirError(`${file} is not a JSON object; restore it or point the node at another data dir.`);
+  }
+  const parsed = json as Partial<NodeFile>;
   if (typeof parsed.nodeId !== 'number' || typeof parsed.formatVersion !== 'number') {
     throw new DataDirError(`${file} lacks a numeric nodeId and formatVersion; restore it or point the node at another data dir.`);
   }
