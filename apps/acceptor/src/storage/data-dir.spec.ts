@@ -34,6 +34,24 @@ describe('data dir ownership and writability', () => {
     }
   });
 
+  it('tells an operator to restore a damaged node.json of a dir that holds votes, never to point the node at another dir', async () => {
+    const { storage } = await AcceptorStorage.open({ dataDir: dir, nodeId: 5, clusterSize: 3 });
+    await storage.append(change(0));
+    await storage.close();
+    const file = path.join(dir, 'node.json');
+    const good = readFileSync(file, 'utf8');
+    for (const text of ['{"nodeId": 5,', '{}', 'null', good.replace('"clusterSize": 3', '"clusterSize": -1'), good.replace('"formatVersion": 2', '"formatVersion": 9')]) {
+      writeFileSync(file, text);
+      const err = await AcceptorStorage.open({ dataDir: dir, nodeId: 5 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(DataDirError);
+      expect((err as Error).message).toMatch(/restore/);
+      expect((err as Error).message).not.toMatch(/(?<!do not )point the node at (another|a new) data dir/);
+    }
+    writeFileSync(file, good.replace('"nodeId": 5', '"nodeId": 4'));
+    const err = await AcceptorStorage.open({ dataDir: dir, nodeId: 5 }).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/if this is node 5's dir and node.json was changed, restore its nodeId/);
+  });
+
   it('records the network size and refuses a start with another one (the quorums would not intersect)', async () => {
     const { storage } = await AcceptorStorage.open({ dataDir: dir, nodeId: 1, clusterSize: 3 });
     await storage.append(change(0));

@@ -2,6 +2,7 @@
 import { closeSync, fsyncSync, openSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { formatBallot, type RejoinFloor } from '@paxos/consensus-core';
+import { KEEP_DAMAGED_DATA_DIR } from '@paxos/acceptor-node';
 import { DataDirError } from './errors';
 import { FORMAT_VERSION, FORMAT_VERSIONS_READ } from './framing';
 
@@ -148,34 +149,43 @@ export async function claimDataDir(dir: string, nodeId: number, hasData: boolean
     await writeFileAtomic(dir, NODE_FILE, `${JSON.stringify(created, null, 2)}\n`);
     return created;
   }
+  // A dir that holds log or snapshot files holds this acceptor's promises and votes: a damaged
+  // node.json is restored, never a reason to start the node on another dir.
+  const restore = (what: string): string =>
+    hasData
+      ? `${file} ${what}. The rest of ${dir} holds this acceptor's promises and votes: restore ${NODE_FILE} as it was (an object with the node id, e.g. {"nodeId": ${nodeId}, "formatVersion": ${FORMAT_VERSION}}, if this is node ${nodeId}'s dir). ${KEEP_DAMAGED_DATA_DIR}`
+      : `${file} ${what}; restore it or point the node at another data dir.`;
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new DataDirError(`${file} is not valid JSON (${(err as Error).message}); restore it or point the node at another data dir.`);
+    throw new DataDirError(restore(`is not valid JSON (${(err as Error).message})`));
   }
   // `null`, a number, a string or an array parse too: only an object holds the fields.
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new DataDirError(`${file} is not a JSON object; restore it or point the node at another data dir.`);
+    throw new DataDirError(restore('is not a JSON object'));
   }
   const parsed = json as Partial<NodeFile>;
   if (typeof parsed.nodeId !== 'number' || typeof parsed.formatVersion !== 'number') {
-    throw new DataDirError(`${file} lacks a numeric nodeId and formatVersion; restore it or point the node at another data dir.`);
+    throw new DataDirError(restore('lacks a numeric nodeId and formatVersion'));
   }
   if (parsed.nodeId !== nodeId) {
     throw new DataDirError(
       `the data dir ${dir} belongs to node ${parsed.nodeId} (see ${file}), but this acceptor is node ${nodeId}. ` +
-        `Give node ${nodeId} a data dir of its own, or start this acceptor as node ${parsed.nodeId} if this dir is the one you meant.`,
+        `Give node ${nodeId} a data dir of its own, or start this acceptor as node ${parsed.nodeId} if this dir is the one you meant` +
+        (hasData ? `; if this is node ${nodeId}'s dir and ${NODE_FILE} was changed, restore its nodeId (never start node ${nodeId} on an empty dir in a network that has run).` : '.'),
     );
   }
   if (!FORMAT_VERSIONS_READ.includes(parsed.formatVersion)) {
     throw new DataDirError(
       `the data dir ${dir} has storage format version ${parsed.formatVersion}; this build reads versions ${FORMAT_VERSIONS_READ.join(' and ')}. ` +
-        'Run a build that matches the data, or point the node at a new data dir.',
+        (hasData
+          ? `Run a build that matches the data, or restore the formatVersion of ${file} if it was changed; do not point the node at a new data dir, which would forget the promises and votes this one holds.`
+          : 'Run a build that matches the data, or point the node at a new data dir.'),
     );
   }
   if (parsed.clusterSize !== undefined && (typeof parsed.clusterSize !== 'number' || !Number.isInteger(parsed.clusterSize) || parsed.clusterSize < 1)) {
-    throw new DataDirError(`${file} has a clusterSize that is not a positive integer; restore it or point the node at another data dir.`);
+    throw new DataDirError(restore('has a clusterSize that is not a positive integer'));
   }
   if (clusterSize !== undefined && parsed.clusterSize !== undefined && parsed.clusterSize !== clusterSize) {
     throw new DataDirError(
