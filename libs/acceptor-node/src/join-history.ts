@@ -4,7 +4,8 @@ import type { ChosenHistoryStore } from './node-storage';
 
 /**
  * Joins the recovered core (snapshot + vote log) and the chosen history at startup, so that the
- * committed index comes back where it was and every slot below it can be read:
+ * committed index comes back where it was and every slot below it can be read (the history ends
+ * at the committed index or above it):
  * - the history reaches further (commit notices since the last checkpoint): the core's committed
  *   index moves there;
  * - the core reaches further (a data dir written before the history existed, whose snapshot held
@@ -21,6 +22,11 @@ export function joinChosenHistory(core: AcceptorCore, history: ChosenHistoryStor
     );
     history.startAt(core.oldestKeptSlot);
   }
+  // The history first: it may hold slots the core does not know chosen (notices are not logged),
+  // and the committed index then moves on through chosen values the log holds above them, which
+  // the history must get too (before, a history cut back by a crash ended below the committed
+  // index after the join, with the votes of those slots folded: no read found their values).
+  const learned = core.learnChosenBelow(history.endSlot);
   const committed = core.committedIndex;
   if (committed > history.endSlot) {
     const records = core.chosenFrom(history.endSlot, Number(committed - history.endSlot));
@@ -34,7 +40,7 @@ export function joinChosenHistory(core: AcceptorCore, history: ChosenHistoryStor
     history.sync();
   }
   history.joined?.();
-  if (core.learnChosenBelow(history.endSlot)) {
+  if (learned) {
     logger.info({ committedIndex: core.committedIndex.toString() }, 'committed index recovered from the chosen history');
   }
 }
