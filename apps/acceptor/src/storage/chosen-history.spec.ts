@@ -332,4 +332,16 @@ describe('ChosenHistory (segment files)', () => {
     expect(() => ChosenHistory.open(dir, { segmentBytes: 2048 })).toThrow(/empty, but its index says it held records/);
     expect(existsSync(first)).toBe(true); // left as found
   });
+
+  it('refuses a last segment renamed to start at another slot, instead of emptying it and starting the history at the slot in its name', () => {
+    const h = ChosenHistory.open(dir);
+    h.append(records(0, 10));
+    h.close();
+    const from = path.join(dir, HISTORY_DIR, historySegmentName(0n));
+    const to = path.join(dir, HISTORY_DIR, historySegmentName(3n));
+    fs.renameSync(from, to);
+    const before = readFileSync(to);
+    expect(() => ChosenHistory.open(dir)).toThrow(/name says it starts at slot 3, but its first record, whole, is slot 0's/);
+    expect(readFileSync(to)).toEqual(before);
+  });
 });

@@ -654,6 +654,16 @@ function badRecord(buf: Buffer, offset: number, slot: bigint): string | undefine
   return undefined;
 }
 
+/** The slot of the chosen record that starts `buf`, when it is a whole one with a valid CRC. */
+function slotOfWholeRecord(buf: Buffer): bigint | undefined {
+  if (buf.length < FRAME_HEADER_BYTES + RECORD_HEAD_BYTES) return undefined;
+  const len = buf.readUInt32LE(0);
+  if (len < RECORD_HEAD_BYTES || len > buf.length - FRAME_HEADER_BYTES) return undefined;
+  const payload = buf.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + len);
+  if (crc32(payload) !== buf.readUInt32LE(4) || payload[0] !== RECORD_MAGIC || payload[1] !== RecordType.SnapChosen) return undefined;
+  return payload.readBigUInt64LE(2);
+}
+
 /**
  * Reads a segment's frames (checking each CRC, not decoding the values) and builds its index. In
  * the last segment, the first bad frame starts the unsynced end a crash left (see the top of the
@@ -670,6 +680,13 @@ function scanSegment(file: string, firstSlot: bigint, lastSegment: boolean): { s
   while (offset < buf.length) {
     const reason = badRecord(buf, offset, slot);
     if (reason !== undefined) {
+      const named = offset === 0 ? slotOfWholeRecord(buf) : undefined;
+      if (named !== undefined) {
+        // A whole record of another slot where the name says the segment starts: no crash writes
+        // that. Taken as a torn end, the segment would be emptied and the committed index moved to
+        // the slot in its name, over slots that may never have been chosen.
+        throw new StorageCorruptionError(file, 0, `the segment's name says it starts at slot ${firstSlot}, but its first record, whole, is slot ${named}'s (a renamed or swapped segment)`);
+      }
       if (!lastSegment) throw new StorageCorruptionError(file, offset, `${reason} in a sealed segment of the chosen history`);
       truncated = `${file}: ${buf.length - offset} bytes from byte ${offset} (slot ${slot} on) dropped: ${reason}`;
       break;
