@@ -42,6 +42,13 @@ describe('claim verification', () => {
     expect(v(7, '9.8.16.1.1', 'aut', '11612161').verdict).toBe('false');
   });
 
+  it('a long claimed value is quoted cut, never through half of a UTF-16 pair', () => {
+    // 'x' then emoji (two UTF-16 units each): the cut at 200 units falls inside a pair.
+    const reason = v(0, '11.a2', 'lmfdb_iso', `x${'\u{1F600}'.repeat(150)}`).reason;
+    expect(reason).toContain('(301 characters)');
+    expect(reason).not.toMatch(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/);
+  });
+
   it('a fraction written with its sign on the denominator is the same number (it was refused as false)', () => {
     expect(v(0, '11.a2', 'jinv', '122023936/-161051')).toMatchObject({ verdict: 'true', actual: '-122023936/161051' });
     expect(v(0, '11.a2', 'jinv', '-122023936/-161051').verdict).toBe('false');

@@ -83,7 +83,12 @@ function withoutSpacesOutsideStrings(text: string): string {
 
 /** Characters of a value or a record's reasons quoted in a verdict's reason. */
 const QUOTED_MAX = 200;
-const clipped = (text: string): string => (text.length > QUOTED_MAX ? `${text.slice(0, QUOTED_MAX)}… (${text.length} characters)` : text);
+const clipped = (text: string): string => {
+  if (text.length <= QUOTED_MAX) return text;
+  // Never half of a UTF-16 pair: the reason is sent as a status message and logged.
+  const end = /[\ud800-\udbff]/.test(text[QUOTED_MAX - 1] ?? '') ? QUOTED_MAX - 1 : QUOTED_MAX;
+  return `${text.slice(0, end)}… (${text.length} characters)`;
+};
 
 /** Compares a claimed value with the actual one; undefined when the claim cannot be read. */
 function sameValue(field: string, actual: LmfdbValue, claimed: string): boolean {
