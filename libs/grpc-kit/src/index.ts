@@ -28,3 +28,4 @@ export * from './metrics';
 export * from './dir-lock';
 export * from './lock-holder';
 export * from './printable';
+export * from './uncompressed-only';

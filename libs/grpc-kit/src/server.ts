@@ -12,6 +12,7 @@ import { boundConnections } from './connection-bounds';
 import { boundPartialMessages, partialMessageBoundsFor, type PartialMessageCounts } from './partial-message-bounds';
 import { CallBounds } from './call-bounds';
 import { boundStatusDetails } from './grpc-errors';
+import { refuseCompressedMessages, uncompressedOnly } from './uncompressed-only';
 
 export interface ServiceEntry {
   /** Fully-qualified name, e.g. "paxos.v1.AcceptorService" (health reports it). */
@@ -110,6 +111,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
     interceptors: [
       // First: the innermost, so every status (the other interceptors' too) leaves through it.
       boundStatusDetails,
+      uncompressedOnly,
       rejectUndecodable,
       ...(opts.metrics ? [grpcMetricsInterceptor(opts.metrics, servedPaths(opts.services), unaryPaths(opts.services))] : []),
       calls.interceptor(),
@@ -140,6 +142,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
       } else resolve(bound);
     });
   });
+  refuseCompressedMessages(server, opts.logger);
   boundConnections(
     server,
     { max: opts.maxConnections ?? D.maxConnections, perClientMax: opts.maxConnectionsPerClient ?? D.maxConnectionsPerClient },
