@@ -29,3 +29,4 @@ export * from './dir-lock';
 export * from './lock-holder';
 export * from './printable';
 export * from './uncompressed-only';
+export * from './deadline-header';

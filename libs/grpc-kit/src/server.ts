@@ -13,6 +13,7 @@ import { boundPartialMessages, partialMessageBoundsFor, type PartialMessageCount
 import { CallBounds } from './call-bounds';
 import { boundStatusDetails } from './grpc-errors';
 import { refuseCompressedMessages, uncompressedOnly } from './uncompressed-only';
+import { checkDeadlineHeaders, rejectMalformedTimeout } from './deadline-header';
 
 export interface ServiceEntry {
   /** Fully-qualified name, e.g. "paxos.v1.AcceptorService" (health reports it). */
@@ -112,6 +113,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
       // First: the innermost, so every status (the other interceptors' too) leaves through it.
       boundStatusDetails,
       uncompressedOnly,
+      rejectMalformedTimeout,
       rejectUndecodable,
       ...(opts.metrics ? [grpcMetricsInterceptor(opts.metrics, servedPaths(opts.services), unaryPaths(opts.services))] : []),
       calls.interceptor(),
@@ -143,6 +145,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
     });
   });
   refuseCompressedMessages(server, opts.logger);
+  checkDeadlineHeaders(server, opts.logger);
   boundConnections(
     server,
     { max: opts.maxConnections ?? D.maxConnections, perClientMax: opts.maxConnectionsPerClient ?? D.maxConnectionsPerClient },
