@@ -30,3 +30,4 @@ export * from './lock-holder';
 export * from './printable';
 export * from './uncompressed-only';
 export * from './deadline-header';
+export * from './header-bounds';

@@ -14,6 +14,7 @@ import { CallBounds } from './call-bounds';
 import { boundStatusDetails } from './grpc-errors';
 import { refuseCompressedMessages, uncompressedOnly } from './uncompressed-only';
 import { checkDeadlineHeaders, rejectMalformedTimeout } from './deadline-header';
+import { boundHeaderLists, rejectOversizedHeaders } from './header-bounds';
 
 export interface ServiceEntry {
   /** Fully-qualified name, e.g. "paxos.v1.AcceptorService" (health reports it). */
@@ -112,6 +113,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
     interceptors: [
       // First: the innermost, so every status (the other interceptors' too) leaves through it.
       boundStatusDetails,
+      rejectOversizedHeaders,
       uncompressedOnly,
       rejectMalformedTimeout,
       rejectUndecodable,
@@ -146,6 +148,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
   });
   refuseCompressedMessages(server, opts.logger);
   checkDeadlineHeaders(server, opts.logger);
+  boundHeaderLists(server, opts.logger);
   boundConnections(
     server,
     { max: opts.maxConnections ?? D.maxConnections, perClientMax: opts.maxConnectionsPerClient ?? D.maxConnectionsPerClient },
