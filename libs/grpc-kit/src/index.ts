@@ -31,3 +31,4 @@ export * from './printable';
 export * from './uncompressed-only';
 export * from './deadline-header';
 export * from './header-bounds';
+export * from './finished-calls';

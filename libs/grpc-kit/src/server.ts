@@ -15,6 +15,7 @@ import { boundStatusDetails } from './grpc-errors';
 import { refuseCompressedMessages, uncompressedOnly } from './uncompressed-only';
 import { checkDeadlineHeaders, rejectMalformedTimeout } from './deadline-header';
 import { boundHeaderLists, rejectOversizedHeaders } from './header-bounds';
+import { endFinishedCalls } from './finished-calls';
 
 export interface ServiceEntry {
   /** Fully-qualified name, e.g. "paxos.v1.AcceptorService" (health reports it). */
@@ -149,6 +150,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
   refuseCompressedMessages(server, opts.logger);
   checkDeadlineHeaders(server, opts.logger);
   boundHeaderLists(server, opts.logger);
+  endFinishedCalls(server, opts.logger);
   boundConnections(
     server,
     { max: opts.maxConnections ?? D.maxConnections, perClientMax: opts.maxConnectionsPerClient ?? D.maxConnectionsPerClient },
