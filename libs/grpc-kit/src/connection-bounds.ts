@@ -12,6 +12,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Server } from '@grpc/grpc-js';
 import { hostKeyOf, PerHostCount } from './address-bounds';
 import type { Logger } from './logger';
+import { listeningServers } from './listening-servers';
 import { identityOfName } from './tls';
 
 export interface ConnectionBounds {
@@ -49,14 +50,7 @@ const WARN_EVERY_MS = 60_000;
 
 /** Applies the bounds to every listening server of a grpc-js server; on TLS, per client too. */
 export function boundConnections(server: Server, bounds: ConnectionBounds, tls: boolean, logger: Logger): void {
-  // grpc-js keeps its listening servers in a private map, read here; if a later version moves it,
-  // the bound is reported missing instead of failing.
-  const listening = (server as unknown as { http2Servers?: Map<NetServer, unknown> }).http2Servers;
-  if (!(listening instanceof Map) || listening.size === 0) {
-    logger.warn('connections are not bounded: this grpc-js keeps its listening servers elsewhere');
-    return;
-  }
-  for (const s of listening.keys()) {
+  for (const s of listeningServers(server, logger, 'connections are not bounded')) {
     closeSilentSessions(s, bounds.prefaceMs ?? PREFACE_MS_MAX);
     if (!tls) {
       s.maxConnections = bounds.max;

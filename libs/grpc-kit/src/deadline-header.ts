@@ -5,8 +5,7 @@
 // fault, where it is the client's. So before grpc-js reads a call's headers, a timeout beyond what
 // a timer holds is dropped (the client still ends the call at its deadline; the server then has
 // none), and a malformed one is taken out and the call answered INVALID_ARGUMENT before any handler.
-import type { Http2Server, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
-import type { Server as NetServer } from 'node:net';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import {
   type Metadata,
   ResponderBuilder,
@@ -19,6 +18,7 @@ import {
 } from '@grpc/grpc-js';
 import { endCall } from './grpc-errors';
 import type { Logger } from './logger';
+import { listeningServers } from './listening-servers';
 
 /** Where a malformed grpc-timeout is kept for the interceptor; always set by the server, never the client's. */
 export const MALFORMED_TIMEOUT_KEY = 'x-paxos-malformed-grpc-timeout';
@@ -41,14 +41,8 @@ export function timeoutVerdict(value: string): 'keep' | 'drop' | 'malformed' {
 
 /** Makes every listening server of a grpc-js server check grpc-timeout before grpc-js reads it (call after bind). */
 export function checkDeadlineHeaders(server: Server, logger: Logger): void {
-  // The same private map connection-bounds.ts reads; this listener goes before grpc-js's own.
-  const listening = (server as unknown as { http2Servers?: Map<NetServer, unknown> }).http2Servers;
-  if (!(listening instanceof Map) || listening.size === 0) {
-    logger.warn('grpc-timeout is not checked: this grpc-js keeps its listening servers elsewhere (deadlines past 24.8 days end calls at once)');
-    return;
-  }
-  for (const s of listening.keys()) {
-    (s as unknown as Http2Server).prependListener('stream', (_stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+  for (const s of listeningServers(server, logger, 'grpc-timeout is not checked (deadlines past 24.8 days end calls at once)')) {
+    s.prependListener('stream', (_stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
       delete headers[MALFORMED_TIMEOUT_KEY];
       const given = headers['grpc-timeout'];
       if (given === undefined) return;

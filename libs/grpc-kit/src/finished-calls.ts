@@ -8,10 +8,10 @@
 // that arrive together with the reset, and a grpc-js client then reports INTERNAL "Call ended without
 // gRPC status" instead of the status it was sent (grpc-js and node clients close such a stream
 // themselves as soon as they read the status, so they never wait for this).
-import { constants, type Http2Server, type ServerHttp2Stream } from 'node:http2';
-import type { Server as NetServer } from 'node:net';
+import { constants, type ServerHttp2Stream } from 'node:http2';
 import type { Server } from '@grpc/grpc-js';
 import type { Logger } from './logger';
+import { listeningServers } from './listening-servers';
 
 /** How long after its status a stream the client keeps open is reset. */
 export const FINISHED_STREAM_GRACE_MS = 5000;
@@ -21,14 +21,8 @@ const statusSent = (stream: ServerHttp2Stream): boolean => stream.sentTrailers !
 
 /** Resets each call's stream that the client keeps open `graceMs` after the server sent its status (call after bind). */
 export function endFinishedCalls(server: Server, logger: Logger, graceMs: number = FINISHED_STREAM_GRACE_MS): void {
-  // The same private map connection-bounds.ts reads.
-  const listening = (server as unknown as { http2Servers?: Map<NetServer, unknown> }).http2Servers;
-  if (!(listening instanceof Map) || listening.size === 0) {
-    logger.warn('streams kept open by clients after their status are not reset: this grpc-js keeps its listening servers elsewhere');
-    return;
-  }
-  for (const s of listening.keys()) {
-    (s as unknown as Http2Server).on('stream', (stream: ServerHttp2Stream) => {
+  for (const s of listeningServers(server, logger, 'streams kept open by clients after their status are not reset')) {
+    s.on('stream', (stream: ServerHttp2Stream) => {
       let timer: NodeJS.Timeout | undefined;
       // On the server's end of the stream: its trailers are sent in grpc-js's 'wantTrailers'
       // listener (after this one), a trailers-only answer before 'finish'.

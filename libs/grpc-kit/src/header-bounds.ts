@@ -9,8 +9,7 @@
 // has acknowledged it (a client that does not, or that sends its calls before, is held to 64 KiB),
 // a call whose headers are larger all the same has them taken out before grpc-js reads them and is
 // answered RESOURCE_EXHAUSTED before any handler.
-import type { Http2Server, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
-import type { Server as NetServer } from 'node:net';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import {
   type Metadata,
   ResponderBuilder,
@@ -23,6 +22,7 @@ import {
 } from '@grpc/grpc-js';
 import { endCall } from './grpc-errors';
 import type { Logger } from './logger';
+import { listeningServers } from './listening-servers';
 
 /** Bytes of headers one call may send, counted as HTTP/2 does: each name and value, and 32 more an entry. */
 export const HEADER_LIST_BYTES_MAX = 16 * 1024;
@@ -44,17 +44,10 @@ export function headerListBytes(headers: IncomingHttpHeaders): number {
 
 /** Applies the bound to every listening server of a grpc-js server (call after bind, after the other header checks: it runs before them). */
 export function boundHeaderLists(server: Server, logger: Logger, bytes: number = HEADER_LIST_BYTES_MAX): void {
-  // The same private map connection-bounds.ts reads; grpc-js gives node no settings but maxConcurrentStreams.
-  const listening = (server as unknown as { http2Servers?: Map<NetServer, unknown> }).http2Servers;
-  if (!(listening instanceof Map) || listening.size === 0) {
-    logger.warn('call headers are not bounded below 64 KiB: this grpc-js keeps its listening servers elsewhere');
-    return;
-  }
-  for (const s of listening.keys()) {
-    const h2 = s as unknown as Http2Server;
+  for (const s of listeningServers(server, logger, 'call headers are not bounded below 64 KiB')) {
     // Merged into the settings each new connection is offered (grpc-js's maxConcurrentStreams stays).
-    h2.updateSettings({ maxHeaderListSize: bytes });
-    h2.prependListener('stream', (_stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+    s.updateSettings({ maxHeaderListSize: bytes });
+    s.prependListener('stream', (_stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
       delete headers[OVERSIZED_HEADERS_KEY];
       const size = headerListBytes(headers);
       if (size <= bytes) return;

@@ -13,8 +13,7 @@
 //   answers it UNIMPLEMENTED; under identity it used to take the bytes as uncompressed);
 // - every answer with headers advertises grpc-accept-encoding: identity (grpc-js's own says
 //   identity,deflate,gzip).
-import type { Http2Server, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
-import type { Server as NetServer } from 'node:net';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import {
   Metadata,
   ResponderBuilder,
@@ -27,6 +26,7 @@ import {
 } from '@grpc/grpc-js';
 import { endCall } from './grpc-errors';
 import type { Logger } from './logger';
+import { listeningServers } from './listening-servers';
 
 /** Where the encoding a call declared is kept for the interceptor (grpc-js takes grpc-encoding out of the metadata); always set by the server, never the client's. */
 export const DECLARED_ENCODING_KEY = 'x-paxos-declared-grpc-encoding';
@@ -39,14 +39,8 @@ const printable = (v: string): string => v.replace(/[^ -~]/g, '?').slice(0, 64);
 
 /** Makes every listening server of a grpc-js server keep compressed request messages from grpc-js's inflater (call after bind). */
 export function refuseCompressedMessages(server: Server, logger: Logger): void {
-  // The same private map connection-bounds.ts reads; this listener goes before grpc-js's own.
-  const listening = (server as unknown as { http2Servers?: Map<NetServer, unknown> }).http2Servers;
-  if (!(listening instanceof Map) || listening.size === 0) {
-    logger.warn('compressed messages are not refused: this grpc-js keeps its listening servers elsewhere (each inflates up to the receive bound)');
-    return;
-  }
-  for (const s of listening.keys()) {
-    (s as unknown as Http2Server).prependListener('stream', (_stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+  for (const s of listeningServers(server, logger, 'compressed messages are not refused (each is inflated up to the receive bound)')) {
+    s.prependListener('stream', (_stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
       const declared = headers['grpc-encoding'];
       const text = Array.isArray(declared) ? declared.join(',') : declared;
       if (text === undefined || text === 'identity') delete headers[DECLARED_ENCODING_KEY];
