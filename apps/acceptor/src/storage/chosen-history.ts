@@ -26,8 +26,8 @@ import * as path from 'node:path';
 import type { ChosenRecord } from './durable-types';
 import { DataDirError, RecordDecodeError, StorageCorruptionError } from './errors';
 import { crc32 } from 'node:zlib';
-import { fsyncDirSync } from './data-dir';
-import { FRAME_HEADER_BYTES } from './framing';
+import { SNAPSHOT_FILE, fsyncDirSync, segmentGeneration } from './data-dir';
+import { FRAME_HEADER_BYTES, HEADER_BYTES, LOG_MAGIC, SNAPSHOT_MAGIC } from './framing';
 import { hasLegacyHistory, migrateLegacyHistory, removeLegacyHistory } from './legacy-history';
 import { RECORD_MAGIC, RecordType, decodeRecord, encodeSnapshotEntry } from './record-codec';
 
@@ -149,6 +149,20 @@ export class ChosenHistory {
     // lost the slots below the snapshot.
     const marker = joinPendingFile(dataDir);
     if (!fs.existsSync(dir)) {
+      // Only a dir from before the history may lack it. Storage format 2 came after the history,
+      // and a build that writes it makes the history dir before any file of that format, so a
+      // format-2 segment or snapshot proves that the history was here: it was lost, and starting
+      // it afresh at the snapshot would answer its slots as if retention had dropped them.
+      const proof = historyExisted(dataDir);
+      if (proof !== undefined) {
+        throw new StorageCorruptionError(
+          dir,
+          0,
+          `the chosen history's directory is missing, but ${proof} was written in storage format 2 or later, which only builds that keep the history write: ` +
+            'the history (every chosen value this acceptor held) was lost, and is not made afresh over the slots it held. ' +
+            'To bring this acceptor back, move its data dir aside and run npm run rejoin (README: "A damaged acceptor")',
+        );
+      }
       try {
         fs.writeFileSync(marker, '');
         fsyncDirSync(dataDir);
@@ -573,6 +587,32 @@ const RESTART_MARKER_PREFIX = 'restart-';
 const SPACE_ERRORS: ReadonlySet<string> = new Set(['ENOSPC', 'EDQUOT']);
 /** How often a history whose write failed for want of space tries again. */
 const HISTORY_REPAIR_EVERY_MS = 1000;
+
+/**
+ * A log segment or snapshot of this data dir whose header (valid under its CRC) says storage format
+ * 2 or later, if there is one: proof that a build with the chosen history wrote here.
+ */
+function historyExisted(dataDir: string): string | undefined {
+  for (const name of fs.readdirSync(dataDir).sort()) {
+    if (name !== SNAPSHOT_FILE && segmentGeneration(name) === undefined) continue;
+    const file = path.join(dataDir, name);
+    let head: Buffer;
+    try {
+      const fd = fs.openSync(file, 'r');
+      try {
+        head = readAt(fd, 0, HEADER_BYTES);
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch {
+      continue; // unreadable: recovery names it
+    }
+    if (head.length < HEADER_BYTES || crc32(head.subarray(0, 28)) !== head.readUInt32LE(28)) continue;
+    const magic = head.subarray(0, 8);
+    if ((magic.equals(LOG_MAGIC) || magic.equals(SNAPSHOT_MAGIC)) && head.readUInt32LE(8) >= 2) return file;
+  }
+  return undefined;
+}
 
 /** Beside a history made at a start and not yet joined to the recovered state, in the data dir (see open). */
 const joinPendingFile = (dataDir: string): string => path.join(dataDir, `${HISTORY_DIR}.join-pending`);
