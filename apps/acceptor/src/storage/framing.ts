@@ -1,6 +1,9 @@
 // Framing shared by the log segments and the snapshot file:
 //   file  := header(32 bytes) frame*
-//   header:= magic(8) formatVersion(u32) nodeId(u32) generation(u64) reserved(u32 = 0) crc32(header[0..28))(u32)
+//   header:= magic(8) formatVersion(u32) nodeId(u32) generation(u64) previousBytes(u32) crc32(header[0..28))(u32)
+//   previousBytes: in a log segment started by a rotation, the size of the segment before it, whole
+//   and synced when this one was started (0: not recorded; a build before it wrote 0 there, and reads
+//   the field as reserved, under the CRC but otherwise unread). 0 in a snapshot.
 //   frame := length(u32) crc32(payload)(u32) payload(length bytes)          (little-endian)
 //   length's top bit (ZEROS_FLAG) marks a frame whose own bytes, where they lie in the file, hold a
 //   whole sector of zeros or end in zeros from a sector boundary: zeros that a torn write's
@@ -39,7 +42,12 @@ export interface FileHeader {
   formatVersion: number;
   nodeId: number;
   generation: bigint;
+  /** The size of the log segment before this one when this one was started; 0 when not recorded. */
+  previousBytes?: number;
 }
+
+/** previousBytes as a header holds it: a size a u32 cannot hold is not recorded (a segment that large is not read back anyway). */
+export const recordablePreviousBytes = (bytes: number): number => (bytes > 0 && bytes <= 0xffff_ffff ? bytes : 0);
 
 export function encodeHeader(h: FileHeader): Buffer {
   const b = Buffer.alloc(HEADER_BYTES);
@@ -47,6 +55,7 @@ export function encodeHeader(h: FileHeader): Buffer {
   b.writeUInt32LE(h.formatVersion, 8);
   b.writeUInt32LE(h.nodeId, 12);
   b.writeBigUInt64LE(h.generation, 16);
+  b.writeUInt32LE(recordablePreviousBytes(h.previousBytes ?? 0), 24);
   b.writeUInt32LE(crc32(b.subarray(0, 28)), 28);
   return b;
 }
@@ -64,7 +73,7 @@ export function decodeHeader(buf: Buffer, file: string, magic: Buffer, nodeId: n
   }
   const fileNode = buf.readUInt32LE(12);
   if (fileNode !== nodeId) throw new StorageCorruptionError(file, 12, `file belongs to node ${fileNode}, not node ${nodeId}`);
-  return { magic, formatVersion, nodeId: fileNode, generation: buf.readBigUInt64LE(16) };
+  return { magic, formatVersion, nodeId: fileNode, generation: buf.readBigUInt64LE(16), previousBytes: buf.readUInt32LE(24) };
 }
 
 export function encodeFrame(payload: Buffer): Buffer {

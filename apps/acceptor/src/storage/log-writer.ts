@@ -240,7 +240,10 @@ export class LogWriter {
     // highest one), so it is overwritten.
     const fh = await fsp.open(file, 'w');
     try {
-      const header = encodeHeader({ magic: LOG_MAGIC, formatVersion: FORMAT_VERSION, nodeId: this.opts.nodeId, generation: gen });
+      // The segment being retired is whole and synced (a rotation runs only while healthy, after
+      // every write queued before it): its size goes into the new header, so that recovery can
+      // tell it cut back at a record boundary, which otherwise reads as a whole segment.
+      const header = encodeHeader({ magic: LOG_MAGIC, formatVersion: FORMAT_VERSION, nodeId: this.opts.nodeId, generation: gen, previousBytes: this.size });
       const { bytesWritten } = await fh.write(header, 0, header.length, 0);
       if (bytesWritten !== header.length) throw new Error(`short header write (${bytesWritten} bytes)`);
       if (this.opts.fsync) {

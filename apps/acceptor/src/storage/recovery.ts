@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { AcceptorSnapshot, DurableChange } from './durable-types';
 import { LOG_LOST_FILE, SNAPSHOT_FILE, SNAPSHOT_TMP_FILE, fsyncDir, segmentGeneration, segmentName } from './data-dir';
 import { RecordDecodeError, StorageCorruptionError } from './errors';
-import { FORMAT_VERSION, HEADER_BYTES, LOG_MAGIC, decodeHeader, encodeHeader, scanFrames } from './framing';
+import { FORMAT_VERSION, HEADER_BYTES, LOG_MAGIC, decodeHeader, encodeHeader, recordablePreviousBytes, scanFrames } from './framing';
 import { RecordType, decodeRecord } from './record-codec';
 import { readSnapshotFile } from './snapshot-file';
 
@@ -137,6 +137,8 @@ export async function recover(dir: string, nodeId: number, fsync: boolean, logge
   let activeSize = HEADER_BYTES;
   let activeRecords = 0;
   let activeFormatVersion = FORMAT_VERSION;
+  /** The size of the segment before this one, as read (0 before the first). */
+  let previousBytes = 0;
   for (let i = 0; i < live.length; i++) {
     const gen = live[i];
     const last = i === live.length - 1;
@@ -152,11 +154,25 @@ export async function recover(dir: string, nodeId: number, fsync: boolean, logge
         throw new StorageCorruptionError(file, buf.length, `the log segment is cut to ${buf.length} bytes, shorter than its valid header, but ${namedBy}, so its header was written and synced before: records it held are lost`);
       }
       warn(`${file}: torn segment header (${buf.length} bytes, cut while the segment was being created) rewritten`);
-      await writeFreshSegment(file, nodeId, gen, fsync);
+      await writeFreshSegment(file, nodeId, gen, fsync, i > 0 ? previousBytes : 0);
       break;
     }
     const header = decodeHeader(buf, file, LOG_MAGIC, nodeId);
     if (header.generation !== gen) throw new StorageCorruptionError(file, 16, `header says segment ${header.generation}, file name says ${gen}`);
+    const recorded = header.previousBytes ?? 0;
+    if (i > 0 && recorded !== 0 && recorded !== recordablePreviousBytes(previousBytes)) {
+      // The segment before was whole and synced when this one was started, and is never written
+      // again: cut back at a record boundary it would scan as whole, without the promises and
+      // votes it acknowledged last.
+      const prev = path.join(dir, segmentName(gen - 1n));
+      throw new StorageCorruptionError(
+        prev,
+        Math.min(previousBytes, recorded),
+        previousBytes < recorded
+          ? `the log segment is ${previousBytes} bytes, but ${segmentName(gen)} recorded ${recorded} when the log moved on from it: records it held (promises and votes this acceptor acknowledged) were cut away`
+          : `the log segment is ${previousBytes} bytes, but ${segmentName(gen)} recorded ${recorded} when the log moved on from it, after which it was never written: bytes were added to it`,
+      );
+    }
     const scan = scanFrames(buf, HEADER_BYTES, file, last, header.formatVersion);
     for (const f of scan.frames) {
       let rec;
@@ -182,6 +198,7 @@ export async function recover(dir: string, nodeId: number, fsync: boolean, logge
           `interrupted write that was never acknowledged) truncated; ${scan.frames.length} records before it kept`,
       );
     }
+    previousBytes = buf.length;
     if (last) {
       activeSize = scan.goodEnd;
       activeRecords = scan.frames.length;
@@ -214,10 +231,10 @@ function validHeader(buf: Buffer, file: string, nodeId: number): boolean {
   }
 }
 
-async function writeFreshSegment(file: string, nodeId: number, gen: bigint, fsync: boolean): Promise<void> {
+async function writeFreshSegment(file: string, nodeId: number, gen: bigint, fsync: boolean, previousBytes = 0): Promise<void> {
   const fh = await fsp.open(file, 'w');
   try {
-    await fh.writeFile(encodeHeader({ magic: LOG_MAGIC, formatVersion: FORMAT_VERSION, nodeId, generation: gen }));
+    await fh.writeFile(encodeHeader({ magic: LOG_MAGIC, formatVersion: FORMAT_VERSION, nodeId, generation: gen, previousBytes }));
     if (fsync) await fh.datasync();
   } finally {
     await fh.close();

@@ -1,14 +1,15 @@
 // Damage at rest that used to reopen silently with data gone (the storage review's probes): each
 // must now be refused with a typed error naming the file, while what a crash or retention leaves
 // still opens.
-import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { AcceptorStorage } from './acceptor-storage';
 import { HISTORY_DIR } from './chosen-history';
-import { SNAPSHOT_FILE } from './data-dir';
+import { SNAPSHOT_FILE, segmentName } from './data-dir';
 import type { ChosenRecord } from './durable-types';
 import { StorageCorruptionError } from './errors';
+import { FRAME_HEADER_BYTES, HEADER_BYTES, ZEROS_FLAG } from './framing';
 import { ballot, snapshotOf, tempDir } from './storage-test-helpers';
 
 const chosen = (slot: number): ChosenRecord => ({
@@ -25,6 +26,13 @@ function asFormat1(file: string): void {
   buf.writeUInt32LE(0, 24);
   buf.writeUInt32LE(crc32(buf.subarray(0, 28)), 28);
   writeFileSync(file, buf);
+}
+
+/** Byte offsets where the frames of a log segment start. */
+function frameStarts(buf: Buffer): number[] {
+  const out: number[] = [];
+  for (let at = HEADER_BYTES; at + FRAME_HEADER_BYTES <= buf.length; at += FRAME_HEADER_BYTES + ((buf.readUInt32LE(at) & ~ZEROS_FLAG) >>> 0)) out.push(at);
+  return out;
 }
 
 describe('damage at rest that must not reopen with data silently gone', () => {
@@ -71,6 +79,51 @@ describe('damage at rest that must not reopen with data silently gone', () => {
       expect(storage.history.created).toBe(true);
       expect(recovered.snapshot?.committedIndex).toBe(10n);
       await storage.close();
+    });
+  });
+
+  describe('(b) a retired log segment cut at a frame boundary', () => {
+    /**
+     * A crash between a rotation and its snapshot: segment 1 retired but still live (the snapshot
+     * that would cover it never written), promises 7 and 8 its last records, segment 2 active.
+     */
+    async function build(): Promise<void> {
+      const { storage } = await open();
+      for (let r = 1; r <= 8; r++) await storage.append({ promised: ballot(r) });
+      const retired = readFileSync(path.join(dir, segmentName(1n)));
+      await storage.checkpoint(snapshotOf(0));
+      await storage.append({ accepted: { slot: 0n, ballot: ballot(8), value: { kind: 'noop' } } });
+      await storage.close();
+      rmSync(path.join(dir, SNAPSHOT_FILE));
+      writeFileSync(path.join(dir, segmentName(1n)), retired);
+    }
+
+    it('opens whole, with every promise', async () => {
+      await build();
+      const { storage, recovered } = await open();
+      await storage.close();
+      expect(recovered.changes.filter((c) => c.promised).at(-1)?.promised).toEqual(ballot(8));
+    });
+
+    it('is refused when its last records are cut away, naming the segment', async () => {
+      await build();
+      const file = path.join(dir, segmentName(1n));
+      const starts = frameStarts(readFileSync(file));
+      for (const cut of [starts.at(-1) as number, starts.at(-3) as number, HEADER_BYTES]) {
+        const copy = path.join(dir, `..`, `cut-${cut}`);
+        cpSync(dir, copy, { recursive: true });
+        truncateSync(path.join(copy, segmentName(1n)), cut);
+        const err = await AcceptorStorage.open({ dataDir: copy, nodeId: 5, fsync: false }).then(
+          async ({ storage, recovered }) => {
+            await storage.close();
+            return new Error(`opened, promised ${JSON.stringify(recovered.changes.filter((c) => c.promised).at(-1)?.promised, (_, v) => (typeof v === 'bigint' ? v.toString() : v))}`);
+          },
+          (e: unknown) => e,
+        );
+        rmSync(copy, { recursive: true, force: true });
+        expect(err).toBeInstanceOf(StorageCorruptionError);
+        expect((err as StorageCorruptionError).file).toBe(path.join(copy, segmentName(1n)));
+      }
     });
   });
 });
