@@ -16,7 +16,8 @@
 // segment was synced when it was sealed, so any bad frame in it is corruption.
 //
 // Retention drops whole segments (dropBelow): firstSlot is the first slot of the oldest segment
-// kept. startAt() starts an empty history at a slot with an empty segment; restartAt() replaces
+// kept. A sealed segment goes after its index (removeSegmentFiles), so an index left without its
+// segment marks a segment lost, never one dropped: opening refuses it. startAt() starts an empty history at a slot with an empty segment; restartAt() replaces
 // a history by an empty one further on (a state snapshot installed from another node covers the
 // slots in between).
 //
@@ -176,7 +177,24 @@ export class ChosenHistory {
   }
 
   private static openDir(dir: string, created: boolean, segmentBytes: number): ChosenHistory {
-    const names = fs.readdirSync(dir).filter((n) => SEGMENT_RE.test(n)).sort();
+    const listed = fs.readdirSync(dir);
+    // A sealed segment is removed only after its index is (removeSegmentFiles): an index without
+    // its segment is a segment lost, not one retention dropped. Nothing else records where the
+    // history starts, so without this the oldest segment lost read as retention.
+    for (const name of listed) {
+      const m = INDEX_RE.exec(name);
+      if (m === null || listed.includes(historySegmentName(BigInt(m[1] as string)))) continue;
+      const first = BigInt(m[1] as string);
+      const end = indexedEndSlot(path.join(dir, name));
+      throw new StorageCorruptionError(
+        path.join(dir, historySegmentName(first)),
+        0,
+        `a sealed segment of the chosen history is missing (slots ${first}..${end ?? '?'}), but its index ${name} is there: ` +
+          'retention and restarts remove a segment only after its index, so the values it held were lost. ' +
+          'Restore the segment as it was, or move this data dir aside and run npm run rejoin (README: "A damaged acceptor")',
+      );
+    }
+    const names = listed.filter((n) => SEGMENT_RE.test(n)).sort();
     if (names.length === 0) {
       fs.writeFileSync(path.join(dir, historySegmentName(0n)), Buffer.alloc(0));
       fsyncDirSync(dir);
@@ -628,10 +646,18 @@ function writeSynced(file: string): void {
   }
 }
 
-/** A segment and its index file. */
+/**
+ * A segment and its index file: the index first, made durable, then the segment. A crash in
+ * between leaves a segment without an index, which opening scans and indexes again; an index
+ * without its segment is then only ever a segment lost (see openDir).
+ */
 function removeSegmentFiles(segmentFile: string): void {
+  const idx = indexFile(segmentFile);
+  if (fs.existsSync(idx)) {
+    fs.rmSync(idx, { force: true });
+    fsyncDirSync(path.dirname(segmentFile));
+  }
   fs.rmSync(segmentFile, { force: true });
-  fs.rmSync(indexFile(segmentFile), { force: true });
 }
 
 /**
@@ -641,7 +667,19 @@ function removeSegmentFiles(segmentFile: string): void {
  * written again). The data itself is checked frame by frame when read.
  */
 const indexFile = (segmentFile: string): string => segmentFile.replace(/\.seg$/, '.idx');
+const INDEX_RE = /^chosen-(\d{20})\.idx$/;
 const INDEX_HEAD_BYTES = 4 + 8 + 8 + 4;
+
+/** The end slot an index file records, when its CRC holds (for an error message). */
+function indexedEndSlot(file: string): bigint | undefined {
+  try {
+    const body = fs.readFileSync(file);
+    if (body.length < INDEX_HEAD_BYTES || crc32(body.subarray(4)) !== body.readUInt32LE(0)) return undefined;
+    return body.readBigUInt64LE(4);
+  } catch {
+    return undefined;
+  }
+}
 
 function writeSegmentIndex(seg: Segment): void {
   const body = Buffer.allocUnsafe(INDEX_HEAD_BYTES + 8 * seg.offsets.length);

@@ -5,7 +5,7 @@ import { cpSync, existsSync, readFileSync, readdirSync, rmSync, truncateSync, wr
 import * as path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { AcceptorStorage } from './acceptor-storage';
-import { HISTORY_DIR } from './chosen-history';
+import { ChosenHistory, HISTORY_DIR, historySegmentName } from './chosen-history';
 import { SNAPSHOT_FILE, segmentName } from './data-dir';
 import type { ChosenRecord } from './durable-types';
 import { StorageCorruptionError } from './errors';
@@ -124,6 +124,45 @@ describe('damage at rest that must not reopen with data silently gone', () => {
         expect(err).toBeInstanceOf(StorageCorruptionError);
         expect((err as StorageCorruptionError).file).toBe(path.join(copy, segmentName(1n)));
       }
+    });
+  });
+
+  describe('(c) the oldest history segment deleted', () => {
+    function build(): ChosenHistory {
+      const h = ChosenHistory.open(dir, { segmentBytes: 4096 });
+      for (let s = 0; s < 300; s += 50) {
+        h.append(chosenRange(s, s + 50));
+        h.flush();
+      }
+      return h;
+    }
+    const segs = () =>
+      readdirSync(path.join(dir, HISTORY_DIR))
+        .filter((n) => n.endsWith('.seg'))
+        .sort();
+
+    it('is refused when the segment is gone but its index is there (retention removes both)', () => {
+      build().close();
+      const oldest = path.join(dir, HISTORY_DIR, historySegmentName(0n));
+      rmSync(oldest);
+      expect(() => ChosenHistory.open(dir, { segmentBytes: 4096 }).close()).toThrow(StorageCorruptionError);
+      expect(() => ChosenHistory.open(dir, { segmentBytes: 4096 }).close()).toThrow(oldest);
+    });
+
+    it('still opens after retention dropped it, and after a crash in the middle of the drop', () => {
+      const h = build();
+      const first = h.dropBelow(100n);
+      expect(first).toBeGreaterThan(0n);
+      h.close();
+      const again = ChosenHistory.open(dir, { segmentBytes: 4096 });
+      expect([again.firstSlot, again.endSlot]).toEqual([first, 300n]);
+      again.close();
+      // A crash after the drop removed the next segment's index but not the segment itself.
+      const next = segs()[0] as string;
+      rmSync(path.join(dir, HISTORY_DIR, next.replace('.seg', '.idx')));
+      const third = ChosenHistory.open(dir, { segmentBytes: 4096 });
+      expect([third.firstSlot, third.endSlot]).toEqual([first, 300n]);
+      third.close();
     });
   });
 });
