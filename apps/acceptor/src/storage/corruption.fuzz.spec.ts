@@ -11,8 +11,12 @@
 // log segment cut short, zeroed from a page on, or gone (a crash before its rotation was
 // durable). There the records after the damage were, as far as the disk shows, never synced;
 // those cases must still be consistent (no other value, no slot taken as chosen that was not), and
-// are not required to keep everything. So must the oldest history segment deleted, which is what
-// retention leaves (the history records nowhere where it starts).
+// are not required to keep everything. Nothing else is exempt: the whole history dir deleted, a
+// retired log segment cut at a record boundary, and the oldest history segment deleted (retention
+// removes a segment's index before it, so an index left alone marks a loss) must be refused.
+//
+// Half the seeds' data dirs are left as a crash between a checkpoint's rotation and its snapshot
+// leaves them: a retired segment beside the active one.
 //
 // FUZZ_SEED=<n> replays one seed; FUZZ_CASES sets the damages per seed.
 import { AcceptorCore, type AcceptorReply, type Ballot, Quorum, SeededRandom, type SlotValue, compareBallots, formatBallot, slotValuesEqual } from '@paxos/consensus-core';
@@ -108,9 +112,24 @@ async function build(dataDir: string, r: SeededRandom): Promise<Acked> {
   }
   await node.drain();
   acked.syncedEnd = storage.stats().snapshotSlot;
+  // A crash between a checkpoint's rotation and its snapshot: the snapshot, and the segment it
+  // names, stay as they were, and the log has moved on to the next segment.
+  const interrupted = r.chance(0.5) ? { snapshot: readFileSync(path.join(dataDir, SNAPSHOT_FILE)), segments: logSegments(dataDir) } : undefined;
+  if (interrupted !== undefined) await storage.checkpoint(core.snapshot());
   node.stop();
   await storage.close();
+  if (interrupted !== undefined) {
+    writeFileSync(path.join(dataDir, SNAPSHOT_FILE), interrupted.snapshot);
+    for (const [name, bytes] of interrupted.segments) writeFileSync(path.join(dataDir, name), bytes);
+  }
   return acked;
+}
+
+/** The vote log's segments, by name. */
+function logSegments(dataDir: string): Array<[string, Buffer]> {
+  return readdirSync(dataDir)
+    .filter((n) => segmentGeneration(n) !== undefined)
+    .map((n) => [n, readFileSync(path.join(dataDir, n))]);
 }
 
 function filesOf(dir: string): string[] {
@@ -148,7 +167,28 @@ function damage(dir: string, r: SeededRandom): Damage {
   const segments = files.filter((f) => segmentGeneration(path.basename(f)) !== undefined);
   const active = segments[segments.length - 1];
   const pick = <T>(xs: readonly T[]): T => xs[r.int(0, xs.length)] as T;
-  const kind = r.int(0, 10);
+  const kind = r.int(0, 12);
+  if (kind === 10) {
+    // The history lost whole, or its oldest segment (which retention would drop with its index).
+    const history = path.join(dir, HISTORY_DIR);
+    if (r.chance(0.5)) {
+      rmSync(history, { recursive: true });
+      return { what: `${HISTORY_DIR}/ deleted`, crashLike: false };
+    }
+    const oldest = files.find((f) => path.dirname(f) === history && f.endsWith('.seg')) as string;
+    rmSync(oldest);
+    return { what: `the oldest history segment ${rel(oldest)} deleted`, crashLike: false };
+  }
+  if (kind === 11) {
+    // A retired segment (not covered by a snapshot yet) cut back at a record boundary.
+    const retired = segments.filter((f) => f !== active);
+    if (retired.length === 0) return damage(dir, r);
+    const file = pick(retired);
+    const buf = readFileSync(file);
+    const at = pick([HEADER_BYTES, ...frameOffsets(buf, HEADER_BYTES).map((f) => f.at)]);
+    writeFileSync(file, buf.subarray(0, at));
+    return { what: `retired ${rel(file)} (${buf.length} bytes) cut at the record boundary ${at}`, crashLike: false };
+  }
   if (kind === 8) {
     // A file deleted, or a segment renamed or swapped with another.
     const file = pick(files);
@@ -176,10 +216,7 @@ function damage(dir: string, r: SeededRandom): Damage {
       }
     }
     rmSync(file);
-    // The oldest history segment gone is what retention (--history-retain-slots) leaves: the
-    // history keeps no record of where it starts.
-    const oldestHistory = histSeg !== null && filesOf(path.dirname(file)).every((f) => !f.endsWith('.seg') || f > file);
-    return { what: `deleted ${rel(file)}`, crashLike: file === active || oldestHistory };
+    return { what: `deleted ${rel(file)}`, crashLike: file === active };
   }
   if (kind === 9) {
     // node.json edited by hand.
