@@ -105,6 +105,19 @@ describe('damage at rest that must not reopen with data silently gone', () => {
       expect(recovered.changes.filter((c) => c.promised).at(-1)?.promised).toEqual(ballot(8));
     });
 
+    it('still opens a dir an older build wrote, whose headers record no size (0 in the reserved field)', async () => {
+      await build();
+      const next = path.join(dir, segmentName(2n));
+      const head = readFileSync(next);
+      expect(head.readUInt32LE(24)).toBe(readFileSync(path.join(dir, segmentName(1n))).length);
+      head.writeUInt32LE(0, 24);
+      head.writeUInt32LE(crc32(head.subarray(0, 28)), 28);
+      writeFileSync(next, head);
+      const { storage, recovered } = await open();
+      await storage.close();
+      expect(recovered.changes.filter((c) => c.promised).at(-1)?.promised).toEqual(ballot(8));
+    });
+
     it('is refused when its last records are cut away, naming the segment', async () => {
       await build();
       const file = path.join(dir, segmentName(1n));
