@@ -17,9 +17,9 @@
 //
 // Retention drops whole segments (dropBelow): firstSlot is the first slot of the oldest segment
 // kept. A sealed segment goes after its index (removeSegmentFiles), so an index left without its
-// segment marks a segment lost, never one dropped: opening refuses it. startAt() starts an empty history at a slot with an empty segment; restartAt() replaces
-// a history by an empty one further on (a state snapshot installed from another node covers the
-// slots in between).
+// segment marks a segment lost, never one dropped: opening refuses it. startAt() starts an empty
+// history at a slot with an empty segment; restartAt() replaces a history by an empty one further
+// on (a state snapshot installed from another node covers the slots in between).
 //
 // The data dir's lock lives beside it, in `lock.sqlite` (data-dir-lock.ts).
 import * as fs from 'node:fs';
@@ -178,12 +178,13 @@ export class ChosenHistory {
 
   private static openDir(dir: string, created: boolean, segmentBytes: number): ChosenHistory {
     const listed = fs.readdirSync(dir);
+    const present = new Set(listed);
     // A sealed segment is removed only after its index is (removeSegmentFiles): an index without
     // its segment is a segment lost, not one retention dropped. Nothing else records where the
     // history starts, so without this the oldest segment lost read as retention.
     for (const name of listed) {
       const m = INDEX_RE.exec(name);
-      if (m === null || listed.includes(historySegmentName(BigInt(m[1] as string)))) continue;
+      if (m === null || present.has(historySegmentName(BigInt(m[1] as string)))) continue;
       const first = BigInt(m[1] as string);
       const end = indexedEndSlot(path.join(dir, name));
       throw new StorageCorruptionError(
