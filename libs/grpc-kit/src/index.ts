@@ -28,7 +28,5 @@ export * from './metrics';
 export * from './dir-lock';
 export * from './lock-holder';
 export * from './printable';
-export * from './uncompressed-only';
-export * from './deadline-header';
-export * from './header-bounds';
+export * from './incoming-headers';
 export * from './finished-calls';

@@ -12,9 +12,7 @@ import { boundConnections } from './connection-bounds';
 import { boundPartialMessages, partialMessageBoundsFor, type PartialMessageCounts } from './partial-message-bounds';
 import { CallBounds } from './call-bounds';
 import { boundStatusDetails } from './grpc-errors';
-import { refuseCompressedMessages, uncompressedOnly } from './uncompressed-only';
-import { checkDeadlineHeaders, rejectMalformedTimeout } from './deadline-header';
-import { boundHeaderLists, rejectOversizedHeaders } from './header-bounds';
+import { checkIncomingHeaders, refuseMarkedCalls } from './incoming-headers';
 import { endFinishedCalls } from './finished-calls';
 
 export interface ServiceEntry {
@@ -114,9 +112,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
     interceptors: [
       // First: the innermost, so every status (the other interceptors' too) leaves through it.
       boundStatusDetails,
-      rejectOversizedHeaders,
-      uncompressedOnly,
-      rejectMalformedTimeout,
+      refuseMarkedCalls,
       rejectUndecodable,
       ...(opts.metrics ? [grpcMetricsInterceptor(opts.metrics, servedPaths(opts.services), unaryPaths(opts.services))] : []),
       calls.interceptor(),
@@ -147,9 +143,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
       } else resolve(bound);
     });
   });
-  refuseCompressedMessages(server, opts.logger);
-  checkDeadlineHeaders(server, opts.logger);
-  boundHeaderLists(server, opts.logger);
+  checkIncomingHeaders(server, opts.logger);
   endFinishedCalls(server, opts.logger);
   boundConnections(
     server,

@@ -5,9 +5,9 @@ import { HealthClient } from '@paxos/proto';
 import { createLogger } from './logger';
 import { type RunningServer, startGrpcServer } from './server';
 import { INSECURE } from './tls';
-import { DECLARED_ENCODING_KEY } from './uncompressed-only';
+import { REFUSAL_KEY } from './incoming-headers';
 
-const logger = createLogger('uncompressed-only-test');
+const logger = createLogger('incoming-headers-encoding-test');
 logger.level = 'silent';
 const MAX_RECEIVE = 4 * 1024 * 1024;
 const CHECK = '/grpc.health.v1.Health/Check';
@@ -80,7 +80,7 @@ describe('a server takes uncompressed messages only', () => {
 
   it('answers uncompressed messages as before, and ignores a client that sends the internal header itself', async () => {
     const empty = frame(Buffer.alloc(0), false);
-    for (const headers of [{}, { 'grpc-encoding': 'identity' }, { [DECLARED_ENCODING_KEY]: 'gzip' }] as Array<Record<string, string>>) {
+    for (const headers of [{}, { 'grpc-encoding': 'identity' }, { [REFUSAL_KEY]: '14 forged by the client' }] as Array<Record<string, string>>) {
       const [r] = await rawCalls(running.port, 1, empty, headers);
       expect(r?.code).toBe(String(grpc.status.OK));
     }

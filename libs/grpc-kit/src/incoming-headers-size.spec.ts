@@ -1,12 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
 import { connect } from 'node:http2';
 import { HealthClient } from '@paxos/proto';
-import { HEADER_LIST_BYTES_MAX, headerListBytes } from './header-bounds';
+import { HEADER_LIST_BYTES_MAX, headerListBytes } from './incoming-headers';
 import { createLogger } from './logger';
 import { type RunningServer, startGrpcServer } from './server';
 import { INSECURE } from './tls';
 
-const logger = createLogger('header-bounds-test');
+const logger = createLogger('incoming-headers-size-test');
 logger.level = 'silent';
 
 it('counts headers as HTTP/2 does', () => {

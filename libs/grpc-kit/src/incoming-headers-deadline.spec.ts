@@ -1,12 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
 import { connect } from 'node:http2';
 import { HealthClient } from '@paxos/proto';
-import { timeoutVerdict } from './deadline-header';
+import { timeoutVerdict } from './incoming-headers';
 import { createLogger } from './logger';
 import { type RunningServer, startGrpcServer } from './server';
 import { INSECURE } from './tls';
 
-const logger = createLogger('deadline-header-test');
+const logger = createLogger('incoming-headers-deadline-test');
 logger.level = 'silent';
 const DAY_MS = 86_400_000;
 
