@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { SeededRandom } from '@paxos/consensus-core';
-import { claimsCheckedCounter, ConfigError, createLogger, createMetricsRegistry, exitWithError, helpText, onShutdownSignal, startGrpcServer, startMetricsServer, startupTransport } from '@paxos/grpc-kit';
+import { answerBudgetFor, claimsCheckedCounter, ConfigError, createLogger, createMetricsRegistry, exitWithError, helpText, onShutdownSignal, startGrpcServer, startMetricsServer, startupTransport } from '@paxos/grpc-kit';
 import { loadSources } from '@paxos/lmfdb-client';
 import { Consistency, ProposerServiceService, ReadServiceService } from '@paxos/proto';
 import { READ_LOG_VALUE_BYTES_MAX, readService } from '@paxos/read-service';
@@ -79,6 +79,8 @@ async function main(): Promise<void> {
     return found && !('forgotten' in found) ? found : undefined;
   });
 
+  // Shared by unary answers and ProposeStream/ProposeBulk answers not yet read.
+  const answers = answerBudgetFor(config.bounds);
   let server: Awaited<ReturnType<typeof startGrpcServer>>;
   try {
     server = await startGrpcServer({
@@ -89,6 +91,7 @@ async function main(): Promise<void> {
       transport,
       metrics: metricsRegistry,
       ...config.bounds,
+      answers,
       logger,
       services: [
         {
@@ -106,6 +109,7 @@ async function main(): Promise<void> {
             watcherStallMs: config.watcherStallMs,
             maxInFlightPerStream: config.maxInFlightPerStream,
             streamIdleMs: config.streamIdleMs,
+            answers,
             metrics,
             logger,
           }),

@@ -1,5 +1,5 @@
 import { type ServerDuplexStream, type ServerUnaryCall, type sendUnaryData, status } from '@grpc/grpc-js';
-import { deadlineLeft, GrpcError, type Logger, StreamFlow, toServiceError } from '@paxos/grpc-kit';
+import { type AnswerBudget, deadlineLeft, GrpcError, type Logger, StreamFlow, toServiceError } from '@paxos/grpc-kit';
 import type {
   ClusterStatusRequest,
   ClusterStatusResponse,
@@ -55,6 +55,11 @@ export interface ProposerServiceDeps {
   readonly maxInFlightPerStream?: number;
   /** A ProposeStream or ProposeBulk stream with nothing in flight and no request this long is closed (UNAVAILABLE). */
   readonly streamIdleMs?: number;
+  /**
+   * The server's budget of answers not yet read (startGrpcServer's `answers`): ProposeStream and
+   * ProposeBulk answers a client has not taken count in it, and its streams stop reading at its share.
+   */
+  readonly answers?: AnswerBudget;
   readonly logger: Logger;
 }
 
@@ -211,7 +216,7 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
     },
 
     proposeStream(call: ServerDuplexStream<ProposeStreamRequest, ProposeStreamResponse>) {
-      const flow = new StreamFlow(call, deps.maxInFlightPerStream ?? STREAM_PROPOSALS_IN_FLIGHT_MAX, idleBound(deps));
+      const flow = new StreamFlow(call, deps.maxInFlightPerStream ?? STREAM_PROPOSALS_IN_FLIGHT_MAX, idleBound(deps), deps.answers);
       const onGiveUp = givingUpWith(call);
       const left = deadlineLeft(call);
       call.on('data', (req: ProposeStreamRequest) => {
@@ -233,7 +238,7 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
     },
 
     proposeBulk(call: ServerDuplexStream<ProposeBulkRequest, ProposeBulkResponse>) {
-      const flow = new StreamFlow(call, deps.maxInFlightPerStream ?? STREAM_PROPOSALS_IN_FLIGHT_MAX, idleBound(deps));
+      const flow = new StreamFlow(call, deps.maxInFlightPerStream ?? STREAM_PROPOSALS_IN_FLIGHT_MAX, idleBound(deps), deps.answers);
       let settled: ProposeStreamResponse[] = [];
       const onGiveUp = givingUpWith(call);
       const left = deadlineLeft(call);

@@ -88,6 +88,19 @@ export class AnswerBudget {
     return undefined;
   }
 
+  /** Adds `bytes` (negative: gives them back) to what is held for a peer, without a release function (streams count their own). */
+  adjust(peer: string, bytes: number): void {
+    this.total += bytes;
+    const left = this.heldFor(peer) + bytes;
+    if (left > 0) this.byPeer.set(peer, left);
+    else this.byPeer.delete(peer);
+  }
+
+  /** True while a peer (or all peers together) holds its share: its streams read no more requests. */
+  full(peer: string): boolean {
+    return this.heldFor(peer) >= this.limits.perPeerBytes || this.total >= this.limits.totalBytes;
+  }
+
   /** Counts an answer's bytes for a peer; the returned function gives them back (once). */
   hold(peer: string, bytes: number): () => void {
     this.total += bytes;

@@ -50,6 +50,11 @@ export interface GrpcServerOptions {
   /** Bytes of unary answers sent and not yet read by their clients, in all and per client (answer-budget.ts). */
   readonly maxPendingAnswerBytes?: number;
   readonly maxPendingAnswerBytesPerPeer?: number;
+  /**
+   * The budget of answers not yet read, made by the caller when its services' streams count their
+   * answers in it too (StreamFlow); the two bounds above then are its limits.
+   */
+  readonly answers?: AnswerBudget;
   /** Mutual TLS with the network's certificates, or plaintext (only with --insecure). */
   readonly transport: Transport;
   /** Where the server counts its calls (grpc_server_handled_total), if the process exports metrics. */
@@ -89,16 +94,21 @@ export interface RunningServer {
   shutdown(graceMs: number): Promise<void>;
 }
 
+/** The answer budget a server with these options keeps (its bounds or the defaults). */
+export function answerBudgetFor(opts: { readonly maxPendingAnswerBytes?: number; readonly maxPendingAnswerBytesPerPeer?: number }): AnswerBudget {
+  return new AnswerBudget({
+    totalBytes: opts.maxPendingAnswerBytes ?? SERVER_BOUND_DEFAULTS.maxPendingAnswerBytes,
+    perPeerBytes: opts.maxPendingAnswerBytesPerPeer ?? SERVER_BOUND_DEFAULTS.maxPendingAnswerBytesPerPeer,
+  });
+}
+
 /** Starts a gRPC server with the given services plus grpc.health.v1 and server reflection (v1, v1alpha). */
 export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningServer> {
   const D = SERVER_BOUND_DEFAULTS;
   if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) {
     throw new Error(`port ${opts.port} is outside 0..65535`);
   }
-  const answers = new AnswerBudget({
-    totalBytes: opts.maxPendingAnswerBytes ?? D.maxPendingAnswerBytes,
-    perPeerBytes: opts.maxPendingAnswerBytesPerPeer ?? D.maxPendingAnswerBytesPerPeer,
-  });
+  const answers = opts.answers ?? answerBudgetFor(opts);
   const calls = new CallBounds({ total: opts.maxCalls ?? D.maxCalls, perClient: opts.maxCallsPerClient ?? D.maxCallsPerClient });
   const server = new grpc.Server({
     'grpc.max_receive_message_length': opts.maxReceiveBytes,

@@ -1,10 +1,26 @@
 import { type ServerDuplexStream, type ServiceError, status } from '@grpc/grpc-js';
+import { type AnswerBudget, messageBytes } from './answer-budget';
+import { callerKey } from './caller';
+
+/**
+ * Bytes counted for each request read and not yet answered (its answer's place) and added to each
+ * answer's estimate (what a queued message costs beside its fields): a client that sends on many
+ * streams and reads nothing reaches its share after a message per stream, not after thousands.
+ */
+const ANSWER_RESERVE_BYTES = 256;
+/** How often a stream paused for its client's share looks again (its own answers may all be gone). */
+const BUDGET_RECHECK_MS = 100;
 
 /**
  * Flow control of one bidirectional server stream whose requests are answered as they settle
  * (an acceptor's Prepare and Accept streams, a proposer's ProposeStream and ProposeBulk): reading
  * pauses while `inFlightMax` requests await their answers or while the client does not read what
  * was written; the stream ends once the client's input ended and every answer has been written.
+ *
+ * With `answers` (the server's AnswerBudget), the answers written and not yet taken by the client
+ * (HTTP/2 flow control) and the requests read and not yet answered count against its client's
+ * share with its unary answers: while the client holds its share, none of its streams reads another
+ * request. Without it a client that never reads held every answer of every stream it opened.
  */
 export class StreamFlow<Req, Res> {
   private inFlight = 0;
@@ -15,6 +31,11 @@ export class StreamFlow<Req, Res> {
   private lastActivity = performance.now();
   /** Set by failAfterAnswers: the status the stream ends with once every request read is answered. */
   private pendingFailure: Partial<ServiceError> | undefined;
+  /** Bytes this stream holds in `answers` (requests read and unanswered, answers not yet taken). */
+  private held = 0;
+  private dropped = false;
+  private readonly peer: string | undefined;
+  private recheck: NodeJS.Timeout | undefined;
 
   /**
    * With `idle`, a stream with nothing in flight and no request for `idle.ms` is closed with
@@ -24,19 +45,38 @@ export class StreamFlow<Req, Res> {
     private readonly call: ServerDuplexStream<Req, Res>,
     private readonly inFlightMax: number,
     private readonly idle?: { readonly ms: number; readonly message: string },
+    private readonly answers?: AnswerBudget,
   ) {
+    if (answers) this.peer = callerKey(call as unknown as Parameters<typeof callerKey>[0]);
     call.on('end', () => {
       this.inputDone = true;
       this.maybeEnd();
     });
-    call.on('error', () => this.close());
-    call.on('cancelled', () => this.close());
+    call.on('error', () => this.close(true));
+    call.on('cancelled', () => this.close(true));
     if (idle) this.armIdle(idle.ms);
   }
 
-  private close(): void {
+  /**
+   * `dropped`: the call ended with an error or was cancelled, and grpc-js drops what its client did
+   * not take (no write completes after that): its bytes are given back now. A stream that ends
+   * normally keeps them until each answer is taken (grpc-js sends the status after the last).
+   */
+  private close(dropped = false): void {
     this.ended = true;
     if (this.idleTimer) clearTimeout(this.idleTimer);
+    if (this.recheck) clearTimeout(this.recheck);
+    this.recheck = undefined;
+    if (dropped && !this.dropped) {
+      this.dropped = true;
+      this.hold(-this.held);
+    }
+  }
+
+  private hold(bytes: number): void {
+    if (!this.answers || this.peer === undefined || bytes === 0) return;
+    this.held += bytes;
+    this.answers.adjust(this.peer, bytes);
   }
 
   private armIdle(ms: number): void {
@@ -63,6 +103,7 @@ export class StreamFlow<Req, Res> {
   started(count: number): void {
     this.lastActivity = performance.now();
     this.inFlight += count;
+    if (!this.ended) this.hold(count * ANSWER_RESERVE_BYTES);
     this.update();
   }
 
@@ -71,7 +112,18 @@ export class StreamFlow<Req, Res> {
     this.lastActivity = performance.now();
     this.inFlight -= count;
     if (this.ended) return;
-    if (!this.call.write(message) && !this.writeBlocked) {
+    let taken: (() => void) | undefined;
+    if (this.answers) {
+      const bytes = messageBytes(message) + ANSWER_RESERVE_BYTES;
+      this.hold(bytes - count * ANSWER_RESERVE_BYTES);
+      // Given back once grpc-js handed the message to HTTP/2 (the client took it into its window).
+      taken = () => {
+        if (this.dropped) return;
+        this.hold(-bytes);
+        this.update();
+      };
+    }
+    if (!this.call.write(message, taken) && !this.writeBlocked) {
       this.writeBlocked = true;
       this.call.once('drain', () => {
         this.writeBlocked = false;
@@ -85,7 +137,7 @@ export class StreamFlow<Req, Res> {
   /** Ends the stream with an error status. */
   fail(err: Partial<ServiceError>): void {
     if (this.ended) return;
-    this.close();
+    this.close(true);
     this.call.emit('error', err);
   }
 
@@ -102,8 +154,16 @@ export class StreamFlow<Req, Res> {
 
   private update(): void {
     if (this.ended) return;
-    if (this.pendingFailure !== undefined || this.writeBlocked || this.inFlight >= this.inFlightMax) this.call.pause();
+    const full = this.answers !== undefined && this.peer !== undefined && this.answers.full(this.peer);
+    if (this.pendingFailure !== undefined || this.writeBlocked || this.inFlight >= this.inFlightMax || full) this.call.pause();
     else this.call.resume();
+    if (full && !this.recheck) {
+      this.recheck = setTimeout(() => {
+        this.recheck = undefined;
+        this.update();
+      }, BUDGET_RECHECK_MS);
+      this.recheck.unref?.();
+    }
   }
 
   private maybeEnd(): void {
