@@ -1,7 +1,9 @@
 import { type ServerDuplexStream, status } from '@grpc/grpc-js';
 import { reflectionV1, reflectionV1alpha } from '@paxos/proto';
+import type { AnswerBudget } from './answer-budget';
 import { DescriptorIndex } from './descriptor-index';
 import { GrpcError, toServiceError } from './grpc-errors';
+import { StreamFlow } from './stream-flow';
 
 type Request = reflectionV1.ServerReflectionRequest;
 type Response = reflectionV1.ServerReflectionResponse;
@@ -62,26 +64,24 @@ export function answerReflection(index: DescriptorIndex, request: Request, serve
   }
 }
 
-function handler(index: () => DescriptorIndex, served: readonly string[] | undefined) {
+function handler(index: () => DescriptorIndex, served: readonly string[] | undefined, answers: AnswerBudget | undefined) {
   return (call: ServerDuplexStream<Request, Response>) => {
+    // One request answered at a time, and with `answers` (the server's budget) the answers a client
+    // has not taken count against its share: a file answer is tens of KB, and a client that sends
+    // on a thousand streams and reads nothing held every stream's queued answers.
+    const flow = new StreamFlow(call, 1, undefined, answers);
     let answered = 0;
-    let failed = false;
     call.on('data', (request: Request) => {
-      if (failed) return;
+      if (!flow.accepting) return;
       answered += 1;
       if (answered > REQUESTS_PER_STREAM_MAX) {
-        failed = true;
-        call.emit('error', toServiceError(new GrpcError(status.RESOURCE_EXHAUSTED, `more than ${REQUESTS_PER_STREAM_MAX} reflection requests on one stream: open another`)));
+        flow.fail(toServiceError(new GrpcError(status.RESOURCE_EXHAUSTED, `more than ${REQUESTS_PER_STREAM_MAX} reflection requests on one stream: open another`)));
         return;
       }
+      flow.started(1);
       // A client that does not read its answers is not read from either: nothing piles up here.
-      if (!call.write(answerReflection(index(), request, served))) {
-        call.pause();
-        call.once('drain', () => call.resume());
-      }
+      flow.answer(answerReflection(index(), request, served), 1);
     });
-    call.on('end', () => call.end());
-    call.on('error', () => undefined);
   };
 }
 
@@ -89,9 +89,9 @@ function handler(index: () => DescriptorIndex, served: readonly string[] | undef
  * Both reflection services (v1 and v1alpha: grpcurl tries v1 first and falls back). The index is
  * built on the first reflection request, so an idle node does not hold it.
  */
-export function reflectionServices(served?: readonly string[], makeIndex: () => DescriptorIndex = DescriptorIndex.fromGenerated) {
+export function reflectionServices(served?: readonly string[], makeIndex: () => DescriptorIndex = DescriptorIndex.fromGenerated, answers?: AnswerBudget) {
   let index: DescriptorIndex | undefined;
-  const handle = handler(() => (index ??= makeIndex()), served);
+  const handle = handler(() => (index ??= makeIndex()), served, answers);
   return [
     {
       definition: reflectionV1.ServerReflectionService,

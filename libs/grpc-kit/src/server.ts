@@ -135,7 +135,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
     server.addService(withUndecodableAsValue(s.definition as ServiceDefinition), s.implementation as UntypedServiceImplementation);
   }
   server.addService(withUndecodableAsValue(health.service.definition), health.service.implementation);
-  for (const r of reflectionServices(opts.services.map((s) => s.name))) {
+  for (const r of reflectionServices(opts.services.map((s) => s.name), undefined, answers)) {
     server.addService(withUndecodableAsValue(r.definition), r.implementation as unknown as UntypedServiceImplementation);
   }
   const address = `${opts.host}:${opts.port}`;
