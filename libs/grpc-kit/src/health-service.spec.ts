@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { status } from '@grpc/grpc-js';
-import { HEALTH_WATCHERS_PER_CLIENT_MAX, HealthRegistry } from './health-service';
+import { HEALTH_WATCHERS_PER_CLIENT_MAX, HealthRegistry, ServingStatus } from './health-service';
 
 /** A Watch call from `peer`: what it was written, and the error it ended with, if any. */
 function watchCall(peer: string) {
@@ -43,5 +43,37 @@ describe('health Watch streams', () => {
     const twice = watchCall('127.0.0.1:5000');
     watch(twice);
     expect(twice.failed?.code).toBe(status.RESOURCE_EXHAUSTED);
+  });
+});
+
+describe('a health watcher that never reads', () => {
+  it('holds its current status and the latest change, however often the status changes', () => {
+    const health = new HealthRegistry([]);
+    const watch = health.service.implementation.watch as unknown as (call: object) => void;
+    // Its client takes nothing: no write completes until `take` is called.
+    const written: unknown[] = [];
+    const pending: Array<() => void> = [];
+    const call = Object.assign(new EventEmitter(), {
+      request: { service: '' },
+      getPeer: () => '127.0.0.1:5000',
+      getAuthContext: () => null,
+      write(m: unknown, taken?: () => void) {
+        written.push(m);
+        if (taken) pending.push(taken);
+        return true;
+      },
+      end: () => undefined,
+    });
+    watch(call);
+    for (let i = 0; i < 10_000; i++) health.setAll(i % 2 === 0 ? ServingStatus.NOT_SERVING : ServingStatus.SERVING);
+    // Before: 10,001 messages queued for a client that reads nothing.
+    expect(written).toEqual([{ status: ServingStatus.SERVING }]);
+    // It takes the first: the latest status follows, and nothing else.
+    pending.shift()?.();
+    expect(written).toEqual([{ status: ServingStatus.SERVING }, { status: ServingStatus.SERVING }]);
+    health.setStatus('', ServingStatus.NOT_SERVING);
+    pending.shift()?.();
+    expect(written.at(-1)).toEqual({ status: ServingStatus.NOT_SERVING });
+    expect(written).toHaveLength(3);
   });
 });

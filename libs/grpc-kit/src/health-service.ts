@@ -14,6 +14,15 @@ import { printable } from './printable';
 
 export { ServingStatus };
 
+interface Watcher {
+  readonly service: string;
+  readonly call: ServerWritableStream<HealthCheckRequest, HealthCheckResponse>;
+  /** A status was written and its client has not taken it yet. */
+  sending: boolean;
+  /** The status to send once it has (the latest change). */
+  next: ServingStatus | undefined;
+}
+
 /** Bound on concurrent Watch streams, so a misbehaving client cannot pile them up. */
 const WATCHERS_MAX = 1024;
 /** Of which one client may hold (so that one cannot take every place from the others). */
@@ -25,7 +34,7 @@ export const HEALTH_WATCHERS_PER_CLIENT_MAX = 64;
  */
 export class HealthRegistry {
   private readonly statuses = new Map<string, ServingStatus>();
-  private readonly watchers = new Set<{ service: string; call: ServerWritableStream<HealthCheckRequest, HealthCheckResponse> }>();
+  private readonly watchers = new Set<Watcher>();
   /** Watch streams open per client (callerKey); an entry goes at 0. */
   private readonly perClient = new Map<string, number>();
 
@@ -37,7 +46,26 @@ export class HealthRegistry {
   setStatus(service: string, servingStatus: ServingStatus): void {
     if (this.statuses.get(service) === servingStatus) return;
     this.statuses.set(service, servingStatus);
-    for (const w of this.watchers) if (w.service === service) w.call.write({ status: servingStatus });
+    for (const w of this.watchers) if (w.service === service) this.send(w, servingStatus);
+  }
+
+  /**
+   * Sends a watcher its status: while one is on its way (its client has not taken it) only the
+   * latest waits behind it, so a watcher that never reads holds two small messages however often
+   * the status changes (each change queued another before).
+   */
+  private send(w: Watcher, servingStatus: ServingStatus): void {
+    if (w.sending) {
+      w.next = servingStatus;
+      return;
+    }
+    w.sending = true;
+    w.call.write({ status: servingStatus }, () => {
+      w.sending = false;
+      const next = w.next;
+      w.next = undefined;
+      if (next !== undefined && this.watchers.has(w)) this.send(w, next);
+    });
   }
 
   /** Sets every registered service (and the server as a whole) at once. */
@@ -81,9 +109,9 @@ export class HealthRegistry {
           return;
         }
         this.perClient.set(client, mine + 1);
-        const watcher = { service: call.request.service, call };
+        const watcher: Watcher = { service: call.request.service, call, sending: false, next: undefined };
         this.watchers.add(watcher);
-        call.write({ status: this.statuses.get(call.request.service) ?? ServingStatus.SERVICE_UNKNOWN });
+        this.send(watcher, this.statuses.get(call.request.service) ?? ServingStatus.SERVICE_UNKNOWN);
         const drop = () => {
           if (!this.watchers.delete(watcher)) return;
           const left = (this.perClient.get(client) ?? 1) - 1;
