@@ -122,9 +122,11 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
     interceptors: [
       // First: the innermost, so every status (the other interceptors' too) leaves through it.
       boundStatusDetails,
+      // Next: every status the interceptors after it send is counted too (calls refused for their
+      // headers or an undecodable message, not only those the call bounds refuse).
+      ...(opts.metrics ? [grpcMetricsInterceptor(opts.metrics, servedPaths(opts.services), unaryPaths(opts.services))] : []),
       refuseMarkedCalls,
       rejectUndecodable,
-      ...(opts.metrics ? [grpcMetricsInterceptor(opts.metrics, servedPaths(opts.services), unaryPaths(opts.services))] : []),
       calls.interceptor(),
       answers.interceptor(unaryPaths(opts.services), readPaths(opts.services)),
     ],
