@@ -114,6 +114,7 @@ export class AcceptorStorage {
       unlockDir();
       throw err;
     }
+    if (history.leftovers !== undefined) opts.logger?.warn({ removed: history.leftovers }, 'the chosen history held an index without its segment, as an earlier build left one killed in a retention drop: removed');
     if (history.repaired !== undefined) opts.logger?.warn({ repaired: history.repaired }, 'the chosen history ends in a damaged record: it is kept up to the last good one (the vote log and catch-up refill the rest; the file is cut there at the next write)');
     const unlock = async (): Promise<void> => {
       try {

@@ -33,6 +33,13 @@ import { hasLegacyHistory, migrateLegacyHistory, removeLegacyHistory } from './l
 import { RECORD_MAGIC, RecordType, decodeRecord, encodeSnapshotEntry } from './record-codec';
 
 export const HISTORY_DIR = 'history';
+/**
+ * In the history dir once a build that removes a segment's index before the segment has opened it
+ * (and removed what an earlier build left): only then is an index without its segment a loss.
+ * Earlier builds removed the segment first, so one killed between the two removals left an index
+ * alone after a plain retention drop.
+ */
+export const INDEX_FIRST_FILE = 'index-first';
 
 export interface HistoryStats {
   readonly firstSlot: bigint;
@@ -100,6 +107,8 @@ export class ChosenHistory {
     /** What opening found past the last good record of the last segment (cut at the first write). */
     readonly repaired: string | undefined,
     private readonly segmentBytes: number,
+    /** Indexes without their segments that an earlier build's retention left, removed at this open (see INDEX_FIRST_FILE). */
+    readonly leftovers?: string,
   ) {
     this.segments = segments;
     this.cutPending = repaired !== undefined;
@@ -181,10 +190,20 @@ export class ChosenHistory {
     const present = new Set(listed);
     // A sealed segment is removed only after its index is (removeSegmentFiles): an index without
     // its segment is a segment lost, not one retention dropped. Nothing else records where the
-    // history starts, so without this the oldest segment lost read as retention.
+    // history starts, so without this the oldest segment lost read as retention. Until this build
+    // has opened the dir (INDEX_FIRST_FILE), such an index is what an earlier build, which removed
+    // the segment first, left when killed between the two removals: it is removed, as that build
+    // would have.
+    const indexFirst = present.has(INDEX_FIRST_FILE);
+    const leftovers: string[] = [];
     for (const name of listed) {
       const m = INDEX_RE.exec(name);
       if (m === null || present.has(historySegmentName(BigInt(m[1] as string)))) continue;
+      if (!indexFirst) {
+        fs.rmSync(path.join(dir, name), { force: true });
+        leftovers.push(name);
+        continue;
+      }
       const first = BigInt(m[1] as string);
       const end = indexedEndSlot(path.join(dir, name));
       throw new StorageCorruptionError(
@@ -194,6 +213,11 @@ export class ChosenHistory {
           'retention and restarts remove a segment only after its index, so the values it held were lost. ' +
           'Restore the segment as it was, or move this data dir aside and run npm run rejoin (README: "A damaged acceptor")',
       );
+    }
+    if (!indexFirst) {
+      // Durable before this build removes any segment (the leftovers' removal with it).
+      writeSynced(path.join(dir, INDEX_FIRST_FILE));
+      fsyncDirSync(dir);
     }
     const names = listed.filter((n) => SEGMENT_RE.test(n)).sort();
     if (names.length === 0) {
@@ -239,7 +263,8 @@ export class ChosenHistory {
     });
     // A restart's marker outlives it only if the crash came after the old segments went.
     for (const m of markers) fs.rmSync(path.join(dir, m), { force: true });
-    return new ChosenHistory(dir, segments, created, repaired, segmentBytes);
+    const removed = leftovers.length > 0 ? `${leftovers.join(', ')} (an index an earlier build's retention left without its segment) removed` : undefined;
+    return new ChosenHistory(dir, segments, created, repaired, segmentBytes, removed);
   }
 
   private get last(): Segment {

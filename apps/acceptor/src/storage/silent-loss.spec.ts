@@ -5,7 +5,7 @@ import { cpSync, existsSync, readFileSync, readdirSync, rmSync, truncateSync, wr
 import * as path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { AcceptorStorage } from './acceptor-storage';
-import { ChosenHistory, HISTORY_DIR, historySegmentName } from './chosen-history';
+import { ChosenHistory, HISTORY_DIR, INDEX_FIRST_FILE, historySegmentName } from './chosen-history';
 import { SNAPSHOT_FILE, segmentName } from './data-dir';
 import type { ChosenRecord } from './durable-types';
 import { StorageCorruptionError } from './errors';
@@ -160,6 +160,24 @@ describe('damage at rest that must not reopen with data silently gone', () => {
       rmSync(oldest);
       expect(() => ChosenHistory.open(dir, { segmentBytes: 4096 }).close()).toThrow(StorageCorruptionError);
       expect(() => ChosenHistory.open(dir, { segmentBytes: 4096 }).close()).toThrow(oldest);
+    });
+
+    it('still opens, once, a dir whose index an earlier build left behind (it removed the segment first, then its index)', () => {
+      const h = build();
+      h.close();
+      // As an earlier build left it: no INDEX_FIRST_FILE, killed between its two removals.
+      rmSync(path.join(dir, HISTORY_DIR, INDEX_FIRST_FILE), { force: true });
+      const oldest = path.join(dir, HISTORY_DIR, historySegmentName(0n));
+      rmSync(oldest);
+      const upgraded = ChosenHistory.open(dir, { segmentBytes: 4096 });
+      expect(upgraded.endSlot).toBe(300n);
+      expect(upgraded.firstSlot).toBeGreaterThan(0n);
+      expect(upgraded.leftovers).toMatch(/chosen-0{20}\.idx/);
+      upgraded.close();
+      expect(existsSync(oldest.replace('.seg', '.idx'))).toBe(false);
+      // From then on the dir is this build's: an index without its segment is a loss.
+      rmSync(path.join(dir, HISTORY_DIR, segs()[0] as string));
+      expect(() => ChosenHistory.open(dir, { segmentBytes: 4096 }).close()).toThrow(StorageCorruptionError);
     });
 
     it('still opens after retention dropped it, and after a crash in the middle of the drop', () => {
