@@ -29,6 +29,7 @@ import { loadSourceHolder } from './source-holder';
 import { StateApplier } from './state-applier';
 import { AcceptorStorage } from './storage';
 import { tempDir } from './storage/storage-test-helpers';
+import { recordUncaught } from '@paxos/test-cluster';
 
 const SEEDS = process.env['FUZZ_SEED'] ? [Number(process.env['FUZZ_SEED'])] : [1, 2, 3];
 const STEPS = Number(process.env['FUZZ_STEPS'] ?? 60);
@@ -172,16 +173,11 @@ function drive<Q, A>(at: string, call: ClientDuplexStream<Q, A>, requests: reado
 }
 
 describe('an acceptor as a hostile client reaches it', () => {
-  const unhandled: unknown[] = [];
-  const onUnhandled = (e: unknown) => unhandled.push(e);
+  let uncaught: ReturnType<typeof recordUncaught>;
   beforeAll(() => {
-    process.on('unhandledRejection', onUnhandled);
-    process.on('uncaughtException', onUnhandled);
+    uncaught = recordUncaught();
   });
-  afterAll(() => {
-    process.off('unhandledRejection', onUnhandled);
-    process.off('uncaughtException', onUnhandled);
-  });
+  afterAll(() => uncaught.stop());
 
   for (const seed of SEEDS) {
     it(`answers every call with a documented status and keeps answering (seed ${seed})`, async () => {
@@ -310,7 +306,7 @@ describe('an acceptor as a hostile client reaches it', () => {
           const alive = await unary('status after', (cb) => client.status({}, new Metadata(), { deadline: deadline() }, cb));
           if (alive.code !== status.OK) bad.push({ ...alive, at: `status after ${o.at}` });
         }
-        if (bad.length > 0 || unhandled.length > 0) throw new Error(`seed ${seed} (FUZZ_SEED=${seed} replays it): ${JSON.stringify(bad.slice(0, 5))} ${unhandled.map(String).join('; ')}`);
+        if (bad.length > 0 || uncaught.seen.length > 0) throw new Error(`seed ${seed} (FUZZ_SEED=${seed} replays it): ${JSON.stringify(bad.slice(0, 5))} ${uncaught.seen.map(String).join('; ')}`);
       } finally {
         client.close();
         reads.close();

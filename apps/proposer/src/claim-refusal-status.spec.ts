@@ -6,6 +6,7 @@ import { buildProposal, encodeProposalValue } from '@paxos/proposal';
 import { ProposerServiceClient, ProposerServiceService } from '@paxos/proto';
 import { proposerService, type ProposerServiceDeps } from './proposer-service';
 import { ValueChecker } from './value-check';
+import { recordUncaught } from '@paxos/test-cluster';
 
 const SNAPSHOT = join(__dirname, '../../../data/lmfdb-snapshot');
 const logger = createLogger('claim-refusal-status-test');
@@ -16,10 +17,9 @@ logger.level = 'silent';
 // nothing and the promise the answer came from rejected unhandled (which ends a proposer).
 describe('a false claim whose claimed value is cut inside a surrogate pair', () => {
   let running: RunningServer;
-  const rejections: unknown[] = [];
-  const onRejection = (e: unknown) => rejections.push(e);
+  let uncaught: ReturnType<typeof recordUncaught>;
   beforeAll(async () => {
-    process.on('unhandledRejection', onRejection);
+    uncaught = recordUncaught();
     const { caches } = await loadSources(SNAPSHOT, [0]);
     const checker = new ValueChecker(1024 * 1024, (n) => caches.get(n));
     const node = { reachable: () => 3, quorum: { n: 3, q: 2 }, propose: () => new Promise(() => undefined), abandon: () => undefined };
@@ -27,7 +27,7 @@ describe('a false claim whose claimed value is cut inside a surrogate pair', () 
     running = await startGrpcServer({ host: '127.0.0.1', port: 0, maxReceiveBytes: 4 << 20, transport: INSECURE, logger, services: [{ name: 'paxos.v1.ProposerService', definition: ProposerServiceService, implementation }] });
   });
   afterAll(async () => {
-    process.off('unhandledRejection', onRejection);
+    uncaught.stop();
     await running.shutdown(100);
   });
 
@@ -42,6 +42,6 @@ describe('a false claim whose claimed value is cut inside a surrogate pair', () 
     // The quote is cut before the pair the 200th unit splits (lmfdb-client), and the status leaves well-formed either way (grpc-kit).
     expect(err.details).toMatch(/lmfdb_iso is 11\.a, the claim says x\u{1F600}{99}… \(301 characters\)/u);
     await new Promise((r) => setImmediate(r));
-    expect(rejections).toEqual([]);
+    expect(uncaught.seen).toEqual([]);
   });
 });

@@ -19,6 +19,7 @@ import { LogReader } from './log-reader';
 import { ClientGateway } from './client-gateway';
 import { proposerService, type ProposerServiceDeps } from './proposer-service';
 import { ValueChecker } from './value-check';
+import { recordUncaught } from '@paxos/test-cluster';
 
 const SEEDS = process.env['FUZZ_SEED'] ? [Number(process.env['FUZZ_SEED'])] : [1, 2, 3];
 const STEPS = Number(process.env['FUZZ_STEPS'] ?? 10);
@@ -154,16 +155,11 @@ function drive<Q, A>(at: string, call: ClientDuplexStream<Q, A>, messages: reado
 const streamAnswers = (a: ProposeStreamResponse) => [a.result?.$case === 'failure' ? { code: a.result.value.code, details: a.result.value.message } : { code: status.OK, details: '' }];
 
 describe('a proposer as a hostile client reaches it', () => {
-  const unhandled: unknown[] = [];
-  const onUnhandled = (e: unknown) => unhandled.push(e);
+  let uncaught: ReturnType<typeof recordUncaught>;
   beforeAll(() => {
-    process.on('unhandledRejection', onUnhandled);
-    process.on('uncaughtException', onUnhandled);
+    uncaught = recordUncaught();
   });
-  afterAll(() => {
-    process.off('unhandledRejection', onUnhandled);
-    process.off('uncaughtException', onUnhandled);
-  });
+  afterAll(() => uncaught.stop());
 
   for (const seed of SEEDS) {
     it(`answers every proposal with a documented status and keeps choosing (seed ${seed})`, async () => {
@@ -220,7 +216,7 @@ describe('a proposer as a hostile client reaches it', () => {
         }
         await new Promise((resolve) => setTimeout(resolve, 100));
         if (gateway.waitingIds().length > 0) bad.push({ why: `${gateway.waitingIds().length} ids still waited for after every call settled` });
-        if (bad.length > 0 || unhandled.length > 0) throw new Error(`seed ${seed} (FUZZ_SEED=${seed} replays it): ${JSON.stringify(bad.slice(0, 5))} ${unhandled.map(String).join('; ')}`);
+        if (bad.length > 0 || uncaught.seen.length > 0) throw new Error(`seed ${seed} (FUZZ_SEED=${seed} replays it): ${JSON.stringify(bad.slice(0, 5))} ${uncaught.seen.map(String).join('; ')}`);
       } finally {
         client.close();
         gateway.stop();

@@ -3,3 +3,4 @@ export * from './bundle';
 export * from './node-process';
 export * from './ports';
 export * from './test-cluster';
+export * from './uncaught';
