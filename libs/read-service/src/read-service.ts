@@ -9,14 +9,17 @@ import {
   type GetProposalResponse,
   type GetStateSnapshotRequest,
   type GetStateSnapshotResponse,
+  ForgottenProposal,
   type ListProposalsRequest,
   LogEntry,
   type ListProposalsResponse,
+  ProposalRecord,
   type ReadLogRequest,
   type ReadLogResponse,
   type ReadServiceServer,
 } from '@paxos/proto';
 import type { AgreedState } from '@paxos/state-machine';
+import { ANSWER_BYTES_MAX, fittingCount, repeatedFieldBytes } from './answer-bytes';
 import { logEntryToWire, proposalToWire, rowToWire } from './records-to-wire';
 import { type StateSnapshotBytes, stateSnapshotChunks } from './state-snapshot-chunks';
 
@@ -25,34 +28,24 @@ export const READ_LOG_ENTRIES_MAX = 1024;
 /** About how many bytes of command values a node reads from its log for one ReadLog answer (acceptors and proposers alike). */
 export const READ_LOG_VALUE_BYTES_MAX = 4 * 1024 * 1024;
 /**
- * Bytes of one ReadLog answer on the wire: a client's default receive limit (grpc-js and grpcurl,
- * 4 MiB) less room for the answer's other fields. The nodes cut their reads at 4 MiB of command
- * values, but each command's id and content type, and its outcome (the id again), come on top:
- * a log of small commands was answered with 4.6-5 MiB, which every client at its defaults refused
- * ("Received message larger than max"), `npm run read -- log` among them.
+ * Bytes of one ReadLog answer on the wire. The nodes cut their reads at 4 MiB of command values,
+ * but each command's id and content type, and its outcome (the id again), come on top: a log of
+ * small commands was answered with 4.6-5 MiB, which every client at its defaults refused.
  */
-export const READ_LOG_ANSWER_BYTES_MAX = 4 * 1024 * 1024 - 1024;
-
-/** Bytes `e` takes inside a ReadLogResponse: its field tag, its length prefix (a varint) and its encoding. */
-function logEntryFieldBytes(e: LogEntry): number {
-  const n = LogEntry.encode(e).finish().length;
-  let prefix = 1;
-  for (let rest = n >>> 7; rest > 0; rest >>>= 7) prefix++;
-  return 1 + prefix + n;
-}
+export const READ_LOG_ANSWER_BYTES_MAX = ANSWER_BYTES_MAX;
+/**
+ * Bytes of one ListProposals answer on the wire. A proposal may carry 256 leaderboard rows and 64
+ * claims: 256 proposals of wide leaderboards made an answer of about 13 MB.
+ */
+export const LIST_PROPOSALS_ANSWER_BYTES_MAX = ANSWER_BYTES_MAX;
 
 /** The first entries of `entries` whose encoding fits READ_LOG_ANSWER_BYTES_MAX (at least one: the client asks on from the next slot). */
 export function fitReadLogAnswer(entries: readonly LogEntry[]): LogEntry[] {
-  const kept: LogEntry[] = [];
-  let bytes = 0;
-  for (const e of entries) {
-    bytes += logEntryFieldBytes(e);
-    if (kept.length > 0 && bytes > READ_LOG_ANSWER_BYTES_MAX) break;
-    kept.push(e);
-  }
-  return kept;
+  return entries.slice(0, fittingCount(entries, (e) => repeatedFieldBytes(LogEntry.encode(e).finish().length)));
 }
 export const LIST_PROPOSALS_MAX = 256;
+/** One proposal of a ListProposals page, as it goes on the wire. */
+type ListedProposal = { readonly kept: ProposalRecord } | { readonly forgotten: ForgottenProposal };
 export const LEADERBOARD_HISTORY_MAX = 1000;
 /** State snapshots one node sends at once. */
 export const SNAPSHOT_TRANSFERS_MAX = 2;
@@ -179,13 +172,15 @@ export function readService(source: ReadSource): ReadServiceServer {
       serve(call, call.request.consistency, callback, () => {
         const state = source.state;
         const page = state.registry.proposals(call.request.fromNumber, max + 1);
-        const more = page.length > max;
-        const shown = page.slice(0, max);
+        // In number order, kept records and forgotten ones together, cut to what a client takes
+        // at its default receive limit: the next page starts at the first number left out.
+        const wire = page.slice(0, max).map((p): ListedProposal => ('forgotten' in p ? { forgotten: { proposalNumber: p.proposalNumber, slot: p.slot } } : { kept: proposalToWire(p) }));
+        const shown = fittingCount(wire, (w) => repeatedFieldBytes('kept' in w ? ProposalRecord.encode(w.kept).finish().length : ForgottenProposal.encode(w.forgotten).finish().length));
         return {
-          proposals: shown.flatMap((p) => ('forgotten' in p ? [] : [proposalToWire(p)])),
-          forgotten: shown.flatMap((p) => ('forgotten' in p ? [{ proposalNumber: p.proposalNumber, slot: p.slot }] : [])),
+          proposals: wire.slice(0, shown).flatMap((w) => ('kept' in w ? [w.kept] : [])),
+          forgotten: wire.slice(0, shown).flatMap((w) => ('forgotten' in w ? [w.forgotten] : [])),
           appliedSlot: state.appliedSlot,
-          nextNumber: more ? (page[max]?.proposalNumber ?? 0n) : 0n,
+          nextNumber: page[shown]?.proposalNumber ?? 0n,
         };
       });
     },
