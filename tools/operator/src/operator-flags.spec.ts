@@ -26,6 +26,8 @@ describe('operator flags and messages', () => {
     await expect(runRead(['proposal', '18446744073709551616', '--dir', dir, '--address', '127.0.0.1:1'], out)).rejects.toThrow(ConfigError);
     await expect(runRead(['log', '--dir', dir, '--address', 'nonsense'], out)).rejects.toThrow('--address: "nonsense" is not host:port');
     await expect(runRead(['log', '--dir', dir, '--node', '0', '--address', '127.0.0.1:1'], out)).rejects.toThrow(/give one/);
+    // The nodes answer at most 1,000 changes: a larger --history was sent and refused by every node (INVALID_ARGUMENT).
+    await expect(runRead(['leaderboard', '--dir', dir, '--address', '127.0.0.1:1', '--history', '1001'], out)).rejects.toThrow(/--history.*1000/);
   });
 
   it('a missing client certificate names what the operator tools can do, not node flags they lack', () => {

@@ -5,6 +5,7 @@ import { formatBallot } from '@paxos/consensus-core';
 import { clientDeadlinePassed, ConfigError, deadlineNoticedLate, describeStatusDetails, helpText, isServiceError, notConnected, parseAddressList, parseCommand, printableField as f } from '@paxos/grpc-kit';
 import { Consistency, type LeaderboardRow, type ListProposalsResponse, type ProposalRecord, type ReadLogResponse } from '@paxos/proto';
 import { status } from '@grpc/grpc-js';
+import { LEADERBOARD_HISTORY_MAX } from '@paxos/read-service';
 import { clientTransport, defaultNetworkDir, readLayout } from './network-dir';
 import { appliedThrough, notRunningHint, readCall, UINT64_MAX } from './probe';
 
@@ -20,7 +21,7 @@ export const readCommand = {
     stale: { type: 'boolean', description: 'a stale read (one node\'s applied state) instead of a linearizable one' },
     from: { type: 'string', description: 'first proposal number (proposals) or slot (log)', defaultText: 'default 0' },
     max: { type: 'integer', default: 20, min: 1, max: 1_000_000, description: 'most entries to print (log, proposals)' },
-    history: { type: 'integer', default: 0, min: 0, max: 10_000, description: 'recent leaderboard changes to print too' },
+    history: { type: 'integer', default: 0, min: 0, max: LEADERBOARD_HISTORY_MAX, description: 'recent leaderboard changes to print too' },
     'deadline-ms': { type: 'integer', default: 10_000, min: 1, max: 600_000, description: 'deadline of the call' },
     json: { type: 'boolean', description: 'print the answer as JSON' },
   },
