@@ -110,7 +110,10 @@ export async function runRead(argv: readonly string[], out: (line: string) => vo
         let shown = 0;
         // --json prints one document for all pages: { proposals, appliedSlot, nextNumber }.
         const pages: ListProposalsResponse[] = [];
-        for (let page = 0; page < 1000 && shown < max; page++) {
+        let more = 0n;
+        // Bounded by --max: every page that goes on adds at least one proposal (a page may be
+        // short of 256, cut at 4 MiB), and asks from a number above the last.
+        while (shown < max) {
           const r = await readCall(address, 'listProposals', { fromNumber: next, maxEntries: Math.min(256, max - shown), consistency }, deadline, transport);
           if (o.json) pages.push(r);
           else {
@@ -124,13 +127,15 @@ export async function runRead(argv: readonly string[], out: (line: string) => vo
           }
           const count = r.proposals.length + r.forgotten.length;
           shown += count;
-          if (r.nextNumber === 0n || count === 0) break;
+          more = r.nextNumber;
+          if (r.nextNumber <= next || count === 0) break;
           next = r.nextNumber;
         }
         if (o.json) {
           const last = pages.at(-1);
           out(json({ proposals: pages.flatMap((p) => p.proposals), forgotten: pages.flatMap((p) => p.forgotten), appliedSlot: last?.appliedSlot ?? 0n, nextNumber: last?.nextNumber ?? 0n }));
         } else if (shown === 0) out('(no proposals)');
+        else if (more !== 0n) out(`more proposals from number ${more} on: --from ${more}`);
         return 0;
       }
       case 'log': {
