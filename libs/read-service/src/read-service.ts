@@ -1,6 +1,6 @@
 import { type ServerUnaryCall, type ServerWritableStream, type sendUnaryData, status } from '@grpc/grpc-js';
 import type { ChosenEntry } from '@paxos/consensus-core';
-import { type Caller, callerOf, deadlineLeft, GrpcError, toServiceError } from '@paxos/grpc-kit';
+import { type Caller, callerKey, callerOf, deadlineLeft, GrpcError, toServiceError } from '@paxos/grpc-kit';
 import {
   Consistency,
   type GetLeaderboardRequest,
@@ -49,6 +49,8 @@ type ListedProposal = { readonly kept: ProposalRecord } | { readonly forgotten: 
 export const LEADERBOARD_HISTORY_MAX = 1000;
 /** State snapshots one node sends at once. */
 export const SNAPSHOT_TRANSFERS_MAX = 2;
+/** State snapshots one node sends at once to one client (so that one client never holds every place). */
+export const SNAPSHOT_TRANSFERS_PER_CLIENT_MAX = 1;
 
 /** What a node gives the read service. */
 export interface ReadSource {
@@ -86,6 +88,8 @@ function consistencyName(c: Consistency): string {
 export function readService(source: ReadSource): ReadServiceServer {
   /** State snapshots being sent (each holds its bytes until done). */
   let transfers = 0;
+  /** Transfers under way by client (callerKey): entries are removed when they reach 0. */
+  const transfersOf = new Map<string, number>();
   /** Waits for the read's consistency, then answers with `answer()` (computed after the wait). */
   const serve = <T>(call: { getDeadline(): Date | number; readonly cancelled?: boolean }, asked: Consistency, callback: sendUnaryData<T>, answer: () => T): void => {
     const c = asked === Consistency.CONSISTENCY_UNSPECIFIED ? source.defaultConsistency : asked;
@@ -95,10 +99,16 @@ export function readService(source: ReadSource): ReadServiceServer {
         ? source.linearizable(remainingMs(call), () => call.cancelled === true)
         : Promise.reject(new GrpcError(status.FAILED_PRECONDITION, 'this node answers stale reads only (CONSISTENCY_STALE); ask a proposer for a linearizable read'));
     } else if (c === Consistency.CONSISTENCY_STALE) {
-      source.settle?.();
-      ready = Promise.resolve();
-    }
-    else {
+      // settle() applies what the node has learned; a throw there is the node's own fault and
+      // must end this call with INTERNAL, not escape the handler.
+      try {
+        source.settle?.();
+        ready = Promise.resolve();
+      } catch (e) {
+        callback(toServiceError(e));
+        return;
+      }
+    } else {
       callback(toServiceError(new GrpcError(status.INVALID_ARGUMENT, `consistency ${String(asked)} is not one of CONSISTENCY_LINEARIZABLE, CONSISTENCY_STALE`)));
       return;
     }
@@ -136,8 +146,14 @@ export function readService(source: ReadSource): ReadServiceServer {
         (entries) => {
           // The state the read began with (an install may have replaced the node's since).
           // Cut to what a client takes at its default receive limit: it reads on from the next slot.
-          const wire = entries.filter((e) => e.slot < state.appliedSlot).map((e) => logEntryToWire(e, state));
-          callback(null, { entries: fitReadLogAnswer(wire), appliedSlot: state.appliedSlot });
+          // A throw here would be an unhandled rejection (the end of a Node 20 process) and a call
+          // left without a status: it ends the call with INTERNAL instead.
+          try {
+            const wire = entries.filter((e) => e.slot < state.appliedSlot).map((e) => logEntryToWire(e, state));
+            callback(null, { entries: fitReadLogAnswer(wire), appliedSlot: state.appliedSlot });
+          } catch (e) {
+            callback(toServiceError(e));
+          }
         },
         (e: unknown) => callback(toServiceError(e)),
       );
@@ -203,9 +219,13 @@ export function readService(source: ReadSource): ReadServiceServer {
     },
 
     getStateSnapshot(call: ServerWritableStream<GetStateSnapshotRequest, GetStateSnapshotResponse>) {
+      const client = callerKey(call);
       let snapshot: StateSnapshotBytes;
       try {
         if (!source.stateSnapshot) throw new GrpcError(status.FAILED_PRECONDITION, 'this node keeps no state snapshot: ask an acceptor');
+        if ((transfersOf.get(client) ?? 0) >= SNAPSHOT_TRANSFERS_PER_CLIENT_MAX) {
+          throw new GrpcError(status.RESOURCE_EXHAUSTED, `this node already sends you a state snapshot: read it to its end (or cancel it) before asking for another`);
+        }
         if (transfers >= SNAPSHOT_TRANSFERS_MAX) throw new GrpcError(status.RESOURCE_EXHAUSTED, `this node already sends ${SNAPSHOT_TRANSFERS_MAX} state snapshots: try again later`);
         snapshot = source.stateSnapshot();
       } catch (e) {
@@ -213,8 +233,12 @@ export function readService(source: ReadSource): ReadServiceServer {
         return;
       }
       transfers += 1;
+      transfersOf.set(client, (transfersOf.get(client) ?? 0) + 1);
       void writeChunks(call, snapshot).finally(() => {
         transfers -= 1;
+        const left = (transfersOf.get(client) ?? 1) - 1;
+        if (left > 0) transfersOf.set(client, left);
+        else transfersOf.delete(client);
       });
     },
   };
