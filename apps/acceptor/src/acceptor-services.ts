@@ -11,7 +11,7 @@ import type { SourceHolder } from './source-holder';
 import type { StateApplier } from './state-applier';
 import type { StatusContext } from './status';
 import { type AcceptorStorage, historyReadError } from './storage';
-import { readStateSnapshot } from './storage/state-snapshot-file';
+import { latestStateSnapshotReader } from './storage/state-snapshot-file';
 
 /** The generated definition, with an Accept decoder that keeps each value's received bytes for storage. */
 const acceptorServiceDefinition = {
@@ -35,6 +35,7 @@ export interface AcceptorServicesContext {
 export function acceptorServices(ctx: AcceptorServicesContext): ServiceEntry[] {
   const { node, applier, clientReads, logger } = ctx;
   const history = node.storage.history;
+  const readStateSnapshot = latestStateSnapshotReader(ctx.dataDir);
   /** Below the retained history: OUT_OF_RANGE naming the snapshot that covers the slot. */
   const belowHistory = (from: bigint) =>
     new GrpcError(
@@ -75,7 +76,7 @@ export function acceptorServices(ctx: AcceptorServicesContext): ServiceEntry[] {
             messageBytes,
           ),
         stateSnapshot: () => {
-          const read = readStateSnapshot(ctx.dataDir);
+          const read = readStateSnapshot();
           if ('missing' in read) throw new GrpcError(GrpcStatus.FAILED_PRECONDITION, `this acceptor has no state snapshot to give: ${read.missing}`);
           return read;
         },

@@ -1,7 +1,7 @@
 import { existsSync, promises as fsp, readdirSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
-import { readStateSnapshot, writeStateSnapshot } from './state-snapshot-file';
+import { latestStateSnapshotReader, readStateSnapshot, writeStateSnapshot } from './state-snapshot-file';
 import { tempDir } from './storage-test-helpers';
 
 /** Opens files as fsp.open does, but each handle's writes take at most `maxBytes`, then fail with `failAfter` bytes taken (a disk filling up). */
@@ -57,5 +57,21 @@ describe('state snapshot file', () => {
     expect('slot' in previous && previous.slot).toBe(10n);
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     expect(existsSync(path.join(dir, 'state.snapshot.tmp'))).toBe(false);
+  });
+
+  it('is read for transfers again only when a newer snapshot replaced it', async () => {
+    const read = latestStateSnapshotReader(dir);
+    expect(read()).toEqual({ missing: 'none written yet' });
+    await writeStateSnapshot(dir, 10n, Buffer.from('ten'));
+    const first = read();
+    expect('slot' in first && first.slot).toBe(10n);
+    // The same file: the bytes already read and checked, not the file read again.
+    expect(read()).toBe(first);
+    await writeStateSnapshot(dir, 20n, Buffer.from('twenty'));
+    const second = read();
+    expect('slot' in second && [second.slot, second.body.toString()]).toEqual([20n, 'twenty']);
+    // Damaged in place (same inode): its modification time or size changed, so it is read and refused.
+    await fsp.writeFile(path.join(dir, 'state.snapshot'), 'not a snapshot at all');
+    expect(read()).toEqual({ missing: expect.stringMatching(/is not a state snapshot/) });
   });
 });

@@ -7,7 +7,7 @@
 // retention flag is dropped only below the previous snapshot (history-retention.ts).
 //
 // Layout: magic "PXSTATE1", slot (u64 LE), body length (u64 LE), CRC-32 of the body (u32 LE), body.
-import { promises as fsp, readFileSync } from 'node:fs';
+import { promises as fsp, readFileSync, statSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -72,6 +72,31 @@ async function writeAll(fh: FileHandle, buf: Buffer, position: number): Promise<
 /** The snapshot's slot and body; or why there is none to use (no file, or a damaged one). */
 export function readStateSnapshot(dir: string, generation: SnapshotGeneration = 'latest'): { slot: bigint; body: Buffer } | { missing: string } {
   return readSnapshotFile(path.join(dir, fileOf(generation)));
+}
+
+/**
+ * Reads the latest snapshot for GetStateSnapshot calls, again only when the file changed (another
+ * inode, size or modification time): a client that opens and cancels transfers in a loop would
+ * otherwise have the acceptor read and check the whole file, on the thread that answers votes,
+ * once per call. Holds at most one snapshot's bytes (the one the node would send next).
+ */
+export function latestStateSnapshotReader(dir: string): () => { slot: bigint; body: Buffer } | { missing: string } {
+  const file = path.join(dir, STATE_SNAPSHOT_FILE);
+  let kept: { key: string; read: { slot: bigint; body: Buffer } } | undefined;
+  return () => {
+    let key: string;
+    try {
+      const st = statSync(file);
+      key = `${st.ino}:${st.size}:${st.mtimeMs}`;
+    } catch {
+      kept = undefined;
+      return readSnapshotFile(file);
+    }
+    if (kept?.key === key) return kept.read;
+    const read = readSnapshotFile(file);
+    kept = 'missing' in read ? undefined : { key, read };
+    return read;
+  };
 }
 
 function readSnapshotFile(file: string): { slot: bigint; body: Buffer } | { missing: string } {

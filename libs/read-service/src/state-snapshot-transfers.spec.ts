@@ -1,0 +1,64 @@
+import { EventEmitter } from 'node:events';
+import { type ServerWritableStream, type ServiceError, status } from '@grpc/grpc-js';
+import { Consistency, type GetStateSnapshotRequest, type GetStateSnapshotResponse } from '@paxos/proto';
+import { AgreedState } from '@paxos/state-machine';
+import { readService, SNAPSHOT_TRANSFERS_MAX } from './read-service';
+
+/** A GetStateSnapshot call from `peer` whose client never reads: every write reports a full buffer. */
+function stalledCall(peer: string): { call: ServerWritableStream<GetStateSnapshotRequest, GetStateSnapshotResponse>; errors: ServiceError[]; cancel(): void } {
+  const errors: ServiceError[] = [];
+  const call = Object.assign(new EventEmitter(), {
+    request: {},
+    cancelled: false,
+    getDeadline: () => Infinity,
+    getPeer: () => peer,
+    getAuthContext: () => null,
+    write: () => false,
+    end: () => undefined,
+  });
+  call.on('error', (e: ServiceError) => errors.push(e));
+  return {
+    call: call as unknown as ServerWritableStream<GetStateSnapshotRequest, GetStateSnapshotResponse>,
+    errors,
+    cancel: () => {
+      call.cancelled = true;
+      call.emit('cancelled');
+    },
+  };
+}
+
+describe('GetStateSnapshot transfers', () => {
+  const service = readService({
+    state: new AgreedState({}),
+    defaultConsistency: Consistency.CONSISTENCY_STALE,
+    readLog: async () => [],
+    stateSnapshot: () => ({ slot: 10n, body: Buffer.alloc(1 << 20) }),
+  });
+
+  it('give one client one transfer at a time, so that a client that never reads cannot hold every place', async () => {
+    const first = stalledCall('ipv4:127.0.0.1:5001');
+    service.getStateSnapshot(first.call);
+    expect(first.errors).toEqual([]);
+    // The same client again: refused, and the place it did not take is still there for another.
+    const again = stalledCall('ipv4:127.0.0.1:5001');
+    service.getStateSnapshot(again.call);
+    expect(again.errors.map((e) => e.code)).toEqual([status.RESOURCE_EXHAUSTED]);
+    expect(again.errors[0]?.details).toMatch(/already sends you a state snapshot/);
+    const other = stalledCall('ipv4:127.0.0.1:5002');
+    service.getStateSnapshot(other.call);
+    expect(other.errors).toEqual([]);
+    // Every place taken: a third client waits its turn.
+    expect(SNAPSHOT_TRANSFERS_MAX).toBe(2);
+    const third = stalledCall('ipv4:127.0.0.1:5003');
+    service.getStateSnapshot(third.call);
+    expect(third.errors.map((e) => e.code)).toEqual([status.RESOURCE_EXHAUSTED]);
+    // A cancelled transfer gives its client its place back.
+    first.cancel();
+    await new Promise((r) => setImmediate(r));
+    const later = stalledCall('ipv4:127.0.0.1:5001');
+    service.getStateSnapshot(later.call);
+    expect(later.errors).toEqual([]);
+    later.cancel();
+    other.cancel();
+  });
+});
