@@ -84,6 +84,21 @@ describe('claim verification', () => {
     expect(v(0, '11.a3', 'anlist:3', '[,1,-2,-1,]').verdict).toBe('false');
   });
 
+  it('a list of strings with backslashes or control characters is true when claimed as the node writes it (it was refused as false)', () => {
+    // LaTeX in a list, a trailing backslash, a newline: formatValue writes strings inside a list as JSON does.
+    const row = { name: 'F', collection: ['\\frac{1}{2}', 'c\\', 'a\nb', 'plain'] };
+    const cache = sourceCacheFromFile(buildCacheFile(9, [row], { baseUrl: 'b', fetchedAt: 'f' }));
+    const claim = (claimedValue: string) => verifyClaim(cache, { source: 9, label: 'F', field: 'collection', claimedValue });
+    const written = JSON.stringify(row.collection);
+    expect(claim(written)).toMatchObject({ verdict: 'true', actual: written });
+    expect(claim(written.replace(/,/g, ', '))).toMatchObject({ verdict: 'true' });
+    // The backslash undoubled is another text (JSON reads \f as a form feed), and so is any other string.
+    expect(claim('["\\frac{1}{2}","c\\\\","a\\nb","plain"]').verdict).toBe('false');
+    expect(claim(JSON.stringify(['\\frac{1}{3}', 'c\\', 'a\nb', 'plain'])).verdict).toBe('false');
+    // Single-quoted items (Python's notation) still read as before.
+    expect(verifyClaim(cache, { source: 9, label: 'F', field: 'collection', claimedValue: "['x']" }).verdict).toBe('false');
+  });
+
   it('reals inside a list or an object compare as single reals do: the same number however written, the precision not part of it', () => {
     const real = (data: string) => ({ __RealLiteral__: 0n, data, prec: 53n });
     const row = { label: '2-11-1.1-c1-0-0', heights: [real('0.25'), real('1.5')], obj: { h: real('0.250'), n: 3n }, odd: [real('NaN'), real('1')] };

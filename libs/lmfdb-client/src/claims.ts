@@ -109,10 +109,11 @@ function sameValue(field: string, actual: LmfdbValue, claimed: string): boolean 
   }
   if (isDatetime(actual)) return claimed.trim() === actual.iso;
   if (Array.isArray(actual)) {
-    // A list literal the claim parses as decides, then JSON (reals inside); only text that is
-    // neither (a list of rationals "[1/2,3]", say) is compared as written, without the spaces
-    // between items (never inside strings).
-    const parsed = parseListLiteral(claimed) ?? decodedJson(claimed);
+    // JSON decides (reals inside, and strings with their escapes read as formatValue writes them:
+    // ["a\\b"] is the text a\b), then a list literal (single-quoted strings, Python's notation);
+    // only text that is neither (a list of rationals "[1/2,3]", say) is compared as written,
+    // without the spaces between items (never inside strings).
+    const parsed = decodedJson(claimed) ?? parseListLiteral(claimed);
     if (parsed !== undefined) return sameNestedValue(actual, parsed);
     return withoutSpacesOutsideStrings(claimed) === formatValue(actual, field);
   }
