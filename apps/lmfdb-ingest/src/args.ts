@@ -89,6 +89,21 @@ function nonNegativeInt(name: string, text: string | undefined): number | undefi
   return Number(text);
 }
 
+/** Longest delay a Node timer keeps (2^31 - 1 ms, about 24.8 days): a longer one fires after 1 ms. */
+export const TIMER_MS_MAX = 2 ** 31 - 1;
+
+/**
+ * A duration in ms for a timer, refused above TIMER_MS_MAX (or below `min`): Node fires a longer
+ * timer at once, so the pacing or the bot-wall cool-down would not wait at all, and a request's
+ * timeout that long failed every request, after a minute of retries, with "The value of "delay"
+ * is out of range".
+ */
+function timerMs(name: string, text: string | undefined, fallback: number, min = 0): number {
+  const ms = nonNegativeInt(name, text) ?? fallback;
+  if (ms < min || ms > TIMER_MS_MAX) throw new UsageError(`${name}: ${ms} ms is outside ${min}..${TIMER_MS_MAX} (about 24.8 days, the longest a timer waits)`);
+  return ms;
+}
+
 export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): IngestCliOptions {
   let parsed;
   try {
@@ -136,9 +151,10 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     offline,
     snapshotDir: v['snapshot-dir'] ?? env['LMFDB_SNAPSHOT_DIR'],
     limit: nonNegativeInt('--limit', v.limit ?? env['LMFDB_LIMIT']),
-    minIntervalMs: nonNegativeInt('--min-interval-ms', v['min-interval-ms'] ?? env['LMFDB_MIN_INTERVAL_MS']) ?? 2000,
-    timeoutMs: nonNegativeInt('--timeout-ms', v['timeout-ms'] ?? env['LMFDB_TIMEOUT_MS']) ?? 60_000,
-    botWallCooldownMs: nonNegativeInt('--bot-wall-cooldown-ms', v['bot-wall-cooldown-ms'] ?? env['LMFDB_BOT_WALL_COOLDOWN_MS']) ?? 120_000,
+    minIntervalMs: timerMs('--min-interval-ms', v['min-interval-ms'] ?? env['LMFDB_MIN_INTERVAL_MS'], 2000),
+    // A timeout of 0 aborts every request before it is sent.
+    timeoutMs: timerMs('--timeout-ms', v['timeout-ms'] ?? env['LMFDB_TIMEOUT_MS'], 60_000, 1),
+    botWallCooldownMs: timerMs('--bot-wall-cooldown-ms', v['bot-wall-cooldown-ms'] ?? env['LMFDB_BOT_WALL_COOLDOWN_MS'], 120_000),
     serve: v.serve ?? false,
     port,
     metricsPort,

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheFilePath, LmfdbClient, loadSource, parseLossless, type RawRow, startFakeLmfdbServer, stringifyLossless, verifyClaim } from '@paxos/lmfdb-client';
-import { parseCli, parseSourceList } from './args';
+import { parseCli, parseSourceList, TIMER_MS_MAX } from './args';
 import { INGEST_LOCK_FILE, ingestSources, partialPath, progressPath } from './ingest';
 import { createReporter, summaryTable } from './progress';
 
@@ -295,9 +295,18 @@ describe('lmfdb-ingest', () => {
     expect(() => parseCli([], { LMFDB_BASE_URL: 'ftp://x' })).toThrow(/is not an http or https URL/);
     expect(parseCli(['--offline'], { LMFDB_BASE_URL: 'ftp://x' })).toMatchObject({ offline: true });
   });
+
+  it('refuses a delay a timer cannot wait (it fired at once: no pacing, no cool-down) and a timeout of 0, naming the bound', () => {
+    expect(parseCli(['--offline', '--min-interval-ms', String(TIMER_MS_MAX), '--timeout-ms', '1'], {})).toMatchObject({ minIntervalMs: TIMER_MS_MAX, timeoutMs: 1 });
+    expect(() => parseCli(['--offline', '--min-interval-ms', '3000000000'], {})).toThrow(/--min-interval-ms: 3000000000 ms is outside 0\.\.2147483647/);
+    expect(() => parseCli(['--offline'], { LMFDB_BOT_WALL_COOLDOWN_MS: '2147483648' })).toThrow(/--bot-wall-cooldown-ms: 2147483648 ms is outside/);
+    expect(() => parseCli(['--offline', '--timeout-ms', '4294967296'], {})).toThrow(/--timeout-ms: 4294967296 ms is outside 1\.\./);
+    expect(() => parseCli(['--offline', '--timeout-ms', '0'], {})).toThrow(/--timeout-ms: 0 ms is outside 1\.\./);
+  });
 });
 
 describe('progress output', () => {
+
   it('draws a bar on a TTY and plain lines otherwise', () => {
     let t = 0;
     const tty: string[] = [];
