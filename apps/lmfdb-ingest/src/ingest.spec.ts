@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cacheFilePath, LmfdbClient, loadSource, parseLossless, type RawRow, startFakeLmfdbServer, stringifyLossless, verifyClaim } from '@paxos/lmfdb-client';
@@ -235,6 +235,32 @@ describe('lmfdb-ingest', () => {
         ['116.1', 'mf_gamma1'],
         ['117.1', 'mf_gamma1'],
       ]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a pull cut by --limit whose cache file was not written resumes without skipping the rows the limit left out, and within a smaller limit', async () => {
+    const { rows, server, heal } = await serverFailingAtOffset200();
+    heal();
+    try {
+      const client = () => new LmfdbClient({ baseUrl: server.baseUrl, minIntervalMs: 0, maxRetries: 0 });
+      // The cache file cannot be written (a directory in its place, as a full disk would refuse
+      // it): the rows and the progress of the pull the limit cut at 150 stay on disk.
+      const cutAt150 = async () => {
+        await rm(cacheFilePath(dir, 0), { force: true });
+        await mkdir(cacheFilePath(dir, 0));
+        expect((await ingestSources({ sources: [0], cacheDir: dir, client: client(), limit: 150 }))[0]).toMatchObject({ status: 'failed', rows: 150 });
+        await rm(cacheFilePath(dir, 0), { recursive: true });
+      };
+      await cutAt150();
+      // Without the limit every row is taken: rows 150 to 199, of the page the limit cut, included.
+      expect((await ingestSources({ sources: [0], cacheDir: dir, client: client() }))[0]).toMatchObject({ rows: rows.length, invalid: 0 });
+      expect((await loadSource(dir, 0)).records.map((r) => r.label).sort()).toEqual(rows.map((r) => String(r['lmfdb_label'])).sort());
+      // With a smaller limit, no more rows than it allows.
+      await cutAt150();
+      expect((await ingestSources({ sources: [0], cacheDir: dir, client: client(), limit: 120 }))[0]).toMatchObject({ rows: 120 });
+      expect((await loadSource(dir, 0)).records).toHaveLength(120);
     } finally {
       await server.close();
     }

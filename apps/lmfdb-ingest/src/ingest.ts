@@ -70,6 +70,11 @@ interface Progress {
   rows: number;
   pages: number;
   bytes: number;
+  /**
+   * The limit cut the last page: the cursor is past rows not taken, so only a run whose limit
+   * those rows already reach may resume (another starts over).
+   */
+  cut?: boolean;
 }
 
 export const partialPath = (dir: string, n: number) => join(dir, `source_${n}.partial.ndjson`);
@@ -97,6 +102,7 @@ export function progressProblem(v: unknown, n: number): string | undefined {
   const tables = sourceSpec(n).tables.length;
   if (!isCount(p['table_index']) || p['table_index'] > tables) return `table_index ${JSON.stringify(p['table_index'])} is not one of 0..${tables}`;
   for (const k of ['rows', 'pages', 'bytes'] as const) if (!isCount(p[k])) return `${k} ${JSON.stringify(p[k])} is not a count`;
+  if (p['cut'] !== undefined && typeof p['cut'] !== 'boolean') return `cut ${JSON.stringify(p['cut'])} is not true or false`;
   const c = p['cursor'];
   // No cursor: the table at table_index is pulled from its start (every table's first page, or after the one before it ended).
   if (c === undefined || c === null) return undefined;
@@ -183,6 +189,10 @@ async function ingestOne(n: number, o: IngestOptions, client: LmfdbClient, baseU
   const ndjson = partialPath(o.cacheDir, n);
   let p = await readProgress(o.cacheDir, n, log);
   let resumed = false;
+  if (p?.cut && (o.limit === undefined || o.limit > p.rows)) {
+    log.warn({ source: n, rows: p.rows, limit: o.limit ?? null }, 'the interrupted pull was cut at a smaller --limit (its cursor is past rows it left out): pulling this source again');
+    p = undefined;
+  }
   if (p && p.source === n && p.base_url === baseUrl) {
     try {
       // A partial file shorter than the progress says lost committed rows (truncate would pad it
@@ -215,7 +225,10 @@ async function ingestOne(n: number, o: IngestOptions, client: LmfdbClient, baseU
     for await (const step of client.scan(t, { from: prog.cursor })) {
       if (o.signal?.aborted) throw new Interrupted('interrupted');
       let rows = multi ? step.rows.map((r) => withTable(r, t.table) as RawRow) : step.rows;
-      if (o.limit !== undefined) rows = rows.slice(0, Math.max(0, o.limit - prog.rows));
+      if (o.limit !== undefined && rows.length > o.limit - prog.rows) {
+        rows = rows.slice(0, Math.max(0, o.limit - prog.rows));
+        prog.cut = true;
+      }
       prog.bytes = await appendRows(ndjson, rows);
       prog.rows += rows.length;
       prog.pages += step.pages;
@@ -238,6 +251,8 @@ async function ingestOne(n: number, o: IngestOptions, client: LmfdbClient, baseU
   const records: RawRow[] = [];
   let lineNumber = 0;
   for (const line of text.split('\n')) {
+    // A resumed pull may hold more rows than this run's --limit allows.
+    if (o.limit !== undefined && records.length >= o.limit) break;
     lineNumber++;
     if (!line) continue;
     const row = partialRow(line);
