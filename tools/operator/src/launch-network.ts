@@ -90,6 +90,17 @@ export function runningProcesses(dir: string, opts: { removeStale?: boolean } = 
   return live;
 }
 
+const acceptorsOf = (layout: NetworkLayout): NodeLayout[] => layout.nodes.filter((n) => n.role === 'acceptor');
+
+/** The layout a launch before this one left in dir, or undefined when there is none that can be read. */
+function previousLayout(dir: string): NetworkLayout | undefined {
+  try {
+    return readLayout(dir);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * A launch with another number of acceptors than the network whose data is in dir: the old and
  * new quorums need not intersect, so a value chosen before could be overwritten. Refused before
@@ -121,6 +132,9 @@ function refuseMembershipChange(dir: string, nodes: number): void {
 export function lostData(dir: string, layout: NetworkLayout, except: ReadonlySet<string> = new Set()): Map<string, string> {
   const acceptors = layout.nodes.filter((n) => n.role === 'acceptor');
   const lost = new Map<string, string>();
+  // A new network whose launch was cut short (killed while it started the acceptors): those it
+  // never started hold no data because they never ran, and no proposer of it ran yet.
+  if (layout.acceptorsStarting === true) return lost;
   if (!acceptors.some((a) => holdsVotes(dataDir(dir, a.name)))) return lost;
   for (const a of acceptors) {
     if (except.has(a.name) || holdsVotes(dataDir(dir, a.name))) continue;
@@ -266,12 +280,20 @@ async function launchLocked(opts: LaunchOptions, release: () => void): Promise<L
   const certsStarted = performance.now();
   if (!opts.insecure) ensureNetworkCertificates(networkTlsDir(opts.dir), certificateNames(layout));
   const certificatesMs = Math.round(performance.now() - certsStarted);
-  writeLayout(opts.dir, layout);
+  // A new network (no acceptor holds votes), or one whose last launch was cut short before it had
+  // started every acceptor (none of ours runs now: refused above), is marked as starting until
+  // every acceptor has started: a launch killed meanwhile leaves acceptors that never ran, and
+  // those are started by the next launch or --restart-missing rather than taken for lost data.
+  const starting = previousLayout(opts.dir)?.acceptorsStarting === true || !acceptorsOf(layout).some((a) => holdsVotes(dataDir(opts.dir, a.name)));
+  writeLayout(opts.dir, starting ? { ...layout, acceptorsStarting: true } : layout);
 
-  const lost = lostData(opts.dir, layout);
+  const lost = starting ? new Map<string, string>() : lostData(opts.dir, layout);
   const startedAt = performance.now();
   const pids = new Map<string, number>();
-  for (const n of layout.nodes) if (!lost.has(n.name)) pids.set(n.name, startNode(opts.dir, layout, n));
+  for (const n of acceptorsOf(layout)) if (!lost.has(n.name)) pids.set(n.name, startNode(opts.dir, layout, n));
+  // Every acceptor started: from here on one without data lost it. Before any proposer starts.
+  if (starting) writeLayout(opts.dir, layout);
+  for (const n of layout.nodes) if (n.role !== 'acceptor') pids.set(n.name, startNode(opts.dir, layout, n));
   const statusPid = startStatusPage(opts.dir, layout);
   release();
   const ready = await waitReady(opts.dir, layout, pids, startedAt, opts.readyTimeoutMs, quorum, clientTransport(opts.dir), lost);
@@ -377,15 +399,22 @@ export async function restartMissingLocked(dir: string, readyTimeoutMs: number, 
   // Certificates that expired since the launch are issued again before the nodes restart.
   if (layout.tls === true) ensureNetworkCertificates(networkTlsDir(dir), certificateNames(layout));
   const live = new Set(runningProcesses(dir, { removeStale: true }).map((r) => r.name));
-  const quorum = Quorum.majority(layout.nodes.filter((n) => n.role === 'acceptor').length);
-  const lost = lostData(dir, layout, new Set(extraArgs.keys()));
+  const quorum = Quorum.majority(acceptorsOf(layout).length);
+  // A launch cut short while it started a new network's acceptors (acceptorsStarting): those it
+  // never started are started now. Not while a proposer of ours runs (launch starts it only once
+  // every acceptor has started, so the mark is then stale): they may have voted.
+  const { acceptorsStarting, ...settled } = layout;
+  const lost = lostData(dir, acceptorsStarting === true && !live.has('proposer') ? layout : settled, new Set(extraArgs.keys()));
   const startedAt = performance.now();
   const pids = new Map<string, number>();
-  for (const n of layout.nodes) {
-    if (lost.has(n.name)) continue;
+  const start = (n: NodeLayout) => {
+    if (lost.has(n.name)) return;
     const pid = live.has(n.name) ? readPid(pidFile(dir, n.name)) : startNode(dir, layout, n, extraArgs.get(n.name));
     if (pid !== undefined) pids.set(n.name, pid);
-  }
+  };
+  acceptorsOf(layout).forEach(start);
+  if (acceptorsStarting === true) writeLayout(dir, settled);
+  layout.nodes.filter((n) => n.role !== 'acceptor').forEach(start);
   const statusPid = live.has(STATUS_PAGE_NAME) ? readPid(pidFile(dir, STATUS_PAGE_NAME)) : startStatusPage(dir, layout);
   release();
   const ready = await waitReady(dir, layout, pids, startedAt, readyTimeoutMs, quorum, clientTransport(dir), lost);

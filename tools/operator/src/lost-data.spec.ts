@@ -35,6 +35,13 @@ describe('launch leaves down an acceptor whose votes are gone', () => {
     expect([...lostData(dir, layout).keys()]).toEqual(['node_2']);
   });
 
+  it('a new network whose launch was killed while it started the acceptors starts those it never started', () => {
+    put('node_0', { 'node.json': node(0), 'log-0000000000000001.wal': 'x' }); // started before the kill
+    expect([...lostData(dir, { ...layout, acceptorsStarting: true }).keys()]).toEqual([]);
+    // Once launch has started every acceptor (the mark removed), one without data lost it.
+    expect([...lostData(dir, layout).keys()]).toEqual(['node_1', 'node_2']);
+  });
+
   it('a rejoin under way (node.json with its floor, no log yet) is started under its floor', () => {
     put('node_0', { 'node.json': node(0), 'log-0000000000000001.wal': 'x' });
     put('node_1', { 'node.json': node(1), 'log-0000000000000001.wal': 'x' });

@@ -33,6 +33,8 @@ describe('the network dir', () => {
     expect(layoutProblem(layout({ nodes: [acceptor(0), { ...acceptor(1), address: '10.0.0.1:7101' }, layout().nodes[3]] }))).toBe('node_1 has no loopback address host:port');
     expect(layoutProblem(layout({ nodes: [acceptor(0)] }))).toMatch(/exactly one proposer/);
     expect(layoutProblem(layout({ proposer: '127.0.0.1:7300' }))).toMatch(/"proposer" differs from its node/);
+    expect(layoutProblem(layout({ acceptorsStarting: true }))).toBeUndefined();
+    expect(layoutProblem(layout({ acceptorsStarting: 'yes' }))).toBe('"acceptorsStarting" is not true');
     writeFileSync(join(dir, 'network.json'), JSON.stringify(layout()).slice(0, 100));
     expect(() => readLayout(dir)).toThrow(new RegExp(`^${join(dir, 'network.json')} is not valid JSON .*: restore it`));
     writeFileSync(join(dir, 'network.json'), '{"nodes":5}');

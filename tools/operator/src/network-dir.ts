@@ -64,6 +64,13 @@ export interface NetworkLayout {
   readonly tls?: boolean;
   /** Where the live status page is served (http://<statusPage>/); absent on networks launched before it existed. */
   readonly statusPage?: string;
+  /**
+   * True while the launch of a new network (no acceptor held votes) has not yet started every
+   * acceptor: launch writes it before the first acceptor and removes it before it starts the
+   * proposer, so an acceptor that holds no data meanwhile never gave a promise or a vote (it was
+   * never started, not a node that lost its data).
+   */
+  readonly acceptorsStarting?: boolean;
 }
 
 export const LAYOUT_FILE = 'network.json';
@@ -136,6 +143,7 @@ export function layoutProblem(doc: unknown): string | undefined {
   if (typeof l['lmfdbCacheDir'] !== 'string') return '"lmfdbCacheDir" is not a path';
   if (l['tls'] !== undefined && typeof l['tls'] !== 'boolean') return '"tls" is not true or false';
   if (l['statusPage'] !== undefined && !isAddress(l['statusPage'])) return '"statusPage" is not a loopback host:port';
+  if (l['acceptorsStarting'] !== undefined && l['acceptorsStarting'] !== true) return '"acceptorsStarting" is not true';
   return undefined;
 }
 
