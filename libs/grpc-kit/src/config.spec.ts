@@ -27,4 +27,10 @@ describe('parseCommand', () => {
   it('names the bounds of an integer flag', () => {
     expect(() => parseCommand(spec, ['--count=-1'], {})).toThrow('--count must be 1..10, got -1');
   });
+
+  it('says a flag it cannot parse in one line', () => {
+    // `--count -1`: Node's parser explains a value that starts with a dash over three lines.
+    expect(() => parseCommand(spec, ['--count', '-1'], {})).toThrow(ConfigError);
+    expect(() => parseCommand(spec, ['--count', '-1'], {})).toThrow(/^[^\n]*'--count=-XYZ'[^\n]*; see tool --help$/);
+  });
 });

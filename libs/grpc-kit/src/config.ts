@@ -73,7 +73,8 @@ export function parseCommand<O extends Record<string, OptionSpec>>(
   try {
     parsed = parseArgs({ args: [...argv], options: parseSpec, allowPositionals: spec.allowPositionals ?? false, strict: true });
   } catch (e) {
-    throw new ConfigError(`${(e as Error).message}; see ${spec.program} --help`);
+    // Node's own message may take several lines (a value that starts with a dash): one line here.
+    throw new ConfigError(`${(e as Error).message.replace(/\s*\n\s*/g, ' ')}; see ${spec.program} --help`);
   }
   if (parsed.values['help']) return { help: true };
   const options = {} as ParsedOptions<O>;
