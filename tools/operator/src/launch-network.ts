@@ -380,6 +380,8 @@ function startNode(dir: string, layout: NetworkLayout, n: NodeLayout, extraArgs:
  * data dirs, and waits for them to answer health. The nodes still running are left alone.
  */
 export async function restartMissing(dir: string, readyTimeoutMs: number): Promise<LaunchResult> {
+  // A dir with no network (a mistyped --dir) is refused before the lock would make it.
+  readLayout(dir);
   const release = once(await lockNetworkDir(dir, 'restart the missing nodes'));
   try {
     return await restartMissingLocked(dir, readyTimeoutMs, release);

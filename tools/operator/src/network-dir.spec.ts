@@ -56,6 +56,18 @@ describe('the network dir', () => {
     expect(existsSync(join(dir, 'node_0.pid'))).toBe(false);
   });
 
+  it('refuses a network dir that is a file, and makes nothing for a restart in a dir with no network', async () => {
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    for (const d of [file, join(file, 'below')]) {
+      await expect(runStop(['--dir', d], () => undefined)).rejects.toThrow(new ConfigError(`the network dir ${d} ${d === file ? 'is a file, not a directory' : 'cannot be made: a part of that path is a file'}; give --dir (or PAXOS_NETWORK_DIR) a directory${d === file ? ', or a path that does not exist yet' : ''}`));
+      await expect(runLaunch(['--dir', d, '--nodes', '1'], () => undefined)).rejects.toBeInstanceOf(ConfigError);
+    }
+    const typo = join(dir, 'no-such-network');
+    await expect(runLaunch(['--restart-missing', '--dir', typo], () => undefined)).rejects.toThrow(/no network described in .*no-such-network/);
+    expect(existsSync(typo)).toBe(false);
+  });
+
   it('makes a damaged lock file again (it guards no data), refuses a held one, and waits for it when asked', async () => {
     writeFileSync(join(dir, 'network-lock.sqlite'), 'not a database at all, just text that is long enough to be read as a header');
     const release = await lockNetworkDir(dir, 'stop the network');

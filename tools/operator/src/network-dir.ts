@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError, DirInUseError, INSECURE, loadTls, lockDirAcrossProcesses, networkTlsDir, tlsFilesIn, type Transport } from '@paxos/grpc-kit';
 
@@ -156,6 +156,7 @@ export const NETWORK_LOCK_FILE = 'network-lock.sqlite';
  * written a pid file, and the second's pid files hid the first network from stop.
  */
 export async function lockNetworkDir(dir: string, what: string, waitMs = 0): Promise<() => void> {
+  refuseNonDirectory(dir);
   mkdirSync(dir, { recursive: true });
   const until = performance.now() + waitMs;
   for (;;) {
@@ -169,6 +170,23 @@ export async function lockNetworkDir(dir: string, what: string, waitMs = 0): Pro
     }
     await new Promise((r) => setTimeout(r, LOCK_RETRY_MS));
   }
+}
+
+/**
+ * A network dir that names a file, or a path through one, is refused as the bad flag it is (exit
+ * 2), before anything is made there: mkdir and readdir said only EEXIST or ENOTDIR.
+ */
+export function refuseNonDirectory(dir: string): void {
+  let isDirectory: boolean;
+  try {
+    isDirectory = statSync(dir).isDirectory();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    if (code === 'ENOTDIR') throw new ConfigError(`the network dir ${dir} cannot be made: a part of that path is a file; give --dir (or PAXOS_NETWORK_DIR) a directory`);
+    throw e;
+  }
+  if (!isDirectory) throw new ConfigError(`the network dir ${dir} is a file, not a directory; give --dir (or PAXOS_NETWORK_DIR) a directory, or a path that does not exist yet`);
 }
 
 /** How often a command waiting for the network dir's lock tries it again. */

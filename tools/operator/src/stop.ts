@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { helpText, parseCommand } from '@paxos/grpc-kit';
 import { hasPidFiles, runningProcesses } from './launch-network';
-import { defaultNetworkDir, LAYOUT_FILE, lockNetworkDir, pidFile } from './network-dir';
+import { defaultNetworkDir, LAYOUT_FILE, lockNetworkDir, pidFile, refuseNonDirectory } from './network-dir';
 import { isOurs, removePid, stopProcess } from './processes';
 
 export const stopCommand = {
@@ -26,6 +26,7 @@ export async function runStop(argv: readonly string[], out: (line: string) => vo
     return 0;
   }
   const dir = resolve(parsed.options.dir ?? defaultNetworkDir());
+  refuseNonDirectory(dir);
   // A dir launch never wrote into (a mistyped --dir) is left as it is: no lock file, nothing removed.
   if (!existsSync(join(dir, LAYOUT_FILE)) && !hasPidFiles(dir)) {
     out(`no network is running in ${dir} (no ${LAYOUT_FILE} and no pid files there)`);
