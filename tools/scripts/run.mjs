@@ -4,6 +4,7 @@
 // `npm test` runs every project's tests through Nx and closes with one line "N passed, N failed".
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import { bundle, bundlePath, workspaceRoot } from './bundle.mjs';
 import { commands } from './entries.mjs';
@@ -44,7 +45,9 @@ if (command === 'test') {
   const file = bundlePath(project, name);
   const child = spawn(process.execPath, ['--enable-source-maps', file, ...args], { stdio: 'inherit' });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
-  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + (signal === 'SIGINT' ? 2 : 15) : 1)));
+  // A child ended by a signal exits as a shell says it: 128 + the signal's number (SIGKILL, the
+  // OOM killer's, is 137, not SIGTERM's 143).
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + (constants.signals[signal] ?? 15) : 1)));
 } else {
   console.error(`usage: node tools/scripts/run.mjs <${['test', ...Object.keys(commands)].join('|')}> [args]`);
   process.exit(2);
