@@ -138,3 +138,34 @@ describe('npm run check: a proposer or status page that does not answer', () => 
     expect(lines).toContain('status page: NOT answering (y): see status-page.log');
   });
 });
+
+describe('npm run check: an acceptor that does not answer', () => {
+  it('names its paused process and how to resume it, or how to start it again when it is gone', () => {
+    const lines = formatCheck(
+      {
+        proposer: { address: 'a:9', answering: true },
+        serving: true,
+        nodes: [
+          { node: 0, address: 'a:1', alive: true, committedIndex: '0' },
+          { node: 1, address: 'a:2', alive: false, error: 'DEADLINE_EXCEEDED', process: { running: true, pid: 41, paused: true } },
+          { node: 2, address: 'a:3', alive: false, error: 'UNAVAILABLE: connection refused', process: { running: false } },
+          { node: 3, address: 'a:4', alive: false, error: 'not checked' },
+        ],
+        alive: 1,
+        voting: 1,
+        clusterSize: 4,
+        quorumSize: 3,
+        crashTolerance: 1,
+        byzantineTolerance: 0,
+        quorumAlive: false,
+        committedIndex: '0',
+        holdingLatest: 1,
+        appliedLatest: 1,
+      },
+      '/tmp/net',
+    );
+    expect(lines).toContain('down: acceptor 1 (a:2) its process 41 is paused (stopped by a signal): resume it with kill -CONT 41');
+    expect(lines).toContain('down: acceptor 2 (a:3) its process is not running: npm run launch -- --restart-missing --dir /tmp/net starts it again');
+    expect(lines.filter((l) => l.startsWith('down:'))).toHaveLength(2);
+  });
+});

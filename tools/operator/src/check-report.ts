@@ -28,6 +28,8 @@ export interface NodeRow {
   readonly misconfigured?: string;
   /** Alive but not doing its work: storage failed, or no agreed state to read (healthProblem). */
   readonly unhealthy?: string;
+  /** When it does not answer: whether the process launch started for it runs, and is paused (absent: not checked). */
+  readonly process?: ServiceRow['process'];
 }
 
 /** A process of the network other than the acceptors (the proposer, the status page): does it answer? */
@@ -148,7 +150,7 @@ export async function askUntilAnswered<T>(deadlines: readonly number[], call: (d
   throw failure;
 }
 
-async function acceptorRow(n: NodeLayout, clusterSize: number, deadlineMs: number, transport: Transport): Promise<NodeRow> {
+async function acceptorRow(n: NodeLayout, clusterSize: number, deadlineMs: number, transport: Transport, owners?: Owners): Promise<NodeRow> {
   try {
     const s = await askUntilAnswered(attemptDeadlines(deadlineMs), (d) => acceptorStatus(n.address, d, transport));
     // Another acceptor at this address (another network on these ports, or a node started with
@@ -156,7 +158,7 @@ async function acceptorRow(n: NodeLayout, clusterSize: number, deadlineMs: numbe
     if (s.nodeId !== n.id) return { node: n.id, address: n.address, alive: false, error: `answers as acceptor ${s.nodeId}, not acceptor ${n.id} of this network (another network on these ports, or a node started with another --id)` };
     return row(n.id, n.address, clusterSize, s);
   } catch (e) {
-    return { node: n.id, address: n.address, alive: false, error: withCertificateHint(describeGrpcError(e)) };
+    return { node: n.id, address: n.address, alive: false, error: withCertificateHint(describeGrpcError(e)), ...(owners?.acceptors ? processOf(owners, owners.acceptors.get(n.id)) : {}) };
   }
 }
 
@@ -174,6 +176,8 @@ export function withCertificateHint(error: string): string {
 export interface Owners {
   readonly proposer?: number;
   readonly statusPage?: number;
+  /** Acceptor id -> pid of those whose process runs (absent: not checked). */
+  readonly acceptors?: ReadonlyMap<number, number>;
 }
 
 async function proposerRow(address: string, deadlineMs: number, transport: Transport, owners?: Owners): Promise<ServiceRow> {
@@ -210,7 +214,7 @@ export async function checkNetwork(layout: NetworkLayout, deadlineMs: number, tr
   const acceptors = layout.nodes.filter((n) => n.role === 'acceptor');
   const quorum = Quorum.majority(acceptors.length);
   const [rows, proposer, statusPage] = await Promise.all([
-    Promise.all(acceptors.map((n) => acceptorRow(n, quorum.n, deadlineMs, transport))),
+    Promise.all(acceptors.map((n) => acceptorRow(n, quorum.n, deadlineMs, transport, owners))),
     proposerRow(layout.proposer, deadlineMs, transport, owners),
     layout.statusPage ? statusPageRow(layout.statusPage, deadlineMs, owners) : Promise.resolve(undefined),
   ]);
@@ -262,6 +266,8 @@ export function formatCheck(r: CheckReport, dir = 'D'): string[] {
     ...(r.agreement ? (r.alive === 0 ? [`agreement: could not be compared: ${NO_ACCEPTOR_ANSWERED}`] : formatAgreement(r.agreement)) : []),
     r.proposer.answering ? `proposer ${r.proposer.address}: serving` : `proposer ${r.proposer.address}: NOT serving (${r.proposer.error ?? 'no answer'}): clients cannot propose; ${serviceAdvice(r.proposer, 'proposer.log', dir)}`,
     ...(r.statusPage ? [r.statusPage.answering ? `status page: http://${r.statusPage.address}/` : `status page: NOT answering (${r.statusPage.error ?? 'no answer'}): ${serviceAdvice(r.statusPage, 'status-page.log', dir)}`] : []),
+    // A silent acceptor whose process is known: paused (resume it) or gone (start it again).
+    ...r.nodes.flatMap((n) => (!n.alive && n.process ? [`down: acceptor ${n.node} (${n.address}) ${serviceAdvice({ address: n.address, answering: false, process: n.process }, `node_${n.node}.log`, dir)}`] : [])),
     ...r.nodes.flatMap((n) => (n.misconfigured ? [`configuration: acceptor ${n.node} (${n.address}) ${n.misconfigured}`] : [])),
     ...r.nodes.flatMap((n) => (n.unhealthy ? [`health: acceptor ${n.node} (${n.address}) ${n.unhealthy}; see its log`] : [])),
   ];

@@ -72,7 +72,8 @@ export async function runCheck(argv: readonly string[], out: (line: string) => v
     const running = new Map(runningProcesses(dir).map((p) => [p.name, p.pid]));
     const proposer = running.get('proposer');
     const statusPage = running.get(STATUS_PAGE_NAME);
-    return { ...(proposer !== undefined ? { proposer } : {}), ...(statusPage !== undefined ? { statusPage } : {}) };
+    const acceptors = new Map(layout.nodes.flatMap((n) => (n.role === 'acceptor' && running.has(n.name) ? [[n.id, running.get(n.name) as number] as const] : [])));
+    return { ...(proposer !== undefined ? { proposer } : {}), ...(statusPage !== undefined ? { statusPage } : {}), acceptors };
   };
   let report = await checkNetwork(layout, deadlineMs, transport, owners());
   while (report.quorumAlive && (report.holdingLatest < report.alive || report.appliedLatest < report.alive) && performance.now() < settleUntil) {
