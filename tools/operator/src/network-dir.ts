@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError, DirInUseError, INSECURE, loadTls, lockDirAcrossProcesses, networkTlsDir, tlsFilesIn, type Transport } from '@paxos/grpc-kit';
 
@@ -90,11 +90,27 @@ export function dataDir(dir: string, name: string): string {
   return join(dir, `${name}.data`);
 }
 
+/**
+ * Writes network.json whole and durably (synced, renamed, the dir synced): the acceptorsStarting
+ * mark it clears says which acceptors may have voted, and a power cut must not bring it back.
+ */
 export function writeLayout(dir: string, layout: NetworkLayout): void {
   mkdirSync(dir, { recursive: true });
   const tmp = join(dir, `${LAYOUT_FILE}.tmp`);
-  writeFileSync(tmp, JSON.stringify(layout, null, 2) + '\n');
+  const fd = openSync(tmp, 'w');
+  try {
+    writeFileSync(fd, JSON.stringify(layout, null, 2) + '\n');
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
   renameSync(tmp, join(dir, LAYOUT_FILE));
+  const dirFd = openSync(dir, 'r');
+  try {
+    fsyncSync(dirFd);
+  } finally {
+    closeSync(dirFd);
+  }
 }
 
 export function readLayout(dir: string): NetworkLayout {
