@@ -147,6 +147,7 @@ export class ProposerNode {
         this.core.learnDecidedBelow(slot);
         for (const s of [...this.acceptRounds.keys()]) if (s < slot) this.endRound(s);
         this.gateway.answerSettled();
+        this.barrier.progress();
       },
       ballot: () => this.core.ballot,
       logger: opts.logger,
@@ -213,7 +214,10 @@ export class ProposerNode {
     void this.learner
       .learnBeforeServing()
       .then(() => this.settleOpenSlots())
-      .then(() => this.gateway.becomeReady());
+      .then(() => {
+        this.gateway.becomeReady();
+        this.barrier.progress();
+      });
     this.ensureTicking();
     this.catchUpTimer = setInterval(() => {
       this.catchUp.pass();
@@ -249,6 +253,7 @@ export class ProposerNode {
     for (const slot of [...this.acceptRounds.keys()]) this.endRound(slot);
     this.prepareRound?.subscriptions.unsubscribe();
     this.gateway.stop();
+    this.barrier.progress();
     for (const l of this.links) l.close();
   }
 
@@ -343,6 +348,8 @@ export class ProposerNode {
     for (const slot of out.ownChosen) this.ownSlots.add(slot);
     if (out.chosen.length > 0) this.deliver(this.chosen.learn(out.chosen));
     for (const f of out.failed) this.gateway.fail(f.clientRequestId, new GrpcError(status.FAILED_PRECONDITION, f.reason));
+    // Leadership, opened and chosen slots may have moved: reads waiting at the barrier look again.
+    this.barrier.progress();
   }
 
   /** Values known chosen from elsewhere (an acceptor's committed prefix): to the learner and the core. */
@@ -373,6 +380,7 @@ export class ProposerNode {
     // Bounded: slots below the delivered prefix are answered.
     const next = this.chosen.nextSlot;
     for (const slot of this.ownSlots) if (slot < next) this.ownSlots.delete(slot);
+    this.barrier.progress();
   }
 
   private sendRound(key: string, group: readonly ProposerMessage[]): void {

@@ -3,10 +3,10 @@ import { type Ballot, type Quorum, ballotEquals, ballotGreater, formatBallot } f
 import { GrpcError } from '@paxos/grpc-kit';
 import { ballotFromWire } from '@paxos/wire';
 import type { AcceptorLink } from './acceptor-link';
+import { callerGone, WaitList } from './wait-list';
 
 /** Deadline of the Status calls that confirm leadership. */
 const STATUS_DEADLINE_MS = 1000;
-const WAIT_POLL_MS = 2;
 /** Confirmation rounds a read runs when each finds another proposer leading. */
 const OUTBID_ROUNDS_MAX = 3;
 
@@ -75,7 +75,22 @@ export class ReadBarrier {
   /** The latest deadline of the reads that joined nextRound (-Infinity when none waits). */
   private nextRoundUntil = -Infinity;
 
-  constructor(private readonly deps: ReadBarrierDeps) {}
+  /** Reads waiting for a stage (ready, leading, their round, delivery). */
+  private readonly waits: WaitList;
+
+  constructor(private readonly deps: ReadBarrierDeps) {
+    this.waits = new WaitList(deps.stopped);
+  }
+
+  /** The proposer's state moved (a core output, a delivery, ready, stopped): waiting reads look again. */
+  progress(): void {
+    this.waits.poke();
+  }
+
+  /** Reads waiting now (a bound the specs check). */
+  get waiting(): number {
+    return this.waits.size;
+  }
 
   /**
    * `gone` says the caller left (its call was cancelled): the read then stops polling at once with
@@ -89,7 +104,7 @@ export class ReadBarrier {
     if (!deps.quorum.isQuorum(up)) {
       throw new GrpcError(status.UNAVAILABLE, `a linearizable read needs a quorum: ${up} of ${deps.quorum.n} acceptors are reachable, ${deps.quorum.q} needed; retry the read, or read stale (CONSISTENCY_STALE)`);
     }
-    await waitFor(deps, deps.ready, until, 'the proposer is still learning the chosen log', gone);
+    await this.waits.wait(deps.ready, until, 'the proposer is still learning the chosen log', gone);
     let target: bigint | undefined;
     // Bounded: a few rounds; each outbid one runs phase 1 again at a higher ballot first.
     for (let attempt = 1; target === undefined; attempt++) {
@@ -108,7 +123,7 @@ export class ReadBarrier {
       deps.learnNow?.();
       return false;
     };
-    await waitFor(deps, delivered, until, `slots below ${target} are not all chosen yet (delivered up to ${deps.deliveredSlots()})`, gone);
+    await this.waits.wait(delivered, until, `slots below ${target} are not all chosen yet (delivered up to ${deps.deliveredSlots()})`, gone);
   }
 
   /**
@@ -138,10 +153,16 @@ export class ReadBarrier {
   private async awaitRound(round: Promise<Confirmed>, until: number, gone: () => boolean): Promise<Confirmed> {
     let out: { readonly ok: Confirmed } | { readonly err: unknown } | undefined;
     round.then(
-      (ok) => (out = { ok }),
-      (err: unknown) => (out = { err }),
+      (ok) => {
+        out = { ok };
+        this.waits.poke();
+      },
+      (err: unknown) => {
+        out = { err };
+        this.waits.poke();
+      },
     );
-    await waitFor(this.deps, () => out !== undefined, until, 'the confirmation round it joined is still under way', gone);
+    await this.waits.wait(() => out !== undefined, until, 'the confirmation round it joined is still under way', gone);
     const settled = out as { readonly ok: Confirmed } | { readonly err: unknown };
     if ('err' in settled) throw settled.err;
     return settled.ok;
@@ -172,7 +193,7 @@ export class ReadBarrier {
       deps.lead();
       return deps.leadsCompletely();
     };
-    return waitFor(deps, led, until, 'this proposer could not become the leader in time (phase 1 is still under way)', gone);
+    return this.waits.wait(led, until, 'this proposer could not become the leader in time (phase 1 is still under way)', gone);
   }
 
   private async confirm(until: number): Promise<Confirmed> {
@@ -238,39 +259,4 @@ export class ReadBarrier {
       });
     });
   }
-}
-
-function callerGone(): GrpcError {
-  return new GrpcError(status.CANCELLED, 'the read was cancelled by its client before its barrier was reached');
-}
-
-/**
- * Resolves once `done()` holds (checked every few ms), rejects with what `done()` throws, with
- * DEADLINE_EXCEEDED at `until`, or with CANCELLED as soon as `gone()` (the caller left).
- */
-function waitFor(deps: ReadBarrierDeps, done: () => boolean, until: number, what: string, gone: () => boolean = () => false): Promise<void> {
-  try {
-    if (done()) return Promise.resolve();
-  } catch (e) {
-    return Promise.reject(e);
-  }
-  return new Promise((resolve, reject) => {
-    const timer = setInterval(() => {
-      try {
-        if (done()) {
-          clearInterval(timer);
-          resolve();
-        } else if (gone()) {
-          clearInterval(timer);
-          reject(callerGone());
-        } else if (performance.now() >= until || deps.stopped()) {
-          clearInterval(timer);
-          reject(new GrpcError(status.DEADLINE_EXCEEDED, `read not answered in time: ${what}`));
-        }
-      } catch (e) {
-        clearInterval(timer);
-        reject(e);
-      }
-    }, WAIT_POLL_MS);
-  });
 }
