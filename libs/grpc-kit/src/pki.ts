@@ -26,14 +26,22 @@ export function caKeyFile(dir: string): string {
  * Makes sure `dir` holds the CA and a valid certificate for each of `names` ("acceptor-0",
  * "proposer-1", "client-cli"); returns the names it issued. A CA is made only when there is none
  * (or it expired); a certificate to issue without the CA's key is an error that says so.
+ * `running` names the network's processes that run now: they trust the CA they started with, so
+ * while any runs a new CA is refused (with what to do) before anything is written.
  */
-export function ensureNetworkCertificates(dir: string, names: readonly string[]): string[] {
+export function ensureNetworkCertificates(dir: string, names: readonly string[], running: readonly string[] = []): string[] {
   for (const n of names) if (identityOfName(n) === undefined) throw new Error(`assertion: "${n}" is not a certificate name of ours`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const caCrt = join(dir, 'ca.crt');
   const caKey = caKeyFile(dir);
   let newCa = false;
   if (!validFor(caCrt, undefined, 0)) {
+    if (running.length > 0) {
+      const shown = running.length > 3 ? `${running.slice(0, 3).join(', ')} and ${running.length - 3} more` : running.join(', ');
+      throw new Error(
+        `the CA certificate ${caCrt} is missing, unreadable or expired, so a new CA would issue every certificate again, but ${shown} still run with the old CA and would refuse every node started with the new one: stop the network (npm run stop) and launch it again`,
+      );
+    }
     mkdirSync(join(caKey, '..'), { recursive: true, mode: 0o700 });
     issue(caKey, caCrt, ['-days', String(CA_DAYS), '-subj', '/CN=paxos-lmfdb network CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
     newCa = true;

@@ -398,9 +398,10 @@ export async function restartMissing(dir: string, readyTimeoutMs: number): Promi
 export async function restartMissingLocked(dir: string, readyTimeoutMs: number, release: () => void, extraArgs: ReadonlyMap<string, readonly string[]> = new Map()): Promise<LaunchResult> {
   const layout = readLayout(dir);
   bundleApps();
-  // Certificates that expired since the launch are issued again before the nodes restart.
-  if (layout.tls === true) ensureNetworkCertificates(networkTlsDir(dir), certificateNames(layout));
   const live = new Set(runningProcesses(dir, { removeStale: true }).map((r) => r.name));
+  // Certificates that expired since the launch are issued again before the nodes restart; a new CA
+  // is refused while any process runs (it trusts the old CA: the restarted nodes could not talk to it).
+  if (layout.tls === true) ensureNetworkCertificates(networkTlsDir(dir), certificateNames(layout), [...live]);
   const quorum = Quorum.majority(acceptorsOf(layout).length);
   // A launch cut short while it started a new network's acceptors (acceptorsStarting): those it
   // never started are started now. Not while a proposer of ours runs (launch starts it only once
