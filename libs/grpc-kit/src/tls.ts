@@ -36,7 +36,8 @@ export function tlsFilesIn(dir: string, name: string): TlsFiles {
   return { ca: join(dir, 'ca.crt'), cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
 }
 
-const CN_RE = /^(acceptor|proposer)-(\d{1,9})$|^client-([A-Za-z0-9._-]{1,64})$/;
+// An id in its one spelling (no leading zero): "proposer-01" is no name of ours, not a second name of proposer 1.
+const CN_RE = /^(acceptor|proposer)-(0|[1-9]\d{0,8})$|^client-([A-Za-z0-9._-]{1,64})$/;
 
 /** The identity a certificate's common name states; undefined when it states none of ours. */
 export function identityOfName(cn: string): NodeIdentity | undefined {
