@@ -71,11 +71,15 @@ export function loadTls(files: TlsFiles, expected?: { readonly role: NodeRole; r
   } catch (e) {
     throw new ConfigError(`${files.cert} or ${files.ca} is not a PEM certificate: ${(e as Error).message}`);
   }
-  if (!own.checkIssued(caCert) || !own.verify(caCert.publicKey)) throw new ConfigError(`${files.cert} was not issued by the CA in ${files.ca}`);
+  if (!caCert.ca) throw new ConfigError(`${files.ca} is not a CA certificate (no basicConstraints CA:TRUE): give the network's CA certificate`);
+  if (!own.checkIssued(caCert) || !own.verify(caCert.publicKey)) {
+    throw new ConfigError(`${files.cert} was not issued by the CA in ${files.ca} (it names issuer "${oneLine(own.issuer)}"; a certificate of this network is signed by its CA directly, not through an intermediate)`);
+  }
   // eslint-disable-next-line no-restricted-properties -- a certificate's validity names moments
   const now = Date.now();
   const notAfter = new Date(own.validTo);
-  if (Date.parse(own.validFrom) > now) throw new ConfigError(`${files.cert} is not valid before ${own.validFrom}`);
+  if (Date.parse(own.validFrom) > now) throw new ConfigError(`${files.cert} is not valid before ${own.validFrom}: check this machine's clock, or issue it again`);
+  if (Date.parse(caCert.validFrom) > now) throw new ConfigError(`the CA certificate ${files.ca} is not valid before ${caCert.validFrom}: check this machine's clock`);
   if (notAfter.getTime() <= now) throw new ConfigError(`${files.cert} expired on ${own.validTo}: issue a new one (npm run launch renews the network's certificates)`);
   if (Date.parse(caCert.validTo) <= now) throw new ConfigError(`the CA certificate ${files.ca} expired on ${caCert.validTo}`);
   const cns = [...own.subject.matchAll(/(?:^|\n)CN=([^\n]+)/g)].map((m) => m[1] as string);
@@ -88,8 +92,33 @@ export function loadTls(files: TlsFiles, expected?: { readonly role: NodeRole; r
     const want = expected.role === 'client' ? 'a client certificate' : `${expected.role}-${expected.id ?? '<id>'}`;
     throw new ConfigError(`${files.cert} is the certificate of ${identity.name}, not ${want}: give this node its own certificate`);
   }
+  // Peers check these in the handshake (OpenSSL's purposes): a certificate that fails them would
+  // start, and then every connection to or from the node would be refused without a word here.
+  const misuse = usageProblem(own, identity.role);
+  if (misuse) throw new ConfigError(`${files.cert} ${misuse}: issue it again (npm run launch issues certificates that peers take)`);
   return { kind: 'tls', ca, cert, key, identity, notAfter };
 }
+
+const SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
+const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
+const ANY_EXTENDED_KEY_USAGE = '2.5.29.37.0';
+
+/**
+ * Why `cert` cannot serve a node of `role` in TLS, or undefined: a CA certificate is not a node's
+ * (it could sign any name), and an extended key usage must allow what the role does (every role
+ * connects as a client; acceptors and proposers also serve).
+ */
+function usageProblem(cert: X509Certificate, role: NodeRole): string | undefined {
+  if (cert.ca) return 'is a CA certificate (basicConstraints CA:TRUE), not a node\'s';
+  const uses = cert.keyUsage as string[] | undefined;
+  if (uses === undefined || uses.includes(ANY_EXTENDED_KEY_USAGE)) return undefined;
+  const needed = role === 'client' ? [CLIENT_AUTH] : [SERVER_AUTH, CLIENT_AUTH];
+  const missing = needed.filter((u) => !uses.includes(u)).map((u) => (u === SERVER_AUTH ? 'serverAuth' : 'clientAuth'));
+  return missing.length === 0 ? undefined : `has an extendedKeyUsage without ${missing.join(' and ')}, which a ${role} needs`;
+}
+
+/** A certificate's distinguished name on one line. */
+const oneLine = (dn: string): string => dn.split('\n').join(', ');
 
 /** True when `key` (PEM) is the private key of `cert`. */
 export function keyMatches(key: Buffer, cert: X509Certificate): boolean {
