@@ -30,14 +30,14 @@ describe('mutual TLS between nodes', () => {
     for (const d of [dir, other, `${dir}-ca`, `${other}-ca`]) rmSync(d, { recursive: true, force: true });
   });
 
-  /** acceptor-0's server, answering Status (each call shown to `onStatus` first). */
-  const acceptor0 = (onStatus: (call: ServerUnaryCall<unknown, unknown>) => void = () => undefined) =>
+  /** acceptor-0's server (or one holding `name`'s certificate), answering Status (each call shown to `onStatus` first). */
+  const acceptor0 = (onStatus: (call: ServerUnaryCall<unknown, unknown>) => void = () => undefined, name = 'acceptor-0') =>
     startGrpcServer({
       host: '127.0.0.1',
       port: 0,
       maxReceiveBytes: 1 << 20,
       logger,
-      transport: loadTls(tlsFilesIn(dir, 'acceptor-0')),
+      transport: loadTls(tlsFilesIn(dir, name)),
       services: [
         {
           name: 'paxos.v1.AcceptorService',
@@ -95,6 +95,30 @@ describe('mutual TLS between nodes', () => {
       expect(await check(as(loadTls(tlsFilesIn(other, 'proposer-1'))))).toBe(status.UNAVAILABLE);
     } finally {
       await running.shutdown(100);
+    }
+  });
+
+  it("refuses a server that presents a client's certificate (one names localhost too: its holder could take a stopped node's port)", async () => {
+    const posing = await acceptor0(undefined, 'client-cli');
+    const genuine = await acceptor0();
+    const t = loadTls(tlsFilesIn(dir, 'client-cli'));
+    const call = (port: number) =>
+      new Promise<{ code: number; details: string }>((resolve) => {
+        const address = `127.0.0.1:${port}`;
+        const c = new AcceptorServiceClient(address, channelCredentials(t), serverNameOptions(t, address));
+        c.status({}, new Metadata(), { deadline: Date.now() + 5000 }, (e) => {
+          c.close();
+          resolve(e ? { code: e.code, details: e.details } : { code: status.OK, details: '' });
+        });
+      });
+    try {
+      expect(await call(genuine.port)).toEqual({ code: status.OK, details: '' });
+      const refused = await call(posing.port);
+      expect(refused.code).toBe(status.UNAVAILABLE);
+      expect(refused.details).toMatch(/client-cli, not the certificate of an acceptor or a proposer/);
+    } finally {
+      await posing.shutdown(100);
+      await genuine.shutdown(100);
     }
   });
 

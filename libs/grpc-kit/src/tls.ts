@@ -6,6 +6,7 @@ import { type ChannelCredentials, type ChannelOptions, credentials, ServerCreden
 import { createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { checkServerIdentity } from 'node:tls';
 import { join } from 'node:path';
 import { ConfigError } from './config';
 
@@ -144,7 +145,18 @@ export function serverCredentials(t: Transport): ServerCredentials {
  */
 export function channelCredentials(t: Transport, peer?: string): ChannelCredentials {
   if (t.kind === 'insecure') return credentials.createInsecure();
-  if (peer === undefined) return credentials.createSsl(t.ca, t.key, t.cert);
+  if (peer === undefined) {
+    // A node's certificate, at the address asked for: a client certificate of the network names
+    // localhost too, and its holder could otherwise serve as a stopped node on that node's port.
+    return credentials.createSsl(t.ca, t.key, t.cert, {
+      checkServerIdentity: (host, cert) => {
+        const cn = cert.subject?.CN;
+        const identity = typeof cn === 'string' ? identityOfName(cn) : undefined;
+        if (identity === undefined || identity.role === 'client') return new Error(`the server presents ${typeof cn === 'string' ? cn : 'no single name'}, not the certificate of an acceptor or a proposer`);
+        return checkServerIdentity(host, cert);
+      },
+    });
+  }
   return credentials.createSsl(t.ca, t.key, t.cert, {
     checkServerIdentity: (_host, cert) => {
       const cn = cert.subject?.CN;
