@@ -23,6 +23,7 @@ export * from './stream-flow';
 export * from './version';
 export * from './tls';
 export * from './pki';
+export * from './presented-certificate';
 export * from './transport-options';
 export * from './metrics';
 export * from './dir-lock';

@@ -3,7 +3,7 @@
 // installs it): a CA, and one certificate per node named by role and id (tls.ts). Keys are EC
 // P-256, readable by the owner only. The CA's key is kept apart from the folder the nodes are
 // given (`<tls dir>-ca/`), so a copy of a node's folder cannot issue certificates. A certificate
-// still valid for a week (and matching its key) is kept; one that is not, or is missing, is issued
+// still valid for 30 days (and matching its key) is kept; one that is not, or is missing, is issued
 // again; each is written to temporary files and renamed into place.
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
@@ -13,8 +13,13 @@ import { identityOfName, keyMatches, tlsFilesIn } from './tls';
 
 const CA_DAYS = 3650;
 const NODE_DAYS = 825;
-/** A certificate valid for less than this is issued again. */
-const RENEW_BEFORE_MS = 7 * 24 * 3600 * 1000;
+/**
+ * A certificate valid for fewer days than this is issued again (and `check` warns of one a node
+ * presents): a node reads its certificate when it starts, so the margin leaves time to restart
+ * the nodes one at a time.
+ */
+export const CERTIFICATE_RENEW_BEFORE_DAYS = 30;
+const RENEW_BEFORE_MS = CERTIFICATE_RENEW_BEFORE_DAYS * 24 * 3600 * 1000;
 const CURVE = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
 /** Where the CA's key of the TLS folder `dir` is kept. */
@@ -35,7 +40,9 @@ export function ensureNetworkCertificates(dir: string, names: readonly string[],
   const caCrt = join(dir, 'ca.crt');
   const caKey = caKeyFile(dir);
   let newCa = false;
-  if (!validFor(caCrt, undefined, 0)) {
+  // With nothing running a CA near its end is made again (every node then starts with the new
+  // one); while the network runs, only one that is gone or expired, and that is refused below.
+  if (!validFor(caCrt, undefined, running.length === 0 ? RENEW_BEFORE_MS : 0)) {
     if (running.length > 0) {
       const shown = running.length > 3 ? `${running.slice(0, 3).join(', ')} and ${running.length - 3} more` : running.join(', ');
       throw new Error(

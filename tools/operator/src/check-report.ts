@@ -4,6 +4,7 @@ import { describeGrpcError, type HealthReading, isServiceError, readHealth, type
 import type { StatusResponse } from '@paxos/proto';
 import { acceptorVotes } from '@paxos/wire';
 import { type NetworkLayout, type NodeLayout, portOf } from './network-dir';
+import { type CertificateExpiry, formatCertificateExpiry } from './certificate-expiry';
 import { formatAgreement, type LogAgreement } from './log-agreement';
 import { acceptorStatus } from './probe';
 import { isPaused, listensOn } from './processes';
@@ -80,6 +81,8 @@ export interface CheckReport {
   readonly appliedLatest: number;
   /** Whether the alive acceptors hold the same values in the latest slots (absent: not compared). */
   readonly agreement?: LogAgreement;
+  /** When the CA and the certificates the nodes present expire (absent: a plaintext network). */
+  readonly certificates?: CertificateExpiry;
 }
 
 /**
@@ -270,5 +273,6 @@ export function formatCheck(r: CheckReport, dir = 'D'): string[] {
     ...r.nodes.flatMap((n) => (!n.alive && n.process ? [`down: acceptor ${n.node} (${n.address}) ${serviceAdvice({ address: n.address, answering: false, process: n.process }, `node_${n.node}.log`, dir)}`] : [])),
     ...r.nodes.flatMap((n) => (n.misconfigured ? [`configuration: acceptor ${n.node} (${n.address}) ${n.misconfigured}`] : [])),
     ...r.nodes.flatMap((n) => (n.unhealthy ? [`health: acceptor ${n.node} (${n.address}) ${n.unhealthy}; see its log`] : [])),
+    ...formatCertificateExpiry(r.certificates, dir),
   ];
 }

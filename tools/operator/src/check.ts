@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { helpText, parseCommand } from '@paxos/grpc-kit';
 import type { Transport } from '@paxos/grpc-kit';
 import { attemptDeadlines, type CheckReport, checkNetwork, formatCheck, NO_ACCEPTOR_ANSWERED, type Owners } from './check-report';
+import { certificateExpiry } from './certificate-expiry';
 import { compareLogs, type LogAgreement } from './log-agreement';
 import { runningProcesses } from './launch-network';
 import { clientTransport, defaultNetworkDir, readLayout, STATUS_PAGE_NAME } from './network-dir';
@@ -82,6 +83,9 @@ export async function runCheck(argv: readonly string[], out: (line: string) => v
   }
   const compareSlots = BigInt(parsed.options['compare-slots'] as number);
   if (compareSlots > 0n) report = { ...report, agreement: await compareLatestSlots(report, compareSlots, deadlineMs, transport) };
+  // eslint-disable-next-line no-restricted-properties -- a certificate's validity names moments
+  const certificates = await certificateExpiry(layout, transport, deadlineMs, Date.now());
+  if (certificates) report = { ...report, certificates };
   if (parsed.options.json) out(JSON.stringify(report, null, 2));
   else for (const l of formatCheck(report, dir)) out(l);
   return report.agreement?.divergence ? 2 : report.serving ? 0 : 1;

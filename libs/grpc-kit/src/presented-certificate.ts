@@ -1,0 +1,42 @@
+// The certificate a running node presents in the TLS handshake: what its peers check, which may be
+// older than the files in the network's TLS folder (a node reads its certificate when it starts).
+import { connect } from 'node:tls';
+import type { Transport } from './tls';
+import { serverNameOptions } from './tls';
+
+/** What a node presents: its certificate's name and last valid moment. */
+export interface PresentedCertificate {
+  readonly name: string;
+  readonly notAfter: Date;
+}
+
+/**
+ * Shakes hands with `address` ("host:port") as a client of the network (`transport`), reads the
+ * certificate the server presents and closes; undefined on plaintext, when nothing answers the
+ * handshake within `deadlineMs`, or when the server presents no certificate of the network.
+ */
+export function presentedCertificate(address: string, transport: Transport, deadlineMs: number): Promise<PresentedCertificate | undefined> {
+  if (transport.kind !== 'tls') return Promise.resolve(undefined);
+  const colon = address.lastIndexOf(':');
+  const host = address.slice(0, colon).replace(/^\[|\]$/g, '');
+  const port = Number(address.slice(colon + 1));
+  const servername = serverNameOptions(transport, address)['grpc.ssl_target_name_override'] as string | undefined;
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (found: PresentedCertificate | undefined) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(found);
+    };
+    const socket = connect({ host, port, ca: transport.ca, cert: transport.cert, key: transport.key, ALPNProtocols: ['h2'], ...(servername !== undefined ? { servername } : {}) }, () => {
+      const cert = socket.getPeerCertificate();
+      const cn = cert?.subject?.CN;
+      const notAfter = cert?.valid_to ? new Date(cert.valid_to) : undefined;
+      finish(typeof cn === 'string' && notAfter !== undefined && !Number.isNaN(notAfter.getTime()) ? { name: cn, notAfter } : undefined);
+    });
+    socket.on('error', () => finish(undefined));
+    const timer = setTimeout(() => finish(undefined), deadlineMs);
+  });
+}

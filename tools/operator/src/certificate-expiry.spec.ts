@@ -1,0 +1,63 @@
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger, ensureNetworkCertificates, loadTls, type RunningServer, startGrpcServer, tlsFilesIn, INSECURE } from '@paxos/grpc-kit';
+import { certificateExpiry, formatCertificateExpiry } from './certificate-expiry';
+import type { NetworkLayout } from './network-dir';
+
+const logger = createLogger('certificate-expiry-test');
+logger.level = 'silent';
+const DAY_MS = 24 * 3600 * 1000;
+
+describe('check: certificate expiry', () => {
+  let dir: string;
+  const servers: RunningServer[] = [];
+  let layout: NetworkLayout;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cert-expiry-'));
+    ensureNetworkCertificates(dir, ['acceptor-0', 'proposer-1', 'client-cli']);
+    for (const name of ['acceptor-0', 'proposer-1']) servers.push(await startGrpcServer({ host: '127.0.0.1', port: 0, maxReceiveBytes: 1 << 20, logger, transport: loadTls(tlsFilesIn(dir, name)), services: [] }));
+    layout = {
+      createdAt: 'x',
+      proposer: `127.0.0.1:${servers[1]?.port}`,
+      lmfdbCacheDir: '/c',
+      nodes: [
+        { name: 'node_0', role: 'acceptor', id: 0, address: `127.0.0.1:${servers[0]?.port}` },
+        { name: 'proposer', role: 'proposer', id: 1, address: `127.0.0.1:${servers[1]?.port}` },
+        // Nothing listens here: a node that is down presents nothing, and is left out.
+        { name: 'node_1', role: 'acceptor', id: 1, address: '127.0.0.1:1' },
+      ],
+    };
+  });
+  afterAll(async () => {
+    for (const s of servers) await s.shutdown(100);
+    for (const d of [dir, `${dir}-ca`]) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('reads what each running node presents, and warns in time to renew one node at a time', async () => {
+    const client = loadTls(tlsFilesIn(dir, 'client-cli'));
+    const nodeEnd = new X509Certificate(readFileSync(join(dir, 'acceptor-0.crt'))).validTo;
+    // eslint-disable-next-line no-restricted-properties -- a certificate's validity names moments
+    const now = Date.now();
+    const today = await certificateExpiry(layout, client, 2000, now);
+    expect(today?.soonest?.name).toMatch(/^(acceptor-0|proposer-1)$/);
+    expect(today?.expiring).toEqual([]);
+    expect(formatCertificateExpiry(today, '/net')).toEqual([]);
+    // Ten days before the nodes' certificates end: both are named, with what to do.
+    const late = await certificateExpiry(layout, client, 2000, Date.parse(nodeEnd) - 10 * DAY_MS);
+    expect(late?.expiring.map((c) => [c.name, c.daysLeft]).sort()).toEqual([
+      ['acceptor-0', 10],
+      ['proposer-1', 10],
+    ]);
+    const lines = formatCertificateExpiry(late, '/net');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/acceptor-0's expires on .* \(in 10 days\).*one node at a time.*npm run launch -- --restart-missing --dir \/net/);
+    // Past the CA's end: the CA is named first, and it takes a new launch.
+    const caEnd = new X509Certificate(client.kind === 'tls' ? client.ca : Buffer.alloc(0)).validTo;
+    const gone = await certificateExpiry(layout, client, 2000, Date.parse(caEnd) + DAY_MS);
+    expect(formatCertificateExpiry(gone, '/net')[0]).toMatch(/the network's CA expired on .*npm run stop -- --dir \/net/);
+    // A plaintext network has no certificates to read.
+    expect(await certificateExpiry(layout, INSECURE, 2000, now)).toBeUndefined();
+  });
+});
