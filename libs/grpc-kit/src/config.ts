@@ -24,6 +24,12 @@ export interface CommandSpec<O extends Record<string, OptionSpec>> {
   readonly usage?: string;
   readonly options: O;
   readonly allowPositionals?: boolean;
+  /**
+   * A flag (not `multiple`) given twice is a ConfigError, not the last one silently taken: an
+   * operator tool's `--dir A ... --dir B` must not act on a network the operator did not mean.
+   * (The apps take the last: their launchers append overrides after their defaults.)
+   */
+  readonly refuseRepeats?: boolean;
 }
 
 type ValueOf<S extends OptionSpec> = S['multiple'] extends true
@@ -71,12 +77,20 @@ export function parseCommand<O extends Record<string, OptionSpec>>(
   }
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], options: parseSpec, allowPositionals: spec.allowPositionals ?? false, strict: true });
+    parsed = parseArgs({ args: [...argv], options: parseSpec, allowPositionals: spec.allowPositionals ?? false, strict: true, tokens: true });
   } catch (e) {
     // Node's own message may take several lines (a value that starts with a dash): one line here.
     throw new ConfigError(`${(e as Error).message.replace(/\s*\n\s*/g, ' ')}; see ${spec.program} --help`);
   }
   if (parsed.values['help']) return { help: true };
+  if (spec.refuseRepeats) {
+    const seen = new Set<string>();
+    for (const t of parsed.tokens ?? []) {
+      if (t.kind !== 'option' || spec.options[t.name]?.multiple) continue;
+      if (seen.has(t.name)) throw new ConfigError(`--${t.name} is given more than once; give it once (see ${spec.program} --help)`);
+      seen.add(t.name);
+    }
+  }
   const options = {} as ParsedOptions<O>;
   for (const [name, o] of Object.entries(spec.options) as [keyof O & string, OptionSpec][]) {
     if (o.multiple) {

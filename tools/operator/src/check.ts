@@ -9,6 +9,7 @@ import { clientTransport, defaultNetworkDir, readLayout, STATUS_PAGE_NAME } from
 
 export const checkCommand = {
   program: 'check',
+  refuseRepeats: true,
   summary: "poll every node's Status and print the table, the alive count, the quorum and consensus lines, the proposer's and the status page's state; exit 0 only when a quorum is alive and the proposer serves, 2 when two acceptors hold different values for one slot",
   usage: 'npm run check -- [--dir D] [--json] [--settle-ms N] [--compare-slots N] [--deadline-ms N]',
   options: {

@@ -6,6 +6,7 @@ import { defaultNetworkDir } from './network-dir';
 
 export const launchCommand = {
   program: 'launch',
+  refuseRepeats: true,
   summary: 'start a local network: N acceptors and a proposer in the background, on the shipped LMFDB snapshot by default',
   usage: 'npm run launch -- [--nodes 23] [--base-port 7100] [--proposer-port P] [--status-port P] [--metrics-port P] [--dir D] [--offline|--base-url URL] [--restart-missing] [--insecure]',
   options: {

@@ -11,6 +11,7 @@ import { appliedThrough, notRunningHint, readCall, UINT64_MAX } from './probe';
 
 export const readCommand = {
   program: 'read',
+  refuseRepeats: true,
   summary: 'read the agreed state: the leaderboard, one proposal, the proposals, or the chosen log',
   usage: 'npm run read -- leaderboard [--history H] | proposal <n> | proposals [--from N] | log [--from S] [--max M] [--node N | --address A] [--stale] [--json]',
   allowPositionals: true,

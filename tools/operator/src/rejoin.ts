@@ -14,6 +14,7 @@ import { isOurs, processEnvironment, readPid, removePid, stopProcess } from './p
 
 export const rejoinCommand = {
   program: 'rejoin',
+  refuseRepeats: true,
   summary:
     'bring back an acceptor whose data was lost: stop the proposers, read the floor from a quorum of the other acceptors, start it on an empty data dir under that floor, start the proposers again',
   usage: 'npm run rejoin -- --node N [--dir D] [--margin-slots 64]',

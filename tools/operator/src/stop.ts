@@ -7,6 +7,7 @@ import { isOurs, removePid, stopProcess } from './processes';
 
 export const stopCommand = {
   program: 'stop',
+  refuseRepeats: true,
   summary: 'end exactly the processes launch started (by pid, checking each is still ours), gracefully first',
   usage: 'npm run stop -- [--dir D] [--grace-ms 10000]',
   options: {

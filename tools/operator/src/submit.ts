@@ -13,6 +13,7 @@ import { formatRows } from './read';
 
 export const submitCommand = {
   program: 'submit',
+  refuseRepeats: true,
   summary: 'build a Monster Harmonic proposal and submit it through the proposer; print each node\'s promise and accept and the chosen slot',
   usage: 'npm run submit -- <proposal-number> [--dir D] [--file proposal.json] [--entry "framework,score,price,bid,ask"]... [--claim "source:label:field=value"]...',
   allowPositionals: true,
