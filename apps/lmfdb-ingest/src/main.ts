@@ -1,7 +1,7 @@
 // lmfdb-ingest: pull the LMFDB sources into the cache (or install the offline snapshot), and/or
 // serve them over gRPC. See HELP in args.ts.
 import { loadSources } from '@paxos/lmfdb-client';
-import { createLogger, type Logger, resolveTransport } from '@paxos/grpc-kit';
+import { createLogger, type Logger, printable, resolveTransport } from '@paxos/grpc-kit';
 import { HELP, type IngestCliOptions, parseCli, UsageError } from './args';
 import { ingestSources } from './ingest';
 import { createReporter, summaryTable } from './progress';
@@ -32,7 +32,8 @@ export async function run(opts: IngestCliOptions, logger: Logger): Promise<numbe
       signal: abort.signal,
     });
     process.removeListener('SIGINT', onSigint);
-    process.stdout.write(`\n${summaryTable(summary)}`);
+    // An error in the table may quote the LMFDB server's own text: written as visible escapes.
+    process.stdout.write(`\n${printable(summaryTable(summary))}`);
     process.stdout.write(`cache: ${opts.cacheDir}\n`);
     if (abort.signal.aborted) return 130;
     if (summary.some((s) => s.status === 'failed')) return 1;
@@ -59,7 +60,7 @@ async function main(): Promise<void> {
   try {
     opts = parseCli(process.argv.slice(2));
   } catch (e) {
-    process.stderr.write(`lmfdb-ingest: ${(e as Error).message}\n\n${HELP}`);
+    process.stderr.write(`lmfdb-ingest: ${printable((e as Error).message)}\n\n${HELP}`);
     process.exit(e instanceof UsageError ? 2 : 1);
   }
   process.exitCode = await run(opts, logger);
@@ -67,7 +68,7 @@ async function main(): Promise<void> {
 
 if (require.main === module) {
   main().catch((e) => {
-    process.stderr.write(`lmfdb-ingest: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.stderr.write(`lmfdb-ingest: ${printable(e instanceof Error ? e.message : String(e))}\n`);
     process.exit(1);
   });
 }

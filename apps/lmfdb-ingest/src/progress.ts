@@ -1,6 +1,8 @@
 // Progress output: a bar per source on a TTY (rows, pages, rate, ETA), plain lines otherwise,
 // and the summary table at the end.
 
+import { printableField } from '@paxos/grpc-kit';
+
 export interface ProgressSnapshot {
   source: number;
   table: string;
@@ -75,7 +77,8 @@ export function createReporter(out: Out, now: () => number = () => performance.n
       }
     },
     finish(s) {
-      const end = `source ${s.source} ${s.table}: ${s.status}, ${s.rows} rows, ${s.invalid} invalid, ${s.seconds.toFixed(1)}s${s.error ? ` (${s.error})` : ''}`;
+      // The error may quote the LMFDB server's own text: its controls are written as escapes.
+      const end = `source ${s.source} ${s.table}: ${s.status}, ${s.rows} rows, ${s.invalid} invalid, ${s.seconds.toFixed(1)}s${s.error ? ` (${printableField(s.error)})` : ''}`;
       out.write(tty ? `\r${end.padEnd((out.columns ?? 100) - 1)}\n` : `${end}\n`);
     },
   };

@@ -45,4 +45,22 @@ describe('log destination', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('writes C1 controls and bidirectional overrides as escapes: the same JSON to a reader, nothing a terminal acts on', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'log-destination-'));
+    const file = join(dir, 'node.log');
+    const fd = openSync(file, 'w');
+    // A server's error text as the ingest logs it: CSI as a C1 code, a right-to-left override, a line separator.
+    const hostile = 'bad gateway \u009b2J \u202egnp.exe \u2028 next';
+    try {
+      pino({}, logDestination(fd)).warn({ reason: hostile }, 'the LMFDB answered 502');
+      const text = readFileSync(file, 'utf8');
+      expect(text).not.toMatch(/[\u0080-\u009f\u202a-\u202e\u2028]/);
+      expect(text).toContain('\\u009b2J');
+      expect((JSON.parse(text) as { reason: string }).reason).toBe(hostile);
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

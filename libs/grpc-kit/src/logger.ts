@@ -1,5 +1,6 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
 import pretty from 'pino-pretty';
+import { logLineEscaped } from './printable';
 
 export type { Logger };
 
@@ -35,11 +36,15 @@ export const LOG_BUFFER_MAX_BYTES = 8 * 1024 * 1024;
  * without a listener throws into whatever code logged, so a storage failure handler that logs it
  * failed half-way and a process whose log disk was full crashed on its first line. The lines wait
  * in a bounded buffer (written once the file takes writes again) and are dropped past it; a line
- * dropped is followed by a short one saying so, when there is room for that.
+ * dropped is followed by a short one saying so, when there is room for that. DEL, C1 controls and
+ * bidirectional formatting characters (which JSON leaves raw) are written as \uNNNN escapes.
  */
 export function logDestination(fd: number): DestinationStream {
   const destination = pino.destination({ fd, sync: true, maxLength: LOG_BUFFER_MAX_BYTES });
   destination.on('error', () => undefined);
+  // Every line, JSON or pretty, with the controls JSON leaves raw (C1, bidi) written as escapes.
+  const write = destination.write.bind(destination);
+  destination.write = (line: string) => write(logLineEscaped(line));
   let noting = false;
   destination.on('drop', (line: string) => {
     if (noting) return; // the notice itself dropped: the buffer is full

@@ -24,3 +24,21 @@ export function printable(text: string): string {
 export function printableField(text: string): string {
   return printable(text).replace(/[\n\t]/g, (c) => (c === '\n' ? '\\u000a' : '\\u0009'));
 }
+
+/**
+ * DEL, C1 controls, the line and paragraph separators and the bidirectional formatting characters:
+ * what JSON.stringify leaves as they are (it escapes only C0), so a JSON log line that quotes
+ * network text could still drive the terminal of whoever reads the log with cat or tail.
+ */
+// eslint-disable-next-line no-control-regex
+const RAW_IN_JSON = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+// eslint-disable-next-line no-control-regex
+const RAW_IN_JSON_ALL = new RegExp(RAW_IN_JSON.source, 'g');
+
+/**
+ * A log line with each of those characters written as its \uNNNN escape: inside a JSON line the
+ * same text to a JSON reader, and visible to a person; other lines are returned as they are.
+ */
+export function logLineEscaped(line: string): string {
+  return RAW_IN_JSON.test(line) ? line.replace(RAW_IN_JSON_ALL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : line;
+}
