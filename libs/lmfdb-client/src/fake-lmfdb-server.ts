@@ -10,7 +10,8 @@ export type FakeFault =
   | { kind: 'botwall' }
   | { kind: 'html'; status: number; message: string }
   | { kind: 'delay'; ms: number }
-  | { kind: 'json'; status: number; body: string };
+  | { kind: 'json'; status: number; body: string }
+  | { kind: 'redirect'; status: number; location: string };
 
 export interface FakeLmfdbOptions {
   tables: Record<string, RawRow[]>;
@@ -80,6 +81,10 @@ export async function startFakeLmfdbServer(opts: FakeLmfdbOptions): Promise<Fake
     }
     if (fault?.kind === 'html') return send(res, fault.status, 'text/html; charset=utf-8', html(`Error ${fault.status}`, fault.message));
     if (fault?.kind === 'json') return send(res, fault.status, 'application/json', fault.body);
+    if (fault?.kind === 'redirect') {
+      res.writeHead(fault.status, { location: fault.location, 'content-type': 'text/html' });
+      return res.end(html('Moved', `moved to ${fault.location}`));
+    }
     const m = /^\/api\/([A-Za-z0-9_]+)\/?$/.exec(url.pathname);
     if (!m) return send(res, 404, 'text/html', html('Page not found', 'Page not found'));
     const table = m[1];

@@ -47,6 +47,26 @@ describe('LmfdbClient against a local API server', () => {
     return server;
   };
 
+  it('follows a redirect within the base URL\'s origin, and refuses one to another host (its rows would be cached as the LMFDB\'s)', async () => {
+    const rows = curves(0);
+    // The first request is redirected within the origin (to its own path): followed.
+    const s = await start(rows, (u, n) => (n === 1 ? { kind: 'redirect', status: 302, location: `/api/ec_curvedata/${u.search}` } : undefined));
+    const got = await collect(new LmfdbClient({ ...fast, baseUrl: s.baseUrl }));
+    expect(got.rows.length).toBe(rows.length);
+    expect(s.requests.length).toBeGreaterThanOrEqual(2);
+    await server?.close();
+    const away = await start(rows, () => ({ kind: 'redirect', status: 301, location: 'http://198.51.100.7/api/ec_curvedata/' }));
+    const err = await collect(new LmfdbClient({ ...fast, baseUrl: away.baseUrl })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LmfdbHttpError);
+    expect((err as Error).message).toMatch(/a redirect to http:\/\/198\.51\.100\.7, another origin than the base URL's http:\/\/127\.0\.0\.1:\d+: not followed/);
+    expect(away.requests).toHaveLength(1);
+    await server?.close();
+    // A redirect loop ends.
+    await start(rows, (u) => ({ kind: 'redirect', status: 307, location: `${u.pathname}${u.search}` }));
+    const loop = await collect(new LmfdbClient({ ...fast, baseUrl: server?.baseUrl ?? '' })).catch((e: unknown) => e);
+    expect((loop as Error).message).toMatch(/more than 5 redirects in a row/);
+  });
+
   it('pages by 100, stops on the empty page after the last rows and returns exactly the rows served, big integers exact', async () => {
     const rows = curves(170); // 250 rows: pages of 100, 100, 50, then an empty one
     const s = await start(rows);

@@ -66,6 +66,9 @@ export interface ScanStep {
 }
 
 const RETRY_STATUS = new Set([429, 502, 503, 504]);
+/** Redirects, followed within the base URL's origin (fetch itself would follow them to any host). */
+const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
+const REDIRECTS_MAX = 5;
 /**
  * The live site answers a busy moment with 500 as well as 502/503: a 500 is retried this many
  * times with the same back-off (at most maxRetries) before it is taken as permanent.
@@ -155,13 +158,33 @@ export class LmfdbClient {
     this.lastStart = this.o.now();
   }
 
+  /**
+   * Where a redirect from `url` leads: the same origin as the base URL only (rows from another
+   * host would be cached as the base URL's), and at most REDIRECTS_MAX in a row.
+   */
+  private redirectTarget(url: string, location: string, status: number, redirects: number): string {
+    let target: URL;
+    try {
+      target = new URL(location, url);
+    } catch {
+      throw new LmfdbHttpError(status, `a redirect to ${JSON.stringify(location.slice(0, 200))}, which is not a URL`, url);
+    }
+    const origin = new URL(this.baseUrl).origin;
+    if (target.origin !== origin) {
+      throw new LmfdbHttpError(status, `a redirect to ${target.origin}, another origin than the base URL's ${origin}: not followed (its rows would be cached as ${origin}'s); give --base-url ${target.origin} if that is the LMFDB you mean`, url);
+    }
+    if (redirects > REDIRECTS_MAX) throw new LmfdbHttpError(status, `more than ${REDIRECTS_MAX} redirects in a row`, url);
+    return target.href;
+  }
+
   private backoff(attempt: number): number {
     return Math.min(this.o.backoffMaxMs, this.o.backoffBaseMs * 2 ** attempt);
   }
 
   private async fetchPageNow(table: string, q: ApiQuery): Promise<ApiPage> {
     const path = buildApiPath(table, q);
-    const url = `${this.baseUrl}${path}`;
+    let url = `${this.baseUrl}${path}`;
+    let redirects = 0;
     let retries = 0;
     let serverErrors = 0;
     let walls = 0;
@@ -172,14 +195,18 @@ export class LmfdbClient {
       let contentType: string;
       let body: string;
       let retryAfter: string | null = null;
+      let location: string | null = null;
       try {
         const res = await this.o.fetch(url, {
           signal: AbortSignal.timeout(this.o.timeoutMs),
           headers: { accept: 'application/json', 'user-agent': this.o.userAgent },
+          // Redirects are followed below, within the base URL's origin only.
+          redirect: 'manual',
         });
         status = res.status;
         contentType = res.headers.get('content-type') ?? '';
         retryAfter = res.headers.get('retry-after');
+        location = res.headers.get('location');
         body = await boundedText(res, this.o.maxAnswerBytes);
       } catch (e) {
         if (e instanceof AnswerTooLargeError) throw new LmfdbParseError(url, e.message);
@@ -191,6 +218,10 @@ export class LmfdbClient {
         }
         if (isTimeout(e)) throw new LmfdbTimeoutError(url, this.o.timeoutMs);
         throw new LmfdbNetworkError(url, retries + 1, e instanceof Error ? `${e.message}${(e as { cause?: unknown }).cause ? ` (${String((e as { cause?: unknown }).cause)})` : ''}` : String(e));
+      }
+      if (REDIRECT_STATUS.has(status) && location !== null) {
+        url = this.redirectTarget(url, location, status, ++redirects);
+        continue;
       }
       const isJson = /json/i.test(contentType) && body.trimStart().startsWith('{');
       if (status !== 200) {
