@@ -1,21 +1,12 @@
 import { status } from '@grpc/grpc-js';
-import { type Ballot, type Quorum, ballotEquals, ballotGreater, formatBallot } from '@paxos/consensus-core';
+import type { Ballot, Quorum } from '@paxos/consensus-core';
 import { GrpcError } from '@paxos/grpc-kit';
-import { ballotFromWire } from '@paxos/wire';
 import type { AcceptorLink } from './acceptor-link';
+import { ConfirmationRounds, OutbidError } from './confirmation-round';
 import { callerGone, WaitList } from './wait-list';
 
-/** Deadline of the Status calls that confirm leadership. */
-const STATUS_DEADLINE_MS = 1000;
 /** Confirmation rounds a read runs when each finds another proposer leading. */
 const OUTBID_ROUNDS_MAX = 3;
-
-/** A confirmation round found a promise above our ballot: the read may lead again and retry. */
-class OutbidError extends GrpcError {
-  constructor(message: string) {
-    super(status.UNAVAILABLE, message);
-  }
-}
 
 export interface ReadBarrierDeps {
   readonly links: readonly AcceptorLink[];
@@ -78,8 +69,12 @@ export class ReadBarrier {
   /** Reads waiting for a stage (ready, leading, their round, delivery). */
   private readonly waits: WaitList;
 
+  /** The Status rounds that confirm leadership. */
+  private readonly rounds: ConfirmationRounds;
+
   constructor(private readonly deps: ReadBarrierDeps) {
     this.waits = new WaitList(deps.stopped);
+    this.rounds = new ConfirmationRounds(deps);
   }
 
   /** The proposer's state moved (a core output, a delivery, ready, stopped): waiting reads look again. */
@@ -208,55 +203,7 @@ export class ReadBarrier {
     // settles as soon as a quorum holds our ballot (any acceptor that promised higher before the
     // read began shares an acceptor with that quorum), or one answer shows a higher promise, or
     // a quorum can no longer confirm: a paused acceptor costs nothing while a quorum answers.
-    const { quorum } = deps;
-    const n = deps.links.length;
-    return new Promise<Confirmed>((resolve, reject) => {
-      let confirmed = 0;
-      let lower = 0;
-      let failed = 0;
-      let failure = '';
-      let settled = false;
-      const decide = () => {
-        if (settled) return;
-        if (quorum.isQuorum(confirmed)) {
-          settled = true;
-          resolve({ target });
-        } else if (!quorum.isQuorum(n - lower - failed)) {
-          // Some that promised our ballot are gone (or paused past the round's deadline), the
-          // others hold lower promises that only a phase 1 raises: the next read runs one.
-          settled = true;
-          deps.stepDown();
-          reject(
-            new GrpcError(
-              status.UNAVAILABLE,
-              `could not confirm leadership with a quorum: ${confirmed} of ${quorum.n} acceptors hold our ballot, ${lower} a lower promise, ${quorum.n - confirmed - lower} did not answer${failure ? ` (${failure.slice(0, 200)})` : ''}; ${quorum.q} needed; the next read runs phase 1 again: retry the read`,
-            ),
-          );
-        }
-      };
-      deps.links.forEach((link) => {
-        link.status(STATUS_DEADLINE_MS).then(
-          (answer) => {
-            // Only while the round is open: a late answer may be older than what an accept reply said since.
-            if (settled) return;
-            deps.noteCommitted?.(link.nodeId, answer.committedIndex);
-            const promised = ballotFromWire(answer.promised ?? { round: 0n, proposerId: 0 });
-            if (ballotEquals(promised, ballot)) confirmed += 1;
-            else if (ballotGreater(promised, ballot)) {
-              settled = true;
-              deps.outbid(link.nodeId, promised, ballot);
-              reject(new OutbidError(`another proposer leads now (an acceptor promised ballot ${formatBallot(promised)}, above ours ${formatBallot(ballot)}); retry the read`));
-              return;
-            } else lower += 1;
-            decide();
-          },
-          (err: unknown) => {
-            failed += 1;
-            failure ||= err instanceof Error ? err.message : String(err);
-            decide();
-          },
-        );
-      });
-    });
+    await this.rounds.run(ballot);
+    return { target };
   }
 }
