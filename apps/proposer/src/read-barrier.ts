@@ -82,11 +82,6 @@ export class ReadBarrier {
     this.waits.poke();
   }
 
-  /** Reads waiting now (a bound the specs check). */
-  get waiting(): number {
-    return this.waits.size;
-  }
-
   /**
    * `gone` says the caller left (its call was cancelled): the read then stops polling at once with
    * CANCELLED, not at its deadline (a cancelled call no longer counts against the call bounds).
