@@ -15,7 +15,7 @@ describe('npm run check --json when the check itself fails', () => {
     const failure = await runCheck(argv, () => undefined).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(Error);
     expect(asksForJson(argv)).toBe(true);
-    expect(JSON.parse(failureJson(failure))).toEqual({ error: expect.stringMatching(/^no network described in .*: start one with npm run launch$/) });
+    expect(JSON.parse(failureJson(failure))).toEqual({ error: expect.stringMatching(/^no network described in .*: start one with npm start \(the default dir\) or npm run launch -- --dir .*$/) });
   });
 
   it('reads --json from the flags only, not past --', () => {

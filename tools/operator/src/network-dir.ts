@@ -115,7 +115,7 @@ export function writeLayout(dir: string, layout: NetworkLayout): void {
 
 export function readLayout(dir: string): NetworkLayout {
   const path = join(dir, LAYOUT_FILE);
-  if (!existsSync(path)) throw new Error(`no network described in ${dir} (${LAYOUT_FILE} is missing): start one with npm run launch`);
+  if (!existsSync(path)) throw new Error(`no network described in ${dir} (${LAYOUT_FILE} is missing): start one with npm start (the default dir) or npm run launch -- --dir ${dir}`);
   let doc: unknown;
   try {
     doc = JSON.parse(readFileSync(path, 'utf8'));
