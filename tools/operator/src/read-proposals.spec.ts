@@ -1,6 +1,6 @@
 import { createLogger, INSECURE, startGrpcServer } from '@paxos/grpc-kit';
 import { type ListProposalsRequest, ListProposalsResponse, ReadServiceService } from '@paxos/proto';
-import { runRead } from './read';
+import { readJson, runRead } from './read';
 
 /** A ReadService holding proposals 1..count that answers `perPage` of them a page (a node cuts its pages at 4 MiB). */
 async function proposalsServer(count: number, perPage: number) {
@@ -54,5 +54,12 @@ describe('npm run read -- proposals', () => {
     } finally {
       await server.stop();
     }
+  });
+});
+
+describe('read --json', () => {
+  it('writes 64-bit numbers as decimal strings and bytes as base64, as protobuf JSON does', () => {
+    const doc = JSON.parse(readJson({ entries: [{ slot: 2n ** 63n, commands: [{ data: Buffer.from('hello'), bare: new Uint8Array([0, 255]) }] }] })) as unknown;
+    expect(doc).toEqual({ entries: [{ slot: '9223372036854775808', commands: [{ data: 'aGVsbG8=', bare: 'AP8=' }] }] });
   });
 });

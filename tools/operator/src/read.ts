@@ -28,7 +28,22 @@ export const readCommand = {
   },
 } as const;
 
-const json = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x), 2);
+/**
+ * --json output in protobuf's JSON mapping: 64-bit integers as decimal strings, bytes as base64
+ * (JSON.stringify would write a value's bytes as {"type":"Buffer","data":[...]}, a number per byte).
+ */
+export function readJson(v: unknown): string {
+  return JSON.stringify(
+    v,
+    function (this: Record<string, unknown>, key: string, x: unknown) {
+      const raw = this[key];
+      if (raw instanceof Uint8Array) return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64');
+      return typeof x === 'bigint' ? x.toString() : x;
+    },
+    2,
+  );
+}
+const json = readJson;
 
 // Every text that came from a client (an id, a content type, a framework name, a claim) is
 // printed through f (printableField): one field, on its line. A claimed value may hold any
