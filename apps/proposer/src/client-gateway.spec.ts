@@ -273,3 +273,28 @@ describe('the client gateway and the registry', () => {
     await expect(gateway.propose(alice)).resolves.toMatchObject({ slot: 0n, duplicate: true });
   });
 });
+
+describe('the client gateway after a state snapshot', () => {
+  it('gives back the bytes of ids in flight whose callers left, once an installed snapshot shows they took effect', async () => {
+    const { gateway, chosen } = setUp();
+    gateway.becomeReady();
+    const mib = 1024 * 1024;
+    const big = (id: string): Command => ({ clientRequestId: id, contentType: 'application/octet-stream', data: Buffer.alloc(mib, id) });
+    const count = IN_FLIGHT_BYTES_MAX / mib;
+    // Each caller's deadline passes (abandon); its command stays in the core, and takes effect in
+    // slots a state snapshot covers: no delivery ever names them.
+    for (let i = 0; i < count; i++) {
+      const token = {};
+      void gateway.propose(big(`gone-${i}`), token).catch(() => undefined);
+      gateway.abandon(`gone-${i}`, token);
+    }
+    await turn();
+    for (let i = 0; i < count; i++) chosen.set(`gone-${i}`, { clientRequestId: `gone-${i}`, slot: BigInt(i) });
+    gateway.answerSettled();
+    // Before: the ids stayed in flight here for good, their 64 MiB counted, and every new
+    // proposal was RESOURCE_EXHAUSTED.
+    const next = gateway.propose(big('next'));
+    gateway.delivered([{ clientRequestId: 'next', slot: 100n, valueDigest: 'digest' }], () => []);
+    await expect(next).resolves.toMatchObject({ slot: 100n });
+  });
+});

@@ -266,8 +266,14 @@ export class ClientGateway {
     }
   }
 
-  /** Waiters of ids the state now holds (a state snapshot was installed): told where each took effect. */
+  /**
+   * Waiters of ids the state now holds (a state snapshot was installed): told where each took
+   * effect. Ids in flight that the state holds leave too, waited for or not: no delivery names an
+   * id that took effect below the snapshot (the core's copy, chosen again, is a duplicate), and an
+   * id whose callers all left (their deadlines passed) would otherwise count its bytes for good.
+   */
   answerSettled(): void {
+    for (const id of [...this.inCore.keys()]) if (!this.waiters.has(id) && this.deps.chosen.result(id)) this.forget(id);
     for (const [id, list] of [...this.waiters]) {
       const known = this.deps.chosen.result(id);
       if (!known) continue;
