@@ -266,6 +266,33 @@ describe('the agreed state (the Monster Harmonic registry)', () => {
     expect(restored.snapshot()).toEqual(s.snapshot());
   });
 
+  it('forgets its oldest proposal and record without walking its maps from the front, however many it forgot before', () => {
+    // A Map asked for its first key walks past every entry deleted at its front since it was last
+    // rebuilt: once full, each proposal's eviction cost up to the bound (1,000,000 numbers).
+    const opts = { digest, registry: { numbersMax: 300, proposalsMax: 100 } };
+    const s = new AgreedState(opts);
+    const maps = [(s.registry as unknown as { slotOf: Map<bigint, bigint> }).slotOf, (s.registry as unknown as { records: Map<bigint, unknown> }).records];
+    const keys = jest.spyOn(Map.prototype, 'keys');
+    const entries = jest.spyOn(Map.prototype, 'entries');
+    try {
+      for (let n = 0; n < 3000; n++) s.apply(slot(n, proposal(`p${n}`, n + 1, [row('alpha', String(n))])));
+      const walked = [...keys.mock.contexts, ...entries.mock.contexts].filter((m) => maps.includes(m as Map<bigint, unknown>)).length;
+      expect(walked).toBe(0);
+    } finally {
+      keys.mockRestore();
+      entries.mockRestore();
+    }
+    expect(s.registry.forgottenAtOrBelow).toBe(2700n);
+    expect(s.registry.proposals(0n, 1000).filter((p) => !('forgotten' in p)).map((p) => p.proposalNumber)).toEqual(Array.from({ length: 100 }, (_, i) => BigInt(2901 + i)));
+    // The orders hold what the maps hold, and a bounded number of keys already taken.
+    expect(s.registry.orderLengths).toEqual({ numbers: 300, records: 100 });
+    // The same state from its snapshot, forgetting the same way on.
+    const again = new AgreedState(opts, s.snapshot());
+    for (const state of [s, again]) state.apply(slot(3000, proposal('p3000', 3001, [row('alpha', '3000')])));
+    expect(again.snapshot()).toEqual(s.snapshot());
+    expect(again.registry.orderLengths).toEqual({ numbers: 300, records: 100 });
+  });
+
   it('counts every proposal that took effect, those whose numbers it forgot included, the same after a snapshot', () => {
     const opts = { digest, registry: { numbersMax: 2 } };
     const s = new AgreedState(opts);

@@ -4,6 +4,7 @@
 import type { Command } from '@paxos/consensus-core';
 import { isHarmonicContentType, leaderboardBoundProblem, leaderboardEntryProblem, sourceOfAcceptor, validateProposalValue } from '@paxos/proposal';
 import type { Claim, LeaderboardEntry } from '@paxos/proto';
+import { InsertionOrder } from './insertion-order';
 import { SortedNumbers } from './sorted-numbers';
 
 /** A claim as the registry keeps it, with who checks it. */
@@ -120,10 +121,14 @@ export interface RegistrySnapshot {
 export class HarmonicRegistry {
   /** Proposal number -> the slot it took effect in (every proposal ever applied). */
   private readonly slotOf = new Map<bigint, bigint>();
+  /** slotOf's numbers in the order they took effect (the oldest is forgotten first). */
+  private readonly slotOrder = new InsertionOrder<bigint>();
   /** Every number in slotOf, ascending (pages of ListProposals). */
   private numbers = new SortedNumbers();
   /** Full records of the newest proposalsMax proposals, in log order. */
   private readonly records = new Map<bigint, ProposalRecord>();
+  /** records' numbers in the order they were kept (the oldest goes first). */
+  private readonly recordOrder = new InsertionOrder<bigint>();
   /** recordBytes of every record in `records`. */
   private recordsBytes = 0;
   private readonly rows = new Map<string, LeaderboardRow>();
@@ -171,7 +176,7 @@ export class HarmonicRegistry {
       leaderboardSha256: p.leaderboardSha256,
       claims: p.claims.map((claim) => ({ claim, checkedBy: (c.verifiedBy ?? []).filter((id) => sourceOfAcceptor(id) === claim.source) })),
     };
-    this.slotOf.set(p.proposalNumber, slot);
+    this.setSlot(p.proposalNumber, slot);
     this.numbers.insert(p.proposalNumber);
     this.keepRecord(record);
     this.forgetPastBound();
@@ -222,13 +227,14 @@ export class HarmonicRegistry {
    */
   private forgetPastBound(): void {
     while (this.slotOf.size > Math.max(1, this.opts.numbersMax)) {
-      const oldest = this.slotOf.keys().next().value as bigint;
+      const oldest = this.slotOrder.takeOldest((n) => this.slotOf.has(n)) as bigint;
       this.slotOf.delete(oldest);
       this.numbers.remove(oldest);
       const r = this.records.get(oldest);
       if (r !== undefined) {
         this.records.delete(oldest);
         this.recordsBytes -= recordBytes(r);
+        this.recordOrder.prune((n) => this.records.has(n));
       }
       if (this.forgotten === undefined || oldest > this.forgotten) this.forgotten = oldest;
       this.forgottenCount += 1;
@@ -237,13 +243,26 @@ export class HarmonicRegistry {
 
   /** Keeps the record whole, and forgets the oldest ones past the bounds (the newest is always kept). */
   private keepRecord(record: ProposalRecord): void {
+    if (!this.records.has(record.proposalNumber)) this.recordOrder.added(record.proposalNumber);
     this.records.set(record.proposalNumber, record);
     this.recordsBytes += recordBytes(record);
     while (this.records.size > 1 && (this.records.size > this.opts.proposalsMax || this.recordsBytes > this.opts.recordsBytesMax)) {
-      const [oldest, r] = this.records.entries().next().value as [bigint, ProposalRecord];
+      const oldest = this.recordOrder.takeOldest((n) => this.records.has(n)) as bigint;
+      const r = this.records.get(oldest) as ProposalRecord;
       this.records.delete(oldest);
       this.recordsBytes -= recordBytes(r);
     }
+  }
+
+  /** Sets a number's slot (a number set again keeps its place in the order, as in the Map). */
+  private setSlot(n: bigint, slot: bigint): void {
+    if (!this.slotOf.has(n)) this.slotOrder.added(n);
+    this.slotOf.set(n, slot);
+  }
+
+  /** Numbers and records in their eviction orders, kept and skipped (bounded by what the maps hold). */
+  get orderLengths(): { readonly numbers: number; readonly records: number } {
+    return { numbers: this.slotOrder.length, records: this.recordOrder.length };
   }
 
   snapshot(): RegistrySnapshot {
@@ -260,7 +279,7 @@ export class HarmonicRegistry {
   /** A registry that continues from a snapshot (insertion orders kept: they decide what is evicted). */
   static fromSnapshot(s: RegistrySnapshot, opts: RegistryOptions = REGISTRY_DEFAULTS): HarmonicRegistry {
     const r = new HarmonicRegistry(opts);
-    for (const [n, slot] of s.slotOf) r.slotOf.set(n, slot);
+    for (const [n, slot] of s.slotOf) r.setSlot(n, slot);
     r.numbers = SortedNumbers.fromAscending([...r.slotOf.keys()].sort(compareBigint));
     // Kept as when applied: a snapshot from before the records' bound in bytes (format 2) is cut
     // to it here, to the same newest records a node applying the log keeps.
