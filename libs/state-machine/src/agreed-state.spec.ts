@@ -293,6 +293,40 @@ describe('the agreed state (the Monster Harmonic registry)', () => {
     expect(again.registry.orderLengths).toEqual({ numbers: 300, records: 100 });
   });
 
+  it('keeps its newest historyMax leaderboard changes without moving all of them on every proposal', () => {
+    const historyMax = 500;
+    const s = new AgreedState({ digest, registry: { historyMax } });
+    // Counts the leaderboard rows that splice and slice move (a row has a framework and a slot).
+    let moved = 0;
+    const splice = Array.prototype.splice;
+    const slice = Array.prototype.slice;
+    const isRows = (a: unknown[]) => typeof a[0] === 'object' && a[0] !== null && 'framework' in a[0] && 'slot' in a[0];
+    Array.prototype.splice = function (this: unknown[], ...args: unknown[]) {
+      if (isRows(this)) moved += this.length;
+      return (splice as (...a: unknown[]) => unknown[]).apply(this, args);
+    } as typeof splice;
+    Array.prototype.slice = function (this: unknown[], ...args: unknown[]) {
+      if (isRows(this)) moved += this.length;
+      return (slice as (...a: unknown[]) => unknown[]).apply(this, args);
+    } as typeof slice;
+    const proposals = 5000;
+    try {
+      for (let n = 0; n < proposals; n++) s.apply(slot(n, proposal(`p${n}`, n + 1, [row('alpha', String(n))])));
+    } finally {
+      Array.prototype.splice = splice;
+      Array.prototype.slice = slice;
+    }
+    // Before: the whole history moved on each proposal once it was full (about 2,250,000 rows here).
+    expect(moved).toBeLessThan(3 * proposals);
+    const history = s.registry.history(historyMax + 10);
+    expect(history.map((r) => r.score)).toEqual(Array.from({ length: historyMax }, (_, i) => String(proposals - historyMax + i)));
+    expect(s.registry.history(3).map((r) => r.score)).toEqual(['4997', '4998', '4999']);
+    expect(s.snapshot().registry.changes).toEqual(history);
+    const again = new AgreedState({ digest, registry: { historyMax } }, s.snapshot());
+    for (const state of [s, again]) state.apply(slot(proposals, proposal('last', proposals + 1, [row('beta', '7')])));
+    expect(again.snapshot()).toEqual(s.snapshot());
+  });
+
   it('counts every proposal that took effect, those whose numbers it forgot included, the same after a snapshot', () => {
     const opts = { digest, registry: { numbersMax: 2 } };
     const s = new AgreedState(opts);

@@ -132,7 +132,13 @@ export class HarmonicRegistry {
   /** recordBytes of every record in `records`. */
   private recordsBytes = 0;
   private readonly rows = new Map<string, LeaderboardRow>();
-  private readonly changes: LeaderboardRow[] = [];
+  /**
+   * Leaderboard changes from changesHead on (the ones before it are dropped, and cut off the array
+   * once they are as many as historyMax): dropping the oldest from the front of the array moved
+   * every change kept, on every proposal once the history was full.
+   */
+  private changes: LeaderboardRow[] = [];
+  private changesHead = 0;
   private refusedCount = 0;
   /** The highest number forgotten past numbersMax (undefined: none yet). */
   private forgotten: bigint | undefined;
@@ -185,7 +191,7 @@ export class HarmonicRegistry {
       this.rows.set(e.framework, row);
       this.changes.push(row);
     }
-    if (this.changes.length > this.opts.historyMax) this.changes.splice(0, this.changes.length - this.opts.historyMax);
+    this.dropOldChanges();
     return { kind: 'accepted', proposalNumber: p.proposalNumber };
   }
 
@@ -254,6 +260,16 @@ export class HarmonicRegistry {
     }
   }
 
+  /** Keeps the newest historyMax changes; O(1) amortized per change. */
+  private dropOldChanges(): void {
+    const over = this.changes.length - this.changesHead - this.opts.historyMax;
+    if (over > 0) this.changesHead += over;
+    if (this.changesHead > 0 && this.changesHead >= this.opts.historyMax) {
+      this.changes = this.changes.slice(this.changesHead);
+      this.changesHead = 0;
+    }
+  }
+
   /** Sets a number's slot (a number set again keeps its place in the order, as in the Map). */
   private setSlot(n: bigint, slot: bigint): void {
     if (!this.slotOf.has(n)) this.slotOrder.added(n);
@@ -270,7 +286,7 @@ export class HarmonicRegistry {
       slotOf: [...this.slotOf.entries()],
       records: [...this.records.values()],
       rows: [...this.rows.values()],
-      changes: [...this.changes],
+      changes: this.changes.slice(this.changesHead),
       refusedCount: this.refusedCount,
       ...(this.forgotten !== undefined ? { forgottenAtOrBelow: this.forgotten, forgottenCount: this.forgottenCount } : {}),
     };
@@ -285,7 +301,7 @@ export class HarmonicRegistry {
     // to it here, to the same newest records a node applying the log keeps.
     for (const rec of s.records) r.keepRecord(rec);
     for (const row of s.rows) r.rows.set(row.framework, row);
-    r.changes.push(...s.changes);
+    r.changes = s.changes.slice();
     r.refusedCount = s.refusedCount;
     r.forgotten = s.forgottenAtOrBelow;
     r.forgottenCount = s.forgottenCount ?? 0;
@@ -335,7 +351,7 @@ export class HarmonicRegistry {
 
   /** The newest leaderboard changes, oldest first (at most historyMax are kept). */
   history(max: number): LeaderboardRow[] {
-    return this.changes.slice(Math.max(0, this.changes.length - max));
+    return this.changes.slice(Math.max(this.changesHead, this.changes.length - max));
   }
 }
 
