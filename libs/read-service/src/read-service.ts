@@ -1,6 +1,6 @@
 import { type ServerUnaryCall, type ServerWritableStream, type sendUnaryData, status } from '@grpc/grpc-js';
 import type { ChosenEntry } from '@paxos/consensus-core';
-import { type Caller, callerKey, callerOf, deadlineLeft, GrpcError, toServiceError } from '@paxos/grpc-kit';
+import { type Caller, callerKey, callerOf, deadlineLeft, peerIdentity, GrpcError, toServiceError } from '@paxos/grpc-kit';
 import {
   Consistency,
   type GetLeaderboardRequest,
@@ -49,7 +49,7 @@ type ListedProposal = { readonly kept: ProposalRecord } | { readonly forgotten: 
 export const LEADERBOARD_HISTORY_MAX = 1000;
 /** State snapshots one node sends at once. */
 export const SNAPSHOT_TRANSFERS_MAX = 2;
-/** State snapshots one node sends at once to one client (so that one client never holds every place). */
+/** State snapshots one node sends at once to one client that is not a proposer (so that one client never holds every place). */
 export const SNAPSHOT_TRANSFERS_PER_CLIENT_MAX = 1;
 
 /** What a node gives the read service. */
@@ -219,11 +219,15 @@ export function readService(source: ReadSource): ReadServiceServer {
     },
 
     getStateSnapshot(call: ServerWritableStream<GetStateSnapshotRequest, GetStateSnapshotResponse>) {
-      const client = callerKey(call);
+      // Per client only for callers that name themselves and are not proposers: a proposer may
+      // fetch for two lagging acceptors and itself at once, and on plaintext every call of a
+      // proposer's channel shares one connection key.
+      const identity = peerIdentity(call);
+      const client = identity !== undefined && identity.role !== 'proposer' ? callerKey(call) : undefined;
       let snapshot: StateSnapshotBytes;
       try {
         if (!source.stateSnapshot) throw new GrpcError(status.FAILED_PRECONDITION, 'this node keeps no state snapshot: ask an acceptor');
-        if ((transfersOf.get(client) ?? 0) >= SNAPSHOT_TRANSFERS_PER_CLIENT_MAX) {
+        if (client !== undefined && (transfersOf.get(client) ?? 0) >= SNAPSHOT_TRANSFERS_PER_CLIENT_MAX) {
           throw new GrpcError(status.RESOURCE_EXHAUSTED, `this node already sends you a state snapshot: read it to its end (or cancel it) before asking for another`);
         }
         if (transfers >= SNAPSHOT_TRANSFERS_MAX) throw new GrpcError(status.RESOURCE_EXHAUSTED, `this node already sends ${SNAPSHOT_TRANSFERS_MAX} state snapshots: try again later`);
@@ -233,9 +237,10 @@ export function readService(source: ReadSource): ReadServiceServer {
         return;
       }
       transfers += 1;
-      transfersOf.set(client, (transfersOf.get(client) ?? 0) + 1);
+      if (client !== undefined) transfersOf.set(client, (transfersOf.get(client) ?? 0) + 1);
       void writeChunks(call, snapshot).finally(() => {
         transfers -= 1;
+        if (client === undefined) return;
         const left = (transfersOf.get(client) ?? 1) - 1;
         if (left > 0) transfersOf.set(client, left);
         else transfersOf.delete(client);

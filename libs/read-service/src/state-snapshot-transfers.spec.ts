@@ -4,15 +4,15 @@ import { Consistency, type GetStateSnapshotRequest, type GetStateSnapshotRespons
 import { AgreedState } from '@paxos/state-machine';
 import { readService, SNAPSHOT_TRANSFERS_MAX } from './read-service';
 
-/** A GetStateSnapshot call from `peer` whose client never reads: every write reports a full buffer. */
-function stalledCall(peer: string): { call: ServerWritableStream<GetStateSnapshotRequest, GetStateSnapshotResponse>; errors: ServiceError[]; cancel(): void } {
+/** A GetStateSnapshot call from `peer` (holding certificate `name`) whose client never reads: every write reports a full buffer. */
+function stalledCall(peer: string, name = `client-${peer.split(':').at(-1)}`): { call: ServerWritableStream<GetStateSnapshotRequest, GetStateSnapshotResponse>; errors: ServiceError[]; cancel(): void } {
   const errors: ServiceError[] = [];
   const call = Object.assign(new EventEmitter(), {
     request: {},
     cancelled: false,
     getDeadline: () => Infinity,
     getPeer: () => peer,
-    getAuthContext: () => null,
+    getAuthContext: () => ({ sslPeerCertificate: { subject: { CN: name } } }),
     write: () => false,
     end: () => undefined,
   });
@@ -60,5 +60,16 @@ describe('GetStateSnapshot transfers', () => {
     expect(later.errors).toEqual([]);
     later.cancel();
     other.cancel();
+  });
+
+  it('take a proposer\'s transfers at once up to the node\'s bound (it may fetch for two lagging acceptors and itself)', async () => {
+    const first = stalledCall('ipv4:127.0.0.1:6001', 'proposer-1');
+    const second = stalledCall('ipv4:127.0.0.1:6001', 'proposer-1');
+    service.getStateSnapshot(first.call);
+    service.getStateSnapshot(second.call);
+    expect([...first.errors, ...second.errors]).toEqual([]);
+    first.cancel();
+    second.cancel();
+    await new Promise((r) => setImmediate(r));
   });
 });
