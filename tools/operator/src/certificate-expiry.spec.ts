@@ -1,8 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger, ensureNetworkCertificates, loadTls, type RunningServer, startGrpcServer, tlsFilesIn, INSECURE } from '@paxos/grpc-kit';
+import { caKeyFile, createLogger, ensureNetworkCertificates, loadTls, type RunningServer, startGrpcServer, tlsFilesIn, INSECURE } from '@paxos/grpc-kit';
 import { certificateExpiry, formatCertificateExpiry } from './certificate-expiry';
 import type { NetworkLayout } from './network-dir';
 
@@ -59,5 +60,37 @@ describe('check: certificate expiry', () => {
     expect(formatCertificateExpiry(gone, '/net')[0]).toMatch(/the network's CA expired on .*npm run stop -- --dir \/net/);
     // A plaintext network has no certificates to read.
     expect(await certificateExpiry(layout, INSECURE, 2000, now)).toBeUndefined();
+  });
+
+  it('reports a certificate a node still presents after it expired (the handshake alone would refuse it unread)', async () => {
+    // acceptor-7's certificate from the network's CA, valid for one day in 2020 (openssl ca sets both dates).
+    const work = mkdtempSync(join(tmpdir(), 'cert-expired-'));
+    const run = (args: string[]) => execFileSync('openssl', args, { cwd: work, stdio: ['ignore', 'ignore', 'pipe'] });
+    writeFileSync(join(work, 'index.txt'), '');
+    writeFileSync(join(work, 'serial'), '01\n');
+    writeFileSync(join(work, 'ext.cnf'), 'extendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n');
+    writeFileSync(join(work, 'ca.cnf'), '[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\nnew_certs_dir=.\nserial=serial\ndefault_md=sha256\npolicy=p\n[p]\ncommonName=supplied\n');
+    run(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'n.key', '-out', 'n.csr', '-subj', '/CN=acceptor-7']);
+    run(['ca', '-batch', '-config', 'ca.cnf', '-cert', join(dir, 'ca.crt'), '-keyfile', caKeyFile(dir), '-in', 'n.csr', '-out', 'n.crt', '-startdate', '20200101000000Z', '-enddate', '20200102000000Z', '-extfile', 'ext.cnf', '-notext']);
+    const ca = readFileSync(join(dir, 'ca.crt'));
+    const cert = readFileSync(join(work, 'n.crt'));
+    const expired = await startGrpcServer({
+      host: '127.0.0.1',
+      port: 0,
+      maxReceiveBytes: 1 << 20,
+      logger,
+      transport: { kind: 'tls', ca, cert, key: readFileSync(join(work, 'n.key')), identity: { role: 'acceptor', id: 7, name: 'acceptor-7' }, notAfter: new Date(new X509Certificate(cert).validTo) },
+      services: [],
+    });
+    try {
+      const one: NetworkLayout = { createdAt: 'x', proposer: '127.0.0.1:1', lmfdbCacheDir: '/c', nodes: [{ name: 'node_7', role: 'acceptor', id: 7, address: `127.0.0.1:${expired.port}` }] };
+      // eslint-disable-next-line no-restricted-properties -- a certificate's validity names moments
+      const e = await certificateExpiry(one, loadTls(tlsFilesIn(dir, 'client-cli')), 2000, Date.now());
+      expect(e?.expiring.map((c) => c.name)).toEqual(['acceptor-7']);
+      expect(formatCertificateExpiry(e, '/net')[0]).toMatch(/acceptor-7's expired on 2020-01-02/);
+    } finally {
+      await expired.shutdown(100);
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 });
