@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { ConfigError, helpText, parseCommand } from '@paxos/grpc-kit';
 import { defaultCacheDir } from '@paxos/lmfdb-client';
 import { launchNetwork, type LaunchResult, restartMissing } from './launch-network';
-import { defaultNetworkDir } from './network-dir';
+import { defaultNetworkDir, refuseNonDirectory } from './network-dir';
 
 export const launchCommand = {
   program: 'launch',
@@ -61,6 +61,9 @@ export async function runLaunch(argv: readonly string[], out: (line: string) => 
     printLaunch(r, out);
     return r.healthy === r.quorum.n && r.allReadyMs !== undefined ? 0 : 1;
   }
+  const lmfdbCacheDir = resolve(o['lmfdb-cache'] ?? defaultCacheDir());
+  // Before anything is bundled or made: the ingest would say only EEXIST from mkdir.
+  refuseNonDirectory(lmfdbCacheDir, 'the LMFDB cache', '--lmfdb-cache (or LMFDB_CACHE_DIR)');
   const r = await launchNetwork({
     nodes,
     basePort: o['base-port'] as number,
@@ -71,7 +74,7 @@ export async function runLaunch(argv: readonly string[], out: (line: string) => 
     // Acceptor i's metrics on metricsPort + i, the proposer's on metricsPort + 101 (9100 + i and 9201 by default).
     metricsPort: (o['metrics-port'] as number | undefined) ?? (o['base-port'] as number) + 2000,
     dir,
-    lmfdbCacheDir: resolve(o['lmfdb-cache'] ?? defaultCacheDir()),
+    lmfdbCacheDir,
     ...(o['base-url'] ? { baseUrl: o['base-url'] } : {}),
     readyTimeoutMs: o['ready-timeout-ms'] as number,
     ...(o.insecure ? { insecure: true } : {}),

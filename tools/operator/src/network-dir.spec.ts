@@ -63,6 +63,12 @@ describe('the network dir', () => {
       await expect(runStop(['--dir', d], () => undefined)).rejects.toThrow(new ConfigError(`the network dir ${d} ${d === file ? 'is a file, not a directory' : 'cannot be made: a part of that path is a file'}; give --dir (or PAXOS_NETWORK_DIR) a directory${d === file ? ', or a path that does not exist yet' : ''}`));
       await expect(runLaunch(['--dir', d, '--nodes', '1'], () => undefined)).rejects.toBeInstanceOf(ConfigError);
     }
+    // An LMFDB cache that is a file: refused before anything is bundled or made.
+    const net = join(dir, 'net');
+    await expect(runLaunch(['--dir', net, '--nodes', '1', '--lmfdb-cache', file], () => undefined)).rejects.toThrow(
+      new ConfigError(`the LMFDB cache ${file} is a file, not a directory; give --lmfdb-cache (or LMFDB_CACHE_DIR) a directory, or a path that does not exist yet`),
+    );
+    expect(existsSync(net)).toBe(false);
     const typo = join(dir, 'no-such-network');
     await expect(runLaunch(['--restart-missing', '--dir', typo], () => undefined)).rejects.toThrow(/no network described in .*no-such-network/);
     expect(existsSync(typo)).toBe(false);

@@ -192,17 +192,17 @@ export async function lockNetworkDir(dir: string, what: string, waitMs = 0): Pro
  * A network dir that names a file, or a path through one, is refused as the bad flag it is (exit
  * 2), before anything is made there: mkdir and readdir said only EEXIST or ENOTDIR.
  */
-export function refuseNonDirectory(dir: string): void {
+export function refuseNonDirectory(dir: string, what = 'the network dir', flag = '--dir (or PAXOS_NETWORK_DIR)'): void {
   let isDirectory: boolean;
   try {
     isDirectory = statSync(dir).isDirectory();
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return;
-    if (code === 'ENOTDIR') throw new ConfigError(`the network dir ${dir} cannot be made: a part of that path is a file; give --dir (or PAXOS_NETWORK_DIR) a directory`);
+    if (code === 'ENOTDIR') throw new ConfigError(`${what} ${dir} cannot be made: a part of that path is a file; give ${flag} a directory`);
     throw e;
   }
-  if (!isDirectory) throw new ConfigError(`the network dir ${dir} is a file, not a directory; give --dir (or PAXOS_NETWORK_DIR) a directory, or a path that does not exist yet`);
+  if (!isDirectory) throw new ConfigError(`${what} ${dir} is a file, not a directory; give ${flag} a directory, or a path that does not exist yet`);
 }
 
 /** How often a command waiting for the network dir's lock tries it again. */
