@@ -325,6 +325,10 @@ describe('the agreed state (the Monster Harmonic registry)', () => {
     const again = new AgreedState({ digest, registry: { historyMax } }, s.snapshot());
     for (const state of [s, again]) state.apply(slot(proposals, proposal('last', proposals + 1, [row('beta', '7')])));
     expect(again.snapshot()).toEqual(s.snapshot());
+    // A snapshot holding more changes than the bound (from a node that kept more) is cut to the
+    // newest historyMax at once, as applying the log would have kept them.
+    const narrow = new AgreedState({ digest, registry: { historyMax: 3 } }, s.snapshot());
+    expect(narrow.snapshot().registry.changes.map((r) => r.score)).toEqual(['4998', '4999', '7']);
   });
 
   it('counts every proposal that took effect, those whose numbers it forgot included, the same after a snapshot', () => {

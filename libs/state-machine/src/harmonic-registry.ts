@@ -301,7 +301,9 @@ export class HarmonicRegistry {
     // to it here, to the same newest records a node applying the log keeps.
     for (const rec of s.records) r.keepRecord(rec);
     for (const row of s.rows) r.rows.set(row.framework, row);
-    r.changes = s.changes.slice();
+    // The newest historyMax, as applying the log keeps: a snapshot with more (from a lying or
+    // damaged node) would otherwise hold them until the next proposal.
+    r.changes = s.changes.slice(Math.max(0, s.changes.length - Math.max(0, opts.historyMax)));
     r.refusedCount = s.refusedCount;
     r.forgotten = s.forgottenAtOrBelow;
     r.forgottenCount = s.forgottenCount ?? 0;
