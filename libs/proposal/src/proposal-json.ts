@@ -29,8 +29,14 @@ function integer(v: unknown, where: string, max: bigint): bigint {
   return BigInt(text);
 }
 
+/** Half of a surrogate pair, alone (in Unicode mode a whole pair is one code point and does not match). */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
 function text(v: unknown, where: string): string {
   if (typeof v !== 'string') throw new ProposalFormatError(`${where} must be a string`);
+  // JSON may spell one ("\ud800"); UTF-8 cannot carry it, so the network would read U+FFFD in its
+  // place, and the leaderboard's hash computed here would not be the one the nodes compute.
+  if (LONE_SURROGATE.test(v)) throw new ProposalFormatError(`${where} holds half of a surrogate pair (a \\uD800-\\uDFFF escape without its other half): not text; write the whole character`);
   return v;
 }
 

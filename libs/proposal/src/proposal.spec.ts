@@ -148,6 +148,11 @@ describe('proposal.json', () => {
     expect(() => parseProposalJson('{"proposal_number": 1, "leaderboard_sha256": {"toString": 1}}')).toThrow(ProposalFormatError);
     expect(() => parseProposalJson('{"proposal_number": 1, "leaderboard_sha256": {"toString": 1}}')).toThrow(/leaderboard_sha256 is \{"toString":1\}, the leaderboard hashes to/);
     expect(() => parseProposalJson('[')).toThrow(/not JSON/);
+    // Half a surrogate pair: the nodes would read U+FFFD and hash another leaderboard. A whole pair is text.
+    const row = (name: string) => `{"proposal_number": 1, "leaderboard": [{"framework": "${name}", "score": 1, "price_per_point": 1, "bid": 1, "ask": 1}]}`;
+    expect(() => parseProposalJson(row('M\\ud800'))).toThrow(/leaderboard\[0\]\.framework holds half of a surrogate pair/);
+    expect(() => parseProposalJson(row('\\udc00M'))).toThrow(ProposalFormatError);
+    expect(parseProposalJson(row('M\\ud83d\\ude00')).leaderboard[0]?.framework).toBe('M\u{1F600}');
   });
 });
 
