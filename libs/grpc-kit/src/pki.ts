@@ -7,8 +7,8 @@
 // again; each is written to temporary files and renamed into place.
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { identityOfName, keyMatches, tlsFilesIn } from './tls';
 
 const CA_DAYS = 3650;
@@ -68,15 +68,32 @@ export function ensureNetworkCertificates(dir: string, names: readonly string[],
   return issued;
 }
 
-/** One key and certificate, written beside their places and renamed into them (the key first). */
+/**
+ * One key and certificate, written beside their places, synced, and renamed into them (the key
+ * first), the folders synced after: a power cut leaves the old pair or the new one, never an
+ * empty certificate (which the next launch would take for a missing CA and make a new one).
+ */
 function issue(keyFile: string, certFile: string, args: readonly string[]): void {
   const tmpKey = `${keyFile}.tmp`;
   const tmpCert = `${certFile}.tmp`;
   rmSync(tmpKey, { force: true });
   openssl(['req', '-x509', ...CURVE, '-keyout', tmpKey, '-out', tmpCert, ...args]);
   chmodSync(tmpKey, 0o600);
+  fsyncPath(tmpKey);
+  fsyncPath(tmpCert);
   renameSync(tmpKey, keyFile);
   renameSync(tmpCert, certFile);
+  for (const dir of new Set([dirname(keyFile), dirname(certFile)])) fsyncPath(dir);
+}
+
+/** Syncs a file or a folder (opened read-only: fsync needs no write access). */
+function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
