@@ -233,7 +233,8 @@ export class NetworkPoller {
 
   /**
    * The leaderboard, the latest slots and proposals, read from the proposer; when it does not
-   * answer, from the first alive acceptor's applied state (marked as such).
+   * answer, or has applied fewer slots than an alive acceptor (a restarted proposer still learning
+   * the log), from the applied state of the alive acceptor that has applied the most (marked as such).
    */
   private async pollAgreedState(
     acceptors: readonly AcceptorView[],
@@ -241,13 +242,24 @@ export class NetworkPoller {
   ): Promise<{ proposerState?: Pick<ProposerView, 'state' | 'reason'>; leaderboard?: LeaderboardView; latestSlots: SlotView[]; proposals: ProposalView[] }> {
     let proposerState: Pick<ProposerView, 'state' | 'reason'> | undefined;
     const candidates: Array<{ node: NodeClients; name: string }> = [{ node: this.proposer, name: `proposer ${this.opts.proposer}` }];
-    const fallback = acceptors.find((a) => a.state === 'alive');
+    // An acceptor whose state machine stopped serves no reads: the furthest of the others.
+    let fallback: AcceptorView | undefined;
+    for (const a of acceptors) {
+      if (a.state !== 'alive' || a.stateError !== undefined) continue;
+      if (!fallback || BigInt(a.appliedSlot ?? 0) > BigInt(fallback.appliedSlot ?? 0)) fallback = a;
+    }
+    const fallbackApplied = BigInt(fallback?.appliedSlot ?? 0);
     if (fallback) candidates.push({ node: this.acceptors[fallback.id] as NodeClients, name: `acceptor ${fallback.id} (its applied state)` });
     // The proposer, then one alive acceptor: at most two rounds of calls, so a poll stays within a few deadlines.
     for (const { node, name } of candidates) {
       try {
         const board = await node.leaderboard(HISTORY_READ);
         const applied = board.appliedSlot;
+        if (node === this.proposer && fallback && applied < fallbackApplied) {
+          // Its state would take the page back (an empty leaderboard after a restart) until it has learned the log.
+          problems.push(`${name}: has applied ${applied} slots, acceptor ${fallback.id} ${fallbackApplied} (it is still learning the log)`);
+          continue;
+        }
         const from = applied > BigInt(LATEST_SLOTS) ? applied - BigInt(LATEST_SLOTS) : 0n;
         const log = applied > 0n ? await node.readLog(from, LATEST_SLOTS) : { entries: [] };
         const latestSlots = log.entries.slice(0, LATEST_SLOTS).map(slotView).reverse();

@@ -14,7 +14,7 @@ import { escapeHtml, renderSlotPage, slotJson } from './slot-page';
 import { startStatusServer, VIEWERS_PER_HOST_MAX } from './http-server';
 import { type NetworkPoller, NetworkPoller as RealNetworkPoller } from './network-poller';
 import { acceptorView, type NetworkView, slotView } from './network-view';
-import { ReadLogResponse, ReadServiceService, StatusResponse } from '@paxos/proto';
+import { AcceptorServiceService, GetLeaderboardResponse, ReadLogResponse, ReadServiceService, StatusResponse } from '@paxos/proto';
 
 describe('reading the proposer\'s metrics', () => {
   it('parses what prom-client serves: gauges, counters, histogram buckets with escaped labels', async () => {
@@ -367,6 +367,103 @@ describe('the page on a loopback address', () => {
     } finally {
       for (const s of held) s.destroy();
       await server.close();
+    }
+  });
+});
+
+describe('the agreed state the page shows', () => {
+  /** A node that has applied `applied` slots with one leaderboard row: Status, GetLeaderboard and ReadLog (plaintext, on a free port); with `stateError`, its state machine stopped. */
+  const nodeAt = (logger: Logger, id: number, applied: bigint, stateError = '') =>
+    startGrpcServer({
+      host: '127.0.0.1',
+      port: 0,
+      maxReceiveBytes: 1 << 20,
+      transport: INSECURE,
+      logger,
+      services: [
+        {
+          name: 'paxos.v1.AcceptorService',
+          definition: AcceptorServiceService,
+          implementation: { status: (_c: unknown, cb: (e: null, r: StatusResponse) => void) => cb(null, StatusResponse.fromPartial({ nodeId: id, committedIndex: applied, appliedSlot: applied, stateError })) },
+        },
+        {
+          name: 'paxos.v1.ReadService',
+          definition: ReadServiceService,
+          implementation: {
+            getLeaderboard: (_c: unknown, cb: (e: null, r: GetLeaderboardResponse) => void) =>
+              cb(
+                null,
+                GetLeaderboardResponse.fromPartial({
+                  appliedSlot: applied,
+                  proposals: applied,
+                  rows: applied > 0n ? [{ framework: 'fw', score: '1', pricePerPoint: '0.01', bid: '1', ask: '1', proposalNumber: 1n, slot: applied - 1n }] : [],
+                }),
+              ),
+            readLog: (c: { request: { fromSlot: bigint } }, cb: (e: null, r: ReadLogResponse) => void) =>
+              cb(
+                null,
+                ReadLogResponse.fromPartial({
+                  entries: Array.from({ length: Math.max(0, Number(applied - c.request.fromSlot)) }, (_, i) => ({ slot: c.request.fromSlot + BigInt(i), value: { kind: { $case: 'noop' as const, value: {} } } })),
+                  appliedSlot: applied,
+                }),
+              ),
+          },
+        },
+      ],
+    });
+
+  it('does not go back to an empty leaderboard while a restarted proposer learns the log: the furthest acceptor\'s applied state is shown', async () => {
+    const logger = createLogger('status-page-spec');
+    logger.level = 'silent';
+    // The restarted proposer has applied nothing yet; acceptor 0 is behind, acceptor 1 has applied 5 slots, acceptor 2 serves no reads.
+    const proposer = await nodeAt(logger, 0, 0n);
+    const behind = await nodeAt(logger, 0, 3n);
+    const furthest = await nodeAt(logger, 1, 5n);
+    const stopped = await nodeAt(logger, 2, 9n, 'state machine stopped');
+    const poller = new RealNetworkPoller({
+      acceptors: [`127.0.0.1:${behind.port}`, `127.0.0.1:${furthest.port}`, `127.0.0.1:${stopped.port}`],
+      proposer: `127.0.0.1:${proposer.port}`,
+      proposerMetrics: '127.0.0.1:1',
+      transport: INSECURE,
+      pollMs: 1000,
+      nodeDeadlineMs: 2000,
+      historySeconds: 60,
+      logger,
+    });
+    try {
+      const v = await poller.pollOnce();
+      expect(v.proposer.state).toBe('alive');
+      expect(v.leaderboard).toMatchObject({ from: 'acceptor 1 (its applied state)', appliedSlot: '5', proposals: '5' });
+      expect(v.leaderboard?.rows).toHaveLength(1);
+      expect(v.latestSlots.map((s) => s.slot)).toEqual(['4', '3', '2', '1', '0']);
+      expect(v.problems).toContainEqual(expect.stringMatching(/^proposer 127\.0\.0\.1:\d+: has applied 0 slots, acceptor 1 5 \(it is still learning the log\)$/));
+    } finally {
+      poller.stop();
+      await Promise.all([proposer, behind, furthest, stopped].map((n) => n.shutdown(100)));
+    }
+  });
+
+  it('reads the proposer once it has applied as much as the acceptors', async () => {
+    const logger = createLogger('status-page-spec');
+    logger.level = 'silent';
+    const proposer = await nodeAt(logger, 0, 5n);
+    const acceptor = await nodeAt(logger, 0, 5n);
+    const poller = new RealNetworkPoller({
+      acceptors: [`127.0.0.1:${acceptor.port}`],
+      proposer: `127.0.0.1:${proposer.port}`,
+      proposerMetrics: '127.0.0.1:1',
+      transport: INSECURE,
+      pollMs: 1000,
+      nodeDeadlineMs: 2000,
+      historySeconds: 60,
+      logger,
+    });
+    try {
+      const v = await poller.pollOnce();
+      expect(v.leaderboard).toMatchObject({ from: `proposer 127.0.0.1:${proposer.port}`, appliedSlot: '5' });
+    } finally {
+      poller.stop();
+      await Promise.all([proposer, acceptor].map((n) => n.shutdown(100)));
     }
   });
 });
