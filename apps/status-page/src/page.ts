@@ -108,7 +108,8 @@ function render(v) {
   drawChart($('throughput'), [{ key: 'commandsPerSecond', color: '#3366cc' }], '/s');
   drawChart($('latency'), [{ key: 'p50Ms', color: '#1f9d55' }, { key: 'p99Ms', color: '#c53030' }], ' ms');
   const lb = v.leaderboard;
-  $('lb-from').textContent = lb ? 'as of slot ' + lb.appliedSlot + ' from ' + lb.from + ' · ' + lb.proposals + ' proposals took effect, ' + lb.refused + ' refused' : 'no node answered';
+  // appliedSlot counts the slots applied: the last one applied is the slot before it (as check and submit say).
+  $('lb-from').textContent = lb ? (lb.appliedSlot === '0' ? 'before slot 0 (no slot applied yet)' : 'after slot ' + (BigInt(lb.appliedSlot) - 1n) + ' (' + lb.appliedSlot + (lb.appliedSlot === '1' ? ' slot' : ' slots') + ' applied)') + ' from ' + lb.from + ' · ' + lb.proposals + ' proposals took effect, ' + lb.refused + ' refused' : 'no node answered';
   $('leaderboard').replaceChildren(...(lb ? lb.rows : []).map((r) =>
     el('tr', {}, el('td', { class: 'framework' }, r.framework), el('td', { class: 'num' }, r.score), el('td', { class: 'num' }, r.pricePerPoint), el('td', { class: 'num' }, r.bid), el('td', { class: 'num' }, r.ask),
       el('td', { class: 'num' }, r.proposalNumber), el('td', { class: 'num' }, el('a', { href: '/slot/' + r.slot }, r.slot)))));

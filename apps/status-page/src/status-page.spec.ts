@@ -146,6 +146,30 @@ describe('the page', () => {
     expect(stale()).toBe(false);
   });
 
+  it('names the last slot the leaderboard reflects as check and submit do (applied_slot counts the slots applied)', () => {
+    const element = (): Record<string, unknown> => ({ textContent: '', className: '', setAttribute: () => undefined, removeAttribute: () => undefined, replaceChildren: () => undefined, append: () => undefined });
+    const elements = new Map<string, Record<string, unknown>>();
+    let onView: ((e: { data: string }) => void) | undefined;
+    const context = createContext({
+      document: { body: element(), getElementById: (id: string) => elements.get(id) ?? elements.set(id, element()).get(id), createElement: element, createElementNS: element, createTextNode: () => ({}) },
+      Node: class {},
+      EventSource: Object.assign(function (this: { addEventListener: unknown }) { this.addEventListener = (name: string, f: (e: { data: string }) => void) => name === 'view' && (onView = f); }, { CLOSED: 2 }),
+      setInterval: () => undefined,
+      setTimeout: () => undefined,
+      performance: { now: () => 0 },
+    });
+    runInContext(PAGE_SCRIPT, context);
+    const shown = (appliedSlot: string) => {
+      const view = { at: 1_000_000, pollMs: 1000, historySeconds: 60, clusterSize: 5, quorumSize: 3, alive: 5, voting: 5, quorumAlive: true, acceptors: [], proposer: { address: 'p', state: 'alive', leader: true }, latestSlots: [], proposals: [], problems: [] };
+      onView?.({ data: JSON.stringify({ ...view, leaderboard: { from: 'proposer p', appliedSlot, proposals: '2', refused: '0', rows: [] } }) });
+      return elements.get('lb-from')?.['textContent'];
+    };
+    expect(shown('2')).toBe('after slot 1 (2 slots applied) from proposer p · 2 proposals took effect, 0 refused');
+    expect(shown('1')).toMatch(/^after slot 0 \(1 slot applied\) from/);
+    expect(shown('0')).toMatch(/^before slot 0 \(no slot applied yet\) from/);
+    expect(shown('18446744073709551615')).toMatch(/^after slot 18446744073709551614 \(18446744073709551615 slots applied\)/);
+  });
+
   it('escapes what came over the network on a slot\'s page', () => {
     expect(escapeHtml('<img src=x onerror="a">&\'')).toBe('&lt;img src=x onerror=&quot;a&quot;&gt;&amp;&#39;');
     const hostile = '<script>alert(1)</script>';
