@@ -146,12 +146,24 @@ describe('the page', () => {
     expect(stale()).toBe(false);
   });
 
-  it('names the last slot the leaderboard reflects as check and submit do (applied_slot counts the slots applied)', () => {
-    const element = (): Record<string, unknown> => ({ textContent: '', className: '', setAttribute: () => undefined, removeAttribute: () => undefined, replaceChildren: () => undefined, append: () => undefined });
-    const elements = new Map<string, Record<string, unknown>>();
+  /** The page's script over a bare DOM that keeps what is drawn: `show` hands it a view, `text` reads an element's text. */
+  const pageHarness = () => {
+    type Fake = { textContent: string; kids: Fake[]; attrs: Map<string, string>; [k: string]: unknown };
+    const element = (): Fake => {
+      const e: Fake = { textContent: '', className: '', kids: [], attrs: new Map() };
+      Object.assign(e, {
+        setAttribute: (k: string, v: string) => e.attrs.set(k, String(v)),
+        removeAttribute: (k: string) => e.attrs.delete(k),
+        replaceChildren: (...k: Fake[]) => (e.kids = k),
+        append: (...k: Fake[]) => e.kids.push(...k),
+      });
+      return e;
+    };
+    const elements = new Map<string, Fake>();
+    const byId = (id: string) => elements.get(id) ?? (elements.set(id, element()).get(id) as Fake);
     let onView: ((e: { data: string }) => void) | undefined;
     const context = createContext({
-      document: { body: element(), getElementById: (id: string) => elements.get(id) ?? elements.set(id, element()).get(id), createElement: element, createElementNS: element, createTextNode: () => ({}) },
+      document: { body: element(), getElementById: byId, createElement: element, createElementNS: element, createTextNode: (t: string) => ({ ...element(), textContent: t }) },
       Node: class {},
       EventSource: Object.assign(function (this: { addEventListener: unknown }) { this.addEventListener = (name: string, f: (e: { data: string }) => void) => name === 'view' && (onView = f); }, { CLOSED: 2 }),
       setInterval: () => undefined,
@@ -159,15 +171,39 @@ describe('the page', () => {
       performance: { now: () => 0 },
     });
     runInContext(PAGE_SCRIPT, context);
+    // The script hands replaceChildren and append plain strings too, as the DOM takes them.
+    const textOf = (e: Fake | string): string => (typeof e === 'string' ? e : e.textContent + e.kids.map(textOf).join(''));
+    const base = { at: 1_000_000, pollMs: 1000, historySeconds: 60, clusterSize: 5, quorumSize: 3, alive: 5, voting: 5, quorumAlive: true, acceptors: [], proposer: { address: 'p', state: 'alive', leader: true }, latestSlots: [], proposals: [], problems: [] };
+    return {
+      show: (v: Record<string, unknown>) => onView?.({ data: JSON.stringify({ ...base, ...v }) }),
+      text: (id: string) => textOf(byId(id)),
+      attr: (id: string, name: string) => byId(id).attrs.get(name),
+    };
+  };
+
+  it('names the last slot the leaderboard reflects as check and submit do (applied_slot counts the slots applied)', () => {
+    const page = pageHarness();
     const shown = (appliedSlot: string) => {
-      const view = { at: 1_000_000, pollMs: 1000, historySeconds: 60, clusterSize: 5, quorumSize: 3, alive: 5, voting: 5, quorumAlive: true, acceptors: [], proposer: { address: 'p', state: 'alive', leader: true }, latestSlots: [], proposals: [], problems: [] };
-      onView?.({ data: JSON.stringify({ ...view, leaderboard: { from: 'proposer p', appliedSlot, proposals: '2', refused: '0', rows: [] } }) });
-      return elements.get('lb-from')?.['textContent'];
+      page.show({ leaderboard: { from: 'proposer p', appliedSlot, proposals: '2', refused: '0', rows: [] } });
+      return page.text('lb-from');
     };
     expect(shown('2')).toBe('after slot 1 (2 slots applied) from proposer p · 2 proposals took effect, 0 refused');
     expect(shown('1')).toMatch(/^after slot 0 \(1 slot applied\) from/);
     expect(shown('0')).toMatch(/^before slot 0 \(no slot applied yet\) from/);
     expect(shown('18446744073709551615')).toMatch(/^after slot 18446744073709551614 \(18446744073709551615 slots applied\)/);
+  });
+
+  it('does not call an answering proposer "not leading" when its metrics, which say whether it leads, were not read', () => {
+    const page = pageHarness();
+    page.show({ proposer: { address: '127.0.0.1:7200', state: 'alive', leader: false, ballotRound: 7 } });
+    expect(page.text('proposer')).toMatch(/^not leading proposer at 127\.0\.0\.1:7200 · ballot round 7/);
+    expect(page.attr('proposer', 'data-leader')).toBe('false');
+    page.show({ proposer: { address: '127.0.0.1:7200', state: 'alive' } });
+    expect(page.text('proposer')).toMatch(/^leader unknown proposer at 127\.0\.0\.1:7200 · its metrics do not answer/);
+    expect(page.attr('proposer', 'data-leader')).toBe('unknown');
+    page.show({ proposer: { address: '127.0.0.1:7200', state: 'alive', leader: true, ballotRound: 8 } });
+    expect(page.text('proposer')).toMatch(/^leader proposer at/);
+    expect(page.attr('proposer', 'data-leader')).toBe('true');
   });
 
   it('escapes what came over the network on a slot\'s page', () => {
