@@ -54,14 +54,18 @@ export class RateHistory {
   private readonly points: RatePoint[] = [];
   /** Intervals still to leave out after a restart: a restarted proposer first delivers the log it learns, which is not throughput. */
   private settling = 0;
+  /** A reading was missed since `last`: the next one starts a new interval (but is still compared with `last`, to see a restart). */
+  private missed = false;
 
   constructor(private readonly maxPoints: number) {}
 
   add(r: ProposerReading): RatePoint | undefined {
     const prev = this.last;
+    const missed = this.missed;
     this.last = r;
+    this.missed = false;
     if (prev && (r.chosenCommands < prev.chosenCommands || r.deliveredSlot < prev.deliveredSlot)) this.settling = 1;
-    if (!prev || r.elapsedMs <= prev.elapsedMs || r.chosenCommands < prev.chosenCommands || r.deliveredSlot < prev.deliveredSlot) return undefined;
+    if (!prev || missed || r.elapsedMs <= prev.elapsedMs || r.chosenCommands < prev.chosenCommands || r.deliveredSlot < prev.deliveredSlot) return undefined;
     if (this.settling > 0) {
       this.settling--;
       return undefined;
@@ -83,9 +87,13 @@ export class RateHistory {
     return point;
   }
 
-  /** A reading was missed (the proposer did not answer): the next interval starts from the next reading. */
+  /**
+   * A reading was missed (the proposer did not answer): the next interval starts from the next
+   * reading. The last reading is kept to compare it with: a proposer killed and restarted is
+   * missed for a poll or more, and its counters that went back must still be seen.
+   */
   gap(): void {
-    this.last = undefined;
+    this.missed = true;
   }
 
   all(): readonly RatePoint[] {

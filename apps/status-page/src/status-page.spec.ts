@@ -78,6 +78,24 @@ describe('reading the proposer\'s metrics', () => {
     expect(h.all().every((x) => x.p50Ms === undefined)).toBe(true); // nothing answered: no latency
   });
 
+  it('leaves out the log a restarted proposer learns when its restart was seen as readings missed', () => {
+    const h = new RateHistory(10);
+    const reading = (at: number, chosenCommands: number, deliveredSlot: number) => ({ at, elapsedMs: at, chosenCommands, deliveredSlot, latencyBuckets: new Map([[Infinity, 0]]) });
+    h.add(reading(1000, 0, 0));
+    expect(h.add(reading(2000, 400, 10))).toMatchObject({ commandsPerSecond: 400 });
+    // Killed: its metrics do not answer for a few polls; started again, it reads from zero, then learns the log.
+    h.gap();
+    h.gap();
+    expect(h.add(reading(5000, 5, 1))).toBeUndefined();
+    expect(h.add(reading(6000, 5000, 900))).toBeUndefined();
+    expect(h.add(reading(7000, 5100, 902))).toMatchObject({ commandsPerSecond: 100, slotsPerSecond: 2 });
+    // Paused and resumed (counters did not go back): the interval over the silence is left out, the next one counts.
+    h.gap();
+    expect(h.add(reading(9000, 5300, 906))).toBeUndefined();
+    expect(h.add(reading(10_000, 5350, 907))).toMatchObject({ commandsPerSecond: 50, slotsPerSecond: 1 });
+    expect(h.all().map((p) => p.commandsPerSecond)).toEqual([400, 100, 50]);
+  });
+
   it('takes rates over the time that passed, not over a step of the wall clock', () => {
     const h = new RateHistory(3);
     const reading = (at: number, elapsedMs: number, chosenCommands: number) => ({ at, elapsedMs, chosenCommands, deliveredSlot: chosenCommands, latencyBuckets: new Map<number, number>() });
