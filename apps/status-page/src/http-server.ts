@@ -126,6 +126,11 @@ export async function startStatusServer(poller: NetworkPoller, opts: StatusServe
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(STATUS_PAGE_HTML);
       return;
     }
+    if (path === '/favicon.ico') {
+      // Every browser asks for it; a 404 would be an error in the page's console at every open.
+      res.writeHead(204, { 'cache-control': 'max-age=86400' }).end();
+      return;
+    }
     if (path === '/api/view') {
       const v = poller.latest();
       if (!v) res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '1' }).end('the first poll of the network is still under way\n');

@@ -350,6 +350,13 @@ describe('the page\'s HTTP server', () => {
     expect((await get('/api/view')).status).toBe(503); // before the first poll
   });
 
+  it('answers the icon every browser asks for with no content, not 404 (an error in the page\'s console at every open)', async () => {
+    const icon = await get('/favicon.ico');
+    expect(icon.status).toBe(204);
+    expect(icon.body).toBe('');
+    expect(icon.headers['cache-control']).toMatch(/max-age=\d+/);
+  });
+
   it('serves a slot\'s page and JSON, and says when a slot cannot be read', async () => {
     expect(await get('/slot/7')).toMatchObject({ status: 200, body: expect.stringContaining('A no-op') });
     expect(JSON.parse((await get('/api/slot/7')).body)).toMatchObject({ slot: '7', noop: true, from: 'proposer' });
