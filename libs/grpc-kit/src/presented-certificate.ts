@@ -1,6 +1,7 @@
 // The certificate a running node presents in the TLS handshake: what its peers check, which may be
 // older than the files in the network's TLS folder (a node reads its certificate when it starts).
-import { connect } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
+import { checkServerIdentity, connect, type PeerCertificate } from 'node:tls';
 import type { Transport } from './tls';
 import { serverNameOptions } from './tls';
 
@@ -34,8 +35,8 @@ export function presentedCertificate(address: string, transport: Transport, dead
     // Verified here rather than by the handshake, which would refuse an expired certificate
     // before it could be read: one of the network's CA that expired is still reported.
     const socket = connect({ host, port, ca: transport.ca, cert: transport.cert, key: transport.key, ALPNProtocols: ['h2'], rejectUnauthorized: false, ...(servername !== undefined ? { servername } : {}) }, () => {
-      if (!socket.authorized && !/CERT_HAS_EXPIRED/.test(String(socket.authorizationError))) return finish(undefined);
       const cert = socket.getPeerCertificate();
+      if (!socket.authorized && !expiredOfTheNetwork(cert, String(socket.authorizationError), transport.ca, servername ?? host)) return finish(undefined);
       const cn = cert?.subject?.CN;
       const notAfter = cert?.valid_to ? new Date(cert.valid_to) : undefined;
       finish(typeof cn === 'string' && notAfter !== undefined && !Number.isNaN(notAfter.getTime()) ? { name: cn, notAfter } : undefined);
@@ -43,4 +44,23 @@ export function presentedCertificate(address: string, transport: Transport, dead
     socket.on('error', () => finish(undefined));
     const timer = setTimeout(() => finish(undefined), deadlineMs);
   });
+}
+
+/**
+ * Whether a certificate the handshake did not authorize is the network's and only expired. The
+ * handshake's error names the last check that failed, and the expiry is checked after the
+ * issuer: a certificate of another CA that expired, or one of the network's for another host
+ * (the host is not checked once an error was found), also shows CERT_HAS_EXPIRED. Both are
+ * checked here.
+ */
+function expiredOfTheNetwork(cert: PeerCertificate | undefined, error: string, ca: Buffer | string, host: string): boolean {
+  if (!/CERT_HAS_EXPIRED/.test(error) || !cert?.raw) return false;
+  try {
+    const presented = new X509Certificate(cert.raw);
+    const issuer = new X509Certificate(ca);
+    if (!presented.checkIssued(issuer) || !presented.verify(issuer.publicKey)) return false;
+  } catch {
+    return false;
+  }
+  return checkServerIdentity(host, cert) === undefined;
 }

@@ -62,19 +62,22 @@ describe('check: certificate expiry', () => {
     expect(await certificateExpiry(layout, INSECURE, 2000, now)).toBeUndefined();
   });
 
-  it('reports a certificate a node still presents after it expired (the handshake alone would refuse it unread)', async () => {
-    // acceptor-7's certificate from the network's CA, valid for one day in 2020 (openssl ca sets both dates).
+  /**
+   * A server presenting `cn`'s certificate valid for one day in 2020 (openssl ca sets both dates),
+   * issued by the CA of network dir `caDir` for `altNames`.
+   */
+  async function expiredServer(caDir: string, cn: string, altNames = 'DNS:localhost,IP:127.0.0.1'): Promise<{ port: number; close(): Promise<void> }> {
     const work = mkdtempSync(join(tmpdir(), 'cert-expired-'));
     const run = (args: string[]) => execFileSync('openssl', args, { cwd: work, stdio: ['ignore', 'ignore', 'pipe'] });
     writeFileSync(join(work, 'index.txt'), '');
     writeFileSync(join(work, 'serial'), '01\n');
-    writeFileSync(join(work, 'ext.cnf'), 'extendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n');
+    writeFileSync(join(work, 'ext.cnf'), `extendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=${altNames}\n`);
     writeFileSync(join(work, 'ca.cnf'), '[ca]\ndefault_ca=d\n[d]\ndatabase=index.txt\nnew_certs_dir=.\nserial=serial\ndefault_md=sha256\npolicy=p\n[p]\ncommonName=supplied\n');
-    run(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'n.key', '-out', 'n.csr', '-subj', '/CN=acceptor-7']);
-    run(['ca', '-batch', '-config', 'ca.cnf', '-cert', join(dir, 'ca.crt'), '-keyfile', caKeyFile(dir), '-in', 'n.csr', '-out', 'n.crt', '-startdate', '20200101000000Z', '-enddate', '20200102000000Z', '-extfile', 'ext.cnf', '-notext']);
-    const ca = readFileSync(join(dir, 'ca.crt'));
+    run(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'n.key', '-out', 'n.csr', '-subj', `/CN=${cn}`]);
+    run(['ca', '-batch', '-config', 'ca.cnf', '-cert', join(caDir, 'ca.crt'), '-keyfile', caKeyFile(caDir), '-in', 'n.csr', '-out', 'n.crt', '-startdate', '20200101000000Z', '-enddate', '20200102000000Z', '-extfile', 'ext.cnf', '-notext']);
+    const ca = readFileSync(join(caDir, 'ca.crt'));
     const cert = readFileSync(join(work, 'n.crt'));
-    const expired = await startGrpcServer({
+    const server = await startGrpcServer({
       host: '127.0.0.1',
       port: 0,
       maxReceiveBytes: 1 << 20,
@@ -82,15 +85,43 @@ describe('check: certificate expiry', () => {
       transport: { kind: 'tls', ca, cert, key: readFileSync(join(work, 'n.key')), identity: { role: 'acceptor', id: 7, name: 'acceptor-7' }, notAfter: new Date(new X509Certificate(cert).validTo) },
       services: [],
     });
+    return {
+      port: server.port,
+      close: async () => {
+        await server.shutdown(100);
+        rmSync(work, { recursive: true, force: true });
+      },
+    };
+  }
+  const at = (port: number): NetworkLayout => ({ createdAt: 'x', proposer: '127.0.0.1:1', lmfdbCacheDir: '/c', nodes: [{ name: 'node_7', role: 'acceptor', id: 7, address: `127.0.0.1:${port}` }] });
+
+  it('reports a certificate a node still presents after it expired (the handshake alone would refuse it unread)', async () => {
+    const expired = await expiredServer(dir, 'acceptor-7');
     try {
-      const one: NetworkLayout = { createdAt: 'x', proposer: '127.0.0.1:1', lmfdbCacheDir: '/c', nodes: [{ name: 'node_7', role: 'acceptor', id: 7, address: `127.0.0.1:${expired.port}` }] };
       // eslint-disable-next-line no-restricted-properties -- a certificate's validity names moments
-      const e = await certificateExpiry(one, loadTls(tlsFilesIn(dir, 'client-cli')), 2000, Date.now());
+      const e = await certificateExpiry(at(expired.port), loadTls(tlsFilesIn(dir, 'client-cli')), 2000, Date.now());
       expect(e?.expiring.map((c) => c.name)).toEqual(['acceptor-7']);
       expect(formatCertificateExpiry(e, '/net')[0]).toMatch(/acceptor-7's expired on 2020-01-02/);
     } finally {
-      await expired.shutdown(100);
-      rmSync(work, { recursive: true, force: true });
+      await expired.close();
+    }
+  });
+
+  it('does not report an expired certificate of another CA, nor one of the network for another host', async () => {
+    // Another network's CA (another network on these ports): its expired certificate is not ours to renew.
+    const other = mkdtempSync(join(tmpdir(), 'cert-other-'));
+    ensureNetworkCertificates(other, ['client-cli']);
+    const servers = [await expiredServer(other, 'acceptor-7'), await expiredServer(dir, 'acceptor-7', 'DNS:elsewhere.example')];
+    try {
+      for (const s of servers) {
+        // eslint-disable-next-line no-restricted-properties -- a certificate's validity names moments
+        const e = await certificateExpiry(at(s.port), loadTls(tlsFilesIn(dir, 'client-cli')), 2000, Date.now());
+        expect(e?.expiring).toEqual([]);
+        expect(e?.soonest).toBeUndefined();
+      }
+    } finally {
+      for (const s of servers) await s.close();
+      for (const d of [other, `${other}-ca`]) rmSync(d, { recursive: true, force: true });
     }
   });
 });
