@@ -4,7 +4,7 @@
 // that does not answer is shown paused or down, never waited for.
 import { Quorum } from '@paxos/consensus-core';
 import { type Logger, messageBytes, type Transport } from '@paxos/grpc-kit';
-import type { LogEntry } from '@paxos/proto';
+import type { GetLeaderboardResponse, LogEntry } from '@paxos/proto';
 import { type AcceptorView, acceptorView, type LeaderboardView, leaderboardRows, type NetworkView, type ProposalView, type ProposerView, proposalView, type SlotView, slotView, votes } from './network-view';
 import { failureState, NodeClients, scrapeMetrics } from './node-clients';
 import { parsePrometheusText } from './prometheus-text';
@@ -251,32 +251,55 @@ export class NetworkPoller {
     const fallbackApplied = BigInt(fallback?.appliedSlot ?? 0);
     if (fallback) candidates.push({ node: this.acceptors[fallback.id] as NodeClients, name: `acceptor ${fallback.id} (its applied state)` });
     // The proposer, then one alive acceptor: at most two rounds of calls, so a poll stays within a few deadlines.
+    let behind: { node: NodeClients; name: string; board: GetLeaderboardResponse } | undefined;
     for (const { node, name } of candidates) {
+      let board: GetLeaderboardResponse | undefined;
       try {
-        const board = await node.leaderboard(HISTORY_READ);
-        const applied = board.appliedSlot;
-        if (node === this.proposer && fallback && applied < fallbackApplied) {
+        board = await node.leaderboard(HISTORY_READ);
+        if (node === this.proposer && fallback && board.appliedSlot < fallbackApplied) {
           // Its state would take the page back (an empty leaderboard after a restart) until it has learned the log.
-          problems.push(`${name}: has applied ${applied} slots, acceptor ${fallback.id} ${fallbackApplied} (it is still learning the log)`);
+          problems.push(`${name}: has applied ${board.appliedSlot} slots, acceptor ${fallback.id} ${fallbackApplied} (it is still learning the log)`);
+          behind = { node, name, board };
           continue;
         }
-        const from = applied > BigInt(LATEST_SLOTS) ? applied - BigInt(LATEST_SLOTS) : 0n;
-        const log = applied > 0n ? await node.readLog(from, LATEST_SLOTS) : { entries: [] };
-        const latestSlots = log.entries.slice(0, LATEST_SLOTS).map(slotView).reverse();
-        const proposals = await this.latestProposals(node, board.history.map((h) => h.proposalNumber), problems);
-        return {
-          ...(proposerState ? { proposerState } : {}),
-          leaderboard: { from: name, appliedSlot: String(applied), proposals: String(board.proposals), refused: String(board.refused), rows: leaderboardRows(board.rows) },
-          latestSlots,
-          proposals,
-        };
+        return { ...(proposerState ? { proposerState } : {}), ...(await this.agreedStateOf(node, name, board, problems)) };
       } catch (e) {
         const f = failureState(e, this.opts.nodeDeadlineMs);
         if (node === this.proposer) proposerState = f;
         problems.push(`${name}: ${f.reason}`);
       }
     }
+    // The acceptor it was behind did not answer its reads: the proposer's own state, older but
+    // named by its slot, rather than none ("no node answered", when the proposer did).
+    if (behind) {
+      try {
+        return await this.agreedStateOf(behind.node, behind.name, behind.board, problems);
+      } catch (e) {
+        const f = failureState(e, this.opts.nodeDeadlineMs);
+        proposerState = f;
+        problems.push(`${behind.name}: ${f.reason}`);
+      }
+    }
     return { ...(proposerState ? { proposerState } : {}), latestSlots: [], proposals: [] };
+  }
+
+  /** The leaderboard `board` (read from `node`), with the latest slots and proposals read from `node` too. */
+  private async agreedStateOf(
+    node: NodeClients,
+    name: string,
+    board: GetLeaderboardResponse,
+    problems: string[],
+  ): Promise<{ leaderboard: LeaderboardView; latestSlots: SlotView[]; proposals: ProposalView[] }> {
+    const applied = board.appliedSlot;
+    const from = applied > BigInt(LATEST_SLOTS) ? applied - BigInt(LATEST_SLOTS) : 0n;
+    const log = applied > 0n ? await node.readLog(from, LATEST_SLOTS) : { entries: [] };
+    const latestSlots = log.entries.slice(0, LATEST_SLOTS).map(slotView).reverse();
+    const proposals = await this.latestProposals(node, board.history.map((h) => h.proposalNumber), problems);
+    return {
+      leaderboard: { from: name, appliedSlot: String(applied), proposals: String(board.proposals), refused: String(board.refused), rows: leaderboardRows(board.rows) },
+      latestSlots,
+      proposals,
+    };
   }
 
   private async latestProposals(node: NodeClients, numbersOldestFirst: readonly bigint[], problems: string[]): Promise<ProposalView[]> {

@@ -458,7 +458,7 @@ describe('the page on a loopback address', () => {
 
 describe('the agreed state the page shows', () => {
   /** A node that has applied `applied` slots with one leaderboard row: Status, GetLeaderboard and ReadLog (plaintext, on a free port); with `stateError`, its state machine stopped. */
-  const nodeAt = (logger: Logger, id: number, applied: bigint, stateError = '') =>
+  const nodeAt = (logger: Logger, id: number, applied: bigint, stateError = '', readsFail = false) =>
     startGrpcServer({
       host: '127.0.0.1',
       port: 0,
@@ -475,8 +475,10 @@ describe('the agreed state the page shows', () => {
           name: 'paxos.v1.ReadService',
           definition: ReadServiceService,
           implementation: {
-            getLeaderboard: (_c: unknown, cb: (e: null, r: GetLeaderboardResponse) => void) =>
-              cb(
+            getLeaderboard: (_c: unknown, cb: (e: { code: number; details: string } | null, r?: GetLeaderboardResponse) => void) =>
+              readsFail
+                ? cb({ code: status.RESOURCE_EXHAUSTED, details: 'busy' })
+                : cb(
                 null,
                 GetLeaderboardResponse.fromPartial({
                   appliedSlot: applied,
@@ -525,6 +527,35 @@ describe('the agreed state the page shows', () => {
     } finally {
       poller.stop();
       await Promise.all([proposer, behind, furthest, stopped].map((n) => n.shutdown(100)));
+    }
+  });
+
+  it('shows the proposer\'s own applied state, with its slot, when the acceptor it is behind answers Status but not the reads', async () => {
+    const logger = createLogger('status-page-spec');
+    logger.level = 'silent';
+    // The proposer has applied 3 slots; acceptor 0 has applied 5 but refuses reads (busy) this poll.
+    const proposer = await nodeAt(logger, 0, 3n);
+    const busy = await nodeAt(logger, 0, 5n, '', true);
+    const poller = new RealNetworkPoller({
+      acceptors: [`127.0.0.1:${busy.port}`],
+      proposer: `127.0.0.1:${proposer.port}`,
+      proposerMetrics: '127.0.0.1:1',
+      transport: INSECURE,
+      pollMs: 1000,
+      nodeDeadlineMs: 2000,
+      historySeconds: 60,
+      logger,
+    });
+    try {
+      const v = await poller.pollOnce();
+      // Not "no node answered": the proposer did, and its answer names the slot it reflects.
+      expect(v.leaderboard).toMatchObject({ from: `proposer 127.0.0.1:${proposer.port}`, appliedSlot: '3' });
+      expect(v.latestSlots.map((s) => s.slot)).toEqual(['2', '1', '0']);
+      expect(v.problems).toContainEqual(expect.stringMatching(/still learning the log/));
+      expect(v.problems).toContainEqual(expect.stringMatching(/^acceptor 0 \(its applied state\): /));
+    } finally {
+      poller.stop();
+      await Promise.all([proposer, busy].map((n) => n.shutdown(100)));
     }
   });
 
