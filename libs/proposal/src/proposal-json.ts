@@ -69,7 +69,7 @@ export function parseProposalJson(json: string): MonsterHarmonicProposal {
     if (!isSourceNumber(source)) throw new ProposalFormatError(`claims[${i}].source must be one of 0..9`);
     const v = c['value'] ?? c['claimed_value'];
     let claimedValue: string;
-    if (typeof v === 'string') claimedValue = v;
+    if (typeof v === 'string') claimedValue = text(v, `claims[${i}].value`);
     else if (typeof v === 'bigint' || isLosslessNumber(v) || typeof v === 'boolean') claimedValue = String(v);
     else if (v !== undefined && v !== null) claimedValue = stringifyLossless(v);
     else throw new ProposalFormatError(`claims[${i}].value is missing`);

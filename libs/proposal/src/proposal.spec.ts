@@ -153,6 +153,7 @@ describe('proposal.json', () => {
     expect(() => parseProposalJson(row('M\\ud800'))).toThrow(/leaderboard\[0\]\.framework holds half of a surrogate pair/);
     expect(() => parseProposalJson(row('\\udc00M'))).toThrow(ProposalFormatError);
     expect(parseProposalJson(row('M\\ud83d\\ude00')).leaderboard[0]?.framework).toBe('M\u{1F600}');
+    expect(() => parseProposalJson('{"proposal_number": 1, "claims": [{"source": 0, "label": "11.a2", "field": "conductor", "value": "1\\ud800"}]}')).toThrow(/claims\[0\]\.value holds half of a surrogate pair/);
   });
 });
 
