@@ -220,8 +220,9 @@ export function readService(source: ReadSource): ReadServiceServer {
 
     getStateSnapshot(call: ServerWritableStream<GetStateSnapshotRequest, GetStateSnapshotResponse>) {
       // Per client only for callers that name themselves and are not proposers: a proposer may
-      // fetch for two lagging acceptors and itself at once, and on plaintext every call of a
-      // proposer's channel shares one connection key.
+      // fetch for two lagging acceptors and itself at once, and on plaintext (--insecure, where no
+      // caller can be told from a proposer, nor kept from opening another connection) every call
+      // of a proposer's channel shares one connection key: there only the node's bound holds.
       const identity = peerIdentity(call);
       const client = identity !== undefined && identity.role !== 'proposer' ? callerKey(call) : undefined;
       let snapshot: StateSnapshotBytes;
