@@ -507,16 +507,7 @@ describe('the agreed state the page shows', () => {
     const behind = await nodeAt(logger, 0, 3n);
     const furthest = await nodeAt(logger, 1, 5n);
     const stopped = await nodeAt(logger, 2, 9n, 'state machine stopped');
-    const poller = new RealNetworkPoller({
-      acceptors: [`127.0.0.1:${behind.port}`, `127.0.0.1:${furthest.port}`, `127.0.0.1:${stopped.port}`],
-      proposer: `127.0.0.1:${proposer.port}`,
-      proposerMetrics: '127.0.0.1:1',
-      transport: INSECURE,
-      pollMs: 1000,
-      nodeDeadlineMs: 2000,
-      historySeconds: 60,
-      logger,
-    });
+    const poller = plaintextPoller(logger, [`127.0.0.1:${behind.port}`, `127.0.0.1:${furthest.port}`, `127.0.0.1:${stopped.port}`], `127.0.0.1:${proposer.port}`);
     try {
       const v = await poller.pollOnce();
       expect(v.proposer.state).toBe('alive');
@@ -536,16 +527,7 @@ describe('the agreed state the page shows', () => {
     // The proposer has applied 3 slots; acceptor 0 has applied 5 but refuses reads (busy) this poll.
     const proposer = await nodeAt(logger, 0, 3n);
     const busy = await nodeAt(logger, 0, 5n, '', true);
-    const poller = new RealNetworkPoller({
-      acceptors: [`127.0.0.1:${busy.port}`],
-      proposer: `127.0.0.1:${proposer.port}`,
-      proposerMetrics: '127.0.0.1:1',
-      transport: INSECURE,
-      pollMs: 1000,
-      nodeDeadlineMs: 2000,
-      historySeconds: 60,
-      logger,
-    });
+    const poller = plaintextPoller(logger, [`127.0.0.1:${busy.port}`], `127.0.0.1:${proposer.port}`);
     try {
       const v = await poller.pollOnce();
       // Not "no node answered": the proposer did, and its answer names the slot it reflects.
@@ -564,16 +546,7 @@ describe('the agreed state the page shows', () => {
     logger.level = 'silent';
     const proposer = await nodeAt(logger, 0, 5n);
     const acceptor = await nodeAt(logger, 0, 5n);
-    const poller = new RealNetworkPoller({
-      acceptors: [`127.0.0.1:${acceptor.port}`],
-      proposer: `127.0.0.1:${proposer.port}`,
-      proposerMetrics: '127.0.0.1:1',
-      transport: INSECURE,
-      pollMs: 1000,
-      nodeDeadlineMs: 2000,
-      historySeconds: 60,
-      logger,
-    });
+    const poller = plaintextPoller(logger, [`127.0.0.1:${acceptor.port}`], `127.0.0.1:${proposer.port}`);
     try {
       const v = await poller.pollOnce();
       expect(v.leaderboard).toMatchObject({ from: `proposer 127.0.0.1:${proposer.port}`, appliedSlot: '5' });
@@ -583,6 +556,11 @@ describe('the agreed state the page shows', () => {
     }
   });
 });
+
+/** A poller over plaintext nodes, polling once a second, the proposer's metrics nowhere (port 1). */
+function plaintextPoller(logger: Logger, acceptors: string[], proposer: string): RealNetworkPoller {
+  return new RealNetworkPoller({ acceptors, proposer, proposerMetrics: '127.0.0.1:1', transport: INSECURE, pollMs: 1000, nodeDeadlineMs: 2000, historySeconds: 60, logger });
+}
 
 /** A node whose ReadService answers ReadLog with `answer` (plaintext, on a free port). */
 function readLogServer(logger: Logger, answer: (fromSlot: bigint) => ReadLogResponse) {
@@ -607,16 +585,7 @@ describe('reading one slot for its page', () => {
     const logger = createLogger('status-page-spec');
     const holder = await readLogServer(logger, () => ReadLogResponse.fromPartial({ entries: [{ slot: 7n, value: { kind: { $case: 'noop', value: {} } } }], appliedSlot: 8n }));
     // Port 1 refuses at once: the proposer and four acceptors are down, the fifth holds slot 7.
-    const poller = new RealNetworkPoller({
-      acceptors: ['127.0.0.1:1', '127.0.0.1:1', '127.0.0.1:1', '127.0.0.1:1', `127.0.0.1:${holder.port}`],
-      proposer: '127.0.0.1:1',
-      proposerMetrics: '127.0.0.1:1',
-      transport: INSECURE,
-      pollMs: 1000,
-      nodeDeadlineMs: 2000,
-      historySeconds: 60,
-      logger,
-    });
+    const poller = plaintextPoller(logger, ['127.0.0.1:1', '127.0.0.1:1', '127.0.0.1:1', '127.0.0.1:1', `127.0.0.1:${holder.port}`], '127.0.0.1:1');
     try {
       const found = await poller.readSlot(7n);
       expect(found).toMatchObject({ from: `127.0.0.1:${holder.port}`, entry: { slot: 7n } });
@@ -639,7 +608,7 @@ describe('reading one slot for its page', () => {
       const command = { clientRequestId: `c${fromSlot}`, value: { contentType: 'application/octet-stream', data: mib }, verifiedBy: [] };
       return ReadLogResponse.fromPartial({ entries: [{ slot: fromSlot, value: { kind: { $case: 'batch', value: { commands: [command] } } } }], appliedSlot: 100n });
     });
-    const poller = new RealNetworkPoller({ acceptors: [`127.0.0.1:${holder.port}`], proposer: '127.0.0.1:1', proposerMetrics: '127.0.0.1:1', transport: INSECURE, pollMs: 1000, nodeDeadlineMs: 2000, historySeconds: 60, logger });
+    const poller = plaintextPoller(logger, [`127.0.0.1:${holder.port}`], '127.0.0.1:1');
     try {
       for (let slot = 0n; slot < 20n; slot++) await Promise.all([poller.readSlot(slot), poller.readSlot(slot)]);
       const before = reads;
