@@ -459,45 +459,38 @@ describe('the page on a loopback address', () => {
 describe('the agreed state the page shows', () => {
   /** A node that has applied `applied` slots with one leaderboard row: Status, GetLeaderboard and ReadLog (plaintext, on a free port); with `stateError`, its state machine stopped. */
   const nodeAt = (logger: Logger, id: number, applied: bigint, stateError = '', readsFail = false) =>
-    startGrpcServer({
-      host: '127.0.0.1',
-      port: 0,
-      maxReceiveBytes: 1 << 20,
-      transport: INSECURE,
-      logger,
-      services: [
-        {
-          name: 'paxos.v1.AcceptorService',
-          definition: AcceptorServiceService,
-          implementation: { status: (_c: unknown, cb: (e: null, r: StatusResponse) => void) => cb(null, StatusResponse.fromPartial({ nodeId: id, committedIndex: applied, appliedSlot: applied, stateError })) },
+    plaintextServer(logger, [
+      {
+        name: 'paxos.v1.AcceptorService',
+        definition: AcceptorServiceService,
+        implementation: { status: (_c: unknown, cb: (e: null, r: StatusResponse) => void) => cb(null, StatusResponse.fromPartial({ nodeId: id, committedIndex: applied, appliedSlot: applied, stateError })) },
+      },
+      {
+        name: 'paxos.v1.ReadService',
+        definition: ReadServiceService,
+        implementation: {
+          getLeaderboard: (_c: unknown, cb: (e: { code: number; details: string } | null, r?: GetLeaderboardResponse) => void) =>
+            readsFail
+              ? cb({ code: status.RESOURCE_EXHAUSTED, details: 'busy' })
+              : cb(
+                  null,
+                  GetLeaderboardResponse.fromPartial({
+                    appliedSlot: applied,
+                    proposals: applied,
+                    rows: applied > 0n ? [{ framework: 'fw', score: '1', pricePerPoint: '0.01', bid: '1', ask: '1', proposalNumber: 1n, slot: applied - 1n }] : [],
+                  }),
+                ),
+          readLog: (c: { request: { fromSlot: bigint } }, cb: (e: null, r: ReadLogResponse) => void) =>
+            cb(
+              null,
+              ReadLogResponse.fromPartial({
+                entries: Array.from({ length: Math.max(0, Number(applied - c.request.fromSlot)) }, (_, i) => ({ slot: c.request.fromSlot + BigInt(i), value: { kind: { $case: 'noop' as const, value: {} } } })),
+                appliedSlot: applied,
+              }),
+            ),
         },
-        {
-          name: 'paxos.v1.ReadService',
-          definition: ReadServiceService,
-          implementation: {
-            getLeaderboard: (_c: unknown, cb: (e: { code: number; details: string } | null, r?: GetLeaderboardResponse) => void) =>
-              readsFail
-                ? cb({ code: status.RESOURCE_EXHAUSTED, details: 'busy' })
-                : cb(
-                null,
-                GetLeaderboardResponse.fromPartial({
-                  appliedSlot: applied,
-                  proposals: applied,
-                  rows: applied > 0n ? [{ framework: 'fw', score: '1', pricePerPoint: '0.01', bid: '1', ask: '1', proposalNumber: 1n, slot: applied - 1n }] : [],
-                }),
-              ),
-            readLog: (c: { request: { fromSlot: bigint } }, cb: (e: null, r: ReadLogResponse) => void) =>
-              cb(
-                null,
-                ReadLogResponse.fromPartial({
-                  entries: Array.from({ length: Math.max(0, Number(applied - c.request.fromSlot)) }, (_, i) => ({ slot: c.request.fromSlot + BigInt(i), value: { kind: { $case: 'noop' as const, value: {} } } })),
-                  appliedSlot: applied,
-                }),
-              ),
-          },
-        },
-      ],
-    });
+      },
+    ]);
 
   it('does not go back to an empty leaderboard while a restarted proposer learns the log: the furthest acceptor\'s applied state is shown', async () => {
     const logger = createLogger('status-page-spec');
@@ -564,20 +557,18 @@ function plaintextPoller(logger: Logger, acceptors: string[], proposer: string):
 
 /** A node whose ReadService answers ReadLog with `answer` (plaintext, on a free port). */
 function readLogServer(logger: Logger, answer: (fromSlot: bigint) => ReadLogResponse) {
-  return startGrpcServer({
-    host: '127.0.0.1',
-    port: 0,
-    maxReceiveBytes: 1 << 20,
-    transport: INSECURE,
-    logger,
-    services: [
-      {
-        name: 'paxos.v1.ReadService',
-        definition: ReadServiceService,
-        implementation: { readLog: (c: { request: { fromSlot: bigint } }, cb: (e: null, r: ReadLogResponse) => void) => cb(null, answer(c.request.fromSlot)) },
-      },
-    ],
-  });
+  return plaintextServer(logger, [
+    {
+      name: 'paxos.v1.ReadService',
+      definition: ReadServiceService,
+      implementation: { readLog: (c: { request: { fromSlot: bigint } }, cb: (e: null, r: ReadLogResponse) => void) => cb(null, answer(c.request.fromSlot)) },
+    },
+  ]);
+}
+
+/** A plaintext gRPC server of `services` on a free port. */
+function plaintextServer(logger: Logger, services: Parameters<typeof startGrpcServer>[0]['services']) {
+  return startGrpcServer({ host: '127.0.0.1', port: 0, maxReceiveBytes: 1 << 20, transport: INSECURE, logger, services });
 }
 
 describe('reading one slot for its page', () => {
