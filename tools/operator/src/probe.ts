@@ -26,6 +26,11 @@ export function appliedThrough(appliedSlot: bigint): string {
   return `after slot ${appliedSlot - 1n} (${appliedSlot} ${appliedSlot === 1n ? 'slot' : 'slots'} applied)`;
 }
 
+/** `n` and its noun, singular or plural as it counts ("1 claim", "0 claims", "3 rows"). */
+export function counted(n: number, noun: string, plural = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : plural}`;
+}
+
 /** What to ask when a call found nothing listening: is `what` (the proposer, acceptor 3) running? */
 export const notRunningHint = (what: string): string => `is ${what} running? npm run check shows which nodes are`;
 

@@ -7,7 +7,7 @@ import { Consistency, type LeaderboardRow, type ListProposalsResponse, type Prop
 import { status } from '@grpc/grpc-js';
 import { LEADERBOARD_HISTORY_MAX } from '@paxos/read-service';
 import { clientTransport, defaultNetworkDir, readLayout } from './network-dir';
-import { appliedThrough, notRunningHint, readCall, UINT64_MAX } from './probe';
+import { appliedThrough, counted, notRunningHint, readCall, UINT64_MAX } from './probe';
 
 export const readCommand = {
   program: 'read',
@@ -135,7 +135,7 @@ export async function runRead(argv: readonly string[], out: (line: string) => vo
           else {
             // In number order, the kept records and the forgotten ones (number and slot) together.
             const lines: Array<[bigint, string]> = [
-              ...r.proposals.map((p): [bigint, string] => [p.proposalNumber, `proposal ${p.proposalNumber}: slot ${p.slot}, ${p.leaderboard.length} rows, ${p.claims.length} claims, client_request_id ${f(p.clientRequestId)}`]),
+              ...r.proposals.map((p): [bigint, string] => [p.proposalNumber, `proposal ${p.proposalNumber}: slot ${p.slot}, ${counted(p.leaderboard.length, 'row')}, ${counted(p.claims.length, 'claim')}, client_request_id ${f(p.clientRequestId)}`]),
               ...r.forgotten.map((f): [bigint, string] => [f.proposalNumber, `proposal ${f.proposalNumber}: slot ${f.slot} (its full record is no longer kept here: read -- log --from ${f.slot} --max 1)`]),
             ];
             lines.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));

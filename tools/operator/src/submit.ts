@@ -8,7 +8,7 @@ import { isSourceNumber, loadSource, parseLossless, type SourceCache, stringifyL
 import { type Claim, Consistency, type LeaderboardEntry, type MonsterHarmonicProposal, type ProposeResponse, VoteOutcome, VotePhase } from '@paxos/proto';
 import { buildProposal, encodeProposalValue, parseProposalJson, ProposalFormatError } from '@paxos/proposal';
 import { clientTransport, defaultNetworkDir, readLayout } from './network-dir';
-import { appliedThrough, notRunningHint, propose, readCall, UINT64_MAX } from './probe';
+import { appliedThrough, counted, notRunningHint, propose, readCall, UINT64_MAX } from './probe';
 import { formatRows } from './read';
 
 export const submitCommand = {
@@ -215,7 +215,7 @@ export async function runSubmit(argv: readonly string[], out: (line: string) => 
   const clusterSize = layout?.nodes.filter((n) => n.role === 'acceptor').length;
   const value = encodeProposalValue(proposal);
   say(
-    `proposal ${proposal.proposalNumber}: ${proposal.leaderboard.length} leaderboard entries, ${proposal.claims.length} claims, leaderboard sha256 ${proposal.leaderboardSha256.slice(0, 16)}...`,
+    `proposal ${proposal.proposalNumber}: ${counted(proposal.leaderboard.length, 'leaderboard entry', 'leaderboard entries')}, ${counted(proposal.claims.length, 'claim')}, leaderboard sha256 ${proposal.leaderboardSha256.slice(0, 16)}...`,
   );
   if (layout && proposal.claims.length > 0) for (const l of await describeClaims(proposal, layout.lmfdbCacheDir)) say(l);
   const clientRequestId = o['client-request-id'] ?? randomUUID();
