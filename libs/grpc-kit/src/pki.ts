@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { identityOfName, keyMatches, tlsFilesIn } from './tls';
+import { identityOfName, issuedBy, keyMatches, tlsFilesIn } from './tls';
 
 const CA_DAYS = 3650;
 const NODE_DAYS = 825;
@@ -107,8 +107,7 @@ function validFor(file: string, keyFile: string | undefined, marginMs: number, c
     if (Date.parse(cert.validTo) - Date.now() < marginMs) return false;
     if (keyFile !== undefined && !keyMatches(readFileSync(keyFile), cert)) return false;
     if (caFile === undefined) return true;
-    const ca = new X509Certificate(readFileSync(caFile));
-    return cert.checkIssued(ca) && cert.verify(ca.publicKey);
+    return issuedBy(cert, new X509Certificate(readFileSync(caFile)));
   } catch {
     return false;
   }

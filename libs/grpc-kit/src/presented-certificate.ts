@@ -2,8 +2,7 @@
 // older than the files in the network's TLS folder (a node reads its certificate when it starts).
 import { X509Certificate } from 'node:crypto';
 import { checkServerIdentity, connect, type PeerCertificate } from 'node:tls';
-import type { Transport } from './tls';
-import { serverNameOptions } from './tls';
+import { issuedBy, serverNameOptions, type Transport } from './tls';
 
 /** What a node presents: its certificate's name and last valid moment. */
 export interface PresentedCertificate {
@@ -56,9 +55,7 @@ export function presentedCertificate(address: string, transport: Transport, dead
 function expiredOfTheNetwork(cert: PeerCertificate | undefined, error: string, ca: Buffer | string, host: string): boolean {
   if (!/CERT_HAS_EXPIRED/.test(error) || !cert?.raw) return false;
   try {
-    const presented = new X509Certificate(cert.raw);
-    const issuer = new X509Certificate(ca);
-    if (!presented.checkIssued(issuer) || !presented.verify(issuer.publicKey)) return false;
+    if (!issuedBy(new X509Certificate(cert.raw), new X509Certificate(ca))) return false;
   } catch {
     return false;
   }

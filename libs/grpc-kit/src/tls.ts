@@ -73,7 +73,7 @@ export function loadTls(files: TlsFiles, expected?: { readonly role: NodeRole; r
     throw new ConfigError(`${files.cert} or ${files.ca} is not a PEM certificate: ${(e as Error).message}`);
   }
   if (!caCert.ca) throw new ConfigError(`${files.ca} is not a CA certificate (no basicConstraints CA:TRUE): give the network's CA certificate`);
-  if (!own.checkIssued(caCert) || !own.verify(caCert.publicKey)) {
+  if (!issuedBy(own, caCert)) {
     throw new ConfigError(`${files.cert} was not issued by the CA in ${files.ca} (it names issuer "${oneLine(own.issuer)}"; a certificate of this network is signed by its CA directly, not through an intermediate)`);
   }
   // eslint-disable-next-line no-restricted-properties -- a certificate's validity names moments
@@ -120,6 +120,11 @@ function usageProblem(cert: X509Certificate, role: NodeRole): string | undefined
 
 /** A certificate's distinguished name on one line. */
 const oneLine = (dn: string): string => dn.split('\n').join(', ');
+
+/** True when `ca` issued `cert` directly: named as its issuer, and its signature checks with the CA's key. */
+export function issuedBy(cert: X509Certificate, ca: X509Certificate): boolean {
+  return cert.checkIssued(ca) && cert.verify(ca.publicKey);
+}
 
 /** True when `key` (PEM) is the private key of `cert`. */
 export function keyMatches(key: Buffer, cert: X509Certificate): boolean {
