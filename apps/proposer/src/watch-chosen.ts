@@ -4,7 +4,7 @@
 // with RESOURCE_EXHAUSTED and told where to resume, so one stopped client cannot hold a proposer's
 // memory or a watcher place for ever.
 import { type ServerWritableStream, status } from '@grpc/grpc-js';
-import { callerKey, GrpcError, type Logger, peerIdentity, toServiceError } from '@paxos/grpc-kit';
+import { callerKey, CountsByKey, GrpcError, type Logger, peerIdentity, toServiceError } from '@paxos/grpc-kit';
 import type { WatchChosenRequest, WatchChosenResponse } from '@paxos/proto';
 import { logEntryToWire } from '@paxos/read-service';
 import type { ChosenEntry } from '@paxos/consensus-core';
@@ -58,7 +58,7 @@ function clientKey(call: ServerWritableStream<WatchChosenRequest, WatchChosenRes
 export function watchChosenHandler(node: ProposerNode, bounds: WatchBounds, logger: Logger): (call: ServerWritableStream<WatchChosenRequest, WatchChosenResponse>) => void {
   let watchers = 0;
   /** Streams open per client (bounded by maxWatchers entries). */
-  const perClient = new Map<string, number>();
+  const perClient = new CountsByKey(bounds.maxWatchersPerClient);
   return (call) => {
     if (watchers >= bounds.maxWatchers) {
       call.emit(
@@ -68,15 +68,13 @@ export function watchChosenHandler(node: ProposerNode, bounds: WatchBounds, logg
       return;
     }
     const client = clientKey(call);
-    const mine = perClient.get(client) ?? 0;
-    if (mine >= bounds.maxWatchersPerClient) {
+    if (!perClient.take(client)) {
       call.emit(
         'error',
-        toServiceError(new GrpcError(status.RESOURCE_EXHAUSTED, `${client} already holds ${mine} WatchChosen streams here (--max-watchers-per-client): close one`)),
+        toServiceError(new GrpcError(status.RESOURCE_EXHAUSTED, `${client} already holds ${perClient.of(client)} WatchChosen streams here (--max-watchers-per-client): close one`)),
       );
       return;
     }
-    perClient.set(client, mine + 1);
     watchers += 1;
     const log = node.chosen;
     let next = call.request.fromSlot;
@@ -173,9 +171,7 @@ export function watchChosenHandler(node: ProposerNode, bounds: WatchBounds, logg
       moved();
       if (counted) {
         watchers -= 1;
-        const left = (perClient.get(client) ?? 1) - 1;
-        if (left <= 0) perClient.delete(client);
-        else perClient.set(client, left);
+        perClient.give(client);
       }
       counted = false;
     };

@@ -2,7 +2,7 @@
 // whole view once a poll; the chart's history once, at connect, then one point a poll), the same
 // view as JSON, and a page per chosen slot with its value. Bounded: viewers, connections, time.
 import * as http from 'node:http';
-import { boundConnectionsPerHost, hostKeyOf, httpRefusal, type Logger, PerHostCount, pipelinedAnswersBound } from '@paxos/grpc-kit';
+import { boundConnectionsPerHost, hostKeyOf, httpRefusal, CountsByKey, type Logger, pipelinedAnswersBound } from '@paxos/grpc-kit';
 import type { NetworkPoller } from './network-poller';
 import type { NetworkView } from './network-view';
 import { STATUS_PAGE_HTML } from './page';
@@ -80,7 +80,7 @@ export async function startStatusServer(poller: NetworkPoller, opts: StatusServe
   // in front of the page): one host, which --max-viewers alone bounds. Elsewhere one host holds at
   // most VIEWERS_PER_HOST_MAX of them.
   const oneHost = opts.maxViewersPerHost === undefined && isLoopbackHost(opts.host);
-  const viewersPerHost = new PerHostCount(Math.min(opts.maxViewersPerHost ?? (oneHost ? opts.maxViewers : VIEWERS_PER_HOST_MAX), opts.maxViewers));
+  const viewersPerHost = new CountsByKey(Math.min(opts.maxViewersPerHost ?? (oneHost ? opts.maxViewers : VIEWERS_PER_HOST_MAX), opts.maxViewers));
   let slotReadsInFlight = 0;
   let eventBytes = 0;
   const send = (res: http.ServerResponse, event: string, data: string) => {
@@ -146,7 +146,7 @@ export async function startStatusServer(poller: NetworkPoller, opts: StatusServe
       if (!viewersPerHost.take(host)) {
         res
           .writeHead(503, { 'content-type': 'text/plain', 'retry-after': '5' })
-          .end(`${viewersPerHost.perHostMax} pages from your host are open already: close one (each open page holds one event stream)\n`);
+          .end(`${viewersPerHost.maxPerKey} pages from your host are open already: close one (each open page holds one event stream)\n`);
         return;
       }
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
@@ -203,7 +203,7 @@ export async function startStatusServer(poller: NetworkPoller, opts: StatusServe
   // request is closed after 5 s, but could be opened again as fast, and so hold every place (on
   // loopback there is one host: it may hold them all).
   if (!oneHost) {
-    const perHost = viewersPerHost.perHostMax + OTHER_CONNECTIONS_PER_HOST_MAX;
+    const perHost = viewersPerHost.maxPerKey + OTHER_CONNECTIONS_PER_HOST_MAX;
     boundConnectionsPerHost(server, perHost, httpRefusal(`${perHost} connections from your host are open to this status page already: close one`, 5));
   }
   server.keepAliveTimeout = 5_000;

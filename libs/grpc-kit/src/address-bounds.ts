@@ -6,6 +6,7 @@
 // address counts as its IPv4 address. Behind one NAT or on loopback every client is one host.
 import type { Server as NetServer, Socket } from 'node:net';
 import { isIPv6 } from 'node:net';
+import { CountsByKey } from './counts-by-key';
 
 /** The host a remote address counts toward: the IPv4 address, or an IPv6 address's /64 prefix. */
 export function hostKeyOf(address: string | undefined): string {
@@ -20,42 +21,13 @@ export function hostKeyOf(address: string | undefined): string {
   return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }
 
-/** Counts places per host; `take` refuses one past `perHostMax`. */
-export class PerHostCount {
-  private readonly held = new Map<string, number>();
-  constructor(readonly perHostMax: number) {}
-
-  /** Takes a place for `host`; false when it holds `perHostMax` already. */
-  take(host: string): boolean {
-    const own = this.held.get(host) ?? 0;
-    if (own >= this.perHostMax) return false;
-    this.held.set(host, own + 1);
-    return true;
-  }
-
-  give(host: string): void {
-    const left = (this.held.get(host) ?? 1) - 1;
-    if (left > 0) this.held.set(host, left);
-    else this.held.delete(host);
-  }
-
-  of(host: string): number {
-    return this.held.get(host) ?? 0;
-  }
-
-  /** Hosts holding places (at most the places held). */
-  get hosts(): number {
-    return this.held.size;
-  }
-}
-
 /**
  * Closes each connection to `server` past `perHostMax` open from one host as it arrives (the
  * server's own `maxConnections` still bounds them all). On an HTTP port, `refusal` is written
  * first (an HTTP/1.1 answer from `httpRefusal`), so the client is told why.
  */
-export function boundConnectionsPerHost(server: NetServer, perHostMax: number, refusal?: string): PerHostCount {
-  const count = new PerHostCount(perHostMax);
+export function boundConnectionsPerHost(server: NetServer, perHostMax: number, refusal?: string): CountsByKey {
+  const count = new CountsByKey(perHostMax);
   server.on('connection', (socket: Socket) => {
     const host = hostKeyOf(socket.remoteAddress);
     if (!count.take(host)) {

@@ -15,6 +15,7 @@ import {
 } from '@grpc/grpc-js';
 import { endCall } from './grpc-errors';
 import { callerKey } from './caller';
+import { CountsByKey } from './counts-by-key';
 
 export interface CallLimits {
   /** Calls open at once on the server. */
@@ -25,10 +26,11 @@ export interface CallLimits {
 
 export class CallBounds {
   private open = 0;
-  private readonly byClient = new Map<string, number>();
+  private readonly byClient: CountsByKey;
 
   constructor(readonly limits: CallLimits) {
     if (!(limits.perClient > 0 && limits.total >= limits.perClient)) throw new Error(`call bounds: per client ${limits.perClient} must be positive and at most the total ${limits.total}`);
+    this.byClient = new CountsByKey(limits.perClient);
   }
 
   /** Calls open now. */
@@ -38,21 +40,19 @@ export class CallBounds {
 
   /** Why one more call from `client` is refused now, or undefined (then it is counted; `end` gives it back). */
   admit(client: string): string | undefined {
-    const mine = this.byClient.get(client) ?? 0;
+    const mine = this.byClient.of(client);
     if (mine >= this.limits.perClient) {
       return `${client} has ${mine} calls open on this server already (at most ${this.limits.perClient}, --max-calls-per-client): end some (or reuse streams) before opening more`;
     }
     if (this.open >= this.limits.total) return `this server has ${this.open} calls open (at most ${this.limits.total}, --max-calls): retry shortly`;
     this.open++;
-    this.byClient.set(client, mine + 1);
+    this.byClient.take(client);
     return undefined;
   }
 
   end(client: string): void {
     this.open--;
-    const left = (this.byClient.get(client) ?? 1) - 1;
-    if (left > 0) this.byClient.set(client, left);
-    else this.byClient.delete(client);
+    this.byClient.give(client);
   }
 
   interceptor(): ServerInterceptor {

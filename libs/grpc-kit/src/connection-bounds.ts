@@ -10,7 +10,8 @@ import type { Http2Session } from 'node:http2';
 import type { Server as NetServer, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Server } from '@grpc/grpc-js';
-import { hostKeyOf, PerHostCount } from './address-bounds';
+import { hostKeyOf } from './address-bounds';
+import { CountsByKey } from './counts-by-key';
 import type { Logger } from './logger';
 import { listeningServers } from './listening-servers';
 import { identityOfName } from './tls';
@@ -74,8 +75,8 @@ function closeSilentSessions(s: NetServer, ms: number): void {
 function boundTlsClients(s: NetServer, bounds: ConnectionBounds, logger: Logger): void {
   /** Connections in their handshake, by remote address and port: what frees each one's place. */
   const handshaking = new Map<string, () => void>();
-  const handshakingPerHost = new PerHostCount(HANDSHAKING_PER_HOST_MAX);
-  const byClient = new Map<string, number>();
+  const handshakingPerHost = new CountsByKey(HANDSHAKING_PER_HOST_MAX);
+  const byClient = new CountsByKey(bounds.perClientMax);
   let clients = 0;
   let warnedAt = -Infinity;
   const keyOf = (socket: Socket) => `${socket.remoteAddress}:${socket.remotePort}`;
@@ -110,26 +111,22 @@ function boundTlsClients(s: NetServer, bounds: ConnectionBounds, logger: Logger)
     const identity = typeof cn === 'string' ? identityOfName(cn) : undefined;
     if (identity?.role === 'acceptor' || identity?.role === 'proposer') return;
     const name = identity?.name ?? String(cn);
-    const own = byClient.get(name) ?? 0;
-    if (clients >= bounds.max || own >= bounds.perClientMax) {
+    if (clients >= bounds.max || !byClient.take(name)) {
       socket.destroy();
       const now = performance.now();
       if (now - warnedAt >= WARN_EVERY_MS) {
         warnedAt = now;
         logger.warn(
-          { client: name, clientConnections: clients, ofThisClient: own, max: bounds.max, perClientMax: bounds.perClientMax },
+          { client: name, clientConnections: clients, ofThisClient: byClient.of(name), max: bounds.max, perClientMax: bounds.perClientMax },
           'client connection refused: at the bound (--max-connections, --max-connections-per-client)',
         );
       }
       return;
     }
     clients++;
-    byClient.set(name, own + 1);
     socket.once('close', () => {
       clients--;
-      const left = (byClient.get(name) ?? 1) - 1;
-      if (left > 0) byClient.set(name, left);
-      else byClient.delete(name);
+      byClient.give(name);
     });
   });
 }

@@ -9,6 +9,7 @@ import {
   type HealthServer,
 } from '@paxos/proto';
 import { callerKey } from './caller';
+import { CountsByKey } from './counts-by-key';
 import { GrpcError, toServiceError } from './grpc-errors';
 import { printable } from './printable';
 
@@ -36,7 +37,7 @@ export class HealthRegistry {
   private readonly statuses = new Map<string, ServingStatus>();
   private readonly watchers = new Set<Watcher>();
   /** Watch streams open per client (callerKey); an entry goes at 0. */
-  private readonly perClient = new Map<string, number>();
+  private readonly perClient = new CountsByKey(HEALTH_WATCHERS_PER_CLIENT_MAX);
 
   constructor(services: readonly string[], initial: ServingStatus = ServingStatus.SERVING) {
     this.statuses.set('', initial);
@@ -103,20 +104,16 @@ export class HealthRegistry {
           return;
         }
         const client = callerKey(call, 'host');
-        const mine = this.perClient.get(client) ?? 0;
-        if (mine >= HEALTH_WATCHERS_PER_CLIENT_MAX) {
-          call.emit('error', toServiceError(new GrpcError(status.RESOURCE_EXHAUSTED, `${printable(client)} already holds ${mine} health Watch streams on this node (at most ${HEALTH_WATCHERS_PER_CLIENT_MAX}): close one, or poll Check`)));
+        if (!this.perClient.take(client)) {
+          call.emit('error', toServiceError(new GrpcError(status.RESOURCE_EXHAUSTED, `${printable(client)} already holds ${this.perClient.of(client)} health Watch streams on this node (at most ${HEALTH_WATCHERS_PER_CLIENT_MAX}): close one, or poll Check`)));
           return;
         }
-        this.perClient.set(client, mine + 1);
         const watcher: Watcher = { service: call.request.service, call, sending: false, next: undefined };
         this.watchers.add(watcher);
         this.send(watcher, this.statuses.get(call.request.service) ?? ServingStatus.SERVICE_UNKNOWN);
         const drop = () => {
           if (!this.watchers.delete(watcher)) return;
-          const left = (this.perClient.get(client) ?? 1) - 1;
-          if (left > 0) this.perClient.set(client, left);
-          else this.perClient.delete(client);
+          this.perClient.give(client);
         };
         call.on('cancelled', drop);
         call.on('close', drop);

@@ -8,6 +8,7 @@ export * from './reflection-client';
 export * from './reflection-service';
 export * from './server';
 export * from './answer-budget';
+export * from './counts-by-key';
 export * from './address-bounds';
 export * from './http-bounds';
 export * from './connection-bounds';

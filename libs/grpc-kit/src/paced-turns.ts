@@ -4,6 +4,7 @@
 // and gives its place back as soon as the place is wanted.
 import { status } from '@grpc/grpc-js';
 import type { Caller } from './caller';
+import { CountsByKey } from './counts-by-key';
 import { GrpcError } from './grpc-errors';
 import { TokenBucket } from './token-bucket';
 
@@ -31,10 +32,11 @@ export class PacedTurns {
   private readonly sleep: (ms: number) => Promise<void>;
   private working = 0;
   private readonly waiting: Waiter[] = [];
-  private readonly waitingOf = new Map<string, number>();
+  private readonly waitingOf: CountsByKey;
 
   constructor(private readonly o: PacedTurnsOptions) {
     this.bucket = new TokenBucket(o.bytesPerSecond, o.burstBytes, o.now);
+    this.waitingOf = new CountsByKey(o.waitingPerClientMax);
     this.sleep = o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }
 
@@ -75,9 +77,7 @@ export class PacedTurns {
   }
 
   private unwait(w: Waiter): void {
-    const left = (this.waitingOf.get(w.caller.key) ?? 1) - 1;
-    if (left > 0) this.waitingOf.set(w.caller.key, left);
-    else this.waitingOf.delete(w.caller.key);
+    this.waitingOf.give(w.caller.key);
   }
 
   private left(): GrpcError {
@@ -87,7 +87,7 @@ export class PacedTurns {
   /** Waits for a turn; throws, holding no turn, when there is no place or the caller left first. */
   private async waitTurn(caller: Caller): Promise<void> {
     this.dropLeft();
-    const mine = this.waitingOf.get(caller.key) ?? 0;
+    const mine = this.waitingOf.of(caller.key);
     if (this.waiting.length >= this.o.waitingMax || mine >= this.o.waitingPerClientMax) {
       const who = mine >= this.o.waitingPerClientMax ? `${mine} reads of ${caller.key}` : `${this.waiting.length} reads`;
       throw new GrpcError(
@@ -95,7 +95,7 @@ export class PacedTurns {
         `${who} wait already for ${this.o.subject} (at most ${this.o.atOnce} at once, ${Math.round(this.o.bytesPerSecond / (1024 * 1024))} MiB a second): retry shortly`,
       );
     }
-    this.waitingOf.set(caller.key, mine + 1);
+    this.waitingOf.take(caller.key);
     await new Promise<void>((turn, leave) => this.waiting.push({ caller, turn, leave }));
   }
 }

@@ -1,6 +1,6 @@
 import { type ServerUnaryCall, type ServerWritableStream, type sendUnaryData, status } from '@grpc/grpc-js';
 import type { ChosenEntry } from '@paxos/consensus-core';
-import { type Caller, callerKey, callerOf, deadlineLeft, peerIdentity, GrpcError, toServiceError } from '@paxos/grpc-kit';
+import { type Caller, callerKey, callerOf, CountsByKey, deadlineLeft, peerIdentity, GrpcError, toServiceError } from '@paxos/grpc-kit';
 import {
   Consistency,
   type GetLeaderboardRequest,
@@ -89,7 +89,7 @@ export function readService(source: ReadSource): ReadServiceServer {
   /** State snapshots being sent (each holds its bytes until done). */
   let transfers = 0;
   /** Transfers under way by client (callerKey): entries are removed when they reach 0. */
-  const transfersOf = new Map<string, number>();
+  const transfersOf = new CountsByKey(SNAPSHOT_TRANSFERS_PER_CLIENT_MAX);
   /** Waits for the read's consistency, then answers with `answer()` (computed after the wait). */
   const serve = <T>(call: { getDeadline(): Date | number; readonly cancelled?: boolean }, asked: Consistency, callback: sendUnaryData<T>, answer: () => T): void => {
     const c = asked === Consistency.CONSISTENCY_UNSPECIFIED ? source.defaultConsistency : asked;
@@ -228,7 +228,7 @@ export function readService(source: ReadSource): ReadServiceServer {
       let snapshot: StateSnapshotBytes;
       try {
         if (!source.stateSnapshot) throw new GrpcError(status.FAILED_PRECONDITION, 'this node keeps no state snapshot: ask an acceptor');
-        if (client !== undefined && (transfersOf.get(client) ?? 0) >= SNAPSHOT_TRANSFERS_PER_CLIENT_MAX) {
+        if (client !== undefined && transfersOf.of(client) >= SNAPSHOT_TRANSFERS_PER_CLIENT_MAX) {
           throw new GrpcError(status.RESOURCE_EXHAUSTED, `this node already sends you a state snapshot: read it to its end (or cancel it) before asking for another`);
         }
         if (transfers >= SNAPSHOT_TRANSFERS_MAX) throw new GrpcError(status.RESOURCE_EXHAUSTED, `this node already sends ${SNAPSHOT_TRANSFERS_MAX} state snapshots: try again later`);
@@ -238,13 +238,11 @@ export function readService(source: ReadSource): ReadServiceServer {
         return;
       }
       transfers += 1;
-      if (client !== undefined) transfersOf.set(client, (transfersOf.get(client) ?? 0) + 1);
+      if (client !== undefined) transfersOf.take(client);
       void writeChunks(call, snapshot).finally(() => {
         transfers -= 1;
         if (client === undefined) return;
-        const left = (transfersOf.get(client) ?? 1) - 1;
-        if (left > 0) transfersOf.set(client, left);
-        else transfersOf.delete(client);
+        transfersOf.give(client);
       });
     },
   };
