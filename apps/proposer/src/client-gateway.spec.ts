@@ -230,6 +230,30 @@ describe('the client gateway when a caller gives up', () => {
     gateway.delivered([{ clientRequestId: 't', slot: 2n, valueDigest: 'digest' }], () => []);
     await expect(retry).resolves.toMatchObject({ slot: 2n, duplicate: false });
   });
+
+  it('abandons only the caller named by its token, among many on one id, and gives back the bytes it held', async () => {
+    const { gateway, submitted } = setUp();
+    gateway.becomeReady();
+    const sent = (fill: number): Command => ({ clientRequestId: 'many', contentType: 'text/plain', data: Buffer.alloc(1024, fill) });
+    const first = gateway.propose(sent(0), {});
+    await turn();
+    const tokens = Array.from({ length: 2_000 }, () => ({}));
+    const waiting = tokens.map((token, i) => gateway.propose(sent(i % 2 === 0 ? 0 : 1), token).then((o) => o.duplicate, (e: { code?: number }) => e.code));
+    for (const [i, token] of tokens.entries()) if (i !== 7 && i !== 8) gateway.abandon('many', token);
+    gateway.abandon('many', {});
+    expect(submitted).toHaveLength(1);
+    gateway.delivered([{ clientRequestId: 'many', slot: 5n, valueDigest: 'digest', data: Buffer.alloc(1024, 0) }], () => []);
+    await expect(first).resolves.toMatchObject({ slot: 5n, duplicate: false });
+    // The two left hear their own answers: a duplicate of the same bytes, ALREADY_EXISTS for others.
+    expect(await waiting[8]).toBe(true);
+    expect(await waiting[7]).toBe(status.ALREADY_EXISTS);
+    // Every abandoned waiter's other bytes were given back: the whole bound is free again.
+    const next = gateway.propose({ clientRequestId: 'next', contentType: 'text/plain', data: Buffer.alloc(IN_FLIGHT_BYTES_MAX, 1) });
+    await turn();
+    expect(submitted.map((c) => c.clientRequestId)).toContain('next');
+    gateway.delivered([{ clientRequestId: 'next', slot: 6n, valueDigest: 'digest' }], () => []);
+    await expect(next).resolves.toMatchObject({ slot: 6n });
+  });
 });
 
 describe('the client gateway and copies sent through other proposers', () => {

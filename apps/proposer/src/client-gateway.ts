@@ -17,8 +17,6 @@ interface Waiter {
   readonly data: Uint8Array;
   /** Their content type (a Monster Harmonic proposal that the registry refused is told so). */
   readonly contentType: string;
-  /** Who the caller is to abandon(): the token it proposed with (absent: it cannot abandon). */
-  readonly token?: object;
   /** Bytes of `data` counted in waitingBytes: other bytes than the id's in flight (0 when they are the same buffer). */
   readonly counted: number;
 }
@@ -73,7 +71,8 @@ function registryRefused(slot: bigint, reason: string): GrpcError {
  * the chosen log (ready), they are held.
  */
 export class ClientGateway {
-  private readonly waiters = new Map<string, Waiter[]>();
+  /** Each id's waiters in the order they came, by the token each proposed with (abandon finds its own at once). */
+  private readonly waiters = new Map<string, Map<object, Waiter>>();
   /** Ids in flight (held, being certified, or in the core), with the data each carries. */
   private readonly inCore = new Map<string, Uint8Array>();
   /** The bytes of inCore's values. */
@@ -132,11 +131,13 @@ export class ClientGateway {
       );
     }
     return new Promise<ProposeOutcome>((resolve, reject) => {
-      const list = this.waiters.get(id) ?? [];
+      let list = this.waiters.get(id);
+      if (!list) this.waiters.set(id, (list = new Map()));
       const counted = inFlight !== undefined && !same ? command.data.length : 0;
       this.waitingBytes += counted;
-      list.push({ resolve, reject, data: same ? inFlight : command.data, contentType: command.contentType, counted, ...(token !== undefined ? { token } : {}) });
-      this.waiters.set(id, list);
+      // A caller without a token cannot abandon: its key is its own.
+      if (token !== undefined && list.has(token)) throw new Error(`client gateway: a token proposed ${JSON.stringify(id)} twice (each call gives its own)`);
+      list.set(token ?? {}, { resolve, reject, data: same ? inFlight : command.data, contentType: command.contentType, counted });
       // A retry of a command still in flight (or being certified) waits for it. So does the same
       // id with other bytes: which value takes effect under the id is known only when one does
       // (its own bytes may be in flight at another proposer), and each caller then hears
@@ -197,12 +198,12 @@ export class ClientGateway {
   /** Stops waiting for a client (its deadline passed); the command stays in the core and may still be chosen. */
   abandon(clientRequestId: string, token: object): void {
     // Matched by the token given to propose(): the waiter's resolve is the promise's own, never the caller's callback.
-    const all = this.waiters.get(clientRequestId);
-    if (!all) return;
-    const list = all.filter((w) => w.token !== token);
-    for (const w of all) if (w.token === token) this.waitingBytes -= w.counted;
-    if (list.length === 0) this.waiters.delete(clientRequestId);
-    else this.waiters.set(clientRequestId, list);
+    const list = this.waiters.get(clientRequestId);
+    const w = list?.get(token);
+    if (!list || !w) return;
+    list.delete(token);
+    this.waitingBytes -= w.counted;
+    if (list.size === 0) this.waiters.delete(clientRequestId);
   }
 
   /** The chosen log is learned: held commands it does not hold go on (certified, then to the core). */
@@ -274,12 +275,12 @@ export class ClientGateway {
    */
   answerSettled(): void {
     for (const id of [...this.inCore.keys()]) if (!this.waiters.has(id) && this.deps.chosen.result(id)) this.forget(id);
-    for (const [id, list] of [...this.waiters]) {
+    for (const id of [...this.waiters.keys()]) {
       const known = this.deps.chosen.result(id);
       if (!known) continue;
       // The id took effect before this proposer could learn of it: each waiter hears a duplicate
       // (or ALREADY_EXISTS, for other bytes than took effect).
-      this.takeWaiters(id);
+      const list = this.takeWaiters(id) ?? [];
       this.forget(id);
       this.answerWaiters(known, list);
     }
@@ -322,9 +323,10 @@ export class ClientGateway {
 
   /** The id's waiters, no longer waiting (their bytes given back). */
   private takeWaiters(id: string): Waiter[] | undefined {
-    const list = this.waiters.get(id);
-    if (!list) return undefined;
+    const waiting = this.waiters.get(id);
+    if (!waiting) return undefined;
     this.waiters.delete(id);
+    const list = [...waiting.values()];
     for (const w of list) this.waitingBytes -= w.counted;
     return list;
   }
@@ -360,7 +362,7 @@ export class ClientGateway {
 
   stop(): void {
     this.stopped = true;
-    for (const [id, ws] of this.waiters) for (const w of ws) w.reject(new GrpcError(status.UNAVAILABLE, `proposer shutting down before ${id} was chosen`));
+    for (const [id, ws] of this.waiters) for (const w of ws.values()) w.reject(new GrpcError(status.UNAVAILABLE, `proposer shutting down before ${id} was chosen`));
     this.waiters.clear();
     this.waitingBytes = 0;
   }
