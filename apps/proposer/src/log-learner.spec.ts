@@ -1,7 +1,7 @@
 import type { ChosenEntry } from '@paxos/consensus-core';
 import type { ChosenLog } from './chosen-log';
 import { LogLearner, learnTarget } from './log-learner';
-import { HISTORY_READS_AT_ONCE, HISTORY_READS_WAITING_MAX, LogReader } from './log-reader';
+import { HISTORY_READS_AT_ONCE, HISTORY_READS_WAITING_MAX, HISTORY_READS_WAITING_PER_CLIENT_MAX, LogReader } from './log-reader';
 import type { AcceptorLink } from './acceptor-link';
 import { status } from '@grpc/grpc-js';
 
@@ -27,7 +27,7 @@ describe('the proposer\'s ReadLog from the slots it keeps in memory', () => {
 });
 
 describe("clients' reads of the acceptors' chosen histories", () => {
-  it('take turns: a few at once, a bounded number waiting, RESOURCE_EXHAUSTED beyond', async () => {
+  it('take turns: a few at once, a bounded number waiting (a share of them per client), RESOURCE_EXHAUSTED beyond', async () => {
     let learning = 0;
     let most = 0;
     const answers: (() => void)[] = [];
@@ -46,9 +46,14 @@ describe("clients' reads of the acceptors' chosen histories", () => {
     } as unknown as AcceptorLink;
     const empty = { entry: () => undefined } as unknown as ChosenLog;
     const reader = new LogReader([link], empty, () => undefined);
-    const client = { key: 'client-a', gone: () => false };
-    const reads = Array.from({ length: HISTORY_READS_AT_ONCE + HISTORY_READS_WAITING_MAX }, (_, i) => reader.readForClient(BigInt(i), 1, Infinity, client));
-    await expect(reader.readForClient(0n, 1, Infinity, client)).rejects.toMatchObject({ code: status.RESOURCE_EXHAUSTED });
+    const client = (i: number) => ({ key: `client-${i}`, gone: () => false });
+    const greedy = client(0);
+    const first = Array.from({ length: HISTORY_READS_AT_ONCE + HISTORY_READS_WAITING_PER_CLIENT_MAX }, (_, i) => reader.readForClient(BigInt(i), 1, Infinity, greedy));
+    // One client has its share: it is told so, and every other client still finds a place.
+    await expect(reader.readForClient(0n, 1, Infinity, greedy)).rejects.toMatchObject({ code: status.RESOURCE_EXHAUSTED, message: expect.stringContaining('client-0') });
+    const others = Array.from({ length: HISTORY_READS_WAITING_MAX - HISTORY_READS_WAITING_PER_CLIENT_MAX }, (_, i) => reader.readForClient(BigInt(first.length + i), 1, Infinity, client(1 + (i % 20))));
+    const reads = [...first, ...others];
+    await expect(reader.readForClient(0n, 1, Infinity, client(99))).rejects.toMatchObject({ code: status.RESOURCE_EXHAUSTED });
     // The proposer's own reads do not wait behind clients.
     const own = reader.read(5n, 1);
     for (let i = 0; i < 2000 && answers.length > 0; i++) {

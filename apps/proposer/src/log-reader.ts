@@ -14,6 +14,8 @@ const LEARN_DEADLINE_MS = 2000;
  */
 export const HISTORY_READS_AT_ONCE = 4;
 export const HISTORY_READS_WAITING_MAX = 256;
+/** Of those waiting, one client's (so that one client never holds every place: its 256 ReadLog calls kept everyone else's off). */
+export const HISTORY_READS_WAITING_PER_CLIENT_MAX = 32;
 /**
  * Bytes of history clients' reads may fetch a second through this proposer: its Learn is not paced
  * at the acceptors (a proposer's catch-up must not be), so a client reading old slots here would
@@ -42,7 +44,7 @@ export class LogReader {
       subject: "the acceptors' chosen histories",
       atOnce: HISTORY_READS_AT_ONCE,
       waitingMax: HISTORY_READS_WAITING_MAX,
-      waitingPerClientMax: HISTORY_READS_WAITING_MAX,
+      waitingPerClientMax: HISTORY_READS_WAITING_PER_CLIENT_MAX,
       bytesPerSecond: CLIENT_HISTORY_BYTES_PER_SECOND,
       burstBytes: CLIENT_HISTORY_BYTES_PER_SECOND,
       ...pacing,
