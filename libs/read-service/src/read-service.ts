@@ -47,10 +47,17 @@ export const LIST_PROPOSALS_MAX = 256;
 /** One proposal of a ListProposals page, as it goes on the wire. */
 type ListedProposal = { readonly kept: ProposalRecord } | { readonly forgotten: ForgottenProposal };
 export const LEADERBOARD_HISTORY_MAX = 1000;
-/** State snapshots one node sends at once. */
+/** State snapshots one node sends at once to clients that are not proposers. */
 export const SNAPSHOT_TRANSFERS_MAX = 2;
-/** State snapshots one node sends at once to one client that is not a proposer (so that one client never holds every place). */
+/** Of those, to one client (so that one client never holds every place). */
 export const SNAPSHOT_TRANSFERS_PER_CLIENT_MAX = 1;
+/**
+ * State snapshots one node sends at once to proposers, apart from the clients' places: clients
+ * that hold theirs for their 120 s must not keep a lagging acceptor, or a proposer restarting past
+ * dropped history, from the snapshot it needs (a proposer fetches for two laggards and itself).
+ * On plaintext no caller can be told from a proposer, and every caller counts here.
+ */
+export const SNAPSHOT_TRANSFERS_TO_PROPOSERS_MAX = 4;
 
 /** What a node gives the read service. */
 export interface ReadSource {
@@ -86,9 +93,9 @@ function consistencyName(c: Consistency): string {
 
 /** paxos.v1.ReadService over a node's agreed state: the same answers on a proposer and an acceptor. */
 export function readService(source: ReadSource): ReadServiceServer {
-  /** State snapshots being sent (each holds its bytes until done). */
-  let transfers = 0;
-  /** Transfers under way by client (callerKey): entries are removed when they reach 0. */
+  /** State snapshots being sent to clients, and to proposers (each holds its bytes until done). */
+  const transfers = { clients: 0, proposers: 0 };
+  /** Transfers to clients under way, by client (callerKey). */
   const transfersOf = new CountsByKey(SNAPSHOT_TRANSFERS_PER_CLIENT_MAX);
   /** Waits for the read's consistency, then answers with `answer()` (computed after the wait). */
   const serve = <T>(call: { getDeadline(): Date | number; readonly cancelled?: boolean }, asked: Consistency, callback: sendUnaryData<T>, answer: () => T): void => {
@@ -219,28 +226,29 @@ export function readService(source: ReadSource): ReadServiceServer {
     },
 
     getStateSnapshot(call: ServerWritableStream<GetStateSnapshotRequest, GetStateSnapshotResponse>) {
-      // Per client only for callers that name themselves and are not proposers: a proposer may
-      // fetch for two lagging acceptors and itself at once, and on plaintext (--insecure, where no
-      // caller can be told from a proposer, nor kept from opening another connection) every call
-      // of a proposer's channel shares one connection key: there only the node's bound holds.
+      // Clients are callers that name themselves and are not proposers. On plaintext (--insecure,
+      // where no caller can be told from a proposer, nor kept from opening another connection)
+      // every call counts against the proposers' places.
       const identity = peerIdentity(call);
       const client = identity !== undefined && identity.role !== 'proposer' ? callerKey(call) : undefined;
+      const pool = client === undefined ? 'proposers' : 'clients';
+      const max = client === undefined ? SNAPSHOT_TRANSFERS_TO_PROPOSERS_MAX : SNAPSHOT_TRANSFERS_MAX;
       let snapshot: StateSnapshotBytes;
       try {
         if (!source.stateSnapshot) throw new GrpcError(status.FAILED_PRECONDITION, 'this node keeps no state snapshot: ask an acceptor');
         if (client !== undefined && transfersOf.of(client) >= SNAPSHOT_TRANSFERS_PER_CLIENT_MAX) {
           throw new GrpcError(status.RESOURCE_EXHAUSTED, `this node already sends you a state snapshot: read it to its end (or cancel it) before asking for another`);
         }
-        if (transfers >= SNAPSHOT_TRANSFERS_MAX) throw new GrpcError(status.RESOURCE_EXHAUSTED, `this node already sends ${SNAPSHOT_TRANSFERS_MAX} state snapshots: try again later`);
+        if (transfers[pool] >= max) throw new GrpcError(status.RESOURCE_EXHAUSTED, `this node already sends ${max} state snapshots to ${pool}: try again later`);
         snapshot = source.stateSnapshot();
       } catch (e) {
         call.emit('error', toServiceError(e));
         return;
       }
-      transfers += 1;
+      transfers[pool] += 1;
       if (client !== undefined) transfersOf.take(client);
       void writeChunks(call, snapshot).finally(() => {
-        transfers -= 1;
+        transfers[pool] -= 1;
         if (client === undefined) return;
         transfersOf.give(client);
       });

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { type ServerWritableStream, type ServiceError, status } from '@grpc/grpc-js';
 import { Consistency, type GetStateSnapshotRequest, type GetStateSnapshotResponse } from '@paxos/proto';
 import { AgreedState } from '@paxos/state-machine';
-import { readService, SNAPSHOT_TRANSFERS_MAX } from './read-service';
+import { readService, SNAPSHOT_TRANSFERS_MAX, SNAPSHOT_TRANSFERS_TO_PROPOSERS_MAX } from './read-service';
 
 /** A GetStateSnapshot call from `peer` (holding certificate `name`) whose client never reads: every write reports a full buffer. */
 function stalledCall(peer: string, name = `client-${peer.split(':').at(-1)}`): { call: ServerWritableStream<GetStateSnapshotRequest, GetStateSnapshotResponse>; errors: ServiceError[]; cancel(): void } {
@@ -62,14 +62,19 @@ describe('GetStateSnapshot transfers', () => {
     other.cancel();
   });
 
-  it('take a proposer\'s transfers at once up to the node\'s bound (it may fetch for two lagging acceptors and itself)', async () => {
-    const first = stalledCall('ipv4:127.0.0.1:6001', 'proposer-1');
-    const second = stalledCall('ipv4:127.0.0.1:6001', 'proposer-1');
-    service.getStateSnapshot(first.call);
-    service.getStateSnapshot(second.call);
-    expect([...first.errors, ...second.errors]).toEqual([]);
-    first.cancel();
-    second.cancel();
+  it('take a proposer\'s transfers at once (it may fetch for two lagging acceptors and itself), whatever clients hold', async () => {
+    // Two clients that never read hold every client's place.
+    const clients = [stalledCall('ipv4:127.0.0.1:7001'), stalledCall('ipv4:127.0.0.1:7002')];
+    for (const c of clients) service.getStateSnapshot(c.call);
+    expect(clients.flatMap((c) => c.errors)).toEqual([]);
+    const fetches = Array.from({ length: SNAPSHOT_TRANSFERS_TO_PROPOSERS_MAX }, () => stalledCall('ipv4:127.0.0.1:6001', 'proposer-1'));
+    for (const f of fetches) service.getStateSnapshot(f.call);
+    expect(fetches.flatMap((f) => f.errors)).toEqual([]);
+    // The proposers' places are bounded too.
+    const past = stalledCall('ipv4:127.0.0.1:6002', 'proposer-2');
+    service.getStateSnapshot(past.call);
+    expect(past.errors.map((e) => e.code)).toEqual([status.RESOURCE_EXHAUSTED]);
+    for (const c of [...clients, ...fetches]) c.cancel();
     await new Promise((r) => setImmediate(r));
   });
 });
