@@ -80,8 +80,12 @@ export function watchChosenHandler(node: ProposerNode, bounds: WatchBounds, logg
     let next = call.request.fromSlot;
     let pumping = false;
     let done = false;
-    /** The watcher as its history reads know it: gone once its stream ended. */
-    const watcher = { key: client, gone: () => done };
+    /**
+     * The watcher as its history reads know it: gone once its stream ended. Keyed as ReadLog's
+     * reads are (callerOf), so one client's watchers and ReadLog calls share one share of the
+     * waiting places.
+     */
+    const watcher = { key: callerKey(call as unknown as Parameters<typeof callerKey>[0]), gone: () => done };
     /** Bytes written to this watcher whose write has not completed (they wait in buffers for the client). */
     let waiting = 0;
     let wake: (() => void) | undefined;
