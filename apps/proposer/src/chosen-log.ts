@@ -17,6 +17,8 @@ export interface ChosenResult {
 /** A command that took effect for the first time, with the bytes it took effect with. */
 export type LearnedResult = Required<ChosenResult> & {
   readonly data: Uint8Array;
+  /** The content type it took effect under (the digest is of the bytes alone). */
+  readonly contentType: string;
   /** For a Monster Harmonic proposal: accepted into the registry, or refused (its number was taken). */
   readonly harmonic?: HarmonicOutcome;
 };
@@ -129,6 +131,13 @@ export class ChosenLog {
     return outcome.kind === 'refused' ? outcome.reason : undefined;
   }
 
+  /** The content type `clientRequestId` has in `slot`, while this log keeps the slot (undefined otherwise). */
+  contentTypeAt(slot: bigint, clientRequestId: string): string | undefined {
+    const e = this.retained.get(slot);
+    if (e?.value.kind !== 'batch') return undefined;
+    return e.value.commands.find((c) => c.clientRequestId === clientRequestId)?.contentType;
+  }
+
   entry(slot: bigint): ChosenEntry | undefined {
     return this.retained.get(slot);
   }
@@ -152,6 +161,7 @@ export class ChosenLog {
         for (const c of applied) {
           if (c.duplicateOf !== undefined) continue;
           const data = commands[c.index]?.data ?? new Uint8Array(0);
+          const contentType = commands[c.index]?.contentType ?? '';
           // Took effect here, so the sessions hold its detail (the proposer's state keeps digests).
           const detail = this.agreed.session(c.clientRequestId)?.detail;
           fresh.push({
@@ -160,6 +170,7 @@ export class ChosenLog {
             ballot: detail?.ballot ?? d.ballot,
             valueDigest: detail?.digest ?? this.digest(data),
             data,
+            contentType,
             ...(c.harmonic !== undefined ? { harmonic: c.harmonic } : {}),
           });
         }

@@ -17,7 +17,15 @@ function setUp(learnChosen?: () => Promise<void>) {
     sourcesOf: (c) => (c.contentType === 'application/x-test-claims' ? [0] : []),
     certify: (c) => new Promise<Command>((resolve, reject) => certifications.push({ command: c, resolve, reject })),
   };
-  const log = { result: (id: string) => chosen.get(id), nextSlot: 0n, digest: () => 'digest', harmonicRefusal: () => undefined } as unknown as ChosenLog;
+  /** Content types of ids in the slots the log keeps, by `${slot}:${id}`. */
+  const contentTypes = new Map<string, string>();
+  const log = {
+    result: (id: string) => chosen.get(id),
+    nextSlot: 0n,
+    digest: () => 'digest',
+    harmonicRefusal: () => undefined,
+    contentTypeAt: (slot: bigint, id: string) => contentTypes.get(`${slot}:${id}`),
+  } as unknown as ChosenLog;
   const gateway = new ClientGateway({
     chosen: log,
     quorum: Quorum.majority(3),
@@ -29,7 +37,7 @@ function setUp(learnChosen?: () => Promise<void>) {
       return [];
     },
   });
-  return { gateway, chosen, certifications, submitted };
+  return { gateway, chosen, certifications, submitted, contentTypes };
 }
 
 /** Lets settled promises run and the gateway hand what arrived in that turn to the core. */
@@ -37,6 +45,32 @@ const turn = async () => {
   await Promise.resolve();
   await new Promise((resolve) => setImmediate(resolve));
 };
+
+describe('the same client_request_id under another content type', () => {
+  const plain = (id: string, contentType: string): Command => ({ clientRequestId: id, contentType, data: Buffer.from('{"amount":100}') });
+
+  it('sent while the first is in flight, is ALREADY_EXISTS once the first takes effect (the same bytes are another value)', async () => {
+    const { gateway, submitted } = setUp();
+    gateway.becomeReady();
+    const first = gateway.propose(plain('t', 'text/plain'));
+    const other = gateway.propose(plain('t', 'application/json'));
+    await turn();
+    expect(submitted.map((c) => c.contentType)).toEqual(['text/plain']);
+    gateway.delivered([{ clientRequestId: 't', slot: 6n, valueDigest: 'digest', data: plain('t', 'text/plain').data, contentType: 'text/plain' }], () => []);
+    await expect(first).resolves.toMatchObject({ slot: 6n, duplicate: false });
+    await expect(other).rejects.toMatchObject({ code: status.ALREADY_EXISTS, message: expect.stringContaining('already took effect in slot 6 with another value') });
+  });
+
+  it('sent after the first took effect, is ALREADY_EXISTS while the slot is kept, and a duplicate under its own content type', async () => {
+    const { gateway, chosen, contentTypes, submitted } = setUp();
+    gateway.becomeReady();
+    chosen.set('k', { clientRequestId: 'k', slot: 7n, ballot: { round: 1n, proposerId: 1 }, valueDigest: 'digest' });
+    contentTypes.set('7:k', 'text/plain');
+    await expect(gateway.propose(plain('k', 'application/json'))).rejects.toMatchObject({ code: status.ALREADY_EXISTS });
+    await expect(gateway.propose(plain('k', 'text/plain'))).resolves.toMatchObject({ slot: 7n, duplicate: true });
+    expect(submitted).toEqual([]);
+  });
+});
 
 describe('the client gateway with claim certificates', () => {
   it('certifies once per id, hands the certified command to the core, and attaches retries to it', async () => {

@@ -28,6 +28,17 @@ interface Waiter {
  * queue alone let 1 MiB values take the proposer towards 10 GiB, everyone else waiting behind them.
  */
 export const IN_FLIGHT_BYTES_MAX = 64 * 1024 * 1024;
+/** The value of an id in flight: its bytes and their content type (both make the value). */
+interface InFlightValue {
+  readonly data: Uint8Array;
+  readonly contentType: string;
+}
+
+/** True when two values under one id are the same value: the same bytes of the same content type. */
+function sameValue(a: InFlightValue, b: InFlightValue): boolean {
+  return a.contentType === b.contentType && Buffer.compare(a.data, b.data) === 0;
+}
+
 /** Commands held while a starting proposer learns the log; past it clients hear UNAVAILABLE. */
 const HELD_COMMANDS_MAX = 65_536;
 /** Commands whose claims are being verified at once; past it clients hear RESOURCE_EXHAUSTED. */
@@ -73,8 +84,8 @@ function registryRefused(slot: bigint, reason: string): GrpcError {
 export class ClientGateway {
   /** Each id's waiters in the order they came, by the token each proposed with (abandon finds its own at once). */
   private readonly waiters = new Map<string, Map<object, Waiter>>();
-  /** Ids in flight (held, being certified, or in the core), with the data each carries. */
-  private readonly inCore = new Map<string, Uint8Array>();
+  /** Ids in flight (held, being certified, or in the core), with the value each carries. */
+  private readonly inCore = new Map<string, InFlightValue>();
   /** The bytes of inCore's values. */
   private inFlightBytes = 0;
   /** The bytes waiters hold beyond inCore's values (other bytes under an id in flight). */
@@ -112,15 +123,16 @@ export class ClientGateway {
     }
     const known = this.deps.chosen.result(id);
     if (known) {
-      const refused = this.reusedIdError(known, command.data) ?? this.registryRefusal(known, command);
+      const refused = this.reusedIdError(known, command) ?? this.registryRefusal(known, command);
       return refused ? Promise.reject(refused) : Promise.resolve({ ...known, duplicate: true, votes: [] });
     }
     const up = this.deps.reachable();
     const { quorum } = this.deps;
     if (!quorum.isQuorum(up) && !this.inCore.has(id)) return Promise.reject(new QuorumUnreachableError(up, quorum.n, quorum.q));
     const inFlight = this.inCore.get(id);
-    // A retry with the bytes in flight keeps theirs (one copy); other bytes are held, and counted.
-    const same = inFlight !== undefined && Buffer.compare(inFlight, command.data) === 0;
+    // A retry with the value in flight keeps its bytes (one copy); another value (other bytes, or
+    // the same bytes under another content type) is held, and counted.
+    const same = inFlight !== undefined && sameValue(inFlight, command);
     const held = this.inFlightBytes + this.waitingBytes;
     if (!same && held > 0 && held + command.data.length > IN_FLIGHT_BYTES_MAX) {
       return Promise.reject(
@@ -133,17 +145,17 @@ export class ClientGateway {
     return new Promise<ProposeOutcome>((resolve, reject) => {
       let list = this.waiters.get(id);
       if (!list) this.waiters.set(id, (list = new Map()));
-      const counted = inFlight !== undefined && !same ? command.data.length : 0;
-      this.waitingBytes += counted;
       // A caller without a token cannot abandon: its key is its own.
       if (token !== undefined && list.has(token)) throw new Error(`client gateway: a token proposed ${JSON.stringify(id)} twice (each call gives its own)`);
-      list.set(token ?? {}, { resolve, reject, data: same ? inFlight : command.data, contentType: command.contentType, counted });
+      const counted = inFlight !== undefined && !same ? command.data.length : 0;
+      this.waitingBytes += counted;
+      list.set(token ?? {}, { resolve, reject, data: same ? inFlight.data : command.data, contentType: command.contentType, counted });
       // A retry of a command still in flight (or being certified) waits for it. So does the same
       // id with other bytes: which value takes effect under the id is known only when one does
       // (its own bytes may be in flight at another proposer), and each caller then hears
       // "chosen" or ALREADY_EXISTS by its own bytes.
       if (inFlight !== undefined) return;
-      this.inCore.set(id, command.data);
+      this.inCore.set(id, { data: command.data, contentType: command.contentType });
       this.inFlightBytes += command.data.length;
       // Held as it came: its claims are certified once the log is learned and shows it is new.
       if (!this.isReady) this.held.push(command);
@@ -153,10 +165,10 @@ export class ClientGateway {
 
   /** The id is no longer in flight here. */
   private forget(id: string): void {
-    const data = this.inCore.get(id);
-    if (data === undefined) return;
+    const value = this.inCore.get(id);
+    if (value === undefined) return;
     this.inCore.delete(id);
-    this.inFlightBytes -= data.length;
+    this.inFlightBytes -= value.data.length;
   }
 
   /** A command of a ready proposer that is not in the log: certified if it makes claims, then to the core. */
@@ -255,11 +267,13 @@ export class ClientGateway {
       const list = this.takeWaiters(r.clientRequestId);
       if (!list) continue;
       const took = (r as Partial<LearnedResult>).data;
+      const tookType = (r as Partial<LearnedResult>).contentType;
       const votes = votesOf(r);
       const harmonic = (r as Partial<LearnedResult>).harmonic;
       let answered = ownSlot(r.slot) ? 0 : 1;
       for (const w of list) {
-        const reused = took === undefined ? this.reusedIdError(r, w.data) : Buffer.compare(took, w.data) === 0 ? undefined : this.tookOtherBytes(r);
+        const reused =
+          took === undefined ? this.reusedIdError(r, w) : Buffer.compare(took, w.data) === 0 && (tookType === undefined || tookType === w.contentType) ? undefined : this.tookOtherBytes(r);
         if (reused) w.reject(reused);
         else if (harmonic?.kind === 'refused') w.reject(registryRefused(r.slot, harmonic.reason));
         else w.resolve({ ...r, duplicate: answered++ > 0, votes });
@@ -288,14 +302,14 @@ export class ClientGateway {
 
   /** The core gave the command up (refused by the acceptors' checks, or over a bound). */
   fail(clientRequestId: string, err: unknown): void {
-    const data = this.inCore.get(clientRequestId);
+    const value = this.inCore.get(clientRequestId);
     this.forget(clientRequestId);
     const list = this.takeWaiters(clientRequestId);
     if (!list) return;
     for (const w of list) {
       // A caller that sent other bytes under the id hears that the value in flight failed, not
       // that its own did (its claims, say, were never checked here): it may retry.
-      if (data !== undefined && Buffer.compare(w.data, data) !== 0) {
+      if (value !== undefined && !sameValue(w, value)) {
         const why = err instanceof Error ? err.message : String(err);
         w.reject(
           new GrpcError(
@@ -334,7 +348,7 @@ export class ClientGateway {
   /** Each waiter of an id that took effect before: a duplicate of it, or ALREADY_EXISTS for other bytes. */
   private answerWaiters(known: ChosenResult, list: readonly Waiter[]): void {
     for (const w of list) {
-      const refused = this.reusedIdError(known, w.data) ?? this.registryRefusal(known, w);
+      const refused = this.reusedIdError(known, w) ?? this.registryRefusal(known, w);
       if (refused) w.reject(refused);
       else w.resolve({ ...known, duplicate: true, votes: [] });
     }
@@ -346,11 +360,14 @@ export class ClientGateway {
     return reason === undefined ? undefined : registryRefused(known.slot, reason);
   }
 
-  /** A client_request_id that took effect with other bytes cannot name this command (with `data`) too. */
-  private reusedIdError(known: ChosenResult, data: Uint8Array): GrpcError | undefined {
+  /** A client_request_id that took effect with another value (other bytes, or another content type) cannot name this command too. */
+  private reusedIdError(known: ChosenResult, value: InFlightValue): GrpcError | undefined {
     // Without a digest (an id known from an installed snapshot) other bytes cannot be told apart.
-    if (known.valueDigest === undefined || this.deps.chosen.digest(data) === known.valueDigest) return undefined;
-    return this.tookOtherBytes(known);
+    if (known.valueDigest !== undefined && this.deps.chosen.digest(value.data) !== known.valueDigest) return this.tookOtherBytes(known);
+    // The digest is of the bytes alone: the content type they took effect under is read from the
+    // slot while this proposer keeps it (older slots cannot be told apart by it).
+    const tookType = this.deps.chosen.contentTypeAt(known.slot, known.clientRequestId);
+    return tookType !== undefined && tookType !== value.contentType ? this.tookOtherBytes(known) : undefined;
   }
 
   private tookOtherBytes(known: ChosenResult): GrpcError {
