@@ -2,6 +2,7 @@ import type { AcceptorStorage } from './storage';
 import type { SourceStatus, StatusResponse } from '@paxos/proto';
 import { ballotToWire, slotValueDigest } from '@paxos/wire';
 import type { AcceptorNode } from '@paxos/acceptor-node';
+import type { SlotValue } from '@paxos/consensus-core';
 
 export interface StatusContext {
   readonly node: AcceptorNode<AcceptorStorage>;
@@ -15,6 +16,19 @@ export interface StatusContext {
   readonly dataSource: () => SourceStatus;
 }
 
+/**
+ * The digest of each last accepted value, computed once: every Status (each linearizable read's
+ * confirmation round asks a quorum for one) named it by hashing the whole value again, up to the
+ * largest batch an acceptor takes.
+ */
+const digests = new WeakMap<SlotValue, string>();
+
+function digestOf(value: SlotValue): string {
+  let d = digests.get(value);
+  if (d === undefined) digests.set(value, (d = slotValueDigest(value)));
+  return d;
+}
+
 export function buildStatus(ctx: StatusContext): StatusResponse {
   const { node } = ctx;
   const last = node.core.lastAccepted();
@@ -26,7 +40,7 @@ export function buildStatus(ctx: StatusContext): StatusResponse {
   return {
     nodeId: node.nodeId,
     promised: ballotToWire(node.core.promised),
-    ...(last ? { lastAccepted: { slot: last.slot, ballot: ballotToWire(last.ballot), valueDigest: slotValueDigest(last.value) } } : {}),
+    ...(last ? { lastAccepted: { slot: last.slot, ballot: ballotToWire(last.ballot), valueDigest: digestOf(last.value) } } : {}),
     committedIndex: node.core.committedIndex,
     clusterSize: node.quorum.n,
     quorumSize: node.quorum.q,
