@@ -1,7 +1,8 @@
 import { Quorum } from '@paxos/consensus-core';
 import { StatusResponse, StorageStatus } from '@paxos/proto';
 import type { AcceptorLink } from './acceptor-link';
-import { clusterStatus } from './cluster-status';
+import type { ClusterStatusResponse } from '@paxos/proto';
+import { clusterStatus, ClusterStatusRounds } from './cluster-status';
 
 /** A link whose Status answers `s`, or fails when s is undefined. */
 const link = (address: string, s?: Partial<StatusResponse>): AcceptorLink =>
@@ -17,5 +18,32 @@ describe('ClusterStatus', () => {
     expect(healthy).toMatchObject({ alive: 3, voting: 2, quorumAlive: true });
     const down = await clusterStatus([link('a:0', {}), link('a:1'), link('a:2')], Quorum.majority(3), 100);
     expect(down).toMatchObject({ alive: 1, voting: 1, quorumAlive: false });
+  });
+});
+
+describe('ClusterStatus calls at once', () => {
+  it('share fan-outs: one at a time per node deadline, and a call that arrives meanwhile waits for the next, read after it arrived', async () => {
+    const polls: Array<{ ms: number; answer: (r: ClusterStatusResponse) => void }> = [];
+    const rounds = new ClusterStatusRounds((ms) => new Promise((answer) => polls.push({ ms, answer })));
+    const answer = (n: number) => ({ alive: n }) as ClusterStatusResponse;
+    const first = rounds.ask(100);
+    expect(polls).toHaveLength(1);
+    // 256 calls while the first fan-out runs: none starts another; another deadline has its own.
+    const later = Array.from({ length: 256 }, () => rounds.ask(100));
+    const other = rounds.ask(500);
+    expect(polls.map((p) => p.ms)).toEqual([100, 500]);
+    polls[0]?.answer(answer(1));
+    await expect(first).resolves.toMatchObject({ alive: 1 });
+    // The calls that waited are answered by the next fan-out, started once the first ended.
+    await new Promise((r) => setImmediate(r));
+    expect(polls.map((p) => p.ms)).toEqual([100, 500, 100]);
+    polls[2]?.answer(answer(2));
+    expect((await Promise.all(later)).map((r) => r.alive)).toEqual(Array(256).fill(2));
+    polls[1]?.answer(answer(3));
+    await expect(other).resolves.toMatchObject({ alive: 3 });
+    // Nothing waits: the next call starts a fan-out of its own at once.
+    await new Promise((r) => setImmediate(r));
+    void rounds.ask(100);
+    expect(polls).toHaveLength(4);
   });
 });

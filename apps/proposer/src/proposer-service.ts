@@ -15,7 +15,7 @@ import { ballotToWire } from '@paxos/wire';
 import type { AcceptorLink } from './acceptor-link';
 import type { ProposeApi, ProposerMetrics } from './proposer-metrics';
 import { chunksOf } from './chunks';
-import { clusterStatus } from './cluster-status';
+import { clusterStatus, ClusterStatusRounds } from './cluster-status';
 import type { ProposerNode, ProposeOutcome } from './proposer-node';
 import type { ValueChecker } from './value-check';
 import { WATCHER_BUFFER_BYTES, WATCHER_STALL_MS, WATCHERS_MAX, WATCHERS_PER_CLIENT_MAX, watchChosenHandler } from './watch-chosen';
@@ -189,6 +189,7 @@ function idleBound(deps: ProposerServiceDeps): { ms: number; message: string } {
 }
 
 export function proposerService(deps: ProposerServiceDeps): ProposerServiceServer {
+  const statusRounds = new ClusterStatusRounds((nodeDeadlineMs) => clusterStatus(deps.links, deps.node.quorum, nodeDeadlineMs));
   return {
     propose(call: ServerUnaryCall<ProposeRequest, ProposeResponse>, callback: sendUnaryData<ProposeResponse>) {
       // A proposer paused with calls in its socket reads each call's request and its client's
@@ -277,7 +278,7 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
         callback(toServiceError(new GrpcError(status.INVALID_ARGUMENT, `node_deadline_ms ${asked} is above ${NODE_DEADLINE_MS_MAX}`)));
         return;
       }
-      clusterStatus(deps.links, deps.node.quorum, asked || NODE_DEADLINE_MS_DEFAULT).then(
+      statusRounds.ask(asked || NODE_DEADLINE_MS_DEFAULT).then(
         (r) => callback(null, r),
         (e: unknown) => callback(toServiceError(e)),
       );
