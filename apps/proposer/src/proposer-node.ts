@@ -301,6 +301,11 @@ export class ProposerNode {
     if (!this.stopped) this.opts.logger.warn({ deliveredTo: this.chosen.nextSlot.toString() }, 'phase 1 at start did not settle every open slot in time: taking client work anyway');
   }
 
+  /** The slot a starting proposer has learned the chosen log to, while it holds client work until it is done (undefined once ready). */
+  get learningAt(): bigint | undefined {
+    return this.gateway.ready ? undefined : this.chosen.nextSlot;
+  }
+
   /** Chooses the command, exactly once per client request id (see ClientGateway). */
   propose(command: Command, token?: object): Promise<ProposeOutcome> {
     return this.gateway.propose(command, token);

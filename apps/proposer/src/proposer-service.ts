@@ -140,12 +140,12 @@ function proposeUntimed(deps: ProposerServiceDeps, request: ProposeRequest, dead
       settled = true;
       unregister();
       deps.node.abandon(command.clientRequestId, onChosen);
-      reject(
-        new GrpcError(
-          status.DEADLINE_EXCEEDED,
-          `not chosen within ${deadlineMs} ms (${deps.node.reachable()} of ${deps.node.quorum.n} acceptors reachable, ${deps.node.quorum.q} needed); it may still be chosen: retry with the same client_request_id`,
-        ),
-      );
+      const learningAt = deps.node.learningAt;
+      const why =
+        learningAt !== undefined
+          ? `the proposer is still learning the chosen log (at slot ${learningAt}) and takes client work once it has`
+          : `${deps.node.reachable()} of ${deps.node.quorum.n} acceptors reachable, ${deps.node.quorum.q} needed`;
+      reject(new GrpcError(status.DEADLINE_EXCEEDED, `not chosen within ${deadlineMs} ms (${why}); it may still be chosen: retry with the same client_request_id`));
     }, deadlineMs);
     if (onGiveUp) unregister = onGiveUp(giveUp);
     deps.node.propose(command, onChosen).then(onChosen, (err: unknown) => {
