@@ -209,3 +209,37 @@ describe('a proposer whose next slot the acceptors dropped (--history-retain-slo
     learner.stop();
   });
 });
+
+describe('a starting proposer whose pages of the log miss their deadline', () => {
+  it('asks for smaller pages until they come, then larger again, and learns the whole log', async () => {
+    let nextSlot = 0n;
+    const asked: number[] = [];
+    const link = { nodeId: 0, up: true, learn: async () => ({ chosen: [], committedIndex: 3000n, oldestKeptSlot: 0n, snapshotSlot: 0n }) } as unknown as AcceptorLink;
+    const learner = new LogLearner({
+      links: [link],
+      quorum: { q: 1, isQuorum: (n: number) => n >= 1 } as never,
+      chosen: { get nextSlot() { return nextSlot; }, delivered$: { observed: false } } as unknown as ChosenLog,
+      // A loaded machine: a page above 200 slots misses its deadline at every acceptor.
+      reader: {
+        read: async (from: bigint, max: number) => {
+          asked.push(max);
+          if (max > 200) throw Object.assign(new Error('no acceptor could serve the slot (DEADLINE_EXCEEDED)'), { code: status.UNAVAILABLE });
+          return Array.from({ length: max }, (_, i) => ({ slot: from + BigInt(i), ballot: { round: 1n, proposerId: 1 }, value: { kind: 'noop' } }));
+        },
+      } as never,
+      learned: (entries) => {
+        nextSlot += BigInt(entries.length);
+      },
+      noteCommitted: () => undefined,
+      anyAhead: () => false,
+      installSnapshot: async () => false,
+      logger: { info: () => undefined, warn: () => undefined, debug: () => undefined } as never,
+    });
+    await learner.learnBeforeServing();
+    learner.stop();
+    expect(nextSlot).toBeGreaterThanOrEqual(3000n);
+    expect(asked.slice(0, 4)).toEqual([1024, 512, 256, 128]);
+    // After 8 pages that came in a row, the next asks for twice as many (and halves again when that fails).
+    expect(asked.slice(3, 13)).toEqual([128, 128, 128, 128, 128, 128, 128, 128, 256, 128]);
+  });
+});
