@@ -1,4 +1,4 @@
-import type { AcceptedEntry, AcceptorSnapshot } from '../acceptor-types';
+import type { AcceptedEntry, AcceptorReply, AcceptorSnapshot } from '../acceptor-types';
 import { ballotGreater, compareBallots, formatBallot, type Ballot } from '../ballot';
 import type { Quorum } from '../quorum';
 import { commandKey, slotValueKey, type Command, type SlotValue } from '../value';
@@ -14,7 +14,8 @@ interface ChosenFact {
 /**
  * Safety checker: agreement (one value per slot, across all observers and all time), validity
  * (only submitted commands or no-ops), stability (a chosen value survives in the durable states),
- * and that every reported choice rests on a durable quorum (the omniscient view).
+ * that every reported choice rests on a durable quorum (the omniscient view), and that no reply
+ * outruns the disk (a promise or vote answered before it is durable).
  */
 export class SafetyChecker {
   readonly violations: string[] = [];
@@ -22,6 +23,8 @@ export class SafetyChecker {
   private readonly chosen = new Map<bigint, ChosenFact>();
   private readonly votes = new Map<string, { key: string; voters: Set<number> }>();
   private readonly reported: { slot: bigint; ballot: Ballot; key: string; source: string }[] = [];
+  /** A reply that outran the disk is named once per run: the end-of-run checks keep the room to say what it broke. */
+  private undurableReplySeen = false;
   durableChosenCount = 0;
 
   constructor(private readonly quorum: Quorum) {}
@@ -52,6 +55,24 @@ export class SafetyChecker {
       this.observeChosen(e.slot, e.ballot, e.value, `a durable quorum at ballot ${formatBallot(e.ballot)}`);
     }
   }
+
+  /**
+   * A reply leaves an acceptor only once what it reports is durable (DESIGN section 4): a promise
+   * once the disk holds a promise at least as high, an accepted once its vote is. Checked as the
+   * reply leaves, so a promise that outruns the disk is seen even when no crash happens to lose it.
+   */
+  checkReplyDurable(acceptor: number, reply: AcceptorReply, durablePromised: Ballot): void {
+    let problem: string | undefined;
+    if (reply.type === 'promise' && ballotGreater(reply.ballot, durablePromised)) {
+      problem = `a promise of ballot ${formatBallot(reply.ballot)} while its disk held ${formatBallot(durablePromised)}`;
+    } else if (reply.type === 'accepted' && this.votes.get(`${reply.slot}|${formatBallot(reply.ballot)}`)?.voters.has(acceptor) !== true) {
+      problem = `accepted for slot ${reply.slot} at ballot ${formatBallot(reply.ballot)} before its vote was durable`;
+    }
+    if (problem === undefined || this.undurableReplySeen) return;
+    this.undurableReplySeen = true;
+    this.violation(`durability: acceptor ${acceptor} answered ${problem}`);
+  }
+
 
   /**
    * A proposer reported a choice. By the end of the run it must rest on a durable quorum for that

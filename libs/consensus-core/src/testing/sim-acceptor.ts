@@ -1,5 +1,6 @@
 import { AcceptorCore, type RejoinFloor } from '../acceptor';
 import type { AcceptorReply, AcceptorRequest, AcceptorSnapshot, DurableChange } from '../acceptor-types';
+import { maxBallot, ZERO_BALLOT, type Ballot } from '../ballot';
 import type { Limits } from '../limits';
 import type { SeededRandom } from '../rng';
 
@@ -25,6 +26,8 @@ export class SimAcceptor {
   dataLosses = 0;
   /** Set when this acceptor lost its data and rejoined (its node.json keeps it across restarts). */
   private rejoinFloor: RejoinFloor | undefined;
+  /** The highest promise its disk holds (synced changes only, and the rejoin floor after a data loss). */
+  private durablePromised: Ballot = ZERO_BALLOT;
 
   constructor(
     readonly index: number,
@@ -34,6 +37,8 @@ export class SimAcceptor {
     private readonly fsyncTicksMax: number,
     private readonly unsafeReplies: boolean,
     private readonly onDurable: (acceptor: number, change: DurableChange) => void,
+    /** Sees every reply as it leaves, with the promise the disk holds at that moment. */
+    private readonly onReply: (acceptor: number, reply: AcceptorReply, durablePromised: Ballot) => void,
   ) {
     this.core = new AcceptorCore({ limits });
   }
@@ -53,8 +58,12 @@ export class SimAcceptor {
     return (this.core ?? this.recover()).rejoining;
   }
 
-  receive(req: AcceptorRequest, send: (reply: AcceptorReply) => void): void {
+  receive(req: AcceptorRequest, sendReply: (reply: AcceptorReply) => void): void {
     if (this.core === null) return;
+    const send = (reply: AcceptorReply) => {
+      this.onReply(this.index, reply, this.durablePromised);
+      sendReply(reply);
+    };
     const step = this.core.handle(req);
     if (this.unsafeReplies) {
       send(step.reply);
@@ -74,6 +83,8 @@ export class SimAcceptor {
       for (const e of done) {
         if (e.change !== null) {
           this.log.push(e.change);
+          if (e.change.promised !== undefined) this.durablePromised = maxBallot(this.durablePromised, e.change.promised);
+          if (e.change.accepted !== undefined) this.durablePromised = maxBallot(this.durablePromised, e.change.accepted.ballot);
           this.onDurable(this.index, e.change);
         }
       }
@@ -104,6 +115,7 @@ export class SimAcceptor {
     this.base = undefined;
     this.log = [];
     this.rejoinFloor = floor;
+    this.durablePromised = floor?.promised ?? ZERO_BALLOT;
   }
 
   /** Restart from the durable store: checkpoint, then replay of the durable changes via apply(). */

@@ -80,9 +80,19 @@ class Simulation {
     const acceptorIds = Array.from({ length: o.acceptors }, (_, i) => i);
     const fsyncRng = this.rng.fork('fsync');
     this.acceptors = acceptorIds.map(
-      (i) => new SimAcceptor(i, limits, fsyncRng, o.fsyncTicksMin, o.fsyncTicksMax, o.unsafeReplies, (a, change) => {
-        if (change.accepted !== undefined) this.checker.recordDurableVote(a, change.accepted);
-      }),
+      (i) =>
+        new SimAcceptor(
+          i,
+          limits,
+          fsyncRng,
+          o.fsyncTicksMin,
+          o.fsyncTicksMax,
+          o.unsafeReplies,
+          (a, change) => {
+            if (change.accepted !== undefined) this.checker.recordDurableVote(a, change.accepted);
+          },
+          (a, reply, durablePromised) => this.checker.checkReplyDurable(a, reply, durablePromised),
+        ),
     );
     const proposerRng = this.rng.fork('proposers');
     this.proposers = Array.from(
