@@ -22,7 +22,6 @@ export class SafetyChecker {
   private readonly submitted = new Map<string, string>();
   private readonly chosen = new Map<bigint, ChosenFact>();
   private readonly votes = new Map<string, { key: string; voters: Set<number> }>();
-  private readonly reported: { slot: bigint; ballot: Ballot; key: string; source: string }[] = [];
   /** A reply that outran the disk is named once per run: the end-of-run checks keep the room to say what it broke. */
   private undurableReplySeen = false;
   durableChosenCount = 0;
@@ -75,25 +74,19 @@ export class SafetyChecker {
 
 
   /**
-   * A proposer reported a choice. By the end of the run it must rest on a durable quorum for that
-   * (ballot, slot): a vote that was replied and then lost in a crash breaks this.
+   * A proposer reported a choice. It must rest on a durable quorum for that (ballot, slot) at the
+   * moment it is reported: a proposer that counts an answer it should not (another ballot's, a
+   * vote not yet durable) may see a quorum that later votes complete, which a check at the end of
+   * the run would take for a sound choice.
    */
   recordReportedChosen(slot: bigint, ballot: Ballot, value: SlotValue, source: string): void {
-    this.reported.push({ slot, ballot, key: slotValueKey(value), source });
-    this.observeChosen(slot, ballot, value, source);
-  }
-
-  /** Every reported choice had (at some time) a durable quorum of votes behind it. */
-  checkReportedChoicesDurable(): void {
-    for (const r of this.reported) {
-      const v = this.votes.get(`${r.slot}|${formatBallot(r.ballot)}`);
-      if (v === undefined || v.voters.size < this.quorum.q || v.key !== r.key) {
-        this.violation(
-          `stability: ${r.source} saw slot ${r.slot} chosen at ballot ${formatBallot(r.ballot)}, but only ${v?.voters.size ?? 0} of the votes were ever durable (a crash lost replied votes)`,
-        );
-      }
+    const v = this.votes.get(`${slot}|${formatBallot(ballot)}`);
+    if (v === undefined || v.voters.size < this.quorum.q || v.key !== slotValueKey(value)) {
+      this.violation(
+        `stability: ${source} saw slot ${slot} chosen at ballot ${formatBallot(ballot)}, but only ${v?.voters.size ?? 0} of the votes were durable then (an answer counted that was not a durable vote for it)`,
+      );
     }
-    this.reported.length = 0;
+    this.observeChosen(slot, ballot, value, source);
   }
 
   observeChosen(slot: bigint, ballot: Ballot, value: SlotValue, source: string): void {

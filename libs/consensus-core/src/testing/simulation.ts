@@ -119,7 +119,6 @@ class Simulation {
         );
       }
       this.drainFsyncs();
-      this.checker.checkReportedChoicesDurable();
       this.checker.checkDurableStates(this.acceptors.map((a) => a.durableState()));
     } catch (err) {
       this.checker.violation(`exception at tick ${this.now}: ${(err as Error).message}`);
