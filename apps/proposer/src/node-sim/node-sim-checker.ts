@@ -101,6 +101,7 @@ export function checkRun(input: CheckInput): CheckReport {
     wanted.set(at, [...(wanted.get(at) ?? []), p]);
   }
   const reference = new AgreedState({ digest: valueBytesDigest });
+  const tookEffect = new Map<string, bigint>();
   const compareAt = (slot: bigint) => {
     if (!wanted.has(slot)) return;
     const expected = agreedPart(reference.snapshot());
@@ -132,7 +133,14 @@ export function checkRun(input: CheckInput): CheckReport {
         }
       }
     }
-    reference.apply(held.entry);
+    // Exactly-once by the checker's own count, not the sessions' word: the reference state runs the
+    // same sessions code as the proposers, so a session that forgets an id would agree with them.
+    for (const e of reference.apply(held.entry).commands) {
+      if (e.duplicateOf !== undefined) continue;
+      const took = tookEffect.get(e.clientRequestId);
+      if (took !== undefined) fail(`exactly-once: ${e.clientRequestId} took effect at slot ${took} and again at slot ${s}`);
+      else tookEffect.set(e.clientRequestId, s);
+    }
     compareAt(s + 1n);
   }
   for (const c of input.clients) {
