@@ -44,6 +44,12 @@ describe('the simulator: safety under faults, liveness after healing', () => {
     expectNoViolations({ acceptors: 5, dataLossProbability: 0.03, partialSlotsMax: 8 }, Math.max(8, SEEDS_LARGE), 71_000);
   });
 
+  it('a lone proposer whose restarts often reuse its last ballot stays safe and live', () => {
+    // With no rival to move the ballots up, a restarted incarnation prepares at exactly the ballot
+    // its last one used: only acceptors that promise strictly above their promise keep it out.
+    expectNoViolations({ acceptors: 3, proposers: 1, proposerCrashProbability: 0.02 }, SEEDS_SMALL, 90_000);
+  });
+
   it('harsher faults on 3 acceptors stay safe and live', () => {
     expectNoViolations(
       { acceptors: 3, lossProbability: 0.2, duplicateProbability: 0.1, acceptorCrashProbability: 0.05, proposerCrashProbability: 0.01, partitionProbability: 0.03 },
