@@ -356,9 +356,11 @@ describe('durable chosen history (real processes)', () => {
 
   it('bounds the WatchChosen streams it serves, and frees a place when one closes', async () => {
     const client = new ProposerServiceClient(cluster.proposerAddress(2), cluster.credentials);
-    // Streams that never read: each holds at most a page and a flow-control window.
+    // Streams that never read: each holds at most a page and a flow-control window. They watch
+    // from a slot not chosen yet: 128 reads of old history from one client would be more than its
+    // share of the places waiting for the acceptors' histories (refused, and their streams ended).
     const open = Array.from({ length: 128 }, () => {
-      const call = client.watchChosen({ fromSlot: 0n }, new Metadata(), { deadline: Date.now() + 60_000 });
+      const call = client.watchChosen({ fromSlot: 1n << 40n }, new Metadata(), { deadline: Date.now() + 60_000 });
       call.pause();
       call.on('error', () => undefined);
       return call;
