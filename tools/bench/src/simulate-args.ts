@@ -19,6 +19,7 @@ Runs the deterministic Paxos simulator over a range of seeds and checks safety a
   --split-brain        negative control helper: one acceptor group per proposer
   --unsafe-no-sessions negative control: the state machine keeps no client sessions
   --data-loss P        per tick, an acceptor loses its disk and rejoins by the procedure (default 0.002)
+  --late P             a message arrives late, past the proposers' round timers (default 0.01)
   --unsafe-rejoin      negative control: an acceptor that lost its data rejoins as a new one
   --bench              print seeds/s as well
   --verbose            print every seed's stats
@@ -77,6 +78,7 @@ export function parseSimulateArgs(argv: readonly string[]): ParsedSimulateArgs {
         'split-brain': { type: 'boolean' },
         'unsafe-no-sessions': { type: 'boolean' },
         'data-loss': { type: 'string' },
+        late: { type: 'string' },
         'unsafe-rejoin': { type: 'boolean' },
         bench: { type: 'boolean' },
         verbose: { type: 'boolean' },
@@ -117,6 +119,7 @@ export function parseSimulateArgs(argv: readonly string[]): ParsedSimulateArgs {
       splitBrain: values['split-brain'] ?? false,
       unsafeNoSessions: values['unsafe-no-sessions'] ?? false,
       dataLossProbability: probability(values['data-loss'], 'data-loss'),
+      lateProbability: probability(values.late, 'late'),
       unsafeRejoin: values['unsafe-rejoin'] ?? false,
     };
     return { kind: 'run', fromSeed: seed ?? 1, seeds, base, warnings, bench: values.bench ?? false, verbose: values.verbose ?? false };

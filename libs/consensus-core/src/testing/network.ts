@@ -12,7 +12,11 @@ interface Partition {
   readonly cut: readonly number[];
 }
 
-/** Links between nodes, with loss, duplication, random delay (reordering) and partitions. */
+/**
+ * Links between nodes, with loss, duplication, random delay (reordering), late messages and
+ * partitions. A late message arrives after up to `late.ticksMax` ticks, past the proposers' round
+ * timers: a reply of an old round then meets a proposer that has moved on to another ballot.
+ */
 export class SimNetwork {
   private readonly buckets = new Map<number, Envelope[]>();
   private partitions: Partition[] = [];
@@ -29,9 +33,15 @@ export class SimNetwork {
     lossProbability: number,
     duplicateProbability: number,
     private readonly delayTicksMax: number,
+    /** Its own stream, so that a run without late messages draws what it drew before they existed. */
+    private readonly late: { readonly rng: SeededRandom; probability: number; readonly ticksMax: number },
   ) {
     this.lossProbability = lossProbability;
     this.duplicateProbability = duplicateProbability;
+  }
+
+  set lateProbability(p: number) {
+    this.late.probability = p;
   }
 
   linkUp(from: number, to: number): boolean {
@@ -45,7 +55,8 @@ export class SimNetwork {
       this.messagesDropped++;
       return false;
     }
-    this.schedule(env, now + this.rng.int(1, this.delayTicksMax + 1));
+    const late = this.late.probability > 0 && this.late.rng.chance(this.late.probability);
+    this.schedule(env, now + (late ? this.late.rng.int(this.delayTicksMax + 1, this.late.ticksMax + 1) : this.rng.int(1, this.delayTicksMax + 1)));
     if (this.rng.chance(this.duplicateProbability)) this.schedule(env, now + this.rng.int(1, this.delayTicksMax + 1));
     return true;
   }

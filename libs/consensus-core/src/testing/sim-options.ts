@@ -14,6 +14,9 @@ export interface SimOptions {
   lossProbability?: number;
   duplicateProbability?: number;
   delayTicksMax?: number;
+  /** A message arrives late (after delayTicksMax and up to lateTicksMax ticks), past the proposers' timers. */
+  lateProbability?: number;
+  lateTicksMax?: number;
   partitionProbability?: number;
   acceptorCrashProbability?: number;
   proposerCrashProbability?: number;
@@ -56,6 +59,8 @@ export const SIM_DEFAULTS = Object.freeze({
   lossProbability: 0.05,
   duplicateProbability: 0.03,
   delayTicksMax: 6,
+  lateProbability: 0.01,
+  lateTicksMax: 80,
   partitionProbability: 0.01,
   acceptorCrashProbability: 0.02,
   proposerCrashProbability: 0.004,
@@ -104,6 +109,7 @@ export function replayCommand(options: SimOptions): string {
   if (o.acceptFanout !== SIM_DEFAULTS.acceptFanout) parts.push(`--accept-fanout ${o.acceptFanout}`);
   if (o.unsafeNoSessions) parts.push('--unsafe-no-sessions');
   if (o.dataLossProbability !== SIM_DEFAULTS.dataLossProbability) parts.push(`--data-loss ${o.dataLossProbability}`);
+  if (o.lateProbability !== SIM_DEFAULTS.lateProbability) parts.push(`--late ${o.lateProbability}`);
   if (o.unsafeRejoin) parts.push('--unsafe-rejoin');
   return parts.join(' ');
 }

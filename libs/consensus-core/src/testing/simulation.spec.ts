@@ -81,9 +81,9 @@ describe('negative controls: the checker must catch a broken protocol', () => {
     // Searched once over seeds 1..40 (proposers holding no partial batch back, clients retrying
     // through the next proposer, restarted proposers' clocks jumping): 30 of 40 violate; these are
     // the first eight.
-    // (Without data losses, whose draws would move every later fault of a seed.)
+    // (Without data losses or late messages, whose draws would move every later fault of a seed.)
     const pinned = [2, 5, 6, 8, 10, 11, 12, 14];
-    const result = sweep({ seeds: pinned, base: { acceptors: 23, quorum: 6, unsafeQuorum: true, partialSlotsMax: 8, dataLossProbability: 0 } });
+    const result = sweep({ seeds: pinned, base: { acceptors: 23, quorum: 6, unsafeQuorum: true, partialSlotsMax: 8, dataLossProbability: 0, lateProbability: 0 } });
     expect(result.violating.map((r) => r.seed)).toEqual(pinned);
   });
 

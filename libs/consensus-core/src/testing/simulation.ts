@@ -99,7 +99,11 @@ class Simulation {
       { length: o.proposers },
       (_, p) => new SimProposer(p, p + 1, this.quorum, acceptorIds, proposerRng, limits, o.windowSlots, o.batchCommandsMax, o.partialSlotsMax, o.acceptFanout),
     );
-    this.network = new SimNetwork(this.rng.fork('network'), o.acceptors + o.proposers, o.lossProbability, o.duplicateProbability, o.delayTicksMax);
+    this.network = new SimNetwork(this.rng.fork('network'), o.acceptors + o.proposers, o.lossProbability, o.duplicateProbability, o.delayTicksMax, {
+      rng: new SeededRandom(o.seed).fork('late'),
+      probability: o.lateProbability,
+      ticksMax: o.lateTicksMax,
+    });
     this.clients = new SimClients(this.rng.fork('clients'), o.commands, o.proposers, Math.floor(o.safetyTicks * 0.8));
     for (const c of this.clients.all()) this.checker.recordSubmitted(c);
     this.sessions = new ClientSessions((data) => data.join(','), SESSION_IDS_MAX_DEFAULT, 0n, !o.unsafeNoSessions);
@@ -245,6 +249,7 @@ class Simulation {
     this.network.healAll();
     this.network.lossProbability = 0;
     this.network.duplicateProbability = 0;
+    this.network.lateProbability = 0;
     const live = f.int(0, this.o.proposers);
     this.liveProposer = live;
     if (!this.proposers[live].up) this.proposers[live].start();
