@@ -1,5 +1,6 @@
 import { credentials, Metadata, type ServerUnaryCall, type sendUnaryData, status } from '@grpc/grpc-js';
-import { copyFileSync, existsSync, mkdtempSync, renameSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createPrivateKey } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { type ConnectionOptions, TLSSocket } from 'node:tls';
 import { join } from 'node:path';
@@ -65,6 +66,21 @@ describe('mutual TLS between nodes', () => {
     renameSync(caKeyFile(dir), `${caKeyFile(dir)}.away`);
     expect(() => ensureNetworkCertificates(dir, ['proposer-3'])).toThrow(/CA's key .* is not there/);
     renameSync(`${caKeyFile(dir)}.away`, caKeyFile(dir));
+  });
+
+  it('refuses a key whose private part was damaged while its public part still matches the certificate, and issues it again', () => {
+    expect(ensureNetworkCertificates(dir, ['proposer-4'])).toEqual(['proposer-4']);
+    const keyFile = join(dir, 'proposer-4.key');
+    // One bit of the private scalar flipped (the octet string after the EC key's version, 02 01 01
+    // 04 20): the public key the file also carries, and derives from, still equals the certificate's.
+    const der = createPrivateKey(readFileSync(keyFile)).export({ type: 'pkcs8', format: 'der' });
+    const at = der.indexOf(Buffer.from([0x02, 0x01, 0x01, 0x04, 0x20])) + 5;
+    der[at] = (der[at] as number) ^ 0x04;
+    writeFileSync(keyFile, createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }).export({ type: 'pkcs8', format: 'pem' }));
+    // Loaded, it signed nothing a peer could verify: every handshake failed with "bad signature".
+    expect(() => loadTls(tlsFilesIn(dir, 'proposer-4'))).toThrow(/does not go with/);
+    expect(ensureNetworkCertificates(dir, ['proposer-4'])).toEqual(['proposer-4']);
+    expect(() => loadTls(tlsFilesIn(dir, 'proposer-4'))).not.toThrow();
   });
 
   it('loads a certificate for its role, and says why when it cannot', () => {

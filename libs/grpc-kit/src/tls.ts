@@ -3,7 +3,7 @@
 // common name: "acceptor-<id>", "proposer-<id>" or "client-<name>" (pki.ts writes them so), which
 // is how an acceptor knows which proposer sent a ballot.
 import { type ChannelCredentials, type ChannelOptions, credentials, ServerCredentials } from '@grpc/grpc-js';
-import { createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type KeyObject, sign, verify, X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { checkServerIdentity } from 'node:tls';
@@ -126,11 +126,21 @@ export function issuedBy(cert: X509Certificate, ca: X509Certificate): boolean {
   return cert.checkIssued(ca) && cert.verify(ca.publicKey);
 }
 
-/** True when `key` (PEM) is the private key of `cert`. */
+/**
+ * True when `key` (PEM) is the private key of `cert`: its public key is the certificate's, and what
+ * it signs verifies with the certificate. An EC key file carries its public key beside the private
+ * scalar, and the public key read from it is that copy: a damaged scalar passed the first test
+ * alone, and the node then started and failed every handshake ("bad signature").
+ */
 export function keyMatches(key: Buffer, cert: X509Certificate): boolean {
   try {
     const spki = (k: KeyObject) => k.export({ type: 'spki', format: 'der' });
-    return spki(createPublicKey(createPrivateKey(key))).equals(spki(cert.publicKey));
+    const privateKey = createPrivateKey(key);
+    if (!spki(createPublicKey(privateKey)).equals(spki(cert.publicKey))) return false;
+    // Ed25519 and Ed448 take no digest; RSA and EC sign a SHA-256 digest.
+    const digest = privateKey.asymmetricKeyType === 'ed25519' || privateKey.asymmetricKeyType === 'ed448' ? null : 'sha256';
+    const probe = Buffer.from('paxos-lmfdb key check');
+    return verify(digest, probe, cert.publicKey, sign(digest, probe, privateKey));
   } catch {
     return false;
   }
