@@ -51,6 +51,15 @@ export function holdsVotes(dir: string): boolean {
   return names.some((n) => n === SNAPSHOT_FILE || SEGMENT_RE.test(n)) || recordsRejoinFloor(dir);
 }
 
+/**
+ * Whether an acceptor's data dir holds a vote log (a log segment or snapshot.bin), node.json or
+ * not. One that lost node.json alone kept every promise and vote: it is not lost data, and the
+ * acceptor started on it refuses, saying to restore node.json.
+ */
+export function holdsVoteLog(dir: string): boolean {
+  return (entries(dir) ?? []).some((n) => n === SNAPSHOT_FILE || SEGMENT_RE.test(n));
+}
+
 /** What a lost acceptor's data dir holds for rejoin: nothing (it may rejoin), a rejoin already under way, or data. */
 export function dataDirState(dir: string): 'empty' | 'rejoined' | 'data' {
   if (!existsSync(dir)) return 'empty';

@@ -5,7 +5,7 @@ import { Quorum } from '@paxos/consensus-core';
 import { cacheFilePath, readCacheFile, SOURCE_COUNT } from '@paxos/lmfdb-client';
 import { ConfigError, ensureNetworkCertificates, isServing, type Transport } from '@paxos/grpc-kit';
 import { CLIENT_CERT_NAME, clientTransport, INGEST_CERT_NAME, STATUS_CERT_NAME, STATUS_PAGE_NAME, dataDir, defaultNetworkDir, LAYOUT_FILE, layoutProblem, lockNetworkDir, logFile, type NetworkLayout, networkTlsDir, type NodeLayout, pidFile, portOf, readLayout, workspaceRoot, writeLayout } from './network-dir';
-import { holdsVotes } from './acceptor-data-dir';
+import { holdsVoteLog, holdsVotes } from './acceptor-data-dir';
 import { portProblem } from './port-check';
 import { acceptorStatus } from './probe';
 import { canonicalDir, isAlive, isOurs, isPaused, lastLogLine, LAUNCH_MARKER_ENV, LAUNCH_NAME_ENV, listensOn, markedProcesses, readPid, removePid, sleep, writePid } from './processes';
@@ -137,7 +137,8 @@ export function lostData(dir: string, layout: NetworkLayout, except: ReadonlySet
   if (layout.acceptorsStarting === true) return lost;
   if (!acceptors.some((a) => holdsVotes(dataDir(dir, a.name)))) return lost;
   for (const a of acceptors) {
-    if (except.has(a.name) || holdsVotes(dataDir(dir, a.name))) continue;
+    // A vote log without node.json is not lost data: started, the acceptor refuses it and names node.json to restore.
+    if (except.has(a.name) || holdsVotes(dataDir(dir, a.name)) || holdsVoteLog(dataDir(dir, a.name))) continue;
     lost.set(
       a.name,
       `not started: its data dir ${dataDir(dir, a.name)} holds no data while the other acceptors' do, so it lost its data; ` +

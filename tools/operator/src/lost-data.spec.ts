@@ -35,6 +35,14 @@ describe('launch leaves down an acceptor whose votes are gone', () => {
     expect([...lostData(dir, layout).keys()]).toEqual(['node_2']);
   });
 
+  it('a dir that holds its vote log but lost node.json is started, not called lost: the acceptor refuses it naming node.json', () => {
+    put('node_0', { 'node.json': node(0), 'log-0000000000000001.wal': 'x' });
+    put('node_1', { 'log-0000000000000003.wal': 'x', 'snapshot.bin': 'x' });
+    put('node_2', { 'node.json': node(2), 'log-0000000000000001.wal': 'x' });
+    // Called lost, launch told the operator to rejoin it, and rejoin told them to start it as it is.
+    expect([...lostData(dir, layout).keys()]).toEqual([]);
+  });
+
   it('a new network whose launch was killed while it started the acceptors starts those it never started', () => {
     put('node_0', { 'node.json': node(0), 'log-0000000000000001.wal': 'x' }); // started before the kill
     expect([...lostData(dir, { ...layout, acceptorsStarting: true }).keys()]).toEqual([]);
