@@ -191,7 +191,9 @@ export async function claimDataDir(dir: string, nodeId: number, hasData: boolean
     throw new DataDirError(
       `the data dir ${dir} was made for a network of ${parsed.clusterSize} acceptors (see ${file}), but this acceptor was started with --cluster-size ${clusterSize}. ` +
         'Changing the number of acceptors of a network that holds votes is not supported: the old and the new quorums need not intersect, so a second value could be chosen for a slot. ' +
-        `Start it with --cluster-size ${parsed.clusterSize}, or give it an empty data dir (a new network).`,
+        (hasData
+          ? `Start it with --cluster-size ${parsed.clusterSize} if that is its network's size; if the network has ${clusterSize} acceptors and ${NODE_FILE} was changed, restore its clusterSize. ${KEEP_DAMAGED_DATA_DIR}`
+          : `Start it with --cluster-size ${parsed.clusterSize}, or give it an empty data dir (a new network).`),
     );
   }
   const recorded = recordedRejoinFloor(parsed as NodeFile, file);
