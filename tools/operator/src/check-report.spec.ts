@@ -150,10 +150,11 @@ describe('npm run check: an acceptor that does not answer', () => {
           { node: 1, address: 'a:2', alive: false, error: 'DEADLINE_EXCEEDED', process: { running: true, pid: 41, paused: true } },
           { node: 2, address: 'a:3', alive: false, error: 'UNAVAILABLE: connection refused', process: { running: false } },
           { node: 3, address: 'a:4', alive: false, error: 'not checked' },
+          { node: 4, address: 'a:5', alive: false, error: 'UNAVAILABLE: connection refused', process: { running: false, lastWords: 'storage corruption: history/00000042.seg: CRC mismatch at byte 4096' } },
         ],
         alive: 1,
         voting: 1,
-        clusterSize: 4,
+        clusterSize: 5,
         quorumSize: 3,
         crashTolerance: 1,
         byzantineTolerance: 0,
@@ -166,6 +167,10 @@ describe('npm run check: an acceptor that does not answer', () => {
     );
     expect(lines).toContain('down: acceptor 1 (a:2) its process 41 is paused (stopped by a signal): resume it with kill -CONT 41');
     expect(lines).toContain('down: acceptor 2 (a:3) its process is not running: npm run launch -- --restart-missing --dir /tmp/net starts it again');
-    expect(lines.filter((l) => l.startsWith('down:'))).toHaveLength(2);
+    // A node that ended saying why (it refused to start): its log's last words, before the restart that will not help until they are mended.
+    expect(lines).toContain(
+      'down: acceptor 4 (a:5) its process is not running (its log ends: storage corruption: history/00000042.seg: CRC mismatch at byte 4096): npm run launch -- --restart-missing --dir /tmp/net starts it again once that is mended',
+    );
+    expect(lines.filter((l) => l.startsWith('down:'))).toHaveLength(3);
   });
 });

@@ -3,7 +3,7 @@ import { status as grpcStatus } from '@grpc/grpc-js';
 import { describeGrpcError, type HealthReading, isServiceError, readHealth, type Transport } from '@paxos/grpc-kit';
 import type { StatusResponse } from '@paxos/proto';
 import { acceptorVotes } from '@paxos/wire';
-import { type NetworkLayout, type NodeLayout, portOf } from './network-dir';
+import { type NetworkLayout, type NodeLayout, portOf, STATUS_PAGE_NAME } from './network-dir';
 import { type CertificateExpiry, formatCertificateExpiry } from './certificate-expiry';
 import { formatAgreement, type LogAgreement } from './log-agreement';
 import { acceptorStatus } from './probe';
@@ -40,19 +40,23 @@ export interface ServiceRow {
   /** Why not (absent when it answers). */
   readonly error?: string;
   /** When it does not answer: whether the process launch started for it runs, and is paused (absent: not checked). */
-  readonly process?: { readonly running: false } | { readonly running: true; readonly pid: number; readonly paused: boolean };
+  readonly process?: { readonly running: false; readonly lastWords?: string } | { readonly running: true; readonly pid: number; readonly paused: boolean };
 }
 
-/** What became of the process launch started for a service that does not answer (owners absent: not checked). */
-function processOf(owners: Owners | undefined, pid: number | undefined): Pick<ServiceRow, 'process'> {
+/** What became of the process launch started for a service that does not answer (owners absent: not checked), and of one gone, what its log said last. */
+function processOf(owners: Owners | undefined, pid: number | undefined, name: string): Pick<ServiceRow, 'process'> {
   if (!owners) return {};
-  return { process: pid === undefined ? { running: false } : { running: true, pid, paused: isPaused(pid) } };
+  if (pid !== undefined) return { process: { running: true, pid, paused: isPaused(pid) } };
+  const lastWords = owners.lastWords?.(name);
+  return { process: { running: false, ...(lastWords !== undefined ? { lastWords } : {}) } };
 }
 
 /** What to do about a service that does not answer: start it again, resume it, or read its log. */
 function serviceAdvice(row: ServiceRow, log: string, dir: string): string {
   const p = row.process;
-  if (p?.running === false) return `its process is not running: npm run launch -- --restart-missing --dir ${dir} starts it again`;
+  // Its log's last words: a node that refused to start (damaged data, a port taken) says why, and
+  // starting it again will not help until that is mended.
+  if (p?.running === false) return `its process is not running${p.lastWords ? ` (its log ends: ${p.lastWords})` : ''}: npm run launch -- --restart-missing --dir ${dir} starts it again${p.lastWords ? ' once that is mended' : ''}`;
   if (p?.running && p.paused) return `its process ${p.pid} is paused (stopped by a signal): resume it with kill -CONT ${p.pid}`;
   return `see ${log}`;
 }
@@ -161,7 +165,7 @@ async function acceptorRow(n: NodeLayout, clusterSize: number, deadlineMs: numbe
     if (s.nodeId !== n.id) return { node: n.id, address: n.address, alive: false, error: `answers as acceptor ${s.nodeId}, not acceptor ${n.id} of this network (another network on these ports, or a node started with another --id)` };
     return row(n.id, n.address, clusterSize, s);
   } catch (e) {
-    return { node: n.id, address: n.address, alive: false, error: withCertificateHint(describeGrpcError(e)), ...(owners?.acceptors ? processOf(owners, owners.acceptors.get(n.id)) : {}) };
+    return { node: n.id, address: n.address, alive: false, error: withCertificateHint(describeGrpcError(e)), ...(owners?.acceptors ? processOf(owners, owners.acceptors.get(n.id), n.name) : {}) };
   }
 }
 
@@ -181,6 +185,8 @@ export interface Owners {
   readonly statusPage?: number;
   /** Acceptor id -> pid of those whose process runs (absent: not checked). */
   readonly acceptors?: ReadonlyMap<number, number>;
+  /** The last line of a process's log that says why it ended (by its name in the layout), if any. */
+  readonly lastWords?: (name: string) => string | undefined;
 }
 
 async function proposerRow(address: string, deadlineMs: number, transport: Transport, owners?: Owners): Promise<ServiceRow> {
@@ -193,7 +199,7 @@ async function proposerRow(address: string, deadlineMs: number, transport: Trans
     if (owners.proposer === undefined) return { address, answering: false, error: `this network's proposer is not running (no live proposer.pid), and another process answers on ${address}` };
     if (listensOn(owners.proposer, portOf(address)) === false) return { address, answering: false, error: `another process answers on ${address}, not this network's proposer (pid ${owners.proposer})` };
   }
-  return { address, answering: health.serving, ...(health.reason ? { error: withCertificateHint(health.reason) } : {}), ...(health.serving ? {} : processOf(owners, owners?.proposer)) };
+  return { address, answering: health.serving, ...(health.reason ? { error: withCertificateHint(health.reason) } : {}), ...(health.serving ? {} : processOf(owners, owners?.proposer, 'proposer')) };
 }
 
 /** The status page answers HEAD / as itself (its header names its pid: the one launch started, when known). */
@@ -208,7 +214,7 @@ async function statusPageRow(address: string, deadlineMs: number, owners?: Owner
     return { address, answering: true };
   } catch (e) {
     const cause = (e as { cause?: { code?: string } }).cause?.code;
-    return { address, answering: false, error: `${url}: ${(e as Error).name === 'TimeoutError' ? 'no answer in time (paused?)' : (cause ?? (e as Error).message)}`, ...processOf(owners, owners?.statusPage) };
+    return { address, answering: false, error: `${url}: ${(e as Error).name === 'TimeoutError' ? 'no answer in time (paused?)' : (cause ?? (e as Error).message)}`, ...processOf(owners, owners?.statusPage, STATUS_PAGE_NAME) };
   }
 }
 

@@ -5,7 +5,8 @@ import { attemptDeadlines, type CheckReport, checkNetwork, formatCheck, NO_ACCEP
 import { certificateExpiry } from './certificate-expiry';
 import { compareLogs, type LogAgreement } from './log-agreement';
 import { runningProcesses } from './launch-network';
-import { clientTransport, defaultNetworkDir, readLayout, STATUS_PAGE_NAME } from './network-dir';
+import { clientTransport, defaultNetworkDir, logFile, readLayout, STATUS_PAGE_NAME } from './network-dir';
+import { endingCause } from './processes';
 
 export const checkCommand = {
   program: 'check',
@@ -75,7 +76,7 @@ export async function runCheck(argv: readonly string[], out: (line: string) => v
     const proposer = running.get('proposer');
     const statusPage = running.get(STATUS_PAGE_NAME);
     const acceptors = new Map(layout.nodes.flatMap((n) => (n.role === 'acceptor' && running.has(n.name) ? [[n.id, running.get(n.name) as number] as const] : [])));
-    return { ...(proposer !== undefined ? { proposer } : {}), ...(statusPage !== undefined ? { statusPage } : {}), acceptors };
+    return { ...(proposer !== undefined ? { proposer } : {}), ...(statusPage !== undefined ? { statusPage } : {}), acceptors, lastWords: (name) => endingCause(logFile(dir, name)) };
   };
   let report = await checkNetwork(layout, deadlineMs, transport, owners());
   while (report.quorumAlive && (report.holdingLatest < report.alive || report.appliedLatest < report.alive) && performance.now() < settleUntil) {

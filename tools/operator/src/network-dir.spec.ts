@@ -7,7 +7,7 @@ import { runLaunch } from './launch';
 import { runningProcesses } from './launch-network';
 import { layoutProblem, lockNetworkDir, readLayout } from './network-dir';
 import { LAUNCH_MARKER_ENV, LAUNCH_NAME_ENV } from './processes';
-import { lastLogLine } from './processes';
+import { endingCause, lastLogLine } from './processes';
 import { runStop } from './stop';
 
 const acceptor = (i: number) => ({ name: `node_${i}`, role: 'acceptor', id: i, address: `127.0.0.1:${7100 + i}` });
@@ -161,6 +161,19 @@ describe('the network dir', () => {
     );
     expect(lastLogLine(log)).toBe('status page listening on 127.0.0.1:9300');
     expect(lastLogLine(join(dir, 'absent.log'))).toBeUndefined();
+  });
+
+  it('names what a process ended on only when its log ends saying why (a refusal to start), not after a kill', () => {
+    mkdirSync(join(dir, 'logs'));
+    const log = join(dir, 'logs', 'node_2.log');
+    writeFileSync(log, '{"level":30,"msg":"acceptor ready"}\n{"level":60,"msg":"storage corruption: refusing to start","err":{"message":"CRC mismatch in 00000003.log at byte 812"}}\n');
+    expect(endingCause(log)).toBe('storage corruption: refusing to start: CRC mismatch in 00000003.log at byte 812');
+    // Killed with -9 while it served: its last line is an ordinary one, and says nothing.
+    writeFileSync(log, '{"level":40,"msg":"client connection refused: at the bound"}\n{"level":30,"msg":"acceptor ready"}\n');
+    expect(endingCause(log)).toBeUndefined();
+    writeFileSync(log, ['{"level":30,"msg":"acceptor ready"}', "Error: Cannot find module '/x/main.js'", '    at Module._resolveFilename (node:internal)', '', 'Node.js v20.20.2', ''].join('\n'));
+    expect(endingCause(log)).toBe("Error: Cannot find module '/x/main.js'");
+    expect(endingCause(join(dir, 'absent.log'))).toBeUndefined();
   });
 
   it('writes control characters from the network as visible escapes', () => {

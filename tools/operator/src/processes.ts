@@ -222,6 +222,31 @@ const NOISE = /^(\s*|Node\.js v\d.*|\s+at .*|\^+|\(node:\d+\) (\[\w+\] )?\w*Warn
  * its last line that is not noise; a JSON log line gives its message and error.
  */
 export function lastLogLine(path: string): string | undefined {
+  const lines = lastLines(path);
+  const line = lines && ([...lines].reverse().find((l) => CAUSE.test(readable(l))) ?? lines.at(-1));
+  return line === undefined ? undefined : readable(line).slice(0, 300);
+}
+
+/**
+ * The line a process's log ends on when that line says why it ended (an error or fatal JSON line,
+ * a cause as lastLogLine reads one), else undefined: a process killed by a signal ends on
+ * whatever it logged last, which says nothing.
+ */
+export function endingCause(path: string): string | undefined {
+  const last = lastLines(path)?.at(-1);
+  if (last === undefined) return undefined;
+  let level: unknown;
+  try {
+    level = (JSON.parse(last) as { level?: unknown }).level;
+  } catch {
+    // a plain line
+  }
+  const line = readable(last);
+  return (typeof level === 'number' ? level >= 50 : CAUSE.test(line)) ? line.slice(0, 300) : undefined;
+}
+
+/** The last 20 lines of a log that are not noise (undefined when it cannot be read). */
+function lastLines(path: string): string[] | undefined {
   let text: string;
   try {
     const fd = openSync(path, 'r');
@@ -236,9 +261,7 @@ export function lastLogLine(path: string): string | undefined {
   } catch {
     return undefined;
   }
-  const lines = text.split('\n').filter((l) => !NOISE.test(l)).slice(-20).map(readable);
-  const line = [...lines].reverse().find((l) => CAUSE.test(l)) ?? lines.at(-1);
-  return line?.slice(0, 300);
+  return text.split('\n').filter((l) => !NOISE.test(l)).slice(-20);
 }
 
 /** A log line as a person reads it: a JSON line's message and error, else the line. */
