@@ -41,7 +41,7 @@ function compareLatestSlots(report: CheckReport, slots: bigint, deadlineMs: numb
   if (alive.length === 0) return Promise.resolve({ fromSlot: '0', toSlot: '0', compared: [], skipped: [NO_ACCEPTOR_ANSWERED] });
   const toSlot = alive.reduce((m, n) => (BigInt(n.appliedSlot ?? '0') > m ? BigInt(n.appliedSlot ?? '0') : m), 0n);
   const fromSlot = toSlot > slots ? toSlot - slots : 0n;
-  const sources = alive.map((n) => ({ name: `acceptor ${n.node}`, address: n.address, firstSlot: BigInt(n.historyFirstSlot ?? '0') }));
+  const sources = alive.map((n) => ({ name: `acceptor ${n.node}`, address: n.address, firstSlot: BigInt(n.historyFirstSlot ?? '0'), node: n.node }));
   return compareLogs(sources, fromSlot, toSlot, attemptDeadlines(deadlineMs).at(-1) ?? deadlineMs, transport);
 }
 

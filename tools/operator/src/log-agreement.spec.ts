@@ -8,9 +8,10 @@ const batch = (id: string): LogEntry['value'] => ({ kind: { $case: 'batch', valu
 /**
  * An acceptor's ReadService holding `log` (slot -> value) from `first` up to `applied`, at most
  * `perAnswer` entries an answer (as an acceptor bounds its answers in bytes); it counts the calls.
- * Below `cutBelow` it answers OUT_OF_RANGE, as an acceptor whose retention dropped those slots.
+ * Below `cutBelow` it answers OUT_OF_RANGE, as an acceptor whose retention dropped those slots;
+ * a read that reaches `damagedAt` answers DATA_LOSS, as one with a damaged history record.
  */
-async function logServer(log: (slot: bigint) => LogEntry['value'], first: bigint, applied: bigint, perAnswer = Infinity, cutBelow = 0n) {
+async function logServer(log: (slot: bigint) => LogEntry['value'], first: bigint, applied: bigint, perAnswer = Infinity, cutBelow = 0n, damagedAt = -1n) {
   const calls: Array<{ fromSlot: bigint; maxEntries: number }> = [];
   const running = await startGrpcServer({
     host: '127.0.0.1',
@@ -26,6 +27,7 @@ async function logServer(log: (slot: bigint) => LogEntry['value'], first: bigint
           readLog: (c: { request: { fromSlot: bigint; maxEntries: number } }, cb: (e: { code: number; details: string } | null, r?: ReadLogResponse) => void) => {
             calls.push(c.request);
             if (c.request.fromSlot < cutBelow) return cb({ code: status.OUT_OF_RANGE, details: `slot ${c.request.fromSlot} is below this acceptor's chosen history` });
+            if (damagedAt >= c.request.fromSlot) return cb({ code: status.DATA_LOSS, details: `slot ${damagedAt}: a damaged record in history/00000001.seg` });
             const entries: LogEntry[] = [];
             for (let s = c.request.fromSlot; s < applied && entries.length < Math.min(c.request.maxEntries, perAnswer); s++) if (s >= first) entries.push({ slot: s, outcomes: [], value: log(s) });
             cb(null, ReadLogResponse.fromPartial({ entries, appliedSlot: applied }));
@@ -56,6 +58,21 @@ describe('npm run check: do the acceptors hold the same chosen values?', () => {
       const [line] = formatAgreement(diverged);
       expect(line).toMatch(/^agreement: DIVERGED at slot 1500: acceptor 0 and acceptor 1 hold [0-9a-f]{12}; acceptor 2 holds [0-9a-f]{12}\. Two values chosen for one slot/);
       expect(line).toContain('Keep every data dir as it is');
+    } finally {
+      await Promise.all(nodes.map((n) => n.stop()));
+    }
+  });
+
+  it('names an acceptor whose history is damaged, with the rejoin that mends it', async () => {
+    const nodes = await Promise.all([logServer(same, 0n, 100n), logServer(same, 0n, 100n), logServer(same, 0n, 100n, Infinity, 0n, 40n)]);
+    try {
+      const sources = nodes.map((n, i) => ({ name: `acceptor ${i}`, address: n.address, firstSlot: 0n, node: i }));
+      const a = await compareLogs(sources, 0n, 100n, 2000, INSECURE);
+      expect(a.compared).toEqual(['acceptor 0', 'acceptor 1']);
+      expect(formatAgreement(a)).toEqual([
+        'agreement: slots 0..99 hold the same values on 2 acceptors',
+        expect.stringMatching(/^agreement: not compared: acceptor 2: DATA_LOSS: .*its chosen history is damaged .*npm run rejoin -- --node 2 \(README "A damaged acceptor"\)$/),
+      ]);
     } finally {
       await Promise.all(nodes.map((n) => n.stop()));
     }

@@ -16,6 +16,8 @@ export interface LogSource {
   readonly address: string;
   /** Its history starts here (slots below are covered by its state snapshot and not read). */
   readonly firstSlot: bigint;
+  /** The acceptor's id, for the advice on a damaged history (absent: not an acceptor of a launched network). */
+  readonly node?: number;
 }
 
 /** One value held for a slot, and who holds it. */
@@ -122,7 +124,13 @@ async function compareWith(sources: readonly LogSource[], fromSlot: bigint, toSl
           // OUT_OF_RANGE: retention dropped the slots below a state snapshot since its range was
           // read; it is compared on the slots it still holds (those of the next pages).
           if (!(isServiceError(e) && e.code === status.OUT_OF_RANGE)) {
-            skipped.push(`${s.name}: ${describeGrpcError(e)}`);
+            // A damaged record in its chosen history: it serves on, but its copy of those slots is
+            // gone, and the way back is a rejoin, not a restart.
+            const damaged =
+              isServiceError(e) && e.code === status.DATA_LOSS
+                ? `; its chosen history is damaged (it serves on: read those slots from another node); to mend it, stop it, move its data dir aside and run npm run rejoin -- --node ${s.node ?? 'N'} (README "A damaged acceptor")`
+                : '';
+            skipped.push(`${s.name}: ${describeGrpcError(e)}${damaged}`);
             return undefined;
           }
           cut.set(s.name, end);
