@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { promises as fsp, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { AcceptorStorage } from './acceptor-storage';
@@ -111,6 +112,31 @@ describe('data dir ownership and writability', () => {
     expect(err).toBeInstanceOf(DataDirError);
     expect((err as Error).message).toMatch(/cannot create the acceptor data dir .*a-file\/sub .*writable directory/);
     await expect(AcceptorStorage.open({ dataDir: file, nodeId: 1 })).rejects.toBeInstanceOf(DataDirError);
+  });
+
+  it('refuses a dir of votes that is not writable, saying to mend it rather than start elsewhere', async () => {
+    const { storage } = await AcceptorStorage.open({ dataDir: dir, nodeId: 3 });
+    await storage.append(change(0));
+    await storage.close();
+    // Read-only for its owner; root writes through modes, so there the immutable flag (ext4) is set.
+    await fsp.chmod(dir, 0o500);
+    let immutable = false;
+    try {
+      const probe = path.join(dir, 'probe');
+      const writable = await fsp.writeFile(probe, 'x').then(() => fsp.unlink(probe).then(() => true), () => false);
+      if (writable) immutable = spawnSync('chattr', ['+i', dir]).status === 0;
+      if (writable && !immutable) {
+        console.log('data dir spec: this user writes through modes and chattr is not available here: the unwritable dir is not tried');
+        return;
+      }
+      const err = await AcceptorStorage.open({ dataDir: dir, nodeId: 3 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(DataDirError);
+      expect((err as Error).message).toMatch(/is not writable .*start it again on this dir: it holds this acceptor's promises and votes/);
+      expect((err as Error).message).not.toMatch(/point the data dir at/);
+    } finally {
+      if (immutable) spawnSync('chattr', ['-i', dir]);
+      await fsp.chmod(dir, 0o700);
+    }
   });
 
   it('refuses log files without node.json, and a dir open twice', async () => {

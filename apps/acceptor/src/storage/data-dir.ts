@@ -111,8 +111,13 @@ export async function prepareDataDir(dir: string): Promise<void> {
     await fh.close();
     await fsp.unlink(probe);
   } catch (err) {
+    // A dir that holds anything holds this acceptor's promises and votes: another directory would
+    // start it without them (unsafe), so the advice then is to mend this one.
+    const holdsFiles = (await fsp.readdir(dir).catch(() => [])).length > 0;
     throw new DataDirError(
-      `the acceptor data dir ${dir} is not writable (${errText(err)}). Fix its permissions or point the data dir at a writable directory.`,
+      holdsFiles
+        ? `the acceptor data dir ${dir} is not writable (${errText(err)}). Fix its permissions (or its read-only mount or immutable flag) and start it again on this dir: it holds this acceptor's promises and votes, and another dir would start it without them.`
+        : `the acceptor data dir ${dir} is not writable (${errText(err)}). Fix its permissions or point the data dir at a writable directory.`,
     );
   }
 }
