@@ -1,7 +1,8 @@
 // Work done for clients that must not crowd out a node's own: a few at once, the rest waiting in
 // turn (a bounded number, and fewer of one client), at a rate of bytes (a token bucket charged
-// with what each piece of work produced). A caller that left before its turn is not worked for,
-// and gives its place back as soon as the place is wanted.
+// with what each piece of work produced). Turns go round the clients that wait, one each, so a
+// client with many reads waiting does not make the others wait behind all of them. A caller that
+// left before its turn is not worked for, and gives its place back as soon as the place is wanted.
 import { status } from '@grpc/grpc-js';
 import type { Caller } from './caller';
 import { CountsByKey } from './counts-by-key';
@@ -31,7 +32,9 @@ export class PacedTurns {
   private readonly bucket: TokenBucket;
   private readonly sleep: (ms: number) => Promise<void>;
   private working = 0;
-  private readonly waiting: Waiter[] = [];
+  /** Waiters by client, each client's in arrival order; the clients in the order their turns come round. */
+  private readonly waiting = new Map<string, Waiter[]>();
+  private waitingCount = 0;
   private readonly waitingOf: CountsByKey;
 
   constructor(private readonly o: PacedTurnsOptions) {
@@ -57,26 +60,42 @@ export class PacedTurns {
 
   /** The turn passes straight to the next waiter that is still there: `working` stays counted for it. */
   private passTurn(): void {
-    for (let next = this.waiting.shift(); next; next = this.waiting.shift()) {
-      this.unwait(next);
+    for (let next = this.nextWaiter(); next; next = this.nextWaiter()) {
       if (!next.caller.gone()) return next.turn();
       next.leave(this.left());
     }
     this.working--;
   }
 
+  /** The first waiter of the client whose turn it is, no longer waiting; that client goes to the back of the round. */
+  private nextWaiter(): Waiter | undefined {
+    const first = this.waiting.entries().next();
+    if (first.done) return undefined;
+    const [key, queue] = first.value;
+    const next = queue.shift() as Waiter;
+    this.waiting.delete(key);
+    if (queue.length > 0) this.waiting.set(key, queue);
+    this.unwait(next);
+    return next;
+  }
+
   /** Callers that left while waiting give their places back (at most waitingMax to look at). */
   private dropLeft(): void {
-    for (let i = this.waiting.length - 1; i >= 0; i--) {
-      const w = this.waiting[i] as Waiter;
-      if (!w.caller.gone()) continue;
-      this.waiting.splice(i, 1);
-      this.unwait(w);
-      w.leave(this.left());
+    for (const [key, queue] of [...this.waiting]) {
+      const staying = queue.filter((w) => !w.caller.gone());
+      if (staying.length === queue.length) continue;
+      if (staying.length > 0) this.waiting.set(key, staying);
+      else this.waiting.delete(key);
+      for (const w of queue) {
+        if (!w.caller.gone()) continue;
+        this.unwait(w);
+        w.leave(this.left());
+      }
     }
   }
 
   private unwait(w: Waiter): void {
+    this.waitingCount--;
     this.waitingOf.give(w.caller.key);
   }
 
@@ -88,14 +107,19 @@ export class PacedTurns {
   private async waitTurn(caller: Caller): Promise<void> {
     this.dropLeft();
     const mine = this.waitingOf.of(caller.key);
-    if (this.waiting.length >= this.o.waitingMax || mine >= this.o.waitingPerClientMax) {
-      const who = mine >= this.o.waitingPerClientMax ? `${mine} reads of ${caller.key}` : `${this.waiting.length} reads`;
+    if (this.waitingCount >= this.o.waitingMax || mine >= this.o.waitingPerClientMax) {
+      const who = mine >= this.o.waitingPerClientMax ? `${mine} reads of ${caller.key}` : `${this.waitingCount} reads`;
       throw new GrpcError(
         status.RESOURCE_EXHAUSTED,
         `${who} wait already for ${this.o.subject} (at most ${this.o.atOnce} at once, ${Math.round(this.o.bytesPerSecond / (1024 * 1024))} MiB a second): retry shortly`,
       );
     }
     this.waitingOf.take(caller.key);
-    await new Promise<void>((turn, leave) => this.waiting.push({ caller, turn, leave }));
+    this.waitingCount++;
+    await new Promise<void>((turn, leave) => {
+      const queue = this.waiting.get(caller.key);
+      if (queue) queue.push({ caller, turn, leave });
+      else this.waiting.set(caller.key, [{ caller, turn, leave }]);
+    });
   }
 }
