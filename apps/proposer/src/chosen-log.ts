@@ -11,14 +11,14 @@ export interface ChosenResult {
    */
   readonly ballot?: Ballot;
   readonly valueDigest?: string;
+  /** The content type it took effect under (absent as the digest is). */
+  readonly contentType?: string;
 }
 
 /** A result of a slot this proposer learned itself: ballot and digest known. */
 /** A command that took effect for the first time, with the bytes it took effect with. */
 export type LearnedResult = Required<ChosenResult> & {
   readonly data: Uint8Array;
-  /** The content type it took effect under (the digest is of the bytes alone). */
-  readonly contentType: string;
   /** For a Monster Harmonic proposal: accepted into the registry, or refused (its number was taken). */
   readonly harmonic?: HarmonicOutcome;
 };
@@ -118,7 +118,7 @@ export class ChosenLog {
   result(clientRequestId: string): ChosenResult | undefined {
     const s = this.agreed.session(clientRequestId);
     if (s === undefined) return undefined;
-    return s.detail ? { clientRequestId, slot: s.slot, ballot: s.detail.ballot, valueDigest: s.detail.digest } : { clientRequestId, slot: s.slot };
+    return s.detail ? { clientRequestId, slot: s.slot, ballot: s.detail.ballot, valueDigest: s.detail.digest, contentType: s.detail.contentType } : { clientRequestId, slot: s.slot };
   }
 
   /**
@@ -129,13 +129,6 @@ export class ChosenLog {
     if (!isHarmonicCommand(command as Command)) return undefined;
     const outcome = this.agreed.registry.outcomeAt(slot, command as Command);
     return outcome.kind === 'refused' ? outcome.reason : undefined;
-  }
-
-  /** The content type `clientRequestId` has in `slot`, while this log keeps the slot (undefined otherwise). */
-  contentTypeAt(slot: bigint, clientRequestId: string): string | undefined {
-    const e = this.retained.get(slot);
-    if (e?.value.kind !== 'batch') return undefined;
-    return e.value.commands.find((c) => c.clientRequestId === clientRequestId)?.contentType;
   }
 
   entry(slot: bigint): ChosenEntry | undefined {

@@ -17,14 +17,11 @@ function setUp(learnChosen?: () => Promise<void>) {
     sourcesOf: (c) => (c.contentType === 'application/x-test-claims' ? [0] : []),
     certify: (c) => new Promise<Command>((resolve, reject) => certifications.push({ command: c, resolve, reject })),
   };
-  /** Content types of ids in the slots the log keeps, by `${slot}:${id}`. */
-  const contentTypes = new Map<string, string>();
   const log = {
     result: (id: string) => chosen.get(id),
     nextSlot: 0n,
     digest: () => 'digest',
     harmonicRefusal: () => undefined,
-    contentTypeAt: (slot: bigint, id: string) => contentTypes.get(`${slot}:${id}`),
   } as unknown as ChosenLog;
   const gateway = new ClientGateway({
     chosen: log,
@@ -37,7 +34,7 @@ function setUp(learnChosen?: () => Promise<void>) {
       return [];
     },
   });
-  return { gateway, chosen, certifications, submitted, contentTypes };
+  return { gateway, chosen, certifications, submitted };
 }
 
 /** Lets settled promises run and the gateway hand what arrived in that turn to the core. */
@@ -61,11 +58,10 @@ describe('the same client_request_id under another content type', () => {
     await expect(other).rejects.toMatchObject({ code: status.ALREADY_EXISTS, message: expect.stringContaining('already took effect in slot 6 with another value') });
   });
 
-  it('sent after the first took effect, is ALREADY_EXISTS while the slot is kept, and a duplicate under its own content type', async () => {
-    const { gateway, chosen, contentTypes, submitted } = setUp();
+  it('sent after the first took effect, is ALREADY_EXISTS, and a duplicate under its own content type', async () => {
+    const { gateway, chosen, submitted } = setUp();
     gateway.becomeReady();
-    chosen.set('k', { clientRequestId: 'k', slot: 7n, ballot: { round: 1n, proposerId: 1 }, valueDigest: 'digest' });
-    contentTypes.set('7:k', 'text/plain');
+    chosen.set('k', { clientRequestId: 'k', slot: 7n, ballot: { round: 1n, proposerId: 1 }, valueDigest: 'digest', contentType: 'text/plain' });
     await expect(gateway.propose(plain('k', 'application/json'))).rejects.toMatchObject({ code: status.ALREADY_EXISTS });
     await expect(gateway.propose(plain('k', 'text/plain'))).resolves.toMatchObject({ slot: 7n, duplicate: true });
     expect(submitted).toEqual([]);

@@ -362,12 +362,9 @@ export class ClientGateway {
 
   /** A client_request_id that took effect with another value (other bytes, or another content type) cannot name this command too. */
   private reusedIdError(known: ChosenResult, value: InFlightValue): GrpcError | undefined {
-    // Without a digest (an id known from an installed snapshot) other bytes cannot be told apart.
+    // Without a digest (an id known from an installed snapshot) another value cannot be told apart.
     if (known.valueDigest !== undefined && this.deps.chosen.digest(value.data) !== known.valueDigest) return this.tookOtherBytes(known);
-    // The digest is of the bytes alone: the content type they took effect under is read from the
-    // slot while this proposer keeps it (older slots cannot be told apart by it).
-    const tookType = this.deps.chosen.contentTypeAt(known.slot, known.clientRequestId);
-    return tookType !== undefined && tookType !== value.contentType ? this.tookOtherBytes(known) : undefined;
+    return known.contentType !== undefined && known.contentType !== value.contentType ? this.tookOtherBytes(known) : undefined;
   }
 
   private tookOtherBytes(known: ChosenResult): GrpcError {

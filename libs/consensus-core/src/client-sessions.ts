@@ -21,8 +21,22 @@ export interface SessionRecord {
   /** Position of the command in its slot's batch. */
   readonly index: number;
   /** Kept only by sessions built with a digest function (the proposer's, to answer retries). */
-  readonly detail?: { readonly ballot: Ballot; readonly digest: string };
+  readonly detail?: SessionDetail;
 }
+
+/**
+ * What a proposer keeps of the value an id took effect with, to tell a retry (the same value)
+ * from another value under the id: the ballot, the digest of its bytes and their content type
+ * (the same bytes under another content type are another value).
+ */
+export interface SessionDetail {
+  readonly ballot: Ballot;
+  readonly digest: string;
+  readonly contentType: string;
+}
+
+/** Content types are few: each id's detail shares one string of each (at most this many are shared). */
+const SHARED_CONTENT_TYPES_MAX = 64;
 
 /** What one command of a chosen slot did. */
 export interface CommandEffect {
@@ -55,7 +69,7 @@ export interface SessionsSnapshot {
   readonly ids: readonly string[];
   readonly points: readonly SessionPoint[];
   /** Ballot and digest per id, for sessions built with a digest function. */
-  readonly details: ReadonlyArray<readonly [string, { readonly ballot: Ballot; readonly digest: string }]>;
+  readonly details: ReadonlyArray<readonly [string, SessionDetail]>;
 }
 
 /**
@@ -71,7 +85,8 @@ export interface SessionsSnapshot {
  */
 export class ClientSessions {
   private readonly byId = new Map<string, Point>();
-  private readonly details = new Map<string, { readonly ballot: Ballot; readonly digest: string }>();
+  private readonly details = new Map<string, SessionDetail>();
+  private readonly contentTypes = new Map<string, string>();
   /**
    * The remembered ids in log order, a ring of idsMax: the oldest is found in O(1) (iterating a
    * Map from its front walks past every entry deleted there, which made eviction quadratic).
@@ -194,9 +209,17 @@ export class ClientSessions {
         this.oldest = (this.oldest + 1) % this.idsMax;
       } else this.order.push(key);
       this.byId.set(key, pack(entry.slot, index));
-      if (this.digest !== undefined) this.details.set(key, { ballot: entry.ballot, digest: this.digest(c.data) });
+      if (this.digest !== undefined) this.details.set(key, { ballot: entry.ballot, digest: this.digest(c.data), contentType: this.shared(c.contentType) });
       effect?.(id, index, undefined);
     }
+  }
+
+  /** One string for each of the first content types seen (each decoded command carries its own copy). */
+  private shared(contentType: string): string {
+    const known = this.contentTypes.get(contentType);
+    if (known !== undefined) return known;
+    if (this.contentTypes.size < SHARED_CONTENT_TYPES_MAX) this.contentTypes.set(contentType, contentType);
+    return contentType;
   }
 
   /** The record of the id remembered by `key`. */

@@ -22,7 +22,7 @@ describe('the agreed state (client sessions)', () => {
     expect(s.apply(slot(0, text('a'), text('b'))).commands.map((c) => c.duplicateOf)).toEqual([undefined, undefined]);
     s.apply(slot(1));
     const again = s.apply(slot(2, text('b', 'other bytes'), text('c')));
-    expect(again.commands[0]?.duplicateOf).toEqual({ slot: 0n, index: 1, detail: { ballot, digest: digest(Buffer.from('b')) } });
+    expect(again.commands[0]?.duplicateOf).toEqual({ slot: 0n, index: 1, detail: { ballot, digest: digest(Buffer.from('b')), contentType: 'text/plain' } });
     expect(again.commands[1]?.duplicateOf).toBeUndefined();
     expect(s.session('c')).toMatchObject({ slot: 2n, index: 1 });
     expect(s.appliedSlot).toBe(3n);
@@ -75,9 +75,9 @@ describe('the agreed state (client sessions)', () => {
     expect(s.snapshot().sessions.ids.map((id) => id.length <= SESSION_ID_CHARS_KEPT)).toEqual([true, true, true, true]);
     // A snapshot that holds the id as it is (written before ids were bounded) is taken by its key.
     const before = s.snapshot();
-    const old = { ...before, sessions: { ...before.sessions, ids: [long, ...before.sessions.ids.slice(1)], details: [[long, { ballot, digest: 'd' }] as const, ...before.sessions.details.slice(1)] } };
+    const old = { ...before, sessions: { ...before.sessions, ids: [long, ...before.sessions.ids.slice(1)], details: [[long, { ballot, digest: 'd', contentType: 'text/plain' }] as const, ...before.sessions.details.slice(1)] } };
     const restored = new AgreedState({ digest }, old);
-    expect(restored.apply(slot(3, text(long))).commands[0]?.duplicateOf).toEqual({ slot: 0n, index: 0, detail: { ballot, digest: 'd' } });
+    expect(restored.apply(slot(3, text(long))).commands[0]?.duplicateOf).toEqual({ slot: 0n, index: 0, detail: { ballot, digest: 'd', contentType: 'text/plain' } });
     expect(restored.snapshot().sessions.ids).toEqual(before.sessions.ids);
   });
 
