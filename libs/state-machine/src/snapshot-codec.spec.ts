@@ -65,6 +65,26 @@ describe('durable snapshots of the agreed state', () => {
     expect(() => decodeStateSnapshot(withSessions({ ids: ['a'], points: [] }))).toThrow(/one point per id/);
     expect(() => decodeStateSnapshot(withSessions({ ids: [7], points: [0] }))).toThrow(/not text/);
   });
+
+  it('reads a forgotten proposal number only from format 4, and a count of them only when it is one', () => {
+    // Numbers are forgotten past numbersMax: here 3, so that 1 and 2 are forgotten by the fifth proposal.
+    const opts = { registry: { numbersMax: 3 } };
+    const state = new AgreedState(opts);
+    [1, 2, 3, 4, 5].forEach((n, s) => state.apply({ slot: BigInt(s), ballot, value: { kind: 'batch', commands: [proposal(`p${n}`, n)] } }));
+    const snap = state.snapshot();
+    expect([snap.registry.forgottenAtOrBelow, snap.registry.forgottenCount]).toEqual([2n, 2]);
+    // A format-3 file says nothing of a forgotten number (none was, before format 4), whatever fields it carries:
+    // taken with them, a node would refuse numbers 1 and 2 where the log from slot 0 takes them.
+    const asFormat3 = decodeStateSnapshotWithFormat(serialize({ format: 3, state: snap }));
+    expect(asFormat3.format).toBe(3);
+    expect([asFormat3.snapshot.registry.forgottenAtOrBelow, asFormat3.snapshot.registry.forgottenCount]).toEqual([undefined, undefined]);
+    // Format 4 counts what it forgot as a whole number at or above 0 (GetLeaderboard adds it to the proposals).
+    for (const count of [-1, 1.5, Number.NaN, 2 ** 53, '2']) {
+      const bytes = serialize({ format: 4, state: { ...snap, registry: { ...snap.registry, forgottenCount: count } } });
+      expect(() => decodeStateSnapshot(bytes)).toThrow(/of format 4 whose registry forgot .* proposal numbers/);
+    }
+    expect(new AgreedState(opts, decodeStateSnapshot(encodeStateSnapshot(snap))).registry.proposalCount).toBe(5);
+  });
 });
 
 describe('a snapshot written before the registry\'s bounds (format 2)', () => {
