@@ -159,6 +159,26 @@ describe('ChosenHistory (segment files)', () => {
     again.close();
   });
 
+  it('drops exactly the segments wholly below the slot: the one holding it stays, whatever slot it is', () => {
+    const h = ChosenHistory.open(dir, { segmentBytes: 2048 });
+    h.append(records(0, 300, 100));
+    h.flush();
+    const starts = readdirSync(path.join(dir, HISTORY_DIR))
+      .filter((n) => n.endsWith('.seg'))
+      .sort()
+      .map((n) => Number(/^chosen-(\d+)\.seg$/.exec(n)?.[1]));
+    expect(starts.length).toBeGreaterThan(4);
+    // Each segment start b, and the slot just below it (the last slot of the segment before).
+    for (let i = 1; i < starts.length; i++) {
+      const b = starts[i] as number;
+      expect(h.dropBelow(BigInt(b - 1))).toBe(BigInt(starts[i - 1] as number));
+      expect(slots(h.read(BigInt(b - 1), 1, 1 << 20))).toEqual([b - 1]);
+      expect(h.dropBelow(BigInt(b))).toBe(BigInt(b));
+    }
+    expect(slots(h.read(h.firstSlot, 1000, 1 << 30))).toEqual(range(starts[starts.length - 1] as number, 300));
+    h.close();
+  });
+
   it('starts an empty history at a slot', () => {
     const h = ChosenHistory.open(dir);
     h.startAt(1000n);
