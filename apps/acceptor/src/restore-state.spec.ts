@@ -184,4 +184,42 @@ describe('durable snapshots of an acceptor\'s agreed state', () => {
     expect(() => unavailable.state).toThrow(expect.objectContaining({ code: status.UNAVAILABLE }));
     history.close();
   });
+
+  it('after a restart from the previous snapshot, drops history only once two snapshots it wrote cover it, not on the damaged latest one', async () => {
+    const history = ChosenHistory.open(dir, { segmentBytes: 4096 });
+    const first = new StateApplier(history, { state: new AgreedState({}) }, logger, { dir, everySlots: 100 });
+    for (const to of [200, 300]) {
+      history.append(Array.from({ length: to - Number(history.endSlot) }, (_, k) => record(Number(history.endSlot) + k)));
+      first.catchUp();
+      await waitFor(() => first.state.appliedSlot === BigInt(to));
+      await first.snapshotWritten();
+    }
+    await first.stop();
+    // The latest snapshot (300) damaged: the node restarts from the previous one (200).
+    flipByte(path.join(dir, STATE_SNAPSHOT_FILE));
+    const restored = restoreAgreedState(dir, history, {}, logger);
+    expect(stateOf(restored).appliedSlot).toBe(200n);
+    const retention = new HistoryRetention(history, 0n, logger);
+    retention.quorumCommittedIs(10_000n);
+    const applier = new StateApplier(history, restored, logger, { dir, everySlots: 100, written: (latest, previous) => retention.snapshotWritten(latest, previous) });
+    history.append(Array.from({ length: 100 }, (_, k) => record(300 + k)));
+    applier.catchUp();
+    await waitFor(() => applier.state.appliedSlot === 400n);
+    await applier.snapshotWritten();
+    // Its first snapshot (400) pushed the damaged one out to be the previous: one good file, so nothing goes.
+    expect(history.firstSlot).toBe(0n);
+    history.append(Array.from({ length: 100 }, (_, k) => record(400 + k)));
+    applier.catchUp();
+    await waitFor(() => applier.state.appliedSlot === 500n);
+    await applier.snapshotWritten();
+    await applier.stop();
+    // Two good files now (400, 500): history below the previous one goes, and either file alone restores the state.
+    expect(history.firstSlot).toBeGreaterThan(0n);
+    expect(history.firstSlot).toBeLessThanOrEqual(400n);
+    flipByte(path.join(dir, STATE_SNAPSHOT_FILE));
+    const again = stateOf(restoreAgreedState(dir, history, {}, logger));
+    for (const e of history.read(again.appliedSlot, 1000, 1 << 30)) again.advance(e);
+    expect(again.snapshot()).toEqual(applier.state.snapshot());
+    history.close();
+  });
 });
