@@ -222,4 +222,19 @@ describe('durable snapshots of an acceptor\'s agreed state', () => {
     expect(again.snapshot()).toEqual(applier.state.snapshot());
     history.close();
   });
+
+  it('takes no snapshot below the history\'s first slot: the node has no state, so an install its history continues from is adopted', async () => {
+    // A state.snapshot copied from another acceptor that was behind: its slot (500) is below where this history starts (1000).
+    const history = ChosenHistory.open(dir);
+    history.startAt(1000n);
+    history.append(Array.from({ length: 100 }, (_, k) => record(1000 + k)));
+    const behind = new AgreedState({});
+    for (let s = 0; s < 500; s++) behind.advance(record(s));
+    await writeStateSnapshot(dir, 500n, encodeStateSnapshot(behind.snapshot()));
+    const restored = restoreAgreedState(dir, history, {}, logger);
+    expect('unavailable' in restored && restored.unavailable).toMatch(/starts at slot 1000 and no state snapshot covers.*its slot 500 is below the history's first slot 1000/);
+    // Without state (not a state that cannot continue), which is what lets snapshot-install.ts adopt one at 1000..1100.
+    expect(new StateApplier(history, restored, logger).hasState).toBe(false);
+    history.close();
+  });
 });
