@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { crc32 } from 'node:zlib';
 import { ChosenHistory, HISTORY_DIR, INDEX_FIRST_FILE, historySegmentName } from './chosen-history';
 import type { ChosenRecord } from './durable-types';
 import { StorageCorruptionError } from './errors';
@@ -177,6 +178,25 @@ describe('ChosenHistory (segment files)', () => {
     }
     expect(slots(h.read(h.firstSlot, 1000, 1 << 30))).toEqual(range(starts[starts.length - 1] as number, 300));
     h.close();
+  });
+
+  it('scans a sealed segment again when its index, whole under its CRC, lists another number of offsets than its slots need', () => {
+    const h = ChosenHistory.open(dir, { segmentBytes: 16384 });
+    h.append(records(0, 300, 100));
+    h.close();
+    const idx = path.join(dir, HISTORY_DIR, historySegmentName(0n).replace('.seg', '.idx'));
+    const body = readFileSync(idx);
+    const count = body.readUInt32LE(20);
+    expect(count).toBeGreaterThan(1);
+    // One offset fewer (as a faulty writer could leave it), under a CRC that holds.
+    const short = Buffer.from(body.subarray(0, body.length - 8));
+    short.writeUInt32LE(count - 1, 20);
+    short.writeUInt32LE(crc32(short.subarray(4)), 0);
+    writeFileSync(idx, short);
+    const again = ChosenHistory.open(dir, { segmentBytes: 16384 });
+    expect(again.read(0n, 1000, 1 << 30)).toEqual(records(0, 300, 100));
+    again.close();
+    expect(readFileSync(idx)).toEqual(body); // indexed again
   });
 
   it('starts an empty history at a slot', () => {
