@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { serialize } from 'node:v8';
 import type { ChosenEntry, Command } from '@paxos/consensus-core';
 import { buildProposal, encodeProposalValue } from '@paxos/proposal';
-import { AgreedState, type AgreedStateOptions } from './agreed-state';
+import { AgreedState, type AgreedStateOptions, longSessionIdKey } from './agreed-state';
 import { decodeStateSnapshot, decodeStateSnapshotWithFormat, encodeStateSnapshot } from './snapshot-codec';
 
 const digest = (d: Uint8Array) => createHash('sha256').update(d).digest('hex');
@@ -64,6 +64,21 @@ describe('durable snapshots of the agreed state', () => {
     expect(() => decodeStateSnapshot(withSessions({ idsMax: 0 }))).toThrow(/remember 0 ids/);
     expect(() => decodeStateSnapshot(withSessions({ ids: ['a'], points: [] }))).toThrow(/one point per id/);
     expect(() => decodeStateSnapshot(withSessions({ ids: [7], points: [0] }))).toThrow(/not text/);
+  });
+
+  it('refuses sessions that list one id twice, which would remember more ids than the bound and decide copies otherwise', () => {
+    const one = (s: number, id: string): ChosenEntry => ({ slot: BigInt(s), ballot, value: { kind: 'batch', commands: [text(id)] } });
+    const good = new AgreedState({ sessionIdsMax: 3 });
+    good.apply(one(0, 'a'));
+    const snap = good.snapshot();
+    const twice = (ids: string[]) => encodeStateSnapshot({ ...snap, sessions: { ...snap.sessions, ids, points: ids.map(() => 0) } });
+    expect(() => decodeStateSnapshot(twice(['a', 'b', 'a']))).toThrow(/sessions list the id "a" twice/);
+    // An id longer than the sessions keep is listed by its key: held whole (before the bound) and as its key, it is one id twice.
+    const long = 'x'.repeat(300);
+    expect(() => decodeStateSnapshot(twice([long, longSessionIdKey(long)]))).toThrow(/twice/);
+    // Taken, such sessions went on remembering more ids than the network's bound (here 5 of 3): ids the log
+    // applied from slot 0 forgets, a node restored from it still knew, and its own next snapshot was refused.
+    expect(decodeStateSnapshot(twice(['a', 'b'])).sessions.ids).toEqual(['a', 'b']);
   });
 
   it('reads a forgotten proposal number only from format 4, and a count of them only when it is one', () => {

@@ -6,7 +6,8 @@
 // and the transfer tries another acceptor). A format number comes first so that a later format can
 // be told apart.
 import { deserialize, serialize } from 'node:v8';
-import type { AgreedStateSnapshot } from './agreed-state';
+import { SESSION_ID_CHARS_KEPT } from '@paxos/consensus-core';
+import { type AgreedStateSnapshot, longSessionIdKey } from './agreed-state';
 import { registrySnapshotProblem } from './harmonic-registry';
 
 /**
@@ -80,6 +81,16 @@ export function decodeStateSnapshotWithFormat(bytes: Uint8Array): { snapshot: Ag
     throw new Error('a state snapshot whose sessions do not hold one point per id, within their bound');
   }
   if (!sessions.ids.every((id) => typeof id === 'string')) throw new Error('a state snapshot with a session id that is not text');
+  // Each id once, by the key the sessions keep it by: an id listed twice (a damaged or lying node's
+  // snapshot) took two places in the sessions' ring, so that they went on remembering more ids than
+  // their bound, deciding copies otherwise than a node applying the log, and wrote snapshots every
+  // node refuses.
+  const keys = new Set<string>();
+  for (const id of sessions.ids as readonly string[]) {
+    const key = id.length <= SESSION_ID_CHARS_KEPT ? id : longSessionIdKey(id);
+    if (keys.has(key)) throw new Error(`a state snapshot whose sessions list the id ${JSON.stringify(id.length > 64 ? `${id.slice(0, 64)}...` : id)} twice`);
+    keys.add(key);
+  }
   let snapshot = s as AgreedStateSnapshot;
   if (d.format === STATE_SNAPSHOT_FORMAT && typeof snapshot.registry.forgottenAtOrBelow !== 'bigint') throw new Error('a state snapshot of format 4 without the highest proposal number its registry forgot');
   const forgottenCount: unknown = snapshot.registry.forgottenCount;
