@@ -8,7 +8,7 @@ const entry = (slot: bigint, ids: readonly string[]): ChosenEntry => ({ slot, ba
 const digest = (d: Uint8Array) => `digest:${Buffer.from(d).toString('hex')}`;
 
 describe('client sessions', () => {
-  it('remember the last idsMax ids in log order, and keep a ballot and digest for those ids only', () => {
+  it('remember the last idsMax ids in log order, and keep a ballot, digest and content type for those ids only', () => {
     // A reference from the rule: the ids that took effect, in log order; an id is remembered while it
     // is among the newest idsMax of them, and a copy of an id not remembered takes effect again.
     const idsMax = 7;
@@ -37,7 +37,7 @@ describe('client sessions', () => {
       expect(snap.ids).toEqual(newest.map((t) => t.id));
       // The proposer's ballot and digest per id go with the id: none is held for an id no longer remembered.
       expect(snap.details.map(([id]) => id).sort()).toEqual(newest.map((t) => t.id).sort());
-      for (const t of newest) expect(sessions.get(t.id)).toEqual({ slot: t.slot, index: t.index, detail: { ballot, digest: digest(Buffer.from(t.id)) } });
+      for (const t of newest) expect(sessions.get(t.id)).toEqual({ slot: t.slot, index: t.index, detail: { ballot, digest: digest(Buffer.from(t.id)), contentType: 'text/plain' } });
     }
   });
 
