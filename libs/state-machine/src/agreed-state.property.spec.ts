@@ -11,6 +11,7 @@ import { leaderboardSha256 } from '@paxos/proposal';
 import { type LeaderboardEntry, MonsterHarmonicProposal } from '@paxos/proto';
 import { AgreedState, type AgreedStateOptions, type AppliedSlot, commandOutcomes } from './agreed-state';
 import { decodeStateSnapshot, encodeStateSnapshot } from './snapshot-codec';
+import { type SpecRng, specRng } from './spec-rng';
 
 const SEED = Number(process.env['STATE_MACHINE_SEED'] ?? 1_318_037_507);
 const LOGS = 4;
@@ -20,19 +21,6 @@ const digest = (d: Uint8Array) => createHash('sha256').update(d).digest('hex');
 // Small bounds, so that every one of them is reached and passed many times in a short log.
 const OPTIONS: AgreedStateOptions = { sessionIdsMax: 40, registry: { proposalsMax: 7, recordsBytesMax: 6000, frameworksMax: 9, historyMax: 15, numbersMax: 12 } };
 
-function rng(seed: number): { int: (n: number) => number; pick: <T>(xs: readonly T[]) => T; chance: (p: number) => boolean } {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  return { int, pick: (xs) => xs[int(xs.length)] as (typeof xs)[number], chance: (p) => next() < p };
-}
-type Rng = ReturnType<typeof rng>;
 
 const IDS = ['a', 'b', 'c', '__proto__', 'constructor', 'toString', 'hasOwnProperty', '\uFEFFa', 'a\u0000', '\ud800', '\udc00x', 'é', 'e\u0301', '\u{1d518}', ' a', 'a ', '0', '-0', '1e400', 'NaN', 'x'.repeat(300), 'y'.repeat(5000)];
 const FRAMEWORKS = ['f0', 'f1', 'f2', 'F0', '__proto__', 'constructor', 'toString', 'valueOf', '', 'x'.repeat(64), 'x'.repeat(65), '\u{1f642}'.repeat(64), '\u{1f642}'.repeat(65), 'a\u202eb', 'a\nb', '\ud800', 'f\uFEFF'];
@@ -46,7 +34,7 @@ const HARMONIC_TYPES = [
 const OTHER_TYPES = ['text/plain', 'application/octet-stream', '', 'TEXT/PLAIN', 'application/x-protobuf', 'application/x-protobuf; messageType=harmonic.v2.Other', 'not a type', 'a/b; x=1; x=2', 'a'.repeat(1000)];
 const VERIFIERS: ReadonlyArray<readonly number[] | undefined> = [undefined, [], [0, 10], [0, 3, 10], [0, 0], [99_999], [10, 0, 20]];
 
-function leaderboard(r: Rng): LeaderboardEntry[] {
+function leaderboard(r: SpecRng): LeaderboardEntry[] {
   const rows = r.chance(0.02) ? 257 : r.int(6);
   return Array.from({ length: rows }, () => {
     const d = () => (r.chance(0.9) ? `${r.int(100)}.${r.int(10)}` : r.pick(DECIMALS));
@@ -54,7 +42,7 @@ function leaderboard(r: Rng): LeaderboardEntry[] {
   });
 }
 
-function proposalBytes(r: Rng): Uint8Array {
+function proposalBytes(r: SpecRng): Uint8Array {
   const rows = leaderboard(r);
   let hash: string;
   try {
@@ -86,7 +74,7 @@ function proposalBytes(r: Rng): Uint8Array {
   }
 }
 
-function command(r: Rng, fresh: () => string): Command {
+function command(r: SpecRng, fresh: () => string): Command {
   const id = r.chance(0.5) ? `c${r.int(60)}` : r.chance(0.5) ? fresh() : r.pick(IDS);
   const verifiedBy = r.pick(VERIFIERS);
   const base = verifiedBy === undefined ? {} : { verifiedBy };
@@ -97,7 +85,7 @@ function command(r: Rng, fresh: () => string): Command {
 }
 
 /** A random chosen log of `slots` slots. */
-function randomLog(r: Rng, slots: number): ChosenEntry[] {
+function randomLog(r: SpecRng, slots: number): ChosenEntry[] {
   let k = 0;
   const fresh = () => `fresh-${k++}`;
   return Array.from({ length: slots }, (_, s) => {
@@ -137,7 +125,7 @@ function restored(s: AgreedState, opts: AgreedStateOptions, problems: string[]):
 
 /** The problems one random log shows (none when every state agrees). */
 function runLog(seed: number): string[] {
-  const r = rng(seed);
+  const r = specRng(seed);
   const log = randomLog(r, SLOTS);
   const problems: string[] = [];
   const proposer = { ...OPTIONS, digest };

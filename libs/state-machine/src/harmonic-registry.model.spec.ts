@@ -9,25 +9,13 @@ import { buildProposal, encodeProposalValue } from '@paxos/proposal';
 import { AgreedState, type AgreedStateOptions } from './agreed-state';
 import { type LeaderboardRow, type ProposalRecord, recordBytes, type RegistryOptions } from './harmonic-registry';
 import { decodeStateSnapshot, encodeStateSnapshot } from './snapshot-codec';
+import { type SpecRng, specRng } from './spec-rng';
 
 const SEED = Number(process.env['STATE_MACHINE_SEED'] ?? 20_261_208);
 const ballot = { round: 1n, proposerId: 1 };
 // Names whose order by UTF-16 code units differs from a locale's, and from code points' (U+FF11 sorts after a surrogate pair).
 const FRAMEWORKS = ['alpha', 'Alpha', 'beta', 'Zeta', 'f0', 'F0', 'f10', 'f9', 'é', 'e', 'e\u0301', '\u{1f642}', '\uff11', '_', 'a b'];
 
-function rng(seed: number): { int: (n: number) => number; pick: <T>(xs: readonly T[]) => T; chance: (p: number) => boolean } {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  return { int, pick: (xs) => xs[int(xs.length)] as (typeof xs)[number], chance: (p) => next() < p };
-}
-type Rng = ReturnType<typeof rng>;
 
 interface Row {
   readonly framework: string;
@@ -107,7 +95,7 @@ function proposalCommand(id: string, n: bigint, rows: readonly Row[], claims: Re
   return { clientRequestId: id, contentType: v.contentType, data: v.data, verifiedBy };
 }
 
-function randomRows(r: Rng): Row[] {
+function randomRows(r: SpecRng): Row[] {
   const d = () => `${r.int(100)}.${r.int(10)}`;
   // Now and then one framework twice in one proposal: its later row is the one kept.
   return Array.from({ length: r.int(5) }, () => ({ framework: r.pick(FRAMEWORKS), score: d(), pricePerPoint: d(), bid: d(), ask: d() }));
@@ -145,7 +133,7 @@ function compare(state: AgreedState, ref: ReferenceRegistry, numbersUsed: readon
 }
 
 function runLog(seed: number, o: RegistryOptions, slots: number): string[] {
-  const r = rng(seed);
+  const r = specRng(seed);
   const opts: AgreedStateOptions = { registry: o };
   let state = new AgreedState(opts);
   const ref = new ReferenceRegistry(o);
