@@ -139,6 +139,26 @@ describe('data dir ownership and writability', () => {
     }
   });
 
+  it('refuses a dir that can be neither written nor listed (another owner, mode 0700) without advising another dir', async () => {
+    const { storage } = await AcceptorStorage.open({ dataDir: dir, nodeId: 3 });
+    await storage.append(change(0));
+    await storage.close();
+    // As the acceptor's user sees a dir of votes chowned to another user: root passes modes, so
+    // the two refusals are made here.
+    const denied = (syscall: string) => Object.assign(new Error(`EACCES: permission denied, ${syscall} '${dir}'`), { code: 'EACCES' });
+    const open = jest.spyOn(fsp, 'open').mockRejectedValueOnce(denied('open'));
+    const readdir = jest.spyOn(fsp, 'readdir').mockRejectedValueOnce(denied('scandir'));
+    try {
+      const err = await AcceptorStorage.open({ dataDir: dir, nodeId: 3 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(DataDirError);
+      expect((err as Error).message).toMatch(/is not writable .*start it again on this dir/);
+      expect((err as Error).message).not.toMatch(/point the data dir at/);
+    } finally {
+      open.mockRestore();
+      readdir.mockRestore();
+    }
+  });
+
   it('refuses log files without node.json, and a dir open twice', async () => {
     const { storage } = await AcceptorStorage.open({ dataDir: dir, nodeId: 2 });
     await expect(AcceptorStorage.open({ dataDir: dir, nodeId: 2 })).rejects.toThrow(/already open in this process/);

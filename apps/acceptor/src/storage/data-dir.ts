@@ -112,11 +112,12 @@ export async function prepareDataDir(dir: string): Promise<void> {
     await fsp.unlink(probe);
   } catch (err) {
     // A dir that holds anything holds this acceptor's promises and votes: another directory would
-    // start it without them (unsafe), so the advice then is to mend this one.
-    const holdsFiles = (await fsp.readdir(dir).catch(() => [])).length > 0;
+    // start it without them (unsafe), so the advice then is to mend this one. One that cannot be
+    // listed either (another owner's, mode 0700) may hold them: only a dir seen empty is given up.
+    const names = await fsp.readdir(dir).catch(() => undefined);
     throw new DataDirError(
-      holdsFiles
-        ? `the acceptor data dir ${dir} is not writable (${errText(err)}). Fix its permissions (or its read-only mount or immutable flag) and start it again on this dir: it holds this acceptor's promises and votes, and another dir would start it without them.`
+      names === undefined || names.length > 0
+        ? `the acceptor data dir ${dir} is not writable (${errText(err)}). Fix its permissions (or its owner, read-only mount or immutable flag) and start it again on this dir: it ${names === undefined ? 'cannot be listed either, and may hold' : 'holds'} this acceptor's promises and votes, and another dir would start it without them.`
         : `the acceptor data dir ${dir} is not writable (${errText(err)}). Fix its permissions or point the data dir at a writable directory.`,
     );
   }
