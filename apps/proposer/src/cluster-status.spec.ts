@@ -22,28 +22,35 @@ describe('ClusterStatus', () => {
 });
 
 describe('ClusterStatus calls at once', () => {
-  it('share fan-outs: one at a time per node deadline, and a call that arrives meanwhile waits for the next, read after it arrived', async () => {
+  it('share one fan-out per node deadline: calls that arrive while it runs take its answer, and the next call starts another', async () => {
     const polls: Array<{ ms: number; answer: (r: ClusterStatusResponse) => void }> = [];
     const rounds = new ClusterStatusRounds((ms) => new Promise((answer) => polls.push({ ms, answer })));
     const answer = (n: number) => ({ alive: n }) as ClusterStatusResponse;
     const first = rounds.ask(100);
-    expect(polls).toHaveLength(1);
     // 256 calls while the first fan-out runs: none starts another; another deadline has its own.
     const later = Array.from({ length: 256 }, () => rounds.ask(100));
     const other = rounds.ask(500);
+    await new Promise((r) => setImmediate(r));
     expect(polls.map((p) => p.ms)).toEqual([100, 500]);
     polls[0]?.answer(answer(1));
     await expect(first).resolves.toMatchObject({ alive: 1 });
-    // The calls that waited are answered by the next fan-out, started once the first ended.
-    await new Promise((r) => setImmediate(r));
-    expect(polls.map((p) => p.ms)).toEqual([100, 500, 100]);
-    polls[2]?.answer(answer(2));
-    expect((await Promise.all(later)).map((r) => r.alive)).toEqual(Array(256).fill(2));
+    expect((await Promise.all(later)).map((r) => r.alive)).toEqual(Array(256).fill(1));
     polls[1]?.answer(answer(3));
     await expect(other).resolves.toMatchObject({ alive: 3 });
-    // Nothing waits: the next call starts a fan-out of its own at once.
-    await new Promise((r) => setImmediate(r));
+    // Nothing runs: the next call starts a fan-out of its own.
     void rounds.ask(100);
-    expect(polls).toHaveLength(4);
+    await new Promise((r) => setImmediate(r));
+    expect(polls).toHaveLength(3);
+  });
+
+  it('a fan-out that throws fails its calls and leaves the next call a fan-out of its own', async () => {
+    let calls = 0;
+    const rounds = new ClusterStatusRounds(() => {
+      calls++;
+      throw new Error('boom');
+    });
+    await expect(rounds.ask(100)).rejects.toThrow('boom');
+    await expect(rounds.ask(100)).rejects.toThrow('boom');
+    expect(calls).toBe(2);
   });
 });
