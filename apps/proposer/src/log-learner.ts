@@ -11,8 +11,9 @@ const QUIET_LEARN_EVERY_PASSES = 10;
 /** Chosen entries asked for in one Learn call while following the log. */
 const LEARN_BATCH_ENTRIES = 256;
 /**
- * Chosen entries read at once while a starting proposer learns the log; halved after a read no
- * acceptor answered in time (down to LOG_READ_SLOTS_MIN) and doubled back after
+ * Chosen entries read at once while a starting proposer learns the log; halved after a read that
+ * failed at every acceptor (most often: none answered in time; down to LOG_READ_SLOTS_MIN) and
+ * doubled back after
  * LOG_READ_GROW_AFTER reads in a row that came: on a loaded machine a page of 1,024 slots (up to
  * 4 MiB) missed its 2 s deadline at every acceptor again and again.
  */

@@ -232,6 +232,7 @@ export function readService(source: ReadSource): ReadServiceServer {
       const identity = peerIdentity(call);
       const client = identity !== undefined && identity.role !== 'proposer' ? callerKey(call) : undefined;
       const pool = client === undefined ? 'proposers' : 'clients';
+      const to = client !== undefined ? 'clients' : identity === undefined ? 'proposers and callers without a certificate' : 'proposers';
       const max = client === undefined ? SNAPSHOT_TRANSFERS_TO_PROPOSERS_MAX : SNAPSHOT_TRANSFERS_MAX;
       let snapshot: StateSnapshotBytes;
       try {
@@ -239,7 +240,7 @@ export function readService(source: ReadSource): ReadServiceServer {
         if (client !== undefined && transfersOf.of(client) >= SNAPSHOT_TRANSFERS_PER_CLIENT_MAX) {
           throw new GrpcError(status.RESOURCE_EXHAUSTED, `this node already sends you a state snapshot: read it to its end (or cancel it) before asking for another`);
         }
-        if (transfers[pool] >= max) throw new GrpcError(status.RESOURCE_EXHAUSTED, `this node already sends ${max} state snapshots to ${pool}: try again later`);
+        if (transfers[pool] >= max) throw new GrpcError(status.RESOURCE_EXHAUSTED, `this node already sends ${max} state snapshots to ${to}: try again later`);
         snapshot = source.stateSnapshot();
       } catch (e) {
         call.emit('error', toServiceError(e));

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 
 const NODE_FILE = 'node.json';
 const SNAPSHOT_FILE = 'snapshot.bin';
+/** What the acceptor itself takes for data when it opens a dir (acceptor-storage.ts hasData): a checkpoint in its rename, the chosen history, the history of earlier builds. */
+const DATA_NAMES = new Set([SNAPSHOT_FILE, 'snapshot.bin.tmp', 'history', 'chosen.sqlite']);
 const SEGMENT_RE = /^log-\d{16}\.wal$/;
 /**
  * Written by an acceptor whose vote log was lost under it: it refuses to start there, so such a dir
@@ -52,12 +54,13 @@ export function holdsVotes(dir: string): boolean {
 }
 
 /**
- * Whether an acceptor's data dir holds a vote log (a log segment or snapshot.bin), node.json or
- * not. One that lost node.json alone kept every promise and vote: it is not lost data, and the
- * acceptor started on it refuses, saying to restore node.json.
+ * Whether an acceptor's data dir holds what the acceptor itself takes for data (a log segment,
+ * snapshot.bin or its temporary, the chosen history), node.json or not. One that lost node.json
+ * alone kept every promise and vote: it is not lost data, and the acceptor started on it refuses,
+ * saying to restore node.json.
  */
 export function holdsVoteLog(dir: string): boolean {
-  return (entries(dir) ?? []).some((n) => n === SNAPSHOT_FILE || SEGMENT_RE.test(n));
+  return (entries(dir) ?? []).some((n) => DATA_NAMES.has(n) || SEGMENT_RE.test(n));
 }
 
 /** What a lost acceptor's data dir holds for rejoin: nothing (it may rejoin), a rejoin already under way, or data. */

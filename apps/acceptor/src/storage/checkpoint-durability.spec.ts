@@ -15,6 +15,8 @@ import { ballot, snapshotOf, tempDir } from './storage-test-helpers';
 /** Per history file: bytes written since its last fdatasync. */
 const unsynced = new Map<string, number>();
 const fdPath = new Map<number, string>();
+/** Indexes renamed into place (the check below must have run on some). */
+let indexesRenamed = 0;
 const inHistory = (file: string) => file.includes(`${path.sep}${HISTORY_DIR}${path.sep}`) && file.endsWith('.seg');
 
 jest.mock('node:fs', () => {
@@ -44,6 +46,7 @@ jest.mock('node:fs', () => {
     },
     renameSync: (from: string, to: string) => {
       // A sealed segment's index goes into place only once the segment is durable.
+      if (String(to).endsWith('.idx')) indexesRenamed++;
       if (String(to).endsWith('.idx')) expect({ index: path.basename(to), unsyncedBytes: unsynced.get(String(to).replace(/\.idx$/, '.seg')) ?? 0 }).toEqual({ index: path.basename(to), unsyncedBytes: 0 });
       actual.renameSync(from, to);
     },
@@ -83,12 +86,14 @@ describe('durability order of the chosen history', () => {
 
   it('a sealed segment is durable before its index is written', () => {
     // The check is in renameSync above: every index renamed into place finds its segment synced.
+    indexesRenamed = 0;
     const h = ChosenHistory.open(dir, { segmentBytes: 2048 });
     for (let s = 0; s < 200; s += 10) {
       h.append(Array.from({ length: 10 }, (_, k) => record(s + k)));
       h.flush();
     }
     h.close();
+    expect(indexesRenamed).toBeGreaterThan(0);
     const again = ChosenHistory.open(dir, { segmentBytes: 2048 });
     expect([again.firstSlot, again.endSlot]).toEqual([0n, 200n]);
     again.close();
