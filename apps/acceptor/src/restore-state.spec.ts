@@ -40,6 +40,16 @@ const waitFor = async (ok: () => boolean, what = 'the condition') => {
   }
 };
 
+/** Appends the chosen slots up to each of `tos` and waits for the applier's state snapshot there. */
+async function snapshotsAt(history: ChosenHistory, applier: StateApplier, tos: readonly number[]): Promise<void> {
+  for (const to of tos) {
+    history.append(Array.from({ length: to - Number(history.endSlot) }, (_, k) => record(Number(history.endSlot) + k)));
+    applier.catchUp();
+    await waitFor(() => applier.state.appliedSlot === BigInt(to));
+    await applier.snapshotWritten();
+  }
+}
+
 describe('durable snapshots of an acceptor\'s agreed state', () => {
   let dir: string;
   let cleanup: () => void;
@@ -68,12 +78,7 @@ describe('durable snapshots of an acceptor\'s agreed state', () => {
   it('falls back to the previous snapshot when the latest is damaged, and to slot 0 when both are', async () => {
     const history = ChosenHistory.open(dir);
     const applier = new StateApplier(history, { state: new AgreedState({}) }, logger, { dir, everySlots: 100 });
-    for (const to of [200, 300]) {
-      history.append(Array.from({ length: to - Number(history.endSlot) }, (_, k) => record(Number(history.endSlot) + k)));
-      applier.catchUp();
-      await waitFor(() => applier.state.appliedSlot === BigInt(to));
-      await applier.snapshotWritten();
-    }
+    await snapshotsAt(history, applier, [200, 300]);
     expect(stateOf(restoreAgreedState(dir, history, {}, logger)).appliedSlot).toBe(300n);
     flipByte(path.join(dir, STATE_SNAPSHOT_FILE));
     expect(stateOf(restoreAgreedState(dir, history, {}, logger)).appliedSlot).toBe(200n);
@@ -188,12 +193,7 @@ describe('durable snapshots of an acceptor\'s agreed state', () => {
   it('after a restart from the previous snapshot, drops history only once two snapshots it wrote cover it, not on the damaged latest one', async () => {
     const history = ChosenHistory.open(dir, { segmentBytes: 4096 });
     const first = new StateApplier(history, { state: new AgreedState({}) }, logger, { dir, everySlots: 100 });
-    for (const to of [200, 300]) {
-      history.append(Array.from({ length: to - Number(history.endSlot) }, (_, k) => record(Number(history.endSlot) + k)));
-      first.catchUp();
-      await waitFor(() => first.state.appliedSlot === BigInt(to));
-      await first.snapshotWritten();
-    }
+    await snapshotsAt(history, first, [200, 300]);
     await first.stop();
     // The latest snapshot (300) damaged: the node restarts from the previous one (200).
     flipByte(path.join(dir, STATE_SNAPSHOT_FILE));

@@ -9,8 +9,7 @@ import * as path from 'node:path';
 import { AcceptorStorage } from './acceptor-storage';
 import { ChosenHistory, HISTORY_DIR } from './chosen-history';
 import { SNAPSHOT_FILE } from './data-dir';
-import type { ChosenRecord } from './durable-types';
-import { ballot, snapshotOf, tempDir } from './storage-test-helpers';
+import { chosenRecord, snapshotOf, tempDir } from './storage-test-helpers';
 
 /** Per history file: bytes written since its last fdatasync. */
 const unsynced = new Map<string, number>();
@@ -53,7 +52,7 @@ jest.mock('node:fs', () => {
   };
 });
 
-const record = (slot: number): ChosenRecord => ({ slot: BigInt(slot), ballot: ballot(1), value: { kind: 'batch', commands: [{ clientRequestId: `s-${slot}`, contentType: 'text/plain', data: Buffer.alloc(120, slot & 0xff) }] } });
+const record = (slot: number) => chosenRecord(slot, 120);
 
 describe('durability order of the chosen history', () => {
   let dir: string;

@@ -6,8 +6,7 @@
 import { readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { ChosenHistory, HISTORY_DIR } from './chosen-history';
-import type { ChosenRecord } from './durable-types';
-import { ballot, tempDir } from './storage-test-helpers';
+import { chosenRecord, tempDir } from './storage-test-helpers';
 
 jest.mock('node:fs', () => {
   const actual = jest.requireActual<typeof import('node:fs')>('node:fs');
@@ -16,8 +15,7 @@ jest.mock('node:fs', () => {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const mockedFs = require('node:fs') as { rmSync: jest.Mock };
 
-const record = (slot: number): ChosenRecord => ({ slot: BigInt(slot), ballot: ballot(1), value: { kind: 'batch', commands: [{ clientRequestId: `c${slot}`, contentType: 'text/plain', data: Buffer.alloc(100, slot & 0xff) }] } });
-const records = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => record(from + i));
+const records = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => chosenRecord(from + i, 100));
 
 describe('a retention drop killed between its two removals', () => {
   let dir: string;

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { AcceptorSnapshot, Ballot, DurableChange } from './durable-types';
+import type { AcceptorSnapshot, Ballot, ChosenRecord, DurableChange } from './durable-types';
 
 export function tempDir(prefix = 'acceptor-storage-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -10,6 +10,13 @@ export function tempDir(prefix = 'acceptor-storage-'): { dir: string; cleanup: (
 }
 
 export const ballot = (round: number, proposerId = 1): Ballot => ({ round: BigInt(round), proposerId });
+
+/** A chosen slot of one command of `bytes` bytes, chosen at ballot 1. */
+export const chosenRecord = (slot: number, bytes: number): ChosenRecord => ({
+  slot: BigInt(slot),
+  ballot: ballot(1),
+  value: { kind: 'batch', commands: [{ clientRequestId: `c${slot}`, contentType: 'text/plain', data: Buffer.alloc(bytes, slot & 0xff) }] },
+});
 
 /** A deterministic mix of promise, vote and chosen changes. */
 export function change(i: number): DurableChange {
