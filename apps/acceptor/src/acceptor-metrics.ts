@@ -1,8 +1,7 @@
 import type { AcceptorStorage } from './storage';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { AcceptorNode } from '@paxos/acceptor-node';
-import type { StateApplier } from './state-applier';
-import type { HistoryRetention } from './history-retention';
+import type { HistoryRetention, StateApplier } from '@paxos/acceptor-node';
 
 /** What the acceptor's metrics read at each scrape. */
 export interface AcceptorMetricSources {

@@ -1,14 +1,13 @@
 // The gRPC services an acceptor serves (paxos.v1.AcceptorService and paxos.v1.ReadService) over
 // its node, storage and agreed state: one assembly for main.ts and for the specs that serve it.
 import { GrpcError, GrpcStatus, type Logger, messageBytes, type PacedTurns, type ServiceEntry } from '@paxos/grpc-kit';
-import type { AcceptorNode } from '@paxos/acceptor-node';
+import type { AcceptorNode, StateApplier } from '@paxos/acceptor-node';
 import { AcceptorServiceService, Consistency, ReadServiceService } from '@paxos/proto';
 import { READ_LOG_VALUE_BYTES_MAX, readService } from '@paxos/read-service';
 import { decodeAcceptRequest } from '@paxos/wire';
 import { type AcceptorStateContext, acceptorService } from './acceptor-service';
 import type { ProposerAccess } from './proposer-access';
 import type { SourceHolder } from './source-holder';
-import type { StateApplier } from './state-applier';
 import type { StatusContext } from './status';
 import { type AcceptorStorage, historyReadError } from './storage';
 import { latestStateSnapshotReader } from './storage/state-snapshot-file';

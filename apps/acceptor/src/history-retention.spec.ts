@@ -1,5 +1,5 @@
 import { createLogger } from '@paxos/grpc-kit';
-import { HistoryRetention } from './history-retention';
+import { HistoryRetention } from '@paxos/acceptor-node';
 import type { ChosenHistory } from './storage';
 
 /** Segments of 10 slots from `first` to `end`: dropBelow drops whole ones, as the real history does. */

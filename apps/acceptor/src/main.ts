@@ -13,18 +13,15 @@ import {
   startGrpcServer,
   workspaceVersion,
 } from '@paxos/grpc-kit';
-import { AcceptorNode, joinChosenHistory } from '@paxos/acceptor-node';
+import { AcceptorNode, HistoryRetention, joinChosenHistory, restoreAgreedState, StateApplier } from '@paxos/acceptor-node';
 import { REGISTRY_DEFAULTS } from '@paxos/state-machine';
 import { acceptorServices } from './acceptor-services';
 import { ProposerAccess } from './proposer-access';
 import { acceptorMetrics } from './acceptor-metrics';
 import { acceptorCommand, type AcceptorConfig, resolveAcceptorConfig } from './config';
 import { loadSourceHolder } from './source-holder';
-import { restoreAgreedState } from './restore-state';
-import { StateApplier } from './state-applier';
-import { HistoryRetention } from './history-retention';
 import { installStateSnapshotHandler } from './snapshot-install';
-import { AcceptorStorage } from './storage';
+import { AcceptorStorage, stateSnapshotFiles } from './storage';
 import { historyReadPacer } from './history-read-pacer';
 
 /** Bytes a request may carry beyond its value (ballot, ids, framing). */
@@ -91,9 +88,10 @@ async function main(): Promise<void> {
     onStorageRecovered: () => onStorageRecovered(),
   });
   const registry = REGISTRY_DEFAULTS;
+  const snapshotFiles = stateSnapshotFiles(config.dataDir);
   const retention = new HistoryRetention(storage.history, config.historyRetainSlots, logger);
-  const applier = new StateApplier(storage.history, restoreAgreedState(config.dataDir, storage.history, registry, logger), logger, {
-    dir: config.dataDir,
+  const applier = new StateApplier(storage.history, restoreAgreedState(snapshotFiles, storage.history, registry, logger), logger, {
+    store: snapshotFiles,
     everySlots: config.stateSnapshotEverySlots,
     written: (latest, previous) => retention.snapshotWritten(latest, previous),
   });

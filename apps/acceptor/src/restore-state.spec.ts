@@ -4,12 +4,10 @@ import { AgreedState, encodeStateSnapshot } from '@paxos/state-machine';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { serialize } from 'node:v8';
-import { restoreAgreedState } from './restore-state';
-import { StateApplier } from './state-applier';
+import { HistoryRetention, restoreAgreedState, StateApplier } from '@paxos/acceptor-node';
 import { ChosenHistory } from './storage';
 import type { ChosenRecord } from './storage/durable-types';
-import { PREVIOUS_STATE_SNAPSHOT_FILE, STATE_SNAPSHOT_FILE, writeStateSnapshot } from './storage/state-snapshot-file';
-import { HistoryRetention } from './history-retention';
+import { PREVIOUS_STATE_SNAPSHOT_FILE, STATE_SNAPSHOT_FILE, stateSnapshotFiles, writeStateSnapshot } from './storage/state-snapshot-file';
 import { status } from '@grpc/grpc-js';
 import { tempDir } from './storage/storage-test-helpers';
 
@@ -60,7 +58,7 @@ describe('durable snapshots of an acceptor\'s agreed state', () => {
     const history = ChosenHistory.open(dir);
     history.append(Array.from({ length: 500 }, (_, s) => record(s)));
     const state = new AgreedState({});
-    const applier = new StateApplier(history, { state }, logger, { dir, everySlots: 120 });
+    const applier = new StateApplier(history, { state }, logger, { store: stateSnapshotFiles(dir), everySlots: 120 });
     applier.catchUp();
     await waitFor(() => state.appliedSlot === 500n);
     // Fewer slots than the interval: applied, no new snapshot.
@@ -68,7 +66,7 @@ describe('durable snapshots of an acceptor\'s agreed state', () => {
     applier.catchUp();
     await waitFor(() => state.appliedSlot === 600n);
     await applier.stop();
-    const restored = stateOf(restoreAgreedState(dir, history, {}, logger));
+    const restored = stateOf(restoreAgreedState(stateSnapshotFiles(dir), history, {}, logger));
     expect(restored.appliedSlot).toBe(500n); // from the snapshot, not from slot 0
     for (const e of history.read(restored.appliedSlot, 1000, 1 << 30)) restored.advance(e);
     expect(restored.snapshot()).toEqual(state.snapshot());
@@ -77,31 +75,31 @@ describe('durable snapshots of an acceptor\'s agreed state', () => {
 
   it('falls back to the previous snapshot when the latest is damaged, and to slot 0 when both are', async () => {
     const history = ChosenHistory.open(dir);
-    const applier = new StateApplier(history, { state: new AgreedState({}) }, logger, { dir, everySlots: 100 });
+    const applier = new StateApplier(history, { state: new AgreedState({}) }, logger, { store: stateSnapshotFiles(dir), everySlots: 100 });
     await snapshotsAt(history, applier, [200, 300]);
-    expect(stateOf(restoreAgreedState(dir, history, {}, logger)).appliedSlot).toBe(300n);
+    expect(stateOf(restoreAgreedState(stateSnapshotFiles(dir), history, {}, logger)).appliedSlot).toBe(300n);
     flipByte(path.join(dir, STATE_SNAPSHOT_FILE));
-    expect(stateOf(restoreAgreedState(dir, history, {}, logger)).appliedSlot).toBe(200n);
+    expect(stateOf(restoreAgreedState(stateSnapshotFiles(dir), history, {}, logger)).appliedSlot).toBe(200n);
     flipByte(path.join(dir, PREVIOUS_STATE_SNAPSHOT_FILE));
-    expect(stateOf(restoreAgreedState(dir, history, {}, logger)).appliedSlot).toBe(0n);
+    expect(stateOf(restoreAgreedState(stateSnapshotFiles(dir), history, {}, logger)).appliedSlot).toBe(0n);
     history.close();
   });
 
   it('keeps an installed snapshot as both the latest and the previous one: the history restarts at its slot', async () => {
     const history = ChosenHistory.open(dir);
-    const applier = new StateApplier(history, { state: new AgreedState({}) }, logger, { dir, everySlots: 100 });
+    const applier = new StateApplier(history, { state: new AgreedState({}) }, logger, { store: stateSnapshotFiles(dir), everySlots: 100 });
     history.append(Array.from({ length: 200 }, (_, s) => record(s)));
     applier.catchUp();
     await waitFor(() => applier.state.appliedSlot === 200n);
     await applier.snapshotWritten();
-    // Another node's state at slot 500, installed as snapshot-install.ts does.
+    // Another node's state at slot 500, installed as state-install.ts (acceptor-node) does.
     const other = new AgreedState({});
     for (let s = 0; s < 500; s++) other.advance(record(s));
     await applier.keepSnapshot(500n, encodeStateSnapshot(other.snapshot()));
     history.restartAt(500n);
     applier.install(new AgreedState({}, other.snapshot()));
     flipByte(path.join(dir, STATE_SNAPSHOT_FILE));
-    const restored = stateOf(restoreAgreedState(dir, history, {}, logger));
+    const restored = stateOf(restoreAgreedState(stateSnapshotFiles(dir), history, {}, logger));
     expect(restored.appliedSlot).toBe(500n);
     expect(restored.snapshot()).toEqual(other.snapshot());
     await applier.stop();
@@ -115,7 +113,7 @@ describe('durable snapshots of an acceptor\'s agreed state', () => {
     for (let s = 0; s < 200; s++) state.advance(record(s));
     await writeStateSnapshot(dir, 200n, serialize({ format: 2, state: state.snapshot() }));
     // The history from slot 0 is kept: it decides.
-    expect(stateOf(restoreAgreedState(dir, history, {}, logger)).appliedSlot).toBe(0n);
+    expect(stateOf(restoreAgreedState(stateSnapshotFiles(dir), history, {}, logger)).appliedSlot).toBe(0n);
     // Dropped below slot 200 (retention): the old snapshot is all there is, and it holds nothing the bounds refuse.
     history.close();
     const { dir: other, cleanup: cleanupOther } = tempDir('restore-state-format2-');
@@ -124,7 +122,7 @@ describe('durable snapshots of an acceptor\'s agreed state', () => {
       retained.restartAt(200n);
       retained.append(Array.from({ length: 100 }, (_, k) => record(200 + k)));
       await writeStateSnapshot(other, 200n, serialize({ format: 2, state: state.snapshot() }));
-      const restored = stateOf(restoreAgreedState(other, retained, {}, logger));
+      const restored = stateOf(restoreAgreedState(stateSnapshotFiles(other), retained, {}, logger));
       expect(restored.appliedSlot).toBe(200n);
       expect(restored.snapshot()).toEqual(state.snapshot());
       retained.close();
@@ -147,7 +145,7 @@ describe('durable snapshots of an acceptor\'s agreed state', () => {
     await writeStateSnapshot(dir, 4n, serialize({ format: 3, state: before.snapshot() }));
     const fromZero = new AgreedState({ registry: { numbersMax: 2 } });
     for (const e of log) fromZero.advance(e);
-    const restored = stateOf(restoreAgreedState(dir, history, { numbersMax: 2 }, logger));
+    const restored = stateOf(restoreAgreedState(stateSnapshotFiles(dir), history, { numbersMax: 2 }, logger));
     for (const e of history.read(restored.appliedSlot, 1000, 1 << 30)) restored.advance(e);
     expect(restored.snapshot()).toEqual(fromZero.snapshot());
     history.close();
@@ -158,7 +156,7 @@ describe('durable snapshots of an acceptor\'s agreed state', () => {
     const state = new AgreedState({});
     const retention = new HistoryRetention(history, 50n, logger);
     retention.quorumCommittedIs(1000n);
-    const applier = new StateApplier(history, { state }, logger, { dir, everySlots: 100, written: (latest, previous) => retention.snapshotWritten(latest, previous) });
+    const applier = new StateApplier(history, { state }, logger, { store: stateSnapshotFiles(dir), everySlots: 100, written: (latest, previous) => retention.snapshotWritten(latest, previous) });
     for (let s = 0; s < 1000; s += 50) {
       history.append(Array.from({ length: 50 }, (_, k) => record(s + k)));
       applier.settle();
@@ -170,20 +168,20 @@ describe('durable snapshots of an acceptor\'s agreed state', () => {
     await applier.stop();
     // Snapshots about every 100 slots; history below the previous one dropped by whole segments.
     expect(history.firstSlot).toBeGreaterThan(500n);
-    const restored = stateOf(restoreAgreedState(dir, history, {}, logger));
+    const restored = stateOf(restoreAgreedState(stateSnapshotFiles(dir), history, {}, logger));
     expect(restored.appliedSlot).toBeGreaterThan(history.firstSlot);
     for (const e of history.read(restored.appliedSlot, 1000, 1 << 30)) restored.advance(e);
     expect(restored.snapshot()).toEqual(state.snapshot());
     // With the latest snapshot damaged, the previous one still covers the history's start.
     flipByte(path.join(dir, STATE_SNAPSHOT_FILE));
-    const previous = stateOf(restoreAgreedState(dir, history, {}, logger));
+    const previous = stateOf(restoreAgreedState(stateSnapshotFiles(dir), history, {}, logger));
     expect(previous.appliedSlot).toBeLessThan(restored.appliedSlot);
     expect(previous.appliedSlot).toBeGreaterThanOrEqual(history.firstSlot);
     for (const e of history.read(previous.appliedSlot, 1000, 1 << 30)) previous.advance(e);
     expect(previous.snapshot()).toEqual(state.snapshot());
     // With both damaged the node has no state, and says why.
     flipByte(path.join(dir, PREVIOUS_STATE_SNAPSHOT_FILE));
-    const none = restoreAgreedState(dir, history, {}, logger);
+    const none = restoreAgreedState(stateSnapshotFiles(dir), history, {}, logger);
     expect('unavailable' in none && none.unavailable).toMatch(/starts at slot \d+ and no state snapshot covers/);
     const unavailable = new StateApplier(history, none, logger);
     expect(() => unavailable.state).toThrow(expect.objectContaining({ code: status.UNAVAILABLE }));
@@ -192,16 +190,16 @@ describe('durable snapshots of an acceptor\'s agreed state', () => {
 
   it('after a restart from the previous snapshot, drops history only once two snapshots it wrote cover it, not on the damaged latest one', async () => {
     const history = ChosenHistory.open(dir, { segmentBytes: 4096 });
-    const first = new StateApplier(history, { state: new AgreedState({}) }, logger, { dir, everySlots: 100 });
+    const first = new StateApplier(history, { state: new AgreedState({}) }, logger, { store: stateSnapshotFiles(dir), everySlots: 100 });
     await snapshotsAt(history, first, [200, 300]);
     await first.stop();
     // The latest snapshot (300) damaged: the node restarts from the previous one (200).
     flipByte(path.join(dir, STATE_SNAPSHOT_FILE));
-    const restored = restoreAgreedState(dir, history, {}, logger);
+    const restored = restoreAgreedState(stateSnapshotFiles(dir), history, {}, logger);
     expect(stateOf(restored).appliedSlot).toBe(200n);
     const retention = new HistoryRetention(history, 0n, logger);
     retention.quorumCommittedIs(10_000n);
-    const applier = new StateApplier(history, restored, logger, { dir, everySlots: 100, written: (latest, previous) => retention.snapshotWritten(latest, previous) });
+    const applier = new StateApplier(history, restored, logger, { store: stateSnapshotFiles(dir), everySlots: 100, written: (latest, previous) => retention.snapshotWritten(latest, previous) });
     history.append(Array.from({ length: 100 }, (_, k) => record(300 + k)));
     applier.catchUp();
     await waitFor(() => applier.state.appliedSlot === 400n);
@@ -217,7 +215,7 @@ describe('durable snapshots of an acceptor\'s agreed state', () => {
     expect(history.firstSlot).toBeGreaterThan(0n);
     expect(history.firstSlot).toBeLessThanOrEqual(400n);
     flipByte(path.join(dir, STATE_SNAPSHOT_FILE));
-    const again = stateOf(restoreAgreedState(dir, history, {}, logger));
+    const again = stateOf(restoreAgreedState(stateSnapshotFiles(dir), history, {}, logger));
     for (const e of history.read(again.appliedSlot, 1000, 1 << 30)) again.advance(e);
     expect(again.snapshot()).toEqual(applier.state.snapshot());
     history.close();
@@ -231,9 +229,9 @@ describe('durable snapshots of an acceptor\'s agreed state', () => {
     const behind = new AgreedState({});
     for (let s = 0; s < 500; s++) behind.advance(record(s));
     await writeStateSnapshot(dir, 500n, encodeStateSnapshot(behind.snapshot()));
-    const restored = restoreAgreedState(dir, history, {}, logger);
+    const restored = restoreAgreedState(stateSnapshotFiles(dir), history, {}, logger);
     expect('unavailable' in restored && restored.unavailable).toMatch(/starts at slot 1000 and no state snapshot covers.*its slot 500 is below the history's first slot 1000/);
-    // Without state (not a state that cannot continue), which is what lets snapshot-install.ts adopt one at 1000..1100.
+    // Without state (not a state that cannot continue), which is what lets state-install.ts (acceptor-node) adopt one at 1000..1100.
     expect(new StateApplier(history, restored, logger).hasState).toBe(false);
     history.close();
   });

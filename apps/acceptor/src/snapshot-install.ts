@@ -1,13 +1,11 @@
-import { DEFAULT_LIMITS } from '@paxos/consensus-core';
 import type { AcceptorStorage } from './storage';
 import type { ServerReadableStream, sendUnaryData } from '@grpc/grpc-js';
 import { GrpcError, GrpcStatus, type Logger, toServiceError } from '@paxos/grpc-kit';
 import type { InstallStateSnapshotRequest, InstallStateSnapshotResponse } from '@paxos/proto';
 import { StateSnapshotAssembler, type StateSnapshotBytes } from '@paxos/read-service';
-import { AgreedState, decodeStateSnapshot, type RegistryOptions } from '@paxos/state-machine';
+import type { RegistryOptions } from '@paxos/state-machine';
 import { ballotFromWire, WireError } from '@paxos/wire';
-import type { AcceptorNode } from '@paxos/acceptor-node';
-import type { StateApplier } from './state-applier';
+import { type AcceptorNode, installStateSnapshot, type StateApplier } from '@paxos/acceptor-node';
 import { ProposerAccess } from './proposer-access';
 
 export interface SnapshotInstallContext {
@@ -87,7 +85,7 @@ export function installStateSnapshotHandler(ctx: SnapshotInstallContext) {
         return;
       }
       started = true;
-      install(ctx, snapshot).then(
+      installStateSnapshot(ctx, snapshot).then(
         (committedIndex) => {
           if (finished) return;
           finished = true;
@@ -102,43 +100,3 @@ export function installStateSnapshotHandler(ctx: SnapshotInstallContext) {
 
 /** How long one install stream may take from its first message to its end. */
 const INSTALL_STREAM_MS = 120_000;
-
-async function install(ctx: SnapshotInstallContext, snapshot: StateSnapshotBytes): Promise<bigint> {
-  const { node, applier, logger } = ctx;
-  const core = node.core;
-  const history = node.storage.history;
-  // A node without agreed state (both its snapshots damaged) takes one its history continues from.
-  // The slot every other message is held to: a snapshot beyond it could never be continued from.
-  if (snapshot.slot > DEFAULT_LIMITS.slotMax) throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, `the snapshot's slot ${snapshot.slot} is above the maximum ${DEFAULT_LIMITS.slotMax}`);
-  const adopt = () => !applier.hasState && snapshot.slot >= history.firstSlot && snapshot.slot <= history.endSlot;
-  if (snapshot.slot <= core.committedIndex && !adopt()) return core.committedIndex;
-  let state: AgreedState;
-  try {
-    const decoded = decodeStateSnapshot(snapshot.body);
-    if (decoded.slot !== snapshot.slot) throw new Error(`its chunks say slot ${snapshot.slot}, its state slot ${decoded.slot}`);
-    state = new AgreedState({ registry: ctx.registry }, decoded);
-    if (state.appliedSlot !== snapshot.slot) throw new Error(`its sessions are at slot ${state.appliedSlot}, not ${snapshot.slot}`);
-  } catch (e) {
-    throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, `not a usable state snapshot: ${(e as Error).message}`);
-  }
-  try {
-    await applier.keepSnapshot(snapshot.slot, snapshot.body);
-  } catch (e) {
-    throw new GrpcError(GrpcStatus.INTERNAL, `writing the state snapshot failed: ${(e as Error).message}`);
-  }
-  const from = core.committedIndex;
-  if (snapshot.slot > core.committedIndex) {
-    // The history restarts first: if that fails, the state stays as it was.
-    node.restartHistoryAt(snapshot.slot);
-    applier.install(state);
-  } else if (adopt()) {
-    applier.install(state);
-  } else {
-    return core.committedIndex; // caught up while the file was written: the history holds the slots
-  }
-  logger.warn(
-    { slot: snapshot.slot.toString(), bytes: snapshot.body.length, committedBefore: from.toString(), committedIndex: core.committedIndex.toString() },
-    'state snapshot installed: the state continues from its slot',
-  );
-  return core.committedIndex;
-}

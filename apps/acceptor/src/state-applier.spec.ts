@@ -1,17 +1,15 @@
+import { StateApplier } from '@paxos/acceptor-node';
 import { createLogger } from '@paxos/grpc-kit';
 import { AgreedState, encodeStateSnapshot } from '@paxos/state-machine';
-import { StateApplier } from './state-applier';
-import { ChosenHistory } from './storage';
+import { ChosenHistory, stateSnapshotFiles } from './storage';
 import type { ChosenRecord } from './storage/durable-types';
-import * as snapshotFile from './storage/state-snapshot-file';
 import { tempDir } from './storage/storage-test-helpers';
 
-jest.mock('./storage/state-snapshot-file', () => {
-  const actual = jest.requireActual<typeof import('./storage/state-snapshot-file')>('./storage/state-snapshot-file');
-  return { ...actual, writeStateSnapshot: jest.fn(actual.writeStateSnapshot) };
-});
-const actualWrite = jest.requireActual<typeof import('./storage/state-snapshot-file')>('./storage/state-snapshot-file').writeStateSnapshot;
-const writeMock = snapshotFile.writeStateSnapshot as jest.MockedFunction<typeof snapshotFile.writeStateSnapshot>;
+/** The data dir's snapshot files, each write going through `write` (the test holds or fails it). */
+const heldFiles = (dir: string, write: (slot: bigint, body: Buffer, actual: () => Promise<void>) => Promise<void>) => {
+  const files = stateSnapshotFiles(dir);
+  return { ...files, write: (slot: bigint, body: Buffer) => write(slot, body, () => files.write(slot, body)) };
+};
 
 const logger = createLogger('state-applier-test');
 logger.level = 'silent';
@@ -39,19 +37,19 @@ describe('the state applier writes one state snapshot at a time', () => {
     const gates: Array<() => void> = [];
     let inFlight = 0;
     let mostInFlight = 0;
-    writeMock.mockImplementation(async (d, slot, body) => {
+    const store = heldFiles(dir, async (_slot, _body, actual) => {
       inFlight += 1;
       mostInFlight = Math.max(mostInFlight, inFlight);
       try {
         await new Promise<void>((r) => gates.push(r));
-        await actualWrite(d, slot, body);
+        await actual();
       } finally {
         inFlight -= 1;
       }
     });
     const history = ChosenHistory.open(dir);
     history.append(Array.from({ length: 120 }, (_, s) => record(s)));
-    const applier = new StateApplier(history, { state: new AgreedState({}) }, logger, { dir, everySlots: 50 });
+    const applier = new StateApplier(history, { state: new AgreedState({}) }, logger, { store, everySlots: 50 });
     const other = new AgreedState({});
     for (let s = 0; s < 500; s++) other.advance(record(s));
     const kept = applier.keepSnapshot(500n, encodeStateSnapshot(other.snapshot()));

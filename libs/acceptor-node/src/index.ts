@@ -3,3 +3,8 @@ export * from './join-history';
 export * from './learn-reply';
 export * from './node-storage';
 export * from './memory-storage';
+export * from './state-snapshot-store';
+export * from './state-applier';
+export * from './history-retention';
+export * from './restore-state';
+export * from './state-install';

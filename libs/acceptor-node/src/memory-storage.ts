@@ -1,5 +1,6 @@
 import type { AcceptorSnapshot, ChosenRecord, DurableChange } from '@paxos/consensus-core';
 import type { AcceptorNodeStorage, ChosenHistoryStore } from './node-storage';
+import type { SnapshotGeneration, StateSnapshotStore, StoredStateSnapshot } from './state-snapshot-store';
 
 /**
  * An acceptor's disk in memory, for the node-level simulator: what survives a power loss is
@@ -17,6 +18,8 @@ export class MemoryDisk {
   historySyncedEnd = 0n;
   /** True once some storage used this disk (a history created on a fresh disk is not "created" on an old one). */
   used = false;
+  /** The durable state snapshots (each written whole, then made the latest at once). */
+  stateSnapshots: { latest?: { slot: bigint; body: Buffer }; previous?: { slot: bigint; body: Buffer } } = {};
 
   /**
    * A power loss: the history keeps its synced part and, of what was not synced, a prefix of
@@ -40,6 +43,8 @@ export interface MemoryStorageOptions {
    * before persisting). A power loss then drops acknowledged votes.
    */
   readonly unsafeAckBeforeSync?: boolean;
+  /** Told of chosen records the history no longer holds (retention, or a restart at an installed snapshot): a checker keeps every slot. */
+  readonly released?: (records: readonly ChosenRecord[]) => void;
 }
 
 interface Pending {
@@ -57,6 +62,8 @@ interface Pending {
  */
 export class MemoryStorage implements AcceptorNodeStorage {
   readonly history: MemoryHistory;
+  /** The state snapshots on this disk, written through this incarnation (none after crash()). */
+  readonly stateSnapshots: StateSnapshotStore;
   private queue: Pending[] = [];
   private syncing = false;
   private nextSeq: number;
@@ -67,8 +74,9 @@ export class MemoryStorage implements AcceptorNodeStorage {
     private readonly disk: MemoryDisk,
     private readonly opts: MemoryStorageOptions,
   ) {
-    this.history = new MemoryHistory(disk, !disk.used);
+    this.history = new MemoryHistory(disk, !disk.used, opts.released);
     disk.used = true;
+    this.stateSnapshots = { write: (slot, body) => this.writeStateSnapshot(slot, body), read: (generation) => readMemorySnapshot(this.disk, generation) };
     this.nextSeq = (disk.changes[disk.changes.length - 1]?.seq ?? 0) + 1;
   }
 
@@ -119,6 +127,28 @@ export class MemoryStorage implements AcceptorNodeStorage {
     });
   }
 
+  /**
+   * A state snapshot becomes the latest after one (simulated) sync, the one it replaces the
+   * previous; a write fault rejects it and keeps both as they were; a crash first loses it.
+   */
+  private writeStateSnapshot(slot: bigint, body: Buffer): Promise<void> {
+    if (this.dead) return new Promise(() => undefined);
+    const fault = this.opts.writeFault?.();
+    const copy = Buffer.from(body);
+    return new Promise<void>((resolve, reject) => {
+      setTimeout(() => {
+        if (this.dead) return;
+        if (fault !== undefined) {
+          reject(new Error(`the state snapshot was not written: ${fault}`));
+          return;
+        }
+        const kept = this.disk.stateSnapshots;
+        this.disk.stateSnapshots = { latest: { slot, body: copy }, ...(kept.latest ? { previous: kept.latest } : {}) };
+        resolve();
+      }, this.opts.syncDelayMs());
+    });
+  }
+
   /** The process dies: queued appends are never answered and never reach the disk. */
   crash(): void {
     this.dead = true;
@@ -160,6 +190,7 @@ export class MemoryHistory implements ChosenHistoryStore {
   constructor(
     private readonly disk: MemoryDisk,
     readonly created: boolean,
+    private readonly released?: (records: readonly ChosenRecord[]) => void,
   ) {}
 
   get firstSlot(): bigint {
@@ -201,12 +232,28 @@ export class MemoryHistory implements ChosenHistoryStore {
 
   restartAt(slot: bigint): void {
     if (slot <= this.endSlot) throw new Error(`assertion: restartAt(${slot}) on a history that holds slots up to ${this.endSlot}`);
+    this.released?.(this.disk.history);
     this.disk.history = [];
     this.disk.historyFirstSlot = slot;
     this.disk.historySyncedEnd = slot;
   }
 
+  dropBelow(slot: bigint): bigint {
+    // Never the slots not yet synced, as the file history keeps the segment it writes.
+    const end = slot < this.disk.historySyncedEnd ? slot : this.disk.historySyncedEnd;
+    if (end <= this.firstSlot) return this.firstSlot;
+    const dropped = this.disk.history.splice(0, Number(end - this.firstSlot));
+    this.disk.historyFirstSlot = end;
+    this.released?.(dropped);
+    return end;
+  }
+
   sync(): void {
     this.disk.historySyncedEnd = this.endSlot;
   }
+}
+
+function readMemorySnapshot(disk: MemoryDisk, generation: SnapshotGeneration): StoredStateSnapshot {
+  const kept = disk.stateSnapshots[generation];
+  return kept ? { slot: kept.slot, body: kept.body } : { missing: 'none written yet' };
 }

@@ -24,6 +24,11 @@ export interface ChosenHistoryStore {
   startAt(slot: bigint): void;
   /** Restarts the history at `slot`, above everything it holds (a state snapshot covers the slots below). */
   restartAt(slot: bigint): void;
+  /**
+   * Drops held slots below `slot` (retention: a durable state snapshot covers them), as far as
+   * the store's units allow; returns the new firstSlot, never above `slot`.
+   */
+  dropBelow(slot: bigint): bigint;
   /** Makes every append so far durable. */
   sync(): void;
 }

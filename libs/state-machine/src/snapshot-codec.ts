@@ -32,7 +32,7 @@ export const STATE_SNAPSHOT_FORMAT_BEFORE_FORGETTING = 3;
  * nothing else to start from. It is the state a node applying the log under the bounds reaches
  * unless the log held a proposal they refuse and that left no trace in the snapshot (its rows all
  * replaced, its record forgotten), which only a client attacking the network before the upgrade
- * could have put there. A node whose history starts at slot 0 applies it instead (restore-state.ts).
+ * could have put there. A node whose history starts at slot 0 applies it instead (restore-state.ts in acceptor-node).
  */
 export const STATE_SNAPSHOT_FORMAT_BEFORE_BOUNDS = 2;
 /**

@@ -4,20 +4,23 @@
 // never fatal, while the history still holds what it covers. Written whole to a temporary file,
 // synced, then renamed into place; the snapshot it replaces stays beside it as the previous one
 // (state.snapshot.prev), so one damaged file never costs the state: a history kept under a
-// retention flag is dropped only below the previous snapshot (history-retention.ts).
+// retention flag is dropped only below the previous snapshot (libs/acceptor-node/src/history-retention.ts).
 //
 // Layout: magic "PXSTATE1", slot (u64 LE), body length (u64 LE), CRC-32 of the body (u32 LE), body.
 import { promises as fsp, readFileSync, statSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { crc32 } from 'node:zlib';
+import type { SnapshotGeneration, StateSnapshotStore } from '@paxos/acceptor-node';
 import { fsyncDir } from './data-dir';
 
 export const STATE_SNAPSHOT_FILE = 'state.snapshot';
 export const PREVIOUS_STATE_SNAPSHOT_FILE = 'state.snapshot.prev';
 
-/** Which of the two kept snapshots. */
-export type SnapshotGeneration = 'latest' | 'previous';
+/** The two snapshot files of a data dir as the acceptor node's snapshot store. */
+export function stateSnapshotFiles(dir: string): StateSnapshotStore {
+  return { write: (slot, body) => writeStateSnapshot(dir, slot, body), read: (generation) => readStateSnapshot(dir, generation) };
+}
 const fileOf = (g: SnapshotGeneration) => (g === 'latest' ? STATE_SNAPSHOT_FILE : PREVIOUS_STATE_SNAPSHOT_FILE);
 const MAGIC = Buffer.from('PXSTATE1', 'latin1');
 const HEAD_BYTES = 8 + 8 + 8 + 4;

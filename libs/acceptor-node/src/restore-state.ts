@@ -1,7 +1,7 @@
 import type { Logger } from '@paxos/grpc-kit';
 import { AgreedState, decodeStateSnapshotWithFormat, isCurrentStateSnapshotFormat, REGISTRY_DEFAULTS, type RegistryOptions, STATE_SNAPSHOT_FORMAT_BEFORE_FORGETTING } from '@paxos/state-machine';
-import type { ChosenHistory } from './storage';
-import { readStateSnapshot, type SnapshotGeneration } from './storage/state-snapshot-file';
+import type { ChosenHistoryStore } from './node-storage';
+import type { SnapshotGeneration, StateSnapshotStore } from './state-snapshot-store';
 
 /**
  * The agreed state a starting acceptor applies its history onto, or why it has none; with the slot
@@ -16,10 +16,10 @@ export type RestoredState = { readonly state: AgreedState; readonly snapshotSlot
  * under --history-retain-slots, or installed from a snapshot) with no usable snapshot leaves the
  * node without agreed state: it still votes, and its reads answer UNAVAILABLE with the reason.
  */
-export function restoreAgreedState(dataDir: string, history: ChosenHistory, registry: Partial<RegistryOptions>, logger: Logger): RestoredState {
+export function restoreAgreedState(store: StateSnapshotStore, history: ChosenHistoryStore, registry: Partial<RegistryOptions>, logger: Logger): RestoredState {
   const reasons: string[] = [];
   for (const generation of ['latest', 'previous'] as const) {
-    const found = usableSnapshot(dataDir, generation, history, registry);
+    const found = usableSnapshot(store, generation, history, registry);
     if ('state' in found) {
       if (reasons.length > 0) logger.warn({ reasons }, 'the latest state snapshot is not usable: restored from the previous one');
       logger.info({ slot: found.state.appliedSlot.toString(), generation }, 'agreed state restored from its snapshot');
@@ -39,8 +39,8 @@ export function restoreAgreedState(dataDir: string, history: ChosenHistory, regi
   return { unavailable };
 }
 
-function usableSnapshot(dataDir: string, generation: SnapshotGeneration, history: ChosenHistory, registry: Partial<RegistryOptions>): RestoredState {
-  const read = readStateSnapshot(dataDir, generation);
+function usableSnapshot(store: StateSnapshotStore, generation: SnapshotGeneration, history: ChosenHistoryStore, registry: Partial<RegistryOptions>): RestoredState {
+  const read = store.read(generation);
   if ('missing' in read) return { unavailable: read.missing };
   if (read.slot < history.firstSlot) return { unavailable: `its slot ${read.slot} is below the history's first slot ${history.firstSlot}` };
   try {

@@ -1,5 +1,5 @@
 import type { Logger } from '@paxos/grpc-kit';
-import type { ChosenHistory } from './storage';
+import type { ChosenHistoryStore } from './node-storage';
 
 /**
  * Drops chosen history under --history-retain-slots once a state snapshot was made durable (at
@@ -8,7 +8,7 @@ import type { ChosenHistory } from './storage';
  * `retainSlots` slots, and never a slot at or above the quorum's committed index the proposers
  * report: an acceptor behind the quorum learns the slots it lacks from the acceptors ahead (or a
  * snapshot at or below that index, the only kind a proposer installs), so those must not all drop
- * them by their own progress. Whole segments go (ChosenHistory.dropBelow). Without the flag
+ * them by their own progress. Whole segments go (ChosenHistoryStore.dropBelow). Without the flag
  * every slot is kept.
  */
 export class HistoryRetention {
@@ -20,7 +20,7 @@ export class HistoryRetention {
   private dropScheduled = false;
 
   constructor(
-    private readonly history: ChosenHistory,
+    private readonly history: ChosenHistoryStore,
     private readonly retainSlots: bigint | undefined,
     private readonly logger: Logger,
   ) {}

@@ -1,8 +1,8 @@
 import type { ChosenRecord } from '@paxos/consensus-core';
 import { GrpcError, GrpcStatus, type Logger } from '@paxos/grpc-kit';
 import { type AgreedState, encodeStateSnapshot } from '@paxos/state-machine';
-import type { ChosenHistory } from './storage';
-import { writeStateSnapshot } from './storage/state-snapshot-file';
+import type { ChosenHistoryStore } from './node-storage';
+import type { StateSnapshotStore } from './state-snapshot-store';
 
 /** Slots applied per turn of the event loop while the state catches up with the history. */
 const APPLY_SLOTS_PER_TURN = 1024;
@@ -15,8 +15,8 @@ const PENDING_SLOTS_MAX = 4096;
 export const STATE_SNAPSHOT_EVERY_SLOTS = 100_000;
 
 export interface StateSnapshots {
-  /** The data dir the snapshot file goes to. */
-  readonly dir: string;
+  /** Where the snapshots go (the data dir's files, or a simulated disk). */
+  readonly store: StateSnapshotStore;
   readonly everySlots: number;
   /** Told once a snapshot is durable, with its slot and the previous snapshot's (history retention). */
   readonly written?: (slot: bigint, previousSlot: bigint | undefined) => void;
@@ -43,7 +43,7 @@ export class StateApplier {
   private current: AgreedState | undefined;
 
   constructor(
-    private readonly history: ChosenHistory,
+    private readonly history: ChosenHistoryStore,
     /** The state to apply onto; or why the node has none (see restore-state.ts). */
     restored: { readonly state: AgreedState; readonly snapshotSlot?: bigint } | { readonly unavailable: string },
     private readonly logger: Logger,
@@ -197,14 +197,13 @@ export class StateApplier {
 
   /**
    * Writes the snapshot file (the caller makes sure no other write is in flight); once it is
-   * durable it is the latest and the one it replaced the previous (state-snapshot-file.ts).
+   * durable it is the latest and the one it replaced the previous (StateSnapshotStore).
    * `writing` is cleared only by the write that set it: keepSnapshot starts its second write as
    * soon as its first resolves, before the first one's settling runs, and a clear from that one
    * would let the applier write a snapshot of its own beside the second (both on one temporary file).
    */
   private persist(slot: bigint, body: Buffer): Promise<void> {
-    const dir = (this.snapshots as StateSnapshots).dir;
-    const write = writeStateSnapshot(dir, slot, body).then(() => {
+    const write = (this.snapshots as StateSnapshots).store.write(slot, body).then(() => {
       this.durable = { latest: slot, ...(this.durable.latest !== undefined ? { previous: this.durable.latest } : {}) };
     });
     const writing: Promise<void> = write.then(
