@@ -55,7 +55,7 @@ export function acceptorService(
         kind: 'accept',
         requestId: (r) => r.requestId,
         toCore: acceptRequestFromWire,
-        toWire: (id, reply) => acceptReplyToWire(id, reply, node.core.committedIndex),
+        toWire: (id, reply) => acceptReplyToWire(id, reply, node.core.committedIndex, node.storage.history.durableEnd),
         // Only from a request the node answered: one it ended the stream over (an unknown proposer,
         // a ballot not its proposer's, a bad commit) must not lift the floor under which history
         // may be dropped.

@@ -99,7 +99,7 @@ describe('acceptor over gRPC', () => {
       const low = await c.accept({ accept: { ballot: b(1), slot: 0n, value: text('low') } });
       expect(low.outcome).toEqual({ $case: 'rejected', value: { promised: b(2) } });
       const ok = await c.accept({ accept: { ballot: b(2), slot: 0n, value: text('v0') } });
-      expect(ok.outcome).toEqual({ $case: 'accepted', value: { ballot: b(2), slot: 0n, committedIndex: 0n } });
+      expect(ok.outcome).toEqual({ $case: 'accepted', value: { ballot: b(2), slot: 0n, committedIndex: 0n, durableCommittedIndex: 0n } });
     });
 
     it('accepts above its promise and raises the promise', async () => {
@@ -124,13 +124,13 @@ describe('acceptor over gRPC', () => {
 
     it('advances the committed index on commit notices and shows it all in Status', async () => {
       const r = await c.accept({ commits: [{ ballot: b(2), fromSlot: 0n, toSlot: 1n, values: [] }] });
-      expect(r.outcome).toEqual({ $case: 'committed', value: { committedIndex: 1n } });
+      expect(r.outcome).toEqual({ $case: 'committed', value: { committedIndex: 1n, durableCommittedIndex: 0n } });
       // A commit notice riding on an accept names its own ballot: slot 1 was chosen under 3.2, so
       // a notice that it was chosen under 5.1 (a forged one) teaches this acceptor nothing.
       const carried = await c.accept({ accept: { ballot: b(5), slot: 2n, value: text('v2') }, commits: [{ ballot: b(5), fromSlot: 1n, toSlot: 2n, values: [] }] });
-      expect(carried.outcome).toEqual({ $case: 'accepted', value: { ballot: b(5), slot: 2n, committedIndex: 1n } });
+      expect(carried.outcome).toEqual({ $case: 'accepted', value: { ballot: b(5), slot: 2n, committedIndex: 1n, durableCommittedIndex: 0n } });
       const range = await c.accept({ accept: { ballot: b(5), slot: 3n, value: text('v3') }, commits: [{ ballot: b(5), fromSlot: 2n, toSlot: 3n, values: [] }] });
-      expect(range.outcome).toEqual({ $case: 'accepted', value: { ballot: b(5), slot: 3n, committedIndex: 1n } });
+      expect(range.outcome).toEqual({ $case: 'accepted', value: { ballot: b(5), slot: 3n, committedIndex: 1n, durableCommittedIndex: 0n } });
       const s = await c.status();
       expect(s).toMatchObject({
         nodeId: 0,
@@ -158,7 +158,7 @@ describe('acceptor over gRPC', () => {
           { ballot: b(5), fromSlot: 2n, toSlot: 4n, values: [] },
         ],
       });
-      expect(r.outcome).toEqual({ $case: 'committed', value: { committedIndex: 4n } });
+      expect(r.outcome).toEqual({ $case: 'committed', value: { committedIndex: 4n, durableCommittedIndex: 0n } });
       expect((await c.status()).counters).toMatchObject({ commits: 6n });
     });
 
@@ -279,9 +279,9 @@ describe('acceptor over gRPC', () => {
       const c = new AcceptorWireClient(node.address);
       // Slots 10 and 11 are chosen, but this acceptor holds nothing of 0..9.
       const chosen = [{ ballot: b(1), fromSlot: 10n, toSlot: 12n, values: [value(10), value(11)] }];
-      expect((await c.accept({ commits: chosen })).outcome).toEqual({ $case: 'committed', value: { committedIndex: 0n } });
+      expect((await c.accept({ commits: chosen })).outcome).toEqual({ $case: 'committed', value: { committedIndex: 0n, durableCommittedIndex: 0n } });
       const filled = [{ ballot: b(1), fromSlot: 0n, toSlot: 10n, values: Array.from({ length: 10 }, (_, i) => value(i)) }];
-      expect((await c.accept({ commits: filled })).outcome).toEqual({ $case: 'committed', value: { committedIndex: 12n } });
+      expect((await c.accept({ commits: filled })).outcome).toEqual({ $case: 'committed', value: { committedIndex: 12n, durableCommittedIndex: 0n } });
       expect((await learn(c, 0n)).chosen).toHaveLength(12);
       c.close();
       await node.proc.kill('SIGTERM');

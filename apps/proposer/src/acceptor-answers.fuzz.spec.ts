@@ -88,8 +88,8 @@ describe("a proposer core fed hostile acceptor answers (seeded)", () => {
                 : c === 2
                   ? { $case: 'refused', value: { reason: pick(['', 'no', 'x'.repeat(10_000)]), kind: pick([RefusalKind.REFUSAL_KIND_VALUE_CHECK, RefusalKind.REFUSAL_KIND_REJOINING, RefusalKind.REFUSAL_KIND_UNSPECIFIED, 99 as RefusalKind]) } }
                   : c === 3
-                    ? { $case: 'committed', value: { committedIndex: pick(EXTREME) } }
-                    : { $case: 'accepted', value: { ...(r.chance(0.95) ? { ballot: wireBallot(m.ballot) } : {}), slot: r.chance(0.9) ? m.slot : slot(m.slot), committedIndex: r.chance(0.8) ? 0n : pick(EXTREME) } };
+                    ? { $case: 'committed', value: { committedIndex: pick(EXTREME), durableCommittedIndex: pick(EXTREME) } }
+                    : { $case: 'accepted', value: { ...(r.chance(0.95) ? { ballot: wireBallot(m.ballot) } : {}), slot: r.chance(0.9) ? m.slot : slot(m.slot), committedIndex: r.chance(0.8) ? 0n : pick(EXTREME), durableCommittedIndex: r.chance(0.8) ? 0n : pick(EXTREME) } };
           let ev;
           try {
             ev = acceptEvent({ from, reply: { requestId: 1n, outcome } }, m.ballot, m.slot).event;

@@ -39,9 +39,9 @@ export function prepareEvent(a: Answer<PrepareResponse>, ballot: Ballot): Propos
 
 /**
  * The core's event for an answer to an accept of `slot` at `ballot` (throws WireError on a
- * malformed one), and the committed index a vote reports (for catch-up's bookkeeping).
+ * malformed one), and the committed indexes a vote reports (for catch-up's bookkeeping).
  */
-export function acceptEvent(a: Answer<AcceptResponse>, ballot: Ballot, slot: bigint): { event?: ProposerEvent; committedIndex?: bigint } {
+export function acceptEvent(a: Answer<AcceptResponse>, ballot: Ballot, slot: bigint): { event?: ProposerEvent; committedIndex?: bigint; durableCommittedIndex?: bigint } {
   const o = a.reply?.outcome;
   if (a.error !== undefined || !o) return { event: { type: 'unreachable', from: a.from, ballot, slot } };
   if (o.$case === 'accepted') {
@@ -50,7 +50,7 @@ export function acceptEvent(a: Answer<AcceptResponse>, ballot: Ballot, slot: big
       const named = o.value.ballot ? formatBallot(ballotFromWire(o.value.ballot)) : 'none';
       throw new WireError(`accepted names slot ${o.value.slot} ballot ${named}, but slot ${slot} ballot ${formatBallot(ballot)} was asked`);
     }
-    return { event: { type: 'accepted', from: a.from, ballot, slot }, committedIndex: o.value.committedIndex };
+    return { event: { type: 'accepted', from: a.from, ballot, slot }, committedIndex: o.value.committedIndex, durableCommittedIndex: o.value.durableCommittedIndex };
   }
   if (o.$case === 'rejected') return { event: { type: 'reject', from: a.from, promised: ballotFromWire(o.value.promised), ballot, slot } };
   // A rejoining acceptor refuses every value until it has caught up: not an answer about the value,

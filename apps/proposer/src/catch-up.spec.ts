@@ -27,7 +27,8 @@ function fakeLink(nodeId: number, answer: (batch: Notices) => bigint) {
       const batch = { commits: request.commits.flatMap((c) => Array.from({ length: Number(c.toSlot - c.fromSlot) }, (_, i) => ({ slot: c.fromSlot + BigInt(i), value: c.values[i] }))) };
       sent.push(batch);
       return new Observable<AcceptResponse>((s) => {
-        s.next({ requestId: 1n, outcome: { $case: 'committed', value: { committedIndex: answer(batch) } } });
+        const committedIndex = answer(batch);
+        s.next({ requestId: 1n, outcome: { $case: 'committed', value: { committedIndex, durableCommittedIndex: committedIndex } } });
         s.complete();
       });
     },
@@ -47,26 +48,41 @@ describe('acceptor catch-up bookkeeping', () => {
   it('tells of every committed answer, and ignores other answers', () => {
     const told: string[] = [];
     const catchUp = new AcceptorCatchUp([], new ChosenLog({ retainedSlotsMax: 16, retainedBytesMax: 1 << 20, state: new AgreedState({ digest: () => 'd' }) }), options({ onCommitted: (node, index) => told.push(`${node}:${index}`) }));
-    catchUp.noteReply(3, { requestId: 1n, outcome: { $case: 'committed', value: { committedIndex: 7n } } });
+    catchUp.noteReply(3, { requestId: 1n, outcome: { $case: 'committed', value: { committedIndex: 7n, durableCommittedIndex: 7n } } });
     catchUp.noteReply(4, { requestId: 2n, outcome: { $case: 'refused', value: { reason: 'false claim', kind: RefusalKind.REFUSAL_KIND_VALUE_CHECK } } });
     expect(told).toEqual(['3:7']);
     expect(catchUp.anyAhead()).toBe(true); // acceptor 3 knows 7 chosen slots, nothing delivered here
   });
 
-  it('knows the quorum committed index from the reports as of the last pass: the q-th highest, never lower', () => {
+  it('knows the quorum committed index from the durable reports as of the last pass: the q-th highest, never lower', () => {
     const catchUp = new AcceptorCatchUp([], chosenLog(0, 4), options({ quorum: new Quorum(5) }));
-    catchUp.note(0, 50n);
-    catchUp.note(1, 40n);
+    catchUp.note(0, 50n, 50n);
+    catchUp.note(1, 40n, 40n);
     catchUp.pass();
     expect(catchUp.quorumCommittedIndex).toBe(0n); // two reports of the three a quorum needs
-    catchUp.note(2, 10n);
-    catchUp.note(3, 30n);
+    catchUp.note(2, 10n, 10n);
+    catchUp.note(3, 30n, 30n);
     catchUp.pass();
     expect(catchUp.quorumCommittedIndex).toBe(30n);
-    // A restarted acceptor reports less: what a quorum once committed stays committed.
-    catchUp.note(0, 5n);
+    // A restarted acceptor reports less: what a quorum once committed durably stays so.
+    catchUp.note(0, 5n, 5n);
     catchUp.pass();
     expect(catchUp.quorumCommittedIndex).toBe(30n);
+  });
+
+  it('counts the quorum committed index from what the acceptors hold synced, not from what a power loss may take', () => {
+    const catchUp = new AcceptorCatchUp([], chosenLog(0, 4), options({ quorum: new Quorum(5) }));
+    // Three acceptors know slots up to 90 chosen, but their histories are synced only to 20, 25, 60.
+    catchUp.note(0, 90n, 20n);
+    catchUp.note(1, 90n, 25n);
+    catchUp.note(2, 90n, 60n);
+    catchUp.pass();
+    expect(catchUp.quorumCommittedIndex).toBe(20n);
+    // A report without the durable index (a promise) changes nothing; one above the committed index counts as the committed index.
+    catchUp.note(0, 95n);
+    catchUp.note(3, 40n, 1000n);
+    catchUp.pass();
+    expect(catchUp.quorumCommittedIndex).toBe(25n); // durable 60, 40, 25, 20: the third highest
   });
 
   it('brings an acceptor behind the kept values up with values read from the histories, back to back', async () => {

@@ -38,6 +38,8 @@ export interface CatchUpOptions {
 export class AcceptorCatchUp {
   /** The committed index each acceptor last reported (latest wins: a restart may report less). */
   private readonly reported = new Map<number, bigint>();
+  /** The durable committed index each acceptor last reported (its synced history's end: a power loss keeps it). */
+  private readonly durable = new Map<number, bigint>();
   private readonly reportedBefore = new Map<number, bigint>();
   private readonly atLastPass = new Map<number, bigint>();
   private readonly breaksSeen = new Map<number, number>();
@@ -62,25 +64,33 @@ export class AcceptorCatchUp {
     return this.reported.get(nodeId);
   }
 
-  note(nodeId: number, committedIndex: bigint): void {
+  /**
+   * An acceptor's committed index, and (from votes and commit answers) its durable committed
+   * index: the end of its synced chosen history, never above its committed index.
+   */
+  note(nodeId: number, committedIndex: bigint, durableCommittedIndex?: bigint): void {
     // Network input: an index past the log's last slot is no report (catch-up would take the
     // acceptor for ahead of everything, and its reports move the quorum's committed index).
     if (committedIndex > DEFAULT_LIMITS.slotMax + 1n) return;
     const previous = this.reported.get(nodeId);
     if (previous !== undefined) this.reportedBefore.set(nodeId, previous);
     this.reported.set(nodeId, committedIndex);
+    if (durableCommittedIndex !== undefined) this.durable.set(nodeId, durableCommittedIndex < committedIndex ? durableCommittedIndex : committedIndex);
   }
 
   noteReply(nodeId: number, r: AcceptResponse): void {
     if (r.outcome?.$case !== 'committed') return;
-    this.note(nodeId, r.outcome.value.committedIndex);
+    this.note(nodeId, r.outcome.value.committedIndex, r.outcome.value.durableCommittedIndex);
     this.opts.onCommitted?.(nodeId, r.outcome.value.committedIndex);
   }
 
   /**
-   * Slots below this are committed at a quorum of acceptors, by their reports as of the last
-   * pass (0 until a quorum has reported; it never goes down). Every accept request carries it:
-   * the acceptors' history retention keeps the slots at or above it.
+   * Slots below this are durably committed at a quorum of acceptors (in their synced chosen
+   * histories), by their reports as of the last pass (0 until a quorum has reported; it never
+   * goes down). Every accept request carries it: the acceptors' history retention keeps the slots
+   * at or above it, so that even after every acceptor lost power, and with it the unsynced ends
+   * of their histories, the slots some acceptor dropped are still held by a quorum or covered by
+   * a snapshot at or below the committed index a quorum reports.
    */
   get quorumCommittedIndex(): bigint {
     return this.quorumCommitted;
@@ -154,9 +164,9 @@ export class AcceptorCatchUp {
     if (served >= 0) this.passStart = (served + 1) % n;
   }
 
-  /** The committed index a quorum's reports reach, if higher than the one known. */
+  /** The durable committed index a quorum's reports reach, if higher than the one known. */
   private noteQuorumCommitted(): void {
-    const at = this.opts.quorum.reachedByQuorum(this.reported.values());
+    const at = this.opts.quorum.reachedByQuorum(this.durable.values());
     if (at !== undefined && at > this.quorumCommitted) this.quorumCommitted = at;
   }
 

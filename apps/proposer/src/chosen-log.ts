@@ -69,6 +69,7 @@ export class ChosenLog {
   private agreed: AgreedState;
   private readonly retained = new Map<bigint, ChosenEntry>();
   private oldestRetained = 0n;
+  private restoredAt: bigint | undefined;
   private retainedBytes = 0;
   /** Every delivered entry, in slot order. */
   readonly delivered$ = new Subject<ChosenEntry>();
@@ -92,6 +93,11 @@ export class ChosenLog {
     return this.agreed;
   }
 
+  /** The slot of the last state snapshot installed, if one was: ids below it are known by slot only (acceptors keep no digests). */
+  get stateRestoredAt(): bigint | undefined {
+    return this.restoredAt;
+  }
+
   /**
    * Continues from a state snapshot at a slot above what was delivered (no acceptor still holds the
    * slots in between): the state is replaced, delivery resumes at its slot, the kept window is
@@ -101,6 +107,7 @@ export class ChosenLog {
     const slot = state.appliedSlot;
     if (slot <= this.nextSlot) throw new Error(`assertion: a state snapshot at slot ${slot} installed at delivered slot ${this.nextSlot}`);
     this.agreed = state;
+    this.restoredAt = slot;
     this.learner = new Learner({ fromSlot: slot });
     this.retained.clear();
     this.retainedBytes = 0;

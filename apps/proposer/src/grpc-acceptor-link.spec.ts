@@ -67,7 +67,7 @@ describe('a link to an acceptor that takes nothing', () => {
 
   it('sends again once the acceptor reads', async () => {
     for (const s of streams) {
-      s.on('data', (r: AcceptRequest) => s.write({ requestId: r.requestId, outcome: { $case: 'committed', value: { committedIndex: 1n } } }));
+      s.on('data', (r: AcceptRequest) => s.write({ requestId: r.requestId, outcome: { $case: 'committed', value: { committedIndex: 1n, durableCommittedIndex: 1n } } }));
       s.resume();
     }
     // What waited is written and answered first; then a new request goes through.

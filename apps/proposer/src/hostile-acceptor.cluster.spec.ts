@@ -26,8 +26,8 @@ function hostileAcceptor(): UntypedServiceImplementation {
     const ballot = r.accept?.ballot;
     return [
       { requestId: r.requestId, outcome: { $case: 'rejected', value: {} } },
-      { requestId: r.requestId, outcome: { $case: 'accepted', value: { slot: slot + 7n, ballot, committedIndex: 0n } } }, // a vote for another slot
-      { requestId: r.requestId, outcome: { $case: 'accepted', value: { slot, committedIndex: 0n } } }, // a vote without its ballot
+      { requestId: r.requestId, outcome: { $case: 'accepted', value: { slot: slot + 7n, ballot, committedIndex: 0n, durableCommittedIndex: 0n } } }, // a vote for another slot
+      { requestId: r.requestId, outcome: { $case: 'accepted', value: { slot, committedIndex: 0n, durableCommittedIndex: 0n } } }, // a vote without its ballot
     ];
   };
   return {

@@ -533,7 +533,7 @@ export class ProposerNode {
   private feedAccept(a: Answer<AcceptResponse>, ballot: Ballot, slot: bigint): void {
     const event = this.fromAnswer(a.from, 'an accept', { type: 'unreachable', from: a.from, ballot, slot }, () => {
       const r = acceptEvent(a, ballot, slot);
-      if (r.committedIndex !== undefined) this.catchUp.note(a.from, r.committedIndex);
+      if (r.committedIndex !== undefined) this.catchUp.note(a.from, r.committedIndex, r.durableCommittedIndex);
       return r.event;
     });
     if (event !== undefined) this.process(this.core.handle(event));

@@ -11,6 +11,8 @@ const ASK_DEADLINE_MS = 2000;
 /** Deadline of moving one state snapshot (it may be hundreds of megabytes). */
 const TRANSFER_DEADLINE_MS = 60_000;
 const RETRY_MS_MIN = 1000;
+/** Acceptors whose committed index must reach a snapshot's slot before it is taken (one damaged acceptor is tolerated; a quorum when smaller). */
+const SNAPSHOT_VOUCHERS = 2;
 const RETRY_MS_MAX = 60_000;
 
 export interface StateTransferDeps {
@@ -100,11 +102,17 @@ export class StateTransfer {
     if (this.kept !== undefined && this.kept.slot > slot) return { snapshot: this.kept };
     const candidates = this.deps.links.filter((l) => l.up);
     const answers = await Promise.allSettled(candidates.map((l) => l.learn(slot, 1, ASK_DEADLINE_MS)));
-    // A snapshot is taken only at or below a slot a quorum reports committed: one acceptor that
-    // is damaged (or lies) cannot move the log past slots the network has not chosen.
-    const committed = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value.committedIndex] : []));
-    const agreed = this.deps.quorum.reachedByQuorum(committed);
-    if (agreed === undefined) throw new GrpcError(status.UNAVAILABLE, `${committed.length} acceptors answered where their state snapshots are, ${this.deps.quorum.q} needed`);
+    // A snapshot is taken only at or below a slot two acceptors know committed: one acceptor that
+    // is damaged (or lies) cannot move the log past slots the network has not chosen. Not a
+    // quorum: after the acceptors lost power (their committed indexes fall back to their synced
+    // histories) and some lost their disks, the slots below the snapshots may be held by no one,
+    // and the only acceptors whose committed index still reaches a snapshot may be fewer. An
+    // acceptor's durable snapshot is what it knew committed too (it applied every slot below it),
+    // though a power loss took its committed index below it.
+    const committed = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value.committedIndex > a.value.snapshotSlot ? a.value.committedIndex : a.value.snapshotSlot] : []));
+    const vouchers = Math.min(SNAPSHOT_VOUCHERS, this.deps.quorum.q);
+    const agreed = committed.sort((a, b) => (a > b ? -1 : a < b ? 1 : 0))[vouchers - 1];
+    if (agreed === undefined) throw new GrpcError(status.UNAVAILABLE, `${committed.length} acceptors answered where their state snapshots are, ${vouchers} needed`);
     const holders = candidates
       .map((link, i) => {
         const a = answers[i];
@@ -116,7 +124,7 @@ export class StateTransfer {
     for (const h of holders) {
       try {
         const snapshot = await h.link.stateSnapshot(TRANSFER_DEADLINE_MS);
-        // The holder's snapshot may have moved since it answered: still only at or below what a quorum reports committed.
+        // The holder's snapshot may have moved since it answered: still only at or below what two acceptors report committed.
         if (snapshot.slot <= slot || snapshot.slot > agreed) continue;
         // Kept only once this build can read it (a newer build's format, an older Node's reader):
         // a kept snapshot is offered again and again, and the next holder's would never be asked.

@@ -29,6 +29,8 @@ export class MemoryDisk {
     const synced = Number(this.historySyncedEnd - this.historyFirstSlot);
     const unsynced = this.history.length - synced;
     if (unsynced > 0) this.history.length = synced + Math.max(0, Math.min(unsynced, keep(unsynced)));
+    // What survived is on the disk now: a later power loss keeps it.
+    this.historySyncedEnd = this.historyFirstSlot + BigInt(this.history.length);
   }
 }
 
@@ -74,6 +76,8 @@ export class MemoryStorage implements AcceptorNodeStorage {
     private readonly disk: MemoryDisk,
     private readonly opts: MemoryStorageOptions,
   ) {
+    // As the file history syncs its last segment at open: what an earlier incarnation wrote is durable now.
+    disk.historySyncedEnd = disk.historyFirstSlot + BigInt(disk.history.length);
     this.history = new MemoryHistory(disk, !disk.used, opts.released);
     disk.used = true;
     this.stateSnapshots = { write: (slot, body) => this.writeStateSnapshot(slot, body), read: (generation) => readMemorySnapshot(this.disk, generation) };
@@ -199,6 +203,10 @@ export class MemoryHistory implements ChosenHistoryStore {
 
   get endSlot(): bigint {
     return this.disk.historyFirstSlot + BigInt(this.disk.history.length);
+  }
+
+  get durableEnd(): bigint {
+    return this.disk.historySyncedEnd;
   }
 
   append(records: readonly ChosenRecord[]): void {

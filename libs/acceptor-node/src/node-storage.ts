@@ -10,6 +10,8 @@ export interface ChosenHistoryStore {
   readonly firstSlot: bigint;
   /** Every slot in [firstSlot, endSlot) is held. */
   readonly endSlot: bigint;
+  /** Slots in [firstSlot, durableEnd) are synced: a power loss keeps them (the rest may go). */
+  readonly durableEnd: bigint;
   /** True when this history was created empty (a data dir that predates it) and not yet joined to the recovered state. */
   readonly created: boolean;
   /** Called once the join is done: the history stops counting as created (durably). */

@@ -120,16 +120,16 @@ const REFUSAL_KINDS = {
   rejoining: RefusalKind.REFUSAL_KIND_REJOINING,
 } as const;
 
-export function acceptReplyToWire(requestId: bigint, reply: AcceptorReply, committedIndex = 0n): AcceptResponse {
+export function acceptReplyToWire(requestId: bigint, reply: AcceptorReply, committedIndex = 0n, durableCommittedIndex = 0n): AcceptResponse {
   switch (reply.type) {
     case 'accepted':
-      return { requestId, outcome: { $case: 'accepted', value: { ballot: ballotToWire(reply.ballot), slot: reply.slot, committedIndex } } };
+      return { requestId, outcome: { $case: 'accepted', value: { ballot: ballotToWire(reply.ballot), slot: reply.slot, committedIndex, durableCommittedIndex } } };
     case 'reject':
       return { requestId, outcome: { $case: 'rejected', value: { promised: ballotToWire(reply.promised) } } };
     case 'refused':
       return { requestId, outcome: { $case: 'refused', value: { reason: reply.reason, kind: REFUSAL_KINDS[reply.refusal ?? 'value-check'] } } };
     case 'committed':
-      return { requestId, outcome: { $case: 'committed', value: { committedIndex: reply.committedIndex } } };
+      return { requestId, outcome: { $case: 'committed', value: { committedIndex: reply.committedIndex, durableCommittedIndex } } };
     default:
       throw new Error(`assertion: an accept or commit cannot be answered with ${reply.type}`);
   }

@@ -26,7 +26,7 @@ export async function startFsyncEchoServer(port: number, dir: string): Promise<{
         const bytes = value?.kind?.$case === 'batch' ? Buffer.concat(value.kind.value.commands.map((c) => c.value?.data ?? Buffer.alloc(0))) : Buffer.alloc(1);
         write(fd, bytes, (e) => {
           if (e) return call.destroy(e);
-          fdatasync(fd, (e2) => (e2 ? call.destroy(e2) : call.write({ requestId: r.requestId, outcome: { $case: 'accepted', value: { ballot, slot, committedIndex: 0n } } })));
+          fdatasync(fd, (e2) => (e2 ? call.destroy(e2) : call.write({ requestId: r.requestId, outcome: { $case: 'accepted', value: { ballot, slot, committedIndex: 0n, durableCommittedIndex: 0n } } })));
         });
       });
     },

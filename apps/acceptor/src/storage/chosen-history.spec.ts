@@ -160,6 +160,35 @@ describe('ChosenHistory (segment files)', () => {
     again.close();
   });
 
+  it('reports as durable only what it synced: at a sync, at a seal, and everything it holds once reopened', () => {
+    const h = ChosenHistory.open(dir, { segmentBytes: 4096 });
+    expect(h.durableEnd).toBe(0n);
+    h.append(records(0, 10, 100));
+    h.flush(); // written, not synced: a power loss may take it
+    expect(h.durableEnd).toBe(0n);
+    h.sync();
+    expect(h.durableEnd).toBe(10n);
+    // Past a segment's size the next write seals it (synced) and writes on in a new one.
+    h.append(records(10, 60, 100));
+    h.flush();
+    expect(h.durableEnd).toBeGreaterThan(10n);
+    expect(h.durableEnd).toBeLessThan(60n);
+    h.append(records(60, 70, 100)); // pending: not even written
+    h.close(); // syncs
+    const again = ChosenHistory.open(dir, { segmentBytes: 4096 });
+    expect(again.durableEnd).toBe(70n);
+    again.restartAt(200n);
+    expect([again.firstSlot, again.durableEnd]).toEqual([200n, 200n]);
+    // Killed after a write, before any sync: the next start syncs what it finds.
+    again.append(records(200, 205, 100));
+    again.flush();
+    expect(again.durableEnd).toBe(200n);
+    const afterKill = ChosenHistory.open(dir, { segmentBytes: 4096 });
+    expect([afterKill.endSlot, afterKill.durableEnd]).toEqual([205n, 205n]);
+    afterKill.close();
+    again.close();
+  });
+
   it('drops exactly the segments wholly below the slot: the one holding it stays, whatever slot it is', () => {
     const h = ChosenHistory.open(dir, { segmentBytes: 2048 });
     h.append(records(0, 300, 100));

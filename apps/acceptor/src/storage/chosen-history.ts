@@ -98,6 +98,8 @@ export class ChosenHistory {
    * checkpoint: a synced record, see join-history.ts) leaves the file as it found it.
    */
   private cutPending: boolean;
+  /** Slots below this one are synced (a power loss keeps them). */
+  private syncedEnd: bigint;
 
   private constructor(
     readonly dir: string,
@@ -113,6 +115,14 @@ export class ChosenHistory {
     this.segments = segments;
     this.cutPending = repaired !== undefined;
     this.fd = fs.openSync(this.last.file, 'r+');
+    // What an earlier run wrote may still be only in the page cache: synced once here, so that
+    // what this node reports durable (durableEnd) is. Sealed segments were synced when sealed.
+    try {
+      fs.fdatasyncSync(this.fd);
+      this.syncedEnd = this.last.endSlot;
+    } catch {
+      this.syncedEnd = this.last.firstSlot;
+    }
   }
 
   /** The history made at this start is joined to the recovered state: from now on it is a history like any other. */
@@ -281,6 +291,11 @@ export class ChosenHistory {
     return this.last.endSlot + BigInt(this.pending.length);
   }
 
+  /** Slots in [firstSlot, durableEnd) are synced: a power loss keeps them (the rest may go). */
+  get durableEnd(): bigint {
+    return this.syncedEnd > this.firstSlot ? this.syncedEnd : this.firstSlot;
+  }
+
   /**
    * For a history created on a data dir that lost older values before it existed: it starts at
    * `slot` (only while empty).
@@ -319,6 +334,7 @@ export class ChosenHistory {
     const old = this.segments.splice(0, this.segments.length, { firstSlot: slot, endSlot: slot, bytes: 0, file, offsets: [] });
     fs.closeSync(this.fd);
     this.fd = fd;
+    this.syncedEnd = slot;
     for (const s of old) if (s.file !== file) removeSegmentFiles(s.file);
     fsyncDirSync(this.dir);
     if (marked) fs.rmSync(marker, { force: true });
@@ -380,6 +396,7 @@ export class ChosenHistory {
     } catch {
       return false;
     }
+    this.syncedEnd = this.last.endSlot;
     this.failure = undefined;
     this.failureCode = undefined;
     return true;
@@ -459,6 +476,7 @@ export class ChosenHistory {
   private seal(): void {
     const prev = this.last;
     fs.fdatasyncSync(this.fd);
+    if (prev.endSlot > this.syncedEnd) this.syncedEnd = prev.endSlot;
     writeSegmentIndex(prev);
     const file = path.join(this.dir, historySegmentName(prev.endSlot));
     const fd = fs.openSync(file, 'wx+');
@@ -576,6 +594,7 @@ export class ChosenHistory {
     this.flush();
     try {
       fs.fdatasyncSync(this.fd);
+      this.syncedEnd = this.last.endSlot;
     } catch (err) {
       // Sticky and never repaired in place, whatever its code: a failed fdatasync may have dropped
       // written pages the page cache still shows (see repair()).

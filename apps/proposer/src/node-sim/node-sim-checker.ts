@@ -55,8 +55,13 @@ function valueKey(v: SlotValue): string {
  * - exactly-once: each id's answer names the slot of its first copy in the log, and an answered
  *   command is in the log with its own bytes (an id sent with two values: the client whose bytes
  *   did not take effect hears ALREADY_EXISTS, and only that one);
- * - every proposer's applied state (sessions and registry) equals the state of the agreed log
- *   applied to the same slot from scratch.
+ * - every proposer's and every running acceptor's applied state (sessions and registry) equals
+ *   the state of the agreed log applied to the same slot from scratch. Acceptors keep no digests,
+ *   nor does a proposer for ids below a state snapshot it installed: each digest a node keeps must
+ *   be the reference's, and a proposer keeps one for every id that took effect at or above the
+ *   slot its state was restored at.
+ * Slots an acceptor's history no longer holds (retention, a restart at an installed snapshot) are
+ * held for the checks as the acceptor released them.
  */
 export function checkRun(input: CheckInput): CheckReport {
   const violations: string[] = [];
@@ -71,6 +76,7 @@ export function checkRun(input: CheckInput): CheckReport {
     else if (known.key !== key) fail(`agreement: slot ${entry.slot} holds ${short(known.key)} at ${known.from} but ${short(key)} at ${from}`);
   };
   for (const a of input.acceptors) {
+    for (const r of a.released) hold(r, `acceptor ${a.nodeId} (released)`);
     const node = a.current;
     if (!node) continue;
     const h = node.storage.history;
@@ -95,18 +101,24 @@ export function checkRun(input: CheckInput): CheckReport {
   const firstBytes = new Map<string, Uint8Array>();
   const firstSlot = new Map<string, bigint>();
   let duplicateCopies = 0;
-  const wanted = new Map<bigint, ChosenLog[]>();
-  for (const p of input.proposers) {
-    const at = p.state.appliedSlot;
-    wanted.set(at, [...(wanted.get(at) ?? []), p]);
+  /** Applied states to compare, by their slot: each proposer's, and each running acceptor's. */
+  const wanted = new Map<bigint, Array<{ state: AgreedStateSnapshot; who: string; digestsFrom: bigint | undefined }>>();
+  const want = (state: AgreedStateSnapshot, who: string, digestsFrom: bigint | undefined) => wanted.set(state.slot, [...(wanted.get(state.slot) ?? []), { state, who, digestsFrom }]);
+  input.proposers.forEach((p, i) => want(p.state.snapshot(), `proposer incarnation ${i}`, p.stateRestoredAt ?? 0n));
+  for (const a of input.acceptors) {
+    const applied = a.appliedState();
+    if (applied !== undefined && 'state' in applied) want(applied.state.snapshot(), `acceptor ${a.nodeId}`, undefined);
   }
   const reference = new AgreedState({ digest: valueBytesDigest });
   const tookEffect = new Map<string, bigint>();
   const compareAt = (slot: bigint) => {
     if (!wanted.has(slot)) return;
-    const expected = agreedPart(reference.snapshot());
-    for (const p of wanted.get(slot) ?? []) {
-      if (agreedPart(p.state.snapshot()) !== expected) fail(`applied state: a proposer's state at slot ${slot} differs from the agreed log's`);
+    const ref = reference.snapshot();
+    const expected = agreedPart(ref);
+    for (const w of wanted.get(slot) ?? []) {
+      if (agreedPart(w.state) !== expected) fail(`applied state: ${w.who}'s state at slot ${slot} differs from the agreed log's`);
+      const problem = digestProblem(w.state, ref, (id) => reference.session(id)?.slot, w.digestsFrom);
+      if (problem) fail(`applied state: ${w.who} at slot ${slot}: ${problem}`);
     }
   };
   compareAt(0n);
@@ -196,13 +208,34 @@ function refusalProblem(client: ClientRecord, acceptors: number): string | undef
 }
 
 /**
- * The part of a state every node must agree on: where each id took effect, its digest, the
- * registry. Not the ballot a session names: that is the ballot the node learned the slot under,
- * and a value chosen in one ballot and chosen again in a later one is learned under either.
+ * The part of a state every node must agree on: where each id took effect and the registry.
+ * Digests are compared apart (digestProblem); not the ballot a session names: that is the ballot
+ * the node learned the slot under, and a value chosen in one ballot and chosen again in a later
+ * one is learned under either.
  */
 function agreedPart(s: AgreedStateSnapshot): string {
-  const sessions = { ...s.sessions, details: s.sessions.details.map(([id, d]) => [id, d.digest]) };
+  const sessions = { ...s.sessions, details: [] };
   return JSON.stringify({ slot: s.slot, sessions, registry: s.registry }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v));
+}
+
+/**
+ * Why a node's session digests are wrong, or undefined: each one it keeps is the reference's (and
+ * its content type too), and, when `from` is given, it keeps one for every id that took effect at
+ * or above that slot (a node that keeps digests applied those slots itself).
+ */
+function digestProblem(s: AgreedStateSnapshot, ref: AgreedStateSnapshot, slotOf: (id: string) => bigint | undefined, from: bigint | undefined): string | undefined {
+  const expected = new Map(ref.sessions.details.map(([id, d]) => [id, d]));
+  const kept = new Map(s.sessions.details.map(([id, d]) => [id, d]));
+  for (const [id, d] of kept) {
+    const e = expected.get(id);
+    if (e === undefined || e.digest !== d.digest || e.contentType !== d.contentType) return `the digest it keeps for ${id} is not that of the bytes that took effect`;
+  }
+  if (from === undefined) return undefined;
+  for (const id of ref.sessions.ids) {
+    const at = slotOf(id);
+    if (at !== undefined && at >= from && !kept.has(id)) return `it keeps no digest for ${id}, which took effect at slot ${at}, at or above slot ${from}`;
+  }
+  return undefined;
 }
 
 function short(key: string): string {

@@ -45,6 +45,14 @@ export interface NodeSimOptions {
    * stay as they were).
    */
   readonly dataLossProbability: number;
+  /** Acceptors write a state snapshot every this many applied slots (the acceptor's --state-snapshot-every); 0: none. */
+  readonly stateSnapshotEvery: number;
+  /**
+   * Acceptors drop chosen history below their two latest state snapshots but for this many newest
+   * slots (--history-retain-slots), so proposers install snapshots and give them to lagging
+   * acceptors; -1 keeps every slot.
+   */
+  readonly historyRetainSlots: number;
   /** Negative control: an acceptor that lost its data comes back as a new one, without the floor. */
   readonly unsafeRejoin: boolean;
   /** Negative control: acceptors answer before their vote is durable (a power loss then drops it). */
@@ -77,6 +85,8 @@ export const NODE_SIM_DEFAULTS: Omit<NodeSimOptions, 'seed'> = Object.freeze({
   sourceUnloadedProbability: 0.2,
   reusedIdProbability: 0,
   dataLossProbability: 0,
+  stateSnapshotEvery: 10,
+  historyRetainSlots: 5,
   unsafeRejoin: false,
   unsafeAckBeforeSync: false,
   unsafeNoSessions: false,

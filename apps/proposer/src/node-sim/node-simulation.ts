@@ -160,6 +160,8 @@ class NodeSimulation {
             return () => r.next();
           })(),
           logger: this.logger.child({ node: nodeId }),
+          ...(opts.stateSnapshotEvery > 0 ? { stateSnapshotEverySlots: opts.stateSnapshotEvery } : {}),
+          ...(opts.historyRetainSlots >= 0 ? { historyRetainSlots: BigInt(opts.historyRetainSlots) } : {}),
         }),
     );
     this.proposers = Array.from({ length: opts.proposers }, () => undefined);

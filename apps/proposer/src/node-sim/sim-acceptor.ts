@@ -1,9 +1,22 @@
 import { status } from '@grpc/grpc-js';
-import { AcceptorNode, joinChosenHistory, learnReply, MemoryDisk, MemoryStorage, type MemoryStorageOptions } from '@paxos/acceptor-node';
-import { AcceptorCore, type Command, DEFAULT_LIMITS, type Quorum, type RejoinFloor, type SlotValue } from '@paxos/consensus-core';
+import {
+  AcceptorNode,
+  HistoryRetention,
+  installStateSnapshot,
+  joinChosenHistory,
+  learnReply,
+  MemoryDisk,
+  MemoryStorage,
+  type MemoryStorageOptions,
+  restoreAgreedState,
+  StateApplier,
+} from '@paxos/acceptor-node';
+import { AcceptorCore, type Ballot, type ChosenRecord, type Command, DEFAULT_LIMITS, type Quorum, type RejoinFloor, type SlotValue } from '@paxos/consensus-core';
 import { GrpcError, type Logger } from '@paxos/grpc-kit';
 import type { AcceptRequest, AcceptResponse, Command as WireCommand, LearnResponse, PrepareRequest, PrepareResponse, StatusResponse, Verdict, VerifyClaimsResponse } from '@paxos/proto';
 import { sourceOfAcceptor, validateProposalValue, valueVoteProblem } from '@paxos/proposal';
+import type { StateSnapshotBytes } from '@paxos/read-service';
+import { type AgreedState, REGISTRY_DEFAULTS } from '@paxos/state-machine';
 import { acceptReplyToWire, acceptRequestFromWire, ballotToWire, commandFromWire, prepareFromWire, prepareReplyToWire, WireError } from '@paxos/wire';
 
 export interface SimAcceptorOptions {
@@ -15,6 +28,18 @@ export interface SimAcceptorOptions {
   readonly claimsVerdict: (command: Command) => { verdict: Verdict; reason: string };
   readonly random: () => number;
   readonly logger: Logger;
+  /** State snapshots every this many applied slots (the acceptor's --state-snapshot-every); none when absent. */
+  readonly stateSnapshotEverySlots?: number;
+  /** History dropped below the snapshots but for this many newest slots (--history-retain-slots); all kept when absent. */
+  readonly historyRetainSlots?: bigint;
+}
+
+/** What an acceptor incarnation runs beside its node: the agreed state and the history's retention. */
+interface AgreedStateParts {
+  readonly applier: StateApplier;
+  readonly retention: HistoryRetention;
+  /** Set while an InstallStateSnapshot runs (one at a time, as the service holds it). */
+  installing: boolean;
 }
 
 /**
@@ -29,6 +54,9 @@ export class SimAcceptor {
   private rejoinFloor: RejoinFloor | undefined;
   private node: AcceptorNode<MemoryStorage> | undefined;
   private storage: MemoryStorage | undefined;
+  private agreed: AgreedStateParts | undefined;
+  /** Chosen records this acceptor held and released (retention, installs), on every disk it had: the checker holds them too. */
+  readonly released: ChosenRecord[] = [];
   /** Changes on every start and crash: an answer from an older incarnation is never delivered. */
   incarnation = 0;
   /** Set when a restart refused to start (a damaged disk): the node stays down. */
@@ -54,7 +82,7 @@ export class SimAcceptor {
   /** Starts from what the disk holds, as main.ts does from the data dir. */
   start(): void {
     if (this.node || this.refusedToStart !== undefined) return;
-    const storage = new MemoryStorage(this.disk, this.opts.storage);
+    const storage = new MemoryStorage(this.disk, { ...this.opts.storage, released: (records) => this.released.push(...records) });
     const recovered = storage.recovered();
     const core = new AcceptorCore({
       limits: DEFAULT_LIMITS,
@@ -81,7 +109,28 @@ export class SimAcceptor {
       onStorageRecovered: () => undefined,
       random: this.opts.random,
     });
+    // As main.ts assembles them: the state restored from the snapshots, applied on as the history grows.
+    const logger = this.opts.logger;
+    const retention = new HistoryRetention(storage.history, this.opts.historyRetainSlots, logger);
+    const every = this.opts.stateSnapshotEverySlots;
+    const applier = new StateApplier(
+      storage.history,
+      restoreAgreedState(storage.stateSnapshots, storage.history, REGISTRY_DEFAULTS, logger),
+      logger,
+      every !== undefined ? { store: storage.stateSnapshots, everySlots: every, written: (latest, previous) => retention.snapshotWritten(latest, previous) } : undefined,
+    );
+    this.node.onChosenPrefix((records) => applier.appended(records));
+    applier.catchUp();
+    this.agreed = { applier, retention, installing: false };
     this.incarnation++;
+  }
+
+  /** The running incarnation's agreed state, settled (the checker compares it), or why it has none. */
+  appliedState(): { state: AgreedState } | { unavailable: string } | undefined {
+    const a = this.agreed;
+    if (!a) return undefined;
+    a.applier.settle();
+    return a.applier.hasState ? { state: a.applier.state } : { unavailable: a.applier.failure ?? 'no state' };
   }
 
   /**
@@ -92,6 +141,8 @@ export class SimAcceptor {
   crash(powerLoss: ((unsynced: number) => number) | undefined, corrupt = false): void {
     if (!this.node) return;
     this.node.stop();
+    void this.agreed?.applier.stop();
+    this.agreed = undefined;
     this.storage?.crash();
     if (powerLoss) this.disk.powerLoss(powerLoss);
     if (corrupt) this.refusedToStart = 'storage corruption: a synced record fails its CRC';
@@ -127,11 +178,36 @@ export class SimAcceptor {
     const node = this.serving();
     const { request: core, notices } = decode(() => acceptRequestFromWire(request));
     const reply = await node.handle(core, notices);
-    return acceptReplyToWire(request.requestId, reply, node.core.committedIndex);
+    // As the service does, only for a request the node answered.
+    this.agreed?.retention.quorumCommittedIs(request.quorumCommittedIndex);
+    return acceptReplyToWire(request.requestId, reply, node.core.committedIndex, node.storage.history.durableEnd);
   }
 
   learn(fromSlot: bigint, maxEntries: number): LearnResponse {
-    return learnReply(this.serving(), { fromSlot, maxEntries }, undefined);
+    return learnReply(this.serving(), { fromSlot, maxEntries }, this.agreed?.applier.durableSnapshotSlot);
+  }
+
+  /** ReadService.GetStateSnapshot: the latest durable snapshot. */
+  stateSnapshot(): StateSnapshotBytes {
+    this.serving();
+    const storage = this.storage as MemoryStorage;
+    const read = storage.stateSnapshots.read('latest');
+    if ('missing' in read) throw new GrpcError(status.FAILED_PRECONDITION, `this acceptor has no state snapshot to give: ${read.missing}`);
+    return read;
+  }
+
+  /** AcceptorService.InstallStateSnapshot, as snapshot-install.ts serves it: a configured proposer's ballot, one at a time. */
+  async installStateSnapshot(ballot: Ballot, snapshot: StateSnapshotBytes): Promise<bigint> {
+    const node = this.serving();
+    const agreed = this.agreed as AgreedStateParts;
+    node.checkProposerBallot(ballot);
+    if (agreed.installing) throw new GrpcError(status.ABORTED, 'another state snapshot is being installed on this acceptor: try again when it is done');
+    agreed.installing = true;
+    try {
+      return await installStateSnapshot({ node, applier: agreed.applier, registry: REGISTRY_DEFAULTS, logger: this.opts.logger }, snapshot);
+    } finally {
+      agreed.installing = false;
+    }
   }
 
   verifyClaims(wire: WireCommand | undefined): VerifyClaimsResponse {
@@ -155,8 +231,8 @@ export class SimAcceptor {
       byzantineTolerance: 0,
       uptimeMs: 0n,
       version: 'simulated',
-      appliedSlot: 0n,
-      stateError: '',
+      appliedSlot: this.agreed?.applier.appliedSlot ?? 0n,
+      stateError: this.agreed?.applier.failure ?? '',
       rejoining: node.core.rejoining,
       rejoinCatchUpTo: node.core.rejoinCatchUpTo ?? 0n,
     };

@@ -77,12 +77,17 @@ export class SimAcceptorLink implements AcceptorLink {
     return this.unary(deadlineMs, () => this.acceptor.verifyClaims(wire));
   }
 
-  stateSnapshot(_deadlineMs: number): Promise<StateSnapshotBytes> {
-    return Promise.reject(new GrpcError(status.FAILED_PRECONDITION, 'state snapshots are not simulated (histories are kept whole)'));
+  stateSnapshot(deadlineMs: number): Promise<StateSnapshotBytes> {
+    // A copy, as the bytes cross the wire.
+    return this.unary(deadlineMs, () => {
+      const s = this.acceptor.stateSnapshot();
+      return { slot: s.slot, body: Buffer.from(s.body) };
+    });
   }
 
-  installStateSnapshot(_ballot: Ballot, _snapshot: StateSnapshotBytes, _deadlineMs: number): Promise<bigint> {
-    return Promise.reject(new GrpcError(status.FAILED_PRECONDITION, 'state snapshots are not simulated (histories are kept whole)'));
+  installStateSnapshot(ballot: Ballot, snapshot: StateSnapshotBytes, deadlineMs: number): Promise<bigint> {
+    const sent = { slot: snapshot.slot, body: Buffer.from(snapshot.body) };
+    return this.unary(deadlineMs, () => this.acceptor.installStateSnapshot(ballot, sent));
   }
 
   close(): void {
@@ -176,7 +181,8 @@ export class SimAcceptorLink implements AcceptorLink {
     }
   }
 
-  private unary<T>(deadlineMs: number, call: () => T): Promise<T> {
+  /** One request and its answer (a call that returns a promise answers once it settles). */
+  private unary<T>(deadlineMs: number, call: () => T | Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let done = false;
       const timer = setTimeout(() => {
@@ -191,14 +197,22 @@ export class SimAcceptorLink implements AcceptorLink {
       };
       if (this.closed) return finish(() => reject(new GrpcError(status.CANCELLED, 'proposer is shutting down')));
       this.net.carry(this.proposerId, this.nodeId, 'unary', () => {
-        let reply: T;
+        let reply: T | Promise<T>;
         try {
           reply = call();
         } catch (e) {
           this.net.carry(this.proposerId, this.nodeId, 'unary-reply', () => finish(() => reject(e)));
           return;
         }
-        this.net.carry(this.proposerId, this.nodeId, 'unary-reply', () => finish(() => resolve(reply)));
+        if (!(reply instanceof Promise)) {
+          const value = reply;
+          this.net.carry(this.proposerId, this.nodeId, 'unary-reply', () => finish(() => resolve(value)));
+          return;
+        }
+        reply.then(
+          (value) => this.net.carry(this.proposerId, this.nodeId, 'unary-reply', () => finish(() => resolve(value))),
+          (e: unknown) => this.net.carry(this.proposerId, this.nodeId, 'unary-reply', () => finish(() => reject(e))),
+        );
       });
     });
   }

@@ -161,11 +161,13 @@ export interface AcceptRequest {
    */
   commits: Commit[];
   /**
-   * Slots [0, quorum_committed_index) are committed at a quorum of acceptors, as far as the
-   * proposer's reports of their committed indexes say (0: not known). History retention keeps
-   * every chosen slot at or above it: an acceptor behind the quorum can then always learn the
-   * slots it lacks from the others, or a state snapshot at or below it. Advisory: a value above
-   * the truth only lets retention drop what it would drop without the field.
+   * Slots [0, quorum_committed_index) are durably committed at a quorum of acceptors (in their
+   * synced chosen histories), as far as the proposer's reports of their durable committed indexes
+   * say (0: not known). History retention keeps every chosen slot at or above it: an acceptor
+   * behind the quorum, even after every acceptor lost power and the unsynced ends of their
+   * histories, can then always learn the slots it lacks from the others, or a state snapshot at
+   * or below it. Advisory: a value above the truth only lets retention drop what it would drop
+   * without the field.
    */
   quorumCommittedIndex: bigint;
 }
@@ -206,6 +208,12 @@ export interface Accepted {
   slot: bigint;
   /** Slots [0, committed_index) are known chosen at this acceptor. */
   committedIndex: bigint;
+  /**
+   * Slots [0, durable_committed_index) are in this acceptor's chosen history on disk, synced: a
+   * power loss keeps them (its committed index may fall back to this). 0 from an acceptor older
+   * than the field. Proposers count quorum_committed_index from these.
+   */
+  durableCommittedIndex: bigint;
 }
 
 /** The value failed this acceptor's own check (for example a false LMFDB claim); no vote was cast. */
@@ -218,6 +226,8 @@ export interface Refused {
 /** The answer to a commit notice: how far this acceptor's committed prefix now reaches. */
 export interface Committed {
   committedIndex: bigint;
+  /** As in Accepted. */
+  durableCommittedIndex: bigint;
 }
 
 export interface StatusRequest {
@@ -1633,7 +1643,7 @@ export const AcceptResponse: MessageFns<AcceptResponse> = {
 };
 
 function createBaseAccepted(): Accepted {
-  return { ballot: undefined, slot: 0n, committedIndex: 0n };
+  return { ballot: undefined, slot: 0n, committedIndex: 0n, durableCommittedIndex: 0n };
 }
 
 export const Accepted: MessageFns<Accepted> = {
@@ -1652,6 +1662,12 @@ export const Accepted: MessageFns<Accepted> = {
         throw new globalThis.Error("value provided for field message.committedIndex of type uint64 too large");
       }
       writer.uint32(24).uint64(message.committedIndex);
+    }
+    if (message.durableCommittedIndex !== 0n) {
+      if (BigInt.asUintN(64, message.durableCommittedIndex) !== message.durableCommittedIndex) {
+        throw new globalThis.Error("value provided for field message.durableCommittedIndex of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.durableCommittedIndex);
     }
     return writer;
   },
@@ -1693,6 +1709,14 @@ export const Accepted: MessageFns<Accepted> = {
             message.committedIndex = reader.uint64() as bigint;
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.durableCommittedIndex = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1714,6 +1738,11 @@ export const Accepted: MessageFns<Accepted> = {
         : isSet(object.committed_index)
         ? BigInt(object.committed_index)
         : 0n,
+      durableCommittedIndex: isSet(object.durableCommittedIndex)
+        ? BigInt(object.durableCommittedIndex)
+        : isSet(object.durable_committed_index)
+        ? BigInt(object.durable_committed_index)
+        : 0n,
     };
   },
 
@@ -1727,6 +1756,9 @@ export const Accepted: MessageFns<Accepted> = {
     }
     if (message.committedIndex !== 0n) {
       obj.committedIndex = message.committedIndex.toString();
+    }
+    if (message.durableCommittedIndex !== 0n) {
+      obj.durableCommittedIndex = message.durableCommittedIndex.toString();
     }
     return obj;
   },
@@ -1743,6 +1775,10 @@ export const Accepted: MessageFns<Accepted> = {
     message.committedIndex = (object.committedIndex !== undefined && object.committedIndex !== null)
       ? BigInt(object.committedIndex)
       : 0n;
+    message.durableCommittedIndex =
+      (object.durableCommittedIndex !== undefined && object.durableCommittedIndex !== null)
+        ? BigInt(object.durableCommittedIndex)
+        : 0n;
     return message;
   },
 };
@@ -1833,7 +1869,7 @@ export const Refused: MessageFns<Refused> = {
 };
 
 function createBaseCommitted(): Committed {
-  return { committedIndex: 0n };
+  return { committedIndex: 0n, durableCommittedIndex: 0n };
 }
 
 export const Committed: MessageFns<Committed> = {
@@ -1843,6 +1879,12 @@ export const Committed: MessageFns<Committed> = {
         throw new globalThis.Error("value provided for field message.committedIndex of type uint64 too large");
       }
       writer.uint32(8).uint64(message.committedIndex);
+    }
+    if (message.durableCommittedIndex !== 0n) {
+      if (BigInt.asUintN(64, message.durableCommittedIndex) !== message.durableCommittedIndex) {
+        throw new globalThis.Error("value provided for field message.durableCommittedIndex of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.durableCommittedIndex);
     }
     return writer;
   },
@@ -1868,6 +1910,14 @@ export const Committed: MessageFns<Committed> = {
             message.committedIndex = reader.uint64() as bigint;
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.durableCommittedIndex = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1887,6 +1937,11 @@ export const Committed: MessageFns<Committed> = {
         : isSet(object.committed_index)
         ? BigInt(object.committed_index)
         : 0n,
+      durableCommittedIndex: isSet(object.durableCommittedIndex)
+        ? BigInt(object.durableCommittedIndex)
+        : isSet(object.durable_committed_index)
+        ? BigInt(object.durable_committed_index)
+        : 0n,
     };
   },
 
@@ -1894,6 +1949,9 @@ export const Committed: MessageFns<Committed> = {
     const obj: any = {};
     if (message.committedIndex !== 0n) {
       obj.committedIndex = message.committedIndex.toString();
+    }
+    if (message.durableCommittedIndex !== 0n) {
+      obj.durableCommittedIndex = message.durableCommittedIndex.toString();
     }
     return obj;
   },
@@ -1906,6 +1964,10 @@ export const Committed: MessageFns<Committed> = {
     message.committedIndex = (object.committedIndex !== undefined && object.committedIndex !== null)
       ? BigInt(object.committedIndex)
       : 0n;
+    message.durableCommittedIndex =
+      (object.durableCommittedIndex !== undefined && object.durableCommittedIndex !== null)
+        ? BigInt(object.durableCommittedIndex)
+        : 0n;
     return message;
   },
 };
