@@ -52,8 +52,12 @@ export function quantileFromBuckets(buckets: ReadonlyArray<readonly [number, num
 export class RateHistory {
   private last: ProposerReading | undefined;
   private readonly points: RatePoint[] = [];
-  /** Intervals still to leave out after a restart: a restarted proposer first delivers the log it learns, which is not throughput. */
-  private settling = 0;
+  /**
+   * After a restart: the slot its last incarnation had delivered up to. A restarted proposer first
+   * delivers the log it learns, which is not throughput; it may read 0 for a few polls first (it
+   * connects and runs phase 1), so every interval that starts below this slot is left out.
+   */
+  private relearnBelowSlot = 0;
   /** A reading was missed since `last`: the next one starts a new interval (but is still compared with `last`, to see a restart). */
   private missed = false;
 
@@ -64,12 +68,11 @@ export class RateHistory {
     const missed = this.missed;
     this.last = r;
     this.missed = false;
-    if (prev && (r.chosenCommands < prev.chosenCommands || r.deliveredSlot < prev.deliveredSlot)) this.settling = 1;
-    if (!prev || missed || r.elapsedMs <= prev.elapsedMs || r.chosenCommands < prev.chosenCommands || r.deliveredSlot < prev.deliveredSlot) return undefined;
-    if (this.settling > 0) {
-      this.settling--;
-      return undefined;
-    }
+    const restarted = prev !== undefined && (r.chosenCommands < prev.chosenCommands || r.deliveredSlot < prev.deliveredSlot);
+    if (restarted) this.relearnBelowSlot = Math.max(this.relearnBelowSlot, prev.deliveredSlot);
+    if (!prev || missed || restarted || r.elapsedMs <= prev.elapsedMs) return undefined;
+    if (prev.deliveredSlot < this.relearnBelowSlot) return undefined;
+    this.relearnBelowSlot = 0;
     const seconds = (r.elapsedMs - prev.elapsedMs) / 1000;
     const delta: Array<[number, number]> = [];
     for (const [bound, count] of r.latencyBuckets) delta.push([bound, Math.max(0, count - (prev.latencyBuckets.get(bound) ?? 0))]);

@@ -96,6 +96,23 @@ describe('reading the proposer\'s metrics', () => {
     expect(h.all().map((p) => p.commandsPerSecond)).toEqual([400, 100, 50]);
   });
 
+  it('leaves out the log a restarted proposer learns however many polls it reads zero first', () => {
+    const h = new RateHistory(10);
+    const reading = (at: number, chosenCommands: number, deliveredSlot: number) => ({ at, elapsedMs: at, chosenCommands, deliveredSlot, latencyBuckets: new Map([[Infinity, 0]]) });
+    h.add(reading(1000, 0, 0));
+    expect(h.add(reading(2000, 400, 206))).toMatchObject({ commandsPerSecond: 400 });
+    // Killed and started again: it answers from zero while it connects and runs phase 1 (two
+    // polls, as a launched network's proposer does), then delivers the 206 slots it learns at once.
+    h.gap();
+    expect(h.add(reading(5000, 0, 0))).toBeUndefined();
+    expect(h.add(reading(6000, 0, 0))).toBeUndefined();
+    expect(h.add(reading(7000, 0, 0))).toBeUndefined();
+    expect(h.add(reading(8000, 450, 206))).toBeUndefined();
+    // Past the slot its last incarnation had delivered: throughput again.
+    expect(h.add(reading(9000, 500, 210))).toMatchObject({ commandsPerSecond: 50, slotsPerSecond: 4 });
+    expect(h.all().map((p) => p.commandsPerSecond)).toEqual([400, 50]);
+  });
+
   it('takes rates over the time that passed, not over a step of the wall clock', () => {
     const h = new RateHistory(3);
     const reading = (at: number, elapsedMs: number, chosenCommands: number) => ({ at, elapsedMs, chosenCommands, deliveredSlot: chosenCommands, latencyBuckets: new Map<number, number>() });
