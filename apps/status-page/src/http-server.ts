@@ -143,6 +143,13 @@ export async function startStatusServer(poller: NetworkPoller, opts: StatusServe
         return;
       }
       const host = hostKeyOf(req.socket.remoteAddress);
+      if (req.method === 'HEAD') {
+        // The answer a GET would have, without its stream: Node sends a HEAD answer's headers only
+        // when it ends, so one kept as a viewer was never answered and held a place for good.
+        if (viewersPerHost.of(host) >= viewersPerHost.maxPerKey) res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '5' }).end();
+        else res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store' }).end();
+        return;
+      }
       if (!viewersPerHost.take(host)) {
         res
           .writeHead(503, { 'content-type': 'text/plain', 'retry-after': '5' })

@@ -367,6 +367,37 @@ describe('the page\'s HTTP server', () => {
     expect((await get('/api/view')).status).toBe(503); // before the first poll
   });
 
+  it('answers HEAD /events at once and keeps no place for it (Node sends a HEAD answer only when it ends)', async () => {
+    const held: Socket[] = [];
+    // The status line and headers, or what came before the connection closed or 2 s passed; the
+    // connection is kept open (a place it held would stay taken).
+    const head = (): Promise<string> =>
+      new Promise((resolve) => {
+        const s = connect({ host: '127.0.0.1', port: server.port }, () => s.write('HEAD /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'));
+        held.push(s);
+        let got = '';
+        const timer = setTimeout(() => resolve(got), 2000);
+        s.on('data', (b: Buffer) => {
+          got += b.toString();
+          if (got.includes('\r\n\r\n')) resolve(got);
+        });
+        s.on('close', () => {
+          clearTimeout(timer);
+          resolve(got);
+        });
+        s.on('error', () => undefined);
+      });
+    try {
+      const answer = await head();
+      expect(answer).toMatch(/^HTTP\/1.1 200/);
+      expect(answer).toContain('content-type: text/event-stream');
+      // The one place (--max-viewers 1) is still free for a page.
+      expect((await get('/events')).status).toBe(200);
+    } finally {
+      for (const s of held) s.destroy();
+    }
+  });
+
   it('answers the icon every browser asks for with no content, not 404 (an error in the page\'s console at every open)', async () => {
     const icon = await get('/favicon.ico');
     expect(icon.status).toBe(204);
