@@ -36,6 +36,25 @@ describe('the metrics port', () => {
       await server.close();
     }
   });
+
+  it('answers another method on /metrics 405 naming the ones it serves, and HEAD as GET without the body', async () => {
+    const registry = new Registry();
+    new Counter({ name: 'test_events_total', help: 'events', registers: [registry] });
+    const server = await startMetricsServer('127.0.0.1', 0, registry, logger);
+    try {
+      const post = await fetch(`http://127.0.0.1:${server.port}/metrics`, { method: 'POST', body: 'x' });
+      expect(post.status).toBe(405);
+      expect(post.headers.get('allow')).toBe('GET, HEAD');
+      expect(await post.text()).toContain('GET /metrics');
+      const head = await fetch(`http://127.0.0.1:${server.port}/metrics`, { method: 'HEAD' });
+      expect(head.status).toBe(200);
+      expect(head.headers.get('content-type')).toContain('text/plain');
+      expect(await head.text()).toBe('');
+      expect((await fetch(`http://127.0.0.1:${server.port}/other`, { method: 'POST' })).status).toBe(404);
+    } finally {
+      await server.close();
+    }
+  });
 });
 
 describe('places per host', () => {

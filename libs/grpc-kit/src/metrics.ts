@@ -60,8 +60,14 @@ export async function startMetricsServer(host: string, port: number, registry: R
   const pipelined = pipelinedAnswersBound();
   const server = http.createServer({ connectionsCheckingInterval: 1000, headersTimeout: 5000, requestTimeout: 5000 }, (req, res) => {
     if (!pipelined(req, res)) return;
-    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+    if ((req.url ?? '').split('?')[0] !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: metrics are at GET /metrics\n');
+      return;
+    }
+    // The path is right and the method is not: 405 naming the ones served, as HTTP says (a 404
+    // for POST /metrics sent a person looking for the path that was there). HEAD is a GET without its body.
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end(`${req.method} is not served: metrics are read with GET /metrics\n`);
       return;
     }
     render().then(
