@@ -3,16 +3,19 @@
 // gRPC calls by method and code. Names follow Prometheus conventions (`_total`, `_seconds`,
 // `_bytes`); every label takes a bounded set of values (methods the server serves, status codes).
 import * as http from 'node:http';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import {
   type ServerInterceptingCallInterface,
   type ServerInterceptor,
   ResponderBuilder,
+  type Server,
   ServerInterceptingCall,
   status,
 } from '@grpc/grpc-js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { boundConnectionsPerHost, httpRefusal } from './address-bounds';
 import { pipelinedAnswersBound } from './http-bounds';
+import { listeningServers } from './listening-servers';
 import type { Logger } from './logger';
 
 /** A registry with the process's default metrics, every series labelled with the node's name. */
@@ -94,12 +97,21 @@ export async function startMetricsServer(host: string, port: number, registry: R
   return { port: bound, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
+/** The metrics of a server's gRPC calls: the interceptor, and what counts the calls no interceptor sees. */
+export interface GrpcCallMetrics {
+  readonly interceptor: ServerInterceptor;
+  /** Counts the calls to paths the server does not serve (call after bind). */
+  readonly countUnserved: (server: Server, logger: Logger) => void;
+}
+
 /**
  * Counts every gRPC call the server ends, by method and status code, and times unary calls
  * (streams live as long as their client wants: their duration says nothing). A path the server
- * does not serve is counted as "unknown", so no client can grow the label set.
+ * does not serve is counted as "unknown", so no client can grow the label set: grpc-js answers
+ * such a call UNIMPLEMENTED before any interceptor runs, so it is counted as it arrives, on the
+ * listening servers.
  */
-export function grpcMetricsInterceptor(registry: Registry, servedPaths: ReadonlySet<string>, unaryPaths: ReadonlySet<string>): ServerInterceptor {
+export function grpcCallMetrics(registry: Registry, servedPaths: ReadonlySet<string>, unaryPaths: ReadonlySet<string>): GrpcCallMetrics {
   const handled = new Counter({ name: 'grpc_server_handled_total', help: 'gRPC calls ended by the server, by method and status code', labelNames: ['grpc_method', 'grpc_code'], registers: [registry] });
   const seconds = new Histogram({
     name: 'grpc_server_handling_seconds',
@@ -108,7 +120,7 @@ export function grpcMetricsInterceptor(registry: Registry, servedPaths: Readonly
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
-  return (methodDescriptor, call: ServerInterceptingCallInterface) => {
+  const interceptor: ServerInterceptor = (methodDescriptor, call: ServerInterceptingCallInterface) => {
     const path = methodDescriptor.path;
     const method = servedPaths.has(path) ? path : 'unknown';
     const started = process.hrtime.bigint();
@@ -123,6 +135,17 @@ export function grpcMetricsInterceptor(registry: Registry, servedPaths: Readonly
         .build(),
     );
   };
+  const countUnserved = (server: Server, logger: Logger): void => {
+    for (const s of listeningServers(server, logger, 'calls to paths the server does not serve are not counted in grpc_server_handled_total')) {
+      s.on('stream', (_stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+        // What grpc-js answers UNIMPLEMENTED: a gRPC call (others get HTTP 415) to a path it has no handler for.
+        const contentType = headers['content-type'];
+        if (typeof contentType !== 'string' || !contentType.startsWith('application/grpc')) return;
+        if (!servedPaths.has(String(headers[':path']))) handled.inc({ grpc_method: 'unknown', grpc_code: status[status.UNIMPLEMENTED] });
+      });
+    }
+  };
+  return { interceptor, countUnserved };
 }
 
 /** `grpc_server_pending_answer_bytes`: unary answers sent and not yet read by their clients (answer-budget.ts). */

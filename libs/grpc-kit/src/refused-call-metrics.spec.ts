@@ -10,11 +10,11 @@ logger.level = 'silent';
 const CHECK = '/grpc.health.v1.Health/Check';
 
 /** One unary Health/Check on a raw HTTP/2 connection with extra headers; its grpc-status. */
-async function rawCall(port: number, headers: Record<string, string>): Promise<string> {
+async function rawCall(port: number, headers: Record<string, string>, path = CHECK): Promise<string> {
   const session = connect(`http://127.0.0.1:${port}`);
   try {
     return await new Promise<string>((resolve) => {
-      const st = session.request({ ':method': 'POST', ':path': CHECK, 'content-type': 'application/grpc', te: 'trailers', ...headers });
+      const st = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers', ...headers });
       let code = 'none';
       const take = (h: Record<string, unknown>) => {
         if (h['grpc-status'] !== undefined) code = String(h['grpc-status']);
@@ -52,5 +52,13 @@ describe('calls refused for their headers', () => {
     expect(await handled('UNIMPLEMENTED')).toBe(1);
     expect(await handled('INVALID_ARGUMENT')).toBe(1);
     expect(await handled('RESOURCE_EXHAUSTED')).toBe(1);
+  });
+
+  it('count calls to paths the server does not serve, under one "unknown" method however many paths a client tries', async () => {
+    // grpc-js answers these before any interceptor runs.
+    for (let i = 0; i < 20; i++) expect(await rawCall(running.port, {}, `/probe.Service${i}/Method${i}`)).toBe(String(grpc.status.UNIMPLEMENTED));
+    const text = await registry.getSingleMetricAsString('grpc_server_handled_total');
+    expect(text).toMatch(/^grpc_server_handled_total\{grpc_method="unknown",grpc_code="UNIMPLEMENTED"\} 20$/m);
+    expect(text).not.toContain('probe.Service');
   });
 });

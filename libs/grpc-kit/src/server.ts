@@ -6,7 +6,7 @@ import { reflectionServices } from './reflection-service';
 import { rejectUndecodable, withUndecodableAsValue } from './undecodable-requests';
 import { serverCredentials, type Transport } from './tls';
 import type { Registry } from 'prom-client';
-import { arrivingMessageMetrics, grpcMetricsInterceptor, pendingAnswerGauge } from './metrics';
+import { arrivingMessageMetrics, grpcCallMetrics, pendingAnswerGauge } from './metrics';
 import { AnswerBudget } from './answer-budget';
 import { boundConnections } from './connection-bounds';
 import { boundPartialMessages, partialMessageBoundsFor, type PartialMessageCounts } from './partial-message-bounds';
@@ -110,6 +110,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
   }
   const answers = opts.answers ?? answerBudgetFor(opts);
   const calls = new CallBounds({ total: opts.maxCalls ?? D.maxCalls, perClient: opts.maxCallsPerClient ?? D.maxCallsPerClient });
+  const callMetrics = opts.metrics ? grpcCallMetrics(opts.metrics, servedPaths(opts.services), unaryPaths(opts.services)) : undefined;
   const server = new grpc.Server({
     'grpc.max_receive_message_length': opts.maxReceiveBytes,
     'grpc.max_send_message_length': opts.maxSendBytes ?? 64 * 1024 * 1024,
@@ -124,7 +125,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
       boundStatusDetails,
       // Next: every status the interceptors after it send is counted too (calls refused for their
       // headers or an undecodable message, not only those the call bounds refuse).
-      ...(opts.metrics ? [grpcMetricsInterceptor(opts.metrics, servedPaths(opts.services), unaryPaths(opts.services))] : []),
+      ...(callMetrics ? [callMetrics.interceptor] : []),
       refuseMarkedCalls,
       rejectUndecodable,
       calls.interceptor(),
@@ -156,6 +157,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
     });
   });
   checkIncomingHeaders(server, opts.logger);
+  callMetrics?.countUnserved(server, opts.logger);
   endFinishedCalls(server, opts.logger);
   boundConnections(
     server,
