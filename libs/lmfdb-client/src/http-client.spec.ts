@@ -130,6 +130,21 @@ describe('LmfdbClient against a local API server', () => {
     expect(cache.get('11.a2')?.row['rank']).toBe(0n);
   });
 
+  it('makes a row nested deeper than the parser\'s stack invalid, not the page it came in (the page failed with "Maximum call stack size exceeded")', async () => {
+    const deep = `${'['.repeat(100_000)}1${']'.repeat(100_000)}`;
+    const deepObject = `${'{"a":'.repeat(50_000)}1${'}'.repeat(50_000)}`;
+    const body = `{"table":"ec_curvedata","start":0,"data":[{"lmfdb_label":"11.a1","extra":${deep}},{"lmfdb_label":"11.a3","extra":${deepObject},"s":"[[[{{{"},${stringifyLossless(real[1])}]}`;
+    const page = await new LmfdbClient({ ...fast, baseUrl: 'http://lmfdb.invalid', fetch: answering(Buffer.from(body)) }).fetchPage('ec_curvedata', {});
+    expect(page.rows.map((r) => r['lmfdb_label'])).toEqual(['11.a1', '11.a3', '11.a2']);
+    expect(page.rows[1]?.['s']).toBe('[[[{{{');
+    const cache = sourceCacheFromFile(buildCacheFile(0, page.rows, { baseUrl: 'b', fetchedAt: 'f' }));
+    for (const label of ['11.a1', '11.a3']) expect(cache.get(label)?.check.reasons.join()).toMatch(/nested more than 64 deep/);
+    expect(cache.get('11.a2')?.check.valid).toBe(true);
+    // Brackets that do not close are still a page that is not JSON.
+    const broken = `{"table":"ec_curvedata","start":0,"data":[{"lmfdb_label":"11.a1","extra":${'['.repeat(100_000)}}]}`;
+    await expect(new LmfdbClient({ ...fast, baseUrl: 'http://lmfdb.invalid', fetch: answering(Buffer.from(broken)) }).fetchPage('ec_curvedata', {})).rejects.toBeInstanceOf(LmfdbParseError);
+  });
+
   it('does not loop on `next` when the last page is empty (200 rows)', async () => {
     const s = await start(curves(120));
     const got = await collect(new LmfdbClient({ ...fast, baseUrl: s.baseUrl }));

@@ -1,7 +1,7 @@
 // The LMFDB API client: one request at a time, paced, with timeouts, capped exponential back-off,
 // HTML error pages turned into typed errors and the bot wall waited out.
 import { LmfdbBotWallError, LmfdbHttpError, LmfdbNetworkError, LmfdbParseError, LmfdbQueryError, LmfdbTimeoutError } from './errors';
-import { clampDepth, nonFiniteAsRealLiterals, parseLossless } from './json';
+import { clampDepth, deepValuesAsUnreadable, nonFiniteAsRealLiterals, parseLossless, ROW_DEPTH_MAX } from './json';
 import { buildApiPath, typed, type ApiQuery, type TypedValue } from './query';
 import type { TableSpec } from './sources';
 import type { RawRow } from './values';
@@ -260,7 +260,7 @@ export class LmfdbClient {
       }
       let env: unknown;
       try {
-        env = parseLossless(nonFiniteAsRealLiterals(body), { markDuplicateKeys: true });
+        env = parseLossless(deepValuesAsUnreadable(nonFiniteAsRealLiterals(body), PAGE_DEPTH_MAX), { markDuplicateKeys: true });
       } catch (e) {
         throw new LmfdbParseError(url, String(e));
       }
@@ -359,6 +359,13 @@ export class LmfdbClient {
     }
   }
 }
+
+/**
+ * Deepest nesting of a page's text parsed as it is: the envelope, its data list and a row take
+ * three levels, and clampDepth replaces what lies ROW_DEPTH_MAX below a row; deeper values are
+ * made unreadable before the parse, whose recursion would overflow the stack on them.
+ */
+const PAGE_DEPTH_MAX = ROW_DEPTH_MAX + 8;
 
 /** Pages in a row that may repeat the rows of the page before them (beyond it the server ignores _offset). */
 const SAME_PAGE_REPEATS_MAX = 2;

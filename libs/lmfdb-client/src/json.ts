@@ -86,6 +86,65 @@ export function clampDepth<T>(row: T, depthMax = ROW_DEPTH_MAX): T {
   return clamp(row, 0) as T;
 }
 
+/**
+ * The text with every list or object that opens deeper than `depthMax` (counting from the
+ * outermost value) written as { __Unreadable__: reason }. The parser recurses once per level and
+ * overflows the stack a few thousand deep, which failed the whole page a row came in; clampDepth
+ * replaces such a value after the parse anyway, so a depthMax past the rows' own bound keeps the
+ * parsed rows as they were. Linear; brackets inside strings are text; a value whose brackets do
+ * not close (or close with the other kind) is left as it is, for the parser to refuse.
+ */
+export function deepValuesAsUnreadable(text: string, depthMax: number): string {
+  const marker = `{"${UNREADABLE_KEY}":"a value nested more than ${ROW_DEPTH_MAX} deep"}`;
+  let out = '';
+  let last = 0;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+      continue;
+    }
+    if (c === 34) inString = true;
+    else if (c === 93 || c === 125) depth--;
+    else if (c === 91 || c === 123) {
+      if (depth < depthMax) {
+        depth++;
+        continue;
+      }
+      const end = closingBracket(text, i);
+      if (end < 0) return text;
+      out += `${text.slice(last, i)}${marker}`;
+      last = end + 1;
+      i = end;
+    }
+  }
+  return last === 0 ? text : out + text.slice(last);
+}
+
+/** Where the list or object opening at `start` closes, or -1 when it does not (or with the other kind). Linear. */
+function closingBracket(text: string, start: number): number {
+  const open: number[] = [];
+  let inString = false;
+  for (let i = start; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++;
+      else if (c === 34) inString = false;
+      continue;
+    }
+    if (c === 34) inString = true;
+    else if (c === 91 || c === 123) open.push(c);
+    else if (c === 93 || c === 125) {
+      if (open.pop() !== c - 2) return -1; // ']' is '[' + 2, '}' is '{' + 2
+      if (open.length === 0) return i;
+    }
+  }
+  return -1;
+}
+
 /** Serializes with bigint written as plain JSON integers, LosslessNumber written as its text. */
 export function stringifyLossless(value: unknown, space?: number): string {
   const out = stringify(value, null, space);
