@@ -253,6 +253,9 @@ describe('LmfdbClient against a local API server', () => {
     expect(retryAfterMs('120', 0)).toBe(120_000);
     expect(retryAfterMs('Thu, 01 Jan 1970 00:01:00 GMT', 0)).toBe(60_000);
     expect(retryAfterMs('99999999', 0)).toBe(RETRY_AFTER_MAX_MS);
+    // More digits than a number of seconds needs is the longest wait, not no wait at all (it was ignored).
+    expect(retryAfterMs('99999999999999', 0)).toBe(RETRY_AFTER_MAX_MS);
+    expect(retryAfterMs('0000000000000000000042', 0)).toBe(42_000);
     expect(retryAfterMs('soon', 0)).toBeUndefined();
     expect(retryAfterMs(null, 0)).toBeUndefined();
     const down = async () => {

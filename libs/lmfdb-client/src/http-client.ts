@@ -85,7 +85,11 @@ export const RETRY_AFTER_MAX_MS = 10 * 60 * 1000;
 export function retryAfterMs(header: string | null, nowMs: number): number | undefined {
   if (header === null) return undefined;
   const text = header.trim();
-  if (/^\d{1,10}$/.test(text)) return Math.min(RETRY_AFTER_MAX_MS, Number(text) * 1000);
+  if (/^\d+$/.test(text)) {
+    // Any number of digits (a huge one is the longest wait, not none); leading zeros do not count.
+    const digits = text.replace(/^0+(?=\d)/, '');
+    return digits.length > 10 ? RETRY_AFTER_MAX_MS : Math.min(RETRY_AFTER_MAX_MS, Number(digits) * 1000);
+  }
   const at = Date.parse(text);
   if (Number.isNaN(at)) return undefined;
   return Math.min(RETRY_AFTER_MAX_MS, Math.max(0, at - nowMs));
