@@ -120,6 +120,20 @@ describe('LmfdbClient against a local API server', () => {
     expect(page.rows).toEqual([{ lmfdb_label: '11.a1', conductor: 11n }]);
   });
 
+  it('refuses a body that is not UTF-8, naming where, rather than caching U+FFFD in place of what the server sent', async () => {
+    const body = Buffer.concat([Buffer.from('{"table":"ec_curvedata","start":0,"data":[{"lmfdb_label":"11.a'), Buffer.from([0xff]), Buffer.from('1","conductor":11}]}')]);
+    const client = new LmfdbClient({ ...fast, baseUrl: 'http://lmfdb.invalid', fetch: answering(body) });
+    await expect(client.fetchPage('ec_curvedata', {})).rejects.toThrow(/not UTF-8 \(an invalid byte sequence at byte 62\)/);
+    await expect(client.fetchPage('ec_curvedata', {})).rejects.toBeInstanceOf(LmfdbParseError);
+    // Text that is UTF-8 is taken as it is, a character outside ASCII included.
+    const fine = Buffer.from('{"table":"ec_curvedata","start":0,"data":[{"lmfdb_label":"11.a1","note":"Δ ≠ 0 😀"}]}');
+    const page = await new LmfdbClient({ ...fast, baseUrl: 'http://lmfdb.invalid', fetch: answering(fine) }).fetchPage('ec_curvedata', {});
+    expect(page.rows[0]?.['note']).toBe('Δ ≠ 0 😀');
+    // An error page is read whatever its encoding (a proxy's Latin-1 503 is still retried, then named).
+    const latin1 = (async () => new Response(Buffer.from('<html><body>Service indisponible \xe0 cette heure</body></html>', 'latin1'), { status: 503, headers: { 'content-type': 'text/html' } })) as typeof fetch;
+    await expect(new LmfdbClient({ ...fast, baseUrl: 'http://lmfdb.invalid', fetch: latin1, sleep: async () => undefined }).fetchPage('ec_curvedata', {})).rejects.toThrow(/answered 503 .*Service indisponible .* cette heure \(still failing after 2 retries/);
+  });
+
   it('makes a row with one key twice (different values) invalid, not the page it came in', async () => {
     const body = '{"table":"ec_curvedata","start":0,"data":[{"lmfdb_label":"11.a1","conductor":11,"conductor":12},{"lmfdb_label":"11.a2","conductor":11,"rank":0,"rank":0}]}';
     const page = await new LmfdbClient({ ...fast, baseUrl: 'http://lmfdb.invalid', fetch: answering(Buffer.from(body)) }).fetchPage('ec_curvedata', {});

@@ -1,5 +1,6 @@
 // The LMFDB API client: one request at a time, paced, with timeouts, capped exponential back-off,
 // HTML error pages turned into typed errors and the bot wall waited out.
+import { isUtf8 } from 'node:buffer';
 import { LmfdbBotWallError, LmfdbHttpError, LmfdbNetworkError, LmfdbParseError, LmfdbQueryError, LmfdbTimeoutError } from './errors';
 import { clampDepth, deepValuesAsUnreadable, nonFiniteAsRealLiterals, parseLossless, ROW_DEPTH_MAX } from './json';
 import { buildApiPath, typed, type ApiQuery, type TypedValue } from './query';
@@ -198,6 +199,7 @@ export class LmfdbClient {
       let status: number;
       let contentType: string;
       let body: string;
+      let bytes: Buffer;
       let retryAfter: string | null = null;
       let location: string | null = null;
       try {
@@ -211,7 +213,8 @@ export class LmfdbClient {
         contentType = res.headers.get('content-type') ?? '';
         retryAfter = res.headers.get('retry-after');
         location = res.headers.get('location');
-        body = await boundedText(res, this.o.maxAnswerBytes);
+        bytes = await boundedBytes(res, this.o.maxAnswerBytes);
+        body = withoutBom(bytes.toString('utf8'));
       } catch (e) {
         if (e instanceof AnswerTooLargeError) throw new LmfdbParseError(url, e.message);
         if (retries < this.o.maxRetries) {
@@ -262,6 +265,8 @@ export class LmfdbClient {
         await this.o.sleep(this.o.botWallCooldownMs);
         continue;
       }
+      const notUtf8 = utf8Problem(bytes);
+      if (notUtf8 !== undefined) throw new LmfdbParseError(url, notUtf8);
       let env: unknown;
       try {
         env = parseLossless(deepValuesAsUnreadable(nonFiniteAsRealLiterals(body), PAGE_DEPTH_MAX), { markDuplicateKeys: true });
@@ -382,14 +387,14 @@ export const ANSWER_BYTES_MAX = 64 * 1024 * 1024;
 
 class AnswerTooLargeError extends Error {}
 
-/** The body as text, read until maxBytes at most (then the read is cancelled and AnswerTooLargeError thrown). */
-async function boundedText(res: Response, maxBytes: number): Promise<string> {
+/** The body, read until maxBytes at most (then the read is cancelled and AnswerTooLargeError thrown). */
+async function boundedBytes(res: Response, maxBytes: number): Promise<Buffer> {
   const declared = Number(res.headers.get('content-length') ?? '0');
   if (declared > maxBytes) throw new AnswerTooLargeError(`the answer declares ${declared} bytes, above the ${maxBytes} one page may take`);
   if (!res.body) {
-    const text = withoutBom(await res.text());
-    if (Buffer.byteLength(text) > maxBytes) throw new AnswerTooLargeError(`the answer is above the ${maxBytes} bytes one page may take`);
-    return text;
+    const bytes = Buffer.from(await res.arrayBuffer());
+    if (bytes.byteLength > maxBytes) throw new AnswerTooLargeError(`the answer is above the ${maxBytes} bytes one page may take`);
+    return bytes;
   }
   const reader = res.body.getReader();
   const chunks: Uint8Array[] = [];
@@ -405,7 +410,21 @@ async function boundedText(res: Response, maxBytes: number): Promise<string> {
     }
     chunks.push(value);
   }
-  return withoutBom(Buffer.concat(chunks).toString('utf8'));
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Why a page's bytes are not UTF-8, or undefined when they are. Decoded anyway, they would become
+ * U+FFFD, and a label or a value unlike the server's would be cached as its. (An error page is
+ * read whatever its encoding: only its message is quoted.)
+ */
+function utf8Problem(bytes: Buffer): string | undefined {
+  if (isUtf8(bytes)) return undefined;
+  // The first byte where the text written back differs is where the first invalid sequence starts.
+  const back = Buffer.from(bytes.toString('utf8'), 'utf8');
+  let at = 0;
+  while (at < bytes.length && bytes[at] === back[at]) at++;
+  return `the answer is not UTF-8 (an invalid byte sequence at byte ${at}): not read, rather than read with its bytes replaced`;
 }
 
 /** The text without a UTF-8 byte order mark at its start (a server may send one; JSON has no place for it). */
