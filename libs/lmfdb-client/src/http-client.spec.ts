@@ -65,6 +65,17 @@ describe('LmfdbClient against a local API server', () => {
     await start(rows, (u) => ({ kind: 'redirect', status: 307, location: `${u.pathname}${u.search}` }));
     const loop = await collect(new LmfdbClient({ ...fast, baseUrl: server?.baseUrl ?? '' })).catch((e: unknown) => e);
     expect((loop as Error).message).toMatch(/more than 5 redirects in a row/);
+    // A redirect to a URL without a host (file:, data:) or without a Location says so; they read
+    // "a redirect to null ... give --base-url null" and "(empty page)".
+    for (const [location, said] of [
+      ['file:///etc/passwd', /a redirect to file:\/\/\/etc\/passwd, not an http\(s\) URL: not followed$/],
+      [undefined, /answered 302 for .*: a redirect without a Location header: not followed$/],
+    ] as const) {
+      const answer = (async () => new Response(null, { status: 302, headers: location ? { location } : {} })) as typeof fetch;
+      const e = await new LmfdbClient({ ...fast, baseUrl: 'http://lmfdb.invalid', fetch: answer }).fetchPage('ec_curvedata', {}).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(LmfdbHttpError);
+      expect((e as Error).message).toMatch(said);
+    }
   });
 
   it('pages by 100, stops on the empty page after the last rows and returns exactly the rows served, big integers exact', async () => {

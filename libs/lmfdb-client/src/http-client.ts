@@ -174,6 +174,9 @@ export class LmfdbClient {
     } catch {
       throw new LmfdbHttpError(status, `a redirect to ${JSON.stringify(location.slice(0, 200))}, which is not a URL`, url);
     }
+    if (target.protocol !== 'http:' && target.protocol !== 'https:') {
+      throw new LmfdbHttpError(status, `a redirect to ${JSON.stringify(target.href.slice(0, 200)).slice(1, -1)}, not an http(s) URL: not followed`, url);
+    }
     const origin = new URL(this.baseUrl).origin;
     if (target.origin !== origin) {
       throw new LmfdbHttpError(status, `a redirect to ${target.origin}, another origin than the base URL's ${origin}: not followed (its rows would be cached as ${origin}'s); give --base-url ${target.origin} if that is the LMFDB you mean`, url);
@@ -226,7 +229,8 @@ export class LmfdbClient {
         if (isTimeout(e)) throw new LmfdbTimeoutError(url, this.o.timeoutMs);
         throw new LmfdbNetworkError(url, retries + 1, e instanceof Error ? `${e.message}${(e as { cause?: unknown }).cause ? ` (${String((e as { cause?: unknown }).cause)})` : ''}` : String(e));
       }
-      if (REDIRECT_STATUS.has(status) && location !== null) {
+      if (REDIRECT_STATUS.has(status)) {
+        if (location === null) throw new LmfdbHttpError(status, 'a redirect without a Location header: not followed', url);
         url = this.redirectTarget(url, location, status, ++redirects);
         continue;
       }
