@@ -273,7 +273,7 @@ export class LmfdbClient {
       if (notUtf8 !== undefined) throw new LmfdbParseError(url, notUtf8);
       let env: unknown;
       try {
-        env = parseLossless(deepValuesAsUnreadable(nonFiniteAsRealLiterals(body), PAGE_DEPTH_MAX), { markDuplicateKeys: true });
+        env = parseLossless(deepValuesAsUnreadable(nonFiniteAsRealLiterals(body), PAGE_DEPTH_MAX), { markUnreadable: true });
       } catch (e) {
         throw new LmfdbParseError(url, String(e));
       }

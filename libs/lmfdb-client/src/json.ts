@@ -7,15 +7,31 @@ const INTEGER = /^-?\d+$/;
 const parseNumber = (value: string): unknown => (INTEGER.test(value) ? BigInt(value) : new LosslessNumber(value));
 
 /**
- * Parses JSON text: integers -> bigint; non-integers -> LosslessNumber (their text kept exactly).
- * An object with one key twice, with different values, is a SyntaxError; with `markDuplicateKeys`
- * that key's value becomes an unreadable marker instead (so one such row is invalid, not the
- * whole answer it came in).
+ * Most digits an integer from the API may have (LMFDB's widest columns, discriminants and group
+ * orders, have a few hundred). Conversion to and from bigint costs more than linear time: one
+ * integer of sixteen million digits took seconds to fetch and 13 s at every load of its cache.
  */
-export function parseLossless(text: string, opts: { markDuplicateKeys?: boolean } = {}): unknown {
-  if (!opts.markDuplicateKeys) return parse(text, null, parseNumber);
+export const INTEGER_DIGITS_MAX = 10_000;
+
+/** parseNumber, with an integer of more than INTEGER_DIGITS_MAX digits an unreadable marker (its row invalid). */
+function parseBoundedNumber(value: string): unknown {
+  const digits = value.startsWith('-') ? value.length - 1 : value.length;
+  if (digits > INTEGER_DIGITS_MAX && INTEGER.test(value)) {
+    return { [UNREADABLE_KEY]: `an integer of ${digits} digits, above the ${INTEGER_DIGITS_MAX} a value may have` };
+  }
+  return parseNumber(value);
+}
+
+/**
+ * Parses JSON text: integers -> bigint; non-integers -> LosslessNumber (their text kept exactly).
+ * An object with one key twice, with different values, is a SyntaxError; with `markUnreadable` (an answer of the API)
+ * that key's value becomes an unreadable marker instead, and so does an integer of more than
+ * INTEGER_DIGITS_MAX digits (so one such row is invalid, not the whole answer it came in).
+ */
+export function parseLossless(text: string, opts: { markUnreadable?: boolean } = {}): unknown {
+  if (!opts.markUnreadable) return parse(text, null, parseNumber);
   return parse(text, null, {
-    parseNumber,
+    parseNumber: parseBoundedNumber,
     onDuplicateKey: ({ key }) => ({ [UNREADABLE_KEY]: `the key ${JSON.stringify(key.length > 100 ? `${key.slice(0, 100)}…` : key)} appears twice, with different values` }),
   });
 }
