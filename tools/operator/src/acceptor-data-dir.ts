@@ -33,6 +33,20 @@ function recordsRejoinFloor(dir: string): boolean {
   }
 }
 
+/**
+ * The number of acceptors the dir's node.json says it was made for (its `clusterSize`), or
+ * undefined when node.json is missing or cannot be read: the acceptor refuses a start with another
+ * --cluster-size, so this is the network size its votes belong to.
+ */
+export function recordedClusterSize(dir: string): number | undefined {
+  try {
+    const size = (JSON.parse(readFileSync(join(dir, NODE_FILE), 'utf8')) as { clusterSize?: unknown }).clusterSize;
+    return Number.isInteger(size) && (size as number) > 0 ? (size as number) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function entries(dir: string): string[] | undefined {
   try {
     return readdirSync(dir);

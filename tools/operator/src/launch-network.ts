@@ -5,7 +5,7 @@ import { Quorum } from '@paxos/consensus-core';
 import { cacheFilePath, readCacheFile, SOURCE_COUNT } from '@paxos/lmfdb-client';
 import { ConfigError, ensureNetworkCertificates, isServing, type Transport } from '@paxos/grpc-kit';
 import { CLIENT_CERT_NAME, clientTransport, INGEST_CERT_NAME, STATUS_CERT_NAME, STATUS_PAGE_NAME, dataDir, defaultNetworkDir, LAYOUT_FILE, layoutProblem, lockNetworkDir, logFile, type NetworkLayout, networkTlsDir, type NodeLayout, pidFile, portOf, readLayout, workspaceRoot, writeLayout } from './network-dir';
-import { holdsVoteLog, holdsVotes } from './acceptor-data-dir';
+import { holdsVoteLog, holdsVotes, recordedClusterSize } from './acceptor-data-dir';
 import { portProblem } from './port-check';
 import { acceptorStatus } from './probe';
 import { canonicalDir, isAlive, isOurs, isPaused, lastLogLine, LAUNCH_MARKER_ENV, LAUNCH_NAME_ENV, listensOn, markedProcesses, readPid, removePid, sleep, writePid } from './processes';
@@ -106,7 +106,7 @@ function previousLayout(dir: string): NetworkLayout | undefined {
  * new quorums need not intersect, so a value chosen before could be overwritten. Refused before
  * anything starts (each acceptor also refuses a data dir made for another size).
  */
-function refuseMembershipChange(dir: string, nodes: number): void {
+export function refuseMembershipChange(dir: string, nodes: number): void {
   const dataDirs = existsSync(dir) ? readdirSync(dir).filter((f) => /^node_\d+\.data$/.test(f)) : [];
   if (dataDirs.length === 0) return;
   let before: number | undefined;
@@ -116,10 +116,26 @@ function refuseMembershipChange(dir: string, nodes: number): void {
     before = undefined;
   }
   if (before === nodes) return;
+  if (before === undefined) {
+    // Without network.json the acceptors' own node.json files say the size their votes belong to
+    // (each acceptor refuses another --cluster-size): when they agree, that size continues the
+    // network. Refused on the count of data dirs alone, "launch with --nodes N" was refused again.
+    // (A data dir without node.json holds no votes of its own: an acceptor that lost its data.)
+    const sizes = new Set(dataDirs.flatMap((d) => recordedClusterSize(join(dir, d)) ?? []));
+    const recorded = sizes.size === 1 ? [...sizes][0] : undefined;
+    if (recorded === nodes) return;
+    if (recorded === undefined) {
+      throw new ConfigError(
+        `${dir} holds the data of ${dataDirs.length} acceptors, and neither its ${LAYOUT_FILE} (missing or unreadable) nor their node.json files (each names its clusterSize) agree on how many acceptors the network had: ` +
+          `launching ${nodes} on it could lose a chosen value. Restore ${join(dir, LAYOUT_FILE)} and launch again; or choose another --dir for a new network (or remove ${dir} to discard its data).`,
+      );
+    }
+    before = recorded;
+  }
   throw new ConfigError(
-    `${dir} holds the data of ${before !== undefined ? `a network of ${before} acceptors` : `${dataDirs.length} acceptors (its ${LAYOUT_FILE} is missing or unreadable)`}; launching ${nodes} on it is refused: ` +
+    `${dir} holds the data of a network of ${before} acceptors; launching ${nodes} on it is refused: ` +
       'the old and the new quorums need not intersect, so a chosen value could be lost. ' +
-      `Launch with --nodes ${before ?? dataDirs.length} to continue that network, or choose another --dir for a new one (or remove ${dir} to discard its data).`,
+      `Launch with --nodes ${before} to continue that network, or choose another --dir for a new one (or remove ${dir} to discard its data).`,
   );
 }
 
