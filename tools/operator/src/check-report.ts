@@ -40,7 +40,13 @@ export interface ServiceRow {
   /** Why not (absent when it answers). */
   readonly error?: string;
   /** When it does not answer: whether the process launch started for it runs, and is paused (absent: not checked). */
-  readonly process?: { readonly running: false; readonly lastWords?: string } | { readonly running: true; readonly pid: number; readonly paused: boolean };
+  readonly process?: { readonly running: false; readonly lastWords?: string; readonly lostData?: LostData } | { readonly running: true; readonly pid: number; readonly paused: boolean };
+}
+
+/** An acceptor whose data dir holds no votes while the others' do: restart-missing leaves it down, rejoin brings it back. */
+export interface LostData {
+  readonly id: number;
+  readonly dataDir: string;
 }
 
 /** What became of the process launch started for a service that does not answer (owners absent: not checked), and of one gone, what its log said last. */
@@ -48,7 +54,8 @@ function processOf(owners: Owners | undefined, pid: number | undefined, name: st
   if (!owners) return {};
   if (pid !== undefined) return { process: { running: true, pid, paused: isPaused(pid) } };
   const lastWords = owners.lastWords?.(name);
-  return { process: { running: false, ...(lastWords !== undefined ? { lastWords } : {}) } };
+  const lostData = owners.lostData?.(name);
+  return { process: { running: false, ...(lastWords !== undefined ? { lastWords } : {}), ...(lostData !== undefined ? { lostData } : {}) } };
 }
 
 /** What to do about a service that does not answer: start it again, resume it, or read its log. */
@@ -56,6 +63,10 @@ function serviceAdvice(row: ServiceRow, log: string, dir: string): string {
   const p = row.process;
   // Its log's last words: a node that refused to start (damaged data, a port taken) says why, and
   // starting it again will not help until that is mended.
+  // restart-missing does not start an acceptor that lost its data (started empty it would forget its votes): rejoin does.
+  if (p?.running === false && p.lostData) {
+    return `its process is not running and its data dir ${p.lostData.dataDir} holds no votes while the other acceptors' do (it lost its data; --restart-missing leaves it down): bring it back with npm run rejoin -- --node ${p.lostData.id} --dir ${dir}`;
+  }
   if (p?.running === false) return `its process is not running${p.lastWords ? ` (its log ends: ${p.lastWords})` : ''}: npm run launch -- --restart-missing --dir ${dir} starts it again${p.lastWords ? ' once that is mended' : ''}`;
   if (p?.running && p.paused) return `its process ${p.pid} is paused (stopped by a signal): resume it with kill -CONT ${p.pid}`;
   return `see ${log}`;
@@ -187,6 +198,8 @@ export interface Owners {
   readonly acceptors?: ReadonlyMap<number, number>;
   /** The last line of a process's log that says why it ended (by its name in the layout), if any. */
   readonly lastWords?: (name: string) => string | undefined;
+  /** Whether an acceptor (by its name in the layout) lost its data, as launch's lostData tells. */
+  readonly lostData?: (name: string) => LostData | undefined;
 }
 
 async function proposerRow(address: string, deadlineMs: number, transport: Transport, owners?: Owners): Promise<ServiceRow> {

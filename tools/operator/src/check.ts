@@ -4,8 +4,8 @@ import type { Transport } from '@paxos/grpc-kit';
 import { attemptDeadlines, type CheckReport, checkNetwork, formatCheck, NO_ACCEPTOR_ANSWERED, type Owners } from './check-report';
 import { certificateExpiry } from './certificate-expiry';
 import { compareLogs, type LogAgreement } from './log-agreement';
-import { runningProcesses } from './launch-network';
-import { clientTransport, defaultNetworkDir, logFile, readLayout, STATUS_PAGE_NAME } from './network-dir';
+import { lostData, runningProcesses } from './launch-network';
+import { clientTransport, dataDir, defaultNetworkDir, logFile, readLayout, STATUS_PAGE_NAME } from './network-dir';
 import { endingCause } from './processes';
 
 export const checkCommand = {
@@ -76,7 +76,12 @@ export async function runCheck(argv: readonly string[], out: (line: string) => v
     const proposer = running.get('proposer');
     const statusPage = running.get(STATUS_PAGE_NAME);
     const acceptors = new Map(layout.nodes.flatMap((n) => (n.role === 'acceptor' && running.has(n.name) ? [[n.id, running.get(n.name) as number] as const] : [])));
-    return { ...(proposer !== undefined ? { proposer } : {}), ...(statusPage !== undefined ? { statusPage } : {}), acceptors, lastWords: (name) => endingCause(logFile(dir, name)) };
+    const lost = lostData(dir, layout);
+    const lostOf = (name: string) => {
+      const n = lost.has(name) ? layout.nodes.find((x) => x.name === name) : undefined;
+      return n ? { id: n.id, dataDir: dataDir(dir, n.name) } : undefined;
+    };
+    return { ...(proposer !== undefined ? { proposer } : {}), ...(statusPage !== undefined ? { statusPage } : {}), acceptors, lastWords: (name) => endingCause(logFile(dir, name)), lostData: lostOf };
   };
   let report = await checkNetwork(layout, deadlineMs, transport, owners());
   while (report.quorumAlive && (report.holdingLatest < report.alive || report.appliedLatest < report.alive) && performance.now() < settleUntil) {
