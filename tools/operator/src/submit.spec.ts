@@ -1,9 +1,10 @@
 import { status } from '@grpc/grpc-js';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '@paxos/grpc-kit';
 import { ProposeResponse } from '@paxos/proto';
+import { PROPOSAL_FILE_BYTES_MAX, readBoundedText } from './bounded-file';
 import { buildFromOptions, describeFailure, EXIT, formatChosen } from './submit';
 
 describe('npm run submit: what a failure means to the sender', () => {
@@ -59,6 +60,18 @@ describe('npm run submit --file: a file that is not a proposal is bad input (exi
     expect(build(join(dir, 'null.json'))).toThrow(/must hold one JSON object/);
     writeFileSync(join(dir, 'wrong.json'), '{"proposal_number": 7, "leaderboard": "none"}');
     expect(build(join(dir, 'wrong.json'))).toThrow(ConfigError);
+  });
+
+  it('refuses a device and a file past the bound before reading it, instead of running out of memory', () => {
+    // Read whole, /dev/zero ended submit with std::bad_alloc (exit 134) and no message.
+    expect(build('/dev/zero')).toThrow(new ConfigError('--file /dev/zero is not a file (a device or socket): give the path of a file'));
+    const huge = join(dir, 'huge.json');
+    writeFileSync(huge, '');
+    truncateSync(huge, PROPOSAL_FILE_BYTES_MAX + 1); // sparse: no disk used
+    expect(build(huge)).toThrow(new ConfigError(`--file ${huge} holds ${PROPOSAL_FILE_BYTES_MAX + 1} bytes, more than the ${PROPOSAL_FILE_BYTES_MAX} a proposal file may: is it the right file?`));
+    writeFileSync(join(dir, 'small.json'), '{"a": 1}');
+    expect(readBoundedText(join(dir, 'small.json'), 8, '--file')).toBe('{"a": 1}');
+    expect(() => readBoundedText(join(dir, 'small.json'), 7, '--file')).toThrow(/holds 8 bytes, more than the 7/);
   });
 
   it('refuses flags that contradict the file instead of letting one silently win', () => {

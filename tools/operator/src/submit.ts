@@ -1,12 +1,12 @@
 import { status } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { formatBallot, Quorum } from '@paxos/consensus-core';
 import { ConfigError, deadlineNoticedLate, describeGrpcError, describeStatusDetails, helpText, isServiceError, notConnected, parseCommand, printable, type Transport } from '@paxos/grpc-kit';
 import { isSourceNumber, loadSource, parseLossless, type SourceCache, stringifyLossless, verifyClaim } from '@paxos/lmfdb-client';
 import { type Claim, Consistency, type LeaderboardEntry, type MonsterHarmonicProposal, type ProposeResponse, VoteOutcome, VotePhase } from '@paxos/proto';
 import { buildProposal, encodeProposalValue, parseProposalJson, ProposalFormatError } from '@paxos/proposal';
+import { PROPOSAL_FILE_BYTES_MAX, readBoundedText } from './bounded-file';
 import { clientTransport, defaultNetworkDir, readLayout } from './network-dir';
 import { appliedThrough, counted, notRunningHint, propose, readCall, UINT64_MAX } from './probe';
 import { formatRows } from './read';
@@ -72,13 +72,7 @@ export function parseClaim(text: string): Claim {
 
 /** proposal.json, with a leaderboard_sha256 it gives passed on as given (the proposer checks it); a file that cannot be read or is not a proposal is bad input. */
 function proposalFromFile(path: string): { proposal: MonsterHarmonicProposal; hashGiven: boolean } {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new ConfigError(`--file ${path} cannot be read (${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (e as Error).message})`);
-  }
+  const text = readBoundedText(path, PROPOSAL_FILE_BYTES_MAX, '--file');
   let doc: unknown;
   try {
     doc = parseLossless(text);
