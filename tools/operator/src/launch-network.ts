@@ -79,7 +79,8 @@ export function runningProcesses(dir: string, opts: { removeStale?: boolean } = 
   for (const f of readdirSync(dir).filter((f) => PID_FILE.test(f))) {
     const path = join(dir, f);
     const pid = readPid(path);
-    if (pid !== undefined && isOurs(pid, dir)) live.push({ name: f.slice(0, -4), pid });
+    const name = f.slice(0, -4);
+    if (pid !== undefined && isOurs(pid, dir, name)) live.push({ name, pid });
     else if (opts.removeStale) removePid(path);
   }
   for (const p of markedProcesses(dir)) {

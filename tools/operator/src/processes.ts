@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { processState } from '@paxos/grpc-kit';
 
@@ -7,20 +7,47 @@ export const LAUNCH_MARKER_ENV = 'PAXOS_LAUNCHED_IN';
 /** ... and this one, set to its name in the dir (node_<i>, proposer, status-page: its pid file's name). */
 export const LAUNCH_NAME_ENV = 'PAXOS_LAUNCHED_AS';
 
+/** Longest pid file read: a pid and a newline, with room to spare. */
+const PID_FILE_BYTES_MAX = 64;
+
+/**
+ * The pid a pid file holds, or undefined when it holds none: missing, garbage, or not a file at all
+ * (a directory of that name failed check, stop and launch with a bare EISDIR). At most 64 bytes are read.
+ */
 export function readPid(path: string): number | undefined {
-  if (!existsSync(path)) return undefined;
-  const n = Number(readFileSync(path, 'utf8').trim());
-  return Number.isInteger(n) && n > 0 ? n : undefined;
+  let text: string;
+  try {
+    if (!lstatSync(path).isFile()) return undefined;
+    const fd = openSync(path, 'r');
+    try {
+      const buf = Buffer.alloc(PID_FILE_BYTES_MAX);
+      text = buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return undefined;
+  }
+  const t = text.trim();
+  // A pid is a positive int (Linux's pid_max is at most 2^22): "1e3" or 64 nines are garbage, not pids.
+  return /^[1-9]\d{0,9}$/.test(t) && Number(t) <= 2 ** 31 - 1 ? Number(t) : undefined;
 }
 
 /** Written beside and renamed into place: a reader never sees an empty or half-written pid file. */
 export function writePid(path: string, pid: number): void {
+  if (existsSync(path) && lstatSync(path).isDirectory()) throw new Error(`${path} is a directory, where launch keeps a pid file: move it away, then run npm run launch -- --restart-missing`);
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, `${pid}\n`);
   renameSync(tmp, path);
 }
 
+/** Removes a pid file; anything else at its path (a directory) is not launch's and is left alone. */
 export function removePid(path: string): void {
+  try {
+    if (lstatSync(path).isDirectory()) return;
+  } catch {
+    return; // gone already
+  }
   rmSync(path, { force: true });
 }
 
@@ -60,12 +87,18 @@ export function canonicalDir(dir: string): string {
 /**
  * True when pid is alive and is a process launch started for this network dir (not a recycled
  * pid). The dirs compare with symlinks resolved: a network launched through a symlink is the
- * same network when stopped through its real path.
+ * same network when stopped through its real path. With `name` (a pid file's), the process must
+ * also have been started as that node: a pid file naming another node's process made
+ * --restart-missing take the node for running and leave it down. A process started before
+ * launch recorded names (no PAXOS_LAUNCHED_AS) is taken on its dir alone.
  */
-export function isOurs(pid: number, dir: string): boolean {
+export function isOurs(pid: number, dir: string, name?: string): boolean {
   if (!isAlive(pid)) return false;
-  const marker = processEnvironment(pid)?.get(LAUNCH_MARKER_ENV);
-  return marker !== undefined && canonicalDir(marker) === canonicalDir(dir);
+  const env = processEnvironment(pid);
+  const marker = env?.get(LAUNCH_MARKER_ENV);
+  if (marker === undefined || canonicalDir(marker) !== canonicalDir(dir)) return false;
+  const startedAs = env?.get(LAUNCH_NAME_ENV);
+  return name === undefined || startedAs === undefined || startedAs === name;
 }
 
 /** A process's environment as it started (Linux /proc/<pid>/environ); undefined when it cannot be read. */

@@ -94,7 +94,7 @@ export async function runRejoin(argv: readonly string[], out: (line: string) => 
     // them must be stopped below like the others.
     runningProcesses(dir, { removeStale: true });
     const pid = readPid(pidFile(dir, lost.name));
-    const running = pid !== undefined && isOurs(pid, dir);
+    const running = pid !== undefined && isOurs(pid, dir, lost.name);
     const lostDir = dataDir(dir, lost.name);
     const state = dataDirState(lostDir);
     if (state === 'rejoined') {
@@ -122,7 +122,7 @@ export async function runRejoin(argv: readonly string[], out: (line: string) => 
     let marginSlots = BigInt(o['margin-slots'] as number);
     for (const p of proposers) {
       const ppid = readPid(pidFile(dir, p.name));
-      if (ppid === undefined || !isOurs(ppid, dir)) continue;
+      if (ppid === undefined || !isOurs(ppid, dir, p.name)) continue;
       const window = runningProposerWindow(ppid);
       if (window === undefined) {
         throw new ConfigError(
@@ -137,7 +137,7 @@ export async function runRejoin(argv: readonly string[], out: (line: string) => 
     for (const p of proposers) {
       const ppid = readPid(pidFile(dir, p.name));
       if (ppid === undefined) continue;
-      const how = await stopProcess(ppid, o['grace-ms'] as number, () => isOurs(ppid, dir));
+      const how = await stopProcess(ppid, o['grace-ms'] as number, () => isOurs(ppid, dir, p.name));
       if (how === 'unkillable') throw new Error(`${p.name} (pid ${ppid}) outlived SIGKILL (stuck in the kernel?): nothing was changed; run rejoin again once it is gone`);
       removePid(pidFile(dir, p.name));
       out(`${p.name.padEnd(9)} pid ${ppid}: ${how} (a proposer that ran before must not run on beside the rejoined acceptor)`);

@@ -47,7 +47,7 @@ export async function runStop(argv: readonly string[], out: (line: string) => vo
     const end = (wave: typeof running) =>
       Promise.all(
         wave.map(async (p) => {
-          const how = await stopProcess(p.pid, parsed.options['grace-ms'] as number, () => isOurs(p.pid, dir));
+          const how = await stopProcess(p.pid, parsed.options['grace-ms'] as number, () => isOurs(p.pid, dir, p.name));
           // A process that outlived SIGKILL keeps its pid file: the next stop finds it again.
           if (how !== 'unkillable') removePid(pidFile(dir, p.name));
           return { ...p, how };
