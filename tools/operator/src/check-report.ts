@@ -6,6 +6,7 @@ import { acceptorVotes } from '@paxos/wire';
 import { type NetworkLayout, type NodeLayout, portOf, STATUS_PAGE_NAME } from './network-dir';
 import { type CertificateExpiry, formatCertificateExpiry } from './certificate-expiry';
 import { formatAgreement, type LogAgreement } from './log-agreement';
+import { certificateAdvice, certificateRefusal, describeCallFailure } from './certificate-refusal';
 import { acceptorStatus } from './probe';
 import { isPaused, listensOn } from './processes';
 
@@ -176,15 +177,21 @@ async function acceptorRow(n: NodeLayout, clusterSize: number, deadlineMs: numbe
     if (s.nodeId !== n.id) return { node: n.id, address: n.address, alive: false, error: `answers as acceptor ${s.nodeId}, not acceptor ${n.id} of this network (another network on these ports, or a node started with another --id)` };
     return row(n.id, n.address, clusterSize, s);
   } catch (e) {
-    return { node: n.id, address: n.address, alive: false, error: withCertificateHint(describeGrpcError(e)), ...(owners?.acceptors ? processOf(owners, owners.acceptors.get(n.id), n.name) : {}) };
+    const pid = owners?.acceptors?.get(n.id);
+    return { node: n.id, address: n.address, alive: false, error: withCertificateHint(isServiceError(e) ? `${grpcStatus[e.code] ?? e.code}: ${describeCallFailure(e.code, e.details)}` : describeGrpcError(e), listensOwn(pid, n.address)), ...(owners?.acceptors ? processOf(owners, pid, n.name) : {}) };
   }
 }
 
-/** A handshake that fails on the certificate chain: most often another network (another CA) on these ports. */
-export function withCertificateHint(error: string): string {
-  return /self[- ]signed certificate|unable to (verify|get local issuer)|certificate signature failure/i.test(error)
-    ? `${error} (a node made with another network's CA answers on this port: is another network running on these ports?)`
-    : error;
+/** Whether the network's own process (pid, from its pid file) is the one listening on address's port. */
+const listensOwn = (pid: number | undefined, address: string): boolean => pid !== undefined && listensOn(pid, portOf(address)) === true;
+
+/**
+ * A handshake that fails on the certificate chain: another network (another CA) on these ports,
+ * or, when the port's process is this network's own (`ours`), tls/ issued again after it started.
+ */
+export function withCertificateHint(error: string, ours = false): string {
+  if (certificateRefusal(error) === undefined) return error;
+  return ours ? `${error} (${certificateAdvice(true)})` : `${error} (a node made with another network's CA answers on this port: is another network running on these ports?)`;
 }
 
 /**
@@ -212,7 +219,7 @@ async function proposerRow(address: string, deadlineMs: number, transport: Trans
     if (owners.proposer === undefined) return { address, answering: false, error: `this network's proposer is not running (no live proposer.pid), and another process answers on ${address}` };
     if (listensOn(owners.proposer, portOf(address)) === false) return { address, answering: false, error: `another process answers on ${address}, not this network's proposer (pid ${owners.proposer})` };
   }
-  return { address, answering: health.serving, ...(health.reason ? { error: withCertificateHint(health.reason) } : {}), ...(health.serving ? {} : processOf(owners, owners?.proposer, 'proposer')) };
+  return { address, answering: health.serving, ...(health.reason ? { error: withCertificateHint(health.reason, listensOwn(owners?.proposer, address)) } : {}), ...(health.serving ? {} : processOf(owners, owners?.proposer, 'proposer')) };
 }
 
 /** The status page answers HEAD / as itself (its header names its pid: the one launch started, when known). */

@@ -6,6 +6,7 @@ import { clientDeadlinePassed, ConfigError, deadlineNoticedLate, describeStatusD
 import { Consistency, type LeaderboardRow, type ListProposalsResponse, type ProposalRecord, type ReadLogResponse } from '@paxos/proto';
 import { status } from '@grpc/grpc-js';
 import { LEADERBOARD_HISTORY_MAX } from '@paxos/read-service';
+import { certificateAdvice, certificateRefusal, describeCallFailure } from './certificate-refusal';
 import { clientTransport, defaultNetworkDir, readLayout } from './network-dir';
 import { appliedThrough, counted, notRunningHint, readCall, UINT64_MAX } from './probe';
 
@@ -216,7 +217,7 @@ export function describeReadFailure(code: status, details: string, t: ReadTarget
   const heldFor = deadlineNoticedLate({ code, details }, t.deadlineMs);
   if (heldFor !== undefined) said = `the ${t.deadlineMs} ms deadline passed while this command was held for ${heldFor} s (it was paused or starved of CPU; ${t.address} may have answered in time): run it again`;
   else if (clientDeadlinePassed({ code, details }) !== undefined) said = `${t.address} did not answer within ${t.deadlineMs} ms (paused or overloaded?)${staleHint}`;
-  else if (notConnected(code, details)) said = `${describeStatusDetails(code, details)}; ${notRunningHint(t.who)}${staleHint}`;
+  else if (notConnected(code, details)) said = `${describeCallFailure(code, details)}; ${certificateRefusal(details) ? certificateAdvice() : notRunningHint(t.who)}${staleHint}`;
   else if (t.linearizable && code === status.UNAVAILABLE && /CONSISTENCY_STALE/.test(details)) said = `${details}; rerun with --stale, or --node N to read one acceptor`;
   else said = describeStatusDetails(code, details);
   return { details: said, exitCode: code === status.NOT_FOUND ? 3 : code === status.UNAVAILABLE || code === status.DEADLINE_EXCEEDED ? 4 : 1 };

@@ -2,11 +2,12 @@ import { status } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { formatBallot, Quorum } from '@paxos/consensus-core';
-import { ConfigError, deadlineNoticedLate, describeGrpcError, describeStatusDetails, helpText, isServiceError, notConnected, parseCommand, printable, type Transport } from '@paxos/grpc-kit';
+import { ConfigError, deadlineNoticedLate, describeGrpcError, helpText, isServiceError, notConnected, parseCommand, printable, type Transport } from '@paxos/grpc-kit';
 import { isSourceNumber, loadSource, parseLossless, type SourceCache, stringifyLossless, verifyClaim } from '@paxos/lmfdb-client';
 import { type Claim, Consistency, type LeaderboardEntry, type MonsterHarmonicProposal, type ProposeResponse, VoteOutcome, VotePhase } from '@paxos/proto';
 import { buildProposal, encodeProposalValue, parseProposalJson, ProposalFormatError } from '@paxos/proposal';
 import { PROPOSAL_FILE_BYTES_MAX, readBoundedText } from './bounded-file';
+import { certificateAdvice, certificateRefusal, describeCallFailure } from './certificate-refusal';
 import { clientTransport, defaultNetworkDir, readLayout } from './network-dir';
 import { appliedThrough, counted, notRunningHint, propose, readCall, UINT64_MAX } from './probe';
 import { formatRows } from './read';
@@ -242,7 +243,7 @@ export function describeFailure(code: status, details: string, clientRequestId: 
   const heldFor = deadlineMs === undefined ? undefined : deadlineNoticedLate({ code, details }, deadlineMs);
   const what = heldFor !== undefined
     ? `${status[code]}: the ${(deadlineMs as number) / 1000} s deadline passed while this command was held for ${heldFor} s (it was paused or starved of CPU; the proposer may have answered in time)`
-    : `${status[code] ?? code}: ${describeStatusDetails(code, details)}`;
+    : `${status[code] ?? code}: ${describeCallFailure(code, details)}`;
   const retry = `retry with --client-request-id ${clientRequestId}: it is chosen at most once, and a retry answers with its slot`;
   switch (code) {
     case status.FAILED_PRECONDITION:
@@ -253,7 +254,7 @@ export function describeFailure(code: status, details: string, clientRequestId: 
     case status.RESOURCE_EXHAUSTED:
       return [`not chosen: ${what}; ${retry}`, EXIT.unavailable];
     case status.UNAVAILABLE:
-      if (notConnected(code, details)) return [`not sent: ${what}; ${notRunningHint('the proposer')}; ${retry}`, EXIT.unavailable];
+      if (notConnected(code, details)) return [`not sent: ${what}; ${certificateRefusal(details) ? certificateAdvice() : notRunningHint('the proposer')}; ${retry}`, EXIT.unavailable];
       return [`not known to be chosen: ${what}; the proposal may still be chosen: ${retry}`, EXIT.unavailable];
     case status.DEADLINE_EXCEEDED:
       return [`not known to be chosen: ${what}; the proposal may still be chosen: ${retry}`, EXIT.unavailable];
