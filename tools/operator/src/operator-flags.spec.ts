@@ -20,6 +20,12 @@ describe('operator flags and messages', () => {
     await expect(runLaunch(['--restart-missing', '--dir', dir, '--metrics-port', '27200'], () => undefined)).rejects.toThrow(/--metrics-port cannot change it/);
   });
 
+  it("read's --help says its exit codes, as submit's README line does", async () => {
+    const lines: string[] = [];
+    await runRead(['--help'], (l) => lines.push(l));
+    expect(lines.join('\n')).toMatch(/exit 0 read, 2 bad input, 3 not found, 4 no answer or no quorum .*, 1 other/);
+  });
+
   it('read refuses numbers above uint64, a malformed --address and --node with --address, before any call', async () => {
     const out = () => undefined;
     await expect(runRead(['log', '--dir', dir, '--address', '127.0.0.1:1', '--from', '18446744073709551616'], out)).rejects.toThrow('--from "18446744073709551616" must be an integer in 0..18446744073709551615');

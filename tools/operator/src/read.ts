@@ -13,7 +13,7 @@ import { appliedThrough, counted, notRunningHint, readCall, UINT64_MAX } from '.
 export const readCommand = {
   program: 'read',
   refuseRepeats: true,
-  summary: 'read the agreed state: the leaderboard, one proposal, the proposals, or the chosen log',
+  summary: 'read the agreed state: the leaderboard, one proposal, the proposals, or the chosen log; exit 0 read, 2 bad input, 3 not found, 4 no answer or no quorum (run again, or --node N), 1 other',
   usage: 'npm run read -- leaderboard [--history H] | proposal <n> | proposals [--from N] | log [--from S] [--max M] [--node N | --address A] [--stale] [--json]',
   allowPositionals: true,
   options: {
