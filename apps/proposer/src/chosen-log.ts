@@ -13,11 +13,17 @@ export interface ChosenResult {
   readonly valueDigest?: string;
   /** The content type it took effect under (absent as the digest is). */
   readonly contentType?: string;
+  /**
+   * The value key (content type and bytes, sessionValueKey) it took effect with: every node keeps
+   * it, in its state snapshots too, so it is known below an installed snapshot as well (absent only
+   * below a snapshot written before these keys).
+   */
+  readonly valueKey?: number;
 }
 
 /** A result of a slot this proposer learned itself: ballot and digest known. */
 /** A command that took effect for the first time, with the bytes it took effect with. */
-export type LearnedResult = Required<ChosenResult> & {
+export type LearnedResult = Required<Omit<ChosenResult, 'valueKey'>> & {
   readonly data: Uint8Array;
   /** For a Monster Harmonic proposal: accepted into the registry, or refused (its number was taken). */
   readonly harmonic?: HarmonicOutcome;
@@ -125,7 +131,8 @@ export class ChosenLog {
   result(clientRequestId: string): ChosenResult | undefined {
     const s = this.agreed.session(clientRequestId);
     if (s === undefined) return undefined;
-    return s.detail ? { clientRequestId, slot: s.slot, ballot: s.detail.ballot, valueDigest: s.detail.digest, contentType: s.detail.contentType } : { clientRequestId, slot: s.slot };
+    const key = s.valueKey !== undefined ? { valueKey: s.valueKey } : {};
+    return s.detail ? { clientRequestId, slot: s.slot, ballot: s.detail.ballot, valueDigest: s.detail.digest, contentType: s.detail.contentType, ...key } : { clientRequestId, slot: s.slot, ...key };
   }
 
   /**

@@ -2,6 +2,7 @@ import { status } from '@grpc/grpc-js';
 import type { Command, Quorum } from '@paxos/consensus-core';
 import { GrpcError } from '@paxos/grpc-kit';
 import type { AcceptorVote } from '@paxos/proto';
+import { sessionValueKey } from '@paxos/state-machine';
 import type { ChosenLog, ChosenResult, LearnedResult } from './chosen-log';
 import { QuorumUnreachableError } from './fan-out';
 
@@ -362,15 +363,17 @@ export class ClientGateway {
 
   /** A client_request_id that took effect with another value (other bytes, or another content type) cannot name this command too. */
   private reusedIdError(known: ChosenResult, value: InFlightValue): GrpcError | undefined {
-    // Without a digest (an id known from an installed snapshot) another value cannot be told apart.
     if (known.valueDigest !== undefined && this.deps.chosen.digest(value.data) !== known.valueDigest) return this.tookOtherBytes(known);
-    return known.contentType !== undefined && known.contentType !== value.contentType ? this.tookOtherBytes(known) : undefined;
+    if (known.contentType !== undefined && known.contentType !== value.contentType) return this.tookOtherBytes(known);
+    // Without a digest (an id that took effect below a snapshot installed from an acceptor) its value key tells.
+    if (known.valueDigest === undefined && known.valueKey !== undefined && sessionValueKey(value.contentType, value.data) !== known.valueKey) return this.tookOtherBytes(known);
+    return undefined;
   }
 
   private tookOtherBytes(known: ChosenResult): GrpcError {
     return new GrpcError(
       status.ALREADY_EXISTS,
-      `client_request_id ${JSON.stringify(known.clientRequestId)} already took effect in slot ${known.slot} with another value (sha256 ${known.valueDigest}); use a new id for a new value`,
+      `client_request_id ${JSON.stringify(known.clientRequestId)} already took effect in slot ${known.slot} with another value${known.valueDigest !== undefined ? ` (sha256 ${known.valueDigest})` : ''}; use a new id for a new value`,
     );
   }
 

@@ -22,7 +22,21 @@ export interface SessionRecord {
   readonly index: number;
   /** Kept only by sessions built with a digest function (the proposer's, to answer retries). */
   readonly detail?: SessionDetail;
+  /**
+   * A 48-bit key of the value (content type and bytes) the id took effect with, kept by every node
+   * whose sessions are given a key function (the agreed state's), and in its state snapshots: a
+   * proposer that continued from another node's snapshot, which holds no details, still tells a
+   * retry from another value under the id. Absent when unknown (sessions restored from a snapshot
+   * written before these keys).
+   */
+  readonly valueKey?: number;
 }
+
+/** The value key of a command (see SessionRecord.valueKey): a whole number in [0, 2^48). */
+export type SessionValueKey = (contentType: string, data: Uint8Array) => number;
+
+/** In a snapshot's valueKeys: the id's value key is not known. */
+export const UNKNOWN_VALUE_KEY = -1;
 
 /**
  * What a proposer keeps of the value an id took effect with, to tell a retry (the same value)
@@ -70,6 +84,8 @@ export interface SessionsSnapshot {
   readonly points: readonly SessionPoint[];
   /** Ballot and digest per id, for sessions built with a digest function. */
   readonly details: ReadonlyArray<readonly [string, SessionDetail]>;
+  /** The value key of each id, aligned with ids (UNKNOWN_VALUE_KEY where not known), for sessions built with a key function. */
+  readonly valueKeys?: readonly number[];
 }
 
 /**
@@ -84,14 +100,18 @@ export interface SessionsSnapshot {
  * a digest function and also keeps each id's ballot and value digest; the others keep a number.
  */
 export class ClientSessions {
-  private readonly byId = new Map<string, Point>();
+  /** Each remembered id's place in the ring below. */
+  private readonly byId = new Map<string, number>();
   private readonly details = new Map<string, SessionDetail>();
   private readonly contentTypes = new Map<string, string>();
   /**
    * The remembered ids in log order, a ring of idsMax: the oldest is found in O(1) (iterating a
    * Map from its front walks past every entry deleted there, which made eviction quadratic).
+   * Where each took effect, and its value key, are kept at the same place of their own rings.
    */
   private readonly order: string[] = [];
+  private readonly points: Point[] = [];
+  private readonly valueKeys: number[] = [];
   private oldest = 0;
   private next: bigint;
 
@@ -103,6 +123,8 @@ export class ClientSessions {
     private readonly remember = true,
     /** The key an id longer than SESSION_ID_CHARS_KEPT is kept by: at most that long, one per id. */
     private readonly longIdKey: (clientRequestId: string) => string = (id) => id,
+    /** The value key kept per id (see SessionRecord.valueKey); none kept without it. */
+    private readonly valueKey?: SessionValueKey,
   ) {
     assert(Number.isInteger(idsMax) && idsMax >= 1, 'idsMax must be >= 1');
     this.next = fromSlot;
@@ -120,8 +142,8 @@ export class ClientSessions {
   /** Where the id first took effect, if it is remembered. */
   get(clientRequestId: string): SessionRecord | undefined {
     const key = this.key(clientRequestId);
-    const p = this.byId.get(key);
-    return p === undefined ? undefined : this.record(key, p);
+    const at = this.byId.get(key);
+    return at === undefined ? undefined : this.record(key, at);
   }
 
   /** What the id is remembered by: itself, or its key when it is longer than SESSION_ID_CHARS_KEPT. */
@@ -133,15 +155,17 @@ export class ClientSessions {
   snapshot(): SessionsSnapshot {
     const ids: string[] = [];
     const points: SessionPoint[] = [];
+    const valueKeys: number[] = [];
     const n = this.order.length;
     for (let k = 0; k < n; k++) {
-      const id = this.order[(this.oldest + k) % n] as string;
-      const p = this.byId.get(id);
-      assert(p !== undefined, `session ${id} is in the order ring but not remembered`);
+      const at = (this.oldest + k) % n;
+      const id = this.order[at] as string;
+      assert(this.byId.get(id) === at, `session ${id} is in the order ring but not remembered there`);
       ids.push(id);
-      points.push(p);
+      points.push(this.points[at] as Point);
+      if (this.valueKey !== undefined) valueKeys.push(this.valueKeys[at] ?? UNKNOWN_VALUE_KEY);
     }
-    return { next: this.next, idsMax: this.idsMax, ids, points, details: [...this.details.entries()] };
+    return { next: this.next, idsMax: this.idsMax, ids, points, details: [...this.details.entries()], ...(this.valueKey !== undefined ? { valueKeys } : {}) };
   }
 
   /**
@@ -153,13 +177,19 @@ export class ClientSessions {
     digest: ((data: Uint8Array) => string) | undefined,
     remember = true,
     longIdKey?: (clientRequestId: string) => string,
+    valueKey?: SessionValueKey,
   ): ClientSessions {
     assert(s.ids.length === s.points.length && s.ids.length <= s.idsMax, 'a sessions snapshot holds one point per id, at most idsMax');
-    const sessions = new ClientSessions(digest, s.idsMax, s.next, remember, longIdKey);
+    assert(s.valueKeys === undefined || s.valueKeys.length === s.ids.length, 'a sessions snapshot holds one value key per id, or none');
+    const sessions = new ClientSessions(digest, s.idsMax, s.next, remember, longIdKey, valueKey);
     s.ids.forEach((id, i) => {
       const key = sessions.key(id);
+      // A long id and its key both listed (a snapshot from elsewhere): one id, remembered twice.
+      if (sessions.byId.has(key)) throw new Error(`a sessions snapshot that remembers ${JSON.stringify(key.slice(0, 80))} twice`);
+      sessions.byId.set(key, sessions.order.length);
       sessions.order.push(key);
-      sessions.byId.set(key, s.points[i] as SessionPoint);
+      sessions.points.push(s.points[i] as SessionPoint);
+      if (valueKey !== undefined) sessions.valueKeys.push(s.valueKeys?.[i] ?? UNKNOWN_VALUE_KEY);
     });
     if (digest !== undefined) for (const [id, d] of s.details) sessions.details.set(sessions.key(id), d);
     return sessions;
@@ -183,7 +213,7 @@ export class ClientSessions {
     this.step(entry, undefined);
   }
 
-  private step(entry: ChosenEntry, effect: ((clientRequestId: string, index: number, duplicateOf: Point | undefined) => void) | undefined): void {
+  private step(entry: ChosenEntry, effect: ((clientRequestId: string, index: number, duplicateOf: number | undefined) => void) | undefined): void {
     assert(entry.slot === this.next, `sessions apply slot ${entry.slot}, expected ${this.next}`);
     this.next += 1n;
     if (entry.value.kind !== 'batch') return;
@@ -201,14 +231,18 @@ export class ClientSessions {
         effect?.(id, index, first);
         continue;
       }
+      let at: number;
       if (this.byId.size >= this.idsMax) {
-        const evicted = this.order[this.oldest] as string;
+        at = this.oldest;
+        const evicted = this.order[at] as string;
         this.byId.delete(evicted);
         this.details.delete(evicted);
-        this.order[this.oldest] = key;
         this.oldest = (this.oldest + 1) % this.idsMax;
-      } else this.order.push(key);
-      this.byId.set(key, pack(entry.slot, index));
+      } else at = this.order.length;
+      this.order[at] = key;
+      this.points[at] = pack(entry.slot, index);
+      if (this.valueKey !== undefined) this.valueKeys[at] = this.valueKey(c.contentType, c.data);
+      this.byId.set(key, at);
       if (this.digest !== undefined) this.details.set(key, { ballot: entry.ballot, digest: this.digest(c.data), contentType: this.shared(c.contentType) });
       effect?.(id, index, undefined);
     }
@@ -222,9 +256,12 @@ export class ClientSessions {
     return contentType;
   }
 
-  /** The record of the id remembered by `key`. */
-  private record(key: string, p: Point): SessionRecord {
+  /** The record of the id remembered by `key`, at place `at` of the rings. */
+  private record(key: string, at: number): SessionRecord {
     const detail = this.details.get(key);
-    return detail === undefined ? unpack(p) : { ...unpack(p), detail };
+    const valueKey = this.valueKeys[at];
+    const point = unpack(this.points[at] as Point);
+    const withKey = valueKey !== undefined && valueKey !== UNKNOWN_VALUE_KEY ? { ...point, valueKey } : point;
+    return detail === undefined ? withKey : { ...withKey, detail };
   }
 }

@@ -51,5 +51,5 @@ export type {
 export { PROPOSER_DEFAULTS } from './proposer/proposer-config';
 export { ProposerCore } from './proposer/proposer';
 export { Learner } from './learner';
-export { ClientSessions, SESSION_ID_CHARS_KEPT, SESSION_IDS_MAX_DEFAULT, type CommandEffect, type SessionPoint, type SessionRecord, type SessionsSnapshot } from './client-sessions';
+export { ClientSessions, SESSION_ID_CHARS_KEPT, SESSION_IDS_MAX_DEFAULT, UNKNOWN_VALUE_KEY, type CommandEffect, type SessionPoint, type SessionRecord, type SessionsSnapshot, type SessionValueKey } from './client-sessions';
 export { SeededRandom } from './rng';

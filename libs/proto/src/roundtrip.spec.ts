@@ -50,9 +50,9 @@ describe('every message round-trips through the generated code', () => {
       AcceptRequest,
       { requestId: 10n, commits: [{ ballot, fromSlot: 3n, toSlot: 4n, values: [{ kind: { $case: 'noop', value: {} } }] }], quorumCommittedIndex: 0n },
     ],
-    ['AcceptResponse accepted', AcceptResponse, { requestId: 11n, outcome: { $case: 'accepted', value: { ballot, slot: big, committedIndex: big - 5n } } }],
+    ['AcceptResponse accepted', AcceptResponse, { requestId: 11n, outcome: { $case: 'accepted', value: { ballot, slot: big, committedIndex: big - 5n, durableCommittedIndex: big - 9n } } }],
     ['AcceptResponse refused', AcceptResponse, { requestId: 12n, outcome: { $case: 'refused', value: { reason: 'no', kind: RefusalKind.REFUSAL_KIND_REJOINING } } }],
-    ['AcceptResponse committed', AcceptResponse, { requestId: 13n, outcome: { $case: 'committed', value: { committedIndex: big } } }],
+    ['AcceptResponse committed', AcceptResponse, { requestId: 13n, outcome: { $case: 'committed', value: { committedIndex: big, durableCommittedIndex: big - 1n } } }],
     [
       'StatusResponse',
       StatusResponse,

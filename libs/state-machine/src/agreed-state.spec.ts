@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { type ChosenEntry, type Command, SESSION_ID_CHARS_KEPT } from '@paxos/consensus-core';
 import { buildProposal, encodeProposalValue } from '@paxos/proposal';
-import { AgreedState, commandOutcomes } from './agreed-state';
+import { AgreedState, commandOutcomes, sessionValueKey } from './agreed-state';
 import { HarmonicRegistry, recordBytes } from './harmonic-registry';
 import { decodeStateSnapshotWithFormat, encodeStateSnapshot } from './snapshot-codec';
 
@@ -22,7 +22,7 @@ describe('the agreed state (client sessions)', () => {
     expect(s.apply(slot(0, text('a'), text('b'))).commands.map((c) => c.duplicateOf)).toEqual([undefined, undefined]);
     s.apply(slot(1));
     const again = s.apply(slot(2, text('b', 'other bytes'), text('c')));
-    expect(again.commands[0]?.duplicateOf).toEqual({ slot: 0n, index: 1, detail: { ballot, digest: digest(Buffer.from('b')), contentType: 'text/plain' } });
+    expect(again.commands[0]?.duplicateOf).toEqual({ slot: 0n, index: 1, detail: { ballot, digest: digest(Buffer.from('b')), contentType: 'text/plain' }, valueKey: sessionValueKey('text/plain', Buffer.from('b')) });
     expect(again.commands[1]?.duplicateOf).toBeUndefined();
     expect(s.session('c')).toMatchObject({ slot: 2n, index: 1 });
     expect(s.appliedSlot).toBe(3n);
@@ -77,7 +77,7 @@ describe('the agreed state (client sessions)', () => {
     const before = s.snapshot();
     const old = { ...before, sessions: { ...before.sessions, ids: [long, ...before.sessions.ids.slice(1)], details: [[long, { ballot, digest: 'd', contentType: 'text/plain' }] as const, ...before.sessions.details.slice(1)] } };
     const restored = new AgreedState({ digest }, old);
-    expect(restored.apply(slot(3, text(long))).commands[0]?.duplicateOf).toEqual({ slot: 0n, index: 0, detail: { ballot, digest: 'd', contentType: 'text/plain' } });
+    expect(restored.apply(slot(3, text(long))).commands[0]?.duplicateOf).toEqual({ slot: 0n, index: 0, detail: { ballot, digest: 'd', contentType: 'text/plain' }, valueKey: sessionValueKey('text/plain', Buffer.from(long)) });
     expect(restored.snapshot().sessions.ids).toEqual(before.sessions.ids);
   });
 

@@ -49,6 +49,18 @@ export function longSessionIdKey(clientRequestId: string): string {
   return `sha256:${createHash('sha256').update(clientRequestId, 'utf16le').digest('hex')}`;
 }
 
+/**
+ * The value key sessions keep per id on every node (SessionRecord.valueKey): the first 48 bits of
+ * the SHA-256 of the content type (its UTF-8 length first) and the bytes. Short, so that 200,000 of
+ * them cost about 1.6 MB a node; a retry with another value matches by chance once in 2^48.
+ */
+export function sessionValueKey(contentType: string, data: Uint8Array): number {
+  const type = Buffer.from(contentType, 'utf8');
+  const length = Buffer.allocUnsafe(4);
+  length.writeUInt32BE(type.length, 0);
+  return createHash('sha256').update(length).update(type).update(data).digest().readUIntBE(0, 6);
+}
+
 export class AgreedState {
   readonly sessions: ClientSessions;
   readonly registry: HarmonicRegistry;
@@ -62,11 +74,11 @@ export class AgreedState {
       // A network-wide constant: sessions of another bound would decide copies otherwise than every other node.
       const idsMax = opts.sessionIdsMax ?? SESSION_IDS_MAX_DEFAULT;
       if (restored.sessions.idsMax !== idsMax) throw new Error(`a state snapshot whose sessions remember ${restored.sessions.idsMax} ids; this network remembers ${idsMax}`);
-      this.sessions = ClientSessions.fromSnapshot(restored.sessions, opts.digest, opts.unsafeNoSessions !== true, longSessionIdKey);
+      this.sessions = ClientSessions.fromSnapshot(restored.sessions, opts.digest, opts.unsafeNoSessions !== true, longSessionIdKey, sessionValueKey);
       this.registry = HarmonicRegistry.fromSnapshot(restored.registry, registryOptions);
       return;
     }
-    this.sessions = new ClientSessions(opts.digest, opts.sessionIdsMax ?? SESSION_IDS_MAX_DEFAULT, opts.fromSlot ?? 0n, opts.unsafeNoSessions !== true, longSessionIdKey);
+    this.sessions = new ClientSessions(opts.digest, opts.sessionIdsMax ?? SESSION_IDS_MAX_DEFAULT, opts.fromSlot ?? 0n, opts.unsafeNoSessions !== true, longSessionIdKey, sessionValueKey);
     this.registry = new HarmonicRegistry(registryOptions);
   }
 

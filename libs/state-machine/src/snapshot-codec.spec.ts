@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { serialize } from 'node:v8';
-import type { ChosenEntry, Command } from '@paxos/consensus-core';
+import { type ChosenEntry, type Command, UNKNOWN_VALUE_KEY } from '@paxos/consensus-core';
 import { buildProposal, encodeProposalValue } from '@paxos/proposal';
-import { AgreedState, type AgreedStateOptions, longSessionIdKey } from './agreed-state';
+import { AgreedState, type AgreedStateOptions, longSessionIdKey, sessionValueKey } from './agreed-state';
 import { decodeStateSnapshot, decodeStateSnapshotWithFormat, encodeStateSnapshot } from './snapshot-codec';
 
 const digest = (d: Uint8Array) => createHash('sha256').update(d).digest('hex');
 const ballot = { round: 3n, proposerId: 2 };
-const text = (id: string): Command => ({ clientRequestId: id, contentType: 'text/plain', data: Buffer.from(id) });
+const text = (id: string, data = id): Command => ({ clientRequestId: id, contentType: 'text/plain', data: Buffer.from(data) });
 function proposal(id: string, n: number): Command {
   const v = encodeProposalValue(
     buildProposal({ proposalNumber: BigInt(n), proposerId: 1, leaderboard: [{ framework: `f${n % 3}`, score: `${n}.5`, pricePerPoint: '1.5', bid: '1', ask: '2' }] }),
@@ -71,7 +71,7 @@ describe('durable snapshots of the agreed state', () => {
     const good = new AgreedState({ sessionIdsMax: 3 });
     good.apply(one(0, 'a'));
     const snap = good.snapshot();
-    const twice = (ids: string[]) => encodeStateSnapshot({ ...snap, sessions: { ...snap.sessions, ids, points: ids.map(() => 0) } });
+    const twice = (ids: string[]) => encodeStateSnapshot({ ...snap, sessions: { ...snap.sessions, ids, points: ids.map(() => 0), valueKeys: ids.map(() => UNKNOWN_VALUE_KEY) } });
     expect(() => decodeStateSnapshot(twice(['a', 'b', 'a']))).toThrow(/sessions list the id "a" twice/);
     // An id longer than the sessions keep is listed by its key: held whole (before the bound) and as its key, it is one id twice.
     const long = 'x'.repeat(300);
@@ -79,6 +79,27 @@ describe('durable snapshots of the agreed state', () => {
     // Taken, such sessions went on remembering more ids than the network's bound (here 5 of 3): ids the log
     // applied from slot 0 forgets, a node restored from it still knew, and its own next snapshot was refused.
     expect(decodeStateSnapshot(twice(['a', 'b'])).sessions.ids).toEqual(['a', 'b']);
+  });
+
+  it('keeps a value key per id through a snapshot; one written before the keys restores without them, and a wrong list is refused', () => {
+    const one = (s: number, id: string, data: string): ChosenEntry => ({ slot: BigInt(s), ballot, value: { kind: 'batch', commands: [text(id, data)] } });
+    const state = new AgreedState({});
+    state.apply(one(0, 'a', 'first'));
+    const snap = state.snapshot();
+    expect(snap.sessions.valueKeys).toEqual([sessionValueKey('text/plain', Buffer.from('first'))]);
+    const restored = new AgreedState({ digest: () => 'd' }, decodeStateSnapshot(encodeStateSnapshot(snap)));
+    expect(restored.session('a')).toEqual({ slot: 0n, index: 0, valueKey: sessionValueKey('text/plain', Buffer.from('first')) });
+    // The same bytes under another content type are another value.
+    expect(sessionValueKey('application/json', Buffer.from('first'))).not.toBe(restored.session('a')?.valueKey);
+    // Written before the keys: restored without one, and new ids get theirs.
+    const { valueKeys: _keys, ...before } = snap.sessions;
+    const old = new AgreedState({}, decodeStateSnapshot(encodeStateSnapshot({ ...snap, sessions: before })));
+    old.apply(one(1, 'b', 'second'));
+    expect(old.session('a')).toEqual({ slot: 0n, index: 0 });
+    expect(old.snapshot().sessions.valueKeys).toEqual([UNKNOWN_VALUE_KEY, sessionValueKey('text/plain', Buffer.from('second'))]);
+    for (const valueKeys of [[], [1, 2], [2 ** 48], [-2], [0.5], ['1']]) {
+      expect(() => decodeStateSnapshot(encodeStateSnapshot({ ...snap, sessions: { ...snap.sessions, valueKeys: valueKeys as number[] } }))).toThrow(/one value key/);
+    }
   });
 
   it('reads a forgotten proposal number only from format 4, and a count of them only when it is one', () => {

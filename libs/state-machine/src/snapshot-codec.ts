@@ -6,7 +6,7 @@
 // and the transfer tries another acceptor). A format number comes first so that a later format can
 // be told apart.
 import { deserialize, serialize } from 'node:v8';
-import { SESSION_ID_CHARS_KEPT } from '@paxos/consensus-core';
+import { SESSION_ID_CHARS_KEPT, UNKNOWN_VALUE_KEY } from '@paxos/consensus-core';
 import { type AgreedStateSnapshot, longSessionIdKey } from './agreed-state';
 import { registrySnapshotProblem } from './harmonic-registry';
 
@@ -91,6 +91,11 @@ export function decodeStateSnapshotWithFormat(bytes: Uint8Array): { snapshot: Ag
     if (keys.has(key)) throw new Error(`a state snapshot whose sessions list the id ${JSON.stringify(id.length > 64 ? `${id.slice(0, 64)}...` : id)} twice`);
     keys.add(key);
   }
+  // Value keys (written since the sessions kept them; earlier snapshots hold none): one per id.
+  const valueKeys: unknown = (sessions as { valueKeys?: unknown }).valueKeys;
+  if (valueKeys !== undefined && !(Array.isArray(valueKeys) && valueKeys.length === sessions.ids.length && valueKeys.every(isValueKey))) {
+    throw new Error('a state snapshot whose sessions do not hold one value key (-1, or a whole number below 2^48) per id');
+  }
   let snapshot = s as AgreedStateSnapshot;
   if (d.format === STATE_SNAPSHOT_FORMAT && typeof snapshot.registry.forgottenAtOrBelow !== 'bigint') throw new Error('a state snapshot of format 4 without the highest proposal number its registry forgot');
   const forgottenCount: unknown = snapshot.registry.forgottenCount;
@@ -105,6 +110,10 @@ export function decodeStateSnapshotWithFormat(bytes: Uint8Array): { snapshot: Ag
     if (problem !== undefined) throw new Error(`a state snapshot of format ${String(d.format)}, from before the registry's bounds, holding what they refuse: ${problem}`);
   }
   return { snapshot, format: d.format as number };
+}
+
+function isValueKey(k: unknown): boolean {
+  return k === UNKNOWN_VALUE_KEY || (Number.isSafeInteger(k) && (k as number) >= 0 && (k as number) < 2 ** 48);
 }
 
 /** A format-1 snapshot's registry as the log gives it now: no claim carries a certificate. */

@@ -92,6 +92,14 @@ describe('node-level simulation: the real proposer and acceptor nodes over simul
     expect(losses).toBeGreaterThan(5);
   });
 
+  it('tells a retry with other bytes from the same value below a state snapshot the proposer installed (value keys)', async () => {
+    // Each seed answered such a retry "chosen" while acceptors' snapshots held no digests.
+    for (const seed of [12800900, 12800903, 12800996, 12801026, 12801058, 12801077]) {
+      const r = await runNodeSimulation(resolveNodeSimOptions({ seed, reusedIdProbability: 0.3, stateSnapshotEvery: 4, historyRetainSlots: 0 }));
+      expect([seed, r.violations]).toEqual([seed, []]);
+    }
+  });
+
   it('keeps the log learnable with tiny retention through power losses and lost disks (state transfer)', async () => {
     // Each seed stalled for good before retention counted the quorum's durable committed index and
     // snapshots were taken on two acceptors' word: 29, 141, 155, 175 with both rules as they were,
