@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { type ChosenEntry, type Command, SESSION_ID_CHARS_KEPT } from '@paxos/consensus-core';
 import { buildProposal, encodeProposalValue } from '@paxos/proposal';
-import { AgreedState, commandOutcomes, sessionValueKey } from './agreed-state';
+import { AgreedState, commandOutcomes } from './agreed-state';
+import { sessionValueKey } from './value-key';
 import { HarmonicRegistry, recordBytes } from './harmonic-registry';
 import { decodeStateSnapshotWithFormat, encodeStateSnapshot } from './snapshot-codec';
 

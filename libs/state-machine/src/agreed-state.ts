@@ -2,6 +2,7 @@
 // registry. One library for acceptors, proposers, tools and clients: the same log applied in slot
 // order gives the same state everywhere.
 import { createHash } from 'node:crypto';
+import { sessionValueKey } from './value-key';
 import { type ChosenEntry, ClientSessions, type CommandEffect, SESSION_IDS_MAX_DEFAULT, type SessionRecord, type SessionsSnapshot } from '@paxos/consensus-core';
 import { HarmonicRegistry, type HarmonicOutcome, isHarmonicCommand, REGISTRY_DEFAULTS, type RegistryOptions, type RegistrySnapshot } from './harmonic-registry';
 
@@ -47,18 +48,6 @@ export interface AgreedStateSnapshot {
  */
 export function longSessionIdKey(clientRequestId: string): string {
   return `sha256:${createHash('sha256').update(clientRequestId, 'utf16le').digest('hex')}`;
-}
-
-/**
- * The value key sessions keep per id on every node (SessionRecord.valueKey): the first 48 bits of
- * the SHA-256 of the content type (its UTF-8 length first) and the bytes. Short, so that 200,000 of
- * them cost about 1.6 MB a node; a retry with another value matches by chance once in 2^48.
- */
-export function sessionValueKey(contentType: string, data: Uint8Array): number {
-  const type = Buffer.from(contentType, 'utf8');
-  const length = Buffer.allocUnsafe(4);
-  length.writeUInt32BE(type.length, 0);
-  return createHash('sha256').update(length).update(type).update(data).digest().readUIntBE(0, 6);
 }
 
 export class AgreedState {

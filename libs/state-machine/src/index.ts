@@ -2,3 +2,4 @@
 export * from './agreed-state';
 export * from './harmonic-registry';
 export * from './snapshot-codec';
+export * from './value-key';

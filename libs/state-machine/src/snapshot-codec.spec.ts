@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { serialize } from 'node:v8';
 import { type ChosenEntry, type Command, UNKNOWN_VALUE_KEY } from '@paxos/consensus-core';
 import { buildProposal, encodeProposalValue } from '@paxos/proposal';
-import { AgreedState, type AgreedStateOptions, longSessionIdKey, sessionValueKey } from './agreed-state';
+import { AgreedState, type AgreedStateOptions, longSessionIdKey } from './agreed-state';
+import { sessionValueKey } from './value-key';
 import { decodeStateSnapshot, decodeStateSnapshotWithFormat, encodeStateSnapshot } from './snapshot-codec';
 
 const digest = (d: Uint8Array) => createHash('sha256').update(d).digest('hex');
