@@ -29,6 +29,16 @@ describe('the network certificates', () => {
     expect(loadTls(tlsFilesIn(dir, 'acceptor-0'), { role: 'acceptor', id: 0 }).kind).toBe('tls');
   });
 
+  it('takes a CA certificate beside another key (a renewal cut between its renames) for no CA: refused while the network runs, made again when it does not', () => {
+    // The renewal's new key was renamed into place; the old certificate, still valid, stayed.
+    copyFileSync(join(dir, 'proposer-1.key'), caKeyFile(dir));
+    rmSync(join(dir, 'acceptor-0.crt'));
+    expect(() => ensureNetworkCertificates(dir, names, ['proposer'])).toThrow(/not that of the CA's key .*npm run stop/);
+    expect(existsSync(join(dir, 'acceptor-0.crt'))).toBe(false);
+    expect(ensureNetworkCertificates(dir, names).sort()).toEqual([...names].sort());
+    for (const n of names) expect(loadTls(tlsFilesIn(dir, n)).kind).toBe('tls');
+  });
+
   it('recovers from a CA issue cut between its two renames: a new CA, and every certificate issued again', () => {
     // The new CA's key was renamed into place; its certificate was still the temporary file.
     copyFileSync(join(dir, 'proposer-1.key'), caKeyFile(dir));

@@ -42,11 +42,14 @@ export function ensureNetworkCertificates(dir: string, names: readonly string[],
   let newCa = false;
   // With nothing running a CA near its end is made again (every node then starts with the new
   // one); while the network runs, only one that is gone or expired, and that is refused below.
-  if (!validFor(caCrt, undefined, running.length === 0 ? RENEW_BEFORE_MS : 0)) {
+  // Checked against its key where that is here: a renewal killed between renaming the new key
+  // into place and the new certificate left the old certificate beside the new key, and every
+  // certificate issued then would be signed by a key the nodes' CA certificate does not name.
+  if (!validFor(caCrt, existsSync(caKey) ? caKey : undefined, running.length === 0 ? RENEW_BEFORE_MS : 0)) {
     if (running.length > 0) {
       const shown = running.length > 3 ? `${running.slice(0, 3).join(', ')} and ${running.length - 3} more` : running.join(', ');
       throw new Error(
-        `the CA certificate ${caCrt} is missing, unreadable or expired, so a new CA would issue every certificate again, but ${shown} still run with the old CA and would refuse every node started with the new one: stop the network (npm run stop) and launch it again`,
+        `the CA certificate ${caCrt} is missing, unreadable, expired or not that of the CA's key ${caKey}, so a new CA would issue every certificate again, but ${shown} still run with the old CA and would refuse every node started with the new one: stop the network (npm run stop) and launch it again`,
       );
     }
     mkdirSync(join(caKey, '..'), { recursive: true, mode: 0o700 });
