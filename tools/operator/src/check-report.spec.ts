@@ -96,6 +96,32 @@ describe('npm run check: a network whose processes are all stopped', () => {
     expect(lines).toContain('agreement: could not be compared: no acceptor answered');
     expect(lines.join('\n')).not.toMatch(/0 of 0 alive|no chosen slot to compare yet/);
   });
+
+  it('with every acceptor paused, says to resume them, not to start stopped nodes again', () => {
+    const report = (paused: boolean[]) =>
+      formatCheck(
+        {
+          proposer: { address: 'a:9', answering: false, error: 'DEADLINE_EXCEEDED' },
+          serving: false,
+          nodes: paused.map((p, node) => ({ node, address: `a:${node + 1}`, alive: false, error: 'DEADLINE_EXCEEDED', process: p ? { running: true as const, pid: 40 + node, paused: true } : { running: false as const } })),
+          alive: 0,
+          voting: 0,
+          clusterSize: paused.length,
+          quorumSize: 2,
+          crashTolerance: 1,
+          byzantineTolerance: 0,
+          quorumAlive: false,
+          committedIndex: '0',
+          holdingLatest: 0,
+          appliedLatest: 0,
+        },
+        '/tmp/net',
+      );
+    expect(report([true, true, true])).toContain("consensus: no acceptor answered: every acceptor's process is paused: resume them (kill -CONT, each named below)");
+    expect(report([true, false, true])).toContain(
+      'consensus: no acceptor answered: 2 of them are paused (resume them with kill -CONT, each named below); npm run launch -- --restart-missing --dir /tmp/net brings back stopped nodes',
+    );
+  });
 });
 
 describe('npm run check: a proposer or status page that does not answer', () => {

@@ -272,6 +272,17 @@ export async function checkNetwork(layout: NetworkLayout, deadlineMs: number, tr
 export const NO_ACCEPTOR_ANSWERED = 'no acceptor answered';
 
 /**
+ * What to do when no acceptor answers: with every silent one's process known to run paused, resume
+ * them (the down lines name each); else start the stopped ones again.
+ */
+function silentAdvice(nodes: CheckReport['nodes'], dir: string): string {
+  const paused = nodes.filter((n) => n.process?.running === true && n.process.paused).length;
+  if (paused === nodes.length && paused > 0) return `every acceptor's process is paused: resume them (kill -CONT, each named below)`;
+  const restart = `npm run launch -- --restart-missing --dir ${dir} brings back stopped nodes`;
+  return paused > 0 ? `${paused} of them are paused (resume them with kill -CONT, each named below); ${restart}` : `is the network running? ${restart}`;
+}
+
+/**
  * The table and the summary lines. With no acceptor answering, the consensus and agreement figures
  * would read as a network that chose nothing: they say instead that no one answered (`dir` names
  * the network dir in the command that restarts it).
@@ -290,7 +301,7 @@ export function formatCheck(r: CheckReport, dir = 'D'): string[] {
     ...body.map(line),
     `alive: ${r.alive}/${r.clusterSize}${r.voting < r.alive ? ` (${r.alive - r.voting} of them not voting)` : ''}; quorum ${r.quorumSize} ${r.quorumAlive ? 'is alive' : 'is NOT alive'} (crash tolerance ${r.crashTolerance}, Byzantine tolerance ${r.byzantineTolerance})`,
     r.alive === 0
-      ? `consensus: ${NO_ACCEPTOR_ANSWERED}: is the network running? npm run launch -- --restart-missing --dir ${dir} brings back stopped nodes`
+      ? `consensus: ${NO_ACCEPTOR_ANSWERED}: ${silentAdvice(r.nodes, dir)}`
       : `consensus: ${r.holdingLatest} of ${r.alive} alive acceptors hold the latest chosen slot (committed index ${r.committedIndex})`,
     ...(r.agreement ? (r.alive === 0 ? [`agreement: could not be compared: ${NO_ACCEPTOR_ANSWERED}`] : formatAgreement(r.agreement)) : []),
     r.proposer.answering ? `proposer ${r.proposer.address}: serving` : `proposer ${r.proposer.address}: NOT serving (${r.proposer.error ?? 'no answer'}): clients cannot propose; ${serviceAdvice(r.proposer, 'proposer.log', dir)}`,
