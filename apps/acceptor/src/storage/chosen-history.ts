@@ -120,8 +120,13 @@ export class ChosenHistory {
     try {
       fs.fdatasyncSync(this.fd);
       this.syncedEnd = this.last.endSlot;
-    } catch {
+    } catch (err) {
       this.syncedEnd = this.last.firstSlot;
+      // Sticky, as a failed sync() is: the kernel reports a writeback error once, so the next
+      // fdatasync would succeed over pages that never reached the disk and count them durable.
+      const code = (err as NodeJS.ErrnoException).code;
+      this.failure = `syncing ${this.last.file} at open failed: ${(err as Error).message}; restart the acceptor once the cause is fixed`;
+      this.failureCode = `fdatasync:${code ?? 'unknown'}`;
     }
   }
 
