@@ -32,8 +32,15 @@ export interface SessionRecord {
   readonly valueKey?: number;
 }
 
-/** The value key of a command (see SessionRecord.valueKey): a whole number in [0, 2^48). */
-export type SessionValueKey = (contentType: string, data: Uint8Array) => number;
+/**
+ * How value keys are made (see SessionRecord.valueKey): a function giving a whole number in
+ * [0, 2^48), and its name, which snapshots carry beside the keys: keys made by another function
+ * (another build's) are taken as unknown, never compared with this one's.
+ */
+export interface SessionValueKey {
+  readonly name: string;
+  readonly of: (contentType: string, data: Uint8Array) => number;
+}
 
 /** In a snapshot's valueKeys: the id's value key is not known. */
 export const UNKNOWN_VALUE_KEY = -1;
@@ -86,6 +93,8 @@ export interface SessionsSnapshot {
   readonly details: ReadonlyArray<readonly [string, SessionDetail]>;
   /** The value key of each id, aligned with ids (UNKNOWN_VALUE_KEY where not known), for sessions built with a key function. */
   readonly valueKeys?: readonly number[];
+  /** The name of the function that made valueKeys. */
+  readonly valueKeyFunction?: string;
 }
 
 /**
@@ -165,7 +174,7 @@ export class ClientSessions {
       points.push(this.points[at] as Point);
       if (this.valueKey !== undefined) valueKeys.push(this.valueKeys[at] ?? UNKNOWN_VALUE_KEY);
     }
-    return { next: this.next, idsMax: this.idsMax, ids, points, details: [...this.details.entries()], ...(this.valueKey !== undefined ? { valueKeys } : {}) };
+    return { next: this.next, idsMax: this.idsMax, ids, points, details: [...this.details.entries()], ...(this.valueKey !== undefined ? { valueKeys, valueKeyFunction: this.valueKey.name } : {}) };
   }
 
   /**
@@ -189,7 +198,7 @@ export class ClientSessions {
       sessions.byId.set(key, sessions.order.length);
       sessions.order.push(key);
       sessions.points.push(s.points[i] as SessionPoint);
-      if (valueKey !== undefined) sessions.valueKeys.push(s.valueKeys?.[i] ?? UNKNOWN_VALUE_KEY);
+      if (valueKey !== undefined) sessions.valueKeys.push((s.valueKeyFunction === valueKey.name ? s.valueKeys?.[i] : undefined) ?? UNKNOWN_VALUE_KEY);
     });
     if (digest !== undefined) for (const [id, d] of s.details) sessions.details.set(sessions.key(id), d);
     return sessions;
@@ -241,7 +250,7 @@ export class ClientSessions {
       } else at = this.order.length;
       this.order[at] = key;
       this.points[at] = pack(entry.slot, index);
-      if (this.valueKey !== undefined) this.valueKeys[at] = this.valueKey(c.contentType, c.data);
+      if (this.valueKey !== undefined) this.valueKeys[at] = this.valueKey.of(c.contentType, c.data);
       this.byId.set(key, at);
       if (this.digest !== undefined) this.details.set(key, { ballot: entry.ballot, digest: this.digest(c.data), contentType: this.shared(c.contentType) });
       effect?.(id, index, undefined);

@@ -2,7 +2,7 @@
 // registry. One library for acceptors, proposers, tools and clients: the same log applied in slot
 // order gives the same state everywhere.
 import { createHash } from 'node:crypto';
-import { sessionValueKey } from './value-key';
+import { SESSION_VALUE_KEY } from './value-key';
 import { type ChosenEntry, ClientSessions, type CommandEffect, SESSION_IDS_MAX_DEFAULT, type SessionRecord, type SessionsSnapshot } from '@paxos/consensus-core';
 import { HarmonicRegistry, type HarmonicOutcome, isHarmonicCommand, REGISTRY_DEFAULTS, type RegistryOptions, type RegistrySnapshot } from './harmonic-registry';
 
@@ -63,11 +63,11 @@ export class AgreedState {
       // A network-wide constant: sessions of another bound would decide copies otherwise than every other node.
       const idsMax = opts.sessionIdsMax ?? SESSION_IDS_MAX_DEFAULT;
       if (restored.sessions.idsMax !== idsMax) throw new Error(`a state snapshot whose sessions remember ${restored.sessions.idsMax} ids; this network remembers ${idsMax}`);
-      this.sessions = ClientSessions.fromSnapshot(restored.sessions, opts.digest, opts.unsafeNoSessions !== true, longSessionIdKey, sessionValueKey);
+      this.sessions = ClientSessions.fromSnapshot(restored.sessions, opts.digest, opts.unsafeNoSessions !== true, longSessionIdKey, SESSION_VALUE_KEY);
       this.registry = HarmonicRegistry.fromSnapshot(restored.registry, registryOptions);
       return;
     }
-    this.sessions = new ClientSessions(opts.digest, opts.sessionIdsMax ?? SESSION_IDS_MAX_DEFAULT, opts.fromSlot ?? 0n, opts.unsafeNoSessions !== true, longSessionIdKey, sessionValueKey);
+    this.sessions = new ClientSessions(opts.digest, opts.sessionIdsMax ?? SESSION_IDS_MAX_DEFAULT, opts.fromSlot ?? 0n, opts.unsafeNoSessions !== true, longSessionIdKey, SESSION_VALUE_KEY);
     this.registry = new HarmonicRegistry(registryOptions);
   }
 

@@ -3,7 +3,7 @@ import { serialize } from 'node:v8';
 import { type ChosenEntry, type Command, UNKNOWN_VALUE_KEY } from '@paxos/consensus-core';
 import { buildProposal, encodeProposalValue } from '@paxos/proposal';
 import { AgreedState, type AgreedStateOptions, longSessionIdKey } from './agreed-state';
-import { sessionValueKey } from './value-key';
+import { SESSION_VALUE_KEY, sessionValueKey } from './value-key';
 import { decodeStateSnapshot, decodeStateSnapshotWithFormat, encodeStateSnapshot } from './snapshot-codec';
 
 const digest = (d: Uint8Array) => createHash('sha256').update(d).digest('hex');
@@ -88,6 +88,7 @@ describe('durable snapshots of the agreed state', () => {
     state.apply(one(0, 'a', 'first'));
     const snap = state.snapshot();
     expect(snap.sessions.valueKeys).toEqual([sessionValueKey('text/plain', Buffer.from('first'))]);
+    expect(snap.sessions.valueKeyFunction).toBe(SESSION_VALUE_KEY.name);
     const restored = new AgreedState({ digest: () => 'd' }, decodeStateSnapshot(encodeStateSnapshot(snap)));
     expect(restored.session('a')).toEqual({ slot: 0n, index: 0, valueKey: sessionValueKey('text/plain', Buffer.from('first')) });
     // The same bytes under another content type are another value.
@@ -98,6 +99,10 @@ describe('durable snapshots of the agreed state', () => {
     old.apply(one(1, 'b', 'second'));
     expect(old.session('a')).toEqual({ slot: 0n, index: 0 });
     expect(old.snapshot().sessions.valueKeys).toEqual([UNKNOWN_VALUE_KEY, sessionValueKey('text/plain', Buffer.from('second'))]);
+    // Keys another function made (another build's) are not this build's keys: unknown, never compared.
+    const otherFunction = new AgreedState({}, decodeStateSnapshot(encodeStateSnapshot({ ...snap, sessions: { ...snap.sessions, valueKeyFunction: 'sha256-48' } })));
+    expect(otherFunction.session('a')).toEqual({ slot: 0n, index: 0 });
+    expect(() => decodeStateSnapshot(encodeStateSnapshot({ ...snap, sessions: { ...snap.sessions, valueKeyFunction: 'x'.repeat(65) } }))).toThrow(/value key function/);
     for (const valueKeys of [[], [1, 2], [2 ** 48], [-2], [0.5], ['1']]) {
       expect(() => decodeStateSnapshot(encodeStateSnapshot({ ...snap, sessions: { ...snap.sessions, valueKeys: valueKeys as number[] } }))).toThrow(/one value key/);
     }

@@ -96,6 +96,8 @@ export function decodeStateSnapshotWithFormat(bytes: Uint8Array): { snapshot: Ag
   if (valueKeys !== undefined && !(Array.isArray(valueKeys) && valueKeys.length === sessions.ids.length && valueKeys.every(isValueKey))) {
     throw new Error('a state snapshot whose sessions do not hold one value key (-1, or a whole number below 2^48) per id');
   }
+  const keyFunction: unknown = (sessions as { valueKeyFunction?: unknown }).valueKeyFunction;
+  if (keyFunction !== undefined && !(typeof keyFunction === 'string' && keyFunction.length <= 64)) throw new Error('a state snapshot whose sessions name their value key function with other than a short text');
   let snapshot = s as AgreedStateSnapshot;
   if (d.format === STATE_SNAPSHOT_FORMAT && typeof snapshot.registry.forgottenAtOrBelow !== 'bigint') throw new Error('a state snapshot of format 4 without the highest proposal number its registry forgot');
   const forgottenCount: unknown = snapshot.registry.forgottenCount;

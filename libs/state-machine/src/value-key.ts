@@ -9,6 +9,7 @@
 // Above 1 KiB the hash is SHA-256, whose cost per byte is then the lower. A retry with another
 // value matches by chance once in 2^48; a client crafting such a match only misleads itself.
 import { createHash } from 'node:crypto';
+import type { SessionValueKey } from '@paxos/consensus-core';
 
 /** Values up to this many bytes are hashed by mix53; longer ones by SHA-256. */
 const MIXED_BYTES_MAX = 1024;
@@ -48,3 +49,10 @@ function mix53(contentType: string, data: Uint8Array): number {
   h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
   return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
+
+/**
+ * The sessions' value keys as every node of this build makes them. The name goes into state
+ * snapshots beside the keys: a later build that changes the function changes the name, and keys
+ * of another name are taken as unknown (a retry is then answered by its slot), never compared.
+ */
+export const SESSION_VALUE_KEY: SessionValueKey = { name: 'mix53-to-1KiB+sha256-48', of: sessionValueKey };
