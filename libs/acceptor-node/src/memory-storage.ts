@@ -23,14 +23,15 @@ export class MemoryDisk {
 
   /**
    * A power loss: the history keeps its synced part and, of what was not synced, a prefix of
-   * `keep(unsynced)` records (what the page cache had written out).
+   * `keep(unsynced)` records (what the page cache had written out); returns the records lost.
    */
-  powerLoss(keep: (unsynced: number) => number): void {
+  powerLoss(keep: (unsynced: number) => number): ChosenRecord[] {
     const synced = Number(this.historySyncedEnd - this.historyFirstSlot);
     const unsynced = this.history.length - synced;
-    if (unsynced > 0) this.history.length = synced + Math.max(0, Math.min(unsynced, keep(unsynced)));
+    const lost = unsynced > 0 ? this.history.splice(synced + Math.max(0, Math.min(unsynced, keep(unsynced)))) : [];
     // What survived is on the disk now: a later power loss keeps it.
     this.historySyncedEnd = this.historyFirstSlot + BigInt(this.history.length);
+    return lost;
   }
 }
 

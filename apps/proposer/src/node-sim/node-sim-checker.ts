@@ -155,6 +155,10 @@ export function checkRun(input: CheckInput): CheckReport {
     }
     compareAt(s + 1n);
   }
+  // A state at a slot past every slot any node holds was never compared: it applied what no node has.
+  for (const [slot, ws] of wanted) {
+    if (slot > end) for (const w of ws) fail(`applied state: ${w.who}'s state is at slot ${slot}, past slot ${end}, the end of what any node holds`);
+  }
   for (const c of input.clients) {
     if (c.refused) {
       const problem = refusalProblem(c, input.clusterSize);

@@ -55,7 +55,7 @@ export class SimAcceptor {
   private node: AcceptorNode<MemoryStorage> | undefined;
   private storage: MemoryStorage | undefined;
   private agreed: AgreedStateParts | undefined;
-  /** Chosen records this acceptor held and released (retention, installs), on every disk it had: the checker holds them too. */
+  /** Chosen records this acceptor held and released (retention, installs, a power loss's unsynced tail, a lost disk), on every disk it had: the checker holds them too. */
   readonly released: ChosenRecord[] = [];
   /** Changes on every start and crash: an answer from an older incarnation is never delivered. */
   incarnation = 0;
@@ -144,7 +144,7 @@ export class SimAcceptor {
     void this.agreed?.applier.stop();
     this.agreed = undefined;
     this.storage?.crash();
-    if (powerLoss) this.disk.powerLoss(powerLoss);
+    if (powerLoss) this.released.push(...this.disk.powerLoss(powerLoss));
     if (corrupt) this.refusedToStart = 'storage corruption: a synced record fails its CRC';
     this.node = undefined;
     this.storage = undefined;
@@ -158,6 +158,7 @@ export class SimAcceptor {
    */
   loseData(floor: RejoinFloor | undefined): void {
     this.crash(undefined);
+    this.released.push(...this.disk.history);
     this.disk = new MemoryDisk();
     this.refusedToStart = undefined;
     this.rejoinFloor = floor;
