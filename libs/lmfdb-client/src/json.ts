@@ -48,16 +48,10 @@ export function nonFiniteAsRealLiterals(text: string): string {
   if (!text.includes('NaN') && !text.includes('Infinity')) return text;
   let out = '';
   let last = 0;
-  let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92) i++; // backslash: skip the escaped character
-      else if (c === 34) inString = false;
-      continue;
-    }
     if (c === 34) {
-      inString = true;
+      i = stringEnd(text, i);
       continue;
     }
     if (c !== 45 && c !== 73 && c !== 78) continue; // '-', 'I', 'N'
@@ -115,15 +109,9 @@ export function deepValuesAsUnreadable(text: string, depthMax: number): string {
   let out = '';
   let last = 0;
   let depth = 0;
-  let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92) i++; // backslash: skip the escaped character
-      else if (c === 34) inString = false;
-      continue;
-    }
-    if (c === 34) inString = true;
+    if (c === 34) i = stringEnd(text, i);
     else if (c === 93 || c === 125) depth--;
     else if (c === 91 || c === 123) {
       if (depth < depthMax) {
@@ -143,15 +131,9 @@ export function deepValuesAsUnreadable(text: string, depthMax: number): string {
 /** Where the list or object opening at `start` closes, or -1 when it does not (or with the other kind). Linear. */
 function closingBracket(text: string, start: number): number {
   const open: number[] = [];
-  let inString = false;
   for (let i = start; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92) i++;
-      else if (c === 34) inString = false;
-      continue;
-    }
-    if (c === 34) inString = true;
+    if (c === 34) i = stringEnd(text, i);
     else if (c === 91 || c === 123) open.push(c);
     else if (c === 93 || c === 125) {
       if (open.pop() !== c - 2) return -1; // ']' is '[' + 2, '}' is '{' + 2
@@ -159,6 +141,16 @@ function closingBracket(text: string, start: number): number {
     }
   }
   return -1;
+}
+
+/** Where the JSON string whose opening quote is at `start` ends: its closing quote, or the text's last index. Escapes are skipped. */
+function stringEnd(text: string, start: number): number {
+  for (let i = start + 1; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 92) i++; // backslash: skip the escaped character
+    else if (c === 34) return i;
+  }
+  return text.length - 1;
 }
 
 /** Serializes with bigint written as plain JSON integers, LosslessNumber written as its text. */
