@@ -77,6 +77,14 @@ describe('the chaos checker', () => {
       expect(r.violations.map((v) => v.kind)).toEqual(['nodes-disagree-on-state']);
     });
 
+    it('reports a snapshot whose value keys are not those of the values that took effect', () => {
+      const good = stateAt(3);
+      const keys = good.sessions.valueKeys ?? [];
+      const wrong = { ...good, sessions: { ...good.sessions, valueKeys: keys.map((k, i) => (i === 0 ? (k + 1) % 2 ** 48 : k)) } };
+      const r = checkHistory({ sent, acked: new Map(), log: long, nodes: new Map(), snapshots: new Map([['acceptor 2', wrong]]) });
+      expect(r.violations.map((v) => v.kind)).toEqual(['nodes-disagree-on-state']);
+    });
+
     it('reports an id that took effect below the snapshot and again above it, and an ack of the second copy', () => {
       const again = honest(long).slice(3).map((s) => (s.slot === 5n ? { ...s, effects: [{ id: 'b', tookEffect: true }] } : s));
       const r = checkHistory({

@@ -87,9 +87,9 @@ function pointOf(p: SessionPoint): string {
   return typeof p === 'number' ? `${Math.floor(p / 65_536)}.${p % 65_536}` : `${p.slot}.${p.index}`;
 }
 
-/** The agreed state a snapshot holds, as bytes to compare: sessions (without the proposer's digests) and registry. */
+/** The agreed state a snapshot holds, as bytes to compare: sessions (without the proposer's digests; with every node's value keys) and registry. */
 export function stateFingerprint(s: AgreedStateSnapshot): string {
-  const sessions = { next: s.sessions.next, idsMax: s.sessions.idsMax, ids: s.sessions.ids, points: s.sessions.points.map(pointOf) };
+  const sessions = { next: s.sessions.next, idsMax: s.sessions.idsMax, ids: s.sessions.ids, points: s.sessions.points.map(pointOf), valueKeys: s.sessions.valueKeys, valueKeyFunction: s.sessions.valueKeyFunction };
   // JSON, not V8's serializer: that one writes a string as one-byte or two-byte as V8 happens to hold it.
   const text = JSON.stringify({ slot: s.slot, sessions, registry: s.registry }, (_key, v: unknown) =>
     typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v instanceof Map || v instanceof Set ? [...v] : v,
