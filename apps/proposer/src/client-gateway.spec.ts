@@ -55,7 +55,7 @@ describe('the same client_request_id under another content type', () => {
     expect(submitted.map((c) => c.contentType)).toEqual(['text/plain']);
     gateway.delivered([{ clientRequestId: 't', slot: 6n, valueDigest: 'digest', data: plain('t', 'text/plain').data, contentType: 'text/plain' }], () => []);
     await expect(first).resolves.toMatchObject({ slot: 6n, duplicate: false });
-    await expect(other).rejects.toMatchObject({ code: status.ALREADY_EXISTS, message: expect.stringContaining('already took effect in slot 6 with another value') });
+    await expect(other).rejects.toMatchObject({ code: status.ALREADY_EXISTS, message: expect.stringContaining('already took effect in slot 6 with these bytes under another content type ("text/plain")') });
   });
 
   it('sent after the first took effect, is ALREADY_EXISTS, and a duplicate under its own content type', async () => {
@@ -65,6 +65,19 @@ describe('the same client_request_id under another content type', () => {
     await expect(gateway.propose(plain('k', 'application/json'))).rejects.toMatchObject({ code: status.ALREADY_EXISTS });
     await expect(gateway.propose(plain('k', 'text/plain'))).resolves.toMatchObject({ slot: 7n, duplicate: true });
     expect(submitted).toEqual([]);
+  });
+
+  it('with the same bytes, is told so with the content type it took effect under, not pointed at a digest that is its own', async () => {
+    const { gateway, chosen } = setUp();
+    gateway.becomeReady();
+    // The log's digest is the same for any bytes here, as it is for the caller's own bytes.
+    chosen.set('k', { clientRequestId: 'k', slot: 7n, ballot: { round: 1n, proposerId: 1 }, valueDigest: 'digest', contentType: 'text/plain' });
+    const refused = gateway.propose(plain('k', 'application/json'));
+    await expect(refused).rejects.toMatchObject({
+      code: status.ALREADY_EXISTS,
+      message: expect.stringContaining('already took effect in slot 7 with these bytes under another content type ("text/plain")'),
+    });
+    await expect(refused).rejects.toMatchObject({ message: expect.not.stringContaining('sha256 digest') });
   });
 });
 

@@ -274,7 +274,13 @@ export class ClientGateway {
       let answered = ownSlot(r.slot) ? 0 : 1;
       for (const w of list) {
         const reused =
-          took === undefined ? this.reusedIdError(r, w) : Buffer.compare(took, w.data) === 0 && (tookType === undefined || tookType === w.contentType) ? undefined : this.tookOtherBytes(r);
+          took === undefined
+            ? this.reusedIdError(r, w)
+            : Buffer.compare(took, w.data) !== 0
+              ? this.tookOtherBytes(r)
+              : tookType !== undefined && tookType !== w.contentType
+                ? this.tookOtherContentType(r, tookType)
+                : undefined;
         if (reused) w.reject(reused);
         else if (harmonic?.kind === 'refused') w.reject(registryRefused(r.slot, harmonic.reason));
         else w.resolve({ ...r, duplicate: answered++ > 0, votes });
@@ -364,7 +370,7 @@ export class ClientGateway {
   /** A client_request_id that took effect with another value (other bytes, or another content type) cannot name this command too. */
   private reusedIdError(known: ChosenResult, value: InFlightValue): GrpcError | undefined {
     if (known.valueDigest !== undefined && this.deps.chosen.digest(value.data) !== known.valueDigest) return this.tookOtherBytes(known);
-    if (known.contentType !== undefined && known.contentType !== value.contentType) return this.tookOtherBytes(known);
+    if (known.contentType !== undefined && known.contentType !== value.contentType) return this.tookOtherContentType(known, known.contentType);
     // Without a digest (an id that took effect below a snapshot installed from an acceptor) its value key tells.
     if (known.valueDigest === undefined && known.valueKey !== undefined && sessionValueKey(value.contentType, value.data) !== known.valueKey) return this.tookOtherBytes(known);
     return undefined;
@@ -374,6 +380,18 @@ export class ClientGateway {
     return new GrpcError(
       status.ALREADY_EXISTS,
       `client_request_id ${JSON.stringify(known.clientRequestId)} already took effect in slot ${known.slot} with another value${known.valueDigest !== undefined ? ` (sha256 ${known.valueDigest})` : ''}; use a new id for a new value`,
+    );
+  }
+
+  /**
+   * The same bytes under another content type: said as such. The generic answer would name the
+   * first value by its sha256, which is that of the caller's own bytes, and leave it looking for a
+   * difference in bytes there is none of.
+   */
+  private tookOtherContentType(known: ChosenResult, contentType: string): GrpcError {
+    return new GrpcError(
+      status.ALREADY_EXISTS,
+      `client_request_id ${JSON.stringify(known.clientRequestId)} already took effect in slot ${known.slot} with these bytes under another content type (${JSON.stringify(contentType)}); use a new id for a new value`,
     );
   }
 
