@@ -34,6 +34,8 @@ export interface LogAgreement {
   readonly compared: readonly string[];
   /** Nodes left out, with why. */
   readonly skipped: readonly string[];
+  /** The first slot two nodes held, so compared (absent when none was): below it, retention left fewer than two copies. */
+  readonly comparedFrom?: string;
   /** The first slot where the nodes hold different values (absent when they agree). */
   readonly divergence?: { readonly slot: string; readonly values: readonly SlotHolders[] };
 }
@@ -91,12 +93,14 @@ async function compareWith(sources: readonly LogSource[], fromSlot: bigint, toSl
   const holding = new Set<string>();
   /** Where a node's history starts now, when retention cut it since the range was read. */
   const cut = new Map<string, bigint>();
+  let comparedFrom: bigint | undefined;
   let readable = [...sources];
   const result = (divergence?: LogAgreement['divergence']): LogAgreement => ({
     fromSlot: fromSlot.toString(),
     toSlot: toSlot.toString(),
     compared: sources.filter((s) => holding.has(s.name)).map((s) => s.name),
     skipped,
+    ...(comparedFrom !== undefined ? { comparedFrom: comparedFrom.toString() } : {}),
     ...(divergence ? { divergence } : {}),
   });
   for (let page = fromSlot; page < toSlot && readable.length > 1; page += BigInt(AGREEMENT_PAGE)) {
@@ -150,6 +154,12 @@ async function compareWith(sources: readonly LogSource[], fromSlot: bigint, toSl
       }
     }
     readable = readable.filter((s) => pages.has(s.name));
+    // Bounded: one page of slots, once (until a slot two nodes hold is found).
+    for (let slot = page; comparedFrom === undefined && slot < end; slot++) {
+      let held = 0;
+      for (const d of pages.values()) if (d.has(slot)) held++;
+      if (held >= 2) comparedFrom = slot;
+    }
     const found = firstDivergence(pages, page, end);
     if (found) return result({ slot: found.slot.toString(), values: found.values });
   }
@@ -170,6 +180,13 @@ export function formatAgreement(a: LogAgreement): string[] {
     ];
   }
   if (BigInt(a.fromSlot) >= BigInt(a.toSlot)) return ['agreement: no chosen slot to compare yet', ...skipped];
-  if (a.compared.length < 2) return [`agreement: fewer than two acceptors could be read for ${span}: nothing compared`, ...skipped];
+  if (a.compared.length < 2 || a.comparedFrom === undefined) return [`agreement: fewer than two acceptors could be read for ${span}: nothing compared`, ...skipped];
+  const from = BigInt(a.comparedFrom);
+  if (from > BigInt(a.fromSlot)) {
+    return [
+      `agreement: slots ${from}..${BigInt(a.toSlot) - 1n} hold the same values on ${a.compared.length} acceptors (slots ${a.fromSlot}..${from - 1n} were not compared: fewer than two acceptors served them, their histories starting above them under retention)`,
+      ...skipped,
+    ];
+  }
   return [`agreement: ${span} hold the same values on ${a.compared.length} acceptors`, ...skipped];
 }
