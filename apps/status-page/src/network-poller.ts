@@ -117,6 +117,7 @@ export class NetworkPoller {
       alive,
       voting,
       quorumAlive: this.quorum.isQuorum(voting),
+      busy: acceptors.filter((a) => a.state === 'busy').length,
       acceptors,
       proposer,
       rates: [...this.rates.all()],

@@ -90,6 +90,11 @@ export interface NetworkView {
   readonly voting: number;
   /** A quorum of acceptors is alive and votes. */
   readonly quorumAlive: boolean;
+  /**
+   * Acceptors that answered busy (running, refusing the page's calls for now): whether they vote
+   * is not known, so a quorum that needs them is neither alive nor dead as far as the page knows.
+   */
+  readonly busy: number;
   readonly acceptors: readonly AcceptorView[];
   readonly proposer: ProposerView;
   readonly rates: readonly RatePoint[];

@@ -84,8 +84,11 @@ function render(v) {
   document.body.removeAttribute('data-stale');
   $('updated').textContent = 'updated ' + new Date(v.at).toLocaleTimeString();
   const q = $('quorum');
-  q.textContent = v.alive + '/' + v.clusterSize + ' acceptors alive' + (v.voting < v.alive ? ' (' + (v.alive - v.voting) + ' not voting)' : '') + ' · quorum ' + v.quorumSize + (v.quorumAlive ? ' alive' : ' NOT alive');
-  q.className = 'pill ' + (v.quorumAlive ? 'ok' : 'bad');
+  // Busy acceptors run but refused the page's calls: a quorum that needs them is not known dead.
+  const busy = v.busy || 0;
+  const unknown = !v.quorumAlive && busy > 0 && v.voting + busy >= v.quorumSize;
+  q.textContent = v.alive + '/' + v.clusterSize + ' acceptors alive' + (v.voting < v.alive ? ' (' + (v.alive - v.voting) + ' not voting)' : '') + ' · quorum ' + v.quorumSize + (v.quorumAlive ? ' alive' : unknown ? ' not known (' + busy + ' busy)' : ' NOT alive');
+  q.className = 'pill ' + (v.quorumAlive ? 'ok' : unknown ? 'warn' : 'bad');
   $('acceptors').replaceChildren(...v.acceptors.map(nodeTile));
   const p = v.proposer;
   const pe = $('proposer');

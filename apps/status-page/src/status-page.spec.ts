@@ -208,7 +208,7 @@ describe('the page', () => {
     runInContext(PAGE_SCRIPT, context);
     // The script hands replaceChildren and append plain strings too, as the DOM takes them.
     const textOf = (e: Fake | string): string => (typeof e === 'string' ? e : e.textContent + e.kids.map(textOf).join(''));
-    const base = { at: 1_000_000, pollMs: 1000, historySeconds: 60, clusterSize: 5, quorumSize: 3, alive: 5, voting: 5, quorumAlive: true, acceptors: [], proposer: { address: 'p', state: 'alive', leader: true }, latestSlots: [], proposals: [], problems: [] };
+    const base = { at: 1_000_000, pollMs: 1000, historySeconds: 60, clusterSize: 5, quorumSize: 3, alive: 5, voting: 5, quorumAlive: true, busy: 0, acceptors: [], proposer: { address: 'p', state: 'alive', leader: true }, latestSlots: [], proposals: [], problems: [] };
     return {
       show: (v: Record<string, unknown>) => onView?.({ data: JSON.stringify({ ...base, ...v }) }),
       text: (id: string) => textOf(byId(id)),
@@ -226,6 +226,16 @@ describe('the page', () => {
     expect(shown('1')).toMatch(/^after slot 0 \(1 slot applied\) from/);
     expect(shown('0')).toMatch(/^before slot 0 \(no slot applied yet\) from/);
     expect(shown('18446744073709551615')).toMatch(/^after slot 18446744073709551614 \(18446744073709551615 slots applied\)/);
+  });
+
+  it('does not call a quorum dead while acceptors it needs are only busy (running, refusing the page\'s calls)', () => {
+    const page = pageHarness();
+    page.show({ alive: 2, voting: 2, quorumAlive: false, busy: 2 });
+    expect(page.text('quorum')).toBe('2/5 acceptors alive · quorum 3 not known (2 busy)');
+    page.show({ alive: 1, voting: 1, quorumAlive: false, busy: 1 });
+    expect(page.text('quorum')).toBe('1/5 acceptors alive · quorum 3 NOT alive');
+    page.show({ alive: 3, voting: 3, quorumAlive: true, busy: 2 });
+    expect(page.text('quorum')).toBe('3/5 acceptors alive · quorum 3 alive');
   });
 
   it('does not call an answering proposer "not leading" when its metrics, which say whether it leads, were not read', () => {
