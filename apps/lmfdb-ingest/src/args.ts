@@ -1,6 +1,6 @@
 // Command line and environment of lmfdb-ingest.
 import { parseArgs } from 'node:util';
-import { defaultCacheDir, LMFDB_BASE_URL, SOURCE_COUNT } from '@paxos/lmfdb-client';
+import { defaultCacheDir, LMFDB_BASE_URL, MAX_OFFSET, SOURCE_COUNT } from '@paxos/lmfdb-client';
 
 export interface IngestCliOptions {
   command: 'ingest' | 'serve' | 'help';
@@ -10,6 +10,8 @@ export interface IngestCliOptions {
   offline: boolean;
   snapshotDir?: string;
   limit?: number;
+  /** The highest _offset the API serves (a mirror or proxy may serve fewer than the LMFDB's 10,000); past it a pull splits by a column's range. */
+  maxOffset: number;
   minIntervalMs: number;
   timeoutMs: number;
   botWallCooldownMs: number;
@@ -40,6 +42,8 @@ Options (environment variable in brackets):
   --offline              install data/lmfdb-snapshot, no network             [LMFDB_OFFLINE=1]
   --snapshot-dir DIR     where the snapshot is (default: found upwards)      [LMFDB_SNAPSHOT_DIR]
   --limit N              at most N rows per source                           [LMFDB_LIMIT]
+  --max-offset N         the highest _offset the API serves (default ${MAX_OFFSET}; a
+                         mirror or proxy may serve fewer)                    [LMFDB_MAX_OFFSET]
   --min-interval-ms MS   time between requests (default 2000; keep it polite) [LMFDB_MIN_INTERVAL_MS]
   --timeout-ms MS        timeout of each request (default 60000)             [LMFDB_TIMEOUT_MS]
   --bot-wall-cooldown-ms MS  wait after the bot wall (default 120000)    [LMFDB_BOT_WALL_COOLDOWN_MS]
@@ -104,6 +108,13 @@ function timerMs(name: string, text: string | undefined, fallback: number, min =
   return ms;
 }
 
+/** --max-offset: at least one page (100 rows) must be reachable, and no more than the LMFDB serves makes sense. */
+function maxOffsetOf(text: string | undefined): number {
+  const n = nonNegativeInt('--max-offset', text) ?? MAX_OFFSET;
+  if (n < 100 || n > 1_000_000) throw new UsageError(`--max-offset: ${n} is outside 100..1000000`);
+  return n;
+}
+
 export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): IngestCliOptions {
   let parsed;
   try {
@@ -117,6 +128,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
         offline: { type: 'boolean' },
         'snapshot-dir': { type: 'string' },
         limit: { type: 'string' },
+        'max-offset': { type: 'string' },
         'min-interval-ms': { type: 'string' },
         'timeout-ms': { type: 'string' },
         'bot-wall-cooldown-ms': { type: 'string' },
@@ -151,6 +163,7 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = proce
     offline,
     snapshotDir: v['snapshot-dir'] ?? env['LMFDB_SNAPSHOT_DIR'],
     limit: nonNegativeInt('--limit', v.limit ?? env['LMFDB_LIMIT']),
+    maxOffset: maxOffsetOf(v['max-offset'] ?? env['LMFDB_MAX_OFFSET']),
     minIntervalMs: timerMs('--min-interval-ms', v['min-interval-ms'] ?? env['LMFDB_MIN_INTERVAL_MS'], 2000),
     // A timeout of 0 aborts every request before it is sent.
     timeoutMs: timerMs('--timeout-ms', v['timeout-ms'] ?? env['LMFDB_TIMEOUT_MS'], 60_000, 1),

@@ -7,6 +7,8 @@ import { cacheFilePath, LmfdbClient, loadSource, parseLossless, type RawRow, sta
 import { parseCli, parseSourceList, TIMER_MS_MAX } from './args';
 import { INGEST_LOCK_FILE, ingestSources, partialPath, progressPath } from './ingest';
 import { createReporter, summaryTable } from './progress';
+import { run } from './main';
+import { createLogger } from '@paxos/grpc-kit';
 
 const SNAPSHOT = join(__dirname, '../../../data/lmfdb-snapshot');
 
@@ -306,6 +308,30 @@ describe('lmfdb-ingest', () => {
     } finally {
       await server.close();
     }
+  });
+
+  it('--max-offset: a pull from an API that serves fewer offsets than the LMFDB splits by range instead of failing', async () => {
+    const curves = parseLossless(await readFile(join(SNAPSHOT, 'records/ec_curvedata.json'), 'utf8')) as RawRow[];
+    const rows: RawRow[] = [...curves, ...Array.from({ length: 170 }, (_, k) => copyOf(curves[k % 80] as RawRow, k))];
+    const server = await startFakeLmfdbServer({ tables: { ec_curvedata: rows }, maxOffset: 150 });
+    const logger = createLogger('ingest-spec');
+    logger.level = 'silent';
+    const write = process.stdout.write;
+    process.stdout.write = (() => true) as typeof process.stdout.write;
+    try {
+      const opts = (cacheDir: string, extra: string[]) => parseCli(['--sources', '0', '--base-url', server.baseUrl, '--cache-dir', cacheDir, '--min-interval-ms', '0', ...extra], {});
+      // The LMFDB's own limit (10,000): the server refuses offset 200 (404), and the pull fails.
+      expect(await run(opts(join(dir, 'default'), []), logger)).toBe(1);
+      expect(await run(opts(dir, ['--max-offset', '150']), logger)).toBe(0);
+      const cache = await loadSource(dir, 0);
+      expect(cache.records.map((r) => r.label).sort()).toEqual(rows.map((r) => String(r['lmfdb_label'])).sort());
+    } finally {
+      process.stdout.write = write;
+      await server.close();
+    }
+    expect(parseCli(['--offline'], {}).maxOffset).toBe(10000);
+    expect(parseCli(['--offline'], { LMFDB_MAX_OFFSET: '500' }).maxOffset).toBe(500);
+    expect(() => parseCli(['--offline', '--max-offset', '99'], {})).toThrow(/--max-offset: 99 is outside 100\.\.1000000/);
   });
 
   it('reads the command line and the environment', () => {

@@ -26,7 +26,7 @@ export async function run(opts: IngestCliOptions, logger: Logger): Promise<numbe
       snapshotDir: opts.snapshotDir,
       baseUrl: opts.baseUrl,
       limit: opts.limit,
-      clientOptions: { minIntervalMs: opts.minIntervalMs, timeoutMs: opts.timeoutMs, botWallCooldownMs: opts.botWallCooldownMs, logger },
+      clientOptions: { minIntervalMs: opts.minIntervalMs, timeoutMs: opts.timeoutMs, botWallCooldownMs: opts.botWallCooldownMs, maxOffset: opts.maxOffset, logger },
       logger,
       reporter: createReporter(process.stdout),
       signal: abort.signal,
