@@ -6,7 +6,7 @@
 import { readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { ChosenHistory, HISTORY_DIR } from './chosen-history';
-import { chosenRecord, tempDir } from './storage-test-helpers';
+import { chosenRecords as records, tempDir } from './storage-test-helpers';
 
 jest.mock('node:fs', () => {
   const actual = jest.requireActual<typeof import('node:fs')>('node:fs');
@@ -14,8 +14,6 @@ jest.mock('node:fs', () => {
 });
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const mockedFs = require('node:fs') as { rmSync: jest.Mock };
-
-const records = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => chosenRecord(from + i, 100));
 
 describe('a retention drop killed between its two removals', () => {
   let dir: string;

@@ -7,7 +7,7 @@
 // committed index its disk does not hold. The history's own import of node:fs is made to fail here.
 import * as path from 'node:path';
 import { ChosenHistory, HISTORY_DIR, historySegmentName } from './chosen-history';
-import { chosenRecord, tempDir } from './storage-test-helpers';
+import { chosenRecords as records, tempDir } from './storage-test-helpers';
 
 jest.mock('node:fs', () => {
   const actual = jest.requireActual<typeof import('node:fs')>('node:fs');
@@ -15,8 +15,6 @@ jest.mock('node:fs', () => {
 });
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const mockedFs = require('node:fs') as typeof import('node:fs') & { fdatasyncSync: jest.Mock };
-
-const records = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => chosenRecord(from + i, 100));
 
 describe('a chosen history whose fdatasync fails when it opens', () => {
   let dir: string;

@@ -18,6 +18,9 @@ export const chosenRecord = (slot: number, bytes: number): ChosenRecord => ({
   value: { kind: 'batch', commands: [{ clientRequestId: `c${slot}`, contentType: 'text/plain', data: Buffer.alloc(bytes, slot & 0xff) }] },
 });
 
+/** Chosen records of slots [from, to), each one command of `bytes` bytes. */
+export const chosenRecords = (from: number, to: number, bytes = 100): ChosenRecord[] => Array.from({ length: to - from }, (_, i) => chosenRecord(from + i, bytes));
+
 /** A deterministic mix of promise, vote and chosen changes. */
 export function change(i: number): DurableChange {
   const b = ballot(1 + Math.floor(i / 10), i % 23);
