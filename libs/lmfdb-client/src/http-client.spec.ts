@@ -167,7 +167,10 @@ describe('LmfdbClient against a local API server', () => {
     expect(cache.get('11.a2')?.check.valid).toBe(true);
     // Brackets that do not close are still a page that is not JSON.
     const broken = `{"table":"ec_curvedata","start":0,"data":[{"lmfdb_label":"11.a1","extra":${'['.repeat(100_000)}}]}`;
-    await expect(new LmfdbClient({ ...fast, baseUrl: 'http://lmfdb.invalid', fetch: answering(Buffer.from(broken)) }).fetchPage('ec_curvedata', {})).rejects.toBeInstanceOf(LmfdbParseError);
+    const refusal = new LmfdbClient({ ...fast, baseUrl: 'http://lmfdb.invalid', fetch: answering(Buffer.from(broken)) }).fetchPage('ec_curvedata', {});
+    await expect(refusal).rejects.toBeInstanceOf(LmfdbParseError);
+    // Said as what it is, not as the parser's stack running out.
+    await expect(new LmfdbClient({ ...fast, baseUrl: 'http://lmfdb.invalid', fetch: answering(Buffer.from(broken)) }).fetchPage('ec_curvedata', {})).rejects.toThrow(/brackets nested thousands deep that do not close/);
   });
 
   it('makes a row with an integer of more digits than any LMFDB column holds invalid, rather than spend seconds on it at every load', async () => {

@@ -275,6 +275,9 @@ export class LmfdbClient {
       try {
         env = parseLossless(deepValuesAsUnreadable(nonFiniteAsRealLiterals(body), PAGE_DEPTH_MAX), { markUnreadable: true });
       } catch (e) {
+        // Brackets that open thousands deep and never close are left for the parser to refuse
+        // (deepValuesAsUnreadable), which it does by running out of stack: said as what it is.
+        if (e instanceof RangeError) throw new LmfdbParseError(url, `not JSON: brackets nested thousands deep that do not close (${e.message})`);
         throw new LmfdbParseError(url, String(e));
       }
       const data = (env as { data?: unknown })?.data;
