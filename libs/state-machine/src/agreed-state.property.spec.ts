@@ -174,7 +174,6 @@ function runLog(seed: number): string[] {
 
 describe(`the agreed state on random hostile logs (seed ${SEED})`, () => {
   it('reaches the same state and outcomes from slot 0 and from snapshots at random slots, and never throws', () => {
-    // eslint-disable-next-line no-console
     console.log(`state machine property seed ${SEED} (STATE_MACHINE_SEED=${SEED} to run it again)`);
     for (let run = 0; run < LOGS; run++) expect({ seed: SEED + run, problems: runLog(SEED + run).slice(0, 10) }).toEqual({ seed: SEED + run, problems: [] });
   }, 60_000);

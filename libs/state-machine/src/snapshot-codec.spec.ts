@@ -147,7 +147,7 @@ describe('a snapshot written before the registry\'s bounds (format 2)', () => {
   });
 
   it('is refused when it holds what the bounds refuse, saying what', () => {
-    const s = new AgreedState({});
+    const s = new AgreedState({ fromSlot: 1n }); // the rows below took effect in slot 0
     const wide = s.snapshot();
     const rows = Array.from({ length: 4097 }, (_, i) => ({ framework: `f${i}`, score: '1', pricePerPoint: '1', bid: '1', ask: '1', proposalNumber: 1n, slot: 0n }));
     expect(() => decodeStateSnapshot(formatTwo({ ...wide, registry: { ...wide.registry, rows } }))).toThrow(/format 2, from before the registry's bounds, holding what they refuse: its leaderboard holds 4097 frameworks, the limit is 4096/);

@@ -9,6 +9,7 @@ import { deserialize, serialize } from 'node:v8';
 import { SESSION_ID_CHARS_KEPT, UNKNOWN_VALUE_KEY } from '@paxos/consensus-core';
 import { type AgreedStateSnapshot, longSessionIdKey } from './agreed-state';
 import { registrySnapshotProblem } from './harmonic-registry';
+import { stateSnapshotShapeProblem } from './snapshot-shape';
 
 /**
  * 2: a claim's `checkedBy` is the certificate's acceptors of its source (format 1 listed every
@@ -107,6 +108,8 @@ export function decodeStateSnapshotWithFormat(bytes: Uint8Array): { snapshot: Ag
   // Before format 4 no number was forgotten: whatever else such a file says, it says nothing of one.
   if (d.format !== STATE_SNAPSHOT_FORMAT) snapshot = { ...snapshot, registry: { ...snapshot.registry, forgottenAtOrBelow: undefined, forgottenCount: undefined } };
   if (d.format === STATE_SNAPSHOT_FORMAT_BEFORE_CERTIFICATES) snapshot = withUncertifiedClaims(snapshot);
+  const shape = stateSnapshotShapeProblem(snapshot);
+  if (shape !== undefined) throw new Error(`a malformed state snapshot: ${shape}`);
   if (!isCurrentStateSnapshotFormat(d.format as number)) {
     const problem = registrySnapshotProblem(snapshot.registry);
     if (problem !== undefined) throw new Error(`a state snapshot of format ${String(d.format)}, from before the registry's bounds, holding what they refuse: ${problem}`);
