@@ -144,6 +144,11 @@ export function watchChosenHandler(node: ProposerNode, bounds: WatchBounds, logg
           if (page.length === 0) break;
           for (const e of page) {
             if (done) return;
+            // An acceptor's history may reach past what this proposer has applied (another
+            // proposer chose those slots, or this one is still learning them): such a slot waits
+            // for its delivery, since its commands' outcomes come from the state that applied it
+            // (sent now, a copy of an id not applied yet here read as forgotten, not duplicate).
+            if (e.slot >= log.nextSlot) break;
             const room = await roomOrStall();
             if (done) return;
             if (!room) return cutOff();

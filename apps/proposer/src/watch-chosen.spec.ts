@@ -1,0 +1,79 @@
+// WatchChosen over a real gRPC server (plaintext, in process), with the proposer's log and a
+// stand-in acceptor whose chosen history reaches further than this proposer has delivered (another
+// proposer chose those slots, or this one restarted and is still learning them).
+import { credentials, type ServiceError, status } from '@grpc/grpc-js';
+import { type ChosenEntry, Quorum } from '@paxos/consensus-core';
+import { createLogger, INSECURE, startGrpcServer } from '@paxos/grpc-kit';
+import { type LearnResponse, ProposerServiceClient, ProposerServiceService, type WatchChosenResponse } from '@paxos/proto';
+import { AgreedState } from '@paxos/state-machine';
+import { ballotToWire, slotValueToWire } from '@paxos/wire';
+import { createHash } from 'node:crypto';
+import type { AcceptorLink } from './acceptor-link';
+import { ChosenLog } from './chosen-log';
+import { LogReader } from './log-reader';
+import { proposerService, type ProposerServiceDeps } from './proposer-service';
+
+const logger = createLogger('watch-chosen-spec');
+logger.level = 'silent';
+const ballot = { round: 1n, proposerId: 1 };
+
+/** Slot i carries id c<i>, but slot 50 carries a second copy of slot 45's id. */
+const entry = (i: number): ChosenEntry => ({
+  slot: BigInt(i),
+  ballot,
+  value: { kind: 'batch', commands: [{ clientRequestId: i === 50 ? 'c45' : `c${i}`, contentType: 'text/plain', data: Buffer.from(`v${i}`) }] },
+});
+
+/** An acceptor holding every slot of `held` in its chosen history, answering Learn as an acceptor does. */
+function historyLink(held: readonly ChosenEntry[]): AcceptorLink {
+  return {
+    nodeId: 0,
+    up: true,
+    learn: async (from: bigint, max: number): Promise<LearnResponse> => ({
+      chosen: held.filter((e) => e.slot >= from).slice(0, max).map((e) => ({ slot: e.slot, ballot: ballotToWire(e.ballot), value: slotValueToWire(e.value) })),
+      committedIndex: BigInt(held.length),
+      oldestKeptSlot: 0n,
+      snapshotSlot: 0n,
+    }),
+  } as unknown as AcceptorLink;
+}
+
+describe('WatchChosen', () => {
+  it('sends a slot only once this proposer applied it, so a copy read from an acceptor further ahead is marked duplicate', async () => {
+    const held = Array.from({ length: 60 }, (_, i) => entry(i));
+    // This proposer delivered slots 0-39 and keeps the newest 16; the acceptor holds 0-59.
+    const log = new ChosenLog({ retainedSlotsMax: 16, retainedBytesMax: 1 << 20, state: new AgreedState({ digest: (d) => createHash('sha256').update(d).digest('hex') }) });
+    log.learn(held.slice(0, 40));
+    const node = { quorum: Quorum.majority(3), reachable: () => 3, chosen: log, reader: new LogReader([historyLink(held)], log, () => 60n) };
+    const deps = { node, links: [], proposeTimeoutMs: 2000, logger, maxWatchers: 8, maxWatchersPerClient: 4, watcherStallMs: 5000, watcherBufferBytes: 1 << 20 } as unknown as ProposerServiceDeps;
+    const server = await startGrpcServer({ host: '127.0.0.1', port: 0, maxReceiveBytes: 1 << 20, transport: INSECURE, logger, services: [{ name: 'paxos.v1.ProposerService', definition: ProposerServiceService, implementation: proposerService(deps) }] });
+    const client = new ProposerServiceClient(`127.0.0.1:${server.port}`, credentials.createInsecure());
+    try {
+      const got: WatchChosenResponse[] = [];
+      const call = client.watchChosen({ fromSlot: 0n }, { deadline: new Date(Date.now() + 10_000) });
+      const ended = new Promise<ServiceError>((resolve) => call.on('error', resolve));
+      await new Promise<void>((resolve) =>
+        call.on('data', (r: WatchChosenResponse) => {
+          got.push(r);
+          if (r.slot === 39n) resolve();
+        }),
+      );
+      // Nothing past what this proposer applied has been sent.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(got.map((r) => r.slot)).toEqual(held.slice(0, 40).map((e) => e.slot));
+      // The proposer learns the rest: each slot is sent once, in order, the copy marked.
+      const rest = new Promise<void>((resolve) => call.on('data', (r: WatchChosenResponse) => r.slot === 59n && resolve()));
+      log.learn(held.slice(40));
+      await rest;
+      expect(got.map((r) => r.slot)).toEqual(held.map((e) => e.slot));
+      expect(got[45]?.outcomes[0]).toMatchObject({ clientRequestId: 'c45', duplicate: false, forgotten: false });
+      expect(got[50]?.outcomes[0]).toMatchObject({ clientRequestId: 'c45', duplicate: true, firstSlot: 45n, forgotten: false });
+      expect(got.every((r) => r.outcomes.every((o) => !o.forgotten))).toBe(true);
+      call.cancel();
+      expect((await ended).code).toBe(status.CANCELLED);
+    } finally {
+      client.close();
+      await server.shutdown(0);
+    }
+  });
+});
