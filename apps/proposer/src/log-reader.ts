@@ -69,7 +69,7 @@ export class LogReader {
   async readForClient(from: bigint, max: number, maxBytes: number, caller: Caller): Promise<ChosenEntry[]> {
     const kept = this.fromMemory(from, max, maxBytes);
     if (kept.length > 0) return kept;
-    return this.clientTurns.run(caller, () => this.readHistory(from, max), messageBytes);
+    return this.clientTurns.run(caller, () => this.readHistory(from, max, caller), messageBytes);
   }
 
   private fromMemory(from: bigint, max: number, maxBytes: number): ChosenEntry[] {
@@ -85,12 +85,16 @@ export class LogReader {
     return kept;
   }
 
-  private async readHistory(from: bigint, max: number): Promise<ChosenEntry[]> {
+  /** `caller`: a client's read stops asking once it left (each acceptor asked may cost a Learn deadline). */
+  private async readHistory(from: bigint, max: number, caller?: Caller): Promise<ChosenEntry[]> {
     const failures: string[] = [];
     /** The lowest first retained slot above `from`, and the highest snapshot slot, of acceptors that dropped `from`. */
     let dropped: { retainedFrom: bigint; snapshotSlot: bigint } | undefined;
     // Every connected acceptor that may hold the slot, the furthest ahead first: at most n calls.
     for (const link of this.byProgress().filter((l) => (this.committedOf(l.nodeId) ?? from + 1n) > from)) {
+      // A paused acceptor costs its whole Learn deadline: with a dozen of them a read went on for
+      // tens of seconds after its client had its DEADLINE_EXCEEDED, holding one of the few places.
+      if (caller?.gone()) throw new GrpcError(status.CANCELLED, `the caller left while slot ${from} was read from the acceptors' chosen histories`);
       try {
         const r = await link.learn(from, max, LEARN_DEADLINE_MS);
         if (r.chosen.length > 0 && r.chosen[0]?.slot === from) {
