@@ -1,5 +1,7 @@
 import { status } from '@grpc/grpc-js';
+import type { ChosenEntry } from '@paxos/consensus-core';
 import { GrpcError } from '@paxos/grpc-kit';
+import type { LearnResponse } from '@paxos/proto';
 import { AgreedState } from '@paxos/state-machine';
 import type { AcceptorLink } from './acceptor-link';
 import { ChosenLog } from './chosen-log';
@@ -35,5 +37,19 @@ describe("LogReader, a client's read of the acceptors' histories", () => {
     const reader = new LogReader([0, 1, 2].map((i) => pausedLink(i, asked)), log, () => undefined);
     await expect(reader.readForClient(0n, 16, 1 << 20, { key: 'client-a', gone: () => false })).rejects.toMatchObject({ code: status.UNAVAILABLE });
     expect(asked.sort()).toEqual([0, 1, 2]);
+  });
+
+  it('names the oldest slot this proposer still keeps when the acceptors dropped more than it did', async () => {
+    const ballot = { round: 1n, proposerId: 1 };
+    const entry = (i: number): ChosenEntry => ({ slot: BigInt(i), ballot, value: { kind: 'batch', commands: [{ clientRequestId: `c${i}`, contentType: 'text/plain', data: Buffer.from('v') }] } });
+    // This proposer keeps slots 24-39 in memory; the acceptors dropped everything below 30.
+    const log = new ChosenLog({ retainedSlotsMax: 16, retainedBytesMax: 1 << 20, state: new AgreedState({ digest: () => 'd' }) });
+    log.learn(Array.from({ length: 40 }, (_, i) => entry(i)));
+    const dropped = { nodeId: 0, up: true, learn: async (): Promise<LearnResponse> => ({ chosen: [], committedIndex: 40n, oldestKeptSlot: 30n, snapshotSlot: 35n }) } as unknown as AcceptorLink;
+    const reader = new LogReader([dropped], log, () => 40n);
+    const read = reader.readForClient(10n, 16, 1 << 20, { key: 'client-a', gone: () => false });
+    await expect(read).rejects.toMatchObject({ code: status.OUT_OF_RANGE, message: expect.stringMatching(/slot 10 is below .* this proposer keeps the chosen log from slot 24/) });
+    // And from there it is read.
+    expect((await reader.readForClient(24n, 16, 1 << 20, { key: 'client-a', gone: () => false }))[0]?.slot).toBe(24n);
   });
 });

@@ -112,9 +112,14 @@ export class LogReader {
       }
     }
     if (dropped !== undefined) {
+      // This proposer may still keep slots the acceptors dropped (it delivered them before they
+      // did): the reader is told to read on from there, not from the acceptors' first slot, which
+      // would skip slots it can still read here.
+      const keptHere = this.chosen.oldestSlot;
+      const here = keptHere > from && keptHere < dropped.retainedFrom && this.chosen.entry(keptHere) !== undefined ? `; this proposer keeps the chosen log from slot ${keptHere} (ReadLog from there)` : '';
       throw new GrpcError(
         status.OUT_OF_RANGE,
-        `slot ${from} is below the chosen history the acceptors retain (from slot ${dropped.retainedFrom}); the state snapshot at slot ${dropped.snapshotSlot} covers it (ReadService.GetStateSnapshot on an acceptor)`,
+        `slot ${from} is below the chosen history the acceptors retain (from slot ${dropped.retainedFrom})${here}; the state snapshot at slot ${dropped.snapshotSlot} covers it (ReadService.GetStateSnapshot on an acceptor)`,
       );
     }
     throw new GrpcError(status.UNAVAILABLE, `no acceptor could serve slot ${from} of the chosen log (${failures.join('; ') || 'none is connected'})`);
