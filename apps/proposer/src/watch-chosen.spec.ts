@@ -58,8 +58,7 @@ describe('WatchChosen', () => {
           if (r.slot === 39n) resolve();
         }),
       );
-      // Nothing past what this proposer applied has been sent.
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // Nothing past what this proposer applied has been sent (the copy's mark below is what proves it).
       expect(got.map((r) => r.slot)).toEqual(held.slice(0, 40).map((e) => e.slot));
       // The proposer learns the rest: each slot is sent once, in order, the copy marked.
       const rest = new Promise<void>((resolve) => call.on('data', (r: WatchChosenResponse) => r.slot === 59n && resolve()));
