@@ -24,8 +24,12 @@ export interface AcceptorLink {
   learn(fromSlot: bigint, maxEntries: number, deadlineMs: number): Promise<LearnResponse>;
   /** The acceptor's verdict on the command's claims about the source it holds. */
   verifyClaims(command: Command, deadlineMs: number): Promise<VerifyClaimsResponse>;
-  /** The acceptor's latest durable state snapshot, checked whole. */
-  stateSnapshot(deadlineMs: number): Promise<StateSnapshotBytes>;
+  /**
+   * The acceptor's latest durable state snapshot, checked whole. UNAVAILABLE once no chunk came
+   * for `idleMs`: an acceptor that is paused or cut off does not hold the transfer for its whole
+   * deadline (a large snapshot may need all of it).
+   */
+  stateSnapshot(deadlineMs: number, idleMs: number): Promise<StateSnapshotBytes>;
   /** Gives the acceptor a state snapshot; resolves with its committed index after. */
   installStateSnapshot(ballot: Ballot, snapshot: StateSnapshotBytes, deadlineMs: number): Promise<bigint>;
   close(): void;

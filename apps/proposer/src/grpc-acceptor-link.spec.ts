@@ -1,7 +1,8 @@
-// A paused acceptor takes nothing: what the proposer writes to it must not wait in memory without bound.
-import { type ServerDuplexStream, Server, ServerCredentials } from '@grpc/grpc-js';
+// A paused acceptor takes nothing: what the proposer writes to it must not wait in memory without
+// bound, and what it should send (a state snapshot) must not hold the proposer for a whole deadline.
+import { type ServerDuplexStream, type ServerWritableStream, Server, ServerCredentials, status } from '@grpc/grpc-js';
 import { createLogger, INSECURE } from '@paxos/grpc-kit';
-import { type AcceptRequest, type AcceptResponse, AcceptorServiceService } from '@paxos/proto';
+import { type AcceptRequest, type AcceptResponse, AcceptorServiceService, type GetStateSnapshotRequest, type GetStateSnapshotResponse, ReadServiceService } from '@paxos/proto';
 import { firstValueFrom } from 'rxjs';
 import { GrpcAcceptorLink } from './grpc-acceptor-link';
 
@@ -79,5 +80,49 @@ describe('a link to an acceptor that takes nothing', () => {
       );
     }
     expect(outcome).toBe('committed');
+  });
+});
+
+describe('a state snapshot from an acceptor that stops sending', () => {
+  let server: Server;
+  let link: GrpcAcceptorLink;
+  const calls: ServerWritableStream<GetStateSnapshotRequest, GetStateSnapshotResponse>[] = [];
+
+  beforeAll(async () => {
+    server = new Server();
+    server.addService(ReadServiceService, {
+      // Like a process paused, or cut off, with the request in flight: the call stays open, silent.
+      getStateSnapshot: (call: ServerWritableStream<GetStateSnapshotRequest, GetStateSnapshotResponse>) => {
+        calls.push(call);
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+    link = new GrpcAcceptorLink(0, `127.0.0.1:${port}`, {
+      requestDeadlineMs: 60_000,
+      inFlightMax: 100,
+      unsentBytesMax: 1024 * KIB,
+      reconnectBackoffMsMin: 100,
+      reconnectBackoffMsMax: 1000,
+      maxMessageBytes: 4 * 1024 * KIB,
+      transport: INSECURE,
+      logger,
+    });
+  });
+
+  afterAll(() => {
+    link.close();
+    server.forceShutdown();
+  });
+
+  it('ends UNAVAILABLE once no chunk came for the idle bound, well inside the transfer deadline, and cancels the call', async () => {
+    const err = (await link.stateSnapshot(600_000, 200).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as { code?: number; message?: string } | undefined;
+    expect(err?.code).toBe(status.UNAVAILABLE);
+    expect(err?.message).toMatch(/node 0 sent no state snapshot chunk for 200 ms/);
+    expect(calls).toHaveLength(1);
+    for (let i = 0; i < 100 && !calls[0]?.cancelled; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(calls[0]?.cancelled).toBe(true);
   });
 });

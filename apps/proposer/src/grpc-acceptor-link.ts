@@ -129,26 +129,41 @@ export class GrpcAcceptorLink implements AcceptorLink {
   }
 
   /** The acceptor's latest durable state snapshot (ReadService.GetStateSnapshot), checked whole. */
-  stateSnapshot(deadlineMs: number): Promise<StateSnapshotBytes> {
+  stateSnapshot(deadlineMs: number, idleMs: number): Promise<StateSnapshotBytes> {
     return new Promise((resolve, reject) => {
       const call = this.reads.getStateSnapshot({}, new Metadata(), { deadline: deadlineAfter(deadlineMs) });
       const assembler = new StateSnapshotAssembler();
       let failed = false;
+      let idle: NodeJS.Timeout | undefined;
+      const fail = (e: Error) => {
+        if (failed) return;
+        failed = true;
+        clearTimeout(idle);
+        call.cancel();
+        reject(e);
+      };
+      // The acceptor sends its snapshot from memory at once: silence means it is paused or cut off.
+      const quiet = () => {
+        clearTimeout(idle);
+        idle = setTimeout(() => fail(new GrpcError(status.UNAVAILABLE, `node ${this.nodeId} sent no state snapshot chunk for ${idleMs} ms`)), idleMs);
+      };
+      quiet();
       call.on('data', (r: { chunk?: InstallStateSnapshotRequest['chunk'] }) => {
         if (failed) return;
+        quiet();
         try {
           assembler.add(r.chunk);
         } catch (e) {
-          failed = true;
-          call.cancel();
-          reject(new GrpcError(status.INTERNAL, `node ${this.nodeId} sent a malformed state snapshot: ${(e as Error).message}`));
+          fail(new GrpcError(status.INTERNAL, `node ${this.nodeId} sent a malformed state snapshot: ${(e as Error).message}`));
         }
       });
       call.on('error', (e) => {
+        clearTimeout(idle);
         if (!failed) reject(e);
         failed = true;
       });
       call.on('end', () => {
+        clearTimeout(idle);
         if (failed) return;
         try {
           resolve(assembler.finish());

@@ -10,6 +10,12 @@ import type { ChosenLog } from './chosen-log';
 const ASK_DEADLINE_MS = 2000;
 /** Deadline of moving one state snapshot (it may be hundreds of megabytes). */
 const TRANSFER_DEADLINE_MS = 60_000;
+/**
+ * The longest a fetch waits for the holder's next chunk. A holder that stopped answering (paused,
+ * cut off, or crashed with the request in flight) held the proposer's own install, one at a time,
+ * for the whole transfer deadline, past the node simulator's 30 s after a heal (seed 12900507).
+ */
+const CHUNK_IDLE_MS = 5000;
 const RETRY_MS_MIN = 1000;
 /** Acceptors whose committed index must reach a snapshot's slot before it is taken (one damaged acceptor is tolerated; a quorum when smaller). */
 const SNAPSHOT_VOUCHERS = 2;
@@ -123,7 +129,7 @@ export class StateTransfer {
     const failures: string[] = [];
     for (const h of holders) {
       try {
-        const snapshot = await h.link.stateSnapshot(TRANSFER_DEADLINE_MS);
+        const snapshot = await h.link.stateSnapshot(TRANSFER_DEADLINE_MS, CHUNK_IDLE_MS);
         // The holder's snapshot may have moved since it answered: still only at or below what two acceptors report committed.
         if (snapshot.slot <= slot || snapshot.slot > agreed) continue;
         // Kept only once this build can read it (a newer build's format, an older Node's reader):

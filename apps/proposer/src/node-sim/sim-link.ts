@@ -77,9 +77,9 @@ export class SimAcceptorLink implements AcceptorLink {
     return this.unary(deadlineMs, () => this.acceptor.verifyClaims(wire));
   }
 
-  stateSnapshot(deadlineMs: number): Promise<StateSnapshotBytes> {
-    // A copy, as the bytes cross the wire.
-    return this.unary(deadlineMs, () => {
+  stateSnapshot(deadlineMs: number, idleMs: number): Promise<StateSnapshotBytes> {
+    // A copy, as the bytes cross the wire, in one message: its first chunk is all of it.
+    return this.unary(Math.min(deadlineMs, idleMs), () => {
       const s = this.acceptor.stateSnapshot();
       return { slot: s.slot, body: Buffer.from(s.body) };
     });
