@@ -39,7 +39,7 @@ export function acceptorServices(ctx: AcceptorServicesContext): ServiceEntry[] {
   const belowHistory = (from: bigint) =>
     new GrpcError(
       GrpcStatus.OUT_OF_RANGE,
-      `slot ${from} is below this acceptor's chosen history, which starts at slot ${history.firstSlot} (--history-retain-slots); ` +
+      `slot ${from} is below this acceptor's chosen history, which starts at slot ${history.firstSlot} (older slots were dropped under --history-retain-slots, or lie below a state snapshot this acceptor was given); ` +
         `the state snapshot at slot ${applier.durableSnapshotSlot ?? history.firstSlot} covers it (ReadService.GetStateSnapshot)`,
     );
   return [

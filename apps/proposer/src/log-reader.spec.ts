@@ -52,4 +52,19 @@ describe("LogReader, a client's read of the acceptors' histories", () => {
     // And from there it is read.
     expect((await reader.readForClient(24n, 16, 1 << 20, { key: 'client-a', gone: () => false }))[0]?.slot).toBe(24n);
   });
+
+  it('says when acceptors that may still hold the slot did not answer (a reader that must not skip asks again)', async () => {
+    const log = new ChosenLog({ retainedSlotsMax: 4, retainedBytesMax: 1 << 20, state: new AgreedState({ digest: () => 'd' }) });
+    const dropped = { nodeId: 0, up: true, learn: async (): Promise<LearnResponse> => ({ chosen: [], committedIndex: 40n, oldestKeptSlot: 30n, snapshotSlot: 35n }) } as unknown as AcceptorLink;
+    const down = { nodeId: 2, up: false } as unknown as AcceptorLink;
+    const reader = new LogReader([dropped, pausedLink(1, []), down], log, () => 40n);
+    await expect(reader.readForClient(10n, 16, 1 << 20, { key: 'client-a', gone: () => false })).rejects.toMatchObject({
+      code: status.OUT_OF_RANGE,
+      message: expect.stringMatching(/the state snapshot at slot 35 covers it .*; 2 acceptors did not answer and may still hold it \(ask again to read it from them\)$/),
+    });
+    // Every acceptor answered: nothing more to hope for.
+    await expect(new LogReader([dropped], log, () => 40n).readForClient(10n, 16, 1 << 20, { key: 'client-a', gone: () => false })).rejects.toMatchObject({
+      message: expect.not.stringMatching(/did not answer/),
+    });
+  });
 });

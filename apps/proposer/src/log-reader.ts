@@ -90,6 +90,8 @@ export class LogReader {
     const failures: string[] = [];
     /** The lowest first retained slot above `from`, and the highest snapshot slot, of acceptors that dropped `from`. */
     let dropped: { retainedFrom: bigint; snapshotSlot: bigint } | undefined;
+    /** Acceptors that did not answer: one of them may still hold the slot the others dropped. */
+    let silent = this.links.filter((l) => !l.up).length;
     // Every connected acceptor that may hold the slot, the furthest ahead first: at most n calls.
     for (const link of this.byProgress().filter((l) => (this.committedOf(l.nodeId) ?? from + 1n) > from)) {
       // A paused acceptor costs its whole Learn deadline: with a dozen of them a read went on for
@@ -108,6 +110,7 @@ export class LogReader {
         }
         failures.push(`node ${link.nodeId}: holds chosen values up to slot ${r.committedIndex}, from slot ${r.oldestKeptSlot}`);
       } catch (e) {
+        silent += 1;
         failures.push(`node ${link.nodeId}: ${(e as Error).message}`);
       }
     }
@@ -117,9 +120,12 @@ export class LogReader {
       // would skip slots it can still read here.
       const keptHere = this.chosen.oldestSlot;
       const here = keptHere > from && keptHere < dropped.retainedFrom && this.chosen.entry(keptHere) !== undefined ? `; this proposer keeps the chosen log from slot ${keptHere} (ReadLog from there)` : '';
+      // Acceptors that did not answer may still hold it (retention drops slots at each acceptor's
+      // own pace): said, so that a reader that must not skip slots asks again rather than move on.
+      const unasked = silent > 0 ? `; ${silent} acceptor${silent === 1 ? '' : 's'} did not answer and may still hold it (ask again to read it from them)` : '';
       throw new GrpcError(
         status.OUT_OF_RANGE,
-        `slot ${from} is below the chosen history the acceptors retain (from slot ${dropped.retainedFrom})${here}; the state snapshot at slot ${dropped.snapshotSlot} covers it (ReadService.GetStateSnapshot on an acceptor)`,
+        `slot ${from} is below the chosen history the acceptors that answered retain (from slot ${dropped.retainedFrom})${here}; the state snapshot at slot ${dropped.snapshotSlot} covers it (ReadService.GetStateSnapshot on an acceptor)${unasked}`,
       );
     }
     throw new GrpcError(status.UNAVAILABLE, `no acceptor could serve slot ${from} of the chosen log (${failures.join('; ') || 'none is connected'})`);
