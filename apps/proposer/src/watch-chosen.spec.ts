@@ -75,4 +75,36 @@ describe('WatchChosen', () => {
       await server.shutdown(0);
     }
   });
+
+  it('tells a watcher refused mid-stream where to resume', async () => {
+    const held = Array.from({ length: 40 }, (_, i) => entry(i));
+    const log = new ChosenLog({ retainedSlotsMax: 16, retainedBytesMax: 1 << 20, state: new AgreedState({ digest: (d) => createHash('sha256').update(d).digest('hex') }) });
+    log.learn(held);
+    // The acceptor answers pages of 10 slots, then stops answering.
+    const link = historyLink(held);
+    const learn = link.learn.bind(link);
+    const flaky = {
+      ...link,
+      learn: async (from: bigint, max: number, deadlineMs: number): Promise<LearnResponse> => {
+        if (from >= 10n) throw Object.assign(new Error('Deadline exceeded after 2.000s'), { code: status.DEADLINE_EXCEEDED });
+        return learn(from, Math.min(max, 10), deadlineMs);
+      },
+    } as unknown as AcceptorLink;
+    const node = { quorum: Quorum.majority(3), reachable: () => 3, chosen: log, reader: new LogReader([flaky], log, () => 40n) };
+    const deps = { node, links: [], proposeTimeoutMs: 2000, logger, maxWatchers: 8, maxWatchersPerClient: 4, watcherStallMs: 5000, watcherBufferBytes: 1 << 20 } as unknown as ProposerServiceDeps;
+    const server = await startGrpcServer({ host: '127.0.0.1', port: 0, maxReceiveBytes: 1 << 20, transport: INSECURE, logger, services: [{ name: 'paxos.v1.ProposerService', definition: ProposerServiceService, implementation: proposerService(deps) }] });
+    const client = new ProposerServiceClient(`127.0.0.1:${server.port}`, credentials.createInsecure());
+    try {
+      const got: bigint[] = [];
+      const call = client.watchChosen({ fromSlot: 0n }, { deadline: new Date(Date.now() + 10_000) });
+      call.on('data', (r: WatchChosenResponse) => got.push(r.slot));
+      const err = await new Promise<ServiceError>((resolve) => call.on('error', resolve));
+      expect(got).toEqual(held.slice(0, 10).map((e) => e.slot));
+      expect(err.code).toBe(status.UNAVAILABLE);
+      expect(err.details).toMatch(/\(slots below 10 were sent: resume with WatchChosen from_slot 10\)$/);
+    } finally {
+      client.close();
+      await server.shutdown(0);
+    }
+  });
 });
