@@ -70,8 +70,16 @@ describe('state snapshot file', () => {
     await writeStateSnapshot(dir, 20n, Buffer.from('twenty'));
     const second = read();
     expect('slot' in second && [second.slot, second.body.toString()]).toEqual([20n, 'twenty']);
-    // Damaged in place (same inode): its modification time or size changed, so it is read and refused.
+    // Damaged in place (same inode): its modification time or size changed, so it is read and
+    // refused, and the previous snapshot is sent instead (the history continues from it too).
     await fsp.writeFile(path.join(dir, 'state.snapshot'), 'not a snapshot at all');
-    expect(read()).toEqual({ missing: expect.stringMatching(/is not a state snapshot/) });
+    const previous = read();
+    expect('slot' in previous && [previous.slot, previous.body.toString()]).toEqual([10n, 'ten']);
+    await fsp.writeFile(path.join(dir, 'state.snapshot.prev'), 'nor this');
+    expect(read()).toEqual({ missing: expect.stringMatching(/state\.snapshot is not a state snapshot; the previous one: .*state\.snapshot\.prev is not a state snapshot/) });
+    // A good latest again: sent, and the previous one's bytes no longer held.
+    await writeStateSnapshot(dir, 30n, Buffer.from('thirty'));
+    const third = read();
+    expect('slot' in third && third.slot).toBe(30n);
   });
 });

@@ -78,15 +78,35 @@ export function readStateSnapshot(dir: string, generation: SnapshotGeneration = 
 }
 
 /**
- * Reads the latest snapshot for GetStateSnapshot calls, again only when the file changed (another
- * inode, size or modification time): a client that opens and cancels transfers in a loop would
- * otherwise have the acceptor read and check the whole file, on the thread that answers votes,
- * once per call. Holds at most one snapshot's bytes (the one the node would send next).
+ * Reads the snapshot to send for GetStateSnapshot calls: the latest, or the previous one when the
+ * latest is damaged or missing (history retention keeps every slot above the previous one, so it
+ * is still one the history continues from; the latest being damaged must not leave a lagging node
+ * with nothing to install). Each file is read again only when it changed (another inode, size or
+ * modification time): a client that opens and cancels transfers in a loop would otherwise have the
+ * acceptor read and check the whole file, on the thread that answers votes, once per call. Holds
+ * at most one snapshot's bytes (the previous one's only while the latest cannot be sent).
  */
 export function latestStateSnapshotReader(dir: string): () => { slot: bigint; body: Buffer } | { missing: string } {
-  const file = path.join(dir, STATE_SNAPSHOT_FILE);
-  let kept: { key: string; read: { slot: bigint; body: Buffer } } | undefined;
+  const latest = cachedSnapshotFile(path.join(dir, STATE_SNAPSHOT_FILE));
+  const previous = cachedSnapshotFile(path.join(dir, PREVIOUS_STATE_SNAPSHOT_FILE));
   return () => {
+    const read = latest.read();
+    if (!('missing' in read)) {
+      previous.forget();
+      return read;
+    }
+    const before = previous.read();
+    if (!('missing' in before)) return before;
+    return { missing: read.missing === before.missing ? read.missing : `${read.missing}; the previous one: ${before.missing}` };
+  };
+}
+
+function cachedSnapshotFile(file: string): { read: () => { slot: bigint; body: Buffer } | { missing: string }; forget: () => void } {
+  let kept: { key: string; read: { slot: bigint; body: Buffer } } | undefined;
+  const forget = () => {
+    kept = undefined;
+  };
+  const read = () => {
     let key: string;
     try {
       const st = statSync(file);
@@ -100,6 +120,7 @@ export function latestStateSnapshotReader(dir: string): () => { slot: bigint; bo
     kept = 'missing' in read ? undefined : { key, read };
     return read;
   };
+  return { read, forget };
 }
 
 function readSnapshotFile(file: string): { slot: bigint; body: Buffer } | { missing: string } {
