@@ -62,4 +62,24 @@ describe('read --json', () => {
     const doc = JSON.parse(readJson({ entries: [{ slot: 2n ** 63n, commands: [{ data: Buffer.from('hello'), bare: new Uint8Array([0, 255]) }] }] })) as unknown;
     expect(doc).toEqual({ entries: [{ slot: '9223372036854775808', commands: [{ data: 'aGVsbG8=', bare: 'AP8=' }] }] });
   });
+
+  it("writes a slot's value under the name of its oneof member, as protobuf JSON does: {batch: ...} or {noop: {}}, not the generated code's union", () => {
+    const commands = [{ clientRequestId: 'r1', value: { contentType: 'text/plain', data: Buffer.from('hello') }, verifiedBy: [] }];
+    const doc = JSON.parse(
+      readJson({
+        entries: [
+          { slot: 1n, ballot: { round: 2n, proposerId: 1 }, value: { kind: { $case: 'batch', value: { commands, origin: 5n } } }, outcomes: [] },
+          { slot: 2n, ballot: { round: 2n, proposerId: 1 }, value: { kind: { $case: 'noop', value: {} } }, outcomes: [] },
+        ],
+        appliedSlot: 3n,
+      }),
+    ) as unknown;
+    expect(doc).toEqual({
+      entries: [
+        { slot: '1', ballot: { round: '2', proposerId: 1 }, value: { batch: { commands: [{ clientRequestId: 'r1', value: { contentType: 'text/plain', data: 'aGVsbG8=' }, verifiedBy: [] }], origin: '5' } }, outcomes: [] },
+        { slot: '2', ballot: { round: '2', proposerId: 1 }, value: { noop: {} }, outcomes: [] },
+      ],
+      appliedSlot: '3',
+    });
+  });
 });

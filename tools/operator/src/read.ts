@@ -29,9 +29,15 @@ export const readCommand = {
   },
 } as const;
 
+/** A oneof as the generated code holds it: { $case: member, value }. */
+const isOneof = (v: unknown): v is { $case: string; value: unknown } =>
+  typeof v === 'object' && v !== null && typeof (v as { $case?: unknown }).$case === 'string' && 'value' in v && Object.keys(v).length === 2;
+
 /**
  * --json output in protobuf's JSON mapping: 64-bit integers as decimal strings, bytes as base64
- * (JSON.stringify would write a value's bytes as {"type":"Buffer","data":[...]}, a number per byte).
+ * (JSON.stringify would write a value's bytes as {"type":"Buffer","data":[...]}, a number per byte),
+ * and a oneof as its set member's name (a slot's value {"batch": ...}, not the generated code's
+ * {"kind": {"$case": "batch", "value": ...}}).
  */
 export function readJson(v: unknown): string {
   return JSON.stringify(
@@ -39,7 +45,11 @@ export function readJson(v: unknown): string {
     function (this: Record<string, unknown>, key: string, x: unknown) {
       const raw = this[key];
       if (raw instanceof Uint8Array) return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64');
-      return typeof x === 'bigint' ? x.toString() : x;
+      if (typeof x === 'bigint') return x.toString();
+      if (typeof x === 'object' && x !== null && !Array.isArray(x) && Object.values(x).some(isOneof)) {
+        return Object.fromEntries(Object.entries(x).map(([k, field]) => (isOneof(field) ? [field.$case, field.value] : [k, field])));
+      }
+      return x;
     },
     2,
   );
