@@ -270,7 +270,7 @@ export function proposerService(deps: ProposerServiceDeps): ProposerServiceServe
       });
     },
 
-    watchChosen: watchChosenHandler(deps.node, { maxWatchers: deps.maxWatchers ?? WATCHERS_MAX, maxWatchersPerClient: deps.maxWatchersPerClient ?? WATCHERS_PER_CLIENT_MAX, bufferBytes: deps.watcherBufferBytes ?? WATCHER_BUFFER_BYTES, stallMs: deps.watcherStallMs ?? WATCHER_STALL_MS }, deps.logger),
+    watchChosen: watchChosenHandler(deps.node, { maxWatchers: deps.maxWatchers ?? WATCHERS_MAX, maxWatchersPerClient: deps.maxWatchersPerClient ?? WATCHERS_PER_CLIENT_MAX, bufferBytes: deps.watcherBufferBytes ?? WATCHER_BUFFER_BYTES, stallMs: deps.watcherStallMs ?? WATCHER_STALL_MS, answers: deps.answers }, deps.logger),
 
     clusterStatus(call: ServerUnaryCall<ClusterStatusRequest, ClusterStatusResponse>, callback: sendUnaryData<ClusterStatusResponse>) {
       const asked = call.request.nodeDeadlineMs;

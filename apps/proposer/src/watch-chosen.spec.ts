@@ -3,7 +3,7 @@
 // proposer chose those slots, or this one restarted and is still learning them).
 import { credentials, type ServiceError, status } from '@grpc/grpc-js';
 import { type ChosenEntry, Quorum } from '@paxos/consensus-core';
-import { createLogger, INSECURE, startGrpcServer } from '@paxos/grpc-kit';
+import { AnswerBudget, createLogger, INSECURE, startGrpcServer } from '@paxos/grpc-kit';
 import { type LearnResponse, ProposerServiceClient, ProposerServiceService, type WatchChosenResponse } from '@paxos/proto';
 import { AgreedState } from '@paxos/state-machine';
 import { ballotToWire, slotValueToWire } from '@paxos/wire';
@@ -102,6 +102,37 @@ describe('WatchChosen', () => {
       expect(got).toEqual(held.slice(0, 10).map((e) => e.slot));
       expect(err.code).toBe(status.UNAVAILABLE);
       expect(err.details).toMatch(/\(slots below 10 were sent: resume with WatchChosen from_slot 10\)$/);
+    } finally {
+      client.close();
+      await server.shutdown(0);
+    }
+  });
+
+  it("counts what waits for a watcher in the server's answer budget, stops writing at its share, and gives it back when the watcher leaves", async () => {
+    const big = (i: number): ChosenEntry => ({ slot: BigInt(i), ballot, value: { kind: 'batch', commands: [{ clientRequestId: `b${i}`, contentType: 'application/octet-stream', data: Buffer.alloc(512 * 1024, i % 256) }] } });
+    // About 50 MiB of slots of 512 KiB: the stream's own buffer (16 messages) would hold 8 MiB.
+    const held = Array.from({ length: 100 }, (_, i) => big(i));
+    const log = new ChosenLog({ retainedSlotsMax: 200, retainedBytesMax: 1 << 27, state: new AgreedState({ digest: (d) => createHash('sha256').update(d).digest('hex') }) });
+    log.learn(held);
+    const share = 4 * 1024 * 1024;
+    const answers = new AnswerBudget({ totalBytes: share, perPeerBytes: share });
+    const node = { quorum: Quorum.majority(3), reachable: () => 3, chosen: log, reader: new LogReader([], log, () => 100n) };
+    // The watcher's own bound far above the budget: the budget is what stops the pump.
+    const deps = { node, links: [], proposeTimeoutMs: 2000, logger, maxWatchers: 8, maxWatchersPerClient: 4, watcherStallMs: 60_000, watcherBufferBytes: 1 << 30, answers } as unknown as ProposerServiceDeps;
+    const server = await startGrpcServer({ host: '127.0.0.1', port: 0, maxReceiveBytes: 1 << 20, transport: INSECURE, logger, services: [{ name: 'paxos.v1.ProposerService', definition: ProposerServiceService, implementation: proposerService(deps) }] });
+    const client = new ProposerServiceClient(`127.0.0.1:${server.port}`, credentials.createInsecure());
+    try {
+      const call = client.watchChosen({ fromSlot: 0n }, { deadline: new Date(Date.now() + 30_000) });
+      call.on('error', () => undefined);
+      call.pause(); // a client that reads nothing
+      for (let i = 0; i < 200 && answers.heldBytes < share; i++) await new Promise((r) => setTimeout(r, 25));
+      await new Promise((r) => setTimeout(r, 300));
+      // At its share, and past it by at most one slot: the rest was never written.
+      expect(answers.heldBytes).toBeGreaterThanOrEqual(share);
+      expect(answers.heldBytes).toBeLessThanOrEqual(share + 513 * 1024);
+      call.cancel();
+      for (let i = 0; i < 200 && answers.heldBytes > 0; i++) await new Promise((r) => setTimeout(r, 25));
+      expect(answers.heldBytes).toBe(0);
     } finally {
       client.close();
       await server.shutdown(0);

@@ -2,9 +2,11 @@
 // A watcher that does not read is bounded twice: at most `bufferBytes` of written slots wait for
 // it (past that the pump stops), and if nothing it was sent moves for `stallMs` it is cut off
 // with RESOURCE_EXHAUSTED and told where to resume, so one stopped client cannot hold a proposer's
-// memory or a watcher place for ever.
+// memory or a watcher place for ever. What waits for watchers also counts in the server's budget of
+// answers not yet read (with unary answers and ProposeStream's): 128 watchers of 4 MiB each held
+// twice the server's whole budget beside it.
 import { type ServerWritableStream, status } from '@grpc/grpc-js';
-import { callerKey, CountsByKey, GrpcError, type Logger, peerIdentity, toServiceError } from '@paxos/grpc-kit';
+import { type AnswerBudget, callerKey, CountsByKey, GrpcError, type Logger, peerIdentity, toServiceError } from '@paxos/grpc-kit';
 import type { WatchChosenRequest, WatchChosenResponse } from '@paxos/proto';
 import { logEntryToWire } from '@paxos/read-service';
 import type { ChosenEntry } from '@paxos/consensus-core';
@@ -19,6 +21,9 @@ export const WATCHER_BUFFER_BYTES = 4 * 1024 * 1024;
 /** How long a watcher may read nothing while slots wait for it, by default. */
 export const WATCHER_STALL_MS = 30_000;
 
+/** How often a watcher paused by others' use of the answer budget looks again (none of its own bytes wait to wake it). */
+const BUDGET_RECHECK_MS = 100;
+
 /** How long a cut-off watcher has to take its status before its stream is reset. */
 const CUT_OFF_GRACE_MS = 10_000;
 
@@ -30,6 +35,8 @@ export interface WatchBounds {
   readonly maxWatchersPerClient: number;
   readonly bufferBytes: number;
   readonly stallMs: number;
+  /** The server's budget of answers not yet read, shared with its other calls (startGrpcServer's `answers`). */
+  readonly answers?: AnswerBudget;
 }
 
 /** About how many bytes a slot takes on the wire. */
@@ -88,6 +95,15 @@ export function watchChosenHandler(node: ProposerNode, bounds: WatchBounds, logg
     const watcher = { key: callerKey(call as unknown as Parameters<typeof callerKey>[0]), gone: () => done };
     /** Bytes written to this watcher whose write has not completed (they wait in buffers for the client). */
     let waiting = 0;
+    /** Who the answer budget counts this watcher's bytes for (as it counts the client's other calls). */
+    const peer = bounds.answers === undefined ? undefined : callerKey(call as unknown as Parameters<typeof callerKey>[0]);
+    /** Bytes held in the answer budget for this watcher; given back as writes complete, all at once when it ends. */
+    let held = 0;
+    const hold = (bytes: number) => {
+      if (peer === undefined || bytes === 0) return;
+      held += bytes;
+      bounds.answers?.adjust(peer, bytes);
+    };
     let wake: (() => void) | undefined;
     const moved = () => {
       const w = wake;
@@ -97,7 +113,10 @@ export function watchChosenHandler(node: ProposerNode, bounds: WatchBounds, logg
     call.on('drain', moved);
     /** Waits until the watcher takes what waits for it; false when nothing moved for stallMs. */
     const roomOrStall = async (): Promise<boolean> => {
-      while (!done && (call.writableNeedDrain || waiting > bounds.bufferBytes)) {
+      // The budget full while nothing of this watcher's waits: others hold it, so this one waits
+      // without being blamed (cut off only for what it does not read itself).
+      while (!done && waiting === 0 && peer !== undefined && bounds.answers?.full(peer)) await new Promise((r) => setTimeout(r, BUDGET_RECHECK_MS));
+      while (!done && (call.writableNeedDrain || waiting > bounds.bufferBytes || (waiting > 0 && peer !== undefined && bounds.answers?.full(peer)))) {
         const progressed = await new Promise<boolean>((resolve) => {
           const timer = setTimeout(() => {
             wake = undefined;
@@ -155,8 +174,10 @@ export function watchChosenHandler(node: ProposerNode, bounds: WatchBounds, logg
             next = e.slot + 1n;
             const bytes = entryBytes(e);
             waiting += bytes;
+            hold(bytes);
             call.write(logEntryToWire(e, log.state), () => {
               waiting -= bytes;
+              if (!done) hold(-bytes);
               moved();
             });
           }
@@ -178,6 +199,8 @@ export function watchChosenHandler(node: ProposerNode, bounds: WatchBounds, logg
     let counted = true;
     const stop = () => {
       done = true;
+      // grpc-js drops what a call that ended did not send: its bytes are given back now.
+      hold(-held);
       sub.unsubscribe();
       moved();
       if (counted) {
