@@ -209,7 +209,7 @@ describe('the client gateway with claim certificates', () => {
 });
 
 describe('the bytes the gateway holds for proposals not yet chosen', () => {
-  it('refuses new proposals past IN_FLIGHT_BYTES_MAX, still takes a retry of one in flight, and takes new ones once values are chosen', async () => {
+  it('refuses new proposals past IN_FLIGHT_BYTES_MAX, and takes new ones once values are chosen', async () => {
     const { gateway, submitted } = setUp();
     gateway.becomeReady();
     const mib = (id: string): Command => ({ clientRequestId: id, contentType: 'text/plain', data: Buffer.alloc(1024 * 1024, 1) });
@@ -218,9 +218,7 @@ describe('the bytes the gateway holds for proposals not yet chosen', () => {
     await turn();
     expect(submitted).toHaveLength(fits);
     await expect(gateway.propose(mib('one-more'))).rejects.toMatchObject({ code: status.RESOURCE_EXHAUSTED, message: expect.stringContaining('not yet chosen') });
-    const retry = gateway.propose(mib('m0'));
     gateway.delivered([{ clientRequestId: 'm0', slot: 0n, valueDigest: 'digest' }], () => []);
-    await expect(retry).resolves.toMatchObject({ slot: 0n });
     await expect(taken[0]).resolves.toMatchObject({ slot: 0n });
     const next = gateway.propose(mib('one-more'));
     await turn();
@@ -231,7 +229,7 @@ describe('the bytes the gateway holds for proposals not yet chosen', () => {
 });
 
 describe('the bytes of callers waiting on an id in flight', () => {
-  it('counts other bytes sent under the id against IN_FLIGHT_BYTES_MAX (refused past it), and keeps one copy of the same bytes', async () => {
+  it('counts other bytes sent under the id against IN_FLIGHT_BYTES_MAX (refused past it)', async () => {
     const { gateway, submitted } = setUp();
     gateway.becomeReady();
     const mib = (id: string, fill: number): Command => ({ clientRequestId: id, contentType: 'text/plain', data: Buffer.alloc(1024 * 1024, fill) });
@@ -244,11 +242,8 @@ describe('the bytes of callers waiting on an id in flight', () => {
     await turn();
     const settled = await Promise.race([Promise.all(others.slice(-30)), new Promise((r) => setTimeout(() => r('waiting'), 50))]);
     expect(settled).toEqual(Array(30).fill(status.RESOURCE_EXHAUSTED));
-    // A retry with the bytes in flight costs nothing more: still taken at the bound.
-    const retry = gateway.propose(mib('x', 0));
     gateway.delivered([{ clientRequestId: 'x', slot: 0n, valueDigest: 'digest' }], () => []);
     await expect(first).resolves.toMatchObject({ slot: 0n, duplicate: false });
-    await expect(retry).resolves.toMatchObject({ slot: 0n, duplicate: true });
     // Answered, the waiters' bytes are given back: a new proposal of the full bound is taken.
     await Promise.all(others);
     const next = gateway.propose({ clientRequestId: 'y', contentType: 'text/plain', data: Buffer.alloc(IN_FLIGHT_BYTES_MAX, 1) });
@@ -256,6 +251,33 @@ describe('the bytes of callers waiting on an id in flight', () => {
     expect(submitted.map((c) => c.clientRequestId)).toContain('y');
     gateway.delivered([{ clientRequestId: 'y', slot: 1n, valueDigest: 'digest' }], () => []);
     await expect(next).resolves.toMatchObject({ slot: 1n });
+  });
+});
+
+describe('retries of the value in flight', () => {
+  it('count against IN_FLIGHT_BYTES_MAX too: each caller\'s request holds its own copy while it waits (refused past the bound, given back once answered)', async () => {
+    const { gateway, submitted } = setUp();
+    gateway.becomeReady();
+    // Each a buffer of its own, as every call's request is.
+    const mib = (): Command => ({ clientRequestId: 'r', contentType: 'text/plain', data: Buffer.alloc(1024 * 1024, 7) });
+    const first = gateway.propose(mib());
+    await turn();
+    expect(submitted).toHaveLength(1);
+    // Without the count, a client re-sending one 1 MiB value while it was in flight (a retrying
+    // client during a slow round, or on purpose) held a MiB per call: 4 GiB at --max-calls-per-client.
+    const retries = Array.from({ length: 100 }, () => gateway.propose(mib()).then((o) => (o.duplicate ? 'duplicate' : 'first'), (e: { code?: number }) => e.code));
+    const fits = IN_FLIGHT_BYTES_MAX / (1024 * 1024) - 1;
+    const refused = await Promise.race([Promise.all(retries.slice(fits)), new Promise((r) => setTimeout(() => r('waiting'), 50))]);
+    expect(refused).toEqual(Array(100 - fits).fill(status.RESOURCE_EXHAUSTED));
+    gateway.delivered([{ clientRequestId: 'r', slot: 3n, valueDigest: 'digest', data: mib().data, contentType: 'text/plain' }], () => []);
+    await expect(first).resolves.toMatchObject({ slot: 3n, duplicate: false });
+    expect(await Promise.all(retries.slice(0, fits))).toEqual(Array(fits).fill('duplicate'));
+    // Answered, every retry's bytes are given back: a new proposal of the full bound is taken.
+    const next = gateway.propose({ clientRequestId: 'z', contentType: 'text/plain', data: Buffer.alloc(IN_FLIGHT_BYTES_MAX, 1) });
+    await turn();
+    expect(submitted.map((c) => c.clientRequestId)).toContain('z');
+    gateway.delivered([{ clientRequestId: 'z', slot: 4n, valueDigest: 'digest' }], () => []);
+    await expect(next).resolves.toMatchObject({ slot: 4n });
   });
 });
 

@@ -18,15 +18,17 @@ interface Waiter {
   readonly data: Uint8Array;
   /** Their content type (a Monster Harmonic proposal that the registry refused is told so). */
   readonly contentType: string;
-  /** Bytes of `data` counted in waitingBytes: other bytes than the id's in flight (0 when they are the same buffer). */
+  /** Bytes counted in waitingBytes for this caller: what it sent under an id already in flight (0 for the caller that put the id in flight, counted in inFlightBytes). */
   readonly counted: number;
 }
 
 /**
  * Bytes of the values in flight (held, being certified, or in the core, not yet chosen), and of
- * other values callers sent under an id in flight (each waits for the id's outcome with its own
- * bytes); past it a new proposal is RESOURCE_EXHAUSTED at once. The count bound of the core's
- * queue alone let 1 MiB values take the proposer towards 10 GiB, everyone else waiting behind them.
+ * every value a caller sent under an id in flight (each waits for the id's outcome, its request
+ * and so its bytes alive: a unary call's request lives as long as the call in grpc-js, and a
+ * stream's proposal as long as its answer is awaited, whether the bytes are the ones in flight or
+ * not); past it a new proposal is RESOURCE_EXHAUSTED at once. The count bound of the core's queue
+ * alone let 1 MiB values take the proposer towards 10 GiB, everyone else waiting behind them.
  */
 export const IN_FLIGHT_BYTES_MAX = 64 * 1024 * 1024;
 /** The value of an id in flight: its bytes and their content type (both make the value). */
@@ -89,7 +91,7 @@ export class ClientGateway {
   private readonly inCore = new Map<string, InFlightValue>();
   /** The bytes of inCore's values. */
   private inFlightBytes = 0;
-  /** The bytes waiters hold beyond inCore's values (other bytes under an id in flight). */
+  /** The bytes waiters hold beyond inCore's values (what each caller sent under an id already in flight). */
   private waitingBytes = 0;
   /** Commands received in this turn of the event loop, handed to the core together. */
   private arriving: Command[] = [];
@@ -131,11 +133,13 @@ export class ClientGateway {
     const { quorum } = this.deps;
     if (!quorum.isQuorum(up) && !this.inCore.has(id)) return Promise.reject(new QuorumUnreachableError(up, quorum.n, quorum.q));
     const inFlight = this.inCore.get(id);
-    // A retry with the value in flight keeps its bytes (one copy); another value (other bytes, or
-    // the same bytes under another content type) is held, and counted.
+    // Another value under the id (other bytes, or the same bytes under another content type) is
+    // held for its caller's answer. A retry of the value in flight is waited on with the copy in
+    // flight, but its caller's request holds its own copy until it is answered: counted too (else
+    // one client re-sending a 1 MiB value in flight held a GiB per thousand calls, outside the bound).
     const same = inFlight !== undefined && sameValue(inFlight, command);
     const held = this.inFlightBytes + this.waitingBytes;
-    if (!same && held > 0 && held + command.data.length > IN_FLIGHT_BYTES_MAX) {
+    if (held > 0 && held + command.data.length > IN_FLIGHT_BYTES_MAX) {
       return Promise.reject(
         new GrpcError(
           status.RESOURCE_EXHAUSTED,
@@ -148,7 +152,7 @@ export class ClientGateway {
       if (!list) this.waiters.set(id, (list = new Map()));
       // A caller without a token cannot abandon: its key is its own.
       if (token !== undefined && list.has(token)) throw new Error(`client gateway: a token proposed ${JSON.stringify(id)} twice (each call gives its own)`);
-      const counted = inFlight !== undefined && !same ? command.data.length : 0;
+      const counted = inFlight !== undefined ? command.data.length : 0;
       this.waitingBytes += counted;
       list.set(token ?? {}, { resolve, reject, data: same ? inFlight.data : command.data, contentType: command.contentType, counted });
       // A retry of a command still in flight (or being certified) waits for it. So does the same
