@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events';
 import { status } from '@grpc/grpc-js';
 import type { ServerUnaryCall } from '@grpc/grpc-js';
 import type { ProposeRequest, ProposeResponse } from '@paxos/proto';
-import { proposerService, type ProposerServiceDeps } from './proposer-service';
+import { AnswerBudget } from '@paxos/grpc-kit';
+import { PROPOSAL_AWAITED_BYTES, proposerService, type ProposerServiceDeps } from './proposer-service';
 import { ValueChecker } from './value-check';
 
 /** A proposer service over a stand-in node (what it is asked to propose and abandon is the test's). */
@@ -111,5 +112,41 @@ describe('a proposal whose deadline passes while the proposer learns the chosen 
     const call = Object.assign(new EventEmitter(), { request: proposal('held'), getDeadline: () => Infinity, cancelled: false }) as unknown as ServerUnaryCall<ProposeRequest, ProposeResponse>;
     const answer = await new Promise<{ code?: number; details?: string }>((resolve) => service.propose(call, (err) => resolve(err ?? {})));
     expect(answer).toMatchObject({ code: status.DEADLINE_EXCEEDED, details: expect.stringContaining('still learning the chosen log (at slot 1450)') });
+  });
+});
+
+describe('proposals a client keeps waiting on its streams', () => {
+  it('count in its share of the answer budget at what an awaited proposal costs: its streams stop reading at the share (ProposeStream and ProposeBulk)', async () => {
+    const share = 1024 * 1024;
+    const answers = new AnswerBudget({ totalBytes: 4 * share, perPeerBytes: share });
+    // A retry of one id in flight, sent again and again: each waits for the id's outcome.
+    const service = proposerService({
+      node: { reachable: () => 3, quorum: { n: 3, q: 2 }, propose: () => new Promise(() => undefined), abandon: () => undefined },
+      links: [],
+      checker: new ValueChecker(1024, () => undefined),
+      proposeTimeoutMs: 60_000,
+      answers,
+      logger: { warn: () => undefined },
+    } as unknown as ProposerServiceDeps);
+    /** A stream of the one client, and whether it is paused now. */
+    const ofClient = () => {
+      const flag = { paused: false };
+      const s = Object.assign(stream(), { getPeer: () => 'one-client', getAuthContext: () => null, pause: () => void (flag.paused = true), resume: () => void (flag.paused = false) });
+      return { s, flag };
+    };
+    let read = 0;
+    for (let i = 0; i < 16; i++) {
+      const one = ofClient();
+      service.proposeStream(one.s as never);
+      for (let j = 0; j < 4096 && !one.flag.paused; j++, read++) one.s.emit('data', { proposal: proposal('again') });
+      const bulk = ofClient();
+      service.proposeBulk(bulk.s as never);
+      for (let j = 0; j < 64 && !bulk.flag.paused; j++, read += 64) bulk.s.emit('data', { proposals: Array.from({ length: 64 }, () => proposal('again')) });
+    }
+    await new Promise((r) => setImmediate(r));
+    // Each new stream reads one message before it sees the share held. At 256 bytes each (the place
+    // of an answer) the share took 4,096 proposals, each about 3 KB of heap.
+    expect(read).toBeLessThanOrEqual(share / PROPOSAL_AWAITED_BYTES + 16 * (1 + 64));
+    expect(answers.full('one-client')).toBe(true);
   });
 });

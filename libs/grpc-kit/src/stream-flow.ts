@@ -46,6 +46,12 @@ export class StreamFlow<Req, Res> {
     private readonly inFlightMax: number,
     private readonly idle?: { readonly ms: number; readonly message: string },
     private readonly answers?: AnswerBudget,
+    /**
+     * Bytes counted in `answers` for each request read and not yet answered: what one costs the
+     * server while it is awaited (its decoded message and what waits on it), at least the place
+     * its answer takes. A service whose requests cost more while awaited says so here.
+     */
+    private readonly awaitedBytes = ANSWER_RESERVE_BYTES,
   ) {
     if (answers) this.peer = callerKey(call as unknown as Parameters<typeof callerKey>[0]);
     call.on('end', () => {
@@ -103,7 +109,7 @@ export class StreamFlow<Req, Res> {
   started(count: number): void {
     this.lastActivity = performance.now();
     this.inFlight += count;
-    if (!this.ended) this.hold(count * ANSWER_RESERVE_BYTES);
+    if (!this.ended) this.hold(count * this.awaitedBytes);
     this.update();
   }
 
@@ -115,7 +121,7 @@ export class StreamFlow<Req, Res> {
     let taken: (() => void) | undefined;
     if (this.answers) {
       const bytes = messageBytes(message) + ANSWER_RESERVE_BYTES;
-      this.hold(bytes - count * ANSWER_RESERVE_BYTES);
+      this.hold(bytes - count * this.awaitedBytes);
       // Given back once grpc-js handed the message to HTTP/2 (the client took it into its window).
       taken = () => {
         if (this.dropped) return;
