@@ -2,7 +2,7 @@ import { Quorum } from '@paxos/consensus-core';
 import { StatusResponse, StorageStatus } from '@paxos/proto';
 import type { AcceptorLink } from './acceptor-link';
 import type { ClusterStatusResponse } from '@paxos/proto';
-import { clusterStatus, ClusterStatusRounds } from './cluster-status';
+import { clusterStatus, ClusterStatusRounds, fanOutDeadlineMs } from './cluster-status';
 
 /** A link whose Status answers `s`, or fails when s is undefined. */
 const link = (address: string, s?: Partial<StatusResponse>): AcceptorLink =>
@@ -41,6 +41,26 @@ describe('ClusterStatus calls at once', () => {
     void rounds.ask(100);
     await new Promise((r) => setImmediate(r));
     expect(polls).toHaveLength(3);
+  });
+
+  it('asked with many different node deadlines, share a few fan-outs, each within the deadline its calls asked', async () => {
+    const polls: Array<{ ms: number; answer: (r: ClusterStatusResponse) => void }> = [];
+    const rounds = new ClusterStatusRounds((ms) => new Promise((answer) => polls.push({ ms, answer })));
+    // One client, one deadline a call: keyed by the deadline as asked, each started a fan-out to every acceptor.
+    const asked = Array.from({ length: 4096 }, (_, i) => i + 1);
+    const calls = asked.map((ms) => rounds.ask(ms));
+    await new Promise((r) => setImmediate(r));
+    expect(polls.length).toBeLessThanOrEqual(39);
+    expect(new Set(polls.map((p) => p.ms)).size).toBe(polls.length);
+    for (const p of polls) p.answer({ alive: p.ms } as ClusterStatusResponse);
+    const answered = await Promise.all(calls);
+    // Each call's fan-out waited for no node longer than the call asked, and at least half as long.
+    for (const [i, r] of answered.entries()) {
+      expect(r.alive).toBeLessThanOrEqual(asked[i] as number);
+      expect(2 * r.alive).toBeGreaterThan(asked[i] as number);
+    }
+    // The default and the largest run as asked.
+    expect([fanOutDeadlineMs(1000), fanOutDeadlineMs(30_000), fanOutDeadlineMs(1999), fanOutDeadlineMs(1)]).toEqual([1000, 30_000, 1000, 1]);
   });
 
   it('a fan-out that throws fails its calls and leaves the next call a fan-out of its own', async () => {
