@@ -20,6 +20,7 @@ export {
   NOOP,
   batchOf,
   commandBytes,
+  commandWireBytes,
   commandKey,
   slotValueBytes,
   slotValueKey,

@@ -1,5 +1,5 @@
 import { assert } from '../assert';
-import { commandBytes, type Command } from '../value';
+import { type Command, commandWireBytes } from '../value';
 
 interface QueuedCommand {
   readonly command: Command;
@@ -7,7 +7,11 @@ interface QueuedCommand {
   readonly solo: boolean;
 }
 
-/** FIFO of client commands waiting for a slot. Bounded by the caller on submit. */
+/**
+ * FIFO of client commands waiting for a slot. Bounded by the caller on submit. Batches are measured
+ * in the bytes their commands take on the wire (commandWireBytes), so that a batch within the value
+ * bound is an accept within the acceptors' receive bound.
+ */
 export class CommandQueue {
   private items: QueuedCommand[] = [];
   private head = 0;
@@ -19,7 +23,7 @@ export class CommandQueue {
 
   push(command: Command): void {
     this.items.push({ command, solo: false });
-    this.queuedBytes += commandBytes(command);
+    this.queuedBytes += commandWireBytes(command);
   }
 
   /** True when the next batch would be full: by count, by bytes, or a command that goes alone. */
@@ -34,7 +38,7 @@ export class CommandQueue {
     const rest = this.items.slice(this.head);
     this.items = [...commands.map((command) => ({ command, solo })), ...rest];
     this.head = 0;
-    for (const c of commands) this.queuedBytes += commandBytes(c);
+    for (const c of commands) this.queuedBytes += commandWireBytes(c);
   }
 
   /**
@@ -49,7 +53,7 @@ export class CommandQueue {
     for (let i = this.head; i < this.items.length; i++) {
       const q = this.items[i] as QueuedCommand;
       if (ids.has(q.command.clientRequestId)) {
-        this.queuedBytes -= commandBytes(q.command);
+        this.queuedBytes -= commandWireBytes(q.command);
         dropped.push(q.command);
       } else kept.push(q);
     }
@@ -64,17 +68,17 @@ export class CommandQueue {
     const first = this.items[this.head++];
     const batch: Command[] = [first.command];
     if (!first.solo) {
-      let bytes = commandBytes(first.command);
+      let bytes = commandWireBytes(first.command);
       while (this.length > 0 && batch.length < batchCommandsMax) {
         const next = this.items[this.head];
-        const size = commandBytes(next.command);
+        const size = commandWireBytes(next.command);
         if (next.solo || bytes + size > batchBytesMax) break;
         this.head++;
         bytes += size;
         batch.push(next.command);
       }
     }
-    for (const c of batch) this.queuedBytes -= commandBytes(c);
+    for (const c of batch) this.queuedBytes -= commandWireBytes(c);
     if (this.head > 1024 && this.head * 2 > this.items.length) {
       this.items = this.items.slice(this.head);
       this.head = 0;

@@ -2,7 +2,7 @@ import type { AcceptedEntry } from '../acceptor-types';
 import { AcceptorCore } from '../acceptor';
 import { ballotEquals, type Ballot } from '../ballot';
 import { Quorum } from '../quorum';
-import { NOOP, type Command, type SlotValue } from '../value';
+import { NOOP, type Command, commandWireBytes, type SlotValue } from '../value';
 import { ProposerCore } from './proposer';
 import type { ProposerConfig, ProposerMessage, ProposerOutput } from './proposer-types';
 
@@ -292,6 +292,19 @@ describe('the proposer (DESIGN section 4)', () => {
     for (const id of ['a', 'b', 'c']) out(q.submit(cmd(id, 8)));
     promise(q, 0);
     expect(accepts(promise(q, 1).messages).map((a) => a.value.kind === 'batch' && a.value.commands.length)).toEqual([2, 1]);
+  });
+
+  it('batching counts ids and content types in the UTF-8 bytes they take on the wire, not UTF-16 units', () => {
+    // 10 units, 30 bytes: within batchBytesMax by units, eight of these made a value of 256 bytes.
+    const wide = (i: number): Command => ({ clientRequestId: `${i}${'漢'.repeat(9)}`, contentType: 't', data: new Uint8Array(1) });
+    const p = proposer(3, { batchCommandsMax: 8, batchBytesMax: 100 });
+    for (let i = 0; i < 8; i++) out(p.submit(wide(i)));
+    promise(p, 0);
+    const sizes = accepts(promise(p, 1).messages).map((a) => (a.value.kind === 'batch' ? a.value.commands.length : 0));
+    expect(sizes).toEqual([3, 3, 2]);
+    expect(commandWireBytes(wide(0))).toBe(1 + 27 + 1 + 1);
+    // A pair of surrogates is one four-byte character.
+    expect(commandWireBytes({ clientRequestId: '😀', contentType: 't', data: new Uint8Array(0) })).toBe(5);
   });
 
   it('the window bounds slots in flight', () => {
