@@ -34,4 +34,23 @@ describe('an accept built from the largest values a proposer takes', () => {
       expect(bytes).toBeLessThanOrEqual(ACCEPTOR_RECEIVE_BYTES);
     }
   });
+
+  it("fits when a batch holds as many small commands as the queue does (--batch-commands above it; protobuf's framing counted)", () => {
+    const checker = new ValueChecker(MAX_VALUE_BYTES, () => undefined);
+    const core = new ProposerCore({ proposerId: 1, quorum: new Quorum(3), acceptorIds: [0, 1, 2], random: () => 0.5, batchCommandsMax: 100_000, batchBytesMax: MAX_VALUE_BYTES, windowSlots: 64 });
+    // As many as the core's queue holds (10,000), of 100 bytes each: about 1 MiB counted, and
+    // some 14 bytes of framing each that the count left out (40 and more with a certificate).
+    const commands = Array.from({ length: 10_000 }, (_, i) => checker.check(i.toString(36), { contentType: 'a/b', data: Buffer.alloc(100, 1) }));
+    const accepts: Array<{ slot: bigint; value: Parameters<typeof slotValueToWire>[0] }> = [];
+    const take = (messages: ReturnType<typeof core.handle>['messages']) => accepts.push(...messages.flatMap((m) => (m.type === 'accept' && m.to === 0 ? [{ slot: m.slot, value: m.value }] : [])));
+    const submitted = core.submitAll(commands);
+    expect(submitted.rejected).toEqual([]);
+    take(submitted.output.messages);
+    for (const from of [0, 1]) take(core.handle({ type: 'promise', from, ballot: core.ballot, accepted: [], truncated: false, committedIndex: 0n }).messages);
+    expect(accepts.length).toBeGreaterThan(0);
+    for (const a of accepts) {
+      const bytes = AcceptRequest.encode({ requestId: 1n, accept: { ballot: ballotToWire(core.ballot), slot: a.slot, value: slotValueToWire(a.value) }, commits: [], quorumCommittedIndex: 0n }).finish().length;
+      expect(bytes).toBeLessThanOrEqual(ACCEPTOR_RECEIVE_BYTES);
+    }
+  });
 });

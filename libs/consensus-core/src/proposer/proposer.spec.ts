@@ -288,23 +288,26 @@ describe('the proposer (DESIGN section 4)', () => {
     promise(p, 0);
     const o = promise(p, 1);
     expect(accepts(o.messages).map((a) => a.value)).toEqual([batch('a', 'b', 'c'), batch('d')]);
-    const q = proposer(3, { batchBytesMax: 20 });
+    // 34 bytes on the wire each (8 of data, id, content type, 24 of framing): two fit in 80.
+    const q = proposer(3, { batchBytesMax: 80 });
     for (const id of ['a', 'b', 'c']) out(q.submit(cmd(id, 8)));
     promise(q, 0);
     expect(accepts(promise(q, 1).messages).map((a) => a.value.kind === 'batch' && a.value.commands.length)).toEqual([2, 1]);
   });
 
-  it('batching counts ids and content types in the UTF-8 bytes they take on the wire, not UTF-16 units', () => {
-    // 10 units, 30 bytes: within batchBytesMax by units, eight of these made a value of 256 bytes.
+  it('batching counts commands in the bytes they take on the wire (UTF-8, with their framing), not UTF-16 units', () => {
+    // 12 units each, 54 bytes on the wire: eight of these fit 200 bytes by units, three by wire bytes.
     const wide = (i: number): Command => ({ clientRequestId: `${i}${'漢'.repeat(9)}`, contentType: 't', data: new Uint8Array(1) });
-    const p = proposer(3, { batchCommandsMax: 8, batchBytesMax: 100 });
+    const p = proposer(3, { batchCommandsMax: 8, batchBytesMax: 200 });
     for (let i = 0; i < 8; i++) out(p.submit(wide(i)));
     promise(p, 0);
     const sizes = accepts(promise(p, 1).messages).map((a) => (a.value.kind === 'batch' ? a.value.commands.length : 0));
     expect(sizes).toEqual([3, 3, 2]);
-    expect(commandWireBytes(wide(0))).toBe(1 + 27 + 1 + 1);
-    // A pair of surrogates is one four-byte character.
-    expect(commandWireBytes({ clientRequestId: '😀', contentType: 't', data: new Uint8Array(0) })).toBe(5);
+    const FRAMING = 24;
+    expect(commandWireBytes(wide(0))).toBe(1 + 27 + 1 + 1 + FRAMING);
+    // A pair of surrogates is one four-byte character; a certificate's ids count too.
+    expect(commandWireBytes({ clientRequestId: '😀', contentType: 't', data: new Uint8Array(0) })).toBe(5 + FRAMING);
+    expect(commandWireBytes({ clientRequestId: 'a', contentType: 't', data: new Uint8Array(0), verifiedBy: [0, 10, 20] })).toBe(2 + FRAMING + 3 * 5);
   });
 
   it('the window bounds slots in flight', () => {
