@@ -9,6 +9,7 @@ import { isIP } from 'node:net';
 import { checkServerIdentity } from 'node:tls';
 import { join } from 'node:path';
 import { ConfigError } from './config';
+import { caFileProblem, certificateFileProblem, keyFileProblem } from './pem-files';
 
 export type NodeRole = 'acceptor' | 'proposer' | 'client';
 
@@ -64,14 +65,17 @@ export function loadTls(files: TlsFiles, expected?: { readonly role: NodeRole; r
   const ca = read('CA certificate', files.ca);
   const cert = read('certificate', files.cert);
   const key = read('private key', files.key);
-  let caCert: X509Certificate;
-  let own: X509Certificate;
-  try {
-    caCert = new X509Certificate(ca);
-    own = new X509Certificate(cert);
-  } catch (e) {
-    throw new ConfigError(`${files.cert} or ${files.ca} is not a PEM certificate: ${(e as Error).message}`);
-  }
+  const shape = ([['CA certificate', files.ca, caFileProblem(ca)], ['certificate', files.cert, certificateFileProblem(cert)], ['private key', files.key, keyFileProblem(key)]] as const).find(([, , p]) => p !== undefined);
+  if (shape) throw new ConfigError(`the ${shape[0]} ${shape[1]} ${shape[2]}`);
+  const parse = (what: string, path: string, data: Buffer): X509Certificate => {
+    try {
+      return new X509Certificate(data);
+    } catch (e) {
+      throw new ConfigError(`the ${what} ${path} is not a readable PEM certificate: ${(e as Error).message}`);
+    }
+  };
+  const caCert = parse('CA certificate', files.ca, ca);
+  const own = parse('certificate', files.cert, cert);
   if (!caCert.ca) throw new ConfigError(`${files.ca} is not a CA certificate (no basicConstraints CA:TRUE): give the network's CA certificate`);
   if (!issuedBy(own, caCert)) {
     throw new ConfigError(`${files.cert} was not issued by the CA in ${files.ca} (it names issuer "${oneLine(own.issuer)}"; a certificate of this network is signed by its CA directly, not through an intermediate)`);
