@@ -48,3 +48,29 @@ describe('the network certificates', () => {
     for (const n of names) expect(loadTls(tlsFilesIn(dir, n)).kind).toBe('tls');
   });
 });
+
+describe('certificates a launch keeps', () => {
+  let dir: string;
+  const names = ['acceptor-1', 'acceptor-2', 'client-cli', 'client-status'];
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'pki-keep-'));
+    ensureNetworkCertificates(dir, names);
+  });
+  afterEach(() => {
+    for (const d of [dir, `${dir}-ca`]) rmSync(d, { recursive: true, force: true });
+  });
+  const copyPair = (from: string, to: string) => {
+    for (const ext of ['crt', 'key']) copyFileSync(join(dir, `${from}.${ext}`), join(dir, `${to}.${ext}`));
+  };
+
+  it("issues again a node's files that hold another node's certificate and key (the node would refuse to start on them)", () => {
+    copyPair('acceptor-2', 'acceptor-1');
+    copyPair('client-cli', 'client-status');
+    expect(() => loadTls(tlsFilesIn(dir, 'acceptor-1'), { role: 'acceptor', id: 1 })).toThrow(/certificate of acceptor-2, not acceptor-1/);
+    expect(ensureNetworkCertificates(dir, names, ['proposer']).sort()).toEqual(['acceptor-1', 'client-status']);
+    expect(loadTls(tlsFilesIn(dir, 'acceptor-1'), { role: 'acceptor', id: 1 }).kind).toBe('tls');
+    const status = loadTls(tlsFilesIn(dir, 'client-status'));
+    expect(status.kind === 'tls' && status.identity).toEqual({ role: 'client', name: 'client-status' });
+    expect(ensureNetworkCertificates(dir, names, ['proposer'])).toEqual([]);
+  });
+});

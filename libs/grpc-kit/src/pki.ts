@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { identityOfName, issuedBy, keyMatches, tlsFilesIn } from './tls';
+import { identityOfName, keyMatches, loadTls, type TlsFiles, tlsFilesIn } from './tls';
 
 const CA_DAYS = 3650;
 const NODE_DAYS = 825;
@@ -59,7 +59,7 @@ export function ensureNetworkCertificates(dir: string, names: readonly string[],
   const issued: string[] = [];
   for (const name of names) {
     const files = tlsFilesIn(dir, name);
-    if (!newCa && validFor(files.cert, files.key, RENEW_BEFORE_MS, caCrt)) continue;
+    if (!newCa && keptFor(files, name, RENEW_BEFORE_MS)) continue;
     if (!existsSync(caKey)) throw new Error(`${name}'s certificate in ${dir} must be issued, and the CA's key ${caKey} is not there: put it back, or remove ${caCrt} to start a new CA`);
     issue(files.key, files.cert, [
       '-days', String(NODE_DAYS), '-subj', `/CN=${name}`, '-CA', caCrt, '-CAkey', caKey,
@@ -100,17 +100,30 @@ function fsyncPath(path: string): void {
 }
 
 /**
- * True when the certificate exists, is valid for `marginMs` more, goes with its key (when given)
- * and was issued by the CA in `caFile` (when given).
+ * True when `name`'s node would start on its files (loadTls: issued by the CA, its name, its key,
+ * its usages) and the certificate is valid for `marginMs` more. Checking less kept files a node
+ * then refused: another node's certificate and key copied over its own stayed, and the node
+ * would not start until they were removed by hand.
  */
-function validFor(file: string, keyFile: string | undefined, marginMs: number, caFile?: string): boolean {
+function keptFor(files: TlsFiles, name: string, marginMs: number): boolean {
+  const identity = identityOfName(name);
+  if (identity === undefined) return false;
+  try {
+    const t = loadTls(files, identity.role === 'client' ? { role: 'client' } : { role: identity.role, ...(identity.id !== undefined ? { id: identity.id } : {}) });
+    // eslint-disable-next-line no-restricted-properties -- a certificate's validity names moments
+    return t.kind === 'tls' && t.identity.name === name && t.notAfter.getTime() - Date.now() >= marginMs;
+  } catch {
+    return false;
+  }
+}
+
+/** True when the CA certificate exists, is valid for `marginMs` more and goes with its key (when given). */
+function validFor(file: string, keyFile: string | undefined, marginMs: number): boolean {
   try {
     const cert = new X509Certificate(readFileSync(file));
     // eslint-disable-next-line no-restricted-properties -- a certificate's validity names moments
     if (Date.parse(cert.validTo) - Date.now() < marginMs) return false;
-    if (keyFile !== undefined && !keyMatches(readFileSync(keyFile), cert)) return false;
-    if (caFile === undefined) return true;
-    return issuedBy(cert, new X509Certificate(readFileSync(caFile)));
+    return keyFile === undefined || keyMatches(readFileSync(keyFile), cert);
   } catch {
     return false;
   }
