@@ -1,4 +1,6 @@
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { caKeyFile, ensureNetworkCertificates } from './pki';
@@ -72,5 +74,32 @@ describe('certificates a launch keeps', () => {
     const status = loadTls(tlsFilesIn(dir, 'client-status'));
     expect(status.kind === 'tls' && status.identity).toEqual({ role: 'client', name: 'client-status' });
     expect(ensureNetworkCertificates(dir, names, ['proposer'])).toEqual([]);
+  });
+});
+
+describe('certificates issued under a CA near its end', () => {
+  let dir: string;
+  afterEach(() => {
+    for (const d of [dir, `${dir}-ca`]) rmSync(d, { recursive: true, force: true });
+  });
+  /** A network folder whose CA (same name and extensions as ours) ends in `days` days. */
+  const caFor = (days: number) => {
+    dir = mkdtempSync(join(tmpdir(), 'pki-ca-end-'));
+    mkdirSync(`${dir}-ca`, { mode: 0o700 });
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', caKeyFile(dir), '-out', join(dir, 'ca.crt'), '-days', String(days), '-subj', '/CN=paxos-lmfdb network CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], { stdio: 'ignore' });
+  };
+  const end = (file: string) => Date.parse(new X509Certificate(readFileSync(file)).validTo);
+
+  it("ends a node's certificate no later than the CA that issued it (peers refuse it once the CA has ended)", () => {
+    caFor(100);
+    expect(ensureNetworkCertificates(dir, ['acceptor-0'])).toEqual(['acceptor-0']);
+    expect(end(join(dir, 'acceptor-0.crt'))).toBeLessThanOrEqual(end(join(dir, 'ca.crt')));
+    const t = loadTls(tlsFilesIn(dir, 'acceptor-0'), { role: 'acceptor', id: 0 });
+    expect(t.kind === 'tls' && t.notAfter.getTime()).toBeLessThanOrEqual(end(join(dir, 'ca.crt')));
+  });
+
+  it('refuses to issue under a CA that ends within a day, saying how to get a new one', () => {
+    caFor(1);
+    expect(() => ensureNetworkCertificates(dir, ['acceptor-0'], ['proposer'])).toThrow(/ends on .*too soon to issue .*launch it again, which makes a new CA/);
   });
 });

@@ -19,7 +19,8 @@ const NODE_DAYS = 825;
  * the nodes one at a time.
  */
 export const CERTIFICATE_RENEW_BEFORE_DAYS = 30;
-const RENEW_BEFORE_MS = CERTIFICATE_RENEW_BEFORE_DAYS * 24 * 3600 * 1000;
+const DAY_MS = 24 * 3600 * 1000;
+const RENEW_BEFORE_MS = CERTIFICATE_RENEW_BEFORE_DAYS * DAY_MS;
 const CURVE = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
 /** Where the CA's key of the TLS folder `dir` is kept. */
@@ -62,13 +63,27 @@ export function ensureNetworkCertificates(dir: string, names: readonly string[],
     if (!newCa && keptFor(files, name, RENEW_BEFORE_MS)) continue;
     if (!existsSync(caKey)) throw new Error(`${name}'s certificate in ${dir} must be issued, and the CA's key ${caKey} is not there: put it back, or remove ${caCrt} to start a new CA`);
     issue(files.key, files.cert, [
-      '-days', String(NODE_DAYS), '-subj', `/CN=${name}`, '-CA', caCrt, '-CAkey', caKey,
+      '-days', String(nodeDays(caCrt)), '-subj', `/CN=${name}`, '-CA', caCrt, '-CAkey', caKey,
       '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1', '-addext', 'extendedKeyUsage=serverAuth,clientAuth',
       '-addext', 'basicConstraints=critical,CA:FALSE', '-addext', 'keyUsage=critical,digitalSignature',
     ]);
     issued.push(name);
   }
   return issued;
+}
+
+/**
+ * How many days a node certificate issued now under the CA in `caCrt` is given: NODE_DAYS, or
+ * fewer so that it ends before the CA does. A peer refuses every certificate once the CA that
+ * issued it has ended, so a later end only misled (check counted the node's days left from it).
+ * Less than a day left is refused: a certificate issued for 0 days has already ended.
+ */
+function nodeDays(caCrt: string): number {
+  const caEnd = Date.parse(new X509Certificate(readFileSync(caCrt)).validTo);
+  // eslint-disable-next-line no-restricted-properties -- a certificate's validity names moments
+  const days = Math.min(NODE_DAYS, Math.floor((caEnd - Date.now()) / DAY_MS));
+  if (days < 1) throw new Error(`the CA certificate ${caCrt} ends on ${new Date(caEnd).toISOString()}, too soon to issue a certificate under it: stop the network (npm run stop) and launch it again, which makes a new CA`);
+  return days;
 }
 
 /**
