@@ -42,7 +42,7 @@ async function main(): Promise<void> {
   const logger = createLogger('acceptor', { node: config.id });
   const metricsRegistry = createMetricsRegistry(`acceptor-${config.id}`);
   const metrics = acceptorMetrics(metricsRegistry);
-  const transport = startupTransport('acceptor', config.transport, `acceptor-${config.id}`, { role: 'acceptor', id: config.id }, logger, "every port answers anyone and any client can forge a proposer's ballot");
+  const transport = await startupTransport('acceptor', config.transport, `acceptor-${config.id}`, { role: 'acceptor', id: config.id }, logger, "every port answers anyone and any client can forge a proposer's ballot");
   const access = new ProposerAccess(transport);
   const quorum = Quorum.majority(config.clusterSize);
   const source = await loadSourceHolder(config.lmfdbCacheDir, config.source, config.clusterSize, logger, claimsCheckedCounter(metricsRegistry));

@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     return;
   }
   const logger = createLogger('proposer', { proposer: config.id });
-  const transport = startupTransport('proposer', config.transport, `proposer-${config.id}`, { role: 'proposer', id: config.id }, logger, 'to the acceptors and for clients; anyone can propose');
+  const transport = await startupTransport('proposer', config.transport, `proposer-${config.id}`, { role: 'proposer', id: config.id }, logger, 'to the acceptors and for clients; anyone can propose');
   const { caches, statuses } = await loadSources(config.lmfdbCacheDir);
   for (const s of statuses) if (!s.loaded) logger.warn({ source: s.source, reason: s.error }, 'LMFDB source not loaded: claims on it will be refused as unverifiable');
 

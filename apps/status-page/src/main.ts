@@ -16,7 +16,7 @@ async function main(): Promise<void> {
     return;
   }
   const logger = createLogger('status-page');
-  const transport = startupTransport('status-page', config.transport, STATUS_CERT_NAME, { role: 'client' }, logger, 'the page reads the nodes in plaintext');
+  const transport = await startupTransport('status-page', config.transport, STATUS_CERT_NAME, { role: 'client' }, logger, 'the page reads the nodes in plaintext');
   const poller = new NetworkPoller({ ...config, transport, logger });
   let server: Awaited<ReturnType<typeof startStatusServer>>;
   try {

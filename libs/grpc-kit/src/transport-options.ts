@@ -7,6 +7,7 @@ import { ConfigError } from './config';
 import type { Logger } from './logger';
 import { exitWithError } from './signals';
 import { SERVER_BOUND_DEFAULTS as D } from './server';
+import { handshakeProblem } from './tls-self-check';
 import { INSECURE, loadTls, type NodeRole, type TlsFiles, type Transport, tlsFilesIn } from './tls';
 
 /** Where npm run launch keeps a network (pid files, logs, data, and its TLS files in tls/). */
@@ -128,16 +129,24 @@ export function resolveTransport(flags: TransportFlags, name: string, expected: 
 }
 
 /**
- * A node's transport at start: resolved and checked, or the process exits 2 with the reason; a
- * plaintext one is logged as a warning saying what it gives away.
+ * A node's transport at start: resolved and checked, its certificate tried in a handshake with
+ * itself (what its peers will check), or the process exits 2 with the reason; a plaintext one is
+ * logged as a warning saying what it gives away.
  */
-export function startupTransport(program: string, flags: TransportFlags, name: string, expected: { readonly role: NodeRole; readonly id?: number }, logger: Logger, insecureMeans: string): Transport {
+export async function startupTransport(program: string, flags: TransportFlags, name: string, expected: { readonly role: NodeRole; readonly id?: number }, logger: Logger, insecureMeans: string): Promise<Transport> {
   let transport: Transport;
   try {
     transport = resolveTransport(flags, name, expected);
   } catch (e) {
     exitWithError(program, e, 2);
   }
-  if (transport.kind === 'insecure') logger.warn(`--insecure: plaintext gRPC; ${insecureMeans}`);
+  if (transport.kind === 'insecure') {
+    logger.warn(`--insecure: plaintext gRPC; ${insecureMeans}`);
+    return transport;
+  }
+  const problem = await handshakeProblem(transport);
+  if (problem !== undefined) {
+    exitWithError(program, new ConfigError(`${transport.identity.name}'s certificate would be refused by its peers in the TLS handshake ${problem}: issue it again (npm run launch issues certificates that peers take)`), 2);
+  }
   return transport;
 }
