@@ -83,4 +83,17 @@ describe("a node's TLS files", () => {
     const crlf = write('crlf.crt', readFileSync(own().cert, 'latin1').replace(/\n/g, '\r\n'));
     expect(loadTls({ ...own(), cert: crlf, ca: write('crlf-ca.crt', readFileSync(own().ca, 'latin1').replace(/\n/g, '\r\n')) }).kind).toBe('tls');
   });
+
+  it('refuses a path that is not a regular file of certificate size, without waiting on it or reading it whole', () => {
+    // A FIFO with no writer blocked the start for good; /dev/zero grew memory until the process died.
+    const fifo = join(dir, 'ca.fifo');
+    execFileSync('mkfifo', [fifo]);
+    expect(() => loadTls({ ...own(), ca: fifo }, { role: 'acceptor', id: 0 })).toThrow(/ca\.fifo is not a regular file \(a device, pipe or directory\)/);
+    expect(() => loadTls({ ...own(), key: '/dev/zero' }, { role: 'acceptor', id: 0 })).toThrow(/\/dev\/zero is not a regular file/);
+    expect(() => loadTls({ ...own(), cert: dir }, { role: 'acceptor', id: 0 })).toThrow(/is not a regular file/);
+    const huge = write('huge.crt', Buffer.alloc(2 * 1024 * 1024, 0x41));
+    expect(() => loadTls({ ...own(), cert: huge }, { role: 'acceptor', id: 0 })).toThrow(/huge\.crt is 2097152 bytes, more than any certificate or key/);
+    // The node's own files still load.
+    expect(loadTls(own(), { role: 'acceptor', id: 0 }).kind).toBe('tls');
+  });
 });

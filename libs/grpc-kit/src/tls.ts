@@ -4,7 +4,7 @@
 // is how an acceptor knows which proposer sent a ballot.
 import { type ChannelCredentials, type ChannelOptions, credentials, ServerCredentials } from '@grpc/grpc-js';
 import { createPrivateKey, createPublicKey, type KeyObject, sign, verify, X509Certificate } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { checkServerIdentity } from 'node:tls';
 import { join } from 'node:path';
@@ -49,6 +49,34 @@ export function identityOfName(cn: string): NodeIdentity | undefined {
   return { role: m[1] as 'acceptor' | 'proposer', id: Number(m[2]), name: cn };
 }
 
+/** A TLS file's largest size: a certificate chain or key is a few KiB. */
+const TLS_FILE_BYTES_MAX = 1024 * 1024;
+
+/**
+ * A TLS file's bytes, or why it cannot be one: it is opened without waiting (a FIFO with no writer
+ * blocked the start for good) and read only when it is a regular file of at most a MiB (a path to
+ * /dev/zero grew the process's memory until it died).
+ */
+function readTlsFile(path: string): Buffer | string {
+  const fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) return 'is not a regular file (a device, pipe or directory): give the PEM file itself';
+    if (st.size > TLS_FILE_BYTES_MAX) return `is ${st.size} bytes, more than any certificate or key (at most ${TLS_FILE_BYTES_MAX}): give the PEM file itself`;
+    const buf = Buffer.alloc(st.size);
+    let done = 0;
+    // Bounded: each turn reads at least one byte, or the file ended early.
+    while (done < buf.length) {
+      const n = readSync(fd, buf, done, buf.length - done, done);
+      if (n === 0) break;
+      done += n;
+    }
+    return buf.subarray(0, done);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * Reads and checks a node's certificate: issued by the CA, valid now, and for the expected role
  * (and id). Every failure is a ConfigError a person can act on.
@@ -56,11 +84,14 @@ export function identityOfName(cn: string): NodeIdentity | undefined {
 export function loadTls(files: TlsFiles, expected?: { readonly role: NodeRole; readonly id?: number }): Transport {
   const read = (what: string, path: string): Buffer => {
     if (!existsSync(path)) throw new ConfigError(`the ${what} ${path} does not exist: create the network's certificates with npm run launch, give --tls-ca/--tls-cert/--tls-key, or run with --insecure`);
+    let data: Buffer | string;
     try {
-      return readFileSync(path);
+      data = readTlsFile(path);
     } catch (e) {
       throw new ConfigError(`cannot read the ${what} ${path}: ${(e as Error).message}`);
     }
+    if (typeof data === 'string') throw new ConfigError(`the ${what} ${path} ${data}`);
+    return data;
   };
   const ca = read('CA certificate', files.ca);
   const cert = read('certificate', files.cert);
