@@ -1,14 +1,25 @@
 import { encodeChange } from './record-codec';
-import { encodeFrame, HEADER_BYTES, markZeroSectors, scanFrames } from './framing';
+import { encodeFrame, HEADER_BYTES, markZeroSectors, scanFrames, ZEROS_FLAG } from './framing';
 
 const ballot = { round: 3n, proposerId: 1 };
-const vote = (data: Uint8Array) => ({ promised: ballot, accepted: { slot: 9n, ballot, value: { kind: 'batch' as const, commands: [{ clientRequestId: 'z', contentType: 't', data }] } } });
+const vote = (data: Uint8Array, slot = 9n) => ({ promised: ballot, accepted: { slot, ballot, value: { kind: 'batch' as const, commands: [{ clientRequestId: 'z', contentType: 't', data }] } } });
 
 /** A log of one record written where the writer puts it (right after the header). */
 function logOf(data: Uint8Array): Buffer {
-  const frame = encodeFrame(encodeChange(vote(data)));
-  markZeroSectors(frame, HEADER_BYTES);
-  return Buffer.concat([Buffer.alloc(HEADER_BYTES, 1), frame]);
+  return logOfAll([data]);
+}
+
+/** A log of one record per value, each flagged as the writer flags it where it lands. */
+function logOfAll(values: Uint8Array[]): Buffer {
+  const parts = [Buffer.alloc(HEADER_BYTES, 1)];
+  let at = HEADER_BYTES;
+  values.forEach((data, i) => {
+    const frame = encodeFrame(encodeChange(vote(data, BigInt(i))));
+    markZeroSectors(frame, at);
+    parts.push(frame);
+    at += frame.length;
+  });
+  return Buffer.concat(parts);
 }
 
 /** Every payload bit of the last record flipped in turn: how many of them recovery cut away as a torn tail. */
@@ -59,6 +70,27 @@ describe('ZEROS_FLAG: one flipped bit in a record holding zeros is refused, neve
       const file = logOf(data);
       expect(file.length - payloadAt).toBeGreaterThan(0);
       expect(cutAsTorn(file)).toEqual([]);
+    }
+  });
+
+  it('any bit of its length field flipped, last or followed by other records', () => {
+    const zeros = new Uint8Array(3000).fill(7).fill(0, 1000, 2200);
+    const small = (b: number) => new Uint8Array(40).fill(b);
+    for (const values of [[zeros], [zeros, small(9)], [small(3), zeros, small(9)]]) {
+      const file = logOfAll(values);
+      const at = values.length === 3 ? HEADER_BYTES + 8 + encodeChange(vote(small(3), 0n)).length : HEADER_BYTES;
+      expect(file.readUInt32LE(at) & ZEROS_FLAG).not.toBe(0);
+      const cut: number[] = [];
+      for (let bit = 0; bit < 31; bit++) {
+        const damaged = Buffer.from(file);
+        damaged.writeUInt32LE((damaged.readUInt32LE(at) ^ (1 << bit)) >>> 0, at);
+        try {
+          if (scanFrames(damaged, HEADER_BYTES, 'f', true).torn !== undefined) cut.push(bit);
+        } catch {
+          // refused: the acknowledged record is damage
+        }
+      }
+      expect({ records: values.length, cut }).toEqual({ records: values.length, cut: [] });
     }
   });
 

@@ -177,6 +177,16 @@ function validFrameAfter(buf: Buffer, from: number, zf: boolean): { offset: numb
   return undefined;
 }
 
+/**
+ * Whether buf[offset + FRAME_HEADER_BYTES, end) is a whole payload under the CRC the frame at
+ * `offset` holds: then that record was written whole, and only its length is wrong (damage to a
+ * written record, which no interrupted write leaves: the length is its first bytes).
+ */
+function wholeRecordTo(buf: Buffer, offset: number, end: number): boolean {
+  const len = end - offset - FRAME_HEADER_BYTES;
+  return len >= MIN_PAYLOAD && len <= MAX_RECORD_BYTES && crc32(buf.subarray(offset + FRAME_HEADER_BYTES, end)) === buf.readUInt32LE(offset + 4);
+}
+
 /** The first byte of the run of zeros that ends the file (buf.length when the last byte is not zero). */
 function zeroTailStart(buf: Buffer, from: number): number {
   let p = buf.length;
@@ -227,6 +237,9 @@ function tornReason(buf: Buffer, offset: number, reason: string, zf: boolean): s
   const zeros = zeroTailStart(buf, offset);
   const frameEnd = offset + FRAME_HEADER_BYTES + len;
   if (zeros === offset) return `${reason}; the file ends in zeros from here`;
+  // Its length flipped, a record holding a sector of zeros (ZEROS_FLAG) would otherwise show them
+  // as unwritten sectors, before or past the end its damaged length gives.
+  if (wholeRecordTo(buf, offset, buf.length)) return undefined;
   // A record whose own bytes hold such zeros (ZEROS_FLAG): only zeros past its end are evidence.
   const own = zerosFlagged(buf, offset, zf) && len >= MIN_PAYLOAD && len <= MAX_RECORD_BYTES;
   // Bytes that were never written in the tail: a sector of zeros (or the rest of the record's
@@ -234,11 +247,7 @@ function tornReason(buf: Buffer, offset: number, reason: string, zf: boolean): s
   const hole = own ? (frameEnd < buf.length ? zeroSectorIn(buf, frameEnd, buf.length) : undefined) : zeroSectorIn(buf, offset, buf.length);
   const unwritten = hole !== undefined ? `${reason}; from byte offset ${hole} a sector reads as zeros (never written)` : undefined;
   if (len < MIN_PAYLOAD || len > MAX_RECORD_BYTES) return unwritten; // otherwise an impossible length followed by data
-  if (len > left - FRAME_HEADER_BYTES) {
-    const present = buf.subarray(offset + FRAME_HEADER_BYTES);
-    if (present.length >= MIN_PAYLOAD && crc32(present) === buf.readUInt32LE(offset + 4)) return undefined; // a whole record under a damaged length
-    return reason;
-  }
+  if (len > left - FRAME_HEADER_BYTES) return reason;
   // A complete frame whose CRC fails: torn only when its end is a zeroed tail from a sector boundary,
   // or when a sector of it was never written.
   if (!own && zeros < buf.length && zeros % SECTOR_BYTES === 0 && zeros <= frameEnd) return `${reason}; the file ends in zeros from sector offset ${zeros}`;
@@ -278,6 +287,11 @@ export function scanFrames(buf: Buffer, start: number, file: string, allowTorn: 
       // that were not fdatasynced yet, which persisted some of their sectors and not others. Those
       // records were never acknowledged: fdatasync makes every earlier byte of the file durable too,
       // so no record after an unwritten sector can have been synced. Cut there, as a torn tail.
+      // The bad record, whole up to the valid one, under a damaged length: written, and synced
+      // with the records after it. Its own zeros (ZEROS_FLAG) must not be read as a hole.
+      if (tailBytes >= FRAME_HEADER_BYTES && wholeRecordTo(buf, offset, after.offset)) {
+        throw new StorageCorruptionError(file, offset, `${reason}, but the bytes up to the valid record at byte offset ${after.offset} are a whole record under its CRC: its length is damaged`);
+      }
       const len = tailBytes >= FRAME_HEADER_BYTES ? frameLength(buf, offset, zf) : 0;
       const own = tailBytes >= FRAME_HEADER_BYTES && zerosFlagged(buf, offset, zf) && len >= MIN_PAYLOAD && offset + FRAME_HEADER_BYTES + len <= after.offset;
       const hole = zeroSectorIn(buf, own ? offset + FRAME_HEADER_BYTES + len : offset, after.offset);
