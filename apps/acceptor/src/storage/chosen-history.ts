@@ -480,7 +480,14 @@ export class ChosenHistory {
   /** Syncs the full last segment and starts the next one. */
   private seal(): void {
     const prev = this.last;
-    fs.fdatasyncSync(this.fd);
+    try {
+      fs.fdatasyncSync(this.fd);
+    } catch (err) {
+      // Never repaired in place, whatever its code (ENOSPC too): a failed fdatasync may have
+      // dropped written pages the page cache still shows, and the next one would succeed over them.
+      const code = (err as NodeJS.ErrnoException).code;
+      throw Object.assign(new Error(`the fdatasync that seals it failed: ${(err as Error).message}`), { code: `fdatasync:${code ?? 'unknown'}`, cause: err });
+    }
     if (prev.endSlot > this.syncedEnd) this.syncedEnd = prev.endSlot;
     writeSegmentIndex(prev);
     const file = path.join(this.dir, historySegmentName(prev.endSlot));
