@@ -380,6 +380,35 @@ describe('ChosenHistory (segment files)', () => {
     again.close();
   });
 
+  it('finishes a restart cut short by a power loss that also tore the end of the segment it replaces', () => {
+    const h = ChosenHistory.open(dir, { segmentBytes: 1024 });
+    h.joined();
+    h.append(records(0, 100));
+    h.flush(); // the end of the last segment is not synced: a power loss may tear it
+    h.restartAt(5000n);
+    h.close();
+    const names = readdirSync(path.join(dir, HISTORY_DIR));
+    expect(names.filter((n) => n.endsWith('.seg'))).toEqual([historySegmentName(5000n)]);
+    // As the disk may show it after a power loss before the old segments' removal was durable:
+    // restartAt's marker and new segment (made durable first), and the old segments, the last one
+    // with the remains of a write that never reached the disk whole.
+    mkdirSync(path.join(dir, 'before'));
+    const again = ChosenHistory.open(path.join(dir, 'before'), { segmentBytes: 1024 });
+    again.append(records(0, 100));
+    again.close();
+    const before = path.join(dir, 'before', HISTORY_DIR);
+    const old = readdirSync(before).filter((n) => n.endsWith('.seg') || n.endsWith('.idx'));
+    for (const n of old) writeFileSync(path.join(dir, HISTORY_DIR, n), readFileSync(path.join(before, n)));
+    const lastOld = old.filter((n) => n.endsWith('.seg')).sort().at(-1) as string;
+    fs.appendFileSync(path.join(dir, HISTORY_DIR, lastOld), Buffer.concat([Buffer.from([200, 0, 0, 0, 1, 2, 3, 4]), Buffer.alloc(30, 9)]));
+    writeFileSync(path.join(dir, HISTORY_DIR, historySegmentName(5000n)), Buffer.alloc(0));
+    writeFileSync(path.join(dir, HISTORY_DIR, `restart-${'5000'.padStart(20, '0')}`), Buffer.alloc(0));
+    const reopened = ChosenHistory.open(dir, { segmentBytes: 1024 });
+    expect([reopened.firstSlot, reopened.endSlot]).toEqual([5000n, 5000n]);
+    expect(readdirSync(path.join(dir, HISTORY_DIR)).filter((n) => n.endsWith('.seg') || n.endsWith('.idx') || n.startsWith('restart-'))).toEqual([historySegmentName(5000n)]);
+    reopened.close();
+  });
+
   it('still refuses a gap before a last segment that holds records', () => {
     const h = ChosenHistory.open(dir, { segmentBytes: 1024 });
     h.append(records(0, 100));

@@ -234,7 +234,20 @@ export class ChosenHistory {
       writeSynced(path.join(dir, INDEX_FIRST_FILE));
       fsyncDirSync(dir);
     }
-    const names = listed.filter((n) => SEGMENT_RE.test(n)).sort();
+    let names = listed.filter((n) => SEGMENT_RE.test(n)).sort();
+    // An empty last segment with restartAt()'s marker for its slot is what a restart cut short
+    // leaves: the segments it replaces go before any is read. Read first, the one it appended to
+    // last could end in the remains of a write a power loss cut (never synced), which in a segment
+    // that is not the last reads as corruption and refused the start.
+    const lastName = names[names.length - 1];
+    if (lastName !== undefined && names.length > 1) {
+      const lastFile = path.join(dir, lastName);
+      if (fs.statSync(lastFile).size === 0 && fs.existsSync(restartMarker(dir, BigInt((SEGMENT_RE.exec(lastName) as RegExpExecArray)[1] as string)))) {
+        for (const name of names.slice(0, -1)) removeSegmentFiles(path.join(dir, name));
+        fsyncDirSync(dir);
+        names = [lastName];
+      }
+    }
     if (names.length === 0) {
       fs.writeFileSync(path.join(dir, historySegmentName(0n)), Buffer.alloc(0));
       fsyncDirSync(dir);
@@ -262,13 +275,8 @@ export class ChosenHistory {
       const lastSegment = i === kept.length - 1;
       const prev = segments[segments.length - 1];
       if (prev !== undefined && prev.endSlot !== firstSlot) {
-        // An empty last segment above a gap, with restartAt()'s marker for its slot, is what a
-        // restart cut short leaves: the segments it replaces go. Any other gap is corruption.
-        if (!(lastSegment && fs.statSync(file).size === 0 && fs.existsSync(restartMarker(dir, firstSlot)))) {
-          throw new StorageCorruptionError(file, 0, `the chosen history has a gap: the segment before it ends at slot ${prev.endSlot}, this one starts at ${firstSlot}`);
-        }
-        for (const gone of segments.splice(0)) removeSegmentFiles(gone.file);
-        fsyncDirSync(dir);
+        // A restart cut short was finished above; any other gap is corruption.
+        throw new StorageCorruptionError(file, 0, `the chosen history has a gap: the segment before it ends at slot ${prev.endSlot}, this one starts at ${firstSlot}`);
       }
       const indexed = lastSegment ? undefined : readSegmentIndex(file, firstSlot);
       const { segment, truncated } = indexed !== undefined ? { segment: indexed, truncated: undefined } : scanSegment(file, firstSlot, lastSegment);
