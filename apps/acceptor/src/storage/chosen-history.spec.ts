@@ -277,6 +277,19 @@ describe('ChosenHistory (segment files)', () => {
     reopened.close();
   });
 
+  it('reads a sealed segment cut short under the running node as corruption naming it, not a RangeError', () => {
+    const h = ChosenHistory.open(dir, { segmentBytes: 2048 });
+    h.append(records(0, 100, 100));
+    h.flush();
+    const first = path.join(dir, HISTORY_DIR, historySegmentName(0n));
+    for (const size of [1000, 1003, 0]) {
+      fs.truncateSync(first, size);
+      expect(() => h.read(0n, 1000, 1 << 30)).toThrow(StorageCorruptionError);
+      expect(() => h.read(0n, 1000, 1 << 30)).toThrow(/chosen-0{20}\.seg at byte offset/);
+    }
+    h.close();
+  });
+
   it('opens sealed segments from their index, rescans a bad index, and refuses a damaged sealed segment', () => {
     const h = ChosenHistory.open(dir, { segmentBytes: 2048 });
     h.append(records(0, 100, 100));

@@ -557,6 +557,10 @@ export class ChosenHistory {
         if (offset + FRAME_HEADER_BYTES > windowAt + window.length) {
           window = readAt(fd, offset, Math.min(READ_WINDOW_BYTES, seg.bytes - offset));
           windowAt = offset;
+          // Cut short since it was written (under the running node): damage, named as any other.
+          if (window.length < FRAME_HEADER_BYTES) {
+            throw new StorageCorruptionError(seg.file, offset, `the segment ends at byte ${offset + window.length}, before slot ${slot}'s record, though it held ${seg.bytes} bytes`);
+          }
         }
         const len = window.readUInt32LE(offset - windowAt);
         const frameBytes = FRAME_HEADER_BYTES + len;
