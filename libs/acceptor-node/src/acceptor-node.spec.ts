@@ -118,6 +118,26 @@ describe('AcceptorNode over storage that loses what was not synced', () => {
     expect(start(disk).core.promised).toEqual(ballot(5n));
   });
 
+  it('stops voting when the storage failed with no request to see it (the history written on its idle timer), and votes again once healthy', async () => {
+    const disk = new MemoryDisk();
+    const { node, storage } = start(disk);
+    await Promise.all([node.handle({ type: 'prepare', ballot: ballot(3n), fromSlot: 0n }), jest.advanceTimersByTimeAsync(10)]);
+    let failed: string | undefined = 'the chosen history cannot be written: writing chosen-0.seg failed: ENOSPC';
+    Object.defineProperty(storage, 'healthy', { get: () => failed === undefined });
+    Object.defineProperty(storage, 'lastError', { get: () => failed });
+    // A prepare writes to the vote log only, which works: it must not be answered all the same.
+    const refused = node.handle({ type: 'prepare', ballot: ballot(4n), fromSlot: 0n }).catch((e: Error) => e.message);
+    await jest.advanceTimersByTimeAsync(10);
+    expect(await refused).toMatch(/storage failed \(the chosen history cannot be written: .*ENOSPC\); this node does not vote/);
+    expect(node.failure).toMatch(/ENOSPC/);
+    failed = undefined;
+    await jest.advanceTimersByTimeAsync(1100);
+    expect(node.failure).toBeUndefined();
+    const again = node.handle({ type: 'prepare', ballot: ballot(5n), fromSlot: 0n });
+    await jest.advanceTimersByTimeAsync(10);
+    expect((await again).type).toBe('promise');
+  });
+
   it('checkpoints once the live log holds checkpointEveryBytes, however few its records (large values)', async () => {
     const disk = new MemoryDisk();
     let logBytes = 0;

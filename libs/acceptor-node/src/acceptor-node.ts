@@ -207,6 +207,9 @@ export class AcceptorNode<S extends AcceptorNodeStorage = AcceptorNodeStorage> {
   }
 
   private assertVoting(): void {
+    // A failure no request saw: the chosen history's write on its idle timer (a quiet node). The
+    // node stops voting as for any other, not only once a commit finds the history failed.
+    if (this.storageError === undefined && !this.storage.healthy) this.failStorage(new Error(this.storage.lastError ?? 'storage is unhealthy'));
     if (this.storageError !== undefined) {
       throw new GrpcError(GrpcStatus.INTERNAL, `storage failed (${this.storageError}); this node does not vote until its storage is healthy again`);
     }

@@ -41,6 +41,8 @@ export interface ChosenHistoryStore {
  */
 export interface AcceptorNodeStorage {
   readonly healthy: boolean;
+  /** Why it is not healthy, when it says. */
+  readonly lastError?: string | undefined;
   readonly history: ChosenHistoryStore;
   /** Bytes of the log written since the last checkpoint (absent: the storage keeps no log file). */
   readonly liveLogBytes?: number;
