@@ -11,7 +11,7 @@ function logOf(data: Uint8Array): Buffer {
 
 /** A log of one record per value, each flagged as the writer flags it where it lands. */
 function logOfAll(values: Uint8Array[]): Buffer {
-  const parts = [Buffer.alloc(HEADER_BYTES, 1)];
+  const parts: Buffer[] = [Buffer.alloc(HEADER_BYTES, 1)];
   let at = HEADER_BYTES;
   values.forEach((data, i) => {
     const frame = encodeFrame(encodeChange(vote(data, BigInt(i))));
