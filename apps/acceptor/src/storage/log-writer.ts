@@ -253,6 +253,9 @@ export class LogWriter {
     } catch (err) {
       await fh.close().catch(() => undefined);
       await fsp.rm(file, { force: true }).catch(() => undefined);
+      // The removal made durable: a header-only segment that came back after a power loss, beside
+      // an old segment that took records after it, would refuse the next start as corruption.
+      if (this.opts.fsync) await fsyncDir(this.opts.dir).catch(() => undefined);
       throw err;
     }
     const old = this.fh;
