@@ -316,6 +316,24 @@ describe('AcceptorStorage', () => {
     await again.storage.close();
   });
 
+  it('refuses a snapshot whose first segment is missing, and leaves the older segments where they were', async () => {
+    const { storage } = await open({
+      testHooks: {
+        afterSnapshotRename: () => {
+          throw new Error('simulated crash');
+        },
+      },
+    });
+    for (let i = 0; i < 8; i++) await storage.append(change(i));
+    await expect(storage.checkpoint(snapshotOf(8))).rejects.toThrow('simulated crash');
+    await storage.close();
+    const named = readdirSync(dir).filter((f) => f !== segmentName(1n) && /^log-/.test(f));
+    for (const f of named) await fsp.rm(path.join(dir, f));
+    await expect(open()).rejects.toThrow(/log segment missing/);
+    // Refused as found: the segment folded into the snapshot is still there for whoever looks.
+    expect(readdirSync(dir)).toContain(segmentName(1n));
+  });
+
   it('recovers from a crash before the snapshot rename (a leftover temp snapshot)', async () => {
     await writeChanges(6);
     // The crash left a new, empty segment and a half-written snapshot.

@@ -92,12 +92,6 @@ export async function recover(dir: string, nodeId: number, fsync: boolean, logge
   const all = await listSegments(dir);
   const stale = all.filter((g) => g < firstSegment);
   const live = all.filter((g) => g >= firstSegment);
-  for (const gen of stale) {
-    await fsp.rm(path.join(dir, segmentName(gen)));
-    logger?.info({ file: segmentName(gen) }, 'removed a log segment already folded into the snapshot (a checkpoint was interrupted)');
-  }
-  if (stale.length > 0 && fsync) await fsyncDir(dir);
-
   if (live.length === 0) {
     if (loaded !== null) {
       throw new StorageCorruptionError(
@@ -130,6 +124,13 @@ export async function recover(dir: string, nodeId: number, fsync: boolean, logge
       );
     }
   });
+  // Only once the segments the snapshot names are all there: a refusal leaves the dir as it was
+  // found, for whoever looks at it (the stale ones are folded into the snapshot either way).
+  for (const gen of stale) {
+    await fsp.rm(path.join(dir, segmentName(gen)));
+    logger?.info({ file: segmentName(gen) }, 'removed a log segment already folded into the snapshot (a checkpoint was interrupted)');
+  }
+  if (stale.length > 0 && fsync) await fsyncDir(dir);
 
   const changes: DurableChange[] = [];
   let olderBytes = 0;
