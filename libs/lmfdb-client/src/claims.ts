@@ -9,6 +9,7 @@ import type { SourceCache } from './cache';
 import { computedClaim } from './computed-claims';
 import { normalizeNumber } from './decimal';
 import { parseLossless } from './json';
+import { clipped } from './quoted';
 import { formatRational, parseRational, ratEquals, type Rational } from './rational';
 import { holdsUnreadableReal, sameNestedValue } from './value-equality';
 import { decodeValue, isDatetime, isRationalValue, isReal, parseListLiteral, type LmfdbValue } from './values';
@@ -80,15 +81,6 @@ function withoutSpacesOutsideStrings(text: string): string {
   }
   return out;
 }
-
-/** Characters of a value or a record's reasons quoted in a verdict's reason. */
-const QUOTED_MAX = 200;
-const clipped = (text: string): string => {
-  if (text.length <= QUOTED_MAX) return text;
-  // Never half of a UTF-16 pair: the reason is sent as a status message and logged.
-  const end = /[\ud800-\udbff]/.test(text[QUOTED_MAX - 1] ?? '') ? QUOTED_MAX - 1 : QUOTED_MAX;
-  return `${text.slice(0, end)}… (${text.length} characters)`;
-};
 
 /** Compares a claimed value with the actual one; undefined when the claim cannot be read. */
 function sameValue(field: string, actual: LmfdbValue, claimed: string): boolean {

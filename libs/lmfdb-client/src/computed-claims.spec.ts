@@ -129,6 +129,17 @@ describe('computed claims and checks', () => {
     expect(claim(huge, '[0,0,1,-1,0]')).toMatchObject({ verdict: 'false' });
   });
 
+  it('a reason quotes a long claimed value cut, as a looked-up claim does (a 16 KiB value quoted whole made a status message past 64 KiB, which never reached the client)', () => {
+    for (const text of ['\u0001'.repeat(16_384), '\u00e9'.repeat(16_384)]) {
+      for (const [source, label, field] of [[0, '11.a2', 'ap:997'], [1, '21.2.a', 'modular_curve']] as const) {
+        const r = v(source, label, field, text);
+        expect(r.verdict).toBe('false');
+        expect(r.reason).toContain('(16384 characters)');
+        expect(r.reason.length).toBeLessThan(2_000);
+      }
+    }
+  });
+
   it('computes polynomial discriminants exactly', () => {
     expect(determinant([[2n, 0n], [0n, 3n]])).toBe(6n);
     expect(determinant([[0n, 1n], [1n, 0n]])).toBe(-1n);

@@ -18,6 +18,7 @@ import { AN_LIST_MAX, AP_PRIME_MAX, apModP, anList, isPrime, notMinimalAt, prime
 import { gcd } from './rational';
 import { bitLength, CHECKED_INT_BITS_MAX, ellipticInvariants } from './checks';
 import { isMinimalAt } from './minimal-model';
+import { clipped, quotedClaim } from './quoted';
 
 const INTEGER = /^\s*[+-]?\d{1,40}\s*$/;
 
@@ -63,7 +64,7 @@ function apClaim(label: string, ainvs: readonly bigint[], pText: string, claimed
   const ap = apModP(ainvs, p);
   const actual = String(ap);
   const how = `computed by counting ${points(p + 1 - ap)} over F_${p}`;
-  if (!INTEGER.test(claimed)) return { verdict: 'false', actual, reason: `${label}: a_${p} = ${actual}, ${how}; the claim ${JSON.stringify(claimed)} is not an integer`, method: 'computed' };
+  if (!INTEGER.test(claimed)) return { verdict: 'false', actual, reason: `${label}: a_${p} = ${actual}, ${how}; the claim ${quotedClaim(claimed)} is not an integer`, method: 'computed' };
   if (BigInt(claimed.trim()) === BigInt(ap)) return { verdict: 'true', actual, reason: `${label}: a_${p} = ${actual}, ${how}`, method: 'computed' };
   return { verdict: 'false', actual, reason: `${label}: a_${p} = ${actual}, ${how}; the claim says ${claimed.trim()}`, method: 'computed' };
 }
@@ -138,7 +139,7 @@ function modularCurveClaim(rec: CachedRecord, claimed: string): ClaimResult {
   }
   if (!Array.isArray(traces) || traces.length === 0 || !traces.every((t) => typeof t === 'bigint')) return unknown(`${label}: no stored traces to compare with`);
   const ainvs = parseAinvs(claimed);
-  if (!ainvs) return { verdict: 'false', reason: `${label}: the claimed curve ${JSON.stringify(claimed)} is not [a1,a2,a3,a4,a6]`, method: 'computed' };
+  if (!ainvs) return { verdict: 'false', reason: `${label}: the claimed curve ${quotedClaim(claimed)} is not [a1,a2,a3,a4,a6]`, method: 'computed' };
   const inv = ellipticInvariants(ainvs);
   const curve = `the curve [${ainvs.join(',')}]`;
   if (inv.disc === 0n) return { verdict: 'false', reason: `${label}: ${curve} is singular (discriminant 0)`, method: 'computed' };
@@ -213,13 +214,13 @@ export function computedClaim(source: number, rec: CachedRecord, claim: ClaimInp
   if (source === 0) {
     const m = /^(ap|anlist):(\d{1,7})$/.exec(claim.field);
     if (!m) return undefined;
-    if (!rec.check.valid) return unknown(`source 0 record ${rec.label} is invalid: ${rec.check.reasons.join('; ')}`);
+    if (!rec.check.valid) return unknown(`source 0 record ${rec.label} is invalid: ${clipped(rec.check.reasons.join('; '))}`);
     const ainvs = curveAinvs(rec);
     if (!ainvs) return unknown(`source 0 record ${rec.label} has no ainvs to compute from (five integers of at most ${CHECKED_INT_BITS_MAX} bits)`);
     return m[1] === 'ap' ? apClaim(rec.label, ainvs, m[2] as string, claim.claimedValue) : anListClaim(rec.label, ainvs, m[2] as string, claim.claimedValue);
   }
   if (source === 1 && claim.field === 'modular_curve') {
-    if (!rec.check.valid) return unknown(`source 1 record ${rec.label} is invalid: ${rec.check.reasons.join('; ')}`);
+    if (!rec.check.valid) return unknown(`source 1 record ${rec.label} is invalid: ${clipped(rec.check.reasons.join('; '))}`);
     return modularCurveClaim(rec, claim.claimedValue);
   }
   return undefined;
