@@ -84,6 +84,26 @@ describe('claim verification', () => {
     expect(v(0, '11.a3', 'anlist:3', '[,1,-2,-1,]').verdict).toBe('false');
   });
 
+  it('a fraction or a decimal inside a claimed list is read as the number it is, as a single claimed one is (other spellings were refused as false)', () => {
+    const rat = (n: bigint, d: bigint) => ({ __Rational__: 0n, data: [n, d] });
+    const row = { label: '2-11-1.1-c1-0-0', ratios: [rat(1n, 2n), rat(-3n, 4n)], one: rat(-3n, 4n), mixed: ['a', new LosslessNumber('0.5')] };
+    const cache = sourceCacheFromFile(buildCacheFile(2, [row], { baseUrl: 'b', fetchedAt: 'f' }));
+    const claim = (field: string, claimedValue: string) => verifyClaim(cache, { source: 2, label: row.label, field, claimedValue }).verdict;
+    // Each spelling of -3/4 decides alone and inside the list alike.
+    for (const [spelling, verdict] of [['-3/4', 'true'], ['-6/8', 'true'], ['3/-4', 'true'], [' -3 / 4 ', 'true'], ['-3/5', 'false'], ['3/4', 'false'], ['-3/0', 'false'], ['-0.75', 'false']] as const) {
+      expect([spelling, claim('one', spelling)]).toEqual([spelling, verdict]);
+      expect([spelling, claim('ratios', `[1/2,${spelling}]`)]).toEqual([spelling, verdict]);
+    }
+    expect(claim('ratios', '[+2/4, -3/4]')).toBe('true');
+    expect(claim('ratios', '["2/4","-6/8"]')).toBe('true');
+    expect(claim('ratios', '[1/2]')).toBe('false');
+    // A decimal next to a single-quoted string: the number it is, as in JSON.
+    expect(claim('mixed', '["a",0.50]')).toBe('true');
+    expect(claim('mixed', "['a', 0.50]")).toBe('true');
+    expect(claim('mixed', "['a', 5e-1]")).toBe('true');
+    expect(claim('mixed', "['a', 0.51]")).toBe('false');
+  });
+
   it('a list of strings with backslashes or control characters is true when claimed as the node writes it (it was refused as false)', () => {
     // LaTeX in a list, a trailing backslash, a newline: formatValue writes strings inside a list as JSON does.
     const row = { name: 'F', collection: ['\\frac{1}{2}', 'c\\', 'a\nb', 'plain'] };

@@ -102,10 +102,11 @@ function sameValue(field: string, actual: LmfdbValue, claimed: string): boolean 
   if (isDatetime(actual)) return claimed.trim() === actual.iso;
   if (Array.isArray(actual)) {
     // JSON decides (reals inside, and strings with their escapes read as formatValue writes them:
-    // ["a\\b"] is the text a\b), then a list literal (single-quoted strings, Python's notation);
-    // only text that is neither (a list of rationals "[1/2,3]", say) is compared as written,
+    // ["a\\b"] is the text a\b), then a list literal (single-quoted strings, Python's notation,
+    // and fractions and decimals read as numbers: "[2/4,3]" is [1/2,3], as the single claim "2/4"
+    // is 1/2); only text that is neither (a list holding a datetime, say) is compared as written,
     // without the spaces between items (never inside strings).
-    const parsed = decodedJson(claimed) ?? parseListLiteral(claimed);
+    const parsed = decodedJson(claimed) ?? parseListLiteral(claimed, { numbers: true });
     if (parsed !== undefined) return sameNestedValue(actual, parsed);
     return withoutSpacesOutsideStrings(claimed) === formatValue(actual, field);
   }

@@ -1,6 +1,7 @@
 // Decoding of the API's values into exact types: bigint integers, wrapped reals, rationals and
 // datetimes, and the text columns that hold lists.
 import { isLosslessNumber, ROW_DEPTH_MAX, setOwn, UNREADABLE_KEY } from './json';
+import { parseRational } from './rational';
 
 /** `{"__RealLiteral__": 0, "data": "<digits>", "prec": p}`: decimal digits and precision in bits. */
 export interface RealValue {
@@ -103,13 +104,37 @@ export const LIST_TEXT_COLUMNS: Readonly<Record<string, readonly string[]>> = {
   hgcwa_passports: ['group', 'signature'],
 };
 
+/** An integer, as a stored list-holding text column writes its items. */
+const INTEGER_ITEM = /^[+-]?\d+/;
+/**
+ * An item of a claimed list: an integer, a fraction n/d (spaces around the slash, a sign on either
+ * part, as a single claimed rational may have) or a decimal with an optional exponent. Each part
+ * is digits then a fixed character, so the match is linear.
+ */
+const NUMBER_ITEM = /^[+-]?\d+(?:\s*\/\s*[+-]?\d+|(?:\.\d+)?(?:[eE][+-]?\d+)?)/;
+
+/** One number item as a value: a bigint, a rational (denominator not 0, sign moved up) or a real kept as written. */
+function numberItem(token: string): LmfdbValue {
+  const slash = token.indexOf('/');
+  if (slash >= 0) {
+    const r = parseRational(token);
+    if (r === undefined) throw new RangeError(`${token} has denominator 0`);
+    return made({ kind: 'rational', num: r.num, den: r.den });
+  }
+  return /^[+-]?\d+$/.test(token) ? BigInt(token) : made({ kind: 'real', digits: token, prec: 0 });
+}
+
 /**
  * Parses a Python/JSON list literal such as "[[-5,0,7],[0,1]]" or "['28596971960000/81','9']":
  * lists, integers (bigint) and quoted strings. Returns undefined when the text is not one, or
  * when it nests deeper than ROW_DEPTH_MAX: the lists a text column holds are decoded after the
  * row's depth was clamped, and every later step (formatting, comparing a claim) recurses.
+ *
+ * With `numbers` (a claimed value, never a stored column) items may also be fractions and decimals,
+ * read as the numbers they are: a claim "[2/4,-3]" of a stored list of rationals is then compared
+ * number by number, as a single claimed rational is, not as text.
  */
-export function parseListLiteral(text: string): LmfdbValue[] | undefined {
+export function parseListLiteral(text: string, opts: { numbers?: boolean } = {}): LmfdbValue[] | undefined {
   let i = 0;
   const ws = () => {
     while (i < text.length && /\s/.test(text[i])) i++;
@@ -147,10 +172,10 @@ export function parseListLiteral(text: string): LmfdbValue[] | undefined {
       i = end + 1;
       return s;
     }
-    const m = /^[+-]?\d+/.exec(text.slice(i));
+    const m = (opts.numbers ? NUMBER_ITEM : INTEGER_ITEM).exec(text.slice(i));
     if (!m) throw new SyntaxError(`unexpected ${c ?? 'end'} at ${i}`);
     i += m[0].length;
-    return BigInt(m[0]);
+    return opts.numbers ? numberItem(m[0]) : BigInt(m[0]);
   };
   try {
     ws();
