@@ -51,6 +51,20 @@ describe('integers too large to compute with', () => {
   });
 });
 
+describe('rationals too large to reduce', () => {
+  it('a stored rational whose parts both pass the bound is written as stored, and still compared exactly (reducing took 120 ms a rational of 10,000 digits)', () => {
+    const big = 10n ** 9_999n + 7n;
+    const rat = (n: bigint, d: bigint) => ({ __Rational__: 0n, data: [n, d] });
+    const cache = cacheOf(2, [{ label: '2-11-1.1-c1-0-0', huge: rat(6n * big, -4n * big), small: rat(6n, -4n), list: [rat(6n * big, 4n * big), rat(1n, 3n)] }] as RawRow[]);
+    const claim = (field: string, claimedValue: string) => verifyClaim(cache, { source: 2, label: '2-11-1.1-c1-0-0', field, claimedValue });
+    expect(claim('huge', '-3/2')).toMatchObject({ verdict: 'true', actual: `${-6n * big}/${4n * big}` });
+    expect(claim('huge', `${6n * big}/-${4n * big}`).verdict).toBe('true');
+    expect(claim('huge', '3/2').verdict).toBe('false');
+    expect(claim('small', '-3/2')).toMatchObject({ verdict: 'true', actual: '-3/2' });
+    expect(claim('list', '[3/2,1/3]')).toMatchObject({ verdict: 'true', actual: `[${6n * big}/${4n * big},1/3]` });
+  });
+});
+
 describe('claims written to make a parser backtrack', () => {
   it('a torsion_structure of thousands of wide entries is not multiplied out (that took minutes)', () => {
     const wide = (1n << 1000n) + 1n;

@@ -35,9 +35,26 @@ export function ratEquals(a: Rational, b: Rational): boolean {
   return an * bd === bn * ad;
 }
 
-/** "n/d", or "n" when d = 1. */
+/**
+ * Bits up to which a written rational is reduced: the gcd (Euclid on bigint) costs about the
+ * square of the smaller part's size, and every claim on a stored rational writes it (its reason,
+ * its `actual`). Two parts of 10,000 digits, which a row may hold, took 120 ms a rational, on the
+ * event loop that answers votes; at 1,024 bits (the bound the record checks compute with) a
+ * fraction of a millisecond. LMFDB's j-invariants are far smaller.
+ */
+export const REDUCED_BITS_MAX = 1024;
+
+const bits = (v: bigint): number => (v === 0n ? 0 : abs(v).toString(16).length * 4);
+
+/**
+ * "n/d", or "n" when d = 1: reduced, with the sign on n. When both parts pass REDUCED_BITS_MAX
+ * it is written as stored (sign moved up), not reduced. Equality never depends on this writing:
+ * ratEquals cross-multiplies.
+ */
 export function formatRational(r: Rational): string {
-  const x = rational(r.num, r.den);
+  if (r.den === 0n) throw new RangeError('rational with denominator 0');
+  const [num, den] = r.den < 0n ? [-r.num, -r.den] : [r.num, r.den];
+  const x = Math.min(bits(num), bits(den)) > REDUCED_BITS_MAX ? { num, den } : rational(num, den);
   return x.den === 1n ? `${x.num}` : `${x.num}/${x.den}`;
 }
 
