@@ -136,11 +136,13 @@ export function verifyClaim(cache: SourceCache | undefined, claim: ClaimInput): 
   if (!rec) return { verdict: 'unknown', reason: `source ${source} has no record ${label}` };
   const computed = computedClaim(source, rec, claim);
   if (computed) return computed;
-  if (!Object.prototype.hasOwnProperty.call(rec.row, field) || field.startsWith('_')) {
-    return { verdict: 'unknown', reason: `source ${source} record ${label} has no field ${field}` };
-  }
+  // Invalid first: a row that cannot be read is decoded as no columns, and "has no field" would
+  // hide why.
   if (!rec.check.valid) {
     return { verdict: 'unknown', reason: `source ${source} record ${label} is invalid: ${clipped(rec.check.reasons.join('; '))}` };
+  }
+  if (!Object.prototype.hasOwnProperty.call(rec.row, field) || field.startsWith('_')) {
+    return { verdict: 'unknown', reason: `source ${source} record ${label} has no field ${field}` };
   }
   const actualValue = rec.row[field];
   const actual = formatValue(actualValue, field);

@@ -51,6 +51,15 @@ describe('integers too large to compute with', () => {
   });
 });
 
+describe('rows the code cannot read', () => {
+  it('a claim on a row that cannot be read says why, not that the field is missing', () => {
+    const cache = cacheOf(2, [{ label: '2-11-1.1-c1-0-0', degree: 2n, odd: { __Rational__: 0, data: [1n, 0n] } }] as RawRow[]);
+    const r = verifyClaim(cache, { source: 2, label: '2-11-1.1-c1-0-0', field: 'degree', claimedValue: '2' });
+    expect(r.verdict).toBe('unknown');
+    expect(r.reason).toMatch(/is invalid: the row cannot be read: a rational with denominator 0/);
+  });
+});
+
 describe('rationals too large to reduce', () => {
   it('a stored rational whose parts both pass the bound is written as stored, and still compared exactly (reducing took 120 ms a rational of 10,000 digits)', () => {
     const big = 10n ** 9_999n + 7n;
