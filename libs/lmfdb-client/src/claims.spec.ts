@@ -104,6 +104,23 @@ describe('claim verification', () => {
     expect(claim('mixed', "['a', 0.51]")).toBe('false');
   });
 
+  it('a real claimed with a long exponent, or zeros that move the point past 1,000 places, is the number it is (it was refused as false)', () => {
+    const h = '30800984111840306468901426146';
+    expect(v(0, '11.a2', 'faltings_height', `-${h}${'0'.repeat(1000)}e-1029`).verdict).toBe('true');
+    expect(v(0, '11.a2', 'faltings_height', `-0.${'0'.repeat(1000)}${h}e+1000`).verdict).toBe('true');
+    expect(v(0, '11.a2', 'faltings_height', `-3.${h.slice(1)}e-00001`).verdict).toBe('true');
+    expect(v(0, '11.a2', 'faltings_height', `-${h}${'0'.repeat(1000)}e-1028`).verdict).toBe('false');
+    expect(v(0, '11.a2', 'faltings_height', `-3.${h.slice(1)}e-${'9'.repeat(16_000)}`).verdict).toBe('false');
+    expect(v(7, '9.8.16.1.1', 'hermite', '158740105196819947475170563927e-00029').verdict).toBe('true');
+    // Inside a list (JSON allows leading zeros in an exponent) the same.
+    const row = { label: '2-11-1.1-c1-0-0', heights: [{ __RealLiteral__: 0n, data: '0.25', prec: 53n }] };
+    const cache = sourceCacheFromFile(buildCacheFile(2, [row], { baseUrl: 'b', fetchedAt: 'f' }));
+    const claim = (claimedValue: string) => verifyClaim(cache, { source: 2, label: row.label, field: 'heights', claimedValue }).verdict;
+    expect(claim('[25e-00002]')).toBe('true');
+    expect(claim(`[${'25'}${'0'.repeat(2000)}e-2002]`)).toBe('true');
+    expect(claim('[25e-00003]')).toBe('false');
+  });
+
   it('a list of strings with backslashes or control characters is true when claimed as the node writes it (it was refused as false)', () => {
     // LaTeX in a list, a trailing backslash, a newline: formatValue writes strings inside a list as JSON does.
     const row = { name: 'F', collection: ['\\frac{1}{2}', 'c\\', 'a\nb', 'plain'] };

@@ -7,7 +7,7 @@
 // as its normalised decimal). Lists and objects compare element by element (value-equality.ts).
 import type { SourceCache } from './cache';
 import { computedClaim } from './computed-claims';
-import { normalizeNumber } from './decimal';
+import { normalizeNumber, numberKey } from './decimal';
 import { parseLossless } from './json';
 import { clipped } from './quoted';
 import { formatRational, parseRational, ratEquals, type Rational } from './rational';
@@ -96,8 +96,8 @@ function sameValue(field: string, actual: LmfdbValue, claimed: string): boolean 
   if (typeof actual === 'string') return claimed === actual;
   if (actual === null) return claimed.trim() === 'null';
   if (isReal(actual)) {
-    const a = normalizeNumber(actual.digits.trim());
-    return a !== undefined && a === normalizeNumber(claimed.trim());
+    const a = numberKey(actual.digits.trim());
+    return a !== undefined && a === numberKey(claimed.trim());
   }
   if (isDatetime(actual)) return claimed.trim() === actual.iso;
   if (Array.isArray(actual)) {

@@ -53,3 +53,33 @@ export function normalizeNumber(text: string): string | undefined {
     point <= 0 ? `0.${'0'.repeat(-point)}${digits}` : point >= digits.length ? `${digits}${'0'.repeat(point - digits.length)}` : `${digits.slice(0, point)}.${digits.slice(point)}`;
   return normalizeDecimal(`${m[1]}${fixed}`);
 }
+
+/** A number in scientific notation with an exponent of any length (numberKey reads it without writing it out). */
+const SCIENTIFIC_ANY = /^([+-]?)(\d+)(?:\.(\d*))?[eE]([+-]?\d+)$/;
+
+/**
+ * A key equal for two texts exactly when they are the same number, for the texts normalizeNumber
+ * reads and scientific ones with an exponent of any size: "-0.d1d2...dn" (no leading or trailing
+ * zero digit) then "e" and the point's position, or "0". Nothing is written out, so a claim may
+ * spell a number with as many zeros and as large an exponent as its length allows ("5e-00001",
+ * "5000...0e-1004") and still meet it; linear in the text. Undefined for anything else.
+ */
+export function numberKey(text: string): string | undefined {
+  let m = DECIMAL.exec(text);
+  let exponent = 0n;
+  if (!m) {
+    m = SCIENTIFIC_ANY.exec(text);
+    if (!m) return undefined;
+    exponent = BigInt(m[4] as string);
+  }
+  const int = m[2] as string;
+  const all = int + (m[3] ?? '');
+  let start = 0;
+  while (start < all.length && all.charCodeAt(start) === 48) start++;
+  if (start === all.length) return '0';
+  let end = all.length;
+  while (end > start && all.charCodeAt(end - 1) === 48) end--;
+  // The value is 0.<all> * 10^(int.length + exponent); the leading zeros move the point left.
+  const point = BigInt(int.length - start) + exponent;
+  return `${m[1] === '-' ? '-' : ''}0.${all.slice(start, end)}e${point}`;
+}

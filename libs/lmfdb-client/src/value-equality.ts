@@ -3,14 +3,14 @@
 // is the same number however written (0.250, 2.5e-1 and 0.25 alike; its precision `prec` is not
 // part of the value), an integer only an integer, a rational the same fraction, text the same
 // text. Exact: no floating point, no locale.
-import { normalizeNumber } from './decimal';
+import { normalizeNumber, numberKey } from './decimal';
 import { parseRational, ratEquals, type Rational } from './rational';
 import { isDatetime, isRationalValue, isReal, type LmfdbValue } from './values';
 
-/** The number an integer or a real stands for, normalised; undefined for anything else, or a real this code cannot read exactly. */
+/** The number an integer or a real stands for, as numberKey writes it; undefined for anything else. (A stored real this node cannot read exactly never gets here: holdsUnreadableReal.) */
 function numberText(v: LmfdbValue): string | undefined {
-  if (typeof v === 'bigint') return v.toString();
-  return isReal(v) ? normalizeNumber(v.digits.trim()) : undefined;
+  if (typeof v === 'bigint') return numberKey(v.toString());
+  return isReal(v) ? numberKey(v.digits.trim()) : undefined;
 }
 
 function asRational(v: LmfdbValue): Rational | undefined {
