@@ -157,6 +157,19 @@ describe('a state snapshot damaged one field at a time', () => {
     expect(stateSnapshotShapeProblem(new AgreedState({}).snapshot())).toBeUndefined();
   });
 
+  it('passes a snapshot whose sessions remember commands past the millionth of one slot (a network whose value bound is above 1 MiB)', () => {
+    // --max-value-bytes goes to 64 MiB and a command takes at least its one-character id: a chosen
+    // batch may hold more than 2^20 commands, and the ids remembered are its last ones.
+    const commands = 1_048_600;
+    const data = new Uint8Array(0);
+    const s = new AgreedState({ sessionIdsMax: 4, fromSlot: 2n ** 36n });
+    s.advance({ slot: 2n ** 36n, ballot, value: { kind: 'batch', commands: Array.from({ length: commands }, (_, i) => ({ clientRequestId: i.toString(36), contentType: '', data })) } });
+    const snap = s.snapshot();
+    expect(snap.sessions.points.at(-1)).toEqual({ slot: 2n ** 36n, index: commands - 1 });
+    expect(stateSnapshotShapeProblem(snap)).toBeUndefined();
+    expect(decodeStateSnapshot(encodeStateSnapshot(snap)).sessions.ids).toEqual(snap.sessions.ids);
+  });
+
   it('says what is wrong', () => {
     const snap = builtState(0n).snapshot();
     const point = structuredClone(snap) as unknown as { sessions: { points: unknown[] } };

@@ -9,8 +9,13 @@ import { DEFAULT_LIMITS } from '@paxos/consensus-core';
 
 /** (slot, index) packed as slot * INDEX_SPAN + index while it fits (client-sessions.ts). */
 const INDEX_SPAN = 65_536;
-/** A command's index in its slot: a value holds at most valueBytesMax bytes, so fewer commands. */
-const COMMAND_INDEX_MAX = DEFAULT_LIMITS.valueBytesMax;
+/**
+ * A command's index in its slot: each command takes at least one byte of its value (its id), and
+ * the largest value bound a node runs with is 64 MiB (--max-value-bytes; DEFAULT_LIMITS' 1 MiB is
+ * only the default). Bounded by the default, a network run above it wrote snapshots, once a batch
+ * held more than 2^20 commands, that every node refused, its own disk's included.
+ */
+const COMMAND_INDEX_MAX = 64 * 1024 * 1024;
 const UINT64_MAX = (1n << 64n) - 1n;
 const UINT32_MAX = 2 ** 32 - 1;
 
