@@ -98,6 +98,15 @@ describe('certificates issued under a CA near its end', () => {
     expect(t.kind === 'tls' && t.notAfter.getTime()).toBeLessThanOrEqual(end(join(dir, 'ca.crt')));
   });
 
+  it('keeps a certificate that ends as late as one issued now would, while the network runs on a CA within the renewal margin', () => {
+    caFor(20);
+    expect(ensureNetworkCertificates(dir, ['acceptor-0', 'client-cli'], ['proposer']).sort()).toEqual(['acceptor-0', 'client-cli']);
+    const before = readFileSync(join(dir, 'acceptor-0.crt'));
+    // A new one would end with the CA too: issuing again only rewrote every running node's files.
+    expect(ensureNetworkCertificates(dir, ['acceptor-0', 'client-cli'], ['proposer'])).toEqual([]);
+    expect(readFileSync(join(dir, 'acceptor-0.crt')).equals(before)).toBe(true);
+  });
+
   it('refuses to issue under a CA that ends within a day, saying how to get a new one', () => {
     caFor(1);
     expect(() => ensureNetworkCertificates(dir, ['acceptor-0'], ['proposer'])).toThrow(/ends on .*too soon to issue .*launch it again, which makes a new CA/);

@@ -116,17 +116,21 @@ function fsyncPath(path: string): void {
 
 /**
  * True when `name`'s node would start on its files (loadTls: issued by the CA, its name, its key,
- * its usages) and the certificate is valid for `marginMs` more. Checking less kept files a node
- * then refused: another node's certificate and key copied over its own stayed, and the node
- * would not start until they were removed by hand.
+ * its usages) and the certificate is valid for `marginMs` more, or ends within a day of the CA
+ * (as late as one issued now would: nodeDays). Checking less kept files a node then refused:
+ * another node's certificate and key copied over its own stayed, and the node would not start
+ * until they were removed by hand. Without the CA's end, a running network's CA within the
+ * margin had every certificate issued again at each launch, ending no later than before.
  */
 function keptFor(files: TlsFiles, name: string, marginMs: number): boolean {
   const identity = identityOfName(name);
   if (identity === undefined) return false;
   try {
     const t = loadTls(files, identity.role === 'client' ? { role: 'client' } : { role: identity.role, ...(identity.id !== undefined ? { id: identity.id } : {}) });
+    if (t.kind !== 'tls' || t.identity.name !== name) return false;
+    const caEnd = Date.parse(new X509Certificate(t.ca).validTo);
     // eslint-disable-next-line no-restricted-properties -- a certificate's validity names moments
-    return t.kind === 'tls' && t.identity.name === name && t.notAfter.getTime() - Date.now() >= marginMs;
+    return t.notAfter.getTime() - Date.now() >= marginMs || t.notAfter.getTime() >= caEnd - DAY_MS;
   } catch {
     return false;
   }
