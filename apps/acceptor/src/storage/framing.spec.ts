@@ -94,6 +94,33 @@ describe('ZEROS_FLAG: one flipped bit in a record holding zeros is refused, neve
     }
   });
 
+  it('a record whose first bytes lie in a sector never written again (a power loss) is a torn tail, not damage', () => {
+    // The second record's header starts k bytes before a sector boundary; that sector (holding the
+    // end of the first record, synced earlier) kept its old contents, zeros past the first record,
+    // while the later sectors of the same unsynced write reached the disk.
+    const second = new Uint8Array(40).fill(9);
+    for (const k of [1, 2, 3, 4]) {
+      for (const after of [[], [new Uint8Array(40).fill(5)]]) {
+        // Size the first record so that the second's frame starts at 512 - k.
+        const firstFrame = (n: number) => 8 + encodeChange(vote(new Uint8Array(n).fill(3), 0n)).length;
+        let n = 0;
+        while (HEADER_BYTES + firstFrame(n) !== 512 - k) n++;
+        const file = logOfAll([new Uint8Array(n).fill(3), second, ...after]);
+        const at = 512 - k;
+        const lost = Buffer.from(file);
+        lost.fill(0, at, 512);
+        const r = scanFrames(lost, HEADER_BYTES, 'f', true);
+        expect({ k, after: after.length, frames: r.frames.length, goodEnd: r.goodEnd, reason: r.torn?.reason }).toEqual({
+          k,
+          after: after.length,
+          frames: 1,
+          goodEnd: at,
+          reason: expect.stringMatching(/up to the sector boundary at byte offset 512, read as zeros \(never written\)/),
+        });
+      }
+    }
+  });
+
   it('a record cut short by a crash is still a torn tail', () => {
     const file = logOf(sized(1500).fill(0, 1000));
     const r = scanFrames(file.subarray(0, file.length - 300), HEADER_BYTES, 'f', true);

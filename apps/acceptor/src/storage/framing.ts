@@ -203,6 +203,20 @@ function allZero(buf: Buffer, from: number, to: number): boolean {
 }
 
 /**
+ * Where the frame at `offset` has the first bytes of its length in a sector of their own that reads
+ * as zeros up to its boundary, the rest of the frame present: the sector holding the frame's start
+ * (and the end of the record before it, synced earlier) was not written again before a power loss,
+ * while later sectors of the same write were. Its bytes then look whole under its CRC with a
+ * damaged length, as a flipped bit would leave them; a flipped bit does not zero bytes exactly up to
+ * a sector boundary. The boundary, or undefined.
+ */
+function unwrittenHeaderSector(buf: Buffer, offset: number): number | undefined {
+  const boundary = (Math.floor(offset / SECTOR_BYTES) + 1) * SECTOR_BYTES;
+  const inLength = boundary - offset; // bytes of the length before the boundary
+  return inLength >= 1 && inLength <= 4 && boundary <= buf.length && allZero(buf, offset, boundary) ? boundary : undefined;
+}
+
+/**
  * Where bytes that were never written begin in [from, to): the rest of from's sector read as zeros
  * (a sector written out before the record at `from` was, and not again), or a whole sector of
  * zeros; undefined when there is neither.
@@ -237,6 +251,8 @@ function tornReason(buf: Buffer, offset: number, reason: string, zf: boolean): s
   const zeros = zeroTailStart(buf, offset);
   const frameEnd = offset + FRAME_HEADER_BYTES + len;
   if (zeros === offset) return `${reason}; the file ends in zeros from here`;
+  const headerSector = unwrittenHeaderSector(buf, offset);
+  if (headerSector !== undefined) return `${reason}; its first bytes, up to the sector boundary at byte offset ${headerSector}, read as zeros (never written)`;
   // Its length flipped, a record holding a sector of zeros (ZEROS_FLAG) would otherwise show them
   // as unwritten sectors, before or past the end its damaged length gives.
   if (wholeRecordTo(buf, offset, buf.length)) return undefined;
@@ -289,6 +305,10 @@ export function scanFrames(buf: Buffer, start: number, file: string, allowTorn: 
       // so no record after an unwritten sector can have been synced. Cut there, as a torn tail.
       // The bad record, whole up to the valid one, under a damaged length: written, and synced
       // with the records after it. Its own zeros (ZEROS_FLAG) must not be read as a hole.
+      const headerSector = tailBytes >= FRAME_HEADER_BYTES ? unwrittenHeaderSector(buf, offset) : undefined;
+      if (headerSector !== undefined) {
+        return { frames, goodEnd: offset, torn: { offset, bytes: tailBytes, reason: `${reason}; its first bytes, up to the sector boundary at byte offset ${headerSector}, read as zeros (never written), so the records after it were never synced` } };
+      }
       if (tailBytes >= FRAME_HEADER_BYTES && wholeRecordTo(buf, offset, after.offset)) {
         throw new StorageCorruptionError(file, offset, `${reason}, but the bytes up to the valid record at byte offset ${after.offset} are a whole record under its CRC: its length is damaged`);
       }
