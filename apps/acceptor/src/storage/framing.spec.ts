@@ -121,6 +121,23 @@ describe('ZEROS_FLAG: one flipped bit in a record holding zeros is refused, neve
     }
   });
 
+  it('a record whose length has zero low bytes just before a sector boundary is still refused when its payload is damaged', () => {
+    // Lengths of 256 and 512 bytes have a zero first byte (little-endian): at 1 byte before a
+    // boundary that byte reads as a sector's zeros, but the record was written whole.
+    for (const target of [256, 512]) {
+      let m = 0;
+      while (encodeChange(vote(new Uint8Array(m).fill(9), 1n)).length !== target) m++;
+      const firstFrame = (n: number) => 8 + encodeChange(vote(new Uint8Array(n).fill(3), 0n)).length;
+      let n = 0;
+      while (HEADER_BYTES + firstFrame(n) !== 511) n++;
+      const file = logOfAll([new Uint8Array(n).fill(3), new Uint8Array(m).fill(9)]);
+      expect(file[511]).toBe(0);
+      const damaged = Buffer.from(file);
+      damaged[file.length - 5] ^= 0x04;
+      expect(() => scanFrames(damaged, HEADER_BYTES, 'f', true)).toThrow(/CRC mismatch in the last record, which is complete/);
+    }
+  });
+
   it('a record cut short by a crash is still a torn tail', () => {
     const file = logOf(sized(1500).fill(0, 1000));
     const r = scanFrames(file.subarray(0, file.length - 300), HEADER_BYTES, 'f', true);

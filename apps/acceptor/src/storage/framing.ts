@@ -204,16 +204,23 @@ function allZero(buf: Buffer, from: number, to: number): boolean {
 
 /**
  * Where the frame at `offset` has the first bytes of its length in a sector of their own that reads
- * as zeros up to its boundary, the rest of the frame present: the sector holding the frame's start
- * (and the end of the record before it, synced earlier) was not written again before a power loss,
- * while later sectors of the same write were. Its bytes then look whole under its CRC with a
- * damaged length, as a flipped bit would leave them; a flipped bit does not zero bytes exactly up to
- * a sector boundary. The boundary, or undefined.
+ * as zeros up to its boundary, and the record is whole under its CRC up to `end` with a length that
+ * differs from the stored one in those bytes alone: the sector holding the frame's start (and the
+ * end of the record before it, synced earlier) was not written again before a power loss, while
+ * the later sectors of the same write were. A flipped bit does not zero bytes exactly up to a sector
+ * boundary and leave the rest of the length right. The boundary, or undefined.
  */
-function unwrittenHeaderSector(buf: Buffer, offset: number): number | undefined {
+function unwrittenHeaderSector(buf: Buffer, offset: number, end: number): number | undefined {
   const boundary = (Math.floor(offset / SECTOR_BYTES) + 1) * SECTOR_BYTES;
-  const inLength = boundary - offset; // bytes of the length before the boundary
-  return inLength >= 1 && inLength <= 4 && boundary <= buf.length && allZero(buf, offset, boundary) ? boundary : undefined;
+  const lost = boundary - offset; // bytes of the length before the boundary
+  if (lost < 1 || lost > 4 || boundary > buf.length || !allZero(buf, offset, boundary) || !wholeRecordTo(buf, offset, end)) return undefined;
+  const trueLength = end - offset - FRAME_HEADER_BYTES;
+  // The length's bytes past the boundary were written: they must be the true length's (ZEROS_FLAG aside).
+  for (let i = lost; i < 4; i++) {
+    const stored = buf[offset + i] as number;
+    if ((i === 3 ? stored & 0x7f : stored) !== ((trueLength >>> (8 * i)) & 0xff)) return undefined;
+  }
+  return boundary;
 }
 
 /**
@@ -221,11 +228,16 @@ function unwrittenHeaderSector(buf: Buffer, offset: number): number | undefined 
  * (a sector written out before the record at `from` was, and not again), or a whole sector of
  * zeros; undefined when there is neither.
  */
-function zeroSectorIn(buf: Buffer, from: number, to: number): number | undefined {
+function zeroSectorIn(buf: Buffer, from: number, to: number, frameAtFrom = false): number | undefined {
   // A sector written out while the record at `from` was not there yet holds zeros from `from` to
-  // its end (a record's header straddling a sector boundary leaves only a few such bytes).
+  // its end (a record's header straddling a sector boundary leaves only a few such bytes). When a
+  // bad frame starts at `from` and only its length's bytes lie before the boundary, zeros there
+  // may be its length's own (256 has a zero low byte): unwrittenHeaderSector decides that case,
+  // by the record being whole under the true length; otherwise a damaged payload of such a
+  // record was cut away as a torn tail.
   const sectorEnd = (Math.floor(from / SECTOR_BYTES) + 1) * SECTOR_BYTES;
-  if (sectorEnd <= Math.min(to, buf.length) && allZero(buf, from, sectorEnd)) return from;
+  const lengthOnly = frameAtFrom && sectorEnd - from <= 4;
+  if (!lengthOnly && sectorEnd <= Math.min(to, buf.length) && allZero(buf, from, sectorEnd)) return from;
   for (let s = Math.ceil(from / SECTOR_BYTES) * SECTOR_BYTES; s < to && s + SECTOR_BYTES <= buf.length; s += SECTOR_BYTES) {
     if (allZero(buf, s, s + SECTOR_BYTES)) return s;
   }
@@ -251,7 +263,7 @@ function tornReason(buf: Buffer, offset: number, reason: string, zf: boolean): s
   const zeros = zeroTailStart(buf, offset);
   const frameEnd = offset + FRAME_HEADER_BYTES + len;
   if (zeros === offset) return `${reason}; the file ends in zeros from here`;
-  const headerSector = unwrittenHeaderSector(buf, offset);
+  const headerSector = unwrittenHeaderSector(buf, offset, buf.length);
   if (headerSector !== undefined) return `${reason}; its first bytes, up to the sector boundary at byte offset ${headerSector}, read as zeros (never written)`;
   // Its length flipped, a record holding a sector of zeros (ZEROS_FLAG) would otherwise show them
   // as unwritten sectors, before or past the end its damaged length gives.
@@ -260,7 +272,7 @@ function tornReason(buf: Buffer, offset: number, reason: string, zf: boolean): s
   const own = zerosFlagged(buf, offset, zf) && len >= MIN_PAYLOAD && len <= MAX_RECORD_BYTES;
   // Bytes that were never written in the tail: a sector of zeros (or the rest of the record's
   // first sector) — a power loss kept some sectors of the unsynced writes and not others.
-  const hole = own ? (frameEnd < buf.length ? zeroSectorIn(buf, frameEnd, buf.length) : undefined) : zeroSectorIn(buf, offset, buf.length);
+  const hole = own ? (frameEnd < buf.length ? zeroSectorIn(buf, frameEnd, buf.length) : undefined) : zeroSectorIn(buf, offset, buf.length, true);
   const unwritten = hole !== undefined ? `${reason}; from byte offset ${hole} a sector reads as zeros (never written)` : undefined;
   if (len < MIN_PAYLOAD || len > MAX_RECORD_BYTES) return unwritten; // otherwise an impossible length followed by data
   if (len > left - FRAME_HEADER_BYTES) return reason;
@@ -305,7 +317,7 @@ export function scanFrames(buf: Buffer, start: number, file: string, allowTorn: 
       // so no record after an unwritten sector can have been synced. Cut there, as a torn tail.
       // The bad record, whole up to the valid one, under a damaged length: written, and synced
       // with the records after it. Its own zeros (ZEROS_FLAG) must not be read as a hole.
-      const headerSector = tailBytes >= FRAME_HEADER_BYTES ? unwrittenHeaderSector(buf, offset) : undefined;
+      const headerSector = tailBytes >= FRAME_HEADER_BYTES ? unwrittenHeaderSector(buf, offset, after.offset) : undefined;
       if (headerSector !== undefined) {
         return { frames, goodEnd: offset, torn: { offset, bytes: tailBytes, reason: `${reason}; its first bytes, up to the sector boundary at byte offset ${headerSector}, read as zeros (never written), so the records after it were never synced` } };
       }
@@ -314,7 +326,7 @@ export function scanFrames(buf: Buffer, start: number, file: string, allowTorn: 
       }
       const len = tailBytes >= FRAME_HEADER_BYTES ? frameLength(buf, offset, zf) : 0;
       const own = tailBytes >= FRAME_HEADER_BYTES && zerosFlagged(buf, offset, zf) && len >= MIN_PAYLOAD && offset + FRAME_HEADER_BYTES + len <= after.offset;
-      const hole = zeroSectorIn(buf, own ? offset + FRAME_HEADER_BYTES + len : offset, after.offset);
+      const hole = own ? zeroSectorIn(buf, offset + FRAME_HEADER_BYTES + len, after.offset) : zeroSectorIn(buf, offset, after.offset, true);
       if (hole !== undefined) {
         return { frames, goodEnd: offset, torn: { offset, bytes: tailBytes, reason: `${reason}; the sector at byte offset ${hole} reads as zeros (never written), so the records after it were never synced` } };
       }
