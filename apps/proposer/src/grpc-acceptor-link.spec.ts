@@ -17,6 +17,20 @@ function notice(slot: bigint, bytes: number): Omit<AcceptRequest, 'requestId'> {
   return { commits: [{ ballot: { round: 1n, proposerId: 1 }, fromSlot: slot, toSlot: slot + 1n, values: [{ kind: { $case: 'batch', value: { commands: [command] } } }] }], quorumCommittedIndex: 0n };
 }
 
+/** A link to the server on `port`, plaintext, with a minute's request deadline and 1 MiB of unsent bytes. */
+function linkTo(port: number, inFlightMax: number): GrpcAcceptorLink {
+  return new GrpcAcceptorLink(0, `127.0.0.1:${port}`, {
+    requestDeadlineMs: 60_000,
+    inFlightMax,
+    unsentBytesMax: 1024 * KIB,
+    reconnectBackoffMsMin: 100,
+    reconnectBackoffMsMax: 1000,
+    maxMessageBytes: 4 * 1024 * KIB,
+    transport: INSECURE,
+    logger,
+  });
+}
+
 describe('a link to an acceptor that takes nothing', () => {
   let server: Server;
   let link: GrpcAcceptorLink;
@@ -32,16 +46,7 @@ describe('a link to an acceptor that takes nothing', () => {
       },
     });
     const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
-    link = new GrpcAcceptorLink(0, `127.0.0.1:${port}`, {
-      requestDeadlineMs: 60_000,
-      inFlightMax: 100_000,
-      unsentBytesMax: 1024 * KIB,
-      reconnectBackoffMsMin: 100,
-      reconnectBackoffMsMax: 1000,
-      maxMessageBytes: 4 * 1024 * KIB,
-      transport: INSECURE,
-      logger,
-    });
+    link = linkTo(port, 100_000);
   });
 
   afterAll(() => {
@@ -97,16 +102,7 @@ describe('a state snapshot from an acceptor that stops sending', () => {
       },
     });
     const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
-    link = new GrpcAcceptorLink(0, `127.0.0.1:${port}`, {
-      requestDeadlineMs: 60_000,
-      inFlightMax: 100,
-      unsentBytesMax: 1024 * KIB,
-      reconnectBackoffMsMin: 100,
-      reconnectBackoffMsMax: 1000,
-      maxMessageBytes: 4 * 1024 * KIB,
-      transport: INSECURE,
-      logger,
-    });
+    link = linkTo(port, 100);
   });
 
   afterAll(() => {

@@ -38,6 +38,12 @@ function historyLink(held: readonly ChosenEntry[]): AcceptorLink {
   } as unknown as AcceptorLink;
 }
 
+/** The proposer service over `deps` on a plaintext loopback server, and a client of it. */
+async function serve(deps: ProposerServiceDeps): Promise<{ server: Awaited<ReturnType<typeof startGrpcServer>>; client: ProposerServiceClient }> {
+  const server = await startGrpcServer({ host: '127.0.0.1', port: 0, maxReceiveBytes: 1 << 20, transport: INSECURE, logger, services: [{ name: 'paxos.v1.ProposerService', definition: ProposerServiceService, implementation: proposerService(deps) }] });
+  return { server, client: new ProposerServiceClient(`127.0.0.1:${server.port}`, credentials.createInsecure()) };
+}
+
 describe('WatchChosen', () => {
   it('sends a slot only once this proposer applied it, so a copy read from an acceptor further ahead is marked duplicate', async () => {
     const held = Array.from({ length: 60 }, (_, i) => entry(i));
@@ -46,8 +52,7 @@ describe('WatchChosen', () => {
     log.learn(held.slice(0, 40));
     const node = { quorum: Quorum.majority(3), reachable: () => 3, chosen: log, reader: new LogReader([historyLink(held)], log, () => 60n) };
     const deps = { node, links: [], proposeTimeoutMs: 2000, logger, maxWatchers: 8, maxWatchersPerClient: 4, watcherStallMs: 5000, watcherBufferBytes: 1 << 20 } as unknown as ProposerServiceDeps;
-    const server = await startGrpcServer({ host: '127.0.0.1', port: 0, maxReceiveBytes: 1 << 20, transport: INSECURE, logger, services: [{ name: 'paxos.v1.ProposerService', definition: ProposerServiceService, implementation: proposerService(deps) }] });
-    const client = new ProposerServiceClient(`127.0.0.1:${server.port}`, credentials.createInsecure());
+    const { server, client } = await serve(deps);
     try {
       const got: WatchChosenResponse[] = [];
       const call = client.watchChosen({ fromSlot: 0n }, { deadline: new Date(Date.now() + 10_000) });
@@ -92,8 +97,7 @@ describe('WatchChosen', () => {
     } as unknown as AcceptorLink;
     const node = { quorum: Quorum.majority(3), reachable: () => 3, chosen: log, reader: new LogReader([flaky], log, () => 40n) };
     const deps = { node, links: [], proposeTimeoutMs: 2000, logger, maxWatchers: 8, maxWatchersPerClient: 4, watcherStallMs: 5000, watcherBufferBytes: 1 << 20 } as unknown as ProposerServiceDeps;
-    const server = await startGrpcServer({ host: '127.0.0.1', port: 0, maxReceiveBytes: 1 << 20, transport: INSECURE, logger, services: [{ name: 'paxos.v1.ProposerService', definition: ProposerServiceService, implementation: proposerService(deps) }] });
-    const client = new ProposerServiceClient(`127.0.0.1:${server.port}`, credentials.createInsecure());
+    const { server, client } = await serve(deps);
     try {
       const got: bigint[] = [];
       const call = client.watchChosen({ fromSlot: 0n }, { deadline: new Date(Date.now() + 10_000) });
@@ -119,8 +123,7 @@ describe('WatchChosen', () => {
     const node = { quorum: Quorum.majority(3), reachable: () => 3, chosen: log, reader: new LogReader([], log, () => 100n) };
     // The watcher's own bound far above the budget: the budget is what stops the pump.
     const deps = { node, links: [], proposeTimeoutMs: 2000, logger, maxWatchers: 8, maxWatchersPerClient: 4, watcherStallMs: 60_000, watcherBufferBytes: 1 << 30, answers } as unknown as ProposerServiceDeps;
-    const server = await startGrpcServer({ host: '127.0.0.1', port: 0, maxReceiveBytes: 1 << 20, transport: INSECURE, logger, services: [{ name: 'paxos.v1.ProposerService', definition: ProposerServiceService, implementation: proposerService(deps) }] });
-    const client = new ProposerServiceClient(`127.0.0.1:${server.port}`, credentials.createInsecure());
+    const { server, client } = await serve(deps);
     try {
       const call = client.watchChosen({ fromSlot: 0n }, { deadline: new Date(Date.now() + 30_000) });
       call.on('error', () => undefined);
