@@ -95,8 +95,8 @@ export function watchChosenHandler(node: ProposerNode, bounds: WatchBounds, logg
     const watcher = { key: callerKey(call as unknown as Parameters<typeof callerKey>[0]), gone: () => done };
     /** Bytes written to this watcher whose write has not completed (they wait in buffers for the client). */
     let waiting = 0;
-    /** Who the answer budget counts this watcher's bytes for (as it counts the client's other calls). */
-    const peer = bounds.answers === undefined ? undefined : callerKey(call as unknown as Parameters<typeof callerKey>[0]);
+    /** Who the answer budget counts this watcher's bytes for: its caller, as for the client's other calls. */
+    const peer = bounds.answers === undefined ? undefined : watcher.key;
     /** Bytes held in the answer budget for this watcher; given back as writes complete, all at once when it ends. */
     let held = 0;
     const hold = (bytes: number) => {
