@@ -45,6 +45,8 @@ export interface ChaosReport {
   readonly failedReads: number;
   /** The failed reads by gRPC status (UNAVAILABLE while a proposer is down, DEADLINE_EXCEEDED while it is paused). */
   readonly failedReadsBy: Readonly<Record<string, number>>;
+  /** The first few distinct messages of each status among the failed reads. */
+  readonly failedReadSamples: Readonly<Record<string, readonly string[]>>;
   readonly slots: number;
   /** Slots no node serves any more (dropped under retention), covered by a state snapshot. */
   readonly slotsInSnapshots: number;
@@ -174,6 +176,7 @@ function emptyReport(o: ChaosOptions): ChaosReport {
     reads: 0,
     failedReads: 0,
     failedReadsBy: {},
+    failedReadSamples: {},
     slots: 0,
     slotsInSnapshots: 0,
     snapshotsChecked: 0,
@@ -203,7 +206,7 @@ export async function runChaos(o: ChaosOptions): Promise<{ report: ChaosReport; 
         () => chaosEnds + CLIENT_GRACE_MS,
       ),
     );
-    const reads: ReadLedger = { reads: 0, failed: 0, failedBy: {}, stale: [] };
+    const reads: ReadLedger = { reads: 0, failed: 0, failedBy: {}, failedSamples: {}, stale: [] };
     const readers = Array.from({ length: READERS }, (_, k) =>
       runReader({ proposers: addresses, random: random.fork(`reader ${k}`), highestAcked: () => ledger.highestAcked, reads }, () => performance.now() >= chaosEnds),
     );
@@ -275,6 +278,7 @@ export async function runChaos(o: ChaosOptions): Promise<{ report: ChaosReport; 
       reads: reads.reads,
       failedReads: reads.failed,
       failedReadsBy: reads.failedBy,
+      failedReadSamples: reads.failedSamples,
       slots: figures.slots,
       slotsInSnapshots: figures.slotsInSnapshots,
       snapshotsChecked: figures.snapshotsChecked,

@@ -6,6 +6,7 @@ import { Metadata, status } from '@grpc/grpc-js';
 import type { SeededRandom } from '@paxos/consensus-core';
 import { Consistency, ReadServiceClient } from '@paxos/proto';
 import { TestCluster } from '@paxos/test-cluster';
+import { clientChannelOptions } from './client-channel';
 import { deadlineAfter } from '@paxos/grpc-kit';
 
 /** What the readers saw, shared. */
@@ -14,11 +15,15 @@ export interface ReadLedger {
   failed: number;
   /** Failed reads by gRPC status name (at most one entry per code). */
   readonly failedBy: Record<string, number>;
+  /** The first few distinct messages of each status name among the failed reads (why they failed, not only how often). */
+  readonly failedSamples: Record<string, string[]>;
   /** Answers that missed a write acknowledged before the read began. */
   readonly stale: string[];
 }
 
 const READ_DEADLINE_MS = 3000;
+/** Distinct messages kept per status name. */
+const SAMPLES_PER_CODE = 4;
 
 export interface LinearizableReaderOptions {
   readonly proposers: readonly string[];
@@ -29,15 +34,15 @@ export interface LinearizableReaderOptions {
 }
 
 export async function runReader(o: LinearizableReaderOptions, stop: () => boolean): Promise<void> {
-  const clients = o.proposers.map((a) => new ReadServiceClient(a, TestCluster.credentialsFor(a), TestCluster.channelOptionsFor(a)));
+  const clients = o.proposers.map((a) => new ReadServiceClient(a, TestCluster.credentialsFor(a), clientChannelOptions(a)));
   try {
     while (!stop()) {
       const floor = o.highestAcked();
       const at = o.random.int(0, clients.length);
       const client = clients[at] as ReadServiceClient;
-      const answer = await new Promise<{ appliedSlot: bigint } | { code: number }>((resolve) =>
+      const answer = await new Promise<{ appliedSlot: bigint } | { code: number; message: string }>((resolve) =>
         client.getLeaderboard({ consistency: Consistency.CONSISTENCY_LINEARIZABLE, historyMax: 0 }, new Metadata(), { deadline: deadlineAfter(READ_DEADLINE_MS) }, (err, res) =>
-          resolve(err ? { code: err.code } : { appliedSlot: res.appliedSlot }),
+          resolve(err ? { code: err.code, message: err.details } : { appliedSlot: res.appliedSlot }),
         ),
       );
       o.reads.reads += 1;
@@ -45,6 +50,9 @@ export async function runReader(o: LinearizableReaderOptions, stop: () => boolea
         o.reads.failed += 1;
         const name = status[answer.code] ?? String(answer.code);
         o.reads.failedBy[name] = (o.reads.failedBy[name] ?? 0) + 1;
+        const seen = (o.reads.failedSamples[name] ??= []);
+        const said = answer.message.slice(0, 300);
+        if (seen.length < SAMPLES_PER_CODE && !seen.includes(said)) seen.push(said);
       } else if (floor !== undefined && answer.appliedSlot <= floor) {
         o.reads.stale.push(`a linearizable read at ${o.proposers[at]} answered applied_slot ${answer.appliedSlot}, but slot ${floor} was acknowledged before it began`);
       }

@@ -3,6 +3,7 @@
 // is up, until it is answered; now and then an answer is treated as lost and the id sent again.
 import { Metadata, status } from '@grpc/grpc-js';
 import { TestCluster } from '@paxos/test-cluster';
+import { clientChannelOptions } from './client-channel';
 import type { SeededRandom } from '@paxos/consensus-core';
 import { type ProposeRequest, ProposerServiceClient, type ProposeStreamResponse } from '@paxos/proto';
 import { deadlineAfter } from '@paxos/grpc-kit';
@@ -88,7 +89,7 @@ export interface RetryingClientOptions {
 
 /** Runs operations until `stop()` says so; the operation in hand is retried until answered or `giveUpAt`. */
 export async function runClient(o: RetryingClientOptions, stop: () => boolean, giveUpAt: () => number): Promise<void> {
-  const clients = o.proposers.map((a) => new ProposerServiceClient(a, TestCluster.credentialsFor(a), TestCluster.channelOptionsFor(a)));
+  const clients = o.proposers.map((a) => new ProposerServiceClient(a, TestCluster.credentialsFor(a), clientChannelOptions(a)));
   const { ledger } = o;
   try {
     for (let op = 0; !stop(); op++) {
