@@ -301,3 +301,84 @@ describe('a phase 2 round counts only the accepted answers of its own ballot', (
     expect(c.chosen(0n)).toBeUndefined();
   });
 });
+
+describe('a truncated promise: the proposer knows nothing at or past its cut', () => {
+  // 3 acceptors, quorum 2, at most 2 entries per promise. Proposer 2 got c0..c3 chosen in slots
+  // 0-3 by acceptors 0 and 2 (no commit notice delivered, so nobody's committed index moved), and
+  // acceptor 1 accepted c0 in slot 0 and c5, c6 in slots 5 and 6. Proposer 1 then prepares on
+  // acceptors 0 and 1: acceptor 0 promises slots 0 and 1, cut at 2; acceptor 1 promises slots 0
+  // and 5, cut at 6. Only slots below the lowest cut are known: proposing anything in slot 2, 3
+  // or 4 (a no-op in a slot no promise reported) would contradict a chosen value.
+  const limits: Limits = { ...DEFAULT_LIMITS, entriesPerPromiseMax: 2 };
+
+  function history(): Cluster {
+    const c = new Cluster(3, limits);
+    c.addProposer(2, { initialRound: 1n, batchCommandsMax: 1 });
+    c.addProposer(1, { initialRound: 2n, batchCommandsMax: 1 });
+    c.submit(2, 'c0', 'c1', 'c2', 'c3', 'c4', 'c5', 'c6');
+    c.deliver(2, both(prepare, to(0, 1)));
+    c.drop(2, prepare);
+    expect(c.proposer(2).inFlightSlots).toBe(7);
+    for (const s of [0n, 1n, 2n, 3n]) c.deliver(2, both(accept(s), to(0, 2)));
+    for (const s of [0n, 5n, 6n]) c.deliver(2, both(accept(s), to(1)));
+    c.drop(2, all);
+    expect([0n, 1n, 2n, 3n].map((s) => c.chosen(s))).toEqual(['c0', 'c1', 'c2', 'c3']);
+    return c;
+  }
+
+  it.each([
+    ['the shorter cut first', [0, 1]],
+    ['the longer cut first', [1, 0]],
+  ])('takes the lowest cut of all its promises (%s)', (_order, order) => {
+    const c = history();
+    c.submit(1, 'x');
+    for (const from of order) c.deliver(1, both(prepare, to(from)));
+    c.drop(1, prepare);
+    expect(c.proposer(1).isLeader).toBe(true);
+    // Only slots 0 and 1 are known: their adopted values go out, nothing above.
+    expect(slotsAndValues(c.peek(1, accept()))).toEqual(['0:c0', '1:c1']);
+    c.deliver(1, both(accept(), to(0, 1)));
+    expect(c.violations()).toEqual([]);
+    // Once they are chosen, it prepares again from slot 2 with a higher ballot.
+    expect(c.peek(1, prepare).map((m) => m.type === 'prepare' && m.fromSlot)).toEqual([2n, 2n, 2n]);
+    c.settle();
+    expect(c.violations()).toEqual([]);
+    expect([0n, 1n, 2n, 3n, 4n, 5n, 6n, 7n].map((s) => c.chosen(s))).toEqual(['c0', 'c1', 'c2', 'c3', expect.any(String), 'c5', 'c6', expect.any(String)]);
+  });
+
+  it('does not send its own earlier plan for the slot at the cut', () => {
+    // Proposer 1 planned x0..x2 in slots 0-2 at 1.1, none accepted. Proposer 2 got y0..y2 chosen
+    // there at 1.2 (acceptors 1 and 2) and y3 accepted in slot 3 at acceptor 1. Proposer 1, rejected,
+    // prepares 2.1 on acceptors 0 and 1: acceptor 1's promise reports slots 0 and 1, cut at 2.
+    // Its own plan for slot 2 is past what it knows: x2 must not go out until a phase 1 covers it.
+    const c = new Cluster(3, limits);
+    c.addProposer(1, { initialRound: 1n, batchCommandsMax: 1 });
+    c.addProposer(2, { initialRound: 1n, batchCommandsMax: 1 });
+    c.submit(1, 'x0', 'x1', 'x2');
+    const first = c.proposer(1).ballot;
+    c.deliver(1, both(prepare, to(0, 1)));
+    c.drop(1, prepare);
+    expect(c.proposer(1).inFlightSlots).toBe(3);
+    const stale = c.take(1, both(accept(), (m) => !(m.to === 1 && m.type === 'accept' && m.slot === 0n)));
+    c.submit(2, 'y0', 'y1', 'y2', 'y3');
+    c.deliver(2, both(prepare, to(1, 2)));
+    c.drop(2, prepare);
+    for (const s of [0n, 1n, 2n]) c.deliver(2, both(accept(s), to(1, 2)));
+    c.deliver(2, both(accept(3n), to(1)));
+    c.drop(2, all);
+    expect([0n, 1n, 2n].map((s) => c.chosen(s))).toEqual(['y0', 'y1', 'y2']);
+    // One of proposer 1's accepts reaches acceptor 1: rejected, it prepares again.
+    expect(stale).toHaveLength(8);
+    c.deliver(1, both(accept(0n), to(1)));
+    preparesAgain(c, 1, first);
+    c.deliver(1, both(prepare, to(0, 1)));
+    c.drop(1, prepare);
+    expect(c.proposer(1).isLeader).toBe(true);
+    expect(slotsAndValues(c.peek(1, accept()))).toEqual(['0:y0', '1:y1']);
+    c.settle();
+    expect(c.violations()).toEqual([]);
+    expect(c.chosen(2n)).toBe('y2');
+    expect(c.chosen(3n)).toBe('y3');
+    expect([4n, 5n, 6n].map((s) => c.chosen(s)).sort()).toEqual(['x0', 'x1', 'x2']);
+  });
+});
