@@ -242,6 +242,43 @@ describe('the proposer (DESIGN section 4)', () => {
     ]);
   });
 
+  it('an answer to its own earlier ballot (accepted, refused, failed) counts nothing in the round of its current ballot', () => {
+    // A late answer of an earlier ballot is about another request, maybe for another value: it is
+    // no vote, no refusal of this value, and no failure of this round.
+    function proposingAgain(): { p: ProposerCore; old: Ballot } {
+      const p = proposer(3, { backoffTicksMin: 1, backoffTicksMax: 1 });
+      lead(p, 2, cmd('a'));
+      const old = p.ballot;
+      p.handle({ type: 'reject', from: 2, promised: b(old.round, 2), ballot: old, slot: 0n });
+      for (let i = 0; i < 10 && ballotEquals(p.ballot, old); i++) p.tick();
+      promise(p, 0);
+      expect(accepts(promise(p, 1).messages)).toEqual([{ slot: 0n, value: batch('a'), ballot: p.ballot }]);
+      expect(p.ballot.round).toBeGreaterThan(old.round);
+      return { p, old };
+    }
+    const voted = proposingAgain();
+    expect(voted.p.handle({ type: 'accepted', from: 0, ballot: voted.old, slot: 0n }).chosen).toEqual([]);
+    expect(voted.p.handle({ type: 'accepted', from: 1, ballot: voted.p.ballot, slot: 0n }).chosen).toEqual([]);
+    expect(voted.p.handle({ type: 'accepted', from: 2, ballot: voted.p.ballot, slot: 0n }).chosen.map((e) => e.slot)).toEqual([0n]);
+
+    const refused = proposingAgain();
+    for (const from of [0, 1]) {
+      const o = refused.p.handle({ type: 'refused', from, ballot: refused.old, slot: 0n, reason: 'false claim' });
+      expect([o.failed, o.ended, o.messages]).toEqual([[], [], []]);
+    }
+    expect(refused.p.isLeader).toBe(true);
+
+    const failed = proposingAgain();
+    for (const from of [0, 1]) {
+      const o = failed.p.handle({ type: 'unreachable', from, ballot: failed.old, slot: 0n });
+      expect([o.ended, o.messages]).toEqual([[], []]);
+    }
+    expect(failed.p.handle({ type: 'accepted', from: 0, ballot: failed.p.ballot, slot: 0n }).chosen).toEqual([]);
+    expect(failed.p.handle({ type: 'accepted', from: 1, ballot: failed.p.ballot, slot: 0n }).ended).toEqual([
+      { phase: 'accept', ballot: failed.p.ballot, slot: 0n, outcome: 'quorum', yes: 2, no: 0, refused: 0 },
+    ]);
+  });
+
   it('a reject moves the ballot above the promised one, after a randomised back-off', () => {
     const p = proposer(3, { backoffTicksMin: 3, backoffTicksMax: 3 });
     lead(p, 2);
