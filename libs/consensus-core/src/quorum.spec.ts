@@ -7,6 +7,10 @@ describe('quorum arithmetic (DESIGN section 3)', () => {
     expect(new Quorum(23).q).toBe(12);
   });
 
+  it('the default quorum is a strict majority of any size, even or odd: floor(n/2) + 1', () => {
+    expect([1, 2, 3, 4, 5, 6, 22].map((n) => new Quorum(n).q)).toEqual([1, 2, 2, 3, 3, 4, 12]);
+  });
+
   it('crash tolerance 11 and byzantine tolerance 0 for 12 of 23', () => {
     const q = new Quorum(23, 12);
     expect(q.crashTolerance).toBe(11);
