@@ -138,6 +138,25 @@ describe('the acceptor (DESIGN section 4)', () => {
     expect(new AcceptorCore({ restored: restored.snapshot() }).oldestKeptSlot).toBe(1n);
   });
 
+  it('a replayed vote of a lower ballot never replaces the higher vote it held for the slot', () => {
+    const a = new AcceptorCore({});
+    a.apply({ accepted: { slot: 0n, ballot: b(3n), value: v('high') } });
+    a.apply({ accepted: { slot: 0n, ballot: b(2n), value: v('low') } });
+    expect(a.acceptedAt(0n)).toEqual({ slot: 0n, ballot: b(3n), value: v('high') });
+    expect(a.promised).toEqual(b(3n));
+  });
+
+  it('a promise reports, for a slot above its committed index, the value chosen under a higher ballot than its own vote there', () => {
+    // It voted for a at 2 in slot 1; slot 1 was chosen with b at 5 (a commit notice with the
+    // value, slot 0 still unknown). The promise names the chosen value and its ballot.
+    const a = new AcceptorCore({});
+    a.handle({ type: 'accept', ballot: b(2n), slot: 1n, value: v('a') });
+    a.handle({ type: 'commit', slot: 1n, ballot: b(5n), value: v('b') });
+    expect(a.committedIndex).toBe(0n);
+    const p = a.handle({ type: 'prepare', ballot: b(6n), fromSlot: 0n }).reply;
+    expect(p.type === 'promise' && p.accepted).toEqual([{ slot: 1n, ballot: b(5n), value: v('b') }]);
+  });
+
   it('folds accepted entries below the committed index but keeps the highest for Status', () => {
     const a = new AcceptorCore();
     const ballot = { round: 1n, proposerId: 1 };
