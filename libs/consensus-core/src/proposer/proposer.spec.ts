@@ -359,6 +359,19 @@ describe('the proposer (DESIGN section 4)', () => {
     expect(p.inFlightSlots).toBe(2);
   });
 
+  it('the window bounds the slots phase 1 planned as well: adopted values and holes wait their turn', () => {
+    const p = proposer(3, { windowSlots: 2 });
+    out(p.submit(cmd('mine')));
+    promise(p, 0, [0n, 1n, 3n].map((slot) => ({ slot, ballot: b(1n, 2), value: batch(`s${slot}`) })));
+    const o = promise(p, 1);
+    expect(accepts(o.messages).map((a) => a.slot)).toEqual([0n, 1n]);
+    expect(p.inFlightSlots).toBe(2);
+    p.handle({ type: 'accepted', from: 0, ballot: p.ballot, slot: 0n });
+    const next = p.handle({ type: 'accepted', from: 1, ballot: p.ballot, slot: 0n });
+    expect(accepts(next.messages)).toEqual([{ slot: 2n, value: NOOP, ballot: p.ballot }]);
+    expect(p.inFlightSlots).toBe(2);
+  });
+
   it('with partialSlotsMax 1 a partial batch waits while a slot is in flight; a full batch does not', () => {
     const p = proposer(3, { windowSlots: 4, batchCommandsMax: 3, partialSlotsMax: 1 });
     lead(p, 2);
