@@ -27,6 +27,8 @@ export interface CallLimits {
 export class CallBounds {
   private open = 0;
   private readonly byClient: CountsByKey;
+  /** How to end each call counted now, with a status of the server's choosing (endAll). */
+  private readonly enders = new Set<(code: status, details: string) => void>();
 
   constructor(readonly limits: CallLimits) {
     if (!(limits.perClient > 0 && limits.total >= limits.perClient)) throw new Error(`call bounds: per client ${limits.perClient} must be positive and at most the total ${limits.total}`);
@@ -55,6 +57,16 @@ export class CallBounds {
     this.byClient.give(client);
   }
 
+  /**
+   * Ends every call still open with this status: a server shutting down answers its streams
+   * (WatchChosen, ProposeStream, which never end by themselves) and unfinished calls UNAVAILABLE,
+   * which clients retry, before it resets their streams, which a grpc-js client reads as
+   * CANCELLED, its own cancel.
+   */
+  endAll(code: status, details: string): void {
+    for (const end of [...this.enders]) end(code, details);
+  }
+
   interceptor(): ServerInterceptor {
     return (_method, call: ServerInterceptingCallInterface) => {
       const client = callerKey(call);
@@ -62,7 +74,12 @@ export class CallBounds {
       const end = () => {
         if (!counted) return;
         counted = false;
+        this.enders.delete(ender);
         this.end(client);
+      };
+      const ender = (code: status, details: string) => {
+        end();
+        endCall(call, code, details);
       };
       return new ServerInterceptingCall(
         call,
@@ -77,6 +94,7 @@ export class CallBounds {
                     return;
                   }
                   counted = true;
+                  this.enders.add(ender);
                   pass(metadata);
                 })
                 .withOnCancel(end)

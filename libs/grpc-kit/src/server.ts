@@ -68,6 +68,12 @@ export interface GrpcServerOptions {
  * ours, bounds on a hostile one. A 23-node network with its tools uses a few dozen connections; a
  * client one to a few; an open call takes about 12 KB; a Learn or ReadLog answer is up to 4 MiB.
  */
+/** What a call still open when its server shuts down is answered, with UNAVAILABLE. */
+export const SHUTDOWN_DETAILS =
+  'this node is shutting down: retry at another node or once it has restarted (a proposal with the same client_request_id; WatchChosen from the slot after the last one received)';
+/** How long the statuses of calls ended at shutdown have to leave before the streams still open are reset. */
+const SHUTDOWN_STATUS_MS = 500;
+
 export const SERVER_BOUND_DEFAULTS = Object.freeze({
   maxConnections: 1024,
   maxConnectionsPerClient: 64,
@@ -183,13 +189,22 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
       closing ??= new Promise<void>((resolve) => {
         health.setAll(ServingStatus.NOT_SERVING);
         health.close();
+        let reset: NodeJS.Timeout | undefined;
         const force = setTimeout(() => {
-          server.forceShutdown();
-          resolve();
+          // Calls still open at the grace's end are answered UNAVAILABLE first (clients retry
+          // it; the streams reset below would read as CANCELLED to them), then given a moment
+          // for those statuses to leave before whatever is still open is reset.
+          calls.endAll(grpc.status.UNAVAILABLE, SHUTDOWN_DETAILS);
+          reset = setTimeout(() => {
+            server.forceShutdown();
+            resolve();
+          }, Math.min(graceMs, SHUTDOWN_STATUS_MS));
+          reset.unref();
         }, graceMs);
         force.unref();
         server.tryShutdown(() => {
           clearTimeout(force);
+          clearTimeout(reset);
           resolve();
         });
       });
