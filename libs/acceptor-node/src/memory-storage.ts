@@ -18,8 +18,31 @@ export class MemoryDisk {
   historySyncedEnd = 0n;
   /** True once some storage used this disk (a history created on a fresh disk is not "created" on an old one). */
   used = false;
-  /** The durable state snapshots (each written whole, then made the latest at once). */
-  stateSnapshots: { latest?: { slot: bigint; body: Buffer }; previous?: { slot: bigint; body: Buffer } } = {};
+  /**
+   * The state snapshot files, as the acceptor app keeps them (storage/state-snapshot-file.ts):
+   * `latest` is state.snapshot, `previous` state.snapshot.prev. A write syncs a temporary file,
+   * renames the latest to the previous, then the temporary to the latest; a crash between the two
+   * renames leaves no latest (interruptStateSnapshotWrite). A damaged file (damageStateSnapshot)
+   * fails its CRC when read, and a rename moves it with its damage.
+   */
+  stateSnapshots: { latest?: MemorySnapshotFile; previous?: MemorySnapshotFile } = {};
+
+  /**
+   * The process stopped between a state snapshot write's two renames: the latest went to be the
+   * previous (the one before is gone), and the new one never took its place.
+   */
+  interruptStateSnapshotWrite(): void {
+    const kept = this.stateSnapshots;
+    this.stateSnapshots = kept.latest ? { previous: kept.latest } : kept.previous ? { previous: kept.previous } : {};
+  }
+
+  /** A state snapshot file is damaged on the disk (bit rot, a bad sector): its CRC fails from now on. */
+  damageStateSnapshot(generation: SnapshotGeneration): boolean {
+    const file = this.stateSnapshots[generation];
+    if (!file || file.damaged) return false;
+    this.stateSnapshots = { ...this.stateSnapshots, [generation]: { ...file, damaged: true } };
+    return true;
+  }
 
   /**
    * A power loss: the history keeps its synced part and, of what was not synced, a prefix of
@@ -35,6 +58,13 @@ export class MemoryDisk {
   }
 }
 
+/** A state snapshot file on a MemoryDisk: its slot and body, and whether the disk damaged it since. */
+export interface MemorySnapshotFile {
+  readonly slot: bigint;
+  readonly body: Buffer;
+  readonly damaged?: boolean;
+}
+
 export interface MemoryStorageOptions {
   /** How long one fdatasync takes (ms), drawn per group commit. */
   readonly syncDelayMs: () => number;
@@ -48,6 +78,13 @@ export interface MemoryStorageOptions {
   readonly unsafeAckBeforeSync?: boolean;
   /** Told of chosen records the history no longer holds (retention, or a restart at an installed snapshot): a checker keeps every slot. */
   readonly released?: (records: readonly ChosenRecord[]) => void;
+  /**
+   * Called as a state snapshot write reaches its renames, with `stop`: calling it stops the
+   * process between them (the disk keeps the previous snapshot alone, as
+   * interruptStateSnapshotWrite leaves it, and this incarnation is dead: the caller crashes the
+   * rest of the process); the write is then never answered.
+   */
+  readonly betweenSnapshotRenames?: (stop: () => void) => void;
 }
 
 interface Pending {
@@ -134,7 +171,9 @@ export class MemoryStorage implements AcceptorNodeStorage {
 
   /**
    * A state snapshot becomes the latest after one (simulated) sync, the one it replaces the
-   * previous; a write fault rejects it and keeps both as they were; a crash first loses it.
+   * previous; a write fault rejects it and keeps both as they were; a crash first loses it, and
+   * one that lands between the renames (stopBetweenSnapshotRenames) leaves the previous alone. As
+   * the file store's rename of a missing latest, a write with no latest keeps the previous.
    */
   private writeStateSnapshot(slot: bigint, body: Buffer): Promise<void> {
     if (this.dead) return new Promise(() => undefined);
@@ -147,8 +186,14 @@ export class MemoryStorage implements AcceptorNodeStorage {
           reject(new Error(`the state snapshot was not written: ${fault}`));
           return;
         }
+        this.opts.betweenSnapshotRenames?.(() => {
+          this.disk.interruptStateSnapshotWrite();
+          this.crash();
+        });
+        if (this.dead) return;
         const kept = this.disk.stateSnapshots;
-        this.disk.stateSnapshots = { latest: { slot, body: copy }, ...(kept.latest ? { previous: kept.latest } : {}) };
+        const previous = kept.latest ?? kept.previous;
+        this.disk.stateSnapshots = { latest: { slot, body: copy }, ...(previous ? { previous } : {}) };
         resolve();
       }, this.opts.syncDelayMs());
     });
@@ -264,5 +309,7 @@ export class MemoryHistory implements ChosenHistoryStore {
 
 function readMemorySnapshot(disk: MemoryDisk, generation: SnapshotGeneration): StoredStateSnapshot {
   const kept = disk.stateSnapshots[generation];
-  return kept ? { slot: kept.slot, body: kept.body } : { missing: 'none written yet' };
+  if (!kept) return { missing: 'none written yet' };
+  if (kept.damaged) return { missing: `memory:${generation === 'latest' ? 'state.snapshot' : 'state.snapshot.prev'} fails its CRC` };
+  return { slot: kept.slot, body: kept.body };
 }

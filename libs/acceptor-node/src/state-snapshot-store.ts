@@ -19,3 +19,18 @@ export interface StateSnapshotStore {
   /** The kept snapshot of that generation, checked whole; or why there is none. */
   read(generation: SnapshotGeneration): StoredStateSnapshot;
 }
+
+/**
+ * The snapshot an acceptor gives (ReadService.GetStateSnapshot): the latest, or the previous one
+ * when the latest is damaged or missing (a crash between a write's two renames leaves only the
+ * previous). History retention keeps every slot above the previous one, so it is still one the
+ * history continues from; the latest being damaged must not leave a lagging node with nothing to
+ * install.
+ */
+export function snapshotToGive(read: (generation: SnapshotGeneration) => StoredStateSnapshot): StoredStateSnapshot {
+  const latest = read('latest');
+  if (!('missing' in latest)) return latest;
+  const previous = read('previous');
+  if (!('missing' in previous)) return previous;
+  return { missing: latest.missing === previous.missing ? latest.missing : `${latest.missing}; the previous one: ${previous.missing}` };
+}

@@ -9,6 +9,7 @@ import {
   MemoryStorage,
   type MemoryStorageOptions,
   restoreAgreedState,
+  snapshotToGive,
   StateApplier,
 } from '@paxos/acceptor-node';
 import { AcceptorCore, type Ballot, type ChosenRecord, type Command, DEFAULT_LIMITS, type Quorum, type RejoinFloor, type SlotValue } from '@paxos/consensus-core';
@@ -188,11 +189,11 @@ export class SimAcceptor {
     return learnReply(this.serving(), { fromSlot, maxEntries }, this.agreed?.applier.durableSnapshotSlot);
   }
 
-  /** ReadService.GetStateSnapshot: the latest durable snapshot. */
+  /** ReadService.GetStateSnapshot: the latest durable snapshot, or the previous one while the latest is damaged or missing. */
   stateSnapshot(): StateSnapshotBytes {
     this.serving();
     const storage = this.storage as MemoryStorage;
-    const read = storage.stateSnapshots.read('latest');
+    const read = snapshotToGive((generation) => storage.stateSnapshots.read(generation));
     if ('missing' in read) throw new GrpcError(status.FAILED_PRECONDITION, `this acceptor has no state snapshot to give: ${read.missing}`);
     return read;
   }
