@@ -1,6 +1,6 @@
 import type { ChosenEntry, Command, SlotValue } from '@paxos/consensus-core';
 import { isHarmonicContentType, validateProposalValue } from '@paxos/proposal';
-import { AgreedState, type AgreedStateSnapshot } from '@paxos/state-machine';
+import { AgreedState, type AgreedStateSnapshot, decodeStateSnapshot } from '@paxos/state-machine';
 import { valueBytesDigest } from '@paxos/wire';
 import type { ChosenLog } from '../chosen-log';
 import type { SimAcceptor } from './sim-acceptor';
@@ -60,6 +60,8 @@ function valueKey(v: SlotValue): string {
  *   nor does a proposer for ids below a state snapshot it installed: each digest a node keeps must
  *   be the reference's, and a proposer keeps one for every id that took effect at or above the
  *   slot its state was restored at.
+ * - every acceptor that runs has agreed state (one damaged snapshot file never costs it), and
+ *   each of its whole snapshot files is the agreed state at its slot.
  * Slots an acceptor's history no longer holds (retention, a restart at an installed snapshot) are
  * held for the checks as the acceptor released them.
  */
@@ -108,6 +110,22 @@ export function checkRun(input: CheckInput): CheckReport {
   for (const a of input.acceptors) {
     const applied = a.appliedState();
     if (applied !== undefined && 'state' in applied) want(applied.state.snapshot(), `acceptor ${a.nodeId}`, undefined);
+    // At most one of its two snapshot files is damaged at a time, and a torn write leaves the previous one: it is never without state.
+    else if (applied !== undefined) fail(`applied state: acceptor ${a.nodeId} has no agreed state: ${applied.unavailable}`);
+    // Every snapshot file on its disk that is whole is the agreed state at its slot.
+    for (const generation of ['latest', 'previous'] as const) {
+      const file = a.disk.stateSnapshots[generation];
+      if (!file || file.damaged) continue;
+      let state: AgreedStateSnapshot;
+      try {
+        state = decodeStateSnapshot(file.body);
+      } catch (e) {
+        fail(`state snapshot: acceptor ${a.nodeId}'s ${generation} snapshot does not decode: ${(e as Error).message}`);
+        continue;
+      }
+      if (state.slot !== file.slot) fail(`state snapshot: acceptor ${a.nodeId}'s ${generation} snapshot says slot ${file.slot}, its state slot ${state.slot}`);
+      else want(state, `acceptor ${a.nodeId}'s ${generation} state snapshot`, undefined);
+    }
   }
   const reference = new AgreedState({ digest: valueBytesDigest });
   const tookEffect = new Map<string, bigint>();

@@ -16,6 +16,19 @@ export interface NodeSimOptions {
   readonly corruptionProbability: number;
   /** Per group commit: the write or fdatasync fails. */
   readonly diskFaultProbability: number;
+  /**
+   * Per state snapshot write (fault phase): the acceptor is killed or loses power between the
+   * write's two renames, so its disk keeps the snapshot the write replaced, alone, as the previous
+   * one (storage/state-snapshot-file.ts). Drawn from a stream of its own: 0 draws nothing.
+   */
+  readonly stateSnapshotTornProbability: number;
+  /**
+   * Per fault step: a state snapshot file of a random acceptor (the latest or the previous, drawn)
+   * is damaged on its disk and fails its CRC from then on (restore and GetStateSnapshot fall back
+   * to the other), when both of its files are there and whole: one damaged file at a time, the
+   * fault the two files are kept for. Drawn from the same stream: 0 draws nothing.
+   */
+  readonly stateSnapshotDamageProbability: number;
   /** Per fault step: a forged or absurd message reaches an acceptor. */
   readonly forgedMessageProbability: number;
   /** Per message: it takes up to longDelayMsMax. */
@@ -75,6 +88,8 @@ export const NODE_SIM_DEFAULTS: Omit<NodeSimOptions, 'seed'> = Object.freeze({
   partitionProbability: 0.02,
   corruptionProbability: 0.05,
   diskFaultProbability: 0.01,
+  stateSnapshotTornProbability: 0.02,
+  stateSnapshotDamageProbability: 0.01,
   forgedMessageProbability: 0.02,
   longDelayProbability: 0.01,
   longDelayMsMax: 3000,

@@ -39,6 +39,10 @@ export interface NodeSimStats {
   readonly sourcesUnloaded: number;
   /** Acceptors whose disk was lost, rejoined under a floor (or, for the negative control, as new). */
   readonly dataLosses: number;
+  /** Acceptors killed or powered off between a state snapshot write's two renames (left with the previous snapshot alone). */
+  readonly snapshotWritesTorn: number;
+  /** State snapshot files damaged on an acceptor's disk (one of its two at a time). */
+  readonly snapshotsDamaged: number;
   /** Virtual ms from the heal until every command was answered and every acceptor was level. */
   readonly levelAfterHealMs: number;
 }
@@ -107,13 +111,15 @@ class NodeSimulation {
   /** Acceptors whose LMFDB source did not load at their last start (until the heal). */
   private readonly unloaded = new Set<number>();
   private readonly dataFaults: SeededRandom;
+  /** Torn state snapshot writes and damaged snapshot files: a stream of its own, drawn only when they are on. */
+  private readonly snapshotFaults: SeededRandom;
   private readonly violations: string[] = [];
   private faultPhase = true;
   private lastReadError = '';
   private healedAt = 0;
   /** Set once the run is judged: clients stop, and nothing of this run may act in the next one. */
   private ended = false;
-  private readonly counts = { acceptorCrashes: 0, powerLosses: 0, proposerCrashes: 0, diskFaults: 0, corruptions: 0, forgedMessages: 0, partitions: 0, sourcesUnloaded: 0, dataLosses: 0 };
+  private readonly counts = { acceptorCrashes: 0, powerLosses: 0, proposerCrashes: 0, diskFaults: 0, corruptions: 0, forgedMessages: 0, partitions: 0, sourcesUnloaded: 0, dataLosses: 0, snapshotWritesTorn: 0, snapshotsDamaged: 0 };
 
   constructor(
     private readonly opts: NodeSimOptions,
@@ -125,6 +131,7 @@ class NodeSimulation {
     // A stream of its own, not a fork (a fork draws from the parent): runs without claims draw
     // every other number as they did before this stream existed, so pinned seeds stay pinned.
     this.dataFaults = new SeededRandom((BigInt(opts.seed) << 16n) ^ 0xda7an);
+    this.snapshotFaults = new SeededRandom((BigInt(opts.seed) << 16n) ^ 0x5a75n);
     this.net = new SimNetwork(rng.fork('network'), { delayMsMin: 1, delayMsMax: 4, longDelayProbability: opts.longDelayProbability, longDelayMsMax: opts.longDelayMsMax });
     this.quorum = Quorum.majority(opts.acceptors);
     const addresses = Array.from({ length: opts.acceptors }, (_, i) => `sim:${i}`).join(',');
@@ -149,6 +156,7 @@ class NodeSimulation {
             },
             repairMs: 50,
             unsafeAckBeforeSync: opts.unsafeAckBeforeSync,
+            betweenSnapshotRenames: (stop) => this.maybeTearSnapshotWrite(nodeId, stop),
           },
           claimsVerdict: (command) => {
             if (this.unloaded.has(nodeId)) return { verdict: Verdict.VERDICT_UNKNOWN, reason: `source ${nodeId % 10} is not loaded here` };
@@ -331,6 +339,38 @@ class NodeSimulation {
     if (this.net.partitions > 0 && f.chance(0.05)) this.net.healOne();
     if (f.chance(o.forgedMessageProbability)) this.forge();
     if (o.dataLossProbability > 0 && f.chance(o.dataLossProbability)) this.loseData();
+    if (o.stateSnapshotDamageProbability > 0 && this.snapshotFaults.chance(o.stateSnapshotDamageProbability)) this.damageStateSnapshot();
+  }
+
+  /**
+   * A state snapshot write of acceptor `nodeId` reached its renames: in the fault phase, with
+   * stateSnapshotTornProbability, the acceptor is killed or loses power right between them (when
+   * another acceptor may go down: at most n - q at once, as for every crash).
+   */
+  private maybeTearSnapshotWrite(nodeId: number, stop: () => void): void {
+    const o = this.opts;
+    if (!this.faultPhase || o.stateSnapshotTornProbability <= 0) return;
+    const s = this.snapshotFaults;
+    if (!s.chance(o.stateSnapshotTornProbability)) return;
+    const down = this.acceptors.filter((a) => !a.running || a.rejoining);
+    const victim = this.acceptors[nodeId] as SimAcceptor;
+    if (down.length >= this.quorum.n - this.quorum.q || !victim.running) return;
+    stop();
+    this.crashAcceptor(victim, s.chance(0.5), false, s);
+    this.counts.snapshotWritesTorn++;
+  }
+
+  /**
+   * One state snapshot file of a random acceptor (the latest or the previous) is damaged on its
+   * disk, when both of its files are there and whole: the single damaged file the two are kept for.
+   */
+  private damageStateSnapshot(): void {
+    const s = this.snapshotFaults;
+    const victim = this.acceptors[s.int(0, this.acceptors.length)] as SimAcceptor;
+    const generation = s.chance(0.5) ? 'latest' : 'previous';
+    const files = victim.disk.stateSnapshots;
+    if (!files.latest || !files.previous || files.latest.damaged || files.previous.damaged) return;
+    if (victim.disk.damageStateSnapshot(generation)) this.counts.snapshotsDamaged++;
   }
 
   /**
@@ -372,9 +412,8 @@ class NodeSimulation {
     return BigInt(f.int(-5000, 5001));
   }
 
-  private crashAcceptor(a: SimAcceptor, powerLoss: boolean, corrupt: boolean): void {
+  private crashAcceptor(a: SimAcceptor, powerLoss: boolean, corrupt: boolean, f: SeededRandom = this.faults): void {
     const incarnation = a.incarnation;
-    const f = this.faults;
     a.crash(powerLoss ? (unsynced) => f.int(0, unsynced + 1) : undefined, corrupt);
     this.counts.acceptorCrashes++;
     if (corrupt) this.counts.corruptions++;
