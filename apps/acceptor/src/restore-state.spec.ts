@@ -7,7 +7,7 @@ import { serialize } from 'node:v8';
 import { HistoryRetention, restoreAgreedState, StateApplier } from '@paxos/acceptor-node';
 import { ChosenHistory } from './storage';
 import type { ChosenRecord } from './storage/durable-types';
-import { PREVIOUS_STATE_SNAPSHOT_FILE, STATE_SNAPSHOT_FILE, stateSnapshotFiles, writeStateSnapshot } from './storage/state-snapshot-file';
+import { PREVIOUS_STATE_SNAPSHOT_FILE, STATE_SNAPSHOT_FILE, readStateSnapshot, stateSnapshotFiles, writeStateSnapshot } from './storage/state-snapshot-file';
 import { status } from '@grpc/grpc-js';
 import { tempDir } from './storage/storage-test-helpers';
 
@@ -188,7 +188,7 @@ describe('durable snapshots of an acceptor\'s agreed state', () => {
     history.close();
   });
 
-  it('after a restart from the previous snapshot, drops history only once two snapshots it wrote cover it, not on the damaged latest one', async () => {
+  it('after a restart from the previous snapshot, its next one replaces the damaged latest and keeps that previous: history drops only below a whole file', async () => {
     const history = ChosenHistory.open(dir, { segmentBytes: 4096 });
     const first = new StateApplier(history, { state: new AgreedState({}) }, logger, { store: stateSnapshotFiles(dir), everySlots: 100 });
     await snapshotsAt(history, first, [200, 300]);
@@ -204,18 +204,23 @@ describe('durable snapshots of an acceptor\'s agreed state', () => {
     applier.catchUp();
     await waitFor(() => applier.state.appliedSlot === 400n);
     await applier.snapshotWritten();
-    // Its first snapshot (400) pushed the damaged one out to be the previous: one good file, so nothing goes.
-    expect(history.firstSlot).toBe(0n);
+    // Its first snapshot (400) replaced the damaged one in place; the whole one (200) stays the
+    // previous (moved over it, a crash before the second rename would have left no usable file),
+    // and history goes only below it.
+    const kept = readStateSnapshot(dir, 'previous');
+    expect('slot' in kept && kept.slot).toBe(200n);
+    expect(history.firstSlot).toBeLessThanOrEqual(200n);
     history.append(Array.from({ length: 100 }, (_, k) => record(400 + k)));
     applier.catchUp();
     await waitFor(() => applier.state.appliedSlot === 500n);
     await applier.snapshotWritten();
     await applier.stop();
-    // Two good files now (400, 500): history below the previous one goes, and either file alone restores the state.
+    // Two files it wrote now (400, 500): history below the previous one goes, and either file alone restores the state.
     expect(history.firstSlot).toBeGreaterThan(0n);
     expect(history.firstSlot).toBeLessThanOrEqual(400n);
     flipByte(path.join(dir, STATE_SNAPSHOT_FILE));
     const again = stateOf(restoreAgreedState(stateSnapshotFiles(dir), history, {}, logger));
+    expect(again.appliedSlot).toBe(400n);
     for (const e of history.read(again.appliedSlot, 1000, 1 << 30)) again.advance(e);
     expect(again.snapshot()).toEqual(applier.state.snapshot());
     history.close();

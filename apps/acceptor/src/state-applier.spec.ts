@@ -8,7 +8,17 @@ import { tempDir } from './storage/storage-test-helpers';
 /** The data dir's snapshot files, each write going through `write` (the test holds or fails it). */
 const heldFiles = (dir: string, write: (slot: bigint, body: Buffer, actual: () => Promise<void>) => Promise<void>) => {
   const files = stateSnapshotFiles(dir);
-  return { ...files, write: (slot: bigint, body: Buffer) => write(slot, body, () => files.write(slot, body)) };
+  return {
+    ...files,
+    write: async (slot: bigint, body: Buffer) => {
+      let written: Awaited<ReturnType<typeof files.write>> | undefined;
+      await write(slot, body, async () => {
+        written = await files.write(slot, body);
+      });
+      if (written === undefined) throw new Error('assertion: a held write resolved without writing');
+      return written;
+    },
+  };
 };
 
 const logger = createLogger('state-applier-test');

@@ -22,18 +22,21 @@ export class MemoryDisk {
    * The state snapshot files, as the acceptor app keeps them (storage/state-snapshot-file.ts):
    * `latest` is state.snapshot, `previous` state.snapshot.prev. A write syncs a temporary file,
    * renames the latest to the previous, then the temporary to the latest; a crash between the two
-   * renames leaves no latest (interruptStateSnapshotWrite). A damaged file (damageStateSnapshot)
+   * renames leaves no latest (interruptStateSnapshotWrite); a damaged latest is replaced without
+   * being renamed, so that it never pushes out a whole previous. A damaged file (damageStateSnapshot)
    * fails its CRC when read, and a rename moves it with its damage.
    */
   stateSnapshots: { latest?: MemorySnapshotFile; previous?: MemorySnapshotFile } = {};
 
   /**
    * The process stopped between a state snapshot write's two renames: the latest went to be the
-   * previous (the one before is gone), and the new one never took its place.
+   * previous (the one before is gone), and the new one never took its place. A damaged latest is
+   * not renamed (the second rename replaces it), so then nothing changed yet.
    */
   interruptStateSnapshotWrite(): void {
     const kept = this.stateSnapshots;
-    this.stateSnapshots = kept.latest ? { previous: kept.latest } : kept.previous ? { previous: kept.previous } : {};
+    // As write: a damaged latest is not moved over the previous (it is replaced in place).
+    if (kept.latest && !kept.latest.damaged) this.stateSnapshots = { previous: kept.latest };
   }
 
   /** A state snapshot file is damaged on the disk (bit rot, a bad sector): its CRC fails from now on. */
@@ -171,15 +174,15 @@ export class MemoryStorage implements AcceptorNodeStorage {
 
   /**
    * A state snapshot becomes the latest after one (simulated) sync, the one it replaces the
-   * previous; a write fault rejects it and keeps both as they were; a crash first loses it, and
+   * previous when that one is whole (StateSnapshotStore.write); a write fault rejects it and keeps both as they were; a crash first loses it, and
    * one that lands between the renames (stopBetweenSnapshotRenames) leaves the previous alone. As
    * the file store's rename of a missing latest, a write with no latest keeps the previous.
    */
-  private writeStateSnapshot(slot: bigint, body: Buffer): Promise<void> {
+  private writeStateSnapshot(slot: bigint, body: Buffer): Promise<{ previousSlot: bigint | undefined }> {
     if (this.dead) return new Promise(() => undefined);
     const fault = this.opts.writeFault?.();
     const copy = Buffer.from(body);
-    return new Promise<void>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       setTimeout(() => {
         if (this.dead) return;
         if (fault !== undefined) {
@@ -192,9 +195,9 @@ export class MemoryStorage implements AcceptorNodeStorage {
         });
         if (this.dead) return;
         const kept = this.disk.stateSnapshots;
-        const previous = kept.latest ?? kept.previous;
+        const previous = kept.latest && !kept.latest.damaged ? kept.latest : kept.previous;
         this.disk.stateSnapshots = { latest: { slot, body: copy }, ...(previous ? { previous } : {}) };
-        resolve();
+        resolve({ previousSlot: previous && !previous.damaged ? previous.slot : undefined });
       }, this.opts.syncDelayMs());
     });
   }

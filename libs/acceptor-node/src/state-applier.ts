@@ -197,14 +197,15 @@ export class StateApplier {
 
   /**
    * Writes the snapshot file (the caller makes sure no other write is in flight); once it is
-   * durable it is the latest and the one it replaced the previous (StateSnapshotStore).
+   * durable it is the latest, and the previous is the one the store kept (StateSnapshotStore).
    * `writing` is cleared only by the write that set it: keepSnapshot starts its second write as
    * soon as its first resolves, before the first one's settling runs, and a clear from that one
    * would let the applier write a snapshot of its own beside the second (both on one temporary file).
    */
   private persist(slot: bigint, body: Buffer): Promise<void> {
-    const write = (this.snapshots as StateSnapshots).store.write(slot, body).then(() => {
-      this.durable = { latest: slot, ...(this.durable.latest !== undefined ? { previous: this.durable.latest } : {}) };
+    // The previous one is the store's word: a latest it found damaged was replaced, not kept.
+    const write = (this.snapshots as StateSnapshots).store.write(slot, body).then(({ previousSlot }) => {
+      this.durable = { latest: slot, ...(previousSlot !== undefined ? { previous: previousSlot } : {}) };
     });
     const writing: Promise<void> = write.then(
       () => undefined,

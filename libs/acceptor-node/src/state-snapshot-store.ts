@@ -12,10 +12,13 @@ export type StoredStateSnapshot = { readonly slot: bigint; readonly body: Buffer
 export interface StateSnapshotStore {
   /**
    * Makes `body` (the state applied up to `slot`) the latest snapshot and the one it replaces
-   * the previous; resolves once both are durable, rejects when the new one may not be (the
-   * snapshots kept before stay as they were).
+   * the previous, when that one is whole: a damaged (or missing) latest is replaced and the
+   * previous kept, so that a damaged latest never pushes out a whole previous (a crash right
+   * after would leave no usable snapshot). Resolves once both are durable, with the slot of the
+   * previous snapshot kept (none when there is no whole one); rejects when the new one may not be
+   * durable (the snapshots kept before stay as they were).
    */
-  write(slot: bigint, body: Buffer): Promise<void>;
+  write(slot: bigint, body: Buffer): Promise<{ readonly previousSlot: bigint | undefined }>;
   /** The kept snapshot of that generation, checked whole; or why there is none. */
   read(generation: SnapshotGeneration): StoredStateSnapshot;
 }

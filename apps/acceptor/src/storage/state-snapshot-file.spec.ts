@@ -59,6 +59,24 @@ describe('state snapshot file', () => {
     expect(existsSync(path.join(dir, 'state.snapshot.tmp'))).toBe(false);
   });
 
+  it('a write names the previous snapshot it kept, and replaces a damaged latest without moving it over a whole previous', async () => {
+    expect(await writeStateSnapshot(dir, 10n, Buffer.from('ten'))).toEqual({ previousSlot: undefined });
+    expect(await writeStateSnapshot(dir, 20n, Buffer.from('twenty'))).toEqual({ previousSlot: 10n });
+    await fsp.writeFile(path.join(dir, 'state.snapshot'), 'damaged');
+    // Had the damaged latest been renamed to the previous, a crash before the second rename would
+    // have left no usable snapshot at all; the whole one at slot 10 stays the previous instead.
+    expect(await writeStateSnapshot(dir, 30n, Buffer.from('thirty'))).toEqual({ previousSlot: 10n });
+    const latest = readStateSnapshot(dir, 'latest');
+    const previous = readStateSnapshot(dir, 'previous');
+    expect('slot' in latest && latest.slot).toBe(30n);
+    expect('slot' in previous && [previous.slot, previous.body.toString()]).toEqual([10n, 'ten']);
+    // Both damaged: the new one is the only whole snapshot, and no previous is named.
+    await fsp.writeFile(path.join(dir, 'state.snapshot'), 'damaged');
+    await fsp.writeFile(path.join(dir, 'state.snapshot.prev'), 'damaged too');
+    expect(await writeStateSnapshot(dir, 40n, Buffer.from('forty'))).toEqual({ previousSlot: undefined });
+    expect(await writeStateSnapshot(dir, 50n, Buffer.from('fifty'))).toEqual({ previousSlot: 40n });
+  });
+
   it('is read for transfers again only when a newer snapshot replaced it', async () => {
     const read = latestStateSnapshotReader(dir);
     expect(read()).toEqual({ missing: 'none written yet' });

@@ -25,7 +25,11 @@ const fileOf = (g: SnapshotGeneration) => (g === 'latest' ? STATE_SNAPSHOT_FILE 
 const MAGIC = Buffer.from('PXSTATE1', 'latin1');
 const HEAD_BYTES = 8 + 8 + 8 + 4;
 
-export async function writeStateSnapshot(dir: string, slot: bigint, body: Buffer): Promise<void> {
+/**
+ * Writes `body` as the latest snapshot at `slot` (StateSnapshotStore.write); resolves with the slot
+ * of the previous snapshot kept beside it (none when there is no whole one).
+ */
+export async function writeStateSnapshot(dir: string, slot: bigint, body: Buffer): Promise<{ previousSlot: bigint | undefined }> {
   const head = Buffer.allocUnsafe(HEAD_BYTES);
   MAGIC.copy(head, 0);
   head.writeBigUInt64LE(slot, 8);
@@ -53,12 +57,24 @@ export async function writeStateSnapshot(dir: string, slot: bigint, body: Buffer
     throw err;
   }
   // A crash between the two renames leaves the previous snapshot and the temporary file: the
-  // previous one is used.
-  await fsp.rename(file, path.join(dir, PREVIOUS_STATE_SNAPSHOT_FILE)).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'ENOENT') throw err;
-  });
+  // previous one is used. So only a whole latest becomes the previous: a damaged one moved over a
+  // whole previous left no usable snapshot after such a crash (the node simulator found it: the
+  // node restored from the previous, began its next snapshot and lost power), and retention
+  // counted on a previous that was not there. A damaged or missing latest is replaced in place
+  // by the second rename, and the previous stays.
+  const previousFile = path.join(dir, PREVIOUS_STATE_SNAPSHOT_FILE);
+  const latest = readSnapshotFile(file);
+  let previousSlot: bigint | undefined;
+  if (!('missing' in latest)) {
+    await fsp.rename(file, previousFile);
+    previousSlot = latest.slot;
+  } else {
+    const previous = readSnapshotFile(previousFile);
+    previousSlot = 'missing' in previous ? undefined : previous.slot;
+  }
   await fsp.rename(tmp, file);
   await fsyncDir(dir);
+  return { previousSlot };
 }
 
 /** Writes every byte of `buf` at `position` (a write may take fewer than it was given, e.g. on a full disk; then ENOSPC follows). */

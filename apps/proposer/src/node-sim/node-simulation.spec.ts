@@ -111,6 +111,19 @@ describe('node-level simulation: the real proposer and acceptor nodes over simul
     }
   });
 
+  it('keeps an acceptor\'s agreed state when its latest snapshot is damaged and it stops between the next write\'s renames', async () => {
+    // Each seed left an acceptor with no agreed state while the write moved the damaged latest
+    // over the whole previous snapshot: it restored from the previous one, began its next
+    // snapshot, and was killed or lost power between the renames (449 with the usual settings,
+    // 223 and 447 with tiny retention).
+    const r = await runNodeSimulation(resolveNodeSimOptions({ seed: 449 }));
+    expect([449, r.violations]).toEqual([449, []]);
+    for (const seed of [223, 447]) {
+      const t = await runNodeSimulation(resolveNodeSimOptions({ seed, stateSnapshotEvery: 4, historyRetainSlots: 0, dataLossProbability: 0.01, faultMs: 12_000 }));
+      expect([seed, t.violations]).toEqual([seed, []]);
+    }
+  });
+
   describe('negative controls: each broken build must be caught', () => {
     it('an acceptor that lost its data and comes back as a new one (no floor) lets a slot hold two values', async () => {
       // Seeds 1..60 of this build (the floor read from a random quorum): 18, 23, 30, 31, 38, 40, 43, 48, ... were caught.
