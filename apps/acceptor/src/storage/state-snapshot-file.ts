@@ -62,14 +62,15 @@ export async function writeStateSnapshot(dir: string, slot: bigint, body: Buffer
   // node restored from the previous, began its next snapshot and lost power), and retention
   // counted on a previous that was not there. A damaged or missing latest is replaced in place
   // by the second rename, and the previous stays.
+  // Read without blocking: a snapshot may be tens of MB, and this thread answers votes.
   const previousFile = path.join(dir, PREVIOUS_STATE_SNAPSHOT_FILE);
-  const latest = readSnapshotFile(file);
+  const latest = await readSnapshotFileAsync(file);
   let previousSlot: bigint | undefined;
   if (!('missing' in latest)) {
     await fsp.rename(file, previousFile);
     previousSlot = latest.slot;
   } else {
-    const previous = readSnapshotFile(previousFile);
+    const previous = await readSnapshotFileAsync(previousFile);
     previousSlot = 'missing' in previous ? undefined : previous.slot;
   }
   await fsp.rename(tmp, file);
@@ -134,13 +135,29 @@ function cachedSnapshotFile(file: string): { read: () => { slot: bigint; body: B
   return { read, forget };
 }
 
+/** Why a snapshot file could not be read. */
+function unreadable(file: string, err: unknown): { missing: string } {
+  const e = err as NodeJS.ErrnoException;
+  return { missing: e.code === 'ENOENT' ? 'none written yet' : `${file} cannot be read (${e.code ?? e.message})` };
+}
+
+/** readSnapshotFile, its bytes read without blocking. */
+async function readSnapshotFileAsync(file: string): Promise<{ slot: bigint; body: Buffer } | { missing: string }> {
+  let buf: Buffer;
+  try {
+    buf = await fsp.readFile(file);
+  } catch (err) {
+    return unreadable(file, err);
+  }
+  return parseSnapshot(file, buf);
+}
+
 function readSnapshotFile(file: string): { slot: bigint; body: Buffer } | { missing: string } {
   let buf: Buffer;
   try {
     buf = readFileSync(file);
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    return { missing: e.code === 'ENOENT' ? 'none written yet' : `${file} cannot be read (${e.code ?? e.message})` };
+    return unreadable(file, err);
   }
   return parseSnapshot(file, buf);
 }
