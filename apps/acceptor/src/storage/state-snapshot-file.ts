@@ -2,8 +2,8 @@
 // restart applies the history from that slot instead of from the first one. It is derived data:
 // the chosen history can always rebuild it, so a missing or damaged file is reported and ignored,
 // never fatal, while the history still holds what it covers. Written whole to a temporary file,
-// synced, then renamed into place; the snapshot it replaces stays beside it as the previous one
-// (state.snapshot.prev), so one damaged file never costs the state: a history kept under a
+// synced, then renamed into place; the snapshot it replaces, when whole, stays beside it as the
+// previous one (state.snapshot.prev), so one damaged file never costs the state: a history kept under a
 // retention flag is dropped only below the previous snapshot (libs/acceptor-node/src/history-retention.ts).
 //
 // Layout: magic "PXSTATE1", slot (u64 LE), body length (u64 LE), CRC-32 of the body (u32 LE), body.
