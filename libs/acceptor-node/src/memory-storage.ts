@@ -175,7 +175,7 @@ export class MemoryStorage implements AcceptorNodeStorage {
   /**
    * A state snapshot becomes the latest after one (simulated) sync, the one it replaces the
    * previous when that one is whole (StateSnapshotStore.write); a write fault rejects it and keeps both as they were; a crash first loses it, and
-   * one that lands between the renames (stopBetweenSnapshotRenames) leaves the previous alone. As
+   * one that lands between the renames (betweenSnapshotRenames) leaves the previous alone. As
    * the file store's rename of a missing latest, a write with no latest keeps the previous.
    */
   private writeStateSnapshot(slot: bigint, body: Buffer): Promise<{ previousSlot: bigint | undefined }> {
