@@ -57,14 +57,20 @@ export function normalizeNumber(text: string): string | undefined {
 /** A number in scientific notation with an exponent of any length (numberKey reads it without writing it out). */
 const SCIENTIFIC_ANY = /^([+-]?)(\d+)(?:\.(\d*))?[eE]([+-]?\d+)$/;
 
+/** A number as digits and the point's place: ±0.<digits> × 10^point, digits without a leading or trailing '0' ('' for zero, with point 0 and neg false). */
+export interface DecimalParts {
+  readonly neg: boolean;
+  readonly digits: string;
+  readonly point: bigint;
+}
+
 /**
- * A key equal for two texts exactly when they are the same number, for the texts normalizeNumber
- * reads and scientific ones with an exponent of any size: "-0.d1d2...dn" (no leading or trailing
- * zero digit) then "e" and the point's position, or "0". Nothing is written out, so a claim may
- * spell a number with as many zeros and as large an exponent as its length allows ("5e-00001",
- * "5000...0e-1004") and still meet it; linear in the text. Undefined for anything else.
+ * The digits and point of a decimal or scientific text (the texts normalizeNumber reads, and
+ * scientific ones with an exponent of any size); undefined for anything else. Nothing is written
+ * out, so a claim may spell a number with as many zeros and as large an exponent as its length
+ * allows ("5e-00001", "5000...0e-1004"); linear in the text.
  */
-export function numberKey(text: string): string | undefined {
+export function decimalParts(text: string): DecimalParts | undefined {
   let m = DECIMAL.exec(text);
   let exponent = 0n;
   if (!m) {
@@ -76,10 +82,19 @@ export function numberKey(text: string): string | undefined {
   const all = int + (m[3] ?? '');
   let start = 0;
   while (start < all.length && all.charCodeAt(start) === 48) start++;
-  if (start === all.length) return '0';
+  if (start === all.length) return { neg: false, digits: '', point: 0n };
   let end = all.length;
   while (end > start && all.charCodeAt(end - 1) === 48) end--;
   // The value is 0.<all> * 10^(int.length + exponent); the leading zeros move the point left.
-  const point = BigInt(int.length - start) + exponent;
-  return `${m[1] === '-' ? '-' : ''}0.${all.slice(start, end)}e${point}`;
+  return { neg: m[1] === '-', digits: all.slice(start, end), point: BigInt(int.length - start) + exponent };
+}
+
+/**
+ * A key equal for two texts exactly when they are the same number (decimalParts'): "-0.d1d2...dn"
+ * then "e" and the point's position, or "0". Undefined for a text decimalParts does not read.
+ */
+export function numberKey(text: string): string | undefined {
+  const p = decimalParts(text);
+  if (p === undefined) return undefined;
+  return p.digits === '' ? '0' : `${p.neg ? '-' : ''}0.${p.digits}e${p.point}`;
 }
