@@ -47,6 +47,9 @@ function made<T extends RealValue | RationalValue | DatetimeValue>(v: T): T {
   return v;
 }
 
+/** A rational value as decodeValue makes one (den not 0; the sign is kept where it is). */
+export const makeRational = (num: bigint, den: bigint): RationalValue => made({ kind: 'rational', num, den });
+
 export function isReal(v: unknown): v is RealValue {
   return typeof v === 'object' && v !== null && decoded.has(v) && (v as RealValue).kind === 'real';
 }
@@ -105,13 +108,16 @@ export const LIST_TEXT_COLUMNS: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** An integer, as a stored list-holding text column writes its items. */
-const INTEGER_ITEM = /^[+-]?\d+/;
+const INTEGER_ITEM = /[+-]?\d+/y;
 /**
- * An item of a claimed list: an integer, a fraction n/d (spaces around the slash, a sign on either
- * part, as a single claimed rational may have) or a decimal with an optional exponent. Each part
- * is digits then a fixed character, so the match is linear.
+ * A claimed number, alone or as an item of a claimed list: an integer, a fraction n/d (spaces
+ * around the slash, a sign on either part) or a decimal with an optional exponent. Each part is
+ * digits then a fixed character, so the match is linear.
  */
-const NUMBER_ITEM = /^[+-]?\d+(?:\s*\/\s*[+-]?\d+|(?:\.\d+)?(?:[eE][+-]?\d+)?)/;
+const NUMBER_ITEM = /[+-]?\d+(?:\s*\/\s*[+-]?\d+|(?:\.\d+)?(?:[eE][+-]?\d+)?)/y;
+/** The words a claimed value may use, JSON's and Python's. */
+const WORD_ITEM = /true|false|null|True|False|None/y;
+const WORDS: Readonly<Record<string, LmfdbValue>> = { true: true, false: false, null: null, True: true, False: false, None: null };
 
 /** One number item as a value: a bigint, a rational (denominator not 0, sign moved up) or a real kept as written. */
 function numberItem(token: string): LmfdbValue {
@@ -119,25 +125,27 @@ function numberItem(token: string): LmfdbValue {
   if (slash >= 0) {
     const r = parseRational(token);
     if (r === undefined) throw new RangeError(`${token} has denominator 0`);
-    return made({ kind: 'rational', num: r.num, den: r.den });
+    return makeRational(r.num, r.den);
   }
   return /^[+-]?\d+$/.test(token) ? BigInt(token) : made({ kind: 'real', digits: token, prec: 0 });
 }
 
+/** The match of a sticky pattern at `at`, or undefined. */
+function matchAt(pattern: RegExp, text: string, at: number): string | undefined {
+  pattern.lastIndex = at;
+  return pattern.exec(text)?.[0];
+}
+
 /**
- * Parses a Python/JSON list literal such as "[[-5,0,7],[0,1]]" or "['28596971960000/81','9']":
- * lists, integers (bigint) and quoted strings. Returns undefined when the text is not one, or
- * when it nests deeper than ROW_DEPTH_MAX: the lists a text column holds are decoded after the
- * row's depth was clamped, and every later step (formatting, comparing a claim) recurses.
- *
- * With `numbers` (a claimed value, never a stored column) items may also be fractions and decimals,
- * read as the numbers they are: a claim "[2/4,-3]" of a stored list of rationals is then compared
- * number by number, as a single claimed rational is, not as text.
+ * Parses a Python/JSON literal: lists, integers (bigint) and quoted strings, and with `claim` (a
+ * claimed value, never a stored column) also fractions and decimals, read as the numbers they
+ * are, and the words true/false/null (True/False/None). Undefined when the text is not one, or
+ * when it nests deeper than ROW_DEPTH_MAX: every later step (formatting, comparing) recurses.
  */
-export function parseListLiteral(text: string, opts: { numbers?: boolean } = {}): LmfdbValue[] | undefined {
+function parseLiteral(text: string, opts: { claim: boolean; listOnly: boolean }): LmfdbValue | undefined {
   let i = 0;
   const ws = () => {
-    while (i < text.length && /\s/.test(text[i])) i++;
+    while (i < text.length && /\s/.test(text[i] as string)) i++;
   };
   const value = (depth: number): LmfdbValue => {
     ws();
@@ -172,20 +180,45 @@ export function parseListLiteral(text: string, opts: { numbers?: boolean } = {})
       i = end + 1;
       return s;
     }
-    const m = (opts.numbers ? NUMBER_ITEM : INTEGER_ITEM).exec(text.slice(i));
-    if (!m) throw new SyntaxError(`unexpected ${c ?? 'end'} at ${i}`);
-    i += m[0].length;
-    return opts.numbers ? numberItem(m[0]) : BigInt(m[0]);
+    const token = matchAt(opts.claim ? NUMBER_ITEM : INTEGER_ITEM, text, i);
+    if (token !== undefined) {
+      i += token.length;
+      return opts.claim ? numberItem(token) : BigInt(token);
+    }
+    const word = opts.claim ? matchAt(WORD_ITEM, text, i) : undefined;
+    if (word === undefined) throw new SyntaxError(`unexpected ${c ?? 'end'} at ${i}`);
+    i += word.length;
+    return WORDS[word] as LmfdbValue;
   };
   try {
     ws();
-    if (text[i] !== '[') return undefined;
+    if (opts.listOnly && text[i] !== '[') return undefined;
     const v = value(0);
     ws();
-    return i === text.length ? (v as LmfdbValue[]) : undefined;
+    return i === text.length ? v : undefined;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Parses a Python/JSON list literal such as "[[-5,0,7],[0,1]]" or "['28596971960000/81','9']":
+ * lists, integers (bigint) and quoted strings (parseLiteral). Undefined when the text is not one.
+ *
+ * With `numbers` (a claimed value, never a stored column) items may also be fractions, decimals
+ * and words, as parseClaimLiteral reads them.
+ */
+export function parseListLiteral(text: string, opts: { numbers?: boolean } = {}): LmfdbValue[] | undefined {
+  return parseLiteral(text, { claim: opts.numbers === true, listOnly: true }) as LmfdbValue[] | undefined;
+}
+
+/**
+ * A claimed value in Python's literal notation, or JSON's without its escapes: a number (integer,
+ * fraction n/d, decimal with an optional exponent), a quoted string, a word (true, None, ...) or
+ * a list of these. Undefined when the text is not one.
+ */
+export function parseClaimLiteral(text: string): LmfdbValue | undefined {
+  return parseLiteral(text, { claim: true, listOnly: false });
 }
 
 /**
