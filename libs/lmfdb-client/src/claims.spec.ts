@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { buildCacheFile, loadSource, type SourceCache, sourceCacheFromFile } from './cache';
-import { verifyClaim } from './claims';
+import { CLAIMED_VALUE_MAX, verifyClaim } from './claims';
 import { LosslessNumber } from './json';
 
 const SNAPSHOT = join(__dirname, '../../../data/lmfdb-snapshot');
@@ -89,11 +89,14 @@ describe('claim verification', () => {
     const row = { label: '2-11-1.1-c1-0-0', ratios: [rat(1n, 2n), rat(-3n, 4n)], one: rat(-3n, 4n), mixed: ['a', new LosslessNumber('0.5')] };
     const cache = sourceCacheFromFile(buildCacheFile(2, [row], { baseUrl: 'b', fetchedAt: 'f' }));
     const claim = (field: string, claimedValue: string) => verifyClaim(cache, { source: 2, label: row.label, field, claimedValue }).verdict;
-    // Each spelling of -3/4 decides alone and inside the list alike.
-    for (const [spelling, verdict] of [['-3/4', 'true'], ['-6/8', 'true'], ['3/-4', 'true'], [' -3 / 4 ', 'true'], ['-3/5', 'false'], ['3/4', 'false'], ['-3/0', 'false'], ['-0.75', 'false']] as const) {
+    // Each spelling of -3/4 decides alone and inside the list alike (-0.75 is the same number too).
+    for (const [spelling, verdict] of [['-3/4', 'true'], ['-6/8', 'true'], ['3/-4', 'true'], ['-3 / 4', 'true'], ['-0.75', 'true'], ['-3/5', 'false'], ['3/4', 'false'], ['-3/0', 'false'], ['-0.7500001', 'false']] as const) {
       expect([spelling, claim('one', spelling)]).toEqual([spelling, verdict]);
       expect([spelling, claim('ratios', `[1/2,${spelling}]`)]).toEqual([spelling, verdict]);
     }
+    // Whitespace between a list's items separates them; around a value alone it is no notation.
+    expect(claim('ratios', '[1/2, -3 / 4 ]')).toBe('true');
+    expect(claim('one', ' -3 / 4 ')).toBe('false');
     expect(claim('ratios', '[+2/4, -3/4]')).toBe('true');
     expect(claim('ratios', '["2/4","-6/8"]')).toBe('true');
     expect(claim('ratios', '[1/2]')).toBe('false');
@@ -153,6 +156,117 @@ describe('claim verification', () => {
     expect(claim('obj', '{"h":0.25,"n":3,"x":1}').verdict).toBe('false');
     // A real inside that this node cannot read exactly decides nothing.
     expect(claim('odd', '[1,1]')).toMatchObject({ verdict: 'unknown', reason: expect.stringContaining('cannot compare exactly') });
+  });
+
+  // One notion of the same value (value-equality.ts): a number is its exact value whatever its
+  // notation and its column's type; a rational may also be claimed in LMFDB's own forms [n, d] and
+  // "n/d". The rows are the shipped snapshot's (data/lmfdb-snapshot/PROVENANCE.md: ec_curvedata
+  // from Cremona's tables, jinv computed from ainvs; g2c_curves 360.a.6480.1 from an LMFDB
+  // download; lat_lattices 9.8.16.1.1 from LMFDB's test_lattice.py).
+  it('an integer column claimed as the same number in any exact notation is true (15.0 was refused as false); another number stays false', () => {
+    for (const spelling of ['11', '11.0', '11.000', '1.1e1', '110e-1', '22/2', '11/1', '+11']) expect([spelling, v(0, '11.a2', 'conductor', spelling).verdict]).toEqual([spelling, 'true']);
+    for (const spelling of ['11.5', '11.0000000001', '1.1e0', '23/2', '12', '"11"']) expect([spelling, v(0, '11.a2', 'conductor', spelling).verdict]).toEqual([spelling, 'false']);
+    expect(v(0, '11.a2', 'ainvs', '[0, -1.0, 1, -1e1, -20.00]').verdict).toBe('true');
+    expect(v(0, '11.a2', 'ainvs', '[0, -1.5, 1, -1e1, -20.00]').verdict).toBe('false');
+    // Integers past 2^53 compare exactly: a float would take ...728 for ...729 (30.a1's jinv numerator).
+    expect(v(0, '30.a1', 'jinv', '16778985534208729/81000').verdict).toBe('true');
+    expect(v(0, '30.a1', 'jinv', '16778985534208728/81000').verdict).toBe('false');
+    expect(v(0, '30.a1', 'jinv', '16778985534208729.0/81000').verdict).toBe('false');
+    const big = 2n ** 53n + 1n;
+    const cache = sourceCacheFromFile(buildCacheFile(9, [{ name: 'F', aut: big, det: 10n ** 400n }], { baseUrl: 'b', fetchedAt: 'f' }));
+    const claim = (field: string, claimedValue: string) => verifyClaim(cache, { source: 9, label: 'F', field, claimedValue }).verdict;
+    expect(claim('aut', `${big}.0`)).toBe('true');
+    expect(claim('aut', `${big - 1n}.0`)).toBe('false');
+    expect(claim('aut', '9.007199254740993e15')).toBe('true');
+    expect(claim('aut', '9.007199254740992e15')).toBe('false');
+    // 1e400 is 10^400: true of a column that holds it, false of any other.
+    expect(claim('det', '1e400')).toBe('true');
+    expect(claim('det', '1e399')).toBe('false');
+    expect(v(0, '11.a2', 'conductor', '1e400').verdict).toBe('false');
+  });
+
+  it('a rational claimed as [n, d], the form LMFDB stores jinv in, is true of a pair, a text "n/d" and a wrapped rational (it was refused as false)', () => {
+    expect(v(0, '11.a2', 'jinv', '[-122023936, 161051]')).toMatchObject({ verdict: 'true', actual: '-122023936/161051' });
+    expect(v(0, '11.a2', 'jinv', '[122023936,-161051]').verdict).toBe('true');
+    expect(v(0, '11.a2', 'jinv', '[-244047872,322102]').verdict).toBe('true');
+    expect(v(0, '27.a3', 'jinv', '[0,1]').verdict).toBe('true');
+    for (const spelling of ['[-122023936,161050]', '[-122023936,0]', '[-122023936]', '[-122023936,161051,1]', '["-122023936","161051"]', '[-122023936.5,161051]']) {
+      expect([spelling, v(0, '11.a2', 'jinv', spelling).verdict]).toEqual([spelling, 'false']);
+    }
+    expect(v(0, '27.a3', 'jinv', '[0,0]').verdict).toBe('false');
+    // The same j-invariant stored as text "n/d" (as a text column holds a rational), and wrapped.
+    const rows = [
+      { lmfdb_label: '11.a2', jinv: '-122023936/161051' },
+      { lmfdb_label: '11.a3', jinv: { __Rational__: 0n, data: [-4096n, 11n] } },
+    ];
+    const cache = sourceCacheFromFile(buildCacheFile(0, rows, { baseUrl: 'b', fetchedAt: 'f' }));
+    const claim = (label: string, claimedValue: string) => verifyClaim(cache, { source: 0, label, field: 'jinv', claimedValue });
+    for (const spelling of ['-122023936/161051', '[-122023936, 161051]', '[122023936,-161051]', '-244047872/322102']) expect([spelling, claim('11.a2', spelling).verdict]).toEqual([spelling, 'true']);
+    expect(claim('11.a2', '[-122023936, 161051]').actual).toBe('-122023936/161051');
+    for (const spelling of ['[-122023936,161050]', '[1,0]', '-122023936/161050', '-757.6']) expect([spelling, claim('11.a2', spelling).verdict]).toEqual([spelling, 'false']);
+    expect(claim('11.a3', '[-4096,11]').verdict).toBe('true');
+    expect(claim('11.a3', '[-4096,12]').verdict).toBe('false');
+  });
+
+  it('rationals stored as text (g2_inv) compare by value: an unreduced form, the sign on the denominator, n/1 for n (they compared as text)', () => {
+    const inv = (...items: string[]) => v(5, '360.a.6480.1', 'g2_inv', `[${items.join(',')}]`).verdict;
+    expect(inv("'28596971960000/81'", "'1150492082200/81'", "'6677950400/9'")).toBe('true');
+    expect(inv("'57193943920000/162'", "'1150492082200/81'", "'20033851200/27'")).toBe('true');
+    expect(inv('28596971960000/81', '1150492082200/81', '6677950400/9')).toBe('true');
+    expect(inv('[28596971960000,81]', '[1150492082200,81]', '[6677950400,9]')).toBe('true');
+    expect(inv("'-28596971960000/-81'", "'1150492082200/81'", "'6677950400/9'")).toBe('true');
+    expect(inv("'28596971960000/-81'", "'1150492082200/81'", "'6677950400/9'")).toBe('false');
+    expect(inv("'28596971960001/81'", "'1150492082200/81'", "'6677950400/9'")).toBe('false');
+    expect(inv("'28596971960000/81'", "'1150492082200/81'", "'6677950400/0'")).toBe('false');
+    // Signs, n/1 and 0 in every spelling, on a row of the same table built here.
+    const cache = sourceCacheFromFile(buildCacheFile(5, [{ label: '1.a.1.1', cond: 1n, abs_disc: 1n, class: '1.a', g2_inv: "['-1/2','3','0']" }], { baseUrl: 'b', fetchedAt: 'f' }));
+    const claim = (claimedValue: string) => verifyClaim(cache, { source: 5, label: '1.a.1.1', field: 'g2_inv', claimedValue }).verdict;
+    for (const spelling of ["['-1/2','3','0']", "['1/-2','3/1','0/5']", "['-2/4','6/2','-0']", '[-0.5,3.0,0]', '[[1,-2],[3,1],[0,1]]', '["-1/2","3","0"]']) expect([spelling, claim(spelling)]).toEqual([spelling, 'true']);
+    for (const spelling of ["['1/2','3','0']", "['-1/2','3','0','0']", "['-1/2','3.0','0']", "['-1/2','3','0/0']", "['-1/2',' 3','0']"]) expect([spelling, claim(spelling)]).toEqual([spelling, 'false']);
+  });
+
+  it('a real claimed as the fraction it is exactly is true (1/2 of 0.5 was refused as false); a fraction it only approximates is false', () => {
+    expect(v(7, '9.8.16.1.1', 'hermite', '158740105196819947475170563927/100000000000000000000000000000').verdict).toBe('true');
+    expect(v(7, '9.8.16.1.1', 'hermite', '[158740105196819947475170563927,100000000000000000000000000000]').verdict).toBe('false');
+    expect(v(7, '9.8.16.1.1', 'hermite', '158740105196819947475170563927/100000000000000000000000000001').verdict).toBe('false');
+    // 16384/5 is 3276.8: a rational column claimed as its decimal (20.a3, 20.a2).
+    expect(v(0, '20.a3', 'jinv', '3276.8').verdict).toBe('true');
+    expect(v(0, '20.a3', 'jinv', '3.2768e3').verdict).toBe('true');
+    expect(v(0, '20.a3', 'jinv', '3276.80000001').verdict).toBe('false');
+    expect(v(0, '20.a2', 'jinv', '-1326.109696').verdict).toBe('true');
+    expect(v(0, '11.a2', 'jinv', '-757.6').verdict).toBe('false');
+    const real = (data: string) => ({ __RealLiteral__: 0n, data, prec: 53n });
+    const cache = sourceCacheFromFile(buildCacheFile(2, [{ label: '2-11-1.1-c1-0-0', half: real('0.5'), third: real('0.333333333333333'), zero: real('0.0') }], { baseUrl: 'b', fetchedAt: 'f' }));
+    const claim = (field: string, claimedValue: string) => verifyClaim(cache, { source: 2, label: '2-11-1.1-c1-0-0', field, claimedValue }).verdict;
+    for (const spelling of ['1/2', '2/4', '-1/-2', '0.5', '5e-1', '0.50']) expect([spelling, claim('half', spelling)]).toEqual([spelling, 'true']);
+    for (const spelling of ['1/3', '1/2000000000000000000000000000000', '[1,2]', '"1/2"']) expect([spelling, claim('half', spelling)]).toEqual([spelling, 'false']);
+    expect(claim('third', '1/3')).toBe('false');
+    expect(claim('third', '333333333333333/1000000000000000')).toBe('true');
+    expect(claim('zero', '0/7')).toBe('true');
+    expect(claim('zero', '0')).toBe('true');
+  });
+
+  it('hostile claims are false with a reason, or unknown unread, never true and never thrown; a long one is refused by its length', () => {
+    const conductor = (claimedValue: string) => v(0, '11.a2', 'conductor', claimedValue);
+    for (const spelling of ['NaN', 'Infinity', '-Infinity', '0x0b', '0b1011', '1_1', '11.', '.11e2', ' 11', '11 ', '\t11', '11\n', '', '11/0', '[11,1]', '"11"', 'true', 'null', '11e', '1e']) {
+      expect([spelling, conductor(spelling).verdict]).toEqual([spelling, 'false']);
+    }
+    expect(conductor(' 11').reason).toBe('11.a2: conductor is 11, the claim says  11, which is no value: it has whitespace at its start or end (looked up in the record)');
+    expect(conductor('0x0b').reason).toMatch(/which is no value: it is not a value this node reads/);
+    // Huge numbers within the bound are compared exactly, never written out past what could be equal.
+    expect(conductor(`${11n * 10n ** 8000n}/${10n ** 8000n}`).verdict).toBe('true');
+    expect(conductor(`11/1${'0'.repeat(16_000)}`).verdict).toBe('false');
+    expect(conductor(`1.1e${'9'.repeat(16_000)}`).verdict).toBe('false');
+    expect(v(0, '20.a3', 'jinv', `3.2768e${'9'.repeat(16_000)}`).verdict).toBe('false');
+    expect(v(0, '20.a3', 'jinv', `3.2768e-${'9'.repeat(16_000)}`).verdict).toBe('false');
+    expect(v(0, '20.a3', 'jinv', `3276${'0'.repeat(16_000)}e-16000`).verdict).toBe('false');
+    expect(v(0, '20.a3', 'jinv', `32768${'0'.repeat(16_000)}e-16001`).verdict).toBe('true');
+    // Past CLAIMED_VALUE_MAX a claim is not read at all: 100,000 or a million digits answer by their length alone.
+    for (const digits of [100_000, 1_000_000]) {
+      const r = conductor('1'.repeat(digits));
+      expect(r).toEqual({ verdict: 'unknown', reason: `11.a2: the claimed value is ${digits} characters long, above the ${CLAIMED_VALUE_MAX} a claim is read at` });
+    }
+    expect(conductor('1'.repeat(CLAIMED_VALUE_MAX)).verdict).toBe('false');
   });
 
   it("a claim's (or a row's) own objects are never taken for the node's decoded reals or rationals", () => {

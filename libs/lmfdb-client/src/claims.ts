@@ -7,12 +7,12 @@
 // as its normalised decimal). Lists and objects compare element by element (value-equality.ts).
 import type { SourceCache } from './cache';
 import { computedClaim } from './computed-claims';
-import { normalizeNumber, numberKey } from './decimal';
+import { normalizeNumber } from './decimal';
 import { parseLossless } from './json';
 import { clipped } from './quoted';
-import { formatRational, parseRational, ratEquals, type Rational } from './rational';
-import { holdsUnreadableReal, sameNestedValue } from './value-equality';
-import { decodeValue, isDatetime, isRationalValue, isReal, parseListLiteral, type LmfdbValue } from './values';
+import { formatRational } from './rational';
+import { columnValue, holdsUnreadableReal, sameNestedValue } from './value-equality';
+import { decodeValue, isDatetime, isRationalValue, isReal, parseClaimLiteral, type LmfdbValue, type RationalValue } from './values';
 
 export type ClaimVerdict = 'true' | 'false' | 'unknown';
 
@@ -32,16 +32,18 @@ export interface ClaimResult {
   method?: 'computed' | 'looked up';
 }
 
-/** Columns stored as [numerator, denominator] pairs. */
-const RATIONAL_PAIR_FIELDS = new Set(['jinv']);
-
-function asRational(field: string, v: LmfdbValue): Rational | undefined {
-  if (isRationalValue(v)) return { num: v.num, den: v.den };
-  if (RATIONAL_PAIR_FIELDS.has(field) && Array.isArray(v) && v.length === 2 && typeof v[0] === 'bigint' && typeof v[1] === 'bigint' && v[1] !== 0n) {
-    return { num: v[0], den: v[1] };
-  }
-  return undefined;
+/** The rational a value is when its column holds rationals (RATIONAL_COLUMNS: a pair, or text "n/d"), or a stored __Rational__. */
+function asRational(field: string, v: LmfdbValue): RationalValue | undefined {
+  const c = columnValue(field, v);
+  return isRationalValue(c) ? c : undefined;
 }
+
+/**
+ * Longest claimed value read. A proposal's is at most 16 KiB (CLAIM_VALUE_MAX in libs/proposal),
+ * but the record service is asked directly: a value of a million digits cost 180 ms to read as one
+ * bigint and more to compare, on the event loop. Beyond it a claim is unknown without being read.
+ */
+export const CLAIMED_VALUE_MAX = 16 * 1024;
 
 /** A value in claim notation. */
 export function formatValue(v: LmfdbValue, field = ''): string {
@@ -82,39 +84,40 @@ function withoutSpacesOutsideStrings(text: string): string {
   return out;
 }
 
-/** Compares a claimed value with the actual one; undefined when the claim cannot be read. */
-function sameValue(field: string, actual: LmfdbValue, claimed: string): boolean {
-  const r = asRational(field, actual);
-  if (r) {
-    const c = parseRational(claimed);
-    return c !== undefined && ratEquals(r, c);
-  }
-  if (typeof actual === 'bigint') {
-    return /^\s*[+-]?\d+\s*$/.test(claimed) && BigInt(claimed.trim()) === actual;
-  }
-  if (typeof actual === 'boolean') return claimed.trim().toLowerCase() === String(actual);
+/**
+ * Whether the claim's text is the value the record holds (value-equality.ts says what "the same
+ * value" is): true, false, or why the claim was not read (then it is false). Text is compared as
+ * written; anything else is read from the claim (JSON, then Python's literal notation with
+ * fractions) and compared as values. A value with whitespace at its start or end is not read
+ * (" 15" is no notation of 15: it is refused, as "0x10" and "NaN" are).
+ */
+function sameValue(field: string, stored: LmfdbValue, claimed: string): boolean | string {
+  const actual = columnValue(field, stored);
   if (typeof actual === 'string') return claimed === actual;
-  if (actual === null) return claimed.trim() === 'null';
-  if (isReal(actual)) {
-    const a = numberKey(actual.digits.trim());
-    return a !== undefined && a === numberKey(claimed.trim());
-  }
-  if (isDatetime(actual)) return claimed.trim() === actual.iso;
-  if (Array.isArray(actual)) {
-    // JSON decides (reals inside, and strings with their escapes read as formatValue writes them:
-    // ["a\\b"] is the text a\b), then a list literal (single-quoted strings, Python's notation,
-    // and fractions and decimals read as numbers: "[2/4,3]" is [1/2,3], as the single claim "2/4"
-    // is 1/2); only text that is neither (a list holding a datetime, say) is compared as written,
-    // without the spaces between items (never inside strings).
-    const parsed = decodedJson(claimed) ?? parseListLiteral(claimed, { numbers: true });
-    if (parsed !== undefined) return sameNestedValue(actual, parsed);
-    return withoutSpacesOutsideStrings(claimed) === formatValue(actual, field);
-  }
-  const parsed = decodedJson(claimed);
-  return parsed !== undefined && sameNestedValue(actual, parsed);
+  if (isDatetime(actual) && claimed === actual.iso) return true;
+  const parsed = readClaimedValue(claimed);
+  if (parsed !== undefined) return sameNestedValue(actual, parsed);
+  // A list the readers do not take (one holding a datetime, say) is compared as written, without
+  // the spaces between items (never inside strings).
+  if (Array.isArray(actual) && withoutSpacesOutsideStrings(claimed) === formatValue(stored, field)) return true;
+  if (claimed === '') return 'it is empty';
+  return outerSpace(claimed) ? 'it has whitespace at its start or end' : 'it is not a value this node reads (JSON, or a number, a fraction n/d with d not 0, a quoted string or a list of these)';
 }
 
-/** The claim read as JSON and decoded as a row's value is (so a number meets a number); undefined when it is not JSON. */
+/** Whitespace at the start or the end of a text. */
+const outerSpace = (text: string): boolean => /\s/.test(text.charAt(0)) || /\s/.test(text.charAt(text.length - 1));
+
+/**
+ * The claimed value read as JSON (decoded as a row's value is, so a number meets a number; strings
+ * with their escapes), else in Python's literal notation (single-quoted strings, fractions,
+ * True/None); undefined when it is neither, or has whitespace at its start or end.
+ */
+export function readClaimedValue(claimed: string): LmfdbValue | undefined {
+  if (claimed === '' || outerSpace(claimed)) return undefined;
+  return decodedJson(claimed) ?? parseClaimLiteral(claimed);
+}
+
+/** The claim read as JSON and decoded as a row's value is; undefined when it is not JSON. */
 function decodedJson(claimed: string): LmfdbValue | undefined {
   try {
     return decodeValue(parseLossless(claimed));
@@ -134,6 +137,10 @@ export function verifyClaim(cache: SourceCache | undefined, claim: ClaimInput): 
   if (cache.source !== source) return { verdict: 'unknown', reason: `source ${source} is not loaded here (this cache holds source ${cache.source})` };
   const rec = cache.get(label);
   if (!rec) return { verdict: 'unknown', reason: `source ${source} has no record ${label}` };
+  if (claim.claimedValue.length > CLAIMED_VALUE_MAX) {
+    // Not read: its length alone refuses it (a million digits took 180 ms to parse).
+    return { verdict: 'unknown', reason: `${label}: the claimed value is ${claim.claimedValue.length} characters long, above the ${CLAIMED_VALUE_MAX} a claim is read at` };
+  }
   const computed = computedClaim(source, rec, claim);
   if (computed) return computed;
   // Invalid first: a row that cannot be read is decoded as no columns, and "has no field" would
@@ -150,15 +157,16 @@ export function verifyClaim(cache: SourceCache | undefined, claim: ClaimInput): 
     // A stored real this code cannot read exactly ("1.5e-1001", "NaN"), alone or inside a list or an object, decides nothing.
     return { verdict: 'unknown', reason: `source ${source} record ${label}: ${field} is ${clipped(actual)}, a number this node cannot compare exactly` };
   }
-  let same: boolean;
+  let same: boolean | string;
   try {
     same = sameValue(field, actualValue, claim.claimedValue);
   } catch (e) {
     // A value of a shape no comparison expects (data the code has never met) decides nothing.
     return { verdict: 'unknown', reason: `source ${source} record ${label}: ${field} could not be compared with the claim (${clipped((e as Error).message)})` };
   }
-  if (same) {
+  if (same === true) {
     return { verdict: 'true', actual, reason: `${label}: ${field} is ${clipped(actual)} (looked up in the record)`, method: 'looked up' };
   }
-  return { verdict: 'false', actual, reason: `${label}: ${field} is ${clipped(actual)}, the claim says ${clipped(claim.claimedValue)} (looked up in the record)`, method: 'looked up' };
+  const unread = typeof same === 'string' ? `, which is no value: ${same}` : '';
+  return { verdict: 'false', actual, reason: `${label}: ${field} is ${clipped(actual)}, the claim says ${clipped(claim.claimedValue)}${unread} (looked up in the record)`, method: 'looked up' };
 }

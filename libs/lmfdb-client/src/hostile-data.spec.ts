@@ -67,7 +67,9 @@ describe('rationals too large to reduce', () => {
     const cache = cacheOf(2, [{ label: '2-11-1.1-c1-0-0', huge: rat(6n * big, -4n * big), small: rat(6n, -4n), list: [rat(6n * big, 4n * big), rat(1n, 3n)] }] as RawRow[]);
     const claim = (field: string, claimedValue: string) => verifyClaim(cache, { source: 2, label: '2-11-1.1-c1-0-0', field, claimedValue });
     expect(claim('huge', '-3/2')).toMatchObject({ verdict: 'true', actual: `${-6n * big}/${4n * big}` });
-    expect(claim('huge', `${6n * big}/-${4n * big}`).verdict).toBe('true');
+    expect(claim('huge', '3/-2').verdict).toBe('true');
+    // Written out, the stored fraction is longer than a claim is read at: unknown, not read.
+    expect(claim('huge', `${6n * big}/-${4n * big}`)).toMatchObject({ verdict: 'unknown', reason: expect.stringMatching(/20002 characters long, above the 16384/) });
     expect(claim('huge', '3/2').verdict).toBe('false');
     expect(claim('small', '-3/2')).toMatchObject({ verdict: 'true', actual: '-3/2' });
     expect(claim('list', '[3/2,1/3]')).toMatchObject({ verdict: 'true', actual: `[${6n * big}/${4n * big},1/3]` });

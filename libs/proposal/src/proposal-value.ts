@@ -1,5 +1,5 @@
 // Building, encoding, decoding and validating the Monster Harmonic proposal value.
-import { isSourceNumber } from '@paxos/lmfdb-client';
+import { CLAIMED_VALUE_MAX, isSourceNumber } from '@paxos/lmfdb-client';
 import { type Claim, type LeaderboardEntry, MonsterHarmonicProposal } from '@paxos/proto';
 import { isHarmonicContentType, MONSTER_HARMONIC_CONTENT_TYPE } from './content-type';
 import { leaderboardSha256, ProposalFormatError } from './leaderboard';
@@ -8,7 +8,8 @@ import { leaderboardSha256, ProposalFormatError } from './leaderboard';
 export const CLAIMS_MAX = 64;
 /** A claim's label and field, and its claimed value: LMFDB's are far shorter (an anlist:1000 claim is about 5 KB). */
 export const CLAIM_NAME_MAX = 256;
-export const CLAIM_VALUE_MAX = 16 * 1024;
+/** The claimed value's bound is the one a verifier reads a claim at (lmfdb-client), so a verdict never depends on which node was asked. */
+export const CLAIM_VALUE_MAX = CLAIMED_VALUE_MAX;
 /**
  * A leaderboard's rows, a framework's name and each number's text. Every node keeps every
  * framework's row and the newest proposals whole, and serves them in one GetLeaderboard answer:
