@@ -4,15 +4,15 @@
 // "n/d" reduced ("n" when d = 1); lists as "[a,b,...]" (no spaces; strings inside double-quoted);
 // reals as normalised decimal strings; booleans "true"/"false"; text as is; other JSON objects as
 // JSON with sorted keys, the values inside as in lists (so a real inside a list or an object shows
-// as its normalised decimal). Lists and objects compare element by element (value-equality.ts).
+// as its normalised decimal). That is how the node writes a value; a claim is true when it is the
+// same value however written, in value-equality.ts's one sense (used by computed claims too).
 import type { SourceCache } from './cache';
 import { computedClaim } from './computed-claims';
 import { normalizeNumber } from './decimal';
-import { parseLossless } from './json';
 import { clipped } from './quoted';
 import { formatRational } from './rational';
-import { columnValue, holdsUnreadableReal, sameNestedValue } from './value-equality';
-import { decodeValue, isDatetime, isRationalValue, isReal, parseClaimLiteral, type LmfdbValue, type RationalValue } from './values';
+import { columnValue, holdsUnreadableReal, outerSpace, readClaimedValue, sameNestedValue } from './value-equality';
+import { isDatetime, isRationalValue, isReal, type LmfdbValue, type RationalValue } from './values';
 
 export type ClaimVerdict = 'true' | 'false' | 'unknown';
 
@@ -102,28 +102,6 @@ function sameValue(field: string, stored: LmfdbValue, claimed: string): boolean 
   if (Array.isArray(actual) && withoutSpacesOutsideStrings(claimed) === formatValue(stored, field)) return true;
   if (claimed === '') return 'it is empty';
   return outerSpace(claimed) ? 'it has whitespace at its start or end' : 'it is not a value this node reads (JSON, or a number, a fraction n/d with d not 0, a quoted string or a list of these)';
-}
-
-/** Whitespace at the start or the end of a text. */
-const outerSpace = (text: string): boolean => /\s/.test(text.charAt(0)) || /\s/.test(text.charAt(text.length - 1));
-
-/**
- * The claimed value read as JSON (decoded as a row's value is, so a number meets a number; strings
- * with their escapes), else in Python's literal notation (single-quoted strings, fractions,
- * True/None); undefined when it is neither, or has whitespace at its start or end.
- */
-export function readClaimedValue(claimed: string): LmfdbValue | undefined {
-  if (claimed === '' || outerSpace(claimed)) return undefined;
-  return decodedJson(claimed) ?? parseClaimLiteral(claimed);
-}
-
-/** The claim read as JSON and decoded as a row's value is; undefined when it is not JSON. */
-function decodedJson(claimed: string): LmfdbValue | undefined {
-  try {
-    return decodeValue(parseLossless(claimed));
-  } catch {
-    return undefined;
-  }
 }
 
 /**

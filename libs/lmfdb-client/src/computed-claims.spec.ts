@@ -64,6 +64,18 @@ describe('computed claims and checks', () => {
     expect(v(0, '11.a2', 'jinv', '-122023936/161051').reason).toBe('11.a2: jinv is -122023936/161051 (looked up in the record)');
   });
 
+  it('a computed a_p or a_n is compared as a looked-up value is: the same number in any exact notation (2.0 of a_p = 2 was false), nothing else', () => {
+    // 11.a2 (Cremona's tables, data/lmfdb-snapshot): a_5 = 1, a_7 = -2; 11.a3: a_1..a_3 = 1, -2, -1.
+    for (const spelling of ['1', '1.0', '2/2', '1e0', '+1']) expect([spelling, v(0, '11.a2', 'ap:5', spelling).verdict]).toEqual([spelling, 'true']);
+    for (const spelling of ['1.5', '1/2', ' 1', '1 ', '"1"', '[1]', 'NaN', '0x1']) expect([spelling, v(0, '11.a2', 'ap:5', spelling).verdict]).toEqual([spelling, 'false']);
+    expect(v(0, '11.a2', 'ap:5', 'one').reason).toBe('11.a2: a_5 = 1, computed by counting 5 points over F_5; the claim "one" is not a number');
+    expect(v(0, '11.a2', 'ap:7', '-2.0').verdict).toBe('true');
+    expect(v(0, '11.a3', 'anlist:3', '[1.0, -4/2, -1e0]').verdict).toBe('true');
+    expect(v(0, '11.a3', 'anlist:3', '[1,-2.5,-1]').reason).toContain('a_2 is -2, the claim says -2.5');
+    expect(v(0, '11.a3', 'anlist:3', '[1,"-2",-1]').reason).toContain('the claim is not a list of numbers');
+    expect(v(0, '11.a3', 'anlist:3', ' [1,-2,-1]').verdict).toBe('false');
+  });
+
   it('a_p is isogeny invariant: the same for every curve of a class', () => {
     const byClass = new Map<string, Array<{ label: string; ainvs: bigint[] }>>();
     for (const c of curves()) byClass.set(c.label.replace(/\d+$/, ''), [...(byClass.get(c.label.replace(/\d+$/, '')) ?? []), c]);

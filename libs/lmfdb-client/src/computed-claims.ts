@@ -19,8 +19,14 @@ import { gcd } from './rational';
 import { bitLength, CHECKED_INT_BITS_MAX, ellipticInvariants } from './checks';
 import { isMinimalAt } from './minimal-model';
 import { clipped, quotedClaim } from './quoted';
+import { readClaimedValue, sameNestedValue } from './value-equality';
+import { isRationalValue, isReal, type LmfdbValue } from './values';
 
-const INTEGER = /^\s*[+-]?\d{1,40}\s*$/;
+/** An integer, a real or a rational, as a claim is read. */
+const isNumber = (v: LmfdbValue | undefined): boolean => v !== undefined && (typeof v === 'bigint' || isReal(v) || isRationalValue(v));
+
+/** A claimed number as it was written (a real's digits) or as n/d. */
+const numberText = (v: LmfdbValue): string => (isReal(v) ? v.digits : isRationalValue(v) ? `${v.num}/${v.den}` : String(v));
 
 const points = (n: number): string => `${n} point${n === 1 ? '' : 's'}`;
 
@@ -64,9 +70,11 @@ function apClaim(label: string, ainvs: readonly bigint[], pText: string, claimed
   const ap = apModP(ainvs, p);
   const actual = String(ap);
   const how = `computed by counting ${points(p + 1 - ap)} over F_${p}`;
-  if (!INTEGER.test(claimed)) return { verdict: 'false', actual, reason: `${label}: a_${p} = ${actual}, ${how}; the claim ${quotedClaim(claimed)} is not an integer`, method: 'computed' };
-  if (BigInt(claimed.trim()) === BigInt(ap)) return { verdict: 'true', actual, reason: `${label}: a_${p} = ${actual}, ${how}`, method: 'computed' };
-  return { verdict: 'false', actual, reason: `${label}: a_${p} = ${actual}, ${how}; the claim says ${claimed.trim()}`, method: 'computed' };
+  // The same value as a looked-up claim means it (value-equality.ts): 2, 2.0 and 4/2 alike.
+  const given = readClaimedValue(claimed);
+  if (given !== undefined && sameNestedValue(BigInt(ap), given)) return { verdict: 'true', actual, reason: `${label}: a_${p} = ${actual}, ${how}`, method: 'computed' };
+  if (!isNumber(given)) return { verdict: 'false', actual, reason: `${label}: a_${p} = ${actual}, ${how}; the claim ${quotedClaim(claimed)} is not a number`, method: 'computed' };
+  return { verdict: 'false', actual, reason: `${label}: a_${p} = ${actual}, ${how}; the claim says ${clipped(claimed)}`, method: 'computed' };
 }
 
 function anListClaim(label: string, ainvs: readonly bigint[], nText: string, claimed: string): ClaimResult {
@@ -79,14 +87,14 @@ function anListClaim(label: string, ainvs: readonly bigint[], nText: string, cla
   const list = anList(ainvs, disc, n);
   const actual = `[${list.join(',')}]`;
   const how = `computed from a_p by counting points over F_p for the primes up to ${n}`;
-  const given = /^\s*\[([^\]]*)\]\s*$/.exec(claimed);
-  const items = given ? ((given[1] as string).trim() === '' ? [] : (given[1] as string).split(',').map((x) => x.trim())) : undefined;
-  if (!items || !items.every((x) => /^[+-]?\d{1,40}$/.test(x))) {
-    return { verdict: 'false', actual, reason: `${label}: a_1..a_${n} = ${actual}, ${how}; the claim is not a list of integers`, method: 'computed' };
+  // Each item the same value as a looked-up claim means it (value-equality.ts).
+  const items = readClaimedValue(claimed);
+  if (!Array.isArray(items) || !items.every(isNumber)) {
+    return { verdict: 'false', actual, reason: `${label}: a_1..a_${n} = ${actual}, ${how}; the claim is not a list of numbers`, method: 'computed' };
   }
-  const firstDiff = list.findIndex((a, i) => items[i] === undefined || BigInt(items[i] as string) !== a);
+  const firstDiff = list.findIndex((a, i) => items[i] === undefined || !sameNestedValue(a, items[i] as LmfdbValue));
   if (items.length === n && firstDiff < 0) return { verdict: 'true', actual, reason: `${label}: a_1..a_${n} = ${actual}, ${how}`, method: 'computed' };
-  const why = items.length !== n ? `the claim lists ${items.length} coefficients` : `a_${firstDiff + 1} is ${list[firstDiff]}, the claim says ${items[firstDiff]}`;
+  const why = items.length !== n ? `the claim lists ${items.length} coefficients` : `a_${firstDiff + 1} is ${list[firstDiff]}, the claim says ${clipped(numberText(items[firstDiff] as LmfdbValue))}`;
   return { verdict: 'false', actual, reason: `${label}: a_1..a_${n} = ${actual}, ${how}; ${why}`, method: 'computed' };
 }
 

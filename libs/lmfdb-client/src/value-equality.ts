@@ -13,8 +13,9 @@
 //   is never a number ("15" is not 15) except as a rational's text form above.
 // - A list is equal item by item (same length), an object key by key (same keys).
 import { decimalParts, type DecimalParts, normalizeNumber } from './decimal';
+import { parseLossless } from './json';
 import { parseRational, ratEquals, type Rational } from './rational';
-import { isDatetime, isRationalValue, isReal, type LmfdbValue, makeRational } from './values';
+import { decodeValue, isDatetime, isRationalValue, isReal, type LmfdbValue, makeRational, parseClaimLiteral } from './values';
 
 /**
  * Columns whose values are rationals however the row writes them: a [numerator, denominator]
@@ -90,7 +91,7 @@ function sameNumber(a: ExactNumber, b: ExactNumber): boolean {
  * alone): the two forms a stored rational may be claimed in besides a number.
  */
 function claimedRationalForm(v: LmfdbValue): ExactNumber | undefined {
-  if (typeof v === 'string' && /^\s|\s$/.test(v)) return undefined;
+  if (typeof v === 'string' && outerSpace(v)) return undefined;
   const r = storedRational(v);
   return r && { rat: r };
 }
@@ -118,6 +119,30 @@ export function sameNestedValue(actual: LmfdbValue, claimed: LmfdbValue): boolea
   }
   // Text, boolean, null: the same value.
   return claimed === actual;
+}
+
+/** Whitespace at the start or the end of a text. */
+export function outerSpace(text: string): boolean {
+  return /\s/.test(text.charAt(0)) || /\s/.test(text.charAt(text.length - 1));
+}
+
+/**
+ * The claimed value read as JSON (decoded as a row's value is, so a number meets a number; strings
+ * with their escapes), else in Python's literal notation (single-quoted strings, fractions,
+ * True/None); undefined when it is neither, or has whitespace at its start or end.
+ */
+export function readClaimedValue(claimed: string): LmfdbValue | undefined {
+  if (claimed === '' || outerSpace(claimed)) return undefined;
+  return decodedJson(claimed) ?? parseClaimLiteral(claimed);
+}
+
+/** The claim read as JSON and decoded as a row's value is; undefined when it is not JSON. */
+function decodedJson(claimed: string): LmfdbValue | undefined {
+  try {
+    return decodeValue(parseLossless(claimed));
+  } catch {
+    return undefined;
+  }
 }
 
 /** True when the value holds a real, at any depth, that this code cannot read exactly ("1.5e-1001", NaN). */
