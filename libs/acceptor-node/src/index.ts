@@ -4,6 +4,7 @@ export * from './learn-reply';
 export * from './node-storage';
 export * from './memory-storage';
 export * from './state-snapshot-store';
+export * from './kept-state-snapshots';
 export * from './state-applier';
 export * from './history-retention';
 export * from './restore-state';

@@ -1,0 +1,103 @@
+import { KeptStateSnapshots } from './kept-state-snapshots';
+import { MemoryDisk, MemoryStorage } from './memory-storage';
+import type { SnapshotGeneration, StateSnapshotStore } from './state-snapshot-store';
+
+const body = (slot: bigint) => Buffer.from(`state at ${slot}`);
+
+/** A disk's snapshot store, counting the reads that reach it. */
+function counted(disk: MemoryDisk, opts: { writeFault?: () => string | undefined } = {}) {
+  const storage = new MemoryStorage(disk, { syncDelayMs: () => 0, ...opts });
+  const reads: SnapshotGeneration[] = [];
+  const store: StateSnapshotStore = {
+    write: (slot, b) => storage.stateSnapshots.write(slot, b),
+    read: (generation) => {
+      reads.push(generation);
+      return storage.stateSnapshots.read(generation);
+    },
+  };
+  return { storage, store, reads };
+}
+
+function diskWith(latest: bigint, previous: bigint): MemoryDisk {
+  const disk = new MemoryDisk();
+  disk.stateSnapshots = { latest: { slot: latest, body: body(latest) }, previous: { slot: previous, body: body(previous) } };
+  return disk;
+}
+
+describe('KeptStateSnapshots: the snapshot an acceptor can give, in one place', () => {
+  it('names what give serves: the latest while whole, the previous once the latest was found damaged', () => {
+    const disk = diskWith(20n, 10n);
+    const { store } = counted(disk);
+    const kept = new KeptStateSnapshots(store);
+    expect(kept.slotToGive).toBe(20n);
+    disk.damageStateSnapshot('latest');
+    // Not read again for a report: a damaged file is found when it is read.
+    expect(kept.slotToGive).toBe(20n);
+    const given = kept.give();
+    expect('slot' in given && given.slot).toBe(10n);
+    expect(kept.slotToGive).toBe(10n);
+    // Only the previous one is whole now: the history may go no further.
+    expect(kept.coveredBelow).toBeUndefined();
+  });
+
+  it('after a restore from the previous file (the latest damaged), names the previous one', () => {
+    const disk = diskWith(20n, 10n);
+    disk.damageStateSnapshot('latest');
+    const kept = new KeptStateSnapshots(counted(disk).store);
+    // As restoreAgreedState reads: the latest, then the previous.
+    expect('missing' in kept.read('latest')).toBe(true);
+    expect(kept.read('previous')).toMatchObject({ slot: 10n });
+    expect(kept.slotToGive).toBe(10n);
+    const given = kept.give();
+    expect('slot' in given && given.slot).toBe(10n);
+  });
+
+  it('names none when neither file can be given, and the latest when only the previous is damaged', () => {
+    const disk = diskWith(20n, 10n);
+    disk.damageStateSnapshot('previous');
+    const kept = new KeptStateSnapshots(counted(disk).store);
+    expect(kept.slotToGive).toBe(20n);
+    disk.damageStateSnapshot('latest');
+    expect('missing' in kept.give()).toBe(true);
+    expect(kept.slotToGive).toBeUndefined();
+    expect(kept.coveredBelow).toBeUndefined();
+  });
+
+  it('reads each file once for its reports, not per report', () => {
+    const { store, reads } = counted(diskWith(20n, 10n));
+    const kept = new KeptStateSnapshots(store);
+    for (let i = 0; i < 100; i++) expect(kept.slotToGive).toBe(20n);
+    expect(reads).toEqual(['latest']);
+  });
+
+  it('follows each write: a damaged latest replaced in place keeps the previous, and both cover the history again', async () => {
+    const disk = diskWith(20n, 10n);
+    const { store, reads } = counted(disk);
+    const kept = new KeptStateSnapshots(store);
+    disk.damageStateSnapshot('latest');
+    kept.give();
+    expect([kept.slotToGive, kept.coveredBelow]).toEqual([10n, undefined]);
+    await kept.write(30n, body(30n));
+    expect([kept.slotToGive, kept.coveredBelow]).toEqual([30n, 10n]);
+    await kept.write(40n, body(40n));
+    expect([kept.slotToGive, kept.coveredBelow]).toEqual([40n, 30n]);
+    // Written, not read back for the reports.
+    const before = reads.length;
+    expect(kept.slotToGive).toBe(40n);
+    expect(reads.length).toBe(before);
+  });
+
+  it('looks at the files again after a write that failed', async () => {
+    const faults: { next?: string } = {};
+    const disk = diskWith(20n, 10n);
+    const { store, reads } = counted(disk, { writeFault: () => faults.next });
+    const kept = new KeptStateSnapshots(store);
+    await kept.write(30n, body(30n));
+    expect(reads).toEqual([]);
+    faults.next = 'EIO';
+    await expect(kept.write(40n, body(40n))).rejects.toThrow(/EIO/);
+    expect(kept.coveredBelow).toBeUndefined();
+    expect(kept.slotToGive).toBe(30n);
+    expect(reads).toEqual(['latest']);
+  });
+});
