@@ -18,14 +18,14 @@ import {
   type SlotValue,
 } from '@paxos/proto';
 import { REGISTRY_DEFAULTS } from '@paxos/state-machine';
-import { AcceptorNode, joinChosenHistory, restoreAgreedState, StateApplier } from '@paxos/acceptor-node';
+import { AcceptorNode, joinChosenHistory, KeptStateSnapshots, restoreAgreedState, StateApplier } from '@paxos/acceptor-node';
 import { crc32 } from 'node:zlib';
 import { acceptorServices } from './acceptor-services';
 import { historyReadPacer } from './history-read-pacer';
 import { ProposerAccess } from './proposer-access';
 import { installStateSnapshotHandler } from './snapshot-install';
 import { loadSourceHolder } from './source-holder';
-import { AcceptorStorage, stateSnapshotFiles } from './storage';
+import { AcceptorStorage, stateSnapshotFiles, stateSnapshotReadsToGive } from './storage';
 import { tempDir } from './storage/storage-test-helpers';
 import { recordUncaught } from '@paxos/test-cluster';
 
@@ -102,12 +102,13 @@ async function startAcceptor(dataDir: string, port: number, reported: { max: big
   for (const change of recovered.changes) core.apply(change);
   joinChosenHistory(core, storage.history, logger);
   const node = new AcceptorNode(core, storage, { nodeId: 0, quorum: Quorum.majority(3), proposerIds: new Set([1, 2]), checkpointEveryRecords: 1000, logger, onStorageFailure: () => undefined, onStorageRecovered: () => undefined });
-  const applier = new StateApplier(storage.history, restoreAgreedState(stateSnapshotFiles(dataDir), storage.history, REGISTRY_DEFAULTS, logger), logger, { store: stateSnapshotFiles(dataDir), everySlots: 4 });
+  const snapshots = new KeptStateSnapshots(stateSnapshotFiles(dataDir), stateSnapshotReadsToGive(dataDir));
+  const applier = new StateApplier(storage.history, restoreAgreedState(snapshots, storage.history, REGISTRY_DEFAULTS, logger), logger, { store: snapshots, everySlots: 4 });
   node.onChosenPrefix((records) => applier.appended(records));
   applier.catchUp();
   const statusContext = { node, startedAtMs: performance.now(), version: 'fuzz', dataSource: source.status, appliedSlot: () => applier.appliedSlot, stateError: () => applier.failure };
   const stateContext = {
-    snapshotSlot: () => applier.durableSnapshotSlot,
+    snapshotSlot: () => snapshots.slotToGive,
     installStateSnapshot: installStateSnapshotHandler({ node, access, applier, registry: REGISTRY_DEFAULTS, logger }),
     quorumCommittedIs: (index: bigint) => {
       if (index > reported.max) reported.max = index;
@@ -120,7 +121,7 @@ async function startAcceptor(dataDir: string, port: number, reported: { max: big
     maxReceiveBytes: 64 * 1024 + 64 * 1024,
     transport: INSECURE,
     logger,
-    services: acceptorServices({ node, dataDir, applier, statusContext, stateContext, source, access, clientReads, logger }),
+    services: acceptorServices({ node, applier, snapshots, statusContext, stateContext, source, access, clientReads, logger }),
   });
   return {
     server,

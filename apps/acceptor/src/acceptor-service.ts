@@ -25,7 +25,7 @@ import type { SourceHolder } from './source-holder';
 
 /** What the service needs of the node's agreed state beyond the node itself. */
 export interface AcceptorStateContext {
-  /** The slot of the latest durable state snapshot, if any (Learn names it). */
+  /** The slot of the state snapshot this node gives (KeptStateSnapshots.slotToGive), if any: Learn names it. */
   readonly snapshotSlot: () => bigint | undefined;
   readonly installStateSnapshot: (call: ServerReadableStream<InstallStateSnapshotRequest, InstallStateSnapshotResponse>, callback: sendUnaryData<InstallStateSnapshotResponse>) => void;
   /** A proposer's report of the quorum's committed index, from its accept requests (history retention). */

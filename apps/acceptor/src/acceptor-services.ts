@@ -1,7 +1,7 @@
 // The gRPC services an acceptor serves (paxos.v1.AcceptorService and paxos.v1.ReadService) over
 // its node, storage and agreed state: one assembly for main.ts and for the specs that serve it.
 import { GrpcError, GrpcStatus, type Logger, messageBytes, type PacedTurns, type ServiceEntry } from '@paxos/grpc-kit';
-import type { AcceptorNode, StateApplier } from '@paxos/acceptor-node';
+import type { AcceptorNode, KeptStateSnapshots, StateApplier } from '@paxos/acceptor-node';
 import { AcceptorServiceService, Consistency, ReadServiceService } from '@paxos/proto';
 import { READ_LOG_VALUE_BYTES_MAX, readService } from '@paxos/read-service';
 import { decodeAcceptRequest } from '@paxos/wire';
@@ -10,7 +10,6 @@ import type { ProposerAccess } from './proposer-access';
 import type { SourceHolder } from './source-holder';
 import type { StatusContext } from './status';
 import { type AcceptorStorage, historyReadError } from './storage';
-import { latestStateSnapshotReader } from './storage/state-snapshot-file';
 
 /** The generated definition, with an Accept decoder that keeps each value's received bytes for storage. */
 const acceptorServiceDefinition = {
@@ -20,8 +19,9 @@ const acceptorServiceDefinition = {
 
 export interface AcceptorServicesContext {
   readonly node: AcceptorNode<AcceptorStorage>;
-  readonly dataDir: string;
   readonly applier: StateApplier;
+  /** The state snapshot files as the node last saw them: what GetStateSnapshot gives and OUT_OF_RANGE names. */
+  readonly snapshots: KeptStateSnapshots;
   readonly statusContext: StatusContext;
   readonly stateContext: AcceptorStateContext;
   readonly source: Pick<SourceHolder, 'verify'>;
@@ -32,16 +32,19 @@ export interface AcceptorServicesContext {
 }
 
 export function acceptorServices(ctx: AcceptorServicesContext): ServiceEntry[] {
-  const { node, applier, clientReads, logger } = ctx;
+  const { node, applier, snapshots, clientReads, logger } = ctx;
   const history = node.storage.history;
-  const readStateSnapshot = latestStateSnapshotReader(ctx.dataDir);
-  /** Below the retained history: OUT_OF_RANGE naming the snapshot that covers the slot. */
-  const belowHistory = (from: bigint) =>
-    new GrpcError(
+  /** Below the retained history: OUT_OF_RANGE naming the snapshot that covers the slot (the one this node gives). */
+  const belowHistory = (from: bigint) => {
+    const covering = snapshots.slotToGive;
+    return new GrpcError(
       GrpcStatus.OUT_OF_RANGE,
       `slot ${from} is below this acceptor's chosen history, which starts at slot ${history.firstSlot} (older slots were dropped under --history-retain-slots, or lie below a state snapshot this acceptor was given); ` +
-        `the state snapshot at slot ${applier.durableSnapshotSlot ?? history.firstSlot} covers it (ReadService.GetStateSnapshot)`,
+        (covering !== undefined
+          ? `the state snapshot at slot ${covering} covers it (ReadService.GetStateSnapshot)`
+          : 'this acceptor has no whole state snapshot to give (both files damaged): another acceptor\'s covers it (ReadService.GetStateSnapshot)'),
     );
+  };
   return [
     {
       name: 'paxos.v1.AcceptorService',
@@ -75,7 +78,7 @@ export function acceptorServices(ctx: AcceptorServicesContext): ServiceEntry[] {
             messageBytes,
           ),
         stateSnapshot: () => {
-          const read = readStateSnapshot();
+          const read = snapshots.give();
           if ('missing' in read) throw new GrpcError(GrpcStatus.FAILED_PRECONDITION, `this acceptor has no state snapshot to give: ${read.missing}`);
           return read;
         },

@@ -15,6 +15,17 @@ function history(first: bigint, end: bigint) {
   return h;
 }
 
+/** The snapshot files as the node last saw them: both whole, at `latest` and `previous` (KeptStateSnapshots.coveredBelow). */
+function files() {
+  const f = {
+    coveredBelow: undefined as bigint | undefined,
+    written(latest: bigint, previous: bigint | undefined): void {
+      f.coveredBelow = previous === undefined ? undefined : previous < latest ? previous : latest;
+    },
+  };
+  return f;
+}
+
 const afterRequest = () => new Promise((r) => setImmediate(r));
 const logger = createLogger('history-retention-test');
 logger.level = 'silent';
@@ -22,9 +33,11 @@ logger.level = 'silent';
 describe('history retention', () => {
   it('drops below the previous snapshot and the newest retained slots, never at or above the quorum committed index', async () => {
     const h = history(0n, 1000n);
-    const retention = new HistoryRetention(h as unknown as ChosenHistory, 100n, logger);
+    const f = files();
+    const retention = new HistoryRetention(h as unknown as ChosenHistory, 100n, logger, f);
     // No proposer has said where the quorum is: nothing goes.
-    retention.snapshotWritten(900n, 800n);
+    f.written(900n, 800n);
+    retention.snapshotWritten();
     expect(h.firstSlot).toBe(0n);
     // The quorum is at 350: history goes up to it, not to the snapshots (after the request that said so).
     retention.quorumCommittedIs(350n);
@@ -46,8 +59,10 @@ describe('history retention', () => {
     h.dropBelow = () => {
       throw new Error('EIO');
     };
-    const retention = new HistoryRetention(h as unknown as ChosenHistory, 100n, logger);
-    retention.snapshotWritten(900n, 800n);
+    const f = files();
+    const retention = new HistoryRetention(h as unknown as ChosenHistory, 100n, logger, f);
+    f.written(900n, 800n);
+    retention.snapshotWritten();
     retention.quorumCommittedIs(350n);
     await afterRequest();
     expect(h.firstSlot).toBe(0n);
@@ -55,16 +70,21 @@ describe('history retention', () => {
 
   it('keeps everything without the flag, or before a second snapshot', () => {
     const none = history(0n, 1000n);
-    const off = new HistoryRetention(none as unknown as ChosenHistory, undefined, logger);
+    const offFiles = files();
+    const off = new HistoryRetention(none as unknown as ChosenHistory, undefined, logger, offFiles);
     off.quorumCommittedIs(1000n);
-    off.snapshotWritten(900n, 800n);
+    offFiles.written(900n, 800n);
+    off.snapshotWritten();
     expect(none.firstSlot).toBe(0n);
     const one = history(0n, 1000n);
-    const first = new HistoryRetention(one as unknown as ChosenHistory, 10n, logger);
+    const f = files();
+    const first = new HistoryRetention(one as unknown as ChosenHistory, 10n, logger, f);
     first.quorumCommittedIs(1000n);
-    first.snapshotWritten(900n, undefined);
+    f.written(900n, undefined);
+    first.snapshotWritten();
     expect(one.firstSlot).toBe(0n);
-    first.snapshotWritten(950n, 900n);
+    f.written(950n, 900n);
+    first.snapshotWritten();
     expect(one.firstSlot).toBe(900n);
   });
 });

@@ -13,7 +13,7 @@ import {
   startGrpcServer,
   workspaceVersion,
 } from '@paxos/grpc-kit';
-import { AcceptorNode, HistoryRetention, joinChosenHistory, restoreAgreedState, StateApplier } from '@paxos/acceptor-node';
+import { AcceptorNode, HistoryRetention, joinChosenHistory, KeptStateSnapshots, restoreAgreedState, StateApplier } from '@paxos/acceptor-node';
 import { REGISTRY_DEFAULTS } from '@paxos/state-machine';
 import { acceptorServices } from './acceptor-services';
 import { ProposerAccess } from './proposer-access';
@@ -21,7 +21,7 @@ import { acceptorMetrics } from './acceptor-metrics';
 import { acceptorCommand, type AcceptorConfig, resolveAcceptorConfig } from './config';
 import { loadSourceHolder } from './source-holder';
 import { installStateSnapshotHandler } from './snapshot-install';
-import { AcceptorStorage, stateSnapshotFiles } from './storage';
+import { AcceptorStorage, stateSnapshotFiles, stateSnapshotReadsToGive } from './storage';
 import { historyReadPacer } from './history-read-pacer';
 
 /** Bytes a request may carry beyond its value (ballot, ids, framing). */
@@ -88,12 +88,14 @@ async function main(): Promise<void> {
     onStorageRecovered: () => onStorageRecovered(),
   });
   const registry = REGISTRY_DEFAULTS;
-  const snapshotFiles = stateSnapshotFiles(config.dataDir);
-  const retention = new HistoryRetention(storage.history, config.historyRetainSlots, logger);
-  const applier = new StateApplier(storage.history, restoreAgreedState(snapshotFiles, storage.history, registry, logger), logger, {
-    store: snapshotFiles,
+  // The snapshot files as the node last saw them: restore, writes and GetStateSnapshot reads keep it
+  // current, and Learn, OUT_OF_RANGE and retention read from it which snapshot this node can give.
+  const snapshots = new KeptStateSnapshots(stateSnapshotFiles(config.dataDir), stateSnapshotReadsToGive(config.dataDir));
+  const retention = new HistoryRetention(storage.history, config.historyRetainSlots, logger, snapshots);
+  const applier = new StateApplier(storage.history, restoreAgreedState(snapshots, storage.history, registry, logger), logger, {
+    store: snapshots,
     everySlots: config.stateSnapshotEverySlots,
-    written: (latest, previous) => retention.snapshotWritten(latest, previous),
+    written: () => retention.snapshotWritten(),
   });
   let rejoining = core.rejoining;
   if (rejoining) {
@@ -113,7 +115,7 @@ async function main(): Promise<void> {
   applier.catchUp();
   const statusContext = { node, startedAtMs, version: workspaceVersion(), dataSource: source.status, appliedSlot: () => applier.appliedSlot, stateError: () => applier.failure };
   const stateContext = {
-    snapshotSlot: () => applier.durableSnapshotSlot,
+    snapshotSlot: () => snapshots.slotToGive,
     installStateSnapshot: installStateSnapshotHandler({ node, access, applier, registry, logger }),
     quorumCommittedIs: (index: bigint) => retention.quorumCommittedIs(index),
   };
@@ -128,7 +130,7 @@ async function main(): Promise<void> {
       metrics: metricsRegistry,
       ...config.bounds,
       logger,
-      services: acceptorServices({ node, dataDir: config.dataDir, applier, statusContext, stateContext, source, access, clientReads, logger }),
+      services: acceptorServices({ node, applier, snapshots, statusContext, stateContext, source, access, clientReads, logger }),
     });
   } catch (e) {
     await storage.close();

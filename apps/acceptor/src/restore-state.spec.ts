@@ -4,7 +4,7 @@ import { AgreedState, encodeStateSnapshot } from '@paxos/state-machine';
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { serialize } from 'node:v8';
-import { HistoryRetention, restoreAgreedState, StateApplier } from '@paxos/acceptor-node';
+import { HistoryRetention, KeptStateSnapshots, restoreAgreedState, StateApplier } from '@paxos/acceptor-node';
 import { ChosenHistory } from './storage';
 import type { ChosenRecord } from './storage/durable-types';
 import { PREVIOUS_STATE_SNAPSHOT_FILE, STATE_SNAPSHOT_FILE, readStateSnapshot, stateSnapshotFiles, writeStateSnapshot } from './storage/state-snapshot-file';
@@ -154,9 +154,10 @@ describe('durable snapshots of an acceptor\'s agreed state', () => {
   it('drops history only below the previous snapshot under a retention flag, and a restart rebuilds the same state', async () => {
     const history = ChosenHistory.open(dir, { segmentBytes: 4096 });
     const state = new AgreedState({});
-    const retention = new HistoryRetention(history, 50n, logger);
+    const snapshots = new KeptStateSnapshots(stateSnapshotFiles(dir));
+    const retention = new HistoryRetention(history, 50n, logger, snapshots);
     retention.quorumCommittedIs(1000n);
-    const applier = new StateApplier(history, { state }, logger, { store: stateSnapshotFiles(dir), everySlots: 100, written: (latest, previous) => retention.snapshotWritten(latest, previous) });
+    const applier = new StateApplier(history, { state }, logger, { store: snapshots, everySlots: 100, written: () => retention.snapshotWritten() });
     for (let s = 0; s < 1000; s += 50) {
       history.append(Array.from({ length: 50 }, (_, k) => record(s + k)));
       applier.settle();
@@ -195,11 +196,14 @@ describe('durable snapshots of an acceptor\'s agreed state', () => {
     await first.stop();
     // The latest snapshot (300) damaged: the node restarts from the previous one (200).
     flipByte(path.join(dir, STATE_SNAPSHOT_FILE));
-    const restored = restoreAgreedState(stateSnapshotFiles(dir), history, {}, logger);
+    const snapshots = new KeptStateSnapshots(stateSnapshotFiles(dir));
+    const restored = restoreAgreedState(snapshots, history, {}, logger);
     expect(stateOf(restored).appliedSlot).toBe(200n);
-    const retention = new HistoryRetention(history, 0n, logger);
+    // Restored from the previous file: that is the one it gives and names.
+    expect(snapshots.slotToGive).toBe(200n);
+    const retention = new HistoryRetention(history, 0n, logger, snapshots);
     retention.quorumCommittedIs(10_000n);
-    const applier = new StateApplier(history, restored, logger, { store: stateSnapshotFiles(dir), everySlots: 100, written: (latest, previous) => retention.snapshotWritten(latest, previous) });
+    const applier = new StateApplier(history, restored, logger, { store: snapshots, everySlots: 100, written: () => retention.snapshotWritten() });
     history.append(Array.from({ length: 100 }, (_, k) => record(300 + k)));
     applier.catchUp();
     await waitFor(() => applier.state.appliedSlot === 400n);

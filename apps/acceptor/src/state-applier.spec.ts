@@ -1,4 +1,4 @@
-import { StateApplier } from '@paxos/acceptor-node';
+import { KeptStateSnapshots, StateApplier } from '@paxos/acceptor-node';
 import { createLogger } from '@paxos/grpc-kit';
 import { AgreedState, encodeStateSnapshot } from '@paxos/state-machine';
 import { ChosenHistory, stateSnapshotFiles } from './storage';
@@ -59,7 +59,8 @@ describe('the state applier writes one state snapshot at a time', () => {
     });
     const history = ChosenHistory.open(dir);
     history.append(Array.from({ length: 120 }, (_, s) => record(s)));
-    const applier = new StateApplier(history, { state: new AgreedState({}) }, logger, { store, everySlots: 50 });
+    const snapshots = new KeptStateSnapshots(store);
+    const applier = new StateApplier(history, { state: new AgreedState({}) }, logger, { store: snapshots, everySlots: 50 });
     const other = new AgreedState({});
     for (let s = 0; s < 500; s++) other.advance(record(s));
     const kept = applier.keepSnapshot(500n, encodeStateSnapshot(other.snapshot()));
@@ -80,7 +81,7 @@ describe('the state applier writes one state snapshot at a time', () => {
     await kept;
     await applier.stop();
     expect(mostInFlight).toBe(1);
-    expect(applier.durableSnapshotSlot).toBe(500n);
+    expect(snapshots.slotToGive).toBe(500n);
     history.close();
   });
 });

@@ -1,10 +1,12 @@
 import type { Logger } from '@paxos/grpc-kit';
+import type { KeptStateSnapshots } from './kept-state-snapshots';
 import type { ChosenHistoryStore } from './node-storage';
 
 /**
- * Drops chosen history under --history-retain-slots once a state snapshot was made durable (at
- * the slot the state was applied to, `latest`). Only slots that both it and the previous snapshot
- * cover go (so one damaged snapshot file never leaves the state unrecoverable), never the newest
+ * Drops chosen history under --history-retain-slots once a state snapshot was made durable. Only
+ * slots that both kept snapshot files cover go, while both were last seen whole
+ * (KeptStateSnapshots.coveredBelow: so one damaged snapshot file never leaves the state
+ * unrecoverable, and no slot goes that is not below the snapshot this node gives), never the newest
  * `retainSlots` slots, and never a slot at or above the quorum's committed index the proposers
  * report: an acceptor behind the quorum learns the slots it lacks from the acceptors ahead (or a
  * snapshot at or below that index, the only kind a proposer installs), so those must not all drop
@@ -12,7 +14,6 @@ import type { ChosenHistoryStore } from './node-storage';
  * every slot is kept.
  */
 export class HistoryRetention {
-  private snapshots: { readonly latest: bigint; readonly previous: bigint } | undefined;
   /** The highest quorum committed index a proposer reported (0 until one does: nothing is dropped). */
   private quorumCommitted = 0n;
   /** The last drop stopped at the quorum's committed index short of where the snapshots allow. */
@@ -23,12 +24,13 @@ export class HistoryRetention {
     private readonly history: ChosenHistoryStore,
     private readonly retainSlots: bigint | undefined,
     private readonly logger: Logger,
+    /** The node's snapshot files as last seen (KeptStateSnapshots): what the history may be dropped below. */
+    private readonly snapshots: Pick<KeptStateSnapshots, 'coveredBelow'>,
   ) {}
 
-  /** A state snapshot at `latest` is durable; `previous` is the one before it, if any. */
-  snapshotWritten(latest: bigint, previous: bigint | undefined): void {
-    if (this.retainSlots === undefined || previous === undefined) return;
-    this.snapshots = { latest, previous };
+  /** A state snapshot was made durable: the history may go below it and the one before it. */
+  snapshotWritten(): void {
+    if (this.retainSlots === undefined) return;
     this.drop();
   }
 
@@ -63,12 +65,12 @@ export class HistoryRetention {
   }
 
   private dropBelowSnapshots(): void {
-    const s = this.snapshots;
-    if (this.retainSlots === undefined || s === undefined) return;
+    // Read at each drop, not when the snapshot was written: a file found damaged since holds it back.
+    const covered = this.snapshots.coveredBelow;
+    if (this.retainSlots === undefined || covered === undefined) return;
     const end = this.history.endSlot;
     const newest = end > this.retainSlots ? end - this.retainSlots : 0n;
-    let keepFrom = s.previous < newest ? s.previous : newest;
-    if (s.latest < keepFrom) keepFrom = s.latest;
+    let keepFrom = covered < newest ? covered : newest;
     this.held = this.quorumCommitted < keepFrom;
     if (this.held) keepFrom = this.quorumCommitted;
     const before = this.history.firstSlot;

@@ -1,8 +1,13 @@
+import type { ChosenRecord } from '@paxos/consensus-core';
+import { pino } from 'pino';
+import { HistoryRetention } from './history-retention';
 import { KeptStateSnapshots } from './kept-state-snapshots';
 import { MemoryDisk, MemoryStorage } from './memory-storage';
 import type { SnapshotGeneration, StateSnapshotStore } from './state-snapshot-store';
 
+const logger = pino({ level: 'silent' });
 const body = (slot: bigint) => Buffer.from(`state at ${slot}`);
+const record = (slot: bigint): ChosenRecord => ({ slot, ballot: { round: 1n, proposerId: 1 }, value: { kind: 'noop' } });
 
 /** A disk's snapshot store, counting the reads that reach it. */
 function counted(disk: MemoryDisk, opts: { writeFault?: () => string | undefined } = {}) {
@@ -99,5 +104,56 @@ describe('KeptStateSnapshots: the snapshot an acceptor can give, in one place', 
     expect(kept.coveredBelow).toBeUndefined();
     expect(kept.slotToGive).toBe(30n);
     expect(reads).toEqual(['latest']);
+  });
+});
+
+describe('history retention by the snapshots the node can give', () => {
+  /** A node's history of slots [0, end), all synced, with retention over its snapshot files. */
+  function node(end: bigint, retainSlots: bigint, quorumCommitted = end) {
+    const disk = new MemoryDisk();
+    const { storage, store } = counted(disk);
+    storage.history.append(Array.from({ length: Number(end) }, (_, i) => record(BigInt(i))));
+    storage.history.sync();
+    const kept = new KeptStateSnapshots(store);
+    const retention = new HistoryRetention(storage.history, retainSlots, logger, kept);
+    retention.quorumCommittedIs(quorumCommitted);
+    return { disk, history: storage.history, kept, retention };
+  }
+  const afterRequest = () => new Promise((r) => setImmediate(r));
+
+  it('drops only below both whole files, never above the snapshot it gives', async () => {
+    const { history, kept, retention } = node(500n, 10n);
+    await kept.write(100n, body(100n));
+    retention.snapshotWritten();
+    expect(history.firstSlot).toBe(0n); // one snapshot: nothing goes
+    await kept.write(200n, body(200n));
+    retention.snapshotWritten();
+    expect(history.firstSlot).toBe(100n);
+    expect(history.firstSlot).toBeLessThanOrEqual(kept.slotToGive as bigint);
+  });
+
+  it('drops nothing more once the latest was found damaged, until a write makes two whole files again', async () => {
+    const { disk, history, kept, retention } = node(1000n, 10n, 150n);
+    await kept.write(100n, body(100n));
+    await kept.write(200n, body(200n));
+    retention.snapshotWritten();
+    // Held at the quorum's committed index (150), short of the previous snapshot (200).
+    expect(history.firstSlot).toBe(100n);
+    await kept.write(300n, body(300n));
+    retention.snapshotWritten();
+    expect(history.firstSlot).toBe(150n);
+    // The latest (300) is damaged under the node and a transfer finds it: the node gives 200.
+    disk.damageStateSnapshot('latest');
+    expect('slot' in kept.give() && kept.slotToGive).toBe(200n);
+    // The quorum moves on: the held drop may not go past the one file left whole (or at all: one
+    // more damaged file would cost the state), however far the quorum is.
+    retention.quorumCommittedIs(900n);
+    await afterRequest();
+    expect(history.firstSlot).toBe(150n);
+    // The next snapshot replaces the damaged latest in place and keeps 200: both whole again.
+    await kept.write(400n, body(400n));
+    retention.snapshotWritten();
+    expect(history.firstSlot).toBe(200n);
+    expect(history.firstSlot).toBeLessThanOrEqual(kept.slotToGive as bigint);
   });
 });

@@ -4,10 +4,11 @@ import type { ChosenHistoryStore } from './node-storage';
 import type { SnapshotGeneration, StateSnapshotStore } from './state-snapshot-store';
 
 /**
- * The agreed state a starting acceptor applies its history onto, or why it has none; with the slot
- * of the latest snapshot file when the state came from it (retention counts on that file).
+ * The agreed state a starting acceptor applies its history onto, or why it has none. Which
+ * snapshot the node can give is not part of it: the store read here (the node's
+ * KeptStateSnapshots) noted what each file held.
  */
-export type RestoredState = { readonly state: AgreedState; readonly snapshotSlot?: bigint } | { readonly unavailable: string };
+export type RestoredState = { readonly state: AgreedState } | { readonly unavailable: string };
 
 /**
  * The agreed state a starting acceptor applies the history onto: its latest durable snapshot, else
@@ -23,7 +24,7 @@ export function restoreAgreedState(store: StateSnapshotStore, history: ChosenHis
     if ('state' in found) {
       if (reasons.length > 0) logger.warn({ reasons }, 'the latest state snapshot is not usable: restored from the previous one');
       logger.info({ slot: found.state.appliedSlot.toString(), generation }, 'agreed state restored from its snapshot');
-      return generation === 'latest' ? { state: found.state, snapshotSlot: found.state.appliedSlot } : found;
+      return found;
     }
     if (found.unavailable !== 'none written yet') reasons.push(`${generation}: ${found.unavailable}`);
   }

@@ -15,11 +15,14 @@ const PENDING_SLOTS_MAX = 4096;
 export const STATE_SNAPSHOT_EVERY_SLOTS = 100_000;
 
 export interface StateSnapshots {
-  /** Where the snapshots go (the data dir's files, or a simulated disk). */
+  /**
+   * Where the snapshots go (the data dir's files, or a simulated disk): a KeptStateSnapshots, so
+   * that what the node reports of its snapshots follows each write.
+   */
   readonly store: StateSnapshotStore;
   readonly everySlots: number;
-  /** Told once a snapshot is durable, with its slot and the previous snapshot's (history retention). */
-  readonly written?: (slot: bigint, previousSlot: bigint | undefined) => void;
+  /** Told once a snapshot of its own is durable, with its slot (history retention). */
+  readonly written?: (slot: bigint) => void;
 }
 
 /**
@@ -37,22 +40,19 @@ export class StateApplier {
   private timer: NodeJS.Timeout | undefined;
   /** The applied slot of the last snapshot taken (or restored): the next is due everySlots later. */
   private snapshotSlot: bigint;
-  /** The slots of the latest durable snapshot and of the one before it, when known. */
-  private durable: { latest?: bigint; previous?: bigint } = {};
   private writing: Promise<void> | undefined;
   private current: AgreedState | undefined;
 
   constructor(
     private readonly history: ChosenHistoryStore,
     /** The state to apply onto; or why the node has none (see restore-state.ts). */
-    restored: { readonly state: AgreedState; readonly snapshotSlot?: bigint } | { readonly unavailable: string },
+    restored: { readonly state: AgreedState } | { readonly unavailable: string },
     private readonly logger: Logger,
     private readonly snapshots?: StateSnapshots,
   ) {
     if ('state' in restored) {
       this.current = restored.state;
       this.snapshotSlot = restored.state.appliedSlot;
-      if (restored.snapshotSlot !== undefined) this.durable = { latest: restored.snapshotSlot };
     } else {
       this.snapshotSlot = 0n;
       this.failed = restored.unavailable;
@@ -73,11 +73,6 @@ export class StateApplier {
   /** Slots below this one are applied (0 while the node has no state). */
   get appliedSlot(): bigint {
     return this.current?.appliedSlot ?? 0n;
-  }
-
-  /** The slot of the latest durable state snapshot, if one was written or restored. */
-  get durableSnapshotSlot(): bigint | undefined {
-    return this.durable.latest;
   }
 
   /** Why applying stopped (a history row that does not decode, or no state to apply onto), if it did. */
@@ -189,7 +184,7 @@ export class StateApplier {
     this.persist(slot, body).then(
       () => {
         this.logger.info({ slot: slot.toString(), bytes: body.length, encodedMs, ms: Math.round(performance.now() - started) }, 'state snapshot written');
-        s.written?.(slot, this.durable.previous);
+        s.written?.(slot);
       },
       (err: unknown) => this.logger.warn({ err, slot: slot.toString() }, 'writing the state snapshot failed: a restart applies the history from the previous one'),
     );
@@ -197,16 +192,14 @@ export class StateApplier {
 
   /**
    * Writes the snapshot file (the caller makes sure no other write is in flight); once it is
-   * durable it is the latest, and the previous is the one the store kept (StateSnapshotStore).
+   * durable it is the latest, and the previous is the one the store kept (StateSnapshotStore,
+   * which tells the node's KeptStateSnapshots).
    * `writing` is cleared only by the write that set it: keepSnapshot starts its second write as
    * soon as its first resolves, before the first one's settling runs, and a clear from that one
    * would let the applier write a snapshot of its own beside the second (both on one temporary file).
    */
   private persist(slot: bigint, body: Buffer): Promise<void> {
-    // The previous one is the store's word: a latest it found damaged was replaced, not kept.
-    const write = (this.snapshots as StateSnapshots).store.write(slot, body).then(({ previousSlot }) => {
-      this.durable = { latest: slot, ...(previousSlot !== undefined ? { previous: previousSlot } : {}) };
-    });
+    const write = (this.snapshots as StateSnapshots).store.write(slot, body).then(() => undefined);
     const writing: Promise<void> = write.then(
       () => undefined,
       () => undefined,

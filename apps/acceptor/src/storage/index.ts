@@ -3,6 +3,6 @@ export { AcceptorStorage, type RecoveredState, type StorageOptions, type Storage
 export { DataDirError, historyReadError, StorageCorruptionError, StorageOverloadedError, StorageUnavailableError } from './errors';
 export type { AcceptedEntry, AcceptorSnapshot, Ballot, DurableChange, SlotValue } from './durable-types';
 export { ChosenHistory, HISTORY_DIR, type HistoryStats } from './chosen-history';
-export { stateSnapshotFiles } from './state-snapshot-file';
+export { stateSnapshotFiles, stateSnapshotReadsToGive } from './state-snapshot-file';
 export { LOCK_FILE } from './data-dir-lock';
 export { parseFloorBallot } from './data-dir';

@@ -1,7 +1,8 @@
 import { existsSync, promises as fsp, readdirSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
-import { latestStateSnapshotReader, readStateSnapshot, writeStateSnapshot } from './state-snapshot-file';
+import { KeptStateSnapshots } from '@paxos/acceptor-node';
+import { readStateSnapshot, stateSnapshotFiles, stateSnapshotReadsToGive, writeStateSnapshot } from './state-snapshot-file';
 import { tempDir } from './storage-test-helpers';
 
 /** Opens files as fsp.open does, but each handle's writes take at most `maxBytes`, then fail with `failAfter` bytes taken (a disk filling up). */
@@ -78,7 +79,8 @@ describe('state snapshot file', () => {
   });
 
   it('is read for transfers again only when a newer snapshot replaced it', async () => {
-    const read = latestStateSnapshotReader(dir);
+    const kept = new KeptStateSnapshots(stateSnapshotFiles(dir), stateSnapshotReadsToGive(dir));
+    const read = () => kept.give();
     expect(read()).toEqual({ missing: 'none written yet' });
     await writeStateSnapshot(dir, 10n, Buffer.from('ten'));
     const first = read();
@@ -91,13 +93,18 @@ describe('state snapshot file', () => {
     // Damaged in place (same inode): its modification time or size changed, so it is read and
     // refused, and the previous snapshot is sent instead (the history continues from it too).
     await fsp.writeFile(path.join(dir, 'state.snapshot'), 'not a snapshot at all');
+    expect(kept.slotToGive).toBe(20n); // not yet read: a report does not read the file
     const previous = read();
     expect('slot' in previous && [previous.slot, previous.body.toString()]).toEqual([10n, 'ten']);
+    // What Learn and OUT_OF_RANGE name follows what was served.
+    expect(kept.slotToGive).toBe(10n);
     await fsp.writeFile(path.join(dir, 'state.snapshot.prev'), 'nor this');
     expect(read()).toEqual({ missing: expect.stringMatching(/state\.snapshot is not a state snapshot; the previous one: .*state\.snapshot\.prev is not a state snapshot/) });
+    expect(kept.slotToGive).toBeUndefined();
     // A good latest again: sent, and the previous one's bytes no longer held.
     await writeStateSnapshot(dir, 30n, Buffer.from('thirty'));
     const third = read();
     expect('slot' in third && third.slot).toBe(30n);
+    expect(kept.slotToGive).toBe(30n);
   });
 });

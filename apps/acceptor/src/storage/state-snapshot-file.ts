@@ -11,7 +11,7 @@ import { promises as fsp, readFileSync, statSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { crc32 } from 'node:zlib';
-import { type SnapshotGeneration, snapshotToGive, type StateSnapshotStore } from '@paxos/acceptor-node';
+import type { SnapshotGeneration, StateSnapshotStore, StoredStateSnapshot } from '@paxos/acceptor-node';
 import { fsyncDir } from './data-dir';
 
 export const STATE_SNAPSHOT_FILE = 'state.snapshot';
@@ -95,22 +95,22 @@ export function readStateSnapshot(dir: string, generation: SnapshotGeneration = 
 }
 
 /**
- * Reads the snapshot to send for GetStateSnapshot calls (snapshotToGive: the latest, or the
- * previous one when the latest is damaged or missing). Each file is read again only when it changed (another inode, size or
- * modification time): a client that opens and cancels transfers in a loop would otherwise have the
- * acceptor read and check the whole file, on the thread that answers votes, once per call. Holds
- * at most one snapshot's bytes (the previous one's only while the latest cannot be sent).
+ * Reads the snapshot files for GetStateSnapshot calls (KeptStateSnapshots.give, snapshotToGive:
+ * the latest, or the previous one when the latest is damaged or missing). Each file is read again
+ * only when it changed (another inode, size or modification time): a client that opens and cancels
+ * transfers in a loop would otherwise have the acceptor read and check the whole file, on the
+ * thread that answers votes, once per call. Holds at most one snapshot's bytes (the previous
+ * one's only while the latest cannot be sent).
  */
-export function latestStateSnapshotReader(dir: string): () => { slot: bigint; body: Buffer } | { missing: string } {
+export function stateSnapshotReadsToGive(dir: string): (generation: SnapshotGeneration) => StoredStateSnapshot {
   const latest = cachedSnapshotFile(path.join(dir, STATE_SNAPSHOT_FILE));
   const previous = cachedSnapshotFile(path.join(dir, PREVIOUS_STATE_SNAPSHOT_FILE));
-  return () =>
-    snapshotToGive((generation) => {
-      if (generation === 'previous') return previous.read();
-      const read = latest.read();
-      if (!('missing' in read)) previous.forget();
-      return read;
-    });
+  return (generation) => {
+    if (generation === 'previous') return previous.read();
+    const read = latest.read();
+    if (!('missing' in read)) previous.forget();
+    return read;
+  };
 }
 
 function cachedSnapshotFile(file: string): { read: () => { slot: bigint; body: Buffer } | { missing: string }; forget: () => void } {

@@ -4,12 +4,12 @@ import {
   HistoryRetention,
   installStateSnapshot,
   joinChosenHistory,
+  KeptStateSnapshots,
   learnReply,
   MemoryDisk,
   MemoryStorage,
   type MemoryStorageOptions,
   restoreAgreedState,
-  snapshotToGive,
   StateApplier,
 } from '@paxos/acceptor-node';
 import { AcceptorCore, type Ballot, type ChosenRecord, type Command, DEFAULT_LIMITS, type Quorum, type RejoinFloor, type SlotValue } from '@paxos/consensus-core';
@@ -35,9 +35,11 @@ export interface SimAcceptorOptions {
   readonly historyRetainSlots?: bigint;
 }
 
-/** What an acceptor incarnation runs beside its node: the agreed state and the history's retention. */
+/** What an acceptor incarnation runs beside its node: the agreed state, its snapshots and the history's retention. */
 interface AgreedStateParts {
   readonly applier: StateApplier;
+  /** The snapshot files as this incarnation last saw them: what it gives and reports. */
+  readonly snapshots: KeptStateSnapshots;
   readonly retention: HistoryRetention;
   /** Set while an InstallStateSnapshot runs (one at a time, as the service holds it). */
   installing: boolean;
@@ -112,17 +114,18 @@ export class SimAcceptor {
     });
     // As main.ts assembles them: the state restored from the snapshots, applied on as the history grows.
     const logger = this.opts.logger;
-    const retention = new HistoryRetention(storage.history, this.opts.historyRetainSlots, logger);
+    const snapshots = new KeptStateSnapshots(storage.stateSnapshots);
+    const retention = new HistoryRetention(storage.history, this.opts.historyRetainSlots, logger, snapshots);
     const every = this.opts.stateSnapshotEverySlots;
     const applier = new StateApplier(
       storage.history,
-      restoreAgreedState(storage.stateSnapshots, storage.history, REGISTRY_DEFAULTS, logger),
+      restoreAgreedState(snapshots, storage.history, REGISTRY_DEFAULTS, logger),
       logger,
-      every !== undefined ? { store: storage.stateSnapshots, everySlots: every, written: (latest, previous) => retention.snapshotWritten(latest, previous) } : undefined,
+      every !== undefined ? { store: snapshots, everySlots: every, written: () => retention.snapshotWritten() } : undefined,
     );
     this.node.onChosenPrefix((records) => applier.appended(records));
     applier.catchUp();
-    this.agreed = { applier, retention, installing: false };
+    this.agreed = { applier, snapshots, retention, installing: false };
     this.incarnation++;
   }
 
@@ -186,14 +189,13 @@ export class SimAcceptor {
   }
 
   learn(fromSlot: bigint, maxEntries: number): LearnResponse {
-    return learnReply(this.serving(), { fromSlot, maxEntries }, this.agreed?.applier.durableSnapshotSlot);
+    return learnReply(this.serving(), { fromSlot, maxEntries }, this.agreed?.snapshots.slotToGive);
   }
 
   /** ReadService.GetStateSnapshot: the latest durable snapshot, or the previous one while the latest is damaged or missing. */
   stateSnapshot(): StateSnapshotBytes {
     this.serving();
-    const storage = this.storage as MemoryStorage;
-    const read = snapshotToGive((generation) => storage.stateSnapshots.read(generation));
+    const read = (this.agreed as AgreedStateParts).snapshots.give();
     if ('missing' in read) throw new GrpcError(status.FAILED_PRECONDITION, `this acceptor has no state snapshot to give: ${read.missing}`);
     return read;
   }
