@@ -322,8 +322,8 @@ export interface LearnResponse {
    */
   oldestKeptSlot: bigint;
   /**
-   * The slot of the acceptor's latest durable state snapshot (0: none written yet); see
-   * ReadService.GetStateSnapshot.
+   * The slot of the durable state snapshot the acceptor gives (ReadService.GetStateSnapshot): its
+   * latest, or the previous one once it found the latest damaged (0: none it can give).
    */
   snapshotSlot: bigint;
 }
