@@ -1,10 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Quorum } from '@paxos/consensus-core';
 import { cacheFilePath, readCacheFile, SOURCE_COUNT } from '@paxos/lmfdb-client';
 import { ConfigError, ensureNetworkCertificates, isServing, type Transport } from '@paxos/grpc-kit';
-import { CLIENT_CERT_NAME, clientTransport, INGEST_CERT_NAME, STATUS_CERT_NAME, STATUS_PAGE_NAME, dataDir, defaultNetworkDir, LAYOUT_FILE, layoutProblem, lockNetworkDir, logFile, type NetworkLayout, networkTlsDir, type NodeLayout, pidFile, portOf, readLayout, workspaceRoot, writeLayout } from './network-dir';
+import { CLIENT_CERT_NAME, clientTransport, INGEST_CERT_NAME, STATUS_CERT_NAME, STATUS_PAGE_NAME, dataDir, defaultNetworkDir, LAYOUT_FILE, layoutProblem, lockNetworkDir, NETWORK_LOCK_FILE, logFile, type NetworkLayout, networkTlsDir, type NodeLayout, pidFile, portOf, readLayout, workspaceRoot, writeLayout } from './network-dir';
 import { holdsVoteLog, holdsVotes, recordedClusterSize } from './acceptor-data-dir';
 import { portProblem } from './port-check';
 import { acceptorStatus } from './probe';
@@ -235,11 +235,37 @@ function startProcess(dir: string, name: string, nodeFlags: readonly string[], s
  * file in dir, then waits until each answers health. Refuses when a network runs in dir.
  */
 export async function launchNetwork(opts: LaunchOptions): Promise<LaunchResult> {
+  // A refused launch (ports in use, flags that describe no network) into a dir it made leaves no
+  // dir behind: a mistyped --dir is not made, as stop and --restart-missing make none.
+  const madeDir = !existsSync(opts.dir);
   const release = once(await lockNetworkDir(opts.dir, 'launch'));
   try {
     return await launchLocked(opts, release);
+  } catch (e) {
+    if (madeDir && e instanceof ConfigError) {
+      release();
+      removeRefusedDir(opts.dir);
+    }
+    throw e;
   } finally {
     release();
+  }
+}
+
+/**
+ * Removes the dir a refused launch made, and its lock file, when the lock file is all it holds (a
+ * refusal comes before anything else is written); anything else in it is left as it is. No other
+ * command uses a dir this launch has just made: a second launch into it was refused at once, and
+ * stop and --restart-missing take no lock where there is no network.json.
+ */
+function removeRefusedDir(dir: string): void {
+  const lockFiles = [NETWORK_LOCK_FILE, `${NETWORK_LOCK_FILE}-journal`];
+  try {
+    if (readdirSync(dir).some((f) => !lockFiles.includes(f))) return;
+    for (const f of lockFiles) rmSync(join(dir, f), { force: true });
+    rmdirSync(dir);
+  } catch {
+    // left as it is: the refusal is what the operator needs to read
   }
 }
 

@@ -107,6 +107,23 @@ describe('the network dir', () => {
     }
   });
 
+  it('a refused launch into a dir it made leaves no dir and no lock file; the next launch, stop and check see no network there', async () => {
+    const fresh = join(dir, 'typo', 'net');
+    // Flags that describe no network (the proposer's metrics port past 65535): refused once the dir's lock is taken.
+    const refused = runLaunch(['--dir', fresh, '--nodes', '1', '--metrics-port', '65500', '--insecure'], () => undefined);
+    await expect(refused).rejects.toBeInstanceOf(ConfigError);
+    await expect(refused).rejects.toThrow(/the network these flags describe cannot run/);
+    expect(existsSync(fresh)).toBe(false);
+    const lines: string[] = [];
+    expect(await runStop(['--dir', fresh], (l) => lines.push(l))).toBe(0);
+    expect(lines).toEqual([`no network is running in ${fresh} (no network.json and no pid files there)`]);
+    expect(existsSync(fresh)).toBe(false);
+    // A dir that was there before keeps what it held (another program's file among it).
+    writeFileSync(join(dir, 'notes.txt'), 'mine');
+    await expect(runLaunch(['--dir', dir, '--nodes', '1', '--metrics-port', '65500', '--insecure'], () => undefined)).rejects.toBeInstanceOf(ConfigError);
+    expect(readdirSync(dir)).toContain('notes.txt');
+  });
+
   it('finds a process launch started whose pid file was never written (launch killed between the two), and stop ends it', async () => {
     writeFileSync(join(dir, 'network.json'), JSON.stringify(layout()));
     const orphan = spawn('sleep', ['30'], { env: { ...process.env, [LAUNCH_MARKER_ENV]: dir, [LAUNCH_NAME_ENV]: 'proposer' }, stdio: 'ignore' });
