@@ -1,6 +1,6 @@
 import { Quorum, formatBallot } from '@paxos/consensus-core';
 import { status as grpcStatus } from '@grpc/grpc-js';
-import { describeGrpcError, type HealthReading, isServiceError, readHealth, type Transport } from '@paxos/grpc-kit';
+import { describeGrpcError, type HealthReading, isServiceError, readHealth, SHUTDOWN_DEADLINE_MS, type Transport } from '@paxos/grpc-kit';
 import type { StatusResponse } from '@paxos/proto';
 import { acceptorVotes } from '@paxos/wire';
 import { type NetworkLayout, type NodeLayout, portOf, STATUS_PAGE_NAME } from './network-dir';
@@ -41,7 +41,10 @@ export interface ServiceRow {
   /** Why not (absent when it answers). */
   readonly error?: string;
   /** When it does not answer: whether the process launch started for it runs, and is paused (absent: not checked). */
-  readonly process?: { readonly running: false; readonly lastWords?: string; readonly lostData?: LostData } | { readonly running: true; readonly pid: number; readonly paused: boolean };
+  readonly process?:
+    | { readonly running: false; readonly lastWords?: string; readonly lostData?: LostData }
+    // shuttingDown: the signal its log says it is ending on (its port closes first, its calls and storage then end).
+    | { readonly running: true; readonly pid: number; readonly paused: boolean; readonly shuttingDown?: string };
 }
 
 /** An acceptor whose data dir holds no votes while the others' do: restart-missing leaves it down, rejoin brings it back. */
@@ -53,7 +56,10 @@ export interface LostData {
 /** What became of the process launch started for a service that does not answer (owners absent: not checked), and of one gone, what its log said last. */
 function processOf(owners: Owners | undefined, pid: number | undefined, name: string): Pick<ServiceRow, 'process'> {
   if (!owners) return {};
-  if (pid !== undefined) return { process: { running: true, pid, paused: isPaused(pid) } };
+  if (pid !== undefined) {
+    const signal = owners.shutdownSignal?.(name, pid);
+    return { process: { running: true, pid, paused: isPaused(pid), ...(signal !== undefined ? { shuttingDown: signal } : {}) } };
+  }
   const lastWords = owners.lastWords?.(name);
   const lostData = owners.lostData?.(name);
   return { process: { running: false, ...(lastWords !== undefined ? { lastWords } : {}), ...(lostData !== undefined ? { lostData } : {}) } };
@@ -70,6 +76,10 @@ function serviceAdvice(row: ServiceRow, log: string, dir: string): string {
   }
   if (p?.running === false) return `its process is not running${p.lastWords ? ` (its log ends: ${p.lastWords})` : ''}: npm run launch -- --restart-missing --dir ${dir} starts it again${p.lastWords ? ' once that is mended' : ''}`;
   if (p?.running && p.paused) return `its process ${p.pid} is paused (stopped by a signal): resume it with kill -CONT ${p.pid}`;
+  // Its port closes as its graceful shutdown starts; the process ends once its calls and storage have.
+  if (p?.running && p.shuttingDown) {
+    return `its process ${p.pid} is shutting down (${p.shuttingDown}, its log says): it no longer answers and ends within ${SHUTDOWN_DEADLINE_MS / 1000} s; then npm run launch -- --restart-missing --dir ${dir} starts it again`;
+  }
   return `see ${log}`;
 }
 
@@ -207,6 +217,8 @@ export interface Owners {
   readonly lastWords?: (name: string) => string | undefined;
   /** Whether an acceptor (by its name in the layout) lost its data, as launch's lostData tells. */
   readonly lostData?: (name: string) => LostData | undefined;
+  /** The signal a running process (by its name and pid) is shutting down on, as its log says (undefined: it says nothing of it). */
+  readonly shutdownSignal?: (name: string, pid: number) => string | undefined;
 }
 
 async function proposerRow(address: string, deadlineMs: number, transport: Transport, owners?: Owners): Promise<ServiceRow> {

@@ -4,9 +4,10 @@ import type { Transport } from '@paxos/grpc-kit';
 import { attemptDeadlines, type CheckReport, checkNetwork, formatCheck, NO_ACCEPTOR_ANSWERED, type Owners } from './check-report';
 import { certificateExpiry } from './certificate-expiry';
 import { compareLogs, type LogAgreement } from './log-agreement';
-import { lostData, runningProcesses } from './launch-network';
+import { hasPidFiles, lostData, runningProcesses } from './launch-network';
+import { relaunchCommand } from './launch';
 import { clientTransport, dataDir, defaultNetworkDir, logFile, readLayout, STATUS_PAGE_NAME } from './network-dir';
-import { endingCause } from './processes';
+import { endingCause, shutdownSignal } from './processes';
 
 export const checkCommand = {
   program: 'check',
@@ -68,6 +69,16 @@ export async function runCheck(argv: readonly string[], out: (line: string) => v
   }
   const dir = resolve(parsed.options.dir ?? defaultNetworkDir());
   const layout = readLayout(dir);
+  // npm run stop ended every process and removed their pid files: a stopped network, said in one
+  // line with the launch that starts it again, not a table of nodes that do not answer. (A network
+  // whose processes were killed keeps its pid files: its table names each, with how to restart it.)
+  if (!hasPidFiles(dir) && runningProcesses(dir).length === 0) {
+    const start = relaunchCommand(layout, dir);
+    const acceptors = layout.nodes.filter((n) => n.role === 'acceptor').length;
+    if (parsed.options.json) out(JSON.stringify({ stopped: true, serving: false, alive: 0, clusterSize: acceptors, start }, null, 2));
+    else out(`stopped: the network in ${dir} is stopped (none of its processes runs, and no pid file is left); start it again with ${start}`);
+    return 1;
+  }
   const transport = clientTransport(dir);
   const deadlineMs = parsed.options['deadline-ms'] as number;
   const settleUntil = performance.now() + (parsed.options['settle-ms'] as number);
@@ -81,7 +92,14 @@ export async function runCheck(argv: readonly string[], out: (line: string) => v
       const n = lost.has(name) ? layout.nodes.find((x) => x.name === name) : undefined;
       return n ? { id: n.id, dataDir: dataDir(dir, n.name) } : undefined;
     };
-    return { ...(proposer !== undefined ? { proposer } : {}), ...(statusPage !== undefined ? { statusPage } : {}), acceptors, lastWords: (name) => endingCause(logFile(dir, name)), lostData: lostOf };
+    return {
+      ...(proposer !== undefined ? { proposer } : {}),
+      ...(statusPage !== undefined ? { statusPage } : {}),
+      acceptors,
+      lastWords: (name) => endingCause(logFile(dir, name)),
+      lostData: lostOf,
+      shutdownSignal: (name, pid) => shutdownSignal(logFile(dir, name), pid),
+    };
   };
   let report = await checkNetwork(layout, deadlineMs, transport, owners());
   while (report.quorumAlive && (report.holdingLatest < report.alive || report.appliedLatest < report.alive) && performance.now() < settleUntil) {

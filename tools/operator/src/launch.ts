@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { ConfigError, helpText, parseCommand } from '@paxos/grpc-kit';
 import { defaultCacheDir } from '@paxos/lmfdb-client';
 import { launchNetwork, type LaunchResult, restartMissing } from './launch-network';
-import { defaultNetworkDir, refuseNonDirectory } from './network-dir';
+import { defaultNetworkDir, type NetworkLayout, portOf, refuseNonDirectory } from './network-dir';
 
 export const launchCommand = {
   program: 'launch',
@@ -27,6 +27,24 @@ export const launchCommand = {
 
 /** Flags the layout of a launched network fixes (refused with --restart-missing). */
 const RESTART_FIXED = ['nodes', 'base-port', 'proposer-port', 'status-port', 'metrics-port', 'lmfdb-cache', 'offline', 'base-url', 'insecure'] as const;
+
+/**
+ * The launch command that starts the network of `layout` again as it was (its size, ports, LMFDB
+ * cache and transport), for a network that was stopped: a launch with other flags would be
+ * refused (another --nodes) or move it to other ports.
+ */
+export function relaunchCommand(layout: NetworkLayout, dir: string): string {
+  const acceptors = layout.nodes.filter((n) => n.role === 'acceptor');
+  const base = portOf(acceptors[0]?.address ?? ':7100');
+  const flags = ['--dir', dir, '--nodes', String(acceptors.length), '--base-port', String(base)];
+  if (portOf(layout.proposer) !== base + 100) flags.push('--proposer-port', String(portOf(layout.proposer)));
+  if (layout.statusPage && portOf(layout.statusPage) !== base + 2200) flags.push('--status-port', String(portOf(layout.statusPage)));
+  const metrics = acceptors[0]?.metricsAddress;
+  if (metrics && portOf(metrics) !== base + 2000) flags.push('--metrics-port', String(portOf(metrics)));
+  if (resolve(layout.lmfdbCacheDir) !== resolve(defaultCacheDir())) flags.push('--lmfdb-cache', layout.lmfdbCacheDir);
+  if (layout.tls !== true) flags.push('--insecure');
+  return `npm run launch -- ${flags.join(' ')}`;
+}
 
 export function printLaunch(r: LaunchResult, out: (line: string) => void): void {
   for (const n of r.nodes) {

@@ -278,6 +278,27 @@ export function endingCause(path: string): string | undefined {
   return (typeof level === 'number' ? level >= 50 : CAUSE.test(line)) ? line.slice(0, 300) : undefined;
 }
 
+/**
+ * The signal a running process said it is shutting down on ("SIGTERM"), from its log's last
+ * lines: a JSON record "shutting down" that process `pid` wrote (a node logs it as its graceful
+ * shutdown starts; it closes its port first, then may take up to 20 s to end its calls and flush
+ * its storage). Undefined when its log says no such thing of that pid (an earlier process's
+ * shutdown, before a restart, is not this one's).
+ */
+export function shutdownSignal(path: string, pid: number): string | undefined {
+  for (const line of [...(lastLines(path) ?? [])].reverse()) {
+    let j: { pid?: unknown; msg?: unknown; signal?: unknown };
+    try {
+      j = JSON.parse(line) as typeof j;
+    } catch {
+      continue;
+    }
+    if (j.pid !== pid) continue;
+    if (j.msg === 'shutting down') return typeof j.signal === 'string' ? j.signal : 'a signal';
+  }
+  return undefined;
+}
+
 /** The last 20 lines of a log that are not noise (undefined when it cannot be read). */
 function lastLines(path: string): string[] | undefined {
   let text: string;
