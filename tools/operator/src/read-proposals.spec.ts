@@ -83,3 +83,11 @@ describe('read --json', () => {
     });
   });
 });
+
+describe('read --json enums', () => {
+  it('writes an enum as its value\'s name given the message, at any depth, and keeps a number the contract does not name', () => {
+    const doc = JSON.parse(readJson({ slot: 1n, votes: [{ phase: 1, outcome: 3 }, { phase: 9, outcome: 0 }] }, 'paxos.v1.ProposeResponse')) as unknown;
+    expect(doc).toEqual({ slot: '1', votes: [{ phase: 'VOTE_PHASE_PREPARE', outcome: 'VOTE_OUTCOME_REJECTED' }, { phase: 9, outcome: 'VOTE_OUTCOME_UNSPECIFIED' }] });
+    expect(() => readJson({}, 'paxos.v1.NoSuchMessage')).toThrow(/not a message of the wire contract/);
+  });
+});

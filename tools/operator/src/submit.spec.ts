@@ -2,10 +2,11 @@ import { status } from '@grpc/grpc-js';
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '@paxos/grpc-kit';
-import { ProposeResponse } from '@paxos/proto';
+import { ConfigError, createLogger, INSECURE, startGrpcServer } from '@paxos/grpc-kit';
+import { ProposeResponse, ProposerServiceService, VoteOutcome, VotePhase } from '@paxos/proto';
 import { PROPOSAL_FILE_BYTES_MAX, readBoundedText } from './bounded-file';
-import { buildFromOptions, describeFailure, EXIT, formatChosen } from './submit';
+import { readJson } from './read';
+import { buildFromOptions, describeFailure, EXIT, formatChosen, runSubmit } from './submit';
 
 describe('npm run submit: what a failure means to the sender', () => {
   it('calls only a decided "no" refused; an open outcome names the id to retry with', () => {
@@ -99,5 +100,46 @@ describe('npm run submit: the chosen line', () => {
     expect(formatChosen(r, 23).at(-1)).toBe(`consensus: chosen in slot 6 under ballot 5.1 (value digest ${'ab'.repeat(8)}: sha256 of the proposal's bytes)`);
     const old = ProposeResponse.fromPartial({ clientRequestId: 'r1', slot: 2n, duplicate: true });
     expect(formatChosen(old, 23).at(-1)).toBe("consensus: already chosen in slot 2 under ballot - (value digest not known: sha256 of the proposal's bytes)");
+  });
+});
+
+describe('npm run submit --json', () => {
+  jest.setTimeout(30_000);
+
+  it("writes the proposer's answer as read --json writes its answers: protobuf's JSON mapping, enums by name", async () => {
+    const answer = ProposeResponse.fromPartial({
+      clientRequestId: 'r-json',
+      slot: 2n ** 63n,
+      ballot: { round: 7n, proposerId: 1 },
+      valueDigest: 'ab',
+      votes: [
+        { nodeId: 0, address: '127.0.0.1:1', phase: VotePhase.VOTE_PHASE_PREPARE, outcome: VoteOutcome.VOTE_OUTCOME_PROMISED, ballot: { round: 7n, proposerId: 1 } },
+        { nodeId: 0, address: '127.0.0.1:1', phase: VotePhase.VOTE_PHASE_ACCEPT, outcome: VoteOutcome.VOTE_OUTCOME_ACCEPTED, detail: 'ok' },
+      ],
+    });
+    const running = await startGrpcServer({
+      host: '127.0.0.1',
+      port: 0,
+      maxReceiveBytes: 1 << 20,
+      transport: INSECURE,
+      logger: createLogger('submit-json-spec'),
+      services: [{ name: 'paxos.v1.ProposerService', definition: ProposerServiceService, implementation: { propose: (_c: unknown, cb: (e: null, r: ProposeResponse) => void) => cb(null, answer) } }],
+    });
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const lines: string[] = [];
+      expect(await runSubmit(['1', '--proposer', `127.0.0.1:${running.port}`, '--json'], (l) => lines.push(l))).toBe(EXIT.chosen);
+      const doc = JSON.parse(lines.join('\n')) as { slot: string; votes: Array<{ phase: unknown; outcome: unknown }> };
+      expect(doc.slot).toBe('9223372036854775808');
+      expect(doc.votes.map((v) => [v.phase, v.outcome])).toEqual([
+        ['VOTE_PHASE_PREPARE', 'VOTE_OUTCOME_PROMISED'],
+        ['VOTE_PHASE_ACCEPT', 'VOTE_OUTCOME_ACCEPTED'],
+      ]);
+      // The very function read --json writes with.
+      expect(lines.join('\n')).toBe(readJson(answer, 'paxos.v1.ProposeResponse'));
+    } finally {
+      stderr.mockRestore();
+      await running.shutdown(1000);
+    }
   });
 });

@@ -10,7 +10,7 @@ import { PROPOSAL_FILE_BYTES_MAX, readBoundedText } from './bounded-file';
 import { certificateAdvice, certificateRefusal, describeCallFailure } from './certificate-refusal';
 import { clientTransport, defaultNetworkDir, readLayout } from './network-dir';
 import { appliedThrough, counted, notRunningHint, propose, readCall, UINT64_MAX } from './probe';
-import { formatRows } from './read';
+import { formatRows, readJson } from './read';
 
 export const submitCommand = {
   program: 'submit',
@@ -217,7 +217,8 @@ export async function runSubmit(argv: readonly string[], out: (line: string) => 
   say(`client_request_id ${clientRequestId}`);
   try {
     const r = await propose(address, { clientRequestId, value, includeVotes: true }, o['deadline-ms'] as number, transport);
-    if (o.json) out(JSON.stringify(r, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2));
+    // As read --json writes its answers: protobuf's JSON mapping, enums by name.
+    if (o.json) out(readJson(r, 'paxos.v1.ProposeResponse'));
     else {
       for (const l of formatChosen(r, clusterSize)) out(l);
       await printLeaderboard(address, proposal.proposalNumber, o['deadline-ms'] as number, transport, out);
