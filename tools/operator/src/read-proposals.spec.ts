@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createLogger, INSECURE, startGrpcServer } from '@paxos/grpc-kit';
-import { type ListProposalsRequest, ListProposalsResponse, ReadServiceService } from '@paxos/proto';
+import { Consistency, type GetLeaderboardRequest, GetLeaderboardResponse, type ListProposalsRequest, ListProposalsResponse, ReadServiceService } from '@paxos/proto';
 import { readJson, runRead } from './read';
 
 /** A ReadService holding proposals 1..count that answers `perPage` of them a page (a node cuts its pages at 4 MiB). */
@@ -39,7 +42,8 @@ describe('npm run read -- proposals', () => {
       const lines: string[] = [];
       expect(await runRead(['proposals', '--address', server.address, '--dir', '/nonexistent', '--max', '1050'], (l) => lines.push(l))).toBe(0);
       expect(lines.filter((l) => l.startsWith('proposal '))).toHaveLength(1050);
-      expect(lines.at(-1)).toBe('more proposals from number 1051 on: --from 1051');
+      expect(lines.at(-2)).toBe('more proposals from number 1051 on: --from 1051');
+      expect(lines.at(-1)).toBe(`consistency: the default of the node at ${server.address} (linearizable at a proposer, stale at an acceptor), after slot 1100 (1101 slots applied)`);
     } finally {
       await server.stop();
     }
@@ -50,7 +54,7 @@ describe('npm run read -- proposals', () => {
     try {
       const lines: string[] = [];
       expect(await runRead(['proposals', '--address', server.address, '--dir', '/nonexistent', '--max', '20'], (l) => lines.push(l))).toBe(0);
-      expect(lines.map((l) => l.split(':')[0])).toEqual(['proposal 1', 'proposal 2', 'proposal 3', 'proposal 4', 'proposal 5']);
+      expect(lines.map((l) => l.split(':')[0])).toEqual(['proposal 1', 'proposal 2', 'proposal 3', 'proposal 4', 'proposal 5', 'consistency']);
     } finally {
       await server.stop();
     }
@@ -89,5 +93,62 @@ describe('read --json enums', () => {
     const doc = JSON.parse(readJson({ slot: 1n, votes: [{ phase: 1, outcome: 3 }, { phase: 9, outcome: 0 }] }, 'paxos.v1.ProposeResponse')) as unknown;
     expect(doc).toEqual({ slot: '1', votes: [{ phase: 'VOTE_PHASE_PREPARE', outcome: 'VOTE_OUTCOME_REJECTED' }, { phase: 9, outcome: 'VOTE_OUTCOME_UNSPECIFIED' }] });
     expect(() => readJson({}, 'paxos.v1.NoSuchMessage')).toThrow(/not a message of the wire contract/);
+  });
+});
+
+describe('npm run read says the consistency of its answer and the slot it reflects', () => {
+  jest.setTimeout(60_000);
+  let dir: string;
+  let server: { port: number; shutdown: (ms: number) => Promise<void> };
+  const asked: Consistency[] = [];
+  beforeAll(async () => {
+    server = await startGrpcServer({
+      host: '127.0.0.1',
+      port: 0,
+      maxReceiveBytes: 1 << 20,
+      transport: INSECURE,
+      logger: createLogger('read-consistency-spec'),
+      services: [
+        {
+          name: 'paxos.v1.ReadService',
+          definition: ReadServiceService,
+          implementation: {
+            getLeaderboard: (c: { request: GetLeaderboardRequest }, cb: (e: null, r: GetLeaderboardResponse) => void) => {
+              asked.push(c.request.consistency);
+              cb(null, GetLeaderboardResponse.fromPartial({ appliedSlot: 42n, proposals: 1n }));
+            },
+          },
+        },
+      ],
+    });
+    dir = mkdtempSync(join(tmpdir(), 'paxos-read-'));
+    // Acceptor 2 and the proposer of this network both answer on the stand-in's port (each read asks one).
+    const address = `127.0.0.1:${server.port}`;
+    const acceptor = (i: number) => ({ name: `node_${i}`, role: 'acceptor', id: i, address: i === 2 ? address : `127.0.0.1:${1 + i}` });
+    const proposer = { name: 'proposer', role: 'proposer', id: 1, address };
+    writeFileSync(join(dir, 'network.json'), JSON.stringify({ createdAt: '', nodes: [acceptor(0), acceptor(1), acceptor(2), proposer], proposer: address, lmfdbCacheDir: '/tmp/lmfdb', tls: false }));
+  });
+  afterAll(async () => {
+    await server.shutdown(1000);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('--node N: a stale read of that acceptor\'s applied state, and how to read linearizably instead', async () => {
+    const lines: string[] = [];
+    expect(await runRead(['leaderboard', '--node', '2', '--dir', dir], (l) => lines.push(l))).toBe(0);
+    expect(asked.at(-1)).toBe(Consistency.CONSISTENCY_STALE);
+    expect(lines.at(-1)).toBe("consistency: stale: acceptor 2's applied state after slot 41 (42 slots applied); slots chosen since are not in it (drop --node for a linearizable read)");
+    const json: string[] = [];
+    expect(await runRead(['leaderboard', '--node', '2', '--dir', dir, '--json'], (l) => json.push(l))).toBe(0);
+    expect(JSON.parse(json.join('\n'))).toMatchObject({ appliedSlot: '42', consistency: 'CONSISTENCY_STALE' });
+  });
+
+  it('the proposer: linearizable; an --address the dir names as an acceptor\'s reads stale, as that acceptor answers', async () => {
+    const lines: string[] = [];
+    expect(await runRead(['leaderboard', '--dir', dir], (l) => lines.push(l))).toBe(0);
+    expect(lines.at(-1)).toBe('consistency: linearizable: the proposer confirmed with a quorum that it leads and answered after slot 41 (42 slots applied)');
+    const json: string[] = [];
+    expect(await runRead(['leaderboard', '--dir', dir, '--address', `127.0.0.1:${server.port}`, '--json'], (l) => json.push(l))).toBe(0);
+    expect(JSON.parse(json.join('\n'))).toMatchObject({ consistency: 'CONSISTENCY_STALE' });
   });
 });

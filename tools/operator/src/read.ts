@@ -134,6 +134,33 @@ export function formatProposal(p: ProposalRecord): string[] {
   return lines;
 }
 
+/**
+ * What a read's answer reflects, said with every read: `consistency` is what the node applied it
+ * under (LINEARIZABLE: the proposer confirmed with a quorum that it leads and applied every slot
+ * opened before the read; STALE: one node's applied state as it was, later slots may be chosen
+ * already; UNSPECIFIED: the node's own default, for an address the network dir does not name).
+ */
+export interface ReadConsistency {
+  readonly consistency: 'CONSISTENCY_LINEARIZABLE' | 'CONSISTENCY_STALE' | 'CONSISTENCY_UNSPECIFIED';
+  /** "the proposer", "acceptor 3", "the node at host:port". */
+  readonly who: string;
+  /** How to read linearizably instead ("drop --node"), for a stale read. */
+  readonly instead?: string;
+}
+
+/** The line a read ends with: its consistency, whose state it is and the slot it reflects. */
+export function consistencyLine(c: ReadConsistency, appliedSlot: bigint): string {
+  const at = appliedThrough(appliedSlot);
+  switch (c.consistency) {
+    case 'CONSISTENCY_LINEARIZABLE':
+      return `consistency: linearizable: ${c.who} confirmed with a quorum that it leads and answered ${at}`;
+    case 'CONSISTENCY_STALE':
+      return `consistency: stale: ${c.who}'s applied state ${at}; slots chosen since are not in it${c.instead ? ` (${c.instead} for a linearizable read)` : ''}`;
+    default:
+      return `consistency: the default of ${c.who} (linearizable at a proposer, stale at an acceptor), ${at}`;
+  }
+}
+
 export async function runRead(argv: readonly string[], out: (line: string) => void): Promise<number> {
   const parsed = parseCommand(readCommand, argv);
   if (parsed.help) {
@@ -156,6 +183,20 @@ export async function runRead(argv: readonly string[], out: (line: string) => vo
     } else address = layout.proposer;
   }
   const consistency = o.stale || (o.node !== undefined && !o.address) ? Consistency.CONSISTENCY_STALE : Consistency.CONSISTENCY_UNSPECIFIED;
+  const who = o.address !== undefined ? `the node at ${address}` : o.node !== undefined ? `acceptor ${o.node}` : 'the proposer';
+  // An --address the network dir names is read as that node's role reads: a proposer linearizable, an acceptor stale.
+  const role = o.address === undefined ? (o.node !== undefined ? 'acceptor' : 'proposer') : roleAt(dir, address);
+  const answered: ReadConsistency =
+    consistency === Consistency.CONSISTENCY_STALE || role === 'acceptor' || what === 'log'
+      ? {
+          consistency: 'CONSISTENCY_STALE',
+          // ReadLog takes no consistency: the log is the node's applied log, at the proposer too.
+          who,
+          ...(what === 'log' ? {} : { instead: o.node !== undefined ? 'drop --node' : o.stale ? 'drop --stale' : 'read the proposer, without --address' }),
+        }
+      : role === 'proposer'
+        ? { consistency: 'CONSISTENCY_LINEARIZABLE', who }
+        : { consistency: 'CONSISTENCY_UNSPECIFIED', who };
   const deadline = o['deadline-ms'] as number;
   const from = o.from ?? '0';
   if (!/^\d+$/.test(from) || BigInt(from) > UINT64_MAX) throw new ConfigError(`--from "${from}" must be an integer in 0..${UINT64_MAX}`);
@@ -164,7 +205,7 @@ export async function runRead(argv: readonly string[], out: (line: string) => vo
     switch (what) {
       case 'leaderboard': {
         const r = await readCall(address, 'getLeaderboard', { consistency, historyMax: o.history as number }, deadline, transport);
-        if (o.json) out(json(r, 'paxos.v1.GetLeaderboardResponse'));
+        if (o.json) out(json({ ...r, consistency: answered.consistency }, 'paxos.v1.GetLeaderboardResponse'));
         else {
           formatRows(r.rows).forEach((l) => out(l));
           if (r.history.length > 0) {
@@ -172,6 +213,7 @@ export async function runRead(argv: readonly string[], out: (line: string) => vo
             for (const h of r.history) out(`  slot ${h.slot}: proposal ${h.proposalNumber} set ${f(h.framework)} to score ${f(h.score)}`);
           }
           out(`${appliedThrough(r.appliedSlot)}: ${r.proposals} proposals took effect, ${r.refused} refused`);
+          out(consistencyLine(answered, r.appliedSlot));
         }
         return 0;
       }
@@ -179,8 +221,11 @@ export async function runRead(argv: readonly string[], out: (line: string) => vo
         if (arg === undefined || !/^\d+$/.test(arg)) throw new ConfigError('give the proposal number: npm run read -- proposal 7');
         if (BigInt(arg) > UINT64_MAX) throw new ConfigError(`proposal number "${arg}" must be an integer in 0..${UINT64_MAX}`);
         const r = await readCall(address, 'getProposal', { proposalNumber: BigInt(arg), consistency }, deadline, transport);
-        if (o.json) out(json(r, 'paxos.v1.GetProposalResponse'));
-        else if (r.proposal) formatProposal(r.proposal).forEach((l) => out(l));
+        if (o.json) out(json({ ...r, consistency: answered.consistency }, 'paxos.v1.GetProposalResponse'));
+        else if (r.proposal) {
+          formatProposal(r.proposal).forEach((l) => out(l));
+          out(consistencyLine(answered, r.appliedSlot));
+        }
         return 0;
       }
       case 'proposals': {
@@ -189,10 +234,12 @@ export async function runRead(argv: readonly string[], out: (line: string) => vo
         // --json prints one document for all pages: { proposals, appliedSlot, nextNumber }.
         const pages: ListProposalsResponse[] = [];
         let more = 0n;
+        let firstApplied: bigint | undefined;
         // Bounded by --max: every page that goes on adds at least one proposal (a page may be
         // short of 256, cut at 4 MiB), and asks from a number above the last.
         while (shown < max) {
           const r = await readCall(address, 'listProposals', { fromNumber: next, maxEntries: Math.min(256, max - shown), consistency }, deadline, transport);
+          firstApplied ??= r.appliedSlot;
           if (o.json) pages.push(r);
           else {
             // In number order, the kept records and the forgotten ones (number and slot) together.
@@ -211,9 +258,13 @@ export async function runRead(argv: readonly string[], out: (line: string) => vo
         }
         if (o.json) {
           const last = pages.at(-1);
-          out(json({ proposals: pages.flatMap((p) => p.proposals), forgotten: pages.flatMap((p) => p.forgotten), appliedSlot: last?.appliedSlot ?? 0n, nextNumber: last?.nextNumber ?? 0n }));
-        } else if (shown === 0) out('(no proposals)');
-        else if (more !== 0n) out(`more proposals from number ${more} on: --from ${more}`);
+          out(json({ proposals: pages.flatMap((p) => p.proposals), forgotten: pages.flatMap((p) => p.forgotten), appliedSlot: last?.appliedSlot ?? 0n, nextNumber: last?.nextNumber ?? 0n, consistency: answered.consistency }));
+        } else {
+          if (shown === 0) out('(no proposals)');
+          else if (more !== 0n) out(`more proposals from number ${more} on: --from ${more}`);
+          // Each page is read on its own: the first page's applied slot is what the list starts from.
+          out(consistencyLine(answered, firstApplied ?? 0n));
+        }
         return 0;
       }
       case 'log': {
@@ -232,8 +283,11 @@ export async function runRead(argv: readonly string[], out: (line: string) => vo
           if (last === undefined || last.slot + 1n >= r.appliedSlot) break;
           next = last.slot + 1n;
         }
-        if (o.json) out(json({ entries, appliedSlot }));
-        else out(`log ${appliedThrough(appliedSlot)}`);
+        if (o.json) out(json({ entries, appliedSlot, consistency: answered.consistency }));
+        else {
+          out(`log ${appliedThrough(appliedSlot)}`);
+          out(consistencyLine(answered, appliedSlot));
+        }
         return 0;
       }
       default:
@@ -251,6 +305,15 @@ export async function runRead(argv: readonly string[], out: (line: string) => vo
     const failure = describeReadFailure(e.code, e.details, target);
     out(o.json ? json({ error: { code: status[e.code], details: failure.details } }) : `${status[e.code]}: ${failure.details}`);
     return failure.exitCode;
+  }
+}
+
+/** The role of the node at `address` in the network dir's layout (undefined: the dir names no such node, or no network). */
+function roleAt(dir: string, address: string): 'acceptor' | 'proposer' | undefined {
+  try {
+    return readLayout(dir).nodes.find((n) => n.address === address)?.role;
+  } catch {
+    return undefined;
   }
 }
 
