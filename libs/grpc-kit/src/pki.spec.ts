@@ -112,3 +112,40 @@ describe('certificates issued under a CA near its end', () => {
     expect(() => ensureNetworkCertificates(dir, ['acceptor-0'], ['proposer'])).toThrow(/ends on .*too soon to issue .*launch it again, which makes a new CA/);
   });
 });
+
+describe('a CA certificate damaged while the network runs', () => {
+  let dir: string;
+  const names = ['acceptor-0', 'proposer-1', 'client-cli'];
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'pki-damaged-'));
+    ensureNetworkCertificates(dir, names);
+  });
+  afterEach(() => {
+    for (const d of [dir, `${dir}-ca`]) rmSync(d, { recursive: true, force: true });
+  });
+
+  it.each([
+    ['emptied', Buffer.alloc(0)],
+    ['cut short', (d: string) => readFileSync(join(d, 'ca.crt')).subarray(0, 200)],
+  ])('is issued again from the kept key when %s: it verifies the certificates the running nodes hold, which are kept', (_what, damage) => {
+    const before = new X509Certificate(readFileSync(join(dir, 'ca.crt')));
+    const nodeCert = readFileSync(join(dir, 'acceptor-0.crt'));
+    writeFileSync(join(dir, 'ca.crt'), typeof damage === 'function' ? damage(dir) : damage);
+    expect(ensureNetworkCertificates(dir, names, ['proposer', 'node_1'])).toEqual([]);
+    const after = new X509Certificate(readFileSync(join(dir, 'ca.crt')));
+    expect(after.subject).toBe(before.subject);
+    expect(after.publicKey.export({ format: 'der', type: 'spki' }).equals(before.publicKey.export({ format: 'der', type: 'spki' }))).toBe(true);
+    expect(readFileSync(join(dir, 'acceptor-0.crt')).equals(nodeCert)).toBe(true);
+    for (const n of names) expect(loadTls(tlsFilesIn(dir, n)).kind).toBe('tls');
+    // openssl agrees: the old node certificates chain to the re-issued CA.
+    expect(execFileSync('openssl', ['verify', '-CAfile', join(dir, 'ca.crt'), join(dir, 'acceptor-0.crt')]).toString()).toMatch(/: OK/);
+  });
+
+  it('is not replaced when the kept key did not issue the certificates in tls/ (another CA\'s key), and nothing is written', () => {
+    copyFileSync(join(dir, 'proposer-1.key'), caKeyFile(dir));
+    writeFileSync(join(dir, 'ca.crt'), '');
+    expect(() => ensureNetworkCertificates(dir, names, ['proposer'])).toThrow(/ca\.crt is damaged and is not issued again from the CA's key: the CA's key .* did not issue the certificates of acceptor-0, proposer-1, client-cli .*npm run stop/);
+    expect(readFileSync(join(dir, 'ca.crt')).length).toBe(0);
+    expect(existsSync(join(dir, 'ca.crt.tmp'))).toBe(false);
+  });
+});

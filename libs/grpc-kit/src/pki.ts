@@ -22,6 +22,8 @@ export const CERTIFICATE_RENEW_BEFORE_DAYS = 30;
 const DAY_MS = 24 * 3600 * 1000;
 const RENEW_BEFORE_MS = CERTIFICATE_RENEW_BEFORE_DAYS * DAY_MS;
 const CURVE = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+/** The CA certificate's name and extensions: a certificate re-issued from the CA's key with them verifies every certificate the key issued (their authority key id names the key alone, not the CA certificate's serial). */
+const CA_ARGS = ['-days', String(CA_DAYS), '-subj', '/CN=paxos-lmfdb network CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'];
 
 /** Where the CA's key of the TLS folder `dir` is kept. */
 export function caKeyFile(dir: string): string {
@@ -47,15 +49,21 @@ export function ensureNetworkCertificates(dir: string, names: readonly string[],
   // into place and the new certificate left the old certificate beside the new key, and every
   // certificate issued then would be signed by a key the nodes' CA certificate does not name.
   if (!validFor(caCrt, existsSync(caKey) ? caKey : undefined, running.length === 0 ? RENEW_BEFORE_MS : 0)) {
-    if (running.length > 0) {
-      const shown = running.length > 3 ? `${running.slice(0, 3).join(', ')} and ${running.length - 3} more` : running.join(', ');
-      throw new Error(
-        `the CA certificate ${caCrt} is missing, unreadable, expired or not that of the CA's key ${caKey}, so a new CA would issue every certificate again, but ${shown} still run with the old CA and would refuse every node started with the new one: stop the network (npm run stop) and launch it again`,
-      );
+    // A CA certificate damaged in place (emptied, cut short, overwritten) while the network runs:
+    // issued again from the CA's key, under the same name, once it verifies the certificates in
+    // the folder (the running nodes trust the old one and the new one alike: same key, same name).
+    if (running.length > 0 && existsSync(caKey) && isDamaged(caCrt)) reissueCa(dir, caKey, caCrt, names);
+    else {
+      if (running.length > 0) {
+        const shown = running.length > 3 ? `${running.slice(0, 3).join(', ')} and ${running.length - 3} more` : running.join(', ');
+        throw new Error(
+          `the CA certificate ${caCrt} is missing, unreadable, expired or not that of the CA's key ${caKey}, so a new CA would issue every certificate again, but ${shown} still run with the old CA and would refuse every node started with the new one: stop the network (npm run stop) and launch it again`,
+        );
+      }
+      mkdirSync(join(caKey, '..'), { recursive: true, mode: 0o700 });
+      issue(caKey, caCrt, CA_ARGS);
+      newCa = true;
     }
-    mkdirSync(join(caKey, '..'), { recursive: true, mode: 0o700 });
-    issue(caKey, caCrt, ['-days', String(CA_DAYS), '-subj', '/CN=paxos-lmfdb network CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
-    newCa = true;
   }
   const issued: string[] = [];
   for (const name of names) {
@@ -70,6 +78,52 @@ export function ensureNetworkCertificates(dir: string, names: readonly string[],
     issued.push(name);
   }
   return issued;
+}
+
+/** A file that is there but holds no certificate (empty, cut short, overwritten): damaged, not missing. */
+function isDamaged(file: string): boolean {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch {
+    return false;
+  }
+  try {
+    new X509Certificate(bytes);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * Writes the CA certificate again from the CA's key, with the name and extensions it was made
+ * with, when it verifies every certificate of `names` in `dir` (at least one): the proof that the
+ * key is the one that issued the certificates the running nodes present. Otherwise nothing is
+ * written and the refusal says why: a CA is never replaced by another key's.
+ */
+function reissueCa(dir: string, caKey: string, caCrt: string, names: readonly string[]): void {
+  const tmp = `${caCrt}.tmp`;
+  rmSync(tmp, { force: true });
+  openssl(['req', '-x509', '-key', caKey, '-out', tmp, ...CA_ARGS]);
+  const ca = new X509Certificate(readFileSync(tmp));
+  const held = names.flatMap((n) => {
+    try {
+      return [{ name: n, cert: new X509Certificate(readFileSync(tlsFilesIn(dir, n).cert)) }];
+    } catch {
+      return [];
+    }
+  });
+  const foreign = held.filter((h) => !h.cert.checkIssued(ca) || !h.cert.verify(ca.publicKey)).map((h) => h.name);
+  if (held.length === 0 || foreign.length > 0) {
+    rmSync(tmp, { force: true });
+    const why = held.length === 0 ? `no certificate in ${dir} to check the CA's key ${caKey} against` : `the CA's key ${caKey} did not issue the certificates of ${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ` and ${foreign.length - 3} more` : ''} in ${dir}`;
+    throw new Error(`the CA certificate ${caCrt} is damaged and is not issued again from the CA's key: ${why}, so the running nodes would not trust it; put the CA certificate back, or stop the network (npm run stop) and launch it again`);
+  }
+  chmodSync(tmp, 0o644);
+  fsyncPath(tmp);
+  renameSync(tmp, caCrt);
+  fsyncPath(dir);
 }
 
 /**
