@@ -8,6 +8,7 @@ import { type CertificateExpiry, formatCertificateExpiry } from './certificate-e
 import { formatAgreement, type LogAgreement } from './log-agreement';
 import { certificateAdvice, certificateRefusal, describeCallFailure } from './certificate-refusal';
 import { acceptorStatus } from './probe';
+import { transportMismatch } from './transport-mismatch';
 import { isPaused, listensOn } from './processes';
 
 export interface NodeRow {
@@ -188,6 +189,8 @@ async function acceptorRow(n: NodeLayout, clusterSize: number, deadlineMs: numbe
     return row(n.id, n.address, clusterSize, s);
   } catch (e) {
     const pid = owners?.acceptors?.get(n.id);
+    const mismatch = isServiceError(e) ? await transportMismatch(e.code, e.details, n.address, transport) : undefined;
+    if (mismatch !== undefined) return { node: n.id, address: n.address, alive: false, error: `UNAVAILABLE: no connection: ${mismatch}` };
     return { node: n.id, address: n.address, alive: false, error: withCertificateHint(isServiceError(e) ? `${grpcStatus[e.code] ?? e.code}: ${describeCallFailure(e.code, e.details)}` : describeGrpcError(e), listensOwn(pid, n.address)), ...(owners?.acceptors ? processOf(owners, pid, n.name) : {}) };
   }
 }
@@ -231,6 +234,8 @@ async function proposerRow(address: string, deadlineMs: number, transport: Trans
     if (owners.proposer === undefined) return { address, answering: false, error: `this network's proposer is not running (no live proposer.pid), and another process answers on ${address}` };
     if (listensOn(owners.proposer, portOf(address)) === false) return { address, answering: false, error: `another process answers on ${address}, not this network's proposer (pid ${owners.proposer})` };
   }
+  const mismatch = health.code === undefined || health.reason === undefined ? undefined : await transportMismatch(health.code, health.reason.replace(/^UNAVAILABLE: /, ''), address, transport);
+  if (mismatch !== undefined) return { address, answering: false, error: `UNAVAILABLE: no connection: ${mismatch}` };
   return { address, answering: health.serving, ...(health.reason ? { error: withCertificateHint(health.reason, listensOwn(owners?.proposer, address)) } : {}), ...(health.serving ? {} : processOf(owners, owners?.proposer, 'proposer')) };
 }
 

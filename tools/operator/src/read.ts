@@ -11,6 +11,7 @@ import { LEADERBOARD_HISTORY_MAX } from '@paxos/read-service';
 import { certificateAdvice, certificateRefusal, describeCallFailure } from './certificate-refusal';
 import { clientTransport, defaultNetworkDir, readLayout } from './network-dir';
 import { appliedThrough, counted, notRunningHint, readCall, UINT64_MAX } from './probe';
+import { transportMismatch } from './transport-mismatch';
 
 export const readCommand = {
   program: 'read',
@@ -295,13 +296,15 @@ export async function runRead(argv: readonly string[], out: (line: string) => vo
     }
   } catch (e) {
     if (!isServiceError(e)) throw e;
-    const target: ReadTarget = {
+    let target: ReadTarget = {
       address,
       who: o.address !== undefined ? `the node at ${address}` : o.node !== undefined ? `acceptor ${o.node}` : 'the proposer',
       viaProposer: o.node === undefined && !o.address,
       linearizable: consistency !== Consistency.CONSISTENCY_STALE && what !== 'log',
       deadlineMs: deadline,
     };
+    const mismatch = await transportMismatch(e.code, e.details, address, transport, dir);
+    if (mismatch !== undefined) target = { ...target, transportMismatch: mismatch };
     const failure = describeReadFailure(e.code, e.details, target);
     out(o.json ? json({ error: { code: status[e.code], details: failure.details } }) : `${status[e.code]}: ${failure.details}`);
     return failure.exitCode;
@@ -327,6 +330,8 @@ export interface ReadTarget {
   /** A linearizable read (the proposer needs a quorum for it; a stale read does not). */
   readonly linearizable: boolean;
   readonly deadlineMs: number;
+  /** The port speaks TLS where the tool dialled plaintext, or the reverse (transportMismatch's advice). */
+  readonly transportMismatch?: string;
 }
 
 /**
@@ -341,6 +346,7 @@ export function describeReadFailure(code: status, details: string, t: ReadTarget
   const heldFor = deadlineNoticedLate({ code, details }, t.deadlineMs);
   if (heldFor !== undefined) said = `the ${t.deadlineMs} ms deadline passed while this command was held for ${heldFor} s (it was paused or starved of CPU; ${t.address} may have answered in time): run it again`;
   else if (clientDeadlinePassed({ code, details }) !== undefined) said = `${t.address} did not answer within ${t.deadlineMs} ms (paused or overloaded?)${staleHint}`;
+  else if (notConnected(code, details) && t.transportMismatch !== undefined) said = `no connection: ${t.transportMismatch}`;
   else if (notConnected(code, details)) said = `${describeCallFailure(code, details)}; ${certificateRefusal(details) ? certificateAdvice() : notRunningHint(t.who)}${staleHint}`;
   else if (t.linearizable && code === status.UNAVAILABLE && /CONSISTENCY_STALE/.test(details)) said = `${details}; rerun with --stale, or --node N to read one acceptor`;
   else said = describeStatusDetails(code, details);

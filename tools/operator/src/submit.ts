@@ -11,6 +11,7 @@ import { certificateAdvice, certificateRefusal, describeCallFailure } from './ce
 import { clientTransport, defaultNetworkDir, readLayout } from './network-dir';
 import { appliedThrough, counted, notRunningHint, propose, readCall, UINT64_MAX } from './probe';
 import { formatRows, readJson } from './read';
+import { transportMismatch } from './transport-mismatch';
 
 export const submitCommand = {
   program: 'submit',
@@ -226,7 +227,8 @@ export async function runSubmit(argv: readonly string[], out: (line: string) => 
     return EXIT.chosen;
   } catch (e) {
     if (!isServiceError(e)) throw e;
-    const [line, code] = describeFailure(e.code, e.details, clientRequestId, o['deadline-ms'] as number);
+    const mismatch = await transportMismatch(e.code, e.details, address, transport, dir);
+    const [line, code] = describeFailure(e.code, e.details, clientRequestId, o['deadline-ms'] as number, mismatch);
     out(o.json ? JSON.stringify({ error: { code: status[e.code], details: e.details }, clientRequestId, outcome: line.slice(0, line.indexOf(':')), exitCode: code }, null, 2) : line);
     return code;
   }
@@ -239,7 +241,7 @@ export async function runSubmit(argv: readonly string[], out: (line: string) => 
  * the proposer (no connection) or that it turned away for overload chose nothing. Either way a
  * retry with the same client_request_id answers it without choosing the value twice.
  */
-export function describeFailure(code: status, details: string, clientRequestId: string, deadlineMs?: number): [string, number] {
+export function describeFailure(code: status, details: string, clientRequestId: string, deadlineMs?: number, transportMismatch?: string): [string, number] {
   // grpc-js's own text (a connection that failed, a deadline) said as its cause.
   const heldFor = deadlineMs === undefined ? undefined : deadlineNoticedLate({ code, details }, deadlineMs);
   const what = heldFor !== undefined
@@ -255,6 +257,7 @@ export function describeFailure(code: status, details: string, clientRequestId: 
     case status.RESOURCE_EXHAUSTED:
       return [`not chosen: ${what}; ${retry}`, EXIT.unavailable];
     case status.UNAVAILABLE:
+      if (notConnected(code, details) && transportMismatch !== undefined) return [`not sent: UNAVAILABLE: no connection: ${transportMismatch}; ${retry}`, EXIT.unavailable];
       if (notConnected(code, details)) return [`not sent: ${what}; ${certificateRefusal(details) ? certificateAdvice() : notRunningHint('the proposer')}; ${retry}`, EXIT.unavailable];
       return [`not known to be chosen: ${what}; the proposal may still be chosen: ${retry}`, EXIT.unavailable];
     case status.DEADLINE_EXCEEDED:
