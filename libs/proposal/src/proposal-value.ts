@@ -1,4 +1,5 @@
 // Building, encoding, decoding and validating the Monster Harmonic proposal value.
+import { BinaryReader } from '@bufbuild/protobuf/wire';
 import { CLAIMED_VALUE_MAX, isSourceNumber } from '@paxos/lmfdb-client';
 import { type Claim, type LeaderboardEntry, MonsterHarmonicProposal } from '@paxos/proto';
 import { isHarmonicContentType, MONSTER_HARMONIC_CONTENT_TYPE } from './content-type';
@@ -83,14 +84,69 @@ export function encodeProposalValue(p: MonsterHarmonicProposal): ProposalValue {
   return { contentType: MONSTER_HARMONIC_CONTENT_TYPE, data: Buffer.from(MonsterHarmonicProposal.encode(p).finish()) };
 }
 
-/** Decodes a value of the Monster Harmonic content type (throws ProposalFormatError otherwise). */
+/**
+ * Stands for a text field whose bytes are not UTF-8: a lone surrogate, which no UTF-8 decodes to,
+ * so the field that held it can be named.
+ */
+const NOT_UTF8 = '\uD800';
+
+/**
+ * Reads text fields strictly: the generated decoders take bytes that are not UTF-8 as U+FFFD, so
+ * "ff ff" and "fe fe" read as one framework name with one leaderboard hash. Such a field reads
+ * as NOT_UTF8 and is remembered (not thrown, so that the field can be named after decoding).
+ */
+class Utf8Reader extends BinaryReader {
+  notUtf8 = false;
+  override string(): string {
+    try {
+      return super.string(true);
+    } catch (e) {
+      // The decoder's TypeError (a cut-short field is a RangeError, and stays one); by name, since
+      // Node's errors come from another realm than a test's TypeError.
+      if ((e as Error | undefined)?.name !== 'TypeError') throw e;
+      this.notUtf8 = true;
+      return NOT_UTF8;
+    }
+  }
+}
+
+/** Where in the proposal a text field read as NOT_UTF8 (the first), or undefined. */
+function notUtf8Field(p: MonsterHarmonicProposal): string | undefined {
+  if (p.leaderboardSha256 === NOT_UTF8) return 'leaderboard_sha256';
+  for (const [i, e] of p.leaderboard.entries()) {
+    for (const [field, text] of [['framework', e.framework], ['score', e.score], ['price_per_point', e.pricePerPoint], ['bid', e.bid], ['ask', e.ask]] as const) {
+      if (text === NOT_UTF8) return `leaderboard[${i}].${field}`;
+    }
+  }
+  for (const [i, c] of p.claims.entries()) {
+    for (const [field, text] of [['label', c.label], ['field', c.field], ['claimed_value', c.claimedValue]] as const) {
+      if (text === NOT_UTF8) return `claims[${i}].${field}`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Decodes a value of the Monster Harmonic content type (throws ProposalFormatError otherwise). A
+ * text field that is not UTF-8 is refused, never read as U+FFFD: every node (proposer, acceptors'
+ * vote, the state machine applying the log) decides from the value's own bytes, and no two byte
+ * strings decode to one proposal's text.
+ */
 export function decodeProposalValue(v: { contentType: string; data: Uint8Array }): MonsterHarmonicProposal {
   if (!isHarmonicContentType(v.contentType)) throw new ProposalFormatError(`content type ${JSON.stringify(v.contentType)} is not ${MONSTER_HARMONIC_CONTENT_TYPE}`);
+  const reader = new Utf8Reader(v.data);
+  let proposal: MonsterHarmonicProposal;
   try {
-    return MonsterHarmonicProposal.decode(v.data);
+    proposal = MonsterHarmonicProposal.decode(reader);
   } catch (e) {
     throw new ProposalFormatError(`malformed MonsterHarmonicProposal: ${e instanceof Error ? e.message : String(e)}`);
   }
+  if (reader.notUtf8) {
+    // A field read twice keeps its last copy: the bad one may be gone, and the value is refused all the same.
+    const where = notUtf8Field(proposal) ?? 'a text field';
+    throw new ProposalFormatError(`${where} is not valid UTF-8: framework names, numbers and claims are UTF-8 text (bytes that are not would read as U+FFFD, and two names as one)`);
+  }
+  return proposal;
 }
 
 export type ProposalValidation =

@@ -102,6 +102,48 @@ describe('the bounds of a leaderboard (every node keeps every framework\'s row)'
   });
 });
 
+describe('text fields are read from their bytes: UTF-8 or refused', () => {
+  /** The value's bytes with the first copy of `marker` overwritten by `bytes`. */
+  const withBytes = (data: Uint8Array, marker: string, bytes: number[]): Buffer => {
+    const out = Buffer.from(data);
+    const at = out.indexOf(Buffer.from(marker));
+    expect(at).toBeGreaterThanOrEqual(0);
+    out.set(bytes, at);
+    return out;
+  };
+  const value = (leaderboard: LeaderboardEntry[], claims = [{ source: 0, label: '11.a2', field: 'jinv', claimedValue: '1' }]) =>
+    encodeProposalValue(buildProposal({ proposalNumber: 7n, proposerId: 1, leaderboard, claims }));
+
+  it('refuses a framework name that is not UTF-8, naming the row, whatever hash it carries', () => {
+    // "ff ff ff ff" and "fe fe fe fe" both decode leniently to four U+FFFD: one name, one hash.
+    for (const hashOf of ['ZZZZ', '\uFFFD\uFFFD\uFFFD\uFFFD']) {
+      const v = value([entry(), entry({ framework: 'ZZZZ' })]);
+      const data = withBytes(encodeProposalValue({ ...decodeProposalValue(v), leaderboardSha256: leaderboardSha256([entry(), entry({ framework: hashOf })]) }).data, 'ZZZZ', [0xff, 0xff, 0xff, 0xff]);
+      expect(validateProposalValue(v.contentType, data)).toEqual({
+        ok: false,
+        code: 'INVALID_ARGUMENT',
+        reason: 'leaderboard[1].framework is not valid UTF-8: framework names, numbers and claims are UTF-8 text (bytes that are not would read as U+FFFD, and two names as one)',
+      });
+      expect(() => decodeProposalValue({ contentType: v.contentType, data })).toThrow(ProposalFormatError);
+    }
+    // U+FFFD written as UTF-8 (ef bf bd) is text like any other.
+    expect(validateProposalValue(value([entry({ framework: '\uFFFDx' })]).contentType, value([entry({ framework: '\uFFFDx' })]).data)).toMatchObject({ ok: true });
+  });
+
+  it("refuses a claim's label, field or value that is not UTF-8, and a number's text", () => {
+    const v = value([entry()], [{ source: 0, label: '11.aZ', field: 'jiZZ', claimedValue: '1QQQ' }]);
+    for (const [marker, bytes, where] of [
+      ['11.aZ', [0x31, 0x31, 0x2e, 0x61, 0xc3], 'claims[0].label'],
+      ['jiZZ', [0x6a, 0x69, 0xed, 0xa0], 'claims[0].field'],
+      ['1QQQ', [0x31, 0xe0, 0x80, 0x80], 'claims[0].claimed_value'],
+    ] as const) {
+      expect(validateProposalValue(v.contentType, withBytes(v.data, marker, [...bytes]))).toMatchObject({ ok: false, code: 'INVALID_ARGUMENT', reason: expect.stringMatching(new RegExp(`^${where.replace(/[[\]]/g, '\\$&')} is not valid UTF-8`)) });
+    }
+    const n = value([entry({ score: '1234' })]);
+    expect(validateProposalValue(n.contentType, withBytes(n.data, '1234', [0x31, 0x80, 0x33, 0x34]))).toMatchObject({ ok: false, reason: expect.stringMatching(/^leaderboard\[0\]\.score is not valid UTF-8/) });
+  });
+});
+
 describe('claims of a proposal', () => {
   const caches = new Map<number, SourceCache>();
   beforeAll(async () => {

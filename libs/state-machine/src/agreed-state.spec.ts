@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type ChosenEntry, type Command, SESSION_ID_CHARS_KEPT } from '@paxos/consensus-core';
-import { buildProposal, encodeProposalValue } from '@paxos/proposal';
+import { buildProposal, encodeProposalValue, voteProblem } from '@paxos/proposal';
 import { AgreedState, commandOutcomes } from './agreed-state';
 import { sessionValueKey } from './value-key';
 import { HarmonicRegistry, recordBytes } from './harmonic-registry';
@@ -159,6 +159,28 @@ describe('the agreed state (the Monster Harmonic registry)', () => {
     const bad: Command = { clientRequestId: 'p', contentType: v.contentType, data: v.data };
     expect(s.apply(slot(0, bad)).commands[0]?.harmonic?.kind).toBe('refused');
     expect(s.registry.proposalCount).toBe(0);
+  });
+
+  it('refuses, from the bytes of the value, a proposal whose text is not UTF-8, as the vote check does', () => {
+    // "ff ff ff ff" where the framework's bytes were: a lenient decoder reads four U+FFFD, whose hash it carries.
+    const lenient = proposal('u8', 1, [row('\uFFFD\uFFFD\uFFFD\uFFFD', '10')]);
+    const data = Buffer.from(lenient.data);
+    data.set([0xff, 0xff, 0xff, 0xff], data.indexOf(Buffer.from('\uFFFD\uFFFD\uFFFD\uFFFD')));
+    const notUtf8: Command = { ...lenient, data };
+    const fine = proposal('ok', 4, [row('alpha', '12')]);
+    const states = [new AgreedState({ digest }), new AgreedState({ digest })];
+    for (const s of states) {
+      const applied = s.apply(slot(0, notUtf8, fine));
+      expect(applied.commands.map((c) => c.harmonic)).toEqual([
+        { kind: 'refused', reason: expect.stringMatching(/^not a valid proposal: leaderboard\[0\]\.framework is not valid UTF-8/) },
+        { kind: 'accepted', proposalNumber: 4n },
+      ]);
+      expect(s.registry.snapshot().rows.map((r) => r.framework)).toEqual(['alpha']);
+      expect(s.registry.refused).toBe(1);
+    }
+    expect(states[0]?.registry.snapshot()).toEqual(states[1]?.registry.snapshot());
+    expect(voteProblem(notUtf8, 23)).toMatch(/^u8: leaderboard\[0\]\.framework is not valid UTF-8/);
+    expect(voteProblem(fine, 23)).toBeUndefined();
   });
 
   it('keeps full records of the newest proposals only, and the slot of every one', () => {
