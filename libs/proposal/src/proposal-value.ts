@@ -33,6 +33,26 @@ export const hasControlCharacter = (text: string): boolean => {
   }
   return false;
 };
+/**
+ * Unicode's format characters (general category Cf, as of Unicode 17: the bidi controls above are
+ * among them): invisible, so "fw\u200b" and "fw" would be two rows that read alike. Written out
+ * rather than /\p{Cf}/u, whose set is the running Node's Unicode version: this is a rule of the
+ * state machine, and nodes of other Node versions must refuse the same names.
+ */
+const FORMAT_CHARACTERS: ReadonlyArray<readonly [number, number]> = [
+  [0xad, 0xad], [0x600, 0x605], [0x61c, 0x61c], [0x6dd, 0x6dd], [0x70f, 0x70f], [0x890, 0x891], [0x8e2, 0x8e2], [0x180e, 0x180e],
+  [0x200b, 0x200f], [0x202a, 0x202e], [0x2060, 0x2064], [0x2066, 0x206f], [0xfeff, 0xfeff], [0xfff9, 0xfffb], [0x110bd, 0x110bd],
+  [0x110cd, 0x110cd], [0x13430, 0x1343f], [0x1bca0, 0x1bca3], [0x1d173, 0x1d17a], [0xe0001, 0xe0001], [0xe0020, 0xe007f],
+];
+/** The first format (Cf) character of the text, as U+XXXX, or undefined. */
+export function formatCharacterIn(text: string): string | undefined {
+  for (const ch of text) {
+    const c = ch.codePointAt(0) as number;
+    if (c < 0xad) continue;
+    if (FORMAT_CHARACTERS.some(([lo, hi]) => c >= lo && c <= hi)) return `U+${c.toString(16).toUpperCase().padStart(4, '0')}`;
+  }
+  return undefined;
+}
 /** Characters as a person counts them (code points: an emoji is one), not UTF-16 units. */
 const characters = (text: string): number => [...text].length;
 
@@ -41,6 +61,8 @@ export function leaderboardEntryProblem(e: Pick<LeaderboardEntry, 'framework' | 
   if (e.framework.length === 0) return `leaderboard[${i}].framework is empty`;
   if (e.framework.length > FRAMEWORK_NAME_MAX && characters(e.framework) > FRAMEWORK_NAME_MAX) return `leaderboard[${i}].framework is ${characters(e.framework)} characters long, the limit is ${FRAMEWORK_NAME_MAX}`;
   if (hasControlCharacter(e.framework)) return `leaderboard[${i}].framework holds a control or text-direction character`;
+  const invisible = formatCharacterIn(e.framework);
+  if (invisible !== undefined) return `leaderboard[${i}].framework holds ${invisible}, an invisible format character: a name that reads like another would be another row`;
   for (const [field, text] of [['score', e.score], ['price_per_point', e.pricePerPoint], ['bid', e.bid], ['ask', e.ask]] as const) {
     if (text.length > DECIMAL_TEXT_MAX) return `leaderboard[${i}].${field} is ${text.length} characters long, the limit is ${DECIMAL_TEXT_MAX}`;
   }
@@ -53,6 +75,13 @@ export function leaderboardBoundProblem(rows: readonly LeaderboardEntry[]): stri
   for (const [i, e] of rows.entries()) {
     const problem = leaderboardEntryProblem(e, i);
     if (problem !== undefined) return problem;
+  }
+  // One row per framework: the registry would keep the last and list both as changes.
+  const first = new Map<string, number>();
+  for (const [i, e] of rows.entries()) {
+    const earlier = first.get(e.framework);
+    if (earlier !== undefined) return `leaderboard[${i}].framework is ${JSON.stringify(e.framework)}, as is leaderboard[${earlier}]: give each framework one row`;
+    first.set(e.framework, i);
   }
   return undefined;
 }

@@ -142,6 +142,36 @@ describe('text fields are read from their bytes: UTF-8 or refused', () => {
     const n = value([entry({ score: '1234' })]);
     expect(validateProposalValue(n.contentType, withBytes(n.data, '1234', [0x31, 0x80, 0x33, 0x34]))).toMatchObject({ ok: false, reason: expect.stringMatching(/^leaderboard\[0\]\.score is not valid UTF-8/) });
   });
+
+  it('refuses invisible format characters (Unicode Cf) in a framework name, naming the character', () => {
+    for (const [name, shown] of [
+      ['fw\u200b', 'U+200B'],
+      ['\u00adfw', 'U+00AD'],
+      ['f\u2060w', 'U+2060'],
+      ['fw\ufeff', 'U+FEFF'],
+      ['f\u{e0041}w', 'U+E0041'],
+      ['f\u061cw', 'U+061C'],
+    ] as const) {
+      const v = value([entry({ framework: name })]);
+      expect(validateProposalValue(v.contentType, v.data)).toEqual({
+        ok: false,
+        code: 'INVALID_ARGUMENT',
+        reason: `leaderboard[0].framework holds ${shown}, an invisible format character: a name that reads like another would be another row`,
+      });
+    }
+    // Letters, marks, symbols and spaces stay names.
+    const ok = value([entry({ framework: 'Mönster ✓ 群 é' })]);
+    expect(validateProposalValue(ok.contentType, ok.data)).toMatchObject({ ok: true });
+  });
+
+  it('refuses a leaderboard that gives one framework two rows', () => {
+    const v = value([entry({ framework: 'a' }), entry({ framework: 'dup' }), entry({ framework: 'dup', score: '2' })]);
+    expect(validateProposalValue(v.contentType, v.data)).toEqual({
+      ok: false,
+      code: 'INVALID_ARGUMENT',
+      reason: 'leaderboard[2].framework is "dup", as is leaderboard[1]: give each framework one row',
+    });
+  });
 });
 
 describe('claims of a proposal', () => {

@@ -161,25 +161,29 @@ describe('the agreed state (the Monster Harmonic registry)', () => {
     expect(s.registry.proposalCount).toBe(0);
   });
 
-  it('refuses, from the bytes of the value, a proposal whose text is not UTF-8, as the vote check does', () => {
+  it('refuses, from the bytes of the value, a proposal whose text is not UTF-8, holds an invisible character or gives a framework two rows, as the vote check does', () => {
     // "ff ff ff ff" where the framework's bytes were: a lenient decoder reads four U+FFFD, whose hash it carries.
     const lenient = proposal('u8', 1, [row('\uFFFD\uFFFD\uFFFD\uFFFD', '10')]);
     const data = Buffer.from(lenient.data);
     data.set([0xff, 0xff, 0xff, 0xff], data.indexOf(Buffer.from('\uFFFD\uFFFD\uFFFD\uFFFD')));
     const notUtf8: Command = { ...lenient, data };
+    const invisible = proposal('zw', 2, [row('alpha\u200b', '10')]);
+    const twice = proposal('dup', 3, [row('alpha', '10'), row('alpha', '11')]);
     const fine = proposal('ok', 4, [row('alpha', '12')]);
     const states = [new AgreedState({ digest }), new AgreedState({ digest })];
     for (const s of states) {
-      const applied = s.apply(slot(0, notUtf8, fine));
+      const applied = s.apply(slot(0, notUtf8, invisible, twice, fine));
       expect(applied.commands.map((c) => c.harmonic)).toEqual([
         { kind: 'refused', reason: expect.stringMatching(/^not a valid proposal: leaderboard\[0\]\.framework is not valid UTF-8/) },
+        { kind: 'refused', reason: expect.stringMatching(/^not a valid proposal: leaderboard\[0\]\.framework holds U\+200B/) },
+        { kind: 'refused', reason: 'not a valid proposal: leaderboard[1].framework is "alpha", as is leaderboard[0]: give each framework one row' },
         { kind: 'accepted', proposalNumber: 4n },
       ]);
       expect(s.registry.snapshot().rows.map((r) => r.framework)).toEqual(['alpha']);
-      expect(s.registry.refused).toBe(1);
+      expect(s.registry.refused).toBe(3);
     }
     expect(states[0]?.registry.snapshot()).toEqual(states[1]?.registry.snapshot());
-    expect(voteProblem(notUtf8, 23)).toMatch(/^u8: leaderboard\[0\]\.framework is not valid UTF-8/);
+    for (const c of [notUtf8, invisible, twice]) expect(voteProblem(c, 23)).toMatch(/^(u8|zw|dup): leaderboard/);
     expect(voteProblem(fine, 23)).toBeUndefined();
   });
 
@@ -198,8 +202,8 @@ describe('the agreed state (the Monster Harmonic registry)', () => {
   it('refuses a proposal that would take the leaderboard past its frameworks, the same way after a snapshot', () => {
     const s = new AgreedState({ digest, registry: { frameworksMax: 3 } });
     s.apply(slot(0, proposal('p1', 1, [row('alpha', '1'), row('beta', '1')])));
-    // Rows of frameworks already there do not count; a name given twice counts once.
-    const again = s.apply(slot(1, proposal('p2', 2, [row('alpha', '2'), row('gamma', '2'), row('gamma', '3')])));
+    // Rows of frameworks already there do not count (a name given twice is refused as a whole).
+    const again = s.apply(slot(1, proposal('p2', 2, [row('alpha', '2'), row('gamma', '3')])));
     expect(again.commands[0]?.harmonic).toEqual({ kind: 'accepted', proposalNumber: 2n });
     const restored = new AgreedState({ digest, registry: { frameworksMax: 3 } }, s.snapshot());
     for (const state of [s, restored]) {

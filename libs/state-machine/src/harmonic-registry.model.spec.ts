@@ -37,9 +37,9 @@ interface Kept {
 
 /**
  * The documented rules, kept as plainly as possible: lists scanned in full, no indexes. A number
- * kept or at or below the highest forgotten is refused; so is a proposal that would take the
- * leaderboard past frameworksMax distinct frameworks. An accepted one sets each framework's row (a
- * later row of one proposal replaces an earlier one), adds its rows to the changes (the newest
+ * kept or at or below the highest forgotten is refused; so is one that gives a framework two rows
+ * (bad input, whatever its number), and one that would take the leaderboard past frameworksMax
+ * frameworks. An accepted one sets each framework's row, adds its rows to the changes (the newest
  * historyMax kept), keeps its number (the newest numbersMax, in the order they took effect; the
  * oldest forgotten first) and its record (the newest proposalsMax, within recordsBytesMax bytes,
  * the newest always kept, and none whose number was forgotten).
@@ -57,6 +57,10 @@ class ReferenceRegistry {
 
   apply(slot: bigint, id: string, n: bigint, rows: readonly Row[], claims: ReadonlyArray<{ source: number }>, verifiedBy: readonly number[], bytes: number): 'accepted' | 'refused' {
     const fresh = new Set(rows.map((r) => r.framework).filter((f) => !this.board.has(f)));
+    if (new Set(rows.map((r) => r.framework)).size < rows.length) {
+      this.refused += 1;
+      return 'refused';
+    }
     if (this.numbers.some((k) => k.n === n) || (this.forgotten !== undefined && n <= this.forgotten) || this.board.size + fresh.size > this.o.frameworksMax) {
       this.refused += 1;
       return 'refused';
@@ -97,7 +101,7 @@ function proposalCommand(id: string, n: bigint, rows: readonly Row[], claims: Re
 
 function randomRows(r: SpecRng): Row[] {
   const d = () => `${r.int(100)}.${r.int(10)}`;
-  // Now and then one framework twice in one proposal: its later row is the one kept.
+  // Now and then one framework twice in one proposal: refused, as the value is malformed.
   return Array.from({ length: r.int(5) }, () => ({ framework: r.pick(FRAMEWORKS), score: d(), pricePerPoint: d(), bid: d(), ask: d() }));
 }
 
