@@ -150,8 +150,16 @@ describe('gRPC server kit', () => {
   it('answers a request that is not protobuf with INVALID_ARGUMENT naming the method, on unary calls and streams', async () => {
     const client = new grpc.Client(address, grpc.credentials.createInsecure());
     const raw = (b: Buffer) => b;
-    // Field 1 with wire type 7 (no such type), a truncated varint, a length past the end.
-    const garbage = [Buffer.from([0x0f]), Buffer.from([0x08, 0xff, 0xff]), Buffer.from([0x12, 0x7f, 0x01])];
+    // Field 1 with wire type 7 (no such type), a truncated varint, a length past the end, and
+    // lengths past the end in their high bits (2^32 + 3 read as 3 was the service "xyz", NOT_FOUND;
+    // 2^62 read as 0 was an empty request, OK).
+    const garbage = [
+      Buffer.from([0x0f]),
+      Buffer.from([0x08, 0xff, 0xff]),
+      Buffer.from([0x12, 0x7f, 0x01]),
+      Buffer.from([0x0a, 0x83, 0x80, 0x80, 0x80, 0x10, 0x78, 0x79, 0x7a]),
+      Buffer.from([0x12, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x40]),
+    ];
     for (const bytes of garbage) {
       const unary = await new Promise<grpc.ServiceError | null>((resolve) =>
         client.makeUnaryRequest('/grpc.health.v1.Health/Check', raw, raw, bytes, new grpc.Metadata(), { deadline: Date.now() + 5000 }, (err) => resolve(err)),
