@@ -20,6 +20,9 @@ describe('grpc-timeout', () => {
     expect(timeoutVerdict('99999999H')).toBe('drop');
     expect(timeoutVerdict('abc')).toBe('malformed');
     expect(timeoutVerdict('10x')).toBe('malformed');
+    // Anchored, as the gRPC spec has it: no sign, at most 8 digits, one unit, nothing around them.
+    for (const v of ['-5S', '123456789S', '5S5', ' 5S', '5S ', '5 S', '+5S', '5SS', '1.5S', '']) expect(timeoutVerdict(v)).toBe('malformed');
+    expect(timeoutVerdict('00000005n')).toBe('keep');
   });
 
   describe('on a server', () => {
@@ -58,17 +61,19 @@ describe('grpc-timeout', () => {
       expect(await watch(Date.now() + 100, 3000)).toBe('DEADLINE_EXCEEDED');
     });
 
-    it('a malformed grpc-timeout is INVALID_ARGUMENT, not INTERNAL', async () => {
+    it('a malformed grpc-timeout is INVALID_ARGUMENT, not INTERNAL (a sign or a ninth digit included, which grpc-js read past)', async () => {
       const session = connect(`http://127.0.0.1:${running.port}`);
       try {
-        const trailers = await new Promise<Record<string, unknown>>((resolve) => {
-          const st = session.request({ ':method': 'POST', ':path': '/grpc.health.v1.Health/Check', 'content-type': 'application/grpc', te: 'trailers', 'grpc-timeout': 'soon' });
-          st.on('response', (h) => resolve(h as Record<string, unknown>));
-          st.on('error', () => undefined);
-          st.end(Buffer.alloc(5));
-        });
-        expect(trailers['grpc-status']).toBe(String(grpc.status.INVALID_ARGUMENT));
-        expect(decodeURIComponent(String(trailers['grpc-message']))).toMatch('grpc-timeout "soon"');
+        for (const timeout of ['soon', '-5S', '123456789S']) {
+          const trailers = await new Promise<Record<string, unknown>>((resolve) => {
+            const st = session.request({ ':method': 'POST', ':path': '/grpc.health.v1.Health/Check', 'content-type': 'application/grpc', te: 'trailers', 'grpc-timeout': timeout });
+            st.on('response', (h) => resolve(h as Record<string, unknown>));
+            st.on('error', () => undefined);
+            st.end(Buffer.alloc(5));
+          });
+          expect(trailers['grpc-status']).toBe(String(grpc.status.INVALID_ARGUMENT));
+          expect(decodeURIComponent(String(trailers['grpc-message']))).toMatch(`grpc-timeout "${timeout}" is not 1-8 digits and a unit`);
+        }
       } finally {
         session.close();
       }

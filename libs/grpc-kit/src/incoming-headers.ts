@@ -58,8 +58,12 @@ export const TIMER_MS_MAX = 2 ** 31 - 1;
 /** Headers kept of a call whose headers are over the bound: what grpc-js needs to route and answer it. */
 const KEPT = new Set([':method', ':path', ':scheme', 'content-type']);
 
-/** What grpc-js accepts as a grpc-timeout (its own pattern), and its units in ms. */
-const TIMEOUT = /(\d{1,8})\s*([HMSmun])/;
+/**
+ * A grpc-timeout as the gRPC spec writes it: 1 to 8 digits and a unit, nothing else, and the
+ * units in ms. grpc-js's own pattern is not anchored: it read "-5S" as 5 seconds and "123456789S"
+ * as 23456789 seconds; a value this takes, grpc-js reads the same way.
+ */
+const TIMEOUT = /^(\d{1,8})([HMSmun])$/;
 const UNIT_MS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000_001 };
 
 /** A header's text as printable ASCII of at most 64 characters (for a status message). */
