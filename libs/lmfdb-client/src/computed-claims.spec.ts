@@ -5,7 +5,7 @@ import { checkRecord } from './checks';
 import { verifyClaim } from './claims';
 import { computedClaim } from './computed-claims';
 import type { CachedRecord } from './cache';
-import { AP_PRIME_MAX, apModP, countPointsModP, primesUpTo } from './elliptic-curve-arith';
+import { AN_LIST_MAX, AP_PRIME_MAX, apModP, countPointsModP, primesUpTo } from './elliptic-curve-arith';
 import { determinant, exactSqrt, isqrt, polynomialDiscriminant } from './polynomial-arith';
 import type { DecodedRow } from './values';
 
@@ -59,6 +59,17 @@ describe('computed claims and checks', () => {
     expect(v(0, '11.a2', 'ap:1009', '0')).toMatchObject({ verdict: 'unknown', reason: expect.stringContaining(`beyond the bound of point counting (primes up to ${AP_PRIME_MAX})`) });
     expect(v(0, '11.a2', 'ap:9', '0')).toMatchObject({ verdict: 'unknown', reason: expect.stringContaining('names no prime') });
     expect(v(0, '11.a2', 'anlist:5000', '[]').verdict).toBe('unknown');
+    // Past 7 digits, or not digits at all, the claim is still computed's: its bound or its notation
+    // is the reason (it said "record 11.a2 has no field ap:18446744073709551615"), the same words as ap:1009.
+    expect(v(0, '11.a2', 'ap:18446744073709551615', '0')).toEqual({ verdict: 'unknown', reason: `11.a2: a_18446744073709551615 is beyond the bound of point counting (primes up to ${AP_PRIME_MAX})`, method: 'computed' });
+    expect(v(0, '11.a2', 'ap:1009', '0').reason).toBe(`11.a2: a_1009 is beyond the bound of point counting (primes up to ${AP_PRIME_MAX})`);
+    expect(v(0, '11.a2', 'ap:00000000000000000005', '1').verdict).toBe('true');
+    expect(v(0, '11.a2', 'anlist:18446744073709551615', '[]').reason).toBe(`11.a2: a_1..a_18446744073709551615 is beyond the bound of the computation (n up to ${AN_LIST_MAX})`);
+    expect(v(0, '11.a2', `ap:${'9'.repeat(10_000)}`, '0').reason).toMatch(/^11\.a2: a_9{200}… \(10000 characters\) is beyond the bound of point counting/);
+    expect(v(0, '11.a2', 'anlist:1e9', '[]')).toEqual({ verdict: 'unknown', reason: `11.a2: "anlist:1e9" needs a length n >= 1 written in decimal digits, up to ${AN_LIST_MAX}`, method: 'computed' });
+    expect(v(0, '11.a2', 'anlist:0', '[]').reason).toBe(`11.a2: "anlist:0" needs a length n >= 1 written in decimal digits, up to ${AN_LIST_MAX}`);
+    expect(v(0, '11.a2', 'ap:-5', '0').reason).toBe(`11.a2: "ap:-5" names no prime (a_p is claimed for a prime p written in decimal digits, up to ${AP_PRIME_MAX})`);
+    expect(v(0, '11.a2', 'ap:', '0').reason).toBe(`11.a2: "ap:" names no prime (a_p is claimed for a prime p written in decimal digits, up to ${AP_PRIME_MAX})`);
     expect(v(0, '11.a2', 'ap:5', 'one').verdict).toBe('false');
     // Looked-up claims say so.
     expect(v(0, '11.a2', 'jinv', '-122023936/161051').reason).toBe('11.a2: jinv is -122023936/161051 (looked up in the record)');

@@ -61,10 +61,20 @@ function notCountable(label: string, ainvs: readonly bigint[], primes: readonly 
   return `${label}: its ainvs are not a minimal model at ${p}, so counting points mod ${p} does not give the curve's a_${p} (the record should hold the minimal model)`;
 }
 
+/** The index of ap:<p> or anlist:<n>: its decimal digits without leading zeros (any length, never parsed whole), or undefined. */
+const indexDigits = (text: string): string | undefined => (/^\d+$/.test(text) ? text.replace(/^0+(?=\d)/, '') : undefined);
+
+/** Whether an index (indexDigits) is above a bound of at most 15 digits. */
+const above = (digits: string, max: number): boolean => digits.length > 15 || Number(digits) > max;
+
 function apClaim(label: string, ainvs: readonly bigint[], pText: string, claimed: string): ClaimResult {
-  const p = Number(pText);
+  const index = indexDigits(pText);
+  if (index === undefined) return unknown(`${label}: ${quotedClaim(`ap:${pText}`)} names no prime (a_p is claimed for a prime p written in decimal digits, up to ${AP_PRIME_MAX})`);
+  // The bound first, whatever p is: ap:18446744073709551615 said "has no field" (its digits were
+  // not read as an index), and a p that large is no number to test for primality.
+  if (above(index, AP_PRIME_MAX)) return unknown(`${label}: a_${clipped(index)} is beyond the bound of point counting (primes up to ${AP_PRIME_MAX})`);
+  const p = Number(index);
   if (!isPrime(p)) return unknown(`${label}: ap:${pText} names no prime (a_p is claimed for primes p)`);
-  if (p > AP_PRIME_MAX) return unknown(`${label}: a_${p} is beyond the bound of point counting (primes up to ${AP_PRIME_MAX})`);
   const notMinimal = notCountable(label, ainvs, [p]);
   if (notMinimal !== undefined) return unknown(notMinimal);
   const ap = apModP(ainvs, p);
@@ -78,9 +88,10 @@ function apClaim(label: string, ainvs: readonly bigint[], pText: string, claimed
 }
 
 function anListClaim(label: string, ainvs: readonly bigint[], nText: string, claimed: string): ClaimResult {
-  const n = Number(nText);
-  if (!Number.isInteger(n) || n < 1) return unknown(`${label}: anlist:${nText} needs a length n >= 1`);
-  if (n > AN_LIST_MAX) return unknown(`${label}: a_1..a_${n} is beyond the bound of the computation (n up to ${AN_LIST_MAX})`);
+  const index = indexDigits(nText);
+  if (index === undefined || index === '0') return unknown(`${label}: ${quotedClaim(`anlist:${nText}`)} needs a length n >= 1 written in decimal digits, up to ${AN_LIST_MAX}`);
+  if (above(index, AN_LIST_MAX)) return unknown(`${label}: a_1..a_${clipped(index)} is beyond the bound of the computation (n up to ${AN_LIST_MAX})`);
+  const n = Number(index);
   const notMinimal = notCountable(label, ainvs, primesUpTo(n));
   if (notMinimal !== undefined) return unknown(notMinimal);
   const { disc } = ellipticInvariants(ainvs);
@@ -220,7 +231,9 @@ function modularCurveClaim(rec: CachedRecord, claimed: string): ClaimResult {
 /** A computed claim's result, or undefined when the field is not one computed here (it is looked up). */
 export function computedClaim(source: number, rec: CachedRecord, claim: ClaimInput): ClaimResult | undefined {
   if (source === 0) {
-    const m = /^(ap|anlist):(\d{1,7})$/.exec(claim.field);
+    // Any text after the colon: digits past 7 (ap:18446744073709551615) or none (anlist:1e9) were
+    // looked up as a column and said "has no field", where the bound or the notation is why.
+    const m = /^(ap|anlist):(.*)$/s.exec(claim.field);
     if (!m) return undefined;
     if (!rec.check.valid) return unknown(`source 0 record ${rec.label} is invalid: ${clipped(rec.check.reasons.join('; '))}`);
     const ainvs = curveAinvs(rec);
