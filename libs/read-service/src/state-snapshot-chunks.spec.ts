@@ -1,4 +1,5 @@
 import { status } from '@grpc/grpc-js';
+import { DEFAULT_LIMITS } from '@paxos/consensus-core';
 import { STATE_SNAPSHOT_CHUNK_BYTES, StateSnapshotAssembler, stateSnapshotChunks } from './state-snapshot-chunks';
 
 describe('state snapshot chunks', () => {
@@ -55,5 +56,17 @@ describe('state snapshot chunks', () => {
     for (const run of cases) {
       expect(() => run(new StateSnapshotAssembler())).toThrow(expect.objectContaining({ code: status.INVALID_ARGUMENT }));
     }
+  });
+
+  it('refuse a slot above the highest slot at its first chunk, naming it, whatever its CRC', () => {
+    for (const slot of [(1n << 64n) - 1n, DEFAULT_LIMITS.slotMax + 1n]) {
+      const a = new StateSnapshotAssembler();
+      expect(() => a.add({ slot, totalBytes: 1n, crc32: 0, offset: 0n, data: Buffer.from('x') })).toThrow(
+        expect.objectContaining({ code: status.INVALID_ARGUMENT, message: `a state snapshot at slot ${slot}, above the highest slot ${DEFAULT_LIMITS.slotMax}` }),
+      );
+    }
+    const top = new StateSnapshotAssembler();
+    for (const c of stateSnapshotChunks({ slot: DEFAULT_LIMITS.slotMax, body })) top.add(c);
+    expect(top.finish().slot).toBe(DEFAULT_LIMITS.slotMax);
   });
 });

@@ -2,6 +2,7 @@
 // put back together and checked by the receiver. Every chunk repeats the snapshot's slot, size and
 // CRC, so a receiver checks each chunk against the first and bounds what it holds before the end.
 import { status } from '@grpc/grpc-js';
+import { DEFAULT_LIMITS } from '@paxos/consensus-core';
 import { GrpcError } from '@paxos/grpc-kit';
 import type { StateSnapshotChunk } from '@paxos/proto';
 import { crc32 } from 'node:zlib';
@@ -44,6 +45,9 @@ export class StateSnapshotAssembler {
     const head = this.head ?? chunk;
     if (this.head === undefined) {
       if (chunk.totalBytes > BigInt(STATE_SNAPSHOT_BYTES_MAX)) throw invalid(`a state snapshot of ${chunk.totalBytes} bytes is above the bound of ${STATE_SNAPSHOT_BYTES_MAX}`);
+      // Said at the first chunk, as the size is: at the end a slot of 2^64 - 1 was named only as
+      // "fails its CRC" (a sender that means it computes a CRC for no slot it can send).
+      if (chunk.slot > DEFAULT_LIMITS.slotMax) throw invalid(`a state snapshot at slot ${chunk.slot}, above the highest slot ${DEFAULT_LIMITS.slotMax}`);
       this.head = chunk;
     }
     if (chunk.slot !== head.slot || chunk.totalBytes !== head.totalBytes || chunk.crc32 !== head.crc32) {
