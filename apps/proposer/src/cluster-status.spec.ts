@@ -1,3 +1,4 @@
+import { Metadata, status } from '@grpc/grpc-js';
 import { Quorum } from '@paxos/consensus-core';
 import { StatusResponse, StorageStatus } from '@paxos/proto';
 import type { AcceptorLink } from './acceptor-link';
@@ -18,6 +19,23 @@ describe('ClusterStatus', () => {
     expect(healthy).toMatchObject({ alive: 3, voting: 2, quorumAlive: true });
     const down = await clusterStatus([link('a:0', {}), link('a:1'), link('a:2')], Quorum.majority(3), 100);
     expect(down).toMatchObject({ alive: 1, voting: 1, quorumAlive: false });
+  });
+});
+
+describe('ClusterStatus of a node that did not answer in time', () => {
+  it('names the node deadline the call ran with, not how long grpc-js measured the wait', async () => {
+    const passed = (details: string) => Object.assign(new Error(`4 DEADLINE_EXCEEDED: ${details}`), { code: status.DEADLINE_EXCEEDED, details, metadata: new Metadata() });
+    const slow = (details: string) => ({ address: 'a:1', status: () => Promise.reject(passed(details)) }) as unknown as AcceptorLink;
+    const r = await clusterStatus([link('a:0', {}), slow('Deadline exceeded after 0.007s,remote_addr=127.0.0.1:7101')], Quorum.majority(3), 1);
+    expect(r.nodes[1]?.error).toBe(
+      'DEADLINE_EXCEEDED: no answer within the node deadline of 1 ms (node_deadline_ms, rounded down to one significant digit): the node paused or overloaded, or ask with a longer node_deadline_ms',
+    );
+    // Noticed long after it passed: the proposer was held, and says so.
+    const held = await clusterStatus([slow('Deadline exceeded after 3.2s')], Quorum.majority(1), 100);
+    expect(held.nodes[0]?.error).toContain('no answer within the node deadline of 100 ms (node_deadline_ms, rounded down to one significant digit, noticed after 3.2 s: this proposer did not run meanwhile)');
+    // A server's own DEADLINE_EXCEEDED, and other failures, keep their message.
+    const own = await clusterStatus([slow('the acceptor gave up')], Quorum.majority(1), 100);
+    expect(own.nodes[0]?.error).toBe('DEADLINE_EXCEEDED: the acceptor gave up');
   });
 });
 
