@@ -11,10 +11,15 @@ export const ZERO_BALLOT: Ballot = Object.freeze({ round: 0n, proposerId: 0 });
 
 export const BALLOT_ROUND_MAX = (1n << 64n) - 1n;
 /**
- * The highest round a ballot may carry on the wire: far above any round a proposer uses (rounds
- * start at the wall clock in milliseconds, about 2^41 today) and far enough below 2^64 that a
- * proposer can always move above a rival's ballot. An acceptor refuses a higher round
- * (INVALID_ARGUMENT), so no promise can push proposers towards overflow.
+ * The highest round a ballot may carry on the wire (2^62): far above any round a proposer uses
+ * (rounds start at the wall clock in milliseconds, about 2^41 today) and below 2^64, so that no
+ * promise can push proposers towards overflow: an acceptor refuses a higher round
+ * (INVALID_ARGUMENT). It is a ceiling, and a ceiling can be reached: whoever may send a prepare
+ * (any client of a plaintext network; with TLS, a proposer's key) can be promised a ballot at
+ * this round, and a proposer whose id is not above that ballot's then has no ballot above it
+ * (nextBallotAbove answers undefined): it can never again be promised by those acceptors, and
+ * when they are more than n - q it cannot choose in this network (DESIGN section 12, "The ballot
+ * ceiling").
  */
 export const BALLOT_ROUND_WIRE_MAX = 1n << 62n;
 export const PROPOSER_ID_MAX = 0xffff_ffff;
@@ -37,13 +42,17 @@ export function maxBallot(a: Ballot, b: Ballot): Ballot {
   return ballotGreater(b, a) ? b : a;
 }
 
-/** The smallest round r such that (r, proposerId) > seen. */
-export function nextBallotAbove(seen: Ballot, proposerId: number): Ballot {
+/**
+ * The smallest ballot of `proposerId` above `seen`, or undefined when there is none an acceptor
+ * takes (its round would pass BALLOT_ROUND_WIRE_MAX). `seen` may be network input (a rival's
+ * promise, at the ceiling or above it): nothing it holds trips an assertion here.
+ */
+export function nextBallotAbove(seen: Ballot, proposerId: number): Ballot | undefined {
   assert(Number.isInteger(proposerId) && proposerId >= 0 && proposerId <= PROPOSER_ID_MAX, `proposer id ${proposerId} out of range`);
   const round = proposerId > seen.proposerId ? seen.round : seen.round + 1n;
-  const result: Ballot = { round: round === 0n ? 1n : round, proposerId };
+  if (round > BALLOT_ROUND_WIRE_MAX) return undefined;
+  const result: Ballot = { round: round <= 0n ? 1n : round, proposerId };
   assert(ballotGreater(result, seen), 'nextBallotAbove must move above what was seen');
-  assert(result.round <= BALLOT_ROUND_MAX, 'ballot round overflows uint64');
   return result;
 }
 

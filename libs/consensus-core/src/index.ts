@@ -46,6 +46,7 @@ export type {
   ProposerEvent,
   ChosenEntry,
   ProposerOutput,
+  BallotCeiling,
   FailedCommand,
   RoundEnd,
 } from './proposer/proposer-types';

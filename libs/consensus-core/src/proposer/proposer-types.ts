@@ -77,6 +77,19 @@ export interface ChosenEntry {
   readonly value: SlotValue;
 }
 
+/**
+ * Why a proposer can choose nothing more (ProposerCore.ceiling): every acceptor named here
+ * answered with a promise no ballot of this proposer passes (the round ceiling,
+ * BALLOT_ROUND_WIRE_MAX, and a proposer id not below ours), and they are more than n - q; or this
+ * proposer used `exhausted`, the highest ballot it may use, and needs a new one.
+ */
+export interface BallotCeiling {
+  readonly proposerId: number;
+  /** By acceptor id. */
+  readonly promises: ReadonlyArray<{ readonly acceptor: number; readonly promised: Ballot }>;
+  readonly exhausted?: Ballot;
+}
+
 export interface FailedCommand {
   clientRequestId: string;
   reason: string;

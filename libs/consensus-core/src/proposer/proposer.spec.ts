@@ -1,6 +1,6 @@
 import type { AcceptedEntry } from '../acceptor-types';
 import { AcceptorCore } from '../acceptor';
-import { ballotEquals, type Ballot } from '../ballot';
+import { BALLOT_ROUND_WIRE_MAX, ballotEquals, ballotProblem, type Ballot } from '../ballot';
 import { Quorum } from '../quorum';
 import { NOOP, type Command, commandWireBytes, type SlotValue } from '../value';
 import { ProposerCore } from './proposer';
@@ -624,5 +624,74 @@ describe('the end of the log', () => {
       expect(() => p.handle({ type: 'promise', from, ballot: prep.ballot, accepted: [], truncated: false, committedIndex: slotMax })).not.toThrow();
     }
     for (const id of ['b', 'c', 'd']) expect(() => p.submit(cmd(id))).not.toThrow();
+  });
+});
+
+describe('the ballot round ceiling (DESIGN section 12, "The ballot ceiling")', () => {
+  const top = BALLOT_ROUND_WIRE_MAX;
+  /** Every ballot the proposer sends in these outputs, checked to be one an acceptor takes. */
+  const sentAbove = (outputs: readonly ProposerOutput[]) =>
+    outputs.flatMap((o) => o.messages).filter((m) => m.type !== 'commit' && ballotProblem(m.ballot) !== undefined);
+
+  it('more than n - q acceptors promised a ballot it cannot pass: it stops, names them, and sends nothing above the ceiling, then nothing at all', () => {
+    // The reviewer's reproduction: one prepare at (2^62, 16) promised by every acceptor; the
+    // proposer then asked for round 2^62 + 1 for ever, every acceptor refusing it INVALID_ARGUMENT.
+    const p = proposer(5, { retransmitTicks: 3, backoffTicksMin: 1, backoffTicksMax: 2 });
+    lead(p, 3);
+    const mine = p.ballot;
+    const outputs: ProposerOutput[] = [];
+    const rival = b(top, 16);
+    for (const from of [0, 1]) outputs.push(p.handle({ type: 'reject', from, promised: rival, ballot: mine, slot: 0n }));
+    expect(p.ceiling).toBeUndefined(); // two of five: the other three can still make a quorum
+    outputs.push(p.handle({ type: 'reject', from: 2, promised: rival, ballot: mine, slot: 0n }));
+    expect(p.ceiling).toEqual({ proposerId: 1, promises: [0, 1, 2].map((acceptor) => ({ acceptor, promised: rival })) });
+    expect(p.isLeader).toBe(false);
+    expect(outputs.flatMap((o) => o.ended).some((e) => e.phase === 'accept' && e.slot === 0n)).toBe(true);
+    for (let i = 0; i < 50; i++) outputs.push(p.tick(), p.lead(), p.stepDown(), out(p.submit(cmd(`late${i}`))));
+    expect(sentAbove(outputs)).toEqual([]);
+    expect(outputs.slice(3).flatMap((o) => o.messages)).toEqual([]);
+    expect(p.quiescent).toBe(true);
+  });
+
+  it('a promise at the ceiling from a minority is a no, not a ballot to move above: the others still make a quorum', () => {
+    const p = proposer(5, { retransmitTicks: 3 });
+    const first = out(p.submit(cmd('a')));
+    const ballot = p.ballot;
+    const outputs: ProposerOutput[] = [first];
+    outputs.push(p.handle({ type: 'reject', from: 0, promised: b(top, 16), ballot }));
+    // Above the ceiling too (a promise written before acceptors refused such rounds).
+    outputs.push(p.handle({ type: 'reject', from: 1, promised: b(top + 5n, 0), ballot }));
+    expect(p.ceiling).toBeUndefined();
+    for (const from of [2, 3, 4]) outputs.push(promise(p, from));
+    expect(p.isLeader).toBe(true);
+    expect(p.ballot).toEqual(ballot);
+    for (let i = 0; i < 20; i++) outputs.push(p.tick());
+    expect(sentAbove(outputs)).toEqual([]);
+    expect(p.ceiling).toBeUndefined();
+  });
+
+  it('a phase 1 whose ballot is already at the ceiling stops rather than ask for one above it', () => {
+    const p = proposer(3, { retransmitTicks: 2, backoffTicksMin: 1, backoffTicksMax: 1 });
+    lead(p, 2);
+    // A rival just below the ceiling: the proposer moves to (2^62, 1), the highest ballot it may use.
+    p.handle({ type: 'reject', from: 0, promised: b(top - 1n, 16), ballot: p.ballot, slot: 0n });
+    const outputs: ProposerOutput[] = [];
+    for (let i = 0; i < 10 && p.ballot.round !== top; i++) outputs.push(p.tick());
+    expect(p.ballot).toEqual(b(top, 1));
+    // Its promises are lost: a retry would need (2^62 + 1, 1).
+    for (let i = 0; i < 10; i++) outputs.push(p.tick());
+    expect(sentAbove(outputs)).toEqual([]);
+    expect(p.ceiling).toEqual({ proposerId: 1, promises: [], exhausted: b(top, 1) });
+  });
+
+  it('a higher proposer id passes a rival at the ceiling at the ceiling round', () => {
+    const p = proposer(3, { proposerId: 17 });
+    const ballot = out(p.submit(cmd('a'))).messages[0]?.ballot as Ballot;
+    p.handle({ type: 'reject', from: 0, promised: b(top, 16), ballot });
+    const outputs: ProposerOutput[] = [];
+    for (let i = 0; i < 1000 && p.ballot.round !== top; i++) outputs.push(p.tick());
+    expect(p.ballot).toEqual(b(top, 17));
+    expect(p.ceiling).toBeUndefined();
+    expect(sentAbove(outputs)).toEqual([]);
   });
 });

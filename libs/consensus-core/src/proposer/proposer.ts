@@ -8,7 +8,7 @@ import { OutputBuilder } from './output-builder';
 import { Phase1Round } from './phase1';
 import { commandIds, ownCommands, SlotProposals, type SlotProposal } from './phase2';
 import { resolveProposerConfig, type ResolvedProposerConfig } from './proposer-config';
-import type { ChosenEntry, ProposerConfig, ProposerEvent, ProposerOutput, RoundEnd } from './proposer-types';
+import type { BallotCeiling, ChosenEntry, ProposerConfig, ProposerEvent, ProposerOutput, RoundEnd } from './proposer-types';
 import type { QuorumTracker } from '../quorum';
 
 /** Bound on the slots one Phase 1 round may plan (holes included). */
@@ -16,7 +16,8 @@ const PLANNED_SLOTS_PER_ROUND_MAX = 4096;
 /** A thrifty accept goes to the same acceptors for this many consecutive slots, then the set moves on. */
 const FANOUT_EPOCH_SLOTS = 64n;
 
-type Mode = 'idle' | 'preparing' | 'leading' | 'backoff';
+/** blocked: no ballot of this proposer can be promised by a quorum any more (the round ceiling; see `ceiling`). */
+type Mode = 'idle' | 'preparing' | 'leading' | 'backoff' | 'blocked';
 
 /**
  * Multi-Paxos proposer as a pure state machine (DESIGN section 4). Every call returns what the
@@ -39,6 +40,15 @@ export class ProposerCore {
   private readonly chosenSlots = new ChosenSlots();
   /** Acceptors whose last answer was a failure: a thrifty accept asks them last. */
   private readonly suspected = new Set<number>();
+  /**
+   * Acceptors that answered with a promise no ballot of this proposer can pass (at the round
+   * ceiling, or above it), and that promise. Not taken as a rival's ballot to move above: such an
+   * acceptor counts as a no in every round, and once they are more than n - q this proposer is
+   * blocked (see `ceiling`).
+   */
+  private readonly unpassable = new Map<number, Ballot>();
+  /** Why this proposer stopped for good (mode 'blocked'). */
+  private blockedBy: BallotCeiling | undefined;
 
   constructor(config: ProposerConfig) {
     this.cfg = resolveProposerConfig(config);
@@ -54,6 +64,15 @@ export class ProposerCore {
    * Leading, and phase 1 at this ballot left nothing cut off (no truncated promise): every value
    * chosen under an earlier ballot is in a slot below nextSlot. What a linearizable read needs.
    */
+  /**
+   * Set once this proposer can choose nothing more: acceptors beyond n - q promised ballots it has
+   * no ballot above, or it used the highest ballot it may and needs another. Nothing brings it
+   * back (promises are durable and never go down): it sends no prepare or accept again, and its
+   * queued commands stay unchosen. Undefined while it can still choose.
+   */
+  get ceiling(): BallotCeiling | undefined {
+    return this.blockedBy;
+  }
   get leadsCompletely(): boolean {
     return this.mode === 'leading' && this.slotLimit === null;
   }
@@ -63,9 +82,9 @@ export class ProposerCore {
   get inFlightSlots(): number {
     return this.proposals.inFlight;
   }
-  /** True unless a phase 1 or a back-off is under way (either needs ticks to finish, work or not). */
+  /** True unless a phase 1 or a back-off is under way (either needs ticks to finish, work or not); a blocked proposer needs none. */
   get quiescent(): boolean {
-    return this.mode === 'idle' || this.mode === 'leading';
+    return this.mode === 'idle' || this.mode === 'leading' || this.mode === 'blocked';
   }
   get pendingCommands(): number {
     return this.queue.length;
@@ -143,6 +162,7 @@ export class ProposerCore {
     switch (event.type) {
       case 'promise':
         this.suspected.delete(event.from);
+        this.unpassable.delete(event.from);
         this.highestSeen = maxBallot(this.highestSeen, event.ballot);
         if (this.mode === 'preparing' && this.phase1 !== null && ballotEquals(event.ballot, this.phase1.ballot)) {
           this.phase1.record(event);
@@ -150,10 +170,11 @@ export class ProposerCore {
         }
         break;
       case 'reject':
-        this.onReject(event.promised, event.ballot, out);
+        this.onReject(event.from, event.promised, event.ballot, event.slot, out);
         break;
       case 'accepted':
         this.suspected.delete(event.from);
+        this.unpassable.delete(event.from);
         this.onAccepted(event.from, event.ballot, event.slot, out);
         break;
       case 'refused':
@@ -263,7 +284,14 @@ export class ProposerCore {
 
   private startPhase1(fromSlot: bigint, out: OutputBuilder): void {
     const floor: Ballot = { round: this.cfg.initialRound - 1n, proposerId: this.cfg.proposerId };
-    this.currentBallot = nextBallotAbove(maxBallot(maxBallot(this.highestSeen, this.currentBallot), floor), this.cfg.proposerId);
+    const next = nextBallotAbove(maxBallot(maxBallot(this.highestSeen, this.currentBallot), floor), this.cfg.proposerId);
+    if (next === undefined) {
+      // Its own ballot (or the one it must pass) is at the round ceiling: a new phase 1 needs a
+      // ballot no acceptor takes. It stops instead of sending one (each would be refused).
+      this.block(out, this.currentBallot.round > 0n ? this.currentBallot : undefined);
+      return;
+    }
+    this.currentBallot = next;
     this.mode = 'preparing';
     this.slotLimit = null;
     this.completeAsked = false;
@@ -404,10 +432,15 @@ export class ProposerCore {
     if (this.mode === 'leading') this.fillWindow(out);
   }
 
-  private onReject(promised: Ballot, ballot: Ballot, out: OutputBuilder): void {
-    // A promise above the wire ceiling (written before acceptors refused such rounds) cannot be
-    // passed without overflow: it is not taken as a rival's ballot, and that acceptor only
-    // keeps rejecting us, as an unreachable one would.
+  private onReject(from: number, promised: Ballot, ballot: Ballot, slot: bigint | undefined, out: OutputBuilder): void {
+    // No promise (a rejoining acceptor's reject names its own, maybe ZERO_BALLOT): not a rival's ballot.
+    if (typeof promised.round !== 'bigint' || promised.round <= 0n) return;
+    // A promise at the round ceiling that this proposer's id does not pass, or above the ceiling
+    // (written before acceptors refused such rounds): no ballot of ours is above it.
+    if (nextBallotAbove(promised, this.cfg.proposerId) === undefined) {
+      this.onUnpassable(from, promised, ballot, slot, out);
+      return;
+    }
     if (ballotProblem(promised) !== undefined) return;
     this.highestSeen = maxBallot(this.highestSeen, promised);
     if (!ballotEquals(ballot, this.currentBallot) || !ballotGreater(promised, this.currentBallot)) return;
@@ -415,6 +448,49 @@ export class ProposerCore {
     else if (this.mode === 'leading') this.endInFlightRounds(out);
     else return;
     this.loseLeadership(out, true);
+  }
+
+  /**
+   * An acceptor holds a promise no ballot of ours passes. It keeps rejecting every request of
+   * ours, so it counts as a no in the round it rejected (the others may still make a quorum, at a
+   * ballot above the highest rival we can pass); once such acceptors are more than n - q, no
+   * ballot of ours can be promised by a quorum again, and this proposer stops.
+   */
+  private onUnpassable(from: number, promised: Ballot, ballot: Ballot, slot: bigint | undefined, out: OutputBuilder): void {
+    this.unpassable.set(from, promised);
+    this.suspected.add(from);
+    if (this.mode === 'blocked') return;
+    if (this.unpassable.size > this.cfg.quorum.n - this.cfg.quorum.q) {
+      this.block(out, undefined);
+      return;
+    }
+    if (slot === undefined) {
+      if (this.mode === 'preparing' && this.phase1 !== null && ballotEquals(ballot, this.phase1.ballot) && recordFailure(this.phase1.tracker, from)) {
+        out.ended.push(roundEnd('prepare', ballot, this.phase1.tracker, 'unreachable'));
+      }
+      return;
+    }
+    const p = this.proposals.get(slot);
+    if (p === undefined || !p.inFlight || p.tracker === null || p.ballot === null || !ballotEquals(p.ballot, ballot)) return;
+    if (recordFailure(p.tracker, from)) out.ended.push(roundEnd('accept', ballot, p.tracker, 'unreachable', p));
+    this.askMore(p, 1, out);
+  }
+
+  /**
+   * Stops for good: the round in progress ends rejected, slots in flight go back to planned,
+   * queued commands stay queued (nothing of ours can be chosen; a value of ours already accepted
+   * somewhere may still be chosen by the holder of the ballot above, and is then learned).
+   */
+  private block(out: OutputBuilder, exhausted: Ballot | undefined): void {
+    if (this.mode === 'preparing' && this.phase1 !== null) out.ended.push(roundEnd('prepare', this.phase1.ballot, this.phase1.tracker, 'rejected'));
+    else if (this.mode === 'leading') this.endInFlightRounds(out);
+    this.phase1 = null;
+    this.slotLimit = null;
+    this.completeAsked = false;
+    this.proposals.recallAll();
+    this.mode = 'blocked';
+    const promises = [...this.unpassable].sort((a, b) => a[0] - b[0]).map(([acceptor, promised]) => ({ acceptor, promised }));
+    this.blockedBy = { proposerId: this.cfg.proposerId, promises, ...(exhausted === undefined ? {} : { exhausted }) };
   }
 
   /** Every accept round in flight ends rejected (its ballot is given up; its slot goes back to planned). */
