@@ -59,6 +59,11 @@ export interface ClientGatewayDeps {
   readonly quorum: Quorum;
   /** Acceptors whose channel is connected now. */
   readonly reachable: () => number;
+  /**
+   * Set once the proposer can choose nothing more (the ballot ceiling): a proposal not in the log
+   * is answered with it at once, never queued.
+   */
+  readonly cannotChoose?: () => GrpcError | undefined;
   /** Hands commands to the core together; returns the ones it refused, with why. */
   readonly submit: (commands: readonly Command[]) => ReadonlyArray<{ command: Command; reason: string }>;
   /** Absent: commands go to the core as they came (no claims are certified). */
@@ -129,6 +134,8 @@ export class ClientGateway {
       const refused = this.reusedIdError(known, command) ?? this.registryRefusal(known, command);
       return refused ? Promise.reject(refused) : Promise.resolve({ ...known, duplicate: true, votes: [] });
     }
+    const blocked = this.deps.cannotChoose?.();
+    if (blocked !== undefined) return Promise.reject(blocked);
     const up = this.deps.reachable();
     const { quorum } = this.deps;
     if (!quorum.isQuorum(up) && !this.inCore.has(id)) return Promise.reject(new QuorumUnreachableError(up, quorum.n, quorum.q));
@@ -256,6 +263,12 @@ export class ClientGateway {
       else commands.push(c);
     }
     if (commands.length === 0) return;
+    // Admitted before the proposer found it could choose nothing more (being certified, or held while it learned the log).
+    const blocked = this.deps.cannotChoose?.();
+    if (blocked !== undefined) {
+      for (const c of commands) this.fail(c.clientRequestId, blocked);
+      return;
+    }
     for (const r of this.deps.submit(commands)) this.fail(r.command.clientRequestId, new GrpcError(status.RESOURCE_EXHAUSTED, r.reason));
   }
 

@@ -4,8 +4,11 @@ import type { ClusterStatusResponse, NodeStatus } from '@paxos/proto';
 import { acceptorVotes } from '@paxos/wire';
 import type { AcceptorLink } from './acceptor-link';
 
-/** Asks every acceptor for its Status, each with its own deadline, and sums up. */
-export async function clusterStatus(links: readonly AcceptorLink[], quorum: Quorum, nodeDeadlineMs: number): Promise<ClusterStatusResponse> {
+/**
+ * Asks every acceptor for its Status, each with its own deadline, and sums up; `cannotChoose`
+ * says why this proposer can choose nothing more (the ballot ceiling), when it cannot.
+ */
+export async function clusterStatus(links: readonly AcceptorLink[], quorum: Quorum, nodeDeadlineMs: number, cannotChoose: () => string | undefined = () => undefined): Promise<ClusterStatusResponse> {
   const nodes: NodeStatus[] = await Promise.all(
     links.map(async (l) => {
       try {
@@ -27,6 +30,7 @@ export async function clusterStatus(links: readonly AcceptorLink[], quorum: Quor
     holdingLatest: alive.filter((n) => n.status?.committedIndex === committedIndex).length,
     committedIndex,
     voting,
+    cannotChoose: cannotChoose() ?? '',
   };
 }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { SeededRandom } from '@paxos/consensus-core';
-import { answerBudgetFor, claimsCheckedCounter, ConfigError, createLogger, createMetricsRegistry, exitWithError, helpText, onShutdownSignal, startGrpcServer, startMetricsServer, startupTransport } from '@paxos/grpc-kit';
+import { answerBudgetFor, claimsCheckedCounter, ConfigError, createLogger, createMetricsRegistry, exitWithError, helpText, onShutdownSignal, ServingStatus, startGrpcServer, startMetricsServer, startupTransport } from '@paxos/grpc-kit';
 import { loadSources } from '@paxos/lmfdb-client';
 import { Consistency, ProposerServiceService, ReadServiceService } from '@paxos/proto';
 import { READ_LOG_VALUE_BYTES_MAX, readService } from '@paxos/read-service';
@@ -67,7 +67,11 @@ async function main(): Promise<void> {
   const seeded = new SeededRandom(Number(initialRound % 2n ** 31n) ^ (config.id << 16));
   // Names this run's batches: another proposer (or this one's next run) never builds equal values from a command and its retry.
   const origin = randomBytes(8).readBigUInt64BE() | 1n;
-  const { node, chosen, quorum } = assembleProposer(config, { links, initialRound, random: () => seeded.next(), origin, unsafeNoSessions, rounds: metrics.rounds, logger });
+  // Health turns NOT_SERVING once the proposer can choose nothing more (the ballot ceiling): npm
+  // run check then says so, naming the cause from ClusterStatus.cannot_choose. Only after start,
+  // when the server exists.
+  const onCannotChoose = () => server.health.setAll(ServingStatus.NOT_SERVING);
+  const { node, chosen, quorum } = assembleProposer(config, { links, initialRound, random: () => seeded.next(), origin, unsafeNoSessions, rounds: metrics.rounds, onCannotChoose, logger });
   metrics.attach(node, links);
   const checker = new ValueChecker(config.maxValueBytes, (n) => caches.get(n), claimsCheckedCounter(metricsRegistry), undefined, (n) => {
     let found: ReturnType<typeof chosen.state.registry.proposal>;

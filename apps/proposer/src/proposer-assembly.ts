@@ -29,6 +29,8 @@ export interface ProposerParts {
   /** A negative control only: claim certificates name every acceptor of the source, none asked. */
   readonly unsafeForgeCertificates?: boolean;
   readonly rounds?: RoundObserver;
+  /** Called once if the proposer finds it can choose nothing more (the ballot ceiling). */
+  readonly onCannotChoose?: (reason: string) => void;
   readonly logger: Logger;
 }
 
@@ -66,6 +68,7 @@ export function assembleProposer(settings: ProposerSettings, parts: ProposerPart
     windowSlots: settings.windowSlots,
     restoreState: (snapshot) => new AgreedState(stateOptions, snapshot),
     ...(parts.rounds ? { rounds: parts.rounds } : {}),
+    ...(parts.onCannotChoose ? { onCannotChoose: parts.onCannotChoose } : {}),
     certifier: new ClaimCertifier(links, { deadlineMs: settings.requestDeadlineMs, unsafeForgeCertificates: parts.unsafeForgeCertificates ?? false, logger: parts.logger }),
     logger: parts.logger,
   });

@@ -29,6 +29,7 @@ import { ReadBarrier } from './read-barrier';
 import { StateTransfer } from './state-transfer';
 import type { AgreedState, AgreedStateSnapshot } from '@paxos/state-machine';
 import { acceptVote, prepareVote } from './votes';
+import { ballotCeilingError } from './ballot-ceiling';
 
 export type { ProposeOutcome } from './client-gateway';
 
@@ -82,6 +83,8 @@ export interface ProposerNodeOptions {
   readonly rounds?: RoundObserver;
   /** Certifies a command's LMFDB claims before it is proposed (claim-certifier.ts). */
   readonly certifier?: Certifier;
+  /** Called once, when the proposer finds it can choose nothing more (the ballot ceiling): main.ts turns its health NOT_SERVING. */
+  readonly onCannotChoose?: (reason: string) => void;
   readonly logger: Logger;
 }
 
@@ -117,6 +120,8 @@ export class ProposerNode {
   private stopped = false;
   /** Phase 1 rounds that could not reach a quorum, and why the last did not (a linearizable read fails on one). */
   private phase1Failed = { count: 0, reason: '' };
+  /** Set once the core can choose nothing more (the ballot ceiling): every proposal and linearizable read is answered with it. */
+  private ceilingError: GrpcError | undefined;
   private readonly commits: CommitNotices;
   private readonly catchUp: AcceptorCatchUp;
   private readonly gateway: ClientGateway;
@@ -168,6 +173,7 @@ export class ProposerNode {
       ...(opts.certifier ? { certifier: opts.certifier } : {}),
       learnChosen: () => this.readBarrier(LEARN_BEFORE_REFUSAL_MS),
       reachable: () => this.reachable(),
+      cannotChoose: () => this.ceilingError,
       submit: (commands) => {
         const { output, rejected } = this.core.submitAll(commands);
         this.idleTicks = 0;
@@ -193,6 +199,7 @@ export class ProposerNode {
       stopped: () => this.stopped,
       reachable: () => this.reachable(),
       phase1Failures: () => this.phase1Failed,
+      cannotChoose: () => this.ceilingError,
       noteCommitted: (nodeId, index) => this.catchUp.note(nodeId, index),
       learnNow: () => this.learner.learnNow(),
     });
@@ -236,7 +243,9 @@ export class ProposerNode {
       this.process(this.core.tick());
       // A phase 1 or back-off without commands (a read's, or one a rival's promise ended) still
       // needs ticks: asleep in back-off, the core would never become idle and lead again.
-      if (this.core.pendingCommands === 0 && this.core.inFlightSlots === 0 && this.core.quiescent && this.idleTicks++ > IDLE_TICKS_BEFORE_SLEEP) {
+      // A blocked core (the ballot ceiling) has nothing to do with time: the ticker sleeps at once.
+      const idle = (this.core.pendingCommands === 0 && this.core.inFlightSlots === 0 && this.core.quiescent && this.idleTicks++ > IDLE_TICKS_BEFORE_SLEEP) || this.ceilingError !== undefined;
+      if (idle) {
         clearInterval(this.timer);
         this.timer = undefined;
       } else if (this.core.pendingCommands > 0 || this.core.inFlightSlots > 0) this.idleTicks = 0;
@@ -275,6 +284,15 @@ export class ProposerNode {
     return this.catchUp.committedOf(nodeId);
   }
 
+  /**
+   * Why this proposer can choose nothing more (acceptors beyond n - q hold promises at the ballot
+   * round ceiling that no ballot of its own passes), undefined while it can. Permanent for this
+   * process: promises never go down; a restart runs one phase 1 and finds it again.
+   */
+  get cannotChoose(): string | undefined {
+    return this.ceilingError?.message;
+  }
+
   /** Acceptors whose channel is connected now. */
   reachable(): number {
     return this.links.filter((l) => l.up).length;
@@ -293,6 +311,8 @@ export class ProposerNode {
     const until = performance.now() + SETTLE_OPEN_SLOTS_MS;
     while (!this.stopped && performance.now() < until) {
       if (this.core.leadsCompletely && this.chosen.nextSlot >= this.core.nextSlot) return;
+      // Blocked at the ballot ceiling: no phase 1 will settle anything; serve (and say why) at once.
+      if (this.ceilingError !== undefined) return;
       // A phase 1 cut off by a truncated promise goes on from where it stopped (and one that ended
       // in a back-off starts again): only a complete one has adopted every open slot.
       this.process(this.core.lead());
@@ -353,8 +373,27 @@ export class ProposerNode {
     for (const slot of out.ownChosen) this.ownSlots.add(slot);
     if (out.chosen.length > 0) this.deliver(this.chosen.learn(out.chosen));
     for (const f of out.failed) this.gateway.fail(f.clientRequestId, new GrpcError(status.FAILED_PRECONDITION, f.reason));
+    if (this.ceilingError === undefined && this.core.ceiling !== undefined) this.cannotChooseAnyMore();
     // Leadership, opened and chosen slots may have moved: reads waiting at the barrier look again.
     this.barrier.progress();
+  }
+
+  /**
+   * The core stopped for good (the ballot ceiling): said once in the log, to every client waiting
+   * (their commands stay in the core, unchosen), to every later proposal and read, and to
+   * main.ts, which turns the health NOT_SERVING. No prepare or accept is sent again.
+   */
+  private cannotChooseAnyMore(): void {
+    const ceiling = this.core.ceiling;
+    if (ceiling === undefined) return;
+    const err = ballotCeilingError(ceiling, this.quorum, (id) => this.links[id]?.address);
+    this.ceilingError = err;
+    this.opts.logger.error(
+      { promises: ceiling.promises.map((p) => `acceptor ${p.acceptor}: ${formatBallot(p.promised)}`), ...(ceiling.exhausted ? { exhausted: formatBallot(ceiling.exhausted) } : {}) },
+      `the proposer can choose nothing more: ${err.message}`,
+    );
+    for (const id of this.gateway.waitingIds()) this.gateway.tell(id, err);
+    this.opts.onCannotChoose?.(err.message);
   }
 
   /** Values known chosen from elsewhere (an acceptor's committed prefix): to the learner and the core. */

@@ -197,7 +197,7 @@ function idleBound(deps: ProposerServiceDeps): { ms: number; message: string } {
 }
 
 export function proposerService(deps: ProposerServiceDeps): ProposerServiceServer {
-  const statusRounds = new ClusterStatusRounds((nodeDeadlineMs) => clusterStatus(deps.links, deps.node.quorum, nodeDeadlineMs));
+  const statusRounds = new ClusterStatusRounds((nodeDeadlineMs) => clusterStatus(deps.links, deps.node.quorum, nodeDeadlineMs, () => deps.node.cannotChoose));
   return {
     propose(call: ServerUnaryCall<ProposeRequest, ProposeResponse>, callback: sendUnaryData<ProposeResponse>) {
       // A proposer paused with calls in its socket reads each call's request and its client's

@@ -38,6 +38,8 @@ export interface ReadBarrierDeps {
   readonly reachable: () => number;
   /** Phase 1 rounds that could not reach a quorum so far, and why the last did not. */
   readonly phase1Failures: () => { readonly count: number; readonly reason: string };
+  /** Set once the proposer can choose nothing more (the ballot ceiling): it will never lead again. */
+  readonly cannotChoose?: () => GrpcError | undefined;
   /** An acceptor's committed index, seen in its Status answer. */
   readonly noteCommitted?: (nodeId: number, committedIndex: bigint) => void;
   /** Learns chosen slots from the acceptors now (a read waits for slots another proposer chose). */
@@ -176,6 +178,8 @@ export class ReadBarrier {
     const { deps } = this;
     const failedBefore = deps.phase1Failures().count;
     const led = () => {
+      const blocked = deps.cannotChoose?.();
+      if (blocked !== undefined) throw new GrpcError(blocked.code, `a linearizable read needs a leader, and ${blocked.message}; a stale read (CONSISTENCY_STALE, or npm run read -- --node N) still answers`);
       if (deps.leadsCompletely()) return true;
       // A phase 1 that could not reach a quorum since the read began: UNAVAILABLE now, with why.
       const failures = deps.phase1Failures();

@@ -221,6 +221,13 @@ export interface ClusterStatusResponse {
    * their data and have not reached their floor (StatusResponse.storage, .rejoining).
    */
   voting: number;
+  /**
+   * Why this proposer can choose nothing more, empty while it can: acceptors beyond n - q hold
+   * promises at the ballot round ceiling that no ballot of its own passes (DESIGN section 12, "The
+   * ballot ceiling"). Its health is NOT_SERVING then, and every proposal is FAILED_PRECONDITION
+   * with this text.
+   */
+  cannotChoose: string;
 }
 
 export interface NodeStatus {
@@ -1359,6 +1366,7 @@ function createBaseClusterStatusResponse(): ClusterStatusResponse {
     holdingLatest: 0,
     committedIndex: 0n,
     voting: 0,
+    cannotChoose: "",
   };
 }
 
@@ -1390,6 +1398,9 @@ export const ClusterStatusResponse: MessageFns<ClusterStatusResponse> = {
     }
     if (message.voting !== 0) {
       writer.uint32(64).uint32(message.voting);
+    }
+    if (message.cannotChoose !== "") {
+      writer.uint32(74).string(message.cannotChoose);
     }
     return writer;
   },
@@ -1471,6 +1482,14 @@ export const ClusterStatusResponse: MessageFns<ClusterStatusResponse> = {
             message.voting = reader.uint32();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.cannotChoose = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1513,6 +1532,11 @@ export const ClusterStatusResponse: MessageFns<ClusterStatusResponse> = {
         ? BigInt(object.committed_index)
         : 0n,
       voting: isSet(object.voting) ? globalThis.Number(object.voting) : 0,
+      cannotChoose: isSet(object.cannotChoose)
+        ? globalThis.String(object.cannotChoose)
+        : isSet(object.cannot_choose)
+        ? globalThis.String(object.cannot_choose)
+        : "",
     };
   },
 
@@ -1542,6 +1566,9 @@ export const ClusterStatusResponse: MessageFns<ClusterStatusResponse> = {
     if (message.voting !== 0) {
       obj.voting = Math.round(message.voting);
     }
+    if (message.cannotChoose !== "") {
+      obj.cannotChoose = message.cannotChoose;
+    }
     return obj;
   },
 
@@ -1560,6 +1587,7 @@ export const ClusterStatusResponse: MessageFns<ClusterStatusResponse> = {
       ? BigInt(object.committedIndex)
       : 0n;
     message.voting = object.voting ?? 0;
+    message.cannotChoose = object.cannotChoose ?? "";
     return message;
   },
 };
