@@ -1,6 +1,6 @@
 import { createServer, type Socket } from 'node:net';
-import { createLogger, INSECURE, type RunningServer, startGrpcServer } from '@paxos/grpc-kit';
-import { AcceptorServiceService, StatusResponse, StorageStatus } from '@paxos/proto';
+import { createLogger, INSECURE, type RunningServer, ServingStatus, startGrpcServer } from '@paxos/grpc-kit';
+import { AcceptorServiceService, ClusterStatusResponse, ProposerServiceService, StatusResponse, StorageStatus } from '@paxos/proto';
 import { freePortRange } from '@paxos/test-cluster';
 import { checkNetwork, formatCheck } from './check-report';
 import type { NetworkLayout, NodeLayout } from './network-dir';
@@ -28,6 +28,14 @@ async function fakeAcceptor(nodeId: number, silentCalls = 0, extra: Partial<Stat
 
 /** A proposer stand-in: only health (SERVING). */
 const fakeProposer = () => startGrpcServer({ host: '127.0.0.1', port: 0, maxReceiveBytes: 1 << 20, transport: INSECURE, logger, services: [] });
+
+/** A proposer stand-in that can choose nothing more (the ballot ceiling): health NOT_SERVING, and ClusterStatus says why. */
+async function blockedProposer(cannotChoose: string): Promise<RunningServer> {
+  const clusterStatus = (_call: unknown, cb: (e: null, r: ClusterStatusResponse) => void) => cb(null, ClusterStatusResponse.fromPartial({ clusterSize: 3, quorumSize: 2, cannotChoose }));
+  const server = await startGrpcServer({ host: '127.0.0.1', port: 0, maxReceiveBytes: 1 << 20, transport: INSECURE, logger, services: [{ name: 'paxos.v1.ProposerService', definition: ProposerServiceService, implementation: { clusterStatus } }] });
+  server.health.setAll(ServingStatus.NOT_SERVING);
+  return server;
+}
 
 const layoutOf = (acceptors: string[], proposer: string): NetworkLayout => ({
   createdAt: '',
@@ -93,6 +101,16 @@ describe('npm run check against stand-in nodes', () => {
       for (const socket of held) socket.destroy();
       silent.close();
     }
+  });
+
+  it('is not serving when the proposer can choose nothing more (the ballot ceiling), and names the cause', async () => {
+    // Before, the proposer of a network whose acceptors promised round 2^62 answered SERVING and
+    // check exited 0 while every proposal failed.
+    const acceptors = [await start(fakeAcceptor(0)), await start(fakeAcceptor(1)), await start(fakeAcceptor(2))];
+    const why = 'this proposer (id 1) can choose nothing more in this network: acceptors 0, 1 promised ballot 4611686018427387904.16';
+    const report = await checkNetwork(layoutOf(acceptors, await start(blockedProposer(why))), DEADLINE_MS, INSECURE);
+    expect(report).toMatchObject({ quorumAlive: true, serving: false, proposer: { answering: false, cannotChoose: why } });
+    expect(formatCheck(report)).toContain(`proposer ${report.proposer.address}: NOT serving: it cannot choose (the ballot ceiling): ${why}`);
   });
 
   it('reports a status page that does not answer', async () => {

@@ -7,7 +7,7 @@ import { type NetworkLayout, type NodeLayout, portOf, STATUS_PAGE_NAME } from '.
 import { type CertificateExpiry, formatCertificateExpiry } from './certificate-expiry';
 import { formatAgreement, type LogAgreement } from './log-agreement';
 import { certificateAdvice, certificateRefusal, describeCallFailure } from './certificate-refusal';
-import { acceptorStatus } from './probe';
+import { acceptorStatus, proposerCannotChoose } from './probe';
 import { transportMismatch } from './transport-mismatch';
 import { isPaused, listensOn } from './processes';
 
@@ -41,6 +41,8 @@ export interface ServiceRow {
   readonly answering: boolean;
   /** Why not (absent when it answers). */
   readonly error?: string;
+  /** A proposer that answers NOT_SERVING because it can choose nothing more (the ballot ceiling): why, and what to do. */
+  readonly cannotChoose?: string;
   /** When it does not answer: whether the process launch started for it runs, and is paused (absent: not checked). */
   readonly process?:
     | { readonly running: false; readonly lastWords?: string; readonly lostData?: LostData }
@@ -236,6 +238,9 @@ async function proposerRow(address: string, deadlineMs: number, transport: Trans
   }
   const mismatch = health.code === undefined || health.reason === undefined ? undefined : await transportMismatch(health.code, health.reason.replace(/^UNAVAILABLE: /, ''), address, transport);
   if (mismatch !== undefined) return { address, answering: false, error: `UNAVAILABLE: no connection: ${mismatch}` };
+  // It answers, NOT_SERVING: a proposer that can choose nothing more (the ballot ceiling) says why in ClusterStatus.
+  const cannotChoose = !health.serving && health.code === undefined ? await proposerCannotChoose(address, deadlineMs, transport) : undefined;
+  if (cannotChoose !== undefined) return { address, answering: false, error: health.reason ?? 'health answers NOT_SERVING', cannotChoose };
   return { address, answering: health.serving, ...(health.reason ? { error: withCertificateHint(health.reason, listensOwn(owners?.proposer, address)) } : {}), ...(health.serving ? {} : processOf(owners, owners?.proposer, 'proposer')) };
 }
 
@@ -321,7 +326,11 @@ export function formatCheck(r: CheckReport, dir = 'D'): string[] {
       ? `consensus: ${NO_ACCEPTOR_ANSWERED}: ${silentAdvice(r.nodes, dir)}`
       : `consensus: ${r.holdingLatest} of ${r.alive} alive acceptors hold the latest chosen slot (committed index ${r.committedIndex})`,
     ...(r.agreement ? (r.alive === 0 ? [`agreement: could not be compared: ${NO_ACCEPTOR_ANSWERED}`] : formatAgreement(r.agreement)) : []),
-    r.proposer.answering ? `proposer ${r.proposer.address}: serving` : `proposer ${r.proposer.address}: NOT serving (${r.proposer.error ?? 'no answer'}): clients cannot propose; ${serviceAdvice(r.proposer, 'proposer.log', dir)}`,
+    r.proposer.answering
+      ? `proposer ${r.proposer.address}: serving`
+      : r.proposer.cannotChoose !== undefined
+        ? `proposer ${r.proposer.address}: NOT serving: it cannot choose (the ballot ceiling): ${r.proposer.cannotChoose}`
+        : `proposer ${r.proposer.address}: NOT serving (${r.proposer.error ?? 'no answer'}): clients cannot propose; ${serviceAdvice(r.proposer, 'proposer.log', dir)}`,
     ...(r.statusPage ? [r.statusPage.answering ? `status page: http://${r.statusPage.address}/` : `status page: NOT answering (${r.statusPage.error ?? 'no answer'}): ${serviceAdvice(r.statusPage, 'status-page.log', dir)}`] : []),
     // A silent acceptor whose process is known: paused (resume it) or gone (start it again).
     ...r.nodes.flatMap((n) => (!n.alive && n.process ? [`down: acceptor ${n.node} (${n.address}) ${serviceAdvice({ address: n.address, answering: false, process: n.process }, `node_${n.node}.log`, dir)}`] : [])),

@@ -45,6 +45,21 @@ export function acceptorStatus(address: string, deadlineMs: number, transport: T
   });
 }
 
+/**
+ * Why the proposer at `address` can choose nothing more (ClusterStatus.cannot_choose: the ballot
+ * ceiling), undefined when it can or does not say. Its acceptors are asked with a 1 ms deadline:
+ * only the proposer's own answer is read.
+ */
+export function proposerCannotChoose(address: string, deadlineMs: number, transport: Transport): Promise<string | undefined> {
+  const client = new ProposerServiceClient(address, channelCredentials(transport), serverNameOptions(transport, address));
+  return new Promise((resolve) => {
+    client.clusterStatus({ nodeDeadlineMs: 1 }, new Metadata(), { deadline: deadlineAfter(deadlineMs) }, (err, res) => {
+      client.close();
+      resolve(err || !res.cannotChoose ? undefined : res.cannotChoose);
+    });
+  });
+}
+
 export function propose(address: string, request: ProposeRequest, deadlineMs: number, transport: Transport): Promise<ProposeResponse> {
   const client = new ProposerServiceClient(address, channelCredentials(transport), serverNameOptions(transport, address));
   return new Promise((resolve, reject) => {
