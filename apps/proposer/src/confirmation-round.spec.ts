@@ -1,4 +1,4 @@
-import { type Ballot, Quorum } from '@paxos/consensus-core';
+import { BALLOT_ROUND_WIRE_MAX, type Ballot, Quorum } from '@paxos/consensus-core';
 import { ballotToWire } from '@paxos/wire';
 import type { AcceptorLink } from './acceptor-link';
 import { CONFIRM_EXPAND_MS, ConfirmationRounds, OutbidError } from './confirmation-round';
@@ -54,6 +54,26 @@ describe('confirmation rounds of linearizable reads', () => {
     expect(a.asked.sort()).toEqual([0, 1, 2, 3, 4]);
     for (const i of [3, 0, 2]) a.answer(i, ours);
     await third;
+  });
+
+  it('take a promise at the round ceiling that our id cannot pass as a no, not an outbid: a quorum of the others still confirms', async () => {
+    // Two of five acceptors promised (2^62, 16): leading again cannot pass it, and failing the
+    // round on it failed every read that heard one of them first.
+    const a = links();
+    const log: string[] = [];
+    const rounds = new ConfirmationRounds(deps(a.list, log));
+    const round = rounds.run(ours);
+    a.answer(0, { round: BALLOT_ROUND_WIRE_MAX, proposerId: 16 });
+    a.answer(1, { round: BALLOT_ROUND_WIRE_MAX, proposerId: 16 });
+    await turn();
+    for (const i of [2, 3, 4]) a.answer(i, ours);
+    await expect(round).resolves.toBeUndefined();
+    expect(log).toEqual(['outbid', 'outbid']); // the core still learns them
+    // Three of five: no quorum can hold our ballot; said as such.
+    const b = links();
+    const blocked = new ConfirmationRounds(deps(b.list)).run(ours);
+    for (const i of [0, 1, 2]) b.answer(i, { round: BALLOT_ROUND_WIRE_MAX, proposerId: 16 });
+    await expect(blocked).rejects.toMatchObject({ message: expect.stringContaining('3 a promise at the ballot round ceiling that no ballot of ours passes') });
   });
 
   it('ask the rest when the first ones are slow (a paused acceptor costs a read the expansion delay, not its Status deadline)', async () => {

@@ -3,7 +3,7 @@
 // that confirmed the last round first, the rest only when one of those does not confirm or they
 // are slow: a read costs a quorum's Status calls, not every acceptor's.
 import { status } from '@grpc/grpc-js';
-import { type Ballot, type Quorum, ballotEquals, ballotGreater, formatBallot } from '@paxos/consensus-core';
+import { type Ballot, type Quorum, ballotEquals, ballotGreater, formatBallot, nextBallotAbove } from '@paxos/consensus-core';
 import { GrpcError } from '@paxos/grpc-kit';
 import { ballotFromWire } from '@paxos/wire';
 import type { AcceptorLink } from './acceptor-link';
@@ -48,6 +48,8 @@ export class ConfirmationRounds {
     return new Promise<void>((resolve, reject) => {
       const confirmers: AcceptorLink[] = [];
       let lower = 0;
+      /** Acceptors that promised a ballot at the round ceiling that no ballot of ours passes. */
+      let ceiling = 0;
       let failed = 0;
       let failure = '';
       let settled = false;
@@ -67,7 +69,7 @@ export class ConfirmationRounds {
         if (quorum.isQuorum(confirmers.length)) {
           settle('confirmed');
           resolve();
-        } else if (!quorum.isQuorum(n - lower - failed)) {
+        } else if (!quorum.isQuorum(n - lower - ceiling - failed)) {
           // Some that promised our ballot are gone (or paused past the round's deadline), the
           // others hold lower promises that only a phase 1 raises: the next read runs one.
           settle('failed');
@@ -75,7 +77,7 @@ export class ConfirmationRounds {
           reject(
             new GrpcError(
               status.UNAVAILABLE,
-              `could not confirm leadership with a quorum: ${confirmers.length} of ${n} acceptors hold our ballot, ${lower} a lower promise, ${n - confirmers.length - lower} did not answer${failure ? ` (${failure.slice(0, 200)})` : ''}; ${quorum.q} needed; the next read runs phase 1 again: retry the read`,
+              `could not confirm leadership with a quorum: ${confirmers.length} of ${n} acceptors hold our ballot, ${lower} a lower promise,${ceiling > 0 ? ` ${ceiling} a promise at the ballot round ceiling that no ballot of ours passes,` : ''} ${n - confirmers.length - lower - ceiling} did not answer${failure ? ` (${failure.slice(0, 200)})` : ''}; ${quorum.q} needed; the next read runs phase 1 again: retry the read`,
             ),
           );
         }
@@ -90,7 +92,14 @@ export class ConfirmationRounds {
             deps.noteCommitted?.(link.nodeId, answer.committedIndex);
             const promised = ballotFromWire(answer.promised ?? { round: 0n, proposerId: 0 });
             if (ballotEquals(promised, ballot)) confirmers.push(link);
-            else if (ballotGreater(promised, ballot)) {
+            else if (ballotGreater(promised, ballot) && nextBallotAbove(promised, ballot.proposerId) === undefined) {
+              // A promise at the round ceiling that no ballot of ours passes: leading again would
+              // not help, so it is a no, not an outbid. The core learns it; a quorum of the others
+              // holding our ballot still confirms (a value chosen under that ballot would show at one).
+              ceiling += 1;
+              deps.outbid(link.nodeId, promised, ballot);
+              askRest();
+            } else if (ballotGreater(promised, ballot)) {
               settle('failed');
               deps.outbid(link.nodeId, promised, ballot);
               reject(new OutbidError(`another proposer leads now (an acceptor promised ballot ${formatBallot(promised)}, above ours ${formatBallot(ballot)}); retry the read`));
