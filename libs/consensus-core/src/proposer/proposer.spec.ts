@@ -684,6 +684,13 @@ describe('the ballot round ceiling (DESIGN section 12, "The ballot ceiling")', (
     expect(p.ceiling).toEqual({ proposerId: 1, promises: [], exhausted: b(top, 1) });
   });
 
+  it('counts only configured acceptors toward the n - q that blocks it', () => {
+    const p = proposer(3);
+    const ballot = out(p.submit(cmd('a'))).messages[0]?.ballot as Ballot;
+    for (const from of [7, -1, 1e9]) p.handle({ type: 'reject', from, promised: b(top, 16), ballot });
+    expect(p.ceiling).toBeUndefined();
+  });
+
   it('a higher proposer id passes a rival at the ceiling at the ceiling round', () => {
     const p = proposer(3, { proposerId: 17 });
     const ballot = out(p.submit(cmd('a'))).messages[0]?.ballot as Ballot;

@@ -457,6 +457,8 @@ export class ProposerCore {
    * ballot of ours can be promised by a quorum again, and this proposer stops.
    */
   private onUnpassable(from: number, promised: Ballot, ballot: Ballot, slot: bigint | undefined, out: OutputBuilder): void {
+    // Only the configured acceptors count toward n - q (an answer names its sender's link).
+    if (!this.cfg.acceptorIds.includes(from)) return;
     this.unpassable.set(from, promised);
     this.suspected.add(from);
     if (this.mode === 'blocked') return;
