@@ -2,7 +2,7 @@
 // whole view once a poll; the chart's history once, at connect, then one point a poll), the same
 // view as JSON, and a page per chosen slot with its value. Bounded: viewers, connections, time.
 import * as http from 'node:http';
-import { boundConnectionsPerHost, hostKeyOf, httpRefusal, CountsByKey, type Logger, pipelinedAnswersBound } from '@paxos/grpc-kit';
+import { boundConnectionsPerHost, hostHeaderAllowed, hostKeyOf, httpRefusal, CountsByKey, isLoopbackHost, type Logger, pipelinedAnswersBound } from '@paxos/grpc-kit';
 import type { NetworkPoller } from './network-poller';
 import type { NetworkView } from './network-view';
 import { STATUS_PAGE_HTML } from './page';
@@ -46,19 +46,6 @@ const SECURITY_HEADERS = {
   'referrer-policy': 'no-referrer',
 };
 
-const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
-
-/**
- * On a loopback address, only a Host header naming loopback is answered: a page of another
- * site whose name resolves to 127.0.0.1 (DNS rebinding) cannot read the network's state.
- */
-function hostAllowed(bindHost: string, hostHeader: string | undefined): boolean {
-  if (!LOOPBACK_NAMES.has(bindHost)) return true;
-  if (!hostHeader) return false;
-  const name = hostHeader.startsWith('[') ? hostHeader.slice(0, hostHeader.indexOf(']') + 1) : (hostHeader.split(':')[0] as string);
-  return LOOPBACK_NAMES.has(name.toLowerCase());
-}
-
 /**
  * Event streams one host may hold (an operator's tabs: a browser opens at most 6 connections to
  * one server over HTTP/1.1 anyway), so no one host takes every place of --max-viewers.
@@ -70,9 +57,6 @@ const OTHER_CONNECTIONS_PER_HOST_MAX = 8;
 
 /** Slot pages read at once (each may ask every node). */
 const SLOT_READS_MAX = 4;
-
-/** A page served to anyone who reaches a non-loopback address: the operator is told at start. */
-export const isLoopbackHost = (host: string): boolean => LOOPBACK_NAMES.has(host.toLowerCase());
 
 export async function startStatusServer(poller: NetworkPoller, opts: StatusServerOptions): Promise<StatusServer> {
   const viewers = new Set<http.ServerResponse>();
@@ -114,7 +98,7 @@ export async function startStatusServer(poller: NetworkPoller, opts: StatusServe
     const path = (req.url ?? '/').split('?')[0] as string;
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
     res.setHeader('x-paxos-status-page', String(process.pid));
-    if (!hostAllowed(opts.host, req.headers.host)) {
+    if (!hostHeaderAllowed(opts.host, req.headers.host)) {
       res.writeHead(421, { 'content-type': 'text/plain' }).end('this page answers only under a loopback name (127.0.0.1, localhost)\n');
       return;
     }

@@ -1,7 +1,7 @@
 // `npm run status-page`: the live status page of a network (launch starts one beside the nodes).
-import { ConfigError, createLogger, exitWithError, helpText, onShutdownSignal, startupTransport } from '@paxos/grpc-kit';
+import { ConfigError, createLogger, exitWithError, helpText, isLoopbackHost, onShutdownSignal, startupTransport } from '@paxos/grpc-kit';
 import { resolveStatusPageConfig, STATUS_CERT_NAME, statusPageCommand, type StatusPageConfig } from './config';
-import { isLoopbackHost, startStatusServer } from './http-server';
+import { startStatusServer } from './http-server';
 import { NetworkPoller } from './network-poller';
 
 async function main(): Promise<void> {

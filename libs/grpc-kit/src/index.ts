@@ -11,6 +11,7 @@ export * from './answer-budget';
 export * from './counts-by-key';
 export * from './address-bounds';
 export * from './http-bounds';
+export * from './loopback-host';
 export * from './connection-bounds';
 export * from './call-bounds';
 export * from './partial-message-bounds';
