@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { Counter, Registry } from 'prom-client';
 import { hostKeyOf } from './address-bounds';
@@ -50,7 +51,39 @@ describe('the metrics port', () => {
       expect(head.status).toBe(200);
       expect(head.headers.get('content-type')).toContain('text/plain');
       expect(await head.text()).toBe('');
-      expect((await fetch(`http://127.0.0.1:${server.port}/other`, { method: 'POST' })).status).toBe(404);
+      // On every path: the status page's rule (GET and HEAD, nothing else); HEAD elsewhere is GET's 404.
+      for (const method of ['POST', 'OPTIONS', 'PUT', 'DELETE']) {
+        const other = await fetch(`http://127.0.0.1:${server.port}/`, { method });
+        expect([method, other.status, other.headers.get('allow')]).toEqual([method, 405, 'GET, HEAD']);
+      }
+      const headElsewhere = await fetch(`http://127.0.0.1:${server.port}/`, { method: 'HEAD' });
+      expect(headElsewhere.status).toBe(404);
+      expect(await headElsewhere.text()).toBe('');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('on a loopback address, answers only a Host header naming loopback, as the status page (DNS rebinding)', async () => {
+    const registry = new Registry();
+    new Counter({ name: 'test_events_total', help: 'events', registers: [registry] });
+    const server = await startMetricsServer('127.0.0.1', 0, registry, logger);
+    /** The status of GET (or HEAD) /metrics sent with this Host header (fetch would set its own). */
+    const withHost = (host: string, method = 'GET') =>
+      new Promise<number>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port: server.port, path: '/metrics', method, headers: { host } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      expect(await withHost('evil.example')).toBe(421);
+      expect(await withHost(`evil.example:${server.port}`, 'HEAD')).toBe(421);
+      expect(await withHost(`127.0.0.1:${server.port}`)).toBe(200);
+      expect(await withHost(`localhost:${server.port}`)).toBe(200);
+      expect(await withHost(`LOCALHOST`, 'HEAD')).toBe(200);
     } finally {
       await server.close();
     }
@@ -79,7 +112,7 @@ describe('places per host', () => {
       expect(told).toContain('connections from your host are open to this metrics port already');
       // Another host's scraper still gets in.
       const scraped = await new Promise<number>((resolve, reject) => {
-        const s = connect({ host: '127.0.0.1', port: server.port, localAddress: '127.0.0.3' }, () => s.write('GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+        const s = connect({ host: '127.0.0.1', port: server.port, localAddress: '127.0.0.3' }, () => s.write('GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'));
         let got = '';
         s.on('data', (b: Buffer) => (got += b.toString())).on('close', () => resolve(Number(got.slice(9, 12)))).on('error', reject);
       });

@@ -16,6 +16,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { boundConnectionsPerHost, httpRefusal } from './address-bounds';
 import { pipelinedAnswersBound } from './http-bounds';
 import { listeningServers } from './listening-servers';
+import { hostHeaderAllowed } from './loopback-host';
 import type { Logger } from './logger';
 
 /** A registry with the process's default metrics, every series labelled with the node's name. */
@@ -43,7 +44,7 @@ export const METRICS_RENDER_EVERY_MS = 250;
 export const METRICS_CONNECTIONS_MAX = 64;
 export const METRICS_CONNECTIONS_PER_HOST_MAX = 8;
 
-/** Serves the registry at GET /metrics on host:port (0: any free port). */
+/** Serves the registry at GET /metrics on host:port (0: any free port); on a loopback address, only under a loopback name. */
 export async function startMetricsServer(host: string, port: number, registry: Registry, logger: Logger): Promise<MetricsServer> {
   let rendered: { at: number; body: Promise<string> } | undefined;
   const render = (): Promise<string> => {
@@ -63,14 +64,21 @@ export async function startMetricsServer(host: string, port: number, registry: R
   const pipelined = pipelinedAnswersBound();
   const server = http.createServer({ connectionsCheckingInterval: 1000, headersTimeout: 5000, requestTimeout: 5000 }, (req, res) => {
     if (!pipelined(req, res)) return;
-    if ((req.url ?? '').split('?')[0] !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: metrics are at GET /metrics\n');
+    // On loopback, only under a loopback name, as the status page (DNS rebinding: a page of
+    // another site whose name resolves to 127.0.0.1 could read the node's metrics otherwise).
+    if (!hostHeaderAllowed(host, req.headers.host)) {
+      res.writeHead(421, { 'content-type': 'text/plain' }).end('this metrics port answers only under a loopback name (127.0.0.1, localhost)\n');
       return;
     }
-    // The path is right and the method is not: 405 naming the ones served, as HTTP says (a 404
-    // for POST /metrics sent a person looking for the path that was there). HEAD is a GET without its body.
+    // Any method but GET and HEAD, on any path: 405 naming the ones served, as HTTP says and as
+    // the status page answers (a 404 for POST /metrics sent a person looking for the path that
+    // was there). HEAD is a GET without its body: Node leaves the body out of a HEAD answer.
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end(`${req.method} is not served: metrics are read with GET /metrics\n`);
+      return;
+    }
+    if ((req.url ?? '').split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: metrics are at GET /metrics\n');
       return;
     }
     render().then(
