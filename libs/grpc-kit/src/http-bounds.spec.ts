@@ -1,6 +1,7 @@
-import { createServer } from 'node:http';
-import { connect } from 'node:net';
-import { PIPELINED_ANSWERS_MAX, pipelinedAnswersBound } from './http-bounds';
+import { createServer, type Server } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { httpRefusal } from './address-bounds';
+import { boundHttpConnections, PIPELINED_ANSWERS_MAX, pipelinedAnswersBound } from './http-bounds';
 
 /** Sends `n` pipelined GETs in one write, reads everything until the server closes (or 2 s pass): the answers read. */
 function pipeline(port: number, n: number): Promise<number> {
@@ -35,6 +36,163 @@ describe('requests sent ahead of their answers', () => {
     } finally {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
+    }
+  });
+});
+
+describe('places on an HTTP port when they are all taken', () => {
+  /** A server bounded by boundHttpConnections: /hang is never answered (an answer under way), anything else at once. */
+  async function boundedServer(max: number, perHostMax?: number): Promise<{ server: Server; port: number; hanging: Array<() => void> }> {
+    const hanging: Array<() => void> = [];
+    const server = createServer((req, res) => {
+      if (req.url === '/hang') hanging.push(() => res.end('late'));
+      else res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+    });
+    boundHttpConnections(server, {
+      max,
+      refusal: httpRefusal('every place has an answer under way', 5),
+      ...(perHostMax === undefined ? {} : { perHost: { max: perHostMax, refusal: httpRefusal('your host holds its places', 5) } }),
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return { server, port: (server.address() as { port: number }).port, hanging };
+  }
+  const stop = async (server: Server, held: Socket[]) => {
+    for (const s of held) s.destroy();
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  };
+
+  /** A connection from `from` that has sent `sent` (half a request's headers, or a whole request); resolves once it is open. */
+  type Held = Socket & { got: string; gone: boolean };
+  const opened = (port: number, sent: string, from = '127.0.0.1') =>
+    new Promise<Held>((resolve) => {
+      const s: Held = Object.assign(connect({ host: '127.0.0.1', port, localAddress: from }), { got: '', gone: false });
+      s.on('connect', () => {
+        s.write(sent);
+        resolve(s);
+      });
+      s.on('data', (b: Buffer) => (s.got += b.toString()));
+      s.on('close', () => (s.gone = true));
+      s.on('error', () => undefined);
+    });
+  /** The status line of one whole request on a connection of its own from `from` ('' if the connection closed first). */
+  const statusOf = (port: number, path = '/', from = '127.0.0.1') =>
+    new Promise<string>((resolve) => {
+      const s = connect({ host: '127.0.0.1', port, localAddress: from }, () => s.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`));
+      let got = '';
+      s.on('data', (b: Buffer) => {
+        got += b.toString();
+        if (got.includes('\r\n\r\n')) {
+          s.destroy();
+          resolve(got.split('\r\n')[0] as string);
+        }
+      });
+      s.on('close', () => resolve(got.split('\r\n')[0] ?? ''));
+      s.on('error', () => undefined);
+    });
+  const HALF = 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Still: coming\r\n';
+  /** Until `done()` or 5 s pass (a test that waits on a close the bound never makes fails, rather than hangs). */
+  const until = async (done: () => boolean) => {
+    for (const end = Date.now() + 5000; !done() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 10));
+  };
+
+  it('gives a new connection the place of the oldest one that has not sent a whole request\'s headers, instead of refusing it', async () => {
+    const { server, port } = await boundedServer(4);
+    const half: Held[] = [];
+    for (let i = 0; i < 4; i++) half.push(await opened(port, HALF));
+    try {
+      expect(await statusOf(port)).toBe('HTTP/1.1 200 OK');
+      await until(() => half[0]?.gone === true);
+      // The oldest was closed, with nothing written to it; the newer ones keep their places.
+      expect(half.map((s) => s.gone)).toEqual([true, false, false, false]);
+      expect(half[0]?.got).toBe('');
+    } finally {
+      await stop(server, half);
+    }
+  });
+
+  it('closes one that sent half a request first, then one kept alive after its answer, then one that sent nothing', async () => {
+    const { server, port, hanging } = await boundedServer(4);
+    const keptAlive = await opened(port, 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    await until(() => keptAlive.got.includes('ok'));
+    // Nothing sent (as a request on its way, for its first milliseconds), then two half requests.
+    const silent = await opened(port, '');
+    const half = [await opened(port, HALF), await opened(port, HALF)];
+    const held = [keptAlive, silent, ...half];
+    try {
+      // The kept-alive and the silent one have waited longer, but a half request goes first.
+      expect(await statusOf(port)).toBe('HTTP/1.1 200 OK');
+      await until(() => half[0]?.gone === true);
+      expect([keptAlive, silent, ...half].map((s) => s.gone)).toEqual([false, false, true, false]);
+      // Requests that stay under way take the other places: the other half request's, the
+      // kept-alive one's, and only then the silent one's. (Each once the server has its request:
+      // one that has not is the newest silent one, and the next takes its place.)
+      for (let i = 1; i <= 3; i++) {
+        held.push(await opened(port, 'GET /hang HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'));
+        await until(() => hanging.length === i);
+      }
+      await until(() => keptAlive.gone && half[1]?.gone === true);
+      expect([keptAlive.gone, silent.gone, half[1]?.gone]).toEqual([true, false, true]);
+      held.push(await opened(port, 'GET /hang HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'));
+      await until(() => hanging.length === 4 && silent.gone);
+      expect(silent.gone).toBe(true);
+      expect(held.slice(4).map((s) => s.gone)).toEqual([false, false, false, false]);
+    } finally {
+      for (const h of hanging) h();
+      await stop(server, held);
+    }
+  });
+
+  it('keeps the places of answers under way, and refuses a new connection when every place has one', async () => {
+    const { server, port, hanging } = await boundedServer(3);
+    const busy: Held[] = [];
+    try {
+      for (let i = 1; i <= 3; i++) {
+        busy.push(await opened(port, 'GET /hang HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'));
+        await until(() => hanging.length === i);
+      }
+      const refused = await opened(port, HALF);
+      await until(() => refused.gone);
+      expect(refused.got).toMatch(/^HTTP\/1.1 503/);
+      expect(refused.got).toContain('every place has an answer under way');
+      expect(busy.map((s) => s.gone)).toEqual([false, false, false]);
+      // An answered one waits again: its place is taken by the next connection.
+      hanging[0]?.();
+      await until(() => busy[0]?.got.includes('late') === true);
+      expect(await statusOf(port)).toBe('HTTP/1.1 200 OK');
+      await until(() => busy[0]?.gone === true);
+      expect(busy.map((s) => s.gone)).toEqual([true, false, false]);
+      busy.push(refused);
+    } finally {
+      for (const h of hanging) h();
+      await stop(server, busy);
+    }
+  });
+
+  it('makes room within a host at its bound, from that host\'s waiting connections only; refuses it when all of its have answers under way', async () => {
+    // Loopback addresses stand for hosts here.
+    const { server, port, hanging } = await boundedServer(8, 2);
+    const other = await opened(port, HALF, '127.0.0.3');
+    const half = [await opened(port, HALF, '127.0.0.2'), await opened(port, HALF, '127.0.0.2')];
+    const held = [other, ...half];
+    try {
+      // A request from the full host takes its own oldest half request's place, not the other host's older one.
+      expect(await statusOf(port, '/', '127.0.0.2')).toBe('HTTP/1.1 200 OK');
+      await until(() => half[0]?.gone === true);
+      expect([other.gone, ...half.map((s) => s.gone)]).toEqual([false, true, false]);
+      for (let i = 1; i <= 2; i++) {
+        held.push(await opened(port, 'GET /hang HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', '127.0.0.2'));
+        await until(() => hanging.length === i);
+      }
+      const refused = await opened(port, HALF, '127.0.0.2');
+      held.push(refused);
+      await until(() => refused.gone);
+      expect(refused.got).toMatch(/^HTTP\/1.1 503/);
+      expect(refused.got).toContain('your host holds its places');
+      expect(await statusOf(port, '/', '127.0.0.4')).toBe('HTTP/1.1 200 OK');
+    } finally {
+      for (const h of hanging) h();
+      await stop(server, held);
     }
   });
 });

@@ -1,10 +1,17 @@
+// Bounds of the HTTP/1 ports (the status page, the metrics ports).
+//
 // HTTP/1.1 lets a client send requests ahead of reading the answers (pipelining). Node parses
 // every request of a read at once and queues an answer for each: 8 connections sending
 // `GET /metrics` thousands of times over without reading took an acceptor from 68 to 155 MB.
 // A connection with more answers waiting than any browser or scraper leaves (they send one
 // request at a time) is closed instead.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+//
+// Connections are held to a number, in all and per host; when they are all taken, a new one takes
+// the place of one that is only waiting (`boundHttpConnections`).
+import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { hostKeyOf } from './address-bounds';
+import { CountsByKey } from './counts-by-key';
 
 /** Answers one connection may have that are not yet written out to it. */
 export const PIPELINED_ANSWERS_MAX = 8;
@@ -26,4 +33,127 @@ export function pipelinedAnswersBound(max = PIPELINED_ANSWERS_MAX): (req: Incomi
     res.once('close', () => waiting.set(socket, (waiting.get(socket) ?? 1) - 1));
     return true;
   };
+}
+
+/** Bounds of an HTTP/1 port's connections (`boundHttpConnections`). */
+export interface HttpConnectionBounds {
+  /** Connections held at once. */
+  readonly max: number;
+  /** Written to a connection refused because every place has an answer under way (`httpRefusal`). */
+  readonly refusal: string;
+  /** Connections held at once from one host (`hostKeyOf`), and what a connection refused for that bound is told. */
+  readonly perHost?: { readonly max: number; readonly refusal: string };
+}
+
+/**
+ * Holds an HTTP/1 server's connections to `max` (and `perHost.max` from one host), where a new
+ * connection, when the places are taken, takes the place of one with no answer under way rather
+ * than being refused. Which one, in this order (within each, the one waiting longest):
+ *
+ * 1. one that has sent part of a request and not its whole headers (bytes read since it was last
+ *    answered, or since it connected, and no request): a client that sends its request at once
+ *    has no such moment, the data that completes its headers being read at once;
+ * 2. one kept alive after its answers, that has sent nothing since (a server may close an idle
+ *    connection at any time: a browser sends its request again on a new one);
+ * 3. one that has sent nothing since it connected: a client whose request is on its way has
+ *    these few milliseconds only, and, the newest, it is taken last.
+ *
+ * Only when every place has an answer under way (a request being answered, an event stream) is
+ * the new one refused, with `refusal`. A client that opens more connections at once than its host
+ * has places may see its own first ones closed.
+ *
+ * A bound that refuses the newest let anyone who opens connections and sends half a request's
+ * headers hold every place: 300 such connections, opened again as each was closed, kept every
+ * `GET /api/view` off a status page on loopback (one host there) for as long as they ran, and
+ * headersTimeout cannot help, since each is replaced as it is closed. Taking their places instead
+ * leaves a browser or curl, which sends its request's headers as it connects, answered.
+ *
+ * Node's own `maxConnections` stays as a backstop at twice `max` (the places, and refusals still
+ * being written): at `max` it would close the new connection before this could make room for it.
+ */
+export function boundHttpConnections(server: HttpServer, bounds: HttpConnectionBounds): void {
+  const hostOf = new Map<Socket, string>();
+  const perHost = new CountsByKey(bounds.perHost?.max ?? Infinity);
+  // Connections with no answer under way, in the order they began to wait (a Set keeps insertion
+  // order), and the bytes each had sent then: more since, and it has a request's headers under way.
+  const neverAsked = new Set<Socket>();
+  const keptAlive = new Set<Socket>();
+  const readWhenWaiting = new Map<Socket, number>();
+  const answering = new Map<Socket, number>();
+
+  const forget = (socket: Socket): void => {
+    const host = hostOf.get(socket);
+    if (host === undefined) return;
+    hostOf.delete(socket);
+    perHost.give(host);
+    neverAsked.delete(socket);
+    keptAlive.delete(socket);
+    readWhenWaiting.delete(socket);
+    answering.delete(socket);
+  };
+  const wait = (socket: Socket, waiting: Set<Socket>): void => {
+    waiting.add(socket);
+    readWhenWaiting.set(socket, socket.bytesRead);
+  };
+  const partial = (s: Socket): boolean => s.bytesRead > (readWhenWaiting.get(s) ?? 0);
+  /** The connection whose place a new one takes (from `host` only, if given): see above. */
+  const toClose = (host?: string): Socket | undefined => {
+    const choices: Array<[Set<Socket>, (s: Socket) => boolean]> = [
+      [neverAsked, partial],
+      [keptAlive, partial],
+      [keptAlive, (s) => !partial(s)],
+      [neverAsked, (s) => !partial(s)],
+    ];
+    for (const [waiting, fits] of choices) {
+      for (const s of waiting) if ((host === undefined || hostOf.get(s) === host) && fits(s)) return s;
+    }
+    return undefined;
+  };
+  const makeRoom = (host?: string): boolean => {
+    const s = toClose(host);
+    if (s === undefined) return false;
+    forget(s);
+    s.destroy();
+    return true;
+  };
+  const refuse = (socket: Socket, refusal: string): void => {
+    socket.end(refusal, () => socket.destroy());
+  };
+
+  server.maxConnections = 2 * bounds.max;
+  server.on('connection', (socket: Socket) => {
+    const host = hostKeyOf(socket.remoteAddress);
+    if (bounds.perHost && perHost.of(host) >= bounds.perHost.max && !makeRoom(host)) return refuse(socket, bounds.perHost.refusal);
+    if (hostOf.size >= bounds.max && !makeRoom()) return refuse(socket, bounds.refusal);
+    hostOf.set(socket, host);
+    perHost.take(host);
+    wait(socket, neverAsked);
+    socket.once('close', () => forget(socket));
+  });
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const socket = req.socket;
+    if (!hostOf.has(socket)) return;
+    neverAsked.delete(socket);
+    keptAlive.delete(socket);
+    readWhenWaiting.delete(socket);
+    answering.set(socket, (answering.get(socket) ?? 0) + 1);
+    let answered = false;
+    const done = () => {
+      if (answered || !hostOf.has(socket)) return;
+      answered = true;
+      const left = (answering.get(socket) ?? 1) - 1;
+      if (left > 0) answering.set(socket, left);
+      else {
+        // Kept alive after its answers: it waits again, the newest of those waiting.
+        answering.delete(socket);
+        wait(socket, keptAlive);
+      }
+    };
+    // A short answer the handler ended is often written out, and finished, before this runs.
+    if (res.writableFinished) done();
+    else {
+      res.once('finish', done);
+      res.once('close', done);
+    }
+  });
 }
