@@ -2,7 +2,7 @@
 // whole view once a poll; the chart's history once, at connect, then one point a poll), the same
 // view as JSON, and a page per chosen slot with its value. Bounded: viewers, connections, time.
 import * as http from 'node:http';
-import { boundConnectionsPerHost, hostHeaderAllowed, hostKeyOf, httpRefusal, CountsByKey, isLoopbackHost, type Logger, pipelinedAnswersBound } from '@paxos/grpc-kit';
+import { boundHttpConnections, hostHeaderAllowed, hostKeyOf, httpRefusal, CountsByKey, isLoopbackHost, type Logger, pipelinedAnswersBound } from '@paxos/grpc-kit';
 import type { NetworkPoller } from './network-poller';
 import type { NetworkView } from './network-view';
 import { STATUS_PAGE_HTML } from './page';
@@ -189,14 +189,18 @@ export async function startStatusServer(poller: NetworkPoller, opts: StatusServe
     }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: the page is at /, its data at /api/view and /events, a slot at /slot/<n>\n');
   });
-  server.maxConnections = opts.maxViewers + OTHER_CONNECTIONS_MAX;
-  // One host holds at most its viewers and a few more connections: one that never finishes a
-  // request is closed after 5 s, but could be opened again as fast, and so hold every place (on
-  // loopback there is one host: it may hold them all).
-  if (!oneHost) {
-    const perHost = viewersPerHost.maxPerKey + OTHER_CONNECTIONS_PER_HOST_MAX;
-    boundConnectionsPerHost(server, perHost, httpRefusal(`${perHost} connections from your host are open to this status page already: close one`, 5));
-  }
+  // One host holds at most its viewers and a few more connections (on loopback there is one host:
+  // it may hold them all). When the places are taken, a new connection takes the place of the
+  // oldest one that has not sent a whole request's headers (or kept alive with no answer under
+  // way): connections that send half a request's headers, opened again as each is closed, held
+  // every place otherwise, and a browser or curl was refused for as long as they ran.
+  const places = opts.maxViewers + OTHER_CONNECTIONS_MAX;
+  const perHost = viewersPerHost.maxPerKey + OTHER_CONNECTIONS_PER_HOST_MAX;
+  boundHttpConnections(server, {
+    max: places,
+    refusal: httpRefusal(`all ${places} connections to this status page have an answer under way: try again in a few seconds`, 5),
+    ...(oneHost ? {} : { perHost: { max: perHost, refusal: httpRefusal(`${perHost} connections from your host are open to this status page already: close one`, 5) } }),
+  });
   server.keepAliveTimeout = 5_000;
   const port = await new Promise<number>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
