@@ -3,10 +3,9 @@
 // every other scraper off a metrics port, and 128 TCP connections that never start TLS kept every
 // client off a proposer. Counting by host leaves the others room. An IPv6 host is counted by its
 // /64 prefix (one machine is given a whole /64 and may pick any address in it); an IPv4-mapped
-// address counts as its IPv4 address. Behind one NAT or on loopback every client is one host.
-import type { Server as NetServer, Socket } from 'node:net';
+// address counts as its IPv4 address. Behind one NAT or on loopback every client is one host. The
+// HTTP ports count by host in `boundHttpConnections` (http-bounds.ts).
 import { isIPv6 } from 'node:net';
-import { CountsByKey } from './counts-by-key';
 
 /** The host a remote address counts toward: the IPv4 address, or an IPv6 address's /64 prefix. */
 export function hostKeyOf(address: string | undefined): string {
@@ -19,25 +18,6 @@ export function hostKeyOf(address: string | undefined): string {
   const back = tail === undefined ? [] : tail ? tail.split(':') : [];
   const groups = tail === undefined ? front : [...front, ...Array<string>(8 - front.length - back.length).fill('0'), ...back];
   return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
-}
-
-/**
- * Closes each connection to `server` past `perHostMax` open from one host as it arrives (the
- * server's own `maxConnections` still bounds them all). On an HTTP port, `refusal` is written
- * first (an HTTP/1.1 answer from `httpRefusal`), so the client is told why.
- */
-export function boundConnectionsPerHost(server: NetServer, perHostMax: number, refusal?: string): CountsByKey {
-  const count = new CountsByKey(perHostMax);
-  server.on('connection', (socket: Socket) => {
-    const host = hostKeyOf(socket.remoteAddress);
-    if (!count.take(host)) {
-      if (refusal === undefined) socket.destroy();
-      else socket.end(refusal, () => socket.destroy());
-      return;
-    }
-    socket.once('close', () => count.give(host));
-  });
-  return count;
 }
 
 /** A whole HTTP/1.1 503 answer, sent before any request was read, for a connection refused as it arrives. */

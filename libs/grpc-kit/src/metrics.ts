@@ -13,8 +13,8 @@ import {
   status,
 } from '@grpc/grpc-js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { boundConnectionsPerHost, httpRefusal } from './address-bounds';
-import { pipelinedAnswersBound } from './http-bounds';
+import { httpRefusal } from './address-bounds';
+import { boundHttpConnections, pipelinedAnswersBound } from './http-bounds';
 import { listeningServers } from './listening-servers';
 import { hostHeaderAllowed } from './loopback-host';
 import type { Logger } from './logger';
@@ -87,14 +87,18 @@ export async function startMetricsServer(host: string, port: number, registry: R
     );
   });
   // Bounded like the gRPC ports: a scraper needs one connection, and one host cannot hold every
-  // place (its connections that never finish a request are closed after 5 s, but it could open
-  // them again as fast).
-  server.maxConnections = METRICS_CONNECTIONS_MAX;
-  boundConnectionsPerHost(
-    server,
-    METRICS_CONNECTIONS_PER_HOST_MAX,
-    httpRefusal(`${METRICS_CONNECTIONS_PER_HOST_MAX} connections from your host are open to this metrics port already: close one (a scraper needs one)`, 5),
-  );
+  // place. When the places (of all, or of the host) are taken, a new connection takes the place of
+  // the oldest one that has not sent a whole request's headers (or kept alive with no answer under
+  // way): on loopback every client is one host, and 8 connections sending half a request's headers,
+  // opened again as each is closed, kept the status page and Prometheus from scraping otherwise.
+  boundHttpConnections(server, {
+    max: METRICS_CONNECTIONS_MAX,
+    refusal: httpRefusal(`all ${METRICS_CONNECTIONS_MAX} connections to this metrics port have an answer under way: try again in a few seconds`, 5),
+    perHost: {
+      max: METRICS_CONNECTIONS_PER_HOST_MAX,
+      refusal: httpRefusal(`${METRICS_CONNECTIONS_PER_HOST_MAX} connections from your host are open to this metrics port already: close one (a scraper needs one)`, 5),
+    },
+  });
   const bound = await new Promise<number>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(new Error(err.code === 'EADDRINUSE' ? `metrics port ${port} on ${host} is already in use: choose another with --metrics-port` : `cannot serve metrics on ${host}:${port}: ${err.message}`)),
