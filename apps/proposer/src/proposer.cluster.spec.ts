@@ -448,8 +448,11 @@ describe('a WatchChosen client that takes nothing (real processes)', () => {
 
   it('holds one client to --max-watchers-per-client streams', async () => {
     const client = new ProposerServiceClient(cluster.proposerAddress(1), cluster.credentials);
+    // Watching slots not chosen yet: they wait with nothing to send, so none is cut off as a
+    // watcher that takes nothing (--watcher-stall-ms 1000) while the third asks, however slow the
+    // machine (from slot 0, each had 6 MB to take, and a loaded run cut both off before it).
     const open = Array.from({ length: 2 }, () => {
-      const call = client.watchChosen({ fromSlot: 0n }, new Metadata(), { deadline: Date.now() + 60_000 });
+      const call = client.watchChosen({ fromSlot: 1_000_000n }, new Metadata(), { deadline: Date.now() + 60_000 });
       call.on('data', () => undefined);
       call.on('error', () => undefined);
       return call;

@@ -6,8 +6,9 @@ import { certificateExpiry } from './certificate-expiry';
 import { compareLogs, type LogAgreement } from './log-agreement';
 import { hasPidFiles, lostData, runningProcesses } from './launch-network';
 import { relaunchCommand } from './launch';
-import { clientTransport, dataDir, defaultNetworkDir, logFile, readLayout, STATUS_PAGE_NAME } from './network-dir';
+import { clientTransport, dataDir, defaultNetworkDir, logFile, type NetworkLayout, readLayout, STATUS_PAGE_NAME } from './network-dir';
 import { endingCause, shutdownSignal } from './processes';
+import { listeningPlaces, portTaken } from './port-check';
 
 export const checkCommand = {
   program: 'check',
@@ -58,6 +59,13 @@ export function asksForJson(argv: readonly string[]): boolean {
 /** What check prints on stdout when it fails with --json: one document naming the error. */
 export const failureJson = (err: unknown): string => JSON.stringify({ error: err instanceof Error ? err.message : String(err) }, null, 2);
 
+/** No process of the network runs, no pid file is left, no acceptor lost its data and nothing listens on its ports. */
+async function isStopped(dir: string, layout: NetworkLayout): Promise<boolean> {
+  if (hasPidFiles(dir) || runningProcesses(dir).length > 0 || lostData(dir, layout).size > 0) return false;
+  const taken = await Promise.all(listeningPlaces(layout).map((p) => portTaken(p.address)));
+  return !taken.includes(true);
+}
+
 /** How often --settle-ms asks the nodes again. */
 const SETTLE_POLL_MS = 100;
 
@@ -71,8 +79,10 @@ export async function runCheck(argv: readonly string[], out: (line: string) => v
   const layout = readLayout(dir);
   // npm run stop ended every process and removed their pid files: a stopped network, said in one
   // line with the launch that starts it again, not a table of nodes that do not answer. (A network
-  // whose processes were killed keeps its pid files: its table names each, with how to restart it.)
-  if (!hasPidFiles(dir) && runningProcesses(dir).length === 0) {
+  // whose processes were killed keeps its pid files: its table names each, with how to restart it;
+  // so does one with an acceptor that lost its data, which a launch leaves down, and one whose ports
+  // something else answers on, which the table names.)
+  if (await isStopped(dir, layout)) {
     const start = relaunchCommand(layout, dir);
     const acceptors = layout.nodes.filter((n) => n.role === 'acceptor').length;
     if (parsed.options.json) out(JSON.stringify({ stopped: true, serving: false, alive: 0, clusterSize: acceptors, start }, null, 2));

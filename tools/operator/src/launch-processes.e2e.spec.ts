@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePortRange } from '@paxos/test-cluster';
@@ -53,6 +53,9 @@ describe('launch and stop own exactly their processes (real processes, 3 accepto
       new RegExp(`nothing was started: 9 ports of this network are already in use: 127\\.0\\.0\\.1:${base} \\(acceptor 0\\), .*Is another network running on them`),
     );
     expect(runningProcesses(dir)).toEqual([]);
+    // The refused launch made the dir, and took it away again: nothing of it is left behind.
+    expect(existsSync(dir)).toBe(false);
+    mkdirSync(dir);
     // A network of that dir launched before (its layout, the same ports) while the other runs:
     // restart-missing finds another network's nodes answering on them, which is not ready.
     copyFileSync(join(root, 'a-real', 'network.json'), join(dir, 'network.json'));
