@@ -701,4 +701,23 @@ describe('the ballot round ceiling (DESIGN section 12, "The ballot ceiling")', (
     expect(p.ceiling).toBeUndefined();
     expect(sentAbove(outputs)).toEqual([]);
   });
+
+  it('late rejects of an earlier ballot that name its own ballot at the ceiling do not block it', () => {
+    // Leading at a wall-clock ballot with accepts in flight; a rival at (2^62, 16) moves it to
+    // (2^62, 17), which a quorum promises; then the old accepts' answers arrive, each naming
+    // (2^62, 17) as the promise: its own ballot, not a rival's it cannot pass.
+    const p = proposer(3, { proposerId: 17, windowSlots: 4, backoffTicksMin: 1, backoffTicksMax: 1 });
+    lead(p, 3);
+    out(p.submit(cmd('y')));
+    const old = p.ballot;
+    p.handle({ type: 'reject', from: 0, promised: b(top, 16), ballot: old, slot: 0n });
+    for (let i = 0; i < 1000 && p.ballot.round !== top; i++) p.tick();
+    const mine = p.ballot;
+    expect(mine).toEqual(b(top, 17));
+    for (const from of [1, 2]) promise(p, from);
+    expect(p.isLeader).toBe(true);
+    for (const from of [1, 2]) p.handle({ type: 'reject', from, promised: mine, ballot: old, slot: 1n });
+    expect(p.ceiling).toBeUndefined();
+    expect(p.isLeader).toBe(true);
+  });
 });

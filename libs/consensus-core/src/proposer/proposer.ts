@@ -438,7 +438,9 @@ export class ProposerCore {
     // A promise at the round ceiling that this proposer's id does not pass, or above the ceiling
     // (written before acceptors refused such rounds): no ballot of ours is above it.
     if (nextBallotAbove(promised, this.cfg.proposerId) === undefined) {
-      this.onUnpassable(from, promised, ballot, slot, out);
+      // Our own ballot at the ceiling (a late answer to an accept of an earlier ballot of ours,
+      // from an acceptor that has since promised this one) is no rival's: it blocks nothing.
+      if (ballotGreater(promised, this.currentBallot)) this.onUnpassable(from, promised, ballot, slot, out);
       return;
     }
     if (ballotProblem(promised) !== undefined) return;
