@@ -1,4 +1,5 @@
 // Building, encoding, decoding and validating the Monster Harmonic proposal value.
+import { isUtf8 } from 'node:buffer';
 import { BinaryReader } from '@bufbuild/protobuf/wire';
 import { CLAIMED_VALUE_MAX, isSourceNumber } from '@paxos/lmfdb-client';
 import { type Claim, type LeaderboardEntry, MonsterHarmonicProposal } from '@paxos/proto';
@@ -127,15 +128,15 @@ const NOT_UTF8 = '\uD800';
 class Utf8Reader extends BinaryReader {
   notUtf8 = false;
   override string(): string {
-    try {
-      return super.string(true);
-    } catch (e) {
-      // The decoder's TypeError (a cut-short field is a RangeError, and stays one); by name, since
-      // Node's errors come from another realm than a test's TypeError.
-      if ((e as Error | undefined)?.name !== 'TypeError') throw e;
+    // The bytes are checked by node:buffer's isUtf8 (the same answer on every Node build), not by
+    // a fatal TextDecoder, whose support depends on the build's ICU: a rule of the state machine
+    // must depend on the value's bytes alone. A cut-short field throws from bytes(), as before.
+    const bytes = this.bytes();
+    if (!isUtf8(bytes)) {
       this.notUtf8 = true;
       return NOT_UTF8;
     }
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
   }
 }
 
