@@ -1,6 +1,7 @@
 export * from './acceptor-node';
 export * from './join-history';
 export * from './learn-reply';
+export * from './history-slices';
 export * from './node-storage';
 export * from './memory-storage';
 export * from './state-snapshot-store';

@@ -1,6 +1,8 @@
+import type { ChosenRecord } from '@paxos/consensus-core';
 import type { LearnRequest, LearnResponse } from '@paxos/proto';
 import { ballotToWire, slotValueToWire } from '@paxos/wire';
 import type { AcceptorNode } from './acceptor-node';
+import { readChosenInSlices, type ReadSlicing } from './history-slices';
 
 /** Most chosen entries, and about how many bytes of them, one Learn answer carries (at least one). */
 export const LEARN_ENTRIES_MAX = 1024;
@@ -13,13 +15,32 @@ export const LEARN_BYTES_MAX = 4 * 1024 * 1024;
  */
 export function learnReply(node: AcceptorNode, request: LearnRequest, snapshotSlot: bigint | undefined): LearnResponse {
   const history = node.storage.history;
-  const from = request.fromSlot;
-  const max = Math.min(request.maxEntries || LEARN_ENTRIES_MAX, LEARN_ENTRIES_MAX);
-  const chosen = from < history.firstSlot ? [] : history.read(from, max, LEARN_BYTES_MAX);
+  const oldestKeptSlot = history.firstSlot;
+  const chosen = request.fromSlot < oldestKeptSlot ? [] : history.read(request.fromSlot, learnEntries(request), LEARN_BYTES_MAX);
+  return learnAnswer(node, chosen, oldestKeptSlot, snapshotSlot);
+}
+
+/**
+ * learnReply with the history read in slices (readChosenInSlices): the acceptor's event loop turns
+ * between two, and the read stops once its caller left (throws slicing.stopped()).
+ */
+export async function learnReplyInSlices(node: AcceptorNode, request: LearnRequest, snapshotSlot: bigint | undefined, slicing: ReadSlicing): Promise<LearnResponse> {
+  const history = node.storage.history;
+  // The range and the snapshot as they were when the read began: the entries were kept then.
+  const oldestKeptSlot = history.firstSlot;
+  const chosen = request.fromSlot < oldestKeptSlot ? [] : await readChosenInSlices(history, request.fromSlot, learnEntries(request), LEARN_BYTES_MAX, slicing);
+  return learnAnswer(node, chosen, oldestKeptSlot, snapshotSlot);
+}
+
+function learnEntries(request: LearnRequest): number {
+  return Math.min(request.maxEntries || LEARN_ENTRIES_MAX, LEARN_ENTRIES_MAX);
+}
+
+function learnAnswer(node: AcceptorNode, chosen: readonly ChosenRecord[], oldestKeptSlot: bigint, snapshotSlot: bigint | undefined): LearnResponse {
   return {
     chosen: chosen.map((c) => ({ slot: c.slot, ballot: ballotToWire(c.ballot), value: slotValueToWire(c.value) })),
     committedIndex: node.core.committedIndex,
-    oldestKeptSlot: history.firstSlot,
+    oldestKeptSlot,
     snapshotSlot: snapshotSlot ?? 0n,
   };
 }
