@@ -16,8 +16,9 @@ import type {
 } from '@paxos/proto';
 import { callerOf, GrpcError, GrpcStatus, type Logger, messageBytes, type PacedTurns, toServiceError } from '@paxos/grpc-kit';
 import { acceptReplyToWire, acceptRequestFromWire, prepareFromWire, prepareReplyToWire } from '@paxos/wire';
-import { type AcceptorNode, learnReply } from '@paxos/acceptor-node';
-import { type AcceptorStorage, historyReadError } from './storage';
+import { type AcceptorNode, learnReplyInSlices } from '@paxos/acceptor-node';
+import type { AcceptorStorage } from './storage';
+import { historySlicing, readFailed } from './history-read-pacer';
 import { buildStatus, type StatusContext } from './status';
 import { streamHandler } from './stream-handler';
 import type { ProposerAccess } from './proposer-access';
@@ -68,16 +69,12 @@ export function acceptorService(
       callback(null, buildStatus(statusContext));
     },
     learn(call: ServerUnaryCall<LearnRequest, LearnResponse>, callback: sendUnaryData<LearnResponse>) {
-      const read = () => {
-        try {
-          return learnReply(node, call.request, stateContext.snapshotSlot());
-        } catch (e) {
-          logger.error({ err: e }, 'reading the chosen history failed');
-          throw historyReadError(e);
-        }
-      };
-      // A proposer's reads (catch-up, learning) go at once; a client's take their turn.
-      (access.mayBeProposer(call) ? Promise.resolve().then(read) : clientReads.run(callerOf(call), read, messageBytes)).then(
+      const caller = callerOf(call);
+      const read = () => learnReplyInSlices(node, call.request, stateContext.snapshotSlot(), historySlicing(caller)).catch((e: unknown) => readFailed(e, logger));
+      // A proposer's reads (catch-up, learning) go at once; every other read takes its turn in the
+      // node's pace, on plaintext too, where a caller cannot be told from a proposer: unpaced there,
+      // a flood of Learn calls held the event loop for seconds.
+      (access.isProposer(call) ? read() : clientReads.run(caller, read, messageBytes)).then(
         (reply) => callback(null, reply),
         (e: unknown) => callback(toServiceError(e)),
       );

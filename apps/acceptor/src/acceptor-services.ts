@@ -1,7 +1,7 @@
 // The gRPC services an acceptor serves (paxos.v1.AcceptorService and paxos.v1.ReadService) over
 // its node, storage and agreed state: one assembly for main.ts and for the specs that serve it.
 import { GrpcError, GrpcStatus, type Logger, messageBytes, type PacedTurns, type ServiceEntry } from '@paxos/grpc-kit';
-import type { AcceptorNode, KeptStateSnapshots, StateApplier } from '@paxos/acceptor-node';
+import { type AcceptorNode, type KeptStateSnapshots, readChosenInSlices, type StateApplier } from '@paxos/acceptor-node';
 import { AcceptorServiceService, Consistency, ReadServiceService } from '@paxos/proto';
 import { READ_LOG_VALUE_BYTES_MAX, readService } from '@paxos/read-service';
 import { decodeAcceptRequest } from '@paxos/wire';
@@ -9,7 +9,8 @@ import { type AcceptorStateContext, acceptorService } from './acceptor-service';
 import type { ProposerAccess } from './proposer-access';
 import type { SourceHolder } from './source-holder';
 import type { StatusContext } from './status';
-import { type AcceptorStorage, historyReadError } from './storage';
+import type { AcceptorStorage } from './storage';
+import { historySlicing, readFailed } from './history-read-pacer';
 
 /** The generated definition, with an Accept decoder that keeps each value's received bytes for storage. */
 const acceptorServiceDefinition = {
@@ -68,12 +69,7 @@ export function acceptorServices(ctx: AcceptorServicesContext): ServiceEntry[] {
             () => {
               // Checked in the read's turn: retention may have moved the history on meanwhile.
               if (from < history.firstSlot) throw belowHistory(from);
-              try {
-                return history.read(from, max, READ_LOG_VALUE_BYTES_MAX);
-              } catch (e) {
-                logger.error({ err: e }, 'reading the chosen history failed');
-                throw historyReadError(e);
-              }
+              return readChosenInSlices(history, from, max, READ_LOG_VALUE_BYTES_MAX, historySlicing(caller)).catch((e: unknown) => readFailed(e, logger));
             },
             messageBytes,
           ),

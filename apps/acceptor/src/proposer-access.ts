@@ -28,9 +28,12 @@ export class ProposerAccess {
     return peer.id;
   }
 
-  /** True when the call may come from a proposer: its certificate is a proposer's, or nothing is bound (plaintext). */
-  mayBeProposer(call: Call): boolean {
-    return this.transport.kind === 'insecure' || peerIdentity(call)?.role === 'proposer';
+  /**
+   * True when the call is known to come from a proposer: its certificate is a proposer's. Never on
+   * plaintext, where any caller may claim to be one (work done for proposers at once is paced there).
+   */
+  isProposer(call: Call): boolean {
+    return this.transport.kind !== 'insecure' && peerIdentity(call)?.role === 'proposer';
   }
 
   /** PERMISSION_DENIED unless the ballot is the bound proposer's (nothing to check when unbound). */
