@@ -16,9 +16,9 @@ import type {
 } from '@paxos/proto';
 import { callerOf, GrpcError, GrpcStatus, type Logger, messageBytes, type PacedTurns, toServiceError } from '@paxos/grpc-kit';
 import { acceptReplyToWire, acceptRequestFromWire, prepareFromWire, prepareReplyToWire } from '@paxos/wire';
-import { type AcceptorNode, learnReplyInSlices } from '@paxos/acceptor-node';
+import { type AcceptorNode, LEARN_BYTES_MAX, learnReplyInSlices } from '@paxos/acceptor-node';
 import type { AcceptorStorage } from './storage';
-import { historySlicing, readFailed } from './history-read-pacer';
+import { historySlicing, PACED_ANSWER_BYTES_MAX, readFailed } from './history-read-pacer';
 import { buildStatus, type StatusContext } from './status';
 import { streamHandler } from './stream-handler';
 import type { ProposerAccess } from './proposer-access';
@@ -70,11 +70,13 @@ export function acceptorService(
     },
     learn(call: ServerUnaryCall<LearnRequest, LearnResponse>, callback: sendUnaryData<LearnResponse>) {
       const caller = callerOf(call);
-      const read = () => learnReplyInSlices(node, call.request, stateContext.snapshotSlot(), historySlicing(caller)).catch((e: unknown) => readFailed(e, logger));
+      const proposer = access.isProposer(call);
+      const read = () =>
+        learnReplyInSlices(node, call.request, stateContext.snapshotSlot(), historySlicing(caller), proposer ? LEARN_BYTES_MAX : PACED_ANSWER_BYTES_MAX).catch((e: unknown) => readFailed(e, logger));
       // A proposer's reads (catch-up, learning) go at once; every other read takes its turn in the
       // node's pace, on plaintext too, where a caller cannot be told from a proposer: unpaced there,
       // a flood of Learn calls held the event loop for seconds.
-      (access.isProposer(call) ? read() : clientReads.run(caller, read, messageBytes)).then(
+      (proposer ? read() : clientReads.run(caller, read, messageBytes)).then(
         (reply) => callback(null, reply),
         (e: unknown) => callback(toServiceError(e)),
       );

@@ -10,7 +10,7 @@ import type { ProposerAccess } from './proposer-access';
 import type { SourceHolder } from './source-holder';
 import type { StatusContext } from './status';
 import type { AcceptorStorage } from './storage';
-import { historySlicing, readFailed } from './history-read-pacer';
+import { historySlicing, PACED_ANSWER_BYTES_MAX, readFailed } from './history-read-pacer';
 
 /** The generated definition, with an Accept decoder that keeps each value's received bytes for storage. */
 const acceptorServiceDefinition = {
@@ -69,7 +69,7 @@ export function acceptorServices(ctx: AcceptorServicesContext): ServiceEntry[] {
             () => {
               // Checked in the read's turn: retention may have moved the history on meanwhile.
               if (from < history.firstSlot) throw belowHistory(from);
-              return readChosenInSlices(history, from, max, READ_LOG_VALUE_BYTES_MAX, historySlicing(caller)).catch((e: unknown) => readFailed(e, logger));
+              return readChosenInSlices(history, from, max, Math.min(READ_LOG_VALUE_BYTES_MAX, PACED_ANSWER_BYTES_MAX), historySlicing(caller)).catch((e: unknown) => readFailed(e, logger));
             },
             messageBytes,
           ),

@@ -14,6 +14,12 @@ import { historyReadError } from './storage';
 /** Bytes of history clients may read a second, and at once after a quiet while. */
 export const CLIENT_HISTORY_BYTES_PER_SECOND = 64 * 1024 * 1024;
 export const CLIENT_HISTORY_BYTES_BURST = 64 * 1024 * 1024;
+/**
+ * About the bytes of values one paced answer (Learn, ReadLog) carries at most (at least one entry):
+ * an answer is encoded in one go, and a 4 MiB one held the event loop 100-250 ms on a busy host.
+ * The reader asks on from the slot after the last one; a proposer's certificate gets 4 MiB pages.
+ */
+export const PACED_ANSWER_BYTES_MAX = 1024 * 1024;
 /** Clients' history reads waiting for their turn at most, and of one client (so one cannot take every place). */
 export const READS_WAITING_MAX = 64;
 export const READS_WAITING_PER_CLIENT_MAX = 8;

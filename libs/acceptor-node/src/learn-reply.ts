@@ -22,13 +22,14 @@ export function learnReply(node: AcceptorNode, request: LearnRequest, snapshotSl
 
 /**
  * learnReply with the history read in slices (readChosenInSlices): the acceptor's event loop turns
- * between two, and the read stops once its caller left (throws slicing.stopped()).
+ * between two, and the read stops once its caller left (throws slicing.stopped()). `maxBytes`
+ * (at most LEARN_BYTES_MAX) bounds the answer's values, which are encoded in one go.
  */
-export async function learnReplyInSlices(node: AcceptorNode, request: LearnRequest, snapshotSlot: bigint | undefined, slicing: ReadSlicing): Promise<LearnResponse> {
+export async function learnReplyInSlices(node: AcceptorNode, request: LearnRequest, snapshotSlot: bigint | undefined, slicing: ReadSlicing, maxBytes = LEARN_BYTES_MAX): Promise<LearnResponse> {
   const history = node.storage.history;
   // The range and the snapshot as they were when the read began: the entries were kept then.
   const oldestKeptSlot = history.firstSlot;
-  const chosen = request.fromSlot < oldestKeptSlot ? [] : await readChosenInSlices(history, request.fromSlot, learnEntries(request), LEARN_BYTES_MAX, slicing);
+  const chosen = request.fromSlot < oldestKeptSlot ? [] : await readChosenInSlices(history, request.fromSlot, learnEntries(request), Math.min(maxBytes, LEARN_BYTES_MAX), slicing);
   return learnAnswer(node, chosen, oldestKeptSlot, snapshotSlot);
 }
 
