@@ -1,7 +1,7 @@
 // Reads of the chosen history for anyone but a proposer's certificate (Learn from a client
 // certificate, and every Learn on plaintext, where a caller cannot be told from a proposer;
-// ReadService.ReadLog) run on the event loop that answers votes: each reads up to 4 MiB from the
-// history and encodes it, milliseconds of work, and a client that asks as fast as it reads its
+// ReadService.ReadLog) run on the event loop that answers votes: each reads up to
+// PACED_ANSWER_BYTES_MAX from the history and encodes it, milliseconds of work, and a client that asks as fast as it reads its
 // answers could keep an acceptor from voting. Those reads therefore go one at a time at a bounded
 // rate of bytes, for the whole node; a read waits for its turn (at most READS_WAITING_MAX wait, 8 of
 // one client; more are RESOURCE_EXHAUSTED), and is dropped if its caller left meanwhile. Every read
