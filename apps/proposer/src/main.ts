@@ -68,9 +68,14 @@ async function main(): Promise<void> {
   // Names this run's batches: another proposer (or this one's next run) never builds equal values from a command and its retry.
   const origin = randomBytes(8).readBigUInt64BE() | 1n;
   // Health turns NOT_SERVING once the proposer can choose nothing more (the ballot ceiling): npm
-  // run check then says so, naming the cause from ClusterStatus.cannot_choose. Only after start,
-  // when the server exists.
-  const onCannotChoose = () => server.health.setAll(ServingStatus.NOT_SERVING);
+  // run check then says so, naming the cause from ClusterStatus.cannot_choose. Noted when it comes
+  // before the server exists, and set once it does.
+  let cannotChoose = false;
+  let markNotServing: (() => void) | undefined;
+  const onCannotChoose = () => {
+    cannotChoose = true;
+    markNotServing?.();
+  };
   const { node, chosen, quorum } = assembleProposer(config, { links, initialRound, random: () => seeded.next(), origin, unsafeNoSessions, rounds: metrics.rounds, onCannotChoose, logger });
   metrics.attach(node, links);
   const checker = new ValueChecker(config.maxValueBytes, (n) => caches.get(n), claimsCheckedCounter(metricsRegistry), undefined, (n) => {
@@ -136,6 +141,9 @@ async function main(): Promise<void> {
         },
       ],
     });
+    const started = server;
+    markNotServing = () => started.health.setAll(ServingStatus.NOT_SERVING);
+    if (cannotChoose) markNotServing();
   } catch (e) {
     exitWithError('proposer', e, 2);
   }

@@ -1,9 +1,10 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultCacheDir } from '@paxos/lmfdb-client';
 import { asksForJson, failureJson, runCheck } from './check';
+import { shellWord } from './launch';
 import { LAUNCH_MARKER_ENV, LAUNCH_NAME_ENV } from './processes';
 
 describe('npm run check --json when the check itself fails', () => {
@@ -84,5 +85,14 @@ describe('npm run check on a network that is not running', () => {
       node.kill('SIGKILL');
       await gone;
     }
+  });
+});
+
+describe('the launch command check prints for a stopped network', () => {
+  it('quotes a dir a shell would split or expand, so the printed command runs as shown', () => {
+    expect(shellWord('/tmp/net-1')).toBe('/tmp/net-1');
+    const dir = "/tmp/my net's $HOME";
+    const quoted = shellWord(dir);
+    expect(spawnSync('sh', ['-c', `printf %s ${quoted}`], { encoding: 'utf8' }).stdout).toBe(dir);
   });
 });

@@ -43,7 +43,12 @@ export function relaunchCommand(layout: NetworkLayout, dir: string): string {
   if (metrics && portOf(metrics) !== base + 2000) flags.push('--metrics-port', String(portOf(metrics)));
   if (resolve(layout.lmfdbCacheDir) !== resolve(defaultCacheDir())) flags.push('--lmfdb-cache', layout.lmfdbCacheDir);
   if (layout.tls !== true) flags.push('--insecure');
-  return `npm run launch -- ${flags.join(' ')}`;
+  return `npm run launch -- ${flags.map(shellWord).join(' ')}`;
+}
+
+/** An argument as a POSIX shell reads it back: as it is when it holds only safe characters, else in single quotes. */
+export function shellWord(arg: string): string {
+  return /^[\w./:=@%+,-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
 export function printLaunch(r: LaunchResult, out: (line: string) => void): void {

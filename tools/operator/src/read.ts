@@ -83,7 +83,7 @@ function withEnumNames(v: unknown, desc: DescMessage): unknown {
  * a oneof as its set member's name (a slot's value {"batch": ...}, not the generated code's
  * {"kind": {"$case": "batch", "value": ...}}), and, given the message's full name
  * ("paxos.v1.ProposeResponse"), each enum as its value's name ("VOTE_PHASE_ACCEPT", not 2).
- * Every operator tool's --json answer goes through it.
+ * read's and submit's --json answers go through it (check's --json is its own report, not a message).
  */
 export function readJson(message: unknown, typeName?: string): string {
   let v = message;
