@@ -42,11 +42,16 @@ describe('requests sent ahead of their answers', () => {
 
 describe('places on an HTTP port when they are all taken', () => {
   /** A server bounded by boundHttpConnections: /hang is never answered (an answer under way), anything else at once. */
-  async function boundedServer(max: number, perHostMax?: number): Promise<{ server: Server; port: number; hanging: Array<() => void> }> {
+  async function boundedServer(max: number, perHostMax?: number): Promise<{ server: Server; port: number; hanging: Array<() => void>; stuck: Set<Socket> }> {
     const hanging: Array<() => void> = [];
+    /** Connections whose /big answer the client has not taken: their socket's write buffer is full. */
+    const stuck = new Set<Socket>();
     const server = createServer((req, res) => {
       if (req.url === '/hang') hanging.push(() => res.end('late'));
-      else res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+      else if (req.url === '/big') {
+        res.writeHead(200).end('x'.repeat(256 * 1024));
+        if (req.socket.writableNeedDrain) stuck.add(req.socket);
+      } else res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
     });
     boundHttpConnections(server, {
       max,
@@ -54,7 +59,7 @@ describe('places on an HTTP port when they are all taken', () => {
       ...(perHostMax === undefined ? {} : { perHost: { max: perHostMax, refusal: httpRefusal('your host holds its places', 5) } }),
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    return { server, port: (server.address() as { port: number }).port, hanging };
+    return { server, port: (server.address() as { port: number }).port, hanging, stuck };
   }
   const stop = async (server: Server, held: Socket[]) => {
     for (const s of held) s.destroy();
@@ -166,6 +171,25 @@ describe('places on an HTTP port when they are all taken', () => {
     } finally {
       for (const h of hanging) h();
       await stop(server, busy);
+    }
+  });
+
+  it('gives a new connection the place of one whose client sends requests and never reads the answers', async () => {
+    const { server, port, stuck } = await boundedServer(2);
+    const hogs: Held[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const s = await opened(port, 'GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'.repeat(40));
+        s.pause(); // never reads
+        hogs.push(s);
+      }
+      await until(() => stuck.size === 2);
+      expect(stuck.size).toBe(2);
+      expect(await statusOf(port)).toBe('HTTP/1.1 200 OK');
+      // Closed by the server (the client, paused, sees nothing of it until it reads): one of the two.
+      expect([...stuck].filter((s) => s.destroyed)).toHaveLength(1);
+    } finally {
+      await stop(server, hogs);
     }
   });
 

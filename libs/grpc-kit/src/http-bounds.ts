@@ -58,8 +58,12 @@ export interface HttpConnectionBounds {
  * 3. one that has sent nothing since it connected: a client whose request is on its way has
  *    these few milliseconds only, and, the newest, it is taken last.
  *
- * Only when every place has an answer under way (a request being answered, an event stream) is
- * the new one refused, with `refusal`. A client that opens more connections at once than its host
+ * Between 1 and 2 comes one with an answer under way that its client does not take (the socket's
+ * write buffer is full): a client that sends requests and never reads their answers held its
+ * place for good otherwise, two of them every place of a port with two.
+ *
+ * Only when every place has an answer under way that its client takes (a request being answered,
+ * an event stream being read) is the new one refused, with `refusal`. A client that opens more connections at once than its host
  * has places may see its own first ones closed.
  *
  * A bound that refuses the newest let anyone who opens connections and sends half a request's
@@ -98,9 +102,12 @@ export function boundHttpConnections(server: HttpServer, bounds: HttpConnectionB
   const partial = (s: Socket): boolean => s.bytesRead > (readWhenWaiting.get(s) ?? 0);
   /** The connection whose place a new one takes (from `host` only, if given): see above. */
   const toClose = (host?: string): Socket | undefined => {
-    const choices: Array<[Set<Socket>, (s: Socket) => boolean]> = [
+    const choices: Array<[Iterable<Socket>, (s: Socket) => boolean]> = [
       [neverAsked, partial],
       [keptAlive, partial],
+      // An answer under way that the client does not take (its socket's buffer is full: a client
+      // that sends requests and never reads) holds its place only while the places suffice.
+      [answering.keys(), (s) => s.writableNeedDrain],
       [keptAlive, (s) => !partial(s)],
       [neverAsked, (s) => !partial(s)],
     ];
