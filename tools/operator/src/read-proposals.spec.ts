@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, INSECURE, startGrpcServer } from '@paxos/grpc-kit';
 import { Consistency, type GetLeaderboardRequest, GetLeaderboardResponse, type ListProposalsRequest, ListProposalsResponse, ReadServiceService } from '@paxos/proto';
-import { readJson, runRead } from './read';
+import { runRead } from './read';
+import { wireJson } from './wire-json';
 
 /** A ReadService holding proposals 1..count that answers `perPage` of them a page (a node cuts its pages at 4 MiB). */
 async function proposalsServer(count: number, perPage: number) {
@@ -63,14 +64,14 @@ describe('npm run read -- proposals', () => {
 
 describe('read --json', () => {
   it('writes 64-bit numbers as decimal strings and bytes as base64, as protobuf JSON does', () => {
-    const doc = JSON.parse(readJson({ entries: [{ slot: 2n ** 63n, commands: [{ data: Buffer.from('hello'), bare: new Uint8Array([0, 255]) }] }] })) as unknown;
+    const doc = JSON.parse(wireJson({ entries: [{ slot: 2n ** 63n, commands: [{ data: Buffer.from('hello'), bare: new Uint8Array([0, 255]) }] }] })) as unknown;
     expect(doc).toEqual({ entries: [{ slot: '9223372036854775808', commands: [{ data: 'aGVsbG8=', bare: 'AP8=' }] }] });
   });
 
   it("writes a slot's value under the name of its oneof member, as protobuf JSON does: {batch: ...} or {noop: {}}, not the generated code's union", () => {
     const commands = [{ clientRequestId: 'r1', value: { contentType: 'text/plain', data: Buffer.from('hello') }, verifiedBy: [] }];
     const doc = JSON.parse(
-      readJson({
+      wireJson({
         entries: [
           { slot: 1n, ballot: { round: 2n, proposerId: 1 }, value: { kind: { $case: 'batch', value: { commands, origin: 5n } } }, outcomes: [] },
           { slot: 2n, ballot: { round: 2n, proposerId: 1 }, value: { kind: { $case: 'noop', value: {} } }, outcomes: [] },
@@ -90,9 +91,9 @@ describe('read --json', () => {
 
 describe('read --json enums', () => {
   it('writes an enum as its value\'s name given the message, at any depth, and keeps a number the contract does not name', () => {
-    const doc = JSON.parse(readJson({ slot: 1n, votes: [{ phase: 1, outcome: 3 }, { phase: 9, outcome: 0 }] }, 'paxos.v1.ProposeResponse')) as unknown;
+    const doc = JSON.parse(wireJson({ slot: 1n, votes: [{ phase: 1, outcome: 3 }, { phase: 9, outcome: 0 }] }, 'paxos.v1.ProposeResponse')) as unknown;
     expect(doc).toEqual({ slot: '1', votes: [{ phase: 'VOTE_PHASE_PREPARE', outcome: 'VOTE_OUTCOME_REJECTED' }, { phase: 9, outcome: 'VOTE_OUTCOME_UNSPECIFIED' }] });
-    expect(() => readJson({}, 'paxos.v1.NoSuchMessage')).toThrow(/not a message of the wire contract/);
+    expect(() => wireJson({}, 'paxos.v1.NoSuchMessage')).toThrow(/not a message of the wire contract/);
   });
 });
 

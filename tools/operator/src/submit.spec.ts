@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ConfigError, createLogger, INSECURE, startGrpcServer } from '@paxos/grpc-kit';
 import { ProposeResponse, ProposerServiceService, VoteOutcome, VotePhase } from '@paxos/proto';
 import { PROPOSAL_FILE_BYTES_MAX, readBoundedText } from './bounded-file';
-import { readJson } from './read';
+import { wireJson } from './wire-json';
 import { buildFromOptions, describeFailure, EXIT, formatChosen, runSubmit } from './submit';
 
 describe('npm run submit: what a failure means to the sender', () => {
@@ -136,7 +136,7 @@ describe('npm run submit --json', () => {
         ['VOTE_PHASE_ACCEPT', 'VOTE_OUTCOME_ACCEPTED'],
       ]);
       // The very function read --json writes with.
-      expect(lines.join('\n')).toBe(readJson(answer, 'paxos.v1.ProposeResponse'));
+      expect(lines.join('\n')).toBe(wireJson(answer, 'paxos.v1.ProposeResponse'));
     } finally {
       stderr.mockRestore();
       await running.shutdown(1000);

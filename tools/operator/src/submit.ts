@@ -10,7 +10,8 @@ import { PROPOSAL_FILE_BYTES_MAX, readBoundedText } from './bounded-file';
 import { certificateAdvice, certificateRefusal, describeCallFailure } from './certificate-refusal';
 import { clientTransport, defaultNetworkDir, readLayout } from './network-dir';
 import { appliedThrough, counted, notRunningHint, propose, readCall, UINT64_MAX } from './probe';
-import { formatRows, readJson } from './read';
+import { formatRows } from './read';
+import { wireJson } from './wire-json';
 import { transportMismatch } from './transport-mismatch';
 
 export const submitCommand = {
@@ -219,7 +220,7 @@ export async function runSubmit(argv: readonly string[], out: (line: string) => 
   try {
     const r = await propose(address, { clientRequestId, value, includeVotes: true }, o['deadline-ms'] as number, transport);
     // As read --json writes its answers: protobuf's JSON mapping, enums by name.
-    if (o.json) out(readJson(r, 'paxos.v1.ProposeResponse'));
+    if (o.json) out(wireJson(r, 'paxos.v1.ProposeResponse'));
     else {
       for (const l of formatChosen(r, clusterSize)) out(l);
       await printLeaderboard(address, proposal.proposalNumber, o['deadline-ms'] as number, transport, out);
