@@ -193,6 +193,26 @@ describe('places on an HTTP port when they are all taken', () => {
     }
   });
 
+  it('takes an idle connection\'s place before that of an answer its client reads slowly', async () => {
+    const { server, port, stuck } = await boundedServer(2);
+    const held: Held[] = [];
+    try {
+      // Behind by more than the kernel's buffers hold (as a viewer on a slow link can be, for a while).
+      const slow = await opened(port, 'GET /big HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'.repeat(40));
+      slow.pause();
+      held.push(slow);
+      await until(() => stuck.size === 1);
+      const idle = await opened(port, '');
+      held.push(idle);
+      expect(await statusOf(port)).toBe('HTTP/1.1 200 OK');
+      await until(() => idle.gone);
+      expect(idle.gone).toBe(true);
+      expect([...stuck].filter((s) => s.destroyed)).toHaveLength(0);
+    } finally {
+      await stop(server, held);
+    }
+  });
+
   it('makes room within a host at its bound, from that host\'s waiting connections only; refuses it when all of its have answers under way', async () => {
     // Loopback addresses stand for hosts here.
     const { server, port, hanging } = await boundedServer(8, 2);

@@ -58,9 +58,10 @@ export interface HttpConnectionBounds {
  * 3. one that has sent nothing since it connected: a client whose request is on its way has
  *    these few milliseconds only, and, the newest, it is taken last.
  *
- * Between 1 and 2 comes one with an answer under way that its client does not take (the socket's
- * write buffer is full): a client that sends requests and never reads their answers held its
- * place for good otherwise, two of them every place of a port with two.
+ * After 3 comes one with an answer under way that its client does not take (the socket's write
+ * buffer is full): a client that sends requests and never reads their answers held its place for
+ * good otherwise, two of them every place of a port with two. Last, since a viewer on a slow link
+ * is in that state too at times, and must not go before an attacker's idle connections.
  *
  * Only when every place has an answer under way that its client takes (a request being answered,
  * an event stream being read) is the new one refused, with `refusal`. A client that opens more connections at once than its host
@@ -105,11 +106,12 @@ export function boundHttpConnections(server: HttpServer, bounds: HttpConnectionB
     const choices: Array<[Iterable<Socket>, (s: Socket) => boolean]> = [
       [neverAsked, partial],
       [keptAlive, partial],
-      // An answer under way that the client does not take (its socket's buffer is full: a client
-      // that sends requests and never reads) holds its place only while the places suffice.
-      [answering.keys(), (s) => s.writableNeedDrain],
       [keptAlive, (s) => !partial(s)],
       [neverAsked, (s) => !partial(s)],
+      // Last, an answer under way that its client does not take now (its socket's buffer is full:
+      // a client that sends requests and never reads, or a viewer on a slow link, which is why it
+      // comes after every connection that is only waiting) rather than refuse the new one.
+      [answering.keys(), (s) => s.writableNeedDrain],
     ];
     for (const [waiting, fits] of choices) {
       for (const s of waiting) if ((host === undefined || hostOf.get(s) === host) && fits(s)) return s;
