@@ -71,12 +71,14 @@ export function acceptorService(
     learn(call: ServerUnaryCall<LearnRequest, LearnResponse>, callback: sendUnaryData<LearnResponse>) {
       const caller = callerOf(call);
       const proposer = access.isProposer(call);
+      const slicing = historySlicing(caller);
       const read = () =>
-        learnReplyInSlices(node, call.request, stateContext.snapshotSlot(), historySlicing(caller), proposer ? LEARN_BYTES_MAX : PACED_ANSWER_BYTES_MAX).catch((e: unknown) => readFailed(e, logger));
+        learnReplyInSlices(node, call.request, stateContext.snapshotSlot(), slicing, proposer ? LEARN_BYTES_MAX : PACED_ANSWER_BYTES_MAX).catch((e: unknown) => readFailed(e, logger));
       // A proposer's reads (catch-up, learning) go at once; every other read takes its turn in the
       // node's pace, on plaintext too, where a caller cannot be told from a proposer: unpaced there,
       // a flood of Learn calls held the event loop for seconds.
-      (proposer ? read() : clientReads.run(caller, read, messageBytes)).then(
+      // (A proposer's read starts a turn later, so that nothing it throws escapes the handler.)
+      (proposer ? Promise.resolve().then(read) : clientReads.run(caller, read, messageBytes, slicing.bytesRead)).then(
         (reply) => callback(null, reply),
         (e: unknown) => callback(toServiceError(e)),
       );

@@ -63,16 +63,19 @@ export function acceptorServices(ctx: AcceptorServicesContext): ServiceEntry[] {
         },
         defaultConsistency: Consistency.CONSISTENCY_STALE,
         settle: () => applier.settle(),
-        readLog: (from, max, caller) =>
-          clientReads.run(
+        readLog: (from, max, caller) => {
+          const slicing = historySlicing(caller);
+          return clientReads.run(
             caller,
             () => {
               // Checked in the read's turn: retention may have moved the history on meanwhile.
               if (from < history.firstSlot) throw belowHistory(from);
-              return readChosenInSlices(history, from, max, Math.min(READ_LOG_VALUE_BYTES_MAX, PACED_ANSWER_BYTES_MAX), historySlicing(caller)).catch((e: unknown) => readFailed(e, logger));
+              return readChosenInSlices(history, from, max, Math.min(READ_LOG_VALUE_BYTES_MAX, PACED_ANSWER_BYTES_MAX), slicing).catch((e: unknown) => readFailed(e, logger));
             },
             messageBytes,
-          ),
+            slicing.bytesRead,
+          );
+        },
         stateSnapshot: () => {
           const read = snapshots.give();
           if ('missing' in read) throw new GrpcError(GrpcStatus.FAILED_PRECONDITION, `this acceptor has no state snapshot to give: ${read.missing}`);

@@ -40,12 +40,20 @@ export function historyReadPacer(pacing: { readonly now?: () => number; readonly
 /** Waits until the event loop has turned: I/O (votes, Status) is served before the next slice. */
 const turnOfTheLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** How a read for `caller` goes in slices: the loop turns between two, and it stops once the caller left. */
-export function historySlicing(caller: Caller): ReadSlicing {
+/**
+ * How a read for `caller` goes in slices: the loop turns between two, and it stops once the caller
+ * left; `bytesRead` is what its slices read so far (what the pace charges a read that ended early).
+ */
+export function historySlicing(caller: Caller): ReadSlicing & { readonly bytesRead: () => number } {
+  let read = 0;
   return {
     pause: turnOfTheLoop,
     gone: () => caller.gone(),
     stopped: () => new GrpcError(GrpcStatus.CANCELLED, "the caller left during its read of this acceptor's chosen history: reading stopped"),
+    slice: (bytes) => {
+      read += bytes;
+    },
+    bytesRead: () => read,
   };
 }
 

@@ -19,6 +19,8 @@ export interface ReadSlicing {
   readonly gone: () => boolean;
   /** The error a read whose caller left ends with. */
   readonly stopped: () => Error;
+  /** Told the bytes of values each slice read (kept or not): what a read that ends early has cost. */
+  readonly slice?: (bytes: number) => void;
 }
 
 /** About the bytes a record's value takes: its commands' data and names (the history's own measure of a read). */
@@ -46,6 +48,7 @@ export async function readChosenInSlices(history: ChosenHistoryStore, from: bigi
     if (slot < history.firstSlot || slot >= history.endSlot) return out;
     const slice = history.read(slot, Math.min(maxEntries - out.length, READ_SLICE_ENTRIES), Math.min(READ_SLICE_BYTES, maxBytes));
     if (slice.length === 0) return out;
+    slicing.slice?.(slice.reduce((n, r) => n + chosenRecordBytes(r), 0));
     for (const r of slice) {
       const size = chosenRecordBytes(r);
       if (out.length > 0 && bytes + size > maxBytes) return out;

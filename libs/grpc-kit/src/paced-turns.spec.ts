@@ -36,4 +36,16 @@ describe('PacedTurns', () => {
     void run('b');
     await expect(run('c')).resolves.toMatch(/3 reads wait already/);
   });
+
+  it('charges a work that failed what it says it cost, so reads ended early by their callers still pay the rate', async () => {
+    // A frozen clock: the bucket refills never, and a turn that must wait sleeps (counted).
+    const slept: number[] = [];
+    const turns = new PacedTurns({ subject: 'the test', atOnce: 1, waitingMax: 64, waitingPerClientMax: 8, bytesPerSecond: 1000, burstBytes: 1000, now: () => 0, sleep: async (ms) => void slept.push(ms) });
+    const caller = { key: 'a', gone: () => slept.length > 0 };
+    const failing = () => Promise.reject(new Error('the caller left half way'));
+    await expect(turns.run(caller, failing, () => 0, () => 1500)).rejects.toThrow('half way');
+    // More than the burst is spent: the next turn waits for the rate (and its caller, gone meanwhile, is dropped).
+    await expect(turns.run(caller, () => 1, () => 1)).rejects.toBeDefined();
+    expect(slept.length).toBe(1);
+  });
 });

@@ -43,14 +43,24 @@ export class PacedTurns {
     this.sleep = o.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   }
 
-  /** Runs `work` for `caller` in its turn, once the rate allows; its result's bytes (`bytesOf`) are counted. */
-  async run<T>(caller: Caller, work: () => T | Promise<T>, bytesOf: (result: T) => number): Promise<T> {
+  /**
+   * Runs `work` for `caller` in its turn, once the rate allows; its result's bytes (`bytesOf`) are
+   * counted, or, when it fails (its caller left half way, say), what `spentIfFailed` says it cost:
+   * otherwise reads ended early by their callers went uncounted, and the rate bounded nothing.
+   */
+  async run<T>(caller: Caller, work: () => T | Promise<T>, bytesOf: (result: T) => number, spentIfFailed?: () => number): Promise<T> {
     if (this.working >= this.o.atOnce) await this.waitTurn(caller);
     else this.working++;
     try {
       for (let wait = this.bucket.msUntil(); wait > 0 && !caller.gone(); wait = this.bucket.msUntil()) await this.sleep(wait);
       if (caller.gone()) throw this.left();
-      const result = await work();
+      let result: T;
+      try {
+        result = await work();
+      } catch (e) {
+        this.bucket.spend(spentIfFailed?.() ?? 0);
+        throw e;
+      }
       this.bucket.spend(bytesOf(result));
       return result;
     } finally {
