@@ -61,6 +61,10 @@ export const HISTORY_SEGMENT_BYTES = 64 * 1024 * 1024;
 const INDEX_EVERY = 64;
 /** Bytes read at once when scanning frames for a read. */
 const READ_WINDOW_BYTES = 1024 * 1024;
+/** Read beyond what a read's byte budget still takes, for the frames' headers and framing. */
+const WINDOW_SLACK_BYTES = 16 * 1024;
+/** Where reads that stopped at a bound left off (each a slot, its segment and offset): reads going on in slices, at once. */
+const RESUME_POINTS_MAX = 64;
 
 /** Magic, type and slot: the head of a chosen record (record-codec.ts). */
 const RECORD_HEAD_BYTES = 10;
@@ -84,6 +88,8 @@ export class ChosenHistory {
   private fd: number;
   /** Appended records not written yet (one write per flush, not one per commit notice). */
   private pending: ChosenRecord[] = [];
+  /** Where reads that stopped at a bound left off (`resumeAt`), at most RESUME_POINTS_MAX. */
+  private readonly resumePoints = new Map<bigint, { readonly seg: Segment; readonly offset: number }>();
   private pendingSinceMs = 0;
   private flushTimer: NodeJS.Timeout | undefined;
   /** Why a batch could not be written: the next append or sync throws it. */
@@ -543,11 +549,23 @@ export class ChosenHistory {
     return lo;
   }
 
-  /** Reads records of `seg` from `from` into `out`; false when a bound was reached. */
+  /**
+   * Reads records of `seg` from `from` into `out`; false when a bound was reached. It starts where
+   * a read that stopped at `from` left off (RESUME_POINTS_MAX are kept), else at the index point
+   * below `from`: a read in slices (a 4 MiB Learn page is 16 or more) asked each slice's first slot
+   * from the index point with 1 MiB windows, reading its segment again up to 12 times over.
+   */
   private readSegment(seg: Segment, from: bigint, maxEntries: number, maxBytes: number, out: ChosenRecord[], budget: { bytes: number }): boolean {
     const k = Number((from - seg.firstSlot) / BigInt(INDEX_EVERY));
     let offset = seg.offsets[k] as number;
     let slot = seg.firstSlot + BigInt(k * INDEX_EVERY);
+    // Only one in this very segment (`seg` is one the history holds: retention and restartAt()
+    // replace segments, and a point in one they dropped never matches).
+    const resume = this.resumePoints.get(from);
+    if (resume !== undefined && resume.seg === seg) {
+      offset = resume.offset;
+      slot = from;
+    }
     const fd = fs.openSync(seg.file, 'r');
     try {
       let window: Buffer = Buffer.alloc(0);
@@ -555,7 +573,9 @@ export class ChosenHistory {
       // Bounded: every turn consumes one frame of the segment, or returns.
       while (slot < seg.endSlot) {
         if (offset + FRAME_HEADER_BYTES > windowAt + window.length) {
-          window = readAt(fd, offset, Math.min(READ_WINDOW_BYTES, seg.bytes - offset));
+          // Past `from`, about what the budget still takes (a frame past it is read on its own below).
+          const wanted = slot >= from ? Math.max(FRAME_HEADER_BYTES, maxBytes - budget.bytes + WINDOW_SLACK_BYTES) : READ_WINDOW_BYTES;
+          window = readAt(fd, offset, Math.min(READ_WINDOW_BYTES, wanted, seg.bytes - offset));
           windowAt = offset;
           // Cut short since it was written (under the running node): damage, named as any other.
           if (window.length < FRAME_HEADER_BYTES) {
@@ -567,7 +587,10 @@ export class ChosenHistory {
         // A length the segment cannot hold is damage (read before its CRC is checked): no read of it.
         if (offset + frameBytes > seg.bytes) throw new StorageCorruptionError(seg.file, offset, `a record of ${len} bytes at slot ${slot} runs past the segment's ${seg.bytes} bytes`);
         if (slot >= from) {
-          if (out.length >= maxEntries || (out.length > 0 && budget.bytes + len > maxBytes)) return false;
+          if (out.length >= maxEntries || (out.length > 0 && budget.bytes + len > maxBytes)) {
+            this.resumeAt(slot, seg, offset);
+            return false;
+          }
           if (offset + frameBytes > windowAt + window.length) {
             window = readAt(fd, offset, Math.max(frameBytes, Math.min(READ_WINDOW_BYTES, seg.bytes - offset)));
             windowAt = offset;
@@ -583,6 +606,13 @@ export class ChosenHistory {
     } finally {
       fs.closeSync(fd);
     }
+  }
+
+  /** Notes where the record of `slot` starts in `seg`, for the read that goes on from it. */
+  private resumeAt(slot: bigint, seg: Segment, offset: number): void {
+    this.resumePoints.delete(slot);
+    this.resumePoints.set(slot, { seg, offset });
+    if (this.resumePoints.size > RESUME_POINTS_MAX) this.resumePoints.delete(this.resumePoints.keys().next().value as bigint);
   }
 
   private decode(seg: Segment, slot: bigint, offset: number, frame: Buffer): ChosenRecord {
