@@ -4,7 +4,9 @@ import { createLogger, GrpcError } from '@paxos/grpc-kit';
 import type { AcceptResponse, LearnResponse, PrepareResponse, StatusResponse } from '@paxos/proto';
 import { Observable, of, throwError } from 'rxjs';
 import type { AcceptorLink } from './acceptor-link';
+import { Registry } from 'prom-client';
 import { assembleProposer } from './proposer-assembly';
+import { proposerMetrics } from './proposer-metrics';
 import type { ProposerNode } from './proposer-node';
 
 const logger = createLogger('ballot-ceiling-test');
@@ -110,6 +112,10 @@ describe('a proposer whose acceptors promised a ballot at the round ceiling (DES
       expect(message).toContain('a new network');
       expect(node.cannotChoose).toBe(message);
       expect(told).toEqual([message]);
+      // And the metric an operator alerts on.
+      const registry = new Registry();
+      proposerMetrics(registry).attach(node, acceptors);
+      expect(await registry.getSingleMetricAsString('paxos_proposer_cannot_choose')).toMatch(/^paxos_proposer_cannot_choose 1$/m);
       // A later proposal is answered at once, with the same words; nothing else is sent.
       const sentBefore = acceptors.reduce((n, a) => n + a.sent.length, 0);
       await expect(node.propose(command('b'))).rejects.toMatchObject({ code: status.FAILED_PRECONDITION, message });
