@@ -40,6 +40,7 @@ const PROPOSER_SERIES = new Set([
   'paxos_proposer_in_flight_slots',
   'paxos_proposer_pending_commands',
   'paxos_proposer_acceptors_reachable',
+  'paxos_proposer_cannot_choose',
   'paxos_proposer_chosen_commands_total',
   'paxos_proposer_propose_seconds_bucket',
 ]);
@@ -219,6 +220,8 @@ export class NetworkPoller {
     const figures: Record<string, number | boolean> = {};
     const leader = one('paxos_proposer_is_leader');
     if (leader !== undefined) figures['leader'] = leader === 1;
+    const blocked = one('paxos_proposer_cannot_choose');
+    if (blocked !== undefined) figures['cannotChoose'] = blocked === 1;
     for (const [key, name] of [
       ['ballotRound', 'paxos_proposer_ballot_round'],
       ['deliveredSlot', 'paxos_proposer_delivered_slot'],

@@ -37,6 +37,8 @@ export interface ProposerView {
   readonly state: NodeState;
   readonly reason?: string;
   readonly leader?: boolean;
+  /** True once it can choose nothing more (the ballot ceiling: paxos_proposer_cannot_choose). */
+  readonly cannotChoose?: boolean;
   readonly ballotRound?: number;
   readonly deliveredSlot?: number;
   readonly inFlightSlots?: number;

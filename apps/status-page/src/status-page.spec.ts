@@ -251,6 +251,14 @@ describe('the page', () => {
     expect(page.attr('proposer', 'data-leader')).toBe('true');
   });
 
+  it('says a proposer blocked at the ballot ceiling can choose nothing more, not that it leads', () => {
+    const page = pageHarness();
+    page.show({ proposer: { address: '127.0.0.1:7200', state: 'alive', leader: false, cannotChoose: true, ballotRound: 9 } });
+    expect(page.text('proposer')).toMatch(/^cannot choose proposer at 127\.0\.0\.1:7200 · it can choose nothing more: acceptors promised ballots at the round ceiling/);
+    page.show({ proposer: { address: '127.0.0.1:7200', state: 'alive', leader: true, cannotChoose: false, ballotRound: 9 } });
+    expect(page.text('proposer')).toMatch(/^leader proposer at/);
+  });
+
   it('escapes what came over the network on a slot\'s page', () => {
     expect(escapeHtml('<img src=x onerror="a">&\'')).toBe('&lt;img src=x onerror=&quot;a&quot;&gt;&amp;&#39;');
     const hostile = '<script>alert(1)</script>';
