@@ -3,7 +3,7 @@
 import { GrpcError, GrpcStatus, type Logger, messageBytes, type PacedTurns, type ServiceEntry } from '@paxos/grpc-kit';
 import { type AcceptorNode, type KeptStateSnapshots, readChosenInSlices, type StateApplier } from '@paxos/acceptor-node';
 import { AcceptorServiceService, Consistency, ReadServiceService } from '@paxos/proto';
-import { READ_LOG_VALUE_BYTES_MAX, readService } from '@paxos/read-service';
+import { belowHistoryTrailers, READ_LOG_VALUE_BYTES_MAX, readService } from '@paxos/read-service';
 import { decodeAcceptRequest } from '@paxos/wire';
 import { type AcceptorStateContext, acceptorService } from './acceptor-service';
 import type { ProposerAccess } from './proposer-access';
@@ -44,6 +44,7 @@ export function acceptorServices(ctx: AcceptorServicesContext): ServiceEntry[] {
         (covering !== undefined
           ? `the state snapshot at slot ${covering} covers it (ReadService.GetStateSnapshot)`
           : 'this acceptor has no whole state snapshot to give (both files damaged): another acceptor\'s covers it (ReadService.GetStateSnapshot)'),
+      belowHistoryTrailers(covering === undefined ? { historyFirstSlot: history.firstSlot } : { historyFirstSlot: history.firstSlot, stateSnapshotSlot: covering }),
     );
   };
   return [

@@ -113,7 +113,7 @@ async function main(): Promise<void> {
   });
   metrics.attach({ node, applier, retention });
   applier.catchUp();
-  const statusContext = { node, startedAtMs, version: workspaceVersion(), dataSource: source.status, appliedSlot: () => applier.appliedSlot, stateError: () => applier.failure };
+  const statusContext = { node, startedAtMs, version: workspaceVersion(), dataSource: source.status, appliedSlot: () => applier.appliedSlot, stateError: () => applier.failure, stateSnapshotSlot: () => snapshots.slotToGive };
   const stateContext = {
     snapshotSlot: () => snapshots.slotToGive,
     installStateSnapshot: installStateSnapshotHandler({ node, access, applier, registry, logger }),

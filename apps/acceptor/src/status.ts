@@ -10,6 +10,8 @@ export interface StatusContext {
   readonly appliedSlot: () => bigint;
   /** Why the state machine stopped or has none, if it did. */
   readonly stateError?: () => string | undefined;
+  /** The slot of the state snapshot this node gives (undefined while it has none). */
+  readonly stateSnapshotSlot?: () => bigint | undefined;
   /** When the process started, on performance.now()'s clock (uptime is not moved by a step of the wall clock). */
   readonly startedAtMs: number;
   readonly version: string;
@@ -64,5 +66,6 @@ export function buildStatus(ctx: StatusContext): StatusResponse {
     stateError: ctx.stateError?.() ?? '',
     rejoining: node.core.rejoining,
     rejoinCatchUpTo: node.core.rejoinCatchUpTo ?? 0n,
+    stateSnapshotSlot: ctx.stateSnapshotSlot?.() ?? 0n,
   };
 }

@@ -49,6 +49,8 @@ describe("LogReader, a client's read of the acceptors' histories", () => {
     const reader = new LogReader([dropped], log, () => 40n);
     const read = reader.readForClient(10n, 16, 1 << 20, { key: 'client-a', gone: () => false });
     await expect(read).rejects.toMatchObject({ code: status.OUT_OF_RANGE, message: expect.stringMatching(/slot 10 is below .* this proposer keeps the chosen log from slot 24/) });
+    // The same, for a program: where to read on and the snapshot that covers the slots skipped.
+    await expect(read).rejects.toMatchObject({ trailers: { 'paxos-history-first-slot': '24', 'paxos-state-snapshot-slot': '35' } });
     // And from there it is read.
     expect((await reader.readForClient(24n, 16, 1 << 20, { key: 'client-a', gone: () => false }))[0]?.slot).toBe(24n);
   });

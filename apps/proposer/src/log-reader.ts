@@ -1,6 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { type ChosenEntry, slotValueBytes } from '@paxos/consensus-core';
 import { type Caller, GrpcError, messageBytes, PacedTurns } from '@paxos/grpc-kit';
+import { belowHistoryTrailers } from '@paxos/read-service';
 import type { AcceptorLink } from './acceptor-link';
 import type { ChosenLog } from './chosen-log';
 import { learnedEntries } from './learned-entries';
@@ -126,6 +127,7 @@ export class LogReader {
       throw new GrpcError(
         status.OUT_OF_RANGE,
         `slot ${from} is below the chosen history the acceptors that answered retain (from slot ${dropped.retainedFrom})${here}; the state snapshot at slot ${dropped.snapshotSlot} covers it (ReadService.GetStateSnapshot on an acceptor)${unasked}`,
+        belowHistoryTrailers({ historyFirstSlot: here === '' ? dropped.retainedFrom : keptHere, stateSnapshotSlot: dropped.snapshotSlot }),
       );
     }
     throw new GrpcError(status.UNAVAILABLE, `no acceptor could serve slot ${from} of the chosen log (${failures.join('; ') || 'none is connected'})`);

@@ -1,6 +1,7 @@
-import { type ChannelCredentials, Metadata, status } from '@grpc/grpc-js';
+import { type ChannelCredentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { channelCredentials, loadTls, tlsFilesIn } from '@paxos/grpc-kit';
-import { AcceptorServiceClient, type LearnResponse, ProposerServiceClient, type ReadLogResponse, ReadServiceClient } from '@paxos/proto';
+import { AcceptorServiceClient, type LearnResponse, ProposerServiceClient, type ReadLogResponse, ReadServiceClient, type StatusResponse } from '@paxos/proto';
+import { belowHistoryOf } from '@paxos/read-service';
 import { TestCluster, textValue } from '@paxos/test-cluster';
 import { crc32 } from 'node:zlib';
 
@@ -45,6 +46,17 @@ function install(address: string, creds: ChannelCredentials, proposerId: number,
 }
 
 /** The first WatchChosen answer from slot 0, or its error. */
+function acceptorStatus(address: string): Promise<StatusResponse> {
+  const client = new AcceptorServiceClient(address, TestCluster.credentialsFor(address));
+  return new Promise((resolve, reject) =>
+    client.status({}, new Metadata(), deadline(), (e, r) => {
+      client.close();
+      if (e) reject(e);
+      else resolve(r);
+    }),
+  );
+}
+
 function watchFromZero(address: string): Promise<unknown> {
   const client = new ProposerServiceClient(address, TestCluster.credentialsFor(address));
   const call = client.watchChosen({ fromSlot: 0n }, new Metadata(), deadline());
@@ -90,7 +102,15 @@ describe('history retention and state snapshots between nodes (real processes)',
     });
 
     // Below the retained history: OUT_OF_RANGE naming the snapshot; from it on, the log reads.
-    await expect(readLog(a0, 0n)).rejects.toMatchObject({ code: status.OUT_OF_RANGE, details: expect.stringMatching(/state snapshot at slot \d+ covers it/) });
+    const below = await readLog(a0, 0n).then(
+      () => undefined,
+      (e: ServiceError) => e,
+    );
+    expect(below).toMatchObject({ code: status.OUT_OF_RANGE, details: expect.stringMatching(/state snapshot at slot \d+ covers it/) });
+    // Its trailers say the same to a program: where the history goes on, and the snapshot's slot.
+    const named = belowHistoryOf(below?.metadata);
+    expect(named?.historyFirstSlot).toBeGreaterThanOrEqual(100n);
+    expect(named?.stateSnapshotSlot).toBe(BigInt(/state snapshot at slot (\d+)/.exec(below?.details ?? '')?.[1] ?? -1));
     // Commit notices of the last proposals may still arrive, and a read applies what is held and may
     // start a snapshot whose write drops history: the range moves only forward, so a read between
     // two Learn answers that agree saw that range. A pass where it moved is tried again.
@@ -111,6 +131,8 @@ describe('history retention and state snapshots between nodes (real processes)',
     expect(l0.chosen).toEqual([]);
     expect(l0.snapshotSlot).toBeGreaterThanOrEqual(l0.oldestKeptSlot);
     expect(kept.entries[0]?.slot).toBe(l0.oldestKeptSlot);
+    // Status names the snapshot it gives too (it may have written a newer one since).
+    expect((await acceptorStatus(a0)).stateSnapshotSlot).toBeGreaterThanOrEqual(l0.snapshotSlot);
 
     // A restarted proposer installs the newest snapshot: it serves, answers a retry of the first
     // command with the slot it took effect in, and says the slots below the history are gone.
@@ -120,7 +142,12 @@ describe('history retention and state snapshots between nodes (real processes)',
     expect([retry.slot, retry.duplicate]).toEqual([first.slot, true]);
     const next = await cluster.propose(1, 'after-restart', textValue('after the restart'));
     expect(next.duplicate).toBe(false);
-    await expect(watchFromZero(cluster.proposerAddress(1))).rejects.toMatchObject({ code: status.OUT_OF_RANGE });
+    const watched = await watchFromZero(cluster.proposerAddress(1)).then(
+      () => undefined,
+      (e: ServiceError) => e,
+    );
+    expect(watched?.code).toBe(status.OUT_OF_RANGE);
+    expect(belowHistoryOf(watched?.metadata)?.stateSnapshotSlot).toBeGreaterThan(0n);
 
     // The acceptor that was down the whole time is below every retained history: it is given a
     // snapshot, then the log from there, and answers the same reads as the others.

@@ -187,7 +187,7 @@ export function watchChosenHandler(node: ProposerNode, bounds: WatchBounds, logg
           stop();
           // A watcher refused mid-stream (history reads busy, an acceptor down) is told where to resume.
           const resume = `slots below ${next} were sent: resume with WatchChosen from_slot ${next}`;
-          call.emit('error', toServiceError(e instanceof GrpcError ? new GrpcError(e.code, `${e.message} (${resume})`) : new GrpcError(status.INTERNAL, `internal error: ${(e as Error).message} (${resume})`)));
+          call.emit('error', toServiceError(e instanceof GrpcError ? new GrpcError(e.code, `${e.message} (${resume})`, e.trailers) : new GrpcError(status.INTERNAL, `internal error: ${(e as Error).message} (${resume})`)));
         }
       } finally {
         pumping = false;

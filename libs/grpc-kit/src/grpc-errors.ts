@@ -5,9 +5,14 @@ export { status as GrpcStatus };
 
 /** An error that a handler answers with a gRPC status code and a message a person can act on. */
 export class GrpcError extends Error {
+  /**
+   * `trailers`: machine-readable facts the message also says in words (ASCII keys and values),
+   * sent as the call's trailing metadata so that a program need not parse the message.
+   */
   constructor(
     readonly code: status,
     message: string,
+    readonly trailers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
     this.name = `GrpcError(${status[code]})`;
@@ -60,7 +65,11 @@ export const boundStatusDetails: ServerInterceptor = (_method, call: ServerInter
 
 /** The error object grpc-js sends as the call's status. */
 export function toServiceError(err: unknown): Partial<ServiceError> {
-  if (err instanceof GrpcError) return { code: err.code, details: boundedDetails(err.message), metadata: new Metadata() };
+  if (err instanceof GrpcError) {
+    const metadata = new Metadata();
+    for (const [key, value] of Object.entries(err.trailers)) metadata.set(key, value);
+    return { code: err.code, details: boundedDetails(err.message), metadata };
+  }
   const message = err instanceof Error ? err.message : String(err);
   return { code: status.INTERNAL, details: boundedDetails(`internal error: ${message}`), metadata: new Metadata() };
 }

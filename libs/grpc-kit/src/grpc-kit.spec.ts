@@ -106,6 +106,9 @@ describe('gRPC server kit', () => {
     expect(long.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(long.details?.length).toBeLessThanOrEqual(STATUS_DETAILS_MAX);
     expect(long.details).toMatch(/^label x+\.\.\. \(\d+ more characters\)$/);
+    // What the message says for people, trailers say for programs.
+    const below = toServiceError(new GrpcError(grpc.status.OUT_OF_RANGE, 'slot 3 is below the history', { 'paxos-history-first-slot': '40' }));
+    expect(below.metadata?.get('paxos-history-first-slot')).toEqual(['40']);
     // 10,001 requests take a second on an idle machine and far longer on a loaded one: the bound is
     // what is tested, within the stream's own deadline.
   }, 60_000);

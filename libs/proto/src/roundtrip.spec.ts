@@ -84,6 +84,7 @@ describe('every message round-trips through the generated code', () => {
         stateError: 'the chosen history starts at slot 83 and no state snapshot covers the slots below it',
         rejoining: true,
         rejoinCatchUpTo: big - 1n,
+        stateSnapshotSlot: big - 3n,
       },
     ],
     ['ProposeRequest', ProposeRequest, { clientRequestId: 'r', value: { contentType: 'application/octet-stream', data: Buffer.from([0, 255]) }, includeVotes: true }],

@@ -3,7 +3,7 @@
 import { Metadata, status } from '@grpc/grpc-js';
 import { type ChosenEntry, SeededRandom } from '@paxos/consensus-core';
 import { AcceptorServiceClient, type GetStateSnapshotResponse, type LogEntry, type ReadLogResponse, ReadServiceClient } from '@paxos/proto';
-import { StateSnapshotAssembler } from '@paxos/read-service';
+import { belowHistoryOf, StateSnapshotAssembler } from '@paxos/read-service';
 import { type AgreedStateSnapshot, decodeStateSnapshot } from '@paxos/state-machine';
 import { TestCluster, textValue } from '@paxos/test-cluster';
 import { ballotFromWire, slotValueFromWire } from '@paxos/wire';
@@ -92,12 +92,11 @@ const committedIndexOf = (address: string) =>
     {},
   ).then((s) => s.committedIndex);
 
-/** The slots an OUT_OF_RANGE answer names: where the node's history starts, and the snapshot that covers the slot asked. */
-function outOfRangeOf(node: string, from: bigint, message: string): OutOfRange | undefined {
-  const kept = /(?:starts at slot|retain \(from slot) (\d+)/.exec(message);
-  const snapshot = /state snapshot at slot (\d+)/.exec(message);
-  if (kept?.[1] === undefined || snapshot?.[1] === undefined) return undefined;
-  return { node, from, keptFrom: BigInt(kept[1]), snapshotSlot: BigInt(snapshot[1]) };
+/** The slots an OUT_OF_RANGE answer's trailers name: where the node's history goes on, and the snapshot that covers the slot asked. */
+function outOfRangeOf(node: string, from: bigint, trailers: Metadata | undefined): OutOfRange | undefined {
+  const below = belowHistoryOf(trailers);
+  if (below?.stateSnapshotSlot === undefined) return undefined;
+  return { node, from, keptFrom: below.historyFirstSlot, snapshotSlot: below.stateSnapshotSlot };
 }
 
 /**
@@ -115,8 +114,8 @@ async function readWholeLog(node: string, address: string, upTo: bigint): Promis
     try {
       page = await readLogPage(address, next);
     } catch (e) {
-      const err = e as { code?: number; details?: string; message: string };
-      const dropped = err.code === status.OUT_OF_RANGE ? outOfRangeOf(node, next, err.details ?? err.message) : undefined;
+      const err = e as { code?: number; metadata?: Metadata; message: string };
+      const dropped = err.code === status.OUT_OF_RANGE ? outOfRangeOf(node, next, err.metadata) : undefined;
       if (dropped === undefined || dropped.keptFrom <= next) throw new Error(`${node}: ReadLog from slot ${next}: ${err.message}`);
       outOfRange.push(dropped);
       next = dropped.keptFrom;

@@ -26,6 +26,8 @@ export interface NodeRow {
   readonly appliedSlot?: string;
   /** Its chosen history starts at this slot (a state snapshot covers the slots below). */
   readonly historyFirstSlot?: string;
+  /** The slot of the state snapshot it gives (GetStateSnapshot); "0" while it has none. */
+  readonly stateSnapshotSlot?: string;
   readonly valueDigest?: string;
   /** What the node says of itself that differs from the network's layout (empty when nothing does). */
   readonly misconfigured?: string;
@@ -153,6 +155,7 @@ function row(id: number, address: string, clusterSize: number, s: StatusResponse
     committedIndex: s.committedIndex.toString(),
     appliedSlot: s.appliedSlot.toString(),
     historyFirstSlot: (s.storage?.historyFirstSlot ?? 0n).toString(),
+    stateSnapshotSlot: s.stateSnapshotSlot.toString(),
     valueDigest: s.lastAccepted ? s.lastAccepted.valueDigest.slice(0, 12) : '-',
   };
 }

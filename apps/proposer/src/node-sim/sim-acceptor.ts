@@ -239,6 +239,7 @@ export class SimAcceptor {
       stateError: this.agreed?.applier.failure ?? '',
       rejoining: node.core.rejoining,
       rejoinCatchUpTo: node.core.rejoinCatchUpTo ?? 0n,
+      stateSnapshotSlot: this.agreed?.snapshots.slotToGive ?? 0n,
     };
   }
 

@@ -269,6 +269,11 @@ export interface StatusResponse {
   rejoining: boolean;
   /** The committed index a rejoined acceptor must reach before it votes (0: it never lost its data). */
   rejoinCatchUpTo: bigint;
+  /**
+   * The slot of the state snapshot this acceptor gives (ReadService.GetStateSnapshot: its state
+   * machine after every slot below this one); 0 while it has no whole snapshot.
+   */
+  stateSnapshotSlot: bigint;
 }
 
 export interface LastAccepted {
@@ -2043,6 +2048,7 @@ function createBaseStatusResponse(): StatusResponse {
     stateError: "",
     rejoining: false,
     rejoinCatchUpTo: 0n,
+    stateSnapshotSlot: 0n,
   };
 }
 
@@ -2110,6 +2116,12 @@ export const StatusResponse: MessageFns<StatusResponse> = {
         throw new globalThis.Error("value provided for field message.rejoinCatchUpTo of type uint64 too large");
       }
       writer.uint32(136).uint64(message.rejoinCatchUpTo);
+    }
+    if (message.stateSnapshotSlot !== 0n) {
+      if (BigInt.asUintN(64, message.stateSnapshotSlot) !== message.stateSnapshotSlot) {
+        throw new globalThis.Error("value provided for field message.stateSnapshotSlot of type uint64 too large");
+      }
+      writer.uint32(144).uint64(message.stateSnapshotSlot);
     }
     return writer;
   },
@@ -2263,6 +2275,14 @@ export const StatusResponse: MessageFns<StatusResponse> = {
             message.rejoinCatchUpTo = reader.uint64() as bigint;
             continue;
           }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.stateSnapshotSlot = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2342,6 +2362,11 @@ export const StatusResponse: MessageFns<StatusResponse> = {
         : isSet(object.rejoin_catch_up_to)
         ? BigInt(object.rejoin_catch_up_to)
         : 0n,
+      stateSnapshotSlot: isSet(object.stateSnapshotSlot)
+        ? BigInt(object.stateSnapshotSlot)
+        : isSet(object.state_snapshot_slot)
+        ? BigInt(object.state_snapshot_slot)
+        : 0n,
     };
   },
 
@@ -2398,6 +2423,9 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     if (message.rejoinCatchUpTo !== 0n) {
       obj.rejoinCatchUpTo = message.rejoinCatchUpTo.toString();
     }
+    if (message.stateSnapshotSlot !== 0n) {
+      obj.stateSnapshotSlot = message.stateSnapshotSlot.toString();
+    }
     return obj;
   },
 
@@ -2438,6 +2466,9 @@ export const StatusResponse: MessageFns<StatusResponse> = {
     message.rejoining = object.rejoining ?? false;
     message.rejoinCatchUpTo = (object.rejoinCatchUpTo !== undefined && object.rejoinCatchUpTo !== null)
       ? BigInt(object.rejoinCatchUpTo)
+      : 0n;
+    message.stateSnapshotSlot = (object.stateSnapshotSlot !== undefined && object.stateSnapshotSlot !== null)
+      ? BigInt(object.stateSnapshotSlot)
       : 0n;
     return message;
   },
