@@ -3,8 +3,8 @@
 import { GrpcError, GrpcStatus, type Logger, messageBytes, type PacedTurns, type ServiceEntry } from '@paxos/grpc-kit';
 import { type AcceptorNode, type KeptStateSnapshots, readChosenInSlices, type StateApplier } from '@paxos/acceptor-node';
 import { AcceptorServiceService, Consistency, ReadServiceService } from '@paxos/proto';
-import { belowHistoryTrailers, READ_LOG_VALUE_BYTES_MAX, readService } from '@paxos/read-service';
-import { decodeAcceptRequest } from '@paxos/wire';
+import { READ_LOG_VALUE_BYTES_MAX, readService } from '@paxos/read-service';
+import { belowHistoryTrailers, decodeAcceptRequest } from '@paxos/wire';
 import { type AcceptorStateContext, acceptorService } from './acceptor-service';
 import type { ProposerAccess } from './proposer-access';
 import type { SourceHolder } from './source-holder';

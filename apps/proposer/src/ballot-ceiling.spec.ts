@@ -103,7 +103,7 @@ describe('a proposer whose acceptors promised a ballot at the round ceiling (DES
     node.start();
     try {
       const answer = node.propose(command('a'));
-      await expect(answer).rejects.toMatchObject({ code: status.FAILED_PRECONDITION });
+      await expect(answer).rejects.toMatchObject({ code: status.FAILED_PRECONDITION, trailers: { 'paxos-cannot-choose': 'ballot-ceiling' } });
       const message = ((await answer.catch((e: unknown) => e)) as GrpcError).message;
       expect(message).toContain('acceptors 0 (127.0.0.1:26700), 1 (127.0.0.1:26701), 2 (127.0.0.1:26702) promised ballot 4611686018427387904.16');
       expect(message).toContain('proposer 1 has no ballot above it');

@@ -1,6 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { type BallotCeiling, BALLOT_ROUND_WIRE_MAX, formatBallot, type Quorum } from '@paxos/consensus-core';
 import { GrpcError } from '@paxos/grpc-kit';
+import { CANNOT_CHOOSE_TRAILER } from '@paxos/wire';
 
 /** "acceptors 0 (addr), 1 (addr)" */
 function named(ids: readonly number[], addressOf: (id: number) => string | undefined): string {
@@ -42,5 +43,6 @@ export function ballotCeilingError(c: BallotCeiling, quorum: Quorum, addressOf: 
       `Promises are durable and never go down, so retrying here does not help; not chosen through this proposer (a value accepted before may still be chosen by whoever holds that ballot, and a retry with the same client_request_id then finds it). ` +
       `${who}. What to do: stop sending here, keep the acceptors' data dirs (their chosen log stays readable: npm run read -- log --node N), ` +
       `and take the clients to a new network (npm run launch with a new --dir, with TLS); see DESIGN section 12, "The ballot ceiling"`,
+    { [CANNOT_CHOOSE_TRAILER]: 'ballot-ceiling' },
   );
 }

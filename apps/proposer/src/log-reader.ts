@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { type ChosenEntry, slotValueBytes } from '@paxos/consensus-core';
 import { type Caller, GrpcError, messageBytes, PacedTurns } from '@paxos/grpc-kit';
-import { belowHistoryTrailers } from '@paxos/read-service';
+import { belowHistoryTrailers } from '@paxos/wire';
 import type { AcceptorLink } from './acceptor-link';
 import type { ChosenLog } from './chosen-log';
 import { learnedEntries } from './learned-entries';

@@ -1,7 +1,7 @@
 import { type ChannelCredentials, Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { channelCredentials, loadTls, tlsFilesIn } from '@paxos/grpc-kit';
 import { AcceptorServiceClient, type LearnResponse, ProposerServiceClient, type ReadLogResponse, ReadServiceClient, type StatusResponse } from '@paxos/proto';
-import { belowHistoryOf } from '@paxos/read-service';
+import { belowHistoryOf } from '@paxos/wire';
 import { TestCluster, textValue } from '@paxos/test-cluster';
 import { crc32 } from 'node:zlib';
 

@@ -4,3 +4,4 @@ export * from './ballot';
 export * from './slot-value';
 export { decodeAcceptRequest } from './slot-value-encoding';
 export * from './wire-error';
+export * from './trailers';

@@ -3,10 +3,10 @@
 import { Metadata, status } from '@grpc/grpc-js';
 import { type ChosenEntry, SeededRandom } from '@paxos/consensus-core';
 import { AcceptorServiceClient, type GetStateSnapshotResponse, type LogEntry, type ReadLogResponse, ReadServiceClient } from '@paxos/proto';
-import { belowHistoryOf, StateSnapshotAssembler } from '@paxos/read-service';
+import { StateSnapshotAssembler } from '@paxos/read-service';
 import { type AgreedStateSnapshot, decodeStateSnapshot } from '@paxos/state-machine';
 import { TestCluster, textValue } from '@paxos/test-cluster';
-import { ballotFromWire, slotValueFromWire } from '@paxos/wire';
+import { ballotFromWire, belowHistoryOf, slotValueFromWire } from '@paxos/wire';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkHistory, type NodeSlot, type OutOfRange, slotDigest, type Violation } from './history-check';

@@ -11,6 +11,11 @@ import { buildFromOptions, describeFailure, EXIT, formatChosen, runSubmit } from
 describe('npm run submit: what a failure means to the sender', () => {
   it('calls only a decided "no" refused; an open outcome names the id to retry with', () => {
     expect(describeFailure(status.FAILED_PRECONDITION, 'claims[0] is false', 'id-1')).toEqual(['refused: FAILED_PRECONDITION: claims[0] is false', EXIT.refused]);
+    // A proposer at the ballot ceiling refuses everything: not this proposal's fault, nor a retry's cure.
+    expect(describeFailure(status.FAILED_PRECONDITION, 'this proposer (id 1) can choose nothing more in this network', 'id-1', undefined, undefined, 'ballot-ceiling')).toEqual([
+      'failed: FAILED_PRECONDITION: this proposer (id 1) can choose nothing more in this network',
+      EXIT.other,
+    ]);
     expect(describeFailure(status.ALREADY_EXISTS, 'id-1 was chosen in slot 4 with other bytes', 'id-1')).toEqual(['refused: ALREADY_EXISTS: id-1 was chosen in slot 4 with other bytes', EXIT.badInput]);
     const [late, lateCode] = describeFailure(status.DEADLINE_EXCEEDED, 'Deadline exceeded', 'id-2');
     expect(lateCode).toBe(EXIT.unavailable);

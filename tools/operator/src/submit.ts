@@ -5,6 +5,7 @@ import { formatBallot, Quorum } from '@paxos/consensus-core';
 import { ConfigError, deadlineNoticedLate, describeGrpcError, helpText, isServiceError, notConnected, parseCommand, printable, type Transport } from '@paxos/grpc-kit';
 import { isSourceNumber, loadSource, parseLossless, type SourceCache, stringifyLossless, verifyClaim } from '@paxos/lmfdb-client';
 import { type Claim, Consistency, type LeaderboardEntry, type MonsterHarmonicProposal, type ProposeResponse, VoteOutcome, VotePhase } from '@paxos/proto';
+import { cannotChooseOf } from '@paxos/wire';
 import { buildProposal, encodeProposalValue, parseProposalJson, ProposalFormatError } from '@paxos/proposal';
 import { PROPOSAL_FILE_BYTES_MAX, readBoundedText } from './bounded-file';
 import { certificateAdvice, certificateRefusal, describeCallFailure } from './certificate-refusal';
@@ -229,7 +230,7 @@ export async function runSubmit(argv: readonly string[], out: (line: string) => 
   } catch (e) {
     if (!isServiceError(e)) throw e;
     const mismatch = await transportMismatch(e.code, e.details, address, transport, dir);
-    const [line, code] = describeFailure(e.code, e.details, clientRequestId, o['deadline-ms'] as number, mismatch);
+    const [line, code] = describeFailure(e.code, e.details, clientRequestId, o['deadline-ms'] as number, mismatch, cannotChooseOf(e.metadata));
     out(o.json ? JSON.stringify({ error: { code: status[e.code], details: e.details }, clientRequestId, outcome: line.slice(0, line.indexOf(':')), exitCode: code }, null, 2) : line);
     return code;
   }
@@ -242,7 +243,7 @@ export async function runSubmit(argv: readonly string[], out: (line: string) => 
  * the proposer (no connection) or that it turned away for overload chose nothing. Either way a
  * retry with the same client_request_id answers it without choosing the value twice.
  */
-export function describeFailure(code: status, details: string, clientRequestId: string, deadlineMs?: number, transportMismatch?: string): [string, number] {
+export function describeFailure(code: status, details: string, clientRequestId: string, deadlineMs?: number, transportMismatch?: string, cannotChoose?: string): [string, number] {
   // grpc-js's own text (a connection that failed, a deadline) said as its cause.
   const heldFor = deadlineMs === undefined ? undefined : deadlineNoticedLate({ code, details }, deadlineMs);
   const what = heldFor !== undefined
@@ -251,6 +252,8 @@ export function describeFailure(code: status, details: string, clientRequestId: 
   const retry = `retry with --client-request-id ${clientRequestId}: it is chosen at most once, and a retry answers with its slot`;
   switch (code) {
     case status.FAILED_PRECONDITION:
+      // The proposer can choose nothing more (the ballot ceiling): not a verdict on this proposal.
+      if (cannotChoose !== undefined) return [`failed: ${what}`, EXIT.other];
       return [`refused: ${what}`, EXIT.refused];
     case status.INVALID_ARGUMENT:
     case status.ALREADY_EXISTS:

@@ -1,7 +1,21 @@
-// What an OUT_OF_RANGE answer for a slot below a node's kept history says, as trailing metadata a
-// program reads without parsing the message: where this node's history goes on, and the state
-// snapshot that covers the slots below it (ReadService.GetStateSnapshot).
+// Facts an error's message says in words, sent also as trailing metadata so that a program need not
+// parse the message (GrpcError's trailers). Keys and values are ASCII.
 import type { Metadata } from '@grpc/grpc-js';
+
+/**
+ * On a FAILED_PRECONDITION: why this proposer can choose nothing more in this network, so that no
+ * retry helps ("ballot-ceiling": DESIGN section 12, "The ballot ceiling").
+ */
+export const CANNOT_CHOOSE_TRAILER = 'paxos-cannot-choose';
+
+/** The proposer can choose nothing more: the request itself was not at fault. */
+export function cannotChooseOf(metadata: Metadata | undefined): string | undefined {
+  const [value] = metadata?.get(CANNOT_CHOOSE_TRAILER) ?? [];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+// What an OUT_OF_RANGE answer for a slot below a node's kept history says: where this node's
+// history goes on, and the state snapshot that covers the slots below it (GetStateSnapshot).
 
 /** The lowest slot above the one asked that the answering node can serve (decimal). */
 export const HISTORY_FIRST_SLOT_TRAILER = 'paxos-history-first-slot';
