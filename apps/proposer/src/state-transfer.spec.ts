@@ -16,8 +16,8 @@ const entry = (slot: number): ChosenEntry => ({
 });
 
 /** The agreed state after slots [0, slots) as a snapshot's bytes. */
-function snapshotAt(slots: number): StateSnapshotBytes {
-  const log = new ChosenLog({ retainedSlotsMax: 16, retainedBytesMax: 1 << 20, state: new AgreedState({ digest }) });
+function snapshotAt(slots: number, sessionIdsMax?: number): StateSnapshotBytes {
+  const log = new ChosenLog({ retainedSlotsMax: 16, retainedBytesMax: 1 << 20, state: new AgreedState(sessionIdsMax === undefined ? { digest } : { digest, sessionIdsMax }) });
   log.learn(Array.from({ length: slots }, (_, i) => entry(i)));
   return { slot: BigInt(slots), body: encodeStateSnapshot(log.state.snapshot()) };
 }
@@ -60,5 +60,27 @@ describe('StateTransfer', () => {
     expect(installed).toEqual([40n]);
     expect(chosen.nextSlot).toBe(40n);
     expect(a.fetched.count).toBe(1);
+  });
+
+  it('passes over a snapshot that decodes but that this network cannot continue from (sessions of another bound)', async () => {
+    const good = snapshotAt(40);
+    // An older build's sessions remembered 1,000,000 ids: it decodes, and restoring it is refused.
+    const otherBound = snapshotAt(50, 1_000_000);
+    const a = holder(0, 60n, otherBound);
+    const b = holder(1, 60n, good);
+    const c = holder(2, 60n, good);
+    const chosen = new ChosenLog({ retainedSlotsMax: 16, retainedBytesMax: 1 << 20, state: new AgreedState({ digest }) });
+    const transfer = new StateTransfer({
+      links: [a.link, b.link, c.link],
+      quorum: new Quorum(3),
+      chosen,
+      restore: (s) => new AgreedState({ digest }, s),
+      installed: () => undefined,
+      ballot: () => ballot,
+      logger: createLogger('state-transfer-test'),
+    });
+    await expect(transfer.installHere()).resolves.toBe(true);
+    expect(chosen.nextSlot).toBe(40n);
+    expect(b.fetched.count + c.fetched.count).toBe(1);
   });
 });

@@ -62,12 +62,14 @@ export class StateTransfer {
   private async install(): Promise<boolean> {
     const { chosen, logger } = this.deps;
     const from = chosen.nextSlot;
-    const { snapshot, decoded } = await this.snapshotAbove(from, undefined);
+    const { snapshot, restored } = await this.snapshotAbove(from, undefined);
     let state: AgreedState;
     try {
-      state = this.deps.restore(decoded ?? decodeStateSnapshot(snapshot.body));
+      state = restored ?? this.deps.restore(decodeStateSnapshot(snapshot.body));
     } catch (e) {
-      throw new GrpcError(status.INTERNAL, `the state snapshot at slot ${snapshot.slot} cannot be used: ${(e as Error).message}`);
+      // Kept only once it restored: this is not expected, but the next try must not offer it again.
+      this.kept = undefined;
+      throw new GrpcError(status.UNAVAILABLE, `the state snapshot at slot ${snapshot.slot} cannot be used: ${(e as Error).message}`);
     }
     if (state.appliedSlot <= chosen.nextSlot) return false; // the log moved past it meanwhile
     chosen.installSnapshot(state);
@@ -102,9 +104,9 @@ export class StateTransfer {
 
   /**
    * A snapshot at a slot above `slot`: the one kept, or the newest one an acceptor (not `except`)
-   * holds, then with what it decodes to (read once to know it is readable).
+   * holds that this build can continue from, then with the state it restores to.
    */
-  private async snapshotAbove(slot: bigint, except: number | undefined): Promise<{ snapshot: StateSnapshotBytes; decoded?: AgreedStateSnapshot }> {
+  private async snapshotAbove(slot: bigint, except: number | undefined): Promise<{ snapshot: StateSnapshotBytes; restored?: AgreedState }> {
     if (this.kept !== undefined && this.kept.slot > slot) return { snapshot: this.kept };
     const candidates = this.deps.links.filter((l) => l.up);
     const answers = await Promise.allSettled(candidates.map((l) => l.learn(slot, 1, ASK_DEADLINE_MS)));
@@ -132,11 +134,14 @@ export class StateTransfer {
         const snapshot = await h.link.stateSnapshot(TRANSFER_DEADLINE_MS, CHUNK_IDLE_MS);
         // The holder's snapshot may have moved since it answered: still only at or below what two acceptors report committed.
         if (snapshot.slot <= slot || snapshot.slot > agreed) continue;
-        // Kept only once this build can read it (a newer build's format, an older Node's reader):
-        // a kept snapshot is offered again and again, and the next holder's would never be asked.
-        const decoded = decodeStateSnapshot(snapshot.body);
+        // Kept only once this build can continue from it: it decodes (not a newer build's format,
+        // not an older Node's reader) and restores (sessions of this network's bound, a registry
+        // within its bounds). A kept snapshot is offered again and again, and the next holder's
+        // would never be asked: one that decoded but could not be restored stopped this
+        // proposer's catch-up for good.
+        const restored = this.deps.restore(decodeStateSnapshot(snapshot.body));
         this.kept = snapshot;
-        return { snapshot, decoded };
+        return { snapshot, restored };
       } catch (e) {
         failures.push(`node ${h.link.nodeId}: ${(e as Error).message}`);
       }
