@@ -67,6 +67,24 @@ describe('durable snapshots of the agreed state', () => {
     expect(() => decodeStateSnapshot(withSessions({ ids: [7], points: [0] }))).toThrow(/not text/);
   });
 
+  it('refuses arrays with holes, or longer than their bytes, before walking them (a few hundred bytes once declared 2^26 ids)', () => {
+    const sparse = (length: number, first: unknown): unknown[] => {
+      const a: unknown[] = [];
+      a.length = length;
+      a[0] = first;
+      return a;
+    };
+    const good = new AgreedState({ sessionIdsMax: 25 }).snapshot();
+    for (const length of [2 ** 20, 2 ** 26]) {
+      const bytes = serialize({ format: 4, state: { ...good, sessions: { ...good.sessions, idsMax: length, ids: sparse(length, 'a'), points: sparse(length, 0) } } });
+      expect(bytes.length).toBeLessThan(1000);
+      expect(() => decodeStateSnapshot(bytes)).toThrow(/^not a state snapshot: an array of \d+ elements in \d+ bytes$/);
+    }
+    // A hole within the length the bytes allow, anywhere (here among the registry's records).
+    const holed = serialize({ format: 4, state: { ...good, registry: { ...good.registry, records: sparse(3, good) } } });
+    expect(() => decodeStateSnapshot(holed)).toThrow(/^not a state snapshot: an array with no element at index 1 of 3$/);
+  });
+
   it('refuses sessions that list one id twice, which would remember more ids than the bound and decide copies otherwise', () => {
     const one = (s: number, id: string): ChosenEntry => ({ slot: BigInt(s), ballot, value: { kind: 'batch', commands: [text(id)] } });
     const good = new AgreedState({ sessionIdsMax: 3 });

@@ -68,6 +68,8 @@ export function decodeStateSnapshotWithFormat(bytes: Uint8Array): { snapshot: Ag
   } catch (err) {
     throw new Error(`not a state snapshot: ${(err as Error).message}`);
   }
+  const sparse = sparseArrayProblem(doc, bytes.length);
+  if (sparse !== undefined) throw new Error(`not a state snapshot: ${sparse}`);
   const d = doc as { format?: unknown; state?: Partial<AgreedStateSnapshot> } | null;
   if (d === null || typeof d !== 'object' || !FORMATS_READ.includes(d.format)) {
     throw new Error(`not a state snapshot of format ${FORMATS_READ.join(', ')} (format ${String(d?.format)})`);
@@ -115,6 +117,43 @@ export function decodeStateSnapshotWithFormat(bytes: Uint8Array): { snapshot: Ag
     if (problem !== undefined) throw new Error(`a state snapshot of format ${String(d.format)}, from before the registry's bounds, holding what they refuse: ${problem}`);
   }
   return { snapshot, format: d.format as number };
+}
+
+/**
+ * An array with holes, or longer than the bytes it came from could hold, anywhere in `doc`; the
+ * snapshot encoder writes neither. Every later check walks arrays element by element: a few hundred
+ * bytes declaring a sparse array of 2^32 ids held a node's only thread for a minute, and a hole read
+ * as an element threw a TypeError. Checked first, in one pass as long as the bytes are.
+ */
+function sparseArrayProblem(doc: unknown, bytesLength: number): string | undefined {
+  const seen = new Set<object>();
+  const pending: object[] = [];
+  const visit = (v: unknown) => {
+    if (typeof v === 'object' && v !== null && !seen.has(v)) {
+      seen.add(v);
+      pending.push(v);
+    }
+  };
+  visit(doc);
+  for (let v = pending.pop(); v !== undefined; v = pending.pop()) {
+    if (Array.isArray(v)) {
+      if (v.length > bytesLength) return `an array of ${v.length} elements in ${bytesLength} bytes`;
+      for (let i = 0; i < v.length; i++) {
+        if (!(i in v)) return `an array with no element at index ${i} of ${v.length}`;
+        visit(v[i]);
+      }
+    } else if (v instanceof Map) {
+      for (const [key, value] of v) {
+        visit(key);
+        visit(value);
+      }
+    } else if (v instanceof Set) {
+      for (const value of v) visit(value);
+    } else if (!ArrayBuffer.isView(v)) {
+      for (const key of Object.keys(v)) visit((v as Record<string, unknown>)[key]);
+    }
+  }
+  return undefined;
 }
 
 function isValueKey(k: unknown): boolean {
