@@ -26,6 +26,22 @@ function listProposals(state: AgreedState, request: ListProposalsRequest): Promi
 }
 
 describe('ListProposals answers', () => {
+  it('say which numbers the registry forgot, so that a client paging sees numbers forgotten between two pages', async () => {
+    const state = new AgreedState({ registry: { numbersMax: 4 } });
+    const apply = (n: bigint) => {
+      const value = encodeProposalValue(buildProposal({ proposalNumber: n, proposerId: 1, leaderboard: [{ framework: 'f', score: '1', pricePerPoint: '1', bid: '1', ask: '1' }] }));
+      state.apply({ slot: state.appliedSlot, ballot, value: { kind: 'batch', commands: [{ clientRequestId: `n-${n}`, ...value }] } });
+    };
+    for (const n of [50n, 10n, 20n, 30n]) apply(n); // 50 is the oldest in the log and the highest number
+    const first = await listProposals(state, { fromNumber: 0n, maxEntries: 2, consistency: Consistency.CONSISTENCY_UNSPECIFIED });
+    expect(first.proposals.map((p) => p.proposalNumber)).toEqual([10n, 20n]);
+    expect([first.forgottenAtOrBelow, first.forgottenCount]).toEqual([undefined, 0n]);
+    apply(60n); // past the bound: 50, the oldest, is forgotten, and listed on no page
+    const second = await listProposals(state, { fromNumber: first.nextNumber, maxEntries: 2, consistency: Consistency.CONSISTENCY_UNSPECIFIED });
+    expect(second.proposals.map((p) => p.proposalNumber)).toEqual([30n, 60n]);
+    expect([second.forgottenAtOrBelow, second.forgottenCount]).toEqual([50n, 1n]);
+  });
+
   it('fit a client at its default receive limit when the proposals carry wide leaderboards (read on from next_number)', async () => {
     // 256 such proposals are about 13 MB on the wire: a page of all of them was refused by every client at its defaults.
     const log = wideProposalLog(300);

@@ -204,6 +204,8 @@ export function readService(source: ReadSource): ReadServiceServer {
           forgotten: wire.slice(0, shown).flatMap((w) => ('forgotten' in w ? [w.forgotten] : [])),
           appliedSlot: state.appliedSlot,
           nextNumber: page[shown]?.proposalNumber ?? 0n,
+          ...(state.registry.forgottenAtOrBelow === undefined ? {} : { forgottenAtOrBelow: state.registry.forgottenAtOrBelow }),
+          forgottenCount: BigInt(state.registry.forgottenNumbers),
         };
       });
     },

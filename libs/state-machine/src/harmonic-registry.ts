@@ -332,6 +332,11 @@ export class HarmonicRegistry {
     return this.forgotten;
   }
 
+  /** How many proposal numbers were forgotten past numbersMax (counted since snapshots carry the count). */
+  get forgottenNumbers(): number {
+    return this.forgottenCount;
+  }
+
   /** Proposal numbers kept at most (RegistryOptions.numbersMax). */
   get numbersMax(): number {
     return this.opts.numbersMax;

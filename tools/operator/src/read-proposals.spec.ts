@@ -7,7 +7,8 @@ import { runRead } from './read';
 import { wireJson } from './wire-json';
 
 /** A ReadService holding proposals 1..count that answers `perPage` of them a page (a node cuts its pages at 4 MiB). */
-async function proposalsServer(count: number, perPage: number) {
+async function proposalsServer(count: number, perPage: number, forgottenAt: (page: number) => { atOrBelow: bigint; count: bigint } | undefined = () => undefined) {
+  let pages = 0;
   const running = await startGrpcServer({
     host: '127.0.0.1',
     port: 0,
@@ -24,7 +25,16 @@ async function proposalsServer(count: number, perPage: number) {
             const numbers: bigint[] = [];
             for (let n = from; n <= BigInt(count) && numbers.length < Math.min(perPage, c.request.maxEntries); n++) numbers.push(n);
             const after = (numbers.at(-1) ?? 0n) + 1n;
-            cb(null, ListProposalsResponse.fromPartial({ forgotten: numbers.map((n) => ({ proposalNumber: n, slot: n })), appliedSlot: BigInt(count) + 1n, nextNumber: after <= BigInt(count) ? after : 0n }));
+            const forgotten = forgottenAt(pages++);
+            cb(
+              null,
+              ListProposalsResponse.fromPartial({
+                forgotten: numbers.map((n) => ({ proposalNumber: n, slot: n })),
+                appliedSlot: BigInt(count) + 1n,
+                nextNumber: after <= BigInt(count) ? after : 0n,
+                ...(forgotten === undefined ? {} : { forgottenAtOrBelow: forgotten.atOrBelow, forgottenCount: forgotten.count }),
+              }),
+            );
           },
         },
       },
@@ -47,6 +57,29 @@ describe('npm run read -- proposals', () => {
       expect(lines.at(-1)).toBe(`consistency: the default of the node at ${server.address} (linearizable at a proposer, stale at an acceptor), after slot 1100 (1101 slots applied)`);
     } finally {
       await server.stop();
+    }
+  });
+
+  it('says when the registry forgot numbers while its pages were read, and which numbers it no longer keeps', async () => {
+    // Numbers forgotten between two pages are in neither: a reader is told, not left to miss them.
+    const rising = await proposalsServer(5, 2, (page) => (page === 0 ? undefined : { atOrBelow: 9n, count: 2n }));
+    const steady = await proposalsServer(5, 2, () => ({ atOrBelow: 3n, count: 1n }));
+    try {
+      const lines: string[] = [];
+      expect(await runRead(['proposals', '--address', rising.address, '--dir', '/nonexistent'], (l) => lines.push(l))).toBe(0);
+      expect(lines.slice(-3, -1)).toEqual([
+        'the registry forgot 2 proposal numbers while these pages were read: a number listed nowhere above may be one of them; the chosen log holds them (read -- log)',
+        'the registry has forgotten 2 proposal numbers (it keeps the newest 1,000,000, the oldest go first), the highest 9: a new proposal must be numbered above it; the chosen log holds them (read -- log)',
+      ]);
+      const json: string[] = [];
+      expect(await runRead(['proposals', '--address', rising.address, '--dir', '/nonexistent', '--json'], (l) => json.push(l))).toBe(0);
+      expect(JSON.parse(json.join('\n'))).toMatchObject({ forgottenAtOrBelow: '9', forgottenCount: '2' });
+      const kept: string[] = [];
+      expect(await runRead(['proposals', '--address', steady.address, '--dir', '/nonexistent'], (l) => kept.push(l))).toBe(0);
+      expect(kept.at(-2)).toBe('the registry has forgotten 1 proposal number (it keeps the newest 1,000,000, the oldest go first), the highest 3: a new proposal must be numbered above it; the chosen log holds them (read -- log)');
+    } finally {
+      await rising.stop();
+      await steady.stop();
     }
   });
 

@@ -161,11 +161,16 @@ export async function runRead(argv: readonly string[], out: (line: string) => vo
         const pages: ListProposalsResponse[] = [];
         let more = 0n;
         let firstApplied: bigint | undefined;
+        /** How many numbers the registry had forgotten at the first page, and its highest forgotten number and count at the last. */
+        let forgottenCountFirst: bigint | undefined;
+        let forgottenLast: { atOrBelow?: bigint; count: bigint } | undefined;
         // Bounded by --max: every page that goes on adds at least one proposal (a page may be
         // short of 256, cut at 4 MiB), and asks from a number above the last.
         while (shown < max) {
           const r = await readCall(address, 'listProposals', { fromNumber: next, maxEntries: Math.min(256, max - shown), consistency }, deadline, transport);
+          forgottenCountFirst ??= r.forgottenCount;
           firstApplied ??= r.appliedSlot;
+          forgottenLast = { ...(r.forgottenAtOrBelow === undefined ? {} : { atOrBelow: r.forgottenAtOrBelow }), count: r.forgottenCount };
           if (o.json) pages.push(r);
           else {
             // In number order, the kept records and the forgotten ones (number and slot) together.
@@ -184,10 +189,25 @@ export async function runRead(argv: readonly string[], out: (line: string) => vo
         }
         if (o.json) {
           const last = pages.at(-1);
-          out(json({ proposals: pages.flatMap((p) => p.proposals), forgotten: pages.flatMap((p) => p.forgotten), appliedSlot: last?.appliedSlot ?? 0n, nextNumber: last?.nextNumber ?? 0n, consistency: answered.consistency }));
+          out(
+            json({
+              proposals: pages.flatMap((p) => p.proposals),
+              forgotten: pages.flatMap((p) => p.forgotten),
+              appliedSlot: last?.appliedSlot ?? 0n,
+              nextNumber: last?.nextNumber ?? 0n,
+              ...(forgottenLast?.atOrBelow === undefined ? {} : { forgottenAtOrBelow: forgottenLast.atOrBelow }),
+              forgottenCount: forgottenLast?.count ?? 0n,
+              consistency: answered.consistency,
+            }),
+          );
         } else {
           if (shown === 0) out('(no proposals)');
           else if (more !== 0n) out(`more proposals from number ${more} on: --from ${more}`);
+          const lost = forgottenLast === undefined || forgottenCountFirst === undefined ? 0n : forgottenLast.count - forgottenCountFirst;
+          if (lost > 0n) out(`the registry forgot ${lost} proposal number${lost === 1n ? '' : 's'} while these pages were read: a number listed nowhere above may be one of them; the chosen log holds them (read -- log)`);
+          if (forgottenLast?.atOrBelow !== undefined) {
+            out(`the registry has forgotten ${counted(Number(forgottenLast.count), 'proposal number')} (it keeps the newest 1,000,000, the oldest go first), the highest ${forgottenLast.atOrBelow}: a new proposal must be numbered above it; the chosen log holds them (read -- log)`);
+          }
           // Each page is read on its own: the first page's applied slot is what the list starts from.
           out(consistencyLine(answered, firstApplied ?? 0n));
         }

@@ -139,6 +139,20 @@ export interface ListProposalsResponse {
    * holds at most max_entries of the two together, in number order.
    */
   forgotten: ForgottenProposal[];
+  /**
+   * Set once the registry has forgotten proposal numbers (it keeps the newest 1,000,000; the
+   * oldest go first): the highest number it forgot. A forgotten number is listed nowhere
+   * (GetProposal answers OUT_OF_RANGE; the chosen log still holds it), and a new proposal must be
+   * numbered above this one.
+   */
+  forgottenAtOrBelow?:
+    | bigint
+    | undefined;
+  /**
+   * How many proposal numbers the registry forgot. A client paging whose pages show it grow lost
+   * the numbers forgotten between two pages.
+   */
+  forgottenCount: bigint;
 }
 
 /** A proposal that took effect whose full record is no longer kept: where to read it in the log. */
@@ -973,7 +987,14 @@ export const ListProposalsRequest: MessageFns<ListProposalsRequest> = {
 };
 
 function createBaseListProposalsResponse(): ListProposalsResponse {
-  return { proposals: [], appliedSlot: 0n, nextNumber: 0n, forgotten: [] };
+  return {
+    proposals: [],
+    appliedSlot: 0n,
+    nextNumber: 0n,
+    forgotten: [],
+    forgottenAtOrBelow: undefined,
+    forgottenCount: 0n,
+  };
 }
 
 export const ListProposalsResponse: MessageFns<ListProposalsResponse> = {
@@ -995,6 +1016,18 @@ export const ListProposalsResponse: MessageFns<ListProposalsResponse> = {
     }
     for (const v of message.forgotten) {
       ForgottenProposal.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.forgottenAtOrBelow !== undefined) {
+      if (BigInt.asUintN(64, message.forgottenAtOrBelow) !== message.forgottenAtOrBelow) {
+        throw new globalThis.Error("value provided for field message.forgottenAtOrBelow of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.forgottenAtOrBelow);
+    }
+    if (message.forgottenCount !== 0n) {
+      if (BigInt.asUintN(64, message.forgottenCount) !== message.forgottenCount) {
+        throw new globalThis.Error("value provided for field message.forgottenCount of type uint64 too large");
+      }
+      writer.uint32(48).uint64(message.forgottenCount);
     }
     return writer;
   },
@@ -1044,6 +1077,22 @@ export const ListProposalsResponse: MessageFns<ListProposalsResponse> = {
             message.forgotten.push(ForgottenProposal.decode(reader, reader.uint32()));
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.forgottenAtOrBelow = reader.uint64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.forgottenCount = reader.uint64() as bigint;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1074,6 +1123,16 @@ export const ListProposalsResponse: MessageFns<ListProposalsResponse> = {
       forgotten: globalThis.Array.isArray(object?.forgotten)
         ? object.forgotten.map((e: any) => ForgottenProposal.fromJSON(e))
         : [],
+      forgottenAtOrBelow: isSet(object.forgottenAtOrBelow)
+        ? BigInt(object.forgottenAtOrBelow)
+        : isSet(object.forgotten_at_or_below)
+        ? BigInt(object.forgotten_at_or_below)
+        : undefined,
+      forgottenCount: isSet(object.forgottenCount)
+        ? BigInt(object.forgottenCount)
+        : isSet(object.forgotten_count)
+        ? BigInt(object.forgotten_count)
+        : 0n,
     };
   },
 
@@ -1091,6 +1150,12 @@ export const ListProposalsResponse: MessageFns<ListProposalsResponse> = {
     if (message.forgotten?.length) {
       obj.forgotten = message.forgotten.map((e) => ForgottenProposal.toJSON(e));
     }
+    if (message.forgottenAtOrBelow !== undefined) {
+      obj.forgottenAtOrBelow = message.forgottenAtOrBelow.toString();
+    }
+    if (message.forgottenCount !== 0n) {
+      obj.forgottenCount = message.forgottenCount.toString();
+    }
     return obj;
   },
 
@@ -1107,6 +1172,12 @@ export const ListProposalsResponse: MessageFns<ListProposalsResponse> = {
       ? BigInt(object.nextNumber)
       : 0n;
     message.forgotten = object.forgotten?.map((e) => ForgottenProposal.fromPartial(e)) || [];
+    message.forgottenAtOrBelow = (object.forgottenAtOrBelow !== undefined && object.forgottenAtOrBelow !== null)
+      ? BigInt(object.forgottenAtOrBelow)
+      : undefined;
+    message.forgottenCount = (object.forgottenCount !== undefined && object.forgottenCount !== null)
+      ? BigInt(object.forgottenCount)
+      : 0n;
     return message;
   },
 };
