@@ -74,6 +74,32 @@ describe('elliptic curves (source 0)', () => {
     expect(check(0, 'ec_curvedata', { ...good, conductor: '11' }).reasons).toEqual(['conductor is not an integer']);
   });
 
+  it('a model not minimal at 2 or 3 is invalid, so its wrong discriminant is never "verified" (the test on c4, c6 and the discriminant only decides p >= 5); minimal models at 2 and 3 stay valid', () => {
+    /** A row whose every column is consistent with `ainvs` (absD, signD, jinv), the conductor the label's. */
+    const row = (label: string, ainvs: bigint[]): RawRow => {
+      const m = /^(\d+)\.([a-z]+)(\d+)$/.exec(label) as RegExpExecArray;
+      const { disc, jinv } = ellipticInvariants(ainvs);
+      return { lmfdb_label: label, lmfdb_iso: `${m[1]}.${m[2]}`, lmfdb_number: BigInt(m[3] as string), iso_nlabel: 0n, conductor: BigInt(m[1] as string), ainvs, absD: disc < 0n ? -disc : disc, signD: disc < 0n ? -1n : 1n, jinv: [jinv?.num, jinv?.den] } as RawRow;
+    };
+    // y^2 = x^3 + 729 is y^2 = x^3 + 1 (36.a) with x = 9x', y = 27y'; y^2 = x^3 - 16x is
+    // y^2 = x^3 - x (32.a) with x = 4x', y = 8y'. Reduced models (a1 = a2 = a3 = 0), their primes
+    // those of the conductor: only minimality at 3 (at 2) tells them apart.
+    expect(check(0, 'ec_curvedata', row('36.a1', [0n, 0n, 0n, 0n, 729n])).reasons).toEqual(['ainvs are not a minimal model at 3 (a change of variables with u = 3 gives integer coefficients)']);
+    expect(check(0, 'ec_curvedata', row('32.a3', [0n, 0n, 0n, -16n, 0n])).reasons).toEqual(['ainvs are not a minimal model at 2 (a change of variables with u = 2 gives integer coefficients)']);
+    // Cremona's 64a1 (disc 2^12, c4 = 2^6 * 3: the search runs and finds no change), 32a1, 36a1,
+    // 27a1, 11a1 and 14a1: minimal, valid.
+    for (const [label, ainvs] of [
+      ['64.a1', [0n, 0n, 0n, -4n, 0n]],
+      ['32.a1', [0n, 0n, 0n, 4n, 0n]],
+      ['36.a1', [0n, 0n, 0n, 0n, 1n]],
+      ['27.a1', [0n, 0n, 1n, 0n, -7n]],
+      ['11.a2', [0n, -1n, 1n, -10n, -20n]],
+      ['14.a1', [1n, 0n, 1n, 4n, -6n]],
+    ] as const) {
+      expect([label, check(0, 'ec_curvedata', row(label, [...ainvs])).reasons]).toEqual([label, []]);
+    }
+  });
+
   it('a missing column is not a failure (NULLs are omitted), a missing label is', () => {
     const { jinv: _j, absD: _a, ...thin } = curves[1];
     expect(check(0, 'ec_curvedata', thin).valid).toBe(true);

@@ -1,6 +1,7 @@
 // Record checks in exact arithmetic (bigint and Rational, no floating point). A failed check marks
 // the record invalid with its reasons; nothing is dropped.
-import { notMinimalAt, primeFactors, torsionMismatch } from './elliptic-curve-arith';
+import { primeFactors, torsionMismatch } from './elliptic-curve-arith';
+import { isMinimalAt, type ModelInvariants } from './minimal-model';
 import { exactSqrt, POLY_DEGREE_MAX, polynomialDiscriminant } from './polynomial-arith';
 import { rational, ratEquals, formatRational } from './rational';
 import { rowTable, sourceSpec } from './sources';
@@ -168,7 +169,7 @@ function checkEllipticCurve(c: Checker): void {
           c.fail(`jinv is stored as [${j[0]},${j[1]}], not in lowest terms (${formatRational(jinv)})`);
         }
       }
-      if (disc !== 0n) checkMinimalAtConductor(c, c.row['conductor'] === undefined ? labelConductor : c.int('conductor'), disc, c4, c6);
+      if (disc !== 0n) checkMinimalAtConductor(c, c.row['conductor'] === undefined ? labelConductor : c.int('conductor'), ainvs, { disc, c4, c6 });
     }
   }
   const ts = c.ints('torsion_structure');
@@ -194,17 +195,21 @@ const CONDUCTOR_FACTOR_MAX = 10n ** 12n;
 
 /**
  * A minimal model has bad reduction exactly at the primes of the conductor: its discriminant is
- * made of those primes, each present, and no p >= 5 divides it as a non-minimal model's does
- * (p^4 | c4 and p^6 | c6). Point counts and a_p are computed from the model, so a model that is not
- * minimal would give wrong a_p at its extra primes. The conductor is the column's, or the label's
- * when the column is missing (the API omits NULL columns).
+ * made of those primes, each present, and the model is minimal at each of them (isMinimalAt: the
+ * test on c4, c6 and the discriminant at p >= 5, the search of the changes of variables with u = p
+ * at 2 and 3, where a model such as y^2 = x^3 + 729, y^2 = x^3 + 1 scaled by 3, passes the test on
+ * c4, c6 and the discriminant). Point counts and a_p are computed from the model, and absD, signD
+ * are compared with it, so a model that is not minimal would give a wrong a_p and a wrong
+ * discriminant "verified". The conductor is the column's, or the label's when the column is
+ * missing (the API omits NULL columns).
  */
-function checkMinimalAtConductor(c: Checker, conductor: bigint | undefined, disc: bigint, c4: bigint, c6: bigint): void {
+function checkMinimalAtConductor(c: Checker, conductor: bigint | undefined, ainvs: readonly bigint[], inv: ModelInvariants): void {
   if (conductor === undefined || conductor <= 0n) return;
   if (conductor > CONDUCTOR_FACTOR_MAX) {
     c.cannotCheck(`the bad primes of ainvs against the conductor (beyond ${CONDUCTOR_FACTOR_MAX})`);
     return;
   }
+  const { disc } = inv;
   const primes = primeFactors(conductor);
   let rest = disc < 0n ? -disc : disc;
   for (const p of primes) {
@@ -213,8 +218,9 @@ function checkMinimalAtConductor(c: Checker, conductor: bigint | undefined, disc
       return;
     }
     while (rest % p === 0n) rest /= p;
-    if (notMinimalAt({ disc, c4, c6 }, p)) {
-      c.fail(`ainvs are not a minimal model at ${p} (p^12 divides the discriminant, p^4 c4 and p^6 c6)`);
+    if (!isMinimalAt(ainvs, inv, p)) {
+      const why = p >= 5n ? 'p^12 divides the discriminant, p^4 c4 and p^6 c6' : `a change of variables with u = ${p} gives integer coefficients`;
+      c.fail(`ainvs are not a minimal model at ${p} (${why})`);
       return;
     }
   }
