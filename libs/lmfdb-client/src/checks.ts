@@ -298,6 +298,11 @@ function checkMf(c: Checker, table: string): void {
   c.eqInt('weight', BigInt(parts[1]), why);
   if (want >= 3) c.eqStr('char_orbit_label', parts[2], why);
   if (want === 4) c.eqStr('space_label', parts.slice(0, 3).join('.'), why);
+  // The columns a computed claim (modular_curve) reads: a dimension is an integer >= 0, the
+  // traces are integers. Another form ({"toString": 1} as dim) made the claim throw.
+  const dim = c.int('dim');
+  if (dim !== undefined && dim < 0n) c.fail(`dim is ${shownInt(dim)}, not a dimension`);
+  c.ints('trace_display');
 }
 
 /**

@@ -55,6 +55,27 @@ describe('claim verification', () => {
     expect(v(0, '11.a2', 'jinv', '122023936/-0').verdict).toBe('false');
   });
 
+  it('a row of a shape no check foresaw gives a verdict, never an exception: dim {"toString": 1} made modular_curve throw, and a gRPC handler answered UNKNOWN', () => {
+    const nf = sourceCacheFromFile(
+      buildCacheFile(1, [{ _table: 'mf_newforms', label: '11.2.a.a', level: 11n, weight: 2n, dim: { toString: 1n }, char_orbit_label: 'a', space_label: '11.2.a', trace_display: [-2n, -1n, 1n, -2n] }], { baseUrl: 't', fetchedAt: 'f' }),
+    );
+    const claim = { source: 1, label: '11.2.a.a', field: 'modular_curve', claimedValue: '[0,-1,1,0,0]' };
+    expect(nf.get('11.2.a.a')?.check.reasons).toEqual(['dim is not an integer']);
+    expect(verifyClaim(nf, claim)).toMatchObject({ verdict: 'unknown', reason: expect.stringContaining('dim is not an integer') });
+    // A record taken as valid whose row holds such a value (a check that did not foresee it):
+    // unknown, saying the dimension is not an integer.
+    const rec = { ...(nf.get('11.2.a.a') as NonNullable<ReturnType<SourceCache['get']>>), check: { valid: true, reasons: [] } };
+    const valid: SourceCache = { ...nf, get: () => rec };
+    expect(verifyClaim(valid, claim)).toMatchObject({ verdict: 'unknown', reason: expect.stringContaining('dimension not an integer') });
+    // Whatever throws inside the check is unknown with the error, never true, never thrown.
+    const throwing: SourceCache = {
+      ...nf,
+      get: () => ({ ...rec, row: new Proxy({}, { get: () => { throw new TypeError('a row of no known shape'); } }) }),
+    };
+    expect(verifyClaim(throwing, claim)).toEqual({ verdict: 'unknown', reason: 'source 1 record 11.2.a.a: the claim on modular_curve could not be checked (TypeError: a row of no known shape)' });
+    expect(verifyClaim(throwing, { ...claim, field: 'level', claimedValue: '11' }).verdict).toBe('unknown');
+  });
+
   it('unknown: no record, no field, source not held', () => {
     expect(v(0, '99.z9', 'jinv', '0')).toEqual({ verdict: 'unknown', reason: 'source 0 has no record 99.z9' });
     expect(v(0, '11.a2', 'cm', '0')).toEqual({ verdict: 'unknown', reason: 'source 0 record 11.a2 has no field cm' });

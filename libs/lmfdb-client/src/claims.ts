@@ -110,6 +110,26 @@ function sameValue(field: string, stored: LmfdbValue, claimed: string): boolean 
  * field is not held here or the record failed its checks.
  */
 export function verifyClaim(cache: SourceCache | undefined, claim: ClaimInput): ClaimResult {
+  try {
+    return verifyClaimOrThrow(cache, claim);
+  } catch (e) {
+    // A row of a shape no check foresaw must not turn a verdict into an exception: a gRPC handler
+    // (the acceptors' VerifyClaims, the record service) answered it with a status error, and the
+    // proposer's claim check failed. What cannot be decided is unknown, never true.
+    let why: string;
+    try {
+      why = e instanceof Error ? `${e.name}: ${e.message}` : `a thrown ${typeof e}`;
+    } catch {
+      why = 'an error that cannot be shown';
+    }
+    return { verdict: 'unknown', reason: `source ${claim.source} record ${shownText(claim.label)}: the claim on ${shownText(claim.field)} could not be checked (${clipped(why)})` };
+  }
+}
+
+/** A claim's label or field in a reason (clipped; never String() of something that is not text). */
+const shownText = (v: unknown): string => (typeof v === 'string' ? clipped(v) : `(not text: ${typeof v})`);
+
+function verifyClaimOrThrow(cache: SourceCache | undefined, claim: ClaimInput): ClaimResult {
   const { source, label, field } = claim;
   if (!cache) return { verdict: 'unknown', reason: `source ${source} is not loaded here` };
   if (cache.source !== source) return { verdict: 'unknown', reason: `source ${source} is not loaded here (this cache holds source ${cache.source})` };

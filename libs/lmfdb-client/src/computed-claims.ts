@@ -28,6 +28,13 @@ const isNumber = (v: LmfdbValue | undefined): boolean => v !== undefined && (typ
 /** A claimed number as it was written (a real's digits) or as n/d. */
 const numberText = (v: LmfdbValue): string => (isReal(v) ? v.digits : isRationalValue(v) ? `${v.num}/${v.den}` : String(v));
 
+/**
+ * A stored column that should hold an integer, as a reason shows it: never String() of an object
+ * (a row's {"toString": 1} made String() throw), never a huge integer written out.
+ */
+const integerShown = (v: LmfdbValue | undefined): string =>
+  typeof v !== 'bigint' ? (v === undefined ? 'not stored' : 'not an integer') : bitLength(v) > CHECKED_INT_BITS_MAX ? `of about ${bitLength(v)} bits` : String(v);
+
 const points = (n: number): string => `${n} point${n === 1 ? '' : 's'}`;
 
 function unknown(reason: string): ClaimResult {
@@ -148,8 +155,8 @@ function modularCurveClaim(rec: CachedRecord, claimed: string): ClaimResult {
   const weight = rec.row['weight'];
   const dim = rec.row['dim'];
   const traces = rec.row['trace_display'];
-  if (weight !== 2n) return unknown(`${label}: weight ${String(weight)}; a curve corresponds only to a newform of weight 2`);
-  if (dim !== 1n) return unknown(`${label}: dimension ${String(dim)}; only a rational newform (dimension 1) has the curve's a_p as its traces`);
+  if (weight !== 2n) return unknown(`${label}: weight ${integerShown(weight)}; a curve corresponds only to a newform of weight 2`);
+  if (dim !== 1n) return unknown(`${label}: dimension ${integerShown(dim)}; only a rational newform (dimension 1) has the curve's a_p as its traces`);
   // The row's character orbit, or the label's third part (N.k.c or N.k.c.x): a curve's newform has
   // the trivial character (orbit a), and the Sturm bound below is the one for Gamma0(N).
   const orbit = typeof rec.row['char_orbit_label'] === 'string' ? rec.row['char_orbit_label'] : label.split('.')[2];
