@@ -55,6 +55,18 @@ describe('claim verification', () => {
     expect(v(0, '11.a2', 'jinv', '122023936/-0').verdict).toBe('false');
   });
 
+  it('a stored or claimed rational with its sign on the denominator is the decimal it is (-0.75 of [3, -4] was refused as false); another sign stays false', () => {
+    const cache = sourceCacheFromFile(buildCacheFile(2, [{ label: '2-11-1.1-c1-0-0', q: { __Rational__: 0n, data: [3n, -4n] }, r: { __Rational__: 0n, data: [-3n, -4n] }, x: { __RealLiteral__: 0n, data: '-0.75', prec: 30n } }], { baseUrl: 'b', fetchedAt: 'f' }));
+    const claim = (field: string, claimedValue: string) => verifyClaim(cache, { source: 2, label: '2-11-1.1-c1-0-0', field, claimedValue }).verdict;
+    for (const [field, value, verdict] of [
+      ['q', '-0.75', 'true'], ['q', '-3/4', 'true'], ['q', '-75e-2', 'true'], ['q', '[3,-4]', 'true'],
+      ['q', '0.75', 'false'], ['q', '-0.7', 'false'], ['q', '-0.750001', 'false'], ['q', '3/4', 'false'],
+      ['r', '0.75', 'true'], ['r', '3/4', 'true'], ['r', '-0.75', 'false'], ['r', '-3/4', 'false'],
+      // The same from the claim's side: a wrapped rational claimed with its sign below.
+      ['x', '{"__Rational__":0,"data":[3,-4]}', 'true'], ['x', '{"__Rational__":0,"data":[-3,-4]}', 'false'], ['x', '{"__Rational__":0,"data":[-3,4]}', 'true'],
+    ]) expect([field, value, claim(field as string, value as string)]).toEqual([field, value, verdict]);
+  });
+
   it('a row of a shape no check foresaw gives a verdict, never an exception: dim {"toString": 1} made modular_curve throw, and a gRPC handler answered UNKNOWN', () => {
     const nf = sourceCacheFromFile(
       buildCacheFile(1, [{ _table: 'mf_newforms', label: '11.2.a.a', level: 11n, weight: 2n, dim: { toString: 1n }, char_orbit_label: 'a', space_label: '11.2.a', trace_display: [-2n, -1n, 1n, -2n] }], { baseUrl: 't', fetchedAt: 'f' }),

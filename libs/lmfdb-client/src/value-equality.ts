@@ -52,7 +52,9 @@ type ExactNumber = { dec: DecimalParts } | { rat: Rational };
 /** The number a value stands for: an integer, a readable real or a rational; undefined for anything else. */
 function exactNumber(v: LmfdbValue): ExactNumber | undefined {
   if (typeof v === 'bigint') return { rat: { num: v, den: 1n } };
-  if (isRationalValue(v)) return { rat: v };
+  // A decoded rational keeps its parts as stored or claimed ([3, -4] is -3/4): the sign goes up
+  // first, since decimalIsRational reads the sign from the numerator (-0.75 of [3, -4] was false).
+  if (isRationalValue(v)) return { rat: v.den < 0n ? { num: -v.num, den: -v.den } : { num: v.num, den: v.den } };
   if (isReal(v)) {
     const dec = decimalParts(v.digits.trim());
     return dec && { dec };
@@ -63,7 +65,7 @@ function exactNumber(v: LmfdbValue): ExactNumber | undefined {
 /** Bits of |v|, rounded up to a multiple of 4 (an upper bound, linear). */
 const bitsOf = (v: bigint): number => (v === 0n ? 0 : (v < 0n ? -v : v).toString(16).length * 4);
 
-/** Whether ±0.<digits> × 10^point is n/d (d > 0), exactly. */
+/** Whether ±0.<digits> × 10^point is n/d, exactly; d must be > 0 (exactNumber moves the sign up). */
 function decimalIsRational(a: DecimalParts, r: Rational): boolean {
   if (a.digits === '' || r.num === 0n) return a.digits === '' && r.num === 0n;
   if (a.neg !== r.num < 0n) return false;
