@@ -59,6 +59,20 @@ export class LmfdbParseError extends LmfdbError {
   }
 }
 
+/**
+ * A page whose envelope names another table than the one asked for (a redirect, a proxy or a
+ * mirror that serves the wrong table): its rows would be cached as the asked table's.
+ */
+export class LmfdbWrongTableError extends LmfdbError {
+  constructor(
+    readonly url: string,
+    readonly askedTable: string,
+    readonly answeredTable: string,
+  ) {
+    super(`LMFDB answer for ${url} is a page of table ${JSON.stringify(answeredTable.slice(0, 100))}, not of ${askedTable}, the table asked for: not taken (its rows would be cached as ${askedTable}'s)`);
+  }
+}
+
 /** A query the API cannot answer as asked (e.g. more than 10100 rows share one split value). */
 export class LmfdbQueryError extends LmfdbError {}
 

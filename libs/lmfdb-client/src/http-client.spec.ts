@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LmfdbBotWallError, LmfdbHttpError, LmfdbNetworkError, LmfdbParseError, LmfdbQueryError, LmfdbTimeoutError } from './errors';
+import { LmfdbBotWallError, LmfdbHttpError, LmfdbNetworkError, LmfdbParseError, LmfdbQueryError, LmfdbTimeoutError, LmfdbWrongTableError } from './errors';
 import { startFakeLmfdbServer, type FakeFault, type FakeLmfdbServer } from './fake-lmfdb-server';
 import { extractHtmlMessage, LmfdbClient, type LmfdbClientOptions, RETRY_AFTER_MAX_MS, retryAfterMs } from './http-client';
 import { INTEGER_DIGITS_MAX, parseLossless, stringifyLossless } from './json';
@@ -76,6 +76,24 @@ describe('LmfdbClient against a local API server', () => {
       expect(e).toBeInstanceOf(LmfdbHttpError);
       expect((e as Error).message).toMatch(said);
     }
+  });
+
+  it('refuses a page of another table than the one asked for, by its envelope or by a redirect to its path (nf_fields rows came back as ec_curvedata\'s)', async () => {
+    // A same-origin redirect from /api/ec_curvedata/ to /api/nf_fields/: not followed.
+    const s = await startFakeLmfdbServer({ tables: { ec_curvedata: curves(0), nf_fields: [{ label: '2.0.15.1', degree: 2n }] }, fault: (u) => (u.pathname.startsWith('/api/ec_curvedata/') ? { kind: 'redirect', status: 302, location: `/api/nf_fields/${u.search}` } : undefined) });
+    server = s;
+    const err = await collect(new LmfdbClient({ ...fast, baseUrl: s.baseUrl })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LmfdbHttpError);
+    expect((err as Error).message).toMatch(/a redirect to \/api\/nf_fields\/, not the API path of ec_curvedata \(\/api\/ec_curvedata\/\): not followed/);
+    expect(s.requests).toHaveLength(1);
+    // An envelope naming another table, whatever path served it: refused, saying what came back.
+    const answer = (body: string) => (async () => new Response(body, { status: 200, headers: { 'content-type': 'application/json' } })) as typeof fetch;
+    const other = await new LmfdbClient({ ...fast, baseUrl: 'http://lmfdb.invalid', fetch: answer('{"table":"nf_fields","data":[{"label":"2.0.15.1"}],"start":0}') }).fetchPage('ec_curvedata', {}).catch((e: unknown) => e);
+    expect(other).toBeInstanceOf(LmfdbWrongTableError);
+    expect((other as Error).message).toMatch(/is a page of table "nf_fields", not of ec_curvedata, the table asked for: not taken/);
+    // The asked table's envelope, or one that does not name its table, is taken.
+    expect((await new LmfdbClient({ ...fast, baseUrl: 'http://lmfdb.invalid', fetch: answer('{"table":"ec_curvedata","data":[{"lmfdb_label":"11.a1"}]}') }).fetchPage('ec_curvedata', {})).table).toBe('ec_curvedata');
+    expect((await new LmfdbClient({ ...fast, baseUrl: 'http://lmfdb.invalid', fetch: answer('{"data":[{"lmfdb_label":"11.a1"}]}') }).fetchPage('ec_curvedata', {})).rows).toHaveLength(1);
   });
 
   it('pages by 100, stops on the empty page after the last rows and returns exactly the rows served, big integers exact', async () => {

@@ -1,7 +1,7 @@
 // The LMFDB API client: one request at a time, paced, with timeouts, capped exponential back-off,
 // HTML error pages turned into typed errors and the bot wall waited out.
 import { isUtf8 } from 'node:buffer';
-import { LmfdbBotWallError, LmfdbHttpError, LmfdbNetworkError, LmfdbParseError, LmfdbQueryError, LmfdbTimeoutError } from './errors';
+import { LmfdbBotWallError, LmfdbHttpError, LmfdbNetworkError, LmfdbParseError, LmfdbQueryError, LmfdbTimeoutError, LmfdbWrongTableError } from './errors';
 import { clampDepth, deepValuesAsUnreadable, nonFiniteAsRealLiterals, parseLossless, ROW_DEPTH_MAX } from './json';
 import { buildApiPath, typed, type ApiQuery, type TypedValue } from './query';
 import type { TableSpec } from './sources';
@@ -165,9 +165,11 @@ export class LmfdbClient {
 
   /**
    * Where a redirect from `url` leads: the same origin as the base URL only (rows from another
-   * host would be cached as the base URL's), and at most REDIRECTS_MAX in a row.
+   * host would be cached as the base URL's), to the API path of the same table (rows of
+   * /api/nf_fields/ would be cached as those of the table asked for), and at most REDIRECTS_MAX
+   * in a row.
    */
-  private redirectTarget(url: string, location: string, status: number, redirects: number): string {
+  private redirectTarget(url: string, location: string, status: number, redirects: number, table: string): string {
     let target: URL;
     try {
       target = new URL(location, url);
@@ -180,6 +182,10 @@ export class LmfdbClient {
     const origin = new URL(this.baseUrl).origin;
     if (target.origin !== origin) {
       throw new LmfdbHttpError(status, `a redirect to ${target.origin}, another origin than the base URL's ${origin}: not followed (its rows would be cached as ${origin}'s); give --base-url ${target.origin} if that is the LMFDB you mean`, url);
+    }
+    const targetTable = /\/api\/([^/]*)\/?$/.exec(target.pathname)?.[1];
+    if (targetTable !== table) {
+      throw new LmfdbHttpError(status, `a redirect to ${JSON.stringify(target.pathname.slice(0, 200)).slice(1, -1)}, not the API path of ${table} (/api/${table}/): not followed (its rows would be cached as ${table}'s)`, url);
     }
     if (redirects > REDIRECTS_MAX) throw new LmfdbHttpError(status, `more than ${REDIRECTS_MAX} redirects in a row`, url);
     return target.href;
@@ -231,7 +237,7 @@ export class LmfdbClient {
       }
       if (REDIRECT_STATUS.has(status)) {
         if (location === null) throw new LmfdbHttpError(status, 'a redirect without a Location header: not followed', url);
-        url = this.redirectTarget(url, location, status, ++redirects);
+        url = this.redirectTarget(url, location, status, ++redirects, table);
         continue;
       }
       const isJson = /json/i.test(contentType) && body.trimStart().startsWith('{');
@@ -285,8 +291,11 @@ export class LmfdbClient {
         throw new LmfdbParseError(url, 'no "data" array of rows');
       }
       const e = env as { table?: unknown; start?: unknown; next?: unknown };
+      // The envelope names the table it holds: another one's rows are not this table's, whatever
+      // path served them. (An envelope without the key is taken as the asked table's.)
+      if (e.table !== undefined && e.table !== table) throw new LmfdbWrongTableError(url, table, typeof e.table === 'string' ? e.table : `(not text: ${typeof e.table})`);
       return {
-        table: typeof e.table === 'string' ? e.table : table,
+        table,
         rows: (data as RawRow[]).map((r) => clampDepth(r)),
         start: typeof e.start === 'bigint' ? Number(e.start) : (q.offset ?? 0),
         url,
