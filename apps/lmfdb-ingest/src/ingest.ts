@@ -289,7 +289,7 @@ async function ingestOne(n: number, o: IngestOptions, client: LmfdbClient, baseU
 async function installOffline(n: number, o: IngestOptions, snapshotDir: string): Promise<SourceSummary> {
   const now = o.now ?? (() => performance.now());
   const t0 = now();
-  const file = await readCacheFile(cacheFilePath(snapshotDir, n)); // verifies sha256
+  const file = await readCacheFile(cacheFilePath(snapshotDir, n)); // verifies sha256 and header_sha256
   const records = o.limit !== undefined ? file.records.slice(0, o.limit) : file.records;
   const out = records === file.records ? file : buildCacheFile(n, records, { baseUrl: file.base_url, fetchedAt: file.fetched_at });
   o.reporter?.start(n, out.table, 0);

@@ -92,6 +92,35 @@ describe('the on-disk cache', () => {
     await expect(loadSource(dir, 3)).rejects.toThrow(/holds source 0, not source 3/);
   });
 
+  it('covers the header outside records too: a changed base_url, fetched_at, table or tables is refused, not reported as the source\'s own (it loaded)', async () => {
+    const path = await writeSourceCache(dir, buildCacheFile(0, rows, { baseUrl: 'http://mirror', fetchedAt: '2026-01-01T00:00:00Z' }));
+    const good = await readFile(path, 'utf8');
+    expect(good).toMatch(/"sha256":"[0-9a-f]{64}","header_sha256":"[0-9a-f]{64}","records":\[/);
+    for (const [from, to, said] of [
+      ['"base_url":"http://mirror"', '"base_url":"http://mirrox"', /header_sha256 is "[0-9a-f]{64}", the header .* hashes to [0-9a-f]{64}: the header was changed; ingest this source again/],
+      ['"fetched_at":"2026-01-01', '"fetched_at":"2026-01-02', /the header was changed/],
+      ['"table":"ec_curvedata"', '"table":"ec_curvedatb"', /table is "ec_curvedatb", source 0 is ec_curvedata/],
+      ['"tables":["ec_curvedata"]', '"tables":["nf_fields"]', /tables is \["nf_fields"\], source 0 has \["ec_curvedata"\]/],
+      ['"header_sha256":"', '"header_sha256":"0', /header_sha256 is "0/],
+      ['"header_sha256":"', '"header_sha257":"', /a key this format does not have: "header_sha257"/],
+      ['"base_url"', '"base_urm"', /a key this format does not have: "base_urm"/],
+    ] as const) {
+      expect(good).toContain(from);
+      await writeFile(path, good.replace(from, to));
+      await expect(loadSource(dir, 0)).rejects.toThrow(CacheIntegrityError);
+      await expect(loadSource(dir, 0)).rejects.toThrow(said);
+    }
+    // A file written before header_sha256 was added (the same text without it) is read: its table
+    // and tables are still checked against the source's, and the next write adds the key.
+    const older = good.replace(/,"header_sha256":"[0-9a-f]{64}"/, '');
+    await writeFile(path, older);
+    const c = await loadSource(dir, 0);
+    expect([c.table, c.baseUrl, c.fetchedAt, c.records.length]).toEqual(['ec_curvedata', 'http://mirror', '2026-01-01T00:00:00Z', 2]);
+    expect((await readCacheFile(path)).header_sha256).toBe(buildCacheFile(0, rows, { baseUrl: 'http://mirror', fetchedAt: '2026-01-01T00:00:00Z' }).header_sha256);
+    await writeFile(path, older.replace('"table":"ec_curvedata"', '"table":"ec_curvedatb"'));
+    await expect(loadSource(dir, 0)).rejects.toThrow(/table is "ec_curvedatb"/);
+  });
+
   it('marks invalid rows and duplicate labels, keeping them', async () => {
     const bad = { ...rows[0], absD: 12n };
     await writeSourceCache(dir, buildCacheFile(0, [bad, rows[0]], { baseUrl: 'b', fetchedAt: 'f' }));

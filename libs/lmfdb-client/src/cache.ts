@@ -2,10 +2,16 @@
 //
 // File format (one JSON object, integers written as exact JSON integers however large):
 //   { "source": N, "table": <primary table>, "tables": [...], "base_url": ..., "fetched_at": ISO,
-//     "count": <rows>, "sha256": <hex>, "records": [ <rows with the API's own names and values> ] }
+//     "count": <rows>, "sha256": <hex>, "header_sha256": <hex>,
+//     "records": [ <rows with the API's own names and values> ] }
 // sha256 = hex SHA-256 of the UTF-8 bytes of canonicalJson(records) (see json.ts: keys sorted,
-// no whitespace, exact integers, row order as stored). Loading recomputes it and refuses a
-// mismatch with CacheIntegrityError.
+// no whitespace, exact integers, row order as stored). header_sha256 = the same of
+// canonicalJson of the header (every key but records and header_sha256; sha256 among them, so it
+// covers the records too). Loading recomputes both and refuses a mismatch with
+// CacheIntegrityError, as it refuses a key it does not know, a source, count, table or tables of
+// another value than the records and the source's own. A file without header_sha256 (written
+// before it was added) is read: its table, tables, source and count are checked as above, its
+// base_url and fetched_at are taken as they are; the next ingest writes the key.
 import type { SourceStatus } from '@paxos/proto';
 import { constants } from 'node:buffer';
 import { readFile, stat } from 'node:fs/promises';
@@ -26,7 +32,21 @@ export interface SourceCacheFile {
   fetched_at: string;
   count: number;
   sha256: string;
+  /** SHA-256 of the header (headerSha256): base_url, fetched_at and the rest are covered too. */
+  header_sha256: string;
   records: RawRow[];
+}
+
+/** The header keys of a cache file, records and header_sha256 aside. */
+const HEADER_KEYS = ['source', 'table', 'tables', 'base_url', 'fetched_at', 'count', 'sha256'] as const;
+/** Every key a cache file may hold. */
+const FILE_KEYS: ReadonlySet<string> = new Set([...HEADER_KEYS, 'header_sha256', 'records']);
+
+/** The header_sha256 of a file's header (its values as the file holds them: integers as integers). */
+export function headerSha256(head: Pick<SourceCacheFile, (typeof HEADER_KEYS)[number]>): string {
+  return sha256Hex(
+    canonicalJson({ source: BigInt(head.source), table: head.table, tables: head.tables, base_url: head.base_url, fetched_at: head.fetched_at, count: BigInt(head.count), sha256: head.sha256 }),
+  );
 }
 
 export interface CachedRecord {
@@ -67,7 +87,7 @@ export function recordsSha256(records: readonly RawRow[]): string {
 
 export function buildCacheFile(source: number, records: RawRow[], meta: { baseUrl: string; fetchedAt: string }): SourceCacheFile {
   const spec = sourceSpec(source);
-  return {
+  const head = {
     source,
     table: spec.tables[0].table,
     tables: spec.tables.map((t) => t.table),
@@ -75,8 +95,8 @@ export function buildCacheFile(source: number, records: RawRow[], meta: { baseUr
     fetched_at: meta.fetchedAt,
     count: records.length,
     sha256: recordsSha256(records),
-    records,
   };
+  return { ...head, header_sha256: headerSha256(head), records };
 }
 
 /** The file text: header fields, then one record per line (diff-friendly). */
@@ -118,17 +138,39 @@ export function parseCacheFile(text: string, path: string): SourceCacheFile {
   if (o['count'] !== undefined && !(typeof o['count'] === 'bigint' && o['count'] === BigInt(records.length))) {
     throw new CacheIntegrityError(path, `count is ${String(o['count'])}, the file holds ${records.length} records`);
   }
+  // The header outside records: no key this format does not have (a key whose name a flipped bit
+  // changed would hide its value), the tables the source's own, and the whole covered by
+  // header_sha256 when the file has it (every file this build writes).
+  const unknownKey = Object.keys(o).find((k) => !FILE_KEYS.has(k));
+  if (unknownKey !== undefined) throw new CacheIntegrityError(path, `the header has a key this format does not have: ${JSON.stringify(unknownKey.slice(0, 100))}`);
   const spec = sourceSpec(source);
-  return {
-    source,
-    table: typeof o['table'] === 'string' ? o['table'] : spec.tables[0].table,
-    tables: Array.isArray(o['tables']) ? (o['tables'] as string[]) : spec.tables.map((t) => t.table),
-    base_url: String(o['base_url'] ?? ''),
-    fetched_at: String(o['fetched_at'] ?? ''),
-    count: records.length,
-    sha256: sha,
-    records,
-  };
+  const table = o['table'] ?? spec.tables[0].table;
+  if (table !== spec.tables[0].table) throw new CacheIntegrityError(path, `table is ${shown(table)}, source ${source} is ${spec.tables[0].table}`);
+  const specTables = spec.tables.map((t) => t.table);
+  const tables = o['tables'] ?? specTables;
+  if (!Array.isArray(tables) || tables.length !== specTables.length || tables.some((t, i) => t !== specTables[i])) {
+    throw new CacheIntegrityError(path, `tables is ${shown(tables)}, source ${source} has ${JSON.stringify(specTables)}`);
+  }
+  for (const key of ['base_url', 'fetched_at'] as const) {
+    if (o[key] !== undefined && typeof o[key] !== 'string') throw new CacheIntegrityError(path, `${key} is ${shown(o[key])}, not text`);
+  }
+  const head = { source, table: table as string, tables: specTables, base_url: (o['base_url'] as string | undefined) ?? '', fetched_at: (o['fetched_at'] as string | undefined) ?? '', count: records.length, sha256: sha };
+  const headerSha = headerSha256(head);
+  if (o['header_sha256'] !== undefined && o['header_sha256'] !== headerSha) {
+    throw new CacheIntegrityError(path, `header_sha256 is ${shown(o['header_sha256'])}, the header (source, table, tables, base_url, fetched_at, count, sha256) hashes to ${headerSha}: the header was changed; ingest this source again`);
+  }
+  return { ...head, header_sha256: headerSha, records };
+}
+
+/** A header value as an error quotes it (short). */
+function shown(v: unknown): string {
+  let text: string;
+  try {
+    text = stringifyLossless(v);
+  } catch {
+    text = typeof v;
+  }
+  return text === undefined ? 'missing' : text.length > 100 ? `${text.slice(0, 100)}…` : text;
 }
 
 /**
