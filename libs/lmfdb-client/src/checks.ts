@@ -261,8 +261,10 @@ function checkNumberField(c: Checker): void {
  */
 /**
  * Bound of the discriminant check on degree times the widest coefficient's bits: its cost grows
- * with both (measured on one core: degree 40 with 128-bit coefficients 1.6 s, 400-digit ones 30 s;
- * degree 20 with 128 bits 0.09 s). LMFDB's fields have coefficients of a few dozen bits.
+ * with both (measured on one core with the Sylvester determinant: degree 40 with 128-bit
+ * coefficients 1.6 s, 400-digit ones 30 s; degree 20 with 128 bits 0.09 s; the resultant modulo
+ * primes now used takes a small fraction of that). LMFDB's fields have coefficients of a few
+ * dozen bits.
  */
 const POLY_DEGREE_BITS_MAX = 2560;
 

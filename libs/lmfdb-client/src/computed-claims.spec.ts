@@ -6,7 +6,7 @@ import { verifyClaim } from './claims';
 import { computedClaim } from './computed-claims';
 import type { CachedRecord } from './cache';
 import { AN_LIST_MAX, AP_PRIME_MAX, apModP, countPointsModP, primesUpTo } from './elliptic-curve-arith';
-import { determinant, exactSqrt, isqrt, polynomialDiscriminant } from './polynomial-arith';
+import { determinant, exactSqrt, isqrt, polynomialDiscriminant, polynomialDiscriminantBareiss } from './polynomial-arith';
 import type { DecodedRow } from './values';
 
 const SNAPSHOT = join(__dirname, '../../../data/lmfdb-snapshot');
@@ -176,6 +176,34 @@ describe('computed claims and checks', () => {
     expect(isqrt(10n ** 40n + 1n)).toBe(10n ** 20n);
     expect(exactSqrt(144n)).toBe(12n);
     expect(exactSqrt(145n)).toBeUndefined();
+  });
+
+  it('the discriminant by resultants modulo primes is the Sylvester determinant\'s, for every degree, size and leading coefficient (leads divisible by the primes used, repeated roots, 0)', () => {
+    const random = new SeededRandom(20261208);
+    const big = (bits: number) => {
+      let v = 0n;
+      for (let b = 0; b < bits; b += 16) v = (v << 16n) | BigInt(Math.floor(random.next() * 65536));
+      return (random.next() < 0.5 ? -v : v) >> BigInt(Math.max(0, Math.ceil(bits / 16) * 16 - bits));
+    };
+    // 67108859 and 67108837 are the two largest primes below 2^26, the first the modulus uses.
+    const leads = [1n, -1n, 2n, 67108859n, 67108859n * 67108837n, -(2n ** 64n) - 1n];
+    let tried = 0;
+    for (const degree of [1, 2, 3, 5, 8, 13, 21, 40]) {
+      for (const bits of [1, 8, 64, degree <= 8 ? 300 : 64]) {
+        for (const lead of leads) {
+          const coeffs = [...Array.from({ length: degree }, () => big(bits)), lead];
+          expect([degree, bits, polynomialDiscriminant(coeffs)]).toEqual([degree, bits, polynomialDiscriminantBareiss(coeffs)]);
+          tried++;
+        }
+      }
+    }
+    // A square factor (x^2 - 3x + 7)^2 (x^3 + 5) and the zero coefficients of x^n + 1.
+    const sq = [49n, -42n, 23n, -6n, 1n];
+    const withCube = [0n, 0n, 0n, ...sq].map((c, i) => c + 5n * (sq[i] ?? 0n));
+    expect(polynomialDiscriminant(withCube)).toBe(0n);
+    expect(polynomialDiscriminantBareiss(withCube)).toBe(0n);
+    for (const n of [2, 7, 40]) expect(polynomialDiscriminant([1n, ...Array<bigint>(n - 1).fill(0n), 1n])).toBe(polynomialDiscriminantBareiss([1n, ...Array<bigint>(n - 1).fill(0n), 1n]));
+    expect(tried).toBe(8 * 4 * 6);
   });
 
   it('every shipped curve and number field passes the computed checks', () => {
