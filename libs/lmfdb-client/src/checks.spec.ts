@@ -126,18 +126,12 @@ describe('number fields (source 3)', () => {
     expect(check(3, 'nf_fields', { ...f, label: '2.1.15.1' }).reasons[0]).toMatch(/1 real places, impossible in degree 2/);
   });
 
-  it('checks a polynomial at the bound (degree 40, 64-bit coefficients) in tens of milliseconds, not 300 (a source of 10,000 such rows took 50 minutes to load on every node start)', () => {
+  it('computes the discriminant of polynomials at the bound (degree 40, 64-bit coefficients), not leaving them unchecked (npm run bench:lmfdb times it)', () => {
     let seed = 12345n;
     const rnd = () => ((seed = (seed * 6364136223846793005n + 1442695040888963407n) & ((1n << 64n) - 1n)), seed - (1n << 63n));
-    const fields = Array.from({ length: 10 }, (_, i) => ({ label: `40.0.7.${i + 1}`, degree: 40n, r2: 20n, disc_abs: 7n, disc_sign: 1n, coeffs: [...Array.from({ length: 40 }, rnd), 1n] }) as RawRow);
-    check(3, 'nf_fields', fields[0] as RawRow); // the primes of the modulus are found once
-    const t0 = performance.now();
-    const results = fields.map((f) => check(3, 'nf_fields', f));
-    const perRow = (performance.now() - t0) / fields.length;
+    const fields = Array.from({ length: 4 }, (_, i) => ({ label: `40.0.7.${i + 1}`, degree: 40n, r2: 20n, disc_abs: 7n, disc_sign: 1n, coeffs: [...Array.from({ length: 40 }, rnd), 1n] }) as RawRow);
     // Computed, not skipped: these random polynomials are no fields of discriminant 7.
-    expect(results.every((r) => r.unchecked === undefined && r.reasons.some((x) => x.startsWith('disc_')))).toBe(true);
-    // Measured on one loaded core: about 10 to 30 ms a row, 310 ms by the Sylvester determinant.
-    expect(perRow).toBeLessThan(120);
+    expect(fields.map((f) => check(3, 'nf_fields', f)).every((r) => r.unchecked === undefined && r.reasons.some((x) => x.startsWith('disc_')))).toBe(true);
   });
 
   it('leaves a polynomial too wide to check in bounded time unchecked, not invalid', () => {

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError, exitWithError, helpText } from '@paxos/grpc-kit';
-import { AP_PRIME_MAX, apModP, loadSource, primesUpTo, type RawRow, startFakeLmfdbServer } from '@paxos/lmfdb-client';
+import { AP_PRIME_MAX, apModP, loadSource, polynomialDiscriminant, polynomialDiscriminantBareiss, primesUpTo, type RawRow, startFakeLmfdbServer } from '@paxos/lmfdb-client';
 import { lmfdbBenchCommand, parseLmfdbBenchArgs } from './lmfdb-compute-args';
 
 const root = resolve(__dirname, '../../..');
@@ -26,6 +26,28 @@ async function apRate(): Promise<void> {
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   console.log(JSON.stringify({ figure: 'ap_per_second', curves: curves.length, primes: primes.length, primeMax: AP_PRIME_MAX, computed, seconds: +seconds.toFixed(3), perSecond: Math.round(computed / seconds), checksum }));
+}
+
+/**
+ * Milliseconds a number field's discriminant check takes at the check's bound (degree 40, 64-bit
+ * coefficients): by resultants modulo primes (what the check runs) and by the Sylvester
+ * determinant (what it ran before), on the same seeded polynomials; they must agree.
+ */
+function discriminantCost(): void {
+  let seed = 12345n;
+  const rnd = () => ((seed = (seed * 6364136223846793005n + 1442695040888963407n) & ((1n << 64n) - 1n)), seed - (1n << 63n));
+  const polys = Array.from({ length: 8 }, () => [...Array.from({ length: 40 }, rnd), 1n]);
+  polynomialDiscriminant(polys[0] as bigint[]); // the primes of the modulus are found once
+  const time = (f: (c: readonly bigint[]) => bigint) => {
+    const started = process.hrtime.bigint();
+    const values = polys.map(f);
+    return { msPerRow: +(Number(process.hrtime.bigint() - started) / 1e6 / polys.length).toFixed(1), values };
+  };
+  const modular = time(polynomialDiscriminant);
+  const determinant = time(polynomialDiscriminantBareiss);
+  const agree = modular.values.every((v, i) => v === determinant.values[i]);
+  console.log(JSON.stringify({ figure: 'nf_discriminant_ms_per_row', degree: 40, coefficientBits: 64, rows: polys.length, modularResultant: modular.msPerRow, sylvesterDeterminant: determinant.msPerRow, agree }));
+  if (!agree) throw new Error('the two discriminant computations disagree');
 }
 
 /** Rows of each shipped source that a check recomputes something of, by check. */
@@ -88,6 +110,7 @@ async function main(): Promise<void> {
     return;
   }
   await apRate();
+  discriminantCost();
   await coverage();
   await ingestRate(args.rows);
 }
