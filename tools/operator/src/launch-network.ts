@@ -421,13 +421,21 @@ function startNode(dir: string, layout: NetworkLayout, n: NodeLayout, extraArgs:
 
 /**
  * Restarts the nodes of the network in dir whose process is gone (killed or crashed), on their
- * data dirs, and waits for them to answer health. The nodes still running are left alone.
+ * data dirs, and waits for them to answer health. The nodes still running are left alone. A
+ * network that was stopped (no process of it runs and no pid file is left, as npm run stop leaves
+ * it) is refused, with `startCommand`'s launch: a restart that waited (paused, or queued behind the
+ * stop's lock) brought back a network the operator had just ended.
  */
-export async function restartMissing(dir: string, readyTimeoutMs: number): Promise<LaunchResult> {
+export async function restartMissing(dir: string, readyTimeoutMs: number, startCommand: (layout: NetworkLayout) => string): Promise<LaunchResult> {
   // A dir with no network (a mistyped --dir) is refused before the lock would make it.
   readLayout(dir);
   const release = once(await lockNetworkDir(dir, 'restart the missing nodes'));
   try {
+    if (!hasPidFiles(dir) && runningProcesses(dir).length === 0) {
+      throw new ConfigError(
+        `the network in ${dir} is stopped (none of its processes runs and no pid file is left, as npm run stop leaves it): --restart-missing brings back the missing processes of a running network; start it again with ${startCommand(readLayout(dir))}`,
+      );
+    }
     return await restartMissingLocked(dir, readyTimeoutMs, release);
   } finally {
     release();

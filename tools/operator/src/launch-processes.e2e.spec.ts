@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePortRange } from '@paxos/test-cluster';
@@ -59,6 +59,8 @@ describe('launch and stop own exactly their processes (real processes, 3 accepto
     // A network of that dir launched before (its layout, the same ports) while the other runs:
     // restart-missing finds another network's nodes answering on them, which is not ready.
     copyFileSync(join(root, 'a-real', 'network.json'), join(dir, 'network.json'));
+    // Killed, not stopped: a pid file left (of a process long gone), which restart-missing takes for stale.
+    writeFileSync(pidFile(dir, 'node_0'), '2147483646\n');
     lines.length = 0;
     expect(await runLaunch(['--dir', dir, '--restart-missing', '--ready-timeout-ms', '60000'], out)).toBe(1);
     expect(lines.join('\n')).toContain('launched 0/3');

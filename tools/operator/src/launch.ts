@@ -80,7 +80,7 @@ export async function runLaunch(argv: readonly string[], out: (line: string) => 
     // The network's layout decides these: a flag that would be ignored is refused instead.
     const ignored = RESTART_FIXED.filter((f) => parsed.given.has(f));
     if (ignored.length > 0) throw new ConfigError(`--restart-missing restarts the network as it was launched (see ${dir}/network.json): ${ignored.map((f) => `--${f}`).join(', ')} cannot change it; stop it and launch again to change them`);
-    const r = await restartMissing(dir, o['ready-timeout-ms'] as number);
+    const r = await restartMissing(dir, o['ready-timeout-ms'] as number, (layout) => relaunchCommand(layout, dir));
     printLaunch(r, out);
     return r.healthy === r.quorum.n && r.allReadyMs !== undefined ? 0 : 1;
   }

@@ -20,6 +20,14 @@ describe('operator flags and messages', () => {
     await expect(runLaunch(['--restart-missing', '--dir', dir, '--metrics-port', '27200'], () => undefined)).rejects.toThrow(/--metrics-port cannot change it/);
   });
 
+  it('--restart-missing refuses a stopped network (no process runs, no pid file left), naming the launch that starts it', async () => {
+    // A restart that waited (paused, or queued behind the stop's lock) brought back a network just stopped.
+    writeLayout(dir, { createdAt: 'x', proposer: '127.0.0.1:27300', lmfdbCacheDir: '/nonexistent', tls: false, nodes: [{ name: 'node_0', role: 'acceptor', id: 0, address: '127.0.0.1:27200' }, { name: 'proposer', role: 'proposer', id: 1, address: '127.0.0.1:27300' }] });
+    const refused = runLaunch(['--restart-missing', '--dir', dir], () => undefined);
+    await expect(refused).rejects.toThrow(ConfigError);
+    await expect(refused).rejects.toThrow(new RegExp(`the network in ${dir} is stopped .*start it again with npm run launch -- --dir ${dir} --nodes 1 --base-port 27200 --lmfdb-cache /nonexistent --insecure$`));
+  });
+
   it("read's --help says its exit codes, as submit's README line does", async () => {
     const lines: string[] = [];
     await runRead(['--help'], (l) => lines.push(l));
