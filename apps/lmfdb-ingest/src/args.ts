@@ -55,6 +55,9 @@ Options (environment variable in brackets):
                          (default <network folder>/tls)                      [PAXOS_TLS_DIR]
   --insecure             serve plaintext gRPC instead                        [PAXOS_INSECURE]
   --help                 this text
+
+Exit: 0 done, 1 a source failed (the others are kept), 2 a bad flag, 3 the cache is being
+filled by another ingest (nothing written), 130 interrupted (run again to resume).
 `;
 
 /** "0-9", "0,3,5", "2", "0-2,7" -> sorted distinct source numbers. */

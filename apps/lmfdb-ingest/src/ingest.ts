@@ -302,12 +302,17 @@ async function installOffline(n: number, o: IngestOptions, snapshotDir: string):
 /** The cache dir's lock while an ingest writes it: two ingests into one cache would truncate and remove each other's partial files. */
 export const INGEST_LOCK_FILE = 'ingest-lock.sqlite';
 
+/** The cache dir is held by another ingest: nothing was written (exit 3, which a launch reports as a refusal). */
+export class CacheInUseError extends Error {
+  override readonly name = 'CacheInUseError';
+}
+
 function lockCacheDir(dir: string): () => void {
   mkdirSync(dir, { recursive: true });
   try {
     return lockDirAcrossProcesses(dir, INGEST_LOCK_FILE);
   } catch (e) {
-    if (e instanceof DirInUseError) throw new Error(`the LMFDB cache ${dir} is being filled by another ingest (${e.message}): wait for it to finish, or stop it, then run again (an interrupted pull resumes)`);
+    if (e instanceof DirInUseError) throw new CacheInUseError(`the LMFDB cache ${dir} is being filled by another ingest (${e.message}): wait for it to finish, or stop it, then run again (an interrupted pull resumes)`);
     throw e;
   }
 }

@@ -3,7 +3,8 @@
 import { loadSources } from '@paxos/lmfdb-client';
 import { createLogger, type Logger, printable, resolveTransport } from '@paxos/grpc-kit';
 import { HELP, type IngestCliOptions, parseCli, UsageError } from './args';
-import { ingestSources } from './ingest';
+import { CacheInUseError, ingestSources } from './ingest';
+import { watchParent } from './parent-watch';
 import { createReporter, summaryTable } from './progress';
 import { startRecordServer } from './serve';
 
@@ -19,6 +20,7 @@ export async function run(opts: IngestCliOptions, logger: Logger): Promise<numbe
       abort.abort();
     };
     process.once('SIGINT', onSigint);
+    const parentGone = watchParent(logger, abort, process.env['PAXOS_PARENT_PID']);
     const summary = await ingestSources({
       sources: opts.sources,
       cacheDir: opts.cacheDir,
@@ -32,6 +34,7 @@ export async function run(opts: IngestCliOptions, logger: Logger): Promise<numbe
       signal: abort.signal,
     });
     process.removeListener('SIGINT', onSigint);
+    if (parentGone !== undefined) clearInterval(parentGone);
     // An error in the table may quote the LMFDB server's own text: written as visible escapes.
     process.stdout.write(`\n${printable(summaryTable(summary))}`);
     process.stdout.write(`cache: ${opts.cacheDir}\n`);
@@ -69,6 +72,6 @@ async function main(): Promise<void> {
 if (require.main === module) {
   main().catch((e) => {
     process.stderr.write(`lmfdb-ingest: ${printable(e instanceof Error ? e.message : String(e))}\n`);
-    process.exit(1);
+    process.exit(e instanceof CacheInUseError ? 3 : 1);
   });
 }

@@ -165,10 +165,16 @@ export function lostData(dir: string, layout: NetworkLayout, except: ReadonlySet
   return lost;
 }
 
-function runNode(script: string, args: readonly string[], what: string): void {
-  const r = spawnSync(process.execPath, [script, ...args], { cwd: workspaceRoot(), stdio: ['ignore', 'inherit', 'inherit'] });
+/** Runs a script to its end; `refusedOn`: an exit code that means the work was refused before it began (a ConfigError: launch exits 2). */
+function runNode(script: string, args: readonly string[], what: string, refusedOn?: number): void {
+  // PAXOS_PARENT_PID: the ingest stops once this process is gone (a launch killed half way).
+  const r = spawnSync(process.execPath, [script, ...args], { cwd: workspaceRoot(), stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, PAXOS_PARENT_PID: String(process.pid) } });
+  if (refusedOn !== undefined && r.status === refusedOn) throw new ConfigError(`${what} refused (exit ${r.status}, said above): nothing was started`);
   if (r.status !== 0) throw new Error(`${what} failed (exit ${r.status ?? r.signal})`);
 }
+
+/** lmfdb-ingest's exit code when another ingest fills the cache (its --help). */
+const INGEST_EXIT_CACHE_IN_USE = 3;
 
 /** Bundles the apps the network runs (the restarted nodes of a checkout that moved on run its current code, not a stale dist/). */
 function bundleApps(): void {
@@ -212,7 +218,7 @@ export async function prepare(opts: LaunchOptions): Promise<void> {
   opts.out(`LMFDB cache ${opts.lmfdbCacheDir} lacks sources ${sources.join(',')}: ${opts.baseUrl ? `ingesting from ${opts.baseUrl}` : 'loading the shipped snapshot'}`);
   const ingest = join(workspaceRoot(), 'dist/apps/lmfdb-ingest/main.js');
   const args = ['--sources', sources.join(','), '--cache-dir', opts.lmfdbCacheDir, ...(opts.baseUrl ? ['--base-url', opts.baseUrl] : ['--offline'])];
-  runNode(ingest, args, 'LMFDB ingest');
+  runNode(ingest, args, 'LMFDB ingest', INGEST_EXIT_CACHE_IN_USE);
 }
 
 function startProcess(dir: string, name: string, nodeFlags: readonly string[], script: string, args: readonly string[]): number {
