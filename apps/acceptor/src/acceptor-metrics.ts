@@ -33,7 +33,7 @@ export function acceptorMetrics(registry: Registry): { readonly synced: (seconds
   });
   new Counter({
     name: 'paxos_acceptor_replies_total',
-    help: 'answers given, by outcome (promise, accepted, reject, refused: a claim this node could not verify, invalid: a malformed or unauthorised request)',
+    help: 'answers given, by outcome (promise, accepted, reject, refused: the value failed this node\'s check of its form or of its claim certificate, invalid: a malformed or unauthorised request)',
     labelNames: ['outcome'],
     registers: [registry],
     collect() {
@@ -49,7 +49,7 @@ export function acceptorMetrics(registry: Registry): { readonly synced: (seconds
   });
   new Counter({
     name: 'paxos_acceptor_refusals_total',
-    help: 'accepts refused without a vote, by reason (slot_window: the slot is too far above the committed index; value_check: the value failed this node\'s own check, e.g. an LMFDB claim; rejoining: this node lost its data and has not yet learned the chosen log up to its floor)',
+    help: 'accepts refused without a vote, by reason (slot_window: the slot is too far above the committed index; value_check: the value failed this node\'s check of its form or of its claim certificate; rejoining: this node lost its data and has not yet learned the chosen log up to its floor)',
     labelNames: ['reason'],
     registers: [registry],
     collect() {

@@ -34,7 +34,7 @@ async function main(): Promise<void> {
   const logger = createLogger('proposer', { proposer: config.id });
   const transport = await startupTransport('proposer', config.transport, `proposer-${config.id}`, { role: 'proposer', id: config.id }, logger, 'to the acceptors and for clients; anyone can propose');
   const { caches, statuses } = await loadSources(config.lmfdbCacheDir);
-  for (const s of statuses) if (!s.loaded) logger.warn({ source: s.source, reason: s.error }, 'LMFDB source not loaded: claims on it will be refused as unverifiable');
+  for (const s of statuses) if (!s.loaded) logger.warn({ source: s.source, reason: s.error }, 'LMFDB source not loaded: claims on it cannot be verified here (UNAVAILABLE: the client may retry)');
 
   // A promise may carry many accepted entries (the core bounds its bytes); an accept carries one value.
   const maxMessageBytes = Math.max(PROMISE_BYTES_MAX, config.maxValueBytes + MESSAGE_OVERHEAD_BYTES);

@@ -7,7 +7,7 @@ import { runChaos } from './chaos-run';
 export const chaosCommand = {
   program: 'chaos',
   summary: 'launch a network of real processes, run retrying clients under a seeded nemesis (kill -9, SIGSTOP, restarts of acceptors and proposers), heal, and check the history',
-  usage: 'npm run chaos -- --seconds S --seed N [--acceptors 5] [--proposers 1] [--clients 12] [--dir D] [--state-snapshot-every N] [--history-retain-slots N] [--history-segment-bytes B]',
+  usage: 'npm run chaos -- [--seconds 30] [--seed N] [--acceptors 5] [--proposers 1] [--clients 12] [--dir D] [--state-snapshot-every N] [--history-retain-slots N] [--history-segment-bytes B]',
   options: {
     seconds: { type: 'integer', default: 30, description: 'how long the nemesis runs' },
     seed: { type: 'integer', description: 'the seed of every random choice', defaultText: 'default a random one (printed)' },

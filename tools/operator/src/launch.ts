@@ -8,7 +8,7 @@ export const launchCommand = {
   program: 'launch',
   refuseRepeats: true,
   summary: 'start a local network: N acceptors and a proposer in the background, on the shipped LMFDB snapshot by default',
-  usage: 'npm run launch -- [--nodes 23] [--base-port 7100] [--proposer-port P] [--status-port P] [--metrics-port P] [--dir D] [--offline|--base-url URL] [--restart-missing] [--insecure]',
+  usage: 'npm run launch -- [--nodes 23] [--base-port 7100] [--proposer-port P] [--status-port P] [--metrics-port P] [--dir D] [--lmfdb-cache D] [--offline|--base-url URL] [--ready-timeout-ms 60000] [--restart-missing] [--insecure]',
   options: {
     nodes: { type: 'integer', default: 23, min: 1, max: 100, description: 'number of acceptors' },
     'base-port': { type: 'integer', default: 7100, min: 1, max: 63_335, description: 'port of node 0 (node i listens on base + i)' },

@@ -216,7 +216,11 @@ export interface Accepted {
   durableCommittedIndex: bigint;
 }
 
-/** The value failed this acceptor's own check (for example a false LMFDB claim); no vote was cast. */
+/**
+ * The value failed this acceptor's own check of its form (a malformed proposal, a claim
+ * certificate that is not a majority of the claimed source's acceptors); no vote was cast. An
+ * acceptor checks LMFDB claims only when a proposer asks (VerifyClaims), never at the vote.
+ */
 export interface Refused {
   reason: string;
   /** Which check refused (UNSPECIFIED from an acceptor older than the field: a value check). */

@@ -202,7 +202,7 @@ export interface WatchChosenResponse {
 }
 
 export interface ClusterStatusRequest {
-  /** Deadline per node in milliseconds (default 1000). */
+  /** Deadline per node in milliseconds (default 1000; above 30000 INVALID_ARGUMENT). */
   nodeDeadlineMs: number;
 }
 

@@ -135,7 +135,8 @@ export interface ListProposalsResponse {
   nextNumber: bigint;
   /**
    * Proposals in this page's numbers that took effect but whose full records this node no longer
-   * keeps (older than the newest 100,000): each number and its slot (read it with ReadLog). A page
+   * keeps (older than the newest 100,000, or than about 32 MiB of records): each number and its
+   * slot (read it with ReadLog). A page
    * holds at most max_entries of the two together, in number order.
    */
   forgotten: ForgottenProposal[];

@@ -9,7 +9,8 @@ import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 
 /**
  * One piece of a state snapshot. Every chunk names the snapshot (slot, total_bytes, crc32); the
- * data of the chunks, in order, are its bytes (the node's own encoding, format 1).
+ * data of the chunks, in order, are its bytes (the node's own encoding: format 3, or 4 once the registry forgot proposal numbers; see
+ * docs/DESIGN.md).
  */
 export interface StateSnapshotChunk {
   /** The state reflects every slot below this one. */
