@@ -38,11 +38,14 @@ export const checkCommand = {
 
 /** The alive acceptors' chosen values in the `slots` latest slots any of them applied. */
 function compareLatestSlots(report: CheckReport, slots: bigint, deadlineMs: number, transport: Transport): Promise<LogAgreement> {
+  if (report.nodes.length === 1) return Promise.resolve({ fromSlot: '0', toSlot: '0', compared: [], skipped: [], oneAcceptor: true });
   const alive = report.nodes.filter((n) => n.alive);
   // No one to read: nothing is known of the chosen slots (not "none chosen yet").
   if (alive.length === 0) return Promise.resolve({ fromSlot: '0', toSlot: '0', compared: [], skipped: [NO_ACCEPTOR_ANSWERED] });
   const toSlot = alive.reduce((m, n) => (BigInt(n.appliedSlot ?? '0') > m ? BigInt(n.appliedSlot ?? '0') : m), 0n);
   const fromSlot = toSlot > slots ? toSlot - slots : 0n;
+  const committed = alive.reduce((m, n) => (BigInt(n.committedIndex ?? '0') > m ? BigInt(n.committedIndex ?? '0') : m), 0n);
+  if (toSlot === 0n && committed > 0n) return Promise.resolve({ fromSlot: '0', toSlot: '0', compared: [], skipped: [], chosenNotApplied: committed.toString() });
   const sources = alive.map((n) => ({ name: `acceptor ${n.node}`, address: n.address, firstSlot: BigInt(n.historyFirstSlot ?? '0'), node: n.node }));
   return compareLogs(sources, fromSlot, toSlot, attemptDeadlines(deadlineMs).at(-1) ?? deadlineMs, transport);
 }

@@ -96,6 +96,11 @@ describe('npm run check: do the acceptors hold the same chosen values?', () => {
       ]);
       expect(formatAgreement(await compareLogs(sources.slice(0, 1), 0n, 100n, 2000, INSECURE))).toEqual(['agreement: fewer than two acceptors could be read for slots 0..99: nothing compared']);
       expect(formatAgreement(await compareLogs(sources, 0n, 0n, 2000, INSECURE))).toEqual(['agreement: no chosen slot to compare yet']);
+      expect(formatAgreement({ fromSlot: '0', toSlot: '0', compared: [], skipped: [], oneAcceptor: true })).toEqual(['agreement: this network has one acceptor: there is no second log to compare its log with']);
+      // Chosen, not yet applied (check without --settle-ms right after a submit): not "none chosen".
+      expect(formatAgreement({ fromSlot: '0', toSlot: '0', compared: [], skipped: [], chosenNotApplied: '1' })).toEqual([
+        'agreement: slots below 1 are chosen but no acceptor has applied them yet, nothing to compare (--settle-ms N waits for them)',
+      ]);
     } finally {
       await Promise.all(nodes.map((n) => n.stop()));
     }

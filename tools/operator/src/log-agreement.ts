@@ -36,6 +36,10 @@ export interface LogAgreement {
   readonly skipped: readonly string[];
   /** The first slot two nodes held, so compared (absent when none was): below it, retention left fewer than two copies. */
   readonly comparedFrom?: string;
+  /** The network has one acceptor: there is no second log to compare its log with. */
+  readonly oneAcceptor?: boolean;
+  /** Slots below this one are known chosen (the highest committed index alive) while none is applied yet: nothing to compare until they are. */
+  readonly chosenNotApplied?: string;
   /** The first slot where the nodes hold different values (absent when they agree). */
   readonly divergence?: { readonly slot: string; readonly values: readonly SlotHolders[] };
 }
@@ -179,7 +183,12 @@ export function formatAgreement(a: LogAgreement): string[] {
       ...skipped,
     ];
   }
-  if (BigInt(a.fromSlot) >= BigInt(a.toSlot)) return ['agreement: no chosen slot to compare yet', ...skipped];
+  if (a.oneAcceptor === true) return ['agreement: this network has one acceptor: there is no second log to compare its log with', ...skipped];
+  if (BigInt(a.fromSlot) >= BigInt(a.toSlot)) {
+    // Acceptors apply a chosen slot within half a second of learning it: said, rather than "none chosen".
+    if (a.chosenNotApplied !== undefined) return [`agreement: slots below ${a.chosenNotApplied} are chosen but no acceptor has applied them yet, nothing to compare (--settle-ms N waits for them)`, ...skipped];
+    return ['agreement: no chosen slot to compare yet', ...skipped];
+  }
   if (a.compared.length < 2 || a.comparedFrom === undefined) return [`agreement: fewer than two acceptors could be read for ${span}: nothing compared`, ...skipped];
   const from = BigInt(a.comparedFrom);
   if (from > BigInt(a.fromSlot)) {
