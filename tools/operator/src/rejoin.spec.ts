@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dataDirState } from './acceptor-data-dir';
-import { PROPOSER_DEFAULT_WINDOW, proposerWindowFrom } from './rejoin';
+import { PROPOSER_DEFAULT_WINDOW, proposerWindowFrom, runRejoin } from './rejoin';
+import { writeLayout } from './network-dir';
 
 describe("rejoin's margin covers the window a proposer ran with", () => {
   const script = ['/usr/bin/node', '/repo/dist/apps/proposer/main.js', '--id', '1', '--port', '7200'];
@@ -37,6 +38,21 @@ describe("rejoin reads the lost acceptor's data dir", () => {
       expect(dataDirState(dir)).toBe('rejoined');
       writeFileSync(join(dir, 'log-lost.txt'), 'log-0000000000000003.wal was deleted while this acceptor was writing it\n');
       expect(dataDirState(dir)).toBe('data');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('rejoin on a stopped network', () => {
+  it('is refused, naming the launch that starts the rest first: no floor can be read, and its restart would bring the stopped network back', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rejoin-stopped-'));
+    try {
+      const acceptor = (id: number) => ({ name: `node_${id}`, role: 'acceptor' as const, id, address: `127.0.0.1:${27400 + id}` });
+      writeLayout(dir, { createdAt: 'x', proposer: '127.0.0.1:27500', lmfdbCacheDir: '/nonexistent', tls: false, nodes: [acceptor(0), acceptor(1), acceptor(2), { name: 'proposer', role: 'proposer', id: 1, address: '127.0.0.1:27500' }] });
+      await expect(runRejoin(['--node', '2', '--dir', dir], () => undefined)).rejects.toThrow(
+        new RegExp(`the network in ${dir} is stopped: .*Start it first with npm run launch -- --dir ${dir} --nodes 3 --base-port 27400 .*\\(acceptor 2, which lost its data, stays down\\), then run rejoin again`),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -6,8 +6,8 @@ import { formatBallot, Quorum, rejoinFloorFrom, type RejoinReport } from '@paxos
 import { ConfigError, helpText, parseCommand } from '@paxos/grpc-kit';
 import { ballotFromWire } from '@paxos/wire';
 import { dataDirState } from './acceptor-data-dir';
-import { restartMissingLocked, runningProcesses } from './launch-network';
-import { printLaunch } from './launch';
+import { hasPidFiles, restartMissingLocked, runningProcesses } from './launch-network';
+import { printLaunch, relaunchCommand } from './launch';
 import { clientTransport, dataDir, defaultNetworkDir, lockNetworkDir, pidFile, readLayout } from './network-dir';
 import { acceptorStatus } from './probe';
 import { isOurs, processEnvironment, readPid, removePid, stopProcess } from './processes';
@@ -92,7 +92,14 @@ export async function runRejoin(argv: readonly string[], out: (line: string) => 
   try {
     // Pid files for processes a killed launch started without writing one: the proposers among
     // them must be stopped below like the others.
-    runningProcesses(dir, { removeStale: true });
+    const live = runningProcesses(dir, { removeStale: true });
+    // A stopped network (npm run stop): no acceptor answers for the floor, and the restart below
+    // would bring the rest of it back. It is started first, as the operator chooses.
+    if (live.length === 0 && !hasPidFiles(dir)) {
+      throw new ConfigError(
+        `the network in ${dir} is stopped: rejoin reads acceptor ${o.node}'s floor from the others while they run. Start it first with ${relaunchCommand(layout, dir)} (acceptor ${o.node}, which lost its data, stays down), then run rejoin again`,
+      );
+    }
     const pid = readPid(pidFile(dir, lost.name));
     const running = pid !== undefined && isOurs(pid, dir, lost.name);
     const lostDir = dataDir(dir, lost.name);
