@@ -1,3 +1,4 @@
+import { status } from '@grpc/grpc-js';
 import { type ChosenEntry, Quorum } from '@paxos/consensus-core';
 import { createLogger } from '@paxos/grpc-kit';
 import type { LearnResponse } from '@paxos/proto';
@@ -82,5 +83,27 @@ describe('StateTransfer', () => {
     await expect(transfer.installHere()).resolves.toBe(true);
     expect(chosen.nextSlot).toBe(40n);
     expect(b.fetched.count + c.fetched.count).toBe(1);
+  });
+
+  it("takes one acceptor's own snapshot when no two vouch for one above the slot, once a quorum answered that none has more", async () => {
+    // Of five acceptors, two that vouched for the snapshot at 56 lost their disks (down here): the
+    // others are at 34, and slots 34.. survive only in acceptor 0's snapshot.
+    const ahead = holder(0, 56n, snapshotAt(56));
+    const behind = [holder(1, 34n, snapshotAt(34)), holder(2, 34n, snapshotAt(34))];
+    const transferOver = (links: AcceptorLink[], chosen: ChosenLog) =>
+      new StateTransfer({ links, quorum: new Quorum(5), chosen, restore: (s) => new AgreedState({ digest }, s), installed: () => undefined, ballot: () => ballot, logger: createLogger('state-transfer-test') });
+    const at34 = () => {
+      const chosen = new ChosenLog({ retainedSlotsMax: 64, retainedBytesMax: 1 << 20, state: new AgreedState({ digest }) });
+      chosen.learn(Array.from({ length: 34 }, (_, i) => entry(i)));
+      return chosen;
+    };
+    const down = (nodeId: number) => ({ nodeId, up: false }) as unknown as AcceptorLink;
+    const chosen = at34();
+    await expect(transferOver([ahead.link, ...behind.map((b) => b.link), down(3), down(4)], chosen).installHere()).resolves.toBe(true);
+    expect(chosen.nextSlot).toBe(56n);
+    // Fewer than a quorum answered: the others may hold more; nothing is taken on one word.
+    const alone = at34();
+    await expect(transferOver([ahead.link, behind[0]?.link as AcceptorLink, down(2), down(3), down(4)], alone).installHere()).rejects.toMatchObject({ code: status.UNAVAILABLE });
+    expect(alone.nextSlot).toBe(34n);
   });
 });

@@ -119,21 +119,34 @@ export class StateTransfer {
     // though a power loss took its committed index below it.
     const committed = answers.flatMap((a) => (a.status === 'fulfilled' ? [a.value.committedIndex > a.value.snapshotSlot ? a.value.committedIndex : a.value.snapshotSlot] : []));
     const vouchers = Math.min(SNAPSHOT_VOUCHERS, this.deps.quorum.q);
-    const agreed = committed.sort((a, b) => (a > b ? -1 : a < b ? 1 : 0))[vouchers - 1];
+    committed.sort((a, b) => (a > b ? -1 : a < b ? 1 : 0));
+    const agreed = committed[vouchers - 1];
     if (agreed === undefined) throw new GrpcError(status.UNAVAILABLE, `${committed.length} acceptors answered where their state snapshots are, ${vouchers} needed`);
-    const holders = candidates
-      .map((link, i) => {
-        const a = answers[i];
-        return { link, snapshotSlot: a?.status === 'fulfilled' ? a.value.snapshotSlot : 0n };
-      })
-      .filter((h) => h.link.nodeId !== except && h.snapshotSlot > slot && h.snapshotSlot <= agreed)
-      .sort((a, b) => (a.snapshotSlot > b.snapshotSlot ? -1 : a.snapshotSlot < b.snapshotSlot ? 1 : 0));
+    const all = candidates.map((link, i) => {
+      const a = answers[i];
+      return { link, snapshotSlot: a?.status === 'fulfilled' ? a.value.snapshotSlot : 0n };
+    });
+    const above = (upTo: bigint) =>
+      all.filter((h) => h.link.nodeId !== except && h.snapshotSlot > slot && h.snapshotSlot <= upTo).sort((a, b) => (a.snapshotSlot > b.snapshotSlot ? -1 : a.snapshotSlot < b.snapshotSlot ? 1 : 0));
+    let holders = above(agreed);
+    let upTo = agreed;
+    // No snapshot two acceptors vouch for reaches past `slot`, and no acceptor keeps `slot` itself
+    // (this is asked only then). After two acceptors lost their disks, the slots above what the
+    // others committed may survive only in one acceptor's snapshot (it was given that snapshot
+    // while the two still vouched for it): with a quorum's answers saying no one else has more, its
+    // own word is taken, as an acceptor's committed index is taken everywhere else in this fault
+    // model. Refusing it stopped the log for good (node simulator, seed 12916133).
+    if (holders.length === 0 && committed.length >= this.deps.quorum.q && committed[0] !== undefined && committed[0] > slot) {
+      upTo = committed[0];
+      holders = above(upTo);
+      if (holders.length > 0) this.deps.logger.warn({ slot: slot.toString(), upTo: upTo.toString(), vouchedByTwo: agreed.toString() }, 'no state snapshot above the slot is vouched for by two acceptors: taking one vouched for by its holder alone');
+    }
     const failures: string[] = [];
     for (const h of holders) {
       try {
         const snapshot = await h.link.stateSnapshot(TRANSFER_DEADLINE_MS, CHUNK_IDLE_MS);
-        // The holder's snapshot may have moved since it answered: still only at or below what two acceptors report committed.
-        if (snapshot.slot <= slot || snapshot.slot > agreed) continue;
+        // The holder's snapshot may have moved since it answered: still only at or below what its vouchers report committed.
+        if (snapshot.slot <= slot || snapshot.slot > upTo) continue;
         // Kept only once this build can continue from it: it decodes (not a newer build's format,
         // not an older Node's reader) and restores (sessions of this network's bound, a registry
         // within its bounds). A kept snapshot is offered again and again, and the next holder's
