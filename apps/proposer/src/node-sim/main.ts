@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   const started = process.hrtime.bigint();
   process.stdout.write(`node-level simulation: seeds ${args.first}..${args.first + args.seeds - 1}\n`);
   let violating = 0;
-  const totals = { commands: 0, acknowledged: 0, chosenSlots: 0, duplicateCopies: 0, acceptorCrashes: 0, powerLosses: 0, proposerCrashes: 0, diskFaults: 0, corruptions: 0, forgedMessages: 0, partitions: 0, sourcesUnloaded: 0, dataLosses: 0, snapshotWritesTorn: 0, snapshotsDamaged: 0, claimsRefused: 0, claimsUnverifiable: 0, levelAfterHealMsMax: 0 };
+  const totals = { commands: 0, acknowledged: 0, chosenSlots: 0, duplicateCopies: 0, acceptorCrashes: 0, powerLosses: 0, proposerCrashes: 0, diskFaults: 0, corruptions: 0, forgedMessages: 0, partitions: 0, sourcesUnloaded: 0, dataLosses: 0, snapshotWritesTorn: 0, snapshotsDamaged: 0, claimsRefused: 0, claimsUnverifiable: 0, readsAfterWrite: 0, levelAfterHealMsMax: 0 };
   for (let seed = args.first; seed < args.first + args.seeds; seed++) {
     const r = await runNodeSimulation(resolveNodeSimOptions({ ...args.options, seed }));
     for (const k of Object.keys(totals) as Array<keyof typeof totals>) if (k !== 'levelAfterHealMsMax') totals[k] += r.stats[k];

@@ -66,6 +66,14 @@ export interface NodeSimOptions {
    * acceptors; -1 keeps every slot.
    */
   readonly historyRetainSlots: number;
+  /**
+   * Per acknowledged write: its client then reads linearizably at a random live proposer, in the
+   * middle of the faults; the proposer's applied state must reflect every write acknowledged before
+   * the read began, each at the slot its answer named.
+   */
+  readonly readAfterWriteProbability: number;
+  /** Negative control: those reads look at the proposer's applied state without its read barrier. */
+  readonly unsafeReadWithoutBarrier: boolean;
   /** Negative control: an acceptor that lost its data comes back as a new one, without the floor. */
   readonly unsafeRejoin: boolean;
   /** Negative control: acceptors answer before their vote is durable (a power loss then drops it). */
@@ -102,6 +110,8 @@ export const NODE_SIM_DEFAULTS: Omit<NodeSimOptions, 'seed'> = Object.freeze({
   dataLossProbability: 0,
   stateSnapshotEvery: 10,
   historyRetainSlots: 5,
+  readAfterWriteProbability: 0.2,
+  unsafeReadWithoutBarrier: false,
   unsafeRejoin: false,
   unsafeAckBeforeSync: false,
   unsafeNoSessions: false,

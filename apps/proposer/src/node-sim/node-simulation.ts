@@ -45,6 +45,8 @@ export interface NodeSimStats {
   readonly snapshotsDamaged: number;
   /** Virtual ms from the heal until every command was answered and every acceptor was level. */
   readonly levelAfterHealMs: number;
+  /** Linearizable reads checked in the middle of the faults (readAfterWriteProbability). */
+  readonly readsAfterWrite: number;
 }
 
 export interface NodeSimResult {
@@ -58,6 +60,9 @@ const FAULT_STEP_MS = 20;
 /** Timer firings the wind-down may take to bring every client and node to rest. */
 const WIND_DOWN_STEPS_MAX = 100_000;
 const CLIENT_TIMEOUT_MS = 4000;
+/** A read after a write: tries (each at a random live proposer) and each one's deadline, virtual ms. */
+const READ_AFTER_WRITE_ATTEMPTS = 5;
+const READ_AFTER_WRITE_DEADLINE_MS = 2000;
 /** Virtual time the clock starts at (a plausible wall clock in ms: proposers take their first round from it). */
 const EPOCH_MS = 1_760_000_000_000;
 
@@ -116,6 +121,8 @@ class NodeSimulation {
   private readonly violations: string[] = [];
   private faultPhase = true;
   private lastReadError = '';
+  /** Reads after writes checked (readAfterWriteProbability). */
+  private readsAfterWrite = 0;
   private healedAt = 0;
   /** Set once the run is judged: clients stop, and nothing of this run may act in the next one. */
   private ended = false;
@@ -232,6 +239,7 @@ class NodeSimulation {
       claimsRefused: this.clients.filter((c) => c.refused).length,
       claimsUnverifiable: this.clients.filter((c) => c.unverifiable).length,
       levelAfterHealMs,
+      readsAfterWrite: this.readsAfterWrite,
     };
     await this.windDown(() => finished && readsDone);
     return { seed: this.opts.seed, violations: this.violations, replay: nodeSimReplay(this.opts), stats };
@@ -526,8 +534,55 @@ class NodeSimulation {
       const reused = this.opts.reusedIdProbability > 0 && !isHarmonicContentType(command.contentType) && r.chance(this.opts.reusedIdProbability);
       if (reused) void this.otherBytes(command, r.fork(`other bytes of ${id}`));
       await this.sendUntilAnswered(command, record, r);
+      if (record.acknowledgedSlot !== undefined && this.opts.readAfterWriteProbability > 0 && r.chance(this.opts.readAfterWriteProbability)) {
+        await this.readAfterWrite(record, r.fork(`read after ${id}`));
+      }
       await sleep(r.int(0, 30));
       if (this.ended) return;
+    }
+  }
+
+  /**
+   * A linearizable read at a random live proposer after `record`'s write was acknowledged: once
+   * its barrier passed, the proposer's applied state must hold every write acknowledged before the
+   * read began, each id at the slot its answer named. Retried a few times, as a client would; a
+   * proposer that crashed during the read is not checked.
+   */
+  private async readAfterWrite(record: ClientRecord, r: SeededRandom): Promise<void> {
+    const before = this.clients.filter((c) => c.acknowledgedSlot !== undefined && c.alreadyExists !== true);
+    const highest = before.reduce((m, c) => ((c.acknowledgedSlot as bigint) > m ? (c.acknowledgedSlot as bigint) : m), -1n);
+    for (let attempt = 0; attempt < READ_AFTER_WRITE_ATTEMPTS && !this.ended; attempt++) {
+      const live = this.proposers.flatMap((p, i) => (p ? [{ p, i }] : []));
+      const pick = live.length === 0 ? undefined : live[r.int(0, live.length)];
+      if (pick === undefined) {
+        await sleep(50);
+        continue;
+      }
+      const { p, i } = pick;
+      if (!this.opts.unsafeReadWithoutBarrier) {
+        try {
+          await p.node.readBarrier(READ_AFTER_WRITE_DEADLINE_MS);
+        } catch {
+          await sleep(r.int(10, 100));
+          continue;
+        }
+      }
+      if (this.proposers[i] !== p) return;
+      this.readsAfterWrite++;
+      const log = p.chosen;
+      const at = `a linearizable read at proposer ${i + 1} after ${record.id} was acknowledged at slot ${record.acknowledgedSlot}`;
+      if (log.nextSlot <= highest) {
+        this.violations.push(`linearizability: ${at} reflects slots below ${log.nextSlot} only, but slot ${highest} was acknowledged before it began`);
+        return;
+      }
+      for (const c of before) {
+        const took = log.result(c.id);
+        if (took === undefined) this.violations.push(`linearizability: ${at} knows nothing of ${c.id}, acknowledged at slot ${c.acknowledgedSlot} before it began`);
+        else if (took.slot !== c.acknowledgedSlot) this.violations.push(`linearizability: ${at} has ${c.id} take effect at slot ${took.slot}, but its answer named slot ${c.acknowledgedSlot}`);
+        else continue;
+        return;
+      }
+      return;
     }
   }
 
