@@ -23,13 +23,14 @@ function snapshotAt(slots: number, sessionIdsMax?: number): StateSnapshotBytes {
   return { slot: BigInt(slots), body: encodeStateSnapshot(log.state.snapshot()) };
 }
 
-/** An acceptor reporting `committedIndex` and holding `snapshot`; counts the snapshots fetched from it. */
-function holder(nodeId: number, committedIndex: bigint, snapshot: StateSnapshotBytes) {
+/** An acceptor reporting `committedIndex` and holding `snapshot`; counts the snapshots fetched from it. `rejoining`: it lost its data. */
+function holder(nodeId: number, committedIndex: bigint, snapshot: StateSnapshotBytes, rejoining = false) {
   const fetched = { count: 0 };
   const link = {
     nodeId,
     up: true,
     learn: async (): Promise<LearnResponse> => ({ chosen: [], committedIndex, oldestKeptSlot: snapshot.slot, snapshotSlot: snapshot.slot }),
+    status: async () => ({ nodeId, committedIndex, rejoining }),
     stateSnapshot: async () => {
       fetched.count++;
       return snapshot;
@@ -85,11 +86,11 @@ describe('StateTransfer', () => {
     expect(b.fetched.count + c.fetched.count).toBe(1);
   });
 
-  it("takes one acceptor's own snapshot when no two vouch for one above the slot, once a quorum answered that none has more", async () => {
-    // Of five acceptors, two that vouched for the snapshot at 56 lost their disks (down here): the
-    // others are at 34, and slots 34.. survive only in acceptor 0's snapshot.
+  it("takes one acceptor's own snapshot when no two vouch for one above the slot, once a quorum answered and acceptors lost their data", async () => {
+    // Of five acceptors, two that vouched for the snapshot at 56 lost their disks (one rejoins,
+    // one is down here): the others are at 34, and slots 34.. survive only in acceptor 0's snapshot.
     const ahead = holder(0, 56n, snapshotAt(56));
-    const behind = [holder(1, 34n, snapshotAt(34)), holder(2, 34n, snapshotAt(34))];
+    const behind = [holder(1, 34n, snapshotAt(34)), holder(2, 34n, snapshotAt(34), true)];
     const transferOver = (links: AcceptorLink[], chosen: ChosenLog) =>
       new StateTransfer({ links, quorum: new Quorum(5), chosen, restore: (s) => new AgreedState({ digest }, s), installed: () => undefined, ballot: () => ballot, logger: createLogger('state-transfer-test') });
     const at34 = () => {
@@ -105,5 +106,12 @@ describe('StateTransfer', () => {
     const alone = at34();
     await expect(transferOver([ahead.link, behind[0]?.link as AcceptorLink, down(2), down(3), down(4)], alone).installHere()).rejects.toMatchObject({ code: status.UNAVAILABLE });
     expect(alone.nextSlot).toBe(34n);
+    // No acceptor lost its data: one acceptor far ahead alone (damaged, or given a forged snapshot
+    // on a plaintext network) moves no proposer, with every acceptor answering.
+    const healthy = at34();
+    const far = holder(0, 1000n, snapshotAt(60));
+    const others = [1, 2, 3, 4].map((id) => holder(id, 34n, snapshotAt(34)).link);
+    await expect(transferOver([far.link, ...others], healthy).installHere()).rejects.toMatchObject({ code: status.UNAVAILABLE });
+    expect([healthy.nextSlot, far.fetched.count]).toEqual([34n, 0]);
   });
 });

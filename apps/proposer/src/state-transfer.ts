@@ -17,7 +17,10 @@ const TRANSFER_DEADLINE_MS = 60_000;
  */
 const CHUNK_IDLE_MS = 5000;
 const RETRY_MS_MIN = 1000;
-/** Acceptors whose committed index must reach a snapshot's slot before it is taken (one damaged acceptor is tolerated; a quorum when smaller). */
+/**
+ * Acceptors whose committed index must reach a snapshot's slot before it is taken (one damaged
+ * acceptor is tolerated; a quorum when smaller), unless acceptors lost their data (snapshotAbove).
+ */
 const SNAPSHOT_VOUCHERS = 2;
 const RETRY_MS_MAX = 60_000;
 
@@ -102,6 +105,12 @@ export class StateTransfer {
     return after;
   }
 
+  /** Whether an acceptor says (Status) it lost its data and rejoins, not yet caught up to its floor. */
+  private async someoneRejoins(links: readonly AcceptorLink[]): Promise<boolean> {
+    const answers = await Promise.allSettled(links.map((l) => l.status(ASK_DEADLINE_MS)));
+    return answers.some((a) => a.status === 'fulfilled' && a.value.rejoining);
+  }
+
   /**
    * A snapshot at a slot above `slot`: the one kept, or the newest one an acceptor (not `except`)
    * holds that this build can continue from, then with the state it restores to.
@@ -130,16 +139,18 @@ export class StateTransfer {
       all.filter((h) => h.link.nodeId !== except && h.snapshotSlot > slot && h.snapshotSlot <= upTo).sort((a, b) => (a.snapshotSlot > b.snapshotSlot ? -1 : a.snapshotSlot < b.snapshotSlot ? 1 : 0));
     let holders = above(agreed);
     let upTo = agreed;
-    // No snapshot two acceptors vouch for reaches past `slot`, and no acceptor keeps `slot` itself
-    // (this is asked only then). After two acceptors lost their disks, the slots above what the
-    // others committed may survive only in one acceptor's snapshot (it was given that snapshot
-    // while the two still vouched for it): with a quorum's answers saying no one else has more, its
-    // own word is taken, as an acceptor's committed index is taken everywhere else in this fault
-    // model. Refusing it stopped the log for good (node simulator, seed 12916133).
-    if (holders.length === 0 && committed.length >= this.deps.quorum.q && committed[0] !== undefined && committed[0] > slot) {
+    // No snapshot two acceptors vouch for reaches past `slot`, and the acceptors asked for `slot`
+    // could not give it (this is asked only then). After acceptors that vouched for a snapshot
+    // lost their disks, the slots above what the others committed may survive only in the one
+    // acceptor given that snapshot while they still vouched for it: refusing it stopped the log
+    // for good (node simulator, seed 12916133). Its own word is taken then, and only then: a
+    // quorum answered (no one else has more), and an acceptor says it lost its data and rejoins
+    // (it may have been a voucher). In a network that lost no disk, one acceptor alone, damaged or
+    // given a forged snapshot, still moves no proposer.
+    if (holders.length === 0 && committed.length >= this.deps.quorum.q && committed[0] !== undefined && committed[0] > slot && (await this.someoneRejoins(candidates))) {
       upTo = committed[0];
       holders = above(upTo);
-      if (holders.length > 0) this.deps.logger.warn({ slot: slot.toString(), upTo: upTo.toString(), vouchedByTwo: agreed.toString() }, 'no state snapshot above the slot is vouched for by two acceptors: taking one vouched for by its holder alone');
+      if (holders.length > 0) this.deps.logger.warn({ slot: slot.toString(), upTo: upTo.toString(), vouchedByTwo: agreed.toString() }, 'no state snapshot above the slot is vouched for by two acceptors, and acceptors lost their data: taking one vouched for by its holder alone');
     }
     const failures: string[] = [];
     for (const h of holders) {

@@ -45,8 +45,8 @@ export function determinant(matrix: readonly (readonly bigint[])[]): bigint {
  * double arithmetic: every product is below 2^52, exact) until their product passes twice
  * Hadamard's bound ||f||^(n-1) ||f'||^n on |Res|, then put together by the Chinese remainder
  * theorem: the same integer as the Sylvester determinant (polynomialDiscriminantBareiss), which
- * took 320 ms at degree 40 with 64-bit coefficients (the record check's bound), this about a
- * hundredth of that. A bound past the primes held falls back to the determinant.
+ * takes about 60 times as long at degree 40 with 64-bit coefficients, the record check's bound
+ * (`npm run bench:lmfdb` prints both). A bound past the primes held falls back to the determinant.
  */
 export function polynomialDiscriminant(coeffs: readonly bigint[]): bigint {
   const n = checkedDegree(coeffs);
