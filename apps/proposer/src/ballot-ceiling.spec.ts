@@ -123,7 +123,7 @@ describe('a proposer whose acceptors promised a ballot at the round ceiling (DES
       expect(acceptors.reduce((n, a) => n + a.sent.length, 0)).toBe(sentBefore);
       expect(acceptors.flatMap((a) => a.sent).filter((b) => b.round > TOP)).toEqual([]);
       // A linearizable read says why too, instead of waiting out its deadline.
-      await expect(node.readBarrier(5_000)).rejects.toMatchObject({ code: status.FAILED_PRECONDITION, message: expect.stringContaining('a linearizable read needs a leader') });
+      await expect(node.readBarrier(5_000)).rejects.toMatchObject({ code: status.FAILED_PRECONDITION, message: expect.stringContaining('a linearizable read needs a leader'), trailers: { 'paxos-cannot-choose': 'ballot-ceiling' } });
     } finally {
       node.stop();
     }

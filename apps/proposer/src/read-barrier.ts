@@ -179,7 +179,7 @@ export class ReadBarrier {
     const failedBefore = deps.phase1Failures().count;
     const led = () => {
       const blocked = deps.cannotChoose?.();
-      if (blocked !== undefined) throw new GrpcError(blocked.code, `a linearizable read needs a leader, and ${blocked.message}; a stale read (CONSISTENCY_STALE, or npm run read -- --node N) still answers`);
+      if (blocked !== undefined) throw new GrpcError(blocked.code, `a linearizable read needs a leader, and ${blocked.message}; a stale read (CONSISTENCY_STALE, or npm run read -- --node N) still answers`, blocked.trailers);
       if (deps.leadsCompletely()) return true;
       // A phase 1 that could not reach a quorum since the read began: UNAVAILABLE now, with why.
       const failures = deps.phase1Failures();
