@@ -19,6 +19,7 @@ import {
   sha256Hex,
   findSnapshotDir,
   LmfdbClient,
+  LmfdbInterruptedError,
   type LmfdbClientOptions,
   parseLossless,
   readCacheFile,
@@ -334,7 +335,8 @@ export async function ingestSources(o: IngestOptions): Promise<SourceSummary[]> 
 async function ingestLocked(o: IngestOptions): Promise<SourceSummary[]> {
   const log = o.logger ?? silent;
   const baseUrl = (o.client?.baseUrl ?? o.baseUrl ?? o.clientOptions?.baseUrl ?? 'https://www.lmfdb.org').replace(/\/+$/, '');
-  const client = o.offline ? undefined : (o.client ?? new LmfdbClient({ ...o.clientOptions, baseUrl, logger: o.clientOptions?.logger ?? log }));
+  // The signal ends the client's requests and waits too (a bot-wall cool-down lasts minutes).
+  const client = o.offline ? undefined : (o.client ?? new LmfdbClient({ ...o.clientOptions, baseUrl, logger: o.clientOptions?.logger ?? log, ...(o.signal === undefined ? {} : { signal: o.signal }) }));
   const snapshotDir = o.offline ? (o.snapshotDir ?? findSnapshotDir()) : undefined;
   if (o.offline && !snapshotDir) throw new Error('--offline: data/lmfdb-snapshot not found (give --snapshot-dir or LMFDB_SNAPSHOT_DIR)');
   const out: SourceSummary[] = [];
@@ -353,7 +355,7 @@ async function ingestLocked(o: IngestOptions): Promise<SourceSummary[]> {
       log.error({ source: n, err: error, resumable: !!p }, 'source not cached');
       out.push(s);
       o.reporter?.finish(s);
-      if (e instanceof Interrupted) break;
+      if (e instanceof Interrupted || e instanceof LmfdbInterruptedError) break;
     }
   }
   return out;

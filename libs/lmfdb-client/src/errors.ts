@@ -40,6 +40,13 @@ export class LmfdbBotWallError extends LmfdbError {
 }
 
 /** A request that did not answer within the timeout, after all retries. */
+/** The client's signal was aborted (the ingest was interrupted) during a request or a wait. */
+export class LmfdbInterruptedError extends LmfdbError {
+  constructor(readonly url: string) {
+    super(`interrupted while asking ${url}`);
+  }
+}
+
 export class LmfdbTimeoutError extends LmfdbError {
   constructor(
     readonly url: string,

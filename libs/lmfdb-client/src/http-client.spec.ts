@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LmfdbBotWallError, LmfdbHttpError, LmfdbNetworkError, LmfdbParseError, LmfdbQueryError, LmfdbTimeoutError, LmfdbWrongTableError } from './errors';
+import { LmfdbBotWallError, LmfdbHttpError, LmfdbInterruptedError, LmfdbNetworkError, LmfdbParseError, LmfdbQueryError, LmfdbTimeoutError, LmfdbWrongTableError } from './errors';
 import { startFakeLmfdbServer, type FakeFault, type FakeLmfdbServer } from './fake-lmfdb-server';
 import { extractHtmlMessage, LmfdbClient, type LmfdbClientOptions, RETRY_AFTER_MAX_MS, retryAfterMs } from './http-client';
 import { INTEGER_DIGITS_MAX, parseLossless, stringifyLossless } from './json';
@@ -270,6 +270,24 @@ describe('LmfdbClient against a local API server', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(40);
     expect(page.rows).toHaveLength(80);
     expect(s.requests).toHaveLength(3);
+  });
+
+  it('ends a bot-wall cool-down and a request in flight at once when its signal is aborted (an interrupted ingest held the cache\'s lock through them)', async () => {
+    const wall = await start(real, () => ({ kind: 'botwall' }));
+    const abort = new AbortController();
+    const cooling = new LmfdbClient({ ...fast, botWallCooldownMs: 600_000, baseUrl: wall.baseUrl, signal: abort.signal }).fetchPage('ec_curvedata', {});
+    for (let i = 0; i < 200 && wall.requests.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    abort.abort();
+    await expect(cooling).rejects.toBeInstanceOf(LmfdbInterruptedError);
+    await wall.close();
+    // An answer that would take 3 s, under a 10-minute timeout: the abort ends the wait for it.
+    const slow = await start(real, () => ({ kind: 'delay', ms: 3000 }));
+    const stop = new AbortController();
+    const waiting = new LmfdbClient({ ...fast, timeoutMs: 600_000, baseUrl: slow.baseUrl, signal: stop.signal }).fetchPage('ec_curvedata', {});
+    for (let i = 0; i < 200 && slow.requests.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    stop.abort();
+    await expect(waiting).rejects.toBeInstanceOf(LmfdbInterruptedError);
+    await slow.close();
   });
 
   it('refuses a body that is not the JSON envelope', async () => {

@@ -1,7 +1,8 @@
 // The LMFDB API client: one request at a time, paced, with timeouts, capped exponential back-off,
 // HTML error pages turned into typed errors and the bot wall waited out.
 import { isUtf8 } from 'node:buffer';
-import { LmfdbBotWallError, LmfdbHttpError, LmfdbNetworkError, LmfdbParseError, LmfdbQueryError, LmfdbTimeoutError, LmfdbWrongTableError } from './errors';
+import { setTimeout as sleepFor } from 'node:timers/promises';
+import { LmfdbBotWallError, LmfdbHttpError, LmfdbInterruptedError, LmfdbNetworkError, LmfdbParseError, LmfdbQueryError, LmfdbTimeoutError, LmfdbWrongTableError } from './errors';
 import { clampDepth, deepValuesAsUnreadable, nonFiniteAsRealLiterals, parseLossless, ROW_DEPTH_MAX } from './json';
 import { buildApiPath, typed, type ApiQuery, type TypedValue } from './query';
 import type { TableSpec } from './sources';
@@ -35,7 +36,12 @@ export interface LmfdbClientOptions {
   /** Bytes one answer may take (default ANSWER_BYTES_MAX); a larger one is an LmfdbParseError, not retried. */
   maxAnswerBytes?: number;
   fetch?: typeof fetch;
-  sleep?: (ms: number) => Promise<void>;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /**
+   * Ends every request and wait at once when aborted (LmfdbInterruptedError): an interrupted
+   * ingest no longer sits out a bot-wall cool-down or a back-off holding the cache's lock.
+   */
+  signal?: AbortSignal;
   now?: () => number;
   logger?: ClientLogger;
 }
@@ -75,7 +81,8 @@ const REDIRECTS_MAX = 5;
  * times with the same back-off (at most maxRetries) before it is taken as permanent.
  */
 const SERVER_ERROR_RETRIES = 3;
-const realSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** A wait that an abort ends at once, its timer cleared (a pending timer would keep an interrupted ingest alive for the rest of it). */
+const realSleep = (ms: number, signal?: AbortSignal): Promise<void> => sleepFor(ms, undefined, signal === undefined ? {} : { signal });
 
 /** Characters of an error page searched for its message. */
 const HTML_SCAN_MAX = 8 * 1024;
@@ -124,7 +131,7 @@ function isTimeout(e: unknown): boolean {
 
 export class LmfdbClient {
   readonly baseUrl: string;
-  private readonly o: Required<Omit<LmfdbClientOptions, 'logger' | 'baseUrl'>> & { logger?: ClientLogger };
+  private readonly o: Required<Omit<LmfdbClientOptions, 'logger' | 'baseUrl' | 'signal'>> & { logger?: ClientLogger; signal?: AbortSignal };
   private chain: Promise<unknown> = Promise.resolve();
   private lastStart = -Infinity;
   /** Requests sent (attempts included). */
@@ -147,7 +154,22 @@ export class LmfdbClient {
       sleep: opts.sleep ?? realSleep,
       now: opts.now ?? (() => performance.now()),
       logger: opts.logger,
+      ...(opts.signal === undefined ? {} : { signal: opts.signal }),
     };
+  }
+
+  /** Waits `ms`, or throws LmfdbInterruptedError as soon as the client's signal is aborted. */
+  private async wait(ms: number, url: string): Promise<void> {
+    const signal = this.o.signal;
+    if (signal === undefined) return this.o.sleep(ms);
+    if (signal.aborted) throw new LmfdbInterruptedError(url);
+    try {
+      await this.o.sleep(ms, signal);
+    } catch (e) {
+      if (signal.aborted) throw new LmfdbInterruptedError(url);
+      throw e;
+    }
+    if (signal.aborted) throw new LmfdbInterruptedError(url);
   }
 
   /** Fetches one page of `/api/<table>/`; requests are serialized across the whole client. */
@@ -159,7 +181,7 @@ export class LmfdbClient {
 
   private async pace(): Promise<void> {
     const wait = this.lastStart + this.o.minIntervalMs - this.o.now();
-    if (wait > 0) await this.o.sleep(wait);
+    if (wait > 0) await this.wait(wait, this.baseUrl);
     this.lastStart = this.o.now();
   }
 
@@ -203,6 +225,7 @@ export class LmfdbClient {
     let serverErrors = 0;
     let walls = 0;
     for (;;) {
+      if (this.o.signal?.aborted) throw new LmfdbInterruptedError(url);
       await this.pace();
       this.requests++;
       let status: number;
@@ -213,7 +236,7 @@ export class LmfdbClient {
       let location: string | null = null;
       try {
         const res = await this.o.fetch(url, {
-          signal: AbortSignal.timeout(this.o.timeoutMs),
+          signal: this.o.signal === undefined ? AbortSignal.timeout(this.o.timeoutMs) : AbortSignal.any([AbortSignal.timeout(this.o.timeoutMs), this.o.signal]),
           headers: { accept: 'application/json', 'user-agent': this.o.userAgent },
           // Redirects are followed below, within the base URL's origin only.
           redirect: 'manual',
@@ -226,10 +249,11 @@ export class LmfdbClient {
         body = withoutBom(bytes.toString('utf8'));
       } catch (e) {
         if (e instanceof AnswerTooLargeError) throw new LmfdbParseError(url, e.message);
+        if (this.o.signal?.aborted) throw new LmfdbInterruptedError(url);
         if (retries < this.o.maxRetries) {
           const ms = this.backoff(retries++);
           this.o.logger?.warn({ url, err: String(e), retryInMs: ms }, isTimeout(e) ? 'LMFDB request timed out' : 'LMFDB request failed');
-          await this.o.sleep(ms);
+          await this.wait(ms, url);
           continue;
         }
         if (isTimeout(e)) throw new LmfdbTimeoutError(url, this.o.timeoutMs);
@@ -253,7 +277,7 @@ export class LmfdbClient {
             { url, status, serverMessage, retryInMs: ms },
             status === 500 ? `LMFDB server error (${serverErrors} in a row; may be a busy moment), retrying` : 'LMFDB busy, backing off',
           );
-          await this.o.sleep(ms);
+          await this.wait(ms, url);
           continue;
         }
         const why =
@@ -272,7 +296,7 @@ export class LmfdbClient {
         if (walls >= this.o.maxBotWallRetries) throw new LmfdbBotWallError(url, walls);
         walls++;
         this.o.logger?.warn({ url, coolDownMs: this.o.botWallCooldownMs, attempt: walls }, 'LMFDB bot wall, cooling down');
-        await this.o.sleep(this.o.botWallCooldownMs);
+        await this.wait(this.o.botWallCooldownMs, url);
         continue;
       }
       const notUtf8 = utf8Problem(bytes);
