@@ -90,12 +90,14 @@ export async function runRejoin(argv: readonly string[], out: (line: string) => 
     released = true;
   };
   try {
+    // A stopped network (npm run stop): no acceptor answers for the floor, and the restart below
+    // would bring the rest of it back. It is started first, as the operator chooses. (Asked before
+    // stale pid files go: a network whose processes crashed keeps them and is not stopped.)
+    const stopped = !hasPidFiles(dir) && runningProcesses(dir).length === 0;
     // Pid files for processes a killed launch started without writing one: the proposers among
     // them must be stopped below like the others.
-    const live = runningProcesses(dir, { removeStale: true });
-    // A stopped network (npm run stop): no acceptor answers for the floor, and the restart below
-    // would bring the rest of it back. It is started first, as the operator chooses.
-    if (live.length === 0 && !hasPidFiles(dir)) {
+    runningProcesses(dir, { removeStale: true });
+    if (stopped) {
       throw new ConfigError(
         `the network in ${dir} is stopped: rejoin reads acceptor ${o.node}'s floor from the others while they run. Start it first with ${relaunchCommand(layout, dir)} (acceptor ${o.node}, which lost its data, stays down), then run rejoin again`,
       );
