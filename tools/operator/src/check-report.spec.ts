@@ -92,7 +92,7 @@ describe('npm run check: a network whose processes are all stopped', () => {
       },
       '/tmp/net',
     );
-    expect(lines).toContain('consensus: no acceptor answered: is the network running? npm run launch -- --restart-missing --dir /tmp/net brings back stopped nodes');
+    expect(lines).toContain('consensus: no acceptor answered: is the network running? npm run launch -- --restart-missing --dir /tmp/net brings back the nodes whose process is gone');
     expect(lines).toContain('agreement: could not be compared: no acceptor answered');
     expect(lines.join('\n')).not.toMatch(/0 of 0 alive|no chosen slot to compare yet/);
   });
@@ -119,7 +119,7 @@ describe('npm run check: a network whose processes are all stopped', () => {
       );
     expect(report([true, true, true])).toContain("consensus: no acceptor answered: every acceptor's process is paused: resume them (kill -CONT, each named below)");
     expect(report([true, false, true])).toContain(
-      'consensus: no acceptor answered: 2 of them are paused (resume them with kill -CONT, each named below); npm run launch -- --restart-missing --dir /tmp/net brings back stopped nodes',
+      'consensus: no acceptor answered: 2 of them are paused (resume them with kill -CONT, each named below); npm run launch -- --restart-missing --dir /tmp/net brings back the nodes whose process is gone',
     );
   });
 });

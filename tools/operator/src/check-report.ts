@@ -303,7 +303,7 @@ export const NO_ACCEPTOR_ANSWERED = 'no acceptor answered';
 function silentAdvice(nodes: CheckReport['nodes'], dir: string): string {
   const paused = nodes.filter((n) => n.process?.running === true && n.process.paused).length;
   if (paused === nodes.length && paused > 0) return `every acceptor's process is paused: resume them (kill -CONT, each named below)`;
-  const restart = `npm run launch -- --restart-missing --dir ${dir} brings back stopped nodes`;
+  const restart = `npm run launch -- --restart-missing --dir ${dir} brings back the nodes whose process is gone`;
   return paused > 0 ? `${paused} of them are paused (resume them with kill -CONT, each named below); ${restart}` : `is the network running? ${restart}`;
 }
 
