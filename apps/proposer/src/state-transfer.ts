@@ -147,10 +147,15 @@ export class StateTransfer {
     // quorum answered (no one else has more), and an acceptor says it lost its data and rejoins
     // (it may have been a voucher). In a network that lost no disk, one acceptor alone, damaged or
     // given a forged snapshot, still moves no proposer.
-    if (holders.length === 0 && committed.length >= this.deps.quorum.q && committed[0] !== undefined && committed[0] > slot && (await this.someoneRejoins(candidates))) {
-      upTo = committed[0];
-      holders = above(upTo);
-      if (holders.length > 0) this.deps.logger.warn({ slot: slot.toString(), upTo: upTo.toString(), vouchedByTwo: agreed.toString() }, 'no state snapshot above the slot is vouched for by two acceptors, and acceptors lost their data: taking one vouched for by its holder alone');
+    const highest = committed[0];
+    if (holders.length === 0 && committed.length >= this.deps.quorum.q && highest !== undefined && highest > slot) {
+      // Statuses are asked only when a snapshot would be taken on them.
+      const alone = above(highest);
+      if (alone.length > 0 && (await this.someoneRejoins(candidates))) {
+        upTo = highest;
+        holders = alone;
+        this.deps.logger.warn({ slot: slot.toString(), upTo: upTo.toString(), vouchedByTwo: agreed.toString() }, 'no state snapshot above the slot is vouched for by two acceptors, and acceptors lost their data: taking one vouched for by its holder alone');
+      }
     }
     const failures: string[] = [];
     for (const h of holders) {
