@@ -24,6 +24,11 @@ describe('npm run submit: what a failure means to the sender', () => {
       'not chosen: RESOURCE_EXHAUSTED: 4096 commands are waiting; retry with --client-request-id id-3: it is chosen at most once, and a retry answers with its slot',
       EXIT.unavailable,
     ]);
+    // A request past the proposer's message bound is refused by grpc-js before any check: no retry cures it.
+    expect(describeFailure(status.RESOURCE_EXHAUSTED, 'Received message larger than max (10000213 vs 4194304)', 'id-9')).toEqual([
+      'refused: RESOURCE_EXHAUSTED: Received message larger than max (10000213 vs 4194304): the proposal is too large for the proposer to read; no retry changes that: make it smaller (a value may hold 1 MiB)',
+      EXIT.badInput,
+    ]);
     // A round that reached no quorum may still count: open. A call that never connected: not sent.
     expect(describeFailure(status.UNAVAILABLE, '11 of 23 acceptors answered, 12 needed', 'id-4')[0]).toMatch(/^not known to be chosen: UNAVAILABLE: 11 of 23 .*may still be chosen: retry with --client-request-id id-4/);
     // grpc-js's connection text is said as its cause, with the address and what to check.

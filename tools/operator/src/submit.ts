@@ -50,7 +50,7 @@ async function describeClaims(proposal: MonsterHarmonicProposal, cacheDir: strin
   return lines;
 }
 
-/** Exit codes: 0 chosen, 2 bad input (or an id already used for other bytes), 3 refused (false claim or wrong hash), 4 no quorum, deadline or overload (retry with the same id), 1 other. */
+/** Exit codes: 0 chosen, 2 bad input (or an id already used for other bytes, or a request past the proposer's message bound), 3 refused (false claim or wrong hash), 4 no quorum, deadline or overload (retry with the same id), 1 other. */
 export const EXIT = { chosen: 0, other: 1, badInput: 2, refused: 3, unavailable: 4 } as const;
 
 const SAMPLE_LEADERBOARD: LeaderboardEntry[] = [
@@ -259,6 +259,9 @@ export function describeFailure(code: status, details: string, clientRequestId: 
     case status.ALREADY_EXISTS:
       return [`refused: ${what}`, EXIT.badInput];
     case status.RESOURCE_EXHAUSTED:
+      // grpc-js refuses a request past the proposer's 4 MiB message bound before any check runs:
+      // the same bytes are refused again, so this is bad input, not a bound to wait out.
+      if (/^Received message larger than max/.test(details)) return [`refused: ${what}: the proposal is too large for the proposer to read; no retry changes that: make it smaller (a value may hold 1 MiB)`, EXIT.badInput];
       return [`not chosen: ${what}; ${retry}`, EXIT.unavailable];
     case status.UNAVAILABLE:
       if (notConnected(code, details) && transportMismatch !== undefined) return [`not sent: UNAVAILABLE: no connection: ${transportMismatch}; ${retry}`, EXIT.unavailable];
