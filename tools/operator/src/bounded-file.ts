@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { ConfigError } from '@paxos/grpc-kit';
 
@@ -33,13 +34,40 @@ export function readBoundedText(path: string, maxBytes: number, flag: string): s
       total += n;
       if (total > maxBytes) throw new ConfigError(`${flag} ${path} holds more than the ${maxBytes} bytes a proposal file may: is it the right file?`);
     }
-    return Buffer.concat(chunks, total).toString('utf8');
+    return utf8Text(Buffer.concat(chunks, total), path, flag);
   } catch (e) {
     if (e instanceof ConfigError) throw e;
     throw new ConfigError(`${flag} ${path} cannot be read (${describeOpenError(e)})`);
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * The file's bytes as text: UTF-8, a UTF-8 byte order mark before it dropped. Anything else is
+ * refused: decoded as UTF-8 regardless, a Latin-1 "caf\xe9" was sent as "caf\ufffd" and chosen
+ * into the agreed leaderboard under that name, and a UTF-16 file was said to be "not JSON".
+ */
+function utf8Text(bytes: Buffer, path: string, flag: string): string {
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    throw new ConfigError(`${flag} ${path} is UTF-16 text (it starts with a UTF-16 byte order mark): save it as UTF-8`);
+  }
+  const body = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes;
+  if (!isUtf8(body)) throw new ConfigError(`${flag} ${path} is not UTF-8 text (byte ${firstNotUtf8(body) + body.byteOffset - bytes.byteOffset} is not): save it as UTF-8`);
+  return body.toString('utf8');
+}
+
+/** The offset of the first byte that is not UTF-8: every U+FFFD decoded before it stood for its own three bytes. */
+function firstNotUtf8(bytes: Buffer): number {
+  const text = bytes.toString('utf8');
+  let offset = 0;
+  let from = 0;
+  for (let i = text.indexOf('\uFFFD'); i >= 0; i = text.indexOf('\uFFFD', i + 1)) {
+    offset += Buffer.byteLength(text.slice(from, i));
+    from = i;
+    if (!(bytes[offset] === 0xef && bytes[offset + 1] === 0xbf && bytes[offset + 2] === 0xbd)) return offset;
+  }
+  return offset;
 }
 
 function describeOpenError(e: unknown): string {

@@ -85,6 +85,23 @@ describe('npm run submit --file: a file that is not a proposal is bad input (exi
     expect(() => readBoundedText(join(dir, 'small.json'), 7, '--file')).toThrow(/holds 8 bytes, more than the 7/);
   });
 
+  it('reads the file as UTF-8 and refuses other encodings instead of sending U+FFFD in their place', () => {
+    const row = (framework: string) => `{"proposal_number": 7, "leaderboard": [{"framework": "${framework}", "score": "1", "price_per_point": "1", "bid": "1", "ask": "1"}]}`;
+    const latin1 = join(dir, 'latin1.json');
+    writeFileSync(latin1, Buffer.from(row('caf\xe9'), 'latin1'));
+    expect(build(latin1)).toThrow(new ConfigError(`--file ${latin1} is not UTF-8 text (byte ${row('caf\xe9').indexOf('\xe9')} is not): save it as UTF-8`));
+    const utf16 = join(dir, 'utf16.json');
+    writeFileSync(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(row('x'), 'utf16le')]));
+    expect(build(utf16)).toThrow(new ConfigError(`--file ${utf16} is UTF-16 text (it starts with a UTF-16 byte order mark): save it as UTF-8`));
+    // A UTF-8 byte order mark is dropped; a real U+FFFD in the text is text.
+    const bom = join(dir, 'bom.json');
+    writeFileSync(bom, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(row('caf\u00e9 \ufffd'), 'utf8')]));
+    expect(buildFromOptions('7', { file: bom, entry: [], claim: [] }).leaderboard[0]?.framework).toBe('caf\u00e9 \ufffd');
+    const late = join(dir, 'late.json');
+    writeFileSync(late, Buffer.concat([Buffer.from(row('\ufffd\ufffd'), 'utf8'), Buffer.from([0x20, 0xc3])]));
+    expect(build(late)).toThrow(`byte ${Buffer.byteLength(row('\ufffd\ufffd')) + 1} is not`);
+  });
+
   it('refuses flags that contradict the file instead of letting one silently win', () => {
     const file = join(dir, 'seven.json');
     writeFileSync(file, JSON.stringify({ proposal_number: 7, proposer_id: 2, leaderboard: [{ framework: 'f', score: '1', price_per_point: '1', bid: '1', ask: '1' }], claims: [], leaderboard_sha256: 'ab'.repeat(32) }));
