@@ -102,6 +102,18 @@ describe('npm run submit --file: a file that is not a proposal is bad input (exi
     expect(build(late)).toThrow(`byte ${Buffer.byteLength(row('\ufffd\ufffd')) + 1} is not`);
   });
 
+  it('refuses a leaderboard_sha256 that is not text instead of sending the computed one', () => {
+    const file = join(dir, 'hash-number.json');
+    writeFileSync(file, '{"proposal_number": 7, "leaderboard": [], "leaderboard_sha256": 123}');
+    expect(build(file)).toThrow(new ConfigError(`--file ${file}: leaderboard_sha256 must be a string of 64 hex digits, or left out to have it computed`));
+  });
+
+  it('says JSON nested too deep to read is that, not that it is not JSON', () => {
+    const file = join(dir, 'deep.json');
+    writeFileSync(file, `{"proposal_number": 7, "claims": ${'['.repeat(100_000)}${']'.repeat(100_000)}}`);
+    expect(build(file)).toThrow(new ConfigError(`--file ${file} nests lists or objects too deep to read (a proposal nests 3 deep): is it the right file?`));
+  });
+
   it('refuses flags that contradict the file instead of letting one silently win', () => {
     const file = join(dir, 'seven.json');
     writeFileSync(file, JSON.stringify({ proposal_number: 7, proposer_id: 2, leaderboard: [{ framework: 'f', score: '1', price_per_point: '1', bid: '1', ask: '1' }], claims: [], leaderboard_sha256: 'ab'.repeat(32) }));

@@ -81,11 +81,15 @@ function proposalFromFile(path: string): { proposal: MonsterHarmonicProposal; ha
   try {
     doc = parseLossless(text);
   } catch (e) {
+    // The parser recurses once per level: JSON nested thousands deep is valid JSON it cannot read.
+    if (e instanceof RangeError) throw new ConfigError(`--file ${path} nests lists or objects too deep to read (a proposal nests 3 deep): is it the right file?`);
     throw new ConfigError(`--file ${path} is not JSON: ${(e as Error).message}`);
   }
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new ConfigError(`--file ${path} must hold one JSON object (proposal_number, proposer_id, leaderboard, claims)`);
   const fields = { ...(doc as Record<string, unknown>) };
   const given = fields['leaderboard_sha256'];
+  // Passed on as given when it is text; anything else was dropped and the computed hash sent in its place.
+  if (given !== undefined && typeof given !== 'string') throw new ConfigError(`--file ${path}: leaderboard_sha256 must be a string of 64 hex digits, or left out to have it computed`);
   delete fields['leaderboard_sha256'];
   let proposal: MonsterHarmonicProposal;
   try {
