@@ -1,4 +1,4 @@
-import { ConfigError, parseCommand } from './config';
+import { ConfigError, parseAddressList, parseCommand } from './config';
 
 const spec = {
   program: 'tool',
@@ -42,5 +42,13 @@ describe('parseCommand', () => {
     if (!tags.help) expect(tags.options.tag).toEqual(['x', 'y']);
     const last = parseCommand(spec, ['--count', '2', '--count', '4'], {});
     if (!last.help) expect(last.options.count).toBe(4);
+  });
+});
+
+describe('parseAddressList', () => {
+  it('refuses a port no socket can have, as a ConfigError naming it', () => {
+    expect(parseAddressList('127.0.0.1:1, [::1]:65535', '--acceptors')).toEqual(['127.0.0.1:1', '[::1]:65535']);
+    expect(() => parseAddressList('127.0.0.1:99999', '--address')).toThrow(new ConfigError('--address: "127.0.0.1:99999" names port 99999, not one of 1..65535'));
+    expect(() => parseAddressList('a:1,[::1]:0', '--acceptors')).toThrow(new ConfigError('--acceptors: "[::1]:0" names port 0, not one of 1..65535'));
   });
 });

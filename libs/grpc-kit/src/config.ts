@@ -135,6 +135,10 @@ export function parseAddressList(text: string, what: string): string[] {
     if (!/^[^\s:]+:\d{1,5}$/.test(a) && !/^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(a)) {
       throw new ConfigError(`${what}: "${a}" is not host:port`);
     }
+    // Five digits pass the pattern; a port past 65535 was refused only by the dial, as an error
+    // that was no ConfigError (an operator tool exited 1 saying "Port should be >= 0 and < 65536").
+    const port = Number(a.slice(a.lastIndexOf(':') + 1));
+    if (port < 1 || port > 65_535) throw new ConfigError(`${what}: "${a}" names port ${port}, not one of 1..65535`);
   }
   if (list.length === 0) throw new ConfigError(`${what} is empty`);
   return list;

@@ -132,6 +132,20 @@ describe('npm run submit: a proposal number a uint64 cannot hold', () => {
   });
 });
 
+describe('npm run submit --proposer', () => {
+  it('is bad input (exit 2) when it is not one host:port, before anything is sent', async () => {
+    const out = () => undefined;
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      await expect(runSubmit(['1', '--proposer', '127.0.0.1:99999'], out)).rejects.toThrow(new ConfigError('--proposer: "127.0.0.1:99999" names port 99999, not one of 1..65535'));
+      await expect(runSubmit(['1', '--proposer', 'bad host:1'], out)).rejects.toThrow(new ConfigError('--proposer: "bad host:1" is not host:port'));
+      await expect(runSubmit(['1', '--proposer', '127.0.0.1:1,127.0.0.1:2'], out)).rejects.toThrow(new ConfigError('--proposer names 2 addresses: give the one proposer to send to'));
+    } finally {
+      stderr.mockRestore();
+    }
+  });
+});
+
 describe('npm run submit: the chosen line', () => {
   it("names its digest as the proposal's bytes (check's value digest is the slot's whole value)", () => {
     const digest = 'ab'.repeat(32);

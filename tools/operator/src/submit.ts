@@ -2,7 +2,7 @@ import { status } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { formatBallot, Quorum } from '@paxos/consensus-core';
-import { ConfigError, deadlineNoticedLate, describeGrpcError, helpText, isServiceError, notConnected, parseCommand, printable, type Transport } from '@paxos/grpc-kit';
+import { ConfigError, deadlineNoticedLate, describeGrpcError, helpText, isServiceError, notConnected, parseAddressList, parseCommand, printable, type Transport } from '@paxos/grpc-kit';
 import { isSourceNumber, loadSource, parseLossless, type SourceCache, stringifyLossless, verifyClaim } from '@paxos/lmfdb-client';
 import { type Claim, Consistency, type LeaderboardEntry, type MonsterHarmonicProposal, type ProposeResponse, VoteOutcome, VotePhase } from '@paxos/proto';
 import { cannotChooseOf } from '@paxos/wire';
@@ -209,7 +209,8 @@ export async function runSubmit(argv: readonly string[], out: (line: string) => 
   }
   const dir = resolve(o.dir ?? defaultNetworkDir());
   // An explicit flag wins over another flag's environment variable: --dir over PAXOS_PROPOSER.
-  const proposerAddress = parsed.given.has('proposer') || !parsed.given.has('dir') ? o.proposer : undefined;
+  const proposerFlag = parsed.given.has('proposer') || !parsed.given.has('dir') ? o.proposer : undefined;
+  const proposerAddress = proposerFlag === undefined ? undefined : oneAddress(proposerFlag, parsed.given.has('proposer') ? '--proposer' : 'PAXOS_PROPOSER');
   // The network's size comes from its layout: the dir's, unless only --proposer names the network.
   const layout = proposerAddress && !parsed.given.has('dir') ? undefined : readLayout(dir);
   const transport = clientTransport(dir);
@@ -238,6 +239,13 @@ export async function runSubmit(argv: readonly string[], out: (line: string) => 
     out(o.json ? JSON.stringify({ error: { code: status[e.code], details: e.details }, clientRequestId, outcome: line.slice(0, line.indexOf(':')), exitCode: code }, null, 2) : line);
     return code;
   }
+}
+
+/** The one host:port a flag names (a bad one is a ConfigError before anything is sent). */
+function oneAddress(text: string, what: string): string {
+  const list = parseAddressList(text, what);
+  if (list.length > 1) throw new ConfigError(`${what} names ${list.length} addresses: give the one proposer to send to`);
+  return list[0] as string;
 }
 
 /**
