@@ -121,3 +121,20 @@ describe('a claim the proposer cannot check', () => {
     );
   });
 });
+
+describe('framework names that read alike', () => {
+  const checker = new ValueChecker(1 << 20, () => undefined);
+  const harmonic = (framework: string) => encodeProposalValue(buildProposal({ proposalNumber: 31n, proposerId: 1, leaderboard: [{ framework, score: '1', pricePerPoint: '1', bid: '1', ask: '2' }] }));
+
+  it('refuses a name not in composed form (NFC), naming the spelling to send; the composed one passes', () => {
+    const decomposed = 'cafe\u0301 \u1100\u1161';
+    expect(() => checker.check('id', harmonic(decomposed))).toThrow(expect.objectContaining({
+      code: status.INVALID_ARGUMENT,
+      message: expect.stringContaining('"cafe\\u0301 \\u1100\\u1161" is not in Unicode\'s composed form'),
+    }));
+    expect(() => checker.check('id', harmonic(decomposed))).toThrow(/send "caf\\u00e9 \\uac00"/);
+    expect(checker.check('id', harmonic('caf\u00e9 \uac00')).clientRequestId).toBe('id');
+    // Text with no composed form (a mark on a letter that has none) is NFC as written.
+    expect(checker.check('id', harmonic('q\u0301 \u{1F600}')).clientRequestId).toBe('id');
+  });
+});

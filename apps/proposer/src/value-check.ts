@@ -2,7 +2,7 @@ import { status } from '@grpc/grpc-js';
 import { type Command, commandBytes } from '@paxos/consensus-core';
 import { type ClaimVerdict, GrpcError, TokenBucket } from '@paxos/grpc-kit';
 import type { SourceCache } from '@paxos/lmfdb-client';
-import type { MonsterHarmonicProposal, Value } from '@paxos/proto';
+import type { LeaderboardEntry, MonsterHarmonicProposal, Value } from '@paxos/proto';
 import { checkProposalClaims, contentKind, hasControlCharacter, validateProposalValue } from '@paxos/proposal';
 
 /**
@@ -84,6 +84,8 @@ export class ValueChecker {
     if (kind.kind === 'harmonic') {
       const checked = validateProposalValue(value.contentType, value.data);
       if (!checked.ok) throw new GrpcError(checked.code === 'INVALID_ARGUMENT' ? status.INVALID_ARGUMENT : status.FAILED_PRECONDITION, checked.reason);
+      const spelled = frameworkNotComposed(checked.proposal.leaderboard);
+      if (spelled !== undefined) throw new GrpcError(status.INVALID_ARGUMENT, spelled);
       // Chosen, it would take no effect: the registry keeps the first proposal of each number.
       // (A retry of the proposal that took it goes on, to be answered as a duplicate. The
       // applied state may lag another proposer's writes: the registry still decides the same way
@@ -134,4 +136,26 @@ export class ValueChecker {
       this.claimTime.spend(this.now() - t);
     }
   }
+}
+
+/**
+ * Why a framework name is not in Unicode's composed form (NFC), or undefined. "café" written with
+ * U+00E9 and with "e" + U+0301 reads alike and would be two rows of the agreed leaderboard.
+ * Checked when a proposer takes a value, not by the registry: whether a string is NFC depends on
+ * the Unicode version of the runtime (a character assigned later may decompose), and the registry
+ * must decide alike on every node whatever runtime it runs on.
+ */
+export function frameworkNotComposed(rows: readonly LeaderboardEntry[]): string | undefined {
+  for (const [i, row] of rows.entries()) {
+    const composed = row.framework.normalize('NFC');
+    if (composed !== row.framework) {
+      return `leaderboard[${i}].framework "${jsonEscaped(row.framework)}" is not in Unicode's composed form (NFC: a letter and its combining mark written as the one character that exists for them), so it would be another row than the name it reads as: send "${jsonEscaped(composed)}"`;
+    }
+  }
+  return undefined;
+}
+
+/** Text as a JSON string body with every character past ASCII escaped, so that the two spellings differ on screen. */
+function jsonEscaped(text: string): string {
+  return JSON.stringify(text).slice(1, -1).replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
