@@ -132,13 +132,21 @@ export function connectionFailure(text: string): string | undefined {
 export function describeStatusDetails(code: status, details: string): string {
   const waited = clientDeadlinePassed({ code, details });
   if (waited !== undefined) return `no answer within ${waited} s (the node paused or overloaded?)`;
+  const unresolved = unresolvedAddress(code, details);
+  if (unresolved !== undefined) return `no such host: the name in ${unresolved} resolves to no address (a typo in the address?)`;
   const failed = code === status.UNAVAILABLE ? connectionFailure(details) : undefined;
   return failed ?? details;
 }
 
-/** Whether a call failed before it reached the server: no connection could be made. */
+/** Whether a call failed before it reached the server: no connection could be made (or its host name named no address). */
 export function notConnected(code: status, details: string): boolean {
-  return code === status.UNAVAILABLE && /^No connection established/.test(details);
+  return code === status.UNAVAILABLE && (/^No connection established/.test(details) || unresolvedAddress(code, details) !== undefined);
+}
+
+/** The host:port a call was made to when its host name resolved to no address; undefined otherwise. */
+export function unresolvedAddress(code: status, details: string): string | undefined {
+  if (code !== status.UNAVAILABLE) return undefined;
+  return /^Name resolution failed for target (?:dns:)?(\S+)/.exec(details)?.[1];
 }
 
 /** "UNAVAILABLE: 11 of 23 acceptors answered, 12 needed" for logs and CLIs. */

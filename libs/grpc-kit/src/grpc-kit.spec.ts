@@ -273,5 +273,9 @@ describe('describing a failed call for a person', () => {
     expect(describeStatusDetails(grpc.status.UNAVAILABLE, '1 of 3 acceptors answered, 2 needed')).toBe('1 of 3 acceptors answered, 2 needed');
     expect(notConnected(grpc.status.UNAVAILABLE, 'No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:7100. Resolution note: ')).toBe(true);
     expect(notConnected(grpc.status.UNAVAILABLE, '1 of 3 acceptors answered, 2 needed')).toBe(false);
+    // A host name that resolves to nothing: nothing was sent, and the address is to blame, not a stopped node.
+    const unresolved = 'Name resolution failed for target dns:no-such-host.invalid:7200';
+    expect(notConnected(grpc.status.UNAVAILABLE, unresolved)).toBe(true);
+    expect(describeStatusDetails(grpc.status.UNAVAILABLE, unresolved)).toBe('no such host: the name in no-such-host.invalid:7200 resolves to no address (a typo in the address?)');
   });
 });

@@ -22,13 +22,29 @@ function parseBoundedNumber(value: string): unknown {
   return parseNumber(value);
 }
 
+/** An integer of more than INTEGER_DIGITS_MAX digits in text parsed with `refuseLongIntegers`. */
+export class IntegerTooLongError extends Error {
+  constructor(readonly digits: number) {
+    super(`an integer of ${digits} digits, above the ${INTEGER_DIGITS_MAX} a number may have`);
+    this.name = 'IntegerTooLongError';
+  }
+}
+
+function parseNumberOrRefuse(value: string): unknown {
+  const digits = value.startsWith('-') ? value.length - 1 : value.length;
+  if (digits > INTEGER_DIGITS_MAX && INTEGER.test(value)) throw new IntegerTooLongError(digits);
+  return parseNumber(value);
+}
+
 /**
  * Parses JSON text: integers -> bigint; non-integers -> LosslessNumber (their text kept exactly).
  * An object with one key twice, with different values, is a SyntaxError; with `markUnreadable` (an answer of the API)
  * that key's value becomes an unreadable marker instead, and so does an integer of more than
- * INTEGER_DIGITS_MAX digits (so one such row is invalid, not the whole answer it came in).
+ * INTEGER_DIGITS_MAX digits (so one such row is invalid, not the whole answer it came in); with
+ * `refuseLongIntegers` (a file a person wrote) such an integer throws IntegerTooLongError.
  */
-export function parseLossless(text: string, opts: { markUnreadable?: boolean } = {}): unknown {
+export function parseLossless(text: string, opts: { markUnreadable?: boolean; refuseLongIntegers?: boolean } = {}): unknown {
+  if (opts.refuseLongIntegers && !opts.markUnreadable) return parse(text, null, parseNumberOrRefuse);
   if (!opts.markUnreadable) return parse(text, null, parseNumber);
   return parse(text, null, {
     parseNumber: parseBoundedNumber,

@@ -2,8 +2,13 @@ import { isUtf8 } from 'node:buffer';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { ConfigError } from '@paxos/grpc-kit';
 
-/** The largest proposal.json submit reads: a proposal's value is at most the proposer's --max-value-bytes (1 MiB by default). */
-export const PROPOSAL_FILE_BYTES_MAX = 64 * 1024 * 1024;
+/**
+ * The largest proposal.json submit reads. A proposal's value is at most the proposer's
+ * --max-value-bytes (1 MiB by default) and no request passes grpc-js's 4 MiB; 16 MiB leaves room
+ * for JSON's escapes and spaces. Past it the file is no proposal, and reading it cost minutes and
+ * gigabytes (a 60 MB framework name: 115 s, 2.9 GB) before the proposer refused it.
+ */
+export const PROPOSAL_FILE_BYTES_MAX = 16 * 1024 * 1024;
 
 /**
  * The text of the file a flag names, read whole, at most maxBytes: a regular file larger than that

@@ -2,7 +2,7 @@
 // log — from the proposer (linearizable by default) or any acceptor (stale).
 import { resolve } from 'node:path';
 import { formatBallot } from '@paxos/consensus-core';
-import { clientDeadlinePassed, ConfigError, deadlineNoticedLate, describeStatusDetails, helpText, isServiceError, notConnected, parseAddressList, parseCommand, printableField as f } from '@paxos/grpc-kit';
+import { clientDeadlinePassed, ConfigError, deadlineNoticedLate, describeStatusDetails, helpText, isServiceError, notConnected, parseAddressList, parseCommand, printableField as f, unresolvedAddress } from '@paxos/grpc-kit';
 import { Consistency, type LeaderboardRow, type ListProposalsResponse, type ProposalRecord, type ReadLogResponse } from '@paxos/proto';
 import { status } from '@grpc/grpc-js';
 import { LEADERBOARD_HISTORY_MAX } from '@paxos/read-service';
@@ -292,6 +292,7 @@ export function describeReadFailure(code: status, details: string, t: ReadTarget
   if (heldFor !== undefined) said = `the ${t.deadlineMs} ms deadline passed while this command was held for ${heldFor} s (it was paused or starved of CPU; ${t.address} may have answered in time): run it again`;
   else if (clientDeadlinePassed({ code, details }) !== undefined) said = `${t.address} did not answer within ${t.deadlineMs} ms (paused or overloaded?)${staleHint}`;
   else if (notConnected(code, details) && t.transportMismatch !== undefined) said = `no connection: ${t.transportMismatch}`;
+  else if (unresolvedAddress(code, details) !== undefined) said = describeCallFailure(code, details);
   else if (notConnected(code, details)) said = `${describeCallFailure(code, details)}; ${certificateRefusal(details) ? certificateAdvice() : notRunningHint(t.who)}${staleHint}`;
   else if (t.linearizable && code === status.UNAVAILABLE && /CONSISTENCY_STALE/.test(details)) said = `${details}; rerun with --stale, or --node N to read one acceptor`;
   else said = describeStatusDetails(code, details);

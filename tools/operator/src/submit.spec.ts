@@ -17,6 +17,11 @@ describe('npm run submit: what a failure means to the sender', () => {
       EXIT.other,
     ]);
     expect(describeFailure(status.ALREADY_EXISTS, 'id-1 was chosen in slot 4 with other bytes', 'id-1')).toEqual(['refused: ALREADY_EXISTS: id-1 was chosen in slot 4 with other bytes', EXIT.badInput]);
+    // A host name that resolves to nothing: not sent, and the address is to blame (not "is it running?", not "may still be chosen").
+    expect(describeFailure(status.UNAVAILABLE, 'Name resolution failed for target dns:no-such-host.invalid:7200', 'id-1')).toEqual([
+      'not sent: UNAVAILABLE: no such host: the name in no-such-host.invalid:7200 resolves to no address (a typo in the address?); give --proposer (or PAXOS_PROPOSER) a host that resolves',
+      EXIT.unavailable,
+    ]);
     const [late, lateCode] = describeFailure(status.DEADLINE_EXCEEDED, 'Deadline exceeded', 'id-2');
     expect(lateCode).toBe(EXIT.unavailable);
     expect(late).toBe('not known to be chosen: DEADLINE_EXCEEDED: Deadline exceeded; the proposal may still be chosen: retry with --client-request-id id-2: it is chosen at most once, and a retry answers with its slot');
@@ -112,6 +117,16 @@ describe('npm run submit --file: a file that is not a proposal is bad input (exi
     const file = join(dir, 'deep.json');
     writeFileSync(file, `{"proposal_number": 7, "claims": ${'['.repeat(100_000)}${']'.repeat(100_000)}}`);
     expect(build(file)).toThrow(new ConfigError(`--file ${file} nests lists or objects too deep to read (a proposal nests 3 deep): is it the right file?`));
+  });
+
+  it('refuses an integer too long to be any number of a proposal before reading it (reading one costs more than linear time)', () => {
+    const file = join(dir, 'long-integer.json');
+    writeFileSync(file, `{"proposal_number": 7, "claims": [{"source": 0, "label": "11.a2", "field": "jinv", "value": ${'9'.repeat(10_001)}}]}`);
+    expect(build(file)).toThrow(new ConfigError(`--file ${file} holds an integer of 10001 digits, above the 10000 a number may have (a proposal's numbers have at most 32 characters): is it the right file?`));
+    // A claim's value may be a long integer written as a number, up to the bound.
+    const fits = join(dir, 'long-integer-fits.json');
+    writeFileSync(fits, `{"proposal_number": 7, "claims": [{"source": 0, "label": "11.a2", "field": "jinv", "value": -${'9'.repeat(10_000)}}]}`);
+    expect(buildFromOptions('7', { file: fits, entry: [], claim: [] }).claims[0]?.claimedValue).toBe(`-${'9'.repeat(10_000)}`);
   });
 
   it('refuses flags that contradict the file instead of letting one silently win', () => {

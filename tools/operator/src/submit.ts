@@ -2,8 +2,8 @@ import { status } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { formatBallot, Quorum } from '@paxos/consensus-core';
-import { ConfigError, deadlineNoticedLate, describeGrpcError, helpText, isServiceError, notConnected, parseAddressList, parseCommand, printable, type Transport } from '@paxos/grpc-kit';
-import { isSourceNumber, loadSource, parseLossless, type SourceCache, stringifyLossless, verifyClaim } from '@paxos/lmfdb-client';
+import { ConfigError, deadlineNoticedLate, describeGrpcError, helpText, isServiceError, notConnected, parseAddressList, parseCommand, printable, type Transport, unresolvedAddress } from '@paxos/grpc-kit';
+import { IntegerTooLongError, isSourceNumber, loadSource, parseLossless, type SourceCache, stringifyLossless, verifyClaim } from '@paxos/lmfdb-client';
 import { type Claim, Consistency, type LeaderboardEntry, type MonsterHarmonicProposal, type ProposeResponse, VoteOutcome, VotePhase } from '@paxos/proto';
 import { cannotChooseOf } from '@paxos/wire';
 import { buildProposal, encodeProposalValue, parseProposalJson, ProposalFormatError } from '@paxos/proposal';
@@ -79,8 +79,10 @@ function proposalFromFile(path: string): { proposal: MonsterHarmonicProposal; ha
   const text = readBoundedText(path, PROPOSAL_FILE_BYTES_MAX, '--file');
   let doc: unknown;
   try {
-    doc = parseLossless(text);
+    doc = parseLossless(text, { refuseLongIntegers: true });
   } catch (e) {
+    // Reading an integer costs more than linear time in its digits: one of 4,000,000 took 7.6 s.
+    if (e instanceof IntegerTooLongError) throw new ConfigError(`--file ${path} holds ${e.message} (a proposal's numbers have at most 32 characters): is it the right file?`);
     // The parser recurses once per level: JSON nested thousands deep is valid JSON it cannot read.
     if (e instanceof RangeError) throw new ConfigError(`--file ${path} nests lists or objects too deep to read (a proposal nests 3 deep): is it the right file?`);
     throw new ConfigError(`--file ${path} is not JSON: ${(e as Error).message}`);
@@ -277,6 +279,7 @@ export function describeFailure(code: status, details: string, clientRequestId: 
       return [`not chosen: ${what}; ${retry}`, EXIT.unavailable];
     case status.UNAVAILABLE:
       if (notConnected(code, details) && transportMismatch !== undefined) return [`not sent: UNAVAILABLE: no connection: ${transportMismatch}; ${retry}`, EXIT.unavailable];
+      if (unresolvedAddress(code, details) !== undefined) return [`not sent: ${what}; give --proposer (or PAXOS_PROPOSER) a host that resolves`, EXIT.unavailable];
       if (notConnected(code, details)) return [`not sent: ${what}; ${certificateRefusal(details) ? certificateAdvice() : notRunningHint('the proposer')}; ${retry}`, EXIT.unavailable];
       return [`not known to be chosen: ${what}; the proposal may still be chosen: ${retry}`, EXIT.unavailable];
     case status.DEADLINE_EXCEEDED:

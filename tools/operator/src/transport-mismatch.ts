@@ -6,7 +6,7 @@
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { status } from '@grpc/grpc-js';
-import { notConnected, type Transport } from '@paxos/grpc-kit';
+import { notConnected, type Transport, unresolvedAddress } from '@paxos/grpc-kit';
 
 export type PortProtocol = 'tls' | 'plaintext-http2' | 'unknown';
 
@@ -92,6 +92,6 @@ export function mismatchAdvice(address: string, transport: Transport, protocol: 
  * the port speaks when that is not what the tool dialled, said as advice; undefined otherwise.
  */
 export async function transportMismatch(code: status, details: string, address: string, transport: Transport, dir?: string): Promise<string | undefined> {
-  if (!notConnected(code, details) || /ECONNREFUSED/.test(details) || code !== status.UNAVAILABLE) return undefined;
+  if (!notConnected(code, details) || /ECONNREFUSED/.test(details) || unresolvedAddress(code, details) !== undefined) return undefined;
   return mismatchAdvice(address, transport, await portProtocol(address), dir);
 }
