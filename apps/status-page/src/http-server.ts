@@ -174,7 +174,7 @@ export async function startStatusServer(poller: NetworkPoller, opts: StatusServe
         .finally(() => slotReadsInFlight--)
         .then((r) => {
           const found = r.entry !== undefined;
-          // Not chosen where nodes answered: 404; no node answered (all paused or down): 503, ask again.
+          // Not chosen, or no longer kept, where nodes answered: 404; no node answered (all paused or down): 503, ask again.
           const code = found ? 200 : r.noneAnswered ? 503 : 404;
           const retry: Record<string, string> = code === 503 ? { 'retry-after': '2' } : {};
           if (slot[1]) res.writeHead(code, { 'content-type': 'application/json', ...retry }).end(JSON.stringify(found ? slotJson(r.entry, r.from) : { slot: String(n), problem: r.problem }));

@@ -3,7 +3,8 @@
 // proposals. Every call has the node deadline, so one poll never outlasts it by much; a node
 // that does not answer is shown paused or down, never waited for.
 import { Quorum } from '@paxos/consensus-core';
-import { type Logger, messageBytes, type Transport } from '@paxos/grpc-kit';
+import { status } from '@grpc/grpc-js';
+import { isServiceError, type Logger, messageBytes, type Transport } from '@paxos/grpc-kit';
 import type { GetLeaderboardResponse, LogEntry } from '@paxos/proto';
 import { type AcceptorView, acceptorView, type LeaderboardView, leaderboardRows, type NetworkView, type ProposalView, type ProposerView, proposalView, type SlotView, slotView, votes } from './network-view';
 import { failureState, NodeClients, scrapeMetrics } from './node-clients';
@@ -163,6 +164,9 @@ export class NetworkPoller {
         if (entry && entry.slot === slot) return { entry, from: node.address };
         problems.push(`${node.address}: not chosen there yet (applied up to ${r.appliedSlot})`);
       } catch (e) {
+        // OUT_OF_RANGE: the node answered that it no longer keeps the slot (below its retained
+        // history). An answer, as final as "not chosen yet": not a reason to ask again.
+        if (isServiceError(e) && e.code === status.OUT_OF_RANGE) answered++;
         problems.push(`${node.address}: ${failureState(e, this.opts.nodeDeadlineMs).reason}`);
       }
       throw new Error('not read there');

@@ -714,6 +714,30 @@ describe('reading one slot for its page', () => {
     }
   });
 
+  it('takes a node\'s OUT_OF_RANGE (the slot is below the history it keeps) as an answer, not as a node to ask again', async () => {
+    const logger = createLogger('status-page-spec');
+    logger.level = 'silent';
+    const details = 'slot 3 is below this acceptor\'s chosen history, which starts at slot 63';
+    const pruned = await plaintextServer(logger, [
+      {
+        name: 'paxos.v1.ReadService',
+        definition: ReadServiceService,
+        implementation: { readLog: (_c: unknown, cb: (e: { code: number; details: string }) => void) => cb({ code: status.OUT_OF_RANGE, details }) },
+      },
+    ]);
+    // The proposer is down; both acceptors answer that they no longer keep the slot.
+    const poller = plaintextPoller(logger, [`127.0.0.1:${pruned.port}`, `127.0.0.1:${pruned.port}`], '127.0.0.1:1');
+    try {
+      const r = await poller.readSlot(3n);
+      expect(r.entry).toBeUndefined();
+      expect(r.problem).toContain(details);
+      expect(r.noneAnswered).toBeUndefined();
+    } finally {
+      poller.stop();
+      await pruned.shutdown(100);
+    }
+  });
+
   it('keeps about 16 MiB of the slots it read, counting a slot read twice at once once', async () => {
     const logger = createLogger('status-page-spec');
     logger.level = 'silent';
