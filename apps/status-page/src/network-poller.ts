@@ -162,7 +162,8 @@ export class NetworkPoller {
         answered++;
         const entry = r.entries[0];
         if (entry && entry.slot === slot) return { entry, from: node.address };
-        problems.push(`${node.address}: not chosen there yet (applied up to ${r.appliedSlot})`);
+        // applied_slot counts the slots applied: the last one applied is the slot before it.
+        problems.push(`${node.address}: not chosen there yet (${r.appliedSlot === 0n ? 'no slot applied yet' : `applied through slot ${r.appliedSlot - 1n}`})`);
       } catch (e) {
         // OUT_OF_RANGE: the node answered that it no longer keeps the slot (below its retained
         // history). An answer, as final as "not chosen yet": not a reason to ask again.

@@ -707,7 +707,11 @@ describe('reading one slot for its page', () => {
       expect(found).toMatchObject({ from: `127.0.0.1:${holder.port}`, entry: { slot: 7n } });
       const missing = await poller.readSlot(9n);
       expect(missing.entry).toBeUndefined();
-      expect(missing.problem).toMatch(/not chosen there yet \(applied up to 8\)|and 2 more nodes/);
+      expect(missing.problem).toMatch(/not chosen there yet \(applied through slot 7\)|and 2 more nodes/);
+      // 8 slots applied: 0 to 7 (not "applied up to 8", which reads as if slot 8 were).
+      const alone = plaintextPoller(logger, [`127.0.0.1:${holder.port}`], '127.0.0.1:1');
+      expect((await alone.readSlot(8n)).problem).toContain(`127.0.0.1:${holder.port}: not chosen there yet (applied through slot 7)`);
+      alone.stop();
     } finally {
       poller.stop();
       await holder.shutdown(100);
