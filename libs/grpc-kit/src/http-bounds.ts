@@ -35,6 +35,28 @@ export function pipelinedAnswersBound(max = PIPELINED_ANSWERS_MAX): (req: Incomi
   };
 }
 
+/** Bytes of a request's body (which neither HTTP/1 port wants) read and dropped before its connection is closed. */
+export const UNREAD_BODY_BYTES_MAX = 64 * 1024;
+
+/**
+ * Neither HTTP/1 port reads a request's body. Node reads and drops it after the answer so that the
+ * next request on the connection can be parsed, for as long as the client sends it, up to the
+ * request timeout: one connection sending a 100 GB `Content-Length` kept a metrics port reading
+ * and dropping hundreds of MB a second for 5 s (a third of a core on the acceptor's own event
+ * loop), and began again at once on a new one. A body past UNREAD_BODY_BYTES_MAX closes the
+ * connection instead; a smaller one (a form posted by mistake) is still read, so its client gets
+ * its answer (405) rather than a reset that may drop it.
+ */
+export function boundUnreadBody(req: IncomingMessage): void {
+  const length = req.headers['content-length'];
+  if (req.headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) return;
+  let read = 0;
+  req.on('data', (chunk: Buffer) => {
+    read += chunk.length;
+    if (read > UNREAD_BODY_BYTES_MAX) req.socket.destroy();
+  });
+}
+
 /** Bounds of an HTTP/1 port's connections (`boundHttpConnections`). */
 export interface HttpConnectionBounds {
   /** Connections held at once. */

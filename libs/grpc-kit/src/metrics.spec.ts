@@ -90,7 +90,54 @@ describe('the metrics port', () => {
       await server.close();
     }
   });
+  it('reads a small request body it does not want and answers, and closes a connection whose body goes on past UNREAD_BODY_BYTES_MAX', async () => {
+    const registry = new Registry();
+    new Counter({ name: 'test_events_total', help: 'events', registers: [registry] });
+    const server = await startMetricsServer('127.0.0.1', 0, registry, logger);
+    try {
+      const get = 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n';
+      // A small body is read (and dropped): its answer, and the next request's, come as they should.
+      expect((await sendOnOneConnection(server.port, [`POST /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n\r\nhello${get}`])).statusLines).toEqual([
+        'HTTP/1.1 405 Method Not Allowed',
+        'HTTP/1.1 200 OK',
+      ]);
+      // A body that goes on and on: the port stops reading it (Node read and dropped all of it, up to the request timeout).
+      const endless = await sendOnOneConnection(server.port, [`POST /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000000000\r\n\r\n`, ...Array.from({ length: 64 }, () => 'x'.repeat(16 * 1024))]);
+      expect(endless.closedByServer).toBe(true);
+      const chunked = await sendOnOneConnection(server.port, [`GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n`, ...Array.from({ length: 64 }, () => `4000\r\n${'x'.repeat(16 * 1024)}\r\n`)]);
+      expect(chunked.closedByServer).toBe(true);
+    } finally {
+      await server.close();
+    }
+  });
 });
+
+/**
+ * Writes `parts` on one connection, one at a time (stopping once the server closes it), and reads
+ * until the server closes it or 3 s pass: the status lines read, and whether the server closed it.
+ */
+function sendOnOneConnection(port: number, parts: readonly string[]): Promise<{ statusLines: string[]; closedByServer: boolean }> {
+  return new Promise((resolve) => {
+    let got = '';
+    let closedByServer = true;
+    const s = connect({ host: '127.0.0.1', port }, async () => {
+      for (const part of parts) {
+        if (s.destroyed) break;
+        if (!s.write(part)) await new Promise((r) => s.once('drain', r).once('close', r));
+      }
+    });
+    const timer = setTimeout(() => {
+      closedByServer = false;
+      s.destroy();
+    }, 3000);
+    s.on('data', (b: Buffer) => (got += b.toString('latin1')));
+    s.on('error', () => undefined);
+    s.on('close', () => {
+      clearTimeout(timer);
+      resolve({ statusLines: got.split('\r\n').filter((l) => l.startsWith('HTTP/1.1 ')), closedByServer });
+    });
+  });
+}
 
 describe('places per host', () => {
   it('counts IPv4 hosts by address and IPv6 hosts by their /64', () => {

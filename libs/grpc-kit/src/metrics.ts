@@ -14,7 +14,7 @@ import {
 } from '@grpc/grpc-js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { httpRefusal } from './address-bounds';
-import { boundHttpConnections, pipelinedAnswersBound } from './http-bounds';
+import { boundHttpConnections, boundUnreadBody, pipelinedAnswersBound } from './http-bounds';
 import { listeningServers } from './listening-servers';
 import { hostHeaderAllowed } from './loopback-host';
 import type { Logger } from './logger';
@@ -64,6 +64,7 @@ export async function startMetricsServer(host: string, port: number, registry: R
   const pipelined = pipelinedAnswersBound();
   const server = http.createServer({ connectionsCheckingInterval: 1000, headersTimeout: 5000, requestTimeout: 5000 }, (req, res) => {
     if (!pipelined(req, res)) return;
+    boundUnreadBody(req);
     // On loopback, only under a loopback name, as the status page (DNS rebinding: a page of
     // another site whose name resolves to 127.0.0.1 could read the node's metrics otherwise).
     if (!hostHeaderAllowed(host, req.headers.host)) {
