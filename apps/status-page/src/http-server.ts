@@ -31,7 +31,8 @@ function eventOf(v: NetworkView): string {
   return JSON.stringify({ ...rest, ...(latestRate ? { latestRate } : {}) });
 }
 
-const SLOT_PATH = /^\/(api\/)?slot\/(\d{1,20})$/;
+/** Any run of digits: one of 2^64 or more (however many digits) is answered 400, as 2^64 itself. */
+const SLOT_PATH = /^\/(api\/)?slot\/(\d+)$/;
 
 /** Bytes a viewer may leave unread before it is dropped (the chart's history, sent once, is at most about 2 MB). */
 const VIEWER_BACKLOG_BYTES_MAX = 8 * 1024 * 1024;
@@ -159,7 +160,8 @@ export async function startStatusServer(poller: NetworkPoller, opts: StatusServe
     }
     const slot = SLOT_PATH.exec(path);
     if (slot) {
-      const n = BigInt(slot[2] as string);
+      const digits = (slot[2] as string).replace(/^0+(?=\d)/, '');
+      const n = digits.length > 20 ? 1n << 64n : BigInt(digits);
       if (n >= 1n << 64n) {
         res.writeHead(400, { 'content-type': 'text/plain' }).end('a slot is below 2^64\n');
         return;

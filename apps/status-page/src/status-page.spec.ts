@@ -382,6 +382,10 @@ describe('the page\'s HTTP server', () => {
     expect((await get('/nope')).status).toBe(404);
     expect((await get('/slot/abc')).status).toBe(404);
     expect((await get(`/slot/${2n ** 64n}`)).status).toBe(400);
+    // However many digits: not "not found" (the path is a slot's), but out of range.
+    expect((await get(`/slot/${10n ** 30n}`)).status).toBe(400);
+    expect((await get(`/api/slot/${'9'.repeat(5000)}`)).status).toBe(400);
+    expect(JSON.parse((await get(`/api/slot/${'0'.repeat(30)}7`)).body)).toMatchObject({ slot: '7' });
     expect((await get('/api/view')).status).toBe(503); // before the first poll
   });
 
