@@ -42,7 +42,8 @@ function lostMessage(what: string): string {
 }
 
 export class LogWriter {
-  private queue: Item[] = [];
+  /** Items from `head` on wait; the slots before it are empty. */
+  private queue: (Item | undefined)[] = [];
   private head = 0;
   private queuedBytes = 0;
   /** True while the write loop runs; set and cleared synchronously (see drainQueue). */
@@ -130,8 +131,14 @@ export class LogWriter {
   }
 
   private shift(): Item {
-    const item = this.queue[this.head++];
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+    const item = this.queue[this.head] as Item;
+    // A taken item leaves the queue at once: its slot kept its frame (up to a value's size) reachable
+    // until more than 1,024 items had passed, up to a GiB of frames already written.
+    this.queue[this.head++] = undefined;
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
     }
@@ -153,7 +160,7 @@ export class LogWriter {
           this.rejectAll(new StorageUnavailableError(`storage is unhealthy: ${this._lastError}`));
           return;
         }
-        const first = this.queue[this.head];
+        const first = this.queue[this.head] as Item;
         if (first.kind === 'rotate') {
           this.shift();
           try {
@@ -167,7 +174,7 @@ export class LogWriter {
         const batch: { frame: Buffer; resolve: () => void; reject: (e: Error) => void }[] = [];
         let bytes = 0;
         while (this.pending > 0) {
-          const next = this.queue[this.head];
+          const next = this.queue[this.head] as Item;
           if (next.kind !== 'record' || (batch.length > 0 && bytes + next.frame.length > MAX_BATCH_BYTES)) break;
           this.shift();
           batch.push(next);
