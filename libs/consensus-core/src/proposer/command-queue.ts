@@ -13,7 +13,8 @@ interface QueuedCommand {
  * bound is an accept within the acceptors' receive bound.
  */
 export class CommandQueue {
-  private items: QueuedCommand[] = [];
+  /** Commands from `head` on wait; the slots before it are emptied as they are taken. */
+  private items: (QueuedCommand | undefined)[] = [];
   private head = 0;
   private queuedBytes = 0;
 
@@ -49,7 +50,7 @@ export class CommandQueue {
   dropIds(ids: ReadonlySet<string>): Command[] {
     const dropped: Command[] = [];
     if (ids.size === 0 || this.length === 0) return dropped;
-    const kept: QueuedCommand[] = [];
+    const kept: (QueuedCommand | undefined)[] = [];
     for (let i = this.head; i < this.items.length; i++) {
       const q = this.items[i] as QueuedCommand;
       if (ids.has(q.command.clientRequestId)) {
@@ -65,24 +66,37 @@ export class CommandQueue {
   /** Take the next batch: up to batchCommandsMax commands and batchBytesMax bytes (at least one). */
   takeBatch(batchCommandsMax: number, batchBytesMax: number): Command[] {
     assert(this.length > 0, 'takeBatch on an empty queue');
-    const first = this.items[this.head++];
+    const first = this.take();
     const batch: Command[] = [first.command];
     if (!first.solo) {
       let bytes = commandWireBytes(first.command);
       while (this.length > 0 && batch.length < batchCommandsMax) {
-        const next = this.items[this.head];
+        const next = this.items[this.head] as QueuedCommand;
         const size = commandWireBytes(next.command);
         if (next.solo || bytes + size > batchBytesMax) break;
-        this.head++;
+        this.take();
         bytes += size;
         batch.push(next.command);
       }
     }
     for (const c of batch) this.queuedBytes -= commandWireBytes(c);
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
       this.items = this.items.slice(this.head);
       this.head = 0;
     }
     return batch;
+  }
+
+  /**
+   * The command at the head, its slot emptied: a taken slot kept its command (a value of up to
+   * 1 MiB) reachable until more than 1,024 had passed, up to a GiB of proposed commands per proposer.
+   */
+  private take(): QueuedCommand {
+    const item = this.items[this.head] as QueuedCommand;
+    this.items[this.head++] = undefined;
+    return item;
   }
 }
