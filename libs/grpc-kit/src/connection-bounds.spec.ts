@@ -118,6 +118,50 @@ describe('connections still in their TLS handshake', () => {
   });
 });
 
+describe('connections from the host a client shares with silent ones', () => {
+  it('lets the client in ahead of bare connections that take every place of its host and are opened again as each is closed', async () => {
+    // On loopback every process is one host: a full share of bare connections, opened again as
+    // each was closed, kept every client and proposer there out when the newest was the one closed.
+    const dir = mkdtempSync(join(tmpdir(), 'conn-bounds-'));
+    ensureNetworkCertificates(dir, ['acceptor-0', 'client-a']);
+    const running = await startGrpcServer({ host: '127.0.0.1', port: 0, maxReceiveBytes: 1024, transport: loadTls(tlsFilesIn(dir, 'acceptor-0')), services: [], logger });
+    let stopped = false;
+    let opened = 0;
+    const bare = new Set<ReturnType<typeof createConnection>>();
+    const open = (): void => {
+      if (stopped) return;
+      opened++;
+      const c = createConnection({ port: running.port, host: '127.0.0.1' })
+        .on('error', () => undefined)
+        .on('close', () => {
+          bare.delete(c);
+          open();
+        });
+      bare.add(c);
+    };
+    for (let i = 0; i < HANDSHAKING_PER_HOST_MAX; i++) open();
+    const client = new grpc.Client(`127.0.0.1:${running.port}`, channelCredentials(loadTls(tlsFilesIn(dir, 'client-a')), 'acceptor-0'));
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      const pass = (b: Buffer) => b;
+      const answer = await new Promise<string>((resolve) =>
+        client.makeUnaryRequest('/grpc.health.v1.Health/Check', pass, pass, Buffer.alloc(0), { deadline: Date.now() + 5000 }, (e, a) =>
+          resolve(e ? `${grpc.status[e.code]}: ${e.details}` : a?.[1] === 1 ? 'SERVING' : 'other'),
+        ),
+      );
+      expect(answer).toBe('SERVING');
+      // The bare ones were closed to make room, and came back: their share stays theirs to hold.
+      expect(opened).toBeGreaterThan(HANDSHAKING_PER_HOST_MAX);
+    } finally {
+      stopped = true;
+      client.close();
+      for (const b of bare) b.destroy();
+      await running.shutdown(100);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('places of connections in their TLS handshake', () => {
   it('gives a place back when a connection from the same address and port came before the first one closed', async () => {
     // A connection reset and opened again at once from the same local port: the server sees the

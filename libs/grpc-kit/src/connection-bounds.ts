@@ -5,7 +5,8 @@
 // network. With TLS the bound therefore applies to clients only, per client as well, and the
 // network's own processes (proposer and acceptor certificates) have places of their own;
 // connections still in their TLS handshake have a bounded pool of places, a share of it per host,
-// and are closed after a few seconds, so they cannot take the kept places either.
+// and are closed after a few seconds (or to make room for a newer one), so they cannot take the
+// kept places either.
 import type { Http2Session } from 'node:http2';
 import type { Server as NetServer, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -31,7 +32,7 @@ export const NETWORK_CONNECTIONS_RESERVED = 64;
 export const HANDSHAKE_MS_MAX = 10_000;
 /**
  * Connections in their TLS handshake at once (no one can be told apart before it ends): one more
- * is closed as it arrives. They have places of their own, so they cannot take the kept ones.
+ * closes the oldest (see toEvict). They have places of their own, so they cannot take the kept ones.
  */
 export const HANDSHAKING_MAX = 128;
 /**
@@ -72,16 +73,48 @@ function closeSilentSessions(s: NetServer, ms: number): void {
   });
 }
 
+/** A connection in its TLS handshake: its socket, its host, and what frees its place. */
+interface Handshaking {
+  readonly raw: Socket;
+  readonly host: string;
+  readonly leave: () => void;
+}
+
+/**
+ * The connection to close so that one arriving may start its handshake when the places it would
+ * take are full: among those `of` picks (oldest first), the oldest that has sent nothing yet (a
+ * client starts with its hello at once), else the oldest. Closing the newest instead let 32
+ * bare connections from one host, opened again as each was closed, keep every process behind
+ * that host out (on loopback, every client and the proposer): now a client's handshake goes
+ * ahead of them, and it ends in milliseconds where theirs wait to be closed.
+ */
+function toEvict(handshaking: ReadonlyMap<string, Handshaking>, of: (h: Handshaking) => boolean): Handshaking | undefined {
+  let oldest: Handshaking | undefined;
+  for (const h of handshaking.values()) {
+    if (!of(h)) continue;
+    if (h.raw.bytesRead === 0) return h;
+    oldest ??= h;
+  }
+  return oldest;
+}
+
 function boundTlsClients(s: NetServer, bounds: ConnectionBounds, logger: Logger): void {
-  /** Connections in their handshake, by remote address and port: what frees each one's place. */
-  const handshaking = new Map<string, () => void>();
+  /** Connections in their handshake, by remote address and port, oldest first. */
+  const handshaking = new Map<string, Handshaking>();
   const handshakingPerHost = new CountsByKey(HANDSHAKING_PER_HOST_MAX);
   const byClient = new CountsByKey(bounds.perClientMax);
   let clients = 0;
   let warnedAt = -Infinity;
   const keyOf = (socket: Socket) => `${socket.remoteAddress}:${socket.remotePort}`;
+  const evict = (h: Handshaking | undefined): void => {
+    h?.leave();
+    h?.raw.destroy();
+  };
   s.on('connection', (raw: Socket) => {
     const host = hostKeyOf(raw.remoteAddress);
+    // Bounded: each eviction frees a place (leave is synchronous), and at most two are made.
+    if (handshakingPerHost.of(host) >= HANDSHAKING_PER_HOST_MAX) evict(toEvict(handshaking, (h) => h.host === host));
+    if (handshaking.size >= HANDSHAKING_MAX) evict(toEvict(handshaking, () => true));
     if (handshaking.size >= HANDSHAKING_MAX || !handshakingPerHost.take(host)) {
       raw.destroy();
       return;
@@ -94,7 +127,7 @@ function boundTlsClients(s: NetServer, bounds: ConnectionBounds, logger: Logger)
       if (left) return;
       left = true;
       clearTimeout(timer);
-      if (handshaking.get(key) === leave) handshaking.delete(key);
+      if (handshaking.get(key)?.leave === leave) handshaking.delete(key);
       handshakingPerHost.give(host);
     };
     const timer = setTimeout(() => {
@@ -102,11 +135,13 @@ function boundTlsClients(s: NetServer, bounds: ConnectionBounds, logger: Logger)
       raw.destroy();
     }, HANDSHAKE_MS_MAX);
     timer.unref();
-    handshaking.set(key, leave);
+    // Deleted first, so that a key taken again goes to the end: the map stays oldest first.
+    handshaking.delete(key);
+    handshaking.set(key, { raw, host, leave });
     raw.once('close', leave);
   });
   s.on('secureConnection', (socket: TLSSocket) => {
-    handshaking.get(keyOf(socket))?.();
+    handshaking.get(keyOf(socket))?.leave();
     const cn = socket.getPeerCertificate()?.subject?.CN;
     const identity = typeof cn === 'string' ? identityOfName(cn) : undefined;
     if (identity?.role === 'acceptor' || identity?.role === 'proposer') return;
