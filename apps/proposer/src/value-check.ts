@@ -76,7 +76,7 @@ export class ValueChecker {
     if (bytes > this.maxValueBytes) {
       throw new GrpcError(
         status.INVALID_ARGUMENT,
-        `value is ${value.data.length} bytes (${bytes} with its client_request_id and content_type), the limit is ${this.maxValueBytes}`,
+        `value is ${value.data.length} bytes, ${bytes} with its client_request_id and content_type, which together may hold at most ${this.maxValueBytes}`,
       );
     }
     const kind = contentKind(value.contentType);
