@@ -141,7 +141,7 @@ class NodeSimulation {
     this.snapshotFaults = new SeededRandom((BigInt(opts.seed) << 16n) ^ 0x5a75n);
     this.net = new SimNetwork(rng.fork('network'), { delayMsMin: 1, delayMsMax: 4, longDelayProbability: opts.longDelayProbability, longDelayMsMax: opts.longDelayMsMax });
     this.quorum = Quorum.majority(opts.acceptors);
-    const addresses = Array.from({ length: opts.acceptors }, (_, i) => `sim:${i}`).join(',');
+    const addresses = Array.from({ length: opts.acceptors }, (_, i) => `sim:${i + 1}`).join(',');
     const config = resolveProposerConfig(['--acceptors', addresses, '--insecure'], {});
     if (config === 'help') throw new Error('assertion: proposer config resolved to help');
     this.config = config;
