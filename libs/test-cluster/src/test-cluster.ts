@@ -20,6 +20,13 @@ export interface TestClusterOptions {
   readonly tls?: boolean;
 }
 
+export interface StartProposerOptions {
+  /** The proposer id the process is given (--id; default the key it is started under): two processes may share one. */
+  readonly identity?: number;
+  /** Environment added to this process only. */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
 /**
  * A real cluster for tests: acceptor and proposer processes on free loopback ports, with data
  * and logs in a temporary directory (kept when KEEP_TEST_CLUSTER is set).
@@ -143,7 +150,8 @@ export class TestCluster {
   }
 
   /** Starts proposer `id` on the cluster's acceptors, or on the `acceptors` addresses given (a test's own servers among them). */
-  async startProposer(id: number, extraArgs: readonly string[] = [], acceptors: readonly string[] = this.acceptorAddresses): Promise<NodeProcess> {
+  async startProposer(id: number, extraArgs: readonly string[] = [], acceptors: readonly string[] = this.acceptorAddresses, o: StartProposerOptions = {}): Promise<NodeProcess> {
+    const identity = o.identity ?? id;
     if (!this.proposerPorts.has(id)) {
       const [grpcPort, metricsPort] = await freePorts(2);
       if (grpcPort === undefined || metricsPort === undefined) throw new Error('no free port');
@@ -152,18 +160,18 @@ export class TestCluster {
     }
     const port = this.proposerPorts.get(id) as number;
     const tls = this.tlsDir;
-    if (tls !== undefined) ensureNetworkCertificates(tls, [`proposer-${id}`]);
+    if (tls !== undefined) ensureNetworkCertificates(tls, [`proposer-${identity}`]);
     const node = spawnNode({
       app: 'proposer',
       name: `proposer ${id}`,
       address: `127.0.0.1:${port}`,
       logFile: join(this.dir, `proposer_${id}.log`),
       args: [
-        '--id', String(id), '--port', String(port), '--acceptors', acceptors.join(','), '--lmfdb-cache', this.lmfdbCacheDir, ...this.transportArgs(),
+        '--id', String(identity), '--port', String(port), '--acceptors', acceptors.join(','), '--lmfdb-cache', this.lmfdbCacheDir, ...this.transportArgs(),
         '--metrics-port', String(await this.metricsPort(`proposer-${id}`)), ...extraArgs,
       ],
       transport: this.transport,
-      ...(this.opts.proposerEnv ? { env: this.opts.proposerEnv } : {}),
+      ...(this.opts.proposerEnv || o.env ? { env: { ...this.opts.proposerEnv, ...o.env } } : {}),
     });
     this.proposers.set(id, node);
     await node.waitServing();

@@ -5,15 +5,17 @@ import { type ChosenEntry, SeededRandom } from '@paxos/consensus-core';
 import { AcceptorServiceClient, type GetStateSnapshotResponse, type LogEntry, type ReadLogResponse, ReadServiceClient } from '@paxos/proto';
 import { StateSnapshotAssembler } from '@paxos/read-service';
 import { type AgreedStateSnapshot, decodeStateSnapshot } from '@paxos/state-machine';
-import { TestCluster, textValue } from '@paxos/test-cluster';
+import { freePorts, releasePorts, TestCluster, textValue } from '@paxos/test-cluster';
 import { ballotFromWire, belowHistoryOf, slotValueFromWire } from '@paxos/wire';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkHistory, type NodeSlot, type OutOfRange, slotDigest, type Violation } from './history-check';
-import { Nemesis, type FaultCounts } from './nemesis';
+import { Nemesis, type FaultCounts, type NemesisExtras } from './nemesis';
+import { PartitionProxies } from './partition-proxy';
 import { type ClientApi, type ClientLedger, runClient } from './retrying-clients';
 import { type ReadLedger, readAfterHeal, runReader } from './linearizable-reader';
-import { deadlineAfter } from '@paxos/grpc-kit';
+import { deadlineAfter, ensureNetworkCertificates } from '@paxos/grpc-kit';
 
 export interface ChaosOptions {
   readonly seconds: number;
@@ -26,6 +28,15 @@ export interface ChaosOptions {
   readonly acceptorArgs?: readonly string[];
   /** Negative control: the proposers run without client sessions. */
   readonly unsafeNoSessions: boolean;
+  /** Faults a default run does not inject (all off by default). */
+  readonly partitions?: boolean;
+  readonly longPauses?: boolean;
+  readonly fileEventKills?: boolean;
+  /** The data dir of acceptor 0 is a tmpfs of this many MiB, filled now and then and made read-only for a restart (needs root). */
+  readonly diskFaultsMiB?: number;
+  readonly clockJumps?: boolean;
+  /** A second process with proposer 1's identity, which the clients use too. */
+  readonly twinProposer?: boolean;
   readonly log: (line: string) => void;
 }
 
@@ -187,13 +198,73 @@ function emptyReport(o: ChaosOptions): ChaosReport {
   };
 }
 
+/** The proposer key of proposer 1's twin (--twin-proposer): another process with identity 1. */
+const TWIN_KEY = 101;
+
+/** A preload that sets a process's wall clock (Date) to PAXOS_CHAOS_CLOCK_AT, held there for its first 3 s, then moving on. */
+const CLOCK_PRELOAD = `'use strict';
+const at = Number(process.env.PAXOS_CHAOS_CLOCK_AT);
+if (Number.isFinite(at)) {
+  const RealDate = Date;
+  const start = RealDate.now();
+  const now = () => at + Math.max(0, RealDate.now() - start - 3000);
+  class ShiftedDate extends RealDate {
+    constructor(...a) { if (a.length === 0) super(now()); else super(...a); }
+    static now() { return now(); }
+  }
+  globalThis.Date = ShiftedDate;
+}
+`;
+
 export async function runChaos(o: ChaosOptions): Promise<{ report: ChaosReport; violations: Violation[] }> {
   mkdirSync(o.dir, { recursive: true });
   const random = new SeededRandom(o.seed);
-  const cluster = await TestCluster.start({ acceptors: o.acceptors, dir: o.dir, extraAcceptorArgs: o.acceptorArgs ?? [], ...(o.unsafeNoSessions ? { proposerEnv: { PAXOS_UNSAFE_NO_SESSIONS: '1' } } : {}) });
-  const proposerIds = Array.from({ length: o.proposers }, (_, i) => i + 1);
+  const diskAcceptor = 0;
+  const dataDirOf = (i: number) => join(o.dir, `node_${i}.data`);
+  let mounted: string | undefined;
+  if (o.diskFaultsMiB !== undefined) {
+    mkdirSync(dataDirOf(diskAcceptor), { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${o.diskFaultsMiB}m`, 'tmpfs', dataDirOf(diskAcceptor)]);
+    mounted = dataDirOf(diskAcceptor);
+  }
+  const clockPreload = join(o.dir, 'clock-preload.cjs');
+  if (o.clockJumps) writeFileSync(clockPreload, CLOCK_PRELOAD);
+  let cluster: TestCluster;
   try {
-    for (const id of proposerIds) await cluster.startProposer(id);
+    cluster = await TestCluster.start({ acceptors: o.acceptors, dir: o.dir, extraAcceptorArgs: o.acceptorArgs ?? [], ...(o.unsafeNoSessions ? { proposerEnv: { PAXOS_UNSAFE_NO_SESSIONS: '1' } } : {}) });
+  } catch (e) {
+    if (mounted !== undefined) execFileSync('umount', ['-l', mounted]);
+    throw e;
+  }
+  const proposerIds = [...Array.from({ length: o.proposers }, (_, i) => i + 1), ...(o.twinProposer ? [TWIN_KEY] : [])];
+  const proxyPorts: number[] = [];
+  let proxies: PartitionProxies | undefined;
+  try {
+    if (o.partitions) {
+      proxies = await PartitionProxies.start(proposerIds, cluster.acceptorPorts, async () => {
+        const [p] = await freePorts(1);
+        proxyPorts.push(p as number);
+        return p as number;
+      });
+    }
+    const startProposer = (key: number, clockAt?: number) =>
+      cluster.startProposer(key, [], proxies?.acceptorsFor(key) ?? cluster.acceptorAddresses, {
+        ...(key === TWIN_KEY ? { identity: 1 } : {}),
+        ...(clockAt !== undefined ? { env: { NODE_OPTIONS: `--require ${clockPreload}`, PAXOS_CHAOS_CLOCK_AT: String(clockAt) } } : {}),
+      });
+    const extras: NemesisExtras = {
+      ...(proxies ? { partitions: proxies } : {}),
+      ...(o.longPauses ? { longPauses: true } : {}),
+      ...(o.fileEventKills ? { fileEventKills: true } : {}),
+      ...(mounted !== undefined ? { diskFaults: { acceptor: diskAcceptor, dataDir: mounted } } : {}),
+      ...(o.clockJumps ? { clockJumps: true } : {}),
+      startProposer,
+    };
+    // Every proposer's certificate before the nemesis reads the clock: a proposer whose clock is set back never starts before its certificate.
+    if (cluster.tlsDir !== undefined) ensureNetworkCertificates(cluster.tlsDir, proposerIds.map((k) => `proposer-${k === TWIN_KEY ? 1 : k}`));
+    const nemesis = new Nemesis(cluster, proposerIds, random.fork('nemesis'), o.log, extras);
+    for (const id of proposerIds) await startProposer(id, nemesis.clockFor(id));
+    nemesis.watchFiles(dataDirOf);
     const addresses = proposerIds.map((id) => cluster.proposerAddress(id));
     const ledger: ClientLedger = { sent: new Set(), acked: new Map(), conflicts: [], refused: [], attempts: 0, retries: 0 };
     const chaosEnds = performance.now() + o.seconds * 1000;
@@ -209,7 +280,6 @@ export async function runChaos(o: ChaosOptions): Promise<{ report: ChaosReport; 
     const readers = Array.from({ length: READERS }, (_, k) =>
       runReader({ proposers: addresses, random: random.fork(`reader ${k}`), highestAcked: () => ledger.highestAcked, reads }, () => performance.now() >= chaosEnds),
     );
-    const nemesis = new Nemesis(cluster, proposerIds, random.fork('nemesis'), o.log);
     await nemesis.run(() => performance.now() >= chaosEnds);
     await nemesis.heal();
     o.log('healed: every node is up');
@@ -294,5 +364,14 @@ export async function runChaos(o: ChaosOptions): Promise<{ report: ChaosReport; 
     return { report, violations };
   } finally {
     await cluster.stop();
+    await proxies?.close();
+    releasePorts(proxyPorts);
+    if (mounted !== undefined) {
+      try {
+        execFileSync('umount', [mounted]);
+      } catch (e) {
+        o.log(`umount ${mounted}: ${(e as Error).message}`);
+      }
+    }
   }
 }

@@ -7,7 +7,7 @@ import { runChaos } from './chaos-run';
 export const chaosCommand = {
   program: 'chaos',
   summary: 'launch a network of real processes, run retrying clients under a seeded nemesis (kill -9, SIGSTOP, restarts of acceptors and proposers), heal, and check the history',
-  usage: 'npm run chaos -- [--seconds 30] [--seed N] [--acceptors 5] [--proposers 1] [--clients 12] [--dir D] [--state-snapshot-every N] [--history-retain-slots N] [--history-segment-bytes B]',
+  usage: 'npm run chaos -- [--seconds 30] [--seed N] [--acceptors 5] [--proposers 1] [--clients 12] [--dir D] [--state-snapshot-every N] [--history-retain-slots N] [--history-segment-bytes B] [--partitions] [--long-pauses] [--file-event-kills] [--disk-faults MiB] [--clock-jumps] [--twin-proposer]',
   options: {
     seconds: { type: 'integer', default: 30, description: 'how long the nemesis runs' },
     seed: { type: 'integer', description: 'the seed of every random choice', defaultText: 'default a random one (printed)' },
@@ -18,6 +18,12 @@ export const chaosCommand = {
     'state-snapshot-every': { type: 'integer', description: "every acceptor's applied slots between durable state snapshots", defaultText: "default the acceptor's, 100,000" },
     'history-retain-slots': { type: 'integer', description: 'every acceptor keeps at least the newest N chosen slots and drops older ones once two snapshots cover them', defaultText: "default the acceptor's: keep every slot" },
     'history-segment-bytes': { type: 'integer', description: "size at which every acceptor seals a chosen history segment (retention drops whole segments)", defaultText: "default the acceptor's, 64 MiB" },
+    partitions: { type: 'boolean', description: 'put a proxy between each proposer and each acceptor and cut some links now and then (both ways or one way)' },
+    'long-pauses': { type: 'boolean', description: 'also SIGSTOP a proposer or an acceptor for 4-10 s, past the clients\' 3 s deadlines' },
+    'file-event-kills': { type: 'boolean', description: 'also kill -9 an acceptor the moment it creates or renames a file (a state snapshot or a history segment being written)' },
+    'disk-faults': { type: 'integer', description: "acceptor 0's data dir is a tmpfs of this many MiB (needs root): filled for a while now and then, and made read-only for one restart" },
+    'clock-jumps': { type: 'boolean', description: "restart proposers with the wall clock set back or forth by up to 20 s, or to exactly their last start's" },
+    'twin-proposer': { type: 'boolean', description: "start a second process with proposer 1's id (and certificate), which clients use too" },
     'unsafe-no-sessions': { type: 'boolean', description: 'negative control: proposers without client sessions (the run must report violations)' },
   },
 } as const;
@@ -50,7 +56,13 @@ async function main(): Promise<number> {
   // eslint-disable-next-line no-restricted-properties -- a moment, to tell runs of one seed apart
   const dir = o.dir ?? join(tmpdir(), `paxos-chaos-${seed}-${Date.now()}`);
   console.log(`chaos: seed ${seed}, ${seconds} s, ${acceptors} acceptors, ${proposers} proposer(s), ${clients} clients; history and logs in ${dir}`);
-  console.log(`replay: npm run chaos -- --seconds ${seconds} --seed ${seed} --acceptors ${acceptors} --proposers ${proposers} --clients ${clients}${acceptorArgs.map((a) => ` ${a}`).join('')}`);
+  const disk = o['disk-faults'];
+  if (disk !== undefined && (disk < 8 || disk > 4096)) throw new ConfigError(`--disk-faults must be 8..4096 (MiB), got ${disk}`);
+  const extraFlags = [
+    ...(['partitions', 'long-pauses', 'file-event-kills', 'clock-jumps', 'twin-proposer'] as const).filter((f) => o[f] === true).map((f) => `--${f}`),
+    ...(disk !== undefined ? ['--disk-faults', String(disk)] : []),
+  ];
+  console.log(`replay: npm run chaos -- --seconds ${seconds} --seed ${seed} --acceptors ${acceptors} --proposers ${proposers} --clients ${clients}${[...acceptorArgs, ...extraFlags].map((a) => ` ${a}`).join('')}`);
   const { report, violations } = await runChaos({
     seconds,
     seed,
@@ -60,6 +72,12 @@ async function main(): Promise<number> {
     dir,
     acceptorArgs,
     unsafeNoSessions: o['unsafe-no-sessions'] === true,
+    partitions: o.partitions === true,
+    longPauses: o['long-pauses'] === true,
+    fileEventKills: o['file-event-kills'] === true,
+    ...(disk !== undefined ? { diskFaultsMiB: disk } : {}),
+    clockJumps: o['clock-jumps'] === true,
+    twinProposer: o['twin-proposer'] === true,
     log: (l) => console.log(`  ${l}`),
   });
   for (const v of violations) console.log(`VIOLATION ${v.kind}: ${v.detail}`);
