@@ -292,7 +292,19 @@ export async function runChaos(o: ChaosOptions): Promise<{ report: ChaosReport; 
       live = await cluster.propose(1, 'after-heal', textValue('after the heal'), 30_000);
       ledger.acked.set('after-heal', live.slot);
     } catch (e) {
-      const violation: Violation = { kind: 'no-liveness', detail: `a proposal after the heal was not chosen within 30 s: ${(e as Error).message}` };
+      // What the nodes say, to tell a stuck proposer from a network that cannot choose.
+      const indexes = await Promise.all(cluster.acceptorAddresses.map((a) => committedIndexOf(a).then(String, (x: Error) => x.message.slice(0, 60))));
+      const others: string[] = [];
+      for (const id of proposerIds.slice(1)) {
+        others.push(
+          await cluster.propose(id, `after-heal-via-${id}`, textValue('after the heal'), 10_000).then(
+            (r) => `proposer ${id} chose slot ${r.slot}`,
+            (x: Error) => `proposer ${id}: ${x.message.slice(0, 200)}`,
+          ),
+        );
+      }
+      o.log(`after the heal: acceptors' committed indexes ${indexes.join(', ')}; ${others.join('; ') || 'no other proposer'}`);
+      const violation: Violation = { kind: 'no-liveness', detail: `a proposal after the heal was not chosen within 30 s: ${(e as Error).message} (acceptors' committed indexes ${indexes.join(', ')}; ${others.join('; ') || 'no other proposer'})` };
       return { report: emptyReport(o), violations: [violation] };
     }
     const healedAt = performance.now();
