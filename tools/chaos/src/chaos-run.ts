@@ -170,6 +170,25 @@ function stateSnapshotOf(address: string): Promise<AgreedStateSnapshot | undefin
 
 const toEntry = (e: LogEntry): ChosenEntry => ({ slot: e.slot, ballot: ballotFromWire(e.ballot), value: slotValueFromWire(e.value) });
 
+/**
+ * One proposal through proposer `id`, sent again with the same id after a retryable answer (as a
+ * client would) until `withinMs` passes: a proposer just resumed or restarted answers UNAVAILABLE
+ * at once while its links to the acceptors reconnect.
+ */
+export async function proposeUntilChosen(cluster: Pick<TestCluster, 'propose'>, id: number, clientRequestId: string, withinMs: number): Promise<{ slot: bigint }> {
+  const until = performance.now() + withinMs;
+  for (;;) {
+    const left = Math.round(until - performance.now());
+    try {
+      return await cluster.propose(id, clientRequestId, textValue('after the heal'), Math.max(left, 1));
+    } catch (e) {
+      const code = (e as { code?: number }).code;
+      if ((code !== status.UNAVAILABLE && code !== status.DEADLINE_EXCEEDED) || performance.now() + 200 >= until) throw e;
+      await sleep(200);
+    }
+  }
+}
+
 /** The report of a run that ended without a history to check (no liveness after the heal). */
 function emptyReport(o: ChaosOptions): ChaosReport {
   return {
@@ -289,7 +308,7 @@ export async function runChaos(o: ChaosOptions): Promise<{ report: ChaosReport; 
     ledger.sent.add('after-heal');
     let live: { slot: bigint };
     try {
-      live = await cluster.propose(1, 'after-heal', textValue('after the heal'), 30_000);
+      live = await proposeUntilChosen(cluster, 1, 'after-heal', 30_000);
       ledger.acked.set('after-heal', live.slot);
     } catch (e) {
       // What the nodes say, to tell a stuck proposer from a network that cannot choose.
@@ -304,7 +323,7 @@ export async function runChaos(o: ChaosOptions): Promise<{ report: ChaosReport; 
         );
       }
       o.log(`after the heal: acceptors' committed indexes ${indexes.join(', ')}; ${others.join('; ') || 'no other proposer'}`);
-      const violation: Violation = { kind: 'no-liveness', detail: `a proposal after the heal was not chosen within 30 s: ${(e as Error).message} (acceptors' committed indexes ${indexes.join(', ')}; ${others.join('; ') || 'no other proposer'})` };
+      const violation: Violation = { kind: 'no-liveness', detail: `a proposal after the heal, sent again after each retryable answer, was not chosen within 30 s: ${(e as Error).message} (acceptors' committed indexes ${indexes.join(', ')}; ${others.join('; ') || 'no other proposer'})` };
       return { report: emptyReport(o), violations: [violation] };
     }
     const healedAt = performance.now();
