@@ -138,7 +138,7 @@ export class ClientGateway {
     if (blocked !== undefined) return Promise.reject(blocked);
     const up = this.deps.reachable();
     const { quorum } = this.deps;
-    if (!quorum.isQuorum(up) && !this.inCore.has(id)) return Promise.reject(new QuorumUnreachableError(up, quorum.n, quorum.q));
+    if (!quorum.isQuorum(up) && !this.inCore.has(id)) return Promise.reject(QuorumUnreachableError.notConnected(up, quorum.n, quorum.q));
     const inFlight = this.inCore.get(id);
     // Another value under the id (other bytes, or the same bytes under another content type) is
     // held for its caller's answer. A retry of the value in flight is waited on with the copy in

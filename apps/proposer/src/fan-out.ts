@@ -22,8 +22,19 @@ export class QuorumUnreachableError extends GrpcError {
     readonly failures: ReadonlyMap<number, string> = new Map(),
     /** Of those that answered, how many refused the value (its claims failed their check). */
     readonly refused = 0,
+    message = `${answered} of ${n} acceptors answered, ${q} needed${refused > 0 ? `; ${refused} of them refused the value` : ''}${errorsNamed(failures)}`,
   ) {
-    super(status.UNAVAILABLE, `${answered} of ${n} acceptors answered, ${q} needed${refused > 0 ? `; ${refused} of them refused the value` : ''}${errorsNamed(failures)}`);
+    super(status.UNAVAILABLE, message);
+  }
+
+  /**
+   * Fewer than a quorum of the proposer's links to acceptors are connected: nothing was sent.
+   * Said as such: "answered" sent an operator looking for acceptors that did not answer, where
+   * the proposer's own links were still reconnecting (after a restart or a pause).
+   */
+  static notConnected(connected: number, n: number, q: number): QuorumUnreachableError {
+    const message = `${connected} of ${n} acceptors connected to this proposer, ${q} needed: the value was not sent (links reconnect within seconds after a restart or pause); retry with the same client_request_id`;
+    return new QuorumUnreachableError(connected, n, q, new Map(), 0, message);
   }
 
   /** The failures grouped by reason, e.g. "DEADLINE_EXCEEDED: node 3 (...) did not answer ...: nodes 3, 7". */
