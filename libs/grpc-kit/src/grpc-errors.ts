@@ -57,11 +57,27 @@ export const boundStatusDetails: ServerInterceptor = (_method, call: ServerInter
     call,
     new ResponderBuilder()
       .withSendStatus((st, next) => {
-        const details = typeof st.details === 'string' ? boundedDetails(st.details) : st.details;
-        next(details === st.details ? st : { ...st, details });
+        const said = requestCountStatus(st.code, st.details) ?? st;
+        const details = typeof said.details === 'string' ? boundedDetails(said.details) : said.details;
+        next(details === st.details && said === st ? st : { ...st, ...said, details });
       })
       .build(),
   );
+
+/**
+ * grpc-js's status for a call of a one-request method that sent no request message, or two:
+ * UNIMPLEMENTED, "for server streaming method", for a method that exists and may be unary. The
+ * request is what is wrong: INVALID_ARGUMENT, said so. Undefined for any other status.
+ */
+function requestCountStatus(code: status | undefined, details: string | undefined): { code: status; details: string } | undefined {
+  if (code !== status.UNIMPLEMENTED || details === undefined) return undefined;
+  const m = /^Received (no|a second) request message for server streaming method (\S+)$/.exec(details);
+  if (m === null) return undefined;
+  return {
+    code: status.INVALID_ARGUMENT,
+    details: m[1] === 'no' ? `the call ended without a request message: ${m[2]} takes exactly one` : `a second request message arrived: ${m[2]} takes exactly one`,
+  };
+}
 
 /** The error object grpc-js sends as the call's status. */
 export function toServiceError(err: unknown): Partial<ServiceError> {

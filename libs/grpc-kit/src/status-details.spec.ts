@@ -73,6 +73,20 @@ describe('status messages', () => {
     client.close();
   });
 
+  it('a call of a one-request method with no request message, or two, is INVALID_ARGUMENT saying so, not UNIMPLEMENTED', async () => {
+    const client = new grpc.Client(address, grpc.credentials.createInsecure());
+    const pass = (b: Buffer) => b;
+    const send = (messages: number) =>
+      new Promise<grpc.ServiceError>((resolve) => {
+        const call = client.makeClientStreamRequest('/grpc.health.v1.Health/Check', pass, pass, new grpc.Metadata(), { deadline: Date.now() + 3000 }, (e) => resolve(e as grpc.ServiceError));
+        for (let i = 0; i < messages; i++) call.write(Buffer.alloc(0));
+        call.end();
+      });
+    expect(await send(0)).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: 'the call ended without a request message: /grpc.health.v1.Health/Check takes exactly one' });
+    expect(await send(2)).toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: 'a second request message arrived: /grpc.health.v1.Health/Check takes exactly one' });
+    client.close();
+  });
+
   it('boundedDetails of random text can always be sent (encodeURI does not throw), within its bound', () => {
     const seed = Number(process.env['SEED'] ?? 20261205);
     console.log(`status-details seed ${seed} (SEED=${seed} to repeat)`);
