@@ -39,6 +39,14 @@ describe("LogReader, a client's read of the acceptors' histories", () => {
     expect(asked.sort()).toEqual([0, 1, 2]);
   });
 
+  it("says why each acceptor failed as a person reads it, without grpc-js's stages", async () => {
+    const log = new ChosenLog({ retainedSlotsMax: 4, retainedBytesMax: 1 << 20, state: new AgreedState({ digest: () => 'd' }) });
+    const details = 'Deadline exceeded after 2.001s,LB pick: 0.000s,remote_addr=127.0.0.1:7100';
+    const silent = { nodeId: 3, up: true, learn: async () => Promise.reject(Object.assign(new Error(`4 DEADLINE_EXCEEDED: ${details}`), { code: status.DEADLINE_EXCEEDED, details })) } as unknown as AcceptorLink;
+    const read = new LogReader([silent], log, () => undefined).readForClient(0n, 16, 1 << 20, { key: 'client-a', gone: () => false });
+    await expect(read).rejects.toMatchObject({ code: status.UNAVAILABLE, message: 'no acceptor could serve slot 0 of the chosen log (node 3: DEADLINE_EXCEEDED: no answer within 2.001 s (the node paused or overloaded?))' });
+  });
+
   it('names the oldest slot this proposer still keeps when the acceptors dropped more than it did', async () => {
     const ballot = { round: 1n, proposerId: 1 };
     const entry = (i: number): ChosenEntry => ({ slot: BigInt(i), ballot, value: { kind: 'batch', commands: [{ clientRequestId: `c${i}`, contentType: 'text/plain', data: Buffer.from('v') }] } });

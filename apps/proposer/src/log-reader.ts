@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { type ChosenEntry, slotValueBytes } from '@paxos/consensus-core';
-import { type Caller, GrpcError, messageBytes, PacedTurns } from '@paxos/grpc-kit';
+import { type Caller, describeGrpcError, GrpcError, messageBytes, PacedTurns } from '@paxos/grpc-kit';
 import { belowHistoryTrailers } from '@paxos/wire';
 import type { AcceptorLink } from './acceptor-link';
 import type { ChosenLog } from './chosen-log';
@@ -112,7 +112,8 @@ export class LogReader {
         failures.push(`node ${link.nodeId}: holds chosen values up to slot ${r.committedIndex}, from slot ${r.oldestKeptSlot}`);
       } catch (e) {
         silent += 1;
-        failures.push(`node ${link.nodeId}: ${(e as Error).message}`);
+        // Said as a person reads it: grpc-js's own text carries its stages ("LB pick: 0.001s, remote_addr=...").
+        failures.push(`node ${link.nodeId}: ${describeGrpcError(e)}`);
       }
     }
     if (dropped !== undefined) {
