@@ -135,7 +135,9 @@ export class TestCluster {
       transport: this.transport,
     });
     this.acceptors[i] = node;
-    await node.waitServing();
+    // All of a cluster's acceptors start at once and share the machine's cores: 23 of them on 2
+    // cores with another job running missed a fixed 20 s before any test had begun.
+    await node.waitServing(20_000 + 1_000 * Math.max(0, this.acceptorPorts.length - 5));
     return node;
   }
 
