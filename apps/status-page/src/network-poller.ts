@@ -154,7 +154,13 @@ export class NetworkPoller {
   }
 
   private async findSlot(slot: bigint): Promise<{ entry?: LogEntry; from: string; problem?: string; noneAnswered?: boolean }> {
-    const problems: string[] = [];
+    /** Why each node could not give the slot, by reason: the addresses that gave it. */
+    const problems = new Map<string, string[]>();
+    const problem = (address: string, reason: string): void => {
+      const at = problems.get(reason);
+      if (at) at.push(address);
+      else problems.set(reason, [address]);
+    };
     let answered = 0;
     const ask = async (node: NodeClients): Promise<{ entry: LogEntry; from: string }> => {
       try {
@@ -163,12 +169,12 @@ export class NetworkPoller {
         const entry = r.entries[0];
         if (entry && entry.slot === slot) return { entry, from: node.address };
         // applied_slot counts the slots applied: the last one applied is the slot before it.
-        problems.push(`${node.address}: not chosen there yet (${r.appliedSlot === 0n ? 'no slot applied yet' : `applied through slot ${r.appliedSlot - 1n}`})`);
+        problem(node.address, `not chosen there yet (${r.appliedSlot === 0n ? 'no slot applied yet' : `applied through slot ${r.appliedSlot - 1n}`})`);
       } catch (e) {
         // OUT_OF_RANGE: the node answered that it no longer keeps the slot (below its retained
         // history). An answer, as final as "not chosen yet": not a reason to ask again.
         if (isServiceError(e) && e.code === status.OUT_OF_RANGE) answered++;
-        problems.push(`${node.address}: ${failureState(e, this.opts.nodeDeadlineMs).reason}`);
+        problem(node.address, failureState(e, this.opts.nodeDeadlineMs).reason);
       }
       throw new Error('not read there');
     };
@@ -180,8 +186,10 @@ export class NetworkPoller {
     try {
       return await Promise.any(this.acceptors.map(ask));
     } catch {
-      const shown = problems.slice(0, 4).join('; ');
-      return { from: '', problem: problems.length > 4 ? `${shown}; and ${problems.length - 4} more nodes` : shown, ...(answered === 0 ? { noneAnswered: true } : {}) };
+      // One line per reason, so that 23 nodes saying one thing are said once, not cut off after four.
+      const groups = [...problems].map(([reason, at]) => `${at.slice(0, 3).join(', ')}${at.length > 3 ? ` and ${at.length - 3} more` : ''}: ${reason}`);
+      const shown = groups.slice(0, 4).join('; ');
+      return { from: '', problem: groups.length > 4 ? `${shown}; and ${groups.length - 4} more reasons` : shown, ...(answered === 0 ? { noneAnswered: true } : {}) };
     }
   }
 

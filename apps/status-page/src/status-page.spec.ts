@@ -769,6 +769,9 @@ describe('reading one slot for its page', () => {
       expect(r.entry).toBeUndefined();
       expect(r.problem).toContain(details);
       expect(r.noneAnswered).toBeUndefined();
+      // Said once for the two nodes that said it, not once per node.
+      expect(r.problem?.split(details)).toHaveLength(2);
+      expect(r.problem).toContain(`127.0.0.1:${pruned.port}, 127.0.0.1:${pruned.port}: OUT_OF_RANGE: ${details}`);
     } finally {
       poller.stop();
       await pruned.shutdown(100);
