@@ -40,6 +40,10 @@ describe('operator flags and messages', () => {
     await expect(runRead(['proposal', '18446744073709551616', '--dir', dir, '--address', '127.0.0.1:1'], out)).rejects.toThrow(ConfigError);
     await expect(runRead(['log', '--dir', dir, '--address', 'nonsense'], out)).rejects.toThrow('--address: "nonsense" is not host:port');
     await expect(runRead(['log', '--dir', dir, '--node', '0', '--address', '127.0.0.1:1'], out)).rejects.toThrow(/give one/);
+    // A word only `proposal` takes, and a second address, were ignored: the read answered something else than asked.
+    await expect(runRead(['leaderboard', 'extra', '--dir', dir, '--address', '127.0.0.1:1'], out)).rejects.toThrow(new ConfigError('read leaderboard takes no "extra" after it'));
+    await expect(runRead(['proposals', '40', '--dir', dir, '--address', '127.0.0.1:1'], out)).rejects.toThrow(/--from N says where to start/);
+    await expect(runRead(['log', '--dir', dir, '--address', '127.0.0.1:1,127.0.0.1:2'], out)).rejects.toThrow('--address names 2 nodes: give the one to read from');
     // The nodes answer at most 1,000 changes: a larger --history was sent and refused by every node (INVALID_ARGUMENT).
     await expect(runRead(['leaderboard', '--dir', dir, '--address', '127.0.0.1:1', '--history', '1001'], out)).rejects.toThrow(/--history.*1000/);
   });

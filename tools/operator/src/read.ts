@@ -96,8 +96,12 @@ export async function runRead(argv: readonly string[], out: (line: string) => vo
   const o = parsed.options;
   const [what, arg, ...extra] = parsed.positionals;
   if (what === undefined || extra.length > 0) throw new ConfigError('say what to read: leaderboard, proposal <n>, proposals or log');
+  // Only `proposal` takes a word after it: another was ignored, and the read answered something else than asked.
+  if (arg !== undefined && what !== 'proposal') throw new ConfigError(`read ${what} takes no "${arg}" after it${what === 'proposals' || what === 'log' ? ' (--from N says where to start)' : ''}`);
   if (o.address !== undefined && o.node !== undefined) throw new ConfigError('--node and --address both name the node to read from: give one');
-  let address = o.address === undefined ? undefined : (parseAddressList(o.address, '--address')[0] as string);
+  const addresses = o.address === undefined ? undefined : parseAddressList(o.address, '--address');
+  if (addresses !== undefined && addresses.length > 1) throw new ConfigError(`--address names ${addresses.length} nodes: give the one to read from`);
+  let address = addresses?.[0];
   const dir = resolve(o.dir ?? defaultNetworkDir());
   const transport = clientTransport(dir);
   if (!address) {
