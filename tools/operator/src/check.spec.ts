@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultCacheDir } from '@paxos/lmfdb-client';
 import { asksForJson, failureJson, runCheck } from './check';
-import { shellWord } from './launch';
+import { shellWord } from './shell-word';
 import { LAUNCH_MARKER_ENV, LAUNCH_NAME_ENV } from './processes';
 
 describe('npm run check --json when the check itself fails', () => {

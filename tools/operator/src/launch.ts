@@ -3,6 +3,7 @@ import { ConfigError, helpText, parseCommand } from '@paxos/grpc-kit';
 import { defaultCacheDir } from '@paxos/lmfdb-client';
 import { launchNetwork, type LaunchResult, restartMissing } from './launch-network';
 import { defaultNetworkDir, type NetworkLayout, portOf, refuseNonDirectory } from './network-dir';
+import { shellWord } from './shell-word';
 
 export const launchCommand = {
   program: 'launch',
@@ -46,10 +47,6 @@ export function relaunchCommand(layout: NetworkLayout, dir: string): string {
   return `npm run launch -- ${flags.map(shellWord).join(' ')}`;
 }
 
-/** An argument as a POSIX shell reads it back: as it is when it holds only safe characters, else in single quotes. */
-export function shellWord(arg: string): string {
-  return /^[\w./:=@%+,-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
-}
 
 export function printLaunch(r: LaunchResult, out: (line: string) => void): void {
   for (const n of r.nodes) {

@@ -39,6 +39,13 @@ describe('the network dir', () => {
     expect(() => readLayout(dir)).toThrow(new RegExp(`^${join(dir, 'network.json')} is not valid JSON .*: restore it`));
     writeFileSync(join(dir, 'network.json'), '{"nodes":5}');
     expect(() => readLayout(dir)).toThrow(`${join(dir, 'network.json')} does not describe a network launch made: "nodes" is not a list`);
+    // A file where the dir should be is said to be one (not "network.json is missing", nor a launch into the file).
+    const file = join(dir, 'not a dir');
+    writeFileSync(file, 'x');
+    expect(() => readLayout(file)).toThrow(new ConfigError(`the network dir ${file} is a file, not a directory; give --dir (or PAXOS_NETWORK_DIR) a directory, or a path that does not exist yet`));
+    // The launch it suggests can be pasted into a shell: a dir with a space is quoted.
+    const spaced = join(dir, 'my net');
+    expect(() => readLayout(spaced)).toThrow(`npm run launch -- --dir '${spaced}'`);
   });
 
   it('stop leaves a dir launch never wrote into as it was: other programs\' pid files stay, no lock file is made', async () => {

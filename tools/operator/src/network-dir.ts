@@ -1,6 +1,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ConfigError, DirInUseError, INSECURE, loadTls, lockDirAcrossProcesses, networkTlsDir, tlsFilesIn, type Transport } from '@paxos/grpc-kit';
+import { shellWord } from './shell-word';
 
 /** Where launch keeps pid files, logs, data, TLS files and the layout of the running network. */
 export { defaultNetworkDir, networkTlsDir } from '@paxos/grpc-kit';
@@ -115,7 +116,9 @@ export function writeLayout(dir: string, layout: NetworkLayout): void {
 
 export function readLayout(dir: string): NetworkLayout {
   const path = join(dir, LAYOUT_FILE);
-  if (!existsSync(path)) throw new Error(`no network described in ${dir} (${LAYOUT_FILE} is missing): start one with npm start (the default dir) or npm run launch -- --dir ${dir}`);
+  // A file where the dir should be: "network.json is missing" and a launch into that file would not help.
+  refuseNonDirectory(dir);
+  if (!existsSync(path)) throw new Error(`no network described in ${dir} (${LAYOUT_FILE} is missing): start one with npm start (the default dir) or npm run launch -- --dir ${shellWord(dir)}`);
   let doc: unknown;
   try {
     doc = JSON.parse(readFileSync(path, 'utf8'));
