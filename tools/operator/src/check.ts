@@ -13,7 +13,7 @@ import { listeningPlaces, portTaken } from './port-check';
 export const checkCommand = {
   program: 'check',
   refuseRepeats: true,
-  summary: "poll every node's Status and print the table, the alive count, the quorum and consensus lines, the proposer's and the status page's state; exit 0 only when a quorum is alive and the proposer serves, 2 when two acceptors hold different values for one slot",
+  summary: "poll every node's Status and print the table, the alive count, the quorum and consensus lines, the proposer's and the status page's state; exit 0 only when a quorum is alive and the proposer serves, 2 when two acceptors hold different values for one slot (or a flag is bad), 1 otherwise (a stopped network among them)",
   usage: 'npm run check -- [--dir D] [--json] [--settle-ms N] [--compare-slots N] [--deadline-ms N]',
   options: {
     dir: { type: 'string', env: 'PAXOS_NETWORK_DIR', description: 'the network dir', defaultText: 'default ~/.openclaw/consensus' },

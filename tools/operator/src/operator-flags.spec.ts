@@ -5,6 +5,8 @@ import { ConfigError } from '@paxos/grpc-kit';
 import { runLaunch } from './launch';
 import { clientTransport, writeLayout } from './network-dir';
 import { runRead } from './read';
+import { runSubmit } from './submit';
+import { runCheck } from './check';
 
 describe('operator flags and messages', () => {
   let dir: string;
@@ -32,6 +34,15 @@ describe('operator flags and messages', () => {
     const lines: string[] = [];
     await runRead(['--help'], (l) => lines.push(l));
     expect(lines.join('\n')).toMatch(/exit 0 read, 2 bad input, 3 not found, 4 no answer or no quorum .*, 1 other/);
+  });
+
+  it("submit's and check's --help say their exit codes too", async () => {
+    const submit: string[] = [];
+    await runSubmit(['--help'], (l) => submit.push(l));
+    expect(submit.join('\n')).toMatch(/exit 0 chosen, 2 bad input .*, 3 refused .*, 4 not chosen yet .*, 1 other/);
+    const check: string[] = [];
+    await runCheck(['--help'], (l) => check.push(l));
+    expect(check.join('\n')).toMatch(/exit 0 only when .*, 2 when .*, 1 otherwise/);
   });
 
   it('read refuses numbers above uint64, a malformed --address and --node with --address, before any call', async () => {

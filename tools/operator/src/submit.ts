@@ -18,7 +18,7 @@ import { transportMismatch } from './transport-mismatch';
 export const submitCommand = {
   program: 'submit',
   refuseRepeats: true,
-  summary: 'build a Monster Harmonic proposal and submit it through the proposer; print each node\'s promise and accept and the chosen slot',
+  summary: 'build a Monster Harmonic proposal and submit it through the proposer; print each node\'s promise and accept and the chosen slot; exit 0 chosen, 2 bad input (or an id already used for other bytes), 3 refused (false claim, wrong hash, a number already taken), 4 not chosen yet (no quorum, overload or the deadline: rerun with the printed --client-request-id), 1 other',
   usage: 'npm run submit -- <proposal-number> [--dir D] [--file proposal.json] [--entry "framework,score,price,bid,ask"]... [--claim "source:label:field=value"]...',
   allowPositionals: true,
   options: {
