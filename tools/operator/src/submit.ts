@@ -250,6 +250,9 @@ function oneAddress(text: string, what: string): string {
   return list[0] as string;
 }
 
+/** The proposer's UNAVAILABLE for a value it turned away unsent (QuorumUnreachableError.notConnected). */
+const PROPOSER_NOT_SENT = /^\d+ of \d+ acceptors connected to this proposer, \d+ needed: the value was not sent/;
+
 /**
  * What a failed Propose means to the person who sent it, and the exit code. Only a decided "no"
  * is "refused". A deadline, a round that reached no quorum (its accepts may still count in a
@@ -281,6 +284,9 @@ export function describeFailure(code: status, details: string, clientRequestId: 
       if (notConnected(code, details) && transportMismatch !== undefined) return [`not sent: UNAVAILABLE: no connection: ${transportMismatch}; ${retry}`, EXIT.unavailable];
       if (unresolvedAddress(code, details) !== undefined) return [`not sent: ${what}; give --proposer (or PAXOS_PROPOSER) a host that resolves`, EXIT.unavailable];
       if (notConnected(code, details)) return [`not sent: ${what}; ${certificateRefusal(details) ? certificateAdvice() : notRunningHint('the proposer')}; ${retry}`, EXIT.unavailable];
+      // The proposer turned the value away before sending it (too few of its links to the
+      // acceptors were connected): its own words say so, and "may still be chosen" contradicted them.
+      if (PROPOSER_NOT_SENT.test(details)) return [`not sent: ${what}; ${retry}`, EXIT.unavailable];
       return [`not known to be chosen: ${what}; the proposal may still be chosen: ${retry}`, EXIT.unavailable];
     case status.DEADLINE_EXCEEDED:
       return [`not known to be chosen: ${what}; the proposal may still be chosen: ${retry}`, EXIT.unavailable];
