@@ -227,11 +227,12 @@ if (Number.isFinite(at)) {
   const RealDate = Date;
   const start = RealDate.now();
   const now = () => at + Math.max(0, RealDate.now() - start - 3000);
-  class ShiftedDate extends RealDate {
-    constructor(...a) { if (a.length === 0) super(now()); else super(...a); }
-    static now() { return now(); }
-  }
-  globalThis.Date = ShiftedDate;
+  // A proxy, not a subclass: Date() called without new (a string of the time) works as before.
+  globalThis.Date = new Proxy(RealDate, {
+    construct: (target, args, newTarget) => Reflect.construct(target, args.length === 0 ? [now()] : args, newTarget),
+    apply: () => new RealDate(now()).toString(),
+    get: (target, prop, receiver) => (prop === 'now' ? now : Reflect.get(target, prop, receiver)),
+  });
 }
 `;
 
@@ -269,7 +270,7 @@ export async function runChaos(o: ChaosOptions): Promise<{ report: ChaosReport; 
     const startProposer = (key: number, clockAt?: number) =>
       cluster.startProposer(key, [], proxies?.acceptorsFor(key) ?? cluster.acceptorAddresses, {
         ...(key === TWIN_KEY ? { identity: 1 } : {}),
-        ...(clockAt !== undefined ? { env: { NODE_OPTIONS: `--require ${clockPreload}`, PAXOS_CHAOS_CLOCK_AT: String(clockAt) } } : {}),
+        ...(clockAt !== undefined ? { env: { NODE_OPTIONS: `--require ${JSON.stringify(clockPreload)}`, PAXOS_CHAOS_CLOCK_AT: String(clockAt) } } : {}),
       });
     const extras: NemesisExtras = {
       ...(proxies ? { partitions: proxies } : {}),

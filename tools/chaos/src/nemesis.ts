@@ -327,8 +327,8 @@ export class Nemesis {
     this.track(
       (async () => {
         await this.cluster.killAcceptor(d.acceptor, 'SIGKILL');
-        execFileSync('mount', ['-o', 'remount,ro', d.dataDir]);
         try {
+          execFileSync('mount', ['-o', 'remount,ro', d.dataDir]);
           await this.cluster.startAcceptor(d.acceptor);
           this.log(`acceptor ${d.acceptor} started on a read-only data dir`);
         } catch (e) {
@@ -352,6 +352,20 @@ export class Nemesis {
     for (const w of this.watchers) w.close();
     this.armed = undefined;
     await Promise.all(this.pending);
+    // A step that failed (a restart that did not come up, a remount refused) left its node down:
+    // started here, so that "healed: every node is up" is true before the history is checked.
+    for (const [i, node] of this.cluster.acceptors.entries()) {
+      if (node?.running) continue;
+      this.log(`acceptor ${i} is still down after its fault: starting it`);
+      await this.cluster.startAcceptor(i);
+    }
+    for (const id of this.proposerIds) {
+      if (this.cluster.proposers.get(id)?.running) continue;
+      this.log(`proposer ${id} is still down after its fault: starting it`);
+      await this.extras.startProposer(id, this.clockFor(id));
+    }
+    this.out.clear();
+    this.proposersDown.clear();
     this.extras.partitions?.healAll();
   }
 }
