@@ -137,4 +137,11 @@ describe('framework names that read alike', () => {
     // Text with no composed form (a mark on a letter that has none) is NFC as written.
     expect(checker.check('id', harmonic('q\u0301 \u{1F600}')).clientRequestId).toBe('id');
   });
+
+  it('lets through the retry of a proposal that took effect under a build that took such names, to be answered with its slot', () => {
+    const taken = new Map([[31n, { slot: 4n, clientRequestId: 'earlier' }]]);
+    const upgraded = new ValueChecker(1 << 20, () => undefined, undefined, undefined, (n) => taken.get(n));
+    expect(upgraded.check('earlier', harmonic('cafe\u0301')).clientRequestId).toBe('earlier');
+    expect(() => upgraded.check('another', harmonic('cafe\u0301'))).toThrow(expect.objectContaining({ code: status.FAILED_PRECONDITION }));
+  });
 });

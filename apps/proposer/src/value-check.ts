@@ -84,8 +84,6 @@ export class ValueChecker {
     if (kind.kind === 'harmonic') {
       const checked = validateProposalValue(value.contentType, value.data);
       if (!checked.ok) throw new GrpcError(checked.code === 'INVALID_ARGUMENT' ? status.INVALID_ARGUMENT : status.FAILED_PRECONDITION, checked.reason);
-      const spelled = frameworkNotComposed(checked.proposal.leaderboard);
-      if (spelled !== undefined) throw new GrpcError(status.INVALID_ARGUMENT, spelled);
       // Chosen, it would take no effect: the registry keeps the first proposal of each number.
       // (A retry of the proposal that took it goes on, to be answered as a duplicate. The
       // applied state may lag another proposer's writes: the registry still decides the same way
@@ -97,6 +95,10 @@ export class ValueChecker {
           `proposal ${checked.proposal.proposalNumber} already took effect in slot ${taken.slot} (client_request_id ${JSON.stringify(taken.clientRequestId)}): each number is used once; submit it under a new number`,
         );
       }
+      // A retry of the proposal that took effect is answered with its slot, whatever an older
+      // build let its names be.
+      const spelled = taken?.clientRequestId === clientRequestId ? undefined : frameworkNotComposed(checked.proposal.leaderboard);
+      if (spelled !== undefined) throw new GrpcError(status.INVALID_ARGUMENT, spelled);
       if (checked.proposal.claims.length > 0) this.checkClaims(checked.proposal);
     }
     return { clientRequestId, contentType: value.contentType, data: value.data };
