@@ -71,7 +71,7 @@ function compacted(e: ChosenEntry): ChosenEntry {
  * memory for WatchChosen and catch-up (older ones are read from the acceptors' histories).
  */
 export class ChosenLog {
-  private learner = new Learner();
+  private learner: Learner;
   private agreed: AgreedState;
   private readonly retained = new Map<bigint, ChosenEntry>();
   private oldestRetained = 0n;
@@ -84,6 +84,16 @@ export class ChosenLog {
 
   constructor(private readonly opts: ChosenLogOptions) {
     this.agreed = opts.state;
+    this.learner = this.newLearner();
+  }
+
+  /**
+   * The learner's window of delivered values (kept for its agreement check) is bounded by the
+   * retained bytes too, and holds the retained entries themselves: by its own count bound alone
+   * (1,024 slots) it kept up to a GiB of values past --retain-chosen-bytes, as a second copy.
+   */
+  private newLearner(fromSlot?: bigint): Learner {
+    return new Learner({ ...(fromSlot !== undefined ? { fromSlot } : {}), recentBytesMax: this.opts.retainedBytesMax });
   }
 
   /** Slots below this one are delivered. */
@@ -114,7 +124,7 @@ export class ChosenLog {
     if (slot <= this.nextSlot) throw new Error(`assertion: a state snapshot at slot ${slot} installed at delivered slot ${this.nextSlot}`);
     this.agreed = state;
     this.restoredAt = slot;
-    this.learner = new Learner({ fromSlot: slot });
+    this.learner = this.newLearner(slot);
     this.retained.clear();
     this.retainedBytes = 0;
     this.oldestRetained = slot;
@@ -160,7 +170,8 @@ export class ChosenLog {
   learn(entries: readonly ChosenEntry[]): LearnedResult[] {
     const fresh: LearnedResult[] = [];
     for (const e of entries) {
-      for (const d of this.learner.learn(e)) {
+      // Compacted before the learner sees it, so that its window and the retained map share one copy.
+      for (const d of this.learner.learn(compacted(e))) {
         this.retain(d);
         const applied = this.agreed.apply(d).commands;
         const commands = d.value.kind === 'batch' ? d.value.commands : [];
@@ -187,8 +198,9 @@ export class ChosenLog {
     return fresh;
   }
 
+  /** Keeps a delivered entry (compacted already). */
   private retain(e: ChosenEntry): void {
-    this.retained.set(e.slot, compacted(e));
+    this.retained.set(e.slot, e);
     this.retainedBytes += retainedCost(e);
     while (this.retained.size > this.opts.retainedSlotsMax || (this.retainedBytes > this.opts.retainedBytesMax && this.retained.size > 1)) {
       const oldest = this.retained.get(this.oldestRetained);
