@@ -50,7 +50,7 @@ describe('the RxJS fan-out', () => {
     expect(err.message).toBe('2 of 5 acceptors answered, 3 needed');
     expect(new QuorumUnreachableError(22, 23, 12, new Map(), 11).message).toBe('22 of 23 acceptors answered, 12 needed; 11 of them refused the value');
     // Turned away before anything was sent: said as links not connected, not acceptors that did not answer.
-    expect(QuorumUnreachableError.notConnected(7, 23, 12)).toMatchObject({ code: 14, message: expect.stringMatching(/^7 of 23 acceptors connected to this proposer, 12 needed: the value was not sent/) });
+    expect(QuorumUnreachableError.notConnected(7, 23, 12)).toMatchObject({ code: 14, message: expect.stringMatching(/^7 of 23 acceptors connected to this proposer, 12 needed: the value was not sent/), trailers: { 'paxos-not-sent': 'links-not-connected' } });
     // Acceptors that answered with an error (not a timeout) are named in the client's message.
     const invalid = failureReason(new GrpcError(status.INTERNAL, 'node 1 (127.0.0.1:7101): INVALID_ARGUMENT: ballot round 4611686018427387905 is above the ceiling'));
     expect(new QuorumUnreachableError(1, 3, 2, new Map([[1, invalid], [2, invalid]])).message).toBe(

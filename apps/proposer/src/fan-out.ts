@@ -1,5 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { GrpcError } from '@paxos/grpc-kit';
+import { NOT_SENT_TRAILER } from '@paxos/wire';
 import { catchError, map, merge, type Observable, of } from 'rxjs';
 
 /** One acceptor's answer to a broadcast request: a reply, or the transport's failure. */
@@ -23,8 +24,9 @@ export class QuorumUnreachableError extends GrpcError {
     /** Of those that answered, how many refused the value (its claims failed their check). */
     readonly refused = 0,
     message = `${answered} of ${n} acceptors answered, ${q} needed${refused > 0 ? `; ${refused} of them refused the value` : ''}${errorsNamed(failures)}`,
+    trailers: Readonly<Record<string, string>> = {},
   ) {
-    super(status.UNAVAILABLE, message);
+    super(status.UNAVAILABLE, message, trailers);
   }
 
   /**
@@ -34,7 +36,7 @@ export class QuorumUnreachableError extends GrpcError {
    */
   static notConnected(connected: number, n: number, q: number): QuorumUnreachableError {
     const message = `${connected} of ${n} acceptors connected to this proposer, ${q} needed: the value was not sent (links reconnect within seconds after a restart or pause); retry with the same client_request_id`;
-    return new QuorumUnreachableError(connected, n, q, new Map(), 0, message);
+    return new QuorumUnreachableError(connected, n, q, new Map(), 0, message, { [NOT_SENT_TRAILER]: 'links-not-connected' });
   }
 
   /** The failures grouped by reason, e.g. "DEADLINE_EXCEEDED: node 3 (...) did not answer ...: nodes 3, 7". */

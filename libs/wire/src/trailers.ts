@@ -14,6 +14,19 @@ export function cannotChooseOf(metadata: Metadata | undefined): string | undefin
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
+/**
+ * On an UNAVAILABLE: the proposer turned the value away before sending it to any acceptor
+ * ("links-not-connected": fewer than a quorum of its links to the acceptors are connected), so
+ * this call chose nothing; a retry with the same client_request_id is safe either way.
+ */
+export const NOT_SENT_TRAILER = 'paxos-not-sent';
+
+/** Why the proposer sent the value to no acceptor, when it says so. */
+export function notSentOf(metadata: Metadata | undefined): string | undefined {
+  const [value] = metadata?.get(NOT_SENT_TRAILER) ?? [];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
 // What an OUT_OF_RANGE answer for a slot below a node's kept history says: where this node's
 // history goes on, and the state snapshot that covers the slots below it (GetStateSnapshot).
 

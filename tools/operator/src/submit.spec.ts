@@ -38,7 +38,7 @@ describe('npm run submit: what a failure means to the sender', () => {
     expect(describeFailure(status.UNAVAILABLE, '11 of 23 acceptors answered, 12 needed', 'id-4')[0]).toMatch(/^not known to be chosen: UNAVAILABLE: 11 of 23 .*may still be chosen: retry with --client-request-id id-4/);
     // The proposer turned it away before sending it (too few links connected): not sent, as the proposer says.
     const unsent = '11 of 23 acceptors connected to this proposer, 12 needed: the value was not sent (links reconnect within seconds after a restart or pause); retry with the same client_request_id';
-    expect(describeFailure(status.UNAVAILABLE, unsent, 'id-4')).toEqual([`not sent: UNAVAILABLE: ${unsent}; retry with --client-request-id id-4: it is chosen at most once, and a retry answers with its slot`, EXIT.unavailable]);
+    expect(describeFailure(status.UNAVAILABLE, unsent, 'id-4', undefined, undefined, undefined, 'links-not-connected')).toEqual([`not sent: UNAVAILABLE: ${unsent}; retry with --client-request-id id-4: it is chosen at most once, and a retry answers with its slot`, EXIT.unavailable]);
     // grpc-js's connection text is said as its cause, with the address and what to check.
     expect(describeFailure(status.UNAVAILABLE, 'No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:27100. Resolution note: ', 'id-5')[0]).toBe(
       'not sent: UNAVAILABLE: connection refused: nothing listens on 127.0.0.1:27100 (ECONNREFUSED); is the proposer running? npm run check shows which nodes are; retry with --client-request-id id-5: it is chosen at most once, and a retry answers with its slot',

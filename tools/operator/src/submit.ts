@@ -5,7 +5,7 @@ import { formatBallot, Quorum } from '@paxos/consensus-core';
 import { ConfigError, deadlineNoticedLate, describeGrpcError, helpText, isServiceError, notConnected, parseAddressList, parseCommand, printable, type Transport, unresolvedAddress } from '@paxos/grpc-kit';
 import { IntegerTooLongError, isSourceNumber, loadSource, parseLossless, type SourceCache, stringifyLossless, verifyClaim } from '@paxos/lmfdb-client';
 import { type Claim, Consistency, type LeaderboardEntry, type MonsterHarmonicProposal, type ProposeResponse, VoteOutcome, VotePhase } from '@paxos/proto';
-import { cannotChooseOf } from '@paxos/wire';
+import { cannotChooseOf, notSentOf } from '@paxos/wire';
 import { buildProposal, encodeProposalValue, parseProposalJson, ProposalFormatError } from '@paxos/proposal';
 import { PROPOSAL_FILE_BYTES_MAX, readBoundedText } from './bounded-file';
 import { certificateAdvice, certificateRefusal, describeCallFailure } from './certificate-refusal';
@@ -237,7 +237,7 @@ export async function runSubmit(argv: readonly string[], out: (line: string) => 
   } catch (e) {
     if (!isServiceError(e)) throw e;
     const mismatch = await transportMismatch(e.code, e.details, address, transport, dir);
-    const [line, code] = describeFailure(e.code, e.details, clientRequestId, o['deadline-ms'] as number, mismatch, cannotChooseOf(e.metadata));
+    const [line, code] = describeFailure(e.code, e.details, clientRequestId, o['deadline-ms'] as number, mismatch, cannotChooseOf(e.metadata), notSentOf(e.metadata));
     out(o.json ? JSON.stringify({ error: { code: status[e.code], details: e.details }, clientRequestId, outcome: line.slice(0, line.indexOf(':')), exitCode: code }, null, 2) : line);
     return code;
   }
@@ -250,9 +250,6 @@ function oneAddress(text: string, what: string): string {
   return list[0] as string;
 }
 
-/** The proposer's UNAVAILABLE for a value it turned away unsent (QuorumUnreachableError.notConnected). */
-const PROPOSER_NOT_SENT = /^\d+ of \d+ acceptors connected to this proposer, \d+ needed: the value was not sent/;
-
 /**
  * What a failed Propose means to the person who sent it, and the exit code. Only a decided "no"
  * is "refused". A deadline, a round that reached no quorum (its accepts may still count in a
@@ -260,7 +257,7 @@ const PROPOSER_NOT_SENT = /^\d+ of \d+ acceptors connected to this proposer, \d+
  * the proposer (no connection) or that it turned away for overload chose nothing. Either way a
  * retry with the same client_request_id answers it without choosing the value twice.
  */
-export function describeFailure(code: status, details: string, clientRequestId: string, deadlineMs?: number, transportMismatch?: string, cannotChoose?: string): [string, number] {
+export function describeFailure(code: status, details: string, clientRequestId: string, deadlineMs?: number, transportMismatch?: string, cannotChoose?: string, notSent?: string): [string, number] {
   // grpc-js's own text (a connection that failed, a deadline) said as its cause.
   const heldFor = deadlineMs === undefined ? undefined : deadlineNoticedLate({ code, details }, deadlineMs);
   const what = heldFor !== undefined
@@ -286,7 +283,7 @@ export function describeFailure(code: status, details: string, clientRequestId: 
       if (notConnected(code, details)) return [`not sent: ${what}; ${certificateRefusal(details) ? certificateAdvice() : notRunningHint('the proposer')}; ${retry}`, EXIT.unavailable];
       // The proposer turned the value away before sending it (too few of its links to the
       // acceptors were connected): its own words say so, and "may still be chosen" contradicted them.
-      if (PROPOSER_NOT_SENT.test(details)) return [`not sent: ${what}; ${retry}`, EXIT.unavailable];
+      if (notSent !== undefined) return [`not sent: ${what}; ${retry}`, EXIT.unavailable];
       return [`not known to be chosen: ${what}; the proposal may still be chosen: ${retry}`, EXIT.unavailable];
     case status.DEADLINE_EXCEEDED:
       return [`not known to be chosen: ${what}; the proposal may still be chosen: ${retry}`, EXIT.unavailable];
