@@ -170,8 +170,10 @@ export class ChosenLog {
   learn(entries: readonly ChosenEntry[]): LearnedResult[] {
     const fresh: LearnedResult[] = [];
     for (const e of entries) {
-      // Compacted before the learner sees it, so that its window and the retained map share one copy.
-      for (const d of this.learner.learn(compacted(e))) {
+      // Compacted before the learner sees it, so that its window and the retained map share one
+      // copy; a slot delivered already is only checked against the window (no copy for it: the
+      // acceptors' commit notices and the core both teach most slots).
+      for (const d of this.learner.learn(e.slot < this.learner.nextSlot ? e : compacted(e))) {
         this.retain(d);
         const applied = this.agreed.apply(d).commands;
         const commands = d.value.kind === 'batch' ? d.value.commands : [];
