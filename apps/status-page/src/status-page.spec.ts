@@ -389,7 +389,7 @@ describe('the page\'s HTTP server', () => {
     expect((await get('/api/view')).status).toBe(503); // before the first poll
   });
 
-  it('reads a small request body it does not want and answers, and closes a connection whose body goes on', async () => {
+  it('reads a small request body it does not want and answers, closes a connection whose body goes on, and answers a bad Host 400 and CONNECT 405', async () => {
     /** Writes `parts` on one connection (until the server closes it) and reads until it does or 3 s pass. */
     const send = (parts: readonly string[]) =>
       new Promise<{ statusLines: string[]; closedByServer: boolean }>((resolve) => {
@@ -416,6 +416,11 @@ describe('the page\'s HTTP server', () => {
     expect((await send([`POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n\r\nhello${icon}`])).statusLines).toEqual(['HTTP/1.1 405 Method Not Allowed', 'HTTP/1.1 204 No Content']);
     // Node read and dropped such a body for as long as it came, up to the 10 s request timeout.
     expect((await send([`POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000000000\r\n\r\n`, ...Array.from({ length: 64 }, () => 'x'.repeat(16 * 1024))])).closedByServer).toBe(true);
+    // Two Host headers (Node keeps the first: the loopback check saw one name of two) or an
+    // HTTP/1.1 request with none is 400; CONNECT is 405, not a connection closed without a word.
+    expect((await send(['GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: rebound.example\r\n\r\n'])).statusLines).toEqual(['HTTP/1.1 400 Bad Request']);
+    expect((await send(['GET / HTTP/1.1\r\n\r\n'])).statusLines).toEqual(['HTTP/1.1 400 Bad Request']);
+    expect(await send(['CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n'])).toEqual({ statusLines: ['HTTP/1.1 405 Method Not Allowed'], closedByServer: true });
   });
 
   it('answers HEAD /events at once and keeps no place for it (Node sends a HEAD answer only when it ends)', async () => {

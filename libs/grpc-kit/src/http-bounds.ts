@@ -188,3 +188,32 @@ export function boundHttpConnections(server: HttpServer, bounds: HttpConnectionB
     }
   });
 }
+
+/**
+ * Why a request is one HTTP says a server answers with 400 for its Host header (RFC 9112, 3.2):
+ * an HTTP/1.1 request without one, or any request with more than one; undefined when it has what
+ * it should. Node keeps the first of several Host headers and drops the rest, so a port that
+ * answers only under a loopback name would check one name while a proxy before it may have used
+ * another.
+ */
+export function hostHeaderProblem(req: IncomingMessage): string | undefined {
+  let hosts = 0;
+  // rawHeaders is held to the server's maxHeadersCount (2,000 by default): the loop is bounded.
+  for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]?.toLowerCase() === 'host') hosts++;
+  if (hosts > 1) return `a request has one Host header; this one has ${hosts}\n`;
+  if (hosts === 0 && (req.httpVersionMajor > 1 || (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1))) return 'an HTTP/1.1 request names its Host header (the address it was sent to, e.g. Host: 127.0.0.1)\n';
+  return undefined;
+}
+
+/**
+ * Answers CONNECT with 405 naming the methods served. Node closes a CONNECT's connection without
+ * a word when the server has no 'connect' listener: a client configured to use the port as a
+ * proxy saw a reset and no reason.
+ */
+export function refuseConnectMethod(server: HttpServer, allow: string, why: string): void {
+  server.on('connect', (_req: IncomingMessage, socket: Socket) => {
+    const body = `CONNECT is not served: ${why}\n`;
+    socket.on('error', () => undefined);
+    socket.end(`HTTP/1.1 405 Method Not Allowed\r\nAllow: ${allow}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`, () => socket.destroy());
+  });
+}

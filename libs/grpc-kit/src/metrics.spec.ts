@@ -90,6 +90,23 @@ describe('the metrics port', () => {
       await server.close();
     }
   });
+  it('answers a request with two Host headers or an HTTP/1.1 one with none 400, and CONNECT 405 naming GET and HEAD', async () => {
+    const server = await startMetricsServer('127.0.0.1', 0, new Registry(), logger);
+    try {
+      // Node keeps the first Host and drops the rest: the loopback check would see one name of two.
+      const twoHosts = await sendOnOneConnection(server.port, ['GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nHost: evil.example\r\n\r\n']);
+      expect(twoHosts.statusLines).toEqual(['HTTP/1.1 400 Bad Request']);
+      expect((await sendOnOneConnection(server.port, ['GET /metrics HTTP/1.1\r\n\r\n'])).statusLines).toEqual(['HTTP/1.1 400 Bad Request']);
+      // HTTP/1.0 has no Host to send: on loopback it is the loopback check's 421, as before.
+      expect((await sendOnOneConnection(server.port, ['GET /metrics HTTP/1.0\r\n\r\n'])).statusLines).toEqual(['HTTP/1.1 421 Misdirected Request']);
+      const connectAnswer = await sendOnOneConnection(server.port, ['CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n']);
+      expect(connectAnswer).toEqual({ statusLines: ['HTTP/1.1 405 Method Not Allowed'], closedByServer: true });
+      // The port still answers afterwards.
+      expect((await sendOnOneConnection(server.port, ['GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'])).statusLines).toEqual(['HTTP/1.1 200 OK']);
+    } finally {
+      await server.close();
+    }
+  });
   it('reads a small request body it does not want and answers, and closes a connection whose body goes on past UNREAD_BODY_BYTES_MAX', async () => {
     const registry = new Registry();
     new Counter({ name: 'test_events_total', help: 'events', registers: [registry] });

@@ -14,7 +14,7 @@ import {
 } from '@grpc/grpc-js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { httpRefusal } from './address-bounds';
-import { boundHttpConnections, boundUnreadBody, pipelinedAnswersBound } from './http-bounds';
+import { boundHttpConnections, boundUnreadBody, hostHeaderProblem, pipelinedAnswersBound, refuseConnectMethod } from './http-bounds';
 import { listeningServers } from './listening-servers';
 import { hostHeaderAllowed } from './loopback-host';
 import type { Logger } from './logger';
@@ -67,6 +67,11 @@ export async function startMetricsServer(host: string, port: number, registry: R
     boundUnreadBody(req);
     // On loopback, only under a loopback name, as the status page (DNS rebinding: a page of
     // another site whose name resolves to 127.0.0.1 could read the node's metrics otherwise).
+    const hostProblem = hostHeaderProblem(req);
+    if (hostProblem !== undefined) {
+      res.writeHead(400, { 'content-type': 'text/plain', connection: 'close' }).end(hostProblem);
+      return;
+    }
     if (!hostHeaderAllowed(host, req.headers.host)) {
       res.writeHead(421, { 'content-type': 'text/plain' }).end('this metrics port answers only under a loopback name (127.0.0.1, localhost)\n');
       return;
@@ -92,6 +97,7 @@ export async function startMetricsServer(host: string, port: number, registry: R
   // the oldest one that has not sent a whole request's headers (or kept alive with no answer under
   // way): on loopback every client is one host, and 8 connections sending half a request's headers,
   // opened again as each is closed, kept the status page and Prometheus from scraping otherwise.
+  refuseConnectMethod(server, 'GET, HEAD', 'metrics are read with GET /metrics');
   boundHttpConnections(server, {
     max: METRICS_CONNECTIONS_MAX,
     refusal: httpRefusal(`all ${METRICS_CONNECTIONS_MAX} connections to this metrics port have an answer under way: try again in a few seconds`, 5),
