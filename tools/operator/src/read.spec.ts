@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { printable } from '@paxos/grpc-kit';
 import { appliedThrough } from './probe';
-import { describeReadFailure, formatLogEntry, formatProposal, type ReadTarget } from './read';
+import { describeReadFailure, formatLogEntry, formatProposal, formatRows, type ReadTarget } from './read';
 
 const proposer: ReadTarget = { address: '127.0.0.1:27100', who: 'the proposer', viaProposer: true, linearizable: true, deadlineMs: 10_000 };
 
@@ -89,5 +89,16 @@ describe('text from clients in what read prints', () => {
     const lines = printed(formatProposal(record as unknown as Parameters<typeof formatProposal>[0])).split('\n');
     expect(lines).toHaveLength(3);
     expect(lines[2]).toMatch(/^ {2}claim 0:11\.a2:conductor=11(\\u000a)+, verified by the proposer and acceptors 0 \(source 0\)$/);
+  });
+
+  it('lines the leaderboard up in terminal columns: a CJK name takes two a character, a combining mark none', () => {
+    const row = (framework: string, score: string) => ({ framework, score, pricePerPoint: '1', bid: '1', ask: '2', proposalNumber: 1n, slot: 3n });
+    const lines = formatRows([row('\u6a21\u578b\u7532', '10'), row('cafe\u0301', '9'), row('plain-name', '8')]);
+    // Every line's "score" column ends at the same terminal column.
+    const scoreEnds = lines.map((l) => {
+      const at = l.search(/(score|10|9|8)(?= {2})/);
+      return [...l.slice(0, at)].reduce((w, c) => w + (/[\u4e00-\u9fff]/.test(c) ? 2 : /[\u0300-\u036f]/.test(c) ? 0 : 1), 0) + (l.slice(at).match(/^\S+/)?.[0].length ?? 0);
+    });
+    expect(new Set(scoreEnds).size).toBe(1);
   });
 });

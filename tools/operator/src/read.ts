@@ -5,6 +5,7 @@ import { formatBallot } from '@paxos/consensus-core';
 import { clientDeadlinePassed, ConfigError, deadlineNoticedLate, describeStatusDetails, helpText, isServiceError, notConnected, parseAddressList, parseCommand, printableField as f, unresolvedAddress } from '@paxos/grpc-kit';
 import { Consistency, type LeaderboardRow, type ListProposalsResponse, type ProposalRecord, type ReadLogResponse } from '@paxos/proto';
 import { status } from '@grpc/grpc-js';
+import stringWidth from 'string-width';
 import { LEADERBOARD_HISTORY_MAX } from '@paxos/read-service';
 import { certificateAdvice, certificateRefusal, describeCallFailure } from './certificate-refusal';
 import { clientTransport, defaultNetworkDir, readLayout } from './network-dir';
@@ -38,13 +39,20 @@ const json = wireJson;
 // whitespace and still be true ("11" followed by 16 KiB of newlines is the conductor 11), and
 // the log may hold ids and content types chosen before the proposer refused control characters.
 
+/**
+ * `text` followed by spaces up to `width` terminal columns. String length counts UTF-16 units: a
+ * CJK name (two columns a character) or an emoji (two units, two columns) or a name with
+ * combining marks (no column) shifted every column after it.
+ */
+const padColumns = (text: string, width: number): string => text + ' '.repeat(Math.max(0, width - stringWidth(text)));
+
 export function formatRows(rows: readonly LeaderboardRow[]): string[] {
   if (rows.length === 0) return ['(the leaderboard is empty)'];
-  const width = Math.max(9, ...rows.map((r) => f(r.framework).length));
+  const width = Math.max(9, ...rows.map((r) => stringWidth(f(r.framework))));
   const lines = [`${'framework'.padEnd(width)}  ${'score'.padStart(8)}  ${'price/pt'.padStart(9)}  ${'bid'.padStart(7)}  ${'ask'.padStart(7)}  proposal  slot`];
   for (const r of rows) {
     lines.push(
-      `${f(r.framework).padEnd(width)}  ${f(r.score).padStart(8)}  ${f(r.pricePerPoint).padStart(9)}  ${f(r.bid).padStart(7)}  ${f(r.ask).padStart(7)}  ${String(r.proposalNumber).padStart(8)}  ${r.slot}`,
+      `${padColumns(f(r.framework), width)}  ${f(r.score).padStart(8)}  ${f(r.pricePerPoint).padStart(9)}  ${f(r.bid).padStart(7)}  ${f(r.ask).padStart(7)}  ${String(r.proposalNumber).padStart(8)}  ${r.slot}`,
     );
   }
   return lines;
