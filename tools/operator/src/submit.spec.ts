@@ -12,7 +12,7 @@ describe('npm run submit: what a failure means to the sender', () => {
   it('calls only a decided "no" refused; an open outcome names the id to retry with', () => {
     expect(describeFailure(status.FAILED_PRECONDITION, 'claims[0] is false', 'id-1')).toEqual(['refused: FAILED_PRECONDITION: claims[0] is false', EXIT.refused]);
     // A proposer at the ballot ceiling refuses everything: not this proposal's fault, nor a retry's cure.
-    expect(describeFailure(status.FAILED_PRECONDITION, 'this proposer (id 1) can choose nothing more in this network', 'id-1', undefined, undefined, 'ballot-ceiling')).toEqual([
+    expect(describeFailure(status.FAILED_PRECONDITION, 'this proposer (id 1) can choose nothing more in this network', 'id-1', { cannotChoose: 'ballot-ceiling' })).toEqual([
       'failed: FAILED_PRECONDITION: this proposer (id 1) can choose nothing more in this network',
       EXIT.other,
     ]);
@@ -22,6 +22,10 @@ describe('npm run submit: what a failure means to the sender', () => {
       'not sent: UNAVAILABLE: no such host: the name in no-such-host.invalid:7200 resolves to no address (a typo in the address?); give --proposer (or PAXOS_PROPOSER) a host that resolves',
       EXIT.unavailable,
     ]);
+    // The address came from the network dir's layout: that is where to correct it.
+    expect(describeFailure(status.UNAVAILABLE, 'Name resolution failed for target dns:no-such-host.invalid:7200', 'id-1', { addressFrom: '/net/network.json' })[0]).toMatch(
+      /^not sent: UNAVAILABLE: no such host: .*; the address comes from \/net\/network\.json: correct it there, or give --proposer a host that resolves$/,
+    );
     const [late, lateCode] = describeFailure(status.DEADLINE_EXCEEDED, 'Deadline exceeded', 'id-2');
     expect(lateCode).toBe(EXIT.unavailable);
     expect(late).toBe('not known to be chosen: DEADLINE_EXCEEDED: Deadline exceeded; the proposal may still be chosen: retry with --client-request-id id-2: it is chosen at most once, and a retry answers with its slot');
@@ -38,7 +42,7 @@ describe('npm run submit: what a failure means to the sender', () => {
     expect(describeFailure(status.UNAVAILABLE, '11 of 23 acceptors answered, 12 needed', 'id-4')[0]).toMatch(/^not known to be chosen: UNAVAILABLE: 11 of 23 .*may still be chosen: retry with --client-request-id id-4/);
     // The proposer turned it away before sending it (too few links connected): not sent, as the proposer says.
     const unsent = '11 of 23 acceptors connected to this proposer, 12 needed: the value was not sent (links reconnect within seconds after a restart or pause); retry with the same client_request_id';
-    expect(describeFailure(status.UNAVAILABLE, unsent, 'id-4', undefined, undefined, undefined, 'links-not-connected')).toEqual([`not sent: UNAVAILABLE: ${unsent}; retry with --client-request-id id-4: it is chosen at most once, and a retry answers with its slot`, EXIT.unavailable]);
+    expect(describeFailure(status.UNAVAILABLE, unsent, 'id-4', { notSent: 'links-not-connected' })).toEqual([`not sent: UNAVAILABLE: ${unsent}; retry with --client-request-id id-4: it is chosen at most once, and a retry answers with its slot`, EXIT.unavailable]);
     // grpc-js's connection text is said as its cause, with the address and what to check.
     expect(describeFailure(status.UNAVAILABLE, 'No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:27100. Resolution note: ', 'id-5')[0]).toBe(
       'not sent: UNAVAILABLE: connection refused: nothing listens on 127.0.0.1:27100 (ECONNREFUSED); is the proposer running? npm run check shows which nodes are; retry with --client-request-id id-5: it is chosen at most once, and a retry answers with its slot',
@@ -49,13 +53,13 @@ describe('npm run submit: what a failure means to the sender', () => {
 
   it('says this command was held, not the proposer, when its deadline passed long before it noticed (it was paused)', () => {
     // A 2 s deadline that grpc-js reports after 5 s: the command itself did not run meanwhile.
-    const [held, code] = describeFailure(status.DEADLINE_EXCEEDED, 'Deadline exceeded after 5.028s,name resolution: 0.001s', 'id-7', 2000);
+    const [held, code] = describeFailure(status.DEADLINE_EXCEEDED, 'Deadline exceeded after 5.028s,name resolution: 0.001s', 'id-7', { deadlineMs: 2000 });
     expect(held).toBe(
       'not known to be chosen: DEADLINE_EXCEEDED: the 2 s deadline passed while this command was held for 5.028 s (it was paused or starved of CPU; the proposer may have answered in time); the proposal may still be chosen: retry with --client-request-id id-7: it is chosen at most once, and a retry answers with its slot',
     );
     expect(code).toBe(EXIT.unavailable);
     // On time, the proposer is the one that did not answer.
-    expect(describeFailure(status.DEADLINE_EXCEEDED, 'Deadline exceeded after 2.004s,name resolution: 0.001s', 'id-8', 2000)[0]).toMatch(/no answer within 2\.004 s \(the node paused or overloaded\?\)/);
+    expect(describeFailure(status.DEADLINE_EXCEEDED, 'Deadline exceeded after 2.004s,name resolution: 0.001s', 'id-8', { deadlineMs: 2000 })[0]).toMatch(/no answer within 2\.004 s \(the node paused or overloaded\?\)/);
   });
 });
 

@@ -1,6 +1,6 @@
 import { status } from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { formatBallot, Quorum } from '@paxos/consensus-core';
 import { ConfigError, deadlineNoticedLate, describeGrpcError, helpText, isServiceError, notConnected, parseAddressList, parseCommand, printable, type Transport, unresolvedAddress } from '@paxos/grpc-kit';
 import { IntegerTooLongError, isSourceNumber, loadSource, parseLossless, type SourceCache, stringifyLossless, verifyClaim } from '@paxos/lmfdb-client';
@@ -237,7 +237,13 @@ export async function runSubmit(argv: readonly string[], out: (line: string) => 
   } catch (e) {
     if (!isServiceError(e)) throw e;
     const mismatch = await transportMismatch(e.code, e.details, address, transport, dir);
-    const [line, code] = describeFailure(e.code, e.details, clientRequestId, o['deadline-ms'] as number, mismatch, cannotChooseOf(e.metadata), notSentOf(e.metadata));
+    const [line, code] = describeFailure(e.code, e.details, clientRequestId, {
+      deadlineMs: o['deadline-ms'] as number,
+      transportMismatch: mismatch,
+      cannotChoose: cannotChooseOf(e.metadata),
+      notSent: notSentOf(e.metadata),
+      ...(proposerAddress === undefined ? { addressFrom: join(dir, 'network.json') } : {}),
+    });
     out(o.json ? JSON.stringify({ error: { code: status[e.code], details: e.details }, clientRequestId, outcome: line.slice(0, line.indexOf(':')), exitCode: code }, null, 2) : line);
     return code;
   }
@@ -257,7 +263,21 @@ function oneAddress(text: string, what: string): string {
  * the proposer (no connection) or that it turned away for overload chose nothing. Either way a
  * retry with the same client_request_id answers it without choosing the value twice.
  */
-export function describeFailure(code: status, details: string, clientRequestId: string, deadlineMs?: number, transportMismatch?: string, cannotChoose?: string, notSent?: string): [string, number] {
+export interface FailureContext {
+  /** The call's deadline (to tell a paused command from a slow proposer). */
+  readonly deadlineMs?: number;
+  /** Why the transports do not match (TLS against plaintext), when that is why no connection was made. */
+  readonly transportMismatch?: string;
+  /** The proposer's paxos-cannot-choose trailer. */
+  readonly cannotChoose?: string;
+  /** The proposer's paxos-not-sent trailer. */
+  readonly notSent?: string;
+  /** Where the proposer's address came from, for a host that does not resolve (default --proposer or PAXOS_PROPOSER). */
+  readonly addressFrom?: string;
+}
+
+export function describeFailure(code: status, details: string, clientRequestId: string, context: FailureContext = {}): [string, number] {
+  const { deadlineMs, transportMismatch, cannotChoose, notSent } = context;
   // grpc-js's own text (a connection that failed, a deadline) said as its cause.
   const heldFor = deadlineMs === undefined ? undefined : deadlineNoticedLate({ code, details }, deadlineMs);
   const what = heldFor !== undefined
@@ -279,7 +299,7 @@ export function describeFailure(code: status, details: string, clientRequestId: 
       return [`not chosen: ${what}; ${retry}`, EXIT.unavailable];
     case status.UNAVAILABLE:
       if (notConnected(code, details) && transportMismatch !== undefined) return [`not sent: UNAVAILABLE: no connection: ${transportMismatch}; ${retry}`, EXIT.unavailable];
-      if (unresolvedAddress(code, details) !== undefined) return [`not sent: ${what}; give --proposer (or PAXOS_PROPOSER) a host that resolves`, EXIT.unavailable];
+      if (unresolvedAddress(code, details) !== undefined) return [`not sent: ${what}; ${context.addressFrom === undefined ? 'give --proposer (or PAXOS_PROPOSER) a host that resolves' : `the address comes from ${context.addressFrom}: correct it there, or give --proposer a host that resolves`}`, EXIT.unavailable];
       if (notConnected(code, details)) return [`not sent: ${what}; ${certificateRefusal(details) ? certificateAdvice() : notRunningHint('the proposer')}; ${retry}`, EXIT.unavailable];
       // The proposer turned the value away before sending it (too few of its links to the
       // acceptors were connected): its own words say so, and "may still be chosen" contradicted them.
