@@ -69,6 +69,20 @@ describe('a server takes uncompressed messages only', () => {
     }
   });
 
+  it('reads protobuf only: a call declaring application/grpc+json or grpc-web is UNIMPLEMENTED, +proto is served', async () => {
+    // The JSON text '{}' read as protobuf is an empty message: grpc-js served it as one.
+    const json = frame(Buffer.from('{}'), false);
+    for (const contentType of ['application/grpc+json', 'application/grpc-web', 'application/grpc+JSON; charset=utf-8']) {
+      const [r] = await rawCalls(running.port, 1, json, { 'content-type': contentType });
+      expect(r?.code).toBe(String(grpc.status.UNIMPLEMENTED));
+      expect(r?.details).toMatch(`this server reads protobuf messages only (content-type application/grpc or application/grpc+proto), and the call declared "${contentType}"`);
+    }
+    for (const contentType of ['application/grpc', 'application/grpc+proto', 'application/grpc+PROTO']) {
+      const [r] = await rawCalls(running.port, 1, frame(Buffer.alloc(0), false), { 'content-type': contentType });
+      expect([contentType, r?.code]).toEqual([contentType, String(grpc.status.OK)]);
+    }
+  });
+
   it('never inflates a message flagged compressed, whatever the call declared', async () => {
     const bomb = frame(gzipSync(Buffer.alloc(MAX_RECEIVE + 1)), true);
     for (const headers of [{}, { 'grpc-encoding': 'identity' }] as Array<Record<string, string>>) {

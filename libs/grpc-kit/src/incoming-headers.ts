@@ -2,7 +2,7 @@
 // streams a connection may open, and acts on some headers before any interceptor runs, so every
 // server's listening servers get one 'stream' listener (ahead of grpc-js's) that checks the headers
 // and, for a call it refuses, leaves its refusal under REFUSAL_KEY; the first interceptor after the
-// status bound (refuseMarkedCalls) ends such a call before any handler. Three checks:
+// status bound (refuseMarkedCalls) ends such a call before any handler. Four checks:
 //
 // - Size. Node took a call's headers up to 64 KiB (and 128 entries), and grpc-js keeps them, as
 //   metadata, for as long as the call is open: 4,000 calls that each sent 60 KB of headers and
@@ -23,6 +23,8 @@
 //   default learns from them to send its next calls uncompressed); grpc-js is always told an
 //   encoding it does not know, so a message flagged compressed is never inflated (under identity it
 //   took such bytes as uncompressed); every answer advertises identity only.
+// - Content type. Messages are protobuf: a call declaring another subtype (application/grpc+json,
+//   application/grpc-web) is UNIMPLEMENTED, where grpc-js read its bytes as protobuf all the same.
 // - Deadline. grpc-js turns grpc-timeout into a timer with `ms | 0` and setTimeout, so a deadline
 //   past 2^31 ms (24.8 days) wrapped: a WatchChosen or Health Watch with a 25- to 49-day deadline
 //   ended at once DEADLINE_EXCEEDED, and the reads' remaining time went negative. Such a timeout is
@@ -54,6 +56,9 @@ export const REFUSED_ENCODING = 'none (this server takes uncompressed messages o
 
 /** The longest timer setTimeout holds (longer ones fire at once). */
 export const TIMER_MS_MAX = 2 ** 31 - 1;
+
+/** The content type of a gRPC call; a subtype may follow (+proto, the only one served). */
+const GRPC_CONTENT_TYPE = 'application/grpc';
 
 /** Headers kept of a call whose headers are over the bound: what grpc-js needs to route and answer it. */
 const KEPT = new Set([':method', ':path', ':scheme', 'content-type']);
@@ -103,6 +108,16 @@ export function checkHeaders(headers: IncomingHttpHeaders, bytesMax: number = HE
   headers['grpc-encoding'] = REFUSED_ENCODING;
   if (declared !== undefined && declared !== 'identity') {
     return `${status.UNIMPLEMENTED} this server takes uncompressed messages only, and the call declared grpc-encoding "${shown(declared)}": send it without compression`;
+  }
+  // grpc-js answers a content type not starting application/grpc with HTTP 415 itself, and reads
+  // any other (application/grpc+json, application/grpc-web) as protobuf: JSON text was served as
+  // whatever message its bytes happened to decode to, or refused as malformed protobuf.
+  const contentType = text(headers['content-type']);
+  if (contentType?.startsWith(GRPC_CONTENT_TYPE)) {
+    const subtype = (contentType.slice(GRPC_CONTENT_TYPE.length).split(';')[0] as string).trim().toLowerCase();
+    if (subtype !== '' && subtype !== '+proto') {
+      return `${status.UNIMPLEMENTED} this server reads protobuf messages only (content-type application/grpc or application/grpc+proto), and the call declared "${shown(contentType)}"`;
+    }
   }
   const timeout = text(headers['grpc-timeout']);
   if (timeout !== undefined) {
