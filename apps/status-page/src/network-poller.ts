@@ -171,9 +171,11 @@ export class NetworkPoller {
         // applied_slot counts the slots applied: the last one applied is the slot before it.
         problem(node.address, `not chosen there yet (${r.appliedSlot === 0n ? 'no slot applied yet' : `applied through slot ${r.appliedSlot - 1n}`})`);
       } catch (e) {
-        // OUT_OF_RANGE: the node answered that it no longer keeps the slot (below its retained
-        // history). An answer, as final as "not chosen yet": not a reason to ask again.
-        if (isServiceError(e) && e.code === status.OUT_OF_RANGE) answered++;
+        // OUT_OF_RANGE: an acceptor answered that it no longer keeps the slot (below its retained
+        // history). An answer, as final as "not chosen yet": not a reason to ask again. The
+        // proposer's OUT_OF_RANGE is the acceptors' answers as it heard them (it keeps only recent
+        // slots itself), and the acceptors are asked next: theirs decide.
+        if (isServiceError(e) && e.code === status.OUT_OF_RANGE && node !== this.proposer) answered++;
         problem(node.address, failureState(e, this.opts.nodeDeadlineMs).reason);
       }
       throw new Error('not read there');

@@ -783,6 +783,30 @@ describe('reading one slot for its page', () => {
     }
   });
 
+  it("does not take the proposer's OUT_OF_RANGE as the answer when no acceptor answered (they may still hold the slot): ask again", async () => {
+    const logger = createLogger('status-page-spec');
+    logger.level = 'silent';
+    const details = 'slot 3 is below the chosen history the acceptors that answered retain (from slot 63); 2 acceptors did not answer and may still hold it (ask again to read it from them)';
+    const proposer = await plaintextServer(logger, [
+      {
+        name: 'paxos.v1.ReadService',
+        definition: ReadServiceService,
+        implementation: { readLog: (_c: unknown, cb: (e: { code: number; details: string }) => void) => cb({ code: status.OUT_OF_RANGE, details }) },
+      },
+    ]);
+    // Both acceptors are down (port 1 refuses at once).
+    const poller = plaintextPoller(logger, ['127.0.0.1:1', '127.0.0.1:1'], `127.0.0.1:${proposer.port}`);
+    try {
+      const r = await poller.readSlot(3n);
+      expect(r.entry).toBeUndefined();
+      expect(r.problem).toContain(details);
+      expect(r.noneAnswered).toBe(true);
+    } finally {
+      poller.stop();
+      await proposer.shutdown(100);
+    }
+  });
+
   it('keeps about 16 MiB of the slots it read, counting a slot read twice at once once', async () => {
     const logger = createLogger('status-page-spec');
     logger.level = 'silent';
