@@ -29,7 +29,7 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-export const HELP = `Usage: lmfdb-ingest [serve] [options]
+export const HELP = `Usage: npm run ingest -- [serve] [options]
 
 Pulls the ten LMFDB sources into the cache (<cache-dir>/source_N.json), or installs the shipped
 offline snapshot (--offline). An interrupted pull resumes where it stopped. 'serve' (or --serve

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { Quorum } from '@paxos/consensus-core';
 import type { SimOptions } from '@paxos/consensus-core/testing';
 
-export const SIMULATE_USAGE = `Usage: simulate [options]
+export const SIMULATE_USAGE = `Usage: npm run simulate -- [options]
 
 Runs the deterministic Paxos simulator over a range of seeds and checks safety and liveness.
 
