@@ -17,7 +17,7 @@ export const rejoinCommand = {
   refuseRepeats: true,
   summary:
     'bring back an acceptor whose data was lost: stop the proposers, read the floor from a quorum of the other acceptors, start it on an empty data dir under that floor, start the proposers again',
-  usage: 'npm run rejoin -- --node N [--dir D] [--margin-slots 64]',
+  usage: 'npm run rejoin -- --node N [--dir D] [--margin-slots 64] [--grace-ms 10000] [--deadline-ms 3000] [--ready-timeout-ms 60000]',
   options: {
     node: { type: 'integer', min: 0, max: 99, description: 'the acceptor whose data was lost (required)' },
     dir: { type: 'string', env: 'PAXOS_NETWORK_DIR', description: 'the network dir', defaultText: 'default ~/.openclaw/consensus' },
