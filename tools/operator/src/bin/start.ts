@@ -7,7 +7,7 @@ import { runSubmit } from '../submit';
 
 export const startCommand = {
   program: 'start',
-  summary: 'the main job: launch the 23-node network on the shipped snapshot (or bring back the missing processes of the one in the default dir), submit a first proposal with a true LMFDB claim, print the check table, leave it running',
+  summary: 'the main job: launch the 23-node network on the shipped snapshot (or bring back the missing processes of the one in the default dir), submit a first proposal with a true LMFDB claim, print the check table, leave it running; the network dir is $PAXOS_NETWORK_DIR when set, else ~/.openclaw/consensus (start takes no --dir)',
   usage: 'npm start',
   options: {},
 } as const;
