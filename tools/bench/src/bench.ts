@@ -24,7 +24,7 @@ export const benchCommand = {
     duration: { type: 'integer', default: 10, min: 1, max: 86_400, description: 'seconds per run' },
     'value-bytes': { type: 'integer', default: 200, min: 1, max: 1_048_576, description: 'size of each proposed value' },
     dir: { type: 'string', description: 'use the network launch started in this dir instead of starting one' },
-    stream: { type: 'boolean', description: 'also measure the bulk ProposeStream path' },
+    stream: { type: 'boolean', description: 'also measure ProposeStream (one proposal per message, many on one stream; ProposeBulk is --bulk)' },
     'stream-only': { type: 'boolean', description: 'measure only the streaming paths (ProposeStream, and ProposeBulk with --bulk)' },
     'streams-per-channel': { type: 'integer', default: 4, description: 'ProposeStream (and ProposeBulk) streams on each of the 4 channels' },
     bulk: { type: 'boolean', description: 'also measure ProposeBulk (many proposals per message)' },
