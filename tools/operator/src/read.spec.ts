@@ -29,6 +29,11 @@ describe('npm run read: what a failed read means', () => {
     expect(describeReadFailure(status.UNAVAILABLE, '1 of 3 acceptors answered, 2 needed', proposer).details).toBe('1 of 3 acceptors answered, 2 needed');
   });
 
+  it('exits 4 for a bound of the node\'s reads, as submit does, but 1 for an answer too large to take', () => {
+    expect(describeReadFailure(status.RESOURCE_EXHAUSTED, 'the proposer reads the acceptors\' histories for 8 clients at once already', proposer).exitCode).toBe(4);
+    expect(describeReadFailure(status.RESOURCE_EXHAUSTED, 'Received message larger than max (5000000 vs 4194304)', proposer).exitCode).toBe(1);
+  });
+
   it('names the deadline it waited, and keeps other codes', () => {
     expect(describeReadFailure(status.DEADLINE_EXCEEDED, 'Deadline exceeded after 10.001s,name resolution: 0.001s,Waiting for LB pick', proposer)).toEqual({
       details: '127.0.0.1:27100 did not answer within 10000 ms (paused or overloaded?); an acceptor answers a stale read: --node N',

@@ -16,7 +16,7 @@ import { wireJson } from './wire-json';
 export const readCommand = {
   program: 'read',
   refuseRepeats: true,
-  summary: 'read the agreed state: the leaderboard, one proposal, the proposals, or the chosen log; exit 0 read, 2 bad input, 3 not found, 4 no answer or no quorum (run again, or --node N), 1 other',
+  summary: 'read the agreed state: the leaderboard, one proposal, the proposals, or the chosen log; exit 0 read, 2 bad input, 3 not found, 4 no answer, no quorum or one of the node\'s bounds on reads (run again, or --node N), 1 other',
   usage: 'npm run read -- leaderboard [--history H] | proposal <n> | proposals [--from N] | log [--from S] [--max M] [--node N | --address A] [--stale] [--json]',
   allowPositionals: true,
   options: {
@@ -308,7 +308,10 @@ export function describeReadFailure(code: status, details: string, t: ReadTarget
   else if (notConnected(code, details)) said = `${describeCallFailure(code, details)}; ${certificateRefusal(details) ? certificateAdvice() : notRunningHint(t.who)}${staleHint}`;
   else if (t.linearizable && code === status.UNAVAILABLE && /CONSISTENCY_STALE/.test(details)) said = `${details}; rerun with --stale, or --node N to read one acceptor`;
   else said = describeStatusDetails(code, details);
-  return { details: said, exitCode: code === status.NOT_FOUND ? 3 : code === status.UNAVAILABLE || code === status.DEADLINE_EXCEEDED ? 4 : 1 };
+  // A bound of the node's reads (RESOURCE_EXHAUSTED) passes as the others do: run it again, exit
+  // 4 as submit's. A message too large for this tool to take does not: the same read fails again.
+  const again = code === status.UNAVAILABLE || code === status.DEADLINE_EXCEEDED || (code === status.RESOURCE_EXHAUSTED && !/^Received message larger than max/.test(details));
+  return { details: said, exitCode: code === status.NOT_FOUND ? 3 : again ? 4 : 1 };
 }
 
 /** One chosen slot as the log prints it: its commands, their certificates and duplicates. */
