@@ -61,6 +61,7 @@ describe('simulate command line', () => {
     const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
     expect(main(['--seeds', '2', '--acceptors', '5'])).toBe(0);
     expect(log.mock.calls.at(-1)?.[0]).toMatch(/^seeds=2 violations=0 seconds=\d+\.\d$/);
+    expect(log.mock.calls[0]?.[0]).toBe('simulation: seeds 1..2');
     expect(main(['--seeds', '2', '--seed', '2', '--quorum', '6'])).toBe(1);
     expect(log.mock.calls.some((c) => /replay: npm run simulate -- --seed 2 --acceptors 23 --quorum 6/.test(String(c[0])))).toBe(true);
     log.mockRestore();

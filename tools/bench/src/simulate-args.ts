@@ -25,7 +25,8 @@ Runs the deterministic Paxos simulator over a range of seeds and checks safety a
   --verbose            print every seed's stats
   -h, --help           this text
 
-The last line is always: seeds=N violations=V seconds=T (exit code 1 when V > 0).`;
+The first line names the seeds run (simulation: seeds A..B); the last line is always:
+seeds=N violations=V seconds=T (exit code 1 when V > 0).`;
 
 export interface SimulateArgs {
   readonly kind: 'run';

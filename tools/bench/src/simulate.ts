@@ -14,6 +14,8 @@ export function main(argv: readonly string[] = process.argv.slice(2)): number {
     return 2;
   }
   for (const w of args.warnings) console.warn(w);
+  // The seeds first, as the node simulator prints them: a run is replayed from them (the default first seed is 1).
+  console.log(`simulation: seeds ${args.fromSeed}..${args.fromSeed + args.seeds - 1}`);
   const started = process.hrtime.bigint();
   let violating = 0;
   let chosen = 0;
