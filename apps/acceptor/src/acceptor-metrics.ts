@@ -1,4 +1,5 @@
 import type { AcceptorStorage } from './storage';
+import { storageFailure } from './status';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { AcceptorNode } from '@paxos/acceptor-node';
 import type { HistoryRetention, StateApplier } from '@paxos/acceptor-node';
@@ -75,7 +76,13 @@ export function acceptorMetrics(registry: Registry): { readonly synced: (seconds
   gauge('paxos_acceptor_quorum_committed_slot', 'the quorum\'s committed index the proposers last reported: retention keeps every slot at or above it (0 until a proposer reports one)', (s) => Number(s.retention.quorumCommittedIndex));
   gauge('paxos_acceptor_history_bytes', 'bytes of the chosen history on disk', (s) => s.node.storage.history.stats().bytes);
   gauge('paxos_acceptor_promised_round', 'the round of the highest ballot promised', (s) => Number(s.node.core.promised.round));
-  gauge('paxos_acceptor_storage_healthy', '1 while storage works and the node votes, 0 after a storage failure', (s) => (s.node.failure === undefined ? 1 : 0));
+  // As Status says it (and the status page shows it): 0 as soon as storage fails, also on a quiet
+  // node whose failure no request has met yet, and until the checkpoint after it healed is written.
+  gauge(
+    'paxos_acceptor_storage_healthy',
+    '1 while storage works and the node votes; 0 while storage fails, and after it healed until the checkpoint that lets the node vote again is written (as Status storage.healthy)',
+    (s) => (storageFailure(s.node) === undefined ? 1 : 0),
+  );
   gauge('paxos_acceptor_state_available', '1 while the node has agreed state to answer reads from', (s) => (s.applier.hasState ? 1 : 0));
   const syncSeconds = new Histogram({
     name: 'paxos_acceptor_fdatasync_seconds',

@@ -31,14 +31,22 @@ function digestOf(value: SlotValue): string {
   return d;
 }
 
+/**
+ * Why the node's storage does not let it vote, if it does not: while storage is unhealthy its
+ * latest error (a full disk may turn into a permission error; a quiet node's history write on its
+ * idle timer fails before any request sees it); once it healed, the node's, until the checkpoint
+ * that lets it vote again is written. Status and the metrics both say this.
+ */
+export function storageFailure(node: Pick<AcceptorNode<AcceptorStorage>, 'storage' | 'failure'>): string | undefined {
+  return (node.storage.healthy ? undefined : (node.storage.lastError ?? 'unhealthy')) ?? node.failure;
+}
+
 export function buildStatus(ctx: StatusContext): StatusResponse {
   const { node } = ctx;
   const last = node.core.lastAccepted();
   const stats = node.storage.stats();
   const history = node.storage.history.stats();
-  // While storage is unhealthy its latest error (a full disk may turn into a permission error);
-  // once it healed, the node's, until the checkpoint that lets it vote again is written.
-  const failure = (node.storage.healthy ? undefined : (node.storage.lastError ?? 'unhealthy')) ?? node.failure;
+  const failure = storageFailure(node);
   return {
     nodeId: node.nodeId,
     promised: ballotToWire(node.core.promised),
