@@ -50,3 +50,18 @@ describe('paxos_acceptor_storage_healthy', () => {
     expect(await scrape(node({ healthy: false, lastError: 'the chosen history cannot be written: ENOSPC' }))).toMatch(/^paxos_acceptor_storage_healthy 0$/m);
   });
 });
+
+describe('paxos_acceptor_replies_total', () => {
+  it('describes the refused outcome as every refusal, by the reasons paxos_acceptor_refusals_total counts', async () => {
+    const n = node({ healthy: true });
+    n.counters.refusals = 3n;
+    n.refusalsByReason.slotWindow = 1;
+    n.refusalsByReason.valueCheck = 1;
+    n.refusalsByReason.rejoining = 1;
+    const text = await scrape(n);
+    expect(text).toMatch(/^paxos_acceptor_replies_total\{outcome="refused"\} 3$/m);
+    const help = /^# HELP paxos_acceptor_replies_total (.*)$/m.exec(text)?.[1] ?? '';
+    const refused = /refused: ([^,]*)/.exec(help)?.[1] ?? '';
+    for (const reason of ['slot_window', 'value_check', 'rejoining']) expect(refused).toContain(reason);
+  });
+});

@@ -34,7 +34,7 @@ export function acceptorMetrics(registry: Registry): { readonly synced: (seconds
   });
   new Counter({
     name: 'paxos_acceptor_replies_total',
-    help: 'answers given, by outcome (promise, accepted, reject, refused: the value failed this node\'s check of its form or of its claim certificate, invalid: a malformed or unauthorised request)',
+    help: 'answers given, by outcome (promise, accepted, reject, refused: an accept refused without a vote for any reason paxos_acceptor_refusals_total counts (slot_window or value_check or rejoining), invalid: a malformed or unauthorised request)',
     labelNames: ['outcome'],
     registers: [registry],
     collect() {
