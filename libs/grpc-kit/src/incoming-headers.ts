@@ -83,6 +83,12 @@ export function headerListBytes(headers: IncomingHttpHeaders): number {
   return bytes;
 }
 
+/** The milliseconds a grpc-timeout header gives, or undefined when it is malformed. */
+export function timeoutMs(value: string): number | undefined {
+  const m = TIMEOUT.exec(value);
+  return m ? Number(m[1]) * (UNIT_MS[m[2] as string] as number) : undefined;
+}
+
 /** The grpc-timeout header to leave for grpc-js: 'keep', 'drop' (beyond a timer), or 'malformed'. */
 export function timeoutVerdict(value: string): 'keep' | 'drop' | 'malformed' {
   const m = TIMEOUT.exec(value);

@@ -10,12 +10,14 @@ import {
   ResponderBuilder,
   type Server,
   ServerInterceptingCall,
+  ServerListenerBuilder,
   status,
 } from '@grpc/grpc-js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { httpRefusal } from './address-bounds';
 import { boundHttpConnections, boundUnreadBody, hostHeaderProblem, pipelinedAnswersBound, refuseConnectMethod } from './http-bounds';
 import { listeningServers } from './listening-servers';
+import { timeoutMs } from './incoming-headers';
 import { hostHeaderAllowed } from './loopback-host';
 import type { Logger } from './logger';
 
@@ -116,55 +118,90 @@ export async function startMetricsServer(host: string, port: number, registry: R
   return { port: bound, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
-/** The metrics of a server's gRPC calls: the interceptor, and what counts the calls no interceptor sees. */
+/** The metrics of a server's gRPC calls: the interceptor that times them, and what counts them. */
 export interface GrpcCallMetrics {
   readonly interceptor: ServerInterceptor;
-  /** Counts the calls to paths the server does not serve (call after bind). */
-  readonly countUnserved: (server: Server, logger: Logger) => void;
+  /** Counts every call as its stream closes, on the listening servers (call after bind). */
+  readonly countCalls: (server: Server, logger: Logger) => void;
 }
 
 /**
- * Counts every gRPC call the server ends, by method and status code, and times unary calls
- * (streams live as long as their client wants: their duration says nothing). A path the server
- * does not serve is counted as "unknown", so no client can grow the label set: grpc-js answers
- * such a call UNIMPLEMENTED before any interceptor runs, so it is counted as it arrives, on the
- * listening servers.
+ * Counts every gRPC call the server ends, by method and the status code its client was sent, and
+ * times unary calls (streams live as long as their client wants: their duration says nothing).
+ *
+ * Calls are counted on the listening servers as each HTTP/2 stream closes, from the grpc-status
+ * the stream sent (in its trailers, or its headers for a trailers-only answer): that is what the
+ * client got, whoever sent it. An interceptor sees only the statuses that pass through it, so it
+ * counted no call ended by its deadline (grpc-js answers DEADLINE_EXCEEDED itself) or cancelled by
+ * its client, nor one grpc-js refused itself (a message over the size bound), and it counted OK a
+ * stream whose client vanished and whose handler then ended it (no status reached anyone). A stream
+ * closed with no status sent is counted DEADLINE_EXCEEDED once its grpc-timeout had passed (its
+ * client gave up at its deadline), CANCELLED otherwise (its client cancelled it; or gave up at its
+ * deadline before this process read the call, as when it was paused: the client's reset says
+ * CANCEL either way, and the timeout runs from when the call is read). A path the server does not serve is
+ * counted as "unknown", so no client can grow the label set.
  */
 export function grpcCallMetrics(registry: Registry, servedPaths: ReadonlySet<string>, unaryPaths: ReadonlySet<string>): GrpcCallMetrics {
-  const handled = new Counter({ name: 'grpc_server_handled_total', help: 'gRPC calls ended by the server, by method and status code', labelNames: ['grpc_method', 'grpc_code'], registers: [registry] });
+  const handled = new Counter({ name: 'grpc_server_handled_total', help: 'gRPC calls ended by the server, by method and the status code sent to the client (DEADLINE_EXCEEDED or CANCELLED for a call that ended before a status was sent)', labelNames: ['grpc_method', 'grpc_code'], registers: [registry] });
   const seconds = new Histogram({
     name: 'grpc_server_handling_seconds',
-    help: 'time from a unary call\'s start to its status',
+    help: 'time from a unary call\'s start to its status (or to its end, for one its deadline or its client ended first)',
     labelNames: ['grpc_method'],
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
   const interceptor: ServerInterceptor = (methodDescriptor, call: ServerInterceptingCallInterface) => {
     const path = methodDescriptor.path;
-    const method = servedPaths.has(path) ? path : 'unknown';
+    if (!unaryPaths.has(path)) return new ServerInterceptingCall(call);
     const started = process.hrtime.bigint();
+    let timed = false;
+    const time = (): void => {
+      if (timed) return;
+      timed = true;
+      seconds.observe({ grpc_method: path }, Number(process.hrtime.bigint() - started) / 1e9);
+    };
     return new ServerInterceptingCall(
       call,
       new ResponderBuilder()
+        // Told after a status was sent too (timed then already), and when the call ended without one.
+        .withStart((next) => next(new ServerListenerBuilder().withOnCancel(time).build()))
         .withSendStatus((st, next) => {
-          handled.inc({ grpc_method: method, grpc_code: status[st.code] ?? String(st.code) });
-          if (unaryPaths.has(path)) seconds.observe({ grpc_method: method }, Number(process.hrtime.bigint() - started) / 1e9);
+          time();
           next(st);
         })
         .build(),
     );
   };
-  const countUnserved = (server: Server, logger: Logger): void => {
-    for (const s of listeningServers(server, logger, 'calls to paths the server does not serve are not counted in grpc_server_handled_total')) {
-      s.on('stream', (_stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
-        // What grpc-js answers UNIMPLEMENTED: a gRPC call (others get HTTP 415) to a path it has no handler for.
+  const countCalls = (server: Server, logger: Logger): void => {
+    for (const s of listeningServers(server, logger, 'gRPC calls are not counted in grpc_server_handled_total')) {
+      s.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+        // A gRPC call (grpc-js answers others HTTP 415 and is done with them).
         const contentType = headers['content-type'];
         if (typeof contentType !== 'string' || !contentType.startsWith('application/grpc')) return;
-        if (!servedPaths.has(String(headers[':path']))) handled.inc({ grpc_method: 'unknown', grpc_code: status[status.UNIMPLEMENTED] });
+        const path = String(headers[':path']);
+        const method = servedPaths.has(path) ? path : 'unknown';
+        const timeout = typeof headers['grpc-timeout'] === 'string' ? timeoutMs(headers['grpc-timeout']) : undefined;
+        const started = performance.now();
+        stream.once('close', () => {
+          const sent = statusSent(stream);
+          const code = sent ?? (timeout !== undefined && performance.now() - started >= timeout ? status.DEADLINE_EXCEEDED : status.CANCELLED);
+          handled.inc({ grpc_method: method, grpc_code: status[code] ?? String(code) });
+        });
       });
     }
   };
-  return { interceptor, countUnserved };
+  return { interceptor, countCalls };
+}
+
+/** The grpc-status a closed stream sent: in its trailers, or in its headers when it answered trailers-only. */
+function statusSent(stream: ServerHttp2Stream): number | undefined {
+  for (const h of [stream.sentTrailers, stream.sentHeaders]) {
+    const v = h?.['grpc-status'];
+    if (v === undefined) continue;
+    const code = Number(Array.isArray(v) ? v[0] : v);
+    if (Number.isInteger(code)) return code;
+  }
+  return undefined;
 }
 
 /** `grpc_server_pending_answer_bytes`: unary answers sent and not yet read by their clients (answer-budget.ts). */

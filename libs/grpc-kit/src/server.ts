@@ -129,8 +129,9 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
     interceptors: [
       // First: the innermost, so every status (the other interceptors' too) leaves through it.
       boundStatusDetails,
-      // Next: every status the interceptors after it send is counted too (calls refused for their
-      // headers or an undecodable message, not only those the call bounds refuse).
+      // Next: the unary calls are timed to every status the interceptors after it send too (calls
+      // refused for their headers or an undecodable message, not only those the call bounds
+      // refuse); every call is counted as its stream closes (countCalls, below).
       ...(callMetrics ? [callMetrics.interceptor] : []),
       refuseMarkedCalls,
       rejectUndecodable,
@@ -163,7 +164,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
     });
   });
   checkIncomingHeaders(server, opts.logger);
-  callMetrics?.countUnserved(server, opts.logger);
+  callMetrics?.countCalls(server, opts.logger);
   endFinishedCalls(server, opts.logger);
   boundConnections(
     server,

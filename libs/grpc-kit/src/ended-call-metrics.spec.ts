@@ -1,0 +1,105 @@
+import * as grpc from '@grpc/grpc-js';
+import { connect } from 'node:http2';
+import { Registry } from 'prom-client';
+import { createLogger } from './logger';
+import { type RunningServer, startGrpcServer } from './server';
+import { INSECURE } from './tls';
+
+const logger = createLogger('ended-call-metrics-test');
+logger.level = 'silent';
+
+const bytes = (b: Buffer) => b;
+const codec = { requestSerialize: bytes, requestDeserialize: bytes, responseSerialize: bytes, responseDeserialize: bytes };
+/** A unary method whose handler answers only once told (or never), one that answers at once, and a stream that ends when its client's input does. */
+const definition = {
+  Slow: { path: '/test.Ended/Slow', requestStream: false, responseStream: false, ...codec },
+  Fast: { path: '/test.Ended/Fast', requestStream: false, responseStream: false, ...codec },
+  Chat: { path: '/test.Ended/Chat', requestStream: true, responseStream: true, ...codec },
+};
+
+describe('calls that end before their handler answers', () => {
+  let running: RunningServer;
+  let client: grpc.Client;
+  const registry = new Registry();
+  /** Answers the Slow calls waiting (as a handler does that answers once its work is done, after its client left). */
+  const waiting: Array<() => void> = [];
+  beforeAll(async () => {
+    const implementation = {
+      Slow: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, done: grpc.sendUnaryData<Buffer>) => waiting.push(() => done(null, Buffer.alloc(0))),
+      Fast: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, done: grpc.sendUnaryData<Buffer>) => done(null, Buffer.alloc(0)),
+      // As the acceptor's and the proposer's stream handlers: the answer stream ends when the input does.
+      Chat: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
+        call.on('data', () => undefined);
+        call.on('end', () => call.end());
+      },
+    };
+    running = await startGrpcServer({ host: '127.0.0.1', port: 0, services: [{ name: 'test.Ended', definition, implementation }], maxReceiveBytes: 1024, transport: INSECURE, logger, metrics: registry });
+    client = new grpc.Client(`127.0.0.1:${running.port}`, grpc.credentials.createInsecure());
+  });
+  afterAll(async () => {
+    client.close();
+    await running.shutdown(100);
+  });
+
+  /** One unary call; the status code its client saw. */
+  const call = (path: string, opts: grpc.CallOptions, cancelAfterMs?: number) =>
+    new Promise<grpc.status>((resolve) => {
+      const c = client.makeUnaryRequest(path, bytes, bytes, Buffer.alloc(0), opts, (err) => resolve(err ? (err.code as grpc.status) : grpc.status.OK));
+      if (cancelAfterMs !== undefined) setTimeout(() => c.cancel(), cancelAfterMs);
+    });
+
+  /** The handled_total and handling_seconds_count samples of a method, by code. */
+  const handled = async (method: string): Promise<Record<string, number>> => {
+    const text = await registry.metrics();
+    const out: Record<string, number> = {};
+    for (const m of text.matchAll(new RegExp(`^grpc_server_handled_total\\{grpc_method="${method}",grpc_code="(\\w+)"\\} (\\d+)$`, 'gm'))) out[m[1] as string] = Number(m[2]);
+    const timed = new RegExp(`^grpc_server_handling_seconds_count\\{grpc_method="${method}"\\} (\\d+)$`, 'm').exec(text);
+    out['timed'] = Number(timed?.[1] ?? 0);
+    return out;
+  };
+  const settle = () => new Promise((r) => setTimeout(r, 100));
+
+  it('counts a call its deadline ended as DEADLINE_EXCEEDED, once, also when the handler answers after it', async () => {
+    expect(await call('/test.Ended/Slow', { deadline: Date.now() + 200 })).toBe(grpc.status.DEADLINE_EXCEEDED);
+    await settle();
+    expect(await handled('/test.Ended/Slow')).toEqual({ DEADLINE_EXCEEDED: 1, timed: 1 });
+    for (const answer of waiting.splice(0)) answer();
+    await settle();
+    expect(await handled('/test.Ended/Slow')).toEqual({ DEADLINE_EXCEEDED: 1, timed: 1 });
+  });
+
+  it('counts a call its client cancelled as CANCELLED, once, also when the handler answers after it', async () => {
+    expect(await call('/test.Ended/Slow', {}, 100)).toBe(grpc.status.CANCELLED);
+    await settle();
+    expect(await handled('/test.Ended/Slow')).toEqual({ DEADLINE_EXCEEDED: 1, CANCELLED: 1, timed: 2 });
+    for (const answer of waiting.splice(0)) answer();
+    await settle();
+    expect(await handled('/test.Ended/Slow')).toEqual({ DEADLINE_EXCEEDED: 1, CANCELLED: 1, timed: 2 });
+  });
+
+  it('counts a call answered in time once, with its own code', async () => {
+    for (let i = 0; i < 3; i++) expect(await call('/test.Ended/Fast', { deadline: Date.now() + 5000 })).toBe(grpc.status.OK);
+    await settle();
+    expect(await handled('/test.Ended/Fast')).toEqual({ OK: 3, timed: 3 });
+  });
+
+  it('counts a stream whose client vanished (its process killed) as CANCELLED, not OK, though its handler then ended it', async () => {
+    const session = connect(`http://127.0.0.1:${running.port}`);
+    const stream = session.request({ ':method': 'POST', ':path': '/test.Ended/Chat', 'content-type': 'application/grpc', te: 'trailers' });
+    stream.on('error', () => undefined);
+    stream.write(Buffer.from([0, 0, 0, 0, 0]));
+    await settle();
+    session.destroy();
+    await settle();
+    expect(await handled('/test.Ended/Chat')).toEqual({ CANCELLED: 1, timed: 0 });
+  });
+
+  it('counts a message over the size bound, which grpc-js refuses itself, as RESOURCE_EXHAUSTED', async () => {
+    // Field 1, 2,000 bytes: past the server's 1,024.
+    const big = Buffer.concat([Buffer.from([0x0a, 0xd0, 0x0f]), Buffer.alloc(2000)]);
+    const code = await new Promise<grpc.status>((resolve) => client.makeUnaryRequest('/test.Ended/Fast', bytes, bytes, big, (err) => resolve(err ? (err.code as grpc.status) : grpc.status.OK)));
+    expect(code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    await settle();
+    expect(await handled('/test.Ended/Fast')).toMatchObject({ OK: 3, RESOURCE_EXHAUSTED: 1 });
+  });
+});
