@@ -84,6 +84,15 @@ describe('calls that end before their handler answers', () => {
   });
 
   it('counts a stream whose client vanished (its process killed) as CANCELLED, not OK, though its handler then ended it', async () => {
+    // A stream its client ends and whose status it waits for: OK.
+    const ended = client.makeBidiStreamRequest('/test.Ended/Chat', bytes, bytes);
+    ended.on('data', () => undefined);
+    const got = new Promise<grpc.status>((resolve) => ended.on('status', (st: grpc.StatusObject) => resolve(st.code)));
+    ended.write(Buffer.alloc(0));
+    ended.end();
+    expect(await got).toBe(grpc.status.OK);
+    await settle();
+    expect(await handled('/test.Ended/Chat')).toEqual({ OK: 1, timed: 0 });
     const session = connect(`http://127.0.0.1:${running.port}`);
     const stream = session.request({ ':method': 'POST', ':path': '/test.Ended/Chat', 'content-type': 'application/grpc', te: 'trailers' });
     stream.on('error', () => undefined);
@@ -91,7 +100,7 @@ describe('calls that end before their handler answers', () => {
     await settle();
     session.destroy();
     await settle();
-    expect(await handled('/test.Ended/Chat')).toEqual({ CANCELLED: 1, timed: 0 });
+    expect(await handled('/test.Ended/Chat')).toEqual({ OK: 1, CANCELLED: 1, timed: 0 });
   });
 
   it('counts a message over the size bound, which grpc-js refuses itself, as RESOURCE_EXHAUSTED', async () => {
