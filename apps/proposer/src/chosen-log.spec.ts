@@ -17,6 +17,18 @@ describe('the chosen log', () => {
     expect(l.result('a')?.slot).toBe(0n);
   });
 
+  it('counts for metrics only the commands delivered once it took client work, not the log it learned at start', () => {
+    const l = log(1_000_000);
+    l.learn([entry(0n, value('a', 'b')), entry(1n, value('c'))]);
+    expect(l.commandsDeliveredInService).toBe(0);
+    l.startService();
+    l.learn([entry(2n, value('d', 'e'))]);
+    expect(l.commandsDeliveredInService).toBe(2);
+    l.startService(); // once: a second call moves nothing
+    expect(l.commandsDeliveredInService).toBe(2);
+    expect(l.commandsDelivered).toBe(5);
+  });
+
   it('keeps a retained value in memory of its own, not the buffer it was decoded into', () => {
     // A client's value is decoded into a slice of a buffer shared with other data (grpc-js and
     // protobuf put small ones in 8 KiB pool slabs): kept as it came, each retained value would keep

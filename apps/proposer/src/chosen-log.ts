@@ -79,8 +79,24 @@ export class ChosenLog {
   private retainedBytes = 0;
   /** Every delivered entry, in slot order. */
   readonly delivered$ = new Subject<ChosenEntry>();
-  /** Client commands in the slots delivered since start (metrics). */
+  /** Client commands in the slots delivered since start. */
   commandsDelivered = 0;
+  /** commandsDelivered when the proposer began to take client work (startService). */
+  private commandsBeforeService: number | undefined;
+
+  /** Marks the moment the proposer has learned the log it found and begins to take client work. */
+  startService(): void {
+    this.commandsBeforeService ??= this.commandsDelivered;
+  }
+
+  /**
+   * Client commands in the slots delivered since the proposer began to take client work (metrics;
+   * 0 before). The log a starting proposer learns was chosen before it started: counted, each
+   * restart charted a burst the size of the whole log (0 to 6,852 within a second) in any rate.
+   */
+  get commandsDeliveredInService(): number {
+    return this.commandsBeforeService === undefined ? 0 : this.commandsDelivered - this.commandsBeforeService;
+  }
 
   constructor(private readonly opts: ChosenLogOptions) {
     this.agreed = opts.state;

@@ -47,12 +47,12 @@ export function proposerMetrics(registry: Registry): ProposerMetrics {
   gauge('paxos_proposer_cannot_choose', '1 once this proposer can choose nothing more (acceptors beyond n - q promised ballots at the round ceiling it cannot pass; ClusterStatus.cannot_choose says why)', (n) => (n.cannotChoose !== undefined ? 1 : 0));
   new Counter({
     name: 'paxos_proposer_chosen_commands_total',
-    help: 'client commands in the slots delivered since start (duplicates included)',
+    help: 'client commands in the slots delivered since this proposer began to take client work (duplicates included; the log it learned at start, chosen before, is not counted)',
     registers: [registry],
     collect() {
       if (!node) return;
       this.reset();
-      this.inc(node.chosen.commandsDelivered);
+      this.inc(node.chosen.commandsDeliveredInService);
     },
   });
   new Gauge({

@@ -222,6 +222,7 @@ export class ProposerNode {
       .learnBeforeServing()
       .then(() => this.settleOpenSlots())
       .then(() => {
+        this.chosen.startService();
         this.gateway.becomeReady();
         this.barrier.progress();
       });
