@@ -8,7 +8,7 @@ import { isServiceError, type Logger, messageBytes, type Transport } from '@paxo
 import type { GetLeaderboardResponse, LogEntry } from '@paxos/proto';
 import { type AcceptorView, acceptorView, type LeaderboardView, leaderboardRows, type NetworkView, type ProposalView, type ProposerView, proposalView, type SlotView, slotView, votes } from './network-view';
 import { failureState, NodeClients, scrapeMetrics } from './node-clients';
-import { parsePrometheusText } from './prometheus-text';
+import { parsePrometheusText, type PromSample } from './prometheus-text';
 import { type ProposerReading, RateHistory } from './rate-history';
 
 export interface PollerOptions {
@@ -219,12 +219,7 @@ export class NetworkPoller {
     }
     const samples = parsePrometheusText(text, (n) => PROPOSER_SERIES.has(n));
     const one = (name: string): number | undefined => samples.find((s) => s.name === name)?.value;
-    const buckets = new Map<number, number>();
-    for (const s of samples) {
-      if (s.name !== 'paxos_proposer_propose_seconds_bucket' || s.labels['outcome'] === 'failed') continue;
-      const le = s.labels['le'] === '+Inf' ? Infinity : Number(s.labels['le']);
-      if (!Number.isNaN(le)) buckets.set(le, (buckets.get(le) ?? 0) + s.value);
-    }
+    const buckets = latencyBuckets(samples);
     const chosenCommands = one('paxos_proposer_chosen_commands_total');
     const deliveredSlot = one('paxos_proposer_delivered_slot');
     if (chosenCommands !== undefined && deliveredSlot !== undefined) {
@@ -346,4 +341,19 @@ export class NetworkPoller {
       return v ? [v] : [];
     });
   }
+}
+
+/**
+ * The proposer's propose latency as cumulative buckets (seconds upper bound -> answers), every API,
+ * chosen answers only, as the dashboard charts it: a duplicate (a retry of a command in the log)
+ * is answered from memory in a few ms, so a retry storm pulled the page's p50 down.
+ */
+export function latencyBuckets(samples: readonly PromSample[]): Map<number, number> {
+  const buckets = new Map<number, number>();
+  for (const s of samples) {
+    if (s.name !== 'paxos_proposer_propose_seconds_bucket' || s.labels['outcome'] !== 'chosen') continue;
+    const le = s.labels['le'] === '+Inf' ? Infinity : Number(s.labels['le']);
+    if (!Number.isNaN(le)) buckets.set(le, (buckets.get(le) ?? 0) + s.value);
+  }
+  return buckets;
 }

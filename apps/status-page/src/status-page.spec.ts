@@ -12,7 +12,7 @@ import { parsePrometheusText } from './prometheus-text';
 import { quantileFromBuckets, RateHistory } from './rate-history';
 import { escapeHtml, renderSlotPage, slotJson } from './slot-page';
 import { startStatusServer, VIEWERS_PER_HOST_MAX } from './http-server';
-import { type NetworkPoller, NetworkPoller as RealNetworkPoller } from './network-poller';
+import { latencyBuckets, type NetworkPoller, NetworkPoller as RealNetworkPoller } from './network-poller';
 import { acceptorView, type NetworkView, slotView } from './network-view';
 import { AcceptorServiceService, GetLeaderboardResponse, ReadLogResponse, ReadServiceService, StatusResponse } from '@paxos/proto';
 
@@ -30,6 +30,17 @@ describe('reading the proposer\'s metrics', () => {
     const buckets = samples.filter((s) => s.name === 'x_seconds_bucket' && s.labels['api'] === 'unary');
     expect(buckets.map((b) => [b.labels['le'], b.value])).toEqual([['0.01', 1], ['0.1', 2], ['1', 2], ['+Inf', 2]]);
     expect(samples.find((s) => s.name === 'x_total')).toMatchObject({ labels: { why: 'a "quoted" \\ reason\nover lines', node: 'proposer-1' }, value: 3 });
+  });
+
+  it('charts the latency of chosen answers only, as the dashboard does: duplicates and failures left out', async () => {
+    const registry = new Registry();
+    const h = new Histogram({ name: 'paxos_proposer_propose_seconds', help: 'h', labelNames: ['api', 'outcome'], buckets: [0.01, 0.1], registers: [registry] });
+    h.observe({ api: 'unary', outcome: 'chosen' }, 0.05);
+    h.observe({ api: 'bulk', outcome: 'chosen' }, 0.05);
+    for (let i = 0; i < 10; i++) h.observe({ api: 'unary', outcome: 'duplicate' }, 0.002);
+    h.observe({ api: 'unary', outcome: 'failed' }, 0.002);
+    const buckets = latencyBuckets(parsePrometheusText(await registry.metrics(), () => true));
+    expect([...buckets]).toEqual([[0.01, 0], [0.1, 2], [Infinity, 2]]);
   });
 
   it('skips lines that are not samples and never throws on garbage', () => {
