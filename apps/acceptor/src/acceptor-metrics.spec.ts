@@ -20,10 +20,10 @@ function node(storage: { healthy: boolean; lastError?: string }, failure?: strin
   };
 }
 
-async function scrape(n: ReturnType<typeof node>): Promise<string> {
+async function scrape(n: ReturnType<typeof node>, stateFailure?: string): Promise<string> {
   const registry = new Registry();
   const m = acceptorMetrics(registry);
-  m.attach({ node: n, applier: { appliedSlot: 0n, hasState: true }, retention: { quorumCommittedIndex: 0n } } as unknown as AcceptorMetricSources);
+  m.attach({ node: n, applier: { appliedSlot: 0n, hasState: true, failure: stateFailure }, retention: { quorumCommittedIndex: 0n } } as unknown as AcceptorMetricSources);
   return registry.metrics();
 }
 
@@ -63,5 +63,12 @@ describe('paxos_acceptor_replies_total', () => {
     const help = /^# HELP paxos_acceptor_replies_total (.*)$/m.exec(text)?.[1] ?? '';
     const refused = /refused: ([^,]*)/.exec(help)?.[1] ?? '';
     for (const reason of ['slot_window', 'value_check', 'rejoining']) expect(refused).toContain(reason);
+  });
+});
+
+describe('paxos_acceptor_state_machine_healthy', () => {
+  it('is 0 once the state machine stopped on a slot it could not apply, as Status state_error says', async () => {
+    expect(await scrape(node({ healthy: true }))).toMatch(/^paxos_acceptor_state_machine_healthy 1$/m);
+    expect(await scrape(node({ healthy: true }), 'slot 7 could not be applied: the snapshot is damaged')).toMatch(/^paxos_acceptor_state_machine_healthy 0$/m);
   });
 });

@@ -84,6 +84,9 @@ export function acceptorMetrics(registry: Registry): { readonly synced: (seconds
     (s) => (storageFailure(s.node) === undefined ? 1 : 0),
   );
   gauge('paxos_acceptor_state_available', '1 while the node has agreed state to answer reads from', (s) => (s.applier.hasState ? 1 : 0));
+  // Status state_error: the state machine stopped on a slot it could not apply (reads then say so);
+  // state_available stays 1, the state it holds being readable, only no longer advancing.
+  gauge('paxos_acceptor_state_machine_healthy', '1 while the node\'s state machine applies the chosen log; 0 once it stopped on a slot it could not apply (Status state_error says why)', (s) => (s.applier.failure === undefined ? 1 : 0));
   const syncSeconds = new Histogram({
     name: 'paxos_acceptor_fdatasync_seconds',
     help: 'duration of each fdatasync of the vote log (one per group commit)',
