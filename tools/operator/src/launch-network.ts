@@ -8,7 +8,7 @@ import { CLIENT_CERT_NAME, clientTransport, INGEST_CERT_NAME, STATUS_CERT_NAME, 
 import { holdsVoteLog, holdsVotes, recordedClusterSize } from './acceptor-data-dir';
 import { portProblem } from './port-check';
 import { acceptorStatus } from './probe';
-import { canonicalDir, isAlive, isOurs, isPaused, lastLogLine, LAUNCH_MARKER_ENV, LAUNCH_NAME_ENV, listensOn, markedProcesses, readPid, removePid, sleep, writePid } from './processes';
+import { canonicalDir, isAlive, isOurs, isPaused, lastLogLine, LAUNCH_MARKER_ENV, LAUNCH_NAME_ENV, listensOn, markedProcesses, readPid, removePid, removeStaleTemporaries, sleep, stopProcess, writePid } from './processes';
 
 export interface LaunchOptions {
   readonly nodes: number;
@@ -85,9 +85,16 @@ export function runningProcesses(dir: string, opts: { removeStale?: boolean } = 
   }
   for (const p of markedProcesses(dir)) {
     if (!PID_FILE.test(`${p.name}.pid`) || live.some((l) => l.pid === p.pid)) continue;
-    if (opts.removeStale && !live.some((l) => l.name === p.name)) writePid(pidFile(dir, p.name), p.pid);
+    if (opts.removeStale && !live.some((l) => l.name === p.name)) {
+      try {
+        writePid(pidFile(dir, p.name), p.pid);
+      } catch {
+        // A full or read-only disk: the process is still found by its environment (stop must end it all the same).
+      }
+    }
     live.push(p);
   }
+  if (opts.removeStale) removeStaleTemporaries(dir);
   return live;
 }
 
@@ -232,8 +239,39 @@ function startProcess(dir: string, name: string, nodeFlags: readonly string[], s
   closeSync(log);
   if (child.pid === undefined) throw new Error(`could not start ${name}`);
   child.unref();
-  writePid(pidFile(dir, name), child.pid);
+  try {
+    writePid(pidFile(dir, name), child.pid);
+  } catch (e) {
+    // Started a moment ago, it has done nothing yet; left running it would be known by no pid file.
+    child.kill('SIGKILL');
+    throw e;
+  }
   return child.pid;
+}
+
+/** How long a launch that failed while it started its processes gives each of them to end. */
+const START_FAILED_GRACE_MS = 10_000;
+
+/**
+ * Runs `start` (which records each process it starts in `started`); when it fails, the processes
+ * it started are ended before the failure is thrown on, with them named: a launch on a disk that
+ * filled up (no pid file could be written) said only "ENOSPC" and left its processes running.
+ */
+async function startingOrEnded<T>(dir: string, started: Map<string, number>, start: () => T): Promise<T> {
+  try {
+    return start();
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    if (started.size === 0) throw new Error(`${why}; nothing was started`);
+    const ended = await Promise.all(
+      [...started].map(async ([name, pid]) => {
+        const how = await stopProcess(pid, START_FAILED_GRACE_MS, () => isOurs(pid, dir, name));
+        if (how !== 'unkillable') removePid(pidFile(dir, name));
+        return `${name} pid ${pid} ${how === 'unkillable' ? 'STILL ALIVE after SIGKILL' : how}`;
+      }),
+    );
+    throw new Error(`${why}; the processes started before it were ended (${ended.join(', ')}): launch again once that is fixed`);
+  }
 }
 
 /**
@@ -340,11 +378,14 @@ async function launchLocked(opts: LaunchOptions, release: () => void): Promise<L
   const lost = starting ? new Map<string, string>() : lostData(opts.dir, layout);
   const startedAt = performance.now();
   const pids = new Map<string, number>();
-  for (const n of acceptorsOf(layout)) if (!lost.has(n.name)) pids.set(n.name, startNode(opts.dir, layout, n));
-  // Every acceptor started: from here on one without data lost it. Before any proposer starts.
-  if (starting) writeLayout(opts.dir, layout);
-  for (const n of layout.nodes) if (n.role !== 'acceptor') pids.set(n.name, startNode(opts.dir, layout, n));
-  const statusPid = startStatusPage(opts.dir, layout);
+  const statusPid = await startingOrEnded(opts.dir, pids, () => {
+    for (const n of acceptorsOf(layout)) if (!lost.has(n.name)) pids.set(n.name, startNode(opts.dir, layout, n));
+    // Every acceptor started: from here on one without data lost it. Before any proposer starts.
+    if (starting) writeLayout(opts.dir, layout);
+    for (const n of layout.nodes) if (n.role !== 'acceptor') pids.set(n.name, startNode(opts.dir, layout, n));
+    // (A status page whose pid file cannot be written is ended by startProcess itself.)
+    return startStatusPage(opts.dir, layout);
+  });
   release();
   const ready = await waitReady(opts.dir, layout, pids, startedAt, opts.readyTimeoutMs, quorum, clientTransport(opts.dir), lost);
   const statusPageUrl = await statusPageReady(layout, statusPid, STATUS_PAGE_READY_MS);
@@ -456,10 +497,10 @@ export async function restartMissing(dir: string, readyTimeoutMs: number, startC
 export async function restartMissingLocked(dir: string, readyTimeoutMs: number, release: () => void, extraArgs: ReadonlyMap<string, readonly string[]> = new Map()): Promise<LaunchResult> {
   const layout = readLayout(dir);
   bundleApps();
-  const live = new Set(runningProcesses(dir, { removeStale: true }).map((r) => r.name));
+  const live = new Map(runningProcesses(dir, { removeStale: true }).map((r) => [r.name, r.pid]));
   // Certificates that expired since the launch are issued again before the nodes restart; a new CA
   // is refused while any process runs (it trusts the old CA: the restarted nodes could not talk to it).
-  if (layout.tls === true) ensureNetworkCertificates(networkTlsDir(dir), certificateNames(layout), [...live]);
+  if (layout.tls === true) ensureNetworkCertificates(networkTlsDir(dir), certificateNames(layout), [...live.keys()]);
   const quorum = Quorum.majority(acceptorsOf(layout).length);
   // A launch cut short while it started a new network's acceptors (acceptorsStarting): those it
   // never started are started now. Not while a proposer of ours runs (launch starts it only once
@@ -468,15 +509,19 @@ export async function restartMissingLocked(dir: string, readyTimeoutMs: number, 
   const lost = lostData(dir, acceptorsStarting === true && !live.has('proposer') ? layout : settled, new Set(extraArgs.keys()));
   const startedAt = performance.now();
   const pids = new Map<string, number>();
+  const started = new Map<string, number>();
   const start = (n: NodeLayout) => {
     if (lost.has(n.name)) return;
-    const pid = live.has(n.name) ? readPid(pidFile(dir, n.name)) : startNode(dir, layout, n, extraArgs.get(n.name));
+    if (!live.has(n.name)) started.set(n.name, startNode(dir, layout, n, extraArgs.get(n.name)));
+    const pid = live.get(n.name) ?? started.get(n.name);
     if (pid !== undefined) pids.set(n.name, pid);
   };
-  acceptorsOf(layout).forEach(start);
-  if (acceptorsStarting === true) writeLayout(dir, settled);
-  layout.nodes.filter((n) => n.role !== 'acceptor').forEach(start);
-  const statusPid = live.has(STATUS_PAGE_NAME) ? readPid(pidFile(dir, STATUS_PAGE_NAME)) : startStatusPage(dir, layout);
+  const statusPid = await startingOrEnded(dir, started, () => {
+    acceptorsOf(layout).forEach(start);
+    if (acceptorsStarting === true) writeLayout(dir, settled);
+    layout.nodes.filter((n) => n.role !== 'acceptor').forEach(start);
+    return live.get(STATUS_PAGE_NAME) ?? startStatusPage(dir, layout);
+  });
   release();
   const ready = await waitReady(dir, layout, pids, startedAt, readyTimeoutMs, quorum, clientTransport(dir), lost);
   const statusPageUrl = await statusPageReady(layout, statusPid, STATUS_PAGE_READY_MS);

@@ -1,5 +1,5 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { ConfigError, DirInUseError, INSECURE, loadTls, lockDirAcrossProcesses, networkTlsDir, tlsFilesIn, type Transport } from '@paxos/grpc-kit';
 import { shellWord } from './shell-word';
 
@@ -98,14 +98,24 @@ export function dataDir(dir: string, name: string): string {
 export function writeLayout(dir: string, layout: NetworkLayout): void {
   mkdirSync(dir, { recursive: true });
   const tmp = join(dir, `${LAYOUT_FILE}.tmp`);
-  const fd = openSync(tmp, 'w');
   try {
-    writeFileSync(fd, JSON.stringify(layout, null, 2) + '\n');
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(tmp, 'w');
+    try {
+      writeFileSync(fd, JSON.stringify(layout, null, 2) + '\n');
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, join(dir, LAYOUT_FILE));
+  } catch (e) {
+    // The network.json there before is whole (the new one was to be renamed over it); no half-written copy is left beside it.
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // a read-only disk: none was made
+    }
+    throw new Error(`cannot write ${join(dir, LAYOUT_FILE)} (${(e as Error).message}): is its disk full or read-only?`);
   }
-  renameSync(tmp, join(dir, LAYOUT_FILE));
   const dirFd = openSync(dir, 'r');
   try {
     fsyncSync(dirFd);
@@ -176,7 +186,7 @@ export const NETWORK_LOCK_FILE = 'network-lock.sqlite';
  */
 export async function lockNetworkDir(dir: string, what: string, waitMs = 0): Promise<() => void> {
   refuseNonDirectory(dir);
-  mkdirSync(dir, { recursive: true });
+  makeDir(dir);
   const until = performance.now() + waitMs;
   for (;;) {
     try {
@@ -206,6 +216,26 @@ export function refuseNonDirectory(dir: string, what = 'the network dir', flag =
     throw e;
   }
   if (!isDirectory) throw new ConfigError(`${what} ${dir} is a file, not a directory; give ${flag} a directory, or a path that does not exist yet`);
+}
+
+/**
+ * mkdir -p, failing with why: on a read-only disk Node's recursive mkdir says only "ENOENT: no
+ * such file or directory", of a dir that was to be made; the first missing part, made alone, says EROFS.
+ */
+function makeDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    let why = (e as Error).message;
+    let missing = dir;
+    while (!existsSync(dirname(missing)) && dirname(missing) !== missing) missing = dirname(missing);
+    try {
+      mkdirSync(missing);
+    } catch (first) {
+      why = (first as Error).message;
+    }
+    throw new Error(`cannot make the network dir ${dir} (${why}): give --dir (or PAXOS_NETWORK_DIR) a place this user can write to`);
+  }
 }
 
 /** How often a command waiting for the network dir's lock tries it again. */

@@ -1,5 +1,5 @@
 import { closeSync, existsSync, fstatSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { processState } from '@paxos/grpc-kit';
 
 /** Every process launch starts carries this variable, set to its network dir. */
@@ -33,22 +33,59 @@ export function readPid(path: string): number | undefined {
   return /^[1-9]\d{0,9}$/.test(t) && Number(t) <= 2 ** 31 - 1 ? Number(t) : undefined;
 }
 
-/** Written beside and renamed into place: a reader never sees an empty or half-written pid file. */
+/**
+ * Written beside and renamed into place: a reader never sees an empty or half-written pid file.
+ * A write that fails (a full or read-only disk) leaves no temporary file, and says which file.
+ */
 export function writePid(path: string, pid: number): void {
   if (existsSync(path) && lstatSync(path).isDirectory()) throw new Error(`${path} is a directory, where launch keeps a pid file: move it away, then run npm run launch -- --restart-missing`);
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${pid}\n`);
-  renameSync(tmp, path);
+  try {
+    writeFileSync(tmp, `${pid}\n`);
+    renameSync(tmp, path);
+  } catch (e) {
+    removePid(tmp);
+    throw new Error(`cannot write the pid file ${path} (${(e as Error).message}): is its disk full or read-only?`);
+  }
 }
 
-/** Removes a pid file; anything else at its path (a directory) is not launch's and is left alone. */
-export function removePid(path: string): void {
+/**
+ * Removes a pid file; anything else at its path (a directory) is not launch's and is left alone.
+ * Never throws: a pid file that cannot be removed (a read-only disk) names a process that is gone,
+ * which every command takes for stale; returns why it stays, undefined when it is gone.
+ */
+export function removePid(path: string): string | undefined {
   try {
-    if (lstatSync(path).isDirectory()) return;
+    if (lstatSync(path).isDirectory()) return undefined;
   } catch {
-    return; // gone already
+    return undefined; // gone already
   }
-  rmSync(path, { force: true });
+  try {
+    rmSync(path, { force: true });
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+/** The temporary file writePid writes beside a pid file: "<name>.pid.<writer's pid>.tmp". */
+const PID_TMP = /^(node_\d+|proposer|status-page)\.pid\.(\d+)\.tmp$/;
+
+/**
+ * Removes the temporary pid files in dir whose writer is gone (a launch killed, or its disk full,
+ * between writing one and renaming it into place): nothing else reads or removes them.
+ */
+export function removeStaleTemporaries(dir: string): void {
+  let files: string[];
+  try {
+    files = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const f of files) {
+    const m = PID_TMP.exec(f);
+    if (m && !isAlive(Number(m[2]))) removePid(join(dir, f));
+  }
 }
 
 export function isAlive(pid: number): boolean {

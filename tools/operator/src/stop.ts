@@ -35,7 +35,7 @@ export async function runStop(argv: readonly string[], out: (line: string) => vo
   }
   // A second stop waits for the first (it then finds nothing left, or what the first could not end).
   const release = await lockNetworkDir(dir, 'stop the network', STOP_LOCK_WAIT_MS);
-  let ended: Array<{ name: string; pid: number; how: Awaited<ReturnType<typeof stopProcess>> }>;
+  let ended: Array<{ name: string; pid: number; how: Awaited<ReturnType<typeof stopProcess>>; kept?: string }>;
   try {
     const running = runningProcesses(dir, { removeStale: true });
     if (running.length === 0) {
@@ -48,9 +48,10 @@ export async function runStop(argv: readonly string[], out: (line: string) => vo
       Promise.all(
         wave.map(async (p) => {
           const how = await stopProcess(p.pid, parsed.options['grace-ms'] as number, () => isOurs(p.pid, dir, p.name));
-          // A process that outlived SIGKILL keeps its pid file: the next stop finds it again.
-          if (how !== 'unkillable') removePid(pidFile(dir, p.name));
-          return { ...p, how };
+          // A process that outlived SIGKILL keeps its pid file: the next stop finds it again. One
+          // that cannot be removed (a read-only disk) is said, and the others are ended all the same.
+          const kept = how !== 'unkillable' ? removePid(pidFile(dir, p.name)) : undefined;
+          return { ...p, how, ...(kept !== undefined ? { kept } : {}) };
         }),
       );
     const isAcceptor = (p: { name: string }) => p.name.startsWith('node_');
@@ -60,6 +61,10 @@ export async function runStop(argv: readonly string[], out: (line: string) => vo
   }
   for (const e of ended.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }))) {
     out(`${e.name.padEnd(9)} pid ${e.pid}: ${e.how === 'unkillable' ? 'STILL ALIVE after SIGKILL (stuck in the kernel, state D: a failing disk or mount?); its pid file is kept' : e.how}`);
+  }
+  const kept = ended.filter((e) => e.kept !== undefined);
+  if (kept.length > 0) {
+    out(`${kept.length} pid files could not be removed (${kept[0]?.kept}): they name processes that ended, which launch, check and stop take for stale; remove them once ${dir} is writable`);
   }
   const stuck = ended.filter((e) => e.how === 'unkillable').length;
   out(stuck === 0 ? `stopped ${ended.length} processes in ${join(dir)}` : `stopped ${ended.length - stuck} of ${ended.length} processes in ${join(dir)}; run stop again once the stuck ones can end`);
