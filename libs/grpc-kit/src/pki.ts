@@ -6,7 +6,7 @@
 // still valid for 30 days (and matching its key) is kept; one that is not, or is missing, is issued
 // again; each is written to temporary files and renamed into place.
 import { execFileSync } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { identityOfName, keyMatches, loadTls, type TlsFiles, tlsFilesIn } from './tls';
@@ -150,6 +150,16 @@ function issue(keyFile: string, certFile: string, args: readonly string[]): void
   const tmpCert = `${certFile}.tmp`;
   rmSync(tmpKey, { force: true });
   openssl(['req', '-x509', ...CURVE, '-keyout', tmpKey, '-out', tmpCert, ...args]);
+  // openssl exits 0 when it could not write its output (a full disk): its empty files, renamed
+  // into place, replaced a key and certificate (the CA's among them) with nothing.
+  try {
+    new X509Certificate(readFileSync(tmpCert));
+    createPrivateKey(readFileSync(tmpKey));
+  } catch (e) {
+    rmSync(tmpKey, { force: true });
+    rmSync(tmpCert, { force: true });
+    throw new Error(`openssl did not write a whole key and certificate for ${certFile} (${(e as Error).message}): is its disk full? The files there before are kept`);
+  }
   chmodSync(tmpKey, 0o600);
   fsyncPath(tmpKey);
   fsyncPath(tmpCert);
