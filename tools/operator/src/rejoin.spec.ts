@@ -1,9 +1,11 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dataDirState } from './acceptor-data-dir';
 import { PROPOSER_DEFAULT_WINDOW, proposerWindowFrom, runRejoin } from './rejoin';
 import { writeLayout } from './network-dir';
+import { LAUNCH_MARKER_ENV, LAUNCH_NAME_ENV } from './processes';
 
 describe("rejoin's margin covers the window a proposer ran with", () => {
   const script = ['/usr/bin/node', '/repo/dist/apps/proposer/main.js', '--id', '1', '--port', '7200'];
@@ -54,6 +56,25 @@ describe('rejoin on a stopped network', () => {
         new RegExp(`the network in ${dir} is stopped: .*Start it first with npm run launch -- --dir ${dir} --nodes 3 --base-port 27400 .*\\(acceptor 2, which lost its data, stays down\\), then run rejoin again`),
       );
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('rejoin of an acceptor whose process still runs', () => {
+  it('says how to end it when it is paused: a SIGTERM waits until the process is resumed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rejoin-paused-'));
+    const node2 = spawn('sleep', ['60'], { env: { ...process.env, [LAUNCH_MARKER_ENV]: dir, [LAUNCH_NAME_ENV]: 'node_2' }, stdio: 'ignore' });
+    try {
+      await new Promise((r) => node2.once('spawn', r));
+      const acceptor = (id: number) => ({ name: `node_${id}`, role: 'acceptor' as const, id, address: `127.0.0.1:${27400 + id}` });
+      writeLayout(dir, { createdAt: 'x', proposer: '127.0.0.1:27500', lmfdbCacheDir: '/nonexistent', tls: false, nodes: [acceptor(0), acceptor(1), acceptor(2), { name: 'proposer', role: 'proposer', id: 1, address: '127.0.0.1:27500' }] });
+      writeFileSync(join(dir, 'node_2.pid'), `${node2.pid}\n`);
+      node2.kill('SIGSTOP');
+      // It said "stop it (kill <pid>)", which leaves a paused process where it is.
+      await expect(runRejoin(['--node', '2', '--dir', dir], () => undefined)).rejects.toThrow(`acceptor 2 is running (pid ${node2.pid}): a running acceptor has its data. If its disk is gone, stop it (kill ${node2.pid}; kill -CONT ${node2.pid}: it is paused`);
+    } finally {
+      node2.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -10,7 +10,7 @@ import { hasPidFiles, restartMissingLocked, runningProcesses } from './launch-ne
 import { printLaunch, relaunchCommand } from './launch';
 import { clientTransport, dataDir, defaultNetworkDir, lockNetworkDir, pidFile, readLayout } from './network-dir';
 import { acceptorStatus } from './probe';
-import { isOurs, processEnvironment, readPid, removePid, stopProcess } from './processes';
+import { isOurs, isPaused, processEnvironment, readPid, removePid, stopProcess } from './processes';
 
 export const rejoinCommand = {
   program: 'rejoin',
@@ -116,7 +116,9 @@ export async function runRejoin(argv: readonly string[], out: (line: string) => 
       return r.nodes.every((n) => n.readyAfterMs !== undefined) ? 0 : 1;
     }
     if (running) {
-      throw new ConfigError(`acceptor ${o.node} is running (pid ${pid}): a running acceptor has its data. If its disk is gone, stop it (kill ${pid}) and run rejoin again`);
+      // A paused process holds a SIGTERM until it is resumed: "kill <pid>" alone left it there, and rejoin said the same again.
+      const stopIt = isPaused(pid) ? `kill ${pid}; kill -CONT ${pid}: it is paused (SIGSTOP) and ends on SIGTERM only once resumed` : `kill ${pid}`;
+      throw new ConfigError(`acceptor ${o.node} is running (pid ${pid}): a running acceptor has its data. If its disk is gone, stop it (${stopIt}) and run rejoin again`);
     }
     if (state === 'data') {
       throw new ConfigError(
