@@ -19,7 +19,9 @@ describe('the network certificates', () => {
 
   it('refuses a new CA while processes of the network run with the old one, and writes nothing', () => {
     const before = readFileSync(join(dir, 'acceptor-0.crt'));
+    // Neither the CA certificate nor its key: only a new CA could issue certificates.
     rmSync(join(dir, 'ca.crt'));
+    rmSync(caKeyFile(dir));
     expect(() => ensureNetworkCertificates(dir, names, ['proposer', 'node_1'])).toThrow(/proposer, node_1 still run with the old CA .*npm run stop/);
     expect(existsSync(join(dir, 'ca.crt'))).toBe(false);
     expect(readFileSync(join(dir, 'acceptor-0.crt')).equals(before)).toBe(true);
@@ -127,10 +129,13 @@ describe('a CA certificate damaged while the network runs', () => {
   it.each([
     ['emptied', Buffer.alloc(0)],
     ['cut short', (d: string) => readFileSync(join(d, 'ca.crt')).subarray(0, 200)],
+    // It was refused as needing a new CA (stop the network and launch it again), while an emptied one was issued again.
+    ['deleted', undefined],
   ])('is issued again from the kept key when %s: it verifies the certificates the running nodes hold, which are kept', (_what, damage) => {
     const before = new X509Certificate(readFileSync(join(dir, 'ca.crt')));
     const nodeCert = readFileSync(join(dir, 'acceptor-0.crt'));
-    writeFileSync(join(dir, 'ca.crt'), typeof damage === 'function' ? damage(dir) : damage);
+    if (damage === undefined) rmSync(join(dir, 'ca.crt'));
+    else writeFileSync(join(dir, 'ca.crt'), typeof damage === 'function' ? damage(dir) : damage);
     expect(ensureNetworkCertificates(dir, names, ['proposer', 'node_1'])).toEqual([]);
     const after = new X509Certificate(readFileSync(join(dir, 'ca.crt')));
     expect(after.subject).toBe(before.subject);

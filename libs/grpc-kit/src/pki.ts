@@ -49,10 +49,11 @@ export function ensureNetworkCertificates(dir: string, names: readonly string[],
   // into place and the new certificate left the old certificate beside the new key, and every
   // certificate issued then would be signed by a key the nodes' CA certificate does not name.
   if (!validFor(caCrt, existsSync(caKey) ? caKey : undefined, running.length === 0 ? RENEW_BEFORE_MS : 0)) {
-    // A CA certificate damaged in place (emptied, cut short, overwritten) while the network runs:
-    // issued again from the CA's key, under the same name, once it verifies the certificates in
-    // the folder (the running nodes trust the old one and the new one alike: same key, same name).
-    if (running.length > 0 && existsSync(caKey) && isDamaged(caCrt)) reissueCa(dir, caKey, caCrt, names);
+    // A CA certificate damaged in place (emptied, cut short, overwritten) or deleted while the
+    // network runs: issued again from the CA's key, under the same name, once it verifies the
+    // certificates in the folder (the running nodes trust the old one and the new one alike: same
+    // key, same name). A deleted one was refused, while an emptied one was issued again.
+    if (running.length > 0 && existsSync(caKey) && (isDamaged(caCrt) || !existsSync(caCrt))) reissueCa(dir, caKey, caCrt, names);
     else {
       if (running.length > 0) {
         const shown = running.length > 3 ? `${running.slice(0, 3).join(', ')} and ${running.length - 3} more` : running.join(', ');
@@ -118,7 +119,7 @@ function reissueCa(dir: string, caKey: string, caCrt: string, names: readonly st
   if (held.length === 0 || foreign.length > 0) {
     rmSync(tmp, { force: true });
     const why = held.length === 0 ? `no certificate in ${dir} to check the CA's key ${caKey} against` : `the CA's key ${caKey} did not issue the certificates of ${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ` and ${foreign.length - 3} more` : ''} in ${dir}`;
-    throw new Error(`the CA certificate ${caCrt} is damaged and is not issued again from the CA's key: ${why}, so the running nodes would not trust it; put the CA certificate back, or stop the network (npm run stop) and launch it again`);
+    throw new Error(`the CA certificate ${caCrt} is ${existsSync(caCrt) ? 'damaged' : 'missing'} and is not issued again from the CA's key: ${why}, so the running nodes would not trust it; put the CA certificate back, or stop the network (npm run stop) and launch it again`);
   }
   chmodSync(tmp, 0o644);
   fsyncPath(tmp);
