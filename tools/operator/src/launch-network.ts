@@ -8,7 +8,7 @@ import { CLIENT_CERT_NAME, clientTransport, INGEST_CERT_NAME, STATUS_CERT_NAME, 
 import { holdsVoteLog, holdsVotes, recordedClusterSize } from './acceptor-data-dir';
 import { portProblem } from './port-check';
 import { acceptorStatus } from './probe';
-import { canonicalDir, isAlive, isOurs, isPaused, lastLogLine, LAUNCH_MARKER_ENV, LAUNCH_NAME_ENV, listensOn, markedProcesses, readPid, removePid, removeStaleTemporaries, sleep, stopProcess, writePid } from './processes';
+import { canonicalDir, isAlive, isOurs, isPaused, lastLogLine, LAUNCH_MARKER_ENV, LAUNCH_NAME_ENV, listensOn, markedProcesses, readPid, removePid, removeStaleTemporaries, shutdownSignal, sleep, stopProcess, writePid } from './processes';
 
 export interface LaunchOptions {
   readonly nodes: number;
@@ -489,6 +489,9 @@ export async function restartMissing(dir: string, readyTimeoutMs: number, startC
   }
 }
 
+/** How long a restart waits for a node that is shutting down to end (a node's shutdown takes up to 20 s). */
+const SHUTDOWN_WAIT_MS = 25_000;
+
 /**
  * As launchLocked: the lock is released once the missing processes started. `extraArgs` adds
  * flags to named nodes (a rejoin's floor); an acceptor that lost its data is not started unless
@@ -498,6 +501,20 @@ export async function restartMissingLocked(dir: string, readyTimeoutMs: number, 
   const layout = readLayout(dir);
   bundleApps();
   const live = new Map(runningProcesses(dir, { removeStale: true }).map((r) => [r.name, r.pid]));
+  // A node shutting down on a signal (its log says so: it closed its port, and may take up to 20 s
+  // to end its calls and flush) is waited for and started again: taken for running, it was left
+  // down and reported as exited ("shutting down") right after a kill.
+  await Promise.all(
+    [...live].map(async ([name, pid]) => {
+      if (shutdownSignal(logFile(dir, name), pid) === undefined) return;
+      const until = performance.now() + SHUTDOWN_WAIT_MS;
+      while (isAlive(pid) && performance.now() < until) await sleep(100);
+      if (!isAlive(pid)) {
+        live.delete(name);
+        removePid(pidFile(dir, name));
+      }
+    }),
+  );
   // Certificates that expired since the launch are issued again before the nodes restart; a new CA
   // is refused while any process runs (it trusts the old CA: the restarted nodes could not talk to it).
   if (layout.tls === true) ensureNetworkCertificates(networkTlsDir(dir), certificateNames(layout), [...live.keys()]);
