@@ -270,7 +270,7 @@ async function startingOrEnded<T>(dir: string, started: Map<string, number>, sta
         return `${name} pid ${pid} ${how === 'unkillable' ? 'STILL ALIVE after SIGKILL' : how}`;
       }),
     );
-    throw new Error(`${why}; the processes started before it were ended (${ended.join(', ')}): launch again once that is fixed`);
+    throw new Error(`${why}; the processes started before it were ended (${ended.join(', ')}): run the command again once that is fixed`);
   }
 }
 
