@@ -508,7 +508,8 @@ export async function restartMissingLocked(dir: string, readyTimeoutMs: number, 
     [...live].map(async ([name, pid]) => {
       if (shutdownSignal(logFile(dir, name), pid) === undefined) return;
       const until = performance.now() + SHUTDOWN_WAIT_MS;
-      while (isAlive(pid) && performance.now() < until) await sleep(100);
+      // (One paused meanwhile is not waited for: it is reported as paused.)
+      while (isAlive(pid) && !isPaused(pid) && performance.now() < until) await sleep(100);
       if (!isAlive(pid)) {
         live.delete(name);
         removePid(pidFile(dir, name));
