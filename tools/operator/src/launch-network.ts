@@ -501,6 +501,8 @@ export async function restartMissingLocked(dir: string, readyTimeoutMs: number, 
   const layout = readLayout(dir);
   bundleApps();
   const live = new Map(runningProcesses(dir, { removeStale: true }).map((r) => [r.name, r.pid]));
+  // Asked before a proposer that is shutting down is waited for: one that ran may have had votes given.
+  const proposerRan = live.has('proposer');
   // A node shutting down on a signal (its log says so: it closed its port, and may take up to 20 s
   // to end its calls and flush) is waited for and started again: taken for running, it was left
   // down and reported as exited ("shutting down") right after a kill.
@@ -524,7 +526,7 @@ export async function restartMissingLocked(dir: string, readyTimeoutMs: number, 
   // never started are started now. Not while a proposer of ours runs (launch starts it only once
   // every acceptor has started, so the mark is then stale): they may have voted.
   const { acceptorsStarting, ...settled } = layout;
-  const lost = lostData(dir, acceptorsStarting === true && !live.has('proposer') ? layout : settled, new Set(extraArgs.keys()));
+  const lost = lostData(dir, acceptorsStarting === true && !proposerRan ? layout : settled, new Set(extraArgs.keys()));
   const startedAt = performance.now();
   const pids = new Map<string, number>();
   const started = new Map<string, number>();
