@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dataDirState } from './acceptor-data-dir';
-import { PROPOSER_DEFAULT_WINDOW, proposerWindowFrom, runRejoin } from './rejoin';
+import { notCountedBecause, PROPOSER_DEFAULT_WINDOW, proposerWindowFrom, runRejoin } from './rejoin';
+import { Metadata, status } from '@grpc/grpc-js';
 import { writeLayout } from './network-dir';
 import { LAUNCH_MARKER_ENV, LAUNCH_NAME_ENV } from './processes';
 
@@ -76,6 +77,27 @@ describe('rejoin of an acceptor whose process still runs', () => {
     } finally {
       node2.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("why an acceptor's answer is not counted toward a rejoin's floor", () => {
+  const deadline = Object.assign(new Error('4 DEADLINE_EXCEEDED: Deadline exceeded after 3.000s,name resolution: 0.001s,metadata filters: 0.000s'), {
+    code: status.DEADLINE_EXCEEDED,
+    details: 'Deadline exceeded after 3.000s,name resolution: 0.001s,metadata filters: 0.000s',
+    metadata: new Metadata(),
+  });
+
+  it("is said without grpc-js's stages, and a paused one with the kill -CONT that resumes it", async () => {
+    expect(notCountedBecause(deadline, undefined)).toBe('DEADLINE_EXCEEDED: no answer within 3.000 s (the node paused or overloaded?)');
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+    try {
+      const pid = child.pid as number;
+      process.kill(pid, 'SIGSTOP');
+      for (let i = 0; i < 100 && !/\(T\)|stopped/.test(readFileSync(`/proc/${pid}/status`, 'utf8')); i++) await new Promise((r) => setTimeout(r, 10));
+      expect(notCountedBecause(deadline, pid)).toMatch(new RegExp(`; its process ${pid} is paused: resume it with kill -CONT ${pid}, then run rejoin again$`));
+    } finally {
+      child.kill('SIGKILL');
     }
   });
 });

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { formatBallot, Quorum, rejoinFloorFrom, type RejoinReport } from '@paxos/consensus-core';
-import { ConfigError, helpText, parseCommand } from '@paxos/grpc-kit';
+import { ConfigError, describeGrpcError, helpText, parseCommand } from '@paxos/grpc-kit';
 import { ballotFromWire } from '@paxos/wire';
 import { dataDirState } from './acceptor-data-dir';
 import { hasPidFiles, restartMissingLocked, runningProcesses } from './launch-network';
@@ -170,7 +170,7 @@ export async function runRejoin(argv: readonly string[], out: (line: string) => 
             };
             return { a, report };
           } catch (e) {
-            return { a, problem: (e as Error).message.split('\n')[0] };
+            return { a, problem: notCountedBecause(e, readPid(pidFile(dir, a.name))) };
           }
         }),
     );
@@ -192,4 +192,14 @@ export async function runRejoin(argv: readonly string[], out: (line: string) => 
   } finally {
     releaseOnce();
   }
+}
+
+/**
+ * Why an acceptor's answer is not counted toward the floor, as a person reads it: grpc-js's text
+ * carries its stages ("Deadline exceeded after 3.000s,name resolution: ..."), and a paused
+ * process, which check names with the kill -CONT that resumes it, was said to be a deadline only.
+ */
+export function notCountedBecause(err: unknown, pid: number | undefined): string {
+  const said = (describeGrpcError(err).split('\n')[0] as string);
+  return pid !== undefined && isPaused(pid) ? `${said}; its process ${pid} is paused: resume it with kill -CONT ${pid}, then run rejoin again` : said;
 }
