@@ -52,6 +52,8 @@ export interface CommandView {
   readonly bytes: number;
   /** The slot an earlier copy of this client_request_id took effect in (this copy did nothing). */
   readonly duplicateOf?: string;
+  /** The node read no longer knows whether this copy took effect (its id was forgotten since): never shown as having taken effect. */
+  readonly forgotten?: true;
   readonly proposalNumber?: string;
 }
 
@@ -168,6 +170,7 @@ export function slotView(e: LogEntry): SlotView {
             contentType: clip(contentType),
             bytes: data.length,
             ...(outcome?.duplicate ? { duplicateOf: String(outcome.firstSlot) } : {}),
+            ...(outcome?.forgotten ? { forgotten: true as const } : {}),
             ...(number !== undefined ? { proposalNumber: number } : {}),
           };
         })

@@ -123,7 +123,8 @@ function render(v) {
   $('slots').replaceChildren(...v.latestSlots.map((s) => {
     const what = s.noop ? 'no-op' : s.commandCount + ' command' + (s.commandCount === 1 ? '' : 's') +
       (s.commands.some((c) => c.proposalNumber) ? ' (proposal ' + s.commands.filter((c) => c.proposalNumber).map((c) => c.proposalNumber).join(', ') + ')' : '') +
-      (s.commands.some((c) => c.duplicateOf) ? ', ' + s.commands.filter((c) => c.duplicateOf).length + ' duplicate' : '');
+      (s.commands.some((c) => c.duplicateOf) ? ', ' + s.commands.filter((c) => c.duplicateOf).length + ' duplicate' : '') +
+      (s.commands.some((c) => c.forgotten) ? ', ' + s.commands.filter((c) => c.forgotten).length + ' of forgotten ids' : '');
     return el('tr', {}, el('td', { class: 'num' }, el('a', { href: '/slot/' + s.slot }, s.slot)), el('td', {}, s.ballot || '-'), el('td', {}, what));
   }));
   $('claims').replaceChildren(...v.proposals.map((p) =>

@@ -1,7 +1,7 @@
 // One chosen slot as a person reads it: its ballot, its commands, and each value decoded when it
 // is a Monster Harmonic proposal (otherwise its first bytes in hex). Everything that came over
 // the network is escaped before it reaches the page.
-import { formatBallot } from '@paxos/consensus-core';
+import { formatBallot, SESSION_IDS_MAX_DEFAULT } from '@paxos/consensus-core';
 import { decodeProposalValue, isHarmonicContentType } from '@paxos/proposal';
 import type { LogEntry } from '@paxos/proto';
 
@@ -10,6 +10,8 @@ const HEX_PREVIEW_BYTES = 256;
 /** Commands of a slot rendered, and characters of one decoded value: a slot's page stays small. */
 const COMMANDS_RENDERED_MAX = 64;
 const DECODED_CHARS_MAX = 64 * 1024;
+/** How many client request ids the sessions remember, as the page says it. */
+const SESSION_IDS_MAX_TEXT = SESSION_IDS_MAX_DEFAULT.toLocaleString('en-US');
 
 const capped = (text: string): string => (text.length > DECODED_CHARS_MAX ? `${text.slice(0, DECODED_CHARS_MAX)}\n... (${text.length - DECODED_CHARS_MAX} more characters)` : text);
 
@@ -48,6 +50,8 @@ export function slotJson(e: LogEntry | undefined, from: string): unknown {
               bytes: c.value?.data.length ?? 0,
               claimsVerifiedBy: c.verifiedBy.length > 0 ? c.verifiedBy.slice(0, 64) : undefined,
               duplicateOf: e.outcomes[i]?.duplicate ? e.outcomes[i]?.firstSlot : undefined,
+              // As ReadLog says it: this node no longer knows whether the copy took effect (never "took effect").
+              forgotten: e.outcomes[i]?.forgotten ? true : undefined,
               ...decodedValue(c.value?.contentType ?? '', c.value?.data ?? new Uint8Array()),
             }))
           : [],
@@ -72,7 +76,12 @@ export function renderSlotPage(slot: bigint, r: { entry?: LogEntry; from: string
       const outcome = e.outcomes[i];
       const d = decodedValue(contentType, data);
       parts.push(`<h2>command ${i}: ${escapeHtml(c.clientRequestId)}</h2>`);
-      parts.push(`<p class="muted">${escapeHtml(contentType || '(no content type)')}, ${data.length} bytes${outcome?.duplicate ? `; a duplicate: this client_request_id took effect in slot <a href="/slot/${outcome.firstSlot}">${outcome.firstSlot}</a>` : ''}</p>`);
+      const effect = outcome?.duplicate
+        ? `; a duplicate: this client_request_id took effect in slot <a href="/slot/${outcome.firstSlot}">${outcome.firstSlot}</a>`
+        : outcome?.forgotten
+          ? `; its client_request_id is forgotten on ${escapeHtml(r.from)} (the last ${SESSION_IDS_MAX_TEXT} ids are remembered): whether this copy took effect or was a duplicate is not known there`
+          : '';
+      parts.push(`<p class="muted">${escapeHtml(contentType || '(no content type)')}, ${data.length} bytes${effect}</p>`);
       if (d.error) parts.push(`<p>Does not decode: ${escapeHtml(d.error)}</p>`);
       if (d.proposal !== undefined) parts.push(`<pre>${escapeHtml(capped(jsonText(d.proposal)))}</pre>`);
       else if (d.hex !== undefined) parts.push(`<pre>${escapeHtml(d.hex)}${data.length > HEX_PREVIEW_BYTES ? ' ...' : ''}</pre>`);

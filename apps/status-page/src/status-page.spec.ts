@@ -159,7 +159,7 @@ describe('the page', () => {
     const listeners = new Map<string, (e: { data: string }) => void>();
     const context = createContext({
       document: { body, getElementById: (id: string) => elements.get(id) ?? elements.set(id, element()).get(id), createElement: element, createElementNS: element, createTextNode: () => ({}) },
-      Node: class {},
+      Node: Object, // the fake elements are this realm's objects: el() appends them as nodes, not as their String()
       EventSource: Object.assign(function (this: { addEventListener: unknown }) { this.addEventListener = (name: string, f: (e: { data: string }) => void) => listeners.set(name, f); }, { CLOSED: 2 }),
       setInterval: (f: () => void) => (watch = f),
       setTimeout: () => undefined,
@@ -210,7 +210,7 @@ describe('the page', () => {
     let onView: ((e: { data: string }) => void) | undefined;
     const context = createContext({
       document: { body: element(), getElementById: byId, createElement: element, createElementNS: element, createTextNode: (t: string) => ({ ...element(), textContent: t }) },
-      Node: class {},
+      Node: Object, // the fake elements are this realm's objects: el() appends them as nodes, not as their String()
       EventSource: Object.assign(function (this: { addEventListener: unknown }) { this.addEventListener = (name: string, f: (e: { data: string }) => void) => name === 'view' && (onView = f); }, { CLOSED: 2 }),
       setInterval: () => undefined,
       setTimeout: () => undefined,
@@ -237,6 +237,13 @@ describe('the page', () => {
     expect(shown('1')).toMatch(/^after slot 0 \(1 slot applied\) from/);
     expect(shown('0')).toMatch(/^before slot 0 \(no slot applied yet\) from/);
     expect(shown('18446744073709551615')).toMatch(/^after slot 18446744073709551614 \(18446744073709551615 slots applied\)/);
+  });
+
+  it('counts the copies of forgotten ids in the slot list apart from the duplicates', () => {
+    const page = pageHarness();
+    const c = (extra: Record<string, unknown>) => ({ clientRequestId: 'x', contentType: 'text/plain', bytes: 1, ...extra });
+    page.show({ latestSlots: [{ slot: '52', ballot: '1.1', noop: false, commands: [c({ forgotten: true }), c({ duplicateOf: '3' }), c({})], commandCount: 3 }] });
+    expect(page.text('slots')).toContain('3 commands, 1 duplicate, 1 of forgotten ids');
   });
 
   it('does not call a quorum dead while acceptors it needs are only busy (running, refusing the page\'s calls)', () => {
@@ -285,6 +292,29 @@ describe('the page', () => {
     expect(html).toContain('0102ff');
     expect(html).toContain('took effect in slot <a href="/slot/5">5</a>');
     expect(renderSlotPage(9n, { from: '', problem: '<b>' })).toContain('Not readable: &lt;b&gt;');
+  });
+
+  it('says a copy whose id the node forgot is not known to have taken effect, as ReadLog and read -- log say', () => {
+    const command = (id: string) => ({ clientRequestId: id, value: { contentType: 'text/plain', data: Buffer.from('A') }, verifiedBy: [] });
+    const entry = {
+      slot: 52n,
+      ballot: { round: 1n, proposerId: 1 },
+      value: { kind: { $case: 'batch' as const, value: { commands: [command('first'), command('took')] } } },
+      outcomes: [
+        { clientRequestId: 'first', index: 0, duplicate: false, firstSlot: 52n, forgotten: true },
+        { clientRequestId: 'took', index: 1, duplicate: false, firstSlot: 52n, forgotten: false },
+      ],
+    };
+    const json = slotJson(entry, 'proposer') as { commands: Array<Record<string, unknown>> };
+    expect(json.commands[0]).toMatchObject({ clientRequestId: 'first', forgotten: true });
+    expect(json.commands[1]).not.toHaveProperty('forgotten');
+    const html = renderSlotPage(52n, { entry, from: '127.0.0.1:7200' });
+    expect(html).toContain('its client_request_id is forgotten on 127.0.0.1:7200');
+    expect(html.match(/forgotten/g)).toHaveLength(1);
+    expect(slotView(entry).commands).toEqual([
+      { clientRequestId: 'first', contentType: 'text/plain', bytes: 1, forgotten: true },
+      { clientRequestId: 'took', contentType: 'text/plain', bytes: 1 },
+    ]);
   });
 
   it('decodes a Monster Harmonic proposal on its slot\'s page and in the slot list', () => {
