@@ -86,7 +86,7 @@ async function main(): Promise<void> {
       return undefined; // no applied state yet: the registry decides once the proposal is chosen
     }
     return found && !('forgotten' in found) ? found : undefined;
-  });
+  }, (id) => (node.learningAt !== undefined ? undefined : chosen.result(id) !== undefined));
 
   // Shared by unary answers and ProposeStream/ProposeBulk answers not yet read.
   const answers = answerBudgetFor(config.bounds);

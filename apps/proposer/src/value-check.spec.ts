@@ -57,6 +57,30 @@ describe('text a client sends that terminals and logs would obey', () => {
   });
 });
 
+describe('invisible format characters (Unicode Cf) in a client_request_id or content type', () => {
+  const value = { contentType: 'text/plain', data: Buffer.from('x') };
+  // The text-direction marks reorder what is shown; the others make an id read like another.
+  const INVISIBLE = ['\u200f', '\u200e', '\u061c', '\u200b', '\ufeff', '\u00ad', '\u2060'];
+
+  it('are refused, as in a framework name: "r1" and "r1" + U+200B read alike in read -- log', () => {
+    const checker = new ValueChecker(1024, () => undefined);
+    for (const c of INVISIBLE) {
+      expect(() => checker.check(`r${c}1`, value)).toThrow(expect.objectContaining({ code: status.INVALID_ARGUMENT, message: expect.stringMatching(/^client_request_id holds U\+[0-9A-F]{4}, an invisible format character/) }));
+      expect(() => checker.check('r1', { contentType: `text/plain; q="${c}"`, data: Buffer.from('x') })).toThrow(expect.objectContaining({ code: status.INVALID_ARGUMENT, message: expect.stringMatching(/^value\.content_type holds U\+/) }));
+    }
+  });
+
+  it('do not keep a retry of an id that took effect with them (an earlier build took them) from its answer', () => {
+    const taken = new Set(['r\u200b1']);
+    const checker = new ValueChecker(1024, () => undefined, undefined, undefined, undefined, (id) => taken.has(id));
+    expect(checker.check('r\u200b1', value).clientRequestId).toBe('r\u200b1');
+    expect(() => checker.check('r\u200b2', value)).toThrow(expect.objectContaining({ code: status.INVALID_ARGUMENT }));
+    // While the proposer learns the log it cannot tell: retry, not a final refusal.
+    const learning = new ValueChecker(1024, () => undefined, undefined, undefined, undefined, () => undefined);
+    expect(() => learning.check('r\u200b1', value)).toThrow(expect.objectContaining({ code: status.UNAVAILABLE, message: expect.stringMatching(/still learning the chosen log/) }));
+  });
+});
+
 describe('a proposal number already taken', () => {
   it("is refused before any acceptor sees it, unless it is a retry of the proposal that took it", () => {
     const taken = new Map([[100n, { slot: 9n, clientRequestId: 'first' }]]);

@@ -3,7 +3,7 @@ import { type Command, commandBytes } from '@paxos/consensus-core';
 import { type ClaimVerdict, GrpcError, TokenBucket } from '@paxos/grpc-kit';
 import type { SourceCache } from '@paxos/lmfdb-client';
 import type { LeaderboardEntry, MonsterHarmonicProposal, Value } from '@paxos/proto';
-import { checkProposalClaims, contentKind, hasControlCharacter, validateProposalValue } from '@paxos/proposal';
+import { checkProposalClaims, contentKind, formatCharacterIn, hasControlCharacter, validateProposalValue } from '@paxos/proposal';
 
 /**
  * Time LMFDB claim checks may take on the proposer's event loop: refilled at this many ms a
@@ -23,6 +23,12 @@ const CONTENT_TYPE_CHARS_MAX = 256;
 export type ProposalTaken = (proposalNumber: bigint) => { readonly slot: bigint; readonly clientRequestId: string } | undefined;
 
 /**
+ * Whether a client_request_id took effect, in this proposer's applied state: undefined while the
+ * proposer is still learning the chosen log (it cannot tell yet).
+ */
+export type IdTaken = (clientRequestId: string) => boolean | undefined;
+
+/**
  * Refuses, before any acceptor sees it, a value that is malformed (INVALID_ARGUMENT) or that does
  * not check out (FAILED_PRECONDITION): a Monster Harmonic proposal whose hash does not match its
  * leaderboard, whose LMFDB claim is false or cannot be verified here, or whose number a proposal
@@ -39,6 +45,7 @@ export class ValueChecker {
     /** The clock claim checks are timed with (ms; tests give their own). */
     private readonly now: () => number = () => performance.now(),
     private readonly proposalTaken: ProposalTaken = () => undefined,
+    private readonly idTaken: IdTaken = () => false,
   ) {
     this.claimTime = new TokenBucket(CLAIM_CHECK_MS_PER_SECOND, CLAIM_CHECK_MS_BURST, now);
   }
@@ -63,6 +70,13 @@ export class ValueChecker {
       throw new GrpcError(status.INVALID_ARGUMENT, 'client_request_id holds a control, line-separator or text-direction character: use printable text');
     }
     if (!value) throw new GrpcError(status.INVALID_ARGUMENT, 'value is missing');
+    // Invisible format characters (Unicode Cf: the text-direction marks U+200E, U+200F and U+061C,
+    // the zero-width space, a BOM): "r1" and "r1" + U+200B read alike in `read -- log` and on the
+    // status page, and the marks reorder what is shown. Refused as in a framework name, but for a
+    // retry of an id that took effect with one (from a build that took them): it is answered with
+    // its slot.
+    const invisible = formatCharacterIn(clientRequestId) ?? formatCharacterIn(value.contentType);
+    if (invisible !== undefined) this.refuseInvisible(clientRequestId, invisible, formatCharacterIn(clientRequestId) !== undefined ? 'client_request_id' : 'value.content_type');
     if (!value.contentType) throw new GrpcError(status.INVALID_ARGUMENT, 'value.content_type is empty (e.g. "text/plain" or the Monster Harmonic type)');
     if (value.contentType.length > CONTENT_TYPE_CHARS_MAX) throw new GrpcError(status.INVALID_ARGUMENT, `value.content_type is longer than ${CONTENT_TYPE_CHARS_MAX} characters`);
     // A media type holds no controls but the tab (RFC 7230 quoted-string and whitespace); a quoted
@@ -102,6 +116,16 @@ export class ValueChecker {
       if (checked.proposal.claims.length > 0) this.checkClaims(checked.proposal);
     }
     return { clientRequestId, contentType: value.contentType, data: value.data };
+  }
+
+  /** Throws for an id or content type holding an invisible format character, unless the id took effect already (a retry). */
+  private refuseInvisible(clientRequestId: string, character: string, field: string): void {
+    const taken = this.idTaken(clientRequestId);
+    if (taken === true) return;
+    if (taken === undefined) {
+      throw new GrpcError(status.UNAVAILABLE, `the proposer is still learning the chosen log: it cannot yet tell whether this ${field}, which holds ${character}, took effect before; retry shortly with the same client_request_id`);
+    }
+    throw new GrpcError(status.INVALID_ARGUMENT, `${field} holds ${character}, an invisible format character (Unicode Cf: zero-width, text-direction marks): an id that reads like another would be another id; use printable text`);
   }
 
   /**
