@@ -10,7 +10,7 @@ export const SESSION_IDS_MAX_DEFAULT = 200_000;
 
 /**
  * The longest id the sessions keep as it is (UTF-16 units; a proposer takes ids of at most 256
- * characters). A longer id, which only a value from elsewhere can bring, is kept by the key the
+ * characters, code points, up to 512 units). A longer id is kept by the key the
  * sessions are given for it (a digest), so that no id makes the sessions hold more than this.
  */
 export const SESSION_ID_CHARS_KEPT = 256;

@@ -43,8 +43,10 @@ export interface AgreedStateSnapshot {
 
 /**
  * The key the sessions keep an id longer than SESSION_ID_CHARS_KEPT by: its SHA-256 (of its UTF-16
- * units, so that ids differing in a lone surrogate differ here too). Only a value from elsewhere
- * holds such an id (a proposer takes 256 characters), and a copy of it is still recognised.
+ * units, so that ids differing in a lone surrogate differ here too). A proposer takes 256
+ * characters, code points, so an id of emoji past 128 is one (as is a value from elsewhere), and a
+ * copy of it is still recognised. A literal id "sha256:<that hex>" would be taken for it: only a
+ * client that knows the long id can send that, and it could send the id itself.
  */
 export function longSessionIdKey(clientRequestId: string): string {
   return `sha256:${createHash('sha256').update(clientRequestId, 'utf16le').digest('hex')}`;
