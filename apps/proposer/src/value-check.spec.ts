@@ -146,6 +146,27 @@ describe('a claim the proposer cannot check', () => {
   });
 });
 
+describe('a retry of a proposal with claims that took effect', () => {
+  it('is not checked again: neither an unloaded source nor spent claim time keeps it from its slot', () => {
+    let clock = 0;
+    const source = () => {
+      clock += 600;
+      return undefined;
+    };
+    const taken = new Set(['chosen']);
+    const checker = new ValueChecker(1024 * 1024, source, undefined, () => clock, undefined, (id) => taken.has(id));
+    const v = encodeProposalValue(buildProposal({ proposalNumber: 5n, proposerId: 1, leaderboard: [], claims: [{ source: 0, label: '11.a2', field: 'torsion', claimedValue: '5' }] }));
+    const value = { contentType: v.contentType, data: Buffer.from(v.data) };
+    for (let i = 0; i < 10; i++) expect(checker.check('chosen', value).clientRequestId).toBe('chosen');
+    expect(clock).toBe(0);
+    // A new id is checked (here its source is not loaded), and past the share refused at once.
+    expect(() => checker.check('new-1', value)).toThrow(expect.objectContaining({ code: status.UNAVAILABLE }));
+    expect(() => checker.check('new-2', value)).toThrow(expect.objectContaining({ code: status.UNAVAILABLE }));
+    expect(() => checker.check('new-3', value)).toThrow(expect.objectContaining({ code: status.RESOURCE_EXHAUSTED }));
+    expect(checker.check('chosen', value).clientRequestId).toBe('chosen');
+  });
+});
+
 describe('framework names that read alike', () => {
   const checker = new ValueChecker(1 << 20, () => undefined);
   const harmonic = (framework: string) => encodeProposalValue(buildProposal({ proposalNumber: 31n, proposerId: 1, leaderboard: [{ framework, score: '1', pricePerPoint: '1', bid: '1', ask: '2' }] }));

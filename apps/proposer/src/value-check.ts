@@ -113,7 +113,10 @@ export class ValueChecker {
       // build let its names be.
       const spelled = taken?.clientRequestId === clientRequestId ? undefined : frameworkNotComposed(checked.proposal.leaderboard);
       if (spelled !== undefined) throw new GrpcError(status.INVALID_ARGUMENT, spelled);
-      if (checked.proposal.claims.length > 0) this.checkClaims(checked.proposal);
+      // A retry of an id that took effect is answered from the sessions, never proposed: its
+      // claims are not checked again (they held when it was chosen), so neither a spent share of
+      // claim time nor a source this proposer has not loaded keeps it from its slot.
+      if (checked.proposal.claims.length > 0 && this.idTaken(clientRequestId) !== true) this.checkClaims(checked.proposal);
     }
     return { clientRequestId, contentType: value.contentType, data: value.data };
   }
