@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LmfdbBotWallError, LmfdbHttpError, LmfdbInterruptedError, LmfdbNetworkError, LmfdbParseError, LmfdbQueryError, LmfdbTimeoutError, LmfdbWrongTableError } from './errors';
 import { startFakeLmfdbServer, type FakeFault, type FakeLmfdbServer } from './fake-lmfdb-server';
-import { extractHtmlMessage, LmfdbClient, type LmfdbClientOptions, RETRY_AFTER_MAX_MS, retryAfterMs } from './http-client';
+import { ANSWER_BYTES_MAX, extractHtmlMessage, LmfdbClient, type LmfdbClientOptions, PAGE_ITEMS_MAX, RETRY_AFTER_MAX_MS, retryAfterMs } from './http-client';
 import { INTEGER_DIGITS_MAX, parseLossless, stringifyLossless } from './json';
 import { buildCacheFile, sourceCacheFromFile } from './cache';
 import { buildApiPath, typed } from './query';
@@ -131,6 +131,28 @@ describe('LmfdbClient against a local API server', () => {
     expect(served).toBeLessThan(2 * 20); // two requests of about 17 chunks each, no retries
     const declared = (async () => new Response('{}', { status: 200, headers: { 'content-type': 'application/json', 'content-length': String(1 << 30) } })) as typeof fetch;
     await expect(new LmfdbClient({ ...fast, baseUrl: 'http://lmfdb.invalid', fetch: declared }).fetchPage('ec_curvedata', {})).rejects.toThrow(/declares 1073741824 bytes/);
+  });
+
+  it('refuses, unparsed and not retried, a page of more values than PAGE_ITEMS_MAX or an answer past 16 MiB (the parse of 62 MiB of integers took 3.5 GB)', async () => {
+    let asked = 0;
+    const serving = (body: string) =>
+      (async () => {
+        asked++;
+        return new Response(body, { status: 200, headers: { 'content-type': 'application/json' } });
+      }) as typeof fetch;
+    // A few MiB of text, one row of two million integers: far within the byte bound.
+    const many = `{"table":"ec_curvedata","data":[{"lmfdb_label":"11.a1","a":[${'0,'.repeat(PAGE_ITEMS_MAX)}0]}]}`;
+    const e = await new LmfdbClient({ ...fast, baseUrl: 'http://lmfdb.invalid', fetch: serving(many) }).fetchPage('ec_curvedata', {}).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(LmfdbParseError);
+    expect((e as Error).message).toMatch(new RegExp(`more than ${PAGE_ITEMS_MAX} values and keys in one page .*: not parsed$`));
+    expect(asked).toBe(1);
+    // Commas and colons inside strings are text, not items; a page at the bound is read.
+    const text = `{"data":[{"lmfdb_label":"${',:[{'.repeat(PAGE_ITEMS_MAX)}"}]}`;
+    expect((await new LmfdbClient({ ...fast, baseUrl: 'http://lmfdb.invalid', fetch: serving(text) }).fetchPage('ec_curvedata', {})).rows).toHaveLength(1);
+    // The default byte bound: 16 MiB (a 64 MiB string took 2.3 GB to parse).
+    expect(ANSWER_BYTES_MAX).toBe(16 * 1024 * 1024);
+    const wide = `{"data":[]}${' '.repeat(ANSWER_BYTES_MAX)}`;
+    await expect(new LmfdbClient({ ...fast, baseUrl: 'http://lmfdb.invalid', fetch: serving(wide) }).fetchPage('ec_curvedata', {})).rejects.toThrow(/went past the 16777216 bytes one page may take/);
   });
 
   it('takes every row from a server that pages in smaller pages than 100: a short page does not end the pull', async () => {

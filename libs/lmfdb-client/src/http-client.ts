@@ -3,7 +3,7 @@
 import { isUtf8 } from 'node:buffer';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { LmfdbBotWallError, LmfdbHttpError, LmfdbInterruptedError, LmfdbNetworkError, LmfdbParseError, LmfdbQueryError, LmfdbTimeoutError, LmfdbWrongTableError } from './errors';
-import { clampDepth, deepValuesAsUnreadable, nonFiniteAsRealLiterals, parseLossless, ROW_DEPTH_MAX } from './json';
+import { clampDepth, deepValuesAsUnreadable, jsonItemsAbove, nonFiniteAsRealLiterals, parseLossless, ROW_DEPTH_MAX } from './json';
 import { buildApiPath, typed, type ApiQuery, type TypedValue } from './query';
 import type { TableSpec } from './sources';
 import type { RawRow } from './values';
@@ -35,6 +35,8 @@ export interface LmfdbClientOptions {
   userAgent?: string;
   /** Bytes one answer may take (default ANSWER_BYTES_MAX); a larger one is an LmfdbParseError, not retried. */
   maxAnswerBytes?: number;
+  /** Values and keys one page may hold (default PAGE_ITEMS_MAX, jsonItemsAbove counts them); more is an LmfdbParseError, not retried. */
+  maxPageItems?: number;
   fetch?: typeof fetch;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /**
@@ -150,6 +152,7 @@ export class LmfdbClient {
       maxOffset: opts.maxOffset ?? MAX_OFFSET,
       userAgent: opts.userAgent ?? 'paxos-lmfdb-ingest/0.1 (polite bulk client; 1 request at a time)',
       maxAnswerBytes: opts.maxAnswerBytes ?? ANSWER_BYTES_MAX,
+      maxPageItems: opts.maxPageItems ?? PAGE_ITEMS_MAX,
       fetch: opts.fetch ?? ((...a: Parameters<typeof fetch>) => fetch(...a)),
       sleep: opts.sleep ?? realSleep,
       now: opts.now ?? (() => performance.now()),
@@ -301,6 +304,10 @@ export class LmfdbClient {
       }
       const notUtf8 = utf8Problem(bytes);
       if (notUtf8 !== undefined) throw new LmfdbParseError(url, notUtf8);
+      // Counted before the parse, whose memory grows with the values, not the bytes (see PAGE_ITEMS_MAX).
+      if (jsonItemsAbove(body, this.o.maxPageItems)) {
+        throw new LmfdbParseError(url, `more than ${this.o.maxPageItems} values and keys in one page (a page of 100 rows holds far fewer): not parsed`);
+      }
       let env: unknown;
       try {
         env = parseLossless(deepValuesAsUnreadable(nonFiniteAsRealLiterals(body), PAGE_DEPTH_MAX), { markUnreadable: true });
@@ -421,9 +428,19 @@ const SAME_PAGE_REPEATS_MAX = 2;
 
 /**
  * Bytes one API answer may take: a page of rows is a few hundred KiB. The request's timeout bounds
- * time only; a server (or proxy) streaming without end within it would fill memory.
+ * time only; a server (or proxy) streaming without end within it would fill memory. The parser
+ * builds a string a character at a time (about 36 bytes of heap per character until it is used):
+ * one string of 64 MiB, the bound before, took 2.3 GB and 12 s to parse.
  */
-export const ANSWER_BYTES_MAX = 64 * 1024 * 1024;
+export const ANSWER_BYTES_MAX = 16 * 1024 * 1024;
+
+/**
+ * Values and keys one page may hold (jsonItemsAbove). The parse costs about 110 to 160 bytes of
+ * heap per item and blocks the event loop (an interrupt waits for it): a page of 62 MiB of "0,"
+ * (31 million integers, within the byte bound) took 88 s and 3.5 GB, and killed an ingest whose
+ * heap was 2 GB. A real page of 100 rows holds a few thousand items; this allows 20,000 a row.
+ */
+export const PAGE_ITEMS_MAX = 2_000_000;
 
 class AnswerTooLargeError extends Error {}
 

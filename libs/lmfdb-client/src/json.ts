@@ -144,6 +144,21 @@ export function deepValuesAsUnreadable(text: string, depthMax: number): string {
   return last === 0 ? text : out + text.slice(last);
 }
 
+/**
+ * Whether the JSON text holds more than `max` items, counted as the characters '[', '{', ',' and
+ * ':' outside strings (every value but the outermost, and every key, follows one of them; an
+ * empty list or object counts once). Linear; stops as soon as the count passes `max`.
+ */
+export function jsonItemsAbove(text: string, max: number): boolean {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34) i = stringEnd(text, i);
+    else if ((c === 44 || c === 58 || c === 91 || c === 123) && ++n > max) return true;
+  }
+  return false;
+}
+
 /** Where the list or object opening at `start` closes, or -1 when it does not (or with the other kind). Linear. */
 function closingBracket(text: string, start: number): number {
   const open: number[] = [];
