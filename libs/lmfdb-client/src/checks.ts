@@ -428,10 +428,23 @@ function mfTable(spec: ReturnType<typeof sourceSpec>, row: DecodedRow): string {
   return n === 2 ? 'mf_gamma1' : n === 4 ? 'mf_newforms' : 'mf_newspaces';
 }
 
+/**
+ * Longest label checked: LMFDB's are a few dozen characters. The checks read numbers out of a
+ * label, and the conversions cost more than linear time in its length (an elliptic curve label of
+ * 200,000 letters took 13 s to check, at every load of the cache).
+ */
+export const LABEL_CHARS_MAX = 1000;
+
 /** Checks a decoded row of source `source` (0..9). */
 export function checkRecord(source: number, row: DecodedRow): CheckResult {
   const spec = sourceSpec(source);
   const c = new Checker(row);
+  const key = rowTable(spec, row as Record<string, LmfdbValue>).key;
+  const label = row[key];
+  if (typeof label === 'string' && label.length > LABEL_CHARS_MAX) {
+    c.fail(`${key} is ${label.length} characters long, above the ${LABEL_CHARS_MAX} a label may have: not read`);
+    return { valid: false, reasons: c.reasons };
+  }
   switch (source) {
     case 0:
       checkEllipticCurve(c);

@@ -2,11 +2,11 @@
 // quadratic in its size, or a number too large to compute with) or decided a claim wrongly. Each
 // must be answered at once, and "cannot tell" must be unknown, never false or true.
 import { buildCacheFile, sourceCacheFromFile } from './cache';
-import { CHECKED_INT_BITS_MAX } from './checks';
+import { CHECKED_INT_BITS_MAX, LABEL_CHARS_MAX } from './checks';
 import { verifyClaim } from './claims';
 import { normalizeDecimal, normalizeNumber } from './decimal';
 import { extractHtmlMessage } from './http-client';
-import { clampDepth, nonFiniteAsRealLiterals, parseLossless, ROW_DEPTH_MAX } from './json';
+import { clampDepth, nonFiniteAsRealLiterals, parseLossless, ROW_DEPTH_MAX, TEXT_INTEGER_DIGITS_MAX } from './json';
 import type { RawRow } from './values';
 
 const meta = { baseUrl: 'test', fetchedAt: '2026-12-05T00:00:00Z' };
@@ -57,6 +57,47 @@ describe('rows the code cannot read', () => {
     const r = verifyClaim(cache, { source: 2, label: '2-11-1.1-c1-0-0', field: 'degree', claimedValue: '2' });
     expect(r.verdict).toBe('unknown');
     expect(r.reason).toMatch(/is invalid: the row cannot be read: a rational with denominator 0/);
+  });
+});
+
+describe('integers written as text, past the bound on JSON numbers', () => {
+  // Converting digits to bigint costs more than linear time: two million digits in a rational's
+  // text, a text column's list or a label took a second or more each, at every load of the cache
+  // (and at every claim on the column), a label of 200,000 letters 13 s.
+  const digits = '9'.repeat(TEXT_INTEGER_DIGITS_MAX + 1);
+
+  it("a __Rational__ whose data are text of more digits than the bound makes its row invalid", () => {
+    const cache = cacheOf(2, [{ label: '2-11-1.1-c1-0-0', degree: 2n, r: { __Rational__: 0, data: [digits, '1'] } }] as RawRow[]);
+    expect(cache.get('2-11-1.1-c1-0-0')?.check.reasons.join()).toMatch(new RegExp(`an integer written as text of ${TEXT_INTEGER_DIGITS_MAX + 1} digits, above the ${TEXT_INTEGER_DIGITS_MAX}`));
+    expect(verifyClaim(cache, { source: 2, label: '2-11-1.1-c1-0-0', field: 'degree', claimedValue: '2' }).verdict).toBe('unknown');
+  });
+
+  it('a list-holding text column with such an integer is left as text (the row invalid), and a rational text item of it is text', () => {
+    const cache = cacheOf(5, [
+      { label: '249.a.249.1', class: '249.a', cond: 249n, abs_disc: 249n, eqn: `[[${digits}],[1]]` },
+      { label: '249.a.249.2', class: '249.a', cond: 249n, abs_disc: 249n, g2_inv: `['${digits}/1','1','1']` },
+    ] as RawRow[]);
+    expect(cache.get('249.a.249.1')?.check.reasons.join()).toMatch(/^eqn does not hold a list/);
+    const rec = cache.get('249.a.249.2');
+    expect(rec?.check.valid).toBe(true);
+    expect(rec?.row['g2_inv']).toEqual([`${digits}/1`, '1', '1']);
+    const claim = (claimedValue: string) => verifyClaim(cache, { source: 5, label: '249.a.249.2', field: 'g2_inv', claimedValue });
+    expect(claim('[1,1,1]')).toMatchObject({ verdict: 'false', actual: `["${digits}/1","1","1"]` });
+  });
+
+  it(`a label longer than ${LABEL_CHARS_MAX} characters makes its row invalid without reading numbers out of it`, () => {
+    const rows = [
+      { ...curve, lmfdb_label: `11.${'z'.repeat(20_000)}2` },
+      { ...curve, lmfdb_label: `${'1'.repeat(LABEL_CHARS_MAX)}.a2`, conductor: undefined },
+    ];
+    const cache = cacheOf(0, rows.map(({ conductor: _c, ...r }) => r) as RawRow[]);
+    for (const r of rows) {
+      const rec = cache.get(r.lmfdb_label);
+      expect(rec?.check.reasons).toEqual([`lmfdb_label is ${r.lmfdb_label.length} characters long, above the ${LABEL_CHARS_MAX} a label may have: not read`]);
+      expect(verifyClaim(cache, { source: 0, label: r.lmfdb_label, field: 'ap:5', claimedValue: '1' }).verdict).toBe('unknown');
+    }
+    // At the bound a label is read as before.
+    expect(cacheOf(0, [{ ...curve, lmfdb_label: `11.${'a'.repeat(LABEL_CHARS_MAX - 4)}2` }] as RawRow[]).records[0]?.check.reasons.join()).toMatch(/lmfdb_iso is 11\.a, the label/);
   });
 });
 

@@ -13,6 +13,19 @@ const parseNumber = (value: string): unknown => (INTEGER.test(value) ? BigInt(va
  */
 export const INTEGER_DIGITS_MAX = 10_000;
 
+/**
+ * Most digits of an integer written inside text that is converted to bigint: a rational's part
+ * ("n/d", or a __Rational__ whose data are strings) and an integer of a list-holding text column
+ * (g2c_curves.eqn, "['n/d', ...]" of g2_inv). The conversion costs more than linear time, and the
+ * bound on JSON numbers does not reach text: two million digits took 1.2 s at every load of the
+ * cache, or at every claim on the column. Above a claim's length (16 KiB), so no claimed number is
+ * refused by it.
+ */
+export const TEXT_INTEGER_DIGITS_MAX = 16 * 1024;
+
+/** Digits of an integer's text (its sign aside). */
+export const digitCount = (text: string): number => (text.startsWith('-') || text.startsWith('+') ? text.length - 1 : text.length);
+
 /** parseNumber, with an integer of more than INTEGER_DIGITS_MAX digits an unreadable marker (its row invalid). */
 function parseBoundedNumber(value: string): unknown {
   const digits = value.startsWith('-') ? value.length - 1 : value.length;

@@ -1,5 +1,6 @@
 // Exact rationals over bigint with a positive denominator: rational() reduces; a parsed claim is
 // kept as written (reducing a huge one costs a quadratic gcd), and ratEquals cross-multiplies.
+import { digitCount, TEXT_INTEGER_DIGITS_MAX } from './json';
 
 export interface Rational {
   readonly num: bigint;
@@ -60,11 +61,13 @@ export function formatRational(r: Rational): string {
 
 /**
  * Parses "n/d" or "n" (integers, optional sign on n or d), not reduced, with the sign moved to the
- * numerator ("1/-2" is -1/2, as "-2/4" is); undefined when it is not that.
+ * numerator ("1/-2" is -1/2, as "-2/4" is); undefined when it is not that, or when a part has more
+ * than TEXT_INTEGER_DIGITS_MAX digits.
  */
 export function parseRational(text: string): Rational | undefined {
   const m = /^\s*([+-]?\d+)\s*(?:\/\s*([+-]?\d+)\s*)?$/.exec(text);
   if (!m) return undefined;
+  if (digitCount(m[1] as string) > TEXT_INTEGER_DIGITS_MAX || (m[2] !== undefined && digitCount(m[2]) > TEXT_INTEGER_DIGITS_MAX)) return undefined;
   const den = m[2] === undefined ? 1n : BigInt(m[2]);
   if (den === 0n) return undefined;
   const num = BigInt(m[1]);

@@ -1,6 +1,6 @@
 // Decoding of the API's values into exact types: bigint integers, wrapped reals, rationals and
 // datetimes, and the text columns that hold lists.
-import { isLosslessNumber, ROW_DEPTH_MAX, setOwn, UNREADABLE_KEY } from './json';
+import { digitCount, isLosslessNumber, ROW_DEPTH_MAX, setOwn, TEXT_INTEGER_DIGITS_MAX, UNREADABLE_KEY } from './json';
 import { parseRational } from './rational';
 
 /** `{"__RealLiteral__": 0, "data": "<digits>", "prec": p}`: decimal digits and precision in bits. */
@@ -63,7 +63,10 @@ export function isDatetime(v: unknown): v is DatetimeValue {
 function toBigInt(v: unknown): bigint {
   if (typeof v === 'bigint') return v;
   if (typeof v === 'number' && Number.isSafeInteger(v)) return BigInt(v);
-  if (typeof v === 'string' && /^-?\d+$/.test(v)) return BigInt(v);
+  if (typeof v === 'string' && /^-?\d+$/.test(v)) {
+    if (digitCount(v) > TEXT_INTEGER_DIGITS_MAX) throw new RangeError(`an integer written as text of ${digitCount(v)} digits, above the ${TEXT_INTEGER_DIGITS_MAX} one may have`);
+    return BigInt(v);
+  }
   throw new TypeError(`not an integer: ${String(v)}`);
 }
 
@@ -182,6 +185,8 @@ function parseLiteral(text: string, opts: { claim: boolean; listOnly: boolean })
     }
     const token = matchAt(opts.claim ? NUMBER_ITEM : INTEGER_ITEM, text, i);
     if (token !== undefined) {
+      // A claim is shorter than the bound; a stored text is not: its integer is not converted.
+      if (!opts.claim && digitCount(token) > TEXT_INTEGER_DIGITS_MAX) throw new RangeError(`an integer of ${digitCount(token)} digits`);
       i += token.length;
       return opts.claim ? numberItem(token) : BigInt(token);
     }
