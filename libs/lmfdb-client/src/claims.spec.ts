@@ -316,4 +316,25 @@ describe('claim verification', () => {
     expect(claim('shaped', '{"kind":"real","digits":5}').verdict).toBe('true');
     expect(claim('shaped', '5').verdict).toBe('false');
   });
+
+  it('a value of more items than a claim can write is not written out at every claim: false, saying why', () => {
+    const many = Array.from({ length: CLAIMED_VALUE_MAX + 1 }, (_, i) => BigInt(i % 10));
+    const cache = sourceCacheFromFile(
+      buildCacheFile(7, [{ label: '1.1.1.1.1', dim: 1n, many, nested: { a: [many.slice(0, CLAIMED_VALUE_MAX / 2)], b: many.slice(0, CLAIMED_VALUE_MAX / 2) }, fits: many.slice(0, CLAIMED_VALUE_MAX / 2 - 1) }], {
+        baseUrl: 'test',
+        fetchedAt: '2026-12-05T00:00:00Z',
+      }),
+    );
+    const claim = (field: string, claimedValue: string) => verifyClaim(cache, { source: 7, label: '1.1.1.1.1', field, claimedValue });
+    for (const field of ['many', 'nested']) {
+      expect(claim(field, '[1]')).toEqual({
+        verdict: 'false',
+        reason: `1.1.1.1.1: ${field} holds more than ${CLAIMED_VALUE_MAX} items, more than a claim of at most ${CLAIMED_VALUE_MAX} characters can write, so the claim is not it (looked up in the record; the value is not written out)`,
+        method: 'looked up',
+      });
+    }
+    // Within the bound a value is read, written and compared as before.
+    const fits = `[${many.slice(0, CLAIMED_VALUE_MAX / 2 - 1).join(',')}]`;
+    expect(claim('fits', fits)).toMatchObject({ verdict: 'true', actual: fits });
+  });
 });

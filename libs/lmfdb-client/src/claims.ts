@@ -25,7 +25,7 @@ export interface ClaimInput {
 
 export interface ClaimResult {
   verdict: ClaimVerdict;
-  /** The value the record holds, in the claim's notation (absent when unknown). */
+  /** The value the record holds, in the claim's notation (absent when unknown, or when it holds more items than a claim can write). */
   actual?: string;
   reason: string;
   /** How the value was found: computed from first principles, or looked up in the cached record. */
@@ -126,6 +126,22 @@ export function verifyClaim(cache: SourceCache | undefined, claim: ClaimInput): 
   }
 }
 
+/** Whether the value holds more than `max` items (list items and object entries, at any depth); it stops as soon as it does. */
+function itemsAbove(v: LmfdbValue, max: number): boolean {
+  let n = 0;
+  const stack: LmfdbValue[] = [v];
+  // Bounded: every turn takes one value, and at most `max` are ever pushed.
+  while (stack.length > 0) {
+    const x = stack.pop() as LmfdbValue;
+    if (x === null || typeof x !== 'object' || isReal(x) || isRationalValue(x) || isDatetime(x)) continue;
+    const items = Array.isArray(x) ? x : Object.values(x);
+    n += items.length;
+    if (n > max) return true;
+    for (const item of items) stack.push(item);
+  }
+  return false;
+}
+
 /** A claim's label or field in a reason (clipped; never String() of something that is not text). */
 const shownText = (v: unknown): string => (typeof v === 'string' ? clipped(v) : `(not text: ${typeof v})`);
 
@@ -150,6 +166,16 @@ function verifyClaimOrThrow(cache: SourceCache | undefined, claim: ClaimInput): 
     return { verdict: 'unknown', reason: `source ${source} record ${label} has no field ${field}` };
   }
   const actualValue = rec.row[field];
+  if (itemsAbove(actualValue, CLAIMED_VALUE_MAX)) {
+    // Every item takes a character at least, so no claim that is read is this value. Written out
+    // (and scanned, and compared) at every claim, a list of two million items took 2 s a claim,
+    // 64 claims a proposal, on the event loop of the acceptor holding the source.
+    return {
+      verdict: 'false',
+      reason: `${label}: ${field} holds more than ${CLAIMED_VALUE_MAX} items, more than a claim of at most ${CLAIMED_VALUE_MAX} characters can write, so the claim is not it (looked up in the record; the value is not written out)`,
+      method: 'looked up',
+    };
+  }
   const actual = formatValue(actualValue, field);
   if (holdsUnreadableReal(actualValue)) {
     // A stored real this code cannot read exactly ("1.5e-1001", "NaN"), alone or inside a list or an object, decides nothing.
