@@ -197,6 +197,37 @@ describe('lmfdb-ingest', () => {
     }
   });
 
+  it('stops at the first source the API does not answer (503 after the retries, or no connection) instead of waiting out the same retries for every source', async () => {
+    const busy = await startFakeLmfdbServer({ tables: {}, fault: () => ({ kind: 'html', status: 503, message: 'Service Unavailable' }) });
+    try {
+      const client = new LmfdbClient({ baseUrl: busy.baseUrl, minIntervalMs: 0, backoffBaseMs: 1, backoffMaxMs: 2, maxRetries: 2 });
+      const summary = await ingestSources({ sources: [0, 3, 5], cacheDir: dir, client });
+      expect(busy.requests).toHaveLength(3); // source 0 and its two retries, nothing after
+      expect(summary.map((s) => [s.source, s.status])).toEqual([[0, 'failed'], [3, 'failed'], [5, 'failed']]);
+      expect(summary[0]?.error).toContain('Service Unavailable');
+      expect(summary[1]?.error).toBe('not tried: the API did not answer source 0 after its retries');
+    } finally {
+      await busy.close();
+    }
+    // Nothing listens: the connection is refused, again and again.
+    const closed = await startFakeLmfdbServer({ tables: {} });
+    const baseUrl = closed.baseUrl;
+    await closed.close();
+    const nobody = new LmfdbClient({ baseUrl, minIntervalMs: 0, backoffBaseMs: 1, backoffMaxMs: 2, maxRetries: 1 });
+    const summary = await ingestSources({ sources: [3, 0], cacheDir: join(dir, 'nobody'), client: nobody });
+    expect(nobody.requests).toBe(2);
+    expect(summary[1]).toMatchObject({ source: 0, status: 'failed', error: 'not tried: the API did not answer source 3 after its retries' });
+    // A failure of one source's query (an unknown table, 404) is that source's: the next is tried.
+    const curves = parseLossless(await readFile(join(SNAPSHOT, 'records/nf_fields.json'), 'utf8')) as RawRow[];
+    const partly = await startFakeLmfdbServer({ tables: { nf_fields: curves }, fault: (url) => (url.pathname.includes('ec_curvedata') ? { kind: 'html', status: 404, message: 'Table ec_curvedata does not exist' } : undefined) });
+    try {
+      const summary = await ingestSources({ sources: [0, 3], cacheDir: join(dir, 'partly'), client: new LmfdbClient({ baseUrl: partly.baseUrl, minIntervalMs: 0, backoffBaseMs: 1, maxRetries: 1 }) });
+      expect(summary.map((s) => [s.source, s.status])).toEqual([[0, 'failed'], [3, 'ok']]);
+    } finally {
+      await partly.close();
+    }
+  });
+
   it('a label served twice with different contents gives unknown whichever copy comes first; an identical copy is kept once', async () => {
     const curves = parseLossless(await readFile(join(SNAPSHOT, 'records/ec_curvedata.json'), 'utf8')) as RawRow[];
     const first = curves.find((c) => c['lmfdb_label'] === '11.a2') as RawRow;

@@ -18,8 +18,12 @@ import {
   canonicalJson,
   sha256Hex,
   findSnapshotDir,
+  LmfdbBotWallError,
   LmfdbClient,
+  LmfdbHttpError,
   LmfdbInterruptedError,
+  LmfdbNetworkError,
+  LmfdbTimeoutError,
   type LmfdbClientOptions,
   parseLossless,
   readCacheFile,
@@ -318,7 +322,7 @@ function lockCacheDir(dir: string): () => void {
   }
 }
 
-/** Ingests the sources one after the other; a failed source is reported and the next one tried. */
+/** Ingests the sources one after the other; a failed source is reported and the next one tried, unless the API itself is not answering (then the rest are reported as not tried). */
 export async function ingestSources(o: IngestOptions): Promise<SourceSummary[]> {
   const unlock = lockCacheDir(o.cacheDir);
   try {
@@ -340,7 +344,7 @@ async function ingestLocked(o: IngestOptions): Promise<SourceSummary[]> {
   const snapshotDir = o.offline ? (o.snapshotDir ?? findSnapshotDir()) : undefined;
   if (o.offline && !snapshotDir) throw new Error('--offline: data/lmfdb-snapshot not found (give --snapshot-dir or LMFDB_SNAPSHOT_DIR)');
   const out: SourceSummary[] = [];
-  for (const n of o.sources) {
+  for (const [i, n] of o.sources.entries()) {
     const now = o.now ?? (() => performance.now());
     const t0 = now();
     try {
@@ -356,7 +360,33 @@ async function ingestLocked(o: IngestOptions): Promise<SourceSummary[]> {
       out.push(s);
       o.reporter?.finish(s);
       if (e instanceof Interrupted || e instanceof LmfdbInterruptedError) break;
+      if (client !== undefined && apiUnavailable(e, client.answers === 0)) {
+        // Every source asks the same server: each would wait out the same retries (7 minutes a
+        // source when requests time out, 70 for the ten, with a launch waiting on them; 50 a
+        // source for a 503 asking ten minutes each time).
+        const rest = o.sources.slice(i + 1);
+        for (const m of rest) {
+          const skipped: SourceSummary = { source: m, table: sourceSpec(m).tables[0].table, rows: 0, invalid: 0, seconds: 0, status: 'failed', error: `not tried: the API did not answer source ${n} after its retries` };
+          const p = await readProgress(o.cacheDir, m);
+          if (p) skipped.rows = p.rows;
+          out.push(skipped);
+          o.reporter?.finish(skipped);
+        }
+        log.error({ source: n, skipped: rest }, 'the LMFDB API did not answer after the retries: the sources after this one are not tried (run again to pull them)');
+        break;
+      }
     }
   }
   return out;
+}
+
+/**
+ * A failure of the server rather than of one source's query, still there after the retries: the
+ * bot wall, a 429 or 503, or no answer at all (network errors, timeouts) from a server that has
+ * answered nothing in this run (one that answered may only be slow on this source's query).
+ */
+function apiUnavailable(e: unknown, neverAnswered: boolean): boolean {
+  if (e instanceof LmfdbBotWallError) return true;
+  if (e instanceof LmfdbHttpError) return e.status === 429 || e.status === 503;
+  return neverAnswered && (e instanceof LmfdbNetworkError || e instanceof LmfdbTimeoutError);
 }

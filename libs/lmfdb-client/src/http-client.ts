@@ -138,6 +138,8 @@ export class LmfdbClient {
   private lastStart = -Infinity;
   /** Requests sent (attempts included). */
   requests = 0;
+  /** Requests the server answered with a status (any status, any body). */
+  answers = 0;
 
   constructor(opts: LmfdbClientOptions = {}) {
     this.baseUrl = (opts.baseUrl ?? LMFDB_BASE_URL).replace(/\/+$/, '');
@@ -245,6 +247,7 @@ export class LmfdbClient {
           redirect: 'manual',
         });
         status = res.status;
+        this.answers++;
         contentType = res.headers.get('content-type') ?? '';
         retryAfter = res.headers.get('retry-after');
         location = res.headers.get('location');
