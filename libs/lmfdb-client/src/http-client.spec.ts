@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LmfdbBotWallError, LmfdbHttpError, LmfdbInterruptedError, LmfdbNetworkError, LmfdbParseError, LmfdbQueryError, LmfdbTimeoutError, LmfdbWrongTableError } from './errors';
 import { startFakeLmfdbServer, type FakeFault, type FakeLmfdbServer } from './fake-lmfdb-server';
-import { ANSWER_BYTES_MAX, extractHtmlMessage, LmfdbClient, type LmfdbClientOptions, PAGE_ITEMS_MAX, RETRY_AFTER_MAX_MS, retryAfterMs } from './http-client';
+import { ANSWER_BYTES_MAX, answerBytesMax, extractHtmlMessage, LmfdbClient, type LmfdbClientOptions, PAGE_ITEMS_MAX, RETRY_AFTER_MAX_MS, retryAfterMs } from './http-client';
 import { INTEGER_DIGITS_MAX, parseLossless, stringifyLossless } from './json';
 import { buildCacheFile, sourceCacheFromFile } from './cache';
 import { buildApiPath, typed } from './query';
@@ -133,7 +133,7 @@ describe('LmfdbClient against a local API server', () => {
     await expect(new LmfdbClient({ ...fast, baseUrl: 'http://lmfdb.invalid', fetch: declared }).fetchPage('ec_curvedata', {})).rejects.toThrow(/declares 1073741824 bytes/);
   });
 
-  it('refuses, unparsed and not retried, a page of more values than PAGE_ITEMS_MAX or an answer past 16 MiB (the parse of 62 MiB of integers took 3.5 GB)', async () => {
+  it('refuses, unparsed and not retried, a page of more values than PAGE_ITEMS_MAX or an answer past a 64th of the heap (the parse of 62 MiB of integers took 3.5 GB)', async () => {
     let asked = 0;
     const serving = (body: string) =>
       (async () => {
@@ -149,10 +149,12 @@ describe('LmfdbClient against a local API server', () => {
     // Commas and colons inside strings are text, not items; a page at the bound is read.
     const text = `{"data":[{"lmfdb_label":"${',:[{'.repeat(PAGE_ITEMS_MAX)}"}]}`;
     expect((await new LmfdbClient({ ...fast, baseUrl: 'http://lmfdb.invalid', fetch: serving(text) }).fetchPage('ec_curvedata', {})).rows).toHaveLength(1);
-    // The default byte bound: 16 MiB (a 64 MiB string took 2.3 GB to parse).
-    expect(ANSWER_BYTES_MAX).toBe(16 * 1024 * 1024);
-    const wide = `{"data":[]}${' '.repeat(ANSWER_BYTES_MAX)}`;
-    await expect(new LmfdbClient({ ...fast, baseUrl: 'http://lmfdb.invalid', fetch: serving(wide) }).fetchPage('ec_curvedata', {})).rejects.toThrow(/went past the 16777216 bytes one page may take/);
+    // The byte bound follows the heap (a 64 MiB string took 2.3 GB to parse): a 64th of it, within 1 MiB and 64 MiB.
+    const GiB = 1024 ** 3;
+    expect([answerBytesMax(GiB / 2), answerBytesMax(GiB), answerBytesMax(8 * GiB), answerBytesMax(0)]).toEqual([8 * 1024 * 1024, 16 * 1024 * 1024, ANSWER_BYTES_MAX, 1024 * 1024]);
+    expect(ANSWER_BYTES_MAX).toBe(64 * 1024 * 1024);
+    const wide = `{"data":[]}${' '.repeat(answerBytesMax())}`;
+    await expect(new LmfdbClient({ ...fast, baseUrl: 'http://lmfdb.invalid', fetch: serving(wide) }).fetchPage('ec_curvedata', {})).rejects.toThrow(`went past the ${answerBytesMax()} bytes one page may take`);
   });
 
   it('takes every row from a server that pages in smaller pages than 100: a short page does not end the pull', async () => {

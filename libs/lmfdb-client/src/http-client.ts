@@ -2,6 +2,7 @@
 // HTML error pages turned into typed errors and the bot wall waited out.
 import { isUtf8 } from 'node:buffer';
 import { setTimeout as sleepFor } from 'node:timers/promises';
+import { getHeapStatistics } from 'node:v8';
 import { LmfdbBotWallError, LmfdbHttpError, LmfdbInterruptedError, LmfdbNetworkError, LmfdbParseError, LmfdbQueryError, LmfdbTimeoutError, LmfdbWrongTableError } from './errors';
 import { clampDepth, deepValuesAsUnreadable, jsonItemsAbove, nonFiniteAsRealLiterals, parseLossless, ROW_DEPTH_MAX } from './json';
 import { buildApiPath, typed, type ApiQuery, type TypedValue } from './query';
@@ -33,7 +34,7 @@ export interface LmfdbClientOptions {
   /** Highest `_offset` the server accepts (10000 on lmfdb.org). */
   maxOffset?: number;
   userAgent?: string;
-  /** Bytes one answer may take (default ANSWER_BYTES_MAX); a larger one is an LmfdbParseError, not retried. */
+  /** Bytes one answer may take (default answerBytesMax()); a larger one is an LmfdbParseError, not retried. */
   maxAnswerBytes?: number;
   /** Values and keys one page may hold (default PAGE_ITEMS_MAX, jsonItemsAbove counts them); more is an LmfdbParseError, not retried. */
   maxPageItems?: number;
@@ -153,7 +154,7 @@ export class LmfdbClient {
       maxBotWallRetries: opts.maxBotWallRetries ?? 5,
       maxOffset: opts.maxOffset ?? MAX_OFFSET,
       userAgent: opts.userAgent ?? 'paxos-lmfdb-ingest/0.1 (polite bulk client; 1 request at a time)',
-      maxAnswerBytes: opts.maxAnswerBytes ?? ANSWER_BYTES_MAX,
+      maxAnswerBytes: opts.maxAnswerBytes ?? answerBytesMax(),
       maxPageItems: opts.maxPageItems ?? PAGE_ITEMS_MAX,
       fetch: opts.fetch ?? ((...a: Parameters<typeof fetch>) => fetch(...a)),
       sleep: opts.sleep ?? realSleep,
@@ -430,17 +431,25 @@ const PAGE_DEPTH_MAX = ROW_DEPTH_MAX + 8;
 const SAME_PAGE_REPEATS_MAX = 2;
 
 /**
- * Bytes one API answer may take: a page of rows is a few hundred KiB. The request's timeout bounds
- * time only; a server (or proxy) streaming without end within it would fill memory. The parser
- * builds a string a character at a time (about 36 bytes of heap per character until it is used):
- * one string of 64 MiB, the bound before, took 2.3 GB and 12 s to parse.
+ * Most bytes one API answer may take: a page of rows is a few hundred KiB. The request's timeout
+ * bounds time only; a server (or proxy) streaming without end within it would fill memory.
  */
-export const ANSWER_BYTES_MAX = 16 * 1024 * 1024;
+export const ANSWER_BYTES_MAX = 64 * 1024 * 1024;
+
+/**
+ * Bytes one answer may take in a process whose heap may grow to `heapLimit` bytes: ANSWER_BYTES_MAX,
+ * or a 64th of the heap when that is less. The parser builds a string a character at a time, about
+ * 36 bytes of heap a character until it is used: one string of 64 MiB took 2.3 GB, which a heap of
+ * 2 GB does not have. At least 1 MiB.
+ */
+export function answerBytesMax(heapLimit: number = getHeapStatistics().heap_size_limit): number {
+  return Math.max(1024 * 1024, Math.min(ANSWER_BYTES_MAX, Math.floor(heapLimit / 64)));
+}
 
 /**
  * Values and keys one page may hold (jsonItemsAbove). The parse costs about 110 to 160 bytes of
  * heap per item and blocks the event loop (an interrupt waits for it): a page of 62 MiB of "0,"
- * (31 million integers, within the byte bound) took 88 s and 3.5 GB, and killed an ingest whose
+ * (31 million integers, within ANSWER_BYTES_MAX) took 88 s and 3.5 GB, and killed an ingest whose
  * heap was 2 GB. A real page of 100 rows holds a few thousand items; this allows 20,000 a row.
  */
 export const PAGE_ITEMS_MAX = 2_000_000;
