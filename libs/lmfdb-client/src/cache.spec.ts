@@ -1,7 +1,7 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildCacheFile, cacheFilePath, loadSource, loadSources, readCacheFile, writeSourceCache } from './cache';
+import { buildCacheFile, CACHE_KEPT_HEAP_PER_BYTE, CACHE_LOAD_HEAP_PER_BYTE, cacheFilePath, loadableCacheBytes, loadSource, loadSources, readCacheFile, writeSourceCache } from './cache';
 import { verifyClaim } from './claims';
 import { CacheIntegrityError } from './errors';
 import { LosslessNumber } from './json';
@@ -31,6 +31,26 @@ describe('the on-disk cache', () => {
     await expect(readCacheFile(path, size - 1)).rejects.toThrow(CacheIntegrityError);
     await expect(readCacheFile(path, size - 1)).rejects.toThrow(`cache file ${path}: ${size} bytes, above the ${size - 1} a cache file may take (it is read as one string): ingest this source again with --limit`);
     expect((await readCacheFile(path, size)).count).toBe(2);
+  });
+
+  it('does not load a file the heap cannot hold (it ran the node out of memory at every start), saying what to do; the sources after it have the heap left', async () => {
+    await writeSourceCache(dir, buildCacheFile(0, rows, { baseUrl: 'http://mirror', fetchedAt: '2026-01-01T00:00:00Z' }));
+    await writeSourceCache(dir, buildCacheFile(3, [{ label: '2.0.15.1', degree: 2n }], { baseUrl: 'http://mirror', fetchedAt: '2026-01-01T00:00:00Z' }));
+    const size0 = (await stat(cacheFilePath(dir, 0))).size;
+    const size3 = (await stat(cacheFilePath(dir, 3))).size;
+    // A heap for source 0 and not a byte more.
+    const heapBytes = size0 * CACHE_LOAD_HEAP_PER_BYTE;
+    expect(loadableCacheBytes(heapBytes)).toBe(size0);
+    expect((await loadSource(dir, 0, { heapBytes })).records).toHaveLength(2);
+    await expect(loadSource(dir, 0, { heapBytes: heapBytes - CACHE_LOAD_HEAP_PER_BYTE })).rejects.toThrow(
+      new RegExp(`^cache file ${cacheFilePath(dir, 0)}: ${size0} bytes, and loading a cache file takes about ${CACHE_LOAD_HEAP_PER_BYTE} times its size in memory: this process's heap of \\d+ MB loads files of up to ${size0 - 1} bytes\\. Not loaded: give node a larger heap \\(NODE_OPTIONS=--max-old-space-size=<MB>\\), or ingest this source again with --limit`),
+    );
+    // Source 0 loaded keeps its share: source 3 then needs the room it leaves.
+    const both = await loadSources(dir, [0, 3], { heapBytes: size0 * CACHE_KEPT_HEAP_PER_BYTE + size3 * CACHE_LOAD_HEAP_PER_BYTE });
+    expect([...both.caches.keys()]).toEqual([0, 3]);
+    const tight = await loadSources(dir, [0, 3], { heapBytes: size0 * CACHE_KEPT_HEAP_PER_BYTE + size3 * CACHE_LOAD_HEAP_PER_BYTE - 1 });
+    expect([...tight.caches.keys()]).toEqual([0]);
+    expect(tight.statuses[1]).toMatchObject({ source: 3, loaded: false, error: expect.stringMatching(/with \d+ MB of cache files loaded already, loads files of up to/) });
   });
 
   it('writes exact integers, round-trips bigints and verifies sha256', async () => {

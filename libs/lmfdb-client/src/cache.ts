@@ -17,6 +17,7 @@ import { constants } from 'node:buffer';
 import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { getHeapStatistics } from 'node:v8';
 import { writeFileAtomic } from './atomic-file';
 import { checkRecord, type CheckResult } from './checks';
 import { CacheIntegrityError } from './errors';
@@ -262,8 +263,57 @@ export function sourceCacheFromFile(file: SourceCacheFile): SourceCache {
   };
 }
 
-export async function loadSource(cacheDir: string, source: number): Promise<SourceCache> {
+/**
+ * Heap the load of a cache file takes at its peak, per byte of the file (its text, the parsed
+ * rows, their hash, the decoded and checked rows): 22 to 25 times, measured on rows of sources 0,
+ * 1, 2, 3, 5 and 8. A file of 200 MB took a heap of 4.3 GB and the node with it ("heap out of
+ * memory", at every start), while CACHE_FILE_BYTES_MAX allows 512 MiB.
+ */
+export const CACHE_LOAD_HEAP_PER_BYTE = 25;
+/** Heap a loaded cache keeps, per byte of its file (measured 5 to 20 times). */
+export const CACHE_KEPT_HEAP_PER_BYTE = 12;
+
+/** The heap this process may grow to (node's --max-old-space-size, or its default for this machine). */
+export const heapLimitBytes = (): number => getHeapStatistics().heap_size_limit;
+
+/**
+ * Bytes of cache file a process with `heapBytes` of heap can load, after files of `keptBytes`
+ * bytes it loaded already (and at most CACHE_FILE_BYTES_MAX).
+ */
+export function loadableCacheBytes(heapBytes: number = heapLimitBytes(), keptBytes = 0): number {
+  const room = heapBytes - keptBytes * CACHE_KEPT_HEAP_PER_BYTE;
+  return Math.max(0, Math.min(CACHE_FILE_BYTES_MAX, Math.floor(room / CACHE_LOAD_HEAP_PER_BYTE)));
+}
+
+const mb = (bytes: number): string => `${Math.round(bytes / 1e6)} MB`;
+
+export interface LoadBudget {
+  /** The heap to fit in (default heapLimitBytes()). */
+  heapBytes?: number;
+  /** Bytes of the cache files this process loaded already. */
+  keptBytes?: number;
+}
+
+/**
+ * Loads, checks and indexes source `source`'s cache file; refuses (CacheIntegrityError) a file too
+ * large for this process's heap to load (loadableCacheBytes), saying what to do, rather than
+ * running out of memory: a node that cannot load a source runs without it.
+ */
+export async function loadSource(cacheDir: string, source: number, budget: LoadBudget = {}): Promise<SourceCache> {
   const path = cacheFilePath(cacheDir, source);
+  const size = await stat(path).then(
+    (s) => s.size,
+    () => undefined, // missing or unreadable: readCacheFile says which
+  );
+  const heap = budget.heapBytes ?? heapLimitBytes();
+  const kept = budget.keptBytes ?? 0;
+  const fits = loadableCacheBytes(heap, kept);
+  if (size !== undefined && size > fits && fits < CACHE_FILE_BYTES_MAX) {
+    throw new CacheIntegrityError(
+      path,
+      `${size} bytes, and loading a cache file takes about ${CACHE_LOAD_HEAP_PER_BYTE} times its size in memory: this process's heap of ${mb(heap)}${kept > 0 ? `, with ${mb(kept)} of cache files loaded already,` : ''} loads files of up to ${fits} bytes. Not loaded: give node a larger heap (NODE_OPTIONS=--max-old-space-size=<MB>), or ingest this source again with --limit to cache fewer rows`,
+    );
+  }
   const file = await readCacheFile(path);
   if (file.source !== source) throw new CacheIntegrityError(path, `holds source ${file.source}, not source ${source}`);
   return sourceCacheFromFile(file);
@@ -288,12 +338,20 @@ export function unloadedStatus(source: number, error: string): SourceStatus {
 export async function loadSources(
   cacheDir: string,
   sources: readonly number[] = Array.from({ length: SOURCE_COUNT }, (_, i) => i),
+  budget: LoadBudget = {},
 ): Promise<{ caches: Map<number, SourceCache>; statuses: SourceStatus[] }> {
   const caches = new Map<number, SourceCache>();
   const statuses: SourceStatus[] = [];
+  // The files loaded stay in memory: each next one has the heap they leave.
+  let keptBytes = 0;
   for (const n of sources) {
+    const size = await stat(cacheFilePath(cacheDir, n)).then(
+      (s) => s.size,
+      () => 0,
+    );
     try {
-      const c = await loadSource(cacheDir, n);
+      const c = await loadSource(cacheDir, n, { ...budget, keptBytes: (budget.keptBytes ?? 0) + keptBytes });
+      keptBytes += size;
       caches.set(n, c);
       statuses.push(c.status());
     } catch (e) {
