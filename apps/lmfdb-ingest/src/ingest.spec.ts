@@ -3,7 +3,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CACHE_LOAD_HEAP_PER_BYTE, cacheFilePath, LmfdbClient, loadSource, parseLossless, type RawRow, startFakeLmfdbServer, stringifyLossless, verifyClaim } from '@paxos/lmfdb-client';
+import { CACHE_BUILD_HEAP_PER_BYTE, cacheFilePath, LmfdbClient, loadSource, parseLossless, type RawRow, startFakeLmfdbServer, stringifyLossless, verifyClaim } from '@paxos/lmfdb-client';
 import { parseCli, parseSourceList, TIMER_MS_MAX } from './args';
 import { INGEST_LOCK_FILE, ingestSources, partialPath, progressPath } from './ingest';
 import { createReporter, summaryTable } from './progress';
@@ -336,11 +336,11 @@ describe('lmfdb-ingest', () => {
       expect(existsSync(cacheFilePath(dir, 0))).toBe(false);
       const [limited] = await ingestSources({ sources: [0], cacheDir: dir, client: client(), maxCacheBytes, limit: 100 });
       expect(limited).toMatchObject({ status: 'ok', rows: 100 });
-      // Without a bound given, the bound is the file a node with this heap can load (a larger
-      // one took the nodes down at every start): here a heap for the same bytes as above.
-      const heapBytes = maxCacheBytes * CACHE_LOAD_HEAP_PER_BYTE;
+      // Without a bound given, the bound is the file this heap can build (a node with it then
+      // loads it; a larger one took the nodes down at every start): here a heap for the bytes above.
+      const heapBytes = maxCacheBytes * CACHE_BUILD_HEAP_PER_BYTE;
       const [byHeap] = await ingestSources({ sources: [0], cacheDir: join(dir, 'heap'), client: client(), heapBytes });
-      expect(byHeap?.error).toMatch(new RegExp(`would pass the ${maxCacheBytes} bytes one may take \\(.*loading it takes about ${CACHE_LOAD_HEAP_PER_BYTE} times its size in memory: a larger heap, NODE_OPTIONS=--max-old-space-size=<MB>, takes more\\)`));
+      expect(byHeap?.error).toMatch(new RegExp(`would pass the ${maxCacheBytes} bytes one may take \\(.*building it takes about ${CACHE_BUILD_HEAP_PER_BYTE} times its size in memory: a larger heap, NODE_OPTIONS=--max-old-space-size=<MB>, takes more\\)`));
     } finally {
       await server.close();
     }

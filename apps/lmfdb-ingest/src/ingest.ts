@@ -13,7 +13,7 @@ import { open, readFile, rm, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   buildCacheFile,
-  CACHE_LOAD_HEAP_PER_BYTE,
+  CACHE_BUILD_HEAP_PER_BYTE,
   cacheFilePath,
   canonicalJson,
   sha256Hex,
@@ -24,7 +24,7 @@ import {
   LmfdbInterruptedError,
   LmfdbNetworkError,
   LmfdbTimeoutError,
-  loadableCacheBytes,
+  buildableCacheBytes,
   type LmfdbClientOptions,
   parseLossless,
   readCacheFile,
@@ -60,9 +60,9 @@ export interface IngestOptions {
   clientOptions?: LmfdbClientOptions;
   logger?: IngestLogger;
   reporter?: ProgressReporter;
-  /** Bytes the source's cache file may take (default loadableCacheBytes(): what a node with this process's heap can load, at most CACHE_FILE_BYTES_MAX, about 512 MiB). */
+  /** Bytes the source's cache file may take (default buildableCacheBytes(): what this process's heap can build and a node's load, at most CACHE_FILE_BYTES_MAX, about 512 MiB). */
   maxCacheBytes?: number;
-  /** The heap the cache's file must load in (default this process's: nodes run with the same default). */
+  /** The heap the cache's file must be built in (default this process's; nodes run with the same default). */
   heapBytes?: number;
   /** Stops between pages (the progress stays on disk for a resume). */
   signal?: AbortSignal;
@@ -180,7 +180,7 @@ async function refuseTooLarge(dir: string, n: number, prog: Progress, maxBytes: 
   await rm(progressPath(dir, n), { force: true });
   await rm(file, { force: true });
   throw new Error(
-    `source ${n}: the ${prog.rows} rows pulled into ${file} take ${prog.bytes} bytes, and their cache file would pass the ${maxBytes} bytes one may take (it is built and read as one string, and loading it takes about ${CACHE_LOAD_HEAP_PER_BYTE} times its size in memory: a larger heap, NODE_OPTIONS=--max-old-space-size=<MB>, takes more); the partial pull was removed: ingest this source with --limit (about ${fit} rows fit)`,
+    `source ${n}: the ${prog.rows} rows pulled into ${file} take ${prog.bytes} bytes, and their cache file would pass the ${maxBytes} bytes one may take (it is built and read as one string, and building it takes about ${CACHE_BUILD_HEAP_PER_BYTE} times its size in memory: a larger heap, NODE_OPTIONS=--max-old-space-size=<MB>, takes more); the partial pull was removed: ingest this source with --limit (about ${fit} rows fit)`,
   );
 }
 
@@ -225,8 +225,8 @@ async function ingestOne(n: number, o: IngestOptions, client: LmfdbClient, baseU
     log.info({ source: n, rows: p.rows, table: spec.tables[p.table_index]?.table, cursor: p.cursor }, 'resuming an interrupted pull');
   }
   const prog = p;
-  // A file a node with this heap could not load would take the node down at every start.
-  const maxBytes = o.maxCacheBytes ?? loadableCacheBytes(o.heapBytes);
+  // A file this heap could not build, or a node with it load, ran this process or the node out of memory.
+  const maxBytes = o.maxCacheBytes ?? buildableCacheBytes(o.heapBytes);
   o.reporter?.start(n, spec.tables[0].table, prog.rows);
   const full = () => o.limit !== undefined && prog.rows >= o.limit;
   while (prog.table_index < spec.tables.length && !full()) {

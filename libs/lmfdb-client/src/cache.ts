@@ -285,6 +285,18 @@ export function loadableCacheBytes(heapBytes: number = heapLimitBytes(), keptByt
   return Math.max(0, Math.min(CACHE_FILE_BYTES_MAX, Math.floor(room / CACHE_LOAD_HEAP_PER_BYTE)));
 }
 
+/**
+ * Heap the ingest takes, per byte of the cache file, to build it from the rows it pulled (the rows
+ * parsed, hashed, sorted into canonical JSON, written, then decoded and checked): 31 times
+ * measured on curve rows, more than a node takes to load it.
+ */
+export const CACHE_BUILD_HEAP_PER_BYTE = 40;
+
+/** Bytes of cache file an ingest with `heapBytes` of heap can build (at most CACHE_FILE_BYTES_MAX); a node with that heap loads it. */
+export function buildableCacheBytes(heapBytes: number = heapLimitBytes()): number {
+  return Math.max(0, Math.min(CACHE_FILE_BYTES_MAX, Math.floor(heapBytes / CACHE_BUILD_HEAP_PER_BYTE)));
+}
+
 const mb = (bytes: number): string => `${Math.round(bytes / 1e6)} MB`;
 
 export interface LoadBudget {
