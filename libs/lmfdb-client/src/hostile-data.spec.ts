@@ -7,7 +7,7 @@ import { verifyClaim } from './claims';
 import { normalizeDecimal, normalizeNumber } from './decimal';
 import { extractHtmlMessage } from './http-client';
 import { clampDepth, nonFiniteAsRealLiterals, parseLossless, ROW_DEPTH_MAX, TEXT_INTEGER_DIGITS_MAX } from './json';
-import type { RawRow } from './values';
+import { LITERAL_ITEMS_MAX, type RawRow } from './values';
 
 const meta = { baseUrl: 'test', fetchedAt: '2026-12-05T00:00:00Z' };
 const cacheOf = (source: number, rows: RawRow[]) => sourceCacheFromFile(buildCacheFile(source, rows, meta));
@@ -83,6 +83,17 @@ describe('integers written as text, past the bound on JSON numbers', () => {
     expect(rec?.row['g2_inv']).toEqual([`${digits}/1`, '1', '1']);
     const claim = (claimedValue: string) => verifyClaim(cache, { source: 5, label: '249.a.249.2', field: 'g2_inv', claimedValue });
     expect(claim('[1,1,1]')).toMatchObject({ verdict: 'false', actual: `["${digits}/1","1","1"]` });
+  });
+
+  it(`a list-holding text column of more than ${LITERAL_ITEMS_MAX} values is left as text (5 million took 3 s and 270 MB at every load)`, () => {
+    const list = (n: number) => `[[${'1,'.repeat(n - 5)}1],[1]]`; // n values: three lists, n - 3 integers
+    const cache = cacheOf(5, [
+      { label: '249.a.249.1', class: '249.a', cond: 249n, abs_disc: 249n, eqn: list(LITERAL_ITEMS_MAX + 1) },
+      { label: '249.a.249.2', class: '249.a', cond: 249n, abs_disc: 249n, eqn: list(LITERAL_ITEMS_MAX) },
+    ] as RawRow[]);
+    expect(cache.get('249.a.249.1')?.check.reasons.join()).toMatch(/^eqn does not hold a list/);
+    expect(cache.get('249.a.249.2')?.check.reasons).toEqual([]);
+    expect((cache.get('249.a.249.2')?.row['eqn'] as bigint[][])[0]).toHaveLength(LITERAL_ITEMS_MAX - 4);
   });
 
   it(`a label longer than ${LABEL_CHARS_MAX} characters makes its row invalid without reading numbers out of it`, () => {

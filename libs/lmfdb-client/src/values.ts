@@ -140,17 +140,27 @@ function matchAt(pattern: RegExp, text: string, at: number): string | undefined 
 }
 
 /**
+ * Most values one literal may hold (lists and their items, at any depth). A claim (16 KiB at most)
+ * holds fewer; a list-holding text column (g2c_curves.eqn, a few dozen items) of millions was
+ * parsed into that many values at every load of the cache (5 million took 3 s and 270 MB).
+ */
+export const LITERAL_ITEMS_MAX = 16 * 1024;
+
+/**
  * Parses a Python/JSON literal: lists, integers (bigint) and quoted strings, and with `claim` (a
  * claimed value, never a stored column) also fractions and decimals, read as the numbers they
- * are, and the words true/false/null (True/False/None). Undefined when the text is not one, or
- * when it nests deeper than ROW_DEPTH_MAX: every later step (formatting, comparing) recurses.
+ * are, and the words true/false/null (True/False/None). Undefined when the text is not one, when
+ * it nests deeper than ROW_DEPTH_MAX (every later step, formatting, comparing, recurses) or holds
+ * more than LITERAL_ITEMS_MAX values.
  */
 function parseLiteral(text: string, opts: { claim: boolean; listOnly: boolean }): LmfdbValue | undefined {
   let i = 0;
+  let items = 0;
   const ws = () => {
     while (i < text.length && /\s/.test(text[i] as string)) i++;
   };
   const value = (depth: number): LmfdbValue => {
+    if (++items > LITERAL_ITEMS_MAX) throw new RangeError(`more than ${LITERAL_ITEMS_MAX} items`);
     ws();
     const c = text[i];
     if (c === '[') {
