@@ -35,9 +35,12 @@ describe('the on-disk cache', () => {
 
   it('does not load a file the heap cannot hold (it ran the node out of memory at every start), saying what to do; the sources after it have the heap left', async () => {
     await writeSourceCache(dir, buildCacheFile(0, rows, { baseUrl: 'http://mirror', fetchedAt: '2026-01-01T00:00:00Z' }));
-    await writeSourceCache(dir, buildCacheFile(3, [{ label: '2.0.15.1', degree: 2n }], { baseUrl: 'http://mirror', fetchedAt: '2026-01-01T00:00:00Z' }));
+    // Source 3's file is the larger: the heap that loads it after source 0 loads source 0 alone.
+    const fields = Array.from({ length: 50 }, (_, i) => ({ label: `2.0.${15 + i}.1`, degree: 2n }));
+    await writeSourceCache(dir, buildCacheFile(3, fields, { baseUrl: 'http://mirror', fetchedAt: '2026-01-01T00:00:00Z' }));
     const size0 = (await stat(cacheFilePath(dir, 0))).size;
     const size3 = (await stat(cacheFilePath(dir, 3))).size;
+    expect(size3).toBeGreaterThan(size0);
     // A heap for source 0 and not a byte more.
     const heapBytes = size0 * CACHE_LOAD_HEAP_PER_BYTE;
     expect(loadableCacheBytes(heapBytes)).toBe(size0);

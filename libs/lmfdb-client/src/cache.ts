@@ -266,10 +266,11 @@ export function sourceCacheFromFile(file: SourceCacheFile): SourceCache {
 /**
  * Heap the load of a cache file takes at its peak, per byte of the file (its text, the parsed
  * rows, their hash, the decoded and checked rows): 22 to 25 times, measured on rows of sources 0,
- * 1, 2, 3, 5 and 8. A file of 200 MB took a heap of 4.3 GB and the node with it ("heap out of
- * memory", at every start), while CACHE_FILE_BYTES_MAX allows 512 MiB.
+ * 1, 2, 3, 5 and 8, and 38 on rows of long text (the parser builds a string a character at a
+ * time). A file of 200 MB took a heap of 4.3 GB and the node with it ("heap out of memory", at
+ * every start), while CACHE_FILE_BYTES_MAX allows 512 MiB.
  */
-export const CACHE_LOAD_HEAP_PER_BYTE = 25;
+export const CACHE_LOAD_HEAP_PER_BYTE = 40;
 /** Heap a loaded cache keeps, per byte of its file (measured 5 to 20 times). */
 export const CACHE_KEPT_HEAP_PER_BYTE = 12;
 
@@ -287,10 +288,10 @@ export function loadableCacheBytes(heapBytes: number = heapLimitBytes(), keptByt
 
 /**
  * Heap the ingest takes, per byte of the cache file, to build it from the rows it pulled (the rows
- * parsed, hashed, sorted into canonical JSON, written, then decoded and checked): 31 times
+ * parsed, hashed, sorted into canonical JSON, written, then decoded and checked): 38 times
  * measured on curve rows, more than a node takes to load it.
  */
-export const CACHE_BUILD_HEAP_PER_BYTE = 40;
+export const CACHE_BUILD_HEAP_PER_BYTE = 45;
 
 /** Bytes of cache file an ingest with `heapBytes` of heap can build (at most CACHE_FILE_BYTES_MAX); a node with that heap loads it. */
 export function buildableCacheBytes(heapBytes: number = heapLimitBytes()): number {
