@@ -201,6 +201,11 @@ describe('npm run submit --json', () => {
       services: [{ name: 'paxos.v1.ProposerService', definition: ProposerServiceService, implementation: { propose: (_c: unknown, cb: (e: null, r: ProposeResponse) => void) => cb(null, answer) } }],
     });
     const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    // The client certificate comes from the network dir: the default one (~/.openclaw/consensus)
+    // may hold a launched TLS network, whose certificate this plaintext server would not take.
+    const networkDir = process.env['PAXOS_NETWORK_DIR'];
+    const emptyDir = mkdtempSync(join(tmpdir(), 'paxos-submit-json-'));
+    process.env['PAXOS_NETWORK_DIR'] = emptyDir;
     try {
       const lines: string[] = [];
       expect(await runSubmit(['1', '--proposer', `127.0.0.1:${running.port}`, '--json'], (l) => lines.push(l))).toBe(EXIT.chosen);
@@ -213,6 +218,9 @@ describe('npm run submit --json', () => {
       // The very function read --json writes with.
       expect(lines.join('\n')).toBe(wireJson(answer, 'paxos.v1.ProposeResponse'));
     } finally {
+      if (networkDir === undefined) delete process.env['PAXOS_NETWORK_DIR'];
+      else process.env['PAXOS_NETWORK_DIR'] = networkDir;
+      rmSync(emptyDir, { recursive: true, force: true });
       stderr.mockRestore();
       await running.shutdown(1000);
     }
