@@ -15,6 +15,7 @@ const definition = {
   Slow: { path: '/test.Ended/Slow', requestStream: false, responseStream: false, ...codec },
   Fast: { path: '/test.Ended/Fast', requestStream: false, responseStream: false, ...codec },
   Chat: { path: '/test.Ended/Chat', requestStream: true, responseStream: true, ...codec },
+  Held: { path: '/test.Ended/Held', requestStream: false, responseStream: false, ...codec },
 };
 
 describe('calls that end before their handler answers', () => {
@@ -27,6 +28,7 @@ describe('calls that end before their handler answers', () => {
     const implementation = {
       Slow: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, done: grpc.sendUnaryData<Buffer>) => waiting.push(() => done(null, Buffer.alloc(0))),
       Fast: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, done: grpc.sendUnaryData<Buffer>) => done(null, Buffer.alloc(0)),
+      Held: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, done: grpc.sendUnaryData<Buffer>) => done(null, Buffer.alloc(0)),
       // As the acceptor's and the proposer's stream handlers: the answer stream ends when the input does.
       Chat: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
         call.on('data', () => undefined);
@@ -110,5 +112,31 @@ describe('calls that end before their handler answers', () => {
     expect(code).toBe(grpc.status.RESOURCE_EXHAUSTED);
     await settle();
     expect(await handled('/test.Ended/Fast')).toMatchObject({ OK: 3, RESOURCE_EXHAUSTED: 1 });
+  });
+
+  it('counts a stream the server reset for the bytes of unfinished messages as RESOURCE_EXHAUSTED, what its client reads from the reset', async () => {
+    // Messages of 1,024 bytes left one byte short, 100 on one connection: past its share (16 of the
+    // 1,024-byte messages and 64 KiB), the streams whose messages arrived longest are reset with
+    // ENHANCE_YOUR_CALM, which a grpc-js client reports as RESOURCE_EXHAUSTED. They were counted CANCELLED.
+    const session = connect(`http://127.0.0.1:${running.port}`);
+    session.on('error', () => undefined);
+    const prefix = Buffer.from([0, 0, 0, 4, 0]);
+    const streams = Array.from({ length: 100 }, () => {
+      const stream = session.request({ ':method': 'POST', ':path': '/test.Ended/Held', 'content-type': 'application/grpc', te: 'trailers' });
+      stream.on('error', () => undefined);
+      stream.write(Buffer.concat([prefix, Buffer.alloc(1023)]));
+      return stream;
+    });
+    const held = 5 + 1023;
+    const until = Date.now() + 10_000;
+    // Settled once the server holds exactly what the streams the client sees open sent (resets on their way otherwise).
+    while (running.arriving.totalBytes() !== streams.filter((st) => (st.rstCode ?? 0) === 0).length * held && Date.now() < until) await settle();
+    const reset = streams.filter((st) => st.rstCode === 11).length;
+    expect(reset).toBeGreaterThan(0);
+    await settle();
+    expect(await handled('/test.Ended/Held')).toEqual({ RESOURCE_EXHAUSTED: reset, timed: reset });
+    session.destroy();
+    await settle();
+    expect(await handled('/test.Ended/Held')).toEqual({ RESOURCE_EXHAUSTED: reset, CANCELLED: 100 - reset, timed: 100 });
   });
 });

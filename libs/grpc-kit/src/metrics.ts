@@ -3,7 +3,7 @@
 // gRPC calls by method and code. Names follow Prometheus conventions (`_total`, `_seconds`,
 // `_bytes`); every label takes a bounded set of values (methods the server serves, status codes).
 import * as http from 'node:http';
-import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import { constants as http2Constants, type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import {
   type ServerInterceptingCallInterface,
   type ServerInterceptor,
@@ -138,11 +138,12 @@ export interface GrpcCallMetrics {
  * closed with no status sent is counted DEADLINE_EXCEEDED once its grpc-timeout had passed (its
  * client gave up at its deadline), CANCELLED otherwise (its client cancelled it; or gave up at its
  * deadline before this process read the call, as when it was paused: the client's reset says
- * CANCEL either way, and the timeout runs from when the call is read). A path the server does not serve is
- * counted as "unknown", so no client can grow the label set.
+ * CANCEL either way, and the timeout runs from when the call is read), and RESOURCE_EXHAUSTED when
+ * this server reset it for a bound (ENHANCE_YOUR_CALM, which its client reads as that). A path the
+ * server does not serve is counted as "unknown", so no client can grow the label set.
  */
 export function grpcCallMetrics(registry: Registry, servedPaths: ReadonlySet<string>, unaryPaths: ReadonlySet<string>): GrpcCallMetrics {
-  const handled = new Counter({ name: 'grpc_server_handled_total', help: 'gRPC calls ended by the server, by method and the status code sent to the client (DEADLINE_EXCEEDED or CANCELLED for a call that ended before a status was sent)', labelNames: ['grpc_method', 'grpc_code'], registers: [registry] });
+  const handled = new Counter({ name: 'grpc_server_handled_total', help: 'gRPC calls ended by the server, by method and the status code sent to the client (for a call that ended before a status was sent: DEADLINE_EXCEEDED or CANCELLED, or RESOURCE_EXHAUSTED for a stream the server reset for a bound)', labelNames: ['grpc_method', 'grpc_code'], registers: [registry] });
   const seconds = new Histogram({
     name: 'grpc_server_handling_seconds',
     help: 'time from a unary call\'s start to its status (or to its end, for one its deadline or its client ended first)',
@@ -183,14 +184,25 @@ export function grpcCallMetrics(registry: Registry, servedPaths: ReadonlySet<str
         const timeout = typeof headers['grpc-timeout'] === 'string' ? timeoutMs(headers['grpc-timeout']) : undefined;
         const started = performance.now();
         stream.once('close', () => {
-          const sent = statusSent(stream);
-          const code = sent ?? (timeout !== undefined && performance.now() - started >= timeout ? status.DEADLINE_EXCEEDED : status.CANCELLED);
+          const code = statusSent(stream) ?? endedWithoutStatus(stream, timeout !== undefined && performance.now() - started >= timeout);
           handled.inc({ grpc_method: method, grpc_code: status[code] ?? String(code) });
         });
       });
     }
   };
   return { interceptor, countCalls };
+}
+
+/**
+ * The code of a call whose stream closed before a status was sent. A stream reset with
+ * ENHANCE_YOUR_CALM was reset by this server for a bound (partial-message-bounds.ts: the bytes of
+ * messages left unfinished), and its client reads RESOURCE_EXHAUSTED from the reset (grpc-js maps
+ * it so): counted CANCELLED, it was charged to its client. Otherwise its deadline or its client
+ * ended it.
+ */
+function endedWithoutStatus(stream: ServerHttp2Stream, deadlinePassed: boolean): status {
+  if (stream.rstCode === http2Constants.NGHTTP2_ENHANCE_YOUR_CALM) return status.RESOURCE_EXHAUSTED;
+  return deadlinePassed ? status.DEADLINE_EXCEEDED : status.CANCELLED;
 }
 
 /** The grpc-status a closed stream sent: in its trailers, or in its headers when it answered trailers-only. */
