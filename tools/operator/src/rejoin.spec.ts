@@ -72,6 +72,8 @@ describe('rejoin of an acceptor whose process still runs', () => {
       writeLayout(dir, { createdAt: 'x', proposer: '127.0.0.1:27500', lmfdbCacheDir: '/nonexistent', tls: false, nodes: [acceptor(0), acceptor(1), acceptor(2), { name: 'proposer', role: 'proposer', id: 1, address: '127.0.0.1:27500' }] });
       writeFileSync(join(dir, 'node_2.pid'), `${node2.pid}\n`);
       node2.kill('SIGSTOP');
+      // The stop takes effect once the kernel runs the process again: on a busy machine, after rejoin looked.
+      for (let i = 0; i < 100 && !/\(T\)|stopped/.test(readFileSync(`/proc/${node2.pid}/status`, 'utf8')); i++) await new Promise((r) => setTimeout(r, 10));
       // It said "stop it (kill <pid>)", which leaves a paused process where it is.
       await expect(runRejoin(['--node', '2', '--dir', dir], () => undefined)).rejects.toThrow(`acceptor 2 is running (pid ${node2.pid}): a running acceptor has its data. If its disk is gone, stop it (kill ${node2.pid}; kill -CONT ${node2.pid}: it is paused`);
     } finally {
