@@ -33,7 +33,7 @@ describe('operator flags and messages', () => {
   it("read's --help says its exit codes, as submit's README line does", async () => {
     const lines: string[] = [];
     await runRead(['--help'], (l) => lines.push(l));
-    expect(lines.join('\n')).toMatch(/exit 0 read, 2 bad input, 3 not found, 4 no answer or no quorum .*, 1 other/);
+    expect(lines.join('\n')).toMatch(/exit 0 read, 2 bad input, 3 not found, 4 no answer, no quorum or one of the node.s bounds on reads .*, 1 other/);
   });
 
   it("submit's and check's --help say their exit codes too", async () => {
