@@ -100,7 +100,7 @@ function render(v) {
   pe.replaceChildren(
     el('span', { class: 'pill ' + (p.state === 'busy' ? 'warn' : p.state !== 'alive' || blocked ? 'bad' : leads === 'true' ? 'ok' : 'warn') }, p.state !== 'alive' ? 'proposer ' + p.state : blocked ? 'cannot choose' : leads === 'true' ? 'leader' : leads === 'false' ? 'not leading' : 'leader unknown'),
     ' proposer at ' + p.address + (p.state === 'alive' && leads === 'unknown' ? ' · its metrics do not answer' : '') +
-      (blocked ? ' · it can choose nothing more: acceptors promised ballots at the round ceiling (npm run check names them; DESIGN section 12, "The ballot ceiling")' : '') + (p.ballotRound !== undefined ? ' · ballot round ' + p.ballotRound : '') + (p.deliveredSlot !== undefined ? ' · delivered to slot ' + p.deliveredSlot : '') +
+      (blocked ? ' · it can choose nothing more: acceptors promised ballots at the round ceiling (npm run check names them; DESIGN section 12, "The ballot ceiling")' : '') + (p.ballotRound !== undefined ? ' · ballot round ' + p.ballotRound : '') + (p.deliveredSlot !== undefined ? ' · ' + (p.deliveredSlot === 0 ? 'no slot delivered yet' : 'delivered through slot ' + (p.deliveredSlot - 1)) : '') +
       (p.inFlightSlots !== undefined ? ' · ' + p.inFlightSlots + ' slots in flight, ' + p.pendingCommands + ' commands queued' : '') + (p.reason ? ' · ' + p.reason : ''),
   );
   if (v.latestRate && (!rates.length || v.latestRate.at !== rates[rates.length - 1].at)) {

@@ -246,6 +246,14 @@ describe('the page', () => {
     expect(page.text('slots')).toContain('3 commands, 1 duplicate, 1 of forgotten ids');
   });
 
+  it('says the last slot the proposer delivered, not the count (as "applied through slot" does)', () => {
+    const page = pageHarness();
+    page.show({ proposer: { address: '127.0.0.1:7200', state: 'alive', leader: true, ballotRound: 7, deliveredSlot: 87 } });
+    expect(page.text('proposer')).toContain('delivered through slot 86');
+    page.show({ proposer: { address: '127.0.0.1:7200', state: 'alive', leader: true, ballotRound: 7, deliveredSlot: 0 } });
+    expect(page.text('proposer')).toContain('no slot delivered yet');
+  });
+
   it('does not call a quorum dead while acceptors it needs are only busy (running, refusing the page\'s calls)', () => {
     const page = pageHarness();
     page.show({ alive: 2, voting: 2, quorumAlive: false, busy: 2 });
