@@ -7,6 +7,9 @@ module.exports = {
   testEnvironment: 'node',
   // Many specs do real I/O, start servers or spawn processes; CI is a slow 2-core machine.
   testTimeout: 30_000,
+  // A fresh HOME and none of the developer's configuration variables (see the file).
+  globalSetup: require.resolve('./tools/scripts/jest-isolated-env.js'),
+  globalTeardown: require.resolve('./tools/scripts/jest-isolated-env-teardown.js'),
   transform: {
     '^.+\\.[tj]s$': [
       '@swc/jest',
