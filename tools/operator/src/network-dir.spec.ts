@@ -68,7 +68,7 @@ describe('the network dir', () => {
     writeFileSync(file, 'x');
     for (const d of [file, join(file, 'below')]) {
       await expect(runStop(['--dir', d], () => undefined)).rejects.toThrow(new ConfigError(`the network dir ${d} ${d === file ? 'is a file, not a directory' : 'cannot be made: a part of that path is a file'}; give --dir (or PAXOS_NETWORK_DIR) a directory${d === file ? ', or a path that does not exist yet' : ''}`));
-      await expect(runLaunch(['--dir', d, '--nodes', '1'], () => undefined)).rejects.toBeInstanceOf(ConfigError);
+      await expect(runLaunch(['--dir', d, '--nodes', '1', '--lmfdb-cache', join(dir, 'lmfdb')], () => undefined)).rejects.toBeInstanceOf(ConfigError);
     }
     // An LMFDB cache that is a file: refused before anything is bundled or made.
     const net = join(dir, 'net');
@@ -105,7 +105,7 @@ describe('the network dir', () => {
     const node = spawn('sleep', ['30'], { env: { ...process.env, [LAUNCH_MARKER_ENV]: dir }, stdio: 'ignore' });
     try {
       writeFileSync(join(dir, 'node_0.pid'), `${node.pid}\n`);
-      const refused = runLaunch(['--dir', dir, '--nodes', '1', '--insecure'], () => undefined);
+      const refused = runLaunch(['--dir', dir, '--nodes', '1', '--lmfdb-cache', join(dir, 'lmfdb'), '--insecure'], () => undefined);
       await expect(refused).rejects.toThrow(/a network is already running in .* \(1 processes: node_0 pid \d+\): stop it first/);
       await expect(refused).rejects.toBeInstanceOf(ConfigError);
       expect(readdirSync(dir).sort()).toEqual(['network-lock.sqlite', 'node_0.pid']);
@@ -117,7 +117,7 @@ describe('the network dir', () => {
   it('a refused launch into a dir it made leaves no dir and no lock file; the next launch, stop and check see no network there', async () => {
     const fresh = join(dir, 'typo', 'net');
     // Flags that describe no network (the proposer's metrics port past 65535): refused once the dir's lock is taken.
-    const refused = runLaunch(['--dir', fresh, '--nodes', '1', '--metrics-port', '65500', '--insecure'], () => undefined);
+    const refused = runLaunch(['--dir', fresh, '--nodes', '1', '--lmfdb-cache', join(dir, 'lmfdb'), '--metrics-port', '65500', '--insecure'], () => undefined);
     await expect(refused).rejects.toBeInstanceOf(ConfigError);
     await expect(refused).rejects.toThrow(/the network these flags describe cannot run/);
     expect(existsSync(fresh)).toBe(false);
@@ -127,7 +127,7 @@ describe('the network dir', () => {
     expect(existsSync(fresh)).toBe(false);
     // A dir that was there before keeps what it held (another program's file among it).
     writeFileSync(join(dir, 'notes.txt'), 'mine');
-    await expect(runLaunch(['--dir', dir, '--nodes', '1', '--metrics-port', '65500', '--insecure'], () => undefined)).rejects.toBeInstanceOf(ConfigError);
+    await expect(runLaunch(['--dir', dir, '--nodes', '1', '--lmfdb-cache', join(dir, 'lmfdb'), '--metrics-port', '65500', '--insecure'], () => undefined)).rejects.toBeInstanceOf(ConfigError);
     expect(readdirSync(dir)).toContain('notes.txt');
   });
 
@@ -138,7 +138,7 @@ describe('the network dir', () => {
     try {
       await new Promise((r) => orphan.once('spawn', r));
       expect(runningProcesses(dir)).toEqual([{ name: 'proposer', pid: orphan.pid }]);
-      const refused = runLaunch(['--dir', dir, '--nodes', '3', '--insecure'], () => undefined);
+      const refused = runLaunch(['--dir', dir, '--nodes', '3', '--lmfdb-cache', join(dir, 'lmfdb'), '--insecure'], () => undefined);
       await expect(refused).rejects.toThrow(/a network is already running in .* \(1 processes: proposer pid \d+\): stop it first/);
       expect(readdirSync(dir)).toContain('proposer.pid');
       const lines: string[] = [];
