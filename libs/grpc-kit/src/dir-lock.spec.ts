@@ -40,8 +40,14 @@ describe('lockDirAcrossProcesses', () => {
         expect(first.message).toContain(`locked by pid ${child.pid} (`);
         expect(first.message).not.toContain('stopped');
         child.kill('SIGSTOP');
-        // The signal takes effect asynchronously: wait until /proc shows the process stopped.
-        for (let i = 0; i < 200 && processState(child.pid as number) !== 'T'; i++) await new Promise((r) => setTimeout(r, 25));
+        // The signal takes effect asynchronously: wait until /proc shows the process stopped (not a
+        // number of polls, after which the spec went on with a process still running). The 20 s
+        // ceiling only names the wait in a failure.
+        const until = performance.now() + 20_000;
+        while (processState(child.pid as number) !== 'T') {
+          if (performance.now() > until) throw new Error(`pid ${child.pid} was not shown stopped in /proc 20 s after its SIGSTOP`);
+          await new Promise((r) => setTimeout(r, 25));
+        }
         expect(refusal().message).toContain(`stopped by a signal: resume it (kill -CONT ${child.pid}) or end it`);
         child.kill('SIGCONT');
       }
