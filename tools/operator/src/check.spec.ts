@@ -75,7 +75,13 @@ describe('npm run check on a network that is not running', () => {
     try {
       await new Promise((r) => node.once('spawn', r));
       writeFileSync(join(dir, 'node_1.pid'), `${node.pid}\n`);
-      for (let i = 0; i < 100 && !readFileSync(join(dir, 'node_1.log'), 'utf8').includes('shutting down'); i++) await new Promise((r) => setTimeout(r, 50));
+      // Until its log says so (a node started on a loaded machine may take more than the 5 s of
+      // polls there were, and check then read a log without the line). 25 s only names the wait.
+      const until = performance.now() + 25_000;
+      while (!readFileSync(join(dir, 'node_1.log'), 'utf8').includes('shutting down')) {
+        if (performance.now() > until) throw new Error(`the stand-in node ${node.pid} logged no "shutting down" within 25 s`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
       const lines: string[] = [];
       await runCheck(['--dir', dir, '--deadline-ms', '200', '--compare-slots', '0'], (l) => lines.push(l));
       expect(lines).toContain(

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePortRange } from '@paxos/test-cluster';
@@ -36,7 +36,14 @@ describe('launch --restart-missing right after a node was told to end', () => {
     );
     await new Promise((r) => ending.once('spawn', r));
     writeFileSync(join(dir, 'node_0.pid'), `${ending.pid}\n`);
-    await new Promise((r) => setTimeout(r, 300)); // its log line is written
+    // Until its log line is written: a 300 ms sleep stood in for that, and a node started on a
+    // loaded machine had not written it yet (restart-missing then took it for a node that runs).
+    // (The stand-in's 2 s may be over by then: its pid file is then stale, which restart-missing also restarts.)
+    const until = performance.now() + 60_000;
+    while (!readFileSync(join(dir, 'node_0.log'), 'utf8').includes(`"pid":${ending.pid},`)) {
+      if (performance.now() > until) throw new Error(`the stand-in node ${ending.pid} logged nothing within 60 s`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
 
     const lines: string[] = [];
     // It was taken for running, left down, and reported "NOT READY: its process exited (pid N): shutting down".
