@@ -170,7 +170,6 @@ describe('a linearizable read on a proposer', () => {
     await settle();
     let gone = false;
     const ended: Record<string, number | undefined> = {};
-    const started = performance.now();
     const track = (name: string, p: Promise<void>) => p.catch((e: { code?: number }) => (ended[name] = e.code));
     const hasty = track('hasty', barrier.wait(30));
     await settle();
@@ -185,7 +184,9 @@ describe('a linearizable read on a proposer', () => {
     await new Promise((r) => setTimeout(r, 10));
     gone = true;
     await new Promise((r) => setTimeout(r, 150));
-    expect(performance.now() - started).toBeLessThan(1000);
+    // Timers fire in the order of their deadlines, however late a loaded machine runs them: both
+    // reads ended before this 150 ms one, so neither waited for a 5 s deadline. (The wall-clock
+    // bound of 1 s that stood here would fail whenever a loaded machine held this process a second.)
     expect(ended).toEqual({ hasty: status.DEADLINE_EXCEEDED, cancelled: status.CANCELLED });
     const b1 = core.ballot;
     for (const from of [0, 1]) core.handle({ type: 'promise', from, ballot: b1, accepted: [], truncated: false, committedIndex: 0n });
