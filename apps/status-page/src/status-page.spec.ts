@@ -3,6 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { createContext, runInContext, Script } from 'node:vm';
 import { status } from '@grpc/grpc-js';
 import { ConfigError, createLogger, INSECURE, type Logger, startGrpcServer } from '@paxos/grpc-kit';
+import { sendOnOneConnection } from '@paxos/grpc-kit/testing';
 import { encodeProposalValue, buildProposal } from '@paxos/proposal';
 import { Counter, Histogram, Registry } from 'prom-client';
 import { resolveStatusPageConfig } from './config';
@@ -439,28 +440,7 @@ describe('the page\'s HTTP server', () => {
   });
 
   it('reads a small request body it does not want and answers, closes a connection whose body goes on, and answers a bad Host 400 and CONNECT 405', async () => {
-    /** Writes `parts` on one connection (until the server closes it) and reads until it does or 3 s pass. */
-    const send = (parts: readonly string[]) =>
-      new Promise<{ statusLines: string[]; closedByServer: boolean }>((resolve) => {
-        let got = '';
-        let closedByServer = true;
-        const s = connect({ host: '127.0.0.1', port: server.port }, async () => {
-          for (const part of parts) {
-            if (s.destroyed) break;
-            if (!s.write(part)) await new Promise((r) => s.once('drain', r).once('close', r));
-          }
-        });
-        const timer = setTimeout(() => {
-          closedByServer = false;
-          s.destroy();
-        }, 3000);
-        s.on('data', (b: Buffer) => (got += b.toString('latin1')));
-        s.on('error', () => undefined);
-        s.on('close', () => {
-          clearTimeout(timer);
-          resolve({ statusLines: got.split('\r\n').filter((l) => l.startsWith('HTTP/1.1 ')), closedByServer });
-        });
-      });
+    const send = (parts: readonly string[]) => sendOnOneConnection(server.port, parts);
     const icon = 'GET /favicon.ico HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n';
     expect((await send([`POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n\r\nhello${icon}`])).statusLines).toEqual(['HTTP/1.1 405 Method Not Allowed', 'HTTP/1.1 204 No Content']);
     // Node read and dropped such a body for as long as it came, up to the 10 s request timeout.

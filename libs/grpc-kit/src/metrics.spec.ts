@@ -4,6 +4,7 @@ import { Counter, Registry } from 'prom-client';
 import { hostKeyOf } from './address-bounds';
 import { createLogger } from './logger';
 import { METRICS_CONNECTIONS_MAX, METRICS_CONNECTIONS_PER_HOST_MAX, METRICS_RENDER_EVERY_MS, startMetricsServer } from './metrics';
+import { sendOnOneConnection } from './testing';
 
 const logger = createLogger('metrics-test');
 logger.level = 'silent';
@@ -128,33 +129,6 @@ describe('the metrics port', () => {
     }
   });
 });
-
-/**
- * Writes `parts` on one connection, one at a time (stopping once the server closes it), and reads
- * until the server closes it or 3 s pass: the status lines read, and whether the server closed it.
- */
-function sendOnOneConnection(port: number, parts: readonly string[]): Promise<{ statusLines: string[]; closedByServer: boolean }> {
-  return new Promise((resolve) => {
-    let got = '';
-    let closedByServer = true;
-    const s = connect({ host: '127.0.0.1', port }, async () => {
-      for (const part of parts) {
-        if (s.destroyed) break;
-        if (!s.write(part)) await new Promise((r) => s.once('drain', r).once('close', r));
-      }
-    });
-    const timer = setTimeout(() => {
-      closedByServer = false;
-      s.destroy();
-    }, 3000);
-    s.on('data', (b: Buffer) => (got += b.toString('latin1')));
-    s.on('error', () => undefined);
-    s.on('close', () => {
-      clearTimeout(timer);
-      resolve({ statusLines: got.split('\r\n').filter((l) => l.startsWith('HTTP/1.1 ')), closedByServer });
-    });
-  });
-}
 
 describe('places per host', () => {
   it('counts IPv4 hosts by address and IPv6 hosts by their /64', () => {
