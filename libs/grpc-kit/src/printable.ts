@@ -3,10 +3,15 @@
 // window title or reorder what is shown (ESC sequences, C1 codes, bidirectional overrides); each is
 // written as a visible escape instead. Newlines and tabs of the tools' own output stay.
 
-/** C0 controls but tab and newline, DEL, C1 controls, the line and paragraph separators, and the bidirectional formatting characters. */
+/**
+ * C0 controls but tab and newline, DEL, C1 controls, the line and paragraph separators, the
+ * bidirectional formatting characters, and the invisible ones (zero-width space, joiners, word
+ * joiner and invisible operators, the BOM): "r1" and "r1" + U+200B printed alike, and ids chosen
+ * before the proposer refused them are still in the log.
+ */
 // Matching control characters is this pattern's purpose.
 // eslint-disable-next-line no-control-regex
-const UNPRINTABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+const UNPRINTABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]/g;
 
 /**
  * `text` with every control character (but tab and newline) written as \uNNNN: visible, and

@@ -68,6 +68,10 @@ describe('text from clients in what read prints', () => {
   const PIECES = ['a', ' ', '\n', '\r\n', '\t', '\u001b[2J', '\u009b31m', '\u202e', '\u2028', 'slot 99  ballot 1.1  no-op'];
   const hostile = () => Array.from({ length: 1 + next(12) }, () => PIECES[next(PIECES.length)] as string).join('');
 
+  it('writes invisible characters in an id chosen before the proposer refused them as escapes: r1 and r1 + U+200B print apart', () => {
+    expect(printed(['r1\u200b', 'r1', '\ufeffr\u20601'])).toBe('r1\\u200b\nr1\n\\ufeffr\\u20601');
+  });
+
   it('keeps each record on its lines: an id, a content type or a claimed value cannot start a line (seeded)', () => {
     console.log(`read text seed ${seed} (SEED=${seed} to repeat)`);
     for (let i = 0; i < 100; i++) {
