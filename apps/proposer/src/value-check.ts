@@ -78,8 +78,10 @@ export class ValueChecker {
     // retry of an id that took effect with one (from a build that took them): it is answered with
     // its slot. Looked for once both texts are within their bounds: a content type of the whole
     // 4 MiB message, scanned a code point at a time, took 100 to 200 ms of the event loop a call.
-    const invisible = formatCharacterIn(clientRequestId) ?? formatCharacterIn(value.contentType);
-    if (invisible !== undefined) this.refuseInvisible(clientRequestId, invisible, formatCharacterIn(clientRequestId) !== undefined ? 'client_request_id' : 'value.content_type');
+    const inId = formatCharacterIn(clientRequestId);
+    const inType = inId === undefined ? formatCharacterIn(value.contentType) : undefined;
+    if (inId !== undefined) this.refuseInvisible(clientRequestId, inId, 'client_request_id');
+    else if (inType !== undefined) this.refuseInvisible(clientRequestId, inType, 'value.content_type');
     // A media type holds no controls but the tab (RFC 7230 quoted-string and whitespace); a quoted
     // parameter could carry a newline into the tools' output.
     if (hasControlCharacter(value.contentType.replace(/\t/g, ' '))) {
