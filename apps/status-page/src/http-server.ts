@@ -2,7 +2,7 @@
 // whole view once a poll; the chart's history once, at connect, then one point a poll), the same
 // view as JSON, and a page per chosen slot with its value. Bounded: viewers, connections, time.
 import * as http from 'node:http';
-import { boundHttpConnections, boundUnreadBody, hostHeaderAllowed, hostHeaderProblem, refuseConnectMethod, hostKeyOf, httpRefusal, CountsByKey, isLoopbackHost, type Logger, pipelinedAnswersBound } from '@paxos/grpc-kit';
+import { boundHttpConnections, boundUnreadBody, refuseConnectMethod, refusedForHost, hostKeyOf, httpRefusal, CountsByKey, isLoopbackHost, type Logger, pipelinedAnswersBound } from '@paxos/grpc-kit';
 import type { NetworkPoller } from './network-poller';
 import type { NetworkView } from './network-view';
 import { STATUS_PAGE_HTML } from './page';
@@ -100,15 +100,7 @@ export async function startStatusServer(poller: NetworkPoller, opts: StatusServe
     const path = (req.url ?? '/').split('?')[0] as string;
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
     res.setHeader('x-paxos-status-page', String(process.pid));
-    const hostProblem = hostHeaderProblem(req);
-    if (hostProblem !== undefined) {
-      res.writeHead(400, { 'content-type': 'text/plain', connection: 'close' }).end(hostProblem);
-      return;
-    }
-    if (!hostHeaderAllowed(opts.host, req.headers.host)) {
-      res.writeHead(421, { 'content-type': 'text/plain' }).end('this page answers only under a loopback name (127.0.0.1, localhost)\n');
-      return;
-    }
+    if (refusedForHost(req, res, opts.host, 'this page')) return;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('only GET\n');
       return;

@@ -20,8 +20,14 @@ export function hostKeyOf(address: string | undefined): string {
   return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }
 
+/** A whole HTTP/1.1 answer written on a raw socket (no request object to answer through): `message` as its plain-text body, then the connection closes. */
+export function rawHttpAnswer(statusLine: string, message: string, headers: Readonly<Record<string, string | number>> = {}): string {
+  const body = `${message}\n`;
+  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  return `HTTP/1.1 ${statusLine}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}connection: close\r\n\r\n${body}`;
+}
+
 /** A whole HTTP/1.1 503 answer, sent before any request was read, for a connection refused as it arrives. */
 export function httpRefusal(message: string, retryAfterSeconds: number): string {
-  const body = `${message}\n`;
-  return `HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nretry-after: ${retryAfterSeconds}\r\nconnection: close\r\n\r\n${body}`;
+  return rawHttpAnswer('503 Service Unavailable', message, { 'retry-after': retryAfterSeconds });
 }

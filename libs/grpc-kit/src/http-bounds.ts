@@ -10,8 +10,9 @@
 // the place of one that is only waiting (`boundHttpConnections`).
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { hostKeyOf } from './address-bounds';
+import { hostKeyOf, rawHttpAnswer } from './address-bounds';
 import { CountsByKey } from './counts-by-key';
+import { hostHeaderAllowed } from './loopback-host';
 
 /** Answers one connection may have that are not yet written out to it. */
 export const PIPELINED_ANSWERS_MAX = 8;
@@ -196,7 +197,7 @@ export function boundHttpConnections(server: HttpServer, bounds: HttpConnectionB
  * answers only under a loopback name would check one name while a proxy before it may have used
  * another.
  */
-export function hostHeaderProblem(req: IncomingMessage): string | undefined {
+function hostHeaderProblem(req: IncomingMessage): string | undefined {
   let hosts = 0;
   // rawHeaders is held to the server's maxHeadersCount (2,000 by default): the loop is bounded.
   for (let i = 0; i < req.rawHeaders.length; i += 2) if (req.rawHeaders[i]?.toLowerCase() === 'host') hosts++;
@@ -206,14 +207,26 @@ export function hostHeaderProblem(req: IncomingMessage): string | undefined {
 }
 
 /**
+ * Answers a request whose Host header the port does not serve, and says so (true): 400 when HTTP
+ * says the header is malformed (hostHeaderProblem), 421 when the port listens on loopback and the
+ * name is not a loopback one (DNS rebinding: hostHeaderAllowed). `what` names the port ("this page").
+ */
+export function refusedForHost(req: IncomingMessage, res: ServerResponse, bindHost: string, what: string): boolean {
+  const problem = hostHeaderProblem(req);
+  if (problem !== undefined) res.writeHead(400, { 'content-type': 'text/plain', connection: 'close' }).end(problem);
+  else if (!hostHeaderAllowed(bindHost, req.headers.host)) res.writeHead(421, { 'content-type': 'text/plain' }).end(`${what} answers only under a loopback name (127.0.0.1, localhost)\n`);
+  else return false;
+  return true;
+}
+
+/**
  * Answers CONNECT with 405 naming the methods served. Node closes a CONNECT's connection without
  * a word when the server has no 'connect' listener: a client configured to use the port as a
  * proxy saw a reset and no reason.
  */
 export function refuseConnectMethod(server: HttpServer, allow: string, why: string): void {
   server.on('connect', (_req: IncomingMessage, socket: Socket) => {
-    const body = `CONNECT is not served: ${why}\n`;
     socket.on('error', () => undefined);
-    socket.end(`HTTP/1.1 405 Method Not Allowed\r\nAllow: ${allow}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`, () => socket.destroy());
+    socket.end(rawHttpAnswer('405 Method Not Allowed', `CONNECT is not served: ${why}`, { allow }), () => socket.destroy());
   });
 }

@@ -15,10 +15,9 @@ import {
 } from '@grpc/grpc-js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { httpRefusal } from './address-bounds';
-import { boundHttpConnections, boundUnreadBody, hostHeaderProblem, pipelinedAnswersBound, refuseConnectMethod } from './http-bounds';
+import { boundHttpConnections, boundUnreadBody, pipelinedAnswersBound, refuseConnectMethod, refusedForHost } from './http-bounds';
 import { listeningServers } from './listening-servers';
 import { timeoutMs } from './incoming-headers';
-import { hostHeaderAllowed } from './loopback-host';
 import type { Logger } from './logger';
 
 /** A registry with the process's default metrics, every series labelled with the node's name. */
@@ -69,15 +68,7 @@ export async function startMetricsServer(host: string, port: number, registry: R
     boundUnreadBody(req);
     // On loopback, only under a loopback name, as the status page (DNS rebinding: a page of
     // another site whose name resolves to 127.0.0.1 could read the node's metrics otherwise).
-    const hostProblem = hostHeaderProblem(req);
-    if (hostProblem !== undefined) {
-      res.writeHead(400, { 'content-type': 'text/plain', connection: 'close' }).end(hostProblem);
-      return;
-    }
-    if (!hostHeaderAllowed(host, req.headers.host)) {
-      res.writeHead(421, { 'content-type': 'text/plain' }).end('this metrics port answers only under a loopback name (127.0.0.1, localhost)\n');
-      return;
-    }
+    if (refusedForHost(req, res, host, 'this metrics port')) return;
     // Any method but GET and HEAD, on any path: 405 naming the ones served, as HTTP says and as
     // the status page answers (a 404 for POST /metrics sent a person looking for the path that
     // was there). HEAD is a GET without its body: Node leaves the body out of a HEAD answer.
