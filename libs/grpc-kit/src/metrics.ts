@@ -15,6 +15,7 @@ import {
 } from '@grpc/grpc-js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { httpRefusal } from './address-bounds';
+import { EVENT_LOOP_SAMPLE_MS, reportDelayBeyondTick } from './event-loop-delay';
 import { boundHttpConnections, boundUnreadBody, pipelinedAnswersBound, refuseConnectMethod, refusedForHost } from './http-bounds';
 import { listeningServers } from './listening-servers';
 import { timeoutMs } from './incoming-headers';
@@ -24,7 +25,8 @@ import type { Logger } from './logger';
 export function createMetricsRegistry(node: string): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ node });
-  collectDefaultMetrics({ register: registry });
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
+  reportDelayBeyondTick(registry);
   return registry;
 }
 
