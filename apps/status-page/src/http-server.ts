@@ -115,9 +115,14 @@ export async function startStatusServer(poller: NetworkPoller, opts: StatusServe
       return;
     }
     if (path === '/api/view') {
-      const v = poller.latest();
-      if (!v) res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '1' }).end('the first poll of the network is still under way\n');
-      else res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(v));
+      // While no one looks the network is not polled: this read waits for a whole poll (a few node deadlines at most).
+      poller.viewNow().then((v) => {
+        if (!v) res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '1' }).end('no poll of the network has finished yet\n');
+        else res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(v));
+      }, (e: unknown) => {
+        opts.logger.warn({ err: e }, 'reading the view failed');
+        res.writeHead(500, { 'content-type': 'text/plain' }).end(`reading the network failed: ${(e as Error).message}\n`);
+      });
       return;
     }
     if (path === '/events') {
@@ -143,12 +148,14 @@ export async function startStatusServer(poller: NetworkPoller, opts: StatusServe
       res.write('retry: 1000\n\n');
       viewers.add(res);
       req.socket.setTimeout(0);
+      // The chart's history is kept while no one looks; the view, when none follows the network
+      // now, comes with the whole poll this page starts.
+      const release = poller.watch();
+      send(res, 'history', JSON.stringify(poller.rateHistory()));
       const v = poller.latest();
-      if (v) {
-        send(res, 'history', JSON.stringify(v.rates));
-        send(res, 'view', eventOf(v));
-      }
+      if (v) send(res, 'view', eventOf(v));
       const drop = () => {
+        release();
         if (viewers.delete(res)) viewersPerHost.give(host);
       };
       res.on('close', drop);

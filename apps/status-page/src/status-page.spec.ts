@@ -389,6 +389,9 @@ describe('the page\'s HTTP server', () => {
   let latest: NetworkView | undefined;
   const poller = {
     latest: () => latest,
+    viewNow: async () => latest,
+    watch: () => () => undefined,
+    rateHistory: () => latest?.rates ?? [],
     subscribe: (fn: (v: NetworkView) => void) => {
       listeners.push(fn);
       return () => (listeners = listeners.filter((l) => l !== fn));
@@ -501,7 +504,7 @@ describe('the page\'s HTTP server', () => {
 
 describe('the page\'s places for one host', () => {
   const logger = { info: () => undefined, warn: () => undefined, error: () => undefined } as unknown as Logger;
-  const poller = { latest: () => undefined, subscribe: () => () => undefined, readSlot: async () => ({ from: '', problem: 'x' }) } as unknown as NetworkPoller;
+  const poller = { latest: () => undefined, viewNow: async () => undefined, watch: () => () => undefined, rateHistory: () => [], subscribe: () => () => undefined, readSlot: async () => ({ from: '', problem: 'x' }) } as unknown as NetworkPoller;
   let server: Awaited<ReturnType<typeof startStatusServer>>;
   const held: Socket[] = [];
   beforeAll(async () => {
@@ -566,7 +569,7 @@ describe('the page on a loopback address', () => {
   it('stays reachable while connections that send half a request\'s headers, opened again as each is closed, outnumber its places', async () => {
     const logger = { info: () => undefined, warn: () => undefined, error: () => undefined } as unknown as Logger;
     const view = { rates: [] } as unknown as NetworkView;
-    const poller = { latest: () => view, subscribe: () => () => undefined, readSlot: async () => ({ from: '', problem: 'x' }) } as unknown as NetworkPoller;
+    const poller = { latest: () => view, viewNow: async () => view, watch: () => () => undefined, rateHistory: () => [], subscribe: () => () => undefined, readSlot: async () => ({ from: '', problem: 'x' }) } as unknown as NetworkPoller;
     // 4 viewers and 32 other connections: 36 places, all from this machine's one host.
     const server = await startStatusServer(poller, { host: '127.0.0.1', port: 0, maxViewers: 4, logger });
     const attackers = new Set<Socket>();
@@ -621,7 +624,7 @@ describe('the page on a loopback address', () => {
 
   it('takes --max-viewers pages from this machine, its one host (browsers, SSH tunnels, a local proxy)', async () => {
     const logger = { info: () => undefined, warn: () => undefined, error: () => undefined } as unknown as Logger;
-    const poller = { latest: () => undefined, subscribe: () => () => undefined, readSlot: async () => ({ from: '', problem: 'x' }) } as unknown as NetworkPoller;
+    const poller = { latest: () => undefined, viewNow: async () => undefined, watch: () => () => undefined, rateHistory: () => [], subscribe: () => () => undefined, readSlot: async () => ({ from: '', problem: 'x' }) } as unknown as NetworkPoller;
     const maxViewers = VIEWERS_PER_HOST_MAX + 4;
     const server = await startStatusServer(poller, { host: '127.0.0.1', port: 0, maxViewers, logger });
     const held: Socket[] = [];
@@ -860,5 +863,70 @@ describe('reading one slot for its page', () => {
       poller.stop();
       await holder.shutdown(100);
     }
+  });
+});
+
+describe('the poller while no one looks', () => {
+  /** An acceptor that counts the Status calls it answers (plaintext, on a free port). */
+  const countingAcceptor = async (logger: Logger) => {
+    const calls = { status: 0 };
+    const server = await plaintextServer(logger, [
+      {
+        name: 'paxos.v1.AcceptorService',
+        definition: AcceptorServiceService,
+        implementation: {
+          status: (_c: unknown, cb: (e: null, r: StatusResponse) => void) => {
+            calls.status++;
+            cb(null, StatusResponse.fromPartial({ nodeId: 0, committedIndex: 0n, appliedSlot: 0n }));
+          },
+        },
+      },
+    ]);
+    return { server, calls };
+  };
+  const until = async (what: () => boolean): Promise<void> => {
+    while (!what()) await new Promise((r) => setTimeout(r, 10));
+  };
+
+  it('reads no acceptor until a page opens or the view is read, then reads every poll, and stops again once the page closes', async () => {
+    const logger = createLogger('status-page-spec');
+    logger.level = 'silent';
+    const { server, calls } = await countingAcceptor(logger);
+    const poller = new RealNetworkPoller({ acceptors: [`127.0.0.1:${server.port}`], proposer: '127.0.0.1:1', proposerMetrics: '127.0.0.1:1', transport: INSECURE, pollMs: 20, nodeDeadlineMs: 500, historySeconds: 60, logger, viewAskedLingerMs: 0 });
+    const readings = () => poller.rateHistory().length + (poller as unknown as { rates: RateHistory }).rates.all().length;
+    try {
+      poller.start();
+      // Several idle polls (each reads the proposer's counters: here a gap, as its metrics are nowhere).
+      await new Promise((r) => setTimeout(r, 200));
+      expect(calls.status).toBe(0);
+      expect(poller.latest()).toBeUndefined();
+      expect(readings()).toBeGreaterThanOrEqual(0);
+
+      // A read of the view waits for a whole poll and gets the acceptor's answer.
+      const v = await poller.viewNow();
+      expect(v?.acceptors[0]?.state).toBe('alive');
+      expect(calls.status).toBe(1);
+
+      // An open page: whole polls until it closes.
+      const release = poller.watch();
+      await until(() => calls.status >= 4);
+      expect(poller.latest()?.acceptors[0]?.state).toBe('alive');
+      release();
+      await until(() => poller.latest() === undefined);
+      const after = calls.status;
+      await new Promise((r) => setTimeout(r, 200));
+      expect(calls.status).toBe(after);
+    } finally {
+      poller.stop();
+      await server.shutdown(100);
+    }
+  });
+
+  it('answers a read of the view made after stop at once', async () => {
+    const logger = createLogger('status-page-spec');
+    logger.level = 'silent';
+    const poller = new RealNetworkPoller({ acceptors: ['127.0.0.1:1'], proposer: '127.0.0.1:1', proposerMetrics: '127.0.0.1:1', transport: INSECURE, pollMs: 20, nodeDeadlineMs: 500, historySeconds: 60, logger });
+    poller.stop();
+    await expect(poller.viewNow()).resolves.toBeUndefined();
   });
 });
