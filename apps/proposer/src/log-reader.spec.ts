@@ -77,4 +77,28 @@ describe("LogReader, a client's read of the acceptors' histories", () => {
       message: expect.not.stringMatching(/did not answer/),
     });
   });
+
+  it('names no snapshot as covering the slot when the acceptors that dropped it give none, or only one at or below it', async () => {
+    const log = new ChosenLog({ retainedSlotsMax: 4, retainedBytesMax: 1 << 20, state: new AgreedState({ digest: () => 'd' }) });
+    // Learn's snapshot_slot 0 is "none to give" (both files damaged); a snapshot at slot 5 covers
+    // only slots below 5 (an acceptor whose oldest history segment was lost starts above it).
+    const dropped = (nodeId: number, snapshotSlot: bigint) =>
+      ({ nodeId, up: true, learn: async (): Promise<LearnResponse> => ({ chosen: [], committedIndex: 40n, oldestKeptSlot: 30n, snapshotSlot }) }) as unknown as AcceptorLink;
+    const caller = { key: 'client-a', gone: () => false };
+    for (const links of [[dropped(0, 0n)], [dropped(0, 5n)], [dropped(0, 0n), dropped(1, 10n)]]) {
+      const err = await new LogReader(links, log, () => 40n).readForClient(10n, 16, 1 << 20, caller).then(
+        () => undefined,
+        (e: GrpcError) => e,
+      );
+      expect(err?.code).toBe(status.OUT_OF_RANGE);
+      expect(err?.message).toMatch(/^slot 10 is below the chosen history the acceptors that answered retain \(from slot 30\); none of them gives a state snapshot that covers it/);
+      expect(err?.message).not.toMatch(/state snapshot at slot/);
+      expect(err?.trailers).toEqual({ 'paxos-history-first-slot': '30' });
+    }
+    // One that gives a covering snapshot is named, whatever the others say.
+    await expect(new LogReader([dropped(0, 0n), dropped(1, 35n), dropped(2, 5n)], log, () => 40n).readForClient(10n, 16, 1 << 20, caller)).rejects.toMatchObject({
+      message: expect.stringMatching(/the state snapshot at slot 35 covers it/),
+      trailers: { 'paxos-history-first-slot': '30', 'paxos-state-snapshot-slot': '35' },
+    });
+  });
 });

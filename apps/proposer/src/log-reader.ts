@@ -89,8 +89,12 @@ export class LogReader {
   /** `caller`: a client's read stops asking once it left (each acceptor asked may cost a Learn deadline). */
   private async readHistory(from: bigint, max: number, caller?: Caller): Promise<ChosenEntry[]> {
     const failures: string[] = [];
-    /** The lowest first retained slot above `from`, and the highest snapshot slot, of acceptors that dropped `from`. */
-    let dropped: { retainedFrom: bigint; snapshotSlot: bigint } | undefined;
+    /**
+     * The lowest first retained slot above `from` of acceptors that dropped `from`, and the highest
+     * snapshot slot they give that covers it (above `from`: Learn's 0 means none to give, and a
+     * snapshot at or below `from`, of an acceptor whose oldest segment was lost, covers less).
+     */
+    let dropped: { retainedFrom: bigint; snapshotSlot: bigint | undefined } | undefined;
     /** Acceptors that did not answer: one of them may still hold the slot the others dropped. */
     let silent = this.links.filter((l) => !l.up).length;
     // Every connected acceptor that may hold the slot, the furthest ahead first: at most n calls.
@@ -104,9 +108,11 @@ export class LogReader {
           return learnedEntries(r.chosen, from);
         }
         if (r.oldestKeptSlot > from) {
+          const covering = r.snapshotSlot > from ? r.snapshotSlot : undefined;
+          const before = dropped?.snapshotSlot;
           dropped = {
             retainedFrom: dropped === undefined || r.oldestKeptSlot < dropped.retainedFrom ? r.oldestKeptSlot : dropped.retainedFrom,
-            snapshotSlot: dropped === undefined || r.snapshotSlot > dropped.snapshotSlot ? r.snapshotSlot : dropped.snapshotSlot,
+            snapshotSlot: before === undefined || (covering !== undefined && covering > before) ? covering : before,
           };
         }
         failures.push(`node ${link.nodeId}: holds chosen values up to slot ${r.committedIndex}, from slot ${r.oldestKeptSlot}`);
@@ -125,10 +131,16 @@ export class LogReader {
       // Acceptors that did not answer may still hold it (retention drops slots at each acceptor's
       // own pace): said, so that a reader that must not skip slots asks again rather than move on.
       const unasked = silent > 0 ? `; ${silent} acceptor${silent === 1 ? '' : 's'} did not answer and may still hold it (ask again to read it from them)` : '';
+      const snapshotSlot = dropped.snapshotSlot;
+      const covered =
+        snapshotSlot !== undefined
+          ? `the state snapshot at slot ${snapshotSlot} covers it (ReadService.GetStateSnapshot on an acceptor)`
+          : 'none of them gives a state snapshot that covers it (their snapshot files damaged, or their oldest history lost): another acceptor\'s may (ReadService.GetStateSnapshot on each, or Learn to see which gives one)';
+      const historyFirstSlot = here === '' ? dropped.retainedFrom : keptHere;
       throw new GrpcError(
         status.OUT_OF_RANGE,
-        `slot ${from} is below the chosen history the acceptors that answered retain (from slot ${dropped.retainedFrom})${here}; the state snapshot at slot ${dropped.snapshotSlot} covers it (ReadService.GetStateSnapshot on an acceptor)${unasked}`,
-        belowHistoryTrailers({ historyFirstSlot: here === '' ? dropped.retainedFrom : keptHere, stateSnapshotSlot: dropped.snapshotSlot }),
+        `slot ${from} is below the chosen history the acceptors that answered retain (from slot ${dropped.retainedFrom})${here}; ${covered}${unasked}`,
+        belowHistoryTrailers(snapshotSlot === undefined ? { historyFirstSlot } : { historyFirstSlot, stateSnapshotSlot: snapshotSlot }),
       );
     }
     throw new GrpcError(status.UNAVAILABLE, `no acceptor could serve slot ${from} of the chosen log (${failures.join('; ') || 'none is connected'})`);
