@@ -112,6 +112,50 @@ describe('WatchChosen', () => {
     }
   });
 
+  it('tells a watcher below the kept history where the log goes on, not to resume at the slot it cannot read', async () => {
+    const held = Array.from({ length: 60 }, (_, i) => entry(i));
+    const log = new ChosenLog({ retainedSlotsMax: 16, retainedBytesMax: 1 << 20, state: new AgreedState({ digest: (d) => createHash('sha256').update(d).digest('hex') }) });
+    log.learn(held);
+    // The acceptor answers pages of 10 slots from slot 0, until it drops every slot below 30
+    // (retention, once a snapshot at 35 covers them) after the first page was read.
+    let oldest = 0n;
+    const link = {
+      nodeId: 0,
+      up: true,
+      learn: async (from: bigint, max: number): Promise<LearnResponse> => {
+        const chosen = from < oldest ? [] : held.filter((e) => e.slot >= from).slice(0, Math.min(max, 10));
+        if (from === 0n) oldest = 30n;
+        return { chosen: chosen.map((e) => ({ slot: e.slot, ballot: ballotToWire(e.ballot), value: slotValueToWire(e.value) })), committedIndex: 60n, oldestKeptSlot: oldest, snapshotSlot: oldest === 0n ? 0n : 35n };
+      },
+    } as unknown as AcceptorLink;
+    const node = { quorum: Quorum.majority(3), reachable: () => 3, chosen: log, reader: new LogReader([link], log, () => 60n) };
+    const deps = { node, links: [], proposeTimeoutMs: 2000, logger, maxWatchers: 8, maxWatchersPerClient: 4, watcherStallMs: 5000, watcherBufferBytes: 1 << 20 } as unknown as ProposerServiceDeps;
+    const { server, client } = await serve(deps);
+    const watch = async (fromSlot: bigint): Promise<{ got: bigint[]; err: ServiceError }> => {
+      const got: bigint[] = [];
+      const call = client.watchChosen({ fromSlot }, { deadline: new Date(Date.now() + 10_000) });
+      call.on('data', (r: WatchChosenResponse) => got.push(r.slot));
+      return { got, err: await new Promise<ServiceError>((resolve) => call.on('error', resolve)) };
+    };
+    try {
+      // It fell behind mid-stream: what was sent, and where the log goes on.
+      const behind = await watch(0n);
+      expect(behind.got).toEqual(held.slice(0, 10).map((e) => e.slot));
+      expect(behind.err.code).toBe(status.OUT_OF_RANGE);
+      expect(behind.err.details).toMatch(/the state snapshot at slot 35 covers it/);
+      expect(behind.err.details).toMatch(/\(slots below 10 were sent; slot 10 is no longer kept: resume with WatchChosen from_slot 30, where the kept log goes on\)$/);
+      expect(behind.err.details).not.toMatch(/resume with WatchChosen from_slot 10/);
+      // Started below it: nothing was sent, and from_slot itself is not offered again.
+      const below = await watch(5n);
+      expect(below.got).toEqual([]);
+      expect(below.err.code).toBe(status.OUT_OF_RANGE);
+      expect(below.err.details).toMatch(/\(nothing was sent; slot 5 is no longer kept: resume with WatchChosen from_slot 30, where the kept log goes on\)$/);
+    } finally {
+      client.close();
+      await server.shutdown(0);
+    }
+  });
+
   it("counts what waits for a watcher in the server's answer budget, stops writing at its share, and gives it back when the watcher leaves", async () => {
     const big = (i: number): ChosenEntry => ({ slot: BigInt(i), ballot, value: { kind: 'batch', commands: [{ clientRequestId: `b${i}`, contentType: 'application/octet-stream', data: Buffer.alloc(512 * 1024, i % 256) }] } });
     // About 50 MiB of slots of 512 KiB: the stream's own buffer (16 messages) would hold 8 MiB.

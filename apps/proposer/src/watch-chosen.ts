@@ -10,6 +10,7 @@ import { type AnswerBudget, callerKey, CountsByKey, GrpcError, type Logger, peer
 import type { WatchChosenRequest, WatchChosenResponse } from '@paxos/proto';
 import { logEntryToWire } from '@paxos/read-service';
 import type { ChosenEntry } from '@paxos/consensus-core';
+import { HISTORY_FIRST_SLOT_TRAILER } from '@paxos/wire';
 import type { ProposerNode } from './proposer-node';
 
 /** Chosen slots WatchChosen reads at once (from memory or the acceptors' histories). */
@@ -185,8 +186,15 @@ export function watchChosenHandler(node: ProposerNode, bounds: WatchBounds, logg
       } catch (e) {
         if (!done) {
           stop();
-          // A watcher refused mid-stream (history reads busy, an acceptor down) is told where to resume.
-          const resume = `slots below ${next} were sent: resume with WatchChosen from_slot ${next}`;
+          // A watcher refused mid-stream (history reads busy, an acceptor down) is told where to
+          // resume. Below the kept history, resuming at `next` fails the same way: it is told where
+          // the kept log goes on (the answer names the snapshot that covers the slots between).
+          const sent = next === call.request.fromSlot ? 'nothing was sent' : `slots below ${next} were sent`;
+          const keptFrom = e instanceof GrpcError && e.code === status.OUT_OF_RANGE ? e.trailers[HISTORY_FIRST_SLOT_TRAILER] : undefined;
+          const resume =
+            keptFrom !== undefined
+              ? `${sent}; slot ${next} is no longer kept: resume with WatchChosen from_slot ${keptFrom}, where the kept log goes on`
+              : `${sent}: resume with WatchChosen from_slot ${next}`;
           call.emit('error', toServiceError(e instanceof GrpcError ? new GrpcError(e.code, `${e.message} (${resume})`, e.trailers) : new GrpcError(status.INTERNAL, `internal error: ${(e as Error).message} (${resume})`)));
         }
       } finally {
