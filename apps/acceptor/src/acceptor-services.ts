@@ -35,15 +35,22 @@ export interface AcceptorServicesContext {
 export function acceptorServices(ctx: AcceptorServicesContext): ServiceEntry[] {
   const { node, applier, snapshots, clientReads, logger } = ctx;
   const history = node.storage.history;
-  /** Below the retained history: OUT_OF_RANGE naming the snapshot that covers the slot (the one this node gives). */
+  /**
+   * Below the retained history: OUT_OF_RANGE naming the snapshot that covers the slot (the one this
+   * node gives, when it lies above the slot: after an install restarted the history, the previous
+   * file, given once the latest is found damaged, may lie below it).
+   */
   const belowHistory = (from: bigint) => {
-    const covering = snapshots.slotToGive;
+    const given = snapshots.slotToGive;
+    const covering = given !== undefined && given > from ? given : undefined;
     return new GrpcError(
       GrpcStatus.OUT_OF_RANGE,
       `slot ${from} is below this acceptor's chosen history, which starts at slot ${history.firstSlot} (older slots were dropped under --history-retain-slots, or lie below a state snapshot this acceptor was given); ` +
         (covering !== undefined
           ? `the state snapshot at slot ${covering} covers it (ReadService.GetStateSnapshot)`
-          : 'this acceptor has no whole state snapshot to give (both files damaged): another acceptor\'s covers it (ReadService.GetStateSnapshot)'),
+          : given !== undefined
+            ? `this acceptor has no whole state snapshot that covers it (the one it gives, at slot ${given}, covers only the slots below that): another acceptor's covers it (ReadService.GetStateSnapshot)`
+            : 'this acceptor has no whole state snapshot to give (both files damaged): another acceptor\'s covers it (ReadService.GetStateSnapshot)'),
       belowHistoryTrailers(covering === undefined ? { historyFirstSlot: history.firstSlot } : { historyFirstSlot: history.firstSlot, stateSnapshotSlot: covering }),
     );
   };
