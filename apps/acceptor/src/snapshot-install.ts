@@ -14,6 +14,10 @@ export interface SnapshotInstallContext {
   readonly applier: StateApplier;
   readonly registry: Partial<RegistryOptions>;
   readonly logger: Logger;
+  /** How long one install stream may take from its first message to its end (INSTALL_STREAM_MS; tests shorten it). */
+  readonly streamMs?: number;
+  /** How long the stream may go without a message before it is given up (INSTALL_CHUNK_IDLE_MS; tests shorten it). */
+  readonly chunkIdleMs?: number;
 }
 
 /**
@@ -30,20 +34,42 @@ export function installStateSnapshotHandler(ctx: SnapshotInstallContext) {
     const self = {};
     let finished = false;
     let started = false;
+    const streamMs = ctx.streamMs ?? INSTALL_STREAM_MS;
+    const idleMs = ctx.chunkIdleMs ?? INSTALL_CHUNK_IDLE_MS;
+    const stopTimers = () => {
+      clearTimeout(timer);
+      clearTimeout(idle);
+    };
     const release = () => {
       if (holder === self) holder = undefined;
-      clearTimeout(timer);
+      stopTimers();
     };
     const fail = (e: unknown) => {
       if (finished) return;
       finished = true;
-      release();
+      // An install under way keeps its place until it is done (its files are being written): only
+      // then may another begin.
+      if (started) stopTimers();
+      else release();
       callback(toServiceError(e));
       call.destroy();
     };
     // A stream that never ends holds nothing for long.
-    const timer = setTimeout(() => fail(new GrpcError(GrpcStatus.DEADLINE_EXCEEDED, `the snapshot did not arrive within ${INSTALL_STREAM_MS / 1000} s`)), INSTALL_STREAM_MS);
+    const timer = setTimeout(() => fail(new GrpcError(GrpcStatus.DEADLINE_EXCEEDED, `the snapshot did not arrive within ${streamMs / 1000} s`)), streamMs);
     timer.unref();
+    // Nor does one whose sender stopped sending without ending it (a paused or cut-off proposer,
+    // whose connection stays open until keepalive gives up on it): the proposer sends its chunks
+    // from memory as fast as they are taken, so silence is not a slow sender.
+    let idle: NodeJS.Timeout | undefined;
+    const quiet = () => {
+      clearTimeout(idle);
+      idle = setTimeout(
+        () => fail(new GrpcError(GrpcStatus.DEADLINE_EXCEEDED, `the install stream sent nothing for ${idleMs / 1000} s: given up, nothing installed (the proposer tries again)`)),
+        idleMs,
+      );
+      idle.unref();
+    };
+    quiet();
     let bound: number | undefined;
     try {
       bound = ctx.access.proposerOf(call, 'InstallStateSnapshot');
@@ -54,6 +80,7 @@ export function installStateSnapshotHandler(ctx: SnapshotInstallContext) {
     const assembler = new StateSnapshotAssembler();
     call.on('data', (req: InstallStateSnapshotRequest) => {
       if (finished) return;
+      quiet();
       try {
         if (holder !== self) {
           const ballot = ballotFromWire(req.ballot);
@@ -85,18 +112,24 @@ export function installStateSnapshotHandler(ctx: SnapshotInstallContext) {
         return;
       }
       started = true;
-      installStateSnapshot(ctx, snapshot).then(
-        (committedIndex) => {
-          if (finished) return;
-          finished = true;
-          release();
-          callback(null, { committedIndex });
-        },
-        (e: unknown) => fail(e),
-      );
+      // The whole snapshot is here: what is left is the node's own writes, which no timer cuts
+      // short (an answer of DEADLINE_EXCEEDED then would misreport an install that goes on).
+      stopTimers();
+      installStateSnapshot(ctx, snapshot)
+        .then(
+          (committedIndex) => {
+            if (finished) return;
+            finished = true;
+            callback(null, { committedIndex });
+          },
+          (e: unknown) => fail(e),
+        )
+        .finally(release);
     });
   };
 }
 
 /** How long one install stream may take from its first message to its end. */
 const INSTALL_STREAM_MS = 120_000;
+/** How long an install stream may send nothing (the proposer gives up on a silent holder after 5 s). */
+const INSTALL_CHUNK_IDLE_MS = 10_000;
