@@ -342,10 +342,17 @@ export class ChosenHistory {
   private replaceByEmptyAt(slot: bigint, marked: boolean): void {
     const file = path.join(this.dir, historySegmentName(slot));
     const marker = restartMarker(this.dir, slot);
-    if (marked) writeSynced(marker);
-    writeSynced(file);
-    fsyncDirSync(this.dir);
-    const fd = fs.openSync(file, 'r+');
+    const existing = this.segments.some((s) => s.file === file);
+    let fd: number;
+    try {
+      if (marked) writeSynced(marker);
+      writeSynced(file);
+      fsyncDirSync(this.dir);
+      fd = fs.openSync(file, 'r+');
+    } catch (err) {
+      this.undoReplace(existing ? undefined : file, marked ? marker : undefined);
+      throw err;
+    }
     if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     this.pending = [];
@@ -357,6 +364,24 @@ export class ChosenHistory {
     for (const s of old) if (s.file !== file) removeSegmentFiles(s.file);
     fsyncDirSync(this.dir);
     if (marked) fs.rmSync(marker, { force: true });
+  }
+
+  /**
+   * A replacement that failed before the history moved: the node goes on appending to the segments
+   * it has, so the files made for it go too. Left there, the next open took the empty segment and
+   * its marker for a restart cut short by a crash and finished it, dropping every slot appended
+   * since (above the restart's slot as well). The segment goes before the marker: a crash between
+   * leaves a marker alone, which opening removes, never an empty segment above a gap without one,
+   * which reads as corruption. Best effort: the error that failed the replacement is the one told.
+   */
+  private undoReplace(file: string | undefined, marker: string | undefined): void {
+    try {
+      if (file !== undefined) fs.rmSync(file, { force: true });
+      if (marker !== undefined) fs.rmSync(marker, { force: true });
+      fsyncDirSync(this.dir);
+    } catch {
+      // What is left is what a crash there leaves: the next open finishes the restart.
+    }
   }
 
   /**
