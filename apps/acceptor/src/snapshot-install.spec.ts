@@ -23,8 +23,11 @@ logger.level = 'silent';
 
 type Bounds = Pick<SnapshotInstallContext, 'streamMs' | 'chunkIdleMs'>;
 
-/** An acceptor as main.ts builds one, in this process; every snapshot write waits `writeDelayMs` first. */
-async function startAcceptor(dataDir: string, bounds: Bounds, writeDelayMs = 0) {
+/**
+ * An acceptor as main.ts builds one, in this process; every snapshot write waits `writeDelayMs`
+ * first, and the n-th (from 1) fails as on a full disk when `failWrite(n)` says so.
+ */
+async function startAcceptor(dataDir: string, bounds: Bounds, writeDelayMs = 0, failWrite: (n: number) => boolean = () => false) {
   const access = new ProposerAccess(INSECURE);
   const source = await loadSourceHolder(`${dataDir}/no-cache`, 0, 3, logger);
   const { storage, recovered } = await AcceptorStorage.open({ dataDir, nodeId: 0, clusterSize: 3, logger, fsync: false });
@@ -33,10 +36,12 @@ async function startAcceptor(dataDir: string, bounds: Bounds, writeDelayMs = 0) 
   joinChosenHistory(core, storage.history, logger);
   const node = new AcceptorNode(core, storage, { nodeId: 0, quorum: Quorum.majority(3), proposerIds: new Set([1, 2]), checkpointEveryRecords: 1000, logger, onStorageFailure: () => undefined, onStorageRecovered: () => undefined });
   const files = stateSnapshotFiles(dataDir);
+  let writes = 0;
   const slow: StateSnapshotStore = {
     read: (g) => files.read(g),
     write: async (slot, body) => {
       await new Promise((r) => setTimeout(r, writeDelayMs));
+      if (failWrite(++writes)) throw Object.assign(new Error(`ENOSPC: no space left on device, write '${dataDir}/state.snapshot.tmp'`), { code: 'ENOSPC' });
       return files.write(slot, body);
     },
   };
@@ -61,6 +66,7 @@ async function startAcceptor(dataDir: string, bounds: Bounds, writeDelayMs = 0) 
     address: `127.0.0.1:${server.port}`,
     node,
     applier,
+    snapshots,
     stop: async () => {
       await applier.stop();
       await server.shutdown(0);
@@ -153,4 +159,37 @@ describe('InstallStateSnapshot on an acceptor', () => {
     expect(acceptor.node.core.committedIndex).toBe(20n);
     expect(acceptor.applier.appliedSlot).toBe(20n);
   });
+
+  for (const failing of [1, 2]) {
+    it(`a snapshot write that fails (write ${failing} of the install's two) installs nothing: INTERNAL naming the cause, the state as it was, and a restart comes back consistent`, async () => {
+      let acceptor = await startAcceptor(dir, {}, 0, (n) => n === failing);
+      stop = acceptor.stop;
+      client = new AcceptorServiceClient(acceptor.address, credentials.createInsecure());
+      const body = snapshotAt(20);
+      const failed = await install(client, [chunkOf(20n, body, 0, body.length)]);
+      expect(failed.code).toBe(status.INTERNAL);
+      expect(failed.details).toMatch(/writing the state snapshot failed: ENOSPC/);
+      expect(acceptor.node.core.committedIndex).toBe(0n);
+      expect(acceptor.applier.appliedSlot).toBe(0n);
+      expect(acceptor.node.storage.history.firstSlot).toBe(0n);
+      // A restart: the history is as it was, and the state either the empty one it continues from
+      // or, when the first write got through, the snapshot's (a whole file; the history reaches it later).
+      client.close();
+      client = undefined;
+      await acceptor.stop();
+      stop = undefined;
+      acceptor = await startAcceptor(dir, {});
+      stop = acceptor.stop;
+      expect(acceptor.node.storage.history.firstSlot).toBe(0n);
+      expect(acceptor.node.core.committedIndex).toBe(0n);
+      expect(acceptor.applier.failure).toBeUndefined();
+      expect(acceptor.applier.appliedSlot).toBe(failing === 1 ? 0n : 20n);
+      // The proposer's next try is taken whole.
+      client = new AcceptorServiceClient(acceptor.address, credentials.createInsecure());
+      const next = await install(client, [chunkOf(30n, snapshotAt(30), 0, snapshotAt(30).length)]);
+      expect(next).toEqual({ code: status.OK, details: '', committedIndex: 30n });
+      expect(acceptor.applier.appliedSlot).toBe(30n);
+      expect(acceptor.snapshots.slotToGive).toBe(30n);
+    });
+  }
 });
