@@ -131,4 +131,16 @@ describe('reads of the agreed state (real processes)', () => {
       expect([retry.slot, retry.duplicate]).toEqual([first.slot, true]);
     }
   });
+
+  it('an id that took effect, sent again with a number another id took since, is ALREADY_EXISTS at its own slot at every proposer', async () => {
+    const own = await cluster.propose(3, 'own-40', proposal(40, [row('own', '1')]));
+    await cluster.propose(2, 'other-41', proposal(41, [row('other', '1')]));
+    // Proposer 2 has applied number 41; proposer 3 may not have yet: the same request, the same answer.
+    for (const p of [2, 3]) {
+      await expect(cluster.propose(p, 'own-40', proposal(41, [row('own', '2')]))).rejects.toMatchObject({
+        code: status.ALREADY_EXISTS,
+        details: expect.stringContaining(`client_request_id "own-40" already took effect in slot ${own.slot} with another value`),
+      });
+    }
+  });
 });

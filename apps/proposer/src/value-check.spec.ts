@@ -103,6 +103,24 @@ describe('a proposal number already taken', () => {
     expect(checker.check('first', proposal(100n)).clientRequestId).toBe('first');
     expect(checker.check('second', proposal(101n)).clientRequestId).toBe('second');
   });
+
+  it('lets through an id that took effect itself, under whatever number, for the sessions to answer; while learning, says to retry', () => {
+    const taken = new Map([[100n, { slot: 9n, clientRequestId: 'first' }]]);
+    const ids = new Set(['first', 'second']);
+    let learning = false;
+    const checker = new ValueChecker(1024 * 1024, () => undefined, undefined, undefined, (n) => taken.get(n), (id) => (learning ? undefined : ids.has(id)));
+    const proposal = (n: bigint) => {
+      const v = encodeProposalValue(buildProposal({ proposalNumber: n, proposerId: 1, leaderboard: [{ framework: 'beta', score: '2', pricePerPoint: '0.01', bid: '1', ask: '2' }], claims: [] }));
+      return { contentType: v.contentType, data: Buffer.from(v.data) };
+    };
+    // "second" took effect (with other bytes, or this proposal refused by the registry): its
+    // answer is ALREADY_EXISTS or its own slot, as at a proposer that has not applied slot 9 yet.
+    expect(checker.check('second', proposal(100n)).clientRequestId).toBe('second');
+    expect(() => checker.check('third', proposal(100n))).toThrow(expect.objectContaining({ code: status.FAILED_PRECONDITION }));
+    learning = true;
+    expect(() => checker.check('third', proposal(100n))).toThrow(expect.objectContaining({ code: status.UNAVAILABLE, message: expect.stringContaining('still learning the chosen log') }));
+    expect(checker.check('first', proposal(100n)).clientRequestId).toBe('first');
+  });
 });
 
 describe('the time LMFDB claim checks may take', () => {

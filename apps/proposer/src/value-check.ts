@@ -105,12 +105,26 @@ export class ValueChecker {
       // (A retry of the proposal that took it goes on, to be answered as a duplicate. The
       // applied state may lag another proposer's writes: the registry still decides the same way
       // on every node, and a proposal that passes here and is refused there is in the log as such.)
+      // An id that took effect itself is answered from the sessions, whatever number it carries
+      // now: its slot, or ALREADY_EXISTS for other bytes, as a proposer that has not applied the
+      // number's slot yet answers it (refused here, the same request had FAILED_PRECONDITION
+      // naming another id's slot at one proposer and ALREADY_EXISTS at the other). While the log
+      // is being learned that cannot be told yet.
       const taken = this.proposalTaken(checked.proposal.proposalNumber);
       if (taken && taken.clientRequestId !== clientRequestId) {
-        throw new GrpcError(
-          status.FAILED_PRECONDITION,
-          `proposal ${checked.proposal.proposalNumber} already took effect in slot ${taken.slot} (client_request_id ${JSON.stringify(taken.clientRequestId)}): each number is used once; submit it under a new number`,
-        );
+        const idTaken = this.idTaken(clientRequestId);
+        if (idTaken === undefined) {
+          throw new GrpcError(
+            status.UNAVAILABLE,
+            `the proposer is still learning the chosen log: proposal ${checked.proposal.proposalNumber} took effect under another client_request_id, and whether this one took effect before cannot be told yet; retry shortly with the same client_request_id`,
+          );
+        }
+        if (!idTaken) {
+          throw new GrpcError(
+            status.FAILED_PRECONDITION,
+            `proposal ${checked.proposal.proposalNumber} already took effect in slot ${taken.slot} (client_request_id ${JSON.stringify(taken.clientRequestId)}): each number is used once; submit it under a new number`,
+          );
+        }
       }
       // A retry of the proposal that took effect is answered with its slot, whatever an older
       // build let its names be.
