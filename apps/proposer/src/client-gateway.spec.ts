@@ -387,3 +387,16 @@ describe('the client gateway after a state snapshot', () => {
     await expect(next).resolves.toMatchObject({ slot: 100n });
   });
 });
+
+describe('a starting proposer holding as many commands as it may while it learns the log', () => {
+  it('still answers a retry of an id it has learned already with its slot, and refuses only new ones', async () => {
+    const { gateway, chosen } = setUp();
+    const plain = (id: string): Command => ({ clientRequestId: id, contentType: 'text/plain', data: Buffer.from(id) });
+    const held = Array.from({ length: 65_536 }, (_, i) => gateway.propose(plain(`held-${i}`)));
+    chosen.set('learned', { clientRequestId: 'learned', slot: 3n, ballot: { round: 1n, proposerId: 1 }, valueDigest: 'digest', contentType: 'text/plain' });
+    await expect(gateway.propose(plain('learned'))).resolves.toMatchObject({ slot: 3n, duplicate: true });
+    await expect(gateway.propose(plain('new'))).rejects.toMatchObject({ code: status.UNAVAILABLE, message: expect.stringContaining('still learning the chosen log') });
+    gateway.stop();
+    await Promise.allSettled(held);
+  });
+});

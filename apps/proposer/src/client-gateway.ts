@@ -121,6 +121,13 @@ export class ClientGateway {
   propose(command: Command, token?: object): Promise<ProposeOutcome> {
     const id = command.clientRequestId;
     if (this.stopped) return Promise.reject(new GrpcError(status.UNAVAILABLE, `proposer shutting down before ${id} was chosen; retry with the same client_request_id`));
+    // An id the log learned so far already holds is answered with its slot, held commands or not:
+    // the slot where an id first took effect is the same in any longer log.
+    const known = this.deps.chosen.result(id);
+    if (known) {
+      const refused = this.reusedIdError(known, command) ?? this.registryRefusal(known, command);
+      return refused ? Promise.reject(refused) : Promise.resolve({ ...known, duplicate: true, votes: [] });
+    }
     if (!this.isReady && this.held.length >= HELD_COMMANDS_MAX && !this.inCore.has(id)) {
       return Promise.reject(
         new GrpcError(
@@ -128,11 +135,6 @@ export class ClientGateway {
           `the proposer is still learning the chosen log (slot ${this.deps.chosen.nextSlot}) and holds ${HELD_COMMANDS_MAX} commands already; retry with the same client_request_id`,
         ),
       );
-    }
-    const known = this.deps.chosen.result(id);
-    if (known) {
-      const refused = this.reusedIdError(known, command) ?? this.registryRefusal(known, command);
-      return refused ? Promise.reject(refused) : Promise.resolve({ ...known, duplicate: true, votes: [] });
     }
     const blocked = this.deps.cannotChoose?.();
     if (blocked !== undefined) return Promise.reject(blocked);
