@@ -15,6 +15,8 @@ export class DescriptorIndex {
   private readonly bytesByFile = new Map<string, Uint8Array>();
   private readonly depsByFile = new Map<string, readonly string[]>();
   private readonly fileBySymbol = new Map<string, string>();
+  /** The message types (all_extension_numbers_of_type answers only for these). */
+  private readonly messageNames = new Set<string>();
   private readonly serviceNames: string[] = [];
 
   constructor(fileDescriptorSet: Uint8Array) {
@@ -49,6 +51,10 @@ export class DescriptorIndex {
     return this.fileBySymbol.get(symbol.replace(/^\./, ''));
   }
 
+  isMessage(symbol: string): boolean {
+    return this.messageNames.has(symbol.replace(/^\./, ''));
+  }
+
   /** The file and everything it imports, transitively, the file itself first. */
   fileWithDependencies(name: string): Uint8Array[] {
     const order: string[] = [];
@@ -67,13 +73,21 @@ export class DescriptorIndex {
   private indexFile(file: FileDescriptorProto): void {
     const prefix = file.package ? `${file.package}.` : '';
     const add = (symbol: string) => this.fileBySymbol.set(symbol, file.name);
-    const addEnum = (scope: string, e: EnumDescriptorProto) => add(`${scope}${e.name}`);
+    // Every name a descriptor declares, as grpc-go's reflection resolves them (grpcurl describes
+    // any): an enum's values are its siblings in the enclosing scope (protobuf's C++ scoping), and
+    // a message's oneofs are named inside it beside its fields.
+    const addEnum = (scope: string, e: EnumDescriptorProto) => {
+      add(`${scope}${e.name}`);
+      for (const v of e.value) add(`${scope}${v.name}`);
+    };
     const addMessage = (scope: string, m: DescriptorProto) => {
       const full = `${scope}${m.name}`;
       add(full);
+      this.messageNames.add(full);
       for (const nested of m.nestedType) addMessage(`${full}.`, nested);
       for (const e of m.enumType) addEnum(`${full}.`, e);
       for (const f of m.field) add(`${full}.${f.name}`);
+      for (const o of m.oneofDecl) add(`${full}.${o.name}`);
     };
     for (const m of file.messageType) addMessage(prefix, m);
     for (const e of file.enumType) addEnum(prefix, e);

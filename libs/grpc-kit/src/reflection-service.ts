@@ -11,14 +11,12 @@ type Response = reflectionV1.ServerReflectionResponse;
 /** Bound on requests answered per reflection stream (a client walks a few dozen files at most). */
 const REQUESTS_PER_STREAM_MAX = 10_000;
 
-/**
- * Answers one reflection request from the real descriptors: list_services, file_by_filename and
- * file_containing_symbol return files with their true names and dependencies, as grpcurl needs.
- */
 /** Services every node serves beside its own (health and reflection). */
 const ALWAYS_SERVED = ['grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection'];
 
 /**
+ * Answers one reflection request from the real descriptors: list_services, file_by_filename and
+ * file_containing_symbol return files with their true names and dependencies, as grpcurl needs.
  * `served`: the node's own services; list_services names only those and the ones every node
  * serves (a service listed but not served answers UNIMPLEMENTED). Files and symbols of every
  * descriptor stay available, so `describe` resolves any type a served method uses. Without
@@ -56,9 +54,8 @@ export function answerReflection(index: DescriptorIndex, request: Request, serve
     case 'fileContainingExtension':
       return error(status.NOT_FOUND, `no extension ${req.value.extensionNumber} of ${req.value.containingType}`);
     case 'allExtensionNumbersOfType':
-      return index.fileOfSymbol(req.value)
-        ? { ...base, messageResponse: { $case: 'allExtensionNumbersResponse', value: { baseTypeName: req.value, extensionNumber: [] } } }
-        : error(status.NOT_FOUND, `no type named ${req.value}`);
+      if (index.isMessage(req.value)) return { ...base, messageResponse: { $case: 'allExtensionNumbersResponse', value: { baseTypeName: req.value, extensionNumber: [] } } };
+      return error(status.NOT_FOUND, index.fileOfSymbol(req.value) ? `no message type named ${req.value}: only a message has extension numbers` : `no type named ${req.value}`);
     case undefined:
       return error(status.INVALID_ARGUMENT, 'empty reflection request: set one of list_services, file_by_filename, file_containing_symbol');
   }
