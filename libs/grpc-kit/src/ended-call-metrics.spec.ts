@@ -1,5 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
 import { connect } from 'node:http2';
+import { HealthClient, type HealthListResponse } from '@paxos/proto';
 import { Registry } from 'prom-client';
 import { createLogger } from './logger';
 import { type RunningServer, startGrpcServer } from './server';
@@ -95,6 +96,17 @@ describe('calls that end before their handler answers', () => {
     for (let i = 0; i < 3; i++) expect(await call('/test.Ended/Fast', { deadline: Date.now() + 5000 })).toBe(grpc.status.OK);
     await settle();
     expect(await handled('/test.Ended/Fast')).toEqual({ OK: 3, timed: 3 });
+  });
+
+  it('counts and times every method of the health service every server serves, List among them, by its own name', async () => {
+    // List was counted as "unknown" and not timed: the server's own list of its paths named only Check and Watch.
+    const health = new HealthClient(`127.0.0.1:${running.port}`, grpc.credentials.createInsecure());
+    const listed = await new Promise<HealthListResponse>((resolve, reject) => health.list({}, new grpc.Metadata(), { deadline: Date.now() + 5000 }, (e, r) => (e ? reject(e) : resolve(r))));
+    health.close();
+    expect(Object.keys(listed.statuses).sort()).toEqual(['', 'test.Ended']);
+    await settle();
+    expect(await handled('/grpc.health.v1.Health/List')).toEqual({ OK: 1, timed: 1 });
+    expect(await handled('unknown')).toEqual({ timed: 0 });
   });
 
   it('counts a stream whose client vanished (its process killed) as CANCELLED, not OK, though its handler then ended it', async () => {

@@ -1,5 +1,6 @@
 import { type Server, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import * as grpc from '@grpc/grpc-js';
+import { HealthService, reflectionV1, reflectionV1alpha } from '@paxos/proto';
 import { HealthRegistry, ServingStatus } from './health-service';
 import type { Logger } from './logger';
 import { reflectionServices } from './reflection-service';
@@ -230,12 +231,15 @@ function readPaths(services: readonly ServiceEntry[]): Set<string> {
   return paths;
 }
 const methodsOf = (services: readonly ServiceEntry[]): MethodShape[] => services.flatMap((s) => Object.values(s.definition as Record<string, MethodShape>));
+/**
+ * The services every server serves beside its own, as method shapes: read from their definitions,
+ * so that a method of theirs (health's List) is never missing from the paths below.
+ */
+const ALWAYS_SERVED_METHODS: readonly MethodShape[] = [HealthService, reflectionV1.ServerReflectionService, reflectionV1alpha.ServerReflectionService].flatMap((d) => Object.values(d as Record<string, MethodShape>));
 /** The paths of the services' methods (with health and reflection, which every server serves). */
 function servedPaths(services: readonly ServiceEntry[]): Set<string> {
-  const paths = new Set(methodsOf(services).map((m) => m.path));
-  for (const p of ['/grpc.health.v1.Health/Check', '/grpc.health.v1.Health/Watch', '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo', '/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo']) paths.add(p);
-  return paths;
+  return new Set([...methodsOf(services), ...ALWAYS_SERVED_METHODS].map((m) => m.path));
 }
 function unaryPaths(services: readonly ServiceEntry[]): Set<string> {
-  return new Set([...methodsOf(services).filter((m) => !m.requestStream && !m.responseStream).map((m) => m.path), '/grpc.health.v1.Health/Check']);
+  return new Set([...methodsOf(services), ...ALWAYS_SERVED_METHODS].filter((m) => !m.requestStream && !m.responseStream).map((m) => m.path));
 }
