@@ -9,7 +9,6 @@ import {
   exitWithError,
   helpText,
   onShutdownSignal,
-  ServingStatus,
   startGrpcServer,
   workspaceVersion,
 } from '@paxos/grpc-kit';
@@ -23,6 +22,8 @@ import { loadSourceHolder } from './source-holder';
 import { installStateSnapshotHandler } from './snapshot-install';
 import { AcceptorStorage, stateSnapshotFiles, stateSnapshotReadsToGive } from './storage';
 import { historyReadPacer } from './history-read-pacer';
+import { followAcceptorHealth } from './node-health';
+import { storageFailure } from './status';
 
 /** Bytes a request may carry beyond its value (ballot, ids, framing). */
 const REQUEST_OVERHEAD_BYTES = 64 * 1024;
@@ -144,10 +145,16 @@ async function main(): Promise<void> {
     await storage.close();
     exitWithError('acceptor', e, 2);
   }
-  onStorageFailure = () => server.health.setAll(ServingStatus.NOT_SERVING);
-  onStorageRecovered = () => server.health.setAll(ServingStatus.SERVING);
+  // Health follows what Status says: the node stores (votes), AcceptorService votes (not while it
+  // rejoins), ReadService's state machine applies. Setting every service from the storage events
+  // alone left ReadService SERVING while reads answered UNAVAILABLE, and AcceptorService SERVING
+  // while a rejoining node voted for nothing.
+  const health = followAcceptorHealth(server.health, () => ({ storageFailure: storageFailure(node), rejoining: core.rejoining, stateError: applier.failure }));
+  onStorageFailure = () => health.update();
+  onStorageRecovered = () => health.update();
 
   onShutdownSignal(logger, async (_signal, step) => {
+    health.stop();
     step('state machine');
     await applier.stop();
     step('metrics server');
