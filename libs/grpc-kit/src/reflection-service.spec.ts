@@ -83,6 +83,8 @@ describe('reflection answers every name the served files declare', () => {
     ['an unknown file', { $case: 'fileByFilename', value: 'paxos/v1/nothing.proto' }, /no file named paxos\/v1\/nothing\.proto/],
     ['an extension', { $case: 'fileContainingExtension', value: { containingType: 'paxos.v1.Ballot', extensionNumber: 100 } }, /no extension 100 of paxos\.v1\.Ballot/],
     ['the extensions of an unknown type', { $case: 'allExtensionNumbersOfType', value: 'paxos.v1.Nope' }, /no type named paxos\.v1\.Nope/],
+    ['a symbol of a megabyte, cut to 200 characters', { $case: 'fileContainingSymbol', value: 'x'.repeat(1 << 20) }, /^no symbol named x{200}\.\.\. \(1048576 characters\)$/],
+    ['a file name with escape codes, written visible', { $case: 'fileByFilename', value: 'a\u001b[2Jb\n.proto' }, /^no file named a\\u001b\[2Jb\\u000a\.proto$/],
     ['the extensions of a service (not a message)', { $case: 'allExtensionNumbersOfType', value: 'paxos.v1.AcceptorService' }, /no message type named paxos\.v1\.AcceptorService/],
   ] as const)('answers %s with NOT_FOUND naming it', (_what, messageRequest, message) => {
     const r = ask(index, messageRequest as Request['messageRequest']);

@@ -2,7 +2,8 @@ import { type ServerDuplexStream, status } from '@grpc/grpc-js';
 import { reflectionV1, reflectionV1alpha } from '@paxos/proto';
 import type { AnswerBudget } from './answer-budget';
 import { DescriptorIndex } from './descriptor-index';
-import { GrpcError, toServiceError } from './grpc-errors';
+import { GrpcError, toServiceError, wellFormed } from './grpc-errors';
+import { printableField } from './printable';
 import { StreamFlow } from './stream-flow';
 
 type Request = reflectionV1.ServerReflectionRequest;
@@ -36,6 +37,9 @@ export function answerReflection(index: DescriptorIndex, request: Request, serve
     },
   });
   const req = request.messageRequest;
+  // A name the client sent, as an error message quotes it: cut to 200 characters and printable
+  // (grpcurl prints the message; a name of a megabyte came back whole, escape codes and all).
+  const quoted = (name: string) => `${printableField(wellFormed(name.slice(0, 200)))}${name.length > 200 ? `... (${name.length} characters)` : ''}`;
   switch (req?.$case) {
     case 'listServices':
       return {
@@ -46,16 +50,16 @@ export function answerReflection(index: DescriptorIndex, request: Request, serve
         },
       };
     case 'fileByFilename':
-      return index.hasFile(req.value) ? files(req.value) : error(status.NOT_FOUND, `no file named ${req.value}`);
+      return index.hasFile(req.value) ? files(req.value) : error(status.NOT_FOUND, `no file named ${quoted(req.value)}`);
     case 'fileContainingSymbol': {
       const file = index.fileOfSymbol(req.value);
-      return file ? files(file) : error(status.NOT_FOUND, `no symbol named ${req.value}`);
+      return file ? files(file) : error(status.NOT_FOUND, `no symbol named ${quoted(req.value)}`);
     }
     case 'fileContainingExtension':
-      return error(status.NOT_FOUND, `no extension ${req.value.extensionNumber} of ${req.value.containingType}`);
+      return error(status.NOT_FOUND, `no extension ${req.value.extensionNumber} of ${quoted(req.value.containingType)}`);
     case 'allExtensionNumbersOfType':
       if (index.isMessage(req.value)) return { ...base, messageResponse: { $case: 'allExtensionNumbersResponse', value: { baseTypeName: req.value, extensionNumber: [] } } };
-      return error(status.NOT_FOUND, index.fileOfSymbol(req.value) ? `no message type named ${req.value}: only a message has extension numbers` : `no type named ${req.value}`);
+      return error(status.NOT_FOUND, index.fileOfSymbol(req.value) ? `no message type named ${req.value}: only a message has extension numbers` : `no type named ${quoted(req.value)}`);
     case undefined:
       return error(status.INVALID_ARGUMENT, 'empty reflection request: set one of list_services, file_by_filename, file_containing_symbol');
   }
