@@ -13,6 +13,10 @@ import { Claim } from "../../lmfdb/v1/source";
  * "application/x-protobuf; messageType=harmonic.v1.MonsterHarmonicProposal".
  */
 export interface MonsterHarmonicProposal {
+  /**
+   * The proposal's own number, chosen by whoever submits it; each takes effect once. Not a Paxos
+   * proposal number: that is the ballot (paxos.v1.Ballot) of the round that chose the value.
+   */
   proposalNumber: bigint;
   proposerId: number;
   leaderboard: LeaderboardEntry[];

@@ -7,7 +7,11 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 
-/** A ballot orders proposals: by round, then by proposer id. Round 0 is never used on the wire. */
+/**
+ * A ballot orders proposals: by round, then by proposer id. Round 0 is never used on the wire.
+ * It is what Lamport calls a proposal number; harmonic.v1's proposal_number is another thing, the
+ * number of a Monster Harmonic proposal (a value), which has nothing to do with rounds.
+ */
 export interface Ballot {
   round: bigint;
   proposerId: number;
