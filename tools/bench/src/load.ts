@@ -10,9 +10,17 @@ export interface LoadResult {
   readonly firstError?: string;
 }
 
+/**
+ * The nearest-rank percentile of ascending samples: the smallest sample with at least p of them at
+ * or below it (p in (0, 1]). No samples have no percentile: NaN, which JSON prints as null (a run
+ * that completed nothing reports no latency rather than 0 ms).
+ */
 export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))] as number;
+  if (!(p > 0 && p <= 1)) throw new RangeError(`a percentile is taken at p in (0, 1], got ${p}`);
+  if (sorted.length === 0) return NaN;
+  // p * n in floating point may land a hair above an integer (0.07 * 100 = 7.000000000000001).
+  const rank = Math.ceil(p * sorted.length - 1e-9);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1] as number;
 }
 
 /** Latencies kept per run; past it, samples are kept at random positions (reservoir). */
