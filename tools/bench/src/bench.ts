@@ -9,7 +9,7 @@ import { applyRate, catchUpAndReads, historyAndRestart } from './agreed-state';
 import { bulkPropose, openClients, streamPropose, unaryPropose } from './clients';
 import { startEchoServer } from './echo-server';
 import { startFsyncEchoServer } from './fsync-echo-server';
-import { startCpuMeter } from './cpu';
+import { type CpuShares, startCpuMeter } from './cpu';
 import { type LoadResult, runLoad } from './load';
 import { rssMb } from './rss';
 import { compareWithEtcd } from './etcd-compare';
@@ -176,8 +176,10 @@ async function main(argv: readonly string[]): Promise<number> {
       const echoResult: LoadResult = await runLoad(unaryPropose(echoClients, value, 10_000, `${tag}-e${c}`), c, durationMs);
       for (const [mode, call, close] of modes) {
         const cpu = startCpuMeter(target.proposerPid, target.acceptorPids);
-        const r = await runLoad(call, c, durationMs);
-        const cores = cpu();
+        // The CPU is read when the window closes: the same span as the values counted.
+        let cores: CpuShares | undefined;
+        const r = await runLoad(call, c, durationMs, { atWindowEnd: () => (cores = cpu()) });
+        cores ??= cpu();
         close();
         console.log(
           JSON.stringify({
