@@ -1,4 +1,4 @@
-import { cpuSeconds, parseStatCpuSeconds, startCpuMeter } from './cpu';
+import { cpuSeconds, cpuUsedSince, parseStatCpuSeconds, startCpuMeter } from './cpu';
 
 describe('CPU accounting from /proc', () => {
   it('reads utime + stime past a command name with spaces and parentheses', () => {
@@ -10,6 +10,19 @@ describe('CPU accounting from /proc', () => {
   it('a process that is gone used nothing', () => {
     expect(cpuSeconds(undefined)).toBe(0);
     expect(cpuSeconds(2 ** 31 - 1)).toBe(0);
+  });
+
+  it('counts a role by its process: a restarted one is counted from its start, not against the old one\'s total', () => {
+    expect(cpuUsedSince({ pid: 10, seconds: 5 }, { pid: 10, seconds: 7.5 })).toBeCloseTo(2.5);
+    // Restarted during the run with a new pid: its 7 s were all used in the run (not 7 - 5).
+    expect(cpuUsedSince({ pid: 10, seconds: 5 }, { pid: 11, seconds: 7 })).toBe(7);
+    // Restarted and not yet past the old one's total: still its own CPU, not 0.
+    expect(cpuUsedSince({ pid: 10, seconds: 5 }, { pid: 11, seconds: 0.3 })).toBeCloseTo(0.3);
+    // Started only during the run.
+    expect(cpuUsedSince({ pid: undefined, seconds: 0 }, { pid: 12, seconds: 1.5 })).toBe(1.5);
+    // Gone now, or its /proc entry gone (read as 0): nothing to count, never a negative share.
+    expect(cpuUsedSince({ pid: 10, seconds: 5 }, { pid: undefined, seconds: 0 })).toBe(0);
+    expect(cpuUsedSince({ pid: 10, seconds: 5 }, { pid: 10, seconds: 0 })).toBe(0);
   });
 
   if (process.platform === 'linux') {

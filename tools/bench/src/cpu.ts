@@ -33,23 +33,40 @@ export interface CpuShares {
   readonly loadGenerator: number;
 }
 
+/** A process's CPU seconds so far, and which process that was. */
+export interface CpuReading {
+  readonly pid: number | undefined;
+  readonly seconds: number;
+}
+
+export function readCpu(pid: number | undefined): CpuReading {
+  return { pid, seconds: cpuSeconds(pid) };
+}
+
+/**
+ * CPU seconds a role (the proposer, an acceptor) used between two readings. The same process: the
+ * difference. Another process (restarted in between, as a supervisor does, or started only now):
+ * all the new one used, which it used within the span; what the old one used before it exited is
+ * lost with it. None now: nothing to read.
+ */
+export function cpuUsedSince(before: CpuReading, now: CpuReading): number {
+  if (now.pid === undefined) return 0;
+  if (now.pid !== before.pid) return now.seconds;
+  return Math.max(0, now.seconds - before.seconds);
+}
+
 /** CPU used by the network's processes and by this load generator between start() and the call it returns. */
 export function startCpuMeter(proposerPid: () => number | undefined, acceptorPids: () => Array<number | undefined>): () => CpuShares {
-  const proposer0 = cpuSeconds(proposerPid());
-  const acceptors0 = acceptorPids().map(cpuSeconds);
+  const proposer0 = readCpu(proposerPid());
+  const acceptors0 = acceptorPids().map(readCpu);
   const self0 = process.cpuUsage();
   const started = process.hrtime.bigint();
   return () => {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const self = process.cpuUsage(self0);
-    // An acceptor restarted during the run counts from zero: its new process's CPU is what it used.
-    const acceptors = acceptorPids().reduce((sum: number, pid, i) => {
-      const now = cpuSeconds(pid);
-      const before = acceptors0[i] ?? 0;
-      return sum + (now >= before ? now - before : now);
-    }, 0);
+    const acceptors = acceptorPids().reduce((sum: number, pid, i) => sum + cpuUsedSince(acceptors0[i] ?? { pid: undefined, seconds: 0 }, readCpu(pid)), 0);
     return {
-      proposer: Math.max(0, cpuSeconds(proposerPid()) - proposer0) / seconds,
+      proposer: cpuUsedSince(proposer0, readCpu(proposerPid())) / seconds,
       acceptors: acceptors / seconds,
       loadGenerator: (self.user + self.system) / 1e6 / seconds,
     };
