@@ -13,44 +13,7 @@ import { type CpuShares, startCpuMeter } from './cpu';
 import { type LoadResult, runLoad } from './load';
 import { rssMb } from './rss';
 import { compareWithEtcd } from './etcd-compare';
-
-export const benchCommand = {
-  program: 'bench',
-  summary: 'load generator: Propose from C concurrent clients against N acceptors with fsync on, next to a bare grpc-js echo at the same C',
-  usage: 'npm run bench -- [--acceptors N] [--concurrency 1,16,64,256] [--duration S] [--dir D] [--stream | --stream-only] [--bulk | --bulk-only] | --acceptor',
-  options: {
-    acceptors: { type: 'integer', default: 23, min: 1, max: 100, description: 'acceptors of the network the bench starts (ignored with --dir)' },
-    concurrency: { type: 'string', default: '1,16,64,256', description: 'concurrent clients, one run each' },
-    duration: { type: 'integer', default: 10, min: 1, max: 86_400, description: 'seconds per run' },
-    'value-bytes': { type: 'integer', default: 200, min: 1, max: 1_048_576, description: 'size of each proposed value' },
-    dir: { type: 'string', description: 'use the network launch started in this dir instead of starting one' },
-    stream: { type: 'boolean', description: 'also measure ProposeStream (one proposal per message, many on one stream; ProposeBulk is --bulk)' },
-    'stream-only': { type: 'boolean', description: 'measure only the streaming paths (ProposeStream, and ProposeBulk with --bulk)' },
-    'streams-per-channel': { type: 'integer', default: 4, description: 'ProposeStream (and ProposeBulk) streams on each of the 4 channels' },
-    bulk: { type: 'boolean', description: 'also measure ProposeBulk (many proposals per message)' },
-    'bulk-only': { type: 'boolean', description: 'measure only the ProposeBulk path' },
-    'bulk-size': { type: 'integer', default: 64, description: 'most proposals in one ProposeBulk message' },
-    acceptor: {
-      type: 'boolean',
-      description: 'instead: accepts/s on one stream of one acceptor (fsync on) next to the bare write+fdatasync rate, and accepts paced like a lone client\'s rounds at the acceptor and at a bare grpc-js write+fdatasync server',
-    },
-    'agreed-state': {
-      type: 'boolean',
-      description: 'instead: the durable log and state machine figures (apply rate; --history-slots fed to an acceptor, kill -9, restart; catch-up of --catch-up-slots; reads at C=1 and 64)',
-    },
-    'history-slots': { type: 'integer', default: 1_000_000, description: 'chosen slots an acceptor holds before its restart is timed (--agreed-state)' },
-    'catch-up-slots': { type: 'integer', default: 50_000, description: 'chosen slots a lagging acceptor catches up on (--agreed-state)' },
-    'echo-server': { type: 'boolean', description: '(internal) run the echo baseline server' },
-    'fsync-echo-server': { type: 'boolean', description: '(internal) run the write+fdatasync floor under one acceptor (--acceptor)' },
-    port: { type: 'integer', description: '(internal) port of the echo server' },
-    insecure: { type: 'boolean', description: 'run the network the bench starts with plaintext gRPC instead of mutual TLS (to measure what TLS costs)' },
-    'compare-etcd': {
-      type: 'boolean',
-      description: "instead: etcd (Debian's, installed when missing) with 3 and 23 members against this network's unary, stream and bulk paths, in turns, --repeats times; medians, spread and the performance issue's ratios",
-    },
-    repeats: { type: 'integer', default: 2, description: 'rounds of the --compare-etcd turns' },
-  },
-} as const;
+import { benchCommand, parseConcurrencyLevels } from './bench-args';
 
 interface Target {
   readonly acceptors: number;
@@ -129,11 +92,8 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (o['compare-etcd']) {
-    const levels = (o.concurrency as string).split(',').map((c) => Number(c.trim()));
-    if (levels.some((c) => !Number.isInteger(c) || c < 1 || c > 10_000)) throw new ConfigError(`--concurrency must list integers 1..10000, got "${o.concurrency}"`);
-    const repeats = o.repeats as number;
-    if (repeats < 1 || repeats > 20) throw new ConfigError(`--repeats must be 1..20, got ${repeats}`);
-    await compareWithEtcd({ levels, durationMs: (o.duration as number) * 1000, valueBytes: o['value-bytes'] as number, repeats, acceptors: o.acceptors as number });
+    const levels = parseConcurrencyLevels(o.concurrency as string);
+    await compareWithEtcd({ levels, durationMs: (o.duration as number) * 1000, valueBytes: o['value-bytes'] as number, repeats: o.repeats as number, acceptors: o.acceptors as number });
     return 0;
   }
   if (o['agreed-state']) {
@@ -145,10 +105,7 @@ async function main(argv: readonly string[]): Promise<number> {
     for (const line of await catchUpAndReads(catchUp, valueBytes, 1000, 5)) if ((line as { step: string }).step === 'catch-up') console.log(JSON.stringify(line));
     return 0;
   }
-  if ((o['bulk-size'] as number) < 1 || (o['bulk-size'] as number) > 1024) throw new ConfigError(`--bulk-size must be 1..1024, got ${o['bulk-size']}`);
-  if ((o['streams-per-channel'] as number) < 1 || (o['streams-per-channel'] as number) > 256) throw new ConfigError(`--streams-per-channel must be 1..256, got ${o['streams-per-channel']}`);
-  const levels = (o.concurrency as string).split(',').map((c) => Number(c.trim()));
-  if (levels.some((c) => !Number.isInteger(c) || c < 1 || c > 10_000)) throw new ConfigError(`--concurrency must list integers 1..10000, got "${o.concurrency}"`);
+  const levels = parseConcurrencyLevels(o.concurrency as string);
   const durationMs = (o.duration as number) * 1000;
   const value = Buffer.alloc(o['value-bytes'] as number, 0x61);
   const target = o.dir ? fromDir(resolve(o.dir)) : await ownNetwork(o.acceptors as number, o.insecure === true);
