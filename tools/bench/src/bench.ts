@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
+import { status } from '@grpc/grpc-js';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ConfigError, exitWithError, helpText, INSECURE, isServing, loadTls, networkTlsDir, parseCommand, tlsFilesIn, type Transport, exitWhenWritten } from '@paxos/grpc-kit';
+import { ConfigError, exitWithError, helpText, INSECURE, loadTls, readHealth, networkTlsDir, parseCommand, tlsFilesIn, type Transport, exitWhenWritten } from '@paxos/grpc-kit';
 import { freePorts, TestCluster } from '@paxos/test-cluster';
 import { type BaselineServer, benchAcceptorStream } from './acceptor-stream';
 import { applyRate, catchUpAndReads, historyAndRestart } from './agreed-state';
@@ -10,7 +11,7 @@ import { bulkPropose, openClients, streamPropose, unaryPropose } from './clients
 import { startEchoServer } from './echo-server';
 import { startFsyncEchoServer } from './fsync-echo-server';
 import { type CpuShares, startCpuMeter } from './cpu';
-import { type LoadResult, runLoad } from './load';
+import { type LoadResult, runLoad, warmUp } from './load';
 import { rssMb } from './rss';
 import { compareWithEtcd } from './etcd-compare';
 import { benchCommand, parseConcurrencyLevels } from './bench-args';
@@ -45,7 +46,13 @@ function fromDir(dir: string): Target {
 
 async function ownNetwork(acceptors: number, insecure: boolean): Promise<Target> {
   const cluster = await TestCluster.start({ acceptors, tls: !insecure });
-  const proposer = await cluster.startProposer(1);
+  let proposer;
+  try {
+    proposer = await cluster.startProposer(1);
+  } catch (e) {
+    await cluster.stop();
+    throw e;
+  }
   return {
     acceptors,
     proposer: cluster.proposerAddress(1),
@@ -56,12 +63,30 @@ async function ownNetwork(acceptors: number, insecure: boolean): Promise<Target>
   };
 }
 
+/** How long a baseline server may take to serve. */
+const BASELINE_START_MS = 20_000;
+
 /** This script again as a baseline server process (`--echo-server` or `--fsync-echo-server`), once it serves. */
 async function startBaseline(args: readonly string[]): Promise<BaselineServer> {
   const [port] = await freePorts(1);
   const child = spawn(process.execPath, [__filename, ...args, '--port', String(port)], { stdio: ['ignore', 'ignore', 'inherit'] });
   const address = `127.0.0.1:${port}`;
-  for (let i = 0; i < 100 && !(await isServing(address, 200).catch(() => false)); i++) await new Promise((r) => setTimeout(r, 50));
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  const until = performance.now() + BASELINE_START_MS;
+  // The baseline servers have no health service: one that answers UNIMPLEMENTED is up (waiting
+  // for SERVING spent the whole bound, 5-25 s, before every bench).
+  const answers = async () => {
+    const h = await readHealth(address, 200);
+    return h.serving || h.code === status.UNIMPLEMENTED;
+  };
+  while (!(await answers())) {
+    if (exited || performance.now() > until) {
+      child.kill('SIGKILL');
+      throw new Error(`the baseline server (${args.join(' ')}) ${exited ? 'exited before serving' : `was not serving at ${address} within ${BASELINE_START_MS} ms`}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
   return { address, pid: child.pid as number, stop: () => child.kill('SIGTERM') };
 }
 
@@ -109,14 +134,20 @@ async function main(argv: readonly string[]): Promise<number> {
   const durationMs = (o.duration as number) * 1000;
   const value = Buffer.alloc(o['value-bytes'] as number, 0x61);
   const target = o.dir ? fromDir(resolve(o.dir)) : await ownNetwork(o.acceptors as number, o.insecure === true);
-  const echo = await startBaseline(['--echo-server']);
+  let echo: BaselineServer;
+  try {
+    echo = await startBaseline(['--echo-server']);
+  } catch (e) {
+    await target.stop();
+    throw e;
+  }
   const proposeClients = openClients(target.proposer, target.transport);
   const echoClients = openClients(echo.address, INSECURE);
   // eslint-disable-next-line no-restricted-properties -- a moment, to tell runs apart
   const tag = `bench-${process.pid}-${Date.now()}`;
   try {
-    await runLoad(unaryPropose(proposeClients, value, 10_000, `${tag}-warm`), 8, 1000);
-    await runLoad(unaryPropose(echoClients, value, 10_000, `${tag}-warm`), 8, 500);
+    await warmUp(`the proposer at ${target.proposer}`, unaryPropose(proposeClients, value, 10_000, `${tag}-warm`), 8, 1000);
+    await warmUp(`the echo server at ${echo.address}`, unaryPropose(echoClients, value, 10_000, `${tag}-warm`), 8, 500);
     for (const c of levels) {
       const only = o['stream-only'] || o['bulk-only'];
       const modes: Array<['propose' | 'propose-stream' | 'propose-bulk', (seq: number) => Promise<unknown>, () => void]> = only

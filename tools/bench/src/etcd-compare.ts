@@ -13,7 +13,7 @@ import { ensureNetworkCertificates } from '@paxos/grpc-kit';
 import { TestCluster, bundleApp, freePorts } from '@paxos/test-cluster';
 import { Etcd3 } from 'etcd3';
 import { bulkPropose, openClients, streamPropose, unaryPropose } from './clients';
-import { type LoadResult, runLoad } from './load';
+import { type LoadResult, runLoad, warmUp } from './load';
 import { rssMb } from './rss';
 
 export interface CompareOptions {
@@ -131,7 +131,7 @@ async function measureEtcd(binary: string, members: number, o: CompareOptions, v
   const etcd = new Etcd3({ hosts: cluster.endpoints });
   try {
     const put = (seq: number) => etcd.put(`bench/${seq % 100_000}`).value(value).exec();
-    await runLoad(put, 8, 1000);
+    await warmUp(`${system} at ${cluster.endpoints.join(',')}`, put, 8, 1000);
     for (const c of o.levels) runs.push(report(system, 'put', c, await runLoad(put, c, o.durationMs)));
   } finally {
     etcd.close();
@@ -170,7 +170,7 @@ async function measureOurs(o: CompareOptions, value: Buffer, runs: Run[], footpr
     }
     const pids = () => [proposer.child.pid as number, ...cluster.acceptors.map((a) => a?.child.pid as number)];
     footprints.push({ system: 'ours', quorumReadyMs, restRssMb: await restRss(pids(), 3000) });
-    await runLoad(unaryPropose(clients, value, 10_000, `${tag}-warm`), 8, 1000);
+    await warmUp(`our proposer at ${cluster.proposerAddress(1)}`, unaryPropose(clients, value, 10_000, `${tag}-warm`), 8, 1000);
     for (const c of o.levels) {
       runs.push(report('ours', 'unary', c, await runLoad(unaryPropose(clients, value, 10_000, `${tag}-u${c}`), c, o.durationMs)));
       const s = streamPropose(clients, value, `${tag}-s${c}`, 4);

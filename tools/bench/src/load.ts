@@ -115,3 +115,16 @@ export async function runLoad(call: (seq: number) => Promise<unknown>, concurren
     ...(firstError ? { firstError } : {}),
   };
 }
+
+/**
+ * A warm-up run that must get answers: a target that answers none of its calls (down, refusing,
+ * or stalled past the calls' deadlines) is an error naming it and its first failure, rather than
+ * a table of zeros and exit 0.
+ */
+export async function warmUp(what: string, call: (seq: number) => Promise<unknown>, concurrency: number, durationMs: number): Promise<LoadResult> {
+  const r = await runLoad(call, concurrency, durationMs);
+  if (r.completed + r.late === 0) {
+    throw new Error(`${what} answered none of ${r.errors} calls in ${durationMs} ms of warm-up${r.firstError ? `; the first failure: ${r.firstError}` : ''}`);
+  }
+  return r;
+}
