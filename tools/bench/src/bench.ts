@@ -14,6 +14,7 @@ import { type CpuShares, startCpuMeter } from './cpu';
 import { type LoadResult, runLoad, warmUp } from './load';
 import { rssMb } from './rss';
 import { compareWithEtcd } from './etcd-compare';
+import { atExit, exitOnSignals } from './cleanup';
 import { benchCommand, parseConcurrencyLevels } from './bench-args';
 
 interface Target {
@@ -46,11 +47,16 @@ function fromDir(dir: string): Target {
 
 async function ownNetwork(acceptors: number, insecure: boolean): Promise<Target> {
   const cluster = await TestCluster.start({ acceptors, tls: !insecure });
+  // Its temporary dir goes with it however the bench ends (stop() removes it on the way out).
+  const removeDir = atExit(() => {
+    if (!process.env['KEEP_TEST_CLUSTER']) rmSync(cluster.dir, { recursive: true, force: true });
+  });
   let proposer;
   try {
     proposer = await cluster.startProposer(1);
   } catch (e) {
     await cluster.stop();
+    removeDir();
     throw e;
   }
   return {
@@ -59,7 +65,10 @@ async function ownNetwork(acceptors: number, insecure: boolean): Promise<Target>
     transport: cluster.transport,
     proposerPid: () => proposer.child.pid,
     acceptorPids: () => cluster.acceptors.map((a) => a?.child.pid),
-    stop: () => cluster.stop(),
+    stop: async () => {
+      await cluster.stop();
+      removeDir();
+    },
   };
 }
 
@@ -70,6 +79,7 @@ const BASELINE_START_MS = 20_000;
 async function startBaseline(args: readonly string[]): Promise<BaselineServer> {
   const [port] = await freePorts(1);
   const child = spawn(process.execPath, [__filename, ...args, '--port', String(port)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const kill = atExit(() => child.kill('SIGKILL'));
   const address = `127.0.0.1:${port}`;
   let exited = false;
   child.once('exit', () => (exited = true));
@@ -82,12 +92,12 @@ async function startBaseline(args: readonly string[]): Promise<BaselineServer> {
   };
   while (!(await answers())) {
     if (exited || performance.now() > until) {
-      child.kill('SIGKILL');
+      kill();
       throw new Error(`the baseline server (${args.join(' ')}) ${exited ? 'exited before serving' : `was not serving at ${address} within ${BASELINE_START_MS} ms`}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { address, pid: child.pid as number, stop: () => child.kill('SIGTERM') };
+  return { address, pid: child.pid as number, stop: kill };
 }
 
 const round = (x: number, digits = 2) => Number(x.toFixed(digits));
@@ -107,6 +117,9 @@ async function main(argv: readonly string[]): Promise<number> {
     await startFsyncEchoServer(o.port ?? 0, o.dir ?? tmpdir());
     return new Promise<number>(() => undefined); // serve until killed
   }
+  // Ctrl-C or a kill ends the bench through its exit hooks: the nodes, etcd and the baselines it
+  // started are killed and their dirs removed.
+  exitOnSignals();
   if (o.acceptor) {
     const floorDir = mkdtempSync(join(tmpdir(), 'bench-floor-'));
     try {
