@@ -10,8 +10,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureNetworkCertificates } from '@paxos/grpc-kit';
-import { TestCluster, bundleApp, freePorts } from '@paxos/test-cluster';
-import { Etcd3 } from 'etcd3';
+import { TestCluster, bundleApp, freePorts, releasePorts } from '@paxos/test-cluster';
+import { Etcd3, type IOptions } from 'etcd3';
+import { atExit } from './cleanup';
 import { bulkPropose, openClients, streamPropose, unaryPropose } from './clients';
 import { type LoadResult, runLoad, warmUp } from './load';
 import { rssMb } from './rss';
@@ -24,7 +25,7 @@ export interface CompareOptions {
   readonly acceptors: number;
 }
 
-interface Run {
+export interface Run {
   readonly system: string;
   readonly mode: string;
   readonly concurrency: number;
@@ -34,7 +35,7 @@ interface Run {
   readonly errors: number;
 }
 
-interface Footprint {
+export interface Footprint {
   readonly system: string;
   readonly quorumReadyMs: number;
   readonly restRssMb: number;
@@ -59,56 +60,94 @@ interface EtcdCluster {
   stop(): Promise<void>;
 }
 
+/** How long the load's calls wait for an answer, etcd's and ours alike. */
+const CALL_DEADLINE_MS = 10_000;
+/** How long a cluster may take to take its first write, etcd's and ours alike. */
+const FIRST_VALUE_WAIT_MS = 120_000;
+/** Each write that probes for a quorum waits this long at most. */
+const PROBE_DEADLINE_MS = 2000;
+
+type FaultPolicy = NonNullable<NonNullable<IOptions['faultHandling']>['global']>;
+/** Each call made once, on one member: the etcd3 client's default retries a failed call up to three times on other members (an error hidden as latency), and its circuit breaker fails a member's calls for 5 s after three failures; our load generator does neither. */
+const ONE_ATTEMPT = { execute: async (fn: (context: { signal: AbortSignal }) => unknown) => fn({ signal: new AbortController().signal }) } as unknown as FaultPolicy;
+
+/** An etcd client as the load generator uses ours: a deadline on every call, one attempt each. */
+export function etcdClient(endpoints: readonly string[], deadlineMs = CALL_DEADLINE_MS): Etcd3 {
+  return new Etcd3({
+    hosts: [...endpoints],
+    // eslint-disable-next-line no-restricted-properties -- a gRPC deadline is a wall-clock time
+    defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + deadlineMs }),
+    faultHandling: { global: ONE_ATTEMPT, host: () => ONE_ATTEMPT },
+  });
+}
+
 async function startEtcd(binary: string, members: number): Promise<EtcdCluster> {
   const ports = await freePorts(2 * members);
   const dir = mkdtempSync(join(tmpdir(), `bench-etcd${members}-`));
-  const peer = (i: number) => `http://127.0.0.1:${ports[2 * i + 1]}`;
-  const client = (i: number) => `http://127.0.0.1:${ports[2 * i]}`;
-  const initial = Array.from({ length: members }, (_, i) => `m${i}=${peer(i)}`).join(',');
-  const started = performance.now();
-  const children: ChildProcess[] = Array.from({ length: members }, (_, i) =>
-    spawn(
-      binary,
-      [
-        '--name', `m${i}`, '--data-dir', join(dir, `m${i}`),
-        '--listen-client-urls', client(i), '--advertise-client-urls', client(i),
-        '--listen-peer-urls', peer(i), '--initial-advertise-peer-urls', peer(i),
-        '--initial-cluster', initial, '--initial-cluster-state', 'new', '--initial-cluster-token', `bench-${process.pid}`,
-        '--logger', 'zap', '--log-level', 'error',
-      ],
-      { stdio: ['ignore', 'ignore', 'ignore'] },
-    ),
-  );
-  const endpoints = Array.from({ length: members }, (_, i) => client(i));
-  const etcd = new Etcd3({ hosts: endpoints });
-  let quorumReadyMs = -1;
-  try {
-    for (let i = 0; i < 1200 && quorumReadyMs < 0; i++) {
-      try {
-        await etcd.put('bench-ready').value('1').exec();
-        quorumReadyMs = Math.round(performance.now() - started);
-      } catch {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-  } finally {
-    etcd.close();
-  }
+  const children: ChildProcess[] = [];
+  // Killed and removed however the bench ends (an error, Ctrl-C, a kill), not only by stop().
+  const undo = atExit(() => {
+    for (const c of children) c.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
   const stop = async () => {
     for (const c of children) c.kill('SIGKILL');
-    await new Promise((r) => setTimeout(r, 300));
-    rmSync(dir, { recursive: true, force: true });
+    await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+    undo();
+    releasePorts(ports);
   };
-  if (quorumReadyMs < 0) {
+  try {
+    const peer = (i: number) => `http://127.0.0.1:${ports[2 * i + 1]}`;
+    const client = (i: number) => `http://127.0.0.1:${ports[2 * i]}`;
+    const initial = Array.from({ length: members }, (_, i) => `m${i}=${peer(i)}`).join(',');
+    const started = performance.now();
+    let failed: string | undefined;
+    for (let i = 0; i < members; i++) {
+      const child = spawn(
+        binary,
+        [
+          '--name', `m${i}`, '--data-dir', join(dir, `m${i}`),
+          '--listen-client-urls', client(i), '--advertise-client-urls', client(i),
+          '--listen-peer-urls', peer(i), '--initial-advertise-peer-urls', peer(i),
+          '--initial-cluster', initial, '--initial-cluster-state', 'new', '--initial-cluster-token', `bench-${process.pid}`,
+          '--logger', 'zap', '--log-level', 'error',
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      let stderr = '';
+      child.stderr?.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-2000)));
+      child.once('error', (e) => (failed ??= `etcd member m${i} did not start: ${e.message}`));
+      child.once('exit', (code, signal) => (failed ??= `etcd member m${i} exited (${signal ?? `code ${code}`}) before the cluster took a write: ${stderr.trim().slice(-500)}`));
+      children.push(child);
+    }
+    const endpoints = Array.from({ length: members }, (_, i) => client(i));
+    const etcd = etcdClient(endpoints, PROBE_DEADLINE_MS);
+    let quorumReadyMs = -1;
+    try {
+      while (quorumReadyMs < 0) {
+        if (failed) throw new Error(failed);
+        if (performance.now() - started > FIRST_VALUE_WAIT_MS) throw new Error(`etcd with ${members} members did not take a write within ${FIRST_VALUE_WAIT_MS / 1000} s`);
+        try {
+          await etcd.put('bench-ready').value('1').exec();
+          quorumReadyMs = Math.round(performance.now() - started);
+        } catch {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    } finally {
+      etcd.close();
+    }
+    return { endpoints, pids: () => children.map((c) => c.pid as number), quorumReadyMs, stop };
+  } catch (e) {
     await stop();
-    throw new Error(`etcd with ${members} members did not take a write within 120 s`);
+    throw e;
   }
-  return { endpoints, pids: () => children.map((c) => c.pid as number), quorumReadyMs, stop };
 }
 
 const round = (x: number, digits = 2) => Number(x.toFixed(digits));
-const median = (xs: readonly number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
+/** The median of the figures there are (a run that completed nothing has no latency: NaN, left out). */
+export const median = (xs: readonly number[]) => {
+  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
   return s.length === 0 ? NaN : s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
 };
 
@@ -127,9 +166,9 @@ async function restRss(pids: readonly number[], settleMs: number): Promise<numbe
 async function measureEtcd(binary: string, members: number, o: CompareOptions, value: Buffer, runs: Run[], footprints: Footprint[]): Promise<void> {
   const cluster = await startEtcd(binary, members);
   const system = `etcd-${members}`;
-  footprints.push({ system, quorumReadyMs: cluster.quorumReadyMs, restRssMb: await restRss(cluster.pids(), 3000) });
-  const etcd = new Etcd3({ hosts: cluster.endpoints });
+  const etcd = etcdClient(cluster.endpoints);
   try {
+    footprints.push({ system, quorumReadyMs: cluster.quorumReadyMs, restRssMb: await restRss(cluster.pids(), 3000) });
     const put = (seq: number) => etcd.put(`bench/${seq % 100_000}`).value(value).exec();
     await warmUp(`${system} at ${cluster.endpoints.join(',')}`, put, 8, 1000);
     for (const c of o.levels) runs.push(report(system, 'put', c, await runLoad(put, c, o.durationMs)));
@@ -139,9 +178,6 @@ async function measureEtcd(binary: string, members: number, o: CompareOptions, v
   }
 }
 
-/** How long a first value may take to be chosen after the processes start. */
-const FIRST_VALUE_WAIT_MS = 120_000;
-
 async function measureOurs(o: CompareOptions, value: Buffer, runs: Run[], footprints: Footprint[]): Promise<void> {
   // Timed as etcd is: from starting the processes to the first value chosen. Bundling the apps and
   // making the certificates are build and provisioning steps (etcd's binary is built, and it runs
@@ -149,16 +185,20 @@ async function measureOurs(o: CompareOptions, value: Buffer, runs: Run[], footpr
   bundleApp('acceptor');
   bundleApp('proposer');
   const dir = mkdtempSync(join(tmpdir(), 'bench-ours-'));
-  ensureNetworkCertificates(join(dir, 'tls'), [...Array.from({ length: o.acceptors }, (_, i) => `acceptor-${i}`), 'proposer-1', 'client-test']);
-  const started = performance.now();
-  const cluster = await TestCluster.start({ acceptors: o.acceptors, dir });
-  const proposer = await cluster.startProposer(1);
-  const clients = openClients(cluster.proposerAddress(1), cluster.transport);
-  // eslint-disable-next-line no-restricted-properties -- a moment, to tell runs apart
-  const tag = `compare-${process.pid}-${Date.now()}`;
+  // Removed however the bench ends (the nodes are killed at exit by their NodeProcess).
+  const removeDir = atExit(() => rmSync(dir, { recursive: true, force: true }));
+  let cluster: TestCluster | undefined;
+  let clients: ReturnType<typeof openClients> = [];
   try {
+    ensureNetworkCertificates(join(dir, 'tls'), [...Array.from({ length: o.acceptors }, (_, i) => `acceptor-${i}`), 'proposer-1', 'client-test']);
+    const started = performance.now();
+    cluster = await TestCluster.start({ acceptors: o.acceptors, dir });
+    const proposer = await cluster.startProposer(1);
+    clients = openClients(cluster.proposerAddress(1), cluster.transport);
+    // eslint-disable-next-line no-restricted-properties -- a moment, to tell runs apart
+    const tag = `compare-${process.pid}-${Date.now()}`;
     let quorumReadyMs = -1;
-    const first = unaryPropose(clients, value, 2000, `${tag}-ready`);
+    const first = unaryPropose(clients, value, PROBE_DEADLINE_MS, `${tag}-ready`);
     while (quorumReadyMs < 0) {
       try {
         await first(0);
@@ -168,11 +208,12 @@ async function measureOurs(o: CompareOptions, value: Buffer, runs: Run[], footpr
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-    const pids = () => [proposer.child.pid as number, ...cluster.acceptors.map((a) => a?.child.pid as number)];
+    const acceptors = cluster.acceptors;
+    const pids = () => [proposer.child.pid as number, ...acceptors.map((a) => a?.child.pid as number)];
     footprints.push({ system: 'ours', quorumReadyMs, restRssMb: await restRss(pids(), 3000) });
-    await warmUp(`our proposer at ${cluster.proposerAddress(1)}`, unaryPropose(clients, value, 10_000, `${tag}-warm`), 8, 1000);
+    await warmUp(`our proposer at ${cluster.proposerAddress(1)}`, unaryPropose(clients, value, CALL_DEADLINE_MS, `${tag}-warm`), 8, 1000);
     for (const c of o.levels) {
-      runs.push(report('ours', 'unary', c, await runLoad(unaryPropose(clients, value, 10_000, `${tag}-u${c}`), c, o.durationMs)));
+      runs.push(report('ours', 'unary', c, await runLoad(unaryPropose(clients, value, CALL_DEADLINE_MS, `${tag}-u${c}`), c, o.durationMs)));
       const s = streamPropose(clients, value, `${tag}-s${c}`, 4);
       runs.push(report('ours', 'stream', c, await runLoad(s.call, c, o.durationMs)));
       s.close();
@@ -182,53 +223,71 @@ async function measureOurs(o: CompareOptions, value: Buffer, runs: Run[], footpr
     }
   } finally {
     for (const c of clients) c.close();
-    await cluster.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await cluster?.stop();
+    removeDir();
   }
 }
 
-/** Runs the comparison and prints the runs, the medians and the ratios the performance issue sets. */
+/** The medians over the rounds of one system's runs in one mode at one concurrency, and each run's throughput. */
+export function summarize(runs: readonly Run[], system: string, mode: string, c: number): { ops: number; p50: number; p99: number; spread: number[] } {
+  const rs = runs.filter((r) => r.system === system && r.mode === mode && r.concurrency === c);
+  return { ops: median(rs.map((r) => r.opsPerSecond)), p50: median(rs.map((r) => r.p50Ms)), p99: median(rs.map((r) => r.p99Ms)), spread: rs.map((r) => r.opsPerSecond) };
+}
+
+/**
+ * The performance issue's ratios, each of two medians of the same quantity at the same C:
+ * against etcd with 3 members and with as many members as we have acceptors (`members`).
+ */
+export function comparisonRatios(runs: readonly Run[], footprints: readonly Footprint[], levels: readonly number[], members: number): Record<string, number> {
+  const big = `etcd-${members}`;
+  const s = (system: string, mode: string, c: number) => summarize(runs, system, mode, c);
+  const foot = (system: string, f: (x: Footprint) => number) => median(footprints.filter((x) => x.system === system).map(f));
+  const ratios: Record<string, number> = {};
+  if (levels.includes(1)) {
+    ratios[`unary C=1 p50 / ${big} p50 (target <= 0.6)`] = round(s('ours', 'unary', 1).p50 / s(big, 'put', 1).p50, 3);
+    ratios['unary C=1 p50 / ProposeStream C=1 p50 (target <= 1.2)'] = round(s('ours', 'unary', 1).p50 / s('ours', 'stream', 1).p50, 3);
+  }
+  if (levels.includes(256)) {
+    ratios['unary C=256 ops / etcd-3 ops (target >= 1)'] = round(s('ours', 'unary', 256).ops / s('etcd-3', 'put', 256).ops, 3);
+    ratios['bulk C=256 ops / etcd-3 ops (target >= 2.5)'] = round(s('ours', 'bulk', 256).ops / s('etcd-3', 'put', 256).ops, 3);
+    ratios['bulk C=256 p99 / etcd-3 p99 (target < 1)'] = round(s('ours', 'bulk', 256).p99 / s('etcd-3', 'put', 256).p99, 3);
+  }
+  ratios[`memory at rest / ${big} (target <= 0.8)`] = round(foot('ours', (f) => f.restRssMb) / foot(big, (f) => f.restRssMb), 3);
+  ratios[`quorum-ready / ${big}`] = round(foot('ours', (f) => f.quorumReadyMs) / foot(big, (f) => f.quorumReadyMs), 3);
+  return ratios;
+}
+
+/**
+ * Runs the comparison and prints the runs, the medians and the ratios the performance issue sets.
+ * etcd runs with 3 members and with as many as our network has acceptors (23 unless --acceptors
+ * says otherwise), so the memory and quorum-ready ratios set like against like.
+ */
 export async function compareWithEtcd(o: CompareOptions): Promise<void> {
   const binary = ensureEtcd();
   if (!existsSync(binary)) throw new Error(`etcd not found at ${binary}`);
   const value = Buffer.alloc(o.valueBytes, 0x61);
   const runs: Run[] = [];
   const footprints: Footprint[] = [];
+  const sizes = [...new Set([3, o.acceptors])];
   // The systems take turns, in a different order each round, so a slow spell of the machine does not fall on one.
-  const systems: Array<() => Promise<void>> = [() => measureEtcd(binary, 3, o, value, runs, footprints), () => measureEtcd(binary, 23, o, value, runs, footprints), () => measureOurs(o, value, runs, footprints)];
+  const systems: Array<() => Promise<void>> = [...sizes.map((n) => () => measureEtcd(binary, n, o, value, runs, footprints)), () => measureOurs(o, value, runs, footprints)];
   for (let round = 0; round < o.repeats; round++) {
     const order = round % 2 === 0 ? systems : [...systems].reverse();
     for (const measure of order) await measure();
   }
-  const pick = (system: string, mode: string, c: number) => runs.filter((r) => r.system === system && r.mode === mode && r.concurrency === c);
-  const summary = (system: string, mode: string, c: number) => {
-    const rs = pick(system, mode, c);
-    return { ops: median(rs.map((r) => r.opsPerSecond)), p50: median(rs.map((r) => r.p50Ms)), p99: median(rs.map((r) => r.p99Ms)), spread: rs.map((r) => r.opsPerSecond) };
-  };
   const rows: string[] = [];
-  for (const [system, mode] of [['etcd-3', 'put'], ['etcd-23', 'put'], ['ours', 'unary'], ['ours', 'stream'], ['ours', 'bulk']] as const) {
+  const etcds = sizes.map((n) => `etcd-${n}`);
+  for (const [system, mode] of [...etcds.map((e) => [e, 'put'] as const), ['ours', 'unary'], ['ours', 'stream'], ['ours', 'bulk']] as const) {
     for (const c of o.levels) {
-      const s = summary(system, mode, c);
+      const s = summarize(runs, system, mode, c);
       rows.push(`${`${system} ${mode}`.padEnd(14)} C=${String(c).padEnd(4)} ${String(round(s.ops, 1)).padStart(8)} ops/s (runs ${s.spread.join(', ')})  p50 ${round(s.p50)} ms  p99 ${round(s.p99)} ms`);
     }
   }
   const foot = (system: string) => footprints.filter((f) => f.system === system);
-  for (const system of ['etcd-3', 'etcd-23', 'ours']) {
+  for (const system of [...etcds, 'ours']) {
     rows.push(`${system.padEnd(8)} quorum-ready ${foot(system).map((f) => `${(f.quorumReadyMs / 1000).toFixed(2)} s`).join(', ')}; resident at rest ${foot(system).map((f) => `${f.restRssMb} MB`).join(', ')}`);
   }
-  const has = (c: number) => o.levels.includes(c);
-  const ratios: Record<string, number> = {};
-  if (has(1)) {
-    ratios['unary C=1 p50 / etcd-23 p50 (target <= 0.6)'] = round(summary('ours', 'unary', 1).p50 / summary('etcd-23', 'put', 1).p50, 3);
-    ratios['unary C=1 p50 / ProposeStream C=1 p50 (target <= 1.2)'] = round(summary('ours', 'unary', 1).p50 / summary('ours', 'stream', 1).p50, 3);
-  }
-  if (has(256)) {
-    ratios['unary C=256 ops / etcd-3 ops (target >= 1)'] = round(summary('ours', 'unary', 256).ops / summary('etcd-3', 'put', 256).ops, 3);
-    ratios['bulk C=256 ops / etcd-3 ops (target >= 2.5)'] = round(summary('ours', 'bulk', 256).ops / summary('etcd-3', 'put', 256).ops, 3);
-    ratios['bulk C=256 p99 / etcd-3 p99 (target < 1)'] = round(summary('ours', 'bulk', 256).p99 / summary('etcd-3', 'put', 256).p99, 3);
-  }
-  ratios['memory at rest / etcd-23 (target <= 0.8)'] = round(median(foot('ours').map((f) => f.restRssMb)) / median(foot('etcd-23').map((f) => f.restRssMb)), 3);
-  ratios['quorum-ready / etcd-23'] = round(median(foot('ours').map((f) => f.quorumReadyMs)) / median(foot('etcd-23').map((f) => f.quorumReadyMs)), 3);
+  const ratios = comparisonRatios(runs, footprints, o.levels, o.acceptors);
   console.log(['', 'medians over the rounds (each system alone on the machine, in turns):', ...rows, '', 'ratios:', ...Object.entries(ratios).map(([k, v]) => `  ${k}: ${v}`)].join('\n'));
   console.log(JSON.stringify({ comparison: 'etcd', rounds: o.repeats, acceptors: o.acceptors, valueBytes: o.valueBytes, durationMs: o.durationMs, ratios }));
 }
