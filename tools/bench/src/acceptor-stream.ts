@@ -24,16 +24,33 @@ export function bareWriteFdatasyncPerSecond(dir: string, count: number, bytes: n
   return count / seconds;
 }
 
+/** How long the bench waits for an acceptor's answer (a promise, an accept) before it gives up. */
+export const ANSWER_DEADLINE_MS = 10_000;
+
+/** `p`, or an error naming `what` once `ms` have passed without it settling. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer to ${what} within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
 /** An Accept stream to `address` after a promise of ballot `round`.1 from `firstSlot` on. */
-async function acceptStream(address: string, round: bigint, firstSlot: bigint) {
+async function acceptStream(address: string, round: bigint, firstSlot: bigint, deadlineMs = ANSWER_DEADLINE_MS) {
   const client = new AcceptorServiceClient(address, credentials.createInsecure());
   const ballot = { round, proposerId: 1 };
-  const prepare = client.prepare();
-  await new Promise<PrepareResponse>((resolve, reject) => {
-    prepare.once('data', resolve);
-    prepare.once('error', reject);
-    prepare.write({ requestId: 0n, ballot, fromSlot: firstSlot });
-  });
+  const prepare = client.prepare({ deadline: deadlineAfter(deadlineMs) });
+  try {
+    await new Promise<PrepareResponse>((resolve, reject) => {
+      prepare.once('data', resolve);
+      prepare.once('error', reject);
+      prepare.write({ requestId: 0n, ballot, fromSlot: firstSlot });
+    });
+  } catch (e) {
+    client.close();
+    throw e;
+  }
   prepare.end();
   const stream: ClientDuplexStream<AcceptRequest, AcceptResponse> = client.accept();
   return { client, ballot, stream };
@@ -56,7 +73,14 @@ async function acceptsPerSecond(address: string, count: number, inFlight: number
   let sent = 0;
   let done = 0;
   const started = process.hrtime.bigint();
+  // An acceptor that stops answering fails the run rather than hanging it.
+  let watchdog: NodeJS.Timeout | undefined;
   await new Promise<void>((resolve, reject) => {
+    let seen = -1;
+    watchdog = setInterval(() => {
+      if (done === seen) reject(new Error(`the acceptor at ${address} answered no accept for ${ANSWER_DEADLINE_MS} ms (${done} of ${count} answered)`));
+      seen = done;
+    }, ANSWER_DEADLINE_MS);
     const send = () => {
       const slot = firstSlot + BigInt(sent);
       stream.write(acceptOf(BigInt(sent), ballot, slot, data));
@@ -69,8 +93,9 @@ async function acceptsPerSecond(address: string, count: number, inFlight: number
       else if (sent < count) send();
     });
     stream.on('error', reject);
+    stream.on('end', () => reject(new Error(`the acceptor at ${address} ended the Accept stream after ${done} of ${count} accepts`)));
     for (let i = 0; i < Math.min(inFlight, count); i++) send();
-  });
+  }).finally(() => clearInterval(watchdog));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   stream.end();
   client.close();
@@ -84,31 +109,55 @@ export const PACED_GAP_MS = 15;
  * Accepts one at a time with `gapMs` between them, as an acceptor sees a lone client's rounds:
  * the server's CPU per accept (its /proc counters) and the round trip's median.
  */
-export async function pacedAccepts(address: string, serverPid: number, count: number, gapMs: number, firstSlot: bigint): Promise<{ cpuMsPerAccept: number; p50Ms: number }> {
+export async function pacedAccepts(
+  address: string,
+  serverPid: number,
+  count: number,
+  gapMs: number,
+  firstSlot: bigint,
+  deadlineMs = ANSWER_DEADLINE_MS,
+): Promise<{ cpuMsPerAccept: number; p50Ms: number }> {
   // eslint-disable-next-line no-restricted-properties -- a ballot round above earlier runs', as the proposer picks it
-  const { client, ballot, stream } = await acceptStream(address, BigInt(Date.now()), firstSlot);
+  const { client, ballot, stream } = await acceptStream(address, BigInt(Date.now()), firstSlot, deadlineMs);
   let answered: ((r: AcceptResponse) => void) | undefined;
+  // A stream that breaks or ends fails the accept waiting on it, and every later one.
+  let broken: Error | undefined;
+  let fail: ((e: Error) => void) | undefined;
+  const breakWith = (e: Error) => {
+    broken ??= e;
+    fail?.(broken);
+  };
   stream.on('data', (r: AcceptResponse) => answered?.(r));
-  stream.on('error', () => undefined);
+  stream.on('error', (e: Error) => breakWith(e));
+  stream.on('end', () => breakWith(new Error(`the server at ${address} ended the Accept stream`)));
   const data = Buffer.alloc(200, 97);
   const rtts: number[] = [];
   let cpuStart = 0;
   // The first tenth warms the path up and is not counted.
   const warm = Math.ceil(count / 10);
-  for (let i = 0; i < warm + count; i++) {
-    if (i === warm) cpuStart = cpuSeconds(serverPid);
-    const slot = firstSlot + BigInt(i);
-    const started = process.hrtime.bigint();
-    await new Promise<void>((resolve, reject) => {
-      answered = (r) => (r.outcome?.$case === 'accepted' ? resolve() : reject(new Error(`unexpected answer ${r.outcome?.$case}`)));
-      stream.write(acceptOf(BigInt(i), ballot, slot, data));
-    });
-    if (i >= warm) rtts.push(Number(process.hrtime.bigint() - started) / 1e6);
-    await new Promise((r) => setTimeout(r, gapMs));
+  try {
+    for (let i = 0; i < warm + count; i++) {
+      if (i === warm) cpuStart = cpuSeconds(serverPid);
+      const slot = firstSlot + BigInt(i);
+      const started = process.hrtime.bigint();
+      await within(
+        new Promise<void>((resolve, reject) => {
+          if (broken) return reject(broken);
+          fail = reject;
+          answered = (r) => (r.outcome?.$case === 'accepted' ? resolve() : reject(new Error(`unexpected answer ${r.outcome?.$case}`)));
+          stream.write(acceptOf(BigInt(i), ballot, slot, data));
+        }),
+        deadlineMs,
+        `the accept of slot ${slot} at ${address}`,
+      );
+      if (i >= warm) rtts.push(Number(process.hrtime.bigint() - started) / 1e6);
+      await new Promise((r) => setTimeout(r, gapMs));
+    }
+  } finally {
+    stream.end();
+    client.close();
   }
   const cpuMsPerAccept = ((cpuSeconds(serverPid) - cpuStart) * 1000) / count;
-  stream.end();
-  client.close();
   return { cpuMsPerAccept, p50Ms: percentile([...rtts].sort((a, b) => a - b), 0.5) };
 }
 
