@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { SeededRandom } from '@paxos/consensus-core';
-import { answerBudgetFor, claimsCheckedCounter, ConfigError, createLogger, createMetricsRegistry, exitWithError, helpText, onShutdownSignal, ServingStatus, startGrpcServer, startMetricsServer, startupTransport } from '@paxos/grpc-kit';
+import { answerBudgetFor, claimsCheckedCounter, ConfigError, createLogger, createMetricsRegistry, exitWithError, helpText, onShutdownSignal, startGrpcServer, startMetricsServer, startupTransport } from '@paxos/grpc-kit';
 import { loadSources } from '@paxos/lmfdb-client';
 import { Consistency, ProposerServiceService, ReadServiceService } from '@paxos/proto';
 import { READ_LOG_VALUE_BYTES_MAX, readService } from '@paxos/read-service';
@@ -10,6 +10,7 @@ import { assembleProposer } from './proposer-assembly';
 import { proposerService } from './proposer-service';
 import { proposerMetrics } from './proposer-metrics';
 import { ValueChecker } from './value-check';
+import { markCannotChoose } from './proposer-health';
 
 /** Bytes an accept may carry beyond its value (ballot, slot, batch framing). */
 const MESSAGE_OVERHEAD_BYTES = 64 * 1024;
@@ -67,7 +68,7 @@ async function main(): Promise<void> {
   const seeded = new SeededRandom(Number(initialRound % 2n ** 31n) ^ (config.id << 16));
   // Names this run's batches: another proposer (or this one's next run) never builds equal values from a command and its retry.
   const origin = randomBytes(8).readBigUInt64BE() | 1n;
-  // Health turns NOT_SERVING once the proposer can choose nothing more (the ballot ceiling): npm
+  // Health turns NOT_SERVING (all but the reads) once the proposer can choose nothing more (the ballot ceiling): npm
   // run check then says so, naming the cause from ClusterStatus.cannot_choose. Noted when it comes
   // before the server exists, and set once it does.
   let cannotChoose = false;
@@ -142,7 +143,7 @@ async function main(): Promise<void> {
       ],
     });
     const started = server;
-    markNotServing = () => started.health.setAll(ServingStatus.NOT_SERVING);
+    markNotServing = () => markCannotChoose(started.health);
     if (cannotChoose) markNotServing();
   } catch (e) {
     exitWithError('proposer', e, 2);
