@@ -9,7 +9,7 @@ import { type ServerWritableStream, status } from '@grpc/grpc-js';
 import { type AnswerBudget, callerKey, CountsByKey, GrpcError, type Logger, peerIdentity, toServiceError } from '@paxos/grpc-kit';
 import type { WatchChosenRequest, WatchChosenResponse } from '@paxos/proto';
 import { logEntryToWire } from '@paxos/read-service';
-import type { ChosenEntry } from '@paxos/consensus-core';
+import { type ChosenEntry, DEFAULT_LIMITS } from '@paxos/consensus-core';
 import { HISTORY_FIRST_SLOT_TRAILER } from '@paxos/wire';
 import type { ProposerNode } from './proposer-node';
 
@@ -68,6 +68,11 @@ export function watchChosenHandler(node: ProposerNode, bounds: WatchBounds, logg
   /** Streams open per client (bounded by maxWatchers entries). */
   const perClient = new CountsByKey(bounds.maxWatchersPerClient);
   return (call) => {
+    // A slot no log reaches would be waited for until the client's deadline, or for ever without one.
+    if (call.request.fromSlot > DEFAULT_LIMITS.slotMax) {
+      call.emit('error', toServiceError(new GrpcError(status.INVALID_ARGUMENT, `from_slot ${call.request.fromSlot} is above the highest slot a log reaches (${DEFAULT_LIMITS.slotMax}, 2^62): watch from a slot at or below it`)));
+      return;
+    }
     if (watchers >= bounds.maxWatchers) {
       call.emit(
         'error',
