@@ -79,6 +79,8 @@ export class ChosenLog {
   private retainedBytes = 0;
   /** Every delivered entry, in slot order. */
   readonly delivered$ = new Subject<ChosenEntry>();
+  /** The slot of each state snapshot installed: delivery jumped there (watchers below it are told at once). */
+  readonly snapshotInstalled$ = new Subject<bigint>();
   /** Client commands in the slots delivered since start. */
   commandsDelivered = 0;
   /** commandsDelivered when the proposer began to take client work (startService). */
@@ -144,6 +146,7 @@ export class ChosenLog {
     this.retained.clear();
     this.retainedBytes = 0;
     this.oldestRetained = slot;
+    this.snapshotInstalled$.next(slot);
   }
 
   /** The digest of a command's data, as the sessions keep it. */

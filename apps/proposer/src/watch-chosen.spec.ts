@@ -195,3 +195,42 @@ describe('WatchChosen', () => {
     }
   });
 });
+
+describe('WatchChosen and a state snapshot the proposer installs', () => {
+  it('tells a watcher waiting below the snapshot at once, not at the next slot delivered', async () => {
+    const digest = (d: Uint8Array) => createHash('sha256').update(d).digest('hex');
+    const log = new ChosenLog({ retainedSlotsMax: 16, retainedBytesMax: 1 << 20, state: new AgreedState({ digest }) });
+    log.learn(Array.from({ length: 10 }, (_, i) => entry(i)));
+    // The acceptors dropped every slot below 30, which a snapshot at 30 covers.
+    const link = {
+      nodeId: 0,
+      up: true,
+      learn: async (): Promise<LearnResponse> => ({ chosen: [], committedIndex: 40n, oldestKeptSlot: 30n, snapshotSlot: 30n }),
+    } as unknown as AcceptorLink;
+    const node = { quorum: Quorum.majority(3), reachable: () => 3, chosen: log, reader: new LogReader([link], log, () => 40n) };
+    const deps = { node, links: [], proposeTimeoutMs: 2000, logger, maxWatchers: 8, maxWatchersPerClient: 4, watcherStallMs: 5000, watcherBufferBytes: 1 << 20 } as unknown as ProposerServiceDeps;
+    const { server, client } = await serve(deps);
+    try {
+      const got: bigint[] = [];
+      const call = client.watchChosen({ fromSlot: 8n }, { deadline: new Date(Date.now() + 10_000) });
+      const ended = new Promise<ServiceError>((resolve) => call.on('error', resolve));
+      await new Promise<void>((resolve) =>
+        call.on('data', (r: WatchChosenResponse) => {
+          got.push(r.slot);
+          if (r.slot === 9n) resolve();
+        }),
+      );
+      // The watcher waits at slot 10; the proposer continues from a snapshot at 30 (no slot is delivered after it).
+      const state = new AgreedState({ digest });
+      for (let i = 0; i < 30; i++) state.advance({ slot: BigInt(i), ballot, value: { kind: 'noop' } });
+      log.installSnapshot(state);
+      const err = await ended;
+      expect(got).toEqual([8n, 9n]);
+      expect(err.code).toBe(status.OUT_OF_RANGE);
+      expect(err.details).toMatch(/slot 10 is no longer kept: resume with WatchChosen from_slot 30/);
+    } finally {
+      client.close();
+      await server.shutdown(0);
+    }
+  });
+});

@@ -6,6 +6,7 @@
 // answers not yet read (with unary answers and ProposeStream's): 128 watchers of 4 MiB each held
 // twice the server's whole budget beside it.
 import { type ServerWritableStream, status } from '@grpc/grpc-js';
+import { merge } from 'rxjs';
 import { type AnswerBudget, callerKey, CountsByKey, GrpcError, type Logger, peerIdentity, toServiceError } from '@paxos/grpc-kit';
 import type { WatchChosenRequest, WatchChosenResponse } from '@paxos/proto';
 import { logEntryToWire } from '@paxos/read-service';
@@ -208,7 +209,9 @@ export function watchChosenHandler(node: ProposerNode, bounds: WatchBounds, logg
       // Slots delivered while this pump was writing.
       if (!done && next < log.nextSlot) void pump();
     };
-    const sub = log.delivered$.subscribe(() => void pump());
+    // A state snapshot installed moves delivery past slots a watcher below it will never be sent:
+    // it is told then (OUT_OF_RANGE, naming the snapshot), not at the next slot delivered.
+    const sub = merge(log.delivered$, log.snapshotInstalled$).subscribe(() => void pump());
     let counted = true;
     const stop = () => {
       done = true;
