@@ -47,6 +47,29 @@ describe('computed claims and checks', () => {
     expect(compared).toBe(80 * 25);
   });
 
+  it('counts points as the naive routine does on seeded random curves (coefficients of any sign and size, singular ones too) and primes up to AP_PRIME_MAX', () => {
+    const random = seeded(20261207);
+    const coefficient = () => {
+      const size = [2, 1000, 2 ** 40, 2 ** 52][Math.floor(random() * 4)] as number;
+      const v = BigInt(Math.floor(random() * size)) * (size > 2 ** 40 ? 12345678901n : 1n);
+      return random() < 0.5 ? -v : v;
+    };
+    const primes = primesUpTo(AP_PRIME_MAX);
+    let compared = 0;
+    for (let k = 0; k < 40; k++) {
+      const ainvs = [coefficient(), coefficient(), coefficient(), coefficient(), coefficient()];
+      // Every small prime, and a few large ones (the naive count is quadratic in p).
+      const ps = [...primes.filter((p) => p < 60), ...Array.from({ length: 2 }, () => primes[Math.floor(random() * primes.length)] as number)];
+      for (const p of ps) {
+        expect([ainvs, p, countPointsModP(ainvs, p)]).toEqual([ainvs, p, naiveCount(ainvs, p)]);
+        compared++;
+      }
+    }
+    // y^2 = x^3 (a cusp everywhere) and y^2 + y = x^3 - x^2 (11.a3) at the largest prime held.
+    for (const ainvs of [[0n, 0n, 0n, 0n, 0n], [0n, -1n, 1n, 0n, 0n]]) expect(countPointsModP(ainvs, 997)).toBe(naiveCount(ainvs, 997));
+    expect(compared).toBe(40 * 19);
+  });
+
   it('gives the known a_p and a_n of 11.a (the q-expansion of eta(q)^2 eta(q^11)^2)', () => {
     expect(v(0, '11.a2', 'ap:5', '1')).toEqual({ verdict: 'true', actual: '1', reason: '11.a2: a_5 = 1, computed by counting 5 points over F_5', method: 'computed' });
     expect(v(0, '11.a2', 'ap:2', '-2').verdict).toBe('true');

@@ -44,7 +44,11 @@ export function modP(a: bigint, p: number): number {
 export function countPointsModP(ainvs: readonly bigint[], p: number): number {
   if (ainvs.length !== 5) throw new RangeError(`ainvs has ${ainvs.length} entries, not 5`);
   if (!isPrime(p) || p > AP_PRIME_MAX) throw new RangeError(`p = ${p} must be a prime up to ${AP_PRIME_MAX}`);
-  const [a1, a2, a3, a4, a6] = ainvs.map((a) => modP(a, p)) as [number, number, number, number, number];
+  const a1 = modP(ainvs[0] as bigint, p);
+  const a2 = modP(ainvs[1] as bigint, p);
+  const a3 = modP(ainvs[2] as bigint, p);
+  const a4 = modP(ainvs[3] as bigint, p);
+  const a6 = modP(ainvs[4] as bigint, p);
   let count = 1; // the point at infinity
   if (p === 2) {
     for (let x = 0; x < 2; x++) {
@@ -52,18 +56,40 @@ export function countPointsModP(ainvs: readonly bigint[], p: number): number {
     }
     return count;
   }
-  // Odd p: y^2 + b y = c has 1 + (D/p) solutions, D = b^2 + 4c.
-  const isSquare = new Int8Array(p); // 1: a non-zero square, 0: zero, -1: a non-square
-  isSquare.fill(-1);
-  isSquare[0] = 0;
-  for (let y = 1; y < p; y++) isSquare[(y * y) % p] = 1;
+  // Odd p: y^2 + b y = c has 1 + (D/p) solutions, D = b^2 + 4c with b = a1 x + a3 and
+  // c = x^3 + a2 x^2 + a4 x + a6: D(x) = 4x^3 + (a1^2 + 4 a2) x^2 + (2 a1 a3 + 4 a4) x + a3^2 + 4 a6,
+  // stepped through x = 0, 1, ... by its finite differences (additions mod p; the third is 24).
+  const isSquare = squaresModP(p);
+  const c2 = (a1 * a1 + 4 * a2) % p;
+  const c1 = (2 * a1 * a3 + 4 * a4) % p;
+  const c0 = (a3 * a3 + 4 * a6) % p;
+  let d = c0; // D(0)
+  let d1 = (4 + c2 + c1) % p; // D(1) - D(0)
+  let d2 = (24 + 2 * c2) % p; // D(2) - 2 D(1) + D(0)
+  const d3 = 24 % p;
   for (let x = 0; x < p; x++) {
-    const b = (a1 * x + a3) % p;
-    const c = (((((x + a2) * x) % p) + a4) * x + a6) % p;
-    const d = (b * b + 4 * c) % p;
     count += 1 + (isSquare[d] as number);
+    d += d1;
+    if (d >= p) d -= p;
+    d1 += d2;
+    if (d1 >= p) d1 -= p;
+    d2 += d3;
+    if (d2 >= p) d2 -= p;
   }
   return count;
+}
+
+/** For each odd prime p up to AP_PRIME_MAX, once: the quadratic character of 0..p-1 (1 a non-zero square, 0 zero, -1 a non-square). */
+const squareTables: (Int8Array | undefined)[] = [];
+function squaresModP(p: number): Int8Array {
+  const known = squareTables[p];
+  if (known) return known;
+  const table = new Int8Array(p);
+  table.fill(-1);
+  table[0] = 0;
+  for (let y = 1; y < p; y++) table[(y * y) % p] = 1;
+  squareTables[p] = table;
+  return table;
 }
 
 /** a_p = p + 1 - #E~(F_p) for a model minimal at p. */
