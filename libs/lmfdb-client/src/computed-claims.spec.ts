@@ -201,6 +201,23 @@ describe('computed claims and checks', () => {
     expect(exactSqrt(145n)).toBeUndefined();
   });
 
+  it('the discriminant by resultants modulo primes is the Sylvester determinant\'s when it takes many primes, or more than are held', () => {
+    const random = new SeededRandom(20261209);
+    const big = (bits: number) => {
+      let v = 1n;
+      for (let b = 0; b < bits; b += 16) v = (v << 16n) | BigInt(Math.floor(random.next() * 65536));
+      return random.next() < 0.5 ? -v : v;
+    };
+    // Thousands of bits: a bound of tens of thousands, hundreds of primes (sieved a segment at a time).
+    for (const degree of [2, 3, 5]) {
+      const coeffs = Array.from({ length: degree + 1 }, () => big(3000));
+      expect(polynomialDiscriminant(coeffs)).toBe(polynomialDiscriminantBareiss(coeffs));
+    }
+    // A bound past every prime held (about 350,000 bits): the determinant.
+    const huge = [big(130_000), big(130_000), big(130_000)];
+    expect(polynomialDiscriminant(huge)).toBe(polynomialDiscriminantBareiss(huge));
+  });
+
   it('the discriminant by resultants modulo primes is the Sylvester determinant\'s, for every degree, size and leading coefficient (leads divisible by the primes used, repeated roots, 0)', () => {
     const random = new SeededRandom(20261208);
     const big = (bits: number) => {

@@ -71,23 +71,44 @@ function discriminantFromResultant(n: number, res: bigint, lead: bigint): bigint
   return (sign * res) / lead;
 }
 
-/** Primes below 2^26 (each product of two residues is below 2^52), from the top down; found once, when first needed. */
-let modPrimes: number[] | undefined;
-/** The primes of [2^26 - 2^18, 2^26): about 14,000, a proven bound of about 350,000 bits. */
-function primesBelow2p26(): number[] {
-  if (modPrimes) return modPrimes;
-  const hi = 2 ** 26;
-  const lo = hi - 2 ** 18;
-  const composite = new Uint8Array(hi - lo);
-  for (let d = 2; d * d < hi; d++) {
-    let isPrime = true;
-    for (let e = 2; e * e <= d; e++) if (d % e === 0) { isPrime = false; break; }
-    if (!isPrime) continue;
-    for (let m = Math.ceil(lo / d) * d; m < hi; m += d) composite[m - lo] = 1;
+/**
+ * The primes of [2^26 - 2^18, 2^26) (each product of two residues is below 2^52), from the top
+ * down: about 14,000, a proven bound of about 350,000 bits. Sieved a segment at a time, as far as
+ * a discriminant has needed them: a node's start checks small fields, which take a prime or a few,
+ * and sieving all of them cost it more than its checks.
+ */
+const MOD_PRIMES_HI = 2 ** 26;
+const MOD_PRIMES_LO = MOD_PRIMES_HI - 2 ** 18;
+const MOD_PRIMES_SEGMENT = 2 ** 12;
+const modPrimes: number[] = [];
+/** modPrimes holds every prime of [modPrimesFrom, MOD_PRIMES_HI). */
+let modPrimesFrom = MOD_PRIMES_HI;
+/** The primes d with d^2 < 2^26, which sieve the segments. */
+let sievingPrimes: number[] | undefined;
+
+/** The i-th prime below 2^26 from the top (i from 0), or undefined past the last one held. */
+function modPrime(i: number): number | undefined {
+  while (modPrimes.length <= i && modPrimesFrom > MOD_PRIMES_LO) sieveNextSegment();
+  return modPrimes[i];
+}
+
+function sieveNextSegment(): void {
+  if (!sievingPrimes) {
+    sievingPrimes = [];
+    const bound = Math.ceil(Math.sqrt(MOD_PRIMES_HI)); // 2^13
+    const composite = new Uint8Array(bound);
+    for (let d = 2; d < bound; d++) {
+      if (composite[d]) continue;
+      sievingPrimes.push(d);
+      for (let m = d * d; m < bound; m += d) composite[m] = 1;
+    }
   }
-  const out: number[] = [];
-  for (let x = hi - 1; x >= lo; x--) if (!composite[x - lo]) out.push(x);
-  return (modPrimes = out);
+  const hi = modPrimesFrom;
+  const lo = Math.max(MOD_PRIMES_LO, hi - MOD_PRIMES_SEGMENT);
+  const composite = new Uint8Array(hi - lo);
+  for (const d of sievingPrimes) for (let m = Math.ceil(lo / d) * d; m < hi; m += d) composite[m - lo] = 1;
+  for (let x = hi - 1; x >= lo; x--) if (!composite[x - lo]) modPrimes.push(x);
+  modPrimesFrom = lo;
 }
 
 const mulMod = (a: number, b: number, p: number): number => (a * b) % p;
@@ -174,15 +195,15 @@ function resultantWithDerivative(coeffs: readonly bigint[]): bigint | undefined 
   // A modulus M of more than bits(boundSquared)/2 + 2 bits is above twice |Res|: the residue
   // taken in (-M/2, M/2] is Res itself.
   const bitsNeeded = Math.ceil(bitLen(boundSquared) / 2) + 2;
-  const primes = primesBelow2p26();
   const lead = coeffs[n] as bigint;
   const leadDf = df[n - 1] as bigint;
   let x = 0n;
   let m = 1n;
   // Every prime is above 2^25: m > 2^(25 k) after k of them.
   let mBits = 0;
-  for (const p of primes) {
-    if (mBits > bitsNeeded) break;
+  for (let i = 0; mBits <= bitsNeeded; i++) {
+    const p = modPrime(i);
+    if (p === undefined) break;
     const P = BigInt(p);
     if (lead % P === 0n || leadDf % P === 0n) continue;
     const reduce = (cs: readonly bigint[]) => cs.map((c) => Number(((c % P) + P) % P));
