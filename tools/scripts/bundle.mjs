@@ -9,6 +9,9 @@ import { entries } from './entries.mjs';
 
 export const workspaceRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
+/** npm packages never inlined: their native addons are found next to their own files. */
+export const NATIVE_PACKAGES = ['better-sqlite3'];
+
 export function bundlePath(project, name) {
   return join(workspaceRoot, 'dist', entries[project].root, `${name}.js`);
 }
@@ -33,7 +36,7 @@ export async function bundle(project, only) {
     platform: 'node',
     target: 'node20',
     format: 'cjs',
-    packages: 'external',
+    ...(spec.inlinePackages ? { external: NATIVE_PACKAGES } : { packages: 'external' }),
     tsconfig: join(workspaceRoot, 'tsconfig.base.json'),
     sourcemap: 'linked',
     logLevel: 'warning',
