@@ -2,8 +2,9 @@
 // Bundles land in dist/<project root>/<name>.js with workspace libraries inlined and npm
 // packages left external (they resolve from node_modules at run time), except for the projects
 // with `inlinePackages`: the nodes a launch starts 24 of at once, whose npm packages are inlined
-// too (all but the native ones, NATIVE_PACKAGES in bundle.mjs). Resolving and loading some 200
-// files of node_modules one by one took about an eighth of an acceptor's CPU from exec to ready.
+// too, all but the native ones and those loaded on demand (NATIVE_PACKAGES and ON_DEMAND_PACKAGES
+// in bundle.mjs). Resolving and loading some 200 files of node_modules one by one took about an
+// eighth of an acceptor's CPU from exec to ready.
 export const entries = {
   acceptor: { root: 'apps/acceptor', files: { main: 'src/main.ts' }, inlinePackages: true },
   proposer: { root: 'apps/proposer', files: { main: 'src/main.ts', 'simulate-nodes': 'src/node-sim/main.ts' }, inlinePackages: true },
