@@ -72,7 +72,7 @@ export class AcceptorNode<S extends AcceptorNodeStorage = AcceptorNodeStorage> {
   };
   private lastAppend: Promise<void> = Promise.resolve();
   private recordsSinceCheckpoint = 0;
-  /** Records before the next checkpoint: checkpointEveryRecords ± 25%, so acceptors fed the same accepts do not all checkpoint at once. */
+  /** Records before the next checkpoint: checkpointEveryRecords +/- 25%, so acceptors fed the same accepts do not all checkpoint at once. */
   private checkpointAfter: number;
   private foldedAt = 0n;
   /** Value bytes the chosen history took since the last fold. */
