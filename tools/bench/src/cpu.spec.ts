@@ -1,10 +1,21 @@
-import { cpuSeconds, cpuUsedSince, parseStatCpuSeconds, startCpuMeter } from './cpu';
+import { clockTicksPerSecond, cpuSeconds, cpuUsedSince, DEFAULT_TICKS_PER_SECOND, parseClockTicks, parseStatCpuSeconds, startCpuMeter } from './cpu';
 
 describe('CPU accounting from /proc', () => {
   it('reads utime + stime past a command name with spaces and parentheses', () => {
     const stat = '4242 (node (x) y) S 1 4242 4242 0 -1 4194304 100 0 0 0 250 75 0 0 20 0 11 0 12345 1000 100 18446744073709551615';
-    expect(parseStatCpuSeconds(stat)).toBeCloseTo(3.25);
+    expect(parseStatCpuSeconds(stat, 100)).toBeCloseTo(3.25);
     expect(() => parseStatCpuSeconds('garbage')).toThrow(/not a \/proc/);
+  });
+
+  it('counts the ticks at the rate getconf CLK_TCK gives, 100 when it gives nothing usable', () => {
+    expect(parseClockTicks('100\n')).toBe(100);
+    expect(parseClockTicks(' 250 ')).toBe(250);
+    expect(parseClockTicks('1000')).toBe(1000);
+    for (const bad of ['', 'undefined\n', '0', '-100', '1e2', '12.5', 'abc', '99999999999999999999', null, undefined]) expect(parseClockTicks(bad)).toBe(DEFAULT_TICKS_PER_SECOND);
+    const stat = '7 (acceptor) S 1 7 7 0 -1 4194304 100 0 0 0 250 75 0 0 20 0 11 0 12345 1000 100 1';
+    expect(parseStatCpuSeconds(stat, 250)).toBeCloseTo(1.3);
+    // This machine's rate, asked once: a positive whole number.
+    expect(Number.isSafeInteger(clockTicksPerSecond()) && clockTicksPerSecond() > 0).toBe(true);
   });
 
   it('a process that is gone used nothing', () => {

@@ -1,19 +1,38 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
-/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ: 100 on Linux). */
-const TICKS_PER_SECOND = 100;
+/** Clock ticks per second when `getconf CLK_TCK` gives nothing usable (USER_HZ is 100 on Linux). */
+export const DEFAULT_TICKS_PER_SECOND = 100;
+
+/** `getconf CLK_TCK`'s output as ticks per second: a positive whole number, else the default. */
+export function parseClockTicks(text: string | null | undefined): number {
+  const t = (text ?? '').trim();
+  const n = /^\d+$/.test(t) ? Number(t) : NaN;
+  return Number.isSafeInteger(n) && n > 0 ? n : DEFAULT_TICKS_PER_SECOND;
+}
+
+let ticksPerSecond: number | undefined;
+
+/** Clock ticks per second of /proc/<pid>/stat times, asked of `getconf CLK_TCK` once (a few ms). */
+export function clockTicksPerSecond(): number {
+  if (ticksPerSecond === undefined) {
+    const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8', timeout: 2000 });
+    ticksPerSecond = parseClockTicks(r.status === 0 ? r.stdout : undefined);
+  }
+  return ticksPerSecond;
+}
 
 /**
  * User plus system CPU seconds from one /proc/<pid>/stat line. The command name (field 2) may
  * hold spaces and parentheses, so the fields are counted from the last ')': utime and stime are
  * fields 14 and 15.
  */
-export function parseStatCpuSeconds(stat: string): number {
+export function parseStatCpuSeconds(stat: string, ticks = clockTicksPerSecond()): number {
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const utime = Number(rest[11]);
   const stime = Number(rest[12]);
   if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error(`not a /proc/<pid>/stat line: ${stat.slice(0, 80)}`);
-  return (utime + stime) / TICKS_PER_SECOND;
+  return (utime + stime) / ticks;
 }
 
 /** CPU seconds a process has used so far; 0 when it is gone (or there is no /proc). */
