@@ -3,7 +3,7 @@ import { ConfigError } from '@paxos/grpc-kit';
 export const benchCommand = {
   program: 'bench',
   summary: 'load generator: Propose from C concurrent clients against N acceptors with fsync on, next to a bare grpc-js echo at the same C',
-  usage: 'npm run bench -- [--acceptors N] [--concurrency 1,16,64,256] [--duration S] [--dir D] [--stream | --stream-only] [--bulk | --bulk-only] | --acceptor',
+  usage: 'npm run bench -- [--acceptors N] [--concurrency 1,16,64,256] [--duration S] [--dir D] [--stream | --stream-only] [--bulk | --bulk-only] | --acceptor | --compare-etcd | --agreed-state (one run per bench)',
   options: {
     acceptors: { type: 'integer', default: 23, min: 1, max: 100, description: 'acceptors of the network the bench starts (ignored with --dir)' },
     concurrency: { type: 'string', default: '1,16,64,256', description: 'concurrent clients, one run each' },
@@ -54,4 +54,65 @@ export function parseConcurrencyLevels(text: string): number[] {
     levels.push(n);
   }
   return levels;
+}
+
+/** What one bench run measures: the load runs, or one of the runs given `instead` of them. */
+export type BenchMode = 'load' | 'acceptor' | 'compare-etcd' | 'agreed-state' | 'echo-server' | 'fsync-echo-server';
+
+const INSTEAD = ['acceptor', 'compare-etcd', 'agreed-state', 'echo-server', 'fsync-echo-server'] as const;
+
+type BenchFlag = keyof typeof benchCommand.options;
+
+/** The runs each flag is read by (a mode's own flag names the mode). */
+const READ_BY: { readonly [F in BenchFlag]?: readonly BenchMode[] } = {
+  acceptors: ['load', 'compare-etcd'],
+  concurrency: ['load', 'compare-etcd'],
+  duration: ['load', 'compare-etcd'],
+  'value-bytes': ['load', 'compare-etcd', 'acceptor', 'agreed-state'],
+  dir: ['load', 'fsync-echo-server'],
+  stream: ['load'],
+  'stream-only': ['load'],
+  'streams-per-channel': ['load'],
+  bulk: ['load'],
+  'bulk-only': ['load'],
+  'bulk-size': ['load'],
+  insecure: ['load'],
+  'history-slots': ['agreed-state'],
+  'catch-up-slots': ['agreed-state'],
+  port: ['echo-server', 'fsync-echo-server'],
+  repeats: ['compare-etcd'],
+};
+
+const flagOf = (mode: BenchMode) => (mode === 'load' ? 'the load runs' : `--${mode}`);
+const INTERNAL: readonly BenchMode[] = ['echo-server', 'fsync-echo-server'];
+
+/** The runs a flag is read by, as the message names them (the internal servers only when no other run reads it). */
+function readersText(readers: readonly BenchMode[]): string {
+  const open = readers.filter((m) => !INTERNAL.includes(m));
+  const named = (open.length > 0 ? open : readers).map(flagOf);
+  const list = named.length > 1 ? `${named.slice(0, -1).join(', ')} and ${named[named.length - 1]}` : (named[0] as string);
+  return open.length > 0 ? list : `the internal ${list}`;
+}
+
+/**
+ * The run the command line asks for. Two runs at once, or a flag the chosen run does not read
+ * (`--dir` with `--compare-etcd`, which starts its own networks; `--stream` with `--bulk-only`), is
+ * a ConfigError naming both: the bench never settles such a line by picking one for the operator.
+ */
+export function benchMode(options: { readonly [F in BenchFlag]?: unknown }, given: ReadonlySet<string>): BenchMode {
+  const asked = INSTEAD.filter((m) => options[m] === true);
+  if (asked.length > 1) throw new ConfigError(`${asked.map((m) => `--${m}`).join(' and ')} are different runs: give one of them per bench (see bench --help)`);
+  const mode: BenchMode = asked.length === 0 ? 'load' : (asked[0] as BenchMode);
+  for (const flag of given) {
+    const readers = READ_BY[flag as BenchFlag];
+    if (readers && !readers.includes(mode)) {
+      throw new ConfigError(`--${flag} is read only by ${readersText(readers)}, not by ${flagOf(mode)}: leave it out (see bench --help)`);
+    }
+  }
+  if (mode === 'load' && options['bulk-only'] === true) {
+    for (const other of ['stream', 'stream-only'] as const) {
+      if (options[other] === true) throw new ConfigError(`--bulk-only measures ProposeBulk alone and --${other} asks for ProposeStream too: give one of them (--stream-only --bulk measures both streaming paths)`);
+    }
+  }
+  return mode;
 }

@@ -15,7 +15,7 @@ import { type LoadResult, runLoad, warmUp } from './load';
 import { rssMb } from './rss';
 import { compareWithEtcd } from './etcd-compare';
 import { atExit, exitOnSignals } from './cleanup';
-import { benchCommand, parseConcurrencyLevels } from './bench-args';
+import { benchCommand, benchMode, parseConcurrencyLevels } from './bench-args';
 
 interface Target {
   readonly acceptors: number;
@@ -109,18 +109,19 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   const o = parsed.options;
-  if (o['echo-server']) {
+  const mode = benchMode(o, parsed.given);
+  if (mode === 'echo-server') {
     await startEchoServer(o.port ?? 0);
     return new Promise<number>(() => undefined); // serve until killed
   }
-  if (o['fsync-echo-server']) {
+  if (mode === 'fsync-echo-server') {
     await startFsyncEchoServer(o.port ?? 0, o.dir ?? tmpdir());
     return new Promise<number>(() => undefined); // serve until killed
   }
   // Ctrl-C or a kill ends the bench through its exit hooks: the nodes, etcd and the baselines it
   // started are killed and their dirs removed.
   exitOnSignals();
-  if (o.acceptor) {
+  if (mode === 'acceptor') {
     const floorDir = mkdtempSync(join(tmpdir(), 'bench-floor-'));
     try {
       await benchAcceptorStream(2000, o['value-bytes'] as number, () => startBaseline(['--fsync-echo-server', '--dir', floorDir]));
@@ -129,12 +130,12 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     return 0;
   }
-  if (o['compare-etcd']) {
+  if (mode === 'compare-etcd') {
     const levels = parseConcurrencyLevels(o.concurrency as string);
     await compareWithEtcd({ levels, durationMs: (o.duration as number) * 1000, valueBytes: o['value-bytes'] as number, repeats: o.repeats as number, acceptors: o.acceptors as number });
     return 0;
   }
-  if (o['agreed-state']) {
+  if (mode === 'agreed-state') {
     const valueBytes = o['value-bytes'] as number;
     console.log(JSON.stringify({ step: 'apply-rate', ...applyRate(20_000) }));
     console.log(JSON.stringify(await historyAndRestart(o['history-slots'] as number, valueBytes)));
