@@ -48,8 +48,15 @@ function status(address: string): Promise<StatusResponse> {
   );
 }
 
-/** Feeds chosen slots [from, to) to an acceptor as commit notices with values (250 a message, 4 in flight). */
-async function feedChosen(address: string, from: number, to: number, valueBytes: number): Promise<void> {
+/** How long a feed waits for an acceptor's next answer before it fails the run. */
+export const FEED_ANSWER_DEADLINE_MS = 30_000;
+
+/**
+ * Feeds chosen slots [from, to) to an acceptor as commit notices with values (250 a message, 4 in
+ * flight). An acceptor that breaks or ends the stream, refuses a notice, or answers nothing for
+ * `deadlineMs` fails the feed (and the run) instead of leaving it waiting.
+ */
+export async function feedChosen(address: string, from: number, to: number, valueBytes: number, deadlineMs = FEED_ANSWER_DEADLINE_MS): Promise<void> {
   const client = new AcceptorServiceClient(address, credentials.createInsecure());
   const stream: ClientDuplexStream<AcceptRequest, AcceptResponse> = client.accept();
   const data = Buffer.alloc(valueBytes, 98);
@@ -58,27 +65,54 @@ async function feedChosen(address: string, from: number, to: number, valueBytes:
   let next = from;
   let inFlight = 0;
   let id = 0n;
-  await new Promise<void>((resolve, reject) => {
-    const send = () => {
-      while (inFlight < 4 && next < to) {
-        const end = Math.min(to, next + per);
-        const values = [];
-        for (let s = next; s < end; s++) values.push({ kind: { $case: 'batch' as const, value: { commands: [{ clientRequestId: `h${s}`, value: { contentType: 'text/plain', data }, verifiedBy: [] }] } } });
-        stream.write({ requestId: id++, commits: [{ ballot, fromSlot: BigInt(next), toSlot: BigInt(end), values }], quorumCommittedIndex: 0n });
-        next = end;
-        inFlight += 1;
-      }
-      if (inFlight === 0 && next >= to) resolve();
-    };
-    stream.on('data', () => {
-      inFlight -= 1;
+  let answered = 0;
+  let watchdog: NodeJS.Timeout | undefined;
+  let finished = false;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const fail = (why: string) => reject(new Error(`feeding slots ${from}..${to} to the acceptor at ${address}: ${why} (${answered} messages answered, up to slot ${next})`));
+      let seen = -1;
+      watchdog = setInterval(() => {
+        if (answered === seen) fail(`no answer for ${deadlineMs} ms`);
+        seen = answered;
+      }, deadlineMs);
+      const send = () => {
+        while (inFlight < 4 && next < to) {
+          const end = Math.min(to, next + per);
+          const values = [];
+          for (let s = next; s < end; s++) values.push({ kind: { $case: 'batch' as const, value: { commands: [{ clientRequestId: `h${s}`, value: { contentType: 'text/plain', data }, verifiedBy: [] }] } } });
+          stream.write({ requestId: id++, commits: [{ ballot, fromSlot: BigInt(next), toSlot: BigInt(end), values }], quorumCommittedIndex: 0n });
+          next = end;
+          inFlight += 1;
+        }
+        if (inFlight === 0 && next >= to) {
+          finished = true;
+          resolve();
+        }
+      };
+      stream.on('data', (r: AcceptResponse) => {
+        if (r.outcome?.$case !== 'committed') {
+          const reason = r.outcome?.$case === 'refused' ? `: ${r.outcome.value.reason}` : '';
+          return fail(`answered ${r.outcome?.$case ?? 'nothing'}${reason} where the notices' commit was expected`);
+        }
+        answered += 1;
+        inFlight -= 1;
+        send();
+      });
+      stream.on('error', (e: Error) => fail(e.message));
+      stream.on('end', () => {
+        if (!finished) fail('it ended the Accept stream');
+      });
       send();
     });
-    stream.on('error', reject);
-    send();
-  });
-  stream.end();
-  client.close();
+    stream.end();
+  } catch (e) {
+    stream.cancel();
+    throw e;
+  } finally {
+    clearInterval(watchdog);
+    client.close();
+  }
 }
 
 async function waitFor(what: () => Promise<boolean>, timeoutMs: number): Promise<number | null> {
