@@ -12,7 +12,7 @@ import { startEchoServer } from './echo-server';
 import { startFsyncEchoServer } from './fsync-echo-server';
 import { type CpuShares, startCpuMeter } from './cpu';
 import { type LoadResult, runLoad, warmUp } from './load';
-import { rssMb } from './rss';
+import { memoryOf } from './rss';
 import { compareWithEtcd } from './etcd-compare';
 import { atExit, exitOnSignals } from './cleanup';
 import { benchCommand, benchMode, parseConcurrencyLevels } from './bench-args';
@@ -183,6 +183,9 @@ async function main(argv: readonly string[]): Promise<number> {
         const r = await runLoad(call, c, durationMs, { atWindowEnd: () => (cores = cpu()) });
         cores ??= cpu();
         close();
+        const proposerMemory = memoryOf([target.proposerPid()]);
+        const acceptorsMemory = memoryOf(target.acceptorPids());
+        const pssFromRss = proposerMemory.pssFromRss + acceptorsMemory.pssFromRss;
         console.log(
           JSON.stringify({
             mode,
@@ -198,8 +201,12 @@ async function main(argv: readonly string[]): Promise<number> {
             echoCallsPerSecond: round(echoResult.perSecond, 1),
             echoP50Ms: round(echoResult.p50Ms),
             ratioToEcho: round(r.perSecond / echoResult.perSecond, 3),
-            rssProposerMb: round(rssMb(target.proposerPid()), 1),
-            rssAcceptorsMb: round(target.acceptorPids().reduce((s: number, p) => s + rssMb(p), 0), 1),
+            rssProposerMb: round(proposerMemory.rssMb, 1),
+            rssAcceptorsMb: round(acceptorsMemory.rssMb, 1),
+            // The acceptors' RSS sum counts the node binary's shared pages once per process; PSS once in all.
+            pssProposerMb: round(proposerMemory.pssMb, 1),
+            pssAcceptorsMb: round(acceptorsMemory.pssMb, 1),
+            ...(pssFromRss > 0 ? { pssFromRss } : {}),
             cpuProposerCores: round(cores.proposer),
             cpuAcceptorsCores: round(cores.acceptors),
             cpuLoadGeneratorCores: round(cores.loadGenerator),
