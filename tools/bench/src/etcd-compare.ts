@@ -3,8 +3,9 @@
 // .ci/run installs what it needs) runs with 3 and with 23 members on loopback, fsync on; it is
 // driven by the npm etcd3 client (on grpc-js, as ours) with the same closed-loop generator,
 // value size and duration as our unary, stream and bulk paths. The systems take turns, each on
-// an idle machine, the whole round repeated; one JSON line per run, then medians with the spread
-// and the issue's ratios.
+// an idle machine, the whole round repeated. stdout has JSON lines only: one per run, then one
+// summary line (medians with the spread, quorum-ready and memory at rest, the issue's ratios);
+// the same summary as a table goes to stderr.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -52,7 +53,8 @@ function ensureEtcd(): string {
   if (found) return found;
   const asRoot = process.getuid?.() === 0;
   const install = asRoot ? ['apt-get', ['install', '-y', '-qq', 'etcd-server']] : ['sudo', ['apt-get', 'install', '-y', '-qq', 'etcd-server']];
-  const r = spawnSync(install[0] as string, install[1] as string[], { stdio: 'inherit' });
+  // apt-get's progress goes to stderr: stdout is the comparison's JSON lines.
+  const r = spawnSync(install[0] as string, install[1] as string[], { stdio: ['inherit', 2, 'inherit'] });
   const after = spawnSync('sh', ['-c', 'command -v etcd'], { encoding: 'utf8' }).stdout.trim();
   if (r.status !== 0 || !after) throw new Error("etcd is not installed and apt-get could not install Debian's etcd-server: install it (apt-get install etcd-server) and run again");
   return after;
@@ -266,6 +268,64 @@ export function comparisonRatios(runs: readonly Run[], footprints: readonly Foot
   return ratios;
 }
 
+/** One system's figures at rest over the rounds: the medians, and each round's. */
+export interface FootprintSummary {
+  readonly system: string;
+  readonly quorumReadyMs: number;
+  readonly restRssMb: number;
+  readonly restPssMb: number;
+  readonly rounds: ReadonlyArray<Omit<Footprint, 'system'>>;
+}
+
+/** The comparison's last JSON line: what it compared, the medians with each run's throughput, the footprints and the ratios. */
+export interface ComparisonSummary {
+  readonly comparison: 'etcd';
+  readonly rounds: number;
+  readonly acceptors: number;
+  readonly valueBytes: number;
+  readonly durationMs: number;
+  readonly medians: ReadonlyArray<{ system: string; mode: string; concurrency: number; opsPerSecond: number; p50Ms: number; p99Ms: number; runsOpsPerSecond: number[] }>;
+  readonly footprints: readonly FootprintSummary[];
+  readonly ratios: Record<string, number>;
+}
+
+/**
+ * The summary line and the table of a finished comparison. The line is one JSON object on one
+ * line (a figure there is none of, NaN, is null in it); the table, for a person, ends in a newline.
+ */
+export function comparisonOutput(runs: readonly Run[], footprints: readonly Footprint[], o: Pick<CompareOptions, 'levels' | 'repeats' | 'acceptors' | 'valueBytes' | 'durationMs'>): { summaryLine: string; table: string } {
+  const etcds = [...new Set([3, o.acceptors])].map((n) => `etcd-${n}`);
+  const medians: Array<ComparisonSummary['medians'][number]> = [];
+  for (const [system, mode] of [...etcds.map((e) => [e, 'put'] as const), ['ours', 'unary'], ['ours', 'stream'], ['ours', 'bulk']] as const) {
+    for (const c of o.levels) {
+      const s = summarize(runs, system, mode, c);
+      medians.push({ system, mode, concurrency: c, opsPerSecond: round(s.ops, 1), p50Ms: round(s.p50), p99Ms: round(s.p99), runsOpsPerSecond: s.spread });
+    }
+  }
+  const foot = (system: string) => footprints.filter((f) => f.system === system);
+  const footSummaries: FootprintSummary[] = [...etcds, 'ours'].map((system) => {
+    const fs = foot(system);
+    return {
+      system,
+      quorumReadyMs: median(fs.map((f) => f.quorumReadyMs)),
+      restRssMb: round(median(fs.map((f) => f.restRssMb)), 1),
+      restPssMb: round(median(fs.map((f) => f.restPssMb)), 1),
+      rounds: fs.map(({ system: _, ...rest }) => rest),
+    };
+  });
+  const ratios = comparisonRatios(runs, footprints, o.levels, o.acceptors);
+  const summary: ComparisonSummary = { comparison: 'etcd', rounds: o.repeats, acceptors: o.acceptors, valueBytes: o.valueBytes, durationMs: o.durationMs, medians, footprints: footSummaries, ratios };
+  const rows = medians.map((m) => `${`${m.system} ${m.mode}`.padEnd(14)} C=${String(m.concurrency).padEnd(4)} ${String(m.opsPerSecond).padStart(8)} ops/s (runs ${m.runsOpsPerSecond.join(', ')})  p50 ${m.p50Ms} ms  p99 ${m.p99Ms} ms`);
+  for (const system of [...etcds, 'ours']) {
+    const fs = foot(system);
+    rows.push(
+      `${system.padEnd(8)} quorum-ready ${fs.map((f) => `${(f.quorumReadyMs / 1000).toFixed(2)} s`).join(', ')}; at rest RSS sum ${fs.map((f) => `${f.restRssMb} MB`).join(', ')}, PSS sum ${fs.map((f) => `${f.restPssMb} MB${f.pssFromRss > 0 ? ` (${f.pssFromRss} processes' PSS unreadable: their RSS)` : ''}`).join(', ')}`,
+    );
+  }
+  const table = ['', 'medians over the rounds (each system alone on the machine, in turns):', ...rows, '', 'ratios:', ...Object.entries(ratios).map(([k, v]) => `  ${k}: ${v}`), ''].join('\n');
+  return { summaryLine: JSON.stringify(summary), table };
+}
+
 /**
  * Runs the comparison and prints the runs, the medians and the ratios the performance issue sets.
  * etcd runs with 3 members and with as many as our network has acceptors (23 unless --acceptors
@@ -284,19 +344,9 @@ export async function compareWithEtcd(o: CompareOptions): Promise<void> {
     const order = round % 2 === 0 ? systems : [...systems].reverse();
     for (const measure of order) await measure();
   }
-  const rows: string[] = [];
-  const etcds = sizes.map((n) => `etcd-${n}`);
-  for (const [system, mode] of [...etcds.map((e) => [e, 'put'] as const), ['ours', 'unary'], ['ours', 'stream'], ['ours', 'bulk']] as const) {
-    for (const c of o.levels) {
-      const s = summarize(runs, system, mode, c);
-      rows.push(`${`${system} ${mode}`.padEnd(14)} C=${String(c).padEnd(4)} ${String(round(s.ops, 1)).padStart(8)} ops/s (runs ${s.spread.join(', ')})  p50 ${round(s.p50)} ms  p99 ${round(s.p99)} ms`);
-    }
-  }
-  const foot = (system: string) => footprints.filter((f) => f.system === system);
-  for (const system of [...etcds, 'ours']) {
-    rows.push(`${system.padEnd(8)} quorum-ready ${foot(system).map((f) => `${(f.quorumReadyMs / 1000).toFixed(2)} s`).join(', ')}; at rest RSS sum ${foot(system).map((f) => `${f.restRssMb} MB`).join(', ')}, PSS sum ${foot(system).map((f) => `${f.restPssMb} MB${f.pssFromRss > 0 ? ` (${f.pssFromRss} processes' PSS unreadable: their RSS)` : ''}`).join(', ')}`);
-  }
-  const ratios = comparisonRatios(runs, footprints, o.levels, o.acceptors);
-  console.log(['', 'medians over the rounds (each system alone on the machine, in turns):', ...rows, '', 'ratios:', ...Object.entries(ratios).map(([k, v]) => `  ${k}: ${v}`)].join('\n'));
-  console.log(JSON.stringify({ comparison: 'etcd', rounds: o.repeats, acceptors: o.acceptors, valueBytes: o.valueBytes, durationMs: o.durationMs, ratios }));
+  const out = comparisonOutput(runs, footprints, o);
+  // stdout carries JSON lines only (the runs, then this summary), for tools reading it line by
+  // line; the table for a person goes to stderr.
+  process.stderr.write(out.table);
+  console.log(out.summaryLine);
 }
