@@ -188,6 +188,7 @@ export interface ProposeFailure {
 }
 
 export interface WatchChosenRequest {
+  /** The first slot sent; one above 2^62, the highest slot a log reaches, is INVALID_ARGUMENT. */
   fromSlot: bigint;
 }
 
