@@ -93,7 +93,8 @@ export class NetworkPoller {
     const loop = async () => {
       this.wake = undefined;
       const started = performance.now();
-      if (this.watched()) {
+      const whole = this.watched();
+      if (whole) {
         try {
           const view = await this.pollOnce();
           this.current = view;
@@ -114,8 +115,10 @@ export class NetworkPoller {
         }
       }
       if (this.stopped) return;
-      // Someone came to look while the counters were read: the whole network at once.
-      const waitMs = this.watched() && (this.stale || this.viewWaiters.length > 0) ? 0 : Math.max(0, this.opts.pollMs - (performance.now() - started));
+      // Someone came to look while the counters were read: the whole network at once. After a
+      // whole poll, pollMs from its start even when it failed (the view then still stale): a poll
+      // that fails at once was otherwise run again at once, without end, while the page was open.
+      const waitMs = !whole && this.watched() ? 0 : Math.max(0, this.opts.pollMs - (performance.now() - started));
       const timer = (this.timer = setTimeout(() => void loop(), waitMs));
       this.wake = () => {
         clearTimeout(timer);

@@ -922,6 +922,27 @@ describe('the poller while no one looks', () => {
     }
   });
 
+  it('waits pollMs between whole polls that fail, as between those that succeed, when a page opens on an idle poller', async () => {
+    const logger = createLogger('status-page-spec');
+    logger.level = 'silent';
+    const poller = new RealNetworkPoller({ acceptors: ['127.0.0.1:1'], proposer: '127.0.0.1:1', proposerMetrics: '127.0.0.1:1', transport: INSECURE, pollMs: 50, nodeDeadlineMs: 200, historySeconds: 60, logger, viewAskedLingerMs: 0 });
+    const whole = jest.spyOn(poller, 'pollOnce').mockRejectedValue(new Error('a poll that fails'));
+    try {
+      poller.start();
+      // Idle polls (the proposer's counters alone) until the view no longer follows the network.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(whole).not.toHaveBeenCalled();
+      const release = poller.watch();
+      await new Promise((r) => setTimeout(r, 500));
+      release();
+      // One at once, then one every 50 ms: about 11 in 500 ms, never a poll after a poll with no wait.
+      expect(whole.mock.calls.length).toBeGreaterThanOrEqual(2);
+      expect(whole.mock.calls.length).toBeLessThanOrEqual(15);
+    } finally {
+      poller.stop();
+    }
+  });
+
   it('answers a read of the view made after stop at once', async () => {
     const logger = createLogger('status-page-spec');
     logger.level = 'silent';
