@@ -1,4 +1,6 @@
 import { HealthRegistry, ServingStatus } from '@paxos/grpc-kit';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { markCannotChoose } from './proposer-health';
 
 describe('the proposer\'s health at the ballot ceiling', () => {
@@ -8,5 +10,14 @@ describe('the proposer\'s health at the ballot ceiling', () => {
     expect(health.status('')).toBe(ServingStatus.NOT_SERVING);
     expect(health.status('paxos.v1.ProposerService')).toBe(ServingStatus.NOT_SERVING);
     expect(health.status('paxos.v1.ReadService')).toBe(ServingStatus.SERVING);
+  });
+
+  it('is what the README says of the health services', () => {
+    const readme = readFileSync(join(__dirname, '../../../README.md'), 'utf8').replace(/\s+/g, ' ');
+    // The sentence, up to its end (a period before a space; names such as paxos.v1.ReadService hold dots too).
+    const said = /A proposer at the ballot ceiling is .*?\.(?= )/.exec(readme)?.[0];
+    expect(said).toBeDefined();
+    expect(said).not.toMatch(/every service/);
+    expect(said).toMatch(/`paxos\.v1\.ReadService` stays `SERVING`/);
   });
 });
