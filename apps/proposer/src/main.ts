@@ -9,7 +9,7 @@ import { type ProposerConfig, proposerCommand, resolveProposerConfig } from './c
 import { assembleProposer } from './proposer-assembly';
 import { proposerService } from './proposer-service';
 import { proposerMetrics } from './proposer-metrics';
-import { ValueChecker } from './value-check';
+import { learnedIdTaken, ValueChecker } from './value-check';
 import { markCannotChoose } from './proposer-health';
 
 /** Bytes an accept may carry beyond its value (ballot, slot, batch framing). */
@@ -87,7 +87,7 @@ async function main(): Promise<void> {
       return undefined; // no applied state yet: the registry decides once the proposal is chosen
     }
     return found && !('forgotten' in found) ? found : undefined;
-  }, (id) => (node.learningAt !== undefined ? undefined : chosen.result(id) !== undefined));
+  }, learnedIdTaken(() => node.learningAt !== undefined, (id) => chosen.result(id)));
 
   // Shared by unary answers and ProposeStream/ProposeBulk answers not yet read.
   const answers = answerBudgetFor(config.bounds);

@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { ValueChecker } from './value-check';
+import { learnedIdTaken, ValueChecker } from './value-check';
 import { buildProposal, encodeProposalValue } from '@paxos/proposal';
 
 describe('the proposer\'s value check', () => {
@@ -120,6 +120,27 @@ describe('a proposal number already taken', () => {
     learning = true;
     expect(() => checker.check('third', proposal(100n))).toThrow(expect.objectContaining({ code: status.UNAVAILABLE, message: expect.stringContaining('still learning the chosen log') }));
     expect(checker.check('first', proposal(100n)).clientRequestId).toBe('first');
+  });
+});
+
+describe('a retry while the proposer learns the chosen log', () => {
+  it('is let through for the sessions to answer when the log learned so far holds its id: under a number another id took, with an invisible character, or with claims', () => {
+    const learned = new Set(['first', 'second', 'old\u200b']);
+    const checker = new ValueChecker(1024 * 1024, () => undefined, undefined, undefined, (n) => (n === 100n ? { slot: 9n, clientRequestId: 'first' } : undefined), learnedIdTaken(() => true, (id) => (learned.has(id) ? { slot: 3n } : undefined)));
+    const proposal = (n: bigint, claims: { source: number; label: string; field: string; claimedValue: string }[] = []) => {
+      const v = encodeProposalValue(buildProposal({ proposalNumber: n, proposerId: 1, leaderboard: [{ framework: 'beta', score: '2', pricePerPoint: '0.01', bid: '1', ask: '2' }], claims }));
+      return { contentType: v.contentType, data: Buffer.from(v.data) };
+    };
+    // Learned: the sessions answer it (its slot, or ALREADY_EXISTS), as the gateway does while learning.
+    expect(checker.check('second', proposal(100n)).clientRequestId).toBe('second');
+    expect(checker.check('old\u200b', { contentType: 'text/plain', data: Buffer.from('x') }).clientRequestId).toBe('old\u200b');
+    // Its claims held when it was chosen: not checked again (the source is not loaded here).
+    const claim = { source: 0, label: '11.a2', field: 'conductor', claimedValue: '11' };
+    expect(checker.check('second', proposal(101n, [claim])).clientRequestId).toBe('second');
+    expect(() => checker.check('third', proposal(101n, [claim]))).toThrow(expect.objectContaining({ code: status.UNAVAILABLE, message: expect.stringContaining('source') }));
+    // Not learned yet: it may still be further in the log.
+    expect(() => checker.check('third', proposal(100n))).toThrow(expect.objectContaining({ code: status.UNAVAILABLE }));
+    expect(() => checker.check('new\u200b', { contentType: 'text/plain', data: Buffer.from('x') })).toThrow(expect.objectContaining({ code: status.UNAVAILABLE }));
   });
 });
 

@@ -29,6 +29,15 @@ export type ProposalTaken = (proposalNumber: bigint) => { readonly slot: bigint;
 export type IdTaken = (clientRequestId: string) => boolean | undefined;
 
 /**
+ * IdTaken from the chosen log learned so far: an id it holds took effect (its first slot is the
+ * same in any longer log, as the client gateway answers it while learning too); one it does not
+ * hold cannot be told absent until the log is learned (undefined while `learning()`).
+ */
+export function learnedIdTaken(learning: () => boolean, learned: (clientRequestId: string) => unknown): IdTaken {
+  return (id) => (learned(id) !== undefined ? true : learning() ? undefined : false);
+}
+
+/**
  * Refuses, before any acceptor sees it, a value that is malformed (INVALID_ARGUMENT) or that does
  * not check out (FAILED_PRECONDITION): a Monster Harmonic proposal whose hash does not match its
  * leaderboard, whose LMFDB claim is false or cannot be verified here, or whose number a proposal
