@@ -235,4 +235,13 @@ describe('framework names that read alike', () => {
     expect(upgraded.check('earlier', harmonic('cafe\u0301')).clientRequestId).toBe('earlier');
     expect(() => upgraded.check('another', harmonic('cafe\u0301'))).toThrow(expect.objectContaining({ code: status.FAILED_PRECONDITION }));
   });
+
+  it('lets through the retry of an id that took effect with such a name under a number another id took first, for the sessions to answer', () => {
+    // "late" was chosen after "earlier" had taken 31: the registry refused its proposal, and the
+    // sessions hold its slot. Its retry is answered from them, its name as that build took it.
+    const taken = new Map([[31n, { slot: 4n, clientRequestId: 'earlier' }]]);
+    const upgraded = new ValueChecker(1 << 20, () => undefined, undefined, undefined, (n) => taken.get(n), (id) => id === 'earlier' || id === 'late');
+    expect(upgraded.check('late', harmonic('cafe\u0301')).clientRequestId).toBe('late');
+    expect(() => upgraded.check('another', harmonic('cafe\u0301'))).toThrow(expect.objectContaining({ code: status.FAILED_PRECONDITION }));
+  });
 });

@@ -135,9 +135,11 @@ export class ValueChecker {
           );
         }
       }
-      // A retry of the proposal that took effect is answered with its slot, whatever an older
-      // build let its names be.
-      const spelled = taken?.clientRequestId === clientRequestId ? undefined : frameworkNotComposed(checked.proposal.leaderboard);
+      // A retry of the proposal that took effect, or of an id that did (its proposal refused by
+      // the registry, the number taken first), is answered with its slot, whatever an older build
+      // let its names be.
+      const retry = taken?.clientRequestId === clientRequestId || this.idTaken(clientRequestId) === true;
+      const spelled = retry ? undefined : frameworkNotComposed(checked.proposal.leaderboard);
       if (spelled !== undefined) throw new GrpcError(status.INVALID_ARGUMENT, spelled);
       // A retry of an id that took effect is answered from the sessions, never proposed: its
       // claims are not checked again (they held when it was chosen), so neither a spent share of
