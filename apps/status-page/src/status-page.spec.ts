@@ -893,14 +893,12 @@ describe('the poller while no one looks', () => {
     logger.level = 'silent';
     const { server, calls } = await countingAcceptor(logger);
     const poller = new RealNetworkPoller({ acceptors: [`127.0.0.1:${server.port}`], proposer: '127.0.0.1:1', proposerMetrics: '127.0.0.1:1', transport: INSECURE, pollMs: 20, nodeDeadlineMs: 500, historySeconds: 60, logger, viewAskedLingerMs: 0 });
-    const readings = () => poller.rateHistory().length + (poller as unknown as { rates: RateHistory }).rates.all().length;
     try {
       poller.start();
       // Several idle polls (each reads the proposer's counters: here a gap, as its metrics are nowhere).
       await new Promise((r) => setTimeout(r, 200));
       expect(calls.status).toBe(0);
       expect(poller.latest()).toBeUndefined();
-      expect(readings()).toBeGreaterThanOrEqual(0);
 
       // A read of the view waits for a whole poll and gets the acceptor's answer.
       const v = await poller.viewNow();
