@@ -429,7 +429,13 @@ async function statusPageReady(layout: NetworkLayout, pid: number | undefined, t
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
       if (res.ok && res.headers.get('x-paxos-status-page') === String(pid)) return url;
-      if (res.ok) return undefined; // another process serves this port
+      if (res.ok) {
+        // Another process serves this port: this launch's page cannot bind it and exits, its log
+        // saying why. Waited for, so that its exit is what is reported and nothing of this launch
+        // is left running when it returns (it returned while the page was still starting).
+        while (performance.now() < deadline && isAlive(pid) && !isPaused(pid)) await sleep(100);
+        return undefined;
+      }
     } catch {
       // not listening yet
     }
