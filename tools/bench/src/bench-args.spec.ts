@@ -66,6 +66,7 @@ describe('bench command line', () => {
     [['--history-slots', '10'], /--history-slots is read only by --agreed-state, not by the load runs/],
     [['--port', '4000'], /--port is read only by the internal --echo-server and --fsync-echo-server, not by the load runs/],
     [['--agreed-state', '--value-bytes', '100', '--insecure'], /--insecure is read only by the load runs, not by --agreed-state/],
+    [['--dir', '/tmp/x', '--insecure'], /--insecure sets how the network the bench starts talks; with --dir the bench talks as the launched network does/],
     [['--bulk-only', '--stream'], /--bulk-only measures ProposeBulk alone and --stream asks for ProposeStream too/],
     [['--bulk-only', '--stream-only'], /--bulk-only measures ProposeBulk alone and --stream-only/],
   ])('refuses %j instead of settling it by whichever flag is read first', (argv, message) => {

@@ -29,7 +29,7 @@ export const benchCommand = {
     'echo-server': { type: 'boolean', description: '(internal) run the echo baseline server' },
     'fsync-echo-server': { type: 'boolean', description: '(internal) run the write+fdatasync floor under one acceptor (--acceptor)' },
     port: { type: 'integer', min: 0, max: 65_535, description: '(internal) port of the echo server' },
-    insecure: { type: 'boolean', description: 'run the network the bench starts with plaintext gRPC instead of mutual TLS (to measure what TLS costs)' },
+    insecure: { type: 'boolean', description: 'run the network the bench starts with plaintext gRPC instead of mutual TLS (to measure what TLS costs; not with --dir, whose network.json says)' },
     'compare-etcd': {
       type: 'boolean',
       description: "instead: etcd (Debian's, installed when missing) with 3 and 23 members against this network's unary, stream and bulk paths, in turns, --repeats times; medians, spread and the performance issue's ratios",
@@ -108,6 +108,10 @@ export function benchMode(options: { readonly [F in BenchFlag]?: unknown }, give
     if (readers && !readers.includes(mode)) {
       throw new ConfigError(`--${flag} is read only by ${readersText(readers)}, not by ${flagOf(mode)}: leave it out (see bench --help)`);
     }
+  }
+  // The launched network's transport is in its network.json: --insecure there ran TLS without a word.
+  if (mode === 'load' && given.has('dir') && given.has('insecure')) {
+    throw new ConfigError('--insecure sets how the network the bench starts talks; with --dir the bench talks as the launched network does (its network.json): leave --insecure out, or launch that network with --insecure');
   }
   if (mode === 'load' && options['bulk-only'] === true) {
     for (const other of ['stream', 'stream-only'] as const) {
