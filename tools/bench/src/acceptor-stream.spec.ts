@@ -1,31 +1,7 @@
-import { Server, ServerCredentials, type ServerDuplexStream, status } from '@grpc/grpc-js';
-import { type AcceptRequest, type AcceptResponse, AcceptorServiceService, type AcceptorServiceServer, type PrepareRequest, type PrepareResponse } from '@paxos/proto';
+import { status } from '@grpc/grpc-js';
+import type { AcceptRequest, AcceptResponse } from '@paxos/proto';
 import { pacedAccepts } from './acceptor-stream';
-
-/** An AcceptorService that promises at once and treats accepts as `onAccept` says. */
-async function standIn(onAccept: (call: ServerDuplexStream<AcceptRequest, AcceptResponse>, r: AcceptRequest, n: number) => void): Promise<{ address: string; stop: () => void }> {
-  const unimplemented = () => {
-    throw new Error('not here');
-  };
-  const impl: AcceptorServiceServer = {
-    prepare(call: ServerDuplexStream<PrepareRequest, PrepareResponse>) {
-      call.on('data', (r: PrepareRequest) => call.write({ requestId: r.requestId, outcome: { $case: 'promised', value: { ballot: r.ballot, accepted: [], truncated: false, committedIndex: 0n } } }));
-      call.on('end', () => call.end());
-    },
-    accept(call: ServerDuplexStream<AcceptRequest, AcceptResponse>) {
-      let n = 0;
-      call.on('data', (r: AcceptRequest) => onAccept(call, r, n++));
-    },
-    status: unimplemented,
-    learn: unimplemented,
-    installStateSnapshot: unimplemented,
-    verifyClaims: unimplemented,
-  };
-  const server = new Server();
-  server.addService(AcceptorServiceService, impl);
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
-  return { address: `127.0.0.1:${port}`, stop: () => server.forceShutdown() };
-}
+import { standInAcceptor as standIn } from './stand-in-acceptor.testing';
 
 const accepted = (r: AcceptRequest): AcceptResponse => ({
   requestId: r.requestId,

@@ -1,29 +1,7 @@
-import { Server, ServerCredentials, type ServerDuplexStream, status } from '@grpc/grpc-js';
-import { type AcceptRequest, type AcceptResponse, AcceptorServiceService, type AcceptorServiceServer, RefusalKind } from '@paxos/proto';
+import { status } from '@grpc/grpc-js';
+import { type AcceptRequest, type AcceptResponse, RefusalKind } from '@paxos/proto';
 import { feedChosen } from './agreed-state';
-
-/** An AcceptorService whose Accept stream treats commit notices as `onNotice` says. */
-async function standIn(onNotice: (call: ServerDuplexStream<AcceptRequest, AcceptResponse>, r: AcceptRequest, n: number) => void): Promise<{ address: string; stop: () => void }> {
-  const unimplemented = () => {
-    throw new Error('not here');
-  };
-  const impl: AcceptorServiceServer = {
-    accept(call: ServerDuplexStream<AcceptRequest, AcceptResponse>) {
-      let n = 0;
-      call.on('data', (r: AcceptRequest) => onNotice(call, r, n++));
-      call.on('end', () => call.end());
-    },
-    prepare: unimplemented,
-    status: unimplemented,
-    learn: unimplemented,
-    installStateSnapshot: unimplemented,
-    verifyClaims: unimplemented,
-  };
-  const server = new Server();
-  server.addService(AcceptorServiceService, impl);
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
-  return { address: `127.0.0.1:${port}`, stop: () => server.forceShutdown() };
-}
+import { standInAcceptor as standIn } from './stand-in-acceptor.testing';
 
 const committed = (r: AcceptRequest): AcceptResponse => ({ requestId: r.requestId, outcome: { $case: 'committed', value: { committedIndex: r.commits[0]?.toSlot ?? 0n, durableCommittedIndex: 0n } } });
 
