@@ -56,12 +56,16 @@ async function acceptStream(address: string, round: bigint, firstSlot: bigint, d
   return { client, ballot, stream };
 }
 
-/** An accept of `slot` whose value is one command carrying `data`. */
-function acceptOf(requestId: bigint, ballot: { round: bigint; proposerId: number }, slot: bigint, data: Buffer): AcceptRequest {
+/**
+ * An accept of `slot` whose value is `commands` commands each carrying `data` (distinct ids);
+ * with `commitPrevious`, the commit of the slot before rides along, as a proposer sends it.
+ */
+function acceptOf(requestId: bigint, ballot: { round: bigint; proposerId: number }, slot: bigint, data: Buffer, commands = 1, commitPrevious = false): AcceptRequest {
+  const batch = Array.from({ length: commands }, (_, i) => ({ clientRequestId: `s${slot}-${i}`, value: { contentType: 'text/plain', data }, verifiedBy: [] }));
   return {
     requestId,
-    accept: { ballot, slot, value: { kind: { $case: 'batch', value: { commands: [{ clientRequestId: `s${slot}`, value: { contentType: 'text/plain', data }, verifiedBy: [] }] } } } },
-    commits: [],
+    accept: { ballot, slot, value: { kind: { $case: 'batch', value: { commands: batch } } } },
+    commits: commitPrevious && slot > 0n ? [{ ballot, fromSlot: slot - 1n, toSlot: slot, values: [] }] : [],
     quorumCommittedIndex: 0n,
   };
 }
@@ -116,6 +120,8 @@ export async function pacedAccepts(
   gapMs: number,
   firstSlot: bigint,
   deadlineMs = ANSWER_DEADLINE_MS,
+  /** Commands in each accepted value; with commits, each accept carries the commit of the slot before (history, state machine). */
+  shape: { readonly commands: number; readonly commits: boolean } = { commands: 1, commits: false },
 ): Promise<{ cpuMsPerAccept: number; p50Ms: number }> {
   // eslint-disable-next-line no-restricted-properties -- a ballot round above earlier runs', as the proposer picks it
   const { client, ballot, stream } = await acceptStream(address, BigInt(Date.now()), firstSlot, deadlineMs);
@@ -145,13 +151,27 @@ export async function pacedAccepts(
           if (broken) return reject(broken);
           fail = reject;
           answered = (r) => (r.outcome?.$case === 'accepted' ? resolve() : reject(new Error(`unexpected answer ${r.outcome?.$case}`)));
-          stream.write(acceptOf(BigInt(i), ballot, slot, data));
+          stream.write(acceptOf(BigInt(i), ballot, slot, data, shape.commands, shape.commits && i > 0));
         }),
         deadlineMs,
         `the accept of slot ${slot} at ${address}`,
       );
       if (i >= warm) rtts.push(Number(process.hrtime.bigint() - started) / 1e6);
       await new Promise((r) => setTimeout(r, gapMs));
+    }
+    // The last slot's commit alone (a run after this one starts from the next slot, committed).
+    if (shape.commits) {
+      const last = firstSlot + BigInt(warm + count - 1);
+      await within(
+        new Promise<void>((resolve, reject) => {
+          if (broken) return reject(broken);
+          fail = reject;
+          answered = (r) => (r.outcome?.$case === 'committed' ? resolve() : reject(new Error(`unexpected answer ${r.outcome?.$case}`)));
+          stream.write({ requestId: BigInt(warm + count), commits: [{ ballot, fromSlot: last, toSlot: last + 1n, values: [] }], quorumCommittedIndex: 0n });
+        }),
+        deadlineMs,
+        `the commit of slot ${last} at ${address}`,
+      );
     }
   } finally {
     stream.end();
@@ -204,6 +224,17 @@ export async function benchAcceptorStream(count: number, valueBytes: number, sta
     const idle = rssMb(cluster.acceptors[0]?.child.pid);
     const pacedCount = Math.max(50, Math.round(count / 5));
     const paced = await pacedAccepts(address, cluster.acceptors[0]?.child.pid as number, pacedCount, PACED_GAP_MS, THIRD_RUN_SLOT);
+    // Values of 1 and of 64 commands, each accept committing the slot before (as at C=1 and at
+    // C=256, where a slot holds tens of commands): an acceptor's cost of a slot and of a command.
+    // The committed prefix grows from slot 0 (the first run's slots, accepted again at a higher ballot).
+    const batches = [];
+    let next = 0n;
+    for (const commands of [1, 64]) {
+      const r = await pacedAccepts(address, cluster.acceptors[0]?.child.pid as number, pacedCount, PACED_GAP_MS, next, ANSWER_DEADLINE_MS, { commands, commits: true });
+      batches.push({ commands, cpuMsPerSlot: Number(r.cpuMsPerAccept.toFixed(3)), p50Ms: Number(r.p50Ms.toFixed(2)) });
+      next += BigInt(pacedCount + Math.ceil(pacedCount / 10));
+    }
+    const [one, many] = batches as [(typeof batches)[number], (typeof batches)[number]];
     const floor = await startFloor();
     let floorPaced: { cpuMsPerAccept: number; p50Ms: number };
     try {
@@ -228,6 +259,9 @@ export async function benchAcceptorStream(count: number, valueBytes: number, sta
         pacedP50Ms: Number(paced.p50Ms.toFixed(2)),
         floorPacedCpuMsPerAccept: Number(floorPaced.cpuMsPerAccept.toFixed(3)),
         floorPacedP50Ms: Number(floorPaced.p50Ms.toFixed(2)),
+        committedPaced: batches,
+        // What one more command in a slot costs the acceptor (accept, vote log, history, state machine).
+        cpuUsPerCommand: Number((((many.cpuMsPerSlot - one.cpuMsPerSlot) * 1000) / (many.commands - one.commands)).toFixed(1)),
       }),
     );
   } finally {

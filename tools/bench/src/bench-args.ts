@@ -18,7 +18,8 @@ export const benchCommand = {
     'bulk-size': { type: 'integer', default: 64, min: 1, max: 1024, description: 'most proposals in one ProposeBulk message' },
     acceptor: {
       type: 'boolean',
-      description: 'instead: accepts/s on one stream of one acceptor (fsync on) next to the bare write+fdatasync rate, and accepts paced like a lone client\'s rounds at the acceptor and at a bare grpc-js write+fdatasync server',
+      description:
+        "instead: accepts/s on one stream of one acceptor (fsync on) next to the bare write+fdatasync rate; accepts paced like a lone client's rounds at the acceptor and at a bare grpc-js write+fdatasync server; and paced values of 1 and 64 commands with each slot committed (the acceptor's CPU per slot and per command)",
     },
     'agreed-state': {
       type: 'boolean',
