@@ -6,9 +6,16 @@ import type { AcceptorLink } from './acceptor-link';
 
 /**
  * Asks every acceptor for its Status, each with its own deadline, and sums up; `cannotChoose`
- * says why this proposer can choose nothing more (the ballot ceiling), when it cannot.
+ * says why this proposer can choose nothing more (the ballot ceiling), when it cannot, and
+ * `learning` why it takes no client work yet (learning the chosen log at its start).
  */
-export async function clusterStatus(links: readonly AcceptorLink[], quorum: Quorum, nodeDeadlineMs: number, cannotChoose: () => string | undefined = () => undefined): Promise<ClusterStatusResponse> {
+export async function clusterStatus(
+  links: readonly AcceptorLink[],
+  quorum: Quorum,
+  nodeDeadlineMs: number,
+  cannotChoose: () => string | undefined = () => undefined,
+  learning: () => string | undefined = () => undefined,
+): Promise<ClusterStatusResponse> {
   const nodes: NodeStatus[] = await Promise.all(
     links.map(async (l) => {
       try {
@@ -31,6 +38,7 @@ export async function clusterStatus(links: readonly AcceptorLink[], quorum: Quor
     committedIndex,
     voting,
     cannotChoose: cannotChoose() ?? '',
+    learning: learning() ?? '',
   };
 }
 

@@ -10,7 +10,7 @@ import { assembleProposer } from './proposer-assembly';
 import { proposerService } from './proposer-service';
 import { proposerMetrics } from './proposer-metrics';
 import { learnedIdTaken, ValueChecker } from './value-check';
-import { markCannotChoose } from './proposer-health';
+import { markCannotChoose, markLearned, markLearning } from './proposer-health';
 
 /** Bytes an accept may carry beyond its value (ballot, slot, batch framing). */
 const MESSAGE_OVERHEAD_BYTES = 64 * 1024;
@@ -77,7 +77,14 @@ async function main(): Promise<void> {
     cannotChoose = true;
     markNotServing?.();
   };
-  const { node, chosen, quorum } = assembleProposer(config, { links, initialRound, random: () => seeded.next(), origin, unsafeNoSessions, rounds: metrics.rounds, onCannotChoose, logger });
+  // ProposerService turns SERVING once the proposer has learned the chosen log (ClusterStatus.learning till then).
+  let learned = false;
+  let markServing: (() => void) | undefined;
+  const onReady = () => {
+    learned = true;
+    markServing?.();
+  };
+  const { node, chosen, quorum } = assembleProposer(config, { links, initialRound, random: () => seeded.next(), origin, unsafeNoSessions, rounds: metrics.rounds, onCannotChoose, onReady, logger });
   metrics.attach(node, links);
   const checker = new ValueChecker(config.maxValueBytes, (n) => caches.get(n), claimsCheckedCounter(metricsRegistry), undefined, (n) => {
     let found: ReturnType<typeof chosen.state.registry.proposal>;
@@ -144,6 +151,8 @@ async function main(): Promise<void> {
     });
     const started = server;
     markNotServing = () => markCannotChoose(started.health);
+    markServing = () => markLearned(started.health, cannotChoose);
+    if (!learned) markLearning(started.health);
     if (cannotChoose) markNotServing();
   } catch (e) {
     exitWithError('proposer', e, 2);

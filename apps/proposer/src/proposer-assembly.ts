@@ -31,6 +31,8 @@ export interface ProposerParts {
   readonly rounds?: RoundObserver;
   /** Called once if the proposer finds it can choose nothing more (the ballot ceiling). */
   readonly onCannotChoose?: (reason: string) => void;
+  /** Called once the proposer has learned the chosen log and takes client work. */
+  readonly onReady?: () => void;
   readonly logger: Logger;
 }
 
@@ -69,6 +71,7 @@ export function assembleProposer(settings: ProposerSettings, parts: ProposerPart
     restoreState: (snapshot) => new AgreedState(stateOptions, snapshot),
     ...(parts.rounds ? { rounds: parts.rounds } : {}),
     ...(parts.onCannotChoose ? { onCannotChoose: parts.onCannotChoose } : {}),
+    ...(parts.onReady ? { onReady: parts.onReady } : {}),
     certifier: new ClaimCertifier(links, { deadlineMs: settings.requestDeadlineMs, unsafeForgeCertificates: parts.unsafeForgeCertificates ?? false, logger: parts.logger }),
     logger: parts.logger,
   });

@@ -1,7 +1,7 @@
 import { HealthRegistry, ServingStatus } from '@paxos/grpc-kit';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { markCannotChoose } from './proposer-health';
+import { markCannotChoose, markLearned, markLearning } from './proposer-health';
 
 describe('the proposer\'s health at the ballot ceiling', () => {
   it('is NOT_SERVING for the server and ProposerService, and SERVING for ReadService, whose stale reads still answer', () => {
@@ -19,5 +19,24 @@ describe('the proposer\'s health at the ballot ceiling', () => {
     expect(said).toBeDefined();
     expect(said).not.toMatch(/every service/);
     expect(said).toMatch(/`paxos\.v1\.ReadService` stays `SERVING`/);
+  });
+});
+
+describe('the proposer\'s health while it learns the chosen log at its start', () => {
+  it('is NOT_SERVING for ProposerService only, and SERVING again once learned unless it cannot choose', () => {
+    const health = new HealthRegistry(['paxos.v1.ProposerService', 'paxos.v1.ReadService']);
+    markLearning(health);
+    expect(health.status('')).toBe(ServingStatus.SERVING);
+    expect(health.status('paxos.v1.ProposerService')).toBe(ServingStatus.NOT_SERVING);
+    expect(health.status('paxos.v1.ReadService')).toBe(ServingStatus.SERVING);
+    markLearned(health, false);
+    expect(health.status('paxos.v1.ProposerService')).toBe(ServingStatus.SERVING);
+
+    const blocked = new HealthRegistry(['paxos.v1.ProposerService', 'paxos.v1.ReadService']);
+    markLearning(blocked);
+    markCannotChoose(blocked);
+    markLearned(blocked, true);
+    expect(blocked.status('paxos.v1.ProposerService')).toBe(ServingStatus.NOT_SERVING);
+    expect(blocked.status('')).toBe(ServingStatus.NOT_SERVING);
   });
 });

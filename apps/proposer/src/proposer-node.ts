@@ -85,6 +85,8 @@ export interface ProposerNodeOptions {
   readonly certifier?: Certifier;
   /** Called once, when the proposer finds it can choose nothing more (the ballot ceiling): main.ts turns its health NOT_SERVING. */
   readonly onCannotChoose?: (reason: string) => void;
+  /** Called once, when the proposer has learned the chosen log and takes client work: main.ts turns ProposerService's health SERVING. */
+  readonly onReady?: () => void;
   readonly logger: Logger;
 }
 
@@ -225,6 +227,7 @@ export class ProposerNode {
         this.chosen.startService();
         this.gateway.becomeReady();
         this.barrier.progress();
+        if (!this.stopped) this.opts.onReady?.();
       });
     this.ensureTicking();
     this.catchUpTimer = setInterval(() => {
@@ -325,6 +328,12 @@ export class ProposerNode {
   /** The slot a starting proposer has learned the chosen log to, while it holds client work until it is done (undefined once ready). */
   get learningAt(): bigint | undefined {
     return this.gateway.ready ? undefined : this.chosen.nextSlot;
+  }
+
+  /** Why client work waits, while the proposer is still learning the chosen log (undefined once ready): ClusterStatus.learning, a Propose's deadline. */
+  get learning(): string | undefined {
+    const at = this.learningAt;
+    return at === undefined ? undefined : `the proposer is still learning the chosen log (at slot ${at}) and takes client work once it has`;
   }
 
   /** Chooses the command, exactly once per client request id (see ClientGateway). */

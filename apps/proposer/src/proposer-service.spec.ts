@@ -108,7 +108,7 @@ describe('a unary Propose its client cancels', () => {
 
 describe('a proposal whose deadline passes while the proposer learns the chosen log', () => {
   it('says the proposer is still learning (at which slot), not only how many acceptors are reachable', async () => {
-    const service = serviceOver({ propose: () => new Promise(() => undefined), abandon: () => undefined, learningAt: 1450n }, 20);
+    const service = serviceOver({ propose: () => new Promise(() => undefined), abandon: () => undefined, learning: 'the proposer is still learning the chosen log (at slot 1450) and takes client work once it has' }, 20);
     const call = Object.assign(new EventEmitter(), { request: proposal('held'), getDeadline: () => Infinity, cancelled: false }) as unknown as ServerUnaryCall<ProposeRequest, ProposeResponse>;
     const answer = await new Promise<{ code?: number; details?: string }>((resolve) => service.propose(call, (err) => resolve(err ?? {})));
     expect(answer).toMatchObject({ code: status.DEADLINE_EXCEEDED, details: expect.stringContaining('still learning the chosen log (at slot 1450)') });

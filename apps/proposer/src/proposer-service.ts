@@ -148,11 +148,7 @@ function proposeUntimed(deps: ProposerServiceDeps, request: ProposeRequest, dead
       settled = true;
       unregister();
       deps.node.abandon(command.clientRequestId, onChosen);
-      const learningAt = deps.node.learningAt;
-      const why =
-        learningAt !== undefined
-          ? `the proposer is still learning the chosen log (at slot ${learningAt}) and takes client work once it has`
-          : `${deps.node.reachable()} of ${deps.node.quorum.n} acceptors reachable, ${deps.node.quorum.q} needed`;
+      const why = deps.node.learning ?? `${deps.node.reachable()} of ${deps.node.quorum.n} acceptors reachable, ${deps.node.quorum.q} needed`;
       reject(new GrpcError(status.DEADLINE_EXCEEDED, `not chosen within ${deadlineMs} ms (${why}); it may still be chosen: retry with the same client_request_id`));
     }, deadlineMs);
     if (onGiveUp) unregister = onGiveUp(giveUp);
@@ -197,7 +193,7 @@ function idleBound(deps: ProposerServiceDeps): { ms: number; message: string } {
 }
 
 export function proposerService(deps: ProposerServiceDeps): ProposerServiceServer {
-  const statusRounds = new ClusterStatusRounds((nodeDeadlineMs) => clusterStatus(deps.links, deps.node.quorum, nodeDeadlineMs, () => deps.node.cannotChoose));
+  const statusRounds = new ClusterStatusRounds((nodeDeadlineMs) => clusterStatus(deps.links, deps.node.quorum, nodeDeadlineMs, () => deps.node.cannotChoose, () => deps.node.learning));
   return {
     propose(call: ServerUnaryCall<ProposeRequest, ProposeResponse>, callback: sendUnaryData<ProposeResponse>) {
       // A proposer paused with calls in its socket reads each call's request and its client's

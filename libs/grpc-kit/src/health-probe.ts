@@ -13,11 +13,11 @@ export interface HealthReading {
   readonly code?: number;
 }
 
-/** One grpc.health.v1 Check of the whole server, with a deadline. */
-export function readHealth(address: string, deadlineMs: number, transport: Transport = INSECURE): Promise<HealthReading> {
+/** One grpc.health.v1 Check, with a deadline: of the whole server, or of `service` (e.g. paxos.v1.ProposerService). */
+export function readHealth(address: string, deadlineMs: number, transport: Transport = INSECURE, service = ''): Promise<HealthReading> {
   const client = new HealthClient(address, channelCredentials(transport), serverNameOptions(transport, address));
   return new Promise<HealthReading>((resolve) => {
-    client.check({ service: '' }, new Metadata(), { deadline: deadlineAfter(deadlineMs) }, (err, res) => {
+    client.check({ service }, new Metadata(), { deadline: deadlineAfter(deadlineMs) }, (err, res) => {
       client.close();
       if (err) resolve({ serving: false, reason: describeGrpcError(err), code: err.code });
       else if (res.status === HealthCheckResponse_ServingStatus.SERVING) resolve({ serving: true });
@@ -26,7 +26,7 @@ export function readHealth(address: string, deadlineMs: number, transport: Trans
   });
 }
 
-/** One grpc.health.v1 Check of the whole server, with a deadline: true only for SERVING. */
-export async function isServing(address: string, deadlineMs: number, transport: Transport = INSECURE): Promise<boolean> {
-  return (await readHealth(address, deadlineMs, transport)).serving;
+/** One grpc.health.v1 Check of the whole server (or of `service`), with a deadline: true only for SERVING. */
+export async function isServing(address: string, deadlineMs: number, transport: Transport = INSECURE, service = ''): Promise<boolean> {
+  return (await readHealth(address, deadlineMs, transport, service)).serving;
 }

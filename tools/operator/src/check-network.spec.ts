@@ -26,12 +26,12 @@ async function fakeAcceptor(nodeId: number, silentCalls = 0, extra: Partial<Stat
   return startGrpcServer({ host: '127.0.0.1', port: 0, maxReceiveBytes: 1 << 20, transport: INSECURE, logger, services: [{ name: 'paxos.v1.AcceptorService', definition: AcceptorServiceService, implementation: { status } }] });
 }
 
-/** A proposer stand-in: only health (SERVING). */
-const fakeProposer = () => startGrpcServer({ host: '127.0.0.1', port: 0, maxReceiveBytes: 1 << 20, transport: INSECURE, logger, services: [] });
+/** A proposer stand-in: only health (SERVING, ProposerService too). */
+const fakeProposer = () => startGrpcServer({ host: '127.0.0.1', port: 0, maxReceiveBytes: 1 << 20, transport: INSECURE, logger, services: [{ name: 'paxos.v1.ProposerService', definition: ProposerServiceService, implementation: {} }] });
 
-/** A proposer stand-in that can choose nothing more (the ballot ceiling): health NOT_SERVING, and ClusterStatus says why. */
-async function blockedProposer(cannotChoose: string): Promise<RunningServer> {
-  const clusterStatus = (_call: unknown, cb: (e: null, r: ClusterStatusResponse) => void) => cb(null, ClusterStatusResponse.fromPartial({ clusterSize: 3, quorumSize: 2, cannotChoose }));
+/** A proposer stand-in that takes no client work (the ballot ceiling, or learning the log at its start): health NOT_SERVING, and ClusterStatus says why. */
+async function blockedProposer(cannotChoose: string, learning = ''): Promise<RunningServer> {
+  const clusterStatus = (_call: unknown, cb: (e: null, r: ClusterStatusResponse) => void) => cb(null, ClusterStatusResponse.fromPartial({ clusterSize: 3, quorumSize: 2, cannotChoose, learning }));
   const server = await startGrpcServer({ host: '127.0.0.1', port: 0, maxReceiveBytes: 1 << 20, transport: INSECURE, logger, services: [{ name: 'paxos.v1.ProposerService', definition: ProposerServiceService, implementation: { clusterStatus } }] });
   server.health.setAll(ServingStatus.NOT_SERVING);
   return server;
@@ -111,6 +111,18 @@ describe('npm run check against stand-in nodes', () => {
     const report = await checkNetwork(layoutOf(acceptors, await start(blockedProposer(why))), DEADLINE_MS, INSECURE);
     expect(report).toMatchObject({ quorumAlive: true, serving: false, proposer: { answering: false, cannotChoose: why } });
     expect(formatCheck(report)).toContain(`proposer ${report.proposer.address}: NOT serving: it cannot choose (the ballot ceiling): ${why}`);
+  });
+
+  it('is not serving yet while the proposer learns the chosen log at its start, and says so', async () => {
+    // Before, check read the node's health (SERVING while it learns) and exited 0 while every proposal waited.
+    const acceptors = [await start(fakeAcceptor(0)), await start(fakeAcceptor(1)), await start(fakeAcceptor(2))];
+    const why = 'the proposer is still learning the chosen log (at slot 120) and takes client work once it has';
+    const server = await blockedProposer('', why);
+    servers.push(server);
+    server.health.setStatus('', ServingStatus.SERVING);
+    const report = await checkNetwork(layoutOf(acceptors, `127.0.0.1:${server.port}`), DEADLINE_MS, INSECURE);
+    expect(report).toMatchObject({ quorumAlive: true, serving: false, proposer: { answering: false, learning: why } });
+    expect(formatCheck(report)).toContain(`proposer ${report.proposer.address}: NOT serving yet: ${why} (it holds the proposals it receives meanwhile; check again shortly)`);
   });
 
   it('reports a status page that does not answer', async () => {

@@ -7,7 +7,7 @@ import { type NetworkLayout, type NodeLayout, portOf, STATUS_PAGE_NAME } from '.
 import { type CertificateExpiry, formatCertificateExpiry } from './certificate-expiry';
 import { formatAgreement, type LogAgreement } from './log-agreement';
 import { certificateAdvice, certificateRefusal, describeCallFailure } from './certificate-refusal';
-import { acceptorStatus, proposerCannotChoose } from './probe';
+import { acceptorStatus, proposerNotServing } from './probe';
 import { transportMismatch } from './transport-mismatch';
 import { isPaused, listensOn } from './processes';
 
@@ -45,6 +45,8 @@ export interface ServiceRow {
   readonly error?: string;
   /** A proposer that answers NOT_SERVING because it can choose nothing more (the ballot ceiling): why, and what to do. */
   readonly cannotChoose?: string;
+  /** A proposer that answers NOT_SERVING because it is still learning the chosen log at its start (ClusterStatus.learning). */
+  readonly learning?: string;
   /** When it does not answer: whether the process launch started for it runs, and is paused (absent: not checked). */
   readonly process?:
     | { readonly running: false; readonly lastWords?: string; readonly lostData?: LostData }
@@ -232,7 +234,8 @@ export interface Owners {
 async function proposerRow(address: string, deadlineMs: number, transport: Transport, owners?: Owners): Promise<ServiceRow> {
   let health: HealthReading = { serving: false };
   for (const d of attemptDeadlines(deadlineMs)) {
-    health = await readHealth(address, d, transport);
+    // ProposerService's own health: NOT_SERVING while the proposer learns the log at its start, or at the ballot ceiling.
+    health = await readHealth(address, d, transport, 'paxos.v1.ProposerService');
     if (health.code === undefined || !SILENT_CODES.has(health.code)) break;
   }
   if (health.serving && owners) {
@@ -241,9 +244,10 @@ async function proposerRow(address: string, deadlineMs: number, transport: Trans
   }
   const mismatch = health.code === undefined || health.reason === undefined ? undefined : await transportMismatch(health.code, health.reason.replace(/^UNAVAILABLE: /, ''), address, transport);
   if (mismatch !== undefined) return { address, answering: false, error: `UNAVAILABLE: no connection: ${mismatch}` };
-  // It answers, NOT_SERVING: a proposer that can choose nothing more (the ballot ceiling) says why in ClusterStatus.
-  const cannotChoose = !health.serving && health.code === undefined ? await proposerCannotChoose(address, deadlineMs, transport) : undefined;
-  if (cannotChoose !== undefined) return { address, answering: false, error: health.reason ?? 'health answers NOT_SERVING', cannotChoose };
+  // It answers, NOT_SERVING: a proposer that can choose nothing more (the ballot ceiling), or still learns the log, says why in ClusterStatus.
+  const why = !health.serving && health.code === undefined ? await proposerNotServing(address, deadlineMs, transport) : {};
+  if (why.cannotChoose !== undefined) return { address, answering: false, error: health.reason ?? 'health answers NOT_SERVING', cannotChoose: why.cannotChoose };
+  if (why.learning !== undefined) return { address, answering: false, error: health.reason ?? 'health answers NOT_SERVING', learning: why.learning };
   return { address, answering: health.serving, ...(health.reason ? { error: withCertificateHint(health.reason, listensOwn(owners?.proposer, address)) } : {}), ...(health.serving ? {} : processOf(owners, owners?.proposer, 'proposer')) };
 }
 
@@ -333,7 +337,9 @@ export function formatCheck(r: CheckReport, dir = 'D'): string[] {
       ? `proposer ${r.proposer.address}: serving`
       : r.proposer.cannotChoose !== undefined
         ? `proposer ${r.proposer.address}: NOT serving: it cannot choose (the ballot ceiling): ${r.proposer.cannotChoose}`
-        : `proposer ${r.proposer.address}: NOT serving (${r.proposer.error ?? 'no answer'}): clients cannot propose; ${serviceAdvice(r.proposer, 'proposer.log', dir)}`,
+        : r.proposer.learning !== undefined
+          ? `proposer ${r.proposer.address}: NOT serving yet: ${r.proposer.learning} (it holds the proposals it receives meanwhile; check again shortly)`
+          : `proposer ${r.proposer.address}: NOT serving (${r.proposer.error ?? 'no answer'}): clients cannot propose; ${serviceAdvice(r.proposer, 'proposer.log', dir)}`,
     ...(r.statusPage ? [r.statusPage.answering ? `status page: http://${r.statusPage.address}/` : `status page: NOT answering (${r.statusPage.error ?? 'no answer'}): ${serviceAdvice(r.statusPage, 'status-page.log', dir)}`] : []),
     // A silent acceptor whose process is known: paused (resume it) or gone (start it again).
     ...r.nodes.flatMap((n) => (!n.alive && n.process ? [`down: acceptor ${n.node} (${n.address}) ${serviceAdvice({ address: n.address, answering: false, process: n.process }, `node_${n.node}.log`, dir)}`] : [])),

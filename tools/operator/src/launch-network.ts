@@ -559,6 +559,8 @@ export async function restartMissingLocked(dir: string, readyTimeoutMs: number, 
  * not another one that holds the port. A node whose process exits is not waited for: it is
  * reported with the last line of its log (a port in use, a data dir held by another process).
  */
+const PROPOSER_SERVICE = 'paxos.v1.ProposerService';
+
 async function waitReady(
   dir: string,
   layout: NetworkLayout,
@@ -589,7 +591,8 @@ async function waitReady(
           gaveUp.set(n.name, `its process is paused (stopped by a signal): resume it with kill -CONT ${pid}`);
           return;
         }
-        if (!(await isServing(n.address, 500, transport))) return;
+        // The proposer is ready once it takes client work: ProposerService turns SERVING after it learned the chosen log.
+        if (!(await isServing(n.address, 500, transport, n.role === 'proposer' ? PROPOSER_SERVICE : ''))) return;
         if (listensOn(pid, portOf(n.address)) === false) foreign.add(n.name);
         else {
           foreign.delete(n.name);

@@ -46,16 +46,17 @@ export function acceptorStatus(address: string, deadlineMs: number, transport: T
 }
 
 /**
- * Why the proposer at `address` can choose nothing more (ClusterStatus.cannot_choose: the ballot
- * ceiling), undefined when it can or does not say. Its acceptors are asked with a 1 ms deadline:
- * only the proposer's own answer is read.
+ * Why the proposer at `address` takes no client work, from its ClusterStatus: it can choose nothing
+ * more (cannot_choose: the ballot ceiling), or it is still learning the chosen log (learning); empty
+ * when it does not say. Its acceptors are asked with a 1 ms deadline: only the proposer's own answer is read.
  */
-export function proposerCannotChoose(address: string, deadlineMs: number, transport: Transport): Promise<string | undefined> {
+export function proposerNotServing(address: string, deadlineMs: number, transport: Transport): Promise<{ readonly cannotChoose?: string; readonly learning?: string }> {
   const client = new ProposerServiceClient(address, channelCredentials(transport), serverNameOptions(transport, address));
   return new Promise((resolve) => {
     client.clusterStatus({ nodeDeadlineMs: 1 }, new Metadata(), { deadline: deadlineAfter(deadlineMs) }, (err, res) => {
       client.close();
-      resolve(err || !res.cannotChoose ? undefined : res.cannotChoose);
+      if (err) resolve({});
+      else resolve({ ...(res.cannotChoose ? { cannotChoose: res.cannotChoose } : {}), ...(res.learning ? { learning: res.learning } : {}) });
     });
   });
 }

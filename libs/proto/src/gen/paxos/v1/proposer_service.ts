@@ -229,6 +229,12 @@ export interface ClusterStatusResponse {
    * with this text.
    */
   cannotChoose: string;
+  /**
+   * Why this proposer takes no client work yet, empty once it does: at its start it learns the
+   * chosen log up to the acceptors' committed index first (it holds the proposals it receives
+   * meanwhile). paxos.v1.ProposerService's health is NOT_SERVING until then.
+   */
+  learning: string;
 }
 
 export interface NodeStatus {
@@ -1368,6 +1374,7 @@ function createBaseClusterStatusResponse(): ClusterStatusResponse {
     committedIndex: 0n,
     voting: 0,
     cannotChoose: "",
+    learning: "",
   };
 }
 
@@ -1402,6 +1409,9 @@ export const ClusterStatusResponse: MessageFns<ClusterStatusResponse> = {
     }
     if (message.cannotChoose !== "") {
       writer.uint32(74).string(message.cannotChoose);
+    }
+    if (message.learning !== "") {
+      writer.uint32(82).string(message.learning);
     }
     return writer;
   },
@@ -1491,6 +1501,14 @@ export const ClusterStatusResponse: MessageFns<ClusterStatusResponse> = {
             message.cannotChoose = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.learning = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1538,6 +1556,7 @@ export const ClusterStatusResponse: MessageFns<ClusterStatusResponse> = {
         : isSet(object.cannot_choose)
         ? globalThis.String(object.cannot_choose)
         : "",
+      learning: isSet(object.learning) ? globalThis.String(object.learning) : "",
     };
   },
 
@@ -1570,6 +1589,9 @@ export const ClusterStatusResponse: MessageFns<ClusterStatusResponse> = {
     if (message.cannotChoose !== "") {
       obj.cannotChoose = message.cannotChoose;
     }
+    if (message.learning !== "") {
+      obj.learning = message.learning;
+    }
     return obj;
   },
 
@@ -1589,6 +1611,7 @@ export const ClusterStatusResponse: MessageFns<ClusterStatusResponse> = {
       : 0n;
     message.voting = object.voting ?? 0;
     message.cannotChoose = object.cannotChoose ?? "";
+    message.learning = object.learning ?? "";
     return message;
   },
 };
