@@ -2178,8 +2178,9 @@ export const ReadServiceService = {
   /**
    * The node's latest durable snapshot of the agreed state, in chunks: what covers the slots a
    * node dropped from its history under a retention flag. Served by acceptors (a proposer answers
-   * FAILED_PRECONDITION). A node joining past the retained history installs it and reads the log
-   * from its slot on.
+   * FAILED_PRECONDITION, and so does an acceptor with no whole snapshot to give: none written yet,
+   * or both of its files damaged). A node joining past the retained history installs it and reads
+   * the log from its slot on.
    */
   getStateSnapshot: {
     path: "/paxos.v1.ReadService/GetStateSnapshot" as const,
@@ -2206,8 +2207,9 @@ export interface ReadServiceServer extends UntypedServiceImplementation {
   /**
    * The node's latest durable snapshot of the agreed state, in chunks: what covers the slots a
    * node dropped from its history under a retention flag. Served by acceptors (a proposer answers
-   * FAILED_PRECONDITION). A node joining past the retained history installs it and reads the log
-   * from its slot on.
+   * FAILED_PRECONDITION, and so does an acceptor with no whole snapshot to give: none written yet,
+   * or both of its files damaged). A node joining past the retained history installs it and reads
+   * the log from its slot on.
    */
   getStateSnapshot: handleServerStreamingCall<GetStateSnapshotRequest, GetStateSnapshotResponse>;
 }
@@ -2280,8 +2282,9 @@ export interface ReadServiceClient extends Client {
   /**
    * The node's latest durable snapshot of the agreed state, in chunks: what covers the slots a
    * node dropped from its history under a retention flag. Served by acceptors (a proposer answers
-   * FAILED_PRECONDITION). A node joining past the retained history installs it and reads the log
-   * from its slot on.
+   * FAILED_PRECONDITION, and so does an acceptor with no whole snapshot to give: none written yet,
+   * or both of its files damaged). A node joining past the retained history installs it and reads
+   * the log from its slot on.
    */
   getStateSnapshot(
     request: GetStateSnapshotRequest,
