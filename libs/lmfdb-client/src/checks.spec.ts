@@ -188,6 +188,15 @@ describe('the other sources', () => {
     expect(check(9, 'smf_families', { name: ' ' }).reasons).toEqual(['name is empty']);
   });
 
+  it('a passport of an unramified action (signature [g0], written 0 in the label) passes; its signature is still checked', () => {
+    // LMFDB's own test of hgcwa pages: /HigherGenus/C/Aut/3.2-1.2.0.1 shows the signature [2;-],
+    // the group C2 acting on a genus 3 curve with quotient of genus 2 and no branch points.
+    const unramified = { genus: 3n, g0: 2n, group: '[2,1]', group_order: 2n, label: '3.2-1.2.0', passport_label: '3.2-1.2.0.1', signature: '[2]' };
+    expect(check(6, 'hgcwa_passports', unramified)).toEqual({ valid: true, reasons: [] });
+    expect(check(6, 'hgcwa_passports', { ...unramified, signature: '[2,0]' }).reasons).toEqual(['signature is [2,0], the label 3.2-1.2.0.1 gives [2]']);
+    expect(check(6, 'hgcwa_passports', { ...unramified, signature: '[1]' }).reasons).toEqual(['signature is [1], the label 3.2-1.2.0.1 gives [2]']);
+  });
+
   it('records an Artin label form it does not understand as not checked, never as invalid', () => {
     // Orbit labels with other group labels (LMFDB's own tests have such orbits) and with a suffix.
     for (const Baselabel of ['4.5525.8T13.a', '2.23.3t2.b.a', '6.3e2_7e5.12t18.1c1', 'not-a-label']) {
