@@ -246,6 +246,28 @@ describe('LmfdbClient against a local API server', () => {
     expect(s.requests.every((u) => !/_offset=(\d+)/.test(u) || Number(/_offset=(\d+)/.exec(u)?.[1]) <= 200)).toBe(true);
   });
 
+  it('pulls past the offset limit a table whose rows share a degree or a dimension: the number fields, L-functions and Artin representations split by a column that spreads them', async () => {
+    // LMFDB holds far more than 10,100 quadratic fields, L-functions of degree 2 and Artin
+    // representations of dimension 2: split by degree or Dim, such a pull failed with "10100 rows
+    // or more have degree = 2". Here 350 rows of one degree, the server's offset limit 200.
+    const tables: Record<number, (k: bigint) => RawRow> = {
+      2: (k) => ({ label: `2-${k}-1.1-c1-0-0`, degree: 2n, conductor: k }),
+      3: (k) => ({ label: `2.0.${k}.1`, degree: 2n, disc_abs: k }),
+      4: (k) => ({ Baselabel: `2.${k}.3t2.b`, Dim: 2n, Conductor: k }),
+    };
+    for (const [source, row] of Object.entries(tables)) {
+      const spec = SOURCES[Number(source)].tables[0];
+      const rows = Array.from({ length: 350 }, (_, i) => row(BigInt(1000 + 7 * i)));
+      server = await startFakeLmfdbServer({ tables: { [spec.table]: rows }, maxOffset: 200 });
+      const client = new LmfdbClient({ ...fast, baseUrl: server.baseUrl, maxOffset: 200 });
+      const got: RawRow[] = [];
+      for await (const step of client.scan(spec)) got.push(...step.rows);
+      expect([spec.table, got.map((r) => r[spec.key]).sort()]).toEqual([spec.table, rows.map((r) => r[spec.key]).sort()]);
+      await server.close();
+      server = undefined;
+    }
+  });
+
   it('fails a pull whose server ignores _offset after three equal pages, not one request per row up to the offset limit', async () => {
     const page = stringifyLossless({ table: 'ec_curvedata', data: real.slice(0, 1), start: 0, next: '/api/ec_curvedata/?_offset=0' });
     const s = await start(real, () => ({ kind: 'json', status: 200, body: page }));

@@ -11,7 +11,11 @@ export interface TableSpec {
   table: string;
   /** Key column (the label). */
   key: string;
-  /** An integer column used to split pulls that would pass offset 10000 (range filter). */
+  /**
+   * An integer column used to split pulls that would pass offset 10000 (range filter). Fewer than
+   * 10,100 rows may share one value of it, or the pull fails there: a degree or a dimension does
+   * not do (LMFDB has far more quadratic fields, or L-functions of degree 2, than that).
+   */
   splitColumn?: string;
 }
 
@@ -42,9 +46,9 @@ export const SOURCES: readonly SourceSpec[] = [
       { table: 'mf_newforms', key: 'label', splitColumn: 'level' },
     ],
   },
-  { source: 2, name: 'L-function instances', tables: [{ table: 'lfunc_search', key: 'label', splitColumn: 'degree' }] },
-  { source: 3, name: 'Number fields', tables: [{ table: 'nf_fields', key: 'label', splitColumn: 'degree' }] },
-  { source: 4, name: 'Artin representations', tables: [{ table: 'artin_reps', key: 'Baselabel', splitColumn: 'Dim' }] },
+  { source: 2, name: 'L-function instances', tables: [{ table: 'lfunc_search', key: 'label', splitColumn: 'conductor' }] },
+  { source: 3, name: 'Number fields', tables: [{ table: 'nf_fields', key: 'label', splitColumn: 'disc_abs' }] },
+  { source: 4, name: 'Artin representations', tables: [{ table: 'artin_reps', key: 'Baselabel', splitColumn: 'Conductor' }] },
   { source: 5, name: 'Genus 2 curves', tables: [{ table: 'g2c_curves', key: 'label', splitColumn: 'cond' }] },
   { source: 6, name: 'Higher genus families', tables: [{ table: 'hgcwa_passports', key: 'passport_label', splitColumn: 'genus' }] },
   { source: 7, name: 'Lattices', tables: [{ table: 'lat_lattices', key: 'label', splitColumn: 'dim' }] },
