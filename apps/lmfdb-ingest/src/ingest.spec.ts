@@ -326,6 +326,46 @@ describe('lmfdb-ingest', () => {
     }
   });
 
+  it('pulls a source again when its progress was taken in rows sorted otherwise than this ingest sorts them (the cursor\'s offset would skip rows)', async () => {
+    // nf_fields was pulled sorted by degree; it is now sorted by disc_abs. By degree the first
+    // three fields are 2.0.15.1, 3.1.23.1, 3.1.4563.1; by disc_abs offset 3 is 1849, 4563: a
+    // resume there cached 4.0.125.1 never.
+    const fields = parseLossless(await readFile(join(SNAPSHOT, 'records/nf_fields.json'), 'utf8')) as RawRow[];
+    const byDegree = [...fields].sort((a, b) => (String(a['label']) < String(b['label']) ? -1 : 1));
+    const server = await startFakeLmfdbServer({ tables: { nf_fields: fields } });
+    try {
+      const partial = byDegree.slice(0, 3).map((r) => `${stringifyLossless(r)}\n`).join('');
+      const older = { source: 3, base_url: server.baseUrl, started_at: '2026-12-06T00:00:00.000Z', table_index: 0, cursor: { offset: 3, seenAtLo: [] }, rows: 3, pages: 1, bytes: Buffer.byteLength(partial) };
+      for (const progress of [older, { ...older, sort: 'degree,label' }]) {
+        await writeFile(partialPath(dir, 3), partial);
+        await writeFile(progressPath(dir, 3), JSON.stringify(progress));
+        const warnings: string[] = [];
+        const logger = { info: () => undefined, warn: (o: object, msg?: string) => void warnings.push(`${msg} ${JSON.stringify(o)}`), error: () => undefined };
+        const [s] = await ingestSources({ sources: [3], cacheDir: dir, client: new LmfdbClient({ baseUrl: server.baseUrl, minIntervalMs: 0 }), logger });
+        expect(s).toMatchObject({ status: 'ok', rows: 5, invalid: 0 });
+        expect(warnings.join('\n')).toContain('sorted by degree,label, and this ingest sorts nf_fields by disc_abs,label');
+        expect((await loadSource(dir, 3)).records.map((r) => r.label).sort()).toEqual(fields.map((r) => String(r['label'])).sort());
+      }
+      // A progress record of source 0, whose sort is unchanged, still resumes (written before the sort was recorded, or after).
+      const curves = (parseLossless(await readFile(join(SNAPSHOT, 'records/ec_curvedata.json'), 'utf8')) as RawRow[]).slice(0, 3);
+      await server.close();
+      const ec = await startFakeLmfdbServer({ tables: { ec_curvedata: curves } });
+      try {
+        for (const sort of [undefined, 'conductor,lmfdb_label']) {
+          const line = `${stringifyLossless(curves[0] as RawRow)}\n`;
+          await writeFile(partialPath(dir, 0), line);
+          await writeFile(progressPath(dir, 0), JSON.stringify({ source: 0, base_url: ec.baseUrl, started_at: '2026-12-06T00:00:00.000Z', table_index: 0, cursor: { offset: 1, seenAtLo: [] }, rows: 1, pages: 1, bytes: Buffer.byteLength(line), ...(sort ? { sort } : {}) }));
+          const [s] = await ingestSources({ sources: [0], cacheDir: dir, client: new LmfdbClient({ baseUrl: ec.baseUrl, minIntervalMs: 0 }) });
+          expect(s).toMatchObject({ status: 'resumed', rows: 3, invalid: 0 });
+        }
+      } finally {
+        await ec.close();
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
   it('refuses a pull whose cache file would pass the size one may take, naming the file, the bound and how many rows fit', async () => {
     const { server, heal } = await serverFailingAtOffset200();
     heal();

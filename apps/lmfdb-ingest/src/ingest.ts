@@ -32,8 +32,10 @@ import {
   type RawRow,
   type ScanCursor,
   sourceCacheFromFile,
+  scanSort,
   sourceSpec,
   stringifyLossless,
+  type TableSpec,
   withTable,
   sweepAtomicTemps,
   writeFileAtomic,
@@ -79,6 +81,11 @@ interface Progress {
   pages: number;
   bytes: number;
   /**
+   * The columns the table at table_index was scanned sorted by (scanSort, comma-joined): the
+   * cursor's offset is a place in that order only. Absent in records written before it was kept.
+   */
+  sort?: string;
+  /**
    * The limit cut the last page: the cursor is past rows not taken, so only a run whose limit
    * those rows already reach may resume (another starts over).
    */
@@ -111,9 +118,18 @@ export function progressProblem(v: unknown, n: number): string | undefined {
   if (!isCount(p['table_index']) || p['table_index'] > tables) return `table_index ${JSON.stringify(p['table_index'])} is not one of 0..${tables}`;
   for (const k of ['rows', 'pages', 'bytes'] as const) if (!isCount(p[k])) return `${k} ${JSON.stringify(p[k])} is not a count`;
   if (p['cut'] !== undefined && typeof p['cut'] !== 'boolean') return `cut ${JSON.stringify(p['cut'])} is not true or false`;
+  if (p['sort'] !== undefined && typeof p['sort'] !== 'string') return `sort ${JSON.stringify(p['sort'])} is not text`;
   const c = p['cursor'];
   // No cursor: the table at table_index is pulled from its start (every table's first page, or after the one before it ended).
   if (c === undefined || c === null) return undefined;
+  // A cursor is an offset into the rows in one order: taken in another, a resume would skip rows
+  // and take others twice (nf_fields was sorted by degree, and is by disc_abs).
+  const t = sourceSpec(n).tables[p['table_index'] as number];
+  if (t !== undefined) {
+    const had = typeof p['sort'] === 'string' ? p['sort'] : sortBeforeItWasKept(t);
+    const want = scanSort(t).join(',');
+    if (had !== want) return `its cursor is a place in the rows sorted by ${had}, and this ingest sorts ${t.table} by ${want}`;
+  }
   if (typeof c !== 'object' || Array.isArray(c)) return 'cursor is not an object';
   const cur = c as Record<string, unknown>;
   if (!isCount(cur['offset'])) return `cursor.offset ${JSON.stringify(cur['offset'])} is not a count`;
@@ -126,6 +142,15 @@ export function progressProblem(v: unknown, n: number): string | undefined {
     if (!isIntegerText(t['value']) || !isKeyList(t['keys'])) return 'cursor.tail is not {value: integer text, keys: [...]}';
   }
   return undefined;
+}
+
+/**
+ * The sort of a table's scan in the versions that wrote no `sort` into a progress record: the
+ * split column was then the degree or the dimension for these tables, as it is now for the rest.
+ */
+function sortBeforeItWasKept(t: TableSpec): string {
+  const split = ({ lfunc_search: 'degree', nf_fields: 'degree', artin_reps: 'Dim' } as Record<string, string>)[t.table] ?? t.splitColumn;
+  return scanSort({ ...t, splitColumn: split }).join(',');
 }
 
 /** The progress record of source n; undefined when there is none, or one this version cannot resume from (then the pull starts over, with a warning). */
@@ -242,6 +267,7 @@ async function ingestOne(n: number, o: IngestOptions, client: LmfdbClient, baseU
       prog.rows += rows.length;
       prog.pages += step.pages;
       prog.cursor = step.cursor;
+      prog.sort = scanSort(t).join(',');
       if (!step.cursor) prog.table_index++;
       if (cacheBytesOf(prog) > maxBytes) await refuseTooLarge(o.cacheDir, n, prog, maxBytes);
       await writeFileAtomic(progressPath(o.cacheDir, n), JSON.stringify(prog));

@@ -6,7 +6,7 @@ import { getHeapStatistics } from 'node:v8';
 import { LmfdbBotWallError, LmfdbHttpError, LmfdbInterruptedError, LmfdbNetworkError, LmfdbParseError, LmfdbQueryError, LmfdbTimeoutError, LmfdbWrongTableError } from './errors';
 import { clampDepth, deepValuesAsUnreadable, jsonItemsAbove, nonFiniteAsRealLiterals, parseLossless, ROW_DEPTH_MAX } from './json';
 import { buildApiPath, typed, type ApiQuery, type TypedValue } from './query';
-import type { TableSpec } from './sources';
+import { scanSort, type TableSpec } from './sources';
 import type { RawRow } from './values';
 
 export const LMFDB_BASE_URL = 'https://www.lmfdb.org';
@@ -361,7 +361,7 @@ export class LmfdbClient {
     for (;;) {
       const filters: Record<string, TypedValue> = { ...opts.filters };
       if (sc && cursor.lo !== undefined) filters[sc] = typed.range(BigInt(cursor.lo));
-      const page = await this.fetchPage(spec.table, { filters, fields, sort: sc ? [sc, spec.key] : [spec.key], offset: cursor.offset });
+      const page = await this.fetchPage(spec.table, { filters, fields, sort: scanSort(spec), offset: cursor.offset });
       // A server that ignores _offset serves one page at every offset: followed, that is one
       // request per row up to the offset limit (hours at the polite pace), every copy kept. A row
       // inserted while we page may repeat one page of few rows, never several in a row.

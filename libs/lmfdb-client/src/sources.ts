@@ -19,6 +19,11 @@ export interface TableSpec {
   splitColumn?: string;
 }
 
+/** The columns a scan of the table sorts by: its split column, then its key (a scan's cursor is a place in that order). */
+export function scanSort(t: TableSpec): string[] {
+  return t.splitColumn ? [t.splitColumn, t.key] : [t.key];
+}
+
 export interface SourceSpec {
   source: number;
   name: string;
