@@ -3,9 +3,10 @@
 import { Verdict } from '@paxos/proto';
 import { buildProposal, encodeProposalValue } from '@paxos/proposal';
 import { credentials, status } from '@grpc/grpc-js';
-import { channelCredentials, ensureNetworkCertificates, loadTls, tlsFilesIn } from '@paxos/grpc-kit';
+import { caKeyFile, channelCredentials, ensureNetworkCertificates, loadTls, tlsFilesIn } from '@paxos/grpc-kit';
 import { freePorts, spawnNode } from '@paxos/test-cluster';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AcceptorWireClient } from './testing/wire-client';
@@ -62,6 +63,29 @@ describe('an acceptor with mutual TLS', () => {
     // Nothing of the refused ones was kept: the promise is still round 5 of proposer 1.
     const st = await client('client-test').status();
     expect(st.promised).toMatchObject({ round: 5n, proposerId: 1 });
+  });
+
+  it("takes no vote from a proposer's certificate issued through an intermediate CA (a CA:TRUE certificate the CA signed)", async () => {
+    const tls = join(dir, 'tls');
+    const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+    const issue = (name: string, cn: string, ext: string, issuer: string, issuerKey: string) => {
+      run(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-subj', `/CN=${cn}`, '-out', `${name}.csr`]);
+      writeFileSync(join(dir, `${name}.ext`), ext);
+      run(['x509', '-req', '-in', `${name}.csr`, '-CA', issuer, '-CAkey', issuerKey, '-set_serial', `0x${name.length}${Date.now().toString(16)}`, '-days', '30', '-extfile', `${name}.ext`, '-out', `${name}.crt`]);
+      return { cert: readFileSync(join(dir, `${name}.crt`)), key: readFileSync(join(dir, `${name}.key`)) };
+    };
+    // A client's certificate issued CA:TRUE by mistake; its holder issues itself proposer-2.
+    const inter = issue('inter', 'client-inter', 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,digitalSignature,keyCertSign\n', join(tls, 'ca.crt'), caKeyFile(tls));
+    const forged = issue('forged', 'proposer-2', 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n', join(dir, 'inter.crt'), join(dir, 'inter.key'));
+    const c = new AcceptorWireClient(address.replace('127.0.0.1', 'localhost'), credentials.createSsl(readFileSync(join(tls, 'ca.crt')), forged.key, Buffer.concat([forged.cert, inter.cert])));
+    clients.push(c);
+    const before = (await client('client-test').status()).promised;
+    await expect(c.prepare({ ballot: { round: 1000n, proposerId: 2 }, fromSlot: 0n })).rejects.toMatchObject({
+      code: status.UNAUTHENTICATED,
+      details: expect.stringContaining('"proposer-2", issued by "client-inter", an intermediate CA, not by the network\'s CA directly'),
+    });
+    await expect(c.accept({ commits: [{ ballot: { round: 5n, proposerId: 1 }, fromSlot: 0n, toSlot: 1n, values: [] }] })).rejects.toMatchObject({ code: status.UNAUTHENTICATED });
+    expect((await client('client-test').status()).promised).toEqual(before);
   });
 
   it('gives claim verdicts (computation on its event loop) to proposers only', async () => {

@@ -15,7 +15,7 @@ import { hostKeyOf } from './address-bounds';
 import { CountsByKey } from './counts-by-key';
 import type { Logger } from './logger';
 import { listeningServers } from './listening-servers';
-import { identityOfName } from './tls';
+import { peerStanding } from './tls';
 
 export interface ConnectionBounds {
   /** Client connections open at once (all connections on plaintext, where no one can be told apart). */
@@ -142,10 +142,11 @@ function boundTlsClients(s: NetServer, bounds: ConnectionBounds, logger: Logger)
   });
   s.on('secureConnection', (socket: TLSSocket) => {
     handshaking.get(keyOf(socket))?.leave();
-    const cn = socket.getPeerCertificate()?.subject?.CN;
-    const identity = typeof cn === 'string' ? identityOfName(cn) : undefined;
+    // A certificate that speaks for no one (an intermediate's, a CA's) has no identity: it takes
+    // a client's place, never one kept for the network's processes, whatever name it states.
+    const { identity } = peerStanding(socket);
     if (identity?.role === 'acceptor' || identity?.role === 'proposer') return;
-    const name = identity?.name ?? String(cn);
+    const name = identity?.name ?? String(socket.getPeerCertificate()?.subject?.CN);
     if (clients >= bounds.max || !byClient.take(name)) {
       socket.destroy();
       const now = performance.now();

@@ -2,7 +2,9 @@
 // streams a connection may open, and acts on some headers before any interceptor runs, so every
 // server's listening servers get one 'stream' listener (ahead of grpc-js's) that checks the headers
 // and, for a call it refuses, leaves its refusal under REFUSAL_KEY; the first interceptor after the
-// status bound (refuseMarkedCalls) ends such a call before any handler. Four checks:
+// status bound (refuseMarkedCalls) ends such a call before any handler (as it ends every call on a
+// TLS connection whose certificate speaks for no one: an intermediate CA's or a CA's, UNAUTHENTICATED,
+// tls.ts peerCertificateProblem). Four checks:
 //
 // - Size. Node took a call's headers up to 64 KiB (and 128 entries), and grpc-js keeps them, as
 //   metadata, for as long as the call is open: 4,000 calls that each sent 60 KB of headers and
@@ -44,6 +46,8 @@ import {
 import { endCall } from './grpc-errors';
 import type { Logger } from './logger';
 import { listeningServers } from './listening-servers';
+import { peerStanding } from './tls';
+import type { TLSSocket } from 'node:tls';
 
 /** Bytes of headers one call may send, counted as HTTP/2 does: each name and value, and 32 more an entry. */
 export const HEADER_LIST_BYTES_MAX = 16 * 1024;
@@ -139,11 +143,24 @@ export function checkIncomingHeaders(server: Server, logger: Logger, bytesMax: n
   for (const s of listeningServers(server, logger, 'call headers are not checked (64 KiB each, compressed messages inflated, deadlines past 24.8 days end calls at once)')) {
     // Merged into the settings each new connection is offered (grpc-js's maxConcurrentStreams stays).
     s.updateSettings({ maxHeaderListSize: bytesMax });
-    s.prependListener('stream', (_stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
-      const refusal = checkHeaders(headers, bytesMax);
+    s.prependListener('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+      const header = checkHeaders(headers, bytesMax);
+      const refusal = peerRefusal(stream) ?? header;
       if (refusal !== undefined) headers[REFUSAL_KEY] = refusal;
     });
   }
+}
+
+/**
+ * The refusal of every call on a TLS connection whose certificate speaks for no one of the network
+ * (peerCertificateProblem: a CA's, an intermediate's), or undefined; its headers are checked all
+ * the same (what a client sent under REFUSAL_KEY is dropped, no message is inflated).
+ */
+function peerRefusal(stream: ServerHttp2Stream): string | undefined {
+  const socket = stream.session?.socket;
+  if (socket === undefined || typeof (socket as { getPeerCertificate?: unknown }).getPeerCertificate !== 'function') return undefined;
+  const why = peerStanding(socket as TLSSocket).refusal;
+  return why === undefined ? undefined : `${status.UNAUTHENTICATED} ${why}`;
 }
 
 const identityOnly = (metadata: Metadata): Metadata => {

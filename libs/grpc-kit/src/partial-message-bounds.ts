@@ -15,7 +15,7 @@ import type { Server as NetServer } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Server } from '@grpc/grpc-js';
 import type { Logger } from './logger';
-import { identityOfName } from './tls';
+import { peerStanding } from './tls';
 
 export interface PartialMessageBounds {
   /** Bytes of messages still arriving on one connection. */
@@ -130,8 +130,7 @@ export function boundPartialMessages(server: Server, bounds: PartialMessageBound
     let counted: ConnectionCount | null = { bytes: 0, arriving: new Set() };
     if (tls) {
       try {
-        const cn = (session.socket as TLSSocket).getPeerCertificate()?.subject?.CN;
-        const role = typeof cn === 'string' ? identityOfName(cn)?.role : undefined;
+        const role = peerStanding(session.socket as TLSSocket).identity?.role;
         if (role === 'acceptor' || role === 'proposer') counted = null;
       } catch {
         // A socket already gone: counted like a client's.

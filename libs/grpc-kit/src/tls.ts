@@ -203,6 +203,8 @@ export function channelCredentials(t: Transport, peer?: string): ChannelCredenti
         const cn = cert.subject?.CN;
         const identity = typeof cn === 'string' ? identityOfName(cn) : undefined;
         if (identity === undefined || identity.role === 'client') return new Error(`the server presents ${typeof cn === 'string' ? cn : 'no single name'}, not the certificate of an acceptor or a proposer`);
+        const problem = peerCertificateProblem(cert as DetailedCertificate);
+        if (problem !== undefined) return new Error(`the server presents ${problem}: no certificate of a node of this network`);
         return checkServerIdentity(host, cert);
       },
     });
@@ -210,7 +212,10 @@ export function channelCredentials(t: Transport, peer?: string): ChannelCredenti
   return credentials.createSsl(t.ca, t.key, t.cert, {
     checkServerIdentity: (_host, cert) => {
       const cn = cert.subject?.CN;
-      return cn === peer ? undefined : new Error(`the server presents ${typeof cn === 'string' ? cn : 'no single name'}, not ${peer}`);
+      if (cn !== peer) return new Error(`the server presents ${typeof cn === 'string' ? cn : 'no single name'}, not ${peer}`);
+      // node:tls hands the certificate with its issuers (getPeerCertificate(true)).
+      const problem = peerCertificateProblem(cert as DetailedCertificate);
+      return problem === undefined ? undefined : new Error(`the server presents ${problem}: no certificate of a node of this network`);
     },
   });
 }
@@ -244,14 +249,90 @@ export interface PeerAuth {
   readonly sslPeerCertificate?: { readonly subject?: { readonly CN?: string | string[] } };
 }
 
+/** A peer's certificate as node:tls gives it (getPeerCertificate(true): with its issuers). */
+export interface DetailedCertificate {
+  readonly subject?: { readonly CN?: string | string[] };
+  readonly ca?: boolean;
+  readonly fingerprint256?: string;
+  readonly issuerCertificate?: DetailedCertificate;
+}
+
+/** A certificate's common name for a message: printable, and said to be absent or several. */
+function shownName(cert: DetailedCertificate): string {
+  const cn = cert.subject?.CN;
+  if (cn === undefined) return 'a certificate with no common name';
+  const text = (Array.isArray(cn) ? cn.join(', ') : cn).replace(/[^ -~]/g, '?').slice(0, 80);
+  return `the certificate "${text}"`;
+}
+
+/**
+ * What makes a certificate the TLS handshake verified speak for no one of the network (the
+ * certificate and why, for a message), or undefined. The handshake checks only that its chain ends at the network's CA, so it took a
+ * CA certificate (one that can sign any name) and a certificate issued through an intermediate
+ * CA: the holder of any CA:TRUE certificate the CA signed, a client's among them, could issue
+ * itself proposer-0 and vote as that proposer. A node's own certificate must be signed by the CA
+ * directly and be no CA (loadTls); a peer's is held to the same. `cert` must carry its issuers
+ * (getPeerCertificate(true)); without them only the CA flag is checked.
+ */
+export function peerCertificateProblem(cert: DetailedCertificate): string | undefined {
+  if (cert.ca === true) {
+    return `${shownName(cert)}, a CA certificate (basicConstraints CA:TRUE), which could sign any name`;
+  }
+  const issuer = cert.issuerCertificate;
+  // The network's CA signs itself: its own issuer is itself. Any other issuer is an intermediate.
+  if (issuer !== undefined && issuer !== null && issuer.issuerCertificate !== undefined && issuer.issuerCertificate.fingerprint256 !== issuer.fingerprint256) {
+    return `${shownName(cert)}, issued by ${shownName(issuer).replace(/^the certificate /, '')}, an intermediate CA, not by the network's CA directly`;
+  }
+  return undefined;
+}
+
+/** What a server makes of a connection's certificate: who it names, or why it names no one. */
+export interface PeerStanding {
+  readonly identity: NodeIdentity | undefined;
+  /** Why the certificate speaks for no one of the network (every call on it is then refused UNAUTHENTICATED). */
+  readonly refusal: string | undefined;
+}
+
+const standingOfSocket = new WeakMap<object, PeerStanding>();
+
+/**
+ * The standing of a TLS connection's peer certificate, read once per socket (the raw socket and
+ * the HTTP/2 session's view of it are asked alike). No identity while the handshake has not
+ * ended, or for a socket already gone.
+ */
+export function peerStanding(socket: { getPeerCertificate(detailed: true): unknown }): PeerStanding {
+  const known = standingOfSocket.get(socket);
+  if (known !== undefined) return known;
+  let cert: DetailedCertificate | undefined;
+  try {
+    cert = socket.getPeerCertificate(true) as DetailedCertificate | undefined;
+  } catch {
+    return { identity: undefined, refusal: undefined };
+  }
+  // An empty object: no certificate (yet).
+  if (cert === undefined || cert === null || cert.fingerprint256 === undefined) return { identity: undefined, refusal: undefined };
+  const problem = peerCertificateProblem(cert);
+  const refusal = problem === undefined ? undefined : `this connection presents ${problem}: no certificate but one the network's CA signed itself, with CA:FALSE, is taken from a peer (npm run launch issues them; README, "A service of your own", says how to issue one)`;
+  const cn = cert.subject?.CN;
+  const standing = { identity: refusal === undefined && typeof cn === 'string' ? identityOfName(cn) : undefined, refusal };
+  standingOfSocket.set(socket, standing);
+  return standing;
+}
+
+/** True when `socket` can show its peer's certificate (a TLS socket, or a session's view of one). */
+const isTlsSocket = (socket: object): socket is { getPeerCertificate(detailed: true): unknown } =>
+  typeof (socket as { getPeerCertificate?: unknown }).getPeerCertificate === 'function';
+
 /**
  * The identity of the peer of a call (its TLS certificate); undefined on plaintext, an unknown
- * name, or a connection already gone. Read once per connection: grpc-js's AuthContext parses the
- * peer's whole certificate into an object on every ask (about a tenth of a proposer's CPU at
- * C=256 when every call asked two or three times), and a connection's certificate does not change.
+ * name, a certificate that speaks for no one (peerCertificateProblem), or a connection already
+ * gone. Read once per connection: grpc-js's AuthContext parses the peer's whole certificate into
+ * an object on every ask (about a tenth of a proposer's CPU at C=256 when every call asked two or
+ * three times), and a connection's certificate does not change.
  */
 export function peerIdentity(call: { getAuthContext(): PeerAuth | null }): NodeIdentity | undefined {
   const socket = socketOfCall(call);
+  if (socket !== undefined && isTlsSocket(socket)) return peerStanding(socket).identity;
   const known = socket ? identityOfSocket.get(socket) : undefined;
   if (known !== undefined) return known === null ? undefined : known;
   let cn: unknown;
@@ -266,7 +347,7 @@ export function peerIdentity(call: { getAuthContext(): PeerAuth | null }): NodeI
   return identity;
 }
 
-/** Each connection's peer identity (null: none), once read. */
+/** Each plaintext connection's peer identity (null: none), once read. */
 const identityOfSocket = new WeakMap<object, NodeIdentity | null>();
 
 /**
