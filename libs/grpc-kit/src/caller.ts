@@ -1,15 +1,18 @@
 // Who a call comes from, for the bounds a server keeps per client, and whether it still waits.
 import { deadlineLeft } from './clock';
-import { type PeerAuth, peerIdentity } from './tls';
+import { type PeerAuth, peerCertificateName, peerIdentity } from './tls';
 
 /**
- * Who a call comes from, for per-client bounds: its certificate's name; without one, its
- * connection (address and port: on plaintext every local process shares an address, so one
- * client at its bound would hold back the network's own calls) or, asked for, its host.
+ * Who a call comes from, for per-client bounds: its certificate's name (one of ours, or any other
+ * a certificate of the CA states); without one, its connection (address and port: on plaintext
+ * every local process shares an address, so one client at its bound would hold back the
+ * network's own calls) or, asked for, its host.
  */
 export function callerKey(call: { getAuthContext(): PeerAuth | null; getPeer(): string }, without: 'connection' | 'host' = 'connection'): string {
   const identity = peerIdentity(call);
   if (identity) return identity.name;
+  const named = peerCertificateName(call);
+  if (named !== undefined) return named;
   const peer = call.getPeer();
   if (without === 'connection') return peer;
   const colon = peer.lastIndexOf(':');

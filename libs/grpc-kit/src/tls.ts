@@ -291,6 +291,8 @@ export interface PeerStanding {
   readonly identity: NodeIdentity | undefined;
   /** Why the certificate speaks for no one of the network (every call on it is then refused UNAUTHENTICATED). */
   readonly refusal: string | undefined;
+  /** What per-client bounds count the peer by: the common name it states, ours or not (undefined: no certificate). */
+  readonly name: string | undefined;
 }
 
 const standingOfSocket = new WeakMap<object, PeerStanding>();
@@ -307,14 +309,15 @@ export function peerStanding(socket: { getPeerCertificate(detailed: true): unkno
   try {
     cert = socket.getPeerCertificate(true) as DetailedCertificate | undefined;
   } catch {
-    return { identity: undefined, refusal: undefined };
+    return { identity: undefined, refusal: undefined, name: undefined };
   }
   // An empty object: no certificate (yet).
-  if (cert === undefined || cert === null || cert.fingerprint256 === undefined) return { identity: undefined, refusal: undefined };
+  if (cert === undefined || cert === null || cert.fingerprint256 === undefined) return { identity: undefined, refusal: undefined, name: undefined };
   const problem = peerCertificateProblem(cert);
   const refusal = problem === undefined ? undefined : `this connection presents ${problem}: no certificate but one the network's CA signed itself, with CA:FALSE, is taken from a peer (npm run launch issues them; README, "A service of your own", says how to issue one)`;
   const cn = cert.subject?.CN;
-  const standing = { identity: refusal === undefined && typeof cn === 'string' ? identityOfName(cn) : undefined, refusal };
+  // A refused certificate is counted apart from the holder of the name it states.
+  const standing = { identity: refusal === undefined && typeof cn === 'string' ? identityOfName(cn) : undefined, refusal, name: refusal === undefined ? String(cn) : `${String(cn)} (refused)` };
   standingOfSocket.set(socket, standing);
   return standing;
 }
@@ -345,6 +348,24 @@ export function peerIdentity(call: { getAuthContext(): PeerAuth | null }): NodeI
   const identity = typeof cn === 'string' ? identityOfName(cn) : undefined;
   if (socket) identityOfSocket.set(socket, identity ?? null);
   return identity;
+}
+
+/**
+ * The name per-client bounds count a call's peer by when it presents a certificate (undefined on
+ * plaintext): its identity's, or for a certificate the CA signed with a name not of ours
+ * ("billing", several common names, none), that name as it stands, so that such a client is held
+ * to one client's bounds however many connections it opens (connection-bounds counts it so too).
+ */
+export function peerCertificateName(call: { getAuthContext(): PeerAuth | null }): string | undefined {
+  const socket = socketOfCall(call);
+  if (socket !== undefined && isTlsSocket(socket)) return peerStanding(socket).name;
+  let cert: PeerAuth['sslPeerCertificate'];
+  try {
+    cert = call.getAuthContext()?.sslPeerCertificate;
+  } catch {
+    return undefined;
+  }
+  return cert?.subject === undefined ? undefined : String(cert.subject.CN);
 }
 
 /** Each plaintext connection's peer identity (null: none), once read. */

@@ -1,6 +1,6 @@
 import { type ServerUnaryCall, type ServerWritableStream, type sendUnaryData, status } from '@grpc/grpc-js';
 import type { ChosenEntry } from '@paxos/consensus-core';
-import { type Caller, callerKey, callerOf, CountsByKey, deadlineLeft, peerIdentity, GrpcError, toServiceError } from '@paxos/grpc-kit';
+import { type Caller, callerKey, callerOf, CountsByKey, deadlineLeft, peerCertificateName, peerIdentity, GrpcError, toServiceError } from '@paxos/grpc-kit';
 import {
   Consistency,
   type GetLeaderboardRequest,
@@ -228,11 +228,12 @@ export function readService(source: ReadSource): ReadServiceServer {
     },
 
     getStateSnapshot(call: ServerWritableStream<GetStateSnapshotRequest, GetStateSnapshotResponse>) {
-      // Clients are callers that name themselves and are not proposers. On plaintext (--insecure,
-      // where no caller can be told from a proposer, nor kept from opening another connection)
-      // every call counts against the proposers' places.
+      // Clients are callers that present a certificate and are not proposers (one the CA signed
+      // with a name not of ours among them). On plaintext (--insecure, where no caller can be
+      // told from a proposer, nor kept from opening another connection) every call counts against
+      // the proposers' places.
       const identity = peerIdentity(call);
-      const client = identity !== undefined && identity.role !== 'proposer' ? callerKey(call) : undefined;
+      const client = peerCertificateName(call) !== undefined && identity?.role !== 'proposer' ? callerKey(call) : undefined;
       const pool = client === undefined ? 'proposers' : 'clients';
       const to = client !== undefined ? 'clients' : identity === undefined ? 'proposers and callers without a certificate' : 'proposers';
       const max = client === undefined ? SNAPSHOT_TRANSFERS_TO_PROPOSERS_MAX : SNAPSHOT_TRANSFERS_MAX;

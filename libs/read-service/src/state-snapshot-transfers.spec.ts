@@ -62,6 +62,23 @@ describe('GetStateSnapshot transfers', () => {
     other.cancel();
   });
 
+  it("count a certificate the CA signed with a name not of ours as one client's, not as a proposer's, on every connection", async () => {
+    // Before, such a certificate ("billing", no client- prefix) took the proposers' places, one
+    // per connection: four fetches that never read kept every proposer from catching up an acceptor.
+    const first = stalledCall('ipv4:127.0.0.1:8001', 'billing');
+    service.getStateSnapshot(first.call);
+    expect(first.errors).toEqual([]);
+    const again = stalledCall('ipv4:127.0.0.1:8002', 'billing');
+    service.getStateSnapshot(again.call);
+    expect(again.errors.map((e) => e.code)).toEqual([status.RESOURCE_EXHAUSTED]);
+    expect(again.errors[0]?.details).toMatch(/already sends you a state snapshot/);
+    const fetches = Array.from({ length: SNAPSHOT_TRANSFERS_TO_PROPOSERS_MAX }, () => stalledCall('ipv4:127.0.0.1:6001', 'proposer-1'));
+    for (const f of fetches) service.getStateSnapshot(f.call);
+    expect(fetches.flatMap((f) => f.errors)).toEqual([]);
+    for (const c of [first, again, ...fetches]) c.cancel();
+    await new Promise((r) => setImmediate(r));
+  });
+
   it('take a proposer\'s transfers at once (it may fetch for two lagging acceptors and itself), whatever clients hold', async () => {
     // Two clients that never read hold every client's place.
     const clients = [stalledCall('ipv4:127.0.0.1:7001'), stalledCall('ipv4:127.0.0.1:7002')];
