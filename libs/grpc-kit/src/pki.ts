@@ -7,7 +7,7 @@
 // again; each is written to temporary files and renamed into place.
 import { execFileSync } from 'node:child_process';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { identityOfName, keyMatches, loadTls, type TlsFiles, tlsFilesIn } from './tls';
 
@@ -66,10 +66,17 @@ export function ensureNetworkCertificates(dir: string, names: readonly string[],
       newCa = true;
     }
   }
+  // The CA's key and every key kept are readable by their owner only, as when they were issued: a
+  // key copied in or loosened by hand (mode 644) was kept as it was, and the CA's key so let any
+  // user of the machine issue itself a proposer's certificate.
+  if (existsSync(caKey)) keepPrivate(caKey);
   const issued: string[] = [];
   for (const name of names) {
     const files = tlsFilesIn(dir, name);
-    if (!newCa && keptFor(files, name, RENEW_BEFORE_MS)) continue;
+    if (!newCa && keptFor(files, name, RENEW_BEFORE_MS)) {
+      keepPrivate(files.key);
+      continue;
+    }
     if (!existsSync(caKey)) throw new Error(`${name}'s certificate in ${dir} must be issued, and the CA's key ${caKey} is not there: put it back, or remove ${caCrt} to start a new CA`);
     issue(files.key, files.cert, [
       '-days', String(nodeDays(caCrt)), '-subj', `/CN=${name}`, '-CA', caCrt, '-CAkey', caKey,
@@ -79,6 +86,17 @@ export function ensureNetworkCertificates(dir: string, names: readonly string[],
     issued.push(name);
   }
   return issued;
+}
+
+/** Makes a private key readable and writable by its owner only, or says why it cannot be. */
+function keepPrivate(keyFile: string): void {
+  const mode = statSync(keyFile).mode & 0o777;
+  if ((mode & 0o077) === 0) return;
+  try {
+    chmodSync(keyFile, mode & 0o700);
+  } catch (e) {
+    throw new Error(`the private key ${keyFile} is readable by others (mode ${mode.toString(8)}) and cannot be made private (${(e as Error).message}): run chmod 600 ${keyFile} as its owner`);
+  }
 }
 
 /** A file that is there but holds no certificate (empty, cut short, overwritten): damaged, not missing. */

@@ -1,5 +1,5 @@
 import { credentials, Metadata, type ServerUnaryCall, type sendUnaryData, status } from '@grpc/grpc-js';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createPrivateKey } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { type ConnectionOptions, TLSSocket } from 'node:tls';
@@ -66,6 +66,15 @@ describe('mutual TLS between nodes', () => {
     renameSync(caKeyFile(dir), `${caKeyFile(dir)}.away`);
     expect(() => ensureNetworkCertificates(dir, ['proposer-3'])).toThrow(/CA's key .* is not there/);
     renameSync(`${caKeyFile(dir)}.away`, caKeyFile(dir));
+  });
+
+  it("makes a kept key, and the CA's key, readable by their owner only again (a launch kept a key loosened to 644 as it was)", () => {
+    ensureNetworkCertificates(dir, ['proposer-5']);
+    chmodSync(join(dir, 'proposer-5.key'), 0o644);
+    chmodSync(caKeyFile(dir), 0o640);
+    expect(ensureNetworkCertificates(dir, ['proposer-5'])).toEqual([]);
+    expect(statSync(join(dir, 'proposer-5.key')).mode & 0o777).toBe(0o600);
+    expect(statSync(caKeyFile(dir)).mode & 0o777).toBe(0o600);
   });
 
   it('refuses a key whose private part was damaged while its public part still matches the certificate, and issues it again', () => {
