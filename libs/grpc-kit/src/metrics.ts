@@ -243,6 +243,17 @@ export function arrivingMessageMetrics(registry: Registry, counts: { readonly to
   return (streams) => reset.inc(streams);
 }
 
+/** `grpc_server_tls_handshakes_refused_total{reason}`: TLS handshakes the server refused (refused-handshakes.ts). */
+export function refusedHandshakeCounter(registry: Registry): (reason: string) => void {
+  const counter = new Counter({
+    name: 'grpc_server_tls_handshakes_refused_total',
+    help: 'TLS handshakes refused before any call: no-certificate, certificate-refused, plaintext (to this TLS port), other',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  return (reason) => counter.inc({ reason });
+}
+
 /** The verdict of one LMFDB claim check, as the lmfdb-client gives it. */
 export type ClaimVerdict = 'true' | 'false' | 'unknown';
 

@@ -7,7 +7,7 @@ import { reflectionServices } from './reflection-service';
 import { rejectUndecodable, withUndecodableAsValue } from './undecodable-requests';
 import { serverCredentials, type Transport } from './tls';
 import type { Registry } from 'prom-client';
-import { arrivingMessageMetrics, grpcCallMetrics, pendingAnswerGauge } from './metrics';
+import { arrivingMessageMetrics, grpcCallMetrics, pendingAnswerGauge, refusedHandshakeCounter } from './metrics';
 import { AnswerBudget } from './answer-budget';
 import { boundConnections } from './connection-bounds';
 import { boundPartialMessages, partialMessageBoundsFor, type PartialMessageCounts } from './partial-message-bounds';
@@ -15,6 +15,7 @@ import { CallBounds } from './call-bounds';
 import { boundStatusDetails } from './grpc-errors';
 import { checkIncomingHeaders, refuseMarkedCalls } from './incoming-headers';
 import { endFinishedCalls } from './finished-calls';
+import { reportRefusedHandshakes } from './refused-handshakes';
 
 export interface ServiceEntry {
   /** Fully-qualified name, e.g. "paxos.v1.AcceptorService" (health reports it). */
@@ -176,6 +177,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
   let countReset: ((streams: number) => void) | undefined;
   const arriving = boundPartialMessages(server, partialMessageBoundsFor(opts.maxReceiveBytes), opts.transport.kind === 'tls', opts.logger, (n) => countReset?.(n));
   if (opts.metrics) countReset = arrivingMessageMetrics(opts.metrics, arriving);
+  const refusedHandshakes = opts.transport.kind === 'tls' ? reportRefusedHandshakes(server, opts.logger, opts.metrics ? refusedHandshakeCounter(opts.metrics) : undefined) : undefined;
   opts.logger.info(
     { address: `${opts.host}:${port}`, services: opts.services.map((s) => s.name), tls: opts.transport.kind === 'tls' ? opts.transport.identity.name : 'off (--insecure)' },
     'gRPC server listening',
@@ -189,6 +191,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningS
     arriving,
     shutdown(graceMs: number) {
       closing ??= new Promise<void>((resolve) => {
+        refusedHandshakes?.stop();
         health.setAll(ServingStatus.NOT_SERVING);
         health.close();
         let reset: NodeJS.Timeout | undefined;
