@@ -58,6 +58,9 @@ export async function bundle(project, only) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  // A reader that closed the pipe (a launch or rejoin piped into head, whose output this shares)
+  // does not end the bundling half way: launch would say "bundling the apps failed".
+  process.stdout.on('error', () => undefined);
   const projects = process.argv.slice(2);
   for (const p of projects.length ? projects : Object.keys(entries)) {
     await bundle(p);

@@ -1,7 +1,7 @@
 // lmfdb-ingest: pull the LMFDB sources into the cache (or install the offline snapshot), and/or
 // serve them over gRPC. See HELP in args.ts.
 import { loadSources } from '@paxos/lmfdb-client';
-import { createLogger, type Logger, printable, resolveTransport } from '@paxos/grpc-kit';
+import { createLogger, finishWhenOutputCloses, type Logger, printable, resolveTransport } from '@paxos/grpc-kit';
 import { HELP, type IngestCliOptions, parseCli, UsageError } from './args';
 import { CacheInUseError, ingestSources } from './ingest';
 import { watchParent } from './parent-watch';
@@ -58,6 +58,9 @@ export async function run(opts: IngestCliOptions, logger: Logger): Promise<numbe
 }
 
 async function main(): Promise<void> {
+  // Started by a launch whose reader closed the pipe (| head), its progress lines met EPIPE and
+  // the fill died half way: the launch then failed on "LMFDB ingest failed".
+  finishWhenOutputCloses();
   const logger = createLogger('lmfdb-ingest');
   let opts: IngestCliOptions;
   try {

@@ -18,3 +18,14 @@ export function exitWhenWritten(code: number): void {
     out.write('', done);
   }
 }
+
+/**
+ * Call first thing in a tool's entry: a reader that closes the pipe early (`| head`) no longer
+ * ends the tool at its next line with an unhandled EPIPE (a stack trace, exit 1). Its output is
+ * dropped from then on, and the tool finishes what it does and exits with its own code: `rejoin |
+ * head -1` died after stopping the proposers and left the network without them, and a launch,
+ * stop or submit cut short there leaves a network or a proposal half done.
+ */
+export function finishWhenOutputCloses(): void {
+  for (const out of [process.stdout, process.stderr]) out.on('error', () => undefined);
+}

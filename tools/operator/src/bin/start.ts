@@ -1,4 +1,4 @@
-import { ConfigError, exitWithError, helpText, parseCommand, printable, exitWhenWritten } from '@paxos/grpc-kit';
+import { ConfigError, exitWithError, helpText, parseCommand, printable, exitWhenWritten, finishWhenOutputCloses } from '@paxos/grpc-kit';
 import { runCheck } from '../check';
 import { runLaunch } from '../launch';
 import { runningProcesses } from '../launch-network';
@@ -59,6 +59,7 @@ async function main(): Promise<number> {
   return submitted === 0 ? checked : submitted;
 }
 
+finishWhenOutputCloses();
 main().then(
   (code) => exitWhenWritten(code),
   (e: unknown) => exitWithError('start', e, e instanceof ConfigError ? 2 : 1),
