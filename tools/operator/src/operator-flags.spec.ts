@@ -59,6 +59,17 @@ describe('operator flags and messages', () => {
     await expect(runRead(['leaderboard', '--dir', dir, '--address', '127.0.0.1:1', '--history', '1001'], out)).rejects.toThrow(/--history.*1000/);
   });
 
+  it('read refuses a flag of another read, before any call, rather than answer without it', async () => {
+    // `leaderboard --max 5` printed every row and `proposals --history 3` no change, exit 0.
+    const out = () => undefined;
+    const at = ['--dir', dir, '--address', '127.0.0.1:1'];
+    await expect(runRead(['leaderboard', ...at, '--max', '5'], out)).rejects.toThrow(new ConfigError('read leaderboard takes no --max: --max is for read proposals and log'));
+    await expect(runRead(['leaderboard', ...at, '--from', '3'], out)).rejects.toThrow(new ConfigError('read leaderboard takes no --from: --from is for read proposals and log'));
+    await expect(runRead(['proposals', ...at, '--history', '3'], out)).rejects.toThrow(new ConfigError('read proposals takes no --history: --history is for read leaderboard'));
+    await expect(runRead(['proposal', '7', ...at, '--from', '3', '--max', '2'], out)).rejects.toThrow(new ConfigError('read proposal takes no --from or --max: --from is for read proposals and log; --max is for read proposals and log'));
+    await expect(runRead(['log', ...at, '--history', '1'], out)).rejects.toThrow(ConfigError);
+  });
+
   it('a missing client certificate names what the operator tools can do, not node flags they lack', () => {
     writeLayout(dir, {
       createdAt: '',

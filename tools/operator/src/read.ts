@@ -106,6 +106,13 @@ export async function runRead(argv: readonly string[], out: (line: string) => vo
   if (what === undefined || extra.length > 0) throw new ConfigError('say what to read: leaderboard, proposal <n>, proposals or log');
   // Only `proposal` takes a word after it: another was ignored, and the read answered something else than asked.
   if (arg !== undefined && what !== 'proposal') throw new ConfigError(`read ${what} takes no "${arg}" after it${what === 'proposals' || what === 'log' ? ' (--from N says where to start)' : ''}`);
+  // So does a flag of another read (`leaderboard --max 5` printed every row, `proposals --history 3` no change).
+  const flagsOf: Record<string, readonly string[]> = { leaderboard: ['history'], proposal: [], proposals: ['from', 'max'], log: ['from', 'max'] };
+  const misplaced = flagsOf[what] === undefined ? [] : (['from', 'max', 'history'] as const).filter((flag) => parsed.given.has(flag) && !flagsOf[what]?.includes(flag));
+  if (misplaced.length > 0) {
+    const takers = (flag: string) => Object.keys(flagsOf).filter((w) => flagsOf[w]?.includes(flag)).join(' and ');
+    throw new ConfigError(`read ${what} takes no ${misplaced.map((flag) => `--${flag}`).join(' or ')}: ${misplaced.map((flag) => `--${flag} is for read ${takers(flag)}`).join('; ')}`);
+  }
   if (o.address !== undefined && o.node !== undefined) throw new ConfigError('--node and --address both name the node to read from: give one');
   const addresses = o.address === undefined ? undefined : parseAddressList(o.address, '--address');
   if (addresses !== undefined && addresses.length > 1) throw new ConfigError(`--address names ${addresses.length} nodes: give the one to read from`);
