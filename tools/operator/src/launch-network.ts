@@ -480,8 +480,14 @@ function startNode(dir: string, layout: NetworkLayout, n: NodeLayout, extraArgs:
  * stop's lock) brought back a network the operator had just ended.
  */
 export async function restartMissing(dir: string, readyTimeoutMs: number, startCommand: (layout: NetworkLayout) => string): Promise<LaunchResult> {
-  // A dir with no network (a mistyped --dir) is refused before the lock would make it.
-  readLayout(dir);
+  // A dir with no network (a mistyped --dir) is refused before the lock would make it: nothing
+  // starts, so it exits 2 as launch's other refusals do (1 says a node did not come up).
+  try {
+    readLayout(dir);
+  } catch (e) {
+    if (!(e instanceof ConfigError) && !existsSync(join(dir, LAYOUT_FILE))) throw new ConfigError((e as Error).message);
+    throw e;
+  }
   const release = once(await lockNetworkDir(dir, 'restart the missing nodes'));
   try {
     if (!hasPidFiles(dir) && runningProcesses(dir).length === 0) {

@@ -77,7 +77,10 @@ describe('the network dir', () => {
     );
     expect(existsSync(net)).toBe(false);
     const typo = join(dir, 'no-such-network');
-    await expect(runLaunch(['--restart-missing', '--dir', typo], () => undefined)).rejects.toThrow(/no network described in .*no-such-network/);
+    const restart = runLaunch(['--restart-missing', '--dir', typo], () => undefined);
+    await expect(restart).rejects.toThrow(/no network described in .*no-such-network/);
+    // Refused before anything starts: exit 2, as the README says of launch's refusals (it was 1, "a node did not come up").
+    await expect(restart).rejects.toBeInstanceOf(ConfigError);
     expect(existsSync(typo)).toBe(false);
   });
 
