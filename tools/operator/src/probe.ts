@@ -1,5 +1,6 @@
+import { resolve } from 'node:path';
 import { Metadata } from '@grpc/grpc-js';
-import { channelCredentials, serverNameOptions, type Transport, deadlineAfter } from '@paxos/grpc-kit';
+import { channelCredentials, defaultNetworkDir, serverNameOptions, type Transport, deadlineAfter } from '@paxos/grpc-kit';
 import {
   AcceptorServiceClient,
   type GetLeaderboardResponse,
@@ -12,6 +13,7 @@ import {
   type ProposeResponse,
   type StatusResponse,
 } from '@paxos/proto';
+import { shellWord } from './shell-word';
 
 /** The largest value of a uint64 wire field (proposal numbers, slots): a larger one cannot be sent. */
 export const UINT64_MAX = 18_446_744_073_709_551_615n;
@@ -31,8 +33,13 @@ export function counted(n: number, noun: string, plural = `${noun}s`): string {
   return `${n} ${n === 1 ? noun : plural}`;
 }
 
-/** What to ask when a call found nothing listening: is `what` (the proposer, acceptor 3) running? */
-export const notRunningHint = (what: string): string => `is ${what} running? npm run check shows which nodes are`;
+/**
+ * What to ask when a call found nothing listening: is `what` (the proposer, acceptor 3) running?
+ * With `dir`, the network dir the address came from: the check it names looks there (a bare
+ * `npm run check` looked at the default dir, another network or none).
+ */
+export const notRunningHint = (what: string, dir?: string): string =>
+  `is ${what} running? npm run check${dir !== undefined && resolve(dir) !== resolve(defaultNetworkDir()) ? ` -- --dir ${shellWord(dir)}` : ''} shows which nodes are`;
 
 export function acceptorStatus(address: string, deadlineMs: number, transport: Transport): Promise<StatusResponse> {
   const client = new AcceptorServiceClient(address, channelCredentials(transport), serverNameOptions(transport, address));

@@ -1,5 +1,5 @@
 import { status } from '@grpc/grpc-js';
-import { printable } from '@paxos/grpc-kit';
+import { defaultNetworkDir, printable } from '@paxos/grpc-kit';
 import { appliedThrough } from './probe';
 import { describeReadFailure, formatLogEntry, formatProposal, formatRows, type ReadTarget } from './read';
 
@@ -20,6 +20,10 @@ describe('npm run read: what a failed read means', () => {
       linearizable: false,
     });
     expect(acceptor.details).toBe('connection refused: nothing listens on 127.0.0.1:27103 (ECONNREFUSED); is acceptor 3 running? npm run check shows which nodes are');
+    // Of a network in another dir than the default, the check it names looks there: a bare one looked at the default dir.
+    const elsewhere = describeReadFailure(status.UNAVAILABLE, 'No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:27100. Resolution note: ', { ...proposer, dir: '/tmp/my net' });
+    expect(elsewhere.details).toBe("connection refused: nothing listens on 127.0.0.1:27100 (ECONNREFUSED); is the proposer running? npm run check -- --dir '/tmp/my net' shows which nodes are; an acceptor answers a stale read: --node N");
+    expect(describeReadFailure(status.UNAVAILABLE, 'No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:27100. Resolution note: ', { ...proposer, dir: defaultNetworkDir() })).toEqual(down);
   });
 
   it('keeps the proposer\'s message when it cannot back a linearizable read with a quorum, and says how to read anyway', () => {

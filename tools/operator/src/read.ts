@@ -266,6 +266,7 @@ export async function runRead(argv: readonly string[], out: (line: string) => vo
       viaProposer: o.node === undefined && !o.address,
       linearizable: consistency !== Consistency.CONSISTENCY_STALE && what !== 'log',
       deadlineMs: deadline,
+      ...(o.address === undefined ? { dir } : {}),
     };
     const mismatch = await transportMismatch(e.code, e.details, address, transport, dir);
     if (mismatch !== undefined) target = { ...target, transportMismatch: mismatch };
@@ -296,6 +297,8 @@ export interface ReadTarget {
   readonly deadlineMs: number;
   /** The port speaks TLS where the tool dialled plaintext, or the reverse (transportMismatch's advice). */
   readonly transportMismatch?: string;
+  /** The network dir whose layout named the address (not for --address): the check to run looks there. */
+  readonly dir?: string;
 }
 
 /**
@@ -312,7 +315,7 @@ export function describeReadFailure(code: status, details: string, t: ReadTarget
   else if (clientDeadlinePassed({ code, details }) !== undefined) said = `${t.address} did not answer within ${t.deadlineMs} ms (paused or overloaded?)${staleHint}`;
   else if (notConnected(code, details) && t.transportMismatch !== undefined) said = `no connection: ${t.transportMismatch}`;
   else if (unresolvedAddress(code, details) !== undefined) said = describeCallFailure(code, details);
-  else if (notConnected(code, details)) said = `${describeCallFailure(code, details)}; ${certificateRefusal(details) ? certificateAdvice() : notRunningHint(t.who)}${staleHint}`;
+  else if (notConnected(code, details)) said = `${describeCallFailure(code, details)}; ${certificateRefusal(details) ? certificateAdvice() : notRunningHint(t.who, t.dir)}${staleHint}`;
   else if (t.linearizable && code === status.UNAVAILABLE && /CONSISTENCY_STALE/.test(details)) said = `${details}; rerun with --stale, or --node N to read one acceptor`;
   else said = describeStatusDetails(code, details);
   // A bound of the node's reads (RESOURCE_EXHAUSTED) passes as the others do: run it again, exit

@@ -47,6 +47,10 @@ describe('npm run submit: what a failure means to the sender', () => {
     expect(describeFailure(status.UNAVAILABLE, 'No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:27100. Resolution note: ', 'id-5')[0]).toBe(
       'not sent: UNAVAILABLE: connection refused: nothing listens on 127.0.0.1:27100 (ECONNREFUSED); is the proposer running? npm run check shows which nodes are; retry with --client-request-id id-5: it is chosen at most once, and a retry answers with its slot',
     );
+    // The proposer named by a network dir other than the default: the check it names looks there.
+    expect(describeFailure(status.UNAVAILABLE, 'No connection established. Last error: Error: connect ECONNREFUSED 127.0.0.1:27100. Resolution note: ', 'id-5', { dir: '/tmp/net-b' })[0]).toMatch(
+      /; is the proposer running\? npm run check -- --dir \/tmp\/net-b shows which nodes are; retry with/,
+    );
     expect(describeFailure(status.DEADLINE_EXCEEDED, 'Deadline exceeded after 10.002s,name resolution: 0.001s,Waiting for LB pick', 'id-6')[0]).toMatch(/^not known to be chosen: DEADLINE_EXCEEDED: no answer within 10\.002 s \(the node paused or overloaded\?\); the proposal may still be chosen/);
     expect(describeFailure(status.INTERNAL, 'x', 'id')[1]).toBe(EXIT.other);
   });

@@ -242,7 +242,7 @@ export async function runSubmit(argv: readonly string[], out: (line: string) => 
       transportMismatch: mismatch,
       cannotChoose: cannotChooseOf(e.metadata),
       notSent: notSentOf(e.metadata),
-      ...(proposerAddress === undefined ? { addressFrom: join(dir, 'network.json') } : {}),
+      ...(proposerAddress === undefined ? { addressFrom: join(dir, 'network.json'), dir } : {}),
     });
     out(o.json ? JSON.stringify({ error: { code: status[e.code], details: e.details }, clientRequestId, outcome: line.slice(0, line.indexOf(':')), exitCode: code }, null, 2) : line);
     return code;
@@ -274,6 +274,8 @@ export interface FailureContext {
   readonly notSent?: string;
   /** Where the proposer's address came from, for a host that does not resolve (default --proposer or PAXOS_PROPOSER). */
   readonly addressFrom?: string;
+  /** The network dir whose layout named the proposer: the check to run looks there. */
+  readonly dir?: string;
 }
 
 export function describeFailure(code: status, details: string, clientRequestId: string, context: FailureContext = {}): [string, number] {
@@ -300,7 +302,7 @@ export function describeFailure(code: status, details: string, clientRequestId: 
     case status.UNAVAILABLE:
       if (notConnected(code, details) && transportMismatch !== undefined) return [`not sent: UNAVAILABLE: no connection: ${transportMismatch}; ${retry}`, EXIT.unavailable];
       if (unresolvedAddress(code, details) !== undefined) return [`not sent: ${what}; ${context.addressFrom === undefined ? 'give --proposer (or PAXOS_PROPOSER) a host that resolves' : `the address comes from ${context.addressFrom}: correct it there, or give --proposer a host that resolves`}`, EXIT.unavailable];
-      if (notConnected(code, details)) return [`not sent: ${what}; ${certificateRefusal(details) ? certificateAdvice() : notRunningHint('the proposer')}; ${retry}`, EXIT.unavailable];
+      if (notConnected(code, details)) return [`not sent: ${what}; ${certificateRefusal(details) ? certificateAdvice() : notRunningHint('the proposer', context.dir)}; ${retry}`, EXIT.unavailable];
       // The proposer turned the value away before sending it (too few of its links to the
       // acceptors were connected): its own words say so, and "may still be chosen" contradicted them.
       if (notSent !== undefined) return [`not sent: ${what}; ${retry}`, EXIT.unavailable];
