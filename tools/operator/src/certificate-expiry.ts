@@ -4,6 +4,7 @@
 import { X509Certificate } from 'node:crypto';
 import { CERTIFICATE_RENEW_BEFORE_DAYS, presentedCertificate, type Transport } from '@paxos/grpc-kit';
 import type { NetworkLayout } from './network-dir';
+import { shellWord } from './shell-word';
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -44,12 +45,12 @@ export function formatCertificateExpiry(e: CertificateExpiry | undefined, dir: s
   const when = (c: CertificateValidity) => (c.daysLeft < 0 ? `expired on ${c.notAfter}` : `expires on ${c.notAfter} (in ${c.daysLeft} days)`);
   const lines: string[] = [];
   const ca = e.expiring.find((c) => c.name === 'ca');
-  if (ca) lines.push(`certificates: the network's CA ${when(ca)}, and every certificate with it: stop the network (npm run stop -- --dir ${dir}) and launch it again, which makes a new CA and issues every certificate`);
+  if (ca) lines.push(`certificates: the network's CA ${when(ca)}, and every certificate with it: stop the network (npm run stop -- --dir ${shellWord(dir)}) and launch it again, which makes a new CA and issues every certificate`);
   const nodes = e.expiring.filter((c) => c.name !== 'ca');
   if (nodes.length > 0) {
     const shown = nodes.slice(0, 3).map((c) => `${c.name}'s ${when(c)}`).join(', ');
     lines.push(
-      `certificates: ${shown}${nodes.length > 3 ? ` and ${nodes.length - 3} more` : ''}: renew them without stopping the network, one node at a time: end its process (kill <pid>, from its pid file in ${dir}), then npm run launch -- --restart-missing --dir ${dir} issues it a new certificate and starts it`,
+      `certificates: ${shown}${nodes.length > 3 ? ` and ${nodes.length - 3} more` : ''}: renew them without stopping the network, one node at a time: end its process (kill <pid>, from its pid file in ${dir}), then npm run launch -- --restart-missing --dir ${shellWord(dir)} issues it a new certificate and starts it`,
     );
   }
   return lines;

@@ -199,4 +199,36 @@ describe('npm run check: an acceptor that does not answer', () => {
     );
     expect(lines.filter((l) => l.startsWith('down:'))).toHaveLength(3);
   });
+
+  it('quotes a dir a shell would split, in every command it names', () => {
+    // "--dir /tmp/my net" pasted back gave stop and launch a stray argument "net", refused.
+    const lines = formatCheck(
+      {
+        proposer: { address: 'a:9', answering: false, error: 'UNAVAILABLE', process: { running: false } },
+        serving: false,
+        nodes: [
+          { node: 0, address: 'a:1', alive: false, error: 'UNAVAILABLE', process: { running: false } },
+          { node: 1, address: 'a:2', alive: false, error: 'UNAVAILABLE', process: { running: false, lostData: { id: 1, dataDir: '/tmp/my net/node_1.data' } } },
+        ],
+        alive: 0,
+        voting: 0,
+        clusterSize: 2,
+        quorumSize: 2,
+        crashTolerance: 0,
+        byzantineTolerance: 0,
+        quorumAlive: false,
+        committedIndex: '0',
+        holdingLatest: 0,
+        appliedLatest: 0,
+      },
+      '/tmp/my net',
+    );
+    const commands = lines.flatMap((l) => [...l.matchAll(/npm run [a-z]+ -- [^:;]*?(?= starts| brings|$)/g)].map((m) => m[0]));
+    expect(commands).toEqual([
+      "npm run launch -- --restart-missing --dir '/tmp/my net'",
+      "npm run launch -- --restart-missing --dir '/tmp/my net'",
+      "npm run launch -- --restart-missing --dir '/tmp/my net'",
+      "npm run rejoin -- --node 1 --dir '/tmp/my net'",
+    ]);
+  });
 });

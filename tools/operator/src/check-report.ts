@@ -10,6 +10,7 @@ import { certificateAdvice, certificateRefusal, describeCallFailure } from './ce
 import { acceptorStatus, proposerNotServing } from './probe';
 import { transportMismatch } from './transport-mismatch';
 import { isPaused, listensOn } from './processes';
+import { shellWord } from './shell-word';
 
 export interface NodeRow {
   readonly node: number;
@@ -79,13 +80,13 @@ function serviceAdvice(row: ServiceRow, log: string, dir: string): string {
   // starting it again will not help until that is mended.
   // restart-missing does not start an acceptor that lost its data (started empty it would forget its votes): rejoin does.
   if (p?.running === false && p.lostData) {
-    return `its process is not running and its data dir ${p.lostData.dataDir} holds no votes while the other acceptors' do (it lost its data; --restart-missing leaves it down): bring it back with npm run rejoin -- --node ${p.lostData.id} --dir ${dir}`;
+    return `its process is not running and its data dir ${p.lostData.dataDir} holds no votes while the other acceptors' do (it lost its data; --restart-missing leaves it down): bring it back with npm run rejoin -- --node ${p.lostData.id} --dir ${shellWord(dir)}`;
   }
-  if (p?.running === false) return `its process is not running${p.lastWords ? ` (its log ends: ${p.lastWords})` : ''}: npm run launch -- --restart-missing --dir ${dir} starts it again${p.lastWords ? ' once that is mended' : ''}`;
+  if (p?.running === false) return `its process is not running${p.lastWords ? ` (its log ends: ${p.lastWords})` : ''}: npm run launch -- --restart-missing --dir ${shellWord(dir)} starts it again${p.lastWords ? ' once that is mended' : ''}`;
   if (p?.running && p.paused) return `its process ${p.pid} is paused (stopped by a signal): resume it with kill -CONT ${p.pid}`;
   // Its port closes as its graceful shutdown starts; the process ends once its calls and storage have.
   if (p?.running && p.shuttingDown) {
-    return `its process ${p.pid} is shutting down (${p.shuttingDown}, its log says): it no longer answers and ends within ${SHUTDOWN_DEADLINE_MS / 1000} s; then npm run launch -- --restart-missing --dir ${dir} starts it again`;
+    return `its process ${p.pid} is shutting down (${p.shuttingDown}, its log says): it no longer answers and ends within ${SHUTDOWN_DEADLINE_MS / 1000} s; then npm run launch -- --restart-missing --dir ${shellWord(dir)} starts it again`;
   }
   return `see ${log}`;
 }
@@ -307,7 +308,7 @@ export const NO_ACCEPTOR_ANSWERED = 'no acceptor answered';
 function silentAdvice(nodes: CheckReport['nodes'], dir: string): string {
   const paused = nodes.filter((n) => n.process?.running === true && n.process.paused).length;
   if (paused === nodes.length && paused > 0) return `every acceptor's process is paused: resume them (kill -CONT, each named below)`;
-  const restart = `npm run launch -- --restart-missing --dir ${dir} brings back the nodes whose process is gone`;
+  const restart = `npm run launch -- --restart-missing --dir ${shellWord(dir)} brings back the nodes whose process is gone`;
   return paused > 0 ? `${paused} of them are paused (resume them with kill -CONT, each named below); ${restart}` : `is the network running? ${restart}`;
 }
 

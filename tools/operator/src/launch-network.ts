@@ -9,6 +9,7 @@ import { holdsVoteLog, holdsVotes, recordedClusterSize } from './acceptor-data-d
 import { portProblem } from './port-check';
 import { acceptorStatus } from './probe';
 import { canonicalDir, isAlive, isOurs, isPaused, lastLogLine, LAUNCH_MARKER_ENV, LAUNCH_NAME_ENV, listensOn, markedProcesses, readPid, removePid, removeStaleTemporaries, shutdownSignal, sleep, stopProcess, writePid } from './processes';
+import { shellWord } from './shell-word';
 
 export interface LaunchOptions {
   readonly nodes: number;
@@ -166,7 +167,7 @@ export function lostData(dir: string, layout: NetworkLayout, except: ReadonlySet
     lost.set(
       a.name,
       `not started: its data dir ${dataDir(dir, a.name)} holds no data while the other acceptors' do, so it lost its data; ` +
-        `started empty it would forget promises and votes it gave. Bring it back with npm run rejoin -- --node ${a.id}${dir === defaultNetworkDir() ? '' : ` --dir ${dir}`}`,
+        `started empty it would forget promises and votes it gave. Bring it back with npm run rejoin -- --node ${a.id}${dir === defaultNetworkDir() ? '' : ` --dir ${shellWord(dir)}`}`,
     );
   }
   return lost;
@@ -333,7 +334,7 @@ async function launchLocked(opts: LaunchOptions, release: () => void): Promise<L
     // A refusal, like the other flags' (exit 2): nothing was started or changed.
     throw new ConfigError(
       `a network is already running in ${opts.dir} (${running.length} processes: ${running.map((r) => `${r.name} pid ${r.pid}`).slice(0, 3).join(', ')}${running.length > 3 ? ', ...' : ''}): ` +
-        `stop it first with npm run stop -- --dir ${opts.dir}, or bring back its missing processes with npm run launch -- --restart-missing --dir ${opts.dir}`,
+        `stop it first with npm run stop -- --dir ${shellWord(opts.dir)}, or bring back its missing processes with npm run launch -- --restart-missing --dir ${shellWord(opts.dir)}`,
     );
   }
   refuseMembershipChange(opts.dir, opts.nodes);
@@ -451,7 +452,7 @@ export function statusPageOutcome(dir: string, layout: NetworkLayout, url: strin
   if (pid !== undefined && isAlive(pid) && isPaused(pid)) return { statusPageProblem: `its process ${pid} is paused (SIGSTOP): resume it with kill -CONT ${pid}` };
   const last = lastLogLine(logFile(dir, STATUS_PAGE_NAME));
   if (pid !== undefined && !isAlive(pid)) {
-    return { statusPageProblem: last ? `its process ${pid} exited: ${last}` : `its process ${pid} exited, its log says nothing of why (killed?): npm run launch -- --restart-missing --dir ${dir} starts it again` };
+    return { statusPageProblem: last ? `its process ${pid} exited: ${last}` : `its process ${pid} exited, its log says nothing of why (killed?): npm run launch -- --restart-missing --dir ${shellWord(dir)} starts it again` };
   }
   return last ? { statusPageProblem: last } : {};
 }

@@ -101,6 +101,6 @@ export async function runLaunch(argv: readonly string[], out: (line: string) => 
     out,
   });
   printLaunch(r, out);
-  out(`logs and pid files: ${dir}; stop with: npm run stop${o.dir ? ` -- --dir ${dir}` : ''}`);
+  out(`logs and pid files: ${dir}; stop with: npm run stop${o.dir ? ` -- --dir ${shellWord(dir)}` : ''}`);
   return r.healthy === nodes && r.allReadyMs !== undefined ? 0 : 1;
 }

@@ -37,7 +37,7 @@ function loadClientTls(dir: string, files: ReturnType<typeof tlsFilesIn>): Trans
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     const message = e.message.replace(/: create the network's certificates with npm run launch, give --tls-ca\/--tls-cert\/--tls-key, or run with --insecure$/, '');
-    throw new ConfigError(`${message}: the operator tools present the network's ${CLIENT_CERT_NAME} certificate from ${networkTlsDir(dir)}; launch (or launch -- --restart-missing --dir ${dir}) issues it again while the CA's key is in ${dir}/tls-ca`);
+    throw new ConfigError(`${message}: the operator tools present the network's ${CLIENT_CERT_NAME} certificate from ${networkTlsDir(dir)}; launch (or launch -- --restart-missing --dir ${shellWord(dir)}) issues it again while the CA's key is in ${dir}/tls-ca`);
   }
 }
 

@@ -11,6 +11,7 @@ import { printLaunch, relaunchCommand } from './launch';
 import { clientTransport, dataDir, defaultNetworkDir, lockNetworkDir, pidFile, readLayout } from './network-dir';
 import { acceptorStatus } from './probe';
 import { isOurs, isPaused, processEnvironment, readPid, removePid, stopProcess } from './processes';
+import { shellWord } from './shell-word';
 
 export const rejoinCommand = {
   program: 'rejoin',
@@ -77,7 +78,7 @@ export async function runRejoin(argv: readonly string[], out: (line: string) => 
   const o = parsed.options;
   if (o.node === undefined) throw new ConfigError('--node is required: the acceptor whose data was lost, e.g. npm run rejoin -- --node 5');
   const dir = resolve(o.dir ?? defaultNetworkDir());
-  const dirFlag = dir === defaultNetworkDir() ? '' : ` --dir ${dir}`;
+  const dirFlag = dir === defaultNetworkDir() ? '' : ` --dir ${shellWord(dir)}`;
   const layout = readLayout(dir);
   const acceptors = layout.nodes.filter((n) => n.role === 'acceptor');
   const lost = acceptors.find((n) => n.id === o.node);
