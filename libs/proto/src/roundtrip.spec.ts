@@ -136,7 +136,7 @@ describe('every message round-trips through the generated code', () => {
     [
       'ClusterStatusResponse',
       ClusterStatusResponse,
-      { nodes: [{ address: 'a', alive: false, error: 'down' }], alive: 0, clusterSize: 23, quorumSize: 12, quorumAlive: false, holdingLatest: 0, committedIndex: big, voting: 0, cannotChoose: 'acceptors 0, 1 promised ballot 4611686018427387904.16' },
+      { nodes: [{ address: 'a', alive: false, error: 'down' }], alive: 0, clusterSize: 23, quorumSize: 12, quorumAlive: false, holdingLatest: 0, committedIndex: big, voting: 0, cannotChoose: 'acceptors 0, 1 promised ballot 4611686018427387904.16', learning: 'the proposer is still learning the chosen log (at slot 7)' },
     ],
     [
       'MonsterHarmonicProposal',
