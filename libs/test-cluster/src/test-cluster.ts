@@ -9,6 +9,8 @@ import { freePorts, releasePorts } from './ports';
 
 export interface TestClusterOptions {
   readonly acceptors: number;
+  /** False: start() returns once every acceptor process is started, not serving (a bench timing start-up as a whole). Default true. */
+  readonly waitServing?: boolean;
   /** LMFDB cache dir for every node (default: an empty dir, so no source is loaded). */
   readonly lmfdbCacheDir?: string;
   readonly extraAcceptorArgs?: readonly string[];
@@ -25,6 +27,8 @@ export interface StartProposerOptions {
   readonly identity?: number;
   /** Environment added to this process only. */
   readonly env?: NodeJS.ProcessEnv;
+  /** False: return once the process is started, without waiting for it to serve (default true). */
+  readonly waitServing?: boolean;
 }
 
 /**
@@ -56,7 +60,7 @@ export class TestCluster {
     const cluster = new TestCluster(dir, ports.slice(0, opts.acceptors), opts);
     ports.slice(opts.acceptors).forEach((p, i) => cluster.metricsPorts.set(`acceptor-${i}`, p));
     TestCluster.running.add(cluster);
-    await Promise.all(cluster.acceptorPorts.map((_, i) => cluster.startAcceptor(i)));
+    await Promise.all(cluster.acceptorPorts.map((_, i) => cluster.startAcceptor(i, [], opts.waitServing ?? true)));
     return cluster;
   }
 
@@ -119,7 +123,7 @@ export class TestCluster {
     return this.opts.lmfdbCacheDir ?? join(this.dir, 'no-lmfdb-cache');
   }
 
-  async startAcceptor(i: number, extraArgs: readonly string[] = []): Promise<NodeProcess> {
+  async startAcceptor(i: number, extraArgs: readonly string[] = [], waitServing = true): Promise<NodeProcess> {
     const address = this.acceptorAddresses[i] as string;
     const node = spawnNode({
       app: 'acceptor',
@@ -137,7 +141,7 @@ export class TestCluster {
     this.acceptors[i] = node;
     // All of a cluster's acceptors start at once and share the machine's cores: 23 of them on 2
     // cores with another job running missed a fixed 20 s before any test had begun.
-    await node.waitServing(20_000 + 1_000 * Math.max(0, this.acceptorPorts.length - 5));
+    if (waitServing) await node.waitServing(20_000 + 1_000 * Math.max(0, this.acceptorPorts.length - 5));
     return node;
   }
 
@@ -176,7 +180,7 @@ export class TestCluster {
       ...(this.opts.proposerEnv || o.env ? { env: { ...this.opts.proposerEnv, ...o.env } } : {}),
     });
     this.proposers.set(id, node);
-    await node.waitServing();
+    if (o.waitServing ?? true) await node.waitServing();
     return node;
   }
 

@@ -199,9 +199,11 @@ async function measureOurs(o: CompareOptions, value: Buffer, runs: Run[], footpr
   let clients: ReturnType<typeof openClients> = [];
   try {
     ensureNetworkCertificates(join(dir, 'tls'), [...Array.from({ length: o.acceptors }, (_, i) => `acceptor-${i}`), 'proposer-1', 'client-test']);
+    // Every process at once, as etcd's members are started: the proposer learns the log once a
+    // quorum of acceptors answers, and the first value is chosen by the first quorum that serves.
     const started = performance.now();
-    cluster = await TestCluster.start({ acceptors: o.acceptors, dir });
-    const proposer = await cluster.startProposer(1);
+    cluster = await TestCluster.start({ acceptors: o.acceptors, dir, waitServing: false });
+    const proposer = await cluster.startProposer(1, [], cluster.acceptorAddresses, { waitServing: false });
     clients = openClients(cluster.proposerAddress(1), cluster.transport);
     // eslint-disable-next-line no-restricted-properties -- a moment, to tell runs apart
     const tag = `compare-${process.pid}-${Date.now()}`;
@@ -217,6 +219,8 @@ async function measureOurs(o: CompareOptions, value: Buffer, runs: Run[], footpr
       }
     }
     const acceptors = cluster.acceptors;
+    // Memory at rest is read with every node up, as etcd's with every member.
+    await Promise.all([proposer, ...acceptors].map((n) => n?.waitServing(FIRST_VALUE_WAIT_MS)));
     const pids = () => [proposer.child.pid as number, ...acceptors.map((a) => a?.child.pid as number)];
     footprints.push({ system: 'ours', quorumReadyMs, ...(await restMemory(pids(), 3000)) });
     await warmUp(`our proposer at ${cluster.proposerAddress(1)}`, unaryPropose(clients, value, CALL_DEADLINE_MS, `${tag}-warm`), 8, 1000);
