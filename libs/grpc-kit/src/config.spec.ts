@@ -31,12 +31,12 @@ describe('parseCommand', () => {
   it('says a flag it cannot parse in one line', () => {
     // `--count -1`: Node's parser explains a value that starts with a dash over three lines.
     expect(() => parseCommand(spec, ['--count', '-1'], {})).toThrow(ConfigError);
-    expect(() => parseCommand(spec, ['--count', '-1'], {})).toThrow(/^[^\n]*'--count=-XYZ'[^\n]*; see tool --help$/);
+    expect(() => parseCommand(spec, ['--count', '-1'], {})).toThrow(/^[^\n]*'--count=-XYZ'[^\n]*; see npm run tool -- --help$/);
   });
 
   it('refuses a flag given twice when the command asks (an operator tool), and takes the last otherwise (the apps)', () => {
     const strict = { ...spec, refuseRepeats: true, options: { ...spec.options, tag: { type: 'string', multiple: true, description: 'tags' } } } as const;
-    expect(() => parseCommand(strict, ['--acceptors', 'a:1', '--count', '2', '--acceptors=b:2'], {})).toThrow('--acceptors is given more than once; give it once (see tool --help)');
+    expect(() => parseCommand(strict, ['--acceptors', 'a:1', '--count', '2', '--acceptors=b:2'], {})).toThrow('--acceptors is given more than once; give it once (see npm run tool -- --help)');
     // A flag meant to be repeated still is.
     const tags = parseCommand(strict, ['--tag', 'x', '--tag', 'y'], {});
     if (!tags.help) expect(tags.options.tag).toEqual(['x', 'y']);

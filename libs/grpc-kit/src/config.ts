@@ -80,14 +80,14 @@ export function parseCommand<O extends Record<string, OptionSpec>>(
     parsed = parseArgs({ args: [...argv], options: parseSpec, allowPositionals: spec.allowPositionals ?? false, strict: true, tokens: true });
   } catch (e) {
     // Node's own message may take several lines (a value that starts with a dash): one line here.
-    throw new ConfigError(`${(e as Error).message.replace(/\s*\n\s*/g, ' ')}; see ${spec.program} --help`);
+    throw new ConfigError(`${(e as Error).message.replace(/\s*\n\s*/g, ' ')}; see npm run ${spec.program} -- --help`);
   }
   if (parsed.values['help']) return { help: true };
   if (spec.refuseRepeats) {
     const seen = new Set<string>();
     for (const t of parsed.tokens ?? []) {
       if (t.kind !== 'option' || spec.options[t.name]?.multiple) continue;
-      if (seen.has(t.name)) throw new ConfigError(`--${t.name} is given more than once; give it once (see ${spec.program} --help)`);
+      if (seen.has(t.name)) throw new ConfigError(`--${t.name} is given more than once; give it once (see npm run ${spec.program} -- --help)`);
       seen.add(t.name);
     }
   }

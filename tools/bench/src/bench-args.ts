@@ -102,12 +102,12 @@ function readersText(readers: readonly BenchMode[]): string {
  */
 export function benchMode(options: { readonly [F in BenchFlag]?: unknown }, given: ReadonlySet<string>): BenchMode {
   const asked = INSTEAD.filter((m) => options[m] === true);
-  if (asked.length > 1) throw new ConfigError(`${asked.map((m) => `--${m}`).join(' and ')} are different runs: give one of them per bench (see bench --help)`);
+  if (asked.length > 1) throw new ConfigError(`${asked.map((m) => `--${m}`).join(' and ')} are different runs: give one of them per bench (see npm run bench -- --help)`);
   const mode: BenchMode = asked.length === 0 ? 'load' : (asked[0] as BenchMode);
   for (const flag of given) {
     const readers = READ_BY[flag as BenchFlag];
     if (readers && !readers.includes(mode)) {
-      throw new ConfigError(`--${flag} is read only by ${readersText(readers)}, not by ${flagOf(mode)}: leave it out (see bench --help)`);
+      throw new ConfigError(`--${flag} is read only by ${readersText(readers)}, not by ${flagOf(mode)}: leave it out (see npm run bench -- --help)`);
     }
   }
   // The launched network's transport is in its network.json: --insecure there ran TLS without a word.
