@@ -17,6 +17,12 @@ function clusterStatus(cluster: TestCluster): Promise<ClusterStatusResponse> {
   );
 }
 
+/** paxos_proposer_learning as the proposer's /metrics shows it. */
+async function learningGauge(cluster: TestCluster): Promise<string | undefined> {
+  const text = await (await fetch(`http://127.0.0.1:${cluster.metricsPorts.get('proposer-1')}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+  return /^paxos_proposer_learning(?:\{[^}]*\})? (\S+)$/m.exec(text)?.[1];
+}
+
 async function until(what: string, ok: () => Promise<boolean>, ms = 30_000): Promise<void> {
   const end = performance.now() + ms;
   while (performance.now() < end) {
@@ -43,10 +49,12 @@ describe('a starting proposer that has not learned the chosen log yet', () => {
       const learning = await clusterStatus(cluster);
       expect(learning.learning).toMatch(/still learning the chosen log \(at slot 0\)/);
       expect(learning.cannotChoose).toBe('');
+      expect(await learningGauge(cluster)).toBe('1');
 
       await cluster.startAcceptor(1);
       await until('ProposerService SERVING', async () => (await readHealth(address, 1000, transport, 'paxos.v1.ProposerService')).serving);
       expect((await clusterStatus(cluster)).learning).toBe('');
+      expect(await learningGauge(cluster)).toBe('0');
     } finally {
       await cluster.stop();
     }

@@ -67,6 +67,7 @@ describe('Prometheus metrics (real processes)', () => {
       ['paxos_proposer_is_leader', 'gauge'],
       ['paxos_proposer_acceptors_reachable', 'gauge'],
       ['paxos_proposer_cannot_choose', 'gauge'],
+      ['paxos_proposer_learning', 'gauge'],
       ['paxos_proposer_chosen_commands_total', 'counter'],
       ['paxos_proposer_acceptor_lag_slots', 'gauge'],
       ['paxos_proposer_rounds_total', 'counter'],
@@ -88,6 +89,7 @@ describe('Prometheus metrics (real processes)', () => {
     expect(value(p1, 'paxos_proposer_chosen_commands_total')).toBeGreaterThanOrEqual(3);
     expect(value(p1, 'paxos_proposer_acceptors_reachable')).toBe(3);
     expect(value(p1, 'paxos_proposer_cannot_choose')).toBe(0);
+    expect(value(p1, 'paxos_proposer_learning')).toBe(0);
     expect(value(p1, 'paxos_proposer_rounds_total', { phase: 'prepare', outcome: 'quorum' })).toBeGreaterThanOrEqual(1);
     expect(value(p1, 'paxos_proposer_rounds_total', { phase: 'accept', outcome: 'quorum' })).toBeGreaterThan(value(p0, 'paxos_proposer_rounds_total', { phase: 'accept', outcome: 'quorum' }));
     expect(value(p1, 'paxos_proposer_batch_commands_count')).toBeGreaterThan(value(p0, 'paxos_proposer_batch_commands_count'));

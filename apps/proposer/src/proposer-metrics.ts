@@ -44,6 +44,7 @@ export function proposerMetrics(registry: Registry): ProposerMetrics {
   gauge('paxos_proposer_is_leader', '1 while this proposer holds a ballot a quorum promised', (n) => (n.isLeader ? 1 : 0));
   gauge('paxos_proposer_ballot_round', 'the round of this proposer\'s current ballot', (n) => Number(n.ballot.round));
   gauge('paxos_proposer_acceptors_reachable', 'acceptors whose channel is connected', (n) => n.reachable());
+  gauge('paxos_proposer_learning', '1 while this starting proposer learns the chosen log and holds client work (ClusterStatus.learning says where it is)', (n) => (n.learningAt !== undefined ? 1 : 0));
   gauge('paxos_proposer_cannot_choose', '1 once this proposer can choose nothing more (acceptors beyond n - q promised ballots at the round ceiling it cannot pass; ClusterStatus.cannot_choose says why)', (n) => (n.cannotChoose !== undefined ? 1 : 0));
   new Counter({
     name: 'paxos_proposer_chosen_commands_total',

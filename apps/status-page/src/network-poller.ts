@@ -51,6 +51,7 @@ const PROPOSER_SERIES = new Set([
   'paxos_proposer_pending_commands',
   'paxos_proposer_acceptors_reachable',
   'paxos_proposer_cannot_choose',
+  'paxos_proposer_learning',
   'paxos_proposer_chosen_commands_total',
   'paxos_proposer_propose_seconds_bucket',
 ]);
@@ -315,6 +316,8 @@ export class NetworkPoller {
     if (leader !== undefined) figures['leader'] = leader === 1;
     const blocked = one('paxos_proposer_cannot_choose');
     if (blocked !== undefined) figures['cannotChoose'] = blocked === 1;
+    const learning = one('paxos_proposer_learning');
+    if (learning !== undefined) figures['learning'] = learning === 1;
     for (const [key, name] of [
       ['ballotRound', 'paxos_proposer_ballot_round'],
       ['deliveredSlot', 'paxos_proposer_delivered_slot'],

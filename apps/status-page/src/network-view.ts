@@ -39,6 +39,8 @@ export interface ProposerView {
   readonly leader?: boolean;
   /** True once it can choose nothing more (the ballot ceiling: paxos_proposer_cannot_choose). */
   readonly cannotChoose?: boolean;
+  /** True while it learns the chosen log at its start and holds client work (paxos_proposer_learning). */
+  readonly learning?: boolean;
   readonly ballotRound?: number;
   readonly deliveredSlot?: number;
   readonly inFlightSlots?: number;

@@ -97,9 +97,11 @@ function render(v) {
   const leads = p.leader === undefined ? 'unknown' : p.leader ? 'true' : 'false';
   pe.setAttribute('data-leader', leads);
   const blocked = p.state === 'alive' && p.cannotChoose === true;
+  const learning = p.state === 'alive' && !blocked && p.learning === true;
   pe.replaceChildren(
-    el('span', { class: 'pill ' + (p.state === 'busy' ? 'warn' : p.state !== 'alive' || blocked ? 'bad' : leads === 'true' ? 'ok' : 'warn') }, p.state !== 'alive' ? 'proposer ' + p.state : blocked ? 'cannot choose' : leads === 'true' ? 'leader' : leads === 'false' ? 'not leading' : 'leader unknown'),
+    el('span', { class: 'pill ' + (p.state === 'busy' || learning ? 'warn' : p.state !== 'alive' || blocked ? 'bad' : leads === 'true' ? 'ok' : 'warn') }, p.state !== 'alive' ? 'proposer ' + p.state : blocked ? 'cannot choose' : learning ? 'learning' : leads === 'true' ? 'leader' : leads === 'false' ? 'not leading' : 'leader unknown'),
     ' proposer at ' + p.address + (p.state === 'alive' && leads === 'unknown' ? ' · its metrics do not answer' : '') +
+      (learning ? ' · it is learning the chosen log and takes client work once it has (it holds the proposals it receives meanwhile)' : '') +
       (blocked ? ' · it can choose nothing more: acceptors promised ballots at the round ceiling (npm run check names them; DESIGN section 12, "The ballot ceiling")' : '') + (p.ballotRound !== undefined ? ' · ballot round ' + p.ballotRound : '') + (p.deliveredSlot !== undefined ? ' · ' + (p.deliveredSlot === 0 ? 'no slot delivered yet' : 'delivered through slot ' + (p.deliveredSlot - 1)) : '') +
       (p.inFlightSlots !== undefined ? ' · ' + p.inFlightSlots + ' slots in flight, ' + p.pendingCommands + ' commands queued' : '') + (p.reason ? ' · ' + p.reason : ''),
   );

@@ -286,6 +286,14 @@ describe('the page', () => {
     expect(page.text('proposer')).toMatch(/^leader proposer at/);
   });
 
+  it('says a starting proposer is learning the chosen log, not that it leads or does not', () => {
+    const page = pageHarness();
+    page.show({ proposer: { address: '127.0.0.1:7200', state: 'alive', leader: false, learning: true, ballotRound: 9 } });
+    expect(page.text('proposer')).toMatch(/^learning proposer at 127\.0\.0\.1:7200 · it is learning the chosen log and takes client work once it has/);
+    page.show({ proposer: { address: '127.0.0.1:7200', state: 'alive', leader: true, learning: false, ballotRound: 9 } });
+    expect(page.text('proposer')).toMatch(/^leader proposer at/);
+  });
+
   it('escapes what came over the network on a slot\'s page', () => {
     expect(escapeHtml('<img src=x onerror="a">&\'')).toBe('&lt;img src=x onerror=&quot;a&quot;&gt;&amp;&#39;');
     const hostile = '<script>alert(1)</script>';
