@@ -2,6 +2,9 @@
 // but this server). It listens to /events and redraws from each view; every text that came from
 // the network is set with textContent, never as HTML. The chart is a few SVG polylines drawn
 // here: two series over a few hundred points need no chart library.
+// A section scrolls what is wider than it and text wraps anywhere: a 64-character framework name
+// with 32-digit numbers spilled out of the leaderboard under the next section, hiding its scores,
+// and a long storage error ran over the acceptor tiles beside it.
 
 const STYLE = `
 :root{--ok:#1f9d55;--paused:#d69e2e;--down:#c53030;--ink:#1d2230;--muted:#6b7080;--line:#e2e4ea;--bg:#f7f8fa}
@@ -10,14 +13,14 @@ header{display:flex;gap:2em;align-items:baseline;padding:12px 20px;background:#f
 header h1{font-size:16px;margin:0}header .muted{color:var(--muted)}
 main{display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:16px;padding:16px 20px}
 body[data-stale] main{opacity:.45;filter:grayscale(1)}body[data-stale] #updated{color:var(--down);font-weight:600}
-section{background:#fff;border:1px solid var(--line);border-radius:6px;padding:12px 14px;min-width:0}
+section{background:#fff;border:1px solid var(--line);border-radius:6px;padding:12px 14px;min-width:0;overflow-x:auto;overflow-wrap:anywhere}
 section h2{font-size:13px;margin:0 0 8px;text-transform:uppercase;letter-spacing:.04em;color:var(--muted)}
 #acceptors{display:grid;grid-template-columns:repeat(auto-fill,minmax(112px,1fr));gap:6px}
 .node{border:1px solid var(--line);border-left:5px solid var(--down);border-radius:4px;padding:5px 7px;font-size:11px;min-height:74px}
 .node[data-state=alive]{border-left-color:var(--ok)}.node[data-state=paused],.node[data-state=busy]{border-left-color:var(--paused);background:#fffaf0}.node[data-state=down]{background:#fff5f5}
 .node b{font-size:12px}.node .state{float:right;font-weight:600}.node[data-state=alive] .state{color:var(--ok)}.node[data-state=paused] .state,.node[data-state=busy] .state{color:var(--paused)}.node[data-state=down] .state{color:var(--down)}
 .node .bad{color:var(--down);font-weight:600}
-table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:3px 6px;border-bottom:1px solid var(--line);white-space:nowrap}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:3px 6px;border-bottom:1px solid var(--line);white-space:nowrap}td.framework{white-space:normal;min-width:10em}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 .pill{display:inline-block;padding:1px 8px;border-radius:10px;font-weight:600}.pill.ok{background:#e6f6ec;color:var(--ok)}.pill.bad{background:#fdecec;color:var(--down)}.pill.warn{background:#fdf5e3;color:#9c6b12}
 svg{width:100%;height:150px;display:block}svg text{font-size:10px;fill:var(--muted)}
 .legend span{margin-right:1em}.muted{color:var(--muted)}#problems{color:var(--down);font-size:12px}
