@@ -2,6 +2,7 @@
 // whole view once a poll; the chart's history once, at connect, then one point a poll), the same
 // view as JSON, and a page per chosen slot with its value. Bounded: viewers, connections, time.
 import * as http from 'node:http';
+import type { Socket } from 'node:net';
 import { boundHttpConnections, boundUnreadBody, refuseConnectMethod, refusedForHost, hostKeyOf, httpRefusal, CountsByKey, isLoopbackHost, type Logger, pipelinedAnswersBound } from '@paxos/grpc-kit';
 import type { NetworkPoller } from './network-poller';
 import type { NetworkView } from './network-view';
@@ -94,8 +95,16 @@ export async function startStatusServer(poller: NetworkPoller, opts: StatusServe
   // Requests are checked for slow headers and bodies every second (the event stream is a GET
   // without a body: it lives as long as its page).
   const pipelined = pipelinedAnswersBound();
+  /** Connections whose event stream is open: it never ends, so nothing asked for behind it on one could ever be answered. */
+  const streaming = new WeakSet<Socket>();
   const server = http.createServer({ connectionsCheckingInterval: 1000, requestTimeout: 10_000, headersTimeout: 5000 }, (req, res) => {
     if (!pipelined(req, res)) return;
+    if (streaming.has(req.socket)) {
+      // A page's EventSource sends nothing after its request. Requests pipelined behind a stream
+      // were each taken as a page of their own, written every view in memory, and held a place.
+      req.socket.destroy();
+      return;
+    }
     boundUnreadBody(req);
     const path = (req.url ?? '/').split('?')[0] as string;
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
@@ -147,7 +156,9 @@ export async function startStatusServer(poller: NetworkPoller, opts: StatusServe
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
       res.write('retry: 1000\n\n');
       viewers.add(res);
-      req.socket.setTimeout(0);
+      const socket = req.socket;
+      streaming.add(socket);
+      socket.setTimeout(0);
       // The chart's history is kept while no one looks; the view, when none follows the network
       // now, comes with the whole poll this page starts.
       const release = poller.watch();
@@ -160,6 +171,9 @@ export async function startStatusServer(poller: NetworkPoller, opts: StatusServe
       };
       res.on('close', drop);
       res.on('error', drop);
+      // An answer still waiting behind an earlier one on its connection has no socket yet, and never
+      // closes when the connection does: its place and its hold on the poller were kept for good.
+      socket.once('close', drop);
       return;
     }
     const slot = SLOT_PATH.exec(path);

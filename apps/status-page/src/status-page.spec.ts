@@ -573,6 +573,85 @@ describe('the page\'s places for one host', () => {
   });
 });
 
+describe('event streams asked for behind other requests on one connection', () => {
+  const logger = { info: () => undefined, warn: () => undefined, error: () => undefined } as unknown as Logger;
+  const view = { at: 1, rates: [] } as unknown as NetworkView;
+  let watching = 0;
+  let listeners: Array<(v: NetworkView) => void> = [];
+  /** Reads of the view never answered (a poll that takes long): a request pipelined behind one waits. */
+  const poller = {
+    latest: () => view,
+    viewNow: () => new Promise(() => undefined),
+    watch: () => {
+      watching++;
+      let released = false;
+      return () => {
+        if (!released) watching--;
+        released = true;
+      };
+    },
+    rateHistory: () => [],
+    subscribe: (fn: (v: NetworkView) => void) => {
+      listeners.push(fn);
+      return () => (listeners = listeners.filter((l) => l !== fn));
+    },
+    readSlot: async () => ({ from: '', problem: 'x' }),
+  } as unknown as NetworkPoller;
+  let server: Awaited<ReturnType<typeof startStatusServer>>;
+  beforeAll(async () => {
+    server = await startStatusServer(poller, { host: '127.0.0.1', port: 0, maxViewers: 2, logger });
+  });
+  afterAll(() => server.close());
+
+  const settled = async (what: () => boolean): Promise<boolean> => {
+    for (const end = Date.now() + 3000; !what() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+    return what();
+  };
+  /** Opens a page's stream on a new connection: its status line. */
+  const openEvents = () =>
+    new Promise<string>((resolve) => {
+      const s = connect(server.port, '127.0.0.1', () => s.write('GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'));
+      let got = '';
+      s.on('data', (b: Buffer) => {
+        got += b.toString();
+        if (got.includes('\r\n')) {
+          s.destroy();
+          resolve(got.split('\r\n')[0] as string);
+        }
+      });
+      s.on('error', () => resolve('error'));
+    });
+
+  it('gives back the places of streams its client closed before they were answered', async () => {
+    // The stream waits behind a read of the view; the client goes before either is answered. Its
+    // answer never had a connection, so never closed: it kept its place and held the poller to
+    // whole polls for good, and two such connections left every page refused.
+    for (let i = 0; i < 2; i++) {
+      const s = connect(server.port, '127.0.0.1', () => s.write('GET /api/view HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'));
+      s.on('error', () => undefined);
+      expect(await settled(() => watching > 0)).toBe(true);
+      s.destroy();
+    }
+    expect(await settled(() => watching === 0)).toBe(true);
+    expect(await openEvents()).toBe('HTTP/1.1 200 OK');
+  });
+
+  it('closes a connection that asks for more behind its stream, which never ends: nothing there could be answered', async () => {
+    const s = connect(server.port, '127.0.0.1', () => s.write('GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'.repeat(3)));
+    s.on('data', () => undefined).on('error', () => undefined);
+    let closed = false;
+    s.on('close', () => (closed = true));
+    // Views go to the stream; the streams behind it, never answered, were written to in memory each poll.
+    for (let i = 0; i < 5; i++) {
+      for (const l of listeners) l(view);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(await settled(() => closed)).toBe(true);
+    expect(await settled(() => watching === 0)).toBe(true);
+    expect(await openEvents()).toBe('HTTP/1.1 200 OK');
+  });
+});
+
 describe('the page on a loopback address', () => {
   it('stays reachable while connections that send half a request\'s headers, opened again as each is closed, outnumber its places', async () => {
     const logger = { info: () => undefined, warn: () => undefined, error: () => undefined } as unknown as Logger;
