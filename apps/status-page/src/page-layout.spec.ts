@@ -107,7 +107,18 @@ describe('the page in a browser, fed long and hostile text from the network', ()
     watch: () => () => undefined,
     rateHistory: () => [],
     subscribe: () => () => undefined,
-    readSlot: async () => ({ from: '', problem: 'not chosen yet' }),
+    readSlot: async (slot: bigint) =>
+      slot === 5n
+        ? {
+            from: `127.0.0.1:7200${HOSTILE}`,
+            entry: {
+              slot: 5n,
+              ballot: { round: 4611686018427387904n, proposerId: 4294967295 },
+              value: { kind: { $case: 'batch' as const, value: { commands: [{ clientRequestId: `${'c'.repeat(220)}${HOSTILE}`, value: { contentType: `text/${'x'.repeat(200)}`, data: Buffer.from('A') }, verifiedBy: [] }] } } },
+              outcomes: [{ clientRequestId: 'c', index: 0, duplicate: false, firstSlot: 5n, forgotten: true }],
+            },
+          }
+        : { from: '', problem: `not chosen yet: ${LONG_PATH}` },
   } as unknown as NetworkPoller;
   let server: Awaited<ReturnType<typeof startStatusServer>>;
   let browser: Browser;
@@ -140,6 +151,17 @@ describe('the page in a browser, fed long and hostile text from the network', ()
 
       const layout = await page.evaluate<string[]>(LAYOUT_PROBLEMS);
       expect(layout).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it.each(['/slot/5', '/slot/6'])("keeps %s's page within the window, and its text as text", async (path) => {
+    const page = await browser.newPage({ viewport: { width: 800, height: 900 } });
+    try {
+      await page.goto(`http://127.0.0.1:${server.port}${path}`);
+      expect(await page.locator('img').count()).toBe(0);
+      expect(await page.evaluate<string[]>(LAYOUT_PROBLEMS)).toEqual([]);
     } finally {
       await page.close();
     }

@@ -61,7 +61,7 @@ export function slotJson(e: LogEntry | undefined, from: string): unknown {
 
 export function renderSlotPage(slot: bigint, r: { entry?: LogEntry; from: string; problem?: string }): string {
   const head = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>slot ${slot}</title>
-<style>body{font:14px system-ui,sans-serif;margin:2em;color:#1d2230}pre{background:#f3f4f7;padding:1em;overflow:auto}h2{font-size:1em;margin-top:2em}.muted{color:#6b7080}</style></head><body>
+<style>body{font:14px system-ui,sans-serif;margin:2em;color:#1d2230;overflow-wrap:anywhere}pre{background:#f3f4f7;padding:1em;overflow:auto}h2{font-size:1em;margin-top:2em}.muted{color:#6b7080}</style></head><body>
 <p><a href="/">&larr; the network</a></p><h1>slot ${slot}</h1>`;
   if (!r.entry) return `${head}<p>Not readable: ${escapeHtml(r.problem ?? 'no node answered')}</p></body></html>`;
   const e = r.entry;
