@@ -11,7 +11,7 @@ import { ChosenHistory, HISTORY_DIR } from './chosen-history';
 import { lockDataDirAcrossProcesses } from './data-dir-lock';
 import { LEGACY_HISTORY_FILE } from './legacy-history';
 import { claimDataDir, fsyncDir, lockDataDir, NODE_FILE, type NodeFile, prepareDataDir, recordedRejoinFloor, segmentGeneration, segmentName, SNAPSHOT_FILE, SNAPSHOT_TMP_FILE } from './data-dir';
-import { StorageUnavailableError, ioFailure } from './errors';
+import { StorageUnavailableError, ioFailure, openFailure } from './errors';
 import { carriesZerosFlag, encodeFrame } from './framing';
 import { LogWriter, type LogWriterHooks } from './log-writer';
 import { encodeChange } from './record-codec';
@@ -88,6 +88,15 @@ export class AcceptorStorage {
 
   /** Validates the data dir's owner, takes its lock, recovers the state and truncates a torn tail. */
   static async open(opts: StorageOptions): Promise<{ storage: AcceptorStorage; recovered: RecoveredState }> {
+    try {
+      return await AcceptorStorage.openDir(opts);
+    } catch (err) {
+      // A file that cannot be read (its mode, an I/O error) is named with what to do, not thrown bare.
+      throw openFailure(err);
+    }
+  }
+
+  private static async openDir(opts: StorageOptions): Promise<{ storage: AcceptorStorage; recovered: RecoveredState }> {
     if (!Number.isInteger(opts.nodeId) || opts.nodeId < 0 || opts.nodeId > 0xffffffff) {
       throw new RangeError(`nodeId must be a uint32: ${opts.nodeId}`);
     }

@@ -3,7 +3,7 @@ import { closeSync, fsyncSync, openSync, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { formatBallot, type RejoinFloor } from '@paxos/consensus-core';
 import { KEEP_DAMAGED_DATA_DIR } from '@paxos/acceptor-node';
-import { DataDirError } from './errors';
+import { DataDirError, unreadableAdvice } from './errors';
 import { FORMAT_VERSION, FORMAT_VERSIONS_READ } from './framing';
 
 export const NODE_FILE = 'node.json';
@@ -135,7 +135,12 @@ export async function claimDataDir(dir: string, nodeId: number, hasData: boolean
   try {
     text = await fsp.readFile(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new DataDirError(`cannot read ${file} (${errText(err)}).`);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new DataDirError(
+        `cannot read ${file} (${errText(err)}). ${unreadableAdvice(err)}` +
+          (hasData ? `: ${NODE_FILE} names the node whose promises and votes ${dir} holds, and another data dir would start it without them.` : '.'),
+      );
+    }
   }
   if (text === undefined) {
     if (hasData) {

@@ -21,6 +21,30 @@ export class DataDirError extends Error {
   override readonly name = 'DataDirError';
 }
 
+/** Codes of a file or directory this process may not read or write (its mode, owner, a read-only mount, an immutable flag). */
+const ACCESS_CODES = new Set(['EACCES', 'EPERM', 'EROFS']);
+
+/** What to do about a file of the data dir that could not be opened or read, by its error's code. */
+export function unreadableAdvice(err: unknown): string {
+  return ACCESS_CODES.has(String((err as NodeJS.ErrnoException)?.code))
+    ? 'Fix its permissions (or its owner, a read-only mount or an immutable flag) and start this acceptor again on this data dir'
+    : 'The disk did not give it: check the device (the kernel log says more) and start this acceptor again on this data dir once it reads';
+}
+
+/**
+ * A system error met while opening the data dir (a file of it that cannot be read or opened, a
+ * directory that cannot be listed) as a DataDirError naming the file and what to do; any other
+ * error as it is. The dir holds this acceptor's promises and votes: the advice is to mend it and
+ * start on it again, never to start elsewhere.
+ */
+export function openFailure(err: unknown): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (!(err instanceof Error) || err instanceof DataDirError || err instanceof StorageCorruptionError || typeof e.code !== 'string' || typeof e.path !== 'string') return err;
+  return new DataDirError(
+    `cannot ${e.syscall ?? 'open'} ${e.path} (${e.message}). ${unreadableAdvice(e)}. Do not start it from a backup or an empty data dir meanwhile: this one holds its promises and votes, and without them two values could be chosen for one slot.`,
+  );
+}
+
 /** "<op> of <file> failed: <code>: <message>", the code once (Node's messages for system errors start with it). */
 export function ioFailure(op: string, file: string, err: unknown): string {
   const e = err as NodeJS.ErrnoException;
