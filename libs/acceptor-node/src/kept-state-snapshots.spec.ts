@@ -1,6 +1,8 @@
 import type { ChosenRecord } from '@paxos/consensus-core';
 import { pino } from 'pino';
+import { AgreedState, encodeStateSnapshot } from '@paxos/state-machine';
 import { HistoryRetention } from './history-retention';
+import { restoreAgreedState } from './restore-state';
 import { KeptStateSnapshots } from './kept-state-snapshots';
 import { MemoryDisk, MemoryStorage } from './memory-storage';
 import type { SnapshotGeneration, StateSnapshotStore } from './state-snapshot-store';
@@ -155,5 +157,35 @@ describe('history retention by the snapshots the node can give', () => {
     retention.snapshotWritten();
     expect(history.firstSlot).toBe(200n);
     expect(history.firstSlot).toBeLessThanOrEqual(kept.slotToGive as bigint);
+  });
+});
+
+describe('a snapshot file whose slot field was damaged (outside its CRC)', () => {
+  /** The encoded state of an empty log applied up to `slot`. */
+  const stateAt = (slot: bigint): Buffer => {
+    const s = new AgreedState({});
+    for (let i = 0n; i < slot; i++) s.advance({ slot: i, ballot: { round: 1n, proposerId: 1 }, value: { kind: 'noop' } });
+    return encodeStateSnapshot(s.snapshot());
+  };
+
+  it('is not given nor trusted by retention once the restore found its state at another slot, until writes replace it', async () => {
+    const disk = new MemoryDisk();
+    // Slot 20's state under a header that says 2^32 + 20 (a flipped bit in the slot field).
+    disk.stateSnapshots = { latest: { slot: 4294967316n, body: stateAt(20n) }, previous: { slot: 10n, body: stateAt(10n) } };
+    const { storage, store } = counted(disk);
+    const kept = new KeptStateSnapshots(store);
+    const restored = restoreAgreedState(kept, storage.history, {}, logger);
+    expect('state' in restored && restored.state.appliedSlot).toBe(10n);
+    // Before, Learn and Status named slot 4294967316 and give() served a file every installer refuses.
+    expect(kept.slotToGive).toBe(10n);
+    const given = kept.give();
+    expect('slot' in given && given.slot).toBe(10n);
+    expect(kept.coveredBelow).toBeUndefined();
+    // The store keeps the damaged file as the previous one (its CRC holds): still not counted.
+    await kept.write(30n, stateAt(30n));
+    expect(kept.slotToGive).toBe(30n);
+    expect(kept.coveredBelow).toBeUndefined();
+    await kept.write(40n, stateAt(40n));
+    expect(kept.coveredBelow).toBe(30n);
   });
 });

@@ -19,6 +19,12 @@ type Verdict = { readonly slot: bigint } | { readonly missing: string } | undefi
  */
 export class KeptStateSnapshots implements StateSnapshotStore {
   private verdicts: Record<SnapshotGeneration, Verdict> = { latest: undefined, previous: undefined };
+  /**
+   * Files whose state holds another slot than their header says (found by the restore's decode,
+   * refuse()): read again, each still passes its CRC, so it is refused here while its header says
+   * that slot. A write moves a refused latest along to the previous, as the store does.
+   */
+  private refused: Record<SnapshotGeneration, { readonly slot: bigint; readonly why: string } | undefined> = { latest: undefined, previous: undefined };
 
   constructor(
     private readonly store: StateSnapshotStore,
@@ -40,12 +46,22 @@ export class KeptStateSnapshots implements StateSnapshotStore {
       this.verdicts = { latest: undefined, previous: undefined };
       throw err;
     }
+    // The store keeps as the previous the latest it found whole (by its CRC), a refused one too.
+    const before = this.refused;
+    const kept = written.previousSlot;
+    const refusedKept = kept === undefined ? undefined : before.latest?.slot === kept ? before.latest : before.previous?.slot === kept ? before.previous : undefined;
+    this.refused = { latest: undefined, previous: refusedKept };
     this.verdicts = {
       latest: { slot },
       // The store's word: it keeps as the previous the latest it found whole, else the previous it had if whole.
-      previous: written.previousSlot !== undefined ? { slot: written.previousSlot } : { missing: 'no whole previous snapshot was kept' },
+      previous: kept === undefined ? { missing: 'no whole previous snapshot was kept' } : refusedKept !== undefined ? { missing: refusedKept.why } : { slot: kept },
     };
     return written;
+  }
+
+  refuse(generation: SnapshotGeneration, slot: bigint, why: string): void {
+    this.refused = { ...this.refused, [generation]: { slot, why } };
+    this.verdicts = { ...this.verdicts, [generation]: { missing: why } };
   }
 
   read(generation: SnapshotGeneration): StoredStateSnapshot {
@@ -88,7 +104,9 @@ export class KeptStateSnapshots implements StateSnapshotStore {
     return 'missing' in read ? read : { slot: read.slot };
   }
 
-  private noted(generation: SnapshotGeneration, read: StoredStateSnapshot): StoredStateSnapshot {
+  private noted(generation: SnapshotGeneration, found: StoredStateSnapshot): StoredStateSnapshot {
+    const refused = this.refused[generation];
+    const read: StoredStateSnapshot = refused !== undefined && !('missing' in found) && found.slot === refused.slot ? { missing: refused.why } : found;
     this.verdicts = { ...this.verdicts, [generation]: 'missing' in read ? { missing: read.missing } : { slot: read.slot } };
     return read;
   }

@@ -46,7 +46,12 @@ function usableSnapshot(store: StateSnapshotStore, generation: SnapshotGeneratio
   if (read.slot < history.firstSlot) return { unavailable: `its slot ${read.slot} is below the history's first slot ${history.firstSlot}` };
   try {
     const { snapshot, format } = decodeStateSnapshotWithFormat(read.body);
-    if (snapshot.slot !== read.slot) throw new Error(`the file says slot ${read.slot}, its state slot ${snapshot.slot}`);
+    if (snapshot.slot !== read.slot) {
+      const why = `the file says slot ${read.slot}, its state slot ${snapshot.slot}`;
+      // Not given to installers nor trusted by retention either (Learn would name a snapshot no one can install).
+      store.refuse?.(generation, read.slot, why);
+      throw new Error(why);
+    }
     // From before the registry's bounds: the history from slot 0 decides exactly, when it is kept.
     if (!isCurrentStateSnapshotFormat(format) && history.firstSlot === 0n) return { unavailable: `it is of format ${format}, from before the registry's bounds` };
     // Format 3 holding more numbers than the registry keeps: a build from before that bound took

@@ -21,6 +21,12 @@ export interface StateSnapshotStore {
   write(slot: bigint, body: Buffer): Promise<{ readonly previousSlot: bigint | undefined }>;
   /** The kept snapshot of that generation, checked whole; or why there is none. */
   read(generation: SnapshotGeneration): StoredStateSnapshot;
+  /**
+   * Says that the snapshot `read` gave of that generation at `slot` is not what its file says (its
+   * state holds another slot: the file's slot field, outside its CRC, was damaged): it is not given
+   * nor counted as covering the history from then on (optional; KeptStateSnapshots keeps it).
+   */
+  refuse?(generation: SnapshotGeneration, slot: bigint, why: string): void;
 }
 
 /**
