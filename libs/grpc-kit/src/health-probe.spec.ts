@@ -25,6 +25,8 @@ describe('the health probe of a starting node', () => {
     // Not host:port (a name for gRPC's resolver, a port out of range): the Check decides.
     expect(await tcpAnswer(`dns:///localhost:${port}`, 1000)).toBe('maybe');
     expect(await tcpAnswer('127.0.0.1:70000', 1000)).toBe('maybe');
+    // A name may stand for several addresses: the Check tries them all.
+    expect(await tcpAnswer(`localhost:${port}`, 1000)).toBe('maybe');
     expect(await isServing(`127.0.0.1:${port}`, 1000)).toBe(false);
   });
 

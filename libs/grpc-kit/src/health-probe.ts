@@ -1,5 +1,5 @@
 import { Metadata } from '@grpc/grpc-js';
-import { connect } from 'node:net';
+import { connect, isIP } from 'node:net';
 import { HealthCheckResponse_ServingStatus, HealthClient } from '@paxos/proto';
 import { describeGrpcError } from './grpc-errors';
 import { channelCredentials, INSECURE, serverNameOptions, type Transport } from './tls';
@@ -39,11 +39,14 @@ export async function isServing(address: string, deadlineMs: number, transport: 
   return (await readHealth(address, deadlineMs, transport, service)).serving;
 }
 
-/** Host and port of "host:port" or "[v6]:port"; undefined for anything else (a name the gRPC resolver reads). */
+/**
+ * Host and port of "ip:port" or "[v6]:port"; undefined for anything else: a name (the gRPC
+ * resolver tries each of its addresses, one refused connect would not say the node is down).
+ */
 function hostAndPort(address: string): { host: string; port: number } | undefined {
   const m = /^\[([0-9a-fA-F:.]+)\]:(\d{1,5})$/.exec(address) ?? /^([^:/[\]]+):(\d{1,5})$/.exec(address);
   const port = m ? Number(m[2]) : NaN;
-  return m && port > 0 && port < 65536 ? { host: m[1] as string, port } : undefined;
+  return m && port > 0 && port < 65536 && isIP(m[1] as string) !== 0 ? { host: m[1] as string, port } : undefined;
 }
 
 /**
