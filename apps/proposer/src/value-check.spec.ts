@@ -88,6 +88,35 @@ describe('invisible format characters (Unicode Cf) in a client_request_id or con
   });
 });
 
+describe('other characters Unicode draws as nothing (default-ignorable, not Cf) in a client_request_id or content type', () => {
+  const value = { contentType: 'text/plain', data: Buffer.from('x') };
+  // The combining grapheme joiner, a variation selector (text and emoji), a Hangul filler (two
+  // spellings), a Mongolian variation selector, a Khmer inherent vowel, a supplementary variation
+  // selector, a reserved default-ignorable code point: each made an id that reads as another.
+  const IGNORABLE = ['\u034f', '\ufe0e', '\ufe0f', '\u3164', '\uffa0', '\u180b', '\u17b4', '\u{e0100}', '\u{e0000}'];
+
+  it('are refused as the format characters are: "pay" + U+034F + "ment" read as "payment" in read -- log', () => {
+    const checker = new ValueChecker(1024, () => undefined);
+    for (const c of IGNORABLE) {
+      expect(() => checker.check(`pay${c}ment`, value)).toThrow(
+        expect.objectContaining({ code: status.INVALID_ARGUMENT, message: expect.stringMatching(/^client_request_id holds U\+[0-9A-F]{4,5}, an invisible .*variation selectors, the combining grapheme joiner, Hangul fillers.*use printable text$/) }),
+      );
+      expect(() => checker.check('r1', { contentType: `text/plain; q="${c}"`, data: Buffer.from('x') })).toThrow(expect.objectContaining({ code: status.INVALID_ARGUMENT, message: expect.stringMatching(/^value\.content_type holds U\+/) }));
+    }
+    // Their neighbours are visible and still taken.
+    for (const id of ['pay\u034ement', 'pay\u3163ment', 'pay\ufe10ment', 'caf\u00e9', '\u{1F600}']) expect(checker.check(id, value).clientRequestId).toBe(id);
+  });
+
+  it('do not keep a retry of an id that took effect with one (an earlier build took them) from its answer', () => {
+    const taken = new Set(['pay\u034fment']);
+    const checker = new ValueChecker(1024, () => undefined, undefined, undefined, undefined, (id) => taken.has(id));
+    expect(checker.check('pay\u034fment', value).clientRequestId).toBe('pay\u034fment');
+    expect(() => checker.check('pay\u034fment-2', value)).toThrow(expect.objectContaining({ code: status.INVALID_ARGUMENT }));
+    const learning = new ValueChecker(1024, () => undefined, undefined, undefined, undefined, () => undefined);
+    expect(() => learning.check('pay\u034fment', value)).toThrow(expect.objectContaining({ code: status.UNAVAILABLE }));
+  });
+});
+
 describe('a proposal number already taken', () => {
   it("is refused before any acceptor sees it, unless it is a retry of the proposal that took it", () => {
     const taken = new Map([[100n, { slot: 9n, clientRequestId: 'first' }]]);

@@ -15,6 +15,32 @@ import { checkProposalClaims, contentKind, formatCharacterIn, hasControlCharacte
 export const CLAIM_CHECK_MS_PER_SECOND = 250;
 export const CLAIM_CHECK_MS_BURST = 1000;
 
+/**
+ * Unicode's default-ignorable code points that are not format (Cf) characters: the combining
+ * grapheme joiner, the Hangul fillers, the Khmer inherent vowels, the Mongolian variation
+ * selectors, the variation selectors and the code points reserved as default-ignorable (Unicode
+ * 17, DerivedCoreProperties.txt less Cf). A renderer draws none of them, or draws a blank, so
+ * "pay" + U+034F + "ment" reads as "payment" in `read -- log` and on the status page, as "r1" +
+ * U+200B reads as "r1". Written out for the reason formatCharacterIn's table is. A rule of the
+ * proposer's for ids and content types only (framework names are the state machine's rule).
+ */
+const IGNORABLE_CHARACTERS: ReadonlyArray<readonly [number, number]> = [
+  [0x34f, 0x34f], [0x115f, 0x1160], [0x17b4, 0x17b5], [0x180b, 0x180d], [0x180f, 0x180f], [0x2065, 0x2065], [0x3164, 0x3164],
+  [0xfe00, 0xfe0f], [0xffa0, 0xffa0], [0xfff0, 0xfff8], [0xe0000, 0xe0000], [0xe0002, 0xe001f], [0xe0080, 0xe0fff],
+];
+
+/** The first invisible character of the text (a format character or another default-ignorable one), as U+XXXX, or undefined. */
+function invisibleCharacterIn(text: string): string | undefined {
+  const format = formatCharacterIn(text);
+  if (format !== undefined) return format;
+  for (const ch of text) {
+    const c = ch.codePointAt(0) as number;
+    if (c < 0x34f) continue;
+    if (IGNORABLE_CHARACTERS.some(([lo, hi]) => c >= lo && c <= hi)) return `U+${c.toString(16).toUpperCase().padStart(4, '0')}`;
+  }
+  return undefined;
+}
+
 /** Longest client request id accepted. */
 const CLIENT_REQUEST_ID_CHARS_MAX = 256;
 const CONTENT_TYPE_CHARS_MAX = 256;
@@ -83,12 +109,13 @@ export class ValueChecker {
     if (value.contentType.length > CONTENT_TYPE_CHARS_MAX) throw new GrpcError(status.INVALID_ARGUMENT, `value.content_type is longer than ${CONTENT_TYPE_CHARS_MAX} characters`);
     // Invisible format characters (Unicode Cf: the text-direction marks U+200E, U+200F and U+061C,
     // the zero-width space, a BOM): "r1" and "r1" + U+200B read alike in `read -- log` and on the
-    // status page, and the marks reorder what is shown. Refused as in a framework name, but for a
+    // status page, and the marks reorder what is shown; so do the other default-ignorable code
+    // points (IGNORABLE_CHARACTERS). Refused as in a framework name, but for a
     // retry of an id that took effect with one (from a build that took them): it is answered with
     // its slot. Looked for once both texts are within their bounds: a content type of the whole
     // 4 MiB message, scanned a code point at a time, took 100 to 200 ms of the event loop a call.
-    const inId = formatCharacterIn(clientRequestId);
-    const inType = inId === undefined ? formatCharacterIn(value.contentType) : undefined;
+    const inId = invisibleCharacterIn(clientRequestId);
+    const inType = inId === undefined ? invisibleCharacterIn(value.contentType) : undefined;
     if (inId !== undefined) this.refuseInvisible(clientRequestId, inId, 'client_request_id');
     else if (inType !== undefined) this.refuseInvisible(clientRequestId, inType, 'value.content_type');
     // A media type holds no controls but the tab (RFC 7230 quoted-string and whitespace); a quoted
@@ -156,7 +183,7 @@ export class ValueChecker {
     if (taken === undefined) {
       throw new GrpcError(status.UNAVAILABLE, `the proposer is still learning the chosen log: it cannot yet tell whether this ${field}, which holds ${character}, took effect before; retry shortly with the same client_request_id`);
     }
-    throw new GrpcError(status.INVALID_ARGUMENT, `${field} holds ${character}, an invisible format character (Unicode Cf: zero-width, text-direction marks): an id that reads like another would be another id; use printable text`);
+    throw new GrpcError(status.INVALID_ARGUMENT, `${field} holds ${character}, an invisible format character (Unicode Cf: zero-width, text-direction marks) or another one Unicode says to draw as nothing (variation selectors, the combining grapheme joiner, Hangul fillers): an id that reads like another would be another id; use printable text`);
   }
 
   /**
