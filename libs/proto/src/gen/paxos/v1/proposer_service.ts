@@ -124,7 +124,16 @@ export function voteOutcomeToJSON(object: VoteOutcome): string {
 }
 
 export interface ProposeRequest {
-  /** Chosen by the client; a retry with the same id returns the first answer. */
+  /**
+   * Chosen by the client: 1 to 256 characters (code points) of printable text, no control,
+   * line-separator, text-direction or other invisible character, compared as sent (never
+   * normalized); INVALID_ARGUMENT otherwise. A retry with the same id and value returns the first
+   * answer (its slot); with another value it is ALREADY_EXISTS. The network remembers the last
+   * 200,000 ids that took effect: a copy sent after that many newer ids took effect is not
+   * recognised and takes effect again, in a new slot (duplicate false), and the log marks the
+   * first copy forgotten (CommandOutcome.forgotten). A proposer whose applied log is behind may
+   * still answer it with the first slot.
+   */
   clientRequestId: string;
   value?:
     | Value
