@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import { pino } from 'pino';
 import { boundConnections, HANDSHAKING_MAX, HANDSHAKING_PER_HOST_MAX } from './connection-bounds';
 import { createLogger } from './logger';
 import { ensureNetworkCertificates } from './pki';
@@ -87,7 +88,9 @@ describe('connections still in their TLS handshake', () => {
   it('keeps one host whose connections never start TLS to its share of the places, so other hosts still get in', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'conn-bounds-'));
     ensureNetworkCertificates(dir, ['acceptor-0', 'client-a']);
-    const running = await startGrpcServer({ host: '127.0.0.1', port: 0, maxReceiveBytes: 1024, transport: loadTls(tlsFilesIn(dir, 'acceptor-0')), services: [], logger });
+    const warned: string[] = [];
+    const capturing = pino({ level: 'warn' }, { write: (line: string) => warned.push(line) });
+    const running = await startGrpcServer({ host: '127.0.0.1', port: 0, maxReceiveBytes: 1024, transport: loadTls(tlsFilesIn(dir, 'acceptor-0')), services: [], logger: capturing });
     let open = 0;
     let closed = 0;
     // As many bare TCP connections as the whole pool, from one host (127.0.0.2), sending nothing.
@@ -109,6 +112,8 @@ describe('connections still in their TLS handshake', () => {
         ),
       );
       expect(answer).toBe('SERVING');
+      // The connections closed in their handshake are said in the log (their client saw only UNAVAILABLE).
+      expect(warned.some((l) => /TLS connections closed in their handshake/.test(l) && /"host":"127\.0\.0\.2"/.test(l))).toBe(true);
     } finally {
       client.close();
       for (const b of bare) b.destroy();

@@ -105,10 +105,24 @@ function boundTlsClients(s: NetServer, bounds: ConnectionBounds, logger: Logger)
   const byClient = new CountsByKey(bounds.perClientMax);
   let clients = 0;
   let warnedAt = -Infinity;
+  let evictionWarnedAt = -Infinity;
+  let evictedSince = 0;
   const keyOf = (socket: Socket) => `${socket.remoteAddress}:${socket.remotePort}`;
+  // The client whose connection goes sees only UNAVAILABLE ("disconnected before secure TLS
+  // connection was established"): said in the log, at most once per WARN_EVERY_MS with the count.
   const evict = (h: Handshaking | undefined): void => {
-    h?.leave();
-    h?.raw.destroy();
+    if (h === undefined) return;
+    h.leave();
+    h.raw.destroy();
+    evictedSince++;
+    const now = performance.now();
+    if (now - evictionWarnedAt < WARN_EVERY_MS) return;
+    evictionWarnedAt = now;
+    logger.warn(
+      { host: h.host, closed: evictedSince, perHostMax: HANDSHAKING_PER_HOST_MAX, max: HANDSHAKING_MAX },
+      'TLS connections closed in their handshake: more were in their handshake at once than the bound (per host, or in all), so the oldest went; a client opening a pool of channels at once sees UNAVAILABLE on the extra ones and should open them a few at a time',
+    );
+    evictedSince = 0;
   };
   s.on('connection', (raw: Socket) => {
     const host = hostKeyOf(raw.remoteAddress);
