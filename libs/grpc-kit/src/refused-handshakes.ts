@@ -1,10 +1,11 @@
-// TLS handshakes a node refused. The handshake checks a caller's certificate before any call, so a
-// caller with an expired certificate, one of another CA, none at all, or plaintext on a TLS port
-// sees only "UNAVAILABLE: failed to connect", and the node said nothing: the operator could not
-// tell a refused client from a network fault. The node now counts them by reason
-// (grpc_server_tls_handshakes_refused_total{reason}) and logs them, at most one line per
-// REPORT_EVERY_MS with the counts since the last one, so a port scanner or a client retrying in a
-// loop cannot fill the log.
+// TLS handshakes a node refused. A caller refused before any call (no certificate, plaintext on a
+// TLS port, a handshake OpenSSL fails) sees only "UNAVAILABLE: failed to connect", and the node
+// said nothing: the operator could not tell a refused client from a network fault. The node now
+// counts them by reason (grpc_server_tls_handshakes_refused_total{reason}) and logs them, at most
+// one line per REPORT_EVERY_MS with the counts since the last one, so a port scanner or a client
+// retrying in a loop cannot fill the log. A certificate that fails verification (another CA's, an
+// expired one) is not among them: node:tls ends such a connection after the handshake without an
+// event to hear.
 import type { Server } from '@grpc/grpc-js';
 import type { Logger } from './logger';
 import { listeningServers } from './listening-servers';
